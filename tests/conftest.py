@@ -1,0 +1,43 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+import smpconvnet  # noqa: F401  (registers the models with timm)
+
+FIXTURES = Path(__file__).parent / 'fixtures'
+
+# the small network of the reference files (outputs of the original implementation)
+SMALL_KWARGS = dict(layers=[1, 1, 2, 1], channels=[16, 32, 64, 128], num_classes=10)
+SMALL_CKPT = FIXTURES / 'official_smpconvnet_small.safetensors'
+SMALL_IO = FIXTURES / 'official_smpconvnet_small_io.safetensors'
+
+
+def rel_err(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    """Max absolute error relative to the largest reference magnitude."""
+    return ((actual.double() - expected.double()).abs().max() / expected.double().abs().max()).item()
+
+
+@torch.no_grad()
+def randomize_bn(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Give every BatchNorm non-trivial statistics and affine parameters, so folding them is really tested."""
+    gen = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=gen) * 0.5)
+            m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+            m.weight.copy_(torch.randn(n, generator=gen) * 0.5 + 1.)
+            m.bias.copy_(torch.randn(n, generator=gen) * 0.5)
+    return model
+
+
+@pytest.fixture(autouse=True)
+def _deterministic():
+    torch.manual_seed(0)
+    yield
+
+
+def pytest_configure(config):
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))

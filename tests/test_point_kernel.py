@@ -1,0 +1,143 @@
+import copy
+import pickle
+
+import pytest
+import torch
+
+from smpconvnet import PointKernel, clamp_all_radii_
+
+
+def brute_force_kernel(pk: PointKernel, positions: torch.Tensor) -> torch.Tensor:
+    """K(x) = sum_p w_p relu(1 - |x - c_p|_1 / r_p), one position and point at a time."""
+    out = torch.zeros(pk.out_channels, pk.in_channels, positions.shape[0], dtype=torch.float64)
+    coords = pk.coords.detach().double()
+    radius = pk.radius.detach().double()
+    weights = pk.weights.detach().double()
+    for o in range(pk.out_channels):
+        g = 0 if pk.shared_coords else o
+        for j, x in enumerate(positions.double()):
+            terms = torch.relu(1 - (x - coords[g]).abs().sum(-1) / radius[g])  # [N]
+            value = weights[o] @ terms  # [I]
+            if pk.normalize_by_count:
+                value = value / ((terms != 0).sum().double() + 1e-6)
+            out[o, :, j] = value
+    return out
+
+
+def grid_positions(size):
+    axes = [torch.linspace(-1, 1, k, dtype=torch.float64) for k in size]
+    return torch.stack(torch.meshgrid(*axes, indexing='ij'), dim=-1).reshape(-1, len(size))
+
+
+@pytest.mark.parametrize('ndim,size', [(1, [17]), (2, [7, 5]), (3, [3, 4, 5])])
+@pytest.mark.parametrize('shared', [True, False])
+@pytest.mark.parametrize('normalize', [False, True])
+def test_grid_sampling_matches_formula(ndim, size, shared, normalize):
+    pk = PointKernel(9, out_channels=3, in_channels=2, ndim=ndim, shared_coords=shared, init_radius=0.6,
+                     coord_std=0.5, weight_std=1., normalize_by_count=normalize).double()
+    with torch.no_grad():
+        pk.coords.mul_(1.5)  # some points outside [-1, 1]
+        pk.radius.uniform_(0.2, 1.0)
+    kernel = pk(size)
+    assert kernel.shape == (3, 2, *size)
+    expected = brute_force_kernel(pk, grid_positions(size)).reshape(3, 2, *size)
+    torch.testing.assert_close(kernel, expected, rtol=1e-12, atol=1e-12)
+    # arbitrary positions give the same values as the grid
+    torch.testing.assert_close(pk.sample(grid_positions(size).double()).reshape(kernel.shape), kernel)
+
+
+def test_kernel_orientation_follows_coordinates():
+    # a single point at (x0, x1) = (1, -1) puts the peak at the last row (axis 0) and first column (axis 1)
+    pk = PointKernel(1, out_channels=1, ndim=2, init_radius=0.3)  # below the grid spacing
+    with torch.no_grad():
+        pk.coords.copy_(torch.tensor([[[1., -1.]]]))
+        pk.weights.fill_(1.)
+    k = pk([5, 7])[0, 0]
+    assert k[4, 0] == 1. and k.sum() == 1.
+
+
+def test_same_parameters_any_resolution():
+    pk = PointKernel(16, out_channels=4, ndim=2, init_radius=0.5, weight_std=1.)
+    small, large = pk([5, 5]), pk([9, 9])
+    # linspace(-1, 1, 9)[::2] == linspace(-1, 1, 5): the coarse kernel is a subsample of the fine one
+    torch.testing.assert_close(large[..., ::2, ::2], small)
+
+
+def test_gradients_reach_every_parameter():
+    pk = PointKernel(12, out_channels=3, in_channels=2, ndim=1, shared_coords=False, init_radius=0.3,
+                     coord_std=0.3, weight_std=1.)
+    pk([33]).square().sum().backward()
+    for name, p in pk.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_recent_init_concentrates_at_newest_step():
+    pk = PointKernel(200, out_channels=4, ndim=1, shared_coords=False, coord_std=0.1, coord_init='recent')
+    assert pk.coords.shape == (4, 200, 1)
+    assert pk.coords.min() >= -1 and pk.coords.max() <= 1
+    assert pk.coords.mean() > 0.7
+
+
+def test_radius_clamped_by_plain_optimizer_loop():
+    pk = PointKernel(8, out_channels=2, init_radius=0.5, r_min=1e-3)
+    opt = torch.optim.SGD(pk.parameters(), lr=100.)
+    for sign in (1., -1.):
+        opt.zero_grad()
+        (sign * pk([5, 5]).sum() + sign * 1e3 * pk.radius.sum()).backward()
+        opt.step()  # the step alone pushes radii far outside [1e-3, 1]
+        assert pk.radius.min() >= 1e-3 and pk.radius.max() <= 1.
+    assert {pk.radius.min().item(), pk.radius.max().item()} & {1e-3, 1.}
+
+
+def test_radius_clamped_with_amp_grad_scaler_and_copies():
+    pk = copy.deepcopy(PointKernel(8, out_channels=2, init_radius=0.5))  # a deep copy is still watched
+    pk = pickle.loads(pickle.dumps(pk))  # and so is an unpickled one
+    opt = torch.optim.AdamW(pk.parameters(), lr=10.)
+    scaler = torch.amp.GradScaler('cpu')
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        loss = -pk([7, 7]).float().sum() - 1e3 * pk.radius.sum()
+    scaler.scale(loss).backward()
+    scaler.step(opt)
+    scaler.update()
+    assert pk.radius.max() <= 1.
+
+
+def test_only_the_stepping_optimizers_radii_are_touched():
+    trained = PointKernel(4, out_channels=1, init_radius=0.5)
+    other = PointKernel(4, out_channels=1, init_radius=0.5)
+    with torch.no_grad():
+        other.radius.fill_(5.)  # deliberately out of range, owned by no optimizer
+    opt = torch.optim.SGD(trained.parameters(), lr=0.1)
+    trained([3, 3]).sum().backward()
+    opt.step()
+    assert (other.radius == 5.).all()
+    # the kernel reads the radius through the bounds, so even an out-of-range value gives a valid kernel
+    with torch.no_grad():
+        ref = copy.deepcopy(other)
+        ref.radius.fill_(1.)
+        torch.testing.assert_close(other([5, 5]), ref([5, 5]))
+    clamp_all_radii_()
+    assert (other.radius == 1.).all()
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(ndim=4), '1, 2 or 3 dimensions'),
+    (dict(n_points=0), 'n_points'),
+    (dict(r_min=0.), 'radius bounds'),
+    (dict(coord_init='uniform'), 'coord_init'),
+])
+def test_invalid_construction(kwargs, match):
+    args = dict(n_points=4, out_channels=1)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        PointKernel(**args)
+
+
+def test_invalid_sampling_requests():
+    pk = PointKernel(4, out_channels=1, ndim=2)
+    with pytest.raises(ValueError, match='2 integers'):
+        pk([5])
+    with pytest.raises(ValueError, match='positive'):
+        pk([5, 0])
+    with pytest.raises(ValueError, match=r'\[P, 2\]'):
+        pk.sample(torch.zeros(3, 3))
