@@ -1,0 +1,49 @@
+"""Batch-norm folding used by the inference re-parameterisation of every model family."""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+
+__all__ = ['bn_scale_shift', 'fold_bn_after', 'fold_affine_before']
+
+
+def bn_scale_shift(bn: nn.modules.batchnorm._BatchNorm) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The eval-mode batch norm as ``y = x * scale + shift`` per channel."""
+    scale = bn.running_var.add(bn.eps).rsqrt()
+    shift = -bn.running_mean * scale
+    if bn.affine:
+        scale = scale * bn.weight
+        shift = shift * bn.weight + bn.bias
+    return scale, shift
+
+
+def fold_bn_after(
+        weight: torch.Tensor,
+        bias: Optional[torch.Tensor],
+        bn: nn.modules.batchnorm._BatchNorm,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Fold ``bn(conv(x))`` into one conv: returns the new weight and bias (output channels on dim 0)."""
+    scale, shift = bn_scale_shift(bn)
+    new_weight = weight * scale.reshape([-1] + [1] * (weight.dim() - 1))
+    new_bias = shift if bias is None else bias * scale + shift
+    return new_weight, new_bias
+
+
+def fold_affine_before(
+        weight: torch.Tensor,
+        bias: Optional[torch.Tensor],
+        scale: torch.Tensor,
+        shift: torch.Tensor,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Fold a per-channel ``x * scale + shift`` that precedes a 1x1 (pointwise, ungrouped) conv.
+
+    Only exact for kernels without spatial extent: a shift before a padded kxk conv would also shift
+    the zero padding.
+    """
+    if any(s != 1 for s in weight.shape[2:]):
+        raise ValueError(f'an affine map can only be folded into a pointwise conv, got weight {list(weight.shape)}')
+    new_bias = (weight.flatten(1) @ shift)
+    if bias is not None:
+        new_bias = new_bias + bias
+    new_weight = weight * scale.reshape([1, -1] + [1] * (weight.dim() - 2))
+    return new_weight, new_bias

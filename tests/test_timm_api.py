@@ -1,0 +1,236 @@
+"""The timm model API of SMPConvNet, on the reference-sized network unless the full size matters."""
+import pytest
+import timm
+import torch
+from timm.models import get_pretrained_cfg
+from timm.optim import create_optimizer_v2
+
+import smpconvnet
+from conftest import SMALL_KWARGS, randomize_bn
+
+
+def small(**kwargs):
+    return timm.create_model('smpconvnet_t', **dict(SMALL_KWARGS, **kwargs))
+
+
+def test_registered_with_timm():
+    assert {'smpconvnet_t', 'smpconvnet_b'} <= set(timm.list_models('smpconvnet*'))
+    assert {'smpconvnet_t.in1k', 'smpconvnet_b.in1k'} <= set(timm.list_models('smpconvnet*', include_tags=True))
+
+
+@pytest.mark.parametrize('variant', ['smpconvnet_t', 'smpconvnet_b'])
+def test_pretrained_cfg(variant):
+    cfg = get_pretrained_cfg(f'{variant}.in1k').to_dict()
+    assert cfg['input_size'] == (3, 224, 224) and cfg['pool_size'] == (7, 7)
+    assert cfg['mean'] == timm.data.IMAGENET_DEFAULT_MEAN and cfg['std'] == timm.data.IMAGENET_DEFAULT_STD
+    assert cfg['interpolation'] == 'bicubic' and cfg['crop_pct'] == 0.875
+    assert cfg['first_conv'] == 'stem.0.conv' and cfg['classifier'] == 'head.fc'
+    model = timm.create_model(variant, **SMALL_KWARGS)
+    state = model.state_dict()
+    assert cfg['first_conv'] + '.weight' in state and cfg['classifier'] + '.weight' in state
+    assert model.pretrained_cfg['tag'] == 'in1k'
+    data_cfg = timm.data.resolve_data_config({}, model=model)
+    assert data_cfg['input_size'] == (3, 224, 224) and data_cfg['crop_pct'] == 0.875
+
+
+def test_constructor_arguments_override_through_create_model():
+    model = timm.create_model(
+        'smpconvnet_t', large_kernel_sizes=[13, 11, 9, 7], layers=[1, 2, 1, 1], channels=[8, 16, 24, 32],
+        drop_path_rate=0.3, ffn_ratio=2, n_points_divide=8, small_kernel_size=3, in_chans=5, num_classes=7,
+        global_pool='max')
+    assert model.stages[0].blocks[0].large_kernel.smp.conv.kernel_size == 13
+    assert model.stages[0].blocks[0].large_kernel.smp.conv.kernel.n_points == 13 * 13 // 8
+    assert model.stages[1].blocks[0].large_kernel.small_conv.conv.kernel_size == (3, 3)
+    assert len(model.stages[1].blocks) == 4
+    assert model.stages[3].blocks[1].pw1.conv.out_channels == 64
+    assert model.stem[0].conv.in_channels == 5
+    assert model.stages[3].blocks[1].drop_path.drop_prob == pytest.approx(0.3)
+    assert model.head.global_pool.pool_type == 'max'
+    assert model(torch.randn(2, 5, 64, 64)).shape == (2, 7)
+
+
+def test_forward_features_head_and_pre_logits():
+    model = small().eval()
+    x = torch.randn(2, 3, 96, 128)
+    feats = model.forward_features(x)
+    assert feats.shape == (2, 128, 3, 4)
+    assert model.forward_head(feats, pre_logits=True).shape == (2, 128)
+    torch.testing.assert_close(model.forward_head(feats), model(x))
+    torch.testing.assert_close(model.forward_head(feats), model.get_classifier()(model.forward_head(feats, True)))
+
+
+def test_reset_classifier():
+    model = small().eval()
+    x = torch.randn(1, 3, 64, 64)
+    model.reset_classifier(0)
+    assert model(x).shape == (1, model.num_features)
+    model.reset_classifier(0, '')
+    assert model(x).shape == (1, 128, 2, 2)
+    model.reset_classifier(21, 'avg')
+    assert model(x).shape == (1, 21) and model.get_classifier().out_features == 21
+    model.reset_classifier(4, 'catavgmax')
+    assert model.get_classifier().in_features == 256 and model(x).shape == (1, 4)
+
+
+def test_forward_intermediates():
+    model = small().eval()
+    x = torch.randn(2, 3, 64, 64)
+    final, inter = model.forward_intermediates(x)
+    assert [t.shape[1:] for t in inter] == [(16, 16, 16), (32, 8, 8), (64, 4, 4), (128, 2, 2)]
+    torch.testing.assert_close(final, model.forward_features(x))
+    only = model.forward_intermediates(x, indices=[0, 2], intermediates_only=True)
+    torch.testing.assert_close(only[1], inter[2])
+    last_n = model.forward_intermediates(x, indices=2, intermediates_only=True, stop_early=True)
+    torch.testing.assert_close(last_n[0], inter[2])
+    normed = model.forward_intermediates(x, indices=[3], norm=True, intermediates_only=True)
+    torch.testing.assert_close(normed[0], model.head.norm(inter[3]))
+
+
+def test_prune_intermediate_layers():
+    model = small().eval()
+    x = torch.randn(1, 3, 64, 64)
+    expected = model.forward_intermediates(x, intermediates_only=True)
+    kept = model.prune_intermediate_layers([1])
+    assert kept == [1] and len(model.stages) == 2 and model.num_features == 32
+    out = model.forward_intermediates(x, indices=[1], intermediates_only=True)
+    torch.testing.assert_close(out[0], expected[1])
+    assert model(x).shape == (1, 32, 8, 8)  # no pooling, no classifier left
+
+
+def test_features_only():
+    model = timm.create_model('smpconvnet_t', features_only=True, **SMALL_KWARGS).eval()
+    assert model.feature_info.channels() == [16, 32, 64, 128]
+    assert model.feature_info.reduction() == [4, 8, 16, 32]
+    outs = model(torch.randn(1, 3, 128, 96))
+    assert [o.shape for o in outs] == [(1, 16, 32, 24), (1, 32, 16, 12), (1, 64, 8, 6), (1, 128, 4, 3)]
+    sub = timm.create_model('smpconvnet_t', features_only=True, out_indices=(1, 3), **SMALL_KWARGS)
+    assert sub.feature_info.channels() == [32, 128]
+    assert len(sub(torch.randn(1, 3, 64, 64))) == 2
+
+
+def test_grad_checkpointing_gives_same_gradients():
+    model = randomize_bn(small(drop_path_rate=0.)).train()
+    x = torch.randn(2, 3, 64, 64)
+    model(x).sum().backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    model.set_grad_checkpointing(True)
+    assert all(s.grad_checkpointing for s in model.stages)
+    model(x).sum().backward()
+    for n, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, grads[n], rtol=1e-4, atol=1e-6, msg=n)
+
+
+def test_group_matcher_covers_every_parameter():
+    model = small()
+    for coarse in (True, False):
+        groups = timm.models.group_parameters(model, model.group_matcher(coarse=coarse))
+        names = [n for g in groups.values() for n in g]
+        assert sorted(names) == sorted(n for n, _ in model.named_parameters())
+    fine = timm.models.group_parameters(model, model.group_matcher(coarse=False))
+    assert len(fine) > len(timm.models.group_parameters(model, model.group_matcher(coarse=True)))
+
+
+def test_layer_decay_and_freezing_use_the_groups():
+    model = small()
+    opt = create_optimizer_v2(model, 'adamw', lr=1e-3, weight_decay=0.05, layer_decay=0.7)
+    assert len({g['lr_scale'] for g in opt.param_groups}) > 3
+    timm.utils.freeze(model, ['stem', 'stages.0'])
+    assert not any(p.requires_grad for p in model.stem.parameters())
+    assert all(p.requires_grad for p in model.stages[1].parameters())
+
+
+def test_no_weight_decay_for_radii_in_timm_optimizer():
+    model = small()
+    nwd = model.no_weight_decay()
+    radii = {n for n, _ in model.named_parameters() if n.endswith('radius')}
+    assert nwd == radii and len(radii) == 5
+    opt = create_optimizer_v2(model, 'adamw', lr=1e-3, weight_decay=0.05)
+    by_id = {id(p): n for n, p in model.named_parameters()}
+    decayed = {by_id[id(p)] for g in opt.param_groups if g['weight_decay'] > 0 for p in g['params']}
+    assert not decayed & radii
+    assert any(n.endswith('kernel.coords') for n in decayed)  # as in the original recipe
+
+
+def test_radii_stay_in_bounds_under_timm_optimizer():
+    model = small()
+    opt = create_optimizer_v2(model, 'adamw', lr=5., weight_decay=0.05)
+    for _ in range(2):
+        opt.zero_grad()
+        model(torch.randn(2, 3, 64, 64)).logsumexp(-1).sum().backward()
+        opt.step()
+    radii = torch.cat([p.flatten() for n, p in model.named_parameters() if n.endswith('radius')])
+    assert radii.min() >= 1e-3 and radii.max() <= 1.
+
+
+@pytest.mark.parametrize('in_chans', [1, 4])
+def test_in_chans(in_chans):
+    model = small(in_chans=in_chans).eval()
+    assert model(torch.randn(1, in_chans, 64, 64)).shape == (1, 10)
+
+
+@pytest.mark.parametrize('size', [(32, 32), (64, 96), (160, 128)])
+def test_input_sizes_multiple_of_32(size):
+    model = small(num_classes=0).eval()
+    assert model.forward_features(torch.randn(1, 3, *size)).shape == (1, 128, size[0] // 32, size[1] // 32)
+
+
+def test_other_sizes_when_not_strict():
+    model = small(strict_img_size=False).eval()
+    # each stride-2 layer rounds up, as in the original implementation
+    assert model.forward_features(torch.randn(1, 3, 100, 45)).shape == (1, 128, 4, 2)
+
+
+@pytest.mark.parametrize('shape,match', [
+    ((1, 4, 64, 64), 'built for 3 input channels, got 4'),
+    ((3, 64, 64), r'4D image batch \(N, 3, H, W\)'),
+    ((1, 1, 3, 64, 64), r'4D image batch'),
+    ((1, 3, 100, 64), 'multiples of 32 .* got 100x64'),
+    ((1, 3, 16, 16), 'at least 32, got 16x16'),
+])
+def test_bad_input_is_explained(shape, match):
+    model = small().eval()
+    with pytest.raises(ValueError, match=match):
+        model(torch.randn(*shape))
+    with pytest.raises(ValueError, match=match):
+        model.forward_intermediates(torch.randn(*shape))
+
+
+def test_unknown_model_or_tag():
+    with pytest.raises(RuntimeError, match='Unknown model'):
+        timm.create_model('smpconvnet_x')
+    with pytest.raises(RuntimeError, match=r'Invalid pretrained tag \(in22k\) for smpconvnet_t'):
+        timm.create_model('smpconvnet_t.in22k')
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(layers=[1, 1, 1]), 'one entry per stage'),
+    (dict(large_kernel_sizes=[31, 29, 28, 13]), 'odd'),
+    (dict(small_kernel_size=15, large_kernel_sizes=[31, 29, 27, 13]), 'must not exceed'),
+])
+def test_bad_configuration(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        timm.create_model('smpconvnet_t', **kwargs)
+
+
+def test_autocast_bfloat16_cpu():
+    model = randomize_bn(small()).eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        ref = model(x)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            out = model(x)
+    # bfloat16 keeps 8 mantissa bits: about 1e-2 relative error after a dozen layers
+    assert ((out.float() - ref).abs().max() / ref.abs().max()) < 5e-2
+
+
+def test_kernel_is_resampled_for_any_size():
+    model = small()
+    conv = model.stages[0].blocks[0].large_kernel.smp.conv
+    assert conv.make_kernel().shape == (16, 1, 31, 31)
+    assert conv.make_kernel(61).shape == (16, 1, 61, 61)
+    torch.testing.assert_close(conv.make_kernel(61)[..., ::2, ::2], conv.make_kernel())
+
+
+def test_package_exports():
+    assert smpconvnet.SMPConvNet is type(small())
