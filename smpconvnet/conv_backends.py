@@ -1,14 +1,342 @@
 """Depthwise 'same' convolution with large kernels, behind one function.
 
 ``depthwise_conv2d_same(x, weight, bias)`` equals
-``F.conv2d(x, weight, bias, padding=k // 2, groups=C)`` for odd square kernels.
+``F.conv2d(x, weight, bias, padding=(kh // 2, kw // 2), groups=C)`` for odd kernels, forward and backward,
+computed by one of three backends:
+
+* ``'direct'``: ``F.conv2d`` itself. Fast for small kernels; PyTorch's CPU path for 27-31 tap depthwise
+  kernels is an order of magnitude slower than an FFT.
+* ``'fft'``: ``rfft2`` convolution. The circular transform only needs ``H + kh // 2`` points per axis (the
+  wrapped-around part of the full convolution falls outside the 'same' window), rounded up to a size with
+  prime factors 2, 3, 5, 7 only. Half / bfloat16 are computed in float32 and cast back.
+* ``'toeplitz'``: when the kernel covers the whole feature map (14x14 and 7x7 stages), every output
+  depends on every input and ``out[b, c] = x[b, c] @ T_c`` with ``T_c`` an ``(HW x HW)`` matrix gathered from
+  the kernel: one batched GEMM. For a static (deployed, no-grad) kernel ``T`` can be cached per input size
+  (``cache`` argument; ``LargeKernelDepthwiseConv2d`` keeps one).
+
+Whatever the backend, only the ``(2H - 1) x (2W - 1)`` centre of a larger kernel can reach the output, so
+larger kernels are cropped first (exact).
+
+``backend='auto'`` picks per call from the shape, dtype, device and whether gradients are needed
+(``choose_backend``, thresholds measured on a 2-core AVX-512 CPU with PyTorch 2.14). The choice can be
+forced per call (``backend=``), globally (``set_default_backend('direct')``), for a block of code
+(``with conv_backend('direct'): ...``) or by the environment (``SMPCONVNET_CONV_BACKEND=direct``).
+
+Gradients: the FFT and Toeplitz backends run inside one ``autograd.Function`` that saves only ``x`` and the
+weight (as ``F.conv2d`` does, so training memory stays that of the direct path) and computes the input
+gradient with the same backend and the weight gradient as one batch-summed FFT correlation.
+Under TorchScript, tracing and ``torch.compile`` the function uses plain differentiable operators instead.
+
+``PointwiseConv2d`` is a 1x1 ``nn.Conv2d`` computed as one batched GEMM over ``[B, C, H*W]``: on the CPU
+this is up to 3x faster than ``F.conv2d``'s 1x1 path on NCHW tensors (mkldnn reorders to its blocked
+layout and back for every call), and it is a plain ``baddbmm`` for autograd, tracing and ONNX.
 """
-from typing import Optional
+import contextlib
+import functools
+import os
+from typing import Dict, Iterator, Optional, Tuple
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ['depthwise_conv2d_same']
+__all__ = [
+    'depthwise_conv2d_same', 'choose_backend', 'conv_backend', 'set_default_backend', 'get_default_backend',
+    'depthwise_conv2d_same_pair', 'good_fft_size', 'BACKENDS', 'pointwise_conv2d', 'PointwiseConv2d',
+]
+
+BACKENDS = ('direct', 'fft', 'toeplitz')
+_ENV_VAR = 'SMPCONVNET_CONV_BACKEND'
+
+
+def _check_backend_name(name: str, where: str) -> str:
+    if name != 'auto' and name not in BACKENDS:
+        raise ValueError(f"{where}: backend must be 'auto' or one of {BACKENDS}, got {name!r}")
+    return name
+
+
+def _backend_from_env(environ=os.environ) -> str:
+    return _check_backend_name(environ.get(_ENV_VAR, '') or 'auto', f'environment variable {_ENV_VAR}')
+
+
+_default_backend = _backend_from_env()
+
+
+def set_default_backend(name: str):
+    """Backend used when a call asks for ``'auto'``: ``'auto'`` (choose by shape) or a fixed one."""
+    global _default_backend
+    _default_backend = _check_backend_name(name, 'set_default_backend')
+
+
+def get_default_backend() -> str:
+    return _default_backend
+
+
+@contextlib.contextmanager
+def conv_backend(name: str) -> Iterator[None]:
+    """Force a backend for every ``'auto'`` call inside the block: ``with conv_backend('direct'): ...``."""
+    global _default_backend
+    previous = _default_backend
+    set_default_backend(name)
+    try:
+        yield
+    finally:
+        _default_backend = previous
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Sizes and the backend choice
+
+
+@functools.lru_cache(maxsize=None)
+def good_fft_size(n: int, even: bool = False) -> int:
+    """The smallest m >= n whose prime factors are 2, 3, 5 and 7 (and even, if asked): sizes MKL, pocketfft
+    and cuFFT transform fast."""
+    m = max(int(n), 1)
+    while True:
+        if not (even and m % 2):
+            r = m
+            for p in (2, 3, 5, 7):
+                while r % p == 0:
+                    r //= p
+            if r == 1:
+                return m
+        m += 1
+
+
+def _effective_kernel_size(k: int, size: int) -> int:
+    # taps more than size - 1 away from the centre only ever meet zero padding
+    return min(k, 2 * size - 1)
+
+
+# Thresholds measured with fp32 on 2 cores (AVX-512, PyTorch 2.14, oneDNN / MKL), milliseconds:
+# - inference, batch 8: F.conv2d is fast up to 13x13 kernels (56x56x96, k13: direct 4.6, FFT 7.9) and falls
+#   off a cliff above (k17: 182 vs 12; k31: 637 vs 14). A cached Toeplitz GEMM beats both where the kernel
+#   covers the map (14x14x384, k27: Toeplitz 2.7, FFT 8.8, direct 104), but building the matrix costs ~35,
+#   so it is chosen only when the caller keeps a cache (static, deployed kernels).
+# - training (forward + backward), batch 4: PyTorch's depthwise backward is slow for large kernels (56x56x96,
+#   k9: direct 42, FFT 17; k31: 801 vs 22), so the FFT takes over above 5x5, or above 9x9 on maps of at most
+#   16x16 (14x14x384, k9: 8 vs 14; k13: 16 vs 8).
+# On CUDA (cuDNN, cuFFT) the same rule is used without the Toeplitz form.
+_DIRECT_MAX_K_INFERENCE = 13
+_DIRECT_MAX_K_TRAINING = 5
+_DIRECT_MAX_K_TRAINING_SMALL_MAP = 9
+_SMALL_MAP_HW = 256
+_TOEPLITZ_MAX_HW = 256
+_TOEPLITZ_MAX_BYTES = 64 * 2 ** 20
+
+
+def choose_backend(
+        x_shape: Tuple[int, ...],
+        kernel_size: Tuple[int, int],
+        dtype: torch.dtype = torch.float32,
+        device_type: str = 'cpu',
+        requires_grad: bool = False,
+        cached: bool = False,
+) -> str:
+    """The backend ``'auto'`` uses for a depthwise conv of ``x_shape = (B, C, H, W)`` and odd ``kernel_size``.
+
+    ``requires_grad``: a backward pass will follow. ``cached``: the caller keeps Toeplitz matrices between
+    calls (only possible for a kernel that needs no gradient).
+    """
+    _, channels, height, width = x_shape
+    kh = _effective_kernel_size(kernel_size[0], height)
+    kw = _effective_kernel_size(kernel_size[1], width)
+    k = max(kh, kw)
+    hw = height * width
+    if requires_grad:
+        limit = _DIRECT_MAX_K_TRAINING_SMALL_MAP if hw <= _SMALL_MAP_HW else _DIRECT_MAX_K_TRAINING
+        return 'direct' if k <= limit else 'fft'
+    covers_map = kh >= 2 * height - 1 and kw >= 2 * width - 1
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    if (cached and device_type == 'cpu' and covers_map and hw <= _TOEPLITZ_MAX_HW and hw < kh * kw
+            and channels * hw * hw * itemsize <= _TOEPLITZ_MAX_BYTES):
+        return 'toeplitz'
+    return 'direct' if k <= _DIRECT_MAX_K_INFERENCE else 'fft'
+
+
+# ---------------------------------------------------------------------------------------------------------
+# FFT backend
+
+
+def _fft_sizes(height: int, width: int, kh: int, kw: int) -> Tuple[int, int]:
+    # circular size N >= H + k // 2 keeps the 'same' window free of wrap-around
+    return good_fft_size(height + kh // 2), good_fft_size(width + kw // 2, even=True)
+
+
+def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    # FFTs need float32 / float64 (CPU has no half FFT; CUDA only for powers of two)
+    return dtype if dtype in (torch.float32, torch.float64) else torch.float32
+
+
+def _fft_crop(y: torch.Tensor, height: int, width: int, kh: int, kw: int) -> torch.Tensor:
+    return y[..., kh // 2:kh // 2 + height, kw // 2:kw // 2 + width]
+
+
+def _fft_kernel(weight: torch.Tensor, height: int, width: int, dtype: torch.dtype) -> torch.Tensor:
+    kh, kw = weight.shape[-2:]
+    # cross-correlation = convolution with the flipped kernel
+    return torch.fft.rfft2(weight.to(dtype).flip(-2, -1), s=_fft_sizes(height, width, kh, kw))
+
+
+def _fft_conv(x: torch.Tensor, weight: torch.Tensor, kernel_f: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """'same' cross-correlation of ``x [B, C, H, W]`` with ``weight [C, M, kh, kw]`` (M kernels per channel):
+    ``[B, C, M, H, W]`` in the compute dtype. ``kernel_f``: the kernel's spectrum, if already known."""
+    height, width = x.shape[-2:]
+    kh, kw = weight.shape[-2:]
+    fh, fw = _fft_sizes(height, width, kh, kw)
+    dtype = _compute_dtype(x.dtype)
+    if kernel_f is None:
+        kernel_f = _fft_kernel(weight, height, width, dtype)
+    x_f = torch.fft.rfft2(x.to(dtype), s=(fh, fw)).unsqueeze(2)
+    return _fft_crop(torch.fft.irfft2(x_f * kernel_f, s=(fh, fw)), height, width, kh, kw)
+
+
+def _fft_conv_backward(x: torch.Tensor, weight: torch.Tensor, grad_out: torch.Tensor, need_x: bool,
+                       need_w: bool) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+    """Gradients of ``_fft_conv`` for ``grad_out [B, C, M, H, W]``.
+
+    The input gradient is the 'same' convolution (not correlation) of the output gradient with the kernel,
+    summed over the M kernels in the frequency domain. The weight gradient
+    ``g_w[c, m, a, b] = sum_{n,i,j} g[n,c,m,i,j] x[n,c,i+a-kh//2, j+b-kw//2]`` is a correlation summed over the
+    batch in the frequency domain, so only C * M inverse transforms are needed.
+    """
+    height, width = x.shape[-2:]
+    kh, kw = weight.shape[-2:]
+    fh, fw = _fft_sizes(height, width, kh, kw)
+    dtype = _compute_dtype(x.dtype)
+    grad_f = torch.fft.rfft2(grad_out.to(dtype), s=(fh, fw))  # [B, C, M, fh, fw // 2 + 1]
+    grad_x = grad_w = None
+    if need_x:
+        kernel_f = torch.fft.rfft2(weight.to(dtype), s=(fh, fw))
+        grad_x = _fft_crop(torch.fft.irfft2((grad_f * kernel_f).sum(2), s=(fh, fw)), height, width, kh, kw)
+        grad_x = grad_x.to(x.dtype)
+    if need_w:
+        x_f = torch.fft.rfft2(x.to(dtype), s=(fh, fw)).unsqueeze(2)
+        corr = torch.fft.irfft2((x_f * grad_f.conj()).sum(0), s=(fh, fw))  # corr[a'] = sum_i g[i] x[i + a']
+        # offsets -p..p sit at N-p..N-1 and 0..p of the circular result
+        grad_w = torch.roll(corr, shifts=(kh // 2, kw // 2), dims=(-2, -1))[..., :kh, :kw].to(weight.dtype)
+    return grad_x, grad_w
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Toeplitz backend
+
+
+def _toeplitz_matrix(weight: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``[C, HW_in, HW_out]`` with ``T[c, (i', j'), (i, j)] = w[c, i' - i + kh // 2, j' - j + kw // 2]`` (zero
+    outside the kernel), so that ``out[b, c] = x[b, c].flatten() @ T[c]``.
+
+    Built by one strided copy: on the kernel flipped and zero-padded to ``(2H - 1) x (2W - 1)``,
+    ``R[a, b, i, j] = flipped[a + i, b + j]`` is a strided view and ``T = R`` read backwards along ``a, b``.
+    """
+    channels, _, kh, kw = weight.shape
+    full_h, full_w = 2 * height - 1, 2 * width - 1
+    ph, pw = (full_h - kh) // 2, (full_w - kw) // 2
+    flipped = F.pad(weight[:, 0].flip(-2, -1), (pw, pw, ph, ph)).contiguous()  # [C, 2H - 1, 2W - 1]
+    view = flipped.as_strided(
+        (channels, height, width, height, width), (full_h * full_w, full_w, 1, full_w, 1))
+    return view.flip(1, 2).reshape(channels, height * width, height * width)
+
+
+def _toeplitz_apply(x: torch.Tensor, matrix: torch.Tensor, transpose: bool = False) -> torch.Tensor:
+    batch, channels, height, width = x.shape
+    xc = x.reshape(batch, channels, height * width).transpose(0, 1)  # [C, B, HW]
+    out = torch.bmm(xc, matrix.transpose(1, 2) if transpose else matrix)
+    return out.transpose(0, 1).reshape(batch, channels, height, width)
+
+
+def _cached(kind: str, weight: torch.Tensor, height: int, width: int, dtype: torch.dtype,
+            cache: Optional[Dict[str, torch.Tensor]]) -> torch.Tensor:
+    """The Toeplitz matrices (``kind='toeplitz'``) or the spectrum (``'fft'``) of a static kernel, kept in
+    ``cache`` for one input size at a time (Toeplitz matrices are large; earlier sizes are of no use)."""
+    build = _toeplitz_matrix if kind == 'toeplitz' else functools.partial(_fft_kernel, dtype=dtype)
+    if cache is None:
+        return build(weight, height, width)
+    # the key changes when the weight is replaced or modified in place (version counter)
+    key = (f'{kind},{height},{width},{dtype},{weight.data_ptr()},{weight._version},{weight.dtype},'
+           f'{weight.device},{tuple(weight.shape)}')
+    value = cache.get(key)
+    if value is None:
+        cache.clear()
+        with torch.no_grad():
+            value = build(weight.detach(), height, width)
+        cache[key] = value
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Dispatch
+
+
+def _run_forward(x: torch.Tensor, weight: torch.Tensor, backend: str,
+                 cache: Optional[Dict[str, torch.Tensor]]) -> torch.Tensor:
+    height, width = x.shape[-2:]
+    if backend == 'fft':
+        kernel_f = _cached('fft', weight, height, width, _compute_dtype(x.dtype), cache)
+        return _fft_conv(x, weight, kernel_f)[:, :, 0].to(x.dtype)
+    if backend == 'toeplitz':
+        return _toeplitz_apply(x, _cached('toeplitz', weight, height, width, x.dtype, cache).to(x.dtype))
+    kh, kw = weight.shape[-2:]
+    return F.conv2d(x, weight, None, padding=(kh // 2, kw // 2), groups=weight.shape[0])
+
+
+class _DepthwiseConvSame(torch.autograd.Function):
+    """Depthwise 'same' conv by the FFT or Toeplitz backend, saving only x and the weight for backward.
+
+    ``weight [C, M, kh, kw]`` with M > 1 (FFT only) convolves each channel with M kernels at the cost of one
+    forward transform of x: output ``[B, C, M, H, W]``; with M == 1 the output is ``[B, C, H, W]``.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, backend: str):
+        ctx.save_for_backward(x, weight)
+        ctx.backend = backend
+        if weight.shape[1] > 1:
+            return _fft_conv(x, weight).to(x.dtype)
+        return _run_forward(x, weight, backend, None)
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):
+        x, weight = ctx.saved_tensors
+        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        if ctx.backend == 'toeplitz':
+            grad_x = grad_w = None
+            if need_x:
+                matrix = _toeplitz_matrix(weight, x.shape[-2], x.shape[-1]).to(grad_out.dtype)
+                grad_x = _toeplitz_apply(grad_out, matrix, transpose=True)
+            if need_w:
+                _, grad_w = _fft_conv_backward(x, weight, grad_out.unsqueeze(2), False, True)
+            return grad_x, grad_w, None
+        if weight.shape[1] == 1:
+            grad_out = grad_out.unsqueeze(2)
+        grad_x, grad_w = _fft_conv_backward(x, weight, grad_out, need_x, need_w)
+        return grad_x, grad_w, None
+
+
+def _plain_differentiable(x: torch.Tensor, weight: torch.Tensor, backend: str) -> torch.Tensor:
+    # for tracing / torch.compile: ordinary operators, autograd through them
+    if backend == 'direct':
+        kh, kw = weight.shape[-2:]
+        return F.conv2d(x, weight, None, padding=(kh // 2, kw // 2), groups=weight.shape[0])
+    if backend == 'toeplitz':
+        return _toeplitz_apply(x, _toeplitz_matrix(weight, x.shape[-2], x.shape[-1]))
+    return _fft_conv(x, weight)[:, :, 0].to(x.dtype)
+
+
+def _check_inputs(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]):
+    if x.dim() != 4:
+        raise ValueError(f'depthwise_conv2d_same expects x of shape [B, C, H, W], got {list(x.shape)}')
+    channels = x.shape[1]
+    if weight.dim() != 4 or weight.shape[0] != channels or weight.shape[1] != 1:
+        raise ValueError(
+            f'depthwise_conv2d_same expects a weight of shape [C, 1, kh, kw] = [{channels}, 1, kh, kw] for '
+            f'x of shape {list(x.shape)}, got {list(weight.shape)}')
+    kh, kw = weight.shape[-2:]
+    if kh % 2 == 0 or kw % 2 == 0:
+        raise ValueError(f"'same' padding needs odd kernel sizes, got {kh}x{kw}")
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != channels):
+        raise ValueError(f'bias must have shape [{channels}], got {list(bias.shape)}')
 
 
 def depthwise_conv2d_same(
@@ -16,7 +344,156 @@ def depthwise_conv2d_same(
         weight: torch.Tensor,
         bias: Optional[torch.Tensor] = None,
         backend: str = 'auto',
+        cache: Optional[Dict[str, torch.Tensor]] = None,
 ) -> torch.Tensor:
-    """Depthwise convolution, stride 1, zero 'same' padding. ``weight`` is ``[C, 1, kh, kw]``, odd sizes."""
-    kh, kw = weight.shape[-2], weight.shape[-1]
-    return F.conv2d(x, weight, bias, padding=(kh // 2, kw // 2), groups=weight.shape[0])
+    """Depthwise convolution, stride 1, zero 'same' padding: ``F.conv2d(x, weight, bias, padding=k // 2,
+    groups=C)``.
+
+    Args:
+        x: ``[B, C, H, W]``.
+        weight: ``[C, 1, kh, kw]``, odd sizes (any size relative to ``H, W``).
+        bias: ``[C]`` or None.
+        backend: ``'auto'`` (the module default, normally chosen per shape), ``'direct'``, ``'fft'`` or
+            ``'toeplitz'``.
+        cache: a dict the caller owns, in which Toeplitz matrices of a no-grad weight are kept between calls.
+    """
+    if torch.jit.is_scripting():
+        kh, kw = weight.shape[-2], weight.shape[-1]
+        return F.conv2d(x, weight, bias, padding=(kh // 2, kw // 2), groups=weight.shape[0])
+    return _depthwise_conv2d_same(x, weight, bias, backend, cache)
+
+
+@torch.jit.unused
+def _depthwise_conv2d_same(
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        bias: Optional[torch.Tensor],
+        backend: str,
+        cache: Optional[Dict[str, torch.Tensor]],
+) -> torch.Tensor:
+    _check_inputs(x, weight, bias)
+    if backend == 'auto':
+        backend = _default_backend
+    else:
+        _check_backend_name(backend, 'depthwise_conv2d_same')
+
+    device_type = x.device.type
+    if torch.is_autocast_enabled(device_type):
+        # what autocast does for F.conv2d: compute in the low-precision dtype (backends upcast internally)
+        dtype = torch.get_autocast_dtype(device_type)
+        x, weight = x.to(dtype), weight.to(dtype)
+        bias = bias.to(dtype) if bias is not None else None
+        with torch.autocast(device_type, enabled=False):
+            return _depthwise_conv2d_same(x, weight, bias, backend, cache)
+    if weight.dtype != x.dtype:
+        raise ValueError(f'x and weight must have the same dtype, got {x.dtype} and {weight.dtype}')
+
+    height, width = x.shape[-2:]
+    kh, kw = weight.shape[-2:]
+    eh, ew = _effective_kernel_size(kh, height), _effective_kernel_size(kw, width)
+    if (eh, ew) != (kh, kw):
+        weight = weight[:, :, (kh - eh) // 2:(kh + eh) // 2, (kw - ew) // 2:(kw + ew) // 2]
+
+    needs_grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
+    if backend == 'auto':
+        backend = choose_backend(tuple(x.shape), (eh, ew), x.dtype, device_type, needs_grad, cache is not None)
+
+    if backend == 'direct':
+        return F.conv2d(x, weight, bias, padding=(eh // 2, ew // 2), groups=weight.shape[0])
+    if torch.jit.is_tracing() or torch.compiler.is_compiling():
+        # no cache survives into a traced / compiled graph, and building Toeplitz matrices every call is slow
+        out = _plain_differentiable(x, weight, 'fft' if backend == 'toeplitz' and cache is not None else backend)
+    elif needs_grad:
+        out = _DepthwiseConvSame.apply(x, weight, backend)
+    else:
+        out = _run_forward(x, weight, backend, cache)
+    if bias is not None:
+        out = out + bias.view(1, -1, 1, 1)
+    return out
+
+
+def depthwise_conv2d_same_pair(
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        small_weight: torch.Tensor,
+        backend: str = 'auto',
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``(depthwise_conv2d_same(x, weight), depthwise_conv2d_same(x, small_weight))`` without bias.
+
+    Where the large kernel goes through the FFT, both convolutions share the transforms of ``x`` (forward)
+    and of the input gradient (backward), so the parallel small kernel of an SMP block costs one inverse
+    transform instead of a separate convolution (PyTorch's CPU backward of depthwise 5x5 convolutions is
+    slow).
+    """
+    if torch.jit.is_scripting():
+        kh, kw = weight.shape[-2], weight.shape[-1]
+        sh, sw = small_weight.shape[-2], small_weight.shape[-1]
+        return (F.conv2d(x, weight, None, padding=(kh // 2, kw // 2), groups=weight.shape[0]),
+                F.conv2d(x, small_weight, None, padding=(sh // 2, sw // 2), groups=small_weight.shape[0]))
+    return _depthwise_conv2d_same_pair(x, weight, small_weight, backend)
+
+
+@torch.jit.unused
+def _depthwise_conv2d_same_pair(
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        small_weight: torch.Tensor,
+        backend: str,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    _check_inputs(x, weight, None)
+    _check_inputs(x, small_weight, None)
+    if backend == 'auto':
+        backend = _default_backend
+    else:
+        _check_backend_name(backend, 'depthwise_conv2d_same_pair')
+    height, width = x.shape[-2:]
+    kh, kw = weight.shape[-2:]
+    eh, ew = _effective_kernel_size(kh, height), _effective_kernel_size(kw, width)
+    sh, sw = small_weight.shape[-2:]
+    esh, esw = _effective_kernel_size(sh, height), _effective_kernel_size(sw, width)
+    needs_grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad or small_weight.requires_grad)
+    if backend == 'auto':
+        backend = choose_backend(tuple(x.shape), (eh, ew), x.dtype, x.device.type, needs_grad)
+    fusable = (
+        backend == 'fft' and esh <= eh and esw <= ew and x.dtype == weight.dtype == small_weight.dtype
+        and not torch.is_autocast_enabled(x.device.type)
+        and not torch.jit.is_tracing() and not torch.compiler.is_compiling())
+    if not fusable:
+        return (depthwise_conv2d_same(x, weight, backend=backend),
+                depthwise_conv2d_same(x, small_weight, backend=backend))
+    weight = weight[:, :, (kh - eh) // 2:(kh + eh) // 2, (kw - ew) // 2:(kw + ew) // 2]
+    small_weight = small_weight[:, :, (sh - esh) // 2:(sh + esh) // 2, (sw - esw) // 2:(sw + esw) // 2]
+    ph, pw = (eh - esh) // 2, (ew - esw) // 2
+    stacked = torch.cat([weight, F.pad(small_weight, (pw, pw, ph, ph))], dim=1)  # [C, 2, eh, ew]
+    if needs_grad:
+        out = _DepthwiseConvSame.apply(x, stacked, 'fft')
+    else:
+        out = _fft_conv(x, stacked).to(x.dtype)
+    return out[:, :, 0], out[:, :, 1]
+
+
+def pointwise_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """``F.conv2d(x, weight, bias)`` for a ``[O, C, 1, 1]`` weight, as one batched GEMM on contiguous NCHW input
+    (other layouts, e.g. channels-last, keep ``F.conv2d``, which handles them well)."""
+    if x.dim() != 4 or not x.is_contiguous():
+        return F.conv2d(x, weight, bias)
+    b, c, h, w = x.shape
+    out_chs = weight.shape[0]
+    w2 = weight.reshape(out_chs, c).unsqueeze(0).expand(b, out_chs, c)
+    x2 = x.reshape(b, c, h * w)
+    if bias is None:
+        y = torch.bmm(w2, x2)
+    else:
+        y = torch.baddbmm(bias.reshape(1, out_chs, 1), w2, x2)
+    return y.reshape(b, out_chs, h, w)
+
+
+class PointwiseConv2d(nn.Conv2d):
+    """A 1x1, stride-1, ungrouped ``nn.Conv2d`` (same parameters and state-dict keys) computed by
+    ``pointwise_conv2d``."""
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = True, device=None, dtype=None):
+        super().__init__(in_channels, out_channels, 1, bias=bias, device=device, dtype=dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return pointwise_conv2d(x, self.weight, self.bias)
