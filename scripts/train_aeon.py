@@ -1,0 +1,139 @@
+#!/usr/bin/env python
+"""Train the shipped SMP-TCNs on UEA/UCR benchmarks (OSULeaf, ACSF1, JapaneseVowels) with ``smpconvnet train-seq``.
+
+Protocol (no choice looks at the test split):
+  1. select: for each data set, train each candidate recipe (a handful of a-priori variants: classifier on the
+     last step vs. the mean over steps, circular-shift augmentation or not) with seed 0 on 75% of the training
+     split, and measure accuracy on the held-out 25% (stratified, --split-seed 0). The best validation accuracy
+     wins; ties go to the candidate listed first (the a-priori default).
+  2. final: train the chosen recipe on the whole training split with seeds 0..N-1 and evaluate each on the test
+     split once, at the end of training (fixed epoch count, no early stopping).
+The shipped weights are those of seed 0 (fixed in advance, not the best seed).
+
+Every run is one ``smpconvnet train-seq`` command; they are printed, and run in parallel (``--jobs``), each with
+one CPU thread (or on a GPU with ``--device cuda``). Results: OUT/summary.json, OUT/<phase>/<run>/.
+
+    python scripts/train_aeon.py --out runs/aeon --jobs 2            # CPU (hours on 2 cores)
+    python scripts/train_aeon.py --out runs/aeon --jobs 12 --device cuda
+"""
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+# the common recipe (paper's optimiser: Adam + cosine with warm-up, radius lr x0.1, radii clamped)
+COMMON = ['--lr', '2e-3', '--weight-decay', '1e-4', '--warmup-epochs', '5', '--min-lr-ratio', '0.01', '--augment',
+          '--aug-scale', '0.1', '--aug-jitter', '0.03']
+
+# per data set: the registered architecture (smpconvnet/seq_zoo.py), epochs, batch, and candidate variants
+_LAST, _AVG = ['--model-kwargs', 'global_pool="last"'], ['--model-kwargs', 'global_pool="avg"']
+_SHIFT = ['--aug-shift', '0.1']
+DATASETS = {
+    'OSULeaf': dict(model='smpconv_tcn_osuleaf', args=['--epochs', '200', '--batch-size', '16'], candidates={
+        'last': _LAST, 'avg': _AVG, 'last_shift': _LAST + _SHIFT, 'avg_shift': _AVG + _SHIFT}),
+    'ACSF1': dict(model='smpconv_tcn_acsf1', args=['--epochs', '200', '--batch-size', '16'], candidates={
+        'last': _LAST, 'avg': _AVG, 'last_shift': _LAST + _SHIFT, 'avg_shift': _AVG + _SHIFT}),
+    'JapaneseVowels': dict(model='smpconv_tcn_japanesevowels', args=['--epochs', '100', '--batch-size', '32'],
+                           candidates={'last': _LAST, 'avg': _AVG}),
+}
+
+
+def _command(dataset, candidate, out, seed, device, extra):
+    d = DATASETS[dataset]
+    return ([sys.executable, '-m', 'smpconvnet', 'train-seq', '--model', d['model'], '--dataset', dataset,
+             '--seed', str(seed), '--output', str(out), '--device', device, '--threads', '1', '--no-progress', '--force']
+            + COMMON + d['args'] + d['candidates'][candidate] + extra)
+
+
+def _run(cmd, log):
+    t0 = time.time()
+    with open(log, 'w') as f:
+        rc = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED='1'))
+    return rc, time.time() - t0
+
+
+def _run_all(jobs, n_jobs):
+    for cmd, log in jobs:
+        print('$', shlex.join(cmd[1:] if cmd[0] == sys.executable else cmd).replace('-m smpconvnet', 'smpconvnet', 1),
+              flush=True)
+    with ThreadPoolExecutor(n_jobs) as pool:
+        results = list(pool.map(lambda j: _run(*j), jobs))
+    for (cmd, log), (rc, dt) in zip(jobs, results):
+        if rc != 0:
+            print(f'FAILED ({rc}) {log}:\n' + Path(log).read_text()[-3000:], flush=True)
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--datasets', nargs='*', default=list(DATASETS))
+    ap.add_argument('--seeds', type=int, default=5)
+    ap.add_argument('--jobs', type=int, default=2)
+    ap.add_argument('--device', default='cpu')
+    ap.add_argument('--phase', choices=['select', 'final', 'all'], default='all')
+    ap.add_argument('--extra', nargs=argparse.REMAINDER, default=[], help='extra train-seq arguments (smoke tests)')
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary_path = out / 'summary.json'
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    t_start = time.time()
+
+    if args.phase in ('select', 'all'):
+        jobs, keys = [], []
+        for ds in args.datasets:
+            for cand in DATASETS[ds]['candidates']:
+                run = out / 'select' / f'{ds}_{cand}'
+                run.mkdir(parents=True, exist_ok=True)
+                extra = ['--val-fraction', '0.25', '--split-seed', '0', '--no-test'] + args.extra
+                jobs.append((_command(ds, cand, run, 0, args.device, extra), run / 'train.log'))
+                keys.append((ds, cand, run))
+        timings = _run_all(jobs, args.jobs)
+        for ds in args.datasets:
+            vals = {}
+            for (d, cand, run), (rc, dt) in zip(keys, timings):
+                if d == ds and rc == 0:
+                    vals[cand] = json.loads((run / 'results.json').read_text())['val']['accuracy']
+            best = max(vals, key=lambda c: (vals[c], -list(DATASETS[ds]['candidates']).index(c)))
+            summary.setdefault(ds, {})['select'] = {'val_accuracy': vals, 'chosen': best}
+            print(f'{ds}: validation accuracy {vals} -> {best}', flush=True)
+        summary_path.write_text(json.dumps(summary, indent=2))
+
+    if args.phase in ('final', 'all'):
+        jobs, keys = [], []
+        for ds in args.datasets:
+            cand = summary[ds]['select']['chosen']
+            for seed in range(args.seeds):
+                run = out / 'final' / f'{ds}_s{seed}'
+                run.mkdir(parents=True, exist_ok=True)
+                jobs.append((_command(ds, cand, run, seed, args.device, args.extra), run / 'train.log'))
+                keys.append((ds, seed, run))
+        timings = _run_all(jobs, args.jobs)
+        for ds in args.datasets:
+            accs, times = {}, {}
+            for (d, seed, run), (rc, dt) in zip(keys, timings):
+                if d == ds and rc == 0:
+                    res = json.loads((run / 'results.json').read_text())
+                    accs[seed] = res['test']['accuracy']
+                    times[seed] = res['train_time_s']
+                    (run / 'checkpoint.pth').unlink(missing_ok=True)  # the exported model.safetensors is kept
+            a = list(accs.values())
+            mean = sum(a) / len(a) if a else float('nan')
+            std = (sum((v - mean) ** 2 for v in a) / (len(a) - 1)) ** 0.5 if len(a) > 1 else 0.0
+            summary[ds]['final'] = {'test_accuracy': accs, 'mean': mean, 'std': std, 'min': min(a, default=None),
+                                    'max': max(a, default=None), 'train_time_s': times,
+                                    'command': shlex.join(_command(ds, summary[ds]['select']['chosen'],
+                                                                   f'runs/{ds}_s0', 0, args.device, [])[1:])}
+            print(f'{ds}: test accuracy per seed {accs}: mean {mean:.4f} +- {std:.4f}', flush=True)
+        summary_path.write_text(json.dumps(summary, indent=2))
+    print(f'total {time.time() - t_start:.0f}s')
+
+
+if __name__ == '__main__':
+    main()

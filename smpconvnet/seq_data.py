@@ -1,0 +1,242 @@
+"""Sequence data for the SMP-TCN models: UEA/UCR benchmarks from ``aeon``, preprocessing, variable-length batches,
+and the adding problem.
+
+A classification set is held as a list of float32 tensors ``[C, L_i]`` (true lengths kept) plus integer labels.
+Batches are right-padded with zeros to a *fixed* length (the longest sequence of the data set, recorded as the
+model's input length) and come with the true lengths: the SMP kernel is sampled on a grid as long as the
+input, so padding every batch to the same length keeps the kernel, and therefore every prediction,
+independent of which other samples share the batch. The model reads its logits at step ``lengths[b] - 1``;
+causality makes the padding after that step irrelevant.
+
+``aeon`` is an optional dependency (``pip install smpconvnet[data]``): it ships the UEA/UCR files in its wheel,
+so loading works offline.
+"""
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+__all__ = [
+    'SequenceSet', 'load_aeon', 'label_order', 'channel_stats', 'standardize', 'pad_batch', 'batches',
+    'stratified_split', 'augment_batch', 'make_adding_problem', 'ADDING_BASELINE_MSE', 'export_aeon_cache',
+    'DATA_CACHE_ENV',
+]
+
+# A folder of ``<name>_<split>.pt`` files written by :func:`export_aeon_cache`, read instead of aeon when set:
+# for machines without aeon (a GPU box, a container) that should see exactly the same data.
+DATA_CACHE_ENV = 'SMPCONVNET_SEQ_DATA_CACHE'
+
+# predicting the mean (1.0) of the sum of two U(0, 1) numbers: variance 2 / 12
+ADDING_BASELINE_MSE = 1.0 / 6.0
+
+
+@dataclass
+class SequenceSet:
+    """Sequences ``[C, L_i]`` (float32, true lengths) with targets (class indices, or floats for regression)."""
+    sequences: List[torch.Tensor]
+    targets: torch.Tensor
+    label_names: Optional[List[str]] = None
+    name: str = ''
+    info: Dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if len(self.sequences) != len(self.targets):
+            raise ValueError(f'{len(self.sequences)} sequences but {len(self.targets)} targets')
+        if not self.sequences:
+            raise ValueError('a sequence set needs at least one sequence')
+        chans = {s.shape[0] for s in self.sequences}
+        if len(chans) != 1 or any(s.dim() != 2 for s in self.sequences):
+            raise ValueError(f'expected sequences of shape [C, L] with one channel count C, got channel counts {chans}')
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    @property
+    def num_channels(self) -> int:
+        return self.sequences[0].shape[0]
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        return torch.tensor([s.shape[1] for s in self.sequences], dtype=torch.long)
+
+    @property
+    def max_length(self) -> int:
+        return int(self.lengths.max())
+
+    def subset(self, indices: Sequence[int]) -> 'SequenceSet':
+        indices = list(indices)
+        return SequenceSet([self.sequences[i] for i in indices], self.targets[indices], self.label_names,
+                           self.name, dict(self.info))
+
+
+def _require_aeon():
+    try:
+        from aeon.datasets import load_classification
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise RuntimeError('loading UEA/UCR data sets needs the optional dependency aeon: '
+                           'pip install "smpconvnet[data]"') from e
+    return load_classification
+
+
+def _load_raw(name: str, split: str):
+    cache = os.environ.get(DATA_CACHE_ENV)
+    if cache:
+        path = os.path.join(cache, f'{name}_{split}.pt')
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f'{DATA_CACHE_ENV} is set but {path} does not exist')
+        raw = torch.load(path, weights_only=True)
+        return raw['sequences'], list(raw['labels'])
+    load_classification = _require_aeon()
+    try:
+        X, y = load_classification(name, split=split)
+    except Exception as e:  # aeon raises various errors for unknown names (and tries to download them)
+        raise ValueError(f'could not load the aeon classification data set {name!r} ({split} split) offline: {e}') from e
+    return X, [str(v) for v in y]
+
+
+def export_aeon_cache(names: Sequence[str], folder: str):
+    """Write the raw train/test splits of aeon data sets to ``folder`` for use through ``SMPCONVNET_SEQ_DATA_CACHE``."""
+    os.makedirs(folder, exist_ok=True)
+    load_classification = _require_aeon()
+    for name in names:
+        for split in ('train', 'test'):
+            X, y = load_classification(name, split=split)
+            raw = {'sequences': [torch.as_tensor(x, dtype=torch.float64).clone() for x in X],
+                   'labels': [str(v) for v in y]}
+            tmp = os.path.join(folder, f'.{name}_{split}.pt.tmp')
+            torch.save(raw, tmp)
+            os.replace(tmp, os.path.join(folder, f'{name}_{split}.pt'))
+
+
+def label_order(labels: Sequence[str]) -> List[str]:
+    """A deterministic order of the distinct labels: numeric when every label is a number, else lexicographic."""
+    distinct = sorted({str(v) for v in labels})
+    try:
+        return sorted(distinct, key=float)
+    except ValueError:
+        return distinct
+
+
+def load_aeon(name: str, split: str, label_names: Optional[List[str]] = None) -> SequenceSet:
+    """Load one split of a UEA/UCR classification set shipped with aeon (offline).
+
+    ``label_names`` fixes the class order (pass the training split's order when loading the test split);
+    by default it is :func:`label_order` of this split's labels.
+    """
+    if split not in ('train', 'test'):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    X, labels = _load_raw(name, split)
+    if label_names is None:
+        label_names = label_order(labels)
+    index = {n: i for i, n in enumerate(label_names)}
+    unknown = sorted(set(labels) - set(index))
+    if unknown:
+        raise ValueError(f'{name} {split} split has labels {unknown} not in the label order {label_names}')
+    # X is an array [N, C, L] for equal-length sets, a list of [C, L_i] arrays for variable-length ones
+    sequences = [torch.as_tensor(x, dtype=torch.float32).clone() for x in X]
+    for s in sequences:
+        if not torch.isfinite(s).all():
+            raise ValueError(f'{name} {split} split contains missing values (NaN); this loader expects complete series')
+    targets = torch.tensor([index[v] for v in labels], dtype=torch.long)
+    return SequenceSet(sequences, targets, list(label_names), name=name)
+
+
+def channel_stats(data: SequenceSet) -> Tuple[List[float], List[float]]:
+    """Per-channel mean and standard deviation over every sample and every (true, unpadded) step."""
+    values = torch.cat([s.double() for s in data.sequences], dim=1)  # [C, sum L_i]
+    mean = values.mean(dim=1)
+    std = values.std(dim=1, unbiased=False).clamp_min(1e-8)
+    return mean.tolist(), std.tolist()
+
+
+def standardize(data: SequenceSet, mean: Sequence[float], std: Sequence[float]) -> SequenceSet:
+    """Per-channel standardisation with given (training-set) statistics."""
+    if len(mean) != data.num_channels or len(std) != data.num_channels:
+        raise ValueError(f'expected {data.num_channels} per-channel mean/std values, got {len(mean)} and {len(std)}')
+    m = torch.tensor(mean, dtype=torch.float64).view(-1, 1)
+    s = torch.tensor(std, dtype=torch.float64).view(-1, 1)
+    seqs = [((x.double() - m) / s).float() for x in data.sequences]
+    return SequenceSet(seqs, data.targets, data.label_names, data.name, dict(data.info))
+
+
+def pad_batch(sequences: Sequence[torch.Tensor], length: Optional[int] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad ``[C, L_i]`` sequences with zeros to ``length`` (default: the longest): ``(x [B, C, L], lengths [B])``."""
+    lengths = torch.tensor([s.shape[1] for s in sequences], dtype=torch.long)
+    length = int(lengths.max()) if length is None else int(length)
+    if int(lengths.max()) > length:
+        raise ValueError(f'a sequence of length {int(lengths.max())} does not fit the padded length {length}')
+    x = sequences[0].new_zeros(len(sequences), sequences[0].shape[0], length)
+    for i, s in enumerate(sequences):
+        x[i, :, :s.shape[1]] = s
+    return x, lengths
+
+
+def batches(data: SequenceSet, batch_size: int, length: int, generator: Optional[torch.Generator] = None,
+            shuffle: bool = False, drop_last: bool = False):
+    """Yield ``(x, lengths, targets)`` batches padded to ``length``; shuffled with ``generator`` when asked."""
+    n = len(data)
+    order = torch.randperm(n, generator=generator).tolist() if shuffle else list(range(n))
+    stop = n - n % batch_size if drop_last and n >= batch_size else n
+    for start in range(0, stop, batch_size):
+        idx = order[start:start + batch_size]
+        x, lengths = pad_batch([data.sequences[i] for i in idx], length)
+        yield x, lengths, data.targets[idx]
+
+
+def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
+    return n // batch_size if drop_last and n >= batch_size else math.ceil(n / batch_size)
+
+
+def stratified_split(targets: torch.Tensor, fraction: float, generator: torch.Generator) -> Tuple[List[int], List[int]]:
+    """Indices ``(train, held_out)``: about ``fraction`` of every class held out (at least one per class with 2+)."""
+    if not 0 < fraction < 1:
+        raise ValueError(f'the validation fraction must be in (0, 1), got {fraction}')
+    train, held = [], []
+    for c in torch.unique(targets).tolist():
+        idx = torch.nonzero(targets == c).flatten()
+        idx = idx[torch.randperm(len(idx), generator=generator)].tolist()
+        k = int(round(fraction * len(idx)))
+        k = min(max(k, 1 if len(idx) > 1 else 0), len(idx) - 1)
+        held += idx[:k]
+        train += idx[k:]
+    return sorted(train), sorted(held)
+
+
+def augment_batch(x: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator, scale: float = 0.1,
+                  jitter: float = 0.03, shift: float = 0.0) -> torch.Tensor:
+    """Light time-series augmentation on a padded batch: per-sample amplitude scaling ``N(1, scale)``, Gaussian
+    jitter of std ``jitter`` and (for equal-length data) a random circular shift of up to ``shift`` of the length.
+    Padding stays zero."""
+    b, c, length = x.shape
+    mask = (torch.arange(length).view(1, 1, -1) < lengths.view(-1, 1, 1)).to(x.dtype)
+    if scale > 0:
+        x = x * (1 + scale * torch.randn(b, 1, 1, generator=generator))
+    if jitter > 0:
+        x = x + jitter * torch.randn(x.shape, generator=generator)
+    if shift > 0:
+        max_shift = int(shift * length)
+        if max_shift > 0:
+            shifts = torch.randint(-max_shift, max_shift + 1, (b,), generator=generator).tolist()
+            x = torch.stack([torch.roll(xi, s, dims=-1) for xi, s in zip(x, shifts)])
+    return x * mask
+
+
+def make_adding_problem(n: int, length: int, generator: torch.Generator) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The adding problem (Hochreiter & Schmidhuber 1997): ``x [n, 2, length]`` holds uniform values and a marker
+    channel with one 1 in each half; the target is the sum of the two marked values. Predicting the mean gives
+    an MSE of 1/6 (:data:`ADDING_BASELINE_MSE`)."""
+    if length < 2:
+        raise ValueError(f'the adding problem needs length >= 2, got {length}')
+    values = torch.rand(n, length, generator=generator)
+    half = length // 2
+    first = torch.randint(0, half, (n,), generator=generator)
+    second = torch.randint(half, length, (n,), generator=generator)
+    markers = torch.zeros(n, length)
+    rows = torch.arange(n)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    x = torch.stack([values, markers], dim=1)
+    y = values[rows, first] + values[rows, second]
+    return x, y

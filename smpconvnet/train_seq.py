@@ -1,0 +1,553 @@
+"""``smpconvnet train-seq`` / ``evaluate-seq``: train and evaluate the causal SMP-TCN sequence models.
+
+The optimisation follows the paper's sequence recipe: Adam, a cosine learning-rate schedule with linear warm-up
+(timm's ``CosineLRScheduler``, stepped every update), radii in their own parameter group with a learning-rate
+factor of 0.1 (timm's ``lr_scale`` group key, which timm's schedulers honour) and no weight decay, and radii kept
+in ``[r_min, r_max]`` by the point kernel's optimizer hook after every step (asserted at every epoch end).
+
+Data: a UEA/UCR classification set shipped with ``aeon`` (by name, e.g. ``OSULeaf``) or ``adding`` (the adding
+problem, a regression). Each channel is standardised with the training split's statistics; variable-length sets
+are fed at their true lengths (right-padded to one fixed length, the longest sequence of the data set, with
+``lengths`` passed to the model).
+
+Every epoch a checkpoint (model, optimizer, scheduler, epoch, update count, RNG states, history) is written to
+``OUTPUT/checkpoint.pth`` atomically; ``--resume`` continues from it exactly (same result as an uninterrupted
+run). At the end the folder also holds ``model.safetensors`` + ``config.json`` (loadable with
+``timm.create_model('local-dir:OUTPUT')``) and ``results.json``.
+"""
+import argparse
+import json
+import os
+import random
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import seq_data
+from .point_kernel import PointKernel
+
+__all__ = [
+    'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
+    'evaluate_pretrained', 'save_atomic', 'radii_in_bounds',
+]
+
+CHECKPOINT_NAME = 'checkpoint.pth'
+LOG_NAME = 'log.jsonl'
+RESULTS_NAME = 'results.json'
+
+
+# ----------------------------------------------------------------------------------------------------- config
+
+@dataclass
+class TrainConfig:
+    """The training options (the ``train-seq`` arguments); defaults are the documented recipe."""
+    model: str = 'smpconv_tcn_smnist'
+    model_kwargs: Dict[str, Any] = field(default_factory=dict)
+    dataset: str = 'OSULeaf'
+    epochs: int = 100
+    batch_size: int = 16
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    radius_lr_factor: float = 0.1
+    warmup_epochs: float = 5
+    min_lr_ratio: float = 0.01
+    label_smoothing: float = 0.0
+    augment: bool = False
+    aug_scale: float = 0.1
+    aug_jitter: float = 0.03
+    aug_shift: float = 0.0
+    grad_clip: float = 0.0
+    val_fraction: float = 0.0
+    split_seed: int = 0
+    eval_test: bool = True
+    seed: int = 0
+    output: str = ''
+    resume: bool = False
+    force: bool = False
+    progress: bool = True
+    # the adding problem
+    adding_length: int = 1000
+    adding_train: int = 20000
+    adding_test: int = 1000
+    threads: int = 0
+    length: int = 0
+    device: str = 'cpu'
+
+
+# options that must be the same to resume a run exactly
+_RESUME_KEYS = ('model', 'model_kwargs', 'dataset', 'epochs', 'batch_size', 'lr', 'weight_decay', 'radius_lr_factor',
+                'warmup_epochs', 'min_lr_ratio', 'label_smoothing', 'augment', 'aug_scale', 'aug_jitter', 'aug_shift',
+                'grad_clip', 'val_fraction', 'split_seed', 'seed', 'length', 'adding_length', 'adding_train', 'adding_test')
+
+
+# ------------------------------------------------------------------------------------------- optimisation
+
+def _radius_params(model: nn.Module) -> List[nn.Parameter]:
+    return [m.radius for m in model.modules() if isinstance(m, PointKernel) and isinstance(m.radius, nn.Parameter)]
+
+
+def build_param_groups(model: nn.Module, lr: float, weight_decay: float, radius_lr_factor: float) -> List[Dict]:
+    """Three groups: weights with decay; biases, norms and the model's ``no_weight_decay`` names without;
+    radii without decay and with ``lr_scale = radius_lr_factor`` (timm's schedulers multiply it in)."""
+    radius_ids = {id(p) for p in _radius_params(model)}
+    skip = set(model.no_weight_decay()) if hasattr(model, 'no_weight_decay') else set()
+    decay, no_decay, radius = [], [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        if id(p) in radius_ids:
+            radius.append(p)
+        elif p.ndim <= 1 or name.endswith('.bias') or name in skip or any(name.startswith(s + '.') for s in skip):
+            no_decay.append(p)
+        else:
+            decay.append(p)
+    groups = [
+        {'params': decay, 'weight_decay': weight_decay, 'name': 'decay'},
+        {'params': no_decay, 'weight_decay': 0.0, 'name': 'no_decay'},
+        {'params': radius, 'weight_decay': 0.0, 'lr_scale': radius_lr_factor, 'name': 'radius'},
+    ]
+    for g in groups:
+        # the scheduler multiplies lr_scale in (timm's convention): every group starts from the same base lr
+        g['lr'] = lr
+    return [g for g in groups if g['params']]
+
+
+def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    # Adam with L2 weight decay, as the original sequence code; radii excluded from decay
+    return torch.optim.Adam(build_param_groups(model, cfg.lr, cfg.weight_decay, cfg.radius_lr_factor), lr=cfg.lr)
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int):
+    """Cosine decay over the updates after a linear warm-up from 0, stepped per update (timm's scheduler)."""
+    from timm.scheduler import CosineLRScheduler
+    warmup = int(round(cfg.warmup_epochs * steps_per_epoch))
+    total = max(1, cfg.epochs * steps_per_epoch - warmup)
+    return CosineLRScheduler(
+        optimizer, t_initial=total, lr_min=cfg.lr * cfg.min_lr_ratio, warmup_t=warmup, warmup_lr_init=0.0,
+        warmup_prefix=True, t_in_epochs=False)
+
+
+def radii_in_bounds(model: nn.Module) -> bool:
+    for m in model.modules():
+        if isinstance(m, PointKernel):
+            r = m.radius.detach()
+            if bool((r < m.r_min).any()) or bool((r > m.r_max).any()):
+                return False
+    return True
+
+
+# ------------------------------------------------------------------------------------------------------ data
+
+class PreparedData(argparse.Namespace):
+    """Standardised splits plus what evaluation needs to reproduce the preprocessing."""
+    train: seq_data.SequenceSet
+    val: Optional[seq_data.SequenceSet]
+    test: Optional[seq_data.SequenceSet]
+    task: str  # 'classification' | 'regression'
+    num_classes: int
+    in_chans: int
+    length: int
+    mean: List[float]
+    std: List[float]
+    label_names: Optional[List[str]]
+    dataset: Dict[str, Any]
+
+
+def load_data(cfg: TrainConfig) -> PreparedData:
+    if cfg.dataset == 'adding':
+        # fresh, fixed draws: the training set from its own seed, the test set from another
+        x, y = seq_data.make_adding_problem(cfg.adding_train, cfg.adding_length, torch.Generator().manual_seed(1234))
+        xt, yt = seq_data.make_adding_problem(cfg.adding_test, cfg.adding_length, torch.Generator().manual_seed(4321))
+        train = seq_data.SequenceSet(list(x), y, name='adding')
+        test = seq_data.SequenceSet(list(xt), yt, name='adding')
+        return PreparedData(
+            train=train, val=None, test=test, task='regression', num_classes=1, in_chans=2, length=cfg.adding_length,
+            mean=[0.0, 0.0], std=[1.0, 1.0], label_names=None,
+            dataset={'source': 'adding', 'name': 'adding', 'length': cfg.adding_length})
+    train = seq_data.load_aeon(cfg.dataset, 'train')
+    test = seq_data.load_aeon(cfg.dataset, 'test', label_names=train.label_names)
+    mean, std = seq_data.channel_stats(train)
+    train = seq_data.standardize(train, mean, std)
+    test = seq_data.standardize(test, mean, std)
+    val = None
+    if cfg.val_fraction:
+        tr_idx, val_idx = seq_data.stratified_split(train.targets, cfg.val_fraction,
+                                                    torch.Generator().manual_seed(cfg.split_seed))
+        train, val = train.subset(tr_idx), train.subset(val_idx)
+    # The model's input length (the grid its kernels are sampled on, fixed so that a prediction never depends on
+    # the batch) must hold every sequence: the longest of the data set, train or test (lengths are a property of
+    # the data set's documentation, e.g. JapaneseVowels 7-29, not of the labels), unless given.
+    longest = max(train.max_length, val.max_length if val is not None else 0, test.max_length)
+    length = cfg.length or longest
+    if length < longest:
+        raise ValueError(f'--length {length} is shorter than the longest sequence of {cfg.dataset} ({longest})')
+    return PreparedData(
+        train=train, val=val, test=test, task='classification', num_classes=len(train.label_names),
+        in_chans=train.num_channels, length=length, mean=mean, std=std, label_names=train.label_names,
+        dataset={'source': 'aeon', 'name': cfg.dataset, 'split': 'train/test (default)'})
+
+
+# ----------------------------------------------------------------------------------------------- training
+
+def _forward(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor, equal_length: bool) -> torch.Tensor:
+    # equal-length batches need no lengths (logits at the last step); variable-length ones pass them
+    return model(x) if equal_length else model(x, lengths=lengths)
+
+
+def _loss(out: torch.Tensor, target: torch.Tensor, task: str, label_smoothing: float = 0.0) -> torch.Tensor:
+    if task == 'regression':
+        return F.mse_loss(out.reshape(-1), target.float())
+    return F.cross_entropy(out, target, label_smoothing=label_smoothing)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: seq_data.SequenceSet, length: int, task: str = 'classification',
+             batch_size: int = 64) -> Dict[str, float]:
+    """Accuracy (classification) or MSE (regression) and mean loss of ``model`` on ``data`` (eval mode)."""
+    was_training = model.training
+    model.eval()
+    equal_length = bool((data.lengths == length).all())
+    device = next(model.parameters()).device
+    total_loss, correct, n = 0.0, 0, 0
+    for x, lengths, y in seq_data.batches(data, batch_size, length):
+        x, lengths, y = x.to(device), lengths.to(device), y.to(device)
+        out = _forward(model, x, lengths, equal_length)
+        total_loss += _loss(out, y, task).item() * len(y)
+        if task == 'classification':
+            correct += int((out.argmax(dim=1) == y).sum())
+        n += len(y)
+    model.train(was_training)
+    result = {'loss': total_loss / n, 'n': n}
+    if task == 'classification':
+        result.update(accuracy=correct / n, correct=correct)
+    else:
+        result['mse'] = total_loss / n
+    return result
+
+
+def save_atomic(obj: Any, path: Path, saver=torch.save):
+    """Write ``obj`` to ``path`` through a temporary file in the same folder renamed into place."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    os.close(fd)
+    try:
+        saver(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _write_text_atomic(text: str, path: Path):
+    def _save(t, p):
+        Path(p).write_text(t)
+    save_atomic(text, path, saver=_save)
+
+
+def build_model(cfg: TrainConfig, data: PreparedData) -> nn.Module:
+    import timm
+
+    from . import seq_zoo  # noqa: F401  (registers the models; the package import does too)
+    kwargs = dict(cfg.model_kwargs)
+    kwargs.setdefault('in_chans', data.in_chans)
+    kwargs.setdefault('num_classes', data.num_classes)
+    return timm.create_model(cfg.model, **kwargs)
+
+
+def _progress(iterable, total: int, desc: str, enabled: bool):
+    if not enabled:
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm comes with huggingface_hub
+        return iterable
+    return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
+
+
+def _config_json(model: nn.Module, cfg: TrainConfig, data: PreparedData, results: Dict) -> Dict[str, Any]:
+    """A timm/Hub ``config.json``: architecture, model arguments, and a pretrained_cfg with the preprocessing."""
+    model_args = dict(cfg.model_kwargs)
+    model_args.update(in_chans=data.in_chans, num_classes=data.num_classes)
+    pretrained_cfg = {
+        # timm's builder requires a 3-tuple input_size: (channels, 1, length) for sequences
+        'input_size': [data.in_chans, 1, data.length],
+        'fixed_input_size': False,
+        'mean': list(data.mean),
+        'std': list(data.std),
+        'num_classes': data.num_classes,
+        'first_conv': model.pretrained_cfg.get('first_conv') if hasattr(model, 'pretrained_cfg') else None,
+        'classifier': model.pretrained_cfg.get('classifier') if hasattr(model, 'pretrained_cfg') else None,
+        'description': f'trained with smpconvnet train-seq on {data.dataset["name"]}',
+    }
+    if data.label_names:
+        pretrained_cfg['label_names'] = list(data.label_names)
+    out = {
+        'architecture': cfg.model,
+        'num_classes': data.num_classes,
+        'model_args': model_args,
+        'pretrained_cfg': pretrained_cfg,
+        # outside pretrained_cfg (timm's PretrainedCfg has no field for it): what evaluate-seq needs
+        'dataset': dict(data.dataset, task=data.task),
+        'results': results,
+    }
+    if data.label_names:
+        out['label_names'] = list(data.label_names)
+    return out
+
+
+def train(cfg: TrainConfig) -> Dict[str, Any]:
+    """Run (or resume) a training run; returns the final results (also written to ``OUTPUT/results.json``)."""
+    if not cfg.output:
+        raise ValueError('an output folder is needed (--output DIR)')
+    out_dir = Path(cfg.output)
+    ckpt_path = out_dir / CHECKPOINT_NAME
+    if cfg.resume:
+        if not ckpt_path.is_file():
+            raise FileNotFoundError(f'--resume: no checkpoint at {ckpt_path}')
+    elif ckpt_path.exists() and not cfg.force:
+        raise FileExistsError(f'{ckpt_path} exists: pass --resume to continue it or --force to start over')
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+
+    random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    data = load_data(cfg)
+    device = torch.device(cfg.device)
+    model = build_model(cfg, data).to(device)
+    optimizer = build_optimizer(model, cfg)
+    steps_per_epoch = seq_data.num_batches(len(data.train), cfg.batch_size, drop_last=True)
+    scheduler = build_scheduler(optimizer, cfg, steps_per_epoch)
+    # the shuffling / augmentation stream is separate from the global one (dropout, init)
+    data_gen = torch.Generator().manual_seed(cfg.seed + 1_000_003)
+    start_epoch, num_updates, history = 0, 0, []
+
+    if cfg.resume:
+        ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=False)
+        changed = {k: (ckpt['args'].get(k), getattr(cfg, k)) for k in _RESUME_KEYS
+                   if ckpt['args'].get(k) != getattr(cfg, k)}
+        if changed:
+            raise ValueError('--resume needs the options the run was started with; changed (checkpoint, now): '
+                             + ', '.join(f'{k}={a!r}/{b!r}' for k, (a, b) in changed.items()))
+        model.load_state_dict(ckpt['model'])
+        optimizer.load_state_dict(ckpt['optimizer'])
+        scheduler.load_state_dict(ckpt['scheduler'])
+        start_epoch, num_updates, history = ckpt['epoch'], ckpt['num_updates'], ckpt['history']
+        torch.set_rng_state(ckpt['rng']['torch'])
+        if ckpt['rng'].get('cuda') is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(ckpt['rng']['cuda'])
+        data_gen.set_state(ckpt['rng']['data'])
+        random.setstate(ckpt['rng']['python'])
+        print(f'resumed {ckpt_path} at epoch {start_epoch}/{cfg.epochs}')
+
+    n_params = sum(p.numel() for p in model.parameters())
+    equal_length = bool((data.train.lengths == data.length).all())
+    if cfg.augment and cfg.aug_shift and not equal_length:
+        raise ValueError('--aug-shift (a circular shift) needs equal-length sequences; '
+                         f'{data.dataset["name"]} has variable lengths')
+    print(f'train-seq: {cfg.model} ({n_params:,} parameters) on {data.dataset["name"]}: '
+          f'{len(data.train)} train'
+          f'{f", {len(data.val)} validation" if data.val is not None else ""}'
+          f'{f", {len(data.test)} test" if data.test is not None else ""}, '
+          f'{data.in_chans} x {data.length}{"" if equal_length else " (variable lengths, padded)"}, '
+          f'{cfg.epochs} epochs of {steps_per_epoch} steps')
+
+    for epoch in range(start_epoch, cfg.epochs):
+        model.train()
+        t0 = time.perf_counter()
+        total_loss, correct, seen = 0.0, 0, 0
+        batch_iter = seq_data.batches(data.train, cfg.batch_size, data.length, generator=data_gen, shuffle=True,
+                                      drop_last=True)
+        for x, lengths, y in _progress(batch_iter, steps_per_epoch, f'epoch {epoch + 1}/{cfg.epochs}', cfg.progress):
+            if cfg.augment:
+                x = seq_data.augment_batch(x, lengths, data_gen, cfg.aug_scale, cfg.aug_jitter, cfg.aug_shift)
+            x, lengths, y = x.to(device), lengths.to(device), y.to(device)
+            out = _forward(model, x, lengths, equal_length)
+            loss = _loss(out, y, data.task, cfg.label_smoothing)
+            if not torch.isfinite(loss):
+                raise RuntimeError(f'the loss became {loss.item()} at epoch {epoch + 1}')
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()  # the PointKernel optimizer hook clamps the radii here
+            num_updates += 1
+            scheduler.step_update(num_updates)
+            total_loss += loss.item() * len(y)
+            seen += len(y)
+            if data.task == 'classification':
+                correct += int((out.argmax(dim=1) == y).sum())
+        if not radii_in_bounds(model):
+            raise RuntimeError('radii left [r_min, r_max] after an optimizer step: the PointKernel hook did not run')
+        record = {'epoch': epoch + 1, 'lr': optimizer.param_groups[0]['lr'], 'train_loss': total_loss / max(seen, 1),
+                  'time_s': round(time.perf_counter() - t0, 2)}
+        if data.task == 'classification':
+            record['train_acc'] = correct / max(seen, 1)
+        if data.val is not None:
+            val = evaluate(model, data.val, data.length, data.task)
+            record.update({f'val_{k}': v for k, v in val.items() if k in ('loss', 'accuracy', 'mse')})
+        history.append(record)
+        print(' '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}' for k, v in record.items()), flush=True)
+        save_atomic({
+            'model_name': cfg.model, 'dataset': data.dataset, 'args': asdict(cfg),
+            'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'scheduler': scheduler.state_dict(),
+            'epoch': epoch + 1, 'num_updates': num_updates, 'history': history,
+            'rng': {'torch': torch.get_rng_state(), 'data': data_gen.get_state(), 'python': random.getstate(),
+                    'cuda': torch.cuda.get_rng_state_all() if device.type == 'cuda' else None},
+        }, ckpt_path)
+        with open(out_dir / LOG_NAME, 'a') as f:
+            f.write(json.dumps(record) + '\n')
+
+    results: Dict[str, Any] = {'model': cfg.model, 'dataset': data.dataset['name'], 'seed': cfg.seed,
+                               'epochs': cfg.epochs, 'parameters': n_params,
+                               'train_time_s': round(sum(r['time_s'] for r in history), 1)}
+    if data.val is not None:
+        results['val'] = evaluate(model, data.val, data.length, data.task)
+    if cfg.eval_test and data.test is not None:
+        results['test'] = evaluate(model, data.test, data.length, data.task)
+        metric = 'accuracy' if data.task == 'classification' else 'mse'
+        print(f'test {metric}: {results["test"][metric]:.4f} ({results["test"]["n"]} samples)')
+    _export(model, cfg, data, results, out_dir)
+    return results
+
+
+def _export(model: nn.Module, cfg: TrainConfig, data: PreparedData, results: Dict, out_dir: Path):
+    from safetensors.torch import save_file
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_atomic(state, out_dir / 'model.safetensors', saver=lambda obj, p: save_file(obj, p))
+    _write_text_atomic(json.dumps(_config_json(model, cfg, data, results), indent=2) + '\n', out_dir / 'config.json')
+    _write_text_atomic(json.dumps(results, indent=2) + '\n', out_dir / RESULTS_NAME)
+
+
+# ---------------------------------------------------------------------------------------------- evaluation
+
+def _dataset_for(model_name: str, model: nn.Module, dataset: Optional[str]) -> str:
+    if dataset:
+        return dataset
+    from .seq_zoo import dataset_of
+    name = dataset_of(model.pretrained_cfg.get('architecture') or model_name.split('.')[0])
+    if name:
+        return name
+    if model_name.startswith('local-dir:'):
+        cfg = json.loads((Path(model_name[len('local-dir:'):]) / 'config.json').read_text())
+        if cfg.get('dataset', {}).get('source') == 'aeon':
+            return cfg['dataset']['name']
+    raise ValueError(f'no data set is recorded for {model_name}: pass --dataset NAME (an aeon UEA/UCR name)')
+
+
+def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: str = 'test',
+                        batch_size: int = 64) -> Dict[str, Any]:
+    """Build ``model_name`` through timm with its pretrained weights and evaluate it on an aeon split using the
+    preprocessing recorded in its ``pretrained_cfg`` (label order, per-channel mean/std, input length)."""
+    import timm
+
+    from . import seq_zoo  # noqa: F401
+    model = timm.create_model(model_name, pretrained=True)
+    model.eval()
+    cfg = model.pretrained_cfg
+    name = _dataset_for(model_name, model, dataset)
+    label_names = list(cfg.get('label_names') or [])
+    if not label_names:
+        raise ValueError(f'{model_name} records no label_names in its pretrained_cfg: cannot map classes')
+    data = seq_data.load_aeon(name, split, label_names=label_names)
+    in_chans, length = int(cfg['input_size'][0]), int(cfg['input_size'][-1])
+    if data.num_channels != in_chans:
+        raise ValueError(f'{name} has {data.num_channels} channels, {model_name} expects {in_chans}')
+    data = seq_data.standardize(data, cfg['mean'], cfg['std'])
+    # keep the trained input length (the kernel grid); only a longer test sequence extends it
+    length = max(length, data.max_length)
+    result = evaluate(model, data, length, 'classification', batch_size)
+    result.update(model=model_name, dataset=name, split=split)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------- commands
+
+def _parse_kv(items: List[str]) -> Dict[str, Any]:
+    out = {}
+    for item in items or []:
+        if '=' not in item:
+            raise ValueError(f'--model-kwargs expects key=value pairs, got {item!r}')
+        k, v = item.split('=', 1)
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+def _run_train(args) -> int:
+    names = {f.name for f in fields(TrainConfig)} - {'model_kwargs'}
+    cfg = TrainConfig(model_kwargs=_parse_kv(args.model_kwargs), **{k: v for k, v in vars(args).items() if k in names})
+    if cfg.epochs < 1 or cfg.batch_size < 1:
+        raise ValueError('--epochs and --batch-size must be positive')
+    results = train(cfg)
+    print(json.dumps(results))
+    return 0
+
+
+def _run_eval(args) -> int:
+    t0 = time.perf_counter()
+    r = evaluate_pretrained(args.model, args.dataset, args.split, args.batch_size)
+    print(f'{r["model"]} on {r["dataset"]} ({r["split"]} split): accuracy {r["accuracy"]:.4f} '
+          f'({r["correct"]}/{r["n"]}) in {time.perf_counter() - t0:.1f}s')
+    return 0
+
+
+def add_parser(subparsers):
+    d = TrainConfig
+    p = subparsers.add_parser(
+        'train-seq', help='train a sequence model (SMP-TCN) on a UEA/UCR set from aeon or the adding problem',
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--model', default=d.model, help='registered timm model name (default: %(default)s)')
+    p.add_argument('--model-kwargs', nargs='+', action='extend', default=[], metavar='KEY=VALUE',
+                   help='model constructor overrides, values as JSON (e.g. hidden_channels=32 dropout=0.1)')
+    p.add_argument('--dataset', default=d.dataset, help="aeon UEA/UCR name, or 'adding' (default: %(default)s)")
+    p.add_argument('--epochs', type=int, default=d.epochs)
+    p.add_argument('--batch-size', type=int, default=d.batch_size)
+    p.add_argument('--lr', type=float, default=d.lr, help='peak Adam learning rate (default: %(default)s)')
+    p.add_argument('--weight-decay', type=float, default=d.weight_decay, help='not applied to radii, biases, norms')
+    p.add_argument('--radius-lr-factor', type=float, default=d.radius_lr_factor)
+    p.add_argument('--warmup-epochs', type=float, default=d.warmup_epochs)
+    p.add_argument('--min-lr-ratio', type=float, default=d.min_lr_ratio, help='final lr as a fraction of --lr')
+    p.add_argument('--label-smoothing', type=float, default=d.label_smoothing)
+    p.add_argument('--augment', action='store_true', help='amplitude scaling, jitter and optional circular shift')
+    p.add_argument('--aug-scale', type=float, default=d.aug_scale)
+    p.add_argument('--aug-jitter', type=float, default=d.aug_jitter)
+    p.add_argument('--aug-shift', type=float, default=d.aug_shift, help='max circular shift, fraction of length')
+    p.add_argument('--grad-clip', type=float, default=d.grad_clip, help='max gradient norm (0: off)')
+    p.add_argument('--val-fraction', type=float, default=d.val_fraction,
+                   help='hold out this stratified fraction of the training split for validation')
+    p.add_argument('--split-seed', type=int, default=d.split_seed, help='seed of the validation hold-out')
+    p.add_argument('--no-test', dest='eval_test', action='store_false', help='do not evaluate on the test split')
+    p.add_argument('--seed', type=int, default=d.seed)
+    p.add_argument('--output', required=True, help='run folder (checkpoint, log, exported model)')
+    p.add_argument('--resume', action='store_true', help='continue the run in --output exactly where it stopped')
+    p.add_argument('--force', action='store_true', help='start over, replacing an existing checkpoint')
+    p.add_argument('--no-progress', dest='progress', action='store_false', help='no progress bar')
+    p.add_argument('--length', type=int, default=d.length,
+                   help='input length sequences are padded to (0: the longest sequence of the data set)')
+    p.add_argument('--device', default=d.device, help="torch device, e.g. cuda (default: %(default)s)")
+    p.add_argument('--threads', type=int, default=d.threads, help='torch CPU threads (0: default)')
+    p.add_argument('--adding-length', type=int, default=d.adding_length)
+    p.add_argument('--adding-train', type=int, default=d.adding_train)
+    p.add_argument('--adding-test', type=int, default=d.adding_test)
+    p.set_defaults(func=_run_train)
+
+    e = subparsers.add_parser(
+        'evaluate-seq', help='re-evaluate a trained sequence model on its data set (test split by default)',
+        description='Build MODEL through timm with pretrained=True (a registered name with tag, e.g. '
+                    'smpconv_tcn_osuleaf.aeon, or local-dir:PATH of a train-seq run), apply the preprocessing '
+                    'recorded in its pretrained_cfg and print its accuracy on the split.')
+    e.add_argument('model')
+    e.add_argument('--dataset', default=None, help='aeon data set (default: the one recorded for the model)')
+    e.add_argument('--split', default='test', choices=['train', 'test'])
+    e.add_argument('--batch-size', type=int, default=64)
+    e.set_defaults(func=_run_eval)
