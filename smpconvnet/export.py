@@ -1,0 +1,282 @@
+"""``smpconvnet reparam`` and ``smpconvnet export``: the deployed (re-parameterised) form, saved or exported.
+
+``reparam SRC DST`` writes a folder with the deployed state dict (``model.safetensors``), a ``config.json``
+marked ``"deployed": true`` and a model card; ``smpconvnet.load_model(DST)`` rebuilds the model,
+re-parameterises the fresh network (which gives the deployed structure) and loads the state dict into it.
+
+``export MODEL --format onnx|torchscript`` re-parameterises first, exports with a dynamic batch axis,
+then runs the exported file (onnxruntime for ONNX, ``torch.jit.load`` for TorchScript) on a batch of a
+different size and checks its outputs against PyTorch.
+"""
+import argparse
+import contextlib
+import copy
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence, Tuple
+
+import torch
+
+from .convert import _model_card, _rel_err, _step, load_deployed, load_model, write_model_folder
+
+__all__ = ['reparameterize_to_folder', 'export_model', 'model_input_shape', 'EXPORT_TOLERANCE']
+
+# outputs of an exported or deployed model against PyTorch / the training form, relative to their max
+EXPORT_TOLERANCE = 1e-4
+
+
+def model_input_shape(model: torch.nn.Module, input_size: Optional[Sequence[int]] = None) -> Tuple[int, ...]:
+    """One sample's input shape: ``(C, H, W)`` for images, ``(C, L)`` for sequence models, whose timm config
+    writes their input size as ``(C, 1, L)``."""
+    size = tuple(input_size or model.pretrained_cfg.get('input_size') or (3, 224, 224))
+    is_1d = (any(isinstance(m, torch.nn.Conv1d) for m in model.modules())
+             and not any(isinstance(m, torch.nn.Conv2d) for m in model.modules()))
+    if is_1d and len(size) == 3 and size[1] == 1:
+        size = (size[0], size[2])
+    return size
+
+
+def _example_input(model: torch.nn.Module, batch_size: int, input_size: Optional[Sequence[int]] = None,
+                   seed: int = 0) -> torch.Tensor:
+    size = model_input_shape(model, input_size)
+    return torch.randn(batch_size, *size, generator=torch.Generator().manual_seed(seed))
+
+
+def _is_deployed(model: torch.nn.Module) -> bool:
+    return not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def _deploy(model: torch.nn.Module, example: Optional[torch.Tensor] = None) -> torch.nn.Module:
+    """The re-parameterised copy of ``model``; sequence models are deployed for the example's length (their
+    kernels are as long as the input)."""
+    import inspect
+
+    from timm.utils import reparameterize_model
+    model = model.eval()
+    if _is_deployed(model):
+        return model
+    deployed = copy.deepcopy(model)
+    reparam = getattr(deployed, 'reparameterize', None)
+    if example is not None and example.dim() == 3 and reparam is not None \
+            and 'length' in inspect.signature(reparam).parameters:
+        return reparam(length=example.shape[-1]) or deployed
+    return reparameterize_model(deployed)
+
+
+def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size: Optional[Sequence[int]] = None,
+                             pretrained='auto', quiet: bool = False) -> Dict[str, Any]:
+    """Save the deployed form of ``src`` (name, hub id, folder or checkpoint) to the folder ``dst``."""
+    dst_path = Path(dst)
+    if dst_path.exists() and not force:
+        raise FileExistsError(f'{dst_path} exists; pass --force (force=True) to replace it')
+    t0 = time.perf_counter()
+    _step(f'[1/3] loading {src}', quiet)
+    model, source = load_model(src, pretrained=pretrained)
+    model.eval()
+    _step(f'      {source}', quiet)
+    if _is_deployed(model):
+        raise ValueError(f'{src} is already deployed (re-parameterised)')
+    _step('[2/3] re-parameterising', quiet)
+    x = _example_input(model, 2, input_size)
+    deployed = _deploy(model, x)
+    with torch.inference_mode():
+        expected = model(x)
+        err = _rel_err(deployed(x), expected)
+    if not err <= EXPORT_TOLERANCE:
+        raise RuntimeError(f'the deployed model differs from the training form by {err:.2e} relative')
+    report: Dict[str, Any] = dict(source=source, max_rel_diff=err, dst=str(dst_path),
+                                  params=sum(p.numel() for p in model.parameters()),
+                                  deployed_params=sum(p.numel() for p in deployed.parameters()))
+
+    def verify(folder: Path):
+        reloaded = load_deployed(folder)
+        with torch.inference_mode():
+            err2 = _rel_err(reloaded(x), expected)
+        if not err2 <= EXPORT_TOLERANCE:
+            raise RuntimeError(f'verification failed: the saved deployed model differs by {err2:.2e} relative')
+        report['reloaded_max_rel_diff'] = err2
+
+    architecture = model.pretrained_cfg.get('architecture', type(model).__name__)
+    from timm.models._input import get_model_args
+    model_args = get_model_args(model)  # what timm's factory recorded to rebuild this architecture
+    card = _model_card(architecture, deployed, model_args, architecture, source=source,
+                       command=f'smpconvnet reparam {src} {dst_path.name}', deployed=True)
+    _step(f'[3/3] writing {dst_path} (deployed state dict + config.json, verified by loading it back)', quiet)
+    extra = {'deployed_length': int(x.shape[-1])} if x.dim() == 3 else {}
+    write_model_folder(deployed, dst_path, card, model_args=model_args, deployed=True, force=force, verify=verify,
+                       extra_config=extra)
+    _step(f"done in {time.perf_counter() - t0:.1f}s: {report['params']:,} -> {report['deployed_params']:,} "
+          f"parameters; deployed vs training form {err:.1e}, reloaded {report['reloaded_max_rel_diff']:.1e} "
+          f'(relative)', quiet)
+    return report
+
+
+def _direct_convolutions():
+    """Exported graphs use plain convolutions: ONNX has no FFT operator and a trace would freeze the
+    per-shape backend choice of ``conv_backends`` into the graph."""
+    try:
+        from .conv_backends import conv_backend
+    except ImportError:  # a conv_backends without backend selection: always direct
+        return contextlib.nullcontext()
+    return conv_backend('direct')
+
+
+def _without_fft(model: torch.nn.Module) -> torch.nn.Module:
+    """Sequence-model convolutions with a ``use_fft`` switch computed directly (same result; ONNX has no FFT)."""
+    for m in model.modules():
+        if isinstance(getattr(m, 'use_fft', None), (bool, type(None))) and hasattr(m, 'use_fft'):
+            m.use_fft = False
+    return model
+
+
+def _export_onnx(model: torch.nn.Module, x: torch.Tensor, path: Path, opset: int):
+    import warnings
+    dynamic = {'input': {0: 'batch'}, 'output': {0: 'batch'}}
+    with warnings.catch_warnings():
+        # the TorchScript-based exporter works without onnxscript; torch flags it as the legacy path
+        warnings.simplefilter('ignore', DeprecationWarning)
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        torch.onnx.export(model, (x,), str(path), dynamo=False, input_names=['input'], output_names=['output'],
+                          dynamic_axes=dynamic, opset_version=opset, do_constant_folding=True)
+
+
+def _run_onnx(path: Path, x: torch.Tensor) -> torch.Tensor:
+    try:
+        import onnxruntime as ort
+    except ImportError as e:
+        raise RuntimeError('checking the ONNX file needs onnxruntime: pip install "smpconvnet[export]" '
+                           '(or pass --no-check)') from e
+    session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+    return torch.from_numpy(session.run(None, {'input': x.numpy()})[0])
+
+
+def _export_torchscript(model: torch.nn.Module, x: torch.Tensor, path: Path) -> str:
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        try:
+            scripted, how = torch.jit.script(model), 'torch.jit.script'
+        except Exception:  # noqa: BLE001  (fall back to tracing: the deployed graph has no data-dependent flow)
+            scripted, how = torch.jit.trace(model, x), 'torch.jit.trace'
+        torch.jit.save(scripted, str(path))
+    return how
+
+
+def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
+                 input_size: Optional[Sequence[int]] = None, opset: int = 17, check: bool = True,
+                 pretrained='auto', quiet: bool = False) -> Dict[str, Any]:
+    """Re-parameterise ``src`` and export it to ``out`` (ONNX or TorchScript), checked against PyTorch."""
+    if fmt not in ('onnx', 'torchscript'):
+        raise ValueError(f"unknown export format {fmt!r}: expected 'onnx' or 'torchscript'")
+    out_path = Path(out)
+    if out_path.exists() and not force:
+        raise FileExistsError(f'{out_path} exists; pass --force (force=True) to replace it')
+    t0 = time.perf_counter()
+    _step(f'[1/4] loading {src}', quiet)
+    model, source = load_model(src, pretrained=pretrained)
+    model.eval()
+    _step(f'      {source}', quiet)
+    _step('[2/4] re-parameterising', quiet)
+    x1 = _example_input(model, 1, input_size)
+    x2 = _example_input(model, 2, input_size, seed=1)  # another batch size: the batch axis must be dynamic
+    deployed = _deploy(model, x1)
+    with torch.inference_mode():
+        expected = deployed(x2)
+        train_err = _rel_err(expected, model(x2))
+    report: Dict[str, Any] = dict(source=source, format=fmt, out=str(out_path), input_size=list(x1.shape[1:]),
+                                  deployed_vs_training=train_err)
+    _step(f'[3/4] exporting to {fmt} (input {tuple(x1.shape[1:])}, dynamic batch)', quiet)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f'.{out_path.name}.', suffix='.tmp', dir=out_path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with torch.no_grad(), _direct_convolutions():
+            if fmt == 'onnx':
+                _export_onnx(_without_fft(copy.deepcopy(deployed)), x1, tmp, opset)
+            else:
+                report['method'] = _export_torchscript(deployed, x1, tmp)
+        if check:
+            _step(f"[4/4] checking the exported file on a batch of 2 "
+                  f"({'onnxruntime' if fmt == 'onnx' else 'torch.jit.load'})", quiet)
+            if fmt == 'onnx':
+                actual = _run_onnx(tmp, x2)
+            else:
+                with torch.inference_mode():
+                    actual = torch.jit.load(str(tmp))(x2)
+            err = _rel_err(actual, expected)
+            report['exported_vs_pytorch'] = err
+            if not err <= EXPORT_TOLERANCE:
+                raise RuntimeError(f'the exported model differs from PyTorch by {err:.2e} relative '
+                                   f'(tolerance {EXPORT_TOLERANCE:.0e}); nothing written')
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)
+        os.replace(tmp, out_path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    size_mb = out_path.stat().st_size / 2 ** 20
+    checked = (f"; outputs equal PyTorch to {report['exported_vs_pytorch']:.1e} relative"
+               if 'exported_vs_pytorch' in report else ' (not checked)')
+    _step(f'done in {time.perf_counter() - t0:.1f}s: {out_path} ({size_mb:.1f} MB){checked}', quiet)
+    return report
+
+
+def _parse_size(text: Optional[str]) -> Optional[Tuple[int, ...]]:
+    if not text:
+        return None
+    try:
+        size = tuple(int(v) for v in text.replace('x', ',').split(',') if v)
+    except ValueError:
+        size = ()
+    if len(size) not in (2, 3) or min(size) < 1:
+        raise ValueError(f'--input-size expects C,H,W (images) or C,L (sequences), got {text!r}')
+    return size
+
+
+def _pretrained_arg(value: str):
+    return {'auto': 'auto', 'yes': True, 'no': False}[value]
+
+
+def add_parser(subparsers: argparse._SubParsersAction):
+    common = dict(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = subparsers.add_parser(
+        'reparam', help='save the deployed (re-parameterised) form of a model to a folder',
+        description='Load SRC (a model name, hf-hub:/local-dir: name, converted folder or checkpoint file), '
+                    're-parameterise it for inference and save DST/ (model.safetensors, config.json marked '
+                    '"deployed": true, README.md). Load it back with smpconvnet.load_model(DST).', **common)
+    p.add_argument('src', help='model name, hf-hub:org/name, local-dir:/path, folder or checkpoint')
+    p.add_argument('dst', help='output folder')
+    p.add_argument('--force', action='store_true', help='replace DST if it exists')
+    p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='auto',
+                   help='for a model name: auto uses weights when available offline')
+    p.add_argument('--input-size', help='check input C,H,W (default: the model\'s)')
+    p.set_defaults(func=lambda a: (reparameterize_to_folder(
+        a.src, a.dst, force=a.force, input_size=_parse_size(a.input_size),
+        pretrained=_pretrained_arg(a.pretrained)), 0)[1])
+
+    p = subparsers.add_parser(
+        'export', help='export a re-parameterised model to ONNX or TorchScript',
+        description='Re-parameterise MODEL and export it with a dynamic batch axis; the file is then run '
+                    '(onnxruntime / torch.jit.load) and its outputs checked against PyTorch '
+                    f'(relative tolerance {EXPORT_TOLERANCE:.0e}) before it is renamed into place.', **common)
+    p.add_argument('model', help='model name, hf-hub:org/name, local-dir:/path, folder or checkpoint')
+    p.add_argument('--format', choices=('onnx', 'torchscript'), default='onnx')
+    p.add_argument('-o', '--output', help='output file (default: <model>.onnx / <model>.pt)')
+    p.add_argument('--force', action='store_true', help='replace the output file if it exists')
+    p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='auto',
+                   help='for a model name: auto uses weights when available offline')
+    p.add_argument('--input-size', help='export input C,H,W or C,L (default: the model\'s)')
+    p.add_argument('--opset', type=int, default=17, help='ONNX opset')
+    p.add_argument('--no-check', action='store_true', help='skip running the exported file')
+
+    def run(a):
+        out = a.output or (Path(a.model.split(':', 1)[-1].rstrip('/')).name.replace('.', '_') +
+                           ('.onnx' if a.format == 'onnx' else '.pt'))
+        export_model(a.model, out, a.format, force=a.force, input_size=_parse_size(a.input_size),
+                     opset=a.opset, check=not a.no_check, pretrained=_pretrained_arg(a.pretrained))
+        return 0
+    p.set_defaults(func=run)
