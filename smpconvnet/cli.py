@@ -13,6 +13,13 @@ from . import __version__
 # modules that provide sub-commands, in the order ``--help`` lists them
 _COMMAND_MODULES = [
     'smpconvnet.demo',
+    'smpconvnet.info',
+    'smpconvnet.convert',
+    'smpconvnet.push',
+    'smpconvnet.export',
+    'smpconvnet.train_seq',
+    'smpconvnet.recipe',
+    'smpconvnet.bench',
 ]
 
 

@@ -26,7 +26,8 @@ from timm.models._features_fx import register_notrace_function
 from timm.models._manipulate import checkpoint_seq
 from timm.models._registry import generate_default_cfgs, register_model
 
-from .conv_backends import depthwise_conv2d_same
+from .conv_backends import PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
+from .hub import explain_missing_weights, weight_source_cfg
 from .point_kernel import PointKernel
 from .reparam import bn_scale_shift, fold_affine_before, fold_bn_after
 
@@ -34,6 +35,15 @@ __all__ = ['SMPConvNet', 'checkpoint_filter_fn', 'infer_config_from_checkpoint']
 
 # input height and width must be multiples of the network stride (5 stride-2 layers)
 NETWORK_STRIDE = 32
+
+
+def _make_conv(in_chs: int, out_chs: int, kernel_size: int, stride: int, groups: int, bias: bool,
+               device=None, dtype=None) -> nn.Conv2d:
+    """A square 'same' conv; plain 1x1 convs use the GEMM form (same parameters, faster on the CPU)."""
+    if kernel_size == 1 and stride == 1 and groups == 1:
+        return PointwiseConv2d(in_chs, out_chs, bias=bias, device=device, dtype=dtype)
+    return nn.Conv2d(in_chs, out_chs, kernel_size, stride=stride, padding=kernel_size // 2, groups=groups,
+                     bias=bias, device=device, dtype=dtype)
 
 
 class ConvBnAct(nn.Module):
@@ -52,8 +62,7 @@ class ConvBnAct(nn.Module):
             act_layer: Optional[Type[nn.Module]] = nn.ReLU,
     ):
         super().__init__()
-        self.conv = nn.Conv2d(
-            in_chs, out_chs, kernel_size, stride=stride, padding=kernel_size // 2, groups=groups, bias=False)
+        self.conv = _make_conv(in_chs, out_chs, kernel_size, stride, groups, bias=False)
         self.bn = nn.BatchNorm2d(out_chs)
         self.act = act_layer() if act_layer is not None else nn.Identity()
 
@@ -65,10 +74,9 @@ class ConvBnAct(nn.Module):
         if not isinstance(self.bn, nn.BatchNorm2d):
             return  # already folded
         weight, bias = fold_bn_after(self.conv.weight, self.conv.bias, self.bn)
-        conv = nn.Conv2d(
-            self.conv.in_channels, self.conv.out_channels, self.conv.kernel_size, stride=self.conv.stride,
-            padding=self.conv.padding, groups=self.conv.groups, bias=True,
-            device=weight.device, dtype=weight.dtype)
+        conv = _make_conv(
+            self.conv.in_channels, self.conv.out_channels, self.conv.kernel_size[0], self.conv.stride[0],
+            self.conv.groups, bias=True, device=weight.device, dtype=weight.dtype)
         conv.weight.copy_(weight)
         conv.bias.copy_(bias)
         self.conv = conv
@@ -100,16 +108,27 @@ class ChannelAffine(nn.Module):
 class LargeKernelDepthwiseConv2d(nn.Conv2d):
     """A static depthwise 'same' convolution with bias, run by the fastest backend for its shape.
 
-    The deployed form of an SMP large-kernel unit (point kernel, small kernel and both BNs merged).
+    The deployed form of an SMP large-kernel unit (point kernel, small kernel and both BNs merged). Where
+    the kernel covers the whole feature map, the backend keeps the dense (HW x HW) Toeplitz matrices of this
+    static kernel for the last input size, elsewhere the kernel's FFT spectrum (``kernel_cache``, not part of
+    the state dict; rebuilt when the weight changes). Under TorchScript it is a plain ``F.conv2d``.
     """
 
     def __init__(self, channels: int, kernel_size: int, bias: bool = True, device=None, dtype=None):
         super().__init__(
             channels, channels, kernel_size, padding=kernel_size // 2, groups=channels, bias=bias,
             device=device, dtype=dtype)
+        self.kernel_cache: Dict[str, torch.Tensor] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return depthwise_conv2d_same(x, self.weight, self.bias)
+        if torch.jit.is_scripting():
+            return F.conv2d(x, self.weight, self.bias, padding=self.padding, groups=self.groups)
+        return self._forward_fast(x)
+
+    @torch.jit.unused
+    def _forward_fast(self, x: torch.Tensor) -> torch.Tensor:
+        cache = self.__dict__.setdefault('kernel_cache', {})  # modules unpickled from older versions
+        return depthwise_conv2d_same(x, self.weight, self.bias, cache=cache)
 
 
 class SMPDepthwiseConv2d(nn.Module):
@@ -162,7 +181,15 @@ class SMPLargeKernel(nn.Module):
         self.small_conv = ConvBnAct(channels, channels, small_kernel_size, groups=channels, act_layer=None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.smp(x) + self.small_conv(x)
+        if torch.jit.is_scripting():
+            return self.smp(x) + self.small_conv(x)
+        return self._forward_fast(x)
+
+    @torch.jit.unused
+    def _forward_fast(self, x: torch.Tensor) -> torch.Tensor:
+        # both depthwise convs of x in one go: with the FFT backend they share its transforms
+        large, small = depthwise_conv2d_same_pair(x, self.smp.conv.make_kernel(), self.small_conv.conv.weight)
+        return self.smp.bn(large) + self.small_conv.act(self.small_conv.bn(small))
 
     @torch.no_grad()
     def fuse(self) -> LargeKernelDepthwiseConv2d:
@@ -446,9 +473,10 @@ class SMPConvNet(nn.Module):
 
     @torch.jit.ignore
     def no_weight_decay(self) -> set:
-        """Point radii get no weight decay (as in the original). Coordinates do: the original recipe
-        decays them, and the published accuracies were obtained that way."""
-        return {n for n, _ in self.named_parameters() if n.endswith('.kernel.radius')}
+        """Point radii and coordinates get no weight decay, as in the original ImageNet recipe (its optimizer
+        puts ``radius`` and ``weight_coord`` in the no-decay group): decay would pull points to the kernel
+        centre and shrink radii, fighting the very movement the method relies on."""
+        return {n for n, _ in self.named_parameters() if n.endswith(('.kernel.radius', '.kernel.coords'))}
 
     @torch.jit.ignore
     def get_classifier(self) -> nn.Module:
@@ -702,12 +730,14 @@ _ARCH_CONFIGS = {
 
 def _create_smpconvnet(variant: str, pretrained: bool = False, **kwargs) -> SMPConvNet:
     model_args = dict(_ARCH_CONFIGS[variant], **kwargs)
-    return build_model_with_cfg(
-        SMPConvNet, variant, pretrained,
-        pretrained_filter_fn=checkpoint_filter_fn,
-        feature_cfg=dict(out_indices=(0, 1, 2, 3), feature_cls='getter'),
-        **model_args,
-    )
+    # a failure to find the weights says where they were looked for and how to get them
+    with explain_missing_weights(variant, pretrained, kwargs):
+        return build_model_with_cfg(
+            SMPConvNet, variant, pretrained,
+            pretrained_filter_fn=checkpoint_filter_fn,
+            feature_cfg=dict(out_indices=(0, 1, 2, 3), feature_cls='getter'),
+            **model_args,
+        )
 
 
 def _cfg(url: str = '', **kwargs) -> Dict[str, Any]:
@@ -724,9 +754,11 @@ def _cfg(url: str = '', **kwargs) -> Dict[str, Any]:
     }
 
 
+# ImageNet-1k weights of the paper (the authors' release converted by `smpconvnet convert`), on the Hub under
+# the namespace of smpconvnet.hub (SMPCONVNET_HUB_NAMESPACE); weights/<model>.<tag>/ holds their model cards
 default_cfgs = generate_default_cfgs({
-    'smpconvnet_t.in1k': _cfg(),
-    'smpconvnet_b.in1k': _cfg(),
+    'smpconvnet_t.in1k': _cfg(**weight_source_cfg('smpconvnet_t', 'in1k')),
+    'smpconvnet_b.in1k': _cfg(**weight_source_cfg('smpconvnet_b', 'in1k')),
 })
 
 

@@ -144,12 +144,13 @@ def test_no_weight_decay_for_radii_in_timm_optimizer():
     model = small()
     nwd = model.no_weight_decay()
     radii = {n for n, _ in model.named_parameters() if n.endswith('radius')}
-    assert nwd == radii and len(radii) == 5
+    coords = {n for n, _ in model.named_parameters() if n.endswith('coords')}
+    assert nwd == radii | coords and len(radii) == len(coords) == 5  # as in the original recipe
     opt = create_optimizer_v2(model, 'adamw', lr=1e-3, weight_decay=0.05)
     by_id = {id(p): n for n, p in model.named_parameters()}
     decayed = {by_id[id(p)] for g in opt.param_groups if g['weight_decay'] > 0 for p in g['params']}
-    assert not decayed & radii
-    assert any(n.endswith('kernel.coords') for n in decayed)  # as in the original recipe
+    assert not decayed & (radii | coords)
+    assert any(n.endswith('pw1.conv.weight') for n in decayed)
 
 
 def test_radii_stay_in_bounds_under_timm_optimizer():
