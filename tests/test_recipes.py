@@ -158,3 +158,14 @@ def test_recipes_ship_in_the_wheel():
     text = (ROOT / 'pyproject.toml').read_text()
     assert re.search(r'\[tool\.setuptools\.package-data\][^\[]*smpconvnet\s*=\s*\[[^\]]*"recipes/\*\.yaml"', text)
     assert sorted(p.stem for p in (ROOT / 'smpconvnet' / 'recipes').glob('*.yaml')) == sorted(RECIPES)
+
+
+def test_recipe_randaugment_survives_its_strongest_posterize():
+    # 'rand-m9-mstd0.5-inc1' draws magnitudes up to 10, where the increasing posterize keeps 0 bits: Pillow 13
+    # raises on that (hence the pillow<13 pin in pyproject.toml); the op must run, as in the original recipe
+    from PIL import Image
+    from timm.data.auto_augment import AugmentOp
+    op = AugmentOp('PosterizeIncreasing', prob=1.0, magnitude=10, hparams=dict(magnitude_std=0))
+    img = Image.new('RGB', (8, 8), (200, 100, 50))
+    out = op(img)
+    assert out.size == img.size and out.getpixel((0, 0)) == (0, 0, 0)
