@@ -107,3 +107,17 @@ def test_cli_export_and_reparam(trained_folder, tmp_path, capsys):
     assert main(['reparam', str(folder), str(tmp_path / 'dep'), '--input-size', '3,64,64']) == 0
     assert main(['export', 'no_such_model', '-o', str(tmp_path / 'z.onnx')]) == 1
     assert 'neither a registered timm model' in capsys.readouterr().err
+
+
+def test_onnx_export_at_a_small_resolution_where_kernels_exceed_the_maps(trained_folder, tmp_path):
+    # at 64 px the 7x7 .. 2x2 maps are smaller than the 31 .. 13 kernels: the exported graph must not freeze
+    # a crop computed from the traced size, and must still equal PyTorch
+    folder, model = trained_folder
+    out = tmp_path / 'tiny64.onnx'
+    report = export_model(str(folder), str(out), 'onnx', input_size=(3, 64, 64), quiet=True)
+    assert report['exported_vs_pytorch'] < EXPORT_TOLERANCE
+    session = ort.InferenceSession(str(out), providers=['CPUExecutionProvider'])
+    x = _input(3, 64)
+    with torch.inference_mode():
+        expected = model(x)
+    assert rel_err(torch.from_numpy(session.run(None, {'input': x.numpy()})[0]), expected) < 1e-4
