@@ -277,18 +277,11 @@ def test_static_conv_torchscript_and_trace(tmp_path):
 
 
 def _small_model():
+    from smpconvnet.bench import _randomize_for_check
     torch.manual_seed(0)
     model = timm.create_model(
         'smpconvnet_t', layers=(1, 1, 1, 1), channels=(16, 32, 64, 128), num_classes=10, drop_path_rate=0.)
-    with torch.no_grad():  # BN away from the identity, so no ReLU input sits exactly at 0 (ties are arbitrary)
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.normal_(0, 0.1)
-                m.running_var.uniform_(0.5, 2.)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.normal_(0, 0.1)
-            elif isinstance(m, smpconvnet.PointKernel):
-                m.weights.normal_(0, 0.3)
+    _randomize_for_check(model)  # BN away from the identity, so no ReLU input sits exactly at 0 (ties are arbitrary)
     return model
 
 
