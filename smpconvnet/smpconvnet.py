@@ -64,7 +64,9 @@ class ConvBnAct(nn.Module):
         super().__init__()
         self.conv = _make_conv(in_chs, out_chs, kernel_size, stride, groups, bias=False)
         self.bn = nn.BatchNorm2d(out_chs)
-        self.act = act_layer() if act_layer is not None else nn.Identity()
+        # in place: neither BN nor a conv needs its output for backward, and it saves a full-size write
+        self.act = (act_layer(inplace=True) if act_layer is nn.ReLU else act_layer()) if act_layer is not None \
+            else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(self.bn(self.conv(x)))
@@ -221,7 +223,7 @@ class SMPBlock(nn.Module):
         self.norm = nn.BatchNorm2d(dim)
         self.pw1 = ConvBnAct(dim, dw_dim, 1, act_layer=nn.ReLU)
         self.large_kernel = SMPLargeKernel(dw_dim, kernel_size, n_points, small_kernel_size, r_min=r_min)
-        self.act = nn.ReLU()
+        self.act = nn.ReLU(inplace=True)
         self.pw2 = ConvBnAct(dw_dim, dim, 1, act_layer=None)
         self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
 
