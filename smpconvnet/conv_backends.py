@@ -485,12 +485,10 @@ def pointwise_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch
         return F.conv2d(x, weight, bias)
     b, c, h, w = x.shape
     out_chs = weight.shape[0]
-    w2 = weight.reshape(out_chs, c).unsqueeze(0).expand(b, out_chs, c)
-    x2 = x.reshape(b, c, h * w)
-    if bias is None:
-        y = torch.bmm(w2, x2)
-    else:
-        y = torch.baddbmm(bias.reshape(1, out_chs, 1), w2, x2)
+    y = torch.bmm(weight.reshape(out_chs, c).unsqueeze(0).expand(b, out_chs, c), x.reshape(b, c, h * w))
+    if bias is not None:
+        # in place after the GEMM: a few % faster than baddbmm, which first copies the broadcast bias into y
+        y += bias.reshape(1, out_chs, 1)
     return y.reshape(b, out_chs, h, w)
 
 
