@@ -451,9 +451,6 @@ def _depthwise_conv2d_same_pair(
         _check_backend_name(backend, 'depthwise_conv2d_same_pair')
     height, width = x.shape[-2:]
     kh, kw = weight.shape[-2:]
-    if backend == 'direct' and torch.jit.is_tracing():
-        # uncropped: a crop computed from the traced input size would freeze that size into the graph (ONNX)
-        return F.conv2d(x, weight, bias, padding=(kh // 2, kw // 2), groups=weight.shape[0])
     eh, ew = _effective_kernel_size(kh, height), _effective_kernel_size(kw, width)
     sh, sw = small_weight.shape[-2:]
     esh, esw = _effective_kernel_size(sh, height), _effective_kernel_size(sw, width)

@@ -348,3 +348,14 @@ def test_pointwise_conv_equals_conv2d_forward_and_backward(shape, bias):
     # channels-last input takes F.conv2d's own path, with the same result
     x_cl = x.detach().contiguous(memory_format=torch.channels_last)
     assert torch.allclose(conv(x_cl), F.conv2d(x_cl, conv.weight, conv.bias), rtol=1e-12, atol=1e-12)
+
+
+def test_training_form_traces_with_forced_direct_backend():
+    # the SMP + small-kernel pair path under tracing with 'direct' must return both convolutions
+    model = _small_model().eval()
+    x = torch.randn(1, 3, 64, 64)
+    with conv_backends.conv_backend('direct'), torch.no_grad():
+        traced = torch.jit.trace(model, x)
+        expected = model(x)
+    with torch.no_grad():
+        assert rel_err(traced(x), expected) < TOL
