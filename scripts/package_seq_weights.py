@@ -10,7 +10,6 @@ Refuses to replace an existing folder unless ``--force``.
     python scripts/package_seq_weights.py --runs runs/aeon [--force]
 """
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -21,6 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from smpconvnet import seq_zoo  # noqa: E402
+from smpconvnet.hub import write_manifest  # noqa: E402
 from smpconvnet.train_seq import evaluate_pretrained  # noqa: E402
 
 TAG = 'aeon'
@@ -38,14 +38,6 @@ coordinates, biases, norms), cosine schedule over all updates after a 5-epoch li
 the peak; point radii in their own parameter group at 0.1x the learning rate and clamped to [1e-4, 1] after every
 step (the point kernel's optimizer hook). Augmentation: per-sample amplitude scaling N(1, 0.1) and Gaussian jitter
 (std 0.03) on the standardised series{shift}. No early stopping: the model after the last epoch is evaluated once."""
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _card(name, z, summary, cfg, evaluated, command):
@@ -181,8 +173,7 @@ def main():
                               'shipped_seed': SHIPPED_SEED}
             (tmp / 'config.json').write_text(json.dumps(cfg, indent=2) + '\n')
             (tmp / 'README.md').write_text(_card(name, z, ds_summary, cfg, evaluated, command))
-            files = sorted(p.name for p in tmp.iterdir() if p.is_file())
-            (tmp / 'manifest.sha256').write_text(''.join(f'{_sha256(tmp / f)}  {f}\n' for f in files))
+            write_manifest(tmp)
             if dst.exists():
                 shutil.rmtree(dst)
             tmp.rename(dst)

@@ -31,12 +31,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .reparam import relative_error
+
 WORKLOADS = ('inference', 'train', 'memory', 'sequence')
-
-
-def rel_diff(actual: torch.Tensor, expected: torch.Tensor) -> float:
-    expected = expected.detach().double()
-    return ((actual.detach().double() - expected).abs().max() / expected.abs().max().clamp_min(1e-30)).item()
 
 
 def _sync(device: torch.device):
@@ -126,7 +123,7 @@ def bench_inference(args, device: torch.device) -> Dict:
         fast = ours(x)
         with conv_backend('direct'):
             plain = ours(x)
-    diff = rel_diff(fast, plain)
+    diff = relative_error(fast, plain)
 
     def run_ours():
         with torch.no_grad():
@@ -168,7 +165,7 @@ def _grad_check(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> Tupl
         grads = torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
         results.append((logits.detach(), grads))
     (l_fast, g_fast), (l_plain, g_plain) = results
-    return rel_diff(l_fast, l_plain), rel_diff(g_fast, g_plain)
+    return relative_error(l_fast, l_plain), relative_error(g_fast, g_plain)
 
 
 def bench_train(args, device: torch.device) -> Dict:
@@ -388,7 +385,7 @@ def bench_sequence(args, device: torch.device) -> List[Dict]:
     problem = _load_original_into_ours(original, ours)
     if problem is None:
         with torch.no_grad():
-            diff = rel_diff(ours.eval()(x), original.eval()(x))
+            diff = relative_error(ours.eval()(x), original.eval()(x))
         note = f'outputs vs the original method, same weights: max rel diff {diff:.1e}'
     else:
         note = f'outputs not compared: {problem}'
@@ -413,7 +410,7 @@ def bench_sequence(args, device: torch.device) -> List[Dict]:
         deployed = copy.deepcopy(ours).eval()
         deployed.reparameterize(length)
         with torch.no_grad():  # (the training steps above changed both models' weights differently)
-            note = f'deployed vs its training form: max rel diff {rel_diff(deployed(x), ours(x)):.1e}'
+            note = f'deployed vs its training form: max rel diff {relative_error(deployed(x), ours(x)):.1e}'
         times_a, times_b = alternate(infer(deployed), infer(original), args.reps, device)
         rows.append(_row(f'sequence inference, batch {batch} length {length}', 'seq/s', f'{name} (deployed)',
                          times_a, 'original method (dense kernel, padded conv1d)', times_b, batch, note=note))

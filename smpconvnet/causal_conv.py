@@ -23,6 +23,8 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
+from .conv_backends import good_fft_size
+
 __all__ = ['causal_conv1d', 'complex_channel_mix', 'causal_conv1d_direct', 'causal_conv1d_fft', 'fft_size', 'use_fft_for',
            'FFT_MIN_KERNEL_SIZE']
 
@@ -32,21 +34,7 @@ FFT_MIN_KERNEL_SIZE = 128
 
 def fft_size(n: int) -> int:
     """The smallest even 5-smooth integer (2^a 3^b 5^c, a >= 1) that is at least ``n``: fast for every FFT backend."""
-    best = 2
-    while best < n:
-        best *= 2
-    p5 = 1
-    while p5 < best:
-        p35 = p5
-        while p35 < best:
-            # smallest power of two taking p35 to at least n, kept even
-            m = p35 * 2
-            while m < n:
-                m *= 2
-            best = min(best, m)
-            p35 *= 3
-        p5 *= 5
-    return best
+    return good_fft_size(n, even=True, primes=(2, 3, 5))
 
 
 def use_fft_for(kernel_size: int, use_fft: Optional[bool] = None) -> bool:

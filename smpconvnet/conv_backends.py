@@ -89,14 +89,14 @@ def conv_backend(name: str) -> Iterator[None]:
 
 
 @functools.lru_cache(maxsize=None)
-def good_fft_size(n: int, even: bool = False) -> int:
-    """The smallest m >= n whose prime factors are 2, 3, 5 and 7 (and even, if asked): sizes MKL, pocketfft
+def good_fft_size(n: int, even: bool = False, primes: Tuple[int, ...] = (2, 3, 5, 7)) -> int:
+    """The smallest m >= n whose prime factors are all in ``primes`` (and even, if asked): sizes MKL, pocketfft
     and cuFFT transform fast."""
     m = max(int(n), 1)
     while True:
         if not (even and m % 2):
             r = m
-            for p in (2, 3, 5, 7):
+            for p in primes:
                 while r % p == 0:
                     r //= p
             if r == 1:

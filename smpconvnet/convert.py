@@ -14,7 +14,6 @@ its outputs with the original network, and only then renamed into place.
 """
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -26,9 +25,12 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import torch
 
+from .hub import sha256_file
+from .reparam import relative_error
+
 __all__ = [
     'read_checkpoint', 'detect_architecture', 'convert_checkpoint', 'write_model_folder', 'load_model',
-    'sha256_file', 'DEPLOYED_KEY',
+    'DEPLOYED_KEY',
 ]
 
 WEIGHTS_NAME = 'model.safetensors'
@@ -54,14 +56,6 @@ PathLike = Union[str, os.PathLike]
 def _step(msg: str, quiet: bool = False):
     if not quiet:
         print(msg, flush=True)
-
-
-def sha256_file(path: PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            h.update(block)
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -273,10 +267,6 @@ def write_model_folder(
     return dst
 
 
-def _rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
-    return ((a.double() - b.double()).abs().max() / b.double().abs().max().clamp_min(1e-30)).item()
-
-
 def convert_checkpoint(
         src: PathLike,
         dst: PathLike,
@@ -316,7 +306,7 @@ def convert_checkpoint(
         if ref_sd.keys() != new_sd.keys() or any(not torch.equal(ref_sd[k], new_sd[k]) for k in ref_sd):
             raise RuntimeError('verification failed: the converted weights differ from the original ones')
         with torch.inference_mode():
-            err = _rel_err(reloaded(x), expected)
+            err = relative_error(reloaded(x), expected)
         if not err <= VERIFY_TOLERANCE:
             raise RuntimeError(f'verification failed: outputs differ by {err:.2e} (relative) from the original '
                                f'network (tolerance {VERIFY_TOLERANCE:.0e})')

@@ -16,15 +16,12 @@ from typing import List, Optional, Tuple
 import torch
 
 from .export import _deploy
+from .reparam import relative_error
 
 DEFAULT_MODEL = 'smpconvnet_t'
 # the order in which the demo looks for weights available offline
 IMAGENET_CANDIDATES = ('smpconvnet_t.in1k', 'smpconvnet_b.in1k')
 TOLERANCE = 1e-4
-
-
-def rel_err(actual: torch.Tensor, expected: torch.Tensor) -> float:
-    return ((actual.double() - expected.double()).abs().max() / expected.double().abs().max().clamp_min(1e-30)).item()
 
 
 def _offline_weights(name: str) -> Optional[str]:
@@ -175,7 +172,7 @@ def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_s
         t0 = time.perf_counter()
         y_deployed = forward(deployed)
         t_deployed = time.perf_counter() - t0
-    err = rel_err(y_deployed, y_train_form)
+    err = relative_error(y_deployed, y_train_form)
     bn_left = sum(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in deployed.modules())
     print(f'  re-parameterised: {n_deployed:,} parameters, {bn_left} BatchNorm left, '
           f'every SMP kernel materialised into one static convolution')

@@ -19,7 +19,8 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 
-from .convert import _model_card, _rel_err, _step, load_deployed, load_model, write_model_folder
+from .convert import _model_card, _step, load_deployed, load_model, write_model_folder
+from .reparam import relative_error
 
 __all__ = ['reparameterize_to_folder', 'export_model', 'model_input_shape', 'EXPORT_TOLERANCE']
 
@@ -83,7 +84,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     deployed = _deploy(model, x)
     with torch.inference_mode():
         expected = model(x)
-        err = _rel_err(deployed(x), expected)
+        err = relative_error(deployed(x), expected)
     if not err <= EXPORT_TOLERANCE:
         raise RuntimeError(f'the deployed model differs from the training form by {err:.2e} relative')
     report: Dict[str, Any] = dict(source=source, max_rel_diff=err, dst=str(dst_path),
@@ -93,7 +94,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     def verify(folder: Path):
         reloaded = load_deployed(folder)
         with torch.inference_mode():
-            err2 = _rel_err(reloaded(x), expected)
+            err2 = relative_error(reloaded(x), expected)
         if not err2 <= EXPORT_TOLERANCE:
             raise RuntimeError(f'verification failed: the saved deployed model differs by {err2:.2e} relative')
         report['reloaded_max_rel_diff'] = err2
@@ -184,7 +185,7 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     deployed = _deploy(model, x1)
     with torch.inference_mode():
         expected = deployed(x2)
-        train_err = _rel_err(expected, model(x2))
+        train_err = relative_error(expected, model(x2))
     report: Dict[str, Any] = dict(source=source, format=fmt, out=str(out_path), input_size=list(x1.shape[1:]),
                                   deployed_vs_training=train_err)
     _step(f'[3/4] exporting to {fmt} (input {tuple(x1.shape[1:])}, dynamic batch)', quiet)
@@ -206,7 +207,7 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
             else:
                 with torch.inference_mode():
                     actual = torch.jit.load(str(tmp))(x2)
-            err = _rel_err(actual, expected)
+            err = relative_error(actual, expected)
             report['exported_vs_pytorch'] = err
             if not err <= EXPORT_TOLERANCE:
                 raise RuntimeError(f'the exported model differs from PyTorch by {err:.2e} relative '

@@ -209,11 +209,12 @@ MANIFEST_NAME = 'manifest.sha256'
 WEIGHT_SUFFIXES = ('.safetensors', '.pth', '.pt', '.bin', '.onnx', '.npz')
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
     import hashlib
     h = hashlib.sha256()
     with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
+        for block in iter(lambda: f.read(chunk), b''):
             h.update(block)
     return h.hexdigest()
 
@@ -223,7 +224,7 @@ def write_manifest(folder) -> Path:
     folder = Path(folder)
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != MANIFEST_NAME
                    and not p.name.startswith('.'))
-    text = ''.join(f'{_sha256(p)}  {p.name}\n' for p in files)
+    text = ''.join(f'{sha256_file(p)}  {p.name}\n' for p in files)
     tmp = folder / f'.{MANIFEST_NAME}.tmp'
     tmp.write_text(text)
     os.replace(tmp, folder / MANIFEST_NAME)

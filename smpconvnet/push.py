@@ -15,8 +15,9 @@ from typing import Any, Dict, List, Optional, Union
 
 import torch
 
-from .convert import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, _atomic_dir, _model_card, sha256_file, \
+from .convert import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, _atomic_dir, _model_card, \
     write_model_folder
+from .hub import sha256_file
 
 __all__ = ['push_folder', 'push_model', 'check_model_folder', 'NO_TOKEN_MESSAGE']
 

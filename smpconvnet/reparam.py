@@ -1,10 +1,11 @@
-"""Batch-norm folding used by the inference re-parameterisation of every model family."""
+"""Batch-norm folding used by the inference re-parameterisation of every model family, and the error measure
+that checks a deployed or fast form against its reference."""
 from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
 
-__all__ = ['bn_scale_shift', 'fold_bn_after', 'fold_affine_before']
+__all__ = ['bn_scale_shift', 'fold_bn_after', 'fold_affine_before', 'relative_error']
 
 
 def bn_scale_shift(bn: nn.modules.batchnorm._BatchNorm) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -47,3 +48,9 @@ def fold_affine_before(
         new_bias = new_bias + bias
     new_weight = weight * scale.reshape([1, -1] + [1] * (weight.dim() - 2))
     return new_weight, new_bias
+
+
+def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    """Max absolute difference relative to the largest reference magnitude (the tolerances' measure)."""
+    expected = expected.detach().double()
+    return ((actual.detach().double() - expected).abs().max() / expected.abs().max().clamp_min(1e-30)).item()

@@ -22,12 +22,9 @@ from smpconvnet.conv_backends import (
     good_fft_size, set_default_backend)
 from smpconvnet.smpconvnet import LargeKernelDepthwiseConv2d
 
+from conftest import rel_err
+
 TOL = 1e-5
-
-
-def rel_err(actual: torch.Tensor, expected: torch.Tensor) -> float:
-    expected = expected.detach().double()
-    return ((actual.detach().double() - expected).abs().max() / expected.abs().max().clamp_min(1e-30)).item()
 
 
 def reference(x, weight, bias=None):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import timm
 
-from smpconvnet.hub import MANIFEST_NAME, WEIGHT_SUFFIXES, WEIGHTS_DIR, _sha256, read_manifest
+from smpconvnet.hub import MANIFEST_NAME, WEIGHT_SUFFIXES, WEIGHTS_DIR, read_manifest, sha256_file
 
 MAX_FILE_BYTES = 5 * 2 ** 20  # larger weights go to the Hub, never into the repository
 FOLDERS = sorted(p for p in WEIGHTS_DIR.iterdir() if p.is_dir()) if WEIGHTS_DIR.is_dir() else []
@@ -33,7 +33,7 @@ def test_manifest_matches_the_files(folder):
     manifest = read_manifest(folder)
     for name, digest in manifest.items():
         assert (folder / name).is_file(), f'{folder.name}/{MANIFEST_NAME} lists {name}, which is not there'
-        assert _sha256(folder / name) == digest, f'{folder.name}/{name} does not match its SHA-256 in the manifest'
+        assert sha256_file(folder / name) == digest, f'{folder.name}/{name} does not match its SHA-256 in the manifest'
     weights = [p.name for p in folder.iterdir() if p.suffix in WEIGHT_SUFFIXES]
     unlisted = sorted(set(weights) - set(manifest))
     assert not unlisted, f'{folder.name}: weight files missing from {MANIFEST_NAME}: {unlisted}'
