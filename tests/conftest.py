@@ -1,6 +1,8 @@
 import os
+import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -36,7 +38,11 @@ def randomize_bn(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 
 @pytest.fixture(autouse=True)
 def _deterministic():
+    # every RNG a test can reach: timm's RandAugment draws from `random`, Mixup from numpy; unseeded, their
+    # state depends on which tests ran before, and so would the outcome of short training runs
     torch.manual_seed(0)
+    random.seed(0)
+    np.random.seed(0)
     yield
 
 
