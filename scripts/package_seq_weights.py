@@ -7,7 +7,10 @@ card ``README.md`` and ``manifest.sha256`` (``sha256sum -c`` format). The test a
 config is re-measured here on the CPU through ``timm.create_model(..., pretrained=True)`` from the packaged folder.
 Refuses to replace an existing folder unless ``--force``.
 
-    python scripts/package_seq_weights.py --runs runs/aeon [--force]
+    python scripts/package_seq_weights.py --runs runs/aeon [--datasets OSULeaf ...] [--force]
+
+A data set's summary may list ``other_rounds``: further selection + final rounds with other recipe candidates,
+whose weights are not the shipped ones; the card reports them too.
 """
 import argparse
 import json
@@ -37,7 +40,25 @@ RECIPE_NOTES = """Optimiser: Adam, peak lr 2e-3, weight decay 1e-4 on weights on
 coordinates, biases, norms), cosine schedule over all updates after a 5-epoch linear warm-up from 0, final lr 1% of
 the peak; point radii in their own parameter group at 0.1x the learning rate and clamped to [1e-4, 1] after every
 step (the point kernel's optimizer hook). Augmentation: per-sample amplitude scaling N(1, 0.1) and Gaussian jitter
-(std 0.03) on the standardised series{shift}. No early stopping: the model after the last epoch is evaluated once."""
+(std 0.03) on the standardised series{shift}{warp}. No early stopping: the model after the last epoch is evaluated
+once."""
+
+CANDIDATE_NOTES = {
+    'last': 'classifier on the last step', 'avg': 'classifier on the mean over the steps',
+    'shift': 'circular-shift augmentation (up to 10%)', 'warp': 'window slicing (a random 80-100% window stretched back)',
+    'mixup': 'mixup (Beta(0.2, 0.2))',
+}
+
+
+def _describe_candidates(names):
+    parts = sorted({p for n in names for p in n.split('_')}, key=list(CANDIDATE_NOTES).index)
+    return '; '.join(f'{p}: {CANDIDATE_NOTES[p]}' for p in parts)
+
+
+def _device_words(command):
+    if '--device cuda' in command:
+        return 'one NVIDIA H100, one process per seed', 'H100, 15 runs sharing the GPU'
+    return "this project's 2-core CPU, two runs at a time with one thread each", '2-core CPU, 2 runs at a time'
 
 
 def _card(name, z, summary, cfg, evaluated, command):
@@ -60,7 +81,15 @@ def _card(name, z, summary, cfg, evaluated, command):
         repeat_txt = (f'\nAn earlier identical run of all five seeds (GPU kernels are not bit-deterministic, so the '
                       f'numbers differ slightly; its weights were not kept) gave '
                       f'{", ".join(f"{v:.4f}" for v in vals)}: mean {m:.4f} +- {sd:.4f}.\n')
-    shift = ' and a random circular shift of up to 10% of the length' if '--aug-shift' in command else ''
+    shift = ', a random circular shift of up to 10% of the length' if '--aug-shift' in command else ''
+    warp = (', window slicing (a random window of 80-100% of the length, stretched back to the full length by '
+            'linear interpolation)') if '--aug-warp' in command else ''
+    where, time_header = _device_words(command)
+    rounds_txt = ''.join(
+        f"\n**{r['title']}** ({_describe_candidates(r['val_accuracy'])}; {r['where']}). Validation accuracy (seed 0): "
+        f"{', '.join(f'{k} {v:.3f}' for k, v in r['val_accuracy'].items())}; chosen: {r['chosen']}. Test accuracy of "
+        f"the chosen recipe over {len(r['test_accuracy'])} seeds: {', '.join(f'{v:.4f}' for v in r['test_accuracy'])}"
+        f": mean {r['mean']:.4f} +- {r['std']:.4f}. {r['note']}\n" for r in summary.get('other_rounds', []))
     return f"""---
 license: mit
 library_name: timm
@@ -98,32 +127,32 @@ Re-measure the test accuracy: `smpconvnet evaluate-seq {name}.{TAG}`
 ## Training
 Architecture: `{arch}`.
 
-{epochs} epochs, batch size {batch}. {RECIPE_NOTES.format(shift=shift)}
+{epochs} epochs, batch size {batch}. {RECIPE_NOTES.format(shift=shift, warp=warp)}
 At the last epoch (seed {SHIPPED_SEED}): training loss {last['train_loss']:.4f}, training accuracy {last['train_acc']:.3f}
 (on augmented batches).
 
-Choices made on a validation split (25% of the training split, stratified, seed 0), never on the test split:
-classifier on the last step vs. the mean over steps, with or without circular-shift augmentation. Validation
-accuracy per candidate: {', '.join(f'{k} {v:.3f}' for k, v in sel['val_accuracy'].items())}; chosen: **{sel['chosen']}**.
+Choices made on a validation split (25% of the training split, stratified, seed 0), never on the test split
+({_describe_candidates(sel['val_accuracy'])}). Validation accuracy per candidate (seed 0):
+{', '.join(f'{k} {v:.3f}' for k, v in sel['val_accuracy'].items())}; chosen: **{sel['chosen']}**.
 
-Exact command (seed 0, shipped here; seeds 0-4 for the table; trained on one NVIDIA H100, one process per seed):
+Exact command (seed 0, shipped here; seeds 0-4 for the table; trained on {where}):
 
 ```
 smpconvnet train-seq {command}
 ```
-(`scripts/train_aeon.py` runs the validation selection and all seeds; on a CPU drop `--device cuda`.)
+(`scripts/train_aeon.py` runs the validation selection and all seeds{'; on a CPU drop `--device cuda`' if '--device cuda' in command else ''}.)
 
 ## Results: test accuracy ({ds} test split, {evaluated['n']} samples)
 
-| seed | test accuracy | training time (H100, 15 runs sharing the GPU) |
+| seed | test accuracy | training time ({time_header}) |
 | --- | --- | --- |
 {rows}
 
 Mean **{fin['mean']:.4f}**, standard deviation {fin['std']:.4f} (min {fin['min']:.4f}, max {fin['max']:.4f}) over
 {len(seeds)} seeds. Shipped: seed {SHIPPED_SEED} (chosen in advance).
-{repeat_txt}
+{repeat_txt}{rounds_txt}
 Published test accuracies on this split, for comparison: {PUBLISHED[ds]}.
-{'This model stays well below them: with ' + str(summary['n_train']) + ' training series it fits the training set far better than the test set (see the training figures above); the recipe was chosen a priori plus the small validation search above, and not tuned further.' if ds in ('OSULeaf', 'ACSF1') else 'This model is slightly below that figure.'}
+{summary.get('conclusion') or ('This model stays well below them: with ' + str(summary['n_train']) + ' training series it fits the training set far better than the test set (see the training figures above); the recipe was chosen a priori plus the small validation search above, and not tuned further.' if ds in ('OSULeaf', 'ACSF1') else 'This model is slightly below that figure.')}
 
 ## Source and licence
 Architecture after Kim & Park, "SMPConv: Self-moving Point Representations for Continuous Convolution", CVPR 2023
@@ -135,12 +164,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--runs', default='runs/aeon')
     ap.add_argument('--weights', default=str(REPO / 'weights'))
+    ap.add_argument('--datasets', nargs='*', default=None, help='package only these data sets (default: all)')
     ap.add_argument('--force', action='store_true')
     args = ap.parse_args()
     runs = Path(args.runs)
     summary = json.loads((runs / 'summary.json').read_text())
     for name, z in seq_zoo.SEQ_ZOO.items():
         ds = z['dataset']
+        if args.datasets is not None and ds not in args.datasets:
+            continue
         run = runs / 'final' / f'{ds}_s{SHIPPED_SEED}'
         run_cfg = json.loads((run / 'config.json').read_text())
         mismatch = {k: v for k, v in run_cfg['model_args'].items() if z['arch'].get(k) != v}

@@ -20,6 +20,7 @@ relative to the max abs reference value). Other processes on the machine add noi
 absolute numbers, and look at the spread (min-max) printed with each median.
 """
 import argparse
+import contextlib
 import copy
 import statistics
 import subprocess
@@ -159,7 +160,7 @@ def _grad_check(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> Tupl
     results = []
     for backend in ('auto', 'direct'):
         model.zero_grad(set_to_none=True)
-        with conv_backend(backend):
+        with conv_backend(backend), _plain_direct(backend == 'direct'):
             logits = model(x)
             F.cross_entropy(logits, target).backward()
         grads = torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
@@ -186,11 +187,13 @@ def bench_train(args, device: torch.device) -> Dict:
 _MEMORY_CHILD = r'''
 import resource, sys, torch, timm, torch.nn.functional as F
 import smpconvnet
+from smpconvnet import conv_backends
 from smpconvnet.conv_backends import set_default_backend
 backend, batch, img, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[5])
 quick = sys.argv[4] == '1'
 torch.set_num_threads(threads)
 set_default_backend(backend)
+conv_backends._direct_channels_last_weight_grad = backend != 'direct'  # the plain side: F.conv2d's own backward
 torch.manual_seed(0)
 kw = dict(layers=(1, 1, 1, 1), channels=(16, 32, 64, 128), num_classes=10) if quick else {}
 model = timm.create_model('smpconvnet_t', **kw).train()
@@ -208,6 +211,18 @@ for _ in range(2):
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(before, peak)
 '''
+
+
+@contextlib.contextmanager
+def _plain_direct(enable: bool = True):
+    """The plain reference: the direct backend with ``F.conv2d``'s own backward."""
+    from . import conv_backends
+    previous = conv_backends._direct_channels_last_weight_grad
+    conv_backends._direct_channels_last_weight_grad = not enable and previous
+    try:
+        yield
+    finally:
+        conv_backends._direct_channels_last_weight_grad = previous
 
 
 def _memory_of(backend: str, args) -> Tuple[int, int]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 
 __all__ = [
     'SequenceSet', 'load_aeon', 'label_order', 'channel_stats', 'standardize', 'pad_batch', 'batches',
@@ -205,12 +206,18 @@ def stratified_split(targets: torch.Tensor, fraction: float, generator: torch.Ge
 
 
 def augment_batch(x: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator, scale: float = 0.1,
-                  jitter: float = 0.03, shift: float = 0.0) -> torch.Tensor:
+                  jitter: float = 0.03, shift: float = 0.0, warp: float = 0.0) -> torch.Tensor:
     """Light time-series augmentation on a padded batch: per-sample amplitude scaling ``N(1, scale)``, Gaussian
-    jitter of std ``jitter`` and (for equal-length data) a random circular shift of up to ``shift`` of the length.
-    Padding stays zero."""
+    jitter of std ``jitter`` and, for equal-length data, window slicing (a random window of ``1 - warp`` to all of
+    the length, stretched back to the full length by linear interpolation: a random crop and time dilation) and a
+    random circular shift of up to ``shift`` of the length. Padding stays zero."""
     b, c, length = x.shape
     mask = (torch.arange(length).view(1, 1, -1) < lengths.view(-1, 1, 1)).to(x.dtype)
+    if warp > 0:
+        keep = (length * (1 - warp * torch.rand(b, generator=generator))).round().long().clamp(2, length).tolist()
+        starts = [int(torch.randint(0, length - k + 1, (1,), generator=generator)) for k in keep]
+        x = torch.cat([F.interpolate(xi[None, :, s:s + k], size=length, mode='linear', align_corners=True)
+                       for xi, s, k in zip(x, starts, keep)])
     if scale > 0:
         x = x * (1 + scale * torch.randn(b, 1, 1, generator=generator))
     if jitter > 0:

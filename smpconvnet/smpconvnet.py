@@ -85,6 +85,23 @@ class ConvBnAct(nn.Module):
         self.bn = nn.Identity()
 
 
+class Stem(nn.Sequential):
+    """The stem's conv/BN/ReLU layers, run in channels-last memory format on the CPU.
+
+    oneDNN's NCHW kernels for the 3-channel input conv and the depthwise 3x3 convs at 112x112 are slow;
+    in channels-last the whole stem takes ~60% of the time (batch 8, 224 px, deployed: 59 vs 98 ms; training
+    80 vs 118 ms at batch 4), conversions included. The output is contiguous NCHW again, as the stages expect.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        on_cpu = x.device.type == 'cpu'
+        if on_cpu:
+            x = x.contiguous(memory_format=torch.channels_last)
+        for layer in self:
+            x = layer(x)
+        return x.contiguous() if on_cpu else x
+
+
 class ChannelAffine(nn.Module):
     """Per-channel ``x * weight + bias`` over dim 1: the deployed form of a BatchNorm with no conv to fold into."""
 
@@ -421,7 +438,7 @@ class SMPConvNet(nn.Module):
         self.large_kernel_sizes = list(large_kernel_sizes)
 
         c0 = channels[0]
-        self.stem = nn.Sequential(
+        self.stem = Stem(
             ConvBnAct(in_chans, c0, 3, stride=2),
             ConvBnAct(c0, c0, 3, groups=c0),
             ConvBnAct(c0, c0, 1),

@@ -62,6 +62,8 @@ class TrainConfig:
     aug_scale: float = 0.1
     aug_jitter: float = 0.03
     aug_shift: float = 0.0
+    aug_warp: float = 0.0
+    mixup: float = 0.0
     grad_clip: float = 0.0
     val_fraction: float = 0.0
     split_seed: int = 0
@@ -83,7 +85,7 @@ class TrainConfig:
 # options that must be the same to resume a run exactly
 _RESUME_KEYS = ('model', 'model_kwargs', 'dataset', 'epochs', 'batch_size', 'lr', 'weight_decay', 'radius_lr_factor',
                 'warmup_epochs', 'min_lr_ratio', 'label_smoothing', 'augment', 'aug_scale', 'aug_jitter', 'aug_shift',
-                'grad_clip', 'val_fraction', 'split_seed', 'seed', 'length', 'adding_length', 'adding_train', 'adding_test')
+                'aug_warp', 'mixup', 'grad_clip', 'val_fraction', 'split_seed', 'seed', 'length', 'adding_length', 'adding_train', 'adding_test')
 
 
 # ------------------------------------------------------------------------------------------- optimisation
@@ -331,8 +333,9 @@ def train(cfg: TrainConfig) -> Dict[str, Any]:
 
     if cfg.resume:
         ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=False)
-        changed = {k: (ckpt['args'].get(k), getattr(cfg, k)) for k in _RESUME_KEYS
-                   if ckpt['args'].get(k) != getattr(cfg, k)}
+        defaults = TrainConfig()  # options added after a checkpoint was written had their default then
+        changed = {k: (ckpt['args'].get(k, getattr(defaults, k)), getattr(cfg, k)) for k in _RESUME_KEYS
+                   if ckpt['args'].get(k, getattr(defaults, k)) != getattr(cfg, k)}
         if changed:
             raise ValueError('--resume needs the options the run was started with; changed (checkpoint, now): '
                              + ', '.join(f'{k}={a!r}/{b!r}' for k, (a, b) in changed.items()))
@@ -349,9 +352,11 @@ def train(cfg: TrainConfig) -> Dict[str, Any]:
 
     n_params = sum(p.numel() for p in model.parameters())
     equal_length = bool((data.train.lengths == data.length).all())
-    if cfg.augment and cfg.aug_shift and not equal_length:
-        raise ValueError('--aug-shift (a circular shift) needs equal-length sequences; '
+    if cfg.augment and (cfg.aug_shift or cfg.aug_warp) and not equal_length:
+        raise ValueError('--aug-shift and --aug-warp (circular shift, window slicing) need equal-length sequences; '
                          f'{data.dataset["name"]} has variable lengths')
+    if cfg.mixup and data.task != 'classification':
+        raise ValueError('--mixup is for classification data sets')
     print(f'train-seq: {cfg.model} ({n_params:,} parameters) on {data.dataset["name"]}: '
           f'{len(data.train)} train'
           f'{f", {len(data.val)} validation" if data.val is not None else ""}'
@@ -367,10 +372,22 @@ def train(cfg: TrainConfig) -> Dict[str, Any]:
                                       drop_last=True)
         for x, lengths, y in _progress(batch_iter, steps_per_epoch, f'epoch {epoch + 1}/{cfg.epochs}', cfg.progress):
             if cfg.augment:
-                x = seq_data.augment_batch(x, lengths, data_gen, cfg.aug_scale, cfg.aug_jitter, cfg.aug_shift)
+                x = seq_data.augment_batch(x, lengths, data_gen, cfg.aug_scale, cfg.aug_jitter, cfg.aug_shift,
+                                           cfg.aug_warp)
+            mix = None
+            if cfg.mixup > 0:
+                # mixup (Zhang et al. 2018): one Beta(a, a) weight per batch, partners by a permutation; the
+                # mixed sequence keeps the longer of the two lengths
+                lam = random.betavariate(cfg.mixup, cfg.mixup)
+                perm = torch.randperm(len(y), generator=data_gen)
+                x = lam * x + (1 - lam) * x[perm]
+                lengths = torch.maximum(lengths, lengths[perm])
+                mix = (lam, y[perm].to(device))
             x, lengths, y = x.to(device), lengths.to(device), y.to(device)
             out = _forward(model, x, lengths, equal_length)
             loss = _loss(out, y, data.task, cfg.label_smoothing)
+            if mix is not None:
+                loss = mix[0] * loss + (1 - mix[0]) * _loss(out, mix[1], data.task, cfg.label_smoothing)
             if not torch.isfinite(loss):
                 raise RuntimeError(f'the loss became {loss.item()} at epoch {epoch + 1}')
             optimizer.zero_grad(set_to_none=True)
@@ -522,6 +539,9 @@ def add_parser(subparsers):
     p.add_argument('--aug-scale', type=float, default=d.aug_scale)
     p.add_argument('--aug-jitter', type=float, default=d.aug_jitter)
     p.add_argument('--aug-shift', type=float, default=d.aug_shift, help='max circular shift, fraction of length')
+    p.add_argument('--aug-warp', type=float, default=d.aug_warp,
+                   help='window slicing: crop up to this fraction of the length, stretch back (equal lengths)')
+    p.add_argument('--mixup', type=float, default=d.mixup, help='mixup Beta(a, a) parameter a (0: off)')
     p.add_argument('--grad-clip', type=float, default=d.grad_clip, help='max gradient norm (0: off)')
     p.add_argument('--val-fraction', type=float, default=d.val_fraction,
                    help='hold out this stratified fraction of the training split for validation')

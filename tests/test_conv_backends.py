@@ -101,7 +101,7 @@ def test_gradcheck_pair_float64():
         lambda a, b, c: depthwise_conv2d_same_pair(a, b, c, backend='fft'), (x, weight, small), fast_mode=True)
 
 
-@pytest.mark.parametrize('k,small_k,size', [(31, 5, (14, 14)), (13, 5, (7, 7)), (27, 5, (2, 3))])
+@pytest.mark.parametrize('k,small_k,size', [(31, 5, (14, 14)), (13, 5, (7, 7)), (27, 5, (2, 3)), (31, 5, (33, 33))])
 def test_pair_matches_two_convs(k, small_k, size):
     torch.manual_seed(1)
     x = torch.randn(2, 3, *size, requires_grad=True)
@@ -345,6 +345,10 @@ def test_pointwise_conv_equals_conv2d_forward_and_backward(shape, bias):
     # channels-last input takes F.conv2d's own path, with the same result
     x_cl = x.detach().contiguous(memory_format=torch.channels_last)
     assert torch.allclose(conv(x_cl), F.conv2d(x_cl, conv.weight, conv.bias), rtol=1e-12, atol=1e-12)
+    # batch and channels swapped in memory (the Toeplitz backend's output layout) stays on the GEMM path
+    x_cb = x.detach().transpose(0, 1).contiguous().transpose(0, 1)
+    assert not x_cb.is_contiguous() or shape[0] == 1
+    assert torch.allclose(conv(x_cb), F.conv2d(x_cb, conv.weight, conv.bias), rtol=1e-12, atol=1e-12)
 
 
 def test_training_form_traces_with_forced_direct_backend():
@@ -356,3 +360,41 @@ def test_training_form_traces_with_forced_direct_backend():
         expected = model(x)
     with torch.no_grad():
         assert rel_err(traced(x), expected) < TOL
+
+
+@pytest.mark.parametrize('train', [False, True])
+def test_channels_last_stem_equals_nchw_layers(train):
+    # the stem runs in channels-last on the CPU; it must give what its layers give in NCHW, as contiguous NCHW
+    model = _small_model().train(train)
+    x = torch.randn(2, 3, 64, 64, requires_grad=True)
+    out = model.stem(x)
+    assert out.is_contiguous() and out.shape == (2, 16, 16, 16)
+    ref = x
+    for layer in model.stem:
+        ref = layer(ref)
+    assert rel_err(out, ref) < TOL
+    if train:
+        g = torch.randn_like(out)
+        grads = torch.autograd.grad(out, [x, model.stem[0].conv.weight], g)
+        ref_grads = torch.autograd.grad(ref, [x, model.stem[0].conv.weight], g)
+        assert all(rel_err(a, b) < TOL for a, b in zip(grads, ref_grads))
+
+
+def test_direct_training_path_matches_conv2d_and_is_twice_differentiable():
+    # in training on the CPU the direct backend computes its weight gradient on channels-last copies
+    torch.manual_seed(0)
+    x = torch.randn(2, 6, 11, 9, requires_grad=True)
+    weight = torch.randn(6, 1, 5, 3, requires_grad=True)
+    bias = torch.randn(6, requires_grad=True)
+    out = depthwise_conv2d_same(x, weight, bias, backend='direct')
+    assert type(out.grad_fn).__name__ == 'AddBackward0'  # bias added after the custom function
+    ref = reference(x, weight, bias)
+    g = torch.randn_like(ref)
+    grads = torch.autograd.grad(out, (x, weight, bias), g)
+    ref_grads = torch.autograd.grad(ref, (x, weight, bias), g)
+    assert rel_err(out, ref) < TOL and all(rel_err(a, b) < TOL for a, b in zip(grads, ref_grads))
+    x64 = torch.randn(2, 3, 6, 5, dtype=torch.float64, requires_grad=True)
+    w64 = torch.randn(3, 1, 3, 5, dtype=torch.float64, requires_grad=True)
+    fn = lambda a, b: depthwise_conv2d_same(a, b, backend='direct')  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (x64, w64))
+    assert torch.autograd.gradgradcheck(fn, (x64, w64))

@@ -57,10 +57,12 @@ def _cfg(tmp_path, name, **kw):
     return train_seq.TrainConfig(**base)
 
 
-def test_resume_is_exact(tmp_path):
-    """2 epochs straight == 1 epoch, stop, resume for 1 more: identical weights, optimizer and schedule."""
-    straight = train_seq.train(_cfg(tmp_path, 'a'))
-    first = _cfg(tmp_path, 'b', epochs=2)
+@pytest.mark.parametrize('extra', [{}, {'mixup': 0.4}])
+def test_resume_is_exact(tmp_path, extra):
+    """2 epochs straight == 1 epoch, stop, resume for 1 more: identical weights, optimizer and schedule (mixup
+    draws from Python's RNG and the data generator, both part of the checkpoint)."""
+    straight = train_seq.train(_cfg(tmp_path, 'a', **extra))
+    first = _cfg(tmp_path, 'b', epochs=2, **extra)
     # stop after one epoch: run a 2-epoch configuration but interrupt it via a 1-epoch run of the same options
     # would change the schedule, so emulate the interruption by truncating the run after epoch 1
     import smpconvnet.train_seq as ts
@@ -84,7 +86,7 @@ def test_resume_is_exact(tmp_path):
         ts.save_atomic = real_save
     ckpt = torch.load(tmp_path / 'b' / ts.CHECKPOINT_NAME, weights_only=False)
     assert ckpt['epoch'] == 1 and calls['n'] == 1
-    resumed = train_seq.train(_cfg(tmp_path, 'b', resume=True))
+    resumed = train_seq.train(_cfg(tmp_path, 'b', resume=True, **extra))
 
     a = torch.load(tmp_path / 'a' / ts.CHECKPOINT_NAME, weights_only=False)
     b = torch.load(tmp_path / 'b' / ts.CHECKPOINT_NAME, weights_only=False)
@@ -102,9 +104,42 @@ def test_resume_is_exact(tmp_path):
         assert torch.equal(v, b['model'][k]), k
     # resuming with other options is refused, as is overwriting without --force
     with pytest.raises(ValueError, match='lr'):
-        train_seq.train(_cfg(tmp_path, 'b', resume=True, lr=0.5))
+        train_seq.train(_cfg(tmp_path, 'b', resume=True, lr=0.5, **extra))
     with pytest.raises(FileExistsError, match='--resume'):
-        train_seq.train(_cfg(tmp_path, 'b'))
+        train_seq.train(_cfg(tmp_path, 'b', **extra))
+
+
+def test_window_slicing_augmentation():
+    """--aug-warp: each sample becomes a window of 1 - warp to all of its length, linearly stretched back; on a
+    ramp that is again a ramp, from a point in the first warp-fraction to one in the last, never steeper."""
+    length, warp = 101, 0.3
+    x = torch.arange(length, dtype=torch.float32).repeat(64, 2, 1)  # [64, 2, L]
+    lengths = torch.full((64,), length)
+    g = torch.Generator().manual_seed(0)
+    out = seq_data.augment_batch(x, lengths, g, scale=0.0, jitter=0.0, warp=warp)
+    assert out.shape == x.shape
+    assert torch.equal(out[:, 0], out[:, 1])  # one window per sample, the same for all its channels
+    steps = out[:, 0].diff(dim=-1)
+    assert torch.allclose(steps, steps[:, :1].expand_as(steps), atol=1e-4)  # still a straight line
+    slope = steps[:, 0]
+    assert (slope <= 1 + 1e-5).all() and (slope >= (1 - warp) * (length - 1) / (length - 1) - 0.02).all()
+    assert (out[:, 0, 0] >= 0).all() and (out[:, 0, -1] <= length - 1 + 1e-4).all()
+    assert (out[:, 0, 0] <= warp * length + 1).all() and (out[:, 0, -1] >= (1 - warp) * length - 2).all()
+    assert slope.std() > 0.01  # windows differ between samples
+    g2 = torch.Generator().manual_seed(0)
+    assert torch.equal(out, seq_data.augment_batch(x, lengths, g2, scale=0.0, jitter=0.0, warp=warp))
+    # warp 0: untouched
+    assert torch.equal(seq_data.augment_batch(x, lengths, g, scale=0.0, jitter=0.0, warp=0.0), x)
+
+
+def test_warp_needs_equal_lengths_and_mixup_classification(tmp_path):
+    with pytest.raises(ValueError, match='equal-length'):
+        train_seq.train(_cfg(tmp_path, 'w', aug_warp=0.2))  # JapaneseVowels: variable lengths
+    with pytest.raises(ValueError, match='--mixup is for classification'):
+        train_seq.train(train_seq.TrainConfig(
+            model='_test_tiny_seqnet', dataset='adding', adding_length=8, adding_train=16, adding_test=8,
+            epochs=1, batch_size=8, output=str(tmp_path / 'm'), progress=False, threads=1, mixup=0.2,
+            model_kwargs={'in_chans': 2, 'num_classes': 1}))
 
 
 def test_param_groups_and_schedule():
