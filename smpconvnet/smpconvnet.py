@@ -206,7 +206,7 @@ class SMPLargeKernel(nn.Module):
 
     @torch.jit.unused
     def _forward_fast(self, x: torch.Tensor) -> torch.Tensor:
-        # both depthwise convs of x in one go: with the FFT backend they share its transforms
+        # both depthwise convs of x, each by its own backend (a forced 'fft' shares the transforms of x)
         large, small = depthwise_conv2d_same_pair(x, self.smp.conv.make_kernel(), self.small_conv.conv.weight)
         return self.smp.bn(large) + self.small_conv.act(self.small_conv.bn(small))
 
