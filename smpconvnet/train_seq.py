@@ -85,7 +85,8 @@ class TrainConfig:
 # options that must be the same to resume a run exactly
 _RESUME_KEYS = ('model', 'model_kwargs', 'dataset', 'epochs', 'batch_size', 'lr', 'weight_decay', 'radius_lr_factor',
                 'warmup_epochs', 'min_lr_ratio', 'label_smoothing', 'augment', 'aug_scale', 'aug_jitter', 'aug_shift',
-                'aug_warp', 'mixup', 'grad_clip', 'val_fraction', 'split_seed', 'seed', 'length', 'adding_length', 'adding_train', 'adding_test')
+                'aug_warp', 'mixup', 'grad_clip', 'val_fraction', 'split_seed', 'seed', 'length', 'adding_length',
+                'adding_train', 'adding_test')
 
 
 # ------------------------------------------------------------------------------------------- optimisation
@@ -355,6 +356,8 @@ def train(cfg: TrainConfig) -> Dict[str, Any]:
     if cfg.augment and (cfg.aug_shift or cfg.aug_warp) and not equal_length:
         raise ValueError('--aug-shift and --aug-warp (circular shift, window slicing) need equal-length sequences; '
                          f'{data.dataset["name"]} has variable lengths')
+    if not 0 <= cfg.aug_warp < 1 or cfg.mixup < 0:
+        raise ValueError(f'--aug-warp must be in [0, 1) and --mixup >= 0, got {cfg.aug_warp} and {cfg.mixup}')
     if cfg.mixup and data.task != 'classification':
         raise ValueError('--mixup is for classification data sets')
     print(f'train-seq: {cfg.model} ({n_params:,} parameters) on {data.dataset["name"]}: '

@@ -135,6 +135,10 @@ def test_window_slicing_augmentation():
 def test_warp_needs_equal_lengths_and_mixup_classification(tmp_path):
     with pytest.raises(ValueError, match='equal-length'):
         train_seq.train(_cfg(tmp_path, 'w', aug_warp=0.2))  # JapaneseVowels: variable lengths
+    with pytest.raises(ValueError, match=r'--aug-warp must be in \[0, 1\)'):
+        train_seq.train(_cfg(tmp_path, 'w', augment=False, aug_warp=1.0))
+    with pytest.raises(ValueError, match='--mixup >= 0'):
+        train_seq.train(_cfg(tmp_path, 'w', mixup=-0.1))
     with pytest.raises(ValueError, match='--mixup is for classification'):
         train_seq.train(train_seq.TrainConfig(
             model='_test_tiny_seqnet', dataset='adding', adding_length=8, adding_train=16, adding_test=8,
