@@ -16,13 +16,13 @@ import argparse
 import json
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from smpconvnet import seq_zoo  # noqa: E402
+from smpconvnet.atomic_io import atomic_dir  # noqa: E402
 from smpconvnet.hub import write_manifest  # noqa: E402
 from smpconvnet.train_seq import evaluate_pretrained  # noqa: E402
 
@@ -188,9 +188,7 @@ def main():
         ds_summary['n_train'] = {'OSULeaf': 200, 'ACSF1': 100, 'JapaneseVowels': 270}[ds]
         command = ds_summary['final']['command'].split('train-seq ', 1)[1].replace('runs/', 'runs/aeon/final/')
 
-        Path(args.weights).mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=args.weights, prefix=f'.{name}.'))
-        try:
+        with atomic_dir(dst, force=True) as tmp:  # replaced only once complete
             shutil.copyfile(run / 'model.safetensors', tmp / 'model.safetensors')
             cfg = dict(run_cfg)
             # the full architecture, so the folder rebuilds the same network wherever it is loaded (local-dir:, Hub)
@@ -206,12 +204,6 @@ def main():
             (tmp / 'config.json').write_text(json.dumps(cfg, indent=2) + '\n')
             (tmp / 'README.md').write_text(_card(name, z, ds_summary, cfg, evaluated, command))
             write_manifest(tmp)
-            if dst.exists():
-                shutil.rmtree(dst)
-            tmp.rename(dst)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
         print(f'{dst}: test accuracy {evaluated["accuracy"]:.4f} ({evaluated["correct"]}/{evaluated["n"]})')
 
 

@@ -13,11 +13,8 @@ its outputs with the original network, and only then renamed into place.
 ``smpconvnet reparam``), or a checkpoint file.
 """
 import argparse
-import contextlib
 import json
 import os
-import shutil
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -25,6 +22,7 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import torch
 
+from .atomic_io import atomic_dir
 from .hub import sha256_file
 from .reparam import relative_error
 
@@ -162,29 +160,6 @@ def detect_architecture(checkpoint: Dict[str, Any]) -> Tuple[str, Dict[str, Any]
 # ---------------------------------------------------------------------------------------------------------
 # Writing model folders
 
-@contextlib.contextmanager
-def _atomic_dir(dst: Path, force: bool):
-    """Yield a temporary folder next to ``dst``; on success rename it to ``dst`` (replacing it if ``force``)."""
-    dst = Path(dst)
-    if dst.exists() and not force:
-        raise FileExistsError(f'{dst} exists; pass --force (force=True) to replace it')
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{dst.name}.', suffix='.tmp', dir=dst.parent))
-    try:
-        yield tmp
-        if dst.exists():
-            old = Path(tempfile.mkdtemp(prefix=f'.{dst.name}.', suffix='.old', dir=dst.parent))
-            old.rmdir()
-            os.replace(dst, old)
-            os.replace(tmp, dst)
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
-        else:
-            os.replace(tmp, dst)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
 def _model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, Any], description: str,
                 source: str, command: str, deployed: bool = False, extra: str = '') -> str:
     n_params = sum(p.numel() for p in model.parameters())
@@ -246,7 +221,7 @@ def write_model_folder(
     from timm.models._hub import save_config_for_hf
 
     dst = Path(dst)
-    with _atomic_dir(dst, force) as tmp:
+    with atomic_dir(dst, force) as tmp:
         state_dict = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
         save_file(state_dict, str(tmp / WEIGHTS_NAME), metadata={'format': 'pt'})
         save_config_for_hf(model, str(tmp / CONFIG_NAME), model_args=dict(model_args or {}))
@@ -258,12 +233,6 @@ def write_model_folder(
         (tmp / CARD_NAME).write_text(card, encoding='utf-8')
         if verify is not None:
             verify(tmp)
-        # mkdtemp makes a private folder; give the result the permissions of a normally created one
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)
-        for f in tmp.iterdir():
-            f.chmod(0o666 & ~umask)
     return dst
 
 
@@ -512,13 +481,8 @@ model = timm.utils.reparameterize_model(model)   # exact inference form
 ```
 """
     from timm.models._hub import save_config_for_hf
-    with _atomic_dir(Path(dst), force) as tmp:
+    with atomic_dir(Path(dst), force) as tmp:
         save_config_for_hf(model, str(tmp / CONFIG_NAME))
         (tmp / CARD_NAME).write_text(card, encoding='utf-8')
         write_manifest(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)
-        for f in tmp.iterdir():
-            f.chmod(0o666 & ~umask)
     return Path(dst)

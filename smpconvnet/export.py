@@ -11,14 +11,13 @@ different size and checks its outputs against PyTorch.
 import argparse
 import contextlib
 import copy
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 
+from .atomic_io import atomic_file
 from .convert import _model_card, _step, load_deployed, load_model, write_model_folder
 from .reparam import relative_error
 
@@ -190,10 +189,7 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
                                   deployed_vs_training=train_err)
     _step(f'[3/4] exporting to {fmt} (input {tuple(x1.shape[1:])}, dynamic batch)', quiet)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f'.{out_path.name}.', suffix='.tmp', dir=out_path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_file(out_path) as tmp:
         with torch.no_grad(), _direct_convolutions():
             if fmt == 'onnx':
                 _export_onnx(_without_fft(copy.deepcopy(deployed)), x1, tmp, opset)
@@ -212,13 +208,6 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
             if not err <= EXPORT_TOLERANCE:
                 raise RuntimeError(f'the exported model differs from PyTorch by {err:.2e} relative '
                                    f'(tolerance {EXPORT_TOLERANCE:.0e}); nothing written')
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o666 & ~umask)
-        os.replace(tmp, out_path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     size_mb = out_path.stat().st_size / 2 ** 20
     checked = (f"; outputs equal PyTorch to {report['exported_vs_pytorch']:.1e} relative"
                if 'exported_vs_pytorch' in report else ' (not checked)')

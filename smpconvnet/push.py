@@ -15,8 +15,8 @@ from typing import Any, Dict, List, Optional, Union
 
 import torch
 
-from .convert import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, _atomic_dir, _model_card, \
-    write_model_folder
+from .atomic_io import atomic_dir
+from .convert import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, _model_card, write_model_folder
 from .hub import sha256_file
 
 __all__ = ['push_folder', 'push_model', 'check_model_folder', 'NO_TOKEN_MESSAGE']
@@ -95,7 +95,7 @@ def push_folder(
     say = (lambda m: None) if quiet else (lambda m: print(m, flush=True))
     listing = '\n'.join(f"  {f['name']:<20} {f['bytes']:>12,} bytes  sha256 {f['sha256']}" for f in files)
     if dry_run is not None:
-        with _atomic_dir(Path(dry_run), force) as tmp:
+        with atomic_dir(Path(dry_run), force) as tmp:
             for f in files:
                 shutil.copy2(Path(folder) / f['name'], tmp / f['name'])
             (tmp / PLAN_NAME).write_text(json.dumps(plan, indent=2) + '\n')

@@ -15,12 +15,13 @@ import logging
 import os
 import runpy
 import sys
-import tempfile
 import traceback
 from importlib import resources
 from typing import Any, Dict, List, Optional, Sequence
 
 import torch.nn as nn
+
+from .atomic_io import atomic_file
 
 __all__ = [
     'RADIUS_LR_SCALE', 'recipe_names', 'recipe_text', 'load_recipe', 'write_recipe', 'param_groups_smp',
@@ -78,15 +79,8 @@ def write_recipe(name: str, output: str, force: bool = False) -> str:
     directory = os.path.dirname(output)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f'directory {directory} does not exist')
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(output) + '.', suffix='.tmp', dir=directory)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.replace(tmp, output)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_file(output) as tmp:
+        tmp.write_text(text, encoding='utf-8')
     return output
 
 

@@ -17,9 +17,7 @@ run). At the end the folder also holds ``model.safetensors`` + ``config.json`` (
 """
 import argparse
 import json
-import os
 import random
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -30,6 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import seq_data
+from .atomic_io import atomic_file
 from .point_kernel import PointKernel
 
 __all__ = [
@@ -236,16 +235,8 @@ def evaluate(model: nn.Module, data: seq_data.SequenceSet, length: int, task: st
 
 def save_atomic(obj: Any, path: Path, saver=torch.save):
     """Write ``obj`` to ``path`` through a temporary file in the same folder renamed into place."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    os.close(fd)
-    try:
-        saver(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_file(path) as tmp:
+        saver(obj, str(tmp))
 
 
 def _write_text_atomic(text: str, path: Path):

@@ -1,0 +1,73 @@
+"""Atomic writes: a file or folder is written under a temporary name next to its destination and renamed into
+place only when complete, so an interrupted or failed write never leaves a partial file and never replaces a
+good one. ``tempfile`` creates private (0600 / 0700) entries; what is published gets the permissions of a normally
+created file or folder (the process umask applied).
+"""
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator, Union
+
+__all__ = ['atomic_file', 'atomic_dir']
+
+PathLike = Union[str, os.PathLike]
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def _default_permissions(path: Path):
+    """What ``open()`` / ``mkdir()`` would have given: files 0666 and folders 0777, minus the umask."""
+    umask = _umask()
+    if path.is_dir():
+        path.chmod(0o777 & ~umask)
+        for f in path.iterdir():
+            if f.is_file():
+                f.chmod(0o666 & ~umask)
+    else:
+        path.chmod(0o666 & ~umask)
+
+
+@contextlib.contextmanager
+def atomic_file(path: PathLike) -> Iterator[Path]:
+    """Yield a temporary path in ``path``'s folder; on success it replaces ``path``, on failure it is removed."""
+    path = Path(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        _default_permissions(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_dir(dst: PathLike, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder next to ``dst``; on success it becomes ``dst`` (replacing it if ``force``)."""
+    dst = Path(dst)
+    if dst.exists() and not force:
+        raise FileExistsError(f'{dst} exists; pass --force (force=True) to replace it')
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{dst.name}.', suffix='.tmp', dir=dst.parent))
+    try:
+        yield tmp
+        _default_permissions(tmp)
+        if dst.exists():
+            old = Path(tempfile.mkdtemp(prefix=f'.{dst.name}.', suffix='.old', dir=dst.parent))
+            old.rmdir()
+            os.replace(dst, old)
+            os.replace(tmp, dst)
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+        else:
+            os.replace(tmp, dst)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,49 @@
+"""Atomic writes (smpconvnet.atomic_io), used by convert, push --dry-run, export, reparam, recipe and train-seq."""
+import os
+import stat
+
+import pytest
+
+from smpconvnet.atomic_io import atomic_dir, atomic_file
+
+
+def _umask():
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def test_atomic_file_publishes_with_default_permissions_and_keeps_old_on_failure(tmp_path):
+    path = tmp_path / 'out.txt'
+    with atomic_file(path) as tmp:
+        assert tmp.parent == tmp_path and tmp != path
+        tmp.write_text('one')
+    assert path.read_text() == 'one'
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~_umask()  # not mkstemp's private 0600
+    with pytest.raises(RuntimeError):
+        with atomic_file(path) as tmp:
+            tmp.write_text('half')
+            raise RuntimeError('interrupted')
+    assert path.read_text() == 'one'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['out.txt']  # no temporary file left
+
+
+def test_atomic_dir_replaces_only_when_complete(tmp_path):
+    dst = tmp_path / 'model'
+    with atomic_dir(dst) as tmp:
+        (tmp / 'a.bin').write_bytes(b'1')
+    assert (dst / 'a.bin').read_bytes() == b'1'
+    assert stat.S_IMODE(dst.stat().st_mode) == 0o777 & ~_umask()  # not mkdtemp's private 0700
+    assert stat.S_IMODE((dst / 'a.bin').stat().st_mode) == 0o666 & ~_umask()
+    with pytest.raises(FileExistsError, match='--force'):
+        with atomic_dir(dst):
+            pass
+    with pytest.raises(RuntimeError):
+        with atomic_dir(dst, force=True) as tmp:
+            (tmp / 'b.bin').write_bytes(b'2')
+            raise RuntimeError('interrupted')
+    assert sorted(p.name for p in dst.iterdir()) == ['a.bin']
+    with atomic_dir(dst, force=True) as tmp:
+        (tmp / 'b.bin').write_bytes(b'2')
+    assert sorted(p.name for p in dst.iterdir()) == ['b.bin']
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['model']
