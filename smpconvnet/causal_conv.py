@@ -94,6 +94,7 @@ def causal_conv1d(
     its last L taps first (exact)."""
     if weight.shape[-1] > x.shape[-1]:
         weight = weight[..., weight.shape[-1] - x.shape[-1]:]
-    if use_fft_for(weight.shape[-1], use_fft):
+    # an empty batch goes the direct way: FFT libraries reject zero-size transforms (MKL)
+    if use_fft_for(weight.shape[-1], use_fft) and x.numel() > 0:
         return causal_conv1d_fft(x, weight, bias)
     return causal_conv1d_direct(x, weight, bias)

@@ -1,8 +1,11 @@
 """``smpconvnet reparam`` and ``smpconvnet export``: the deployed (re-parameterised) form, saved or exported.
 
 ``reparam SRC DST`` writes a folder with the deployed state dict (``model.safetensors``), a ``config.json``
-marked ``"deployed": true`` and a model card; ``smpconvnet.load_model(DST)`` rebuilds the model,
-re-parameterises the fresh network (which gives the deployed structure) and loads the state dict into it.
+marked ``"deployed": true`` (sequence models: ``model_args.seq_len`` and ``deployed_length``, the length the kernels
+were materialised for) and a model card. It loads through timm's own path,
+``timm.create_model('local-dir:DST', pretrained=True)`` (and so ``hf-hub:`` once pushed), or
+``smpconvnet.load_model(DST)``: the family's ``checkpoint_filter_fn`` recognises the deployed state dict and
+re-parameterises the freshly built network (which gives the deployed structure) before the strict load.
 
 ``export MODEL --format onnx|torchscript`` re-parameterises first, exports with a dynamic batch axis,
 then runs the exported file (onnxruntime for ONNX, ``torch.jit.load`` for TorchScript) on a batch of a
@@ -18,7 +21,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 import torch
 
 from .atomic_io import atomic_file
-from .convert import _model_card, _step, load_deployed, load_model, write_model_folder
+from .convert import _model_card, _step, load_deployed, load_model, load_model_with_config, write_model_folder
 from .reparam import relative_error
 
 __all__ = ['reparameterize_to_folder', 'export_model', 'model_input_shape', 'EXPORT_TOLERANCE']
@@ -31,6 +34,10 @@ def model_input_shape(model: torch.nn.Module, input_size: Optional[Sequence[int]
     """One sample's input shape: ``(C, H, W)`` for images, ``(C, L)`` for sequence models, whose timm config
     writes their input size as ``(C, 1, L)``."""
     size = tuple(input_size or model.pretrained_cfg.get('input_size') or (3, 224, 224))
+    in_chans = getattr(model, 'in_chans', None)
+    if input_size is None and isinstance(in_chans, int) and size[0] != in_chans:
+        # built for other input channels than its registered pretrained_cfg says (train.py --in-chans)
+        size = (in_chans,) + size[1:]
     is_1d = (any(isinstance(m, torch.nn.Conv1d) for m in model.modules())
              and not any(isinstance(m, torch.nn.Conv2d) for m in model.modules()))
     if is_1d and len(size) == 3 and size[1] == 1:
@@ -48,20 +55,25 @@ def _is_deployed(model: torch.nn.Module) -> bool:
     return not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
+def _deploys_for_a_length(model: torch.nn.Module, example: Optional[torch.Tensor]) -> bool:
+    """Whether ``model`` is a sequence model whose deployed kernels depend on the input length (its
+    ``reparameterize`` takes ``length``)."""
+    import inspect
+    reparam = getattr(model, 'reparameterize', None)
+    return example is not None and example.dim() == 3 and reparam is not None \
+        and 'length' in inspect.signature(reparam).parameters
+
+
 def _deploy(model: torch.nn.Module, example: Optional[torch.Tensor] = None) -> torch.nn.Module:
     """The re-parameterised copy of ``model``; sequence models are deployed for the example's length (their
     kernels are as long as the input)."""
-    import inspect
-
     from timm.utils import reparameterize_model
     model = model.eval()
     if _is_deployed(model):
         return model
     deployed = copy.deepcopy(model)
-    reparam = getattr(deployed, 'reparameterize', None)
-    if example is not None and example.dim() == 3 and reparam is not None \
-            and 'length' in inspect.signature(reparam).parameters:
-        return reparam(length=example.shape[-1]) or deployed
+    if _deploys_for_a_length(deployed, example):
+        return deployed.reparameterize(length=example.shape[-1]) or deployed
     return reparameterize_model(deployed)
 
 
@@ -73,7 +85,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         raise FileExistsError(f'{dst_path} exists; pass --force (force=True) to replace it')
     t0 = time.perf_counter()
     _step(f'[1/3] loading {src}', quiet)
-    model, source = load_model(src, pretrained=pretrained)
+    model, source, source_config = load_model_with_config(src, pretrained=pretrained)
     model.eval()
     _step(f'      {source}', quiet)
     if _is_deployed(model):
@@ -91,7 +103,11 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
                                   deployed_params=sum(p.numel() for p in deployed.parameters()))
 
     def verify(folder: Path):
+        # through timm's own local-dir: loading (what users and hf-hub: get), not only this package's
         reloaded = load_deployed(folder)
+        ref_sd, new_sd = deployed.state_dict(), reloaded.state_dict()
+        if ref_sd.keys() != new_sd.keys() or any(not torch.equal(ref_sd[k], new_sd[k]) for k in ref_sd):
+            raise RuntimeError('verification failed: the reloaded deployed weights differ from the saved ones')
         with torch.inference_mode():
             err2 = relative_error(reloaded(x), expected)
         if not err2 <= EXPORT_TOLERANCE:
@@ -101,10 +117,13 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     architecture = model.pretrained_cfg.get('architecture', type(model).__name__)
     from timm.models._input import get_model_args
     model_args = get_model_args(model)  # what timm's factory recorded to rebuild this architecture
+    extra = dict(source_config)  # e.g. the data set of a train-seq run, for evaluate-seq
+    if _deploys_for_a_length(model, x):
+        # the kernels were materialised for this length: timm rebuilds the deployed structure from seq_len
+        model_args['seq_len'] = extra['deployed_length'] = int(x.shape[-1])
     card = _model_card(architecture, deployed, model_args, architecture, source=source,
                        command=f'smpconvnet reparam {src} {dst_path.name}', deployed=True)
     _step(f'[3/3] writing {dst_path} (deployed state dict + config.json, verified by loading it back)', quiet)
-    extra = {'deployed_length': int(x.shape[-1])} if x.dim() == 3 else {}
     write_model_folder(deployed, dst_path, card, model_args=model_args, deployed=True, force=force, verify=verify,
                        extra_config=extra)
     _step(f"done in {time.perf_counter() - t0:.1f}s: {report['params']:,} -> {report['deployed_params']:,} "
@@ -237,7 +256,8 @@ def add_parser(subparsers: argparse._SubParsersAction):
         'reparam', help='save the deployed (re-parameterised) form of a model to a folder',
         description='Load SRC (a model name, hf-hub:/local-dir: name, converted folder or checkpoint file), '
                     're-parameterise it for inference and save DST/ (model.safetensors, config.json marked '
-                    '"deployed": true, README.md). Load it back with smpconvnet.load_model(DST).', **common)
+                    '"deployed": true, README.md). It loads back as the deployed model with '
+                    'timm.create_model("local-dir:DST", pretrained=True) or smpconvnet.load_model(DST).', **common)
     p.add_argument('src', help='model name, hf-hub:org/name, local-dir:/path, folder or checkpoint')
     p.add_argument('dst', help='output folder')
     p.add_argument('--force', action='store_true', help='replace DST if it exists')

@@ -108,6 +108,20 @@ class PointKernel(nn.Module):
         self.radius.fill_(init_radius).clamp_(self.r_min, self.r_max)
         nn.init.trunc_normal_(self.weights, std=weight_std)
 
+    def _apply(self, fn, recurse: bool = True):
+        # Coordinates and radii stay in float32 when the module is cast to a 16-bit dtype (.half(), .bfloat16(),
+        # .to(dtype)): a 16-bit coordinate near +-1 is off by up to 2.4e-4 (float16) or 2e-3 (bfloat16), as much
+        # as a point's radius, which would move the points and change the kernel. Weights follow the cast.
+        kept = {name: getattr(self, name).data for name in ('coords', 'radius')}
+        super()._apply(fn, recurse)
+        for name, before in kept.items():
+            param = getattr(self, name)
+            if param.dtype in (torch.float16, torch.bfloat16) and before.dtype not in (torch.float16, torch.bfloat16):
+                param.data = before.to(device=param.device, dtype=torch.promote_types(before.dtype, torch.float32))
+                if param.grad is not None:
+                    param.grad = param.grad.to(param.dtype)
+        return self
+
     def __setstate__(self, state):
         super().__setstate__(state)
         _LIVE_KERNELS.add(self)
@@ -121,67 +135,90 @@ class PointKernel(nn.Module):
         """Project the radii onto [r_min, r_max] in place (called after every optimizer step)."""
         self.radius.clamp_(self.r_min, self.r_max)
 
+    def _compute_dtype(self) -> torch.dtype:
+        # Positions and distances need float32 at least: near +-1 a 16-bit grid is spaced ~1e-3 (float16) or
+        # ~8e-3 (bfloat16) apart, more than a typical point radius (2e-4 .. 2e-3 in the sequence models).
+        return torch.promote_types(self.coords.dtype, torch.float32)
+
     def _point_terms(self, distance: torch.Tensor) -> torch.Tensor:
-        # distance: [G, N, P] -> relu(1 - d / r)
-        radius = self.radius.clamp(self.r_min, self.r_max)
+        # distance: [G, N, P] -> relu(1 - d / r), in the compute dtype
+        radius = self.radius.to(distance.dtype).clamp(self.r_min, self.r_max)
         return F.relu(1. - distance / radius.unsqueeze(-1))
 
     def _combine(self, terms: torch.Tensor) -> torch.Tensor:
-        # terms: [G, N, P] -> kernel [O, I, P]
+        # terms: [G, N, P] (compute dtype) -> kernel [O, I, P] in the parameters' dtype, i.e. the float32 kernel
+        # rounded once to a 16-bit dtype
         num_pos = terms.shape[-1]
+        weights = self.weights.to(terms.dtype)
         if self.shared_coords:
-            kernel = torch.mm(self.weights.reshape(-1, self.n_points), terms[0]).reshape(
+            kernel = torch.mm(weights.reshape(-1, self.n_points), terms[0]).reshape(
                 self.out_channels, self.in_channels, num_pos)
         else:
-            kernel = torch.bmm(self.weights, terms)
+            kernel = torch.bmm(weights, terms)
         if self.normalize_by_count:
             count = (terms != 0).sum(dim=1, keepdim=True).to(kernel.dtype)  # [G, 1, P]
             kernel = kernel / (count + 1e-6)
-        return kernel
+        return kernel.to(self.weights.dtype)
 
     def sample(self, positions: torch.Tensor) -> torch.Tensor:
         """Evaluate the kernels at arbitrary positions.
+
+        Positions and distances are computed in float32 (float64 for a float64 module) whatever the
+        parameters' dtype; the result is cast to the parameters' dtype once.
 
         Args:
             positions: ``[P, ndim]`` points (or ``[P]`` when ndim is 1), in the kernel's coordinate frame.
 
         Returns:
             ``[out_channels, in_channels, P]``.
+
+        Raises:
+            ValueError: positions of another shape.
         """
         if positions.dim() == 1:
             positions = positions.unsqueeze(-1)
         if positions.dim() != 2 or positions.shape[-1] != self.ndim:
             raise ValueError(
                 f'positions must have shape [P, {self.ndim}], got {list(positions.shape)}')
-        positions = positions.to(self.coords.dtype)
-        distance = (self.coords.unsqueeze(2) - positions.unsqueeze(0).unsqueeze(0)).abs().sum(-1)  # [G, N, P]
+        dtype = self._compute_dtype()
+        coords = self.coords.to(dtype)
+        positions = positions.to(dtype)
+        distance = (coords.unsqueeze(2) - positions.unsqueeze(0).unsqueeze(0)).abs().sum(-1)  # [G, N, P]
         return self._combine(self._point_terms(distance))
 
     def forward(self, size: List[int]) -> torch.Tensor:
         """Sample the kernels on a regular grid.
+
+        Grid positions and distances are computed in float32 (float64 for a float64 module) whatever the
+        parameters' dtype; the kernel is cast to the parameters' dtype once.
 
         Args:
             size: taps along each axis, ``ndim`` integers.
 
         Returns:
             ``[out_channels, in_channels, *size]``, index i along axis a at ``linspace(-1, 1, size[a])[i]``.
+
+        Raises:
+            ValueError: a size of the wrong length or a non-positive size.
         """
         if len(size) != self.ndim:
             raise ValueError(f'expected a kernel size of {self.ndim} integers, got {size}')
+        dtype = self._compute_dtype()
+        coords = self.coords.to(dtype)
         # L1 distance is a sum over axes, so build it from per-axis distances by broadcasting instead of
         # materialising every grid position's coordinates.
         num_pos = 1
-        distance = torch.zeros(1, dtype=self.coords.dtype, device=self.coords.device)
+        distance = torch.zeros(1, dtype=dtype, device=coords.device)
         for axis in range(self.ndim):
             k = size[axis]
             if k < 1:
                 raise ValueError(f'kernel size must be positive along every axis, got {size}')
-            grid = torch.linspace(-1., 1., k, dtype=self.coords.dtype, device=self.coords.device)
-            axis_dist = (self.coords[:, :, axis].unsqueeze(-1) - grid).abs()  # [G, N, k]
+            grid = torch.linspace(-1., 1., k, dtype=dtype, device=coords.device)
+            axis_dist = (coords[:, :, axis].unsqueeze(-1) - grid).abs()  # [G, N, k]
             distance = distance.unsqueeze(-1) + axis_dist.reshape(
                 [axis_dist.shape[0], axis_dist.shape[1]] + [1] * axis + [k])
             num_pos *= k
-        distance = distance.reshape(self.coords.shape[0], self.n_points, num_pos)
+        distance = distance.reshape(coords.shape[0], self.n_points, num_pos)
         kernel = self._combine(self._point_terms(distance))
         return kernel.reshape([self.out_channels, self.in_channels] + size)
 

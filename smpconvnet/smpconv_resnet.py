@@ -80,7 +80,7 @@ def conv2d_same(
         weight = weight[..., crop_h:kh - crop_h, crop_w:kw - crop_w]
     if use_fft is None:
         use_fft = max(weight.shape[-2:]) >= FFT_MIN_KERNEL_SIZE_2D
-    if use_fft:
+    if use_fft and x.numel() > 0:  # an empty batch goes the direct way: FFT libraries reject zero-size transforms
         return conv2d_same_fft(x, weight, bias)
     return F.conv2d(x, weight, bias, padding=(weight.shape[-2] // 2, weight.shape[-1] // 2))
 
@@ -316,8 +316,8 @@ class SMPConvResNet(nn.Module):
             raise ValueError(
                 f'SMPConvResNet was built for {self.in_chans} input channels, got {x.shape[1]} (input shape '
                 f'{list(x.shape)}); create the model with in_chans={x.shape[1]} to change it')
-        if x.shape[0] == 0 or x.shape[-1] == 0 or x.shape[-2] == 0:
-            raise ValueError(f'empty input: shape {list(x.shape)}')
+        if x.shape[-1] == 0 or x.shape[-2] == 0:  # an empty batch is fine: it gives an empty output, as in timm
+            raise ValueError(f'empty image: input shape {list(x.shape)}, height and width must be positive')
 
     def forward_intermediates(
             self,
@@ -419,9 +419,20 @@ def _remap_original_keys(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch
 
 def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Dict[str, torch.Tensor]:
     """Accept original CIFAR ResNet checkpoints (``cconv1.Kernel.weight_coord``, ``blocks.i.norm1s``, ``out_layer``)
-    and this package's own; wrappers and ``module.`` prefixes are removed; another size is a ``ValueError``."""
-    from .smpconv_tcn import _unwrap
+    and this package's own; wrappers and ``module.`` prefixes are removed; another size is a ``ValueError``.
+
+    A deployed state dict (``smpconvnet reparam``: ``stem.weight``, ``blocks.i.convN.weight`` static kernels, no point
+    kernel or BatchNorm) re-parameterises ``model`` in place so that it loads strictly: timm's ``local-dir:`` /
+    ``hf-hub:`` loading of a deployed folder gives the deployed model."""
+    from .smpconv_tcn import _check_deployed_fit, _has_batchnorm, _is_deployed, _unwrap
     state_dict = _unwrap(state_dict)
+    if _is_deployed(state_dict, 'stem.weight'):
+        if _has_batchnorm(model):
+            model.reparameterize()
+        return _check_deployed_fit(
+            state_dict, model, ('head.weight', 'head.bias'),
+            'create the model with the architecture it was deployed from (stem_channels=, block_channels=, '
+            'kernel_size=)')
     if any(k.startswith(('cconv1.', 'out_layer.')) or '.cconv1.' in k for k in state_dict):
         state_dict = _remap_original_keys(state_dict)
     model_sd = model.state_dict()

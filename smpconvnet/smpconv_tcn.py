@@ -352,6 +352,7 @@ def _check_input(
         in_chans: int,
         timestamps: Optional[torch.Tensor],
         lengths: Optional[torch.Tensor],
+        kernel_length: Optional[int] = None,
 ):
     if not isinstance(x, torch.Tensor) or x.dim() != 3:
         shape = list(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
@@ -363,18 +364,19 @@ def _check_input(
         raise ValueError(
             f'SMPConvTCN was built for {in_chans} input channels, got {chans} (input shape {list(x.shape)}, '
             f'expected [B, {in_chans}, L]); create the model with in_chans={chans} to change it')
-    if batch == 0:
-        raise ValueError(f'empty batch: input shape {list(x.shape)}')
-    if length < MIN_LENGTH:
+    if length < (1 if kernel_length is not None and timestamps is None else MIN_LENGTH):
+        # a kernel as long as the input needs two steps to span [-1, 1]; a fixed kernel length takes any input
+        why = ('the kernel spans the sequence from its first to its last step' if kernel_length is None else
+               'timestamps need two steps to define a time span')
         raise ValueError(
-            f'sequences must have at least {MIN_LENGTH} steps (the kernel spans the sequence from its first to its '
-            f'last step), got length {length} (input shape {list(x.shape)})')
+            f'sequences must have at least {MIN_LENGTH} steps ({why}), got length {length} '
+            f'(input shape {list(x.shape)})')
     if lengths is not None:
         if not isinstance(lengths, torch.Tensor) or lengths.shape != (batch,) or lengths.is_floating_point() \
                 or lengths.is_complex() or lengths.dtype == torch.bool:
             shape = list(lengths.shape) if isinstance(lengths, torch.Tensor) else type(lengths).__name__
             raise ValueError(f'lengths must be an integer tensor of shape [{batch}] (one per sample), got {shape}')
-        lo, hi = int(lengths.min()), int(lengths.max())
+        lo, hi = (int(lengths.min()), int(lengths.max())) if batch else (1, 1)
         min_len = MIN_LENGTH if timestamps is not None else 1
         if lo < min_len or hi > length:
             raise ValueError(
@@ -538,7 +540,19 @@ class SMPConvTCN(nn.Module):
         """Deployed form, in place: every SMP unit becomes one static causal convolution (point kernel sampled
         for ``length`` steps, default ``seq_len``; any length if ``kernel_length`` is fixed), small kernel merged,
         BatchNorms folded. The deployed model accepts only that length (unless the kernel length is fixed) and
-        no timestamps. Returns self."""
+        no timestamps. Returns self.
+
+        Raises:
+            ValueError: the model is already deployed for another length (its point kernels are gone, so only the
+                training form can be re-parameterised for a new length), or no length is known.
+        """
+        deployed_lengths = {m.fixed_length for m in self.modules() if isinstance(m, CausalConv1d)
+                            and m.fixed_length is not None}
+        if length is not None and deployed_lengths and deployed_lengths != {length}:
+            raise ValueError(
+                f'this model is already re-parameterised for sequences of length {sorted(deployed_lengths)[0]}; '
+                f'its point kernels are gone, so it cannot be re-parameterised for length {length}: call '
+                f'reparameterize(length={length}) on the training-form model, or build it with a fixed kernel_length')
         if length is not None:
             self.seq_len = length
         for block in self.blocks:
@@ -594,14 +608,15 @@ class SMPConvTCN(nn.Module):
 
     def _run_blocks(self, x, positions, mask, blocks: Optional[nn.Module] = None):
         for block in (self.blocks if blocks is None else blocks):
-            if self.grad_checkpointing and self.training and not torch.jit.is_scripting():
+            # also in eval mode, as timm's models do: fine-tuning with frozen BatchNorm saves memory too
+            if self.grad_checkpointing and not torch.jit.is_scripting():
                 x = checkpoint(block, x, positions, mask, use_reentrant=False)
             else:
                 x = block(x, positions, mask)
         return x
 
     def _prepare(self, x, timestamps, lengths):
-        _check_input(x, self.in_chans, timestamps, lengths)
+        _check_input(x, self.in_chans, timestamps, lengths, self.kernel_length)
         positions = self._time_positions(x, timestamps, lengths) if timestamps is not None else None
         mask = None
         if lengths is not None:
@@ -746,8 +761,86 @@ def _unwrap(checkpoint: Dict[str, Any]) -> Dict[str, torch.Tensor]:
         raise ValueError(
             "expected an SMP-TCN state dict (parameter names to tensors), optionally wrapped as {'model': ...}; "
             f'got an object with keys {sorted(checkpoint)[:8]}')
-    prefix = 'module.'
-    return {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in state_dict.items()}
+    return {_clean_key(k): v for k, v in state_dict.items()}
+
+
+# wrappers whose prefixes a saved state dict can carry: (Distributed)DataParallel, torch.compile
+_WRAPPER_PREFIXES = ('module.', '_orig_mod.')
+
+
+def _clean_key(key: str) -> str:
+    """``key`` without (Distributed)DataParallel / torch.compile prefixes (``module._orig_mod.x`` -> ``x``)."""
+    while key.startswith(_WRAPPER_PREFIXES):
+        key = key.split('.', 1)[1]
+    return key
+
+
+def _is_deployed(state_dict: Dict[str, torch.Tensor], static_kernel: str) -> bool:
+    """Whether ``state_dict`` is a deployed (re-parameterised) one, as ``smpconvnet reparam`` writes: the family's
+    static kernel (``static_kernel``, a key name ending) present, no BatchNorm statistics and no point kernel
+    (training-form and original checkpoints have both)."""
+    return any(k.endswith(static_kernel) for k in state_dict) and not any(
+        k.endswith(('.running_var', '.kernel.weights', '.Kernel.weights', '.weight_coord')) for k in state_dict)
+
+
+def _has_batchnorm(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def _check_deployed_fit(
+        state_dict: Dict[str, torch.Tensor],
+        model: nn.Module,
+        adapted: Tuple[str, ...],
+        hint: str,
+) -> Dict[str, torch.Tensor]:
+    """``state_dict`` (deployed) against the re-parameterised ``model``: the same tensors with the same shapes,
+    except the ``adapted`` ones (classifier, first conv), which timm's loader adapts to num_classes / in_chans.
+
+    Raises:
+        ValueError: naming the first missing, unexpected or differently shaped tensor, and ``hint``.
+    """
+    model_sd = model.state_dict()
+    missing = [k for k in model_sd if k not in state_dict and k not in adapted]
+    unexpected = [k for k in state_dict if k not in model_sd and k not in adapted]
+    shapes = [k for k, v in state_dict.items() if k in model_sd and k not in adapted and v.shape != model_sd[k].shape]
+    if missing or unexpected or shapes:
+        detail = (f'{shapes[0]} has shape {list(state_dict[shapes[0]].shape)}, the model expects '
+                  f'{list(model_sd[shapes[0]].shape)}' if shapes else
+                  f'missing {missing[:3]}' if missing else f'unexpected {unexpected[:3]}')
+        raise ValueError(f'deployed (re-parameterised) checkpoint does not fit the model: {detail}; {hint}')
+    return state_dict
+
+
+def _deployed_length(state_dict: Dict[str, torch.Tensor], model: SMPConvTCN) -> Optional[int]:
+    """The input length a deployed SMP-TCN state dict was re-parameterised for (None with a fixed kernel length:
+    the deployed model then takes any length).
+
+    The model's ``seq_len`` (``model_args`` of the folder's config.json) when given, else read off the deployed
+    kernels: the SMP kernel has one tap per step, right-aligned with the small kernel, so the deployed kernels have
+    ``max(length, small_kernel_size)`` taps.
+
+    Raises:
+        ValueError: ``seq_len`` disagrees with the deployed kernels, or the kernels do not tell the length (no
+            longer than the small kernel) and no ``seq_len`` was given.
+    """
+    if model.kernel_length is not None:
+        return None
+    key, small_key = 'blocks.0.conv1.weight', 'blocks.0.conv1.small.weight'
+    model_sd = model.state_dict()
+    if key not in state_dict or state_dict[key].dim() != 3 or small_key not in model_sd:
+        return model.seq_len  # not this architecture: _check_deployed_fit names the difference
+    taps, small = state_dict[key].shape[-1], model_sd[small_key].shape[-1]
+    if model.seq_len is not None:
+        if max(model.seq_len, small) != taps:
+            raise ValueError(
+                f'deployed checkpoint has {taps}-tap kernels, but the model was created for seq_len={model.seq_len} '
+                f'({max(model.seq_len, small)} taps); create it with the seq_len the checkpoint was deployed for')
+        return model.seq_len
+    if taps > small:
+        return taps
+    raise ValueError(
+        f'deployed checkpoint has {taps}-tap kernels, as long as the small kernel: it was deployed for some length '
+        f'up to {taps} steps; create the model with seq_len=<that length> (model_args in its config.json)')
 
 
 def _remap_original_keys(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
@@ -795,8 +888,19 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
     ``kernel.coords`` / ``kernel.radius`` (``[C, N, 1]`` -> ``[C, N]``) / ``kernel.weights``; ``shortcut.0`` ->
     ``shortcut``; ``finallyr`` -> ``head``; the ``train_length`` buffers are dropped. Wrappers and ``module.``
     prefixes are removed. A checkpoint of another size raises a ``ValueError`` naming both sizes.
+
+    A deployed state dict (``smpconvnet reparam``: ``blocks.i.convN.weight`` static kernels, no point kernel or
+    BatchNorm) re-parameterises ``model`` in place for its deployment length (``seq_len``, else read off the
+    kernels; see ``_deployed_length``), so that it loads strictly: timm's ``local-dir:`` / ``hf-hub:`` loading of a
+    deployed folder gives the deployed model.
     """
     state_dict = _unwrap(state_dict)
+    if _is_deployed(state_dict, 'blocks.0.conv1.weight'):
+        if _has_batchnorm(model):
+            model.reparameterize(length=_deployed_length(state_dict, model))
+        return _check_deployed_fit(
+            state_dict, model, ('head.weight', 'head.bias'),
+            'create the model with the architecture it was deployed from (num_blocks=, hidden_channels=, in_chans=)')
     if any(k.startswith('backbone.') or k.startswith('finallyr.') for k in state_dict):
         state_dict = _remap_original_keys(state_dict)
     model_sd = model.state_dict()

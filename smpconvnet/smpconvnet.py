@@ -26,7 +26,7 @@ from timm.models._features_fx import register_notrace_function
 from timm.models._manipulate import checkpoint_seq
 from timm.models._registry import generate_default_cfgs, register_model
 
-from .conv_backends import PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
+from .conv_backends import KernelCache, PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
 from .hub import explain_missing_weights, weight_source_cfg
 from .point_kernel import PointKernel
 from .reparam import bn_scale_shift, fold_affine_before, fold_bn_after
@@ -129,15 +129,16 @@ class LargeKernelDepthwiseConv2d(nn.Conv2d):
 
     The deployed form of an SMP large-kernel unit (point kernel, small kernel and both BNs merged). Where
     the kernel covers the whole feature map, the backend keeps the dense (HW x HW) Toeplitz matrices of this
-    static kernel for the last input size, elsewhere the kernel's FFT spectrum (``kernel_cache``, not part of
-    the state dict; rebuilt when the weight changes). Under TorchScript it is a plain ``F.conv2d``.
+    static kernel for the last input size, elsewhere the kernel's FFT spectrum (``kernel_cache``, a
+    ``KernelCache``: checked against the weight's values at every call, never saved with the module). Under
+    TorchScript it is a plain ``F.conv2d``.
     """
 
     def __init__(self, channels: int, kernel_size: int, bias: bool = True, device=None, dtype=None):
         super().__init__(
             channels, channels, kernel_size, padding=kernel_size // 2, groups=channels, bias=bias,
             device=device, dtype=dtype)
-        self.kernel_cache: Dict[str, torch.Tensor] = {}
+        self.kernel_cache = KernelCache()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if torch.jit.is_scripting():
@@ -146,7 +147,9 @@ class LargeKernelDepthwiseConv2d(nn.Conv2d):
 
     @torch.jit.unused
     def _forward_fast(self, x: torch.Tensor) -> torch.Tensor:
-        cache = self.__dict__.setdefault('kernel_cache', {})  # modules unpickled from older versions
+        cache = self.__dict__.get('kernel_cache')
+        if not isinstance(cache, KernelCache):  # a module pickled by an earlier version kept a plain dict
+            cache = self.kernel_cache = KernelCache()
         return depthwise_conv2d_same(x, self.weight, self.bias, cache=cache)
 
 
@@ -611,8 +614,8 @@ def _unwrap_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, torch.Tensor]:
             'expected an SMPConvNet state dict (a mapping of parameter names to tensors), optionally wrapped as '
             "{'model': ...}, {'model_ema': ...} or {'state_dict': ...}; got an object with keys "
             f'{sorted(checkpoint)[:8]}')
-    prefix = 'module.'
-    return {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in state_dict.items()}
+    from .smpconv_tcn import _clean_key  # also torch.compile's '_orig_mod.'
+    return {_clean_key(k): v for k, v in state_dict.items()}
 
 
 def _is_original_layout(state_dict: Dict[str, torch.Tensor]) -> bool:
@@ -702,8 +705,19 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
     the ``kernel_coord`` grid buffer dropped (its size is checked against the model). Wrappers
     (``{'model': ...}``, ``{'model_ema': ...}``, ``{'state_dict': ...}``) and ``module.`` prefixes are removed.
     A checkpoint of another architecture raises a ``ValueError`` naming both.
+
+    A deployed state dict (``smpconvnet reparam``: ``large_kernel.weight`` static kernels, no point kernel or
+    BatchNorm) re-parameterises ``model`` in place so that it loads strictly: timm's ``local-dir:`` / ``hf-hub:``
+    loading of a deployed folder gives the deployed model.
     """
     state_dict = _unwrap_checkpoint(state_dict)
+    from .smpconv_tcn import _check_deployed_fit, _has_batchnorm, _is_deployed
+    if _is_deployed(state_dict, '.large_kernel.weight'):
+        if _has_batchnorm(model):
+            model.reparameterize()
+        return _check_deployed_fit(
+            state_dict, model, ('head.fc.weight', 'head.fc.bias', 'stem.0.conv.weight'),
+            'create the model with the architecture it was deployed from (layers=, channels=, large_kernel_sizes=)')
     original = _is_original_layout(state_dict)
     if original:
         kernel_sizes = {k: v.shape[-1] for k, v in state_dict.items() if k.endswith('.kernel_coord')}

@@ -10,9 +10,11 @@ problem, a regression). Each channel is standardised with the training split's s
 are fed at their true lengths (right-padded to one fixed length, the longest sequence of the data set, with
 ``lengths`` passed to the model).
 
-Every epoch a checkpoint (model, optimizer, scheduler, epoch, update count, RNG states, history) is written to
+Every epoch a checkpoint (model, optimizer, scheduler, epoch, update count, RNG states, history, and the run's
+``config.json`` content: architecture, model arguments, preprocessing, data set) is written to
 ``OUTPUT/checkpoint.pth`` atomically; ``--resume`` continues from it exactly (same result as an uninterrupted
-run). At the end the folder also holds ``model.safetensors`` + ``config.json`` (loadable with
+run), and every command that takes a model (``evaluate-seq``, ``reparam``, ``export``, ``info``) reads it. At the
+end the folder also holds ``model.safetensors`` + ``config.json`` (loadable with
 ``timm.create_model('local-dir:OUTPUT')``) and ``results.json``.
 """
 import argparse
@@ -33,7 +35,7 @@ from .point_kernel import PointKernel
 
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
-    'evaluate_pretrained', 'save_atomic', 'radii_in_bounds',
+    'evaluate_pretrained', 'save_atomic', 'radii_in_bounds', 'checkpoint_config',
 ]
 
 CHECKPOINT_NAME = 'checkpoint.pth'
@@ -161,13 +163,19 @@ class PreparedData(argparse.Namespace):
     dataset: Dict[str, Any]
 
 
-def load_data(cfg: TrainConfig) -> PreparedData:
+def load_data(cfg: TrainConfig, samples: bool = True) -> PreparedData:
+    """The run's data, standardised, and its preprocessing. ``samples=False`` is for the preprocessing only: the
+    adding problem then draws no samples (its preprocessing is fixed); an aeon set is still read (its statistics)."""
     if cfg.dataset == 'adding':
-        # fresh, fixed draws: the training set from its own seed, the test set from another
-        x, y = seq_data.make_adding_problem(cfg.adding_train, cfg.adding_length, torch.Generator().manual_seed(1234))
-        xt, yt = seq_data.make_adding_problem(cfg.adding_test, cfg.adding_length, torch.Generator().manual_seed(4321))
-        train = seq_data.SequenceSet(list(x), y, name='adding')
-        test = seq_data.SequenceSet(list(xt), yt, name='adding')
+        train = test = None
+        if samples:
+            # fresh, fixed draws: the training set from its own seed, the test set from another
+            x, y = seq_data.make_adding_problem(cfg.adding_train, cfg.adding_length,
+                                                torch.Generator().manual_seed(1234))
+            xt, yt = seq_data.make_adding_problem(cfg.adding_test, cfg.adding_length,
+                                                  torch.Generator().manual_seed(4321))
+            train = seq_data.SequenceSet(list(x), y, name='adding')
+            test = seq_data.SequenceSet(list(xt), yt, name='adding')
         return PreparedData(
             train=train, val=None, test=test, task='regression', num_classes=1, in_chans=2, length=cfg.adding_length,
             mean=[0.0, 0.0], std=[1.0, 1.0], label_names=None,
@@ -265,8 +273,10 @@ def _progress(iterable, total: int, desc: str, enabled: bool):
     return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
 
 
-def _config_json(model: nn.Module, cfg: TrainConfig, data: PreparedData, results: Dict) -> Dict[str, Any]:
-    """A timm/Hub ``config.json``: architecture, model arguments, and a pretrained_cfg with the preprocessing."""
+def _config_json(model: Optional[nn.Module], cfg: TrainConfig, data: PreparedData,
+                 results: Optional[Dict] = None) -> Dict[str, Any]:
+    """A timm/Hub ``config.json``: architecture, model arguments, and a pretrained_cfg with the preprocessing (without
+    ``model``, no first_conv / classifier: the registered pretrained_cfg's apply)."""
     model_args = dict(cfg.model_kwargs)
     model_args.update(in_chans=data.in_chans, num_classes=data.num_classes)
     pretrained_cfg = {
@@ -276,10 +286,11 @@ def _config_json(model: nn.Module, cfg: TrainConfig, data: PreparedData, results
         'mean': list(data.mean),
         'std': list(data.std),
         'num_classes': data.num_classes,
-        'first_conv': model.pretrained_cfg.get('first_conv') if hasattr(model, 'pretrained_cfg') else None,
-        'classifier': model.pretrained_cfg.get('classifier') if hasattr(model, 'pretrained_cfg') else None,
         'description': f'trained with smpconvnet train-seq on {data.dataset["name"]}',
     }
+    if model is not None:
+        source_cfg = getattr(model, 'pretrained_cfg', None) or {}
+        pretrained_cfg.update(first_conv=source_cfg.get('first_conv'), classifier=source_cfg.get('classifier'))
     if data.label_names:
         pretrained_cfg['label_names'] = list(data.label_names)
     out = {
@@ -289,8 +300,9 @@ def _config_json(model: nn.Module, cfg: TrainConfig, data: PreparedData, results
         'pretrained_cfg': pretrained_cfg,
         # outside pretrained_cfg (timm's PretrainedCfg has no field for it): what evaluate-seq needs
         'dataset': dict(data.dataset, task=data.task),
-        'results': results,
     }
+    if results is not None:
+        out['results'] = results
     if data.label_names:
         out['label_names'] = list(data.label_names)
     return out
@@ -308,9 +320,16 @@ def train(cfg: TrainConfig) -> Dict[str, Any]:
     elif ckpt_path.exists() and not cfg.force:
         raise FileExistsError(f'{ckpt_path} exists: pass --resume to continue it or --force to start over')
     out_dir.mkdir(parents=True, exist_ok=True)
+    threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    try:
+        return _train(cfg, out_dir, ckpt_path)
+    finally:  # the thread count is process-wide: a library call leaves it as it found it
+        torch.set_num_threads(threads)
 
+
+def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path) -> Dict[str, Any]:
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     data = load_data(cfg)
@@ -343,6 +362,8 @@ def train(cfg: TrainConfig) -> Dict[str, Any]:
         print(f'resumed {ckpt_path} at epoch {start_epoch}/{cfg.epochs}')
 
     n_params = sum(p.numel() for p in model.parameters())
+    # in every checkpoint: what rebuilds the model and its preprocessing without the data (checkpoint_config)
+    run_config = _config_json(model, cfg, data)
     equal_length = bool((data.train.lengths == data.length).all())
     if cfg.augment and (cfg.aug_shift or cfg.aug_warp) and not equal_length:
         raise ValueError('--aug-shift and --aug-warp (circular shift, window slicing) need equal-length sequences; '
@@ -407,7 +428,7 @@ def train(cfg: TrainConfig) -> Dict[str, Any]:
         history.append(record)
         print(' '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}' for k, v in record.items()), flush=True)
         save_atomic({
-            'model_name': cfg.model, 'dataset': data.dataset, 'args': asdict(cfg),
+            'model_name': cfg.model, 'dataset': data.dataset, 'args': asdict(cfg), 'config': run_config,
             'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'scheduler': scheduler.state_dict(),
             'epoch': epoch + 1, 'num_updates': num_updates, 'history': history,
             'rng': {'torch': torch.get_rng_state(), 'data': data_gen.get_state(), 'python': random.getstate(),
@@ -429,6 +450,31 @@ def train(cfg: TrainConfig) -> Dict[str, Any]:
     return results
 
 
+def checkpoint_config(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
+    """The ``config.json`` content (architecture, model_args, pretrained_cfg with the preprocessing, dataset) of a
+    ``checkpoint.pth`` written by ``train``.
+
+    Stored in the checkpoint since this version; for a checkpoint of an earlier version, rebuilt from the run's
+    options (``args``) with the preprocessing recomputed from the data set exactly as training computed it.
+
+    Raises:
+        ValueError: the checkpoint holds no train-seq options, or its data set cannot be read.
+    """
+    if isinstance(checkpoint.get('config'), dict):
+        return checkpoint['config']
+    args = checkpoint.get('args')
+    if not isinstance(args, dict) or not isinstance(args.get('model'), str):
+        raise ValueError("not a train-seq checkpoint: expected its options under 'args' (a dict with 'model')")
+    names = {f.name for f in fields(TrainConfig)}
+    cfg = TrainConfig(**{k: v for k, v in args.items() if k in names})
+    try:
+        data = load_data(cfg, samples=False)
+    except Exception as e:  # noqa: BLE001  (aeon / data errors: say what was needed and why)
+        raise ValueError(f'the checkpoint predates recorded preprocessing; rebuilding it needs the data set '
+                         f'{cfg.dataset!r}, which could not be read: {e}') from e
+    return _config_json(None, cfg, data)
+
+
 def _export(model: nn.Module, cfg: TrainConfig, data: PreparedData, results: Dict, out_dir: Path):
     from safetensors.torch import save_file
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -439,31 +485,33 @@ def _export(model: nn.Module, cfg: TrainConfig, data: PreparedData, results: Dic
 
 # ---------------------------------------------------------------------------------------------- evaluation
 
-def _dataset_for(model_name: str, model: nn.Module, dataset: Optional[str]) -> str:
+def _dataset_for(model_name: str, model: nn.Module, dataset: Optional[str], extra: Dict[str, Any]) -> str:
+    """The aeon data set to evaluate on: given, else the one the model's folder or checkpoint records (``extra``:
+    config.json's ``dataset``), else the one a zoo architecture was trained on."""
     if dataset:
         return dataset
+    recorded = extra.get('dataset') or {}
+    if recorded.get('source') == 'aeon':
+        return recorded['name']
     from .seq_zoo import dataset_of
     name = dataset_of(model.pretrained_cfg.get('architecture') or model_name.split('.')[0])
     if name:
         return name
-    if model_name.startswith('local-dir:'):
-        cfg = json.loads((Path(model_name[len('local-dir:'):]) / 'config.json').read_text())
-        if cfg.get('dataset', {}).get('source') == 'aeon':
-            return cfg['dataset']['name']
     raise ValueError(f'no data set is recorded for {model_name}: pass --dataset NAME (an aeon UEA/UCR name)')
 
 
 def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: str = 'test',
                         batch_size: int = 64) -> Dict[str, Any]:
-    """Build ``model_name`` through timm with its pretrained weights and evaluate it on an aeon split using the
-    preprocessing recorded in its ``pretrained_cfg`` (label order, per-channel mean/std, input length)."""
-    import timm
-
+    """Load ``model_name`` with its weights (``smpconvnet.load_model``: a registered name with tag, hf-hub: /
+    local-dir: name, a folder written by train-seq or ``reparam``, a checkpoint of train-seq or timm's train.py) and
+    evaluate it on an aeon split using the preprocessing recorded in its ``pretrained_cfg`` (label order,
+    per-channel mean/std, input length)."""
     from . import seq_zoo  # noqa: F401
-    model = timm.create_model(model_name, pretrained=True)
+    from .convert import load_model_with_config
+    model, _, extra = load_model_with_config(model_name, pretrained=True)
     model.eval()
     cfg = model.pretrained_cfg
-    name = _dataset_for(model_name, model, dataset)
+    name = _dataset_for(model_name, model, dataset, extra)
     label_names = list(cfg.get('label_names') or [])
     if not label_names:
         raise ValueError(f'{model_name} records no label_names in its pretrained_cfg: cannot map classes')
@@ -557,10 +605,11 @@ def add_parser(subparsers):
 
     e = subparsers.add_parser(
         'evaluate-seq', help='re-evaluate a trained sequence model on its data set (test split by default)',
-        description='Build MODEL through timm with pretrained=True (a registered name with tag, e.g. '
-                    'smpconv_tcn_osuleaf.aeon, or local-dir:PATH of a train-seq run), apply the preprocessing '
-                    'recorded in its pretrained_cfg and print its accuracy on the split.')
-    e.add_argument('model')
+        description='Load MODEL with its weights (a registered name with tag, e.g. smpconv_tcn_osuleaf.aeon; '
+                    'hf-hub:/local-dir: name or folder of a train-seq run or of `smpconvnet reparam`; a checkpoint '
+                    "of train-seq or timm's train.py), apply the preprocessing recorded in its pretrained_cfg and "
+                    'print its accuracy on the split.')
+    e.add_argument('model', help='model name, hf-hub:org/name, local-dir:/path, folder or checkpoint file')
     e.add_argument('--dataset', default=None, help='aeon data set (default: the one recorded for the model)')
     e.add_argument('--split', default='test', choices=['train', 'test'])
     e.add_argument('--batch-size', type=int, default=64)

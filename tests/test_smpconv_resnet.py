@@ -168,7 +168,7 @@ def test_original_layout_and_kernel_orientation(tmp_path):
 @pytest.mark.parametrize('shape,message', [
     ((2, 4, 16, 16), 'built for 3 input channels, got 4'),
     ((3, 16, 16), r'expects an image batch \[B, 3, H, W\]'),
-    ((2, 3, 0, 16), 'empty input'),
+    ((2, 3, 0, 16), 'empty image'),
 ])
 def test_bad_input(shape, message):
     model = reduced_model()

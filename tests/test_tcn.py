@@ -423,7 +423,6 @@ BAD_INPUTS = [
     (dict(x=torch.randn(2, 5, 40)), r'built for 3 input channels, got 5'),
     (dict(x=torch.randn(2, 3, 0)), r'at least 2 steps.*got length 0'),
     (dict(x=torch.randn(2, 3, 1)), r'at least 2 steps.*got length 1'),
-    (dict(x=torch.randn(0, 3, 40)), r'empty batch'),
     (dict(timestamps=torch.arange(39.)), r'timestamps must be a floating-point tensor of shape \[40\] or \[2, 40\]'),
     (dict(timestamps=torch.arange(40)), r'floating-point.*dtype torch.int64'),
     (dict(timestamps=torch.cat([torch.arange(20.), torch.arange(20.)])), r'strictly increasing.*step 20'),

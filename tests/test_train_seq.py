@@ -260,3 +260,12 @@ def test_cli_trains_regression(tmp_path, capsys):
     assert res['test']['n'] == 32 and res['test']['mse'] > 0
     cfg = json.loads((tmp_path / 'r' / 'config.json').read_text())
     assert cfg['num_classes'] == 1 and cfg['pretrained_cfg']['input_size'] == [2, 1, 20]
+
+
+def test_train_leaves_the_thread_count_as_it_found_it(tmp_path):
+    """``threads`` applies to the run only: torch's thread count is process-wide, and a caller's later work (or
+    the next test) must not run on one thread because a training run asked for it."""
+    before = torch.get_num_threads()
+    threads = 1 if before > 1 else 2
+    train_seq.train(_cfg(tmp_path, 't', epochs=1, threads=threads))
+    assert torch.get_num_threads() == before
