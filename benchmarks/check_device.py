@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 
 import smpconvnet  # noqa: F401
-from smpconvnet.bench import _randomize_for_check
-from smpconvnet.conv_backends import BACKENDS, conv_backend, depthwise_conv2d_same
+from smpconvnet.cli.bench import randomize_for_check
+from smpconvnet.layers.conv_backends import BACKENDS, conv_backend, depthwise_conv2d_same
 
 
 def rel(a, b):
@@ -60,7 +60,7 @@ def main():
     print(f'smpconvnet_t on {device}:')
     torch.manual_seed(0)
     model = timm.create_model('smpconvnet_t', drop_path_rate=0.)
-    _randomize_for_check(model)  # at initialisation the logits are ~1e-11, below float16's range
+    randomize_for_check(model)  # at initialisation the logits are ~1e-11, below float16's range
     model = model.to(device).eval()
     x = torch.randn(2, 3, 224, 224, device=device)
     with torch.no_grad():

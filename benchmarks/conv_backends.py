@@ -12,7 +12,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from smpconvnet.conv_backends import BACKENDS, choose_backend, depthwise_conv2d_same
+from smpconvnet.layers.conv_backends import BACKENDS, choose_backend, depthwise_conv2d_same
 
 STAGES = [(96, 56, 31), (192, 28, 29), (384, 14, 27), (768, 7, 13), (96, 56, 5), (384, 14, 5)]
 

@@ -65,7 +65,7 @@ def build_model(name: str, num_classes: int, pretrained: str = 'auto', freeze_st
     """The model with a new ``num_classes`` head, its first ``freeze_stages`` stages (and the stem) frozen.
 
     Returns (model, names of the frozen submodules, where the weights came from)."""
-    from smpconvnet.hub import weights_location
+    from smpconvnet.models._pretrained import weights_location
     source = 'random initialisation'
     use_weights = pretrained == 'yes'
     if pretrained == 'auto':
@@ -228,8 +228,9 @@ def main(argv=None) -> int:
         acc_deployed = evaluate(deployed, val_loader)
         print(f'result: val accuracy {acc:.4f} ({len(val_loader.dataset)} images), deployed model {acc_deployed:.4f}')
         if args.output is not None:
-            from smpconvnet.convert import _model_card, write_model_folder
-            card = _model_card(args.model.split('.')[0], model, {}, f'{args.model} fine-tuned on {data.name}',
+            from smpconvnet.weights.sources import model_card
+            from smpconvnet.weights.folders import write_model_folder
+            card = model_card(args.model.split('.')[0], model, {}, f'{args.model} fine-tuned on {data.name}',
                                source=f'fine-tuned from {source} on {data}',
                                command='python examples/finetune_imagefolder.py ' + ' '.join(sys.argv[1:]),
                                extra=f'Validation accuracy: {acc:.4f} on {len(val_loader.dataset)} images.')
@@ -239,7 +240,7 @@ def main(argv=None) -> int:
 
 
 def _has_offline_weights(name: str) -> bool:
-    from smpconvnet.hub import weights_location
+    from smpconvnet.models._pretrained import weights_location
     cfg = timm.models.get_pretrained_cfg(name)
     return weights_location(cfg.to_dict() if cfg else {})[0] in ('hub-cache', 'shipped', 'file')
 

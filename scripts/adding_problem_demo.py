@@ -40,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import timm  # noqa: E402
 
 import smpconvnet  # noqa: E402,F401  (registers the models)
-from smpconvnet import seq_data, train_seq  # noqa: E402
+from smpconvnet.data import sequences as seq_data
+from smpconvnet.train import seq_trainer as train_seq  # noqa: E402
 
 
 class ShortKernelTCN(nn.Module):

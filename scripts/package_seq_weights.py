@@ -21,10 +21,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from smpconvnet import seq_zoo  # noqa: E402
+from smpconvnet.models import seq_zoo  # noqa: E402
 from smpconvnet.atomic_io import atomic_dir  # noqa: E402
-from smpconvnet.hub import write_manifest  # noqa: E402
-from smpconvnet.train_seq import evaluate_pretrained  # noqa: E402
+from smpconvnet.weights.hub import write_manifest  # noqa: E402
+from smpconvnet.train.seq_trainer import evaluate_pretrained  # noqa: E402
 
 TAG = 'aeon'
 SHIPPED_SEED = 0  # fixed before training, not the best seed

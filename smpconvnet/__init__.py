@@ -1,15 +1,27 @@
 """smpconvnet: SMPConv (self-moving point kernels, CVPR 2023) models for timm.
 
 Importing the package registers every model with timm: ``timm.create_model('smpconvnet_t')``.
-"""
-from .point_kernel import PointKernel, clamp_all_radii_, sampling_grid
-from .smpconvnet import SMPConvNet, checkpoint_filter_fn, infer_config_from_checkpoint
-from .hub import set_hub_namespace
-from .convert import load_model
-from . import smpconv_tcn  # noqa: F401  (registers the SMP-TCN sequence models)
-from .smpconv_tcn import SMPConvTCN, radius_param_groups
-from . import smpconv_resnet  # noqa: F401  (registers the CIFAR-10 SMP ResNet)
-from .smpconv_resnet import SMPConvResNet
-from . import seq_zoo  # noqa: F401  (registers the SMP-TCNs trained on UEA/UCR sets, weights in weights/)
 
+Layout (each part imports only the parts before it):
+    layers/   building blocks that know no model: point kernels, convolution backends, BatchNorm folding
+    models/   one file per model family (timm house style) and the registry of trained sequence models
+    data/     UEA/UCR sequence data sets (aeon) and their preprocessing
+    weights/  model sources (any name, folder or checkpoint -> a model), conversion, deployment, the Hub
+    train/    timm's train.py / validate.py launcher and recipes; the sequence-model trainer
+    cli/      the ``smpconvnet`` command line, one module per command
+"""
 __version__ = '0.1.0'
+
+from .layers import PointKernel, clamp_all_radii_, sampling_grid
+from .models import (
+    SMPConvNet, SMPConvResNet, SMPConvTCN, checkpoint_filter_fn, infer_config_from_checkpoint, radius_param_groups,
+    set_hub_namespace,
+)
+from .weights import load_model
+from . import train  # noqa: F401  (registers the train-seq checkpoint format with every model source)
+
+__all__ = [
+    'PointKernel', 'clamp_all_radii_', 'sampling_grid', 'SMPConvNet', 'SMPConvTCN', 'SMPConvResNet',
+    'checkpoint_filter_fn', 'infer_config_from_checkpoint', 'radius_param_groups', 'set_hub_namespace', 'load_model',
+    '__version__',
+]

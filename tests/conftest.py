@@ -1,14 +1,19 @@
+import hashlib
 import os
 import random
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+import timm
 import torch
 
 import smpconvnet  # noqa: F401  (registers the models with timm)
 
 FIXTURES = Path(__file__).parent / 'fixtures'
+# the repository root (the tests mirror the package's tree below tests/)
+ROOT = Path(__file__).resolve().parents[1]
 
 # the small network of the reference files (outputs of the original implementation)
 SMALL_KWARGS = dict(layers=[1, 1, 2, 1], channels=[16, 32, 64, 128], num_classes=10)
@@ -20,6 +25,30 @@ def rel_err(actual: torch.Tensor, expected: torch.Tensor) -> float:
     """Max absolute error relative to the largest reference magnitude."""
     actual, expected = actual.detach().double(), expected.detach().double()
     return ((actual - expected).abs().max() / expected.abs().max().clamp_min(1e-30)).item()
+
+
+def load_smpconvnet_reference(file=SMALL_CKPT, **kwargs):
+    """The reference network through timm's own pretrained path (file overlay + size overrides)."""
+    args = dict(SMALL_KWARGS, **kwargs)
+    return timm.create_model(
+        'smpconvnet_t', pretrained=True,
+        pretrained_cfg_overlay=dict(file=str(file), num_classes=10), **args).eval()
+
+
+def add_to_hf_cache(hub_cache: Path, repo_id: str, folder: Path, revision: str = 'a' * 40) -> Path:
+    """Lay ``folder``'s files out exactly as huggingface_hub caches a download: content-addressed blobs,
+    snapshot symlinks per commit, and refs/main naming the commit."""
+    repo_dir = hub_cache / ('models--' + repo_id.replace('/', '--'))
+    (repo_dir / 'blobs').mkdir(parents=True, exist_ok=True)
+    snapshot = repo_dir / 'snapshots' / revision
+    snapshot.mkdir(parents=True, exist_ok=True)
+    for f in folder.iterdir():
+        blob = repo_dir / 'blobs' / hashlib.sha256(f.read_bytes()).hexdigest()
+        shutil.copyfile(f, blob)
+        os.symlink(os.path.relpath(blob, snapshot), snapshot / f.name)
+    (repo_dir / 'refs').mkdir(exist_ok=True)
+    (repo_dir / 'refs' / 'main').write_text(revision)
+    return repo_dir
 
 
 @torch.no_grad()

@@ -1,0 +1,52 @@
+"""The ``smpconvnet`` command line (also ``python -m smpconvnet``).
+
+Each sub-command lives in its own module exposing ``add_parser(subparsers)``, which registers the
+sub-command and sets ``func`` (called with the parsed arguments, returning an exit code).
+"""
+import argparse
+import importlib
+import sys
+from typing import List, Optional
+
+from .. import __version__
+
+# modules that provide sub-commands, in the order ``--help`` lists them
+_COMMAND_MODULES = [
+    'smpconvnet.cli.demo',
+    'smpconvnet.cli.info',
+    'smpconvnet.cli.convert',
+    'smpconvnet.cli.push',
+    'smpconvnet.cli.export',
+    'smpconvnet.cli.train_seq',
+    'smpconvnet.cli.timm_scripts',
+    'smpconvnet.cli.bench',
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='smpconvnet',
+        description='SMPConv models for timm: demo, model information, conversion, export and benchmarks.')
+    parser.add_argument('--version', action='version', version=f'smpconvnet {__version__}')
+    subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')
+    for module_name in _COMMAND_MODULES:
+        importlib.import_module(module_name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, 'func', None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as e:
+        # user errors (bad paths, unknown models, mismatched checkpoints) as one readable line, not a traceback
+        print(f'smpconvnet {args.command}: error: {e}', file=sys.stderr)
+        return 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

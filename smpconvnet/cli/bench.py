@@ -1,0 +1,504 @@
+"""``smpconvnet bench`` (also ``python -m smpconvnet.cli.bench``): speed of our models against a reference, side by side.
+
+Workloads, each measured alternately (A, B, A, B, ...) in one run, several repetitions, median throughput:
+
+* ``inference``: ``smpconvnet_t`` after ``timm.utils.reparameterize_model`` vs timm's ``convnext_tiny``
+  (eval, no grad, batch 8 at 224 px by default).
+* ``train``: one training step (forward, backward, AdamW step) of ``smpconvnet_t`` vs ``convnext_tiny``
+  (batch 4 at 224 px by default).
+* ``memory``: peak memory of one ``smpconvnet_t`` training step with the automatic convolution backends vs
+  every large-kernel convolution forced to the plain direct path (``F.conv2d``). Each side runs in a fresh
+  subprocess; the figure is the peak resident set size (``ru_maxrss``) minus the resident size just before
+  the first step (model and input already built), so it covers activations, gradients, optimizer state and
+  workspace of the step.
+* ``sequence``: ``timm.create_model('smpconv_tcn_smnist')`` training step and inference vs a straightforward
+  implementation of the original method written from its description (kernels materialised densely from the
+  points, convolved with ``F.conv1d`` after ``L - 1`` zeros of left padding), batch 32 at length 784.
+
+Next to the speeds it prints the equality check of the fast path against the plain one (max abs difference
+relative to the max abs reference value). Other processes on the machine add noise: compare ratios, not
+absolute numbers, and look at the spread (min-max) printed with each median.
+"""
+import argparse
+import contextlib
+import copy
+import statistics
+import subprocess
+import sys
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..layers.reparam import relative_error
+
+WORKLOADS = ('inference', 'train', 'memory', 'sequence')
+
+
+def _sync(device: torch.device):
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def alternate(fn_a: Callable[[], None], fn_b: Callable[[], None], reps: int, device: torch.device,
+              warmup: int = 1) -> Tuple[List[float], List[float]]:
+    """Seconds per call of ``fn_a`` and ``fn_b``, measured A, B, A, B, ... after ``warmup`` calls of each."""
+    for _ in range(warmup):
+        fn_a()
+        fn_b()
+    _sync(device)
+    times_a, times_b = [], []
+    for _ in range(reps):
+        for fn, times in ((fn_a, times_a), (fn_b, times_b)):
+            _sync(device)
+            t0 = time.perf_counter()
+            fn()
+            _sync(device)
+            times.append(time.perf_counter() - t0)
+    return times_a, times_b
+
+
+def _row(name: str, unit: str, label_a: str, times_a: List[float], label_b: str, times_b: List[float],
+         items: int, note: str = '') -> Dict:
+    rate_a = [items / t for t in times_a]
+    rate_b = [items / t for t in times_b]
+    med_a, med_b = statistics.median(rate_a), statistics.median(rate_b)
+    return dict(
+        name=name, unit=unit, a=label_a, b=label_b, a_value=med_a, b_value=med_b, ratio=med_a / med_b,
+        a_spread=(min(rate_a), max(rate_a)), b_spread=(min(rate_b), max(rate_b)), note=note)
+
+
+def _print_row(row: Dict):
+    print(f"{row['name']}:")
+    print(f"  {row['a']:<44s} {row['a_value']:9.2f} {row['unit']}  "
+          f"(min {row['a_spread'][0]:.2f}, max {row['a_spread'][1]:.2f})")
+    print(f"  {row['b']:<44s} {row['b_value']:9.2f} {row['unit']}  "
+          f"(min {row['b_spread'][0]:.2f}, max {row['b_spread'][1]:.2f})")
+    print(f"  ratio {row['ratio']:.2f}x{('   ' + row['note']) if row['note'] else ''}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# ImageNet workloads
+
+
+def _image_models(quick: bool):
+    import timm
+    import smpconvnet  # noqa: F401  (registers the models)
+    if quick:
+        ours = timm.create_model('smpconvnet_t', layers=(1, 1, 1, 1), channels=(16, 32, 64, 128), num_classes=10)
+        ref = timm.create_model('convnext_tiny', depths=(1, 1, 1, 1), dims=(16, 32, 64, 128), num_classes=10)
+    else:
+        ours = timm.create_model('smpconvnet_t')
+        ref = timm.create_model('convnext_tiny')
+    return ours, ref
+
+
+def randomize_for_check(model: nn.Module):
+    # BN statistics and affine parameters, point weights of a realistic spread, so the equality check compares
+    # non-trivial outputs. At initialisation (zero BN biases) many ReLU inputs are exactly 0 on the direct path
+    # and +-1e-9 on the FFT path: ReLU's gradient at such ties is arbitrary, which is not a numerical difference.
+    from smpconvnet.layers.point_kernel import PointKernel
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.1)
+                m.running_var.uniform_(0.5, 2.)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.normal_(0, 0.1)
+            elif isinstance(m, PointKernel):
+                m.weights.normal_(0, 0.3)
+
+
+def bench_inference(args, device: torch.device) -> Dict:
+    from timm.utils import reparameterize_model
+    from ..layers.conv_backends import conv_backend
+    torch.manual_seed(0)
+    ours, ref = _image_models(args.quick)
+    randomize_for_check(ours)
+    ours = reparameterize_model(ours.eval()).to(device)
+    ref = ref.eval().to(device)
+    x = torch.randn(args.batch_size, 3, args.img_size, args.img_size, device=device)
+    with torch.no_grad():
+        fast = ours(x)
+        with conv_backend('direct'):
+            plain = ours(x)
+    diff = relative_error(fast, plain)
+
+    def run_ours():
+        with torch.no_grad():
+            ours(x)
+
+    def run_ref():
+        with torch.no_grad():
+            ref(x)
+
+    times_a, times_b = alternate(run_ours, run_ref, args.reps, device)
+    return _row(
+        f'inference, batch {args.batch_size} at {args.img_size} px', 'img/s', 'smpconvnet_t (deployed)', times_a,
+        'convnext_tiny', times_b, args.batch_size,
+        note=f'fast vs direct conv outputs: max rel diff {diff:.1e}')
+
+
+def _train_step_fn(model: nn.Module, x: torch.Tensor, target: torch.Tensor):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), target)
+        loss.backward()
+        optimizer.step()
+    return step
+
+
+def _grad_check(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> Tuple[float, float]:
+    """Max rel diff of logits and of all parameter gradients, automatic vs direct backends (eval-mode BN)."""
+    from ..layers.conv_backends import conv_backend
+    model = copy.deepcopy(model).eval()
+    randomize_for_check(model)
+    results = []
+    for backend in ('auto', 'direct'):
+        model.zero_grad(set_to_none=True)
+        with conv_backend(backend), _plain_direct(backend == 'direct'):
+            logits = model(x)
+            F.cross_entropy(logits, target).backward()
+        grads = torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
+        results.append((logits.detach(), grads))
+    (l_fast, g_fast), (l_plain, g_plain) = results
+    return relative_error(l_fast, l_plain), relative_error(g_fast, g_plain)
+
+
+def bench_train(args, device: torch.device) -> Dict:
+    torch.manual_seed(0)
+    ours, ref = _image_models(args.quick)
+    ours, ref = ours.train().to(device), ref.train().to(device)
+    batch = args.train_batch_size
+    x = torch.randn(batch, 3, args.img_size, args.img_size, device=device)
+    target = torch.randint(0, ours.num_classes, (batch,), device=device)
+    logit_diff, grad_diff = _grad_check(ours, x, target)
+    times_a, times_b = alternate(_train_step_fn(ours, x, target), _train_step_fn(ref, x, target), args.reps, device)
+    return _row(
+        f'training step (fwd + bwd + AdamW), batch {batch} at {args.img_size} px', 'img/s', 'smpconvnet_t',
+        times_a, 'convnext_tiny', times_b, batch,
+        note=f'fast vs direct conv: logits max rel diff {logit_diff:.1e}, gradients {grad_diff:.1e}')
+
+
+_MEMORY_CHILD = r'''
+import resource, sys, torch, timm, torch.nn.functional as F
+import smpconvnet
+from smpconvnet.layers import conv_backends
+from smpconvnet.layers.conv_backends import set_default_backend
+backend, batch, img, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[5])
+quick = sys.argv[4] == '1'
+torch.set_num_threads(threads)
+set_default_backend(backend)
+conv_backends._direct_channels_last_weight_grad = backend != 'direct'  # the plain side: F.conv2d's own backward
+torch.manual_seed(0)
+kw = dict(layers=(1, 1, 1, 1), channels=(16, 32, 64, 128), num_classes=10) if quick else {}
+model = timm.create_model('smpconvnet_t', **kw).train()
+optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+x = torch.randn(batch, 3, img, img)
+target = torch.randint(0, model.num_classes, (batch,))
+def rss_kib():
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * resource.getpagesize() // 1024
+before = rss_kib()
+for _ in range(2):
+    optimizer.zero_grad(set_to_none=True)
+    F.cross_entropy(model(x), target).backward()
+    optimizer.step()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before, peak)
+'''
+
+
+@contextlib.contextmanager
+def _plain_direct(enable: bool = True):
+    """The plain reference: the direct backend with ``F.conv2d``'s own backward."""
+    from ..layers import conv_backends
+    previous = conv_backends._direct_channels_last_weight_grad
+    conv_backends._direct_channels_last_weight_grad = not enable and previous
+    try:
+        yield
+    finally:
+        conv_backends._direct_channels_last_weight_grad = previous
+
+
+def _memory_of(backend: str, args) -> Tuple[int, int]:
+    out = subprocess.run(
+        [sys.executable, '-c', _MEMORY_CHILD, backend, str(args.train_batch_size), str(args.img_size),
+         '1' if args.quick else '0', str(torch.get_num_threads())],
+        check=True, capture_output=True, text=True)
+    before, peak = (int(v) for v in out.stdout.split()[-2:])
+    return before, peak
+
+
+def bench_memory(args, device: torch.device) -> Dict:
+    if device.type != 'cpu':
+        peaks = {}
+        for backend in ('auto', 'direct'):
+            peaks[backend] = _cuda_step_peak(backend, args, device)
+        fast, plain = peaks['auto'], peaks['direct']
+        how = 'torch.cuda.max_memory_allocated during two steps, minus memory allocated before them'
+    else:
+        b_fast, p_fast = _memory_of('auto', args)
+        b_plain, p_plain = _memory_of('direct', args)
+        fast, plain = p_fast - b_fast, p_plain - b_plain
+        how = 'peak RSS of a fresh process minus its RSS before the first step'
+    row = dict(name=f'peak memory of a training step, smpconvnet_t batch {args.train_batch_size} at '
+                    f'{args.img_size} px ({how})', unit='MiB',
+               a='automatic backends', b='direct F.conv2d everywhere', a_value=fast / 1024, b_value=plain / 1024,
+               ratio=fast / plain, a_spread=(fast / 1024,) * 2, b_spread=(plain / 1024,) * 2, note='lower is better')
+    return row
+
+
+def _cuda_step_peak(backend: str, args, device: torch.device) -> int:
+    import timm
+    from ..layers.conv_backends import conv_backend
+    torch.manual_seed(0)
+    kw = dict(layers=(1, 1, 1, 1), channels=(16, 32, 64, 128), num_classes=10) if args.quick else {}
+    model = timm.create_model('smpconvnet_t', **kw).train().to(device)
+    x = torch.randn(args.train_batch_size, 3, args.img_size, args.img_size, device=device)
+    target = torch.randint(0, model.num_classes, (args.train_batch_size,), device=device)
+    step = _train_step_fn(model, x, target)
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    before = torch.cuda.memory_allocated(device)
+    with conv_backend(backend):
+        step()
+        step()
+    torch.cuda.synchronize(device)
+    return (torch.cuda.max_memory_allocated(device) - before) // 1024
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Sequence workload: the original method, written straightforwardly from its description
+
+
+class OriginalPointKernel1d(nn.Module):
+    """Per-output-channel points of the original (``Kernel.weight_coord`` / ``radius`` / ``weights``)."""
+
+    def __init__(self, in_channels: int, out_channels: int, n_points: int, radius: float, coord_std: float):
+        super().__init__()
+        self.weight_coord = nn.Parameter(
+            nn.init.trunc_normal_(torch.empty(out_channels, n_points, 1), std=coord_std, a=-1., b=0.) * 2 + 1)
+        self.radius = nn.Parameter(torch.full((out_channels, n_points, 1), radius))
+        self.weights = nn.Parameter(nn.init.trunc_normal_(torch.empty(out_channels, in_channels, n_points), std=.02))
+
+    def forward(self, length: int) -> torch.Tensor:
+        grid = torch.linspace(-1., 1., length, device=self.weight_coord.device).view(1, 1, length)
+        terms = F.relu(1. - (self.weight_coord - grid).abs() / self.radius.clamp(1e-4, 1.))  # [O, N, L]
+        kernel = torch.bmm(self.weights, terms)  # [O, I, L]
+        return kernel / ((terms != 0).sum(1, keepdim=True) + 1e-6)
+
+
+class OriginalSMPConv1d(nn.Module):
+    """The original causal SMP convolution as described: the kernel materialised densely over the whole input
+    length every forward (distances ``[C_out, N, L]``), each position divided by its number of non-zero point
+    terms, then ``F.conv1d`` after ``L - 1`` zeros of left padding."""
+
+    def __init__(self, in_channels: int, out_channels: int, n_points: int, radius: float, coord_std: float):
+        super().__init__()
+        self.Kernel = OriginalPointKernel1d(in_channels, out_channels, n_points, radius, coord_std)
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        length = x.shape[-1]
+        return F.conv1d(F.pad(x, [length - 1, 0]), self.Kernel(length), self.bias)
+
+
+class _CausalConv1d(nn.Conv1d):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(F.pad(x, [self.kernel_size[0] - 1, 0]))
+
+
+class OriginalTCNBlock(nn.Module):
+    def __init__(self, in_chs: int, out_chs: int, n_points: int, radius: float, coord_std: float,
+                 small_kernel_size: int = 5, dropout: float = 0.):
+        super().__init__()
+        self.cconv1 = OriginalSMPConv1d(in_chs, out_chs, n_points, radius, coord_std)
+        self.cconv2 = OriginalSMPConv1d(out_chs, out_chs, n_points, radius, coord_std)
+        self.cconv1s = _CausalConv1d(in_chs, out_chs, small_kernel_size, bias=False)
+        self.cconv2s = _CausalConv1d(out_chs, out_chs, small_kernel_size, bias=False)
+        self.norm1, self.norm2 = nn.BatchNorm1d(out_chs), nn.BatchNorm1d(out_chs)
+        self.norm1s, self.norm2s = nn.BatchNorm1d(out_chs), nn.BatchNorm1d(out_chs)
+        self.drop = nn.Dropout(dropout)
+        self.shortcut = nn.Sequential(nn.Conv1d(in_chs, out_chs, 1)) if in_chs != out_chs else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.drop(F.relu(self.norm1(self.cconv1(x)) + self.norm1s(self.cconv1s(x))))
+        y = self.drop(F.relu(self.norm2(self.cconv2(y)) + self.norm2s(self.cconv2s(y))))
+        return F.relu(y + self.shortcut(x))
+
+
+class OriginalTCN(nn.Module):
+    """The paper's sMNIST TCN (6 blocks, 30 channels, 30 points: 371,320 parameters), original key names."""
+
+    def __init__(self, in_chans: int = 1, num_classes: int = 10, hidden: int = 30, blocks: int = 6,
+                 n_points: int = 30, radius: float = 0.002, coord_std: float = 0.1, dropout: float = 0.):
+        super().__init__()
+        self.backbone = nn.Sequential(*[
+            OriginalTCNBlock(in_chans if i == 0 else hidden, hidden, n_points, radius, coord_std, dropout=dropout)
+            for i in range(blocks)])
+        self.finallyr = nn.Linear(hidden, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.finallyr(self.backbone(x)[:, :, -1])
+
+
+def _our_sequence_model(quick: bool) -> Tuple[Optional[nn.Module], str]:
+    import timm
+    import smpconvnet  # noqa: F401
+    name = 'smpconv_tcn_smnist'
+    if not timm.is_model(name):
+        return None, f"'{name}' is not registered with timm in this checkout"
+    kwargs = {}
+    if quick:
+        kwargs = dict(num_blocks=2, hidden_channels=8)
+    try:
+        return timm.create_model(name, **kwargs), name
+    except TypeError:
+        return timm.create_model(name), name
+
+
+def _load_original_into_ours(original: nn.Module, ours: nn.Module) -> Optional[str]:
+    """Copy the baseline's weights (original key layout) into our model through its checkpoint filter."""
+    import importlib
+    module = importlib.import_module(type(ours).__module__)
+    filter_fn = getattr(module, 'checkpoint_filter_fn', None)
+    if filter_fn is None:
+        return f'{module.__name__} has no checkpoint_filter_fn'
+    try:
+        ours.load_state_dict(filter_fn(original.state_dict(), ours))
+    except Exception as e:  # noqa: BLE001  (reported, not fatal: the speed is still measured)
+        return f'could not load the baseline weights into our model: {str(e).splitlines()[0][:200]}'
+    return None
+
+
+def bench_sequence(args, device: torch.device) -> List[Dict]:
+    torch.manual_seed(0)
+    batch, length = (4, 64) if args.quick else (args.seq_batch_size, args.seq_length)
+    original = OriginalTCN(**(dict(hidden=8, blocks=2) if args.quick else {})).to(device)
+    ours, name = _our_sequence_model(args.quick)
+    x = torch.randn(batch, 1, length, device=device)
+    target = torch.randint(0, 10, (batch,), device=device)
+    if ours is None:
+        print(f'sequence: skipped, {name}; the baseline alone: ', end='')
+        step = _train_step_fn(original.train(), x, target)
+        times, _ = alternate(step, lambda: None, args.reps, device)
+        print(f'original-method training {batch / statistics.median(times):.1f} seq/s '
+              f'(batch {batch}, length {length})')
+        return []
+    ours = ours.to(device)
+    with torch.no_grad():  # BN statistics away from the identity, so the comparison means something
+        for m in original.modules():
+            if isinstance(m, nn.BatchNorm1d):
+                m.running_mean.normal_(0, 0.1)
+                m.running_var.uniform_(0.5, 2.)
+                m.bias.normal_(0, 0.1)
+    problem = _load_original_into_ours(original, ours)
+    if problem is None:
+        with torch.no_grad():
+            diff = relative_error(ours.eval()(x), original.eval()(x))
+        note = f'outputs vs the original method, same weights: max rel diff {diff:.1e}'
+    else:
+        note = f'outputs not compared: {problem}'
+    rows = []
+    ours.train(), original.train()
+    times_a, times_b = alternate(_train_step_fn(ours, x, target), _train_step_fn(original, x, target),
+                                 args.reps, device)
+    rows.append(_row(f'sequence training step, batch {batch} length {length}', 'seq/s', name, times_a,
+                     'original method (dense kernel, padded conv1d)', times_b, batch, note=note))
+    ours.eval(), original.eval()
+
+    def infer(model):
+        def run():
+            with torch.no_grad():
+                model(x)
+        return run
+    times_a, times_b = alternate(infer(ours), infer(original), args.reps, device)
+    rows.append(_row(f'sequence inference, batch {batch} length {length}', 'seq/s', name, times_a,
+                     'original method (dense kernel, padded conv1d)', times_b, batch))
+    if hasattr(ours, 'reparameterize'):
+        # deployed: kernels sampled once for this length, small kernel merged, BNs folded
+        deployed = copy.deepcopy(ours).eval()
+        deployed.reparameterize(length)
+        with torch.no_grad():  # (the training steps above changed both models' weights differently)
+            note = f'deployed vs its training form: max rel diff {relative_error(deployed(x), ours(x)):.1e}'
+        times_a, times_b = alternate(infer(deployed), infer(original), args.reps, device)
+        rows.append(_row(f'sequence inference, batch {batch} length {length}', 'seq/s', f'{name} (deployed)',
+                         times_a, 'original method (dense kernel, padded conv1d)', times_b, batch, note=note))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Command line
+
+
+def _add_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument('--workloads', default=','.join(WORKLOADS),
+                        help=f'comma-separated subset of {",".join(WORKLOADS)} (default: all)')
+    parser.add_argument('--reps', type=int, default=None, help='timed repetitions per side (default 7; 1 with --quick)')
+    parser.add_argument('--batch-size', type=int, default=8, help='inference batch size (default 8)')
+    parser.add_argument('--train-batch-size', type=int, default=4, help='training batch size (default 4)')
+    parser.add_argument('--img-size', type=int, default=224, help='image size (default 224)')
+    parser.add_argument('--seq-batch-size', type=int, default=32, help='sequence batch size (default 32)')
+    parser.add_argument('--seq-length', type=int, default=784, help='sequence length (default 784, sMNIST)')
+    parser.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch default)')
+    parser.add_argument('--device', default='cpu', help='cpu or cuda (default cpu)')
+    parser.add_argument('--quick', action='store_true',
+                        help='tiny models and sizes, one repetition: a smoke test, not a measurement')
+
+
+def run(args: argparse.Namespace) -> int:
+    workloads = [w.strip() for w in args.workloads.split(',') if w.strip()]
+    unknown = [w for w in workloads if w not in WORKLOADS]
+    if unknown or not workloads:
+        raise ValueError(f'unknown workload(s) {unknown}: expected a comma-separated subset of {",".join(WORKLOADS)}')
+    device = torch.device(args.device)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError('--device cuda was given but CUDA is not available')
+    if device.type not in ('cpu', 'cuda'):
+        raise ValueError(f"--device must be cpu or cuda, got {args.device!r}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.quick:
+        args.img_size = min(args.img_size, 64)
+        args.batch_size = min(args.batch_size, 2)
+        args.train_batch_size = min(args.train_batch_size, 2)
+    if args.reps is None:
+        args.reps = 1 if args.quick else 7
+    if args.reps < 1:
+        raise ValueError(f'--reps must be at least 1, got {args.reps}')
+    from ..layers.conv_backends import get_default_backend
+    print(f'smpconvnet bench: device {device}, {torch.get_num_threads()} threads, torch {torch.__version__}, '
+          f'{args.reps} alternating repetitions per side, medians; conv backend {get_default_backend()!r}'
+          f'{" (--quick: tiny sizes, not a measurement)" if args.quick else ""}', flush=True)
+    benches = dict(inference=bench_inference, train=bench_train, memory=bench_memory, sequence=bench_sequence)
+    for workload in workloads:
+        rows = benches[workload](args, device)
+        for row in rows if isinstance(rows, list) else [rows]:
+            _print_row(row)
+    return 0
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        'bench', help='speed of smpconvnet_t vs convnext_tiny and of the sequence model vs the original method',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog='python -m smpconvnet.cli.bench', description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""``smpconvnet reparam`` (the deployed form, saved as a model folder) and ``smpconvnet export`` (ONNX / TorchScript)."""
+import argparse
+from pathlib import Path
+
+from ..weights.deploy import EXPORT_TOLERANCE, export_model, reparameterize_to_folder
+from ._args import parse_pretrained, parse_size
+
+
+def add_parser(subparsers: argparse._SubParsersAction):
+    common = dict(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = subparsers.add_parser(
+        'reparam', help='save the deployed (re-parameterised) form of a model to a folder',
+        description='Load SRC (a model name, hf-hub:/local-dir: name, converted folder or checkpoint file), '
+                    're-parameterise it for inference and save DST/ (model.safetensors, config.json marked '
+                    '"deployed": true, README.md). It loads back as the deployed model with '
+                    'timm.create_model("local-dir:DST", pretrained=True) or smpconvnet.load_model(DST).', **common)
+    p.add_argument('src', help='model name, hf-hub:org/name, local-dir:/path, folder or checkpoint')
+    p.add_argument('dst', help='output folder')
+    p.add_argument('--force', action='store_true', help='replace DST if it exists')
+    p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='auto',
+                   help='for a model name: auto uses weights when available offline')
+    p.add_argument('--input-size', help='check input C,H,W (default: the model\'s)')
+    p.set_defaults(func=lambda a: (reparameterize_to_folder(
+        a.src, a.dst, force=a.force, input_size=parse_size(a.input_size),
+        pretrained=parse_pretrained(a.pretrained)), 0)[1])
+
+    p = subparsers.add_parser(
+        'export', help='export a re-parameterised model to ONNX or TorchScript',
+        description='Re-parameterise MODEL and export it with a dynamic batch axis; the file is then run '
+                    '(onnxruntime / torch.jit.load) and its outputs checked against PyTorch '
+                    f'(relative tolerance {EXPORT_TOLERANCE:.0e}) before it is renamed into place.', **common)
+    p.add_argument('model', help='model name, hf-hub:org/name, local-dir:/path, folder or checkpoint')
+    p.add_argument('--format', choices=('onnx', 'torchscript'), default='onnx')
+    p.add_argument('-o', '--output', help='output file (default: <model>.onnx / <model>.pt)')
+    p.add_argument('--force', action='store_true', help='replace the output file if it exists')
+    p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='auto',
+                   help='for a model name: auto uses weights when available offline')
+    p.add_argument('--input-size', help='export input C,H,W or C,L (default: the model\'s)')
+    p.add_argument('--opset', type=int, default=17, help='ONNX opset')
+    p.add_argument('--no-check', action='store_true', help='skip running the exported file')
+
+    def run(a):
+        out = a.output or (Path(a.model.split(':', 1)[-1].rstrip('/')).name.replace('.', '_') +
+                           ('.onnx' if a.format == 'onnx' else '.pt'))
+        export_model(a.model, out, a.format, force=a.force, input_size=parse_size(a.input_size),
+                     opset=a.opset, check=not a.no_check, pretrained=parse_pretrained(a.pretrained))
+        return 0
+    p.set_defaults(func=run)

@@ -1,0 +1,72 @@
+"""``smpconvnet list`` (registered models and where their weights are) and ``smpconvnet info`` (configuration,
+parameters, GMACs)."""
+import argparse
+import json
+from typing import Any, Dict, List
+
+from ..weights.catalog import list_models, model_info
+from ._args import parse_pretrained, parse_size
+
+
+def _print_list(rows: List[Dict[str, Any]]):
+    header = ('model', 'params', 'input', 'classes', 'weights')
+    table = [header] + [(r['name'], f"{r['params']:,}" if r['params'] is not None else '-',
+                         'x'.join(str(v) for v in r['input_size']), str(r['num_classes']), r['weights'])
+                        for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    for row in table:
+        print('  '.join(v.ljust(w) for v, w in zip(row[:4], widths)) + '  ' + row[4])
+
+
+def _print_info(info: Dict[str, Any]):
+    print(f"{info['model']}: {info['architecture']}" + (f".{info['tag']}" if info['tag'] else ''))
+    print(f"  weights:     {info['weights']}")
+    print(f"  parameters:  {info['params']:,}" + (f" ({info['deployed_params']:,} deployed)"
+                                                   if 'deployed_params' in info else ''))
+    size = 'x'.join(str(v) for v in info['input_size'])
+    print(f"  GMACs:       {info['gmacs']:.3f} at {size}" + (
+        f" ({info['deployed_gmacs']:.3f} deployed)" if 'deployed_gmacs' in info else '') +
+        '  [FLOPs of convolutions and matrix products / 2, torch.utils.flop_counter]')
+    if info.get('macs_lower_bound'):
+        print('               lower bound: some convolutions ran as FFTs, which the counter does not count')
+    print(f"  classes:     {info['num_classes']}, features {info['num_features']}")
+    if info.get('model_args'):
+        print(f"  model args:  {json.dumps(info['model_args'])}")
+    print('  pretrained_cfg:')
+    for k, v in info['pretrained_cfg'].items():
+        print(f'    {k}: {v}')
+
+
+def add_parser(subparsers: argparse._SubParsersAction):
+    p = subparsers.add_parser(
+        'list', help='registered models and pretrained tags, with parameters and weight availability',
+        description='List every model this package registers with timm, one line per pretrained tag: '
+                    'parameters, input size, classes, and where its weights are (shipped in weights/, in the '
+                    'local Hugging Face cache, only on the Hub, or none).')
+    p.add_argument('pattern', nargs='?', default='', help='shell-style filter, e.g. "smpconvnet_*"')
+    p.add_argument('--no-params', action='store_true', help='skip building each model to count parameters')
+    p.add_argument('--json', action='store_true', help='print JSON')
+
+    def run_list(a):
+        rows = list_models(a.pattern, with_params=not a.no_params)
+        if not rows:
+            raise ValueError(f'no registered smpconvnet model matches {a.pattern!r}')
+        print(json.dumps(rows, indent=2, default=str)) if a.json else _print_list(rows)
+        return 0
+    p.set_defaults(func=run_list)
+
+    p = subparsers.add_parser(
+        'info', help='configuration, parameters and GMACs of a model',
+        description='Show the pretrained config, parameters and GMACs (multiply-accumulates, training form and '
+                    're-parameterised) of MODEL at its default input size (C,H,W images or C,L sequences).')
+    p.add_argument('model', help='model name (with or without tag), hf-hub:/local-dir: name, folder or checkpoint')
+    p.add_argument('--input-size', help='count at C,H,W or C,L instead of the default input size')
+    p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='no',
+                   help='load weights (no: counts need none)')
+    p.add_argument('--json', action='store_true', help='print JSON')
+
+    def run_info(a):
+        info = model_info(a.model, parse_size(a.input_size), pretrained=parse_pretrained(a.pretrained))
+        print(json.dumps(info, indent=2, default=str)) if a.json else _print_info(info)
+        return 0
+    p.set_defaults(func=run_info)

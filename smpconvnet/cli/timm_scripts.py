@@ -1,0 +1,69 @@
+"""``smpconvnet recipe``, ``train`` and ``validate``: the shipped recipes, and timm's train.py / validate.py run
+unchanged with the models registered."""
+import argparse
+import sys
+from typing import List
+
+from ..train.timm_scripts import RADIUS_LR_SCALE, recipe_names, recipe_text, run_timm_script, write_recipe
+
+
+def _script_args(args: argparse.Namespace) -> List[str]:
+    rest = list(args.script_args)
+    if rest and rest[0] == '--':
+        rest = rest[1:]
+    return rest
+
+
+def _print_or_write_recipe(args: argparse.Namespace) -> int:
+    if args.list or not args.name:
+        for name in recipe_names():
+            print(name)
+        return 0
+    if args.output:
+        path = write_recipe(args.name, args.output, force=args.force)
+        print(f'wrote {path}', file=sys.stderr)
+    else:
+        sys.stdout.write(recipe_text(args.name))
+    return 0
+
+
+def _positive_scale(value: str) -> float:
+    scale = float(value)
+    if not scale > 0:
+        raise argparse.ArgumentTypeError(f'expected a positive factor, got {value}')
+    return scale
+
+
+def add_parser(subparsers: argparse._SubParsersAction):
+    p = subparsers.add_parser(
+        'recipe', help="print or write a timm train.py --config recipe (the paper's ImageNet training)",
+        description="Print a shipped training recipe (YAML for timm's train.py --config), or write it to a file. "
+                    f"Recipes: {', '.join(recipe_names())}.")
+    p.add_argument('name', nargs='?', help='recipe name, e.g. smpconvnet_t_in1k (omit to list them)')
+    p.add_argument('--output', '-o', metavar='FILE', help='write the recipe to FILE instead of printing it')
+    p.add_argument('--force', action='store_true', help='overwrite FILE if it exists')
+    p.add_argument('--list', action='store_true', help='list the shipped recipes')
+    p.set_defaults(func=_print_or_write_recipe)
+
+    p = subparsers.add_parser(
+        'train', help="run timm's train.py unchanged with the SMPConv models registered",
+        description="Run timm's train.py (from a pytorch-image-models checkout) unchanged, with the SMPConv "
+                    "models registered and the point radii trained at --radius-lr-scale x the learning rate, "
+                    "as the original. Put train.py's own arguments after '--'. Under torchrun: "
+                    "torchrun --nproc_per_node N -m smpconvnet train --train-script PATH -- ARGS")
+    p.add_argument('--train-script', default='train.py', metavar='PATH',
+                   help="timm's train.py (default: train.py in the current directory)")
+    p.add_argument('--radius-lr-scale', type=_positive_scale, default=RADIUS_LR_SCALE, metavar='FACTOR',
+                   help=f'learning-rate factor of the point radii (default {RADIUS_LR_SCALE:g}, as the original; '
+                        '1 leaves timm\'s parameter groups unchanged)')
+    p.add_argument('script_args', nargs=argparse.REMAINDER, metavar='-- ARGS', help="train.py's arguments")
+    p.set_defaults(func=lambda a: run_timm_script(a.train_script, _script_args(a), a.radius_lr_scale))
+
+    p = subparsers.add_parser(
+        'validate', help="run timm's validate.py unchanged with the SMPConv models registered",
+        description="Run timm's validate.py (from a pytorch-image-models checkout) unchanged, with the SMPConv "
+                    "models registered. Put validate.py's own arguments after '--'.")
+    p.add_argument('--validate-script', default='validate.py', metavar='PATH',
+                   help="timm's validate.py (default: validate.py in the current directory)")
+    p.add_argument('script_args', nargs=argparse.REMAINDER, metavar='-- ARGS', help="validate.py's arguments")
+    p.set_defaults(func=lambda a: run_timm_script(a.validate_script, _script_args(a)))

@@ -1,0 +1,83 @@
+"""``smpconvnet train-seq`` and ``evaluate-seq``: train a sequence model on a UEA/UCR set or the adding problem, and
+re-evaluate a trained one."""
+import argparse
+import json
+import time
+from dataclasses import fields
+
+from ..train import seq_trainer
+from ..train.seq_trainer import TrainConfig, evaluate_pretrained, parse_model_kwargs, train
+
+
+def _run_train(args) -> int:
+    names = {f.name for f in fields(TrainConfig)} - {'model_kwargs'}
+    cfg = TrainConfig(model_kwargs=parse_model_kwargs(args.model_kwargs), **{k: v for k, v in vars(args).items() if k in names})
+    if cfg.epochs < 1 or cfg.batch_size < 1:
+        raise ValueError('--epochs and --batch-size must be positive')
+    results = train(cfg)
+    print(json.dumps(results))
+    return 0
+
+
+def _run_eval(args) -> int:
+    t0 = time.perf_counter()
+    r = evaluate_pretrained(args.model, args.dataset, args.split, args.batch_size)
+    print(f'{r["model"]} on {r["dataset"]} ({r["split"]} split): accuracy {r["accuracy"]:.4f} '
+          f'({r["correct"]}/{r["n"]}) in {time.perf_counter() - t0:.1f}s')
+    return 0
+
+
+def add_parser(subparsers):
+    d = TrainConfig
+    p = subparsers.add_parser(
+        'train-seq', help='train a sequence model (SMP-TCN) on a UEA/UCR set from aeon or the adding problem',
+        description=seq_trainer.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--model', default=d.model, help='registered timm model name (default: %(default)s)')
+    p.add_argument('--model-kwargs', nargs='+', action='extend', default=[], metavar='KEY=VALUE',
+                   help='model constructor overrides, values as JSON (e.g. hidden_channels=32 dropout=0.1)')
+    p.add_argument('--dataset', default=d.dataset, help="aeon UEA/UCR name, or 'adding' (default: %(default)s)")
+    p.add_argument('--epochs', type=int, default=d.epochs)
+    p.add_argument('--batch-size', type=int, default=d.batch_size)
+    p.add_argument('--lr', type=float, default=d.lr, help='peak Adam learning rate (default: %(default)s)')
+    p.add_argument('--weight-decay', type=float, default=d.weight_decay, help='not applied to radii, biases, norms')
+    p.add_argument('--radius-lr-factor', type=float, default=d.radius_lr_factor)
+    p.add_argument('--warmup-epochs', type=float, default=d.warmup_epochs)
+    p.add_argument('--min-lr-ratio', type=float, default=d.min_lr_ratio, help='final lr as a fraction of --lr')
+    p.add_argument('--label-smoothing', type=float, default=d.label_smoothing)
+    p.add_argument('--augment', action='store_true', help='amplitude scaling, jitter and optional circular shift')
+    p.add_argument('--aug-scale', type=float, default=d.aug_scale)
+    p.add_argument('--aug-jitter', type=float, default=d.aug_jitter)
+    p.add_argument('--aug-shift', type=float, default=d.aug_shift, help='max circular shift, fraction of length')
+    p.add_argument('--aug-warp', type=float, default=d.aug_warp,
+                   help='window slicing: crop up to this fraction of the length, stretch back (equal lengths)')
+    p.add_argument('--mixup', type=float, default=d.mixup, help='mixup Beta(a, a) parameter a (0: off)')
+    p.add_argument('--grad-clip', type=float, default=d.grad_clip, help='max gradient norm (0: off)')
+    p.add_argument('--val-fraction', type=float, default=d.val_fraction,
+                   help='hold out this stratified fraction of the training split for validation')
+    p.add_argument('--split-seed', type=int, default=d.split_seed, help='seed of the validation hold-out')
+    p.add_argument('--no-test', dest='eval_test', action='store_false', help='do not evaluate on the test split')
+    p.add_argument('--seed', type=int, default=d.seed)
+    p.add_argument('--output', required=True, help='run folder (checkpoint, log, exported model)')
+    p.add_argument('--resume', action='store_true', help='continue the run in --output exactly where it stopped')
+    p.add_argument('--force', action='store_true', help='start over, replacing an existing checkpoint')
+    p.add_argument('--no-progress', dest='progress', action='store_false', help='no progress bar')
+    p.add_argument('--length', type=int, default=d.length,
+                   help='input length sequences are padded to (0: the longest sequence of the data set)')
+    p.add_argument('--device', default=d.device, help="torch device, e.g. cuda (default: %(default)s)")
+    p.add_argument('--threads', type=int, default=d.threads, help='torch CPU threads (0: default)')
+    p.add_argument('--adding-length', type=int, default=d.adding_length)
+    p.add_argument('--adding-train', type=int, default=d.adding_train)
+    p.add_argument('--adding-test', type=int, default=d.adding_test)
+    p.set_defaults(func=_run_train)
+
+    e = subparsers.add_parser(
+        'evaluate-seq', help='re-evaluate a trained sequence model on its data set (test split by default)',
+        description='Load MODEL with its weights (a registered name with tag, e.g. smpconv_tcn_osuleaf.aeon; '
+                    'hf-hub:/local-dir: name or folder of a train-seq run or of `smpconvnet reparam`; a checkpoint '
+                    "of train-seq or timm's train.py), apply the preprocessing recorded in its pretrained_cfg and "
+                    'print its accuracy on the split.')
+    e.add_argument('model', help='model name, hf-hub:org/name, local-dir:/path, folder or checkpoint file')
+    e.add_argument('--dataset', default=None, help='aeon data set (default: the one recorded for the model)')
+    e.add_argument('--split', default='test', choices=['train', 'test'])
+    e.add_argument('--batch-size', type=int, default=64)
+    e.set_defaults(func=_run_eval)

@@ -1,0 +1,249 @@
+"""Self-moving point kernels: a continuous convolution kernel made of N learnable points.
+
+The kernel at position x (in [-1, 1]^d for the sampled grid, though points may leave it) is
+
+    K(x) = sum_p w_p * relu(1 - ||x - c_p||_1 / r_p)
+
+with per-point coordinate ``c_p``, radius ``r_p`` and weight vector ``w_p``. A discrete kernel of size
+``(k_1, ..., k_d)`` samples K on ``linspace(-1, 1, k_i)`` along each axis, so the same parameters give a
+kernel for any resolution.
+
+Orientation convention of this module: index ``i`` along axis ``a`` of a sampled kernel is the grid
+position ``linspace(-1, 1, k_a)[i]`` of coordinate ``a``. Checkpoint converters map other conventions
+onto this one (see ``smpconvnet.models.smpconvnet.checkpoint_filter_fn``).
+
+Radii are kept in ``[r_min, r_max]`` without the training loop doing anything: a global
+``torch.optim`` step post-hook projects the radii of every ``PointKernel`` whose radius the stepping
+optimizer owns (so plain ``optimizer.step()`` loops, timm's ``train.py``, AMP's ``GradScaler.step`` all
+keep them in range), and the kernel itself reads the radius through a clamp so a radius set or loaded
+out of range never produces an invalid kernel.
+"""
+import weakref
+from typing import List, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.optim.optimizer import register_optimizer_step_post_hook
+
+__all__ = ['PointKernel', 'sampling_grid', 'clamp_all_radii_']
+
+# Every live PointKernel, for the optimizer hook. Modules add themselves on construction and when
+# they are unpickled or deep-copied (both go through ``__setstate__``), never from forward.
+_LIVE_KERNELS: 'weakref.WeakSet[PointKernel]' = weakref.WeakSet()
+
+
+def sampling_grid(size: int, device: Optional[torch.device] = None, dtype: Optional[torch.dtype] = None):
+    """The 1D sampling positions of a kernel of ``size`` taps: ``linspace(-1, 1, size)``."""
+    return torch.linspace(-1., 1., size, device=device, dtype=dtype)
+
+
+class PointKernel(nn.Module):
+    """A bank of continuous point kernels, sampled on demand.
+
+    Args:
+        n_points: points per kernel (N).
+        out_channels: output channels (O) of the kernel tensor.
+        in_channels: input channels (I) per output channel (1 for depthwise kernels).
+        ndim: spatial dimensions of the kernel (1, 2 or 3).
+        shared_coords: one set of coordinates and radii for all output channels (the ImageNet models)
+            instead of one per output channel (the sequence models).
+        init_radius: initial radius of every point.
+        coord_std: std of the truncated-normal coordinate initialisation.
+        coord_init: ``'centered'``: trunc-normal in [-1, 1]; ``'recent'``: trunc-normal in [-1, 0], then
+            ``2c + 1`` along the last axis, i.e. concentrated at the newest step of a causal kernel.
+        weight_std: std of the truncated-normal weight initialisation.
+        r_min, r_max: radius bounds.
+        normalize_by_count: divide the kernel at each position by the number of points whose term is
+            non-zero there (plus 1e-6), as the original sequence models do.
+    """
+
+    def __init__(
+            self,
+            n_points: int,
+            out_channels: int,
+            in_channels: int = 1,
+            ndim: int = 2,
+            shared_coords: bool = True,
+            init_radius: float = 0.1,
+            coord_std: float = 0.2,
+            coord_init: str = 'centered',
+            weight_std: float = 0.02,
+            r_min: float = 1e-3,
+            r_max: float = 1.,
+            normalize_by_count: bool = False,
+    ):
+        super().__init__()
+        if ndim not in (1, 2, 3):
+            raise ValueError(f'PointKernel supports 1, 2 or 3 dimensions, got ndim={ndim}')
+        if n_points < 1:
+            raise ValueError(f'n_points must be at least 1, got {n_points}')
+        if not 0 < r_min <= r_max:
+            raise ValueError(f'radius bounds must satisfy 0 < r_min <= r_max, got r_min={r_min}, r_max={r_max}')
+        if coord_init not in ('centered', 'recent'):
+            raise ValueError(f"coord_init must be 'centered' or 'recent', got {coord_init!r}")
+        self.n_points = n_points
+        self.out_channels = out_channels
+        self.in_channels = in_channels
+        self.ndim = ndim
+        self.shared_coords = shared_coords
+        self.r_min = float(r_min)
+        self.r_max = float(r_max)
+        self.normalize_by_count = normalize_by_count
+
+        groups = 1 if shared_coords else out_channels
+        self.coords = nn.Parameter(torch.empty(groups, n_points, ndim))
+        self.radius = nn.Parameter(torch.empty(groups, n_points))
+        self.weights = nn.Parameter(torch.empty(out_channels, in_channels, n_points))
+        self.reset_parameters(init_radius, coord_std, coord_init, weight_std)
+        _LIVE_KERNELS.add(self)
+
+    @torch.no_grad()
+    def reset_parameters(self, init_radius: float, coord_std: float, coord_init: str, weight_std: float):
+        if coord_init == 'centered':
+            nn.init.trunc_normal_(self.coords, std=coord_std, a=-1., b=1.)
+        else:
+            nn.init.trunc_normal_(self.coords, std=coord_std, a=-1., b=0.)
+            self.coords.mul_(2.).add_(1.)
+        self.radius.fill_(init_radius).clamp_(self.r_min, self.r_max)
+        nn.init.trunc_normal_(self.weights, std=weight_std)
+
+    def _apply(self, fn, recurse: bool = True):
+        # Coordinates and radii stay in float32 when the module is cast to a 16-bit dtype (.half(), .bfloat16(),
+        # .to(dtype)): a 16-bit coordinate near +-1 is off by up to 2.4e-4 (float16) or 2e-3 (bfloat16), as much
+        # as a point's radius, which would move the points and change the kernel. Weights follow the cast.
+        kept = {name: getattr(self, name).data for name in ('coords', 'radius')}
+        super()._apply(fn, recurse)
+        for name, before in kept.items():
+            param = getattr(self, name)
+            if param.dtype in (torch.float16, torch.bfloat16) and before.dtype not in (torch.float16, torch.bfloat16):
+                param.data = before.to(device=param.device, dtype=torch.promote_types(before.dtype, torch.float32))
+                if param.grad is not None:
+                    param.grad = param.grad.to(param.dtype)
+        return self
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        _LIVE_KERNELS.add(self)
+
+    def extra_repr(self) -> str:
+        return (f'n_points={self.n_points}, out_channels={self.out_channels}, in_channels={self.in_channels}, '
+                f'ndim={self.ndim}, shared_coords={self.shared_coords}, radius=[{self.r_min:g}, {self.r_max:g}]')
+
+    @torch.no_grad()
+    def clamp_radius_(self):
+        """Project the radii onto [r_min, r_max] in place (called after every optimizer step)."""
+        self.radius.clamp_(self.r_min, self.r_max)
+
+    def _compute_dtype(self) -> torch.dtype:
+        # Positions and distances need float32 at least: near +-1 a 16-bit grid is spaced ~1e-3 (float16) or
+        # ~8e-3 (bfloat16) apart, more than a typical point radius (2e-4 .. 2e-3 in the sequence models).
+        return torch.promote_types(self.coords.dtype, torch.float32)
+
+    def _point_terms(self, distance: torch.Tensor) -> torch.Tensor:
+        # distance: [G, N, P] -> relu(1 - d / r), in the compute dtype
+        radius = self.radius.to(distance.dtype).clamp(self.r_min, self.r_max)
+        return F.relu(1. - distance / radius.unsqueeze(-1))
+
+    def _combine(self, terms: torch.Tensor) -> torch.Tensor:
+        # terms: [G, N, P] (compute dtype) -> kernel [O, I, P] in the parameters' dtype, i.e. the float32 kernel
+        # rounded once to a 16-bit dtype
+        num_pos = terms.shape[-1]
+        weights = self.weights.to(terms.dtype)
+        if self.shared_coords:
+            kernel = torch.mm(weights.reshape(-1, self.n_points), terms[0]).reshape(
+                self.out_channels, self.in_channels, num_pos)
+        else:
+            kernel = torch.bmm(weights, terms)
+        if self.normalize_by_count:
+            count = (terms != 0).sum(dim=1, keepdim=True).to(kernel.dtype)  # [G, 1, P]
+            kernel = kernel / (count + 1e-6)
+        return kernel.to(self.weights.dtype)
+
+    def sample(self, positions: torch.Tensor) -> torch.Tensor:
+        """Evaluate the kernels at arbitrary positions.
+
+        Positions and distances are computed in float32 (float64 for a float64 module) whatever the
+        parameters' dtype; the result is cast to the parameters' dtype once.
+
+        Args:
+            positions: ``[P, ndim]`` points (or ``[P]`` when ndim is 1), in the kernel's coordinate frame.
+
+        Returns:
+            ``[out_channels, in_channels, P]``.
+
+        Raises:
+            ValueError: positions of another shape.
+        """
+        if positions.dim() == 1:
+            positions = positions.unsqueeze(-1)
+        if positions.dim() != 2 or positions.shape[-1] != self.ndim:
+            raise ValueError(
+                f'positions must have shape [P, {self.ndim}], got {list(positions.shape)}')
+        dtype = self._compute_dtype()
+        coords = self.coords.to(dtype)
+        positions = positions.to(dtype)
+        distance = (coords.unsqueeze(2) - positions.unsqueeze(0).unsqueeze(0)).abs().sum(-1)  # [G, N, P]
+        return self._combine(self._point_terms(distance))
+
+    def forward(self, size: List[int]) -> torch.Tensor:
+        """Sample the kernels on a regular grid.
+
+        Grid positions and distances are computed in float32 (float64 for a float64 module) whatever the
+        parameters' dtype; the kernel is cast to the parameters' dtype once.
+
+        Args:
+            size: taps along each axis, ``ndim`` integers.
+
+        Returns:
+            ``[out_channels, in_channels, *size]``, index i along axis a at ``linspace(-1, 1, size[a])[i]``.
+
+        Raises:
+            ValueError: a size of the wrong length or a non-positive size.
+        """
+        if len(size) != self.ndim:
+            raise ValueError(f'expected a kernel size of {self.ndim} integers, got {size}')
+        dtype = self._compute_dtype()
+        coords = self.coords.to(dtype)
+        # L1 distance is a sum over axes, so build it from per-axis distances by broadcasting instead of
+        # materialising every grid position's coordinates.
+        num_pos = 1
+        distance = torch.zeros(1, dtype=dtype, device=coords.device)
+        for axis in range(self.ndim):
+            k = size[axis]
+            if k < 1:
+                raise ValueError(f'kernel size must be positive along every axis, got {size}')
+            grid = torch.linspace(-1., 1., k, dtype=dtype, device=coords.device)
+            axis_dist = (coords[:, :, axis].unsqueeze(-1) - grid).abs()  # [G, N, k]
+            distance = distance.unsqueeze(-1) + axis_dist.reshape(
+                [axis_dist.shape[0], axis_dist.shape[1]] + [1] * axis + [k])
+            num_pos *= k
+        distance = distance.reshape(coords.shape[0], self.n_points, num_pos)
+        kernel = self._combine(self._point_terms(distance))
+        return kernel.reshape([self.out_channels, self.in_channels] + size)
+
+
+def clamp_all_radii_(optimizer: Optional[torch.optim.Optimizer] = None):
+    """Project the radii of live point kernels onto their bounds.
+
+    With an optimizer, only kernels whose radius that optimizer updates are touched (this is what
+    runs automatically after every ``optimizer.step()``); without one, every live kernel is.
+    """
+    kernels = list(_LIVE_KERNELS)
+    if not kernels:
+        return
+    if optimizer is None:
+        for pk in kernels:
+            pk.clamp_radius_()
+        return
+    owned = {id(p) for group in optimizer.param_groups for p in group['params']}
+    for pk in kernels:
+        if id(pk.radius) in owned:
+            pk.clamp_radius_()
+
+
+def _after_optimizer_step(optimizer, args, kwargs):
+    clamp_all_radii_(optimizer)
+
+
+register_optimizer_step_post_hook(_after_optimizer_step)

@@ -1,0 +1,16 @@
+"""The model families, each in its own file in timm's house style, registered with timm on import.
+
+smpconvnet       SMPConvNet ImageNet backbones (``smpconvnet_t`` / ``_b``)
+smpconv_tcn      the paper's causal SMP-TCN sequence models
+smpconv_resnet   the paper's CIFAR-10 SMP ResNet
+seq_zoo          SMP-TCNs trained by this project on UEA/UCR sets (weights in ``weights/``)
+_pretrained      where every family's pretrained weights come from (Hub namespace, shipped files)
+_checkpoint      checkpoint unwrapping and deployed-state-dict checks shared by every family's filter
+
+A new variant of a family: a config entry and a ``@register_model`` function at the bottom of its file.
+"""
+from ._pretrained import set_hub_namespace
+from .smpconvnet import SMPConvNet, checkpoint_filter_fn, infer_config_from_checkpoint
+from .smpconv_tcn import SMPConvTCN, radius_param_groups
+from .smpconv_resnet import SMPConvResNet
+from . import seq_zoo  # noqa: F401  (registers the trained sequence models)

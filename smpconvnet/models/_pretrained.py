@@ -1,0 +1,202 @@
+"""Where the pretrained weights of every model family come from: the Hugging Face Hub namespace and the weights shipped in ``weights/``.
+
+Every published model tag ``<model>.<tag>`` has ``hf_hub_id = '<namespace>/<model>.<tag>'`` (timm's
+convention), where the namespace is the single setting ``SMPCONVNET_HUB_NAMESPACE`` (environment variable,
+read when smpconvnet is imported; default ``smpconvnet``); ``set_hub_namespace(org)`` changes it after import
+and re-points every registered pretrained config. Weights this project ships (small sequence
+models) also live in ``weights/<model>.<tag>/model.safetensors`` of the source tree; when that file exists
+the pretrained config points at it (timm prefers ``file`` over ``hf_hub_id``), so they load offline with an
+empty Hub cache.
+"""
+import contextlib
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+__all__ = [
+    'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
+    'shipped_weights_file', 'cached_hub_file', 'weights_location', 'PretrainedWeightsNotFoundError',
+    'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV',
+]
+
+DEFAULT_HUB_NAMESPACE = 'smpconvnet'
+HUB_NAMESPACE_ENV = 'SMPCONVNET_HUB_NAMESPACE'
+
+# the repository's weights/ folder (present in a source checkout / editable install)
+WEIGHTS_DIR = Path(__file__).resolve().parents[2] / 'weights'
+WEIGHTS_FILENAME = 'model.safetensors'
+
+
+def hub_namespace() -> str:
+    """The Hub organisation or user that hosts this project's weights."""
+    if _namespace_override:
+        return _namespace_override
+    return os.environ.get(HUB_NAMESPACE_ENV, '').strip().strip('/') or DEFAULT_HUB_NAMESPACE
+
+
+def hub_id(model_name: str, tag: str) -> str:
+    return f'{hub_namespace()}/{model_name}.{tag}'
+
+
+def shipped_weights_file(model_name: str, tag: str) -> Path:
+    return WEIGHTS_DIR / f'{model_name}.{tag}' / WEIGHTS_FILENAME
+
+
+def weight_source_cfg(model_name: str, tag: str) -> Dict[str, Any]:
+    """Keys to merge into a ``default_cfgs`` entry so that ``pretrained=True`` finds the weights."""
+    # safetensors only: timm then never falls back to pickled files
+    cfg: Dict[str, Any] = {'hf_hub_id': hub_id(model_name, tag), 'hf_hub_filename': WEIGHTS_FILENAME}
+    local = shipped_weights_file(model_name, tag)
+    if local.is_file():
+        cfg['file'] = str(local)
+    return cfg
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Changing the namespace after import
+
+_namespace_override: Optional[str] = None
+
+
+def _is_project_model(architecture: Optional[str]) -> bool:
+    from timm.models._registry import _model_entrypoints
+    fn = _model_entrypoints.get(architecture or '')
+    return fn is not None and (fn.__module__ == 'smpconvnet' or fn.__module__.startswith('smpconvnet.'))
+
+
+def set_hub_namespace(namespace: Optional[str]) -> str:
+    """Point every registered smpconvnet pretrained config at ``<namespace>/<model>.<tag>`` (returns it).
+
+    ``None`` goes back to ``SMPCONVNET_HUB_NAMESPACE`` / the default. Only configs whose ``hf_hub_id`` is
+    the project's own (``<old namespace>/<model>.<tag>``) change; a cfg passed per call is never touched.
+    """
+    global _namespace_override
+    from huggingface_hub.utils import validate_repo_id
+    from timm.models._registry import _model_default_cfgs, _model_pretrained_cfgs
+
+    if namespace is not None:
+        namespace = namespace.strip().strip('/')
+        try:
+            validate_repo_id(f'{namespace}/model')
+        except Exception as e:  # noqa: BLE001  (huggingface_hub's validation error, re-raised with our wording)
+            raise ValueError(f'invalid Hub namespace {namespace!r}: expected a user or organisation name '
+                             f'(letters, digits, "-", "_", "."): {e}') from e
+        if not namespace or '/' in namespace:
+            raise ValueError(f'invalid Hub namespace {namespace!r}: expected a user or organisation name, no "/"')
+    old = hub_namespace()
+    _namespace_override = namespace
+    new = hub_namespace()
+
+    def moved(cfg):
+        if not _is_project_model(cfg.architecture) or not cfg.tag:
+            return cfg
+        if cfg.hf_hub_id != f'{old}/{cfg.architecture}.{cfg.tag}':
+            return cfg
+        return dataclasses.replace(cfg, hf_hub_id=f'{new}/{cfg.architecture}.{cfg.tag}')
+
+    for name, cfg in list(_model_pretrained_cfgs.items()):
+        _model_pretrained_cfgs[name] = moved(cfg)
+    for arch, default_cfg in _model_default_cfgs.items():
+        if _is_project_model(arch):
+            for tag, cfg in list(default_cfg.cfgs.items()):
+                default_cfg.cfgs[tag] = moved(cfg)
+    return new
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Where weights are, and a clear error when they are not
+
+def cached_hub_file(repo_id: str, filename: str = WEIGHTS_FILENAME, cache_dir: Optional[str] = None) -> Optional[str]:
+    """Path of ``filename`` of ``repo_id`` in the local Hugging Face cache, or None (never downloads)."""
+    from huggingface_hub import try_to_load_from_cache
+    repo, _, revision = repo_id.partition('@')
+    path = try_to_load_from_cache(repo, filename, cache_dir=cache_dir, revision=revision or None)
+    return path if isinstance(path, str) else None
+
+
+def weights_location(pretrained_cfg: Dict[str, Any], cache_dir: Optional[str] = None) -> Tuple[str, Optional[str]]:
+    """(kind, where) of a pretrained cfg's weights available without a network: ``('shipped', file)``,
+    ``('file', file)``, ``('hub-cache', cached file)``, ``('hub', None)`` (would need a download) or ``('none', None)``."""
+    file = pretrained_cfg.get('file')
+    if file:
+        if Path(file).is_file():
+            kind = 'shipped' if Path(file).resolve().parent.parent == WEIGHTS_DIR.resolve() else 'file'
+            return kind, str(file)
+    repo_id = pretrained_cfg.get('hf_hub_id')
+    if repo_id:
+        path = cached_hub_file(repo_id, pretrained_cfg.get('hf_hub_filename') or WEIGHTS_FILENAME, cache_dir)
+        return ('hub-cache', path) if path else ('hub', None)
+    if pretrained_cfg.get('url'):
+        return 'url', None
+    return 'none', None
+
+
+class PretrainedWeightsNotFoundError(RuntimeError):
+    """Pretrained weights could not be loaded; the message says where they were looked for and how to get them."""
+
+
+def missing_weights_message(pretrained_cfg: Dict[str, Any], cause: BaseException,
+                            cache_dir: Optional[str] = None) -> str:
+    from huggingface_hub import constants
+    name = pretrained_cfg.get('architecture') or 'the model'
+    if pretrained_cfg.get('tag'):
+        name = f"{name}.{pretrained_cfg['tag']}"
+    looked = []
+    file = pretrained_cfg.get('file')
+    if file and pretrained_cfg.get('source') != 'hf-hub':
+        looked.append(f'the file {file}')
+    repo_id = pretrained_cfg.get('hf_hub_id')
+    if repo_id and (not file or pretrained_cfg.get('source') == 'hf-hub' or not Path(file).exists()):
+        repo, _, revision = repo_id.partition('@')
+        filename = pretrained_cfg.get('hf_hub_filename') or WEIGHTS_FILENAME
+        offline = constants.is_offline_mode()
+        looked.append(
+            f"{filename} of the Hugging Face Hub repo '{repo}' (revision {revision or 'main'}) in the cache "
+            f"{cache_dir or constants.HF_HUB_CACHE}" +
+            (' (offline mode, HF_HUB_OFFLINE=1: nothing was downloaded)' if offline else ', then on the Hub'))
+    cause_text = f'{type(cause).__name__}: {str(cause).strip().splitlines()[0] if str(cause).strip() else ""}'
+    lines = [
+        f'pretrained weights for {name} could not be loaded.',
+        'Looked for: ' + ('; '.join(looked) if looked else 'no weight source is configured') + '.',
+        f'Cause: {cause_text}',
+        'To get them:',
+    ]
+    if repo_id:
+        lines += [
+            ('  - run once with a network (HF_HUB_OFFLINE unset): timm downloads the file into the cache; '
+             if constants.is_offline_mode() else
+             '  - check the network and that the repo exists; ') +
+            'private or gated repos need `hf auth login` or the HF_TOKEN variable;',
+            f'  - weights hosted elsewhere: set {HUB_NAMESPACE_ENV}=<org> (or call '
+            'smpconvnet.set_hub_namespace("<org>")) to load <org>/<model>.<tag>;',
+        ]
+    lines += [
+        '  - from the authors\' release: `smpconvnet convert <checkpoint.pth> <dir>`, then '
+        "timm.create_model('local-dir:<dir>', pretrained=True) (or `smpconvnet push <dir> <org>/<model>.<tag>`);",
+        '  - or pretrained=False for random initialisation.',
+    ]
+    return '\n'.join(lines)
+
+
+def _is_weight_source_error(e: BaseException) -> bool:
+    module = type(e).__module__ or ''
+    return isinstance(e, OSError) or module.startswith(('huggingface_hub', 'httpx', 'requests', 'urllib'))
+
+
+@contextlib.contextmanager
+def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, Any]):
+    """Around ``build_model_with_cfg``: turn a failure to find pretrained weights into an error that says
+    where they were looked for and how to get them (other errors pass through unchanged)."""
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001  (filtered just below)
+        if not pretrained or not _is_weight_source_error(e):
+            raise
+        from timm.models._builder import resolve_pretrained_cfg
+        try:
+            cfg = resolve_pretrained_cfg(
+                variant, kwargs.get('pretrained_cfg'), kwargs.get('pretrained_cfg_overlay')).to_dict()
+        except Exception:  # noqa: BLE001  (the original error is the one to show)
+            raise e
+        raise PretrainedWeightsNotFoundError(missing_weights_message(cfg, e, kwargs.get('cache_dir'))) from e

@@ -1,0 +1,893 @@
+""" SMP-TCN: causal temporal convolutional networks whose kernels are self-moving point kernels
+
+Paper: `Self-moving Point Representations for Continuous Convolution` (Kim & Park, CVPR 2023), sequence
+experiments (sequential / permuted MNIST, sequential CIFAR-10, Character Trajectories, Speech Commands).
+Original code: https://github.com/sangnekim/SMPConv (MIT). Original checkpoints load unchanged through
+``checkpoint_filter_fn``.
+
+Every convolution is causal and its kernel is a continuous function of time made of N points per output
+channel (``PointKernel``, ndim=1, per-channel coordinates, normalised by the number of active points). The
+kernel spans ``[-1, 1]``: +1 is the current step, -1 the oldest step the kernel reaches. By default it is
+sampled with as many taps as the input has steps (``kernel_length=None``, the paper's set-up), so it always
+covers the whole sequence; at a length other than the training length a trained model therefore sees a
+time-rescaled kernel (each tap covers ``2 / (L - 1)`` of the kernel's span). With ``kernel_length=K`` the
+kernel has K taps at any input length: one tap per step, the time scale of training, and the model sees
+the last K steps.
+
+Block (``SMPTCNBlock``)::
+
+    y   = drop(ReLU(BN(smp1(x)) + BN(small1(x))))
+    out = ReLU(drop(ReLU(BN(smp2(y)) + BN(small2(y)))) + shortcut(x))
+
+with ``small`` causal convolutions of ``small_kernel_size`` taps without bias and ``shortcut`` a 1x1
+convolution when the width changes. The classifier reads the last step (``global_pool='last'``; 'avg'
+averages the valid steps instead).
+
+Continuous-signal features:
+    * any input length (see above); causal outputs, so ``forward_sequence`` gives a prediction per step;
+    * variable-length batches: ``lengths`` gives each right-padded sample's true length; the logits are read
+      at step ``lengths[b] - 1`` and BatchNorm statistics in training use the valid steps only. Causality makes
+      the padding invisible to the valid steps, but with ``kernel_length=None`` the kernel is sampled for the
+      padded length, so pad every batch to one fixed length (the data set's longest), or fix
+      ``kernel_length``: then a padded sample gives exactly what it gives alone;
+    * irregular sampling: ``timestamps`` ([L] or [B, L], strictly increasing) evaluate the kernels at the
+      real time differences (``PointKernel.sample``): step j enters output i at kernel position
+      ``1 - 2 (t_i - t_j) / span``, where span is the sample's time range ``t[last] - t[0]`` (or
+      ``kernel_length - 1`` with a fixed kernel length, timestamps then in units of steps), so regular
+      sampling reproduces the grid exactly. The small kernels act on the previous samples, whatever their
+      time gaps. Timestamps that are multiples of one step (regular sampling with missing steps) run as a
+      regular convolution on that grid (exact, as fast as regular input); arbitrary times evaluate the kernel
+      for every pair of steps, O(L^2) per channel pair, meant for moderate lengths;
+    * FFT convolution chosen automatically for long kernels (``use_fft=None``; see ``causal_conv``);
+    * inference re-parameterisation (``timm.utils.reparameterize_model`` or ``model.reparameterize()``):
+      every block's two SMP units become one static causal convolution each, with the point kernel sampled
+      once for the deployment length, the small kernel merged in and both BatchNorms folded.
+"""
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
+
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+from timm.models._builder import build_model_with_cfg
+from timm.models._features import feature_take_indices
+from timm.models._registry import generate_default_cfgs, register_model
+
+from ._checkpoint import check_deployed_fit, has_batchnorm, is_deployed_state_dict, unwrap_state_dict
+from ..layers.causal_conv import CausalConv1d, causal_conv1d
+from ..layers.norm import MaskedBatchNorm1d
+from ..layers.point_kernel import PointKernel
+from ..layers.reparam import fold_bn_after
+
+__all__ = ['SMPConvTCN', 'checkpoint_filter_fn', 'radius_param_groups', 'sequence_input_size', 'MIN_LENGTH']
+
+# A sequence needs two steps for its kernel grid to span [-1, 1] (linspace(-1, 1, 1) is the oldest position).
+MIN_LENGTH = 2
+
+# Irregular-sampling path: largest number of kernel values evaluated at once (bounds memory).
+_IRREGULAR_CHUNK = 1 << 23
+# Timestamps on a regular grid (missing steps) go through a regular convolution on that grid (see _TimePositions).
+_GRID_FAST_PATH = True
+
+
+class SMPCausalConv1d(nn.Module):
+    """Causal convolution whose kernel is sampled from a point kernel at every forward.
+
+    The kernel has ``kernel_length`` taps if set, else as many as the input has steps. Coordinates start
+    near +1 (the most recent step), as in the original.
+    """
+
+    def __init__(
+            self,
+            in_chs: int,
+            out_chs: int,
+            n_points: int,
+            init_radius: float,
+            coord_std: float,
+            bias: bool = True,
+            r_min: float = 1e-4,
+            kernel_length: Optional[int] = None,
+            use_fft: Optional[bool] = None,
+    ):
+        super().__init__()
+        self.in_chs = in_chs
+        self.out_chs = out_chs
+        self.kernel_length = kernel_length
+        self.use_fft = use_fft
+        self.kernel = PointKernel(
+            n_points, out_chs, in_chs, ndim=1, shared_coords=False, init_radius=init_radius, coord_std=coord_std,
+            coord_init='recent', weight_std=.02, r_min=r_min, r_max=1., normalize_by_count=True)
+        self.bias = nn.Parameter(torch.zeros(out_chs)) if bias else None
+
+    def kernel_size_for(self, length: int) -> int:
+        return self.kernel_length if self.kernel_length is not None else length
+
+    def make_kernel(self, length: int) -> torch.Tensor:
+        """The ``[C_out, C_in, K]`` causal kernel used for inputs of ``length`` steps."""
+        return self.kernel([self.kernel_size_for(length)])
+
+    def forward(self, x: torch.Tensor, positions: Optional['_TimePositions'] = None) -> torch.Tensor:
+        if positions is not None:
+            return self._forward_irregular(x, positions)
+        return causal_conv1d(x, self.make_kernel(x.shape[-1]), self.bias, use_fft=self.use_fft)
+
+    def _forward_irregular(self, x: torch.Tensor, positions: '_TimePositions') -> torch.Tensor:
+        # y[b, o, i] = sum_{c, j} K_oc(pos[b, i, j]) x[b, c, j] over the valid (causal, in-span) pairs
+        if positions.grid is not None:
+            return self._forward_on_grid(x, *positions.grid)
+        pos, valid = positions.pos, positions.valid  # [Bt, L, L]
+        bt, length = pos.shape[0], pos.shape[-1]
+        rows = max(1, _IRREGULAR_CHUNK // (self.out_chs * max(self.in_chs, self.kernel.n_points) * bt * length))
+        outs = []
+        for start in range(0, length, rows):
+            p = pos[:, start:start + rows]                                       # [Bt, r, L]
+            r = p.shape[1]
+            # positions stay in (at least) float32 even under autocast: a 16-bit position is off by up to 1e-3,
+            # more than a point's typical radius
+            k = self.kernel.sample(p.reshape(-1)).reshape(self.out_chs, self.in_chs, bt, r, length)
+            k = (k * valid[:, start:start + rows].to(k.dtype)).to(x.dtype)
+            if bt == 1:
+                outs.append(torch.einsum('ocrj,bcj->bor', k[:, :, 0], x))
+            else:
+                outs.append(torch.einsum('ocbrj,bcj->bor', k, x))
+        y = torch.cat(outs, dim=-1)
+        if self.bias is not None:
+            y = y + self.bias[None, :, None]
+        return y
+
+
+    def _forward_on_grid(self, x: torch.Tensor, index: torch.Tensor, size: int, step_valid: torch.Tensor):
+        """Steps on a regular grid of ``size`` points (``index`` [Bt, L] their grid points): scatter, regular causal
+        convolution, gather. Empty grid points are zeros, which is what the pairwise sum leaves out."""
+        batch, chans, length = x.shape
+        index = index.expand(batch, length)
+        values = x * step_valid.expand(batch, length).unsqueeze(1).to(x.dtype)  # padded steps are not scattered
+        grid_x = x.new_zeros(batch, chans, size).scatter_add(2, index.unsqueeze(1).expand(-1, chans, -1), values)
+        grid_y = causal_conv1d(grid_x, self.make_kernel(size), self.bias, use_fft=self.use_fft)
+        return grid_y.gather(2, index.unsqueeze(1).expand(-1, grid_y.shape[1], -1))
+
+
+class SMPCausalLargeKernel(nn.Module):
+    """``BN(smp(x)) + BN(small(x))``: the SMP kernel and a parallel small causal kernel (original ``cconvN``,
+    ``normN``, ``cconvNs``, ``normNs``). ``fuse()`` returns the equivalent static ``CausalConv1d``."""
+
+    def __init__(
+            self,
+            in_chs: int,
+            out_chs: int,
+            n_points: int,
+            init_radius: float,
+            coord_std: float,
+            small_kernel_size: int = 5,
+            bias: bool = True,
+            r_min: float = 1e-4,
+            kernel_length: Optional[int] = None,
+            use_fft: Optional[bool] = None,
+    ):
+        super().__init__()
+        self.smp = SMPCausalConv1d(
+            in_chs, out_chs, n_points, init_radius, coord_std, bias=bias, r_min=r_min,
+            kernel_length=kernel_length, use_fft=use_fft)
+        self.smp_norm = MaskedBatchNorm1d(out_chs)
+        self.small = CausalConv1d(in_chs, out_chs, small_kernel_size, bias=False)
+        self.small_norm = MaskedBatchNorm1d(out_chs)
+
+    def forward(
+            self,
+            x: torch.Tensor,
+            positions: Optional['_TimePositions'] = None,
+            mask: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        return self.smp_norm(self.smp(x, positions), mask) + self.small_norm(self.small(x), mask)
+
+    @torch.no_grad()
+    def fuse(self, length: Optional[int] = None) -> CausalConv1d:
+        """One static causal conv equal to this unit in eval mode, for inputs of ``length`` steps (any length
+        when the kernel length is fixed)."""
+        kernel_length = self.smp.kernel_length
+        if kernel_length is None and length is None:
+            raise ValueError(
+                'the SMP kernel is as long as the input, so re-parameterisation needs the deployment length: '
+                'call model.reparameterize(length=L), or create the model with seq_len=L or kernel_length=K')
+        k = kernel_length if kernel_length is not None else length
+        weight, bias = fold_bn_after(self.smp.make_kernel(k), self.smp.bias, self.smp_norm)
+        small_weight, small_bias = fold_bn_after(self.small.weight, None, self.small_norm)
+        # right-align the kernels: the last tap of both is the current step
+        size = max(weight.shape[-1], small_weight.shape[-1])
+        weight = F.pad(weight, [size - weight.shape[-1], 0]) + F.pad(small_weight, [size - small_weight.shape[-1], 0])
+        conv = CausalConv1d(
+            weight.shape[1], weight.shape[0], size, bias=True, use_fft=self.smp.use_fft,
+            fixed_length=None if kernel_length is not None else length, device=weight.device, dtype=weight.dtype)
+        conv.weight.copy_(weight)
+        conv.bias.copy_(bias + small_bias)
+        return conv
+
+
+class SMPTCNBlock(nn.Module):
+    """Residual causal block: two SMP units with BN, ReLU and dropout, 1x1 shortcut when the width changes."""
+
+    def __init__(
+            self,
+            in_chs: int,
+            out_chs: int,
+            n_points: int,
+            init_radius: float,
+            coord_std: float,
+            small_kernel_size: int = 5,
+            bias: bool = True,
+            dropout: float = 0.,
+            r_min: float = 1e-4,
+            kernel_length: Optional[int] = None,
+            use_fft: Optional[bool] = None,
+    ):
+        super().__init__()
+        unit_args = dict(
+            n_points=n_points, init_radius=init_radius, coord_std=coord_std, small_kernel_size=small_kernel_size,
+            bias=bias, r_min=r_min, kernel_length=kernel_length, use_fft=use_fft)
+        self.conv1 = SMPCausalLargeKernel(in_chs, out_chs, **unit_args)
+        self.conv2 = SMPCausalLargeKernel(out_chs, out_chs, **unit_args)
+        self.act = nn.ReLU()
+        self.drop = nn.Dropout(dropout)
+        self.shortcut = nn.Conv1d(in_chs, out_chs, 1) if in_chs != out_chs else nn.Identity()
+        # deployment length for reparameterize() (set by the model; unused with a fixed kernel length)
+        self.deploy_length: Optional[int] = None
+
+    def _unit(self, unit: nn.Module, x: torch.Tensor, positions, mask) -> torch.Tensor:
+        if isinstance(unit, SMPCausalLargeKernel):
+            return unit(x, positions, mask)
+        if positions is not None:
+            raise ValueError(
+                'timestamps need the point kernels, but this model is re-parameterised (its kernels are '
+                'materialised for regular steps); use the training-form model for irregularly sampled input')
+        return unit(x)
+
+    def forward(
+            self,
+            x: torch.Tensor,
+            positions: Optional['_TimePositions'] = None,
+            mask: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        shortcut = self.shortcut(x)
+        out = self.drop(self.act(self._unit(self.conv1, x, positions, mask)))
+        out = self.act(self.drop(self.act(self._unit(self.conv2, out, positions, mask))) + shortcut)
+        return out
+
+    @torch.no_grad()
+    def reparameterize(self, length: Optional[int] = None):
+        length = self.deploy_length if length is None else length
+        if isinstance(self.conv1, SMPCausalLargeKernel):
+            self.conv1 = self.conv1.fuse(length)
+        if isinstance(self.conv2, SMPCausalLargeKernel):
+            self.conv2 = self.conv2.fuse(length)
+
+
+class _TimePositions:
+    """Kernel positions of every (output step i, input step j) pair of irregularly sampled sequences.
+
+    ``grid``, when the timestamps are all multiples of one step on a grid of reasonable size (regular
+    sampling with missing steps, the usual case), holds ``(index [Bt, L], size, step_valid [Bt, L])``: the
+    grid point of every step. The SMP convolutions then scatter onto the grid, convolve with the kernel
+    sampled on it and gather back, which is exactly the pairwise evaluation at O(G log G) instead of O(L^2).
+    """
+
+    def __init__(self, pos: torch.Tensor, valid: torch.Tensor, grid: Optional[Tuple[torch.Tensor, int, torch.Tensor]]):
+        self.pos = pos      # [Bt, L, L], 1 - 2 (t_i - t_j) / span
+        self.valid = valid  # [Bt, L, L] bool: j <= i, j within the sample, and within the kernel's span
+        self.grid = grid
+
+
+def _check_input(
+        x: torch.Tensor,
+        in_chans: int,
+        timestamps: Optional[torch.Tensor],
+        lengths: Optional[torch.Tensor],
+        kernel_length: Optional[int] = None,
+):
+    if not isinstance(x, torch.Tensor) or x.dim() != 3:
+        shape = list(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(
+            f'SMPConvTCN expects a batch of sequences [B, {in_chans}, L] (batch, channels, steps), got {shape}'
+            + ('; add a batch dimension with x.unsqueeze(0)' if isinstance(x, torch.Tensor) and x.dim() == 2 else ''))
+    batch, chans, length = x.shape
+    if chans != in_chans:
+        raise ValueError(
+            f'SMPConvTCN was built for {in_chans} input channels, got {chans} (input shape {list(x.shape)}, '
+            f'expected [B, {in_chans}, L]); create the model with in_chans={chans} to change it')
+    if length < (1 if kernel_length is not None and timestamps is None else MIN_LENGTH):
+        # a kernel as long as the input needs two steps to span [-1, 1]; a fixed kernel length takes any input
+        why = ('the kernel spans the sequence from its first to its last step' if kernel_length is None else
+               'timestamps need two steps to define a time span')
+        raise ValueError(
+            f'sequences must have at least {MIN_LENGTH} steps ({why}), got length {length} '
+            f'(input shape {list(x.shape)})')
+    if lengths is not None:
+        if not isinstance(lengths, torch.Tensor) or lengths.shape != (batch,) or lengths.is_floating_point() \
+                or lengths.is_complex() or lengths.dtype == torch.bool:
+            shape = list(lengths.shape) if isinstance(lengths, torch.Tensor) else type(lengths).__name__
+            raise ValueError(f'lengths must be an integer tensor of shape [{batch}] (one per sample), got {shape}')
+        lo, hi = (int(lengths.min()), int(lengths.max())) if batch else (1, 1)
+        min_len = MIN_LENGTH if timestamps is not None else 1
+        if lo < min_len or hi > length:
+            raise ValueError(
+                f'lengths must lie in [{min_len}, {length}] (the padded length), got values from {lo} to {hi}')
+    if timestamps is not None:
+        if not isinstance(timestamps, torch.Tensor) or not timestamps.is_floating_point() \
+                or timestamps.shape not in ((length,), (batch, length)):
+            shape = list(timestamps.shape) if isinstance(timestamps, torch.Tensor) else type(timestamps).__name__
+            dtype = f' of dtype {timestamps.dtype}' if isinstance(timestamps, torch.Tensor) else ''
+            raise ValueError(
+                f'timestamps must be a floating-point tensor of shape [{length}] or [{batch}, {length}] (one time per '
+                f'step of the input {list(x.shape)}), got {shape}{dtype}')
+        if not torch.isfinite(timestamps).all():
+            raise ValueError('timestamps must be finite')
+        ts = timestamps if timestamps.dim() == 2 else timestamps.unsqueeze(0)
+        increasing = ts[:, 1:] > ts[:, :-1]
+        if lengths is not None and ts.shape[0] == batch:
+            # only the valid part of each sample must increase (padding may hold anything)
+            steps = torch.arange(1, length, device=ts.device)
+            increasing = increasing | (steps[None, :] >= lengths.to(ts.device)[:, None])
+        if not increasing.all():
+            bad = (~increasing).nonzero()[0].tolist()
+            raise ValueError(
+                f'timestamps must be strictly increasing along the sequence; at sample {bad[0] if ts.shape[0] > 1 else "*"}'
+                f' step {bad[-1] + 1} the time {ts[bad[0], bad[-1] + 1].item():g} does not exceed the previous '
+                f'{ts[bad[0], bad[-1]].item():g}')
+
+
+def sequence_input_size(pretrained_cfg: Dict[str, Any]) -> Tuple[int, int]:
+    """``(channels, length)`` of a sequence model's ``pretrained_cfg``.
+
+    timm requires ``input_size`` to be a 3-tuple (it reads ``in_chans`` from it), so sequence models store
+    ``(C, 1, L)``: a sequence is a 1 x L signal with C channels.
+    """
+    size = pretrained_cfg['input_size']
+    return int(size[0]), int(size[-1])
+
+
+class SMPConvTCN(nn.Module):
+    """Causal SMP temporal convolutional network (the paper's sequence model).
+
+    Args:
+        in_chans: input channels.
+        num_classes: classifier outputs (0: no classifier, features only).
+        num_blocks: residual blocks.
+        hidden_channels: width of every block.
+        n_points: points per kernel.
+        init_radius: initial point radius.
+        coord_std: std of the coordinate initialisation (trunc-normal in [-1, 0], then ``2c + 1``).
+        small_kernel_size: taps of the parallel small causal kernels.
+        bias: bias of the SMP convolutions.
+        dropout: dropout inside the blocks.
+        input_dropout: dropout on the input in training (the original's ``net.dropout_in``).
+        r_min: lower radius bound (upper is 1).
+        use_fft: FFT convolution for the SMP kernels: None chooses by kernel length, True / False force it.
+        kernel_length: taps of the SMP kernels; None: as many as the input has steps (the paper).
+        global_pool: 'last' (the original: classify the last step) or 'avg' (mean over the valid steps).
+        seq_len: deployment length for ``reparameterize()`` (the models set it from ``pretrained_cfg``).
+        drop_rate: dropout before the classifier.
+    """
+
+    def __init__(
+            self,
+            in_chans: int = 1,
+            num_classes: int = 10,
+            num_blocks: int = 6,
+            hidden_channels: int = 30,
+            n_points: int = 30,
+            init_radius: float = 0.002,
+            coord_std: float = 0.1,
+            small_kernel_size: int = 5,
+            bias: bool = True,
+            dropout: float = 0.,
+            input_dropout: float = 0.,
+            r_min: float = 1e-4,
+            use_fft: Optional[bool] = None,
+            kernel_length: Optional[int] = None,
+            global_pool: str = 'last',
+            seq_len: Optional[int] = None,
+            drop_rate: float = 0.,
+    ):
+        super().__init__()
+        if num_blocks < 1 or hidden_channels < 1 or n_points < 1 or small_kernel_size < 1:
+            raise ValueError(
+                f'num_blocks, hidden_channels, n_points and small_kernel_size must be positive, got '
+                f'{num_blocks}, {hidden_channels}, {n_points}, {small_kernel_size}')
+        if kernel_length is not None and kernel_length < MIN_LENGTH:
+            raise ValueError(f'kernel_length must be at least {MIN_LENGTH} (or None), got {kernel_length}')
+        if global_pool not in ('last', 'avg'):
+            raise ValueError(f"global_pool must be 'last' or 'avg', got {global_pool!r}")
+        self.in_chans = in_chans
+        self.num_classes = num_classes
+        self.global_pool = global_pool
+        self.kernel_length = kernel_length
+        self.num_features = self.head_hidden_size = hidden_channels
+        self.grad_checkpointing = False
+        self.input_drop = nn.Dropout(input_dropout)
+
+        blocks = []
+        for i in range(num_blocks):
+            blocks.append(SMPTCNBlock(
+                in_chans if i == 0 else hidden_channels, hidden_channels, n_points, init_radius, coord_std,
+                small_kernel_size=small_kernel_size, bias=bias, dropout=dropout, r_min=r_min,
+                kernel_length=kernel_length, use_fft=use_fft))
+        self.blocks = nn.Sequential(*blocks)
+        self.feature_info = [dict(num_chs=hidden_channels, reduction=1, module=f'blocks.{i}') for i in range(num_blocks)]
+        self.head_drop = nn.Dropout(drop_rate)
+        self.head = nn.Linear(hidden_channels, num_classes) if num_classes > 0 else nn.Identity()
+        self._init_head()
+        self.seq_len = seq_len
+
+    @property
+    def seq_len(self) -> Optional[int]:
+        return self._seq_len
+
+    @seq_len.setter
+    def seq_len(self, value: Optional[int]):
+        self._seq_len = value
+        for block in self.blocks:
+            block.deploy_length = value
+
+    def _init_head(self):
+        if isinstance(self.head, nn.Linear):
+            nn.init.normal_(self.head.weight, std=.01)
+            nn.init.zeros_(self.head.bias)
+
+    @property
+    def is_deployed(self) -> bool:
+        return not any(isinstance(m, SMPCausalLargeKernel) for m in self.modules())
+
+    @torch.jit.ignore
+    def group_matcher(self, coarse: bool = False) -> Dict[str, Any]:
+        return dict(stem=r'^input_drop', blocks=r'^blocks\.(\d+)')
+
+    @torch.jit.ignore
+    def set_grad_checkpointing(self, enable: bool = True):
+        self.grad_checkpointing = enable
+
+    @torch.jit.ignore
+    def no_weight_decay(self) -> set:
+        """Point radii and coordinates get no weight decay, as in the original sequence recipe (its optimizer
+        puts ``radius`` and ``weight_coord`` in no-decay groups); timm also exempts every 1-D parameter."""
+        return {n for n, _ in self.named_parameters() if n.endswith(('.kernel.radius', '.kernel.coords'))}
+
+    @torch.jit.ignore
+    def get_classifier(self) -> nn.Module:
+        return self.head
+
+    def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None):
+        if global_pool:  # None or '' keep the current pooling
+            if global_pool not in ('last', 'avg'):
+                raise ValueError(f"global_pool must be 'last' or 'avg', got {global_pool!r}")
+            self.global_pool = global_pool
+        self.num_classes = num_classes
+        device = next(self.parameters()).device
+        self.head = nn.Linear(self.num_features, num_classes, device=device) if num_classes > 0 else nn.Identity()
+        self._init_head()
+
+    @torch.no_grad()
+    def reparameterize(self, length: Optional[int] = None) -> 'SMPConvTCN':
+        """Deployed form, in place: every SMP unit becomes one static causal convolution (point kernel sampled
+        for ``length`` steps, default ``seq_len``; any length if ``kernel_length`` is fixed), small kernel merged,
+        BatchNorms folded. The deployed model accepts only that length (unless the kernel length is fixed) and
+        no timestamps. Returns self.
+
+        Raises:
+            ValueError: the model is already deployed for another length (its point kernels are gone, so only the
+                training form can be re-parameterised for a new length), or no length is known.
+        """
+        deployed_lengths = {m.fixed_length for m in self.modules() if isinstance(m, CausalConv1d)
+                            and m.fixed_length is not None}
+        if length is not None and deployed_lengths and deployed_lengths != {length}:
+            raise ValueError(
+                f'this model is already re-parameterised for sequences of length {sorted(deployed_lengths)[0]}; '
+                f'its point kernels are gone, so it cannot be re-parameterised for length {length}: call '
+                f'reparameterize(length={length}) on the training-form model, or build it with a fixed kernel_length')
+        if length is not None:
+            self.seq_len = length
+        for block in self.blocks:
+            block.reparameterize()
+        return self
+
+    def _time_positions(self, x: torch.Tensor, timestamps: torch.Tensor, lengths: Optional[torch.Tensor]):
+        batch, _, length = x.shape
+        ts = timestamps.to(device=x.device, dtype=torch.float64)
+        if ts.dim() == 1 and lengths is not None and self.kernel_length is None:
+            ts = ts.expand(batch, length)  # each sample's span ends at its own last step
+        ts = ts if ts.dim() == 2 else ts.unsqueeze(0)
+        if self.kernel_length is not None:
+            span = torch.full((ts.shape[0],), float(self.kernel_length - 1), dtype=ts.dtype, device=ts.device)
+        elif lengths is not None:
+            span = ts.gather(1, (lengths.to(ts.device) - 1).view(-1, 1)).squeeze(1) - ts[:, 0]
+        else:
+            span = ts[:, -1] - ts[:, 0]
+        diff = ts[:, :, None] - ts[:, None, :]                                     # t_i - t_j, [Bt, L, L]
+        pos = 1. - 2. * diff / span[:, None, None]
+        steps = torch.arange(length, device=ts.device)
+        valid = (steps[None, :, None] >= steps[None, None, :]) & (pos >= -1. - 1e-6)
+        step_valid = torch.ones(ts.shape, dtype=torch.bool, device=ts.device)
+        if lengths is not None and ts.shape[0] == batch:
+            step_valid = steps[None, :] < lengths.to(ts.device)[:, None]
+            valid = valid & step_valid[:, None, :]
+        grid = self._grid_alignment(ts, step_valid) if _GRID_FAST_PATH else None
+        return _TimePositions(pos.to(torch.promote_types(x.dtype, torch.float32)), valid, grid)
+
+    def _grid_alignment(self, ts: torch.Tensor, step_valid: torch.Tensor):
+        """``(index, size, step_valid)`` if every valid timestamp is ``t_0 + n dt`` for integers n on one grid (dt the
+        sample's smallest gap; one step with a fixed kernel length, whose timestamps are in steps), else None."""
+        length = ts.shape[-1]
+        rel = ts - ts[:, :1]
+        if self.kernel_length is not None:
+            dt = torch.ones_like(ts[:, :1])
+        else:  # each sample's smallest gap: per-sample time units are fine as long as the grids match
+            gaps = (ts[:, 1:] - ts[:, :-1]).masked_fill(~step_valid[:, 1:], float('inf'))
+            dt = gaps.amin(dim=1, keepdim=True)
+        n = rel / dt
+        rounded = n.round()
+        on_grid = (n - rounded).abs() <= 1e-6 * rounded.abs().clamp(min=1.)
+        if not bool((on_grid | ~step_valid).all()):
+            return None
+        last = torch.where(step_valid, rounded, torch.zeros_like(rounded)).amax(dim=1)  # [Bt]
+        if self.kernel_length is None and bool((last != last[0]).any()):
+            return None  # each sample would need its own kernel grid
+        size = int(last.max()) + 1
+        if size > 16 * length + 1024:
+            return None  # too sparse on its grid: the pairwise evaluation is cheaper
+        index = torch.where(step_valid, rounded, last[:, None]).long()  # padded steps read (unused) valid points
+        return index, size, step_valid
+
+    def _run_blocks(self, x, positions, mask, blocks: Optional[nn.Module] = None):
+        for block in (self.blocks if blocks is None else blocks):
+            # also in eval mode, as timm's models do: fine-tuning with frozen BatchNorm saves memory too
+            if self.grad_checkpointing and not torch.jit.is_scripting():
+                x = checkpoint(block, x, positions, mask, use_reentrant=False)
+            else:
+                x = block(x, positions, mask)
+        return x
+
+    def _prepare(self, x, timestamps, lengths):
+        _check_input(x, self.in_chans, timestamps, lengths, self.kernel_length)
+        positions = self._time_positions(x, timestamps, lengths) if timestamps is not None else None
+        mask = None
+        if lengths is not None:
+            mask = (torch.arange(x.shape[-1], device=x.device)[None, :] < lengths.to(x.device)[:, None]).unsqueeze(1)
+        return self.input_drop(x), positions, mask
+
+    def forward_features(
+            self,
+            x: torch.Tensor,
+            timestamps: Optional[torch.Tensor] = None,
+            lengths: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """Per-step features ``[B, hidden_channels, L]`` of sequences ``x`` [B, C, L] (see the class docstring
+        for ``timestamps`` and ``lengths``)."""
+        x, positions, mask = self._prepare(x, timestamps, lengths)
+        return self._run_blocks(x, positions, mask)
+
+    def forward_intermediates(
+            self,
+            x: torch.Tensor,
+            indices: Optional[Union[int, List[int]]] = None,
+            norm: bool = False,
+            stop_early: bool = False,
+            output_fmt: str = 'NCL',
+            intermediates_only: bool = False,
+            timestamps: Optional[torch.Tensor] = None,
+            lengths: Optional[torch.Tensor] = None,
+    ) -> Union[List[torch.Tensor], Tuple[torch.Tensor, List[torch.Tensor]]]:
+        """Per-step outputs ``[B, hidden, L]`` of the selected blocks (last n if int, all if None)."""
+        # channels first; timm's feature wrappers ask for 'NCHW', which for a sequence is the same layout
+        if output_fmt not in ('NCL', 'NCHW'):
+            raise ValueError(f"SMPConvTCN intermediates are NCL (batch, channels, steps), got output_fmt={output_fmt!r}")
+        take_indices, max_index = feature_take_indices(len(self.blocks), indices)
+        x, positions, mask = self._prepare(x, timestamps, lengths)
+        blocks = self.blocks if not stop_early else self.blocks[:max_index + 1]
+        intermediates = []
+        for i, block in enumerate(blocks):
+            x = block(x, positions, mask)
+            if i in take_indices:
+                intermediates.append(x)
+        if intermediates_only:
+            return intermediates
+        return x, intermediates
+
+    def prune_intermediate_layers(
+            self,
+            indices: Union[int, List[int]] = 1,
+            prune_norm: bool = False,
+            prune_head: bool = True,
+    ) -> List[int]:
+        take_indices, max_index = feature_take_indices(len(self.blocks), indices)
+        self.blocks = self.blocks[:max_index + 1]
+        self.feature_info = self.feature_info[:max_index + 1]
+        if prune_head:
+            self.reset_classifier(0)
+        return take_indices
+
+    def _pool(self, x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
+        if self.global_pool == 'avg':
+            if lengths is None:
+                return x.mean(-1)
+            mask = torch.arange(x.shape[-1], device=x.device)[None, :] < lengths.to(x.device)[:, None]
+            return (x * mask[:, None].to(x.dtype)).sum(-1) / lengths.to(x.device, x.dtype)[:, None]
+        if lengths is None:
+            return x[:, :, -1]
+        index = (lengths.to(x.device) - 1).view(-1, 1, 1).expand(-1, x.shape[1], 1)
+        return x.gather(-1, index).squeeze(-1)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False, lengths: Optional[torch.Tensor] = None):
+        """Classify per-step features ``[B, hidden, L]``: last (valid) step, or mean over valid steps."""
+        x = self.head_drop(self._pool(x, lengths))
+        return x if pre_logits else self.head(x)
+
+    def forward_sequence(
+            self,
+            x: torch.Tensor,
+            timestamps: Optional[torch.Tensor] = None,
+            lengths: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """Per-step logits ``[B, num_classes, L]``: step t's prediction sees steps 0..t only (the classifier
+        applied to every step; with ``global_pool='last'``, ``forward`` returns step L-1 of this)."""
+        x = self.forward_features(x, timestamps, lengths)
+        return self.head(self.head_drop(x).transpose(1, 2)).transpose(1, 2)
+
+    def forward(
+            self,
+            x: torch.Tensor,
+            timestamps: Optional[torch.Tensor] = None,
+            lengths: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """Logits ``[B, num_classes]`` of sequences ``x`` [B, C, L]; ``lengths`` [B] for right-padded batches,
+        ``timestamps`` [L] or [B, L] for irregularly sampled input."""
+        x = self.forward_features(x, timestamps, lengths)
+        return self.forward_head(x, lengths=lengths)
+
+
+def radius_param_groups(
+        model: nn.Module,
+        weight_decay: float = 1e-5,
+        radius_lr_scale: float = 0.1,
+        lr: Optional[float] = None,
+) -> List[Dict[str, Any]]:
+    """Parameter groups of the original sequence recipe: decayed weights; no decay for 1-D parameters, biases
+    and point coordinates; point radii without decay at ``radius_lr_scale`` times the learning rate.
+
+    The radius group carries ``lr_scale`` (timm's schedulers multiply each group's lr by it) and, when ``lr``
+    is given, its scaled ``lr`` (for plain torch schedulers). Works with
+    ``timm.optim.create_optimizer_v2(model, 'adam', lr=lr, param_group_fn=radius_param_groups)``.
+    """
+    decay, no_decay, radius = [], [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        if name.endswith('.kernel.radius'):
+            radius.append(param)
+        elif param.ndim <= 1 or name.endswith('.bias') or name.endswith('.kernel.coords'):
+            no_decay.append(param)
+        else:
+            decay.append(param)
+    radius_group: Dict[str, Any] = {'params': radius, 'weight_decay': 0., 'lr_scale': radius_lr_scale}
+    if lr is not None:
+        radius_group['lr'] = lr * radius_lr_scale
+    groups = [{'params': decay, 'weight_decay': weight_decay}, {'params': no_decay, 'weight_decay': 0.}, radius_group]
+    return [g for g in groups if g['params']]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Original checkpoints
+
+_ORIGINAL_UNIT = {'cconv1': 'conv1.smp', 'cconv2': 'conv2.smp', 'cconv1s': 'conv1.small', 'cconv2s': 'conv2.small',
+                  'norm1': 'conv1.smp_norm', 'norm2': 'conv2.smp_norm', 'norm1s': 'conv1.small_norm',
+                  'norm2s': 'conv2.small_norm'}
+
+
+def _deployed_length(state_dict: Dict[str, torch.Tensor], model: SMPConvTCN) -> Optional[int]:
+    """The input length a deployed SMP-TCN state dict was re-parameterised for (None with a fixed kernel length:
+    the deployed model then takes any length).
+
+    The model's ``seq_len`` (``model_args`` of the folder's config.json) when given, else read off the deployed
+    kernels: the SMP kernel has one tap per step, right-aligned with the small kernel, so the deployed kernels have
+    ``max(length, small_kernel_size)`` taps.
+
+    Raises:
+        ValueError: ``seq_len`` disagrees with the deployed kernels, or the kernels do not tell the length (no
+            longer than the small kernel) and no ``seq_len`` was given.
+    """
+    if model.kernel_length is not None:
+        return None
+    key, small_key = 'blocks.0.conv1.weight', 'blocks.0.conv1.small.weight'
+    model_sd = model.state_dict()
+    if key not in state_dict or state_dict[key].dim() != 3 or small_key not in model_sd:
+        return model.seq_len  # not this architecture: check_deployed_fit names the difference
+    taps, small = state_dict[key].shape[-1], model_sd[small_key].shape[-1]
+    if model.seq_len is not None:
+        if max(model.seq_len, small) != taps:
+            raise ValueError(
+                f'deployed checkpoint has {taps}-tap kernels, but the model was created for seq_len={model.seq_len} '
+                f'({max(model.seq_len, small)} taps); create it with the seq_len the checkpoint was deployed for')
+        return model.seq_len
+    if taps > small:
+        return taps
+    raise ValueError(
+        f'deployed checkpoint has {taps}-tap kernels, as long as the small kernel: it was deployed for some length '
+        f'up to {taps} steps; create the model with seq_len=<that length> (model_args in its config.json)')
+
+
+def remap_original_keys(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """Original SeqData_TCN layout -> this one. Kernels need no flip: both sample the kernel on
+    ``linspace(-1, 1, K)`` with the last tap at the current step."""
+    out = {}
+    for k, v in state_dict.items():
+        parts = k.split('.')
+        if parts[0] == 'finallyr':
+            out['head.' + parts[1]] = v
+            continue
+        if parts[0] != 'backbone':
+            out[k] = v
+            continue
+        block, unit, rest = parts[1], parts[2], parts[3:]
+        if unit == 'shortcut':
+            out[f'blocks.{block}.shortcut.{rest[-1]}'] = v
+            continue
+        if rest == ['train_length']:
+            continue  # the length the original last ran at; this implementation samples per input
+        name = f'blocks.{block}.{_ORIGINAL_UNIT.get(unit, unit)}'
+        if rest[:1] == ['Kernel']:
+            field = {'weight_coord': 'coords', 'radius': 'radius', 'weights': 'weights'}[rest[1]]
+            if field == 'radius':
+                v = v.reshape(v.shape[0], v.shape[1])
+            out[f'{name}.kernel.{field}'] = v
+        else:
+            out[f'{name}.{".".join(rest)}'] = v
+    return out
+
+
+def _describe(sd: Dict[str, torch.Tensor]) -> str:
+    blocks = {int(k.split('.')[1]) for k in sd if k.startswith('blocks.')}
+    w = sd.get('blocks.0.conv1.smp.kernel.weights')
+    if w is None:
+        return f'{len(blocks)} blocks'
+    return f'{len(blocks)} blocks, {w.shape[0]} hidden channels, {w.shape[1]} input channels, {w.shape[2]} points'
+
+
+def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[str, torch.Tensor]:
+    """Accept original SMP-TCN checkpoints (``backbone.i.cconv1.Kernel.weight_coord`` ...) and this package's own.
+
+    ``backbone.i`` -> ``blocks.i``; ``cconvN`` / ``normN`` -> ``convN.smp`` / ``convN.smp_norm``; ``cconvNs`` /
+    ``normNs`` -> ``convN.small`` / ``convN.small_norm``; ``Kernel.weight_coord`` / ``radius`` / ``weights`` ->
+    ``kernel.coords`` / ``kernel.radius`` (``[C, N, 1]`` -> ``[C, N]``) / ``kernel.weights``; ``shortcut.0`` ->
+    ``shortcut``; ``finallyr`` -> ``head``; the ``train_length`` buffers are dropped. Wrappers and ``module.``
+    prefixes are removed. A checkpoint of another size raises a ``ValueError`` naming both sizes.
+
+    A deployed state dict (``smpconvnet reparam``: ``blocks.i.convN.weight`` static kernels, no point kernel or
+    BatchNorm) re-parameterises ``model`` in place for its deployment length (``seq_len``, else read off the
+    kernels; see ``_deployed_length``), so that it loads strictly: timm's ``local-dir:`` / ``hf-hub:`` loading of a
+    deployed folder gives the deployed model.
+    """
+    state_dict = unwrap_state_dict(state_dict, 'an SMP-TCN state dict')
+    if is_deployed_state_dict(state_dict, 'blocks.0.conv1.weight'):
+        if has_batchnorm(model):
+            model.reparameterize(length=_deployed_length(state_dict, model))
+        return check_deployed_fit(
+            state_dict, model, ('head.weight', 'head.bias'),
+            'create the model with the architecture it was deployed from (num_blocks=, hidden_channels=, in_chans=)')
+    if any(k.startswith('backbone.') or k.startswith('finallyr.') for k in state_dict):
+        state_dict = remap_original_keys(state_dict)
+    model_sd = model.state_dict()
+    ckpt_blocks = {k.split('.')[1] for k in state_dict if k.startswith('blocks.')}
+    model_blocks = {k.split('.')[1] for k in model_sd if k.startswith('blocks.')}
+    mismatch = [k for k, v in state_dict.items()
+                if k in model_sd and k not in ('head.weight', 'head.bias') and model_sd[k].shape != v.shape]
+    if ckpt_blocks != model_blocks or mismatch:
+        detail = f'; first mismatch: {mismatch[0]} {list(state_dict[mismatch[0]].shape)} vs ' \
+                 f'{list(model_sd[mismatch[0]].shape)}' if mismatch else ''
+        raise ValueError(
+            f'checkpoint is an SMP-TCN with {_describe(state_dict)}, the model has {_describe(model_sd)}{detail}; '
+            f'create the model that matches (num_blocks=, hidden_channels=, in_chans=, n_points= in timm.create_model)')
+    return state_dict
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Registry
+
+# The paper's training commands (original repository, smp/README.md). The sMNIST keys of the released model
+# include the SMP biases, so pMNIST (same command) has them too; Speech Commands raw sets conv.bias=False.
+ARCH_CONFIGS = {
+    'smpconv_tcn_smnist': dict(in_chans=1, num_classes=10, init_radius=0.002, bias=True, input_dropout=0.1),
+    'smpconv_tcn_pmnist': dict(in_chans=1, num_classes=10, init_radius=0.002, bias=True, input_dropout=0.1),
+    'smpconv_tcn_scifar10': dict(in_chans=3, num_classes=10, init_radius=0.002, bias=True),
+    'smpconv_tcn_chartraj': dict(in_chans=3, num_classes=20, init_radius=0.012, bias=True),
+    'smpconv_tcn_speech_mfcc': dict(in_chans=20, num_classes=10, init_radius=0.012, bias=True, dropout=0.2),
+    'smpconv_tcn_speech_raw': dict(in_chans=1, num_classes=10, init_radius=0.0002, bias=False, dropout=0.1),
+}
+COMMON_ARGS = dict(num_blocks=6, hidden_channels=30, n_points=30, coord_std=0.1, small_kernel_size=5, r_min=1e-4)
+
+
+def _create_smpconv_tcn(variant: str, pretrained: bool = False, **kwargs) -> SMPConvTCN:
+    model_args = dict(COMMON_ARGS, **ARCH_CONFIGS[variant])
+    model_args.update(kwargs)
+    seq_len_given = 'seq_len' in model_args
+    model = build_model_with_cfg(
+        SMPConvTCN, variant, pretrained,
+        pretrained_filter_fn=checkpoint_filter_fn,
+        feature_cfg=dict(out_indices=tuple(range(model_args['num_blocks'])), feature_cls='getter'),
+        **model_args,
+    )
+    if not seq_len_given and isinstance(model, SMPConvTCN):
+        model.seq_len = sequence_input_size(model.pretrained_cfg)[1]
+    return model
+
+
+def _cfg(in_chans: int, length: int, num_classes: int, **kwargs) -> Dict[str, Any]:
+    return {
+        'url': '',
+        'num_classes': num_classes,
+        # timm needs a 3-tuple: a sequence of `length` steps with `in_chans` channels is (C, 1, L)
+        'input_size': (in_chans, 1, length),
+        'mean': (0.,) * in_chans, 'std': (1.,) * in_chans,
+        'crop_pct': 1.0, 'interpolation': '',
+        'first_conv': None, 'classifier': 'head',
+        'license': 'mit',
+        'paper_name': 'SMPConv: Self-moving Point Representations for Continuous Convolution',
+        'origin_url': 'https://github.com/sangnekim/SMPConv',
+        **kwargs,
+    }
+
+
+default_cfgs = generate_default_cfgs({
+    # 'untrained': the paper's configuration, no weights. Trained weights get their own tags (seq_zoo).
+    'smpconv_tcn_smnist.untrained': _cfg(
+        1, 784, 10, mean=(0.1307,), std=(0.3081,),
+        description='sequential MNIST: the 28x28 pixels in raster order, 1 x 784, normalised with the MNIST '
+                    'mean and std; paper test accuracy 99.75'),
+    'smpconv_tcn_pmnist.untrained': _cfg(
+        1, 784, 10, mean=(0.1307,), std=(0.3081,),
+        description='permuted sequential MNIST: sMNIST with one fixed random pixel permutation; paper 99.10'),
+    'smpconv_tcn_scifar10.untrained': _cfg(
+        3, 1024, 10, mean=IMAGENET_DEFAULT_MEAN, std=IMAGENET_DEFAULT_STD,
+        description='sequential CIFAR-10: the 32x32 pixels in raster order, 3 x 1024, normalised with the '
+                    'ImageNet mean and std as in the original; paper 84.86'),
+    'smpconv_tcn_chartraj.untrained': _cfg(
+        3, 182, 20, description='UEA Character Trajectories: pen x, y and force, 3 x 182 (padded); paper 99.53'),
+    'smpconv_tcn_speech_mfcc.untrained': _cfg(
+        20, 161, 10, description='Speech Commands, 10 words: 20 MFCC coefficients x 161 frames; paper 97.71'),
+    'smpconv_tcn_speech_raw.untrained': _cfg(
+        1, 16000, 10, description='Speech Commands, 10 words: raw 16 kHz waveform, 1 x 16000; paper 94.95'),
+})
+
+
+@register_model
+def smpconv_tcn_smnist(pretrained: bool = False, **kwargs) -> SMPConvTCN:
+    """SMP-TCN for sequential MNIST (1 x 784, 10 classes): 6 blocks x 30 channels, 30 points; 371,320 params."""
+    return _create_smpconv_tcn('smpconv_tcn_smnist', pretrained=pretrained, **kwargs)
+
+
+@register_model
+def smpconv_tcn_pmnist(pretrained: bool = False, **kwargs) -> SMPConvTCN:
+    """SMP-TCN for permuted sequential MNIST (1 x 784, 10 classes); 371,320 params."""
+    return _create_smpconv_tcn('smpconv_tcn_pmnist', pretrained=pretrained, **kwargs)
+
+
+@register_model
+def smpconv_tcn_scifar10(pretrained: bool = False, **kwargs) -> SMPConvTCN:
+    """SMP-TCN for sequential CIFAR-10 (3 x 1024, 10 classes); 373,480 params."""
+    return _create_smpconv_tcn('smpconv_tcn_scifar10', pretrained=pretrained, **kwargs)
+
+
+@register_model
+def smpconv_tcn_chartraj(pretrained: bool = False, **kwargs) -> SMPConvTCN:
+    """SMP-TCN for Character Trajectories (3 x 182, 20 classes); 373,790 params."""
+    return _create_smpconv_tcn('smpconv_tcn_chartraj', pretrained=pretrained, **kwargs)
+
+
+@register_model
+def smpconv_tcn_speech_mfcc(pretrained: bool = False, **kwargs) -> SMPConvTCN:
+    """SMP-TCN for Speech Commands MFCC features (20 x 161, 10 classes); 391,840 params."""
+    return _create_smpconv_tcn('smpconv_tcn_speech_mfcc', pretrained=pretrained, **kwargs)
+
+
+@register_model
+def smpconv_tcn_speech_raw(pretrained: bool = False, **kwargs) -> SMPConvTCN:
+    """SMP-TCN for raw Speech Commands audio (1 x 16000, 10 classes), SMP convs without bias; 370,960 params."""
+    return _create_smpconv_tcn('smpconv_tcn_speech_raw', pretrained=pretrained, **kwargs)

@@ -1,0 +1,792 @@
+""" SMPConvNet: RepLKNet-style ImageNet backbones whose large depthwise kernels are self-moving point kernels
+
+Paper: `Self-moving Point Representations for Continuous Convolution` (Kim & Park, CVPR 2023).
+Original code: https://github.com/sangnekim/SMPConv (MIT). This implementation needs no CUDA extension,
+loads the original checkpoints unchanged through ``checkpoint_filter_fn`` and re-parameterises exactly
+for inference (``timm.utils.reparameterize_model`` or ``model.reparameterize()``): every SMP block becomes
+a single static depthwise convolution with bias, and no BatchNorm or point-kernel parameter remains.
+
+Layout (stage i of ``len(layers)``):
+    stem: conv3x3/2-BN-ReLU, dw3x3-BN-ReLU, conv1x1-BN-ReLU, dw3x3/2-BN-ReLU
+    stage i: [downsample: conv1x1-BN-ReLU, dw3x3/2-BN-ReLU, for i > 0], then layers[i] x (SMP block, FFN block)
+    head: BN, global pool, linear
+"""
+import re
+from typing import Any, Dict, List, Optional, Tuple, Type, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+from timm.layers import DropPath, SelectAdaptivePool2d
+from timm.models._builder import build_model_with_cfg
+from timm.models._features import feature_take_indices
+from timm.models._features_fx import register_notrace_function
+from timm.models._manipulate import checkpoint_seq
+from timm.models._registry import generate_default_cfgs, register_model
+
+from ._checkpoint import check_deployed_fit, has_batchnorm, is_deployed_state_dict, unwrap_state_dict
+from ..layers.conv_backends import KernelCache, PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
+from ._pretrained import explain_missing_weights, weight_source_cfg
+from ..layers.point_kernel import PointKernel
+from ..layers.reparam import bn_scale_shift, fold_affine_before, fold_bn_after
+
+__all__ = ['SMPConvNet', 'checkpoint_filter_fn', 'infer_config_from_checkpoint']
+
+# input height and width must be multiples of the network stride (5 stride-2 layers)
+NETWORK_STRIDE = 32
+
+
+def _make_conv(in_chs: int, out_chs: int, kernel_size: int, stride: int, groups: int, bias: bool,
+               device=None, dtype=None) -> nn.Conv2d:
+    """A square 'same' conv; plain 1x1 convs use the GEMM form (same parameters, faster on the CPU)."""
+    if kernel_size == 1 and stride == 1 and groups == 1:
+        return PointwiseConv2d(in_chs, out_chs, bias=bias, device=device, dtype=dtype)
+    return nn.Conv2d(in_chs, out_chs, kernel_size, stride=stride, padding=kernel_size // 2, groups=groups,
+                     bias=bias, device=device, dtype=dtype)
+
+
+class ConvBnAct(nn.Module):
+    """Conv (no bias) + BatchNorm + optional activation; ``reparameterize()`` folds the BN into the conv.
+
+    Sub-module names ``conv`` / ``bn`` are those of the original checkpoints.
+    """
+
+    def __init__(
+            self,
+            in_chs: int,
+            out_chs: int,
+            kernel_size: int = 1,
+            stride: int = 1,
+            groups: int = 1,
+            act_layer: Optional[Type[nn.Module]] = nn.ReLU,
+    ):
+        super().__init__()
+        self.conv = _make_conv(in_chs, out_chs, kernel_size, stride, groups, bias=False)
+        self.bn = nn.BatchNorm2d(out_chs)
+        # in place: neither BN nor a conv needs its output for backward, and it saves a full-size write
+        self.act = (act_layer(inplace=True) if act_layer is nn.ReLU else act_layer()) if act_layer is not None \
+            else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.bn(self.conv(x)))
+
+    @torch.no_grad()
+    def reparameterize(self):
+        if not isinstance(self.bn, nn.BatchNorm2d):
+            return  # already folded
+        weight, bias = fold_bn_after(self.conv.weight, self.conv.bias, self.bn)
+        conv = _make_conv(
+            self.conv.in_channels, self.conv.out_channels, self.conv.kernel_size[0], self.conv.stride[0],
+            self.conv.groups, bias=True, device=weight.device, dtype=weight.dtype)
+        conv.weight.copy_(weight)
+        conv.bias.copy_(bias)
+        self.conv = conv
+        self.bn = nn.Identity()
+
+
+class Stem(nn.Sequential):
+    """The stem's conv/BN/ReLU layers, run in channels-last memory format on the CPU.
+
+    oneDNN's NCHW kernels for the 3-channel input conv and the depthwise 3x3 convs at 112x112 are slow;
+    in channels-last the whole stem takes ~60% of the time (batch 8, 224 px, deployed: 59 vs 98 ms; training
+    80 vs 118 ms at batch 4), conversions included. The output is contiguous NCHW again, as the stages expect.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        on_cpu = x.device.type == 'cpu'
+        if on_cpu:
+            x = x.contiguous(memory_format=torch.channels_last)
+        for layer in self:
+            x = layer(x)
+        return x.contiguous() if on_cpu else x
+
+
+class ChannelAffine(nn.Module):
+    """Per-channel ``x * weight + bias`` over dim 1: the deployed form of a BatchNorm with no conv to fold into."""
+
+    def __init__(self, num_channels: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(num_channels))
+        self.bias = nn.Parameter(torch.zeros(num_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        return x * self.weight.reshape(shape) + self.bias.reshape(shape)
+
+    @classmethod
+    def from_bn(cls, bn: nn.modules.batchnorm._BatchNorm) -> 'ChannelAffine':
+        scale, shift = bn_scale_shift(bn)
+        module = cls(bn.num_features).to(device=scale.device, dtype=scale.dtype)
+        with torch.no_grad():
+            module.weight.copy_(scale)
+            module.bias.copy_(shift)
+        return module
+
+
+class LargeKernelDepthwiseConv2d(nn.Conv2d):
+    """A static depthwise 'same' convolution with bias, run by the fastest backend for its shape.
+
+    The deployed form of an SMP large-kernel unit (point kernel, small kernel and both BNs merged). Where
+    the kernel covers the whole feature map, the backend keeps the dense (HW x HW) Toeplitz matrices of this
+    static kernel for the last input size, elsewhere the kernel's FFT spectrum (``kernel_cache``, a
+    ``KernelCache``: checked against the weight's values at every call, never saved with the module). Under
+    TorchScript it is a plain ``F.conv2d``.
+    """
+
+    def __init__(self, channels: int, kernel_size: int, bias: bool = True, device=None, dtype=None):
+        super().__init__(
+            channels, channels, kernel_size, padding=kernel_size // 2, groups=channels, bias=bias,
+            device=device, dtype=dtype)
+        self.kernel_cache = KernelCache()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.jit.is_scripting():
+            return F.conv2d(x, self.weight, self.bias, padding=self.padding, groups=self.groups)
+        return self._forward_fast(x)
+
+    @torch.jit.unused
+    def _forward_fast(self, x: torch.Tensor) -> torch.Tensor:
+        cache = self.__dict__.get('kernel_cache')
+        if not isinstance(cache, KernelCache):  # a module pickled by an earlier version kept a plain dict
+            cache = self.kernel_cache = KernelCache()
+        return depthwise_conv2d_same(x, self.weight, self.bias, cache=cache)
+
+
+class SMPDepthwiseConv2d(nn.Module):
+    """Depthwise 'same' convolution whose k x k kernel is sampled from a point kernel every forward.
+
+    All channels share the points' coordinates and radii; each channel has its own point weights.
+    """
+
+    def __init__(self, channels: int, kernel_size: int, n_points: int, r_min: float = 1e-3):
+        super().__init__()
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.kernel = PointKernel(
+            n_points, channels, 1, ndim=2, shared_coords=True,
+            init_radius=2 * (2 / kernel_size), coord_std=0.2, weight_std=0.02, r_min=r_min, r_max=1.)
+
+    def make_kernel(self, kernel_size: Optional[int] = None) -> torch.Tensor:
+        """The ``[C, 1, k, k]`` weight this layer convolves with (any k: the kernel is continuous)."""
+        k = self.kernel_size if kernel_size is None else kernel_size
+        return self.kernel([k, k])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return depthwise_conv2d_same(x, self.make_kernel())
+
+
+class SMPConvBn(nn.Module):
+    """SMP depthwise conv + BN (original names ``conv`` / ``bn``)."""
+
+    def __init__(self, channels: int, kernel_size: int, n_points: int, r_min: float = 1e-3):
+        super().__init__()
+        self.conv = SMPDepthwiseConv2d(channels, kernel_size, n_points, r_min=r_min)
+        self.bn = nn.BatchNorm2d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+
+class SMPLargeKernel(nn.Module):
+    """``BN(smp_conv_k(x)) + BN(dw_conv_5x5(x))``; ``fuse()`` returns the single equivalent depthwise conv."""
+
+    def __init__(self, channels: int, kernel_size: int, n_points: int, small_kernel_size: int = 5,
+                 r_min: float = 1e-3):
+        super().__init__()
+        if kernel_size % 2 == 0 or small_kernel_size % 2 == 0:
+            raise ValueError(f'kernel sizes must be odd, got {kernel_size} and {small_kernel_size}')
+        if small_kernel_size > kernel_size:
+            raise ValueError(f'small_kernel_size ({small_kernel_size}) must not exceed kernel_size ({kernel_size})')
+        self.kernel_size = kernel_size
+        self.smp = SMPConvBn(channels, kernel_size, n_points, r_min=r_min)
+        self.small_conv = ConvBnAct(channels, channels, small_kernel_size, groups=channels, act_layer=None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.jit.is_scripting():
+            return self.smp(x) + self.small_conv(x)
+        return self._forward_fast(x)
+
+    @torch.jit.unused
+    def _forward_fast(self, x: torch.Tensor) -> torch.Tensor:
+        # both depthwise convs of x, each by its own backend (a forced 'fft' shares the transforms of x)
+        large, small = depthwise_conv2d_same_pair(x, self.smp.conv.make_kernel(), self.small_conv.conv.weight)
+        return self.smp.bn(large) + self.small_conv.act(self.small_conv.bn(small))
+
+    @torch.no_grad()
+    def fuse(self) -> LargeKernelDepthwiseConv2d:
+        weight, bias = fold_bn_after(self.smp.conv.make_kernel(), None, self.smp.bn)
+        small_weight, small_bias = fold_bn_after(self.small_conv.conv.weight, None, self.small_conv.bn)
+        pad = (self.kernel_size - small_weight.shape[-1]) // 2
+        weight = weight + F.pad(small_weight, [pad] * 4)
+        conv = LargeKernelDepthwiseConv2d(
+            weight.shape[0], self.kernel_size, device=weight.device, dtype=weight.dtype)
+        conv.weight.copy_(weight)
+        conv.bias.copy_(bias + small_bias)
+        return conv
+
+
+class SMPBlock(nn.Module):
+    """``x + drop_path(pw2(ReLU(large_kernel(pw1(norm(x))))))``."""
+
+    def __init__(
+            self,
+            dim: int,
+            dw_dim: int,
+            kernel_size: int,
+            n_points: int,
+            small_kernel_size: int = 5,
+            drop_path: float = 0.,
+            r_min: float = 1e-3,
+    ):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(dim)
+        self.pw1 = ConvBnAct(dim, dw_dim, 1, act_layer=nn.ReLU)
+        self.large_kernel = SMPLargeKernel(dw_dim, kernel_size, n_points, small_kernel_size, r_min=r_min)
+        self.act = nn.ReLU(inplace=True)
+        self.pw2 = ConvBnAct(dw_dim, dim, 1, act_layer=None)
+        self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.pw2(self.act(self.large_kernel(self.pw1(self.norm(x)))))
+        return x + self.drop_path(out)
+
+    @torch.no_grad()
+    def reparameterize(self):
+        if isinstance(self.large_kernel, SMPLargeKernel):
+            self.large_kernel = self.large_kernel.fuse()
+        _fold_pre_norm(self)
+
+
+class FFNBlock(nn.Module):
+    """``x + drop_path(pw2(GELU(pw1(norm(x)))))`` with 1x1 convs."""
+
+    def __init__(self, dim: int, hidden_dim: int, drop_path: float = 0.):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(dim)
+        self.pw1 = ConvBnAct(dim, hidden_dim, 1, act_layer=None)
+        self.act = nn.GELU()
+        self.pw2 = ConvBnAct(hidden_dim, dim, 1, act_layer=None)
+        self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.pw2(self.act(self.pw1(self.norm(x))))
+        return x + self.drop_path(out)
+
+    @torch.no_grad()
+    def reparameterize(self):
+        _fold_pre_norm(self)
+
+
+def _fold_pre_norm(block: Union[SMPBlock, FFNBlock]):
+    """Fold a block's BNs: those after pw1 / pw2, and the pre-norm into pw1 (a 1x1 conv, so exact)."""
+    block.pw1.reparameterize()
+    block.pw2.reparameterize()
+    if isinstance(block.norm, nn.BatchNorm2d):
+        scale, shift = bn_scale_shift(block.norm)
+        weight, bias = fold_affine_before(block.pw1.conv.weight, block.pw1.conv.bias, scale, shift)
+        block.pw1.conv.weight.copy_(weight)
+        block.pw1.conv.bias.copy_(bias)
+        block.norm = nn.Identity()
+
+
+class SMPStage(nn.Module):
+    def __init__(
+            self,
+            in_chs: int,
+            out_chs: int,
+            depth: int,
+            kernel_size: int,
+            n_points: int,
+            small_kernel_size: int = 5,
+            downsample: bool = True,
+            dw_ratio: float = 1.,
+            ffn_ratio: float = 4.,
+            drop_path_rates: Optional[List[float]] = None,
+            r_min: float = 1e-3,
+    ):
+        super().__init__()
+        self.grad_checkpointing = False
+        if downsample:
+            self.downsample = nn.Sequential(
+                ConvBnAct(in_chs, out_chs, 1),
+                ConvBnAct(out_chs, out_chs, 3, stride=2, groups=out_chs),
+            )
+        else:
+            self.downsample = nn.Identity()
+        drop_path_rates = drop_path_rates or [0.] * depth
+        blocks = []
+        for i in range(depth):
+            # one drop-path rate per (SMP, FFN) pair, as in the original
+            blocks.append(SMPBlock(
+                out_chs, int(out_chs * dw_ratio), kernel_size, n_points, small_kernel_size,
+                drop_path=drop_path_rates[i], r_min=r_min))
+            blocks.append(FFNBlock(out_chs, int(out_chs * ffn_ratio), drop_path=drop_path_rates[i]))
+        self.blocks = nn.Sequential(*blocks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.downsample(x)
+        if self.grad_checkpointing and not torch.jit.is_scripting():
+            x = checkpoint_seq(self.blocks, x)
+        else:
+            x = self.blocks(x)
+        return x
+
+
+class SMPHead(nn.Module):
+    """BN on the feature map, global pool, dropout, linear. In deployed form the BN is a ``ChannelAffine``."""
+
+    def __init__(self, in_features: int, num_classes: int = 1000, pool_type: str = 'avg', drop_rate: float = 0.):
+        super().__init__()
+        self.in_features = in_features
+        self.num_features = in_features
+        self.norm = nn.BatchNorm2d(in_features)
+        self.global_pool = SelectAdaptivePool2d(pool_type=pool_type, flatten=bool(pool_type))
+        self.drop = nn.Dropout(drop_rate)
+        self.fc = nn.Linear(self.global_pool.feat_mult() * in_features, num_classes) \
+            if num_classes > 0 else nn.Identity()
+
+    def reset(self, num_classes: int, pool_type: Optional[str] = None):
+        if pool_type is not None:
+            self.global_pool = SelectAdaptivePool2d(pool_type=pool_type, flatten=bool(pool_type))
+        device = self.norm.weight.device if hasattr(self.norm, 'weight') else None
+        self.fc = nn.Linear(self.global_pool.feat_mult() * self.in_features, num_classes, device=device) \
+            if num_classes > 0 else nn.Identity()
+        if isinstance(self.fc, nn.Linear):
+            SMPConvNet._init_weights(self.fc)
+
+    def forward(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.norm(x)
+        x = self.global_pool(x)
+        x = self.drop(x)
+        if pre_logits:
+            return x
+        return self.fc(x)
+
+    @torch.no_grad()
+    def reparameterize(self):
+        # the head norm follows a residual sum, so there is no conv to fold it into
+        if isinstance(self.norm, nn.BatchNorm2d):
+            self.norm = ChannelAffine.from_bn(self.norm)
+
+
+@register_notrace_function
+def _check_input(x: torch.Tensor, in_chans: int, strict_img_size: bool):
+    if x.dim() != 4:
+        raise ValueError(
+            f'SMPConvNet expects a 4D image batch (N, {in_chans}, H, W), got a tensor of shape {list(x.shape)}')
+    if x.shape[1] != in_chans:
+        raise ValueError(
+            f'SMPConvNet was built for {in_chans} input channels, got {x.shape[1]} '
+            f'(input shape {list(x.shape)}); create the model with in_chans={x.shape[1]} to change it')
+    if strict_img_size:
+        stride = 32  # NETWORK_STRIDE, spelled out for TorchScript
+        h, w = x.shape[2], x.shape[3]
+        if h < stride or w < stride or h % stride != 0 or w % stride != 0:
+            raise ValueError(
+                f'SMPConvNet expects height and width that are multiples of {stride} and at least '
+                f'{stride}, got {h}x{w}; resize or pad the input, or create the model with '
+                f'strict_img_size=False to accept any size (feature maps then round up at every stride)')
+
+
+class SMPConvNet(nn.Module):
+    """SMPConvNet ImageNet backbone.
+
+    Args:
+        large_kernel_sizes: SMP kernel size per stage.
+        layers: number of (SMP block, FFN block) pairs per stage.
+        channels: width per stage.
+        in_chans: input image channels.
+        num_classes: classifier outputs (0 for no classifier).
+        global_pool: head pooling type ('avg', 'max', 'avgmax', 'catavgmax', '' for none).
+        drop_rate: dropout before the classifier.
+        drop_path_rate: stochastic depth, linearly increasing over the (SMP, FFN) pairs.
+        dw_ratio: width of the large-kernel branch relative to the stage width.
+        ffn_ratio: FFN hidden width relative to the stage width.
+        n_points_divide: points per SMP kernel are ``k * k // n_points_divide``.
+        small_kernel_size: the parallel small depthwise kernel merged in at inference.
+        r_min: lower bound of the point radii (the upper bound is 1).
+        strict_img_size: reject inputs whose height or width is not a positive multiple of 32.
+    """
+
+    def __init__(
+            self,
+            large_kernel_sizes: Tuple[int, ...] = (31, 29, 27, 13),
+            layers: Tuple[int, ...] = (2, 2, 8, 2),
+            channels: Tuple[int, ...] = (96, 192, 384, 768),
+            in_chans: int = 3,
+            num_classes: int = 1000,
+            global_pool: str = 'avg',
+            drop_rate: float = 0.,
+            drop_path_rate: float = 0.1,
+            dw_ratio: float = 1.,
+            ffn_ratio: float = 4.,
+            n_points_divide: int = 4,
+            small_kernel_size: int = 5,
+            r_min: float = 1e-3,
+            strict_img_size: bool = True,
+    ):
+        super().__init__()
+        num_stages = len(layers)
+        if not (len(large_kernel_sizes) == len(channels) == num_stages) or num_stages == 0:
+            raise ValueError(
+                f'large_kernel_sizes, layers and channels need one entry per stage, got '
+                f'{list(large_kernel_sizes)}, {list(layers)}, {list(channels)}')
+        if in_chans < 1:
+            raise ValueError(f'in_chans must be positive, got {in_chans}')
+        self.num_classes = num_classes
+        self.in_chans = in_chans
+        self.strict_img_size = strict_img_size
+        self.drop_rate = drop_rate
+        self.large_kernel_sizes = list(large_kernel_sizes)
+
+        c0 = channels[0]
+        self.stem = Stem(
+            ConvBnAct(in_chans, c0, 3, stride=2),
+            ConvBnAct(c0, c0, 3, groups=c0),
+            ConvBnAct(c0, c0, 1),
+            ConvBnAct(c0, c0, 3, stride=2, groups=c0),
+        )
+        dpr = [x.tolist() for x in torch.linspace(0, drop_path_rate, sum(layers)).split(list(layers))]
+        stages = []
+        self.feature_info = []
+        prev_chs = c0
+        reduction = 4
+        for i in range(num_stages):
+            if i > 0:
+                reduction *= 2
+            k = large_kernel_sizes[i]
+            stages.append(SMPStage(
+                prev_chs, channels[i], layers[i], k, n_points=k * k // n_points_divide,
+                small_kernel_size=small_kernel_size, downsample=i > 0, dw_ratio=dw_ratio, ffn_ratio=ffn_ratio,
+                drop_path_rates=dpr[i], r_min=r_min))
+            prev_chs = channels[i]
+            self.feature_info.append(dict(num_chs=prev_chs, reduction=reduction, module=f'stages.{i}'))
+        self.stages = nn.Sequential(*stages)
+        self.num_features = self.head_hidden_size = prev_chs
+        self.head = SMPHead(prev_chs, num_classes, pool_type=global_pool, drop_rate=drop_rate)
+        self.apply(self._init_weights)
+
+    @staticmethod
+    @torch.no_grad()
+    def _init_weights(m: nn.Module):
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            # the original's trunc_normal_(std=.02) truncates at +-2, i.e. 100 std: the same distribution as
+            # a clamped normal, which is ~20x faster to draw (erfinv dominates model construction otherwise)
+            nn.init.normal_(m.weight, std=.02).clamp_(-2., 2.)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+    @torch.jit.ignore
+    def group_matcher(self, coarse: bool = False) -> Dict[str, Any]:
+        return dict(
+            stem=r'^stem',
+            blocks=r'^stages\.(\d+)' if coarse else [
+                (r'^stages\.(\d+)\.downsample', (0,)),
+                (r'^stages\.(\d+)\.blocks\.(\d+)', None),
+                (r'^head\.norm', (99999,)),
+            ]
+        )
+
+    @torch.jit.ignore
+    def set_grad_checkpointing(self, enable: bool = True):
+        for s in self.stages:
+            s.grad_checkpointing = enable
+
+    @torch.jit.ignore
+    def no_weight_decay(self) -> set:
+        """Point radii and coordinates get no weight decay, as in the original ImageNet recipe (its optimizer
+        puts ``radius`` and ``weight_coord`` in the no-decay group): decay would pull points to the kernel
+        centre and shrink radii, fighting the very movement the method relies on."""
+        return {n for n, _ in self.named_parameters() if n.endswith(('.kernel.radius', '.kernel.coords'))}
+
+    @torch.jit.ignore
+    def get_classifier(self) -> nn.Module:
+        return self.head.fc
+
+    def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None):
+        self.num_classes = num_classes
+        self.head.reset(num_classes, global_pool)
+
+    @torch.no_grad()
+    def reparameterize(self) -> 'SMPConvNet':
+        """Convert to the deployed form in place (see the module docstring); returns self."""
+        for name, module in list(self.named_modules()):
+            if isinstance(module, (SMPBlock, FFNBlock, ConvBnAct, SMPHead)):
+                module.reparameterize()
+        return self
+
+    def forward_intermediates(
+            self,
+            x: torch.Tensor,
+            indices: Optional[Union[int, List[int]]] = None,
+            norm: bool = False,
+            stop_early: bool = False,
+            output_fmt: str = 'NCHW',
+            intermediates_only: bool = False,
+    ) -> Union[List[torch.Tensor], Tuple[torch.Tensor, List[torch.Tensor]]]:
+        """Forward returning the outputs of the selected stages.
+
+        Args:
+            x: input images.
+            indices: last n stages if int, all if None, those listed if a sequence.
+            norm: apply the head norm to the last stage's output when it is taken.
+            stop_early: stop after the last stage needed.
+            output_fmt: only 'NCHW'.
+            intermediates_only: return only the intermediates.
+        """
+        if output_fmt != 'NCHW':
+            raise ValueError(f"SMPConvNet intermediates are NCHW only, got output_fmt={output_fmt!r}")
+        _check_input(x, self.in_chans, self.strict_img_size)
+        intermediates = []
+        take_indices, max_index = feature_take_indices(len(self.stages), indices)
+        last_idx = len(self.stages) - 1
+
+        x = self.stem(x)
+        if torch.jit.is_scripting() or not stop_early:
+            stages = self.stages
+        else:
+            stages = self.stages[:max_index + 1]
+        feat_idx = 0
+        for feat_idx, stage in enumerate(stages):
+            x = stage(x)
+            if feat_idx in take_indices:
+                if norm and feat_idx == last_idx:
+                    intermediates.append(self.head.norm(x))
+                else:
+                    intermediates.append(x)
+        if intermediates_only:
+            return intermediates
+        return x, intermediates
+
+    def prune_intermediate_layers(
+            self,
+            indices: Union[int, List[int]] = 1,
+            prune_norm: bool = False,
+            prune_head: bool = True,
+    ) -> List[int]:
+        """Drop the stages (and head parts) not needed for the given intermediates."""
+        take_indices, max_index = feature_take_indices(len(self.stages), indices)
+        prune_end = max_index < len(self.stages) - 1
+        self.stages = self.stages[:max_index + 1]
+        if prune_end:
+            self.num_features = self.head_hidden_size = self.feature_info[max_index]['num_chs']
+            self.feature_info = self.feature_info[:max_index + 1]
+        if prune_norm or prune_end:
+            self.head.norm = nn.Identity()  # sized for, and applied to, the last stage only
+        if prune_head or prune_end:
+            self.head.in_features = self.num_features
+            self.reset_classifier(0, '')
+        return take_indices
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Last stage output (before the head norm), NCHW."""
+        _check_input(x, self.in_chans, self.strict_img_size)
+        x = self.stem(x)
+        x = self.stages(x)
+        return x
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        return self.head(x, pre_logits=True) if pre_logits else self.head(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.forward_features(x)
+        x = self.forward_head(x)
+        return x
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Original checkpoints
+
+
+def _unwrap_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, torch.Tensor]:
+    return unwrap_state_dict(checkpoint, 'an SMPConvNet state dict')
+
+
+def is_original_layout(state_dict: Dict[str, torch.Tensor]) -> bool:
+    return any(k.startswith('transitions.') or k.endswith('.weight_coord') or k == 'head.weight'
+               for k in state_dict)
+
+
+def infer_config_from_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
+    """Architecture of a state dict, original or converted layout: channels, layers, kernel sizes (original
+    layout only: a converted point kernel can be sampled at any size), n_points per stage, num_classes, in_chans."""
+    state_dict = _unwrap_checkpoint(checkpoint)
+    if is_original_layout(state_dict):
+        state_dict = remap_original_keys(state_dict, rotate=False)
+    if 'stem.0.conv.weight' not in state_dict:
+        raise ValueError('not an SMPConvNet checkpoint: it has no stem.0.conv.weight')
+    stages: Dict[int, Dict[str, Any]] = {}
+    block_re = re.compile(r'^stages\.(\d+)\.blocks\.(\d+)\.')
+    for k, v in state_dict.items():
+        m = block_re.match(k)
+        if m is None:
+            continue
+        s, b = int(m.group(1)), int(m.group(2))
+        stage = stages.setdefault(s, dict(blocks=set()))
+        stage['blocks'].add(b)
+        if k.endswith('large_kernel.smp.conv.kernel.weights'):
+            stage['channels_dw'] = v.shape[0]
+            stage['n_points'] = v.shape[-1]
+        elif k.endswith('large_kernel.smp.conv.kernel_coord'):
+            stage['kernel_size'] = v.shape[-1]
+        elif k.endswith('.pw1.conv.weight') and b == 0:
+            stage['channels'] = v.shape[1]
+    order = sorted(stages)
+    if order != list(range(len(order))) or not order:
+        raise ValueError(f'not an SMPConvNet checkpoint: stage indices {order}')
+    config = dict(
+        channels=[stages[s].get('channels') for s in order],
+        layers=[len(stages[s]['blocks']) // 2 for s in order],
+        n_points=[stages[s].get('n_points') for s in order],
+        in_chans=state_dict['stem.0.conv.weight'].shape[1],
+        num_classes=state_dict['head.fc.weight'].shape[0] if 'head.fc.weight' in state_dict else 0,
+    )
+    if all('kernel_size' in stages[s] for s in order):
+        config['large_kernel_sizes'] = [stages[s]['kernel_size'] for s in order]
+    return config
+
+
+def remap_original_keys(state_dict: Dict[str, torch.Tensor], rotate: bool = True) -> Dict[str, torch.Tensor]:
+    """Original key layout -> this implementation's (see ``checkpoint_filter_fn``)."""
+    out = {}
+    for k, v in state_dict.items():
+        k = re.sub(r'^transitions\.(\d+)\.', lambda m: f'stages.{int(m.group(1)) + 1}.downsample.', k)
+        k = k.replace('.prelkb_bn.', '.norm.').replace('.preffn_bn.', '.norm.')
+        if k.startswith('norm.'):
+            k = 'head.' + k
+        elif k in ('head.weight', 'head.bias'):
+            k = k.replace('head.', 'head.fc.')
+        if k.endswith('.smp.conv.weight_coord'):
+            k = k.replace('.weight_coord', '.kernel.coords')
+            if rotate:
+                # original kernels are sampled transposed and flipped (W[u, v] = K(g[v], -g[u])); rotating the
+                # coordinates by 90 degrees, (x0, x1) -> (-x1, x0), gives the same tensor in this module's
+                # orientation (W[u, v] = K(g[u], g[v])). L1 distances, hence radii, are unchanged.
+                v = torch.stack([-v[..., 1], v[..., 0]], dim=-1)
+        elif k.endswith('.smp.conv.radius'):
+            k = k.replace('.radius', '.kernel.radius')
+            v = v.reshape(v.shape[0], v.shape[1])
+        elif k.endswith('.smp.conv.weights'):
+            k = k.replace('.weights', '.kernel.weights')
+            v = v.reshape(v.shape[1], 1, v.shape[2])
+        out[k] = v
+    return out
+
+
+def _describe(config: Dict[str, Any]) -> str:
+    for name, cfg in ARCH_CONFIGS.items():
+        if list(cfg['channels']) == config['channels'] and list(cfg['layers']) == config['layers']:
+            return f"{name} (channels {config['channels']}, layers {config['layers']})"
+    return f"channels {config['channels']}, layers {config['layers']}"
+
+
+def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[str, torch.Tensor]:
+    """Accept original SMPConv ImageNet checkpoints (and this package's own) for ``model``.
+
+    Original layout -> this one: ``transitions.i`` -> ``stages.{i+1}.downsample``, ``prelkb_bn`` / ``preffn_bn``
+    -> ``norm``, ``norm`` -> ``head.norm``, ``head`` -> ``head.fc``, SMP ``weight_coord`` / ``radius`` / ``weights``
+    -> ``kernel.coords`` (rotated to this module's kernel orientation) / ``kernel.radius`` / ``kernel.weights``,
+    the ``kernel_coord`` grid buffer dropped (its size is checked against the model). Wrappers
+    (``{'model': ...}``, ``{'model_ema': ...}``, ``{'state_dict': ...}``) and ``module.`` prefixes are removed.
+    A checkpoint of another architecture raises a ``ValueError`` naming both.
+
+    A deployed state dict (``smpconvnet reparam``: ``large_kernel.weight`` static kernels, no point kernel or
+    BatchNorm) re-parameterises ``model`` in place so that it loads strictly: timm's ``local-dir:`` / ``hf-hub:``
+    loading of a deployed folder gives the deployed model.
+    """
+    state_dict = _unwrap_checkpoint(state_dict)
+    if is_deployed_state_dict(state_dict, '.large_kernel.weight'):
+        if has_batchnorm(model):
+            model.reparameterize()
+        return check_deployed_fit(
+            state_dict, model, ('head.fc.weight', 'head.fc.bias', 'stem.0.conv.weight'),
+            'create the model with the architecture it was deployed from (layers=, channels=, large_kernel_sizes=)')
+    original = is_original_layout(state_dict)
+    if original:
+        kernel_sizes = {k: v.shape[-1] for k, v in state_dict.items() if k.endswith('.kernel_coord')}
+        state_dict = remap_original_keys(state_dict)
+
+    model_sd = model.state_dict()
+    ckpt_cfg = infer_config_from_checkpoint(state_dict)
+    model_cfg = dict(
+        channels=[s.blocks[0].pw1.conv.in_channels for s in model.stages],
+        layers=[len(s.blocks) // 2 for s in model.stages])
+    if ckpt_cfg['channels'] != model_cfg['channels'] or ckpt_cfg['layers'] != model_cfg['layers']:
+        raise ValueError(
+            f'checkpoint is {_describe(ckpt_cfg)}, but the model is {_describe(model_cfg)}; create the model '
+            f'that matches the checkpoint (or pass channels=/layers= to timm.create_model)')
+    if original:
+        ckpt_kernels = [kernel_sizes[k] for k in sorted(kernel_sizes, key=lambda k: int(k.split('.')[1]))
+                        if k.split('.')[3] == '0']
+        if ckpt_kernels != model.large_kernel_sizes:
+            raise ValueError(
+                f'checkpoint has SMP kernel sizes {ckpt_kernels}, the model {model.large_kernel_sizes}; '
+                f'pass large_kernel_sizes={ckpt_kernels} to timm.create_model')
+    # the classifier (num_classes change) and the first conv (in_chans change) are adapted by timm after this
+    skip = ('head.fc.weight', 'head.fc.bias', 'stem.0.conv.weight')
+    for k, v in state_dict.items():
+        if k in model_sd and k not in skip and model_sd[k].shape != v.shape:
+            raise ValueError(
+                f'checkpoint tensor {k} has shape {list(v.shape)}, the model expects {list(model_sd[k].shape)} '
+                f'(checkpoint: {_describe(ckpt_cfg)}; model: {_describe(model_cfg)})')
+    return {k: v for k, v in state_dict.items() if not k.endswith('.kernel_coord')}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Registry
+
+ARCH_CONFIGS = {
+    'smpconvnet_t': dict(
+        large_kernel_sizes=(31, 29, 27, 13), layers=(2, 2, 8, 2), channels=(96, 192, 384, 768), drop_path_rate=0.1),
+    'smpconvnet_b': dict(
+        large_kernel_sizes=(31, 29, 27, 13), layers=(2, 2, 20, 2), channels=(128, 256, 512, 1024),
+        drop_path_rate=0.5),
+}
+
+
+def _create_smpconvnet(variant: str, pretrained: bool = False, **kwargs) -> SMPConvNet:
+    model_args = dict(ARCH_CONFIGS[variant], **kwargs)
+    # a failure to find the weights says where they were looked for and how to get them
+    with explain_missing_weights(variant, pretrained, kwargs):
+        return build_model_with_cfg(
+            SMPConvNet, variant, pretrained,
+            pretrained_filter_fn=checkpoint_filter_fn,
+            feature_cfg=dict(out_indices=(0, 1, 2, 3), feature_cls='getter'),
+            **model_args,
+        )
+
+
+def _cfg(url: str = '', **kwargs) -> Dict[str, Any]:
+    return {
+        'url': url,
+        'num_classes': 1000, 'input_size': (3, 224, 224), 'pool_size': (7, 7),
+        'crop_pct': 0.875, 'interpolation': 'bicubic',
+        'mean': IMAGENET_DEFAULT_MEAN, 'std': IMAGENET_DEFAULT_STD,
+        'first_conv': 'stem.0.conv', 'classifier': 'head.fc',
+        'license': 'mit',
+        'paper_name': 'SMPConv: Self-moving Point Representations for Continuous Convolution',
+        'origin_url': 'https://github.com/sangnekim/SMPConv',
+        **kwargs,
+    }
+
+
+# ImageNet-1k weights of the paper (the authors' release converted by `smpconvnet convert`), on the Hub under
+# the namespace of smpconvnet.models._pretrained (SMPCONVNET_HUB_NAMESPACE); weights/<model>.<tag>/ holds their model cards
+default_cfgs = generate_default_cfgs({
+    'smpconvnet_t.in1k': _cfg(**weight_source_cfg('smpconvnet_t', 'in1k')),
+    'smpconvnet_b.in1k': _cfg(**weight_source_cfg('smpconvnet_b', 'in1k')),
+})
+
+
+@register_model
+def smpconvnet_t(pretrained: bool = False, **kwargs) -> SMPConvNet:
+    """SMPConvNet-T: 26.7M parameters, kernels 31/29/27/13, ImageNet-1k top-1 82.5 (paper)."""
+    return _create_smpconvnet('smpconvnet_t', pretrained=pretrained, **kwargs)
+
+
+@register_model
+def smpconvnet_b(pretrained: bool = False, **kwargs) -> SMPConvNet:
+    """SMPConvNet-B: 79.5M parameters, kernels 31/29/27/13, ImageNet-1k top-1 83.8 (paper)."""
+    return _create_smpconvnet('smpconvnet_b', pretrained=pretrained, **kwargs)

@@ -1,0 +1,35 @@
+"""Counting a model's multiply-accumulates (``smpconvnet info``, the model cards)."""
+from typing import Optional, Sequence
+
+import torch
+import torch.utils._python_dispatch
+
+from .layers.conv_backends import conv_backend
+
+__all__ = ['count_macs']
+
+
+class _FFTSeen(torch.utils._python_dispatch.TorchDispatchMode):
+    """Notes whether an FFT ran: the FLOP counter has no formula for it, so such a count is a lower bound."""
+    seen = False
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if 'fft' in func.__name__:
+            self.seen = True
+        return func(*args, **(kwargs or {}))
+
+
+def count_macs(model: torch.nn.Module, input_size: Sequence[int], fft_seen: Optional[list] = None) -> int:
+    """Multiply-accumulates of one forward pass of a single sample: FLOPs counted by PyTorch's
+    ``FlopCounterMode`` (convolutions and matrix products) divided by 2, with every large-kernel
+    convolution computed directly (the architecture's cost, whatever backend runs it)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x = torch.randn(1, *input_size)
+    # direct convolutions: the FFT backend computes the same result, but the counter knows no FFT operator
+    watch = _FFTSeen()
+    with conv_backend('direct'), FlopCounterMode(display=False) as counter, torch.inference_mode(), watch:
+        model(x)
+    if fft_seen is not None:
+        fft_seen.append(watch.seen)
+    return counter.get_total_flops() // 2

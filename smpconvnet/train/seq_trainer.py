@@ -1,0 +1,552 @@
+"""Training and evaluation of the causal SMP-TCN sequence models (``smpconvnet train-seq`` / ``evaluate-seq``).
+
+The optimisation follows the paper's sequence recipe: Adam, a cosine learning-rate schedule with linear warm-up
+(timm's ``CosineLRScheduler``, stepped every update), radii in their own parameter group with a learning-rate
+factor of 0.1 (timm's ``lr_scale`` group key, which timm's schedulers honour) and no weight decay, and radii kept
+in ``[r_min, r_max]`` by the point kernel's optimizer hook after every step (asserted at every epoch end).
+
+Data: a UEA/UCR classification set shipped with ``aeon`` (by name, e.g. ``OSULeaf``) or ``adding`` (the adding
+problem, a regression). Each channel is standardised with the training split's statistics; variable-length sets
+are fed at their true lengths (right-padded to one fixed length, the longest sequence of the data set, with
+``lengths`` passed to the model).
+
+Every epoch a checkpoint (model, optimizer, scheduler, epoch, update count, RNG states, history, and the run's
+``config.json`` content: architecture, model arguments, preprocessing, data set) is written to
+``OUTPUT/checkpoint.pth`` atomically; ``--resume`` continues from it exactly (same result as an uninterrupted
+run), and every command that takes a model (``evaluate-seq``, ``reparam``, ``export``, ``info``) reads it. At the
+end the folder also holds ``model.safetensors`` + ``config.json`` (loadable with
+``timm.create_model('local-dir:OUTPUT')``) and ``results.json``.
+"""
+import argparse
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..data import sequences as seq_data
+from ..atomic_io import atomic_file
+from ..layers.point_kernel import PointKernel
+from ..weights.sources import load_model_with_config, register_checkpoint_format
+
+__all__ = [
+    'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
+    'evaluate_pretrained', 'save_atomic', 'radii_in_bounds', 'checkpoint_config', 'is_checkpoint', 'parse_model_kwargs',
+]
+
+CHECKPOINT_NAME = 'checkpoint.pth'
+LOG_NAME = 'log.jsonl'
+RESULTS_NAME = 'results.json'
+
+
+# ----------------------------------------------------------------------------------------------------- config
+
+@dataclass
+class TrainConfig:
+    """The training options (the ``train-seq`` arguments); defaults are the documented recipe."""
+    model: str = 'smpconv_tcn_smnist'
+    model_kwargs: Dict[str, Any] = field(default_factory=dict)
+    dataset: str = 'OSULeaf'
+    epochs: int = 100
+    batch_size: int = 16
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    radius_lr_factor: float = 0.1
+    warmup_epochs: float = 5
+    min_lr_ratio: float = 0.01
+    label_smoothing: float = 0.0
+    augment: bool = False
+    aug_scale: float = 0.1
+    aug_jitter: float = 0.03
+    aug_shift: float = 0.0
+    aug_warp: float = 0.0
+    mixup: float = 0.0
+    grad_clip: float = 0.0
+    val_fraction: float = 0.0
+    split_seed: int = 0
+    eval_test: bool = True
+    seed: int = 0
+    output: str = ''
+    resume: bool = False
+    force: bool = False
+    progress: bool = True
+    # the adding problem
+    adding_length: int = 1000
+    adding_train: int = 20000
+    adding_test: int = 1000
+    threads: int = 0
+    length: int = 0
+    device: str = 'cpu'
+
+
+# options that must be the same to resume a run exactly
+_RESUME_KEYS = ('model', 'model_kwargs', 'dataset', 'epochs', 'batch_size', 'lr', 'weight_decay', 'radius_lr_factor',
+                'warmup_epochs', 'min_lr_ratio', 'label_smoothing', 'augment', 'aug_scale', 'aug_jitter', 'aug_shift',
+                'aug_warp', 'mixup', 'grad_clip', 'val_fraction', 'split_seed', 'seed', 'length', 'adding_length',
+                'adding_train', 'adding_test')
+
+
+# ------------------------------------------------------------------------------------------- optimisation
+
+def _radius_params(model: nn.Module) -> List[nn.Parameter]:
+    return [m.radius for m in model.modules() if isinstance(m, PointKernel) and isinstance(m.radius, nn.Parameter)]
+
+
+def build_param_groups(model: nn.Module, lr: float, weight_decay: float, radius_lr_factor: float) -> List[Dict]:
+    """Three groups: weights with decay; biases, norms and the model's ``no_weight_decay`` names without;
+    radii without decay and with ``lr_scale = radius_lr_factor`` (timm's schedulers multiply it in)."""
+    radius_ids = {id(p) for p in _radius_params(model)}
+    skip = set(model.no_weight_decay()) if hasattr(model, 'no_weight_decay') else set()
+    decay, no_decay, radius = [], [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        if id(p) in radius_ids:
+            radius.append(p)
+        elif p.ndim <= 1 or name.endswith('.bias') or name in skip or any(name.startswith(s + '.') for s in skip):
+            no_decay.append(p)
+        else:
+            decay.append(p)
+    groups = [
+        {'params': decay, 'weight_decay': weight_decay, 'name': 'decay'},
+        {'params': no_decay, 'weight_decay': 0.0, 'name': 'no_decay'},
+        {'params': radius, 'weight_decay': 0.0, 'lr_scale': radius_lr_factor, 'name': 'radius'},
+    ]
+    for g in groups:
+        # the scheduler multiplies lr_scale in (timm's convention): every group starts from the same base lr
+        g['lr'] = lr
+    return [g for g in groups if g['params']]
+
+
+def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    # Adam with L2 weight decay, as the original sequence code; radii excluded from decay
+    return torch.optim.Adam(build_param_groups(model, cfg.lr, cfg.weight_decay, cfg.radius_lr_factor), lr=cfg.lr)
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int):
+    """Cosine decay over the updates after a linear warm-up from 0, stepped per update (timm's scheduler)."""
+    from timm.scheduler import CosineLRScheduler
+    warmup = int(round(cfg.warmup_epochs * steps_per_epoch))
+    total = max(1, cfg.epochs * steps_per_epoch - warmup)
+    return CosineLRScheduler(
+        optimizer, t_initial=total, lr_min=cfg.lr * cfg.min_lr_ratio, warmup_t=warmup, warmup_lr_init=0.0,
+        warmup_prefix=True, t_in_epochs=False)
+
+
+def radii_in_bounds(model: nn.Module) -> bool:
+    for m in model.modules():
+        if isinstance(m, PointKernel):
+            r = m.radius.detach()
+            if bool((r < m.r_min).any()) or bool((r > m.r_max).any()):
+                return False
+    return True
+
+
+# ------------------------------------------------------------------------------------------------------ data
+
+class PreparedData(argparse.Namespace):
+    """Standardised splits plus what evaluation needs to reproduce the preprocessing."""
+    train: seq_data.SequenceSet
+    val: Optional[seq_data.SequenceSet]
+    test: Optional[seq_data.SequenceSet]
+    task: str  # 'classification' | 'regression'
+    num_classes: int
+    in_chans: int
+    length: int
+    mean: List[float]
+    std: List[float]
+    label_names: Optional[List[str]]
+    dataset: Dict[str, Any]
+
+
+def load_data(cfg: TrainConfig, samples: bool = True) -> PreparedData:
+    """The run's data, standardised, and its preprocessing. ``samples=False`` is for the preprocessing only: the
+    adding problem then draws no samples (its preprocessing is fixed); an aeon set is still read (its statistics)."""
+    if cfg.dataset == 'adding':
+        train = test = None
+        if samples:
+            # fresh, fixed draws: the training set from its own seed, the test set from another
+            x, y = seq_data.make_adding_problem(cfg.adding_train, cfg.adding_length,
+                                                torch.Generator().manual_seed(1234))
+            xt, yt = seq_data.make_adding_problem(cfg.adding_test, cfg.adding_length,
+                                                  torch.Generator().manual_seed(4321))
+            train = seq_data.SequenceSet(list(x), y, name='adding')
+            test = seq_data.SequenceSet(list(xt), yt, name='adding')
+        return PreparedData(
+            train=train, val=None, test=test, task='regression', num_classes=1, in_chans=2, length=cfg.adding_length,
+            mean=[0.0, 0.0], std=[1.0, 1.0], label_names=None,
+            dataset={'source': 'adding', 'name': 'adding', 'length': cfg.adding_length})
+    train = seq_data.load_aeon(cfg.dataset, 'train')
+    test = seq_data.load_aeon(cfg.dataset, 'test', label_names=train.label_names)
+    mean, std = seq_data.channel_stats(train)
+    train = seq_data.standardize(train, mean, std)
+    test = seq_data.standardize(test, mean, std)
+    val = None
+    if cfg.val_fraction:
+        tr_idx, val_idx = seq_data.stratified_split(train.targets, cfg.val_fraction,
+                                                    torch.Generator().manual_seed(cfg.split_seed))
+        train, val = train.subset(tr_idx), train.subset(val_idx)
+    # The model's input length (the grid its kernels are sampled on, fixed so that a prediction never depends on
+    # the batch) must hold every sequence: the longest of the data set, train or test (lengths are a property of
+    # the data set's documentation, e.g. JapaneseVowels 7-29, not of the labels), unless given.
+    longest = max(train.max_length, val.max_length if val is not None else 0, test.max_length)
+    length = cfg.length or longest
+    if length < longest:
+        raise ValueError(f'--length {length} is shorter than the longest sequence of {cfg.dataset} ({longest})')
+    return PreparedData(
+        train=train, val=val, test=test, task='classification', num_classes=len(train.label_names),
+        in_chans=train.num_channels, length=length, mean=mean, std=std, label_names=train.label_names,
+        dataset={'source': 'aeon', 'name': cfg.dataset, 'split': 'train/test (default)'})
+
+
+# ----------------------------------------------------------------------------------------------- training
+
+def _forward(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor, equal_length: bool) -> torch.Tensor:
+    # equal-length batches need no lengths (logits at the last step); variable-length ones pass them
+    return model(x) if equal_length else model(x, lengths=lengths)
+
+
+def _loss(out: torch.Tensor, target: torch.Tensor, task: str, label_smoothing: float = 0.0) -> torch.Tensor:
+    if task == 'regression':
+        return F.mse_loss(out.reshape(-1), target.float())
+    return F.cross_entropy(out, target, label_smoothing=label_smoothing)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: seq_data.SequenceSet, length: int, task: str = 'classification',
+             batch_size: int = 64) -> Dict[str, float]:
+    """Accuracy (classification) or MSE (regression) and mean loss of ``model`` on ``data`` (eval mode)."""
+    was_training = model.training
+    model.eval()
+    equal_length = bool((data.lengths == length).all())
+    device = next(model.parameters()).device
+    total_loss, correct, n = 0.0, 0, 0
+    for x, lengths, y in seq_data.batches(data, batch_size, length):
+        x, lengths, y = x.to(device), lengths.to(device), y.to(device)
+        out = _forward(model, x, lengths, equal_length)
+        total_loss += _loss(out, y, task).item() * len(y)
+        if task == 'classification':
+            correct += int((out.argmax(dim=1) == y).sum())
+        n += len(y)
+    model.train(was_training)
+    result = {'loss': total_loss / n, 'n': n}
+    if task == 'classification':
+        result.update(accuracy=correct / n, correct=correct)
+    else:
+        result['mse'] = total_loss / n
+    return result
+
+
+def save_atomic(obj: Any, path: Path, saver=torch.save):
+    """Write ``obj`` to ``path`` through a temporary file in the same folder renamed into place."""
+    with atomic_file(path) as tmp:
+        saver(obj, str(tmp))
+
+
+def _write_text_atomic(text: str, path: Path):
+    def _save(t, p):
+        Path(p).write_text(t)
+    save_atomic(text, path, saver=_save)
+
+
+def build_model(cfg: TrainConfig, data: PreparedData) -> nn.Module:
+    import timm
+
+    from ..models import seq_zoo  # noqa: F401  (registers the models; the package import does too)
+    kwargs = dict(cfg.model_kwargs)
+    kwargs.setdefault('in_chans', data.in_chans)
+    kwargs.setdefault('num_classes', data.num_classes)
+    return timm.create_model(cfg.model, **kwargs)
+
+
+def _progress(iterable, total: int, desc: str, enabled: bool):
+    if not enabled:
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm comes with huggingface_hub
+        return iterable
+    return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
+
+
+def _config_json(model: Optional[nn.Module], cfg: TrainConfig, data: PreparedData,
+                 results: Optional[Dict] = None) -> Dict[str, Any]:
+    """A timm/Hub ``config.json``: architecture, model arguments, and a pretrained_cfg with the preprocessing (without
+    ``model``, no first_conv / classifier: the registered pretrained_cfg's apply)."""
+    model_args = dict(cfg.model_kwargs)
+    model_args.update(in_chans=data.in_chans, num_classes=data.num_classes)
+    pretrained_cfg = {
+        # timm's builder requires a 3-tuple input_size: (channels, 1, length) for sequences
+        'input_size': [data.in_chans, 1, data.length],
+        'fixed_input_size': False,
+        'mean': list(data.mean),
+        'std': list(data.std),
+        'num_classes': data.num_classes,
+        'description': f'trained with smpconvnet train-seq on {data.dataset["name"]}',
+    }
+    if model is not None:
+        source_cfg = getattr(model, 'pretrained_cfg', None) or {}
+        pretrained_cfg.update(first_conv=source_cfg.get('first_conv'), classifier=source_cfg.get('classifier'))
+    if data.label_names:
+        pretrained_cfg['label_names'] = list(data.label_names)
+    out = {
+        'architecture': cfg.model,
+        'num_classes': data.num_classes,
+        'model_args': model_args,
+        'pretrained_cfg': pretrained_cfg,
+        # outside pretrained_cfg (timm's PretrainedCfg has no field for it): what evaluate-seq needs
+        'dataset': dict(data.dataset, task=data.task),
+    }
+    if results is not None:
+        out['results'] = results
+    if data.label_names:
+        out['label_names'] = list(data.label_names)
+    return out
+
+
+def train(cfg: TrainConfig) -> Dict[str, Any]:
+    """Run (or resume) a training run; returns the final results (also written to ``OUTPUT/results.json``)."""
+    if not cfg.output:
+        raise ValueError('an output folder is needed (--output DIR)')
+    out_dir = Path(cfg.output)
+    ckpt_path = out_dir / CHECKPOINT_NAME
+    if cfg.resume:
+        if not ckpt_path.is_file():
+            raise FileNotFoundError(f'--resume: no checkpoint at {ckpt_path}')
+    elif ckpt_path.exists() and not cfg.force:
+        raise FileExistsError(f'{ckpt_path} exists: pass --resume to continue it or --force to start over')
+    out_dir.mkdir(parents=True, exist_ok=True)
+    threads = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    try:
+        return _train(cfg, out_dir, ckpt_path)
+    finally:  # the thread count is process-wide: a library call leaves it as it found it
+        torch.set_num_threads(threads)
+
+
+def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path) -> Dict[str, Any]:
+    random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    data = load_data(cfg)
+    device = torch.device(cfg.device)
+    model = build_model(cfg, data).to(device)
+    optimizer = build_optimizer(model, cfg)
+    steps_per_epoch = seq_data.num_batches(len(data.train), cfg.batch_size, drop_last=True)
+    scheduler = build_scheduler(optimizer, cfg, steps_per_epoch)
+    # the shuffling / augmentation stream is separate from the global one (dropout, init)
+    data_gen = torch.Generator().manual_seed(cfg.seed + 1_000_003)
+    start_epoch, num_updates, history = 0, 0, []
+
+    if cfg.resume:
+        ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=False)
+        defaults = TrainConfig()  # options added after a checkpoint was written had their default then
+        changed = {k: (ckpt['args'].get(k, getattr(defaults, k)), getattr(cfg, k)) for k in _RESUME_KEYS
+                   if ckpt['args'].get(k, getattr(defaults, k)) != getattr(cfg, k)}
+        if changed:
+            raise ValueError('--resume needs the options the run was started with; changed (checkpoint, now): '
+                             + ', '.join(f'{k}={a!r}/{b!r}' for k, (a, b) in changed.items()))
+        model.load_state_dict(ckpt['model'])
+        optimizer.load_state_dict(ckpt['optimizer'])
+        scheduler.load_state_dict(ckpt['scheduler'])
+        start_epoch, num_updates, history = ckpt['epoch'], ckpt['num_updates'], ckpt['history']
+        torch.set_rng_state(ckpt['rng']['torch'])
+        if ckpt['rng'].get('cuda') is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(ckpt['rng']['cuda'])
+        data_gen.set_state(ckpt['rng']['data'])
+        random.setstate(ckpt['rng']['python'])
+        print(f'resumed {ckpt_path} at epoch {start_epoch}/{cfg.epochs}')
+
+    n_params = sum(p.numel() for p in model.parameters())
+    # in every checkpoint: what rebuilds the model and its preprocessing without the data (checkpoint_config)
+    run_config = _config_json(model, cfg, data)
+    equal_length = bool((data.train.lengths == data.length).all())
+    if cfg.augment and (cfg.aug_shift or cfg.aug_warp) and not equal_length:
+        raise ValueError('--aug-shift and --aug-warp (circular shift, window slicing) need equal-length sequences; '
+                         f'{data.dataset["name"]} has variable lengths')
+    if not 0 <= cfg.aug_warp < 1 or cfg.mixup < 0:
+        raise ValueError(f'--aug-warp must be in [0, 1) and --mixup >= 0, got {cfg.aug_warp} and {cfg.mixup}')
+    if cfg.mixup and data.task != 'classification':
+        raise ValueError('--mixup is for classification data sets')
+    print(f'train-seq: {cfg.model} ({n_params:,} parameters) on {data.dataset["name"]}: '
+          f'{len(data.train)} train'
+          f'{f", {len(data.val)} validation" if data.val is not None else ""}'
+          f'{f", {len(data.test)} test" if data.test is not None else ""}, '
+          f'{data.in_chans} x {data.length}{"" if equal_length else " (variable lengths, padded)"}, '
+          f'{cfg.epochs} epochs of {steps_per_epoch} steps')
+
+    for epoch in range(start_epoch, cfg.epochs):
+        model.train()
+        t0 = time.perf_counter()
+        total_loss, correct, seen = 0.0, 0, 0
+        batch_iter = seq_data.batches(data.train, cfg.batch_size, data.length, generator=data_gen, shuffle=True,
+                                      drop_last=True)
+        for x, lengths, y in _progress(batch_iter, steps_per_epoch, f'epoch {epoch + 1}/{cfg.epochs}', cfg.progress):
+            if cfg.augment:
+                x = seq_data.augment_batch(x, lengths, data_gen, cfg.aug_scale, cfg.aug_jitter, cfg.aug_shift,
+                                           cfg.aug_warp)
+            mix = None
+            if cfg.mixup > 0:
+                # mixup (Zhang et al. 2018): one Beta(a, a) weight per batch, partners by a permutation; the
+                # mixed sequence keeps the longer of the two lengths
+                lam = random.betavariate(cfg.mixup, cfg.mixup)
+                perm = torch.randperm(len(y), generator=data_gen)
+                x = lam * x + (1 - lam) * x[perm]
+                lengths = torch.maximum(lengths, lengths[perm])
+                mix = (lam, y[perm].to(device))
+            x, lengths, y = x.to(device), lengths.to(device), y.to(device)
+            out = _forward(model, x, lengths, equal_length)
+            loss = _loss(out, y, data.task, cfg.label_smoothing)
+            if mix is not None:
+                loss = mix[0] * loss + (1 - mix[0]) * _loss(out, mix[1], data.task, cfg.label_smoothing)
+            if not torch.isfinite(loss):
+                raise RuntimeError(f'the loss became {loss.item()} at epoch {epoch + 1}')
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()  # the PointKernel optimizer hook clamps the radii here
+            num_updates += 1
+            scheduler.step_update(num_updates)
+            total_loss += loss.item() * len(y)
+            seen += len(y)
+            if data.task == 'classification':
+                correct += int((out.argmax(dim=1) == y).sum())
+        if not radii_in_bounds(model):
+            raise RuntimeError('radii left [r_min, r_max] after an optimizer step: the PointKernel hook did not run')
+        record = {'epoch': epoch + 1, 'lr': optimizer.param_groups[0]['lr'], 'train_loss': total_loss / max(seen, 1),
+                  'time_s': round(time.perf_counter() - t0, 2)}
+        if data.task == 'classification':
+            record['train_acc'] = correct / max(seen, 1)
+        if data.val is not None:
+            val = evaluate(model, data.val, data.length, data.task)
+            record.update({f'val_{k}': v for k, v in val.items() if k in ('loss', 'accuracy', 'mse')})
+        history.append(record)
+        print(' '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}' for k, v in record.items()), flush=True)
+        save_atomic({
+            'model_name': cfg.model, 'dataset': data.dataset, 'args': asdict(cfg), 'config': run_config,
+            'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'scheduler': scheduler.state_dict(),
+            'epoch': epoch + 1, 'num_updates': num_updates, 'history': history,
+            'rng': {'torch': torch.get_rng_state(), 'data': data_gen.get_state(), 'python': random.getstate(),
+                    'cuda': torch.cuda.get_rng_state_all() if device.type == 'cuda' else None},
+        }, ckpt_path)
+        with open(out_dir / LOG_NAME, 'a') as f:
+            f.write(json.dumps(record) + '\n')
+
+    results: Dict[str, Any] = {'model': cfg.model, 'dataset': data.dataset['name'], 'seed': cfg.seed,
+                               'epochs': cfg.epochs, 'parameters': n_params,
+                               'train_time_s': round(sum(r['time_s'] for r in history), 1)}
+    if data.val is not None:
+        results['val'] = evaluate(model, data.val, data.length, data.task)
+    if cfg.eval_test and data.test is not None:
+        results['test'] = evaluate(model, data.test, data.length, data.task)
+        metric = 'accuracy' if data.task == 'classification' else 'mse'
+        print(f'test {metric}: {results["test"][metric]:.4f} ({results["test"]["n"]} samples)')
+    _export(model, cfg, data, results, out_dir)
+    return results
+
+
+def checkpoint_config(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
+    """The ``config.json`` content (architecture, model_args, pretrained_cfg with the preprocessing, dataset) of a
+    ``checkpoint.pth`` written by ``train``.
+
+    Stored in the checkpoint since this version; for a checkpoint of an earlier version, rebuilt from the run's
+    options (``args``) with the preprocessing recomputed from the data set exactly as training computed it.
+
+    Raises:
+        ValueError: the checkpoint holds no train-seq options, or its data set cannot be read.
+    """
+    if isinstance(checkpoint.get('config'), dict):
+        return checkpoint['config']
+    args = checkpoint.get('args')
+    if not isinstance(args, dict) or not isinstance(args.get('model'), str):
+        raise ValueError("not a train-seq checkpoint: expected its options under 'args' (a dict with 'model')")
+    names = {f.name for f in fields(TrainConfig)}
+    cfg = TrainConfig(**{k: v for k, v in args.items() if k in names})
+    try:
+        data = load_data(cfg, samples=False)
+    except Exception as e:  # noqa: BLE001  (aeon / data errors: say what was needed and why)
+        raise ValueError(f'the checkpoint predates recorded preprocessing; rebuilding it needs the data set '
+                         f'{cfg.dataset!r}, which could not be read: {e}') from e
+    return _config_json(None, cfg, data)
+
+
+def _export(model: nn.Module, cfg: TrainConfig, data: PreparedData, results: Dict, out_dir: Path):
+    from safetensors.torch import save_file
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_atomic(state, out_dir / 'model.safetensors', saver=lambda obj, p: save_file(obj, p))
+    _write_text_atomic(json.dumps(_config_json(model, cfg, data, results), indent=2) + '\n', out_dir / 'config.json')
+    _write_text_atomic(json.dumps(results, indent=2) + '\n', out_dir / RESULTS_NAME)
+
+
+# ---------------------------------------------------------------------------------------------- evaluation
+
+def _dataset_for(model_name: str, model: nn.Module, dataset: Optional[str], extra: Dict[str, Any]) -> str:
+    """The aeon data set to evaluate on: given, else the one the model's folder or checkpoint records (``extra``:
+    config.json's ``dataset``), else the one a zoo architecture was trained on."""
+    if dataset:
+        return dataset
+    recorded = extra.get('dataset') or {}
+    if recorded.get('source') == 'aeon':
+        return recorded['name']
+    from ..models.seq_zoo import dataset_of
+    name = dataset_of(model.pretrained_cfg.get('architecture') or model_name.split('.')[0])
+    if name:
+        return name
+    raise ValueError(f'no data set is recorded for {model_name}: pass --dataset NAME (an aeon UEA/UCR name)')
+
+
+def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: str = 'test',
+                        batch_size: int = 64) -> Dict[str, Any]:
+    """Load ``model_name`` with its weights (``smpconvnet.load_model``: a registered name with tag, hf-hub: /
+    local-dir: name, a folder written by train-seq or ``reparam``, a checkpoint of train-seq or timm's train.py) and
+    evaluate it on an aeon split using the preprocessing recorded in its ``pretrained_cfg`` (label order,
+    per-channel mean/std, input length)."""
+    from ..models import seq_zoo  # noqa: F401
+    model, _, extra = load_model_with_config(model_name, pretrained=True)
+    model.eval()
+    cfg = model.pretrained_cfg
+    name = _dataset_for(model_name, model, dataset, extra)
+    label_names = list(cfg.get('label_names') or [])
+    if not label_names:
+        raise ValueError(f'{model_name} records no label_names in its pretrained_cfg: cannot map classes')
+    data = seq_data.load_aeon(name, split, label_names=label_names)
+    in_chans, length = int(cfg['input_size'][0]), int(cfg['input_size'][-1])
+    if data.num_channels != in_chans:
+        raise ValueError(f'{name} has {data.num_channels} channels, {model_name} expects {in_chans}')
+    data = seq_data.standardize(data, cfg['mean'], cfg['std'])
+    # keep the trained input length (the kernel grid); only a longer test sequence extends it
+    length = max(length, data.max_length)
+    result = evaluate(model, data, length, 'classification', batch_size)
+    result.update(model=model_name, dataset=name, split=split)
+    return result
+
+
+def parse_model_kwargs(items: List[str]) -> Dict[str, Any]:
+    """``['key=value', ...]`` (values as JSON where they parse) -> a dict of model constructor arguments."""
+    out = {}
+    for item in items or []:
+        if '=' not in item:
+            raise ValueError(f'--model-kwargs expects key=value pairs, got {item!r}')
+        k, v = item.split('=', 1)
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+def is_checkpoint(checkpoint: Dict[str, Any]) -> bool:
+    """Whether a loaded checkpoint dict was written by ``train`` (its options under ``args``, a dict)."""
+    args = checkpoint.get('args')
+    return isinstance(args, dict) and isinstance(args.get('model'), str) and isinstance(checkpoint.get('model'), dict) \
+        and 'model_name' in checkpoint
+
+
+# every model source (smpconvnet.load_model, the commands) reads train-seq checkpoints
+register_checkpoint_format('smpconvnet train-seq', is_checkpoint, checkpoint_config)

@@ -1,0 +1,187 @@
+"""Training with timm's own scripts: shipped recipes and a launcher for an unchanged ``train.py``.
+
+``smpconvnet recipe NAME``             prints (or, with ``--output``, writes) a ``train.py --config`` file.
+``smpconvnet train -- ARGS``           runs timm's ``train.py`` with ARGS, the models registered and the
+                                       original's radius learning rate (0.1 x) in the optimiser's groups.
+``smpconvnet validate -- ARGS``        runs timm's ``validate.py`` with ARGS, the models registered.
+
+The scripts come from a checkout of pytorch-image-models and are run as they are (``runpy``, ``sys.argv``
+set to ARGS): nothing in them is edited or copied. For several GPUs or nodes, start the launcher under
+torchrun: ``torchrun --nproc_per_node 8 -m smpconvnet train --train-script .../train.py -- ARGS``.
+"""
+import functools
+import logging
+import os
+import runpy
+import sys
+import traceback
+from importlib import resources
+from typing import Any, Dict, List, Optional, Sequence
+
+import torch.nn as nn
+
+from ..atomic_io import atomic_file
+
+__all__ = [
+    'RADIUS_LR_SCALE', 'recipe_names', 'recipe_text', 'load_recipe', 'write_recipe', 'param_groups_smp',
+    'run_timm_script',
+]
+
+_logger = logging.getLogger(__name__)
+
+# The original ImageNet training sets the learning rate of the point radii to 0.1 x the scheduled rate
+# (its parameter group flagged 'radius'); the sequence models use the same factor.
+RADIUS_LR_SCALE = 0.1
+
+_RECIPE_DIR = 'recipes'
+_RECIPE_SUFFIX = '.yaml'
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Recipes
+
+def _recipe_files():
+    return resources.files(__package__).joinpath(_RECIPE_DIR)
+
+
+def recipe_names() -> List[str]:
+    """Names of the shipped recipes (``smpconvnet_t_in1k``, ...)."""
+    return sorted(
+        p.name[:-len(_RECIPE_SUFFIX)] for p in _recipe_files().iterdir() if p.name.endswith(_RECIPE_SUFFIX))
+
+
+def recipe_text(name: str) -> str:
+    """The YAML text of a shipped recipe, comments included."""
+    names = recipe_names()
+    if name.endswith(_RECIPE_SUFFIX):
+        name = name[:-len(_RECIPE_SUFFIX)]
+    if name not in names:
+        raise ValueError(f'unknown recipe {name!r}; the shipped recipes are: {", ".join(names)}')
+    return _recipe_files().joinpath(name + _RECIPE_SUFFIX).read_text(encoding='utf-8')
+
+
+def load_recipe(name: str) -> Dict[str, Any]:
+    """A shipped recipe as the dict ``train.py --config`` reads (train.py option dest -> value)."""
+    import yaml  # a timm dependency
+    return yaml.safe_load(recipe_text(name))
+
+
+def write_recipe(name: str, output: str, force: bool = False) -> str:
+    """Write a recipe to ``output`` through a temporary file renamed into place; refuse to overwrite
+    an existing file unless ``force``. Returns the path written."""
+    text = recipe_text(name)
+    output = os.path.abspath(output)
+    if os.path.isdir(output):
+        raise ValueError(f'--output must be a file path, {output} is a directory')
+    if os.path.exists(output) and not force:
+        raise FileExistsError(f'{output} exists; pass --force to overwrite it')
+    directory = os.path.dirname(output)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f'directory {directory} does not exist')
+    with atomic_file(output) as tmp:
+        tmp.write_text(text, encoding='utf-8')
+    return output
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Optimiser parameter groups
+
+def _radius_parameters(model: nn.Module) -> List[nn.Parameter]:
+    from ..layers.point_kernel import PointKernel
+    return [m.radius for m in model.modules() if isinstance(m, PointKernel) and m.radius.requires_grad]
+
+
+def param_groups_smp(
+        model: nn.Module,
+        weight_decay: float = 1e-5,
+        radius_lr_scale: float = RADIUS_LR_SCALE,
+        no_weight_decay_list: Optional[Sequence[str]] = None,
+) -> List[Dict[str, Any]]:
+    """timm's weight-decay parameter groups plus one group for the point radii, trained at
+    ``radius_lr_scale`` x the learning rate and without weight decay.
+
+    A ``param_group_fn`` for ``timm.optim.create_optimizer_v2``: the radius group carries ``lr_scale``,
+    which timm's schedulers multiply into the scheduled rate at every update (as for layer-wise decay), e.g.
+    ``create_optimizer_v2(model, 'adamw', lr=4e-3, weight_decay=0.05,
+    param_group_fn=functools.partial(param_groups_smp, weight_decay=0.05))``.
+    Without a timm scheduler, set the group's ``lr`` yourself (``lr_scale`` x the others').
+    """
+    from timm.optim import param_groups_weight_decay
+    if no_weight_decay_list is None:
+        no_weight_decay_list = getattr(model, 'no_weight_decay', lambda: set())()
+    groups = param_groups_weight_decay(model, weight_decay=weight_decay, no_weight_decay_list=no_weight_decay_list)
+    radii = _radius_parameters(model)
+    radius_ids = {id(p) for p in radii}
+    out = []
+    for group in groups:
+        params = [p for p in group['params'] if id(p) not in radius_ids]
+        if params:
+            out.append({**group, 'params': params})
+    if radii:
+        out.append({'params': radii, 'weight_decay': 0., 'lr_scale': float(radius_lr_scale)})
+    return out
+
+
+def _create_optimizer_with_radius_group(create_optimizer_v2, radius_lr_scale: float):
+    """Wrap timm's ``create_optimizer_v2`` so that a model with point kernels gets ``param_groups_smp``
+    (when the caller asks for no other grouping: no ``param_group_fn``, ``layer_decay``, fallback list,
+    or ``filter_bias_and_bn=False``)."""
+
+    @functools.wraps(create_optimizer_v2)
+    def create(model_or_params, opt: str = 'sgd', lr=None, weight_decay: float = 0., *args, **kwargs):
+        other_grouping = (kwargs.get('param_group_fn') is not None or kwargs.get('layer_decay') is not None
+                          or not kwargs.get('filter_bias_and_bn', True) or kwargs.get('fallback_list')
+                          or kwargs.get('fallback_no_weight_decay'))
+        if isinstance(model_or_params, nn.Module) and not other_grouping and _radius_parameters(model_or_params):
+            kwargs['param_group_fn'] = functools.partial(
+                param_groups_smp, weight_decay=weight_decay, radius_lr_scale=radius_lr_scale)
+            _logger.info(f'smpconvnet: point radii in their own parameter group (lr x {radius_lr_scale:g}, '
+                         f'no weight decay)')
+        return create_optimizer_v2(model_or_params, opt, lr, weight_decay, *args, **kwargs)
+
+    return create
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Running timm's scripts
+
+def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Optional[float] = None) -> int:
+    """Run a timm script (``train.py``, ``validate.py``) unchanged as ``__main__`` with ``script_args``.
+
+    The models are registered (importing any part of ``smpconvnet`` runs the package's ``__init__``). With ``radius_lr_scale`` (and not 1),
+    ``timm.optim.create_optimizer_v2`` builds ``param_groups_smp`` groups for the duration of the run.
+    Returns the script's exit status.
+    """
+    script = os.path.abspath(script)
+    if not os.path.isfile(script):
+        raise FileNotFoundError(
+            f'{script} not found: pass the script of a pytorch-image-models checkout with --train-script '
+            f'(or --validate-script), or run from the checkout directory')
+    import timm.optim
+
+    saved_argv, saved_path0 = sys.argv, sys.path[0] if sys.path else None
+    saved_create = timm.optim.create_optimizer_v2
+    sys.argv = [script] + list(script_args)
+    # as `python script.py` does: the script's folder first on the import path
+    if sys.path:
+        sys.path[0] = os.path.dirname(script)
+    else:
+        sys.path.insert(0, os.path.dirname(script))
+    if radius_lr_scale is not None and radius_lr_scale != 1:
+        timm.optim.create_optimizer_v2 = _create_optimizer_with_radius_group(saved_create, radius_lr_scale)
+    try:
+        runpy.run_path(script, run_name='__main__')
+        return 0
+    except SystemExit as e:
+        if e.code is None or isinstance(e.code, int):
+            return e.code or 0
+        print(e.code, file=sys.stderr)
+        return 1
+    except Exception:  # noqa: BLE001  (the script's own failure: show its traceback, not a one-line summary)
+        traceback.print_exc()
+        return 1
+    finally:
+        timm.optim.create_optimizer_v2 = saved_create
+        sys.argv = saved_argv
+        if saved_path0 is not None:
+            sys.path[0] = saved_path0

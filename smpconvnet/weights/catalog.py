@@ -1,0 +1,90 @@
+"""What models there are, where their weights are, their size and cost (``smpconvnet list`` / ``info``)."""
+import sys
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+import torch
+
+from ..models._pretrained import weights_location
+from ..profiling import count_macs
+from .deploy import deploy, model_input_shape
+from .sources import load_model
+
+__all__ = ['project_models', 'list_models', 'model_info']
+
+
+def project_models() -> List[str]:
+    """Every architecture this package registers with timm (ImageNet and sequence families)."""
+    import timm
+    from timm.models._registry import _model_entrypoints
+
+    return sorted(name for name, fn in _model_entrypoints.items()
+                  if fn.__module__ == 'smpconvnet' or fn.__module__.startswith('smpconvnet.'))
+
+
+def _weights_status(cfg: Dict[str, Any]) -> str:
+    kind, where = weights_location(cfg)
+    return {
+        'shipped': 'shipped (weights/)',
+        'file': f'local file {where}',
+        'hub-cache': f"Hub cache ({cfg.get('hf_hub_id')})",
+        'hub': f"on the Hub, not cached ({cfg.get('hf_hub_id')})",
+        'url': 'download (url)',
+        'none': 'none',
+    }[kind]
+
+
+def _count_params(name: str) -> int:
+    import timm
+    with torch.device('cpu'):
+        model = timm.create_model(name)
+    return sum(p.numel() for p in model.parameters())
+
+
+def list_models(pattern: str = '', with_params: bool = True, progress: bool = True) -> List[Dict[str, Any]]:
+    """One row per model and pretrained tag: name, parameters, input size, classes, weights."""
+    import fnmatch
+    import sys
+
+    import timm
+    rows = []
+    names = [n for n in project_models() if not pattern or fnmatch.fnmatch(n, pattern)]
+    for i, arch in enumerate(names):
+        if progress:
+            print(f'\r  building {arch} ({i + 1}/{len(names)})...', end='', file=sys.stderr, flush=True)
+        params = _count_params(arch) if with_params else None
+        tags = timm.models._registry._model_with_tags.get(arch) or [arch]
+        for tagged in tags:
+            cfg = timm.models.get_pretrained_cfg(tagged)
+            cfg = cfg.to_dict() if cfg is not None else {}
+            rows.append(dict(name=tagged, params=params, input_size=tuple(cfg.get('input_size') or ()),
+                             num_classes=cfg.get('num_classes'), weights=_weights_status(cfg)))
+    if progress:
+        print('\r' + ' ' * 60 + '\r', end='', file=sys.stderr, flush=True)
+    return rows
+
+
+def model_info(spec: str, input_size: Optional[Sequence[int]] = None, pretrained='auto') -> Dict[str, Any]:
+    """Config, parameters and GMACs (training form and deployed) of a model name / folder / checkpoint."""
+    model, source = load_model(spec, pretrained=pretrained)
+    model.eval()
+    cfg = dict(model.pretrained_cfg)
+    size = model_input_shape(model, input_size)
+    info: Dict[str, Any] = dict(
+        model=spec, architecture=cfg.get('architecture'), tag=cfg.get('tag'), weights=source,
+        params=sum(p.numel() for p in model.parameters()), input_size=size,
+        num_classes=getattr(model, 'num_classes', None), num_features=getattr(model, 'num_features', None))
+    t0 = time.perf_counter()
+    fft: List[bool] = []
+    info['gmacs'] = count_macs(model, size, fft) / 1e9
+    has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    if has_bn and hasattr(model, 'reparameterize'):
+        deployed = deploy(model, torch.empty(1, *size))  # sequence models: deployed for this length
+        info['deployed_params'] = sum(p.numel() for p in deployed.parameters())
+        info['deployed_gmacs'] = count_macs(deployed, size, fft) / 1e9
+    info['macs_lower_bound'] = any(fft)  # FFT convolutions ran and are not in the count
+    info['count_seconds'] = time.perf_counter() - t0
+    info['pretrained_cfg'] = {k: v for k, v in cfg.items() if v not in (None, '', [], {}) and k != 'state_dict'}
+    if getattr(model, '_model_args', None):
+        info['model_args'] = dict(model._model_args)
+    return info

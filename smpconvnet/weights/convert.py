@@ -1,0 +1,87 @@
+"""The authors' SMPConvNet checkpoints -> a folder the Hub and timm understand (``smpconvnet convert``).
+
+``convert_checkpoint(src, dst)`` reads an original SMPConvNet ImageNet checkpoint (``.pth`` as released:
+``{'model': ...}``, ``{'model_ema': ...}``, ``module.`` prefixes or a bare state dict; or ``.safetensors``),
+recognises SMPConvNet-T or -B from the tensor shapes (any other size is converted too, its architecture
+recorded as ``model_args`` in ``config.json``), and writes ``DST/`` with ``model.safetensors`` (this package's
+key layout), ``config.json`` (timm's format) and a model card ``README.md``. The folder is written under a
+temporary name, verified by loading it back through ``timm.create_model('local-dir:...', pretrained=True)`` and
+comparing its outputs with the original network, and only then renamed into place.
+"""
+import os
+import time
+from pathlib import Path
+from typing import Any, Dict, Union
+
+import torch
+
+from ..layers.reparam import relative_error
+from .folders import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, model_card, print_step, write_model_folder
+from .hub import sha256_file
+from .sources import detect_architecture, read_checkpoint
+
+__all__ = ['convert_checkpoint', 'VERIFY_INPUT_SIZE', 'VERIFY_TOLERANCE']
+
+# what the converter compares between the converted folder and the original network
+VERIFY_INPUT_SIZE = 64
+VERIFY_TOLERANCE = 1e-5
+
+PathLike = Union[str, os.PathLike]
+
+
+def convert_checkpoint(
+        src: PathLike,
+        dst: PathLike,
+        force: bool = False,
+        trust_pickle: bool = False,
+        quiet: bool = False,
+) -> Dict[str, Any]:
+    """Convert an original SMPConvNet checkpoint to a timm/Hub folder; returns a summary dict."""
+    import timm
+    from ..models.smpconvnet import checkpoint_filter_fn
+
+    src, dst = Path(src), Path(dst)
+    if dst.exists() and not force:
+        raise FileExistsError(f'{dst} exists; pass --force (force=True) to replace it')
+    t0 = time.perf_counter()
+    print_step(f'[1/4] reading {src}', quiet)
+    checkpoint = read_checkpoint(src, trust_pickle=trust_pickle)
+    architecture, model_args, description = detect_architecture(checkpoint)
+    print_step(f'      {description}: {architecture}' + (f' with {model_args}' if model_args else ''), quiet)
+
+    print_step('[2/4] building the network and loading the original weights (checkpoint_filter_fn)', quiet)
+    original = timm.create_model(architecture, **model_args).eval()
+    original.load_state_dict(checkpoint_filter_fn(checkpoint, original), strict=True)
+    del checkpoint
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(2, original.in_chans, VERIFY_INPUT_SIZE, VERIFY_INPUT_SIZE, generator=gen)
+    with torch.inference_mode():
+        expected = original(x)
+    report: Dict[str, Any] = dict(architecture=architecture, model_args=model_args, description=description,
+                                  source_sha256=sha256_file(src), dst=str(dst))
+
+    def verify(folder: Path):
+        print_step('[4/4] verifying: loading the folder back through timm (local-dir:) and comparing outputs', quiet)
+        reloaded = timm.create_model(f'local-dir:{folder}', pretrained=True).eval()
+        ref_sd, new_sd = original.state_dict(), reloaded.state_dict()
+        if ref_sd.keys() != new_sd.keys() or any(not torch.equal(ref_sd[k], new_sd[k]) for k in ref_sd):
+            raise RuntimeError('verification failed: the converted weights differ from the original ones')
+        with torch.inference_mode():
+            err = relative_error(reloaded(x), expected)
+        if not err <= VERIFY_TOLERANCE:
+            raise RuntimeError(f'verification failed: outputs differ by {err:.2e} (relative) from the original '
+                               f'network (tolerance {VERIFY_TOLERANCE:.0e})')
+        report['max_rel_diff'] = err
+
+    command = f'smpconvnet convert {src.name} {dst.name}'
+    card = model_card(architecture, original, model_args, description,
+                       source=f'converted from `{src.name}` (sha256 `{report["source_sha256"]}`), the authors\' '
+                              'checkpoint layout (https://github.com/sangnekim/SMPConv)',
+                       command=command)
+    print_step(f'[3/4] writing {WEIGHTS_NAME}, {CONFIG_NAME}, {CARD_NAME} (to a temporary folder first)', quiet)
+    write_model_folder(original, dst, card, model_args=model_args, force=force, verify=verify)
+    report['weights_sha256'] = sha256_file(dst / WEIGHTS_NAME)
+    print_step(f'done in {time.perf_counter() - t0:.1f}s: {dst} (outputs equal the original network to '
+          f"{report['max_rel_diff']:.1e} relative; {WEIGHTS_NAME} sha256 {report['weights_sha256'][:16]}...)", quiet)
+    return report

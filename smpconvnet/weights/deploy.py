@@ -1,0 +1,232 @@
+"""Deploying: the re-parameterised form of any model source, saved as a folder or exported (``smpconvnet reparam``,
+``smpconvnet export``).
+
+``reparam SRC DST`` writes a folder with the deployed state dict (``model.safetensors``), a ``config.json``
+marked ``"deployed": true`` (sequence models: ``model_args.seq_len`` and ``deployed_length``, the length the kernels
+were materialised for) and a model card. It loads through timm's own path,
+``timm.create_model('local-dir:DST', pretrained=True)`` (and so ``hf-hub:`` once pushed), or
+``smpconvnet.load_model(DST)``: the family's ``checkpoint_filter_fn`` recognises the deployed state dict and
+re-parameterises the freshly built network (which gives the deployed structure) before the strict load.
+
+``export MODEL --format onnx|torchscript`` re-parameterises first, exports with a dynamic batch axis,
+then runs the exported file (onnxruntime for ONNX, ``torch.jit.load`` for TorchScript) on a batch of a
+different size and checks its outputs against PyTorch.
+"""
+import copy
+import time
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence, Tuple
+
+import torch
+
+from ..atomic_io import atomic_file
+from ..layers.conv_backends import conv_backend
+from .folders import model_card, print_step, write_model_folder
+from .sources import load_deployed, load_model, load_model_with_config
+from ..layers.reparam import relative_error
+
+__all__ = ['deploy', 'is_deployed', 'reparameterize_to_folder', 'export_model', 'model_input_shape', 'example_input',
+           'direct_convolutions', 'EXPORT_TOLERANCE']
+
+# outputs of an exported or deployed model against PyTorch / the training form, relative to their max
+EXPORT_TOLERANCE = 1e-4
+
+
+def model_input_shape(model: torch.nn.Module, input_size: Optional[Sequence[int]] = None) -> Tuple[int, ...]:
+    """One sample's input shape: ``(C, H, W)`` for images, ``(C, L)`` for sequence models, whose timm config
+    writes their input size as ``(C, 1, L)``."""
+    size = tuple(input_size or model.pretrained_cfg.get('input_size') or (3, 224, 224))
+    in_chans = getattr(model, 'in_chans', None)
+    if input_size is None and isinstance(in_chans, int) and size[0] != in_chans:
+        # built for other input channels than its registered pretrained_cfg says (train.py --in-chans)
+        size = (in_chans,) + size[1:]
+    is_1d = (any(isinstance(m, torch.nn.Conv1d) for m in model.modules())
+             and not any(isinstance(m, torch.nn.Conv2d) for m in model.modules()))
+    if is_1d and len(size) == 3 and size[1] == 1:
+        size = (size[0], size[2])
+    return size
+
+
+def example_input(model: torch.nn.Module, batch_size: int, input_size: Optional[Sequence[int]] = None,
+                   seed: int = 0) -> torch.Tensor:
+    size = model_input_shape(model, input_size)
+    return torch.randn(batch_size, *size, generator=torch.Generator().manual_seed(seed))
+
+
+def is_deployed(model: torch.nn.Module) -> bool:
+    return not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def _deploys_for_a_length(model: torch.nn.Module, example: Optional[torch.Tensor]) -> bool:
+    """Whether ``model`` is a sequence model whose deployed kernels depend on the input length (its
+    ``reparameterize`` takes ``length``)."""
+    import inspect
+    reparam = getattr(model, 'reparameterize', None)
+    return example is not None and example.dim() == 3 and reparam is not None \
+        and 'length' in inspect.signature(reparam).parameters
+
+
+def deploy(model: torch.nn.Module, example: Optional[torch.Tensor] = None) -> torch.nn.Module:
+    """The re-parameterised copy of ``model``; sequence models are deployed for the example's length (their
+    kernels are as long as the input)."""
+    from timm.utils import reparameterize_model
+    model = model.eval()
+    if is_deployed(model):
+        return model
+    deployed = copy.deepcopy(model)
+    if _deploys_for_a_length(deployed, example):
+        return deployed.reparameterize(length=example.shape[-1]) or deployed
+    return reparameterize_model(deployed)
+
+
+def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size: Optional[Sequence[int]] = None,
+                             pretrained='auto', quiet: bool = False) -> Dict[str, Any]:
+    """Save the deployed form of ``src`` (name, hub id, folder or checkpoint) to the folder ``dst``."""
+    dst_path = Path(dst)
+    if dst_path.exists() and not force:
+        raise FileExistsError(f'{dst_path} exists; pass --force (force=True) to replace it')
+    t0 = time.perf_counter()
+    print_step(f'[1/3] loading {src}', quiet)
+    model, source, source_config = load_model_with_config(src, pretrained=pretrained)
+    model.eval()
+    print_step(f'      {source}', quiet)
+    if is_deployed(model):
+        raise ValueError(f'{src} is already deployed (re-parameterised)')
+    print_step('[2/3] re-parameterising', quiet)
+    x = example_input(model, 2, input_size)
+    deployed = deploy(model, x)
+    with torch.inference_mode():
+        expected = model(x)
+        err = relative_error(deployed(x), expected)
+    if not err <= EXPORT_TOLERANCE:
+        raise RuntimeError(f'the deployed model differs from the training form by {err:.2e} relative')
+    report: Dict[str, Any] = dict(source=source, max_rel_diff=err, dst=str(dst_path),
+                                  params=sum(p.numel() for p in model.parameters()),
+                                  deployed_params=sum(p.numel() for p in deployed.parameters()))
+
+    def verify(folder: Path):
+        # through timm's own local-dir: loading (what users and hf-hub: get), not only this package's
+        reloaded = load_deployed(folder)
+        ref_sd, new_sd = deployed.state_dict(), reloaded.state_dict()
+        if ref_sd.keys() != new_sd.keys() or any(not torch.equal(ref_sd[k], new_sd[k]) for k in ref_sd):
+            raise RuntimeError('verification failed: the reloaded deployed weights differ from the saved ones')
+        with torch.inference_mode():
+            err2 = relative_error(reloaded(x), expected)
+        if not err2 <= EXPORT_TOLERANCE:
+            raise RuntimeError(f'verification failed: the saved deployed model differs by {err2:.2e} relative')
+        report['reloaded_max_rel_diff'] = err2
+
+    architecture = model.pretrained_cfg.get('architecture', type(model).__name__)
+    from timm.models._input import get_model_args
+    model_args = get_model_args(model)  # what timm's factory recorded to rebuild this architecture
+    extra = dict(source_config)  # e.g. the data set of a train-seq run, for evaluate-seq
+    if _deploys_for_a_length(model, x):
+        # the kernels were materialised for this length: timm rebuilds the deployed structure from seq_len
+        model_args['seq_len'] = extra['deployed_length'] = int(x.shape[-1])
+    card = model_card(architecture, deployed, model_args, architecture, source=source,
+                       command=f'smpconvnet reparam {src} {dst_path.name}', deployed=True)
+    print_step(f'[3/3] writing {dst_path} (deployed state dict + config.json, verified by loading it back)', quiet)
+    write_model_folder(deployed, dst_path, card, model_args=model_args, deployed=True, force=force, verify=verify,
+                       extra_config=extra)
+    print_step(f"done in {time.perf_counter() - t0:.1f}s: {report['params']:,} -> {report['deployed_params']:,} "
+          f"parameters; deployed vs training form {err:.1e}, reloaded {report['reloaded_max_rel_diff']:.1e} "
+          f'(relative)', quiet)
+    return report
+
+
+def direct_convolutions():
+    """Every large-kernel convolution computed directly in this block: exported graphs need it (ONNX has no FFT
+    operator, and a trace would freeze the per-shape backend choice of ``conv_backends`` into the graph)."""
+    return conv_backend('direct')
+
+
+def _without_fft(model: torch.nn.Module) -> torch.nn.Module:
+    """Sequence-model convolutions with a ``use_fft`` switch computed directly (same result; ONNX has no FFT)."""
+    for m in model.modules():
+        if isinstance(getattr(m, 'use_fft', None), (bool, type(None))) and hasattr(m, 'use_fft'):
+            m.use_fft = False
+    return model
+
+
+def _export_onnx(model: torch.nn.Module, x: torch.Tensor, path: Path, opset: int):
+    import warnings
+    dynamic = {'input': {0: 'batch'}, 'output': {0: 'batch'}}
+    with warnings.catch_warnings():
+        # the TorchScript-based exporter works without onnxscript; torch flags it as the legacy path
+        warnings.simplefilter('ignore', DeprecationWarning)
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        torch.onnx.export(model, (x,), str(path), dynamo=False, input_names=['input'], output_names=['output'],
+                          dynamic_axes=dynamic, opset_version=opset, do_constant_folding=True)
+
+
+def _run_onnx(path: Path, x: torch.Tensor) -> torch.Tensor:
+    try:
+        import onnxruntime as ort
+    except ImportError as e:
+        raise RuntimeError('checking the ONNX file needs onnxruntime: pip install "smpconvnet[export]" '
+                           '(or pass --no-check)') from e
+    session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+    return torch.from_numpy(session.run(None, {'input': x.numpy()})[0])
+
+
+def _export_torchscript(model: torch.nn.Module, x: torch.Tensor, path: Path) -> str:
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        try:
+            scripted, how = torch.jit.script(model), 'torch.jit.script'
+        except Exception:  # noqa: BLE001  (fall back to tracing: the deployed graph has no data-dependent flow)
+            scripted, how = torch.jit.trace(model, x), 'torch.jit.trace'
+        torch.jit.save(scripted, str(path))
+    return how
+
+
+def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
+                 input_size: Optional[Sequence[int]] = None, opset: int = 17, check: bool = True,
+                 pretrained='auto', quiet: bool = False) -> Dict[str, Any]:
+    """Re-parameterise ``src`` and export it to ``out`` (ONNX or TorchScript), checked against PyTorch."""
+    if fmt not in ('onnx', 'torchscript'):
+        raise ValueError(f"unknown export format {fmt!r}: expected 'onnx' or 'torchscript'")
+    out_path = Path(out)
+    if out_path.exists() and not force:
+        raise FileExistsError(f'{out_path} exists; pass --force (force=True) to replace it')
+    t0 = time.perf_counter()
+    print_step(f'[1/4] loading {src}', quiet)
+    model, source = load_model(src, pretrained=pretrained)
+    model.eval()
+    print_step(f'      {source}', quiet)
+    print_step('[2/4] re-parameterising', quiet)
+    x1 = example_input(model, 1, input_size)
+    x2 = example_input(model, 2, input_size, seed=1)  # another batch size: the batch axis must be dynamic
+    deployed = deploy(model, x1)
+    with torch.inference_mode():
+        expected = deployed(x2)
+        train_err = relative_error(expected, model(x2))
+    report: Dict[str, Any] = dict(source=source, format=fmt, out=str(out_path), input_size=list(x1.shape[1:]),
+                                  deployed_vs_training=train_err)
+    print_step(f'[3/4] exporting to {fmt} (input {tuple(x1.shape[1:])}, dynamic batch)', quiet)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(out_path) as tmp:
+        with torch.no_grad(), direct_convolutions():
+            if fmt == 'onnx':
+                _export_onnx(_without_fft(copy.deepcopy(deployed)), x1, tmp, opset)
+            else:
+                report['method'] = _export_torchscript(deployed, x1, tmp)
+        if check:
+            print_step(f"[4/4] checking the exported file on a batch of 2 "
+                  f"({'onnxruntime' if fmt == 'onnx' else 'torch.jit.load'})", quiet)
+            if fmt == 'onnx':
+                actual = _run_onnx(tmp, x2)
+            else:
+                with torch.inference_mode():
+                    actual = torch.jit.load(str(tmp))(x2)
+            err = relative_error(actual, expected)
+            report['exported_vs_pytorch'] = err
+            if not err <= EXPORT_TOLERANCE:
+                raise RuntimeError(f'the exported model differs from PyTorch by {err:.2e} relative '
+                                   f'(tolerance {EXPORT_TOLERANCE:.0e}); nothing written')
+    size_mb = out_path.stat().st_size / 2 ** 20
+    checked = (f"; outputs equal PyTorch to {report['exported_vs_pytorch']:.1e} relative"
+               if 'exported_vs_pytorch' in report else ' (not checked)')
+    print_step(f'done in {time.perf_counter() - t0:.1f}s: {out_path} ({size_mb:.1f} MB){checked}', quiet)
+    return report

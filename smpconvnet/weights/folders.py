@@ -1,0 +1,234 @@
+"""Model folders: what timm's ``local-dir:`` and the Hub read (``model.safetensors``, ``config.json``, a model card
+``README.md``), written atomically; and the ``weights/`` folders of the published ImageNet models."""
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional, Union
+
+import torch
+
+from ..atomic_io import atomic_dir
+
+__all__ = [
+    'WEIGHTS_NAME', 'CONFIG_NAME', 'CARD_NAME', 'DEPLOYED_KEY', 'EXTRA_CONFIG_KEYS', 'CITATION', 'PAPER_TOP1',
+    'print_step', 'read_config', 'model_card', 'write_model_folder', 'write_release_folder',
+]
+
+WEIGHTS_NAME = 'model.safetensors'
+CONFIG_NAME = 'config.json'
+CARD_NAME = 'README.md'
+# top-level config.json key marking a folder that holds a re-parameterised (deployed) state dict
+DEPLOYED_KEY = 'deployed'
+# top-level config.json keys beyond timm's that travel with a model (train-seq: the data set it was trained on)
+EXTRA_CONFIG_KEYS = ('dataset',)
+
+PAPER_TOP1 = {'smpconvnet_t': 82.5, 'smpconvnet_b': 83.8}
+CITATION = """@inproceedings{kim2023smpconv,
+  title={SMPConv: Self-moving Point Representations for Continuous Convolution},
+  author={Kim, Sanghyeon and Park, Eunbyung},
+  booktitle={Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
+  year={2023}
+}"""
+
+PathLike = Union[str, os.PathLike]
+
+
+def print_step(msg: str, quiet: bool = False):
+    """One line of a multi-step command's progress (nothing when ``quiet``)."""
+    if not quiet:
+        print(msg, flush=True)
+
+
+def read_config(folder: Path) -> Dict[str, Any]:
+    """``folder/config.json`` as a dict.
+
+    Raises:
+        ValueError: missing or not JSON, naming the file.
+    """
+    try:
+        return json.loads((Path(folder) / CONFIG_NAME).read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f'{Path(folder) / CONFIG_NAME} is not a readable config.json: {e}') from e
+
+
+
+def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, Any], description: str,
+                source: str, command: str, deployed: bool = False, extra: str = '') -> str:
+    n_params = sum(p.numel() for p in model.parameters())
+    cfg = model.pretrained_cfg
+    in1k = not model_args.get('num_classes') and architecture in PAPER_TOP1 and 'layers' not in model_args
+    lines = ['---', 'tags:', '- image-classification', '- timm', '- smpconv', 'library_name: timm',
+             'license: mit']
+    if in1k:
+        lines += ['datasets:', '- imagenet-1k']
+    title = description if architecture in PAPER_TOP1 and 'layers' not in model_args else 'SMPConvNet (custom size)'
+    lines += ['---', f'# {title}' + (' (deployed, re-parameterised)' if deployed else ''), '']
+    lines += [
+        'SMPConv (self-moving point kernels, Kim & Park, CVPR 2023) ImageNet backbone for timm, in the '
+        '[smpconvnet](https://github.com/sangnekim/SMPConv) model family.', '',
+        '## Model details', '',
+        f'- **Architecture:** {description}: `{architecture}`' + (f' with `{json.dumps(model_args)}`' if model_args else ''),
+        f'- **Parameters:** {n_params:,}',
+        f"- **Input:** {tuple(cfg.get('input_size', ()))}, mean {tuple(round(x, 3) for x in cfg.get('mean', ()))}, "
+        f"std {tuple(round(x, 3) for x in cfg.get('std', ()))}, {cfg.get('interpolation')} resize, "
+        f"crop_pct {cfg.get('crop_pct')}",
+        f'- **Source:** {source}',
+        f'- **Produced by:** `{command}`',
+        '- **Licence:** MIT (the original SMPConv code and weights)',
+    ]
+    if in1k:
+        lines.append(f'- **ImageNet-1k top-1 (paper):** {PAPER_TOP1[architecture]} at 224x224 '
+                     '(not re-measured by this conversion)')
+    if deployed:
+        lines.append('- **Form:** re-parameterised for inference (one static conv per SMP unit, no BatchNorm); '
+                     'loads as such through timm (`checkpoint_filter_fn` re-parameterises the fresh model), not '
+                     'trainable as SMP kernels')
+    lines += ['', '## Usage', '', '```python', 'import smpconvnet, timm']
+    if deployed:
+        lines += ["model = timm.create_model('local-dir:<this folder>', pretrained=True)  # deployed form; "
+                  "or 'hf-hub:<org>/<repo>', or smpconvnet.load_model('<this folder>')"]
+    else:
+        lines += ["model = timm.create_model('local-dir:<this folder>', pretrained=True)  # or 'hf-hub:<org>/<repo>'",
+                  'model = timm.utils.reparameterize_model(model.eval())   # exact inference form']
+    lines += ['```', '']
+    if extra:
+        lines += [extra, '']
+    lines += ['## Citation', '', '```bibtex', CITATION, '```', '']
+    return '\n'.join(lines)
+
+
+def write_model_folder(
+        model: torch.nn.Module,
+        dst: PathLike,
+        card: str,
+        model_args: Optional[Dict[str, Any]] = None,
+        deployed: bool = False,
+        force: bool = False,
+        verify: Optional[Callable[[Path], None]] = None,
+        extra_config: Optional[Dict[str, Any]] = None,
+) -> Path:
+    """Write ``model`` as a timm/Hub folder (model.safetensors, config.json, README.md), atomically.
+
+    ``verify(tmp_folder)`` runs on the finished folder before it is renamed into place; it raises to abort.
+    """
+    from safetensors.torch import save_file
+    from timm.models._hub import save_config_for_hf
+
+    dst = Path(dst)
+    with atomic_dir(dst, force) as tmp:
+        state_dict = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+        save_file(state_dict, str(tmp / WEIGHTS_NAME), metadata={'format': 'pt'})
+        save_config_for_hf(model, str(tmp / CONFIG_NAME), model_args=dict(model_args or {}))
+        config = json.loads((tmp / CONFIG_NAME).read_text())
+        if deployed:
+            config[DEPLOYED_KEY] = True
+        config.update(extra_config or {})
+        (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + '\n')
+        (tmp / CARD_NAME).write_text(card, encoding='utf-8')
+        if verify is not None:
+            verify(tmp)
+    return dst
+
+
+# ---------------------------------------------------------------------------------------------------------
+# weights/ folders of the published ImageNet models (their weights live on the Hub only)
+
+_RELEASE_NOTES = {
+    'smpconvnet_t': dict(title='SMPConvNet-T', top1=82.5, drop_path=0.1),
+    'smpconvnet_b': dict(title='SMPConvNet-B', top1=83.8, drop_path=0.5),
+}
+
+
+def write_release_folder(name: str, dst: PathLike, force: bool = False) -> Path:
+    """Write ``weights/<model>.<tag>/`` for a published ImageNet model: model card, config.json (exactly what
+    ``smpconvnet convert`` writes for it) and manifest.sha256 of the files present."""
+    import timm
+    from ..models._pretrained import hub_namespace
+    from ..profiling import count_macs
+    from .hub import write_manifest
+
+    architecture, tag = name.split('.')
+    notes = _RELEASE_NOTES[architecture]
+    model = timm.create_model(name).eval()
+    n_params = sum(p.numel() for p in model.parameters())
+    gmacs = count_macs(model, model.pretrained_cfg['input_size']) / 1e9
+    cfg = model.pretrained_cfg
+    command = (f'python -c "from smpconvnet.weights.folders import write_release_folder; '
+               f"write_release_folder('{name}', 'weights/{name}', force=True)\"")
+    card = f"""---
+tags:
+- image-classification
+- timm
+- smpconv
+library_name: timm
+license: mit
+datasets:
+- imagenet-1k
+---
+# {notes['title']}, ImageNet-1k (`{name}`)
+
+The authors' ImageNet-1k weights of {notes['title']} (SMPConv, Kim & Park, CVPR 2023), for timm.
+
+## Where the weights are
+
+Not in this repository (too large to commit). `model.safetensors` is hosted on the Hugging Face Hub in the repo
+`<namespace>/{name}` (default namespace `{hub_namespace()}`; the setting `SMPCONVNET_HUB_NAMESPACE` or
+`smpconvnet.set_hub_namespace()` changes it), which is the `hf_hub_id` of the registered pretrained config:
+`timm.create_model('{name}', pretrained=True)` downloads it once and loads it from the cache afterwards.
+
+## How the Hub file is produced
+
+It is the authors' released checkpoint (the {notes['title']} ImageNet-1k checkpoint linked from
+https://github.com/sangnekim/SMPConv), converted without changing any value:
+
+```bash
+smpconvnet convert <downloaded {notes['title']} checkpoint .pth> {name}
+smpconvnet push {name} <namespace>/{name}
+```
+
+`convert` recognises {notes['title']} from the tensor shapes, renames the keys to this package's layout (the
+point coordinates rotated to its kernel orientation; see `checkpoint_filter_fn`), writes `model.safetensors`,
+this `config.json` and a model card recording the SHA-256 of the source file, and verifies the folder by loading
+it back through timm and comparing outputs with the original network.
+
+## Integrity
+
+This project was built without network access and could not download the authors' release, so the SHA-256 of the
+converted `model.safetensors` is not recorded here: `manifest.sha256` lists the files present in this folder.
+Whoever publishes the Hub file adds its line (`convert` prints the hash; `sha256sum model.safetensors`) to
+`manifest.sha256`; `sha256sum -c --ignore-missing manifest.sha256` then checks a downloaded copy placed here.
+
+## Model details
+
+- **Architecture:** `{architecture}`: kernels {model.large_kernel_sizes}; layers
+  {[len(s.blocks) // 2 for s in model.stages]}; channels {[s.blocks[0].pw1.conv.in_channels for s in model.stages]}
+- **Parameters:** {n_params:,}; **GMACs:** {gmacs:.2f} at 224x224 (`smpconvnet info {name}`)
+- **Resolution:** {cfg['input_size'][1]}x{cfg['input_size'][2]}, {cfg['interpolation']} resize, crop_pct
+  {cfg['crop_pct']}, ImageNet mean/std
+- **ImageNet-1k top-1:** {notes['top1']} (paper, the authors' measurement at 224x224; not re-measured by this
+  project)
+- **Training (authors):** 300 epochs, AdamW lr 4e-3 at batch 2048, warm-up 10 epochs, weight decay 0.05, drop path
+  {notes['drop_path']}, EMA, RandAugment, mixup 0.8, cutmix 1.0, label smoothing 0.1, random erasing 0.25
+- **Licence:** MIT (the authors' SMPConv repository)
+- **This folder was written by:** `{command}`
+
+## Usage
+
+```python
+import smpconvnet, timm
+model = timm.create_model('{name}', pretrained=True).eval()
+model = timm.utils.reparameterize_model(model)   # exact inference form
+```
+
+## Citation
+
+```bibtex
+{CITATION}
+```
+"""
+    from timm.models._hub import save_config_for_hf
+    with atomic_dir(Path(dst), force) as tmp:
+        save_config_for_hf(model, str(tmp / CONFIG_NAME))
+        (tmp / CARD_NAME).write_text(card, encoding='utf-8')
+        write_manifest(tmp)
+    return Path(dst)

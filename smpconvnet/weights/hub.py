@@ -1,0 +1,46 @@
+"""Integrity of model folders: ``manifest.sha256`` files (sha256sum format, so ``sha256sum -c --ignore-missing
+manifest.sha256`` checks a folder) and file hashes."""
+import os
+from pathlib import Path
+from typing import Dict
+
+__all__ = ['MANIFEST_NAME', 'WEIGHT_SUFFIXES', 'sha256_file', 'write_manifest', 'read_manifest']
+
+
+MANIFEST_NAME = 'manifest.sha256'
+WEIGHT_SUFFIXES = ('.safetensors', '.pth', '.pt', '.bin', '.onnx', '.npz')
+
+
+def sha256_file(path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_manifest(folder) -> Path:
+    """Write ``folder/manifest.sha256`` listing the SHA-256 of every file in the folder (but itself)."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != MANIFEST_NAME
+                   and not p.name.startswith('.'))
+    text = ''.join(f'{sha256_file(p)}  {p.name}\n' for p in files)
+    tmp = folder / f'.{MANIFEST_NAME}.tmp'
+    tmp.write_text(text)
+    os.replace(tmp, folder / MANIFEST_NAME)
+    return folder / MANIFEST_NAME
+
+
+def read_manifest(folder) -> Dict[str, str]:
+    """{file name: sha256} of ``folder/manifest.sha256``; a malformed line is an error naming it."""
+    import re
+    path = Path(folder) / MANIFEST_NAME
+    entries = {}
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        m = re.fullmatch(r'([0-9a-f]{64}) [ *](\S.*)', line)
+        if m is None:
+            raise ValueError(f'{path}:{i}: expected "<64 hex digits>  <file name>" (sha256sum format), got {line!r}')
+        entries[m.group(2)] = m.group(1)
+    return entries

@@ -1,0 +1,140 @@
+"""Uploading a model folder (``smpconvnet convert`` / ``reparam`` output, or a model) to the Hub.
+
+The upload is what timm's ``push_to_hf_hub`` does (``HfApi.create_repo`` then ``HfApi.upload_folder`` of
+``model.safetensors`` + ``config.json`` + ``README.md``), with the folder checked first, the model card always
+included, ``--revision`` created as a branch when missing, and a dry run that writes the exact upload to a
+folder instead. Without a token it stops before touching anything and says how to log in.
+"""
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+import torch
+
+from ..atomic_io import atomic_dir
+from .folders import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, model_card as make_model_card, write_model_folder
+from .hub import sha256_file
+
+__all__ = ['push_folder', 'push_model', 'check_model_folder', 'NO_TOKEN_MESSAGE']
+
+NO_TOKEN_MESSAGE = (
+    'no Hugging Face token found: log in with `hf auth login` (stores a token), or set the HF_TOKEN '
+    'environment variable to a token with write access (https://huggingface.co/settings/tokens); '
+    'use --dry-run to see what would be uploaded without one')
+PLAN_NAME = 'upload_plan.json'
+
+
+def _check_repo_id(repo_id: str):
+    from huggingface_hub.utils import validate_repo_id
+    try:
+        validate_repo_id(repo_id)
+    except Exception as e:  # noqa: BLE001  (huggingface_hub's validation error, re-raised with our wording)
+        raise ValueError(f'invalid repo id {repo_id!r}: {e}') from e
+    if repo_id.count('/') != 1:
+        raise ValueError(f"repo id must be '<user or organisation>/<name>', got {repo_id!r}")
+
+
+def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
+    """Check ``folder`` is a loadable model folder; return its files (name, bytes, sha256) to upload."""
+    import timm
+    from safetensors import safe_open
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f'{folder} is not a folder (expected the output of `smpconvnet convert`)')
+    for name in (WEIGHTS_NAME, CONFIG_NAME, CARD_NAME):
+        if not (folder / name).is_file():
+            raise FileNotFoundError(f'{folder / name} is missing: a model folder holds {WEIGHTS_NAME}, '
+                                    f'{CONFIG_NAME} and a model card {CARD_NAME} (`smpconvnet convert` writes all)')
+    try:
+        config = json.loads((folder / CONFIG_NAME).read_text())
+    except ValueError as e:
+        raise ValueError(f'{folder / CONFIG_NAME} is not valid JSON: {e}') from e
+    architecture = config.get('architecture')
+    if not architecture or not timm.is_model(architecture):
+        raise ValueError(f'{folder / CONFIG_NAME} names architecture {architecture!r}, which timm does not know')
+    try:
+        with safe_open(str(folder / WEIGHTS_NAME), 'pt') as f:
+            n_tensors = len(list(f.keys()))
+    except Exception as e:  # noqa: BLE001  (safetensors raises its own error types)
+        raise ValueError(f'{folder / WEIGHTS_NAME} is not a readable safetensors file: {e}') from e
+    if n_tensors == 0:
+        raise ValueError(f'{folder / WEIGHTS_NAME} holds no tensors')
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith('.'))
+    return [dict(name=p.name, bytes=p.stat().st_size, sha256=sha256_file(p)) for p in files]
+
+
+def push_folder(
+        folder: Union[str, os.PathLike],
+        repo_id: str,
+        private: bool = False,
+        revision: Optional[str] = None,
+        commit_message: str = 'Add SMPConv model',
+        create_pr: bool = False,
+        token: Optional[str] = None,
+        dry_run: Optional[Union[str, os.PathLike]] = None,
+        force: bool = False,
+        quiet: bool = False,
+) -> Dict[str, Any]:
+    """Upload a model folder to ``repo_id`` (created if missing). ``dry_run=DIR`` writes the files that would
+    be uploaded and ``upload_plan.json`` to DIR instead, needing no token and no network."""
+    from huggingface_hub import HfApi, get_token
+
+    _check_repo_id(repo_id)
+    if dry_run is None:
+        token = token or get_token()
+        if not token:
+            raise RuntimeError(NO_TOKEN_MESSAGE)
+    files = check_model_folder(folder)
+    plan = dict(repo_id=repo_id, private=private, revision=revision or 'main', create_pr=create_pr,
+                commit_message=commit_message, files=files)
+    say = (lambda m: None) if quiet else (lambda m: print(m, flush=True))
+    listing = '\n'.join(f"  {f['name']:<20} {f['bytes']:>12,} bytes  sha256 {f['sha256']}" for f in files)
+    if dry_run is not None:
+        with atomic_dir(Path(dry_run), force) as tmp:
+            for f in files:
+                shutil.copy2(Path(folder) / f['name'], tmp / f['name'])
+            (tmp / PLAN_NAME).write_text(json.dumps(plan, indent=2) + '\n')
+        say(f"dry run: would upload to {repo_id} ({'private' if private else 'public'}, revision "
+            f"{plan['revision']}):\n{listing}\nwritten to {dry_run} (with {PLAN_NAME})")
+        return dict(plan, dry_run=str(dry_run))
+
+    api = HfApi(token=token, library_name='smpconvnet')
+    say(f'[1/3] creating or reusing the repo {repo_id}')
+    repo_url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type='model')
+    repo_id = getattr(repo_url, 'repo_id', None) or repo_id
+    if revision and revision != 'main':
+        say(f'[2/3] creating the branch {revision} if missing')
+        api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type='model')
+    say(f'[3/3] uploading {len(files)} files:\n{listing}')
+    commit = api.upload_folder(repo_id=repo_id, folder_path=str(folder), revision=revision,
+                               commit_message=commit_message, create_pr=create_pr, repo_type='model',
+                               allow_patterns=[f['name'] for f in files])
+    say(f'done: {getattr(commit, "commit_url", None) or commit}')
+    return dict(plan, commit=str(getattr(commit, 'commit_url', commit)))
+
+
+def push_model(
+        model: torch.nn.Module,
+        repo_id: str,
+        model_card: Optional[str] = None,
+        source: str = 'trained or fine-tuned with smpconvnet',
+        **kwargs,
+) -> Dict[str, Any]:
+    """Save ``model`` as a Hub folder (safetensors, timm config, model card) and push it (see ``push_folder``).
+    ``kwargs`` go to ``push_folder`` (``private``, ``revision``, ``dry_run``, ``token``, ...)."""
+    from huggingface_hub import get_token
+    from timm.models._input import get_model_args
+
+    _check_repo_id(repo_id)
+    if kwargs.get('dry_run') is None and not (kwargs.get('token') or get_token()):
+        raise RuntimeError(NO_TOKEN_MESSAGE)
+    architecture = model.pretrained_cfg.get('architecture', type(model).__name__)
+    card = model_card or make_model_card(architecture, model, get_model_args(model), architecture, source=source,
+                                     command='smpconvnet.weights.push.push_model(model, ...)')
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_model_folder(model, Path(tmp) / 'model', card)
+        return push_folder(folder, repo_id, **kwargs)

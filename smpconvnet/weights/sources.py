@@ -1,0 +1,552 @@
+"""Model sources: whatever a user or a command names, turned into a model.
+
+``load_model(spec)`` builds a model from whatever a command is given: a registered name (``smpconvnet_t``,
+``smpconvnet_t.in1k``), ``hf-hub:org/name``, ``local-dir:/path`` or a folder (converted, written by
+``train-seq``, or deployed by ``smpconvnet reparam``), or a checkpoint file of any model family: one written by
+timm's ``train.py`` (``CheckpointSaver``), by ``smpconvnet train-seq`` (``OUTPUT/checkpoint.pth``), an original
+(authors') checkpoint or a bare state dict. ``identify_checkpoint`` tells which model a file holds: from the
+model name and options its training script recorded, else its ``arch`` key, else the tensor shapes.
+"""
+import argparse
+import dataclasses
+import inspect
+import json
+import os
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
+
+import torch
+
+from ..models._checkpoint import find_state_dict, unwrap_state_dict
+from .folders import CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config
+
+__all__ = [
+    'read_checkpoint', 'detect_architecture', 'identify_checkpoint', 'CheckpointSource', 'load_model',
+    'load_model_with_config', 'load_deployed', 'register_checkpoint_format',
+]
+
+PathLike = Union[str, os.PathLike]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reading checkpoints
+
+def read_checkpoint(path: PathLike, trust_pickle: bool = False) -> Dict[str, Any]:
+    """Load a checkpoint file as a dict (state dict or training checkpoint), on the CPU.
+
+    ``.safetensors`` is read directly. Anything else goes through ``torch.load(weights_only=True)``, which
+    also accepts the ``argparse.Namespace`` training scripts store next to the weights; other pickled
+    objects need ``trust_pickle=True`` (only for files from a source you trust: unpickling runs code).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+    if path.stat().st_size == 0:
+        raise ValueError(f'{path} is empty (0 bytes): expected a .pth or .safetensors checkpoint')
+    if path.suffix == '.safetensors':
+        from safetensors.torch import load_file
+        try:
+            return load_file(str(path), device='cpu')
+        except Exception as e:  # noqa: BLE001  (safetensors raises its own error types)
+            raise ValueError(f'{path} is not a readable .safetensors file (corrupt or truncated?): {e}') from e
+    try:
+        if trust_pickle:
+            checkpoint = torch.load(path, map_location='cpu', weights_only=False)
+        else:
+            with torch.serialization.safe_globals([argparse.Namespace]):
+                checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    except __import__('pickle').UnpicklingError as e:
+        raise ValueError(
+            f'{path} holds Python objects that safe loading refuses ({str(e).splitlines()[0]}); if you trust '
+            f'the file, pass --trust-pickle (trust_pickle=True)') from e
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
+        raise ValueError(f'{path} is not a readable PyTorch checkpoint (corrupt or truncated?): '
+                         f'{str(e).splitlines()[0] if str(e) else type(e).__name__}') from e
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f'{path} holds a {type(checkpoint).__name__}, expected a state dict or a dict with '
+                         f"'model' / 'model_ema' / 'state_dict'")
+    return checkpoint
+
+
+def _n_points_divide(kernel_sizes, n_points) -> Optional[int]:
+    # the architectures' default (4) first: a small kernel can fit several divisors, all giving the same model
+    for d in [4] + list(range(1, 257)):
+        if all(k * k // d == n for k, n in zip(kernel_sizes, n_points)):
+            return d
+    return None
+
+
+def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
+                        ) -> Tuple[str, Dict[str, Any], str]:
+    """(registered architecture, model_args, description) of an SMPConvNet checkpoint, from its shapes.
+
+    Without ``architecture``: SMPConvNet-T and -B give ``smpconvnet_t`` / ``smpconvnet_b`` and only the arguments
+    that differ from them (classes, input channels); another size gives the family's ``smpconvnet_t`` with every
+    architecture argument, so ``config.json`` rebuilds it exactly. The SMP kernel sizes are read off the original
+    layout's ``kernel_coord`` grids (this package's layout has none: a point kernel can be sampled at any size).
+
+    With ``architecture`` (a registered SMPConvNet the checkpoint names, e.g. timm's ``arch`` key): the arguments
+    that differ from it; the kernel sizes, when the checkpoint has no grids, are that architecture's.
+
+    Raises:
+        ValueError: not an SMPConvNet, or the kernel sizes cannot be told (no grids and no architecture).
+    """
+    from timm.models import split_model_name_tag
+    from ..models.smpconvnet import ARCH_CONFIGS, infer_config_from_checkpoint, is_original_layout, remap_original_keys
+    named = split_model_name_tag(architecture)[0] if architecture else None
+    if named is not None and named not in ARCH_CONFIGS:
+        raise ValueError(f'{architecture} is not an SMPConvNet architecture (expected one of {sorted(ARCH_CONFIGS)})')
+    try:
+        cfg = infer_config_from_checkpoint(checkpoint)
+    except ValueError as e:
+        raise ValueError(f'cannot tell which SMPConvNet this is: {e}') from e
+    state_dict = unwrap_state_dict(checkpoint, 'an SMPConvNet state dict')
+    if is_original_layout(state_dict):
+        state_dict = remap_original_keys(state_dict, rotate=False)
+    if None in cfg['channels'] or None in cfg['n_points']:
+        raise ValueError('cannot tell which SMPConvNet this is: some stage has no SMP block '
+                         f"(channels {cfg['channels']}, points {cfg['n_points']})")
+    kernel_sizes = cfg.get('large_kernel_sizes')
+    if kernel_sizes is None and named is not None:
+        kernel_sizes = list(ARCH_CONFIGS[named]['large_kernel_sizes'])
+        if len(kernel_sizes) != len(cfg['channels']):
+            raise ValueError(f"cannot tell the SMP kernel sizes: the checkpoint has {len(cfg['channels'])} stages, "
+                             f'{named} has kernel sizes for {len(kernel_sizes)}')
+    if kernel_sizes is None:
+        raise ValueError('cannot tell the SMP kernel sizes: the checkpoint has no kernel_coord grids and names no '
+                         'model (a converted checkpoint: load it with its config.json, e.g. local-dir:<folder>; a '
+                         "training checkpoint: one that records the model name, as timm's train.py does)")
+    args: Dict[str, Any] = {}
+    c0 = cfg['channels'][0]
+    dw = state_dict['stages.0.blocks.0.large_kernel.smp.conv.kernel.weights'].shape[0]
+    ffn_hidden = state_dict['stages.0.blocks.1.pw1.conv.weight'].shape[0]
+    small = state_dict['stages.0.blocks.0.large_kernel.small_conv.conv.weight'].shape[-1]
+    extra = dict(dw_ratio=dw / c0, ffn_ratio=ffn_hidden / c0, small_kernel_size=small)
+    defaults = dict(dw_ratio=1., ffn_ratio=4., small_kernel_size=5)
+    divide = _n_points_divide(kernel_sizes, cfg['n_points'])
+    if divide is None:
+        raise ValueError(f"cannot express the points per kernel {cfg['n_points']} for kernels {kernel_sizes} "
+                         f'as k * k // n_points_divide')
+    found = dict(large_kernel_sizes=list(kernel_sizes), layers=cfg['layers'], channels=cfg['channels'],
+                 n_points_divide=divide)
+    if named is not None:
+        arch = ARCH_CONFIGS[named]
+        ref = dict(large_kernel_sizes=list(arch['large_kernel_sizes']), layers=list(arch['layers']),
+                   channels=list(arch['channels']), n_points_divide=4)
+        args.update({k: v for k, v in found.items() if v != ref[k]})
+        args.update({k: v for k, v in extra.items() if v != defaults[k]})
+        architecture = named
+        description = f"SMPConvNet {named}" + (f" (channels {cfg['channels']}, layers {cfg['layers']})"
+                                               if {'channels', 'layers'} & set(args) else '')
+    else:
+        for name, arch in ARCH_CONFIGS.items():
+            if (list(arch['channels']) == cfg['channels'] and list(arch['layers']) == cfg['layers']
+                    and list(arch['large_kernel_sizes']) == kernel_sizes
+                    and divide == 4 and extra == defaults):
+                architecture, description = name, f"SMPConvNet-{name.split('_')[-1].upper()}"
+                break
+        else:
+            architecture = 'smpconvnet_t'
+            description = (f"a non-standard SMPConvNet (channels {cfg['channels']}, layers {cfg['layers']}, "
+                           f'kernels {kernel_sizes}): neither SMPConvNet-T nor -B')
+            args.update(found)
+            args.update({k: v for k, v in extra.items() if v != defaults[k]})
+    if cfg['num_classes'] != 1000:
+        args['num_classes'] = cfg['num_classes']
+    if cfg['in_chans'] != 3:
+        args['in_chans'] = cfg['in_chans']
+    return architecture, args, description
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Which model a checkpoint file holds
+
+class CheckpointSource(NamedTuple):
+    """How to build the model a checkpoint's weights belong to (``identify_checkpoint``)."""
+    architecture: str               # a registered timm model name, with its pretrained tag if one was recorded
+    model_args: Dict[str, Any]      # timm.create_model arguments that differ from the architecture's defaults
+    pretrained_cfg: Dict[str, Any]  # overlay on the registered pretrained_cfg (train-seq: the run's preprocessing)
+    description: str                # what the file is, for messages
+    extra_config: Dict[str, Any]    # config.json keys beyond timm's (EXTRA_CONFIG_KEYS: train-seq's data set)
+
+
+# the model families of this package: (the model class name lower-cased, as timm's CheckpointSaver records it as
+# 'arch' without args; the default architecture of a checkpoint that names no registered model)
+_FAMILIES = {
+    'smpconvnet': ('smpconvnet', 'smpconvnet_t'),
+    'tcn': ('smpconvtcn', 'smpconv_tcn_smnist'),
+    'resnet': ('smpconvresnet', 'smpconv_resnet_cifar10'),
+}
+
+
+def _registered_family(architecture: str) -> Optional[str]:
+    """The family of a registered architecture of this package (None for any other model)."""
+    from timm.models import split_model_name_tag
+    from ..models import seq_zoo, smpconv_tcn, smpconvnet
+    name = split_model_name_tag(architecture)[0]
+    if name in smpconvnet.ARCH_CONFIGS:
+        return 'smpconvnet'
+    if name in smpconv_tcn.ARCH_CONFIGS or name in seq_zoo.SEQ_ZOO:
+        return 'tcn'
+    if name == 'smpconv_resnet_cifar10':
+        return 'resnet'
+    return None
+
+
+def _registered_args(architecture: str) -> Dict[str, Any]:
+    """The constructor arguments ``timm.create_model(architecture)`` builds a TCN / ResNet with (the variant's
+    table over the class defaults)."""
+    from timm.models import split_model_name_tag
+    from ..models import seq_zoo, smpconv_resnet, smpconv_tcn
+    name = split_model_name_tag(architecture)[0]
+    cls = smpconv_tcn.SMPConvTCN if _registered_family(name) == 'tcn' else smpconv_resnet.SMPConvResNet
+    args = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items() if p.default is not p.empty}
+    if name in seq_zoo.SEQ_ZOO:
+        args.update(seq_zoo.SEQ_ZOO[name]['arch'])
+    elif name in smpconv_tcn.ARCH_CONFIGS:
+        args.update(smpconv_tcn.COMMON_ARGS, **smpconv_tcn.ARCH_CONFIGS[name])
+    return args
+
+
+def _family_of(state_dict: Dict[str, Any]) -> Optional[str]:
+    """The family whose (this package's or the original) key layout a state dict has."""
+    keys = set(state_dict)
+    if 'stem.0.conv.weight' in keys or any(k.startswith('transitions.') for k in keys):
+        return 'smpconvnet'
+    if 'stem.smp.kernel.weights' in keys or 'stem.weight' in keys \
+            or any(k.startswith(('cconv1.', 'out_layer.')) for k in keys):
+        return 'resnet'
+    if 'blocks.0.conv1.smp.kernel.weights' in keys or any(k.startswith(('backbone.', 'finallyr.')) for k in keys):
+        return 'tcn'
+    return None
+
+
+def _shape_args(family: str, state_dict: Dict[str, Any]) -> Dict[str, Any]:
+    """The architecture arguments of an SMP-TCN / SMP-ResNet (training form, any key layout) its shapes show."""
+    if family == 'tcn':
+        from ..models.smpconv_tcn import remap_original_keys
+        if any(k.startswith(('backbone.', 'finallyr.')) for k in state_dict):
+            state_dict = remap_original_keys(state_dict)
+        prefix, first = 'blocks.{}.conv1', 'blocks.0.conv1'
+    else:
+        from ..models.smpconv_resnet import remap_original_keys
+        if any(k.startswith(('cconv1.', 'out_layer.')) or '.cconv1.' in k for k in state_dict):
+            state_dict = remap_original_keys(state_dict)
+        prefix, first = 'blocks.{}.conv1', 'stem'
+    blocks = sorted({int(k.split('.')[1]) for k in state_dict if k.startswith('blocks.') and k.split('.')[1].isdigit()})
+    weights, small = state_dict.get(f'{first}.smp.kernel.weights'), state_dict.get(f'{first}.small.weight')
+    if weights is None or weights.dim() != 3 or small is None or blocks != list(range(len(blocks))) \
+            or any(f'{prefix.format(i)}.smp.kernel.weights' not in state_dict for i in blocks):
+        raise ValueError(f'not a training-form {"SMP-TCN" if family == "tcn" else "SMP-ResNet"} state dict: expected '
+                         f'{first}.smp.kernel.weights [out, in, points], {first}.small.weight and blocks 0..n-1')
+    head = state_dict.get('head.weight')
+    args = dict(in_chans=weights.shape[1], n_points=weights.shape[2], small_kernel_size=small.shape[-1],
+                bias=f'{first}.smp.bias' in state_dict, num_classes=head.shape[0] if head is not None else 0)
+    if family == 'tcn':
+        args.update(num_blocks=len(blocks), hidden_channels=weights.shape[0])
+    else:
+        args.update(stem_channels=weights.shape[0], block_channels=[
+            state_dict[f'{prefix.format(i)}.smp.kernel.weights'].shape[0] for i in blocks])
+    return args
+
+
+def _differing(args: Dict[str, Any], defaults: Dict[str, Any]) -> Dict[str, Any]:
+    def norm(v):
+        return list(v) if isinstance(v, (tuple, list)) else v
+    return {k: v for k, v in args.items() if norm(v) != norm(defaults.get(k))}
+
+
+def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None, how: str = '',
+                 family: Optional[str] = None) -> CheckpointSource:
+    """The model of a checkpoint from its tensor shapes, relative to ``architecture`` when the checkpoint names one.
+
+    Arguments the weights do not show take the architecture's values (named, else the family's default): the
+    SMP-ResNet ``kernel_size``, a fixed SMP-TCN ``kernel_length``; the SMPConvNet kernel sizes are read off the
+    original layout's grids, else, when the checkpoint names the model or its family, are those of the registered
+    SMPConvNet the points per kernel fit (``k * k // n_points_divide``) best; else an error.
+    """
+    state_dict, _ = find_state_dict(checkpoint)
+    family_named = family is not None
+    family = family or (_registered_family(architecture) if architecture else _family_of(state_dict))
+    if family is None and architecture:
+        # a registered model of another package: its own checkpoint_filter_fn and load_state_dict check the fit
+        return CheckpointSource(architecture, {}, {}, f'checkpoint of {architecture}{how}', {})
+    if family is None:
+        raise ValueError(
+            "it names no model (timm train.py's args.model, a train-seq config, or an arch key naming a registered "
+            'model) and its tensors are not those of an SMPConvNet (stem.0.conv.weight), SMP-TCN '
+            '(blocks.0.conv1.smp.kernel.weights) or SMP-ResNet (stem.smp.kernel.weights); '
+            f'keys: {sorted(state_dict)[:4]}')
+    if family == 'smpconvnet':
+        from ..models.smpconvnet import ARCH_CONFIGS, is_original_layout
+        if architecture is None and family_named and not is_original_layout(state_dict):
+            # no kernel grids: the kernels of the registered SMPConvNet the checkpoint is closest to
+            fits, errors = [], []
+            for name in ARCH_CONFIGS:
+                try:
+                    fits.append(detect_architecture(checkpoint, name))
+                except ValueError as e:
+                    errors.append(e)
+            if not fits:
+                raise errors[0]
+            arch, args, description = min(fits, key=lambda f: len(f[1]))
+            return CheckpointSource(arch, args, {}, f'{description}{how}, kernel sizes of {arch}', {})
+        arch, args, description = detect_architecture(checkpoint, architecture)
+        return CheckpointSource(architecture or arch, args, {}, f'{description}{how}', {})
+    architecture = architecture or _FAMILIES[family][1]
+    args = _differing(_shape_args(family, state_dict), _registered_args(architecture))
+    kind = 'SMP-TCN' if family == 'tcn' else 'SMP-ResNet'
+    return CheckpointSource(architecture, args, {}, f'{kind} {architecture}' + (f' with {args}' if args else '') + how,
+                            {})
+
+
+def _train_py_args(args: argparse.Namespace) -> Dict[str, Any]:
+    """The model arguments timm's train.py created the model with, from its recorded ``args`` (as its
+    ``create_model`` call: in_chans from ``--in-chans`` or ``--input-size``, ``--num-classes``, ``--gp``,
+    ``--model-kwargs``; drop rates and the like change no weights and are left out)."""
+    kwargs = dict(getattr(args, 'model_kwargs', None) or {})
+    input_size = getattr(args, 'input_size', None)
+    for value in (getattr(args, 'in_chans', None), getattr(args, 'chans', None),
+                  input_size[0] if input_size else None):
+        if value is not None:
+            kwargs['in_chans'] = int(value)
+            break
+    if getattr(args, 'num_classes', None) is not None:
+        kwargs['num_classes'] = int(args.num_classes)
+    if getattr(args, 'gp', None):
+        kwargs['global_pool'] = args.gp
+    return kwargs
+
+
+def _io_args(family: Optional[str], state_dict: Dict[str, Any]) -> Dict[str, Any]:
+    """in_chans and num_classes as the weights show them (empty where the family does not tell)."""
+    try:
+        if family == 'smpconvnet':
+            from ..models.smpconvnet import infer_config_from_checkpoint
+            cfg = infer_config_from_checkpoint(state_dict)
+            return dict(in_chans=cfg['in_chans'], num_classes=cfg['num_classes'])
+        if family in ('tcn', 'resnet'):
+            args = _shape_args(family, state_dict)
+            return dict(in_chans=args['in_chans'], num_classes=args['num_classes'])
+    except ValueError:
+        pass  # the strict load reports what does not fit
+    return {}
+
+
+def _from_train_py(checkpoint: Dict[str, Any], args: argparse.Namespace, epoch: str) -> CheckpointSource:
+    """A checkpoint of timm's train.py (``CheckpointSaver``): the model its ``args`` name."""
+    import timm
+    from timm.models import parse_model_name, split_model_name_tag
+    name = args.model
+    how = f' (timm train.py checkpoint{epoch})'
+    source, model_id = parse_model_name(name)
+    base: Dict[str, Any] = {}
+    pretrained_cfg: Dict[str, Any] = {}
+    if source == 'local-dir' and (Path(model_id) / CONFIG_NAME).is_file():
+        # fine-tuned from a folder that is still here: its config.json holds the architecture
+        config = read_config(Path(model_id))
+        name, base = config['architecture'], dict(config.get('model_args') or {})
+        pretrained_cfg = dict(config.get('pretrained_cfg') or {})
+    elif source or not timm.is_model(split_model_name_tag(name)[0]):
+        # a Hub model, a folder not on this machine or an unknown name: the shapes have to tell
+        return _from_shapes(checkpoint, how=f' (timm train.py checkpoint of {name}{epoch}, a name that cannot be '
+                                            'resolved here: architecture from the shapes)')
+    kwargs = dict(base, **_train_py_args(args))
+    # train.py leaves num_classes / in_chans to the model's defaults when they are not given (older versions pass
+    # in_chans=3): the weights say which
+    state_dict, _ = find_state_dict(checkpoint)
+    for key, value in _io_args(_registered_family(name), state_dict).items():
+        if key not in (getattr(args, 'model_kwargs', None) or {}):
+            kwargs[key] = value
+    return CheckpointSource(name, kwargs, pretrained_cfg, f'{name}{how}', {})
+
+
+# Checkpoint formats of training loops other than timm's train.py, registered by those loops
+# (``register_checkpoint_format``; ``smpconvnet.train.seq_trainer`` registers train-seq's)
+_CHECKPOINT_FORMATS: List[Tuple[str, Callable[[Dict[str, Any]], bool], Callable[[Dict[str, Any]], Dict[str, Any]]]] = []
+
+
+def register_checkpoint_format(name: str, detect: Callable[[Dict[str, Any]], bool],
+                               to_config: Callable[[Dict[str, Any]], Dict[str, Any]]):
+    """Teach every model source a training loop's checkpoint format.
+
+    Args:
+        name: the training loop, for messages (``'smpconvnet train-seq'``).
+        detect: ``detect(checkpoint) -> bool``, whether a loaded checkpoint dict is of this format.
+        to_config: ``to_config(checkpoint) -> dict`` with the ``config.json`` content of the run: ``architecture``,
+            ``model_args``, ``pretrained_cfg`` and any ``EXTRA_CONFIG_KEYS``; raises ``ValueError`` when it cannot.
+    """
+    _CHECKPOINT_FORMATS[:] = [f for f in _CHECKPOINT_FORMATS if f[0] != name] + [(name, detect, to_config)]
+
+
+def identify_checkpoint(checkpoint: Dict[str, Any]) -> CheckpointSource:
+    """Which model a checkpoint holds and how to build it, from (in order):
+
+    * the model name and options its training script recorded: a registered format
+      (``register_checkpoint_format``; ``smpconvnet train-seq``: architecture, model arguments, preprocessing) or
+      timm's ``train.py`` (``CheckpointSaver``: ``args`` namespace with ``model``, ``num_classes``,
+      ``in_chans`` / ``input_size``, ``gp``, ``model_kwargs``);
+    * the ``arch`` key: a registered model name, with the arguments read off the shapes relative to it; or, as
+      timm's ``CheckpointSaver`` writes it without ``args``, a family's class name (``smpconvnet``, ``smpconvtcn``,
+      ``smpconvresnet``): the family's default architecture, the arguments read off the shapes (``_from_shapes``);
+    * the shapes alone (SMPConvNet: ``detect_architecture``, which needs the original layout's kernel grids;
+      SMP-TCN / SMP-ResNet: the family's default architecture with the arguments that differ).
+
+    Raises:
+        ValueError: when none of these tells the model (the caller adds the file name).
+    """
+    import timm
+    from timm.models import split_model_name_tag
+    _, weights_key = find_state_dict(checkpoint)
+    epoch = f", epoch {checkpoint['epoch']}" if isinstance(checkpoint.get('epoch'), int) else ''
+    epoch += ', EMA weights' if weights_key in ('state_dict_ema', 'model_ema') else ''
+    for name, detect, to_config in _CHECKPOINT_FORMATS:
+        if detect(checkpoint):
+            config = to_config(checkpoint)
+            return CheckpointSource(
+                config['architecture'], dict(config.get('model_args') or {}), dict(config.get('pretrained_cfg') or {}),
+                f"{config['architecture']} ({name} checkpoint{epoch})",
+                {k: config[k] for k in EXTRA_CONFIG_KEYS if k in config})
+    args = checkpoint.get('args')
+    if isinstance(args, argparse.Namespace) and isinstance(getattr(args, 'model', None), str):
+        return _from_train_py(checkpoint, args, epoch)
+    arch = checkpoint.get('arch')
+    if isinstance(arch, str) and timm.is_model(split_model_name_tag(arch)[0]):
+        return _from_shapes(checkpoint, arch, how=f' (checkpoint of {arch}{epoch})')
+    family = next((f for f, (cls_name, _) in _FAMILIES.items() if arch == cls_name), None)
+    if family is not None:  # the model class, as CheckpointSaver without args records it
+        kind = {'smpconvnet': 'an SMPConvNet', 'tcn': 'an SMP-TCN', 'resnet': 'an SMP-ResNet'}[family]
+        return _from_shapes(checkpoint, how=f' (checkpoint of {kind}{epoch})', family=family)
+    return _from_shapes(checkpoint, how=f' (from the shapes{epoch})' if epoch else '')
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Loading whatever a command is given
+
+def read_config(folder: Path) -> Dict[str, Any]:
+    try:
+        return json.loads((folder / CONFIG_NAME).read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f'{folder / CONFIG_NAME} is not a readable config.json: {e}') from e
+
+
+def _is_deployed_model(model: torch.nn.Module) -> bool:
+    return not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def load_deployed(folder: PathLike, **kwargs) -> torch.nn.Module:
+    """Load a folder written by ``smpconvnet reparam`` (eval mode).
+
+    Through timm's own ``local-dir:`` loading, as ``timm.create_model('local-dir:<folder>', pretrained=True)``: the
+    family's ``checkpoint_filter_fn`` recognises the deployed state dict and re-parameterises the fresh model before
+    the strict load. Folders written before ``seq_len`` was recorded in ``model_args`` give their top-level
+    ``deployed_length`` as ``seq_len``.
+
+    Raises:
+        ValueError: the folder is not marked deployed, or its weights do not load as a deployed model.
+        FileNotFoundError: no weights file.
+    """
+    import timm
+
+    folder = Path(folder)
+    config = read_config(folder)
+    if not config.get(DEPLOYED_KEY):
+        raise ValueError(f'{folder} does not hold a deployed model (no "{DEPLOYED_KEY}": true in config.json)')
+    if not any((folder / name).is_file() for name in (WEIGHTS_NAME, 'pytorch_model.bin')):
+        raise FileNotFoundError(f'{folder / WEIGHTS_NAME} not found')
+    length = config.get('deployed_length')
+    if length is not None and 'seq_len' not in (config.get('model_args') or {}):
+        kwargs.setdefault('seq_len', int(length))
+    model = timm.create_model(f'local-dir:{folder}', pretrained=True, **kwargs)
+    if not _is_deployed_model(model):
+        raise ValueError(f'{folder}: config.json says "{DEPLOYED_KEY}": true, but {WEIGHTS_NAME} loaded as a '
+                         f"training-form {config.get('architecture')} (not a re-parameterised state dict)")
+    return model.eval()
+
+
+def _checkpoint_filter(model: torch.nn.Module) -> Callable[[Dict[str, Any], torch.nn.Module], Dict[str, Any]]:
+    """The model family's ``checkpoint_filter_fn`` (timm's convention), else a plain unwrap of the state dict."""
+    fn = getattr(sys.modules.get(type(model).__module__), 'checkpoint_filter_fn', None)
+    return fn if callable(fn) else (lambda checkpoint, _: find_state_dict(checkpoint)[0])
+
+
+def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
+                          **kwargs) -> Tuple[torch.nn.Module, str, Dict[str, Any]]:
+    import timm
+    from timm.models._pretrained import PretrainedCfg
+
+    checkpoint = read_checkpoint(path, trust_pickle=trust_pickle)
+    try:
+        source = identify_checkpoint(checkpoint)
+    except ValueError as e:
+        raise ValueError(f'{path}: cannot tell which model this checkpoint holds: {e}') from e
+    fields = {f.name for f in dataclasses.fields(PretrainedCfg)}
+    overlay = {k: v for k, v in source.pretrained_cfg.items() if k in fields and k != 'architecture'}
+    model_args = {**source.model_args, **kwargs}
+    try:
+        model = timm.create_model(source.architecture, pretrained_cfg_overlay=overlay or None, **model_args)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise ValueError(f'{path}: {source.description}: cannot build {source.architecture} with {model_args}: '
+                         f'{e}') from e
+    try:
+        model.load_state_dict(_checkpoint_filter(model)(checkpoint, model), strict=True)
+    except (ValueError, RuntimeError) as e:
+        text = str(e) if len(str(e)) < 600 else str(e)[:600] + ' ...'
+        raise ValueError(f'{path}: {source.description}: its weights do not fit {source.architecture}'
+                         + (f' with {model_args}' if model_args else '') + f': {text}') from e
+    return model, f'{source.description} from {path}', dict(source.extra_config)
+
+
+def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust_pickle: bool = False,
+                           **kwargs) -> Tuple[torch.nn.Module, str, Dict[str, Any]]:
+    """``load_model`` plus the config.json keys beyond timm's that came with the model (``EXTRA_CONFIG_KEYS``: the
+    data set of a train-seq run, from its folder or checkpoint; empty for registered names)."""
+    import timm
+    from ..models._pretrained import weights_location
+
+    path = Path(spec[len('local-dir:'):] if spec.startswith('local-dir:') else spec)
+    if path.is_dir():
+        config = read_config(path)
+        extra = {k: config[k] for k in EXTRA_CONFIG_KEYS if k in config}
+        if config.get(DEPLOYED_KEY):
+            return load_deployed(path, **kwargs), f'deployed weights from {path}', extra
+        return timm.create_model(f'local-dir:{path}', pretrained=True, **kwargs), f'weights from {path}', extra
+    if spec.startswith('local-dir:'):
+        raise FileNotFoundError(f'{path} is not a folder')
+    if path.is_file():
+        return _load_checkpoint_file(path, trust_pickle=trust_pickle, **kwargs)
+    if spec.startswith('hf-hub:'):
+        return timm.create_model(spec, pretrained=True, **kwargs), f'weights from the Hub ({spec[7:]})', {}
+    if not timm.is_model(timm.models.split_model_name_tag(spec)[0]):
+        raise ValueError(f'{spec!r} is neither a registered timm model, an existing folder or checkpoint file, '
+                         f'nor an hf-hub:/local-dir: name (see `smpconvnet list`)')
+    if not pretrained:
+        return timm.create_model(spec, **kwargs), 'random weights (pretrained=False)', {}
+    cfg = timm.models.get_pretrained_cfg(spec)
+    kind, where = weights_location(cfg.to_dict() if cfg else {})
+    label = {'shipped': f'weights shipped in {where}', 'file': f'weights from {where}',
+             'hub-cache': f'weights of {cfg.hf_hub_id if cfg else spec} from the local Hugging Face cache'}.get(
+        kind, f"weights of {cfg.hf_hub_id if cfg else spec} from the Hub")
+    if pretrained == 'auto' and kind not in ('shipped', 'file', 'hub-cache'):
+        return timm.create_model(spec, **kwargs), 'random weights (no pretrained weights available offline)', {}
+    return timm.create_model(spec, pretrained=True, **kwargs), label, {}
+
+
+def load_model(spec: str, pretrained: Union[bool, str] = True, trust_pickle: bool = False,
+               **kwargs) -> Tuple[torch.nn.Module, str]:
+    """(model, description of where its weights came from) for a name, hub id, folder or checkpoint file.
+
+    ``pretrained``: True loads weights (an error if there are none), False random initialisation,
+    ``'auto'`` weights when available without a download, else random initialisation. A checkpoint file can be
+    any that ``identify_checkpoint`` recognises (timm's train.py, ``smpconvnet train-seq``, original, bare).
+
+    Raises:
+        ValueError: an unknown name, or a checkpoint whose model cannot be told or whose weights do not fit it
+            (naming the file and what was expected).
+        FileNotFoundError: a ``local-dir:`` that is not a folder.
+    """
+    model, description, _ = load_model_with_config(spec, pretrained, trust_pickle, **kwargs)
+    return model, description

@@ -1,0 +1,50 @@
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from smpconvnet.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _setup_commands():
+    text = (ROOT / 'README.md').read_text()
+    block = re.search(r'## Set-up\s+```bash\n(.*?)```', text, re.S)
+    assert block, 'README.md needs a "## Set-up" section with a bash block'
+    return [line.strip() for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
+    commands = _setup_commands()
+    assert len(commands) == 2, commands
+    assert commands[0].startswith('pip install -e ".[dev]"')
+    ci = (ROOT / '.ci' / 'run').read_text().splitlines()
+    assert commands[1] in [line.strip() for line in ci], 'CI must run the README test command verbatim'
+
+
+def test_every_subcommand_has_help(capsys):
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == 'command')
+    assert 'demo' in sub.choices
+    for name in sub.choices:
+        with pytest.raises(SystemExit) as e:
+            main([name, '--help'])
+        assert e.value.code == 0
+        assert 'usage: smpconvnet ' + name in capsys.readouterr().out
+
+
+def test_demo_runs_and_checks_the_deployed_model(capsys):
+    from smpconvnet.cli.demo import run_demo
+    assert run_demo('smpconvnet_t', pretrained='no', batch_size=1) == 0
+    out = capsys.readouterr().out
+    assert '0 BatchNorm left' in out and 'OK' in out
+    m = re.search(r'max relative difference ([0-9.e+-]+)', out)
+    assert m and float(m.group(1)) < 1e-4
+
+
+def test_module_entry_point():
+    r = subprocess.run([sys.executable, '-m', 'smpconvnet', '--version'], capture_output=True, text=True)
+    assert r.returncode == 0 and 'smpconvnet' in r.stdout

@@ -1,0 +1,179 @@
+"""The `smpconvnet` sub-commands of the Hub issue: list, info, push (up to the network call), demo."""
+import json
+import re
+
+import pytest
+import timm
+import torch
+
+from smpconvnet.weights import push as push_mod
+from smpconvnet.cli import build_parser, main
+from smpconvnet.weights.folders import write_model_folder
+from smpconvnet.profiling import count_macs
+from smpconvnet.weights.catalog import model_info, project_models
+
+TINY = dict(layers=[1, 1, 1, 1], channels=[16, 32, 64, 128], num_classes=10)
+
+
+@pytest.fixture(scope='module')
+def folder(tmp_path_factory):
+    model = timm.create_model('smpconvnet_t', **TINY).eval()
+    return write_model_folder(model, tmp_path_factory.mktemp('m') / 'tiny', card='---\nlicense: mit\n---\n# tiny\n')
+
+
+def test_subcommands_are_registered_with_help(capsys):
+    sub = next(a for a in build_parser()._actions if a.dest == 'command')
+    for name in ('list', 'info', 'convert', 'push', 'reparam', 'export', 'demo'):
+        assert name in sub.choices
+        with pytest.raises(SystemExit) as e:
+            main([name, '--help'])
+        assert e.value.code == 0 and f'usage: smpconvnet {name}' in capsys.readouterr().out
+
+
+def test_list_shows_models_tags_parameters_and_weights(capsys):
+    assert main(['list', 'smpconvnet_*', '--json']) == 0
+    rows = {r['name']: r for r in json.loads(capsys.readouterr().out)}
+    assert rows['smpconvnet_t.in1k']['params'] == 26_705_248
+    assert rows['smpconvnet_b.in1k']['params'] == 79_546_520
+    assert rows['smpconvnet_t.in1k']['weights'].startswith(('on the Hub', 'Hub cache'))
+    assert 'smpconvnet/smpconvnet_t.in1k' in rows['smpconvnet_t.in1k']['weights'] or \
+        timm.models.get_pretrained_cfg('smpconvnet_t.in1k').hf_hub_id in rows['smpconvnet_t.in1k']['weights']
+    assert {'smpconvnet_t', 'smpconvnet_b'} <= set(project_models())
+    assert main(['list', 'no_such_model*']) == 1
+
+
+def test_info_counts_parameters_and_macs(capsys):
+    assert main(['info', 'smpconvnet_t.in1k', '--json']) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info['params'] == 26_705_248 and info['input_size'] == [3, 224, 224]
+    # the original SMPConv-T costs 6.2 GMACs at 224 (issue 6); the deployed form needs no BatchNorm
+    assert 6.0 < info['gmacs'] < 6.5
+    assert info['deployed_gmacs'] < info['gmacs']
+    assert info['pretrained_cfg']['hf_hub_id'].endswith('/smpconvnet_t.in1k')
+
+
+def test_macs_of_a_known_layer():
+    # one 3x3 conv, 2 -> 4 channels, on 8x8 with padding 1: 4 * 2 * 9 * 64 MACs
+    conv = torch.nn.Conv2d(2, 4, 3, padding=1, bias=False)
+    assert count_macs(conv, (2, 8, 8)) == 4 * 2 * 9 * 64
+
+
+def test_info_on_a_sequence_model_uses_c_by_l_input():
+    from smpconvnet.weights.deploy import model_input_shape
+    model = timm.create_model('smpconv_tcn_smnist')
+    assert model.pretrained_cfg['input_size'] == (1, 1, 784) and model_input_shape(model) == (1, 784)
+    info = model_info('smpconv_tcn_smnist', input_size=(1, 96), pretrained=False)
+    assert info['input_size'] == (1, 96) and info['params'] == 371_320 and info['gmacs'] > 0
+
+
+class FakeApi:
+    """Records what push would send to the Hub."""
+    calls = []
+
+    def __init__(self, token=None, **kwargs):
+        FakeApi.calls.append(('init', dict(token=token, **kwargs)))
+
+    def create_repo(self, repo_id, **kwargs):
+        FakeApi.calls.append(('create_repo', dict(repo_id=repo_id, **kwargs)))
+        return type('RepoUrl', (), {'repo_id': repo_id})()
+
+    def create_branch(self, repo_id, **kwargs):
+        FakeApi.calls.append(('create_branch', dict(repo_id=repo_id, **kwargs)))
+
+    def upload_folder(self, **kwargs):
+        from pathlib import Path
+        kwargs['files_seen'] = sorted(p.name for p in Path(kwargs['folder_path']).iterdir())
+        FakeApi.calls.append(('upload_folder', kwargs))
+        return type('Commit', (), {'commit_url': f"https://huggingface.co/{kwargs['repo_id']}/commit/0"})()
+
+
+@pytest.fixture
+def fake_hub(monkeypatch):
+    import huggingface_hub
+    FakeApi.calls = []
+    monkeypatch.setattr(huggingface_hub, 'HfApi', FakeApi)
+    monkeypatch.setattr(huggingface_hub, 'get_token', lambda: None)
+    monkeypatch.delenv('HF_TOKEN', raising=False)
+    return FakeApi.calls
+
+
+def test_push_without_token_fails_before_doing_anything(folder, fake_hub, capsys):
+    assert main(['push', str(folder), 'me/tiny']) == 1
+    err = capsys.readouterr().err
+    assert 'hf auth login' in err and 'HF_TOKEN' in err
+    assert fake_hub == []  # not even an API object
+
+
+def test_push_sends_the_folder_with_card_private_and_revision(folder, fake_hub, monkeypatch, capsys):
+    monkeypatch.setenv('HF_TOKEN', 'hf_test')
+    import huggingface_hub
+    monkeypatch.setattr(huggingface_hub, 'get_token', lambda: 'hf_test')
+    assert main(['push', str(folder), 'me/tiny', '--private', '--revision', 'v1', '--message', 'first']) == 0
+    kinds = [c[0] for c in fake_hub]
+    assert kinds == ['init', 'create_repo', 'create_branch', 'upload_folder']
+    assert fake_hub[0][1]['token'] == 'hf_test'
+    assert fake_hub[1][1] == dict(repo_id='me/tiny', private=True, exist_ok=True, repo_type='model')
+    assert fake_hub[2][1]['branch'] == 'v1'
+    upload = fake_hub[3][1]
+    assert upload['repo_id'] == 'me/tiny' and upload['revision'] == 'v1' and upload['commit_message'] == 'first'
+    assert sorted(upload['allow_patterns']) == upload['files_seen'] == ['README.md', 'config.json', 'model.safetensors']
+    assert 'commit/0' in capsys.readouterr().out
+
+
+def test_push_dry_run_writes_the_upload(folder, fake_hub, tmp_path):
+    out = tmp_path / 'plan'
+    assert main(['push', str(folder), 'me/tiny', '--dry-run', str(out), '--private']) == 0
+    assert fake_hub == []
+    plan = json.loads((out / 'upload_plan.json').read_text())
+    assert plan['repo_id'] == 'me/tiny' and plan['private'] is True
+    assert sorted(f['name'] for f in plan['files']) == ['README.md', 'config.json', 'model.safetensors']
+    assert (out / 'model.safetensors').read_bytes() == (folder / 'model.safetensors').read_bytes()
+    # what would be uploaded loads in timm
+    reloaded = timm.create_model(f'local-dir:{out}', pretrained=True)
+    assert reloaded.num_classes == 10
+    assert main(['push', str(folder), 'me/tiny', '--dry-run', str(out)]) == 1  # no overwrite unasked
+
+
+def test_push_model_function_and_bad_inputs(fake_hub, tmp_path):
+    model = timm.create_model('smpconvnet_t', **TINY)
+    plan = push_mod.push_model(model, 'me/ft', dry_run=tmp_path / 'dry', quiet=True)
+    card = (tmp_path / 'dry' / 'README.md').read_text()
+    assert plan['repo_id'] == 'me/ft' and 'library_name: timm' in card
+    with pytest.raises(RuntimeError, match='hf auth login'):
+        push_mod.push_model(model, 'me/ft')
+    with pytest.raises(ValueError, match='repo id'):
+        push_mod.push_folder(tmp_path / 'dry', 'not a repo id', dry_run=tmp_path / 'x')
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(FileNotFoundError, match='model.safetensors'):
+        push_mod.push_folder(tmp_path / 'empty', 'me/x', dry_run=tmp_path / 'y')
+    assert fake_hub == []
+
+
+def test_demo_reports_its_weights_plainly(capsys):
+    from smpconvnet.cli.demo import choose_model, run_demo
+    name, has_weights, why = choose_model()
+    if not has_weights:
+        assert name == 'smpconvnet_t' and why.startswith('RANDOM WEIGHTS')
+    else:
+        assert name.endswith(('.in1k', '.aeon'))
+    # the sequence path on a real test split, variable lengths included (random weights here: this checks the
+    # data path, the deployment and the report, not the accuracy)
+    pytest.importorskip('aeon')
+    assert run_demo('smpconv_tcn_japanesevowels.aeon', pretrained='no') == 0
+    out = capsys.readouterr().out
+    assert 'JapaneseVowels test split' in out and '370 sequences' in out and '0 BatchNorm left' in out
+    assert 'random initialisation' in out
+    assert re.search(r'test accuracy \(deployed model\): [0-9.]+ on 370', out)
+
+
+def test_demo_prefers_imagenet_weights_in_the_cache(folder, tmp_path, monkeypatch):
+    from huggingface_hub import constants as hf_constants
+
+    from smpconvnet.cli.demo import choose_model
+    from conftest import add_to_hf_cache
+    monkeypatch.setattr(hf_constants, 'HF_HUB_CACHE', str(tmp_path / 'hub'))
+    monkeypatch.setattr(hf_constants, 'HF_HUB_OFFLINE', True)
+    add_to_hf_cache(tmp_path / 'hub', timm.models.get_pretrained_cfg('smpconvnet_b.in1k').hf_hub_id, folder)
+    assert choose_model()[:2] == ('smpconvnet_b.in1k', True)
+    add_to_hf_cache(tmp_path / 'hub', timm.models.get_pretrained_cfg('smpconvnet_t.in1k').hf_hub_id, folder)
+    assert choose_model()[:2] == ('smpconvnet_t.in1k', True)

@@ -1,0 +1,453 @@
+"""SMP-TCN sequence models: registry, continuous-signal features, re-parameterisation, timm API, bad input.
+
+Small networks (2 blocks x 8 channels, lengths <= 64) keep this file fast; the paper-size models are only
+built, not run. Numerical tolerances are relative to the largest reference magnitude.
+"""
+import copy
+
+import pytest
+import timm
+import timm.optim
+import timm.scheduler
+import torch
+import torch.nn as nn
+
+from smpconvnet.layers.causal_conv import (
+    FFT_MIN_KERNEL_SIZE, causal_conv1d, causal_conv1d_direct, causal_conv1d_fft, fft_size, use_fft_for)
+from smpconvnet.models import smpconv_tcn
+from smpconvnet.layers.point_kernel import PointKernel
+from smpconvnet.models.smpconv_tcn import (
+    MaskedBatchNorm1d, SMPConvTCN, SMPCausalLargeKernel, radius_param_groups, sequence_input_size)
+from conftest import randomize_bn, rel_err
+
+PAPER_MODELS = {
+    # name: (in_chans, length, classes, parameters)
+    'smpconv_tcn_smnist': (1, 784, 10, 371320),
+    'smpconv_tcn_pmnist': (1, 784, 10, 371320),
+    'smpconv_tcn_scifar10': (3, 1024, 10, 373480),
+    'smpconv_tcn_chartraj': (3, 182, 20, 373790),
+    'smpconv_tcn_speech_mfcc': (20, 161, 10, 391840),
+    'smpconv_tcn_speech_raw': (1, 16000, 10, 370960),
+}
+
+
+def small_model(name='smpconv_tcn_chartraj', **kwargs):
+    """A 2-block, 8-channel model with wide points (so the kernels are not sparse at short lengths)."""
+    args = dict(num_blocks=2, hidden_channels=8, init_radius=0.1, coord_std=0.5)
+    args.update(kwargs)
+    return randomize_bn(timm.create_model(name, **args)).eval()
+
+
+@pytest.mark.parametrize('name', sorted(PAPER_MODELS))
+def test_paper_models_registered(name):
+    in_chans, length, classes, params = PAPER_MODELS[name]
+    model = timm.create_model(name)
+    assert sum(p.numel() for p in model.parameters()) == params
+    assert sequence_input_size(model.pretrained_cfg) == (in_chans, length)
+    assert model.pretrained_cfg['num_classes'] == classes == model.num_classes
+    assert model.in_chans == in_chans and model.seq_len == length
+    assert model.pretrained_cfg['tag'] == 'untrained'  # paper configuration, no weights
+    assert len(model.blocks) == 6 and model.num_features == 30
+    pk = model.blocks[0].conv1.smp.kernel
+    assert (pk.n_points, pk.r_min, pk.ndim, pk.shared_coords, pk.normalize_by_count) == (30, 1e-4, 1, False, True)
+    # 'recent' coordinate initialisation: trunc-normal in [-1, 0], doubled, plus 1
+    assert pk.coords.min() >= -1 and pk.coords.max() <= 1 and pk.coords.mean() > 0.5
+
+
+def test_paper_hyper_parameters():
+    raw = timm.create_model('smpconv_tcn_speech_raw')
+    mfcc = timm.create_model('smpconv_tcn_speech_mfcc')
+    smnist = timm.create_model('smpconv_tcn_smnist')
+    assert raw.blocks[0].conv1.smp.bias is None and smnist.blocks[0].conv1.smp.bias is not None
+    assert raw.blocks[0].conv1.smp.kernel.radius.max().item() == pytest.approx(2e-4)
+    assert mfcc.blocks[0].conv1.smp.kernel.radius.max().item() == pytest.approx(0.012)
+    assert mfcc.blocks[0].drop.p == 0.2 and raw.blocks[0].drop.p == 0.1 and smnist.blocks[0].drop.p == 0
+    assert smnist.input_drop.p == 0.1 and mfcc.input_drop.p == 0
+    assert smnist.blocks[0].conv1.small.weight.shape[-1] == 5
+
+
+def test_constructor_arguments_overridable():
+    model = timm.create_model(
+        'smpconv_tcn_smnist', in_chans=4, num_classes=3, num_blocks=3, hidden_channels=6, n_points=7,
+        init_radius=0.05, coord_std=0.2, small_kernel_size=3, bias=False, dropout=0.25, r_min=1e-3,
+        use_fft=True, kernel_length=20, global_pool='avg', seq_len=50)
+    assert len(model.blocks) == 3 and model.num_features == 6 and model.in_chans == 4
+    smp = model.blocks[1].conv2.smp
+    assert smp.kernel.n_points == 7 and smp.kernel.r_min == 1e-3 and smp.bias is None and smp.use_fft is True
+    assert smp.kernel_length == 20 and model.blocks[1].drop.p == 0.25 and model.seq_len == 50
+    assert model.blocks[0].conv1.small.weight.shape == (6, 4, 3)
+    assert model(torch.randn(2, 4, 30)).shape == (2, 3)
+
+
+@pytest.mark.parametrize('length', [2, 17, 64])
+def test_any_length_and_time_rescaling(length):
+    """The kernel is resampled to the input length: a trained model sees a time-rescaled kernel."""
+    model = small_model()
+    x = torch.randn(2, 3, length)
+    with torch.no_grad():
+        assert model(x).shape == (2, 20)
+        assert model.forward_sequence(x).shape == (2, 20, length)
+        kernel = model.blocks[0].conv1.smp.make_kernel(length)
+        grid = torch.linspace(-1, 1, length)
+        assert torch.allclose(kernel, model.blocks[0].conv1.smp.kernel.sample(grid), atol=1e-6)
+
+
+def test_prefix_outputs_depend_on_kernel_length_mode():
+    """kernel_length=None: the kernel spans the whole input, so a prefix sees a compressed kernel (outputs change).
+    kernel_length=K: one tap per step at any length, so running a prefix gives exactly the prefix outputs."""
+    x = torch.randn(2, 3, 48)
+    with torch.no_grad():
+        rescaled = small_model()
+        assert rel_err(rescaled.forward_sequence(x[..., :30]), rescaled.forward_sequence(x)[..., :30]) > 1e-3
+        fixed = small_model(kernel_length=48)
+        assert rel_err(fixed.forward_sequence(x[..., :30]), fixed.forward_sequence(x)[..., :30]) < 1e-5
+
+
+@pytest.mark.parametrize('use_fft', [False, True])
+def test_causality(use_fft):
+    model = small_model(use_fft=use_fft)
+    x = torch.randn(2, 3, 64)
+    t = 40
+    x2 = x.clone()
+    x2[:, :, t] += 3.
+    x2[:, :, t + 5:] = torch.randn(2, 3, 64 - t - 5)
+    with torch.no_grad():
+        y, y2 = model.forward_sequence(x), model.forward_sequence(x2)
+    before = (y2[..., :t] - y[..., :t]).abs().max().item()
+    scale = y.abs().max().item()
+    if use_fft:
+        assert before < 1e-6 * scale  # round-off of the transform only
+    else:
+        assert before == 0.
+    assert (y2[..., t:] - y[..., t:]).abs().max().item() > 1e-3 * scale
+
+
+def test_causality_with_timestamps():
+    model = small_model()
+    x, ts = torch.randn(2, 3, 32), torch.cumsum(torch.rand(2, 32) + 0.1, dim=1)
+    x2 = x.clone()
+    x2[:, :, 20:] = torch.randn(2, 3, 12)
+    with torch.no_grad():
+        y, y2 = model.forward_sequence(x, ts), model.forward_sequence(x2, ts)
+    assert torch.equal(y[..., :20], y2[..., :20])
+
+
+def test_regular_timestamps_match_plain_path():
+    """Regular sampling in any time unit (shared [L], or per sample [B, L] with its own offset and step)."""
+    model = small_model()
+    x = torch.randn(3, 3, 40)
+    with torch.no_grad():
+        plain = model.forward_sequence(x)
+        shared = model.forward_sequence(x, timestamps=torch.arange(40.))
+        per_sample = torch.stack([torch.arange(40.) * s + o for s, o in [(1., 0.), (0.01, 5.), (3.5, -2.)]])
+        batched = model.forward_sequence(x, timestamps=per_sample)
+    assert rel_err(shared, plain) < 1e-5
+    assert rel_err(batched, plain) < 1e-5
+
+
+def test_irregular_timestamps_evaluate_kernel_at_time_differences():
+    """Layer level: y[i] = bias + sum_{j <= i} K(1 - 2 (t_i - t_j) / (t_last - t_0)) x[j], with K from
+    PointKernel.sample, against an explicit double loop."""
+    model = small_model()
+    x = torch.randn(2, 3, 12)
+    ts = torch.cumsum(torch.rand(2, 12) * 2 + 0.05, dim=1)
+    conv = model.blocks[0].conv1.smp
+    with torch.no_grad():
+        positions = model._time_positions(x, ts, None)
+        y = conv(x, positions)
+        expected = torch.zeros_like(y) + conv.bias[None, :, None]
+        for b in range(2):
+            span = ts[b, -1] - ts[b, 0]
+            for i in range(12):
+                for j in range(i + 1):
+                    k = conv.kernel.sample(torch.tensor([1 - 2 * (ts[b, i] - ts[b, j]) / span]))[..., 0]
+                    expected[b, :, i] += k @ x[b, :, j]
+    assert rel_err(y, expected) < 1e-5
+
+
+@pytest.mark.parametrize('mode', ['shared', 'per_sample', 'lengths', 'kernel_length'])
+def test_timestamps_on_a_grid_take_the_exact_fast_path(monkeypatch, mode):
+    """Regular sampling with missing steps (the paper's irregular set-up): the SMP convolutions run as a regular
+    convolution on the grid; equal to the pairwise evaluation."""
+    model = small_model(kernel_length=80) if mode == 'kernel_length' else small_model()
+    gen = torch.Generator().manual_seed(3)
+    keep = torch.sort(torch.randperm(80, generator=gen)[:50]).values.float()  # 50 of 80 steps
+    x = torch.randn(2, 3, 50)
+    lengths = None
+    if mode == 'shared':
+        ts = keep * 0.25 + 3.
+    elif mode == 'per_sample':
+        ts = torch.stack([keep * 0.25 + 3., keep * 2. - 1.])  # same grid shape, other units and offsets
+    elif mode == 'lengths':
+        ts = torch.stack([keep, keep])
+        ts[1, 30:] = keep[29] + torch.arange(1., 21.) * 4  # sample 1 ends at step 30 (same span as sample 0)
+        ts[1, 29] = keep[-1]
+        lengths = torch.tensor([50, 30])
+    else:
+        ts = keep  # in units of steps, with a fixed kernel length
+    with torch.no_grad():
+        positions = model._time_positions(x, ts, lengths)
+        assert positions.grid is not None
+        fast = model(x, timestamps=ts, lengths=lengths)
+        fast_steps = model.forward_sequence(x, timestamps=ts, lengths=lengths)
+        monkeypatch.setattr(smpconv_tcn, '_GRID_FAST_PATH', False)
+        assert model._time_positions(x, ts, lengths).grid is None
+        dense = model(x, timestamps=ts, lengths=lengths)
+        dense_steps = model.forward_sequence(x, timestamps=ts, lengths=lengths)
+    assert rel_err(fast, dense) < 1e-5
+    if lengths is None:
+        assert rel_err(fast_steps, dense_steps) < 1e-5
+
+
+def test_irregular_input_with_lengths_is_padding_independent():
+    """With timestamps, each sample's kernel spans its own time range: padding changes nothing."""
+    model = small_model()
+    ts = torch.cumsum(torch.rand(2, 30) + 0.1, dim=1)
+    x = torch.randn(2, 3, 30)
+    lengths = torch.tensor([30, 19])
+    with torch.no_grad():
+        batch = model(x, timestamps=ts, lengths=lengths)
+        alone = model(x[1:, :, :19], timestamps=ts[1:, :19])
+    assert rel_err(batch[1:], alone) < 1e-5
+
+
+def test_per_step_and_last_step_outputs():
+    model = small_model()
+    x = torch.randn(2, 3, 33)
+    with torch.no_grad():
+        per_step = model.forward_sequence(x)
+        features = model.forward_features(x)
+        assert features.shape == (2, 8, 33)
+        assert rel_err(model(x), per_step[..., -1]) < 1e-6
+        assert model.forward_head(features, pre_logits=True).shape == (2, 8)
+        model.reset_classifier(20, global_pool='avg')  # mean of per-step features, a linear head: mean of logits
+        assert rel_err(model(x), model.forward_sequence(x).mean(-1)) < 1e-5
+
+
+def test_lengths_pick_last_valid_step():
+    x = torch.randn(3, 3, 40)
+    lengths = torch.tensor([40, 12, 27])
+    with torch.no_grad():
+        # kernel spans the padded length: logits are the per-step outputs at lengths - 1
+        model = small_model()
+        per_step = model.forward_sequence(x)
+        assert rel_err(model(x, lengths=lengths), per_step[torch.arange(3), :, lengths - 1]) < 1e-6
+        # fixed kernel length: each padded sample gives exactly what it gives alone
+        fixed = small_model(kernel_length=40)
+        batch = fixed(x, lengths=lengths)
+        for b in range(3):
+            alone = fixed(x[b:b + 1, :, :lengths[b]])
+            assert rel_err(batch[b:b + 1], alone) < 1e-5
+
+
+def test_masked_batchnorm_ignores_padding_in_training():
+    model = small_model(kernel_length=24).train()
+    x = torch.randn(4, 3, 24)
+    lengths = torch.tensor([24, 10, 16, 5])
+    x2 = x.clone()
+    for b, n in enumerate(lengths.tolist()):
+        x2[b, :, n:] = torch.randn(3, 24 - n) * 100  # different padding
+    m1, m2 = copy.deepcopy(model), copy.deepcopy(model)
+    y1, y2 = m1(x, lengths=lengths), m2(x2, lengths=lengths)
+    assert rel_err(y2, y1) < 1e-5
+    for a, b in zip(m1.modules(), m2.modules()):
+        if isinstance(a, MaskedBatchNorm1d):
+            assert torch.allclose(a.running_mean, b.running_mean, atol=1e-6)
+            assert torch.allclose(a.running_var, b.running_var, atol=1e-6)
+
+
+def test_masked_batchnorm_equals_batchnorm_without_padding():
+    bn, ref = MaskedBatchNorm1d(5), nn.BatchNorm1d(5)
+    x = torch.randn(3, 5, 11)
+    mask = torch.ones(3, 1, 11, dtype=torch.bool)
+    assert torch.allclose(bn(x, mask), ref(x), atol=1e-5)
+    assert torch.allclose(bn.running_var, ref.running_var, atol=1e-6)
+    assert torch.allclose(bn.running_mean, ref.running_mean, atol=1e-6)
+
+
+def test_fft_chosen_for_long_kernels():
+    assert not use_fft_for(FFT_MIN_KERNEL_SIZE - 1) and use_fft_for(FFT_MIN_KERNEL_SIZE)
+    assert use_fft_for(10, True) and not use_fft_for(10_000, False)
+    for n in [1, 2, 3, 7, 97, 1567, 31999]:
+        m = fft_size(n)
+        assert m >= n and m % 2 == 0 and m <= 2 * max(n, 2)
+        r = m
+        for p in (2, 3, 5):
+            while r % p == 0:
+                r //= p
+        assert r == 1
+    # a kernel longer than the input is cut to the taps that can meet it, exactly
+    x, w = torch.randn(2, 3, 10), torch.randn(4, 3, 30)
+    assert rel_err(causal_conv1d(x, w), causal_conv1d_direct(x, w)) < 1e-6
+    assert rel_err(causal_conv1d(x, w, use_fft=True), causal_conv1d_direct(x, w)) < 1e-5
+    x, w = torch.randn(2, 3, 300), torch.randn(4, 3, 300)
+    b = torch.randn(4)
+    assert rel_err(causal_conv1d_fft(x, w, b), causal_conv1d_direct(x, w, b)) < 1e-5
+    auto, direct = small_model(), small_model(use_fft=False)
+    direct.load_state_dict(auto.state_dict())
+    x = torch.randn(2, 3, FFT_MIN_KERNEL_SIZE + 20)
+    with torch.no_grad():
+        assert rel_err(auto(x), direct(x)) < 1e-4
+
+
+def test_reparameterize_fixed_length():
+    model = small_model(seq_len=48)
+    x = torch.randn(3, 3, 48)
+    with torch.no_grad():
+        expected = model.forward_sequence(x)
+        deployed = timm.utils.reparameterize_model(model)
+        assert deployed.is_deployed and not model.is_deployed
+        assert not any(isinstance(m, (nn.BatchNorm1d, PointKernel, SMPCausalLargeKernel)) for m in deployed.modules())
+        assert rel_err(deployed.forward_sequence(x), expected) < 1e-4
+        assert rel_err(deployed(x), expected[..., -1]) < 1e-4
+        with pytest.raises(ValueError, match='re-parameterised for sequences of length 48, got length 30'):
+            deployed(torch.randn(1, 3, 30))
+        with pytest.raises(ValueError, match='timestamps need the point kernels'):
+            deployed(x, timestamps=torch.arange(48.))
+        # state dict round trip into another deployed model
+        other = timm.utils.reparameterize_model(small_model(seq_len=48))
+        other.load_state_dict(deployed.state_dict())
+        assert rel_err(other(x), expected[..., -1]) < 1e-4
+
+
+def test_deployed_model_traces_and_low_precision_runs():
+    model = small_model(seq_len=40)
+    x = torch.randn(2, 3, 40)
+    deployed = copy.deepcopy(model).reparameterize()
+    with torch.no_grad():
+        traced = torch.jit.trace(deployed, x)
+        assert rel_err(traced(x), deployed(x)) < 1e-6
+    # bfloat16 autocast, both paths (the FFT runs in float32); default BatchNorm statistics, because random ones
+    # folded into bfloat16 kernels and biases amplify its 8-bit mantissa far beyond this check's purpose
+    model = timm.create_model('smpconv_tcn_chartraj', num_blocks=2, hidden_channels=8, init_radius=0.1,
+                              coord_std=0.5, seq_len=40).eval()
+    deployed = copy.deepcopy(model).reparameterize()
+    with torch.no_grad():
+        expected = model.forward_features(x)
+        for use_fft in (False, True):
+            for m in (model, deployed):
+                for conv in m.modules():
+                    if hasattr(conv, 'use_fft'):
+                        conv.use_fft = use_fft
+                with torch.autocast('cpu', dtype=torch.bfloat16):
+                    out = m.forward_features(x)
+                assert out.dtype in (torch.bfloat16, torch.float32) and rel_err(out.float(), expected) < 0.05
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            out = model.forward_features(x, timestamps=torch.arange(40.) * 0.37)
+        assert rel_err(out.float(), expected) < 0.05
+
+
+def test_reparameterize_needs_a_length():
+    model = small_model(seq_len=None)
+    model.seq_len = None
+    with pytest.raises(ValueError, match='needs the deployment length'):
+        model.reparameterize()
+
+
+def test_reparameterize_fixed_kernel_length_accepts_any_length():
+    model = small_model(kernel_length=32, small_kernel_size=5)
+    deployed = copy.deepcopy(model).reparameterize()
+    with torch.no_grad():
+        for length in (3, 20, 50):
+            x = torch.randn(2, 3, length)
+            assert rel_err(deployed.forward_sequence(x), model.forward_sequence(x)) < 1e-4
+
+
+def test_no_weight_decay_and_param_groups():
+    model = small_model()
+    nwd = model.no_weight_decay()
+    assert 'blocks.0.conv1.smp.kernel.radius' in nwd and 'blocks.1.conv2.smp.kernel.coords' in nwd
+    assert not any(n.endswith('weights') for n in nwd)
+    groups = radius_param_groups(model, weight_decay=1e-5, radius_lr_scale=0.1, lr=1e-3)
+    radius_group = groups[-1]
+    assert radius_group['lr_scale'] == 0.1 and radius_group['lr'] == pytest.approx(1e-4)
+    assert radius_group['weight_decay'] == 0 and len(radius_group['params']) == 4
+    assert sum(len(g['params']) for g in groups) == len(list(model.parameters()))
+    # timm's optimizer factory and scheduler honour the groups and lr_scale; radii stay in range
+    opt = timm.optim.create_optimizer_v2(model, 'adam', lr=1e-3, param_group_fn=radius_param_groups)
+    sched, _ = timm.scheduler.create_scheduler_v2(opt, 'cosine', num_epochs=10, warmup_epochs=0)
+    sched.step(1)
+    assert opt.param_groups[-1]['lr'] == pytest.approx(0.1 * opt.param_groups[0]['lr'])
+    model.train()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.grad = None
+        for m in model.modules():
+            if isinstance(m, PointKernel):
+                m.radius.fill_(0.5)
+    loss = model(torch.randn(4, 3, 20)).sum()
+    loss.backward()
+    for m in model.modules():
+        if isinstance(m, PointKernel):
+            assert m.radius.grad is not None and m.coords.grad is not None and m.weights.grad is not None
+            m.radius.grad.fill_(-1e6)  # push every radius far above 1
+    for g in opt.param_groups:
+        g['lr'] = 10.
+    opt.step()
+    for m in model.modules():
+        if isinstance(m, PointKernel):
+            assert m.radius.max() <= 1. and m.radius.min() >= 1e-4
+
+
+def test_timm_api():
+    model = small_model()
+    x = torch.randn(2, 3, 25)
+    with torch.no_grad():
+        assert model.get_classifier().out_features == 20
+        model.reset_classifier(5)
+        assert model(x).shape == (2, 5)
+        model.reset_classifier(0)
+        assert model(x).shape == (2, 8)
+        final, inter = model.forward_intermediates(x)
+        assert len(inter) == 2 and all(t.shape == (2, 8, 25) for t in inter)
+        assert torch.equal(final, inter[-1])
+        assert len(model.forward_intermediates(x, indices=1, intermediates_only=True)) == 1
+    features = timm.create_model('smpconv_tcn_chartraj', num_blocks=2, hidden_channels=8, features_only=True)
+    outs = features(x)
+    assert [o.shape for o in outs] == [(2, 8, 25)] * 2
+    model = small_model().train()
+    ref = copy.deepcopy(model)
+    model.set_grad_checkpointing(True)
+    torch.manual_seed(1)
+    y = model(x)
+    torch.manual_seed(1)
+    y_ref = ref(x)
+    assert rel_err(y, y_ref) < 1e-6
+    y.sum().backward()
+    assert model.blocks[0].conv1.smp.kernel.coords.grad is not None
+
+
+BAD_INPUTS = [
+    (dict(x=torch.randn(3, 40)), r'expects a batch of sequences \[B, 3, L\].*got \[3, 40\].*unsqueeze'),
+    (dict(x=torch.randn(1, 3, 4, 40)), r'expects a batch of sequences \[B, 3, L\].*\[1, 3, 4, 40\]'),
+    (dict(x=torch.randn(2, 5, 40)), r'built for 3 input channels, got 5'),
+    (dict(x=torch.randn(2, 3, 0)), r'at least 2 steps.*got length 0'),
+    (dict(x=torch.randn(2, 3, 1)), r'at least 2 steps.*got length 1'),
+    (dict(timestamps=torch.arange(39.)), r'timestamps must be a floating-point tensor of shape \[40\] or \[2, 40\]'),
+    (dict(timestamps=torch.arange(40)), r'floating-point.*dtype torch.int64'),
+    (dict(timestamps=torch.cat([torch.arange(20.), torch.arange(20.)])), r'strictly increasing.*step 20'),
+    (dict(timestamps=torch.ones(2, 40)), r'strictly increasing'),
+    (dict(timestamps=torch.full((40,), float('nan'))), r'finite'),
+    (dict(lengths=torch.tensor([40, 41])), r'lengths must lie in \[1, 40\].*to 41'),
+    (dict(lengths=torch.tensor([0, 40])), r'lengths must lie in \[1, 40\].*from 0'),
+    (dict(lengths=torch.tensor([40.])), r'integer tensor of shape \[2\]'),
+    (dict(lengths=torch.tensor([40, 1]), timestamps=torch.arange(40.)), r'lengths must lie in \[2, 40\]'),
+]
+
+
+@pytest.mark.parametrize('inputs,message', BAD_INPUTS, ids=[m[:30] for _, m in BAD_INPUTS])
+def test_bad_input_errors(inputs, message):
+    model = small_model()
+    args = dict(x=torch.randn(2, 3, 40))
+    args.update(inputs)
+    with pytest.raises(ValueError, match=message):
+        model(**args)
+
+
+def test_bad_constructor_arguments():
+    with pytest.raises(ValueError, match='kernel_length must be at least 2'):
+        SMPConvTCN(kernel_length=1)
+    with pytest.raises(ValueError, match="global_pool must be 'last' or 'avg'"):
+        SMPConvTCN(global_pool='max')
+    with pytest.raises(ValueError, match='must be positive'):
+        SMPConvTCN(num_blocks=0)

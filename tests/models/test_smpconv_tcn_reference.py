@@ -1,0 +1,150 @@
+"""SMP-TCN against outputs of the original implementation (tests/fixtures/official_tcn_*).
+
+``official_tcn_small.safetensors`` is a random 2-block, 8-channel network of the original code; its logits
+on ``input`` (3 x 1 x 64) and its first SMP kernel are in ``official_tcn_small_io.safetensors``.
+Tolerance: max abs error / max abs reference value <= 1e-4 (observed: about 2e-7).
+"""
+import csv
+import json
+
+import pytest
+import timm
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file
+
+from smpconvnet.models.smpconv_tcn import SMPCausalLargeKernel, checkpoint_filter_fn
+from conftest import FIXTURES, rel_err
+
+TOL = 1e-4
+TCN_CKPT = FIXTURES / 'official_tcn_small.safetensors'
+TCN_IO = FIXTURES / 'official_tcn_small_io.safetensors'
+SMNIST_KEYS = FIXTURES / 'official_tcn_smnist_keys.tsv'
+
+
+def reference_config():
+    """The original's config (saved in the checkpoint's metadata), as constructor arguments."""
+    with safe_open(str(TCN_CKPT), 'pt') as f:
+        meta = f.metadata()
+    cfg = json.loads(meta['config'])
+    return dict(
+        in_chans=int(meta['in_channels']), num_classes=int(meta['num_classes']),
+        num_blocks=cfg['net']['no_blocks'], hidden_channels=cfg['net']['no_hidden'],
+        n_points=cfg['kernel']['n_points'], init_radius=cfg['kernel']['radius'],
+        coord_std=cfg['kernel']['coord_std'], small_kernel_size=cfg['conv']['small_kernel_size'],
+        bias=cfg['conv']['bias'], dropout=cfg['net']['dropout'])
+
+
+def load_reference_model(file=TCN_CKPT, **kwargs):
+    """The reference network through timm's own pretrained path (file overlay + size overrides)."""
+    args = dict(reference_config(), **kwargs)
+    return timm.create_model(
+        'smpconv_tcn_smnist', pretrained=True, pretrained_cfg_overlay=dict(file=str(file)), **args).eval()
+
+
+@pytest.fixture(scope='module')
+def io():
+    return load_file(TCN_IO)
+
+
+@pytest.mark.parametrize('use_fft', [True, False, None])
+def test_logits_match_original(io, use_fft):
+    model = load_reference_model(use_fft=use_fft)
+    with torch.no_grad():
+        logits = model(io['input'])
+        per_step = model.forward_sequence(io['input'])
+    assert rel_err(logits, io['logits']) < TOL
+    assert rel_err(per_step[..., -1], io['logits']) < TOL
+
+
+def test_first_kernel_matches_original(io):
+    """Same orientation as the original (no flip): tap K-1 weighs the current step."""
+    model = load_reference_model()
+    with torch.no_grad():
+        kernel = model.blocks[0].conv1.smp.make_kernel(io['input'].shape[-1])
+    assert kernel.shape == io['block0_conv1_kernel'].shape
+    assert rel_err(kernel, io['block0_conv1_kernel']) < 1e-5
+
+
+def test_reparameterised_reference_matches_original(io):
+    model = load_reference_model().reparameterize(length=io['input'].shape[-1])
+    assert model.is_deployed
+    assert not any(isinstance(m, (torch.nn.BatchNorm1d, SMPCausalLargeKernel)) for m in model.modules())
+    with torch.no_grad():
+        assert rel_err(model(io['input']), io['logits']) < TOL
+
+
+def test_reparameterize_model_uses_seq_len(io):
+    model = load_reference_model(seq_len=io['input'].shape[-1])
+    deployed = timm.utils.reparameterize_model(model)
+    with torch.no_grad():
+        assert rel_err(deployed(io['input']), io['logits']) < TOL
+
+
+@pytest.mark.parametrize('wrap', ['model', 'module'])
+def test_wrapped_original_checkpoint_loads(io, tmp_path, wrap):
+    sd = load_file(TCN_CKPT)
+    ckpt = {'model': {'module.' + k: v for k, v in sd.items()}} if wrap == 'model' else \
+        {'module.' + k: v for k, v in sd.items()}
+    path = tmp_path / 'checkpoint.pth'
+    torch.save(ckpt, path)
+    model = load_reference_model(file=path)
+    with torch.no_grad():
+        assert rel_err(model(io['input']), io['logits']) < TOL
+
+
+def _smnist_original_state_dict():
+    """A random state dict with exactly the keys and shapes of the released sMNIST checkpoint."""
+    gen = torch.Generator().manual_seed(0)
+    sd = {}
+    with open(SMNIST_KEYS) as f:
+        for row in csv.DictReader(f, delimiter='\t'):
+            shape = json.loads(row['shape'])
+            if row['key'].endswith('num_batches_tracked'):
+                sd[row['key']] = torch.tensor(7)
+            elif row['key'].endswith('train_length'):
+                sd[row['key']] = torch.tensor([784], dtype=torch.int32)
+            elif row['key'].endswith(('running_var', 'Kernel.radius')):
+                sd[row['key']] = torch.rand(shape, generator=gen) * 0.05 + 0.01
+            else:
+                sd[row['key']] = torch.randn(shape, generator=gen) * 0.1
+    return sd
+
+
+def test_smnist_parameter_count_is_original():
+    sd = _smnist_original_state_dict()
+    buffers = ('running_mean', 'running_var', 'num_batches_tracked', 'train_length')
+    official = sum(v.numel() for k, v in sd.items() if not k.endswith(buffers))
+    model = timm.create_model('smpconv_tcn_smnist')
+    assert official == 371320
+    assert sum(p.numel() for p in model.parameters()) == official
+
+
+def test_smnist_original_layout_loads(tmp_path):
+    sd = _smnist_original_state_dict()
+    path = tmp_path / 'smnist.pth'
+    torch.save({'model': sd}, path)
+    model = timm.create_model('smpconv_tcn_smnist', pretrained=True, pretrained_cfg_overlay=dict(file=str(path)))
+    # every original tensor landed somewhere (strict load), values unchanged
+    msd = model.state_dict()
+    assert torch.equal(msd['blocks.3.conv2.smp.kernel.weights'], sd['backbone.3.cconv2.Kernel.weights'])
+    assert torch.equal(msd['blocks.0.conv1.smp.kernel.radius'], sd['backbone.0.cconv1.Kernel.radius'][..., 0])
+    assert torch.equal(msd['blocks.5.conv1.small_norm.running_var'], sd['backbone.5.norm1s.running_var'])
+    assert torch.equal(msd['blocks.0.shortcut.weight'], sd['backbone.0.shortcut.0.weight'])
+    assert torch.equal(msd['head.weight'], sd['finallyr.weight'])
+    converted = checkpoint_filter_fn({'model': sd}, model)
+    assert len(converted) == len(sd) - 12  # the 12 train_length buffers are dropped
+    with torch.no_grad():
+        assert model.eval()(torch.randn(2, 1, 100)).shape == (2, 10)
+
+
+def test_wrong_size_checkpoint_is_refused():
+    sd = load_file(TCN_CKPT)  # 2 blocks x 8 channels
+    model = timm.create_model('smpconv_tcn_smnist')  # 6 blocks x 30 channels
+    with pytest.raises(ValueError, match=r'2 blocks, 8 hidden channels.*6 blocks, 30 hidden channels'):
+        checkpoint_filter_fn(sd, model)
+    model = timm.create_model('smpconv_tcn_smnist', num_blocks=2, hidden_channels=8, n_points=16)
+    with pytest.raises(ValueError, match=r'30 points.*16 points'):
+        checkpoint_filter_fn(sd, model)
+    with pytest.raises(ValueError, match='expected an SMP-TCN state dict'):
+        checkpoint_filter_fn({'model': 'not a state dict'}, model)

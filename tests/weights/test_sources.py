@@ -1,0 +1,333 @@
+"""The checkpoints and folders users have, read by every command that takes a model (``load_model``):
+
+* checkpoints of timm's ``train.py`` (``CheckpointSaver``: the model named in ``args``, EMA weights first,
+  ``--channels-last`` tensors), for every model family; ones that name no model (``arch`` key, shapes only);
+* ``OUTPUT/checkpoint.pth`` of ``smpconvnet train-seq`` (this version's and earlier ones, without a recorded
+  config), through ``load_model``, ``evaluate-seq``, ``info`` and ``reparam``;
+* deployed folders of ``smpconvnet reparam``, through timm's own ``local-dir:`` loading (hence ``hf-hub:``),
+  ``load_model`` and ``evaluate-seq``, including folders written before ``seq_len`` was recorded.
+"""
+import argparse
+import json
+import re
+
+import pytest
+import timm
+import torch
+from timm.utils import CheckpointSaver, ModelEmaV3
+
+import smpconvnet.models.smpconv_resnet
+import smpconvnet.models.smpconv_tcn
+import smpconvnet.models.smpconvnet
+from conftest import randomize_bn, rel_err
+from smpconvnet.train import seq_trainer as train_seq
+from smpconvnet.cli import main as cli_main
+from smpconvnet.weights.sources import identify_checkpoint, load_model, load_model_with_config, read_checkpoint
+from smpconvnet.weights.folders import write_model_folder
+from smpconvnet.weights.deploy import deploy, reparameterize_to_folder
+
+# one small member of every family: (architecture, the model arguments train.py is asked for, input shape)
+FAMILIES = {
+    'smpconvnet': ('smpconvnet_t', dict(layers=(1, 1, 1, 1), channels=(16, 32, 64, 128)), (3, 64, 64)),
+    'tcn': ('smpconv_tcn_smnist', dict(num_blocks=2, hidden_channels=8, n_points=6), (2, 50)),
+    'resnet': ('smpconv_resnet_cifar10', dict(stem_channels=4, block_channels=(4, 6), n_points=5), (1, 16, 16)),
+}
+NUM_CLASSES = {'smpconvnet': 3, 'tcn': 5, 'resnet': 3}
+
+
+def _is_deployed(model):
+    return not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def _input(shape, batch=2, seed=3):
+    return torch.randn(batch, *shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _train_py_args(**overrides):
+    """The ``args`` namespace timm's train.py gives CheckpointSaver (the fields that matter, train.py's defaults)."""
+    args = dict(model='smpconvnet_t', pretrained=False, initial_checkpoint='', num_classes=None, in_chans=None,
+                input_size=None, img_size=None, gp=None, model_kwargs={}, channels_last=False, drop=0.0,
+                drop_path=None, model_ema=True, model_ema_decay=0.9998, epochs=300, lr=None, opt='adamw',
+                device='cpu', distributed=False, world_size=1, rank=0)
+    args.update(overrides)
+    return argparse.Namespace(**args)
+
+
+def _save_train_py_checkpoint(tmp_path, model, args, ema=True):
+    """What train.py writes: CheckpointSaver(model, optimizer, args, model_ema).save_checkpoint(epoch, metric);
+    returns (path of last.pth.tar, the EMA model or None)."""
+    model_ema = None
+    if ema:
+        model_ema = ModelEmaV3(model)
+        randomize_bn(model_ema.module, seed=7)  # EMA weights that differ from the model's: which one loads is seen
+        with torch.no_grad():
+            for p in model_ema.module.parameters():
+                p.add_(0.01)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    out = tmp_path / 'output'
+    out.mkdir()
+    saver = CheckpointSaver(model, optimizer, args=args, model_ema=model_ema, checkpoint_dir=str(out),
+                            recovery_dir=str(out), max_history=2)
+    saver.save_checkpoint(epoch=4, metric=0.5)
+    return out / 'last.pth.tar', (model_ema.module if ema else None)
+
+
+def _family_model(family, channels_last=False, **extra):
+    arch, kwargs, shape = FAMILIES[family]
+    in_chans = shape[0]
+    model = timm.create_model(arch, in_chans=in_chans, num_classes=NUM_CLASSES[family], **kwargs, **extra)
+    randomize_bn(model)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+# ---------------------------------------------------------------------------------------------------------
+# timm's train.py checkpoints
+
+@pytest.mark.parametrize('family,channels_last', [
+    ('smpconvnet', False), ('smpconvnet', True), ('tcn', False), ('resnet', False), ('resnet', True)])
+def test_train_py_checkpoint_loads_with_its_ema_weights(tmp_path, family, channels_last):
+    """A CheckpointSaver checkpoint of every family (non-default architecture in args.model_kwargs, classes and
+    input channels in args) loads through load_model with the EMA weights, as timm's own loader prefers them."""
+    arch, kwargs, shape = FAMILIES[family]
+    model = _family_model(family, channels_last)
+    # in_chans as train.py receives it: --in-chans for the TCN, --input-size C H W for the ResNet, default (3) else
+    io = dict(in_chans=2) if family == 'tcn' else dict(input_size=(1, 16, 16)) if family == 'resnet' else {}
+    args = _train_py_args(model=arch, num_classes=NUM_CLASSES[family], model_kwargs=dict(kwargs),
+                          channels_last=channels_last, **io)
+    path, ema = _save_train_py_checkpoint(tmp_path, model, args)
+    checkpoint = read_checkpoint(path)
+    assert checkpoint['arch'] == arch and isinstance(checkpoint['args'], argparse.Namespace)
+    if channels_last:  # the case really is covered: 4-D tensors stored in channels_last memory format
+        sd = checkpoint['state_dict_ema']
+        w = next(v for v in sd.values() if v.dim() == 4 and v.shape[1] > 1 and v.shape[-1] > 1)
+        assert w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()
+
+    loaded, source = load_model(str(path))
+    assert 'train.py' in source and 'EMA' in source and str(path) in source
+    ref_sd, sd = ema.state_dict(), loaded.state_dict()
+    assert ref_sd.keys() == sd.keys()
+    assert all(torch.equal(ref_sd[k], sd[k]) for k in ref_sd)
+    x = _input(shape)
+    with torch.inference_mode():
+        assert rel_err(loaded.eval()(x), ema.eval()(x)) <= 1e-5
+
+
+@pytest.mark.parametrize('family', sorted(FAMILIES))
+def test_commands_take_train_py_checkpoints(tmp_path, family, capsys):
+    """reparam, info and export (all through load_model) read a train.py checkpoint; the deployed folder equals
+    the EMA model and loads back through timm."""
+    arch, kwargs, shape = FAMILIES[family]
+    model = _family_model(family)
+    io = dict(in_chans=shape[0]) if family != 'smpconvnet' else {}
+    path, ema = _save_train_py_checkpoint(
+        tmp_path, model, _train_py_args(model=arch, num_classes=NUM_CLASSES[family], model_kwargs=dict(kwargs), **io))
+    size = ','.join(str(s) for s in shape)
+    dst = tmp_path / 'deployed'
+    assert cli_main(['reparam', str(path), str(dst), '--input-size', size]) == 0
+    assert cli_main(['info', str(path), '--input-size', size]) == 0
+    assert cli_main(['export', str(path), '--format', 'torchscript', '-o', str(tmp_path / 'm.pt'),
+                     '--input-size', size]) == 0
+    capsys.readouterr()
+    deployed = timm.create_model(f'local-dir:{dst}', pretrained=True).eval()
+    assert _is_deployed(deployed)
+    x = _input(shape)
+    with torch.inference_mode():
+        assert rel_err(deployed(x), ema.eval()(x)) <= 1e-4  # deployed vs training form
+
+
+def test_checkpoints_that_name_no_model_or_only_an_arch(tmp_path):
+    """CheckpointSaver without args writes the class name as 'arch' (not a registered model): the shapes tell the
+    model, for every family. A registered 'arch' with this package's layout (no kernel grids, which failed with
+    "cannot tell the SMP kernel sizes") takes that architecture's kernel sizes."""
+    for family, (arch, kwargs, shape) in FAMILIES.items():
+        model = _family_model(family).eval()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        out = tmp_path / family
+        out.mkdir()
+        CheckpointSaver(model, opt, checkpoint_dir=str(out), recovery_dir=str(out)).save_checkpoint(epoch=0)
+        checkpoint = read_checkpoint(out / 'last.pth.tar')
+        assert checkpoint['arch'] == type(model).__name__.lower() and not timm.is_model(checkpoint['arch'])
+        loaded, _ = load_model(str(out / 'last.pth.tar'))
+        x = _input(shape)
+        with torch.inference_mode():
+            assert rel_err(loaded.eval()(x), model(x)) <= 1e-5, family
+
+    model = _family_model('smpconvnet').eval()
+    path = tmp_path / 'arch.pth'
+    torch.save({'arch': 'smpconvnet_t', 'epoch': 1, 'state_dict': model.state_dict()}, path)
+    source = identify_checkpoint(read_checkpoint(path))
+    assert source.architecture == 'smpconvnet_t'
+    assert source.model_args == dict(layers=[1, 1, 1, 1], channels=[16, 32, 64, 128], num_classes=3)
+    loaded, _ = load_model(str(path))
+    x = _input((3, 64, 64))
+    with torch.inference_mode():
+        assert rel_err(loaded.eval()(x), model(x)) <= 1e-5
+
+
+def test_checkpoint_errors_name_the_file_and_what_was_expected(tmp_path):
+    path = tmp_path / 'unknown.pth'
+    torch.save({'state_dict': {'encoder.weight': torch.zeros(2, 2)}, 'epoch': 1}, path)
+    with pytest.raises(ValueError, match='names no model') as e:
+        load_model(str(path))
+    assert str(path) in str(e.value) and 'stem.0.conv.weight' in str(e.value)
+    # the recorded architecture does not match the weights: the file, the model and the difference
+    model = _family_model('tcn')
+    path, _ = _save_train_py_checkpoint(tmp_path, model, _train_py_args(
+        model='smpconv_tcn_smnist', num_classes=5, in_chans=2, model_kwargs=dict(num_blocks=3)), ema=False)
+    with pytest.raises(ValueError, match='do not fit smpconv_tcn_smnist') as e:
+        load_model(str(path))
+    assert str(path) in str(e.value) and 'num_blocks' in str(e.value)
+    assert cli_main(['info', str(path)]) == 1
+    # a state dict that is neither form is not taken for a deployed one: refused, the model left as it was
+    for family, module in (('smpconvnet', smpconvnet.models.smpconvnet), ('tcn', smpconvnet.models.smpconv_tcn),
+                           ('resnet', smpconvnet.models.smpconv_resnet)):
+        model = _family_model(family)
+        with pytest.raises((ValueError, KeyError)):
+            module.checkpoint_filter_fn({'fc.weight': torch.zeros(3, 3)}, model)
+        assert not _is_deployed(model), family
+
+
+# ---------------------------------------------------------------------------------------------------------
+# train-seq checkpoints
+
+def _train_seq_run(tmp_path):
+    cfg = train_seq.TrainConfig(
+        model='smpconv_tcn_smnist', model_kwargs=dict(num_blocks=1, hidden_channels=4, n_points=4),
+        dataset='JapaneseVowels', epochs=1, batch_size=64, lr=1e-2, warmup_epochs=0, output=str(tmp_path / 'run'),
+        progress=False, threads=0, eval_test=False)  # threads=0: the process-wide thread count stays as it is
+    train_seq.train(cfg)
+    return tmp_path / 'run'
+
+
+def _accuracy(out):
+    m = re.search(r'accuracy [0-9.]+ \((\d+)/(\d+)\)', out)
+    assert m, out
+    return int(m.group(1)), int(m.group(2))
+
+
+def test_train_seq_checkpoints_are_read_by_every_command(tmp_path, capsys):
+    """OUTPUT/checkpoint.pth loads with its architecture (model_kwargs, in_chans / num_classes of the data) and
+    preprocessing; evaluate-seq, info and reparam take it; a checkpoint of an earlier version (no recorded config)
+    gives the same model and preprocessing, rebuilt from its options and data set."""
+    pytest.importorskip('aeon')
+    run = _train_seq_run(tmp_path)
+    final = timm.create_model(f'local-dir:{run}', pretrained=True).eval()
+    ckpt = run / train_seq.CHECKPOINT_NAME
+    model, source, extra = load_model_with_config(str(ckpt))
+    assert 'train-seq' in source and extra['dataset']['name'] == 'JapaneseVowels'
+    assert model.state_dict().keys() == final.state_dict().keys()
+    assert all(torch.equal(model.state_dict()[k], final.state_dict()[k]) for k in final.state_dict())
+    for key in ('input_size', 'mean', 'std', 'label_names', 'num_classes'):
+        assert list(model.pretrained_cfg[key]) == list(final.pretrained_cfg[key]) \
+            if isinstance(final.pretrained_cfg[key], (list, tuple)) else \
+            model.pretrained_cfg[key] == final.pretrained_cfg[key], key
+
+    old = read_checkpoint(ckpt)
+    del old['config']  # as train-seq wrote it before the config was recorded
+    torch.save(old, tmp_path / 'old.pth')
+    old_model, _, old_extra = load_model_with_config(str(tmp_path / 'old.pth'))
+    assert old_extra == extra
+    assert all(torch.equal(old_model.state_dict()[k], v) for k, v in final.state_dict().items())
+    for key in ('input_size', 'mean', 'std', 'label_names'):
+        assert list(old_model.pretrained_cfg[key]) == list(final.pretrained_cfg[key]), key
+
+    assert cli_main(['evaluate-seq', f'local-dir:{run}']) == 0
+    expected = _accuracy(capsys.readouterr().out)
+    for spec in (str(ckpt), str(tmp_path / 'old.pth')):
+        assert cli_main(['evaluate-seq', spec]) == 0
+        assert _accuracy(capsys.readouterr().out) == expected, spec
+    assert cli_main(['info', str(ckpt)]) == 0
+    # the deployed folder keeps the data set: evaluate-seq finds it and gives the same result
+    assert cli_main(['reparam', str(ckpt), str(tmp_path / 'deployed')]) == 0
+    config = json.loads((tmp_path / 'deployed' / 'config.json').read_text())
+    assert config['dataset']['name'] == 'JapaneseVowels' and config['model_args']['seq_len'] == 29
+    capsys.readouterr()
+    assert cli_main(['evaluate-seq', f'local-dir:{tmp_path / "deployed"}']) == 0
+    assert _accuracy(capsys.readouterr().out) == expected
+
+
+# ---------------------------------------------------------------------------------------------------------
+# deployed folders through timm
+
+DEPLOY = {
+    'smpconvnet': ('smpconvnet_t', dict(layers=[1, 1, 1, 1], channels=[16, 32, 64, 128], num_classes=7), (3, 64, 64)),
+    'tcn': ('smpconv_tcn_smnist', dict(num_blocks=2, hidden_channels=8, seq_len=64), (1, 64)),
+    'resnet': ('smpconv_resnet_cifar10', dict(stem_channels=6, block_channels=[6, 8]), (3, 32, 32)),
+}
+
+
+def _deployed_folder(tmp_path, family, input_size=None):
+    """A training-form folder of ``family`` and its `smpconvnet reparam` folder; the reference deployed model."""
+    arch, kwargs, shape = DEPLOY[family]
+    shape = input_size or shape
+    model = randomize_bn(timm.create_model(arch, **kwargs)).eval()
+    src = write_model_folder(model, tmp_path / f'{family}_src', card='# test\n', model_args=kwargs)
+    dst = tmp_path / f'{family}_deployed'
+    reparameterize_to_folder(str(src), str(dst), input_size=shape, quiet=True)
+    return dst, deploy(model, _input(shape)), shape
+
+
+@pytest.mark.parametrize('family', sorted(DEPLOY))
+def test_deployed_folder_loads_through_timm(tmp_path, family):
+    """timm.create_model('local-dir:DST', pretrained=True) gives the deployed model: the same tensors as the model
+    that was saved, and its outputs; load_model(DST) too."""
+    dst, reference, shape = _deployed_folder(tmp_path, family)
+    config = json.loads((dst / 'config.json').read_text())
+    assert config['deployed'] is True
+    if family == 'tcn':
+        assert config['model_args']['seq_len'] == config['deployed_length'] == 64
+    x = _input(shape)
+    with torch.inference_mode():
+        expected = reference(x)
+    for model in (timm.create_model(f'local-dir:{dst}', pretrained=True).eval(), load_model(str(dst))[0]):
+        assert _is_deployed(model)
+        ref_sd, sd = reference.state_dict(), model.state_dict()
+        assert sd.keys() == ref_sd.keys()
+        assert all(torch.equal(sd[k], ref_sd[k]) for k in ref_sd)
+        with torch.inference_mode():
+            assert rel_err(model(x), expected) <= 1e-5
+
+
+def test_older_deployed_sequence_folders_still_load(tmp_path):
+    """A deployed TCN folder written before seq_len was recorded ("deployed_length" only): load_model uses it, timm
+    reads the length off the kernels; a seq_len that disagrees with the kernels, or a length the kernels cannot
+    tell, is an error that says what to pass."""
+    dst, reference, shape = _deployed_folder(tmp_path, 'tcn')
+    config = json.loads((dst / 'config.json').read_text())
+    del config['model_args']['seq_len']
+    (dst / 'config.json').write_text(json.dumps(config))
+    x = _input(shape)
+    with torch.inference_mode():
+        expected = reference(x)
+    for model in (load_model(str(dst))[0], timm.create_model(f'local-dir:{dst}', pretrained=True).eval()):
+        with torch.inference_mode():
+            assert rel_err(model(x), expected) <= 1e-5
+        with pytest.raises(ValueError, match='length 64'):  # deployed for 64 steps, as the reference
+            model(_input((1, 50)))
+    with pytest.raises(ValueError, match='seq_len=50'):
+        timm.create_model(f'local-dir:{dst}', pretrained=True, seq_len=50)
+
+    # deployed for 4 steps, shorter than the small kernel (5 taps): only the recorded length tells
+    short, short_ref, _ = _deployed_folder(tmp_path / 'short', 'tcn', input_size=(1, 4))
+    config = json.loads((short / 'config.json').read_text())
+    del config['model_args']['seq_len']
+    (short / 'config.json').write_text(json.dumps(config))
+    with pytest.raises(ValueError, match='seq_len='):
+        timm.create_model(f'local-dir:{short}', pretrained=True)
+    x = _input((1, 4))
+    with torch.inference_mode():
+        assert rel_err(load_model(str(short))[0](x), short_ref(x)) <= 1e-5
+
+
+def test_evaluate_seq_on_a_deployed_shipped_model(tmp_path, capsys):
+    """`smpconvnet reparam` of a shipped sequence model, then `evaluate-seq local-dir:DST`: the shipped accuracy."""
+    pytest.importorskip('aeon')
+    name = 'smpconv_tcn_japanesevowels'
+    assert cli_main(['evaluate-seq', f'{name}.aeon']) == 0
+    expected = _accuracy(capsys.readouterr().out)
+    assert cli_main(['reparam', f'{name}.aeon', str(tmp_path / 'deployed')]) == 0
+    capsys.readouterr()
+    assert cli_main(['evaluate-seq', f'local-dir:{tmp_path / "deployed"}']) == 0
+    assert _accuracy(capsys.readouterr().out) == expected
