@@ -41,7 +41,7 @@ def fft_size(n: int) -> int:
 def use_fft_for(kernel_size: int, use_fft: Optional[bool] = None) -> bool:
     """Resolve the path: ``use_fft`` if given, else FFT for kernels of at least ``FFT_MIN_KERNEL_SIZE`` taps."""
     if use_fft is None:
-        return kernel_size >= FFT_MIN_KERNEL_SIZE
+        return kernel_size >= 128  # FFT_MIN_KERNEL_SIZE, spelled out for TorchScript (no module globals)
     return bool(use_fft)
 
 

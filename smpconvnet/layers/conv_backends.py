@@ -262,30 +262,31 @@ class KernelCache:
     change: assignment, in-place edits (including through ``.data``, which no version counter sees),
     ``load_state_dict`` (also with ``assign=True``), ``.to()`` / ``.half()``, optimizer steps and EMA updates.
     Nothing of it is ever saved: a pickled, deep-copied or ``torch.jit.script``-ed module gets an empty cache.
+    Threads may share it: the entry (key, kernel copy, value) is read and replaced as one tuple.
     """
 
     def __init__(self):
-        self.clear()
+        self._entry: Optional[Tuple[Tuple, torch.Tensor, torch.Tensor]] = None
 
     def clear(self):
-        self._key: Optional[Tuple] = None
-        self._kernel: Optional[torch.Tensor] = None
-        self._value: Optional[torch.Tensor] = None
+        self._entry = None
 
     def __len__(self) -> int:
-        return 0 if self._value is None else 1
+        return 0 if self._entry is None else 1
 
     def get(self, key: Tuple, weight: torch.Tensor, build: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
         """``build(weight)``, or the value kept from an earlier call with the same ``key`` and an equal weight."""
         weight = weight.detach()
-        kept = self._kernel
-        if (self._value is not None and self._key == key and kept is not None and kept.dtype == weight.dtype
-                and kept.device == weight.device and kept.shape == weight.shape and torch.equal(kept, weight)):
-            return self._value
-        self.clear()  # drop the old entry first: a Toeplitz bank can be tens of MB
+        entry = self._entry  # one read: another thread may replace the entry meanwhile, never half of it
+        if entry is not None:
+            kept_key, kept, value = entry
+            if (kept_key == key and kept.dtype == weight.dtype and kept.device == weight.device
+                    and kept.shape == weight.shape and torch.equal(kept, weight)):
+                return value
+        self._entry = None  # drop the old entry first: a Toeplitz bank can be tens of MB
         with torch.no_grad():
             value = build(weight)
-        self._key, self._kernel, self._value = key, weight.clone(), value
+        self._entry = (key, weight.clone(), value)
         return value
 
     # derived state never travels with the module (pickle, copy.deepcopy, torch.save)
@@ -296,7 +297,7 @@ class KernelCache:
         return KernelCache()
 
     def __repr__(self) -> str:
-        return f'KernelCache({"empty" if self._value is None else self._key})'
+        return f'KernelCache({"empty" if self._entry is None else self._entry[0]})'
 
 
 def _cached(kind: str, weight: torch.Tensor, height: int, width: int, dtype: torch.dtype,

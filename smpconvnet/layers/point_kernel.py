@@ -18,6 +18,7 @@ optimizer owns (so plain ``optimizer.step()`` loops, timm's ``train.py``, AMP's 
 keep them in range), and the kernel itself reads the radius through a clamp so a radius set or loaded
 out of range never produces an invalid kernel.
 """
+import warnings
 import weakref
 from typing import List, Optional
 
@@ -121,6 +122,18 @@ class PointKernel(nn.Module):
                 if param.grad is not None:
                     param.grad = param.grad.to(param.dtype)
         return self
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # loading works (copy_ casts to float32), but what a 16-bit copy lost is gone: say so
+        for name in ('coords', 'radius'):
+            value = state_dict.get(prefix + name)
+            if isinstance(value, torch.Tensor) and value.dtype in (torch.float16, torch.bfloat16):
+                warnings.warn(
+                    f'{prefix}{name} is stored in {value.dtype}: point coordinates and radii need float32 (a 16-bit '
+                    f'coordinate near 1 is off by up to 2.4e-4 in float16, 2e-3 in bfloat16, as much as a point\'s '
+                    f'radius), so the kernels of this state dict differ from those it was saved from; keep '
+                    f'coordinates and radii in float32 (model.half() does)', stacklevel=3)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def __setstate__(self, state):
         super().__setstate__(state)

@@ -479,11 +479,12 @@ class SMPConvTCN(nn.Module):
         """
         deployed_lengths = {m.fixed_length for m in self.modules() if isinstance(m, CausalConv1d)
                             and m.fixed_length is not None}
-        if length is not None and deployed_lengths and deployed_lengths != {length}:
+        target = length if length is not None else self.seq_len
+        if target is not None and deployed_lengths and deployed_lengths != {target}:
             raise ValueError(
                 f'this model is already re-parameterised for sequences of length {sorted(deployed_lengths)[0]}; '
-                f'its point kernels are gone, so it cannot be re-parameterised for length {length}: call '
-                f'reparameterize(length={length}) on the training-form model, or build it with a fixed kernel_length')
+                f'its point kernels are gone, so it cannot be re-parameterised for length {target}: call '
+                f'reparameterize(length={target}) on the training-form model, or build it with a fixed kernel_length')
         if length is not None:
             self.seq_len = length
         for block in self.blocks:

@@ -26,7 +26,7 @@ from .sources import load_deployed, load_model, load_model_with_config
 from ..layers.reparam import relative_error
 
 __all__ = ['deploy', 'is_deployed', 'reparameterize_to_folder', 'export_model', 'model_input_shape', 'example_input',
-           'direct_convolutions', 'EXPORT_TOLERANCE']
+           'direct_convolutions', 'deployed_length', 'EXPORT_TOLERANCE']
 
 # outputs of an exported or deployed model against PyTorch / the training form, relative to their max
 EXPORT_TOLERANCE = 1e-4
@@ -169,6 +169,29 @@ def _run_onnx(path: Path, x: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(session.run(None, {'input': x.numpy()})[0])
 
 
+class _LengthGuard(torch.nn.Module):
+    """Refuses inputs of any length but ``length``, in a scripted graph: a trace (what a sequence model deployed for
+    one length exports as) would freeze the deployed model's own length check at trace time and then run any
+    length, silently, with kernels materialised for another."""
+
+    def __init__(self, inner: torch.nn.Module, length: int):
+        super().__init__()
+        self.inner = inner
+        self.length = length
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] != self.length:
+            raise ValueError('this model was deployed (re-parameterised) for sequences of length ' + str(self.length)
+                             + ', got length ' + str(x.shape[-1]) + '; export the training-form model for that length')
+        return self.inner(x)
+
+
+def deployed_length(model: torch.nn.Module) -> Optional[int]:
+    """The one input length a deployed sequence model accepts (its static kernels were sampled for it), or None."""
+    lengths = {getattr(m, 'fixed_length', None) for m in model.modules()} - {None}
+    return lengths.pop() if len(lengths) == 1 else None
+
+
 def _export_torchscript(model: torch.nn.Module, x: torch.Tensor, path: Path) -> str:
     import warnings
     with warnings.catch_warnings():
@@ -177,6 +200,9 @@ def _export_torchscript(model: torch.nn.Module, x: torch.Tensor, path: Path) -> 
             scripted, how = torch.jit.script(model), 'torch.jit.script'
         except Exception:  # noqa: BLE001  (fall back to tracing: the deployed graph has no data-dependent flow)
             scripted, how = torch.jit.trace(model, x), 'torch.jit.trace'
+            length = deployed_length(model)
+            if length is not None:  # keep the length check the trace dropped
+                scripted, how = torch.jit.script(_LengthGuard(scripted, length)), 'torch.jit.trace + length check'
         torch.jit.save(scripted, str(path))
     return how
 

@@ -310,3 +310,51 @@ def test_tcn_fixed_kernel_length_takes_a_single_step(deployed):
     assert rel_err(out, longer) < 1e-5
     with pytest.raises(ValueError, match='at least 2 steps'):
         timm.create_model('smpconv_tcn_smnist', **TCN)(torch.randn(1, 1, 1))
+
+
+def test_kernel_cache_is_safe_to_share_between_threads():
+    """Two input sizes whose Toeplitz banks have the same shape (12x14, 14x12), two threads: every output right,
+    no error (the entry is read and replaced as one tuple)."""
+    import threading
+    import torch.nn.functional as F
+    from smpconvnet.models.smpconvnet import LargeKernelDepthwiseConv2d
+    torch.manual_seed(0)
+    conv = LargeKernelDepthwiseConv2d(16, 27).eval()
+    inputs = {s: torch.randn(2, 16, *s) for s in ((12, 14), (14, 12))}
+    expected = {s: F.conv2d(x, conv.weight, conv.bias, padding=13, groups=16) for s, x in inputs.items()}
+    outcomes = []
+
+    def work(size):
+        for _ in range(150):
+            try:
+                with torch.no_grad():
+                    outcomes.append(rel_err(conv(inputs[size]), expected[size]) < 1e-5)
+            except Exception as e:  # noqa: BLE001  (an error is a failure too)
+                outcomes.append(repr(e))
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in inputs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(outcomes) == 300 and all(o is True for o in outcomes), [o for o in outcomes if o is not True][:3]
+
+
+def test_16bit_coordinates_in_a_state_dict_warn():
+    """A state dict whose coordinates were cast to 16 bits loads (as float32) but has lost their precision: a
+    warning says so instead of silently changing the kernels."""
+    model = timm.create_model('smpconv_tcn_smnist', **TCN)
+    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    with pytest.warns(UserWarning, match=r'kernel\.coords is stored in torch\.float16.*float32'):
+        model.load_state_dict(state)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        model.load_state_dict(model.half().state_dict())  # coordinates stay float32 under .half()
+
+
+def test_reparameterize_for_a_new_seq_len_on_a_deployed_tcn_raises():
+    model = timm.create_model('smpconv_tcn_smnist', **TCN).eval().reparameterize()
+    model.seq_len = 50
+    with pytest.raises(ValueError, match='already re-parameterised for sequences of length 96'):
+        model.reparameterize()
