@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .conv_backends import good_fft_size
+from .conv_backends import exporting, good_fft_size
 
 __all__ = ['CausalConv1d', 'causal_conv1d', 'complex_channel_mix', 'causal_conv1d_direct', 'causal_conv1d_fft', 'fft_size', 'use_fft_for',
            'FFT_MIN_KERNEL_SIZE']
@@ -95,8 +95,9 @@ def causal_conv1d(
     its last L taps first (exact)."""
     if weight.shape[-1] > x.shape[-1]:
         weight = weight[..., weight.shape[-1] - x.shape[-1]:]
-    # an empty batch goes the direct way: FFT libraries reject zero-size transforms (MKL)
-    if use_fft_for(weight.shape[-1], use_fft) and x.numel() > 0:
+    # an empty batch goes the direct way too: FFT libraries reject zero-size transforms (MKL); and so does an
+    # export, as ONNX has no FFT operator
+    if use_fft_for(weight.shape[-1], use_fft) and x.numel() > 0 and not exporting():
         return causal_conv1d_fft(x, weight, bias)
     return causal_conv1d_direct(x, weight, bias)
 

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 __all__ = [
     'depthwise_conv2d_same', 'choose_backend', 'conv_backend', 'set_default_backend', 'get_default_backend',
-    'depthwise_conv2d_same_pair', 'good_fft_size', 'BACKENDS', 'pointwise_conv2d', 'PointwiseConv2d', 'KernelCache',
+    'depthwise_conv2d_same_pair', 'good_fft_size', 'BACKENDS', 'pointwise_conv2d', 'PointwiseConv2d', 'KernelCache', 'exporting',
 ]
 
 BACKENDS = ('direct', 'fft', 'toeplitz')
@@ -90,6 +90,12 @@ def conv_backend(name: str) -> Iterator[None]:
 
 # ---------------------------------------------------------------------------------------------------------
 # Sizes and the backend choice
+
+
+def exporting() -> bool:
+    """Whether the model is being exported (``torch.onnx.export``, either exporter, or ``torch.export``): every
+    convolution is then computed directly, as ONNX has no FFT operator (nor complex tensors)."""
+    return torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting()
 
 
 @functools.lru_cache(maxsize=None)
@@ -455,6 +461,8 @@ def _depthwise_conv2d_same(
         backend = _default_backend
     else:
         _check_backend_name(backend, 'depthwise_conv2d_same')
+    if exporting():
+        backend = 'direct'  # ONNX has no FFT operator, and a Toeplitz cache cannot live in an exported graph
 
     device_type = x.device.type
     if torch.is_autocast_enabled(device_type):
@@ -528,12 +536,12 @@ def _depthwise_conv2d_same_pair(
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     _check_inputs(x, weight, None)
     _check_inputs(x, small_weight, None)
-    if x.numel() == 0:  # FFT libraries reject zero-size transforms
-        backend = 'direct'
     if backend == 'auto':
         backend = _default_backend
     else:
         _check_backend_name(backend, 'depthwise_conv2d_same_pair')
+    if x.numel() == 0 or exporting():  # FFT libraries reject zero-size transforms; ONNX has no FFT operator
+        backend = 'direct'
     height, width = x.shape[-2:]
     kh, kw = weight.shape[-2:]
     eh, ew = _effective_kernel_size(kh, height), _effective_kernel_size(kw, width)

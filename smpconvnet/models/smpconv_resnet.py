@@ -31,6 +31,7 @@ from timm.models._registry import generate_default_cfgs, register_model
 
 from ._checkpoint import check_deployed_fit, has_batchnorm, is_deployed_state_dict, unwrap_state_dict
 from ..layers.causal_conv import complex_channel_mix, fft_size
+from ..layers.conv_backends import exporting
 from ..layers.point_kernel import PointKernel
 from ..layers.reparam import fold_bn_after
 from .smpconv_tcn import radius_param_groups
@@ -81,7 +82,8 @@ def conv2d_same(
         weight = weight[..., crop_h:kh - crop_h, crop_w:kw - crop_w]
     if use_fft is None:
         use_fft = max(weight.shape[-2:]) >= FFT_MIN_KERNEL_SIZE_2D
-    if use_fft and x.numel() > 0:  # an empty batch goes the direct way: FFT libraries reject zero-size transforms
+    # an empty batch and an export go the direct way: FFT libraries reject zero-size transforms, ONNX has no FFT
+    if use_fft and x.numel() > 0 and not exporting():
         return conv2d_same_fft(x, weight, bias)
     return F.conv2d(x, weight, bias, padding=(weight.shape[-2] // 2, weight.shape[-1] // 2))
 
