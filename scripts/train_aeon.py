@@ -37,7 +37,7 @@ from pathlib import Path
 COMMON = ['--lr', '2e-3', '--weight-decay', '1e-4', '--warmup-epochs', '5', '--min-lr-ratio', '0.01', '--augment',
           '--aug-scale', '0.1', '--aug-jitter', '0.03']
 
-# per data set: the registered architecture (smpconvnet/seq_zoo.py), epochs, batch, and candidate variants
+# per data set: the registered architecture (smpconvnet/models/seq_zoo.py), epochs, batch, and candidate variants
 _LAST, _AVG = ['--model-kwargs', 'global_pool="last"'], ['--model-kwargs', 'global_pool="avg"']
 _SHIFT = ['--aug-shift', '0.1']
 # stronger regularisation against the overfitting of the first round (training accuracy 1.0, test 0.80 on OSULeaf):

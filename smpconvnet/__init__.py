@@ -14,14 +14,28 @@ __version__ = '0.1.0'
 
 from .layers import PointKernel, clamp_all_radii_, sampling_grid
 from .models import (
-    SMPConvNet, SMPConvResNet, SMPConvTCN, checkpoint_filter_fn, infer_config_from_checkpoint, radius_param_groups,
-    set_hub_namespace,
+    PretrainedWeightsNotFoundError, SMPConvNet, SMPConvResNet, SMPConvTCN, checkpoint_filter_fn,
+    infer_config_from_checkpoint, radius_param_groups, set_hub_namespace,
 )
 from .weights import load_model
 from . import train  # noqa: F401  (registers the train-seq checkpoint format with every model source)
 
+
+def _alias_legacy_modules():
+    # Whole models pickled with torch.save by the earlier flat layout name the modules of their classes
+    # (smpconvnet.smpconvnet.SMPConvNet, ...): the same modules under those names, so such files still load.
+    import sys
+    from .layers import causal_conv, conv_backends, point_kernel, reparam
+    from .models import seq_zoo, smpconv_resnet, smpconv_tcn, smpconvnet
+    for module in (causal_conv, conv_backends, point_kernel, reparam, seq_zoo, smpconv_resnet, smpconv_tcn, smpconvnet):
+        sys.modules.setdefault(f'{__name__}.{module.__name__.rsplit(".", 1)[1]}', module)
+
+
+_alias_legacy_modules()
+
 __all__ = [
     'PointKernel', 'clamp_all_radii_', 'sampling_grid', 'SMPConvNet', 'SMPConvTCN', 'SMPConvResNet',
     'checkpoint_filter_fn', 'infer_config_from_checkpoint', 'radius_param_groups', 'set_hub_namespace', 'load_model',
+    'PretrainedWeightsNotFoundError',
     '__version__',
 ]

@@ -4,6 +4,7 @@ Walks every module's imports (function-level ones too) and fails on an import cy
 module's ``_private`` name, and on an arrow that points the wrong way between the sub-packages.
 """
 import ast
+import re
 from pathlib import Path
 from typing import Dict, Set
 
@@ -22,6 +23,8 @@ ALLOWED = {
 }
 TOP_LEVEL_UTILITIES = {'smpconvnet.atomic_io', 'smpconvnet.profiling'}
 MAX_TOP_LEVEL_MODULES = 8
+# the earlier flat layout's module names, aliased by the package root so that old pickles load
+LEGACY_ALIASES = set()
 
 
 def _modules() -> Dict[str, Path]:
@@ -68,10 +71,9 @@ def _part(module: str) -> str:
     return parts[1] if len(parts) > 1 and parts[1] in ALLOWED else ''
 
 
-def test_no_import_cycles_between_plain_modules():
-    # package __init__ files re-export their modules, so only cycles between plain modules count
-    plain = {m for m, p in MODULES.items() if p.name != '__init__.py'}
-    graph = {m: {t for t in targets if t in plain} for m, targets in _graph().items() if m in plain}
+def test_no_import_cycles():
+    # every module, package __init__ files included (importing a package runs its __init__)
+    graph = _graph()
     state: Dict[str, int] = {}
     cycles = []
 
@@ -90,11 +92,33 @@ def test_no_import_cycles_between_plain_modules():
     assert not cycles, 'import cycles: ' + '; '.join(' -> '.join(c) for c in cycles)
 
 
+def _package_of(module: str) -> str:
+    return module if MODULES[module].name == '__init__.py' else module.rsplit('.', 1)[0]
+
+
 def test_no_private_names_across_modules():
-    private = [f'{name} imports {mod}.{imported}' for name, path in MODULES.items()
-               for mod, imported in _imports(name, path)
-               if imported and imported.startswith('_') and not imported.startswith('__')
-               and mod in MODULES and mod != name]
+    private = []
+    for name, path in MODULES.items():
+        bound = {}  # local name -> module of this package it is bound to (import x / from pkg import module)
+        for mod, imported in _imports(name, path):
+            if imported and imported.startswith('_') and not imported.startswith('__') and mod in MODULES \
+                    and mod != name:
+                private.append(f'{name} imports {mod}.{imported}')
+            leaf = mod.rsplit('.', 1)[-1]
+            if mod in MODULES and leaf.startswith('_') and not leaf.startswith('__') \
+                    and _package_of(mod) != _package_of(name) and mod != name:
+                private.append(f'{name} imports the private module {mod} of another package')
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    bound[alias.asname or alias.name] = alias.name
+        for node in ast.walk(ast.parse(path.read_text())):
+            # a private global reached through an imported module: conv_backends._flag
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound \
+                    and node.attr.startswith('_') and not node.attr.startswith('__') and node.value.id != 'self':
+                target = bound[node.value.id]
+                if any(m.endswith('.' + target) for m in MODULES):
+                    private.append(f'{name} uses {target}.{node.attr}')
     assert not private, private
 
 
@@ -108,10 +132,13 @@ def test_arrows_point_one_way():
             other = _part(target)
             if other and other != part and other not in ALLOWED[part]:
                 wrong.append(f'{name} -> {target}')
-            if not other and target not in TOP_LEVEL_UTILITIES and target != 'smpconvnet':
+            if not other and target not in TOP_LEVEL_UTILITIES and target != 'smpconvnet' \
+                    and target not in LEGACY_ALIASES:
                 wrong.append(f'{name} -> {target} (top-level module that is not a utility)')
             if target == 'smpconvnet' and part != 'cli':
                 wrong.append(f'{name} -> smpconvnet (the package root imports everything)')
+    for utility in TOP_LEVEL_UTILITIES:  # utilities use building blocks at most
+        wrong += [f'{utility} -> {t}' for t in _graph()[utility] if _part(t) not in ('', 'layers') or t == 'smpconvnet']
     assert not wrong, wrong
 
 
@@ -119,6 +146,12 @@ def test_commands_never_import_each_other():
     # command modules (helpers such as cli._args, shared argument types, are not commands)
     commands = {m for m in MODULES if m.startswith('smpconvnet.cli.') and not m.rsplit('.', 1)[1].startswith('_')}
     crossing = [f'{name} -> {target}' for name in commands for target in _graph()[name] if target in commands]
+    # nor load one by name (importlib): only the command line's own __init__ lists them
+    for name in commands:
+        for node in ast.walk(ast.parse(MODULES[name].read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                named = set(re.findall(r'smpconvnet\.cli\.(\w+)', node.value)) - {name.rsplit('.', 1)[1]}
+                crossing += [f'{name} names smpconvnet.cli.{n}' for n in sorted(named)]
     assert not crossing, crossing
 
 
@@ -134,3 +167,45 @@ def test_top_level_is_small():
 def test_public_api_stays_at_the_root(name):
     import smpconvnet
     assert hasattr(smpconvnet, name)
+
+
+def test_import_registers_every_model():
+    import timm
+    import smpconvnet  # noqa: F401
+    registered = set(timm.list_models('smpconv*'))
+    expected = {'smpconvnet_t', 'smpconvnet_b', 'smpconv_resnet_cifar10', 'smpconv_tcn_osuleaf', 'smpconv_tcn_acsf1',
+                'smpconv_tcn_japanesevowels'} | {f'smpconv_tcn_{n}' for n in (
+                    'smnist', 'pmnist', 'scifar10', 'chartraj', 'speech_mfcc', 'speech_raw')}
+    assert registered == expected
+
+
+def test_models_pickled_by_the_earlier_layout_still_load(tmp_path):
+    """``torch.save(model)`` files of the flat layout name ``smpconvnet.smpconv_tcn.SMPConvTCN`` and the like."""
+    import sys
+
+    import timm
+    import torch
+
+    import smpconvnet
+    from smpconvnet.layers import causal_conv, conv_backends, point_kernel, reparam
+    from smpconvnet.models import seq_zoo, smpconv_resnet, smpconv_tcn, smpconvnet as family
+    model = timm.create_model('smpconv_tcn_smnist', num_blocks=2, hidden_channels=8).eval()
+    moved = {}
+    for module in (causal_conv, conv_backends, point_kernel, reparam, seq_zoo, smpconv_resnet, smpconv_tcn, family):
+        old = 'smpconvnet.' + module.__name__.rsplit('.', 1)[1]
+        assert sys.modules[old] is module
+        for obj in vars(module).values():
+            if isinstance(obj, type) and obj.__module__ == module.__name__:
+                moved[obj] = obj.__module__
+                obj.__module__ = old  # pickle as the earlier layout did
+    try:
+        torch.save(model, tmp_path / 'model.pt')
+    finally:
+        for obj, name in moved.items():
+            obj.__module__ = name
+    assert b'smpconvnet.smpconv_tcn' in (tmp_path / 'model.pt').read_bytes()
+    loaded = torch.load(tmp_path / 'model.pt', weights_only=False)
+    x = torch.randn(2, 1, 50)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model(x))
+    assert isinstance(loaded, smpconvnet.SMPConvTCN)

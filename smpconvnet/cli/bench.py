@@ -20,7 +20,6 @@ relative to the max abs reference value). Other processes on the machine add noi
 absolute numbers, and look at the spread (min-max) printed with each median.
 """
 import argparse
-import contextlib
 import copy
 import statistics
 import subprocess
@@ -154,13 +153,13 @@ def _train_step_fn(model: nn.Module, x: torch.Tensor, target: torch.Tensor):
 
 def _grad_check(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> Tuple[float, float]:
     """Max rel diff of logits and of all parameter gradients, automatic vs direct backends (eval-mode BN)."""
-    from ..layers.conv_backends import conv_backend
+    from ..layers.conv_backends import conv_backend, direct_channels_last_weight_grad
     model = copy.deepcopy(model).eval()
     randomize_for_check(model)
     results = []
     for backend in ('auto', 'direct'):
         model.zero_grad(set_to_none=True)
-        with conv_backend(backend), _plain_direct(backend == 'direct'):
+        with conv_backend(backend), direct_channels_last_weight_grad(backend != 'direct'):
             logits = model(x)
             F.cross_entropy(logits, target).backward()
         grads = torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
@@ -193,7 +192,7 @@ backend, batch, img, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), 
 quick = sys.argv[4] == '1'
 torch.set_num_threads(threads)
 set_default_backend(backend)
-conv_backends._direct_channels_last_weight_grad = backend != 'direct'  # the plain side: F.conv2d's own backward
+conv_backends.direct_channels_last_weight_grad(backend != 'direct').__enter__()  # plain side: F.conv2d's own backward
 torch.manual_seed(0)
 kw = dict(layers=(1, 1, 1, 1), channels=(16, 32, 64, 128), num_classes=10) if quick else {}
 model = timm.create_model('smpconvnet_t', **kw).train()
@@ -211,18 +210,6 @@ for _ in range(2):
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(before, peak)
 '''
-
-
-@contextlib.contextmanager
-def _plain_direct(enable: bool = True):
-    """The plain reference: the direct backend with ``F.conv2d``'s own backward."""
-    from ..layers import conv_backends
-    previous = conv_backends._direct_channels_last_weight_grad
-    conv_backends._direct_channels_last_weight_grad = not enable and previous
-    try:
-        yield
-    finally:
-        conv_backends._direct_channels_last_weight_grad = previous
 
 
 def _memory_of(backend: str, args) -> Tuple[int, int]:

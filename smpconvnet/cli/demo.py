@@ -27,7 +27,7 @@ TOLERANCE = 1e-4
 def _offline_weights(name: str) -> Optional[str]:
     """'hub-cache' / 'shipped' / 'file' when ``name``'s weights load without a network, else None."""
     import timm
-    from ..models._pretrained import weights_location
+    from ..models import weights_location
     try:
         cfg = timm.models.get_pretrained_cfg(name)
     except RuntimeError:

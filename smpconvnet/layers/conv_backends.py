@@ -44,6 +44,7 @@ import torch.nn.functional as F
 __all__ = [
     'depthwise_conv2d_same', 'choose_backend', 'conv_backend', 'set_default_backend', 'get_default_backend',
     'depthwise_conv2d_same_pair', 'good_fft_size', 'BACKENDS', 'pointwise_conv2d', 'PointwiseConv2d', 'KernelCache', 'exporting',
+    'direct_channels_last_weight_grad',
 ]
 
 BACKENDS = ('direct', 'fft', 'toeplitz')
@@ -64,6 +65,20 @@ _default_backend = _backend_from_env()
 # the direct backend's channels-last weight gradient in training (False: F.conv2d's own backward, the plain
 # reference ``smpconvnet bench`` compares against)
 _direct_channels_last_weight_grad = True
+
+
+@contextlib.contextmanager
+def direct_channels_last_weight_grad(enabled: bool) -> Iterator[None]:
+    """Inside the block, whether the direct backend computes its training weight gradient on channels-last copies
+    (outside: yes, on the CPU; False gives ``F.conv2d``'s own backward, the plain reference ``smpconvnet bench``
+    compares against)."""
+    global _direct_channels_last_weight_grad
+    previous = _direct_channels_last_weight_grad
+    _direct_channels_last_weight_grad = bool(enabled)
+    try:
+        yield
+    finally:
+        _direct_channels_last_weight_grad = previous
 
 
 def set_default_backend(name: str):

@@ -20,18 +20,25 @@ out of range never produces an invalid kernel.
 """
 import warnings
 import weakref
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-__all__ = ['PointKernel', 'sampling_grid', 'clamp_all_radii_']
+__all__ = ['PointKernel', 'sampling_grid', 'clamp_all_radii_', 'factory_kwargs_of']
 
 # Every live PointKernel, for the optimizer hook. Modules add themselves on construction and when
 # they are unpickled or deep-copied (both go through ``__setstate__``), never from forward.
 _LIVE_KERNELS: 'weakref.WeakSet[PointKernel]' = weakref.WeakSet()
+
+
+def _position_dtype(dtype: Optional[torch.dtype]) -> Optional[torch.dtype]:
+    # None keeps torch's default dtype
+    if dtype is None:
+        return None
+    return torch.promote_types(dtype, torch.float32) if dtype.is_floating_point else dtype
 
 
 def sampling_grid(size: int, device: Optional[torch.device] = None, dtype: Optional[torch.dtype] = None):
@@ -57,6 +64,9 @@ class PointKernel(nn.Module):
         r_min, r_max: radius bounds.
         normalize_by_count: divide the kernel at each position by the number of points whose term is
             non-zero there (plus 1e-6), as the original sequence models do.
+        device, dtype: where and in which dtype the parameters are created (timm's factory arguments);
+            coordinates and radii are float32 at least whatever ``dtype`` says (16-bit positions are off by as
+            much as a point's radius).
     """
 
     def __init__(
@@ -73,6 +83,8 @@ class PointKernel(nn.Module):
             r_min: float = 1e-3,
             r_max: float = 1.,
             normalize_by_count: bool = False,
+            device=None,
+            dtype=None,
     ):
         super().__init__()
         if ndim not in (1, 2, 3):
@@ -93,9 +105,11 @@ class PointKernel(nn.Module):
         self.normalize_by_count = normalize_by_count
 
         groups = 1 if shared_coords else out_channels
-        self.coords = nn.Parameter(torch.empty(groups, n_points, ndim))
-        self.radius = nn.Parameter(torch.empty(groups, n_points))
-        self.weights = nn.Parameter(torch.empty(out_channels, in_channels, n_points))
+        # coordinates and radii in float32 at least, whatever dtype is asked for (see _apply)
+        position_dtype = _position_dtype(dtype)
+        self.coords = nn.Parameter(torch.empty(groups, n_points, ndim, device=device, dtype=position_dtype))
+        self.radius = nn.Parameter(torch.empty(groups, n_points, device=device, dtype=position_dtype))
+        self.weights = nn.Parameter(torch.empty(out_channels, in_channels, n_points, device=device, dtype=dtype))
         self.reset_parameters(init_radius, coord_std, coord_init, weight_std)
         _LIVE_KERNELS.add(self)
 
@@ -234,6 +248,15 @@ class PointKernel(nn.Module):
         distance = distance.reshape(coords.shape[0], self.n_points, num_pos)
         kernel = self._combine(self._point_terms(distance))
         return kernel.reshape([self.out_channels, self.in_channels] + size)
+
+
+def factory_kwargs_of(module: nn.Module) -> Dict[str, Any]:
+    """``dict(device=..., dtype=...)`` of ``module``'s parameters other than point coordinates and radii (which stay
+    float32 in a 16-bit model): what a layer added to it later, e.g. a new classifier, is created with. Empty for a
+    module without such parameters."""
+    positions = {id(p) for m in module.modules() if isinstance(m, PointKernel) for p in (m.coords, m.radius)}
+    ref = next((p for p in module.parameters() if id(p) not in positions), None)
+    return dict(device=ref.device, dtype=ref.dtype) if ref is not None else {}
 
 
 def clamp_all_radii_(optimizer: Optional[torch.optim.Optimizer] = None):

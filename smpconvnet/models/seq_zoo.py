@@ -27,9 +27,9 @@ __all__ = ['SEQ_ZOO', 'dataset_of']
 
 # Per data set: the aeon name, the architecture (SMPConvTCN arguments; global_pool chosen on a validation split of
 # the training data, see scripts/train_aeon.py) and the preprocessing of the training
-# split. mean/std are the training split's per-channel statistics as computed by seq_data.channel_stats (float64
+# split. mean/std are the training split's per-channel statistics as computed by smpconvnet.data.sequences.channel_stats (float64
 # repr, exactly those the shipped weights were trained with: the GPU machine's float64 sums differ from a CPU's in
-# the 15th digit); tests/test_shipped_weights.py recomputes them from the data and compares.
+# the 15th digit); tests/weights/test_shipped_weights.py recomputes them from the data and compares.
 SEQ_ZOO: Dict[str, Dict[str, Any]] = {
     'smpconv_tcn_osuleaf': dict(
         dataset='OSULeaf', length=427, label_names=('1', '2', '3', '4', '5', '6'),

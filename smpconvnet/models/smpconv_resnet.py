@@ -32,7 +32,7 @@ from timm.models._registry import generate_default_cfgs, register_model
 from ._checkpoint import check_deployed_fit, has_batchnorm, is_deployed_state_dict, unwrap_state_dict
 from ..layers.causal_conv import complex_channel_mix, fft_size
 from ..layers.conv_backends import exporting
-from ..layers.point_kernel import PointKernel
+from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import fold_bn_after
 from .smpconv_tcn import radius_param_groups
 
@@ -114,14 +114,17 @@ class SMPConv2d(nn.Module):
             bias: bool = False,
             r_min: float = 1e-4,
             use_fft: Optional[bool] = None,
+            device=None,
+            dtype=None,
     ):
+        dd = dict(device=device, dtype=dtype)
         super().__init__()
         self.kernel_size = kernel_size
         self.use_fft = use_fft
         self.kernel = PointKernel(
             n_points, out_chs, in_chs, ndim=2, shared_coords=False, init_radius=init_radius, coord_std=coord_std,
-            coord_init='centered', weight_std=.02, r_min=r_min, r_max=1., normalize_by_count=True)
-        self.bias = nn.Parameter(torch.zeros(out_chs)) if bias else None
+            coord_init='centered', weight_std=.02, r_min=r_min, r_max=1., normalize_by_count=True, **dd)
+        self.bias = nn.Parameter(torch.zeros(out_chs, **dd)) if bias else None
 
     def make_kernel(self, kernel_size: Optional[int] = None) -> torch.Tensor:
         k = self.kernel_size if kernel_size is None else kernel_size
@@ -147,16 +150,20 @@ class SMPLargeKernel2d(nn.Module):
             small_bias: bool = False,
             r_min: float = 1e-4,
             use_fft: Optional[bool] = None,
+            device=None,
+            dtype=None,
     ):
+        dd = dict(device=device, dtype=dtype)
         super().__init__()
         if kernel_size % 2 == 0 or small_kernel_size % 2 == 0 or small_kernel_size > kernel_size:
             raise ValueError(
                 f'kernel sizes must be odd with small_kernel_size <= kernel_size, got {kernel_size} and '
                 f'{small_kernel_size}')
-        self.smp = SMPConv2d(in_chs, out_chs, kernel_size, n_points, init_radius, coord_std, bias, r_min, use_fft)
-        self.smp_norm = nn.BatchNorm2d(out_chs)
-        self.small = nn.Conv2d(in_chs, out_chs, small_kernel_size, padding=small_kernel_size // 2, bias=small_bias)
-        self.small_norm = nn.BatchNorm2d(out_chs)
+        self.smp = SMPConv2d(in_chs, out_chs, kernel_size, n_points, init_radius, coord_std, bias, r_min, use_fft, **dd)
+        self.smp_norm = nn.BatchNorm2d(out_chs, **dd)
+        self.small = nn.Conv2d(in_chs, out_chs, small_kernel_size, padding=small_kernel_size // 2, bias=small_bias,
+                               **dd)
+        self.small_norm = nn.BatchNorm2d(out_chs, **dd)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.smp_norm(self.smp(x)) + self.small_norm(self.small(x))
@@ -177,13 +184,14 @@ class SMPLargeKernel2d(nn.Module):
 class SMPResNetBlock(nn.Module):
     """``ReLU(BN(smp2(y)) + BN(small2(y)) + shortcut(x))`` with ``y = drop(ReLU(BN(smp1(x)) + BN(small1(x))))``."""
 
-    def __init__(self, in_chs: int, out_chs: int, dropout: float = 0., **unit_args):
+    def __init__(self, in_chs: int, out_chs: int, dropout: float = 0., device=None, dtype=None, **unit_args):
+        dd = dict(device=device, dtype=dtype)
         super().__init__()
-        self.conv1 = SMPLargeKernel2d(in_chs, out_chs, **unit_args)
-        self.conv2 = SMPLargeKernel2d(out_chs, out_chs, **unit_args)
+        self.conv1 = SMPLargeKernel2d(in_chs, out_chs, **unit_args, **dd)
+        self.conv2 = SMPLargeKernel2d(out_chs, out_chs, **unit_args, **dd)
         self.act = nn.ReLU()
         self.drop = nn.Dropout(dropout)
-        self.shortcut = nn.Conv2d(in_chs, out_chs, 1) if in_chs != out_chs else nn.Identity()
+        self.shortcut = nn.Conv2d(in_chs, out_chs, 1, **dd) if in_chs != out_chs else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.drop(self.act(self.conv1(x)))
@@ -235,7 +243,10 @@ class SMPConvResNet(nn.Module):
             r_min: float = 1e-4,
             use_fft: Optional[bool] = None,
             global_pool: str = 'avg',
+            device=None,
+            dtype=None,
     ):
+        dd = dict(device=device, dtype=dtype)
         super().__init__()
         self.in_chans = in_chans
         self.num_classes = num_classes
@@ -243,7 +254,7 @@ class SMPConvResNet(nn.Module):
         self.grad_checkpointing = False
         unit_args = dict(
             kernel_size=kernel_size, n_points=n_points, init_radius=init_radius, coord_std=coord_std,
-            small_kernel_size=small_kernel_size, bias=bias, r_min=r_min, use_fft=use_fft)
+            small_kernel_size=small_kernel_size, bias=bias, r_min=r_min, use_fft=use_fft, **dd)
         # the original's stem small conv has a bias (a plain Conv2d), the blocks' have none
         self.stem = SMPLargeKernel2d(in_chans, stem_channels, small_bias=True, **unit_args)
         self.stem_act = nn.ReLU()
@@ -257,7 +268,7 @@ class SMPConvResNet(nn.Module):
         self.feature_info = [dict(num_chs=c, reduction=1, module=f'blocks.{i}') for i, c in enumerate(block_channels)]
         self.global_pool = SelectAdaptivePool2d(pool_type=global_pool, flatten=True)
         self.head_drop = nn.Dropout(drop_rate)
-        self.head = nn.Linear(self.num_features * self.global_pool.feat_mult(), num_classes) \
+        self.head = nn.Linear(self.num_features * self.global_pool.feat_mult(), num_classes, **dd) \
             if num_classes > 0 else nn.Identity()
         self._init_weights()
 
@@ -297,8 +308,9 @@ class SMPConvResNet(nn.Module):
         self.num_classes = num_classes
         if global_pool is not None:
             self.global_pool = SelectAdaptivePool2d(pool_type=global_pool, flatten=True)
-        device = next(self.parameters()).device
-        self.head = nn.Linear(self.num_features * self.global_pool.feat_mult(), num_classes, device=device) \
+        # the new classifier on the model's device and in its dtype
+        self.head = nn.Linear(
+            self.num_features * self.global_pool.feat_mult(), num_classes, **factory_kwargs_of(self)) \
             if num_classes > 0 else nn.Identity()
         self._init_head()
 

@@ -58,7 +58,7 @@ from timm.models._registry import generate_default_cfgs, register_model
 from ._checkpoint import check_deployed_fit, has_batchnorm, is_deployed_state_dict, unwrap_state_dict
 from ..layers.causal_conv import CausalConv1d, causal_conv1d
 from ..layers.norm import MaskedBatchNorm1d
-from ..layers.point_kernel import PointKernel
+from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import fold_bn_after
 
 __all__ = ['SMPConvTCN', 'checkpoint_filter_fn', 'radius_param_groups', 'sequence_input_size', 'MIN_LENGTH']
@@ -90,7 +90,10 @@ class SMPCausalConv1d(nn.Module):
             r_min: float = 1e-4,
             kernel_length: Optional[int] = None,
             use_fft: Optional[bool] = None,
+            device=None,
+            dtype=None,
     ):
+        dd = dict(device=device, dtype=dtype)
         super().__init__()
         self.in_chs = in_chs
         self.out_chs = out_chs
@@ -98,8 +101,8 @@ class SMPCausalConv1d(nn.Module):
         self.use_fft = use_fft
         self.kernel = PointKernel(
             n_points, out_chs, in_chs, ndim=1, shared_coords=False, init_radius=init_radius, coord_std=coord_std,
-            coord_init='recent', weight_std=.02, r_min=r_min, r_max=1., normalize_by_count=True)
-        self.bias = nn.Parameter(torch.zeros(out_chs)) if bias else None
+            coord_init='recent', weight_std=.02, r_min=r_min, r_max=1., normalize_by_count=True, **dd)
+        self.bias = nn.Parameter(torch.zeros(out_chs, **dd)) if bias else None
 
     def kernel_size_for(self, length: int) -> int:
         return self.kernel_length if self.kernel_length is not None else length
@@ -165,14 +168,17 @@ class SMPCausalLargeKernel(nn.Module):
             r_min: float = 1e-4,
             kernel_length: Optional[int] = None,
             use_fft: Optional[bool] = None,
+            device=None,
+            dtype=None,
     ):
+        dd = dict(device=device, dtype=dtype)
         super().__init__()
         self.smp = SMPCausalConv1d(
             in_chs, out_chs, n_points, init_radius, coord_std, bias=bias, r_min=r_min,
-            kernel_length=kernel_length, use_fft=use_fft)
-        self.smp_norm = MaskedBatchNorm1d(out_chs)
-        self.small = CausalConv1d(in_chs, out_chs, small_kernel_size, bias=False)
-        self.small_norm = MaskedBatchNorm1d(out_chs)
+            kernel_length=kernel_length, use_fft=use_fft, **dd)
+        self.smp_norm = MaskedBatchNorm1d(out_chs, **dd)
+        self.small = CausalConv1d(in_chs, out_chs, small_kernel_size, bias=False, **dd)
+        self.small_norm = MaskedBatchNorm1d(out_chs, **dd)
 
     def forward(
             self,
@@ -221,16 +227,19 @@ class SMPTCNBlock(nn.Module):
             r_min: float = 1e-4,
             kernel_length: Optional[int] = None,
             use_fft: Optional[bool] = None,
+            device=None,
+            dtype=None,
     ):
+        dd = dict(device=device, dtype=dtype)
         super().__init__()
         unit_args = dict(
             n_points=n_points, init_radius=init_radius, coord_std=coord_std, small_kernel_size=small_kernel_size,
             bias=bias, r_min=r_min, kernel_length=kernel_length, use_fft=use_fft)
-        self.conv1 = SMPCausalLargeKernel(in_chs, out_chs, **unit_args)
-        self.conv2 = SMPCausalLargeKernel(out_chs, out_chs, **unit_args)
+        self.conv1 = SMPCausalLargeKernel(in_chs, out_chs, **unit_args, **dd)
+        self.conv2 = SMPCausalLargeKernel(out_chs, out_chs, **unit_args, **dd)
         self.act = nn.ReLU()
         self.drop = nn.Dropout(dropout)
-        self.shortcut = nn.Conv1d(in_chs, out_chs, 1) if in_chs != out_chs else nn.Identity()
+        self.shortcut = nn.Conv1d(in_chs, out_chs, 1, **dd) if in_chs != out_chs else nn.Identity()
         # deployment length for reparameterize() (set by the model; unused with a fixed kernel length)
         self.deploy_length: Optional[int] = None
 
@@ -388,7 +397,10 @@ class SMPConvTCN(nn.Module):
             global_pool: str = 'last',
             seq_len: Optional[int] = None,
             drop_rate: float = 0.,
+            device=None,
+            dtype=None,
     ):
+        dd = dict(device=device, dtype=dtype)
         super().__init__()
         if num_blocks < 1 or hidden_channels < 1 or n_points < 1 or small_kernel_size < 1:
             raise ValueError(
@@ -411,11 +423,11 @@ class SMPConvTCN(nn.Module):
             blocks.append(SMPTCNBlock(
                 in_chans if i == 0 else hidden_channels, hidden_channels, n_points, init_radius, coord_std,
                 small_kernel_size=small_kernel_size, bias=bias, dropout=dropout, r_min=r_min,
-                kernel_length=kernel_length, use_fft=use_fft))
+                kernel_length=kernel_length, use_fft=use_fft, **dd))
         self.blocks = nn.Sequential(*blocks)
         self.feature_info = [dict(num_chs=hidden_channels, reduction=1, module=f'blocks.{i}') for i in range(num_blocks)]
         self.head_drop = nn.Dropout(drop_rate)
-        self.head = nn.Linear(hidden_channels, num_classes) if num_classes > 0 else nn.Identity()
+        self.head = nn.Linear(hidden_channels, num_classes, **dd) if num_classes > 0 else nn.Identity()
         self._init_head()
         self.seq_len = seq_len
 
@@ -462,8 +474,9 @@ class SMPConvTCN(nn.Module):
                 raise ValueError(f"global_pool must be 'last' or 'avg', got {global_pool!r}")
             self.global_pool = global_pool
         self.num_classes = num_classes
-        device = next(self.parameters()).device
-        self.head = nn.Linear(self.num_features, num_classes, device=device) if num_classes > 0 else nn.Identity()
+        # the new classifier on the model's device and in its dtype
+        self.head = nn.Linear(self.num_features, num_classes, **factory_kwargs_of(self)) if num_classes > 0 \
+            else nn.Identity()
         self._init_head()
 
     @torch.no_grad()

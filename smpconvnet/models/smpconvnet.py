@@ -29,7 +29,7 @@ from timm.models._registry import generate_default_cfgs, register_model
 from ._checkpoint import check_deployed_fit, has_batchnorm, is_deployed_state_dict, unwrap_state_dict
 from ..layers.conv_backends import KernelCache, PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
 from ._pretrained import explain_missing_weights, weight_source_cfg
-from ..layers.point_kernel import PointKernel
+from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import bn_scale_shift, fold_affine_before, fold_bn_after
 
 __all__ = ['SMPConvNet', 'checkpoint_filter_fn', 'infer_config_from_checkpoint']
@@ -61,10 +61,13 @@ class ConvBnAct(nn.Module):
             stride: int = 1,
             groups: int = 1,
             act_layer: Optional[Type[nn.Module]] = nn.ReLU,
+            device=None,
+            dtype=None,
     ):
+        dd = dict(device=device, dtype=dtype)
         super().__init__()
-        self.conv = _make_conv(in_chs, out_chs, kernel_size, stride, groups, bias=False)
-        self.bn = nn.BatchNorm2d(out_chs)
+        self.conv = _make_conv(in_chs, out_chs, kernel_size, stride, groups, bias=False, **dd)
+        self.bn = nn.BatchNorm2d(out_chs, **dd)
         # in place: neither BN nor a conv needs its output for backward, and it saves a full-size write
         self.act = (act_layer(inplace=True) if act_layer is nn.ReLU else act_layer()) if act_layer is not None \
             else nn.Identity()
@@ -106,10 +109,11 @@ class Stem(nn.Sequential):
 class ChannelAffine(nn.Module):
     """Per-channel ``x * weight + bias`` over dim 1: the deployed form of a BatchNorm with no conv to fold into."""
 
-    def __init__(self, num_channels: int):
+    def __init__(self, num_channels: int, device=None, dtype=None):
+        dd = dict(device=device, dtype=dtype)
         super().__init__()
-        self.weight = nn.Parameter(torch.ones(num_channels))
-        self.bias = nn.Parameter(torch.zeros(num_channels))
+        self.weight = nn.Parameter(torch.ones(num_channels, **dd))
+        self.bias = nn.Parameter(torch.zeros(num_channels, **dd))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = [1, -1] + [1] * (x.dim() - 2)
@@ -118,7 +122,7 @@ class ChannelAffine(nn.Module):
     @classmethod
     def from_bn(cls, bn: nn.modules.batchnorm._BatchNorm) -> 'ChannelAffine':
         scale, shift = bn_scale_shift(bn)
-        module = cls(bn.num_features).to(device=scale.device, dtype=scale.dtype)
+        module = cls(bn.num_features, device=scale.device, dtype=scale.dtype)
         with torch.no_grad():
             module.weight.copy_(scale)
             module.bias.copy_(shift)
@@ -160,13 +164,14 @@ class SMPDepthwiseConv2d(nn.Module):
     All channels share the points' coordinates and radii; each channel has its own point weights.
     """
 
-    def __init__(self, channels: int, kernel_size: int, n_points: int, r_min: float = 1e-3):
+    def __init__(self, channels: int, kernel_size: int, n_points: int, r_min: float = 1e-3, device=None, dtype=None):
         super().__init__()
         self.channels = channels
         self.kernel_size = kernel_size
         self.kernel = PointKernel(
             n_points, channels, 1, ndim=2, shared_coords=True,
-            init_radius=2 * (2 / kernel_size), coord_std=0.2, weight_std=0.02, r_min=r_min, r_max=1.)
+            init_radius=2 * (2 / kernel_size), coord_std=0.2, weight_std=0.02, r_min=r_min, r_max=1.,
+            device=device, dtype=dtype)
 
     def make_kernel(self, kernel_size: Optional[int] = None) -> torch.Tensor:
         """The ``[C, 1, k, k]`` weight this layer convolves with (any k: the kernel is continuous)."""
@@ -180,10 +185,11 @@ class SMPDepthwiseConv2d(nn.Module):
 class SMPConvBn(nn.Module):
     """SMP depthwise conv + BN (original names ``conv`` / ``bn``)."""
 
-    def __init__(self, channels: int, kernel_size: int, n_points: int, r_min: float = 1e-3):
+    def __init__(self, channels: int, kernel_size: int, n_points: int, r_min: float = 1e-3, device=None, dtype=None):
+        dd = dict(device=device, dtype=dtype)
         super().__init__()
-        self.conv = SMPDepthwiseConv2d(channels, kernel_size, n_points, r_min=r_min)
-        self.bn = nn.BatchNorm2d(channels)
+        self.conv = SMPDepthwiseConv2d(channels, kernel_size, n_points, r_min=r_min, **dd)
+        self.bn = nn.BatchNorm2d(channels, **dd)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.bn(self.conv(x))
@@ -193,15 +199,16 @@ class SMPLargeKernel(nn.Module):
     """``BN(smp_conv_k(x)) + BN(dw_conv_5x5(x))``; ``fuse()`` returns the single equivalent depthwise conv."""
 
     def __init__(self, channels: int, kernel_size: int, n_points: int, small_kernel_size: int = 5,
-                 r_min: float = 1e-3):
+                 r_min: float = 1e-3, device=None, dtype=None):
+        dd = dict(device=device, dtype=dtype)
         super().__init__()
         if kernel_size % 2 == 0 or small_kernel_size % 2 == 0:
             raise ValueError(f'kernel sizes must be odd, got {kernel_size} and {small_kernel_size}')
         if small_kernel_size > kernel_size:
             raise ValueError(f'small_kernel_size ({small_kernel_size}) must not exceed kernel_size ({kernel_size})')
         self.kernel_size = kernel_size
-        self.smp = SMPConvBn(channels, kernel_size, n_points, r_min=r_min)
-        self.small_conv = ConvBnAct(channels, channels, small_kernel_size, groups=channels, act_layer=None)
+        self.smp = SMPConvBn(channels, kernel_size, n_points, r_min=r_min, **dd)
+        self.small_conv = ConvBnAct(channels, channels, small_kernel_size, groups=channels, act_layer=None, **dd)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if torch.jit.is_scripting():
@@ -239,13 +246,16 @@ class SMPBlock(nn.Module):
             small_kernel_size: int = 5,
             drop_path: float = 0.,
             r_min: float = 1e-3,
+            device=None,
+            dtype=None,
     ):
+        dd = dict(device=device, dtype=dtype)
         super().__init__()
-        self.norm = nn.BatchNorm2d(dim)
-        self.pw1 = ConvBnAct(dim, dw_dim, 1, act_layer=nn.ReLU)
-        self.large_kernel = SMPLargeKernel(dw_dim, kernel_size, n_points, small_kernel_size, r_min=r_min)
+        self.norm = nn.BatchNorm2d(dim, **dd)
+        self.pw1 = ConvBnAct(dim, dw_dim, 1, act_layer=nn.ReLU, **dd)
+        self.large_kernel = SMPLargeKernel(dw_dim, kernel_size, n_points, small_kernel_size, r_min=r_min, **dd)
         self.act = nn.ReLU(inplace=True)
-        self.pw2 = ConvBnAct(dw_dim, dim, 1, act_layer=None)
+        self.pw2 = ConvBnAct(dw_dim, dim, 1, act_layer=None, **dd)
         self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -262,12 +272,13 @@ class SMPBlock(nn.Module):
 class FFNBlock(nn.Module):
     """``x + drop_path(pw2(GELU(pw1(norm(x)))))`` with 1x1 convs."""
 
-    def __init__(self, dim: int, hidden_dim: int, drop_path: float = 0.):
+    def __init__(self, dim: int, hidden_dim: int, drop_path: float = 0., device=None, dtype=None):
+        dd = dict(device=device, dtype=dtype)
         super().__init__()
-        self.norm = nn.BatchNorm2d(dim)
-        self.pw1 = ConvBnAct(dim, hidden_dim, 1, act_layer=None)
+        self.norm = nn.BatchNorm2d(dim, **dd)
+        self.pw1 = ConvBnAct(dim, hidden_dim, 1, act_layer=None, **dd)
         self.act = nn.GELU()
-        self.pw2 = ConvBnAct(hidden_dim, dim, 1, act_layer=None)
+        self.pw2 = ConvBnAct(hidden_dim, dim, 1, act_layer=None, **dd)
         self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -305,13 +316,16 @@ class SMPStage(nn.Module):
             ffn_ratio: float = 4.,
             drop_path_rates: Optional[List[float]] = None,
             r_min: float = 1e-3,
+            device=None,
+            dtype=None,
     ):
+        dd = dict(device=device, dtype=dtype)
         super().__init__()
         self.grad_checkpointing = False
         if downsample:
             self.downsample = nn.Sequential(
-                ConvBnAct(in_chs, out_chs, 1),
-                ConvBnAct(out_chs, out_chs, 3, stride=2, groups=out_chs),
+                ConvBnAct(in_chs, out_chs, 1, **dd),
+                ConvBnAct(out_chs, out_chs, 3, stride=2, groups=out_chs, **dd),
             )
         else:
             self.downsample = nn.Identity()
@@ -321,8 +335,8 @@ class SMPStage(nn.Module):
             # one drop-path rate per (SMP, FFN) pair, as in the original
             blocks.append(SMPBlock(
                 out_chs, int(out_chs * dw_ratio), kernel_size, n_points, small_kernel_size,
-                drop_path=drop_path_rates[i], r_min=r_min))
-            blocks.append(FFNBlock(out_chs, int(out_chs * ffn_ratio), drop_path=drop_path_rates[i]))
+                drop_path=drop_path_rates[i], r_min=r_min, **dd))
+            blocks.append(FFNBlock(out_chs, int(out_chs * ffn_ratio), drop_path=drop_path_rates[i], **dd))
         self.blocks = nn.Sequential(*blocks)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -337,21 +351,24 @@ class SMPStage(nn.Module):
 class SMPHead(nn.Module):
     """BN on the feature map, global pool, dropout, linear. In deployed form the BN is a ``ChannelAffine``."""
 
-    def __init__(self, in_features: int, num_classes: int = 1000, pool_type: str = 'avg', drop_rate: float = 0.):
+    def __init__(self, in_features: int, num_classes: int = 1000, pool_type: str = 'avg', drop_rate: float = 0.,
+                 device=None, dtype=None):
+        dd = dict(device=device, dtype=dtype)
         super().__init__()
         self.in_features = in_features
         self.num_features = in_features
-        self.norm = nn.BatchNorm2d(in_features)
+        self.norm = nn.BatchNorm2d(in_features, **dd)
         self.global_pool = SelectAdaptivePool2d(pool_type=pool_type, flatten=bool(pool_type))
         self.drop = nn.Dropout(drop_rate)
-        self.fc = nn.Linear(self.global_pool.feat_mult() * in_features, num_classes) \
+        self.fc = nn.Linear(self.global_pool.feat_mult() * in_features, num_classes, **dd) \
             if num_classes > 0 else nn.Identity()
 
     def reset(self, num_classes: int, pool_type: Optional[str] = None):
         if pool_type is not None:
             self.global_pool = SelectAdaptivePool2d(pool_type=pool_type, flatten=bool(pool_type))
-        device = self.norm.weight.device if hasattr(self.norm, 'weight') else None
-        self.fc = nn.Linear(self.global_pool.feat_mult() * self.in_features, num_classes, device=device) \
+        # the new classifier on the head's device and in its dtype (a model built with device= / dtype=)
+        self.fc = nn.Linear(
+            self.global_pool.feat_mult() * self.in_features, num_classes, **factory_kwargs_of(self)) \
             if num_classes > 0 else nn.Identity()
         if isinstance(self.fc, nn.Linear):
             SMPConvNet._init_weights(self.fc)
@@ -426,7 +443,10 @@ class SMPConvNet(nn.Module):
             small_kernel_size: int = 5,
             r_min: float = 1e-3,
             strict_img_size: bool = True,
+            device=None,
+            dtype=None,
     ):
+        dd = dict(device=device, dtype=dtype)
         super().__init__()
         num_stages = len(layers)
         if not (len(large_kernel_sizes) == len(channels) == num_stages) or num_stages == 0:
@@ -443,12 +463,13 @@ class SMPConvNet(nn.Module):
 
         c0 = channels[0]
         self.stem = Stem(
-            ConvBnAct(in_chans, c0, 3, stride=2),
-            ConvBnAct(c0, c0, 3, groups=c0),
-            ConvBnAct(c0, c0, 1),
-            ConvBnAct(c0, c0, 3, stride=2, groups=c0),
+            ConvBnAct(in_chans, c0, 3, stride=2, **dd),
+            ConvBnAct(c0, c0, 3, groups=c0, **dd),
+            ConvBnAct(c0, c0, 1, **dd),
+            ConvBnAct(c0, c0, 3, stride=2, groups=c0, **dd),
         )
-        dpr = [x.tolist() for x in torch.linspace(0, drop_path_rate, sum(layers)).split(list(layers))]
+        # python floats, computed on the CPU whatever the default device (torch.device('meta') contexts included)
+        dpr = [x.tolist() for x in torch.linspace(0, drop_path_rate, sum(layers), device='cpu').split(list(layers))]
         stages = []
         self.feature_info = []
         prev_chs = c0
@@ -460,12 +481,12 @@ class SMPConvNet(nn.Module):
             stages.append(SMPStage(
                 prev_chs, channels[i], layers[i], k, n_points=k * k // n_points_divide,
                 small_kernel_size=small_kernel_size, downsample=i > 0, dw_ratio=dw_ratio, ffn_ratio=ffn_ratio,
-                drop_path_rates=dpr[i], r_min=r_min))
+                drop_path_rates=dpr[i], r_min=r_min, **dd))
             prev_chs = channels[i]
             self.feature_info.append(dict(num_chs=prev_chs, reduction=reduction, module=f'stages.{i}'))
         self.stages = nn.Sequential(*stages)
         self.num_features = self.head_hidden_size = prev_chs
-        self.head = SMPHead(prev_chs, num_classes, pool_type=global_pool, drop_rate=drop_rate)
+        self.head = SMPHead(prev_chs, num_classes, pool_type=global_pool, drop_rate=drop_rate, **dd)
         self.apply(self._init_weights)
 
     @staticmethod

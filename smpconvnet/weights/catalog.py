@@ -5,7 +5,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 
-from ..models._pretrained import weights_location
+from ..models import weights_location
 from ..profiling import count_macs
 from .deploy import deploy, model_input_shape
 from .sources import load_model

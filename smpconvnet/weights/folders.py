@@ -143,7 +143,7 @@ def write_release_folder(name: str, dst: PathLike, force: bool = False) -> Path:
     """Write ``weights/<model>.<tag>/`` for a published ImageNet model: model card, config.json (exactly what
     ``smpconvnet convert`` writes for it) and manifest.sha256 of the files present."""
     import timm
-    from ..models._pretrained import hub_namespace
+    from ..models import hub_namespace
     from ..profiling import count_macs
     from .hub import write_manifest
 
@@ -171,10 +171,12 @@ The authors' ImageNet-1k weights of {notes['title']} (SMPConv, Kim & Park, CVPR 
 
 ## Where the weights are
 
-Not in this repository (too large to commit). `model.safetensors` is hosted on the Hugging Face Hub in the repo
+Not in this repository (too large to commit). `model.safetensors` belongs on the Hugging Face Hub in the repo
 `<namespace>/{name}` (default namespace `{hub_namespace()}`; the setting `SMPCONVNET_HUB_NAMESPACE` or
 `smpconvnet.set_hub_namespace()` changes it), which is the `hf_hub_id` of the registered pretrained config:
 `timm.create_model('{name}', pretrained=True)` downloads it once and loads it from the cache afterwards.
+**Not published yet:** this project could not fetch the authors' release, so that repo does not exist until
+someone runs the two commands below; until then `pretrained=True` fails with an error naming where it looked.
 
 ## How the Hub file is produced
 

@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import torch
 
-from ..models._checkpoint import find_state_dict, unwrap_state_dict
+from ..models import find_state_dict, unwrap_state_dict
 from .folders import CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config
 
 __all__ = [
@@ -505,7 +505,7 @@ def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust
     """``load_model`` plus the config.json keys beyond timm's that came with the model (``EXTRA_CONFIG_KEYS``: the
     data set of a train-seq run, from its folder or checkpoint; empty for registered names)."""
     import timm
-    from ..models._pretrained import weights_location
+    from ..models import weights_location
 
     path = Path(spec[len('local-dir:'):] if spec.startswith('local-dir:') else spec)
     if path.is_dir():

@@ -1,0 +1,65 @@
+"""timm's factory arguments: ``timm.create_model(name, device=..., dtype=...)`` creates every parameter and buffer
+there and in that dtype (point coordinates and radii: float32 at least), including ``device='meta'`` followed by
+``to_empty()`` and ``load_state_dict``; the classifier made by ``reset_classifier`` follows the model."""
+import pytest
+import timm
+import torch
+
+from conftest import rel_err
+from smpconvnet import PointKernel
+from smpconvnet.layers import PointwiseConv2d
+from smpconvnet.layers.causal_conv import CausalConv1d
+from smpconvnet.layers.norm import MaskedBatchNorm1d
+from smpconvnet.models.smpconvnet import LargeKernelDepthwiseConv2d
+
+FAMILIES = {
+    'smpconvnet': ('smpconvnet_t', dict(layers=(1, 1, 1, 1), channels=(16, 32, 64, 128), num_classes=5), (2, 3, 64, 64)),
+    'tcn': ('smpconv_tcn_smnist', dict(num_blocks=2, hidden_channels=8), (2, 1, 100)),
+    'trained_tcn': ('smpconv_tcn_osuleaf', {}, (2, 1, 427)),
+    'resnet': ('smpconv_resnet_cifar10', dict(block_channels=(8, 8), num_classes=4), (2, 3, 32, 32)),
+}
+POSITIONS = ('.kernel.coords', '.kernel.radius')
+
+
+def _tensors(model):
+    return list(model.named_parameters()) + list(model.named_buffers())
+
+
+@pytest.mark.parametrize('family', sorted(FAMILIES))
+def test_meta_init_then_to_empty_and_load(family):
+    name, kwargs, shape = FAMILIES[family]
+    reference = timm.create_model(name, **kwargs).eval()
+    model = timm.create_model(name, device='meta', dtype=torch.float32, **kwargs)
+    assert {t.device.type for _, t in _tensors(model)} == {'meta'}
+    model = model.to_empty(device='cpu')
+    model.load_state_dict(reference.state_dict())
+    x = torch.randn(shape)
+    with torch.no_grad():
+        assert rel_err(model.eval()(x), reference(x)) == 0.
+
+
+@pytest.mark.parametrize('dtype', [torch.float64, torch.bfloat16])
+@pytest.mark.parametrize('family', sorted(FAMILIES))
+def test_dtype_reaches_every_parameter(family, dtype):
+    name, kwargs, shape = FAMILIES[family]
+    model = timm.create_model(name, device='cpu', dtype=dtype, **kwargs)
+    for n, t in _tensors(model):
+        if not t.is_floating_point():
+            continue
+        expected = torch.float32 if dtype == torch.bfloat16 and n.endswith(POSITIONS) else dtype
+        assert t.dtype == expected, n
+    model.reset_classifier(3)
+    assert {p.dtype for p in model.get_classifier().parameters()} == {dtype}
+    with torch.no_grad():
+        assert model.eval()(torch.randn(shape, dtype=dtype)).dtype == dtype
+
+
+def test_layers_take_factory_arguments():
+    dd = dict(device='meta', dtype=torch.float64)
+    layers = [PointKernel(8, 4, 2, ndim=1, **dd), PointwiseConv2d(4, 6, **dd), CausalConv1d(4, 6, 5, bias=True, **dd),
+              MaskedBatchNorm1d(4, **dd), LargeKernelDepthwiseConv2d(4, 13, **dd)]
+    for layer in layers:
+        assert {(t.device.type, t.dtype) for _, t in _tensors(layer) if t.is_floating_point()} == {
+            ('meta', torch.float64)}, type(layer).__name__
+    low = PointKernel(8, 4, 2, ndim=2, dtype=torch.float16)
+    assert (low.coords.dtype, low.radius.dtype, low.weights.dtype) == (torch.float32, torch.float32, torch.float16)
