@@ -606,6 +606,10 @@ def pointwise_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch
     return y.reshape(b, out_chs, h, w)
 
 
+# a leaf of torch.fx graphs: the GEMM or F.conv2d path depends on the input's strides
+torch.fx.wrap('pointwise_conv2d')
+
+
 class PointwiseConv2d(nn.Conv2d):
     """A 1x1, stride-1, ungrouped ``nn.Conv2d`` (same parameters and state-dict keys) computed by
     ``pointwise_conv2d``."""

@@ -26,6 +26,7 @@ from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from timm.layers import SelectAdaptivePool2d
 from timm.models._builder import build_model_with_cfg
 from timm.models._features import feature_take_indices
+from timm.models._features_fx import register_notrace_function
 from timm.models._manipulate import checkpoint_seq
 from timm.models._registry import generate_default_cfgs, register_model
 
@@ -86,6 +87,26 @@ def conv2d_same(
     if use_fft and x.numel() > 0 and not exporting():
         return conv2d_same_fft(x, weight, bias)
     return F.conv2d(x, weight, bias, padding=(weight.shape[-2] // 2, weight.shape[-1] // 2))
+
+
+@register_notrace_function
+def check_input(x: torch.Tensor, in_chans: int):
+    """Raises a ``ValueError`` for input SMPConvResNet cannot take (shape, channels, empty image); a leaf of torch.fx
+    graphs."""
+    if x.dim() != 4:
+        raise ValueError(
+            f'SMPConvResNet expects an image batch [B, {in_chans}, H, W], got shape {list(x.shape)}')
+    if x.shape[1] != in_chans:
+        raise ValueError(
+            f'SMPConvResNet was built for {in_chans} input channels, got {x.shape[1]} (input shape '
+            f'{list(x.shape)}); create the model with in_chans={x.shape[1]} to change it')
+    if x.shape[-1] == 0 or x.shape[-2] == 0:  # an empty batch is fine: it gives an empty output, as in timm
+        raise ValueError(f'empty image: input shape {list(x.shape)}, height and width must be positive')
+
+
+# torch.fx keeps these calls as leaves: the FFT / direct choice and the kernel crop depend on the input's size
+for _leaf in ('check_input', 'conv2d_same'):
+    torch.fx.wrap(_leaf)
 
 
 class LargeKernelConv2d(nn.Conv2d):
@@ -323,17 +344,6 @@ class SMPConvResNet(nn.Module):
             block.reparameterize()
         return self
 
-    def _check_input(self, x: torch.Tensor):
-        if x.dim() != 4:
-            raise ValueError(
-                f'SMPConvResNet expects an image batch [B, {self.in_chans}, H, W], got shape {list(x.shape)}')
-        if x.shape[1] != self.in_chans:
-            raise ValueError(
-                f'SMPConvResNet was built for {self.in_chans} input channels, got {x.shape[1]} (input shape '
-                f'{list(x.shape)}); create the model with in_chans={x.shape[1]} to change it')
-        if x.shape[-1] == 0 or x.shape[-2] == 0:  # an empty batch is fine: it gives an empty output, as in timm
-            raise ValueError(f'empty image: input shape {list(x.shape)}, height and width must be positive')
-
     def forward_intermediates(
             self,
             x: torch.Tensor,
@@ -346,7 +356,7 @@ class SMPConvResNet(nn.Module):
         if output_fmt != 'NCHW':
             raise ValueError(f"SMPConvResNet intermediates are NCHW only, got output_fmt={output_fmt!r}")
         take_indices, max_index = feature_take_indices(len(self.blocks), indices)
-        self._check_input(x)
+        check_input(x, self.in_chans)
         x = self.stem_act(self.stem(x))
         blocks = self.blocks if not stop_early else self.blocks[:max_index + 1]
         intermediates = []
@@ -373,7 +383,7 @@ class SMPConvResNet(nn.Module):
         return take_indices
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        self._check_input(x)
+        check_input(x, self.in_chans)
         x = self.stem_act(self.stem(x))
         if self.grad_checkpointing and self.training and not torch.jit.is_scripting():
             return checkpoint_seq(self.blocks, x)

@@ -34,6 +34,12 @@ from ..layers.reparam import bn_scale_shift, fold_affine_before, fold_bn_after
 
 __all__ = ['SMPConvNet', 'checkpoint_filter_fn', 'infer_config_from_checkpoint']
 
+# torch.fx (torch.fx.symbolic_trace, torchvision's and timm's feature extraction) keeps these calls as leaves: what
+# they choose (convolution backend per shape, memory format per device, input checks) depends on the input
+for _leaf in ('check_input', 'channels_last_on_cpu', 'contiguous_on_cpu', 'depthwise_conv2d_same',
+              'depthwise_conv2d_same_pair'):
+    torch.fx.wrap(_leaf)
+
 # input height and width must be multiples of the network stride (5 stride-2 layers)
 NETWORK_STRIDE = 32
 
@@ -89,6 +95,16 @@ class ConvBnAct(nn.Module):
         self.bn = nn.Identity()
 
 
+def channels_last_on_cpu(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in channels-last memory format on the CPU, unchanged elsewhere (the stem's layout)."""
+    return x.contiguous(memory_format=torch.channels_last) if x.device.type == 'cpu' else x
+
+
+def contiguous_on_cpu(x: torch.Tensor) -> torch.Tensor:
+    """``x`` back in contiguous NCHW on the CPU, unchanged elsewhere."""
+    return x.contiguous() if x.device.type == 'cpu' else x
+
+
 class Stem(nn.Sequential):
     """The stem's conv/BN/ReLU layers, run in channels-last memory format on the CPU.
 
@@ -98,12 +114,10 @@ class Stem(nn.Sequential):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        on_cpu = x.device.type == 'cpu'
-        if on_cpu:
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = channels_last_on_cpu(x)
         for layer in self:
             x = layer(x)
-        return x.contiguous() if on_cpu else x
+        return contiguous_on_cpu(x)
 
 
 class ChannelAffine(nn.Module):
@@ -152,6 +166,9 @@ class LargeKernelDepthwiseConv2d(nn.Conv2d):
 
     @torch.jit.unused
     def _forward_fast(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.fx._symbolic_trace.is_fx_symbolic_tracing():
+            # no cache in an fx graph (it is no graph value): the FFT spectrum is computed at every call there
+            return depthwise_conv2d_same(x, self.weight, self.bias)
         cache = self.__dict__.get('kernel_cache')
         if not isinstance(cache, KernelCache):  # a module pickled by an earlier version kept a plain dict
             cache = self.kernel_cache = KernelCache()
@@ -389,7 +406,8 @@ class SMPHead(nn.Module):
 
 
 @register_notrace_function
-def _check_input(x: torch.Tensor, in_chans: int, strict_img_size: bool):
+def check_input(x: torch.Tensor, in_chans: int, strict_img_size: bool):
+    """Raises a ``ValueError`` for input SMPConvNet cannot take (shape, channels, size); a leaf of torch.fx graphs."""
     if x.dim() != 4:
         raise ValueError(
             f'SMPConvNet expects a 4D image batch (N, {in_chans}, H, W), got a tensor of shape {list(x.shape)}')
@@ -559,7 +577,7 @@ class SMPConvNet(nn.Module):
         """
         if output_fmt != 'NCHW':
             raise ValueError(f"SMPConvNet intermediates are NCHW only, got output_fmt={output_fmt!r}")
-        _check_input(x, self.in_chans, self.strict_img_size)
+        check_input(x, self.in_chans, self.strict_img_size)
         intermediates = []
         take_indices, max_index = feature_take_indices(len(self.stages), indices)
         last_idx = len(self.stages) - 1
@@ -603,7 +621,7 @@ class SMPConvNet(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Last stage output (before the head norm), NCHW."""
-        _check_input(x, self.in_chans, self.strict_img_size)
+        check_input(x, self.in_chans, self.strict_img_size)
         x = self.stem(x)
         x = self.stages(x)
         return x
