@@ -297,7 +297,8 @@ def _check_input(
     if not isinstance(x, torch.Tensor) or x.dim() != 3:
         shape = list(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(
-            f'SMPConvTCN expects a batch of sequences [B, {in_chans}, L] (batch, channels, steps), got {shape}'
+            f'SMPConvTCN expects a batch of sequences [B, {in_chans}, L] (batch, channels, steps) or [B, {in_chans}, 1, '
+            f'L], got {shape}'
             + ('; add a batch dimension with x.unsqueeze(0)' if isinstance(x, torch.Tensor) and x.dim() == 2 else ''))
     batch, chans, length = x.shape
     if chans != in_chans:
@@ -561,6 +562,10 @@ class SMPConvTCN(nn.Module):
         return x
 
     def _prepare(self, x, timestamps, lengths):
+        if isinstance(x, torch.Tensor) and x.dim() == 4 and x.shape[2] == 1:
+            # [B, C, 1, L]: a sequence as a 1 x L image, as timm's generic tooling builds inputs from input_size
+            # (C, 1, L) (resolve_data_config, benchmark.py, the model tests); the same sequence as [B, C, L]
+            x = x.squeeze(2)
         _check_input(x, self.in_chans, timestamps, lengths, self.kernel_length)
         positions = self._time_positions(x, timestamps, lengths) if timestamps is not None else None
         mask = None

@@ -451,3 +451,24 @@ def test_bad_constructor_arguments():
         SMPConvTCN(global_pool='max')
     with pytest.raises(ValueError, match='must be positive'):
         SMPConvTCN(num_blocks=0)
+
+
+@pytest.mark.parametrize('deployed', [False, True], ids=['training_form', 'deployed'])
+def test_sequences_as_1xL_images(deployed):
+    """timm's generic tooling builds ``[B, C, 1, L]`` inputs from ``input_size`` ``(C, 1, L)``: the same outputs as
+    ``[B, C, L]``, through every entry point."""
+    torch.manual_seed(0)
+    model = timm.create_model('smpconv_tcn_chartraj', num_blocks=2, hidden_channels=8).eval()
+    if deployed:
+        model = timm.utils.reparameterize_model(model)
+    x = torch.randn(2, 3, 182)
+    with torch.no_grad():
+        assert torch.equal(model(x.unsqueeze(2)), model(x))
+        assert torch.equal(model.forward_features(x.unsqueeze(2)), model.forward_features(x))
+        assert torch.equal(model.forward_sequence(x.unsqueeze(2)), model.forward_sequence(x))
+        for a, b in zip(model.forward_intermediates(x.unsqueeze(2), intermediates_only=True),
+                        model.forward_intermediates(x, intermediates_only=True)):
+            assert torch.equal(a, b)
+    cfg = timm.data.resolve_data_config({}, model=model)
+    assert cfg['input_size'] == (3, 1, 182)
+    assert model(torch.randn(1, *cfg['input_size'])).shape == (1, 20)
