@@ -770,6 +770,34 @@ def _describe(sd: Dict[str, torch.Tensor]) -> str:
     return f'{len(blocks)} blocks, {w.shape[0]} hidden channels, {w.shape[1]} input channels, {w.shape[2]} points'
 
 
+# the tensors whose dim 1 is the input channels (the first block's SMP kernel, small kernel and 1x1 shortcut)
+_INPUT_CHANNEL_KEYS = ('blocks.0.conv1.smp.kernel.weights', 'blocks.0.conv1.small.weight', 'blocks.0.shortcut.weight')
+
+
+def _adapt_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str, torch.Tensor]):
+    """Weights for another number of input channels, as timm adapts an image model's first conv (``in_chans=`` with
+    ``pretrained=True``): summed over the channels for 1 channel, else the channels repeated cyclically and scaled
+    by ``I / C``: a signal repeated on every channel gives the same response (exactly for 1 channel and for multiples
+    of the checkpoint's channels)."""
+    key = _INPUT_CHANNEL_KEYS[0]
+    if key not in state_dict or key not in model_sd or state_dict[key].shape[1] == model_sd[key].shape[1]:
+        return state_dict
+    in_ckpt, in_model = state_dict[key].shape[1], model_sd[key].shape[1]
+    out = dict(state_dict)
+    for k in _INPUT_CHANNEL_KEYS:
+        w = state_dict.get(k)
+        if w is None or k not in model_sd or w.shape[1] != in_ckpt:
+            continue
+        w32 = w.float()
+        if in_model == 1:
+            adapted = w32.sum(dim=1, keepdim=True)
+        else:
+            repeat = -(-in_model // in_ckpt)
+            adapted = w32.repeat(1, repeat, 1)[:, :in_model] * (in_ckpt / in_model)
+        out[k] = adapted.to(w.dtype)
+    return out
+
+
 def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[str, torch.Tensor]:
     """Accept original SMP-TCN checkpoints (``backbone.i.cconv1.Kernel.weight_coord`` ...) and this package's own.
 
@@ -777,7 +805,9 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
     ``normNs`` -> ``convN.small`` / ``convN.small_norm``; ``Kernel.weight_coord`` / ``radius`` / ``weights`` ->
     ``kernel.coords`` / ``kernel.radius`` (``[C, N, 1]`` -> ``[C, N]``) / ``kernel.weights``; ``shortcut.0`` ->
     ``shortcut``; ``finallyr`` -> ``head``; the ``train_length`` buffers are dropped. Wrappers and ``module.``
-    prefixes are removed. A checkpoint of another size raises a ``ValueError`` naming both sizes.
+    prefixes are removed. A model with other input channels gets the first block's input weights adapted, as timm
+    adapts an image model's first conv (``_adapt_input_channels``). A checkpoint of another size raises a
+    ``ValueError`` naming both sizes.
 
     A deployed state dict (``smpconvnet reparam``: ``blocks.i.convN.weight`` static kernels, no point kernel or
     BatchNorm) re-parameterises ``model`` in place for its deployment length (``seq_len``, else read off the
@@ -794,6 +824,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
     if any(k.startswith('backbone.') or k.startswith('finallyr.') for k in state_dict):
         state_dict = remap_original_keys(state_dict)
     model_sd = model.state_dict()
+    state_dict = _adapt_input_channels(state_dict, model_sd)
     ckpt_blocks = {k.split('.')[1] for k in state_dict if k.startswith('blocks.')}
     model_blocks = {k.split('.')[1] for k in model_sd if k.startswith('blocks.')}
     mismatch = [k for k, v in state_dict.items()

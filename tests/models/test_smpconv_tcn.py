@@ -472,3 +472,18 @@ def test_sequences_as_1xL_images(deployed):
     cfg = timm.data.resolve_data_config({}, model=model)
     assert cfg['input_size'] == (3, 1, 182)
     assert model(torch.randn(1, *cfg['input_size'])).shape == (1, 20)
+
+
+def test_pretrained_weights_for_other_input_channels():
+    """timm's contract (``test_model_load_pretrained``): ``in_chans=`` with ``pretrained=True`` adapts the input
+    weights. A signal repeated on every channel gives the pretrained model's response to it on one channel."""
+    reference = timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True).eval()  # 12 channels
+    one = timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True, in_chans=1).eval()
+    twice = timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True, in_chans=24).eval()
+    x = torch.randn(2, 1, 29)
+    with torch.no_grad():
+        expected = reference(x.expand(-1, 12, -1))
+        assert rel_err(one(x), expected) < 1e-5
+        assert rel_err(twice(x.expand(-1, 24, -1)), expected) < 1e-5  # exact for multiples of the channels
+    assert timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True, in_chans=1, num_classes=0)(
+        x).shape == (2, 30)
