@@ -67,3 +67,17 @@ def add_parser(subparsers: argparse._SubParsersAction):
                    help="timm's validate.py (default: validate.py in the current directory)")
     p.add_argument('script_args', nargs=argparse.REMAINDER, metavar='-- ARGS', help="validate.py's arguments")
     p.set_defaults(func=lambda a: run_timm_script(a.validate_script, _script_args(a)))
+
+    p = subparsers.add_parser(
+        'timm', help="run any timm script (benchmark.py, onnx_export.py, inference.py, ...) with the models registered",
+        description="Run a script of a pytorch-image-models checkout (benchmark.py, onnx_export.py, inference.py, "
+                    "train.py, validate.py, ...) unchanged, with the SMPConv models registered, so that --model "
+                    "smpconvnet_t (and --reparam, where the script has it) works. Put the script's own arguments "
+                    "after '--', e.g.: smpconvnet timm benchmark.py -- --model smpconvnet_t --reparam --bench "
+                    "inference")
+    p.add_argument('script', metavar='SCRIPT', help="path of the timm script")
+    p.add_argument('--radius-lr-scale', type=_positive_scale, default=RADIUS_LR_SCALE, metavar='FACTOR',
+                   help=f'learning-rate factor of the point radii when the script builds an optimizer with timm '
+                        f'(train.py; default {RADIUS_LR_SCALE:g}, as the original)')
+    p.add_argument('script_args', nargs=argparse.REMAINDER, metavar='-- ARGS', help="the script's arguments")
+    p.set_defaults(func=lambda a: run_timm_script(a.script, _script_args(a), a.radius_lr_scale))

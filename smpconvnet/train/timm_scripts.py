@@ -155,8 +155,8 @@ def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Op
     script = os.path.abspath(script)
     if not os.path.isfile(script):
         raise FileNotFoundError(
-            f'{script} not found: pass the script of a pytorch-image-models checkout with --train-script '
-            f'(or --validate-script), or run from the checkout directory')
+            f'{script} not found: pass the path of the script in a pytorch-image-models checkout (for smpconvnet '
+            f'train / validate: --train-script / --validate-script, or run from the checkout directory)')
     import timm.optim
 
     saved_argv, saved_path0 = sys.argv, sys.path[0] if sys.path else None
