@@ -172,12 +172,15 @@ def _families():
     }
 
 
+def _family(family, deployed):
+    model, x = _families()[family]
+    return (reparameterize_model(model) if deployed else model), x
+
+
 @pytest.mark.parametrize('deployed', [False, True], ids=['training_form', 'deployed'])
 @pytest.mark.parametrize('family', ['smpconvnet', 'tcn', 'resnet'])
 def test_inference_mode_no_grad_and_autocast(family, deployed):
-    model, x = _families()[family]
-    if deployed:
-        model = reparameterize_model(model)
+    model, x = _family(family, deployed)
     with torch.no_grad():
         expected = model(x)
     for _ in range(2):  # the second call reuses what the first cached
@@ -256,9 +259,7 @@ def test_16bit_timestamps_path():
 @pytest.mark.parametrize('deployed', [False, True], ids=['training_form', 'deployed'])
 @pytest.mark.parametrize('family', ['smpconvnet', 'tcn', 'resnet'])
 def test_empty_batch_gives_empty_output(family, deployed):
-    model, x = _families()[family]
-    if deployed:
-        model = reparameterize_model(model)
+    model, x = _family(family, deployed)
     with torch.no_grad():
         out = model(x[:0])
         feats = model.forward_features(x[:0])
