@@ -18,7 +18,7 @@ a path. The threshold comes from the operation counts (direct: B*O*I*L*K multipl
 B*O*I*n/2 complex products) and a CPU measurement (CPU time of one thread, batch 16, 30 -> 30 channels,
 kernel as long as the input: equal at 64 taps, FFT 1.9x faster at 128 and 3.1x at 256).
 """
-from typing import Optional
+from typing import Optional, Set
 
 import torch
 import torch.nn as nn
@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from .conv_backends import exporting, good_fft_size
 
-__all__ = ['CausalConv1d', 'causal_conv1d', 'complex_channel_mix', 'causal_conv1d_direct', 'causal_conv1d_fft', 'fft_size', 'use_fft_for',
+__all__ = ['CausalConv1d', 'fixed_input_lengths', 'causal_conv1d', 'complex_channel_mix', 'causal_conv1d_direct', 'causal_conv1d_fft', 'fft_size', 'use_fft_for',
            'FFT_MIN_KERNEL_SIZE']
 
 # kernels at least this long go through the FFT when use_fft is None
@@ -141,3 +141,8 @@ class CausalConv1d(nn.Module):
                 f'{x.shape[-1]}; re-parameterise the training-form model for that length '
                 f'(model.reparameterize(length={x.shape[-1]})) or build it with a fixed kernel_length')
         return causal_conv1d(x, self.weight, self.bias, use_fft=self.use_fft)
+
+
+def fixed_input_lengths(module: nn.Module) -> Set[int]:
+    """The input lengths the ``CausalConv1d`` layers in ``module`` are fixed to (deployed for; empty when none is)."""
+    return {m.fixed_length for m in module.modules() if isinstance(m, CausalConv1d) and m.fixed_length is not None}

@@ -56,7 +56,7 @@ from timm.models._features import feature_take_indices
 from timm.models._registry import generate_default_cfgs, register_model
 
 from ._checkpoint import check_deployed_fit, has_batchnorm, is_deployed_state_dict, unwrap_state_dict
-from ..layers.causal_conv import CausalConv1d, causal_conv1d
+from ..layers.causal_conv import CausalConv1d, causal_conv1d, fixed_input_lengths
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import fold_bn_after
@@ -491,8 +491,7 @@ class SMPConvTCN(nn.Module):
             ValueError: the model is already deployed for another length (its point kernels are gone, so only the
                 training form can be re-parameterised for a new length), or no length is known.
         """
-        deployed_lengths = {m.fixed_length for m in self.modules() if isinstance(m, CausalConv1d)
-                            and m.fixed_length is not None}
+        deployed_lengths = fixed_input_lengths(self)
         target = length if length is not None else self.seq_len
         if target is not None and deployed_lengths and deployed_lengths != {target}:
             raise ValueError(

@@ -5,7 +5,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 
-from ..models import weights_location
+from ..models import has_batchnorm, weights_location
 from ..profiling import count_macs
 from .deploy import deploy, model_input_shape
 from .sources import load_model
@@ -15,7 +15,6 @@ __all__ = ['project_models', 'list_models', 'model_info']
 
 def project_models() -> List[str]:
     """Every architecture this package registers with timm (ImageNet and sequence families)."""
-    import timm
     from timm.models._registry import _model_entrypoints
 
     return sorted(name for name, fn in _model_entrypoints.items()
@@ -44,7 +43,6 @@ def _count_params(name: str) -> int:
 def list_models(pattern: str = '', with_params: bool = True, progress: bool = True) -> List[Dict[str, Any]]:
     """One row per model and pretrained tag: name, parameters, input size, classes, weights."""
     import fnmatch
-    import sys
 
     import timm
     rows = []
@@ -77,8 +75,7 @@ def model_info(spec: str, input_size: Optional[Sequence[int]] = None, pretrained
     t0 = time.perf_counter()
     fft: List[bool] = []
     info['gmacs'] = count_macs(model, size, fft) / 1e9
-    has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
-    if has_bn and hasattr(model, 'reparameterize'):
+    if has_batchnorm(model) and hasattr(model, 'reparameterize'):
         deployed = deploy(model, torch.empty(1, *size))  # sequence models: deployed for this length
         info['deployed_params'] = sum(p.numel() for p in deployed.parameters())
         info['deployed_gmacs'] = count_macs(deployed, size, fft) / 1e9

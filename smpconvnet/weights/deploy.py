@@ -20,7 +20,9 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 import torch
 
 from ..atomic_io import atomic_file
+from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
+from ..models import has_batchnorm
 from .folders import model_card, print_step, write_model_folder
 from .sources import load_deployed, load_model, load_model_with_config
 from ..layers.reparam import relative_error
@@ -54,7 +56,8 @@ def example_input(model: torch.nn.Module, batch_size: int, input_size: Optional[
 
 
 def is_deployed(model: torch.nn.Module) -> bool:
-    return not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    """Whether ``model`` is re-parameterised (no BatchNorm left)."""
+    return not has_batchnorm(model)
 
 
 def _deploys_for_a_length(model: torch.nn.Module, example: Optional[torch.Tensor]) -> bool:
@@ -188,7 +191,7 @@ class _LengthGuard(torch.nn.Module):
 
 def deployed_length(model: torch.nn.Module) -> Optional[int]:
     """The one input length a deployed sequence model accepts (its static kernels were sampled for it), or None."""
-    lengths = {getattr(m, 'fixed_length', None) for m in model.modules()} - {None}
+    lengths = fixed_input_lengths(model)
     return lengths.pop() if len(lengths) == 1 else None
 
 

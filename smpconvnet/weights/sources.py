@@ -10,17 +10,15 @@ model name and options its training script recorded, else its ``arch`` key, else
 import argparse
 import dataclasses
 import inspect
-import json
 import os
 import sys
-import time
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import torch
 
-from ..models import find_state_dict, unwrap_state_dict
+from ..models import find_state_dict, has_batchnorm, unwrap_state_dict
 from .folders import CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config
 
 __all__ = [
@@ -426,17 +424,6 @@ def identify_checkpoint(checkpoint: Dict[str, Any]) -> CheckpointSource:
 # ---------------------------------------------------------------------------------------------------------
 # Loading whatever a command is given
 
-def read_config(folder: Path) -> Dict[str, Any]:
-    try:
-        return json.loads((folder / CONFIG_NAME).read_text())
-    except (OSError, ValueError) as e:
-        raise ValueError(f'{folder / CONFIG_NAME} is not a readable config.json: {e}') from e
-
-
-def _is_deployed_model(model: torch.nn.Module) -> bool:
-    return not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
-
-
 def load_deployed(folder: PathLike, **kwargs) -> torch.nn.Module:
     """Load a folder written by ``smpconvnet reparam`` (eval mode).
 
@@ -461,7 +448,7 @@ def load_deployed(folder: PathLike, **kwargs) -> torch.nn.Module:
     if length is not None and 'seq_len' not in (config.get('model_args') or {}):
         kwargs.setdefault('seq_len', int(length))
     model = timm.create_model(f'local-dir:{folder}', pretrained=True, **kwargs)
-    if not _is_deployed_model(model):
+    if has_batchnorm(model):
         raise ValueError(f'{folder}: config.json says "{DEPLOYED_KEY}": true, but {WEIGHTS_NAME} loaded as a '
                          f"training-form {config.get('architecture')} (not a re-parameterised state dict)")
     return model.eval()
