@@ -26,8 +26,8 @@ import torch.nn.functional as F
 
 from .conv_backends import exporting, good_fft_size
 
-__all__ = ['CausalConv1d', 'fixed_input_lengths', 'causal_conv1d', 'complex_channel_mix', 'causal_conv1d_direct', 'causal_conv1d_fft', 'fft_size', 'use_fft_for',
-           'FFT_MIN_KERNEL_SIZE']
+__all__ = ['CausalConv1d', 'fixed_input_lengths', 'causal_conv1d', 'complex_channel_mix', 'causal_conv1d_direct',
+           'causal_conv1d_fft', 'fft_size', 'use_fft_for', 'check_fixed_length', 'FFT_MIN_KERNEL_SIZE']
 
 # kernels at least this long go through the FFT when use_fft is None
 FFT_MIN_KERNEL_SIZE = 128
@@ -92,14 +92,31 @@ def causal_conv1d(
     """Causal 1D convolution of ``x`` [B, C_in, L] with ``weight`` [C_out, C_in, K] (see the module docstring).
 
     Taps more than L-1 steps back only ever meet the zero padding, so a kernel longer than the input is cut to
-    its last L taps first (exact)."""
+    its last L taps first (exact). Under TorchScript always the direct path."""
     if weight.shape[-1] > x.shape[-1]:
         weight = weight[..., weight.shape[-1] - x.shape[-1]:]
+    if torch.jit.is_scripting():
+        return causal_conv1d_direct(x, weight, bias)  # TorchScript: the direct path only
     # an empty batch goes the direct way too: FFT libraries reject zero-size transforms (MKL); and so does an
     # export, as ONNX has no FFT operator
     if use_fft_for(weight.shape[-1], use_fft) and x.numel() > 0 and not exporting():
         return causal_conv1d_fft(x, weight, bias)
     return causal_conv1d_direct(x, weight, bias)
+
+
+def check_fixed_length(x: torch.Tensor, fixed_length: Optional[int]):
+    """Raises a ``ValueError`` unless ``x`` [B, C, L] has ``fixed_length`` steps (None: any length)."""
+    if fixed_length is not None and x.shape[-1] != fixed_length:
+        raise ValueError(
+            f'this deployed model was re-parameterised for sequences of length {fixed_length}, got length '
+            f'{x.shape[-1]}; re-parameterise the training-form model for that length '
+            f'(model.reparameterize(length={x.shape[-1]})) or build it with a fixed kernel_length')
+
+
+# torch.fx keeps these calls as leaves: the kernel cut, the FFT / direct choice and the length check depend on the
+# input's length
+torch.fx.wrap('causal_conv1d')
+torch.fx.wrap('check_fixed_length')
 
 
 class CausalConv1d(nn.Module):
@@ -135,11 +152,8 @@ class CausalConv1d(nn.Module):
         return s
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.fixed_length is not None and x.shape[-1] != self.fixed_length:
-            raise ValueError(
-                f'this deployed model was re-parameterised for sequences of length {self.fixed_length}, got length '
-                f'{x.shape[-1]}; re-parameterise the training-form model for that length '
-                f'(model.reparameterize(length={x.shape[-1]})) or build it with a fixed kernel_length')
+        if self.fixed_length is not None:
+            check_fixed_length(x, self.fixed_length)
         return causal_conv1d(x, self.weight, self.bias, use_fft=self.use_fft)
 
 

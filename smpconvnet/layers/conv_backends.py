@@ -35,7 +35,7 @@ layout and back for every call), and it is a plain ``baddbmm`` for autograd, tra
 import contextlib
 import functools
 import os
-from typing import Any, Callable, Iterator, Optional, Tuple
+from typing import Any, Callable, ContextManager, Iterator, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -44,7 +44,7 @@ import torch.nn.functional as F
 __all__ = [
     'depthwise_conv2d_same', 'choose_backend', 'conv_backend', 'set_default_backend', 'get_default_backend',
     'depthwise_conv2d_same_pair', 'good_fft_size', 'BACKENDS', 'pointwise_conv2d', 'PointwiseConv2d', 'KernelCache', 'exporting',
-    'direct_channels_last_weight_grad',
+    'direct_channels_last_weight_grad', 'autocast_enabled', 'autocast_disabled',
 ]
 
 BACKENDS = ('direct', 'fft', 'toeplitz')
@@ -103,13 +103,34 @@ def conv_backend(name: str) -> Iterator[None]:
         _default_backend = previous
 
 
+def autocast_enabled(device_type: str) -> bool:
+    """``torch.is_autocast_enabled(device_type)``, False for device types autocast does not know (``'meta'``, on
+    which timm builds models to check their shapes, raises there)."""
+    return torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(device_type)
+
+
+def autocast_disabled(device_type: str) -> ContextManager:
+    """``torch.autocast(device_type, enabled=False)``, or no context for device types autocast does not know."""
+    if torch.amp.is_autocast_available(device_type):
+        return torch.autocast(device_type, enabled=False)
+    return contextlib.nullcontext()
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Sizes and the backend choice
 
 
 def exporting() -> bool:
     """Whether the model is being exported (``torch.onnx.export``, either exporter, or ``torch.export``): every
-    convolution is then computed directly, as ONNX has no FFT operator (nor complex tensors)."""
+    convolution is then computed directly, as ONNX has no FFT operator (nor complex tensors). False under
+    TorchScript."""
+    if torch.jit.is_scripting():
+        return False
+    return _exporting()
+
+
+@torch.jit.unused
+def _exporting() -> bool:
     return torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting()
 
 
@@ -480,12 +501,12 @@ def _depthwise_conv2d_same(
         backend = 'direct'  # ONNX has no FFT operator, and a Toeplitz cache cannot live in an exported graph
 
     device_type = x.device.type
-    if torch.is_autocast_enabled(device_type):
+    if autocast_enabled(device_type):
         # what autocast does for F.conv2d: compute in the low-precision dtype (backends upcast internally)
         dtype = torch.get_autocast_dtype(device_type)
         x, weight = x.to(dtype), weight.to(dtype)
         bias = bias.to(dtype) if bias is not None else None
-        with torch.autocast(device_type, enabled=False):
+        with autocast_disabled(device_type):
             return _depthwise_conv2d_same(x, weight, bias, backend, cache)
     if weight.dtype != x.dtype:
         raise ValueError(f'x and weight must have the same dtype, got {x.dtype} and {weight.dtype}')
@@ -575,7 +596,7 @@ def _depthwise_conv2d_same_pair(
     fusable = (
         large_backend == 'fft' and small_backend == 'fft' and esh <= eh and esw <= ew
         and x.dtype == weight.dtype == small_weight.dtype
-        and not torch.is_autocast_enabled(x.device.type)
+        and not autocast_enabled(x.device.type)
         and not torch.jit.is_tracing() and not torch.compiler.is_compiling())
     if not fusable:
         return (depthwise_conv2d_same(x, weight, backend=large_backend),

@@ -3,6 +3,7 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 __all__ = ['MaskedBatchNorm1d']
 
@@ -17,7 +18,7 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         if mask is None or not self.training:
-            return super().forward(x)
+            return self._batch_norm(x)
         # mask: [B, 1, L] bool, True on valid steps
         maskf = mask.to(x.dtype)
         count = maskf.sum()
@@ -35,3 +36,20 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
         if self.affine:
             out = out * self.weight[None, :, None] + self.bias[None, :, None]
         return out
+
+    def _batch_norm(self, x: torch.Tensor) -> torch.Tensor:
+        # nn.BatchNorm1d.forward, step for step: TorchScript cannot compile a super() call; torch.fx cannot branch on
+        # a traced input's dimensions
+        if not torch.jit.is_scripting():
+            if not isinstance(x, torch.fx.Proxy):
+                self._check_input_dim(x)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            if self.num_batches_tracked is not None:
+                self.num_batches_tracked.add_(1)
+                factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+        bn_training = self.training or (self.running_mean is None and self.running_var is None)
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(
+            x, self.running_mean if track else None, self.running_var if track else None, self.weight, self.bias,
+            bn_training, factor, self.eps)

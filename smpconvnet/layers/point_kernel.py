@@ -238,7 +238,7 @@ class PointKernel(nn.Module):
         distance = torch.zeros(1, dtype=dtype, device=coords.device)
         for axis in range(self.ndim):
             k = size[axis]
-            if k < 1:
+            if isinstance(k, int) and k < 1:  # under torch.fx a size may be a graph value (the input's length)
                 raise ValueError(f'kernel size must be positive along every axis, got {size}')
             grid = torch.linspace(-1., 1., k, dtype=dtype, device=coords.device)
             axis_dist = (coords[:, :, axis].unsqueeze(-1) - grid).abs()  # [G, N, k]

@@ -70,11 +70,11 @@ def _cfg(variant: str, tag: str = 'aeon') -> Dict[str, Any]:
     return {
         **weight_source_cfg(variant, tag),
         'num_classes': arch['num_classes'],
-        'input_size': (arch['in_chans'], 1, z['length']),
+        'input_size': (arch['in_chans'], 1, z['length']), 'pool_size': (1, z['length']),
         'mean': tuple(z['mean']), 'std': tuple(z['std']),
         'label_names': tuple(z['label_names']),
         'crop_pct': 1.0, 'interpolation': '',
-        'first_conv': None, 'classifier': 'head',
+        'first_conv': 'blocks.0.conv1.small', 'classifier': 'head',
         'license': 'mit',
         'description': z['description'],
         'paper_name': 'SMPConv: Self-moving Point Representations for Continuous Convolution',

@@ -32,7 +32,7 @@ from timm.models._registry import generate_default_cfgs, register_model
 
 from ._checkpoint import check_deployed_fit, has_batchnorm, is_deployed_state_dict, unwrap_state_dict
 from ..layers.causal_conv import complex_channel_mix, fft_size
-from ..layers.conv_backends import exporting
+from ..layers.conv_backends import autocast_disabled, exporting
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import fold_bn_after
 from .smpconv_tcn import radius_param_groups
@@ -56,7 +56,7 @@ def conv2d_same_fft(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.
     dtype = x.dtype
     compute_dtype = torch.promote_types(dtype, torch.float32)
     # autocast off: it would run the channel-mixing matmul, hence the inverse transform, in half precision
-    with torch.autocast(device_type=x.device.type, enabled=False):
+    with autocast_disabled(x.device.type):
         x_f = torch.fft.rfft2(x.to(compute_dtype), s=(n_h, n_w))                     # [B, I, nh, nw/2+1]
         # cross-correlation = convolution with the flipped kernel; the 'same' window starts at k // 2
         h_f = torch.fft.rfft2(weight.flip(-2, -1).to(compute_dtype), s=(n_h, n_w))  # [O, I, nh, nw/2+1]
@@ -76,11 +76,13 @@ def conv2d_same(
 ) -> torch.Tensor:
     """Dense 'same' 2-D convolution with odd kernels: ``F.conv2d`` or the FFT (None: FFT for kernels of at least
     ``FFT_MIN_KERNEL_SIZE_2D``). Taps more than H-1 (W-1) from the centre only ever meet zero padding, so a
-    kernel larger than ``2H-1`` x ``2W-1`` is cropped to that first (exact)."""
-    kh, kw = weight.shape[-2:]
+    kernel larger than ``2H-1`` x ``2W-1`` is cropped to that first (exact). Under TorchScript always ``F.conv2d``."""
+    kh, kw = weight.shape[-2], weight.shape[-1]
     crop_h, crop_w = max(0, (kh - (2 * x.shape[-2] - 1)) // 2), max(0, (kw - (2 * x.shape[-1] - 1)) // 2)
-    if crop_h or crop_w:
-        weight = weight[..., crop_h:kh - crop_h, crop_w:kw - crop_w]
+    if crop_h > 0 or crop_w > 0:
+        weight = weight[:, :, crop_h:kh - crop_h, crop_w:kw - crop_w]
+    if torch.jit.is_scripting():  # TorchScript: the direct path only
+        return F.conv2d(x, weight, bias, padding=(weight.shape[-2] // 2, weight.shape[-1] // 2))
     if use_fft is None:
         use_fft = max(weight.shape[-2:]) >= FFT_MIN_KERNEL_SIZE_2D
     # an empty batch and an export go the direct way: FFT libraries reject zero-size transforms, ONNX has no FFT
@@ -287,7 +289,7 @@ class SMPConvResNet(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.num_features = self.head_hidden_size = prev
         self.feature_info = [dict(num_chs=c, reduction=1, module=f'blocks.{i}') for i, c in enumerate(block_channels)]
-        self.global_pool = SelectAdaptivePool2d(pool_type=global_pool, flatten=True)
+        self.global_pool = SelectAdaptivePool2d(pool_type=global_pool, flatten=bool(global_pool))
         self.head_drop = nn.Dropout(drop_rate)
         self.head = nn.Linear(self.num_features * self.global_pool.feat_mult(), num_classes, **dd) \
             if num_classes > 0 else nn.Identity()
@@ -328,11 +330,13 @@ class SMPConvResNet(nn.Module):
     def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None):
         self.num_classes = num_classes
         if global_pool is not None:
-            self.global_pool = SelectAdaptivePool2d(pool_type=global_pool, flatten=True)
-        # the new classifier on the model's device and in its dtype
+            self.global_pool = SelectAdaptivePool2d(pool_type=global_pool, flatten=bool(global_pool))
+        # the new classifier on the model's device and in its dtype, in its mode (train / eval)
         self.head = nn.Linear(
             self.num_features * self.global_pool.feat_mult(), num_classes, **factory_kwargs_of(self)) \
             if num_classes > 0 else nn.Identity()
+        self.global_pool.train(self.training)
+        self.head.train(self.training)
         self._init_head()
 
     @torch.no_grad()
@@ -490,7 +494,7 @@ default_cfgs = generate_default_cfgs({
         'crop_pct': 1.0, 'interpolation': 'bilinear',
         # the original normalises CIFAR-10 with the ImageNet statistics
         'mean': IMAGENET_DEFAULT_MEAN, 'std': IMAGENET_DEFAULT_STD,
-        'first_conv': None, 'classifier': 'head', 'license': 'mit',
+        'first_conv': 'stem.small', 'classifier': 'head', 'license': 'mit',
         'paper_name': 'SMPConv: Self-moving Point Representations for Continuous Convolution',
         'origin_url': 'https://github.com/sangnekim/SMPConv',
         'description': 'CIFAR-10, 32x32, 33x33 SMP kernels, no downsampling; paper top-1 93.00',

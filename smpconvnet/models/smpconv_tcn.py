@@ -43,7 +43,7 @@ Continuous-signal features:
       every block's two SMP units become one static causal convolution each, with the point kernel sampled
       once for the deployment length, the small kernel merged in and both BatchNorms folded.
 """
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -53,6 +53,7 @@ from torch.utils.checkpoint import checkpoint
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from timm.models._builder import build_model_with_cfg
 from timm.models._features import feature_take_indices
+from timm.models._features_fx import register_notrace_function
 from timm.models._registry import generate_default_cfgs, register_model
 
 from ._checkpoint import check_deployed_fit, has_batchnorm, is_deployed_state_dict, unwrap_state_dict
@@ -70,6 +71,44 @@ MIN_LENGTH = 2
 _IRREGULAR_CHUNK = 1 << 23
 # Timestamps on a regular grid (missing steps) go through a regular convolution on that grid (see _TimePositions).
 _GRID_FAST_PATH = True
+
+
+class _TimePositions(NamedTuple):
+    """Kernel positions of every (output step i, input step j) pair of irregularly sampled sequences.
+
+    ``grid``, when the timestamps are all multiples of one step on a grid of reasonable size (regular
+    sampling with missing steps, the usual case), holds ``(index [Bt, L], size, step_valid [Bt, L])``: the
+    grid point of every step. The SMP convolutions then scatter onto the grid, convolve with the kernel
+    sampled on it and gather back, which is exactly the pairwise evaluation at O(G log G) instead of O(L^2).
+    A NamedTuple, so that the layers taking it compile under TorchScript.
+    """
+    pos: torch.Tensor    # [Bt, L, L], 1 - 2 (t_i - t_j) / span
+    valid: torch.Tensor  # [Bt, L, L] bool: j <= i, j within the sample, and within the kernel's span
+    grid: Optional[Tuple[torch.Tensor, int, torch.Tensor]]
+
+
+def to_ncl(x: torch.Tensor) -> torch.Tensor:
+    """``[B, C, 1, L]`` (a sequence as a 1 x L image, as timm's generic tooling builds it from ``input_size``
+    ``(C, 1, L)``) -> ``[B, C, L]``; anything else unchanged. A leaf of torch.fx graphs."""
+    if isinstance(x, torch.Tensor) and x.dim() == 4 and x.shape[2] == 1:
+        return x.squeeze(2)
+    return x
+
+
+def to_input_layout(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Per-step output ``y`` [B, C', L] in the layout of the input ``x``: ``[B, C', 1, L]`` for a 4-D input,
+    else unchanged. A leaf of torch.fx graphs."""
+    if x.dim() == 4 and y.dim() == 3:
+        return y.unsqueeze(2)
+    return y
+
+
+# torch.fx (torch.fx.symbolic_trace, torchvision's and timm's feature extraction) keeps these calls as leaves: the
+# input layout and the checks follow the input. The point kernels are traced, sampled for the graph's input length.
+for _leaf in ('check_input', 'no_timestamps_or_lengths', 'to_ncl', 'to_input_layout', 'causal_conv1d'):
+    torch.fx.wrap(_leaf)
+register_notrace_function(to_ncl)
+register_notrace_function(to_input_layout)
 
 
 class SMPCausalConv1d(nn.Module):
@@ -111,12 +150,15 @@ class SMPCausalConv1d(nn.Module):
         """The ``[C_out, C_in, K]`` causal kernel used for inputs of ``length`` steps."""
         return self.kernel([self.kernel_size_for(length)])
 
-    def forward(self, x: torch.Tensor, positions: Optional['_TimePositions'] = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, positions: Optional[_TimePositions] = None) -> torch.Tensor:
         if positions is not None:
+            if torch.jit.is_scripting():
+                raise RuntimeError('timestamps are not supported under TorchScript: use the eager model')
             return self._forward_irregular(x, positions)
         return causal_conv1d(x, self.make_kernel(x.shape[-1]), self.bias, use_fft=self.use_fft)
 
-    def _forward_irregular(self, x: torch.Tensor, positions: '_TimePositions') -> torch.Tensor:
+    @torch.jit.unused
+    def _forward_irregular(self, x: torch.Tensor, positions: _TimePositions) -> torch.Tensor:
         # y[b, o, i] = sum_{c, j} K_oc(pos[b, i, j]) x[b, c, j] over the valid (causal, in-span) pairs
         if positions.grid is not None:
             return self._forward_on_grid(x, *positions.grid)
@@ -183,7 +225,7 @@ class SMPCausalLargeKernel(nn.Module):
     def forward(
             self,
             x: torch.Tensor,
-            positions: Optional['_TimePositions'] = None,
+            positions: Optional[_TimePositions] = None,
             mask: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         return self.smp_norm(self.smp(x, positions), mask) + self.small_norm(self.small(x), mask)
@@ -243,25 +285,30 @@ class SMPTCNBlock(nn.Module):
         # deployment length for reparameterize() (set by the model; unused with a fixed kernel length)
         self.deploy_length: Optional[int] = None
 
-    def _unit(self, unit: nn.Module, x: torch.Tensor, positions, mask) -> torch.Tensor:
-        if isinstance(unit, SMPCausalLargeKernel):
-            return unit(x, positions, mask)
-        if positions is not None:
-            raise ValueError(
-                'timestamps need the point kernels, but this model is re-parameterised (its kernels are '
-                'materialised for regular steps); use the training-form model for irregularly sampled input')
-        return unit(x)
-
     def forward(
             self,
             x: torch.Tensor,
-            positions: Optional['_TimePositions'] = None,
+            positions: Optional[_TimePositions] = None,
             mask: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
+        # the training form's units (an SMP point kernel, ``.smp``) take the time positions and the BatchNorm mask,
+        # the deployed convs only x; hasattr, not isinstance: TorchScript resolves it statically and compiles one
+        # branch (a deployed model has no SMPCausalLargeKernel left for it to know the type by)
+        if positions is not None and not hasattr(self.conv1, 'smp'):
+            raise ValueError(
+                'timestamps need the point kernels, but this model is re-parameterised (its kernels are '
+                'materialised for regular steps); use the training-form model for irregularly sampled input')
         shortcut = self.shortcut(x)
-        out = self.drop(self.act(self._unit(self.conv1, x, positions, mask)))
-        out = self.act(self.drop(self.act(self._unit(self.conv2, out, positions, mask))) + shortcut)
-        return out
+        if hasattr(self.conv1, 'smp'):
+            out = self.conv1(x, positions, mask)
+        else:
+            out = self.conv1(x)
+        out = self.drop(self.act(out))
+        if hasattr(self.conv2, 'smp'):
+            out = self.conv2(out, positions, mask)
+        else:
+            out = self.conv2(out)
+        return self.act(self.drop(self.act(out)) + shortcut)
 
     @torch.no_grad()
     def reparameterize(self, length: Optional[int] = None):
@@ -272,46 +319,59 @@ class SMPTCNBlock(nn.Module):
             self.conv2 = self.conv2.fuse(length)
 
 
-class _TimePositions:
-    """Kernel positions of every (output step i, input step j) pair of irregularly sampled sequences.
-
-    ``grid``, when the timestamps are all multiples of one step on a grid of reasonable size (regular
-    sampling with missing steps, the usual case), holds ``(index [Bt, L], size, step_valid [Bt, L])``: the
-    grid point of every step. The SMP convolutions then scatter onto the grid, convolve with the kernel
-    sampled on it and gather back, which is exactly the pairwise evaluation at O(G log G) instead of O(L^2).
-    """
-
-    def __init__(self, pos: torch.Tensor, valid: torch.Tensor, grid: Optional[Tuple[torch.Tensor, int, torch.Tensor]]):
-        self.pos = pos      # [Bt, L, L], 1 - 2 (t_i - t_j) / span
-        self.valid = valid  # [Bt, L, L] bool: j <= i, j within the sample, and within the kernel's span
-        self.grid = grid
-
-
-def _check_input(
-        x: torch.Tensor,
-        in_chans: int,
-        timestamps: Optional[torch.Tensor],
-        lengths: Optional[torch.Tensor],
-        kernel_length: Optional[int] = None,
-):
-    if not isinstance(x, torch.Tensor) or x.dim() != 3:
-        shape = list(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+@register_notrace_function
+def check_input(x: torch.Tensor, in_chans: int, kernel_length: Optional[int] = None, timestamps_given: bool = False):
+    """Raises a ``ValueError`` for a sequence batch SMPConvTCN cannot take (shape, channels, length); a leaf of
+    torch.fx graphs, compiled under TorchScript."""
+    if x.dim() != 3:
         raise ValueError(
             f'SMPConvTCN expects a batch of sequences [B, {in_chans}, L] (batch, channels, steps) or [B, {in_chans}, 1, '
-            f'L], got {shape}'
-            + ('; add a batch dimension with x.unsqueeze(0)' if isinstance(x, torch.Tensor) and x.dim() == 2 else ''))
-    batch, chans, length = x.shape
-    if chans != in_chans:
+            f'L], got {list(x.shape)}' + ('; add a batch dimension with x.unsqueeze(0)' if x.dim() == 2 else ''))
+    if x.shape[1] != in_chans:
         raise ValueError(
-            f'SMPConvTCN was built for {in_chans} input channels, got {chans} (input shape {list(x.shape)}, '
-            f'expected [B, {in_chans}, L]); create the model with in_chans={chans} to change it')
-    if length < (1 if kernel_length is not None and timestamps is None else MIN_LENGTH):
-        # a kernel as long as the input needs two steps to span [-1, 1]; a fixed kernel length takes any input
+            f'SMPConvTCN was built for {in_chans} input channels, got {x.shape[1]} (input shape {list(x.shape)}, '
+            f'expected [B, {in_chans}, L]); create the model with in_chans={x.shape[1]} to change it')
+    # a kernel as long as the input needs two steps to span [-1, 1] (MIN_LENGTH, spelled out for TorchScript); a
+    # fixed kernel length takes any input
+    if x.shape[-1] < (1 if kernel_length is not None and not timestamps_given else 2):
         why = ('the kernel spans the sequence from its first to its last step' if kernel_length is None else
                'timestamps need two steps to define a time span')
         raise ValueError(
-            f'sequences must have at least {MIN_LENGTH} steps ({why}), got length {length} '
-            f'(input shape {list(x.shape)})')
+            f'sequences must have at least 2 steps ({why}), got length {x.shape[-1]} (input shape {list(x.shape)})')
+
+
+@register_notrace_function
+def no_timestamps_or_lengths(
+        x: torch.Tensor, timestamps: Optional[torch.Tensor], lengths: Optional[torch.Tensor]) -> torch.Tensor:
+    """``x``, or a ``ValueError`` if ``timestamps`` or ``lengths`` is given: a torch.fx graph of SMPConvTCN is traced for
+    regular, unpadded sequences (``forward(x)``); a leaf of torch.fx graphs."""
+    if timestamps is not None or lengths is not None:
+        raise ValueError(
+            'this torch.fx graph of SMPConvTCN was traced for regular, unpadded sequences and takes x only; call the '
+            'eager model for timestamps or lengths')
+    return x
+
+
+def _traced_inputs(
+        x: torch.Tensor,
+        timestamps: Optional[torch.Tensor],
+        lengths: Optional[torch.Tensor],
+) -> Tuple[torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
+    # symbolic tracing makes the optional arguments graph inputs: the graph is traced for x alone, and checks at run
+    # time that nothing else is passed
+    if not torch.jit.is_scripting():
+        if isinstance(x, torch.fx.Proxy):
+            return no_timestamps_or_lengths(x, timestamps, lengths), None, None
+    return x, timestamps, lengths
+
+
+def check_timestamps_and_lengths(
+        x: torch.Tensor,
+        timestamps: Optional[torch.Tensor],
+        lengths: Optional[torch.Tensor],
+):
+    """Raises a ``ValueError`` for ``lengths`` / ``timestamps`` that do not fit the batch ``x`` [B, C, L]."""
+    batch, length = x.shape[0], x.shape[-1]
     if lengths is not None:
         if not isinstance(lengths, torch.Tensor) or lengths.shape != (batch,) or lengths.is_floating_point() \
                 or lengths.is_complex() or lengths.dtype == torch.bool:
@@ -374,10 +434,13 @@ class SMPConvTCN(nn.Module):
         r_min: lower radius bound (upper is 1).
         use_fft: FFT convolution for the SMP kernels: None chooses by kernel length, True / False force it.
         kernel_length: taps of the SMP kernels; None: as many as the input has steps (the paper).
-        global_pool: 'last' (the original: classify the last step) or 'avg' (mean over the valid steps).
+        global_pool: 'last' (the original: classify the last step), 'avg' (mean over the valid steps) or ''
+            (no pooling: ``forward`` gives per-step outputs, as ``forward_sequence``).
         seq_len: deployment length for ``reparameterize()`` (the models set it from ``pretrained_cfg``).
         drop_rate: dropout before the classifier.
     """
+    # Python-side bookkeeping, not part of a TorchScript model
+    __jit_unused_properties__ = ['seq_len', 'is_deployed']
 
     def __init__(
             self,
@@ -409,8 +472,8 @@ class SMPConvTCN(nn.Module):
                 f'{num_blocks}, {hidden_channels}, {n_points}, {small_kernel_size}')
         if kernel_length is not None and kernel_length < MIN_LENGTH:
             raise ValueError(f'kernel_length must be at least {MIN_LENGTH} (or None), got {kernel_length}')
-        if global_pool not in ('last', 'avg'):
-            raise ValueError(f"global_pool must be 'last' or 'avg', got {global_pool!r}")
+        if global_pool not in ('last', 'avg', ''):
+            raise ValueError(f"global_pool must be 'last', 'avg' or '' (no pooling), got {global_pool!r}")
         self.in_chans = in_chans
         self.num_classes = num_classes
         self.global_pool = global_pool
@@ -470,14 +533,15 @@ class SMPConvTCN(nn.Module):
         return self.head
 
     def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None):
-        if global_pool:  # None or '' keep the current pooling
-            if global_pool not in ('last', 'avg'):
-                raise ValueError(f"global_pool must be 'last' or 'avg', got {global_pool!r}")
+        if global_pool is not None:  # None keeps the current pooling, '' removes it (per-step outputs)
+            if global_pool not in ('last', 'avg', ''):
+                raise ValueError(f"global_pool must be 'last', 'avg' or '' (no pooling), got {global_pool!r}")
             self.global_pool = global_pool
         self.num_classes = num_classes
         # the new classifier on the model's device and in its dtype
         self.head = nn.Linear(self.num_features, num_classes, **factory_kwargs_of(self)) if num_classes > 0 \
             else nn.Identity()
+        self.head.train(self.training)
         self._init_head()
 
     @torch.no_grad()
@@ -504,7 +568,9 @@ class SMPConvTCN(nn.Module):
             block.reparameterize()
         return self
 
-    def _time_positions(self, x: torch.Tensor, timestamps: torch.Tensor, lengths: Optional[torch.Tensor]):
+    @torch.jit.unused
+    def _time_positions(
+            self, x: torch.Tensor, timestamps: torch.Tensor, lengths: Optional[torch.Tensor]) -> _TimePositions:
         batch, _, length = x.shape
         ts = timestamps.to(device=x.device, dtype=torch.float64)
         if ts.dim() == 1 and lengths is not None and self.kernel_length is None:
@@ -527,6 +593,7 @@ class SMPConvTCN(nn.Module):
         grid = self._grid_alignment(ts, step_valid) if _GRID_FAST_PATH else None
         return _TimePositions(pos.to(torch.promote_types(x.dtype, torch.float32)), valid, grid)
 
+    @torch.jit.unused
     def _grid_alignment(self, ts: torch.Tensor, step_valid: torch.Tensor):
         """``(index, size, step_valid)`` if every valid timestamp is ``t_0 + n dt`` for integers n on one grid (dt the
         sample's smallest gap; one step with a fixed kernel length, whose timestamps are in steps), else None."""
@@ -551,8 +618,13 @@ class SMPConvTCN(nn.Module):
         index = torch.where(step_valid, rounded, last[:, None]).long()  # padded steps read (unused) valid points
         return index, size, step_valid
 
-    def _run_blocks(self, x, positions, mask, blocks: Optional[nn.Module] = None):
-        for block in (self.blocks if blocks is None else blocks):
+    def _run_blocks(
+            self,
+            x: torch.Tensor,
+            positions: Optional[_TimePositions],
+            mask: Optional[torch.Tensor],
+    ) -> torch.Tensor:
+        for block in self.blocks:
             # also in eval mode, as timm's models do: fine-tuning with frozen BatchNorm saves memory too
             if self.grad_checkpointing and not torch.jit.is_scripting():
                 x = checkpoint(block, x, positions, mask, use_reentrant=False)
@@ -560,14 +632,27 @@ class SMPConvTCN(nn.Module):
                 x = block(x, positions, mask)
         return x
 
-    def _prepare(self, x, timestamps, lengths):
-        if isinstance(x, torch.Tensor) and x.dim() == 4 and x.shape[2] == 1:
-            # [B, C, 1, L]: a sequence as a 1 x L image, as timm's generic tooling builds inputs from input_size
-            # (C, 1, L) (resolve_data_config, benchmark.py, the model tests); the same sequence as [B, C, L]
-            x = x.squeeze(2)
-        _check_input(x, self.in_chans, timestamps, lengths, self.kernel_length)
-        positions = self._time_positions(x, timestamps, lengths) if timestamps is not None else None
-        mask = None
+    def _prepare(
+            self,
+            x: torch.Tensor,
+            timestamps: Optional[torch.Tensor],
+            lengths: Optional[torch.Tensor],
+    ) -> Tuple[torch.Tensor, Optional[_TimePositions], Optional[torch.Tensor]]:
+        # [B, C, 1, L] is the same sequence as [B, C, L] (timm's tools build inputs from input_size (C, 1, L))
+        x, timestamps, lengths = _traced_inputs(to_ncl(x), timestamps, lengths)
+        if torch.jit.is_scripting():
+            if timestamps is not None:
+                raise RuntimeError('timestamps are not supported under TorchScript: use the eager model')
+        elif not isinstance(x, (torch.Tensor, torch.fx.Proxy)):
+            raise ValueError(
+                f'SMPConvTCN expects a batch of sequences [B, {self.in_chans}, L] (a tensor), got {type(x).__name__}')
+        check_input(x, self.in_chans, self.kernel_length, timestamps is not None)
+        if not torch.jit.is_scripting() and (timestamps is not None or lengths is not None):
+            check_timestamps_and_lengths(x, timestamps, lengths)
+        positions: Optional[_TimePositions] = None
+        if timestamps is not None:
+            positions = self._time_positions(x, timestamps, lengths)
+        mask: Optional[torch.Tensor] = None
         if lengths is not None:
             mask = (torch.arange(x.shape[-1], device=x.device)[None, :] < lengths.to(x.device)[:, None]).unsqueeze(1)
         return self.input_drop(x), positions, mask
@@ -578,10 +663,10 @@ class SMPConvTCN(nn.Module):
             timestamps: Optional[torch.Tensor] = None,
             lengths: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
-        """Per-step features ``[B, hidden_channels, L]`` of sequences ``x`` [B, C, L] (see the class docstring
-        for ``timestamps`` and ``lengths``)."""
-        x, positions, mask = self._prepare(x, timestamps, lengths)
-        return self._run_blocks(x, positions, mask)
+        """Per-step features ``[B, hidden_channels, L]`` of sequences ``x`` [B, C, L] (``[B, hidden_channels, 1, L]``
+        for ``[B, C, 1, L]`` input; see the class docstring for ``timestamps`` and ``lengths``)."""
+        seq, positions, mask = self._prepare(x, timestamps, lengths)
+        return to_input_layout(self._run_blocks(seq, positions, mask), x)
 
     def forward_intermediates(
             self,
@@ -594,21 +679,22 @@ class SMPConvTCN(nn.Module):
             timestamps: Optional[torch.Tensor] = None,
             lengths: Optional[torch.Tensor] = None,
     ) -> Union[List[torch.Tensor], Tuple[torch.Tensor, List[torch.Tensor]]]:
-        """Per-step outputs ``[B, hidden, L]`` of the selected blocks (last n if int, all if None)."""
+        """Per-step outputs ``[B, hidden, L]`` of the selected blocks (last n if int, all if None); ``[B, hidden, 1,
+        L]`` for ``[B, C, 1, L]`` input, as are the final features."""
         # channels first; timm's feature wrappers ask for 'NCHW', which for a sequence is the same layout
         if output_fmt not in ('NCL', 'NCHW'):
             raise ValueError(f"SMPConvTCN intermediates are NCL (batch, channels, steps), got output_fmt={output_fmt!r}")
         take_indices, max_index = feature_take_indices(len(self.blocks), indices)
-        x, positions, mask = self._prepare(x, timestamps, lengths)
+        seq, positions, mask = self._prepare(x, timestamps, lengths)
         blocks = self.blocks if not stop_early else self.blocks[:max_index + 1]
         intermediates = []
         for i, block in enumerate(blocks):
-            x = block(x, positions, mask)
+            seq = block(seq, positions, mask)
             if i in take_indices:
-                intermediates.append(x)
+                intermediates.append(to_input_layout(seq, x))
         if intermediates_only:
             return intermediates
-        return x, intermediates
+        return to_input_layout(seq, x), intermediates
 
     def prune_intermediate_layers(
             self,
@@ -634,10 +720,23 @@ class SMPConvTCN(nn.Module):
         index = (lengths.to(x.device) - 1).view(-1, 1, 1).expand(-1, x.shape[1], 1)
         return x.gather(-1, index).squeeze(-1)
 
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False, lengths: Optional[torch.Tensor] = None):
-        """Classify per-step features ``[B, hidden, L]``: last (valid) step, or mean over valid steps."""
-        x = self.head_drop(self._pool(x, lengths))
-        return x if pre_logits else self.head(x)
+    def forward_head(
+            self,
+            x: torch.Tensor,
+            pre_logits: bool = False,
+            lengths: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """Classify per-step features ``[B, hidden, L]`` (or ``[B, hidden, 1, L]``): last (valid) step, or mean over
+        valid steps, ``[B, num_classes]``; with ``global_pool=''`` every step, ``[B, num_classes, L]`` in the
+        features' layout (``[B, hidden, L]`` features with ``pre_logits`` or no classifier)."""
+        seq = to_ncl(x)
+        if self.global_pool == '':
+            seq = self.head_drop(seq)
+            if not pre_logits:
+                seq = self.head(seq.transpose(1, 2)).transpose(1, 2)
+            return to_input_layout(seq, x)
+        seq = self.head_drop(self._pool(seq, lengths))
+        return seq if pre_logits else self.head(seq)
 
     def forward_sequence(
             self,
@@ -645,10 +744,11 @@ class SMPConvTCN(nn.Module):
             timestamps: Optional[torch.Tensor] = None,
             lengths: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
-        """Per-step logits ``[B, num_classes, L]``: step t's prediction sees steps 0..t only (the classifier
-        applied to every step; with ``global_pool='last'``, ``forward`` returns step L-1 of this)."""
-        x = self.forward_features(x, timestamps, lengths)
-        return self.head(self.head_drop(x).transpose(1, 2)).transpose(1, 2)
+        """Per-step logits ``[B, num_classes, L]`` (``[B, num_classes, 1, L]`` for ``[B, C, 1, L]`` input): step t's
+        prediction sees steps 0..t only (the classifier applied to every step; with ``global_pool='last'``,
+        ``forward`` returns step L-1 of this)."""
+        seq = to_ncl(self.forward_features(x, timestamps, lengths))
+        return to_input_layout(self.head(self.head_drop(seq).transpose(1, 2)).transpose(1, 2), x)
 
     def forward(
             self,
@@ -656,8 +756,10 @@ class SMPConvTCN(nn.Module):
             timestamps: Optional[torch.Tensor] = None,
             lengths: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
-        """Logits ``[B, num_classes]`` of sequences ``x`` [B, C, L]; ``lengths`` [B] for right-padded batches,
-        ``timestamps`` [L] or [B, L] for irregularly sampled input."""
+        """Logits ``[B, num_classes]`` of sequences ``x`` [B, C, L] or [B, C, 1, L]; ``lengths`` [B] for right-padded
+        batches, ``timestamps`` [L] or [B, L] for irregularly sampled input. With ``global_pool=''``, per-step
+        logits (``forward_sequence``)."""
+        x, timestamps, lengths = _traced_inputs(x, timestamps, lengths)
         x = self.forward_features(x, timestamps, lengths)
         return self.forward_head(x, lengths=lengths)
 
@@ -873,10 +975,10 @@ def _cfg(in_chans: int, length: int, num_classes: int, **kwargs) -> Dict[str, An
         'url': '',
         'num_classes': num_classes,
         # timm needs a 3-tuple: a sequence of `length` steps with `in_chans` channels is (C, 1, L)
-        'input_size': (in_chans, 1, length),
+        'input_size': (in_chans, 1, length), 'pool_size': (1, length),  # features: one per step
         'mean': (0.,) * in_chans, 'std': (1.,) * in_chans,
         'crop_pct': 1.0, 'interpolation': '',
-        'first_conv': None, 'classifier': 'head',
+        'first_conv': 'blocks.0.conv1.small', 'classifier': 'head',
         'license': 'mit',
         'paper_name': 'SMPConv: Self-moving Point Representations for Continuous Convolution',
         'origin_url': 'https://github.com/sangnekim/SMPConv',

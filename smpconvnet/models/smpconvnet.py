@@ -387,6 +387,8 @@ class SMPHead(nn.Module):
         self.fc = nn.Linear(
             self.global_pool.feat_mult() * self.in_features, num_classes, **factory_kwargs_of(self)) \
             if num_classes > 0 else nn.Identity()
+        self.global_pool.train(self.training)
+        self.fc.train(self.training)
         if isinstance(self.fc, nn.Linear):
             SMPConvNet._init_weights(self.fc)
 

@@ -283,6 +283,7 @@ def _config_json(model: Optional[nn.Module], cfg: TrainConfig, data: PreparedDat
     pretrained_cfg = {
         # timm's builder requires a 3-tuple input_size: (channels, 1, length) for sequences
         'input_size': [data.in_chans, 1, data.length],
+        'pool_size': [1, data.length],
         'fixed_input_size': False,
         'mean': list(data.mean),
         'std': list(data.std),

@@ -172,42 +172,20 @@ def _run_onnx(path: Path, x: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(session.run(None, {'input': x.numpy()})[0])
 
 
-class _LengthGuard(torch.nn.Module):
-    """Refuses inputs of any length but ``length``, in a scripted graph: a trace (what a sequence model deployed for
-    one length exports as) would freeze the deployed model's own length check at trace time and then run any
-    length, silently, with kernels materialised for another."""
-
-    def __init__(self, inner: torch.nn.Module, length: int):
-        super().__init__()
-        self.inner = inner
-        self.length = length
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != self.length:
-            raise ValueError('this model was deployed (re-parameterised) for sequences of length ' + str(self.length)
-                             + ', got length ' + str(x.shape[-1]) + '; export the training-form model for that length')
-        return self.inner(x)
-
-
 def deployed_length(model: torch.nn.Module) -> Optional[int]:
     """The one input length a deployed sequence model accepts (its static kernels were sampled for it), or None."""
     lengths = fixed_input_lengths(model)
     return lengths.pop() if len(lengths) == 1 else None
 
 
-def _export_torchscript(model: torch.nn.Module, x: torch.Tensor, path: Path) -> str:
+def _export_torchscript(model: torch.nn.Module, path: Path) -> str:
+    """``torch.jit.script`` (every family compiles, the deployed sequence models' length check included), saved."""
     import warnings
     with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        try:
-            scripted, how = torch.jit.script(model), 'torch.jit.script'
-        except Exception:  # noqa: BLE001  (fall back to tracing: the deployed graph has no data-dependent flow)
-            scripted, how = torch.jit.trace(model, x), 'torch.jit.trace'
-            length = deployed_length(model)
-            if length is not None:  # keep the length check the trace dropped
-                scripted, how = torch.jit.script(_LengthGuard(scripted, length)), 'torch.jit.trace + length check'
+        warnings.simplefilter('ignore')  # torch.jit is deprecated upstream, still what TorchScript users load
+        scripted = torch.jit.script(model)
         torch.jit.save(scripted, str(path))
-    return how
+    return 'torch.jit.script'
 
 
 def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
@@ -240,7 +218,7 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
             if fmt == 'onnx':
                 _export_onnx(_without_fft(copy.deepcopy(deployed)), x1, tmp, opset)
             else:
-                report['method'] = _export_torchscript(deployed, x1, tmp)
+                report['method'] = _export_torchscript(deployed, tmp)
         if check:
             print_step(f"[4/4] checking the exported file on a batch of 2 "
                   f"({'onnxruntime' if fmt == 'onnx' else 'torch.jit.load'})", quiet)

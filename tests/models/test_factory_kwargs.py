@@ -63,3 +63,28 @@ def test_layers_take_factory_arguments():
             ('meta', torch.float64)}, type(layer).__name__
     low = PointKernel(8, 4, 2, ndim=2, dtype=torch.float16)
     assert (low.coords.dtype, low.radius.dtype, low.weights.dtype) == (torch.float32, torch.float32, torch.float16)
+
+
+@pytest.mark.parametrize('family', sorted(FAMILIES))
+def test_meta_model_runs_to_its_output_shapes(family):
+    """timm checks configurations on the meta device (no memory): the forward (both forms, autocast-free paths
+    included) must run there and give the eager shapes."""
+    name, kwargs, shape = FAMILIES[family]
+    reference = timm.create_model(name, **kwargs).eval()
+    model = timm.create_model(name, device='meta', dtype=torch.float32, **kwargs).eval()
+    x = torch.randn(shape)
+    with torch.no_grad():
+        expected = reference.forward_features(x).shape, reference(x).shape
+        assert (model.forward_features(x.to('meta')).shape, model(x.to('meta')).shape) == expected
+        model.to(torch.bfloat16)
+        assert model(x.to('meta', torch.bfloat16)).dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize('family', sorted(FAMILIES))
+def test_reset_classifier_keeps_device_dtype_and_mode(family):
+    name, kwargs, _ = FAMILIES[family]
+    model = timm.create_model(name, device='meta', dtype=torch.float64, **kwargs).eval()
+    for pool in (None, '', 'avg'):
+        model.reset_classifier(3, pool)
+        assert all(not m.training for m in model.modules())
+        assert {(p.device.type, p.dtype) for p in model.get_classifier().parameters()} == {('meta', torch.float64)}

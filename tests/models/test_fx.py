@@ -1,9 +1,9 @@
 """torch.fx, as detection and segmentation frameworks use it: ``torch.fx.symbolic_trace``, torchvision's feature
 extraction and timm's ``features_only=True, feature_cls='fx'`` trace the image families in training and deployed
 form, and the traced graphs give eager's outputs. The data-dependent choices (convolution backend per shape,
-memory format per device, input checks) are fx leaves (``torch.fx.wrap``, timm's ``register_notrace_function``).
-
-Not yet: the SMP-TCN (its kernel has as many taps as the input has steps, which a symbolic trace cannot size)."""
+memory format per device, input checks, the SMP-TCN's input layout) are fx leaves (``torch.fx.wrap``, timm's
+``register_notrace_function``); the SMP-TCN's point-kernel convolution, whose kernel has as many taps as the input
+has steps, is a leaf module (``register_notrace_module``), so one graph serves every input length."""
 import warnings
 
 import pytest
@@ -19,7 +19,11 @@ FAMILIES = {
     'smpconvnet': ('smpconvnet_t', dict(layers=(1, 1, 1, 1), channels=(16, 32, 64, 128), num_classes=5),
                    (2, 3, 224, 224)),
     'resnet': ('smpconv_resnet_cifar10', dict(block_channels=(8, 8), num_classes=4), (2, 3, 32, 32)),
+    # 200 steps: kernels of 200 taps go through the FFT
+    'tcn': ('smpconv_tcn_smnist', dict(num_blocks=3, hidden_channels=8, n_points=4, num_classes=3, seq_len=200),
+            (2, 1, 200)),
 }
+STAGE = {'smpconvnet': 'stages.1', 'resnet': 'blocks.1', 'tcn': 'blocks.1'}
 
 
 def _model(family, deployed, **extra):
@@ -45,7 +49,7 @@ def test_torchvision_feature_extractor_equals_intermediates(family, deployed):
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # torchvision's note on train / eval node names
         _, eval_nodes = get_graph_node_names(model)
-        stage = 'stages.1' if family == 'smpconvnet' else 'blocks.1'
+        stage = STAGE[family]
         assert any(n.startswith(stage + '.') for n in eval_nodes)  # traced into, not a leaf
         extractor = create_feature_extractor(model, return_nodes={stage: 'feat'})
     with torch.no_grad():
@@ -75,3 +79,48 @@ def test_timm_fx_features_of_the_deployed_model():
     with torch.no_grad():
         for a, b in zip(features(x), model.forward_intermediates(x, intermediates_only=True)):
             assert rel_err(a, b) < 1e-6
+
+
+@pytest.mark.parametrize('length', [200, 37])
+def test_traced_tcn_follows_the_input_length(length):
+    """One graph of the training-form SMP-TCN serves every length (its kernels are sampled for the input), in the
+    [B, C, L] and the [B, C, 1, L] layout."""
+    model, _ = _model('tcn', deployed=False)
+    graph = torch.fx.symbolic_trace(model)
+    x = torch.randn(2, 1, length)
+    with torch.no_grad():
+        assert rel_err(graph(x), model(x)) < 1e-6
+        assert rel_err(graph(x.unsqueeze(2)), model(x)) < 1e-6
+    with pytest.raises(ValueError, match='input channels'):  # the input check stays in the graph
+        graph(torch.randn(2, 3, length))
+
+
+@pytest.mark.parametrize('family', sorted(FAMILIES))
+def test_traced_training_graph_gives_eager_gradients(family):
+    model, x = _model(family, deployed=False)
+    model.train()
+    graph = torch.fx.symbolic_trace(model)
+    torch.manual_seed(1)
+    graph(x).square().sum().backward()
+    traced = {n: p.grad.clone() for n, p in graph.named_parameters()}
+    model.zero_grad()  # the graph holds the model's own parameters
+    torch.manual_seed(1)  # the same dropout masks
+    model(x).square().sum().backward()
+    assert traced.keys() == {n for n, _ in model.named_parameters()}
+    for n, p in model.named_parameters():
+        assert rel_err(traced[n], p.grad) < 1e-4, n
+
+
+@pytest.mark.parametrize('deployed', [False, True], ids=['training_form', 'deployed'])
+def test_timm_fx_features_of_the_tcn(deployed):
+    """timm's fx feature extraction of a sequence model: [B, C, 1, L] in, each block's output as the block gives it
+    ([B, hidden, L]: graph nodes, unlike ``forward_intermediates``, keep the network's internal layout)."""
+    from timm.models import FeatureGraphNet
+    model, x = _model('tcn', deployed)
+    features = FeatureGraphNet(model, out_indices=(0, 1, 2))
+    with torch.no_grad():
+        out = features(x.unsqueeze(2))
+        expected = model.forward_intermediates(x, intermediates_only=True)
+    assert [tuple(o.shape) for o in out] == [(2, 8, 200)] * 3
+    for a, b in zip(out, expected):
+        assert rel_err(a, b) < 1e-6

@@ -447,7 +447,7 @@ def test_bad_input_errors(inputs, message):
 def test_bad_constructor_arguments():
     with pytest.raises(ValueError, match='kernel_length must be at least 2'):
         SMPConvTCN(kernel_length=1)
-    with pytest.raises(ValueError, match="global_pool must be 'last' or 'avg'"):
+    with pytest.raises(ValueError, match="global_pool must be 'last', 'avg' or ''"):
         SMPConvTCN(global_pool='max')
     with pytest.raises(ValueError, match='must be positive'):
         SMPConvTCN(num_blocks=0)
@@ -456,7 +456,8 @@ def test_bad_constructor_arguments():
 @pytest.mark.parametrize('deployed', [False, True], ids=['training_form', 'deployed'])
 def test_sequences_as_1xL_images(deployed):
     """timm's generic tooling builds ``[B, C, 1, L]`` inputs from ``input_size`` ``(C, 1, L)``: the same outputs as
-    ``[B, C, L]``, through every entry point."""
+    ``[B, C, L]``, through every entry point; per-step outputs keep the input's layout (``[B, C', 1, L]``, the
+    feature map of a 1 x L image, whose size ``pool_size`` (1, L) states)."""
     torch.manual_seed(0)
     model = timm.create_model('smpconv_tcn_chartraj', num_blocks=2, hidden_channels=8).eval()
     if deployed:
@@ -464,11 +465,14 @@ def test_sequences_as_1xL_images(deployed):
     x = torch.randn(2, 3, 182)
     with torch.no_grad():
         assert torch.equal(model(x.unsqueeze(2)), model(x))
-        assert torch.equal(model.forward_features(x.unsqueeze(2)), model.forward_features(x))
-        assert torch.equal(model.forward_sequence(x.unsqueeze(2)), model.forward_sequence(x))
+        assert torch.equal(model.forward_features(x.unsqueeze(2)), model.forward_features(x).unsqueeze(2))
+        assert torch.equal(model.forward_sequence(x.unsqueeze(2)), model.forward_sequence(x).unsqueeze(2))
+        features = model.forward_features(x.unsqueeze(2))
+        assert torch.equal(model.forward_head(features), model(x))
+        assert features.shape[-2:] == model.pretrained_cfg['pool_size'] == (1, 182)
         for a, b in zip(model.forward_intermediates(x.unsqueeze(2), intermediates_only=True),
                         model.forward_intermediates(x, intermediates_only=True)):
-            assert torch.equal(a, b)
+            assert torch.equal(a, b.unsqueeze(2))
     cfg = timm.data.resolve_data_config({}, model=model)
     assert cfg['input_size'] == (3, 1, 182)
     assert model(torch.randn(1, *cfg['input_size'])).shape == (1, 20)
@@ -487,3 +491,24 @@ def test_pretrained_weights_for_other_input_channels():
         assert rel_err(twice(x.expand(-1, 24, -1)), expected) < 1e-5  # exact for multiples of the channels
     assert timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True, in_chans=1, num_classes=0)(
         x).shape == (2, 30)
+
+
+def test_global_pool_none_gives_per_step_outputs():
+    """timm's ``global_pool=''``: no pooling. With a classifier, per-step logits (``forward_sequence``); without,
+    per-step features; ``reset_classifier(n)`` keeps the pooling, ``reset_classifier(n, '')`` removes it."""
+    torch.manual_seed(0)
+    reference = timm.create_model('smpconv_tcn_chartraj', num_blocks=2, hidden_channels=8).eval()
+    unpooled = timm.create_model('smpconv_tcn_chartraj', num_blocks=2, hidden_channels=8, global_pool='').eval()
+    unpooled.load_state_dict(reference.state_dict())
+    x = torch.randn(2, 3, 60)
+    with torch.no_grad():
+        features = reference.forward_features(x)
+        assert torch.equal(unpooled(x), reference.forward_sequence(x))
+        assert rel_err(unpooled(x)[:, :, -1], reference(x)) < 1e-6  # the classifier on [B, L, C] rows: rounding
+        reference.reset_classifier(20, '')
+        assert reference.global_pool == '' and reference(x).shape == (2, 20, 60)
+        reference.reset_classifier(0)
+        assert reference.global_pool == '' and torch.equal(reference(x), features)
+        assert torch.equal(reference(x.unsqueeze(2)), features.unsqueeze(2))
+        reference.reset_classifier(0, 'last')
+        assert torch.equal(reference(x), features[:, :, -1])

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# timm's own model test suite (tests/test_models.py of the installed timm version) on this project's models.
+#
+#   scripts/timm_model_tests.sh [extra pytest arguments]
+#
+# Fetches timm's source distribution for the installed version from the package index (pip download, no
+# dependencies; cached in TIMM_TESTS_CACHE, default ~/.cache/smpconvnet/timm-tests), unpacks its tests/ and runs
+#   python -m pytest -p smpconvnet <timm tests>/test_models.py -k smpconv
+# (-p smpconvnet registers the models with timm, as `import smpconvnet` does). Deselected: the pretrained-weight
+# tests of smpconvnet_t.in1k and smpconvnet_b.in1k, whose weights are not published. About 5 minutes on 2 cores.
+# .ci/run runs it after the project's own tests.
+set -euo pipefail
+
+PYTHON=${PYTHON:-python}
+version=$("$PYTHON" -c 'import timm; print(timm.__version__)')
+cache=${TIMM_TESTS_CACHE:-$HOME/.cache/smpconvnet/timm-tests}/$version
+tests=$cache/timm-$version/tests
+if [ ! -f "$tests/test_models.py" ]; then
+    mkdir -p "$cache"
+    "$PYTHON" -m pip download --quiet --no-deps --no-binary :all: --dest "$cache" "timm==$version"
+    tar -xzf "$cache/timm-$version.tar.gz" -C "$cache" "timm-$version/tests"
+fi
+# run from the unpacked tests (their conftest.py), not from this checkout
+cd "$tests"
+exec "$PYTHON" -m pytest -p smpconvnet test_models.py -q -W ignore -rf \
+    -k 'smpconv and not ((test_model_load_pretrained or test_model_features_pretrained) and in1k)' "$@"
