@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Package the seed-0 runs of ``scripts/train_aeon.py`` as ``weights/<model>.aeon/``.
+"""Package the seed-0 runs of ``scripts/train_aeon.py`` as ``smpconvnet/pretrained/<model>.aeon/``.
 
 Each folder gets ``model.safetensors`` (the run's weights), ``config.json`` (timm/Hub style: architecture,
 num_classes, label_names, model_args, pretrained_cfg with input size and preprocessing, and the results), a model
@@ -105,7 +105,7 @@ per kernel, every kernel as long as the input, classifier on the {'mean over the
 
 ```python
 import timm, smpconvnet
-model = timm.create_model('{name}', pretrained=True).eval()   # loads weights/{name}.{TAG}/ offline
+model = timm.create_model('{name}', pretrained=True).eval()   # loads smpconvnet/pretrained/{name}.{TAG}/ offline
 ```
 
 Re-measure the test accuracy: `smpconvnet evaluate-seq {name}.{TAG}`
@@ -163,7 +163,7 @@ Architecture after Kim & Park, "SMPConv: Self-moving Point Representations for C
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--runs', default='runs/aeon')
-    ap.add_argument('--weights', default=str(REPO / 'weights'))
+    ap.add_argument('--weights', default=str(REPO / 'smpconvnet' / 'pretrained'))
     ap.add_argument('--datasets', nargs='*', default=None, help='package only these data sets (default: all)')
     ap.add_argument('--force', action='store_true')
     args = ap.parse_args()

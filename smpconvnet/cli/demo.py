@@ -4,7 +4,7 @@ deployed form is exact, and make a real prediction.
 Which model, when none is named, by what is available without a network:
 1. ImageNet weights in the local Hugging Face cache (``smpconvnet_t.in1k``, then ``smpconvnet_b.in1k``):
    top-5 ImageNet classes of two real photographs (the sample images bundled with scikit-learn);
-2. a sequence model trained by this project and shipped in ``weights/`` (``smpconv_tcn_osuleaf.aeon`` first):
+2. a sequence model trained by this project and shipped in ``smpconvnet/pretrained/`` (``smpconv_tcn_osuleaf.aeon`` first):
    predictions and accuracy on the real test split of its data set (read offline from ``aeon``);
 3. otherwise ``smpconvnet_t`` with random weights, said plainly: the exactness check still means something,
    the predicted classes do not.
@@ -200,7 +200,7 @@ def add_parser(subparsers: argparse._SubParsersAction):
     p = subparsers.add_parser(
         'demo', help='build a model with the best weights available offline, deploy it, check it, predict',
         description='Build a model through timm with the best weights available offline (ImageNet weights in '
-                    'the Hugging Face cache, else a sequence model trained on real data shipped in weights/, '
+                    'the Hugging Face cache, else a sequence model trained on real data shipped in smpconvnet/pretrained/, '
                     'else smpconvnet_t with random weights, said plainly), re-parameterise it for inference, '
                     'check the deployed outputs against the training form, and predict on real data (two '
                     'photographs, or the test split of the sequence model\'s data set).')

@@ -41,7 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction):
     p = subparsers.add_parser(
         'list', help='registered models and pretrained tags, with parameters and weight availability',
         description='List every model this package registers with timm, one line per pretrained tag: '
-                    'parameters, input size, classes, and where its weights are (shipped in weights/, in the '
+                    'parameters, input size, classes, and where its weights are (shipped in smpconvnet/pretrained/, in the '
                     'local Hugging Face cache, only on the Hub, or none).')
     p.add_argument('pattern', nargs='?', default='', help='shell-style filter, e.g. "smpconvnet_*"')
     p.add_argument('--no-params', action='store_true', help='skip building each model to count parameters')

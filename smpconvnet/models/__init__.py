@@ -3,7 +3,7 @@
 smpconvnet       SMPConvNet ImageNet backbones (``smpconvnet_t`` / ``_b``)
 smpconv_tcn      the paper's causal SMP-TCN sequence models
 smpconv_resnet   the paper's CIFAR-10 SMP ResNet
-seq_zoo          SMP-TCNs trained by this project on UEA/UCR sets (weights in ``weights/``)
+seq_zoo          SMP-TCNs trained by this project on UEA/UCR sets (weights in ``smpconvnet/pretrained/``)
 _pretrained      where every family's pretrained weights come from (Hub namespace, shipped files)
 _checkpoint      checkpoint unwrapping and deployed-state-dict checks shared by every family's filter
 

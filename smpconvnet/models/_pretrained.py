@@ -1,10 +1,11 @@
-"""Where the pretrained weights of every model family come from: the Hugging Face Hub namespace and the weights shipped in ``weights/``.
+"""Where the pretrained weights of every model family come from: the Hugging Face Hub namespace and the weights shipped in
+``smpconvnet/pretrained/``.
 
 Every published model tag ``<model>.<tag>`` has ``hf_hub_id = '<namespace>/<model>.<tag>'`` (timm's
 convention), where the namespace is the single setting ``SMPCONVNET_HUB_NAMESPACE`` (environment variable,
 read when smpconvnet is imported; default ``smpconvnet``); ``set_hub_namespace(org)`` changes it after import
 and re-points every registered pretrained config. Weights this project ships (small sequence
-models) also live in ``weights/<model>.<tag>/model.safetensors`` of the source tree; when that file exists
+models) also live in ``smpconvnet/pretrained/<model>.<tag>/model.safetensors`` (in the wheel and sdist too); when that file exists
 the pretrained config points at it (timm prefers ``file`` over ``hf_hub_id``), so they load offline with an
 empty Hub cache.
 """
@@ -23,8 +24,8 @@ __all__ = [
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
 HUB_NAMESPACE_ENV = 'SMPCONVNET_HUB_NAMESPACE'
 
-# the repository's weights/ folder (present in a source checkout / editable install)
-WEIGHTS_DIR = Path(__file__).resolve().parents[2] / 'weights'
+# the weights shipped inside the package (smpconvnet/pretrained/<model>.<tag>/: in a checkout, a wheel, an sdist)
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / 'pretrained'
 WEIGHTS_FILENAME = 'model.safetensors'
 
 

@@ -1,4 +1,4 @@
-""" SMP-TCNs trained by this project on UEA/UCR time-series benchmarks (weights shipped in ``weights/``)
+""" SMP-TCNs trained by this project on UEA/UCR time-series benchmarks (weights shipped in ``smpconvnet/pretrained/``)
 
 Each data set has a registered model with the architecture it was trained with and one pretrained tag,
 ``aeon`` (the data come from the ``aeon`` package's offline copy of the UEA/UCR archive, default train/test
@@ -11,9 +11,9 @@ Their ``pretrained_cfg`` records what evaluation needs to reproduce the training
 * ``label_names``: the class labels (aeon's strings) in classifier order.
 
 ``timm.create_model('smpconv_tcn_osuleaf', pretrained=True)`` loads the shipped weights offline (the config's
-``file`` points at ``weights/<model>.aeon/model.safetensors``; ``hf_hub_id`` is the Hub copy).
+``file`` points at ``smpconvnet/pretrained/<model>.aeon/model.safetensors``; ``hf_hub_id`` is the Hub copy).
 ``smpconvnet evaluate-seq smpconv_tcn_osuleaf.aeon`` re-measures the test accuracy. Training commands:
-``scripts/train_aeon.py``; the model cards in ``weights/`` give data, recipe and accuracy per seed.
+``scripts/train_aeon.py``; the model cards in ``smpconvnet/pretrained/`` give data, recipe and accuracy per seed.
 """
 from typing import Any, Dict, Optional
 

@@ -24,7 +24,7 @@ def project_models() -> List[str]:
 def _weights_status(cfg: Dict[str, Any]) -> str:
     kind, where = weights_location(cfg)
     return {
-        'shipped': 'shipped (weights/)',
+        'shipped': 'shipped (smpconvnet/pretrained/)',
         'file': f'local file {where}',
         'hub-cache': f"Hub cache ({cfg.get('hf_hub_id')})",
         'hub': f"on the Hub, not cached ({cfg.get('hf_hub_id')})",

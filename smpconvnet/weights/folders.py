@@ -1,5 +1,5 @@
 """Model folders: what timm's ``local-dir:`` and the Hub read (``model.safetensors``, ``config.json``, a model card
-``README.md``), written atomically; and the ``weights/`` folders of the published ImageNet models."""
+``README.md``), written atomically; and the ``smpconvnet/pretrained/`` folders of the published ImageNet models."""
 import json
 import os
 from pathlib import Path
@@ -131,7 +131,7 @@ def write_model_folder(
 
 
 # ---------------------------------------------------------------------------------------------------------
-# weights/ folders of the published ImageNet models (their weights live on the Hub only)
+# smpconvnet/pretrained/ folders of the published ImageNet models (their weights live on the Hub only)
 
 _RELEASE_NOTES = {
     'smpconvnet_t': dict(title='SMPConvNet-T', top1=82.5, drop_path=0.1),
@@ -140,7 +140,7 @@ _RELEASE_NOTES = {
 
 
 def write_release_folder(name: str, dst: PathLike, force: bool = False) -> Path:
-    """Write ``weights/<model>.<tag>/`` for a published ImageNet model: model card, config.json (exactly what
+    """Write ``smpconvnet/pretrained/<model>.<tag>/`` for a published ImageNet model: model card, config.json (exactly what
     ``smpconvnet convert`` writes for it) and manifest.sha256 of the files present."""
     import timm
     from ..models import hub_namespace
@@ -154,7 +154,7 @@ def write_release_folder(name: str, dst: PathLike, force: bool = False) -> Path:
     gmacs = count_macs(model, model.pretrained_cfg['input_size']) / 1e9
     cfg = model.pretrained_cfg
     command = (f'python -c "from smpconvnet.weights.folders import write_release_folder; '
-               f"write_release_folder('{name}', 'weights/{name}', force=True)\"")
+               f"write_release_folder('{name}', 'smpconvnet/pretrained/{name}', force=True)\"")
     card = f"""---
 tags:
 - image-classification

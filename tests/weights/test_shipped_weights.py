@@ -1,4 +1,4 @@
-"""The SMP-TCNs trained on UEA/UCR sets and shipped in weights/: registry, preprocessing, offline loading, accuracy."""
+"""The SMP-TCNs trained on UEA/UCR sets and shipped in smpconvnet/pretrained/: registry, preprocessing, offline loading, accuracy."""
 import json
 import os
 import re

@@ -1,4 +1,4 @@
-"""weights/: one folder per published or shipped model, each with a model card, a config.json that agrees with
+"""smpconvnet/pretrained/: one folder per published or shipped model, each with a model card, a config.json that agrees with
 the timm registry, and a manifest.sha256 that agrees with the files present; nothing large is committed."""
 import json
 import re
@@ -29,9 +29,9 @@ def test_no_large_file_is_committed():
 def test_manifest_matches_the_files(folder):
     for name in ('README.md', 'config.json', MANIFEST_NAME):
         assert (folder / name).is_file(), (
-            f'{folder.name}/{name} is missing (a weights/ folder holds a model card, config.json and a manifest; '
+            f'{folder.name}/{name} is missing (a smpconvnet/pretrained/ folder holds a model card, config.json and a manifest; '
             f'write the manifest with: python -c "from smpconvnet.weights.hub import write_manifest; '
-            f"write_manifest('weights/{folder.name}')\")")
+            f"write_manifest('smpconvnet/pretrained/{folder.name}')\")")
     manifest = read_manifest(folder)
     for name, digest in manifest.items():
         assert (folder / name).is_file(), f'{folder.name}/{MANIFEST_NAME} lists {name}, which is not there'
