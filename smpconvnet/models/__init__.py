@@ -10,7 +10,7 @@ _checkpoint      checkpoint unwrapping and deployed-state-dict checks shared by 
 A new variant of a family: a config entry and a ``@register_model`` function at the bottom of its file.
 """
 # what the rest of the package (weights/, cli/) uses of the families' shared private modules
-from ._checkpoint import find_state_dict, has_batchnorm, unwrap_state_dict
+from ._checkpoint import check_weights_file, find_state_dict, has_batchnorm, unwrap_state_dict
 from ._pretrained import (
     WEIGHTS_DIR, PretrainedWeightsNotFoundError, hub_namespace, set_hub_namespace, weights_location,
 )

@@ -1,17 +1,58 @@
 """Checkpoint handling shared by every model family: unwrapping training checkpoints, recognising and checking
 deployed (re-parameterised) state dicts. Each family's ``checkpoint_filter_fn`` builds on these."""
-from typing import Any, Dict, Optional, Tuple
+import zipfile
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 
 __all__ = ['STATE_DICT_KEYS', 'clean_key', 'unwrap_state_dict', 'find_state_dict', 'is_deployed_state_dict',
-           'has_batchnorm', 'check_deployed_fit']
+           'has_batchnorm', 'check_deployed_fit', 'check_weights_file']
 
 # where training checkpoints keep the weights, in timm's order of preference (load_state_dict): EMA weights first
 STATE_DICT_KEYS = ('state_dict_ema', 'model_ema', 'state_dict', 'model')
 # wrappers whose prefixes a saved state dict can carry: (Distributed)DataParallel, torch.compile
 WRAPPER_PREFIXES = ('module.', '_orig_mod.')
+
+
+def check_weights_file(path: Union[str, Path]) -> Path:
+    """``path`` as a ``Path`` if it looks like a readable weights file, checked without loading it: a file, not empty;
+    a ``.safetensors`` file whose header and size agree; otherwise a complete zip archive (``torch.save``'s format)
+    or a legacy pickle. What loading can still reject (pickled objects, values) is left to the loader.
+
+    Raises:
+        FileNotFoundError: nothing at ``path``.
+        ValueError: a folder, an empty file, a truncated or corrupt one; the message names the file and what was
+            expected.
+    """
+    path = Path(path)
+    expected = 'expected a .safetensors or .pth state dict'
+    if path.is_dir():
+        raise ValueError(
+            f"{path} is a folder, {expected}; a model folder (config.json + model.safetensors, as written by "
+            f"smpconvnet convert / reparam / train-seq) loads with timm.create_model('local-dir:{path}', "
+            f"pretrained=True)")
+    if not path.is_file():
+        raise FileNotFoundError(f'weights file not found: {path} ({expected})')
+    size = path.stat().st_size
+    if size == 0:
+        raise ValueError(f'{path} is empty (0 bytes), {expected}')
+    if path.suffix == '.safetensors':
+        from safetensors import safe_open
+        try:
+            with safe_open(str(path), framework='pt') as f:
+                f.keys()
+        except Exception as e:  # noqa: BLE001  (safetensors raises its own error types)
+            raise ValueError(f'{path} is not a readable .safetensors file (corrupt or truncated?): {e}') from e
+        return path
+    with path.open('rb') as f:
+        head = f.read(2)
+    if not zipfile.is_zipfile(path) and head[:1] != b'\x80':  # torch.save's zip archive, or a legacy pickle
+        raise ValueError(
+            f'{path} is not a readable PyTorch checkpoint (not a complete zip archive nor a pickle: corrupt or '
+            f'truncated?), {expected}')
+    return path
 
 
 def clean_key(key: str) -> str:

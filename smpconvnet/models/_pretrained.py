@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
+from ._checkpoint import check_weights_file
+
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
     'shipped_weights_file', 'cached_hub_file', 'weights_location', 'PretrainedWeightsNotFoundError',
@@ -180,6 +182,19 @@ def missing_weights_message(pretrained_cfg: Dict[str, Any], cause: BaseException
     return '\n'.join(lines)
 
 
+def _local_weights_file(variant: str, kwargs: Dict[str, Any]) -> Optional[str]:
+    """The local file timm will load ``variant``'s pretrained weights from (its pretrained cfg's ``file``, overlay
+    included, when something exists there), else None."""
+    from timm.models._builder import resolve_pretrained_cfg
+    try:
+        cfg = resolve_pretrained_cfg(variant, kwargs.get('pretrained_cfg'), kwargs.get('pretrained_cfg_overlay'))
+    except Exception:  # noqa: BLE001  (timm reports an unknown cfg itself)
+        return None
+    file = cfg.file
+    # 'local-dir:' and 'hf-hub:' sources are folders / repos timm reads its own way
+    return str(file) if file and cfg.source not in ('hf-hub', 'local-dir') and Path(file).exists() else None
+
+
 def _is_weight_source_error(e: BaseException) -> bool:
     module = type(e).__module__ or ''
     return isinstance(e, OSError) or module.startswith(('huggingface_hub', 'httpx', 'requests', 'urllib'))
@@ -188,7 +203,16 @@ def _is_weight_source_error(e: BaseException) -> bool:
 @contextlib.contextmanager
 def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, Any]):
     """Around ``build_model_with_cfg``: turn a failure to find pretrained weights into an error that says
-    where they were looked for and how to get them (other errors pass through unchanged)."""
+    where they were looked for and how to get them (other errors pass through unchanged). A local weights file
+    (``pretrained_cfg_overlay=dict(file=...)``, the shipped weights) is checked first (``check_weights_file``): a
+    folder, an empty, truncated or corrupt file raises a ``ValueError`` naming it and what was expected."""
+    if pretrained:
+        file = _local_weights_file(variant, kwargs)
+        if file is not None:
+            try:
+                check_weights_file(file)
+            except ValueError as e:
+                raise ValueError(f'pretrained weights for {variant}: {e}') from None
     try:
         yield
     except Exception as e:  # noqa: BLE001  (filtered just below)

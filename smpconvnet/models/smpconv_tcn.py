@@ -57,6 +57,7 @@ from timm.models._features_fx import register_notrace_function
 from timm.models._registry import generate_default_cfgs, register_model
 
 from ._checkpoint import check_deployed_fit, has_batchnorm, is_deployed_state_dict, unwrap_state_dict
+from ._pretrained import explain_missing_weights
 from ..layers.causal_conv import CausalConv1d, causal_conv1d, fixed_input_lengths
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -959,12 +960,13 @@ def _create_smpconv_tcn(variant: str, pretrained: bool = False, **kwargs) -> SMP
     model_args = dict(COMMON_ARGS, **ARCH_CONFIGS[variant])
     model_args.update(kwargs)
     seq_len_given = 'seq_len' in model_args
-    model = build_model_with_cfg(
-        SMPConvTCN, variant, pretrained,
-        pretrained_filter_fn=checkpoint_filter_fn,
-        feature_cfg=dict(out_indices=tuple(range(model_args['num_blocks'])), feature_cls='getter'),
-        **model_args,
-    )
+    with explain_missing_weights(variant, pretrained, kwargs):
+        model = build_model_with_cfg(
+            SMPConvTCN, variant, pretrained,
+            pretrained_filter_fn=checkpoint_filter_fn,
+            feature_cfg=dict(out_indices=tuple(range(model_args['num_blocks'])), feature_cls='getter'),
+            **model_args,
+        )
     if not seq_len_given and isinstance(model, SMPConvTCN):
         model.seq_len = sequence_input_size(model.pretrained_cfg)[1]
     return model

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import torch
 
-from ..models import find_state_dict, has_batchnorm, unwrap_state_dict
+from ..models import check_weights_file, find_state_dict, has_batchnorm, unwrap_state_dict
 from .folders import CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config
 
 __all__ = [
@@ -39,11 +39,7 @@ def read_checkpoint(path: PathLike, trust_pickle: bool = False) -> Dict[str, Any
     also accepts the ``argparse.Namespace`` training scripts store next to the weights; other pickled
     objects need ``trust_pickle=True`` (only for files from a source you trust: unpickling runs code).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'checkpoint not found: {path}')
-    if path.stat().st_size == 0:
-        raise ValueError(f'{path} is empty (0 bytes): expected a .pth or .safetensors checkpoint')
+    path = check_weights_file(path)  # a folder, an empty or truncated file: an error naming it
     if path.suffix == '.safetensors':
         from safetensors.torch import load_file
         try:

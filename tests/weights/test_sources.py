@@ -331,3 +331,32 @@ def test_evaluate_seq_on_a_deployed_shipped_model(tmp_path, capsys):
     capsys.readouterr()
     assert cli_main(['evaluate-seq', f'local-dir:{tmp_path / "deployed"}']) == 0
     assert _accuracy(capsys.readouterr().out) == expected
+
+
+@pytest.mark.parametrize('kind', ['truncated_safetensors', 'cut_safetensors', 'empty_pth', 'truncated_pth', 'folder'])
+@pytest.mark.parametrize('name', ['smpconv_tcn_osuleaf', 'smpconvnet_t', 'smpconv_resnet_cifar10'])
+def test_bad_weights_file_through_timm_names_the_file(tmp_path, name, kind):
+    """``pretrained_cfg_overlay=dict(file=...)`` (timm's way to load a local file as a model's pretrained weights)
+    with a bad file: a ValueError naming the model, the file and what was expected, not a bare EOFError /
+    SafetensorError or a Hub hint."""
+    import safetensors.torch
+    good_st, good_pth = tmp_path / 'good.safetensors', tmp_path / 'good.pth'
+    safetensors.torch.save_file({'w': torch.randn(5000)}, str(good_st))
+    torch.save({'w': torch.randn(5000)}, good_pth)
+    path = tmp_path / {'truncated_safetensors': 'a.safetensors', 'cut_safetensors': 'b.safetensors',
+                       'empty_pth': 'c.pth', 'truncated_pth': 'd.pth', 'folder': 'e'}[kind]
+    if kind == 'truncated_safetensors':
+        path.write_bytes(good_st.read_bytes()[:100])
+    elif kind == 'cut_safetensors':
+        path.write_bytes(good_st.read_bytes()[:-100])
+    elif kind == 'empty_pth':
+        path.touch()
+    elif kind == 'truncated_pth':
+        path.write_bytes(good_pth.read_bytes()[:2000])
+    else:
+        path.mkdir()
+    expected = {'truncated_safetensors': 'not a readable .safetensors file', 'cut_safetensors': 'corrupt or truncated',
+                'empty_pth': r'is empty \(0 bytes\)', 'truncated_pth': 'not a readable PyTorch checkpoint',
+                'folder': "is a folder.*local-dir:"}[kind]
+    with pytest.raises(ValueError, match=f'pretrained weights for {name}: {re.escape(str(path))} .*{expected}'):
+        timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(file=str(path)))
