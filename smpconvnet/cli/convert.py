@@ -12,7 +12,7 @@ def add_parser(subparsers: argparse._SubParsersAction):
                     'with model.safetensors, config.json and a model card README.md. T or B is recognised from '
                     'the shapes; DST is written atomically and verified by loading it back through timm.')
     p.add_argument('src', help='original checkpoint (.pth, .pt, .bin, .safetensors)')
-    p.add_argument('dst', help='output folder (loads with timm.create_model("local-dir:DST"))')
+    p.add_argument('dst', help='output folder (loads with timm.create_model("local-dir:DST", pretrained=True))')
     p.add_argument('--force', action='store_true', help='replace DST if it exists')
     p.add_argument('--trust-pickle', action='store_true',
                    help='allow arbitrary pickled objects in SRC (unpickling runs code: trusted files only)')

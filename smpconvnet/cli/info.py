@@ -61,8 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction):
                     're-parameterised) of MODEL at its default input size (C,H,W images or C,L sequences).')
     p.add_argument('model', help='model name (with or without tag), hf-hub:/local-dir: name, folder or checkpoint')
     p.add_argument('--input-size', help='count at C,H,W or C,L instead of the default input size')
-    p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='no',
-                   help='load weights (no: counts need none)')
+    p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='auto',
+                   help='auto (default, as reparam and export): the weights available offline, else random; yes: require them; no: random')
     p.add_argument('--json', action='store_true', help='print JSON')
 
     def run_info(a):

@@ -19,7 +19,7 @@ from ._checkpoint import check_weights_file
 
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
-    'shipped_weights_file', 'cached_hub_file', 'weights_location', 'PretrainedWeightsNotFoundError',
+    'shipped_weights_file', 'cached_hub_file', 'weights_location', 'is_published', 'PretrainedWeightsNotFoundError',
     'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV',
 ]
 
@@ -46,8 +46,15 @@ def shipped_weights_file(model_name: str, tag: str) -> Path:
     return WEIGHTS_DIR / f'{model_name}.{tag}' / WEIGHTS_FILENAME
 
 
-def weight_source_cfg(model_name: str, tag: str) -> Dict[str, Any]:
-    """Keys to merge into a ``default_cfgs`` entry so that ``pretrained=True`` finds the weights."""
+# tags whose Hub repos this project has not published (yet) under its default namespace
+_UNPUBLISHED = set()
+
+
+def weight_source_cfg(model_name: str, tag: str, published: bool = True) -> Dict[str, Any]:
+    """Keys to merge into a ``default_cfgs`` entry so that ``pretrained=True`` finds the weights. ``published=False``:
+    the Hub repo does not exist under the default namespace yet (errors and ``smpconvnet list`` say so)."""
+    if not published:
+        _UNPUBLISHED.add(f'{model_name}.{tag}')
     # safetensors only: timm then never falls back to pickled files
     cfg: Dict[str, Any] = {'hf_hub_id': hub_id(model_name, tag), 'hf_hub_filename': WEIGHTS_FILENAME}
     local = shipped_weights_file(model_name, tag)
@@ -118,9 +125,17 @@ def cached_hub_file(repo_id: str, filename: str = WEIGHTS_FILENAME, cache_dir: O
     return path if isinstance(path, str) else None
 
 
+def is_published(pretrained_cfg: Dict[str, Any]) -> bool:
+    """False for a tag whose Hub repo this project has not published, while the namespace is the default one (under
+    another namespace, set by the user, the repo is theirs)."""
+    name = f"{pretrained_cfg.get('architecture')}.{pretrained_cfg.get('tag')}"
+    return name not in _UNPUBLISHED or hub_namespace() != DEFAULT_HUB_NAMESPACE
+
+
 def weights_location(pretrained_cfg: Dict[str, Any], cache_dir: Optional[str] = None) -> Tuple[str, Optional[str]]:
     """(kind, where) of a pretrained cfg's weights available without a network: ``('shipped', file)``,
-    ``('file', file)``, ``('hub-cache', cached file)``, ``('hub', None)`` (would need a download) or ``('none', None)``."""
+    ``('file', file)``, ``('hub-cache', cached file)``, ``('hub', None)`` (would need a download),
+    ``('unpublished', None)`` (no such Hub repo yet, see ``is_published``) or ``('none', None)``."""
     file = pretrained_cfg.get('file')
     if file:
         if Path(file).is_file():
@@ -129,7 +144,9 @@ def weights_location(pretrained_cfg: Dict[str, Any], cache_dir: Optional[str] = 
     repo_id = pretrained_cfg.get('hf_hub_id')
     if repo_id:
         path = cached_hub_file(repo_id, pretrained_cfg.get('hf_hub_filename') or WEIGHTS_FILENAME, cache_dir)
-        return ('hub-cache', path) if path else ('hub', None)
+        if path:
+            return 'hub-cache', path
+        return ('hub', None) if is_published(pretrained_cfg) else ('unpublished', None)
     if pretrained_cfg.get('url'):
         return 'url', None
     return 'none', None
@@ -165,12 +182,18 @@ def missing_weights_message(pretrained_cfg: Dict[str, Any], cause: BaseException
         f'Cause: {cause_text}',
         'To get them:',
     ]
-    if repo_id:
+    if repo_id and not is_published(pretrained_cfg):
+        lines.insert(1, f"These weights are not published: the Hub repo '{repo_id.partition('@')[0]}' does not exist "
+                        f"yet (the authors' release has not been converted and pushed).")
+    elif repo_id:
         lines += [
             ('  - run once with a network (HF_HUB_OFFLINE unset): timm downloads the file into the cache; '
              if constants.is_offline_mode() else
              '  - check the network and that the repo exists; ') +
             'private or gated repos need `hf auth login` or the HF_TOKEN variable;',
+        ]
+    if repo_id:
+        lines += [
             f'  - weights hosted elsewhere: set {HUB_NAMESPACE_ENV}=<org> (or call '
             'smpconvnet.set_hub_namespace("<org>")) to load <org>/<model>.<tag>;',
         ]

@@ -926,6 +926,11 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
     if any(k.startswith('backbone.') or k.startswith('finallyr.') for k in state_dict):
         state_dict = remap_original_keys(state_dict)
     model_sd = model.state_dict()
+    if not any(k.startswith('blocks.') and '.conv1.' in k for k in state_dict):
+        keys = ', '.join(list(state_dict)[:3])
+        raise ValueError(
+            f'checkpoint is not an SMP-TCN state dict (no blocks.<i>.conv1 weights; its first keys: {keys}); load it '
+            f'into the model it was saved from')
     state_dict = _adapt_input_channels(state_dict, model_sd)
     ckpt_blocks = {k.split('.')[1] for k in state_dict if k.startswith('blocks.')}
     model_blocks = {k.split('.')[1] for k in model_sd if k.startswith('blocks.')}

@@ -816,8 +816,9 @@ def _cfg(url: str = '', **kwargs) -> Dict[str, Any]:
 # ImageNet-1k weights of the paper (the authors' release converted by `smpconvnet convert`), on the Hub under
 # the namespace of smpconvnet.models._pretrained (SMPCONVNET_HUB_NAMESPACE); smpconvnet/pretrained/<model>.<tag>/ holds their model cards
 default_cfgs = generate_default_cfgs({
-    'smpconvnet_t.in1k': _cfg(**weight_source_cfg('smpconvnet_t', 'in1k')),
-    'smpconvnet_b.in1k': _cfg(**weight_source_cfg('smpconvnet_b', 'in1k')),
+    # not published yet: the authors' release could not be fetched from this project's machines (see the cards)
+    'smpconvnet_t.in1k': _cfg(**weight_source_cfg('smpconvnet_t', 'in1k', published=False)),
+    'smpconvnet_b.in1k': _cfg(**weight_source_cfg('smpconvnet_b', 'in1k', published=False)),
 })
 
 

@@ -15,7 +15,7 @@ Every epoch a checkpoint (model, optimizer, scheduler, epoch, update count, RNG 
 ``OUTPUT/checkpoint.pth`` atomically; ``--resume`` continues from it exactly (same result as an uninterrupted
 run), and every command that takes a model (``evaluate-seq``, ``reparam``, ``export``, ``info``) reads it. At the
 end the folder also holds ``model.safetensors`` + ``config.json`` (loadable with
-``timm.create_model('local-dir:OUTPUT')``) and ``results.json``.
+``timm.create_model('local-dir:OUTPUT', pretrained=True)``) and ``results.json``.
 """
 import argparse
 import json
@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+import timm
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -508,8 +509,17 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     local-dir: name, a folder written by train-seq or ``reparam``, a checkpoint of train-seq or timm's train.py) and
     evaluate it on an aeon split using the preprocessing recorded in its ``pretrained_cfg`` (label order,
     per-channel mean/std, input length)."""
-    from ..models import seq_zoo  # noqa: F401
+    from timm.models import is_model_in_modules, split_model_name_tag
+    from ..models import SMPConvTCN, seq_zoo  # noqa: F401
+    arch = split_model_name_tag(model_name)[0]
+    not_sequence = (f'{model_name} is not a sequence model: evaluate-seq evaluates SMP-TCNs (e.g. '
+                    f'smpconv_tcn_osuleaf.aeon, a folder or checkpoint of train-seq)')
+    if arch in timm.list_models() and not is_model_in_modules(arch, ['smpconv_tcn', 'seq_zoo']) \
+            and not Path(model_name).exists():
+        raise ValueError(not_sequence)
     model, _, extra = load_model_with_config(model_name, pretrained=True)
+    if not isinstance(model, SMPConvTCN):
+        raise ValueError(not_sequence)
     model.eval()
     cfg = model.pretrained_cfg
     name = _dataset_for(model_name, model, dataset, extra)

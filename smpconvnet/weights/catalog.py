@@ -28,6 +28,7 @@ def _weights_status(cfg: Dict[str, Any]) -> str:
         'file': f'local file {where}',
         'hub-cache': f"Hub cache ({cfg.get('hf_hub_id')})",
         'hub': f"on the Hub, not cached ({cfg.get('hf_hub_id')})",
+        'unpublished': f"not published yet (no Hub repo {cfg.get('hf_hub_id')}; see its model card)",
         'url': 'download (url)',
         'none': 'none',
     }[kind]

@@ -5,7 +5,7 @@
 marked ``"deployed": true`` (sequence models: ``model_args.seq_len`` and ``deployed_length``, the length the kernels
 were materialised for) and a model card. It loads through timm's own path,
 ``timm.create_model('local-dir:DST', pretrained=True)`` (and so ``hf-hub:`` once pushed), or
-``smpconvnet.load_model(DST)``: the family's ``checkpoint_filter_fn`` recognises the deployed state dict and
+``smpconvnet.load_model('DST')``: the family's ``checkpoint_filter_fn`` recognises the deployed state dict and
 re-parameterises the freshly built network (which gives the deployed structure) before the strict load.
 
 ``export MODEL --format onnx|torchscript`` re-parameterises first, exports with a dynamic batch axis,

@@ -1,0 +1,129 @@
+"""Every hint the project prints works when copied literally: the Python snippets (``timm.create_model(...)``,
+``smpconvnet.load_model(...)``) in every command's ``--help``, in the missing-weights and bad-file errors and in the
+shipped model cards are executed, with their placeholders (DST, OUTPUT, <dir>, <this folder>) replaced by a real
+model folder; a ``local-dir:`` hint must give that folder's weights, not a randomly initialised model."""
+import argparse
+import re
+
+import pytest
+import timm
+import torch
+
+from smpconvnet.cli import build_parser
+from smpconvnet.models import WEIGHTS_DIR, check_weights_file
+from smpconvnet.models._pretrained import is_published, missing_weights_message
+from smpconvnet.weights.folders import write_model_folder
+
+SNIPPET = re.compile(r'(?:timm\.create_model|smpconvnet\.load_model)\((?:[^()]|\([^()]*\))*\)')
+PLACEHOLDERS = re.compile(r'DST|OUTPUT|<dir>|<this folder>|<folder>')
+UNPUBLISHED = [t for t in timm.list_pretrained('smpconv*') if not is_published(timm.models.get_pretrained_cfg(t).to_dict())]
+
+
+def _help_texts():
+    texts = []
+
+    def walk(parser):
+        texts.extend([parser.description or '', parser.epilog or ''])
+        for action in parser._actions:
+            texts.append(action.help or '')
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    walk(sub)
+    walk(build_parser())
+    return texts
+
+
+def _hint_texts(tmp_path):
+    texts = {'--help': ' '.join(_help_texts())}
+    cfg = timm.models.get_pretrained_cfg('smpconvnet_t.in1k').to_dict()
+    texts['missing weights'] = missing_weights_message(cfg, OSError('not found'))
+    (tmp_path / 'a_folder').mkdir()
+    with pytest.raises(ValueError) as e:
+        check_weights_file(tmp_path / 'a_folder')
+    texts['bad file'] = str(e.value)
+    for card in sorted(WEIGHTS_DIR.glob('*/README.md')):
+        texts[card.parent.name] = card.read_text()
+    return texts
+
+
+@pytest.fixture(scope='module')
+def folder(tmp_path_factory):
+    torch.manual_seed(0)
+    model = timm.create_model('smpconv_tcn_chartraj', num_blocks=2, hidden_channels=8, n_points=4).eval()
+    path = tmp_path_factory.mktemp('hint') / 'model'
+    write_model_folder(model, path, '# a model\n',
+                       model_args=dict(num_blocks=2, hidden_channels=8, n_points=4))
+    return path, model.state_dict()
+
+
+def test_every_printed_snippet_runs_and_loads_the_weights(folder, tmp_path):
+    path, state = folder
+    ran = []
+    for where, text in _hint_texts(tmp_path).items():
+        for snippet in SNIPPET.findall(' '.join(text.split())):
+            code = PLACEHOLDERS.sub(str(path), snippet)
+            if 'local-dir:' in snippet and not PLACEHOLDERS.search(snippet):
+                continue  # an example with a concrete path of its own
+            if any(f"'{tag}'" in snippet and 'pretrained=True' in snippet for tag in UNPUBLISHED):
+                continue  # the cards of unpublished weights say so, and how to produce them
+            result = eval(code, {'timm': timm, 'smpconvnet': __import__('smpconvnet')})
+            model = result[0] if isinstance(result, tuple) else result
+            assert isinstance(model, torch.nn.Module), (where, snippet)
+            if 'local-dir:' in snippet or snippet.startswith('smpconvnet.load_model'):
+                loaded = model.state_dict()
+                assert loaded.keys() == state.keys() and all(torch.equal(loaded[k], state[k]) for k in state), (
+                    f'{where}: {snippet} does not load the folder\'s weights')
+            ran.append((where, snippet))
+    assert any('local-dir:' in s for _, s in ran) and any(w == 'missing weights' for w, _ in ran)
+    assert any(w.endswith('.aeon') for w, _ in ran)  # the shipped models' cards
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Words that say what is true
+
+
+def test_unpublished_weights_are_called_unpublished(monkeypatch):
+    from huggingface_hub.errors import LocalEntryNotFoundError
+    import smpconvnet
+    assert sorted(UNPUBLISHED) == ['smpconvnet_b.in1k', 'smpconvnet_t.in1k']
+    cfg = timm.models.get_pretrained_cfg('smpconvnet_t.in1k').to_dict()
+    message = missing_weights_message(cfg, LocalEntryNotFoundError('x'))
+    assert 'not published' in message and 'check the network and that the repo exists' not in message
+    try:  # under a namespace of one's own, the repo is the user's: the usual advice
+        smpconvnet.set_hub_namespace('myorg')
+        cfg = timm.models.get_pretrained_cfg('smpconvnet_t.in1k').to_dict()
+        message = missing_weights_message(cfg, LocalEntryNotFoundError('x'))
+        assert 'not published' not in message and 'that the repo exists' in message
+    finally:
+        smpconvnet.set_hub_namespace(None)
+
+
+def test_an_image_checkpoint_is_not_called_an_empty_sequence_model():
+    from smpconvnet.models.smpconv_tcn import checkpoint_filter_fn
+    state = timm.create_model('smpconvnet_t', layers=(1, 1, 1, 1), channels=(16, 32, 64, 128)).state_dict()
+    with pytest.raises(ValueError, match='not an SMP-TCN state dict.*stem'):
+        checkpoint_filter_fn(state, timm.create_model('smpconv_tcn_smnist', num_blocks=2, hidden_channels=8))
+
+
+def test_commands_say_what_is_wrong(tmp_path, capsys):
+    from smpconvnet.cli import main
+    garbage = tmp_path / 'garbage.pth'
+    garbage.write_bytes(b'not a checkpoint at all')
+    assert main(['convert', str(garbage), str(tmp_path / 'out'), '--trust-pickle']) != 0
+    err = capsys.readouterr().err
+    assert 'not a readable PyTorch checkpoint' in err and '--trust-pickle' not in err
+    (tmp_path / 'dir').mkdir()
+    assert main(['convert', str(tmp_path / 'dir'), str(tmp_path / 'out')]) != 0
+    err = capsys.readouterr().err
+    assert 'is a folder' in err and 'not found' not in err
+    assert main(['evaluate-seq', 'smpconvnet_t']) != 0
+    err = capsys.readouterr().err
+    assert 'smpconvnet_t is not a sequence model' in err and 'Hub' not in err
+
+
+def test_info_uses_the_weights_reparam_and_export_use(capsys):
+    """``info`` defaults to the weights available offline, as ``reparam`` and ``export`` do."""
+    from smpconvnet.cli import main
+    assert main(['info', 'smpconv_tcn_osuleaf.aeon', '--json']) == 0
+    import json
+    assert json.loads(capsys.readouterr().out)['weights'].startswith('weights shipped in')
