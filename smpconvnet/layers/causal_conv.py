@@ -104,13 +104,15 @@ def causal_conv1d(
     return causal_conv1d_direct(x, weight, bias)
 
 
-def check_fixed_length(x: torch.Tensor, fixed_length: Optional[int]):
-    """Raises a ``ValueError`` unless ``x`` [B, C, L] has ``fixed_length`` steps (None: any length)."""
+def check_fixed_length(x: torch.Tensor, fixed_length: Optional[int]) -> torch.Tensor:
+    """``x``, or a ``ValueError`` unless ``x`` [B, C, L] has ``fixed_length`` steps (None: any length). Returning ``x``
+    keeps the check in torch.fx feature extractors, which drop nodes their outputs do not use."""
     if fixed_length is not None and x.shape[-1] != fixed_length:
         raise ValueError(
             f'this deployed model was re-parameterised for sequences of length {fixed_length}, got length '
             f'{x.shape[-1]}; re-parameterise the training-form model for that length '
             f'(model.reparameterize(length={x.shape[-1]})) or build it with a fixed kernel_length')
+    return x
 
 
 # torch.fx keeps these calls as leaves: the kernel cut, the FFT / direct choice and the length check depend on the
@@ -153,7 +155,7 @@ class CausalConv1d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.fixed_length is not None:
-            check_fixed_length(x, self.fixed_length)
+            x = check_fixed_length(x, self.fixed_length)
         return causal_conv1d(x, self.weight, self.bias, use_fft=self.use_fft)
 
 

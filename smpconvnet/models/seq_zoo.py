@@ -21,7 +21,7 @@ from timm.models._builder import build_model_with_cfg
 from timm.models._registry import generate_default_cfgs, register_model
 
 from ._pretrained import explain_missing_weights, weight_source_cfg
-from .smpconv_tcn import SMPConvTCN, checkpoint_filter_fn
+from .smpconv_tcn import SMPConvTCN, checkpoint_filter_fn, set_default_seq_len
 
 __all__ = ['SEQ_ZOO', 'dataset_of']
 
@@ -91,9 +91,7 @@ def _create(variant: str, pretrained: bool = False, **kwargs) -> SMPConvTCN:
             feature_cfg=dict(out_indices=tuple(range(model_args['num_blocks'])), feature_cls='getter'),
             **model_args,
         )
-    if 'seq_len' not in kwargs and isinstance(model, SMPConvTCN):
-        model.seq_len = int(model.pretrained_cfg['input_size'][-1])
-    return model
+    return set_default_seq_len(model)
 
 
 default_cfgs = generate_default_cfgs({f'{name}.aeon': _cfg(name) for name in SEQ_ZOO})

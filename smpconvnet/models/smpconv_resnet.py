@@ -93,9 +93,10 @@ def conv2d_same(
 
 
 @register_notrace_function
-def check_input(x: torch.Tensor, in_chans: int):
-    """Raises a ``ValueError`` for input SMPConvResNet cannot take (shape, channels, empty image); a leaf of torch.fx
-    graphs."""
+def check_input(x: torch.Tensor, in_chans: int) -> torch.Tensor:
+    """``x``, or a ``ValueError`` for input SMPConvResNet cannot take (shape, channels, empty image); a leaf of
+    torch.fx graphs. The models use what it returns, so torch.fx feature extractors (which drop the nodes their
+    outputs do not use) keep the check."""
     if x.dim() != 4:
         raise ValueError(
             f'SMPConvResNet expects an image batch [B, {in_chans}, H, W], got shape {list(x.shape)}')
@@ -105,6 +106,7 @@ def check_input(x: torch.Tensor, in_chans: int):
             f'{list(x.shape)}); create the model with in_chans={x.shape[1]} to change it')
     if x.shape[-1] == 0 or x.shape[-2] == 0:  # an empty batch is fine: it gives an empty output, as in timm
         raise ValueError(f'empty image: input shape {list(x.shape)}, height and width must be positive')
+    return x
 
 
 # torch.fx keeps these calls as leaves: the FFT / direct choice and the kernel crop depend on the input's size
@@ -361,7 +363,7 @@ class SMPConvResNet(nn.Module):
         if output_fmt != 'NCHW':
             raise ValueError(f"SMPConvResNet intermediates are NCHW only, got output_fmt={output_fmt!r}")
         take_indices, max_index = feature_take_indices(len(self.blocks), indices)
-        check_input(x, self.in_chans)
+        x = check_input(x, self.in_chans)
         x = self.stem_act(self.stem(x))
         blocks = self.blocks if not stop_early else self.blocks[:max_index + 1]
         intermediates = []
@@ -388,7 +390,7 @@ class SMPConvResNet(nn.Module):
         return take_indices
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.in_chans)
+        x = check_input(x, self.in_chans)
         x = self.stem_act(self.stem(x))
         if self.grad_checkpointing and self.training and not torch.jit.is_scripting():
             return checkpoint_seq(self.blocks, x)

@@ -63,7 +63,8 @@ from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import fold_bn_after
 
-__all__ = ['SMPConvTCN', 'checkpoint_filter_fn', 'radius_param_groups', 'sequence_input_size', 'MIN_LENGTH']
+__all__ = ['SMPConvTCN', 'checkpoint_filter_fn', 'radius_param_groups', 'sequence_input_size', 'set_default_seq_len',
+           'MIN_LENGTH']
 
 # A sequence needs two steps for its kernel grid to span [-1, 1] (linspace(-1, 1, 1) is the oldest position).
 MIN_LENGTH = 2
@@ -321,9 +322,12 @@ class SMPTCNBlock(nn.Module):
 
 
 @register_notrace_function
-def check_input(x: torch.Tensor, in_chans: int, kernel_length: Optional[int] = None, timestamps_given: bool = False):
-    """Raises a ``ValueError`` for a sequence batch SMPConvTCN cannot take (shape, channels, length); a leaf of
-    torch.fx graphs, compiled under TorchScript."""
+def check_input(
+        x: torch.Tensor, in_chans: int, kernel_length: Optional[int] = None, timestamps_given: bool = False,
+) -> torch.Tensor:
+    """``x``, or a ``ValueError`` for a sequence batch SMPConvTCN cannot take (shape, channels, length); a leaf of
+    torch.fx graphs, compiled under TorchScript. The models use what it returns, so torch.fx feature extractors
+    (which drop the nodes their outputs do not use) keep the check."""
     if x.dim() != 3:
         raise ValueError(
             f'SMPConvTCN expects a batch of sequences [B, {in_chans}, L] (batch, channels, steps) or [B, {in_chans}, 1, '
@@ -339,6 +343,7 @@ def check_input(x: torch.Tensor, in_chans: int, kernel_length: Optional[int] = N
                'timestamps need two steps to define a time span')
         raise ValueError(
             f'sequences must have at least 2 steps ({why}), got length {x.shape[-1]} (input shape {list(x.shape)})')
+    return x
 
 
 @register_notrace_function
@@ -366,6 +371,23 @@ def _traced_inputs(
     return x, timestamps, lengths
 
 
+def check_lengths(x: torch.Tensor, lengths: torch.Tensor, timestamps_given: bool = False):
+    """Raises a ``ValueError`` unless ``lengths`` holds one integer per sample of ``x`` [B, C, L], each in [1, L] ([2, L]
+    with timestamps); compiled under TorchScript too."""
+    batch, length = x.shape[0], x.shape[-1]
+    if lengths.dim() != 1 or lengths.shape[0] != batch or lengths.is_floating_point() or lengths.is_complex() \
+            or lengths.dtype == torch.bool:
+        raise ValueError(
+            f'lengths must be an integer tensor of shape [{batch}] (one per sample), got {list(lengths.shape)} of '
+            f'dtype {lengths.dtype}')
+    if batch > 0:
+        lo, hi = int(lengths.min()), int(lengths.max())
+        min_len = 2 if timestamps_given else 1  # MIN_LENGTH, spelled out for TorchScript
+        if lo < min_len or hi > length:
+            raise ValueError(
+                f'lengths must lie in [{min_len}, {length}] (the padded length), got values from {lo} to {hi}')
+
+
 def check_timestamps_and_lengths(
         x: torch.Tensor,
         timestamps: Optional[torch.Tensor],
@@ -374,15 +396,10 @@ def check_timestamps_and_lengths(
     """Raises a ``ValueError`` for ``lengths`` / ``timestamps`` that do not fit the batch ``x`` [B, C, L]."""
     batch, length = x.shape[0], x.shape[-1]
     if lengths is not None:
-        if not isinstance(lengths, torch.Tensor) or lengths.shape != (batch,) or lengths.is_floating_point() \
-                or lengths.is_complex() or lengths.dtype == torch.bool:
-            shape = list(lengths.shape) if isinstance(lengths, torch.Tensor) else type(lengths).__name__
-            raise ValueError(f'lengths must be an integer tensor of shape [{batch}] (one per sample), got {shape}')
-        lo, hi = (int(lengths.min()), int(lengths.max())) if batch else (1, 1)
-        min_len = MIN_LENGTH if timestamps is not None else 1
-        if lo < min_len or hi > length:
-            raise ValueError(
-                f'lengths must lie in [{min_len}, {length}] (the padded length), got values from {lo} to {hi}')
+        if not isinstance(lengths, torch.Tensor):
+            raise ValueError(f'lengths must be an integer tensor of shape [{batch}] (one per sample), got '
+                             f'{type(lengths).__name__}')
+        check_lengths(x, lengths, timestamps is not None)
     if timestamps is not None:
         if not isinstance(timestamps, torch.Tensor) or not timestamps.is_floating_point() \
                 or timestamps.shape not in ((length,), (batch, length)):
@@ -647,8 +664,11 @@ class SMPConvTCN(nn.Module):
         elif not isinstance(x, (torch.Tensor, torch.fx.Proxy)):
             raise ValueError(
                 f'SMPConvTCN expects a batch of sequences [B, {self.in_chans}, L] (a tensor), got {type(x).__name__}')
-        check_input(x, self.in_chans, self.kernel_length, timestamps is not None)
-        if not torch.jit.is_scripting() and (timestamps is not None or lengths is not None):
+        x = check_input(x, self.in_chans, self.kernel_length, timestamps is not None)
+        if torch.jit.is_scripting():
+            if lengths is not None:
+                check_lengths(x, lengths)
+        elif timestamps is not None or lengths is not None:
             check_timestamps_and_lengths(x, timestamps, lengths)
         positions: Optional[_TimePositions] = None
         if timestamps is not None:
@@ -964,7 +984,6 @@ COMMON_ARGS = dict(num_blocks=6, hidden_channels=30, n_points=30, coord_std=0.1,
 def _create_smpconv_tcn(variant: str, pretrained: bool = False, **kwargs) -> SMPConvTCN:
     model_args = dict(COMMON_ARGS, **ARCH_CONFIGS[variant])
     model_args.update(kwargs)
-    seq_len_given = 'seq_len' in model_args
     with explain_missing_weights(variant, pretrained, kwargs):
         model = build_model_with_cfg(
             SMPConvTCN, variant, pretrained,
@@ -972,8 +991,16 @@ def _create_smpconv_tcn(variant: str, pretrained: bool = False, **kwargs) -> SMP
             feature_cfg=dict(out_indices=tuple(range(model_args['num_blocks'])), feature_cls='getter'),
             **model_args,
         )
-    if not seq_len_given and isinstance(model, SMPConvTCN):
-        model.seq_len = sequence_input_size(model.pretrained_cfg)[1]
+    return set_default_seq_len(model)
+
+
+def set_default_seq_len(model: nn.Module) -> nn.Module:
+    """Give every SMPConvTCN in ``model`` (the model, or the one a ``features_only`` wrapper holds) without a
+    ``seq_len`` the length of its pretrained cfg's ``input_size``: its deployment length. Set after the weights are
+    loaded, so that a deployed checkpoint tells its own length. Returns ``model``."""
+    for module in model.modules():
+        if isinstance(module, SMPConvTCN) and module.seq_len is None and getattr(module, 'pretrained_cfg', None):
+            module.seq_len = sequence_input_size(module.pretrained_cfg)[1]
     return model
 
 

@@ -408,8 +408,10 @@ class SMPHead(nn.Module):
 
 
 @register_notrace_function
-def check_input(x: torch.Tensor, in_chans: int, strict_img_size: bool):
-    """Raises a ``ValueError`` for input SMPConvNet cannot take (shape, channels, size); a leaf of torch.fx graphs."""
+def check_input(x: torch.Tensor, in_chans: int, strict_img_size: bool) -> torch.Tensor:
+    """``x``, or a ``ValueError`` for input SMPConvNet cannot take (shape, channels, size); a leaf of torch.fx graphs.
+    The models use what it returns, so torch.fx feature extractors (which drop the nodes their outputs do not use)
+    keep the check."""
     if x.dim() != 4:
         raise ValueError(
             f'SMPConvNet expects a 4D image batch (N, {in_chans}, H, W), got a tensor of shape {list(x.shape)}')
@@ -425,6 +427,7 @@ def check_input(x: torch.Tensor, in_chans: int, strict_img_size: bool):
                 f'SMPConvNet expects height and width that are multiples of {stride} and at least '
                 f'{stride}, got {h}x{w}; resize or pad the input, or create the model with '
                 f'strict_img_size=False to accept any size (feature maps then round up at every stride)')
+    return x
 
 
 class SMPConvNet(nn.Module):
@@ -579,7 +582,7 @@ class SMPConvNet(nn.Module):
         """
         if output_fmt != 'NCHW':
             raise ValueError(f"SMPConvNet intermediates are NCHW only, got output_fmt={output_fmt!r}")
-        check_input(x, self.in_chans, self.strict_img_size)
+        x = check_input(x, self.in_chans, self.strict_img_size)
         intermediates = []
         take_indices, max_index = feature_take_indices(len(self.stages), indices)
         last_idx = len(self.stages) - 1
@@ -623,7 +626,7 @@ class SMPConvNet(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Last stage output (before the head norm), NCHW."""
-        check_input(x, self.in_chans, self.strict_img_size)
+        x = check_input(x, self.in_chans, self.strict_img_size)
         x = self.stem(x)
         x = self.stages(x)
         return x

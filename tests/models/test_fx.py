@@ -124,3 +124,32 @@ def test_timm_fx_features_of_the_tcn(deployed):
     assert [tuple(o.shape) for o in out] == [(2, 8, 200)] * 3
     for a, b in zip(out, expected):
         assert rel_err(a, b) < 1e-6
+
+
+def test_feature_extractors_keep_the_input_checks():
+    """torchvision's and timm's fx feature extractors keep only the nodes their outputs use: the input checks are in
+    the data path, so the extracted graphs refuse what the model refuses (a deployed TCN's other lengths, an image
+    size that is no multiple of the stride) instead of computing wrong features."""
+    from timm.models import FeatureGraphNet
+    model, x = _model('tcn', deployed=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        extractor = create_feature_extractor(model, return_nodes={'blocks.1': 'feat'})
+    with pytest.raises(ValueError, match='re-parameterised for sequences of length 200, got length 150'):
+        extractor(torch.randn(2, 1, 150))
+    with pytest.raises(ValueError, match='re-parameterised for sequences of length 200, got length 150'):
+        FeatureGraphNet(model, out_indices=(0, 1))(torch.randn(2, 1, 150))
+    image, _ = _model('smpconvnet', deployed=False)
+    with pytest.raises(ValueError, match='multiples of 32'):
+        FeatureGraphNet(image, out_indices=(0, 1))(torch.randn(1, 3, 70, 70))
+
+
+def test_features_only_tcn_deploys():
+    """A ``features_only`` SMP-TCN knows its deployment length (from its pretrained cfg, as the plain model does), so
+    ``timm.utils.reparameterize_model`` deploys the wrapper and the features stay the same."""
+    features = timm.create_model('smpconv_tcn_osuleaf.aeon', pretrained=True, features_only=True).eval()
+    deployed = reparameterize_model(features)
+    x = torch.randn(2, 1, 427)
+    with torch.no_grad():
+        for a, b in zip(deployed(x), features(x)):
+            assert rel_err(a, b) < 1e-5

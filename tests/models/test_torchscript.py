@@ -65,3 +65,16 @@ def test_scripted_fx_graph_equals_eager(family):
     scripted = _script(torch.fx.symbolic_trace(model))
     with torch.no_grad():
         assert rel_err(scripted(x), model(x)) < 1e-5
+
+
+def test_scripted_tcn_checks_lengths():
+    model, x = _model('tcn', deployed=False)
+    model.reset_classifier(3, 'avg')
+    scripted = _script(model)
+    with pytest.raises(Exception, match=r'lengths must lie in \[1, 150\]'):
+        scripted(x, lengths=torch.tensor([0, 150]))
+    with pytest.raises(Exception, match='lengths must be an integer tensor of shape'):
+        scripted(x, lengths=torch.tensor([1.5, 150.]))
+    lengths = torch.tensor([90, 150])
+    with torch.no_grad():
+        assert rel_err(scripted(x, lengths=lengths), model(x, lengths=lengths)) < 1e-5

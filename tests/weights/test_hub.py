@@ -90,7 +90,9 @@ def test_missing_weights_error_says_where_and_how(offline_hf_cache):
     assert f"'{hub.hub_namespace()}/smpconvnet_t.in1k'" in msg  # the repo id
     assert str(offline_hf_cache) in msg  # the cache it looked in
     assert 'HF_HUB_OFFLINE=1' in msg  # offline mode
-    for how in ('smpconvnet convert', 'hf auth login', 'SMPCONVNET_HUB_NAMESPACE', 'pretrained=False'):
+    # not published under the default namespace: said so, with the ways to get the weights
+    assert 'These weights are not published' in msg and 'hf auth login' not in msg
+    for how in ('smpconvnet convert', 'SMPCONVNET_HUB_NAMESPACE', 'pretrained=False'):
         assert how in msg
     assert isinstance(e.value, RuntimeError)
 
@@ -111,7 +113,7 @@ def test_wrong_checkpoint_is_not_mistaken_for_missing_weights(tmp_path):
 
 def test_weights_location_reports_the_cache(tmp_path, offline_hf_cache):
     cfg = timm.models.get_pretrained_cfg('smpconvnet_t.in1k').to_dict()
-    assert hub.weights_location(cfg) == ('hub', None)
+    assert hub.weights_location(cfg) == ('unpublished', None)  # not cached, and no such Hub repo yet
     repo = add_to_hf_cache(offline_hf_cache, cfg['hf_hub_id'], make_model_folder(tmp_path / 'w', 0))
     kind, where = hub.weights_location(cfg)
     assert kind == 'hub-cache' and Path(where).parent.parent.parent == repo
