@@ -15,20 +15,21 @@ different size and checks its outputs against PyTorch.
 import copy
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 
 from ..atomic_io import atomic_file
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
-from ..models import has_batchnorm
+from ..models import SMPConvTCN, has_batchnorm
 from .folders import model_card, print_step, write_model_folder
 from .sources import load_deployed, load_model, load_model_with_config
 from ..layers.reparam import relative_error
 
 __all__ = ['deploy', 'is_deployed', 'reparameterize_to_folder', 'export_model', 'model_input_shape', 'example_input',
-           'direct_convolutions', 'deployed_length', 'EXPORT_TOLERANCE']
+           'direct_convolutions', 'deployed_length', 'SequenceWithLengths', 'takes_lengths', 'run_onnx',
+           'EXPORT_TOLERANCE']
 
 # outputs of an exported or deployed model against PyTorch / the training form, relative to their max
 EXPORT_TOLERANCE = 1e-4
@@ -151,25 +152,57 @@ def _without_fft(model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
+class SequenceWithLengths(torch.nn.Module):
+    """``model(x, lengths=lengths)`` as a module of two positional inputs: what an ONNX graph of a sequence classifier
+    exports, so that right-padded batches are classified at each sample's true length (``x`` [B, C, L] float,
+    ``lengths`` [B] int64, each in [1, L])."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.model(x, lengths=lengths)
+
+
+def takes_lengths(model: torch.nn.Module) -> bool:
+    """Whether ``model`` is a sequence classifier that reads each sample at its true length (an SMP-TCN with pooling):
+    its ONNX export then has a second input, ``lengths``."""
+    return isinstance(model, SMPConvTCN) and model.global_pool in ('last', 'avg')
+
+
+def example_lengths(x: torch.Tensor) -> torch.Tensor:
+    """Lengths of a right-padded batch ``x`` [B, C, L] for export checks: the full length first, then shorter ones."""
+    length = x.shape[-1]
+    return torch.tensor([length] + [max(1, length - 1 - (i * 7) % length) for i in range(1, x.shape[0])])
+
+
 def _export_onnx(model: torch.nn.Module, x: torch.Tensor, path: Path, opset: int):
     import warnings
-    dynamic = {'input': {0: 'batch'}, 'output': {0: 'batch'}}
+    inputs, names, dynamic = (x,), ['input'], {'input': {0: 'batch'}, 'output': {0: 'batch'}}
+    if takes_lengths(model):
+        model, inputs, names = SequenceWithLengths(model), (x, example_lengths(x)), ['input', 'lengths']
+        dynamic['lengths'] = {0: 'batch'}
     with warnings.catch_warnings():
         # the TorchScript-based exporter works without onnxscript; torch flags it as the legacy path
         warnings.simplefilter('ignore', DeprecationWarning)
         warnings.simplefilter('ignore', torch.jit.TracerWarning)
-        torch.onnx.export(model, (x,), str(path), dynamo=False, input_names=['input'], output_names=['output'],
+        torch.onnx.export(model, inputs, str(path), dynamo=False, input_names=names, output_names=['output'],
                           dynamic_axes=dynamic, opset_version=opset, do_constant_folding=True)
 
 
-def _run_onnx(path: Path, x: torch.Tensor) -> torch.Tensor:
+def run_onnx(path: Union[str, Path], x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Outputs of the ONNX file ``path`` on ``x`` (and ``lengths``, for a sequence classifier) with onnxruntime."""
     try:
         import onnxruntime as ort
     except ImportError as e:
         raise RuntimeError('checking the ONNX file needs onnxruntime: pip install "smpconvnet[export]" '
                            '(or pass --no-check)') from e
     session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
-    return torch.from_numpy(session.run(None, {'input': x.numpy()})[0])
+    feed = {'input': x.numpy()}
+    if lengths is not None:
+        feed['lengths'] = lengths.to(torch.int64).numpy()
+    return torch.from_numpy(session.run(None, feed)[0])
 
 
 def deployed_length(model: torch.nn.Module) -> Optional[int]:
@@ -204,14 +237,19 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     print_step(f'      {source}', quiet)
     print_step('[2/4] re-parameterising', quiet)
     x1 = example_input(model, 1, input_size)
-    x2 = example_input(model, 2, input_size, seed=1)  # another batch size: the batch axis must be dynamic
+    x2 = example_input(model, 3, input_size, seed=1)  # another batch size: the batch axis must be dynamic
     deployed = deploy(model, x1)
+    # ONNX of a sequence classifier takes lengths too (right-padded batches); checked on padded samples
+    lengths = example_lengths(x2) if fmt == 'onnx' and takes_lengths(deployed) else None
+    call = {} if lengths is None else {'lengths': lengths}
     with torch.inference_mode():
-        expected = deployed(x2)
-        train_err = relative_error(expected, model(x2))
+        expected = deployed(x2, **call)
+        train_err = relative_error(expected, model(x2, **call))
     report: Dict[str, Any] = dict(source=source, format=fmt, out=str(out_path), input_size=list(x1.shape[1:]),
                                   deployed_vs_training=train_err)
-    print_step(f'[3/4] exporting to {fmt} (input {tuple(x1.shape[1:])}, dynamic batch)', quiet)
+    print_step(f'[3/4] exporting to {fmt} (input {tuple(x1.shape[1:])}'
+               f"{', lengths [batch]' if lengths is not None else ''}, dynamic batch)", quiet)
+    report['inputs'] = ['input', 'lengths'] if lengths is not None else ['input']
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(out_path) as tmp:
         with torch.no_grad(), direct_convolutions():
@@ -220,10 +258,10 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
             else:
                 report['method'] = _export_torchscript(deployed, tmp)
         if check:
-            print_step(f"[4/4] checking the exported file on a batch of 2 "
+            print_step(f"[4/4] checking the exported file on a batch of 3 "
                   f"({'onnxruntime' if fmt == 'onnx' else 'torch.jit.load'})", quiet)
             if fmt == 'onnx':
-                actual = _run_onnx(tmp, x2)
+                actual = run_onnx(tmp, x2, lengths)
             else:
                 with torch.inference_mode():
                     actual = torch.jit.load(str(tmp))(x2)
