@@ -17,6 +17,7 @@ _COMMAND_MODULES = [
     'smpconvnet.cli.convert',
     'smpconvnet.cli.push',
     'smpconvnet.cli.export',
+    'smpconvnet.cli.plot',
     'smpconvnet.cli.train_seq',
     'smpconvnet.cli.timm_scripts',
     'smpconvnet.cli.bench',

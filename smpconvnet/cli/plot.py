@@ -1,0 +1,77 @@
+"""``smpconvnet plot``: pictures of a model's point kernels (sampled kernels, point positions and radii)."""
+import argparse
+from typing import List, Optional
+
+import torch.nn as nn
+
+from ..layers.point_kernel import PointKernel
+from ..plotting import KernelView, plot_point_kernels
+from ..weights.sources import load_model
+from ._args import parse_pretrained
+
+
+def kernel_views(model: nn.Module, length: Optional[int] = None, max_rows: int = 8) -> List[KernelView]:
+    """One view per stage (2-D models: the first SMP kernel of each ``stages.i`` / ``blocks.i`` / stem) or per block
+    (1-D models, sampled for ``length`` steps, default the model's own length), at most ``max_rows``."""
+    if length is None:
+        length = getattr(model, 'seq_len', None) or int((getattr(model, 'pretrained_cfg', None) or {}).get(
+            'input_size', (1, 1, 64))[-1])
+    views, groups = [], set()
+    for name, module in model.named_modules():
+        kernel = getattr(module, 'kernel', None)
+        if not isinstance(kernel, PointKernel):
+            continue
+        group = '.'.join(name.split('.')[:2])
+        if group in groups:
+            continue
+        if kernel.ndim == 2 and isinstance(getattr(module, 'kernel_size', None), int):
+            size = (module.kernel_size, module.kernel_size)
+        elif kernel.ndim == 1 and hasattr(module, 'kernel_size_for'):
+            size = (module.kernel_size_for(length),)
+        else:
+            continue
+        groups.add(group)
+        views.append(KernelView(f"{name} ({'x'.join(map(str, size))})", kernel, size))
+    return views[:max_rows]
+
+
+def _size(text: str):
+    try:
+        w, h = (int(v) for v in text.lower().split('x'))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected WIDTHxHEIGHT in pixels, e.g. 1600x1000, got {text!r}') from None
+    if w < 1 or h < 1:
+        raise argparse.ArgumentTypeError(f'width and height must be positive, got {text!r}')
+    return w, h
+
+
+def _run(args: argparse.Namespace) -> int:
+    model, source = load_model(args.src, pretrained=parse_pretrained(args.pretrained))
+    views = kernel_views(model.eval(), args.length, args.max_rows)
+    out = plot_point_kernels(views, args.out, channels=args.channels, size_px=args.size,
+                             title=f'{args.src}: {source}')
+    print(f'wrote {out} ({args.size[0]}x{args.size[1]} px): {len(views)} kernels x {args.channels} channels '
+          f'({source})')
+    return 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction):
+    p = subparsers.add_parser(
+        'plot', help='draw a model\'s point kernels: sampled kernels, point positions and radii (PNG)',
+        description='Draw the point kernels of SRC (a model name, hf-hub:/local-dir: name, folder or checkpoint, as '
+                    'for the other commands) into a PNG: for an image model, one row per stage with the sampled '
+                    'kernel of a few channels, each point as a dot (hollow: negative weight) and its radius as the '
+                    'L1 ball it covers (a diamond), points outside the kernel grid included; for a sequence model, '
+                    'one row per block with the kernel over time and the points below it (bars: their radii). '
+                    'Needs matplotlib: pip install "smpconvnet[plot]".',
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('src', help='model name, hf-hub:org/name, local-dir:/path, folder or checkpoint')
+    p.add_argument('--out', default='kernels.png', help='PNG file to write (atomically)')
+    p.add_argument('--channels', type=int, default=4, help='output channels per row')
+    p.add_argument('--size', type=_size, default=(1600, 1000), help='image size WIDTHxHEIGHT in pixels')
+    p.add_argument('--length', type=int, default=None,
+                   help='sequence models: taps to sample the kernels at (default: the model\'s input length)')
+    p.add_argument('--max-rows', type=int, default=8, help='at most this many kernels (rows)')
+    p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='auto',
+                   help='for a model name: auto uses the weights available offline')
+    p.set_defaults(func=_run)

@@ -1,0 +1,53 @@
+"""``smpconvnet plot``: a PNG of the stated size that is not blank, for a shipped sequence model and an image model;
+points outside the kernel grid are in the picture; clear errors without matplotlib or without point kernels."""
+import sys
+
+import numpy as np
+import pytest
+import timm
+import torch
+from PIL import Image
+
+from smpconvnet.cli import main
+from smpconvnet.cli.plot import kernel_views
+from smpconvnet.plotting import KernelView, plot_point_kernels
+
+
+def _pixels(path, size):
+    image = Image.open(path)
+    assert image.size == size and image.format == 'PNG'
+    pixels = np.asarray(image.convert('RGB'), dtype=np.int16)
+    assert (pixels != pixels[0, 0]).any(axis=-1).mean() > 0.05  # drawn on, not a blank canvas
+    return pixels
+
+
+@pytest.mark.parametrize('src, size, rows', [('smpconv_tcn_osuleaf.aeon', (1200, 900), 4),
+                                             ('smpconvnet_t', (900, 1100), 4)])
+def test_plot_writes_a_picture_of_the_stated_size(tmp_path, capsys, src, size, rows):
+    out = tmp_path / 'kernels.png'
+    assert main(['plot', src, '--out', str(out), '--size', f'{size[0]}x{size[1]}', '--channels', '3']) == 0
+    _pixels(out, size)
+    assert f'{rows} kernels x 3 channels' in capsys.readouterr().out
+
+
+def test_points_outside_the_grid_are_drawn(tmp_path):
+    torch.manual_seed(0)
+    model = timm.create_model('smpconvnet_t', layers=(1, 1, 1, 1), channels=(16, 32, 64, 128))
+    view = kernel_views(model, max_rows=1)[0]
+    before = _pixels(plot_point_kernels([view], tmp_path / 'a.png', channels=1, size_px=(400, 400)), (400, 400))
+    with torch.no_grad():
+        view.kernel.coords[0, 0] = torch.tensor([1.6, -1.7])  # a point that moved out of the kernel
+    after = _pixels(plot_point_kernels([view], tmp_path / 'b.png', channels=1, size_px=(400, 400)), (400, 400))
+    assert (before != after).any()
+
+
+def test_plot_needs_point_kernels_and_matplotlib(tmp_path, monkeypatch):
+    deployed = timm.utils.reparameterize_model(timm.create_model('smpconv_tcn_smnist', num_blocks=2).eval())
+    with pytest.raises(ValueError, match='no PointKernel.*training form'):
+        plot_point_kernels(kernel_views(deployed), tmp_path / 'x.png')
+    model = timm.create_model('smpconv_tcn_smnist', num_blocks=2)
+    monkeypatch.setitem(sys.modules, 'matplotlib', None)
+    monkeypatch.setitem(sys.modules, 'matplotlib.figure', None)
+    with pytest.raises(ImportError, match=r'pip install "smpconvnet\[plot\]"'):
+        plot_point_kernels([KernelView('k', model.blocks[0].conv1.smp.kernel, (50,))], tmp_path / 'x.png')
+    assert not (tmp_path / 'x.png').exists()
