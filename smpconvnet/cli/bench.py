@@ -20,11 +20,13 @@ relative to the max abs reference value). Other processes on the machine add noi
 absolute numbers, and look at the spread (min-max) printed with each median.
 """
 import argparse
+import json
 import copy
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
@@ -75,7 +77,7 @@ def _print_row(row: Dict, quick: bool = False):
         # --quick runs reduced models (one block per stage, 16-128 channels): their names say so
         label = row[side]
         if quick:
-            for name in ('smpconvnet_t', 'convnext_tiny', 'smpconv_tcn_smnist'):
+            for name in ('smpconvnet_t', 'convnext_tiny', 'smpconv_tcn_smnist', 'original code'):
                 label = label.replace(name, name + ' reduced')
         print(f"  {label:<44s} {row[side + '_value']:9.2f} {row['unit']}  "
               f"(min {row[side + '_spread'][0]:.2f}, max {row[side + '_spread'][1]:.2f})")
@@ -266,78 +268,163 @@ def _cuda_step_peak(backend: str, args, device: torch.device) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Sequence workload: the original method, written straightforwardly from its description
+# Sequence workload: the original method, as the original code runs it
+#
+# What the authors' sMNIST configuration runs (smp/ckconv of https://github.com/sangnekim/SMPConv: CKConv with an
+# SMPKernel, horizon 'same', conv.use_fft=True), re-written here step for step, and checked against the original's
+# reference outputs (tests/fixtures/official_tcn_small*) before it is timed.
 
 
-class OriginalPointKernel1d(nn.Module):
-    """Per-output-channel points of the original (``Kernel.weight_coord`` / ``radius`` / ``weights``)."""
+def original_causal_padding(x: torch.Tensor, kernel: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """An even-length kernel gets a leading zero tap (odd length K); the input gets K - 1 zeros on the left."""
+    if kernel.shape[-1] % 2 == 0:
+        kernel = F.pad(kernel, [1, 0], value=0.0)
+    return F.pad(x, [kernel.shape[-1] - 1, 0], value=0.0), kernel
+
+
+def original_causal_conv(x: torch.Tensor, kernel: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    x, kernel = original_causal_padding(x, kernel)
+    return F.conv1d(x, kernel, bias=bias, padding=0)
+
+
+def original_causal_fftconv(x: torch.Tensor, kernel: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    """The original's causal FFT convolution: padded input and kernel (zero-padded to the input's length) both
+    transformed with ``rfft`` at that length, mixed by an einsum over input channels with the conjugated kernel
+    spectrum (a correlation), ``irfft``, cut to the input length, bias added."""
+    length = x.shape[-1]
+    x, kernel = original_causal_padding(x, kernel)
+    kernel = F.pad(kernel, [0, x.size(-1) - kernel.size(-1)])
+    x_fr = torch.fft.rfft(x, dim=-1)
+    kernel_fr = torch.conj(torch.fft.rfft(kernel, dim=-1))
+    out = torch.fft.irfft(torch.einsum('bi..., oi... -> bo...', x_fr, kernel_fr), dim=-1).float()
+    out = out[:, :, :length]
+    return out + bias.view(1, -1, 1) if bias is not None else out
+
+
+class OriginalSMPKernel(nn.Module):
+    """The original ``SMPKernel`` (1-D): per-output-channel points ``weight_coord`` [O, N, 1], ``radius`` [O, N, 1]
+    and ``weights`` [O, I, N]; the kernel at the given positions is the matmul of the weights with
+    ``relu(1 - |c - x| / r)``, each position divided by its number of non-zero terms (+1e-6). The raw radius is used
+    (the original clips it after each optimizer step, ``radius_clip``)."""
 
     def __init__(self, in_channels: int, out_channels: int, n_points: int, radius: float, coord_std: float):
         super().__init__()
+        self.in_channels, self.out_channels, self.n_points = in_channels, out_channels, n_points
         self.weight_coord = nn.Parameter(
             nn.init.trunc_normal_(torch.empty(out_channels, n_points, 1), std=coord_std, a=-1., b=0.) * 2 + 1)
         self.radius = nn.Parameter(torch.full((out_channels, n_points, 1), radius))
         self.weights = nn.Parameter(nn.init.trunc_normal_(torch.empty(out_channels, in_channels, n_points), std=.02))
 
-    def forward(self, length: int) -> torch.Tensor:
-        grid = torch.linspace(-1., 1., length, device=self.weight_coord.device).view(1, 1, length)
-        terms = F.relu(1. - (self.weight_coord - grid).abs() / self.radius.clamp(1e-4, 1.))  # [O, N, L]
-        kernel = torch.bmm(self.weights, terms)  # [O, I, L]
-        return kernel / ((terms != 0).sum(1, keepdim=True) + 1e-6)
+    def forward(self, rel_pos: torch.Tensor) -> torch.Tensor:
+        # rel_pos: [1, 1, L]
+        diff = self.weight_coord.unsqueeze(-2) - rel_pos.reshape(1, 1, -1).transpose(1, 2)
+        diff = diff.transpose(2, 3).reshape(self.out_channels, self.n_points, 1, *rel_pos.shape[2:])
+        diff = F.relu(1 - torch.sum(torch.abs(diff), dim=2) / self.radius)
+        count_weight = 1 / (torch.sum(diff != 0, dim=1, keepdim=True) + 1e-6)
+        kernels = torch.matmul(self.weights, (count_weight * diff).reshape(self.out_channels, self.n_points, -1))
+        return kernels.reshape(self.out_channels, self.in_channels, *rel_pos.shape[2:])
+
+    @torch.no_grad()
+    def radius_clip(self, min_radius: float = 1e-4, max_radius: float = 1.):
+        self.radius.data = self.radius.data.clamp(min_radius, max_radius)
 
 
-class OriginalSMPConv1d(nn.Module):
-    """The original causal SMP convolution as described: the kernel materialised densely over the whole input
-    length every forward (distances ``[C_out, N, L]``), each position divided by its number of non-zero point
-    terms, then ``F.conv1d`` after ``L - 1`` zeros of left padding."""
+class OriginalCKConv(nn.Module):
+    """The original ``CKConv`` with an SMP kernel, horizon 'same': the relative positions ``linspace(-1, 1, T)`` for
+    the first input's length T (``train_length``, kept as a buffer), cached; the kernel re-sampled every forward;
+    the FFT or the direct causal convolution."""
 
-    def __init__(self, in_channels: int, out_channels: int, n_points: int, radius: float, coord_std: float):
+    def __init__(self, in_channels: int, out_channels: int, n_points: int, radius: float, coord_std: float,
+                 use_fft: bool = True, bias: bool = True):
         super().__init__()
-        self.Kernel = OriginalPointKernel1d(in_channels, out_channels, n_points, radius, coord_std)
-        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.Kernel = OriginalSMPKernel(in_channels, out_channels, n_points, radius, coord_std)
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.register_buffer('train_length', torch.zeros(1).int(), persistent=True)
+        self.rel_positions = None
+        self.conv = original_causal_fftconv if use_fft else original_causal_conv
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        length = x.shape[-1]
-        return F.conv1d(F.pad(x, [length - 1, 0]), self.Kernel(length), self.bias)
+        if self.rel_positions is None:
+            if self.train_length[0] == 0:
+                self.train_length[0] = x.shape[-1]
+            self.rel_positions = torch.linspace(-1, 1, int(self.train_length[0])).view(1, 1, -1).to(x.device)
+        kernel = self.Kernel(self.rel_positions).view(-1, x.shape[1], *self.rel_positions.shape[2:])
+        return self.conv(x, kernel, self.bias)
 
 
-class _CausalConv1d(nn.Conv1d):
+class _OriginalCausalConv1d(nn.Conv1d):
+    """The original's small causal convolutions (``cconvNs``): odd-length kernel, K - 1 zeros on the left."""
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(F.pad(x, [self.kernel_size[0] - 1, 0]))
+        return original_causal_conv(x, self.weight, self.bias)
 
 
 class OriginalTCNBlock(nn.Module):
     def __init__(self, in_chs: int, out_chs: int, n_points: int, radius: float, coord_std: float,
-                 small_kernel_size: int = 5, dropout: float = 0.):
+                 small_kernel_size: int = 5, dropout: float = 0., use_fft: bool = True, bias: bool = True):
         super().__init__()
-        self.cconv1 = OriginalSMPConv1d(in_chs, out_chs, n_points, radius, coord_std)
-        self.cconv2 = OriginalSMPConv1d(out_chs, out_chs, n_points, radius, coord_std)
-        self.cconv1s = _CausalConv1d(in_chs, out_chs, small_kernel_size, bias=False)
-        self.cconv2s = _CausalConv1d(out_chs, out_chs, small_kernel_size, bias=False)
+        self.cconv1 = OriginalCKConv(in_chs, out_chs, n_points, radius, coord_std, use_fft, bias)
+        self.cconv2 = OriginalCKConv(out_chs, out_chs, n_points, radius, coord_std, use_fft, bias)
+        self.cconv1s = _OriginalCausalConv1d(in_chs, out_chs, small_kernel_size, bias=False)
+        self.cconv2s = _OriginalCausalConv1d(out_chs, out_chs, small_kernel_size, bias=False)
         self.norm1, self.norm2 = nn.BatchNorm1d(out_chs), nn.BatchNorm1d(out_chs)
         self.norm1s, self.norm2s = nn.BatchNorm1d(out_chs), nn.BatchNorm1d(out_chs)
-        self.drop = nn.Dropout(dropout)
+        self.dp = nn.Dropout(dropout)
         self.shortcut = nn.Sequential(nn.Conv1d(in_chs, out_chs, 1)) if in_chs != out_chs else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.drop(F.relu(self.norm1(self.cconv1(x)) + self.norm1s(self.cconv1s(x))))
-        y = self.drop(F.relu(self.norm2(self.cconv2(y)) + self.norm2s(self.cconv2s(y))))
-        return F.relu(y + self.shortcut(x))
+        shortcut = self.shortcut(x)
+        out = self.dp(F.relu(self.norm1(self.cconv1(x)) + self.norm1s(self.cconv1s(x))))
+        return F.relu(self.dp(F.relu(self.norm2(self.cconv2(out)) + self.norm2s(self.cconv2s(out)))) + shortcut)
 
 
 class OriginalTCN(nn.Module):
-    """The paper's sMNIST TCN (6 blocks, 30 channels, 30 points: 371,320 parameters), original key names."""
+    """The original ``SeqData_TCN`` (sMNIST: 6 blocks, 30 channels, 30 points: 371,320 parameters), its key names.
+    Its configurations' ``net.dropout_in`` is read by no model code, so there is no input dropout."""
 
     def __init__(self, in_chans: int = 1, num_classes: int = 10, hidden: int = 30, blocks: int = 6,
-                 n_points: int = 30, radius: float = 0.002, coord_std: float = 0.1, dropout: float = 0.):
+                 n_points: int = 30, radius: float = 0.002, coord_std: float = 0.1, dropout: float = 0.,
+                 use_fft: bool = True, bias: bool = True):
         super().__init__()
         self.backbone = nn.Sequential(*[
-            OriginalTCNBlock(in_chans if i == 0 else hidden, hidden, n_points, radius, coord_std, dropout=dropout)
+            OriginalTCNBlock(in_chans if i == 0 else hidden, hidden, n_points, radius, coord_std, dropout=dropout,
+                             use_fft=use_fft, bias=bias)
             for i in range(blocks)])
         self.finallyr = nn.Linear(hidden, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.finallyr(self.backbone(x)[:, :, -1])
+
+    def radius_clip(self):
+        """What the original trainer does after every optimizer step."""
+        for m in self.modules():
+            if isinstance(m, OriginalSMPKernel):
+                m.radius_clip()
+
+
+def verify_original_tcn(fixtures: Optional[Path] = None) -> Tuple[Optional[float], str]:
+    """(max relative difference, description) of ``OriginalTCN`` against the original code's reference outputs
+    (``official_tcn_small*.safetensors``: a 2-block, 8-channel TCN, FFT convolution, eval mode), or (None, why) when
+    the fixtures are not there (an installed package has no tests/ folder)."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+    fixtures = fixtures or Path(__file__).resolve().parents[2] / 'tests' / 'fixtures'
+    weights, io = fixtures / 'official_tcn_small.safetensors', fixtures / 'official_tcn_small_io.safetensors'
+    if not (weights.is_file() and io.is_file()):
+        return None, f'the reference outputs are not here ({fixtures}: a source checkout has them)'
+    with safe_open(str(weights), 'pt') as f:
+        config = json.loads(f.metadata()['config'])
+    model = OriginalTCN(1, 10, hidden=config['net']['no_hidden'], blocks=config['net']['no_blocks'],
+                        n_points=config['kernel']['n_points'], radius=config['kernel']['radius'],
+                        coord_std=config['kernel']['coord_std'], use_fft=config['conv']['use_fft'],
+                        bias=config['conv']['bias'])
+    model.load_state_dict(load_file(str(weights)))
+    reference = load_file(str(io))
+    with torch.no_grad():
+        err = relative_error(model.eval()(reference['input']), reference['logits'])
+        kernel_err = relative_error(model.backbone[0].cconv1.Kernel(model.backbone[0].cconv1.rel_positions),
+                                    reference['block0_conv1_kernel'])
+    return max(err, kernel_err), f'equals the original code\'s reference outputs to {max(err, kernel_err):.1e}'
 
 
 def _our_sequence_model(quick: bool) -> Tuple[Optional[nn.Module], str]:
@@ -369,40 +456,64 @@ def _load_original_into_ours(original: nn.Module, ours: nn.Module) -> Optional[s
     return None
 
 
+def _sequence_step_fn(model: nn.Module, x: torch.Tensor, target: torch.Tensor):
+    """One training step of the original sMNIST recipe: Adam, lr 1e-4, weight decay 1e-5, and the original's radius
+    clipping after the step (this package's point kernels clip through an optimizer hook)."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=1e-5)
+    clip = getattr(model, 'radius_clip', None)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), target).backward()
+        optimizer.step()
+        if clip is not None:
+            clip()
+    return step
+
+
+BASELINE = 'original code (FFT path, verified)'
+
+
 def bench_sequence(args, device: torch.device) -> List[Dict]:
     torch.manual_seed(0)
     batch, length = (4, 64) if args.quick else (args.seq_batch_size, args.seq_length)
-    original = OriginalTCN(**(dict(hidden=8, blocks=2) if args.quick else {})).to(device)
     ours, name = _our_sequence_model(args.quick)
     x = torch.randn(batch, 1, length, device=device)
     target = torch.randint(0, 10, (batch,), device=device)
     if ours is None:
-        print(f'sequence: skipped, {name}; the baseline alone: ', end='')
-        step = _train_step_fn(original.train(), x, target)
-        times, _ = alternate(step, lambda: None, args.reps, device)
-        print(f'original-method training {batch / statistics.median(times):.1f} seq/s '
-              f'(batch {batch}, length {length})')
+        print(f'sequence: skipped, {name}')
         return []
     ours = ours.to(device)
+    # the baseline is timed only if it gives the original code's reference outputs
+    verified, why = verify_original_tcn()
+    if verified is None or not verified <= 1e-5:
+        print(f'sequence: no comparison with the original method: the baseline could not be verified ({why}); '
+              f'{name} alone:')
+        ours.train()
+        times, _ = alternate(_sequence_step_fn(ours, x, target), lambda: None, args.reps, device)
+        print(f'  training step {batch / statistics.median(times):.1f} seq/s (batch {batch}, length {length})')
+        return []
+    original = OriginalTCN(**(dict(hidden=8, blocks=2) if args.quick else {})).to(device)
     with torch.no_grad():  # BN statistics away from the identity, so the comparison means something
         for m in original.modules():
             if isinstance(m, nn.BatchNorm1d):
                 m.running_mean.normal_(0, 0.1)
                 m.running_var.uniform_(0.5, 2.)
                 m.bias.normal_(0, 0.1)
+        original.eval()(x)  # sets train_length, as the original's first forward does
     problem = _load_original_into_ours(original, ours)
     if problem is None:
         with torch.no_grad():
             diff = relative_error(ours.eval()(x), original.eval()(x))
-        note = f'outputs vs the original method, same weights: max rel diff {diff:.1e}'
+        note = f'baseline {why}; outputs vs ours, same weights: max rel diff {diff:.1e}'
     else:
-        note = f'outputs not compared: {problem}'
+        note = f'baseline {why}; outputs not compared: {problem}'
     rows = []
     ours.train(), original.train()
-    times_a, times_b = alternate(_train_step_fn(ours, x, target), _train_step_fn(original, x, target),
+    times_a, times_b = alternate(_sequence_step_fn(ours, x, target), _sequence_step_fn(original, x, target),
                                  args.reps, device)
-    rows.append(_row(f'sequence training step, batch {batch} length {length}', 'seq/s', name, times_a,
-                     'original method (dense kernel, padded conv1d)', times_b, batch, note=note))
+    rows.append(_row(f'sequence training step (Adam), batch {batch} length {length}', 'seq/s', name, times_a,
+                     BASELINE, times_b, batch, note=note))
     ours.eval(), original.eval()
 
     def infer(model):
@@ -412,7 +523,7 @@ def bench_sequence(args, device: torch.device) -> List[Dict]:
         return run
     times_a, times_b = alternate(infer(ours), infer(original), args.reps, device)
     rows.append(_row(f'sequence inference, batch {batch} length {length}', 'seq/s', name, times_a,
-                     'original method (dense kernel, padded conv1d)', times_b, batch))
+                     BASELINE, times_b, batch))
     if hasattr(ours, 'reparameterize'):
         # deployed: kernels sampled once for this length, small kernel merged, BNs folded
         deployed = copy.deepcopy(ours).eval()
@@ -421,7 +532,7 @@ def bench_sequence(args, device: torch.device) -> List[Dict]:
             note = f'deployed vs its training form: max rel diff {relative_error(deployed(x), ours(x)):.1e}'
         times_a, times_b = alternate(infer(deployed), infer(original), args.reps, device)
         rows.append(_row(f'sequence inference, batch {batch} length {length}', 'seq/s', f'{name} (deployed)',
-                         times_a, 'original method (dense kernel, padded conv1d)', times_b, batch, note=note))
+                         times_a, BASELINE, times_b, batch, note=note))
     return rows
 
 

@@ -1,0 +1,33 @@
+"""The bench's baselines are what the peer really runs: the original sequence code's path (its SMPKernel, CKConv with
+horizon 'same', causal FFT convolution), verified against the original's reference outputs before it is timed; when
+the reference outputs are missing, no comparison is printed. Speed itself is never tested."""
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import FIXTURES, rel_err
+from smpconvnet.cli import bench
+
+
+def test_baseline_equals_the_original_reference_outputs():
+    err, why = bench.verify_original_tcn()
+    assert err is not None and err < 1e-6, why
+
+
+def test_baseline_fft_and_direct_paths_agree_with_the_reference():
+    reference = load_file(str(FIXTURES / 'official_tcn_small_io.safetensors'))
+    state = load_file(str(FIXTURES / 'official_tcn_small.safetensors'))
+    for use_fft in (True, False):
+        model = bench.OriginalTCN(1, 10, hidden=8, blocks=2, use_fft=use_fft).eval()
+        model.load_state_dict(state)
+        with torch.no_grad():
+            assert rel_err(model(reference['input']), reference['logits']) < 1e-5
+
+
+def test_no_comparison_without_the_reference_outputs(tmp_path, monkeypatch, capsys):
+    err, why = bench.verify_original_tcn(tmp_path)
+    assert err is None and 'not here' in why
+    monkeypatch.setattr(bench, 'verify_original_tcn', lambda: (None, why))
+    assert bench.main(['--quick', '--workloads', 'sequence']) == 0
+    out = capsys.readouterr().out
+    assert 'no comparison with the original method' in out and bench.BASELINE not in out
