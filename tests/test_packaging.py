@@ -51,11 +51,14 @@ def test_wheel_carries_weights_cards_and_manifests(wheel):
     assert any(n.startswith('smpconvnet/train/recipes/') for n in names)
 
 
-def test_sdist_carries_weights_cards_and_manifests(tmp_path):
+def test_sdist_carries_weights_cards_manifests_docs_and_tests(tmp_path):
+    """The README's links (docs/) and the tests with their fixtures come with the sdist too."""
     sdist = _build('sdist', tmp_path)
     with tarfile.open(sdist) as tar:
         names = {n.split('/', 1)[1] for n in tar.getnames() if '/' in n}
-    missing = [c for c in CARDS if c not in names]
+    docs = ['docs/' + p.name for p in (ROOT / 'docs').glob('*.md')] + ['tests/conftest.py']
+    docs += ['tests/fixtures/' + p.name for p in (ROOT / 'tests' / 'fixtures').iterdir()]
+    missing = [c for c in CARDS + docs if c not in names]
     assert not missing, f'{sdist.name} lacks {missing}'
 
 

@@ -43,8 +43,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as e:
-        # user errors (bad paths, unknown models, mismatched checkpoints) as one readable line, not a traceback
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError, ImportError) as e:
+        # user errors (bad paths, unknown models, mismatched checkpoints, a missing optional dependency) as one
+        # readable line, not a traceback
         print(f'smpconvnet {args.command}: error: {e}', file=sys.stderr)
         return 1
 

@@ -60,14 +60,13 @@ def choose_model() -> Tuple[str, bool, str]:
         kind = _offline_weights(name)
         if kind:
             return name, True, 'ImageNet-1k weights found offline'
-    if _aeon_available():
-        for name in _sequence_candidates():
-            kind = _offline_weights(name)
-            if kind:
-                return name, True, 'trained by this project on real data'
-    return DEFAULT_MODEL, False, ('RANDOM WEIGHTS: no pretrained weights are available offline (ImageNet weights '
-                                  'are not in the Hugging Face cache, no trained sequence model is shipped); the '
-                                  'exactness check below is meaningful, the predicted classes are not')
+    shipped = [name for name in _sequence_candidates() if _offline_weights(name)]
+    if shipped and _aeon_available():
+        return shipped[0], True, 'trained by this project on real data'
+    why = (f'the shipped sequence model {shipped[0]} needs its test data from aeon: pip install "smpconvnet[data]"'
+           if shipped else 'no trained sequence model is shipped')
+    return DEFAULT_MODEL, False, (f'RANDOM WEIGHTS: ImageNet weights are not in the Hugging Face cache and {why}; '
+                                  f'the exactness check below is meaningful, the predicted classes are not')
 
 
 def _load(model_name: str, pretrained: str):

@@ -31,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction):
                     f'(relative tolerance {EXPORT_TOLERANCE:.0e}) before it is renamed into place.', **common)
     p.add_argument('model', help='model name, hf-hub:org/name, local-dir:/path, folder or checkpoint')
     p.add_argument('--format', choices=('onnx', 'torchscript'), default='onnx')
-    p.add_argument('-o', '--output', help='output file (default: <model>.onnx / <model>.pt)')
+    p.add_argument('-o', '--output', help='output file (default: the model name with / : . replaced by _, plus .onnx / .pt, e.g. smpconv_tcn_japanesevowels_aeon.onnx)')
     p.add_argument('--force', action='store_true', help='replace the output file if it exists')
     p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='auto',
                    help='for a model name: auto uses weights when available offline')

@@ -1,5 +1,6 @@
 """``smpconvnet plot``: pictures of a model's point kernels (sampled kernels, point positions and radii)."""
 import argparse
+from pathlib import Path
 from typing import List, Optional
 
 import torch.nn as nn
@@ -45,11 +46,27 @@ def _size(text: str):
     return w, h
 
 
+MAX_SIDE_PX = 10000
+
+
 def _run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.suffix.lower() != '.png':
+        raise ValueError(f'--out {out}: the picture is a PNG, name it *.png')
+    if out.is_dir():
+        raise ValueError(f'--out {out} is a folder; give a file name, e.g. {out / "kernels.png"}')
+    if not out.parent.is_dir() and out.parent.exists():
+        raise ValueError(f'--out {out}: {out.parent} is not a folder')
+    if args.max_rows < 1 or args.channels < 1:
+        raise ValueError(f'--max-rows and --channels must be at least 1, got {args.max_rows} and {args.channels}')
+    if max(args.size) > MAX_SIDE_PX:
+        raise ValueError(f'--size {args.size[0]}x{args.size[1]}: at most {MAX_SIDE_PX} pixels a side')
     model, source = load_model(args.src, pretrained=parse_pretrained(args.pretrained))
     views = kernel_views(model.eval(), args.length, args.max_rows)
-    out = plot_point_kernels(views, args.out, channels=args.channels, size_px=args.size,
-                             title=f'{args.src}: {source}')
+    try:
+        out = plot_point_kernels(views, out, channels=args.channels, size_px=args.size, title=f'{args.src}: {source}')
+    except OSError as e:  # the temporary file's name is not the one asked for
+        raise ValueError(f'cannot write {out}: {e.strerror or e}') from e
     print(f'wrote {out} ({args.size[0]}x{args.size[1]} px): {len(views)} kernels x {args.channels} channels '
           f'({source})')
     return 0

@@ -167,7 +167,9 @@ def missing_weights_message(pretrained_cfg: Dict[str, Any], cause: BaseException
     if file and pretrained_cfg.get('source') != 'hf-hub':
         looked.append(f'the file {file}')
     repo_id = pretrained_cfg.get('hf_hub_id')
-    if repo_id and (not file or pretrained_cfg.get('source') == 'hf-hub' or not Path(file).exists()):
+    # a shipped file that is missing falls back to the Hub copy; a file the user named is the only source
+    shipped_missing = bool(file) and not Path(file).exists() and Path(file).resolve().parent.parent == WEIGHTS_DIR.resolve()
+    if repo_id and (not file or pretrained_cfg.get('source') == 'hf-hub' or shipped_missing):
         repo, _, revision = repo_id.partition('@')
         filename = pretrained_cfg.get('hf_hub_filename') or WEIGHTS_FILENAME
         offline = constants.is_offline_mode()
@@ -175,14 +177,16 @@ def missing_weights_message(pretrained_cfg: Dict[str, Any], cause: BaseException
             f"{filename} of the Hugging Face Hub repo '{repo}' (revision {revision or 'main'}) in the cache "
             f"{cache_dir or constants.HF_HUB_CACHE}" +
             (' (offline mode, HF_HUB_OFFLINE=1: nothing was downloaded)' if offline else ', then on the Hub'))
-    cause_text = f'{type(cause).__name__}: {str(cause).strip().splitlines()[0] if str(cause).strip() else ""}'
+    detail = str(cause).strip().splitlines()[0] if str(cause).strip() else ''
+    cause_text = f'{type(cause).__name__}: {detail}' if detail else type(cause).__name__
+    hub_looked = any('Hugging Face Hub repo' in where for where in looked)
     lines = [
         f'pretrained weights for {name} could not be loaded.',
         'Looked for: ' + ('; '.join(looked) if looked else 'no weight source is configured') + '.',
         f'Cause: {cause_text}',
         'To get them:',
     ]
-    if repo_id and not is_published(pretrained_cfg):
+    if repo_id and hub_looked and not is_published(pretrained_cfg):
         lines.insert(1, f"These weights are not published: the Hub repo '{repo_id.partition('@')[0]}' does not exist "
                         f"yet (the authors' release has not been converted and pushed).")
     elif repo_id:
@@ -197,11 +201,16 @@ def missing_weights_message(pretrained_cfg: Dict[str, Any], cause: BaseException
             f'  - weights hosted elsewhere: set {HUB_NAMESPACE_ENV}=<org> (or call '
             'smpconvnet.set_hub_namespace("<org>")) to load <org>/<model>.<tag>;',
         ]
-    lines += [
-        '  - from the authors\' release: `smpconvnet convert <checkpoint.pth> <dir>`, then '
-        "timm.create_model('local-dir:<dir>', pretrained=True) (or `smpconvnet push <dir> <org>/<model>.<tag>`);",
-        '  - or pretrained=False for random initialisation.',
-    ]
+    arch = pretrained_cfg.get('architecture') or ''
+    if arch.startswith('smpconvnet_'):  # `smpconvnet convert` converts the authors' ImageNet checkpoints
+        lines.append(
+            '  - from the authors\' release: `smpconvnet convert <checkpoint.pth> <dir>`, then '
+            "timm.create_model('local-dir:<dir>', pretrained=True) (or `smpconvnet push <dir> <org>/<model>.<tag>`);")
+    else:  # the family's checkpoint filter reads the authors' layout directly
+        lines.append(
+            f"  - an original checkpoint loads as it is: timm.create_model('{arch}', pretrained=True, "
+            "pretrained_cfg_overlay=dict(file='<checkpoint.pth>'));")
+    lines.append('  - or pretrained=False for random initialisation.')
     return '\n'.join(lines)
 
 

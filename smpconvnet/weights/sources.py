@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import inspect
 import os
+import re
 import sys
 import zipfile
 from pathlib import Path
@@ -46,6 +47,11 @@ def read_checkpoint(path: PathLike, trust_pickle: bool = False) -> Dict[str, Any
             return load_file(str(path), device='cpu')
         except Exception as e:  # noqa: BLE001  (safetensors raises its own error types)
             raise ValueError(f'{path} is not a readable .safetensors file (corrupt or truncated?): {e}') from e
+    if not zipfile.is_zipfile(path):
+        # torch.save writes zip archives (since PyTorch 1.6): a bare pickle is not a checkpoint torch.load reads,
+        # whatever --trust-pickle says
+        raise ValueError(f'{path} is not a torch.save checkpoint (no zip archive: a plain pickle, or a file from '
+                         f'PyTorch < 1.6?); expected a .pth saved with torch.save or a .safetensors file')
     try:
         if trust_pickle:
             checkpoint = torch.load(path, map_location='cpu', weights_only=False)
@@ -53,9 +59,13 @@ def read_checkpoint(path: PathLike, trust_pickle: bool = False) -> Dict[str, Any
             with torch.serialization.safe_globals([argparse.Namespace]):
                 checkpoint = torch.load(path, map_location='cpu', weights_only=True)
     except __import__('pickle').UnpicklingError as e:
+        first = re.sub(r'\x1b\[[0-9;]*m', '', str(e)).splitlines()[0]  # torch colours its message
         raise ValueError(
-            f'{path} holds Python objects that safe loading refuses ({str(e).splitlines()[0]}); if you trust '
+            f'{path} holds Python objects that safe loading refuses ({first}); if you trust '
             f'the file, pass --trust-pickle (trust_pickle=True)') from e
+    except (AttributeError, ImportError) as e:  # trusted unpickling of a class this environment does not have
+        raise ValueError(f'{path} holds pickled objects of a class that cannot be imported here ({e}); load it where '
+                         f'that code is installed and save its state dict') from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
         raise ValueError(f'{path} is not a readable PyTorch checkpoint (corrupt or truncated?): '
                          f'{str(e).splitlines()[0] if str(e) else type(e).__name__}') from e

@@ -127,3 +127,36 @@ def test_info_uses_the_weights_reparam_and_export_use(capsys):
     assert main(['info', 'smpconv_tcn_osuleaf.aeon', '--json']) == 0
     import json
     assert json.loads(capsys.readouterr().out)['weights'].startswith('weights shipped in')
+
+
+def test_review_findings_say_what_is_wrong(tmp_path, monkeypatch, capsys):
+    """What a newcomer's review found: each message true and actionable."""
+    import pickle
+    import sys
+    from smpconvnet.cli import demo, main
+    # the demo without aeon: the shipped model exists, its test data needs aeon
+    monkeypatch.setattr(demo, '_aeon_available', lambda: False)
+    name, pretrained, why = demo.choose_model()
+    assert not pretrained and 'pip install "smpconvnet[data]"' in why and 'no trained sequence model' not in why
+    # a user's missing file for a sequence model: no Hub, no `convert` (it converts ImageNet checkpoints only)
+    with pytest.raises(Exception) as e:
+        timm.create_model('smpconv_tcn_smnist', pretrained=True, pretrained_cfg_overlay=dict(file=str(tmp_path / 'x.pth')))
+    assert 'smpconvnet convert' not in str(e.value) and "pretrained_cfg_overlay=dict(file=" in str(e.value)
+    with pytest.raises(Exception) as e:
+        timm.create_model('smpconvnet_t', pretrained=True, pretrained_cfg_overlay=dict(file=str(tmp_path / 'x.pth')))
+    assert 'not published' not in str(e.value) and 'Hub repo' not in str(e.value)
+    # a plain pickle is not a torch.save checkpoint, --trust-pickle or not
+    raw = tmp_path / 'raw.pth'
+    raw.write_bytes(pickle.dumps({'a': 1}))
+    assert main(['convert', str(raw), str(tmp_path / 'o'), '--trust-pickle']) == 1
+    err = capsys.readouterr().err
+    assert 'not a torch.save checkpoint' in err and '--trust-pickle' not in err
+    # a missing optional dependency is one line, with the install command
+    monkeypatch.setitem(sys.modules, 'matplotlib', None)
+    monkeypatch.setitem(sys.modules, 'matplotlib.figure', None)
+    assert main(['plot', 'smpconv_tcn_smnist', '--out', str(tmp_path / 'k.png')]) == 1
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'pip install "smpconvnet[plot]"' in err
+    for args, words in ((['--max-rows', '0'], 'at least 1'), (['--size', '20000x10'], 'at most 10000'),
+                        (['--out', str(tmp_path / 'k.jpg')], 'PNG')):
+        assert main(['plot', 'smpconv_tcn_smnist'] + args) == 1 and words in capsys.readouterr().err
