@@ -33,6 +33,11 @@ def _default_permissions(path: Path):
         path.chmod(0o666 & ~umask)
 
 
+def _fsync(path: Path):
+    with open(path, 'rb') as f:
+        os.fsync(f.fileno())
+
+
 @contextlib.contextmanager
 def atomic_file(path: PathLike) -> Iterator[Path]:
     """Yield a temporary path in ``path``'s folder; on success it replaces ``path``, on failure it is removed."""
@@ -43,6 +48,7 @@ def atomic_file(path: PathLike) -> Iterator[Path]:
     try:
         yield tmp
         _default_permissions(tmp)
+        _fsync(tmp)  # the data on disk before the name points at it: a crash leaves the old file or the new one
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -60,6 +66,9 @@ def atomic_dir(dst: PathLike, force: bool = False) -> Iterator[Path]:
     try:
         yield tmp
         _default_permissions(tmp)
+        for f in tmp.rglob('*'):
+            if f.is_file():
+                _fsync(f)
         if dst.exists():
             old = Path(tempfile.mkdtemp(prefix=f'.{dst.name}.', suffix='.old', dir=dst.parent))
             old.rmdir()

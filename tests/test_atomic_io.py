@@ -47,3 +47,21 @@ def test_atomic_dir_replaces_only_when_complete(tmp_path):
         (tmp / 'b.bin').write_bytes(b'2')
     assert sorted(p.name for p in dst.iterdir()) == ['b.bin']
     assert sorted(p.name for p in tmp_path.iterdir()) == ['model']
+
+
+def test_data_reaches_the_disk_before_the_rename(tmp_path, monkeypatch):
+    """fsync of the written file (every file of a folder) before it takes the final name."""
+    import os
+    from smpconvnet import atomic_io
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(atomic_io.os, 'fsync', lambda fd: (events.append('fsync'), real_fsync(fd))[1])
+    monkeypatch.setattr(atomic_io.os, 'replace', lambda a, b: (events.append('replace'), real_replace(a, b))[1])
+    with atomic_io.atomic_file(tmp_path / 'f.bin') as tmp:
+        tmp.write_bytes(b'data')
+    assert events == ['fsync', 'replace'] and (tmp_path / 'f.bin').read_bytes() == b'data'
+    events.clear()
+    with atomic_io.atomic_dir(tmp_path / 'd') as tmp:
+        (tmp / 'a').write_bytes(b'1')
+        (tmp / 'b').write_bytes(b'2')
+    assert events == ['fsync', 'fsync', 'replace']
