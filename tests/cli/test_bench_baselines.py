@@ -1,7 +1,6 @@
 """The bench's baselines are what the peer really runs: the original sequence code's path (its SMPKernel, CKConv with
 horizon 'same', causal FFT convolution), verified against the original's reference outputs before it is timed; when
 the reference outputs are missing, no comparison is printed. Speed itself is never tested."""
-import pytest
 import torch
 from safetensors.torch import load_file
 
