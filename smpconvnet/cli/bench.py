@@ -68,7 +68,8 @@ def _row(name: str, unit: str, label_a: str, times_a: List[float], label_b: str,
     med_a, med_b = statistics.median(rate_a), statistics.median(rate_b)
     return dict(
         name=name, unit=unit, a=label_a, b=label_b, a_value=med_a, b_value=med_b, ratio=med_a / med_b,
-        a_spread=(min(rate_a), max(rate_a)), b_spread=(min(rate_b), max(rate_b)), note=note)
+        a_spread=(min(rate_a), max(rate_a)), b_spread=(min(rate_b), max(rate_b)), note=note,
+        a_rates=rate_a, b_rates=rate_b, reps=len(times_a))
 
 
 def _print_row(row: Dict, quick: bool = False):
@@ -551,6 +552,9 @@ def _add_arguments(parser: argparse.ArgumentParser):
     parser.add_argument('--seq-length', type=int, default=784, help='sequence length (default 784, sMNIST)')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch default)')
     parser.add_argument('--device', default='cpu', help='cpu or cuda (default cpu)')
+    parser.add_argument('--json', metavar='PATH', default=None,
+                        help='also write every figure (both sides, medians, min/max, each repetition, ratios) with the '
+                             'versions, threads and device to PATH as JSON')
     parser.add_argument('--quick', action='store_true',
                         help='reduced models (smpconvnet_t and convnext_tiny with one block per stage, 16-128 channels; '
                              'a 2-block, 8-channel SMP-TCN at length 64), small inputs (64 px, batch 2), one warm-up '
@@ -582,11 +586,37 @@ def run(args: argparse.Namespace) -> int:
           f'{args.reps} alternating repetitions per side, medians; conv backend {get_default_backend()!r}'
           f'{" (--quick: tiny sizes, not a measurement)" if args.quick else ""}', flush=True)
     benches = dict(inference=bench_inference, train=bench_train, memory=bench_memory, sequence=bench_sequence)
+    measured: List[Dict] = []
     for workload in workloads:
         rows = benches[workload](args, device)
         for row in rows if isinstance(rows, list) else [rows]:
             _print_row(row, args.quick)
+            measured.append(dict(row, workload=workload))
+    if args.json:
+        _write_json(args, device, measured)
     return 0
+
+
+def _write_json(args: argparse.Namespace, device: torch.device, rows: List[Dict]):
+    """Every figure of the run (both sides, medians, min/max, every repetition, ratio) with what it ran on,
+    written atomically to ``--json PATH``, so that runs on different machines can be compared."""
+    import datetime
+    import platform
+
+    import timm
+
+    from .. import __version__
+    from ..atomic_io import atomic_file
+    report = dict(
+        smpconvnet=__version__, torch=torch.__version__, timm=timm.__version__, python=platform.python_version(),
+        machine=platform.machine(), processor=platform.processor(), device=str(device),
+        threads=torch.get_num_threads(), reps=args.reps, quick=bool(args.quick),
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+        arguments={k: v for k, v in vars(args).items() if k not in ('func', 'json')},
+        rows=[dict(row, ratio=None if args.quick else row['ratio']) for row in rows])
+    with atomic_file(args.json) as tmp:
+        tmp.write_text(json.dumps(report, indent=2, default=str))
+    print(f'wrote {args.json}')
 
 
 def add_parser(subparsers):

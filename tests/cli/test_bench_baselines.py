@@ -30,3 +30,17 @@ def test_no_comparison_without_the_reference_outputs(tmp_path, monkeypatch, caps
     assert bench.main(['--quick', '--workloads', 'sequence']) == 0
     out = capsys.readouterr().out
     assert 'no comparison with the original method' in out and bench.BASELINE not in out
+
+
+def test_bench_json_holds_every_figure(tmp_path, capsys):
+    import json
+    out = tmp_path / 'bench.json'
+    assert bench.main(['--quick', '--workloads', 'sequence', '--json', str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report['torch'] == torch.__version__ and report['threads'] >= 1 and report['quick'] is True
+    rows = report['rows']
+    assert [r['workload'] for r in rows] == ['sequence'] * 3
+    for row in rows:
+        assert row['ratio'] is None  # --quick measures nothing
+        assert row['reps'] == 1 and len(row['a_rates']) == len(row['b_rates']) == 1
+        assert row['a_spread'][0] <= row['a_value'] <= row['a_spread'][1]
