@@ -17,11 +17,10 @@ Their ``pretrained_cfg`` records what evaluation needs to reproduce the training
 """
 from typing import Any, Dict, Optional
 
-from timm.models._builder import build_model_with_cfg
 from timm.models._registry import generate_default_cfgs, register_model
 
-from ._pretrained import explain_missing_weights, weight_source_cfg
-from .smpconv_tcn import SMPConvTCN, checkpoint_filter_fn, set_default_seq_len
+from ._pretrained import weight_source_cfg
+from .smpconv_tcn import SMPConvTCN, build_smpconv_tcn
 
 __all__ = ['SEQ_ZOO', 'dataset_of']
 
@@ -83,15 +82,7 @@ def _cfg(variant: str, tag: str = 'aeon') -> Dict[str, Any]:
 
 
 def _create(variant: str, pretrained: bool = False, **kwargs) -> SMPConvTCN:
-    model_args = dict(SEQ_ZOO[variant]['arch'], **kwargs)
-    with explain_missing_weights(variant, pretrained, kwargs):
-        model = build_model_with_cfg(
-            SMPConvTCN, variant, pretrained,
-            pretrained_filter_fn=checkpoint_filter_fn,
-            feature_cfg=dict(out_indices=tuple(range(model_args['num_blocks'])), feature_cls='getter'),
-            **model_args,
-        )
-    return set_default_seq_len(model)
+    return build_smpconv_tcn(variant, pretrained, SEQ_ZOO[variant]['arch'], kwargs)
 
 
 default_cfgs = generate_default_cfgs({f'{name}.aeon': _cfg(name) for name in SEQ_ZOO})

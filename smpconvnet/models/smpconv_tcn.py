@@ -63,7 +63,7 @@ from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import fold_bn_after
 
-__all__ = ['SMPConvTCN', 'checkpoint_filter_fn', 'radius_param_groups', 'sequence_input_size', 'set_default_seq_len',
+__all__ = ['SMPConvTCN', 'checkpoint_filter_fn', 'radius_param_groups', 'sequence_input_size', 'build_smpconv_tcn',
            'MIN_LENGTH']
 
 # A sequence needs two steps for its kernel grid to span [-1, 1] (linspace(-1, 1, 1) is the oldest position).
@@ -981,9 +981,13 @@ ARCH_CONFIGS = {
 COMMON_ARGS = dict(num_blocks=6, hidden_channels=30, n_points=30, coord_std=0.1, small_kernel_size=5, r_min=1e-4)
 
 
-def _create_smpconv_tcn(variant: str, pretrained: bool = False, **kwargs) -> SMPConvTCN:
-    model_args = dict(COMMON_ARGS, **ARCH_CONFIGS[variant])
-    model_args.update(kwargs)
+def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
+                      kwargs: Dict[str, Any]) -> nn.Module:
+    """A registered SMP-TCN ``variant`` through timm's builder: ``arch_args`` updated by the user's ``kwargs``, this
+    module's checkpoint filter, block features for ``features_only``, clear errors for missing or bad weight files.
+    Every SMPConvTCN it holds without a ``seq_len`` gets the length of its pretrained cfg's ``input_size`` (its
+    deployment length), set after the weights are loaded so that a deployed checkpoint tells its own length."""
+    model_args = dict(arch_args, **kwargs)
     with explain_missing_weights(variant, pretrained, kwargs):
         model = build_model_with_cfg(
             SMPConvTCN, variant, pretrained,
@@ -991,17 +995,15 @@ def _create_smpconv_tcn(variant: str, pretrained: bool = False, **kwargs) -> SMP
             feature_cfg=dict(out_indices=tuple(range(model_args['num_blocks'])), feature_cls='getter'),
             **model_args,
         )
-    return set_default_seq_len(model)
-
-
-def set_default_seq_len(model: nn.Module) -> nn.Module:
-    """Give every SMPConvTCN in ``model`` (the model, or the one a ``features_only`` wrapper holds) without a
-    ``seq_len`` the length of its pretrained cfg's ``input_size``: its deployment length. Set after the weights are
-    loaded, so that a deployed checkpoint tells its own length. Returns ``model``."""
+    # the model itself, or the one a features_only wrapper holds
     for module in model.modules():
         if isinstance(module, SMPConvTCN) and module.seq_len is None and getattr(module, 'pretrained_cfg', None):
             module.seq_len = sequence_input_size(module.pretrained_cfg)[1]
     return model
+
+
+def _create_smpconv_tcn(variant: str, pretrained: bool = False, **kwargs) -> nn.Module:
+    return build_smpconv_tcn(variant, pretrained, dict(COMMON_ARGS, **ARCH_CONFIGS[variant]), kwargs)
 
 
 def _cfg(in_chans: int, length: int, num_classes: int, **kwargs) -> Dict[str, Any]:
