@@ -5,12 +5,15 @@ smpconv_tcn      the paper's causal SMP-TCN sequence models
 smpconv_resnet   the paper's CIFAR-10 SMP ResNet
 seq_zoo          SMP-TCNs trained by this project on UEA/UCR sets (weights in ``smpconvnet/pretrained/``)
 _pretrained      where every family's pretrained weights come from (Hub namespace, shipped files)
-_checkpoint      checkpoint unwrapping and deployed-state-dict checks shared by every family's filter
+_checkpoint      checkpoint unwrapping and deployed-state-dict checks shared by every family's filter, and the
+                 checks of timm's ``checkpoint_path=`` for these models
 
 A new variant of a family: a config entry and a ``@register_model`` function at the bottom of its file.
 """
 # what the rest of the package (weights/, cli/) uses of the families' shared private modules
-from ._checkpoint import check_weights_file, find_state_dict, has_batchnorm, unwrap_state_dict
+from ._checkpoint import (
+    check_weights_file, find_state_dict, has_batchnorm, install_checkpoint_path_hook, unwrap_state_dict,
+)
 from ._pretrained import (
     WEIGHTS_DIR, PretrainedWeightsNotFoundError, hub_namespace, set_hub_namespace, weights_location,
 )
@@ -18,3 +21,6 @@ from .smpconvnet import SMPConvNet, checkpoint_filter_fn, infer_config_from_chec
 from .smpconv_tcn import SMPConvTCN, radius_param_groups
 from .smpconv_resnet import SMPConvResNet
 from . import seq_zoo  # noqa: F401  (registers the trained sequence models)
+
+# timm.create_model(..., checkpoint_path=) of these models: checked file, family's checkpoint filter
+install_checkpoint_path_hook()

@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 __all__ = ['STATE_DICT_KEYS', 'clean_key', 'unwrap_state_dict', 'find_state_dict', 'is_deployed_state_dict',
-           'has_batchnorm', 'check_deployed_fit', 'check_weights_file']
+           'has_batchnorm', 'check_deployed_fit', 'check_weights_file', 'install_checkpoint_path_hook']
 
 # where training checkpoints keep the weights, in timm's order of preference (load_state_dict): EMA weights first
 STATE_DICT_KEYS = ('state_dict_ema', 'model_ema', 'state_dict', 'model')
@@ -121,3 +121,39 @@ def check_deployed_fit(
                   f'missing {missing[:3]}' if missing else f'unexpected {unexpected[:3]}')
         raise ValueError(f'deployed (re-parameterised) checkpoint does not fit the model: {detail}; {hint}')
     return state_dict
+
+
+def install_checkpoint_path_hook() -> None:
+    """Make ``timm.create_model(name, checkpoint_path=...)`` of this project's models check the file and accept
+    every layout their pretrained path accepts.
+
+    timm reads ``checkpoint_path`` itself after building the model (``timm.models._factory.load_checkpoint``), with
+    no filter and before any code of the model runs: an empty file gave a bare ``EOFError``, a truncated
+    ``.safetensors`` a ``SafetensorError`` without the file name, an original-layout checkpoint missing keys. For a
+    model whose class is defined in ``smpconvnet.models``, the file is first checked (``check_weights_file``: a
+    ``ValueError`` naming the model, the file and what was expected) and then loaded through timm's own
+    ``load_checkpoint`` with the family's ``checkpoint_filter_fn`` (original layouts, deployed state dicts). Every
+    other model, and every other caller of timm's ``load_checkpoint``, is untouched. Installing twice is a no-op.
+    """
+    import functools
+    import sys
+    from timm.models import _factory
+    timm_load_checkpoint = _factory.load_checkpoint
+    if getattr(timm_load_checkpoint, '_smpconvnet_hook', False):
+        return
+
+    @functools.wraps(timm_load_checkpoint)
+    def load_checkpoint(model, checkpoint_path, *args, **kwargs):
+        module = sys.modules.get(type(model).__module__)
+        if module is None or not module.__name__.startswith(__name__.rsplit('.', 1)[0] + '.'):
+            return timm_load_checkpoint(model, checkpoint_path, *args, **kwargs)
+        name = getattr(model, 'pretrained_cfg', {}).get('architecture') or type(model).__name__
+        try:
+            check_weights_file(checkpoint_path)
+        except (ValueError, FileNotFoundError) as e:
+            raise type(e)(f'checkpoint_path for {name}: {e}') from None
+        kwargs.setdefault('filter_fn', getattr(module, 'checkpoint_filter_fn', None))
+        return timm_load_checkpoint(model, checkpoint_path, *args, **kwargs)
+
+    load_checkpoint._smpconvnet_hook = True
+    _factory.load_checkpoint = load_checkpoint

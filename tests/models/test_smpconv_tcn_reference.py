@@ -93,6 +93,14 @@ def test_wrapped_original_checkpoint_loads(io, tmp_path, wrap):
         assert rel_err(model(io['input']), io['logits']) < TOL
 
 
+def test_original_checkpoint_through_checkpoint_path(io):
+    """``timm.create_model(..., checkpoint_path=original)`` goes through the family's filter: the original's
+    logits."""
+    model = timm.create_model('smpconv_tcn_smnist', checkpoint_path=str(TCN_CKPT), **reference_config()).eval()
+    with torch.no_grad():
+        assert rel_err(model(io['input']), io['logits']) < TOL
+
+
 def _smnist_original_state_dict():
     """A random state dict with exactly the keys and shapes of the released sMNIST checkpoint."""
     gen = torch.Generator().manual_seed(0)

@@ -50,6 +50,26 @@ def test_wrapped_original_checkpoints_load(io, tmp_path, wrap):
         assert rel_err(model(io['input']), io['logits']) < TOL
 
 
+@pytest.mark.parametrize('form', ['original', 'wrapped_original', 'deployed'])
+def test_checkpoint_path_takes_every_layout(io, tmp_path, form):
+    """``timm.create_model(..., checkpoint_path=)`` (timm's train.py ``--initial-checkpoint``) loads the original
+    layout, a wrapped training checkpoint and a deployed state dict through the family's filter: the original's
+    outputs."""
+    sd = load_file(SMALL_CKPT)
+    path = tmp_path / 'checkpoint.pth'
+    if form == 'original':
+        path = SMALL_CKPT
+    elif form == 'wrapped_original':
+        torch.save({'state_dict': {'module.' + k: v for k, v in sd.items()}, 'epoch': 3}, path)
+    else:
+        deployed = timm.utils.reparameterize_model(load_smpconvnet_reference())
+        save_file(deployed.state_dict(), tmp_path / 'deployed.safetensors')
+        path = tmp_path / 'deployed.safetensors'
+    model = timm.create_model('smpconvnet_t', checkpoint_path=str(path), **SMALL_KWARGS).eval()
+    with torch.no_grad():
+        assert rel_err(model(io['input']), io['logits']) < TOL
+
+
 def test_converted_checkpoint_loads_and_roundtrips(io, tmp_path):
     model = load_smpconvnet_reference()
     path = tmp_path / 'converted.safetensors'

@@ -333,12 +333,13 @@ def test_evaluate_seq_on_a_deployed_shipped_model(tmp_path, capsys):
     assert _accuracy(capsys.readouterr().out) == expected
 
 
+@pytest.mark.parametrize('via', ['pretrained_cfg_overlay', 'checkpoint_path'])
 @pytest.mark.parametrize('kind', ['truncated_safetensors', 'cut_safetensors', 'empty_pth', 'truncated_pth', 'folder'])
 @pytest.mark.parametrize('name', ['smpconv_tcn_osuleaf', 'smpconvnet_t', 'smpconv_resnet_cifar10'])
-def test_bad_weights_file_through_timm_names_the_file(tmp_path, name, kind):
+def test_bad_weights_file_through_timm_names_the_file(tmp_path, name, kind, via):
     """``pretrained_cfg_overlay=dict(file=...)`` (timm's way to load a local file as a model's pretrained weights)
-    with a bad file: a ValueError naming the model, the file and what was expected, not a bare EOFError /
-    SafetensorError or a Hub hint."""
+    and ``checkpoint_path=`` (read by timm after building the model) with a bad file: a ValueError naming the model,
+    the file and what was expected, not a bare EOFError / SafetensorError or a Hub hint."""
     import safetensors.torch
     good_st, good_pth = tmp_path / 'good.safetensors', tmp_path / 'good.pth'
     safetensors.torch.save_file({'w': torch.randn(5000)}, str(good_st))
@@ -358,5 +359,19 @@ def test_bad_weights_file_through_timm_names_the_file(tmp_path, name, kind):
     expected = {'truncated_safetensors': 'not a readable .safetensors file', 'cut_safetensors': 'corrupt or truncated',
                 'empty_pth': r'is empty \(0 bytes\)', 'truncated_pth': 'not a readable PyTorch checkpoint',
                 'folder': "is a folder.*local-dir:"}[kind]
+    if via == 'checkpoint_path':
+        kwargs = dict(num_classes=10, in_chans=3) if 'tcn' in name else {}  # only the file matters here
+        with pytest.raises(ValueError, match=f'checkpoint_path for {name}: {re.escape(str(path))} .*{expected}'):
+            timm.create_model(name, checkpoint_path=str(path), **kwargs)
+        return
     with pytest.raises(ValueError, match=f'pretrained weights for {name}: {re.escape(str(path))} .*{expected}'):
         timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(file=str(path)))
+
+
+def test_checkpoint_path_of_a_missing_file_and_of_timm_models(tmp_path):
+    """A missing ``checkpoint_path`` names the model and the file; timm's own models keep timm's behaviour."""
+    with pytest.raises(FileNotFoundError, match=f'checkpoint_path for smpconv_resnet_cifar10: .*{tmp_path.name}'):
+        timm.create_model('smpconv_resnet_cifar10', checkpoint_path=str(tmp_path / 'nope.pth'))
+    (tmp_path / 'empty.pth').touch()
+    with pytest.raises(EOFError):  # timm's reader, unchanged for models outside this project
+        timm.create_model('resnet10t', checkpoint_path=str(tmp_path / 'empty.pth'))
