@@ -230,7 +230,33 @@ class SMPCausalLargeKernel(nn.Module):
             positions: Optional[_TimePositions] = None,
             mask: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
+        if not torch.jit.is_scripting() and self._folds_in_eval(x, positions):
+            # eval mode: both BatchNorms are fixed affine maps, so the unit is one causal convolution with the
+            # folded kernel (what fuse() deploys), rebuilt from the current parameters at every call (nothing is
+            # kept): one long convolution instead of two convolutions and two normalisations. Differentiable.
+            weight, bias = self.folded_kernel(self.smp.kernel_size_for(x.shape[-1]))
+            return causal_conv1d(x, weight, bias, use_fft=self.smp.use_fft)
         return self.smp_norm(self.smp(x, positions), mask) + self.small_norm(self.small(x), mask)
+
+    @torch.jit.unused
+    def _folds_in_eval(self, x: torch.Tensor, positions: Optional[_TimePositions]) -> bool:
+        # eval mode on regular steps, eager (torch.fx traces the two branches: its graph's length is symbolic), and
+        # both BatchNorms with running statistics (without them eval-mode BatchNorm normalises with the batch's own,
+        # not a fixed affine map)
+        return (not self.training and positions is None and not isinstance(x, torch.fx.Proxy)
+                and self.smp_norm.running_mean is not None and self.small_norm.running_mean is not None)
+
+    @torch.jit.unused
+    def folded_kernel(self, kernel_size: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(weight ``[C_out, C_in, max(kernel_size, small_kernel_size)]``, bias ``[C_out]``) of the one causal
+        convolution equal to this unit in eval mode: the SMP kernel sampled with ``kernel_size`` taps and the small
+        kernel, right-aligned (their last tap is the current step), each scaled by its BatchNorm's eval-mode affine
+        map. Differentiable with respect to every parameter (the eval-mode forward uses it too)."""
+        weight, bias = fold_bn_after(self.smp.make_kernel(kernel_size), self.smp.bias, self.smp_norm)
+        small_weight, small_bias = fold_bn_after(self.small.weight, None, self.small_norm)
+        size = max(weight.shape[-1], small_weight.shape[-1])
+        weight = F.pad(weight, [size - weight.shape[-1], 0]) + F.pad(small_weight, [size - small_weight.shape[-1], 0])
+        return weight, bias + small_bias
 
     @torch.no_grad()
     def fuse(self, length: Optional[int] = None) -> CausalConv1d:
@@ -241,17 +267,12 @@ class SMPCausalLargeKernel(nn.Module):
             raise ValueError(
                 'the SMP kernel is as long as the input, so re-parameterisation needs the deployment length: '
                 'call model.reparameterize(length=L), or create the model with seq_len=L or kernel_length=K')
-        k = kernel_length if kernel_length is not None else length
-        weight, bias = fold_bn_after(self.smp.make_kernel(k), self.smp.bias, self.smp_norm)
-        small_weight, small_bias = fold_bn_after(self.small.weight, None, self.small_norm)
-        # right-align the kernels: the last tap of both is the current step
-        size = max(weight.shape[-1], small_weight.shape[-1])
-        weight = F.pad(weight, [size - weight.shape[-1], 0]) + F.pad(small_weight, [size - small_weight.shape[-1], 0])
+        weight, bias = self.folded_kernel(kernel_length if kernel_length is not None else length)
         conv = CausalConv1d(
-            weight.shape[1], weight.shape[0], size, bias=True, use_fft=self.smp.use_fft,
+            weight.shape[1], weight.shape[0], weight.shape[-1], bias=True, use_fft=self.smp.use_fft,
             fixed_length=None if kernel_length is not None else length, device=weight.device, dtype=weight.dtype)
         conv.weight.copy_(weight)
-        conv.bias.copy_(bias + small_bias)
+        conv.bias.copy_(bias)
         return conv
 
 

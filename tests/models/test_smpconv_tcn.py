@@ -512,3 +512,34 @@ def test_global_pool_none_gives_per_step_outputs():
         assert torch.equal(reference(x.unsqueeze(2)), features.unsqueeze(2))
         reference.reset_classifier(0, 'last')
         assert torch.equal(reference(x), features[:, :, -1])
+
+
+@pytest.mark.parametrize('length,kernel_length', [(300, None), (50, None), (3, None), (200, 40)])
+def test_eval_forward_folds_each_unit_exactly_and_differentiably(length, kernel_length):
+    """In eval mode a unit runs as one convolution with its folded kernel (SMP + small kernel, both BatchNorms),
+    rebuilt at every call: outputs and every gradient (frozen-BatchNorm fine-tuning, input saliency) equal the two
+    branches computed separately, on the FFT and direct paths, inputs shorter than the small kernel and fixed kernel
+    lengths; a changed parameter changes the output at once."""
+    model = small_model(kernel_length=kernel_length)
+    unit = model.blocks[0].conv2
+    x = torch.randn(3, unit.smp.in_chs, length, requires_grad=True)
+    params = [p for p in unit.parameters()]
+
+    calls = []
+    hook = unit.small.register_forward_hook(lambda *_: calls.append(1))
+    folded = unit(x)
+    hook.remove()
+    assert not calls  # the small kernel was folded, not run
+    separate = unit.smp_norm(unit.smp(x)) + unit.small_norm(unit.small(x))
+    assert rel_err(folded, separate) < 1e-5
+    g = torch.randn_like(folded)
+    grads_folded = torch.autograd.grad(folded, [x] + params, g)
+    grads_separate = torch.autograd.grad(separate, [x] + params, g)
+    for a, b in zip(grads_folded, grads_separate):
+        assert rel_err(a, b) < 1e-5
+    with torch.no_grad():
+        unit.small.weight.add_(0.1)
+        unit.smp.kernel.coords.add_(0.05)
+        moved = unit(x)
+        assert rel_err(moved, unit.smp_norm(unit.smp(x)) + unit.small_norm(unit.small(x))) < 1e-5
+        assert rel_err(moved, folded) > 1e-3
