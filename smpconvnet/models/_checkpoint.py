@@ -1,14 +1,19 @@
 """Checkpoint handling shared by every model family: unwrapping training checkpoints, recognising and checking
 deployed (re-parameterised) state dicts. Each family's ``checkpoint_filter_fn`` builds on these."""
+import functools
+import inspect
+import pickle
+import sys
 import zipfile
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 
 __all__ = ['STATE_DICT_KEYS', 'clean_key', 'unwrap_state_dict', 'find_state_dict', 'is_deployed_state_dict',
-           'has_batchnorm', 'check_deployed_fit', 'check_weights_file', 'install_checkpoint_path_hook']
+           'has_batchnorm', 'check_deployed_fit', 'check_weights_file', 'read_error_message', 'probe_weights_file', 'with_checkpoint_checks',
+           'install_checkpoint_path_hook']
 
 # where training checkpoints keep the weights, in timm's order of preference (load_state_dict): EMA weights first
 STATE_DICT_KEYS = ('state_dict_ema', 'model_ema', 'state_dict', 'model')
@@ -52,6 +57,49 @@ def check_weights_file(path: Union[str, Path]) -> Path:
         raise ValueError(
             f'{path} is not a readable PyTorch checkpoint (not a complete zip archive nor a pickle: corrupt or '
             f'truncated?), {expected}')
+    return path
+
+
+# what torch.load / safetensors raise on a file whose structure looked fine but whose contents are damaged
+_READ_ERROR_TYPES = (UnicodeDecodeError, EOFError, IndexError, pickle.UnpicklingError, zipfile.BadZipFile)
+_READ_ERROR_MESSAGES = ('PytorchStreamReader', 'unexpected EOF', 'invalid load key', 'Error while deserializing',
+                        'record size')
+
+
+def read_error_message(path: Union[str, Path], e: BaseException) -> Optional[str]:
+    """What to tell about ``e`` if it is what reading the weights file ``path`` raised (a damaged file, or pickled
+    objects that ``weights_only`` loading refuses), naming the file and what was expected; None for any other error
+    (a failure to load the weights it holds)."""
+    first = str(e).splitlines()[0][:200] if str(e) else ''
+    if 'weights_only' in str(e) and isinstance(e, (RuntimeError, pickle.UnpicklingError)):
+        return (f'{path} holds pickled Python objects that loading with weights_only=True refuses (a corrupt file, or '
+                f'a checkpoint holding other objects than tensors: save its state dict alone), expected a '
+                f'.safetensors or .pth state dict')
+    if isinstance(e, _READ_ERROR_TYPES) or any(m in str(e) for m in _READ_ERROR_MESSAGES):
+        return (f'{path} could not be read (corrupt file?), expected a .safetensors or .pth state dict: '
+                f'{type(e).__name__}: {first}')
+    return None
+
+
+def probe_weights_file(path: Union[str, Path]) -> Path:
+    """``check_weights_file``, then, for a PyTorch checkpoint, a trial read of its pickle (memory-mapped for
+    ``torch.save``'s zip format, so tensors are not read): a damaged pickle raises here, named, instead of whatever
+    the unpickler meets in it. Pickled objects that ``weights_only`` loading refuses are left to the loader.
+
+    Raises:
+        FileNotFoundError, ValueError: as ``check_weights_file``, and for a pickle that cannot be read.
+    """
+    path = check_weights_file(path)
+    if path.suffix == '.safetensors':
+        return path
+    try:
+        torch.load(path, map_location='cpu', weights_only=True, mmap=zipfile.is_zipfile(path))
+    except Exception as e:  # noqa: BLE001  (whatever a damaged file makes the unpickler raise)
+        if 'weights_only' in str(e):
+            return path
+        raise ValueError(read_error_message(path, e) or (
+            f'{path} could not be read (corrupt file?), expected a .safetensors or .pth state dict: '
+            f'{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ""}')) from e
     return path
 
 
@@ -123,37 +171,74 @@ def check_deployed_fit(
     return state_dict
 
 
-def install_checkpoint_path_hook() -> None:
-    """Make ``timm.create_model(name, checkpoint_path=...)`` of this project's models check the file and accept
-    every layout their pretrained path accepts.
+def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoint_path') -> Callable:
+    """``timm_load_checkpoint`` (timm's ``load_checkpoint(model, checkpoint_path, ...)``) made to check the file and
+    use the family's ``checkpoint_filter_fn`` for a model whose class is defined in ``smpconvnet.models``.
 
-    timm reads ``checkpoint_path`` itself after building the model (``timm.models._factory.load_checkpoint``), with
-    no filter and before any code of the model runs: an empty file gave a bare ``EOFError``, a truncated
-    ``.safetensors`` a ``SafetensorError`` without the file name, an original-layout checkpoint missing keys. For a
-    model whose class is defined in ``smpconvnet.models``, the file is first checked (``check_weights_file``: a
-    ``ValueError`` naming the model, the file and what was expected) and then loaded through timm's own
-    ``load_checkpoint`` with the family's ``checkpoint_filter_fn`` (original layouts, deployed state dicts). Every
-    other model, and every other caller of timm's ``load_checkpoint``, is untouched. Installing twice is a no-op.
+    For such a model the file is checked (``check_weights_file``), read with timm's ``load_state_dict`` (any error of
+    the reader becomes a ``ValueError`` naming ``what``, the model, the file and what was expected), passed through
+    the family's filter (original layouts, wrapped and deployed state dicts; an explicit ``filter_fn`` or ``remap``
+    wins) and loaded as timm does. A features_only wrapper of such a model gets a ``ValueError`` saying how to load
+    the file instead (timm would load it into the wrapper, whose keys differ). Any other model goes to
+    ``timm_load_checkpoint`` unchanged.
     """
-    import functools
-    import sys
-    from timm.models import _factory
-    timm_load_checkpoint = _factory.load_checkpoint
-    if getattr(timm_load_checkpoint, '_smpconvnet_hook', False):
-        return
+    from timm.models import load_state_dict, remap_state_dict
+    package = __name__.rsplit('.', 1)[0] + '.'
+
+    def family(model):
+        module = sys.modules.get(type(model).__module__)
+        return module if module is not None and module.__name__.startswith(package) else None
 
     @functools.wraps(timm_load_checkpoint)
     def load_checkpoint(model, checkpoint_path, *args, **kwargs):
-        module = sys.modules.get(type(model).__module__)
-        if module is None or not module.__name__.startswith(__name__.rsplit('.', 1)[0] + '.'):
+        inner = getattr(model, 'model', None)  # timm's features_only wrappers (FeatureGetterNet) hold the model
+        if family(model) is None and isinstance(inner, nn.Module) and family(inner) is not None:
+            raise ValueError(
+                f'{what} with features_only=True: timm loads the file into the feature wrapper, whose keys differ '
+                f'from the checkpoint\'s; load it as pretrained weights instead: timm.create_model('
+                f'{inner.pretrained_cfg.get("architecture", "NAME")!r}, features_only=True, pretrained=True, '
+                f'pretrained_cfg_overlay=dict(file={str(checkpoint_path)!r}))')
+        module = family(model)
+        if module is None or str(checkpoint_path).lower().endswith(('.npz', '.npy')):
             return timm_load_checkpoint(model, checkpoint_path, *args, **kwargs)
         name = getattr(model, 'pretrained_cfg', {}).get('architecture') or type(model).__name__
         try:
             check_weights_file(checkpoint_path)
         except (ValueError, FileNotFoundError) as e:
-            raise type(e)(f'checkpoint_path for {name}: {e}') from None
-        kwargs.setdefault('filter_fn', getattr(module, 'checkpoint_filter_fn', None))
-        return timm_load_checkpoint(model, checkpoint_path, *args, **kwargs)
+            raise type(e)(f'{what} for {name}: {e}') from None
+        # timm's load_checkpoint, step for step, with its reader's errors named and the family's filter by default
+        bound = inspect.signature(timm_load_checkpoint).bind(model, checkpoint_path, *args, **kwargs)
+        bound.apply_defaults()
+        a = bound.arguments
+        try:
+            state_dict = load_state_dict(
+                checkpoint_path, a['use_ema'], device=a['device'], weights_only=a['weights_only'])
+        except Exception as e:  # noqa: BLE001  (whatever a damaged file makes the reader raise)
+            message = read_error_message(checkpoint_path, e) or (
+                f'{checkpoint_path} could not be read (corrupt file?), expected a .safetensors or .pth state dict: '
+                f'{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ""}')
+            raise ValueError(f'{what} for {name}: {message}') from e
+        filter_fn = a['filter_fn'] if a['filter_fn'] is not None else getattr(module, 'checkpoint_filter_fn', None)
+        if a['remap']:
+            state_dict = remap_state_dict(state_dict, model)
+        elif filter_fn is not None:
+            state_dict = filter_fn(state_dict, model)
+        return model.load_state_dict(state_dict, strict=a['strict'])
 
-    load_checkpoint._smpconvnet_hook = True
-    _factory.load_checkpoint = load_checkpoint
+    load_checkpoint.checks_smpconvnet_models = True
+    return load_checkpoint
+
+
+def install_checkpoint_path_hook() -> None:
+    """Make ``timm.create_model(name, checkpoint_path=...)`` of this project's models check the file and accept
+    every layout their pretrained path accepts (``with_checkpoint_checks`` around the ``load_checkpoint`` that
+    ``timm.create_model`` calls, ``timm.models._factory.load_checkpoint``).
+
+    timm reads ``checkpoint_path`` itself after building the model, with no filter and before any code of the model
+    runs: an empty file gave a bare ``EOFError``, a truncated ``.safetensors`` a ``SafetensorError`` without the file
+    name, an original-layout checkpoint missing keys. Every other model, and every other caller of timm's
+    ``load_checkpoint``, is untouched. Installing twice is a no-op.
+    """
+    from timm.models import _factory
+    if not getattr(_factory.load_checkpoint, 'checks_smpconvnet_models', False):
+        _factory.load_checkpoint = with_checkpoint_checks(_factory.load_checkpoint)

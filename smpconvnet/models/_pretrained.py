@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-from ._checkpoint import check_weights_file
+from ._checkpoint import probe_weights_file, read_error_message
 
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
@@ -236,18 +236,20 @@ def _is_weight_source_error(e: BaseException) -> bool:
 def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, Any]):
     """Around ``build_model_with_cfg``: turn a failure to find pretrained weights into an error that says
     where they were looked for and how to get them (other errors pass through unchanged). A local weights file
-    (``pretrained_cfg_overlay=dict(file=...)``, the shipped weights) is checked first (``check_weights_file``): a
+    (``pretrained_cfg_overlay=dict(file=...)``, the shipped weights) is checked first (``probe_weights_file``): a
     folder, an empty, truncated or corrupt file raises a ``ValueError`` naming it and what was expected."""
-    if pretrained:
-        file = _local_weights_file(variant, kwargs)
-        if file is not None:
-            try:
-                check_weights_file(file)
-            except ValueError as e:
-                raise ValueError(f'pretrained weights for {variant}: {e}') from None
+    file = _local_weights_file(variant, kwargs) if pretrained else None
+    if file is not None:
+        try:
+            probe_weights_file(file)
+        except ValueError as e:
+            raise ValueError(f'pretrained weights for {variant}: {e}') from None
     try:
         yield
     except Exception as e:  # noqa: BLE001  (filtered just below)
+        message = read_error_message(file, e) if file is not None else None
+        if message is not None:
+            raise ValueError(f'pretrained weights for {variant}: {message}') from e
         if not pretrained or not _is_weight_source_error(e):
             raise
         from timm.models._builder import resolve_pretrained_cfg

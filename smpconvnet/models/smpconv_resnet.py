@@ -417,6 +417,10 @@ _ORIGINAL_UNIT = {'cconv1': 'conv1.smp', 'cconv2': 'conv2.smp', 'cconv1s': 'conv
 _ORIGINAL_STEM = {'cconv1': 'stem.smp', 'cconv1s': 'stem.small', 'norm1': 'stem.smp_norm', 'norm1s': 'stem.small_norm'}
 
 
+# the first part of every key of an SMP-ResNet state dict: this package's layout, then the original's
+_RESNET_KEY_PREFIXES = ('stem.', 'blocks.', 'head.') + tuple(f'{k}.' for k in _ORIGINAL_STEM) + ('out_layer.',)
+
+
 def remap_original_keys(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     out = {}
     for k, v in state_dict.items():
@@ -457,6 +461,12 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Di
     kernel or BatchNorm) re-parameterises ``model`` in place so that it loads strictly: timm's ``local-dir:`` /
     ``hf-hub:`` loading of a deployed folder gives the deployed model."""
     state_dict = unwrap_state_dict(state_dict, 'an SMP-ResNet state dict')
+    foreign = [k for k in state_dict if not k.startswith(_RESNET_KEY_PREFIXES)]
+    if foreign or not state_dict:
+        raise ValueError(
+            f'checkpoint is not an SMP-ResNet state dict (keys such as {foreign[:3]}; an SMP-ResNet\'s, this package\'s '
+            f'or the original\'s, start with stem / blocks / head or cconv1 / norm1 / out_layer); load it into the '
+            f'model it was saved from')
     if is_deployed_state_dict(state_dict, 'stem.weight'):
         if has_batchnorm(model):
             model.reparameterize()

@@ -541,6 +541,9 @@ class SMPConvTCN(nn.Module):
     @seq_len.setter
     def seq_len(self, value: Optional[int]):
         self._seq_len = value
+        # True only while seq_len is the pretrained cfg's default (set by the builder, not asked for): a deployed
+        # checkpoint loaded later (checkpoint_path=) may then tell its own length
+        self._seq_len_is_default = False
         for block in self.blocks:
             block.deploy_length = value
 
@@ -863,6 +866,8 @@ def _deployed_length(state_dict: Dict[str, torch.Tensor], model: SMPConvTCN) -> 
     if key not in state_dict or state_dict[key].dim() != 3 or small_key not in model_sd:
         return model.seq_len  # not this architecture: check_deployed_fit names the difference
     taps, small = state_dict[key].shape[-1], model_sd[small_key].shape[-1]
+    if getattr(model, '_seq_len_is_default', False) and taps > small:
+        return taps  # the cfg's default length, not the user's: the checkpoint's own length wins
     if model.seq_len is not None:
         if max(model.seq_len, small) != taps:
             raise ValueError(
@@ -1020,6 +1025,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     for module in model.modules():
         if isinstance(module, SMPConvTCN) and module.seq_len is None and getattr(module, 'pretrained_cfg', None):
             module.seq_len = sequence_input_size(module.pretrained_cfg)[1]
+            module._seq_len_is_default = True
     return model
 
 

@@ -149,7 +149,9 @@ def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Op
     """Run a timm script (``train.py``, ``validate.py``) unchanged as ``__main__`` with ``script_args``.
 
     The models are registered (importing any part of ``smpconvnet`` runs the package's ``__init__``). With ``radius_lr_scale`` (and not 1),
-    ``timm.optim.create_optimizer_v2`` builds ``param_groups_smp`` groups for the duration of the run.
+    ``timm.optim.create_optimizer_v2`` builds ``param_groups_smp`` groups for the duration of the run; for the run,
+    ``timm.models.load_checkpoint`` (validate.py's ``--checkpoint``) checks the file and applies the family's
+    checkpoint filter to this project's models (``smpconvnet.models.with_checkpoint_checks``).
     Returns the script's exit status.
     """
     script = os.path.abspath(script)
@@ -157,10 +159,16 @@ def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Op
         raise FileNotFoundError(
             f'{script} not found: pass the path of the script in a pytorch-image-models checkout (for smpconvnet '
             f'train / validate: --train-script / --validate-script, or run from the checkout directory)')
+    import timm.models
     import timm.optim
+    from ..models import with_checkpoint_checks
 
     saved_argv, saved_path0 = sys.argv, sys.path[0] if sys.path else None
     saved_create = timm.optim.create_optimizer_v2
+    saved_load_checkpoint = timm.models.load_checkpoint
+    # validate.py's --checkpoint (and any script's load_checkpoint, imported from timm.models when it runs): the
+    # file checked and read through the family's checkpoint filter, as create_model(checkpoint_path=) does
+    timm.models.load_checkpoint = with_checkpoint_checks(saved_load_checkpoint, what='checkpoint')
     sys.argv = [script] + list(script_args)
     # as `python script.py` does: the script's folder first on the import path
     if sys.path:
@@ -182,6 +190,7 @@ def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Op
         return 1
     finally:
         timm.optim.create_optimizer_v2 = saved_create
+        timm.models.load_checkpoint = saved_load_checkpoint
         sys.argv = saved_argv
         if saved_path0 is not None:
             sys.path[0] = saved_path0

@@ -174,3 +174,11 @@ def test_bad_input(shape, message):
     model = reduced_model()
     with pytest.raises(ValueError, match=message):
         model(torch.randn(shape))
+
+
+@pytest.mark.parametrize('fixture', ['official_tcn_small.safetensors', 'official_smpconvnet_small.safetensors'])
+def test_another_familys_checkpoint_is_named(fixture):
+    """An SMP-TCN's or SMPConvNet's original checkpoint: 'not an SMP-ResNet state dict', not a KeyError."""
+    from conftest import FIXTURES
+    with pytest.raises(ValueError, match='not an SMP-ResNet state dict'):
+        timm.create_model('smpconv_resnet_cifar10', checkpoint_path=str(FIXTURES / fixture))

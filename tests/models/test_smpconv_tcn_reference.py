@@ -156,3 +156,37 @@ def test_wrong_size_checkpoint_is_refused():
         checkpoint_filter_fn(sd, model)
     with pytest.raises(ValueError, match='expected an SMP-TCN state dict'):
         checkpoint_filter_fn({'model': 'not a state dict'}, model)
+
+
+@pytest.mark.parametrize('length', [64, 784])
+def test_deployed_checkpoint_through_checkpoint_path_tells_its_length(io, tmp_path, length):
+    """A TCN deployed for any length loads through ``checkpoint_path=`` without ``seq_len`` (the cfg's default length
+    gives way to the checkpoint's), as through the pretrained path; an explicit other seq_len is refused."""
+    from safetensors.torch import save_file
+    deployed = load_reference_model().reparameterize(length=length)
+    save_file(deployed.state_dict(), str(tmp_path / 'deployed.safetensors'))
+    model = timm.create_model(
+        'smpconv_tcn_smnist', checkpoint_path=str(tmp_path / 'deployed.safetensors'), **reference_config()).eval()
+    assert model.is_deployed and model.seq_len == length
+    x = torch.randn(2, io['input'].shape[1], length)
+    with torch.no_grad():
+        assert rel_err(model(x), deployed(x)) < 1e-6
+    with pytest.raises(ValueError, match=f'{length}-tap kernels, but the model was created for seq_len=100'):
+        timm.create_model('smpconv_tcn_smnist', checkpoint_path=str(tmp_path / 'deployed.safetensors'),
+                          seq_len=100, **reference_config())
+
+
+def test_checkpoint_path_with_features_only_says_how():
+    """timm would load the file into the features_only wrapper (other keys): a ValueError whose hint loads it."""
+    with pytest.raises(ValueError, match='features_only=True') as e:
+        timm.create_model('smpconv_tcn_smnist', features_only=True, checkpoint_path=str(TCN_CKPT),
+                          **reference_config())
+    hint = str(e.value).split('instead: ', 1)[1]
+    features = eval(hint[:-1] + ', **reference_config())').eval()  # the printed call, with this test's model size
+    reference = load_reference_model()
+    with torch.no_grad():
+        assert rel_err(features(io_input())[-1], reference.forward_features(io_input())) < 1e-6
+
+
+def io_input():
+    return load_file(TCN_IO)['input']

@@ -422,3 +422,28 @@ def test_launcher_runs_any_timm_script(tmp_path):
     r = subprocess.run([sys.executable, '-m', 'smpconvnet', 'timm', str(tmp_path / 'nope.py'), '--'],
                        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120)
     assert r.returncode == 1 and 'nope.py not found' in r.stderr
+
+
+def test_launcher_scripts_load_checkpoint_takes_original_files(tmp_path, capsys):
+    """A script's ``timm.models.load_checkpoint`` (validate.py's ``--checkpoint``) reads this project's models'
+    files through the family's checkpoint filter and names a bad file; timm's function is restored after the run."""
+    from safetensors.torch import load_file
+    from conftest import SMALL_CKPT, SMALL_IO, SMALL_KWARGS, rel_err
+    out = tmp_path / 'logits.pt'
+    script = tmp_path / 'validate.py'
+    script.write_text(
+        'import sys, torch\n'
+        'from timm.models import create_model, load_checkpoint\n'
+        'from safetensors.torch import load_file\n'
+        'if __name__ == "__main__":\n'
+        f'    model = create_model("smpconvnet_t", **{SMALL_KWARGS!r}).eval()\n'
+        '    load_checkpoint(model, sys.argv[1])\n'
+        '    with torch.no_grad():\n'
+        f'        torch.save(model(load_file({str(SMALL_IO)!r})["input"]), {str(out)!r})\n')
+    before = timm.models.load_checkpoint
+    assert run_timm_script(str(script), [str(SMALL_CKPT)]) == 0
+    assert rel_err(torch.load(out), load_file(SMALL_IO)['logits']) < 1e-4
+    (tmp_path / 'empty.pth').touch()
+    assert run_timm_script(str(script), [str(tmp_path / 'empty.pth')]) == 1
+    assert f'checkpoint for smpconvnet_t: {tmp_path / "empty.pth"} is empty' in capsys.readouterr().err
+    assert timm.models.load_checkpoint is before

@@ -334,7 +334,8 @@ def test_evaluate_seq_on_a_deployed_shipped_model(tmp_path, capsys):
 
 
 @pytest.mark.parametrize('via', ['pretrained_cfg_overlay', 'checkpoint_path'])
-@pytest.mark.parametrize('kind', ['truncated_safetensors', 'cut_safetensors', 'empty_pth', 'truncated_pth', 'folder'])
+@pytest.mark.parametrize('kind', ['truncated_safetensors', 'cut_safetensors', 'empty_pth', 'truncated_pth', 'folder',
+                                  'garbled_pickle', 'cut_tensor_data', 'half_legacy_pickle'])
 @pytest.mark.parametrize('name', ['smpconv_tcn_osuleaf', 'smpconvnet_t', 'smpconv_resnet_cifar10'])
 def test_bad_weights_file_through_timm_names_the_file(tmp_path, name, kind, via):
     """``pretrained_cfg_overlay=dict(file=...)`` (timm's way to load a local file as a model's pretrained weights)
@@ -345,7 +346,8 @@ def test_bad_weights_file_through_timm_names_the_file(tmp_path, name, kind, via)
     safetensors.torch.save_file({'w': torch.randn(5000)}, str(good_st))
     torch.save({'w': torch.randn(5000)}, good_pth)
     path = tmp_path / {'truncated_safetensors': 'a.safetensors', 'cut_safetensors': 'b.safetensors',
-                       'empty_pth': 'c.pth', 'truncated_pth': 'd.pth', 'folder': 'e'}[kind]
+                       'empty_pth': 'c.pth', 'truncated_pth': 'd.pth', 'folder': 'e', 'garbled_pickle': 'f.pth',
+                       'cut_tensor_data': 'g.pth', 'half_legacy_pickle': 'h.pth'}[kind]
     if kind == 'truncated_safetensors':
         path.write_bytes(good_st.read_bytes()[:100])
     elif kind == 'cut_safetensors':
@@ -354,17 +356,31 @@ def test_bad_weights_file_through_timm_names_the_file(tmp_path, name, kind, via)
         path.touch()
     elif kind == 'truncated_pth':
         path.write_bytes(good_pth.read_bytes()[:2000])
+    elif kind in ('garbled_pickle', 'cut_tensor_data'):  # a complete zip archive whose contents are damaged
+        import zipfile
+        with zipfile.ZipFile(good_pth) as src, zipfile.ZipFile(path, 'w') as dst:
+            for member in src.namelist():
+                data = src.read(member)
+                if kind == 'garbled_pickle' and member.endswith('data.pkl'):
+                    data = bytes(range(256)) * (len(data) // 256 + 1)
+                if kind == 'cut_tensor_data' and member.endswith('/data/0'):
+                    data = data[:10]
+                dst.writestr(member, data)
+    elif kind == 'half_legacy_pickle':
+        torch.save({'w': torch.randn(5000)}, good_pth, _use_new_zipfile_serialization=False)
+        path.write_bytes(good_pth.read_bytes()[:len(good_pth.read_bytes()) // 2])
     else:
         path.mkdir()
     expected = {'truncated_safetensors': 'not a readable .safetensors file', 'cut_safetensors': 'corrupt or truncated',
                 'empty_pth': r'is empty \(0 bytes\)', 'truncated_pth': 'not a readable PyTorch checkpoint',
-                'folder': "is a folder.*local-dir:"}[kind]
+                'folder': "is a folder.*local-dir:", 'garbled_pickle': 'could not be read|pickled Python objects',
+                'cut_tensor_data': 'could not be read', 'half_legacy_pickle': 'could not be read'}[kind]
     if via == 'checkpoint_path':
         kwargs = dict(num_classes=10, in_chans=3) if 'tcn' in name else {}  # only the file matters here
-        with pytest.raises(ValueError, match=f'checkpoint_path for {name}: {re.escape(str(path))} .*{expected}'):
+        with pytest.raises(ValueError, match=f'checkpoint_path for {name}: {re.escape(str(path))} .*({expected})'):
             timm.create_model(name, checkpoint_path=str(path), **kwargs)
         return
-    with pytest.raises(ValueError, match=f'pretrained weights for {name}: {re.escape(str(path))} .*{expected}'):
+    with pytest.raises(ValueError, match=f'pretrained weights for {name}: {re.escape(str(path))} .*({expected})'):
         timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(file=str(path)))
 
 
