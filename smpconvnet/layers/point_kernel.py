@@ -234,6 +234,12 @@ class PointKernel(nn.Module):
         coords = self.coords.to(dtype)
         # L1 distance is a sum over axes, so build it from per-axis distances by broadcasting instead of
         # materialising every grid position's coordinates.
+        if self.ndim == 1:  # one axis: the per-axis distance is the distance (no accumulation pass)
+            grid = torch.linspace(-1., 1., size[0], dtype=dtype, device=coords.device)
+            if isinstance(size[0], int) and size[0] < 1:
+                raise ValueError(f'kernel size must be positive along every axis, got {size}')
+            distance = (coords[:, :, 0].unsqueeze(-1) - grid).abs()  # [G, N, k]
+            return self._combine(self._point_terms(distance)).reshape([self.out_channels, self.in_channels] + size)
         num_pos = 1
         distance = torch.zeros(1, dtype=dtype, device=coords.device)
         for axis in range(self.ndim):

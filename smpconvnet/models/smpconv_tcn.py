@@ -254,8 +254,11 @@ class SMPCausalLargeKernel(nn.Module):
         map. Differentiable with respect to every parameter (the eval-mode forward uses it too)."""
         weight, bias = fold_bn_after(self.smp.make_kernel(kernel_size), self.smp.bias, self.smp_norm)
         small_weight, small_bias = fold_bn_after(self.small.weight, None, self.small_norm)
-        size = max(weight.shape[-1], small_weight.shape[-1])
-        weight = F.pad(weight, [size - weight.shape[-1], 0]) + F.pad(small_weight, [size - small_weight.shape[-1], 0])
+        if weight.shape[-1] < small_weight.shape[-1]:
+            weight = F.pad(weight, [small_weight.shape[-1] - weight.shape[-1], 0])
+        # right-aligned: the small kernel adds to the last taps (in place into the fresh folded tensor; autograd-safe,
+        # as the product's backward needs its inputs, not its output)
+        weight[..., weight.shape[-1] - small_weight.shape[-1]:] += small_weight
         return weight, bias + small_bias
 
     @torch.no_grad()
