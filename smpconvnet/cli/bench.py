@@ -3,17 +3,22 @@
 Workloads, each measured alternately (A, B, A, B, ...) in one run, several repetitions, median throughput:
 
 * ``inference``: ``smpconvnet_t`` after ``timm.utils.reparameterize_model`` vs timm's ``convnext_tiny``
-  (eval, no grad, batch 8 at 224 px by default).
+  (eval, no grad, batch 8 at 224 px by default), and the original code's path on the same weights (every SMP kernel
+  re-sampled and convolved at its full size, k x k depthwise, no re-parameterisation) vs ``convnext_tiny``.
 * ``train``: one training step (forward, backward, AdamW step) of ``smpconvnet_t`` vs ``convnext_tiny``
-  (batch 4 at 224 px by default).
+  (batch 4 at 224 px by default), and the original code's path (its radius clipping after the step).
 * ``memory``: peak memory of one ``smpconvnet_t`` training step with the automatic convolution backends vs
   every large-kernel convolution forced to the plain direct path (``F.conv2d``). Each side runs in a fresh
   subprocess; the figure is the peak resident set size (``ru_maxrss``) minus the resident size just before
   the first step (model and input already built), so it covers activations, gradients, optimizer state and
   workspace of the step.
-* ``sequence``: ``timm.create_model('smpconv_tcn_smnist')`` training step and inference vs a straightforward
-  implementation of the original method written from its description (kernels materialised densely from the
-  points, convolved with ``F.conv1d`` after ``L - 1`` zeros of left padding), batch 32 at length 784.
+* ``sequence``: ``timm.create_model('smpconv_tcn_smnist')`` training step (Adam), inference in its training form
+  and deployed, vs the original code's sMNIST path (its SMP kernels re-sampled at every forward, its causal FFT
+  convolution; radius clipping after each step), batch 32 at length 784.
+
+The original code's paths are re-written step for step and checked against the
+original implementation's reference outputs (``tests/fixtures/official_*``) before they are timed; without those
+outputs (an installed package has no tests/ folder) no comparison with them is printed.
 
 Next to the speeds it prints the equality check of the fast path against the plain one (max abs difference
 relative to the max abs reference value). Other processes on the machine add noise: compare ratios, not
@@ -26,7 +31,6 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
@@ -34,6 +38,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..layers.reparam import relative_error
+from ._baselines import (
+    OriginalSMPConv2d, OriginalSMPConvNet, OriginalTCN, verify_original_smpconvnet, verify_original_tcn,
+)
 
 WORKLOADS = ('inference', 'train', 'memory', 'sequence')
 
@@ -43,21 +50,28 @@ def _sync(device: torch.device):
         torch.cuda.synchronize(device)
 
 
-def alternate(fn_a: Callable[[], None], fn_b: Callable[[], None], reps: int, device: torch.device,
-              warmup: int = 1) -> Tuple[List[float], List[float]]:
-    """Seconds per call of ``fn_a`` and ``fn_b``, measured A, B, A, B, ... after ``warmup`` calls of each."""
+def alternate_all(fns: List[Callable[[], None]], reps: int, device: torch.device, warmup: int = 1) -> List[List[float]]:
+    """Seconds per call of each of ``fns``, measured in turn (A, B, C, A, B, C, ...) after ``warmup`` calls of each,
+    so that drifts of the machine's speed hit every side alike."""
     for _ in range(warmup):
-        fn_a()
-        fn_b()
+        for fn in fns:
+            fn()
     _sync(device)
-    times_a, times_b = [], []
+    times: List[List[float]] = [[] for _ in fns]
     for _ in range(reps):
-        for fn, times in ((fn_a, times_a), (fn_b, times_b)):
+        for fn, fn_times in zip(fns, times):
             _sync(device)
             t0 = time.perf_counter()
             fn()
             _sync(device)
-            times.append(time.perf_counter() - t0)
+            fn_times.append(time.perf_counter() - t0)
+    return times
+
+
+def alternate(fn_a: Callable[[], None], fn_b: Callable[[], None], reps: int, device: torch.device,
+              warmup: int = 1) -> Tuple[List[float], List[float]]:
+    """Seconds per call of ``fn_a`` and ``fn_b``, measured A, B, A, B, ... after ``warmup`` calls of each."""
+    times_a, times_b = alternate_all([fn_a, fn_b], reps, device, warmup)
     return times_a, times_b
 
 
@@ -115,16 +129,34 @@ def randomize_for_check(model: nn.Module):
                 m.running_var.uniform_(0.5, 2.)
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.normal_(0, 0.1)
-            elif isinstance(m, PointKernel):
+            elif isinstance(m, (PointKernel, OriginalSMPConv2d)):
                 m.weights.normal_(0, 0.3)
 
 
-def bench_inference(args, device: torch.device) -> Dict:
+ORIGINAL_IMAGE = 'original code (kxk depthwise, verified)'
+
+
+def _original_image_model(args, ours: nn.Module) -> Tuple[Optional[nn.Module], str]:
+    """The original code's SMPConvNet-T path (``_baselines.OriginalSMPConvNet``, the sizes of ``ours``) with the
+    weights loaded into ``ours`` too, or (None, why) when it cannot be verified against the original's reference
+    outputs (then it is not timed)."""
+    verified, why = verify_original_smpconvnet()
+    if verified is None or not verified <= 1e-5:
+        return None, why
+    kw = dict(layers=(1, 1, 1, 1), channels=(16, 32, 64, 128), num_classes=10) if args.quick else {}
+    original = OriginalSMPConvNet(**kw)
+    randomize_for_check(original)
+    problem = _load_original_into_ours(original, ours)
+    return (None, problem) if problem else (original, why)
+
+
+def bench_inference(args, device: torch.device) -> List[Dict]:
     from timm.utils import reparameterize_model
     from ..layers.conv_backends import conv_backend
     torch.manual_seed(0)
     ours, ref = _image_models(args.quick)
     randomize_for_check(ours)
+    original, why = _original_image_model(args, ours)
     ours = reparameterize_model(ours.eval()).to(device)
     ref = ref.eval().to(device)
     x = torch.randn(args.batch_size, 3, args.img_size, args.img_size, device=device)
@@ -132,31 +164,43 @@ def bench_inference(args, device: torch.device) -> Dict:
         fast = ours(x)
         with conv_backend('direct'):
             plain = ours(x)
+        if original is not None:
+            original = original.eval().to(device)
+            why += f'; outputs vs ours deployed, same weights: max rel diff {relative_error(fast, original(x)):.1e}'
     diff = relative_error(fast, plain)
 
-    def run_ours():
-        with torch.no_grad():
-            ours(x)
+    def infer(model):
+        def run():
+            with torch.no_grad():
+                model(x)
+        return run
 
-    def run_ref():
-        with torch.no_grad():
-            ref(x)
-
-    times_a, times_b = alternate(run_ours, run_ref, args.reps, device)
-    return _row(
-        f'inference, batch {args.batch_size} at {args.img_size} px', 'img/s', 'smpconvnet_t (deployed)', times_a,
-        'convnext_tiny', times_b, args.batch_size,
-        note=f'fast vs direct conv outputs: max rel diff {diff:.1e}')
+    models = [ours, ref] + ([original] if original is not None else [])
+    times = alternate_all([infer(m) for m in models], args.reps, device)
+    name = f'inference, batch {args.batch_size} at {args.img_size} px'
+    rows = [_row(name, 'img/s', 'smpconvnet_t (deployed)', times[0], 'convnext_tiny', times[1], args.batch_size,
+                 note=f'fast vs direct conv outputs: max rel diff {diff:.1e}')]
+    if original is not None:
+        rows.append(_row(name, 'img/s', ORIGINAL_IMAGE, times[2], 'convnext_tiny', times[1], args.batch_size,
+                         note=f'baseline {why}'))
+    else:
+        print(f'inference: no row for the original code\'s path: it could not be verified ({why})')
+    return rows
 
 
 def _train_step_fn(model: nn.Module, x: torch.Tensor, target: torch.Tensor):
+    """One AdamW step; for the original code's model, its radius clipping after the step (this package's point
+    kernels clip through an optimizer hook)."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
+    clip = getattr(model, 'radius_clip', None)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(x), target)
         loss.backward()
         optimizer.step()
+        if clip is not None:
+            clip()
     return step
 
 
@@ -177,19 +221,26 @@ def _grad_check(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> Tupl
     return relative_error(l_fast, l_plain), relative_error(g_fast, g_plain)
 
 
-def bench_train(args, device: torch.device) -> Dict:
+def bench_train(args, device: torch.device) -> List[Dict]:
     torch.manual_seed(0)
     ours, ref = _image_models(args.quick)
+    original, why = _original_image_model(args, ours)
     ours, ref = ours.train().to(device), ref.train().to(device)
     batch = args.train_batch_size
     x = torch.randn(batch, 3, args.img_size, args.img_size, device=device)
     target = torch.randint(0, ours.num_classes, (batch,), device=device)
     logit_diff, grad_diff = _grad_check(ours, x, target)
-    times_a, times_b = alternate(_train_step_fn(ours, x, target), _train_step_fn(ref, x, target), args.reps, device)
-    return _row(
-        f'training step (fwd + bwd + AdamW), batch {batch} at {args.img_size} px', 'img/s', 'smpconvnet_t',
-        times_a, 'convnext_tiny', times_b, batch,
-        note=f'fast vs direct conv: logits max rel diff {logit_diff:.1e}, gradients {grad_diff:.1e}')
+    models = [ours, ref] + ([original.train().to(device)] if original is not None else [])
+    times = alternate_all([_train_step_fn(m, x, target) for m in models], args.reps, device)
+    name = f'training step (fwd + bwd + AdamW), batch {batch} at {args.img_size} px'
+    rows = [_row(name, 'img/s', 'smpconvnet_t', times[0], 'convnext_tiny', times[1], batch,
+                 note=f'fast vs direct conv: logits max rel diff {logit_diff:.1e}, gradients {grad_diff:.1e}')]
+    if original is not None:
+        rows.append(_row(name, 'img/s', ORIGINAL_IMAGE, times[2], 'convnext_tiny', times[1], batch,
+                         note=f'baseline {why}'))
+    else:
+        print(f'training: no row for the original code\'s path: it could not be verified ({why})')
+    return rows
 
 
 _MEMORY_CHILD = r'''
@@ -269,163 +320,7 @@ def _cuda_step_peak(backend: str, args, device: torch.device) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Sequence workload: the original method, as the original code runs it
-#
-# What the authors' sMNIST configuration runs (smp/ckconv of https://github.com/sangnekim/SMPConv: CKConv with an
-# SMPKernel, horizon 'same', conv.use_fft=True), re-written here step for step, and checked against the original's
-# reference outputs (tests/fixtures/official_tcn_small*) before it is timed.
-
-
-def original_causal_padding(x: torch.Tensor, kernel: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """An even-length kernel gets a leading zero tap (odd length K); the input gets K - 1 zeros on the left."""
-    if kernel.shape[-1] % 2 == 0:
-        kernel = F.pad(kernel, [1, 0], value=0.0)
-    return F.pad(x, [kernel.shape[-1] - 1, 0], value=0.0), kernel
-
-
-def original_causal_conv(x: torch.Tensor, kernel: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
-    x, kernel = original_causal_padding(x, kernel)
-    return F.conv1d(x, kernel, bias=bias, padding=0)
-
-
-def original_causal_fftconv(x: torch.Tensor, kernel: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
-    """The original's causal FFT convolution: padded input and kernel (zero-padded to the input's length) both
-    transformed with ``rfft`` at that length, mixed by an einsum over input channels with the conjugated kernel
-    spectrum (a correlation), ``irfft``, cut to the input length, bias added."""
-    length = x.shape[-1]
-    x, kernel = original_causal_padding(x, kernel)
-    kernel = F.pad(kernel, [0, x.size(-1) - kernel.size(-1)])
-    x_fr = torch.fft.rfft(x, dim=-1)
-    kernel_fr = torch.conj(torch.fft.rfft(kernel, dim=-1))
-    out = torch.fft.irfft(torch.einsum('bi..., oi... -> bo...', x_fr, kernel_fr), dim=-1).float()
-    out = out[:, :, :length]
-    return out + bias.view(1, -1, 1) if bias is not None else out
-
-
-class OriginalSMPKernel(nn.Module):
-    """The original ``SMPKernel`` (1-D): per-output-channel points ``weight_coord`` [O, N, 1], ``radius`` [O, N, 1]
-    and ``weights`` [O, I, N]; the kernel at the given positions is the matmul of the weights with
-    ``relu(1 - |c - x| / r)``, each position divided by its number of non-zero terms (+1e-6). The raw radius is used
-    (the original clips it after each optimizer step, ``radius_clip``)."""
-
-    def __init__(self, in_channels: int, out_channels: int, n_points: int, radius: float, coord_std: float):
-        super().__init__()
-        self.in_channels, self.out_channels, self.n_points = in_channels, out_channels, n_points
-        self.weight_coord = nn.Parameter(
-            nn.init.trunc_normal_(torch.empty(out_channels, n_points, 1), std=coord_std, a=-1., b=0.) * 2 + 1)
-        self.radius = nn.Parameter(torch.full((out_channels, n_points, 1), radius))
-        self.weights = nn.Parameter(nn.init.trunc_normal_(torch.empty(out_channels, in_channels, n_points), std=.02))
-
-    def forward(self, rel_pos: torch.Tensor) -> torch.Tensor:
-        # rel_pos: [1, 1, L]
-        diff = self.weight_coord.unsqueeze(-2) - rel_pos.reshape(1, 1, -1).transpose(1, 2)
-        diff = diff.transpose(2, 3).reshape(self.out_channels, self.n_points, 1, *rel_pos.shape[2:])
-        diff = F.relu(1 - torch.sum(torch.abs(diff), dim=2) / self.radius)
-        count_weight = 1 / (torch.sum(diff != 0, dim=1, keepdim=True) + 1e-6)
-        kernels = torch.matmul(self.weights, (count_weight * diff).reshape(self.out_channels, self.n_points, -1))
-        return kernels.reshape(self.out_channels, self.in_channels, *rel_pos.shape[2:])
-
-    @torch.no_grad()
-    def radius_clip(self, min_radius: float = 1e-4, max_radius: float = 1.):
-        self.radius.data = self.radius.data.clamp(min_radius, max_radius)
-
-
-class OriginalCKConv(nn.Module):
-    """The original ``CKConv`` with an SMP kernel, horizon 'same': the relative positions ``linspace(-1, 1, T)`` for
-    the first input's length T (``train_length``, kept as a buffer), cached; the kernel re-sampled every forward;
-    the FFT or the direct causal convolution."""
-
-    def __init__(self, in_channels: int, out_channels: int, n_points: int, radius: float, coord_std: float,
-                 use_fft: bool = True, bias: bool = True):
-        super().__init__()
-        self.Kernel = OriginalSMPKernel(in_channels, out_channels, n_points, radius, coord_std)
-        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
-        self.register_buffer('train_length', torch.zeros(1).int(), persistent=True)
-        self.rel_positions = None
-        self.conv = original_causal_fftconv if use_fft else original_causal_conv
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.rel_positions is None:
-            if self.train_length[0] == 0:
-                self.train_length[0] = x.shape[-1]
-            self.rel_positions = torch.linspace(-1, 1, int(self.train_length[0])).view(1, 1, -1).to(x.device)
-        kernel = self.Kernel(self.rel_positions).view(-1, x.shape[1], *self.rel_positions.shape[2:])
-        return self.conv(x, kernel, self.bias)
-
-
-class _OriginalCausalConv1d(nn.Conv1d):
-    """The original's small causal convolutions (``cconvNs``): odd-length kernel, K - 1 zeros on the left."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return original_causal_conv(x, self.weight, self.bias)
-
-
-class OriginalTCNBlock(nn.Module):
-    def __init__(self, in_chs: int, out_chs: int, n_points: int, radius: float, coord_std: float,
-                 small_kernel_size: int = 5, dropout: float = 0., use_fft: bool = True, bias: bool = True):
-        super().__init__()
-        self.cconv1 = OriginalCKConv(in_chs, out_chs, n_points, radius, coord_std, use_fft, bias)
-        self.cconv2 = OriginalCKConv(out_chs, out_chs, n_points, radius, coord_std, use_fft, bias)
-        self.cconv1s = _OriginalCausalConv1d(in_chs, out_chs, small_kernel_size, bias=False)
-        self.cconv2s = _OriginalCausalConv1d(out_chs, out_chs, small_kernel_size, bias=False)
-        self.norm1, self.norm2 = nn.BatchNorm1d(out_chs), nn.BatchNorm1d(out_chs)
-        self.norm1s, self.norm2s = nn.BatchNorm1d(out_chs), nn.BatchNorm1d(out_chs)
-        self.dp = nn.Dropout(dropout)
-        self.shortcut = nn.Sequential(nn.Conv1d(in_chs, out_chs, 1)) if in_chs != out_chs else nn.Identity()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shortcut = self.shortcut(x)
-        out = self.dp(F.relu(self.norm1(self.cconv1(x)) + self.norm1s(self.cconv1s(x))))
-        return F.relu(self.dp(F.relu(self.norm2(self.cconv2(out)) + self.norm2s(self.cconv2s(out)))) + shortcut)
-
-
-class OriginalTCN(nn.Module):
-    """The original ``SeqData_TCN`` (sMNIST: 6 blocks, 30 channels, 30 points: 371,320 parameters), its key names.
-    Its configurations' ``net.dropout_in`` is read by no model code, so there is no input dropout."""
-
-    def __init__(self, in_chans: int = 1, num_classes: int = 10, hidden: int = 30, blocks: int = 6,
-                 n_points: int = 30, radius: float = 0.002, coord_std: float = 0.1, dropout: float = 0.,
-                 use_fft: bool = True, bias: bool = True):
-        super().__init__()
-        self.backbone = nn.Sequential(*[
-            OriginalTCNBlock(in_chans if i == 0 else hidden, hidden, n_points, radius, coord_std, dropout=dropout,
-                             use_fft=use_fft, bias=bias)
-            for i in range(blocks)])
-        self.finallyr = nn.Linear(hidden, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.finallyr(self.backbone(x)[:, :, -1])
-
-    def radius_clip(self):
-        """What the original trainer does after every optimizer step."""
-        for m in self.modules():
-            if isinstance(m, OriginalSMPKernel):
-                m.radius_clip()
-
-
-def verify_original_tcn(fixtures: Optional[Path] = None) -> Tuple[Optional[float], str]:
-    """(max relative difference, description) of ``OriginalTCN`` against the original code's reference outputs
-    (``official_tcn_small*.safetensors``: a 2-block, 8-channel TCN, FFT convolution, eval mode), or (None, why) when
-    the fixtures are not there (an installed package has no tests/ folder)."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-    fixtures = fixtures or Path(__file__).resolve().parents[2] / 'tests' / 'fixtures'
-    weights, io = fixtures / 'official_tcn_small.safetensors', fixtures / 'official_tcn_small_io.safetensors'
-    if not (weights.is_file() and io.is_file()):
-        return None, f'the reference outputs are not here ({fixtures}: a source checkout has them)'
-    with safe_open(str(weights), 'pt') as f:
-        config = json.loads(f.metadata()['config'])
-    model = OriginalTCN(1, 10, hidden=config['net']['no_hidden'], blocks=config['net']['no_blocks'],
-                        n_points=config['kernel']['n_points'], radius=config['kernel']['radius'],
-                        coord_std=config['kernel']['coord_std'], use_fft=config['conv']['use_fft'],
-                        bias=config['conv']['bias'])
-    model.load_state_dict(load_file(str(weights)))
-    reference = load_file(str(io))
-    with torch.no_grad():
-        err = relative_error(model.eval()(reference['input']), reference['logits'])
-        kernel_err = relative_error(model.backbone[0].cconv1.Kernel(model.backbone[0].cconv1.rel_positions),
-                                    reference['block0_conv1_kernel'])
-    return max(err, kernel_err), f'equals the original code\'s reference outputs to {max(err, kernel_err):.1e}'
+# Sequence workload
 
 
 def _our_sequence_model(quick: bool) -> Tuple[Optional[nn.Module], str]:
