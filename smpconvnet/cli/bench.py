@@ -16,6 +16,12 @@ Workloads, each measured alternately (A, B, A, B, ...) in one run, several repet
   and deployed, vs the original code's sMNIST path (its SMP kernels re-sampled at every forward, its causal FFT
   convolution; radius clipping after each step), batch 32 at length 784.
 
+* ``kernelnet``: the paper's central claim. Point kernels vs the MLP kernel networks they replace (a SIREN from
+  relative positions to kernel values, as CKConv / FlexConv describe it: hidden width 32 as in CKConv, and one with
+  about as many parameters as the point kernel), generating the same banks: a 31x31 depthwise bank for 384 channels
+  (ImageNet stage 3) and a 784-tap 30 x 30 causal bank (sMNIST); forward + backward time and the memory kept for the
+  backward; and a whole ``smpconv_tcn_smnist`` training step with each generator in every SMP unit.
+
 The original code's paths are re-written step for step and checked against the
 original implementation's reference outputs (``tests/fixtures/official_*``) before they are timed; without those
 outputs (an installed package has no tests/ folder) no comparison with them is printed.
@@ -31,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
@@ -42,7 +49,7 @@ from ._baselines import (
     OriginalSMPConv2d, OriginalSMPConvNet, OriginalTCN, verify_original_smpconvnet, verify_original_tcn,
 )
 
-WORKLOADS = ('inference', 'train', 'memory', 'sequence')
+WORKLOADS = ('inference', 'train', 'memory', 'sequence', 'kernelnet')
 
 
 def _sync(device: torch.device):
@@ -433,6 +440,99 @@ def bench_sequence(args, device: torch.device) -> List[Dict]:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Kernel generators: point kernels vs the MLP kernel networks they replace (the paper's central claim)
+
+
+def saved_for_backward_mib(fn: Callable[[], torch.Tensor], exclude: List[torch.Tensor]) -> float:
+    """MiB that autograd keeps for the backward of ``fn()`` (each storage counted once; the ``exclude`` tensors,
+    e.g. the parameters, which are resident anyway, left out) plus the output itself: the memory a kernel generator
+    holds from its forward to its backward."""
+    excluded = {t.untyped_storage().data_ptr() for t in exclude}
+    storages: Dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in excluded:
+            storages[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn()
+    storages.setdefault(out.untyped_storage().data_ptr(), out.untyped_storage().nbytes())
+    return sum(storages.values()) / 2 ** 20
+
+
+def _kernel_banks(quick: bool):
+    """(description, point kernel, kernel size) of the two banks the comparison generates."""
+    from ..layers.point_kernel import PointKernel
+    k2, c2, k1, c1 = (31, 16, 64, 8) if quick else (31, 384, 784, 30)
+    image = PointKernel(k2 * k2 // 4, c2, 1, ndim=2, shared_coords=True, init_radius=4. / k2, coord_std=0.2,
+                        r_min=1e-3)
+    sequence = PointKernel(30, c1, c1, ndim=1, shared_coords=False, init_radius=0.002, coord_std=0.1,
+                           coord_init='recent', r_min=1e-4, normalize_by_count=True)
+    return [(f'{k2}x{k2} depthwise bank, {c2} channels (ImageNet stage 3)', image, [k2, k2]),
+            (f'{k1}-tap causal bank, {c1} x {c1} channels (sMNIST)', sequence, [k1])]
+
+
+def _sirens(point_kernel: nn.Module) -> List[Tuple[str, nn.Module]]:
+    from ._baselines import SirenKernel, matched_hidden_width
+    o, i, ndim = point_kernel.out_channels, point_kernel.in_channels, point_kernel.ndim
+    params = sum(p.numel() for p in point_kernel.parameters())
+    matched = matched_hidden_width(params, ndim, o * i)
+    return [('SIREN kernel net, hidden 32 (CKConv)', SirenKernel(o, i, ndim, 32)),
+            (f'SIREN kernel net, hidden {matched} (same parameters)', SirenKernel(o, i, ndim, matched))]
+
+
+def bench_kernelnet(args, device: torch.device) -> List[Dict]:
+    """Forward + backward of each kernel bank (point kernel vs SIREN kernel nets, hidden 32 and parameter-matched),
+    the memory each keeps for its backward, and a whole ``smpconv_tcn_smnist`` training step with each generator."""
+    import timm
+    torch.manual_seed(0)
+    rows = []
+    for description, point, size in _kernel_banks(args.quick):
+        generators = [(f'point kernel, {point.n_points} points', point)] + _sirens(point)
+        generators = [(label, gen.to(device)) for label, gen in generators]
+        grad = torch.randn([point.out_channels, point.in_channels] + size, device=device)
+
+        def step(gen):
+            def run():
+                gen(size).backward(grad)
+            return run
+        times = alternate_all([step(gen) for _, gen in generators], args.reps, device)
+        memory = [saved_for_backward_mib(lambda: gen(size), list(gen.parameters())) for _, gen in generators]
+        params = [sum(p.numel() for p in gen.parameters()) for _, gen in generators]
+        for j in (1, 2):
+            rows.append(_row(
+                f'kernel generation, forward + backward: {description}', 'banks/s',
+                f'{generators[0][0]} ({params[0]:,} parameters)', times[0],
+                f'{generators[j][0]} ({params[j]:,})', times[j], 1,
+                note=f'kept for backward: {memory[0]:.1f} vs {memory[j]:.1f} MiB'))
+
+    # a whole training step of the sMNIST model with each generator in every SMP unit
+    from ._baselines import SirenKernel
+    batch, length = (4, 64) if args.quick else (args.seq_batch_size, args.seq_length)
+    kwargs = dict(num_blocks=2, hidden_channels=8) if args.quick else {}
+    x = torch.randn(batch, 1, length, device=device)
+    target = torch.randint(0, 10, (batch,), device=device)
+    models = [timm.create_model('smpconv_tcn_smnist', **kwargs)]
+    point = models[0].blocks[-1].conv2.smp.kernel
+    for _, siren in _sirens(point):
+        model = timm.create_model('smpconv_tcn_smnist', **kwargs)
+        for unit in [m for m in model.modules() if hasattr(m, 'smp') and hasattr(m.smp, 'kernel')]:
+            kernel = unit.smp.kernel
+            unit.smp.kernel = SirenKernel(kernel.out_channels, kernel.in_channels, 1,
+                                          siren.layers[0].out_features)
+        models.append(model)
+    models = [m.train().to(device) for m in models]
+    times = alternate_all([_sequence_step_fn(m, x, target) for m in models], args.reps, device)
+    labels = ['smpconv_tcn_smnist (point kernels)'] + [f'same model, {label}' for label, _ in _sirens(point)]
+    for j in (1, 2):
+        rows.append(_row(f'sequence training step (Adam), batch {batch} length {length}, kernel generator swapped',
+                         'seq/s', labels[0], times[0], labels[j], times[j], batch))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Command line
 
 
@@ -450,6 +550,9 @@ def _add_arguments(parser: argparse.ArgumentParser):
     parser.add_argument('--json', metavar='PATH', default=None,
                         help='also write every figure (both sides, medians, min/max, each repetition, ratios) with the '
                              'versions, threads and device to PATH as JSON')
+    parser.add_argument('--markdown', metavar='JSON', default=None,
+                        help='measure nothing: print the Markdown speed table of a --json report (docs/speed.md and '
+                             'the README show one, from docs/bench-cpu.json)')
     parser.add_argument('--quick', action='store_true',
                         help='reduced models (smpconvnet_t and convnext_tiny with one block per stage, 16-128 channels; '
                              'a 2-block, 8-channel SMP-TCN at length 64), small inputs (64 px, batch 2), one warm-up '
@@ -457,6 +560,16 @@ def _add_arguments(parser: argparse.ArgumentParser):
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.markdown:
+        path = Path(args.markdown)
+        if not path.is_file():
+            raise FileNotFoundError(f'--markdown: {path} not found (a report written by smpconvnet bench --json PATH)')
+        try:
+            report = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f'--markdown: {path} is not a JSON report of smpconvnet bench --json ({e})') from None
+        print(markdown_table(report), end='')
+        return 0
     workloads = [w.strip() for w in args.workloads.split(',') if w.strip()]
     unknown = [w for w in workloads if w not in WORKLOADS]
     if unknown or not workloads:
@@ -480,7 +593,8 @@ def run(args: argparse.Namespace) -> int:
     print(f'smpconvnet bench: device {device}, {torch.get_num_threads()} threads, torch {torch.__version__}, '
           f'{args.reps} alternating repetitions per side, medians; conv backend {get_default_backend()!r}'
           f'{" (--quick: tiny sizes, not a measurement)" if args.quick else ""}', flush=True)
-    benches = dict(inference=bench_inference, train=bench_train, memory=bench_memory, sequence=bench_sequence)
+    benches = dict(inference=bench_inference, train=bench_train, memory=bench_memory, sequence=bench_sequence,
+                   kernelnet=bench_kernelnet)
     measured: List[Dict] = []
     for workload in workloads:
         rows = benches[workload](args, device)
@@ -512,6 +626,28 @@ def _write_json(args: argparse.Namespace, device: torch.device, rows: List[Dict]
     with atomic_file(args.json) as tmp:
         tmp.write_text(json.dumps(report, indent=2, default=str))
     print(f'wrote {args.json}')
+
+
+def markdown_table(report: Dict) -> str:
+    """The speed table of a ``--json`` report, in Markdown: one line per row with both sides' medians, the ratio of
+    the medians and the range of the per-repetition ratios (each repetition measures both sides back to back), then
+    what the run was measured on. What ``docs/speed.md`` and the README show, so that they hold one run's figures."""
+    if report.get('quick'):
+        raise ValueError('a --quick report measures nothing: run the bench without --quick')
+    lines = ['| workload | ours (or the first side) | reference | ratio (range over repetitions) |',
+             '| --- | --- | --- | --- |']
+    for row in report['rows']:
+        pairs = [a / b for a, b in zip(row['a_rates'], row['b_rates'])]
+        unit = row['unit']
+        lines.append(
+            f"| {row['name']} | {row['a']}: {row['a_value']:.3g} {unit} | {row['b']}: {row['b_value']:.3g} {unit} | "
+            f"**{row['ratio']:.2f}x** ({min(pairs):.2f}-{max(pairs):.2f}x) |")
+    lines.append('')
+    lines.append(
+        f"Measured {report['date'][:10]} with `smpconvnet bench --reps {report['reps']}` on {report['device']}, "
+        f"{report['threads']} threads, torch {report['torch']}, timm {report['timm']}, smpconvnet "
+        f"{report['smpconvnet']} ({report['reps']} alternating repetitions per side, medians).")
+    return '\n'.join(lines) + '\n'
 
 
 def add_parser(subparsers):

@@ -70,3 +70,45 @@ def test_image_rows_show_the_original_path_only_when_verified(tmp_path, monkeypa
     assert bench.main(['--quick', '--workloads', 'inference']) == 0
     printed = capsys.readouterr().out
     assert 'no row for the original code' in printed and bench.ORIGINAL_IMAGE not in printed
+
+
+def test_siren_kernel_net_is_the_papers_mlp():
+    """The kernel-network baseline: positions -> Linear -> sin(w0 .) -> Linear -> sin(w0 .) -> Linear, per position,
+    reshaped to the bank; the parameter-matched width is within 1% of the point kernel's parameters."""
+    from smpconvnet.cli._baselines import SirenKernel, matched_hidden_width
+    from smpconvnet.layers.point_kernel import PointKernel
+    torch.manual_seed(0)
+    net = SirenKernel(6, 2, ndim=2, hidden=5, omega_0=30.)
+    bank = net([3, 4])
+    assert bank.shape == (6, 2, 3, 4)
+    ys, xs = torch.linspace(-1, 1, 3), torch.linspace(-1, 1, 4)
+    l0, l1, l2 = net.layers
+    for u in range(3):
+        for v in range(4):
+            h = torch.sin(30. * (l0.weight @ torch.stack([ys[u], xs[v]]) + l0.bias))
+            h = torch.sin(30. * (l1.weight @ h + l1.bias))
+            assert torch.allclose(bank[:, :, u, v], (l2.weight @ h + l2.bias).reshape(6, 2), atol=1e-6)
+    for pk in (PointKernel(240, 384, 1, ndim=2), PointKernel(30, 30, 30, ndim=1, shared_coords=False)):
+        n = sum(p.numel() for p in pk.parameters())
+        hidden = matched_hidden_width(n, pk.ndim, pk.out_channels * pk.in_channels)
+        m = sum(p.numel() for p in SirenKernel(pk.out_channels, pk.in_channels, pk.ndim, hidden).parameters())
+        assert abs(m - n) / n < 0.01
+
+
+def test_saved_for_backward_counts_what_autograd_keeps():
+    w = torch.randn(256, 256, requires_grad=True)  # 0.25 MiB, a parameter: excluded
+    x = torch.randn(256, 1024)                     # 1 MiB, saved by the matmul
+    mib = bench.saved_for_backward_mib(lambda: torch.sin(w @ x), [w])
+    # saved: x (1 MiB) and sin's input (1 MiB); plus the output (1 MiB)
+    assert abs(mib - 3.0) < 1e-6
+
+
+def test_kernelnet_workload_rows(tmp_path):
+    import json
+    out = tmp_path / 'bench.json'
+    assert bench.main(['--quick', '--workloads', 'kernelnet', '--json', str(out)]) == 0
+    rows = json.loads(out.read_text())['rows']
+    assert len(rows) == 6 and all(r['ratio'] is None for r in rows)
+    assert rows[0]['b'].startswith('SIREN kernel net, hidden 32 (CKConv)') and '(same parameters)' in rows[1]['b']
+    assert all('kept for backward' in r['note'] for r in rows[:4])
+    assert rows[4]['a'] == 'smpconv_tcn_smnist (point kernels)' and 'SIREN' in rows[4]['b']
