@@ -5,8 +5,9 @@ Workloads, each measured alternately (A, B, A, B, ...) in one run, several repet
 * ``inference``: ``smpconvnet_t`` after ``timm.utils.reparameterize_model`` vs timm's ``convnext_tiny``
   (eval, no grad, batch 8 at 224 px by default), and the original code's path on the same weights (every SMP kernel
   re-sampled and convolved at its full size, k x k depthwise, no re-parameterisation) vs ``convnext_tiny``.
-* ``train``: one training step (forward, backward, AdamW step) of ``smpconvnet_t`` vs ``convnext_tiny``
-  (batch 4 at 224 px by default), and the original code's path (its radius clipping after the step).
+* ``train``: one training step (forward, backward, AdamW step; and SGD with momentum) of ``smpconvnet_t`` vs
+  ``convnext_tiny`` (batch 4 at 224 px by default), and the original code's path with AdamW (its radius clipping
+  after the step).
 * ``memory``: peak memory of one ``smpconvnet_t`` training step with the automatic convolution backends vs
   every large-kernel convolution forced to the plain direct path (``F.conv2d``). Each side runs in a fresh
   subprocess; the figure is the peak resident set size (``ru_maxrss``) minus the resident size just before
@@ -21,6 +22,9 @@ Workloads, each measured alternately (A, B, A, B, ...) in one run, several repet
   about as many parameters as the point kernel), generating the same banks: a 31x31 depthwise bank for 384 channels
   (ImageNet stage 3) and a 784-tap 30 x 30 causal bank (sMNIST); forward + backward time and the memory kept for the
   backward; and a whole ``smpconv_tcn_smnist`` training step with each generator in every SMP unit.
+
+* ``compile`` (only when named): ``smpconvnet_t`` and ``convnext_tiny`` training steps under ``torch.compile``
+  next to their eager ratio, in one run.
 
 The original code's paths are re-written step for step and checked against the
 original implementation's reference outputs (``tests/fixtures/official_*``) before they are timed; without those
@@ -50,6 +54,8 @@ from ._baselines import (
 )
 
 WORKLOADS = ('inference', 'train', 'memory', 'sequence', 'kernelnet')
+# measured only when asked for: compiling takes minutes on a small CPU
+OPTIONAL_WORKLOADS = ('compile',)
 
 
 def _sync(device: torch.device):
@@ -195,10 +201,13 @@ def bench_inference(args, device: torch.device) -> List[Dict]:
     return rows
 
 
-def _train_step_fn(model: nn.Module, x: torch.Tensor, target: torch.Tensor):
-    """One AdamW step; for the original code's model, its radius clipping after the step (this package's point
-    kernels clip through an optimizer hook)."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
+def _train_step_fn(model: nn.Module, x: torch.Tensor, target: torch.Tensor, optimizer: str = 'adamw'):
+    """One AdamW (or SGD with momentum) step; for the original code's model, its radius clipping after the step
+    (this package's point kernels clip through an optimizer hook)."""
+    if optimizer == 'adamw':
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
+    else:
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-5)
     clip = getattr(model, 'radius_clip', None)
 
     def step():
@@ -237,13 +246,19 @@ def bench_train(args, device: torch.device) -> List[Dict]:
     x = torch.randn(batch, 3, args.img_size, args.img_size, device=device)
     target = torch.randint(0, ours.num_classes, (batch,), device=device)
     logit_diff, grad_diff = _grad_check(ours, x, target)
-    models = [ours, ref] + ([original.train().to(device)] if original is not None else [])
-    times = alternate_all([_train_step_fn(m, x, target) for m in models], args.reps, device)
+    # AdamW and SGD steps of separate copies, all measured in turn; the original code's path with AdamW (its recipe)
+    steps = [_train_step_fn(ours, x, target), _train_step_fn(ref, x, target),
+             _train_step_fn(copy.deepcopy(ours), x, target, 'sgd'), _train_step_fn(copy.deepcopy(ref), x, target, 'sgd')]
+    if original is not None:
+        steps.append(_train_step_fn(original.train().to(device), x, target))
+    times = alternate_all(steps, args.reps, device)
     name = f'training step (fwd + bwd + AdamW), batch {batch} at {args.img_size} px'
     rows = [_row(name, 'img/s', 'smpconvnet_t', times[0], 'convnext_tiny', times[1], batch,
                  note=f'fast vs direct conv: logits max rel diff {logit_diff:.1e}, gradients {grad_diff:.1e}')]
+    rows.append(_row(name.replace('AdamW', 'SGD'), 'img/s', 'smpconvnet_t', times[2], 'convnext_tiny', times[3],
+                     batch))
     if original is not None:
-        rows.append(_row(name, 'img/s', ORIGINAL_IMAGE, times[2], 'convnext_tiny', times[1], batch,
+        rows.append(_row(name, 'img/s', ORIGINAL_IMAGE, times[4], 'convnext_tiny', times[1], batch,
                          note=f'baseline {why}'))
     else:
         print(f'training: no row for the original code\'s path: it could not be verified ({why})')
@@ -439,6 +454,25 @@ def bench_sequence(args, device: torch.device) -> List[Dict]:
     return rows
 
 
+def bench_compile(args, device: torch.device) -> List[Dict]:
+    """Training steps (AdamW) of ``torch.compile``d ``smpconvnet_t`` and ``convnext_tiny``, after compiling (two
+    warm-up steps each, not timed), next to their eager ratio measured in the same run. Compiling takes minutes on a
+    small CPU, so this workload runs only when asked for (``--workloads compile``)."""
+    torch.manual_seed(0)
+    ours, ref = _image_models(args.quick)
+    ours, ref = ours.train().to(device), ref.train().to(device)
+    batch = args.train_batch_size
+    x = torch.randn(batch, 3, args.img_size, args.img_size, device=device)
+    target = torch.randint(0, ours.num_classes, (batch,), device=device)
+    compiled = [torch.compile(copy.deepcopy(m)) for m in (ours, ref)]
+    steps = [_train_step_fn(m, x, target) for m in [ours, ref] + compiled]
+    times = alternate_all(steps, args.reps, device, warmup=2)
+    name = f'training step (fwd + bwd + AdamW), batch {batch} at {args.img_size} px'
+    return [_row(name, 'img/s', 'smpconvnet_t', times[0], 'convnext_tiny', times[1], batch, note='eager'),
+            _row(name, 'img/s', 'smpconvnet_t (torch.compile)', times[2], 'convnext_tiny (torch.compile)', times[3],
+                 batch, note='both compiled with torch.compile defaults')]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Kernel generators: point kernels vs the MLP kernel networks they replace (the paper's central claim)
 
@@ -538,7 +572,8 @@ def bench_kernelnet(args, device: torch.device) -> List[Dict]:
 
 def _add_arguments(parser: argparse.ArgumentParser):
     parser.add_argument('--workloads', default=','.join(WORKLOADS),
-                        help=f'comma-separated subset of {",".join(WORKLOADS)} (default: all)')
+                        help=f'comma-separated subset of {",".join(WORKLOADS + OPTIONAL_WORKLOADS)} (default: '
+                             f'{",".join(WORKLOADS)}; compile only when named: it takes minutes)')
     parser.add_argument('--reps', type=int, default=None, help='timed repetitions per side (default 7; 1 with --quick)')
     parser.add_argument('--batch-size', type=int, default=8, help='inference batch size (default 8)')
     parser.add_argument('--train-batch-size', type=int, default=4, help='training batch size (default 4)')
@@ -571,9 +606,10 @@ def run(args: argparse.Namespace) -> int:
         print(markdown_table(report), end='')
         return 0
     workloads = [w.strip() for w in args.workloads.split(',') if w.strip()]
-    unknown = [w for w in workloads if w not in WORKLOADS]
+    unknown = [w for w in workloads if w not in WORKLOADS + OPTIONAL_WORKLOADS]
     if unknown or not workloads:
-        raise ValueError(f'unknown workload(s) {unknown}: expected a comma-separated subset of {",".join(WORKLOADS)}')
+        raise ValueError(f'unknown workload(s) {unknown}: expected a comma-separated subset of '
+                         f'{",".join(WORKLOADS + OPTIONAL_WORKLOADS)}')
     device = torch.device(args.device)
     if device.type == 'cuda' and not torch.cuda.is_available():
         raise RuntimeError('--device cuda was given but CUDA is not available')
@@ -594,7 +630,7 @@ def run(args: argparse.Namespace) -> int:
           f'{args.reps} alternating repetitions per side, medians; conv backend {get_default_backend()!r}'
           f'{" (--quick: tiny sizes, not a measurement)" if args.quick else ""}', flush=True)
     benches = dict(inference=bench_inference, train=bench_train, memory=bench_memory, sequence=bench_sequence,
-                   kernelnet=bench_kernelnet)
+                   kernelnet=bench_kernelnet, compile=bench_compile)
     measured: List[Dict] = []
     for workload in workloads:
         rows = benches[workload](args, device)

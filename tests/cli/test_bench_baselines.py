@@ -112,3 +112,14 @@ def test_kernelnet_workload_rows(tmp_path):
     assert rows[0]['b'].startswith('SIREN kernel net, hidden 32 (CKConv)') and '(same parameters)' in rows[1]['b']
     assert all('kept for backward' in r['note'] for r in rows[:4])
     assert rows[4]['a'] == 'smpconv_tcn_smnist (point kernels)' and 'SIREN' in rows[4]['b']
+
+
+def test_train_rows_have_adamw_sgd_and_the_original_path(tmp_path):
+    import json
+    out = tmp_path / 'bench.json'
+    assert bench.main(['--quick', '--workloads', 'train', '--json', str(out)]) == 0
+    rows = json.loads(out.read_text())['rows']
+    assert [r['name'].split(')')[0] for r in rows] == [
+        'training step (fwd + bwd + AdamW', 'training step (fwd + bwd + SGD', 'training step (fwd + bwd + AdamW']
+    assert [r['a'] for r in rows] == ['smpconvnet_t', 'smpconvnet_t', bench.ORIGINAL_IMAGE]
+    assert rows[0]['b_rates'] == rows[2]['b_rates']  # the original path against the same convnext_tiny timings
