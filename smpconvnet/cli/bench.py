@@ -467,8 +467,8 @@ def bench_compile(args, device: torch.device) -> List[Dict]:
     compiled = [torch.compile(copy.deepcopy(m)) for m in (ours, ref)]
     steps = [_train_step_fn(m, x, target) for m in [ours, ref] + compiled]
     times = alternate_all(steps, args.reps, device, warmup=2)
-    name = f'training step (fwd + bwd + AdamW), batch {batch} at {args.img_size} px'
-    return [_row(name, 'img/s', 'smpconvnet_t', times[0], 'convnext_tiny', times[1], batch, note='eager'),
+    name = f'training step (fwd + bwd + AdamW), batch {batch} at {args.img_size} px, eager and compiled in one run'
+    return [_row(name, 'img/s', 'smpconvnet_t (eager)', times[0], 'convnext_tiny (eager)', times[1], batch),
             _row(name, 'img/s', 'smpconvnet_t (torch.compile)', times[2], 'convnext_tiny (torch.compile)', times[3],
                  batch, note='both compiled with torch.compile defaults')]
 
@@ -600,10 +600,10 @@ def run(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise FileNotFoundError(f'--markdown: {path} not found (a report written by smpconvnet bench --json PATH)')
         try:
-            report = json.loads(path.read_text())
-        except json.JSONDecodeError as e:
-            raise ValueError(f'--markdown: {path} is not a JSON report of smpconvnet bench --json ({e})') from None
-        print(markdown_table(report), end='')
+            table = markdown_table(json.loads(path.read_text()))
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise ValueError(f'--markdown: {path} is not a report of smpconvnet bench --json PATH ({e!r})') from None
+        print(table, end='')
         return 0
     workloads = [w.strip() for w in args.workloads.split(',') if w.strip()]
     unknown = [w for w in workloads if w not in WORKLOADS + OPTIONAL_WORKLOADS]
@@ -673,11 +673,12 @@ def markdown_table(report: Dict) -> str:
     lines = ['| workload | ours (or the first side) | reference | ratio (range over repetitions) |',
              '| --- | --- | --- | --- |']
     for row in report['rows']:
-        pairs = [a / b for a, b in zip(row['a_rates'], row['b_rates'])]
+        pairs = [a / b for a, b in zip(row.get('a_rates', []), row.get('b_rates', []))]
+        spread = f' ({min(pairs):.2f}-{max(pairs):.2f}x)' if len(pairs) > 1 else ''  # memory: one measurement
         unit = row['unit']
         lines.append(
-            f"| {row['name']} | {row['a']}: {row['a_value']:.3g} {unit} | {row['b']}: {row['b_value']:.3g} {unit} | "
-            f"**{row['ratio']:.2f}x** ({min(pairs):.2f}-{max(pairs):.2f}x) |")
+            f"| {row['name']} | {row['a']}: {row['a_value']:.4g} {unit} | {row['b']}: {row['b_value']:.4g} {unit} | "
+            f"**{row['ratio']:.2f}x**{spread} |")
     lines.append('')
     lines.append(
         f"Measured {report['date'][:10]} with `smpconvnet bench --reps {report['reps']}` on {report['device']}, "

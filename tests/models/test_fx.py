@@ -107,8 +107,11 @@ def test_traced_training_graph_gives_eager_gradients(family):
     torch.manual_seed(1)  # the same dropout masks
     model(x).square().sum().backward()
     assert traced.keys() == {n for n, _ in model.named_parameters()}
+    # relative to the largest gradient: some are zero up to rounding (an SMP bias before its training-mode
+    # BatchNorm), and the eager graph may sample point kernels with its own backward (other rounding)
+    scale = max(p.grad.abs().max().item() for p in model.parameters())
     for n, p in model.named_parameters():
-        assert rel_err(traced[n], p.grad) < 1e-4, n
+        assert (traced[n] - p.grad).abs().max().item() <= 1e-5 * scale, n
 
 
 @pytest.mark.parametrize('deployed', [False, True], ids=['training_form', 'deployed'])

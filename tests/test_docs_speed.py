@@ -1,0 +1,36 @@
+"""The speed tables of README.md and docs/speed.md are one bench run's report (docs/bench-cpu.json), rendered by
+``smpconvnet bench --markdown``: every figure in them was measured together, on the code of that commit."""
+import json
+import re
+from pathlib import Path
+
+from smpconvnet.cli.bench import WORKLOADS, markdown_table
+
+ROOT = Path(__file__).resolve().parents[1]
+BEGIN, END = '<!-- bench table: smpconvnet bench --markdown docs/bench-cpu.json -->', '<!-- end of bench table -->'
+
+
+def _block(text: str) -> str:
+    match = re.search(re.escape(BEGIN) + r'\n(.*?)' + re.escape(END), text, re.S)
+    assert match, f'no generated bench table between {BEGIN!r} and {END!r}'
+    return match.group(1)
+
+
+def test_speed_tables_are_one_runs_report():
+    report = json.loads((ROOT / 'docs' / 'bench-cpu.json').read_text())
+    assert not report['quick'] and report['reps'] >= 5
+    assert set(WORKLOADS) <= {row['workload'] for row in report['rows']}
+    table = markdown_table(report)
+    for doc in ('README.md', 'docs/speed.md'):
+        assert _block((ROOT / doc).read_text()) == table, f'{doc}: regenerate with smpconvnet bench --markdown'
+
+
+def test_markdown_of_a_quick_report_is_refused(tmp_path):
+    import pytest
+    from smpconvnet.cli import bench
+    path = tmp_path / 'quick.json'
+    path.write_text(json.dumps({'quick': True, 'rows': []}))
+    with pytest.raises(ValueError, match='--quick report measures nothing'):
+        bench.main(['--markdown', str(path)])
+    with pytest.raises(FileNotFoundError, match='--markdown: .*nope.json not found'):
+        bench.main(['--markdown', str(tmp_path / 'nope.json')])
