@@ -56,7 +56,7 @@ def test_sdist_carries_weights_cards_manifests_docs_and_tests(tmp_path):
     sdist = _build('sdist', tmp_path)
     with tarfile.open(sdist) as tar:
         names = {n.split('/', 1)[1] for n in tar.getnames() if '/' in n}
-    docs = ['docs/' + p.name for p in (ROOT / 'docs').glob('*.md')] + ['tests/conftest.py']
+    docs = ['docs/' + p.name for p in (ROOT / 'docs').glob('*.md')] + ['docs/bench-cpu.json', 'tests/conftest.py']
     docs += ['tests/fixtures/' + p.name for p in (ROOT / 'tests' / 'fixtures').iterdir()]
     missing = [c for c in CARDS + docs if c not in names]
     assert not missing, f'{sdist.name} lacks {missing}'
