@@ -32,5 +32,24 @@ def test_markdown_of_a_quick_report_is_refused(tmp_path):
     path.write_text(json.dumps({'quick': True, 'rows': []}))
     with pytest.raises(ValueError, match='--quick report measures nothing'):
         bench.main(['--markdown', str(path)])
-    with pytest.raises(FileNotFoundError, match='--markdown: .*nope.json not found'):
+    with pytest.raises(FileNotFoundError, match='--markdown: .*nope.json. is not a file'):
         bench.main(['--markdown', str(tmp_path / 'nope.json')])
+
+
+def test_bench_arguments_are_checked_before_measuring(tmp_path):
+    """Each bad argument is one clear error naming it, before anything is measured."""
+    import pytest
+    from smpconvnet.cli import bench
+    bad = tmp_path / 'bad.json'
+    for content in ('[1, 2]', '{"rows": "abc"}', 'not json'):
+        bad.write_text(content)
+        with pytest.raises(ValueError, match=f'--markdown: {bad} is not a report'):
+            bench.main(['--markdown', str(bad)])
+    with pytest.raises(FileNotFoundError, match="--markdown: '' is a folder"):
+        bench.main(['--markdown', ''])
+    for args, message in ((['--workloads', ','], "--workloads ','"), (['--threads', '0'], '--threads must be'),
+                          (['--device', 'foo'], '--device must be cpu or cuda'),
+                          (['--json', str(tmp_path), '--workloads', 'memory'], 'is a folder'),
+                          (['--json', str(tmp_path / 'no' / 'x.json')], 'does not exist')):
+        with pytest.raises(ValueError, match=message):
+            bench.main(args)

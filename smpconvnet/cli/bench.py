@@ -1,6 +1,7 @@
 """``smpconvnet bench`` (also ``python -m smpconvnet.cli.bench``): speed of our models against a reference, side by side.
 
-Workloads, each measured alternately (A, B, A, B, ...) in one run, several repetitions, median throughput:
+Workloads, each measured in turn (A, B, A, B, ...) in one run, several repetitions, median throughput (memory: one
+measurement per side):
 
 * ``inference``: ``smpconvnet_t`` after ``timm.utils.reparameterize_model`` vs timm's ``convnext_tiny``
   (eval, no grad, batch 8 at 224 px by default), and the original code's path on the same weights (every SMP kernel
@@ -8,7 +9,7 @@ Workloads, each measured alternately (A, B, A, B, ...) in one run, several repet
 * ``train``: one training step (forward, backward, AdamW step; and SGD with momentum) of ``smpconvnet_t`` vs
   ``convnext_tiny`` (batch 4 at 224 px by default), and the original code's path with AdamW (its radius clipping
   after the step).
-* ``memory``: peak memory of one ``smpconvnet_t`` training step with the automatic convolution backends vs
+* ``memory``: peak memory of ``smpconvnet_t`` training steps (two) with the automatic convolution backends vs
   every large-kernel convolution forced to the plain direct path (``F.conv2d``). Each side runs in a fresh
   subprocess; the figure is the peak resident set size (``ru_maxrss``) minus the resident size just before
   the first step (model and input already built), so it covers activations, gradients, optimizer state and
@@ -590,33 +591,43 @@ def _add_arguments(parser: argparse.ArgumentParser):
                              'the README show one, from docs/bench-cpu.json)')
     parser.add_argument('--quick', action='store_true',
                         help='reduced models (smpconvnet_t and convnext_tiny with one block per stage, 16-128 channels; '
-                             'a 2-block, 8-channel SMP-TCN at length 64), small inputs (64 px, batch 2), one warm-up '
+                             'a 2-block, 8-channel SMP-TCN at length 64, batch 4; kernel banks of 16 channels and of '
+                             '64 taps, 8 x 8), small images (64 px, batch 2), one warm-up '
                              'and one timed repetition: checks that every workload runs, prints no ratio')
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.markdown:
+    if args.markdown is not None:
         path = Path(args.markdown)
-        if not path.is_file():
-            raise FileNotFoundError(f'--markdown: {path} not found (a report written by smpconvnet bench --json PATH)')
+        if path.is_dir() or not path.is_file():
+            raise FileNotFoundError(
+                f'--markdown: {args.markdown!r} is {"a folder" if path.is_dir() else "not a file"}, expected a report '
+                f'written by smpconvnet bench --json PATH')
         try:
-            table = markdown_table(json.loads(path.read_text()))
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise ValueError(f'--markdown: {path} is not a report of smpconvnet bench --json PATH ({e!r})') from None
+            table = markdown_table(json.loads(path.read_text(encoding='utf-8')))
+        except (ValueError, KeyError, TypeError, AttributeError, ZeroDivisionError) as e:
+            raise ValueError(f'--markdown: {path} is not a report of smpconvnet bench --json PATH ({e})') from None
         print(table, end='')
         return 0
     workloads = [w.strip() for w in args.workloads.split(',') if w.strip()]
     unknown = [w for w in workloads if w not in WORKLOADS + OPTIONAL_WORKLOADS]
     if unknown or not workloads:
-        raise ValueError(f'unknown workload(s) {unknown}: expected a comma-separated subset of '
+        raise ValueError(f'--workloads {args.workloads!r}: expected a comma-separated subset of '
                          f'{",".join(WORKLOADS + OPTIONAL_WORKLOADS)}')
+    if not (args.device == 'cpu' or args.device.split(':')[0] == 'cuda'):
+        raise ValueError(f"--device must be cpu or cuda (cuda:N), got {args.device!r}")
     device = torch.device(args.device)
     if device.type == 'cuda' and not torch.cuda.is_available():
         raise RuntimeError('--device cuda was given but CUDA is not available')
-    if device.type not in ('cpu', 'cuda'):
-        raise ValueError(f"--device must be cpu or cuda, got {args.device!r}")
-    if args.threads:
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f'--threads must be a positive number of threads, got {args.threads}')
         torch.set_num_threads(args.threads)
+    if args.json:
+        out = Path(args.json)
+        if out.is_dir() or not out.resolve().parent.is_dir():
+            raise ValueError(f'--json {args.json}: ' + ('is a folder' if out.is_dir() else
+                             f'its folder {out.resolve().parent} does not exist') + ', expected a file path to write')
     if args.quick:
         args.img_size = min(args.img_size, 64)
         args.batch_size = min(args.batch_size, 2)
@@ -680,8 +691,10 @@ def markdown_table(report: Dict) -> str:
             f"| {row['name']} | {row['a']}: {row['a_value']:.4g} {unit} | {row['b']}: {row['b_value']:.4g} {unit} | "
             f"**{row['ratio']:.2f}x**{spread} |")
     lines.append('')
+    workloads = report.get('arguments', {}).get('workloads', '')
+    command = f"smpconvnet bench --reps {report['reps']}" + (f' --workloads {workloads}' if workloads else '')
     lines.append(
-        f"Measured {report['date'][:10]} with `smpconvnet bench --reps {report['reps']}` on {report['device']}, "
+        f"Measured {report['date'][:10]} with `{command}` on {report['device']}, "
         f"{report['threads']} threads, torch {report['torch']}, timm {report['timm']}, smpconvnet "
         f"{report['smpconvnet']} ({report['reps']} alternating repetitions per side, medians).")
     return '\n'.join(lines) + '\n'

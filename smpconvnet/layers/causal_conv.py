@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .conv_backends import autocast_disabled, exporting, good_fft_size
+from .conv_backends import autocast_disabled, exporting, functional_transforms_active, good_fft_size
 
 __all__ = ['CausalConv1d', 'fixed_input_lengths', 'causal_conv1d', 'complex_channel_mix', 'causal_conv1d_direct',
            'causal_conv1d_fft', 'fft_size', 'use_fft_for', 'check_fixed_length', 'FFT_MIN_KERNEL_SIZE']
@@ -103,12 +103,13 @@ class _CausalFFTConv(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, gy: torch.Tensor):
+        saved = ctx.saved_tensors  # unpacked once: activation checkpointing allows a single unpack
         with autocast_disabled(gy.device.type):  # a backward called inside an autocast region: still full precision
-            return _CausalFFTConv._backward(ctx, gy.to(ctx.saved_tensors[0].dtype))
+            return _CausalFFTConv._backward(ctx, gy.to(saved[0].dtype), saved)
 
     @staticmethod
-    def _backward(ctx, gy: torch.Tensor):
-        x, weight, x_blocks, h_blocks = ctx.saved_tensors
+    def _backward(ctx, gy: torch.Tensor, saved):
+        x, weight, x_blocks, h_blocks = saved
         n, length, kernel_size = ctx.n, x.shape[-1], weight.shape[-1]
         if torch.is_grad_enabled():  # create_graph=True: spectra from the inputs, so the graph reaches them
             x_blocks = _to_blocks(torch.fft.rfft(x, n=n))
@@ -140,7 +141,12 @@ def causal_conv1d_fft(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torc
     compute_dtype = torch.promote_types(dtype, torch.float32)
     # autocast off: it would run the channel-mixing matmul, hence the inverse transform, in half precision
     with autocast_disabled(x.device.type):
-        y = _CausalFFTConv.apply(x.to(compute_dtype), weight.to(compute_dtype), n)
+        x, weight = x.to(compute_dtype), weight.to(compute_dtype)
+        if functional_transforms_active(x, weight):  # torch.func / forward-mode AD: plain differentiable operations
+            y_f = complex_channel_mix(torch.fft.rfft(x, n=n), torch.fft.rfft(weight.flip(-1), n=n))
+            y = torch.fft.irfft(y_f, n=n)[..., :length]
+        else:
+            y = _CausalFFTConv.apply(x, weight, n)
     if bias is not None:
         y = y + bias.to(compute_dtype).unsqueeze(-1)
     return y.to(dtype)

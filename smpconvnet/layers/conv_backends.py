@@ -44,7 +44,7 @@ import torch.nn.functional as F
 __all__ = [
     'depthwise_conv2d_same', 'choose_backend', 'conv_backend', 'set_default_backend', 'get_default_backend',
     'depthwise_conv2d_same_pair', 'good_fft_size', 'BACKENDS', 'pointwise_conv2d', 'PointwiseConv2d', 'KernelCache', 'exporting',
-    'direct_channels_last_weight_grad', 'autocast_enabled', 'autocast_disabled',
+    'direct_channels_last_weight_grad', 'autocast_enabled', 'autocast_disabled', 'functional_transforms_active',
 ]
 
 BACKENDS = ('direct', 'fft', 'toeplitz')
@@ -132,6 +132,21 @@ def exporting() -> bool:
 @torch.jit.unused
 def _exporting() -> bool:
     return torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting()
+
+
+@torch.jit.unused
+def functional_transforms_active(*tensors: torch.Tensor) -> bool:
+    """Whether a ``torch.func`` transform (``grad``, ``vmap``, ``jacrev``, ...) is running, or any of ``tensors``
+    carries a forward-mode tangent (``torch.autograd.forward_ad``). The layers' hand-written autograd Functions
+    (speed-ups with their own backward) then give way to plain differentiable operations, which every transform
+    supports. False under ``torch.compile``, which handles those Functions itself."""
+    if torch.compiler.is_compiling():
+        return False
+    level = getattr(torch._C._functorch, 'maybe_current_level', None)
+    if level is not None and level() is not None:
+        return True
+    from torch.autograd import forward_ad
+    return any(isinstance(t, torch.Tensor) and forward_ad.unpack_dual(t).tangent is not None for t in tensors)
 
 
 @functools.lru_cache(maxsize=None)

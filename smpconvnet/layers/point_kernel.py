@@ -27,7 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from .conv_backends import exporting
+from .conv_backends import exporting, functional_transforms_active
 
 __all__ = ['PointKernel', 'sampling_grid', 'clamp_all_radii_', 'factory_kwargs_of']
 
@@ -190,9 +190,11 @@ class PointKernel(nn.Module):
         return kernel.to(self.weights.dtype)
 
     @torch.jit.unused
-    def _samples_with_own_backward(self, grid: torch.Tensor) -> bool:
-        # eager and torch.compile; torch.fx, torch.jit.trace and ONNX export record the plain operations instead
-        return not (isinstance(grid, torch.fx.Proxy) or torch.jit.is_tracing() or exporting())
+    def _samples_with_own_backward(self, grid: torch.Tensor, coords: torch.Tensor) -> bool:
+        # eager and torch.compile; torch.fx, torch.jit.trace, ONNX export, torch.func transforms and forward-mode AD
+        # use the plain operations instead
+        return not (isinstance(grid, torch.fx.Proxy) or torch.jit.is_tracing() or exporting()
+                    or functional_transforms_active(coords, self.radius, self.weights))
 
     @torch.jit.unused
     def _sample_1d(self, coords: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
@@ -251,7 +253,7 @@ class PointKernel(nn.Module):
             grid = torch.linspace(-1., 1., size[0], dtype=dtype, device=coords.device)
             if isinstance(size[0], int) and size[0] < 1:
                 raise ValueError(f'kernel size must be positive along every axis, got {size}')
-            if not torch.jit.is_scripting() and self._samples_with_own_backward(grid):
+            if not torch.jit.is_scripting() and self._samples_with_own_backward(grid, coords):
                 return self._sample_1d(coords, grid)
             distance = (coords[:, :, 0].unsqueeze(-1) - grid).abs()  # [G, N, k]
             return self._combine(self._point_terms(distance)).reshape([self.out_channels, self.in_channels] + size)

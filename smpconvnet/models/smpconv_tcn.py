@@ -240,10 +240,12 @@ class SMPCausalLargeKernel(nn.Module):
 
     @torch.jit.unused
     def _folds_in_eval(self, x: torch.Tensor, positions: Optional[_TimePositions]) -> bool:
-        # eval mode on regular steps, eager (torch.fx traces the two branches: its graph's length is symbolic), and
-        # both BatchNorms with running statistics (without them eval-mode BatchNorm normalises with the batch's own,
+        # eval mode (the unit and both BatchNorms: test-time adaptation puts BatchNorms back in training mode) on
+        # regular steps, eager (torch.fx traces the two branches: its graph's length is symbolic), and both
+        # BatchNorms with running statistics (without them eval-mode BatchNorm normalises with the batch's own,
         # not a fixed affine map)
-        return (not self.training and positions is None and not isinstance(x, torch.fx.Proxy)
+        return (not self.training and not self.smp_norm.training and not self.small_norm.training
+                and positions is None and not isinstance(x, torch.fx.Proxy)
                 and self.smp_norm.running_mean is not None and self.small_norm.running_mean is not None)
 
     @torch.jit.unused

@@ -543,3 +543,53 @@ def test_eval_forward_folds_each_unit_exactly_and_differentiably(length, kernel_
         moved = unit(x)
         assert rel_err(moved, unit.smp_norm(unit.smp(x)) + unit.small_norm(unit.small(x))) < 1e-5
         assert rel_err(moved, folded) > 1e-3
+
+
+@pytest.mark.parametrize('length', [50, 129])
+def test_torch_func_forward_ad_and_checkpointing_work(length):
+    """The hand-written autograd Functions (FFT convolution, 1-D point sampling) give way to plain operations under
+    torch.func transforms and forward-mode AD; gradient checkpointing unpacks their saved tensors once. Each
+    equals plain autograd."""
+    from torch.func import functional_call, grad, vmap
+    import torch.autograd.forward_ad as fwAD
+    model = small_model('smpconv_tcn_smnist', init_radius=0.002, coord_std=0.1)
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    buffers = dict(model.named_buffers())
+    x = torch.randn(3, 1, length)
+    by_func = grad(lambda p, x: functional_call(model, (p, buffers), (x,)).square().sum())(params, x)
+    by_autograd = torch.autograd.grad(model(x).square().sum(), list(model.parameters()))
+    for (name, _), expected in zip(model.named_parameters(), by_autograd):
+        assert rel_err(by_func[name], expected) < 1e-5, name
+    mapped = vmap(lambda xi: functional_call(model, (params, buffers), (xi.unsqueeze(0),)))(x)
+    assert rel_err(mapped.squeeze(1), model(x)) < 1e-5
+    tangent = torch.randn_like(x)
+    with fwAD.dual_level():
+        jvp = fwAD.unpack_dual(model(fwAD.make_dual(x, tangent))).tangent
+    x_req = x.clone().requires_grad_()
+    out = model(x_req)
+    jac_rows = [torch.autograd.grad(out[:, j].sum(), x_req, retain_graph=True)[0] for j in range(out.shape[1])]
+    assert rel_err(jvp, torch.stack([(r * tangent).sum(dim=(1, 2)) for r in jac_rows], 1)) < 1e-4
+    model.train()
+    torch.manual_seed(0)
+    expected = torch.autograd.grad(model(x).sum(), list(model.parameters()))
+    model.set_grad_checkpointing(True)
+    torch.manual_seed(0)
+    for a, b in zip(torch.autograd.grad(model(x).sum(), list(model.parameters())), expected):
+        assert rel_err(a, b) < 1e-5
+
+
+def test_batchnorms_in_training_mode_inside_an_eval_model_use_batch_statistics():
+    """Test-time adaptation puts BatchNorms back in training mode in an eval model: no folding then, the batch's
+    statistics normalise and the running ones are updated."""
+    model = small_model()
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            m.train()
+    unit = model.blocks[0].conv1
+    x = torch.randn(4, 3, 129)
+    before = unit.smp_norm.running_mean.clone()
+    reference = copy.deepcopy(unit)
+    out = unit(x)
+    expected = reference.smp_norm(reference.smp(x)) + reference.small_norm(reference.small(x))
+    assert rel_err(out, expected) < 1e-5
+    assert not torch.equal(unit.smp_norm.running_mean, before) and unit.smp_norm.num_batches_tracked == 1
