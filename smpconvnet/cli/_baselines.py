@@ -167,24 +167,33 @@ class OriginalTCN(nn.Module):
                 m.radius_clip()
 
 
-def verify_original_tcn(fixtures: Optional[Path] = None) -> Tuple[Optional[float], str]:
-    """(max relative difference, description) of ``OriginalTCN`` against the original code's reference outputs
-    (``official_tcn_small*.safetensors``: a 2-block, 8-channel TCN, FFT convolution, eval mode), or (None, why) when
-    the fixtures are not there (an installed package has no tests/ folder)."""
+def _reference(fixtures: Optional[Path], stem: str):
+    """(state dict, reference outputs, config) of the original implementation's ``{stem}.safetensors`` and
+    ``{stem}_io.safetensors`` in ``fixtures`` (default ``FIXTURES``), or (None, why) when they are not there."""
     from safetensors import safe_open
     from safetensors.torch import load_file
     fixtures = fixtures or FIXTURES
-    weights, io = fixtures / 'official_tcn_small.safetensors', fixtures / 'official_tcn_small_io.safetensors'
+    weights, io = fixtures / f'{stem}.safetensors', fixtures / f'{stem}_io.safetensors'
     if not (weights.is_file() and io.is_file()):
         return None, f'the reference outputs are not here ({fixtures}: a source checkout has them)'
     with safe_open(str(weights), 'pt') as f:
         config = json.loads(f.metadata()['config'])
+    return (load_file(str(weights)), load_file(str(io)), config), ''
+
+
+def verify_original_tcn(fixtures: Optional[Path] = None) -> Tuple[Optional[float], str]:
+    """(max relative difference, description) of ``OriginalTCN`` against the original code's reference outputs
+    (``official_tcn_small*.safetensors``: a 2-block, 8-channel TCN, FFT convolution, eval mode), or (None, why) when
+    the fixtures are not there (an installed package has no tests/ folder)."""
+    found, why = _reference(fixtures, 'official_tcn_small')
+    if found is None:
+        return None, why
+    state_dict, reference, config = found
     model = OriginalTCN(1, 10, hidden=config['net']['no_hidden'], blocks=config['net']['no_blocks'],
                         n_points=config['kernel']['n_points'], radius=config['kernel']['radius'],
                         coord_std=config['kernel']['coord_std'], use_fft=config['conv']['use_fft'],
                         bias=config['conv']['bias'])
-    model.load_state_dict(load_file(str(weights)))
-    reference = load_file(str(io))
+    model.load_state_dict(state_dict)
     with torch.no_grad():
         err = relative_error(model.eval()(reference['input']), reference['logits'])
         kernel_err = relative_error(model.backbone[0].cconv1.Kernel(model.backbone[0].cconv1.rel_positions),
@@ -354,19 +363,14 @@ def verify_original_smpconvnet(fixtures: Optional[Path] = None) -> Tuple[Optiona
     """(max relative difference, description) of ``OriginalSMPConvNet`` against the original code's reference
     outputs (``official_smpconvnet_small*.safetensors``: kernels 31/29/27/13, layers 1/1/2/1, channels 16-128, eval
     mode: features, logits and the first SMP layer's kernel), or (None, why) when they are not there."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-    fixtures = fixtures or FIXTURES
-    weights, io = fixtures / 'official_smpconvnet_small.safetensors', fixtures / 'official_smpconvnet_small_io.safetensors'
-    if not (weights.is_file() and io.is_file()):
-        return None, f'the reference outputs are not here ({fixtures}: a source checkout has them)'
-    with safe_open(str(weights), 'pt') as f:
-        config = json.loads(f.metadata()['config'])
+    found, why = _reference(fixtures, 'official_smpconvnet_small')
+    if found is None:
+        return None, why
+    state_dict, reference, config = found
     model = OriginalSMPConvNet(
         config['large_kernel_sizes'], config['layers'], config['channels'], drop_path_rate=0.,
         num_classes=config['num_classes'], ffn_ratio=config['ffn_ratio'], n_points_divide=config['n_points_divide'])
-    model.load_state_dict(load_file(str(weights)))
-    reference = load_file(str(io))
+    model.load_state_dict(state_dict)
     with torch.no_grad():
         model.eval()
         errors = [relative_error(model.forward_features(reference['input']), reference['features']),
