@@ -66,16 +66,16 @@ _READ_ERROR_MESSAGES = ('PytorchStreamReader', 'unexpected EOF', 'invalid load k
                         'record size')
 
 
-def read_error_message(path: Union[str, Path], e: BaseException) -> Optional[str]:
+def read_error_message(path: Union[str, Path], e: BaseException, from_reader: bool = False) -> Optional[str]:
     """What to tell about ``e`` if it is what reading the weights file ``path`` raised (a damaged file, or pickled
     objects that ``weights_only`` loading refuses), naming the file and what was expected; None for any other error
-    (a failure to load the weights it holds)."""
+    (a failure to load the weights it holds), unless ``from_reader`` says ``e`` was raised by reading alone."""
     first = str(e).splitlines()[0][:200] if str(e) else ''
     if 'weights_only' in str(e) and isinstance(e, (RuntimeError, pickle.UnpicklingError)):
         return (f'{path} holds pickled Python objects that loading with weights_only=True refuses (a corrupt file, or '
                 f'a checkpoint holding other objects than tensors: save its state dict alone), expected a '
                 f'.safetensors or .pth state dict')
-    if isinstance(e, _READ_ERROR_TYPES) or any(m in str(e) for m in _READ_ERROR_MESSAGES):
+    if from_reader or isinstance(e, _READ_ERROR_TYPES) or any(m in str(e) for m in _READ_ERROR_MESSAGES):
         return (f'{path} could not be read (corrupt file?), expected a .safetensors or .pth state dict: '
                 f'{type(e).__name__}: {first}')
     return None
@@ -97,9 +97,7 @@ def probe_weights_file(path: Union[str, Path]) -> Path:
     except Exception as e:  # noqa: BLE001  (whatever a damaged file makes the unpickler raise)
         if 'weights_only' in str(e):
             return path
-        raise ValueError(read_error_message(path, e) or (
-            f'{path} could not be read (corrupt file?), expected a .safetensors or .pth state dict: '
-            f'{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ""}')) from e
+        raise ValueError(read_error_message(path, e, from_reader=True)) from e
     return path
 
 
@@ -214,10 +212,7 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
             state_dict = load_state_dict(
                 checkpoint_path, a['use_ema'], device=a['device'], weights_only=a['weights_only'])
         except Exception as e:  # noqa: BLE001  (whatever a damaged file makes the reader raise)
-            message = read_error_message(checkpoint_path, e) or (
-                f'{checkpoint_path} could not be read (corrupt file?), expected a .safetensors or .pth state dict: '
-                f'{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ""}')
-            raise ValueError(f'{what} for {name}: {message}') from e
+            raise ValueError(f'{what} for {name}: {read_error_message(checkpoint_path, e, from_reader=True)}') from e
         filter_fn = a['filter_fn'] if a['filter_fn'] is not None else getattr(module, 'checkpoint_filter_fn', None)
         if a['remap']:
             state_dict = remap_state_dict(state_dict, model)
