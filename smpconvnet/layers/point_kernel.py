@@ -255,8 +255,10 @@ class PointKernel(nn.Module):
                 raise ValueError(f'kernel size must be positive along every axis, got {size}')
             if not torch.jit.is_scripting() and self._samples_with_own_backward(grid, coords):
                 return self._sample_1d(coords, grid)
-            distance = (coords[:, :, 0].unsqueeze(-1) - grid).abs()  # [G, N, k]
-            return self._combine(self._point_terms(distance)).reshape([self.out_channels, self.in_channels] + size)
+            radius = self.radius.to(dtype).clamp(self.r_min, self.r_max)
+            kernel = _sample_1d_reference(coords[:, :, 0], radius, self.weights.to(dtype), grid, self.normalize_by_count,
+                                          self.shared_coords)
+            return kernel.to(self.weights.dtype)
         num_pos = 1
         distance = torch.zeros(1, dtype=dtype, device=coords.device)
         for axis in range(self.ndim):
@@ -274,10 +276,11 @@ class PointKernel(nn.Module):
 
 
 def _sample_1d_reference(coords: torch.Tensor, radius: torch.Tensor, weights: torch.Tensor, grid: torch.Tensor,
-                         normalize: bool) -> torch.Tensor:
-    # PointKernel's 1-D sampling with plain operations (coords, radius [G, N]; weights [O, I, N]; grid [P])
+                         normalize: bool, shared: bool) -> torch.Tensor:
+    # PointKernel's 1-D sampling with plain operations (coords, radius [G, N], G = 1 when shared; weights [O, I, N];
+    # grid [P]): its path under TorchScript, torch.fx, tracing, export and torch.func, and _Sample1d's double backward
     terms = F.relu(1. - (coords.unsqueeze(-1) - grid).abs() / radius.unsqueeze(-1))
-    if coords.shape[0] == 1:
+    if shared:
         kernel = torch.mm(weights.reshape(-1, weights.shape[-1]), terms[0]).reshape(
             weights.shape[0], weights.shape[1], -1)
     else:
@@ -318,7 +321,7 @@ class _Sample1d(torch.autograd.Function):
         wanted = ctx.needs_input_grad[:3]
         if torch.is_grad_enabled():  # create_graph: differentiate the plain operations, whose graph reaches the inputs
             with torch.enable_grad():
-                kernel = _sample_1d_reference(coords, radius, weights, grid, ctx.normalize)
+                kernel = _sample_1d_reference(coords, radius, weights, grid, ctx.normalize, coords.shape[0] == 1)
             inputs = [t for t, w in zip((coords, radius, weights), wanted) if w]
             grads = iter(torch.autograd.grad(kernel, inputs, grad, create_graph=True))
             return tuple(next(grads) if w else None for w in wanted) + (None, None)

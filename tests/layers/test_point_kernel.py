@@ -159,7 +159,7 @@ def test_1d_sampling_backward_matches_the_plain_operations(shared, normalize):
     kernel = pk([17])
     grid = torch.linspace(-1, 1, 17, dtype=torch.float64)
     radius = pk.radius.clamp(pk.r_min, pk.r_max)
-    plain = _sample_1d_reference(pk.coords[:, :, 0], radius, pk.weights, grid, normalize)
+    plain = _sample_1d_reference(pk.coords[:, :, 0], radius, pk.weights, grid, normalize, shared)
     assert rel_err(kernel, plain) < 1e-12
     g = torch.randn_like(kernel)
     params = [pk.coords, pk.radius, pk.weights]
