@@ -199,7 +199,12 @@ class PointKernel(nn.Module):
     @torch.jit.unused
     def _sample_1d(self, coords: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
         radius = self.radius.to(coords.dtype).clamp(self.r_min, self.r_max)
-        kernel = _Sample1d.apply(coords[:, :, 0], radius, self.weights.to(coords.dtype), grid, self.normalize_by_count)
+        coords, weights = coords[:, :, 0], self.weights.to(coords.dtype)
+        width = _window_width(coords, radius, grid.shape[0])
+        if width is not None:
+            kernel = _Sample1dWindowed.apply(coords, radius, weights, grid, self.normalize_by_count, width)
+        else:
+            kernel = _Sample1d.apply(coords, radius, weights, grid, self.normalize_by_count)
         return kernel.to(self.weights.dtype)
 
     def sample(self, positions: torch.Tensor) -> torch.Tensor:
@@ -342,6 +347,89 @@ class _Sample1d(torch.autograd.Function):
             if wanted[0]:                                                   # d terms / d c = sign(g - c) / r
                 g_coords = (g_terms * diff.sign()).sum(-1) * -inv_r
         return g_coords, g_radius, g_weights, None, None
+
+
+# A point covers the grid positions within its radius; when every point covers few of them, kernels are built from
+# those windows alone (_Sample1dWindowed) instead of every point's terms at every position (_Sample1d's GEMM).
+# Worth it while the windows of a group's N points together span at most twice the grid (2 CPU threads, 30 x 30 and
+# 30 x 1 banks of 30 points, 300-1460 taps: forward + backward 3-4.5x faster at the sMNIST model's initial radii,
+# even at twice the grid; 10% slower at 2.7 times it).
+_WINDOWED_MAX_SHARE = 2.
+
+
+def _window_width(coords: torch.Tensor, radius: torch.Tensor, size: int) -> Optional[int]:
+    """Taps in the window every point's non-zero terms fit in (two taps of margin: positions at the window's edge
+    only ever get exact zeros; linspace's rounding moves no position by a tap), or None where the dense evaluation is the better choice: on GPUs (reading the
+    width back would stall the device), while compiling, or when the windows are not small against the grid."""
+    if coords.device.type != 'cpu' or torch.compiler.is_compiling() or size < 2:
+        return None
+    width = float((radius.detach().max() * (size - 1)).ceil()) + 6  # 2 r (size - 1) / 2 taps, two of margin each side
+    if not width * coords.shape[1] <= _WINDOWED_MAX_SHARE * size:  # also False for NaN
+        return None
+    return int(width)
+
+
+class _Sample1dWindowed(torch.autograd.Function):
+    """``_Sample1d`` from the ``width`` grid positions around each point only: the terms of point n of group g are
+    ``relu(1 - |grid[j] - c| / r)`` for ``j`` in ``start[g, n] + [0, width)`` (positions off the grid are masked),
+    scattered into the kernel as ``w[o, i, n] * term``. Exactly the dense kernel's terms; the sums over points run
+    in another order (float32 rounding, about 1e-7 relative). With ``create_graph=True`` the backward
+    differentiates the plain operations, as ``_Sample1d``'s does."""
+
+    @staticmethod
+    def forward(ctx, coords, radius, weights, grid, normalize: bool, width: int):
+        size = grid.shape[0]
+        start = torch.floor((coords - radius + 1.) * ((size - 1) / 2.)).long() - 2          # [G, N]
+        index = start.unsqueeze(-1) + torch.arange(width, device=coords.device)             # [G, N, W]
+        on_grid = (index >= 0) & (index < size)
+        index.clamp_(0, size - 1)
+        diff = coords.unsqueeze(-1) - grid[index]                                           # [G, N, W]
+        one = torch.ones((), dtype=diff.dtype, device=diff.device)
+        terms = torch.addcmul(one, diff.abs(), radius.reciprocal().unsqueeze(-1), value=-1.).clamp_min_(0.)
+        terms.mul_(on_grid)
+        o, i, n = weights.shape
+        flat_index = index.unsqueeze(1).expand(o, i, n, width).reshape(o, i, n * width)
+        products = (weights.unsqueeze(-1) * terms.unsqueeze(1)).reshape(o, i, n * width)     # [O, I, N W]
+        kernel = weights.new_zeros(o, i, size).scatter_add_(2, flat_index, products)
+        scale = None
+        if normalize:
+            count = terms.new_zeros(terms.shape[0], size).scatter_add_(
+                1, index.reshape(terms.shape[0], -1), (terms > 0).reshape(terms.shape[0], -1).to(terms.dtype))
+            scale = (count.unsqueeze(1) + 1e-6).reciprocal_()                                 # [G, 1, P]
+            kernel.mul_(scale)
+        ctx.save_for_backward(coords, radius, weights, grid, index, diff, terms, scale)
+        ctx.normalize = normalize
+        return kernel
+
+    @staticmethod
+    def backward(ctx, grad):
+        coords, radius, weights, grid, index, diff, terms, scale = ctx.saved_tensors
+        wanted = ctx.needs_input_grad[:3]
+        if torch.is_grad_enabled():  # create_graph: differentiate the plain operations, whose graph reaches the inputs
+            with torch.enable_grad():
+                kernel = _sample_1d_reference(coords, radius, weights, grid, ctx.normalize, coords.shape[0] == 1)
+            inputs = [t for t, w in zip((coords, radius, weights), wanted) if w]
+            grads = iter(torch.autograd.grad(kernel, inputs, grad, create_graph=True))
+            return tuple(next(grads) if w else None for w in wanted) + (None, None, None)
+        o, i, n = weights.shape
+        width = index.shape[-1]
+        grad = grad * scale if scale is not None else grad                  # counts are piecewise constant
+        flat_index = index.unsqueeze(1).expand(o, i, n, width).reshape(o, i, n * width)
+        picked = grad.gather(2, flat_index).reshape(o, i, n, width)         # the kernel's gradient at each term
+        g_coords = g_radius = g_weights = None
+        if wanted[2]:
+            g_weights = (picked * terms.unsqueeze(1)).sum(-1)
+        if wanted[0] or wanted[1]:
+            g_terms = (picked * weights.unsqueeze(-1)).sum(1)               # [O, N, W]
+            if coords.shape[0] == 1:
+                g_terms = g_terms.sum(0, keepdim=True)
+            g_terms.mul_(terms > 0)                                         # where relu passes (and on the grid)
+            inv_r = radius.reciprocal()
+            if wanted[1]:
+                g_radius = (g_terms * diff.abs()).sum(-1) * inv_r * inv_r
+            if wanted[0]:
+                g_coords = (g_terms * diff.sign()).sum(-1) * -inv_r
+        return g_coords, g_radius, g_weights, None, None, None
 
 
 def factory_kwargs_of(module: nn.Module) -> Dict[str, Any]:

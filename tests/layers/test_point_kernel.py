@@ -169,3 +169,59 @@ def test_1d_sampling_backward_matches_the_plain_operations(shared, normalize):
     inputs = (pk.coords[:, :, 0].detach().requires_grad_(), radius.detach().requires_grad_(),
               pk.weights.detach().requires_grad_())
     assert torch.autograd.gradcheck(fn, inputs) and torch.autograd.gradgradcheck(fn, inputs)
+
+
+@pytest.mark.parametrize('shared', [True, False])
+@pytest.mark.parametrize('normalize', [True, False])
+@pytest.mark.parametrize('size', [2, 3, 17, 60])
+def test_1d_windowed_sampling_equals_the_dense_one(shared, normalize, size):
+    """Small radii sample through ``_Sample1dWindowed`` (only the grid positions near each point): the same kernel
+    and gradients as the plain operations (1e-12 in float64), points off the grid and at its ends included, and
+    gradcheck / gradgradcheck pass."""
+    from smpconvnet.layers.point_kernel import _Sample1dWindowed, _sample_1d_reference, _window_width
+    torch.manual_seed(size)
+    pk = PointKernel(6, 4, 3, ndim=1, shared_coords=shared, init_radius=0.3, coord_std=0.5,
+                     normalize_by_count=normalize, dtype=torch.float64)
+    with torch.no_grad():
+        pk.radius.uniform_(0.5, 1.5).mul_(2. / (size - 1))  # each point covers about one to three taps
+        pk.coords[:, 0] = 1.  # on the last tap
+        pk.coords[:, 1] = -1.  # on the first tap
+        pk.coords[-1, 2] = 1.001  # just off the grid, still reaching it
+        pk.coords[0, 3] = -1.5  # far off the grid
+        pk.coords[-1, 4] = -1. + 2. / (size - 1)  # exactly on the second tap
+    radius = pk.radius.clamp(pk.r_min, pk.r_max)
+    width = _window_width(pk.coords[:, :, 0], radius, size)
+    assert width is not None and width < size or size < 20  # short grids: the windows may cover them
+    grid = torch.linspace(-1, 1, size, dtype=torch.float64)
+    plain = _sample_1d_reference(pk.coords[:, :, 0], radius, pk.weights, grid, normalize, shared)
+    fn = lambda c, r, w: _Sample1dWindowed.apply(c, r, w, grid, normalize, width or size + 6)  # noqa: E731
+    kernel = fn(pk.coords[:, :, 0], radius, pk.weights)
+    assert plain.abs().max() > 0 and rel_err(kernel, plain) < 1e-12
+    g = torch.randn_like(kernel)
+    params = [pk.coords, pk.radius, pk.weights]
+    for a, b in zip(torch.autograd.grad(kernel, params, g, retain_graph=True), torch.autograd.grad(plain, params, g)):
+        assert rel_err(a, b) < 1e-12
+    # gradcheck away from the kinks (a point exactly on a tap, a term exactly reaching zero)
+    inputs = ((pk.coords[:, :, 0] + 0.123 * 2 / (size - 1)).detach().requires_grad_(),
+              radius.detach().requires_grad_(), pk.weights.detach().requires_grad_())
+    assert torch.autograd.gradcheck(fn, inputs) and torch.autograd.gradgradcheck(fn, inputs)
+
+
+def test_1d_sampling_takes_the_windowed_path_only_for_small_radii():
+    """The module picks the windowed evaluation for point radii that are small against the grid (the sequence
+    models' initial radii), the dense one otherwise; both give the brute-force kernel."""
+    from smpconvnet.layers import point_kernel as pk_module
+    torch.manual_seed(0)
+    pk = PointKernel(8, 3, 2, ndim=1, shared_coords=False, init_radius=0.002, coord_std=0.5, weight_std=1.,
+                     normalize_by_count=True, dtype=torch.float64)
+    calls = []
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ('_Sample1d', '_Sample1dWindowed'):
+            cls = getattr(pk_module, name)
+            mp.setattr(cls, 'apply', lambda *a, _o=cls.apply, _n=name: calls.append(_n) or _o(*a))
+        for radius in (0.002, 0.5):
+            with torch.no_grad():
+                pk.radius.fill_(radius)
+            kernel = pk([784])
+            torch.testing.assert_close(kernel, brute_force_kernel(pk, grid_positions([784])), rtol=1e-12, atol=1e-12)
+    assert calls == ['_Sample1dWindowed', '_Sample1d']
