@@ -54,7 +54,12 @@ def add_parser(subparsers):
     p.add_argument('--grad-clip', type=float, default=d.grad_clip, help='max gradient norm (0: off)')
     p.add_argument('--val-fraction', type=float, default=d.val_fraction,
                    help='hold out this stratified fraction of the training split for validation')
-    p.add_argument('--split-seed', type=int, default=d.split_seed, help='seed of the validation hold-out')
+    p.add_argument('--cv-folds', type=int, default=d.cv_folds,
+                   help='cross-validation: split the training split into this many stratified folds (0: off)')
+    p.add_argument('--cv-fold', type=int, default=d.cv_fold,
+                   help='with --cv-folds: the fold (0-based) held out for validation')
+    p.add_argument('--split-seed', type=int, default=d.split_seed,
+                   help='seed of the validation hold-out or of the cross-validation folds')
     p.add_argument('--no-test', dest='eval_test', action='store_false', help='do not evaluate on the test split')
     p.add_argument('--seed', type=int, default=d.seed)
     p.add_argument('--output', required=True, help='run folder (checkpoint, log, exported model)')

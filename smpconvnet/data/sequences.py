@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 __all__ = [
     'SequenceSet', 'load_aeon', 'label_order', 'channel_stats', 'standardize', 'pad_batch', 'batches',
-    'stratified_split', 'augment_batch', 'make_adding_problem', 'ADDING_BASELINE_MSE', 'export_aeon_cache',
+    'stratified_split', 'stratified_kfold', 'augment_batch', 'make_adding_problem', 'ADDING_BASELINE_MSE', 'export_aeon_cache',
     'DATA_CACHE_ENV',
 ]
 
@@ -203,6 +203,33 @@ def stratified_split(targets: torch.Tensor, fraction: float, generator: torch.Ge
         held += idx[:k]
         train += idx[k:]
     return sorted(train), sorted(held)
+
+
+def stratified_kfold(targets: torch.Tensor, folds: int, fold: int,
+                     generator: torch.Generator) -> Tuple[List[int], List[int]]:
+    """Indices ``(train, held_out)`` of fold ``fold`` (0-based) of a stratified ``folds``-fold split: each class's
+    samples, shuffled by ``generator``, are dealt to the folds in turn, so every fold holds about ``1 / folds`` of
+    every class and the ``folds`` held-out parts partition the data. The same generator seed gives the same
+    partition for every ``fold``.
+
+    Raises:
+        ValueError: ``folds < 2``, ``fold`` outside ``[0, folds)``, or more folds than samples.
+    """
+    if folds < 2 or not 0 <= fold < folds:
+        raise ValueError(f'cross-validation needs folds >= 2 and 0 <= fold < folds, got folds={folds}, fold={fold}')
+    if folds > len(targets):
+        raise ValueError(f'{folds} folds for {len(targets)} samples: every fold needs at least one sample')
+    assignment = torch.empty(len(targets), dtype=torch.long)
+    offset = 0
+    for c in torch.unique(targets).tolist():
+        idx = torch.nonzero(targets == c).flatten()
+        idx = idx[torch.randperm(len(idx), generator=generator)]
+        # classes continue where the previous one stopped, so small classes do not all land in fold 0
+        assignment[idx] = (torch.arange(len(idx)) + offset) % folds
+        offset += len(idx)
+    held = torch.nonzero(assignment == fold).flatten().tolist()
+    train = torch.nonzero(assignment != fold).flatten().tolist()
+    return train, held
 
 
 def augment_batch(x: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator, scale: float = 0.1,

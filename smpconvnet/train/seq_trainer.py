@@ -69,6 +69,8 @@ class TrainConfig:
     mixup: float = 0.0
     grad_clip: float = 0.0
     val_fraction: float = 0.0
+    cv_folds: int = 0
+    cv_fold: int = 0
     split_seed: int = 0
     eval_test: bool = True
     seed: int = 0
@@ -88,7 +90,7 @@ class TrainConfig:
 # options that must be the same to resume a run exactly
 _RESUME_KEYS = ('model', 'model_kwargs', 'dataset', 'epochs', 'batch_size', 'lr', 'weight_decay', 'radius_lr_factor',
                 'warmup_epochs', 'min_lr_ratio', 'label_smoothing', 'augment', 'aug_scale', 'aug_jitter', 'aug_shift',
-                'aug_warp', 'mixup', 'grad_clip', 'val_fraction', 'split_seed', 'seed', 'length', 'adding_length',
+                'aug_warp', 'mixup', 'grad_clip', 'val_fraction', 'cv_folds', 'cv_fold', 'split_seed', 'seed', 'length', 'adding_length',
                 'adding_train', 'adding_test')
 
 
@@ -188,8 +190,14 @@ def load_data(cfg: TrainConfig, samples: bool = True) -> PreparedData:
     train = seq_data.standardize(train, mean, std)
     test = seq_data.standardize(test, mean, std)
     val = None
+    if cfg.val_fraction and cfg.cv_folds:
+        raise ValueError('--val-fraction and --cv-folds both hold out validation data: use one')
     if cfg.val_fraction:
         tr_idx, val_idx = seq_data.stratified_split(train.targets, cfg.val_fraction,
+                                                    torch.Generator().manual_seed(cfg.split_seed))
+        train, val = train.subset(tr_idx), train.subset(val_idx)
+    elif cfg.cv_folds:
+        tr_idx, val_idx = seq_data.stratified_kfold(train.targets, cfg.cv_folds, cfg.cv_fold,
                                                     torch.Generator().manual_seed(cfg.split_seed))
         train, val = train.subset(tr_idx), train.subset(val_idx)
     # The model's input length (the grid its kernels are sampled on, fixed so that a prediction never depends on

@@ -227,6 +227,24 @@ def test_label_order_and_split():
     assert sorted(targets[held].tolist()) == [0, 0, 1]
 
 
+def test_stratified_kfold_partitions_every_class():
+    targets = torch.tensor([0] * 10 + [1] * 5 + [2] * 2)
+    held_parts = []
+    for fold in range(5):
+        tr, held = seq_data.stratified_kfold(targets, 5, fold, torch.Generator().manual_seed(3))
+        assert sorted(tr + held) == list(range(17)) and not set(tr) & set(held)
+        assert targets[held].tolist().count(0) == 2 and targets[held].tolist().count(1) == 1
+        held_parts += held
+    assert sorted(held_parts) == list(range(17))  # the held-out folds partition the data
+    # the same seed gives the same partition; another seed another
+    again = seq_data.stratified_kfold(targets, 5, 2, torch.Generator().manual_seed(3))
+    assert again == seq_data.stratified_kfold(targets, 5, 2, torch.Generator().manual_seed(3))
+    assert again != seq_data.stratified_kfold(targets, 5, 2, torch.Generator().manual_seed(4))
+    for folds, fold in ((1, 0), (5, 5), (5, -1), (18, 0)):
+        with pytest.raises(ValueError, match='fold'):
+            seq_data.stratified_kfold(targets, folds, fold, torch.Generator())
+
+
 def test_adding_problem():
     x, y = seq_data.make_adding_problem(500, 100, torch.Generator().manual_seed(0))
     assert x.shape == (500, 2, 100)

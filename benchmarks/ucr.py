@@ -1,0 +1,237 @@
+#!/usr/bin/env python
+"""The SMP models trained by this project on the UEA/UCR sets that aeon ships, side by side with MiniRocket.
+
+    python benchmarks/ucr.py                                   # score every shipped model, run MiniRocket: a table
+    python benchmarks/ucr.py --json docs/ucr-cpu.json          # the same, every figure also written to a file
+    python benchmarks/ucr.py --markdown docs/ucr-cpu.json      # the README's table, rendered from such a file
+    python benchmarks/ucr.py --train GunPoint --output runs/ucr/GunPoint   # retrain a shipped model (its card's command)
+
+Nothing is trained by default. For each of the eight classification sets in aeon's wheel (offline), the shipped
+model for it (a registered ``<model>.aeon``, weights in ``smpconvnet/pretrained/``) is loaded, fed the test split
+with the preprocessing its ``pretrained_cfg`` records, and scored once; aeon's ``MiniRocketClassifier`` (default
+settings, one thread) is fitted on the training split and scored on the test split with seeds 0, 1, 2 in the same
+process. MiniRocket takes equal-length series only, so variable-length sets are zero-padded to their longest
+series for it (the SMP models read them at their true lengths). Times are wall-clock seconds on this machine:
+MiniRocket's fit and predict, the SMP model's scoring of the test split (its training time is in its card).
+
+Needs aeon: ``pip install "smpconvnet[data]"``.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+
+# the classification sets aeon ships in its wheel: six of equal length, two of variable length
+EQUAL_LENGTH = ['ArrowHead', 'BasicMotions', 'GunPoint', 'ItalyPowerDemand', 'OSULeaf', 'ACSF1']
+VARIABLE_LENGTH = ['JapaneseVowels', 'PickupGestureWiimoteZ']
+DATASETS = EQUAL_LENGTH + VARIABLE_LENGTH
+SEEDS = (0, 1, 2)
+
+
+def shipped_models() -> Dict[str, str]:
+    """``{data set: '<model>.aeon'}`` for every shipped model trained on an aeon set."""
+    import timm
+    import smpconvnet  # noqa: F401  (registers the models)
+    from smpconvnet.models.seq_zoo import dataset_of
+    out = {}
+    for name in timm.list_pretrained('*.aeon'):
+        dataset = dataset_of(name)
+        if dataset is not None:
+            out[dataset] = name
+    return out
+
+
+def _load_split(name: str, split: str):
+    from aeon.datasets import load_classification
+    x, y = load_classification(name, split=split)
+    return x, np.asarray([str(v) for v in y])
+
+
+def _pad(x, length: int) -> np.ndarray:
+    """aeon's [N, C, L] array, or its list of [C, L_i] arrays, as one zero-padded [N, C, length] array."""
+    out = np.zeros((len(x), x[0].shape[0], length), dtype=np.float64)
+    for i, s in enumerate(x):
+        out[i, :, :s.shape[1]] = s
+    return out
+
+
+def run_minirocket(name: str, seeds=SEEDS) -> Dict:
+    """MiniRocket (aeon defaults) fitted on the training split and scored on the test split, once per seed."""
+    from aeon.classification.convolution_based import MiniRocketClassifier
+    x_train, y_train = _load_split(name, 'train')
+    x_test, y_test = _load_split(name, 'test')
+    padded = isinstance(x_train, list) or isinstance(x_test, list)
+    if padded:
+        length = max(s.shape[1] for s in list(x_train) + list(x_test))
+        x_train, x_test = _pad(x_train, length), _pad(x_test, length)
+    runs = []
+    for seed in seeds:
+        clf = MiniRocketClassifier(random_state=seed)
+        t0 = time.perf_counter()
+        clf.fit(x_train, y_train)
+        t1 = time.perf_counter()
+        pred = clf.predict(x_test)
+        t2 = time.perf_counter()
+        runs.append(dict(seed=seed, accuracy=float((np.asarray(pred).astype(str) == y_test).mean()),
+                         fit_s=round(t1 - t0, 3), predict_s=round(t2 - t1, 3)))
+    accs = [r['accuracy'] for r in runs]
+    return dict(accuracy=float(np.mean(accs)), min=min(accs), max=max(accs), runs=runs, zero_padded=padded,
+                fit_s=float(np.median([r['fit_s'] for r in runs])),
+                predict_s=float(np.median([r['predict_s'] for r in runs])))
+
+
+def score_shipped(model: str) -> Dict:
+    """The shipped model's accuracy on its test split (``evaluate-seq``'s path) and the time it took."""
+    from smpconvnet.train.seq_trainer import evaluate_pretrained
+    t0 = time.perf_counter()
+    result = evaluate_pretrained(model)
+    return dict(model=model, accuracy=result['accuracy'], correct=result['correct'], n=result['n'],
+                score_s=round(time.perf_counter() - t0, 3))
+
+
+def measure(datasets: List[str], seeds=SEEDS) -> Dict:
+    models = shipped_models()
+    rows = []
+    for name in datasets:
+        x_train, _ = _load_split(name, 'train')
+        x_test, _ = _load_split(name, 'test')
+        lengths = [s.shape[-1] for s in list(x_train) + list(x_test)]
+        row = dict(dataset=name, equal_length=name in EQUAL_LENGTH, train=len(x_train), test=len(x_test),
+                   channels=int(x_train[0].shape[0]), min_length=min(lengths), max_length=max(lengths))
+        row['smp'] = score_shipped(models[name]) if name in models else None
+        row['minirocket'] = run_minirocket(name, seeds)
+        rows.append(row)
+        smp = f'{row["smp"]["accuracy"]:.4f}' if row['smp'] else 'no shipped model'
+        print(f'{name}: SMP {smp}, MiniRocket {row["minirocket"]["accuracy"]:.4f}', file=sys.stderr, flush=True)
+    import aeon
+    import smpconvnet
+    import timm
+    return dict(date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+                smpconvnet=smpconvnet.__version__, torch=torch.__version__, timm=timm.__version__,
+                aeon=aeon.__version__, python=platform.python_version(), threads=torch.get_num_threads(),
+                seeds=list(seeds), rows=rows)
+
+
+def summary(result: Dict) -> List[str]:
+    """The issue's criteria, as measured: the mean over the equal-length sets, the largest shortfall, and the
+    variable-length sets against zero-padded MiniRocket."""
+    lines = []
+    equal = [r for r in result['rows'] if r['equal_length']]
+    if equal and all(r['smp'] for r in equal):
+        smp = float(np.mean([r['smp']['accuracy'] for r in equal]))
+        mr = float(np.mean([r['minirocket']['accuracy'] for r in equal]))
+        worst = min(equal, key=lambda r: r['smp']['accuracy'] - r['minirocket']['accuracy'])
+        lines.append(f'equal-length sets ({len(equal)}): mean accuracy SMP {smp:.4f}, MiniRocket {mr:.4f}; largest '
+                     f'shortfall {worst["smp"]["accuracy"] - worst["minirocket"]["accuracy"]:+.4f} ({worst["dataset"]})')
+    elif equal:
+        missing = [r['dataset'] for r in equal if not r['smp']]
+        lines.append(f'equal-length sets: no mean (no shipped model for {", ".join(missing)})')
+    for r in result['rows']:
+        if not r['equal_length']:
+            if r['smp']:
+                lines.append(f'{r["dataset"]} (variable lengths): SMP {r["smp"]["accuracy"]:.4f} vs zero-padded '
+                             f'MiniRocket {r["minirocket"]["accuracy"]:.4f}')
+            else:
+                lines.append(f'{r["dataset"]} (variable lengths): no shipped model; zero-padded MiniRocket '
+                             f'{r["minirocket"]["accuracy"]:.4f}')
+    return lines
+
+
+def markdown_table(result: Dict) -> str:
+    head = ('| data set | train / test, channels x length | SMP model (shipped) | SMP test accuracy | '
+            'MiniRocket test accuracy (mean of seeds, range) | SMP - MiniRocket | MiniRocket fit / predict | '
+            'SMP scoring |')
+    lines = [head, '| --- | --- | --- | --- | --- | --- | --- | --- |']
+    for r in result['rows']:
+        length = str(r['max_length']) if r['min_length'] == r['max_length'] else f'{r["min_length"]}-{r["max_length"]}'
+        mr = r['minirocket']
+        mr_acc = f'{mr["accuracy"]:.4f} ({mr["min"]:.4f}-{mr["max"]:.4f})' + (' zero-padded' if mr['zero_padded'] else '')
+        if r['smp']:
+            s = r['smp']
+            smp = (f'`{s["model"]}`', f'**{s["accuracy"]:.4f}** ({s["correct"]}/{s["n"]})',
+                   f'{s["accuracy"] - mr["accuracy"]:+.4f}', f'{s["score_s"]:.2f} s')
+        else:
+            smp = ('none yet', '-', '-', '-')
+        lines.append(f'| {r["dataset"]} | {r["train"]} / {r["test"]}, {r["channels"]} x {length} | {smp[0]} | '
+                     f'{smp[1]} | {mr_acc} | {smp[2]} | {mr["fit_s"]:.2f} s / {mr["predict_s"]:.2f} s | {smp[3]} |')
+    lines.append('')
+    lines += [f'- {line}' for line in summary(result)]
+    lines.append('')
+    lines.append(f'Measured {result["date"][:10]} with `python benchmarks/ucr.py --json` (smpconvnet '
+                 f'{result["smpconvnet"]}, torch {result["torch"]}, timm {result["timm"]}, aeon {result["aeon"]}, '
+                 f'{result["threads"]} threads; MiniRocket seeds {", ".join(map(str, result["seeds"]))}, median times).')
+    return '\n'.join(lines)
+
+
+def train_command(dataset: str) -> List[str]:
+    """The ``smpconvnet train-seq`` command recorded in the shipped model's ``config.json`` (``train_command``)."""
+    from smpconvnet.models import WEIGHTS_DIR
+    models = shipped_models()
+    if dataset not in models:
+        raise SystemExit(f'benchmarks/ucr.py: --train {dataset}: no shipped model for it (shipped: '
+                         f'{", ".join(sorted(models)) or "none"})')
+    folder = os.path.join(WEIGHTS_DIR, models[dataset])
+    with open(os.path.join(folder, 'config.json')) as f:
+        command = json.load(f).get('train_command')
+    if not command:
+        raise SystemExit(f'benchmarks/ucr.py: {folder}/config.json records no train_command')
+    return list(command)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--datasets', nargs='+', default=DATASETS, choices=DATASETS, metavar='NAME',
+                        help=f'data sets to measure (default: all eight: {", ".join(DATASETS)})')
+    parser.add_argument('--seeds', type=int, default=len(SEEDS), help='MiniRocket seeds 0..N-1 (default: 3)')
+    parser.add_argument('--json', metavar='PATH', help='also write every figure to PATH')
+    parser.add_argument('--markdown', metavar='JSON', help='print the markdown table of a --json file and exit')
+    parser.add_argument('--train', metavar='NAME', choices=DATASETS,
+                        help="retrain the shipped model for NAME with its card's command (minutes to hours on a CPU)")
+    parser.add_argument('--output', metavar='DIR', help='with --train: the run folder (default: runs/ucr/NAME)')
+    args = parser.parse_args(argv)
+    if args.markdown:
+        try:
+            with open(args.markdown) as f:
+                result = json.load(f)
+        except (OSError, ValueError) as e:
+            raise SystemExit(f'benchmarks/ucr.py: --markdown {args.markdown}: not a JSON file of this script ({e})')
+        print(markdown_table(result))
+        return 0
+    try:
+        import aeon  # noqa: F401
+    except ImportError:
+        raise SystemExit('benchmarks/ucr.py needs aeon (the UEA/UCR data and MiniRocket): pip install "smpconvnet[data]"')
+    if args.train:
+        command = train_command(args.train)
+        output = args.output or os.path.join('runs', 'ucr', args.train)
+        # the recorded command, with its output folder replaced by the one asked for
+        if '--output' in command:
+            command[command.index('--output') + 1] = output
+        else:
+            command += ['--output', output]
+        print('running:', shlex.join(command), flush=True)
+        return subprocess.call([sys.executable, '-m', 'smpconvnet'] + command[1:])
+    result = measure(args.datasets, tuple(range(args.seeds)))
+    table = markdown_table(result)
+    print(table)
+    if args.json:
+        from smpconvnet.atomic_io import atomic_file
+        with atomic_file(args.json) as tmp:
+            with open(tmp, 'w') as f:
+                json.dump(result, f, indent=1)
+                f.write('\n')
+        print(f'wrote {args.json}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
