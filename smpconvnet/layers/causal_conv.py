@@ -71,9 +71,10 @@ def complex_channel_mix(x_f: torch.Tensor, h_f: torch.Tensor) -> torch.Tensor:
     """``y[b, o, f] = sum_i x[b, i, f] h[o, i, f]`` for complex spectra x [B, I, F], h [O, I, F].
 
     One real batched matmul over frequencies, ``[xr, xi] @ [[hr, hi], [-hi, hr]]``: PyTorch's complex batched
-    matmul copies every batch element on the CPU and is several times slower. Differentiable (autograd).
+    matmul copies every batch element on the CPU and is several times slower. Returns a contiguous [B, O, F] tensor.
+    Differentiable (autograd).
     """
-    return _from_blocks(torch.bmm(_to_blocks(x_f), _block_matrix(h_f)))
+    return _from_blocks(torch.bmm(_to_blocks(x_f), _block_matrix(h_f))).contiguous()
 
 
 class _CausalFFTConv(torch.autograd.Function):
@@ -133,6 +134,8 @@ def causal_conv1d_fft(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torc
     """Causal convolution through the real FFT (linear, not circular: the transform size is >= L + K - 1), computed
     in float32 at least; gradients by ``_CausalFFTConv``'s own backward."""
     length, kernel_size = x.shape[-1], weight.shape[-1]
+    if x.numel() == 0:  # FFT libraries reject zero-size transforms (MKL)
+        return causal_conv1d_direct(x, weight, bias)
     n = fft_size(length + kernel_size - 1)
     dtype = x.dtype
     compute_dtype = torch.promote_types(dtype, torch.float32)
@@ -140,7 +143,8 @@ def causal_conv1d_fft(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torc
     with autocast_disabled(x.device.type):
         x, weight = x.to(compute_dtype), weight.to(compute_dtype)
         if functional_transforms_active(x, weight):  # torch.func / forward-mode AD: plain differentiable operations
-            y_f = complex_channel_mix(torch.fft.rfft(x, n=n), torch.fft.rfft(weight.flip(-1), n=n))
+            y_f = _from_blocks(torch.bmm(_to_blocks(torch.fft.rfft(x, n=n)),
+                                         _block_matrix(torch.fft.rfft(weight.flip(-1), n=n))))
             y = torch.fft.irfft(y_f, n=n)[..., :length]
         else:
             y = _CausalFFTConv.apply(x, weight, n)

@@ -16,7 +16,8 @@ Radii are kept in ``[r_min, r_max]`` without the training loop doing anything: a
 ``torch.optim`` step post-hook projects the radii of every ``PointKernel`` whose radius the stepping
 optimizer owns (so plain ``optimizer.step()`` loops, timm's ``train.py``, AMP's ``GradScaler.step`` all
 keep them in range), and the kernel itself reads the radius through a clamp so a radius set or loaded
-out of range never produces an invalid kernel.
+out of range never produces an invalid kernel (its gradient passes straight through, so a radius on a bound keeps
+moving, as in the original).
 """
 import warnings
 import weakref
@@ -169,9 +170,17 @@ class PointKernel(nn.Module):
         # ~8e-3 (bfloat16) apart, more than a typical point radius (2e-4 .. 2e-3 in the sequence models).
         return torch.promote_types(self.coords.dtype, torch.float32)
 
+    def _radius(self, dtype: torch.dtype) -> torch.Tensor:
+        # The radius the kernel reads: clamped to [r_min, r_max] (a radius set or loaded out of range never makes an
+        # invalid kernel) with the gradient passed straight through. The optimizer hook leaves radii exactly on a
+        # bound, where clamp's own gradient is zero: those radii would never move again, while the original, which
+        # reads the raw radius and clips it after the step, keeps moving them.
+        radius = self.radius.to(dtype)
+        return radius + (radius.clamp(self.r_min, self.r_max) - radius).detach()
+
     def _point_terms(self, distance: torch.Tensor) -> torch.Tensor:
         # distance: [G, N, P] -> relu(1 - d / r), in the compute dtype
-        radius = self.radius.to(distance.dtype).clamp(self.r_min, self.r_max)
+        radius = self._radius(distance.dtype)
         return F.relu(1. - distance / radius.unsqueeze(-1))
 
     def _combine(self, terms: torch.Tensor) -> torch.Tensor:
@@ -198,9 +207,9 @@ class PointKernel(nn.Module):
 
     @torch.jit.unused
     def _sample_1d(self, coords: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-        radius = self.radius.to(coords.dtype).clamp(self.r_min, self.r_max)
+        radius = self._radius(coords.dtype)
         coords, weights = coords[:, :, 0], self.weights.to(coords.dtype)
-        width = _window_width(coords, radius, grid.shape[0])
+        width = _window_width(coords, radius, weights, grid.shape[0])
         if width is not None:
             kernel = _Sample1dWindowed.apply(coords, radius, weights, grid, self.normalize_by_count, width)
         else:
@@ -260,7 +269,7 @@ class PointKernel(nn.Module):
                 raise ValueError(f'kernel size must be positive along every axis, got {size}')
             if not torch.jit.is_scripting() and self._samples_with_own_backward(grid, coords):
                 return self._sample_1d(coords, grid)
-            radius = self.radius.to(dtype).clamp(self.r_min, self.r_max)
+            radius = self._radius(dtype)
             kernel = _sample_1d_reference(coords[:, :, 0], radius, self.weights.to(dtype), grid, self.normalize_by_count,
                                           self.shared_coords)
             return kernel.to(self.weights.dtype)
@@ -351,20 +360,29 @@ class _Sample1d(torch.autograd.Function):
 
 # A point covers the grid positions within its radius; when every point covers few of them, kernels are built from
 # those windows alone (_Sample1dWindowed) instead of every point's terms at every position (_Sample1d's GEMM).
-# Worth it while the windows of a group's N points together span at most twice the grid (2 CPU threads, 30 x 30 and
-# 30 x 1 banks of 30 points, 300-1460 taps: forward + backward 3-4.5x faster at the sMNIST model's initial radii,
-# even at twice the grid; 10% slower at 2.7 times it).
-_WINDOWED_MAX_SHARE = 2.
+# Worth it while a point's window is at most this share of the grid, whatever the number of points (2 CPU threads,
+# 30 x 30 and 30 x 1 banks, 1-30 points, 300-1460 taps: forward + backward 3-4.5x faster at the sMNIST model's initial
+# radii, about equal at a window of 1/13 of the grid, 1.5x slower at 1/5).
+_WINDOWED_MAX_SHARE = 1. / 15.
 
 
-def _window_width(coords: torch.Tensor, radius: torch.Tensor, size: int) -> Optional[int]:
-    """Taps in the window every point's non-zero terms fit in (two taps of margin: positions at the window's edge
-    only ever get exact zeros; linspace's rounding moves no position by a tap), or None where the dense evaluation is the better choice: on GPUs (reading the
-    width back would stall the device), while compiling, or when the windows are not small against the grid."""
+def _covering_width(radius: torch.Tensor, size: int) -> float:
+    """Taps in a window every point's non-zero terms fit in, on a grid of ``size`` taps: ``2 r (size - 1) / 2`` for
+    the largest radius, plus two taps of margin each side (positions at the window's edge only ever get exact zeros;
+    linspace's rounding moves no position by a tap). NaN for a NaN radius."""
+    return float((radius.detach().max() * (size - 1)).ceil()) + 6
+
+
+def _window_width(coords: torch.Tensor, radius: torch.Tensor, weights: torch.Tensor, size: int) -> Optional[int]:
+    """``_covering_width``, or None where the dense evaluation is the better choice: on GPUs (reading the width back
+    would stall the device), while compiling, when the windows are not small against the grid, or with non-finite
+    parameters (the dense GEMM spreads a NaN over the whole kernel row, as the plain operations do)."""
     if coords.device.type != 'cpu' or torch.compiler.is_compiling() or size < 2:
         return None
-    width = float((radius.detach().max() * (size - 1)).ceil()) + 6  # 2 r (size - 1) / 2 taps, two of margin each side
-    if not width * coords.shape[1] <= _WINDOWED_MAX_SHARE * size:  # also False for NaN
+    width = _covering_width(radius, size)
+    if not width <= _WINDOWED_MAX_SHARE * size:  # also False for a NaN radius
+        return None
+    if not (bool(torch.isfinite(coords).all()) and bool(torch.isfinite(weights).all())):
         return None
     return int(width)
 

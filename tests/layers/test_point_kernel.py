@@ -148,7 +148,8 @@ def test_invalid_sampling_requests():
 @pytest.mark.parametrize('normalize', [True, False])
 def test_1d_sampling_backward_matches_the_plain_operations(shared, normalize):
     """1-D kernels sample through ``_Sample1d`` (own backward); it equals autograd through the plain operations
-    (1e-12 in float64), passes gradcheck and gradgradcheck, and radii out of range are clamped as before."""
+    (1e-12 in float64), passes gradcheck and gradgradcheck, and radii out of range are clamped as before (their
+    gradient passed straight through)."""
     from smpconvnet.layers.point_kernel import _Sample1d, _sample_1d_reference
     torch.manual_seed(0)
     pk = PointKernel(5, 4, 3, ndim=1, shared_coords=shared, init_radius=0.3, coord_std=0.5,
@@ -158,7 +159,7 @@ def test_1d_sampling_backward_matches_the_plain_operations(shared, normalize):
         pk.radius[0, 0] = 2.  # above r_max: the clamp holds it at 1
     kernel = pk([17])
     grid = torch.linspace(-1, 1, 17, dtype=torch.float64)
-    radius = pk.radius.clamp(pk.r_min, pk.r_max)
+    radius = pk.radius + (pk.radius.clamp(pk.r_min, pk.r_max) - pk.radius).detach()
     plain = _sample_1d_reference(pk.coords[:, :, 0], radius, pk.weights, grid, normalize, shared)
     assert rel_err(kernel, plain) < 1e-12
     g = torch.randn_like(kernel)
@@ -171,6 +172,36 @@ def test_1d_sampling_backward_matches_the_plain_operations(shared, normalize):
     assert torch.autograd.gradcheck(fn, inputs) and torch.autograd.gradgradcheck(fn, inputs)
 
 
+@pytest.mark.parametrize('ndim,size', [(1, [784]), (1, [17]), (2, [9, 7])])
+def test_radius_on_a_bound_keeps_its_gradient(ndim, size):
+    """The optimizer hook leaves radii exactly on r_min / r_max. The kernel reads the radius through a clamp whose
+    gradient passes straight through, so those radii get the gradient of the raw radius (as in the original, which
+    reads it unclamped and clips after the step) instead of clamp's zero, and never freeze."""
+    torch.manual_seed(0)
+    spacing = [2. / (k - 1) for k in size]
+    # radii of half to two taps: the 784-tap kernel samples through the windowed path, the others densely
+    pk = PointKernel(6, 3, 2, ndim=ndim, shared_coords=ndim == 2, init_radius=min(spacing), coord_std=0.3,
+                     weight_std=1., r_min=0.5 * min(spacing), r_max=2 * max(spacing), dtype=torch.float64)
+    with torch.no_grad():
+        pk.radius.uniform_(pk.r_min, pk.r_max)
+        pk.radius[0, 0], pk.radius[0, 1] = pk.r_min, pk.r_max
+        for axis, k in enumerate(size):  # near the centre tap, so that even the smallest radius reaches it
+            pk.coords[0, :2, axis] = -1. + spacing[axis] * (k // 2 + 0.15)
+    g = torch.randn(pk([*size]).shape, dtype=torch.float64)
+    grad = torch.autograd.grad(pk([*size]), pk.radius, g)[0]
+    raw = torch.autograd.grad(brute_force_kernel_autograd(pk, grid_positions(size)).reshape(g.shape), pk.radius, g)[0]
+    assert grad[0, 0] != 0 and grad[0, 1] != 0
+    torch.testing.assert_close(grad, raw, rtol=1e-10, atol=1e-12)
+
+
+def brute_force_kernel_autograd(pk: PointKernel, positions: torch.Tensor) -> torch.Tensor:
+    # the formula on the raw (unclamped) radius, differentiable: what the original computes
+    terms = torch.relu(1 - (positions[None, None] - pk.coords[:, :, None]).abs().sum(-1) / pk.radius[..., None])
+    if pk.shared_coords:
+        return torch.einsum('oin,np->oip', pk.weights, terms[0])
+    return torch.einsum('oin,onp->oip', pk.weights, terms)
+
+
 @pytest.mark.parametrize('shared', [True, False])
 @pytest.mark.parametrize('normalize', [True, False])
 @pytest.mark.parametrize('size', [2, 3, 17, 60])
@@ -178,7 +209,7 @@ def test_1d_windowed_sampling_equals_the_dense_one(shared, normalize, size):
     """Small radii sample through ``_Sample1dWindowed`` (only the grid positions near each point): the same kernel
     and gradients as the plain operations (1e-12 in float64), points off the grid and at its ends included, and
     gradcheck / gradgradcheck pass."""
-    from smpconvnet.layers.point_kernel import _Sample1dWindowed, _sample_1d_reference, _window_width
+    from smpconvnet.layers.point_kernel import _Sample1dWindowed, _covering_width, _sample_1d_reference
     torch.manual_seed(size)
     pk = PointKernel(6, 4, 3, ndim=1, shared_coords=shared, init_radius=0.3, coord_std=0.5,
                      normalize_by_count=normalize, dtype=torch.float64)
@@ -190,11 +221,11 @@ def test_1d_windowed_sampling_equals_the_dense_one(shared, normalize, size):
         pk.coords[0, 3] = -1.5  # far off the grid
         pk.coords[-1, 4] = -1. + 2. / (size - 1)  # exactly on the second tap
     radius = pk.radius.clamp(pk.r_min, pk.r_max)
-    width = _window_width(pk.coords[:, :, 0], radius, size)
-    assert width is not None and width < size or size < 20  # short grids: the windows may cover them
+    width = int(_covering_width(radius, size))
+    assert width < size or size < 20  # short grids: the windows may cover them
     grid = torch.linspace(-1, 1, size, dtype=torch.float64)
     plain = _sample_1d_reference(pk.coords[:, :, 0], radius, pk.weights, grid, normalize, shared)
-    fn = lambda c, r, w: _Sample1dWindowed.apply(c, r, w, grid, normalize, width or size + 6)  # noqa: E731
+    fn = lambda c, r, w: _Sample1dWindowed.apply(c, r, w, grid, normalize, width)  # noqa: E731
     kernel = fn(pk.coords[:, :, 0], radius, pk.weights)
     assert plain.abs().max() > 0 and rel_err(kernel, plain) < 1e-12
     g = torch.randn_like(kernel)
