@@ -14,6 +14,7 @@ whose weights are not the shipped ones; the card reports them too.
 """
 import argparse
 import json
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from smpconvnet.data import sequences as seq_data  # noqa: E402
 from smpconvnet.models import seq_zoo  # noqa: E402
 from smpconvnet.atomic_io import atomic_dir  # noqa: E402
 from smpconvnet.weights.hub import write_manifest  # noqa: E402
@@ -160,6 +162,90 @@ Architecture after Kim & Park, "SMPConv: Self-moving Point Representations for C
 """
 
 
+def _card_cv(name, z, summary, cfg, evaluated, command):
+    """The model card of a model chosen by k-fold cross-validation (scripts/train_aeon.py, phase cv)."""
+    ds = z['dataset']
+    cv, fin = summary['cv'], summary['final']
+    margs = cfg['model_args']
+    arch = ', '.join(f'{k}={v!r}' for k, v in margs.items())
+    last = summary['last_epoch']
+    words = command.split()
+    epochs, batch = words[words.index('--epochs') + 1], words[words.index('--batch-size') + 1]
+    def per_fold(c):
+        return ' '.join('{correct}/{n}'.format(**f) for _, f in sorted(c['folds'].items(), key=lambda kv: int(kv[0])))
+    grid = '\n'.join(
+        f"| {k}{' (chosen)' if k == cv['chosen'] else ''} | `{c['args']}` | {per_fold(c)} | "
+        f"**{c['accuracy']:.4f}** | {sum(c['train_time_s'].values()):.0f} s |" for k, c in cv['candidates'].items())
+    final_time = fin['train_time_s'][str(SHIPPED_SEED)] if str(SHIPPED_SEED) in fin['train_time_s'] \
+        else fin['train_time_s'][SHIPPED_SEED]
+    equal = summary['min_length'] == z['length']
+    padding = ('(all sequences have this length).' if equal else
+               f'and the true lengths passed as `lengths=` (sequences have {summary["min_length"]}-{z["length"]} steps).')
+    return f"""---
+license: mit
+library_name: timm
+tags: [timm, time-series-classification, smpconv]
+datasets: [{ds}]
+---
+# {name}.{TAG}
+
+A causal SMP-TCN (self-moving point kernels, SMPConv, CVPR 2023) trained by this project on **{ds}**
+({z['description']}). {margs['num_blocks']} blocks x {margs['hidden_channels']} channels, {margs['n_points']} points
+per kernel, every kernel as long as the input, classifier on the {'mean over the steps' if margs['global_pool'] == 'avg' else 'last step'};
+{summary['parameters']:,} parameters.
+
+```python
+import timm, smpconvnet
+model = timm.create_model('{name}', pretrained=True).eval()   # loads smpconvnet/pretrained/{name}.{TAG}/ offline
+```
+
+Test accuracy ({ds} test split, {evaluated['n']} samples, measured once, on the final model): **{evaluated['accuracy']:.4f}**
+({evaluated['correct']}/{evaluated['n']}). Re-measure it: `smpconvnet evaluate-seq {name}.{TAG}`; side by side with
+MiniRocket: `python benchmarks/ucr.py`.
+
+## Data and preprocessing
+- `aeon.datasets.load_classification('{ds}', split='train'|'test')` (the UEA/UCR files shipped in the aeon wheel,
+  offline), default train/test split.
+- Classes: aeon's label strings in `smpconvnet.data.sequences.label_order`, `label_names` = {list(z['label_names'])}
+  (classifier index i is `label_names[i]`).
+- Per-channel standardisation with the training split's mean and std over all samples and (true) steps, recorded
+  in `pretrained_cfg['mean']`, `pretrained_cfg['std']`: feed `(x - mean) / std`.
+- Input `[B, {margs['in_chans']}, L]`, right-padded with zeros to L = {z['length']}
+  (`pretrained_cfg['input_size'] = {tuple(cfg['pretrained_cfg']['input_size'])}`: channels, 1, length) {padding}
+
+## Model selection: {cv['folds']}-fold cross-validation on the training split
+The training split ({summary['n_train']} series) was cut into {cv['folds']} stratified folds
+(`smpconvnet.data.sequences.stratified_kfold`, seed 0). Each candidate of the grid, fixed before training, was
+trained {cv['folds']} times (seed 0) on four fifths and scored on the held-out fold (`train-seq --cv-folds
+{cv['folds']} --cv-fold k --no-test`). The most correct held-out predictions over all folds won (ties: the first
+listed); the test split was not read.
+
+| candidate | arguments | held out, per fold | cross-validated accuracy | CPU time, all folds |
+| --- | --- | --- | --- | --- |
+{grid}
+
+## Training
+Architecture: `{arch}`.
+
+{epochs} epochs, batch size {batch}. {RECIPE_NOTES.format(shift='', warp='')}
+At the last epoch: training loss {last['train_loss']:.4f}, training accuracy {last['train_acc']:.3f} (on augmented
+batches).
+
+Exact command (seed {SHIPPED_SEED}, the shipped weights; `python benchmarks/ucr.py --train {ds}` runs it):
+
+```
+smpconvnet train-seq {command}
+```
+
+CPU time on {_device_words(command)[0]}: cross-validation {cv['cpu_time_s']:.0f} s, final training
+{final_time:.0f} s (each a single thread; wall time about half with two at a time).
+
+## Source and licence
+Architecture after Kim & Park, "SMPConv: Self-moving Point Representations for Continuous Convolution", CVPR 2023
+(https://github.com/sangnekim/SMPConv, MIT). Weights trained by the smpconvnet project, MIT.
+"""
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--runs', default='runs/aeon')
@@ -185,7 +271,10 @@ def main():
         ds_summary = dict(summary[ds])
         ds_summary['parameters'] = json.loads((run / 'results.json').read_text())['parameters']
         ds_summary['last_epoch'] = json.loads((run / 'log.jsonl').read_text().splitlines()[-1])
-        ds_summary['n_train'] = {'OSULeaf': 200, 'ACSF1': 100, 'JapaneseVowels': 270}[ds]
+        train_split = seq_data.load_aeon(ds, 'train')
+        test_split = seq_data.load_aeon(ds, 'test', label_names=train_split.label_names)
+        ds_summary['n_train'] = len(train_split)
+        ds_summary['min_length'] = min(int(train_split.lengths.min()), int(test_split.lengths.min()))
         command = ds_summary['final']['command'].split('train-seq ', 1)[1].replace('runs/', 'runs/aeon/final/')
 
         with atomic_dir(dst, force=True) as tmp:  # replaced only once complete
@@ -201,8 +290,14 @@ def main():
                               'test_accuracy_mean': ds_summary['final']['mean'],
                               'test_accuracy_std': ds_summary['final']['std'],
                               'shipped_seed': SHIPPED_SEED}
+            if 'cv' in ds_summary:  # the k-fold protocol: the selection and the command that reproduces the weights
+                command = command.replace('runs/aeon/final/', 'runs/ucr/')
+                cfg['model_selection'] = {'protocol': f'{ds_summary["cv"]["folds"]}-fold cross-validation',
+                                          **ds_summary['cv']}
+                cfg['train_command'] = ['smpconvnet', 'train-seq'] + shlex.split(command)
             (tmp / 'config.json').write_text(json.dumps(cfg, indent=2) + '\n')
-            (tmp / 'README.md').write_text(_card(name, z, ds_summary, cfg, evaluated, command))
+            card = _card_cv if 'cv' in ds_summary else _card
+            (tmp / 'README.md').write_text(card(name, z, ds_summary, cfg, evaluated, command))
             write_manifest(tmp)
         print(f'{dst}: test accuracy {evaluated["accuracy"]:.4f} ({evaluated["correct"]}/{evaluated["n"]})')
 

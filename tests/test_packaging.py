@@ -57,6 +57,7 @@ def test_sdist_carries_weights_cards_manifests_docs_and_tests(tmp_path):
     with tarfile.open(sdist) as tar:
         names = {n.split('/', 1)[1] for n in tar.getnames() if '/' in n}
     docs = ['docs/' + p.name for p in (ROOT / 'docs').glob('*.md')] + ['docs/bench-cpu.json', 'tests/conftest.py']
+    docs += ['docs/ucr-cpu.json', 'benchmarks/ucr.py']  # the README's trained-models table and its test
     docs += ['tests/fixtures/' + p.name for p in (ROOT / 'tests' / 'fixtures').iterdir()]
     missing = [c for c in CARDS + docs if c not in names]
     assert not missing, f'{sdist.name} lacks {missing}'

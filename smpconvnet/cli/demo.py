@@ -4,8 +4,9 @@ deployed form is exact, and make a real prediction.
 Which model, when none is named, by what is available without a network:
 1. ImageNet weights in the local Hugging Face cache (``smpconvnet_t.in1k``, then ``smpconvnet_b.in1k``):
    top-5 ImageNet classes of two real photographs (the sample images bundled with scikit-learn);
-2. a sequence model trained by this project and shipped in ``smpconvnet/pretrained/`` (``smpconv_tcn_osuleaf.aeon`` first):
-   predictions and accuracy on the real test split of its data set (read offline from ``aeon``);
+2. the best sequence model trained by this project and shipped in ``smpconvnet/pretrained/`` (the highest test
+   accuracy recorded in its ``config.json``): predictions and accuracy on the real test split of its data set (read
+   offline from ``aeon``);
 3. otherwise ``smpconvnet_t`` with random weights, said plainly: the exactness check still means something,
    the predicted classes do not.
 """
@@ -36,12 +37,24 @@ def _offline_weights(name: str) -> Optional[str]:
     return kind if kind in ('hub-cache', 'shipped', 'file') else None
 
 
+def _recorded_accuracy(name: str) -> float:
+    # the test accuracy recorded with the shipped weights (0 when the folder records none)
+    import json
+    from ..models import WEIGHTS_DIR
+    try:
+        config = json.loads((WEIGHTS_DIR / name / 'config.json').read_text())
+        return float(config['results']['test']['accuracy'])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.
+
+
 def _sequence_candidates() -> List[str]:
+    """The shipped sequence models, best recorded test accuracy first."""
     try:
         from ..models.seq_zoo import SEQ_ZOO
     except ImportError:
         return []
-    return [f'{name}.aeon' for name in SEQ_ZOO]
+    return sorted((f'{name}.aeon' for name in SEQ_ZOO), key=_recorded_accuracy, reverse=True)
 
 
 def _aeon_available() -> bool:

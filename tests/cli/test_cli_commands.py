@@ -157,6 +157,12 @@ def test_demo_reports_its_weights_plainly(capsys):
         assert name == 'smpconvnet_t' and why.startswith('RANDOM WEIGHTS')
     else:
         assert name.endswith(('.in1k', '.aeon'))
+    if name.endswith('.aeon'):  # the best shipped sequence model: the highest test accuracy recorded with weights
+        import json
+        from smpconvnet.models import WEIGHTS_DIR
+        recorded = {p.parent.name: json.loads(p.read_text())['results']['test']['accuracy']
+                    for p in WEIGHTS_DIR.glob('*.aeon/config.json')}
+        assert len(recorded) >= 3 and recorded[name] == max(recorded.values())
     # the sequence path on a real test split, variable lengths included (random weights here: this checks the
     # data path, the deployment and the report, not the accuracy)
     pytest.importorskip('aeon')

@@ -1,0 +1,69 @@
+"""The README's trained-models table is one run of ``benchmarks/ucr.py`` (docs/ucr-cpu.json), rendered by its
+``--markdown``; the shipped models' accuracies in it are those recorded with the weights; the script runs."""
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BEGIN, END = '<!-- ucr table: python benchmarks/ucr.py --markdown docs/ucr-cpu.json -->', '<!-- end of ucr table -->'
+
+
+def _ucr():
+    spec = importlib.util.spec_from_file_location('ucr_benchmark', ROOT / 'benchmarks' / 'ucr.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_table_is_one_runs_report():
+    ucr = _ucr()
+    report = json.loads((ROOT / 'docs' / 'ucr-cpu.json').read_text())
+    assert [row['dataset'] for row in report['rows']] == ucr.DATASETS  # all eight sets, in order
+    assert report['seeds'] == [0, 1, 2]
+    match = re.search(re.escape(BEGIN) + r'\n(.*?)' + re.escape(END), (ROOT / 'README.md').read_text(), re.S)
+    assert match, 'README.md: no table between the ucr markers'
+    assert match.group(1).strip('\n') == ucr.markdown_table(report), \
+        'README.md: regenerate with python benchmarks/ucr.py --markdown docs/ucr-cpu.json'
+
+
+def test_report_scores_are_the_shipped_models_recorded_ones():
+    """Every shipped model in the report scored what its config.json records (the weights were not changed after
+    the run), and every shipped model is in the report."""
+    from smpconvnet.models import WEIGHTS_DIR
+    ucr = _ucr()
+    report = json.loads((ROOT / 'docs' / 'ucr-cpu.json').read_text())
+    in_report = {row['dataset']: row['smp'] for row in report['rows'] if row['smp']}
+    shipped = ucr.shipped_models()
+    assert set(in_report) == set(shipped)
+    for dataset, smp in in_report.items():
+        assert smp['model'] == shipped[dataset]
+        recorded = json.loads((WEIGHTS_DIR / smp['model'] / 'config.json').read_text())['results']['test']
+        assert (smp['correct'], smp['n']) == (recorded['correct'], recorded['n'])
+
+
+def test_script_scores_a_shipped_model_next_to_minirocket(tmp_path, capsys):
+    """One set end to end: the shipped GunPoint model scored on its test split, MiniRocket fitted in the same run,
+    the JSON written and rendered."""
+    pytest.importorskip('aeon')
+    ucr = _ucr()
+    out = tmp_path / 'ucr.json'
+    assert ucr.main(['--datasets', 'GunPoint', '--seeds', '1', '--json', str(out)]) == 0
+    report = json.loads(out.read_text())
+    (row,) = report['rows']
+    assert row['smp']['model'] == 'smpconv_tcn_gunpoint.aeon' and row['smp']['n'] == 150
+    assert 0.8 < row['minirocket']['accuracy'] <= 1 and row['minirocket']['runs'][0]['seed'] == 0
+    printed = capsys.readouterr().out
+    assert ucr.markdown_table(report) in printed and f'wrote {out}' in printed
+
+
+def test_script_errors_name_what_is_wrong(tmp_path):
+    ucr = _ucr()
+    bad = tmp_path / 'bad.json'
+    bad.write_text('not json')
+    with pytest.raises(SystemExit, match=f'--markdown {bad}: not a JSON file'):
+        ucr.main(['--markdown', str(bad)])
+    with pytest.raises(SystemExit):  # argparse: not one of the eight
+        ucr.main(['--datasets', 'NoSuchSet'])
