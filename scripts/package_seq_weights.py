@@ -63,6 +63,30 @@ def _device_words(command):
     return "this project's 2-core CPU, two runs at a time with one thread each", '2-core CPU, 2 runs at a time'
 
 
+def _card_header(name, z, summary, margs):
+    """Front matter, title, what the model is and how to load it: the start of every card."""
+    ds = z['dataset']
+    pool = 'mean over the steps' if margs['global_pool'] == 'avg' else 'last step'
+    return f"""---
+license: mit
+library_name: timm
+tags: [timm, time-series-classification, smpconv]
+datasets: [{ds}]
+---
+# {name}.{TAG}
+
+A causal SMP-TCN (self-moving point kernels, SMPConv, CVPR 2023) trained by this project on **{ds}**
+({z['description']}). {margs['num_blocks']} blocks x {margs['hidden_channels']} channels, {margs['n_points']} points
+per kernel, every kernel as long as the input, classifier on the {pool};
+{summary['parameters']:,} parameters.
+
+```python
+import timm, smpconvnet
+model = timm.create_model('{name}', pretrained=True).eval()   # loads smpconvnet/pretrained/{name}.{TAG}/ offline
+```
+"""
+
+
 def _card(name, z, summary, cfg, evaluated, command):
     ds = z['dataset']
     fin = summary['final']
@@ -92,24 +116,7 @@ def _card(name, z, summary, cfg, evaluated, command):
         f"{', '.join(f'{k} {v:.3f}' for k, v in r['val_accuracy'].items())}; chosen: {r['chosen']}. Test accuracy of "
         f"the chosen recipe over {len(r['test_accuracy'])} seeds: {', '.join(f'{v:.4f}' for v in r['test_accuracy'])}"
         f": mean {r['mean']:.4f} +- {r['std']:.4f}. {r['note']}\n" for r in summary.get('other_rounds', []))
-    return f"""---
-license: mit
-library_name: timm
-tags: [timm, time-series-classification, smpconv]
-datasets: [{ds}]
----
-# {name}.{TAG}
-
-A causal SMP-TCN (self-moving point kernels, SMPConv, CVPR 2023) trained by this project on **{ds}**
-({z['description']}). {margs['num_blocks']} blocks x {margs['hidden_channels']} channels, {margs['n_points']} points
-per kernel, every kernel as long as the input, classifier on the {'mean over the steps' if margs['global_pool'] == 'avg' else 'last step'};
-{summary['parameters']:,} parameters.
-
-```python
-import timm, smpconvnet
-model = timm.create_model('{name}', pretrained=True).eval()   # loads smpconvnet/pretrained/{name}.{TAG}/ offline
-```
-
+    return _card_header(name, z, summary, margs) + f"""
 Re-measure the test accuracy: `smpconvnet evaluate-seq {name}.{TAG}`
 (this folder: {evaluated['correct']}/{evaluated['n']} = **{evaluated['accuracy']:.4f}**, re-measured on CPU).
 
@@ -181,24 +188,7 @@ def _card_cv(name, z, summary, cfg, evaluated, command):
     equal = summary['min_length'] == z['length']
     padding = ('(all sequences have this length).' if equal else
                f'and the true lengths passed as `lengths=` (sequences have {summary["min_length"]}-{z["length"]} steps).')
-    return f"""---
-license: mit
-library_name: timm
-tags: [timm, time-series-classification, smpconv]
-datasets: [{ds}]
----
-# {name}.{TAG}
-
-A causal SMP-TCN (self-moving point kernels, SMPConv, CVPR 2023) trained by this project on **{ds}**
-({z['description']}). {margs['num_blocks']} blocks x {margs['hidden_channels']} channels, {margs['n_points']} points
-per kernel, every kernel as long as the input, classifier on the {'mean over the steps' if margs['global_pool'] == 'avg' else 'last step'};
-{summary['parameters']:,} parameters.
-
-```python
-import timm, smpconvnet
-model = timm.create_model('{name}', pretrained=True).eval()   # loads smpconvnet/pretrained/{name}.{TAG}/ offline
-```
-
+    return _card_header(name, z, summary, margs) + f"""
 Test accuracy ({ds} test split, {evaluated['n']} samples, measured once, on the final model): **{evaluated['accuracy']:.4f}**
 ({evaluated['correct']}/{evaluated['n']}). Re-measure it: `smpconvnet evaluate-seq {name}.{TAG}`; side by side with
 MiniRocket: `python benchmarks/ucr.py`.

@@ -304,6 +304,17 @@ def _sample_1d_reference(coords: torch.Tensor, radius: torch.Tensor, weights: to
     return kernel
 
 
+def _differentiable_backward(ctx, grad, coords, radius, weights, grid):
+    # the 1-D sampling Functions' backward under create_graph=True: the gradients of the plain operations
+    # (_sample_1d_reference), computed with a graph, so that second derivatives are exact
+    wanted = ctx.needs_input_grad[:3]
+    with torch.enable_grad():
+        kernel = _sample_1d_reference(coords, radius, weights, grid, ctx.normalize, coords.shape[0] == 1)
+    inputs = [t for t, w in zip((coords, radius, weights), wanted) if w]
+    grads = iter(torch.autograd.grad(kernel, inputs, grad, create_graph=True))
+    return tuple(next(grads) if w else None for w in wanted)
+
+
 class _Sample1d(torch.autograd.Function):
     """1-D point kernels sampled on a grid, ``sum_n w[o, i, n] relu(1 - |g - c_n| / r_n)`` (divided by the number of
     non-zero terms at each position when ``normalize``), with a hand-written backward: fewer passes over the
@@ -334,11 +345,7 @@ class _Sample1d(torch.autograd.Function):
         coords, radius, weights, grid, diff, terms, scale = ctx.saved_tensors
         wanted = ctx.needs_input_grad[:3]
         if torch.is_grad_enabled():  # create_graph: differentiate the plain operations, whose graph reaches the inputs
-            with torch.enable_grad():
-                kernel = _sample_1d_reference(coords, radius, weights, grid, ctx.normalize, coords.shape[0] == 1)
-            inputs = [t for t, w in zip((coords, radius, weights), wanted) if w]
-            grads = iter(torch.autograd.grad(kernel, inputs, grad, create_graph=True))
-            return tuple(next(grads) if w else None for w in wanted) + (None, None)
+            return _differentiable_backward(ctx, grad, coords, radius, weights, grid) + (None, None)
         o, i, n = weights.shape
         shared = coords.shape[0] == 1
         grad = grad * scale if scale is not None else grad                  # of the unnormalised kernel; counts are
@@ -424,11 +431,7 @@ class _Sample1dWindowed(torch.autograd.Function):
         coords, radius, weights, grid, index, diff, terms, scale = ctx.saved_tensors
         wanted = ctx.needs_input_grad[:3]
         if torch.is_grad_enabled():  # create_graph: differentiate the plain operations, whose graph reaches the inputs
-            with torch.enable_grad():
-                kernel = _sample_1d_reference(coords, radius, weights, grid, ctx.normalize, coords.shape[0] == 1)
-            inputs = [t for t, w in zip((coords, radius, weights), wanted) if w]
-            grads = iter(torch.autograd.grad(kernel, inputs, grad, create_graph=True))
-            return tuple(next(grads) if w else None for w in wanted) + (None, None, None)
+            return _differentiable_backward(ctx, grad, coords, radius, weights, grid) + (None, None, None)
         o, i, n = weights.shape
         width = index.shape[-1]
         grad = grad * scale if scale is not None else grad                  # counts are piecewise constant
