@@ -208,13 +208,20 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="retrain the shipped model for NAME with its card's command (minutes to hours on a CPU)")
     parser.add_argument('--output', metavar='DIR', help='with --train: the run folder (default: runs/ucr/NAME)')
     args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error(f'--seeds must be at least 1, got {args.seeds}')
     if args.markdown:
         try:
             with open(args.markdown) as f:
                 result = json.load(f)
         except (OSError, ValueError) as e:
             raise SystemExit(f'benchmarks/ucr.py: --markdown {args.markdown}: not a JSON file of this script ({e})')
-        print(markdown_table(result))
+        try:
+            table = markdown_table(result)
+        except (KeyError, TypeError, AttributeError, IndexError) as e:
+            raise SystemExit(f'benchmarks/ucr.py: --markdown {args.markdown}: not a report of this script '
+                             f'(written by --json; missing or malformed: {e!r})')
+        print(table)
         return 0
     try:
         import aeon  # noqa: F401  (present?)

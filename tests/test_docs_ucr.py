@@ -45,15 +45,16 @@ def test_report_scores_are_the_shipped_models_recorded_ones():
 
 
 def test_script_scores_a_shipped_model_next_to_minirocket(tmp_path, capsys):
-    """One set end to end: the shipped GunPoint model scored on its test split, MiniRocket fitted in the same run,
-    the JSON written and rendered."""
+    """One set end to end: the shipped JapaneseVowels model scored on its test split (true lengths), MiniRocket fitted
+    on the zero-padded series in the same run, the JSON written and rendered."""
     pytest.importorskip('aeon')
     ucr = _ucr()
     out = tmp_path / 'ucr.json'
-    assert ucr.main(['--datasets', 'GunPoint', '--seeds', '1', '--json', str(out)]) == 0
+    assert ucr.main(['--datasets', 'JapaneseVowels', '--seeds', '1', '--json', str(out)]) == 0
     report = json.loads(out.read_text())
     (row,) = report['rows']
-    assert row['smp']['model'] == 'smpconv_tcn_gunpoint.aeon' and row['smp']['n'] == 150
+    assert row['smp']['model'] == 'smpconv_tcn_japanesevowels.aeon' and row['smp']['n'] == 370
+    assert row['minirocket']['zero_padded']
     assert 0.8 < row['minirocket']['accuracy'] <= 1 and row['minirocket']['runs'][0]['seed'] == 0
     printed = capsys.readouterr().out
     assert ucr.markdown_table(report) in printed and f'wrote {out}' in printed
@@ -67,3 +68,11 @@ def test_script_errors_name_what_is_wrong(tmp_path):
         ucr.main(['--markdown', str(bad)])
     with pytest.raises(SystemExit):  # argparse: not one of the eight
         ucr.main(['--datasets', 'NoSuchSet'])
+    for content in ('{}', '[1]'):
+        bad.write_text(content)
+        with pytest.raises(SystemExit, match=f'--markdown {bad}: not a report of this script'):
+            ucr.main(['--markdown', str(bad)])
+    with pytest.raises(SystemExit, match=f'--markdown {ROOT / "docs" / "bench-cpu.json"}: not a report'):
+        ucr.main(['--markdown', str(ROOT / 'docs' / 'bench-cpu.json')])
+    with pytest.raises(SystemExit):  # argparse: --seeds must be at least 1
+        ucr.main(['--seeds', '0'])

@@ -174,8 +174,7 @@ def test_import_registers_every_model():
     import smpconvnet  # noqa: F401
     registered = set(timm.list_models('smpconv*'))
     expected = {'smpconvnet_t', 'smpconvnet_b', 'smpconv_resnet_cifar10', 'smpconv_tcn_osuleaf', 'smpconv_tcn_acsf1',
-                'smpconv_tcn_japanesevowels', 'smpconv_tcn_gunpoint', 'smpconv_tcn_italypowerdemand',
-                'smpconv_tcn_basicmotions'} | {f'smpconv_tcn_{n}' for n in (
+                'smpconv_tcn_japanesevowels'} | {f'smpconv_tcn_{n}' for n in (
                     'smnist', 'pmnist', 'scifar10', 'chartraj', 'speech_mfcc', 'speech_raw')}
     assert registered == expected
 

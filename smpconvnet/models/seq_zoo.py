@@ -2,10 +2,8 @@
 
 Each data set has a registered model with the architecture it was trained with and one pretrained tag,
 ``aeon`` (the data come from the ``aeon`` package's offline copy of the UEA/UCR archive, default train/test
-split): ``smpconv_tcn_gunpoint.aeon``, ``smpconv_tcn_italypowerdemand.aeon``, ``smpconv_tcn_basicmotions.aeon``
-(chosen by 5-fold cross-validation on the training split), ``smpconv_tcn_osuleaf.aeon``, ``smpconv_tcn_acsf1.aeon``,
-``smpconv_tcn_japanesevowels.aeon`` (chosen on a 25% hold-out). ``benchmarks/ucr.py`` scores them next to
-MiniRocket.
+split): ``smpconv_tcn_osuleaf.aeon``, ``smpconv_tcn_acsf1.aeon``, ``smpconv_tcn_japanesevowels.aeon`` (chosen on a
+25% hold-out of the training split). ``benchmarks/ucr.py`` scores them next to MiniRocket.
 Their ``pretrained_cfg`` records what evaluation needs to reproduce the training-time preprocessing:
 
 * ``input_size = (channels, 1, length)``: the length sequences are right-padded to (the grid the kernels are
@@ -58,31 +56,6 @@ SEQ_ZOO: Dict[str, Dict[str, Any]] = {
                   coord_std=0.1, small_kernel_size=5, bias=True, dropout=0.1, r_min=1e-4, global_pool='last'),
         description='JapaneseVowels (UEA): 12 LPC cepstrum channels, variable lengths 7-29, 9 speakers, '
                     '270 train / 370 test, fed at true lengths'),
-    # chosen by 5-fold cross-validation on the training split (scripts/train_aeon.py, phase cv); init_radius is one
-    # grid spacing, 2 / (length - 1), as in the models above
-    'smpconv_tcn_gunpoint': dict(
-        dataset='GunPoint', length=150, label_names=('1', '2'),
-        mean=(-4.911019156376521e-10,), std=(0.9966610924919738,),
-        arch=dict(in_chans=1, num_classes=2, num_blocks=2, hidden_channels=32, n_points=30, init_radius=0.0134,
-                  coord_std=0.1, small_kernel_size=5, bias=True, dropout=0.1, r_min=1e-4, global_pool='avg'),
-        description='GunPoint (UCR): hand motion as 150-step 1-D series, 2 classes, 50 train / 150 test'),
-    'smpconv_tcn_italypowerdemand': dict(
-        dataset='ItalyPowerDemand', length=24, label_names=('1', '2'),
-        mean=(-2.4476176618936644e-09,), std=(0.9789450121468034,),
-        arch=dict(in_chans=1, num_classes=2, num_blocks=2, hidden_channels=64, n_points=30, init_radius=0.087,
-                  coord_std=0.1, small_kernel_size=5, bias=True, dropout=0.1, r_min=1e-4, global_pool='avg'),
-        description='ItalyPowerDemand (UCR): daily electricity demand, 24 hourly steps, 2 seasons, '
-                    '67 train / 1029 test'),
-    'smpconv_tcn_basicmotions': dict(
-        dataset='BasicMotions', length=100, label_names=('badminton', 'running', 'standing', 'walking'),
-        mean=(2.5527596326039093, -1.303936761837467, -1.0265804955742315, 0.019051104736165142,
-              -0.023957696343772112, -0.05578966582135763),
-        std=(7.072305651759065, 6.7940875636272215, 3.546373472151727, 2.111920185892044, 1.8207506393384345,
-             3.5165859399414394),
-        arch=dict(in_chans=6, num_classes=4, num_blocks=2, hidden_channels=32, n_points=30, init_radius=0.02,
-                  coord_std=0.1, small_kernel_size=5, bias=True, dropout=0.1, r_min=1e-4, global_pool='avg'),
-        description='BasicMotions (UEA): accelerometer and gyroscope, 6 channels x 100 steps, 4 activities, '
-                    '40 train / 40 test'),
 }
 
 
@@ -133,21 +106,3 @@ def smpconv_tcn_acsf1(pretrained: bool = False, **kwargs) -> SMPConvTCN:
 def smpconv_tcn_japanesevowels(pretrained: bool = False, **kwargs) -> SMPConvTCN:
     """SMP-TCN trained on JapaneseVowels (12 x up to 29 steps, variable length, 9 classes)."""
     return _create('smpconv_tcn_japanesevowels', pretrained=pretrained, **kwargs)
-
-
-@register_model
-def smpconv_tcn_gunpoint(pretrained: bool = False, **kwargs) -> SMPConvTCN:
-    """SMP-TCN trained on GunPoint (1 x 150, 2 classes)."""
-    return _create('smpconv_tcn_gunpoint', pretrained=pretrained, **kwargs)
-
-
-@register_model
-def smpconv_tcn_italypowerdemand(pretrained: bool = False, **kwargs) -> SMPConvTCN:
-    """SMP-TCN trained on ItalyPowerDemand (1 x 24, 2 classes)."""
-    return _create('smpconv_tcn_italypowerdemand', pretrained=pretrained, **kwargs)
-
-
-@register_model
-def smpconv_tcn_basicmotions(pretrained: bool = False, **kwargs) -> SMPConvTCN:
-    """SMP-TCN trained on BasicMotions (6 x 100, 4 classes)."""
-    return _create('smpconv_tcn_basicmotions', pretrained=pretrained, **kwargs)

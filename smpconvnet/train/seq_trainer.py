@@ -192,6 +192,11 @@ def load_data(cfg: TrainConfig, samples: bool = True) -> PreparedData:
     val = None
     if cfg.val_fraction and cfg.cv_folds:
         raise ValueError('--val-fraction and --cv-folds both hold out validation data: use one')
+    if cfg.cv_fold and not cfg.cv_folds:
+        raise ValueError(f'--cv-fold {cfg.cv_fold} needs --cv-folds K (the number of folds)')
+    if cfg.cv_folds and (cfg.cv_folds < 2 or not 0 <= cfg.cv_fold < cfg.cv_folds):
+        raise ValueError(f'--cv-folds must be at least 2 and --cv-fold in [0, --cv-folds), got --cv-folds '
+                         f'{cfg.cv_folds} --cv-fold {cfg.cv_fold}')
     if cfg.val_fraction:
         tr_idx, val_idx = seq_data.stratified_split(train.targets, cfg.val_fraction,
                                                     torch.Generator().manual_seed(cfg.split_seed))

@@ -245,6 +245,19 @@ def test_stratified_kfold_partitions_every_class():
             seq_data.stratified_kfold(targets, folds, fold, torch.Generator())
 
 
+def test_cv_arguments_are_checked_by_name():
+    from smpconvnet.train.seq_trainer import TrainConfig, load_data
+    pytest.importorskip('aeon')
+    for kwargs, message in ((dict(cv_fold=1), '--cv-fold 1 needs --cv-folds'),
+                            (dict(cv_folds=1), '--cv-folds must be at least 2'),
+                            (dict(cv_folds=5, cv_fold=5), '--cv-fold in'),
+                            (dict(cv_folds=5, val_fraction=0.2), '--val-fraction and --cv-folds')):
+        with pytest.raises(ValueError, match=message):
+            load_data(TrainConfig(dataset='GunPoint', **kwargs))
+    data = load_data(TrainConfig(dataset='GunPoint', cv_folds=5, cv_fold=4))
+    assert len(data.val) == 10 and len(data.train) == 40
+
+
 def test_adding_problem():
     x, y = seq_data.make_adding_problem(500, 100, torch.Generator().manual_seed(0))
     assert x.shape == (500, 2, 100)
