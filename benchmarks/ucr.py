@@ -4,7 +4,7 @@
     python benchmarks/ucr.py                                   # score every shipped model, run MiniRocket: a table
     python benchmarks/ucr.py --json docs/ucr-cpu.json          # the same, every figure also written to a file
     python benchmarks/ucr.py --markdown docs/ucr-cpu.json      # the README's table, rendered from such a file
-    python benchmarks/ucr.py --train GunPoint --output runs/ucr/GunPoint   # retrain a shipped model (its card's command)
+    python benchmarks/ucr.py --train GunPoint                  # retrain a shipped model with its card's command
 
 Nothing is trained by default. For each of the eight classification sets in aeon's wheel (offline), the shipped
 model for it (a registered ``<model>.aeon``, weights in ``smpconvnet/pretrained/``) is loaded, fed the test split
@@ -206,7 +206,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--markdown', metavar='JSON', help='print the markdown table of a --json file and exit')
     parser.add_argument('--train', metavar='NAME', choices=DATASETS,
                         help="retrain the shipped model for NAME with its card's command (minutes to hours on a CPU)")
-    parser.add_argument('--output', metavar='DIR', help='with --train: the run folder (default: runs/ucr/NAME)')
+    parser.add_argument('--output', metavar='DIR',
+                        help="with --train: the run folder (default: the card's, runs/ucr/NAME_s0); an existing run "
+                             'there is not replaced')
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f'--seeds must be at least 1, got {args.seeds}')
@@ -228,13 +230,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ImportError:
         raise SystemExit('benchmarks/ucr.py needs aeon (the UEA/UCR data and MiniRocket): pip install "smpconvnet[data]"')
     if args.train:
-        command = train_command(args.train)
-        output = args.output or os.path.join('runs', 'ucr', args.train)
-        # the recorded command, with its output folder replaced by the one asked for
-        if '--output' in command:
-            command[command.index('--output') + 1] = output
-        else:
-            command += ['--output', output]
+        # the recorded command without --force (train-seq then refuses to replace an existing run and says how to
+        # resume it), with its output folder replaced by the one asked for
+        command = [a for a in train_command(args.train) if a != '--force']
+        if args.output:
+            if '--output' in command:
+                command[command.index('--output') + 1] = args.output
+            else:
+                command += ['--output', args.output]
         print('running:', shlex.join(command), flush=True)
         return subprocess.call([sys.executable, '-m', 'smpconvnet'] + command[1:])
     result = measure(args.datasets, tuple(range(args.seeds)))

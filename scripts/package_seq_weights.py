@@ -67,6 +67,8 @@ def _card_header(name, z, summary, margs):
     """Front matter, title, what the model is and how to load it: the start of every card."""
     ds = z['dataset']
     pool = 'mean over the steps' if margs['global_pool'] == 'avg' else 'last step'
+    span = (f"kernels of {margs['kernel_length']} taps" if margs.get('kernel_length')
+            else 'every kernel as long as the input')
     return f"""---
 license: mit
 library_name: timm
@@ -77,7 +79,7 @@ datasets: [{ds}]
 
 A causal SMP-TCN (self-moving point kernels, SMPConv, CVPR 2023) trained by this project on **{ds}**
 ({z['description']}). {margs['num_blocks']} blocks x {margs['hidden_channels']} channels, {margs['n_points']} points
-per kernel, every kernel as long as the input, classifier on the {pool};
+per kernel, {span}, classifier on the {pool};
 {summary['parameters']:,} parameters.
 
 ```python
@@ -206,14 +208,15 @@ MiniRocket: `python benchmarks/ucr.py`.
 ## Model selection: {cv['folds']}-fold cross-validation on the training split
 The training split ({summary['n_train']} series) was cut into {cv['folds']} stratified folds
 (`smpconvnet.data.sequences.stratified_kfold`, seed 0). Each candidate of the grid, fixed before training, was
-trained {cv['folds']} times (seed 0) on four fifths and scored on the held-out fold (`train-seq --cv-folds
+trained {cv['folds']} times (seed 0) on {cv['folds'] - 1} of the {cv['folds']} folds and scored on the held-out one (`train-seq --cv-folds
 {cv['folds']} --cv-fold k --no-test`). The most correct held-out predictions over all folds won (ties: the first
-listed); the test split was not read.
+listed); the test split was not read. (Every fold used the standardisation statistics of the whole training
+split, the ones shipped: a global per-channel mean and std, no labels.)
 
 | candidate | arguments | held out, per fold | cross-validated accuracy | CPU time, all folds |
 | --- | --- | --- | --- | --- |
 {grid}
-
+{chr(10) + cv['note'] + chr(10) if cv.get('note') else ''}
 ## Training
 Architecture: `{arch}`.
 
@@ -228,7 +231,7 @@ smpconvnet train-seq {command}
 ```
 
 CPU time on {_device_words(command)[0]}: cross-validation {cv['cpu_time_s']:.0f} s, final training
-{final_time:.0f} s (each a single thread; wall time about half with two at a time).
+{final_time:.0f} s (each run a single thread; measured while other runs shared the two cores, so upper bounds).
 
 ## Source and licence
 Architecture after Kim & Park, "SMPConv: Self-moving Point Representations for Continuous Convolution", CVPR 2023

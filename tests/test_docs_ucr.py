@@ -76,3 +76,22 @@ def test_script_errors_name_what_is_wrong(tmp_path):
         ucr.main(['--markdown', str(ROOT / 'docs' / 'bench-cpu.json')])
     with pytest.raises(SystemExit):  # argparse: --seeds must be at least 1
         ucr.main(['--seeds', '0'])
+
+
+def test_train_reruns_the_cards_command_without_replacing_a_run(monkeypatch, tmp_path):
+    """``--train NAME`` runs the ``train_command`` recorded in the shipped model's config.json, into the card's run
+    folder unless ``--output`` is given, and without ``--force``: an existing run is never replaced."""
+    pytest.importorskip('aeon')
+    from smpconvnet.models import WEIGHTS_DIR
+    ucr = _ucr()
+    calls = []
+    monkeypatch.setattr(ucr.subprocess, 'call', lambda cmd: calls.append(cmd) or 0)
+    recorded = json.loads((WEIGHTS_DIR / 'smpconv_tcn_gunpoint.aeon' / 'config.json').read_text())['train_command']
+    assert '--force' in recorded
+    assert ucr.main(['--train', 'GunPoint']) == 0
+    assert calls[-1][1:] == ['-m', 'smpconvnet'] + [a for a in recorded[1:] if a != '--force']
+    assert ucr.main(['--train', 'GunPoint', '--output', str(tmp_path / 'run')]) == 0
+    command = calls[-1]
+    assert '--force' not in command and command[command.index('--output') + 1] == str(tmp_path / 'run')
+    with pytest.raises(SystemExit, match='smpconv_tcn_acsf1.aeon/config.json records no train_command'):
+        ucr.main(['--train', 'ACSF1'])  # chosen by the earlier hold-out protocol: its card gives the commands

@@ -173,9 +173,11 @@ def test_import_registers_every_model():
     import timm
     import smpconvnet  # noqa: F401
     registered = set(timm.list_models('smpconv*'))
-    expected = {'smpconvnet_t', 'smpconvnet_b', 'smpconv_resnet_cifar10', 'smpconv_tcn_osuleaf', 'smpconv_tcn_acsf1',
-                'smpconv_tcn_japanesevowels'} | {f'smpconv_tcn_{n}' for n in (
-                    'smnist', 'pmnist', 'scifar10', 'chartraj', 'speech_mfcc', 'speech_raw')}
+    expected = {'smpconvnet_t', 'smpconvnet_b', 'smpconv_resnet_cifar10'} | {f'smpconv_tcn_{n}' for n in (
+        'smnist', 'pmnist', 'scifar10', 'chartraj', 'speech_mfcc', 'speech_raw',  # the paper's sequence tasks
+        # trained on aeon's eight UEA/UCR classification sets
+        'arrowhead', 'basicmotions', 'gunpoint', 'italypowerdemand', 'osuleaf', 'acsf1', 'japanesevowels',
+        'pickupgesturewiimotez')}
     assert registered == expected
 
 

@@ -189,7 +189,7 @@ def load_data(cfg: TrainConfig, samples: bool = True) -> PreparedData:
     mean, std = seq_data.channel_stats(train)
     train = seq_data.standardize(train, mean, std)
     test = seq_data.standardize(test, mean, std)
-    val = None
+    val, held_out = None, {}
     if cfg.val_fraction and cfg.cv_folds:
         raise ValueError('--val-fraction and --cv-folds both hold out validation data: use one')
     if cfg.cv_fold and not cfg.cv_folds:
@@ -201,10 +201,15 @@ def load_data(cfg: TrainConfig, samples: bool = True) -> PreparedData:
         tr_idx, val_idx = seq_data.stratified_split(train.targets, cfg.val_fraction,
                                                     torch.Generator().manual_seed(cfg.split_seed))
         train, val = train.subset(tr_idx), train.subset(val_idx)
+        held_out = {'val_fraction': cfg.val_fraction}
     elif cfg.cv_folds:
         tr_idx, val_idx = seq_data.stratified_kfold(train.targets, cfg.cv_folds, cfg.cv_fold,
                                                     torch.Generator().manual_seed(cfg.split_seed))
         train, val = train.subset(tr_idx), train.subset(val_idx)
+        held_out = {'cv_folds': cfg.cv_folds, 'cv_fold': cfg.cv_fold}
+    if held_out:  # recorded in config.json: which part of the training split these weights never saw
+        held_out = {'validation': dict(held_out, split_seed=cfg.split_seed, train_samples=len(train.targets),
+                                       val_samples=len(val.targets))}
     # The model's input length (the grid its kernels are sampled on, fixed so that a prediction never depends on
     # the batch) must hold every sequence: the longest of the data set, train or test (lengths are a property of
     # the data set's documentation, e.g. JapaneseVowels 7-29, not of the labels), unless given.
@@ -215,7 +220,7 @@ def load_data(cfg: TrainConfig, samples: bool = True) -> PreparedData:
     return PreparedData(
         train=train, val=val, test=test, task='classification', num_classes=len(train.label_names),
         in_chans=train.num_channels, length=length, mean=mean, std=std, label_names=train.label_names,
-        dataset={'source': 'aeon', 'name': cfg.dataset, 'split': 'train/test (default)'})
+        dataset={'source': 'aeon', 'name': cfg.dataset, 'split': 'train/test (default)', **held_out})
 
 
 # ----------------------------------------------------------------------------------------------- training
@@ -391,7 +396,8 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path) -> Dict[str, Any]:
     print(f'train-seq: {cfg.model} ({n_params:,} parameters) on {data.dataset["name"]}: '
           f'{len(data.train)} train'
           f'{f", {len(data.val)} validation" if data.val is not None else ""}'
-          f'{f", {len(data.test)} test" if data.test is not None else ""}, '
+          f'{f", {len(data.test)} test" if data.test is not None and cfg.eval_test else ""}'
+          f'{" (test split not used: --no-test)" if not cfg.eval_test else ""}, '
           f'{data.in_chans} x {data.length}{"" if equal_length else " (variable lengths, padded)"}, '
           f'{cfg.epochs} epochs of {steps_per_epoch} steps')
 

@@ -21,7 +21,7 @@ def _pixels(path, size):
     return pixels
 
 
-@pytest.mark.parametrize('src, size, rows', [('smpconv_tcn_osuleaf.aeon', (1200, 900), 4),
+@pytest.mark.parametrize('src, size, rows', [('smpconv_tcn_osuleaf.aeon', (1200, 900), 3),  # one per block
                                              ('smpconvnet_t', (900, 1100), 4)])
 def test_plot_writes_a_picture_of_the_stated_size(tmp_path, capsys, src, size, rows):
     out = tmp_path / 'kernels.png'
