@@ -193,7 +193,8 @@ def train_command(dataset: str) -> List[str]:
     with open(os.path.join(folder, 'config.json')) as f:
         command = json.load(f).get('train_command')
     if not command:
-        raise SystemExit(f'benchmarks/ucr.py: {folder}/config.json records no train_command')
+        raise SystemExit(f'benchmarks/ucr.py: {folder}/config.json records no train_command (a model chosen by the '
+                         f'earlier hold-out protocol): its README.md gives the commands that trained it')
     return list(command)
 
 

@@ -25,8 +25,6 @@ than the baseline:
     python scripts/adding_problem_demo.py [--steps 500 --short-steps 300 --short-length 100] [--length 1000]
 """
 import argparse
-import copy
-import math
 import sys
 import time
 from pathlib import Path

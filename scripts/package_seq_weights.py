@@ -171,6 +171,12 @@ Architecture after Kim & Park, "SMPConv: Self-moving Point Representations for C
 """
 
 
+def _last_value(command, flag):
+    # the value argparse uses: that of the flag's last occurrence
+    words = command.split()
+    return words[len(words) - 1 - words[::-1].index(flag) + 1]
+
+
 def _card_cv(name, z, summary, cfg, evaluated, command):
     """The model card of a model chosen by k-fold cross-validation (scripts/train_aeon.py, phase cv)."""
     ds = z['dataset']
@@ -178,8 +184,8 @@ def _card_cv(name, z, summary, cfg, evaluated, command):
     margs = cfg['model_args']
     arch = ', '.join(f'{k}={v!r}' for k, v in margs.items())
     last = summary['last_epoch']
-    words = command.split()
-    epochs, batch = words[words.index('--epochs') + 1], words[words.index('--batch-size') + 1]
+    epochs, batch = _last_value(command, '--epochs'), _last_value(command, '--batch-size')
+
     def per_fold(c):
         return ' '.join('{correct}/{n}'.format(**f) for _, f in sorted(c['folds'].items(), key=lambda kv: int(kv[0])))
     grid = '\n'.join(
@@ -189,7 +195,9 @@ def _card_cv(name, z, summary, cfg, evaluated, command):
         else fin['train_time_s'][SHIPPED_SEED]
     equal = summary['min_length'] == z['length']
     padding = ('(all sequences have this length).' if equal else
-               f'and the true lengths passed as `lengths=` (sequences have {summary["min_length"]}-{z["length"]} steps).')
+               f'and the true lengths passed as `lengths=` (sequences have {summary["min_length"]}-{z["length"]} steps). '
+               f'Pad every series to exactly L, as in training: the kernels are sampled on a grid of L taps, so '
+               f'unpadded series or another L give other (less accurate) predictions.')
     return _card_header(name, z, summary, margs) + f"""
 Test accuracy ({ds} test split, {evaluated['n']} samples, measured once, on the final model): **{evaluated['accuracy']:.4f}**
 ({evaluated['correct']}/{evaluated['n']}). Re-measure it: `smpconvnet evaluate-seq {name}.{TAG}`; side by side with
@@ -207,7 +215,7 @@ MiniRocket: `python benchmarks/ucr.py`.
 
 ## Model selection: {cv['folds']}-fold cross-validation on the training split
 The training split ({summary['n_train']} series) was cut into {cv['folds']} stratified folds
-(`smpconvnet.data.sequences.stratified_kfold`, seed 0). Each candidate of the grid, fixed before training, was
+(`smpconvnet.data.sequences.stratified_kfold`, seed 0). Each candidate of the grid, fixed before its round ran, was
 trained {cv['folds']} times (seed 0) on {cv['folds'] - 1} of the {cv['folds']} folds and scored on the held-out one (`train-seq --cv-folds
 {cv['folds']} --cv-fold k --no-test`). The most correct held-out predictions over all folds won (ties: the first
 listed); the test split was not read. (Every fold used the standardisation statistics of the whole training
@@ -262,7 +270,11 @@ def main():
         if dst.exists() and not args.force:
             raise FileExistsError(f'{dst} exists (pass --force to replace it)')
         ds_summary = dict(summary[ds])
-        ds_summary['parameters'] = json.loads((run / 'results.json').read_text())['parameters']
+        run_results = json.loads((run / 'results.json').read_text())
+        ds_summary['parameters'] = run_results['parameters']
+        if _last_value(ds_summary['final']['command'], '--epochs') != str(run_results['epochs']):  # what ran
+            raise ValueError(f'{run} ran {run_results["epochs"]} epochs but the summary records the command '
+                             f'{ds_summary["final"]["command"]!r}')
         ds_summary['last_epoch'] = json.loads((run / 'log.jsonl').read_text().splitlines()[-1])
         train_split = seq_data.load_aeon(ds, 'train')
         test_split = seq_data.load_aeon(ds, 'test', label_names=train_split.label_names)

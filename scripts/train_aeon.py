@@ -145,7 +145,7 @@ def _cross_validate(args, out, summary):
             if d != ds or rc != 0:
                 continue
             res = json.loads((run / 'results.json').read_text())
-            c = entry['candidates'].setdefault(cand, {'args': shlex.join(DATASETS[ds]['candidates'][cand]),
+            c = entry['candidates'].setdefault(cand, {'args': shlex.join(DATASETS[ds]['candidates'][cand] + args.extra),
                                                       'folds': {}, 'train_time_s': {}})
             c['folds'][str(fold)] = {'correct': res['val']['correct'], 'n': res['val']['n']}
             c['train_time_s'][str(fold)] = res['train_time_s']
@@ -233,7 +233,8 @@ def main():
             summary[ds]['final'] = {'test_accuracy': accs, 'mean': mean, 'std': std, 'min': min(a, default=None),
                                     'max': max(a, default=None), 'train_time_s': times,
                                     'command': shlex.join(_command(ds, _chosen(summary, ds),
-                                                                   f'runs/{ds}_s0', 0, args.device, [])[1:])}
+                                                                   f'runs/{ds}_s0', 0, args.device,
+                                                                   args.extra)[1:])}
             print(f'{ds}: test accuracy per seed {accs}: mean {mean:.4f} +- {std:.4f}', flush=True)
         summary_path.write_text(json.dumps(summary, indent=2))
     print(f'total {time.time() - t_start:.0f}s')

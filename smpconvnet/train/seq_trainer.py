@@ -338,8 +338,15 @@ def train(cfg: TrainConfig) -> Dict[str, Any]:
     if cfg.resume:
         if not ckpt_path.is_file():
             raise FileNotFoundError(f'--resume: no checkpoint at {ckpt_path}')
-    elif ckpt_path.exists() and not cfg.force:
-        raise FileExistsError(f'{ckpt_path} exists: pass --resume to continue it or --force to start over')
+    else:
+        # a run's files, also once its checkpoint is deleted (scripts/train_aeon.py keeps only the exported model)
+        previous = [out_dir / n for n in (CHECKPOINT_NAME, LOG_NAME, RESULTS_NAME, 'model.safetensors')]
+        found = [p for p in previous if p.exists()]
+        if found and not cfg.force:
+            raise FileExistsError(f'{found[0]} exists: {out_dir} holds a run; pass --resume to continue it (needs its '
+                                  f'{CHECKPOINT_NAME}), --force to start over, or another --output')
+        for p in found:  # --force: nothing of the replaced run is left to mix with the new one (log, results)
+            p.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
     threads = torch.get_num_threads()
     if cfg.threads:

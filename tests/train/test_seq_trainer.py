@@ -108,6 +108,14 @@ def test_resume_is_exact(tmp_path, extra):
         train_seq.train(_cfg(tmp_path, 'b', resume=True, lr=0.5, **extra))
     with pytest.raises(FileExistsError, match='--resume'):
         train_seq.train(_cfg(tmp_path, 'b', **extra))
+    # a finished run whose checkpoint was deleted (scripts/train_aeon.py keeps only the model) is protected too;
+    # --force starts over without leaving the old run's log entries behind
+    (tmp_path / 'b' / ts.CHECKPOINT_NAME).unlink()
+    with pytest.raises(FileExistsError, match='holds a run'):
+        train_seq.train(_cfg(tmp_path, 'b', **extra))
+    train_seq.train(_cfg(tmp_path, 'b', force=True, **extra))
+    epochs = [json.loads(line)['epoch'] for line in (tmp_path / 'b' / ts.LOG_NAME).read_text().splitlines()]
+    assert epochs == [1, 2]
 
 
 def test_window_slicing_augmentation():
