@@ -95,3 +95,23 @@ def test_train_reruns_the_cards_command_without_replacing_a_run(monkeypatch, tmp
     assert '--force' not in command and command[command.index('--output') + 1] == str(tmp_path / 'run')
     with pytest.raises(SystemExit, match='smpconv_tcn_acsf1.aeon/config.json records no train_command'):
         ucr.main(['--train', 'ACSF1'])  # chosen by the earlier hold-out protocol: its card gives the commands
+
+
+def test_summary_states_the_issues_criteria():
+    """The summary under the table says whether the mean over the equal-length sets reaches MiniRocket's, which sets
+    are more than MAX_SHORTFALL below it, and whether each variable-length set is above zero-padded MiniRocket; a
+    set where SMP wins is not called a shortfall."""
+    ucr = _ucr()
+
+    def row(name, smp, mr, equal=True):
+        return {'dataset': name, 'equal_length': equal, 'smp': {'accuracy': smp}, 'minirocket': {'accuracy': mr}}
+
+    behind = ucr.summary({'rows': [row('A', 0.90, 0.95), row('B', 0.99, 0.97), row('V', 0.90, 0.80, False)]})
+    assert 'SMP below MiniRocket' in behind[0] and 'largest shortfall -0.0500 (A)' in behind[0]
+    assert f'more than {ucr.MAX_SHORTFALL} below MiniRocket: A' in behind[0]
+    assert behind[1] == 'V (variable lengths): SMP 0.9000 vs zero-padded MiniRocket 0.8000 (above)'
+    ahead = ucr.summary({'rows': [row('A', 0.94, 0.95), row('B', 0.99, 0.97), row('V', 0.8, 0.8, False)]})
+    assert 'SMP >= MiniRocket' in ahead[0] and 'largest shortfall -0.0100 (A)' in ahead[0]
+    assert f'no set more than {ucr.MAX_SHORTFALL} below MiniRocket' in ahead[0] and ahead[1].endswith('(not above)')
+    winning = ucr.summary({'rows': [row('A', 0.96, 0.95), row('B', 0.99, 0.97)]})
+    assert 'shortfall' not in winning[0] and 'smallest margin +0.0100, A' in winning[0]
