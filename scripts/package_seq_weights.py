@@ -7,7 +7,7 @@ card ``README.md`` and ``manifest.sha256`` (``sha256sum -c`` format). The test a
 config is re-measured here on the CPU through ``timm.create_model(..., pretrained=True)`` from the packaged folder.
 Refuses to replace an existing folder unless ``--force``.
 
-    python scripts/package_seq_weights.py --runs runs/aeon [--datasets OSULeaf ...] [--force]
+    python scripts/package_seq_weights.py --runs runs/ucr [--datasets OSULeaf ...] [--force]
 
 Only models chosen by the k-fold protocol (``scripts/train_aeon.py``, phase cv) are packaged: the card records the
 grid, every fold's held-out count, the choice and the command that reproduces the weights (``train_command``). (The
@@ -149,11 +149,30 @@ Architecture after Kim & Park, "SMPConv: Self-moving Point Representations for C
 """
 
 
+def check_selection(ds, cv, final_command):
+    """A ``ValueError`` unless the summary's k-fold record is one the card may state: every candidate scored on every
+    fold, ``chosen`` the most accurate (ties: the first recorded), and the final run trained that candidate (its
+    command ends with the candidate's arguments)."""
+    partial = [k for k, c in cv['candidates'].items() if len(c['folds']) != cv['folds']]
+    if partial:
+        raise ValueError(f'{ds}: candidates {partial} were not scored on all {cv["folds"]} folds')
+    order = list(cv['candidates'])
+    best = max(order, key=lambda k: (cv['candidates'][k]['accuracy'], -order.index(k)))
+    if cv.get('chosen') != best:
+        raise ValueError(f'{ds}: the summary records {cv.get("chosen")!r} as chosen, but {best!r} cross-validated best')
+    if not final_command.endswith(' ' + cv['candidates'][best]['args']):
+        raise ValueError(f'{ds}: the final run ({final_command!r}) did not train the chosen candidate {best!r} '
+                         f'({cv["candidates"][best]["args"]}): run --phase final again')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--runs', default='runs/aeon')
+    ap.add_argument('--runs', default='runs/ucr', help='the --out folder of scripts/train_aeon.py')
     ap.add_argument('--weights', default=str(REPO / 'smpconvnet' / 'pretrained'))
-    ap.add_argument('--datasets', nargs='*', default=None, help='package only these data sets (default: all)')
+    ap.add_argument('--datasets', nargs='*', default=None, metavar='NAME',
+                    choices=[z['dataset'] for z in seq_zoo.SEQ_ZOO.values()],
+                    help='package only these data sets (default: every one with a k-fold selection and a final run '
+                         'in RUNS/summary.json)')
     ap.add_argument('--force', action='store_true')
     args = ap.parse_args()
     runs = Path(args.runs)
@@ -161,6 +180,9 @@ def main():
     for name, z in seq_zoo.SEQ_ZOO.items():
         ds = z['dataset']
         if args.datasets is not None and ds not in args.datasets:
+            continue
+        if args.datasets is None and not {'cv', 'final'} <= set(summary.get(ds, {})):
+            print(f'{ds}: skipped (no k-fold selection and final run in {runs / "summary.json"})')
             continue
         if 'cv' not in summary.get(ds, {}) or 'final' not in summary[ds]:
             raise ValueError(f'{runs / "summary.json"}: no k-fold selection (phase cv) and final run recorded for '
@@ -176,6 +198,7 @@ def main():
         if dst.exists() and not args.force:
             raise FileExistsError(f'{dst} exists (pass --force to replace it)')
         ds_summary = dict(summary[ds])
+        check_selection(ds, ds_summary['cv'], ds_summary['final']['command'])
         run_results = json.loads((run / 'results.json').read_text())
         ds_summary['parameters'] = run_results['parameters']
         if _last_value(ds_summary['final']['command'], '--epochs') != str(run_results['epochs']):  # what ran
