@@ -27,7 +27,7 @@ from smpconvnet.data import sequences as seq_data  # noqa: E402
 from smpconvnet.models import seq_zoo  # noqa: E402
 from smpconvnet.atomic_io import atomic_dir  # noqa: E402
 from smpconvnet.weights.hub import write_manifest  # noqa: E402
-from smpconvnet.train.seq_trainer import evaluate_pretrained  # noqa: E402
+from smpconvnet.train.seq_trainer import evaluate_pretrained, kfold_choice  # noqa: E402
 
 TAG = 'aeon'
 SHIPPED_SEED = 0  # fixed before training, not the best seed
@@ -153,11 +153,9 @@ def check_selection(ds, cv, final_command):
     """A ``ValueError`` unless the summary's k-fold record is one the card may state: every candidate scored on every
     fold, ``chosen`` the most accurate (ties: the first recorded), and the final run trained that candidate (its
     command ends with the candidate's arguments)."""
-    partial = [k for k, c in cv['candidates'].items() if len(c['folds']) != cv['folds']]
+    best, partial = kfold_choice(cv, list(cv['candidates']))
     if partial:
         raise ValueError(f'{ds}: candidates {partial} were not scored on all {cv["folds"]} folds')
-    order = list(cv['candidates'])
-    best = max(order, key=lambda k: (cv['candidates'][k]['accuracy'], -order.index(k)))
     if cv.get('chosen') != best:
         raise ValueError(f'{ds}: the summary records {cv.get("chosen")!r} as chosen, but {best!r} cross-validated best')
     if not final_command.endswith(' ' + cv['candidates'][best]['args']):

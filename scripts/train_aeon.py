@@ -37,6 +37,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from smpconvnet.train.seq_trainer import kfold_choice  # noqa: E402
+
 # the common recipe (paper's optimiser: Adam + cosine with warm-up, radius lr x0.1, radii clamped)
 COMMON = ['--lr', '2e-3', '--weight-decay', '1e-4', '--warmup-epochs', '5', '--min-lr-ratio', '0.01', '--augment',
           '--aug-scale', '0.1', '--aug-jitter', '0.03']
@@ -153,17 +156,6 @@ def _run_all(jobs, n_jobs):
     return results
 
 
-def choose(cv, grid):
-    """The k-fold choice from a summary's ``cv`` entry: ``(chosen, missing)``, chosen the candidate of ``grid`` (names
-    in listed order) with the most correct held-out predictions over all folds, ties to the first listed; None, with
-    the grid's candidates not yet scored on every fold in ``missing``, until all are. Candidates recorded in ``cv`` but
-    no longer in the grid are ignored."""
-    missing = [c for c in grid if len(cv['candidates'].get(c, {}).get('folds', {})) != cv['folds']]
-    if missing:
-        return None, missing
-    return max(grid, key=lambda k: (cv['candidates'][k]['accuracy'], -grid.index(k))), []
-
-
 def _chosen(summary, ds):
     """The candidate the k-fold protocol chose (else the hold-out's, phase select); a SystemExit unless every
     candidate of the k-fold grid has been scored on every fold (a choice from part of the grid is not the
@@ -174,7 +166,7 @@ def _chosen(summary, ds):
     if cv is None:
         phase = 'cv' if DATASETS[ds].get('folds') else 'select'
         raise SystemExit(f'{ds}: no candidate chosen yet: run --phase {phase} first')
-    chosen, missing = choose(cv, list(DATASETS[ds]['candidates']))
+    chosen, missing = kfold_choice(cv, list(DATASETS[ds]['candidates']))
     if missing:
         raise SystemExit(f'{ds}: candidates {missing} have not been scored on all {cv["folds"]} folds: run '
                          f'--phase cv --datasets {ds} --candidates {" ".join(missing)} before --phase final')
@@ -214,7 +206,7 @@ def _cross_validate(args, out, summary):
         for c in entry['candidates'].values():
             c['accuracy'] = sum(f['correct'] for f in c['folds'].values()) / sum(f['n'] for f in c['folds'].values())
         grid = list(DATASETS[ds]['candidates'])
-        chosen, missing = choose(entry, grid)
+        chosen, missing = kfold_choice(entry, grid)
         entry.pop('chosen', None)  # only a choice over the whole grid is recorded
         if chosen is not None:
             entry['chosen'] = chosen

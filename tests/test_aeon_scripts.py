@@ -26,13 +26,14 @@ def _cv(**scores):
 
 
 def test_choice_needs_the_whole_grid_and_breaks_ties_by_order():
-    train_aeon = _script('train_aeon')
-    assert train_aeon.choose(_cv(a=(9, 8), b=(9, 9)), ['a', 'b']) == ('b', [])
-    assert train_aeon.choose(_cv(a=(9, 9), b=(9, 9)), ['a', 'b']) == ('a', [])    # a tie: the first listed
-    assert train_aeon.choose(_cv(a=(9, 9), b=(9, 9)), ['b', 'a']) == ('b', [])
-    assert train_aeon.choose(_cv(a=(9, 9), b=(10,)), ['a', 'b']) == (None, ['b'])  # b scored on one fold of two
-    assert train_aeon.choose(_cv(a=(9, 9)), ['a', 'b']) == (None, ['b'])
-    assert train_aeon.choose(_cv(a=(5, 5), old=(10, 10)), ['a']) == ('a', [])      # no longer in the grid: ignored
+    """``kfold_choice`` (smpconvnet.train.seq_trainer), which both scripts use."""
+    from smpconvnet.train.seq_trainer import kfold_choice
+    assert kfold_choice(_cv(a=(9, 8), b=(9, 9)), ['a', 'b']) == ('b', [])
+    assert kfold_choice(_cv(a=(9, 9), b=(9, 9)), ['a', 'b']) == ('a', [])    # a tie: the first listed
+    assert kfold_choice(_cv(a=(9, 9), b=(9, 9)), ['b', 'a']) == ('b', [])
+    assert kfold_choice(_cv(a=(9, 9), b=(10,)), ['a', 'b']) == (None, ['b'])  # b scored on one fold of two
+    assert kfold_choice(_cv(a=(9, 9)), ['a', 'b']) == (None, ['b'])
+    assert kfold_choice(_cv(a=(5, 5), old=(10, 10)), ['a']) == ('a', [])      # no longer in the grid: ignored
 
 
 def test_final_phase_refuses_a_partial_grid_with_a_hint_that_works():

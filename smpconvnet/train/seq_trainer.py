@@ -23,7 +23,7 @@ import random
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import timm
 import torch
@@ -38,6 +38,7 @@ from ..weights.sources import load_model_with_config, register_checkpoint_format
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
     'evaluate_pretrained', 'save_atomic', 'radii_in_bounds', 'checkpoint_config', 'is_checkpoint', 'parse_model_kwargs',
+    'kfold_choice',
 ]
 
 CHECKPOINT_NAME = 'checkpoint.pth'
@@ -576,6 +577,24 @@ def parse_model_kwargs(items: List[str]) -> Dict[str, Any]:
         except json.JSONDecodeError:
             out[k] = v
     return out
+
+
+def kfold_choice(cv: Dict[str, Any], grid: Sequence[str]) -> Tuple[Optional[str], List[str]]:
+    """The k-fold model choice from cross-validation records (``--cv-folds K --cv-fold k`` runs of each candidate).
+
+    ``cv``: ``{'folds': K, 'candidates': {name: {'folds': {fold: {'correct': int, 'n': int}}, ...}}}``; ``grid``: the
+    candidate names, in listed order. Returns ``(chosen, missing)``: chosen is the candidate of ``grid`` with the most
+    correct held-out predictions over all K folds (pooled accuracy; ties: the first listed), or None while the
+    candidates in ``missing`` have not been scored on every fold (a choice over part of the grid is not made).
+    Candidates recorded in ``cv`` but not in ``grid`` are ignored."""
+    missing = [c for c in grid if len(cv['candidates'].get(c, {}).get('folds', {})) != cv['folds']]
+    if missing:
+        return None, missing
+
+    def pooled(name):
+        folds = cv['candidates'][name]['folds'].values()
+        return sum(f['correct'] for f in folds) / sum(f['n'] for f in folds)
+    return max(grid, key=lambda k: (pooled(k), -list(grid).index(k))), []
 
 
 def is_checkpoint(checkpoint: Dict[str, Any]) -> bool:
