@@ -191,8 +191,9 @@ def markdown_table(result: Dict) -> str:
     return '\n'.join(lines)
 
 
-def train_command(dataset: str) -> List[str]:
-    """The ``smpconvnet train-seq`` command recorded in the shipped model's ``config.json`` (``train_command``)."""
+def train_commands(dataset: str) -> List[List[str]]:
+    """The ``smpconvnet train-seq`` commands recorded in the shipped model's ``config.json``: ``train_command`` (one
+    model), or ``train_commands`` (an ensemble: one per member, to combine with ``write_ensemble_folder``)."""
     from smpconvnet.models import WEIGHTS_DIR
     models = shipped_models()
     if dataset not in models:
@@ -200,11 +201,40 @@ def train_command(dataset: str) -> List[str]:
                          f'{", ".join(sorted(models)) or "none"})')
     folder = os.path.join(WEIGHTS_DIR, models[dataset])
     with open(os.path.join(folder, 'config.json')) as f:
-        command = json.load(f).get('train_command')
-    if not command:
+        config = json.load(f)
+    commands = config.get('train_commands') or ([config['train_command']] if config.get('train_command') else None)
+    if not commands:
         raise SystemExit(f'benchmarks/ucr.py: {folder}/config.json records no train_command (a model chosen by the '
                          f'earlier hold-out protocol): its README.md gives the commands that trained it')
-    return list(command)
+    return [list(c) for c in commands]
+
+
+def retrain(dataset: str, output: Optional[str] = None) -> int:
+    """Run the recorded commands of ``dataset``'s shipped model without ``--force`` (train-seq then refuses to replace
+    an existing run and says how to resume it), into their recorded folders or under ``output``: the run folder of
+    a single model; for an ensemble, ``output/member<i>`` for its members and ``output/ensemble`` for the combined
+    model (without ``output``: the recorded folders, and ``<first member's folder>_ensemble``)."""
+    commands = [[a for a in c if a != '--force'] for c in train_commands(dataset)]
+    ensemble = len(commands) > 1
+    folders = []
+    for i, command in enumerate(commands):
+        if output:
+            folder = os.path.join(output, f'member{i}') if ensemble else output
+            if '--output' in command:
+                command[command.index('--output') + 1] = folder
+            else:
+                command += ['--output', folder]
+        folders.append(command[command.index('--output') + 1])
+        print('running:', shlex.join(command), flush=True)
+        rc = subprocess.call([sys.executable, '-m', 'smpconvnet'] + command[1:])
+        if rc != 0:
+            return rc
+    if ensemble:
+        from smpconvnet.weights.folders import write_ensemble_folder
+        dst = os.path.join(output, 'ensemble') if output else folders[0].rsplit('_s', 1)[0] + '_ensemble'
+        write_ensemble_folder(folders, dst)
+        print(f'ensemble of {len(folders)} written to {dst}: smpconvnet evaluate-seq {dst}', flush=True)
+    return 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -217,8 +247,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--train', metavar='NAME', choices=DATASETS,
                         help="retrain the shipped model for NAME with its card's command (minutes to hours on a CPU)")
     parser.add_argument('--output', metavar='DIR',
-                        help="with --train: the run folder (default: the card's, runs/ucr/NAME_s0); an existing run "
-                             'there is not replaced')
+                        help="with --train: the run folder (default: the card's, runs/ucr/NAME_s0; an ensemble: "
+                             'DIR/member<i> and the combined DIR/ensemble); an existing run there is not replaced')
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f'--seeds must be at least 1, got {args.seeds}')
@@ -240,16 +270,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ImportError:
         raise SystemExit('benchmarks/ucr.py needs aeon (the UEA/UCR data and MiniRocket): pip install "smpconvnet[data]"')
     if args.train:
-        # the recorded command without --force (train-seq then refuses to replace an existing run and says how to
-        # resume it), with its output folder replaced by the one asked for
-        command = [a for a in train_command(args.train) if a != '--force']
-        if args.output:
-            if '--output' in command:
-                command[command.index('--output') + 1] = args.output
-            else:
-                command += ['--output', args.output]
-        print('running:', shlex.join(command), flush=True)
-        return subprocess.call([sys.executable, '-m', 'smpconvnet'] + command[1:])
+        return retrain(args.train, args.output)
     result = measure(args.datasets, tuple(range(args.seeds)))
     table = markdown_table(result)
     print(table)

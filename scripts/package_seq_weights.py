@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO))
 from smpconvnet.data import sequences as seq_data  # noqa: E402
 from smpconvnet.models import seq_zoo  # noqa: E402
 from smpconvnet.atomic_io import atomic_dir  # noqa: E402
+from smpconvnet.weights.folders import write_ensemble_folder  # noqa: E402
 from smpconvnet.weights.hub import write_manifest  # noqa: E402
 from smpconvnet.train.seq_trainer import evaluate_pretrained, kfold_choice  # noqa: E402
 
@@ -51,6 +52,12 @@ def _card_header(name, z, summary, margs):
     pool = 'mean over the steps' if margs['global_pool'] == 'avg' else 'last step'
     span = (f"kernels of {margs['kernel_length']} taps" if margs.get('kernel_length')
             else 'every kernel as long as the input')
+    members = margs.get('num_members')
+    what = (f'An ensemble of {members} causal SMP-TCNs (`SMPConvTCNEnsemble`: the same recipe trained with seeds '
+            f'0-{members - 1}, classifying by their mean class probabilities)' if members else 'A causal SMP-TCN')
+    each = 'Each member: ' if members else ''
+    cost = (f' in all ({members} x {summary["parameters"] // members:,}); parameters, compute and memory are '
+            f'{members} times one member\'s' if members else '')
     return f"""---
 license: mit
 library_name: timm
@@ -59,10 +66,10 @@ datasets: [{ds}]
 ---
 # {name}.{TAG}
 
-A causal SMP-TCN (self-moving point kernels, SMPConv, CVPR 2023) trained by this project on **{ds}**
-({z['description']}). {margs['num_blocks']} blocks x {margs['hidden_channels']} channels, {margs['n_points']} points
+{what} (self-moving point kernels, SMPConv, CVPR 2023) trained by this project on **{ds}**
+({z['description']}). {each}{margs['num_blocks']} blocks x {margs['hidden_channels']} channels, {margs['n_points']} points
 per kernel, {span}, classifier on the {pool};
-{summary['parameters']:,} parameters.
+{summary['parameters']:,} parameters{cost}.
 
 ```python
 import timm, smpconvnet
@@ -88,13 +95,22 @@ def _card_cv(name, z, summary, cfg, evaluated, command):
     shift = (f", a random circular shift of up to {float(_last_value(command, '--aug-shift')):.0%} of the length"
              if '--aug-shift' in command.split() else '')
 
+    def arguments(c):
+        if c.get('members'):
+            return f"`{c['args']}` ({c['ensemble_of']}), {c['members']} seeds, mean probabilities"
+        return f"`{c['args']}`"
+
     def per_fold(c):
         return ' '.join('{correct}/{n}'.format(**f) for _, f in sorted(c['folds'].items(), key=lambda kv: int(kv[0])))
     grid = '\n'.join(
-        f"| {k}{' (chosen)' if k == cv['chosen'] else ''} | `{c['args']}` | {per_fold(c)} | "
+        f"| {k}{' (chosen)' if k == cv['chosen'] else ''} | {arguments(c)} | {per_fold(c)} | "
         f"**{c['accuracy']:.4f}** | {sum(c['train_time_s'].values()):.0f} s |" for k, c in cv['candidates'].items())
-    final_time = fin['train_time_s'][str(SHIPPED_SEED)] if str(SHIPPED_SEED) in fin['train_time_s'] \
-        else fin['train_time_s'][SHIPPED_SEED]
+    members = margs.get('num_members', 1)
+    ensembles = ('; an ensemble candidate adds seeds 1.. of its base candidate on every fold and is scored by '
+                 'the mean class probabilities of its members (CPU time: all members)'
+                 if any(c.get('members') for c in cv['candidates'].values()) else '')
+    times = {int(k): v for k, v in fin['train_time_s'].items()}
+    final_time = sum(times[seed] for seed in range(members))
     equal = summary['min_length'] == z['length']
     padding = ('(all sequences have this length).' if equal else
                f'and the true lengths passed as `lengths=` (sequences have {summary["min_length"]}-{z["length"]} steps). '
@@ -119,7 +135,7 @@ MiniRocket: `python benchmarks/ucr.py`.
 The training split ({summary['n_train']} series) was cut into {cv['folds']} stratified folds
 (`smpconvnet.data.sequences.stratified_kfold`, seed 0). Each candidate of the grid, fixed before its round ran, was
 trained {cv['folds']} times (seed 0) on {cv['folds'] - 1} of the {cv['folds']} folds and scored on the held-out one (`train-seq --cv-folds
-{cv['folds']} --cv-fold k --no-test`). The most correct held-out predictions over all folds won (ties: the first
+{cv['folds']} --cv-fold k --no-test`){ensembles}. The most correct held-out predictions over all folds won (ties: the first
 listed); the test split was not read. (Every fold used the standardisation statistics of the whole training
 split, the ones shipped: a global per-channel mean and std, no labels.)
 
@@ -134,19 +150,47 @@ Architecture: `{arch}`.
 At the last epoch: training loss {last['train_loss']:.4f}, training accuracy {last['train_acc']:.3f} (on augmented
 batches).
 
-Exact command (seed {SHIPPED_SEED}, the shipped weights; `python benchmarks/ucr.py --train {ds}` runs it):
-
-```
-smpconvnet train-seq {command}
-```
+{_commands_text(ds, command, members, fin)}
 
 CPU time on {_device_words(command)}: cross-validation {cv['cpu_time_s']:.0f} s, final training
-{final_time:.0f} s (each run a single thread; measured while other runs shared the two cores, so upper bounds).
+{final_time:.0f} s{' (all members)' if members > 1 else ''} (each run a single thread; measured while other runs shared the two cores, so upper bounds).
 
 ## Source and licence
 Architecture after Kim & Park, "SMPConv: Self-moving Point Representations for Continuous Convolution", CVPR 2023
 (https://github.com/sangnekim/SMPConv, MIT). Weights trained by the smpconvnet project, MIT.
 """
+
+
+def member_commands(command, members):
+    """The train-seq arguments of every member: ``command`` (seed 0's) with seed i and output folder ``..._s<i>``."""
+    words = shlex.split(command)
+    out = []
+    for seed in range(members):
+        w = list(words)
+        w[w.index('--seed') + 1] = str(seed)
+        w[w.index('--output') + 1] = w[w.index('--output') + 1].rsplit('_s', 1)[0] + f'_s{seed}'
+        out.append(w)
+    return out
+
+
+def _commands_text(ds, command, members, fin):
+    if members == 1:
+        return f"""Exact command (seed {SHIPPED_SEED}, the shipped weights; `python benchmarks/ucr.py --train {ds}` runs it):
+
+```
+smpconvnet train-seq {command}
+```"""
+    runs = '\n'.join('smpconvnet train-seq ' + shlex.join(w) for w in member_commands(command, members))
+    scores = ', '.join(f'seed {k}: {v:.4f}' for k, v in sorted(((int(k), v) for k, v in fin['test_accuracy'].items())))
+    return f"""Exact commands, one per member (seeds 0-{members - 1}, all shipped; `python benchmarks/ucr.py --train {ds}` runs them
+and combines the runs with `smpconvnet.weights.folders.write_ensemble_folder`):
+
+```
+{runs}
+```
+
+Each run also scored its own model on the test split at its end (train-seq's report, not used for any choice):
+{scores}."""
 
 
 def check_selection(ds, cv, final_command):
@@ -186,19 +230,27 @@ def main():
             raise ValueError(f'{runs / "summary.json"}: no k-fold selection (phase cv) and final run recorded for '
                              f'{ds}: this script packages k-fold models only (a hold-out choice, phase select, '
                              f'is not packaged; the shipped ACSF1 card was written by an earlier version)')
-        run = runs / 'final' / f'{ds}_s{SHIPPED_SEED}'
-        run_cfg = json.loads((run / 'config.json').read_text())
-        mismatch = {k: v for k, v in run_cfg['model_args'].items() if z['arch'].get(k) != v}
-        if run_cfg['architecture'] != name or mismatch:
-            raise ValueError(f'{run} was trained as {run_cfg["architecture"]} {run_cfg["model_args"]}, which is not '
-                             f'the registered {name} {z["arch"]}')
+        ds_summary = dict(summary[ds])
+        check_selection(ds, ds_summary['cv'], ds_summary['final']['command'])
+        # an ensemble candidate ships seeds 0..members-1 of its recipe, a single one seed SHIPPED_SEED
+        members = ds_summary['cv']['candidates'][ds_summary['cv']['chosen']].get('members', 1)
+        if z['arch'].get('num_members', 1) != members:
+            raise ValueError(f'{ds}: the chosen candidate has {members} member(s), the registered {name} '
+                             f'{z["arch"].get("num_members", 1)}: set num_members in its SEQ_ZOO entry '
+                             f'(smpconvnet/models/seq_zoo.py)')
+        member_runs = [runs / 'final' / f'{ds}_s{seed}' for seed in (range(members) if members > 1 else [SHIPPED_SEED])]
+        run = member_runs[0]
+        for member in member_runs:
+            run_cfg = json.loads((member / 'config.json').read_text())
+            mismatch = {k: v for k, v in run_cfg['model_args'].items() if z['arch'].get(k) != v}
+            if run_cfg['architecture'] != name or mismatch:
+                raise ValueError(f'{member} was trained as {run_cfg["architecture"]} {run_cfg["model_args"]}, which '
+                                 f'is not the registered {name} {z["arch"]}')
         dst = Path(args.weights) / f'{name}.{TAG}'
         if dst.exists() and not args.force:
             raise FileExistsError(f'{dst} exists (pass --force to replace it)')
-        ds_summary = dict(summary[ds])
-        check_selection(ds, ds_summary['cv'], ds_summary['final']['command'])
         run_results = json.loads((run / 'results.json').read_text())
-        ds_summary['parameters'] = run_results['parameters']
+        ds_summary['parameters'] = run_results['parameters'] * members
         if _last_value(ds_summary['final']['command'], '--epochs') != str(run_results['epochs']):  # what ran
             raise ValueError(f'{run} ran {run_results["epochs"]} epochs but the summary records the command '
                              f'{ds_summary["final"]["command"]!r}')
@@ -210,8 +262,14 @@ def main():
         command = ds_summary['final']['command'].split('train-seq ', 1)[1].replace('runs/', 'runs/ucr/')
 
         with atomic_dir(dst, force=True) as tmp:  # replaced only once complete
-            shutil.copyfile(run / 'model.safetensors', tmp / 'model.safetensors')
-            cfg = dict(run_cfg)
+            if members > 1:
+                combined = write_ensemble_folder(member_runs, tmp / 'ensemble')
+                shutil.move(str(combined / 'model.safetensors'), tmp / 'model.safetensors')
+                cfg = json.loads((combined / 'config.json').read_text())
+                shutil.rmtree(combined)
+            else:
+                shutil.copyfile(run / 'model.safetensors', tmp / 'model.safetensors')
+                cfg = json.loads((run / 'config.json').read_text())
             # the full architecture, so the folder rebuilds the same network wherever it is loaded (local-dir:, Hub)
             cfg['model_args'] = {**z['arch'], **cfg['model_args']}
             cfg['pretrained_cfg'] = dict(cfg['pretrained_cfg'], tag=TAG, description=z['description'], license='mit')
@@ -221,11 +279,15 @@ def main():
                               'test_accuracy_per_seed': ds_summary['final']['test_accuracy'],
                               'test_accuracy_mean': ds_summary['final']['mean'],
                               'test_accuracy_std': ds_summary['final']['std'],
-                              'shipped_seed': SHIPPED_SEED}
+                              **({'member_seeds': list(range(members))} if members > 1
+                                 else {'shipped_seed': SHIPPED_SEED})}
             # the k-fold protocol: the selection and the command that reproduces the weights
             cfg['model_selection'] = {'protocol': f'{ds_summary["cv"]["folds"]}-fold cross-validation',
                                       **ds_summary['cv']}
-            cfg['train_command'] = ['smpconvnet', 'train-seq'] + shlex.split(command)
+            if members > 1:  # one command per member (benchmarks/ucr.py --train runs them and combines the runs)
+                cfg['train_commands'] = [['smpconvnet', 'train-seq'] + w for w in member_commands(command, members)]
+            else:
+                cfg['train_command'] = ['smpconvnet', 'train-seq'] + shlex.split(command)
             (tmp / 'config.json').write_text(json.dumps(cfg, indent=2) + '\n')
             (tmp / 'README.md').write_text(_card_cv(name, z, ds_summary, cfg, evaluated, command))
             write_manifest(tmp)

@@ -6,9 +6,12 @@ Protocol (no choice looks at the test split):
      in DATASETS below) is trained with seed 0 on K-1 of K stratified folds of the training split and scored on the
      held-out fold, for every fold (``--cv-folds K --cv-fold k --split-seed 0 --no-test``). The candidate with the
      most correct held-out predictions over all folds wins; ties go to the candidate listed first.
+     An ensemble candidate (``Ensemble(base, members)``) adds the base candidate's runs with seeds 1..members-1 on
+     every fold and is scored by the members' mean class probabilities (``SMPConvTCNEnsemble``).
   2. final: the chosen candidate is trained on the whole training split with seeds 0..N-1 and each is evaluated on
      the test split once, at the end of training (fixed epoch count, no early stopping).
-The shipped weights are those of seed 0 (fixed in advance, not the best seed).
+The shipped weights are those of seed 0 (fixed in advance, not the best seed); of an ensemble, seeds 0..members-1.
+``--keep-finished`` reuses runs whose folder has results.json (an interrupted grid, or seeds trained earlier).
 
 The ACSF1 model was chosen by the earlier protocol, ``select``: one stratified 25% hold-out of the training split
 instead of K folds (its model card says so); it is kept to reproduce it:
@@ -36,9 +39,10 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from smpconvnet.train.seq_trainer import kfold_choice  # noqa: E402
+from smpconvnet.train.seq_trainer import heldout_predictions, kfold_choice  # noqa: E402
 
 # the common recipe (paper's optimiser: Adam + cosine with warm-up, radius lr x0.1, radii clamped)
 COMMON = ['--lr', '2e-3', '--weight-decay', '1e-4', '--warmup-epochs', '5', '--min-lr-ratio', '0.01', '--augment',
@@ -65,6 +69,14 @@ def _short(taps, fft=False):
 _SHORT_GRID = {'k32': _short(32), 'k16': _short(16)}
 
 
+class Ensemble(NamedTuple):
+    """A candidate that is ``members`` runs of candidate ``base`` (seeds 0..members-1, the same folds) whose class
+    probabilities are averaged (smpconvnet's ``SMPConvTCNEnsemble``). In phase cv its seed-0 runs are the base's;
+    phase final trains seeds 0..members-1 (at least)."""
+    base: str
+    members: int
+
+
 def _two_block_note(test_accuracy):
     return (f'An earlier 2-block model of this set, chosen by the same protocol on a 32 / 64-channel grid, scored '
             f'{test_accuracy} on the test split; it was withdrawn because timm\'s feature-extraction test needs at '
@@ -85,31 +97,36 @@ DATASETS = {
         'last': _POOL_GRID['last'], 'avg': _POOL_GRID['avg'], 'last_shift': _POOL_GRID['last'] + _SHIFT,
         'avg_shift': _POOL_GRID['avg'] + _SHIFT}),
     # ArrowHead (outlines): rounds after its first model (pooling grid) had scored 0.72 on the test split: the short
-    # kernels (--candidates k32 k16), then circular-shift augmentation (--candidates avg_shift last_shift); the model
-    # card says so. The choice is the best cross-validated accuracy over the whole grid
+    # kernels (--candidates k32 k16), then circular-shift augmentation (--candidates avg_shift last_shift), then a
+    # 5-seed ensemble (--candidates last_x5); the model card says so. The choice is the best cross-validated accuracy
+    # over the whole grid
     'ArrowHead': dict(model='smpconv_tcn_arrowhead', args=['--epochs', '100', '--batch-size', '8'], folds=5,
                       candidates={**_POOL_GRID, **_SHORT_GRID, 'avg_shift': _POOL_GRID['avg'] + _SHIFT,
-                                  'last_shift': _POOL_GRID['last'] + _SHIFT},
+                                  'last_shift': _POOL_GRID['last'] + _SHIFT, 'last_x5': Ensemble('last', 5)},
                       note='Before this protocol, an exploratory comparison (three 32-channel layers, mean pooling, '
                            'not shipped) had read the ArrowHead test split: 0.829 with causal layers, 0.794 with '
                            'non-causal ones; a first 2-block width grid was abandoned part-way. '
                            + _later_round_note('0.72', 'The short-kernel candidates that lifted OSULeaf (another set '
                                                'of outlines; `--candidates k32 k16`) were added as a second round, '
                                                'circular-shift augmentation (`--candidates avg_shift last_shift`) '
-                                               'as a third.')),
+                                               'as a third, an ensemble of 5 seeds of the chosen candidate '
+                                               '(`--candidates last_x5`) as a fourth.')),
     'BasicMotions': dict(model='smpconv_tcn_basicmotions', args=['--epochs', '100', '--batch-size', '8'], folds=5,
                          candidates=_POOL_GRID, note=_two_block_note('1.000')),
     'GunPoint': dict(model='smpconv_tcn_gunpoint', args=['--epochs', '100', '--batch-size', '8'], folds=5,
                      candidates=_POOL_GRID, note=_two_block_note('0.993')),
     'ItalyPowerDemand': dict(model='smpconv_tcn_italypowerdemand', args=['--epochs', '100', '--batch-size', '16'],
                              folds=5, candidates=_WIDTH_GRID, note=_two_block_note('0.955')),
-    # JapaneseVowels: 64 channels (--candidates avg_wide) added after its first model had scored 363/370 on the test
-    # split, one short of zero-padded MiniRocket (the model card says so)
+    # JapaneseVowels: 64 channels (--candidates avg_wide), then a 5-seed ensemble (--candidates avg_x5) added after its
+    # first model had scored 363/370 on the test split, one short of zero-padded MiniRocket (the model card says so)
     'JapaneseVowels': dict(model='smpconv_tcn_japanesevowels', args=['--epochs', '100', '--batch-size', '32'],
                            folds=5, candidates={**_POOL_GRID,
-                                                'avg_wide': _POOL_GRID['avg'] + _WIDTH_GRID['wide'][1:]},
+                                                'avg_wide': _POOL_GRID['avg'] + _WIDTH_GRID['wide'][1:],
+                                                'avg_x5': Ensemble('avg', 5)},
                            note=_later_round_note('363/370 (zero-padded MiniRocket: 364)', '64 channels '
-                                                  '(`--candidates avg_wide`) were added as a second round.')),
+                                                  '(`--candidates avg_wide`) were added as a second round, an '
+                                                  'ensemble of 5 seeds of the chosen candidate (`--candidates '
+                                                  'avg_x5`) as a third.')),
     # PickupGestureWiimoteZ: the 32-tap kernels (--candidates k32) added after its first model had scored 0.78 on the
     # test split (the model card says so)
     'PickupGestureWiimoteZ': dict(model='smpconv_tcn_pickupgesturewiimotez',
@@ -130,11 +147,29 @@ DATASETS = {
 }
 
 
+def _candidate_args(dataset, candidate):
+    """The train-seq arguments of a candidate (an ensemble's: its base's)."""
+    spec = DATASETS[dataset]['candidates'][candidate]
+    return DATASETS[dataset]['candidates'][spec.base] if isinstance(spec, Ensemble) else spec
+
+
 def _command(dataset, candidate, out, seed, device, extra):
     d = DATASETS[dataset]
     return ([sys.executable, '-m', 'smpconvnet', 'train-seq', '--model', d['model'], '--dataset', dataset,
              '--seed', str(seed), '--output', str(out), '--device', device, '--threads', '1', '--no-progress', '--force']
-            + COMMON + d['args'] + d['candidates'][candidate] + extra)
+            + COMMON + d['args'] + _candidate_args(dataset, candidate) + extra)
+
+
+def _ensemble_correct(runs):
+    """Correct held-out predictions and their number for the mean class probabilities of the models in ``runs``
+    (train-seq folders of one fold)."""
+    import torch
+    predictions = [heldout_predictions(r) for r in runs]
+    targets = predictions[0][1]
+    if any(not torch.equal(t, targets) for _, t in predictions):
+        raise SystemExit(f'{runs}: the runs did not hold out the same samples')
+    probs = torch.stack([logits.softmax(dim=1) for logits, _ in predictions]).mean(0)
+    return int((probs.argmax(dim=1) == targets).sum()), len(targets)
 
 
 def _run(cmd, log):
@@ -175,49 +210,79 @@ def _chosen(summary, ds):
 
 def _cross_validate(args, out, summary):
     """Phase cv: every candidate on every fold; the summary gets per-fold accuracies, the pooled accuracy, the
-    choice and the CPU time of all runs."""
+    choice and the CPU time of all runs. An ensemble candidate adds the runs of seeds 1.. of its base on every fold
+    (seed 0 is the base's run) and is scored by their mean class probabilities."""
     jobs, keys = [], []
     for ds in args.datasets:
         d = DATASETS[ds]
         folds = d.get('folds')
         if not folds:
             raise SystemExit(f'{ds} has no k-fold grid (folds) in DATASETS: use --phase select')
-        for cand in d['candidates']:
+        for cand, spec in d['candidates'].items():
             if args.candidates is not None and cand not in args.candidates:
                 continue
+            members = spec.members if isinstance(spec, Ensemble) else 1
             for fold in range(folds):
-                run = out / 'cv' / f'{ds}_{cand}_f{fold}'
-                run.mkdir(parents=True, exist_ok=True)
-                extra = ['--cv-folds', str(folds), '--cv-fold', str(fold), '--split-seed', '0', '--no-test'] + args.extra
-                jobs.append((_command(ds, cand, run, 0, args.device, extra), run / 'train.log'))
-                keys.append((ds, cand, fold, run))
-    timings = _run_all(jobs, args.jobs)
+                for seed in range(1, members) if members > 1 else [0]:
+                    run = _cv_run(out, ds, cand, fold, seed)
+                    keys.append((ds, cand, fold, run))
+                    if args.keep_finished and (run / 'results.json').exists():
+                        continue
+                    run.mkdir(parents=True, exist_ok=True)
+                    extra = (['--cv-folds', str(folds), '--cv-fold', str(fold), '--split-seed', '0', '--no-test']
+                             + args.extra)
+                    jobs.append((_command(ds, cand, run, seed, args.device, extra), run / 'train.log'))
+    failed = {str(log.parent) for (_, log), (rc, _) in zip(jobs, _run_all(jobs, args.jobs)) if rc != 0}
     for ds in args.datasets:
         entry = summary.setdefault(ds, {}).setdefault('cv', {'folds': DATASETS[ds]['folds'], 'candidates': {}})
-        for (d, cand, fold, run), (rc, dt) in zip(keys, timings):
-            if d != ds or rc != 0:
+        for d, cand, fold, run in keys:
+            if d != ds or str(run) in failed:
                 continue
-            res = json.loads((run / 'results.json').read_text())
-            c = entry['candidates'].setdefault(cand, {'args': shlex.join(DATASETS[ds]['candidates'][cand] + args.extra),
+            spec = DATASETS[ds]['candidates'][cand]
+            c = entry['candidates'].setdefault(cand, {'args': shlex.join(_candidate_args(ds, cand) + args.extra),
                                                       'folds': {}, 'train_time_s': {}})
-            c['folds'][str(fold)] = {'correct': res['val']['correct'], 'n': res['val']['n']}
-            c['train_time_s'][str(fold)] = res['train_time_s']
-            (run / 'checkpoint.pth').unlink(missing_ok=True)
+            if isinstance(spec, Ensemble):
+                c.update(ensemble_of=spec.base, members=spec.members)
+                runs = [_cv_run(out, ds, cand, fold, seed) for seed in range(spec.members)]
+                if not all((r / 'results.json').exists() for r in runs):
+                    continue  # scored once every member of this fold has finished
+                correct, n = _ensemble_correct(runs)
+                c['folds'][str(fold)] = {'correct': correct, 'n': n}
+                c['train_time_s'][str(fold)] = round(sum(
+                    json.loads((r / 'results.json').read_text())['train_time_s'] for r in runs), 1)
+            else:
+                res = json.loads((run / 'results.json').read_text())
+                c['folds'][str(fold)] = {'correct': res['val']['correct'], 'n': res['val']['n']}
+                c['train_time_s'][str(fold)] = res['train_time_s']
+            (run / 'checkpoint.pth').unlink(missing_ok=True)  # model.safetensors is kept (ensembles read it)
         for c in entry['candidates'].values():
-            c['accuracy'] = sum(f['correct'] for f in c['folds'].values()) / sum(f['n'] for f in c['folds'].values())
+            if c['folds']:
+                c['accuracy'] = sum(f['correct'] for f in c['folds'].values()) / sum(f['n'] for f in c['folds'].values())
         grid = list(DATASETS[ds]['candidates'])
         chosen, missing = kfold_choice(entry, grid)
         entry.pop('chosen', None)  # only a choice over the whole grid is recorded
         if chosen is not None:
             entry['chosen'] = chosen
-        entry['cpu_time_s'] = round(sum(sum(entry['candidates'][k]['train_time_s'].values())
-                                        for k in grid if k in entry['candidates']), 1)
+        # CPU time of every run once: an ensemble's own time counts only its added seeds
+        entry['cpu_time_s'] = round(sum(
+            sum(entry['candidates'][k]['train_time_s'].values()) - (
+                sum(entry['candidates'][DATASETS[ds]['candidates'][k].base]['train_time_s'].values())
+                if isinstance(DATASETS[ds]['candidates'][k], Ensemble) else 0)
+            for k in grid if k in entry['candidates']), 1)
         if DATASETS[ds].get('note'):
             entry['note'] = DATASETS[ds]['note']
         print(f'{ds}: {entry["folds"]}-fold accuracy '
-              + ', '.join(f'{k} {c["accuracy"]:.4f}' for k, c in entry['candidates'].items() if k in grid)
+              + ', '.join(f'{k} {c["accuracy"]:.4f}' for k, c in entry['candidates'].items() if k in grid and 'accuracy' in c)
               + (f' -> {chosen}' if chosen else f' -> no choice yet: not scored on every fold: {" ".join(missing)}'),
               flush=True)
+
+
+def _cv_run(out, ds, cand, fold, seed):
+    """The folder of a cv run: seed 0 is the candidate's own run (an ensemble's: its base's), seeds 1.. of an
+    ensemble's base get a suffix."""
+    spec = DATASETS[ds]['candidates'][cand]
+    name = spec.base if isinstance(spec, Ensemble) else cand
+    return out / 'cv' / (f'{ds}_{name}_f{fold}' + (f'_s{seed}' if seed else ''))
 
 
 def main():
@@ -235,6 +300,9 @@ def main():
                     help='cv and select phases: run only these candidates (default: all of the grid); the others '
                          'keep their results recorded in OUT/summary.json, and the final phase needs every candidate '
                          'of a k-fold grid on every fold')
+    ap.add_argument('--keep-finished', action='store_true',
+                    help='reuse runs whose folder already has results.json (an interrupted grid, seeds trained '
+                         'earlier) instead of training them again')
     ap.add_argument('--extra', nargs=argparse.REMAINDER, default=[],
                     help='extra train-seq arguments, e.g. --extra --epochs 1 (smoke tests); must come last: it takes '
                          'everything after it')
@@ -286,16 +354,19 @@ def main():
         jobs, keys = [], []
         for ds in args.datasets:
             cand = _chosen(summary, ds)
-            for seed in range(args.seeds):
+            spec = DATASETS[ds]['candidates'].get(cand)
+            for seed in range(max(args.seeds, spec.members if isinstance(spec, Ensemble) else 1)):
                 run = out / 'final' / f'{ds}_s{seed}'
+                keys.append((ds, seed, run))
+                if args.keep_finished and (run / 'results.json').exists():
+                    continue
                 run.mkdir(parents=True, exist_ok=True)
                 jobs.append((_command(ds, cand, run, seed, args.device, args.extra), run / 'train.log'))
-                keys.append((ds, seed, run))
-        timings = _run_all(jobs, args.jobs)
+        failed = {str(log.parent) for (_, log), (rc, _) in zip(jobs, _run_all(jobs, args.jobs)) if rc != 0}
         for ds in args.datasets:
             accs, times = {}, {}
-            for (d, seed, run), (rc, dt) in zip(keys, timings):
-                if d == ds and rc == 0:
+            for d, seed, run in keys:
+                if d == ds and str(run) not in failed:
                     res = json.loads((run / 'results.json').read_text())
                     accs[seed] = res['test']['accuracy']
                     times[seed] = res['train_time_s']

@@ -14,7 +14,7 @@ __version__ = '0.1.0'
 
 from .layers import PointKernel, clamp_all_radii_, sampling_grid
 from .models import (
-    PretrainedWeightsNotFoundError, SMPConvNet, SMPConvResNet, SMPConvTCN, checkpoint_filter_fn,
+    PretrainedWeightsNotFoundError, SMPConvNet, SMPConvResNet, SMPConvTCN, SMPConvTCNEnsemble, checkpoint_filter_fn,
     infer_config_from_checkpoint, radius_param_groups, set_hub_namespace,
 )
 from .weights import load_model
@@ -34,7 +34,7 @@ def _alias_legacy_modules():
 _alias_legacy_modules()
 
 __all__ = [
-    'PointKernel', 'clamp_all_radii_', 'sampling_grid', 'SMPConvNet', 'SMPConvTCN', 'SMPConvResNet',
+    'PointKernel', 'clamp_all_radii_', 'sampling_grid', 'SMPConvNet', 'SMPConvTCN', 'SMPConvTCNEnsemble', 'SMPConvResNet',
     'checkpoint_filter_fn', 'infer_config_from_checkpoint', 'radius_param_groups', 'set_hub_namespace', 'load_model',
     'PretrainedWeightsNotFoundError',
     '__version__',

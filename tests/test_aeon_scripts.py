@@ -87,3 +87,71 @@ def test_packager_refuses_a_selection_the_card_could_not_state():
     partial['chosen'] = 'a'
     with pytest.raises(ValueError, match=r"candidates \['b'\] were not scored on all 2 folds"):
         package.check_selection('X', partial, "train-seq --model-kwargs 'variant=\"a\"'")
+
+
+def test_ensemble_candidate_scores_mean_probabilities(monkeypatch):
+    """An ensemble candidate's held-out count is that of its members' mean class probabilities (not a vote, not
+    mean logits), over members that held out the same samples; its runs: the base's seed 0, then suffixed seeds."""
+    import torch
+    train_aeon = _script('train_aeon')
+    targets = torch.tensor([0, 1, 1])
+    # sample 0: mean probability and vote right (0), mean logits wrong; sample 1: mean probability and mean logits
+    # right (1), vote wrong; sample 2: all wrong. Mean probabilities: 2/3, a vote or mean logits: 1/3
+    logits = {'a': torch.tensor([[0., 9.], [0., 9.], [1., 0.]]), 'b': torch.tensor([[3., 0.], [.5, 0.], [1., 0.]]),
+              'c': torch.tensor([[3., 0.], [.5, 0.], [0., 1.]])}
+    monkeypatch.setattr(train_aeon, 'heldout_predictions', lambda run: (logits[run], targets))
+    assert train_aeon._ensemble_correct(['a', 'b', 'c']) == (2, 3)
+    assert train_aeon._ensemble_correct(['b']) == (1, 3)
+    monkeypatch.setattr(train_aeon, 'heldout_predictions', lambda run: (logits[run], targets[:2] if run == 'b'
+                                                                          else targets))
+    with pytest.raises(SystemExit, match='did not hold out the same samples'):
+        train_aeon._ensemble_correct(['a', 'b'])
+    for ds, d in train_aeon.DATASETS.items():
+        for cand, spec in d['candidates'].items():
+            if isinstance(spec, train_aeon.Ensemble):
+                assert spec.base in d['candidates'] and spec.members > 1, (ds, cand)
+                assert train_aeon._candidate_args(ds, cand) == d['candidates'][spec.base]
+                runs = [train_aeon._cv_run(ROOT, ds, cand, 2, s).name for s in range(spec.members)]
+                assert runs[:2] == [f'{ds}_{spec.base}_f2', f'{ds}_{spec.base}_f2_s1'], runs
+
+
+def test_cv_phase_with_an_ensemble_candidate(monkeypatch, tmp_path):
+    """Phase cv trains seeds 1.. of the base on every fold for an ensemble candidate (seed 0: the base's run), scores
+    it by mean probabilities, counts every run's CPU time once, and --keep-finished trains nothing twice."""
+    import torch
+    train_aeon = _script('train_aeon')
+    monkeypatch.setitem(train_aeon.DATASETS, 'GunPoint', dict(
+        model='smpconv_tcn_gunpoint', args=[], folds=2,
+        candidates={'a': ['--model-kwargs', 'x=1'], 'a_x3': train_aeon.Ensemble('a', 3)}))
+    trained = []
+
+    def fake_run_all(jobs, n_jobs):
+        for cmd, log in jobs:
+            run = log.parent
+            trained.append(run.name)
+            (run / 'results.json').write_text(json.dumps({'val': {'correct': 6, 'n': 10}, 'train_time_s': 2.0}))
+        return [(0, 1.0)] * len(jobs)
+    # held-out logits per run: seed 0 alone gets 6 of 10 right; the three members together 8
+    targets = torch.tensor([0] * 10)
+
+    def fake_heldout(run):
+        seed = int(run.name.rsplit('_s', 1)[1]) if '_s' in run.name else 0
+        right = {0: [1] * 6 + [0] * 4, 1: [0] * 6 + [1] * 4, 2: [1] * 4 + [0] * 2 + [1] * 4}[seed]
+        return torch.tensor([[2., 0.] if r else [0., 1.] for r in right]), targets
+    monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
+    monkeypatch.setattr(train_aeon, 'heldout_predictions', fake_heldout)
+    argv = ['train_aeon.py', '--out', str(tmp_path), '--datasets', 'GunPoint', '--phase', 'cv']
+    monkeypatch.setattr(sys, 'argv', argv)
+    train_aeon.main()
+    assert sorted(trained) == sorted([f'GunPoint_a_f{f}' for f in range(2)]
+                                     + [f'GunPoint_a_f{f}_s{s}' for f in range(2) for s in (1, 2)])
+    cv = json.loads((tmp_path / 'summary.json').read_text())['GunPoint']['cv']
+    ens = cv['candidates']['a_x3']
+    assert ens['folds'] == {'0': {'correct': 8, 'n': 10}, '1': {'correct': 8, 'n': 10}}
+    assert ens['members'] == 3 and ens['ensemble_of'] == 'a' and ens['args'] == '--model-kwargs x=1'
+    assert ens['train_time_s'] == {'0': 6.0, '1': 6.0} and cv['cpu_time_s'] == 12.0  # 6 runs of 2 s, once each
+    assert cv['chosen'] == 'a_x3'
+    trained.clear()
+    monkeypatch.setattr(sys, 'argv', argv + ['--keep-finished'])
+    train_aeon.main()
+    assert trained == []

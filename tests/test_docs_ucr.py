@@ -115,3 +115,34 @@ def test_summary_states_the_issues_criteria():
     assert f'no set more than {ucr.MAX_SHORTFALL} below MiniRocket' in ahead[0] and ahead[1].endswith('(not above)')
     winning = ucr.summary({'rows': [row('A', 0.96, 0.95), row('B', 0.99, 0.97)]})
     assert 'shortfall' not in winning[0] and 'smallest margin +0.0100, A' in winning[0]
+
+
+def test_train_runs_every_member_of_an_ensemble_and_combines_them(monkeypatch, tmp_path):
+    """An ensemble's config records one command per member (``train_commands``): ``--train`` runs each into its own
+    folder and writes the combined ensemble folder, which loads as the ensemble of those runs."""
+    import timm
+    import torch
+    from smpconvnet.weights.folders import write_model_folder
+    ucr = _ucr()
+    commands = [['smpconvnet', 'train-seq', '--model', 'smpconv_tcn_gunpoint', '--seed', str(i), '--output',
+                 f'runs/ucr/GunPoint_s{i}', '--force'] for i in range(2)]
+    monkeypatch.setattr(ucr, 'train_commands', lambda dataset: [list(c) for c in commands])
+    calls = []
+
+    def fake_train_seq(cmd):  # what train-seq leaves: a model folder
+        calls.append(cmd)
+        torch.manual_seed(len(calls))
+        model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4)
+        write_model_folder(model, cmd[cmd.index('--output') + 1], card='',
+                           model_args=dict(num_blocks=1, hidden_channels=4))
+        return 0
+    monkeypatch.setattr(ucr.subprocess, 'call', fake_train_seq)
+    assert ucr.main(['--train', 'GunPoint', '--output', str(tmp_path / 'out')]) == 0
+    assert [c[c.index('--output') + 1] for c in calls] == [str(tmp_path / 'out' / f'member{i}') for i in range(2)]
+    assert all('--force' not in c and c[c.index('--seed') + 1] == str(i) for i, c in enumerate(calls))
+    model = timm.create_model(f'local-dir:{tmp_path / "out" / "ensemble"}', pretrained=True)
+    assert len(model.members) == 2
+    # a failing member stops the rest and nothing is combined
+    monkeypatch.setattr(ucr.subprocess, 'call', lambda cmd: 3)
+    assert ucr.main(['--train', 'GunPoint', '--output', str(tmp_path / 'fail')]) == 3
+    assert not (tmp_path / 'fail' / 'ensemble').exists()

@@ -110,6 +110,7 @@ def dataset_of(model_name: str) -> Optional[str]:
 def _cfg(variant: str, tag: str = 'aeon') -> Dict[str, Any]:
     z = SEQ_ZOO[variant]
     arch = z['arch']
+    members = [f'members.{i}.' for i in range(arch['num_members'])] if 'num_members' in arch else ['']
     return {
         **weight_source_cfg(variant, tag),
         'num_classes': arch['num_classes'],
@@ -117,7 +118,9 @@ def _cfg(variant: str, tag: str = 'aeon') -> Dict[str, Any]:
         'mean': tuple(z['mean']), 'std': tuple(z['std']),
         'label_names': tuple(z['label_names']),
         'crop_pct': 1.0, 'interpolation': '',
-        'first_conv': 'blocks.0.conv1.small', 'classifier': 'head',
+        'first_conv': tuple(f'{m}blocks.0.conv1.small' for m in members) if len(members) > 1
+        else 'blocks.0.conv1.small',
+        'classifier': tuple(f'{m}head' for m in members) if len(members) > 1 else 'head',
         'license': 'mit',
         'description': z['description'],
         'paper_name': 'SMPConv: Self-moving Point Representations for Continuous Convolution',

@@ -43,6 +43,7 @@ Continuous-signal features:
       every block's two SMP units become one static causal convolution each, with the point kernel sampled
       once for the deployment length, the small kernel merged in and both BatchNorms folded.
 """
+import math
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import torch
@@ -63,8 +64,8 @@ from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import fold_bn_after
 
-__all__ = ['SMPConvTCN', 'checkpoint_filter_fn', 'radius_param_groups', 'sequence_input_size', 'build_smpconv_tcn',
-           'MIN_LENGTH']
+__all__ = ['SMPConvTCN', 'SMPConvTCNEnsemble', 'checkpoint_filter_fn', 'combine_log_probs', 'radius_param_groups',
+           'sequence_input_size', 'build_smpconv_tcn', 'MIN_LENGTH']
 
 # A sequence needs two steps for its kernel grid to span [-1, 1] (linspace(-1, 1, 1) is the oldest position).
 MIN_LENGTH = 2
@@ -966,8 +967,19 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
     BatchNorm) re-parameterises ``model`` in place for its deployment length (``seq_len``, else read off the
     kernels; see ``_deployed_length``), so that it loads strictly: timm's ``local-dir:`` / ``hf-hub:`` loading of a
     deployed folder gives the deployed model.
+
+    An ``SMPConvTCNEnsemble`` takes an ensemble's state dict: ``members.<i>.`` + an SMP-TCN's keys for i in
+    0..num_members-1, each member's part filtered as above. A member count that differs from the model's, or an
+    ensemble's state dict for a single model (and the reverse), raises a ``ValueError`` that says which model fits.
     """
     state_dict = unwrap_state_dict(state_dict, 'an SMP-TCN state dict')
+    if isinstance(model, SMPConvTCNEnsemble):
+        return _filter_ensemble(state_dict, model)
+    members = _member_indices(state_dict)
+    if members:
+        raise ValueError(
+            f'checkpoint is an ensemble of {len(members)} SMP-TCNs (members.<i>. keys), the model a single SMP-TCN: '
+            f'create it with num_members={len(members)}')
     if is_deployed_state_dict(state_dict, 'blocks.0.conv1.weight'):
         if has_batchnorm(model):
             model.reparameterize(length=_deployed_length(state_dict, model))
@@ -996,6 +1008,218 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
     return state_dict
 
 
+def combine_log_probs(outputs: List[torch.Tensor]) -> torch.Tensor:
+    """Logits whose softmax is the mean of the class probabilities of ``outputs`` (logits of the same shape, classes
+    on dim 1): ``log(mean_m softmax(outputs[m]))``, computed as a log-sum-exp. Its argmax is the prediction of
+    probability averaging, the usual combination of a deep ensemble (Lakshminarayanan et al., "Simple and scalable
+    predictive uncertainty estimation using deep ensembles", NeurIPS 2017)."""
+    log_probs = torch.stack([F.log_softmax(o, dim=1) for o in outputs])
+    return torch.logsumexp(log_probs, dim=0) - math.log(len(outputs))
+
+
+class SMPConvTCNEnsemble(nn.Module):
+    """An ensemble of ``num_members`` SMP-TCNs of one architecture (independently trained seeds, in ``members``),
+    classifying by their mean class probabilities: one timm model, one state dict (``members.<i>.`` keys).
+
+    ``forward`` gives ``log(mean_m softmax(logits_m))`` ``[B, num_classes]`` (``combine_log_probs``): logits whose
+    softmax is the ensemble's probability and whose argmax its prediction (so cross-entropy on them trains the
+    mixture). Features are the members' concatenated along the channel dim: ``forward_features`` ``[B, M * hidden,
+    L]``, ``forward_head(pre_logits=True)`` and a model without classifier ``[B, M * hidden]``; ``num_features`` is
+    ``M * hidden``. ``lengths`` / ``timestamps`` / ``reparameterize`` / ``forward_sequence`` act as on
+    ``SMPConvTCN``, member by member; ``get_classifier()`` is the tuple of the members' heads (as timm's two-head
+    models); ``features_only`` uses ``forward_intermediates`` (feature_cls 'getter'). Cost: M times one member's, in
+    parameters and compute. Training the ensemble as one model (cross-entropy on ``forward``) fits the mixture
+    jointly; a deep ensemble is M separately trained models put together (``write_ensemble_folder``).
+
+    Args:
+        num_members: members (M >= 1).
+        **kwargs: ``SMPConvTCN`` arguments, the same for every member (``device`` / ``dtype`` too).
+    """
+    __jit_unused_properties__ = ['seq_len', 'is_deployed']
+
+    def __init__(self, num_members: int = 5, **kwargs):
+        super().__init__()
+        if num_members < 1:
+            raise ValueError(f'num_members must be at least 1, got {num_members}')
+        self.members = nn.ModuleList([SMPConvTCN(**kwargs) for _ in range(num_members)])
+        first = self.members[0]
+        self.num_members = num_members
+        self.in_chans = first.in_chans
+        self.num_classes = first.num_classes
+        self.global_pool = first.global_pool
+        self.kernel_length = first.kernel_length
+        self.member_features = first.num_features
+        self.num_features = self.head_hidden_size = first.num_features * num_members
+        self.grad_checkpointing = False
+        # block i of every member, concatenated (forward_intermediates)
+        self.feature_info = [dict(f, num_chs=f['num_chs'] * num_members, module=f'members.0.{f["module"]}')
+                             for f in first.feature_info]
+
+    @property
+    def seq_len(self) -> Optional[int]:
+        return self.members[0].seq_len
+
+    @seq_len.setter
+    def seq_len(self, value: Optional[int]):
+        for member in self.members:
+            member.seq_len = value
+
+    @property
+    def is_deployed(self) -> bool:
+        return all(member.is_deployed for member in self.members)
+
+    @torch.jit.ignore
+    def group_matcher(self, coarse: bool = False) -> Dict[str, Any]:
+        # block i of all members in one group (layer-wise lr decay treats them alike)
+        return dict(stem=r'^members\.\d+\.input_drop', blocks=r'^members\.\d+\.blocks\.(\d+)')
+
+    @torch.jit.ignore
+    def set_grad_checkpointing(self, enable: bool = True):
+        self.grad_checkpointing = enable
+        for member in self.members:
+            member.set_grad_checkpointing(enable)
+
+    @torch.jit.ignore
+    def no_weight_decay(self) -> set:
+        return {f'members.{i}.{n}' for i, member in enumerate(self.members) for n in member.no_weight_decay()}
+
+    @torch.jit.ignore
+    def get_classifier(self) -> Tuple[nn.Module, ...]:
+        return tuple(member.head for member in self.members)
+
+    def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None):
+        for member in self.members:
+            member.reset_classifier(num_classes, global_pool)
+        self.num_classes = num_classes
+        self.global_pool = self.members[0].global_pool
+
+    @torch.no_grad()
+    def reparameterize(self, length: Optional[int] = None) -> 'SMPConvTCNEnsemble':
+        """Every member in its deployed form (``SMPConvTCN.reparameterize``); returns self."""
+        for member in self.members:
+            member.reparameterize(length)
+        return self
+
+    def _combine(self, outputs: List[torch.Tensor], pre_logits: bool) -> torch.Tensor:
+        if pre_logits or self.num_classes == 0:
+            return torch.cat(outputs, dim=1)
+        return combine_log_probs(outputs)
+
+    def forward_features(
+            self,
+            x: torch.Tensor,
+            timestamps: Optional[torch.Tensor] = None,
+            lengths: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """The members' per-step features concatenated, ``[B, M * hidden, L]`` (``[B, M * hidden, 1, L]`` for
+        ``[B, C, 1, L]`` input)."""
+        return torch.cat([member.forward_features(x, timestamps, lengths) for member in self.members], dim=1)
+
+    def forward_intermediates(
+            self,
+            x: torch.Tensor,
+            indices: Optional[Union[int, List[int]]] = None,
+            norm: bool = False,
+            stop_early: bool = False,
+            output_fmt: str = 'NCL',
+            intermediates_only: bool = False,
+            timestamps: Optional[torch.Tensor] = None,
+            lengths: Optional[torch.Tensor] = None,
+    ) -> Union[List[torch.Tensor], Tuple[torch.Tensor, List[torch.Tensor]]]:
+        """As ``SMPConvTCN.forward_intermediates``, block i's outputs of all members concatenated ``[B, M * hidden,
+        L]``."""
+        finals: List[torch.Tensor] = []
+        per_member: List[List[torch.Tensor]] = []
+        for member in self.members:
+            final, intermediates = member.forward_intermediates(
+                x, indices, norm=norm, stop_early=stop_early, output_fmt=output_fmt, intermediates_only=False,
+                timestamps=timestamps, lengths=lengths)
+            finals.append(final)
+            per_member.append(intermediates)
+        intermediates = [torch.cat([m[i] for m in per_member], dim=1) for i in range(len(per_member[0]))]
+        if intermediates_only:
+            return intermediates
+        return torch.cat(finals, dim=1), intermediates
+
+    def prune_intermediate_layers(
+            self,
+            indices: Union[int, List[int]] = 1,
+            prune_norm: bool = False,
+            prune_head: bool = True,
+    ) -> List[int]:
+        take_indices: List[int] = []
+        for member in self.members:
+            take_indices = member.prune_intermediate_layers(indices, prune_norm, prune_head)
+        self.feature_info = self.feature_info[:len(self.members[0].feature_info)]
+        self.num_classes = self.members[0].num_classes
+        return take_indices
+
+    def forward_head(
+            self,
+            x: torch.Tensor,
+            pre_logits: bool = False,
+            lengths: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """Classify concatenated features ``[B, M * hidden, L]``: each member its own slice, combined
+        (``combine_log_probs``) to ``[B, num_classes]`` (per step with ``global_pool=''``); with ``pre_logits`` or
+        no classifier, the members' pooled features concatenated, ``[B, M * hidden]``."""
+        if x.shape[1] != self.num_features:
+            raise ValueError('SMPConvTCNEnsemble.forward_head expects the members\' concatenated features, '
+                             + str(self.num_features) + ' channels, got ' + str(x.shape[1]))
+        chunks = torch.split(x, self.member_features, dim=1)
+        outputs = [member.forward_head(chunks[i], pre_logits=pre_logits, lengths=lengths)
+                   for i, member in enumerate(self.members)]
+        return self._combine(outputs, pre_logits)
+
+    def forward_sequence(
+            self,
+            x: torch.Tensor,
+            timestamps: Optional[torch.Tensor] = None,
+            lengths: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """Per-step ensemble logits ``[B, num_classes, L]``: step t's from steps 0..t (``SMPConvTCN.forward_sequence``
+        of every member, combined)."""
+        return self._combine([member.forward_sequence(x, timestamps, lengths) for member in self.members], False)
+
+    def forward(
+            self,
+            x: torch.Tensor,
+            timestamps: Optional[torch.Tensor] = None,
+            lengths: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """Ensemble logits ``[B, num_classes]`` (``log`` of the mean class probabilities) of sequences ``x`` [B, C, L]
+        or [B, C, 1, L]; ``lengths`` / ``timestamps`` as for ``SMPConvTCN``."""
+        return self._combine([member(x, timestamps, lengths) for member in self.members], False)
+
+
+def _member_indices(state_dict: Dict[str, Any]) -> List[int]:
+    """The member numbers of an ensemble's state dict (``members.<i>.`` keys), sorted; empty for a single model."""
+    return sorted({int(k.split('.')[1]) for k in state_dict if k.startswith('members.') and k.split('.')[1].isdigit()})
+
+
+def _filter_ensemble(state_dict: Dict[str, Any], model: SMPConvTCNEnsemble) -> Dict[str, torch.Tensor]:
+    """``checkpoint_filter_fn`` for an ensemble: each member's part through the single-model filter (which also
+    re-parameterises a member for a deployed part)."""
+    found, count = _member_indices(state_dict), len(model.members)
+    if not found:
+        arch = (getattr(model, 'pretrained_cfg', None) or {}).get('architecture') or 'smpconv_tcn_<variant>'
+        raise ValueError(
+            f'checkpoint is a single SMP-TCN (no members.<i>. keys), the model an ensemble of {count}: load it without '
+            f'num_members (timm.create_model({arch!r}, ...)), or put it into one member: model = '
+            f'timm.create_model({arch!r}, num_members={count}); model.members[0].load_state_dict(state_dict)')
+    if found != list(range(len(found))):
+        raise ValueError(f'checkpoint holds members {found}: an ensemble\'s members are numbered 0..M-1')
+    if len(found) != count:
+        raise ValueError(f'checkpoint is an ensemble of {len(found)} SMP-TCNs, the model of {count}: create it with '
+                         f'num_members={len(found)}')
+    out = {}
+    for i, member in enumerate(model.members):
+        prefix = f'members.{i}.'
+        part = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+        out.update({prefix + k: v for k, v in checkpoint_filter_fn(part, member).items()})
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Registry
 
@@ -1016,21 +1240,38 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
                       kwargs: Dict[str, Any]) -> nn.Module:
     """A registered SMP-TCN ``variant`` through timm's builder: ``arch_args`` updated by the user's ``kwargs``, this
     module's checkpoint filter, block features for ``features_only``, clear errors for missing or bad weight files.
-    Every SMPConvTCN it holds without a ``seq_len`` gets the length of its pretrained cfg's ``input_size`` (its
-    deployment length), set after the weights are loaded so that a deployed checkpoint tells its own length."""
+    With ``num_members`` in the arguments the model is an ``SMPConvTCNEnsemble`` of that many SMP-TCNs of the
+    variant's architecture. Every SMPConvTCN it holds without a ``seq_len`` gets the length of its pretrained cfg's
+    ``input_size`` (its deployment length), set after the weights are loaded so that a deployed checkpoint tells its
+    own length."""
     model_args = dict(arch_args, **kwargs)
+    ensemble = 'num_members' in model_args
+    if ensemble:
+        if model_args.get('feature_cls', 'getter') != 'getter':
+            raise ValueError(f"an SMP-TCN ensemble's features are its members' concatenated (forward_intermediates): "
+                             f"features_only needs feature_cls='getter', got {model_args['feature_cls']!r}")
+        # every member's first conv and classifier, whatever config the weights come with (timm adapts them when
+        # in_chans / num_classes change)
+        members = [f'members.{i}.' for i in range(model_args['num_members'])]
+        model_args['pretrained_cfg_overlay'] = dict(
+            model_args.get('pretrained_cfg_overlay') or {},
+            first_conv=tuple(f'{m}blocks.0.conv1.small' for m in members),
+            classifier=tuple(f'{m}head' for m in members))
     with explain_missing_weights(variant, pretrained, kwargs):
         model = build_model_with_cfg(
-            SMPConvTCN, variant, pretrained,
+            SMPConvTCNEnsemble if ensemble else SMPConvTCN, variant, pretrained,
             pretrained_filter_fn=checkpoint_filter_fn,
             feature_cfg=dict(out_indices=tuple(range(model_args['num_blocks'])), feature_cls='getter'),
             **model_args,
         )
-    # the model itself, or the one a features_only wrapper holds
+    # the model itself, or the one a features_only wrapper holds (an ensemble's members: the ensemble's cfg)
     for module in model.modules():
-        if isinstance(module, SMPConvTCN) and module.seq_len is None and getattr(module, 'pretrained_cfg', None):
-            module.seq_len = sequence_input_size(module.pretrained_cfg)[1]
-            module._seq_len_is_default = True
+        if isinstance(module, (SMPConvTCN, SMPConvTCNEnsemble)) and getattr(module, 'pretrained_cfg', None):
+            length = sequence_input_size(module.pretrained_cfg)[1]
+            for tcn in module.modules():
+                if isinstance(tcn, SMPConvTCN) and tcn.seq_len is None:
+                    tcn.seq_len = length
+                    tcn._seq_len_is_default = True
     return model
 
 

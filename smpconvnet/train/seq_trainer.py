@@ -38,7 +38,7 @@ from ..weights.sources import load_model_with_config, register_checkpoint_format
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
     'evaluate_pretrained', 'save_atomic', 'radii_in_bounds', 'checkpoint_config', 'is_checkpoint', 'parse_model_kwargs',
-    'kfold_choice',
+    'kfold_choice', 'predict', 'heldout_predictions',
 ]
 
 CHECKPOINT_NAME = 'checkpoint.pth'
@@ -238,28 +238,58 @@ def _loss(out: torch.Tensor, target: torch.Tensor, task: str, label_smoothing: f
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: seq_data.SequenceSet, length: int, task: str = 'classification',
-             batch_size: int = 64) -> Dict[str, float]:
-    """Accuracy (classification) or MSE (regression) and mean loss of ``model`` on ``data`` (eval mode)."""
+def predict(model: nn.Module, data: seq_data.SequenceSet, length: int, batch_size: int = 64) -> torch.Tensor:
+    """Outputs of ``model`` (eval mode) for every sequence of ``data``, in order: logits ``[N, num_classes]``
+    (``[N, 1]`` for a regression). Sequences are right-padded to ``length`` steps; ``lengths`` are passed unless
+    every sequence has ``length`` steps."""
     was_training = model.training
     model.eval()
     equal_length = bool((data.lengths == length).all())
     device = next(model.parameters()).device
-    total_loss, correct, n = 0.0, 0, 0
-    for x, lengths, y in seq_data.batches(data, batch_size, length):
-        x, lengths, y = x.to(device), lengths.to(device), y.to(device)
-        out = _forward(model, x, lengths, equal_length)
-        total_loss += _loss(out, y, task).item() * len(y)
-        if task == 'classification':
-            correct += int((out.argmax(dim=1) == y).sum())
-        n += len(y)
+    outs = [_forward(model, x.to(device), lengths.to(device), equal_length).float().cpu()
+            for x, lengths, _ in seq_data.batches(data, batch_size, length)]
     model.train(was_training)
-    result = {'loss': total_loss / n, 'n': n}
+    return torch.cat(outs)
+
+
+def evaluate(model: nn.Module, data: seq_data.SequenceSet, length: int, task: str = 'classification',
+             batch_size: int = 64) -> Dict[str, float]:
+    """Accuracy (classification) or MSE (regression) and mean loss of ``model`` on ``data`` (eval mode)."""
+    out = predict(model, data, length, batch_size)
+    y = data.targets
+    n = len(y)
+    loss = _loss(out, y, task).item()
+    result = {'loss': loss, 'n': n}
     if task == 'classification':
+        correct = int((out.argmax(dim=1) == y).sum())
         result.update(accuracy=correct / n, correct=correct)
     else:
-        result['mse'] = total_loss / n
+        result['mse'] = loss
     return result
+
+
+def heldout_predictions(run: str) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Logits ``[N, num_classes]`` and targets ``[N]`` of the model of a ``train-seq`` run folder on the N samples of
+    the training split it held out (``--cv-folds K --cv-fold k`` or ``--val-fraction``), rebuilt from the run's
+    ``config.json`` (data set, folds, split seed, preprocessing). For scoring an ensemble of runs on the same fold
+    (``scripts/train_aeon.py``).
+
+    Raises:
+        ValueError: the run held nothing out, or its folder has no model.
+    """
+    folder = Path(run)
+    config = json.loads((folder / 'config.json').read_text()) if (folder / 'config.json').exists() else {}
+    held = (config.get('dataset') or {}).get('validation')
+    if not held or not (folder / 'model.safetensors').exists():
+        raise ValueError(f'{folder}: not a finished train-seq run with held-out data (config.json records no '
+                         f'dataset.validation, or model.safetensors is missing)')
+    cfg = TrainConfig(dataset=config['dataset']['name'], split_seed=held['split_seed'],
+                      cv_folds=held.get('cv_folds', 0), cv_fold=held.get('cv_fold', 0),
+                      val_fraction=held.get('val_fraction', 0.0))
+    data = load_data(cfg)
+    model, _, _ = load_model_with_config(str(folder), pretrained=True)
+    length = max(int(model.pretrained_cfg['input_size'][-1]), data.val.max_length)
+    return predict(model, data.val, length), data.val.targets
 
 
 def save_atomic(obj: Any, path: Path, saver=torch.save):
@@ -537,7 +567,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     evaluate it on an aeon split using the preprocessing recorded in its ``pretrained_cfg`` (label order,
     per-channel mean/std, input length)."""
     from timm.models import is_model_in_modules, split_model_name_tag
-    from ..models import SMPConvTCN, seq_zoo  # noqa: F401
+    from ..models import SMPConvTCN, SMPConvTCNEnsemble, seq_zoo  # noqa: F401
     arch = split_model_name_tag(model_name)[0]
     not_sequence = (f'{model_name} is not a sequence model: evaluate-seq evaluates SMP-TCNs (e.g. '
                     f'smpconv_tcn_osuleaf.aeon, a folder or checkpoint of train-seq)')
@@ -545,7 +575,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
             and not Path(model_name).exists():
         raise ValueError(not_sequence)
     model, _, extra = load_model_with_config(model_name, pretrained=True)
-    if not isinstance(model, SMPConvTCN):
+    if not isinstance(model, (SMPConvTCN, SMPConvTCNEnsemble)):
         raise ValueError(not_sequence)
     model.eval()
     cfg = model.pretrained_cfg

@@ -22,7 +22,7 @@ import torch
 from ..atomic_io import atomic_file
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
-from ..models import SMPConvTCN, has_batchnorm
+from ..models import SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm
 from .folders import model_card, print_step, write_model_folder
 from .sources import load_deployed, load_model, load_model_with_config
 from ..layers.reparam import relative_error
@@ -168,7 +168,7 @@ class SequenceWithLengths(torch.nn.Module):
 def takes_lengths(model: torch.nn.Module) -> bool:
     """Whether ``model`` is a sequence classifier that reads each sample at its true length (an SMP-TCN with pooling):
     its ONNX export then has a second input, ``lengths``."""
-    return isinstance(model, SMPConvTCN) and model.global_pool in ('last', 'avg')
+    return isinstance(model, (SMPConvTCN, SMPConvTCNEnsemble)) and model.global_pool in ('last', 'avg')
 
 
 def example_lengths(x: torch.Tensor) -> torch.Tensor:

@@ -3,7 +3,7 @@
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 import torch
 
@@ -11,7 +11,7 @@ from ..atomic_io import atomic_dir
 
 __all__ = [
     'WEIGHTS_NAME', 'CONFIG_NAME', 'CARD_NAME', 'DEPLOYED_KEY', 'EXTRA_CONFIG_KEYS', 'CITATION', 'PAPER_TOP1',
-    'print_step', 'read_config', 'model_card', 'write_model_folder', 'write_release_folder',
+    'print_step', 'read_config', 'model_card', 'write_model_folder', 'write_ensemble_folder', 'write_release_folder',
 ]
 
 WEIGHTS_NAME = 'model.safetensors'
@@ -128,6 +128,64 @@ def write_model_folder(
         if verify is not None:
             verify(tmp)
     return dst
+
+
+# preprocessing the members of an ensemble must share (they read one input)
+_SHARED_CFG_KEYS = ('input_size', 'mean', 'std', 'label_names', 'num_classes')
+
+
+def write_ensemble_folder(members: Sequence[PathLike], dst: PathLike, card: str = '', force: bool = False) -> Path:
+    """Combine the model folders of ``members`` (``model.safetensors`` + ``config.json`` of one SMP-TCN architecture,
+    e.g. ``train-seq`` runs of several seeds) into one folder of their ``SMPConvTCNEnsemble``: weights under
+    ``members.<i>.`` in the given order, ``config.json`` the first member's with ``num_members`` added to
+    ``model_args`` (``timm.create_model('local-dir:DST', pretrained=True)`` builds the ensemble), ``README.md`` =
+    ``card`` when given. Written atomically.
+
+    Raises:
+        ValueError: no member, a folder given twice, a folder without weights or config, one that holds an ensemble,
+            or members that differ in architecture, data set, model arguments or preprocessing (``pretrained_cfg``
+            input size, mean, std, labels; compared as written).
+        FileExistsError: ``dst`` exists and not ``force``.
+    """
+    from safetensors.torch import load_file, save_file
+    folders = [Path(m) for m in members]
+    if not folders:
+        raise ValueError('write_ensemble_folder needs at least one member folder')
+    if len({f.resolve() for f in folders}) != len(folders):
+        raise ValueError(f'write_ensemble_folder: a folder is given twice ({[str(f) for f in folders]}): members are '
+                         f'separately trained models')
+    configs = []
+    for folder in folders:
+        if not (folder / WEIGHTS_NAME).is_file():
+            raise ValueError(f'{folder}: no {WEIGHTS_NAME} (a finished train-seq run or model folder was expected)')
+        configs.append(read_config(folder))
+        if 'num_members' in (configs[-1].get('model_args') or {}):
+            raise ValueError(f'{folder} already holds an ensemble: combine single models')
+    first = configs[0]
+    for folder, config in zip(folders[1:], configs[1:]):
+        for what, a, b in (('architecture', first.get('architecture'), config.get('architecture')),
+                           ('dataset', first.get('dataset'), config.get('dataset')),
+                           ('model_args', first.get('model_args'), config.get('model_args')),
+                           *((f'pretrained_cfg.{k}', (first.get('pretrained_cfg') or {}).get(k),
+                              (config.get('pretrained_cfg') or {}).get(k)) for k in _SHARED_CFG_KEYS)):
+            if a != b:
+                raise ValueError(f'{folder} differs from {folders[0]} in {what} ({b!r} vs {a!r}): an ensemble\'s '
+                                 f'members share one architecture and preprocessing')
+    config = dict(first, model_args=dict(first.get('model_args') or {}, num_members=len(folders)))
+    if config.get('pretrained_cfg'):  # every member's first conv and classifier (timm adapts them on fine-tuning)
+        config['pretrained_cfg'] = dict(
+            config['pretrained_cfg'], first_conv=[f'members.{i}.blocks.0.conv1.small' for i in range(len(folders))],
+            classifier=[f'members.{i}.head' for i in range(len(folders))])
+    if any('results' in c for c in configs):  # each member's own (a train-seq run's), not the ensemble's
+        config['results'] = {'members': [c.get('results') for c in configs]}
+    with atomic_dir(Path(dst), force) as tmp:
+        state = {f'members.{i}.{k}': v for i, folder in enumerate(folders)
+                 for k, v in load_file(str(folder / WEIGHTS_NAME)).items()}
+        save_file(state, str(tmp / WEIGHTS_NAME), metadata={'format': 'pt'})
+        (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + '\n')
+        if card:
+            (tmp / CARD_NAME).write_text(card, encoding='utf-8')
+    return Path(dst)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -223,13 +223,18 @@ def _family_of(state_dict: Dict[str, Any]) -> Optional[str]:
     if 'stem.smp.kernel.weights' in keys or 'stem.weight' in keys \
             or any(k.startswith(('cconv1.', 'out_layer.')) for k in keys):
         return 'resnet'
-    if 'blocks.0.conv1.smp.kernel.weights' in keys or any(k.startswith(('backbone.', 'finallyr.')) for k in keys):
+    if {'blocks.0.conv1.smp.kernel.weights', 'members.0.blocks.0.conv1.smp.kernel.weights'} & keys \
+            or any(k.startswith(('backbone.', 'finallyr.')) for k in keys):
         return 'tcn'
     return None
 
 
 def _shape_args(family: str, state_dict: Dict[str, Any]) -> Dict[str, Any]:
     """The architecture arguments of an SMP-TCN / SMP-ResNet (training form, any key layout) its shapes show."""
+    members = sorted({int(k.split('.')[1]) for k in state_dict if k.startswith('members.') and k.split('.')[1].isdigit()})
+    if family == 'tcn' and members:  # an SMPConvTCNEnsemble: the members' architecture, and their number
+        part = {k[len('members.0.'):]: v for k, v in state_dict.items() if k.startswith('members.0.')}
+        return dict(_shape_args(family, part), num_members=len(members))
     if family == 'tcn':
         from ..models.smpconv_tcn import remap_original_keys
         if any(k.startswith(('backbone.', 'finallyr.')) for k in state_dict):

@@ -309,3 +309,18 @@ def test_train_leaves_the_thread_count_as_it_found_it(tmp_path):
     threads = 1 if before > 1 else 2
     train_seq.train(_cfg(tmp_path, 't', epochs=1, threads=threads))
     assert torch.get_num_threads() == before
+
+
+def test_heldout_predictions_rebuild_the_fold(tmp_path):
+    """``heldout_predictions`` (ensemble scoring in scripts/train_aeon.py) gives the run's own held-out result: same
+    samples, same count of correct predictions as recorded at the end of training."""
+    cfg = _cfg(tmp_path, 'fold', cv_folds=3, cv_fold=1, eval_test=False, epochs=1)
+    results = train_seq.train(cfg)
+    logits, targets = train_seq.heldout_predictions(tmp_path / 'fold')
+    fold = train_seq.load_data(cfg).val
+    assert torch.equal(targets, fold.targets) and logits.shape == (len(fold), 9)
+    assert int((logits.argmax(1) == targets).sum()) == results['val']['correct']
+    whole = _cfg(tmp_path, 'whole', eval_test=False, epochs=1)
+    train_seq.train(whole)
+    with pytest.raises(ValueError, match='no dataset.validation'):
+        train_seq.heldout_predictions(tmp_path / 'whole')

@@ -1,0 +1,211 @@
+"""SMPConvTCNEnsemble: M SMP-TCNs classifying by their mean class probabilities, as one timm model.
+
+Every output is checked against the members run one by one (what averaging separately trained seeds computes);
+small networks (2 blocks x 8 channels, 40 steps). Tolerances: 1e-6 relative where the ensemble only regroups the
+members' float32 arithmetic, 1e-4 for deployed (re-parameterised) forms, as for single SMP-TCNs.
+"""
+import copy
+
+import pytest
+import timm
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+
+from smpconvnet.models.smpconv_tcn import SMPConvTCN, SMPConvTCNEnsemble, combine_log_probs
+from smpconvnet.weights.sources import identify_checkpoint
+from conftest import randomize_bn, rel_err
+
+SMALL = dict(num_blocks=2, hidden_channels=8, init_radius=0.1, coord_std=0.5, seq_len=40)
+
+
+def small_ensemble(members=3, **kwargs):
+    model = timm.create_model('smpconv_tcn_chartraj', num_members=members, **dict(SMALL, **kwargs))
+    for i, member in enumerate(model.members):
+        randomize_bn(member, seed=i)
+    return model.eval()
+
+
+def mean_probs(models, *args, **kwargs):
+    return torch.stack([F.softmax(m(*args, **kwargs), dim=1) for m in models]).mean(0)
+
+
+def test_output_is_the_members_mean_probability():
+    model = small_ensemble()
+    assert isinstance(model, SMPConvTCNEnsemble) and len(model.members) == 3
+    x, lengths = torch.randn(4, 3, 40), torch.tensor([40, 31, 12, 1])
+    with torch.no_grad():
+        assert rel_err(model(x).softmax(1), mean_probs(model.members, x)) < 1e-6
+        assert rel_err(model(x, lengths=lengths).softmax(1), mean_probs(model.members, x, lengths=lengths)) < 1e-6
+        # [B, C, 1, L] input (timm's tools) is the same sequence
+        assert rel_err(model(x.unsqueeze(2)), model(x)) < 1e-6
+        # per-step predictions: classes on dim 1, each step from the members' per-step logits
+        per_step = torch.stack([F.softmax(m.forward_sequence(x), dim=1) for m in model.members]).mean(0)
+        assert rel_err(model.forward_sequence(x).softmax(1), per_step) < 1e-6
+        # the ensemble's prediction is the members' averaged one, not a vote or a logit mean
+        assert torch.equal(model(x).argmax(1), mean_probs(model.members, x).argmax(1))
+
+
+def test_combine_log_probs_is_log_of_mean_softmax():
+    a, b = torch.randn(5, 4) * 3, torch.randn(5, 4) * 3
+    expected = ((a.softmax(1) + b.softmax(1)) / 2).log()
+    assert rel_err(combine_log_probs([a, b]), expected) < 1e-6
+    # one member: its own probabilities
+    assert rel_err(combine_log_probs([a]).softmax(1), a.softmax(1)) < 1e-6
+
+
+def test_members_from_separately_trained_models(tmp_path):
+    """An ensemble state dict is its members' state dicts under members.<i>.: the shipped form of seeds trained one
+    by one (scripts/package_seq_weights.py), loaded through timm's pretrained path."""
+    singles = [randomize_bn(timm.create_model('smpconv_tcn_chartraj', **SMALL), seed=i).eval() for i in range(3)]
+    state = {f'members.{i}.{k}': v for i, m in enumerate(singles) for k, v in m.state_dict().items()}
+    save_file(state, str(tmp_path / 'model.safetensors'))
+    model = timm.create_model('smpconv_tcn_chartraj', pretrained=True, num_members=3,
+                              pretrained_cfg_overlay=dict(file=str(tmp_path / 'model.safetensors')), **SMALL).eval()
+    x = torch.randn(2, 3, 40)
+    with torch.no_grad():
+        assert rel_err(model(x).softmax(1), mean_probs(singles, x)) < 1e-6
+    # the architecture, member count included, from the weights alone
+    source = identify_checkpoint(state)
+    assert source.model_args['num_members'] == 3 and source.model_args['hidden_channels'] == 8
+
+
+def test_wrong_member_count_or_single_model_weights_are_refused(tmp_path):
+    """Each error says which model fits, and creating that model loads the file."""
+    model = small_ensemble(members=3)
+    three = str(tmp_path / 'three.safetensors')
+    save_file(model.state_dict(), three)
+    with pytest.raises(ValueError, match='an ensemble of 3 SMP-TCNs, the model of 2: create it with num_members=3'):
+        timm.create_model('smpconv_tcn_chartraj', pretrained=True, num_members=2,
+                          pretrained_cfg_overlay=dict(file=three), **SMALL)
+    timm.create_model('smpconv_tcn_chartraj', pretrained=True, num_members=3, pretrained_cfg_overlay=dict(file=three),
+                      **SMALL)
+    with pytest.raises(ValueError, match='the model a single SMP-TCN: create it with num_members=3'):
+        timm.create_model('smpconv_tcn_chartraj', checkpoint_path=three, **SMALL)
+    single = str(tmp_path / 'single.safetensors')
+    save_file(model.members[0].state_dict(), single)
+    with pytest.raises(ValueError, match='a single SMP-TCN .*load it without num_members .*model.members\\[0\\]'):
+        timm.create_model('smpconv_tcn_chartraj', pretrained=True, num_members=2,
+                          pretrained_cfg_overlay=dict(file=single), **SMALL)
+    gap = {k.replace('members.1.', 'members.5.'): v for k, v in model.state_dict().items()}
+    save_file(gap, str(tmp_path / 'gap.safetensors'))
+    with pytest.raises(ValueError, match=r'members \[0, 2, 5\]: .*numbered 0..M-1'):
+        timm.create_model('smpconv_tcn_chartraj', checkpoint_path=str(tmp_path / 'gap.safetensors'), num_members=3,
+                          **SMALL)
+    with pytest.raises(ValueError, match='num_members must be at least 1'):
+        SMPConvTCNEnsemble(num_members=0)
+    with pytest.raises(ValueError, match="features_only needs feature_cls='getter'"):
+        timm.create_model('smpconv_tcn_chartraj', num_members=2, features_only=True, feature_cls='hook', **SMALL)
+    with pytest.raises(ValueError, match="concatenated features, 24 channels, got 8"):
+        model.forward_head(torch.randn(1, 8, 40))
+
+
+def test_every_loading_path_and_fine_tuning(tmp_path):
+    """An ensemble's weights file loads as a single TCN's does (checkpoint_path=, smpconvnet.load_model, a deployed
+    file), and a new num_classes gives every member a new classifier."""
+    import smpconvnet
+    from smpconvnet.weights.folders import write_model_folder
+    model = small_ensemble()
+    x = torch.randn(2, 3, 40)
+    with torch.no_grad():
+        expected = model(x)
+    write_model_folder(model, tmp_path / 'ens', card='', model_args=dict(SMALL, num_members=3))
+    weights = str(tmp_path / 'ens' / 'model.safetensors')
+    loaded = timm.create_model('smpconv_tcn_chartraj', checkpoint_path=weights, num_members=3, **SMALL).eval()
+    with torch.no_grad():
+        assert rel_err(loaded(x), expected) < 1e-6
+        assert rel_err(smpconvnet.load_model(weights)[0].eval()(x), expected) < 1e-6
+        assert rel_err(smpconvnet.load_model(str(tmp_path / "ens"))[0].eval()(x), expected) < 1e-6
+    tuned = timm.create_model(f'local-dir:{tmp_path / "ens"}', pretrained=True, num_classes=5).eval()
+    assert tuned.pretrained_cfg['classifier'] == tuple(f'members.{i}.head' for i in range(3))
+    assert [m.head.out_features for m in tuned.members] == [5, 5, 5]
+    assert torch.equal(tuned.members[2].blocks[0].conv1.smp.kernel.weights,
+                       model.members[2].blocks[0].conv1.smp.kernel.weights)
+    deployed = timm.utils.reparameterize_model(copy.deepcopy(model))
+    save_file(deployed.state_dict(), str(tmp_path / 'deployed.safetensors'))
+    again = timm.create_model('smpconv_tcn_chartraj', checkpoint_path=str(tmp_path / 'deployed.safetensors'),
+                              num_members=3, **SMALL).eval()
+    with torch.no_grad():
+        assert again.is_deployed and rel_err(again(x).softmax(1), expected.softmax(1)) < 1e-4
+
+
+def test_features_head_and_intermediates():
+    model = small_ensemble()
+    x, lengths = torch.randn(2, 3, 40), torch.tensor([40, 25])
+    with torch.no_grad():
+        feats = model.forward_features(x, lengths=lengths)
+        assert feats.shape == (2, 24, 40) and model.num_features == model.head_hidden_size == 24
+        expected = torch.cat([m.forward_features(x, lengths=lengths) for m in model.members], dim=1)
+        assert rel_err(feats, expected) < 1e-6
+        pre = model.forward_head(feats, pre_logits=True, lengths=lengths)
+        assert rel_err(pre, torch.cat([m.forward_head(m.forward_features(x, lengths=lengths), pre_logits=True,
+                                                      lengths=lengths) for m in model.members], dim=1)) < 1e-6
+        assert rel_err(model.forward_head(feats, lengths=lengths), model(x, lengths=lengths)) < 1e-6
+        final, inter = model.forward_intermediates(x, indices=[0, 1])
+        assert [t.shape for t in inter] == [(2, 24, 40)] * 2 and rel_err(final, model.forward_features(x)) < 1e-6
+        member_inter = [m.forward_intermediates(x, indices=[0])[1][0] for m in model.members]
+        assert rel_err(inter[0], torch.cat(member_inter, dim=1)) < 1e-6
+        assert [f['num_chs'] for f in model.feature_info] == [24, 24]
+        model.reset_classifier(0)
+        assert rel_err(model(x, lengths=lengths), pre) < 1e-6
+        model.reset_classifier(5, global_pool='')
+        assert model(x).shape == (2, 5, 40) and model.global_pool == ''
+
+
+def test_reparameterize_matches_training_form(tmp_path):
+    model = small_ensemble()
+    x = torch.randn(2, 3, 40)
+    with torch.no_grad():
+        expected = model(x)
+        deployed = timm.utils.reparameterize_model(copy.deepcopy(model))
+        assert deployed.is_deployed and not model.is_deployed
+        assert rel_err(deployed(x).softmax(1), expected.softmax(1)) < 1e-4
+        # a deployed state dict loads into a training-form ensemble, which re-parameterises itself to fit
+        save_file(deployed.state_dict(), str(tmp_path / 'deployed.safetensors'))
+        loaded = timm.create_model('smpconv_tcn_chartraj', pretrained=True, num_members=3,
+                                   pretrained_cfg_overlay=dict(file=str(tmp_path / 'deployed.safetensors')),
+                                   **SMALL).eval()
+        assert loaded.is_deployed and rel_err(loaded(x).softmax(1), expected.softmax(1)) < 1e-4
+
+
+def test_torchscript_and_training_step():
+    model = small_ensemble()
+    x = torch.randn(2, 3, 40)
+    with torch.no_grad():
+        assert rel_err(torch.jit.script(model)(x), model(x)) < 1e-6
+    # cross-entropy on the ensemble's logits trains every member (the mixture's likelihood)
+    model.train()
+    F.cross_entropy(model(x), torch.tensor([0, 1])).backward()
+    assert all(m.head.weight.grad is not None and m.head.weight.grad.abs().sum() > 0 for m in model.members)
+    assert set(model.no_weight_decay()) == {f'members.{i}.{n}' for i, m in enumerate(model.members)
+                                            for n in m.no_weight_decay()}
+    assert all(isinstance(m, SMPConvTCN) for m in model.members)
+
+
+def test_write_ensemble_folder_from_runs(tmp_path):
+    """Model folders of one architecture (train-seq runs of several seeds) become one loadable ensemble folder;
+    folders that do not fit together are refused by name."""
+    from smpconvnet.weights.folders import write_ensemble_folder, write_model_folder
+    singles = [randomize_bn(timm.create_model('smpconv_tcn_chartraj', **SMALL), seed=i).eval() for i in range(2)]
+    args = dict(SMALL, in_chans=3, num_classes=20)
+    for i, m in enumerate(singles):
+        write_model_folder(m, tmp_path / f'run{i}', card='', model_args=args)
+    dst = write_ensemble_folder([tmp_path / 'run0', tmp_path / 'run1'], tmp_path / 'ens')
+    model = timm.create_model(f'local-dir:{dst}', pretrained=True).eval()
+    assert list(model.pretrained_cfg['first_conv']) == ['members.0.blocks.0.conv1.small', 'members.1.blocks.0.conv1.small']
+    x = torch.randn(2, 3, 40)
+    with torch.no_grad():
+        assert isinstance(model, SMPConvTCNEnsemble) and rel_err(model(x).softmax(1), mean_probs(singles, x)) < 1e-6
+    with pytest.raises(FileExistsError):
+        write_ensemble_folder([tmp_path / 'run0'], dst)
+    other = timm.create_model('smpconv_tcn_chartraj', **dict(SMALL, hidden_channels=4))
+    write_model_folder(other, tmp_path / 'other', card='', model_args=dict(args, hidden_channels=4))
+    with pytest.raises(ValueError, match='other differs from .*run0 in model_args'):
+        write_ensemble_folder([tmp_path / 'run0', tmp_path / 'other'], tmp_path / 'bad')
+    with pytest.raises(ValueError, match='already holds an ensemble'):
+        write_ensemble_folder([tmp_path / 'run0', dst], tmp_path / 'bad')
+    with pytest.raises(ValueError, match='a folder is given twice'):
+        write_ensemble_folder([tmp_path / 'run0', tmp_path / 'run0'], tmp_path / 'bad')
+    with pytest.raises(ValueError, match='no model.safetensors'):
+        write_ensemble_folder([tmp_path], tmp_path / 'bad')
+    assert not (tmp_path / 'bad').exists()
