@@ -223,10 +223,11 @@ def main():
         ds = z['dataset']
         if args.datasets is not None and ds not in args.datasets:
             continue
-        if args.datasets is None and not {'cv', 'final'} <= set(summary.get(ds, {})):
+        recorded = {'cv', 'final'} <= set(summary.get(ds, {}))
+        if args.datasets is None and not recorded:
             print(f'{ds}: skipped (no k-fold selection and final run in {runs / "summary.json"})')
             continue
-        if 'cv' not in summary.get(ds, {}) or 'final' not in summary[ds]:
+        if not recorded:
             raise ValueError(f'{runs / "summary.json"}: no k-fold selection (phase cv) and final run recorded for '
                              f'{ds}: this script packages k-fold models only (a hold-out choice, phase select, '
                              f'is not packaged; the shipped ACSF1 card was written by an earlier version)')

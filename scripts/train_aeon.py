@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from smpconvnet.train.seq_trainer import heldout_predictions, kfold_choice  # noqa: E402
+from smpconvnet.train.seq_trainer import heldout_predictions, kfold_choice, pooled_accuracy  # noqa: E402
 
 # the common recipe (paper's optimiser: Adam + cosine with warm-up, radius lr x0.1, radii clamped)
 COMMON = ['--lr', '2e-3', '--weight-decay', '1e-4', '--warmup-epochs', '5', '--min-lr-ratio', '0.01', '--augment',
@@ -257,7 +257,7 @@ def _cross_validate(args, out, summary):
             (run / 'checkpoint.pth').unlink(missing_ok=True)  # model.safetensors is kept (ensembles read it)
         for c in entry['candidates'].values():
             if c['folds']:
-                c['accuracy'] = sum(f['correct'] for f in c['folds'].values()) / sum(f['n'] for f in c['folds'].values())
+                c['accuracy'] = pooled_accuracy(c)
         grid = list(DATASETS[ds]['candidates'])
         chosen, missing = kfold_choice(entry, grid)
         entry.pop('chosen', None)  # only a choice over the whole grid is recorded

@@ -38,7 +38,7 @@ from ..weights.sources import load_model_with_config, register_checkpoint_format
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
     'evaluate_pretrained', 'save_atomic', 'radii_in_bounds', 'checkpoint_config', 'is_checkpoint', 'parse_model_kwargs',
-    'kfold_choice', 'predict', 'heldout_predictions',
+    'kfold_choice', 'pooled_accuracy', 'predict', 'heldout_predictions',
 ]
 
 CHECKPOINT_NAME = 'checkpoint.pth'
@@ -620,11 +620,14 @@ def kfold_choice(cv: Dict[str, Any], grid: Sequence[str]) -> Tuple[Optional[str]
     missing = [c for c in grid if len(cv['candidates'].get(c, {}).get('folds', {})) != cv['folds']]
     if missing:
         return None, missing
+    return max(grid, key=lambda k: (pooled_accuracy(cv['candidates'][k]), -list(grid).index(k))), []
 
-    def pooled(name):
-        folds = cv['candidates'][name]['folds'].values()
-        return sum(f['correct'] for f in folds) / sum(f['n'] for f in folds)
-    return max(grid, key=lambda k: (pooled(k), -list(grid).index(k))), []
+
+def pooled_accuracy(candidate: Dict[str, Any]) -> float:
+    """Correct held-out predictions over all scored folds of a candidate (``{'folds': {fold: {'correct', 'n'}}}``)
+    divided by their number: the cross-validated accuracy ``kfold_choice`` ranks by."""
+    folds = candidate['folds'].values()
+    return sum(f['correct'] for f in folds) / sum(f['n'] for f in folds)
 
 
 def is_checkpoint(checkpoint: Dict[str, Any]) -> bool:
