@@ -53,9 +53,9 @@ def _card_header(name, z, summary, margs):
     span = (f"kernels of {margs['kernel_length']} taps" if margs.get('kernel_length')
             else 'every kernel as long as the input')
     members = margs.get('num_members')
-    what = (f'An ensemble of {members} causal SMP-TCNs (`SMPConvTCNEnsemble`: the same recipe trained with seeds '
-            f'0-{members - 1}, classifying by their mean class probabilities)' if members else 'A causal SMP-TCN')
-    each = 'Each member: ' if members else ''
+    what = f'An ensemble of {members} causal SMP-TCNs' if members else 'A causal SMP-TCN'
+    each = (f'Its members (`SMPConvTCNEnsemble`) are one recipe trained with seeds 0-{members - 1}; it classifies by '
+            f'their mean class probabilities. Each member: ' if members else '')
     cost = (f' in all ({members} x {summary["parameters"] // members:,}); parameters, compute and memory are '
             f'{members} times one member\'s' if members else '')
     return f"""---
@@ -147,7 +147,7 @@ split, the ones shipped: a global per-channel mean and std, no labels.)
 Architecture: `{arch}`.
 
 {epochs} epochs, batch size {batch}. {RECIPE_NOTES.format(shift=shift)}
-At the last epoch: training loss {last['train_loss']:.4f}, training accuracy {last['train_acc']:.3f} (on augmented
+At the last epoch{' (seed 0)' if members > 1 else ''}: training loss {last['train_loss']:.4f}, training accuracy {last['train_acc']:.3f} (on augmented
 batches).
 
 {_commands_text(ds, command, members, fin)}

@@ -155,3 +155,58 @@ def test_cv_phase_with_an_ensemble_candidate(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, 'argv', argv + ['--keep-finished'])
     train_aeon.main()
     assert trained == []
+
+
+def test_packager_ships_a_chosen_ensemble(monkeypatch, tmp_path):
+    """A chosen ensemble candidate is packaged from the final runs of seeds 0..M-1: one folder that loads as their
+    ensemble, its test accuracy measured on that ensemble, one command per member, a card that says what it is.
+    Tiny untrained 1-block members stand in for trained runs (GunPoint)."""
+    pytest.importorskip('aeon')
+    import timm
+    import torch
+    from smpconvnet.models import seq_zoo
+    from smpconvnet.weights.folders import write_model_folder
+    package = _script('package_seq_weights')
+    small = dict(num_blocks=1, hidden_channels=4)
+    runs = tmp_path / 'runs'
+    members = []
+    for seed in range(2):
+        torch.manual_seed(seed)
+        members.append(timm.create_model('smpconv_tcn_gunpoint', **small).eval())
+        run = runs / 'final' / f'GunPoint_s{seed}'
+        write_model_folder(members[-1], run, card='', model_args=small)
+        (run / 'results.json').write_text(json.dumps({'parameters': 100, 'epochs': 1}))
+        (run / 'log.jsonl').write_text(json.dumps({'train_loss': 0.5, 'train_acc': 0.75}) + '\n')
+    args = '--epochs 1 --batch-size 8'
+    cv = _cv(a=(6, 7), a_x2=(7, 7))
+    for c in cv['candidates'].values():
+        c['args'] = args
+    cv['candidates']['a_x2'].update(members=2, ensemble_of='a')
+    cv.update(chosen='a_x2', cpu_time_s=6.0)
+    command = f'smpconvnet train-seq --model smpconv_tcn_gunpoint --dataset GunPoint --seed 0 --output runs/GunPoint_s0 {args}'
+    final = {'test_accuracy': {'0': 0.5, '1': 0.6}, 'mean': 0.55, 'std': 0.07, 'train_time_s': {'0': 1.0, '1': 2.0},
+             'command': command}
+    (runs / 'summary.json').write_text(json.dumps({'GunPoint': {'cv': cv, 'final': final}}))
+    entry = seq_zoo.SEQ_ZOO['smpconv_tcn_gunpoint']
+    argv = ['package_seq_weights.py', '--runs', str(runs), '--weights', str(tmp_path / 'w'), '--datasets', 'GunPoint']
+    monkeypatch.setattr(sys, 'argv', argv)
+    monkeypatch.setitem(entry, 'arch', dict(entry['arch'], **small))
+    with pytest.raises(ValueError, match='chosen candidate has 2 member.* set num_members in its SEQ_ZOO entry'):
+        package.main()
+    monkeypatch.setitem(entry, 'arch', dict(entry['arch'], num_members=2))
+    package.main()
+    folder = tmp_path / 'w' / 'smpconv_tcn_gunpoint.aeon'
+    model = timm.create_model(f'local-dir:{folder}', pretrained=True).eval()
+    x = torch.randn(3, 1, 150)
+    with torch.no_grad():
+        expected = torch.stack([m(x).softmax(1) for m in members]).mean(0)
+        assert len(model.members) == 2 and (model(x).softmax(1) - expected).abs().max() < 1e-6
+    config = json.loads((folder / 'config.json').read_text())
+    assert [c[c.index('--seed') + 1] for c in config['train_commands']] == ['0', '1']
+    assert [c[c.index('--output') + 1] for c in config['train_commands']] == ['runs/ucr/GunPoint_s0',
+                                                                              'runs/ucr/GunPoint_s1']
+    assert config['results']['member_seeds'] == [0, 1] and 'train_command' not in config
+    card = (folder / 'README.md').read_text()
+    assert 'An ensemble of 2 causal SMP-TCNs' in card and '200 parameters in all (2 x 100)' in card
+    assert 'one recipe trained with seeds 0-1' in card and 'At the last epoch (seed 0)' in card
+    assert f"**{config['results']['test']['accuracy']:.4f}**" in card and 'final training\n3 s (all members)' in card
