@@ -1012,9 +1012,10 @@ def combine_log_probs(outputs: List[torch.Tensor]) -> torch.Tensor:
     """Logits whose softmax is the mean of the class probabilities of ``outputs`` (logits of the same shape, classes
     on dim 1): ``log(mean_m softmax(outputs[m]))``, computed as a log-sum-exp. Its argmax is the prediction of
     probability averaging, the usual combination of a deep ensemble (Lakshminarayanan et al., "Simple and scalable
-    predictive uncertainty estimation using deep ensembles", NeurIPS 2017)."""
-    log_probs = torch.stack([F.log_softmax(o, dim=1) for o in outputs])
-    return torch.logsumexp(log_probs, dim=0) - math.log(len(outputs))
+    predictive uncertainty estimation using deep ensembles", NeurIPS 2017). Computed in float32 (a 16-bit
+    log-sum-exp loses the small probabilities), returned in the outputs' dtype."""
+    log_probs = torch.stack([F.log_softmax(o.float(), dim=1) for o in outputs])
+    return (torch.logsumexp(log_probs, dim=0) - math.log(len(outputs))).to(outputs[0].dtype)
 
 
 class SMPConvTCNEnsemble(nn.Module):

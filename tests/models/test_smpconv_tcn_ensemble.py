@@ -52,6 +52,10 @@ def test_combine_log_probs_is_log_of_mean_softmax():
     assert rel_err(combine_log_probs([a, b]), expected) < 1e-6
     # one member: its own probabilities
     assert rel_err(combine_log_probs([a]).softmax(1), a.softmax(1)) < 1e-6
+    # 16-bit logits: combined in float32, returned in their dtype (within bfloat16's own rounding of the result)
+    low = combine_log_probs([a.bfloat16(), b.bfloat16()])
+    exact = combine_log_probs([a.bfloat16().float(), b.bfloat16().float()])
+    assert low.dtype == torch.bfloat16 and rel_err(low, exact) < 2 ** -8
 
 
 def test_members_from_separately_trained_models(tmp_path):
