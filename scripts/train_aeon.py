@@ -237,9 +237,14 @@ def _cross_validate(args, out, summary):
     failed = {str(log.parent) for (_, log), (rc, _) in zip(jobs, _run_all(jobs, args.jobs)) if rc != 0}
     for ds in args.datasets:
         entry = summary.setdefault(ds, {}).setdefault('cv', {'folds': DATASETS[ds]['folds'], 'candidates': {}})
+        scored = set()  # an ensemble's fold is scored once, not once per added seed
         for d, cand, fold, run in keys:
             if d != ds or str(run) in failed:
                 continue
+            (run / 'checkpoint.pth').unlink(missing_ok=True)  # model.safetensors is kept (ensembles read it)
+            if (cand, fold) in scored:
+                continue
+            scored.add((cand, fold))
             spec = DATASETS[ds]['candidates'][cand]
             c = entry['candidates'].setdefault(cand, {'args': shlex.join(_candidate_args(ds, cand) + args.extra),
                                                       'folds': {}, 'train_time_s': {}})
@@ -256,7 +261,6 @@ def _cross_validate(args, out, summary):
                 res = json.loads((run / 'results.json').read_text())
                 c['folds'][str(fold)] = {'correct': res['val']['correct'], 'n': res['val']['n']}
                 c['train_time_s'][str(fold)] = res['train_time_s']
-            (run / 'checkpoint.pth').unlink(missing_ok=True)  # model.safetensors is kept (ensembles read it)
         for c in entry['candidates'].values():
             if c['folds']:
                 c['accuracy'] = pooled_accuracy(c)

@@ -64,8 +64,8 @@ from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import fold_bn_after
 
-__all__ = ['SMPConvTCN', 'SMPConvTCNEnsemble', 'checkpoint_filter_fn', 'combine_log_probs', 'radius_param_groups',
-           'sequence_input_size', 'build_smpconv_tcn', 'MIN_LENGTH']
+__all__ = ['SMPConvTCN', 'SMPConvTCNEnsemble', 'checkpoint_filter_fn', 'combine_log_probs', 'member_indices',
+           'radius_param_groups', 'sequence_input_size', 'build_smpconv_tcn', 'MIN_LENGTH']
 
 # A sequence needs two steps for its kernel grid to span [-1, 1] (linspace(-1, 1, 1) is the oldest position).
 MIN_LENGTH = 2
@@ -975,7 +975,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
     state_dict = unwrap_state_dict(state_dict, 'an SMP-TCN state dict')
     if isinstance(model, SMPConvTCNEnsemble):
         return _filter_ensemble(state_dict, model)
-    members = _member_indices(state_dict)
+    members = member_indices(state_dict)
     if members:
         raise ValueError(
             f'checkpoint is an ensemble of {len(members)} SMP-TCNs (members.<i>. keys), the model a single SMP-TCN: '
@@ -1193,7 +1193,7 @@ class SMPConvTCNEnsemble(nn.Module):
         return self._combine([member(x, timestamps, lengths) for member in self.members], False)
 
 
-def _member_indices(state_dict: Dict[str, Any]) -> List[int]:
+def member_indices(state_dict: Dict[str, Any]) -> List[int]:
     """The member numbers of an ensemble's state dict (``members.<i>.`` keys), sorted; empty for a single model."""
     return sorted({int(k.split('.')[1]) for k in state_dict if k.startswith('members.') and k.split('.')[1].isdigit()})
 
@@ -1201,7 +1201,7 @@ def _member_indices(state_dict: Dict[str, Any]) -> List[int]:
 def _filter_ensemble(state_dict: Dict[str, Any], model: SMPConvTCNEnsemble) -> Dict[str, torch.Tensor]:
     """``checkpoint_filter_fn`` for an ensemble: each member's part through the single-model filter (which also
     re-parameterises a member for a deployed part)."""
-    found, count = _member_indices(state_dict), len(model.members)
+    found, count = member_indices(state_dict), len(model.members)
     if not found:
         arch = (getattr(model, 'pretrained_cfg', None) or {}).get('architecture') or 'smpconv_tcn_<variant>'
         raise ValueError(

@@ -231,7 +231,8 @@ def _family_of(state_dict: Dict[str, Any]) -> Optional[str]:
 
 def _shape_args(family: str, state_dict: Dict[str, Any]) -> Dict[str, Any]:
     """The architecture arguments of an SMP-TCN / SMP-ResNet (training form, any key layout) its shapes show."""
-    members = sorted({int(k.split('.')[1]) for k in state_dict if k.startswith('members.') and k.split('.')[1].isdigit()})
+    from ..models.smpconv_tcn import member_indices
+    members = member_indices(state_dict)
     if family == 'tcn' and members:  # an SMPConvTCNEnsemble: the members' architecture, and their number
         part = {k[len('members.0.'):]: v for k, v in state_dict.items() if k.startswith('members.0.')}
         return dict(_shape_args(family, part), num_members=len(members))
