@@ -210,8 +210,9 @@ def train_commands(dataset: str) -> List[List[str]]:
 
 
 def retrain(dataset: str, output: Optional[str] = None) -> int:
-    """Run the recorded commands of ``dataset``'s shipped model without ``--force`` (train-seq then refuses to replace
-    an existing run and says how to resume it), into their recorded folders or under ``output``: the run folder of
+    """Run the recorded commands of ``dataset``'s shipped model without ``--force`` (a finished run, with
+    results.json and model.safetensors, is kept and not trained again; train-seq refuses to replace an unfinished one
+    and says how to resume it), into their recorded folders or under ``output``: the run folder of
     a single model; for an ensemble, ``output/member<i>`` for its members and ``output/ensemble`` for the combined
     model (without ``output``: the recorded folders, and ``<first member's folder>_ensemble``)."""
     commands = [[a for a in c if a != '--force'] for c in train_commands(dataset)]
@@ -224,16 +225,27 @@ def retrain(dataset: str, output: Optional[str] = None) -> int:
                 command[command.index('--output') + 1] = folder
             else:
                 command += ['--output', folder]
-        folders.append(command[command.index('--output') + 1])
+        folder = command[command.index('--output') + 1]
+        folders.append(folder)
+        if all(os.path.isfile(os.path.join(folder, f)) for f in ('results.json', 'model.safetensors')):
+            # a finished run (an interrupted --train of an ensemble, run again): kept, not trained twice
+            print(f'{folder}: finished run kept (results.json, model.safetensors); delete the folder to retrain it',
+                  flush=True)
+            continue
         print('running:', shlex.join(command), flush=True)
         rc = subprocess.call([sys.executable, '-m', 'smpconvnet'] + command[1:])
         if rc != 0:
             return rc
+    dst = folders[0]
     if ensemble:
         from smpconvnet.weights.folders import write_ensemble_folder
         dst = os.path.join(output, 'ensemble') if output else folders[0].rsplit('_s', 1)[0] + '_ensemble'
-        write_ensemble_folder(folders, dst)
-        print(f'ensemble of {len(folders)} written to {dst}: smpconvnet evaluate-seq {dst}', flush=True)
+        if os.path.exists(dst):
+            print(f'{dst} exists: kept (delete it to combine the members again)', flush=True)
+        else:
+            write_ensemble_folder(folders, dst)
+            print(f'ensemble of {len(folders)} written to {dst}', flush=True)
+    print(f'evaluate it: smpconvnet evaluate-seq {shlex.quote(dst)}', flush=True)
     return 0
 
 

@@ -25,7 +25,7 @@ one CPU thread (or on a GPU with ``--device cuda``). Results: OUT/summary.json, 
 
 The seven k-fold models:
 
-    python scripts/train_aeon.py --out runs/ucr --jobs 2 --seeds 1     # about 2.5 hours on 2 CPU cores
+    python scripts/train_aeon.py --out runs/ucr --jobs 2 --seeds 1     # about 3 hours on 2 CPU cores
     python scripts/package_seq_weights.py --runs runs/ucr --force      # all k-fold models with a final run
 
 A grid's ``note`` (below) is copied into the summary and the model card: what was seen before the grid was set.
@@ -193,7 +193,7 @@ def _run_all(jobs, n_jobs):
     return results
 
 
-def _chosen(summary, ds):
+def _chosen(summary, ds, out):
     """The candidate the k-fold protocol chose (else the hold-out's, phase select); a SystemExit unless every
     candidate of the k-fold grid has been scored on every fold (a choice from part of the grid is not the
     protocol's)."""
@@ -202,19 +202,25 @@ def _chosen(summary, ds):
         return summary[ds]['select']['chosen']
     if cv is None:
         phase = 'cv' if DATASETS[ds].get('folds') else 'select'
-        raise SystemExit(f'{ds}: no candidate chosen yet: run --phase {phase} first')
+        raise SystemExit(f'{ds}: no candidate chosen yet: run python scripts/train_aeon.py --out {out} --phase {phase} '
+                         f'--datasets {ds} first')
     chosen, missing = kfold_choice(cv, list(DATASETS[ds]['candidates']))
     if missing:
-        raise SystemExit(f'{ds}: candidates {missing} have not been scored on all {cv["folds"]} folds: run '
-                         f'--phase cv --datasets {ds} --candidates {" ".join(missing)} before --phase final')
+        raise SystemExit(f'{ds}: candidates {" ".join(missing)} have not been scored on all {cv["folds"]} folds: run '
+                         f'{_cv_hint(out, ds, missing)} before --phase final')
     return chosen
+
+
+def _cv_hint(out, ds, missing):
+    return shlex.join(['python', 'scripts/train_aeon.py', '--out', str(out), '--phase', 'cv', '--datasets', ds,
+                       '--candidates', *missing, '--keep-finished'])
 
 
 def _cross_validate(args, out, summary):
     """Phase cv: every candidate on every fold; the summary gets per-fold accuracies, the pooled accuracy, the
     choice and the CPU time of all runs. An ensemble candidate adds the runs of seeds 1.. of its base on every fold
     (seed 0 is the base's run) and is scored by their mean class probabilities."""
-    jobs, keys = [], []
+    jobs, keys, scheduled = [], [], set()
     for ds in args.datasets:
         d = DATASETS[ds]
         folds = d.get('folds')
@@ -225,11 +231,19 @@ def _cross_validate(args, out, summary):
                 continue
             members = spec.members if isinstance(spec, Ensemble) else 1
             for fold in range(folds):
-                for seed in range(1, members) if members > 1 else [0]:
+                for seed in range(members):
                     run = _cv_run(out, ds, cand, fold, seed)
-                    keys.append((ds, cand, fold, run))
-                    if args.keep_finished and (run / 'results.json').exists():
+                    # an ensemble's seed-0 run is its base's: recorded as the base's result
+                    base_run = isinstance(spec, Ensemble) and seed == 0
+                    keys.append((ds, spec.base if base_run else cand, fold, run))
+                    if run in scheduled:
                         continue
+                    # the base's finished runs are reused unless the base itself is being (re)trained
+                    reuse = args.keep_finished or (base_run and args.candidates is not None
+                                                   and spec.base not in args.candidates)
+                    if reuse and (run / 'results.json').exists():
+                        continue
+                    scheduled.add(run)
                     run.mkdir(parents=True, exist_ok=True)
                     extra = (['--cv-folds', str(folds), '--cv-fold', str(fold), '--split-seed', '0', '--no-test']
                              + args.extra)
@@ -272,14 +286,15 @@ def _cross_validate(args, out, summary):
         # CPU time of every run once: an ensemble's own time counts only its added seeds
         entry['cpu_time_s'] = round(sum(
             sum(entry['candidates'][k]['train_time_s'].values()) - (
-                sum(entry['candidates'][DATASETS[ds]['candidates'][k].base]['train_time_s'].values())
+                sum(entry['candidates'].get(DATASETS[ds]['candidates'][k].base, {}).get('train_time_s', {}).values())
                 if isinstance(DATASETS[ds]['candidates'][k], Ensemble) else 0)
             for k in grid if k in entry['candidates']), 1)
         if DATASETS[ds].get('note'):
             entry['note'] = DATASETS[ds]['note']
         print(f'{ds}: {entry["folds"]}-fold accuracy '
               + ', '.join(f'{k} {c["accuracy"]:.4f}' for k, c in entry['candidates'].items() if k in grid and 'accuracy' in c)
-              + (f' -> {chosen}' if chosen else f' -> no choice yet: not scored on every fold: {" ".join(missing)}'),
+              + (f' -> {chosen}' if chosen else f' -> no choice yet: not scored on every fold: {" ".join(missing)}; '
+                                                 f'run: {_cv_hint(args.out, ds, missing)}'),
               flush=True)
 
 
@@ -359,7 +374,7 @@ def main():
     if args.phase in ('final', 'all'):
         jobs, keys = [], []
         for ds in args.datasets:
-            cand = _chosen(summary, ds)
+            cand = _chosen(summary, ds, out)
             spec = DATASETS[ds]['candidates'].get(cand)
             for seed in range(max(args.seeds, spec.members if isinstance(spec, Ensemble) else 1)):
                 run = out / 'final' / f'{ds}_s{seed}'
@@ -382,7 +397,7 @@ def main():
             std = (sum((v - mean) ** 2 for v in a) / (len(a) - 1)) ** 0.5 if len(a) > 1 else 0.0
             summary[ds]['final'] = {'test_accuracy': accs, 'mean': mean, 'std': std, 'min': min(a, default=None),
                                     'max': max(a, default=None), 'train_time_s': times,
-                                    'command': shlex.join(_command(ds, _chosen(summary, ds),
+                                    'command': shlex.join(_command(ds, _chosen(summary, ds, out),
                                                                    f'runs/{ds}_s0', 0, args.device,
                                                                    args.extra)[1:])}
             print(f'{ds}: test accuracy per seed {accs}: mean {mean:.4f} +- {std:.4f}', flush=True)

@@ -40,12 +40,18 @@ def test_final_phase_refuses_a_partial_grid_with_a_hint_that_works():
     train_aeon = _script('train_aeon')
     grid = list(train_aeon.DATASETS['GunPoint']['candidates'])
     summary = {'GunPoint': {'cv': _cv(**{grid[0]: (10, 10)})}}
-    with pytest.raises(SystemExit, match=f'--phase cv --datasets GunPoint --candidates {" ".join(grid[1:])} before'):
-        train_aeon._chosen(summary, 'GunPoint')
-    with pytest.raises(SystemExit, match='ACSF1: no candidate chosen yet: run --phase select first'):
-        train_aeon._chosen({}, 'ACSF1')
-    with pytest.raises(SystemExit, match='GunPoint: no candidate chosen yet: run --phase cv first'):
-        train_aeon._chosen({}, 'GunPoint')
+    with pytest.raises(SystemExit) as e:
+        train_aeon._chosen(summary, 'GunPoint', 'runs/ucr')
+    # the hint is a whole command (names the candidates as arguments, not a Python list)
+    assert (f'candidates {" ".join(grid[1:])} have not been scored on all 2 folds: run python scripts/train_aeon.py '
+            f'--out runs/ucr --phase cv --datasets GunPoint --candidates {" ".join(grid[1:])} --keep-finished before'
+            ) in str(e.value)
+    with pytest.raises(SystemExit, match='ACSF1: no candidate chosen yet: run python scripts/train_aeon.py --out '
+                                         'runs/ucr --phase select --datasets ACSF1 first'):
+        train_aeon._chosen({}, 'ACSF1', 'runs/ucr')
+    with pytest.raises(SystemExit, match='GunPoint: no candidate chosen yet: run python scripts/train_aeon.py --out '
+                                         'runs/ucr --phase cv --datasets GunPoint first'):
+        train_aeon._chosen({}, 'GunPoint', 'runs/ucr')
 
 
 def test_cli_rejects_unknown_data_sets_and_candidates(monkeypatch, tmp_path, capsys):
@@ -155,6 +161,40 @@ def test_cv_phase_with_an_ensemble_candidate(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, 'argv', argv + ['--keep-finished'])
     train_aeon.main()
     assert trained == []
+
+    # only the ensemble asked for, on a fresh folder: its seed-0 runs (the base's) are trained too and recorded as
+    # the base's results, so the grid is complete; asked for again, the base's finished runs are not retrained
+    fresh = tmp_path / 'fresh'
+    monkeypatch.setattr(sys, 'argv', ['train_aeon.py', '--out', str(fresh), '--datasets', 'GunPoint', '--phase', 'cv',
+                                      '--candidates', 'a_x3'])
+    train_aeon.main()
+    assert sorted(trained) == sorted([f'GunPoint_a_f{f}' for f in range(2)]
+                                     + [f'GunPoint_a_f{f}_s{s}' for f in range(2) for s in (1, 2)])
+    cv = json.loads((fresh / 'summary.json').read_text())['GunPoint']['cv']
+    assert cv['candidates']['a']['folds'] == {'0': {'correct': 6, 'n': 10}, '1': {'correct': 6, 'n': 10}}
+    assert cv['candidates']['a_x3']['folds']['1'] == {'correct': 8, 'n': 10}
+    assert cv['chosen'] == 'a_x3' and cv['cpu_time_s'] == 12.0
+    trained.clear()
+    train_aeon.main()
+    assert sorted(trained) == sorted(f'GunPoint_a_f{f}_s{s}' for f in range(2) for s in (1, 2))
+
+
+def test_cv_phase_prints_a_command_for_a_partial_grid(monkeypatch, tmp_path, capsys):
+    train_aeon = _script('train_aeon')
+    monkeypatch.setitem(train_aeon.DATASETS, 'GunPoint', dict(
+        model='smpconv_tcn_gunpoint', args=[], folds=2, candidates={'a': [], 'b': []}))
+
+    def fake_run_all(jobs, n_jobs):
+        for cmd, log in jobs:
+            (log.parent / 'results.json').write_text(json.dumps({'val': {'correct': 6, 'n': 10}, 'train_time_s': 2.}))
+        return [(0, 1.0)] * len(jobs)
+    monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
+    monkeypatch.setattr(sys, 'argv', ['train_aeon.py', '--out', 'runs x', '--datasets', 'GunPoint', '--phase', 'cv',
+                                      '--candidates', 'a'])
+    monkeypatch.chdir(tmp_path)
+    train_aeon.main()
+    assert ("no choice yet: not scored on every fold: b; run: python scripts/train_aeon.py --out 'runs x' --phase cv "
+            "--datasets GunPoint --candidates b --keep-finished") in capsys.readouterr().out
 
 
 def test_packager_ships_a_chosen_ensemble(monkeypatch, tmp_path):

@@ -2,6 +2,7 @@
 ``--markdown``; the shipped models' accuracies in it are those recorded with the weights; the script runs."""
 import importlib.util
 import json
+import os
 import re
 from pathlib import Path
 
@@ -133,8 +134,10 @@ def test_train_runs_every_member_of_an_ensemble_and_combines_them(monkeypatch, t
         calls.append(cmd)
         torch.manual_seed(len(calls))
         model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4)
-        write_model_folder(model, cmd[cmd.index('--output') + 1], card='',
-                           model_args=dict(num_blocks=1, hidden_channels=4))
+        folder = cmd[cmd.index('--output') + 1]
+        write_model_folder(model, folder, card='', model_args=dict(num_blocks=1, hidden_channels=4))
+        with open(os.path.join(folder, 'results.json'), 'w') as f:
+            f.write('{}')
         return 0
     monkeypatch.setattr(ucr.subprocess, 'call', fake_train_seq)
     assert ucr.main(['--train', 'GunPoint', '--output', str(tmp_path / 'out')]) == 0
@@ -146,3 +149,17 @@ def test_train_runs_every_member_of_an_ensemble_and_combines_them(monkeypatch, t
     monkeypatch.setattr(ucr.subprocess, 'call', lambda cmd: 3)
     assert ucr.main(['--train', 'GunPoint', '--output', str(tmp_path / 'fail')]) == 3
     assert not (tmp_path / 'fail' / 'ensemble').exists()
+
+    # interrupted after the first member: run again, the finished member is kept and only the second is trained
+    def second_fails(cmd):
+        return fake_train_seq(cmd) if cmd[cmd.index('--seed') + 1] == '0' else 3
+    monkeypatch.setattr(ucr.subprocess, 'call', second_fails)
+    assert ucr.main(['--train', 'GunPoint', '--output', str(tmp_path / 'resume')]) == 3
+    calls.clear()
+    monkeypatch.setattr(ucr.subprocess, 'call', fake_train_seq)
+    assert ucr.main(['--train', 'GunPoint', '--output', str(tmp_path / 'resume')]) == 0
+    assert [c[c.index('--seed') + 1] for c in calls] == ['1']
+    assert len(timm.create_model(f'local-dir:{tmp_path / "resume" / "ensemble"}', pretrained=True).members) == 2
+    # and once more: nothing trained, the combined folder kept
+    calls.clear()
+    assert ucr.main(['--train', 'GunPoint', '--output', str(tmp_path / 'resume')]) == 0 and calls == []

@@ -1024,7 +1024,7 @@ class SMPConvTCNEnsemble(nn.Module):
 
     ``forward`` gives ``log(mean_m softmax(logits_m))`` ``[B, num_classes]`` (``combine_log_probs``): logits whose
     softmax is the ensemble's probability and whose argmax its prediction (so cross-entropy on them trains the
-    mixture). Features are the members' concatenated along the channel dim: ``forward_features`` ``[B, M * hidden,
+    mixture). With ``num_classes=1`` (a regression output, or one logit) it is the members' mean output. Features are the members' concatenated along the channel dim: ``forward_features`` ``[B, M * hidden,
     L]``, ``forward_head(pre_logits=True)`` and a model without classifier ``[B, M * hidden]``; ``num_features`` is
     ``M * hidden``. ``lengths`` / ``timestamps`` / ``reparameterize`` / ``forward_sequence`` act as on
     ``SMPConvTCN``, member by member; ``get_classifier()`` is the tuple of the members' heads (as timm's two-head
@@ -1104,6 +1104,10 @@ class SMPConvTCNEnsemble(nn.Module):
     def _combine(self, outputs: List[torch.Tensor], pre_logits: bool) -> torch.Tensor:
         if pre_logits or self.num_classes == 0:
             return torch.cat(outputs, dim=1)
+        if self.num_classes == 1:
+            # one output (a regression target or a single logit) has no class distribution to average: the
+            # log-softmax of one class is 0 whatever the input
+            return torch.stack(outputs).mean(0)
         return combine_log_probs(outputs)
 
     def forward_features(

@@ -52,26 +52,47 @@ def read_config(folder: Path) -> Dict[str, Any]:
 
 
 
+# the kind of model a card names, by class (and whether its input is a sequence)
+_MODEL_KINDS = {
+    'SMPConvNet': ('ImageNet backbone', False),
+    'SMPConvResNet': ('image classifier', False),
+    'SMPConvTCN': ('causal temporal convolutional network (sequence model)', True),
+    'SMPConvTCNEnsemble': ('ensemble of causal temporal convolutional networks (sequence model)', True),
+}
+
+
 def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, Any], description: str,
                 source: str, command: str, deployed: bool = False, extra: str = '') -> str:
     n_params = sum(p.numel() for p in model.parameters())
     cfg = model.pretrained_cfg
     in1k = not model_args.get('num_classes') and architecture in PAPER_TOP1 and 'layers' not in model_args
-    lines = ['---', 'tags:', '- image-classification', '- timm', '- smpconv', 'library_name: timm',
-             'license: mit']
+    kind, sequences = _MODEL_KINDS.get(type(model).__name__, ('model', False))
+    lines = ['---', 'tags:', '- time-series-classification' if sequences else '- image-classification', '- timm',
+             '- smpconv', 'library_name: timm', 'license: mit']
     if in1k:
         lines += ['datasets:', '- imagenet-1k']
-    title = description if architecture in PAPER_TOP1 and 'layers' not in model_args else 'SMPConvNet (custom size)'
+    if architecture in PAPER_TOP1 and 'layers' not in model_args:
+        title = description
+    else:
+        title = 'SMPConvNet (custom size)' if type(model).__name__ == 'SMPConvNet' else architecture
     lines += ['---', f'# {title}' + (' (deployed, re-parameterised)' if deployed else ''), '']
+    if sequences:
+        channels, _, length = tuple(cfg.get('input_size', (0, 1, 0)))
+        input_line = (f'- **Input:** sequences `[B, {channels}, L]` (length {length} as trained), normalised by '
+                      f"per-channel mean {tuple(round(x, 3) for x in cfg.get('mean', ()))}, "
+                      f"std {tuple(round(x, 3) for x in cfg.get('std', ()))}")
+    else:
+        input_line = (f"- **Input:** {tuple(cfg.get('input_size', ()))}, mean "
+                      f"{tuple(round(x, 3) for x in cfg.get('mean', ()))}, std "
+                      f"{tuple(round(x, 3) for x in cfg.get('std', ()))}, {cfg.get('interpolation')} resize, "
+                      f"crop_pct {cfg.get('crop_pct')}")
     lines += [
-        'SMPConv (self-moving point kernels, Kim & Park, CVPR 2023) ImageNet backbone for timm, in the '
+        f'SMPConv (self-moving point kernels, Kim & Park, CVPR 2023) {kind} for timm, in the '
         '[smpconvnet](https://github.com/sangnekim/SMPConv) model family.', '',
         '## Model details', '',
         f'- **Architecture:** {description}: `{architecture}`' + (f' with `{json.dumps(model_args)}`' if model_args else ''),
         f'- **Parameters:** {n_params:,}',
-        f"- **Input:** {tuple(cfg.get('input_size', ()))}, mean {tuple(round(x, 3) for x in cfg.get('mean', ()))}, "
-        f"std {tuple(round(x, 3) for x in cfg.get('std', ()))}, {cfg.get('interpolation')} resize, "
-        f"crop_pct {cfg.get('crop_pct')}",
+        input_line,
         f'- **Source:** {source}',
         f'- **Produced by:** `{command}`',
         '- **Licence:** MIT (the original SMPConv code and weights)',
@@ -142,12 +163,16 @@ def write_ensemble_folder(members: Sequence[PathLike], dst: PathLike, card: str 
     ``card`` when given. Written atomically.
 
     Raises:
+        TypeError: ``members`` is one path, not a list of them.
         ValueError: no member, a folder given twice, a folder without weights or config, one that holds an ensemble,
             or members that differ in architecture, data set, model arguments or preprocessing (``pretrained_cfg``
             input size, mean, std, labels; compared as written).
         FileExistsError: ``dst`` exists and not ``force``.
     """
     from safetensors.torch import load_file, save_file
+    if isinstance(members, (str, bytes, os.PathLike)):  # a str is a sequence too: of one-letter "folders"
+        raise TypeError(f'write_ensemble_folder: members must be a list of member folders, got the single path '
+                        f'{members!r}: pass [{str(members)!r}, ...]')
     folders = [Path(m) for m in members]
     if not folders:
         raise ValueError('write_ensemble_folder needs at least one member folder')

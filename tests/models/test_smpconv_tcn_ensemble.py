@@ -46,6 +46,23 @@ def test_output_is_the_members_mean_probability():
         assert torch.equal(model(x).argmax(1), mean_probs(model.members, x).argmax(1))
 
 
+def test_one_output_is_the_members_mean():
+    """num_classes=1 (a regression target, or one logit): no class distribution to average (the log-softmax of one
+    class is always 0), so the ensemble gives the members' mean output, per sequence and per step."""
+    model = small_ensemble(num_classes=1)
+    x = torch.randn(4, 3, 40)
+    with torch.no_grad():
+        out = model(x)
+        assert out.shape == (4, 1) and out.abs().max() > 0
+        assert rel_err(out, torch.stack([m(x) for m in model.members]).mean(0)) < 1e-6
+        per_step = torch.stack([m.forward_sequence(x) for m in model.members]).mean(0)
+        assert rel_err(model.forward_sequence(x), per_step) < 1e-6
+        # a regression head put on a classifier ensemble by reset_classifier is averaged too
+        classifier = small_ensemble()
+        classifier.reset_classifier(1)
+        assert rel_err(classifier(x), torch.stack([m(x) for m in classifier.members]).mean(0)) < 1e-6
+
+
 def test_combine_log_probs_is_log_of_mean_softmax():
     a, b = torch.randn(5, 4) * 3, torch.randn(5, 4) * 3
     expected = ((a.softmax(1) + b.softmax(1)) / 2).log()
@@ -212,4 +229,6 @@ def test_write_ensemble_folder_from_runs(tmp_path):
         write_ensemble_folder([tmp_path / 'run0', tmp_path / 'run0'], tmp_path / 'bad')
     with pytest.raises(ValueError, match='no model.safetensors'):
         write_ensemble_folder([tmp_path], tmp_path / 'bad')
+    with pytest.raises(TypeError, match='a list of member folders, got the single path'):
+        write_ensemble_folder(str(tmp_path / 'run0'), tmp_path / 'bad')
     assert not (tmp_path / 'bad').exists()

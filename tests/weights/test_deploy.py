@@ -125,6 +125,22 @@ def test_onnx_export_at_a_small_resolution_where_kernels_exceed_the_maps(trained
     assert rel_err(torch.from_numpy(session.run(None, {'input': x.numpy()})[0]), expected) < 1e-4
 
 
+def test_reparam_card_of_a_sequence_model_names_what_it_is(tmp_path):
+    """The card of a deployed SMP-TCN describes a sequence model (its name, sequences of its channels and length),
+    not an ImageNet backbone; an image model's card still says ImageNet backbone."""
+    dst = tmp_path / 'gunpoint_deployed'
+    reparameterize_to_folder('smpconv_tcn_gunpoint.aeon', str(dst), quiet=True)
+    card = (dst / 'README.md').read_text()
+    assert card.splitlines()[card.splitlines().index('---', 1) + 1] == \
+        '# smpconv_tcn_gunpoint (deployed, re-parameterised)'
+    assert 'causal temporal convolutional network (sequence model)' in card and 'ImageNet' not in card
+    assert '- time-series-classification' in card and 'image-classification' not in card
+    assert '- **Input:** sequences `[B, 1, L]` (length 150 as trained)' in card
+    from smpconvnet.weights.folders import model_card
+    image = timm.create_model('smpconvnet_t', layers=(1, 1, 1, 1), num_classes=0)
+    assert 'ImageNet backbone' in model_card('smpconvnet_t', image, dict(layers=(1, 1, 1, 1)), 'x', 's', 'c')
+
+
 def test_torchscript_of_a_length_deployed_sequence_model_keeps_its_length_check(tmp_path):
     """A TCN deployed for one length exports to TorchScript with its length check (a trace would freeze the check at
     trace time and then run any length silently, with kernels materialised for another)."""
