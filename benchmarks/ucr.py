@@ -209,15 +209,32 @@ def train_commands(dataset: str) -> List[List[str]]:
     return [list(c) for c in commands]
 
 
+# written into a run folder by --train once its command has finished: which command made the run
+TRAINED_BY = 'trained_by.json'
+
+
+def _finished_by(folder: str, command: List[str]) -> bool:
+    """Whether ``folder`` holds a finished run of exactly ``command`` (recorded by an earlier ``--train``)."""
+    try:
+        with open(os.path.join(folder, TRAINED_BY)) as f:
+            recorded = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return recorded == command and all(os.path.isfile(os.path.join(folder, f))
+                                       for f in ('results.json', 'model.safetensors'))
+
+
 def retrain(dataset: str, output: Optional[str] = None) -> int:
-    """Run the recorded commands of ``dataset``'s shipped model without ``--force`` (a finished run, with
-    results.json and model.safetensors, is kept and not trained again; train-seq refuses to replace an unfinished one
-    and says how to resume it), into their recorded folders or under ``output``: the run folder of
-    a single model; for an ensemble, ``output/member<i>`` for its members and ``output/ensemble`` for the combined
-    model (without ``output``: the recorded folders, and ``<first member's folder>_ensemble``)."""
+    """Run the recorded commands of ``dataset``'s shipped model without ``--force``, into their recorded folders or
+    under ``output``: the run folder of a single model; for an ensemble, ``output/member<i>`` for its members and
+    ``output/ensemble`` for the combined model (without ``output``: the recorded folders, and ``<first member's
+    folder>_ensemble``). A run that an earlier ``--train`` finished with the same command (recorded in its
+    ``trained_by.json``) is kept, so an interrupted ensemble resumes; any other run in a folder is left to train-seq,
+    which refuses to replace it and says how to resume it. The ensemble is combined again whenever a member was
+    trained."""
     commands = [[a for a in c if a != '--force'] for c in train_commands(dataset)]
     ensemble = len(commands) > 1
-    folders = []
+    folders, trained = [], False
     for i, command in enumerate(commands):
         if output:
             folder = os.path.join(output, f'member{i}') if ensemble else output
@@ -227,23 +244,26 @@ def retrain(dataset: str, output: Optional[str] = None) -> int:
                 command += ['--output', folder]
         folder = command[command.index('--output') + 1]
         folders.append(folder)
-        if all(os.path.isfile(os.path.join(folder, f)) for f in ('results.json', 'model.safetensors')):
-            # a finished run (an interrupted --train of an ensemble, run again): kept, not trained twice
-            print(f'{folder}: finished run kept (results.json, model.safetensors); delete the folder to retrain it',
+        if _finished_by(folder, command):
+            print(f'{folder}: kept, finished by this command earlier (delete the folder to train it again)',
                   flush=True)
             continue
         print('running:', shlex.join(command), flush=True)
         rc = subprocess.call([sys.executable, '-m', 'smpconvnet'] + command[1:])
         if rc != 0:
             return rc
+        from smpconvnet.atomic_io import atomic_file
+        with atomic_file(os.path.join(folder, TRAINED_BY)) as tmp:
+            tmp.write_text(json.dumps(command) + '\n')
+        trained = True
     dst = folders[0]
     if ensemble:
         from smpconvnet.weights.folders import write_ensemble_folder
         dst = os.path.join(output, 'ensemble') if output else folders[0].rsplit('_s', 1)[0] + '_ensemble'
-        if os.path.exists(dst):
-            print(f'{dst} exists: kept (delete it to combine the members again)', flush=True)
+        if os.path.exists(dst) and not trained:
+            print(f'{dst}: kept, combined from these members earlier', flush=True)
         else:
-            write_ensemble_folder(folders, dst)
+            write_ensemble_folder(folders, dst, force=True)
             print(f'ensemble of {len(folders)} written to {dst}', flush=True)
     print(f'evaluate it: smpconvnet evaluate-seq {shlex.quote(dst)}', flush=True)
     return 0

@@ -36,22 +36,28 @@ def test_choice_needs_the_whole_grid_and_breaks_ties_by_order():
     assert kfold_choice(_cv(a=(5, 5), old=(10, 10)), ['a']) == ('a', [])      # no longer in the grid: ignored
 
 
-def test_final_phase_refuses_a_partial_grid_with_a_hint_that_works():
+def test_final_phase_refuses_a_partial_grid_with_a_hint_that_works(tmp_path):
+    """The hint is a whole command, quoted, with this interpreter and script (works from any folder) and the run's
+    device and extra arguments; run as printed it schedules exactly the missing candidates."""
+    import argparse
+    import shlex
     train_aeon = _script('train_aeon')
     grid = list(train_aeon.DATASETS['GunPoint']['candidates'])
     summary = {'GunPoint': {'cv': _cv(**{grid[0]: (10, 10)})}}
+    args = argparse.Namespace(out='runs/my ucr', device='cuda', extra=['--epochs', '1'])
     with pytest.raises(SystemExit) as e:
-        train_aeon._chosen(summary, 'GunPoint', 'runs/ucr')
-    # the hint is a whole command (names the candidates as arguments, not a Python list)
-    assert (f'candidates {" ".join(grid[1:])} have not been scored on all 2 folds: run python scripts/train_aeon.py '
-            f'--out runs/ucr --phase cv --datasets GunPoint --candidates {" ".join(grid[1:])} --keep-finished before'
-            ) in str(e.value)
-    with pytest.raises(SystemExit, match='ACSF1: no candidate chosen yet: run python scripts/train_aeon.py --out '
-                                         'runs/ucr --phase select --datasets ACSF1 first'):
-        train_aeon._chosen({}, 'ACSF1', 'runs/ucr')
-    with pytest.raises(SystemExit, match='GunPoint: no candidate chosen yet: run python scripts/train_aeon.py --out '
-                                         'runs/ucr --phase cv --datasets GunPoint first'):
-        train_aeon._chosen({}, 'GunPoint', 'runs/ucr')
+        train_aeon._chosen(summary, 'GunPoint', args)
+    hint = str(e.value).split('folds: run ', 1)[1].rsplit(' before --phase final', 1)[0]
+    assert shlex.split(hint) == [sys.executable, str(ROOT / 'scripts' / 'train_aeon.py'), '--out', 'runs/my ucr',
+                                 '--phase', 'cv', '--datasets', 'GunPoint', '--candidates', *grid[1:],
+                                 '--keep-finished', '--device', 'cuda', '--extra', '--epochs', '1']
+    # the earlier hold-out protocol's choice (phase select) stands until a k-fold round is recorded
+    assert train_aeon._chosen({'ACSF1': {'select': {'chosen': 'last'}}}, 'ACSF1', args) == 'last'
+    with pytest.raises(SystemExit) as e:
+        train_aeon._chosen({}, 'GunPoint', args)
+    assert str(e.value).startswith("GunPoint: no candidate chosen yet: run ")
+    assert shlex.split(str(e.value).split(' run ', 1)[1].rsplit(' first', 1)[0])[2:9] == [
+        '--out', 'runs/my ucr', '--phase', 'cv', '--datasets', 'GunPoint', '--device']
 
 
 def test_cli_rejects_unknown_data_sets_and_candidates(monkeypatch, tmp_path, capsys):
@@ -190,11 +196,15 @@ def test_cv_phase_prints_a_command_for_a_partial_grid(monkeypatch, tmp_path, cap
         return [(0, 1.0)] * len(jobs)
     monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
     monkeypatch.setattr(sys, 'argv', ['train_aeon.py', '--out', 'runs x', '--datasets', 'GunPoint', '--phase', 'cv',
-                                      '--candidates', 'a'])
+                                      '--candidates', 'a', '--extra', '--epochs', '1'])
     monkeypatch.chdir(tmp_path)
     train_aeon.main()
-    assert ("no choice yet: not scored on every fold: b; run: python scripts/train_aeon.py --out 'runs x' --phase cv "
-            "--datasets GunPoint --candidates b --keep-finished") in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert 'no choice yet: not scored on every fold: b; run: ' in out
+    hint = out.split('; run: ', 1)[1].splitlines()[0]
+    import shlex
+    assert shlex.split(hint)[2:] == ['--out', 'runs x', '--phase', 'cv', '--datasets', 'GunPoint', '--candidates', 'b',
+                                     '--keep-finished', '--extra', '--epochs', '1']
 
 
 def test_packager_ships_a_chosen_ensemble(monkeypatch, tmp_path):

@@ -86,7 +86,13 @@ def test_train_reruns_the_cards_command_without_replacing_a_run(monkeypatch, tmp
     from smpconvnet.models import WEIGHTS_DIR
     ucr = _ucr()
     calls = []
-    monkeypatch.setattr(ucr.subprocess, 'call', lambda cmd: calls.append(cmd) or 0)
+
+    def fake_train_seq(cmd):  # leaves the run folder, as train-seq does
+        calls.append(cmd)
+        os.makedirs(cmd[cmd.index('--output') + 1], exist_ok=True)
+        return 0
+    monkeypatch.setattr(ucr.subprocess, 'call', fake_train_seq)
+    monkeypatch.chdir(tmp_path)  # the recorded folder is relative: runs/ucr/GunPoint_s0
     recorded = json.loads((WEIGHTS_DIR / 'smpconv_tcn_gunpoint.aeon' / 'config.json').read_text())['train_command']
     assert '--force' in recorded
     assert ucr.main(['--train', 'GunPoint']) == 0
@@ -130,9 +136,11 @@ def test_train_runs_every_member_of_an_ensemble_and_combines_them(monkeypatch, t
     monkeypatch.setattr(ucr, 'train_commands', lambda dataset: [list(c) for c in commands])
     calls = []
 
-    def fake_train_seq(cmd):  # what train-seq leaves: a model folder
+    trainings = iter(range(100))
+
+    def fake_train_seq(cmd):  # what train-seq leaves: a model folder (other weights each time)
         calls.append(cmd)
-        torch.manual_seed(len(calls))
+        torch.manual_seed(next(trainings))
         model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4)
         folder = cmd[cmd.index('--output') + 1]
         write_model_folder(model, folder, card='', model_args=dict(num_blocks=1, hidden_channels=4))
@@ -163,3 +171,21 @@ def test_train_runs_every_member_of_an_ensemble_and_combines_them(monkeypatch, t
     # and once more: nothing trained, the combined folder kept
     calls.clear()
     assert ucr.main(['--train', 'GunPoint', '--output', str(tmp_path / 'resume')]) == 0 and calls == []
+    # a member deleted and trained again: the ensemble is combined again from the new run
+    import shutil
+    from safetensors.torch import load_file
+    old = load_file(tmp_path / 'resume' / 'ensemble' / 'model.safetensors')
+    shutil.rmtree(tmp_path / 'resume' / 'member1')
+    assert ucr.main(['--train', 'GunPoint', '--output', str(tmp_path / 'resume')]) == 0
+    assert [c[c.index('--seed') + 1] for c in calls] == ['1']
+    new = load_file(tmp_path / 'resume' / 'ensemble' / 'model.safetensors')
+    member1 = load_file(tmp_path / 'resume' / 'member1' / 'model.safetensors')
+    assert all(torch.equal(new[f'members.1.{k}'], v) for k, v in member1.items())
+    assert any(not torch.equal(new[k], old[k]) for k in new if k.startswith('members.1.'))
+    # a finished run that --train did not make with this command (another data set, other epochs) is not kept:
+    # train-seq is called and decides (it refuses to replace a run without --force)
+    calls.clear()
+    (tmp_path / 'resume' / 'member0' / ucr.TRAINED_BY).write_text(json.dumps(['smpconvnet', 'train-seq', '--x']))
+    monkeypatch.setattr(ucr.subprocess, 'call', lambda cmd: calls.append(cmd) or 2)
+    assert ucr.main(['--train', 'GunPoint', '--output', str(tmp_path / 'resume')]) == 2
+    assert [c[c.index('--seed') + 1] for c in calls] == ['0']

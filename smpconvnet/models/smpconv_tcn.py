@@ -1020,12 +1020,15 @@ def combine_log_probs(outputs: List[torch.Tensor]) -> torch.Tensor:
 
 class SMPConvTCNEnsemble(nn.Module):
     """An ensemble of ``num_members`` SMP-TCNs of one architecture (independently trained seeds, in ``members``),
-    classifying by their mean class probabilities: one timm model, one state dict (``members.<i>.`` keys).
+    classifying by their mean class probabilities (one output: the mean output): one timm model, one state dict
+    (``members.<i>.`` keys).
 
     ``forward`` gives ``log(mean_m softmax(logits_m))`` ``[B, num_classes]`` (``combine_log_probs``): logits whose
     softmax is the ensemble's probability and whose argmax its prediction (so cross-entropy on them trains the
-    mixture). With ``num_classes=1`` (a regression output, or one logit) it is the members' mean output. Features are the members' concatenated along the channel dim: ``forward_features`` ``[B, M * hidden,
-    L]``, ``forward_head(pre_logits=True)`` and a model without classifier ``[B, M * hidden]``; ``num_features`` is
+    mixture). With ``num_classes=1`` (one output: a regression target) it is the members' mean output; a binary
+    classifier with one logit gets its mean logit, not its mean probability (use two classes for that). Features are
+    the members' concatenated along the channel dim: ``forward_features`` ``[B, M * hidden, L]``,
+    ``forward_head(pre_logits=True)`` and a model without classifier ``[B, M * hidden]``; ``num_features`` is
     ``M * hidden``. ``lengths`` / ``timestamps`` / ``reparameterize`` / ``forward_sequence`` act as on
     ``SMPConvTCN``, member by member; ``get_classifier()`` is the tuple of the members' heads (as timm's two-head
     models); ``features_only`` uses ``forward_intermediates`` (feature_cls 'getter'). Cost: M times one member's, in
@@ -1105,8 +1108,8 @@ class SMPConvTCNEnsemble(nn.Module):
         if pre_logits or self.num_classes == 0:
             return torch.cat(outputs, dim=1)
         if self.num_classes == 1:
-            # one output (a regression target or a single logit) has no class distribution to average: the
-            # log-softmax of one class is 0 whatever the input
+            # one output has no class distribution to average (the log-softmax of one class is 0 whatever the
+            # input): the members' mean output
             return torch.stack(outputs).mean(0)
         return combine_log_probs(outputs)
 
@@ -1166,8 +1169,8 @@ class SMPConvTCNEnsemble(nn.Module):
             lengths: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """Classify concatenated features ``[B, M * hidden, L]``: each member its own slice, combined
-        (``combine_log_probs``) to ``[B, num_classes]`` (per step with ``global_pool=''``); with ``pre_logits`` or
-        no classifier, the members' pooled features concatenated, ``[B, M * hidden]``."""
+        (``combine_log_probs``; one output: the mean) to ``[B, num_classes]`` (per step with ``global_pool=''``);
+        with ``pre_logits`` or no classifier, the members' pooled features concatenated, ``[B, M * hidden]``."""
         if x.shape[1] != self.num_features:
             raise ValueError('SMPConvTCNEnsemble.forward_head expects the members\' concatenated features, '
                              + str(self.num_features) + ' channels, got ' + str(x.shape[1]))
@@ -1183,7 +1186,7 @@ class SMPConvTCNEnsemble(nn.Module):
             lengths: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """Per-step ensemble logits ``[B, num_classes, L]``: step t's from steps 0..t (``SMPConvTCN.forward_sequence``
-        of every member, combined)."""
+        of every member, combined as in ``forward``)."""
         return self._combine([member.forward_sequence(x, timestamps, lengths) for member in self.members], False)
 
     def forward(
@@ -1192,8 +1195,8 @@ class SMPConvTCNEnsemble(nn.Module):
             timestamps: Optional[torch.Tensor] = None,
             lengths: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
-        """Ensemble logits ``[B, num_classes]`` (``log`` of the mean class probabilities) of sequences ``x`` [B, C, L]
-        or [B, C, 1, L]; ``lengths`` / ``timestamps`` as for ``SMPConvTCN``."""
+        """Ensemble logits ``[B, num_classes]`` (``log`` of the mean class probabilities; with one output, the mean
+        output) of sequences ``x`` [B, C, L] or [B, C, 1, L]; ``lengths`` / ``timestamps`` as for ``SMPConvTCN``."""
         return self._combine([member(x, timestamps, lengths) for member in self.members], False)
 
 

@@ -13,6 +13,7 @@ then runs the exported file (onnxruntime for ONNX, ``torch.jit.load`` for TorchS
 different size and checks its outputs against PyTorch.
 """
 import copy
+import shlex
 import time
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
@@ -128,7 +129,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         # the kernels were materialised for this length: timm rebuilds the deployed structure from seq_len
         model_args['seq_len'] = extra['deployed_length'] = int(x.shape[-1])
     card = model_card(architecture, deployed, model_args, architecture, source=source,
-                       command=f'smpconvnet reparam {src} {dst_path.name}', deployed=True)
+                       command=shlex.join(['smpconvnet', 'reparam', src, dst_path.name]), deployed=True)
     print_step(f'[3/3] writing {dst_path} (deployed state dict + config.json, verified by loading it back)', quiet)
     write_model_folder(deployed, dst_path, card, model_args=model_args, deployed=True, force=force, verify=verify,
                        extra_config=extra)

@@ -52,6 +52,11 @@ def read_config(folder: Path) -> Dict[str, Any]:
 
 
 
+def _numbers(values) -> str:
+    # 4 significant digits: a mean of -5e-10 is not written as -0.0
+    return '(' + ', '.join(f'{v:.4g}' for v in values) + (',)' if len(values) == 1 else ')')
+
+
 # the kind of model a card names, by class (and whether its input is a sequence)
 _MODEL_KINDS = {
     'SMPConvNet': ('ImageNet backbone', False),
@@ -78,9 +83,17 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
     lines += ['---', f'# {title}' + (' (deployed, re-parameterised)' if deployed else ''), '']
     if sequences:
         channels, _, length = tuple(cfg.get('input_size', (0, 1, 0)))
-        input_line = (f'- **Input:** sequences `[B, {channels}, L]` (length {length} as trained), normalised by '
-                      f"per-channel mean {tuple(round(x, 3) for x in cfg.get('mean', ()))}, "
-                      f"std {tuple(round(x, 3) for x in cfg.get('std', ()))}")
+        if deployed and model_args.get('seq_len'):
+            lengths = (f"sequences `[B, {channels}, {model_args['seq_len']}]` only (the deployed kernels are "
+                       f'materialised for this length; another raises a ValueError)')
+        else:
+            lengths = f'sequences `[B, {channels}, L]` (trained at L = {length})'
+        input_line = (f'- **Input:** {lengths}, normalised as `(x - mean) / std` with per-channel mean '
+                      f"{_numbers(cfg.get('mean', ()))}, std {_numbers(cfg.get('std', ()))}")
+        if cfg.get('description'):
+            input_line += f"\n- **Data:** {cfg['description']}"
+        if cfg.get('label_names'):
+            input_line += f"\n- **Classes:** `label_names` = {list(cfg['label_names'])}"
     else:
         input_line = (f"- **Input:** {tuple(cfg.get('input_size', ()))}, mean "
                       f"{tuple(round(x, 3) for x in cfg.get('mean', ()))}, std "
@@ -90,7 +103,8 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
         f'SMPConv (self-moving point kernels, Kim & Park, CVPR 2023) {kind} for timm, in the '
         '[smpconvnet](https://github.com/sangnekim/SMPConv) model family.', '',
         '## Model details', '',
-        f'- **Architecture:** {description}: `{architecture}`' + (f' with `{json.dumps(model_args)}`' if model_args else ''),
+        '- **Architecture:** ' + (f'{description}: ' if description != architecture else '') + f'`{architecture}`'
+        + (f' with `{json.dumps(model_args)}`' if model_args else ''),
         f'- **Parameters:** {n_params:,}',
         input_line,
         f'- **Source:** {source}',
@@ -107,7 +121,9 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
     lines += ['', '## Usage', '', '```python', 'import smpconvnet, timm']
     if deployed:
         lines += ["model = timm.create_model('local-dir:<this folder>', pretrained=True)  # deployed form; "
-                  "or 'hf-hub:<org>/<repo>', or smpconvnet.load_model('<this folder>')"]
+                  "or 'hf-hub:<org>/<repo>'",
+                  "model, source = smpconvnet.load_model('<this folder>')               # the same, and where "
+                  "it came from"]
     else:
         lines += ["model = timm.create_model('local-dir:<this folder>', pretrained=True)  # or 'hf-hub:<org>/<repo>'",
                   'model = timm.utils.reparameterize_model(model.eval())   # exact inference form']
@@ -172,7 +188,7 @@ def write_ensemble_folder(members: Sequence[PathLike], dst: PathLike, card: str 
     from safetensors.torch import load_file, save_file
     if isinstance(members, (str, bytes, os.PathLike)):  # a str is a sequence too: of one-letter "folders"
         raise TypeError(f'write_ensemble_folder: members must be a list of member folders, got the single path '
-                        f'{members!r}: pass [{str(members)!r}, ...]')
+                        f'{members!r}: pass [{os.fsdecode(members)!r}, ...]')
     folders = [Path(m) for m in members]
     if not folders:
         raise ValueError('write_ensemble_folder needs at least one member folder')

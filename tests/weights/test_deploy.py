@@ -135,7 +135,10 @@ def test_reparam_card_of_a_sequence_model_names_what_it_is(tmp_path):
         '# smpconv_tcn_gunpoint (deployed, re-parameterised)'
     assert 'causal temporal convolutional network (sequence model)' in card and 'ImageNet' not in card
     assert '- time-series-classification' in card and 'image-classification' not in card
-    assert '- **Input:** sequences `[B, 1, L]` (length 150 as trained)' in card
+    # the deployed form takes the length its kernels were materialised for, and only that one
+    assert '- **Input:** sequences `[B, 1, 150]` only' in card and 'mean (-4.911e-10,)' in card
+    assert '- **Data:** GunPoint (UCR)' in card and "`label_names` = ['1', '2']" in card
+    assert "`smpconvnet reparam smpconv_tcn_gunpoint.aeon gunpoint_deployed`" in card
     from smpconvnet.weights.folders import model_card
     image = timm.create_model('smpconvnet_t', layers=(1, 1, 1, 1), num_classes=0)
     assert 'ImageNet backbone' in model_card('smpconvnet_t', image, dict(layers=(1, 1, 1, 1)), 'x', 's', 'c')
