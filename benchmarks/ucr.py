@@ -204,8 +204,8 @@ def train_commands(dataset: str) -> List[List[str]]:
         config = json.load(f)
     commands = config.get('train_commands') or ([config['train_command']] if config.get('train_command') else None)
     if not commands:
-        raise SystemExit(f'benchmarks/ucr.py: {folder}/config.json records no train_command (a model chosen by the '
-                         f'earlier hold-out protocol): its README.md gives the commands that trained it')
+        raise SystemExit(f'benchmarks/ucr.py: {folder}/config.json records no train_command or train_commands: '
+                         f'its README.md says how the model was trained')
     return [list(c) for c in commands]
 
 

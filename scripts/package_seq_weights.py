@@ -10,8 +10,7 @@ Refuses to replace an existing folder unless ``--force``.
     python scripts/package_seq_weights.py --runs runs/ucr [--datasets OSULeaf ...] [--force]
 
 Only models chosen by the k-fold protocol (``scripts/train_aeon.py``, phase cv) are packaged: the card records the
-grid, every fold's held-out count, the choice and the command that reproduces the weights (``train_command``). (The
-shipped ACSF1 model, chosen on a hold-out by the earlier protocol, keeps the card an earlier version wrote.)
+grid, every fold's held-out count, the choice and the command that reproduces the weights (``train_command``).
 """
 import argparse
 import json
@@ -43,7 +42,7 @@ once."""
 def _device_words(command):
     if '--device cuda' in command:
         return 'a GPU'
-    return "this project's 2-core CPU, two runs at a time with one thread each"
+    return "this project's 2-core CPU"
 
 
 def _card_header(name, z, summary, margs):
@@ -153,7 +152,7 @@ batches).
 {_commands_text(ds, command, members, fin)}
 
 CPU time on {_device_words(command)}: cross-validation {cv['cpu_time_s']:.0f} s, final training
-{final_time:.0f} s{' (all members)' if members > 1 else ''} (each run a single thread; measured while other runs shared the two cores, so upper bounds).
+{final_time:.0f} s{' (all members)' if members > 1 else ''} (each run a single thread, with up to two runs sharing the two cores: upper bounds for one run on an idle CPU).
 
 ## Source and licence
 Architecture after Kim & Park, "SMPConv: Self-moving Point Representations for Continuous Convolution", CVPR 2023
@@ -229,8 +228,7 @@ def main():
             continue
         if not recorded:
             raise ValueError(f'{runs / "summary.json"}: no k-fold selection (phase cv) and final run recorded for '
-                             f'{ds}: this script packages k-fold models only (a hold-out choice, phase select, '
-                             f'is not packaged; the shipped ACSF1 card was written by an earlier version)')
+                             f'{ds}: run python scripts/train_aeon.py --out {runs} --datasets {ds} first')
         ds_summary = dict(summary[ds])
         check_selection(ds, ds_summary['cv'], ds_summary['final']['command'])
         # an ensemble candidate ships seeds 0..members-1 of its recipe, a single one seed SHIPPED_SEED

@@ -100,8 +100,14 @@ def test_train_reruns_the_cards_command_without_replacing_a_run(monkeypatch, tmp
     assert ucr.main(['--train', 'GunPoint', '--output', str(tmp_path / 'run')]) == 0
     command = calls[-1]
     assert '--force' not in command and command[command.index('--output') + 1] == str(tmp_path / 'run')
-    with pytest.raises(SystemExit, match='smpconv_tcn_acsf1.aeon/config.json records no train_command'):
-        ucr.main(['--train', 'ACSF1'])  # chosen by the earlier hold-out protocol: its card gives the commands
+    # a model folder that records no command (trained outside scripts/train_aeon.py): the card is the reference
+    import smpconvnet.models
+    weights = tmp_path / 'weights'
+    (weights / 'smpconv_tcn_gunpoint.aeon').mkdir(parents=True)
+    (weights / 'smpconv_tcn_gunpoint.aeon' / 'config.json').write_text('{}')
+    monkeypatch.setattr(smpconvnet.models, 'WEIGHTS_DIR', weights)
+    with pytest.raises(SystemExit, match='smpconv_tcn_gunpoint.aeon/config.json records no train_command'):
+        ucr.main(['--train', 'GunPoint'])
 
 
 def test_summary_states_the_issues_criteria():
