@@ -348,7 +348,8 @@ def test_recipe_trains_a_tiny_image_folder_through_timm(tmp_path):
     for g in optimizer.param_groups:
         g['lr'] = 3e-3 * g.get('lr_scale', 1.)
     losses, correct = [], []
-    for _ in range(8):
+    # 16 steps: after 8 the accuracy still oscillates (0.75-0.96) and where it stops depends on the CPU's rounding
+    for _ in range(16):
         logits = model(x)
         loss = F.cross_entropy(logits, y)
         correct.append((logits.argmax(-1) == y).float().mean().item())
