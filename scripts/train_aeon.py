@@ -20,7 +20,8 @@ one CPU thread (or on a GPU with ``--device cuda``). Results: OUT/summary.json, 
 
 All eight models:
 
-    python scripts/train_aeon.py --out runs/ucr --jobs 2 --seeds 1     # about 4.5 hours on 2 CPU cores
+    python scripts/train_aeon.py --out runs/ucr --jobs 2 --seeds 1     # 2 CPU cores: about 3 hours for seven sets
+                                                                       # (an earlier machine), 40 min for ACSF1
     python scripts/package_seq_weights.py --runs runs/ucr --force      # every model with a final run
 
 A grid's ``note`` (below) is copied into the summary and the model card: what was seen before the grid was set.
@@ -350,8 +351,9 @@ def main():
 
     if args.phase in ('final', 'all'):
         jobs, keys = [], []
+        chosen = {ds: _chosen(summary, ds, args) for ds in args.datasets}  # every grid complete before training
         for ds in args.datasets:
-            cand = _chosen(summary, ds, args)
+            cand = chosen[ds]
             spec = DATASETS[ds]['candidates'][cand]
             for seed in range(max(args.seeds, spec.members if isinstance(spec, Ensemble) else 1)):
                 run = out / 'final' / f'{ds}_s{seed}'
@@ -374,7 +376,7 @@ def main():
             std = (sum((v - mean) ** 2 for v in a) / (len(a) - 1)) ** 0.5 if len(a) > 1 else 0.0
             summary[ds]['final'] = {'test_accuracy': accs, 'mean': mean, 'std': std, 'min': min(a, default=None),
                                     'max': max(a, default=None), 'train_time_s': times,
-                                    'command': shlex.join(_command(ds, _chosen(summary, ds, args),
+                                    'command': shlex.join(_command(ds, chosen[ds],
                                                                    f'runs/{ds}_s0', 0, args.device,
                                                                    args.extra)[1:])}
             print(f'{ds}: test accuracy per seed {accs}: mean {mean:.4f} +- {std:.4f}', flush=True)
