@@ -5,6 +5,7 @@
     python benchmarks/ucr.py --json docs/ucr-cpu.json          # the same, every figure also written to a file
     python benchmarks/ucr.py --markdown docs/ucr-cpu.json      # the README's table, rendered from such a file
     python benchmarks/ucr.py --train GunPoint                  # retrain a shipped model with its card's command
+    python benchmarks/ucr.py --train GunPoint --resume         # continue it after an interruption
 
 Nothing is trained by default. For each of the eight classification sets in aeon's wheel (offline), the shipped
 model for it (a registered ``<model>.aeon``, weights in ``smpconvnet/pretrained/``) is loaded, fed the test split
@@ -100,6 +101,16 @@ def run_minirocket(name: str, seeds=SEEDS) -> Dict:
                 predict_s=float(np.median([r['predict_s'] for r in runs])))
 
 
+def _warm_up_smp(models: Dict[str, str]):
+    # the first model call of a process pays one-off costs (oneDNN / FFT plans, lazy imports): not the scoring's
+    import timm
+    for name in sorted(models, key=lambda n: n != 'ItalyPowerDemand')[:1]:  # the shortest series
+        model = timm.create_model(models[name], pretrained=True).eval()
+        c, _, length = model.pretrained_cfg['input_size']
+        with torch.no_grad():
+            model(torch.zeros(2, c, length))
+
+
 def score_shipped(model: str) -> Dict:
     """The shipped model's accuracy on its test split (``evaluate-seq``'s path) and the time it took."""
     from smpconvnet.train.seq_trainer import evaluate_pretrained
@@ -112,6 +123,7 @@ def score_shipped(model: str) -> Dict:
 def measure(datasets: List[str], seeds=SEEDS) -> Dict:
     models = shipped_models()
     _warm_up_minirocket()
+    _warm_up_smp(models)
     rows = []
     for name in datasets:
         x_train, _ = _load_split(name, 'train')
@@ -185,7 +197,10 @@ def markdown_table(result: Dict) -> str:
     lines.append('')
     lines += [f'- {line}' for line in summary(result)]
     lines.append('')
-    lines.append(f'Measured {result["date"][:10]} with `python benchmarks/ucr.py` (smpconvnet '
+    measured = [r['dataset'] for r in result['rows']]
+    command = 'python benchmarks/ucr.py' + ('' if measured == list(DATASETS) else ' --datasets ' + ' '.join(measured)) \
+        + ('' if list(result['seeds']) == list(SEEDS) else f' --seeds {len(result["seeds"])}')
+    lines.append(f'Measured {result["date"][:10]} with `{command}` (smpconvnet '
                  f'{result["smpconvnet"]}, torch {result["torch"]}, timm {result["timm"]}, aeon {result["aeon"]}, '
                  f'{result["threads"]} threads; MiniRocket seeds {", ".join(map(str, result["seeds"]))}, median times).')
     return '\n'.join(lines)
@@ -224,14 +239,14 @@ def _finished_by(folder: str, command: List[str]) -> bool:
                                        for f in ('results.json', 'model.safetensors'))
 
 
-def retrain(dataset: str, output: Optional[str] = None) -> int:
+def retrain(dataset: str, output: Optional[str] = None, resume: bool = False) -> int:
     """Run the recorded commands of ``dataset``'s shipped model without ``--force``, into their recorded folders or
     under ``output``: the run folder of a single model; for an ensemble, ``output/member<i>`` for its members and
     ``output/ensemble`` for the combined model (without ``output``: the recorded folders, and ``<first member's
     folder>_ensemble``). A run that an earlier ``--train`` finished with the same command (recorded in its
     ``trained_by.json``) is kept, so an interrupted ensemble resumes; any other run in a folder is left to train-seq,
-    which refuses to replace it and says how to resume it. The ensemble is combined again whenever a member was
-    trained."""
+    which refuses to replace it; ``resume`` continues such a run (``train-seq --resume``: an interrupted ``--train``,
+    exactly where it stopped). The ensemble is combined again whenever a member was trained."""
     commands = [[a for a in c if a != '--force'] for c in train_commands(dataset)]
     ensemble = len(commands) > 1
     folders, trained = [], False
@@ -248,9 +263,18 @@ def retrain(dataset: str, output: Optional[str] = None) -> int:
             print(f'{folder}: kept, finished by this command earlier (delete the folder to train it again)',
                   flush=True)
             continue
-        print('running:', shlex.join(command), flush=True)
-        rc = subprocess.call([sys.executable, '-m', 'smpconvnet'] + command[1:])
+        run = command + (['--resume'] if resume and os.path.isfile(os.path.join(folder, 'checkpoint.pth')) else [])
+        print('running:', shlex.join(run), flush=True)
+        hint = shlex.join([sys.executable, os.path.abspath(__file__), '--train', dataset] + (
+            ['--output', output] if output else []) + ['--resume'])
+        try:
+            rc = subprocess.call([sys.executable, '-m', 'smpconvnet'] + run[1:])
+        except KeyboardInterrupt:
+            print(f'\ninterrupted; continue where it stopped with: {hint}', file=sys.stderr, flush=True)
+            return 130
         if rc != 0:
+            if not resume and os.path.isfile(os.path.join(folder, 'checkpoint.pth')):
+                print(f'to continue the run in {folder}: {hint}', file=sys.stderr, flush=True)
             return rc
         from smpconvnet.atomic_io import atomic_file
         with atomic_file(os.path.join(folder, TRAINED_BY)) as tmp:
@@ -281,9 +305,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--output', metavar='DIR',
                         help="with --train: the run folder (default: the card's, runs/ucr/NAME_s0; an ensemble: "
                              'DIR/member<i> and the combined DIR/ensemble); an existing run there is not replaced')
+    parser.add_argument('--resume', action='store_true',
+                        help='with --train: continue an interrupted run in its folder (train-seq --resume)')
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f'--seeds must be at least 1, got {args.seeds}')
+    if (args.output or args.resume) and not args.train:
+        parser.error('--output and --resume go with --train NAME (retraining a shipped model)')
+    if args.markdown and (args.train or args.json):
+        parser.error('--markdown JSON prints the table of an earlier --json report and exits: '
+                     'it takes no --train or --json')
+    if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
+        parser.error(f'--json {args.json}: the folder {os.path.dirname(os.path.abspath(args.json))} does not exist')
     if args.markdown:
         try:
             with open(args.markdown) as f:
@@ -302,7 +335,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ImportError:
         raise SystemExit('benchmarks/ucr.py needs aeon (the UEA/UCR data and MiniRocket): pip install "smpconvnet[data]"')
     if args.train:
-        return retrain(args.train, args.output)
+        return retrain(args.train, args.output, args.resume)
     result = measure(args.datasets, tuple(range(args.seeds)))
     table = markdown_table(result)
     print(table)

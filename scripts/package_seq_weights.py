@@ -37,7 +37,9 @@ coordinates, biases, norms), cosine schedule over all updates after a 5-epoch li
 the peak; point radii in their own parameter group at 0.1x the learning rate and clamped to [1e-4, 1] after every
 step (the point kernel's optimizer hook). Augmentation: per-sample amplitude scaling N(1, 0.1) and Gaussian jitter
 (std 0.03) on the standardised series{shift}. No early stopping: the model after the last epoch is evaluated
-once."""
+once.{precise_bn}"""
+PRECISE_BN_NOTE = """ After the last epoch its BatchNorm running statistics were replaced by those of the whole
+training split, without augmentation or dropout (`--precise-bn`, `smpconvnet.train.seq_trainer.recompute_bn_statistics`)."""
 
 def _device_words(command):
     if '--device cuda' in command:
@@ -145,7 +147,7 @@ split, the ones shipped: a global per-channel mean and std, no labels.)
 ## Training
 Architecture: `{arch}`.
 
-{epochs} epochs, batch size {batch}. {RECIPE_NOTES.format(shift=shift)}
+{epochs} epochs, batch size {batch}. {RECIPE_NOTES.format(shift=shift, precise_bn=PRECISE_BN_NOTE if '--precise-bn' in command.split() else '')}
 At the last epoch{' (seed 0)' if members > 1 else ''}: training loss {last['train_loss']:.4f}, training accuracy {last['train_acc']:.3f} (on augmented
 batches).
 
@@ -217,7 +219,12 @@ def main():
     ap.add_argument('--force', action='store_true')
     args = ap.parse_args()
     runs = Path(args.runs)
-    summary = json.loads((runs / 'summary.json').read_text())
+    train_aeon = shlex.join([sys.executable, str(REPO / 'scripts' / 'train_aeon.py'), '--out', str(runs)])
+    try:
+        summary = json.loads((runs / 'summary.json').read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f'--runs {runs}: expected the --out folder of scripts/train_aeon.py, with its summary.json '
+                         f'({e}); train first: {train_aeon} --datasets NAME') from e
     for name, z in seq_zoo.SEQ_ZOO.items():
         ds = z['dataset']
         if args.datasets is not None and ds not in args.datasets:
@@ -228,7 +235,7 @@ def main():
             continue
         if not recorded:
             raise ValueError(f'{runs / "summary.json"}: no k-fold selection (phase cv) and final run recorded for '
-                             f'{ds}: run python scripts/train_aeon.py --out {runs} --datasets {ds} first')
+                             f'{ds}: run {train_aeon} --datasets {ds} first')
         ds_summary = dict(summary[ds])
         check_selection(ds, ds_summary['cv'], ds_summary['final']['command'])
         # an ensemble candidate ships seeds 0..members-1 of its recipe, a single one seed SHIPPED_SEED
@@ -258,7 +265,7 @@ def main():
         test_split = seq_data.load_aeon(ds, 'test', label_names=train_split.label_names)
         ds_summary['n_train'] = len(train_split)
         ds_summary['min_length'] = min(int(train_split.lengths.min()), int(test_split.lengths.min()))
-        command = ds_summary['final']['command'].split('train-seq ', 1)[1].replace('runs/', 'runs/ucr/')
+        command = ds_summary['final']['command'].split('train-seq ', 1)[1].replace('--output runs/', '--output runs/ucr/', 1)
 
         with atomic_dir(dst, force=True) as tmp:  # replaced only once complete
             if members > 1:
@@ -294,4 +301,7 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except (ValueError, FileExistsError, FileNotFoundError) as e:  # what the user can fix: one line, no traceback
+        sys.exit(f'{Path(__file__).name}: {e}')

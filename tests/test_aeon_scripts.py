@@ -3,6 +3,7 @@ is only made, packaged and stated in a card over the whole grid, the best cross-
 listed), trained by the final run. Synthetic summaries: no training."""
 import importlib.util
 import json
+import shlex
 import sys
 
 import pytest
@@ -40,7 +41,6 @@ def test_final_phase_refuses_a_partial_grid_with_a_hint_that_works(tmp_path):
     """The hint is a whole command, quoted, with this interpreter and script (works from any folder) and the run's
     device and extra arguments; run as printed it schedules exactly the missing candidates."""
     import argparse
-    import shlex
     train_aeon = _script('train_aeon')
     grid = list(train_aeon.DATASETS['GunPoint']['candidates'])
     summary = {'GunPoint': {'cv': _cv(**{grid[0]: (10, 10)})}}
@@ -61,7 +61,13 @@ def test_final_phase_refuses_a_partial_grid_with_a_hint_that_works(tmp_path):
 def test_cli_rejects_unknown_data_sets_and_candidates(monkeypatch, tmp_path, capsys):
     train_aeon = _script('train_aeon')
     for argv, message in ((['--datasets', 'NoSuchSet'], "invalid choice: 'NoSuchSet'"),
-                          (['--datasets', 'GunPoint', '--candidates', 'nosuch'], '--candidates nosuch: not in the grids')):
+                          (['--datasets', 'GunPoint', '--candidates', 'nosuch'], '--candidates nosuch: not in the grids'),
+                          (['--datasets'], '--datasets needs at least one name'),
+                          (['--datasets', 'GunPoint', '--candidates'], '--candidates needs at least one name'),
+                          (['--jobs', '0'], '--jobs and --seeds must be at least 1'),
+                          (['--seeds', '0'], '--jobs and --seeds must be at least 1'),
+                          (['--device', 'cuda'], '--device cuda: torch sees no CUDA device here')):
+        monkeypatch.setattr('torch.cuda.is_available', lambda: False)
         monkeypatch.setattr(sys, 'argv', ['train_aeon.py', '--out', str(tmp_path)] + argv)
         with pytest.raises(SystemExit):
             train_aeon.main()
@@ -198,7 +204,6 @@ def test_cv_phase_prints_a_command_for_a_partial_grid(monkeypatch, tmp_path, cap
     out = capsys.readouterr().out
     assert 'no choice yet: not scored on every fold: b; run: ' in out
     hint = out.split('; run: ', 1)[1].splitlines()[0]
-    import shlex
     assert shlex.split(hint)[2:] == ['--out', 'runs x', '--phase', 'cv', '--datasets', 'GunPoint', '--candidates', 'b',
                                      '--keep-finished', '--extra', '--epochs', '1']
 
@@ -256,3 +261,23 @@ def test_packager_ships_a_chosen_ensemble(monkeypatch, tmp_path):
     assert 'An ensemble of 2 causal SMP-TCNs' in card and '200 parameters in all (2 x 100)' in card
     assert 'one recipe trained with seeds 0-1' in card and 'At the last epoch (seed 0)' in card
     assert f"**{config['results']['test']['accuracy']:.4f}**" in card and 'final training\n3 s (all members)' in card
+
+
+def test_packager_errors_are_one_line_with_a_command_that_works(tmp_path):
+    """No summary.json at --runs, or a data set without a final run: one line naming the folder, and the
+    train_aeon.py command (absolute paths: it works from any folder)."""
+    import subprocess
+    script = str(ROOT / 'scripts' / 'package_seq_weights.py')
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    r = subprocess.run([sys.executable, script, '--runs', str(empty)], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
+    assert f'--runs {empty}: expected the --out folder of scripts/train_aeon.py' in r.stderr
+    (empty / 'summary.json').write_text('{}')
+    r = subprocess.run([sys.executable, script, '--runs', str(empty), '--datasets', 'GunPoint',
+                        '--weights', str(tmp_path / 'w')], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
+    hint = r.stderr.split(': run ', 1)[1].rsplit(' first', 1)[0]
+    words = shlex.split(hint)
+    assert words[1] == str(ROOT / 'scripts' / 'train_aeon.py') and words[2:] == ['--out', str(empty), '--datasets',
+                                                                                'GunPoint']

@@ -59,6 +59,8 @@ def test_script_scores_a_shipped_model_next_to_minirocket(tmp_path, capsys):
     assert 0.8 < row['minirocket']['accuracy'] <= 1 and row['minirocket']['runs'][0]['seed'] == 0
     printed = capsys.readouterr().out
     assert ucr.markdown_table(report) in printed and f'wrote {out}' in printed
+    # the footer names the command that measured this subset
+    assert 'with `python benchmarks/ucr.py --datasets JapaneseVowels --seeds 1`' in ucr.markdown_table(report)
 
 
 def test_script_errors_name_what_is_wrong(tmp_path):
@@ -77,6 +79,51 @@ def test_script_errors_name_what_is_wrong(tmp_path):
         ucr.main(['--markdown', str(ROOT / 'docs' / 'bench-cpu.json')])
     with pytest.raises(SystemExit):  # argparse: --seeds must be at least 1
         ucr.main(['--seeds', '0'])
+    # checked before anything is measured: options that would be ignored, a report that could not be written
+    for argv in (['--output', str(tmp_path)], ['--resume'], ['--markdown', str(bad), '--train', 'GunPoint'],
+                 ['--json', str(tmp_path / 'no_such_folder' / 'r.json')]):
+        with pytest.raises(SystemExit) as e:
+            ucr.main(argv)
+        assert e.value.code == 2, argv
+
+
+def test_train_resume_continues_an_interrupted_run(monkeypatch, tmp_path, capsys):
+    """``--train NAME --resume`` passes ``--resume`` to train-seq when the folder holds a checkpoint; a refused
+    or interrupted run prints the ucr.py command that continues it."""
+    pytest.importorskip('aeon')
+    ucr = _ucr()
+    calls = []
+    run = tmp_path / 'run'
+
+    def interrupted(cmd):  # writes a checkpoint, then the user presses Ctrl-C
+        calls.append(cmd)
+        run.mkdir(exist_ok=True)
+        (run / 'checkpoint.pth').write_bytes(b'')
+        raise KeyboardInterrupt
+    monkeypatch.setattr(ucr.subprocess, 'call', interrupted)
+    assert ucr.main(['--train', 'GunPoint', '--output', str(run)]) == 130
+    hint = capsys.readouterr().err.strip().splitlines()[-1]
+    assert '--resume' not in calls[-1] and hint.endswith(f'--train GunPoint --output {run} --resume')
+
+    def refused(cmd):  # train-seq refuses to replace the run without --resume
+        calls.append(cmd)
+        return 1
+    monkeypatch.setattr(ucr.subprocess, 'call', refused)
+    assert ucr.main(['--train', 'GunPoint', '--output', str(run)]) == 1
+    assert capsys.readouterr().err.strip().endswith(f'--train GunPoint --output {run} --resume')
+
+    def finishes(cmd):
+        calls.append(cmd)
+        for f in ('results.json', 'model.safetensors'):
+            (run / f).write_text('{}')
+        return 0
+    monkeypatch.setattr(ucr.subprocess, 'call', finishes)
+    import shlex
+    argv = shlex.split(hint.split('with: ', 1)[1])[2:]  # the hint, copied: python ucr.py ...
+    assert ucr.main(argv) == 0
+    assert calls[-1][-1] == '--resume'
+    # finished by this command (without --resume): kept next time
+    assert ucr.main(['--train', 'GunPoint', '--output', str(run)]) == 0 and len(calls) == 3
 
 
 def test_train_reruns_the_cards_command_without_replacing_a_run(monkeypatch, tmp_path):

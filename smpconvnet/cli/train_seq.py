@@ -52,6 +52,9 @@ def add_parser(subparsers):
                    help='window slicing: crop up to this fraction of the length, stretch back (equal lengths)')
     p.add_argument('--mixup', type=float, default=d.mixup, help='mixup Beta(a, a) parameter a (0: off)')
     p.add_argument('--grad-clip', type=float, default=d.grad_clip, help='max gradient norm (0: off)')
+    p.add_argument('--precise-bn', action='store_true',
+                   help='after the last epoch, replace the BatchNorm running statistics by those of the whole '
+                        'training split (no augmentation, no dropout)')
     p.add_argument('--val-fraction', type=float, default=d.val_fraction,
                    help='hold out this stratified fraction of the training split for validation')
     p.add_argument('--cv-folds', type=int, default=d.cv_folds,

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 __all__ = [
     'SequenceSet', 'load_aeon', 'label_order', 'channel_stats', 'standardize', 'pad_batch', 'batches',
     'stratified_split', 'stratified_kfold', 'augment_batch', 'make_adding_problem', 'ADDING_BASELINE_MSE', 'export_aeon_cache',
-    'DATA_CACHE_ENV',
+    'DATA_CACHE_ENV', 'AEON_OFFLINE_SETS',
 ]
 
 # A folder of ``<name>_<split>.pt`` files written by :func:`export_aeon_cache`, read instead of aeon when set:
@@ -72,6 +72,12 @@ class SequenceSet:
                            self.name, dict(self.info))
 
 
+# the UEA/UCR classification sets whose files are in the aeon wheel (aeon/datasets/data/): readable offline; any
+# other name makes aeon try a download
+AEON_OFFLINE_SETS = ('ACSF1', 'ArrowHead', 'BasicMotions', 'GunPoint', 'ItalyPowerDemand', 'JapaneseVowels',
+                     'OSULeaf', 'PickupGestureWiimoteZ')
+
+
 def _require_aeon():
     try:
         from aeon.datasets import load_classification
@@ -93,7 +99,11 @@ def _load_raw(name: str, split: str):
     try:
         X, y = load_classification(name, split=split)
     except Exception as e:  # aeon raises various errors for unknown names (and tries to download them)
-        raise ValueError(f'could not load the aeon classification data set {name!r} ({split} split) offline: {e}') from e
+        close = [n for n in AEON_OFFLINE_SETS if n.lower() == name.lower()]
+        hint = (f"; did you mean {close[0]!r}? (names are case-sensitive)" if close else
+                f"; the classification sets in the aeon wheel, readable offline: {', '.join(AEON_OFFLINE_SETS)}")
+        raise ValueError(f'could not load the aeon classification data set {name!r} ({split} split) offline: '
+                         f'{e}{hint}') from e
     return X, [str(v) for v in y]
 
 

@@ -360,6 +360,10 @@ def check_input(
             f'SMPConvTCN expects a batch of sequences [B, {in_chans}, L] (batch, channels, steps) or [B, {in_chans}, 1, '
             f'L], got {list(x.shape)}' + ('; add a batch dimension with x.unsqueeze(0)' if x.dim() == 2 else ''))
     if x.shape[1] != in_chans:
+        if x.shape[2] == in_chans:  # channels last, as many libraries store series: [B, L, C]
+            raise ValueError(
+                f'SMPConvTCN was built for {in_chans} input channels, got {x.shape[1]} (input shape {list(x.shape)}, '
+                f'expected [B, {in_chans}, L]); for a [B, L, C] batch pass x.transpose(1, 2)')
         raise ValueError(
             f'SMPConvTCN was built for {in_chans} input channels, got {x.shape[1]} (input shape {list(x.shape)}, '
             f'expected [B, {in_chans}, L]); create the model with in_chans={x.shape[1]} to change it')

@@ -18,6 +18,7 @@ end the folder also holds ``model.safetensors`` + ``config.json`` (loadable with
 ``timm.create_model('local-dir:OUTPUT', pretrained=True)``) and ``results.json``.
 """
 import argparse
+import inspect
 import json
 import random
 import time
@@ -69,6 +70,7 @@ class TrainConfig:
     aug_warp: float = 0.0
     mixup: float = 0.0
     grad_clip: float = 0.0
+    precise_bn: bool = False
     val_fraction: float = 0.0
     cv_folds: int = 0
     cv_fold: int = 0
@@ -91,7 +93,7 @@ class TrainConfig:
 # options that must be the same to resume a run exactly
 _RESUME_KEYS = ('model', 'model_kwargs', 'dataset', 'epochs', 'batch_size', 'lr', 'weight_decay', 'radius_lr_factor',
                 'warmup_epochs', 'min_lr_ratio', 'label_smoothing', 'augment', 'aug_scale', 'aug_jitter', 'aug_shift',
-                'aug_warp', 'mixup', 'grad_clip', 'val_fraction', 'cv_folds', 'cv_fold', 'split_seed', 'seed', 'length', 'adding_length',
+                'aug_warp', 'mixup', 'grad_clip', 'precise_bn', 'val_fraction', 'cv_folds', 'cv_fold', 'split_seed', 'seed', 'length', 'adding_length',
                 'adding_train', 'adding_test')
 
 
@@ -311,7 +313,15 @@ def build_model(cfg: TrainConfig, data: PreparedData) -> nn.Module:
     kwargs = dict(cfg.model_kwargs)
     kwargs.setdefault('in_chans', data.in_chans)
     kwargs.setdefault('num_classes', data.num_classes)
-    return timm.create_model(cfg.model, **kwargs)
+    try:
+        model = timm.create_model(cfg.model, **kwargs)
+    except TypeError as e:  # a misspelt or foreign --model-kwargs key: the constructor's own words, no traceback
+        raise ValueError(f'--model {cfg.model} --model-kwargs {" ".join(f"{k}={v!r}" for k, v in cfg.model_kwargs.items())}: '
+                         f'{e}') from e
+    if 'lengths' not in inspect.signature(model.forward).parameters:
+        raise ValueError(f'--model {cfg.model} is not a sequence model (its forward takes no lengths=): train-seq trains '
+                         f'SMP-TCNs, e.g. smpconv_tcn_osuleaf (`smpconvnet list` shows them)')
+    return model
 
 
 def _progress(iterable, total: int, desc: str, enabled: bool):
@@ -497,6 +507,10 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path) -> Dict[str, Any]:
         with open(out_dir / LOG_NAME, 'a') as f:
             f.write(json.dumps(record) + '\n')
 
+    if cfg.precise_bn:
+        # after the last epoch (also when a finished run is resumed): the checkpoint keeps the running statistics
+        # training left, the exported model gets those of the whole training split
+        recompute_bn_statistics(model, data.train, data.length)
     results: Dict[str, Any] = {'model': cfg.model, 'dataset': data.dataset['name'], 'seed': cfg.seed,
                                'epochs': cfg.epochs, 'parameters': n_params,
                                'train_time_s': round(sum(r['time_s'] for r in history), 1)}
@@ -508,6 +522,42 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path) -> Dict[str, Any]:
         print(f'test {metric}: {results["test"][metric]:.4f} ({results["test"]["n"]} samples)')
     _export(model, cfg, data, results, out_dir)
     return results
+
+
+@torch.no_grad()
+def recompute_bn_statistics(model: nn.Module, data: seq_data.SequenceSet, length: int, batch_size: int = 256) -> int:
+    """Replace the running mean and variance of every BatchNorm of ``model`` by statistics of ``data`` ("precise
+    BN": Wu & Johnson, "Rethinking 'Batch' in BatchNorm", 2021, section 3).
+
+    The running statistics left by training are an exponential average (momentum 0.1) over the last few batches,
+    each with its own augmentation and weights; with a few updates per epoch they jitter from epoch to epoch and
+    so does the eval-mode model. Here every sequence of ``data`` (standardised, not augmented, right-padded to
+    ``length`` steps, ``lengths`` passed so masked BatchNorms use the valid steps only) goes through the model once
+    with the BatchNorms in training mode and everything else in eval mode (no dropout); each BatchNorm then holds
+    the equal-weight average of the batch statistics (``momentum=None``), exactly the statistics of ``data`` when
+    it fits in one batch of ``batch_size``. ``torch.optim.swa_utils.update_bn`` does the same but runs dropout and
+    cannot pass ``lengths``. The model is left in eval mode; its momenta are restored.
+
+    Returns:
+        the number of BatchNorm layers updated (0: the model has none and is unchanged).
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not norms:
+        return 0
+    momenta = [m.momentum for m in norms]
+    model.eval()
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+        m.train()
+    device = next(model.parameters()).device
+    equal_length = bool((data.lengths == length).all())
+    for x, lengths, _ in seq_data.batches(data, batch_size, length):
+        _forward(model, x.to(device), lengths.to(device), equal_length)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+        m.eval()
+    return len(norms)
 
 
 def checkpoint_config(checkpoint: Dict[str, Any]) -> Dict[str, Any]:

@@ -508,6 +508,11 @@ def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust
 
     path = Path(spec[len('local-dir:'):] if spec.startswith('local-dir:') else spec)
     if path.is_dir():
+        checkpoint = path / 'checkpoint.pth'  # train-seq's per-epoch checkpoint (seq_trainer.CHECKPOINT_NAME)
+        if not (path / CONFIG_NAME).exists() and checkpoint.is_file():
+            # a run that has not finished (config.json and the weights are written at its end): its last epoch
+            model, description, extra = _load_checkpoint_file(checkpoint, trust_pickle=trust_pickle, **kwargs)
+            return model, f'{description} (the run has not finished: its last checkpoint)', extra
         config = read_config(path)
         extra = {k: config[k] for k in EXTRA_CONFIG_KEYS if k in config}
         if config.get(DEPLOYED_KEY):

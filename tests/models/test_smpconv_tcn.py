@@ -420,7 +420,8 @@ def test_timm_api():
 BAD_INPUTS = [
     (dict(x=torch.randn(3, 40)), r'expects a batch of sequences \[B, 3, L\].*got \[3, 40\].*unsqueeze'),
     (dict(x=torch.randn(1, 3, 4, 40)), r'expects a batch of sequences \[B, 3, L\].*\[1, 3, 4, 40\]'),
-    (dict(x=torch.randn(2, 5, 40)), r'built for 3 input channels, got 5'),
+    (dict(x=torch.randn(2, 5, 40)), r'built for 3 input channels, got 5.*create the model with in_chans=5'),
+    (dict(x=torch.randn(2, 40, 3)), r'built for 3 input channels, got 40.*for a \[B, L, C\] batch pass x.transpose'),
     (dict(x=torch.randn(2, 3, 0)), r'at least 2 steps.*got length 0'),
     (dict(x=torch.randn(2, 3, 1)), r'at least 2 steps.*got length 1'),
     (dict(timestamps=torch.arange(39.)), r'timestamps must be a floating-point tensor of shape \[40\] or \[2, 40\]'),

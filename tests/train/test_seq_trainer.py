@@ -1,5 +1,6 @@
 """The sequence training loop (``smpconvnet train-seq``) and its data handling, on tiny models and data."""
 import json
+import re
 
 import pytest
 import torch
@@ -210,6 +211,13 @@ def test_variable_length_data_and_preprocessing():
         seq_data.pad_batch(z.sequences[:5], 6)
     with pytest.raises(ValueError, match='split'):
         seq_data.load_aeon('JapaneseVowels', 'validation')
+    # unknown names: the right spelling, or the sets readable offline (aeon's own message asks for a download)
+    with pytest.raises(ValueError, match="did you mean 'JapaneseVowels'"):
+        seq_data.load_aeon('japanesevowels', 'train')
+    with pytest.raises(ValueError, match='readable offline: ACSF1, ArrowHead, .*PickupGestureWiimoteZ'):
+        seq_data.load_aeon('NoSuchSet', 'train')
+    for name in seq_data.AEON_OFFLINE_SETS:  # the list is true of the installed aeon
+        assert len(seq_data.load_aeon(name, 'test')) > 0
 
 
 def test_padding_does_not_change_predictions():
@@ -286,6 +294,15 @@ def test_cli_help_and_errors(tmp_path, capsys):
                    '--output', str(tmp_path / 'x'), '--no-progress'])
     assert rc == 1
     assert 'NoSuchDataSet123' in capsys.readouterr().err
+    # a misspelt model argument and an image model: one line naming the option, before any training
+    for args, message in ((['--model', 'smpconv_tcn_gunpoint', '--model-kwargs', 'hidden_chanels=3'],
+                           "--model-kwargs hidden_chanels=3: .*unexpected keyword argument 'hidden_chanels'"),
+                          (['--model', 'smpconv_resnet_cifar10'],
+                           '--model smpconv_resnet_cifar10 is not a sequence model')):
+        rc = cli_main(['train-seq', '--dataset', 'GunPoint', '--output', str(tmp_path / 'y'), '--no-progress',
+                       '--epochs', '1'] + args)
+        err = capsys.readouterr().err
+        assert rc == 1 and re.search(message, err) and 'Traceback' not in err, err
     rc = cli_main(['train-seq', '--model', '_test_tiny_seqnet', '--output', str(tmp_path / 'y'), '--resume'])
     assert rc == 1 and 'no checkpoint' in capsys.readouterr().err
 
@@ -324,3 +341,71 @@ def test_heldout_predictions_rebuild_the_fold(tmp_path):
     train_seq.train(whole)
     with pytest.raises(ValueError, match='no dataset.validation'):
         train_seq.heldout_predictions(tmp_path / 'whole')
+
+
+def test_precise_bn_uses_the_valid_steps_of_the_whole_training_split_without_dropout():
+    """``recompute_bn_statistics``: every BatchNorm's running mean / variance become the mean / unbiased variance of
+    its input over the valid (unpadded) steps of all sequences, with dropout off (two calls give the same
+    statistics); momenta are restored and the model is left in eval mode."""
+    import timm
+    torch.manual_seed(0)
+    model = timm.create_model('smpconv_tcn_japanesevowels', num_classes=3, hidden_channels=8, dropout=0.5)
+    model.train()
+    lengths = [7, 12, 20, 15, 9]
+    data = seq_data.SequenceSet([torch.randn(12, n) * 3 + 1 for n in lengths], torch.tensor([0, 1, 2, 0, 1]))
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    seen = {}
+    hooks = [m.register_forward_pre_hook(lambda m, args: seen.__setitem__(m, args)) for m in norms]
+    assert train_seq.recompute_bn_statistics(model, data, 24, batch_size=8) == len(norms) > 0
+    for h in hooks:
+        h.remove()
+    assert not model.training and all(m.momentum == 0.1 for m in norms)
+    first = [(m.running_mean.clone(), m.running_var.clone()) for m in norms]
+    for m in norms:
+        x, mask = seen[m]
+        assert x.shape[-1] == 24 and mask is not None  # padded to 24 steps, padding masked out
+        valid = x.transpose(0, 1)[:, mask[:, 0]]       # [C, valid steps of all sequences]
+        assert valid.shape[1] == sum(lengths)
+        torch.testing.assert_close(m.running_mean, valid.mean(1), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(m.running_var, valid.var(1), rtol=1e-4, atol=1e-6)
+    train_seq.recompute_bn_statistics(model, data, 24, batch_size=8)
+    for m, (mean, var) in zip(norms, first):
+        assert torch.equal(m.running_mean, mean) and torch.equal(m.running_var, var)  # no dropout noise
+    assert train_seq.recompute_bn_statistics(nn.Linear(2, 2), data, 24) == 0
+
+
+def test_precise_bn_option_exports_the_training_split_statistics(tmp_path):
+    """``--precise-bn``: the checkpoint keeps training's running statistics, the exported model (and its recorded
+    results) those of the whole training split."""
+    import timm
+    train_seq.train(_cfg(tmp_path, 'p', epochs=1, precise_bn=True))
+    ckpt = torch.load(tmp_path / 'p' / train_seq.CHECKPOINT_NAME, weights_only=False)
+    exported = timm.create_model(f'local-dir:{tmp_path / "p"}', pretrained=True)
+    assert not torch.equal(exported.norm.running_mean, ckpt['model']['norm.running_mean'])
+    data = train_seq.load_data(_cfg(tmp_path, 'p'))
+    again = timm.create_model(f'local-dir:{tmp_path / "p"}', pretrained=True)
+    train_seq.recompute_bn_statistics(again, data.train, data.length)
+    assert torch.equal(again.norm.running_mean, exported.norm.running_mean)
+    results = json.loads((tmp_path / 'p' / 'results.json').read_text())
+    assert results['test'] == train_seq.evaluate(exported, data.test, data.length)
+    with pytest.raises(ValueError, match='precise_bn'):
+        train_seq.train(_cfg(tmp_path, 'p', epochs=1, resume=True))
+
+
+def test_an_unfinished_run_folder_loads_its_last_checkpoint(tmp_path, capsys):
+    """A run folder whose run has not finished (no config.json / model.safetensors yet) is read through its
+    checkpoint by every command that takes a model, as the docs say of "any run folder"."""
+    from smpconvnet.weights.sources import load_model_with_config
+    train_seq.train(_cfg(tmp_path, 'u', epochs=1, model='smpconv_tcn_japanesevowels',
+                         model_kwargs={'hidden_channels': 4}))
+    for name in ('config.json', 'model.safetensors', 'results.json'):
+        (tmp_path / 'u' / name).unlink()  # as after an interruption
+    ckpt = torch.load(tmp_path / 'u' / train_seq.CHECKPOINT_NAME, weights_only=False)
+    for spec in (str(tmp_path / 'u'), f'local-dir:{tmp_path / "u"}'):
+        model, description, extra = load_model_with_config(spec)
+        assert 'has not finished' in description and extra['dataset']['name'] == 'JapaneseVowels'
+        for k, v in model.state_dict().items():
+            assert torch.equal(v, ckpt['model'][k]), k
+    capsys.readouterr()
+    assert cli_main(['evaluate-seq', str(tmp_path / 'u')]) in (0, None)
+    assert 'JapaneseVowels' in capsys.readouterr().out
