@@ -226,17 +226,23 @@ def train_commands(dataset: str) -> List[List[str]]:
 
 # written into a run folder by --train once its command has finished: which command made the run
 TRAINED_BY = 'trained_by.json'
+# written by --train when its command started the run in the folder: only such a run is offered --resume
+STARTED_BY = 'started_by.json'
+
+
+def _recorded(folder: str, name: str):
+    """The command recorded in ``folder/name`` (``TRAINED_BY`` / ``STARTED_BY``), or None."""
+    try:
+        with open(os.path.join(folder, name)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
 
 
 def _finished_by(folder: str, command: List[str]) -> bool:
     """Whether ``folder`` holds a finished run of exactly ``command`` (recorded by an earlier ``--train``)."""
-    try:
-        with open(os.path.join(folder, TRAINED_BY)) as f:
-            recorded = json.load(f)
-    except (OSError, ValueError):
-        return False
-    return recorded == command and all(os.path.isfile(os.path.join(folder, f))
-                                       for f in ('results.json', 'model.safetensors'))
+    return _recorded(folder, TRAINED_BY) == command and all(os.path.isfile(os.path.join(folder, f))
+                                                            for f in ('results.json', 'model.safetensors'))
 
 
 def retrain(dataset: str, output: Optional[str] = None, resume: bool = False) -> int:
@@ -263,18 +269,28 @@ def retrain(dataset: str, output: Optional[str] = None, resume: bool = False) ->
             print(f'{folder}: kept, finished by this command earlier (delete the folder to train it again)',
                   flush=True)
             continue
-        run = command + (['--resume'] if resume and os.path.isfile(os.path.join(folder, 'checkpoint.pth')) else [])
+        checkpoint = os.path.join(folder, 'checkpoint.pth')
+        fresh = not os.path.exists(checkpoint)
+        run = command + (['--resume'] if resume and not fresh else [])
         print('running:', shlex.join(run), flush=True)
         hint = shlex.join([sys.executable, os.path.abspath(__file__), '--train', dataset] + (
             ['--output', output] if output else []) + ['--resume'])
+        interrupted = False
         try:
             rc = subprocess.call([sys.executable, '-m', 'smpconvnet'] + run[1:])
         except KeyboardInterrupt:
-            print(f'\ninterrupted; continue where it stopped with: {hint}', file=sys.stderr, flush=True)
-            return 130
+            interrupted, rc = True, 130
+        if fresh and os.path.isfile(checkpoint):  # this command started the run: it may be resumed
+            from smpconvnet.atomic_io import atomic_file
+            with atomic_file(os.path.join(folder, STARTED_BY)) as tmp:
+                tmp.write_text(json.dumps(command) + '\n')
         if rc != 0:
-            if not resume and os.path.isfile(os.path.join(folder, 'checkpoint.pth')):
-                print(f'to continue the run in {folder}: {hint}', file=sys.stderr, flush=True)
+            if _recorded(folder, STARTED_BY) == command and os.path.isfile(checkpoint) and (interrupted or not resume):
+                print(f'\n{"interrupted; c" if interrupted else "C"}ontinue the run in {folder} where it stopped '
+                      f'with: {hint}', file=sys.stderr, flush=True)
+            elif not fresh and not resume:
+                print(f'\n{folder} holds a run that --train did not start: pass another --output', file=sys.stderr,
+                      flush=True)
             return rc
         from smpconvnet.atomic_io import atomic_file
         with atomic_file(os.path.join(folder, TRAINED_BY)) as tmp:

@@ -147,7 +147,7 @@ split, the ones shipped: a global per-channel mean and std, no labels.)
 ## Training
 Architecture: `{arch}`.
 
-{epochs} epochs, batch size {batch}. {RECIPE_NOTES.format(shift=shift, precise_bn=PRECISE_BN_NOTE if '--precise-bn' in command.split() else '')}
+{epochs} epoch{'' if epochs == '1' else 's'}, batch size {batch}. {RECIPE_NOTES.format(shift=shift, precise_bn=PRECISE_BN_NOTE if '--precise-bn' in command.split() else '')}
 At the last epoch{' (seed 0)' if members > 1 else ''}: training loss {last['train_loss']:.4f}, training accuracy {last['train_acc']:.3f} (on augmented
 batches).
 
@@ -218,6 +218,8 @@ def main():
                          'in RUNS/summary.json)')
     ap.add_argument('--force', action='store_true')
     args = ap.parse_args()
+    if args.datasets is not None and not args.datasets:
+        ap.error('--datasets needs at least one name (without the option: every set with a final run)')
     runs = Path(args.runs)
     train_aeon = shlex.join([sys.executable, str(REPO / 'scripts' / 'train_aeon.py'), '--out', str(runs)])
     try:

@@ -278,6 +278,9 @@ def test_packager_errors_are_one_line_with_a_command_that_works(tmp_path):
                         '--weights', str(tmp_path / 'w')], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
     hint = r.stderr.split(': run ', 1)[1].rsplit(' first', 1)[0]
+    empty_list = subprocess.run([sys.executable, script, '--runs', str(empty), '--datasets'], capture_output=True,
+                                text=True, cwd=tmp_path)
+    assert empty_list.returncode == 2 and '--datasets needs at least one name' in empty_list.stderr
     words = shlex.split(hint)
     assert words[1] == str(ROOT / 'scripts' / 'train_aeon.py') and words[2:] == ['--out', str(empty), '--datasets',
                                                                                 'GunPoint']

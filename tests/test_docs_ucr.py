@@ -124,6 +124,14 @@ def test_train_resume_continues_an_interrupted_run(monkeypatch, tmp_path, capsys
     assert calls[-1][-1] == '--resume'
     # finished by this command (without --resume): kept next time
     assert ucr.main(['--train', 'GunPoint', '--output', str(run)]) == 0 and len(calls) == 3
+    # a folder holding a run that --train did not start (another command's): no --resume offered, another --output
+    other = tmp_path / 'other'
+    other.mkdir()
+    (other / 'checkpoint.pth').write_bytes(b'')
+    monkeypatch.setattr(ucr.subprocess, 'call', refused)
+    assert ucr.main(['--train', 'GunPoint', '--output', str(other)]) == 1
+    err = capsys.readouterr().err
+    assert 'did not start: pass another --output' in err and '--resume' not in err
 
 
 def test_train_reruns_the_cards_command_without_replacing_a_run(monkeypatch, tmp_path):

@@ -5,6 +5,7 @@ sub-command and sets ``func`` (called with the parsed arguments, returning an ex
 """
 import argparse
 import importlib
+import os
 import sys
 from typing import List, Optional
 
@@ -48,6 +49,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         # readable line, not a traceback
         print(f'smpconvnet {args.command}: error: {e}', file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback
+        output = getattr(args, 'output', None) if args.command == 'train-seq' else None
+        resume = (f'; {output}/checkpoint.pth holds its last finished epoch: the same command with --resume '
+                  f'continues it' if output and os.path.isfile(os.path.join(output, 'checkpoint.pth')) else '')
+        print(f'\nsmpconvnet {args.command}: interrupted{resume}', file=sys.stderr)
+        return 130
 
 
 if __name__ == '__main__':

@@ -53,8 +53,10 @@ def add_parser(subparsers):
     p.add_argument('--mixup', type=float, default=d.mixup, help='mixup Beta(a, a) parameter a (0: off)')
     p.add_argument('--grad-clip', type=float, default=d.grad_clip, help='max gradient norm (0: off)')
     p.add_argument('--precise-bn', action='store_true',
-                   help='after the last epoch, replace the BatchNorm running statistics by those of the whole '
-                        'training split (no augmentation, no dropout)')
+                   help='after the last epoch, replace the BatchNorm running statistics of the exported model by '
+                        'those of the whole training split (no augmentation, no dropout); checkpoint.pth keeps '
+                        "training's. With --resume on a finished run: applies it (or, without it, exports the "
+                        "checkpoint's statistics again)")
     p.add_argument('--val-fraction', type=float, default=d.val_fraction,
                    help='hold out this stratified fraction of the training split for validation')
     p.add_argument('--cv-folds', type=int, default=d.cv_folds,

@@ -358,7 +358,9 @@ def check_input(
     if x.dim() != 3:
         raise ValueError(
             f'SMPConvTCN expects a batch of sequences [B, {in_chans}, L] (batch, channels, steps) or [B, {in_chans}, 1, '
-            f'L], got {list(x.shape)}' + ('; add a batch dimension with x.unsqueeze(0)' if x.dim() == 2 else ''))
+            f'L], got {list(x.shape)}' + (f'; add the batch dimension: x.unsqueeze(0) for one sequence [{in_chans}, L]'
+                                           + (', x.unsqueeze(1) for a batch of univariate sequences [B, L]'
+                                              if in_chans == 1 else '') if x.dim() == 2 else ''))
     if x.shape[1] != in_chans:
         if x.shape[2] == in_chans:  # channels last, as many libraries store series: [B, L, C]
             raise ValueError(

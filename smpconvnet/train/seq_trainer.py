@@ -90,10 +90,11 @@ class TrainConfig:
     device: str = 'cpu'
 
 
-# options that must be the same to resume a run exactly
+# options that must be the same to resume a run exactly (precise_bn acts after the last epoch only: a finished run
+# resumed with or without it exports the statistics it asks for)
 _RESUME_KEYS = ('model', 'model_kwargs', 'dataset', 'epochs', 'batch_size', 'lr', 'weight_decay', 'radius_lr_factor',
                 'warmup_epochs', 'min_lr_ratio', 'label_smoothing', 'augment', 'aug_scale', 'aug_jitter', 'aug_shift',
-                'aug_warp', 'mixup', 'grad_clip', 'precise_bn', 'val_fraction', 'cv_folds', 'cv_fold', 'split_seed', 'seed', 'length', 'adding_length',
+                'aug_warp', 'mixup', 'grad_clip', 'val_fraction', 'cv_folds', 'cv_fold', 'split_seed', 'seed', 'length', 'adding_length',
                 'adding_train', 'adding_test')
 
 
@@ -388,12 +389,17 @@ def train(cfg: TrainConfig) -> Dict[str, Any]:
                                   f'{CHECKPOINT_NAME}), --force to start over, or another --output')
         for p in found:  # --force: nothing of the replaced run is left to mix with the new one (log, results)
             p.unlink()
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
         return _train(cfg, out_dir, ckpt_path)
+    except BaseException:
+        if created and not any(out_dir.iterdir()):  # a run that failed before its first checkpoint leaves nothing
+            out_dir.rmdir()
+        raise
     finally:  # the thread count is process-wide: a library call leaves it as it found it
         torch.set_num_threads(threads)
 
@@ -514,6 +520,8 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path) -> Dict[str, Any]:
     results: Dict[str, Any] = {'model': cfg.model, 'dataset': data.dataset['name'], 'seed': cfg.seed,
                                'epochs': cfg.epochs, 'parameters': n_params,
                                'train_time_s': round(sum(r['time_s'] for r in history), 1)}
+    if cfg.precise_bn:  # the exported BatchNorm statistics are not the checkpoint's
+        results['precise_bn'] = True
     if data.val is not None:
         results['val'] = evaluate(model, data.val, data.length, data.task)
     if cfg.eval_test and data.test is not None:
@@ -532,11 +540,14 @@ def recompute_bn_statistics(model: nn.Module, data: seq_data.SequenceSet, length
     The running statistics left by training are an exponential average (momentum 0.1) over the last few batches,
     each with its own augmentation and weights; with a few updates per epoch they jitter from epoch to epoch and
     so does the eval-mode model. Here every sequence of ``data`` (standardised, not augmented, right-padded to
-    ``length`` steps, ``lengths`` passed so masked BatchNorms use the valid steps only) goes through the model once
-    with the BatchNorms in training mode and everything else in eval mode (no dropout); each BatchNorm then holds
-    the equal-weight average of the batch statistics (``momentum=None``), exactly the statistics of ``data`` when
-    it fits in one batch of ``batch_size``. ``torch.optim.swa_utils.update_bn`` does the same but runs dropout and
-    cannot pass ``lengths``. The model is left in eval mode; its momenta are restored.
+    ``length`` steps, ``lengths`` passed so masked BatchNorms count the valid steps only) goes through the model
+    once, in batches of ``batch_size``, with the BatchNorms in training mode and everything else in eval mode (no
+    dropout). Each BatchNorm gets the mean and unbiased variance of everything it received, every valid step of
+    every sequence weighted equally (sums in float64), whatever the batch sizes; as in training, each batch is
+    normalised with its own statistics on the way, so with several batches the deeper layers' inputs are those of
+    batch-normalised batches (exactly the whole set's with one batch). ``torch.optim.swa_utils.update_bn`` runs
+    dropout, weighs batches equally and cannot pass ``lengths``. The model is left in eval mode; momenta are
+    restored.
 
     Returns:
         the number of BatchNorm layers updated (0: the model has none and is unchanged).
@@ -544,19 +555,43 @@ def recompute_bn_statistics(model: nn.Module, data: seq_data.SequenceSet, length
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
     if not norms:
         return 0
+    sums = {m: [0.0, 0.0, 0.0] for m in norms}  # per channel: sum, sum of squares, count (float64 tensors)
+
+    def accumulate(m, args, kwargs):
+        x = args[0].detach().double()
+        mask = args[1] if len(args) > 1 else kwargs.get('mask')
+        w = torch.ones_like(x) if mask is None else mask.to(x.dtype).expand_as(x)
+        dims = [0] + list(range(2, x.dim()))
+        acc = sums[m]
+        acc[0] = acc[0] + (x * w).sum(dims)
+        acc[1] = acc[1] + (x * x * w).sum(dims)
+        acc[2] = acc[2] + w.sum(dims)
+
     momenta = [m.momentum for m in norms]
+    hooks = [m.register_forward_pre_hook(accumulate, with_kwargs=True) for m in norms]
     model.eval()
     for m in norms:
-        m.reset_running_stats()
-        m.momentum = None
+        m.momentum = None  # the layers' own running averages are overwritten below
         m.train()
-    device = next(model.parameters()).device
-    equal_length = bool((data.lengths == length).all())
-    for x, lengths, _ in seq_data.batches(data, batch_size, length):
-        _forward(model, x.to(device), lengths.to(device), equal_length)
-    for m, momentum in zip(norms, momenta):
-        m.momentum = momentum
-        m.eval()
+    try:
+        device = next(model.parameters()).device
+        equal_length = bool((data.lengths == length).all())
+        for x, lengths, _ in seq_data.batches(data, batch_size, length):
+            _forward(model, x.to(device), lengths.to(device), equal_length)
+    finally:
+        for h in hooks:
+            h.remove()
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+            m.eval()
+    for m in norms:
+        total, squares, count = sums[m]
+        if not torch.is_tensor(count):  # a BatchNorm the forward pass did not reach: left as it was
+            continue
+        mean = total / count
+        var = (squares - count * mean * mean) / (count - 1).clamp(min=1)
+        m.running_mean.copy_(mean.to(m.running_mean.dtype))
+        m.running_var.copy_(var.clamp(min=0).to(m.running_var.dtype))
     return len(norms)
 
 
@@ -624,7 +659,15 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     if arch in timm.list_models() and not is_model_in_modules(arch, ['smpconv_tcn', 'seq_zoo']) \
             and not Path(model_name).exists():
         raise ValueError(not_sequence)
-    model, _, extra = load_model_with_config(model_name, pretrained=True)
+    try:
+        model, _, extra = load_model_with_config(model_name, pretrained=True)
+    except RuntimeError as e:
+        if 'No pretrained weights exist' not in str(e):
+            raise
+        # timm's words suggest pretrained=False, which makes no sense for an evaluation
+        raise ValueError(f'{model_name} has no trained weights (an .untrained tag: the paper\'s configuration '
+                         f'only); evaluate a trained model, e.g. smpconv_tcn_osuleaf.aeon (`smpconvnet list` shows '
+                         f'which have weights), or a train-seq run folder') from e
     if not isinstance(model, (SMPConvTCN, SMPConvTCNEnsemble)):
         raise ValueError(not_sequence)
     model.eval()

@@ -512,7 +512,7 @@ def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust
         if not (path / CONFIG_NAME).exists() and checkpoint.is_file():
             # a run that has not finished (config.json and the weights are written at its end): its last epoch
             model, description, extra = _load_checkpoint_file(checkpoint, trust_pickle=trust_pickle, **kwargs)
-            return model, f'{description} (the run has not finished: its last checkpoint)', extra
+            return model, f'{description} (no config.json: an unfinished run, read from its last checkpoint)', extra
         config = read_config(path)
         extra = {k: config[k] for k in EXTRA_CONFIG_KEYS if k in config}
         if config.get(DEPLOYED_KEY):

@@ -303,6 +303,11 @@ def test_cli_help_and_errors(tmp_path, capsys):
                        '--epochs', '1'] + args)
         err = capsys.readouterr().err
         assert rc == 1 and re.search(message, err) and 'Traceback' not in err, err
+        assert not (tmp_path / 'y').exists()  # a run that failed before training leaves no empty folder
+    # a registered architecture without weights: what to evaluate instead, not timm's "use pretrained=False"
+    assert cli_main(['evaluate-seq', 'smpconv_tcn_smnist']) == 1
+    err = capsys.readouterr().err
+    assert 'smpconv_tcn_smnist has no trained weights' in err and 'pretrained=False' not in err
     rc = cli_main(['train-seq', '--model', '_test_tiny_seqnet', '--output', str(tmp_path / 'y'), '--resume'])
     assert rc == 1 and 'no checkpoint' in capsys.readouterr().err
 
@@ -345,30 +350,36 @@ def test_heldout_predictions_rebuild_the_fold(tmp_path):
 
 def test_precise_bn_uses_the_valid_steps_of_the_whole_training_split_without_dropout():
     """``recompute_bn_statistics``: every BatchNorm's running mean / variance become the mean / unbiased variance of
-    its input over the valid (unpadded) steps of all sequences, with dropout off (two calls give the same
-    statistics); momenta are restored and the model is left in eval mode."""
+    everything it received, over the valid (unpadded) steps of all sequences, every step weighted equally whatever
+    the batch sizes (a last small batch of one class does not count as much as a full one); dropout off (two calls
+    give the same statistics); momenta restored, model left in eval mode."""
     import timm
     torch.manual_seed(0)
     model = timm.create_model('smpconv_tcn_japanesevowels', num_classes=3, hidden_channels=8, dropout=0.5)
     model.train()
     lengths = [7, 12, 20, 15, 9]
-    data = seq_data.SequenceSet([torch.randn(12, n) * 3 + 1 for n in lengths], torch.tensor([0, 1, 2, 0, 1]))
+    data = seq_data.SequenceSet([torch.randn(12, n) * (3 + i) + i for i, n in enumerate(lengths)],
+                                torch.tensor([0, 1, 2, 0, 1]))
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    seen = {}
-    hooks = [m.register_forward_pre_hook(lambda m, args: seen.__setitem__(m, args)) for m in norms]
-    assert train_seq.recompute_bn_statistics(model, data, 24, batch_size=8) == len(norms) > 0
+    seen = {m: [] for m in norms}
+    hooks = [m.register_forward_pre_hook(lambda m, args: seen[m].append(args)) for m in norms]
+    assert train_seq.recompute_bn_statistics(model, data, 24, batch_size=2) == len(norms) > 0  # batches 2, 2, 1
     for h in hooks:
         h.remove()
     assert not model.training and all(m.momentum == 0.1 for m in norms)
     first = [(m.running_mean.clone(), m.running_var.clone()) for m in norms]
     for m in norms:
-        x, mask = seen[m]
-        assert x.shape[-1] == 24 and mask is not None  # padded to 24 steps, padding masked out
-        valid = x.transpose(0, 1)[:, mask[:, 0]]       # [C, valid steps of all sequences]
+        assert len(seen[m]) == 3 and all(x.shape[-1] == 24 and mask is not None for x, mask in seen[m])
+        valid = torch.cat([x.transpose(0, 1)[:, mask[:, 0]] for x, mask in seen[m]], dim=1)  # [C, valid steps]
         assert valid.shape[1] == sum(lengths)
         torch.testing.assert_close(m.running_mean, valid.mean(1), rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(m.running_var, valid.var(1), rtol=1e-4, atol=1e-6)
+    # the first BatchNorms see the input itself: the same statistics in one batch as in three unequal ones
     train_seq.recompute_bn_statistics(model, data, 24, batch_size=8)
+    stem = model.blocks[0].conv1.smp_norm
+    torch.testing.assert_close(stem.running_mean, first[norms.index(stem)][0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(stem.running_var, first[norms.index(stem)][1], rtol=1e-5, atol=1e-6)
+    train_seq.recompute_bn_statistics(model, data, 24, batch_size=2)
     for m, (mean, var) in zip(norms, first):
         assert torch.equal(m.running_mean, mean) and torch.equal(m.running_var, var)  # no dropout noise
     assert train_seq.recompute_bn_statistics(nn.Linear(2, 2), data, 24) == 0
@@ -387,9 +398,16 @@ def test_precise_bn_option_exports_the_training_split_statistics(tmp_path):
     train_seq.recompute_bn_statistics(again, data.train, data.length)
     assert torch.equal(again.norm.running_mean, exported.norm.running_mean)
     results = json.loads((tmp_path / 'p' / 'results.json').read_text())
-    assert results['test'] == train_seq.evaluate(exported, data.test, data.length)
-    with pytest.raises(ValueError, match='precise_bn'):
-        train_seq.train(_cfg(tmp_path, 'p', epochs=1, resume=True))
+    assert results['precise_bn'] and results['test'] == train_seq.evaluate(exported, data.test, data.length)
+    # it acts after the last epoch only: a finished run resumed without it exports the checkpoint's statistics,
+    # with it the recomputed ones again
+    train_seq.train(_cfg(tmp_path, 'p', epochs=1, resume=True))
+    plain = timm.create_model(f'local-dir:{tmp_path / "p"}', pretrained=True)
+    assert torch.equal(plain.norm.running_mean, ckpt['model']['norm.running_mean'])
+    assert 'precise_bn' not in json.loads((tmp_path / 'p' / 'results.json').read_text())
+    train_seq.train(_cfg(tmp_path, 'p', epochs=1, resume=True, precise_bn=True))
+    again = timm.create_model(f'local-dir:{tmp_path / "p"}', pretrained=True)
+    assert torch.equal(again.norm.running_mean, exported.norm.running_mean)
 
 
 def test_an_unfinished_run_folder_loads_its_last_checkpoint(tmp_path, capsys):
@@ -403,9 +421,27 @@ def test_an_unfinished_run_folder_loads_its_last_checkpoint(tmp_path, capsys):
     ckpt = torch.load(tmp_path / 'u' / train_seq.CHECKPOINT_NAME, weights_only=False)
     for spec in (str(tmp_path / 'u'), f'local-dir:{tmp_path / "u"}'):
         model, description, extra = load_model_with_config(spec)
-        assert 'has not finished' in description and extra['dataset']['name'] == 'JapaneseVowels'
+        assert 'unfinished run, read from its last checkpoint' in description and extra['dataset']['name'] == 'JapaneseVowels'
         for k, v in model.state_dict().items():
             assert torch.equal(v, ckpt['model'][k]), k
     capsys.readouterr()
     assert cli_main(['evaluate-seq', str(tmp_path / 'u')]) in (0, None)
     assert 'JapaneseVowels' in capsys.readouterr().out
+
+
+def test_ctrl_c_in_train_seq_is_one_line_with_the_way_to_resume(tmp_path, capsys, monkeypatch):
+    """Ctrl-C during training: no traceback, exit status 130, and (once a checkpoint exists) how to continue."""
+    real_save = train_seq.save_atomic
+
+    def save_then_interrupt(obj, path, saver=torch.save):
+        real_save(obj, path, saver)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(train_seq, 'save_atomic', save_then_interrupt)
+    argv = ['train-seq', '--model', '_test_tiny_seqnet', '--dataset', 'GunPoint', '--epochs', '2', '--no-progress',
+            '--output', str(tmp_path / 'r')]
+    assert cli_main(argv) == 130
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err and f'interrupted; {tmp_path / "r"}/checkpoint.pth holds its last finished epoch' in err
+    monkeypatch.setattr(train_seq, 'save_atomic', real_save)
+    assert cli_main(argv + ['--resume']) == 0  # as the message says
+    assert json.loads((tmp_path / 'r' / 'results.json').read_text())['epochs'] == 2
