@@ -289,8 +289,8 @@ def retrain(dataset: str, output: Optional[str] = None, resume: bool = False) ->
                 print(f'\n{"interrupted; c" if interrupted else "C"}ontinue the run in {folder} where it stopped '
                       f'with: {hint}', file=sys.stderr, flush=True)
             elif not fresh and not resume:
-                print(f'\n{folder} holds a run that --train did not start: pass another --output', file=sys.stderr,
-                      flush=True)
+                print(f'\n{folder} holds a run that --train did not start: pass another --output (ucr.py has no '
+                      f'--force: delete the folder to train there)', file=sys.stderr, flush=True)
             return rc
         from smpconvnet.atomic_io import atomic_file
         with atomic_file(os.path.join(folder, TRAINED_BY)) as tmp:

@@ -356,11 +356,14 @@ def check_input(
     torch.fx graphs, compiled under TorchScript. The models use what it returns, so torch.fx feature extractors
     (which drop the nodes their outputs do not use) keep the check."""
     if x.dim() != 3:
+        hint = ''
+        if x.dim() == 2:
+            hint = (f'; for one sequence [{in_chans}, L] add the batch axis: x.unsqueeze(0)' if in_chans != 1 else
+                    '; for a batch of univariate sequences [B, L] add the channel axis: x.unsqueeze(1); for one '
+                    'sequence [1, L], the batch axis: x.unsqueeze(0)')
         raise ValueError(
             f'SMPConvTCN expects a batch of sequences [B, {in_chans}, L] (batch, channels, steps) or [B, {in_chans}, 1, '
-            f'L], got {list(x.shape)}' + (f'; add the batch dimension: x.unsqueeze(0) for one sequence [{in_chans}, L]'
-                                           + (', x.unsqueeze(1) for a batch of univariate sequences [B, L]'
-                                              if in_chans == 1 else '') if x.dim() == 2 else ''))
+            f'L], got {list(x.shape)}' + hint)
     if x.shape[1] != in_chans:
         if x.shape[2] == in_chans:  # channels last, as many libraries store series: [B, L, C]
             raise ValueError(

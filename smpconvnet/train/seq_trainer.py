@@ -317,11 +317,11 @@ def build_model(cfg: TrainConfig, data: PreparedData) -> nn.Module:
     try:
         model = timm.create_model(cfg.model, **kwargs)
     except TypeError as e:  # a misspelt or foreign --model-kwargs key: the constructor's own words, no traceback
-        raise ValueError(f'--model {cfg.model} --model-kwargs {" ".join(f"{k}={v!r}" for k, v in cfg.model_kwargs.items())}: '
-                         f'{e}') from e
+        given = ' '.join(f'{k}={v!r}' for k, v in cfg.model_kwargs.items())
+        raise ValueError(f'--model {cfg.model} --model-kwargs {given}: {e}') from e
     if 'lengths' not in inspect.signature(model.forward).parameters:
-        raise ValueError(f'--model {cfg.model} is not a sequence model (its forward takes no lengths=): train-seq trains '
-                         f'SMP-TCNs, e.g. smpconv_tcn_osuleaf (`smpconvnet list` shows them)')
+        raise ValueError(f'--model {cfg.model} is not a sequence model (its forward takes no lengths=): train-seq '
+                         f'trains SMP-TCNs, e.g. smpconv_tcn_osuleaf (`smpconvnet list` shows them)')
     return model
 
 
@@ -533,7 +533,7 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path) -> Dict[str, Any]:
 
 
 @torch.no_grad()
-def recompute_bn_statistics(model: nn.Module, data: seq_data.SequenceSet, length: int, batch_size: int = 256) -> int:
+def recompute_bn_statistics(model: nn.Module, data: seq_data.SequenceSet, length: int, batch_size: int = 1024) -> int:
     """Replace the running mean and variance of every BatchNorm of ``model`` by statistics of ``data`` ("precise
     BN": Wu & Johnson, "Rethinking 'Batch' in BatchNorm", 2021, section 3).
 
@@ -545,7 +545,8 @@ def recompute_bn_statistics(model: nn.Module, data: seq_data.SequenceSet, length
     dropout). Each BatchNorm gets the mean and unbiased variance of everything it received, every valid step of
     every sequence weighted equally (sums in float64), whatever the batch sizes; as in training, each batch is
     normalised with its own statistics on the way, so with several batches the deeper layers' inputs are those of
-    batch-normalised batches (exactly the whole set's with one batch). ``torch.optim.swa_utils.update_bn`` runs
+    batch-normalised batches (exactly the whole set's with one batch: the default for up to 1024 sequences).
+    ``torch.optim.swa_utils.update_bn`` runs
     dropout, weighs batches equally and cannot pass ``lengths``. The model is left in eval mode; momenta are
     restored.
 

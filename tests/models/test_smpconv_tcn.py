@@ -438,7 +438,8 @@ BAD_INPUTS = [
 
 def test_a_univariate_batch_without_channel_axis_gets_the_right_hint():
     model = timm.create_model('smpconv_tcn_gunpoint', num_classes=2, hidden_channels=4)
-    with pytest.raises(ValueError, match=r'x.unsqueeze\(1\) for a batch of univariate sequences \[B, L\]'):
+    hint = r'for a batch of univariate sequences \[B, L\] add the channel axis: x.unsqueeze\(1\)'
+    with pytest.raises(ValueError, match=hint):
         model(torch.randn(2, 150))
     assert model(torch.randn(2, 150).unsqueeze(1)).shape == (2, 2)  # as the hint says
 
