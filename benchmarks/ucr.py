@@ -104,11 +104,13 @@ def run_minirocket(name: str, seeds=SEEDS) -> Dict:
 def _warm_up_smp(models: Dict[str, str]):
     # the first model call of a process pays one-off costs (oneDNN / FFT plans, lazy imports): not the scoring's
     import timm
-    for name in sorted(models, key=lambda n: n != 'ItalyPowerDemand')[:1]:  # the shortest series
-        model = timm.create_model(models[name], pretrained=True).eval()
-        c, _, length = model.pretrained_cfg['input_size']
-        with torch.no_grad():
-            model(torch.zeros(2, c, length))
+    if not models:
+        return
+    model = timm.create_model(models.get('ItalyPowerDemand') or next(iter(models.values())),  # the shortest series
+                              pretrained=True).eval()
+    c, _, length = model.pretrained_cfg['input_size']
+    with torch.no_grad():
+        model(torch.zeros(2, c, length))
 
 
 def score_shipped(model: str) -> Dict:

@@ -519,9 +519,9 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path) -> Dict[str, Any]:
         recompute_bn_statistics(model, data.train, data.length)
     results: Dict[str, Any] = {'model': cfg.model, 'dataset': data.dataset['name'], 'seed': cfg.seed,
                                'epochs': cfg.epochs, 'parameters': n_params,
-                               'train_time_s': round(sum(r['time_s'] for r in history), 1)}
-    if cfg.precise_bn:  # the exported BatchNorm statistics are not the checkpoint's
-        results['precise_bn'] = True
+                               'train_time_s': round(sum(r['time_s'] for r in history), 1),
+                               # the exported BatchNorm statistics are not the checkpoint's
+                               **({'precise_bn': True} if cfg.precise_bn else {})}
     if data.val is not None:
         results['val'] = evaluate(model, data.val, data.length, data.task)
     if cfg.eval_test and data.test is not None:
