@@ -255,6 +255,7 @@ def retrain(dataset: str, output: Optional[str] = None, resume: bool = False) ->
     ``trained_by.json``) is kept, so an interrupted ensemble resumes; any other run in a folder is left to train-seq,
     which refuses to replace it; ``resume`` continues such a run (``train-seq --resume``: an interrupted ``--train``,
     exactly where it stopped). The ensemble is combined again whenever a member was trained."""
+    from smpconvnet.train.seq_trainer import CHECKPOINT_NAME
     commands = [[a for a in c if a != '--force'] for c in train_commands(dataset)]
     ensemble = len(commands) > 1
     folders, trained = [], False
@@ -271,7 +272,7 @@ def retrain(dataset: str, output: Optional[str] = None, resume: bool = False) ->
             print(f'{folder}: kept, finished by this command earlier (delete the folder to train it again)',
                   flush=True)
             continue
-        checkpoint = os.path.join(folder, 'checkpoint.pth')
+        checkpoint = os.path.join(folder, CHECKPOINT_NAME)
         fresh = not os.path.exists(checkpoint)
         run = command + (['--resume'] if resume and not fresh else [])
         print('running:', shlex.join(run), flush=True)

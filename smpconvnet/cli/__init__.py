@@ -50,9 +50,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'smpconvnet {args.command}: error: {e}', file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback
+        from ..train.seq_trainer import CHECKPOINT_NAME
         output = getattr(args, 'output', None) if args.command == 'train-seq' else None
-        resume = (f'; {output}/checkpoint.pth holds its last finished epoch: the same command with --resume '
-                  f'continues it' if output and os.path.isfile(os.path.join(output, 'checkpoint.pth')) else '')
+        resume = (f'; {output}/{CHECKPOINT_NAME} holds its last finished epoch: the same command with --resume '
+                  f'continues it' if output and os.path.isfile(os.path.join(output, CHECKPOINT_NAME)) else '')
         print(f'\nsmpconvnet {args.command}: interrupted{resume}', file=sys.stderr)
         return 130
 
