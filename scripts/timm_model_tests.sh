@@ -5,9 +5,10 @@
 #
 # Fetches timm's source distribution for the installed version from the package index (pip download, no
 # dependencies; cached in TIMM_TESTS_CACHE, default ~/.cache/smpconvnet/timm-tests), unpacks its tests/ and runs
-#   python -m pytest -p smpconvnet -p smpconv_ensemble_under_test <timm tests>/test_models.py -k smpconv
+#   python -m pytest -p smpconvnet -p smpconv_models_under_test <timm tests>/test_models.py -k smpconv
 # (-p smpconvnet registers the models with timm, as `import smpconvnet` does; the second plugin, from
-# tests/timm_plugins, an untrained 3-member ensemble, smpconv_tcn_ensemble_test). Deselected: the pretrained-weight
+# tests/timm_plugins, two untrained models reached only through constructor arguments: a 3-member ensemble,
+# smpconv_tcn_ensemble_test, and a centred SMP-TCN, smpconv_tcn_centred_test). Deselected: the pretrained-weight
 # tests of smpconvnet_t.in1k and smpconvnet_b.in1k, whose weights are not published. About 5 minutes on 2 cores.
 # .ci/run runs it after the project's own tests.
 set -euo pipefail
@@ -22,9 +23,9 @@ if [ ! -f "$tests/test_models.py" ]; then
     tar -xzf "$cache/timm-$version.tar.gz" -C "$cache" "timm-$version/tests"
 fi
 # run from the unpacked tests (their conftest.py), not from this checkout; the plugin in tests/timm_plugins registers
-# a 3-member SMPConvTCNEnsemble for this run, so that the suite checks the ensemble class too
+# a 3-member SMPConvTCNEnsemble and a centred SMP-TCN for this run, so that the suite checks them too
 plugins=$(cd "$(dirname "$0")/../tests/timm_plugins" && pwd)
 cd "$tests"
-PYTHONPATH="$plugins${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m pytest -p smpconvnet -p smpconv_ensemble_under_test \
+PYTHONPATH="$plugins${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m pytest -p smpconvnet -p smpconv_models_under_test \
     test_models.py -q -W ignore -rf \
     -k 'smpconv and not ((test_model_load_pretrained or test_model_features_pretrained) and in1k)' "$@"

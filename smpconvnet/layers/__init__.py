@@ -2,7 +2,8 @@
 
 point_kernel    the self-moving point kernel (``PointKernel``), sampled on a grid of any size
 conv_backends   depthwise 'same' convolution with large kernels (direct, FFT, Toeplitz) and 1x1 GEMM convolutions
-causal_conv     causal 1-D convolution with long kernels (direct or FFT), and its static layer CausalConv1d
+causal_conv     causal and centred ('same') 1-D convolution with long kernels (direct or FFT), and their static
+                layers CausalConv1d and SameConv1d
 norm            MaskedBatchNorm1d: batch statistics over the valid steps of right-padded sequences
 reparam         BatchNorm folding for inference re-parameterisation, and the relative-error measure
 """

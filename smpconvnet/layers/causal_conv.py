@@ -1,4 +1,4 @@
-"""Causal 1D convolution with long kernels: direct or FFT, chosen by kernel length.
+"""Causal and centred ('same') 1D convolution with long kernels: direct or FFT, chosen by kernel length.
 
 ``causal_conv1d(x, weight, bias)`` computes, for every step t of ``x`` ([B, C_in, L]),
 
@@ -17,6 +17,14 @@ Two numerically equivalent paths:
 a path. The threshold comes from the operation counts (direct: B*O*I*L*K multiply-adds; FFT: transforms plus
 B*O*I*n/2 complex products) and a CPU measurement (CPU time of one thread, batch 16, 30 -> 30 channels,
 kernel as long as the input: equal at 64 taps, FFT 1.9x faster at 128 and 3.1x at 256).
+
+``same_conv1d(x, weight, bias)`` is the centred counterpart for odd K (the middle tap weighs the current step):
+
+    y[:, o, t] = bias[o] + sum_i sum_{m=-(K-1)/2}^{(K-1)/2} weight[o, i, (K-1)/2 + m] * x[:, i, t+m]
+
+(``F.conv1d`` with ``padding=K // 2``); its FFT path is the causal one on the input right-padded by ``K // 2`` zeros,
+whose outputs from ``K // 2`` on are the centred ones, with a transform of ``L + K // 2`` points (only the discarded
+outputs wrap around).
 """
 from typing import Optional, Set
 
@@ -26,7 +34,7 @@ import torch.nn.functional as F
 
 from .conv_backends import autocast_disabled, exporting, functional_transforms_active, good_fft_size
 
-__all__ = ['CausalConv1d', 'fixed_input_lengths', 'causal_conv1d', 'complex_channel_mix', 'causal_conv1d_direct',
+__all__ = ['CausalConv1d', 'SameConv1d', 'fixed_input_lengths', 'causal_conv1d', 'same_conv1d', 'complex_channel_mix', 'causal_conv1d_direct',
            'causal_conv1d_fft', 'fft_size', 'use_fft_for', 'check_fixed_length', 'FFT_MIN_KERNEL_SIZE']
 
 # kernels at least this long go through the FFT when use_fft is None
@@ -133,10 +141,16 @@ def causal_conv1d_direct(x: torch.Tensor, weight: torch.Tensor, bias: Optional[t
 def causal_conv1d_fft(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Causal convolution through the real FFT (linear, not circular: the transform size is >= L + K - 1), computed
     in float32 at least; gradients by ``_CausalFFTConv``'s own backward."""
-    length, kernel_size = x.shape[-1], weight.shape[-1]
     if x.numel() == 0:  # FFT libraries reject zero-size transforms (MKL)
         return causal_conv1d_direct(x, weight, bias)
-    n = fft_size(length + kernel_size - 1)
+    return _conv1d_fft(x, weight, bias, fft_size(x.shape[-1] + weight.shape[-1] - 1))
+
+
+def _conv1d_fft(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], n: int) -> torch.Tensor:
+    """The first L outputs of the circular convolution of size ``n`` (>= L and >= K) of ``x`` with the flipped
+    ``weight``: the causal convolution where ``n >= L + K - 1``; below that the first ``L + K - 1 - n`` outputs wrap
+    around (``same_conv1d`` discards them). The backward is the exact adjoint of this circular operation."""
+    length = x.shape[-1]
     dtype = x.dtype
     compute_dtype = torch.promote_types(dtype, torch.float32)
     # autocast off: it would run the channel-mixing matmul, hence the inverse transform, in half precision
@@ -174,6 +188,38 @@ def causal_conv1d(
     return causal_conv1d_direct(x, weight, bias)
 
 
+def same_conv1d(
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        bias: Optional[torch.Tensor] = None,
+        use_fft: Optional[bool] = None,
+) -> torch.Tensor:
+    """Centred ('same') 1D convolution of ``x`` [B, C_in, L] with ``weight`` [C_out, C_in, K], K odd: output step t
+    weighs input step ``t + m`` with tap ``K // 2 + m`` (zero padding at both ends; see the module docstring).
+
+    Taps more than L-1 steps from the middle only ever meet the zero padding, so a kernel longer than ``2L - 1`` is
+    cut to its middle ``2L - 1`` taps first (exact). Under TorchScript always the direct path.
+
+    Raises:
+        ValueError: an even kernel (it has no middle tap).
+    """
+    kernel_size, length = weight.shape[-1], x.shape[-1]
+    if kernel_size % 2 == 0:
+        raise ValueError(f'a centred (same) convolution needs an odd kernel size, got {kernel_size} taps')
+    if kernel_size > 2 * length - 1:
+        cut = (kernel_size - (2 * length - 1)) // 2
+        weight = weight[..., cut:kernel_size - cut]
+        kernel_size = weight.shape[-1]
+    half = kernel_size // 2
+    if torch.jit.is_scripting():
+        return F.conv1d(x, weight, bias, padding=half)
+    if use_fft_for(kernel_size, use_fft) and x.numel() > 0 and not exporting():
+        # the causal convolution of x right-padded by K // 2 zeros, from output K // 2 on; a transform of L + K // 2
+        # points suffices, as only the discarded first outputs wrap around (half the causal path's L + 3 (K // 2))
+        return _conv1d_fft(F.pad(x, [0, half]), weight, bias, fft_size(length + half))[..., half:]
+    return F.conv1d(x, weight, bias, padding=half)
+
+
 def check_fixed_length(x: torch.Tensor, fixed_length: Optional[int]) -> torch.Tensor:
     """``x``, or a ``ValueError`` unless ``x`` [B, C, L] has ``fixed_length`` steps (None: any length). Returning ``x``
     keeps the check in torch.fx feature extractors, which drop nodes their outputs do not use."""
@@ -188,15 +234,15 @@ def check_fixed_length(x: torch.Tensor, fixed_length: Optional[int]) -> torch.Te
 # torch.fx keeps these calls as leaves: the kernel cut, the FFT / direct choice and the length check depend on the
 # input's length
 torch.fx.wrap('causal_conv1d')
+torch.fx.wrap('same_conv1d')
 torch.fx.wrap('check_fixed_length')
 
 
-class CausalConv1d(nn.Module):
-    """A static causal convolution (weight ``[C_out, C_in, K]``, last tap = current step).
-
-    Used for the small kernels, and as the deployed form of an SMP unit. ``fixed_length``, when set, is the
-    only input length this layer accepts (a deployed kernel sampled for that length).
-    """
+class _StaticConv1d(nn.Module):
+    """A static 1D convolution with a possibly long kernel (weight ``[C_out, C_in, K]``), direct or FFT
+    (``use_fft``); ``fixed_length``, when set, is the only input length the layer accepts (a deployed kernel sampled
+    for that length). Subclasses fix the alignment: ``CausalConv1d`` or ``SameConv1d``."""
+    causal: bool = True
 
     def __init__(
             self,
@@ -210,6 +256,9 @@ class CausalConv1d(nn.Module):
             dtype=None,
     ):
         super().__init__()
+        self.causal = type(self).causal  # as an instance attribute, which TorchScript sees (class attributes it does not)
+        if not self.causal and kernel_size % 2 == 0:
+            raise ValueError(f'{type(self).__name__} needs an odd kernel_size (a middle tap), got {kernel_size}')
         self.weight = nn.Parameter(torch.empty(out_chs, in_chs, kernel_size, device=device, dtype=dtype))
         self.bias = nn.Parameter(torch.zeros(out_chs, device=device, dtype=dtype)) if bias else None
         self.use_fft = use_fft
@@ -226,9 +275,33 @@ class CausalConv1d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.fixed_length is not None:
             x = check_fixed_length(x, self.fixed_length)
-        return causal_conv1d(x, self.weight, self.bias, use_fft=self.use_fft)
+        if self.causal:
+            return causal_conv1d(x, self.weight, self.bias, use_fft=self.use_fft)
+        return same_conv1d(x, self.weight, self.bias, use_fft=self.use_fft)
+
+
+class CausalConv1d(_StaticConv1d):
+    """A static causal convolution (weight ``[C_out, C_in, K]``, last tap = current step; ``causal_conv1d``).
+
+    Used for the small kernels, and as the deployed form of a causal SMP unit. ``fixed_length``, when set, is the
+    only input length this layer accepts (a deployed kernel sampled for that length).
+    """
+    causal: bool = True
+
+
+class SameConv1d(_StaticConv1d):
+    """A static centred convolution (weight ``[C_out, C_in, K]``, K odd, middle tap = current step; ``same_conv1d``).
+
+    Used for the small kernels of non-causal models, and as the deployed form of a non-causal SMP unit;
+    ``fixed_length`` as in ``CausalConv1d``.
+
+    Raises:
+        ValueError: an even ``kernel_size``.
+    """
+    causal: bool = False
 
 
 def fixed_input_lengths(module: nn.Module) -> Set[int]:
-    """The input lengths the ``CausalConv1d`` layers in ``module`` are fixed to (deployed for; empty when none is)."""
-    return {m.fixed_length for m in module.modules() if isinstance(m, CausalConv1d) and m.fixed_length is not None}
+    """The input lengths the ``CausalConv1d`` / ``SameConv1d`` layers in ``module`` are fixed to (deployed for; empty
+    when none is)."""
+    return {m.fixed_length for m in module.modules() if isinstance(m, _StaticConv1d) and m.fixed_length is not None}

@@ -1,4 +1,4 @@
-""" SMP-TCN: causal temporal convolutional networks whose kernels are self-moving point kernels
+""" SMP-TCN: causal temporal convolutional networks whose kernels are self-moving point kernels (and a centred variant)
 
 Paper: `Self-moving Point Representations for Continuous Convolution` (Kim & Park, CVPR 2023), sequence
 experiments (sequential / permuted MNIST, sequential CIFAR-10, Character Trajectories, Speech Commands).
@@ -42,6 +42,12 @@ Continuous-signal features:
     * inference re-parameterisation (``timm.utils.reparameterize_model`` or ``model.reparameterize()``):
       every block's two SMP units become one static causal convolution each, with the point kernel sampled
       once for the deployment length, the small kernel merged in and both BatchNorms folded.
+
+Centred variant (``causal=False``, not in the paper's sequence models): every convolution is 'same'-padded, the
+kernel's 0 the current step, ``2L - 1`` taps by default (each step sees the whole series) or ``kernel_length`` (odd);
+pooled with ``global_pool='avg'``, it is a whole-series classifier as FCN and ResNet are (Wang, Yan & Oates, 2017).
+It has no per-step predictions (``forward_sequence``) and no ``timestamps``; variable-length batches, FFT,
+re-parameterisation (into ``SameConv1d``), TorchScript, torch.fx and ONNX export work as for the causal model.
 """
 import math
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
@@ -59,7 +65,7 @@ from timm.models._registry import generate_default_cfgs, register_model
 
 from ._checkpoint import check_deployed_fit, has_batchnorm, is_deployed_state_dict, unwrap_state_dict
 from ._pretrained import explain_missing_weights
-from ..layers.causal_conv import CausalConv1d, causal_conv1d, fixed_input_lengths
+from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import fold_bn_after
@@ -108,17 +114,19 @@ def to_input_layout(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 # torch.fx (torch.fx.symbolic_trace, torchvision's and timm's feature extraction) keeps these calls as leaves: the
 # input layout and the checks follow the input. The point kernels are traced, sampled for the graph's input length.
-for _leaf in ('check_input', 'no_timestamps_or_lengths', 'to_ncl', 'to_input_layout', 'causal_conv1d'):
+for _leaf in ('check_input', 'no_timestamps_or_lengths', 'to_ncl', 'to_input_layout', 'causal_conv1d', 'same_conv1d'):
     torch.fx.wrap(_leaf)
 register_notrace_function(to_ncl)
 register_notrace_function(to_input_layout)
 
 
-class SMPCausalConv1d(nn.Module):
-    """Causal convolution whose kernel is sampled from a point kernel at every forward.
+class SMPConv1d(nn.Module):
+    """Convolution whose kernel is sampled from a point kernel at every forward: causal (the paper) or centred.
 
-    The kernel has ``kernel_length`` taps if set, else as many as the input has steps. Coordinates start
-    near +1 (the most recent step), as in the original.
+    Causal: the kernel spans ``[-1, 1]`` with +1 the current step, and has ``kernel_length`` taps if set, else as many
+    as the input has steps; coordinates start near +1 (the most recent step), as in the original. Centred
+    (``causal=False``, 'same' padding): 0 is the current step, the kernel has ``kernel_length`` (odd) taps if set,
+    else ``2L - 1`` (it reaches every step of the series from every step); coordinates start near 0.
     """
 
     def __init__(
@@ -132,6 +140,7 @@ class SMPCausalConv1d(nn.Module):
             r_min: float = 1e-4,
             kernel_length: Optional[int] = None,
             use_fft: Optional[bool] = None,
+            causal: bool = True,
             device=None,
             dtype=None,
     ):
@@ -141,16 +150,20 @@ class SMPCausalConv1d(nn.Module):
         self.out_chs = out_chs
         self.kernel_length = kernel_length
         self.use_fft = use_fft
+        self.causal = causal
         self.kernel = PointKernel(
             n_points, out_chs, in_chs, ndim=1, shared_coords=False, init_radius=init_radius, coord_std=coord_std,
-            coord_init='recent', weight_std=.02, r_min=r_min, r_max=1., normalize_by_count=True, **dd)
+            coord_init='recent' if causal else 'centered', weight_std=.02, r_min=r_min, r_max=1.,
+            normalize_by_count=True, **dd)
         self.bias = nn.Parameter(torch.zeros(out_chs, **dd)) if bias else None
 
     def kernel_size_for(self, length: int) -> int:
-        return self.kernel_length if self.kernel_length is not None else length
+        if self.kernel_length is not None:
+            return self.kernel_length
+        return length if self.causal else 2 * length - 1
 
     def make_kernel(self, length: int) -> torch.Tensor:
-        """The ``[C_out, C_in, K]`` causal kernel used for inputs of ``length`` steps."""
+        """The ``[C_out, C_in, K]`` kernel used for inputs of ``length`` steps."""
         return self.kernel([self.kernel_size_for(length)])
 
     def forward(self, x: torch.Tensor, positions: Optional[_TimePositions] = None) -> torch.Tensor:
@@ -158,7 +171,9 @@ class SMPCausalConv1d(nn.Module):
             if torch.jit.is_scripting():
                 raise RuntimeError('timestamps are not supported under TorchScript: use the eager model')
             return self._forward_irregular(x, positions)
-        return causal_conv1d(x, self.make_kernel(x.shape[-1]), self.bias, use_fft=self.use_fft)
+        if self.causal:
+            return causal_conv1d(x, self.make_kernel(x.shape[-1]), self.bias, use_fft=self.use_fft)
+        return same_conv1d(x, self.make_kernel(x.shape[-1]), self.bias, use_fft=self.use_fft)
 
     @torch.jit.unused
     def _forward_irregular(self, x: torch.Tensor, positions: _TimePositions) -> torch.Tensor:
@@ -197,9 +212,10 @@ class SMPCausalConv1d(nn.Module):
         return grid_y.gather(2, index.unsqueeze(1).expand(-1, grid_y.shape[1], -1))
 
 
-class SMPCausalLargeKernel(nn.Module):
-    """``BN(smp(x)) + BN(small(x))``: the SMP kernel and a parallel small causal kernel (original ``cconvN``,
-    ``normN``, ``cconvNs``, ``normNs``). ``fuse()`` returns the equivalent static ``CausalConv1d``."""
+class SMPLargeKernel1d(nn.Module):
+    """``BN(smp(x)) + BN(small(x))``: the SMP kernel and a parallel small kernel (original ``cconvN``, ``normN``,
+    ``cconvNs``, ``normNs``), both causal or both centred (``causal=False``). ``fuse()`` returns the equivalent static
+    ``CausalConv1d`` (``SameConv1d``)."""
 
     def __init__(
             self,
@@ -213,16 +229,18 @@ class SMPCausalLargeKernel(nn.Module):
             r_min: float = 1e-4,
             kernel_length: Optional[int] = None,
             use_fft: Optional[bool] = None,
+            causal: bool = True,
             device=None,
             dtype=None,
     ):
         dd = dict(device=device, dtype=dtype)
         super().__init__()
-        self.smp = SMPCausalConv1d(
+        self.causal = causal
+        self.smp = SMPConv1d(
             in_chs, out_chs, n_points, init_radius, coord_std, bias=bias, r_min=r_min,
-            kernel_length=kernel_length, use_fft=use_fft, **dd)
+            kernel_length=kernel_length, use_fft=use_fft, causal=causal, **dd)
         self.smp_norm = MaskedBatchNorm1d(out_chs, **dd)
-        self.small = CausalConv1d(in_chs, out_chs, small_kernel_size, bias=False, **dd)
+        self.small = (CausalConv1d if causal else SameConv1d)(in_chs, out_chs, small_kernel_size, bias=False, **dd)
         self.small_norm = MaskedBatchNorm1d(out_chs, **dd)
 
     def forward(
@@ -236,7 +254,9 @@ class SMPCausalLargeKernel(nn.Module):
             # folded kernel (what fuse() deploys), rebuilt from the current parameters at every call (nothing is
             # kept): one long convolution instead of two convolutions and two normalisations. Differentiable.
             weight, bias = self.folded_kernel(self.smp.kernel_size_for(x.shape[-1]))
-            return causal_conv1d(x, weight, bias, use_fft=self.smp.use_fft)
+            if self.causal:
+                return causal_conv1d(x, weight, bias, use_fft=self.smp.use_fft)
+            return same_conv1d(x, weight, bias, use_fft=self.smp.use_fft)
         return self.smp_norm(self.smp(x, positions), mask) + self.small_norm(self.small(x), mask)
 
     @torch.jit.unused
@@ -251,30 +271,35 @@ class SMPCausalLargeKernel(nn.Module):
 
     @torch.jit.unused
     def folded_kernel(self, kernel_size: int) -> Tuple[torch.Tensor, torch.Tensor]:
-        """(weight ``[C_out, C_in, max(kernel_size, small_kernel_size)]``, bias ``[C_out]``) of the one causal
-        convolution equal to this unit in eval mode: the SMP kernel sampled with ``kernel_size`` taps and the small
-        kernel, right-aligned (their last tap is the current step), each scaled by its BatchNorm's eval-mode affine
-        map. Differentiable with respect to every parameter (the eval-mode forward uses it too)."""
-        weight, bias = fold_bn_after(self.smp.make_kernel(kernel_size), self.smp.bias, self.smp_norm)
+        """(weight ``[C_out, C_in, max(kernel_size, small_kernel_size)]``, bias ``[C_out]``) of the one convolution
+        equal to this unit in eval mode: the SMP kernel sampled with ``kernel_size`` taps and the small kernel,
+        right-aligned (their last tap is the current step; centred for a non-causal unit: their middle taps), each
+        scaled by its BatchNorm's eval-mode affine map. Differentiable with respect to every parameter (the eval-mode
+        forward uses it too)."""
+        weight, bias = fold_bn_after(self.smp.kernel([kernel_size]), self.smp.bias, self.smp_norm)
         small_weight, small_bias = fold_bn_after(self.small.weight, None, self.small_norm)
-        if weight.shape[-1] < small_weight.shape[-1]:
-            weight = F.pad(weight, [small_weight.shape[-1] - weight.shape[-1], 0])
-        # right-aligned: the small kernel adds to the last taps (in place into the fresh folded tensor; autograd-safe,
-        # as the product's backward needs its inputs, not its output)
-        weight[..., weight.shape[-1] - small_weight.shape[-1]:] += small_weight
+        extra = small_weight.shape[-1] - weight.shape[-1]
+        if extra > 0:  # both odd when centred, so the difference splits evenly
+            weight = F.pad(weight, [extra, 0] if self.causal else [extra // 2, extra // 2])
+        # the small kernel adds to the last (middle) taps, in place into the fresh folded tensor: autograd-safe, as
+        # the product's backward needs its inputs, not its output
+        start = weight.shape[-1] - small_weight.shape[-1]
+        if not self.causal:
+            start //= 2
+        weight[..., start:start + small_weight.shape[-1]] += small_weight
         return weight, bias + small_bias
 
     @torch.no_grad()
-    def fuse(self, length: Optional[int] = None) -> CausalConv1d:
-        """One static causal conv equal to this unit in eval mode, for inputs of ``length`` steps (any length
-        when the kernel length is fixed)."""
+    def fuse(self, length: Optional[int] = None) -> Union[CausalConv1d, SameConv1d]:
+        """One static causal (centred) conv equal to this unit in eval mode, for inputs of ``length`` steps (any
+        length when the kernel length is fixed)."""
         kernel_length = self.smp.kernel_length
         if kernel_length is None and length is None:
             raise ValueError(
                 'the SMP kernel is as long as the input, so re-parameterisation needs the deployment length: '
                 'call model.reparameterize(length=L), or create the model with seq_len=L or kernel_length=K')
-        weight, bias = self.folded_kernel(kernel_length if kernel_length is not None else length)
-        conv = CausalConv1d(
+        weight, bias = self.folded_kernel(self.smp.kernel_size_for(length) if kernel_length is None else kernel_length)
+        conv = (CausalConv1d if self.causal else SameConv1d)(
             weight.shape[1], weight.shape[0], weight.shape[-1], bias=True, use_fft=self.smp.use_fft,
             fixed_length=None if kernel_length is not None else length, device=weight.device, dtype=weight.dtype)
         conv.weight.copy_(weight)
@@ -283,7 +308,9 @@ class SMPCausalLargeKernel(nn.Module):
 
 
 class SMPTCNBlock(nn.Module):
-    """Residual causal block: two SMP units with BN, ReLU and dropout, 1x1 shortcut when the width changes."""
+    """Residual block: two SMP units with BN, ReLU and dropout, 1x1 shortcut when the width changes; causal, or
+    centred (``causal=False``: then the padded steps of a right-padded batch, ``mask`` False, are zeroed before each
+    unit, so that they add nothing to the valid steps)."""
 
     def __init__(
             self,
@@ -298,16 +325,18 @@ class SMPTCNBlock(nn.Module):
             r_min: float = 1e-4,
             kernel_length: Optional[int] = None,
             use_fft: Optional[bool] = None,
+            causal: bool = True,
             device=None,
             dtype=None,
     ):
         dd = dict(device=device, dtype=dtype)
         super().__init__()
+        self.causal = causal
         unit_args = dict(
             n_points=n_points, init_radius=init_radius, coord_std=coord_std, small_kernel_size=small_kernel_size,
-            bias=bias, r_min=r_min, kernel_length=kernel_length, use_fft=use_fft)
-        self.conv1 = SMPCausalLargeKernel(in_chs, out_chs, **unit_args, **dd)
-        self.conv2 = SMPCausalLargeKernel(out_chs, out_chs, **unit_args, **dd)
+            bias=bias, r_min=r_min, kernel_length=kernel_length, use_fft=use_fft, causal=causal)
+        self.conv1 = SMPLargeKernel1d(in_chs, out_chs, **unit_args, **dd)
+        self.conv2 = SMPLargeKernel1d(out_chs, out_chs, **unit_args, **dd)
         self.act = nn.ReLU()
         self.drop = nn.Dropout(dropout)
         self.shortcut = nn.Conv1d(in_chs, out_chs, 1, **dd) if in_chs != out_chs else nn.Identity()
@@ -322,17 +351,22 @@ class SMPTCNBlock(nn.Module):
     ) -> torch.Tensor:
         # the training form's units (an SMP point kernel, ``.smp``) take the time positions and the BatchNorm mask,
         # the deployed convs only x; hasattr, not isinstance: TorchScript resolves it statically and compiles one
-        # branch (a deployed model has no SMPCausalLargeKernel left for it to know the type by)
+        # branch (a deployed model has no SMPLargeKernel1d left for it to know the type by)
         if positions is not None and not hasattr(self.conv1, 'smp'):
             raise ValueError(
                 'timestamps need the point kernels, but this model is re-parameterised (its kernels are '
                 'materialised for regular steps); use the training-form model for irregularly sampled input')
         shortcut = self.shortcut(x)
+        if not self.causal and mask is not None:
+            # a centred kernel reaches right, into the padding: zeros there, as a sample alone would be padded
+            x = x * mask.to(x.dtype)
         if hasattr(self.conv1, 'smp'):
             out = self.conv1(x, positions, mask)
         else:
             out = self.conv1(x)
         out = self.drop(self.act(out))
+        if not self.causal and mask is not None:
+            out = out * mask.to(out.dtype)
         if hasattr(self.conv2, 'smp'):
             out = self.conv2(out, positions, mask)
         else:
@@ -342,9 +376,9 @@ class SMPTCNBlock(nn.Module):
     @torch.no_grad()
     def reparameterize(self, length: Optional[int] = None):
         length = self.deploy_length if length is None else length
-        if isinstance(self.conv1, SMPCausalLargeKernel):
+        if isinstance(self.conv1, SMPLargeKernel1d):
             self.conv1 = self.conv1.fuse(length)
-        if isinstance(self.conv2, SMPCausalLargeKernel):
+        if isinstance(self.conv2, SMPLargeKernel1d):
             self.conv2 = self.conv2.fuse(length)
 
 
@@ -471,7 +505,7 @@ def sequence_input_size(pretrained_cfg: Dict[str, Any]) -> Tuple[int, int]:
 
 
 class SMPConvTCN(nn.Module):
-    """Causal SMP temporal convolutional network (the paper's sequence model).
+    """SMP temporal convolutional network: causal (the paper's sequence model) or centred ('same', ``causal=False``).
 
     Args:
         in_chans: input channels.
@@ -487,11 +521,23 @@ class SMPConvTCN(nn.Module):
         input_dropout: dropout on the input in training (the original's ``net.dropout_in``).
         r_min: lower radius bound (upper is 1).
         use_fft: FFT convolution for the SMP kernels: None chooses by kernel length, True / False force it.
-        kernel_length: taps of the SMP kernels; None: as many as the input has steps (the paper).
+        kernel_length: taps of the SMP kernels; None: as many as the input has steps (the paper), ``2L - 1`` when
+            centred. Odd when centred.
         global_pool: 'last' (the original: classify the last step), 'avg' (mean over the valid steps) or ''
             (no pooling: ``forward`` gives per-step outputs, as ``forward_sequence``).
         seq_len: deployment length for ``reparameterize()`` (the models set it from ``pretrained_cfg``).
         drop_rate: dropout before the classifier.
+        causal: True (the paper): every convolution sees the current and earlier steps, so step t's output is a
+            prediction from steps 0..t (``forward_sequence``, streaming). False: centred ('same') convolutions, for
+            whole-series classification with ``global_pool='avg'`` as FCN and ResNet do (Wang, Yan & Oates,
+            "Time series classification from scratch with deep neural networks", 2017): the kernel's 0 is the
+            current step and it reaches ``(K - 1) / 2`` steps either way; coordinates start near 0; variable-length
+            batches (``lengths``) zero the padding before every convolution, so a padded sample gives what it gives
+            alone (with a fixed ``kernel_length``). No ``timestamps`` and no ``forward_sequence``.
+
+    Raises:
+        ValueError: non-positive sizes, a ``kernel_length`` below 2 (or even, or below 3, when centred), an even
+            ``small_kernel_size`` when centred, an unknown ``global_pool``.
     """
     # Python-side bookkeeping, not part of a TorchScript model
     __jit_unused_properties__ = ['seq_len', 'is_deployed']
@@ -515,6 +561,7 @@ class SMPConvTCN(nn.Module):
             global_pool: str = 'last',
             seq_len: Optional[int] = None,
             drop_rate: float = 0.,
+            causal: bool = True,
             device=None,
             dtype=None,
     ):
@@ -526,12 +573,22 @@ class SMPConvTCN(nn.Module):
                 f'{num_blocks}, {hidden_channels}, {n_points}, {small_kernel_size}')
         if kernel_length is not None and kernel_length < MIN_LENGTH:
             raise ValueError(f'kernel_length must be at least {MIN_LENGTH} (or None), got {kernel_length}')
+        if not causal and (small_kernel_size % 2 == 0 or (kernel_length is not None and (
+                kernel_length % 2 == 0 or kernel_length < 3))):
+            raise ValueError(
+                f'a centred (causal=False) model needs odd kernels with a middle tap (the current step): '
+                f'small_kernel_size={small_kernel_size}, kernel_length={kernel_length} (odd, at least 3, or None)')
         if global_pool not in ('last', 'avg', ''):
             raise ValueError(f"global_pool must be 'last', 'avg' or '' (no pooling), got {global_pool!r}")
         self.in_chans = in_chans
         self.num_classes = num_classes
         self.global_pool = global_pool
         self.kernel_length = kernel_length
+        self.causal = causal
+        if not causal:
+            # in the state dict, so that a centred checkpoint and a causal model (same shapes, other outputs) do not
+            # load into each other: strict loading reports it, checkpoint_filter_fn says which model fits
+            self.register_buffer('centred', torch.ones((), dtype=torch.bool, device=device))
         self.num_features = self.head_hidden_size = hidden_channels
         self.grad_checkpointing = False
         self.input_drop = nn.Dropout(input_dropout)
@@ -541,7 +598,7 @@ class SMPConvTCN(nn.Module):
             blocks.append(SMPTCNBlock(
                 in_chans if i == 0 else hidden_channels, hidden_channels, n_points, init_radius, coord_std,
                 small_kernel_size=small_kernel_size, bias=bias, dropout=dropout, r_min=r_min,
-                kernel_length=kernel_length, use_fft=use_fft, **dd))
+                kernel_length=kernel_length, use_fft=use_fft, causal=causal, **dd))
         self.blocks = nn.Sequential(*blocks)
         self.feature_info = [dict(num_chs=hidden_channels, reduction=1, module=f'blocks.{i}') for i in range(num_blocks)]
         self.head_drop = nn.Dropout(drop_rate)
@@ -569,7 +626,7 @@ class SMPConvTCN(nn.Module):
 
     @property
     def is_deployed(self) -> bool:
-        return not any(isinstance(m, SMPCausalLargeKernel) for m in self.modules())
+        return not any(isinstance(m, SMPLargeKernel1d) for m in self.modules())
 
     @torch.jit.ignore
     def group_matcher(self, coarse: bool = False) -> Dict[str, Any]:
@@ -603,7 +660,7 @@ class SMPConvTCN(nn.Module):
 
     @torch.no_grad()
     def reparameterize(self, length: Optional[int] = None) -> 'SMPConvTCN':
-        """Deployed form, in place: every SMP unit becomes one static causal convolution (point kernel sampled
+        """Deployed form, in place: every SMP unit becomes one static convolution (point kernel sampled
         for ``length`` steps, default ``seq_len``; any length if ``kernel_length`` is fixed), small kernel merged,
         BatchNorms folded. The deployed model accepts only that length (unless the kernel length is fixed) and
         no timestamps. Returns self.
@@ -710,6 +767,10 @@ class SMPConvTCN(nn.Module):
         elif timestamps is not None or lengths is not None:
             check_timestamps_and_lengths(x, timestamps, lengths)
         positions: Optional[_TimePositions] = None
+        if timestamps is not None and not self.causal:
+            raise ValueError(
+                'timestamps need a causal model (causal=True): this centred model samples its kernels on the regular '
+                'steps only')
         if timestamps is not None:
             positions = self._time_positions(x, timestamps, lengths)
         mask: Optional[torch.Tensor] = None
@@ -806,7 +867,17 @@ class SMPConvTCN(nn.Module):
     ) -> torch.Tensor:
         """Per-step logits ``[B, num_classes, L]`` (``[B, num_classes, 1, L]`` for ``[B, C, 1, L]`` input): step t's
         prediction sees steps 0..t only (the classifier applied to every step; with ``global_pool='last'``,
-        ``forward`` returns step L-1 of this)."""
+        ``forward`` returns step L-1 of this).
+
+        Raises:
+            ValueError: a centred model (``causal=False``), whose steps see the future: for its per-step outputs use
+                ``reset_classifier(n, global_pool='')`` and ``forward``.
+        """
+        if not self.causal:
+            raise ValueError(
+                "forward_sequence gives causal per-step predictions, but this model is centred (causal=False): each "
+                "step sees the whole series; for its per-step outputs call model.reset_classifier("
+                "model.num_classes, global_pool='') and then model(x)")
         seq = to_ncl(self.forward_features(x, timestamps, lengths))
         return to_input_layout(self.head(self.head_drop(seq).transpose(1, 2)).transpose(1, 2), x)
 
@@ -868,7 +939,7 @@ def _deployed_length(state_dict: Dict[str, torch.Tensor], model: SMPConvTCN) -> 
 
     The model's ``seq_len`` (``model_args`` of the folder's config.json) when given, else read off the deployed
     kernels: the SMP kernel has one tap per step, right-aligned with the small kernel, so the deployed kernels have
-    ``max(length, small_kernel_size)`` taps.
+    ``max(length, small_kernel_size)`` taps (centred: ``max(2 length - 1, small_kernel_size)``).
 
     Raises:
         ValueError: ``seq_len`` disagrees with the deployed kernels, or the kernels do not tell the length (no
@@ -876,24 +947,28 @@ def _deployed_length(state_dict: Dict[str, torch.Tensor], model: SMPConvTCN) -> 
     """
     if model.kernel_length is not None:
         return None
+    causal = getattr(model, 'causal', True)
     key, small_key = 'blocks.0.conv1.weight', 'blocks.0.conv1.small.weight'
     model_sd = model.state_dict()
     if key not in state_dict or state_dict[key].dim() != 3 or small_key not in model_sd:
         return model.seq_len  # not this architecture: check_deployed_fit names the difference
     taps, small = state_dict[key].shape[-1], model_sd[small_key].shape[-1]
+    # a centred kernel has 2L - 1 taps for length L
+    length_of_taps = taps if causal else (taps + 1) // 2
     if getattr(model, '_seq_len_is_default', False) and taps > small:
-        return taps  # the cfg's default length, not the user's: the checkpoint's own length wins
+        return length_of_taps  # the cfg's default length, not the user's: the checkpoint's own length wins
     if model.seq_len is not None:
-        if max(model.seq_len, small) != taps:
+        expected = max(model.seq_len if causal else 2 * model.seq_len - 1, small)
+        if expected != taps:
             raise ValueError(
                 f'deployed checkpoint has {taps}-tap kernels, but the model was created for seq_len={model.seq_len} '
-                f'({max(model.seq_len, small)} taps); create it with the seq_len the checkpoint was deployed for')
+                f'({expected} taps); create it with the seq_len the checkpoint was deployed for')
         return model.seq_len
     if taps > small:
-        return taps
+        return length_of_taps
     raise ValueError(
         f'deployed checkpoint has {taps}-tap kernels, as long as the small kernel: it was deployed for some length '
-        f'up to {taps} steps; create the model with seq_len=<that length> (model_args in its config.json)')
+        f'up to {length_of_taps} steps; create the model with seq_len=<that length> (model_args in its config.json)')
 
 
 def remap_original_keys(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
@@ -972,6 +1047,9 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
     adapts an image model's first conv (``_adapt_input_channels``). A checkpoint of another size raises a
     ``ValueError`` naming both sizes.
 
+    A centred model's state dict (``causal=False``) holds a ``centred`` marker: a centred checkpoint for a causal
+    model, or the reverse, raises a ``ValueError`` that names the ``causal`` argument to pass.
+
     A deployed state dict (``smpconvnet reparam``: ``blocks.i.convN.weight`` static kernels, no point kernel or
     BatchNorm) re-parameterises ``model`` in place for its deployment length (``seq_len``, else read off the
     kernels; see ``_deployed_length``), so that it loads strictly: timm's ``local-dir:`` / ``hf-hub:`` loading of a
@@ -989,6 +1067,11 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
         raise ValueError(
             f'checkpoint is an ensemble of {len(members)} SMP-TCNs (members.<i>. keys), the model a single SMP-TCN: '
             f'create it with num_members={len(members)}')
+    if ('centred' in state_dict) == model.causal:
+        raise ValueError(
+            f'checkpoint is a {"centred" if model.causal else "causal"} SMP-TCN, the model a '
+            f'{"causal" if model.causal else "centred"} one (the same weights give other outputs): create it with '
+            f'causal={not model.causal}')
     if is_deployed_state_dict(state_dict, 'blocks.0.conv1.weight'):
         if has_batchnorm(model):
             model.reparameterize(length=_deployed_length(state_dict, model))

@@ -1,8 +1,11 @@
-"""The FFT causal convolution's own backward (``_CausalFFTConv``) against the direct convolution's autograd."""
+"""The FFT causal convolution's own backward (``_CausalFFTConv``) against the direct convolution's autograd; the centred
+('same') convolution against ``F.conv1d``."""
 import pytest
 import torch
+import torch.nn.functional as F
 
-from smpconvnet.layers.causal_conv import causal_conv1d_direct, causal_conv1d_fft
+from smpconvnet.layers.causal_conv import (
+    SameConv1d, causal_conv1d_direct, causal_conv1d_fft, fixed_input_lengths, same_conv1d)
 from conftest import rel_err
 
 
@@ -41,3 +44,40 @@ def test_fft_path_ignores_autocast_and_needs_only_what_is_asked():
     gx, = torch.autograd.grad(causal_conv1d_fft(x, w.detach()), (x,), g)
     gw, = torch.autograd.grad(causal_conv1d_fft(x.detach(), w), (w,), g)
     assert torch.equal(gx, grads[0]) and torch.equal(gw, grads[1])
+
+
+@pytest.mark.parametrize('length,kernel_size', [(13, 9), (13, 25), (8, 41), (30, 1), (200, 399)])
+def test_same_conv_fft_equals_direct_with_exact_gradients(length, kernel_size):
+    """float64: the centred convolution's FFT path (a transform of L + K // 2 points, whose wrapped-around outputs are
+    the discarded ones) equals ``F.conv1d(padding=K // 2)`` and its gradients (1e-12); gradcheck passes; a kernel
+    longer than 2L - 1 (13 / 25 is not, 8 / 41 is) gives the full convolution's outputs."""
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(2, 3, length, dtype=torch.float64, generator=gen, requires_grad=True)
+    w = torch.randn(4, 3, kernel_size, dtype=torch.float64, generator=gen, requires_grad=True)
+    b = torch.randn(4, dtype=torch.float64, generator=gen, requires_grad=True)
+    ref = F.conv1d(x, w, b, padding=kernel_size // 2)
+    y = same_conv1d(x, w, b, use_fft=True)
+    assert y.shape == ref.shape == (2, 4, length)
+    assert rel_err(y, ref) < 1e-12 and rel_err(same_conv1d(x, w, b, use_fft=False), ref) < 1e-12
+    g = torch.randn_like(ref)
+    for a, e in zip(torch.autograd.grad(y, (x, w, b), g), torch.autograd.grad(ref, (x, w, b), g)):
+        assert rel_err(a, e) < 1e-12
+    if length <= 30:
+        assert torch.autograd.gradcheck(lambda *t: same_conv1d(*t, use_fft=True), (x, w, b))
+
+
+def test_same_conv_layer_and_even_kernels():
+    """``SameConv1d`` is the centred layer (the middle tap weighs the current step), compiles under TorchScript, and
+    counts in ``fixed_input_lengths``; an even kernel has no middle tap and is refused by the function and the layer."""
+    layer = SameConv1d(2, 3, 5, bias=True, fixed_length=16)
+    x = torch.randn(1, 2, 16)
+    with torch.no_grad():
+        layer.weight.zero_()
+        layer.weight[:, 0, 2] = 1.  # the middle tap only: output = input channel 0 (plus bias)
+        assert torch.allclose(layer(x), x[:, :1].expand(1, 3, 16) + layer.bias[None, :, None])
+        assert torch.equal(torch.jit.script(layer)(x), layer(x))
+    assert fixed_input_lengths(layer) == {16}
+    with pytest.raises(ValueError, match='odd kernel size, got 4 taps'):
+        same_conv1d(x, torch.randn(3, 2, 4))
+    with pytest.raises(ValueError, match='odd kernel_size'):
+        SameConv1d(2, 3, 4)

@@ -17,7 +17,7 @@ from smpconvnet.layers.causal_conv import (
 from smpconvnet.models import smpconv_tcn
 from smpconvnet.layers.point_kernel import PointKernel
 from smpconvnet.models.smpconv_tcn import (
-    MaskedBatchNorm1d, SMPConvTCN, SMPCausalLargeKernel, radius_param_groups, sequence_input_size)
+    MaskedBatchNorm1d, SMPConvTCN, SMPLargeKernel1d, radius_param_groups, sequence_input_size)
 from conftest import randomize_bn, rel_err
 
 PAPER_MODELS = {
@@ -297,7 +297,7 @@ def test_reparameterize_fixed_length():
         expected = model.forward_sequence(x)
         deployed = timm.utils.reparameterize_model(model)
         assert deployed.is_deployed and not model.is_deployed
-        assert not any(isinstance(m, (nn.BatchNorm1d, PointKernel, SMPCausalLargeKernel)) for m in deployed.modules())
+        assert not any(isinstance(m, (nn.BatchNorm1d, PointKernel, SMPLargeKernel1d)) for m in deployed.modules())
         assert rel_err(deployed.forward_sequence(x), expected) < 1e-4
         assert rel_err(deployed(x), expected[..., -1]) < 1e-4
         with pytest.raises(ValueError, match='re-parameterised for sequences of length 48, got length 30'):

@@ -13,7 +13,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from smpconvnet.models.smpconv_tcn import SMPCausalLargeKernel, checkpoint_filter_fn
+from smpconvnet.models.smpconv_tcn import SMPLargeKernel1d, checkpoint_filter_fn
 from conftest import FIXTURES, rel_err
 
 TOL = 1e-4
@@ -69,7 +69,7 @@ def test_first_kernel_matches_original(io):
 def test_reparameterised_reference_matches_original(io):
     model = load_reference_model().reparameterize(length=io['input'].shape[-1])
     assert model.is_deployed
-    assert not any(isinstance(m, (torch.nn.BatchNorm1d, SMPCausalLargeKernel)) for m in model.modules())
+    assert not any(isinstance(m, (torch.nn.BatchNorm1d, SMPLargeKernel1d)) for m in model.modules())
     with torch.no_grad():
         assert rel_err(model(io['input']), io['logits']) < TOL
 
