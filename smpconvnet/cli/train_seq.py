@@ -34,7 +34,8 @@ def add_parser(subparsers):
         description=seq_trainer.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--model', default=d.model, help='registered timm model name (default: %(default)s)')
     p.add_argument('--model-kwargs', nargs='+', action='extend', default=[], metavar='KEY=VALUE',
-                   help='model constructor overrides, values as JSON (e.g. hidden_channels=32 dropout=0.1)')
+                   help='model constructor overrides, values as JSON or Python literals, else strings (e.g. '
+                        'hidden_channels=32 dropout=0.1 causal=False global_pool=avg)')
     p.add_argument('--dataset', default=d.dataset, help="aeon UEA/UCR name, or 'adding' (default: %(default)s)")
     p.add_argument('--epochs', type=int, default=d.epochs)
     p.add_argument('--batch-size', type=int, default=d.batch_size)

@@ -537,7 +537,7 @@ class SMPConvTCN(nn.Module):
 
     Raises:
         ValueError: non-positive sizes, a ``kernel_length`` below 2 (or even, or below 3, when centred), an even
-            ``small_kernel_size`` when centred, an unknown ``global_pool``.
+            ``small_kernel_size`` when centred, an unknown ``global_pool``, a ``causal`` that is not a bool.
     """
     # Python-side bookkeeping, not part of a TorchScript model
     __jit_unused_properties__ = ['seq_len', 'is_deployed']
@@ -573,6 +573,8 @@ class SMPConvTCN(nn.Module):
                 f'{num_blocks}, {hidden_channels}, {n_points}, {small_kernel_size}')
         if kernel_length is not None and kernel_length < MIN_LENGTH:
             raise ValueError(f'kernel_length must be at least {MIN_LENGTH} (or None), got {kernel_length}')
+        if not isinstance(causal, bool):
+            raise ValueError(f'causal must be True or False, got {causal!r}')
         if not causal and (small_kernel_size % 2 == 0 or (kernel_length is not None and (
                 kernel_length % 2 == 0 or kernel_length < 3))):
             raise ValueError(

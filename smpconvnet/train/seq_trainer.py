@@ -18,6 +18,7 @@ end the folder also holds ``model.safetensors`` + ``config.json`` (loadable with
 ``timm.create_model('local-dir:OUTPUT', pretrained=True)``) and ``results.json``.
 """
 import argparse
+import ast
 import inspect
 import json
 import random
@@ -690,7 +691,9 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
 
 
 def parse_model_kwargs(items: List[str]) -> Dict[str, Any]:
-    """``['key=value', ...]`` (values as JSON where they parse) -> a dict of model constructor arguments."""
+    """``['key=value', ...]`` -> a dict of model constructor arguments: values as JSON where they parse
+    (``true``, ``0.1``, ``"avg"``), else as Python literals (``False``, ``None``, ``(3, 4)``), else as strings
+    (``avg``)."""
     out = {}
     for item in items or []:
         if '=' not in item:
@@ -699,7 +702,10 @@ def parse_model_kwargs(items: List[str]) -> Dict[str, Any]:
         try:
             out[k] = json.loads(v)
         except json.JSONDecodeError:
-            out[k] = v
+            try:  # Python spellings (causal=False) must not become the truthy string 'False'
+                out[k] = ast.literal_eval(v)
+            except (ValueError, SyntaxError):
+                out[k] = v
     return out
 
 

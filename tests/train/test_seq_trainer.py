@@ -12,6 +12,7 @@ from smpconvnet.data import sequences as seq_data
 from smpconvnet.train import seq_trainer as train_seq
 from smpconvnet.cli import main as cli_main
 from smpconvnet.layers.point_kernel import PointKernel
+from smpconvnet.models.smpconv_tcn import SMPConvTCN
 
 aeon = pytest.importorskip('aeon')  # in the dev extra; the loaders need it
 
@@ -259,6 +260,18 @@ def test_stratified_kfold_partitions_every_class():
     for folds, fold in ((1, 0), (5, 5), (5, -1), (18, 0)):
         with pytest.raises(ValueError, match='fold'):
             seq_data.stratified_kfold(targets, folds, fold, torch.Generator())
+
+
+def test_model_kwargs_take_json_and_python_spellings():
+    """``--model-kwargs`` values: JSON, else Python literals (``causal=False`` is False, not the truthy string
+    'False'), else strings; a non-bool ``causal`` that still gets through is refused by the model."""
+    assert train_seq.parse_model_kwargs(
+        ['causal=False', 'x=true', 'pool=avg', 'q="avg"', 'n=None', 'r=0.1', 'size=(3, 4)']) == dict(
+        causal=False, x=True, pool='avg', q='avg', n=None, r=0.1, size=(3, 4))
+    with pytest.raises(ValueError, match='key=value'):
+        train_seq.parse_model_kwargs(['causal'])
+    with pytest.raises(ValueError, match="causal must be True or False, got 'no'"):
+        SMPConvTCN(causal='no')
 
 
 def test_cv_arguments_are_checked_by_name():
