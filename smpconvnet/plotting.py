@@ -7,8 +7,8 @@ kernel they add up to. ``plot_point_kernels`` draws one row per kernel view and 
   ``linspace(-1, 1, k)[i]``, rows down the first axis), each point as a dot and its radius as the L1 ball
   ``|x - c|_1 = r`` it spans (a diamond). Points outside the grid are drawn too: the axes extend to cover them,
   and the grid's border is outlined.
-* 1-D kernels: the kernel over its positions (-1: the oldest step the kernel reaches, +1: the current step), the
-  points as markers at their positions, each radius as a bar of width 2r.
+* 1-D kernels: the kernel over its positions (-1: the oldest step the kernel reaches, +1: the current step; centred
+  kernels: 0 the current step), the points as markers at their positions, each radius as a bar of width 2r.
 
 matplotlib is an optional dependency (``pip install "smpconvnet[plot]"``); only the figure is drawn here, with
 matplotlib's Agg canvas (no display, no global backend change).

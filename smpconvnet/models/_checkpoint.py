@@ -169,6 +169,17 @@ def check_deployed_fit(
     return state_dict
 
 
+# timm.create_model arguments that are not the model's own (the hint below passes its own features_only and weights)
+_NOT_MODEL_ARGS = ('pretrained_cfg', 'pretrained_cfg_overlay', 'cache_dir', 'features_only', 'checkpoint_path')
+
+
+def remember_create_args(model: nn.Module, kwargs: Dict[str, Any]) -> nn.Module:
+    """Keep the model arguments ``timm.create_model`` passed (``kwargs`` of a family's builder) on ``model`` (a plain
+    attribute, not state), so that a hint printed after the build can repeat them. Returns ``model``."""
+    model.create_args = {k: v for k, v in kwargs.items() if k not in _NOT_MODEL_ARGS}
+    return model
+
+
 def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoint_path') -> Callable:
     """``timm_load_checkpoint`` (timm's ``load_checkpoint(model, checkpoint_path, ...)``) made to check the file and
     use the family's ``checkpoint_filter_fn`` for a model whose class is defined in ``smpconvnet.models``.
@@ -191,10 +202,11 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
     def load_checkpoint(model, checkpoint_path, *args, **kwargs):
         inner = getattr(model, 'model', None)  # timm's features_only wrappers (FeatureGetterNet) hold the model
         if family(model) is None and isinstance(inner, nn.Module) and family(inner) is not None:
+            args = ''.join(f'{k}={v!r}, ' for k, v in getattr(model, 'create_args', {}).items())
             raise ValueError(
                 f'{what} with features_only=True: timm loads the file into the feature wrapper, whose keys differ '
                 f'from the checkpoint\'s; load it as pretrained weights instead: timm.create_model('
-                f'{inner.pretrained_cfg.get("architecture", "NAME")!r}, features_only=True, pretrained=True, '
+                f'{inner.pretrained_cfg.get("architecture", "NAME")!r}, {args}features_only=True, pretrained=True, '
                 f'pretrained_cfg_overlay=dict(file={str(checkpoint_path)!r}))')
         module = family(model)
         if module is None or str(checkpoint_path).lower().endswith(('.npz', '.npy')):

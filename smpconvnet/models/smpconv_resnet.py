@@ -30,7 +30,8 @@ from timm.models._features_fx import register_notrace_function
 from timm.models._manipulate import checkpoint_seq
 from timm.models._registry import generate_default_cfgs, register_model
 
-from ._checkpoint import check_deployed_fit, has_batchnorm, is_deployed_state_dict, unwrap_state_dict
+from ._checkpoint import (
+    check_deployed_fit, has_batchnorm, is_deployed_state_dict, remember_create_args, unwrap_state_dict)
 from ._pretrained import explain_missing_weights
 from ..layers.causal_conv import complex_channel_mix, fft_size
 from ..layers.conv_backends import autocast_disabled, exporting
@@ -494,12 +495,12 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Di
 def _create_smpconv_resnet(variant: str, pretrained: bool = False, **kwargs) -> SMPConvResNet:
     num_blocks = len(kwargs.get('block_channels', DEFAULT_BLOCK_CHANNELS))
     with explain_missing_weights(variant, pretrained, kwargs):
-        return build_model_with_cfg(
+        return remember_create_args(build_model_with_cfg(
             SMPConvResNet, variant, pretrained,
             pretrained_filter_fn=checkpoint_filter_fn,
             feature_cfg=dict(out_indices=tuple(range(num_blocks)), feature_cls='getter'),
             **kwargs,
-        )
+        ), kwargs)
 
 
 default_cfgs = generate_default_cfgs({

@@ -63,7 +63,8 @@ from timm.models._features import feature_take_indices
 from timm.models._features_fx import register_notrace_function
 from timm.models._registry import generate_default_cfgs, register_model
 
-from ._checkpoint import check_deployed_fit, has_batchnorm, is_deployed_state_dict, unwrap_state_dict
+from ._checkpoint import (
+    check_deployed_fit, has_batchnorm, is_deployed_state_dict, remember_create_args, unwrap_state_dict)
 from ._pretrained import explain_missing_weights
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
@@ -514,8 +515,9 @@ class SMPConvTCN(nn.Module):
         hidden_channels: width of every block.
         n_points: points per kernel.
         init_radius: initial point radius.
-        coord_std: std of the coordinate initialisation (trunc-normal in [-1, 0], then ``2c + 1``).
-        small_kernel_size: taps of the parallel small causal kernels.
+        coord_std: std of the coordinate initialisation (trunc-normal in [-1, 0], then ``2c + 1``; centred: in
+            [-1, 1]).
+        small_kernel_size: taps of the parallel small kernels (causal, or centred: then odd).
         bias: bias of the SMP convolutions.
         dropout: dropout inside the blocks.
         input_dropout: dropout on the input in training (the original's ``net.dropout_in``).
@@ -571,15 +573,18 @@ class SMPConvTCN(nn.Module):
             raise ValueError(
                 f'num_blocks, hidden_channels, n_points and small_kernel_size must be positive, got '
                 f'{num_blocks}, {hidden_channels}, {n_points}, {small_kernel_size}')
-        if kernel_length is not None and kernel_length < MIN_LENGTH:
-            raise ValueError(f'kernel_length must be at least {MIN_LENGTH} (or None), got {kernel_length}')
         if not isinstance(causal, bool):
             raise ValueError(f'causal must be True or False, got {causal!r}')
-        if not causal and (small_kernel_size % 2 == 0 or (kernel_length is not None and (
-                kernel_length % 2 == 0 or kernel_length < 3))):
+        if not causal and small_kernel_size % 2 == 0:
             raise ValueError(
-                f'a centred (causal=False) model needs odd kernels with a middle tap (the current step): '
-                f'small_kernel_size={small_kernel_size}, kernel_length={kernel_length} (odd, at least 3, or None)')
+                f'a centred (causal=False) model needs odd kernels with a middle tap (the current step), got '
+                f'small_kernel_size={small_kernel_size}: pass small_kernel_size={small_kernel_size + 1}')
+        if not causal and kernel_length is not None and (kernel_length % 2 == 0 or kernel_length < 3):
+            raise ValueError(
+                f'a centred (causal=False) model needs odd kernels with a middle tap (the current step), got '
+                f'kernel_length={kernel_length}: pass kernel_length={max(3, kernel_length + 1)}')
+        if kernel_length is not None and kernel_length < MIN_LENGTH:
+            raise ValueError(f'kernel_length must be at least {MIN_LENGTH} (or None), got {kernel_length}')
         if global_pool not in ('last', 'avg', ''):
             raise ValueError(f"global_pool must be 'last', 'avg' or '' (no pooling), got {global_pool!r}")
         self.in_chans = in_chans
@@ -659,6 +664,15 @@ class SMPConvTCN(nn.Module):
             else nn.Identity()
         self.head.train(self.training)
         self._init_head()
+
+    @torch.jit.ignore
+    def set_global_pool(self, global_pool: str):
+        """Change what the classifier reads, keeping the classifier (``reset_classifier`` replaces it): 'last', 'avg'
+        or '' (per-step outputs from ``forward``; the classifier is linear, so with '' the mean over the steps of a
+        trained 'avg' model's outputs is its logits)."""
+        if global_pool not in ('last', 'avg', ''):
+            raise ValueError(f"global_pool must be 'last', 'avg' or '' (no pooling), got {global_pool!r}")
+        self.global_pool = global_pool
 
     @torch.no_grad()
     def reparameterize(self, length: Optional[int] = None) -> 'SMPConvTCN':
@@ -873,13 +887,13 @@ class SMPConvTCN(nn.Module):
 
         Raises:
             ValueError: a centred model (``causal=False``), whose steps see the future: for its per-step outputs use
-                ``reset_classifier(n, global_pool='')`` and ``forward``.
+                ``set_global_pool('')`` and ``forward``.
         """
         if not self.causal:
             raise ValueError(
                 "forward_sequence gives causal per-step predictions, but this model is centred (causal=False): each "
-                "step sees the whole series; for its per-step outputs call model.reset_classifier("
-                "model.num_classes, global_pool='') and then model(x)")
+                "step sees the whole series; for its per-step outputs (the same classifier) call "
+                "model.set_global_pool('') and then model(x)")
         seq = to_ncl(self.forward_features(x, timestamps, lengths))
         return to_input_layout(self.head(self.head_drop(seq).transpose(1, 2)).transpose(1, 2), x)
 
@@ -1146,6 +1160,7 @@ class SMPConvTCNEnsemble(nn.Module):
         self.num_classes = first.num_classes
         self.global_pool = first.global_pool
         self.kernel_length = first.kernel_length
+        self.causal = first.causal
         self.member_features = first.num_features
         self.num_features = self.head_hidden_size = first.num_features * num_members
         self.grad_checkpointing = False
@@ -1190,6 +1205,13 @@ class SMPConvTCNEnsemble(nn.Module):
             member.reset_classifier(num_classes, global_pool)
         self.num_classes = num_classes
         self.global_pool = self.members[0].global_pool
+
+    @torch.jit.ignore
+    def set_global_pool(self, global_pool: str):
+        """Every member's ``SMPConvTCN.set_global_pool``: what the classifiers read, the classifiers kept."""
+        for member in self.members:
+            member.set_global_pool(global_pool)
+        self.global_pool = global_pool
 
     @torch.no_grad()
     def reparameterize(self, length: Optional[int] = None) -> 'SMPConvTCNEnsemble':
@@ -1374,7 +1396,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
                 if isinstance(tcn, SMPConvTCN) and tcn.seq_len is None:
                     tcn.seq_len = length
                     tcn._seq_len_is_default = True
-    return model
+    return remember_create_args(model, kwargs)
 
 
 def _create_smpconv_tcn(variant: str, pretrained: bool = False, **kwargs) -> nn.Module:

@@ -26,7 +26,8 @@ from timm.models._features_fx import register_notrace_function
 from timm.models._manipulate import checkpoint_seq
 from timm.models._registry import generate_default_cfgs, register_model
 
-from ._checkpoint import check_deployed_fit, has_batchnorm, is_deployed_state_dict, unwrap_state_dict
+from ._checkpoint import (
+    check_deployed_fit, has_batchnorm, is_deployed_state_dict, remember_create_args, unwrap_state_dict)
 from ..layers.conv_backends import KernelCache, PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
 from ._pretrained import explain_missing_weights, weight_source_cfg
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -794,12 +795,12 @@ def _create_smpconvnet(variant: str, pretrained: bool = False, **kwargs) -> SMPC
     model_args = dict(ARCH_CONFIGS[variant], **kwargs)
     # a failure to find the weights says where they were looked for and how to get them
     with explain_missing_weights(variant, pretrained, kwargs):
-        return build_model_with_cfg(
+        return remember_create_args(build_model_with_cfg(
             SMPConvNet, variant, pretrained,
             pretrained_filter_fn=checkpoint_filter_fn,
             feature_cfg=dict(out_indices=(0, 1, 2, 3), feature_cls='getter'),
             **model_args,
-        )
+        ), kwargs)
 
 
 def _cfg(url: str = '', **kwargs) -> Dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Training and evaluation of the causal SMP-TCN sequence models (``smpconvnet train-seq`` / ``evaluate-seq``).
+"""Training and evaluation of the SMP-TCN sequence models, causal or centred (``smpconvnet train-seq`` /
+``evaluate-seq``).
 
 The optimisation follows the paper's sequence recipe: Adam, a cosine learning-rate schedule with linear warm-up
 (timm's ``CosineLRScheduler``, stepped every update), radii in their own parameter group with a learning-rate

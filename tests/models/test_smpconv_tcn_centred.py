@@ -169,16 +169,25 @@ def test_centred_and_causal_checkpoints_do_not_mix():
 
 
 def test_what_a_centred_model_does_not_do():
-    """No causal per-step predictions (the hint's per-step outputs work as printed), no timestamps, and kernels need
-    a middle tap."""
-    model = centred_model()
+    """No causal per-step predictions: the hint, run as printed, gives per-step outputs from the same classifier
+    (their mean over the steps is the 'avg' logits), for a single model and an ensemble; no timestamps; kernels need
+    a middle tap, and the suggested size builds."""
     x = torch.randn(2, 3, 20)
-    with pytest.raises(ValueError, match=r"model.reset_classifier\(model.num_classes, global_pool=''\)"):
-        model.forward_sequence(x)
-    model.reset_classifier(model.num_classes, global_pool='')
-    assert model(x).shape == (2, 4, 20)
-    with pytest.raises(ValueError, match='timestamps need a causal model'):
-        model(x, timestamps=torch.arange(20.))
-    for bad in (dict(kernel_length=8), dict(kernel_length=2), dict(small_kernel_size=4)):
-        with pytest.raises(ValueError, match='odd'):
+    for model in (centred_model(), centred_model(num_members=2)):
+        with torch.no_grad():
+            pooled = model(x)
+        with pytest.raises(ValueError, match=r"call model.set_global_pool\(''\) and then model\(x\)") as e:
+            model.forward_sequence(x)
+        exec(str(e.value).split('call ', 1)[1].split(' and then ')[0])
+        with torch.no_grad():
+            per_step = model(x)
+        assert per_step.shape == (2, 4, 20)
+        if not hasattr(model, 'members'):
+            assert rel_err(per_step.mean(-1), pooled) < 1e-6
+        with pytest.raises(ValueError, match='timestamps need a causal model'):
+            model(x, timestamps=torch.arange(20.))
+        assert not model.causal
+    for bad in (dict(kernel_length=8), dict(kernel_length=1), dict(small_kernel_size=4)):
+        with pytest.raises(ValueError, match='odd kernels') as e:
             SMPConvTCN(causal=False, **bad)
+        SMPConvTCN(causal=False, **eval(f"dict({str(e.value).split('pass ')[1]})"))

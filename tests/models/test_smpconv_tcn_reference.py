@@ -177,12 +177,14 @@ def test_deployed_checkpoint_through_checkpoint_path_tells_its_length(io, tmp_pa
 
 
 def test_checkpoint_path_with_features_only_says_how():
-    """timm would load the file into the features_only wrapper (other keys): a ValueError whose hint loads it."""
+    """timm would load the file into the features_only wrapper (other keys): a ValueError whose hint, with the model
+    arguments passed (this test's model size), loads it when run as printed."""
     with pytest.raises(ValueError, match='features_only=True') as e:
         timm.create_model('smpconv_tcn_smnist', features_only=True, checkpoint_path=str(TCN_CKPT),
                           **reference_config())
     hint = str(e.value).split('instead: ', 1)[1]
-    features = eval(hint[:-1] + ', **reference_config())').eval()  # the printed call, with this test's model size
+    assert all(f'{k}={v!r}' in hint for k, v in reference_config().items())
+    features = eval(hint).eval()  # the printed call, literally
     reference = load_reference_model()
     with torch.no_grad():
         assert rel_err(features(io_input())[-1], reference.forward_features(io_input())) < 1e-6

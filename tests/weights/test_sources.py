@@ -166,6 +166,24 @@ def test_checkpoints_that_name_no_model_or_only_an_arch(tmp_path):
         assert rel_err(loaded.eval()(x), model(x)) <= 1e-5
 
 
+@pytest.mark.parametrize('members', [0, 2])
+def test_bare_centred_weights_load_as_a_centred_model(tmp_path, members):
+    """A bare state dict of a centred SMP-TCN (single or ensemble) has the shapes of a causal one: its ``centred``
+    marker tells ``load_model`` (and so every command) to build ``causal=False``; the outputs are the saved model's
+    (a bare file does not tell the pooling or kernel length: these are the family default's, as here)."""
+    from safetensors.torch import save_file
+    extra = dict(num_members=members) if members else {}
+    model = randomize_bn(timm.create_model('smpconv_tcn_smnist', num_blocks=2, hidden_channels=8, causal=False,
+                                           num_classes=2, **extra)).eval()
+    path = tmp_path / 'model.safetensors'
+    save_file(model.state_dict(), str(path))
+    loaded, _ = load_model(str(path))
+    assert not loaded.causal
+    x = torch.randn(2, 1, 150)
+    with torch.inference_mode():
+        assert rel_err(loaded.eval()(x), model(x)) <= 1e-6
+
+
 def test_checkpoint_errors_name_the_file_and_what_was_expected(tmp_path):
     path = tmp_path / 'unknown.pth'
     torch.save({'state_dict': {'encoder.weight': torch.zeros(2, 2)}, 'epoch': 1}, path)
