@@ -26,10 +26,18 @@ def count_macs(model: torch.nn.Module, input_size: Sequence[int], fft_seen: Opti
     from torch.utils.flop_counter import FlopCounterMode
 
     x = torch.randn(1, *input_size)
-    # direct convolutions: the FFT backend computes the same result, but the counter knows no FFT operator
+    # direct convolutions: the FFT backend computes the same result, but the counter knows no FFT operator; the
+    # sequence models and the SMP-ResNet choose per layer (use_fft), the image models through the backend setting
     watch = _FFTSeen()
-    with conv_backend('direct'), FlopCounterMode(display=False) as counter, torch.inference_mode(), watch:
-        model(x)
+    layers = [(m, m.use_fft) for m in model.modules() if hasattr(m, 'use_fft')]
+    try:
+        for m, _ in layers:
+            m.use_fft = False
+        with conv_backend('direct'), FlopCounterMode(display=False) as counter, torch.inference_mode(), watch:
+            model(x)
+    finally:
+        for m, use_fft in layers:
+            m.use_fft = use_fft
     if fft_seen is not None:
         fft_seen.append(watch.seen)
     return counter.get_total_flops() // 2

@@ -59,6 +59,20 @@ def test_macs_of_a_known_layer():
     assert count_macs(conv, (2, 8, 8)) == 4 * 2 * 9 * 64
 
 
+def test_macs_of_sequence_models_count_their_long_kernels():
+    """A 2-block 8-channel SMP-TCN at 300 steps runs its kernels through the FFT (300 / 599 taps), which the counter
+    cannot see: counted as direct convolutions, causal L x L and centred L x (2L - 1) taps per channel pair (plus
+    the small kernels, shortcut and head), and every layer's FFT setting is restored."""
+    for causal, taps in ((True, 300), (False, 599)):
+        model = timm.create_model('smpconv_tcn_smnist', num_blocks=2, hidden_channels=8, causal=causal).eval()
+        large = sum(m.in_chs * m.out_chs for m in model.modules() if hasattr(m, 'in_chs')) * 300 * taps
+        fft_seen = []
+        macs = count_macs(model, (1, 300), fft_seen)
+        # the direct convolution pads, so not every counted tap meets the series; FLOP counters count them all
+        assert large <= macs < large * 1.05 and fft_seen == [False]
+        assert all(m.use_fft is None for m in model.modules() if hasattr(m, 'use_fft'))
+
+
 def test_info_on_a_sequence_model_uses_c_by_l_input():
     from smpconvnet.weights.deploy import model_input_shape
     model = timm.create_model('smpconv_tcn_smnist')
