@@ -170,7 +170,8 @@ DATASETS = {
                                                          'for speed) were added as a second round, an ensemble of 5 '
                                                          'seeds of the chosen candidate (`--candidates avg_x5`) as a '
                                                          'third.')
-                                  + ' ' + _PRECISE_BN_ROUND.format('avg_pbn') + ' ' + _CENTRED_ROUND.format('same_avg')),
+                                  + ' ' + _PRECISE_BN_ROUND.format('avg_pbn')
+                                  + ' ' + _CENTRED_ROUND.format('same_avg')),
     # OSULeaf: the whole-series kernels of its first model overfit (training accuracy 1.0, test 0.78), so the grid is
     # the kernel span; 3 folds: its runs take about 10 minutes each on a CPU core
     'OSULeaf': dict(model='smpconv_tcn_osuleaf', args=['--epochs', '100', '--batch-size', '16'], folds=3,

@@ -34,8 +34,9 @@ import torch.nn.functional as F
 
 from .conv_backends import autocast_disabled, exporting, functional_transforms_active, good_fft_size
 
-__all__ = ['CausalConv1d', 'SameConv1d', 'fixed_input_lengths', 'causal_conv1d', 'same_conv1d', 'complex_channel_mix', 'causal_conv1d_direct',
-           'causal_conv1d_fft', 'fft_size', 'use_fft_for', 'check_fixed_length', 'FFT_MIN_KERNEL_SIZE']
+__all__ = ['CausalConv1d', 'SameConv1d', 'fixed_input_lengths', 'causal_conv1d', 'same_conv1d', 'complex_channel_mix',
+           'causal_conv1d_direct', 'causal_conv1d_fft', 'fft_size', 'use_fft_for', 'check_fixed_length',
+           'FFT_MIN_KERNEL_SIZE']
 
 # kernels at least this long go through the FFT when use_fft is None
 FFT_MIN_KERNEL_SIZE = 128
@@ -256,7 +257,7 @@ class _StaticConv1d(nn.Module):
             dtype=None,
     ):
         super().__init__()
-        self.causal = type(self).causal  # as an instance attribute, which TorchScript sees (class attributes it does not)
+        self.causal = type(self).causal  # an instance attribute: TorchScript does not see class attributes
         if not self.causal and kernel_size % 2 == 0:
             raise ValueError(f'{type(self).__name__} needs an odd kernel_size (a middle tap), got {kernel_size}')
         self.weight = nn.Parameter(torch.empty(out_chs, in_chs, kernel_size, device=device, dtype=dtype))

@@ -655,9 +655,7 @@ class SMPConvTCN(nn.Module):
 
     def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None):
         if global_pool is not None:  # None keeps the current pooling, '' removes it (per-step outputs)
-            if global_pool not in ('last', 'avg', ''):
-                raise ValueError(f"global_pool must be 'last', 'avg' or '' (no pooling), got {global_pool!r}")
-            self.global_pool = global_pool
+            self.set_global_pool(global_pool)
         self.num_classes = num_classes
         # the new classifier on the model's device and in its dtype
         self.head = nn.Linear(self.num_features, num_classes, **factory_kwargs_of(self)) if num_classes > 0 \
@@ -963,7 +961,7 @@ def _deployed_length(state_dict: Dict[str, torch.Tensor], model: SMPConvTCN) -> 
     """
     if model.kernel_length is not None:
         return None
-    causal = getattr(model, 'causal', True)
+    causal = model.causal
     key, small_key = 'blocks.0.conv1.weight', 'blocks.0.conv1.small.weight'
     model_sd = model.state_dict()
     if key not in state_dict or state_dict[key].dim() != 3 or small_key not in model_sd:
