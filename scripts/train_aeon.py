@@ -126,7 +126,8 @@ DATASETS = {
              + _CENTRED_ROUND.format('same_avg_shift')),
     # ArrowHead (outlines): rounds after its first model (pooling grid) had scored 0.72 on the test split: the short
     # kernels (--candidates k32 k16), then circular-shift augmentation (--candidates avg_shift last_shift), then a
-    # 5-seed ensemble (--candidates last_x5); the model card says so. The choice is the best cross-validated accuracy
+    # 5-seed ensemble (--candidates last_x5), precise BatchNorm statistics (last_pbn) and centred convolutions
+    # (same_avg); the model card says so. The choice is the best cross-validated accuracy
     # over the whole grid
     'ArrowHead': dict(model='smpconv_tcn_arrowhead', args=['--epochs', '100', '--batch-size', '8'], folds=5,
                       candidates={**_POOL_GRID, **_SHORT_GRID, 'avg_shift': _POOL_GRID['avg'] + _SHIFT,

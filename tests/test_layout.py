@@ -182,6 +182,36 @@ def test_import_registers_every_model():
     assert registered == expected
 
 
+def test_sequence_models_pickled_before_the_centred_variant_still_load(tmp_path):
+    """``torch.save(model)`` files from before ``causal`` existed name ``SMPCausalConv1d`` / ``SMPCausalLargeKernel``
+    and hold no ``causal`` attributes: they load as the causal models they were, eager and under TorchScript."""
+    import timm
+    import torch
+
+    from smpconvnet.models import smpconv_tcn
+    model = timm.create_model('smpconv_tcn_smnist', num_blocks=2, hidden_channels=8).eval()
+    renamed = {smpconv_tcn.SMPConv1d: 'SMPCausalConv1d', smpconv_tcn.SMPLargeKernel1d: 'SMPCausalLargeKernel'}
+    old = {cls: (cls.__name__, cls.__qualname__) for cls in renamed}
+    states = [m.__dict__.pop('causal') for m in model.modules() if 'causal' in m.__dict__]
+    try:
+        for cls, name in renamed.items():
+            cls.__name__ = cls.__qualname__ = name  # pickle as the earlier code did
+        torch.save(model, tmp_path / 'model.pt')
+    finally:
+        for cls, (name, qualname) in old.items():
+            cls.__name__, cls.__qualname__ = name, qualname
+    assert states and b'SMPCausalLargeKernel' in (tmp_path / 'model.pt').read_bytes()
+    loaded = torch.load(tmp_path / 'model.pt', weights_only=False)
+    fresh = timm.create_model('smpconv_tcn_smnist', num_blocks=2, hidden_channels=8).eval()
+    fresh.load_state_dict(loaded.state_dict())
+    x = torch.randn(2, 1, 50)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), fresh(x))
+        # TorchScript runs each unit's two branches, eager the folded kernel: equal to round-off
+        assert torch.allclose(torch.jit.script(loaded)(x), fresh(x), rtol=1e-5, atol=1e-7)
+    assert all(getattr(m, 'causal', True) is True for m in loaded.modules())
+
+
 def test_models_pickled_by_the_earlier_layout_still_load(tmp_path):
     """``torch.save(model)`` files of the flat layout name ``smpconvnet.smpconv_tcn.SMPConvTCN`` and the like."""
     import sys

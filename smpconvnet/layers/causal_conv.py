@@ -266,6 +266,10 @@ class _StaticConv1d(nn.Module):
         self.fixed_length = fixed_length
         nn.init.trunc_normal_(self.weight, std=.02)
 
+    def __setstate__(self, state):
+        state.setdefault('causal', type(self).causal)  # saved whole (torch.save) before the attribute existed
+        super().__setstate__(state)
+
     def extra_repr(self) -> str:
         o, i, k = self.weight.shape
         s = f'{i}, {o}, kernel_size={k}, bias={self.bias is not None}'

@@ -121,6 +121,13 @@ register_notrace_function(to_ncl)
 register_notrace_function(to_input_layout)
 
 
+def _setstate_causal(module: nn.Module, state: Dict[str, Any]):
+    """``__setstate__`` of the classes that gained ``causal``: a model saved whole (``torch.save(model)``) before the
+    centred variant existed was causal."""
+    state.setdefault('causal', True)
+    nn.Module.__setstate__(module, state)
+
+
 class SMPConv1d(nn.Module):
     """Convolution whose kernel is sampled from a point kernel at every forward: causal (the paper) or centred.
 
@@ -129,6 +136,7 @@ class SMPConv1d(nn.Module):
     (``causal=False``, 'same' padding): 0 is the current step, the kernel has ``kernel_length`` (odd) taps if set,
     else ``2L - 1`` (it reaches every step of the series from every step); coordinates start near 0.
     """
+    __setstate__ = _setstate_causal
 
     def __init__(
             self,
@@ -217,6 +225,7 @@ class SMPLargeKernel1d(nn.Module):
     """``BN(smp(x)) + BN(small(x))``: the SMP kernel and a parallel small kernel (original ``cconvN``, ``normN``,
     ``cconvNs``, ``normNs``), both causal or both centred (``causal=False``). ``fuse()`` returns the equivalent static
     ``CausalConv1d`` (``SameConv1d``)."""
+    __setstate__ = _setstate_causal
 
     def __init__(
             self,
@@ -312,6 +321,7 @@ class SMPTCNBlock(nn.Module):
     """Residual block: two SMP units with BN, ReLU and dropout, 1x1 shortcut when the width changes; causal, or
     centred (``causal=False``: then the padded steps of a right-padded batch, ``mask`` False, are zeroed before each
     unit, so that they add nothing to the valid steps)."""
+    __setstate__ = _setstate_causal
 
     def __init__(
             self,
@@ -495,6 +505,11 @@ def check_timestamps_and_lengths(
                 f'{ts[bad[0], bad[-1]].item():g}')
 
 
+# the earlier names of the units, for models saved whole (torch.save(model)) before they could be centred
+SMPCausalConv1d = SMPConv1d
+SMPCausalLargeKernel = SMPLargeKernel1d
+
+
 def sequence_input_size(pretrained_cfg: Dict[str, Any]) -> Tuple[int, int]:
     """``(channels, length)`` of a sequence model's ``pretrained_cfg``.
 
@@ -541,6 +556,7 @@ class SMPConvTCN(nn.Module):
         ValueError: non-positive sizes, a ``kernel_length`` below 2 (or even, or below 3, when centred), an even
             ``small_kernel_size`` when centred, an unknown ``global_pool``, a ``causal`` that is not a bool.
     """
+    __setstate__ = _setstate_causal
     # Python-side bookkeeping, not part of a TorchScript model
     __jit_unused_properties__ = ['seq_len', 'is_deployed']
 
@@ -1145,6 +1161,7 @@ class SMPConvTCNEnsemble(nn.Module):
         num_members: members (M >= 1).
         **kwargs: ``SMPConvTCN`` arguments, the same for every member (``device`` / ``dtype`` too).
     """
+    __setstate__ = _setstate_causal
     __jit_unused_properties__ = ['seq_len', 'is_deployed']
 
     def __init__(self, num_members: int = 5, **kwargs):

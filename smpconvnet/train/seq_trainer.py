@@ -705,7 +705,7 @@ def parse_model_kwargs(items: List[str]) -> Dict[str, Any]:
         except json.JSONDecodeError:
             try:  # Python spellings (causal=False) must not become the truthy string 'False'
                 out[k] = ast.literal_eval(v)
-            except (ValueError, SyntaxError):
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):  # what literal_eval raises
                 out[k] = v
     return out
 

@@ -266,8 +266,8 @@ def test_model_kwargs_take_json_and_python_spellings():
     """``--model-kwargs`` values: JSON, else Python literals (``causal=False`` is False, not the truthy string
     'False'), else strings; a non-bool ``causal`` that still gets through is refused by the model."""
     assert train_seq.parse_model_kwargs(
-        ['causal=False', 'x=true', 'pool=avg', 'q="avg"', 'n=None', 'r=0.1', 'size=(3, 4)']) == dict(
-        causal=False, x=True, pool='avg', q='avg', n=None, r=0.1, size=(3, 4))
+        ['causal=False', 'x=true', 'pool=avg', 'q="avg"', 'n=None', 'r=0.1', 'size=(3, 4)', 'odd={[]}']) == dict(
+        causal=False, x=True, pool='avg', q='avg', n=None, r=0.1, size=(3, 4), odd='{[]}')
     with pytest.raises(ValueError, match='key=value'):
         train_seq.parse_model_kwargs(['causal'])
     with pytest.raises(ValueError, match="causal must be True or False, got 'no'"):
