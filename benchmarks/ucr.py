@@ -6,6 +6,7 @@
     python benchmarks/ucr.py --markdown docs/ucr-cpu.json      # the README's table, rendered from such a file
     python benchmarks/ucr.py --train GunPoint                  # retrain a shipped model with its card's command
     python benchmarks/ucr.py --train GunPoint --resume         # continue it after an interruption
+    python benchmarks/ucr.py --cv --json docs/ucr-cv-cpu.json  # MiniRocket on the cards' cross-validation folds
 
 Nothing is trained by default. For each of the eight classification sets in aeon's wheel (offline), the shipped
 model for it (a registered ``<model>.aeon``, weights in ``smpconvnet/pretrained/``) is loaded, fed the test split
@@ -14,6 +15,11 @@ settings, one thread) is fitted on the training split and scored on the test spl
 process. MiniRocket takes equal-length series only, so variable-length sets are zero-padded to their longest
 series for it (the SMP models read them at their true lengths). Times are wall-clock seconds on this machine:
 MiniRocket's fit and predict, the SMP model's scoring of the test split (its training time is in its card).
+
+``--cv`` asks whether the model selection could have seen the gap: MiniRocket (the same settings and seeds) is
+fitted and scored on the folds of the training split that each shipped model's card chose by (the folds of
+``train-seq --cv-folds K --cv-fold k --split-seed 0``, K from the card), next to the held-out results the card
+records for the chosen SMP candidate. Nothing is trained and the test split is not read.
 
 Needs aeon: ``pip install "smpconvnet[data]"``.
 """
@@ -38,6 +44,8 @@ DATASETS = EQUAL_LENGTH + VARIABLE_LENGTH
 SEEDS = (0, 1, 2)
 # the issue's per-set criterion on the equal-length sets: SMP no more than this below MiniRocket
 MAX_SHORTFALL = 0.03
+# the split seed of the folds the cards chose by (scripts/train_aeon.py runs train-seq --split-seed 0)
+CV_SPLIT_SEED = 0
 
 
 def shipped_models() -> Dict[str, str]:
@@ -99,6 +107,104 @@ def run_minirocket(name: str, seeds=SEEDS) -> Dict:
     return dict(accuracy=float(np.mean(accs)), min=min(accs), max=max(accs), runs=runs, zero_padded=padded,
                 fit_s=float(np.median([r['fit_s'] for r in runs])),
                 predict_s=float(np.median([r['predict_s'] for r in runs])))
+
+
+def _padded_train(name: str):
+    """The training split as MiniRocket gets it in ``run_minirocket``: an [N, C, L] array (variable lengths
+    zero-padded to the longest series of train and test), and the label strings."""
+    x_train, y_train = _load_split(name, 'train')
+    if isinstance(x_train, list):
+        x_test, _ = _load_split(name, 'test')
+        x_train = _pad(x_train, max(s.shape[1] for s in list(x_train) + list(x_test)))
+    return x_train, y_train
+
+
+def cv_folds(name: str, folds: int) -> List[List[int]]:
+    """The held-out indices (into the training split, aeon's order) of each of the ``folds`` folds that
+    ``train-seq --cv-folds folds --cv-fold k --split-seed 0`` holds out: ``stratified_kfold`` of the training
+    split's targets in the library's class order."""
+    from smpconvnet.data.sequences import load_aeon, stratified_kfold
+    targets = load_aeon(name, 'train').targets
+    return [stratified_kfold(targets, folds, k, torch.Generator().manual_seed(CV_SPLIT_SEED))[1]
+            for k in range(folds)]
+
+
+def run_minirocket_cv(name: str, folds: int, seeds=SEEDS) -> Dict:
+    """MiniRocket (aeon defaults) fitted on ``folds - 1`` folds of the training split and scored on the held-out
+    one, for every fold and seed (``cv_folds``): correct predictions per fold, pooled accuracy per seed."""
+    from aeon.classification.convolution_based import MiniRocketClassifier
+    x, y = _padded_train(name)
+    held_out = cv_folds(name, folds)
+    runs = []
+    for seed in seeds:
+        per_fold = []
+        for held in held_out:
+            keep = np.setdiff1d(np.arange(len(y)), held)
+            pred = MiniRocketClassifier(random_state=seed).fit(x[keep], y[keep]).predict(x[held])
+            per_fold.append(dict(correct=int((np.asarray(pred).astype(str) == y[held]).sum()), n=len(held)))
+        correct = sum(f['correct'] for f in per_fold)
+        runs.append(dict(seed=seed, folds=per_fold, correct=correct, accuracy=correct / len(y)))
+    accs = [r['accuracy'] for r in runs]
+    return dict(accuracy=float(np.mean(accs)), min=min(accs), max=max(accs), n=len(y), runs=runs,
+                zero_padded=isinstance(_load_split(name, 'train')[0], list))
+
+
+def card_selection(model: str) -> Dict:
+    """The k-fold record of a shipped model's card: folds, the chosen candidate, its held-out results per fold and
+    pooled, and the best pooled accuracy of the grid."""
+    from smpconvnet.models import WEIGHTS_DIR
+    with open(os.path.join(WEIGHTS_DIR, model, 'config.json')) as f:
+        selection = json.load(f)['model_selection']
+    chosen = selection['candidates'][selection['chosen']]
+    per_fold = [chosen['folds'][str(k)] for k in range(selection['folds'])]
+    correct, n = sum(f['correct'] for f in per_fold), sum(f['n'] for f in per_fold)
+    return dict(model=model, folds=selection['folds'], chosen=selection['chosen'], per_fold=per_fold,
+                correct=correct, n=n, accuracy=correct / n, grid=len(selection['candidates']))
+
+
+def measure_cv(datasets: List[str], seeds=SEEDS) -> Dict:
+    """``--cv``: for every set with a shipped model, its card's k-fold record next to MiniRocket on the same folds."""
+    models = shipped_models()
+    _warm_up_minirocket()
+    rows = []
+    for name in datasets:
+        if name not in models:
+            print(f'{name}: no shipped model, no folds to compare on', file=sys.stderr, flush=True)
+            continue
+        smp = card_selection(models[name])
+        row = dict(dataset=name, smp=smp, minirocket=run_minirocket_cv(name, smp['folds'], seeds))
+        rows.append(row)
+        print(f'{name}: {smp["folds"]}-fold held-out accuracy, SMP {smp["accuracy"]:.4f} (card), '
+              f'MiniRocket {row["minirocket"]["accuracy"]:.4f}', file=sys.stderr, flush=True)
+    import aeon
+    import smpconvnet
+    return dict(kind='cv', date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+                smpconvnet=smpconvnet.__version__, aeon=aeon.__version__, python=platform.python_version(),
+                seeds=list(seeds), split_seed=CV_SPLIT_SEED, rows=rows)
+
+
+def markdown_cv_table(result: Dict) -> str:
+    lines = ['| data set | folds (held out per fold) | SMP: chosen candidate (card), held out per fold | SMP pooled | '
+             'MiniRocket pooled, per seed | MiniRocket mean | SMP - MiniRocket |',
+             '| --- | --- | --- | --- | --- | --- | --- |']
+    for r in result['rows']:
+        s, m = r['smp'], r['minirocket']
+        sizes = '/'.join(str(f['n']) for f in s['per_fold'])
+        lines.append(
+            f'| {r["dataset"]} | {s["folds"]} ({sizes}) | `{s["chosen"]}` of {s["grid"]}: '
+            + ' '.join(str(f['correct']) for f in s['per_fold'])
+            + f' | **{s["accuracy"]:.4f}** ({s["correct"]}/{s["n"]}) | '
+            + ', '.join(f'{run["correct"]}/{m["n"]}' for run in m['runs'])
+            + (' zero-padded' if m['zero_padded'] else '')
+            + f' | {m["accuracy"]:.4f} | {s["accuracy"] - m["accuracy"]:+.4f} |')
+    lines.append('')
+    datasets = [r['dataset'] for r in result['rows']]
+    command = 'python benchmarks/ucr.py --cv' + ('' if datasets == list(DATASETS) else ' --datasets ' + ' '.join(
+        datasets)) + ('' if list(result['seeds']) == list(SEEDS) else f' --seeds {len(result["seeds"])}')
+    lines.append(f'Measured {result["date"][:10]} with `{command}` (smpconvnet {result["smpconvnet"]}, aeon '
+                 f'{result["aeon"]}; MiniRocket seeds {", ".join(map(str, result["seeds"]))}; folds of split seed '
+                 f'{result["split_seed"]}; the SMP figures are the cards\' records).')
+    return '\n'.join(lines)
 
 
 def _warm_up_smp(models: Dict[str, str]):
@@ -319,6 +425,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--seeds', type=int, default=len(SEEDS), help='MiniRocket seeds 0..N-1 (default: 3)')
     parser.add_argument('--json', metavar='PATH', help='also write every figure to PATH')
     parser.add_argument('--markdown', metavar='JSON', help='print the markdown table of a --json file and exit')
+    parser.add_argument('--cv', action='store_true',
+                        help="MiniRocket on the cross-validation folds of the shipped models' cards, next to the "
+                             "cards' held-out results (no test split)")
     parser.add_argument('--train', metavar='NAME', choices=DATASETS,
                         help="retrain the shipped model for NAME with its card's command (minutes to hours on a CPU)")
     parser.add_argument('--output', metavar='DIR',
@@ -331,9 +440,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error(f'--seeds must be at least 1, got {args.seeds}')
     if (args.output or args.resume) and not args.train:
         parser.error('--output and --resume go with --train NAME (retraining a shipped model)')
-    if args.markdown and (args.train or args.json):
+    if args.markdown and (args.train or args.json or args.cv):
         parser.error('--markdown JSON prints the table of an earlier --json report and exits: '
-                     'it takes no --train or --json')
+                     'it takes no --train, --json or --cv')
+    if args.cv and args.train:
+        parser.error('--cv scores MiniRocket on the cards\' folds; --train NAME retrains a model: one at a time')
     if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
         parser.error(f'--json {args.json}: the folder {os.path.dirname(os.path.abspath(args.json))} does not exist')
     if args.markdown:
@@ -343,7 +454,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         except (OSError, ValueError) as e:
             raise SystemExit(f'benchmarks/ucr.py: --markdown {args.markdown}: not a JSON file of this script ({e})')
         try:
-            table = markdown_table(result)
+            table = markdown_cv_table(result) if result.get('kind') == 'cv' else markdown_table(result)
         except (KeyError, TypeError, AttributeError, IndexError) as e:
             raise SystemExit(f'benchmarks/ucr.py: --markdown {args.markdown}: not a report of this script '
                              f'(written by --json; missing or malformed: {e!r})')
@@ -355,8 +466,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise SystemExit('benchmarks/ucr.py needs aeon (the UEA/UCR data and MiniRocket): pip install "smpconvnet[data]"')
     if args.train:
         return retrain(args.train, args.output, args.resume)
-    result = measure(args.datasets, tuple(range(args.seeds)))
-    table = markdown_table(result)
+    if args.cv:
+        result = measure_cv(args.datasets, tuple(range(args.seeds)))
+        table = markdown_cv_table(result)
+    else:
+        result = measure(args.datasets, tuple(range(args.seeds)))
+        table = markdown_table(result)
     print(table)
     if args.json:
         from smpconvnet.atomic_io import atomic_file

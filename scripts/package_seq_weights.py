@@ -51,10 +51,13 @@ def _card_header(name, z, summary, margs):
     """Front matter, title, what the model is and how to load it: the start of every card."""
     ds = z['dataset']
     pool = 'mean over the steps' if margs['global_pool'] == 'avg' else 'last step'
+    if margs.get('zero_pad_to'):
+        pool += f" of the series zero-padded to {margs['zero_pad_to']} steps (`zero_pad_to`: the padding included)"
     span = (f"kernels of {margs['kernel_length']} taps" if margs.get('kernel_length')
             else 'every kernel as long as the input')
     members = margs.get('num_members')
-    what = f'An ensemble of {members} causal SMP-TCNs' if members else 'A causal SMP-TCN'
+    kind = 'causal' if margs.get('causal', True) else "centred ('same', `causal=False`)"
+    what = f'An ensemble of {members} {kind} SMP-TCNs' if members else f'A {kind} SMP-TCN'
     each = (f'Its members (`SMPConvTCNEnsemble`) are one recipe trained with seeds 0-{members - 1}; it classifies by '
             f'their mean class probabilities. Each member: ' if members else '')
     cost = (f' in all ({members} x {summary["parameters"] // members:,}); parameters, compute and memory are '
@@ -117,6 +120,11 @@ def _card_cv(name, z, summary, cfg, evaluated, command):
                f'and the true lengths passed as `lengths=` (sequences have {summary["min_length"]}-{z["length"]} steps). '
                f'Pad every series to exactly L, as in training: the kernels are sampled on a grid of L taps, so '
                f'unpadded series or another L give other (less accurate) predictions.')
+    if margs.get('zero_pad_to') and not equal:
+        padding = (f'(sequences have {summary["min_length"]}-{z["length"]} steps). The model reads every series '
+                   f'zero-padded to {margs["zero_pad_to"]} steps (`zero_pad_to`): the padding is input, so a '
+                   f'series\' length is visible to it, as to MiniRocket run on zero-padded series; it pads shorter '
+                   f'input itself, and with `lengths=` the padding\'s values do not matter.')
     return _card_header(name, z, summary, margs) + f"""
 Test accuracy ({ds} test split, {evaluated['n']} samples, measured once, on the final model): **{evaluated['accuracy']:.4f}**
 ({evaluated['correct']}/{evaluated['n']}). Re-measure it: `smpconvnet evaluate-seq {name}.{TAG}`; side by side with

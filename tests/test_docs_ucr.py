@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +29,28 @@ def test_readme_table_is_one_runs_report():
     assert match, 'README.md: no table between the ucr markers'
     assert match.group(1).strip('\n') == ucr.markdown_table(report), \
         'README.md: regenerate with python benchmarks/ucr.py --markdown docs/ucr-cpu.json'
+
+
+CV_BEGIN = '<!-- ucr cv table: python benchmarks/ucr.py --markdown docs/ucr-cv-cpu.json -->'
+
+
+def test_cv_table_is_one_runs_report_of_the_shipped_cards():
+    """docs/sequence-models.md's cross-validation table is one ``--cv`` run over all eight sets, rendered by
+    ``--markdown``, and its SMP side is what the shipped cards record now (a card re-packaged after the run, with
+    a new choice or grid, fails here until the table is measured again)."""
+    ucr = _ucr()
+    report = json.loads((ROOT / 'docs' / 'ucr-cv-cpu.json').read_text())
+    assert report['kind'] == 'cv' and [row['dataset'] for row in report['rows']] == ucr.DATASETS
+    assert report['seeds'] == [0, 1, 2]
+    for row in report['rows']:
+        assert row['smp'] == ucr.card_selection(row['smp']['model']), row['dataset']
+        assert len(row['minirocket']['runs']) == 3 and all(
+            len(run['folds']) == row['smp']['folds'] for run in row['minirocket']['runs'])
+    match = re.search(re.escape(CV_BEGIN) + r'\n(.*?)' + re.escape(END),
+                      (ROOT / 'docs' / 'sequence-models.md').read_text(), re.S)
+    assert match, 'docs/sequence-models.md: no table between the ucr cv markers'
+    assert match.group(1).strip('\n') == ucr.markdown_cv_table(report), \
+        'docs/sequence-models.md: regenerate with python benchmarks/ucr.py --markdown docs/ucr-cv-cpu.json'
 
 
 def test_report_scores_are_the_shipped_models_recorded_ones():
@@ -81,10 +104,56 @@ def test_script_errors_name_what_is_wrong(tmp_path):
         ucr.main(['--seeds', '0'])
     # checked before anything is measured: options that would be ignored, a report that could not be written
     for argv in (['--output', str(tmp_path)], ['--resume'], ['--markdown', str(bad), '--train', 'GunPoint'],
-                 ['--json', str(tmp_path / 'no_such_folder' / 'r.json')]):
+                 ['--json', str(tmp_path / 'no_such_folder' / 'r.json')], ['--cv', '--train', 'GunPoint'],
+                 ['--markdown', str(bad), '--cv']):
         with pytest.raises(SystemExit) as e:
             ucr.main(argv)
         assert e.value.code == 2, argv
+
+
+def test_cv_folds_are_the_ones_train_seq_holds_out():
+    """``--cv`` scores MiniRocket on exactly the series ``train-seq --cv-folds K --cv-fold k --split-seed 0`` held out
+    (the runs the cards record): the folds partition the training split, and each is train-seq's validation set."""
+    pytest.importorskip('aeon')
+    from smpconvnet.data.sequences import load_aeon, standardize, channel_stats
+    from smpconvnet.train.seq_trainer import TrainConfig, load_data
+    import torch
+    ucr = _ucr()
+    name, folds = 'ItalyPowerDemand', 5
+    held_out = ucr.cv_folds(name, folds)
+    train = load_aeon(name, 'train')
+    assert sorted(i for held in held_out for i in held) == list(range(len(train)))
+    standardised = standardize(train, *channel_stats(train))
+    x, y = ucr._padded_train(name)
+    for k, held in enumerate(held_out):
+        val = load_data(TrainConfig(dataset=name, cv_folds=folds, cv_fold=k, split_seed=ucr.CV_SPLIT_SEED)).val
+        assert torch.equal(val.targets, train.targets[held])
+        assert all(torch.equal(a, standardised.sequences[i]) for a, i in zip(val.sequences, held))
+        assert list(y[held]) == [train.label_names[t] for t in train.targets[held]]  # the array MiniRocket reads
+        # the library keeps float32 copies of aeon's float64 series
+        assert np.array_equal(x[held].astype(np.float32), np.stack([s.numpy() for s in train.sequences])[held])
+
+
+def test_cv_report_puts_the_cards_folds_next_to_minirocket(tmp_path):
+    """``--cv`` end to end on one set: the SMP side is the card's record of the chosen candidate, MiniRocket is scored
+    on every fold once per seed, the report renders through ``--markdown``."""
+    pytest.importorskip('aeon')
+    from smpconvnet.models import WEIGHTS_DIR
+    ucr = _ucr()
+    out = tmp_path / 'cv.json'
+    assert ucr.main(['--cv', '--datasets', 'ItalyPowerDemand', '--seeds', '1', '--json', str(out)]) == 0
+    report = json.loads(out.read_text())
+    (row,) = report['rows']
+    selection = json.loads((WEIGHTS_DIR / 'smpconv_tcn_italypowerdemand.aeon' / 'config.json').read_text())[
+        'model_selection']
+    chosen = selection['candidates'][selection['chosen']]
+    assert row['smp']['chosen'] == selection['chosen'] and row['smp']['accuracy'] == pytest.approx(chosen['accuracy'])
+    (run,) = row['minirocket']['runs']
+    assert [f['n'] for f in run['folds']] == [chosen['folds'][str(k)]['n'] for k in range(selection['folds'])]
+    assert run['correct'] == sum(f['correct'] for f in run['folds']) and 0.8 < run['accuracy'] <= 1
+    table = ucr.markdown_cv_table(report)
+    assert table.splitlines()[2].startswith(f"| ItalyPowerDemand | {selection['folds']} (")
+    assert '`python benchmarks/ucr.py --cv --datasets ItalyPowerDemand --seeds 1`' in table
 
 
 def test_train_resume_continues_an_interrupted_run(monkeypatch, tmp_path, capsys):

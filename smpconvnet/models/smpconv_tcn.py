@@ -115,7 +115,8 @@ def to_input_layout(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 # torch.fx (torch.fx.symbolic_trace, torchvision's and timm's feature extraction) keeps these calls as leaves: the
 # input layout and the checks follow the input. The point kernels are traced, sampled for the graph's input length.
-for _leaf in ('check_input', 'no_timestamps_or_lengths', 'to_ncl', 'to_input_layout', 'causal_conv1d', 'same_conv1d'):
+for _leaf in ('check_input', 'no_timestamps_or_lengths', 'zero_pad_input', 'to_ncl', 'to_input_layout', 'causal_conv1d',
+              'same_conv1d'):
     torch.fx.wrap(_leaf)
 register_notrace_function(to_ncl)
 register_notrace_function(to_input_layout)
@@ -428,6 +429,28 @@ def check_input(
 
 
 @register_notrace_function
+def zero_pad_input(x: torch.Tensor, lengths: Optional[torch.Tensor], length: int) -> torch.Tensor:
+    """``x`` [B, C, L] with every series' steps from ``lengths[b]`` on set to 0, right-padded with zeros to ``length``
+    steps: a variable-length batch as MiniRocket and other fixed-length methods read it (the zero padding is part of
+    the input). A leaf of torch.fx graphs, compiled under TorchScript.
+
+    Raises:
+        ValueError: ``L > length`` (a series longer than the model reads).
+    """
+    if x.shape[-1] > length:
+        raise ValueError(
+            f'this model reads series zero-padded to {length} steps (zero_pad_to={length}), got {x.shape[-1]} steps '
+            f'(input shape {list(x.shape)}): cut the series to {length} steps, or build the model with a larger '
+            f'zero_pad_to (and train it again)')
+    if lengths is not None:
+        valid = torch.arange(x.shape[-1], device=x.device)[None, :] < lengths.to(x.device)[:, None]
+        x = torch.where(valid.unsqueeze(1), x, torch.zeros_like(x))  # where, not *: NaN padding stays out
+    if x.shape[-1] < length:
+        x = F.pad(x, [0, length - x.shape[-1]])
+    return x
+
+
+@register_notrace_function
 def no_timestamps_or_lengths(
         x: torch.Tensor, timestamps: Optional[torch.Tensor], lengths: Optional[torch.Tensor]) -> torch.Tensor:
     """``x``, or a ``ValueError`` if ``timestamps`` or ``lengths`` is given: a torch.fx graph of SMPConvTCN is traced for
@@ -551,10 +574,16 @@ class SMPConvTCN(nn.Module):
             current step and it reaches ``(K - 1) / 2`` steps either way; coordinates start near 0; variable-length
             batches (``lengths``) zero the padding before every convolution, so a padded sample gives what it gives
             alone (with a fixed ``kernel_length``). No ``timestamps`` and no ``forward_sequence``.
+        zero_pad_to: None (default): a right-padded batch with ``lengths`` is read at its true lengths (the padding is
+            masked out of BatchNorm statistics and pooling). An int N: every series is read zero-padded to N steps,
+            the padding part of the input, as MiniRocket reads a zero-padded variable-length set (so a series'
+            length is visible to the model): ``lengths`` only zero each series' steps after its end, shorter input
+            is padded to N, every step of the N is convolved, normalised and pooled. No ``timestamps``.
 
     Raises:
         ValueError: non-positive sizes, a ``kernel_length`` below 2 (or even, or below 3, when centred), an even
-            ``small_kernel_size`` when centred, an unknown ``global_pool``, a ``causal`` that is not a bool.
+            ``small_kernel_size`` when centred, an unknown ``global_pool``, a ``causal`` that is not a bool, a
+            ``zero_pad_to`` that is not a positive int (or None).
     """
     __setstate__ = _setstate_causal
     # Python-side bookkeeping, not part of a TorchScript model
@@ -580,11 +609,15 @@ class SMPConvTCN(nn.Module):
             seq_len: Optional[int] = None,
             drop_rate: float = 0.,
             causal: bool = True,
+            zero_pad_to: Optional[int] = None,
             device=None,
             dtype=None,
     ):
         dd = dict(device=device, dtype=dtype)
         super().__init__()
+        if zero_pad_to is not None and (isinstance(zero_pad_to, bool) or not isinstance(zero_pad_to, int)
+                                        or zero_pad_to < MIN_LENGTH):
+            raise ValueError(f'zero_pad_to must be None or an int of at least {MIN_LENGTH} (steps), got {zero_pad_to!r}')
         if num_blocks < 1 or hidden_channels < 1 or n_points < 1 or small_kernel_size < 1:
             raise ValueError(
                 f'num_blocks, hidden_channels, n_points and small_kernel_size must be positive, got '
@@ -608,6 +641,7 @@ class SMPConvTCN(nn.Module):
         self.global_pool = global_pool
         self.kernel_length = kernel_length
         self.causal = causal
+        self.zero_pad_to = zero_pad_to
         if not causal:
             # in the state dict, so that a centred checkpoint and a causal model (same shapes, other outputs) do not
             # load into each other: strict loading reports it, checkpoint_filter_fn says which model fits
@@ -697,8 +731,17 @@ class SMPConvTCN(nn.Module):
 
         Raises:
             ValueError: the model is already deployed for another length (its point kernels are gone, so only the
-                training form can be re-parameterised for a new length), or no length is known.
+                training form can be re-parameterised for a new length), or no length is known, or a length other
+                than ``zero_pad_to`` for a model that pads its input to it.
         """
+        if self.zero_pad_to is not None and self.kernel_length is None:
+            # every input is padded to zero_pad_to steps: the kernels are only ever sampled for that length
+            if length not in (None, self.zero_pad_to):
+                raise ValueError(
+                    f'this model reads every series zero-padded to {self.zero_pad_to} steps (zero_pad_to), so its '
+                    f'deployed form is for that length: call reparameterize() or reparameterize(length='
+                    f'{self.zero_pad_to}), not length={length}')
+            length = self.zero_pad_to
         deployed_lengths = fixed_input_lengths(self)
         target = length if length is not None else self.seq_len
         if target is not None and deployed_lengths and deployed_lengths != {target}:
@@ -796,6 +839,13 @@ class SMPConvTCN(nn.Module):
                 check_lengths(x, lengths)
         elif timestamps is not None or lengths is not None:
             check_timestamps_and_lengths(x, timestamps, lengths)
+        pad_to = self.zero_pad_to
+        if pad_to is not None:
+            if timestamps is not None:
+                raise ValueError(
+                    f'timestamps need the true lengths, but this model reads its input zero-padded to {pad_to} steps '
+                    f'(zero_pad_to={pad_to}): pass x, and lengths for a right-padded batch')
+            return self.input_drop(zero_pad_input(x, lengths, pad_to)), None, None
         positions: Optional[_TimePositions] = None
         if timestamps is not None and not self.causal:
             raise ValueError(
@@ -861,6 +911,8 @@ class SMPConvTCN(nn.Module):
         return take_indices
 
     def _pool(self, x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
+        if self.zero_pad_to is not None:
+            lengths = None  # the padding is input: every step is pooled
         if self.global_pool == 'avg':
             if lengths is None:
                 return x.mean(-1)

@@ -458,3 +458,17 @@ def test_ctrl_c_in_train_seq_is_one_line_with_the_way_to_resume(tmp_path, capsys
     monkeypatch.setattr(train_seq, 'save_atomic', real_save)
     assert cli_main(argv + ['--resume']) == 0  # as the message says
     assert json.loads((tmp_path / 'r' / 'results.json').read_text())['epochs'] == 2
+
+
+def test_a_zero_padded_model_trains_and_scores_as_recorded(tmp_path):
+    """``--model-kwargs zero_pad_to=N`` on a variable-length set: the run's model reads the series zero-padded (its
+    config records it), loads back from the folder as such and scores on the test split what the run recorded."""
+    from smpconvnet.weights.sources import load_model
+    cfg = _cfg(tmp_path, 'zp', model='smpconv_tcn_japanesevowels', epochs=1, batch_size=64,
+               model_kwargs={'zero_pad_to': 29, 'hidden_channels': 8, 'global_pool': 'avg'})
+    results = train_seq.train(cfg)
+    config = json.loads((tmp_path / 'zp' / 'config.json').read_text())
+    assert config['model_args']['zero_pad_to'] == 29
+    model, _ = load_model(str(tmp_path / 'zp'))
+    assert model.zero_pad_to == 29
+    assert train_seq.evaluate_pretrained(str(tmp_path / 'zp'))['correct'] == results['test']['correct']
