@@ -23,7 +23,7 @@ if [ ! -f "$tests/test_models.py" ]; then
     tar -xzf "$cache/timm-$version.tar.gz" -C "$cache" "timm-$version/tests"
 fi
 # run from the unpacked tests (their conftest.py), not from this checkout; the plugin in tests/timm_plugins registers
-# a 3-member SMPConvTCNEnsemble and a centred SMP-TCN for this run, so that the suite checks them too
+# a 3-member SMPConvTCNEnsemble, a centred and a zero-padding SMP-TCN for this run, so that the suite checks them too
 plugins=$(cd "$(dirname "$0")/../tests/timm_plugins" && pwd)
 cd "$tests"
 PYTHONPATH="$plugins${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m pytest -p smpconvnet -p smpconv_models_under_test \

@@ -574,6 +574,7 @@ class SMPConvTCN(nn.Module):
             current step and it reaches ``(K - 1) / 2`` steps either way; coordinates start near 0; variable-length
             batches (``lengths``) zero the padding before every convolution, so a padded sample gives what it gives
             alone (with a fixed ``kernel_length``). No ``timestamps`` and no ``forward_sequence``.
+        img_size: accepted for timm's builder (fixed-input-size cfgs) and unused: ``zero_pad_to`` sets the length.
         zero_pad_to: None (default): a right-padded batch with ``lengths`` is read at its true lengths (the padding is
             masked out of BatchNorm statistics and pooling). An int N: every series is read zero-padded to N steps,
             the padding part of the input, as MiniRocket reads a zero-padded variable-length set (so a series'
@@ -610,11 +611,15 @@ class SMPConvTCN(nn.Module):
             drop_rate: float = 0.,
             causal: bool = True,
             zero_pad_to: Optional[int] = None,
+            img_size: Any = None,
             device=None,
             dtype=None,
     ):
         dd = dict(device=device, dtype=dtype)
         super().__init__()
+        # img_size: timm's builder passes the cfg's input size to a model whose pretrained cfg has fixed_input_size (as
+        # train-seq records for a zero_pad_to model); the input size of such a model is its zero_pad_to
+        del img_size
         if zero_pad_to is not None and (isinstance(zero_pad_to, bool) or not isinstance(zero_pad_to, int)
                                         or zero_pad_to < MIN_LENGTH):
             raise ValueError(f'zero_pad_to must be None or an int of at least {MIN_LENGTH} (steps), got {zero_pad_to!r}')

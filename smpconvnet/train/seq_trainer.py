@@ -343,11 +343,14 @@ def _config_json(model: Optional[nn.Module], cfg: TrainConfig, data: PreparedDat
     ``model``, no first_conv / classifier: the registered pretrained_cfg's apply)."""
     model_args = dict(cfg.model_kwargs)
     model_args.update(in_chans=data.in_chans, num_classes=data.num_classes)
+    # a model that reads its input zero-padded to N steps has one input size, N (timm's fixed_input_size)
+    zero_pad_to = model_args.get('zero_pad_to')
+    length = zero_pad_to or data.length
     pretrained_cfg = {
         # timm's builder requires a 3-tuple input_size: (channels, 1, length) for sequences
-        'input_size': [data.in_chans, 1, data.length],
-        'pool_size': [1, data.length],
-        'fixed_input_size': False,
+        'input_size': [data.in_chans, 1, length],
+        'pool_size': [1, length],
+        'fixed_input_size': zero_pad_to is not None,
         'mean': list(data.mean),
         'std': list(data.std),
         'num_classes': data.num_classes,

@@ -469,6 +469,7 @@ def test_a_zero_padded_model_trains_and_scores_as_recorded(tmp_path):
     results = train_seq.train(cfg)
     config = json.loads((tmp_path / 'zp' / 'config.json').read_text())
     assert config['model_args']['zero_pad_to'] == 29
+    assert config['pretrained_cfg']['fixed_input_size'] and config['pretrained_cfg']['input_size'] == [12, 1, 29]
     model, _ = load_model(str(tmp_path / 'zp'))
     assert model.zero_pad_to == 29
     assert train_seq.evaluate_pretrained(str(tmp_path / 'zp'))['correct'] == results['test']['correct']
