@@ -574,12 +574,12 @@ class SMPConvTCN(nn.Module):
             current step and it reaches ``(K - 1) / 2`` steps either way; coordinates start near 0; variable-length
             batches (``lengths``) zero the padding before every convolution, so a padded sample gives what it gives
             alone (with a fixed ``kernel_length``). No ``timestamps`` and no ``forward_sequence``.
-        img_size: accepted for timm's builder (fixed-input-size cfgs) and unused: ``zero_pad_to`` sets the length.
         zero_pad_to: None (default): a right-padded batch with ``lengths`` is read at its true lengths (the padding is
             masked out of BatchNorm statistics and pooling). An int N: every series is read zero-padded to N steps,
             the padding part of the input, as MiniRocket reads a zero-padded variable-length set (so a series'
             length is visible to the model): ``lengths`` only zero each series' steps after its end, shorter input
             is padded to N, every step of the N is convolved, normalised and pooled. No ``timestamps``.
+        img_size: accepted for timm's builder (fixed-input-size cfgs) and unused: ``zero_pad_to`` sets the length.
 
     Raises:
         ValueError: non-positive sizes, a ``kernel_length`` below 2 (or even, or below 3, when centred), an even
