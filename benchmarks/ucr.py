@@ -19,7 +19,9 @@ MiniRocket's fit and predict, the SMP model's scoring of the test split (its tra
 ``--cv`` asks whether the model selection could have seen the gap: MiniRocket (the same settings and seeds) is
 fitted and scored on the folds of the training split that each shipped model's card chose by (the folds of
 ``train-seq --cv-folds K --cv-fold k --split-seed 0``, K from the card), next to the held-out results the card
-records for the chosen SMP candidate. Nothing is trained and the test split is not read.
+records for the chosen SMP candidate. Nothing is trained; of the test split only the longest length is read (the
+zero padding of variable-length sets, as in the test-split table). The SMP figure is the best of the card's grid
+(biased upward by the choice), MiniRocket's that of one setting.
 
 Needs aeon: ``pip install "smpconvnet[data]"``.
 """
@@ -427,7 +429,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--markdown', metavar='JSON', help='print the markdown table of a --json file and exit')
     parser.add_argument('--cv', action='store_true',
                         help="MiniRocket on the cross-validation folds of the shipped models' cards, next to the "
-                             "cards' held-out results (no test split)")
+                             "cards' held-out results (no test labels)")
     parser.add_argument('--train', metavar='NAME', choices=DATASETS,
                         help="retrain the shipped model for NAME with its card's command (minutes to hours on a CPU)")
     parser.add_argument('--output', metavar='DIR',

@@ -21,8 +21,8 @@ one CPU thread (or on a GPU with ``--device cuda``). Results: OUT/summary.json, 
 All eight models:
 
     python scripts/train_aeon.py --out runs/ucr --jobs 2 --seeds 1     # 2 CPU cores: several hours (the grids'
-                                                                       # CPU times are in the cards; ACSF1's three
-                                                                       # candidates: 6740 s CPU, about 1 h wall)
+                                                                       # CPU times are in the cards; ACSF1's four
+                                                                       # candidates: 11554 s CPU)
     python scripts/package_seq_weights.py --runs runs/ucr --force      # every model with a final run
 
 A grid's ``note`` (below) is copied into the summary and the model card: what was seen before the grid was set.

@@ -123,9 +123,11 @@ register_notrace_function(to_input_layout)
 
 
 def _setstate_causal(module: nn.Module, state: Dict[str, Any]):
-    """``__setstate__`` of the classes that gained ``causal``: a model saved whole (``torch.save(model)``) before the
-    centred variant existed was causal."""
+    """``__setstate__`` of the classes that gained ``causal`` (and ``zero_pad_to``): a model saved whole
+    (``torch.save(model)``) before the centred variant existed was causal and read true lengths."""
     state.setdefault('causal', True)
+    if isinstance(module, SMPConvTCN):
+        state.setdefault('zero_pad_to', None)  # added later still: such a model read true lengths
     nn.Module.__setstate__(module, state)
 
 
@@ -647,6 +649,10 @@ class SMPConvTCN(nn.Module):
         self.kernel_length = kernel_length
         self.causal = causal
         self.zero_pad_to = zero_pad_to
+        if zero_pad_to is not None:
+            # in the state dict, as 'centred': weights trained on zero-padded series and weights trained at true
+            # lengths have the same shapes and give other outputs in the other model
+            self.register_buffer('zero_padded_to', torch.tensor(zero_pad_to, dtype=torch.long, device=device))
         if not causal:
             # in the state dict, so that a centred checkpoint and a causal model (same shapes, other outputs) do not
             # load into each other: strict loading reports it, checkpoint_filter_fn says which model fits
@@ -670,7 +676,8 @@ class SMPConvTCN(nn.Module):
 
     @property
     def seq_len(self) -> Optional[int]:
-        return self._seq_len
+        # a model that pads every input to zero_pad_to steps only ever runs (and deploys) at that length
+        return self.zero_pad_to if self.zero_pad_to is not None else self._seq_len
 
     @seq_len.setter
     def seq_len(self, value: Optional[int]):
@@ -679,7 +686,7 @@ class SMPConvTCN(nn.Module):
         # checkpoint loaded later (checkpoint_path=) may then tell its own length
         self._seq_len_is_default = False
         for block in self.blocks:
-            block.deploy_length = value
+            block.deploy_length = self.seq_len
 
     def _init_head(self):
         if isinstance(self.head, nn.Linear):
@@ -838,7 +845,9 @@ class SMPConvTCN(nn.Module):
         elif not isinstance(x, (torch.Tensor, torch.fx.Proxy)):
             raise ValueError(
                 f'SMPConvTCN expects a batch of sequences [B, {self.in_chans}, L] (a tensor), got {type(x).__name__}')
-        x = check_input(x, self.in_chans, self.kernel_length, timestamps is not None)
+        # a model that pads its input takes any length up to zero_pad_to, as a fixed kernel length does
+        x = check_input(x, self.in_chans, self.kernel_length if self.zero_pad_to is None else self.zero_pad_to,
+                        timestamps is not None)
         if torch.jit.is_scripting():
             if lengths is not None:
                 check_lengths(x, lengths)
@@ -870,7 +879,8 @@ class SMPConvTCN(nn.Module):
             lengths: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """Per-step features ``[B, hidden_channels, L]`` of sequences ``x`` [B, C, L] (``[B, hidden_channels, 1, L]``
-        for ``[B, C, 1, L]`` input; see the class docstring for ``timestamps`` and ``lengths``)."""
+        for ``[B, C, 1, L]`` input; see the class docstring for ``timestamps`` and ``lengths``); with ``zero_pad_to=N``,
+        the N steps of the zero-padded series."""
         seq, positions, mask = self._prepare(x, timestamps, lengths)
         return to_input_layout(self._run_blocks(seq, positions, mask), x)
 
@@ -1159,6 +1169,16 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
             f'checkpoint is a {"centred" if model.causal else "causal"} SMP-TCN, the model a '
             f'{"causal" if model.causal else "centred"} one (the same weights give other outputs): create it with '
             f'causal={not model.causal}')
+    padded_to = state_dict.get('zero_padded_to')
+    padded_to = None if padded_to is None else int(padded_to)
+    if padded_to != model.zero_pad_to:
+        said = ('reads series at their true lengths' if padded_to is None else
+                f'reads series zero-padded to {padded_to} steps')
+        raise ValueError(
+            f'checkpoint is an SMP-TCN that {said}, the model one that '
+            + ('reads true lengths' if model.zero_pad_to is None else
+               f'reads them zero-padded to {model.zero_pad_to} steps')
+            + f' (the same weights give other outputs): create it with zero_pad_to={padded_to}')
     if is_deployed_state_dict(state_dict, 'blocks.0.conv1.weight'):
         if has_batchnorm(model):
             model.reparameterize(length=_deployed_length(state_dict, model))

@@ -324,6 +324,11 @@ def build_model(cfg: TrainConfig, data: PreparedData) -> nn.Module:
     if 'lengths' not in inspect.signature(model.forward).parameters:
         raise ValueError(f'--model {cfg.model} is not a sequence model (its forward takes no lengths=): train-seq '
                          f'trains SMP-TCNs, e.g. smpconv_tcn_osuleaf (`smpconvnet list` shows them)')
+    pad_to = cfg.model_kwargs.get('zero_pad_to')
+    if isinstance(pad_to, int) and pad_to < data.length:
+        raise ValueError(f'--model-kwargs zero_pad_to={pad_to}: the series of {cfg.dataset} are read at up to '
+                         f'{data.length} steps (its longest, train or test, or --length): pass '
+                         f'zero_pad_to={data.length} or more')
     return model
 
 

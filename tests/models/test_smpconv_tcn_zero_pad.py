@@ -12,7 +12,7 @@ import pytest
 import timm
 import torch
 
-from smpconvnet.models.smpconv_tcn import SMPConvTCN
+from smpconvnet.models.smpconv_tcn import SMPConvTCN, checkpoint_filter_fn
 from conftest import randomize_bn, rel_err
 
 N = 40
@@ -111,3 +111,60 @@ def test_what_zero_padding_does_not_do():
     for bad in (0, 1, True, 3.0, '40'):
         with pytest.raises(ValueError, match='zero_pad_to must be None or an int of at least 2'):
             SMPConvTCN(zero_pad_to=bad)
+
+
+def test_timms_reparameterize_model_deploys_for_n_steps_whatever_the_cfg_says():
+    """``timm.utils.reparameterize_model`` (block by block) deploys for zero_pad_to steps, also when the cfg's length
+    (seq_len) is another or there is none; a 1-step series alone is padded like any other."""
+    x = torch.randn(2, 3, 50)
+    for model in (timm.create_model('smpconv_tcn_chartraj', zero_pad_to=200, num_blocks=2, hidden_channels=8),
+                  SMPConvTCN(in_chans=3, num_blocks=2, hidden_channels=8, zero_pad_to=200)):
+        model = randomize_bn(model).eval()
+        assert model.seq_len == 200
+        with torch.no_grad():
+            expected = model(x)
+            single = model(x[:1, :, :1])
+            deployed = timm.utils.reparameterize_model(copy.deepcopy(model))
+            assert deployed.is_deployed
+            assert rel_err(deployed(x), expected) < 1e-5 and rel_err(deployed(x[:1, :, :1]), single) < 1e-5
+            assert rel_err(model(x[:1, :, :1]), model(torch.cat([x[:1, :, :1], torch.zeros(1, 3, 199)], -1))) == 0
+
+
+def test_weights_of_the_other_reading_do_not_load():
+    """Weights trained zero-padded and weights trained at true lengths (or padded to another N) have the same shapes
+    and give other outputs: the state dict's ``zero_padded_to`` marker makes strict loading and
+    ``checkpoint_filter_fn`` refuse the mix-up, naming the zero_pad_to that fits."""
+    padded = padded_model()
+    plain = padded_model(zero_pad_to=None)
+    longer = padded_model(zero_pad_to=N + 10)
+    assert int(padded.state_dict()['zero_padded_to']) == N and 'zero_padded_to' not in plain.state_dict()
+    with pytest.raises(ValueError, match=f'zero-padded to {N} steps.*create it with zero_pad_to={N}'):
+        checkpoint_filter_fn(padded.state_dict(), plain)
+    with pytest.raises(ValueError, match='reads series at their true lengths.*create it with zero_pad_to=None'):
+        checkpoint_filter_fn(plain.state_dict(), padded)
+    with pytest.raises(ValueError, match=f'create it with zero_pad_to={N}'):
+        checkpoint_filter_fn(padded.state_dict(), longer)
+    with pytest.raises(RuntimeError, match='zero_padded_to'):
+        plain.load_state_dict(padded.state_dict())
+    fresh = padded_model()
+    fresh.load_state_dict(checkpoint_filter_fn(padded.state_dict(), fresh))
+    x = torch.randn(2, 2, 30, dtype=torch.float64)
+    with torch.no_grad():
+        assert rel_err(fresh(x), padded(x)) == 0
+    # the shipped models read true lengths: asking for zero padding with their weights is refused
+    with pytest.raises(ValueError, match='reads series at their true lengths'):
+        timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True, zero_pad_to=29)
+
+
+def test_models_saved_whole_before_zero_padding_still_run():
+    """A whole-model pickle from before the option lacks the attribute: it unpickles as a model that reads true
+    lengths."""
+    model = padded_model(zero_pad_to=None).float()
+    state = model.__dict__.copy()
+    del state['zero_pad_to']
+    old = SMPConvTCN.__new__(SMPConvTCN)
+    old.__setstate__(state)
+    x = torch.randn(2, 2, 30)
+    with torch.no_grad():
+        assert old.zero_pad_to is None and rel_err(old(x, lengths=torch.tensor([30, 9])),
+                                                   model(x, lengths=torch.tensor([30, 9]))) == 0

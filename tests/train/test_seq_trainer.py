@@ -473,3 +473,7 @@ def test_a_zero_padded_model_trains_and_scores_as_recorded(tmp_path):
     model, _ = load_model(str(tmp_path / 'zp'))
     assert model.zero_pad_to == 29
     assert train_seq.evaluate_pretrained(str(tmp_path / 'zp'))['correct'] == results['test']['correct']
+    short = _cfg(tmp_path, 'short', model='smpconv_tcn_japanesevowels', epochs=1, model_kwargs={'zero_pad_to': 10})
+    with pytest.raises(ValueError, match=r'zero_pad_to=10: the series of JapaneseVowels are read at up to 29 steps'
+                                         r'.*pass zero_pad_to=29 or more'):
+        train_seq.train(short)
