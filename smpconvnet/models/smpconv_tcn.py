@@ -674,6 +674,25 @@ class SMPConvTCN(nn.Module):
         self._init_head()
         self.seq_len = seq_len
 
+    @torch.jit.unused
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        # a strict load_state_dict would copy another N into the marker: the reading must match, as in
+        # checkpoint_filter_fn (error_msgs raise whether strict or not)
+        saved = state_dict.get(prefix + 'zero_padded_to')
+        saved = None if saved is None else int(saved)
+        if saved != self.zero_pad_to:
+            error_msgs.append(
+                ('the weights read series at their true lengths' if saved is None else
+                 f'the weights read series zero-padded to {saved} steps')
+                + ', this model ' + ('at their true lengths' if self.zero_pad_to is None else
+                                     f'zero-padded to {self.zero_pad_to} steps')
+                + ': create it ' + ('without zero_pad_to (None, the default)' if saved is None else
+                                    f'with zero_pad_to={saved}'))
+            return  # the marker keeps this model's N (torch raises once every module has been visited)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+
     @property
     def seq_len(self) -> Optional[int]:
         # a model that pads every input to zero_pad_to steps only ever runs (and deploys) at that length
@@ -1178,7 +1197,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
             f'checkpoint is an SMP-TCN that {said}, the model one that '
             + ('reads true lengths' if model.zero_pad_to is None else
                f'reads them zero-padded to {model.zero_pad_to} steps')
-            + f' (the same weights give other outputs): create it with zero_pad_to={padded_to}')
+            + ' (the same weights give other outputs): create it '
+            + ('without zero_pad_to (None, the default)' if padded_to is None else f'with zero_pad_to={padded_to}'))
     if is_deployed_state_dict(state_dict, 'blocks.0.conv1.weight'):
         if has_batchnorm(model):
             model.reparameterize(length=_deployed_length(state_dict, model))
@@ -1253,6 +1273,7 @@ class SMPConvTCNEnsemble(nn.Module):
         self.global_pool = first.global_pool
         self.kernel_length = first.kernel_length
         self.causal = first.causal
+        self.zero_pad_to = first.zero_pad_to
         self.member_features = first.num_features
         self.num_features = self.head_hidden_size = first.num_features * num_members
         self.grad_checkpointing = False

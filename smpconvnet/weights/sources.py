@@ -231,7 +231,7 @@ def _family_of(state_dict: Dict[str, Any]) -> Optional[str]:
 
 def _shape_args(family: str, state_dict: Dict[str, Any]) -> Dict[str, Any]:
     """The architecture arguments of an SMP-TCN / SMP-ResNet (training form, any key layout) its shapes show (and, for
-    an SMP-TCN, its ``centred`` marker)."""
+    an SMP-TCN, its ``centred`` and ``zero_padded_to`` markers)."""
     from ..models.smpconv_tcn import member_indices
     members = member_indices(state_dict)
     if family == 'tcn' and members:  # an SMPConvTCNEnsemble: the members' architecture, and their number
@@ -260,6 +260,8 @@ def _shape_args(family: str, state_dict: Dict[str, Any]) -> Dict[str, Any]:
         args.update(num_blocks=len(blocks), hidden_channels=weights.shape[0])
         if 'centred' in state_dict:  # a centred model's marker (SMPConvTCN(causal=False)); the shapes are the same
             args.update(causal=False)
+        if 'zero_padded_to' in state_dict:  # a zero-padding model's marker (SMPConvTCN(zero_pad_to=N)), likewise
+            args.update(zero_pad_to=int(state_dict['zero_padded_to']))
     else:
         args.update(stem_channels=weights.shape[0], block_channels=[
             state_dict[f'{prefix.format(i)}.smp.kernel.weights'].shape[0] for i in blocks])

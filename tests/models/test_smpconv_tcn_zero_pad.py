@@ -130,7 +130,7 @@ def test_timms_reparameterize_model_deploys_for_n_steps_whatever_the_cfg_says():
             assert rel_err(model(x[:1, :, :1]), model(torch.cat([x[:1, :, :1], torch.zeros(1, 3, 199)], -1))) == 0
 
 
-def test_weights_of_the_other_reading_do_not_load():
+def test_weights_of_the_other_reading_do_not_load(tmp_path):
     """Weights trained zero-padded and weights trained at true lengths (or padded to another N) have the same shapes
     and give other outputs: the state dict's ``zero_padded_to`` marker makes strict loading and
     ``checkpoint_filter_fn`` refuse the mix-up, naming the zero_pad_to that fits."""
@@ -140,12 +140,25 @@ def test_weights_of_the_other_reading_do_not_load():
     assert int(padded.state_dict()['zero_padded_to']) == N and 'zero_padded_to' not in plain.state_dict()
     with pytest.raises(ValueError, match=f'zero-padded to {N} steps.*create it with zero_pad_to={N}'):
         checkpoint_filter_fn(padded.state_dict(), plain)
-    with pytest.raises(ValueError, match='reads series at their true lengths.*create it with zero_pad_to=None'):
+    with pytest.raises(ValueError, match='reads series at their true lengths.*create it without zero_pad_to'):
         checkpoint_filter_fn(plain.state_dict(), padded)
     with pytest.raises(ValueError, match=f'create it with zero_pad_to={N}'):
         checkpoint_filter_fn(padded.state_dict(), longer)
-    with pytest.raises(RuntimeError, match='zero_padded_to'):
+    with pytest.raises(RuntimeError, match=f'weights read series zero-padded to {N} steps.*zero_pad_to={N}'):
         plain.load_state_dict(padded.state_dict())
+    for strict in (True, False):  # another N: the marker is not overwritten, the load fails
+        with pytest.raises(RuntimeError, match=f'zero-padded to {N} steps, this model zero-padded to {N + 10}'):
+            longer.load_state_dict(padded.state_dict(), strict=strict)
+    assert int(longer.zero_padded_to) == N + 10
+    with pytest.raises(RuntimeError, match='at their true lengths.*without zero_pad_to'):
+        padded.load_state_dict(plain.state_dict(), strict=False)
+    # a bare weight file tells its reading: load_model builds the zero-padding model for it
+    import safetensors.torch
+    from smpconvnet.weights.sources import load_model
+    path = tmp_path / 'bare.safetensors'
+    safetensors.torch.save_file(padded.float().state_dict(), str(path))
+    assert load_model(str(path))[0].zero_pad_to == N
+    padded.double()
     fresh = padded_model()
     fresh.load_state_dict(checkpoint_filter_fn(padded.state_dict(), fresh))
     x = torch.randn(2, 2, 30, dtype=torch.float64)
