@@ -452,6 +452,20 @@ def zero_pad_input(x: torch.Tensor, lengths: Optional[torch.Tensor], length: int
     return x
 
 
+def zero_padding_mismatch(saved: Optional[torch.Tensor], zero_pad_to: Optional[int]) -> Optional[str]:
+    """None if weights whose state dict holds the marker ``saved`` (``zero_padded_to``, or None: absent) fit a model
+    with ``zero_pad_to``, else what differs and the ``zero_pad_to`` to create the model with."""
+    saved_to = None if saved is None else int(saved)
+    if saved_to == zero_pad_to:
+        return None
+    return (('the weights read series at their true lengths' if saved_to is None else
+             f'the weights read series zero-padded to {saved_to} steps')
+            + ', this model ' + ('at their true lengths' if zero_pad_to is None else
+                                 f'zero-padded to {zero_pad_to} steps')
+            + ' (the same weights give other outputs): create it '
+            + ('without zero_pad_to (None, the default)' if saved_to is None else f'with zero_pad_to={saved_to}'))
+
+
 @register_notrace_function
 def no_timestamps_or_lengths(
         x: torch.Tensor, timestamps: Optional[torch.Tensor], lengths: Optional[torch.Tensor]) -> torch.Tensor:
@@ -679,16 +693,9 @@ class SMPConvTCN(nn.Module):
                               error_msgs):
         # a strict load_state_dict would copy another N into the marker: the reading must match, as in
         # checkpoint_filter_fn (error_msgs raise whether strict or not)
-        saved = state_dict.get(prefix + 'zero_padded_to')
-        saved = None if saved is None else int(saved)
-        if saved != self.zero_pad_to:
-            error_msgs.append(
-                ('the weights read series at their true lengths' if saved is None else
-                 f'the weights read series zero-padded to {saved} steps')
-                + ', this model ' + ('at their true lengths' if self.zero_pad_to is None else
-                                     f'zero-padded to {self.zero_pad_to} steps')
-                + ': create it ' + ('without zero_pad_to (None, the default)' if saved is None else
-                                    f'with zero_pad_to={saved}'))
+        mismatch = zero_padding_mismatch(state_dict.get(prefix + 'zero_padded_to'), self.zero_pad_to)
+        if mismatch:
+            error_msgs.append(mismatch)
             return  # the marker keeps this model's N (torch raises once every module has been visited)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
@@ -1188,17 +1195,9 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
             f'checkpoint is a {"centred" if model.causal else "causal"} SMP-TCN, the model a '
             f'{"causal" if model.causal else "centred"} one (the same weights give other outputs): create it with '
             f'causal={not model.causal}')
-    padded_to = state_dict.get('zero_padded_to')
-    padded_to = None if padded_to is None else int(padded_to)
-    if padded_to != model.zero_pad_to:
-        said = ('reads series at their true lengths' if padded_to is None else
-                f'reads series zero-padded to {padded_to} steps')
-        raise ValueError(
-            f'checkpoint is an SMP-TCN that {said}, the model one that '
-            + ('reads true lengths' if model.zero_pad_to is None else
-               f'reads them zero-padded to {model.zero_pad_to} steps')
-            + ' (the same weights give other outputs): create it '
-            + ('without zero_pad_to (None, the default)' if padded_to is None else f'with zero_pad_to={padded_to}'))
+    mismatch = zero_padding_mismatch(state_dict.get('zero_padded_to'), model.zero_pad_to)
+    if mismatch:
+        raise ValueError(f'checkpoint: {mismatch}')
     if is_deployed_state_dict(state_dict, 'blocks.0.conv1.weight'):
         if has_batchnorm(model):
             model.reparameterize(length=_deployed_length(state_dict, model))

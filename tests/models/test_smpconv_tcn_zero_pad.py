@@ -140,7 +140,7 @@ def test_weights_of_the_other_reading_do_not_load(tmp_path):
     assert int(padded.state_dict()['zero_padded_to']) == N and 'zero_padded_to' not in plain.state_dict()
     with pytest.raises(ValueError, match=f'zero-padded to {N} steps.*create it with zero_pad_to={N}'):
         checkpoint_filter_fn(padded.state_dict(), plain)
-    with pytest.raises(ValueError, match='reads series at their true lengths.*create it without zero_pad_to'):
+    with pytest.raises(ValueError, match='weights read series at their true lengths.*create it without zero_pad_to'):
         checkpoint_filter_fn(plain.state_dict(), padded)
     with pytest.raises(ValueError, match=f'create it with zero_pad_to={N}'):
         checkpoint_filter_fn(padded.state_dict(), longer)
@@ -165,7 +165,7 @@ def test_weights_of_the_other_reading_do_not_load(tmp_path):
     with torch.no_grad():
         assert rel_err(fresh(x), padded(x)) == 0
     # the shipped models read true lengths: asking for zero padding with their weights is refused
-    with pytest.raises(ValueError, match='reads series at their true lengths'):
+    with pytest.raises(ValueError, match='weights read series at their true lengths'):
         timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True, zero_pad_to=29)
 
 
