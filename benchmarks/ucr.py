@@ -113,12 +113,13 @@ def run_minirocket(name: str, seeds=SEEDS) -> Dict:
 
 def _padded_train(name: str):
     """The training split as MiniRocket gets it in ``run_minirocket``: an [N, C, L] array (variable lengths
-    zero-padded to the longest series of train and test), and the label strings."""
+    zero-padded to the longest series of train and test), the label strings, and whether it was padded."""
     x_train, y_train = _load_split(name, 'train')
-    if isinstance(x_train, list):
+    padded = isinstance(x_train, list)
+    if padded:
         x_test, _ = _load_split(name, 'test')
         x_train = _pad(x_train, max(s.shape[1] for s in list(x_train) + list(x_test)))
-    return x_train, y_train
+    return x_train, y_train, padded
 
 
 def cv_folds(name: str, folds: int) -> List[List[int]]:
@@ -135,7 +136,7 @@ def run_minirocket_cv(name: str, folds: int, seeds=SEEDS) -> Dict:
     """MiniRocket (aeon defaults) fitted on ``folds - 1`` folds of the training split and scored on the held-out
     one, for every fold and seed (``cv_folds``): correct predictions per fold, pooled accuracy per seed."""
     from aeon.classification.convolution_based import MiniRocketClassifier
-    x, y = _padded_train(name)
+    x, y, padded = _padded_train(name)
     held_out = cv_folds(name, folds)
     runs = []
     for seed in seeds:
@@ -148,7 +149,7 @@ def run_minirocket_cv(name: str, folds: int, seeds=SEEDS) -> Dict:
         runs.append(dict(seed=seed, folds=per_fold, correct=correct, accuracy=correct / len(y)))
     accs = [r['accuracy'] for r in runs]
     return dict(accuracy=float(np.mean(accs)), min=min(accs), max=max(accs), n=len(y), runs=runs,
-                zero_padded=isinstance(_load_split(name, 'train')[0], list))
+                zero_padded=padded)
 
 
 def card_selection(model: str) -> Dict:

@@ -124,7 +124,8 @@ def test_cv_folds_are_the_ones_train_seq_holds_out():
     train = load_aeon(name, 'train')
     assert sorted(i for held in held_out for i in held) == list(range(len(train)))
     standardised = standardize(train, *channel_stats(train))
-    x, y = ucr._padded_train(name)
+    x, y, padded = ucr._padded_train(name)
+    assert not padded  # an equal-length set
     for k, held in enumerate(held_out):
         val = load_data(TrainConfig(dataset=name, cv_folds=folds, cv_fold=k, split_seed=ucr.CV_SPLIT_SEED)).val
         assert torch.equal(val.targets, train.targets[held])
