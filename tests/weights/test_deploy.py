@@ -186,3 +186,35 @@ def test_variable_length_model_exports_lengths_and_scores_as_pytorch(tmp_path):
     assert accuracy == (expected.argmax(1) == data.targets).float().mean().item()
     recorded = json.loads((WEIGHTS_DIR / name / 'config.json').read_text())['results']['test']
     assert round(accuracy * 370) == recorded['correct'] and recorded['n'] == 370
+
+
+def test_a_zero_padding_model_is_deployed_for_n_steps_from_a_shorter_example(tmp_path):
+    """`smpconvnet reparam --input-size C,L` with L below zero_pad_to deploys for zero_pad_to steps (the model pads
+    shorter series itself), and the saved folder reloads and reads short and full-length series as trained."""
+    torch.manual_seed(0)
+    model = randomize_bn(timm.create_model('smpconv_tcn_chartraj', num_blocks=2, hidden_channels=8,
+                                           zero_pad_to=40)).eval()
+    folder = write_model_folder(model, tmp_path / 'zp', card='# zero-padding\n')
+    dst = tmp_path / 'deployed'
+    assert main(['reparam', str(folder), str(dst), '--input-size', '3,17']) == 0
+    deployed, _ = load_model(str(dst))
+    with torch.inference_mode():
+        for length in (17, 40):
+            x = torch.randn(2, 3, length)
+            assert rel_err(deployed(x), model(x)) < 1e-5
+
+
+def test_a_zero_padding_model_exports_for_n_steps_only(tmp_path, capsys):
+    """The exported graph takes the example's length: for a zero_pad_to model that is N (the default), another
+    --input-size is refused with a hint that works when copied."""
+    model = timm.create_model('smpconv_tcn_chartraj', num_blocks=2, hidden_channels=8, zero_pad_to=40).eval()
+    folder = write_model_folder(model, tmp_path / 'zp', card='# zero-padding\n')
+    out = tmp_path / 'zp.onnx'
+    assert main(['export', str(folder), '-o', str(out), '--input-size', '3,17']) == 1
+    err = capsys.readouterr().err
+    assert 'zero-padded to 40 steps' in err and not out.exists()
+    hint = err.split('pass ')[1].split(' (')[0].split()
+    assert hint == ['--input-size', '3,40']
+    assert main(['export', str(folder), '-o', str(out)] + hint) == 0
+    assert out.exists()
+    assert main(['export', str(folder), '-o', str(out), '--force']) == 0  # the default input size is N
