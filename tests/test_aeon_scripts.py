@@ -296,3 +296,34 @@ def test_packager_errors_are_one_line_with_a_command_that_works(tmp_path):
     words = shlex.split(hint)
     assert words[1] == str(ROOT / 'scripts' / 'train_aeon.py') and words[2:] == ['--out', str(empty), '--datasets',
                                                                                 'GunPoint']
+
+
+def test_keep_finished_trains_the_final_again_after_the_choice_changed(monkeypatch, tmp_path):
+    """A final run's folder is named by data set and seed only: --keep-finished reuses it for the candidate that
+    trained it, and trains it again once cross-validation has chosen another (it kept the old model before)."""
+    train_aeon = _script('train_aeon')
+    monkeypatch.setitem(train_aeon.DATASETS, 'GunPoint', dict(
+        model='smpconv_tcn_gunpoint', args=[], folds=2,
+        candidates={'a': ['--model-kwargs', 'x=1'], 'b': ['--model-kwargs', 'x=2']}))
+    trained = []
+
+    def fake_run_all(jobs, n_jobs):
+        for cmd, log in jobs:
+            trained.append(cmd[cmd.index('x=1') if 'x=1' in cmd else cmd.index('x=2')])
+            (log.parent / 'results.json').write_text(json.dumps({'test': {'accuracy': 0.5}, 'train_time_s': 1.0}))
+        return [(0, 1.0)] * len(jobs)
+    monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
+    summary = {'GunPoint': {'cv': _cv(a=[6, 6], b=[5, 5])}}
+    (tmp_path / 'summary.json').write_text(json.dumps(summary))
+    argv = ['train_aeon.py', '--out', str(tmp_path), '--datasets', 'GunPoint', '--phase', 'final', '--seeds', '1',
+            '--keep-finished']
+    monkeypatch.setattr(sys, 'argv', argv)
+    train_aeon.main()
+    train_aeon.main()
+    assert trained == ['x=1']  # the second call reused it
+    summary = json.loads((tmp_path / 'summary.json').read_text())
+    summary['GunPoint']['cv'] = _cv(a=[6, 6], b=[7, 7])  # a later round: b is chosen now
+    (tmp_path / 'summary.json').write_text(json.dumps(summary))
+    train_aeon.main()
+    assert trained == ['x=1', 'x=2']
+    assert 'x=2' in json.loads((tmp_path / 'final' / 'GunPoint_s0' / 'command.json').read_text())
