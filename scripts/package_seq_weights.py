@@ -98,6 +98,13 @@ def _card_cv(name, z, summary, cfg, evaluated, command):
     epochs, batch = _last_value(command, '--epochs'), _last_value(command, '--batch-size')
     shift = (f", a random circular shift of up to {float(_last_value(command, '--aug-shift')):.0%} of the length"
              if '--aug-shift' in command.split() else '')
+    if '--aug-warp' in command.split():
+        shift += (f", window slicing (a random window of {1 - float(_last_value(command, '--aug-warp')):.0%} to all of "
+                  f"the series stretched back to its length)")
+    if '--mixup' in command.split():
+        a = _last_value(command, '--mixup')
+        shift += (f"; mixup: each batch mixed with a permutation of itself, series and labels, with one Beta({a}, {a}) "
+                  f"weight")
 
     def arguments(c):
         if c.get('members'):

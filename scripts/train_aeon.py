@@ -215,7 +215,10 @@ DATASETS = {
                            note=_later_round_note('363/370 (zero-padded MiniRocket: 364)', '64 channels '
                                                   '(`--candidates avg_wide`) were added as a second round, an '
                                                   'ensemble of 5 seeds of the chosen candidate (`--candidates '
-                                                  'avg_x5`) as a third.')
+                                                  'avg_x5`) as a third.',
+                                                  kept_until='the augmentation round (below): its `avg_mixup` held '
+                                                             'out 266 of the 270 series, two more than `avg`, and '
+                                                             'the shipped model was trained again with it')
                            + ' ' + _CAPACITY_ROUND.format(
                                'same_avg avg_e200', 'with centred convolutions and mean pooling (`same_avg`, the '
                                'centred round of the other three sets, not run on this one before) and with 200 '
