@@ -36,7 +36,7 @@ RECIPE_NOTES = """Optimiser: Adam, peak lr 2e-3, weight decay 1e-4 on weights on
 coordinates, biases, norms), cosine schedule over all updates after a 5-epoch linear warm-up from 0, final lr 1% of
 the peak; point radii in their own parameter group at 0.1x the learning rate and clamped to [1e-4, 1] after every
 step (the point kernel's optimizer hook). Augmentation: per-sample amplitude scaling N(1, 0.1) and Gaussian jitter
-(std 0.03) on the standardised series{shift}. No early stopping: the model after the last epoch is evaluated
+(std 0.03) on the standardised series{augmentation}. No early stopping: the model after the last epoch is evaluated
 once.{precise_bn}"""
 PRECISE_BN_NOTE = """ After the last epoch its BatchNorm running statistics were replaced by those of the whole
 training split, without augmentation or dropout (`--precise-bn`, `smpconvnet.train.seq_trainer.recompute_bn_statistics`)."""
@@ -96,15 +96,17 @@ def _card_cv(name, z, summary, cfg, evaluated, command):
     arch = ', '.join(f'{k}={v!r}' for k, v in margs.items())
     last = summary['last_epoch']
     epochs, batch = _last_value(command, '--epochs'), _last_value(command, '--batch-size')
-    shift = (f", a random circular shift of up to {float(_last_value(command, '--aug-shift')):.0%} of the length"
-             if '--aug-shift' in command.split() else '')
+    # the augmentation beyond amplitude scaling and jitter the command asked for
+    augmentation = (f", a random circular shift of up to {float(_last_value(command, '--aug-shift')):.0%} of the "
+                    f"length" if '--aug-shift' in command.split() else '')
     if '--aug-warp' in command.split():
-        shift += (f", window slicing (a random window of {1 - float(_last_value(command, '--aug-warp')):.0%} to all of "
-                  f"the series stretched back to its length)")
+        window = 1 - float(_last_value(command, '--aug-warp'))
+        augmentation += (f", window slicing (a random window of {window:.0%} to all of the series stretched back to "
+                         f"its length)")
     if '--mixup' in command.split():
         a = _last_value(command, '--mixup')
-        shift += (f"; mixup: each batch mixed with a permutation of itself, series and labels, with one Beta({a}, {a}) "
-                  f"weight")
+        augmentation += (f"; mixup: each batch mixed with a permutation of itself, series and labels, with one "
+                         f"Beta({a}, {a}) weight")
 
     def arguments(c):
         if c.get('members'):
@@ -162,7 +164,7 @@ split, the ones shipped: a global per-channel mean and std, no labels.)
 ## Training
 Architecture: `{arch}`.
 
-{epochs} epoch{'' if epochs == '1' else 's'}, batch size {batch}. {RECIPE_NOTES.format(shift=shift, precise_bn=PRECISE_BN_NOTE if '--precise-bn' in command.split() else '')}
+{epochs} epoch{'' if epochs == '1' else 's'}, batch size {batch}. {RECIPE_NOTES.format(augmentation=augmentation, precise_bn=PRECISE_BN_NOTE if '--precise-bn' in command.split() else '')}
 At the last epoch{' (seed 0)' if members > 1 else ''}: training loss {last['train_loss']:.4f}, training accuracy {last['train_acc']:.3f} (on augmented
 batches).
 

@@ -194,8 +194,8 @@ DATASETS = {
                                'of 90-100% of the series stretched back to its length) or '
                                + _MIXUP_WHAT.format('last_e200_mixup', '')) + ' A later round (`--candidates '
                            'last_e400`) trained the chosen recipe for 400 epochs instead of 200, after the '
-                           'augmentation round had changed no choice: 200 epochs had held out one series more than '
-                           '100.'),
+                           'augmentation round had changed no choice on this set: 200 epochs had held out one series '
+                           'more than 100.'),
     'BasicMotions': dict(model='smpconv_tcn_basicmotions', args=['--epochs', '100', '--batch-size', '8'], folds=5,
                          candidates=_POOL_GRID, note=_two_block_note('1.000')),
     'GunPoint': dict(model='smpconv_tcn_gunpoint', args=['--epochs', '100', '--batch-size', '8'], folds=5,
