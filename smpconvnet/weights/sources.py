@@ -13,6 +13,7 @@ import inspect
 import os
 import re
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
@@ -175,6 +176,12 @@ class CheckpointSource(NamedTuple):
     pretrained_cfg: Dict[str, Any]  # overlay on the registered pretrained_cfg (train-seq: the run's preprocessing)
     description: str                # what the file is, for messages
     extra_config: Dict[str, Any]    # config.json keys beyond timm's (EXTRA_CONFIG_KEYS: train-seq's data set)
+    assumed: Tuple[str, ...] = ()   # constructor arguments the file does not tell, taken from the architecture
+
+
+# per family, the constructor arguments that change a model's outputs but not its tensors' shapes: a state dict that
+# names no model cannot tell them (SMPConvTCN's centred and zero-padding readings have markers in the state dict)
+_SHAPELESS_ARGS = {'tcn': ('global_pool', 'kernel_length'), 'resnet': ('global_pool', 'kernel_size')}
 
 
 # the model families of this package: (the model class name lower-cased, as timm's CheckpointSaver records it as
@@ -311,11 +318,39 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
             return CheckpointSource(arch, args, {}, f'{description}{how}, kernel sizes of {arch}', {})
         arch, args, description = detect_architecture(checkpoint, architecture)
         return CheckpointSource(architecture or arch, args, {}, f'{description}{how}', {})
+    assumed = () if architecture else _SHAPELESS_ARGS[family]
     architecture = architecture or _FAMILIES[family][1]
     args = _differing(_shape_args(family, state_dict), _registered_args(architecture))
     kind = 'SMP-TCN' if family == 'tcn' else 'SMP-ResNet'
     return CheckpointSource(architecture, args, {}, f'{kind} {architecture}' + (f' with {args}' if args else '') + how,
-                            {})
+                            {}, assumed)
+
+
+def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], architecture: str,
+                          unset: List[str]) -> str:
+    """What a weight file that names no model left to the family's default architecture, and how to load it into
+    the registered models whose shapes it fits and that are built otherwise (a command per model)."""
+    import timm
+    from timm.models import split_model_name_tag
+    defaults = _registered_args(architecture)
+    shapes = _shape_args(family, state_dict)
+    fits = []
+    for name in timm.list_models():
+        if _registered_family(name) != family or name == split_model_name_tag(architecture)[0]:
+            continue
+        args = _registered_args(name)
+        if all(args.get(k, v) == v for k, v in shapes.items() if k != 'num_members') \
+                and any(args.get(k) != defaults.get(k) for k in unset):
+            fits.append((name, {k: args.get(k) for k in unset}))
+    assumed = ', '.join(f'{k}={defaults.get(k)!r}' for k in unset)
+    text = (f'{path} names no model: {" and ".join(unset)} cannot be read from its weights (other values give the '
+            f'same shapes and other outputs), so those of {architecture} were assumed ({assumed})')
+    if fits:
+        text += '. If it was saved from ' + '; or from '.join(
+            f'{name} ({", ".join(f"{k}={v!r}" for k, v in values.items())}): timm.create_model({name!r}, '
+            f'pretrained=True, pretrained_cfg_overlay=dict(file={str(path)!r}))' for name, values in fits[:3])
+    return text + (f'. Otherwise pass the values its model was built with to load_model as keyword arguments '
+                   f'({", ".join(f"{k}=" for k in unset)})')
 
 
 def _train_py_args(args: argparse.Namespace) -> Dict[str, Any]:
@@ -501,6 +536,11 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         text = str(e) if len(str(e)) < 600 else str(e)[:600] + ' ...'
         raise ValueError(f'{path}: {source.description}: its weights do not fit {source.architecture}'
                          + (f' with {model_args}' if model_args else '') + f': {text}') from e
+    unset = [k for k in source.assumed if k not in kwargs]
+    if unset:
+        # a bare state dict of a model built with, say, global_pool='avg' would otherwise run silently as 'last'
+        warnings.warn(_assumed_args_warning(path, _registered_family(source.architecture), find_state_dict(
+            checkpoint)[0], source.architecture, unset), UserWarning, stacklevel=3)
     return model, f'{source.description} from {path}', dict(source.extra_config)
 
 

@@ -184,6 +184,32 @@ def test_bare_centred_weights_load_as_a_centred_model(tmp_path, members):
         assert rel_err(loaded.eval()(x), model(x)) <= 1e-6
 
 
+def test_bare_weights_of_a_model_built_otherwise_warn_with_a_command_that_loads_them(tmp_path):
+    """A bare state dict names no model, and pooling and kernel length change no tensor shape: the OSULeaf model's
+    weights (mean pooling, 32-tap kernels) load into the family default (last step, whole-series kernels) with other
+    outputs. ``load_model`` warns, names the registered model whose shapes they fit, and its command, copied
+    literally, gives the saved model's outputs; passing the arguments gives them too, without a warning."""
+    import warnings
+    from safetensors.torch import save_file
+    model = timm.create_model('smpconv_tcn_osuleaf.aeon', pretrained=True).eval()
+    path = tmp_path / 'osuleaf.safetensors'
+    save_file(model.state_dict(), str(path))
+    x = torch.randn(2, 1, 427, generator=torch.Generator().manual_seed(0))
+    with pytest.warns(UserWarning, match='global_pool and kernel_length cannot be read') as record:
+        assumed, _ = load_model(str(path))
+    with torch.inference_mode():
+        assert rel_err(assumed.eval()(x), model(x)) > 0.1  # what the warning is for
+    message = str(record[0].message)
+    assert "smpconv_tcn_osuleaf (global_pool='avg', kernel_length=32)" in message
+    command = re.search(r"(timm\.create_model\('smpconv_tcn_osuleaf'.*?\)\))", message).group(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        copied = eval(command, {'timm': timm}).eval()
+        passed, _ = load_model(str(path), global_pool='avg', kernel_length=32)
+    with torch.inference_mode():
+        assert rel_err(copied(x), model(x)) == 0 and rel_err(passed.eval()(x), model(x)) == 0
+
+
 def test_checkpoint_errors_name_the_file_and_what_was_expected(tmp_path):
     path = tmp_path / 'unknown.pth'
     torch.save({'state_dict': {'encoder.weight': torch.zeros(2, 2)}, 'epoch': 1}, path)
