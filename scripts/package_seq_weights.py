@@ -120,7 +120,8 @@ def _card_cv(name, z, summary, cfg, evaluated, command):
         f"**{c['accuracy']:.4f}** | {sum(c['train_time_s'].values()):.0f} s |" for k, c in cv['candidates'].items())
     members = margs.get('num_members', 1)
     ensembles = ('; an ensemble candidate adds seeds 1.. of its base candidate on every fold and is scored by '
-                 'the mean class probabilities of its members (CPU time: all members)'
+                 'the mean class probabilities of its members (CPU time: all members, its seed-0 runs, the base\'s, '
+                 'included; the cross-validation total below counts every run once)'
                  if any(c.get('members') for c in cv['candidates'].values()) else '')
     times = {int(k): v for k, v in fin['train_time_s'].items()}
     final_time = sum(times[seed] for seed in range(members))

@@ -487,16 +487,23 @@ def main():
                 run = out / 'final' / f'{ds}_s{seed}'
                 keys.append((ds, seed, run))
                 cmd = _command(ds, cand, run, seed, args.device, args.extra)
-                # a final run's folder is named by data set and seed, not candidate: it is reused only if it was
-                # trained by this very command (after a choice changed, the earlier final is trained again)
-                launched = run / 'command.json'
-                if args.keep_finished and (run / 'results.json').exists() and launched.exists() \
-                        and json.loads(launched.read_text()) == cmd[3:]:
+                # a final run's folder is named by data set and seed, not candidate: it is reused only if this very
+                # command finished in it (after a choice changed, the earlier final is trained again)
+                finished = run / 'command.json'
+                if args.keep_finished and (run / 'results.json').exists() and finished.exists() \
+                        and json.loads(finished.read_text()) == cmd[3:]:
                     continue
                 run.mkdir(parents=True, exist_ok=True)
-                launched.write_text(json.dumps(cmd[3:]))
+                # the earlier run's record goes before this one starts: interrupted or failed, it must not leave
+                # another command's results behind for the next --keep-finished
+                finished.unlink(missing_ok=True)
+                (run / 'results.json').unlink(missing_ok=True)
                 jobs.append((cmd, run / 'train.log'))
-        failed = {str(log.parent) for (_, log), (rc, _) in zip(jobs, _run_all(jobs, args.jobs)) if rc != 0}
+        results = _run_all(jobs, args.jobs)
+        for (cmd, log), (rc, _) in zip(jobs, results):
+            if rc == 0:
+                (log.parent / 'command.json').write_text(json.dumps(cmd[3:]))
+        failed = {str(log.parent) for (_, log), (rc, _) in zip(jobs, results) if rc != 0}
         for ds in args.datasets:
             accs, times = {}, {}
             for d, seed, run in keys:

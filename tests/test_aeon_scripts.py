@@ -327,3 +327,25 @@ def test_keep_finished_trains_the_final_again_after_the_choice_changed(monkeypat
     train_aeon.main()
     assert trained == ['x=1', 'x=2']
     assert 'x=2' in json.loads((tmp_path / 'final' / 'GunPoint_s0' / 'command.json').read_text())
+
+    # the choice changes again and its run fails, or is interrupted, before train-seq could replace the earlier
+    # candidate's results: the next call trains it, instead of reporting the earlier candidate's results as its own
+    def failing(jobs, n_jobs):
+        return [(1, 1.0)] * len(jobs)
+
+    def interrupted(jobs, n_jobs):
+        raise KeyboardInterrupt
+    for broken, scores, expected in ((failing, dict(a=[8, 8], b=[7, 7]), 'x=1'),
+                                     (interrupted, dict(a=[8, 8], b=[9, 9]), 'x=2')):
+        summary['GunPoint']['cv'] = _cv(**scores)
+        (tmp_path / 'summary.json').write_text(json.dumps(summary))
+        monkeypatch.setattr(train_aeon, '_run_all', broken)
+        if broken is interrupted:
+            with pytest.raises(KeyboardInterrupt):
+                train_aeon.main()
+        else:
+            train_aeon.main()
+        monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
+        trained.clear()
+        train_aeon.main()
+        assert trained == [expected]

@@ -132,8 +132,9 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     model_args = get_model_args(model)  # what timm's factory recorded to rebuild this architecture
     extra = dict(source_config)  # e.g. the data set of a train-seq run, for evaluate-seq
     if _deploys_for_a_length(model, x):
-        # the kernels were materialised for this length: timm rebuilds the deployed structure from seq_len
-        model_args['seq_len'] = extra['deployed_length'] = int(x.shape[-1])
+        # the kernels were materialised for this length (a zero-padding model's N, whatever the example's): timm
+        # rebuilds the deployed structure from seq_len
+        model_args['seq_len'] = extra['deployed_length'] = int(getattr(model, 'zero_pad_to', None) or x.shape[-1])
     card = model_card(architecture, deployed, model_args, architecture, source=source,
                        command=shlex.join(['smpconvnet', 'reparam', src, dst_path.name]), deployed=True)
     print_step(f'[3/3] writing {dst_path} (deployed state dict + config.json, verified by loading it back)', quiet)
@@ -246,13 +247,14 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     x1 = example_input(model, 1, input_size)
     x2 = example_input(model, 3, input_size, seed=1)  # another batch size: the batch axis must be dynamic
     zero_pad_to = getattr(model, 'zero_pad_to', None)
-    if zero_pad_to is not None and x1.shape[-1] != zero_pad_to:
-        # the exported graph takes the example's length only: a file for fewer steps than the model reads would
-        # refuse every series of another length
+    if fmt == 'onnx' and zero_pad_to is not None and x1.shape[-1] != zero_pad_to:
+        # the ONNX graph takes the example's length only (a TorchScript file pads shorter series itself): a file
+        # for fewer steps than the model reads would refuse every series of another length
+        channels = model_input_shape(model)[0]
         raise ValueError(
-            f'{src} reads series zero-padded to {zero_pad_to} steps (zero_pad_to), so its exported file takes '
-            f'{zero_pad_to} steps: pass --input-size {x1.shape[1]},{zero_pad_to} (input_size=({x1.shape[1]}, '
-            f'{zero_pad_to})) or leave it out, and pad shorter series with zeros before the file')
+            f'{src} reads series zero-padded to {zero_pad_to} steps (zero_pad_to), so its ONNX file takes '
+            f'{zero_pad_to} steps: pass --input-size {channels},{zero_pad_to} (input_size=({channels}, '
+            f'{zero_pad_to})) or leave it out, and pad shorter series with zeros before the ONNX file')
     deployed = deploy(model, x1)
     # ONNX of a sequence classifier takes lengths too (right-padded batches); checked on padded samples
     lengths = example_lengths(x2) if fmt == 'onnx' and takes_lengths(deployed) else None

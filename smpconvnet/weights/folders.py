@@ -83,7 +83,11 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
     lines += ['---', f'# {title}' + (' (deployed, re-parameterised)' if deployed else ''), '']
     if sequences:
         channels, _, length = tuple(cfg.get('input_size', (0, 1, 0)))
-        if deployed and model_args.get('seq_len'):
+        zero_pad_to = getattr(model, 'zero_pad_to', None)
+        if deployed and zero_pad_to:
+            lengths = (f'sequences `[B, {channels}, L]`, L up to {zero_pad_to} (zero-padded to {zero_pad_to} steps, '
+                       f'the length the deployed kernels are materialised for; a longer one raises a ValueError)')
+        elif deployed and model_args.get('seq_len'):
             lengths = (f"sequences `[B, {channels}, {model_args['seq_len']}]` only (the deployed kernels are "
                        f'materialised for this length; another raises a ValueError)')
         else:

@@ -197,6 +197,9 @@ def test_a_zero_padding_model_is_deployed_for_n_steps_from_a_shorter_example(tmp
     folder = write_model_folder(model, tmp_path / 'zp', card='# zero-padding\n')
     dst = tmp_path / 'deployed'
     assert main(['reparam', str(folder), str(dst), '--input-size', '3,17']) == 0
+    config = json.loads((dst / 'config.json').read_text())
+    assert config['model_args']['seq_len'] == config['deployed_length'] == 40  # what the kernels were sampled for
+    assert 'L up to 40' in (dst / 'README.md').read_text()
     deployed, _ = load_model(str(dst))
     with torch.inference_mode():
         for length in (17, 40):
@@ -210,11 +213,20 @@ def test_a_zero_padding_model_exports_for_n_steps_only(tmp_path, capsys):
     model = timm.create_model('smpconv_tcn_chartraj', num_blocks=2, hidden_channels=8, zero_pad_to=40).eval()
     folder = write_model_folder(model, tmp_path / 'zp', card='# zero-padding\n')
     out = tmp_path / 'zp.onnx'
-    assert main(['export', str(folder), '-o', str(out), '--input-size', '3,17']) == 1
-    err = capsys.readouterr().err
-    assert 'zero-padded to 40 steps' in err and not out.exists()
-    hint = err.split('pass ')[1].split(' (')[0].split()
-    assert hint == ['--input-size', '3,40']
+    for wrong in ('3,17', '4,17'):  # the hint gives the model's channels, whatever was asked for
+        assert main(['export', str(folder), '-o', str(out), '--input-size', wrong]) == 1
+        err = capsys.readouterr().err
+        assert 'zero-padded to 40 steps' in err and not out.exists()
+        hint = err.split('pass ')[1].split(' (')[0].split()
+        assert hint == ['--input-size', '3,40']
     assert main(['export', str(folder), '-o', str(out)] + hint) == 0
     assert out.exists()
     assert main(['export', str(folder), '-o', str(out), '--force']) == 0  # the default input size is N
+    # a TorchScript file pads shorter series itself: any length up to N is fine there
+    ts = tmp_path / 'zp.pt'
+    assert main(['export', str(folder), '--format', 'torchscript', '-o', str(ts), '--input-size', '3,17']) == 0
+    scripted = torch.jit.load(str(ts))
+    with torch.inference_mode():
+        for length in (17, 40):
+            x = torch.randn(2, 3, length)
+            assert rel_err(scripted(x), model(x)) < 1e-5
