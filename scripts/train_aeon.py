@@ -11,7 +11,8 @@ Protocol (no choice looks at the test split):
   2. final: the chosen candidate is trained on the whole training split with seeds 0..N-1 and each is evaluated on
      the test split once, at the end of training (fixed epoch count, no early stopping).
 The shipped weights are those of seed 0 (fixed in advance, not the best seed); of an ensemble, seeds 0..members-1.
-``--keep-finished`` reuses runs whose folder has results.json (an interrupted grid, or seeds trained earlier).
+``--keep-finished`` reuses runs that their very command has finished (``finished_command.json``, written when a run
+exits 0: an interrupted grid, or seeds trained earlier); others are trained again.
 
 Every run is one ``smpconvnet train-seq`` command; they are printed, and run in parallel (``--jobs``), each with
 one CPU thread (or on a GPU with ``--device cuda``). Results: OUT/summary.json, OUT/<phase>/<run>/.
@@ -316,6 +317,30 @@ def _run_all(jobs, n_jobs):
     return results
 
 
+# written into a run's folder once its command has finished (exit 0): --keep-finished reuses a run only if this
+# record equals the command it would run (a run folder does not say which candidate, epochs or --extra made it)
+FINISHED_NAME = 'finished_command.json'
+
+
+def _finished_by(run, cmd):
+    """Whether ``cmd`` (a train-seq command, interpreter first) finished in ``run``."""
+    record = run / FINISHED_NAME
+    return (run / 'results.json').exists() and record.exists() and json.loads(record.read_text()) == cmd[3:]
+
+
+def _run_recorded(jobs, n_jobs):
+    """``_run_all``, each run's earlier record removed first (a failed or interrupted run must not leave another
+    command's results behind) and this one's written once it has finished."""
+    for _, log in jobs:
+        (log.parent / FINISHED_NAME).unlink(missing_ok=True)
+        (log.parent / 'results.json').unlink(missing_ok=True)
+    results = _run_all(jobs, n_jobs)
+    for (cmd, log), (rc, _) in zip(jobs, results):
+        if rc == 0:
+            (log.parent / FINISHED_NAME).write_text(json.dumps(cmd[3:]))
+    return results
+
+
 def _chosen(summary, ds, args):
     """The candidate the k-fold protocol chose; a SystemExit unless every candidate of the grid has been scored on
     every fold (a choice from part of the grid is not the protocol's)."""
@@ -366,14 +391,15 @@ def _cross_validate(args, out, summary):
                     # the base's finished runs are reused unless the base itself is being (re)trained
                     reuse = args.keep_finished or (base_run and args.candidates is not None
                                                    and spec.base not in args.candidates)
-                    if reuse and (run / 'results.json').exists():
+                    extra = (['--cv-folds', str(folds), '--cv-fold', str(fold), '--split-seed', '0', '--no-test']
+                             + args.extra)
+                    cmd = _command(ds, cand, run, seed, args.device, extra)
+                    if reuse and _finished_by(run, cmd):
                         continue
                     scheduled.add(run)
                     run.mkdir(parents=True, exist_ok=True)
-                    extra = (['--cv-folds', str(folds), '--cv-fold', str(fold), '--split-seed', '0', '--no-test']
-                             + args.extra)
-                    jobs.append((_command(ds, cand, run, seed, args.device, extra), run / 'train.log'))
-    failed = {str(log.parent) for (_, log), (rc, _) in zip(jobs, _run_all(jobs, args.jobs)) if rc != 0}
+                    jobs.append((cmd, run / 'train.log'))
+    failed = {str(log.parent) for (_, log), (rc, _) in zip(jobs, _run_recorded(jobs, args.jobs)) if rc != 0}
     for ds in args.datasets:
         entry = summary.setdefault(ds, {}).setdefault('cv', {'folds': DATASETS[ds]['folds'], 'candidates': {}})
         scored = set()  # an ensemble's fold is scored once, not once per added seed
@@ -385,8 +411,11 @@ def _cross_validate(args, out, summary):
                 continue
             scored.add((cand, fold))
             spec = DATASETS[ds]['candidates'][cand]
-            c = entry['candidates'].setdefault(cand, {'args': shlex.join(_candidate_args(ds, cand) + args.extra),
-                                                      'folds': {}, 'train_time_s': {}})
+            cand_args = shlex.join(_candidate_args(ds, cand) + args.extra)
+            if entry['candidates'].get(cand, {}).get('args') != cand_args:
+                # recorded by other arguments (another --extra, a changed grid): those results are not this command's
+                entry['candidates'][cand] = {'args': cand_args, 'folds': {}, 'train_time_s': {}}
+            c = entry['candidates'][cand]
             if isinstance(spec, Ensemble):
                 c.update(ensemble_of=spec.base, members=spec.members)
                 runs = [_cv_run(out, ds, cand, fold, seed) for seed in range(spec.members)]
@@ -445,8 +474,9 @@ def main():
                          'keep their results recorded in OUT/summary.json, and the final phase needs every candidate '
                          'of a k-fold grid on every fold')
     ap.add_argument('--keep-finished', action='store_true',
-                    help='reuse runs whose folder already has results.json (an interrupted grid, seeds trained '
-                         'earlier) instead of training them again')
+                    help='reuse runs that the very command they would run has finished (their '
+                         'finished_command.json: an interrupted grid, seeds trained earlier) instead of training '
+                         'them again')
     ap.add_argument('--extra', nargs=argparse.REMAINDER, default=[],
                     help='extra train-seq arguments, e.g. --extra --epochs 1 (smoke tests); must come last: it takes '
                          'everything after it')
@@ -487,23 +517,13 @@ def main():
                 run = out / 'final' / f'{ds}_s{seed}'
                 keys.append((ds, seed, run))
                 cmd = _command(ds, cand, run, seed, args.device, args.extra)
-                # a final run's folder is named by data set and seed, not candidate: it is reused only if this very
-                # command finished in it (after a choice changed, the earlier final is trained again)
-                finished = run / 'command.json'
-                if args.keep_finished and (run / 'results.json').exists() and finished.exists() \
-                        and json.loads(finished.read_text()) == cmd[3:]:
+                # a final run's folder is named by data set and seed, not candidate: after a choice changed, the
+                # earlier final is trained again
+                if args.keep_finished and _finished_by(run, cmd):
                     continue
                 run.mkdir(parents=True, exist_ok=True)
-                # the earlier run's record goes before this one starts: interrupted or failed, it must not leave
-                # another command's results behind for the next --keep-finished
-                finished.unlink(missing_ok=True)
-                (run / 'results.json').unlink(missing_ok=True)
                 jobs.append((cmd, run / 'train.log'))
-        results = _run_all(jobs, args.jobs)
-        for (cmd, log), (rc, _) in zip(jobs, results):
-            if rc == 0:
-                (log.parent / 'command.json').write_text(json.dumps(cmd[3:]))
-        failed = {str(log.parent) for (_, log), (rc, _) in zip(jobs, results) if rc != 0}
+        failed = {str(log.parent) for (_, log), (rc, _) in zip(jobs, _run_recorded(jobs, args.jobs)) if rc != 0}
         for ds in args.datasets:
             accs, times = {}, {}
             for d, seed, run in keys:

@@ -326,7 +326,7 @@ def test_keep_finished_trains_the_final_again_after_the_choice_changed(monkeypat
     (tmp_path / 'summary.json').write_text(json.dumps(summary))
     train_aeon.main()
     assert trained == ['x=1', 'x=2']
-    assert 'x=2' in json.loads((tmp_path / 'final' / 'GunPoint_s0' / 'command.json').read_text())
+    assert 'x=2' in json.loads((tmp_path / 'final' / 'GunPoint_s0' / train_aeon.FINISHED_NAME).read_text())
 
     # the choice changes again and its run fails, or is interrupted, before train-seq could replace the earlier
     # candidate's results: the next call trains it, instead of reporting the earlier candidate's results as its own
@@ -349,3 +349,33 @@ def test_keep_finished_trains_the_final_again_after_the_choice_changed(monkeypat
         trained.clear()
         train_aeon.main()
         assert trained == [expected]
+
+
+def test_cv_results_are_recorded_under_the_command_that_made_them(monkeypatch, tmp_path):
+    """A smoke run (--extra --epochs 1) and then the real grid: the real runs are trained again, with --keep-finished
+    too (their command differs), and the summary records the real arguments, not the smoke run's."""
+    train_aeon = _script('train_aeon')
+    monkeypatch.setitem(train_aeon.DATASETS, 'GunPoint', dict(
+        model='smpconv_tcn_gunpoint', args=[], folds=2, candidates={'a': ['--model-kwargs', 'x=1']}))
+    trained = []
+
+    def fake_run_all(jobs, n_jobs):
+        for cmd, log in jobs:
+            smoke = '--extra' in sys.argv
+            trained.append('smoke' if smoke else 'real')
+            (log.parent / 'results.json').write_text(json.dumps(
+                {'val': {'correct': 1 if smoke else 9, 'n': 10}, 'train_time_s': 1.0}))
+        return [(0, 1.0)] * len(jobs)
+    monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
+    base = ['train_aeon.py', '--out', str(tmp_path), '--datasets', 'GunPoint', '--phase', 'cv']
+    monkeypatch.setattr(sys, 'argv', base + ['--extra', '--epochs', '1'])
+    train_aeon.main()
+    monkeypatch.setattr(sys, 'argv', base + ['--keep-finished'])
+    train_aeon.main()
+    assert trained == ['smoke', 'smoke', 'real', 'real']
+    cv = json.loads((tmp_path / 'summary.json').read_text())['GunPoint']['cv']
+    assert cv['candidates']['a']['args'] == '--model-kwargs x=1'
+    assert cv['candidates']['a']['folds'] == {'0': {'correct': 9, 'n': 10}, '1': {'correct': 9, 'n': 10}}
+    trained.clear()
+    train_aeon.main()
+    assert trained == []  # now finished by this very command

@@ -327,28 +327,32 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
 
 
 def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], architecture: str,
-                          unset: List[str]) -> str:
+                          unset: List[str], given: Dict[str, Any]) -> str:
     """What a weight file that names no model left to the family's default architecture, and how to load it into
-    the registered models whose shapes it fits and that are built otherwise (a command per model)."""
+    the registered models whose shapes it fits, that are built otherwise and agree with the arguments ``given``
+    (a command per model)."""
     import timm
     from timm.models import split_model_name_tag
     defaults = _registered_args(architecture)
     shapes = _shape_args(family, state_dict)
+    members = shapes.pop('num_members', None)
     fits = []
     for name in timm.list_models():
         if _registered_family(name) != family or name == split_model_name_tag(architecture)[0]:
             continue
         args = _registered_args(name)
-        if all(args.get(k, v) == v for k, v in shapes.items() if k != 'num_members') \
+        if all(args.get(k, v) == v for k, v in shapes.items()) \
+                and all(args.get(k) == v for k, v in given.items() if k in _SHAPELESS_ARGS[family]) \
                 and any(args.get(k) != defaults.get(k) for k in unset):
             fits.append((name, {k: args.get(k) for k in unset}))
     assumed = ', '.join(f'{k}={defaults.get(k)!r}' for k in unset)
     text = (f'{path} names no model: {" and ".join(unset)} cannot be read from its weights (other values give the '
             f'same shapes and other outputs), so those of {architecture} were assumed ({assumed})')
     if fits:
+        ensemble = f', num_members={members}' if members else ''
         text += '. If it was saved from ' + '; or from '.join(
             f'{name} ({", ".join(f"{k}={v!r}" for k, v in values.items())}): timm.create_model({name!r}, '
-            f'pretrained=True, pretrained_cfg_overlay=dict(file={str(path)!r}))' for name, values in fits[:3])
+            f'pretrained=True{ensemble}, pretrained_cfg_overlay=dict(file={str(path)!r}))' for name, values in fits[:3])
     return text + (f'. Otherwise pass the values its model was built with to load_model as keyword arguments '
                    f'({", ".join(f"{k}=" for k in unset)})')
 
@@ -540,7 +544,7 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
     if unset:
         # a bare state dict of a model built with, say, global_pool='avg' would otherwise run silently as 'last'
         warnings.warn(_assumed_args_warning(path, _registered_family(source.architecture), find_state_dict(
-            checkpoint)[0], source.architecture, unset), UserWarning, stacklevel=3)
+            checkpoint)[0], source.architecture, unset, kwargs), UserWarning, stacklevel=3)
     return model, f'{source.description} from {path}', dict(source.extra_config)
 
 

@@ -208,6 +208,18 @@ def test_bare_weights_of_a_model_built_otherwise_warn_with_a_command_that_loads_
         passed, _ = load_model(str(path), global_pool='avg', kernel_length=32)
     with torch.inference_mode():
         assert rel_err(copied(x), model(x)) == 0 and rel_err(passed.eval()(x), model(x)) == 0
+    # an argument given is not overridden by a suggestion; an ensemble's suggestion builds the ensemble
+    with pytest.warns(UserWarning) as record:
+        load_model(str(path), global_pool='last')
+    assert 'kernel_length cannot be read' in str(record[0].message) and 'create_model' not in str(record[0].message)
+    ensemble = timm.create_model('smpconv_tcn_osuleaf', num_members=2).eval()
+    save_file(ensemble.state_dict(), str(path))
+    with pytest.warns(UserWarning) as record:
+        load_model(str(path))
+    command = re.search(r"(timm\.create_model\('smpconv_tcn_osuleaf'.*?\)\))", str(record[0].message)).group(1)
+    assert 'num_members=2' in command
+    with torch.inference_mode():
+        assert rel_err(eval(command, {'timm': timm}).eval()(x), ensemble(x)) == 0
 
 
 def test_checkpoint_errors_name_the_file_and_what_was_expected(tmp_path):
