@@ -75,6 +75,12 @@ def _deploys_for_a_length(model: torch.nn.Module, example: Optional[torch.Tensor
         and 'length' in inspect.signature(reparam).parameters
 
 
+def _deployment_length(model: torch.nn.Module, example: torch.Tensor) -> int:
+    """The length a sequence model's kernels are materialised for: the example's, or N for a model that reads
+    series zero-padded to N steps (``zero_pad_to``; it pads a shorter example itself)."""
+    return int(getattr(model, 'zero_pad_to', None) or example.shape[-1])
+
+
 def deploy(model: torch.nn.Module, example: Optional[torch.Tensor] = None) -> torch.nn.Module:
     """The re-parameterised copy of ``model``; sequence models are deployed for the example's length (their
     kernels are as long as the input), those that read series zero-padded to N steps (``zero_pad_to``) for N."""
@@ -84,9 +90,7 @@ def deploy(model: torch.nn.Module, example: Optional[torch.Tensor] = None) -> to
         return model
     deployed = copy.deepcopy(model)
     if _deploys_for_a_length(deployed, example):
-        # a zero-padding model pads a shorter example to N itself: its kernels are only ever sampled for N
-        length = getattr(deployed, 'zero_pad_to', None) or example.shape[-1]
-        return deployed.reparameterize(length=length) or deployed
+        return deployed.reparameterize(length=_deployment_length(deployed, example)) or deployed
     return reparameterize_model(deployed)
 
 
@@ -132,9 +136,8 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     model_args = get_model_args(model)  # what timm's factory recorded to rebuild this architecture
     extra = dict(source_config)  # e.g. the data set of a train-seq run, for evaluate-seq
     if _deploys_for_a_length(model, x):
-        # the kernels were materialised for this length (a zero-padding model's N, whatever the example's): timm
-        # rebuilds the deployed structure from seq_len
-        model_args['seq_len'] = extra['deployed_length'] = int(getattr(model, 'zero_pad_to', None) or x.shape[-1])
+        # the length the kernels were materialised for: timm rebuilds the deployed structure from seq_len
+        model_args['seq_len'] = extra['deployed_length'] = _deployment_length(model, x)
     card = model_card(architecture, deployed, model_args, architecture, source=source,
                        command=shlex.join(['smpconvnet', 'reparam', src, dst_path.name]), deployed=True)
     print_step(f'[3/3] writing {dst_path} (deployed state dict + config.json, verified by loading it back)', quiet)
