@@ -1493,6 +1493,12 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
             model_args.get('pretrained_cfg_overlay') or {},
             first_conv=tuple(f'{m}blocks.0.conv1.small' for m in members),
             classifier=tuple(f'{m}head' for m in members))
+    if model_args.get('zero_pad_to') is not None:
+        # such a model reads exactly zero_pad_to steps: its cfg says so (what info, export and timm users read),
+        # whatever length the variant was registered with
+        model_args['pretrained_cfg_overlay'] = dict(
+            model_args.get('pretrained_cfg_overlay') or {},
+            input_size=(model_args['in_chans'], 1, model_args['zero_pad_to']), fixed_input_size=True)
     with explain_missing_weights(variant, pretrained, kwargs):
         model = build_model_with_cfg(
             SMPConvTCNEnsemble if ensemble else SMPConvTCN, variant, pretrained,

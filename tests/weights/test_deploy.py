@@ -199,6 +199,8 @@ def test_a_zero_padding_model_is_deployed_for_n_steps_from_a_shorter_example(tmp
     assert main(['reparam', str(folder), str(dst), '--input-size', '3,17']) == 0
     config = json.loads((dst / 'config.json').read_text())
     assert config['model_args']['seq_len'] == config['deployed_length'] == 40  # what the kernels were sampled for
+    # the cfg tells the input size the model reads (not the registered variant's 182 steps)
+    assert config['pretrained_cfg']['input_size'] == [3, 1, 40] and config['pretrained_cfg']['fixed_input_size']
     assert 'L up to 40' in (dst / 'README.md').read_text()
     deployed, _ = load_model(str(dst))
     with torch.inference_mode():
