@@ -107,6 +107,20 @@ _AUGMENT_ROUND = ('A later round (`--candidates {}`) added the chosen recipe wit
 _MIXUP_WHAT = ('mixup (`{}`: pairs of training series and their labels mixed with a Beta(0.2, 0.2) weight{})')
 
 
+# the classifier reading the maximum over the valid steps (max) or the mean of maximum and average (avgmax; timm's
+# pooling names) instead of the mean or the last step: ROCKET pools each feature with a maximum too (Dempster et al.
+# 2020); the maximum marks whether a local shape occurs anywhere in the series
+def _pool(kind):
+    return ['--model-kwargs', f'global_pool="{kind}"']
+
+
+_MAX_POOL_ROUND = ('A later round (`--candidates {}`) added the chosen recipe with the classifier reading the maximum '
+                   'over the valid steps{}, as ROCKET pools its features with a maximum, to the four sets still '
+                   'below MiniRocket on the test split, after the augmentation round had changed one choice '
+                   '(JapaneseVowels\').')
+_MAX_AND_AVGMAX = (' (`{}`) or the mean of that maximum and the average (`{}`)')
+
+
 def _short(taps, fft=False):
     # short SMP kernels (kernel_length taps instead of the whole series: local shape features pooled over the series,
     # as FCN / ResNet do); init_radius: one tap spacing of the kernel's [-1, 1] grid. fft: the FFT path forced, the
@@ -152,7 +166,8 @@ DATASETS = {
         'avg_shift_3x32': _POOL_GRID['avg'] + ['num_blocks=3', 'hidden_channels=32'] + _SHIFT,
         'avg_shift_pbn': _POOL_GRID['avg'] + _SHIFT + _PRECISE_BN,
         'same_avg_shift': _POOL_GRID['avg'] + _CENTRED + _SHIFT,
-        'avg_shift_mixup': _POOL_GRID['avg'] + _SHIFT + _MIXUP},
+        'avg_shift_mixup': _POOL_GRID['avg'] + _SHIFT + _MIXUP,
+        'avgmax_shift': _pool('avgmax') + _SHIFT},
         note='The first-generation ACSF1 model (the avg_shift architecture and recipe, chosen among last / avg / '
              'last_shift / avg_shift on one 25% hold-out of the training split, trained on a GPU) had scored 0.75 '
              'on the test split. An earlier 3-fold round on these folds (3-block TCNs, batch 8, 150 epochs) had '
@@ -162,7 +177,9 @@ DATASETS = {
              'of the other sets, on a CPU; the 32-tap candidate is not in it. The chosen avg_shift model scored '
              '0.75 on the test split. ' + _PRECISE_BN_ROUND.format('avg_shift_pbn') + ' '
              + _CENTRED_ROUND.format('same_avg_shift') + ' '
-             + _AUGMENT_ROUND.format('avg_shift_mixup', _MIXUP_WHAT.format('avg_shift_mixup', ''))),
+             + _AUGMENT_ROUND.format('avg_shift_mixup', _MIXUP_WHAT.format('avg_shift_mixup', '')) + ' '
+             + _MAX_POOL_ROUND.format('avgmax_shift', ', averaged with the mean (`avgmax_shift`; one candidate: '
+                                                      'its runs take 15-25 minutes each)')),
     # ArrowHead (outlines): rounds after its first model (pooling grid) had scored 0.72 on the test split: the short
     # kernels (--candidates k32 k16), then circular-shift augmentation (--candidates avg_shift last_shift), then a
     # 5-seed ensemble (--candidates last_x5), precise BatchNorm statistics (last_pbn) and centred convolutions
@@ -176,7 +193,8 @@ DATASETS = {
                                   'last_wide': _POOL_GRID['last'] + _WIDE, 'last_e200': _POOL_GRID['last'] + _LONG,
                                   'last_e200_warp': _POOL_GRID['last'] + _LONG + _WARP,
                                   'last_e200_mixup': _POOL_GRID['last'] + _LONG + _MIXUP,
-                                  'last_e400': _POOL_GRID['last'] + ['--epochs', '400']},
+                                  'last_e400': _POOL_GRID['last'] + ['--epochs', '400'],
+                                  'max_e200': _pool('max') + _LONG, 'avgmax_e200': _pool('avgmax') + _LONG},
                       note='Before this protocol, an exploratory comparison (three 32-channel layers, mean pooling, '
                            'not shipped) had read the ArrowHead test split: 0.829 with causal layers, 0.794 with '
                            'non-causal ones; a first 2-block width grid was abandoned part-way. '
@@ -196,7 +214,8 @@ DATASETS = {
                                + _MIXUP_WHAT.format('last_e200_mixup', '')) + ' A later round (`--candidates '
                            'last_e400`) trained the chosen recipe for 400 epochs instead of 200, after the '
                            'augmentation round had changed no choice on this set: 200 epochs had held out one series '
-                           'more than 100.'),
+                           'more than 100. ' + _MAX_POOL_ROUND.format('max_e200 avgmax_e200', _MAX_AND_AVGMAX.format(
+                               'max_e200', 'avgmax_e200'))),
     'BasicMotions': dict(model='smpconv_tcn_basicmotions', args=['--epochs', '100', '--batch-size', '8'], folds=5,
                          candidates=_POOL_GRID, note=_two_block_note('1.000')),
     'GunPoint': dict(model='smpconv_tcn_gunpoint', args=['--epochs', '100', '--batch-size', '8'], folds=5,
@@ -212,7 +231,9 @@ DATASETS = {
                                                 'same_avg': _POOL_GRID['avg'] + _CENTRED,
                                                 'avg_e200': _POOL_GRID['avg'] + _LONG,
                                                 'avg_zpad': _zero_padded(29),
-                                                'avg_mixup': _POOL_GRID['avg'] + _MIXUP},
+                                                'avg_mixup': _POOL_GRID['avg'] + _MIXUP,
+                                                'max_mixup': _pool('max') + _MIXUP,
+                                                'avgmax_mixup': _pool('avgmax') + _MIXUP},
                            note=_later_round_note('363/370 (zero-padded MiniRocket: 364)', '64 channels '
                                                   '(`--candidates avg_wide`) were added as a second round, an '
                                                   'ensemble of 5 seeds of the chosen candidate (`--candidates '
@@ -226,7 +247,9 @@ DATASETS = {
                                'epochs instead of 100 (`avg_e200`; 64 channels had been tried: `avg_wide`)')
                            + ' ' + _ZERO_PAD_ROUND
                            + ' ' + _AUGMENT_ROUND.format('avg_mixup', _MIXUP_WHAT.format(
-                               'avg_mixup', '; window slicing needs equal lengths'))),
+                               'avg_mixup', '; window slicing needs equal lengths'))
+                           + ' ' + _MAX_POOL_ROUND.format('max_mixup avgmax_mixup', _MAX_AND_AVGMAX.format(
+                               'max_mixup', 'avgmax_mixup'))),
     # PickupGestureWiimoteZ: the 32-tap kernels (--candidates k32), then a 5-seed ensemble (--candidates avg_x5) added
     # after its first model had scored 0.78 on the test split (the model card says so)
     'PickupGestureWiimoteZ': dict(model='smpconv_tcn_pickupgesturewiimotez',
@@ -236,7 +259,8 @@ DATASETS = {
                                               'same_avg': _POOL_GRID['avg'] + _CENTRED,
                                               'avg_wide': _POOL_GRID['avg'] + _WIDE, 'avg_e200': _POOL_GRID['avg'] + _LONG,
                                               'avg_zpad': _zero_padded(361),
-                                              'avg_mixup': _POOL_GRID['avg'] + _MIXUP},
+                                              'avg_mixup': _POOL_GRID['avg'] + _MIXUP,
+                                              'max': _pool('max'), 'avgmax': _pool('avgmax')},
                                   note=_later_round_note('0.78 (zero-padded MiniRocket: 0.847)', 'The 32-tap kernels '
                                                          'that lifted OSULeaf (`--candidates k32`, FFT path forced '
                                                          'for speed) were added as a second round, an ensemble of 5 '
@@ -247,7 +271,9 @@ DATASETS = {
                                   + ' ' + _CAPACITY_ROUND.format('avg_wide avg_e200', _CAPACITY_WHAT.format('avg'))
                                   + ' ' + _ZERO_PAD_ROUND
                                   + ' ' + _AUGMENT_ROUND.format('avg_mixup', _MIXUP_WHAT.format(
-                                      'avg_mixup', '; window slicing needs equal lengths'))),
+                                      'avg_mixup', '; window slicing needs equal lengths'))
+                                  + ' ' + _MAX_POOL_ROUND.format('max avgmax', _MAX_AND_AVGMAX.format(
+                                      'max', 'avgmax'))),
     # OSULeaf: the whole-series kernels of its first model overfit (training accuracy 1.0, test 0.78), so the grid is
     # the kernel span; 3 folds: its runs take about 10 minutes each on a CPU core
     'OSULeaf': dict(model='smpconv_tcn_osuleaf', args=['--epochs', '100', '--batch-size', '16'], folds=3,

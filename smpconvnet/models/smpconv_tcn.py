@@ -21,7 +21,7 @@ Block (``SMPTCNBlock``)::
 
 with ``small`` causal convolutions of ``small_kernel_size`` taps without bias and ``shortcut`` a 1x1
 convolution when the width changes. The classifier reads the last step (``global_pool='last'``; 'avg'
-averages the valid steps instead).
+averages the valid steps instead, 'max' takes their maximum, 'avgmax' the mean of both).
 
 Continuous-signal features:
     * any input length (see above); causal outputs, so ``forward_sequence`` gives a prediction per step;
@@ -72,7 +72,8 @@ from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import fold_bn_after
 
 __all__ = ['SMPConvTCN', 'SMPConvTCNEnsemble', 'checkpoint_filter_fn', 'combine_log_probs', 'member_indices',
-           'radius_param_groups', 'sequence_input_size', 'build_smpconv_tcn', 'MIN_LENGTH']
+           'radius_param_groups', 'sequence_input_size', 'build_smpconv_tcn', 'MIN_LENGTH', 'POOL_TYPES',
+           'check_global_pool']
 
 # A sequence needs two steps for its kernel grid to span [-1, 1] (linspace(-1, 1, 1) is the oldest position).
 MIN_LENGTH = 2
@@ -559,6 +560,16 @@ def sequence_input_size(pretrained_cfg: Dict[str, Any]) -> Tuple[int, int]:
     return int(size[0]), int(size[-1])
 
 
+POOL_TYPES = ('last', 'avg', 'max', 'avgmax', '')
+
+
+def check_global_pool(global_pool: str) -> None:
+    """``ValueError`` unless ``global_pool`` is one of ``POOL_TYPES`` (what an SMP-TCN's classifier can read)."""
+    if global_pool not in POOL_TYPES:
+        raise ValueError(f"global_pool must be 'last', 'avg', 'max', 'avgmax' or '' (no pooling), got "
+                         f"{global_pool!r}")
+
+
 class SMPConvTCN(nn.Module):
     """SMP temporal convolutional network: causal (the paper's sequence model) or centred ('same', ``causal=False``).
 
@@ -579,8 +590,9 @@ class SMPConvTCN(nn.Module):
         use_fft: FFT convolution for the SMP kernels: None chooses by kernel length, True / False force it.
         kernel_length: taps of the SMP kernels; None: as many as the input has steps (the paper), ``2L - 1`` when
             centred. Odd when centred.
-        global_pool: 'last' (the original: classify the last step), 'avg' (mean over the valid steps) or ''
-            (no pooling: ``forward`` gives per-step outputs, as ``forward_sequence``).
+        global_pool: 'last' (the original: classify the last step), 'avg' (mean over the valid steps), 'max'
+            (maximum over the valid steps, as ROCKET's max feature), 'avgmax' (their mean, timm's name) or '' (no
+            pooling: ``forward`` gives per-step outputs, as ``forward_sequence``).
         seq_len: deployment length for ``reparameterize()`` (the models set it from ``pretrained_cfg``).
         drop_rate: dropout before the classifier.
         causal: True (the paper): every convolution sees the current and earlier steps, so step t's output is a
@@ -655,8 +667,7 @@ class SMPConvTCN(nn.Module):
                 f'kernel_length={kernel_length}: pass kernel_length={max(3, kernel_length + 1)}')
         if kernel_length is not None and kernel_length < MIN_LENGTH:
             raise ValueError(f'kernel_length must be at least {MIN_LENGTH} (or None), got {kernel_length}')
-        if global_pool not in ('last', 'avg', ''):
-            raise ValueError(f"global_pool must be 'last', 'avg' or '' (no pooling), got {global_pool!r}")
+        check_global_pool(global_pool)
         self.in_chans = in_chans
         self.num_classes = num_classes
         self.global_pool = global_pool
@@ -753,11 +764,10 @@ class SMPConvTCN(nn.Module):
 
     @torch.jit.ignore
     def set_global_pool(self, global_pool: str):
-        """Change what the classifier reads, keeping the classifier (``reset_classifier`` replaces it): 'last', 'avg'
-        or '' (per-step outputs from ``forward``; the classifier is linear, so with '' the mean over the steps of a
-        trained 'avg' model's outputs is its logits)."""
-        if global_pool not in ('last', 'avg', ''):
-            raise ValueError(f"global_pool must be 'last', 'avg' or '' (no pooling), got {global_pool!r}")
+        """Change what the classifier reads, keeping the classifier (``reset_classifier`` replaces it): 'last', 'avg',
+        'max', 'avgmax' or '' (per-step outputs from ``forward``; the classifier is linear, so with '' the mean over
+        the steps of a trained 'avg' model's outputs is its logits)."""
+        check_global_pool(global_pool)
         self.global_pool = global_pool
 
     @torch.no_grad()
@@ -954,15 +964,23 @@ class SMPConvTCN(nn.Module):
     def _pool(self, x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
         if self.zero_pad_to is not None:
             lengths = None  # the padding is input: every step is pooled
-        if self.global_pool == 'avg':
+        if self.global_pool == 'last':
             if lengths is None:
-                return x.mean(-1)
-            mask = torch.arange(x.shape[-1], device=x.device)[None, :] < lengths.to(x.device)[:, None]
-            return (x * mask[:, None].to(x.dtype)).sum(-1) / lengths.to(x.device, x.dtype)[:, None]
+                return x[:, :, -1]
+            index = (lengths.to(x.device) - 1).view(-1, 1, 1).expand(-1, x.shape[1], 1)
+            return x.gather(-1, index).squeeze(-1)
         if lengths is None:
-            return x[:, :, -1]
-        index = (lengths.to(x.device) - 1).view(-1, 1, 1).expand(-1, x.shape[1], 1)
-        return x.gather(-1, index).squeeze(-1)
+            mean, maximum = x.mean(-1), x.amax(-1)
+        else:
+            valid = (torch.arange(x.shape[-1], device=x.device)[None, :] < lengths.to(x.device)[:, None])[:, None]
+            mean = (x * valid.to(x.dtype)).sum(-1) / lengths.to(x.device, x.dtype)[:, None]
+            # the padded steps never win the maximum
+            maximum = x.masked_fill(~valid, float('-inf')).amax(-1)
+        if self.global_pool == 'avg':
+            return mean
+        if self.global_pool == 'max':
+            return maximum
+        return 0.5 * (mean + maximum)  # 'avgmax', as timm's adaptive_avgmax_pool
 
     def forward_head(
             self,

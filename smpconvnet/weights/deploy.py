@@ -179,7 +179,7 @@ class SequenceWithLengths(torch.nn.Module):
 def takes_lengths(model: torch.nn.Module) -> bool:
     """Whether ``model`` is a sequence classifier that reads each sample at its true length (an SMP-TCN with pooling):
     its ONNX export then has a second input, ``lengths``."""
-    return isinstance(model, (SMPConvTCN, SMPConvTCNEnsemble)) and model.global_pool in ('last', 'avg')
+    return isinstance(model, (SMPConvTCN, SMPConvTCNEnsemble)) and model.global_pool != ''
 
 
 def example_lengths(x: torch.Tensor) -> torch.Tensor:

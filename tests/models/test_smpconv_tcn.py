@@ -240,6 +240,30 @@ def test_lengths_pick_last_valid_step():
             assert rel_err(batch[b:b + 1], alone) < 1e-5
 
 
+@pytest.mark.parametrize('pool', ['max', 'avgmax'])
+def test_max_pooling_reads_the_valid_steps_only(pool):
+    """'max' is the maximum of each feature over the valid steps, 'avgmax' its mean with the average (timm's
+    names); a right-padded sample gives what it gives alone, however large the padding's features are."""
+    model = small_model(kernel_length=16, global_pool=pool)
+    x = torch.randn(3, 3, 40)
+    lengths = torch.tensor([40, 12, 27])
+    with torch.no_grad():
+        features = model.forward_features(x)
+        maximum, mean = features.amax(-1), features.mean(-1)
+        assert torch.equal(model.forward_head(features, pre_logits=True),
+                           maximum if pool == 'max' else 0.5 * (mean + maximum))
+        padded = x.clone()
+        for b in range(3):
+            padded[b, :, lengths[b]:] = 50.  # padding whose features dwarf the valid steps'
+        batch = model(padded, lengths=lengths)
+        for b in range(3):
+            alone = model(x[b:b + 1, :, :lengths[b]])
+            assert rel_err(batch[b:b + 1], alone) < 1e-5
+        # the deployed form pools the same way
+        deployed = copy.deepcopy(model).reparameterize()
+        assert rel_err(deployed(padded, lengths=lengths), batch) < 1e-5
+
+
 def test_masked_batchnorm_ignores_padding_in_training():
     model = small_model(kernel_length=24).train()
     x = torch.randn(4, 3, 24)
@@ -456,8 +480,10 @@ def test_bad_input_errors(inputs, message):
 def test_bad_constructor_arguments():
     with pytest.raises(ValueError, match='kernel_length must be at least 2'):
         SMPConvTCN(kernel_length=1)
-    with pytest.raises(ValueError, match="global_pool must be 'last', 'avg' or ''"):
-        SMPConvTCN(global_pool='max')
+    with pytest.raises(ValueError, match="global_pool must be 'last', 'avg', 'max', 'avgmax' or ''"):
+        SMPConvTCN(global_pool='catavgmax')
+    with pytest.raises(ValueError, match="global_pool must be 'last', 'avg', 'max', 'avgmax' or ''"):
+        small_model().set_global_pool('avg_max')
     with pytest.raises(ValueError, match='must be positive'):
         SMPConvTCN(num_blocks=0)
 

@@ -67,9 +67,10 @@ def test_scripted_fx_graph_equals_eager(family):
         assert rel_err(scripted(x), model(x)) < 1e-5
 
 
-def test_scripted_tcn_checks_lengths():
+@pytest.mark.parametrize('pool', ['avg', 'max', 'avgmax'])
+def test_scripted_tcn_checks_lengths(pool):
     model, x = _model('tcn', deployed=False)
-    model.reset_classifier(3, 'avg')
+    model.reset_classifier(3, pool)
     scripted = _script(model)
     with pytest.raises(Exception, match=r'lengths must lie in \[1, 150\]'):
         scripted(x, lengths=torch.tensor([0, 150]))

@@ -188,6 +188,25 @@ def test_variable_length_model_exports_lengths_and_scores_as_pytorch(tmp_path):
     assert round(accuracy * 370) == recorded['correct'] and recorded['n'] == 370
 
 
+@pytest.mark.parametrize('pool', ['max', 'avgmax'])
+def test_max_pooling_sequence_model_exports_lengths(tmp_path, pool):
+    """A model pooling the maximum over the valid steps exports with ``lengths`` too: onnxruntime gives PyTorch's
+    outputs on a right-padded batch whose padding would win an unmasked maximum."""
+    from smpconvnet.weights.deploy import run_onnx
+    torch.manual_seed(0)
+    model = randomize_bn(timm.create_model('smpconv_tcn_chartraj', num_blocks=2, hidden_channels=8,
+                                           kernel_length=16, global_pool=pool)).eval()
+    folder = write_model_folder(model, tmp_path / pool, card='# max pooling\n')
+    out = tmp_path / f'{pool}.onnx'
+    report = export_model(str(folder), str(out), 'onnx', input_size=(3, 40), quiet=True)
+    assert report['inputs'] == ['input', 'lengths'] and report['exported_vs_pytorch'] <= EXPORT_TOLERANCE
+    x, lengths = torch.randn(3, 3, 40), torch.tensor([40, 12, 27])
+    x[1, :, 12:], x[2, :, 27:] = 50., 50.
+    with torch.no_grad():
+        expected = model(x, lengths=lengths)
+    assert rel_err(run_onnx(out, x, lengths), expected) < EXPORT_TOLERANCE
+
+
 def test_a_zero_padding_model_is_deployed_for_n_steps_from_a_shorter_example(tmp_path):
     """`smpconvnet reparam --input-size C,L` with L below zero_pad_to deploys for zero_pad_to steps (the model pads
     shorter series itself), and the saved folder reloads and reads short and full-length series as trained."""
