@@ -1,7 +1,8 @@
 """Argument types shared by several commands."""
-from typing import Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
-__all__ = ['parse_size', 'parse_pretrained', 'PRETRAINED_CHOICES']
+__all__ = ['parse_size', 'parse_pretrained', 'PRETRAINED_CHOICES', 'add_model_kwargs_argument', 'model_kwargs_of',
+           'LOAD_KWARGS_HELP', 'MODEL_KWARGS_HELP']
 
 PRETRAINED_CHOICES = ('auto', 'yes', 'no')
 
@@ -26,3 +27,29 @@ def parse_size(text: Optional[str]) -> Optional[Tuple[int, ...]]:
 def parse_pretrained(value: str) -> Union[bool, str]:
     """``--pretrained auto|yes|no`` -> ``'auto'`` / True / False."""
     return {'auto': 'auto', 'yes': True, 'no': False}[value]
+
+
+MODEL_KWARGS_HELP = ('model constructor arguments, values as JSON or Python literals, else strings (e.g. '
+                     'hidden_channels=32 dropout=0.1 causal=False global_pool=avg)')
+
+
+# for the commands that load a model (its weights decide the shapes; these what the shapes cannot tell)
+LOAD_KWARGS_HELP = ('arguments the model is built with before its weights load, values as JSON or Python literals, else '
+                    'strings (e.g. global_pool=avg kernel_length=32: what a weight file that names no model '
+                    'cannot tell)')
+
+
+def add_model_kwargs_argument(parser, help_text: str = MODEL_KWARGS_HELP):
+    """``--model-kwargs KEY=VALUE ...``, as timm's train.py and ``smpconvnet train-seq`` spell it."""
+    parser.add_argument('--model-kwargs', nargs='+', action='extend', default=[], metavar='KEY=VALUE',
+                        help=help_text)
+
+
+def model_kwargs_of(args) -> Dict[str, Any]:
+    """The parsed ``--model-kwargs`` of a command's arguments (``parse_model_kwargs``).
+
+    Raises:
+        ValueError: an item that is not ``key=value``.
+    """
+    from ..train.seq_trainer import parse_model_kwargs
+    return parse_model_kwargs(args.model_kwargs)

@@ -3,7 +3,7 @@ import argparse
 from pathlib import Path
 
 from ..weights.deploy import EXPORT_TOLERANCE, export_model, reparameterize_to_folder
-from ._args import parse_pretrained, parse_size
+from ._args import LOAD_KWARGS_HELP, add_model_kwargs_argument, model_kwargs_of, parse_pretrained, parse_size
 
 
 def add_parser(subparsers: argparse._SubParsersAction):
@@ -20,9 +20,10 @@ def add_parser(subparsers: argparse._SubParsersAction):
     p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='auto',
                    help='for a model name: auto uses weights when available offline')
     p.add_argument('--input-size', help='check input C,H,W (default: the model\'s)')
+    add_model_kwargs_argument(p, LOAD_KWARGS_HELP)
     p.set_defaults(func=lambda a: (reparameterize_to_folder(
         a.src, a.dst, force=a.force, input_size=parse_size(a.input_size),
-        pretrained=parse_pretrained(a.pretrained)), 0)[1])
+        pretrained=parse_pretrained(a.pretrained), model_kwargs=model_kwargs_of(a)), 0)[1])
 
     p = subparsers.add_parser(
         'export', help='export a re-parameterised model to ONNX or TorchScript',
@@ -38,11 +39,13 @@ def add_parser(subparsers: argparse._SubParsersAction):
     p.add_argument('--input-size', help='export input C,H,W or C,L (default: the model\'s)')
     p.add_argument('--opset', type=int, default=17, help='ONNX opset')
     p.add_argument('--no-check', action='store_true', help='skip running the exported file')
+    add_model_kwargs_argument(p, LOAD_KWARGS_HELP)
 
     def run(a):
         out = a.output or (Path(a.model.split(':', 1)[-1].rstrip('/')).name.replace('.', '_') +
                            ('.onnx' if a.format == 'onnx' else '.pt'))
         export_model(a.model, out, a.format, force=a.force, input_size=parse_size(a.input_size),
-                     opset=a.opset, check=not a.no_check, pretrained=parse_pretrained(a.pretrained))
+                     opset=a.opset, check=not a.no_check, pretrained=parse_pretrained(a.pretrained),
+                     model_kwargs=model_kwargs_of(a))
         return 0
     p.set_defaults(func=run)

@@ -5,7 +5,7 @@ import json
 from typing import Any, Dict, List
 
 from ..weights.catalog import list_models, model_info
-from ._args import parse_pretrained, parse_size
+from ._args import LOAD_KWARGS_HELP, add_model_kwargs_argument, model_kwargs_of, parse_pretrained, parse_size
 
 
 def _print_list(rows: List[Dict[str, Any]]):
@@ -64,9 +64,11 @@ def add_parser(subparsers: argparse._SubParsersAction):
     p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='auto',
                    help='auto (default, as reparam and export): the weights available offline, else random; yes: require them; no: random')
     p.add_argument('--json', action='store_true', help='print JSON')
+    add_model_kwargs_argument(p, LOAD_KWARGS_HELP)
 
     def run_info(a):
-        info = model_info(a.model, parse_size(a.input_size), pretrained=parse_pretrained(a.pretrained))
+        info = model_info(a.model, parse_size(a.input_size), pretrained=parse_pretrained(a.pretrained),
+                          model_kwargs=model_kwargs_of(a))
         print(json.dumps(info, indent=2, default=str)) if a.json else _print_info(info)
         return 0
     p.set_defaults(func=run_info)

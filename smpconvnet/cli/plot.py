@@ -8,7 +8,7 @@ import torch.nn as nn
 from ..layers.point_kernel import PointKernel
 from ..plotting import KernelView, plot_point_kernels
 from ..weights.sources import load_model
-from ._args import parse_pretrained
+from ._args import LOAD_KWARGS_HELP, add_model_kwargs_argument, model_kwargs_of, parse_pretrained
 
 
 def kernel_views(model: nn.Module, length: Optional[int] = None, max_rows: int = 8) -> List[KernelView]:
@@ -61,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError(f'--max-rows and --channels must be at least 1, got {args.max_rows} and {args.channels}')
     if max(args.size) > MAX_SIDE_PX:
         raise ValueError(f'--size {args.size[0]}x{args.size[1]}: at most {MAX_SIDE_PX} pixels a side')
-    model, source = load_model(args.src, pretrained=parse_pretrained(args.pretrained))
+    model, source = load_model(args.src, pretrained=parse_pretrained(args.pretrained), **model_kwargs_of(args))
     views = kernel_views(model.eval(), args.length, args.max_rows)
     try:
         out = plot_point_kernels(views, out, channels=args.channels, size_px=args.size, title=f'{args.src}: {source}')
@@ -91,4 +91,5 @@ def add_parser(subparsers: argparse._SubParsersAction):
     p.add_argument('--max-rows', type=int, default=8, help='at most this many kernels (rows)')
     p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='auto',
                    help='for a model name: auto uses the weights available offline')
+    add_model_kwargs_argument(p, LOAD_KWARGS_HELP)
     p.set_defaults(func=_run)

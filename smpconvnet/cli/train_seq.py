@@ -7,6 +7,7 @@ from dataclasses import fields
 
 from ..train import seq_trainer
 from ..train.seq_trainer import TrainConfig, evaluate_pretrained, parse_model_kwargs, train
+from ._args import LOAD_KWARGS_HELP, add_model_kwargs_argument, model_kwargs_of
 
 
 def _run_train(args) -> int:
@@ -21,7 +22,7 @@ def _run_train(args) -> int:
 
 def _run_eval(args) -> int:
     t0 = time.perf_counter()
-    r = evaluate_pretrained(args.model, args.dataset, args.split, args.batch_size)
+    r = evaluate_pretrained(args.model, args.dataset, args.split, args.batch_size, model_kwargs=model_kwargs_of(args))
     print(f'{r["model"]} on {r["dataset"]} ({r["split"]} split): accuracy {r["accuracy"]:.4f} '
           f'({r["correct"]}/{r["n"]}) in {time.perf_counter() - t0:.1f}s')
     return 0
@@ -33,9 +34,8 @@ def add_parser(subparsers):
         'train-seq', help='train a sequence model (SMP-TCN) on a UEA/UCR set from aeon or the adding problem',
         description=seq_trainer.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--model', default=d.model, help='registered timm model name (default: %(default)s)')
-    p.add_argument('--model-kwargs', nargs='+', action='extend', default=[], metavar='KEY=VALUE',
-                   help='model constructor overrides, values as JSON or Python literals, else strings (e.g. '
-                        'hidden_channels=32 dropout=0.1 causal=False global_pool=avg)')
+    add_model_kwargs_argument(p, 'model constructor overrides, values as JSON or Python literals, else strings (e.g. '
+                                 'hidden_channels=32 dropout=0.1 causal=False global_pool=avg)')
     p.add_argument('--dataset', default=d.dataset, help="aeon UEA/UCR name, or 'adding' (default: %(default)s)")
     p.add_argument('--epochs', type=int, default=d.epochs)
     p.add_argument('--batch-size', type=int, default=d.batch_size)
@@ -91,4 +91,5 @@ def add_parser(subparsers):
     e.add_argument('--dataset', default=None, help='aeon data set (default: the one recorded for the model)')
     e.add_argument('--split', default='test', choices=['train', 'test'])
     e.add_argument('--batch-size', type=int, default=64)
+    add_model_kwargs_argument(e, LOAD_KWARGS_HELP)
     e.set_defaults(func=_run_eval)

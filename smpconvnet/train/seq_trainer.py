@@ -657,11 +657,12 @@ def _dataset_for(model_name: str, model: nn.Module, dataset: Optional[str], extr
 
 
 def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: str = 'test',
-                        batch_size: int = 64) -> Dict[str, Any]:
+                        batch_size: int = 64, model_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Load ``model_name`` with its weights (``smpconvnet.load_model``: a registered name with tag, hf-hub: /
     local-dir: name, a folder written by train-seq or ``reparam``, a checkpoint of train-seq or timm's train.py) and
     evaluate it on an aeon split using the preprocessing recorded in its ``pretrained_cfg`` (label order,
-    per-channel mean/std, input length)."""
+    per-channel mean/std, input length). ``model_kwargs`` go to ``load_model`` (arguments the model is built with
+    before its weights load: what a weight file that names no model cannot tell, e.g. ``global_pool``)."""
     from timm.models import is_model_in_modules, split_model_name_tag
     from ..models import SMPConvTCN, SMPConvTCNEnsemble, seq_zoo  # noqa: F401
     arch = split_model_name_tag(model_name)[0]
@@ -671,7 +672,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
             and not Path(model_name).exists():
         raise ValueError(not_sequence)
     try:
-        model, _, extra = load_model_with_config(model_name, pretrained=True)
+        model, _, extra = load_model_with_config(model_name, pretrained=True, **(model_kwargs or {}))
     except RuntimeError as e:
         if 'No pretrained weights exist' not in str(e):
             raise

@@ -63,9 +63,11 @@ def list_models(pattern: str = '', with_params: bool = True, progress: bool = Tr
     return rows
 
 
-def model_info(spec: str, input_size: Optional[Sequence[int]] = None, pretrained='auto') -> Dict[str, Any]:
-    """Config, parameters and GMACs (training form and deployed) of a model name / folder / checkpoint."""
-    model, source = load_model(spec, pretrained=pretrained)
+def model_info(spec: str, input_size: Optional[Sequence[int]] = None, pretrained='auto',
+               model_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Config, parameters and GMACs (training form and deployed) of a model name / folder / checkpoint;
+    ``model_kwargs`` go to ``load_model`` (arguments the model is built with before its weights load)."""
+    model, source = load_model(spec, pretrained=pretrained, **(model_kwargs or {}))
     model.eval()
     cfg = dict(model.pretrained_cfg)
     size = model_input_shape(model, input_size)

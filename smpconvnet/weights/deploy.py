@@ -95,14 +95,16 @@ def deploy(model: torch.nn.Module, example: Optional[torch.Tensor] = None) -> to
 
 
 def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size: Optional[Sequence[int]] = None,
-                             pretrained='auto', quiet: bool = False) -> Dict[str, Any]:
-    """Save the deployed form of ``src`` (name, hub id, folder or checkpoint) to the folder ``dst``."""
+                             pretrained='auto', quiet: bool = False,
+                             model_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Save the deployed form of ``src`` (name, hub id, folder or checkpoint) to the folder ``dst``;
+    ``model_kwargs`` go to ``load_model`` (arguments the model is built with before its weights load)."""
     dst_path = Path(dst)
     if dst_path.exists() and not force:
         raise FileExistsError(f'{dst_path} exists; pass --force (force=True) to replace it')
     t0 = time.perf_counter()
     print_step(f'[1/3] loading {src}', quiet)
-    model, source, source_config = load_model_with_config(src, pretrained=pretrained)
+    model, source, source_config = load_model_with_config(src, pretrained=pretrained, **(model_kwargs or {}))
     model.eval()
     print_step(f'      {source}', quiet)
     if is_deployed(model):
@@ -234,8 +236,10 @@ def _export_torchscript(model: torch.nn.Module, path: Path) -> str:
 
 def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
                  input_size: Optional[Sequence[int]] = None, opset: int = 17, check: bool = True,
-                 pretrained='auto', quiet: bool = False) -> Dict[str, Any]:
-    """Re-parameterise ``src`` and export it to ``out`` (ONNX or TorchScript), checked against PyTorch."""
+                 pretrained='auto', quiet: bool = False,
+                 model_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Re-parameterise ``src`` and export it to ``out`` (ONNX or TorchScript), checked against PyTorch;
+    ``model_kwargs`` go to ``load_model`` (arguments the model is built with before its weights load)."""
     if fmt not in ('onnx', 'torchscript'):
         raise ValueError(f"unknown export format {fmt!r}: expected 'onnx' or 'torchscript'")
     out_path = Path(out)
@@ -243,7 +247,7 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
         raise FileExistsError(f'{out_path} exists; pass --force (force=True) to replace it')
     t0 = time.perf_counter()
     print_step(f'[1/4] loading {src}', quiet)
-    model, source = load_model(src, pretrained=pretrained)
+    model, source = load_model(src, pretrained=pretrained, **(model_kwargs or {}))
     model.eval()
     print_step(f'      {source}', quiet)
     print_step('[2/4] re-parameterising', quiet)

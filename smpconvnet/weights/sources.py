@@ -352,9 +352,18 @@ def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], a
         ensemble = f', num_members={members}' if members else ''
         text += '. If it was saved from ' + '; or from '.join(
             f'{name} ({", ".join(f"{k}={v!r}" for k, v in values.items())}): timm.create_model({name!r}, '
-            f'pretrained=True{ensemble}, pretrained_cfg_overlay=dict(file={str(path)!r}))' for name, values in fits[:3])
+            f'pretrained=True{ensemble}, pretrained_cfg_overlay=dict(file={str(path)!r})), or add '
+            f'--model-kwargs {" ".join(f"{k}={_command_line_value(v)}" for k, v in values.items())} to the command'
+            for name, values in fits[:3])
     return text + (f'. Otherwise pass the values its model was built with to load_model as keyword arguments '
-                   f'({", ".join(f"{k}=" for k in unset)})')
+                   f'({", ".join(f"{k}=" for k in unset)}), or to a command with --model-kwargs (as assumed here: '
+                   f'--model-kwargs {" ".join(f"{k}={_command_line_value(defaults.get(k))}" for k in unset)})')
+
+
+def _command_line_value(value: Any) -> str:
+    # --model-kwargs parses JSON, then Python literals, else keeps the text: a plain word stays a string
+    return value if isinstance(value, str) and value.isidentifier() and value not in ('True', 'False', 'None') \
+        else repr(value)
 
 
 def _train_py_args(args: argparse.Namespace) -> Dict[str, Any]:

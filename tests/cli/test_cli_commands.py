@@ -30,6 +30,22 @@ def test_subcommands_are_registered_with_help(capsys):
         assert e.value.code == 0 and f'usage: smpconvnet {name}' in capsys.readouterr().out
 
 
+def test_commands_that_load_a_model_take_model_kwargs(capsys):
+    """Every command that loads a model builds it with ``--model-kwargs`` (what a bare weight file cannot tell);
+    a malformed item is refused, naming the option."""
+    for name in ('info', 'reparam', 'export', 'plot', 'evaluate-seq'):
+        with pytest.raises(SystemExit):
+            main([name, '--help'])
+        assert '--model-kwargs KEY=VALUE' in capsys.readouterr().out, name
+    assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--json',
+                 '--model-kwargs', 'global_pool=max', 'hidden_channels=16']) == 0
+    info = json.loads(capsys.readouterr().out)
+    narrow = timm.create_model('smpconv_tcn_gunpoint', hidden_channels=16)
+    assert info['params'] == sum(p.numel() for p in narrow.parameters())
+    assert main(['info', 'smpconv_tcn_gunpoint', '--model-kwargs', 'max']) == 1
+    assert "--model-kwargs expects key=value pairs, got 'max'" in capsys.readouterr().err
+
+
 def test_list_shows_models_tags_parameters_and_weights(capsys):
     assert main(['list', 'smpconvnet_*', '--json']) == 0
     rows = {r['name']: r for r in json.loads(capsys.readouterr().out)}

@@ -10,6 +10,7 @@
 import argparse
 import json
 import re
+import shlex
 
 import pytest
 import timm
@@ -208,10 +209,20 @@ def test_bare_weights_of_a_model_built_otherwise_warn_with_a_command_that_loads_
         passed, _ = load_model(str(path), global_pool='avg', kernel_length=32)
     with torch.inference_mode():
         assert rel_err(copied(x), model(x)) == 0 and rel_err(passed.eval()(x), model(x)) == 0
+    # the commands take the same arguments: the warning's --model-kwargs, copied literally, deploys the saved model
+    options = re.search(r'add (--model-kwargs .*?) to the command', message).group(1)
+    assert options == '--model-kwargs global_pool=avg kernel_length=32'
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert cli_main(['reparam', str(path), str(tmp_path / 'deployed'), *shlex.split(options)]) == 0
+    deployed, _ = load_model(str(tmp_path / 'deployed'))
+    with torch.inference_mode():
+        assert rel_err(deployed.eval()(x), model(x)) < 1e-5
     # an argument given is not overridden by a suggestion; an ensemble's suggestion builds the ensemble
     with pytest.warns(UserWarning) as record:
         load_model(str(path), global_pool='last')
     assert 'kernel_length cannot be read' in str(record[0].message) and 'create_model' not in str(record[0].message)
+    assert str(record[0].message).endswith('(as assumed here: --model-kwargs kernel_length=None)')
     ensemble = timm.create_model('smpconv_tcn_osuleaf', num_members=2).eval()
     save_file(ensemble.state_dict(), str(path))
     with pytest.warns(UserWarning) as record:
