@@ -180,7 +180,8 @@ class CheckpointSource(NamedTuple):
 
 
 # per family, the constructor arguments that change a model's outputs but not its tensors' shapes: a state dict that
-# names no model cannot tell them (SMPConvTCN's centred and zero-padding readings have markers in the state dict)
+# names no model cannot tell them (SMPConvTCN's centred and zero-padding readings have markers in the state dict; an
+# SMP-ResNet's 'catavgmax' pooling shows in its head's shape)
 _SHAPELESS_ARGS = {'tcn': ('global_pool', 'kernel_length'), 'resnet': ('global_pool', 'kernel_size')}
 
 
@@ -272,6 +273,9 @@ def _shape_args(family: str, state_dict: Dict[str, Any]) -> Dict[str, Any]:
     else:
         args.update(stem_channels=weights.shape[0], block_channels=[
             state_dict[f'{prefix.format(i)}.smp.kernel.weights'].shape[0] for i in blocks])
+        if head is not None and head.dim() == 2 and head.shape[1] == 2 * args['block_channels'][-1]:
+            # the one pooling that shows in a shape: timm's 'catavgmax' concatenates two poolings of the features
+            args.update(global_pool='catavgmax')
     return args
 
 
@@ -318,9 +322,10 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
             return CheckpointSource(arch, args, {}, f'{description}{how}, kernel sizes of {arch}', {})
         arch, args, description = detect_architecture(checkpoint, architecture)
         return CheckpointSource(architecture or arch, args, {}, f'{description}{how}', {})
-    assumed = () if architecture else _SHAPELESS_ARGS[family]
+    shapes = _shape_args(family, state_dict)
+    assumed = () if architecture else tuple(a for a in _SHAPELESS_ARGS[family] if a not in shapes)
     architecture = architecture or _FAMILIES[family][1]
-    args = _differing(_shape_args(family, state_dict), _registered_args(architecture))
+    args = _differing(shapes, _registered_args(architecture))
     kind = 'SMP-TCN' if family == 'tcn' else 'SMP-ResNet'
     return CheckpointSource(architecture, args, {}, f'{kind} {architecture}' + (f' with {args}' if args else '') + how,
                             {}, assumed)

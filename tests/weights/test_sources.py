@@ -233,6 +233,24 @@ def test_bare_weights_of_a_model_built_otherwise_warn_with_a_command_that_loads_
         assert rel_err(eval(command, {'timm': timm}).eval()(x), ensemble(x)) == 0
 
 
+def test_bare_smp_resnet_weights_with_concatenated_pooling_load_exactly(tmp_path):
+    """timm's 'catavgmax' pooling doubles the SMP-ResNet head's input: a bare state dict shows it, so it loads as
+    that model, without a pooling warning (kernel_size is still assumed); 'max' shows nothing and is warned about."""
+    from safetensors.torch import save_file
+    args = dict(stem_channels=4, block_channels=(4, 6), n_points=5, num_classes=3)
+    x = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    for pool, warned in (('catavgmax', 'kernel_size cannot be read'), ('max', 'global_pool and kernel_size')):
+        model = randomize_bn(timm.create_model('smpconv_resnet_cifar10', global_pool=pool, **args)).eval()
+        path = tmp_path / f'{pool}.safetensors'
+        save_file(model.state_dict(), str(path))
+        with pytest.warns(UserWarning, match=warned) as record:
+            loaded, _ = load_model(str(path))
+        assert len(record) == 1
+        if pool == 'catavgmax':
+            with torch.inference_mode():
+                assert rel_err(loaded.eval()(x), model(x)) == 0
+
+
 def test_checkpoint_errors_name_the_file_and_what_was_expected(tmp_path):
     path = tmp_path / 'unknown.pth'
     torch.save({'state_dict': {'encoder.weight': torch.zeros(2, 2)}, 'epoch': 1}, path)
