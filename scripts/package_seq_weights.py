@@ -27,7 +27,7 @@ from smpconvnet.models import seq_zoo  # noqa: E402
 from smpconvnet.atomic_io import atomic_dir  # noqa: E402
 from smpconvnet.weights.folders import write_ensemble_folder  # noqa: E402
 from smpconvnet.weights.hub import write_manifest  # noqa: E402
-from smpconvnet.train.seq_trainer import evaluate_pretrained, kfold_choice  # noqa: E402
+from smpconvnet.train.seq_trainer import FINISHED_COMMAND_NAME, evaluate_pretrained, kfold_choice  # noqa: E402
 
 TAG = 'aeon'
 SHIPPED_SEED = 0  # fixed before training, not the best seed
@@ -212,6 +212,28 @@ Each run also scored its own model on the test split at its end (train-seq's rep
 {scores}."""
 
 
+def check_finished(run, words, required):
+    """A ``ValueError`` unless the command ``run`` records as finished (``FINISHED_COMMAND_NAME``, written by
+    ``scripts/train_aeon.py``) is ``words`` (``train-seq ...``) but for the output folder. ``required``: a run without
+    the record is refused too (ensemble members: nothing else says which recipe each member ran; single runs trained
+    before the record existed are checked by their epochs)."""
+    record = run / FINISHED_COMMAND_NAME
+    if not record.exists():
+        if required:
+            raise ValueError(f'{run}: no {FINISHED_COMMAND_NAME} (the record of the command that finished there): '
+                             f'train it with scripts/train_aeon.py --phase final')
+        return
+
+    def without_output(w):
+        w = list(w)
+        w[w.index('--output') + 1] = '...'
+        return w
+    recorded = json.loads(record.read_text())
+    if without_output(recorded) != without_output(words):
+        raise ValueError(f'{run} was trained by {shlex.join(recorded)!r}, not by the chosen candidate\'s '
+                         f'{shlex.join(words)!r}: run scripts/train_aeon.py --phase final again')
+
+
 def check_selection(ds, cv, final_command):
     """A ``ValueError`` unless the summary's k-fold record is one the card may state: every candidate scored on every
     fold, ``chosen`` the most accurate (ties: the first recorded), and the final run trained that candidate (its
@@ -266,7 +288,10 @@ def main():
                              f'(smpconvnet/models/seq_zoo.py)')
         member_runs = [runs / 'final' / f'{ds}_s{seed}' for seed in (range(members) if members > 1 else [SHIPPED_SEED])]
         run = member_runs[0]
-        for member in member_runs:
+        words_of_seed = member_commands(ds_summary['final']['command'].split('smpconvnet ', 1)[1],
+                                        max(members, SHIPPED_SEED + 1))
+        for member, words in zip(member_runs, words_of_seed[:members] if members > 1 else [words_of_seed[SHIPPED_SEED]]):
+            check_finished(member, words, required=members > 1)
             run_cfg = json.loads((member / 'config.json').read_text())
             mismatch = {k: v for k, v in run_cfg['model_args'].items() if z['arch'].get(k) != v}
             if run_cfg['architecture'] != name or mismatch:

@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from smpconvnet.train.seq_trainer import heldout_predictions, kfold_choice, pooled_accuracy  # noqa: E402
+from smpconvnet.train.seq_trainer import (  # noqa: E402
+    FINISHED_COMMAND_NAME, heldout_predictions, kfold_choice, pooled_accuracy)
 
 # the common recipe (paper's optimiser: Adam + cosine with warm-up, radius lr x0.1, radii clamped)
 COMMON = ['--lr', '2e-3', '--weight-decay', '1e-4', '--warmup-epochs', '5', '--min-lr-ratio', '0.01', '--augment',
@@ -345,7 +346,7 @@ def _run_all(jobs, n_jobs):
 
 # written into a run's folder once its command has finished (exit 0): --keep-finished reuses a run only if this
 # record equals the command it would run (a run folder does not say which candidate, epochs or --extra made it)
-FINISHED_NAME = 'finished_command.json'
+FINISHED_NAME = FINISHED_COMMAND_NAME
 
 
 def _finished_by(run, cmd):

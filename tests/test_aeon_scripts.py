@@ -257,6 +257,18 @@ def test_packager_ships_a_chosen_ensemble(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match='chosen candidate has 2 member.* set num_members in its SEQ_ZOO entry'):
         package.main()
     monkeypatch.setitem(entry, 'arch', dict(entry['arch'], num_members=2))
+    # each member must have finished the chosen recipe's command (a folder alone does not say which recipe it ran)
+    with pytest.raises(ValueError, match=r'GunPoint_s0: no finished_command\.json'):
+        package.main()
+    words = [shlex.split(command.split('smpconvnet ', 1)[1].replace('--seed 0', f'--seed {seed}').replace(
+        'runs/GunPoint_s0', str(runs / 'final' / f'GunPoint_s{seed}'))) for seed in range(2)]
+    other = list(words[1])
+    other[other.index('--epochs') + 1] = '3'  # seed 1 finished another recipe
+    for seed, recorded in enumerate((words[0], other)):
+        (runs / 'final' / f'GunPoint_s{seed}' / 'finished_command.json').write_text(json.dumps(recorded))
+    with pytest.raises(ValueError, match=r'GunPoint_s1 was trained by .*--epochs 3 .*not by the chosen'):
+        package.main()
+    (runs / 'final' / 'GunPoint_s1' / 'finished_command.json').write_text(json.dumps(words[1]))
     package.main()
     folder = tmp_path / 'w' / 'smpconv_tcn_gunpoint.aeon'
     model = timm.create_model(f'local-dir:{folder}', pretrained=True).eval()

@@ -41,12 +41,15 @@ from ..weights.sources import load_model_with_config, register_checkpoint_format
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
     'evaluate_pretrained', 'save_atomic', 'radii_in_bounds', 'checkpoint_config', 'is_checkpoint', 'parse_model_kwargs',
-    'kfold_choice', 'pooled_accuracy', 'predict', 'heldout_predictions',
+    'kfold_choice', 'pooled_accuracy', 'predict', 'heldout_predictions', 'FINISHED_COMMAND_NAME',
 ]
 
 CHECKPOINT_NAME = 'checkpoint.pth'
 LOG_NAME = 'log.jsonl'
 RESULTS_NAME = 'results.json'
+# written into a run folder by a driver (scripts/train_aeon.py) once the run's command has exited 0: the command's
+# words from 'train-seq' on (JSON). A run folder alone does not say which epochs, augmentation or options made it
+FINISHED_COMMAND_NAME = 'finished_command.json'
 
 
 # ----------------------------------------------------------------------------------------------------- config
