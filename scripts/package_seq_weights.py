@@ -50,7 +50,8 @@ def _device_words(command):
 def _card_header(name, z, summary, margs):
     """Front matter, title, what the model is and how to load it: the start of every card."""
     ds = z['dataset']
-    pool = 'mean over the steps' if margs['global_pool'] == 'avg' else 'last step'
+    pool = {'avg': 'mean over the steps', 'last': 'last step', 'max': 'maximum over the steps',
+            'avgmax': 'mean of the maximum and the mean over the steps'}[margs['global_pool']]
     if margs.get('zero_pad_to'):
         pool += f" of the series zero-padded to {margs['zero_pad_to']} steps (`zero_pad_to`: the padding included)"
     span = (f"kernels of {margs['kernel_length']} taps" if margs.get('kernel_length')
