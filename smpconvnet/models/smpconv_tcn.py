@@ -560,6 +560,23 @@ def sequence_input_size(pretrained_cfg: Dict[str, Any]) -> Tuple[int, int]:
     return int(size[0]), int(size[-1])
 
 
+def _valid_steps(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    # [B, 1, L]: True on each sample's first lengths[b] steps
+    return (torch.arange(x.shape[-1], device=x.device)[None, :] < lengths.to(x.device)[:, None])[:, None]
+
+
+def _valid_mean(x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
+    if lengths is None:
+        return x.mean(-1)
+    return (x * _valid_steps(x, lengths).to(x.dtype)).sum(-1) / lengths.to(x.device, x.dtype)[:, None]
+
+
+def _valid_max(x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
+    if lengths is None:
+        return x.amax(-1)
+    return x.masked_fill(~_valid_steps(x, lengths), float('-inf')).amax(-1)  # the padding never wins
+
+
 POOL_TYPES = ('last', 'avg', 'max', 'avgmax', '')
 
 
@@ -969,18 +986,11 @@ class SMPConvTCN(nn.Module):
                 return x[:, :, -1]
             index = (lengths.to(x.device) - 1).view(-1, 1, 1).expand(-1, x.shape[1], 1)
             return x.gather(-1, index).squeeze(-1)
-        if lengths is None:
-            mean, maximum = x.mean(-1), x.amax(-1)
-        else:
-            valid = (torch.arange(x.shape[-1], device=x.device)[None, :] < lengths.to(x.device)[:, None])[:, None]
-            mean = (x * valid.to(x.dtype)).sum(-1) / lengths.to(x.device, x.dtype)[:, None]
-            # the padded steps never win the maximum
-            maximum = x.masked_fill(~valid, float('-inf')).amax(-1)
         if self.global_pool == 'avg':
-            return mean
+            return _valid_mean(x, lengths)
         if self.global_pool == 'max':
-            return maximum
-        return 0.5 * (mean + maximum)  # 'avgmax', as timm's adaptive_avgmax_pool
+            return _valid_max(x, lengths)
+        return 0.5 * (_valid_mean(x, lengths) + _valid_max(x, lengths))  # 'avgmax', as timm's adaptive_avgmax_pool
 
     def forward_head(
             self,
