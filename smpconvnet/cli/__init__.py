@@ -7,6 +7,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from typing import List, Optional
 
 from .. import __version__
@@ -43,7 +44,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            # a command's warnings as one plain line each, not the library's source line
+            warnings.showwarning = lambda message, category, *_, **__: print(
+                f'smpconvnet {args.command}: warning: {message}', file=sys.stderr)
+            return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError, FileExistsError, RuntimeError, ImportError) as e:
         # user errors (bad paths, unknown models, mismatched checkpoints, a missing optional dependency) as one
         # readable line, not a traceback

@@ -52,4 +52,9 @@ def model_kwargs_of(args) -> Dict[str, Any]:
         ValueError: an item that is not ``key=value``.
     """
     from ..train.seq_trainer import parse_model_kwargs
-    return parse_model_kwargs(args.model_kwargs)
+    kwargs = parse_model_kwargs(args.model_kwargs)
+    if 'pretrained' in kwargs:
+        raise ValueError('--model-kwargs pretrained=...: whether weights load is not a constructor argument'
+                         + (': use --pretrained yes|no' if hasattr(args, 'pretrained') else
+                            ' (this command always loads them)'))
+    return kwargs

@@ -665,9 +665,13 @@ class SMPConvTCN(nn.Module):
         # img_size: timm's builder passes the cfg's input size to a model whose pretrained cfg has fixed_input_size (as
         # train-seq records for a zero_pad_to model); the input size of such a model is its zero_pad_to
         del img_size
-        if zero_pad_to is not None and (isinstance(zero_pad_to, bool) or not isinstance(zero_pad_to, int)
-                                        or zero_pad_to < MIN_LENGTH):
-            raise ValueError(f'zero_pad_to must be None or an int of at least {MIN_LENGTH} (steps), got {zero_pad_to!r}')
+        for name, value in (('zero_pad_to', zero_pad_to), ('kernel_length', kernel_length), ('seq_len', seq_len)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < MIN_LENGTH):
+                raise ValueError(f'{name} must be None or an int of at least {MIN_LENGTH} (steps), got {value!r}')
+        for name, value in (('num_blocks', num_blocks), ('hidden_channels', hidden_channels), ('n_points', n_points),
+                            ('small_kernel_size', small_kernel_size)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f'{name} must be a positive int, got {value!r}')
         if num_blocks < 1 or hidden_channels < 1 or n_points < 1 or small_kernel_size < 1:
             raise ValueError(
                 f'num_blocks, hidden_channels, n_points and small_kernel_size must be positive, got '
@@ -682,8 +686,6 @@ class SMPConvTCN(nn.Module):
             raise ValueError(
                 f'a centred (causal=False) model needs odd kernels with a middle tap (the current step), got '
                 f'kernel_length={kernel_length}: pass kernel_length={max(3, kernel_length + 1)}')
-        if kernel_length is not None and kernel_length < MIN_LENGTH:
-            raise ValueError(f'kernel_length must be at least {MIN_LENGTH} (or None), got {kernel_length}')
         check_global_pool(global_pool)
         self.in_chans = in_chans
         self.num_classes = num_classes
@@ -998,8 +1000,8 @@ class SMPConvTCN(nn.Module):
             pre_logits: bool = False,
             lengths: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
-        """Classify per-step features ``[B, hidden, L]`` (or ``[B, hidden, 1, L]``): last (valid) step, or mean over
-        valid steps, ``[B, num_classes]``; with ``global_pool=''`` every step, ``[B, num_classes, L]`` in the
+        """Classify per-step features ``[B, hidden, L]`` (or ``[B, hidden, 1, L]``): last (valid) step, or mean,
+        maximum or both (``global_pool``) over the valid steps, ``[B, num_classes]``; with ``global_pool=''`` every step, ``[B, num_classes, L]`` in the
         features' layout (``[B, hidden, L]`` features with ``pre_logits`` or no classifier)."""
         seq = to_ncl(x)
         if self.global_pool == '':
@@ -1527,6 +1529,11 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
         model_args['pretrained_cfg_overlay'] = dict(
             model_args.get('pretrained_cfg_overlay') or {},
             input_size=(model_args['in_chans'], 1, model_args['zero_pad_to']), fixed_input_size=True)
+    elif model_args.get('seq_len') is not None:
+        # a model created for a deployment length: its cfg's input size is that length (the default of info,
+        # reparam and export), not the variant's
+        model_args['pretrained_cfg_overlay'] = dict(
+            model_args.get('pretrained_cfg_overlay') or {}, input_size=(model_args['in_chans'], 1, model_args['seq_len']))
     with explain_missing_weights(variant, pretrained, kwargs):
         model = build_model_with_cfg(
             SMPConvTCNEnsemble if ensemble else SMPConvTCN, variant, pretrained,

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from ..data import sequences as seq_data
 from ..atomic_io import atomic_file
 from ..layers.point_kernel import PointKernel
-from ..weights.sources import load_model_with_config, register_checkpoint_format
+from ..weights.sources import load_model_with_config, register_checkpoint_format, registered_models_for_weights
 
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
@@ -687,10 +687,17 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         raise ValueError(not_sequence)
     model.eval()
     cfg = model.pretrained_cfg
-    name = _dataset_for(model_name, model, dataset, extra)
     label_names = list(cfg.get('label_names') or [])
     if not label_names:
-        raise ValueError(f'{model_name} records no label_names in its pretrained_cfg: cannot map classes')
+        message = f'{model_name} records no label_names in its pretrained_cfg: cannot map classes'
+        if Path(model_name).is_file():
+            hints = registered_models_for_weights(model_name, **(model_kwargs or {}))
+            message += ('; a weight file that names no model records no labels, normalisation or data set either: '
+                        + (f'evaluate it as the registered model it was saved from: ' + '; or '.join(hints[:3])
+                           if hints else
+                           'evaluate the train-seq run folder it came from'))
+        raise ValueError(message)
+    name = _dataset_for(model_name, model, dataset, extra)
     data = seq_data.load_aeon(name, split, label_names=label_names)
     in_chans, length = int(cfg['input_size'][0]), int(cfg['input_size'][-1])
     if data.num_channels != in_chans:
@@ -709,9 +716,9 @@ def parse_model_kwargs(items: List[str]) -> Dict[str, Any]:
     (``avg``)."""
     out = {}
     for item in items or []:
-        if '=' not in item:
-            raise ValueError(f'--model-kwargs expects key=value pairs, got {item!r}')
-        k, v = item.split('=', 1)
+        k, _, v = item.partition('=')
+        if not _ or not k.isidentifier():
+            raise ValueError(f'--model-kwargs expects key=value pairs (the key an argument name), got {item!r}')
         try:
             out[k] = json.loads(v)
         except json.JSONDecodeError:

@@ -25,7 +25,8 @@ from .folders import CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME,
 
 __all__ = [
     'read_checkpoint', 'detect_architecture', 'identify_checkpoint', 'CheckpointSource', 'load_model',
-    'load_model_with_config', 'load_deployed', 'register_checkpoint_format',
+    'load_model_with_config', 'load_deployed', 'register_checkpoint_format', 'registered_models_for_weights',
+    'weights_file_hint',
 ]
 
 PathLike = Union[str, os.PathLike]
@@ -331,38 +332,78 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
                             {}, assumed)
 
 
+def _fitting_registered(family: str, state_dict: Dict[str, Any], given: Dict[str, Any],
+                        unlike: Optional[str] = None) -> Tuple[List[str], Optional[int]]:
+    """The registered models of ``family`` whose shapes ``state_dict`` fits and whose shapeless arguments agree with
+    the arguments ``given``; with ``unlike``, only those built otherwise than that architecture in those arguments.
+    Also the number of ensemble members the weights hold (None: one model)."""
+    import timm
+    from timm.models import split_model_name_tag
+    shapes = _shape_args(family, state_dict)
+    members = shapes.pop('num_members', None)
+    free = [k for k in _SHAPELESS_ARGS[family] if k not in shapes]
+    defaults = _registered_args(unlike) if unlike else {}
+    fits = []
+    for name in timm.list_models():
+        if _registered_family(name) != family or (unlike and name == split_model_name_tag(unlike)[0]):
+            continue
+        args = _registered_args(name)
+        if all(args.get(k, v) == v for k, v in shapes.items()) \
+                and all(args.get(k) == v for k, v in given.items() if k in free) \
+                and (not unlike or any(args.get(k) != defaults.get(k) for k in free if k not in given)):
+            fits.append(name)
+    return fits, members
+
+
+def weights_file_hint(path: PathLike, name: str, members: Optional[int] = None) -> str:
+    """The command-line form of loading the weight file ``path`` into the registered model ``name`` (timm's
+    ``pretrained_cfg_overlay``, so that the model keeps its registered input length, normalisation and labels)."""
+    import json
+    import shlex
+    options = [f'pretrained_cfg_overlay={json.dumps({"file": str(path)})}'] + (
+        [f'num_members={members}'] if members else [])
+    return f'give {name} in place of the file and add --model-kwargs {" ".join(shlex.quote(o) for o in options)}'
+
+
+def registered_models_for_weights(path: PathLike, **given) -> List[str]:
+    """For a weight file that names no model: how to load it on the command line (``weights_file_hint``) into each
+    registered SMP-TCN / SMP-ResNet whose shapes it fits and that agrees with the arguments ``given`` (empty for any
+    other file)."""
+    try:
+        state_dict, _ = find_state_dict(read_checkpoint(path))
+    except (ValueError, OSError, RuntimeError):
+        return []
+    family = _family_of(state_dict)
+    if family not in _SHAPELESS_ARGS:
+        return []
+    try:
+        fits, members = _fitting_registered(family, state_dict, given)
+    except ValueError:
+        return []
+    return [weights_file_hint(path, name, members) for name in fits]
+
+
 def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], architecture: str,
                           unset: List[str], given: Dict[str, Any]) -> str:
     """What a weight file that names no model left to the family's default architecture, and how to load it into
     the registered models whose shapes it fits, that are built otherwise and agree with the arguments ``given``
-    (a command per model)."""
-    import timm
-    from timm.models import split_model_name_tag
+    (a call and command-line options per model)."""
     defaults = _registered_args(architecture)
-    shapes = _shape_args(family, state_dict)
-    members = shapes.pop('num_members', None)
-    fits = []
-    for name in timm.list_models():
-        if _registered_family(name) != family or name == split_model_name_tag(architecture)[0]:
-            continue
-        args = _registered_args(name)
-        if all(args.get(k, v) == v for k, v in shapes.items()) \
-                and all(args.get(k) == v for k, v in given.items() if k in _SHAPELESS_ARGS[family]) \
-                and any(args.get(k) != defaults.get(k) for k in unset):
-            fits.append((name, {k: args.get(k) for k in unset}))
+    fits, members = _fitting_registered(family, state_dict, given, unlike=architecture)
     assumed = ', '.join(f'{k}={defaults.get(k)!r}' for k in unset)
     text = (f'{path} names no model: {" and ".join(unset)} cannot be read from its weights (other values give the '
-            f'same shapes and other outputs), so those of {architecture} were assumed ({assumed})')
+            f'same shapes and other outputs), so those of {architecture} were assumed ({assumed}), with its input '
+            f'length, normalisation and labels')
     if fits:
         ensemble = f', num_members={members}' if members else ''
         text += '. If it was saved from ' + '; or from '.join(
-            f'{name} ({", ".join(f"{k}={v!r}" for k, v in values.items())}): timm.create_model({name!r}, '
-            f'pretrained=True{ensemble}, pretrained_cfg_overlay=dict(file={str(path)!r})), or add '
-            f'--model-kwargs {" ".join(f"{k}={_command_line_value(v)}" for k, v in values.items())} to the command'
-            for name, values in fits[:3])
+            f'{name} ({", ".join(f"{k}={_registered_args(name).get(k)!r}" for k in unset)}): '
+            f'timm.create_model({name!r}, pretrained=True{ensemble}, pretrained_cfg_overlay=dict(file={str(path)!r})), '
+            f'or, on the command line, {weights_file_hint(path, name, members)}' for name in fits[:3])
     return text + (f'. Otherwise pass the values its model was built with to load_model as keyword arguments '
                    f'({", ".join(f"{k}=" for k in unset)}), or to a command with --model-kwargs (as assumed here: '
-                   f'--model-kwargs {" ".join(f"{k}={_command_line_value(defaults.get(k))}" for k in unset)})')
+                   f'--model-kwargs {" ".join(f"{k}={_command_line_value(defaults.get(k))}" for k in unset)}; '
+                   f'reparam and export then deploy for the assumed model\'s input size unless given --input-size)')
 
 
 def _command_line_value(value: Any) -> str:
@@ -542,6 +583,8 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         raise ValueError(f'{path}: cannot tell which model this checkpoint holds: {e}') from e
     fields = {f.name for f in dataclasses.fields(PretrainedCfg)}
     overlay = {k: v for k, v in source.pretrained_cfg.items() if k in fields and k != 'architecture'}
+    kwargs = dict(kwargs)
+    overlay.update(kwargs.pop('pretrained_cfg_overlay', None) or {})  # the caller's cfg fields win
     model_args = {**source.model_args, **kwargs}
     try:
         model = timm.create_model(source.architecture, pretrained_cfg_overlay=overlay or None, **model_args)
@@ -592,6 +635,11 @@ def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust
                          f'nor an hf-hub:/local-dir: name (see `smpconvnet list`)')
     if not pretrained:
         return timm.create_model(spec, **kwargs), 'random weights (pretrained=False)', {}
+    weights_file = (kwargs.get('pretrained_cfg_overlay') or {}).get('file')
+    if weights_file:  # timm's way to give a registered model other weights: those, whatever the model ships
+        if not Path(weights_file).is_file():
+            raise FileNotFoundError(f'pretrained_cfg_overlay file {weights_file}: no such file')
+        return timm.create_model(spec, pretrained=True, **kwargs), f'weights from {weights_file}', {}
     cfg = timm.models.get_pretrained_cfg(spec)
     kind, where = weights_location(cfg.to_dict() if cfg else {})
     label = {'shipped': f'weights shipped in {where}', 'file': f'weights from {where}',

@@ -42,8 +42,26 @@ def test_commands_that_load_a_model_take_model_kwargs(capsys):
     info = json.loads(capsys.readouterr().out)
     narrow = timm.create_model('smpconv_tcn_gunpoint', hidden_channels=16)
     assert info['params'] == sum(p.numel() for p in narrow.parameters())
-    assert main(['info', 'smpconv_tcn_gunpoint', '--model-kwargs', 'max']) == 1
-    assert "--model-kwargs expects key=value pairs, got 'max'" in capsys.readouterr().err
+    for items, error in ((['max'], "--model-kwargs expects key=value pairs (the key an argument name), got 'max'"),
+                         (['=avg'], "got '=avg'"),
+                         (['pretrained=False'], 'not a constructor argument: use --pretrained yes|no'),
+                         (['kernel_length=32.5'], 'kernel_length must be None or an int of at least 2 (steps), got 32.5')):
+        assert main(['info', 'smpconv_tcn_gunpoint', '--model-kwargs', *items]) == 1
+        assert error in capsys.readouterr().err
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint', '--model-kwargs', 'pretrained=False']) == 1
+    assert '(this command always loads them)' in capsys.readouterr().err
+    # a model created for a deployment length says so in its cfg: the length info, reparam and export default to
+    assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--json', '--model-kwargs', 'seq_len=100']) == 0
+    assert json.loads(capsys.readouterr().out)['input_size'] == [1, 100]
+
+
+def test_a_commands_warnings_are_one_plain_line(tmp_path, capsys):
+    from safetensors.torch import save_file
+    save_file(timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4).state_dict(),
+              str(tmp_path / 'bare.safetensors'))
+    assert main(['info', str(tmp_path / 'bare.safetensors'), '--json']) == 0
+    err = capsys.readouterr().err
+    assert err.startswith('smpconvnet info: warning: ') and 'names no model' in err and 'sources.py' not in err
 
 
 def test_list_shows_models_tags_parameters_and_weights(capsys):

@@ -478,8 +478,13 @@ def test_bad_input_errors(inputs, message):
 
 
 def test_bad_constructor_arguments():
-    with pytest.raises(ValueError, match='kernel_length must be at least 2'):
+    with pytest.raises(ValueError, match='kernel_length must be None or an int of at least 2'):
         SMPConvTCN(kernel_length=1)
+    for name, value in (('kernel_length', 32.5), ('kernel_length', '32'), ('seq_len', 150.0), ('seq_len', True)):
+        with pytest.raises(ValueError, match=f'{name} must be None or an int of at least 2 .steps., got {value!r}'):
+            SMPConvTCN(**{name: value})
+    with pytest.raises(ValueError, match="hidden_channels must be a positive int, got 16.0"):
+        SMPConvTCN(hidden_channels=16.0)
     with pytest.raises(ValueError, match="global_pool must be 'last', 'avg', 'max', 'avgmax' or ''"):
         SMPConvTCN(global_pool='catavgmax')
     with pytest.raises(ValueError, match="global_pool must be 'last', 'avg', 'max', 'avgmax' or ''"):

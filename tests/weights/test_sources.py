@@ -185,7 +185,7 @@ def test_bare_centred_weights_load_as_a_centred_model(tmp_path, members):
         assert rel_err(loaded.eval()(x), model(x)) <= 1e-6
 
 
-def test_bare_weights_of_a_model_built_otherwise_warn_with_a_command_that_loads_them(tmp_path):
+def test_bare_weights_of_a_model_built_otherwise_warn_with_a_command_that_loads_them(tmp_path, capsys):
     """A bare state dict names no model, and pooling and kernel length change no tensor shape: the OSULeaf model's
     weights (mean pooling, 32-tap kernels) load into the family default (last step, whole-series kernels) with other
     outputs. ``load_model`` warns, names the registered model whose shapes they fit, and its command, copied
@@ -209,20 +209,32 @@ def test_bare_weights_of_a_model_built_otherwise_warn_with_a_command_that_loads_
         passed, _ = load_model(str(path), global_pool='avg', kernel_length=32)
     with torch.inference_mode():
         assert rel_err(copied(x), model(x)) == 0 and rel_err(passed.eval()(x), model(x)) == 0
-    # the commands take the same arguments: the warning's --model-kwargs, copied literally, deploys the saved model
-    options = re.search(r'add (--model-kwargs .*?) to the command', message).group(1)
-    assert options == '--model-kwargs global_pool=avg kernel_length=32'
+    # on the command line: the registered name in place of the file, with the file as its weights (its input
+    # length, normalisation and labels are the registered model's), copied literally, deploys and evaluates it
+    # exactly, as evaluate-seq's error on the bare file says too
+    hint = re.search(r'on the command line, give smpconv_tcn_osuleaf in place of the file and add (--model-kwargs .*?)'
+                     r'\. Otherwise', message).group(1)
+    options = shlex.split(hint)
+    assert options == ['--model-kwargs', 'pretrained_cfg_overlay=' + json.dumps({'file': str(path)})]
     with warnings.catch_warnings():
         warnings.simplefilter('error')
-        assert cli_main(['reparam', str(path), str(tmp_path / 'deployed'), *shlex.split(options)]) == 0
-    deployed, _ = load_model(str(tmp_path / 'deployed'))
-    with torch.inference_mode():
-        assert rel_err(deployed.eval()(x), model(x)) < 1e-5
+        assert cli_main(['reparam', 'smpconv_tcn_osuleaf', str(tmp_path / 'deployed'), *options]) == 0
+        deployed, _ = load_model(str(tmp_path / 'deployed'))
+        with torch.inference_mode():
+            assert rel_err(deployed.eval()(x), model(x)) < 1e-5
+        capsys.readouterr()
+        assert cli_main(['evaluate-seq', 'smpconv_tcn_osuleaf', *options]) == 0
+        assert cli_main(['evaluate-seq', 'smpconv_tcn_osuleaf.aeon']) == 0
+    scores = re.findall(r'accuracy (\S+ \(\d+/\d+\))', capsys.readouterr().out)
+    assert len(scores) == 2 and scores[0] == scores[1]
+    assert cli_main(['evaluate-seq', str(path)]) == 1
+    error = capsys.readouterr().err
+    assert 'records no label_names' in error and f'give smpconv_tcn_osuleaf in place of the file and add {hint}' in error
     # an argument given is not overridden by a suggestion; an ensemble's suggestion builds the ensemble
     with pytest.warns(UserWarning) as record:
         load_model(str(path), global_pool='last')
     assert 'kernel_length cannot be read' in str(record[0].message) and 'create_model' not in str(record[0].message)
-    assert str(record[0].message).endswith('(as assumed here: --model-kwargs kernel_length=None)')
+    assert '(as assumed here: --model-kwargs kernel_length=None; ' in str(record[0].message)
     ensemble = timm.create_model('smpconv_tcn_osuleaf', num_members=2).eval()
     save_file(ensemble.state_dict(), str(path))
     with pytest.warns(UserWarning) as record:
