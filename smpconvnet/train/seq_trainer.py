@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from ..data import sequences as seq_data
 from ..atomic_io import atomic_file
 from ..layers.point_kernel import PointKernel
-from ..weights.sources import load_model_with_config, register_checkpoint_format, registered_models_for_weights
+from ..weights.sources import load_model_with_config, register_checkpoint_format, weights_file_hints
 
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
@@ -691,7 +691,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     if not label_names:
         message = f'{model_name} records no label_names in its pretrained_cfg: cannot map classes'
         if Path(model_name).is_file():
-            hints = registered_models_for_weights(model_name, **(model_kwargs or {}))
+            hints = weights_file_hints(model_name, **(model_kwargs or {}))
             message += ('; a weight file that names no model records no labels, normalisation or data set either: '
                         + (f'evaluate it as the registered model it was saved from: ' + '; or '.join(hints[:3])
                            if hints else

@@ -25,7 +25,7 @@ from .folders import CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME,
 
 __all__ = [
     'read_checkpoint', 'detect_architecture', 'identify_checkpoint', 'CheckpointSource', 'load_model',
-    'load_model_with_config', 'load_deployed', 'register_checkpoint_format', 'registered_models_for_weights',
+    'load_model_with_config', 'load_deployed', 'register_checkpoint_format', 'weights_file_hints',
     'weights_file_hint',
 ]
 
@@ -365,7 +365,7 @@ def weights_file_hint(path: PathLike, name: str, members: Optional[int] = None) 
     return f'give {name} in place of the file and add --model-kwargs {" ".join(shlex.quote(o) for o in options)}'
 
 
-def registered_models_for_weights(path: PathLike, **given) -> List[str]:
+def weights_file_hints(path: PathLike, **given) -> List[str]:
     """For a weight file that names no model: how to load it on the command line (``weights_file_hint``) into each
     registered SMP-TCN / SMP-ResNet whose shapes it fits and that agrees with the arguments ``given`` (empty for any
     other file)."""
