@@ -97,7 +97,7 @@ SEQ_ZOO: Dict[str, Dict[str, Any]] = {
         dataset='PickupGestureWiimoteZ', length=361, label_names=tuple(str(i) for i in range(1, 11)),
         mean=(0.8767245692582222,), std=(0.3498085375058405,),
         arch=dict(in_chans=1, num_classes=10, num_blocks=3, hidden_channels=32, n_points=30, init_radius=0.0056,
-                  coord_std=0.1, small_kernel_size=5, bias=True, dropout=0.1, r_min=1e-4, global_pool='avg'),
+                  coord_std=0.1, small_kernel_size=5, bias=True, dropout=0.1, r_min=1e-4, global_pool='max'),
         description='PickupGestureWiimoteZ (UCR): Wii remote z-acceleration, variable lengths 29-361, 10 gestures, '
                     '50 train / 50 test, fed at true lengths'),
 }
