@@ -29,14 +29,14 @@ def parse_pretrained(value: str) -> Union[bool, str]:
     return {'auto': 'auto', 'yes': True, 'no': False}[value]
 
 
-MODEL_KWARGS_HELP = ('model constructor arguments, values as JSON or Python literals, else strings (e.g. '
+MODEL_KWARGS_HELP = ('model constructor overrides, values as JSON or Python literals, else strings (e.g. '
                      'hidden_channels=32 dropout=0.1 causal=False global_pool=avg)')
 
 
 # for the commands that load a model (its weights decide the shapes; these what the shapes cannot tell)
 LOAD_KWARGS_HELP = ('arguments the model is built with before its weights load, values as JSON or Python literals, else '
-                    'strings (e.g. global_pool=avg kernel_length=32: what a weight file that names no model '
-                    'cannot tell)')
+                    'strings (e.g. global_pool=avg; after a registered name, \'pretrained_cfg_overlay={"file": '
+                    '"W.safetensors"}\' loads that model with the weights of W.safetensors)')
 
 
 def add_model_kwargs_argument(parser, help_text: str = MODEL_KWARGS_HELP):

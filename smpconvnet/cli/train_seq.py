@@ -34,8 +34,7 @@ def add_parser(subparsers):
         'train-seq', help='train a sequence model (SMP-TCN) on a UEA/UCR set from aeon or the adding problem',
         description=seq_trainer.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--model', default=d.model, help='registered timm model name (default: %(default)s)')
-    add_model_kwargs_argument(p, 'model constructor overrides, values as JSON or Python literals, else strings (e.g. '
-                                 'hidden_channels=32 dropout=0.1 causal=False global_pool=avg)')
+    add_model_kwargs_argument(p)
     p.add_argument('--dataset', default=d.dataset, help="aeon UEA/UCR name, or 'adding' (default: %(default)s)")
     p.add_argument('--epochs', type=int, default=d.epochs)
     p.add_argument('--batch-size', type=int, default=d.batch_size)
