@@ -666,7 +666,9 @@ class SMPConvTCN(nn.Module):
         # train-seq records for a zero_pad_to model); the input size of such a model is its zero_pad_to
         del img_size
         for name, value in (('zero_pad_to', zero_pad_to), ('kernel_length', kernel_length), ('seq_len', seq_len)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < MIN_LENGTH):
+            # too short a kernel_length is refused below, after a centred model's more specific hint (odd taps)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or (value < MIN_LENGTH and name != 'kernel_length')):
                 raise ValueError(f'{name} must be None or an int of at least {MIN_LENGTH} (steps), got {value!r}')
         for name, value in (('num_blocks', num_blocks), ('hidden_channels', hidden_channels), ('n_points', n_points),
                             ('small_kernel_size', small_kernel_size)):
@@ -686,6 +688,9 @@ class SMPConvTCN(nn.Module):
             raise ValueError(
                 f'a centred (causal=False) model needs odd kernels with a middle tap (the current step), got '
                 f'kernel_length={kernel_length}: pass kernel_length={max(3, kernel_length + 1)}')
+        if kernel_length is not None and kernel_length < MIN_LENGTH:
+            raise ValueError(f'kernel_length must be None or an int of at least {MIN_LENGTH} (steps), got '
+                             f'{kernel_length!r}')
         check_global_pool(global_pool)
         self.in_chans = in_chans
         self.num_classes = num_classes
