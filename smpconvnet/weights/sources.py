@@ -633,21 +633,31 @@ def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust
     if not timm.is_model(timm.models.split_model_name_tag(spec)[0]):
         raise ValueError(f'{spec!r} is neither a registered timm model, an existing folder or checkpoint file, '
                          f'nor an hf-hub:/local-dir: name (see `smpconvnet list`)')
+    overlay = kwargs.get('pretrained_cfg_overlay')
+    if overlay is not None and not isinstance(overlay, dict):
+        raise ValueError(f'pretrained_cfg_overlay must be a dict of pretrained_cfg fields, e.g. '
+                         f'pretrained_cfg_overlay={{"file": "weights.safetensors"}}, got {overlay!r}')
+
+    def create(**extra):
+        try:
+            return timm.create_model(spec, **extra, **kwargs)
+        except TypeError as e:  # an argument the model does not take, or one of the wrong type
+            raise ValueError(f'{spec}: cannot build it with {kwargs}: {e}') from e
     if not pretrained:
-        return timm.create_model(spec, **kwargs), 'random weights (pretrained=False)', {}
-    weights_file = (kwargs.get('pretrained_cfg_overlay') or {}).get('file')
+        return create(), 'random weights (pretrained=False)', {}
+    weights_file = (overlay or {}).get('file')
     if weights_file:  # timm's way to give a registered model other weights: those, whatever the model ships
         if not Path(weights_file).is_file():
             raise FileNotFoundError(f'pretrained_cfg_overlay file {weights_file}: no such file')
-        return timm.create_model(spec, pretrained=True, **kwargs), f'weights from {weights_file}', {}
+        return create(pretrained=True), f'weights from {weights_file}', {}
     cfg = timm.models.get_pretrained_cfg(spec)
     kind, where = weights_location(cfg.to_dict() if cfg else {})
     label = {'shipped': f'weights shipped in {where}', 'file': f'weights from {where}',
              'hub-cache': f'weights of {cfg.hf_hub_id if cfg else spec} from the local Hugging Face cache'}.get(
         kind, f"weights of {cfg.hf_hub_id if cfg else spec} from the Hub")
     if pretrained == 'auto' and kind not in ('shipped', 'file', 'hub-cache'):
-        return timm.create_model(spec, **kwargs), 'random weights (no pretrained weights available offline)', {}
-    return timm.create_model(spec, pretrained=True, **kwargs), label, {}
+        return create(), 'random weights (no pretrained weights available offline)', {}
+    return create(pretrained=True), label, {}
 
 
 def load_model(spec: str, pretrained: Union[bool, str] = True, trust_pickle: bool = False,

@@ -45,7 +45,9 @@ def test_commands_that_load_a_model_take_model_kwargs(capsys):
     for items, error in ((['max'], "--model-kwargs expects key=value pairs (the key an argument name), got 'max'"),
                          (['=avg'], "got '=avg'"),
                          (['pretrained=False'], 'not a constructor argument: use --pretrained yes|no'),
-                         (['kernel_length=32.5'], 'kernel_length must be None or an int of at least 2 (steps), got 32.5')):
+                         (['kernel_length=32.5'], 'kernel_length must be None or an int of at least 2 (steps), got 32.5'),
+                         (['foo=1'], "smpconv_tcn_gunpoint: cannot build it with {'foo': 1}: "),
+                         (['pretrained_cfg_overlay=w.safetensors'], 'pretrained_cfg_overlay must be a dict')):
         assert main(['info', 'smpconv_tcn_gunpoint', '--model-kwargs', *items]) == 1
         assert error in capsys.readouterr().err
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint', '--model-kwargs', 'pretrained=False']) == 1
