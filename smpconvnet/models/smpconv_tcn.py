@@ -1006,8 +1006,9 @@ class SMPConvTCN(nn.Module):
             lengths: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """Classify per-step features ``[B, hidden, L]`` (or ``[B, hidden, 1, L]``): last (valid) step, or mean,
-        maximum or both (``global_pool``) over the valid steps, ``[B, num_classes]``; with ``global_pool=''`` every step, ``[B, num_classes, L]`` in the
-        features' layout (``[B, hidden, L]`` features with ``pre_logits`` or no classifier)."""
+        maximum or both (``global_pool``) over the valid steps, ``[B, num_classes]``; with ``global_pool=''`` every
+        step, ``[B, num_classes, L]`` in the features' layout (``[B, hidden, L]`` features with ``pre_logits`` or no
+        classifier)."""
         seq = to_ncl(x)
         if self.global_pool == '':
             seq = self.head_drop(seq)
@@ -1538,7 +1539,8 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
         # a model created for a deployment length: its cfg's input size is that length (the default of info,
         # reparam and export), not the variant's
         model_args['pretrained_cfg_overlay'] = dict(
-            model_args.get('pretrained_cfg_overlay') or {}, input_size=(model_args['in_chans'], 1, model_args['seq_len']))
+            model_args.get('pretrained_cfg_overlay') or {},
+            input_size=(model_args['in_chans'], 1, model_args['seq_len']))
     with explain_missing_weights(variant, pretrained, kwargs):
         model = build_model_with_cfg(
             SMPConvTCNEnsemble if ensemble else SMPConvTCN, variant, pretrained,
