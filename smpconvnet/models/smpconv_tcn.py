@@ -26,10 +26,10 @@ averages the valid steps instead, 'max' takes their maximum, 'avgmax' the mean o
 Continuous-signal features:
     * any input length (see above); causal outputs, so ``forward_sequence`` gives a prediction per step;
     * variable-length batches: ``lengths`` gives each right-padded sample's true length; the logits are read
-      at step ``lengths[b] - 1`` and BatchNorm statistics in training use the valid steps only. Causality makes
-      the padding invisible to the valid steps, but with ``kernel_length=None`` the kernel is sampled for the
-      padded length, so pad every batch to one fixed length (the data set's longest), or fix
-      ``kernel_length``: then a padded sample gives exactly what it gives alone;
+      at step ``lengths[b] - 1`` and BatchNorm statistics in training use the valid steps only. The padding is
+      zeroed before the first convolution (any value will do, NaN included), but with ``kernel_length=None`` the
+      kernel is sampled for the padded length, so pad every batch to one fixed length (the data set's longest), or
+      fix ``kernel_length``: then a padded sample gives exactly what it gives alone;
     * irregular sampling: ``timestamps`` ([L] or [B, L], strictly increasing) evaluate the kernels at the
       real time differences (``PointKernel.sample``): step j enters output i at kernel position
       ``1 - 2 (t_i - t_j) / span``, where span is the sample's time range ``t[last] - t[0]`` (or
@@ -374,14 +374,14 @@ class SMPTCNBlock(nn.Module):
         shortcut = self.shortcut(x)
         if not self.causal and mask is not None:
             # a centred kernel reaches right, into the padding: zeros there, as a sample alone would be padded
-            x = x * mask.to(x.dtype)
+            x = torch.where(mask, x, torch.zeros_like(x))
         if hasattr(self.conv1, 'smp'):
             out = self.conv1(x, positions, mask)
         else:
             out = self.conv1(x)
         out = self.drop(self.act(out))
         if not self.causal and mask is not None:
-            out = out * mask.to(out.dtype)
+            out = torch.where(mask, out, torch.zeros_like(out))
         if hasattr(self.conv2, 'smp'):
             out = self.conv2(out, positions, mask)
         else:
@@ -930,6 +930,9 @@ class SMPConvTCN(nn.Module):
         mask: Optional[torch.Tensor] = None
         if lengths is not None:
             mask = (torch.arange(x.shape[-1], device=x.device)[None, :] < lengths.to(x.device)[:, None]).unsqueeze(1)
+            # the padding zeroed (where, not *: NaN * 0 is NaN): an FFT convolution mixes every step of its input,
+            # so NaN, inf or huge padding would reach the valid steps of a causal model too
+            x = torch.where(mask, x, torch.zeros_like(x))
         return self.input_drop(x), positions, mask
 
     def forward_features(

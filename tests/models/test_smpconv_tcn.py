@@ -240,6 +240,32 @@ def test_lengths_pick_last_valid_step():
             assert rel_err(batch[b:b + 1], alone) < 1e-5
 
 
+@pytest.mark.parametrize('pad', [float('nan'), float('inf'), 1e30])
+@pytest.mark.parametrize('kwargs', [dict(use_fft=True), dict(use_fft=False), dict(causal=False),
+                                    dict(global_pool='max', use_fft=True)])
+def test_non_finite_or_huge_padding_never_reaches_valid_steps(pad, kwargs):
+    """Padding after ``lengths`` is zeroed before the first convolution: an FFT convolution mixes every step of its
+    input, and NaN * 0 is NaN, so NaN, inf or 1e30 padding would otherwise reach the valid steps (it did: NaN logits
+    for every sample of the batch)."""
+    model = small_model(kernel_length=17 if kwargs.get('causal') is False else 40, **kwargs)
+    x = torch.randn(3, 3, 40)
+    lengths = torch.tensor([40, 12, 27])
+    padded = x.clone()
+    for b in range(3):
+        padded[b, :, lengths[b]:] = pad
+    with torch.no_grad():
+        batch = model(padded, lengths=lengths)
+        deployed = copy.deepcopy(model).reparameterize()(padded, lengths=lengths)
+        for b in range(3):
+            alone = model(x[b:b + 1, :, :lengths[b]])
+            assert rel_err(batch[b:b + 1], alone) < 1e-5
+            assert rel_err(deployed[b:b + 1], alone) < 1e-5
+    # training: the loss and every gradient stay finite
+    model.train()
+    model(padded, lengths=lengths).sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
 @pytest.mark.parametrize('pool', ['max', 'avgmax'])
 def test_max_pooling_reads_the_valid_steps_only(pool):
     """'max' is the maximum of each feature over the valid steps, 'avgmax' its mean with the average (timm's
