@@ -24,6 +24,7 @@ import inspect
 import json
 import random
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -646,16 +647,20 @@ def _export(model: nn.Module, cfg: TrainConfig, data: PreparedData, results: Dic
 
 def _dataset_for(model_name: str, model: nn.Module, dataset: Optional[str], extra: Dict[str, Any]) -> str:
     """The aeon data set to evaluate on: given, else the one the model's folder or checkpoint records (``extra``:
-    config.json's ``dataset``), else the one a zoo architecture was trained on."""
+    config.json's ``dataset``), else the one a zoo architecture was trained on. A given set other than the recorded
+    one is scored with a warning: the model's labels and normalisation are the recorded set's."""
+    recorded_cfg = extra.get('dataset') or {}
+    recorded = recorded_cfg.get('name') if recorded_cfg.get('source') == 'aeon' else None
+    if recorded is None:
+        from ..models.seq_zoo import dataset_of
+        recorded = dataset_of(model.pretrained_cfg.get('architecture') or model_name.split('.')[0])
     if dataset:
+        if recorded and dataset != recorded:
+            warnings.warn(f'{model_name} was trained on {recorded}; scoring it on {dataset} with {recorded}\'s label '
+                          f'order and normalisation (leave --dataset out to score it on {recorded})', stacklevel=3)
         return dataset
-    recorded = extra.get('dataset') or {}
-    if recorded.get('source') == 'aeon':
-        return recorded['name']
-    from ..models.seq_zoo import dataset_of
-    name = dataset_of(model.pretrained_cfg.get('architecture') or model_name.split('.')[0])
-    if name:
-        return name
+    if recorded:
+        return recorded
     raise ValueError(f'no data set is recorded for {model_name}: pass --dataset NAME (an aeon UEA/UCR name)')
 
 
@@ -688,6 +693,17 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     model.eval()
     cfg = model.pretrained_cfg
     label_names = list(cfg.get('label_names') or [])
+    # arguments that change what the model outputs: one prediction per series, over the weights' classes
+    kwargs = model_kwargs or {}
+    if 'global_pool' in kwargs and not kwargs['global_pool']:
+        raise ValueError(f'--model-kwargs global_pool={kwargs["global_pool"]!r}: a model without pooling gives a '
+                         f'prediction per step; evaluate-seq scores one per series: leave global_pool out (the '
+                         f'weights\' own pooling) or name one of avg, max, avgmax, last')
+    if 'num_classes' in kwargs and label_names and kwargs['num_classes'] != len(label_names):
+        raise ValueError(f'--model-kwargs num_classes={kwargs["num_classes"]!r}: the weights classify '
+                         f'{len(label_names)} classes ({", ".join(map(str, label_names[:10]))}); another number '
+                         f'gets a new classifier initialised at random, which has nothing to evaluate: leave '
+                         f'num_classes out')
     if not label_names:
         message = f'{model_name} records no label_names in its pretrained_cfg: cannot map classes'
         if Path(model_name).is_file():
@@ -719,6 +735,8 @@ def parse_model_kwargs(items: List[str]) -> Dict[str, Any]:
         k, _, v = item.partition('=')
         if not _ or not k.isidentifier():
             raise ValueError(f'--model-kwargs expects key=value pairs (the key an argument name), got {item!r}')
+        if k in out:
+            raise ValueError(f'--model-kwargs gives {k} twice ({item!r} after {k}={out[k]!r}): give each argument once')
         try:
             out[k] = json.loads(v)
         except json.JSONDecodeError:

@@ -13,8 +13,10 @@ then runs the exported file (onnxruntime for ONNX, ``torch.jit.load`` for TorchS
 different size and checks its outputs against PyTorch.
 """
 import copy
+import json
 import shlex
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
@@ -94,6 +96,28 @@ def deploy(model: torch.nn.Module, example: Optional[torch.Tensor] = None) -> to
     return reparameterize_model(deployed)
 
 
+def _warn_new_classifier(src: str, model: torch.nn.Module, model_kwargs: Optional[Dict[str, Any]]):
+    # timm drops a trained classifier whose class count differs from num_classes (the fine-tuning idiom); deployed
+    # or exported, such a head is random
+    trained = model.pretrained_cfg.get('num_classes')
+    wanted = (model_kwargs or {}).get('num_classes')
+    if wanted and trained and wanted != trained:
+        warnings.warn(f'{src} built with num_classes={wanted}: its weights classify {trained} classes, so the '
+                      f'classifier is new and initialised at random (leave num_classes out to deploy the trained '
+                      f'one; num_classes=0 deploys the features without a classifier)', UserWarning, stacklevel=3)
+
+
+def _command(words, input_size, pretrained, model_kwargs) -> str:
+    """The command line that does what this call does (for the model card)."""
+    if input_size:
+        words += ['--input-size', ','.join(map(str, input_size))]
+    if pretrained != 'auto':
+        words += ['--pretrained', 'yes' if pretrained else 'no']
+    if model_kwargs:
+        words += ['--model-kwargs'] + [f'{k}={json.dumps(v)}' for k, v in model_kwargs.items()]
+    return shlex.join(words)
+
+
 def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size: Optional[Sequence[int]] = None,
                              pretrained='auto', quiet: bool = False,
                              model_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
@@ -107,6 +131,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     model, source, source_config = load_model_with_config(src, pretrained=pretrained, **(model_kwargs or {}))
     model.eval()
     print_step(f'      {source}', quiet)
+    _warn_new_classifier(src, model, model_kwargs)
     if is_deployed(model):
         raise ValueError(f'{src} is already deployed (re-parameterised)')
     print_step('[2/3] re-parameterising', quiet)
@@ -140,8 +165,11 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     if _deploys_for_a_length(model, x):
         # the length the kernels were materialised for: timm rebuilds the deployed structure from seq_len
         model_args['seq_len'] = extra['deployed_length'] = _deployment_length(model, x)
+        # config.json's input size is the deployed one (that of the assumed model, for a bare file, differs)
+        deployed.pretrained_cfg = dict(deployed.pretrained_cfg, input_size=(x.shape[1], 1, model_args['seq_len']))
     card = model_card(architecture, deployed, model_args, architecture, source=source,
-                       command=shlex.join(['smpconvnet', 'reparam', src, dst_path.name]), deployed=True)
+                       command=_command(['smpconvnet', 'reparam', src, dst_path.name], input_size, pretrained,
+                                        model_kwargs), deployed=True)
     print_step(f'[3/3] writing {dst_path} (deployed state dict + config.json, verified by loading it back)', quiet)
     write_model_folder(deployed, dst_path, card, model_args=model_args, deployed=True, force=force, verify=verify,
                        extra_config=extra)
@@ -191,7 +219,6 @@ def example_lengths(x: torch.Tensor) -> torch.Tensor:
 
 
 def _export_onnx(model: torch.nn.Module, x: torch.Tensor, path: Path, opset: int):
-    import warnings
     inputs, names, dynamic = (x,), ['input'], {'input': {0: 'batch'}, 'output': {0: 'batch'}}
     if takes_lengths(model):
         model, inputs, names = SequenceWithLengths(model), (x, example_lengths(x)), ['input', 'lengths']
@@ -200,6 +227,8 @@ def _export_onnx(model: torch.nn.Module, x: torch.Tensor, path: Path, opset: int
         # the TorchScript-based exporter works without onnxscript; torch flags it as the legacy path
         warnings.simplefilter('ignore', DeprecationWarning)
         warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        # torch says it cannot fold strided slices: they run in the file instead (checked after the export)
+        warnings.filterwarnings('ignore', message='Constant folding - Only steps=1')
         torch.onnx.export(model, inputs, str(path), dynamo=False, input_names=names, output_names=['output'],
                           dynamic_axes=dynamic, opset_version=opset, do_constant_folding=True)
 
@@ -250,6 +279,7 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     model, source = load_model(src, pretrained=pretrained, **(model_kwargs or {}))
     model.eval()
     print_step(f'      {source}', quiet)
+    _warn_new_classifier(src, model, model_kwargs)
     print_step('[2/4] re-parameterising', quiet)
     x1 = example_input(model, 1, input_size)
     x2 = example_input(model, 3, input_size, seed=1)  # another batch size: the batch axis must be dynamic

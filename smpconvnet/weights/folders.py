@@ -2,6 +2,7 @@
 ``README.md``), written atomically; and the ``smpconvnet/pretrained/`` folders of the published ImageNet models."""
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence, Union
 
@@ -66,6 +67,23 @@ _MODEL_KINDS = {
 }
 
 
+def local_paths_to_names(text: str) -> str:
+    """``text`` with every absolute path of an existing file or folder replaced by its name (by its path from the
+    package's folder, ``smpconvnet/...``, for the package's own files): a card's provenance without the author's
+    directories (it may be pushed to the Hub)."""
+    package_root = Path(__file__).resolve().parents[2]
+
+    def shorten(match) -> str:
+        path = Path(match.group())
+        if not path.exists():
+            return match.group()
+        try:
+            return path.resolve().relative_to(package_root).as_posix()
+        except ValueError:
+            return path.name
+    return re.sub(r'(?<![\w:/.])/[^\s`\'"(),;]+', shorten, text)
+
+
 def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, Any], description: str,
                 source: str, command: str, deployed: bool = False, extra: str = '') -> str:
     n_params = sum(p.numel() for p in model.parameters())
@@ -104,16 +122,16 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
                       f"{tuple(round(x, 3) for x in cfg.get('std', ()))}, {cfg.get('interpolation')} resize, "
                       f"crop_pct {cfg.get('crop_pct')}")
     lines += [
-        f'SMPConv (self-moving point kernels, Kim & Park, CVPR 2023) {kind} for timm, in the '
-        '[smpconvnet](https://github.com/sangnekim/SMPConv) model family.', '',
+        f'SMPConv (self-moving point kernels, Kim & Park, CVPR 2023; original code: '
+        f'https://github.com/sangnekim/SMPConv) {kind} for timm, from the smpconvnet package.', '',
         '## Model details', '',
         '- **Architecture:** ' + (f'{description}: ' if description != architecture else '') + f'`{architecture}`'
         + (f' with `{json.dumps(model_args)}`' if model_args else ''),
         f'- **Parameters:** {n_params:,}',
         input_line,
-        f'- **Source:** {source}',
-        f'- **Produced by:** `{command}`',
-        '- **Licence:** MIT (the original SMPConv code and weights)',
+        f'- **Source:** {local_paths_to_names(source)}',
+        f'- **Produced by:** `{local_paths_to_names(command)}`',
+        '- **Licence:** MIT (smpconvnet; the original SMPConv code and weights are MIT too)',
     ]
     if in1k:
         lines.append(f'- **ImageNet-1k top-1 (paper):** {PAPER_TOP1[architecture]} at 224x224 '

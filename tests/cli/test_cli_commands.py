@@ -47,7 +47,9 @@ def test_commands_that_load_a_model_take_model_kwargs(capsys):
                          (['pretrained=False'], 'not a constructor argument: use --pretrained yes|no'),
                          (['kernel_length=32.5'], 'kernel_length must be None or an int of at least 2 (steps), got 32.5'),
                          (['foo=1'], "smpconv_tcn_gunpoint: cannot build it with {'foo': 1}: "),
-                         (['pretrained_cfg_overlay=w.safetensors'], 'pretrained_cfg_overlay must be a dict')):
+                         (['pretrained_cfg_overlay=w.safetensors'], 'pretrained_cfg_overlay must be a dict'),
+                         (['global_pool=avg', 'global_pool=max'],
+                          "--model-kwargs gives global_pool twice ('global_pool=max' after global_pool='avg')")):
         assert main(['info', 'smpconv_tcn_gunpoint', '--model-kwargs', *items]) == 1
         assert error in capsys.readouterr().err
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint', '--model-kwargs', 'pretrained=False']) == 1
@@ -55,6 +57,55 @@ def test_commands_that_load_a_model_take_model_kwargs(capsys):
     # a model created for a deployment length says so in its cfg: the length info, reparam and export default to
     assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--json', '--model-kwargs', 'seq_len=100']) == 0
     assert json.loads(capsys.readouterr().out)['input_size'] == [1, 100]
+
+
+def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_another_data_set(capsys):
+    """No pooling (a prediction per step) or another class count (a random classifier) cannot be scored: refused
+    before any data is read, naming the argument; another data set than the model's is scored with a warning."""
+    pytest.importorskip('aeon')
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'global_pool=']) == 1
+    assert "--model-kwargs global_pool='': a model without pooling gives a prediction per step" in \
+        capsys.readouterr().err
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'num_classes=5']) == 1
+    assert '--model-kwargs num_classes=5: the weights classify 2 classes (1, 2)' in capsys.readouterr().err
+    # ArrowHead's labels are 0, 1, 2: GunPoint's 1, 2 fit them, so only the warning tells
+    assert main(['evaluate-seq', 'smpconv_tcn_arrowhead.aeon', '--dataset', 'GunPoint']) == 0
+    captured = capsys.readouterr()
+    assert ('smpconvnet evaluate-seq: warning: smpconv_tcn_arrowhead.aeon was trained on ArrowHead; scoring it on '
+            "GunPoint with ArrowHead's label order and normalisation (leave --dataset out") in captured.err
+    assert 'on GunPoint (test split)' in captured.out
+
+
+def test_deploying_a_new_classifier_warns_and_the_card_says_how_it_was_made(tmp_path, capsys):
+    """reparam / export with another num_classes deploy a random classifier: a warning says so. The deployed
+    folder's card gives the command with its options (it is what made the folder) and no local directories; a bare
+    weight file deployed for --input-size records that input size in config.json."""
+    from safetensors.torch import save_file
+    assert main(['export', 'smpconv_tcn_gunpoint.aeon', '-o', str(tmp_path / 'g.onnx'),
+                 '--model-kwargs', 'num_classes=5']) == 0
+    err = capsys.readouterr().err
+    assert ('smpconvnet export: warning: smpconv_tcn_gunpoint.aeon built with num_classes=5: its weights classify 2 '
+            'classes, so the classifier is new and initialised at random') in err
+    assert 'Constant folding' not in err  # torch's note on its own optimisation is not the user's business
+    model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, global_pool='avg')
+    save_file(model.state_dict(), str(tmp_path / 'bare.safetensors'))
+    assert main(['reparam', str(tmp_path / 'bare.safetensors'), str(tmp_path / 'out'), '--input-size', '1,150',
+                 '--model-kwargs', 'global_pool=avg', 'num_classes=2']) == 0
+    config = json.loads((tmp_path / 'out' / 'config.json').read_text())
+    assert config['pretrained_cfg']['input_size'] == [1, 1, 150] and config['model_args']['seq_len'] == 150
+    card = (tmp_path / 'out' / 'README.md').read_text()
+    assert ("- **Produced by:** `smpconvnet reparam bare.safetensors out --input-size 1,150 --model-kwargs "
+            "'global_pool=\"avg\"' num_classes=2`") in card
+    assert str(tmp_path) not in card and 'from bare.safetensors' in card
+    assert '- **Licence:** MIT (smpconvnet; the original SMPConv code and weights are MIT too)' in card
+    assert 'from the smpconvnet package' in card
+    # the card's command, copied, makes the same folder
+    command = re.search(r'Produced by:\*\* `smpconvnet (.+)`', card).group(1)
+    import shlex
+    words = shlex.split(command)
+    words[1], words[2] = str(tmp_path / words[1]), str(tmp_path / 'again')
+    assert main(words) == 0
+    assert (tmp_path / 'again' / 'model.safetensors').read_bytes() == (tmp_path / 'out' / 'model.safetensors').read_bytes()
 
 
 def test_a_commands_warnings_are_one_plain_line(tmp_path, capsys):
