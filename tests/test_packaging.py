@@ -49,6 +49,10 @@ def test_wheel_carries_weights_cards_and_manifests(wheel):
     missing = [c for c in CARDS if c not in names]
     assert not missing, f'{wheel.name} lacks {missing}'
     assert any(n.startswith('smpconvnet/train/recipes/') for n in names)
+    # the MIT licence the metadata and every model card name: its text travels with the package
+    assert any(n.endswith('.dist-info/licenses/LICENSE') for n in names), 'LICENSE'
+    metadata = next(zipfile.ZipFile(wheel).read(n).decode() for n in names if n.endswith('.dist-info/METADATA'))
+    assert 'License-Expression: MIT' in metadata and 'License-File: LICENSE' in metadata
 
 
 def test_sdist_carries_weights_cards_manifests_docs_and_tests(tmp_path):
@@ -58,6 +62,7 @@ def test_sdist_carries_weights_cards_manifests_docs_and_tests(tmp_path):
         names = {n.split('/', 1)[1] for n in tar.getnames() if '/' in n}
     docs = ['docs/' + p.name for p in (ROOT / 'docs').glob('*.md')] + ['docs/bench-cpu.json', 'tests/conftest.py']
     docs += ['docs/ucr-cpu.json', 'benchmarks/ucr.py']  # the README's trained-models table and its test
+    docs += ['LICENSE']
     docs += ['tests/fixtures/' + p.name for p in (ROOT / 'tests' / 'fixtures').iterdir()]
     missing = [c for c in CARDS + docs if c not in names]
     assert not missing, f'{sdist.name} lacks {missing}'

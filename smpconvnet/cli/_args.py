@@ -1,10 +1,21 @@
 """Argument types shared by several commands."""
+import argparse
 from typing import Any, Dict, Optional, Tuple, Union
 
 __all__ = ['parse_size', 'parse_pretrained', 'PRETRAINED_CHOICES', 'add_model_kwargs_argument', 'model_kwargs_of',
-           'LOAD_KWARGS_HELP', 'MODEL_KWARGS_HELP']
+           'LOAD_KWARGS_HELP', 'MODEL_KWARGS_HELP', 'DefaultsHelpFormatter']
 
 PRETRAINED_CHOICES = ('auto', 'yes', 'no')
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's defaults in the help, but not where there is none to tell (None, off switches, empty lists) or
+    where the help already says it."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False, []) or 'default' in (action.help or ''):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def parse_size(text: Optional[str]) -> Optional[Tuple[int, ...]]:

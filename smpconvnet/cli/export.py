@@ -3,11 +3,12 @@ import argparse
 from pathlib import Path
 
 from ..weights.deploy import EXPORT_TOLERANCE, export_model, reparameterize_to_folder
-from ._args import LOAD_KWARGS_HELP, add_model_kwargs_argument, model_kwargs_of, parse_pretrained, parse_size
+from ._args import (
+    LOAD_KWARGS_HELP, DefaultsHelpFormatter, add_model_kwargs_argument, model_kwargs_of, parse_pretrained, parse_size)
 
 
 def add_parser(subparsers: argparse._SubParsersAction):
-    common = dict(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    common = dict(formatter_class=DefaultsHelpFormatter)
     p = subparsers.add_parser(
         'reparam', help='save the deployed (re-parameterised) form of a model to a folder',
         description='Load SRC (a model name, hf-hub:/local-dir: name, converted folder or checkpoint file), '
@@ -19,7 +20,8 @@ def add_parser(subparsers: argparse._SubParsersAction):
     p.add_argument('--force', action='store_true', help='replace DST if it exists')
     p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='auto',
                    help='for a model name: auto uses weights when available offline')
-    p.add_argument('--input-size', help='check input C,H,W (default: the model\'s)')
+    p.add_argument('--input-size', help='input C,H,W (images: the checked input) or C,L (sequences: the length the '
+                                        'kernels are deployed for) (default: the model\'s)')
     add_model_kwargs_argument(p, LOAD_KWARGS_HELP)
     p.set_defaults(func=lambda a: (reparameterize_to_folder(
         a.src, a.dst, force=a.force, input_size=parse_size(a.input_size),

@@ -8,7 +8,8 @@ import torch.nn as nn
 from ..layers.point_kernel import PointKernel
 from ..plotting import KernelView, plot_point_kernels
 from ..weights.sources import load_model
-from ._args import LOAD_KWARGS_HELP, add_model_kwargs_argument, model_kwargs_of, parse_pretrained
+from ._args import (
+    LOAD_KWARGS_HELP, DefaultsHelpFormatter, add_model_kwargs_argument, model_kwargs_of, parse_pretrained)
 
 
 def kernel_views(model: nn.Module, length: Optional[int] = None, max_rows: int = 8) -> List[KernelView]:
@@ -81,7 +82,7 @@ def add_parser(subparsers: argparse._SubParsersAction):
                     'L1 ball it covers (a diamond), points outside the kernel grid included; for a sequence model, '
                     'one row per block with the kernel over time and the points below it (bars: their radii). '
                     'Needs matplotlib: pip install "smpconvnet[plot]".',
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsHelpFormatter)
     p.add_argument('src', help='model name, hf-hub:org/name, local-dir:/path, folder or checkpoint')
     p.add_argument('--out', default='kernels.png', help='PNG file to write (atomically)')
     p.add_argument('--channels', type=int, default=4, help='output channels per row')

@@ -529,9 +529,12 @@ def check_timestamps_and_lengths(
             raise ValueError(
                 f'timestamps must be a floating-point tensor of shape [{length}] or [{batch}, {length}] (one time per '
                 f'step of the input {list(x.shape)}), got {shape}{dtype}')
-        if not torch.isfinite(timestamps).all():
-            raise ValueError('timestamps must be finite')
         ts = timestamps if timestamps.dim() == 2 else timestamps.unsqueeze(0)
+        finite = torch.isfinite(ts)
+        if lengths is not None and ts.shape[0] == batch:  # the padding may hold anything
+            finite = finite | (torch.arange(length, device=ts.device)[None, :] >= lengths.to(ts.device)[:, None])
+        if not finite.all():
+            raise ValueError('timestamps must be finite' + (' on the valid steps' if lengths is not None else ''))
         increasing = ts[:, 1:] > ts[:, :-1]
         if lengths is not None and ts.shape[0] == batch:
             # only the valid part of each sample must increase (padding may hold anything)
@@ -674,6 +677,9 @@ class SMPConvTCN(nn.Module):
                             ('small_kernel_size', small_kernel_size)):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(f'{name} must be a positive int, got {value!r}')
+        for name, value, least in (('in_chans', in_chans, 1), ('num_classes', num_classes, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f'{name} must be an int of at least {least}, got {value!r}')
         if num_blocks < 1 or hidden_channels < 1 or n_points < 1 or small_kernel_size < 1:
             raise ValueError(
                 f'num_blocks, hidden_channels, n_points and small_kernel_size must be positive, got '
@@ -835,6 +841,10 @@ class SMPConvTCN(nn.Module):
         if ts.dim() == 1 and lengths is not None and self.kernel_length is None:
             ts = ts.expand(batch, length)  # each sample's span ends at its own last step
         ts = ts if ts.dim() == 2 else ts.unsqueeze(0)
+        if lengths is not None and ts.shape[0] == batch:
+            # each sample's padding takes its last valid time: finite, whatever the caller padded with (NaN too)
+            last = ts.gather(1, (lengths.to(ts.device) - 1).view(-1, 1))
+            ts = torch.where(torch.arange(length, device=ts.device)[None, :] < lengths.to(ts.device)[:, None], ts, last)
         if self.kernel_length is not None:
             span = torch.full((ts.shape[0],), float(self.kernel_length - 1), dtype=ts.dtype, device=ts.device)
         elif lengths is not None:

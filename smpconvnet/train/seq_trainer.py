@@ -36,6 +36,7 @@ import torch.nn.functional as F
 
 from ..data import sequences as seq_data
 from ..atomic_io import atomic_file
+from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..weights.sources import load_model_with_config, register_checkpoint_format, weights_file_hints
 
@@ -645,23 +646,36 @@ def _export(model: nn.Module, cfg: TrainConfig, data: PreparedData, results: Dic
 
 # ---------------------------------------------------------------------------------------------- evaluation
 
-def _dataset_for(model_name: str, model: nn.Module, dataset: Optional[str], extra: Dict[str, Any]) -> str:
-    """The aeon data set to evaluate on: given, else the one the model's folder or checkpoint records (``extra``:
-    config.json's ``dataset``), else the one a zoo architecture was trained on. A given set other than the recorded
-    one is scored with a warning: the model's labels and normalisation are the recorded set's."""
+def _dataset_for(model_name: str, model: nn.Module, dataset: Optional[str],
+                 extra: Dict[str, Any]) -> Tuple[str, Optional[str]]:
+    """The aeon data set to evaluate on and the one the model records (None if none): given, else the one the
+    model's folder or checkpoint records (``extra``: config.json's ``dataset``), else the one a zoo architecture was
+    trained on."""
     recorded_cfg = extra.get('dataset') or {}
     recorded = recorded_cfg.get('name') if recorded_cfg.get('source') == 'aeon' else None
     if recorded is None:
         from ..models.seq_zoo import dataset_of
         recorded = dataset_of(model.pretrained_cfg.get('architecture') or model_name.split('.')[0])
-    if dataset:
-        if recorded and dataset != recorded:
-            warnings.warn(f'{model_name} was trained on {recorded}; scoring it on {dataset} with {recorded}\'s label '
-                          f'order and normalisation (leave --dataset out to score it on {recorded})', stacklevel=3)
-        return dataset
-    if recorded:
-        return recorded
+    if dataset or recorded:
+        return dataset or recorded, recorded
     raise ValueError(f'no data set is recorded for {model_name}: pass --dataset NAME (an aeon UEA/UCR name)')
+
+
+def _warn_overridden(model_name: str, model: nn.Module, kwargs: Dict[str, Any]):
+    # global_pool and kernel_length change the outputs, not the weights' shapes: a model that records them (a
+    # registered name, a folder) loads with another value silently; a bare weight file needs them (not warned)
+    given = {k: kwargs[k] for k in ('global_pool', 'kernel_length') if k in kwargs}
+    if not given or Path(model_name).is_file():
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        trained = load_model_with_config(model_name, pretrained=True)[0]
+    trained = getattr(trained, 'members', [trained])[0]
+    for k, v in given.items():
+        if getattr(trained, k, v) != v:
+            warnings.warn(f'--model-kwargs {k}={v!r}: {model_name} was trained with {k}={getattr(trained, k)!r}; '
+                          f'with {v!r} it computes something else (leave {k} out to score the trained model)',
+                          stacklevel=3)
 
 
 def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: str = 'test',
@@ -679,6 +693,17 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     if arch in timm.list_models() and not is_model_in_modules(arch, ['smpconv_tcn', 'seq_zoo']) \
             and not Path(model_name).exists():
         raise ValueError(not_sequence)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f'--batch-size (batch_size) must be a positive int, got {batch_size!r}')
+    # arguments that change what the model outputs: one prediction per series, from its classifier
+    kwargs = model_kwargs or {}
+    if 'global_pool' in kwargs and not kwargs['global_pool']:
+        raise ValueError(f'--model-kwargs global_pool={kwargs["global_pool"]!r}: a model without pooling gives a '
+                         f'prediction per step; evaluate-seq scores one per series: leave global_pool out (the '
+                         f'weights\' own pooling) or name one of avg, max, avgmax, last')
+    if kwargs.get('features_only'):
+        raise ValueError(f'--model-kwargs features_only={kwargs["features_only"]!r}: a feature extractor has no '
+                         f'classifier to score: leave features_only out')
     try:
         model, _, extra = load_model_with_config(model_name, pretrained=True, **(model_kwargs or {}))
     except RuntimeError as e:
@@ -693,12 +718,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     model.eval()
     cfg = model.pretrained_cfg
     label_names = list(cfg.get('label_names') or [])
-    # arguments that change what the model outputs: one prediction per series, over the weights' classes
-    kwargs = model_kwargs or {}
-    if 'global_pool' in kwargs and not kwargs['global_pool']:
-        raise ValueError(f'--model-kwargs global_pool={kwargs["global_pool"]!r}: a model without pooling gives a '
-                         f'prediction per step; evaluate-seq scores one per series: leave global_pool out (the '
-                         f'weights\' own pooling) or name one of avg, max, avgmax, last')
+    _warn_overridden(model_name, model, kwargs)
     if 'num_classes' in kwargs and label_names and kwargs['num_classes'] != len(label_names):
         raise ValueError(f'--model-kwargs num_classes={kwargs["num_classes"]!r}: the weights classify '
                          f'{len(label_names)} classes ({", ".join(map(str, label_names[:10]))}); another number '
@@ -713,11 +733,21 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                            if hints else
                            'evaluate the train-seq run folder it came from'))
         raise ValueError(message)
-    name = _dataset_for(model_name, model, dataset, extra)
+    name, recorded = _dataset_for(model_name, model, dataset, extra)
     data = seq_data.load_aeon(name, split, label_names=label_names)
+    if recorded and name != recorded:
+        warnings.warn(f'{model_name} was trained on {recorded}; scoring it on {name} with {recorded}\'s label order '
+                      f'and normalisation (leave --dataset out to score it on {recorded})', stacklevel=2)
     in_chans, length = int(cfg['input_size'][0]), int(cfg['input_size'][-1])
     if data.num_channels != in_chans:
         raise ValueError(f'{name} has {data.num_channels} channels, {model_name} expects {in_chans}')
+    deployed_for = fixed_input_lengths(model)
+    if deployed_for and data.max_length > max(deployed_for):
+        raise ValueError(f'{model_name} is deployed for series of {max(deployed_for)} steps (its kernels are '
+                         f'materialised for that length), but the {split} split of {name} has series of up to '
+                         f'{data.max_length}: evaluate the training-form model it was deployed from, or deploy that '
+                         f'one for the longer series: smpconvnet reparam SRC DST --input-size '
+                         f'{in_chans},{data.max_length}')
     data = seq_data.standardize(data, cfg['mean'], cfg['std'])
     # keep the trained input length (the kernel grid); only a longer test sequence extends it
     length = max(length, data.max_length)

@@ -108,7 +108,13 @@ def _warn_new_classifier(src: str, model: torch.nn.Module, model_kwargs: Optiona
 
 
 def _command(words, input_size, pretrained, model_kwargs) -> str:
-    """The command line that does what this call does (for the model card)."""
+    """The command line that does what this call does (for the model card): paths as typed (they reproduce the
+    folder from the directory the command ran in), an absolute one by its name (no local directories in a card)."""
+    def shown(word: str) -> str:
+        prefix = 'local-dir:' if word.startswith('local-dir:') else ''
+        path = Path(word[len(prefix):])
+        return prefix + path.name if path.is_absolute() else word
+    words = [shown(w) for w in words]
     if input_size:
         words += ['--input-size', ','.join(map(str, input_size))]
     if pretrained != 'auto':
@@ -166,9 +172,10 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         # the length the kernels were materialised for: timm rebuilds the deployed structure from seq_len
         model_args['seq_len'] = extra['deployed_length'] = _deployment_length(model, x)
         # config.json's input size is the deployed one (that of the assumed model, for a bare file, differs)
-        deployed.pretrained_cfg = dict(deployed.pretrained_cfg, input_size=(x.shape[1], 1, model_args['seq_len']))
+        deployed.pretrained_cfg = dict(deployed.pretrained_cfg, input_size=(x.shape[1], 1, model_args['seq_len']),
+                                       pool_size=(1, model_args['seq_len']))
     card = model_card(architecture, deployed, model_args, architecture, source=source,
-                       command=_command(['smpconvnet', 'reparam', src, dst_path.name], input_size, pretrained,
+                       command=_command(['smpconvnet', 'reparam', src, dst], input_size, pretrained,
                                         model_kwargs), deployed=True)
     print_step(f'[3/3] writing {dst_path} (deployed state dict + config.json, verified by loading it back)', quiet)
     write_model_folder(deployed, dst_path, card, model_args=model_args, deployed=True, force=force, verify=verify,
@@ -234,7 +241,8 @@ def _export_onnx(model: torch.nn.Module, x: torch.Tensor, path: Path, opset: int
 
 
 def run_onnx(path: Union[str, Path], x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Outputs of the ONNX file ``path`` on ``x`` (and ``lengths``, for a sequence classifier) with onnxruntime."""
+    """Outputs of the ONNX file ``path`` on ``x`` with onnxruntime; ``lengths`` ([B] ints) for a sequence classifier's
+    right-padded batch (a file that takes them, given None, reads every series whole: lengths = L)."""
     try:
         import onnxruntime as ort
     except ImportError as e:
@@ -242,6 +250,8 @@ def run_onnx(path: Union[str, Path], x: torch.Tensor, lengths: Optional[torch.Te
                            '(or pass --no-check)') from e
     session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
     feed = {'input': x.numpy()}
+    if lengths is None and any(i.name == 'lengths' for i in session.get_inputs()):
+        lengths = torch.full((x.shape[0],), x.shape[-1])
     if lengths is not None:
         feed['lengths'] = lengths.to(torch.int64).numpy()
     return torch.from_numpy(session.run(None, feed)[0])
@@ -317,7 +327,9 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
             if fmt == 'onnx':
                 actual = run_onnx(tmp, x2, lengths)
             else:
-                with torch.inference_mode():
+                with torch.inference_mode(), warnings.catch_warnings():
+                    # torch flags TorchScript as deprecated; loading the file back is the check users need
+                    warnings.filterwarnings('ignore', message='`torch.jit.load` is deprecated')
                     actual = torch.jit.load(str(tmp))(x2)
             err = relative_error(actual, expected)
             report['exported_vs_pytorch'] = err

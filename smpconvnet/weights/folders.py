@@ -84,6 +84,11 @@ def local_paths_to_names(text: str) -> str:
     return re.sub(r'(?<![\w:/.])/[^\s`\'"(),;]+', shorten, text)
 
 
+def _code_span(text: str) -> str:
+    # Markdown: a backtick inside the text needs a longer fence (and spaces) around it
+    return f'`` {text} ``' if '`' in text else f'`{text}`'
+
+
 def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, Any], description: str,
                 source: str, command: str, deployed: bool = False, extra: str = '') -> str:
     n_params = sum(p.numel() for p in model.parameters())
@@ -114,8 +119,15 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
                       f"{_numbers(cfg.get('mean', ()))}, std {_numbers(cfg.get('std', ()))}")
         if cfg.get('description'):
             input_line += f"\n- **Data:** {cfg['description']}"
-        if cfg.get('label_names'):
-            input_line += f"\n- **Classes:** `label_names` = {list(cfg['label_names'])}"
+        labels, classes = list(cfg.get('label_names') or []), getattr(model, 'num_classes', None)
+        if labels and classes in (None, len(labels)):
+            input_line += f"\n- **Classes:** `label_names` = {labels}"
+        elif labels and classes == 0:
+            input_line += ('\n- **Classifier:** none (`num_classes=0`): the model outputs pooled features; the '
+                           f'weights\' classifier ({len(labels)} classes) was left out')
+        elif labels:
+            input_line += (f'\n- **Classifier:** new, initialised at random (`num_classes={classes}`): the weights\' '
+                           f'classifier ({len(labels)} classes, {labels}) was left out')
     else:
         input_line = (f"- **Input:** {tuple(cfg.get('input_size', ()))}, mean "
                       f"{tuple(round(x, 3) for x in cfg.get('mean', ()))}, std "
@@ -130,7 +142,7 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
         f'- **Parameters:** {n_params:,}',
         input_line,
         f'- **Source:** {local_paths_to_names(source)}',
-        f'- **Produced by:** `{local_paths_to_names(command)}`',
+        f'- **Produced by:** {_code_span(local_paths_to_names(command))}',
         '- **Licence:** MIT (smpconvnet; the original SMPConv code and weights are MIT too)',
     ]
     if in1k:
@@ -149,6 +161,9 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
     else:
         lines += ["model = timm.create_model('local-dir:<this folder>', pretrained=True)  # or 'hf-hub:<org>/<repo>'",
                   'model = timm.utils.reparameterize_model(model.eval())   # exact inference form']
+    if sequences:
+        lines.append("out = model(x)  # x: [B, C, L] normalised as above; a right-padded batch: "
+                     "model(x, lengths=lengths)")
     lines += ['```', '']
     if extra:
         lines += [extra, '']

@@ -583,6 +583,11 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         raise ValueError(f'{path}: cannot tell which model this checkpoint holds: {e}') from e
     fields = {f.name for f in dataclasses.fields(PretrainedCfg)}
     overlay = {k: v for k, v in source.pretrained_cfg.items() if k in fields and k != 'architecture'}
+    if source.assumed and not source.pretrained_cfg:
+        # a state dict that names no model: the registered architecture's data description is not this file's
+        # (its preprocessing, assumed too, is what the warning below names)
+        overlay['description'] = (f'not recorded: {path.name} names no model, so the input length, normalisation '
+                                  f'and labels of {source.architecture} were assumed')
     kwargs = dict(kwargs)
     overlay.update(kwargs.pop('pretrained_cfg_overlay', None) or {})  # the caller's cfg fields win
     model_args = {**source.model_args, **kwargs}

@@ -74,9 +74,32 @@ def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_anothe
     assert ('smpconvnet evaluate-seq: warning: smpconv_tcn_arrowhead.aeon was trained on ArrowHead; scoring it on '
             "GunPoint with ArrowHead's label order and normalisation (leave --dataset out") in captured.err
     assert 'on GunPoint (test split)' in captured.out
+    # a recorded architecture overridden by an argument that keeps the weights' shapes: scored, with a warning
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'kernel_length=32']) == 0
+    assert ('warning: --model-kwargs kernel_length=32: smpconv_tcn_gunpoint.aeon was trained with kernel_length=None'
+            in capsys.readouterr().err)
+    for options, error in ((['--model-kwargs', 'features_only=True'], 'a feature extractor has no classifier'),
+                           (['--model-kwargs', 'num_classes=2.0'], 'num_classes must be an int of at least 0, got 2.0'),
+                           (['--batch-size', '0'], '--batch-size (batch_size) must be a positive int, got 0')):
+        assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', *options]) == 1
+        assert error in capsys.readouterr().err
+    # a wrong data set name fails first, without a warning about it
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--dataset', 'gunpoint']) == 1
+    err = capsys.readouterr().err
+    assert "did you mean 'GunPoint'" in err and 'warning' not in err
 
 
-def test_deploying_a_new_classifier_warns_and_the_card_says_how_it_was_made(tmp_path, capsys):
+def test_evaluate_seq_of_a_folder_deployed_for_shorter_series_says_how_to_deploy_it(tmp_path, capsys):
+    pytest.importorskip('aeon')
+    assert main(['reparam', 'smpconv_tcn_japanesevowels.aeon', str(tmp_path / 'jv20'), '--input-size', '12,20']) == 0
+    capsys.readouterr()
+    assert main(['evaluate-seq', str(tmp_path / 'jv20')]) == 1
+    assert ('is deployed for series of 20 steps (its kernels are materialised for that length), but the test split of '
+            'JapaneseVowels has series of up to 29: evaluate the training-form model it was deployed from, or deploy '
+            'that one for the longer series: smpconvnet reparam SRC DST --input-size 12,29') in capsys.readouterr().err
+
+
+def test_deploying_a_new_classifier_warns_and_the_card_says_how_it_was_made(tmp_path, capsys, monkeypatch):
     """reparam / export with another num_classes deploy a random classifier: a warning says so. The deployed
     folder's card gives the command with its options (it is what made the folder) and no local directories; a bare
     weight file deployed for --input-size records that input size in config.json."""
@@ -93,10 +116,13 @@ def test_deploying_a_new_classifier_warns_and_the_card_says_how_it_was_made(tmp_
                  '--model-kwargs', 'global_pool=avg', 'num_classes=2']) == 0
     config = json.loads((tmp_path / 'out' / 'config.json').read_text())
     assert config['pretrained_cfg']['input_size'] == [1, 1, 150] and config['model_args']['seq_len'] == 150
+    assert config['pretrained_cfg']['pool_size'] == [1, 150]
+    # the assumed model's data description is not this file's
+    assert config['pretrained_cfg']['description'].startswith('not recorded: bare.safetensors names no model')
     card = (tmp_path / 'out' / 'README.md').read_text()
     assert ("- **Produced by:** `smpconvnet reparam bare.safetensors out --input-size 1,150 --model-kwargs "
             "'global_pool=\"avg\"' num_classes=2`") in card
-    assert str(tmp_path) not in card and 'from bare.safetensors' in card
+    assert str(tmp_path) not in card and 'from bare.safetensors' in card and 'MNIST' not in card
     assert '- **Licence:** MIT (smpconvnet; the original SMPConv code and weights are MIT too)' in card
     assert 'from the smpconvnet package' in card
     # the card's command, copied, makes the same folder
@@ -106,6 +132,15 @@ def test_deploying_a_new_classifier_warns_and_the_card_says_how_it_was_made(tmp_
     words[1], words[2] = str(tmp_path / words[1]), str(tmp_path / 'again')
     assert main(words) == 0
     assert (tmp_path / 'again' / 'model.safetensors').read_bytes() == (tmp_path / 'out' / 'model.safetensors').read_bytes()
+    # relative paths are kept as typed: the command reproduces the folder from the directory it ran in
+    (tmp_path / 'sub').mkdir()
+    monkeypatch.chdir(tmp_path / 'sub')
+    assert main(['reparam', '../bare.safetensors', '../rel', '--model-kwargs', 'global_pool=avg']) == 0
+    assert '`smpconvnet reparam ../bare.safetensors ../rel --model-kwargs' in (tmp_path / 'rel' / 'README.md').read_text()
+    # another class count: the card says the classifier is new, not the weights' classes
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', '../five', '--model-kwargs', 'num_classes=5']) == 0
+    card = (tmp_path / 'five' / 'README.md').read_text()
+    assert '- **Classifier:** new, initialised at random (`num_classes=5`)' in card and 'Classes:' not in card
 
 
 def test_a_commands_warnings_are_one_plain_line(tmp_path, capsys):

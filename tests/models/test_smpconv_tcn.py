@@ -208,7 +208,15 @@ def test_irregular_input_with_lengths_is_padding_independent():
     with torch.no_grad():
         batch = model(x, timestamps=ts, lengths=lengths)
         alone = model(x[1:, :, :19], timestamps=ts[1:, :19])
-    assert rel_err(batch[1:], alone) < 1e-5
+        assert rel_err(batch[1:], alone) < 1e-5
+        # the padding's times and values may hold anything, NaN and inf too; the valid times must be finite
+        for pad in (float('nan'), float('inf'), 1e30):
+            ts_padded, x_padded = ts.clone(), x.clone()
+            ts_padded[1, 19:], x_padded[1, :, 19:] = pad, pad
+            assert rel_err(model(x_padded, timestamps=ts_padded, lengths=lengths)[1:], alone) < 1e-5
+        ts_padded[1, 5] = float('nan')
+        with pytest.raises(ValueError, match='timestamps must be finite on the valid steps'):
+            model(x, timestamps=ts_padded, lengths=lengths)
 
 
 def test_per_step_and_last_step_outputs():
