@@ -663,9 +663,11 @@ def _dataset_for(model_name: str, model: nn.Module, dataset: Optional[str],
 
 def _warn_overridden(model_name: str, model: nn.Module, kwargs: Dict[str, Any]):
     # global_pool and kernel_length change the outputs, not the weights' shapes: a model that records them (a
-    # registered name, a folder) loads with another value silently; a bare weight file needs them (not warned)
+    # registered name, a folder) loads with another value silently; a bare weight file (also one given as a
+    # registered model's pretrained_cfg_overlay file) needs them (not warned)
     given = {k: kwargs[k] for k in ('global_pool', 'kernel_length') if k in kwargs}
-    if not given or Path(model_name).is_file():
+    overlay = kwargs.get('pretrained_cfg_overlay')
+    if not given or Path(model_name).is_file() or (isinstance(overlay, dict) and overlay.get('file')):
         return
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
