@@ -20,12 +20,12 @@ Their ``pretrained_cfg`` records what evaluation needs to reproduce the training
 ``scripts/train_aeon.py``; the model cards in ``smpconvnet/pretrained/`` give data, model selection, recipe and
 accuracy.
 """
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Union
 
 from timm.models._registry import generate_default_cfgs, register_model
 
 from ._pretrained import weight_source_cfg
-from .smpconv_tcn import SMPConvTCN, build_smpconv_tcn
+from .smpconv_tcn import SMPConvTCN, SMPConvTCNEnsemble, build_smpconv_tcn
 
 __all__ = ['SEQ_ZOO', 'dataset_of']
 
@@ -97,9 +97,10 @@ SEQ_ZOO: Dict[str, Dict[str, Any]] = {
         dataset='PickupGestureWiimoteZ', length=361, label_names=tuple(str(i) for i in range(1, 11)),
         mean=(0.8767245692582222,), std=(0.3498085375058405,),
         arch=dict(in_chans=1, num_classes=10, num_blocks=3, hidden_channels=32, n_points=30, init_radius=0.0056,
-                  coord_std=0.1, small_kernel_size=5, bias=True, dropout=0.1, r_min=1e-4, global_pool='max'),
+                  coord_std=0.1, small_kernel_size=5, bias=True, dropout=0.1, r_min=1e-4, global_pool='max',
+                  num_members=5),
         description='PickupGestureWiimoteZ (UCR): Wii remote z-acceleration, variable lengths 29-361, 10 gestures, '
-                    '50 train / 50 test, fed at true lengths'),
+                    '50 train / 50 test, fed at true lengths; an ensemble of 5 seeds'),
 }
 
 
@@ -130,7 +131,7 @@ def _cfg(variant: str, tag: str = 'aeon') -> Dict[str, Any]:
     }
 
 
-def _create(variant: str, pretrained: bool = False, **kwargs) -> SMPConvTCN:
+def _create(variant: str, pretrained: bool = False, **kwargs) -> Union[SMPConvTCN, SMPConvTCNEnsemble]:
     return build_smpconv_tcn(variant, pretrained, SEQ_ZOO[variant]['arch'], kwargs)
 
 
@@ -180,6 +181,6 @@ def smpconv_tcn_italypowerdemand(pretrained: bool = False, **kwargs) -> SMPConvT
 
 
 @register_model
-def smpconv_tcn_pickupgesturewiimotez(pretrained: bool = False, **kwargs) -> SMPConvTCN:
-    """SMP-TCN trained on PickupGestureWiimoteZ (1 x up to 361 steps, variable length, 10 classes)."""
+def smpconv_tcn_pickupgesturewiimotez(pretrained: bool = False, **kwargs) -> SMPConvTCNEnsemble:
+    """Ensemble of 5 SMP-TCNs trained on PickupGestureWiimoteZ (1 x up to 361 steps, variable length, 10 classes)."""
     return _create('smpconv_tcn_pickupgesturewiimotez', pretrained=pretrained, **kwargs)
