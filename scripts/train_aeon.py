@@ -279,7 +279,9 @@ DATASETS = {
                                                          'third.',
                                                          kept_until='the max-pooling round (below): its `max` held out '
                                                                     '40 of the 50 series, one more than `avg`, and the '
-                                                                    'shipped model was trained again with it')
+                                                                    'shipped model was trained again with it; the '
+                                                                    'ensemble round changed it again: `max_x5` held '
+                                                                    'out 42, and the shipped model is that ensemble')
                                   + ' ' + _PRECISE_BN_ROUND.format('avg_pbn')
                                   + ' ' + _CENTRED_ROUND.format('same_avg')
                                   + ' ' + _CAPACITY_ROUND.format('avg_wide avg_e200', _CAPACITY_WHAT.format('avg'))

@@ -748,8 +748,8 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         raise ValueError(f'{model_name} is deployed for series of {max(deployed_for)} steps (its kernels are '
                          f'materialised for that length), but the {split} split of {name} has series of up to '
                          f'{data.max_length}: evaluate the training-form model it was deployed from, or deploy that '
-                         f'one for the longer series: smpconvnet reparam SRC DST --input-size '
-                         f'{in_chans},{data.max_length}')
+                         f'one again without --input-size (for the length it was trained at: smpconvnet reparam SRC '
+                         f'DST)')
     data = seq_data.standardize(data, cfg['mean'], cfg['std'])
     # keep the trained input length (the kernel grid); only a longer test sequence extends it
     length = max(length, data.max_length)

@@ -107,6 +107,22 @@ def _warn_new_classifier(src: str, model: torch.nn.Module, model_kwargs: Optiona
                       f'one; num_classes=0 deploys the features without a classifier)', UserWarning, stacklevel=3)
 
 
+def _warn_other_length(src: str, model: torch.nn.Module, example: torch.Tensor):
+    # a kernel sampled over the whole input (kernel_length=None) is another kernel at another length: the deployed
+    # model equals the training form at that length, which is not the model as trained
+    if not _deploys_for_a_length(model, example):
+        return
+    unit = getattr(model, 'members', [model])[0]
+    if getattr(unit, 'kernel_length', 0) is not None or getattr(unit, 'zero_pad_to', None) is not None:
+        return
+    trained, length = model_input_shape(model)[-1], _deployment_length(model, example)
+    if length != trained:
+        warnings.warn(f'{src} deployed for {length} steps: its kernels span the whole input (kernel_length=None) and '
+                      f'its pretrained_cfg gives {trained} steps (the length it was trained at), so for {length} it '
+                      f'computes something else than the trained model; leave --input-size out to deploy it for '
+                      f'{trained} steps (pad shorter series to that length)', UserWarning, stacklevel=3)
+
+
 def _command(words, input_size, pretrained, model_kwargs) -> str:
     """The command line that does what this call does (for the model card): paths as typed (they reproduce the
     folder from the directory the command ran in), an absolute one by its name (no local directories in a card)."""
@@ -142,6 +158,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         raise ValueError(f'{src} is already deployed (re-parameterised)')
     print_step('[2/3] re-parameterising', quiet)
     x = example_input(model, 2, input_size)
+    _warn_other_length(src, model, x)
     deployed = deploy(model, x)
     with torch.inference_mode():
         expected = model(x)
@@ -293,6 +310,7 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     print_step('[2/4] re-parameterising', quiet)
     x1 = example_input(model, 1, input_size)
     x2 = example_input(model, 3, input_size, seed=1)  # another batch size: the batch axis must be dynamic
+    _warn_other_length(src, model, x1)
     zero_pad_to = getattr(model, 'zero_pad_to', None)
     if fmt == 'onnx' and zero_pad_to is not None and x1.shape[-1] != zero_pad_to:
         # the ONNX graph takes the example's length only (a TorchScript file pads shorter series itself): a file

@@ -92,11 +92,14 @@ def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_anothe
 def test_evaluate_seq_of_a_folder_deployed_for_shorter_series_says_how_to_deploy_it(tmp_path, capsys):
     pytest.importorskip('aeon')
     assert main(['reparam', 'smpconv_tcn_japanesevowels.aeon', str(tmp_path / 'jv20'), '--input-size', '12,20']) == 0
-    capsys.readouterr()
+    # its kernels span the whole input: deployed for another length than its own, it is another model
+    assert ('warning: smpconv_tcn_japanesevowels.aeon deployed for 20 steps: its kernels span the whole input '
+            '(kernel_length=None) and its pretrained_cfg gives 29 steps') in capsys.readouterr().err
     assert main(['evaluate-seq', str(tmp_path / 'jv20')]) == 1
     assert ('is deployed for series of 20 steps (its kernels are materialised for that length), but the test split of '
             'JapaneseVowels has series of up to 29: evaluate the training-form model it was deployed from, or deploy '
-            'that one for the longer series: smpconvnet reparam SRC DST --input-size 12,29') in capsys.readouterr().err
+            'that one again without --input-size (for the length it was trained at: smpconvnet reparam SRC DST)') \
+        in capsys.readouterr().err
 
 
 def test_deploying_a_new_classifier_warns_and_the_card_says_how_it_was_made(tmp_path, capsys, monkeypatch):
