@@ -530,16 +530,13 @@ def check_timestamps_and_lengths(
                 f'timestamps must be a floating-point tensor of shape [{length}] or [{batch}, {length}] (one time per '
                 f'step of the input {list(x.shape)}), got {shape}{dtype}')
         ts = timestamps if timestamps.dim() == 2 else timestamps.unsqueeze(0)
-        finite = torch.isfinite(ts)
-        if lengths is not None and ts.shape[0] == batch:  # the padding may hold anything
-            finite = finite | (torch.arange(length, device=ts.device)[None, :] >= lengths.to(ts.device)[:, None])
-        if not finite.all():
-            raise ValueError('timestamps must be finite' + (' on the valid steps' if lengths is not None else ''))
-        increasing = ts[:, 1:] > ts[:, :-1]
+        # only the valid part of each sample must be finite and increase (padding may hold anything)
+        padded = torch.zeros(ts.shape, dtype=torch.bool, device=ts.device)
         if lengths is not None and ts.shape[0] == batch:
-            # only the valid part of each sample must increase (padding may hold anything)
-            steps = torch.arange(1, length, device=ts.device)
-            increasing = increasing | (steps[None, :] >= lengths.to(ts.device)[:, None])
+            padded = torch.arange(length, device=ts.device)[None, :] >= lengths.to(ts.device)[:, None]
+        if not (torch.isfinite(ts) | padded).all():
+            raise ValueError('timestamps must be finite' + (' on the valid steps' if lengths is not None else ''))
+        increasing = (ts[:, 1:] > ts[:, :-1]) | padded[:, 1:]
         if not increasing.all():
             bad = (~increasing).nonzero()[0].tolist()
             raise ValueError(
@@ -841,10 +838,12 @@ class SMPConvTCN(nn.Module):
         if ts.dim() == 1 and lengths is not None and self.kernel_length is None:
             ts = ts.expand(batch, length)  # each sample's span ends at its own last step
         ts = ts if ts.dim() == 2 else ts.unsqueeze(0)
+        steps = torch.arange(length, device=ts.device)
+        step_valid = torch.ones(ts.shape, dtype=torch.bool, device=ts.device)
         if lengths is not None and ts.shape[0] == batch:
+            step_valid = steps[None, :] < lengths.to(ts.device)[:, None]
             # each sample's padding takes its last valid time: finite, whatever the caller padded with (NaN too)
-            last = ts.gather(1, (lengths.to(ts.device) - 1).view(-1, 1))
-            ts = torch.where(torch.arange(length, device=ts.device)[None, :] < lengths.to(ts.device)[:, None], ts, last)
+            ts = torch.where(step_valid, ts, ts.gather(1, (lengths.to(ts.device) - 1).view(-1, 1)))
         if self.kernel_length is not None:
             span = torch.full((ts.shape[0],), float(self.kernel_length - 1), dtype=ts.dtype, device=ts.device)
         elif lengths is not None:
@@ -853,12 +852,7 @@ class SMPConvTCN(nn.Module):
             span = ts[:, -1] - ts[:, 0]
         diff = ts[:, :, None] - ts[:, None, :]                                     # t_i - t_j, [Bt, L, L]
         pos = 1. - 2. * diff / span[:, None, None]
-        steps = torch.arange(length, device=ts.device)
-        valid = (steps[None, :, None] >= steps[None, None, :]) & (pos >= -1. - 1e-6)
-        step_valid = torch.ones(ts.shape, dtype=torch.bool, device=ts.device)
-        if lengths is not None and ts.shape[0] == batch:
-            step_valid = steps[None, :] < lengths.to(ts.device)[:, None]
-            valid = valid & step_valid[:, None, :]
+        valid = (steps[None, :, None] >= steps[None, None, :]) & (pos >= -1. - 1e-6) & step_valid[:, None, :]
         grid = self._grid_alignment(ts, step_valid) if _GRID_FAST_PATH else None
         return _TimePositions(pos.to(torch.promote_types(x.dtype, torch.float32)), valid, grid)
 
@@ -939,7 +933,7 @@ class SMPConvTCN(nn.Module):
             positions = self._time_positions(x, timestamps, lengths)
         mask: Optional[torch.Tensor] = None
         if lengths is not None:
-            mask = (torch.arange(x.shape[-1], device=x.device)[None, :] < lengths.to(x.device)[:, None]).unsqueeze(1)
+            mask = _valid_steps(x, lengths)
             # the padding zeroed (where, not *: NaN * 0 is NaN): an FFT convolution mixes every step of its input,
             # so NaN, inf or huge padding would reach the valid steps of a causal model too
             x = torch.where(mask, x, torch.zeros_like(x))
