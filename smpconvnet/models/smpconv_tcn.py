@@ -59,7 +59,7 @@ from torch.utils.checkpoint import checkpoint
 
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from timm.models._builder import build_model_with_cfg
-from timm.models._features import feature_take_indices
+from timm.models._features import FeatureGetterNet, feature_take_indices
 from timm.models._features_fx import register_notrace_function
 from timm.models._registry import generate_default_cfgs, register_model
 
@@ -71,7 +71,7 @@ from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import fold_bn_after
 
-__all__ = ['SMPConvTCN', 'SMPConvTCNEnsemble', 'checkpoint_filter_fn', 'combine_log_probs', 'member_indices',
+__all__ = ['SMPConvTCN', 'SMPConvTCNEnsemble', 'SMPTCNFeatures', 'checkpoint_filter_fn', 'combine_log_probs', 'member_indices',
            'radius_param_groups', 'sequence_input_size', 'build_smpconv_tcn', 'MIN_LENGTH', 'POOL_TYPES',
            'check_global_pool']
 
@@ -1292,8 +1292,8 @@ class SMPConvTCNEnsemble(nn.Module):
     ``forward_head(pre_logits=True)`` and a model without classifier ``[B, M * hidden]``; ``num_features`` is
     ``M * hidden``. ``lengths`` / ``timestamps`` / ``reparameterize`` / ``forward_sequence`` act as on
     ``SMPConvTCN``, member by member; ``get_classifier()`` is the tuple of the members' heads (as timm's two-head
-    models); ``features_only`` uses ``forward_intermediates`` (feature_cls 'getter'). Cost: M times one member's, in
-    parameters and compute. Training the ensemble as one model (cross-entropy on ``forward``) fits the mixture
+    models); ``features_only`` uses ``forward_intermediates`` (``SMPTCNFeatures``, timm's 'getter'). Cost: M times
+    one member's, in parameters and compute. Training the ensemble as one model (cross-entropy on ``forward``) fits the mixture
     jointly; a deep ensemble is M separately trained models put together (``write_ensemble_folder``).
 
     Args:
@@ -1471,6 +1471,25 @@ class SMPConvTCNEnsemble(nn.Module):
         return self._combine([member(x, timestamps, lengths) for member in self.members], False)
 
 
+class SMPTCNFeatures(FeatureGetterNet):
+    """timm's ``features_only`` wrapper of an SMP-TCN (``FeatureGetterNet``: the model's ``forward_intermediates``)
+    that also takes ``timestamps`` and ``lengths``, as the model does: ``features(x, lengths=lengths)`` is the list
+    of the selected blocks' outputs ``[B, hidden, L]`` of a right-padded batch read at its true lengths (timm's
+    wrapper takes ``x`` only, so a padded batch would be read as if its padding were data: BatchNorm statistics in
+    training, and a centred model's valid steps near the end, would see it). Steps after a sample's length are
+    not part of its features (they hold what the blocks compute there)."""
+
+    def forward(
+            self,
+            x: torch.Tensor,
+            timestamps: Optional[torch.Tensor] = None,
+            lengths: Optional[torch.Tensor] = None,
+    ) -> List[torch.Tensor]:
+        return self.model.forward_intermediates(
+            x, indices=self.out_indices, norm=self.norm, output_fmt=self.output_fmt, intermediates_only=True,
+            timestamps=timestamps, lengths=lengths)
+
+
 def member_indices(state_dict: Dict[str, Any]) -> List[int]:
     """The member numbers of an ensemble's state dict (``members.<i>.`` keys), sorted; empty for a single model."""
     return sorted({int(k.split('.')[1]) for k in state_dict if k.startswith('members.') and k.split('.')[1].isdigit()})
@@ -1524,9 +1543,11 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     ``input_size`` (its deployment length), set after the weights are loaded so that a deployed checkpoint tells its
     own length."""
     model_args = dict(arch_args, **kwargs)
+    if isinstance(model_args.get('feature_cls'), str) and model_args['feature_cls'].lower() == 'getter':
+        model_args['feature_cls'] = SMPTCNFeatures  # timm's getter, taking lengths and timestamps too
     ensemble = 'num_members' in model_args
     if ensemble:
-        if model_args.get('feature_cls', 'getter') != 'getter':
+        if model_args.get('feature_cls', SMPTCNFeatures) is not SMPTCNFeatures:
             raise ValueError(f"an SMP-TCN ensemble's features are its members' concatenated (forward_intermediates): "
                              f"features_only needs feature_cls='getter', got {model_args['feature_cls']!r}")
         # every member's first conv and classifier, whatever config the weights come with (timm adapts them when
@@ -1552,7 +1573,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
         model = build_model_with_cfg(
             SMPConvTCNEnsemble if ensemble else SMPConvTCN, variant, pretrained,
             pretrained_filter_fn=checkpoint_filter_fn,
-            feature_cfg=dict(out_indices=tuple(range(model_args['num_blocks'])), feature_cls='getter'),
+            feature_cfg=dict(out_indices=tuple(range(model_args['num_blocks'])), feature_cls=SMPTCNFeatures),
             **model_args,
         )
     # the model itself, or the one a features_only wrapper holds (an ensemble's members: the ensemble's cfg)

@@ -89,6 +89,35 @@ def test_padded_samples_with_lengths(kernel_length):
     assert rel_err(shift_garbage, bn.running_mean - mean_before) < 1e-5
 
 
+
+@pytest.mark.parametrize('num_members', [None, 2])
+def test_features_only_takes_lengths(num_members):
+    """timm's ``features_only`` wrapper of an SMP-TCN (and of an ensemble) takes ``lengths`` as the model does: each
+    block's features of a padded sample at its valid steps are those of the sample alone (a centred model reads
+    right, into the padding, so without lengths they differ), whatever the padding holds; ``feature_cls='getter'``
+    gives the same wrapper."""
+    extra = {} if num_members is None else dict(num_members=num_members)
+    args = dict(num_blocks=2, hidden_channels=8, init_radius=0.1, coord_std=0.5, causal=False, kernel_length=9,
+                **extra)
+    torch.manual_seed(0)
+    features = timm.create_model('smpconv_tcn_chartraj', features_only=True, **args).eval()
+    randomize_bn(features)
+    assert type(features) is type(timm.create_model('smpconv_tcn_chartraj', features_only=True,
+                                                    feature_cls='getter', **args))
+    lengths = torch.tensor([30, 17, 5])
+    x = torch.randn(3, 3, 30)
+    for i, n in enumerate(lengths.tolist()):
+        x[i, :, n:] = 100. * torch.randn(3, 30 - n)
+    with torch.no_grad():
+        padded = features(x, lengths=lengths)
+        unmasked = features(x)
+        for i, n in enumerate(lengths.tolist()):
+            alone = features(x[i:i + 1, :, :n])
+            for block, (f, a) in enumerate(zip(padded, alone)):
+                assert f.shape[1] == features.feature_info.channels()[block]
+                assert rel_err(f[i:i + 1, :, :n], a) < 1e-5
+        assert rel_err(unmasked[-1][1:2, :, :17], padded[-1][1:2, :, :17]) > 1e-2
+
 @pytest.mark.parametrize('length,kernel_length', [(300, None), (50, None), (3, None), (60, 41)])
 def test_eval_folding_and_reparameterisation_are_exact(length, kernel_length):
     """In eval mode each unit runs as one centred convolution with its folded kernel (the small kernel added at the
