@@ -324,7 +324,10 @@ def main():
                 cfg = json.loads((run / 'config.json').read_text())
             # the full architecture, so the folder rebuilds the same network wherever it is loaded (local-dir:, Hub)
             cfg['model_args'] = {**z['arch'], **cfg['model_args']}
-            cfg['pretrained_cfg'] = dict(cfg['pretrained_cfg'], tag=TAG, description=z['description'], license='mit')
+            # interpolation / crop_pct: a sequence is not resized or cropped (runs trained before train-seq wrote them
+            # would load with timm's image defaults through local-dir:)
+            cfg['pretrained_cfg'] = dict(cfg['pretrained_cfg'], tag=TAG, description=z['description'], license='mit',
+                                         interpolation='', crop_pct=1.0)
             (tmp / 'config.json').write_text(json.dumps(cfg, indent=2) + '\n')
             evaluated = evaluate_pretrained(f'local-dir:{tmp}')
             cfg['results'] = {'test': {k: evaluated[k] for k in ('accuracy', 'correct', 'n')},

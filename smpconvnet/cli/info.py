@@ -30,6 +30,9 @@ def _print_info(info: Dict[str, Any]):
     if info.get('macs_lower_bound'):
         print('               lower bound: some convolutions ran as FFTs, which the counter does not count')
     print(f"  classes:     {info['num_classes']}, features {info['num_features']}")
+    if info.get('num_members'):
+        print(f"  ensemble:    {info['num_members']} members, classifying by their mean class probabilities "
+              f"(parameters, GMACs and features: all members')")
     if info.get('model_args'):
         print(f"  model args:  {json.dumps(info['model_args'])}")
     print('  pretrained_cfg:')

@@ -88,7 +88,9 @@ def add_parser(subparsers):
                     'print its accuracy on the split.')
     e.add_argument('model', help='model name, hf-hub:org/name, local-dir:/path, folder or checkpoint file')
     e.add_argument('--dataset', default=None, help='aeon data set (default: the one recorded for the model)')
-    e.add_argument('--split', default='test', choices=['train', 'test'])
-    e.add_argument('--batch-size', type=int, default=64)
+    e.add_argument('--split', default='test', choices=['train', 'test'], help='the split to score (default: test)')
+    e.add_argument('--batch-size', type=int, default=64,
+                   help='sequences per forward pass (default: 64; memory only: every batch is padded to the '
+                        'same length)')
     add_model_kwargs_argument(e, LOAD_KWARGS_HELP)
     e.set_defaults(func=_run_eval)

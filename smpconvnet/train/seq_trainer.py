@@ -364,6 +364,9 @@ def _config_json(model: Optional[nn.Module], cfg: TrainConfig, data: PreparedDat
         'mean': list(data.mean),
         'std': list(data.std),
         'num_classes': data.num_classes,
+        # a sequence is not resized or cropped (timm's PretrainedCfg defaults are an image's: 'bicubic', 0.875)
+        'interpolation': '',
+        'crop_pct': 1.0,
         'description': f'trained with smpconvnet train-seq on {data.dataset["name"]}',
     }
     if model is not None:

@@ -75,6 +75,8 @@ def model_info(spec: str, input_size: Optional[Sequence[int]] = None, pretrained
         model=spec, architecture=cfg.get('architecture'), tag=cfg.get('tag'), weights=source,
         params=sum(p.numel() for p in model.parameters()), input_size=size,
         num_classes=getattr(model, 'num_classes', None), num_features=getattr(model, 'num_features', None))
+    if getattr(model, 'num_members', None) is not None:
+        info['num_members'] = model.num_members  # an ensemble: parameters, GMACs and features are all members'
     t0 = time.perf_counter()
     fft: List[bool] = []
     info['gmacs'] = count_macs(model, size, fft) / 1e9

@@ -194,6 +194,9 @@ def write_model_folder(
         save_file(state_dict, str(tmp / WEIGHTS_NAME), metadata={'format': 'pt'})
         save_config_for_hf(model, str(tmp / CONFIG_NAME), model_args=dict(model_args or {}))
         config = json.loads((tmp / CONFIG_NAME).read_text())
+        if getattr(model, 'pretrained_cfg', {}).get('interpolation') == '' and 'pretrained_cfg' in config:
+            # a sequence model's cfg has no resize: timm's data-config resolution fills in its image default
+            config['pretrained_cfg']['interpolation'] = ''
         if deployed:
             config[DEPLOYED_KEY] = True
         config.update(extra_config or {})

@@ -59,6 +59,21 @@ def test_commands_that_load_a_model_take_model_kwargs(capsys):
     assert json.loads(capsys.readouterr().out)['input_size'] == [1, 100]
 
 
+def test_info_says_when_a_model_is_an_ensemble(tmp_path, capsys):
+    """``info`` of an ensemble, registered or a deployed folder (whose model args do not list its members), says
+    how many members it has; a single model's does not."""
+    assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no']) == 0
+    assert 'ensemble:' not in capsys.readouterr().out
+    assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--json',
+                 '--model-kwargs', 'num_members=3', 'hidden_channels=4']) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info['num_members'] == 3 and info['num_features'] == 12
+    assert main(['reparam', 'smpconv_tcn_pickupgesturewiimotez.aeon', str(tmp_path / 'deployed')]) == 0
+    capsys.readouterr()
+    assert main(['info', str(tmp_path / 'deployed')]) == 0
+    assert '  ensemble:    5 members, classifying by their mean class probabilities' in capsys.readouterr().out
+
+
 def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_another_data_set(capsys):
     """No pooling (a prediction per step) or another class count (a random classifier) cannot be scored: refused
     before any data is read, naming the argument; another data set than the model's is scored with a warning."""

@@ -105,6 +105,8 @@ def test_resume_is_exact(tmp_path, extra):
     loaded = timm.create_model(f'local-dir:{tmp_path / "b"}', pretrained=True)
     for k, v in loaded.state_dict().items():
         assert torch.equal(v, b['model'][k]), k
+    # a sequence's preprocessing has no resize or crop (not timm's image defaults, 'bicubic' and 0.875)
+    assert (loaded.pretrained_cfg['interpolation'], loaded.pretrained_cfg['crop_pct']) == ('', 1.0)
     # resuming with other options is refused, as is overwriting without --force
     with pytest.raises(ValueError, match='lr'):
         train_seq.train(_cfg(tmp_path, 'b', resume=True, lr=0.5, **extra))

@@ -139,6 +139,8 @@ def test_reparam_card_of_a_sequence_model_names_what_it_is(tmp_path):
     assert '- **Input:** sequences `[B, 1, 150]` only' in card and 'mean (-4.911e-10,)' in card
     assert '- **Data:** GunPoint (UCR)' in card and "`label_names` = ['1', '2']" in card
     assert "`smpconvnet reparam smpconv_tcn_gunpoint.aeon gunpoint_deployed`" in card
+    # a sequence has no resize: the deployed cfg keeps the source's interpolation '' (timm would fill in 'bicubic')
+    assert timm.create_model(f'local-dir:{dst}', pretrained=True).pretrained_cfg['interpolation'] == ''
     from smpconvnet.weights.folders import model_card
     image = timm.create_model('smpconvnet_t', layers=(1, 1, 1, 1), num_classes=0)
     assert 'ImageNet backbone' in model_card('smpconvnet_t', image, dict(layers=(1, 1, 1, 1)), 'x', 's', 'c')

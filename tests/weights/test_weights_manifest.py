@@ -53,6 +53,10 @@ def test_config_agrees_with_the_registry(folder):
     assert config['num_classes'] == config['pretrained_cfg']['num_classes'] == registered.num_classes
     assert tuple(config['pretrained_cfg']['input_size']) == tuple(registered.input_size)
     assert registered.hf_hub_id and registered.hf_hub_id.endswith('/' + folder.name)
+    # loaded as a folder (local-dir:, the Hub) the preprocessing is the registered one, not timm's defaults
+    # (interpolation 'bicubic', crop_pct 0.875: an image's, where a sequence has none)
+    for key in ('interpolation', 'crop_pct', 'mean', 'std'):
+        assert config['pretrained_cfg'].get(key) == pytest.approx(getattr(registered, key)), key
     if (folder / 'model.safetensors').is_file():
         # shipped weights: the registered config loads them without the Hub
         assert Path(registered.file).resolve() == (folder / 'model.safetensors').resolve()
