@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from smpconvnet.data import sequences as seq_data  # noqa: E402
 from smpconvnet.models import seq_zoo  # noqa: E402
+from smpconvnet.models.smpconv_tcn import SEQUENCE_DATA_CFG  # noqa: E402
 from smpconvnet.atomic_io import atomic_dir  # noqa: E402
 from smpconvnet.weights.folders import write_ensemble_folder  # noqa: E402
 from smpconvnet.weights.hub import write_manifest  # noqa: E402
@@ -324,10 +325,9 @@ def main():
                 cfg = json.loads((run / 'config.json').read_text())
             # the full architecture, so the folder rebuilds the same network wherever it is loaded (local-dir:, Hub)
             cfg['model_args'] = {**z['arch'], **cfg['model_args']}
-            # interpolation / crop_pct: a sequence is not resized or cropped (runs trained before train-seq wrote them
-            # would load with timm's image defaults through local-dir:)
+            # SEQUENCE_DATA_CFG: runs trained before train-seq recorded it would load with timm's image defaults
             cfg['pretrained_cfg'] = dict(cfg['pretrained_cfg'], tag=TAG, description=z['description'], license='mit',
-                                         interpolation='', crop_pct=1.0)
+                                         **SEQUENCE_DATA_CFG)
             (tmp / 'config.json').write_text(json.dumps(cfg, indent=2) + '\n')
             evaluated = evaluate_pretrained(f'local-dir:{tmp}')
             cfg['results'] = {'test': {k: evaluated[k] for k in ('accuracy', 'correct', 'n')},

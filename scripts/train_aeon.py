@@ -134,9 +134,10 @@ _ENSEMBLE_ROUND = ('A later round (`--candidates {}`) added an ensemble of 5 see
 _DROPOUT = ['dropout=0.2']  # model kwargs: after a --model-kwargs
 _SMOOTH = ['--label-smoothing', '0.1']
 _REGULARISE_ROUND = ('A later round (`--candidates {}`) added the chosen recipe with dropout 0.2 inside the blocks '
-                     'instead of 0.1 (`{}`) or label smoothing 0.1 (`{}`) to ArrowHead and JapaneseVowels, two of the three sets '
-                     'still below MiniRocket on the test split (ACSF1 left for time: its runs take 10-25 minutes '
-                     'each), after the ensemble round had changed one choice (PickupGestureWiimoteZ\'s).')
+                     'instead of 0.1 (`{}`) or label smoothing 0.1 (`{}`) to ArrowHead and JapaneseVowels, two of '
+                     'the three sets still below MiniRocket on the test split (ACSF1 left for time: its runs take '
+                     '10-25 minutes each), after the ensemble round had changed one choice '
+                     '(PickupGestureWiimoteZ\'s).')
 
 
 def _short(taps, fft=False):

@@ -25,7 +25,7 @@ from typing import Any, Dict, Optional, Union
 from timm.models._registry import generate_default_cfgs, register_model
 
 from ._pretrained import weight_source_cfg
-from .smpconv_tcn import SMPConvTCN, SMPConvTCNEnsemble, build_smpconv_tcn
+from .smpconv_tcn import SEQUENCE_DATA_CFG, SMPConvTCN, SMPConvTCNEnsemble, build_smpconv_tcn
 
 __all__ = ['SEQ_ZOO', 'dataset_of']
 
@@ -120,7 +120,7 @@ def _cfg(variant: str, tag: str = 'aeon') -> Dict[str, Any]:
         'input_size': (arch['in_chans'], 1, z['length']), 'pool_size': (1, z['length']),
         'mean': tuple(z['mean']), 'std': tuple(z['std']),
         'label_names': tuple(z['label_names']),
-        'crop_pct': 1.0, 'interpolation': '',
+        **SEQUENCE_DATA_CFG,
         'first_conv': tuple(f'{m}blocks.0.conv1.small' for m in members) if len(members) > 1
         else 'blocks.0.conv1.small',
         'classifier': tuple(f'{m}head' for m in members) if len(members) > 1 else 'head',

@@ -71,9 +71,13 @@ from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import fold_bn_after
 
-__all__ = ['SMPConvTCN', 'SMPConvTCNEnsemble', 'SMPTCNFeatures', 'checkpoint_filter_fn', 'combine_log_probs', 'member_indices',
-           'radius_param_groups', 'sequence_input_size', 'build_smpconv_tcn', 'MIN_LENGTH', 'POOL_TYPES',
-           'check_global_pool']
+__all__ = ['SMPConvTCN', 'SMPConvTCNEnsemble', 'SMPTCNFeatures', 'checkpoint_filter_fn', 'combine_log_probs',
+           'member_indices', 'radius_param_groups', 'sequence_input_size', 'build_smpconv_tcn', 'MIN_LENGTH',
+           'POOL_TYPES', 'SEQUENCE_DATA_CFG', 'check_global_pool']
+
+# The pretrained_cfg entries of a sequence model that timm's PretrainedCfg defaults for images ('bicubic', 0.875):
+# a sequence is not resized or cropped. Every sequence cfg (registered, written by train-seq, shipped) states them.
+SEQUENCE_DATA_CFG = {'crop_pct': 1.0, 'interpolation': ''}
 
 # A sequence needs two steps for its kernel grid to span [-1, 1] (linspace(-1, 1, 1) is the oldest position).
 MIN_LENGTH = 2
@@ -1293,8 +1297,8 @@ class SMPConvTCNEnsemble(nn.Module):
     ``M * hidden``. ``lengths`` / ``timestamps`` / ``reparameterize`` / ``forward_sequence`` act as on
     ``SMPConvTCN``, member by member; ``get_classifier()`` is the tuple of the members' heads (as timm's two-head
     models); ``features_only`` uses ``forward_intermediates`` (``SMPTCNFeatures``, timm's 'getter'). Cost: M times
-    one member's, in parameters and compute. Training the ensemble as one model (cross-entropy on ``forward``) fits the mixture
-    jointly; a deep ensemble is M separately trained models put together (``write_ensemble_folder``).
+    one member's, in parameters and compute. Training the ensemble as one model (cross-entropy on ``forward``) fits
+    the mixture jointly; a deep ensemble is M separately trained models put together (``write_ensemble_folder``).
 
     Args:
         num_members: members (M >= 1).
@@ -1598,7 +1602,7 @@ def _cfg(in_chans: int, length: int, num_classes: int, **kwargs) -> Dict[str, An
         # timm needs a 3-tuple: a sequence of `length` steps with `in_chans` channels is (C, 1, L)
         'input_size': (in_chans, 1, length), 'pool_size': (1, length),  # features: one per step
         'mean': (0.,) * in_chans, 'std': (1.,) * in_chans,
-        'crop_pct': 1.0, 'interpolation': '',
+        **SEQUENCE_DATA_CFG,
         'first_conv': 'blocks.0.conv1.small', 'classifier': 'head',
         'license': 'mit',
         'paper_name': 'SMPConv: Self-moving Point Representations for Continuous Convolution',

@@ -38,6 +38,7 @@ from ..data import sequences as seq_data
 from ..atomic_io import atomic_file
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
+from ..models.smpconv_tcn import SEQUENCE_DATA_CFG
 from ..weights.sources import load_model_with_config, register_checkpoint_format, weights_file_hints
 
 __all__ = [
@@ -364,9 +365,7 @@ def _config_json(model: Optional[nn.Module], cfg: TrainConfig, data: PreparedDat
         'mean': list(data.mean),
         'std': list(data.std),
         'num_classes': data.num_classes,
-        # a sequence is not resized or cropped (timm's PretrainedCfg defaults are an image's: 'bicubic', 0.875)
-        'interpolation': '',
-        'crop_pct': 1.0,
+        **SEQUENCE_DATA_CFG,  # not timm's image defaults
         'description': f'trained with smpconvnet train-seq on {data.dataset["name"]}',
     }
     if model is not None:
