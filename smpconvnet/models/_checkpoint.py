@@ -10,11 +10,15 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
+from timm.models._features import FeatureDictNet, FeatureGetterNet, FeatureHookNet, FeatureListNet
+from timm.models._features_fx import FeatureGraphNet
 
 __all__ = ['STATE_DICT_KEYS', 'clean_key', 'unwrap_state_dict', 'find_state_dict', 'is_deployed_state_dict',
            'has_batchnorm', 'check_deployed_fit', 'check_weights_file', 'read_error_message', 'probe_weights_file', 'with_checkpoint_checks',
-           'install_checkpoint_path_hook']
+           'install_checkpoint_path_hook', 'FEATURE_WRAPPERS']
 
+# timm's features_only wrappers (this project's SMPTCNFeatures is a FeatureGetterNet)
+FEATURE_WRAPPERS = (FeatureDictNet, FeatureGetterNet, FeatureHookNet, FeatureListNet, FeatureGraphNet)
 # where training checkpoints keep the weights, in timm's order of preference (load_state_dict): EMA weights first
 STATE_DICT_KEYS = ('state_dict_ema', 'model_ema', 'state_dict', 'model')
 # wrappers whose prefixes a saved state dict can carry: (Distributed)DataParallel, torch.compile
@@ -200,8 +204,9 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
 
     @functools.wraps(timm_load_checkpoint)
     def load_checkpoint(model, checkpoint_path, *args, **kwargs):
-        inner = getattr(model, 'model', None)  # timm's features_only wrappers (FeatureGetterNet) hold the model
-        if family(model) is None and isinstance(inner, nn.Module) and family(inner) is not None:
+        # timm's features_only wrappers (FeatureGetterNet, and this project's subclass of it) hold the model
+        inner = getattr(model, 'model', None)
+        if isinstance(model, FEATURE_WRAPPERS) and isinstance(inner, nn.Module) and family(inner) is not None:
             args = ''.join(f'{k}={v!r}, ' for k, v in getattr(model, 'create_args', {}).items())
             raise ValueError(
                 f'{what} with features_only=True: timm loads the file into the feature wrapper, whose keys differ '

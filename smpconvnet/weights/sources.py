@@ -591,17 +591,24 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
     kwargs = dict(kwargs)
     overlay.update(kwargs.pop('pretrained_cfg_overlay', None) or {})  # the caller's cfg fields win
     model_args = {**source.model_args, **kwargs}
+    features_only = bool(model_args.get('features_only'))
+    if features_only:
+        # a features_only wrapper's keys are not the file's: timm loads the file into the model it wraps, as its
+        # pretrained weights (through the family's filter, strictly), before wrapping it
+        overlay['file'] = str(path)
     try:
-        model = timm.create_model(source.architecture, pretrained_cfg_overlay=overlay or None, **model_args)
+        model = timm.create_model(source.architecture, pretrained_cfg_overlay=overlay or None,
+                                  **(dict(pretrained=True) if features_only else {}), **model_args)
     except (TypeError, ValueError, RuntimeError) as e:
-        raise ValueError(f'{path}: {source.description}: cannot build {source.architecture} with {model_args}: '
-                         f'{e}') from e
-    try:
-        model.load_state_dict(_checkpoint_filter(model)(checkpoint, model), strict=True)
-    except (ValueError, RuntimeError) as e:
-        text = str(e) if len(str(e)) < 600 else str(e)[:600] + ' ...'
-        raise ValueError(f'{path}: {source.description}: its weights do not fit {source.architecture}'
-                         + (f' with {model_args}' if model_args else '') + f': {text}') from e
+        raise ValueError(f'{path}: {source.description}: cannot build {source.architecture} with {model_args}'
+                         + (' and load its weights' if features_only else '') + f': {e}') from e
+    if not features_only:
+        try:
+            model.load_state_dict(_checkpoint_filter(model)(checkpoint, model), strict=True)
+        except (ValueError, RuntimeError) as e:
+            text = str(e) if len(str(e)) < 600 else str(e)[:600] + ' ...'
+            raise ValueError(f'{path}: {source.description}: its weights do not fit {source.architecture}'
+                             + (f' with {model_args}' if model_args else '') + f': {text}') from e
     unset = [k for k in source.assumed if k not in kwargs]
     if unset:
         # a bare state dict of a model built with, say, global_pool='avg' would otherwise run silently as 'last'

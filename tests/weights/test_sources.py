@@ -11,6 +11,7 @@ import argparse
 import json
 import re
 import shlex
+import warnings
 
 import pytest
 import timm
@@ -114,6 +115,32 @@ def test_train_py_checkpoint_loads_with_its_ema_weights(tmp_path, family, channe
     with torch.inference_mode():
         assert rel_err(loaded.eval()(x), ema.eval()(x)) <= 1e-5
 
+
+@pytest.mark.parametrize('family', sorted(FAMILIES))
+def test_features_only_from_a_checkpoint_file(tmp_path, family):
+    """``load_model(file, features_only=True)`` of a train.py checkpoint (EMA weights), and of an SMP-TCN's bare
+    safetensors state dict, gives timm's feature wrapper holding those weights: its features equal the whole model's
+    ``forward_intermediates`` (the wrapper's keys are not the file's: it is loaded as the wrapped model's weights)."""
+    from safetensors.torch import save_file
+    arch, kwargs, shape = FAMILIES[family]
+    io = dict(in_chans=shape[0]) if family != 'smpconvnet' else {}
+    path, _ = _save_train_py_checkpoint(tmp_path, _family_model(family), _train_py_args(
+        model=arch, num_classes=NUM_CLASSES[family], model_kwargs=dict(kwargs), **io))
+    specs = [(path, {})]
+    if family == 'tcn':  # (a bare state dict of the image families names no kernel sizes: refused elsewhere)
+        specs.append((tmp_path / 'bare.safetensors', dict(kwargs, num_classes=NUM_CLASSES[family], **io)))
+        save_file({k: v.contiguous() for k, v in _family_model(family).state_dict().items()}, str(specs[-1][0]))
+    x = _input(shape)
+    for spec, extra in specs:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # a bare file's assumed arguments (tested elsewhere)
+            whole, _ = load_model(str(spec), **extra)
+            features, source = load_model(str(spec), features_only=True, **extra)
+        assert str(spec) in source and hasattr(features, 'feature_info')
+        with torch.no_grad():
+            got = features.eval()(x)
+            expected = whole.eval().forward_intermediates(x, intermediates_only=True)
+        assert len(got) == len(expected) and all(torch.equal(g, e) for g, e in zip(got, expected)), spec
 
 @pytest.mark.parametrize('family', sorted(FAMILIES))
 def test_commands_take_train_py_checkpoints(tmp_path, family, capsys):
