@@ -50,6 +50,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..layers.reparam import relative_error
+from ..models import two_branch_eval
 from ._baselines import (
     OriginalSMPConv2d, OriginalSMPConvNet, OriginalTCN, verify_original_smpconvnet, verify_original_tcn,
 )
@@ -447,7 +448,9 @@ def bench_sequence(args, device: torch.device) -> List[Dict]:
         # deployed: kernels sampled once for this length, small kernel merged, BNs folded
         deployed = copy.deepcopy(ours).eval()
         deployed.reparameterize(length)
-        with torch.no_grad():  # (the training steps above changed both models' weights differently)
+        # (the training steps above changed both models' weights differently); the reference is the training form's
+        # two branches per unit, not the eval-mode fold the deployed model is made of
+        with torch.no_grad(), two_branch_eval(ours):
             note = f'deployed vs its training form: max rel diff {relative_error(deployed(x), ours(x)):.1e}'
         times_a, times_b = alternate(infer(deployed), infer(original), args.reps, device)
         rows.append(_row(f'sequence inference, batch {batch} length {length}', 'seq/s', f'{name} (deployed)',

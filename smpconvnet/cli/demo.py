@@ -16,6 +16,7 @@ from typing import List, Optional, Tuple
 
 import torch
 
+from ..models import two_branch_eval
 from ..weights.deploy import deploy
 from ..layers.reparam import relative_error
 
@@ -173,7 +174,7 @@ def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_s
     def forward(m):
         return m(x) if equal_length else m(x, lengths=lengths)
 
-    with torch.inference_mode():
+    with torch.inference_mode(), two_branch_eval(model):  # the training form's branches, not the eval-mode fold
         t0 = time.perf_counter()
         y_train_form = forward(model)
         t_train = time.perf_counter() - t0

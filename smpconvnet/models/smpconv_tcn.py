@@ -49,6 +49,7 @@ pooled with ``global_pool='avg'``, it is a whole-series classifier as FCN and Re
 It has no per-step predictions (``forward_sequence``) and no ``timestamps``; variable-length batches, FFT,
 re-parameterisation (into ``SameConv1d``), TorchScript, torch.fx and ONNX export work as for the causal model.
 """
+import contextlib
 import math
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
@@ -73,7 +74,7 @@ from ..layers.reparam import fold_bn_after
 
 __all__ = ['SMPConvTCN', 'SMPConvTCNEnsemble', 'SMPTCNFeatures', 'checkpoint_filter_fn', 'combine_log_probs',
            'member_indices', 'radius_param_groups', 'sequence_input_size', 'build_smpconv_tcn', 'MIN_LENGTH',
-           'POOL_TYPES', 'SEQUENCE_DATA_CFG', 'check_global_pool']
+           'POOL_TYPES', 'SEQUENCE_DATA_CFG', 'check_global_pool', 'two_branch_eval']
 
 # The pretrained_cfg entries of a sequence model that timm's PretrainedCfg defaults for images ('bicubic', 0.875):
 # a sequence is not resized or cropped. Every sequence cfg (registered, written by train-seq, shipped) states them.
@@ -232,8 +233,11 @@ class SMPConv1d(nn.Module):
 class SMPLargeKernel1d(nn.Module):
     """``BN(smp(x)) + BN(small(x))``: the SMP kernel and a parallel small kernel (original ``cconvN``, ``normN``,
     ``cconvNs``, ``normNs``), both causal or both centred (``causal=False``). ``fuse()`` returns the equivalent static
-    ``CausalConv1d`` (``SameConv1d``)."""
+    ``CausalConv1d`` (``SameConv1d``). In eval mode it runs as that one folded convolution (``fold_in_eval``; see
+    ``two_branch_eval`` for the unfolded computation)."""
     __setstate__ = _setstate_causal
+    # eval mode as one folded convolution; False (two_branch_eval): both branches and BatchNorms, as in training
+    fold_in_eval = True
 
     def __init__(
             self,
@@ -283,7 +287,8 @@ class SMPLargeKernel1d(nn.Module):
         # regular steps, eager (torch.fx traces the two branches: its graph's length is symbolic), and both
         # BatchNorms with running statistics (without them eval-mode BatchNorm normalises with the batch's own,
         # not a fixed affine map)
-        return (not self.training and not self.smp_norm.training and not self.small_norm.training
+        return (self.fold_in_eval and not self.training and not self.smp_norm.training
+                and not self.small_norm.training
                 and positions is None and not isinstance(x, torch.fx.Proxy)
                 and self.smp_norm.running_mean is not None and self.small_norm.running_mean is not None)
 
@@ -324,6 +329,21 @@ class SMPLargeKernel1d(nn.Module):
         conv.bias.copy_(bias)
         return conv
 
+
+@contextlib.contextmanager
+def two_branch_eval(model: nn.Module):
+    """Within it, the eval-mode SMP units of ``model`` (``SMPLargeKernel1d``) compute ``BN(smp(x)) + BN(small(x))``
+    branch by branch, as the training form does, instead of the one folded convolution they run by default: the
+    independent reference a deployed model is checked against (the folded path is the deployed computation itself).
+    Other modules are unaffected."""
+    units = [m for m in model.modules() if isinstance(m, SMPLargeKernel1d)]
+    for unit in units:
+        unit.fold_in_eval = False
+    try:
+        yield model
+    finally:
+        for unit in units:
+            del unit.fold_in_eval  # back to the class default
 
 class SMPTCNBlock(nn.Module):
     """Residual block: two SMP units with BN, ReLU and dropout, 1x1 shortcut when the width changes; causal, or

@@ -256,3 +256,33 @@ def test_a_zero_padding_model_exports_for_n_steps_only(tmp_path, capsys):
         for length in (17, 40):
             x = torch.randn(2, 3, length)
             assert rel_err(scripted(x), model(x)) < 1e-5
+
+
+def test_deployed_sequence_model_is_checked_against_the_unfolded_training_form(tmp_path, monkeypatch, capsys):
+    """Eval-mode SMP-TCN units run the folded convolution the deployed model is made of, so reparam and export
+    compare the deployed model with the units' two branches and BatchNorms (``two_branch_eval``): a fold that is
+    wrong by 1% is caught (it passed when the reference was the eval-mode model), the exact one passes; the demo's
+    training-form figure is that unfolded computation too."""
+    from smpconvnet.models.smpconv_tcn import SMPLargeKernel1d, two_branch_eval
+    model = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).eval()
+    x = torch.randn(2, 1, 150)
+    unit = model.blocks[0].conv1
+    with torch.no_grad():
+        folded = unit(x)
+        with two_branch_eval(model):
+            assert not unit.fold_in_eval
+            branches = unit(x)
+        assert unit.fold_in_eval  # restored
+        expected = unit.smp_norm(unit.smp(x)) + unit.small_norm(unit.small(x))
+        assert torch.equal(branches, expected) and rel_err(folded, expected) < 1e-6
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'ok')]) == 0
+    exact = SMPLargeKernel1d.folded_kernel
+
+    def off_by_one_percent(self, kernel_size):
+        weight, bias = exact(self, kernel_size)
+        return weight * 1.01, bias
+    monkeypatch.setattr(SMPLargeKernel1d, 'folded_kernel', off_by_one_percent)
+    with pytest.raises(RuntimeError, match='differs from the training form'):
+        reparameterize_to_folder('smpconv_tcn_gunpoint.aeon', str(tmp_path / 'wrong'), quiet=True)
+    with pytest.raises(RuntimeError, match='differs'):
+        export_model('smpconv_tcn_gunpoint.aeon', str(tmp_path / 'wrong.onnx'), quiet=True)
