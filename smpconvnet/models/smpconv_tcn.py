@@ -74,7 +74,7 @@ from ..layers.reparam import fold_bn_after
 
 __all__ = ['SMPConvTCN', 'SMPConvTCNEnsemble', 'SMPTCNFeatures', 'checkpoint_filter_fn', 'combine_log_probs',
            'member_indices', 'radius_param_groups', 'sequence_input_size', 'build_smpconv_tcn', 'MIN_LENGTH',
-           'POOL_TYPES', 'SEQUENCE_DATA_CFG', 'check_global_pool', 'two_branch_eval']
+           'POOL_TYPES', 'SEQUENCE_DATA_CFG', 'check_global_pool', 'drop_stale_label_names', 'two_branch_eval']
 
 # The pretrained_cfg entries of a sequence model that timm's PretrainedCfg defaults for images ('bicubic', 0.875):
 # a sequence is not resized or cropped. Every sequence cfg (registered, written by train-seq, shipped) states them.
@@ -329,6 +329,15 @@ class SMPLargeKernel1d(nn.Module):
         conv.bias.copy_(bias)
         return conv
 
+
+def drop_stale_label_names(model: nn.Module):
+    """Remove ``label_names`` from ``model.pretrained_cfg`` (in place) when the model's classifier has another number
+    of outputs (``num_classes=`` at creation, ``reset_classifier``): they name the weights' classes, and mapping a
+    new classifier's argmax through them would name wrong classes without an error. The cfg's other fields keep
+    describing the weights, as timm's do."""
+    cfg = getattr(model, 'pretrained_cfg', None)
+    if isinstance(cfg, dict) and cfg.get('label_names') is not None and len(cfg['label_names']) != model.num_classes:
+        cfg.pop('label_names')
 
 @contextlib.contextmanager
 def two_branch_eval(model: nn.Module):
@@ -812,6 +821,7 @@ class SMPConvTCN(nn.Module):
             else nn.Identity()
         self.head.train(self.training)
         self._init_head()
+        drop_stale_label_names(self)
 
     @torch.jit.ignore
     def set_global_pool(self, global_pool: str):
@@ -1384,6 +1394,7 @@ class SMPConvTCNEnsemble(nn.Module):
             member.reset_classifier(num_classes, global_pool)
         self.num_classes = num_classes
         self.global_pool = self.members[0].global_pool
+        drop_stale_label_names(self)
 
     @torch.jit.ignore
     def set_global_pool(self, global_pool: str):
@@ -1602,6 +1613,8 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
         )
     # the model itself, or the one a features_only wrapper holds (an ensemble's members: the ensemble's cfg)
     for module in model.modules():
+        if isinstance(module, (SMPConvTCN, SMPConvTCNEnsemble)):
+            drop_stale_label_names(module)  # a classifier of another size than the weights'
         if isinstance(module, (SMPConvTCN, SMPConvTCNEnsemble)) and getattr(module, 'pretrained_cfg', None):
             length = sequence_input_size(module.pretrained_cfg)[1]
             for tcn in module.modules():

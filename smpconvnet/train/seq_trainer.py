@@ -723,11 +723,11 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     cfg = model.pretrained_cfg
     label_names = list(cfg.get('label_names') or [])
     _warn_overridden(model_name, model, kwargs)
-    if 'num_classes' in kwargs and label_names and kwargs['num_classes'] != len(label_names):
+    # (the cfg's num_classes is the weights'; a classifier of another size has no label_names: drop_stale_label_names)
+    if 'num_classes' in kwargs and cfg.get('num_classes') and kwargs['num_classes'] != cfg['num_classes']:
         raise ValueError(f'--model-kwargs num_classes={kwargs["num_classes"]!r}: the weights classify '
-                         f'{len(label_names)} classes ({", ".join(map(str, label_names[:10]))}); another number '
-                         f'gets a new classifier initialised at random, which has nothing to evaluate: leave '
-                         f'num_classes out')
+                         f'{cfg["num_classes"]} classes; another number gets a new classifier initialised at random, '
+                         f'which has nothing to evaluate: leave num_classes out')
     if not label_names:
         message = f'{model_name} records no label_names in its pretrained_cfg: cannot map classes'
         if Path(model_name).is_file():

@@ -119,15 +119,17 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
                       f"{_numbers(cfg.get('mean', ()))}, std {_numbers(cfg.get('std', ()))}")
         if cfg.get('description'):
             input_line += f"\n- **Data:** {cfg['description']}"
+        # the cfg's num_classes is the weights' (a classifier of another size has no label_names)
         labels, classes = list(cfg.get('label_names') or []), getattr(model, 'num_classes', None)
+        trained = cfg.get('num_classes') or len(labels)
         if labels and classes in (None, len(labels)):
             input_line += f"\n- **Classes:** `label_names` = {labels}"
-        elif labels and classes == 0:
+        elif trained and classes == 0:
             input_line += ('\n- **Classifier:** none (`num_classes=0`): the model outputs pooled features; the '
-                           f'weights\' classifier ({len(labels)} classes) was left out')
-        elif labels:
+                           f'weights\' classifier ({trained} classes) was left out')
+        elif trained and classes not in (None, trained):
             input_line += (f'\n- **Classifier:** new, initialised at random (`num_classes={classes}`): the weights\' '
-                           f'classifier ({len(labels)} classes, {labels}) was left out')
+                           f'classifier ({trained} classes) was left out')
     else:
         input_line = (f"- **Input:** {tuple(cfg.get('input_size', ()))}, mean "
                       f"{tuple(round(x, 3) for x in cfg.get('mean', ()))}, std "

@@ -82,7 +82,8 @@ def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_anothe
     assert "--model-kwargs global_pool='': a model without pooling gives a prediction per step" in \
         capsys.readouterr().err
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'num_classes=5']) == 1
-    assert '--model-kwargs num_classes=5: the weights classify 2 classes (1, 2)' in capsys.readouterr().err
+    assert '--model-kwargs num_classes=5: the weights classify 2 classes; another number gets a new classifier' \
+        in capsys.readouterr().err
     # ArrowHead's labels are 0, 1, 2: GunPoint's 1, 2 fit them, so only the warning tells
     assert main(['evaluate-seq', 'smpconv_tcn_arrowhead.aeon', '--dataset', 'GunPoint']) == 0
     captured = capsys.readouterr()

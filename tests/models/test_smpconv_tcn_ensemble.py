@@ -232,3 +232,20 @@ def test_write_ensemble_folder_from_runs(tmp_path):
     with pytest.raises(TypeError, match='a list of member folders, got the single path'):
         write_ensemble_folder(str(tmp_path / 'run0'), tmp_path / 'bad')
     assert not (tmp_path / 'bad').exists()
+
+
+@pytest.mark.parametrize('name', ['smpconv_tcn_japanesevowels.aeon', 'smpconv_tcn_pickupgesturewiimotez.aeon'])
+def test_a_new_classifier_drops_the_weights_label_names(name):
+    """``label_names`` name the weights' classes: a model created with another ``num_classes``, or given another
+    classifier by ``reset_classifier``, has none in its pretrained_cfg (an argmax mapped through them would name a
+    wrong class silently); the same number of classes keeps them; the rest of the cfg still describes the weights."""
+    model = timm.create_model(name, pretrained=True)
+    labels = tuple(model.pretrained_cfg['label_names'])
+    assert len(labels) == model.num_classes
+    model.reset_classifier(model.num_classes)
+    assert tuple(model.pretrained_cfg['label_names']) == labels
+    model.reset_classifier(3)
+    assert 'label_names' not in model.pretrained_cfg and model.default_cfg is model.pretrained_cfg
+    other = timm.create_model(name, pretrained=True, num_classes=len(labels) + 1)
+    assert 'label_names' not in other.pretrained_cfg and other.pretrained_cfg['num_classes'] == len(labels)
+    assert 'label_names' in timm.create_model(name, pretrained=True).pretrained_cfg  # a fresh cfg each time
