@@ -330,6 +330,11 @@ class SMPLargeKernel1d(nn.Module):
         return conv
 
 
+def check_num_members(num_members: Any):
+    """``num_members`` an int of at least 1, else a ValueError naming it."""
+    if isinstance(num_members, bool) or not isinstance(num_members, int) or num_members < 1:
+        raise ValueError(f'num_members must be an int of at least 1 (the ensemble\'s members), got {num_members!r}')
+
 def drop_stale_label_names(model: nn.Module):
     """Remove ``label_names`` from ``model.pretrained_cfg`` (in place) when the model's classifier has another number
     of outputs (``num_classes=`` at creation, ``reset_classifier``): they name the weights' classes, and mapping a
@@ -1339,8 +1344,7 @@ class SMPConvTCNEnsemble(nn.Module):
 
     def __init__(self, num_members: int = 5, **kwargs):
         super().__init__()
-        if num_members < 1:
-            raise ValueError(f'num_members must be at least 1, got {num_members}')
+        check_num_members(num_members)
         self.members = nn.ModuleList([SMPConvTCN(**kwargs) for _ in range(num_members)])
         first = self.members[0]
         self.num_members = num_members
@@ -1582,6 +1586,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
         model_args['feature_cls'] = SMPTCNFeatures  # timm's getter, taking lengths and timestamps too
     ensemble = 'num_members' in model_args
     if ensemble:
+        check_num_members(model_args['num_members'])
         if model_args.get('feature_cls', SMPTCNFeatures) is not SMPTCNFeatures:
             raise ValueError(f"an SMP-TCN ensemble's features are its members' concatenated (forward_intermediates): "
                              f"features_only needs feature_cls='getter', got {model_args['feature_cls']!r}")

@@ -738,6 +738,10 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                            'evaluate the train-seq run folder it came from'))
         raise ValueError(message)
     name, recorded = _dataset_for(model_name, model, dataset, extra)
+    if extra.get('random_weights'):
+        warnings.warn(f'{model_name} holds random weights (it was deployed from a model without trained weights: '
+                      f'--pretrained no, or none offline): its accuracy is chance, not a trained model\'s',
+                      stacklevel=2)
     data = seq_data.load_aeon(name, split, label_names=label_names)
     if recorded and name != recorded:
         warnings.warn(f'{model_name} was trained on {recorded}; scoring it on {name} with {recorded}\'s label order '

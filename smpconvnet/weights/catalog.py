@@ -42,11 +42,13 @@ def _count_params(name: str) -> int:
 
 
 def list_models(pattern: str = '', with_params: bool = True, progress: bool = True) -> List[Dict[str, Any]]:
-    """One row per model and pretrained tag: name, parameters, input size, classes, weights."""
+    """One row per model and pretrained tag: name, parameters, input size, classes, weights. ``progress``: a
+    one-line counter on stderr, when it is a terminal (in a log its carriage returns would run into the table)."""
     import fnmatch
 
     import timm
     rows = []
+    progress = progress and sys.stderr.isatty()
     names = [n for n in project_models() if not pattern or fnmatch.fnmatch(n, pattern)]
     for i, arch in enumerate(names):
         if progress:

@@ -188,6 +188,12 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     from timm.models._input import get_model_args
     model_args = get_model_args(model)  # what timm's factory recorded to rebuild this architecture
     extra = dict(source_config)  # e.g. the data set of a train-seq run, for evaluate-seq
+    if source.startswith('random weights'):
+        # said in the folder itself, not only in its card: without the weights' tag (info would name the trained
+        # model), with a description that says so, and a key evaluate-seq warns about
+        extra['random_weights'] = True
+        deployed.pretrained_cfg = {k: v for k, v in deployed.pretrained_cfg.items() if k != 'tag'}
+        deployed.pretrained_cfg['description'] = f'{source}: not trained'
     if _deploys_for_a_length(model, x):
         # the length the kernels were materialised for: timm rebuilds the deployed structure from seq_len
         model_args['seq_len'] = extra['deployed_length'] = _deployment_length(model, x)

@@ -21,7 +21,9 @@ CARD_NAME = 'README.md'
 # top-level config.json key marking a folder that holds a re-parameterised (deployed) state dict
 DEPLOYED_KEY = 'deployed'
 # top-level config.json keys beyond timm's that travel with a model (train-seq: the data set it was trained on)
-EXTRA_CONFIG_KEYS = ('dataset',)
+# config.json keys beyond timm's that travel with a model folder: train-seq's data set; random_weights: true for a
+# folder deployed from a model without trained weights (--pretrained no, or none offline)
+EXTRA_CONFIG_KEYS = ('dataset', 'random_weights')
 
 PAPER_TOP1 = {'smpconvnet_t': 82.5, 'smpconvnet_b': 83.8}
 CITATION = """@inproceedings{kim2023smpconv,

@@ -339,3 +339,10 @@ def test_demo_prefers_imagenet_weights_in_the_cache(folder, tmp_path, monkeypatc
     assert choose_model()[:2] == ('smpconvnet_b.in1k', True)
     add_to_hf_cache(tmp_path / 'hub', timm.models.get_pretrained_cfg('smpconvnet_t.in1k').hf_hub_id, folder)
     assert choose_model()[:2] == ('smpconvnet_t.in1k', True)
+
+
+def test_list_prints_no_progress_counter_into_a_log(capsys):
+    """``smpconvnet list`` writes its building counter only to a terminal: redirected, stderr stays clean."""
+    assert main(['list', 'smpconv_tcn_gunpoint*']) == 0
+    out, err = capsys.readouterr()
+    assert 'smpconv_tcn_gunpoint.aeon' in out and 'building' not in err and '\r' not in err

@@ -113,8 +113,11 @@ def test_wrong_member_count_or_single_model_weights_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r'members \[0, 2, 5\]: .*numbered 0..M-1'):
         timm.create_model('smpconv_tcn_chartraj', checkpoint_path=str(tmp_path / 'gap.safetensors'), num_members=3,
                           **SMALL)
-    with pytest.raises(ValueError, match='num_members must be at least 1'):
+    with pytest.raises(ValueError, match='num_members must be an int of at least 1'):
         SMPConvTCNEnsemble(num_members=0)
+    for bad in (2.5, '3', True, -1):
+        with pytest.raises(ValueError, match=r'num_members must be an int of at least 1 .*got ' + repr(bad)):
+            timm.create_model('smpconv_tcn_chartraj', num_members=bad, **SMALL)
     with pytest.raises(ValueError, match="features_only needs feature_cls='getter'"):
         timm.create_model('smpconv_tcn_chartraj', num_members=2, features_only=True, feature_cls='hook', **SMALL)
     with pytest.raises(ValueError, match="concatenated features, 24 channels, got 8"):

@@ -286,3 +286,24 @@ def test_deployed_sequence_model_is_checked_against_the_unfolded_training_form(t
         reparameterize_to_folder('smpconv_tcn_gunpoint.aeon', str(tmp_path / 'wrong'), quiet=True)
     with pytest.raises(RuntimeError, match='differs'):
         export_model('smpconv_tcn_gunpoint.aeon', str(tmp_path / 'wrong.onnx'), quiet=True)
+
+
+def test_a_folder_deployed_from_random_weights_says_so(tmp_path, capsys):
+    """``reparam --pretrained no`` writes a folder that says its weights are random in config.json (no pretrained
+    tag naming the trained model, a description, ``random_weights``), so info does not name the trained model and
+    evaluate-seq warns; a folder deployed from the trained weights keeps its tag and draws no warning."""
+    pytest.importorskip('aeon')
+    for pretrained, folder in (('no', 'random'), ('yes', 'trained')):
+        assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / folder), '--pretrained', pretrained]) == 0
+    capsys.readouterr()
+    config = json.loads((tmp_path / 'random' / 'config.json').read_text())
+    assert config['random_weights'] is True and 'tag' not in config['pretrained_cfg']
+    assert config['pretrained_cfg']['description'] == 'random weights (pretrained=False): not trained'
+    trained = json.loads((tmp_path / 'trained' / 'config.json').read_text())
+    assert 'random_weights' not in trained and trained['pretrained_cfg']['tag'] == 'aeon'
+    assert main(['info', str(tmp_path / 'random')]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"{tmp_path / 'random'}: smpconv_tcn_gunpoint"
+    assert main(['evaluate-seq', str(tmp_path / 'random')]) == 0
+    assert 'holds random weights' in capsys.readouterr().err
+    assert main(['evaluate-seq', str(tmp_path / 'trained')]) == 0
+    assert 'random weights' not in capsys.readouterr().err
