@@ -233,11 +233,9 @@ class SMPConv1d(nn.Module):
 class SMPLargeKernel1d(nn.Module):
     """``BN(smp(x)) + BN(small(x))``: the SMP kernel and a parallel small kernel (original ``cconvN``, ``normN``,
     ``cconvNs``, ``normNs``), both causal or both centred (``causal=False``). ``fuse()`` returns the equivalent static
-    ``CausalConv1d`` (``SameConv1d``). In eval mode it runs as that one folded convolution (``fold_in_eval``; see
+    ``CausalConv1d`` (``SameConv1d``). In eval mode it runs as that one folded convolution (see
     ``two_branch_eval`` for the unfolded computation)."""
     __setstate__ = _setstate_causal
-    # eval mode as one folded convolution; False (two_branch_eval): both branches and BatchNorms, as in training
-    fold_in_eval = True
 
     def __init__(
             self,
@@ -287,7 +285,7 @@ class SMPLargeKernel1d(nn.Module):
         # regular steps, eager (torch.fx traces the two branches: its graph's length is symbolic), and both
         # BatchNorms with running statistics (without them eval-mode BatchNorm normalises with the batch's own,
         # not a fixed affine map)
-        return (self.fold_in_eval and not self.training and not self.smp_norm.training
+        return (id(self) not in _UNFOLDED_UNITS and not self.training and not self.smp_norm.training
                 and not self.small_norm.training
                 and positions is None and not isinstance(x, torch.fx.Proxy)
                 and self.smp_norm.running_mean is not None and self.small_norm.running_mean is not None)
@@ -339,25 +337,35 @@ def drop_stale_label_names(model: nn.Module):
     """Remove ``label_names`` from ``model.pretrained_cfg`` (in place) when the model's classifier has another number
     of outputs (``num_classes=`` at creation, ``reset_classifier``): they name the weights' classes, and mapping a
     new classifier's argmax through them would name wrong classes without an error. The cfg's other fields keep
-    describing the weights, as timm's do."""
+    describing the weights, as timm's do; so do the labels of a model without classifier (``num_classes=0``,
+    ``features_only``: nothing to map)."""
     cfg = getattr(model, 'pretrained_cfg', None)
-    if isinstance(cfg, dict) and cfg.get('label_names') is not None and len(cfg['label_names']) != model.num_classes:
+    if (isinstance(cfg, dict) and cfg.get('label_names') is not None and model.num_classes > 0
+            and len(cfg['label_names']) != model.num_classes):
         cfg.pop('label_names')
+
+# the SMP units inside a two_branch_eval context (by identity, with its nesting depth): nothing is set on the
+# modules, so a copy or a torch.save made inside the context folds as usual
+_UNFOLDED_UNITS: Dict[int, int] = {}
+
 
 @contextlib.contextmanager
 def two_branch_eval(model: nn.Module):
     """Within it, the eval-mode SMP units of ``model`` (``SMPLargeKernel1d``) compute ``BN(smp(x)) + BN(small(x))``
     branch by branch, as the training form does, instead of the one folded convolution they run by default: the
     independent reference a deployed model is checked against (the folded path is the deployed computation itself).
-    Other modules are unaffected."""
-    units = [m for m in model.modules() if isinstance(m, SMPLargeKernel1d)]
+    Other modules, and copies of ``model`` made inside it, are unaffected; contexts nest; leaving the outermost
+    (also by an exception) restores the folding."""
+    units = [id(m) for m in model.modules() if isinstance(m, SMPLargeKernel1d)]
     for unit in units:
-        unit.fold_in_eval = False
+        _UNFOLDED_UNITS[unit] = _UNFOLDED_UNITS.get(unit, 0) + 1
     try:
         yield model
     finally:
         for unit in units:
-            del unit.fold_in_eval  # back to the class default
+            depth = _UNFOLDED_UNITS.pop(unit) - 1
+            if depth:
+                _UNFOLDED_UNITS[unit] = depth
 
 class SMPTCNBlock(nn.Module):
     """Residual block: two SMP units with BN, ReLU and dropout, 1x1 shortcut when the width changes; causal, or

@@ -728,6 +728,9 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         raise ValueError(f'--model-kwargs num_classes={kwargs["num_classes"]!r}: the weights classify '
                          f'{cfg["num_classes"]} classes; another number gets a new classifier initialised at random, '
                          f'which has nothing to evaluate: leave num_classes out')
+    if not model.num_classes:
+        raise ValueError(f'{model_name} has no classifier (num_classes=0: it outputs pooled features), so there is '
+                         f'nothing to score; evaluate the model it was made from')
     if not label_names:
         message = f'{model_name} records no label_names in its pretrained_cfg: cannot map classes'
         if Path(model_name).is_file():

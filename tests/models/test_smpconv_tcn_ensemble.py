@@ -247,6 +247,9 @@ def test_a_new_classifier_drops_the_weights_label_names(name):
     assert len(labels) == model.num_classes
     model.reset_classifier(model.num_classes)
     assert tuple(model.pretrained_cfg['label_names']) == labels
+    model.reset_classifier(0)  # no classifier, no argmax to map: the weights' labels stay, as for features_only
+    assert tuple(model.pretrained_cfg['label_names']) == labels
+    assert tuple(timm.create_model(name, pretrained=True, features_only=True).pretrained_cfg['label_names']) == labels
     model.reset_classifier(3)
     assert 'label_names' not in model.pretrained_cfg and model.default_cfg is model.pretrained_cfg
     other = timm.create_model(name, pretrained=True, num_classes=len(labels) + 1)

@@ -1,5 +1,6 @@
 """`smpconvnet reparam` and `smpconvnet export`: the deployed form saved, reloaded, and exported to ONNX and
 TorchScript, each checked against PyTorch."""
+import copy
 import json
 
 import onnx
@@ -269,12 +270,19 @@ def test_deployed_sequence_model_is_checked_against_the_unfolded_training_form(t
     unit = model.blocks[0].conv1
     with torch.no_grad():
         folded = unit(x)
-        with two_branch_eval(model):
-            assert not unit.fold_in_eval
-            branches = unit(x)
-        assert unit.fold_in_eval  # restored
         expected = unit.smp_norm(unit.smp(x)) + unit.small_norm(unit.small(x))
-        assert torch.equal(branches, expected) and rel_err(folded, expected) < 1e-6
+        with two_branch_eval(model):
+            assert torch.equal(unit(x), expected)
+            copied = copy.deepcopy(model)  # a copy made inside folds as usual
+            with two_branch_eval(model):  # nested
+                assert torch.equal(unit(x), expected)
+            assert torch.equal(unit(x), expected)  # still inside the outer context
+            assert torch.equal(copied.blocks[0].conv1(x), folded)
+        assert torch.equal(unit(x), folded) and rel_err(folded, expected) < 1e-6  # restored
+        with pytest.raises(KeyError):
+            with two_branch_eval(model):
+                raise KeyError('inside')
+        assert torch.equal(unit(x), folded)
     assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'ok')]) == 0
     exact = SMPLargeKernel1d.folded_kernel
 
@@ -307,3 +315,26 @@ def test_a_folder_deployed_from_random_weights_says_so(tmp_path, capsys):
     assert 'holds random weights' in capsys.readouterr().err
     assert main(['evaluate-seq', str(tmp_path / 'trained')]) == 0
     assert 'random weights' not in capsys.readouterr().err
+
+
+def test_exporting_a_deployed_folder_claims_no_training_form_comparison(tmp_path, capsys):
+    """A deployed folder has no training form: export records no deployed-vs-training figure (it compared the
+    deployed model with itself, 0.0) and says why; from the training form the figure is a real comparison."""
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'deployed')]) == 0
+    capsys.readouterr()
+    report = export_model(str(tmp_path / 'deployed'), str(tmp_path / 'a.pt'), fmt='torchscript')
+    assert report['deployed_vs_training'] is None
+    assert 'the source is deployed: no training form to compare with' in capsys.readouterr().out
+    report = export_model('smpconv_tcn_gunpoint.aeon', str(tmp_path / 'b.pt'), fmt='torchscript', quiet=True)
+    assert 0 < report['deployed_vs_training'] <= EXPORT_TOLERANCE
+
+
+def test_evaluating_a_folder_without_classifier_says_so(tmp_path, capsys):
+    """A folder deployed with num_classes=0 outputs pooled features: evaluate-seq refuses it saying why (it said
+    only that no label_names were recorded)."""
+    pytest.importorskip('aeon')
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'features'), '--model-kwargs',
+                 'num_classes=0']) == 0
+    capsys.readouterr()
+    assert main(['evaluate-seq', str(tmp_path / 'features')]) == 1
+    assert 'has no classifier (num_classes=0: it outputs pooled features)' in capsys.readouterr().err
