@@ -11,12 +11,13 @@ Which model, when none is named, by what is available without a network:
    the predicted classes do not.
 """
 import argparse
+import shlex
 import time
 from typing import List, Optional, Tuple
 
 import torch
 
-from ..models import two_branch_eval
+from ..models import SMPConvTCN, SMPConvTCNEnsemble, two_branch_eval
 from ..weights.deploy import deploy
 from ..layers.reparam import relative_error
 
@@ -160,6 +161,11 @@ def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_s
     print(f'  weights: {source}')
 
     is_sequence = model_name.split('.')[0] in [c.split('.')[0] for c in _sequence_candidates()]
+    if not is_sequence and isinstance(model, (SMPConvTCN, SMPConvTCNEnsemble)):
+        # a folder or file of a sequence model: the demo knows the data sets of the registered models only
+        raise ValueError(f'{model_name} is a sequence model; the demo runs the registered ones (smpconvnet list '
+                         f'"smpconv_tcn_*.aeon") on their test split: score this one with `smpconvnet evaluate-seq '
+                         f'{shlex.quote(model_name)}`')
     lengths = targets = None
     if is_sequence:
         dataset, x, lengths, targets = _sequence_test_set(model, model_name)

@@ -51,6 +51,7 @@ re-parameterisation (into ``SameConv1d``), TorchScript, torch.fx and ONNX export
 """
 import contextlib
 import math
+import numbers
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import torch
@@ -329,8 +330,8 @@ class SMPLargeKernel1d(nn.Module):
 
 
 def check_num_members(num_members: Any):
-    """``num_members`` an int of at least 1, else a ValueError naming it."""
-    if isinstance(num_members, bool) or not isinstance(num_members, int) or num_members < 1:
+    """``num_members`` an integer (numpy's too) of at least 1, else a ValueError naming it."""
+    if isinstance(num_members, bool) or not isinstance(num_members, numbers.Integral) or num_members < 1:
         raise ValueError(f'num_members must be an int of at least 1 (the ensemble\'s members), got {num_members!r}')
 
 def drop_stale_label_names(model: nn.Module):
@@ -1353,6 +1354,7 @@ class SMPConvTCNEnsemble(nn.Module):
     def __init__(self, num_members: int = 5, **kwargs):
         super().__init__()
         check_num_members(num_members)
+        num_members = int(num_members)
         self.members = nn.ModuleList([SMPConvTCN(**kwargs) for _ in range(num_members)])
         first = self.members[0]
         self.num_members = num_members
@@ -1595,6 +1597,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     ensemble = 'num_members' in model_args
     if ensemble:
         check_num_members(model_args['num_members'])
+        model_args['num_members'] = int(model_args['num_members'])
         if model_args.get('feature_cls', SMPTCNFeatures) is not SMPTCNFeatures:
             raise ValueError(f"an SMP-TCN ensemble's features are its members' concatenated (forward_intermediates): "
                              f"features_only needs feature_cls='getter', got {model_args['feature_cls']!r}")

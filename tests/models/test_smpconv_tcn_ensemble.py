@@ -115,6 +115,8 @@ def test_wrong_member_count_or_single_model_weights_are_refused(tmp_path):
                           **SMALL)
     with pytest.raises(ValueError, match='num_members must be an int of at least 1'):
         SMPConvTCNEnsemble(num_members=0)
+    import numpy as np
+    assert timm.create_model('smpconv_tcn_chartraj', num_members=np.int64(2), **SMALL).num_members == 2
     for bad in (2.5, '3', True, -1):
         with pytest.raises(ValueError, match=r'num_members must be an int of at least 1 .*got ' + repr(bad)):
             timm.create_model('smpconv_tcn_chartraj', num_members=bad, **SMALL)

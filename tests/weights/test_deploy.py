@@ -338,3 +338,17 @@ def test_evaluating_a_folder_without_classifier_says_so(tmp_path, capsys):
     capsys.readouterr()
     assert main(['evaluate-seq', str(tmp_path / 'features')]) == 1
     assert 'has no classifier (num_classes=0: it outputs pooled features)' in capsys.readouterr().err
+
+
+
+def test_demo_of_a_sequence_folder_points_to_evaluate_seq(tmp_path, capsys):
+    """``smpconvnet demo FOLDER`` of a sequence model fed it the demo's images (a channel-count error); it now says
+    the demo runs the registered sequence models and gives the evaluate-seq command, which works as printed."""
+    pytest.importorskip('aeon')
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'gp')]) == 0
+    capsys.readouterr()
+    assert main(['demo', str(tmp_path / 'gp')]) == 1
+    err = capsys.readouterr().err
+    assert 'is a sequence model; the demo runs the registered ones' in err
+    command = err.split('`')[1]
+    assert main(command.split()[1:]) == 0 and 'accuracy 1.0000 (150/150)' in capsys.readouterr().out
