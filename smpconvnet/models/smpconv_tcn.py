@@ -334,6 +334,7 @@ def check_num_members(num_members: Any):
     if isinstance(num_members, bool) or not isinstance(num_members, numbers.Integral) or num_members < 1:
         raise ValueError(f'num_members must be an int of at least 1 (the ensemble\'s members), got {num_members!r}')
 
+
 def drop_stale_label_names(model: nn.Module):
     """Remove ``label_names`` from ``model.pretrained_cfg`` (in place) when the model's classifier has another number
     of outputs (``num_classes=`` at creation, ``reset_classifier``): they name the weights' classes, and mapping a
@@ -344,6 +345,7 @@ def drop_stale_label_names(model: nn.Module):
     if (isinstance(cfg, dict) and cfg.get('label_names') is not None and model.num_classes > 0
             and len(cfg['label_names']) != model.num_classes):
         cfg.pop('label_names')
+
 
 # the SMP units inside a two_branch_eval context (by identity, with its nesting depth): nothing is set on the
 # modules, so a copy or a torch.save made inside the context folds as usual
@@ -367,6 +369,7 @@ def two_branch_eval(model: nn.Module):
             depth = _UNFOLDED_UNITS.pop(unit) - 1
             if depth:
                 _UNFOLDED_UNITS[unit] = depth
+
 
 class SMPTCNBlock(nn.Module):
     """Residual block: two SMP units with BN, ReLU and dropout, 1x1 shortcut when the width changes; causal, or
@@ -1629,9 +1632,8 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
         )
     # the model itself, or the one a features_only wrapper holds (an ensemble's members: the ensemble's cfg)
     for module in model.modules():
-        if isinstance(module, (SMPConvTCN, SMPConvTCNEnsemble)):
-            drop_stale_label_names(module)  # a classifier of another size than the weights'
         if isinstance(module, (SMPConvTCN, SMPConvTCNEnsemble)) and getattr(module, 'pretrained_cfg', None):
+            drop_stale_label_names(module)  # a classifier of another size than the weights'
             length = sequence_input_size(module.pretrained_cfg)[1]
             for tcn in module.modules():
                 if isinstance(tcn, SMPConvTCN) and tcn.seq_len is None:
