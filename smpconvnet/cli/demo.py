@@ -181,6 +181,7 @@ def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_s
         return m(x) if equal_length else m(x, lengths=lengths)
 
     with torch.inference_mode(), two_branch_eval(model):  # the training form's branches, not the eval-mode fold
+        forward(model)  # warm-up, as for the deployed model below: both times are of a second call
         t0 = time.perf_counter()
         y_train_form = forward(model)
         t_train = time.perf_counter() - t0

@@ -181,7 +181,15 @@ def remember_create_args(model: nn.Module, kwargs: Dict[str, Any]) -> nn.Module:
     """Keep the model arguments ``timm.create_model`` passed (``kwargs`` of a family's builder) on ``model`` (a plain
     attribute, not state), so that a hint printed after the build can repeat them. Returns ``model``."""
     model.create_args = {k: v for k, v in kwargs.items() if k not in _NOT_MODEL_ARGS}
+    # the caller's overlay is kept apart: the hint adds its own file to it
+    model.create_overlay = dict(kwargs.get('pretrained_cfg_overlay') or {})
     return model
+
+
+def _source(value: Any) -> str:
+    """``value`` as Python source that ``timm.create_model`` accepts where the user passed it: a ``torch.device``'s
+    repr (``device(type='cpu')``) is not runnable as printed, its string is."""
+    return repr(str(value)) if isinstance(value, torch.device) else repr(value)
 
 
 def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoint_path') -> Callable:
@@ -207,12 +215,14 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
         # timm's features_only wrappers (FeatureGetterNet, and this project's subclass of it) hold the model
         inner = getattr(model, 'model', None)
         if isinstance(model, FEATURE_WRAPPERS) and isinstance(inner, nn.Module) and family(inner) is not None:
-            args = ''.join(f'{k}={v!r}, ' for k, v in getattr(model, 'create_args', {}).items())
+            args = ''.join(f'{k}={_source(v)}, ' for k, v in getattr(model, 'create_args', {}).items())
+            overlay = {**getattr(model, 'create_overlay', {}), 'file': str(checkpoint_path)}
+            overlay = ', '.join(f'{k}={_source(v)}' for k, v in overlay.items())
             raise ValueError(
                 f'{what} with features_only=True: timm loads the file into the feature wrapper, whose keys differ '
                 f'from the checkpoint\'s; load it as pretrained weights instead: timm.create_model('
                 f'{inner.pretrained_cfg.get("architecture", "NAME")!r}, {args}features_only=True, pretrained=True, '
-                f'pretrained_cfg_overlay=dict(file={str(checkpoint_path)!r}))')
+                f'pretrained_cfg_overlay=dict({overlay}))')
         module = family(model)
         if module is None or str(checkpoint_path).lower().endswith(('.npz', '.npy')):
             return timm_load_checkpoint(model, checkpoint_path, *args, **kwargs)

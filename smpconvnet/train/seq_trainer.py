@@ -710,6 +710,13 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                          f'classifier to score: leave features_only out')
     try:
         model, _, extra = load_model_with_config(model_name, pretrained=True, **(model_kwargs or {}))
+    except ValueError as e:
+        if 'num_classes' not in kwargs:
+            raise
+        # a file's classifier of another size fails to load (a folder's or registered model's gets a new one,
+        # refused below): either way there is nothing to score but the weights' own classifier
+        raise ValueError(f'--model-kwargs num_classes={kwargs["num_classes"]!r}: {model_name} did not load with it '
+                         f'({e}); evaluate-seq scores the weights\' own classifier: leave num_classes out') from e
     except RuntimeError as e:
         if 'No pretrained weights exist' not in str(e):
             raise

@@ -194,6 +194,14 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         extra['random_weights'] = True
         deployed.pretrained_cfg = {k: v for k, v in deployed.pretrained_cfg.items() if k != 'tag'}
         deployed.pretrained_cfg['description'] = f'{source}: not trained'
+    trained_classes, classes = deployed.pretrained_cfg.get('num_classes'), getattr(model, 'num_classes', None)
+    if trained_classes and classes and classes != trained_classes:
+        # a new classifier (another num_classes) is not the tagged weights' model either: the tag goes, the
+        # description says what is random (the card's Classifier line too)
+        deployed.pretrained_cfg = {k: v for k, v in deployed.pretrained_cfg.items() if k != 'tag'}
+        deployed.pretrained_cfg['description'] = (
+            f"{deployed.pretrained_cfg.get('description') or source}; classifier new, initialised at random "
+            f"({classes} classes; the weights' had {trained_classes})")
     if _deploys_for_a_length(model, x):
         # the length the kernels were materialised for: timm rebuilds the deployed structure from seq_len
         model_args['seq_len'] = extra['deployed_length'] = _deployment_length(model, x)

@@ -383,17 +383,24 @@ def weights_file_hints(path: PathLike, **given) -> List[str]:
     return [weights_file_hint(path, name, members) for name in fits]
 
 
+def _assumed_data(labels: bool) -> str:
+    # labels only where the built model has them: the family defaults have none, and a classifier of another size
+    # than the registered model's drops them (drop_stale_label_names)
+    return 'input length, normalisation and labels' if labels else 'input length and normalisation (no labels)'
+
+
 def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], architecture: str,
-                          unset: List[str], given: Dict[str, Any]) -> str:
+                          unset: List[str], given: Dict[str, Any], labels: bool = True) -> str:
     """What a weight file that names no model left to the family's default architecture, and how to load it into
     the registered models whose shapes it fits, that are built otherwise and agree with the arguments ``given``
-    (a call and command-line options per model)."""
+    (a call and command-line options per model). ``labels``: whether the built model kept the architecture's
+    label names."""
     defaults = _registered_args(architecture)
     fits, members = _fitting_registered(family, state_dict, given, unlike=architecture)
     assumed = ', '.join(f'{k}={defaults.get(k)!r}' for k in unset)
     text = (f'{path} names no model: {" and ".join(unset)} cannot be read from its weights (other values give the '
-            f'same shapes and other outputs), so those of {architecture} were assumed ({assumed}), with its input '
-            f'length, normalisation and labels')
+            f'same shapes and other outputs), so those of {architecture} were assumed ({assumed}), with its '
+            f'{_assumed_data(labels)}')
     if fits:
         ensemble = f', num_members={members}' if members else ''
         text += '. If it was saved from ' + '; or from '.join(
@@ -583,11 +590,6 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         raise ValueError(f'{path}: cannot tell which model this checkpoint holds: {e}') from e
     fields = {f.name for f in dataclasses.fields(PretrainedCfg)}
     overlay = {k: v for k, v in source.pretrained_cfg.items() if k in fields and k != 'architecture'}
-    if source.assumed and not source.pretrained_cfg:
-        # a state dict that names no model: the registered architecture's data description is not this file's
-        # (its preprocessing, assumed too, is what the warning below names)
-        overlay['description'] = (f'not recorded: {path.name} names no model, so the input length, normalisation '
-                                  f'and labels of {source.architecture} were assumed')
     kwargs = dict(kwargs)
     overlay.update(kwargs.pop('pretrained_cfg_overlay', None) or {})  # the caller's cfg fields win
     model_args = {**source.model_args, **kwargs}
@@ -609,11 +611,20 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
             text = str(e) if len(str(e)) < 600 else str(e)[:600] + ' ...'
             raise ValueError(f'{path}: {source.description}: its weights do not fit {source.architecture}'
                              + (f' with {model_args}' if model_args else '') + f': {text}') from e
+    labels = bool(model.pretrained_cfg.get('label_names'))
+    if source.assumed and not source.pretrained_cfg and 'description' not in overlay:
+        # a state dict that names no model: the registered architecture's data description is not this file's
+        # (its preprocessing, assumed too, is what the warning below names); set once built, when it is known
+        # whether the model kept the architecture's labels (a features_only wrapper's model too)
+        for m in (model, getattr(model, 'model', None)):
+            if isinstance(getattr(m, 'pretrained_cfg', None), dict):
+                m.pretrained_cfg['description'] = (f'not recorded: {path.name} names no model, so the '
+                                                   f'{_assumed_data(labels)} of {source.architecture} were assumed')
     unset = [k for k in source.assumed if k not in kwargs]
     if unset:
         # a bare state dict of a model built with, say, global_pool='avg' would otherwise run silently as 'last'
         warnings.warn(_assumed_args_warning(path, _registered_family(source.architecture), find_state_dict(
-            checkpoint)[0], source.architecture, unset, kwargs), UserWarning, stacklevel=3)
+            checkpoint)[0], source.architecture, unset, kwargs, labels), UserWarning, stacklevel=3)
     return model, f'{source.description} from {path}', dict(source.extra_config)
 
 

@@ -74,7 +74,7 @@ def test_info_says_when_a_model_is_an_ensemble(tmp_path, capsys):
     assert '  ensemble:    5 members, classifying by their mean class probabilities' in capsys.readouterr().out
 
 
-def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_another_data_set(capsys):
+def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_another_data_set(capsys, tmp_path):
     """No pooling (a prediction per step) or another class count (a random classifier) cannot be scored: refused
     before any data is read, naming the argument; another data set than the model's is scored with a warning."""
     pytest.importorskip('aeon')
@@ -84,6 +84,14 @@ def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_anothe
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'num_classes=5']) == 1
     assert '--model-kwargs num_classes=5: the weights classify 2 classes; another number gets a new classifier' \
         in capsys.readouterr().err
+    # a weight file's classifier of another size does not load: the same advice, not only a size mismatch
+    from safetensors.torch import save_file
+    bare = tmp_path / 'gunpoint.safetensors'
+    save_file(timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).state_dict(), str(bare))
+    assert main(['evaluate-seq', str(bare), '--model-kwargs', 'num_classes=5']) == 1
+    err = capsys.readouterr().err
+    assert f'--model-kwargs num_classes=5: {bare} did not load with it' in err and 'size mismatch' in err
+    assert err.rstrip().endswith('leave num_classes out')
     # ArrowHead's labels are 0, 1, 2: GunPoint's 1, 2 fit them, so only the warning tells
     assert main(['evaluate-seq', 'smpconv_tcn_arrowhead.aeon', '--dataset', 'GunPoint']) == 0
     captured = capsys.readouterr()
@@ -160,6 +168,14 @@ def test_deploying_a_new_classifier_warns_and_the_card_says_how_it_was_made(tmp_
     assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', '../five', '--model-kwargs', 'num_classes=5']) == 0
     card = (tmp_path / 'five' / 'README.md').read_text()
     assert '- **Classifier:** new, initialised at random (`num_classes=5`)' in card and 'Classes:' not in card
+    # ... and config.json does not carry the trained weights' tag (info named the folder smpconv_tcn_gunpoint.aeon)
+    cfg = json.loads((tmp_path / 'five' / 'config.json').read_text())['pretrained_cfg']
+    assert 'tag' not in cfg and cfg['description'].endswith("classifier new, initialised at random (5 classes; the "
+                                                             "weights' had 2)")
+    capsys.readouterr()
+    assert main(['info', '../five', '--json']) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info['tag'] is None and 'classifier new' in info['pretrained_cfg']['description']
 
 
 def test_a_commands_warnings_are_one_plain_line(tmp_path, capsys):

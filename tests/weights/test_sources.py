@@ -515,3 +515,25 @@ def test_checkpoint_path_of_a_missing_file_and_of_timm_models(tmp_path):
     (tmp_path / 'empty.pth').touch()
     with pytest.raises(EOFError):  # timm's reader, unchanged for models outside this project
         timm.create_model('resnet10t', checkpoint_path=str(tmp_path / 'empty.pth'))
+
+
+def test_bare_weights_are_said_to_take_labels_only_where_the_model_has_them(tmp_path):
+    """A bare state dict takes the assumed registered model's input length and normalisation, and its labels only
+    where the built model has them: the warning and the description said "and labels" for every bare file, though
+    the family default (smpconv_tcn_smnist) has none and a classifier of another size drops a model's labels."""
+    from safetensors.torch import save_file
+    model = timm.create_model('smpconv_tcn_osuleaf', num_classes=4, global_pool='avg', kernel_length=32).eval()
+    path = tmp_path / 'four.safetensors'
+    save_file(model.state_dict(), str(path))
+    for features_only in (False, True):
+        with pytest.warns(UserWarning, match='names no model') as record:
+            loaded, _ = load_model(str(path), **(dict(features_only=True) if features_only else {}))
+        assert not loaded.pretrained_cfg.get('label_names')
+        message = str(record[0].message)
+        assert 'normalisation (no labels)' in message and 'and labels' not in message
+        assert 'normalisation (no labels) of smpconv_tcn_smnist' in loaded.pretrained_cfg['description']
+    assert loaded.model.pretrained_cfg['description'] == loaded.pretrained_cfg['description']
+    # a caller's description wins
+    with pytest.warns(UserWarning, match='names no model'):
+        loaded, _ = load_model(str(path), pretrained_cfg_overlay=dict(description='mine'))
+    assert loaded.pretrained_cfg['description'] == 'mine'
