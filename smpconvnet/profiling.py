@@ -5,6 +5,7 @@ import torch
 import torch.utils._python_dispatch
 
 from .layers.conv_backends import conv_backend
+from .layers.point_kernel import PointKernel
 
 __all__ = ['count_macs']
 
@@ -22,7 +23,10 @@ class _FFTSeen(torch.utils._python_dispatch.TorchDispatchMode):
 def count_macs(model: torch.nn.Module, input_size: Sequence[int], fft_seen: Optional[list] = None) -> int:
     """Multiply-accumulates of one forward pass of a single sample: FLOPs counted by PyTorch's
     ``FlopCounterMode`` (convolutions and matrix products) divided by 2, with every large-kernel
-    convolution computed directly (the architecture's cost, whatever backend runs it)."""
+    convolution computed directly (the architecture's cost, whatever backend runs it). The sampling of the SMP
+    kernels from their points (``PointKernel``) is left out: its cost is per forward pass, not per sample, and the
+    counter saw it on some paths only (the image models' matrix products, not the sequence models' elementwise
+    sampling)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     x = torch.randn(1, *input_size)
@@ -40,4 +44,10 @@ def count_macs(model: torch.nn.Module, input_size: Sequence[int], fft_seen: Opti
             m.use_fft = use_fft
     if fft_seen is not None:
         fft_seen.append(watch.seen)
-    return counter.get_total_flops() // 2
+    # the counter names a module by the root's class name and its qualified name; a kernel inside a kernel is not
+    # subtracted twice
+    counts = counter.get_flop_counts()
+    kernels = [name for name, m in model.named_modules() if isinstance(m, PointKernel)]
+    outermost = [k for k in kernels if not any(k.startswith(o + '.') for o in kernels)]
+    sampling = sum(sum(counts.get(f'{type(model).__name__}.{k}', {}).values()) for k in outermost)
+    return (counter.get_total_flops() - sampling) // 2
