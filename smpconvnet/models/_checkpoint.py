@@ -181,15 +181,22 @@ def remember_create_args(model: nn.Module, kwargs: Dict[str, Any]) -> nn.Module:
     """Keep the model arguments ``timm.create_model`` passed (``kwargs`` of a family's builder) on ``model`` (a plain
     attribute, not state), so that a hint printed after the build can repeat them. Returns ``model``."""
     model.create_args = {k: v for k, v in kwargs.items() if k not in _NOT_MODEL_ARGS}
-    # the caller's overlay is kept apart: the hint adds its own file to it
+    # the caller's cfg and overlay are kept apart: the hint repeats the cfg and adds its own file to the overlay
+    cfg = kwargs.get('pretrained_cfg')
+    model.create_cfg = cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg  # a PretrainedCfg prints as a dict
     model.create_overlay = dict(kwargs.get('pretrained_cfg_overlay') or {})
     return model
 
 
 def _source(value: Any) -> str:
-    """``value`` as Python source that ``timm.create_model`` accepts where the user passed it: a ``torch.device``'s
-    repr (``device(type='cpu')``) is not runnable as printed, its string is."""
-    return repr(str(value)) if isinstance(value, torch.device) else repr(value)
+    """``value`` as Python source that ``timm.create_model`` accepts where the user passed it: the reprs of a
+    ``torch.device`` (``device(type='cpu')``) and of a numpy scalar (``np.float64(0.1)``) are not runnable as
+    printed; a device's string and a scalar's Python value are."""
+    if isinstance(value, torch.device):
+        return repr(str(value))
+    if type(value).__module__ == 'numpy' and hasattr(value, 'item') and getattr(value, 'ndim', None) == 0:
+        return repr(value.item())
+    return repr(value)
 
 
 def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoint_path') -> Callable:
@@ -216,6 +223,8 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
         inner = getattr(model, 'model', None)
         if isinstance(model, FEATURE_WRAPPERS) and isinstance(inner, nn.Module) and family(inner) is not None:
             args = ''.join(f'{k}={_source(v)}, ' for k, v in getattr(model, 'create_args', {}).items())
+            if getattr(model, 'create_cfg', None) is not None:
+                args += f'pretrained_cfg={_source(model.create_cfg)}, '
             overlay = {**getattr(model, 'create_overlay', {}), 'file': str(checkpoint_path)}
             overlay = ', '.join(f'{k}={_source(v)}' for k, v in overlay.items())
             raise ValueError(

@@ -682,6 +682,17 @@ def _warn_overridden(model_name: str, model: nn.Module, kwargs: Dict[str, Any]):
                           stacklevel=3)
 
 
+def _loads_without(model_name: str, kwargs: Dict[str, Any], key: str) -> bool:
+    """Whether ``model_name`` loads with ``kwargs`` less ``key`` (which argument a failed load is due to)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # the failed load's warnings were given already
+            load_model_with_config(model_name, pretrained=True, **{k: v for k, v in kwargs.items() if k != key})
+    except (ValueError, RuntimeError, OSError):
+        return False
+    return True
+
+
 def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: str = 'test',
                         batch_size: int = 64, model_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Load ``model_name`` with its weights (``smpconvnet.load_model``: a registered name with tag, hf-hub: /
@@ -711,10 +722,10 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     try:
         model, _, extra = load_model_with_config(model_name, pretrained=True, **(model_kwargs or {}))
     except ValueError as e:
-        if 'num_classes' not in kwargs:
-            raise
         # a file's classifier of another size fails to load (a folder's or registered model's gets a new one,
-        # refused below): either way there is nothing to score but the weights' own classifier
+        # refused below): said so only where num_classes is what failed, the model loading without it
+        if 'num_classes' not in kwargs or not _loads_without(model_name, kwargs, 'num_classes'):
+            raise
         raise ValueError(f'--model-kwargs num_classes={kwargs["num_classes"]!r}: {model_name} did not load with it '
                          f'({e}); evaluate-seq scores the weights\' own classifier: leave num_classes out') from e
     except RuntimeError as e:

@@ -5,7 +5,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 
-from ..models import has_batchnorm, weights_location
+from ..models import has_batchnorm, two_branch_eval, weights_location
 from ..profiling import count_macs
 from .deploy import deploy, model_input_shape
 from .sources import load_model
@@ -81,7 +81,8 @@ def model_info(spec: str, input_size: Optional[Sequence[int]] = None, pretrained
         info['num_members'] = model.num_members  # an ensemble: parameters, GMACs and features are all members'
     t0 = time.perf_counter()
     fft: List[bool] = []
-    info['gmacs'] = count_macs(model, size, fft) / 1e9
+    with two_branch_eval(model):  # an eval-mode SMP-TCN unit runs its folded (deployed) convolution otherwise
+        info['gmacs'] = count_macs(model, size, fft) / 1e9
     if has_batchnorm(model) and hasattr(model, 'reparameterize'):
         deployed = deploy(model, torch.empty(1, *size))  # sequence models: deployed for this length
         info['deployed_params'] = sum(p.numel() for p in deployed.parameters())

@@ -383,24 +383,31 @@ def weights_file_hints(path: PathLike, **given) -> List[str]:
     return [weights_file_hint(path, name, members) for name in fits]
 
 
-def _assumed_data(labels: bool) -> str:
-    # labels only where the built model has them: the family defaults have none, and a classifier of another size
-    # than the registered model's drops them (drop_stale_label_names)
-    return 'input length, normalisation and labels' if labels else 'input length and normalisation (no labels)'
+def _assumed_data(cfg: Dict[str, Any], given: Dict[str, Any], family: Optional[str]) -> str:
+    """What of the built model's ``cfg`` came from the assumed registered architecture, not from the caller's
+    overlay ``given``: its input length (size), its normalisation, and its labels only where the model has them (the
+    family defaults have none; a classifier of another size drops them: drop_stale_label_names)."""
+    parts = [] if 'input_size' in given else ['input length' if family == 'tcn' else 'input size']
+    if not {'mean', 'std'} & set(given):
+        parts.append('normalisation')
+    if cfg.get('label_names') and 'label_names' not in given:
+        parts.append('labels')
+    if not parts:
+        return 'nothing else'
+    return ' and '.join(', '.join(parts).rsplit(', ', 1)) + ('' if cfg.get('label_names') else ' (no labels)')
 
 
 def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], architecture: str,
-                          unset: List[str], given: Dict[str, Any], labels: bool = True) -> str:
+                          unset: List[str], given: Dict[str, Any], assumed_data: str) -> str:
     """What a weight file that names no model left to the family's default architecture, and how to load it into
     the registered models whose shapes it fits, that are built otherwise and agree with the arguments ``given``
-    (a call and command-line options per model). ``labels``: whether the built model kept the architecture's
-    label names."""
+    (a call and command-line options per model). ``assumed_data``: ``_assumed_data``'s words for the rest."""
     defaults = _registered_args(architecture)
     fits, members = _fitting_registered(family, state_dict, given, unlike=architecture)
     assumed = ', '.join(f'{k}={defaults.get(k)!r}' for k in unset)
     text = (f'{path} names no model: {" and ".join(unset)} cannot be read from its weights (other values give the '
             f'same shapes and other outputs), so those of {architecture} were assumed ({assumed}), with its '
-            f'{_assumed_data(labels)}')
+            f'{assumed_data}')
     if fits:
         ensemble = f', num_members={members}' if members else ''
         text += '. If it was saved from ' + '; or from '.join(
@@ -591,7 +598,12 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
     fields = {f.name for f in dataclasses.fields(PretrainedCfg)}
     overlay = {k: v for k, v in source.pretrained_cfg.items() if k in fields and k != 'architecture'}
     kwargs = dict(kwargs)
-    overlay.update(kwargs.pop('pretrained_cfg_overlay', None) or {})  # the caller's cfg fields win
+    bare = bool(source.assumed) and not source.pretrained_cfg  # a state dict that names no model
+    if bare and 'num_classes' in source.model_args:
+        # the cfg's num_classes is the weights' (the file's classifier, read off its shapes), not the assumed model's
+        overlay['num_classes'] = source.model_args['num_classes']
+    given = dict(kwargs.pop('pretrained_cfg_overlay', None) or {})
+    overlay.update(given)  # the caller's cfg fields win
     model_args = {**source.model_args, **kwargs}
     features_only = bool(model_args.get('features_only'))
     if features_only:
@@ -611,20 +623,24 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
             text = str(e) if len(str(e)) < 600 else str(e)[:600] + ' ...'
             raise ValueError(f'{path}: {source.description}: its weights do not fit {source.architecture}'
                              + (f' with {model_args}' if model_args else '') + f': {text}') from e
-    labels = bool(model.pretrained_cfg.get('label_names'))
-    if source.assumed and not source.pretrained_cfg and 'description' not in overlay:
-        # a state dict that names no model: the registered architecture's data description is not this file's
-        # (its preprocessing, assumed too, is what the warning below names); set once built, when it is known
-        # whether the model kept the architecture's labels (a features_only wrapper's model too)
+    family = _registered_family(source.architecture)
+    assumed_data = _assumed_data(model.pretrained_cfg, given, family)
+    if bare:
+        # the registered architecture's data description and tag (e.g. 'untrained') are not this file's (its
+        # preprocessing, assumed too, is what the warning below names); set once built, when it is known whether
+        # the model kept the architecture's labels (a features_only wrapper's model too)
         for m in (model, getattr(model, 'model', None)):
             if isinstance(getattr(m, 'pretrained_cfg', None), dict):
-                m.pretrained_cfg['description'] = (f'not recorded: {path.name} names no model, so the '
-                                                   f'{_assumed_data(labels)} of {source.architecture} were assumed')
+                if 'tag' not in given:
+                    m.pretrained_cfg.pop('tag', None)
+                if 'description' not in given:
+                    m.pretrained_cfg['description'] = (f'not recorded: {path.name} names no model, so the '
+                                                       f'{assumed_data} of {source.architecture} were assumed')
     unset = [k for k in source.assumed if k not in kwargs]
     if unset:
         # a bare state dict of a model built with, say, global_pool='avg' would otherwise run silently as 'last'
-        warnings.warn(_assumed_args_warning(path, _registered_family(source.architecture), find_state_dict(
-            checkpoint)[0], source.architecture, unset, kwargs, labels), UserWarning, stacklevel=3)
+        warnings.warn(_assumed_args_warning(path, family, find_state_dict(
+            checkpoint)[0], source.architecture, unset, kwargs, assumed_data), UserWarning, stacklevel=3)
     return model, f'{source.description} from {path}', dict(source.extra_config)
 
 

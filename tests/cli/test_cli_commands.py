@@ -92,6 +92,11 @@ def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_anothe
     err = capsys.readouterr().err
     assert f'--model-kwargs num_classes=5: {bare} did not load with it' in err and 'size mismatch' in err
     assert err.rstrip().endswith('leave num_classes out')
+    # ... but only where num_classes is what failed; the file's own class count is accepted
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'num_classes=2', 'n_points=0']) == 1
+    assert 'leave num_classes out' not in capsys.readouterr().err
+    assert main(['evaluate-seq', str(bare), '--dataset', 'GunPoint', '--model-kwargs', 'num_classes=2']) == 1
+    assert 'num_classes' not in capsys.readouterr().err  # refused for want of labels, as without num_classes
     # ArrowHead's labels are 0, 1, 2: GunPoint's 1, 2 fit them, so only the warning tells
     assert main(['evaluate-seq', 'smpconv_tcn_arrowhead.aeon', '--dataset', 'GunPoint']) == 0
     captured = capsys.readouterr()
@@ -215,6 +220,14 @@ def test_macs_of_a_known_layer():
     # one 3x3 conv, 2 -> 4 channels, on 8x8 with padding 1: 4 * 2 * 9 * 64 MACs
     conv = torch.nn.Conv2d(2, 4, 3, padding=1, bias=False)
     assert count_macs(conv, (2, 8, 8)) == 4 * 2 * 9 * 64
+
+
+def test_info_counts_a_sequence_models_training_form_with_both_branches():
+    """An eval-mode SMP-TCN unit runs its folded convolution, the deployed computation: info's training-form count
+    was the deployed one. Counted with both branches, it adds the small kernels' 5-tap convolutions."""
+    info = model_info('smpconv_tcn_gunpoint')
+    small = (1 * 32 + 5 * 32 * 32) * 5 * 150  # 3 blocks x 2 units, the first reading 1 channel
+    assert round((info['gmacs'] - info['deployed_gmacs']) * 1e9) == small
 
 
 def test_macs_leave_out_the_kernel_sampling():

@@ -193,14 +193,16 @@ def test_checkpoint_path_with_features_only_says_how():
 def test_checkpoint_path_with_features_only_hint_keeps_device_dtype_and_overlay():
     """The hint repeats a torch.device as runnable source (its repr, ``device(type='cpu')``, is not) and keeps the
     caller's pretrained_cfg_overlay fields next to the file; run as printed, it builds the same features."""
+    import numpy as np
     with pytest.raises(ValueError, match='features_only=True') as e:
         timm.create_model('smpconv_tcn_smnist', features_only=True, checkpoint_path=str(TCN_CKPT),
                           device=torch.device('cpu'), dtype=torch.float32,
-                          pretrained_cfg_overlay=dict(description='mine'), **reference_config())
+                          pretrained_cfg=dict(mean=(0.5,), std=(2.0,)), pretrained_cfg_overlay=dict(description='mine'),
+                          **dict(reference_config(), dropout=np.float64(reference_config()['dropout'])))
     hint = str(e.value).split('instead: ', 1)[1]
     assert "device='cpu'" in hint and 'dtype=torch.float32' in hint and "description='mine'" in hint
-    features = eval(hint).eval()  # the printed call, literally (this module imports torch and timm)
-    assert features.pretrained_cfg['description'] == 'mine'
+    features = eval(hint, {'timm': timm, 'torch': torch}).eval()  # the printed call, literally (no numpy)
+    assert features.pretrained_cfg['description'] == 'mine' and features.pretrained_cfg['mean'] == (0.5,)
     with torch.no_grad():
         assert rel_err(features(io_input())[-1], load_reference_model().forward_features(io_input())) < 1e-6
 

@@ -533,7 +533,14 @@ def test_bare_weights_are_said_to_take_labels_only_where_the_model_has_them(tmp_
         assert 'normalisation (no labels)' in message and 'and labels' not in message
         assert 'normalisation (no labels) of smpconv_tcn_smnist' in loaded.pretrained_cfg['description']
     assert loaded.model.pretrained_cfg['description'] == loaded.pretrained_cfg['description']
-    # a caller's description wins
+    # a caller's description wins; labels and normalisation the caller gives are not the assumed model's
     with pytest.warns(UserWarning, match='names no model'):
         loaded, _ = load_model(str(path), pretrained_cfg_overlay=dict(description='mine'))
     assert loaded.pretrained_cfg['description'] == 'mine'
+    # the cfg describes the file's weights: its classifier's size, no tag of the assumed model ('untrained')
+    assert loaded.pretrained_cfg['num_classes'] == 4 and 'tag' not in loaded.pretrained_cfg
+    with pytest.warns(UserWarning, match='names no model') as record:
+        loaded, _ = load_model(str(path), pretrained_cfg_overlay=dict(label_names=tuple('abcd'), mean=(.5,), std=(2.,)))
+    assert loaded.pretrained_cfg['label_names'] == tuple('abcd')
+    assert 'so the input length of smpconv_tcn_smnist were assumed' in loaded.pretrained_cfg['description']
+    assert 'were assumed (global_pool=\'last\', kernel_length=None), with its input length. ' in str(record[0].message)
