@@ -393,7 +393,7 @@ def _assumed_data(cfg: Dict[str, Any], given: Dict[str, Any], family: Optional[s
     if cfg.get('label_names') and 'label_names' not in given:
         parts.append('labels')
     if not parts:
-        return 'nothing else'
+        return ''
     return ' and '.join(', '.join(parts).rsplit(', ', 1)) + ('' if cfg.get('label_names') else ' (no labels)')
 
 
@@ -406,8 +406,8 @@ def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], a
     fits, members = _fitting_registered(family, state_dict, given, unlike=architecture)
     assumed = ', '.join(f'{k}={defaults.get(k)!r}' for k in unset)
     text = (f'{path} names no model: {" and ".join(unset)} cannot be read from its weights (other values give the '
-            f'same shapes and other outputs), so those of {architecture} were assumed ({assumed}), with its '
-            f'{assumed_data}')
+            f'same shapes and other outputs), so those of {architecture} were assumed ({assumed})'
+            + (f', with its {assumed_data}' if assumed_data else ''))
     if fits:
         ensemble = f', num_members={members}' if members else ''
         text += '. If it was saved from ' + '; or from '.join(
@@ -634,8 +634,9 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
                 if 'tag' not in given:
                     m.pretrained_cfg.pop('tag', None)
                 if 'description' not in given:
-                    m.pretrained_cfg['description'] = (f'not recorded: {path.name} names no model, so the '
-                                                       f'{assumed_data} of {source.architecture} were assumed')
+                    verb = 'were' if ' and ' in assumed_data else 'was'
+                    m.pretrained_cfg['description'] = f'not recorded: {path.name} names no model' + (
+                        f', so the {assumed_data} of {source.architecture} {verb} assumed' if assumed_data else '')
     unset = [k for k in source.assumed if k not in kwargs]
     if unset:
         # a bare state dict of a model built with, say, global_pool='avg' would otherwise run silently as 'last'

@@ -542,5 +542,5 @@ def test_bare_weights_are_said_to_take_labels_only_where_the_model_has_them(tmp_
     with pytest.warns(UserWarning, match='names no model') as record:
         loaded, _ = load_model(str(path), pretrained_cfg_overlay=dict(label_names=tuple('abcd'), mean=(.5,), std=(2.,)))
     assert loaded.pretrained_cfg['label_names'] == tuple('abcd')
-    assert 'so the input length of smpconv_tcn_smnist were assumed' in loaded.pretrained_cfg['description']
+    assert 'so the input length of smpconv_tcn_smnist was assumed' in loaded.pretrained_cfg['description']
     assert 'were assumed (global_pool=\'last\', kernel_length=None), with its input length. ' in str(record[0].message)
