@@ -140,6 +140,13 @@ def _command(words, input_size, pretrained, model_kwargs) -> str:
     return shlex.join(words)
 
 
+def _untag(model: torch.nn.Module, description: str):
+    # a deployed folder that is not the tagged weights' model: without their tag (info would name the trained model),
+    # with a description that says what it is
+    model.pretrained_cfg = {k: v for k, v in model.pretrained_cfg.items() if k != 'tag'}
+    model.pretrained_cfg['description'] = description
+
+
 def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size: Optional[Sequence[int]] = None,
                              pretrained='auto', quiet: bool = False,
                              model_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
@@ -192,16 +199,13 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         # said in the folder itself, not only in its card: without the weights' tag (info would name the trained
         # model), with a description that says so, and a key evaluate-seq warns about
         extra['random_weights'] = True
-        deployed.pretrained_cfg = {k: v for k, v in deployed.pretrained_cfg.items() if k != 'tag'}
-        deployed.pretrained_cfg['description'] = f'{source}: not trained'
+        _untag(deployed, f'{source}: not trained')
     trained_classes, classes = deployed.pretrained_cfg.get('num_classes'), getattr(model, 'num_classes', None)
     if trained_classes and classes and classes != trained_classes:
-        # a new classifier (another num_classes) is not the tagged weights' model either: the tag goes, the
-        # description says what is random (the card's Classifier line too)
-        deployed.pretrained_cfg = {k: v for k, v in deployed.pretrained_cfg.items() if k != 'tag'}
-        deployed.pretrained_cfg['description'] = (
-            f"{deployed.pretrained_cfg.get('description') or source}; classifier new, initialised at random "
-            f"({classes} classes; the weights' had {trained_classes})")
+        # a new classifier (another num_classes) is not the tagged weights' model either (the card's Classifier
+        # line says so too)
+        _untag(deployed, f"{deployed.pretrained_cfg.get('description') or source}; classifier new, initialised at "
+                         f"random ({classes} classes; the weights' had {trained_classes})")
     if _deploys_for_a_length(model, x):
         # the length the kernels were materialised for: timm rebuilds the deployed structure from seq_len
         model_args['seq_len'] = extra['deployed_length'] = _deployment_length(model, x)
