@@ -749,6 +749,12 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     if not model.num_classes:
         raise ValueError(f'{model_name} has no classifier (num_classes=0: it outputs pooled features), so there is '
                          f'nothing to score; evaluate the model it was made from')
+    if extra.get('new_classifier'):
+        new = extra['new_classifier']
+        raise ValueError(f'{model_name} was deployed with a new classifier, initialised at random '
+                         f'({new["num_classes"]} classes; the weights\' had {new["trained_num_classes"]}): it has '
+                         f'nothing to score until it is trained; evaluate the model it was deployed from, or deploy '
+                         f'that one again without num_classes')
     if not label_names:
         message = f'{model_name} records no label_names in its pretrained_cfg: cannot map classes'
         if Path(model_name).is_file():

@@ -206,6 +206,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         # line says so too)
         _untag(deployed, f"{deployed.pretrained_cfg.get('description') or source}; classifier new, initialised at "
                          f"random ({classes} classes; the weights' had {trained_classes})")
+        extra['new_classifier'] = {'num_classes': classes, 'trained_num_classes': trained_classes}
     if _deploys_for_a_length(model, x):
         # the length the kernels were materialised for: timm rebuilds the deployed structure from seq_len
         model_args['seq_len'] = extra['deployed_length'] = _deployment_length(model, x)

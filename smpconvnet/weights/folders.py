@@ -22,8 +22,9 @@ CARD_NAME = 'README.md'
 DEPLOYED_KEY = 'deployed'
 # top-level config.json keys beyond timm's that travel with a model (train-seq: the data set it was trained on)
 # config.json keys beyond timm's that travel with a model folder: train-seq's data set; random_weights: true for a
-# folder deployed from a model without trained weights (--pretrained no, or none offline)
-EXTRA_CONFIG_KEYS = ('dataset', 'random_weights')
+# folder deployed from a model without trained weights (--pretrained no, or none offline); new_classifier: the class
+# count of a classifier initialised at random when deployed (another num_classes than the weights')
+EXTRA_CONFIG_KEYS = ('dataset', 'random_weights', 'new_classifier')
 
 PAPER_TOP1 = {'smpconvnet_t': 82.5, 'smpconvnet_b': 83.8}
 CITATION = """@inproceedings{kim2023smpconv,

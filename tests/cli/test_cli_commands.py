@@ -181,6 +181,11 @@ def test_deploying_a_new_classifier_warns_and_the_card_says_how_it_was_made(tmp_
     assert main(['info', '../five', '--json']) == 0
     info = json.loads(capsys.readouterr().out)
     assert info['tag'] is None and 'classifier new' in info['pretrained_cfg']['description']
+    # evaluate-seq says why it has nothing to score (it stopped for want of labels, not saying the classifier is random)
+    capsys.readouterr()
+    assert main(['evaluate-seq', '../five']) == 1
+    assert ('../five was deployed with a new classifier, initialised at random (5 classes; the weights\' had 2): it '
+            'has nothing to score until it is trained') in capsys.readouterr().err
 
 
 def test_a_commands_warnings_are_one_plain_line(tmp_path, capsys):
