@@ -156,6 +156,7 @@ def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_s
     elif why:
         source = why
     model.eval()
+    random_weights = source.lower().startswith('random')
     n_params = sum(p.numel() for p in model.parameters())
     print(f'  built through timm in {time.perf_counter() - t0:.1f}s: {n_params:,} parameters')
     print(f'  weights: {source}')
@@ -200,8 +201,11 @@ def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_s
     print(f'  deployed vs training form: max relative difference {err:.2e} (tolerance {tolerance:.0e})')
 
     probs = y_deployed.float().softmax(-1)
-    classes = _class_names(model)
+    # untrained outputs get class indices: ImageNet names beside them would read as predictions
+    classes = None if random_weights else _class_names(model)
     label = (lambda c: classes[c]) if classes else (lambda c: f'class {c}')
+    if random_weights:
+        print('  top classes of the untrained model (indices, not predictions):')
     k = min(5 if classes and len(classes) == 1000 else 3, probs.shape[-1])
     top = probs.topk(k, dim=-1)
     for i in range(min(len(names), 4)):

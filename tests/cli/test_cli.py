@@ -41,6 +41,9 @@ def test_demo_runs_and_checks_the_deployed_model(capsys):
     assert run_demo('smpconvnet_t', pretrained='no', batch_size=1) == 0
     out = capsys.readouterr().out
     assert '0 BatchNorm left' in out and 'OK' in out
+    # random weights: class indices, not ImageNet names that would read as predictions
+    assert 'top classes of the untrained model (indices, not predictions)' in out
+    assert re.search(r'china\.jpg: class \d+ \(0\.\d+\), class \d+', out), out
     m = re.search(r'max relative difference ([0-9.e+-]+)', out)
     assert m and float(m.group(1)) < 1e-4
 

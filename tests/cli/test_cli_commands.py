@@ -369,7 +369,7 @@ def test_demo_reports_its_weights_plainly(capsys):
     assert run_demo('smpconv_tcn_japanesevowels.aeon', pretrained='no') == 0
     out = capsys.readouterr().out
     assert 'JapaneseVowels test split' in out and '370 sequences' in out and '0 BatchNorm left' in out
-    assert 'random initialisation' in out
+    assert 'random initialisation' in out and 'test sequence 0: class ' in out  # indices, not the set's labels
     assert re.search(r'test accuracy \(deployed model\): [0-9.]+ on 370', out)
 
 
