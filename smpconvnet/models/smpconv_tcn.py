@@ -50,6 +50,7 @@ It has no per-step predictions (``forward_sequence``) and no ``timestamps``; var
 re-parameterisation (into ``SameConv1d``), TorchScript, torch.fx and ONNX export work as for the causal model.
 """
 import contextlib
+import inspect
 import math
 import numbers
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
@@ -1586,6 +1587,14 @@ ARCH_CONFIGS = {
 COMMON_ARGS = dict(num_blocks=6, hidden_channels=30, n_points=30, coord_std=0.1, small_kernel_size=5, r_min=1e-4)
 
 
+# constructor arguments that define an SMP-TCN's network (an ensemble's: its members' and their number), not where
+# it lives (device, dtype) or timm's image-model compatibility (img_size)
+_ARCH_ARG_NAMES = (frozenset(inspect.signature(SMPConvTCN.__init__).parameters)
+                   - {'self', 'kwargs', 'device', 'dtype', 'img_size'} | {'num_members'})
+_ARCH_DEFAULTS = {k: p.default for k, p in inspect.signature(SMPConvTCN.__init__).parameters.items()
+                  if k in _ARCH_ARG_NAMES and p.default is not inspect.Parameter.empty}
+
+
 def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
                       kwargs: Dict[str, Any]) -> nn.Module:
     """A registered SMP-TCN ``variant`` through timm's builder: ``arch_args`` updated by the user's ``kwargs``, this
@@ -1639,6 +1648,12 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
                 if isinstance(tcn, SMPConvTCN) and tcn.seq_len is None:
                     tcn.seq_len = length
                     tcn._seq_len_is_default = True
+    # the whole architecture it was built with (the variant's arguments, the caller's and the class defaults): what a
+    # run folder records, so that a later redefinition of the registered variant does not rebuild its weights into
+    # another network. None values are left out: timm's create_model drops None arguments, so a recorded None could
+    # not undo a redefinition anyway (kernel_length=None, whole-series kernels, is such a case)
+    model.arch_args = {k: v for k, v in {**_ARCH_DEFAULTS, **model_args}.items()
+                       if k in _ARCH_ARG_NAMES and v is not None}
     return remember_create_args(model, kwargs)
 
 

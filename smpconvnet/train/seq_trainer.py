@@ -352,7 +352,9 @@ def _config_json(model: Optional[nn.Module], cfg: TrainConfig, data: PreparedDat
                  results: Optional[Dict] = None) -> Dict[str, Any]:
     """A timm/Hub ``config.json``: architecture, model arguments, and a pretrained_cfg with the preprocessing (without
     ``model``, no first_conv / classifier: the registered pretrained_cfg's apply)."""
-    model_args = dict(cfg.model_kwargs)
+    # the whole architecture when the model is at hand (arch_args: a later redefinition of the registered variant
+    # must not rebuild these weights into another network), else the arguments given
+    model_args = dict(getattr(model, 'arch_args', None) or {}, **cfg.model_kwargs)
     model_args.update(in_chans=data.in_chans, num_classes=data.num_classes)
     # a model that reads its input zero-padded to N steps has one input size, N (timm's fixed_input_size)
     zero_pad_to = model_args.get('zero_pad_to')

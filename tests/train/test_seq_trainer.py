@@ -479,3 +479,30 @@ def test_a_zero_padded_model_trains_and_scores_as_recorded(tmp_path):
     with pytest.raises(ValueError, match=r'zero_pad_to=10: the series of JapaneseVowels are read at up to 29 steps'
                                          r'.*pass zero_pad_to=29 or more'):
         train_seq.train(short)
+
+
+def test_a_run_folder_records_the_whole_architecture(tmp_path, monkeypatch):
+    """A run folder (and its checkpoint) records every architecture argument, the registered variant's included:
+    after the variant is redefined with the same parameter shapes (JapaneseVowels' init_radius and pooling were), the
+    folder still builds the network its weights were trained in. It recorded only the arguments given before, and
+    loaded into the new definition without an error, giving other outputs."""
+    import timm
+    from smpconvnet.models import seq_zoo
+    cfg = train_seq.TrainConfig(model='smpconv_tcn_gunpoint', dataset='GunPoint', epochs=1, batch_size=25,
+                                output=str(tmp_path / 'run'), progress=False, threads=1, eval_test=False,
+                                model_kwargs={'num_blocks': 1, 'hidden_channels': 4})
+    train_seq.train(cfg)
+    recorded = json.loads((tmp_path / 'run' / 'config.json').read_text())['model_args']
+    registered = seq_zoo.SEQ_ZOO['smpconv_tcn_gunpoint']['arch']
+    # the variant's arguments, the ones given and the class defaults (causal among them); no None (timm drops it)
+    assert recorded == dict(registered, num_blocks=1, hidden_channels=4, causal=True, input_dropout=0.0, drop_rate=0.0)
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        before = timm.create_model(f'local-dir:{tmp_path / "run"}', pretrained=True).eval()(x)
+        # redefined: the same shapes, another network
+        monkeypatch.setitem(seq_zoo.SEQ_ZOO['smpconv_tcn_gunpoint'], 'arch', dict(
+            registered, causal=False, init_radius=0.0625, global_pool='max'))
+        after = timm.create_model(f'local-dir:{tmp_path / "run"}', pretrained=True).eval()(x)
+        assert torch.equal(before, after)
+        ckpt = torch.load(tmp_path / 'run' / train_seq.CHECKPOINT_NAME, weights_only=False)
+        assert train_seq.checkpoint_config(ckpt)['model_args'] == recorded
