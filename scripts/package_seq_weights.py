@@ -125,8 +125,7 @@ def _card_cv(name, z, summary, cfg, evaluated, command):
                  'the mean class probabilities of its members (CPU time: all members, its seed-0 runs, the base\'s, '
                  'included; the cross-validation total below counts every run once)'
                  if any(c.get('members') for c in cv['candidates'].values()) else '')
-    times = {int(k): v for k, v in fin['train_time_s'].items()}
-    final_time = sum(times[seed] for seed in range(members))
+    final_time = summary['final_train_time_s']
     equal = summary['min_length'] == z['length']
     padding = ('(all sequences have this length).' if equal else
                f'and the true lengths passed as `lengths=` (sequences have {summary["min_length"]}-{z["length"]} steps). '
@@ -236,6 +235,36 @@ def check_finished(run, words, required):
                          f'{shlex.join(words)!r}: run scripts/train_aeon.py --phase final again')
 
 
+# what the packager writes into config.json besides the run's own config (shipped_final reads the rest back)
+CARD_KEYS = ('results', 'model_selection', 'train_command', 'train_commands', 'final_run')
+
+
+def shipped_final(folder, command, members):
+    """The final run of a shipped folder, for a summary seeded from its card (``scripts/train_aeon.py`` on a machine
+    without the runs): its weights and config, whose ``final_run`` records what the card states of the run (parameters,
+    final training time, the last epoch's log). A ``ValueError`` unless the folder was trained by ``command`` (the
+    summary's final command) with ``members`` members and records its final run."""
+    folder = Path(folder)
+    try:
+        cfg = json.loads((folder / 'config.json').read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f'{folder}: no shipped model to keep ({e}); without its final run the card cannot be '
+                         f'rewritten: run scripts/train_aeon.py --phase final') from e
+    shipped = cfg.get('train_commands', [cfg.get('train_command')])[0]
+    expected = ['smpconvnet', 'train-seq'] + member_commands(command, max(members, 1))[0]
+    if shipped != expected or cfg.get('model_args', {}).get('num_members', 1) != members or 'final_run' not in cfg:
+        raise ValueError(f'{folder} was not trained by the summary\'s final command {shlex.join(expected)!r} '
+                         f'(it records {shlex.join(shipped or [])!r}), or records no final_run: train the chosen '
+                         f'candidate with scripts/train_aeon.py --phase final')
+    return {'weights': folder / 'model.safetensors', 'config': cfg}
+
+
+def _ordered_like(d, like):
+    # the keys of d in the order of like's, new keys last
+    order = list(like)
+    return dict(sorted(d.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
+
+
 def check_selection(ds, cv, final_command):
     """A ``ValueError`` unless the summary's k-fold record is one the card may state: every candidate scored on every
     fold, ``chosen`` the most accurate (ties: the first recorded), and the final run trained that candidate (its
@@ -290,32 +319,49 @@ def main():
                              f'(smpconvnet/models/seq_zoo.py)')
         member_runs = [runs / 'final' / f'{ds}_s{seed}' for seed in (range(members) if members > 1 else [SHIPPED_SEED])]
         run = member_runs[0]
+        dst = Path(args.weights) / f'{name}.{TAG}'
+        if dst.exists() and not args.force:
+            raise FileExistsError(f'{dst} exists (pass --force to replace it)')
+        command = ds_summary['final']['command'].split('train-seq ', 1)[1].replace('--output runs/', '--output runs/ucr/', 1)
+        shipped = None
+        if ds_summary['final'].get('from_card') and not (run / 'results.json').exists():
+            # the final run is the shipped folder's (its summary seeded from the card on a machine without the runs):
+            # the card is rewritten around the same weights, e.g. with a grid that grew and kept its choice
+            shipped = shipped_final(dst, command, members)
         words_of_seed = member_commands(ds_summary['final']['command'].split('smpconvnet ', 1)[1],
                                         max(members, SHIPPED_SEED + 1))
-        for member, words in zip(member_runs, words_of_seed[:members] if members > 1 else [words_of_seed[SHIPPED_SEED]]):
+        for member, words in zip([] if shipped else member_runs,
+                                 words_of_seed[:members] if members > 1 else [words_of_seed[SHIPPED_SEED]]):
             check_finished(member, words, required=members > 1)
             run_cfg = json.loads((member / 'config.json').read_text())
             mismatch = {k: v for k, v in run_cfg['model_args'].items() if z['arch'].get(k) != v}
             if run_cfg['architecture'] != name or mismatch:
                 raise ValueError(f'{member} was trained as {run_cfg["architecture"]} {run_cfg["model_args"]}, which '
                                  f'is not the registered {name} {z["arch"]}')
-        dst = Path(args.weights) / f'{name}.{TAG}'
-        if dst.exists() and not args.force:
-            raise FileExistsError(f'{dst} exists (pass --force to replace it)')
-        run_results = json.loads((run / 'results.json').read_text())
-        ds_summary['parameters'] = run_results['parameters'] * members
-        if _last_value(ds_summary['final']['command'], '--epochs') != str(run_results['epochs']):  # what ran
-            raise ValueError(f'{run} ran {run_results["epochs"]} epochs but the summary records the command '
-                             f'{ds_summary["final"]["command"]!r}')
-        ds_summary['last_epoch'] = json.loads((run / 'log.jsonl').read_text().splitlines()[-1])
+        if shipped:
+            final_run = shipped['config']['final_run']
+        else:
+            run_results = json.loads((run / 'results.json').read_text())
+            if _last_value(ds_summary['final']['command'], '--epochs') != str(run_results['epochs']):  # what ran
+                raise ValueError(f'{run} ran {run_results["epochs"]} epochs but the summary records the command '
+                                 f'{ds_summary["final"]["command"]!r}')
+            times = {int(k): v for k, v in ds_summary['final']['train_time_s'].items()}
+            final_run = {'parameters': run_results['parameters'] * members,
+                         'train_time_s': round(sum(times[s] for s in (range(members) if members > 1
+                                                                      else [SHIPPED_SEED])), 1),
+                         'last_epoch': json.loads((run / 'log.jsonl').read_text().splitlines()[-1])}
+        ds_summary.update(parameters=final_run['parameters'], last_epoch=final_run['last_epoch'],
+                          final_train_time_s=final_run['train_time_s'])
         train_split = seq_data.load_aeon(ds, 'train')
         test_split = seq_data.load_aeon(ds, 'test', label_names=train_split.label_names)
         ds_summary['n_train'] = len(train_split)
         ds_summary['min_length'] = min(int(train_split.lengths.min()), int(test_split.lengths.min()))
-        command = ds_summary['final']['command'].split('train-seq ', 1)[1].replace('--output runs/', '--output runs/ucr/', 1)
 
         with atomic_dir(dst, force=True) as tmp:  # replaced only once complete
-            if members > 1:
+            if shipped:
+                shutil.copyfile(shipped['weights'], tmp / 'model.safetensors')
+                cfg = {k: v for k, v in shipped['config'].items() if k not in CARD_KEYS}
+            elif members > 1:
                 combined = write_ensemble_folder(member_runs, tmp / 'ensemble')
                 shutil.move(str(combined / 'model.safetensors'), tmp / 'model.safetensors')
                 cfg = json.loads((combined / 'config.json').read_text())
@@ -343,6 +389,11 @@ def main():
                 cfg['train_commands'] = [['smpconvnet', 'train-seq'] + w for w in member_commands(command, members)]
             else:
                 cfg['train_command'] = ['smpconvnet', 'train-seq'] + shlex.split(command)
+            # what the card states of the final run, so that it can be rewritten without the run (shipped_final)
+            cfg['final_run'] = final_run
+            if shipped:  # the shipped file's key order: the rewritten config differs from it only in content
+                cfg = _ordered_like(cfg, shipped['config'])
+                cfg['model_selection'] = _ordered_like(cfg['model_selection'], shipped['config']['model_selection'])
             (tmp / 'config.json').write_text(json.dumps(cfg, indent=2) + '\n')
             (tmp / 'README.md').write_text(_card_cv(name, z, ds_summary, cfg, evaluated, command))
             write_manifest(tmp)

@@ -391,3 +391,50 @@ def test_cv_results_are_recorded_under_the_command_that_made_them(monkeypatch, t
     trained.clear()
     train_aeon.main()
     assert trained == []  # now finished by this very command
+
+
+def test_a_new_machine_extends_a_grid_from_the_shipped_cards(monkeypatch, tmp_path):
+    """The runs of earlier rounds are not kept with the project: train_aeon.py seeds a summary from the shipped card
+    (every candidate it records with the grid's arguments, and its final run), so a round on a new machine adds
+    candidates to the recorded grid. While the choice stays, the packager rewrites the card around the shipped
+    weights (here, nothing new, byte for byte); once it moves, the card's final run is refused."""
+    pytest.importorskip('aeon')
+    import shutil
+    from smpconvnet.models import WEIGHTS_DIR
+    train_aeon, package = _script('train_aeon'), _script('package_seq_weights')
+    name, ds = 'smpconv_tcn_japanesevowels.aeon', 'JapaneseVowels'
+    weights = tmp_path / 'w'
+    shutil.copytree(WEIGHTS_DIR / name, weights / name)
+    files = ('README.md', 'config.json', 'manifest.sha256', 'model.safetensors')
+    shipped = {f: (weights / name / f).read_bytes() for f in files}
+    selection = json.loads(shipped['config.json'])['model_selection']
+    summary = {}
+    assert train_aeon._seed_from_card(summary, ds, [], weights=weights) == list(selection['candidates'])
+    cv = summary[ds]['cv']
+    assert (cv['chosen'], cv['cpu_time_s']) == (selection['chosen'], selection['cpu_time_s'])
+    assert summary[ds]['final']['from_card'] and summary[ds]['final']['command'].startswith('smpconvnet train-seq ')
+    # other train-seq arguments (--extra) make other commands: nothing the card records is theirs
+    assert train_aeon._seed_from_card({}, ds, ['--epochs', '1'], weights=weights) == []
+    runs = tmp_path / 'runs'
+    runs.mkdir()
+    (runs / 'summary.json').write_text(json.dumps(summary))
+    monkeypatch.setattr(sys, 'argv', ['package_seq_weights.py', '--runs', str(runs), '--weights', str(weights),
+                                      '--datasets', ds, '--force'])
+    package.main()
+    assert {f: (weights / name / f).read_bytes() for f in files} == shipped
+    # a round's new candidate holds out more: the choice moves, and the card's final run is not that candidate's
+    better = ['--model-kwargs', 'global_pool="max"', 'hidden_channels=64']
+    monkeypatch.setitem(train_aeon.DATASETS, ds, dict(train_aeon.DATASETS[ds], candidates={
+        **train_aeon.DATASETS[ds]['candidates'], 'better': better}))
+    new = {'better': {'args': shlex.join(better), 'folds': {str(k): {'correct': 54, 'n': 54} for k in range(5)},
+                      'train_time_s': {str(k): 1.0 for k in range(5)}, 'accuracy': 1.0}}
+    summary = {ds: {'cv': {'folds': 5, 'candidates': new}}}
+    train_aeon._seed_from_card(summary, ds, [], weights=weights)
+    assert list(summary[ds]['cv']['candidates'])[-1] == 'better' and summary[ds]['cv']['chosen'] == 'better'
+    assert summary[ds]['cv']['cpu_time_s'] == selection['cpu_time_s'] + 5.0
+    (runs / 'summary.json').write_text(json.dumps(summary))
+    with pytest.raises(ValueError, match="did not train the chosen candidate 'better'"):
+        package.main()
+    assert {f: (weights / name / f).read_bytes() for f in files} == shipped
+    with pytest.raises(ValueError, match=r'was not trained by the summary\'s final command'):
+        package.shipped_final(weights / name, 'train-seq --seed 0 --output runs/ucr/x_s0 --epochs 1', 1)
