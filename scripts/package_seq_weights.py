@@ -24,10 +24,10 @@ sys.path.insert(0, str(REPO))
 
 from smpconvnet.data import sequences as seq_data  # noqa: E402
 from smpconvnet.models import seq_zoo  # noqa: E402
-from smpconvnet.models.smpconv_tcn import SEQUENCE_DATA_CFG  # noqa: E402
+from smpconvnet.models.smpconv_tcn import SEQUENCE_DATA_CFG, whole_architecture  # noqa: E402
 from smpconvnet.atomic_io import atomic_dir  # noqa: E402
 from smpconvnet.weights.folders import write_ensemble_folder  # noqa: E402
-from smpconvnet.weights.hub import write_manifest  # noqa: E402
+from smpconvnet.weights.hub import MANIFEST_NAME, read_manifest, sha256_file, write_manifest  # noqa: E402
 from smpconvnet.train.seq_trainer import FINISHED_COMMAND_NAME, evaluate_pretrained, kfold_choice  # noqa: E402
 
 TAG = 'aeon'
@@ -239,23 +239,32 @@ def check_finished(run, words, required):
 CARD_KEYS = ('results', 'model_selection', 'train_command', 'train_commands', 'final_run')
 
 
-def shipped_final(folder, command, members):
+def shipped_final(folder, command, members, retrain):
     """The final run of a shipped folder, for a summary seeded from its card (``scripts/train_aeon.py`` on a machine
     without the runs): its weights and config, whose ``final_run`` records what the card states of the run (parameters,
-    final training time, the last epoch's log). A ``ValueError`` unless the folder was trained by ``command`` (the
-    summary's final command) with ``members`` members and records its final run."""
+    final training time, the last epoch's log). A ``ValueError`` naming what is wrong unless the folder is intact (its
+    files as its ``manifest.sha256`` lists them), was trained by ``command`` (the summary's final command) with
+    ``members`` members and records its final run; ``retrain``: the command that trains the final run instead."""
     folder = Path(folder)
     try:
         cfg = json.loads((folder / 'config.json').read_text())
+        listed = read_manifest(folder)
     except (OSError, ValueError) as e:
-        raise ValueError(f'{folder}: no shipped model to keep ({e}); without its final run the card cannot be '
-                         f'rewritten: run scripts/train_aeon.py --phase final') from e
+        raise ValueError(f'{folder}: no shipped model to keep ({e}): check --weights (the folder of the shipped '
+                         f'models, default smpconvnet/pretrained), or train the final run: {retrain}') from e
+    changed = [name for name, digest in listed.items() if sha256_file(folder / name) != digest]
+    if changed or not {'model.safetensors', 'config.json'} <= set(listed):
+        raise ValueError(f'{folder}: {", ".join(changed) or "model.safetensors / config.json"} not as its '
+                         f'{MANIFEST_NAME} lists (the shipped folder was changed): restore it (git checkout -- '
+                         f'{folder}) or train the final run: {retrain}')
+    if 'final_run' not in cfg:
+        raise ValueError(f'{folder}/config.json records no final_run (what its card states of the final run: a card '
+                         f'packaged before it was recorded): train the final run: {retrain}')
     shipped = cfg.get('train_commands', [cfg.get('train_command')])[0]
     expected = ['smpconvnet', 'train-seq'] + member_commands(command, max(members, 1))[0]
-    if shipped != expected or cfg.get('model_args', {}).get('num_members', 1) != members or 'final_run' not in cfg:
-        raise ValueError(f'{folder} was not trained by the summary\'s final command {shlex.join(expected)!r} '
-                         f'(it records {shlex.join(shipped or [])!r}), or records no final_run: train the chosen '
-                         f'candidate with scripts/train_aeon.py --phase final')
+    if shipped != expected or cfg.get('model_args', {}).get('num_members', 1) != members:
+        raise ValueError(f'{folder} was trained by {shlex.join(shipped or [])!r}, not by the summary\'s final '
+                         f'command {shlex.join(expected)!r} ({members} member(s)): train the final run: {retrain}')
     return {'weights': folder / 'model.safetensors', 'config': cfg}
 
 
@@ -327,14 +336,21 @@ def main():
         if ds_summary['final'].get('from_card') and not (run / 'results.json').exists():
             # the final run is the shipped folder's (its summary seeded from the card on a machine without the runs):
             # the card is rewritten around the same weights, e.g. with a grid that grew and kept its choice
-            shipped = shipped_final(dst, command, members)
+            shipped = shipped_final(dst, command, members, f'{train_aeon} --phase final --datasets {ds} --seeds 1')
         words_of_seed = member_commands(ds_summary['final']['command'].split('smpconvnet ', 1)[1],
                                         max(members, SHIPPED_SEED + 1))
+        # run folders record the whole architecture (class defaults included), earlier ones what they overrode
+        registered = whole_architecture(dict(z['arch'], **({'num_members': members} if members > 1 else {})))
+        if shipped:
+            mismatch = {k: v for k, v in shipped['config']['model_args'].items() if registered.get(k) != v}
+            if shipped['config'].get('architecture') != name or mismatch:
+                raise ValueError(f'{dst} records {shipped["config"].get("architecture")} {mismatch}, which is not '
+                                 f'the registered {name} {z["arch"]}')
         for member, words in zip([] if shipped else member_runs,
                                  words_of_seed[:members] if members > 1 else [words_of_seed[SHIPPED_SEED]]):
             check_finished(member, words, required=members > 1)
             run_cfg = json.loads((member / 'config.json').read_text())
-            mismatch = {k: v for k, v in run_cfg['model_args'].items() if z['arch'].get(k) != v}
+            mismatch = {k: v for k, v in run_cfg['model_args'].items() if registered.get(k) != v}
             if run_cfg['architecture'] != name or mismatch:
                 raise ValueError(f'{member} was trained as {run_cfg["architecture"]} {run_cfg["model_args"]}, which '
                                  f'is not the registered {name} {z["arch"]}')
@@ -376,6 +392,11 @@ def main():
                                          **SEQUENCE_DATA_CFG)
             (tmp / 'config.json').write_text(json.dumps(cfg, indent=2) + '\n')
             evaluated = evaluate_pretrained(f'local-dir:{tmp}')
+            recorded = shipped and shipped['config'].get('results', {}).get('test', {})
+            if shipped and (evaluated['correct'], evaluated['n']) != (recorded.get('correct'), recorded.get('n')):
+                raise ValueError(f'{dst}: the kept weights score {evaluated["correct"]}/{evaluated["n"]} on the test '
+                                 f'split, its card records {recorded.get("correct")}/{recorded.get("n")}: the '
+                                 f'folder is not the one its card describes; restore it (git checkout -- {dst})')
             cfg['results'] = {'test': {k: evaluated[k] for k in ('accuracy', 'correct', 'n')},
                               'test_accuracy_per_seed': ds_summary['final']['test_accuracy'],
                               'test_accuracy_mean': ds_summary['final']['mean'],

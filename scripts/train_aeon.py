@@ -21,9 +21,9 @@ one CPU thread (or on a GPU with ``--device cuda``). Results: OUT/summary.json, 
 
 All eight models:
 
-    python scripts/train_aeon.py --out runs/ucr --jobs 2 --seeds 1     # 2 CPU cores: several hours (the grids'
-                                                                       # CPU times are in the cards; ACSF1's four
-                                                                       # candidates: 11554 s CPU)
+    python scripts/train_aeon.py --out runs/ucr --jobs 2 --seeds 1     # 2 CPU cores: days (the grids' CPU times
+                                                                       # are in the cards; ACSF1's eight
+                                                                       # candidates: 24278 s CPU)
     python scripts/package_seq_weights.py --runs runs/ucr --force      # every model with a final run
 
 A grid's ``note`` (below) is copied into the summary and the model card: what was seen before the grid was set.
@@ -192,8 +192,9 @@ def _later_round_note(first, rounds, kept_until=None):
 DATASETS = {
     # ACSF1 (appliance power, 1460 steps): 3 folds of the first-generation architecture and recipe (4 blocks x 30
     # channels, mean pooling, circular shifts: a choice made on one 25% hold-out) against the 3-block 32-channel TCN
-    # of the other sets with the same recipe. (An earlier 3-fold round of 3-block TCNs with 32- / 128-tap kernels
-    # and more updates underfitted, 0.63: docs/sequence-models.md)
+    # of the other sets with the same recipe, then later rounds on the chosen one (the note below); the centred
+    # 33-tap kernels of the last moved the choice. (An earlier 3-fold round of 3-block TCNs with 32- / 128-tap
+    # kernels and more updates underfitted, 0.63: docs/sequence-models.md)
     'ACSF1': dict(model='smpconv_tcn_acsf1', args=['--epochs', '200', '--batch-size', '16'], folds=3, candidates={
         'avg_shift': _POOL_GRID['avg'] + _SHIFT,
         'avg_shift_3x32': _POOL_GRID['avg'] + ['num_blocks=3', 'hidden_channels=32'] + _SHIFT,
@@ -209,8 +210,8 @@ DATASETS = {
              'held out 23/34 19/33 21/33 = 0.63 with 32-tap kernels, and 19/34 on its first fold with 128-tap '
              'ones (stopped there for time); no model was trained from that round and its runs were not kept. '
              'This grid was set after both readings, to compare the first-generation recipe with the 3-block TCN '
-             'of the other sets, on a CPU; the 32-tap candidate is not in it. The chosen avg_shift model scored '
-             '0.75 on the test split. ' + _PRECISE_BN_ROUND.format('avg_shift_pbn') + ' '
+             'of the other sets, on a CPU; the 32-tap candidate is not in it. The avg_shift model, chosen then, '
+             'scored 0.75 on the test split. ' + _PRECISE_BN_ROUND.format('avg_shift_pbn') + ' '
              + _CENTRED_ROUND.format('same_avg_shift') + ' '
              + _AUGMENT_ROUND.format('avg_shift_mixup', _MIXUP_WHAT.format('avg_shift_mixup', '')) + ' '
              + _MAX_POOL_ROUND.format('avgmax_shift', ', averaged with the mean (`avgmax_shift`; one candidate: '
@@ -222,8 +223,8 @@ DATASETS = {
              + _CENTRED_SHORT_ROUND.format('same_k33_shift same_k17_shift')),
     # ArrowHead (outlines): rounds after its first model (pooling grid) had scored 0.72 on the test split: the short
     # kernels (--candidates k32 k16), then circular-shift augmentation (--candidates avg_shift last_shift), then a
-    # 5-seed ensemble (--candidates last_x5), precise BatchNorm statistics (last_pbn) and centred convolutions
-    # (same_avg); the model card says so. The choice is the best cross-validated accuracy
+    # 5-seed ensemble (--candidates last_x5), precise BatchNorm statistics (last_pbn), centred convolutions
+    # (same_avg) and the later rounds of the note below; the model card says so. The choice is the best cross-validated accuracy
     # over the whole grid
     'ArrowHead': dict(model='smpconv_tcn_arrowhead', args=['--epochs', '100', '--batch-size', '8'], folds=5,
                       candidates={**_POOL_GRID, **_SHORT_GRID, 'avg_shift': _POOL_GRID['avg'] + _SHIFT,
@@ -433,6 +434,11 @@ def _chosen(summary, ds, args):
     cv = summary.get(ds, {}).get('cv')
     if cv is None:
         raise SystemExit(f'{ds}: no candidate chosen yet: run {_hint(args, ds, "cv")} first')
+    other = [c for c in DATASETS[ds]['candidates'] if c in cv['candidates']
+             and cv['candidates'][c].get('args') != shlex.join(_candidate_args(ds, c) + args.extra)]
+    if other:
+        raise SystemExit(f'{ds}: candidates {" ".join(other)} were scored by other arguments (another --extra) than '
+                         f'this command\'s: run {_hint(args, ds, "cv", other)} before --phase final')
     chosen, missing = kfold_choice(cv, list(DATASETS[ds]['candidates']))
     if missing:
         raise SystemExit(f'{ds}: candidates {" ".join(missing)} have not been scored on all {cv["folds"]} folds: run '
@@ -550,8 +556,10 @@ def _seed_from_card(summary, ds, extra, weights=WEIGHTS_DIR):
     if selection.get('folds') != cv['folds']:
         return []
     grid = list(DATASETS[ds]['candidates'])
+    # a summary's record made by other arguments (another --extra) is not this command's: the card's replaces it
     seeded = [c for c, rec in selection['candidates'].items()
-              if c in grid and c not in cv['candidates'] and rec['args'] == shlex.join(_candidate_args(ds, c) + extra)]
+              if c in grid and rec['args'] == shlex.join(_candidate_args(ds, c) + extra)
+              and cv['candidates'].get(c, {}).get('args') != rec['args']]
     cv['candidates'].update({c: selection['candidates'][c] for c in seeded})
     _grid_order(cv, grid)
     cv['cpu_time_s'] = _cpu_time(cv, ds)
@@ -637,7 +645,14 @@ def main():
     summary_path = out / 'summary.json'
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     for ds in args.datasets:
-        seeded = _seed_from_card(summary, ds, args.extra)
+        if args.phase != 'final' and args.candidates is None:
+            continue  # the whole grid is trained: nothing of the card is reused
+        if args.extra:
+            print(f'{ds}: the shipped card\'s results are not used: --extra {shlex.join(args.extra)} makes other '
+                  f'commands than those the card records', flush=True)
+            continue
+        seeded = [c for c in _seed_from_card(summary, ds, args.extra)
+                  if args.candidates is None or c not in args.candidates]
         if seeded:
             print(f'{ds}: {len(seeded)} candidate(s) recorded by the shipped card, not trained again: '
                   f'{" ".join(seeded)}', flush=True)
@@ -673,7 +688,7 @@ def main():
                     times[seed] = res['train_time_s']
                     (run / 'checkpoint.pth').unlink(missing_ok=True)  # the exported model.safetensors is kept
             a = list(accs.values())
-            mean = sum(a) / len(a) if a else float('nan')
+            mean = sum(a) / len(a) if a else None  # JSON has no NaN
             std = (sum((v - mean) ** 2 for v in a) / (len(a) - 1)) ** 0.5 if len(a) > 1 else 0.0
             summary[ds]['final'] = {'test_accuracy': accs, 'mean': mean, 'std': std, 'min': min(a, default=None),
                                     'max': max(a, default=None), 'train_time_s': times,
@@ -682,7 +697,8 @@ def main():
                                     'command': shlex.join(['smpconvnet'] + _command(ds, chosen[ds],
                                                                                     f'runs/{ds}_s0', 0, args.device,
                                                                                     args.extra)[3:])}
-            print(f'{ds}: test accuracy per seed {accs}: mean {mean:.4f} +- {std:.4f}', flush=True)
+            print(f'{ds}: test accuracy per seed {accs}' + (f': mean {mean:.4f} +- {std:.4f}' if a else
+                                                             ': no final run finished'), flush=True)
         summary_path.write_text(json.dumps(summary, indent=2))
     print(f'total {time.time() - t_start:.0f}s')
 

@@ -7,6 +7,7 @@ import shlex
 import sys
 
 import pytest
+import torch
 
 from conftest import ROOT
 
@@ -45,6 +46,11 @@ def test_final_phase_refuses_a_partial_grid_with_a_hint_that_works(tmp_path):
     grid = list(train_aeon.DATASETS['GunPoint']['candidates'])
     summary = {'GunPoint': {'cv': _cv(**{grid[0]: (10, 10)})}}
     args = argparse.Namespace(out='runs/my ucr', device='cuda', extra=['--epochs', '1'])
+    # a record made by other arguments (here, without this --extra) is not this command's: no choice among them
+    with pytest.raises(SystemExit, match=f'GunPoint: candidates {grid[0]} were scored by other arguments'):
+        train_aeon._chosen(summary, 'GunPoint', args)
+    summary['GunPoint']['cv']['candidates'][grid[0]]['args'] = shlex.join(
+        train_aeon._candidate_args('GunPoint', grid[0]) + args.extra)
     with pytest.raises(SystemExit) as e:
         train_aeon._chosen(summary, 'GunPoint', args)
     hint = str(e.value).split('folds: run ', 1)[1].rsplit(' before --phase final', 1)[0]
@@ -316,12 +322,12 @@ def test_keep_finished_trains_the_final_again_after_the_choice_changed(monkeypat
     train_aeon = _script('train_aeon')
     monkeypatch.setitem(train_aeon.DATASETS, 'GunPoint', dict(
         model='smpconv_tcn_gunpoint', args=[], folds=2,
-        candidates={'a': ['--model-kwargs', 'x=1'], 'b': ['--model-kwargs', 'x=2']}))
+        candidates={'a': ['--model-kwargs', 'variant="a"'], 'b': ['--model-kwargs', 'variant="b"']}))  # _cv's arguments
     trained = []
 
     def fake_run_all(jobs, n_jobs):
         for cmd, log in jobs:
-            trained.append(cmd[cmd.index('x=1') if 'x=1' in cmd else cmd.index('x=2')])
+            trained.append(cmd[cmd.index('variant="a"') if 'variant="a"' in cmd else cmd.index('variant="b"')])
             (log.parent / 'results.json').write_text(json.dumps({'test': {'accuracy': 0.5}, 'train_time_s': 1.0}))
         return [(0, 1.0)] * len(jobs)
     monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
@@ -332,13 +338,13 @@ def test_keep_finished_trains_the_final_again_after_the_choice_changed(monkeypat
     monkeypatch.setattr(sys, 'argv', argv)
     train_aeon.main()
     train_aeon.main()
-    assert trained == ['x=1']  # the second call reused it
+    assert trained == ['variant="a"']  # the second call reused it
     summary = json.loads((tmp_path / 'summary.json').read_text())
     summary['GunPoint']['cv'] = _cv(a=[6, 6], b=[7, 7])  # a later round: b is chosen now
     (tmp_path / 'summary.json').write_text(json.dumps(summary))
     train_aeon.main()
-    assert trained == ['x=1', 'x=2']
-    assert 'x=2' in json.loads((tmp_path / 'final' / 'GunPoint_s0' / train_aeon.FINISHED_NAME).read_text())
+    assert trained == ['variant="a"', 'variant="b"']
+    assert 'variant="b"' in json.loads((tmp_path / 'final' / 'GunPoint_s0' / train_aeon.FINISHED_NAME).read_text())
 
     # the choice changes again and its run fails, or is interrupted, before train-seq could replace the earlier
     # candidate's results: the next call trains it, instead of reporting the earlier candidate's results as its own
@@ -347,8 +353,8 @@ def test_keep_finished_trains_the_final_again_after_the_choice_changed(monkeypat
 
     def interrupted(jobs, n_jobs):
         raise KeyboardInterrupt
-    for broken, scores, expected in ((failing, dict(a=[8, 8], b=[7, 7]), 'x=1'),
-                                     (interrupted, dict(a=[8, 8], b=[9, 9]), 'x=2')):
+    for broken, scores, expected in ((failing, dict(a=[8, 8], b=[7, 7]), 'variant="a"'),
+                                     (interrupted, dict(a=[8, 8], b=[9, 9]), 'variant="b"')):
         summary['GunPoint']['cv'] = _cv(**scores)
         (tmp_path / 'summary.json').write_text(json.dumps(summary))
         monkeypatch.setattr(train_aeon, '_run_all', broken)
@@ -436,5 +442,55 @@ def test_a_new_machine_extends_a_grid_from_the_shipped_cards(monkeypatch, tmp_pa
     with pytest.raises(ValueError, match="did not train the chosen candidate 'better'"):
         package.main()
     assert {f: (weights / name / f).read_bytes() for f in files} == shipped
-    with pytest.raises(ValueError, match=r'was not trained by the summary\'s final command'):
-        package.shipped_final(weights / name, 'train-seq --seed 0 --output runs/ucr/x_s0 --epochs 1', 1)
+    with pytest.raises(ValueError, match=r'was trained by .*, not by the summary\'s final command .*: train the final '
+                                         r'run: RETRAIN'):
+        package.shipped_final(weights / name, 'train-seq --seed 0 --output runs/ucr/x_s0 --epochs 1', 1, 'RETRAIN')
+    # a shipped folder changed since its card: refused by its manifest, or (manifest rewritten too) by its score
+    with pytest.raises(ValueError, match=r'no shipped model to keep .*check --weights .*train the final run: RETRAIN'):
+        package.shipped_final(tmp_path / 'nope' / name, 'x', 1, 'RETRAIN')
+    from safetensors.torch import load_file, save_file
+    from smpconvnet.weights.hub import write_manifest
+    state = load_file(weights / name / 'model.safetensors')
+    state['head.bias'] = state['head.bias'] + 5 * torch.arange(len(state['head.bias']))
+    save_file(state, weights / name / 'model.safetensors')
+    with pytest.raises(ValueError, match=r'model\.safetensors not as its manifest\.sha256 lists .*git checkout'):
+        package.shipped_final(weights / name, summary[ds]['final']['command'].split('train-seq ', 1)[1], 1, 'R')
+    write_manifest(weights / name)
+    grid = dict(train_aeon.DATASETS[ds]['candidates'])
+    grid.pop('better')
+    monkeypatch.setitem(train_aeon.DATASETS, ds, dict(train_aeon.DATASETS[ds], candidates=grid))
+    summary = {}
+    train_aeon._seed_from_card(summary, ds, [], weights=weights)
+    (runs / 'summary.json').write_text(json.dumps(summary))
+    with pytest.raises(ValueError, match=r'the kept weights score \d+/370 on the test split, its card records 359/370'):
+        package.main()
+
+
+def test_train_aeon_says_what_it_takes_from_the_cards(monkeypatch, tmp_path, capsys):
+    """--candidates NEW trains only those and says which recorded ones it kept; the whole grid (no --candidates) is
+    trained again without the card; --extra makes other commands, so the card's results are not used, and it says
+    so."""
+    train_aeon = _script('train_aeon')
+    trained = []
+
+    def fake_run_all(jobs, n_jobs):
+        trained.extend(cmd[cmd.index('--output') + 1].rsplit('/', 1)[-1] for cmd, _ in jobs)
+        return [(1, 1.0)] * len(jobs)  # failed: nothing recorded
+    monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
+    base = ['train_aeon.py', '--out', str(tmp_path), '--datasets', 'GunPoint', '--phase', 'cv']
+    for extra, expect_runs, expect_text in (
+            (['--candidates', 'last'], [f'GunPoint_last_f{k}' for k in range(5)],
+             'GunPoint: 1 candidate(s) recorded by the shipped card, not trained again: avg'),
+            ([], [f'GunPoint_{c}_f{k}' for c in ('avg', 'last') for k in range(5)], None),
+            (['--candidates', 'last', '--extra', '--epochs', '1'], [f'GunPoint_last_f{k}' for k in range(5)],
+             "GunPoint: the shipped card's results are not used: --extra --epochs 1 makes other commands")):
+        trained.clear()
+        (tmp_path / 'summary.json').unlink(missing_ok=True)
+        monkeypatch.setattr(sys, 'argv', base + extra)
+        train_aeon.main()
+        out = capsys.readouterr().out
+        assert trained == expect_runs
+        if expect_text:
+            assert expect_text in out
+        else:
+            assert 'shipped card' not in out

@@ -76,7 +76,8 @@ from ..layers.reparam import fold_bn_after
 
 __all__ = ['SMPConvTCN', 'SMPConvTCNEnsemble', 'SMPTCNFeatures', 'checkpoint_filter_fn', 'combine_log_probs',
            'member_indices', 'radius_param_groups', 'sequence_input_size', 'build_smpconv_tcn', 'MIN_LENGTH',
-           'POOL_TYPES', 'SEQUENCE_DATA_CFG', 'check_global_pool', 'drop_stale_label_names', 'two_branch_eval']
+           'POOL_TYPES', 'SEQUENCE_DATA_CFG', 'check_global_pool', 'drop_stale_label_names', 'two_branch_eval',
+           'whole_architecture']
 
 # The pretrained_cfg entries of a sequence model that timm's PretrainedCfg defaults for images ('bicubic', 0.875):
 # a sequence is not resized or cropped. Every sequence cfg (registered, written by train-seq, shipped) states them.
@@ -1286,10 +1287,16 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
             f'checkpoint is an ensemble of {len(members)} SMP-TCNs (members.<i>. keys), the model a single SMP-TCN: '
             f'create it with num_members={len(members)}')
     if ('centred' in state_dict) == model.causal:
+        # the weights do not record their kernels' taps: a model built with another kernel_length loads them
+        # without an error and gives other outputs, so the hint says so
+        taps = ('' if model.kernel_length is None else
+                f'; and the kernel_length it was trained with: this model has kernel_length={model.kernel_length}, '
+                f'which the weights do not record (kernels as long as the input need smpconvnet.SMPConvTCN(..., '
+                f'kernel_length=None) built directly: timm\'s create_model drops None arguments)')
         raise ValueError(
             f'checkpoint is a {"centred" if model.causal else "causal"} SMP-TCN, the model a '
             f'{"causal" if model.causal else "centred"} one (the same weights give other outputs): create it with '
-            f'causal={not model.causal}')
+            f'causal={not model.causal}{taps}')
     mismatch = zero_padding_mismatch(state_dict.get('zero_padded_to'), model.zero_pad_to)
     if mismatch:
         raise ValueError(f'checkpoint: {mismatch}')
@@ -1595,6 +1602,13 @@ _ARCH_DEFAULTS = {k: p.default for k, p in inspect.signature(SMPConvTCN.__init__
                   if k in _ARCH_ARG_NAMES and p.default is not inspect.Parameter.empty}
 
 
+def whole_architecture(args: Dict[str, Any]) -> Dict[str, Any]:
+    """The architecture arguments of ``args`` (a registered variant's, a caller's: ``SMPConvTCN`` constructor
+    arguments and ``num_members``) completed by the class defaults, without None values and without device, dtype or
+    other non-architecture keys: what a run folder records as ``model_args`` (``arch_args`` of a built model)."""
+    return {k: v for k, v in {**_ARCH_DEFAULTS, **args}.items() if k in _ARCH_ARG_NAMES and v is not None}
+
+
 def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
                       kwargs: Dict[str, Any]) -> nn.Module:
     """A registered SMP-TCN ``variant`` through timm's builder: ``arch_args`` updated by the user's ``kwargs``, this
@@ -1652,8 +1666,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     # run folder records, so that a later redefinition of the registered variant does not rebuild its weights into
     # another network. None values are left out: timm's create_model drops None arguments, so a recorded None could
     # not undo a redefinition anyway (kernel_length=None, whole-series kernels, is such a case)
-    model.arch_args = {k: v for k, v in {**_ARCH_DEFAULTS, **model_args}.items()
-                       if k in _ARCH_ARG_NAMES and v is not None}
+    model.arch_args = whole_architecture(model_args)
     return remember_create_args(model, kwargs)
 
 

@@ -98,6 +98,8 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
     cfg = model.pretrained_cfg
     in1k = not model_args.get('num_classes') and architecture in PAPER_TOP1 and 'layers' not in model_args
     kind, sequences = _MODEL_KINDS.get(type(model).__name__, ('model', False))
+    if sequences and not getattr(getattr(model, 'members', [model])[0], 'causal', True):  # members: one architecture
+        kind = kind.replace('causal', "centred ('same')")
     lines = ['---', 'tags:', '- time-series-classification' if sequences else '- image-classification', '- timm',
              '- smpconv', 'library_name: timm', 'license: mit']
     if in1k:

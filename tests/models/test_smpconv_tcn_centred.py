@@ -190,6 +190,12 @@ def test_centred_and_causal_checkpoints_do_not_mix():
         checkpoint_filter_fn(centred.state_dict(), causal)
     with pytest.raises(ValueError, match='a causal SMP-TCN, the model a centred one .* causal=True'):
         checkpoint_filter_fn(causal.state_dict(), centred)
+    # the kernels' taps are not in the weights: a model with a kernel_length says it must be the weights' too (the
+    # registered ACSF1 model has 33; the causal model it replaced had whole-series kernels, and with causal=True alone
+    # its weights loaded into 33-tap kernels without an error)
+    with pytest.raises(ValueError, match=r'causal=True; and the kernel_length it was trained with: this model has '
+                                         r'kernel_length=33, which the weights do not record .*kernel_length=None'):
+        checkpoint_filter_fn(causal.state_dict(), centred_model(kernel_length=33))
     again = centred_model(causal=False)
     again.load_state_dict(checkpoint_filter_fn(centred.state_dict(), again))
     x = torch.randn(2, 3, 20)
@@ -220,3 +226,13 @@ def test_what_a_centred_model_does_not_do():
         with pytest.raises(ValueError, match='odd kernels') as e:
             SMPConvTCN(causal=False, **bad)
         SMPConvTCN(causal=False, **eval(f"dict({str(e.value).split('pass ')[1]})"))
+
+
+def test_a_centred_models_card_does_not_call_it_causal():
+    """The card of a folder (reparam, convert) names the kind of network: the shipped ACSF1 model's said causal."""
+    from smpconvnet.weights.folders import model_card
+    for kwargs, kind in (({}, "centred ('same') temporal convolutional network"),
+                         ({'num_members': 2}, "ensemble of centred ('same') temporal convolutional networks"),
+                         ({'causal': True}, 'causal temporal convolutional network')):
+        card = model_card('smpconv_tcn_chartraj', centred_model(**kwargs), {}, 'd', 's', 'c')
+        assert kind in card and ('causal' in kind or 'causal temporal' not in card)
