@@ -255,8 +255,8 @@ def shipped_final(folder, command, members, retrain):
     changed = [name for name, digest in listed.items() if sha256_file(folder / name) != digest]
     if changed or not {'model.safetensors', 'config.json'} <= set(listed):
         raise ValueError(f'{folder}: {", ".join(changed) or "model.safetensors / config.json"} not as its '
-                         f'{MANIFEST_NAME} lists (the shipped folder was changed): restore it (git checkout -- '
-                         f'{folder}) or train the final run: {retrain}')
+                         f'{MANIFEST_NAME} lists (the shipped folder was changed): restore it ({_restore(folder)}) '
+                         f'or train the final run: {retrain}')
     if 'final_run' not in cfg:
         raise ValueError(f'{folder}/config.json records no final_run (what its card states of the final run: a card '
                          f'packaged before it was recorded): train the final run: {retrain}')
@@ -266,6 +266,14 @@ def shipped_final(folder, command, members, retrain):
         raise ValueError(f'{folder} was trained by {shlex.join(shipped or [])!r}, not by the summary\'s final '
                          f'command {shlex.join(expected)!r} ({members} member(s)): train the final run: {retrain}')
     return {'weights': folder / 'model.safetensors', 'config': cfg}
+
+
+def _restore(folder):
+    # how to get a shipped folder back: from git where it is the repository's, else from wherever it was copied
+    folder = Path(folder).resolve()
+    if REPO in folder.parents:
+        return f'git -C {shlex.quote(str(REPO))} checkout -- {shlex.quote(str(folder.relative_to(REPO)))}'
+    return f'copy it again from {REPO / "smpconvnet" / "pretrained" / folder.name}'
 
 
 def _ordered_like(d, like):
@@ -396,7 +404,8 @@ def main():
             if shipped and (evaluated['correct'], evaluated['n']) != (recorded.get('correct'), recorded.get('n')):
                 raise ValueError(f'{dst}: the kept weights score {evaluated["correct"]}/{evaluated["n"]} on the test '
                                  f'split, its card records {recorded.get("correct")}/{recorded.get("n")}: the '
-                                 f'folder is not the one its card describes; restore it (git checkout -- {dst})')
+                                 f'folder is not the one its card describes; restore it ({_restore(dst)}) or train '
+                                 f'the final run: {train_aeon} --phase final --datasets {ds} --seeds 1')
             cfg['results'] = {'test': {k: evaluated[k] for k in ('accuracy', 'correct', 'n')},
                               'test_accuracy_per_seed': ds_summary['final']['test_accuracy'],
                               'test_accuracy_mean': ds_summary['final']['mean'],

@@ -224,8 +224,8 @@ DATASETS = {
     # ArrowHead (outlines): rounds after its first model (pooling grid) had scored 0.72 on the test split: the short
     # kernels (--candidates k32 k16), then circular-shift augmentation (--candidates avg_shift last_shift), then a
     # 5-seed ensemble (--candidates last_x5), precise BatchNorm statistics (last_pbn), centred convolutions
-    # (same_avg) and the later rounds of the note below; the model card says so. The choice is the best cross-validated accuracy
-    # over the whole grid
+    # (same_avg) and the later rounds of the note below; the model card says so. The choice is the best
+    # cross-validated accuracy over the whole grid
     'ArrowHead': dict(model='smpconv_tcn_arrowhead', args=['--epochs', '100', '--batch-size', '8'], folds=5,
                       candidates={**_POOL_GRID, **_SHORT_GRID, 'avg_shift': _POOL_GRID['avg'] + _SHIFT,
                                   'last_shift': _POOL_GRID['last'] + _SHIFT, 'last_x5': Ensemble('last', 5),
@@ -540,12 +540,13 @@ def _cross_validate(args, out, summary):
               flush=True)
 
 
-def _seed_from_card(summary, ds, extra, weights=WEIGHTS_DIR):
+def _seed_from_card(summary, ds, extra, weights=WEIGHTS_DIR, retrained=()):
     """Fill ``summary[ds]`` from the shipped card (``weights/<model>.aeon/config.json``) where it lacks what the card
     records: every candidate of the grid scored by the same arguments (``extra`` included) and, without a final run
     in the summary, the final one (``from_card``: ``scripts/package_seq_weights.py`` then rewrites the card around
     the shipped weights). The runs of earlier rounds are not kept with the project, so a new machine extends a grid
-    from what the cards record instead of training every earlier candidate again. Returns the seeded candidates."""
+    from what the cards record instead of training every earlier candidate again. ``retrained``: candidates this run
+    trains (not seeded: a failed run must leave no record, not the card's). Returns the seeded candidates."""
     try:
         cfg = json.loads((Path(weights) / f"{DATASETS[ds]['model']}.aeon" / 'config.json').read_text())
         selection = cfg['model_selection']
@@ -558,7 +559,7 @@ def _seed_from_card(summary, ds, extra, weights=WEIGHTS_DIR):
     grid = list(DATASETS[ds]['candidates'])
     # a summary's record made by other arguments (another --extra) is not this command's: the card's replaces it
     seeded = [c for c, rec in selection['candidates'].items()
-              if c in grid and rec['args'] == shlex.join(_candidate_args(ds, c) + extra)
+              if c in grid and c not in retrained and rec['args'] == shlex.join(_candidate_args(ds, c) + extra)
               and cv['candidates'].get(c, {}).get('args') != rec['args']]
     cv['candidates'].update({c: selection['candidates'][c] for c in seeded})
     _grid_order(cv, grid)
@@ -651,8 +652,7 @@ def main():
             print(f'{ds}: the shipped card\'s results are not used: --extra {shlex.join(args.extra)} makes other '
                   f'commands than those the card records', flush=True)
             continue
-        seeded = [c for c in _seed_from_card(summary, ds, args.extra)
-                  if args.candidates is None or c not in args.candidates]
+        seeded = _seed_from_card(summary, ds, args.extra, retrained=args.candidates or ())
         if seeded:
             print(f'{ds}: {len(seeded)} candidate(s) recorded by the shipped card, not trained again: '
                   f'{" ".join(seeded)}', flush=True)

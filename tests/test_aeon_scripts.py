@@ -453,7 +453,8 @@ def test_a_new_machine_extends_a_grid_from_the_shipped_cards(monkeypatch, tmp_pa
     state = load_file(weights / name / 'model.safetensors')
     state['head.bias'] = state['head.bias'] + 5 * torch.arange(len(state['head.bias']))
     save_file(state, weights / name / 'model.safetensors')
-    with pytest.raises(ValueError, match=r'model\.safetensors not as its manifest\.sha256 lists .*git checkout'):
+    with pytest.raises(ValueError, match=r'model\.safetensors not as its manifest\.sha256 lists .*restore it \(copy it '
+                                         r'again from .*smpconv_tcn_japanesevowels\.aeon\) or train the final run: R'):
         package.shipped_final(weights / name, summary[ds]['final']['command'].split('train-seq ', 1)[1], 1, 'R')
     write_manifest(weights / name)
     grid = dict(train_aeon.DATASETS[ds]['candidates'])
@@ -494,3 +495,6 @@ def test_train_aeon_says_what_it_takes_from_the_cards(monkeypatch, tmp_path, cap
             assert expect_text in out
         else:
             assert 'shipped card' not in out
+        # the runs failed: what they were to record is not there, not even the card's record of it
+        cv = json.loads((tmp_path / 'summary.json').read_text())['GunPoint']['cv']
+        assert 'last' not in cv['candidates'] and 'chosen' not in cv

@@ -673,9 +673,12 @@ def _warn_overridden(model_name: str, model: nn.Module, kwargs: Dict[str, Any]):
     overlay = kwargs.get('pretrained_cfg_overlay')
     if not given or Path(model_name).is_file() or (isinstance(overlay, dict) and overlay.get('file')):
         return
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        trained = load_model_with_config(model_name, pretrained=True)[0]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            trained = load_model_with_config(model_name, pretrained=True)[0]
+    except (ValueError, RuntimeError, OSError):
+        return  # loads only with the caller's arguments (e.g. causal=True for weights of another definition)
     trained = getattr(trained, 'members', [trained])[0]
     for k, v in given.items():
         if getattr(trained, k, v) != v:

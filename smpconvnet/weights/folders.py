@@ -70,6 +70,11 @@ _MODEL_KINDS = {
 }
 
 
+def _kernel_length(model: torch.nn.Module) -> Optional[int]:
+    # the SMP kernels' fixed number of taps of a sequence model (an ensemble's members share it); None: input-length
+    return getattr(getattr(model, 'members', [model])[0], 'kernel_length', None)
+
+
 def local_paths_to_names(text: str) -> str:
     """``text`` with every absolute path of an existing file or folder replaced by its name (by its path from the
     package's folder, ``smpconvnet/...``, for the package's own files): a card's provenance without the author's
@@ -115,9 +120,12 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
         if deployed and zero_pad_to:
             lengths = (f'sequences `[B, {channels}, L]`, L up to {zero_pad_to} (zero-padded to {zero_pad_to} steps, '
                        f'the length the deployed kernels are materialised for; a longer one raises a ValueError)')
-        elif deployed and model_args.get('seq_len'):
+        elif deployed and model_args.get('seq_len') and _kernel_length(model) is None:
             lengths = (f"sequences `[B, {channels}, {model_args['seq_len']}]` only (the deployed kernels are "
                        f'materialised for this length; another raises a ValueError)')
+        elif deployed and model_args.get('seq_len'):
+            lengths = (f'sequences `[B, {channels}, L]` of any length (the deployed kernels have {_kernel_length(model)} '
+                       f'taps whatever the length; trained at L = {length})')
         else:
             lengths = f'sequences `[B, {channels}, L]` (trained at L = {length})'
         input_line = (f'- **Input:** {lengths}, normalised as `(x - mean) / std` with per-channel mean '

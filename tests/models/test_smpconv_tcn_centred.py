@@ -236,3 +236,14 @@ def test_a_centred_models_card_does_not_call_it_causal():
                          ({'causal': True}, 'causal temporal convolutional network')):
         card = model_card('smpconv_tcn_chartraj', centred_model(**kwargs), {}, 'd', 's', 'c')
         assert kind in card and ('causal' in kind or 'causal temporal' not in card)
+
+
+def test_a_deployed_card_with_fixed_kernels_takes_any_length():
+    """Deployed kernels of kernel_length taps do not depend on the input length: the card said 'only' the length it
+    was deployed at (a deployed ACSF1 or OSULeaf model runs at any length)."""
+    from smpconvnet.weights.folders import model_card
+    model = centred_model(kernel_length=7)
+    card = model_card('smpconv_tcn_chartraj', model, {'seq_len': 20}, 'd', 's', 'c', deployed=True)
+    assert 'of any length (the deployed kernels have 7 taps whatever the length' in card and ' only (' not in card
+    whole = model_card('smpconv_tcn_chartraj', centred_model(), {'seq_len': 20}, 'd', 's', 'c', deployed=True)
+    assert '20]` only (the deployed kernels are materialised for this length' in whole
