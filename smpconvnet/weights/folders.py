@@ -70,9 +70,9 @@ _MODEL_KINDS = {
 }
 
 
-def _kernel_length(model: torch.nn.Module) -> Optional[int]:
-    # the SMP kernels' fixed number of taps of a sequence model (an ensemble's members share it); None: input-length
-    return getattr(getattr(model, 'members', [model])[0], 'kernel_length', None)
+def _unit(model: torch.nn.Module) -> torch.nn.Module:
+    # the network whose architecture a card describes: an ensemble's members share one
+    return getattr(model, 'members', [model])[0]
 
 
 def local_paths_to_names(text: str) -> str:
@@ -103,7 +103,7 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
     cfg = model.pretrained_cfg
     in1k = not model_args.get('num_classes') and architecture in PAPER_TOP1 and 'layers' not in model_args
     kind, sequences = _MODEL_KINDS.get(type(model).__name__, ('model', False))
-    if sequences and not getattr(getattr(model, 'members', [model])[0], 'causal', True):  # members: one architecture
+    if sequences and not getattr(_unit(model), 'causal', True):
         kind = kind.replace('causal', "centred ('same')")
     lines = ['---', 'tags:', '- time-series-classification' if sequences else '- image-classification', '- timm',
              '- smpconv', 'library_name: timm', 'license: mit']
@@ -117,15 +117,16 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
     if sequences:
         channels, _, length = tuple(cfg.get('input_size', (0, 1, 0)))
         zero_pad_to = getattr(model, 'zero_pad_to', None)
+        taps = getattr(_unit(model), 'kernel_length', None)  # fixed-length kernels run at any input length
         if deployed and zero_pad_to:
             lengths = (f'sequences `[B, {channels}, L]`, L up to {zero_pad_to} (zero-padded to {zero_pad_to} steps, '
                        f'the length the deployed kernels are materialised for; a longer one raises a ValueError)')
-        elif deployed and model_args.get('seq_len') and _kernel_length(model) is None:
+        elif deployed and model_args.get('seq_len') and taps is None:
             lengths = (f"sequences `[B, {channels}, {model_args['seq_len']}]` only (the deployed kernels are "
                        f'materialised for this length; another raises a ValueError)')
         elif deployed and model_args.get('seq_len'):
-            lengths = (f'sequences `[B, {channels}, L]` of any length (the deployed kernels have {_kernel_length(model)} '
-                       f'taps whatever the length; trained at L = {length})')
+            lengths = (f'sequences `[B, {channels}, L]` of any length (the deployed kernels have {taps} taps whatever '
+                       f'the length; trained at L = {length})')
         else:
             lengths = f'sequences `[B, {channels}, L]` (trained at L = {length})'
         input_line = (f'- **Input:** {lengths}, normalised as `(x - mean) / std` with per-channel mean '
