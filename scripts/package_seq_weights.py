@@ -213,16 +213,20 @@ Each run also scored its own model on the test split at its end (train-seq's rep
 {scores}."""
 
 
-def check_finished(run, words, required):
-    """A ``ValueError`` unless the command ``run`` records as finished (``FINISHED_COMMAND_NAME``, written by
-    ``scripts/train_aeon.py``) is ``words`` (``train-seq ...``) but for the output folder. ``required``: a run without
-    the record is refused too (ensemble members: nothing else says which recipe each member ran; single runs trained
-    before the record existed are checked by their epochs)."""
+def check_finished(run, words, required, retrain):
+    """A ``ValueError`` unless ``run`` finished (its ``results.json``) and the command it records as finished
+    (``FINISHED_COMMAND_NAME``, written by ``scripts/train_aeon.py``) is ``words`` (``train-seq ...``) but for the
+    output folder. ``required``: a run without the record is refused too (ensemble members: nothing else says which
+    recipe each member ran; single runs trained before the record existed are checked by their epochs).
+    ``retrain``: the command the errors print, which trains the run again."""
+    if not (run / 'results.json').exists():
+        raise ValueError(f'{run}: the final run did not finish (no results.json; its log: {run / "train.log"}): '
+                         f'train it again: {retrain}')
     record = run / FINISHED_COMMAND_NAME
     if not record.exists():
         if required:
             raise ValueError(f'{run}: no {FINISHED_COMMAND_NAME} (the record of the command that finished there): '
-                             f'train it with scripts/train_aeon.py --phase final')
+                             f'train it: {retrain}')
         return
 
     def without_output(w):
@@ -232,7 +236,7 @@ def check_finished(run, words, required):
     recorded = json.loads(record.read_text())
     if without_output(recorded) != without_output(words):
         raise ValueError(f'{run} was trained by {shlex.join(recorded)!r}, not by the chosen candidate\'s '
-                         f'{shlex.join(words)!r}: run scripts/train_aeon.py --phase final again')
+                         f'{shlex.join(words)!r}: train it again: {retrain}')
 
 
 # what the packager writes into config.json besides the run's own config (shipped_final reads the rest back)
@@ -314,7 +318,9 @@ def main():
         summary = json.loads((runs / 'summary.json').read_text())
     except (OSError, ValueError) as e:
         raise ValueError(f'--runs {runs}: expected the --out folder of scripts/train_aeon.py, with its summary.json '
-                         f'({e}); train first: {train_aeon} --datasets NAME') from e
+                         f'({e}); train first: {train_aeon}'
+                         + (f' --datasets {" ".join(args.datasets)}' if args.datasets else
+                            ' (all eight sets: days on a CPU; one set: add --datasets and its name)')) from e
     for name, z in seq_zoo.SEQ_ZOO.items():
         ds = z['dataset']
         if args.datasets is not None and ds not in args.datasets:
@@ -341,10 +347,12 @@ def main():
             raise FileExistsError(f'{dst} exists (pass --force to replace it)')
         command = ds_summary['final']['command'].split('train-seq ', 1)[1].replace('--output runs/', '--output runs/ucr/', 1)
         shipped = None
+        # --keep-finished: members that finished by the chosen command are not trained again
+        retrain = f'{train_aeon} --phase final --datasets {ds} --seeds 1 --keep-finished'
         if ds_summary['final'].get('from_card') and not (run / 'results.json').exists():
             # the final run is the shipped folder's (its summary seeded from the card on a machine without the runs):
             # the card is rewritten around the same weights, e.g. with a grid that grew and kept its choice
-            shipped = shipped_final(dst, command, members, f'{train_aeon} --phase final --datasets {ds} --seeds 1')
+            shipped = shipped_final(dst, command, members, retrain)
         words_of_seed = member_commands(ds_summary['final']['command'].split('smpconvnet ', 1)[1],
                                         max(members, SHIPPED_SEED + 1))
         # run folders record the whole architecture (class defaults included), earlier ones what they overrode
@@ -356,7 +364,7 @@ def main():
                                  f'the registered {name} {z["arch"]}')
         for member, words in zip([] if shipped else member_runs,
                                  words_of_seed[:members] if members > 1 else [words_of_seed[SHIPPED_SEED]]):
-            check_finished(member, words, required=members > 1)
+            check_finished(member, words, required=members > 1, retrain=retrain)
             run_cfg = json.loads((member / 'config.json').read_text())
             mismatch = {k: v for k, v in run_cfg['model_args'].items() if registered.get(k) != v}
             if run_cfg['architecture'] != name or mismatch:

@@ -70,6 +70,8 @@ def test_cli_rejects_unknown_data_sets_and_candidates(monkeypatch, tmp_path, cap
                           (['--datasets', 'GunPoint', '--candidates', 'nosuch'], '--candidates nosuch: not in the grids'),
                           (['--datasets'], '--datasets needs at least one name'),
                           (['--datasets', 'GunPoint', '--candidates'], '--candidates needs at least one name'),
+                          (['--datasets', 'GunPoint', '--phase', 'final', '--candidates', 'avg'],
+                           '--candidates chooses what the cv phase trains; --phase final trains the candidate'),
                           (['--jobs', '0'], '--jobs and --seeds must be at least 1'),
                           (['--seeds', '0'], '--jobs and --seeds must be at least 1'),
                           (['--device', 'cuda'], '--device cuda: torch sees no CUDA device here')):
@@ -263,6 +265,19 @@ def test_packager_ships_a_chosen_ensemble(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match='chosen candidate has 2 member.* set num_members in its SEQ_ZOO entry'):
         package.main()
     monkeypatch.setitem(entry, 'arch', dict(entry['arch'], num_members=2))
+    # a final run that failed (its results.json never written): one line naming the run and its log, and the
+    # command that trains it again (it was a bare FileNotFoundError)
+    results = runs / 'final' / 'GunPoint_s0' / 'results.json'
+    kept = results.read_text()
+    results.unlink()
+    with pytest.raises(ValueError) as e:
+        package.main()
+    assert str(e.value).startswith(f"{runs / 'final' / 'GunPoint_s0'}: the final run did not finish (no "
+                                   f"results.json; its log: {runs / 'final' / 'GunPoint_s0' / 'train.log'})")
+    retrain = shlex.split(str(e.value).split('train it again: ', 1)[1])
+    assert retrain[1:] == [str(ROOT / 'scripts' / 'train_aeon.py'), '--out', str(runs), '--phase', 'final',
+                           '--datasets', 'GunPoint', '--seeds', '1', '--keep-finished']
+    results.write_text(kept)
     # each member must have finished the chosen recipe's command (a folder alone does not say which recipe it ran)
     with pytest.raises(ValueError, match=r'GunPoint_s0: no finished_command\.json'):
         package.main()
@@ -303,6 +318,13 @@ def test_packager_errors_are_one_line_with_a_command_that_works(tmp_path):
     r = subprocess.run([sys.executable, script, '--runs', str(empty)], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
     assert f'--runs {empty}: expected the --out folder of scripts/train_aeon.py' in r.stderr
+    # the hint is a command as it stands (it ended with a placeholder, --datasets NAME)
+    hint = r.stderr.split('train first: ', 1)[1].split(' (all eight sets', 1)[0]
+    assert shlex.split(hint)[1:] == [str(ROOT / 'scripts' / 'train_aeon.py'), '--out', str(empty)]
+    r = subprocess.run([sys.executable, script, '--runs', str(empty), '--datasets', 'GunPoint', 'ArrowHead'],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert shlex.split(r.stderr.split('train first: ', 1)[1])[1:] == [
+        str(ROOT / 'scripts' / 'train_aeon.py'), '--out', str(empty), '--datasets', 'GunPoint', 'ArrowHead']
     (empty / 'summary.json').write_text('{}')
     r = subprocess.run([sys.executable, script, '--runs', str(empty), '--datasets', 'GunPoint',
                         '--weights', str(tmp_path / 'w')], capture_output=True, text=True, cwd=tmp_path)

@@ -33,6 +33,17 @@ def _print_info(info: Dict[str, Any]):
     if info.get('num_members'):
         print(f"  ensemble:    {info['num_members']} members, classifying by their mean class probabilities "
               f"(parameters, GMACs and features: all members')")
+    if info.get('sequence'):
+        seq = info['sequence']
+        if seq['kernel_length'] is not None:
+            taps = f"{seq['kernel_length']} taps (any input length)"
+        elif seq.get('deployed_length'):
+            taps = f"deployed for {seq['deployed_length']}-step input only (its kernels span the whole input)"
+        else:
+            taps = 'as many taps as the input has steps' + ('' if seq['causal'] else ' (2L - 1: centred)')
+        print(f"  kernels:     {'causal' if seq['causal'] else 'centred'}, {taps}; pooling "
+              f"{seq['global_pool'] or 'none (per-step outputs)'}"
+              + (f"; series zero-padded to {seq['zero_pad_to']} steps" if seq['zero_pad_to'] is not None else ''))
     if info.get('model_args'):
         print(f"  model args:  {json.dumps(info['model_args'])}")
     print('  pretrained_cfg:')

@@ -1531,6 +1531,12 @@ class SMPConvTCNEnsemble(nn.Module):
         return self._combine([member(x, timestamps, lengths) for member in self.members], False)
 
 
+def member_network(model: nn.Module) -> nn.Module:
+    """The network that describes ``model``'s architecture (its ``causal``, ``kernel_length``, ``zero_pad_to``, ...):
+    an ensemble's first member (``SMPConvTCNEnsemble``'s members share one architecture), any other model itself."""
+    return getattr(model, 'members', [model])[0]
+
+
 class SMPTCNFeatures(FeatureGetterNet):
     """timm's ``features_only`` wrapper of an SMP-TCN (``FeatureGetterNet``: the model's ``forward_intermediates``)
     that also takes ``timestamps`` and ``lengths``, as the model does: ``features(x, lengths=lengths)`` is the list
@@ -1604,9 +1610,12 @@ _ARCH_DEFAULTS = {k: p.default for k, p in inspect.signature(SMPConvTCN.__init__
 
 def whole_architecture(args: Dict[str, Any]) -> Dict[str, Any]:
     """The architecture arguments of ``args`` (a registered variant's, a caller's: ``SMPConvTCN`` constructor
-    arguments and ``num_members``) completed by the class defaults, without None values and without device, dtype or
-    other non-architecture keys: what a run folder records as ``model_args`` (``arch_args`` of a built model)."""
-    return {k: v for k, v in {**_ARCH_DEFAULTS, **args}.items() if k in _ARCH_ARG_NAMES and v is not None}
+    arguments and ``num_members``) completed by the class defaults, without device, dtype or other
+    non-architecture keys: what a run folder records as ``model_args`` (``arch_args`` of a built model). None values
+    are kept: ``kernel_length=None`` (whole-series kernels) or ``zero_pad_to=None`` is a choice that a variant
+    redefined with a value must not override (timm passes a folder's None arguments to the model; a caller's None it
+    drops)."""
+    return {k: v for k, v in {**_ARCH_DEFAULTS, **args}.items() if k in _ARCH_ARG_NAMES}
 
 
 def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
@@ -1664,8 +1673,8 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
                     tcn._seq_len_is_default = True
     # the whole architecture it was built with (the variant's arguments, the caller's and the class defaults): what a
     # run folder records, so that a later redefinition of the registered variant does not rebuild its weights into
-    # another network. None values are left out: timm's create_model drops None arguments, so a recorded None could
-    # not undo a redefinition anyway (kernel_length=None, whole-series kernels, is such a case)
+    # another network. None values too (kernel_length=None: whole-series kernels): timm passes a folder's recorded
+    # None to the model, and drops only a caller's
     model.arch_args = whole_architecture(model_args)
     return remember_create_args(model, kwargs)
 

@@ -38,7 +38,7 @@ from ..data import sequences as seq_data
 from ..atomic_io import atomic_file
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
-from ..models.smpconv_tcn import SEQUENCE_DATA_CFG
+from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, member_network
 from ..weights.sources import load_model_with_config, register_checkpoint_format, weights_file_hints
 
 __all__ = [
@@ -679,7 +679,7 @@ def _warn_overridden(model_name: str, model: nn.Module, kwargs: Dict[str, Any]):
             trained = load_model_with_config(model_name, pretrained=True)[0]
     except (ValueError, RuntimeError, OSError):
         return  # loads only with the caller's arguments (e.g. causal=True for weights of another definition)
-    trained = getattr(trained, 'members', [trained])[0]
+    trained = member_network(trained)
     for k, v in given.items():
         if getattr(trained, k, v) != v:
             warnings.warn(f'--model-kwargs {k}={v!r}: {model_name} was trained with {k}={getattr(trained, k)!r}; '

@@ -5,7 +5,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 
-from ..models import has_batchnorm, two_branch_eval, weights_location
+from ..models import has_batchnorm, member_network, two_branch_eval, weights_location
 from ..profiling import count_macs
 from .deploy import deploy, model_input_shape
 from .sources import load_model
@@ -79,6 +79,13 @@ def model_info(spec: str, input_size: Optional[Sequence[int]] = None, pretrained
         num_classes=getattr(model, 'num_classes', None), num_features=getattr(model, 'num_features', None))
     if getattr(model, 'num_members', None) is not None:
         info['num_members'] = model.num_members  # an ensemble: parameters, GMACs and features are all members'
+    unit = member_network(model)
+    if hasattr(unit, 'causal') and hasattr(unit, 'kernel_length'):
+        # a sequence model: what its convolutions read (two models of one shape differ in these alone)
+        info['sequence'] = {k: getattr(unit, k, None) for k in ('causal', 'kernel_length', 'global_pool',
+                                                                 'zero_pad_to')}
+        if unit.kernel_length is None and getattr(model, 'is_deployed', False):
+            info['sequence']['deployed_length'] = unit.seq_len  # whole-input kernels fused for this length only
     t0 = time.perf_counter()
     fft: List[bool] = []
     with two_branch_eval(model):  # an eval-mode SMP-TCN unit runs its folded (deployed) convolution otherwise

@@ -25,7 +25,7 @@ import torch
 from ..atomic_io import atomic_file
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
-from ..models import SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, two_branch_eval
+from ..models import SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, member_network, two_branch_eval
 from .folders import model_card, print_step, write_model_folder
 from .sources import load_deployed, load_model, load_model_with_config
 from ..layers.reparam import relative_error
@@ -112,7 +112,7 @@ def _warn_other_length(src: str, model: torch.nn.Module, example: torch.Tensor):
     # model equals the training form at that length, which is not the model as trained
     if not _deploys_for_a_length(model, example):
         return
-    unit = getattr(model, 'members', [model])[0]
+    unit = member_network(model)
     if getattr(unit, 'kernel_length', 0) is not None or getattr(unit, 'zero_pad_to', None) is not None:
         return
     trained, length = model_input_shape(model)[-1], _deployment_length(model, example)
@@ -193,7 +193,10 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
 
     architecture = model.pretrained_cfg.get('architecture', type(model).__name__)
     from timm.models._input import get_model_args
-    model_args = get_model_args(model)  # what timm's factory recorded to rebuild this architecture
+    # what timm's factory recorded to rebuild this architecture; a sequence model's whole architecture (its variant's
+    # arguments and the class defaults too: a folder deployed from a tag recorded only the caller's overrides, and
+    # rebuilt a redefined variant's network)
+    model_args = dict(get_model_args(model), **getattr(model, 'arch_args', {}))
     extra = dict(source_config)  # e.g. the data set of a train-seq run, for evaluate-seq
     if source.startswith('random weights'):
         # said in the folder itself, not only in its card: without the weights' tag (info would name the trained

@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Union
 import torch
 
 from ..atomic_io import atomic_dir
+from ..models import member_network
 
 __all__ = [
     'WEIGHTS_NAME', 'CONFIG_NAME', 'CARD_NAME', 'DEPLOYED_KEY', 'EXTRA_CONFIG_KEYS', 'CITATION', 'PAPER_TOP1',
@@ -70,11 +71,6 @@ _MODEL_KINDS = {
 }
 
 
-def _unit(model: torch.nn.Module) -> torch.nn.Module:
-    # the network whose architecture a card describes: an ensemble's members share one
-    return getattr(model, 'members', [model])[0]
-
-
 def local_paths_to_names(text: str) -> str:
     """``text`` with every absolute path of an existing file or folder replaced by its name (by its path from the
     package's folder, ``smpconvnet/...``, for the package's own files): a card's provenance without the author's
@@ -103,7 +99,7 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
     cfg = model.pretrained_cfg
     in1k = not model_args.get('num_classes') and architecture in PAPER_TOP1 and 'layers' not in model_args
     kind, sequences = _MODEL_KINDS.get(type(model).__name__, ('model', False))
-    if sequences and not getattr(_unit(model), 'causal', True):
+    if sequences and not getattr(member_network(model), 'causal', True):
         kind = kind.replace('causal', "centred ('same')")
     lines = ['---', 'tags:', '- time-series-classification' if sequences else '- image-classification', '- timm',
              '- smpconv', 'library_name: timm', 'license: mit']
@@ -117,7 +113,7 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
     if sequences:
         channels, _, length = tuple(cfg.get('input_size', (0, 1, 0)))
         zero_pad_to = getattr(model, 'zero_pad_to', None)
-        taps = getattr(_unit(model), 'kernel_length', None)  # fixed-length kernels run at any input length
+        taps = getattr(member_network(model), 'kernel_length', None)  # fixed-length kernels run at any input length
         if deployed and zero_pad_to:
             lengths = (f'sequences `[B, {channels}, L]`, L up to {zero_pad_to} (zero-padded to {zero_pad_to} steps, '
                        f'the length the deployed kernels are materialised for; a longer one raises a ValueError)')

@@ -74,6 +74,25 @@ def test_info_says_when_a_model_is_an_ensemble(tmp_path, capsys):
     assert '  ensemble:    5 members, classifying by their mean class probabilities' in capsys.readouterr().out
 
 
+def test_info_says_what_a_sequence_models_kernels_read(tmp_path, capsys):
+    """Sequence models of one shape differ in what their kernels read (causal or centred, a fixed kernel length or
+    the whole input, the pooling): ``info`` says it, for a registered model and its deployed folder (ACSF1 was
+    redefined from causal whole-series to centred 33-tap kernels with the same shapes)."""
+    assert main(['info', 'smpconv_tcn_acsf1', '--pretrained', 'no']) == 0
+    assert '  kernels:     centred, 33 taps (any input length); pooling avg\n' in capsys.readouterr().out
+    assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--json', '--model-kwargs',
+                 'zero_pad_to=160', 'global_pool="max"']) == 0
+    assert json.loads(capsys.readouterr().out)['sequence'] == dict(causal=True, kernel_length=None,
+                                                                   global_pool='max', zero_pad_to=160)
+    assert main(['reparam', 'smpconv_tcn_pickupgesturewiimotez.aeon', str(tmp_path / 'deployed')]) == 0
+    capsys.readouterr()
+    assert main(['info', str(tmp_path / 'deployed')]) == 0
+    assert ('  kernels:     causal, deployed for 361-step input only (its kernels span the whole input); pooling '
+            'max\n' in capsys.readouterr().out)
+    assert main(['info', 'smpconvnet_t', '--pretrained', 'no', '--json']) == 0
+    assert 'sequence' not in json.loads(capsys.readouterr().out)
+
+
 def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_another_data_set(capsys, tmp_path):
     """No pooling (a prediction per step) or another class count (a random classifier) cannot be scored: refused
     before any data is read, naming the argument; another data set than the model's is scored with a warning."""

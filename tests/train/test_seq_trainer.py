@@ -485,7 +485,8 @@ def test_a_run_folder_records_the_whole_architecture(tmp_path, monkeypatch):
     """A run folder (and its checkpoint) records every architecture argument, the registered variant's included:
     after the variant is redefined with the same parameter shapes (JapaneseVowels' init_radius and pooling were), the
     folder still builds the network its weights were trained in. It recorded only the arguments given before, and
-    loaded into the new definition without an error, giving other outputs."""
+    loaded into the new definition without an error, giving other outputs; then it recorded no None, and whole-series
+    kernels loaded as the redefined variant's 33 taps."""
     import timm
     from smpconvnet.models import seq_zoo
     cfg = train_seq.TrainConfig(model='smpconv_tcn_gunpoint', dataset='GunPoint', epochs=1, batch_size=25,
@@ -494,15 +495,17 @@ def test_a_run_folder_records_the_whole_architecture(tmp_path, monkeypatch):
     train_seq.train(cfg)
     recorded = json.loads((tmp_path / 'run' / 'config.json').read_text())['model_args']
     registered = seq_zoo.SEQ_ZOO['smpconv_tcn_gunpoint']['arch']
-    # the variant's arguments, the ones given and the class defaults (causal among them); no None (timm drops it)
-    assert recorded == dict(registered, num_blocks=1, hidden_channels=4, causal=True, input_dropout=0.0, drop_rate=0.0)
+    # the variant's arguments, the ones given and the class defaults (causal among them); None too (whole-series
+    # kernels: kernel_length=None, which a variant redefined with a kernel length must not override)
+    assert recorded == dict(registered, num_blocks=1, hidden_channels=4, causal=True, input_dropout=0.0, drop_rate=0.0,
+                            kernel_length=None, use_fft=None, seq_len=None, zero_pad_to=None)
     x = torch.randn(2, 1, 150)
     with torch.no_grad():
         before = timm.create_model(f'local-dir:{tmp_path / "run"}', pretrained=True).eval()(x)
         # redefined: the same shapes, another network
         monkeypatch.setitem(seq_zoo.SEQ_ZOO['smpconv_tcn_gunpoint'], 'arch', dict(
-            registered, causal=False, init_radius=0.0625, global_pool='max'))
-        after = timm.create_model(f'local-dir:{tmp_path / "run"}', pretrained=True).eval()(x)
-        assert torch.equal(before, after)
+            registered, causal=False, init_radius=0.0625, global_pool='max', kernel_length=33))
+        after = timm.create_model(f'local-dir:{tmp_path / "run"}', pretrained=True).eval()
+        assert after.kernel_length is None and torch.equal(before, after(x))
         ckpt = torch.load(tmp_path / 'run' / train_seq.CHECKPOINT_NAME, weights_only=False)
         assert train_seq.checkpoint_config(ckpt)['model_args'] == recorded

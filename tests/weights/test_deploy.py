@@ -352,3 +352,25 @@ def test_demo_of_a_sequence_folder_points_to_evaluate_seq(tmp_path, capsys):
     assert 'is a sequence model; the demo runs the registered ones' in err
     command = err.split('`')[1]
     assert main(command.split()[1:]) == 0 and 'accuracy 1.0000 (150/150)' in capsys.readouterr().out
+
+
+def test_a_folder_deployed_from_a_tag_records_the_whole_architecture(tmp_path, monkeypatch):
+    """A folder deployed from a registered tag records every architecture argument (the variant's and the class
+    defaults, None included), as run folders do: it recorded only the caller's overrides (in_chans, num_classes,
+    global_pool), so a later redefinition of the variant with the same shapes (ACSF1's, from causal whole-series to
+    centred 33-tap kernels) rebuilt the folder into the new network."""
+    from smpconvnet.models import seq_zoo
+    dst = tmp_path / 'gunpoint_deployed'
+    reparameterize_to_folder('smpconv_tcn_gunpoint.aeon', str(dst), quiet=True)
+    recorded = json.loads((dst / 'config.json').read_text())['model_args']
+    registered = seq_zoo.SEQ_ZOO['smpconv_tcn_gunpoint']['arch']
+    assert recorded == dict(registered, causal=True, kernel_length=None, zero_pad_to=None, use_fft=None,
+                            seq_len=150, input_dropout=0.0, drop_rate=0.0)
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        before = timm.create_model(f'local-dir:{dst}', pretrained=True).eval()(x)
+        monkeypatch.setitem(seq_zoo.SEQ_ZOO['smpconv_tcn_gunpoint'], 'arch', dict(
+            registered, causal=False, kernel_length=33, global_pool='max'))
+        after = timm.create_model(f'local-dir:{dst}', pretrained=True).eval()
+        assert (after.causal, after.kernel_length, after.global_pool) == (True, None, registered['global_pool'])
+        assert torch.equal(before, after(x))
