@@ -14,7 +14,8 @@ def add_parser(subparsers: argparse._SubParsersAction):
         description='Load SRC (a model name, hf-hub:/local-dir: name, converted folder or checkpoint file), '
                     're-parameterise it for inference and save DST/ (model.safetensors, config.json marked '
                     '"deployed": true, README.md). It loads back as the deployed model with '
-                    'timm.create_model("local-dir:DST", pretrained=True) or smpconvnet.load_model("DST").', **common)
+                    'timm.create_model("local-dir:DST", pretrained=True) or smpconvnet.load_model("DST")[0] '
+                    '(load_model gives the model and where it came from).', **common)
     p.add_argument('src', help='model name, hf-hub:org/name, local-dir:/path, folder or checkpoint')
     p.add_argument('dst', help='output folder')
     p.add_argument('--force', action='store_true', help='replace DST if it exists')

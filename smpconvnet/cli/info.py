@@ -35,7 +35,11 @@ def _print_info(info: Dict[str, Any]):
               f"(parameters, GMACs and features: all members')")
     if info.get('sequence'):
         seq = info['sequence']
-        if seq['kernel_length'] is not None:
+        if seq['zero_pad_to'] is not None:
+            # every series is padded to N steps: shorter input runs, longer is refused, whatever the kernels
+            taps = (f"{seq['kernel_length']} taps" if seq['kernel_length'] is not None else
+                    f"as many taps as its {seq['zero_pad_to']} steps")
+        elif seq['kernel_length'] is not None:
             taps = f"{seq['kernel_length']} taps (any input length)"
         elif seq.get('deployed_length'):
             taps = f"deployed for {seq['deployed_length']}-step input only (its kernels span the whole input)"
@@ -43,7 +47,8 @@ def _print_info(info: Dict[str, Any]):
             taps = 'as many taps as the input has steps' + ('' if seq['causal'] else ' (2L - 1: centred)')
         print(f"  kernels:     {'causal' if seq['causal'] else 'centred'}, {taps}; pooling "
               f"{seq['global_pool'] or 'none (per-step outputs)'}"
-              + (f"; series zero-padded to {seq['zero_pad_to']} steps" if seq['zero_pad_to'] is not None else ''))
+              + (f"; every series zero-padded to {seq['zero_pad_to']} steps (longer ones refused)"
+                 if seq['zero_pad_to'] is not None else ''))
     if info.get('model_args'):
         print(f"  model args:  {json.dumps(info['model_args'])}")
     print('  pretrained_cfg:')

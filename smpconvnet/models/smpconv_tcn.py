@@ -476,10 +476,15 @@ def check_input(
     # a kernel as long as the input needs two steps to span [-1, 1] (MIN_LENGTH, spelled out for TorchScript); a
     # fixed kernel length takes any input
     if x.shape[-1] < (1 if kernel_length is not None and not timestamps_given else 2):
-        why = ('the kernel spans the sequence from its first to its last step' if kernel_length is None else
-               'timestamps need two steps to define a time span')
+        least = '2 steps'
+        if kernel_length is None:
+            why = 'the kernel spans the sequence from its first to its last step'
+        elif timestamps_given:
+            why = 'timestamps need two steps to define a time span'
+        else:
+            least, why = '1 step', 'an empty sequence has nothing to convolve'
         raise ValueError(
-            f'sequences must have at least 2 steps ({why}), got length {x.shape[-1]} (input shape {list(x.shape)})')
+            f'sequences must have at least {least} ({why}), got length {x.shape[-1]} (input shape {list(x.shape)})')
     return x
 
 
@@ -739,10 +744,14 @@ class SMPConvTCN(nn.Module):
             raise ValueError(
                 f'a centred (causal=False) model needs odd kernels with a middle tap (the current step), got '
                 f'small_kernel_size={small_kernel_size}: pass small_kernel_size={small_kernel_size + 1}')
-        if not causal and kernel_length is not None and (kernel_length % 2 == 0 or kernel_length < 3):
+        if not causal and isinstance(kernel_length, int) and kernel_length < 3:
+            raise ValueError(
+                f'a centred (causal=False) model needs odd kernels of at least 3 taps (a middle tap, the current step, '
+                f'and one either side), got kernel_length={kernel_length}: pass kernel_length=3')
+        if not causal and kernel_length is not None and kernel_length % 2 == 0:
             raise ValueError(
                 f'a centred (causal=False) model needs odd kernels with a middle tap (the current step), got '
-                f'kernel_length={kernel_length}: pass kernel_length={max(3, kernel_length + 1)}')
+                f'kernel_length={kernel_length}: pass kernel_length={kernel_length + 1}')
         if kernel_length is not None and kernel_length < MIN_LENGTH:
             raise ValueError(f'kernel_length must be None or an int of at least {MIN_LENGTH} (steps), got '
                              f'{kernel_length!r}')

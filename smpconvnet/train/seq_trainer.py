@@ -39,7 +39,8 @@ from ..atomic_io import atomic_file
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, member_network
-from ..weights.sources import load_model_with_config, register_checkpoint_format, weights_file_hints
+from ..weights.sources import (
+    check_none_kwargs, load_model_with_config, register_checkpoint_format, weights_file_hints)
 
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
@@ -327,6 +328,8 @@ def build_model(cfg: TrainConfig, data: PreparedData) -> nn.Module:
     except TypeError as e:  # a misspelt or foreign --model-kwargs key: the constructor's own words, no traceback
         given = ' '.join(f'{k}={v!r}' for k, v in cfg.model_kwargs.items())
         raise ValueError(f'--model {cfg.model} --model-kwargs {given}: {e}') from e
+    # before training: a None timm dropped would train one network and record another
+    check_none_kwargs(model, cfg.model_kwargs, f'--model {cfg.model}')
     if 'lengths' not in inspect.signature(model.forward).parameters:
         raise ValueError(f'--model {cfg.model} is not a sequence model (its forward takes no lengths=): train-seq '
                          f'trains SMP-TCNs, e.g. smpconv_tcn_osuleaf (`smpconvnet list` shows them)')

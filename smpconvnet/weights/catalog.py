@@ -84,7 +84,7 @@ def model_info(spec: str, input_size: Optional[Sequence[int]] = None, pretrained
         # a sequence model: what its convolutions read (two models of one shape differ in these alone)
         info['sequence'] = {k: getattr(unit, k, None) for k in ('causal', 'kernel_length', 'global_pool',
                                                                  'zero_pad_to')}
-        if unit.kernel_length is None and getattr(model, 'is_deployed', False):
+        if unit.kernel_length is None and unit.zero_pad_to is None and getattr(model, 'is_deployed', False):
             info['sequence']['deployed_length'] = unit.seq_len  # whole-input kernels fused for this length only
     t0 = time.perf_counter()
     fft: List[bool] = []

@@ -7,6 +7,7 @@ folder instead. Without a token it stops before touching anything and says how t
 """
 import json
 import os
+import shlex
 import shutil
 import tempfile
 from pathlib import Path
@@ -45,10 +46,17 @@ def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f'{folder} is not a folder (expected the output of `smpconvnet convert`)')
+    if (folder / WEIGHTS_NAME).is_file() and (folder / CONFIG_NAME).is_file() and not (folder / CARD_NAME).is_file():
+        # a model without a card, e.g. a train-seq run folder (whose checkpoint.pth, optimizer state included, is
+        # not for the Hub either); `convert` takes original checkpoints only
+        raise FileNotFoundError(f'{folder / CARD_NAME} is missing: a model folder to push holds a model card too; '
+                                f'`smpconvnet reparam {shlex.quote(str(folder))} DST` writes one to push from this '
+                                f'model (its deployed form, {WEIGHTS_NAME}, {CONFIG_NAME} and {CARD_NAME})')
     for name in (WEIGHTS_NAME, CONFIG_NAME, CARD_NAME):
         if not (folder / name).is_file():
             raise FileNotFoundError(f'{folder / name} is missing: a model folder holds {WEIGHTS_NAME}, '
-                                    f'{CONFIG_NAME} and a model card {CARD_NAME} (`smpconvnet convert` writes all)')
+                                    f'{CONFIG_NAME} and a model card {CARD_NAME} (`smpconvnet convert` writes all '
+                                    f'from an original checkpoint, `smpconvnet reparam` from any model)')
     try:
         config = json.loads((folder / CONFIG_NAME).read_text())
     except ValueError as e:

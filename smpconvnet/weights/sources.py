@@ -645,10 +645,39 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
     return model, f'{source.description} from {path}', dict(source.extra_config)
 
 
+def check_none_kwargs(model: torch.nn.Module, kwargs: Dict[str, Any], name: str):
+    """A ``ValueError`` for an argument given as None that ``model`` was not built with: timm's ``create_model``
+    drops None arguments, so ``kernel_length=None`` (whole-series kernels) asked of a variant registered with 33 taps
+    built the 33-tap model, and a run folder recorded None for it (the folder then loaded another network than the
+    one trained). ``name``: the model as the caller named it."""
+    from ..models import member_network
+    unit = member_network(model)
+    for key, value in kwargs.items():
+        built = getattr(unit, key, None)
+        if value is None and built is not None:
+            whole = ('; kernels as long as the input come with a model registered with them (e.g. '
+                     'smpconv_tcn_gunpoint: train-seq adapts in_chans and num_classes to its data set) or with '
+                     'smpconvnet.SMPConvTCN(..., kernel_length=None) built directly' if key == 'kernel_length' else '')
+            raise ValueError(f'{key}=None: timm\'s create_model drops None arguments, so {name} is built with its own '
+                             f'{key}={built!r}: leave {key} out for that, or give another value{whole}')
+
+
 def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust_pickle: bool = False,
                            **kwargs) -> Tuple[torch.nn.Module, str, Dict[str, Any]]:
     """``load_model`` plus the config.json keys beyond timm's that came with the model (``EXTRA_CONFIG_KEYS``: the
-    data set of a train-seq run, from its folder or checkpoint; empty for registered names)."""
+    data set of a train-seq run, from its folder or checkpoint; empty for registered names).
+
+    Raises:
+        ValueError: as ``load_model``; and an argument given as None that the model is not built with
+            (``check_none_kwargs``).
+    """
+    model, description, extra = _load_model_with_config(spec, pretrained, trust_pickle, **kwargs)
+    check_none_kwargs(model, kwargs, spec)
+    return model, description, extra
+
+
+def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickle: bool,
+                            **kwargs) -> Tuple[torch.nn.Module, str, Dict[str, Any]]:
     import timm
     from ..models import weights_location
 
@@ -669,7 +698,12 @@ def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust
     if path.is_file():
         return _load_checkpoint_file(path, trust_pickle=trust_pickle, **kwargs)
     if spec.startswith('hf-hub:'):
-        return timm.create_model(spec, pretrained=True, **kwargs), f'weights from the Hub ({spec[7:]})', {}
+        from timm.models._hub import download_from_hf, load_cfg_from_json
+        model = timm.create_model(spec, pretrained=True, **kwargs)
+        # the config.json create_model has just fetched (from the cache): the data set of a train-seq run, as a
+        # folder's; without it evaluate-seq scored a pushed ItalyPowerDemand run on its architecture's GunPoint
+        config = load_cfg_from_json(download_from_hf(spec[7:], CONFIG_NAME))
+        return model, f'weights from the Hub ({spec[7:]})', {k: config[k] for k in EXTRA_CONFIG_KEYS if k in config}
     if not timm.is_model(timm.models.split_model_name_tag(spec)[0]):
         raise ValueError(f'{spec!r} is neither a registered timm model, an existing folder or checkpoint file, '
                          f'nor an hf-hub:/local-dir: name (see `smpconvnet list`)')
@@ -709,8 +743,9 @@ def load_model(spec: str, pretrained: Union[bool, str] = True, trust_pickle: boo
     any that ``identify_checkpoint`` recognises (timm's train.py, ``smpconvnet train-seq``, original, bare).
 
     Raises:
-        ValueError: an unknown name, or a checkpoint whose model cannot be told or whose weights do not fit it
-            (naming the file and what was expected).
+        ValueError: an unknown name, a checkpoint whose model cannot be told or whose weights do not fit it
+            (naming the file and what was expected), or an argument given as None that the model is not built
+            with (timm drops None arguments: ``check_none_kwargs``).
         FileNotFoundError: a ``local-dir:`` that is not a folder.
     """
     model, description, _ = load_model_with_config(spec, pretrained, trust_pickle, **kwargs)

@@ -1,6 +1,7 @@
 """The `smpconvnet` sub-commands of the Hub issue: list, info, push (up to the network call), demo."""
 import json
 import re
+import shlex
 
 import pytest
 import timm
@@ -89,6 +90,17 @@ def test_info_says_what_a_sequence_models_kernels_read(tmp_path, capsys):
     assert main(['info', str(tmp_path / 'deployed')]) == 0
     assert ('  kernels:     causal, deployed for 361-step input only (its kernels span the whole input); pooling '
             'max\n' in capsys.readouterr().out)
+    # a zero-padding model reads every series padded to N steps: shorter input runs, longer is refused, deployed or
+    # not, whatever its kernels (it said 'deployed for 29-step input only' and '5 taps (any input length)')
+    assert main(['reparam', 'smpconv_tcn_japanesevowels', str(tmp_path / 'zp'), '--pretrained', 'no',
+                 '--model-kwargs', 'zero_pad_to=29']) == 0
+    capsys.readouterr()
+    for args in ([str(tmp_path / 'zp')], ['smpconv_tcn_japanesevowels', '--pretrained', 'no', '--model-kwargs',
+                                          'kernel_length=5', 'zero_pad_to=29']):
+        assert main(['info'] + args) == 0
+        line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith('  kernels:'))
+        assert line.endswith('; pooling avg; every series zero-padded to 29 steps (longer ones refused)'), line
+        assert 'any input length' not in line and 'deployed for' not in line
     assert main(['info', 'smpconvnet_t', '--pretrained', 'no', '--json']) == 0
     assert 'sequence' not in json.loads(capsys.readouterr().out)
 
@@ -366,6 +378,18 @@ def test_push_model_function_and_bad_inputs(fake_hub, tmp_path):
     (tmp_path / 'empty').mkdir()
     with pytest.raises(FileNotFoundError, match='model.safetensors'):
         push_mod.push_folder(tmp_path / 'empty', 'me/x', dry_run=tmp_path / 'y')
+    # a model folder without a card (a train-seq run's): the hint is a command that writes a folder to push (it
+    # pointed at `convert`, which takes original checkpoints only)
+    seq = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4)
+    run = write_model_folder(seq, tmp_path / 'my run', card='', model_args=seq.arch_args)
+    (run / 'README.md').unlink()
+    with pytest.raises(FileNotFoundError) as e:
+        push_mod.push_folder(run, 'me/x', dry_run=tmp_path / 'z')
+    hint = str(e.value).split('`')[1]
+    assert shlex.split(hint) == ['smpconvnet', 'reparam', str(run), 'DST']
+    assert main(shlex.split(hint.replace('DST', str(tmp_path / 'deployed')))[1:]) == 0
+    push_mod.push_folder(tmp_path / 'deployed', 'me/x', dry_run=tmp_path / 'z')
+    assert (tmp_path / 'z' / 'README.md').is_file()
     assert fake_hub == []
 
 

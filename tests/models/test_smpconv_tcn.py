@@ -511,6 +511,14 @@ def test_bad_input_errors(inputs, message):
         model(**args)
 
 
+def test_an_empty_sequence_error_of_a_fixed_kernel_length_model():
+    # a fixed kernel length takes one step, not none: its message said at least 2 steps, for timestamps
+    model = small_model(kernel_length=8)
+    assert model(torch.randn(2, 3, 1)).shape[0] == 2
+    with pytest.raises(ValueError, match=r'at least 1 step \(an empty sequence has nothing to convolve\), got length 0'):
+        model(torch.randn(2, 3, 0))
+
+
 def test_bad_constructor_arguments():
     with pytest.raises(ValueError, match='kernel_length must be None or an int of at least 2'):
         SMPConvTCN(kernel_length=1)

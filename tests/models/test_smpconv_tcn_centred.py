@@ -222,8 +222,10 @@ def test_what_a_centred_model_does_not_do():
         with pytest.raises(ValueError, match='timestamps need a causal model'):
             model(x, timestamps=torch.arange(20.))
         assert not model.causal
-    for bad in (dict(kernel_length=8), dict(kernel_length=1), dict(small_kernel_size=4)):
-        with pytest.raises(ValueError, match='odd kernels') as e:
+    # 1 is odd but has no tap either side: its message says at least 3 (it read as if 1 were even)
+    for bad in (dict(kernel_length=8), dict(kernel_length=1), dict(kernel_length=-4), dict(small_kernel_size=4)):
+        with pytest.raises(ValueError, match='odd kernels' if bad != dict(kernel_length=1) else
+                           r'odd kernels of at least 3 taps .*got kernel_length=1: pass kernel_length=3$') as e:
             SMPConvTCN(causal=False, **bad)
         SMPConvTCN(causal=False, **eval(f"dict({str(e.value).split('pass ')[1]})"))
 

@@ -148,3 +148,18 @@ def test_real_environment_variables_end_to_end(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     results = json.loads(r.stdout.strip().splitlines()[-1])
     assert results == dict(hub_id='my-org/smpconvnet_t.in1k', tag=True, hf_hub=True, local_dir=True)
+
+
+def test_a_run_from_the_hub_keeps_its_data_set(tmp_path, offline_hf_cache):
+    """A train-seq run pushed to the Hub keeps the data set its config.json records, as its folder does:
+    ``evaluate-seq hf-hub:...`` scored a pushed ItalyPowerDemand run (built as smpconv_tcn_gunpoint) on GunPoint."""
+    from conftest import add_to_hf_cache
+    from smpconvnet.weights.folders import write_model_folder
+    from smpconvnet.weights.sources import load_model_with_config
+    model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4)
+    folder = write_model_folder(model, tmp_path / 'run', card='# run\n', model_args=model.arch_args,
+                                extra_config={'dataset': 'ItalyPowerDemand'})
+    add_to_hf_cache(offline_hf_cache, 'me/run', folder)
+    loaded, _, extra = load_model_with_config('hf-hub:me/run')
+    assert extra == {'dataset': 'ItalyPowerDemand'} and loaded.kernel_length is None
+    assert_same_weights(loaded, folder / 'model.safetensors')

@@ -544,3 +544,23 @@ def test_bare_weights_are_said_to_take_labels_only_where_the_model_has_them(tmp_
     assert loaded.pretrained_cfg['label_names'] == tuple('abcd')
     assert 'so the input length of smpconv_tcn_smnist was assumed' in loaded.pretrained_cfg['description']
     assert 'were assumed (global_pool=\'last\', kernel_length=None), with its input length. ' in str(record[0].message)
+
+
+def test_a_none_argument_that_timm_drops_is_refused(tmp_path):
+    """timm's create_model drops None arguments: ``kernel_length=None`` (whole-series kernels) asked of a variant
+    registered with 32 / 33 taps built the short-kernel model, and train-seq recorded None in its run folder, which
+    then loaded as another network than the one trained (evaluate-seq 0.56 against the run's own 0.49). Refused by
+    every loading path and by train-seq before it trains; a None that is the model's own passes."""
+    with pytest.raises(ValueError, match=r"^kernel_length=None: timm's create_model drops None arguments, so "
+                                         r"smpconv_tcn_osuleaf is built with its own kernel_length=32: leave "
+                                         r"kernel_length out for that"):
+        load_model('smpconv_tcn_osuleaf', pretrained=False, kernel_length=None)
+    assert load_model('smpconv_tcn_gunpoint', pretrained=False, kernel_length=None)[0].kernel_length is None
+    pytest.importorskip('aeon')
+    cfg = train_seq.TrainConfig(model='smpconv_tcn_acsf1', dataset='GunPoint', epochs=1, batch_size=25,
+                                output=str(tmp_path / 'run'), progress=False, threads=1, eval_test=False,
+                                model_kwargs={'num_blocks': 1, 'hidden_channels': 4, 'kernel_length': None})
+    with pytest.raises(ValueError, match=r"^kernel_length=None: .* --model smpconv_tcn_acsf1 is built with its own "
+                                         r"kernel_length=33"):
+        train_seq.train(cfg)
+    assert not (tmp_path / 'run').exists()
