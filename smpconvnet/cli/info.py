@@ -38,7 +38,8 @@ def _print_info(info: Dict[str, Any]):
         if seq['zero_pad_to'] is not None:
             # every series is padded to N steps: shorter input runs, longer is refused, whatever the kernels
             taps = (f"{seq['kernel_length']} taps" if seq['kernel_length'] is not None else
-                    f"as many taps as its {seq['zero_pad_to']} steps")
+                    f"as many taps as its {seq['zero_pad_to']} steps"
+                    + ('' if seq['causal'] else f" ({2 * seq['zero_pad_to'] - 1}: centred)"))
         elif seq['kernel_length'] is not None:
             taps = f"{seq['kernel_length']} taps (any input length)"
         elif seq.get('deployed_length'):

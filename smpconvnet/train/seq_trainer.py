@@ -357,7 +357,11 @@ def _config_json(model: Optional[nn.Module], cfg: TrainConfig, data: PreparedDat
     ``model``, no first_conv / classifier: the registered pretrained_cfg's apply)."""
     # the whole architecture when the model is at hand (arch_args: a later redefinition of the registered variant
     # must not rebuild these weights into another network), else the arguments given
-    model_args = dict(getattr(model, 'arch_args', None) or {}, **cfg.model_kwargs)
+    arch_args = getattr(model, 'arch_args', None) or {}
+    # the caller's arguments where the model does not record what it was built with (an argument given as None that
+    # timm dropped is refused before training: the recorded value is the built one)
+    model_args = dict(arch_args, **{k: v for k, v in cfg.model_kwargs.items()
+                                    if k not in arch_args and (v is not None or not arch_args)})
     model_args.update(in_chans=data.in_chans, num_classes=data.num_classes)
     # a model that reads its input zero-padded to N steps has one input size, N (timm's fixed_input_size)
     zero_pad_to = model_args.get('zero_pad_to')

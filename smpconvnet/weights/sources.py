@@ -611,8 +611,9 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         # pretrained weights (through the family's filter, strictly), before wrapping it
         overlay['file'] = str(path)
     try:
-        model = timm.create_model(source.architecture, pretrained_cfg_overlay=overlay or None,
-                                  **(dict(pretrained=True) if features_only else {}), **model_args)
+        # a run's recorded None (kernel_length=None: whole-series kernels) reaches the model, as a folder's does
+        model = create_keeping_none(source.architecture, **(dict(pretrained_cfg_overlay=overlay) if overlay else {}),
+                                    **(dict(pretrained=True) if features_only else {}), **model_args)
     except (TypeError, ValueError, RuntimeError) as e:
         raise ValueError(f'{path}: {source.description}: cannot build {source.architecture} with {model_args}'
                          + (' and load its weights' if features_only else '') + f': {e}') from e
@@ -649,17 +650,45 @@ def check_none_kwargs(model: torch.nn.Module, kwargs: Dict[str, Any], name: str)
     """A ``ValueError`` for an argument given as None that ``model`` was not built with: timm's ``create_model``
     drops None arguments, so ``kernel_length=None`` (whole-series kernels) asked of a variant registered with 33 taps
     built the 33-tap model, and a run folder recorded None for it (the folder then loaded another network than the
-    one trained). ``name``: the model as the caller named it."""
+    one trained). What the model was built with: its ``arch_args`` (an SMP-TCN's whole architecture, a
+    ``features_only`` wrapper's too), else its attributes. ``name``: the model as the caller named it."""
     from ..models import member_network
+    arch_args = getattr(model, 'arch_args', None)
     unit = member_network(model)
     for key, value in kwargs.items():
-        built = getattr(unit, key, None)
-        if value is None and built is not None:
-            whole = ('; kernels as long as the input come with a model registered with them (e.g. '
-                     'smpconv_tcn_gunpoint: train-seq adapts in_chans and num_classes to its data set) or with '
-                     'smpconvnet.SMPConvTCN(..., kernel_length=None) built directly' if key == 'kernel_length' else '')
+        if value is not None:
+            continue
+        built = arch_args.get(key) if arch_args is not None else getattr(unit, key, None)
+        if built is not None:
             raise ValueError(f'{key}=None: timm\'s create_model drops None arguments, so {name} is built with its own '
-                             f'{key}={built!r}: leave {key} out for that, or give another value{whole}')
+                             f'{key}={built!r}: leave {key} out for that, or give another value'
+                             + (_whole_series_hint() if key == 'kernel_length' else ''))
+
+
+def _whole_series_hint() -> str:
+    from ..models.seq_zoo import SEQ_ZOO
+    whole = [n for n, z in SEQ_ZOO.items() if z['arch'].get('kernel_length') is None
+             and z['arch'].get('causal', True) and 'num_members' not in z['arch']]
+    return ('; kernels as long as the input come with a model registered with them'
+            + (f' (e.g. {whole[0]}: train-seq adapts in_chans and num_classes to its data set)' if whole else '')
+            + ' or with smpconvnet.SMPConvTCN(..., kernel_length=None) built directly')
+
+
+def create_keeping_none(name: str, **kwargs) -> torch.nn.Module:
+    """``timm.create_model(name, **kwargs)``, except that None values reach the model: a recorded
+    ``kernel_length=None`` (whole-series kernels) is an architecture, which ``create_model`` would drop in favour of
+    the registered variant's value. With a None among ``kwargs`` the registered entrypoint (what ``create_model``
+    calls) is called directly, under timm's layer config, and the arguments are kept as ``create_model`` keeps them
+    (``_model_args``)."""
+    import timm
+    from timm.layers import set_layer_config
+    if all(v is not None for v in kwargs.values()):
+        return timm.create_model(name, **kwargs)
+    with set_layer_config(scriptable=None, exportable=None, no_jit=None):
+        model = timm.models.model_entrypoint(name)(**dict(dict(pretrained=False), **kwargs))
+    model._model_args = {k: v for k, v in kwargs.items()
+                         if k not in ('device', 'dtype', 'pretrained', 'pretrained_cfg_overlay')}
+    return model
 
 
 def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust_pickle: bool = False,

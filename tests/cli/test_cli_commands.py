@@ -101,6 +101,10 @@ def test_info_says_what_a_sequence_models_kernels_read(tmp_path, capsys):
         line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith('  kernels:'))
         assert line.endswith('; pooling avg; every series zero-padded to 29 steps (longer ones refused)'), line
         assert 'any input length' not in line and 'deployed for' not in line
+    # centred and zero-padded: 2N - 1 taps
+    assert main(['info', 'smpconv_tcn_japanesevowels', '--pretrained', 'no', '--model-kwargs', 'zero_pad_to=29',
+                 'causal=False']) == 0
+    assert '  kernels:     centred, as many taps as its 29 steps (57: centred); pooling avg' in capsys.readouterr().out
     assert main(['info', 'smpconvnet_t', '--pretrained', 'no', '--json']) == 0
     assert 'sequence' not in json.loads(capsys.readouterr().out)
 

@@ -507,5 +507,9 @@ def test_a_run_folder_records_the_whole_architecture(tmp_path, monkeypatch):
             registered, causal=False, init_radius=0.0625, global_pool='max', kernel_length=33))
         after = timm.create_model(f'local-dir:{tmp_path / "run"}', pretrained=True).eval()
         assert after.kernel_length is None and torch.equal(before, after(x))
+        # its checkpoint too: timm's create_model dropped the recorded None there (33 taps, other outputs)
+        from smpconvnet.weights.sources import load_model
+        resumed = load_model(str(tmp_path / 'run' / train_seq.CHECKPOINT_NAME))[0].eval()
+        assert (resumed.kernel_length, resumed.causal) == (None, True) and torch.equal(before, resumed(x))
         ckpt = torch.load(tmp_path / 'run' / train_seq.CHECKPOINT_NAME, weights_only=False)
         assert train_seq.checkpoint_config(ckpt)['model_args'] == recorded

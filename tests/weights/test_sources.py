@@ -556,6 +556,15 @@ def test_a_none_argument_that_timm_drops_is_refused(tmp_path):
                                          r"kernel_length out for that"):
         load_model('smpconv_tcn_osuleaf', pretrained=False, kernel_length=None)
     assert load_model('smpconv_tcn_gunpoint', pretrained=False, kernel_length=None)[0].kernel_length is None
+    # arguments the network keeps no attribute of, and a features_only wrapper's (the check read attributes only)
+    for name, kwargs, built in (('smpconv_tcn_pickupgesturewiimotez', dict(num_members=None), 'num_members=5'),
+                                ('smpconv_tcn_gunpoint', dict(dropout=None), 'dropout=0.1'),
+                                ('smpconv_tcn_osuleaf', dict(features_only=True, kernel_length=None),
+                                 'kernel_length=32')):
+        with pytest.raises(ValueError, match=f'is built with its own {built}: '):
+            load_model(name, pretrained=False, **kwargs)
+    # seq_len=None is the class default (the model sets its length from its cfg after the build): not refused
+    assert load_model('smpconv_tcn_gunpoint', pretrained=False, seq_len=None)[0].seq_len == 150
     pytest.importorskip('aeon')
     cfg = train_seq.TrainConfig(model='smpconv_tcn_acsf1', dataset='GunPoint', epochs=1, batch_size=25,
                                 output=str(tmp_path / 'run'), progress=False, threads=1, eval_test=False,
