@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import torch
 
-from ..models import check_weights_file, find_state_dict, has_batchnorm, unwrap_state_dict
+from ..models import check_weights_file, find_state_dict, has_batchnorm, member_network, unwrap_state_dict
 from .folders import CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config
 
 __all__ = [
@@ -612,8 +612,9 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         overlay['file'] = str(path)
     try:
         # a run's recorded None (kernel_length=None: whole-series kernels) reaches the model, as a folder's does
-        model = create_keeping_none(source.architecture, **(dict(pretrained_cfg_overlay=overlay) if overlay else {}),
-                                    **(dict(pretrained=True) if features_only else {}), **model_args)
+        model = _create_keeping_none(
+            source.architecture, **(dict(pretrained_cfg_overlay=overlay) if overlay else {}),
+            **(dict(pretrained=True) if features_only else {}), **model_args)
     except (TypeError, ValueError, RuntimeError) as e:
         raise ValueError(f'{path}: {source.description}: cannot build {source.architecture} with {model_args}'
                          + (' and load its weights' if features_only else '') + f': {e}') from e
@@ -652,7 +653,6 @@ def check_none_kwargs(model: torch.nn.Module, kwargs: Dict[str, Any], name: str)
     built the 33-tap model, and a run folder recorded None for it (the folder then loaded another network than the
     one trained). What the model was built with: its ``arch_args`` (an SMP-TCN's whole architecture, a
     ``features_only`` wrapper's too), else its attributes. ``name``: the model as the caller named it."""
-    from ..models import member_network
     arch_args = getattr(model, 'arch_args', None)
     unit = member_network(model)
     for key, value in kwargs.items():
@@ -674,7 +674,7 @@ def _whole_series_hint() -> str:
             + ' or with smpconvnet.SMPConvTCN(..., kernel_length=None) built directly')
 
 
-def create_keeping_none(name: str, **kwargs) -> torch.nn.Module:
+def _create_keeping_none(name: str, **kwargs) -> torch.nn.Module:
     """``timm.create_model(name, **kwargs)``, except that None values reach the model: a recorded
     ``kernel_length=None`` (whole-series kernels) is an architecture, which ``create_model`` would drop in favour of
     the registered variant's value. With a None among ``kwargs`` the registered entrypoint (what ``create_model``
@@ -684,8 +684,11 @@ def create_keeping_none(name: str, **kwargs) -> torch.nn.Module:
     from timm.layers import set_layer_config
     if all(v is not None for v in kwargs.values()):
         return timm.create_model(name, **kwargs)
+    architecture, tag = timm.models.split_model_name_tag(name)
+    if tag:
+        kwargs.setdefault('pretrained_cfg', tag)  # as create_model reads a tag
     with set_layer_config(scriptable=None, exportable=None, no_jit=None):
-        model = timm.models.model_entrypoint(name)(**dict(dict(pretrained=False), **kwargs))
+        model = timm.models.model_entrypoint(architecture)(**dict(dict(pretrained=False), **kwargs))
     model._model_args = {k: v for k, v in kwargs.items()
                          if k not in ('device', 'dtype', 'pretrained', 'pretrained_cfg_overlay')}
     return model
