@@ -19,7 +19,9 @@ from ._pretrained import (
     WEIGHTS_DIR, PretrainedWeightsNotFoundError, hub_namespace, set_hub_namespace, weights_location,
 )
 from .smpconvnet import SMPConvNet, checkpoint_filter_fn, infer_config_from_checkpoint
-from .smpconv_tcn import SMPConvTCN, SMPConvTCNEnsemble, member_network, radius_param_groups, two_branch_eval
+from .smpconv_tcn import (
+    SMPConvTCN, SMPConvTCNEnsemble, kernels_span_the_input, member_network, radius_param_groups, two_branch_eval,
+)
 from .smpconv_resnet import SMPConvResNet
 from . import seq_zoo  # noqa: F401  (registers the trained sequence models)
 

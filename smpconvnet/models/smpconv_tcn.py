@@ -75,7 +75,8 @@ from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import fold_bn_after
 
 __all__ = ['SMPConvTCN', 'SMPConvTCNEnsemble', 'SMPTCNFeatures', 'checkpoint_filter_fn', 'combine_log_probs',
-           'member_indices', 'radius_param_groups', 'sequence_input_size', 'build_smpconv_tcn', 'MIN_LENGTH',
+           'member_indices', 'member_network', 'kernels_span_the_input', 'radius_param_groups', 'sequence_input_size',
+           'build_smpconv_tcn', 'MIN_LENGTH',
            'POOL_TYPES', 'SEQUENCE_DATA_CFG', 'check_global_pool', 'drop_stale_label_names', 'two_branch_eval',
            'whole_architecture']
 
@@ -1544,6 +1545,13 @@ def member_network(model: nn.Module) -> nn.Module:
     """The network that describes ``model``'s architecture (its ``causal``, ``kernel_length``, ``zero_pad_to``, ...):
     an ensemble's first member (``SMPConvTCNEnsemble``'s members share one architecture), any other model itself."""
     return getattr(model, 'members', [model])[0]
+
+
+def kernels_span_the_input(model: nn.Module) -> bool:
+    """Whether ``model``'s SMP kernels are sampled over the whole input it reads (``kernel_length=None``, not
+    ``zero_pad_to``): its deployed form then fits one input length only. False for models without such kernels."""
+    unit = member_network(model)
+    return getattr(unit, 'kernel_length', 0) is None and getattr(unit, 'zero_pad_to', None) is None
 
 
 class SMPTCNFeatures(FeatureGetterNet):

@@ -5,7 +5,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 
-from ..models import has_batchnorm, member_network, two_branch_eval, weights_location
+from ..models import has_batchnorm, kernels_span_the_input, member_network, two_branch_eval, weights_location
 from ..profiling import count_macs
 from .deploy import deploy, model_input_shape
 from .sources import load_model
@@ -84,7 +84,7 @@ def model_info(spec: str, input_size: Optional[Sequence[int]] = None, pretrained
         # a sequence model: what its convolutions read (two models of one shape differ in these alone)
         info['sequence'] = {k: getattr(unit, k, None) for k in ('causal', 'kernel_length', 'global_pool',
                                                                  'zero_pad_to')}
-        if unit.kernel_length is None and unit.zero_pad_to is None and getattr(model, 'is_deployed', False):
+        if kernels_span_the_input(model) and getattr(model, 'is_deployed', False):
             info['sequence']['deployed_length'] = unit.seq_len  # whole-input kernels fused for this length only
     t0 = time.perf_counter()
     fft: List[bool] = []

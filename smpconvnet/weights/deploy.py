@@ -25,7 +25,7 @@ import torch
 from ..atomic_io import atomic_file
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
-from ..models import SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, member_network, two_branch_eval
+from ..models import SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, kernels_span_the_input, two_branch_eval
 from .folders import model_card, print_step, write_model_folder
 from .sources import load_deployed, load_model, load_model_with_config
 from ..layers.reparam import relative_error
@@ -112,8 +112,7 @@ def _warn_other_length(src: str, model: torch.nn.Module, example: torch.Tensor):
     # model equals the training form at that length, which is not the model as trained
     if not _deploys_for_a_length(model, example):
         return
-    unit = member_network(model)
-    if getattr(unit, 'kernel_length', 0) is not None or getattr(unit, 'zero_pad_to', None) is not None:
+    if not kernels_span_the_input(model):
         return
     trained, length = model_input_shape(model)[-1], _deployment_length(model, example)
     if length != trained:
