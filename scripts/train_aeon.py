@@ -157,6 +157,13 @@ _CENTRED_SHORT_ROUND = ('A later round (`--candidates {}`) added centred short k
 _CENTRED_SHIFT_ROUND = ('A later round (`--candidates {}`) added {}, after the centred short kernels with circular '
                         'shifts had moved ACSF1\'s choice and lifted its test accuracy within 0.03 of MiniRocket\'s.')
 
+# FCN (Wang, Yan & Oates 2017): three centred layers of 128-256-128 channels with 8-, 5- and 3-step kernels, mean
+# pooling; the grids' widest network had 64 channels
+_FCN_WIDTH = ['hidden_channels=128']
+_FCN_ROUND = ('A later round (`--candidates {}`) added centred 9-tap kernels (FCN\'s first layer reads 8 steps) with '
+              'mean pooling and 200 epochs, with 32 channels and with FCN\'s 128 (`same_k9_fcn_e200`): the grid\'s '
+              'widest network had had 64.')
+
 
 def _short(taps, fft=False):
     # short SMP kernels (kernel_length taps instead of the whole series: local shape features pooled over the series,
@@ -246,7 +253,9 @@ DATASETS = {
                                   'same_k33_e200': _short(33) + _CENTRED + _LONG,
                                   'same_k17_e200': _short(17) + _CENTRED + _LONG,
                                   'same_k33_shift_e200': _short(33) + _CENTRED + _SHIFT + _LONG,
-                                  'same_k33_wide_shift_e200': _short(33) + _CENTRED + _WIDE + _SHIFT + _LONG},
+                                  'same_k33_wide_shift_e200': _short(33) + _CENTRED + _WIDE + _SHIFT + _LONG,
+                                  'same_k9_e200': _short(9) + _CENTRED + _LONG,
+                                  'same_k9_fcn_e200': _short(9) + _CENTRED + _FCN_WIDTH + _LONG},
                       note='Before this protocol, an exploratory comparison (three 32-channel layers, mean pooling, '
                            'not shipped) had read the ArrowHead test split: 0.829 with causal layers, 0.794 with '
                            'non-causal ones; a first 2-block width grid was abandoned part-way. '
@@ -274,7 +283,8 @@ DATASETS = {
                            + ' ' + _CENTRED_SHIFT_ROUND.format(
                                'same_k33_shift_e200 same_k33_wide_shift_e200', 'ACSF1\'s recipe (centred 33-tap '
                                'kernels, circular shifts of up to 10%: an outline has no fixed start) with 200 '
-                               'epochs, with 32 and 64 channels')),
+                               'epochs, with 32 and 64 channels')
+                           + ' ' + _FCN_ROUND.format('same_k9_e200 same_k9_fcn_e200')),
     'BasicMotions': dict(model='smpconv_tcn_basicmotions', args=['--epochs', '100', '--batch-size', '8'], folds=5,
                          candidates=_POOL_GRID, note=_two_block_note('1.000')),
     'GunPoint': dict(model='smpconv_tcn_gunpoint', args=['--epochs', '100', '--batch-size', '8'], folds=5,
