@@ -20,7 +20,7 @@ from ._checkpoint import probe_weights_file, read_error_message
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
     'shipped_weights_file', 'cached_hub_file', 'weights_location', 'is_published', 'PretrainedWeightsNotFoundError',
-    'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV',
+    'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV', 'is_project_model',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -69,10 +69,13 @@ def weight_source_cfg(model_name: str, tag: str, published: bool = True) -> Dict
 _namespace_override: Optional[str] = None
 
 
-def _is_project_model(architecture: Optional[str]) -> bool:
-    from timm.models._registry import _model_entrypoints
-    fn = _model_entrypoints.get(architecture or '')
-    return fn is not None and (fn.__module__ == 'smpconvnet' or fn.__module__.startswith('smpconvnet.'))
+def is_project_model(architecture: Optional[str]) -> bool:
+    """Whether ``architecture`` (a timm model name, no tag) is registered with timm by this package."""
+    from timm.models import is_model, model_entrypoint
+    if not architecture or not is_model(architecture):
+        return False
+    module = model_entrypoint(architecture).__module__
+    return module == 'smpconvnet' or module.startswith('smpconvnet.')
 
 
 def set_hub_namespace(namespace: Optional[str]) -> str:
@@ -99,7 +102,7 @@ def set_hub_namespace(namespace: Optional[str]) -> str:
     new = hub_namespace()
 
     def moved(cfg):
-        if not _is_project_model(cfg.architecture) or not cfg.tag:
+        if not is_project_model(cfg.architecture) or not cfg.tag:
             return cfg
         if cfg.hf_hub_id != f'{old}/{cfg.architecture}.{cfg.tag}':
             return cfg
@@ -108,7 +111,7 @@ def set_hub_namespace(namespace: Optional[str]) -> str:
     for name, cfg in list(_model_pretrained_cfgs.items()):
         _model_pretrained_cfgs[name] = moved(cfg)
     for arch, default_cfg in _model_default_cfgs.items():
-        if _is_project_model(arch):
+        if is_project_model(arch):
             for tag, cfg in list(default_cfg.cfgs.items()):
                 default_cfg.cfgs[tag] = moved(cfg)
     return new

@@ -3,9 +3,12 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
+import timm
 import torch
 
-from ..models import has_batchnorm, kernels_span_the_input, member_network, two_branch_eval, weights_location
+from ..models import (
+    has_batchnorm, is_project_model, kernels_span_the_input, member_network, two_branch_eval, weights_location,
+)
 from ..profiling import count_macs
 from .deploy import deploy, model_input_shape
 from .sources import load_model
@@ -15,10 +18,7 @@ __all__ = ['project_models', 'list_models', 'model_info']
 
 def project_models() -> List[str]:
     """Every architecture this package registers with timm (ImageNet and sequence families)."""
-    from timm.models._registry import _model_entrypoints
-
-    return sorted(name for name, fn in _model_entrypoints.items()
-                  if fn.__module__ == 'smpconvnet' or fn.__module__.startswith('smpconvnet.'))
+    return sorted(name for name in timm.list_models() if is_project_model(name))
 
 
 def _weights_status(cfg: Dict[str, Any]) -> str:
