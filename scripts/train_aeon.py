@@ -164,6 +164,13 @@ _FCN_ROUND = ('A later round (`--candidates {}`) added centred 9-tap kernels (FC
               'mean pooling and 200 epochs, with 32 channels and with FCN\'s 128 (`same_k9_fcn_e200`): the grid\'s '
               'widest network had had 64.')
 
+# the SMP kernel's own hyper-parameters (paper, Sec. 3: the number of points and their initial radius) had kept the
+# architectures' values on every set
+_POINTS_ROUND = ('A later round (`--candidates {}`) varied the SMP kernels themselves in the chosen recipe, which '
+                 'every round before had left at the architecture\'s 30 points of initial radius 0.008 (one step of '
+                 'the 251-step grid): 15 or 60 points (`_p15`, `_p60`), or a radius of 0.032 (four steps: smoother '
+                 'kernels at the start, `_r4`).')
+
 
 def _short(taps, fft=False):
     # short SMP kernels (kernel_length taps instead of the whole series: local shape features pooled over the series,
@@ -255,7 +262,10 @@ DATASETS = {
                                   'same_k33_shift_e200': _short(33) + _CENTRED + _SHIFT + _LONG,
                                   'same_k33_wide_shift_e200': _short(33) + _CENTRED + _WIDE + _SHIFT + _LONG,
                                   'same_k9_e200': _short(9) + _CENTRED + _LONG,
-                                  'same_k9_fcn_e200': _short(9) + _CENTRED + _FCN_WIDTH + _LONG},
+                                  'same_k9_fcn_e200': _short(9) + _CENTRED + _FCN_WIDTH + _LONG,
+                                  'last_e200_p15': _POOL_GRID['last'] + ['n_points=15'] + _LONG,
+                                  'last_e200_p60': _POOL_GRID['last'] + ['n_points=60'] + _LONG,
+                                  'last_e200_r4': _POOL_GRID['last'] + ['init_radius=0.032'] + _LONG},
                       note='Before this protocol, an exploratory comparison (three 32-channel layers, mean pooling, '
                            'not shipped) had read the ArrowHead test split: 0.829 with causal layers, 0.794 with '
                            'non-causal ones; a first 2-block width grid was abandoned part-way. '
@@ -284,7 +294,8 @@ DATASETS = {
                                'same_k33_shift_e200 same_k33_wide_shift_e200', 'ACSF1\'s recipe (centred 33-tap '
                                'kernels, circular shifts of up to 10%: an outline has no fixed start) with 200 '
                                'epochs, with 32 and 64 channels')
-                           + ' ' + _FCN_ROUND.format('same_k9_e200 same_k9_fcn_e200')),
+                           + ' ' + _FCN_ROUND.format('same_k9_e200 same_k9_fcn_e200')
+                           + ' ' + _POINTS_ROUND.format('last_e200_p15 last_e200_p60 last_e200_r4')),
     'BasicMotions': dict(model='smpconv_tcn_basicmotions', args=['--epochs', '100', '--batch-size', '8'], folds=5,
                          candidates=_POOL_GRID, note=_two_block_note('1.000')),
     'GunPoint': dict(model='smpconv_tcn_gunpoint', args=['--epochs', '100', '--batch-size', '8'], folds=5,
