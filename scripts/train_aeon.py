@@ -320,7 +320,9 @@ DATASETS = {
                                                 'same_k9_mixup': _short(9) + _CENTRED + _MIXUP,
                                                 'same_k5_mixup': _short(5) + _CENTRED + _MIXUP,
                                                 'avg_mixup_wide': _POOL_GRID['avg'] + _WIDE + _MIXUP,
-                                                'avg_mixup_e200': _POOL_GRID['avg'] + _MIXUP + _LONG},
+                                                'avg_mixup_e200': _POOL_GRID['avg'] + _MIXUP + _LONG,
+                                                'avg_mixup_p10': _POOL_GRID['avg'] + ['n_points=10'] + _MIXUP,
+                                                'avg_mixup_p15': _POOL_GRID['avg'] + ['n_points=15'] + _MIXUP},
                            note=_later_round_note('363/370 (zero-padded MiniRocket: 364)', '64 channels '
                                                   '(`--candidates avg_wide`) were added as a second round, an '
                                                   'ensemble of 5 seeds of the chosen candidate (`--candidates '
@@ -344,7 +346,10 @@ DATASETS = {
                                'taps of the 7-29 steps, mean pooling; no shifts: a vowel\'s series has a start)')
                            + ' A later round (`--candidates avg_mixup_wide avg_mixup_e200`) added the chosen recipe '
                            'with 64 channels or 200 epochs: the capacity round had run before mixup, which '
-                           'regularises, was chosen.'),
+                           'regularises, was chosen.'
+                           ' A later round (`--candidates avg_mixup_p10 avg_mixup_p15`) varied the SMP kernels '
+                           'themselves in the chosen recipe: 10 or 15 points per kernel instead of the architecture\'s '
+                           '30, which every round before had kept (a kernel spans the 29-step series).'),
     # PickupGestureWiimoteZ: the 32-tap kernels (--candidates k32), then a 5-seed ensemble (--candidates avg_x5) added
     # after its first model had scored 0.78 on the test split (the model card says so)
     'PickupGestureWiimoteZ': dict(model='smpconv_tcn_pickupgesturewiimotez',
