@@ -8,9 +8,9 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterator, Sequence, Union
 
-__all__ = ['atomic_file', 'atomic_dir']
+__all__ = ['atomic_file', 'atomic_dir', 'check_destination']
 
 PathLike = Union[str, os.PathLike]
 
@@ -55,12 +55,33 @@ def atomic_file(path: PathLike) -> Iterator[Path]:
             tmp.unlink()
 
 
-@contextlib.contextmanager
-def atomic_dir(dst: PathLike, force: bool = False) -> Iterator[Path]:
-    """Yield a temporary folder next to ``dst``; on success it becomes ``dst`` (replacing it if ``force``)."""
+def check_destination(dst: PathLike, force: bool = False, sources: Sequence[PathLike] = ()) -> Path:
+    """Before anything is read or written: ``dst`` may be written (it does not exist, or ``force``), and replacing
+    it would not delete what it is written from (a source that is ``dst`` or lies inside it). ``sources`` that are
+    no local path (a model name, ``hf-hub:``) are ignored; ``local-dir:`` is read as its folder.
+
+    Raises:
+        FileExistsError: ``dst`` exists and not ``force``.
+        ValueError: a source is ``dst`` or inside it.
+    """
     dst = Path(dst)
     if dst.exists() and not force:
         raise FileExistsError(f'{dst} exists; pass --force (force=True) to replace it')
+    target = dst.resolve()
+    for src in sources:
+        text = os.fsdecode(src)
+        path = Path(text[len('local-dir:'):] if text.startswith('local-dir:') else text)
+        if path.exists() and (path.resolve() == target or target in path.resolve().parents):
+            where = 'is' if path.resolve() == target else 'lies inside'
+            raise ValueError(f'{text} {where} the destination {dst}: writing {dst} replaces it and would delete '
+                             f'what it is written from; write to another folder')
+    return dst
+
+
+@contextlib.contextmanager
+def atomic_dir(dst: PathLike, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder next to ``dst``; on success it becomes ``dst`` (replacing it if ``force``)."""
+    dst = check_destination(dst, force)
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{dst.name}.', suffix='.tmp', dir=dst.parent))
     try:

@@ -118,7 +118,8 @@ def plot_point_kernels(views: Sequence[KernelView], out: Union[str, Path], chann
                              f'got {view.size}')
     Figure, FigureCanvasAgg = require_matplotlib()
     cols = max(min(channels, v.kernel.out_channels) for v in views)
-    fig = Figure(figsize=(size_px[0] / dpi, size_px[1] / dpi), dpi=dpi)
+    # constrained layout: a row's titles clear the tick labels of the row above
+    fig = Figure(figsize=(size_px[0] / dpi, size_px[1] / dpi), dpi=dpi, layout='constrained')
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(views), cols, squeeze=False)
     for row, view in enumerate(views):

@@ -1,5 +1,6 @@
 """Atomic writes (smpconvnet.atomic_io), used by convert, push --dry-run, export, reparam, recipe and train-seq."""
 import os
+import re
 import stat
 
 import pytest
@@ -65,3 +66,22 @@ def test_data_reaches_the_disk_before_the_rename(tmp_path, monkeypatch):
         (tmp / 'a').write_bytes(b'1')
         (tmp / 'b').write_bytes(b'2')
     assert events == ['fsync', 'fsync', 'replace']
+
+
+def test_check_destination_refuses_to_replace_what_is_written_from(tmp_path):
+    """`reparam RUN RUN --force` deleted the run it read (its checkpoint, log and results): a destination that is
+    a source, or holds one, is refused before anything is read or written; names that are no local path pass."""
+    from smpconvnet.atomic_io import check_destination
+    run = tmp_path / 'run'
+    run.mkdir()
+    (run / 'checkpoint.pth').write_text('x')
+    for dst, src, where in ((run, run, 'is'), (tmp_path, run, 'lies inside'),
+                            (run, run / 'checkpoint.pth', 'lies inside'), (run, f'local-dir:{run}', 'is')):
+        with pytest.raises(ValueError, match=f'{re.escape(str(src))} {where} the destination'):
+            check_destination(dst, force=True, sources=[src])
+    with pytest.raises(FileExistsError, match='--force'):
+        check_destination(run, sources=[tmp_path / 'other'])
+    assert check_destination(run / 'deployed', sources=[run, 'hf-hub:me/x', 'smpconv_tcn_gunpoint.aeon']) == \
+        run / 'deployed'
+    assert check_destination(tmp_path / 'elsewhere', force=True, sources=[run]) == tmp_path / 'elsewhere'
+    assert (run / 'checkpoint.pth').read_text() == 'x'

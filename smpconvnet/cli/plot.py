@@ -6,6 +6,7 @@ from typing import List, Optional
 import torch.nn as nn
 
 from ..layers.point_kernel import PointKernel
+from ..models import member_network
 from ..plotting import KernelView, plot_point_kernels
 from ..weights.sources import load_model
 from ._args import (
@@ -14,16 +15,22 @@ from ._args import (
 
 def kernel_views(model: nn.Module, length: Optional[int] = None, max_rows: int = 8) -> List[KernelView]:
     """One view per stage (2-D models: the first SMP kernel of each ``stages.i`` / ``blocks.i`` / stem) or per block
-    (1-D models, sampled for ``length`` steps, default the model's own length), at most ``max_rows``."""
+    (1-D models, sampled for ``length`` steps, default the model's own length; an ensemble: its first member's,
+    ``members.0.blocks.i``, the members sharing one architecture), at most ``max_rows``."""
     if length is None:
         length = getattr(model, 'seq_len', None) or int((getattr(model, 'pretrained_cfg', None) or {}).get(
             'input_size', (1, 1, 64))[-1])
+    network = member_network(model)
+    prefix, suffix = ('members.0.', f', member 0 of {len(model.members)}') if network is not model else ('', '')
     views, groups = [], set()
-    for name, module in model.named_modules():
+    for name, module in network.named_modules():
         kernel = getattr(module, 'kernel', None)
         if not isinstance(kernel, PointKernel):
             continue
-        group = '.'.join(name.split('.')[:2])
+        parts = name.split('.')
+        # a row per stage / block (its index), else per top-level module (a stem)
+        at = next((i for i, p in enumerate(parts[:-1]) if p in ('stages', 'blocks')), None)
+        group = '.'.join(parts[:at + 2] if at is not None else parts[:2])
         if group in groups:
             continue
         if kernel.ndim == 2 and isinstance(getattr(module, 'kernel_size', None), int):
@@ -33,7 +40,7 @@ def kernel_views(model: nn.Module, length: Optional[int] = None, max_rows: int =
         else:
             continue
         groups.add(group)
-        views.append(KernelView(f"{name} ({'x'.join(map(str, size))})", kernel, size))
+        views.append(KernelView(f"{prefix}{name} ({'x'.join(map(str, size))}){suffix}", kernel, size))
     return views[:max_rows]
 
 

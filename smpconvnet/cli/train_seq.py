@@ -11,6 +11,12 @@ from ._args import LOAD_KWARGS_HELP, add_model_kwargs_argument, model_kwargs_of
 
 
 def _run_train(args) -> int:
+    given = [f'--aug-{k}' for k in ('scale', 'jitter') if getattr(args, f'aug_{k}') is not None]
+    if given and not args.augment:  # their defaults act with --augment only: a value without it would do nothing
+        raise ValueError(f'{" and ".join(given)}: amplitude scaling and jitter act with --augment only: add --augment')
+    for k in ('aug_scale', 'aug_jitter'):
+        if getattr(args, k) is None:
+            setattr(args, k, getattr(TrainConfig, k))
     names = {f.name for f in fields(TrainConfig)} - {'model_kwargs'}
     cfg = TrainConfig(model_kwargs=parse_model_kwargs(args.model_kwargs), **{k: v for k, v in vars(args).items() if k in names})
     if cfg.epochs < 1 or cfg.batch_size < 1:
@@ -45,11 +51,15 @@ def add_parser(subparsers):
     p.add_argument('--min-lr-ratio', type=float, default=d.min_lr_ratio, help='final lr as a fraction of --lr')
     p.add_argument('--label-smoothing', type=float, default=d.label_smoothing)
     p.add_argument('--augment', action='store_true', help='amplitude scaling, jitter and optional circular shift')
-    p.add_argument('--aug-scale', type=float, default=d.aug_scale)
-    p.add_argument('--aug-jitter', type=float, default=d.aug_jitter)
-    p.add_argument('--aug-shift', type=float, default=d.aug_shift, help='max circular shift, fraction of length')
+    p.add_argument('--aug-scale', type=float, default=None,
+                   help=f'with --augment: per-series amplitude scaling N(1, this) (default: {d.aug_scale})')
+    p.add_argument('--aug-jitter', type=float, default=None,
+                   help=f'with --augment: Gaussian jitter of this std (default: {d.aug_jitter})')
+    p.add_argument('--aug-shift', type=float, default=d.aug_shift,
+                   help='with --augment: max circular shift, fraction of length (equal lengths)')
     p.add_argument('--aug-warp', type=float, default=d.aug_warp,
-                   help='window slicing: crop up to this fraction of the length, stretch back (equal lengths)')
+                   help='with --augment: window slicing: crop up to this fraction of the length, stretch back '
+                        '(equal lengths)')
     p.add_argument('--mixup', type=float, default=d.mixup, help='mixup Beta(a, a) parameter a (0: off)')
     p.add_argument('--grad-clip', type=float, default=d.grad_clip, help='max gradient norm (0: off)')
     p.add_argument('--precise-bn', action='store_true',

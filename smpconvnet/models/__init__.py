@@ -16,8 +16,8 @@ from ._checkpoint import (
     with_checkpoint_checks,
 )
 from ._pretrained import (
-    WEIGHTS_DIR, PretrainedWeightsNotFoundError, hub_namespace, is_project_model, set_hub_namespace,
-    weights_location,
+    WEIGHTS_DIR, PretrainedWeightsNotFoundError, hub_namespace, is_project_model, is_weight_source_error,
+    set_hub_namespace, weights_location,
 )
 from .smpconvnet import SMPConvNet, checkpoint_filter_fn, infer_config_from_checkpoint
 from .smpconv_tcn import (

@@ -21,6 +21,7 @@ __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
     'shipped_weights_file', 'cached_hub_file', 'weights_location', 'is_published', 'PretrainedWeightsNotFoundError',
     'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV', 'is_project_model',
+    'is_weight_source_error',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -226,11 +227,17 @@ def _local_weights_file(variant: str, kwargs: Dict[str, Any]) -> Optional[str]:
     except Exception:  # noqa: BLE001  (timm reports an unknown cfg itself)
         return None
     file = cfg.file
-    # 'local-dir:' and 'hf-hub:' sources are folders / repos timm reads its own way
+    if file and cfg.source == 'local-dir' and Path(file).is_dir():
+        # a 'local-dir:' folder: the file timm reads first of those a model folder holds (its own preference order)
+        found = [Path(file) / n for n in (WEIGHTS_FILENAME, 'pytorch_model.bin') if (Path(file) / n).is_file()]
+        return str(found[0]) if found else None
+    # 'hf-hub:' sources are repos timm reads its own way
     return str(file) if file and cfg.source not in ('hf-hub', 'local-dir') and Path(file).exists() else None
 
 
-def _is_weight_source_error(e: BaseException) -> bool:
+def is_weight_source_error(e: BaseException) -> bool:
+    """Whether ``e`` says a file could not be found or fetched (a missing file, the Hub unreachable or refusing:
+    ``OSError``, huggingface_hub's and HTTP clients' errors), not that what was read is wrong."""
     module = type(e).__module__ or ''
     return isinstance(e, OSError) or module.startswith(('huggingface_hub', 'httpx', 'requests', 'urllib'))
 
@@ -253,7 +260,7 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
         message = read_error_message(file, e) if file is not None else None
         if message is not None:
             raise ValueError(f'pretrained weights for {variant}: {message}') from e
-        if not pretrained or not _is_weight_source_error(e):
+        if not pretrained or not is_weight_source_error(e):
             raise
         from timm.models._builder import resolve_pretrained_cfg
         try:

@@ -148,7 +148,9 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_pe
     """Cosine decay over the updates after a linear warm-up from 0, stepped per update (timm's scheduler)."""
     from timm.scheduler import CosineLRScheduler
     warmup = int(round(cfg.warmup_epochs * steps_per_epoch))
-    total = max(1, cfg.epochs * steps_per_epoch - warmup)
+    # at least 2: with 0 or 1 update after the warm-up every rate used is the same (the peak at the cosine's start,
+    # or none), and timm logs that a 1-update cosine "has no effect" (train() says what such a run does instead)
+    total = max(2, cfg.epochs * steps_per_epoch - warmup)
     return CosineLRScheduler(
         optimizer, t_initial=total, lr_min=cfg.lr * cfg.min_lr_ratio, warmup_t=warmup, warmup_lr_init=0.0,
         warmup_prefix=True, t_in_epochs=False)
@@ -321,12 +323,22 @@ def build_model(cfg: TrainConfig, data: PreparedData) -> nn.Module:
 
     from ..models import seq_zoo  # noqa: F401  (registers the models; the package import does too)
     kwargs = dict(cfg.model_kwargs)
+    given = ' '.join(f'{k}={v!r}' for k, v in cfg.model_kwargs.items())
+    # the classes come from the data: another number trains a head the recorded config (the data's) cannot load
+    if 'num_classes' in kwargs and kwargs['num_classes'] != data.num_classes:
+        what = 'is a regression (one output)' if data.task == 'regression' else f'has {data.num_classes} classes'
+        raise ValueError(f'--model-kwargs num_classes={kwargs["num_classes"]!r}: {data.dataset["name"]} {what}; '
+                         f'train-seq sizes the classifier from the data: leave num_classes out')
+    # the loss reads one prediction per series; without pooling the model gives one per step
+    if 'global_pool' in kwargs and kwargs['global_pool'] is not None and not kwargs['global_pool']:
+        raise ValueError(f'--model-kwargs global_pool={kwargs["global_pool"]!r}: a model without pooling gives a '
+                         f'prediction per step; train-seq trains one per series: pass global_pool="avg", "last", '
+                         f'"max" or "avgmax", or leave it out')
     kwargs.setdefault('in_chans', data.in_chans)
     kwargs.setdefault('num_classes', data.num_classes)
     try:
         model = timm.create_model(cfg.model, **kwargs)
     except TypeError as e:  # a misspelt or foreign --model-kwargs key: the constructor's own words, no traceback
-        given = ' '.join(f'{k}={v!r}' for k, v in cfg.model_kwargs.items())
         raise ValueError(f'--model {cfg.model} --model-kwargs {given}: {e}') from e
     # before training: a None timm dropped would train one network and record another
     check_none_kwargs(model, cfg.model_kwargs, f'--model {cfg.model}')
@@ -430,6 +442,20 @@ def train(cfg: TrainConfig) -> Dict[str, Any]:
         torch.set_num_threads(threads)
 
 
+def _read_checkpoint(path: Path) -> Dict[str, Any]:
+    # the run's own checkpoint (optimizer, RNG states: full unpickling); a damaged file is named, not a traceback
+    try:
+        ckpt = torch.load(path, map_location='cpu', weights_only=False)
+    except Exception as e:  # noqa: BLE001  (whatever a damaged file makes the unpickler raise)
+        first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise ValueError(f'--resume: {path} is not a readable checkpoint (corrupt or truncated?): {first}; '
+                         f'--force starts the run over') from e
+    if not isinstance(ckpt, dict) or not is_checkpoint(ckpt):
+        raise ValueError(f'--resume: {path} is not a train-seq checkpoint (no model, options and training state); '
+                         f'--force starts the run over')
+    return ckpt
+
+
 def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path) -> Dict[str, Any]:
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
@@ -444,13 +470,13 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path) -> Dict[str, Any]:
     start_epoch, num_updates, history = 0, 0, []
 
     if cfg.resume:
-        ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=False)
+        ckpt = _read_checkpoint(ckpt_path)
         defaults = TrainConfig()  # options added after a checkpoint was written had their default then
         changed = {k: (ckpt['args'].get(k, getattr(defaults, k)), getattr(cfg, k)) for k in _RESUME_KEYS
                    if ckpt['args'].get(k, getattr(defaults, k)) != getattr(cfg, k)}
         if changed:
-            raise ValueError('--resume needs the options the run was started with; changed (checkpoint, now): '
-                             + ', '.join(f'{k}={a!r}/{b!r}' for k, (a, b) in changed.items()))
+            raise ValueError('--resume needs the options the run was started with; changed: '
+                             + ', '.join(f'{k} {a!r} in the checkpoint, {b!r} now' for k, (a, b) in changed.items()))
         model.load_state_dict(ckpt['model'])
         optimizer.load_state_dict(ckpt['optimizer'])
         scheduler.load_state_dict(ckpt['scheduler'])
@@ -466,11 +492,19 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path) -> Dict[str, Any]:
     # in every checkpoint: what rebuilds the model and its preprocessing without the data (checkpoint_config)
     run_config = _config_json(model, cfg, data)
     equal_length = bool((data.train.lengths == data.length).all())
+    if not 0 <= cfg.aug_warp < 1 or cfg.mixup < 0:
+        raise ValueError(f'--aug-warp must be in [0, 1) and --mixup >= 0, got {cfg.aug_warp} and {cfg.mixup}')
+    if not cfg.augment and (cfg.aug_shift or cfg.aug_warp):
+        given = ' and '.join(f'--aug-{k} {v}' for k, v in (('shift', cfg.aug_shift), ('warp', cfg.aug_warp)) if v)
+        raise ValueError(f'{given}: circular shifts and window slicing act with --augment only (with amplitude '
+                         f'scaling and jitter): add --augment')
+    if cfg.epochs <= cfg.warmup_epochs:
+        warnings.warn(f'--epochs {cfg.epochs} is not more than --warmup-epochs {cfg.warmup_epochs}: the learning rate '
+                      f'is still warming up when training ends and never reaches --lr {cfg.lr}; pass --warmup-epochs 0 '
+                      f'(or fewer than --epochs) for a short run', stacklevel=2)
     if cfg.augment and (cfg.aug_shift or cfg.aug_warp) and not equal_length:
         raise ValueError('--aug-shift and --aug-warp (circular shift, window slicing) need equal-length sequences; '
                          f'{data.dataset["name"]} has variable lengths')
-    if not 0 <= cfg.aug_warp < 1 or cfg.mixup < 0:
-        raise ValueError(f'--aug-warp must be in [0, 1) and --mixup >= 0, got {cfg.aug_warp} and {cfg.mixup}')
     if cfg.mixup and data.task != 'classification':
         raise ValueError('--mixup is for classification data sets')
     print(f'train-seq: {cfg.model} ({n_params:,} parameters) on {data.dataset["name"]}: '

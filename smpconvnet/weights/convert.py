@@ -15,6 +15,7 @@ from typing import Any, Dict, Union
 
 import torch
 
+from ..atomic_io import check_destination
 from ..layers.reparam import relative_error
 from .folders import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, model_card, print_step, write_model_folder
 from .hub import sha256_file
@@ -40,9 +41,7 @@ def convert_checkpoint(
     import timm
     from ..models.smpconvnet import checkpoint_filter_fn
 
-    src, dst = Path(src), Path(dst)
-    if dst.exists() and not force:
-        raise FileExistsError(f'{dst} exists; pass --force (force=True) to replace it')
+    src, dst = Path(src), check_destination(dst, force, sources=[src])
     t0 = time.perf_counter()
     print_step(f'[1/4] reading {src}', quiet)
     checkpoint = read_checkpoint(src, trust_pickle=trust_pickle)

@@ -22,7 +22,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 
-from ..atomic_io import atomic_file
+from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
 from ..models import SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, kernels_span_the_input, two_branch_eval
@@ -151,9 +151,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
                              model_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Save the deployed form of ``src`` (name, hub id, folder or checkpoint) to the folder ``dst``;
     ``model_kwargs`` go to ``load_model`` (arguments the model is built with before its weights load)."""
-    dst_path = Path(dst)
-    if dst_path.exists() and not force:
-        raise FileExistsError(f'{dst_path} exists; pass --force (force=True) to replace it')
+    dst_path = check_destination(dst, force, sources=[src])
     t0 = time.perf_counter()
     print_step(f'[1/3] loading {src}', quiet)
     model, source, source_config = load_model_with_config(src, pretrained=pretrained, **(model_kwargs or {}))
@@ -322,9 +320,7 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     ``model_kwargs`` go to ``load_model`` (arguments the model is built with before its weights load)."""
     if fmt not in ('onnx', 'torchscript'):
         raise ValueError(f"unknown export format {fmt!r}: expected 'onnx' or 'torchscript'")
-    out_path = Path(out)
-    if out_path.exists() and not force:
-        raise FileExistsError(f'{out_path} exists; pass --force (force=True) to replace it')
+    out_path = check_destination(out, force, sources=[src])
     t0 = time.perf_counter()
     print_step(f'[1/4] loading {src}', quiet)
     model, source = load_model(src, pretrained=pretrained, **(model_kwargs or {}))

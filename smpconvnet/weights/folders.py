@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 import torch
 
-from ..atomic_io import atomic_dir
+from ..atomic_io import atomic_dir, check_destination
 from ..models import member_network
 
 __all__ = [
@@ -244,6 +244,7 @@ def write_ensemble_folder(members: Sequence[PathLike], dst: PathLike, card: str 
     folders = [Path(m) for m in members]
     if not folders:
         raise ValueError('write_ensemble_folder needs at least one member folder')
+    check_destination(dst, force, sources=folders)
     if len({f.resolve() for f in folders}) != len(folders):
         raise ValueError(f'write_ensemble_folder: a folder is given twice ({[str(f) for f in folders]}): members are '
                          f'separately trained models')

@@ -5,6 +5,7 @@ The upload is what timm's ``push_to_hf_hub`` does (``HfApi.create_repo`` then ``
 included, ``--revision`` created as a branch when missing, and a dry run that writes the exact upload to a
 folder instead. Without a token it stops before touching anything and says how to log in.
 """
+import contextlib
 import json
 import os
 import shlex
@@ -16,6 +17,7 @@ from typing import Any, Dict, List, Optional, Union
 import torch
 
 from ..atomic_io import atomic_dir
+from ..models import is_weight_source_error
 from .folders import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, model_card as make_model_card, write_model_folder
 from .hub import sha256_file
 
@@ -45,7 +47,8 @@ def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
 
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f'{folder} is not a folder (expected the output of `smpconvnet convert`)')
+        raise FileNotFoundError(f'{folder} is not a folder (expected a model folder: the output of `smpconvnet '
+                                f'convert` or `smpconvnet reparam`)')
     if (folder / WEIGHTS_NAME).is_file() and (folder / CONFIG_NAME).is_file() and not (folder / CARD_NAME).is_file():
         # a model without a card, e.g. a train-seq run folder (whose checkpoint.pth, optimizer state included, is
         # not for the Hub either); `convert` takes original checkpoints only
@@ -75,6 +78,22 @@ def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
     return [dict(name=p.name, bytes=p.stat().st_size, sha256=sha256_file(p)) for p in files]
 
 
+@contextlib.contextmanager
+def _hub_errors(repo_id: str):
+    # the Hub unreachable (offline mode, no network) or refusing (token, permissions): one message, not a traceback
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001  (filtered just below)
+        if not is_weight_source_error(e):
+            raise
+        first = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
+        offline = (' (HF_HUB_OFFLINE is set: unset it to upload)' if os.environ.get('HF_HUB_OFFLINE', '').lower()
+                   in ('1', 'true', 'yes', 'on') else '')
+        raise RuntimeError(f'uploading to {repo_id} failed{offline}: {type(e).__name__}: {first}; '
+                           f"--dry-run upload_preview (dry_run='upload_preview') writes what would be uploaded to "
+                           f'the folder upload_preview, with no network') from e
+
+
 def push_folder(
         folder: Union[str, os.PathLike],
         repo_id: str,
@@ -92,11 +111,11 @@ def push_folder(
     from huggingface_hub import HfApi, get_token
 
     _check_repo_id(repo_id)
+    files = check_model_folder(folder)  # the folder first: a token does not fix a wrong one
     if dry_run is None:
         token = token or get_token()
         if not token:
             raise RuntimeError(NO_TOKEN_MESSAGE)
-    files = check_model_folder(folder)
     plan = dict(repo_id=repo_id, private=private, revision=revision or 'main', create_pr=create_pr,
                 commit_message=commit_message, files=files)
     say = (lambda m: None) if quiet else (lambda m: print(m, flush=True))
@@ -111,16 +130,17 @@ def push_folder(
         return dict(plan, dry_run=str(dry_run))
 
     api = HfApi(token=token, library_name='smpconvnet')
-    say(f'[1/3] creating or reusing the repo {repo_id}')
-    repo_url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type='model')
-    repo_id = getattr(repo_url, 'repo_id', None) or repo_id
-    if revision and revision != 'main':
-        say(f'[2/3] creating the branch {revision} if missing')
-        api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type='model')
-    say(f'[3/3] uploading {len(files)} files:\n{listing}')
-    commit = api.upload_folder(repo_id=repo_id, folder_path=str(folder), revision=revision,
-                               commit_message=commit_message, create_pr=create_pr, repo_type='model',
-                               allow_patterns=[f['name'] for f in files])
+    with _hub_errors(repo_id):
+        say(f'[1/3] creating or reusing the repo {repo_id}')
+        repo_url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type='model')
+        repo_id = getattr(repo_url, 'repo_id', None) or repo_id
+        if revision and revision != 'main':
+            say(f'[2/3] creating the branch {revision} if missing')
+            api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type='model')
+        say(f'[3/3] uploading {len(files)} files:\n{listing}')
+        commit = api.upload_folder(repo_id=repo_id, folder_path=str(folder), revision=revision,
+                                   commit_message=commit_message, create_pr=create_pr, repo_type='model',
+                                   allow_patterns=[f['name'] for f in files])
     say(f'done: {getattr(commit, "commit_url", None) or commit}')
     return dict(plan, commit=str(getattr(commit, 'commit_url', commit)))
 

@@ -20,7 +20,9 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import torch
 
-from ..models import check_weights_file, find_state_dict, has_batchnorm, member_network, unwrap_state_dict
+from ..models import (
+    check_weights_file, find_state_dict, has_batchnorm, is_weight_source_error, member_network, unwrap_state_dict,
+)
 from .folders import CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config
 
 __all__ = [
@@ -708,6 +710,22 @@ def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust
     return model, description, extra
 
 
+def _hub_unreadable(spec: str, e: BaseException) -> str:
+    # what an hf-hub: name that could not be read was looked for, and how to get it
+    from huggingface_hub import constants
+    repo, _, revision = spec[len('hf-hub:'):].partition('@')
+    first = str(e).strip().splitlines()[0][:300] if str(e).strip() else ''
+    where = (f"the Hub repo '{repo}' (revision {revision or 'main'}) could not be read from the cache "
+             f'{constants.HF_HUB_CACHE}')
+    if constants.is_offline_mode():
+        how = ('and offline mode (HF_HUB_OFFLINE=1) downloads nothing: run once with a network (HF_HUB_OFFLINE unset) '
+               'to fill the cache')
+    else:
+        how = ('nor downloaded: check the repo name and the network; private or gated repos need `hf auth login` or '
+               'the HF_TOKEN variable')
+    return f'{spec}: {where} {how} ({type(e).__name__}: {first})'
+
+
 def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickle: bool,
                             **kwargs) -> Tuple[torch.nn.Module, str, Dict[str, Any]]:
     import timm
@@ -731,7 +749,12 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         return _load_checkpoint_file(path, trust_pickle=trust_pickle, **kwargs)
     if spec.startswith('hf-hub:'):
         from timm.models._hub import download_from_hf, load_cfg_from_json
-        model = timm.create_model(spec, pretrained=True, **kwargs)
+        try:
+            model = timm.create_model(spec, pretrained=True, **kwargs)
+        except Exception as e:  # noqa: BLE001  (filtered just below)
+            if not is_weight_source_error(e):
+                raise
+            raise FileNotFoundError(_hub_unreadable(spec, e)) from e
         # the config.json create_model has just fetched (from the cache): the data set of a train-seq run, as a
         # folder's; without it evaluate-seq scored a pushed ItalyPowerDemand run on its architecture's GunPoint
         config = load_cfg_from_json(download_from_hf(spec[7:], CONFIG_NAME))

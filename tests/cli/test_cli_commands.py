@@ -356,6 +356,32 @@ def test_push_sends_the_folder_with_card_private_and_revision(folder, fake_hub, 
     assert 'commit/0' in capsys.readouterr().out
 
 
+def test_push_to_an_unreachable_hub_is_one_line_and_the_folder_is_checked_first(folder, fake_hub, monkeypatch,
+                                                                                 capsys, tmp_path):
+    """Offline mode or no network: one error naming the repo and the cause, with a dry run to try instead (it was
+    huggingface_hub's traceback); a folder that is not one is named before the missing token is."""
+    from huggingface_hub.errors import OfflineModeIsEnabled
+    import huggingface_hub
+
+    def offline(self, repo_id, **kwargs):
+        raise OfflineModeIsEnabled('Cannot reach https://huggingface.co/api/repos/create: offline mode is enabled.')
+    assert main(['push', str(tmp_path / 'nothing'), 'me/tiny']) == 1
+    err = capsys.readouterr().err
+    assert 'nothing is not a folder' in err and 'smpconvnet reparam' in err and 'HF_TOKEN' not in err
+    monkeypatch.setattr(FakeApi, 'create_repo', offline)
+    monkeypatch.setattr(huggingface_hub, 'get_token', lambda: 'hf_test')
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    assert main(['push', str(folder), 'me/tiny']) == 1
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err and len(err.strip().splitlines()) == 1, err
+    assert ('uploading to me/tiny failed (HF_HUB_OFFLINE is set: unset it to upload): OfflineModeIsEnabled: Cannot '
+            'reach' in err)
+    hint = re.search(r"(--dry-run \S+) \(dry_run=", err).group(1)
+    monkeypatch.chdir(tmp_path)  # the hint's folder is relative
+    assert main(['push', str(folder), 'me/tiny'] + hint.split()) == 0
+    assert (tmp_path / 'upload_preview' / 'upload_plan.json').is_file()
+
+
 def test_push_dry_run_writes_the_upload(folder, fake_hub, tmp_path):
     out = tmp_path / 'plan'
     assert main(['push', str(folder), 'me/tiny', '--dry-run', str(out), '--private']) == 0

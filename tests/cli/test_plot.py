@@ -22,7 +22,9 @@ def _pixels(path, size):
 
 
 @pytest.mark.parametrize('src, size, rows', [('smpconv_tcn_osuleaf.aeon', (1200, 900), 3),  # one per block
-                                             ('smpconvnet_t', (900, 1100), 4)])
+                                             ('smpconvnet_t', (900, 1100), 4),
+                                             # an ensemble: its first member's blocks (it drew block 0 of each)
+                                             ('smpconv_tcn_pickupgesturewiimotez.aeon', (900, 700), 3)])
 def test_plot_writes_a_picture_of_the_stated_size(tmp_path, capsys, src, size, rows):
     out = tmp_path / 'kernels.png'
     assert main(['plot', src, '--out', str(out), '--size', f'{size[0]}x{size[1]}', '--channels', '3']) == 0
@@ -51,3 +53,10 @@ def test_plot_needs_point_kernels_and_matplotlib(tmp_path, monkeypatch):
     with pytest.raises(ImportError, match=r'pip install "smpconvnet\[plot\]"'):
         plot_point_kernels([KernelView('k', model.blocks[0].conv1.smp.kernel, (50,))], tmp_path / 'x.png')
     assert not (tmp_path / 'x.png').exists()
+
+
+def test_an_ensemble_is_drawn_block_by_block_of_its_first_member():
+    model = timm.create_model('smpconv_tcn_gunpoint', num_members=3, num_blocks=2, hidden_channels=4)
+    views = kernel_views(model)
+    assert [v.title for v in views] == [f'members.0.blocks.{i}.conv1.smp (150), member 0 of 3' for i in range(2)]
+    assert views[1].kernel is model.members[0].blocks[1].conv1.smp.kernel

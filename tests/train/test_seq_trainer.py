@@ -513,3 +513,46 @@ def test_a_run_folder_records_the_whole_architecture(tmp_path, monkeypatch):
         assert (resumed.kernel_length, resumed.causal) == (None, True) and torch.equal(before, resumed(x))
         ckpt = torch.load(tmp_path / 'run' / train_seq.CHECKPOINT_NAME, weights_only=False)
         assert train_seq.checkpoint_config(ckpt)['model_args'] == recorded
+
+
+def test_options_that_would_train_something_else_are_refused_before_training(tmp_path, capsys):
+    """A classifier of another size (its folder records the data's and would not load), no pooling (one prediction
+    per step), shifts / window slicing / scaling / jitter without --augment (silently ignored before): one line
+    naming the option, and no run folder."""
+    base = ['train-seq', '--model', 'smpconv_tcn_gunpoint', '--dataset', 'GunPoint', '--epochs', '1',
+            '--no-progress', '--no-test', '--output', str(tmp_path / 'g')]
+    for args, message in ((['--model-kwargs', 'num_classes=7'], r'num_classes=7: GunPoint has 2 classes; .*leave '
+                                                                 r'num_classes out'),
+                          (['--model-kwargs', "global_pool=''"], "global_pool='': a model without pooling gives a "
+                                                                 'prediction per step'),
+                          (['--aug-shift', '0.1'], '--aug-shift 0.1: circular shifts .* act with --augment only'),
+                          (['--aug-warp', '0.2'], '--aug-warp 0.2: circular shifts .* act with --augment only'),
+                          (['--aug-jitter', '0.1'], '--aug-jitter: amplitude scaling and jitter act with --augment '
+                                                    'only: add --augment')):
+        assert cli_main(base + args) == 1
+        err = capsys.readouterr().err
+        assert re.search(message, err) and 'Traceback' not in err, err
+        assert not (tmp_path / 'g').exists()
+    # the data's own number of classes is fine, and --aug-scale with --augment is taken
+    cfg = _cfg(tmp_path, 'ok', epochs=1, model_kwargs={'num_classes': 9}, aug_shift=0.0)
+    train_seq.train(cfg)
+    assert json.loads((tmp_path / 'ok' / 'config.json').read_text())['num_classes'] == 9
+
+
+def test_a_run_shorter_than_its_warm_up_says_so(tmp_path):
+    with pytest.warns(UserWarning, match=r'--epochs 1 is not more than --warmup-epochs 5: .*never reaches --lr'):
+        train_seq.train(_cfg(tmp_path, 'w', epochs=1, warmup_epochs=5))
+
+
+def test_resume_of_a_damaged_or_foreign_checkpoint_names_it(tmp_path):
+    cfg = _cfg(tmp_path, 'r', epochs=1)
+    train_seq.train(cfg)
+    ckpt = tmp_path / 'r' / train_seq.CHECKPOINT_NAME
+    data = ckpt.read_bytes()
+    ckpt.write_bytes(data[:len(data) // 3])
+    with pytest.raises(ValueError, match=rf'--resume: {re.escape(str(ckpt))} is not a readable checkpoint '
+                                         r'\(corrupt or truncated\?\).*--force starts the run over'):
+        train_seq.train(_cfg(tmp_path, 'r', epochs=1, resume=True))
+    torch.save({'model': {}}, ckpt)
+    with pytest.raises(ValueError, match='is not a train-seq checkpoint'):
+        train_seq.train(_cfg(tmp_path, 'r', epochs=1, resume=True))

@@ -374,3 +374,19 @@ def test_a_folder_deployed_from_a_tag_records_the_whole_architecture(tmp_path, m
         after = timm.create_model(f'local-dir:{dst}', pretrained=True).eval()
         assert (after.causal, after.kernel_length, after.global_pool) == (True, None, registered['global_pool'])
         assert torch.equal(before, after(x))
+
+
+def test_reparam_and_export_into_their_own_source_are_refused(tmp_path, capsys):
+    """`reparam RUN RUN --force` exited 0 and left only the deployed files: the run's checkpoint, log and results
+    were gone."""
+    model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4)
+    run = write_model_folder(model, tmp_path / 'run', card='', model_args=model.arch_args)
+    (run / 'log.jsonl').write_text('{}\n')
+    before = sorted(p.name for p in run.iterdir())
+    for argv in (['reparam', str(run), str(run), '--force'], ['reparam', f'local-dir:{run}', str(tmp_path), '--force'],
+                 ['export', str(run), '-o', str(run), '--force']):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert 'the destination' in err and 'would delete what it is written from' in err, err
+    assert sorted(p.name for p in run.iterdir()) == before
+    assert main(['reparam', str(run), str(run / 'deployed')]) == 0  # inside the source is fine

@@ -163,3 +163,18 @@ def test_a_run_from_the_hub_keeps_its_data_set(tmp_path, offline_hf_cache):
     loaded, _, extra = load_model_with_config('hf-hub:me/run')
     assert extra == {'dataset': 'ItalyPowerDemand'} and loaded.kernel_length is None
     assert_same_weights(loaded, folder / 'model.safetensors')
+
+
+def test_an_hf_hub_name_that_is_not_cached_offline_says_where_it_was_looked_for(offline_hf_cache, capsys):
+    """It was huggingface_hub's generic 'An error happened while trying to locate the file on the Hub', naming
+    neither the repo nor the cache."""
+    from smpconvnet.cli import main
+    from smpconvnet.weights.sources import load_model
+    with pytest.raises(FileNotFoundError) as e:
+        load_model('hf-hub:me/nothere@v2')
+    message = str(e.value)
+    assert ("hf-hub:me/nothere@v2: the Hub repo 'me/nothere' (revision v2) could not be read from the cache "
+            f'{offline_hf_cache} and offline mode (HF_HUB_OFFLINE=1) downloads nothing') in message
+    assert main(['evaluate-seq', 'hf-hub:me/nothere']) == 1
+    err = capsys.readouterr().err
+    assert "the Hub repo 'me/nothere' (revision main)" in err and 'Traceback' not in err

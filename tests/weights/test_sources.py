@@ -573,3 +573,20 @@ def test_a_none_argument_that_timm_drops_is_refused(tmp_path):
                                          r"kernel_length=33"):
         train_seq.train(cfg)
     assert not (tmp_path / 'run').exists()
+
+
+def test_a_damaged_weights_file_in_a_model_folder_is_named(tmp_path, capsys):
+    """A run folder (or `local-dir:`) whose model.safetensors is truncated: the file and what was expected, as for
+    shipped weights (it was safetensors' traceback, 'invalid header length', naming no file)."""
+    from smpconvnet.cli import main
+    model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4)
+    folder = write_model_folder(model, tmp_path / 'run', card='', model_args=model.arch_args)
+    weights = folder / 'model.safetensors'
+    weights.write_bytes(weights.read_bytes()[:1000])
+    expected = f'pretrained weights for smpconv_tcn_gunpoint: {re.escape(str(weights))} is not a readable .safetensors'
+    for load in (lambda: timm.create_model(f'local-dir:{folder}', pretrained=True), lambda: load_model(str(folder))):
+        with pytest.raises(ValueError, match=expected):
+            load()
+    assert main(['reparam', str(folder), str(tmp_path / 'dep')]) == 1
+    err = capsys.readouterr().err
+    assert re.search(expected, err) and 'Traceback' not in err and not (tmp_path / 'dep').exists()
