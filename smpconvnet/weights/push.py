@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Union
 
 import torch
 
-from ..atomic_io import atomic_dir
+from ..atomic_io import atomic_dir, check_destination
 from ..models import is_weight_source_error
 from .folders import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, model_card as make_model_card, write_model_folder
 from .hub import sha256_file
@@ -121,6 +121,7 @@ def push_folder(
     say = (lambda m: None) if quiet else (lambda m: print(m, flush=True))
     listing = '\n'.join(f"  {f['name']:<20} {f['bytes']:>12,} bytes  sha256 {f['sha256']}" for f in files)
     if dry_run is not None:
+        check_destination(dry_run, force, sources=[folder])
         with atomic_dir(Path(dry_run), force) as tmp:
             for f in files:
                 shutil.copy2(Path(folder) / f['name'], tmp / f['name'])

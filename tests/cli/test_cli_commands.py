@@ -377,6 +377,10 @@ def test_push_to_an_unreachable_hub_is_one_line_and_the_folder_is_checked_first(
     assert ('uploading to me/tiny failed (HF_HUB_OFFLINE is set: unset it to upload): OfflineModeIsEnabled: Cannot '
             'reach' in err)
     hint = re.search(r"(--dry-run \S+) \(dry_run=", err).group(1)
+    before = sorted(p.name for p in folder.iterdir())
+    assert main(['push', str(folder), 'me/tiny', '--dry-run', str(folder), '--force']) == 1  # into itself
+    assert 'would delete what it is written from' in capsys.readouterr().err
+    assert sorted(p.name for p in folder.iterdir()) == before
     monkeypatch.chdir(tmp_path)  # the hint's folder is relative
     assert main(['push', str(folder), 'me/tiny'] + hint.split()) == 0
     assert (tmp_path / 'upload_preview' / 'upload_plan.json').is_file()
