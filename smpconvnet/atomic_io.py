@@ -57,24 +57,35 @@ def atomic_file(path: PathLike) -> Iterator[Path]:
 
 def check_destination(dst: PathLike, force: bool = False, sources: Sequence[PathLike] = ()) -> Path:
     """Before anything is read or written: ``dst`` may be written (it does not exist, or ``force``), and replacing
-    it would not delete what it is written from (a source that is ``dst`` or lies inside it). ``sources`` that are
-    no local path (a model name, ``hf-hub:``) are ignored; ``local-dir:`` is read as its folder.
+    it would not delete what it is written from (a source that is ``dst`` or lies inside it, an existing ``dst``
+    inside a source folder) nor the current folder. ``sources`` that are no local path (a model name, ``hf-hub:``)
+    are ignored; ``local-dir:`` is read as its folder.
 
     Raises:
         FileExistsError: ``dst`` exists and not ``force``.
-        ValueError: a source is ``dst`` or inside it.
+        ValueError: a source is ``dst`` or inside it, an existing ``dst`` lies inside a source folder, or ``dst``
+            is or holds the current folder.
     """
     dst = Path(dst)
     if dst.exists() and not force:
         raise FileExistsError(f'{dst} exists; pass --force (force=True) to replace it')
     target = dst.resolve()
+    cwd = Path.cwd().resolve()
+    if dst.exists() and (cwd == target or target in cwd.parents):
+        raise ValueError(f'{dst} is or holds the current folder, which replacing it would delete; write to another '
+                         f'folder')
     for src in sources:
         text = os.fsdecode(src)
         path = Path(text[len('local-dir:'):] if text.startswith('local-dir:') else text)
-        if path.exists() and (path.resolve() == target or target in path.resolve().parents):
-            where = 'is' if path.resolve() == target else 'lies inside'
-            raise ValueError(f'{text} {where} the destination {dst}: writing {dst} replaces it and would delete '
-                             f'what it is written from; write to another folder')
+        if not path.exists():
+            continue
+        where = path.resolve()
+        if where == target or target in where.parents:
+            raise ValueError(f"{text} {'is' if where == target else 'lies inside'} the destination {dst}: writing "
+                             f'{dst} replaces it and would delete what it is written from; write to another folder')
+        if dst.exists() and where in target.parents:  # a file of a source folder (its weights, its checkpoint)
+            raise ValueError(f'{dst} lies inside {text}, which it is written from: replacing it would change the '
+                             f'source; write to another path')
     return dst
 
 

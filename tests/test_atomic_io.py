@@ -85,3 +85,16 @@ def test_check_destination_refuses_to_replace_what_is_written_from(tmp_path):
         run / 'deployed'
     assert check_destination(tmp_path / 'elsewhere', force=True, sources=[run]) == tmp_path / 'elsewhere'
     assert (run / 'checkpoint.pth').read_text() == 'x'
+    # an existing file of a source folder (export -o RUN/model.safetensors), and the current folder (reparam X .)
+    with pytest.raises(ValueError, match='lies inside .*which it is written from'):
+        check_destination(run / 'checkpoint.pth', force=True, sources=[run])
+    assert check_destination(run / 'new.onnx', sources=[run]) == run / 'new.onnx'  # a new file beside it is fine
+    cwd = os.getcwd()
+    try:
+        os.chdir(run)
+        with pytest.raises(ValueError, match='is or holds the current folder'):
+            check_destination('.', force=True)
+        with pytest.raises(ValueError, match='is or holds the current folder'):
+            check_destination(tmp_path, force=True)
+    finally:
+        os.chdir(cwd)

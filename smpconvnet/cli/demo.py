@@ -15,6 +15,7 @@ import shlex
 import time
 from typing import List, Optional, Tuple
 
+import timm
 import torch
 
 from ..models import SMPConvTCN, SMPConvTCNEnsemble, two_branch_eval
@@ -89,7 +90,15 @@ def _load(model_name: str, pretrained: str):
     if pretrained == 'no':
         return load_model(model_name, pretrained=False)[0], 'random initialisation (--pretrained no)'
     if pretrained == 'yes':
-        return load_model(model_name, pretrained=True)
+        try:
+            return load_model(model_name, pretrained=True)
+        except Exception as e:  # noqa: BLE001  (the library's advice, said as this command takes it)
+            arch = model_name.split('.')[0]
+            sequence = timm.is_model(arch) and timm.models.model_entrypoint(arch).__module__.endswith(
+                ('smpconv_tcn', 'seq_zoo'))  # the demo runs sequence models on their data only: trained ones
+            if 'pretrained=False' not in str(e) or sequence:
+                raise
+            raise ValueError(f'{e}\n(on this command line, random initialisation is `--pretrained no`)') from e
     model, source = load_model(model_name, pretrained='auto')
     if source.startswith('random'):
         source = 'RANDOM WEIGHTS (no pretrained weights available offline): predictions are meaningless'
@@ -143,6 +152,8 @@ def _sequence_test_set(model: torch.nn.Module, model_name: str):
 def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_size: int = 2, seed: int = 0,
              tolerance: float = TOLERANCE) -> int:
     import smpconvnet
+    if batch_size < 1:
+        raise ValueError(f'--batch-size {batch_size}: expected at least 1 image')
     torch.manual_seed(seed)
     why = None
     if model_name is None:
@@ -162,6 +173,9 @@ def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_s
     print(f'  weights: {source}')
 
     is_sequence = model_name.split('.')[0] in [c.split('.')[0] for c in _sequence_candidates()]
+    if not is_sequence and isinstance(model, (SMPConvTCN, SMPConvTCNEnsemble)) and random_weights:
+        raise ValueError(f'{model_name} is a sequence model without trained weights; the demo runs the trained ones '
+                         f'(`smpconvnet list "smpconv_tcn_*.aeon"`) on their test split')
     if not is_sequence and isinstance(model, (SMPConvTCN, SMPConvTCNEnsemble)):
         # a folder or file of a sequence model: the demo knows the data sets of the registered models only
         raise ValueError(f'{model_name} is a sequence model; the demo runs the registered ones (smpconvnet list '

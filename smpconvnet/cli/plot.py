@@ -75,7 +75,8 @@ def _run(args: argparse.Namespace) -> int:
         out = plot_point_kernels(views, out, channels=args.channels, size_px=args.size, title=f'{args.src}: {source}')
     except OSError as e:  # the temporary file's name is not the one asked for
         raise ValueError(f'cannot write {out}: {e.strerror or e}') from e
-    print(f'wrote {out} ({args.size[0]}x{args.size[1]} px): {len(views)} kernels x {args.channels} channels '
+    drawn = min(args.channels, max(v.kernel.out_channels for v in views))  # a kernel has no more to draw
+    print(f'wrote {out} ({args.size[0]}x{args.size[1]} px): {len(views)} kernels x {drawn} channels '
           f'({source})')
     return 0
 

@@ -19,8 +19,6 @@ def _run_train(args) -> int:
             setattr(args, k, getattr(TrainConfig, k))
     names = {f.name for f in fields(TrainConfig)} - {'model_kwargs'}
     cfg = TrainConfig(model_kwargs=parse_model_kwargs(args.model_kwargs), **{k: v for k, v in vars(args).items() if k in names})
-    if cfg.epochs < 1 or cfg.batch_size < 1:
-        raise ValueError('--epochs and --batch-size must be positive')
     results = train(cfg)
     print(json.dumps(results))
     return 0

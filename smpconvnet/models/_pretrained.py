@@ -260,6 +260,10 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
         message = read_error_message(file, e) if file is not None else None
         if message is not None:
             raise ValueError(f'pretrained weights for {variant}: {message}') from e
+        # weights of another network (the families' filters say 'checkpoint ...', torch lists keys): which file
+        if file is not None and (isinstance(e, ValueError) and str(e).startswith('checkpoint ')
+                                 or isinstance(e, RuntimeError) and 'Error(s) in loading state_dict' in str(e)):
+            raise ValueError(f'pretrained weights for {variant}: {file} does not fit the model: {e}') from e
         if not pretrained or not is_weight_source_error(e):
             raise
         from timm.models._builder import resolve_pretrained_cfg

@@ -415,6 +415,7 @@ def train(cfg: TrainConfig) -> Dict[str, Any]:
         raise ValueError('an output folder is needed (--output DIR)')
     out_dir = Path(cfg.output)
     ckpt_path = out_dir / CHECKPOINT_NAME
+    found: List[Path] = []
     if cfg.resume:
         if not ckpt_path.is_file():
             raise FileNotFoundError(f'--resume: no checkpoint at {ckpt_path}')
@@ -425,15 +426,15 @@ def train(cfg: TrainConfig) -> Dict[str, Any]:
         if found and not cfg.force:
             raise FileExistsError(f'{found[0]} exists: {out_dir} holds a run; pass --resume to continue it (needs its '
                                   f'{CHECKPOINT_NAME}), --force to start over, or another --output')
-        for p in found:  # --force: nothing of the replaced run is left to mix with the new one (log, results)
-            p.unlink()
+    _check_options(cfg)
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
-        return _train(cfg, out_dir, ckpt_path)
+        # --force: the replaced run's files go once the new run's data, model and options are checked (_train)
+        return _train(cfg, out_dir, ckpt_path, replace=found)
     except BaseException:
         if created and not any(out_dir.iterdir()):  # a run that failed before its first checkpoint leaves nothing
             out_dir.rmdir()
@@ -447,7 +448,7 @@ def _read_checkpoint(path: Path) -> Dict[str, Any]:
     try:
         ckpt = torch.load(path, map_location='cpu', weights_only=False)
     except Exception as e:  # noqa: BLE001  (whatever a damaged file makes the unpickler raise)
-        first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ValueError(f'--resume: {path} is not a readable checkpoint (corrupt or truncated?): {first}; '
                          f'--force starts the run over') from e
     if not isinstance(ckpt, dict) or not is_checkpoint(ckpt):
@@ -456,7 +457,33 @@ def _read_checkpoint(path: Path) -> Dict[str, Any]:
     return ckpt
 
 
-def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path) -> Dict[str, Any]:
+def _check_options(cfg: TrainConfig):
+    # what needs no data: refused before anything is read, written or replaced
+    ranges = (('--epochs', cfg.epochs, 1, None), ('--batch-size', cfg.batch_size, 1, None),
+              ('--warmup-epochs', cfg.warmup_epochs, 0, None), ('--weight-decay', cfg.weight_decay, 0, None),
+              ('--min-lr-ratio', cfg.min_lr_ratio, 0, 1), ('--aug-scale', cfg.aug_scale, 0, None),
+              ('--aug-jitter', cfg.aug_jitter, 0, None), ('--aug-shift', cfg.aug_shift, 0, 1),
+              ('--mixup', cfg.mixup, 0, None))
+    for option, value, low, high in ranges:
+        if value < low or (high is not None and value > high):
+            expected = f'in [{low}, {high}]' if high is not None else f'at least {low}'
+            raise ValueError(f'{option} {value}: expected a value {expected}')
+    if not cfg.lr > 0:
+        raise ValueError(f'--lr {cfg.lr}: expected a positive learning rate')
+    if not 0 <= cfg.aug_warp < 1 or not 0 <= cfg.label_smoothing < 1:
+        raise ValueError(f'--aug-warp and --label-smoothing must be in [0, 1), got {cfg.aug_warp} and '
+                         f'{cfg.label_smoothing}')
+    if not cfg.augment and (cfg.aug_shift or cfg.aug_warp):
+        given = ' and '.join(f'--aug-{k} {v}' for k, v in (('shift', cfg.aug_shift), ('warp', cfg.aug_warp)) if v)
+        raise ValueError(f'{given}: circular shifts and window slicing act with --augment only (with amplitude '
+                         f'scaling and jitter): add --augment')
+    if cfg.epochs < cfg.warmup_epochs:
+        warnings.warn(f'--epochs {cfg.epochs} is less than --warmup-epochs {cfg.warmup_epochs}: the learning rate '
+                      f'is still warming up when training ends and never reaches --lr {cfg.lr}; pass --warmup-epochs 0 '
+                      f'(or fewer than --epochs) for a short run', stacklevel=3)
+
+
+def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[Path] = ()) -> Dict[str, Any]:
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     data = load_data(cfg)
@@ -492,21 +519,13 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path) -> Dict[str, Any]:
     # in every checkpoint: what rebuilds the model and its preprocessing without the data (checkpoint_config)
     run_config = _config_json(model, cfg, data)
     equal_length = bool((data.train.lengths == data.length).all())
-    if not 0 <= cfg.aug_warp < 1 or cfg.mixup < 0:
-        raise ValueError(f'--aug-warp must be in [0, 1) and --mixup >= 0, got {cfg.aug_warp} and {cfg.mixup}')
-    if not cfg.augment and (cfg.aug_shift or cfg.aug_warp):
-        given = ' and '.join(f'--aug-{k} {v}' for k, v in (('shift', cfg.aug_shift), ('warp', cfg.aug_warp)) if v)
-        raise ValueError(f'{given}: circular shifts and window slicing act with --augment only (with amplitude '
-                         f'scaling and jitter): add --augment')
-    if cfg.epochs <= cfg.warmup_epochs:
-        warnings.warn(f'--epochs {cfg.epochs} is not more than --warmup-epochs {cfg.warmup_epochs}: the learning rate '
-                      f'is still warming up when training ends and never reaches --lr {cfg.lr}; pass --warmup-epochs 0 '
-                      f'(or fewer than --epochs) for a short run', stacklevel=2)
     if cfg.augment and (cfg.aug_shift or cfg.aug_warp) and not equal_length:
         raise ValueError('--aug-shift and --aug-warp (circular shift, window slicing) need equal-length sequences; '
                          f'{data.dataset["name"]} has variable lengths')
     if cfg.mixup and data.task != 'classification':
         raise ValueError('--mixup is for classification data sets')
+    for p in replace:  # --force, everything checked: nothing of the replaced run is left to mix with this one
+        p.unlink()
     print(f'train-seq: {cfg.model} ({n_params:,} parameters) on {data.dataset["name"]}: '
           f'{len(data.train)} train'
           f'{f", {len(data.val)} validation" if data.val is not None else ""}'

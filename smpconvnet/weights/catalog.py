@@ -49,13 +49,16 @@ def list_models(pattern: str = '', with_params: bool = True, progress: bool = Tr
     import timm
     rows = []
     progress = progress and sys.stderr.isatty()
-    names = [n for n in project_models() if not pattern or fnmatch.fnmatch(n, pattern)]
+    # the pattern matches an architecture (all its tags) or the names as listed, with their tags ("*.aeon")
+    tagged_names = {arch: timm.models._registry._model_with_tags.get(arch) or [arch] for arch in project_models()}
+    selected = {arch: [t for t in tags if not pattern or fnmatch.fnmatch(arch, pattern) or fnmatch.fnmatch(t, pattern)]
+                for arch, tags in tagged_names.items()}
+    names = [arch for arch, tags in selected.items() if tags]
     for i, arch in enumerate(names):
         if progress:
             print(f'\r  building {arch} ({i + 1}/{len(names)})...', end='', file=sys.stderr, flush=True)
         params = _count_params(arch) if with_params else None
-        tags = timm.models._registry._model_with_tags.get(arch) or [arch]
-        for tagged in tags:
+        for tagged in selected[arch]:
             cfg = timm.models.get_pretrained_cfg(tagged)
             cfg = cfg.to_dict() if cfg is not None else {}
             rows.append(dict(name=tagged, params=params, input_size=tuple(cfg.get('input_size') or ()),

@@ -45,15 +45,26 @@ def print_step(msg: str, quiet: bool = False):
 
 
 def read_config(folder: Path) -> Dict[str, Any]:
-    """``folder/config.json`` as a dict.
+    """``folder/config.json`` as a dict, checked to be timm's model config (an object naming a registered
+    ``architecture``).
 
     Raises:
-        ValueError: missing or not JSON, naming the file.
+        ValueError: missing, not JSON, or not such a config, naming the file.
     """
+    import timm
+    path = Path(folder) / CONFIG_NAME
     try:
-        return json.loads((Path(folder) / CONFIG_NAME).read_text())
+        config = json.loads(path.read_text())
     except (OSError, ValueError) as e:
-        raise ValueError(f'{Path(folder) / CONFIG_NAME} is not a readable config.json: {e}') from e
+        raise ValueError(f'{path} is not a readable config.json: {e}') from e
+    expected = ("expected timm's model config: a JSON object with the model's \"architecture\" (as train-seq, "
+                'reparam and convert write it)')
+    if not isinstance(config, dict) or not isinstance(config.get('architecture'), str):
+        raise ValueError(f'{path} holds no "architecture": {expected}')
+    if not timm.is_model(config['architecture']):
+        raise ValueError(f'{path} names the architecture {config["architecture"]!r}, which timm does not know '
+                         f'(`smpconvnet list` shows this package\'s models)')
+    return config
 
 
 

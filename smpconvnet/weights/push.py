@@ -21,7 +21,7 @@ from ..models import is_weight_source_error
 from .folders import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, model_card as make_model_card, write_model_folder
 from .hub import sha256_file
 
-__all__ = ['push_folder', 'push_model', 'check_model_folder', 'NO_TOKEN_MESSAGE']
+__all__ = ['push_folder', 'push_model', 'check_model_folder', 'HubUploadError', 'NO_TOKEN_MESSAGE']
 
 NO_TOKEN_MESSAGE = (
     'no Hugging Face token found: log in with `hf auth login` (stores a token), or set the HF_TOKEN '
@@ -78,8 +78,17 @@ def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
     return [dict(name=p.name, bytes=p.stat().st_size, sha256=sha256_file(p)) for p in files]
 
 
+class HubUploadError(RuntimeError):
+    """The Hub could not be reached or refused the upload; ``reason`` says why, the message how to try it offline."""
+
+    def __init__(self, reason: str, retry: str):
+        super().__init__(f'{reason}; {retry} writes what would be uploaded to the folder upload_preview, with no '
+                         f'network')
+        self.reason = reason
+
+
 @contextlib.contextmanager
-def _hub_errors(repo_id: str):
+def _hub_errors(repo_id: str, retry: str):
     # the Hub unreachable (offline mode, no network) or refusing (token, permissions): one message, not a traceback
     try:
         yield
@@ -89,9 +98,7 @@ def _hub_errors(repo_id: str):
         first = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
         offline = (' (HF_HUB_OFFLINE is set: unset it to upload)' if os.environ.get('HF_HUB_OFFLINE', '').lower()
                    in ('1', 'true', 'yes', 'on') else '')
-        raise RuntimeError(f'uploading to {repo_id} failed{offline}: {type(e).__name__}: {first}; '
-                           f"--dry-run upload_preview (dry_run='upload_preview') writes what would be uploaded to "
-                           f'the folder upload_preview, with no network') from e
+        raise HubUploadError(f'uploading to {repo_id} failed{offline}: {type(e).__name__}: {first}', retry) from e
 
 
 def push_folder(
@@ -131,7 +138,7 @@ def push_folder(
         return dict(plan, dry_run=str(dry_run))
 
     api = HfApi(token=token, library_name='smpconvnet')
-    with _hub_errors(repo_id):
+    with _hub_errors(repo_id, f'`smpconvnet push {shlex.quote(str(folder))} {repo_id} --dry-run upload_preview`'):
         say(f'[1/3] creating or reusing the repo {repo_id}')
         repo_url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type='model')
         repo_id = getattr(repo_url, 'repo_id', None) or repo_id
@@ -166,4 +173,7 @@ def push_model(
                                      command='smpconvnet.weights.push.push_model(model, ...)')
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_model_folder(model, Path(tmp) / 'model', card)
-        return push_folder(folder, repo_id, **kwargs)
+        try:
+            return push_folder(folder, repo_id, **kwargs)
+        except HubUploadError as e:  # its retry command names the temporary folder: the call that does it instead
+            raise HubUploadError(e.reason, f"push_model(model, '{repo_id}', dry_run='upload_preview')") from e.__cause__

@@ -715,6 +715,9 @@ def _hub_unreadable(spec: str, e: BaseException) -> str:
     from huggingface_hub import constants
     repo, _, revision = spec[len('hf-hub:'):].partition('@')
     first = str(e).strip().splitlines()[0][:300] if str(e).strip() else ''
+    if type(e).__name__ == 'HFValidationError':  # a name the Hub cannot have (a ':rev' spelling, spaces, ...)
+        return (f"{spec}: {repo!r} is not a Hub repo id ({first}); expected hf-hub:<org>/<name>, with a revision as "
+                f'hf-hub:<org>/<name>@<revision>')
     where = (f"the Hub repo '{repo}' (revision {revision or 'main'}) could not be read from the cache "
              f'{constants.HF_HUB_CACHE}')
     if constants.is_offline_mode():

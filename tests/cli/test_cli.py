@@ -51,3 +51,14 @@ def test_demo_runs_and_checks_the_deployed_model(capsys):
 def test_module_entry_point():
     r = subprocess.run([sys.executable, '-m', 'smpconvnet', '--version'], capture_output=True, text=True)
     assert r.returncode == 0 and 'smpconvnet' in r.stdout
+
+
+def test_demo_hints_are_this_command_line_s(capsys):
+    """An untrained sequence model: which models the demo runs (it suggested evaluate-seq, which fails for it);
+    missing image weights: `--pretrained no`, not only the Python keyword; a batch of 0 is refused."""
+    assert main(['demo', 'smpconv_tcn_smnist']) == 1
+    err = capsys.readouterr().err
+    assert 'without trained weights' in err and 'smpconvnet list "smpconv_tcn_*.aeon"' in err
+    assert 'evaluate-seq' not in err
+    assert main(['demo', 'smpconvnet_t', '--batch-size', '0']) == 1
+    assert '--batch-size 0: expected at least 1' in capsys.readouterr().err

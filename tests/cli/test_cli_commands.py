@@ -243,6 +243,12 @@ def test_list_shows_models_tags_parameters_and_weights(capsys):
         timm.models.get_pretrained_cfg('smpconvnet_t.in1k').hf_hub_id in rows['smpconvnet_t.in1k']['weights']
     assert {'smpconvnet_t', 'smpconvnet_b'} <= set(project_models())
     assert main(['list', 'no_such_model*']) == 1
+    # a pattern over the names as listed, tags included (the demo's hint `list "smpconv_tcn_*.aeon"` matched none)
+    assert main(['list', 'smpconv_tcn_*.aeon', '--json']) == 0
+    names = {r['name'] for r in json.loads(capsys.readouterr().out)}
+    assert len(names) == 8 and all(n.startswith('smpconv_tcn_') and n.endswith('.aeon') for n in names)
+    assert main(['list', 'smpconvnet_t.in1k', '--json']) == 0
+    assert [r['name'] for r in json.loads(capsys.readouterr().out)] == ['smpconvnet_t.in1k']
 
 
 def test_info_counts_parameters_and_macs(capsys):
@@ -376,13 +382,17 @@ def test_push_to_an_unreachable_hub_is_one_line_and_the_folder_is_checked_first(
     assert 'Traceback' not in err and len(err.strip().splitlines()) == 1, err
     assert ('uploading to me/tiny failed (HF_HUB_OFFLINE is set: unset it to upload): OfflineModeIsEnabled: Cannot '
             'reach' in err)
-    hint = re.search(r"(--dry-run \S+) \(dry_run=", err).group(1)
+    hint = shlex.split(re.search(r'`(smpconvnet push [^`]+)`', err).group(1))
+    assert hint == ['smpconvnet', 'push', str(folder), 'me/tiny', '--dry-run', 'upload_preview']
     before = sorted(p.name for p in folder.iterdir())
     assert main(['push', str(folder), 'me/tiny', '--dry-run', str(folder), '--force']) == 1  # into itself
     assert 'would delete what it is written from' in capsys.readouterr().err
     assert sorted(p.name for p in folder.iterdir()) == before
     monkeypatch.chdir(tmp_path)  # the hint's folder is relative
-    assert main(['push', str(folder), 'me/tiny'] + hint.split()) == 0
+    assert main(hint[1:]) == 0
+    model = timm.create_model('smpconvnet_t', **TINY)
+    with pytest.raises(push_mod.HubUploadError, match=r"push_model\(model, 'me/ft', dry_run='upload_preview'\)"):
+        push_mod.push_model(model, 'me/ft')
     assert (tmp_path / 'upload_preview' / 'upload_plan.json').is_file()
 
 

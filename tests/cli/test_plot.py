@@ -55,6 +55,12 @@ def test_plot_needs_point_kernels_and_matplotlib(tmp_path, monkeypatch):
     assert not (tmp_path / 'x.png').exists()
 
 
+def test_plot_reports_the_channels_it_drew(tmp_path, capsys):
+    assert main(['plot', 'smpconv_tcn_gunpoint.aeon', '--out', str(tmp_path / 'c.png'), '--channels', '500',
+                 '--size', '600x400']) == 0
+    assert '3 kernels x 32 channels' in capsys.readouterr().out  # the model's 32, not the 500 asked for
+
+
 def test_an_ensemble_is_drawn_block_by_block_of_its_first_member():
     model = timm.create_model('smpconv_tcn_gunpoint', num_members=3, num_blocks=2, hidden_channels=4)
     views = kernel_views(model)

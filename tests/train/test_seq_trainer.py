@@ -148,9 +148,9 @@ def test_window_slicing_augmentation():
 def test_warp_needs_equal_lengths_and_mixup_classification(tmp_path):
     with pytest.raises(ValueError, match='equal-length'):
         train_seq.train(_cfg(tmp_path, 'w', aug_warp=0.2))  # JapaneseVowels: variable lengths
-    with pytest.raises(ValueError, match=r'--aug-warp must be in \[0, 1\)'):
+    with pytest.raises(ValueError, match=r'--aug-warp and --label-smoothing must be in \[0, 1\)'):
         train_seq.train(_cfg(tmp_path, 'w', augment=False, aug_warp=1.0))
-    with pytest.raises(ValueError, match='--mixup >= 0'):
+    with pytest.raises(ValueError, match='--mixup -0.1: expected a value at least 0'):
         train_seq.train(_cfg(tmp_path, 'w', mixup=-0.1))
     with pytest.raises(ValueError, match='--mixup is for classification'):
         train_seq.train(train_seq.TrainConfig(
@@ -540,7 +540,7 @@ def test_options_that_would_train_something_else_are_refused_before_training(tmp
 
 
 def test_a_run_shorter_than_its_warm_up_says_so(tmp_path):
-    with pytest.warns(UserWarning, match=r'--epochs 1 is not more than --warmup-epochs 5: .*never reaches --lr'):
+    with pytest.warns(UserWarning, match=r'--epochs 1 is less than --warmup-epochs 5: .*never reaches --lr'):
         train_seq.train(_cfg(tmp_path, 'w', epochs=1, warmup_epochs=5))
 
 
@@ -556,3 +556,25 @@ def test_resume_of_a_damaged_or_foreign_checkpoint_names_it(tmp_path):
     torch.save({'model': {}}, ckpt)
     with pytest.raises(ValueError, match='is not a train-seq checkpoint'):
         train_seq.train(_cfg(tmp_path, 'r', epochs=1, resume=True))
+
+
+def test_force_keeps_the_old_run_until_the_new_one_is_checked(tmp_path, capsys):
+    """`train-seq --force` with a bad data set, model argument, device or option: the error, and the old run still
+    whole (its checkpoint, weights, log and results were deleted before those were checked)."""
+    out = tmp_path / 'run'
+    train_seq.train(_cfg(tmp_path, 'run', epochs=1))
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    base = ['train-seq', '--model', '_test_tiny_seqnet', '--dataset', 'JapaneseVowels', '--epochs', '1',
+            '--no-progress', '--output', str(out), '--force']
+    for args, message in ((['--dataset', 'NoSuchSet'], 'NoSuchSet'), (['--model', 'smpconv_tcn_japanesevowels', '--model-kwargs', 'hiden=3'], 'hiden'),
+                          (['--model', 'smpconv_tcn_japanesevowels', '--model-kwargs', 'num_classes=3'],
+                           'JapaneseVowels has 9 classes'),
+                          (['--device', 'foo'], 'foo'), (['--lr', '-1'], '--lr -1.0: expected a positive'),
+                          (['--label-smoothing', '1.5'], '--label-smoothing must be in'),
+                          (['--min-lr-ratio', '5'], r'--min-lr-ratio 5.0: expected a value in \[0, 1\]'),
+                          (['--augment', '--aug-shift', '-0.3'], r'--aug-shift -0.3: expected a value in \[0, 1\]'),
+                          (['--warmup-epochs', '-1'], '--warmup-epochs -1.0: expected a value at least 0')):
+        assert cli_main(base + args) == 1  # a repeated option: argparse takes the last
+        err = capsys.readouterr().err
+        assert message in err or re.search(message, err), err
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before

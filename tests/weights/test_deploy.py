@@ -388,5 +388,8 @@ def test_reparam_and_export_into_their_own_source_are_refused(tmp_path, capsys):
         assert main(argv) == 1
         err = capsys.readouterr().err
         assert 'the destination' in err and 'would delete what it is written from' in err, err
+    # a file of the source folder: the run's weights replaced by a TorchScript file ('done ... outputs equal')
+    assert main(['export', str(run), '--format', 'torchscript', '-o', str(run / 'model.safetensors'), '--force']) == 1
+    assert 'lies inside' in capsys.readouterr().err
     assert sorted(p.name for p in run.iterdir()) == before
     assert main(['reparam', str(run), str(run / 'deployed')]) == 0  # inside the source is fine

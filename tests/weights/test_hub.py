@@ -178,3 +178,9 @@ def test_an_hf_hub_name_that_is_not_cached_offline_says_where_it_was_looked_for(
     assert main(['evaluate-seq', 'hf-hub:me/nothere']) == 1
     err = capsys.readouterr().err
     assert "the Hub repo 'me/nothere' (revision main)" in err and 'Traceback' not in err
+
+
+def test_an_hf_hub_name_with_a_colon_revision_says_how_to_write_one(offline_hf_cache):
+    from smpconvnet.weights.sources import load_model
+    with pytest.raises(FileNotFoundError, match=r"'me/x:v1' is not a Hub repo id .*hf-hub:<org>/<name>@<revision>"):
+        load_model('hf-hub:me/x:v1')

@@ -590,3 +590,30 @@ def test_a_damaged_weights_file_in_a_model_folder_is_named(tmp_path, capsys):
     assert main(['reparam', str(folder), str(tmp_path / 'dep')]) == 1
     err = capsys.readouterr().err
     assert re.search(expected, err) and 'Traceback' not in err and not (tmp_path / 'dep').exists()
+
+
+def test_a_folder_with_a_bad_config_or_other_weights_is_named(tmp_path, capsys):
+    """config.json that is no object, names no or an unknown architecture; weights of another network: the file and
+    what was expected (a list gave AttributeError's traceback, no architecture a bare KeyError, a wrong shape
+    torch's key list without the file)."""
+    from safetensors.torch import save_file
+    from smpconvnet.cli import main
+    model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4)
+    folder = write_model_folder(model, tmp_path / 'run', card='', model_args=model.arch_args)
+    config = folder / 'config.json'
+    good = config.read_text()
+    for text, message in (('[1, 2]', 'holds no "architecture": expected timm\'s model config'),
+                          ('{"num_classes": 2}', 'holds no "architecture"'),
+                          ('{"architecture": "nope_model"}', "names the architecture 'nope_model', which timm does not")):
+        config.write_text(text)
+        with pytest.raises(ValueError, match=f'{re.escape(str(config))} {message}'):
+            load_model(str(folder))
+        assert main(['info', str(folder)]) == 1
+        err = capsys.readouterr().err
+        assert str(config) in err and 'Traceback' not in err
+    config.write_text(good)
+    other = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=8)
+    save_file(other.state_dict(), str(folder / 'model.safetensors'))
+    with pytest.raises(ValueError, match=f'{re.escape(str(folder / "model.safetensors"))} does not fit the model: '
+                                         'checkpoint is an SMP-TCN'):
+        load_model(str(folder))
