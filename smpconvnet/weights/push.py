@@ -18,7 +18,9 @@ import torch
 
 from ..atomic_io import atomic_dir, check_destination
 from ..models import is_weight_source_error
-from .folders import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, model_card as make_model_card, write_model_folder
+from .folders import (
+    CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, model_card as make_model_card, read_config, write_model_folder,
+)
 from .hub import sha256_file
 
 __all__ = ['push_folder', 'push_model', 'check_model_folder', 'HubUploadError', 'NO_TOKEN_MESSAGE']
@@ -42,7 +44,6 @@ def _check_repo_id(repo_id: str):
 
 def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
     """Check ``folder`` is a loadable model folder; return its files (name, bytes, sha256) to upload."""
-    import timm
     from safetensors import safe_open
 
     folder = Path(folder)
@@ -60,13 +61,7 @@ def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
             raise FileNotFoundError(f'{folder / name} is missing: a model folder holds {WEIGHTS_NAME}, '
                                     f'{CONFIG_NAME} and a model card {CARD_NAME} (`smpconvnet convert` writes all '
                                     f'from an original checkpoint, `smpconvnet reparam` from any model)')
-    try:
-        config = json.loads((folder / CONFIG_NAME).read_text())
-    except ValueError as e:
-        raise ValueError(f'{folder / CONFIG_NAME} is not valid JSON: {e}') from e
-    architecture = config.get('architecture')
-    if not architecture or not timm.is_model(architecture):
-        raise ValueError(f'{folder / CONFIG_NAME} names architecture {architecture!r}, which timm does not know')
+    read_config(folder)  # timm's model config, naming a registered architecture
     try:
         with safe_open(str(folder / WEIGHTS_NAME), 'pt') as f:
             n_tensors = len(list(f.keys()))
