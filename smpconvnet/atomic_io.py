@@ -83,8 +83,12 @@ def check_destination(dst: PathLike, force: bool = False, sources: Sequence[Path
         if where == target or target in where.parents:
             raise ValueError(f"{text} {'is' if where == target else 'lies inside'} the destination {dst}: writing "
                              f'{dst} replaces it and would delete what it is written from; write to another folder')
-        if dst.exists() and where in target.parents:  # a file of a source folder (its weights, its checkpoint)
-            raise ValueError(f'{dst} lies inside {text}, which it is written from: replacing it would change the '
+        # a file of a source folder (its weights, its checkpoint); a file source is read with its folder's files
+        # (a train-seq checkpoint with the config.json beside it)
+        folder = where if where.is_dir() else where.parent
+        if dst.exists() and folder in target.parents:
+            owner = text if where.is_dir() else f'the folder of {text}'
+            raise ValueError(f'{dst} lies inside {owner}, which it is written from: replacing it would change the '
                              f'source; write to another path')
     return dst
 

@@ -329,6 +329,9 @@ def build_model(cfg: TrainConfig, data: PreparedData) -> nn.Module:
         what = 'is a regression (one output)' if data.task == 'regression' else f'has {data.num_classes} classes'
         raise ValueError(f'--model-kwargs num_classes={kwargs["num_classes"]!r}: {data.dataset["name"]} {what}; '
                          f'train-seq sizes the classifier from the data: leave num_classes out')
+    if 'in_chans' in kwargs and kwargs['in_chans'] != data.in_chans:
+        raise ValueError(f'--model-kwargs in_chans={kwargs["in_chans"]!r}: {data.dataset["name"]} has '
+                         f'{data.in_chans} channel(s); train-seq sizes the input from the data: leave in_chans out')
     # the loss reads one prediction per series; without pooling the model gives one per step
     if 'global_pool' in kwargs and kwargs['global_pool'] is not None and not kwargs['global_pool']:
         raise ValueError(f'--model-kwargs global_pool={kwargs["global_pool"]!r}: a model without pooling gives a '
@@ -465,14 +468,14 @@ def _check_options(cfg: TrainConfig):
               ('--aug-jitter', cfg.aug_jitter, 0, None), ('--aug-shift', cfg.aug_shift, 0, 1),
               ('--mixup', cfg.mixup, 0, None))
     for option, value, low, high in ranges:
-        if value < low or (high is not None and value > high):
+        if not value >= low or (high is not None and not value <= high):  # NaN fails both
             expected = f'in [{low}, {high}]' if high is not None else f'at least {low}'
             raise ValueError(f'{option} {value}: expected a value {expected}')
     if not cfg.lr > 0:
         raise ValueError(f'--lr {cfg.lr}: expected a positive learning rate')
-    if not 0 <= cfg.aug_warp < 1 or not 0 <= cfg.label_smoothing < 1:
-        raise ValueError(f'--aug-warp and --label-smoothing must be in [0, 1), got {cfg.aug_warp} and '
-                         f'{cfg.label_smoothing}')
+    for option, value in (('--aug-warp', cfg.aug_warp), ('--label-smoothing', cfg.label_smoothing)):
+        if not 0 <= value < 1:
+            raise ValueError(f'{option} {value}: expected a value in [0, 1)')
     if not cfg.augment and (cfg.aug_shift or cfg.aug_warp):
         given = ' and '.join(f'--aug-{k} {v}' for k, v in (('shift', cfg.aug_shift), ('warp', cfg.aug_warp)) if v)
         raise ValueError(f'{given}: circular shifts and window slicing act with --augment only (with amplitude '
@@ -524,8 +527,7 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
                          f'{data.dataset["name"]} has variable lengths')
     if cfg.mixup and data.task != 'classification':
         raise ValueError('--mixup is for classification data sets')
-    for p in replace:  # --force, everything checked: nothing of the replaced run is left to mix with this one
-        p.unlink()
+    replace = list(replace)
     print(f'train-seq: {cfg.model} ({n_params:,} parameters) on {data.dataset["name"]}: '
           f'{len(data.train)} train'
           f'{f", {len(data.val)} validation" if data.val is not None else ""}'
@@ -582,6 +584,10 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
             record.update({f'val_{k}': v for k, v in val.items() if k in ('loss', 'accuracy', 'mse')})
         history.append(record)
         print(' '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}' for k, v in record.items()), flush=True)
+        # --force: the replaced run goes once the new one has trained an epoch (an error before leaves it whole),
+        # all of it: nothing of it is left to mix with this run (log, results)
+        while replace:
+            replace.pop().unlink()
         save_atomic({
             'model_name': cfg.model, 'dataset': data.dataset, 'args': asdict(cfg), 'config': run_config,
             'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'scheduler': scheduler.state_dict(),

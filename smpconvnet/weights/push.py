@@ -69,6 +69,8 @@ def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
         raise ValueError(f'{folder / WEIGHTS_NAME} is not a readable safetensors file: {e}') from e
     if n_tensors == 0:
         raise ValueError(f'{folder / WEIGHTS_NAME} holds no tensors')
+    from .sources import load_model
+    load_model(str(folder))  # the weights fit the model the config describes (else a line naming the file)
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith('.'))
     return [dict(name=p.name, bytes=p.stat().st_size, sha256=sha256_file(p)) for p in files]
 
@@ -133,7 +135,9 @@ def push_folder(
         return dict(plan, dry_run=str(dry_run))
 
     api = HfApi(token=token, library_name='smpconvnet')
-    with _hub_errors(repo_id, f'`smpconvnet push {shlex.quote(str(folder))} {repo_id} --dry-run upload_preview`'):
+    force_preview = ' --force' if Path('upload_preview').exists() else ''  # the hint works copied again
+    with _hub_errors(repo_id, f'`smpconvnet push {shlex.quote(str(folder))} {repo_id} --dry-run upload_preview'
+                              f'{force_preview}`'):
         say(f'[1/3] creating or reusing the repo {repo_id}')
         repo_url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type='model')
         repo_id = getattr(repo_url, 'repo_id', None) or repo_id

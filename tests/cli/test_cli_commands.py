@@ -419,6 +419,13 @@ def test_push_model_function_and_bad_inputs(fake_hub, tmp_path):
         push_mod.push_model(model, 'me/ft')
     with pytest.raises(ValueError, match='repo id'):
         push_mod.push_folder(tmp_path / 'dry', 'not a repo id', dry_run=tmp_path / 'x')
+    # weights of another network than the config describes: named, not uploaded (a dry run passed it)
+    from safetensors.torch import save_file
+    wrong = write_model_folder(model, tmp_path / 'wrong', card='# x\n')
+    save_file(timm.create_model('smpconvnet_t', **{**TINY, 'num_classes': 3}).state_dict(),
+              str(wrong / 'model.safetensors'))
+    with pytest.raises(ValueError, match=f'{re.escape(str(wrong / "model.safetensors"))} does not fit the model'):
+        push_mod.push_folder(wrong, 'me/x', dry_run=tmp_path / 'w')
     (tmp_path / 'empty').mkdir()
     with pytest.raises(FileNotFoundError, match='model.safetensors'):
         push_mod.push_folder(tmp_path / 'empty', 'me/x', dry_run=tmp_path / 'y')

@@ -148,7 +148,7 @@ def test_window_slicing_augmentation():
 def test_warp_needs_equal_lengths_and_mixup_classification(tmp_path):
     with pytest.raises(ValueError, match='equal-length'):
         train_seq.train(_cfg(tmp_path, 'w', aug_warp=0.2))  # JapaneseVowels: variable lengths
-    with pytest.raises(ValueError, match=r'--aug-warp and --label-smoothing must be in \[0, 1\)'):
+    with pytest.raises(ValueError, match=r'--aug-warp 1.0: expected a value in \[0, 1\)'):
         train_seq.train(_cfg(tmp_path, 'w', augment=False, aug_warp=1.0))
     with pytest.raises(ValueError, match='--mixup -0.1: expected a value at least 0'):
         train_seq.train(_cfg(tmp_path, 'w', mixup=-0.1))
@@ -570,7 +570,9 @@ def test_force_keeps_the_old_run_until_the_new_one_is_checked(tmp_path, capsys):
                           (['--model', 'smpconv_tcn_japanesevowels', '--model-kwargs', 'num_classes=3'],
                            'JapaneseVowels has 9 classes'),
                           (['--device', 'foo'], 'foo'), (['--lr', '-1'], '--lr -1.0: expected a positive'),
-                          (['--label-smoothing', '1.5'], '--label-smoothing must be in'),
+                          (['--label-smoothing', '1.5'], r'--label-smoothing 1.5: expected a value in \[0, 1\)'),
+                          (['--min-lr-ratio', 'nan'], '--min-lr-ratio nan: expected'),
+                          (['--model-kwargs', 'in_chans=3'], 'in_chans=3: JapaneseVowels has 12 channel'),
                           (['--min-lr-ratio', '5'], r'--min-lr-ratio 5.0: expected a value in \[0, 1\]'),
                           (['--augment', '--aug-shift', '-0.3'], r'--aug-shift -0.3: expected a value in \[0, 1\]'),
                           (['--warmup-epochs', '-1'], '--warmup-epochs -1.0: expected a value at least 0')):
@@ -578,3 +580,21 @@ def test_force_keeps_the_old_run_until_the_new_one_is_checked(tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err or re.search(message, err), err
         assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_force_replaces_the_old_run_only_once_the_new_one_has_trained_an_epoch(tmp_path, monkeypatch):
+    """An error in the first epoch (here a failing step) leaves the old run whole; it lost its weights, checkpoint,
+    log and results when they were deleted before training."""
+    out = tmp_path / 'run'
+    train_seq.train(_cfg(tmp_path, 'run', epochs=1))
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def fail(*args, **kwargs):
+        raise RuntimeError('a step that fails')
+    monkeypatch.setattr(train_seq, '_loss', fail)
+    with pytest.raises(RuntimeError, match='a step that fails'):
+        train_seq.train(_cfg(tmp_path, 'run', epochs=1, force=True))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    monkeypatch.undo()
+    train_seq.train(_cfg(tmp_path, 'run', epochs=1, force=True, seed=4))
+    assert len((out / train_seq.LOG_NAME).read_text().splitlines()) == 1  # the new run's log alone

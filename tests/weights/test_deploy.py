@@ -391,5 +391,10 @@ def test_reparam_and_export_into_their_own_source_are_refused(tmp_path, capsys):
     # a file of the source folder: the run's weights replaced by a TorchScript file ('done ... outputs equal')
     assert main(['export', str(run), '--format', 'torchscript', '-o', str(run / 'model.safetensors'), '--force']) == 1
     assert 'lies inside' in capsys.readouterr().err
+    # a checkpoint file given as the source is read with its folder's files: they are the source too
+    torch.save({'model': model.state_dict()}, run / 'checkpoint.pth')
+    before = sorted(p.name for p in run.iterdir())
+    assert main(['export', str(run / 'checkpoint.pth'), '-o', str(run / 'model.safetensors'), '--force']) == 1
+    assert 'lies inside the folder of' in capsys.readouterr().err
     assert sorted(p.name for p in run.iterdir()) == before
     assert main(['reparam', str(run), str(run / 'deployed')]) == 0  # inside the source is fine
