@@ -97,6 +97,14 @@ def _draw_1d(ax, kernel: PointKernel, size: Tuple[int, ...], channel: int):
     ax.tick_params(labelsize=6)
 
 
+def _wrapped(text: str, width_px: int, fontsize: float, dpi: int) -> str:
+    # lines that fit the image's width (a character of DejaVu Sans is about 0.6 em wide): a long title (a file path)
+    # was cut at both edges
+    import textwrap
+    chars = max(20, int(width_px / (0.6 * fontsize * dpi / 72)))
+    return '\n'.join(textwrap.wrap(text, chars, break_long_words=True, break_on_hyphens=False)) or text
+
+
 def plot_point_kernels(views: Sequence[KernelView], out: Union[str, Path], channels: int = 4,
                        size_px: Tuple[int, int] = (1600, 1000), title: str = '', dpi: int = 100) -> Path:
     """Draw ``views`` (one row each, its first ``channels`` output channels across) into the PNG ``out`` of exactly
@@ -118,20 +126,20 @@ def plot_point_kernels(views: Sequence[KernelView], out: Union[str, Path], chann
                              f'got {view.size}')
     Figure, FigureCanvasAgg = require_matplotlib()
     cols = max(min(channels, v.kernel.out_channels) for v in views)
-    # constrained layout: a row's titles clear the tick labels of the row above
+    # constrained layout: a row's titles clear the tick labels of the row above. Each row is a subfigure whose
+    # title (the kernel) spans the whole width: in the first axes' title it ran over its neighbours' at small sizes
     fig = Figure(figsize=(size_px[0] / dpi, size_px[1] / dpi), dpi=dpi, layout='constrained')
     FigureCanvasAgg(fig)
-    axes = fig.subplots(len(views), cols, squeeze=False)
-    for row, view in enumerate(views):
-        for col in range(cols):
-            ax = axes[row][col]
+    for row_fig, view in zip(fig.subfigures(len(views), 1, squeeze=False)[:, 0], views):
+        row_fig.suptitle(_wrapped(view.title, size_px[0], 7, dpi), fontsize=7)
+        for col, ax in enumerate(row_fig.subplots(1, cols, squeeze=False)[0]):
             if col >= view.kernel.out_channels:
                 ax.set_axis_off()
                 continue
             (_draw_2d if view.kernel.ndim == 2 else _draw_1d)(ax, view.kernel, tuple(view.size), col)
-            ax.set_title(f'{view.title}, channel {col}' if col == 0 else f'channel {col}', fontsize=7)
+            ax.set_title(f'channel {col}', fontsize=6)
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(_wrapped(title, size_px[0], 9, dpi), fontsize=9)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(out) as tmp:

@@ -168,10 +168,7 @@ def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_s
         source = why
     model.eval()
     random_weights = source.lower().startswith('random')
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f'  built through timm in {time.perf_counter() - t0:.1f}s: {n_params:,} parameters')
-    print(f'  weights: {source}')
-
+    # refused before anything is reported of the model (a "weights: random" line, then the refusal, read as a run)
     is_sequence = model_name.split('.')[0] in [c.split('.')[0] for c in _sequence_candidates()]
     if not is_sequence and isinstance(model, (SMPConvTCN, SMPConvTCNEnsemble)) and random_weights:
         raise ValueError(f'{model_name} is a sequence model without trained weights; the demo runs the trained ones '
@@ -181,6 +178,9 @@ def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_s
         raise ValueError(f'{model_name} is a sequence model; the demo runs the registered ones (smpconvnet list '
                          f'"smpconv_tcn_*.aeon") on their test split: score this one with `smpconvnet evaluate-seq '
                          f'{shlex.quote(model_name)}`')
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f'  built through timm in {time.perf_counter() - t0:.1f}s: {n_params:,} parameters')
+    print(f'  weights: {source}')
     lengths = targets = None
     if is_sequence:
         dataset, x, lengths, targets = _sequence_test_set(model, model_name)

@@ -14,7 +14,10 @@ def _run_train(args) -> int:
     given = [f'--aug-{k}' for k in ('scale', 'jitter') if getattr(args, f'aug_{k}') is not None]
     if given and not args.augment:  # their defaults act with --augment only: a value without it would do nothing
         raise ValueError(f'{" and ".join(given)}: amplitude scaling and jitter act with --augment only: add --augment')
-    for k in ('aug_scale', 'aug_jitter'):
+    if args.model_ema_decay is not None and not args.model_ema:  # it would average nothing
+        raise ValueError(f'--model-ema-decay {args.model_ema_decay}: the decay of the weights\' moving average acts '
+                         f'with --model-ema only: add --model-ema')
+    for k in ('aug_scale', 'aug_jitter', 'model_ema_decay'):
         if getattr(args, k) is None:
             setattr(args, k, getattr(TrainConfig, k))
     names = {f.name for f in fields(TrainConfig)} - {'model_kwargs'}
@@ -65,6 +68,12 @@ def add_parser(subparsers):
                         'those of the whole training split (no augmentation, no dropout); checkpoint.pth keeps '
                         "training's. With --resume on a finished run: applies it (or, without it, exports the "
                         "checkpoint's statistics again)")
+    p.add_argument('--model-ema', action='store_true',
+                   help="keep an exponential moving average of the weights (timm's ModelEmaV3, updated every step); "
+                        'it is what is validated, evaluated and exported (checkpoint.pth keeps both)')
+    p.add_argument('--model-ema-decay', type=float, default=None,
+                   help=f'with --model-ema: the decay per update (default: {d.model_ema_decay}, about the last '
+                        f'{round(1 / (1 - d.model_ema_decay))} updates)')
     p.add_argument('--val-fraction', type=float, default=d.val_fraction,
                    help='hold out this stratified fraction of the training split for validation')
     p.add_argument('--cv-folds', type=int, default=d.cv_folds,

@@ -33,9 +33,10 @@ import timm
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from timm.utils import ModelEmaV3
 
-from ..data import sequences as seq_data
 from ..atomic_io import atomic_file
+from ..data import sequences as seq_data
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, member_network
@@ -80,6 +81,11 @@ class TrainConfig:
     mixup: float = 0.0
     grad_clip: float = 0.0
     precise_bn: bool = False
+    # an exponential moving average of the weights (timm's ModelEmaV3), evaluated and exported instead of them; the
+    # decay is per update: 0.99 averages over about the last 100 updates, the last 15-35 epochs of the UCR runs (a
+    # few updates an epoch), where timm's ImageNet default (0.9998) would barely leave the initial weights
+    model_ema: bool = False
+    model_ema_decay: float = 0.99
     val_fraction: float = 0.0
     cv_folds: int = 0
     cv_fold: int = 0
@@ -103,7 +109,7 @@ class TrainConfig:
 # resumed with or without it exports the statistics it asks for)
 _RESUME_KEYS = ('model', 'model_kwargs', 'dataset', 'epochs', 'batch_size', 'lr', 'weight_decay', 'radius_lr_factor',
                 'warmup_epochs', 'min_lr_ratio', 'label_smoothing', 'augment', 'aug_scale', 'aug_jitter', 'aug_shift',
-                'aug_warp', 'mixup', 'grad_clip', 'val_fraction', 'cv_folds', 'cv_fold', 'split_seed', 'seed', 'length', 'adding_length',
+                'aug_warp', 'mixup', 'grad_clip', 'model_ema', 'model_ema_decay', 'val_fraction', 'cv_folds', 'cv_fold', 'split_seed', 'seed', 'length', 'adding_length',
                 'adding_train', 'adding_test')
 
 
@@ -473,13 +479,32 @@ def _check_options(cfg: TrainConfig):
             raise ValueError(f'{option} {value}: expected a value {expected}')
     if not cfg.lr > 0:
         raise ValueError(f'--lr {cfg.lr}: expected a positive learning rate')
-    for option, value in (('--aug-warp', cfg.aug_warp), ('--label-smoothing', cfg.label_smoothing)):
+    try:
+        device = torch.device(cfg.device)
+    except (RuntimeError, TypeError) as e:  # torch's message lists every device type and names no option
+        raise ValueError(f'--device {cfg.device!r}: expected a torch device, e.g. cpu or cuda (cuda:N)') from e
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise ValueError(f'--device {cfg.device}: CUDA is not available on this machine; leave --device out to train '
+                         f'on the CPU')
+    for option, value in (('--aug-warp', cfg.aug_warp), ('--label-smoothing', cfg.label_smoothing),
+                          ('--model-ema-decay', cfg.model_ema_decay)):
         if not 0 <= value < 1:
             raise ValueError(f'{option} {value}: expected a value in [0, 1)')
     if not cfg.augment and (cfg.aug_shift or cfg.aug_warp):
         given = ' and '.join(f'--aug-{k} {v}' for k, v in (('shift', cfg.aug_shift), ('warp', cfg.aug_warp)) if v)
         raise ValueError(f'{given}: circular shifts and window slicing act with --augment only (with amplitude '
                          f'scaling and jitter): add --augment')
+    # a library call cannot tell a given default from none (the command line can, and refuses both): other values
+    # would be recorded with the run and do nothing
+    defaults = TrainConfig
+    idle = [(f'--aug-{k}', getattr(cfg, f'aug_{k}')) for k in ('scale', 'jitter')
+            if not cfg.augment and getattr(cfg, f'aug_{k}') != getattr(defaults, f'aug_{k}')]
+    if idle:
+        raise ValueError(f'{" and ".join(f"{o} {v}" for o, v in idle)}: amplitude scaling and jitter act with '
+                         f'--augment only: add --augment')
+    if not cfg.model_ema and cfg.model_ema_decay != defaults.model_ema_decay:
+        raise ValueError(f"--model-ema-decay {cfg.model_ema_decay}: the decay of the weights' moving average acts "
+                         f'with --model-ema only: add --model-ema')
     if cfg.epochs < cfg.warmup_epochs:
         warnings.warn(f'--epochs {cfg.epochs} is less than --warmup-epochs {cfg.warmup_epochs}: the learning rate '
                       f'is still warming up when training ends and never reaches --lr {cfg.lr}; pass --warmup-epochs 0 '
@@ -498,6 +523,9 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
     # the shuffling / augmentation stream is separate from the global one (dropout, init)
     data_gen = torch.Generator().manual_seed(cfg.seed + 1_000_003)
     start_epoch, num_updates, history = 0, 0, []
+    # the average starts as a copy of the initial weights; its updates use no random numbers (float32 weights: no
+    # stochastic rounding), so a run with it trains exactly the weights of a run without
+    ema = ModelEmaV3(model, decay=cfg.model_ema_decay) if cfg.model_ema else None
 
     if cfg.resume:
         ckpt = _read_checkpoint(ckpt_path)
@@ -508,6 +536,8 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
             raise ValueError('--resume needs the options the run was started with; changed: '
                              + ', '.join(f'{k} {a!r} in the checkpoint, {b!r} now' for k, (a, b) in changed.items()))
         model.load_state_dict(ckpt['model'])
+        if ema is not None:
+            ema.module.load_state_dict(ckpt['model_ema'])
         optimizer.load_state_dict(ckpt['optimizer'])
         scheduler.load_state_dict(ckpt['scheduler'])
         start_epoch, num_updates, history = ckpt['epoch'], ckpt['num_updates'], ckpt['history']
@@ -569,6 +599,8 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
             optimizer.step()  # the PointKernel optimizer hook clamps the radii here
             num_updates += 1
             scheduler.step_update(num_updates)
+            if ema is not None:
+                ema.update(model, step=num_updates)
             total_loss += loss.item() * len(y)
             seen += len(y)
             if data.task == 'classification':
@@ -580,7 +612,7 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
         if data.task == 'classification':
             record['train_acc'] = correct / max(seen, 1)
         if data.val is not None:
-            val = evaluate(model, data.val, data.length, data.task)
+            val = evaluate(ema.module if ema is not None else model, data.val, data.length, data.task)
             record.update({f'val_{k}': v for k, v in val.items() if k in ('loss', 'accuracy', 'mse')})
         history.append(record)
         print(' '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}' for k, v in record.items()), flush=True)
@@ -590,7 +622,8 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
             replace.pop().unlink()
         save_atomic({
             'model_name': cfg.model, 'dataset': data.dataset, 'args': asdict(cfg), 'config': run_config,
-            'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'scheduler': scheduler.state_dict(),
+            'model': model.state_dict(), **({'model_ema': ema.module.state_dict()} if ema is not None else {}),
+            'optimizer': optimizer.state_dict(), 'scheduler': scheduler.state_dict(),
             'epoch': epoch + 1, 'num_updates': num_updates, 'history': history,
             'rng': {'torch': torch.get_rng_state(), 'data': data_gen.get_state(), 'python': random.getstate(),
                     'cuda': torch.cuda.get_rng_state_all() if device.type == 'cuda' else None},
@@ -598,6 +631,7 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
         with open(out_dir / LOG_NAME, 'a') as f:
             f.write(json.dumps(record) + '\n')
 
+    model = ema.module if ema is not None else model  # what is evaluated and exported
     if cfg.precise_bn:
         # after the last epoch (also when a finished run is resumed): the checkpoint keeps the running statistics
         # training left, the exported model gets those of the whole training split
@@ -606,7 +640,9 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
                                'epochs': cfg.epochs, 'parameters': n_params,
                                'train_time_s': round(sum(r['time_s'] for r in history), 1),
                                # the exported BatchNorm statistics are not the checkpoint's
-                               **({'precise_bn': True} if cfg.precise_bn else {})}
+                               **({'precise_bn': True} if cfg.precise_bn else {}),
+                               # evaluated and exported: the weights' moving average, not the last weights
+                               **({'model_ema_decay': cfg.model_ema_decay} if ema is not None else {})}
     if data.val is not None:
         results['val'] = evaluate(model, data.val, data.length, data.task)
     if cfg.eval_test and data.test is not None:

@@ -50,7 +50,7 @@ def list_models(pattern: str = '', with_params: bool = True, progress: bool = Tr
     rows = []
     progress = progress and sys.stderr.isatty()
     # the pattern matches an architecture (all its tags) or the names as listed, with their tags ("*.aeon")
-    tagged_names = {arch: timm.models._registry._model_with_tags.get(arch) or [arch] for arch in project_models()}
+    tagged_names = {arch: list(timm.models.get_arch_pretrained_cfgs(arch)) or [arch] for arch in project_models()}
     selected = {arch: [t for t in tags if not pattern or fnmatch.fnmatch(arch, pattern) or fnmatch.fnmatch(t, pattern)]
                 for arch, tags in tagged_names.items()}
     names = [arch for arch, tags in selected.items() if tags]

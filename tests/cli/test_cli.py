@@ -55,10 +55,12 @@ def test_module_entry_point():
 
 def test_demo_hints_are_this_command_line_s(capsys):
     """An untrained sequence model: which models the demo runs (it suggested evaluate-seq, which fails for it);
-    missing image weights: `--pretrained no`, not only the Python keyword; a batch of 0 is refused."""
+    missing image weights: `--pretrained no`, not only the Python keyword; a batch of 0 is refused. The refusal
+    comes before any line about the model (its random weights were reported first)."""
     assert main(['demo', 'smpconv_tcn_smnist']) == 1
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert 'without trained weights' in err and 'smpconvnet list "smpconv_tcn_*.aeon"' in err
     assert 'evaluate-seq' not in err
+    assert 'weights:' not in out and 'parameters' not in out, out  # nothing reported of a model it does not run
     assert main(['demo', 'smpconvnet_t', '--batch-size', '0']) == 1
     assert '--batch-size 0: expected at least 1' in capsys.readouterr().err

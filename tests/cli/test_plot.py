@@ -66,3 +66,27 @@ def test_an_ensemble_is_drawn_block_by_block_of_its_first_member():
     views = kernel_views(model)
     assert [v.title for v in views] == [f'members.0.blocks.{i}.conv1.smp (150), member 0 of 3' for i in range(2)]
     assert views[1].kernel is model.members[0].blocks[1].conv1.smp.kernel
+
+
+@pytest.mark.parametrize('src', ['smpconv_tcn_gunpoint.aeon', 'smpconvnet_t'])
+def test_titles_fit_the_picture_and_do_not_overlap_at_a_small_size(tmp_path, monkeypatch, src):
+    """At 640x400 the figure's title (the weights' path) was cut at both edges and each row's first title (the
+    kernel's name) ran over the next channels' titles: every title now lies inside the picture, none overlaps
+    another."""
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+    figures = []
+    save = Figure.savefig
+    monkeypatch.setattr(Figure, 'savefig', lambda self, *a, **k: (figures.append(self), save(self, *a, **k))[1])
+    assert main(['plot', src, '--out', str(tmp_path / 's.png'), '--size', '640x400', '--pretrained', 'auto']) == 0
+    fig, = figures
+    renderer = fig.canvas.get_renderer()
+    titles = [t for t in fig.findobj(Text) if t.get_text() and t.get_visible()
+              and (t in fig.texts or any(t in f.texts for f in fig.subfigs) or any(t is a.title for a in fig.axes))]
+    assert len(titles) == 1 + len(fig.subfigs) + len(fig.axes) > 6
+    boxes = [t.get_window_extent(renderer) for t in titles]
+    for t, b in zip(titles, boxes):
+        assert b.x0 >= -0.5 and b.x1 <= 640.5 and b.y0 >= -0.5 and b.y1 <= 400.5, t.get_text()
+    for i, (a, ba) in enumerate(zip(titles, boxes)):
+        for b, bb in zip(titles[i + 1:], boxes[i + 1:]):
+            assert not ba.overlaps(bb), (a.get_text(), b.get_text())

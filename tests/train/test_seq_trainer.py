@@ -60,10 +60,11 @@ def _cfg(tmp_path, name, **kw):
     return train_seq.TrainConfig(**base)
 
 
-@pytest.mark.parametrize('extra', [{}, {'mixup': 0.4}])
+@pytest.mark.parametrize('extra', [{}, {'mixup': 0.4}, {'model_ema': True, 'model_ema_decay': 0.5}])
 def test_resume_is_exact(tmp_path, extra):
     """2 epochs straight == 1 epoch, stop, resume for 1 more: identical weights, optimizer and schedule (mixup
-    draws from Python's RNG and the data generator, both part of the checkpoint)."""
+    draws from Python's RNG and the data generator, both part of the checkpoint; the weights' moving average is
+    part of it too)."""
     straight = train_seq.train(_cfg(tmp_path, 'a', **extra))
     first = _cfg(tmp_path, 'b', epochs=2, **extra)
     # stop after one epoch: run a 2-epoch configuration but interrupt it via a 1-epoch run of the same options
@@ -96,15 +97,18 @@ def test_resume_is_exact(tmp_path, extra):
     assert a['epoch'] == b['epoch'] == 2 and a['num_updates'] == b['num_updates'] > 0
     for k in a['model']:
         assert torch.equal(a['model'][k], b['model'][k]), k
+    assert ('model_ema' in a) == ('model_ema' in b) == bool(extra.get('model_ema'))
+    for k in a.get('model_ema', {}):
+        assert torch.equal(a['model_ema'][k], b['model_ema'][k]), k
     for sa, sb in zip(a['optimizer']['state'].values(), b['optimizer']['state'].values()):
         assert torch.equal(sa['exp_avg'], sb['exp_avg'])
     assert [g['lr'] for g in a['optimizer']['param_groups']] == [g['lr'] for g in b['optimizer']['param_groups']]
     assert straight['test'] == resumed['test']
-    # the exported, timm-loadable model is the trained one
+    # the exported, timm-loadable model is the trained one (with --model-ema: the weights' average)
     import timm
     loaded = timm.create_model(f'local-dir:{tmp_path / "b"}', pretrained=True)
     for k, v in loaded.state_dict().items():
-        assert torch.equal(v, b['model'][k]), k
+        assert torch.equal(v, b.get('model_ema', b['model'])[k]), k
     # a sequence's preprocessing has no resize or crop (not timm's image defaults, 'bicubic' and 0.875)
     assert (loaded.pretrained_cfg['interpolation'], loaded.pretrained_cfg['crop_pct']) == ('', 1.0)
     # resuming with other options is refused, as is overwriting without --force
@@ -518,7 +522,7 @@ def test_a_run_folder_records_the_whole_architecture(tmp_path, monkeypatch):
 def test_options_that_would_train_something_else_are_refused_before_training(tmp_path, capsys):
     """A classifier of another size (its folder records the data's and would not load), no pooling (one prediction
     per step), shifts / window slicing / scaling / jitter without --augment (silently ignored before): one line
-    naming the option, and no run folder."""
+    naming the option, and no run folder; so is a device that is no torch device or is not there."""
     base = ['train-seq', '--model', 'smpconv_tcn_gunpoint', '--dataset', 'GunPoint', '--epochs', '1',
             '--no-progress', '--no-test', '--output', str(tmp_path / 'g')]
     for args, message in ((['--model-kwargs', 'num_classes=7'], r'num_classes=7: GunPoint has 2 classes; .*leave '
@@ -528,15 +532,83 @@ def test_options_that_would_train_something_else_are_refused_before_training(tmp
                           (['--aug-shift', '0.1'], '--aug-shift 0.1: circular shifts .* act with --augment only'),
                           (['--aug-warp', '0.2'], '--aug-warp 0.2: circular shifts .* act with --augment only'),
                           (['--aug-jitter', '0.1'], '--aug-jitter: amplitude scaling and jitter act with --augment '
-                                                    'only: add --augment')):
+                                                    'only: add --augment'),
+                          (['--device', 'foo'], r"--device 'foo': expected a torch device, e\.g\. cpu or cuda"),
+                          *([(['--device', 'cuda'], '--device cuda: CUDA is not available on this machine; leave '
+                                                    '--device out')] if not torch.cuda.is_available() else [])):
         assert cli_main(base + args) == 1
         err = capsys.readouterr().err
         assert re.search(message, err) and 'Traceback' not in err, err
         assert not (tmp_path / 'g').exists()
+    # through the library, values other than the defaults are refused the same way (defaults cannot be told apart)
+    for kw, message in (({'aug_scale': 0.5}, '--aug-scale 0.5: amplitude scaling and jitter act with --augment only'),
+                        ({'aug_jitter': 0.1, 'aug_scale': 0.2}, '--aug-scale 0.2 and --aug-jitter 0.1: amplitude '
+                                                                'scaling'),
+                        ({'model_ema_decay': 0.9}, '--model-ema-decay 0.9: .* acts with --model-ema only')):
+        with pytest.raises(ValueError, match=message):
+            train_seq.train(_cfg(tmp_path, 'lib', augment=False, **kw))
+        assert not (tmp_path / 'lib').exists()
     # the data's own number of classes is fine, and --aug-scale with --augment is taken
     cfg = _cfg(tmp_path, 'ok', epochs=1, model_kwargs={'num_classes': 9}, aug_shift=0.0)
     train_seq.train(cfg)
     assert json.loads((tmp_path / 'ok' / 'config.json').read_text())['num_classes'] == 9
+
+
+def test_model_ema_exports_the_moving_average_of_the_weights_it_does_not_change(tmp_path, monkeypatch, capsys):
+    """``--model-ema``: the optimizer trains the very weights of a run without it (the average draws no random
+    numbers); the exported model, its recorded results and the validation are the average: a copy of the weights
+    after the first update, then ``e = d * e + (1 - d) * w`` after each (recomputed here from every update's
+    weights, BatchNorm statistics included); with ``--precise-bn`` the average gets the recomputed statistics."""
+    import timm
+    steps = []
+
+    class Recording(train_seq.ModelEmaV3):
+        def update(self, model, step=None):
+            steps.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+            super().update(model, step)
+
+    monkeypatch.setattr(train_seq, 'ModelEmaV3', Recording)
+    plain = train_seq.train(_cfg(tmp_path, 'plain', batch_size=32, val_fraction=0.25))
+    averaged = train_seq.train(_cfg(tmp_path, 'ema', batch_size=32, val_fraction=0.25, model_ema=True,
+                                    model_ema_decay=0.8))
+    a = torch.load(tmp_path / 'plain' / train_seq.CHECKPOINT_NAME, weights_only=False)
+    b = torch.load(tmp_path / 'ema' / train_seq.CHECKPOINT_NAME, weights_only=False)
+    assert len(steps) == b['num_updates'] > 2
+    for k in a['model']:
+        assert torch.equal(a['model'][k], b['model'][k]), k
+    expected = dict(steps[0])
+    for w in steps[1:]:
+        expected = {k: 0.8 * e + 0.2 * w[k] if e.is_floating_point() else w[k] for k, e in expected.items()}
+    exported = timm.create_model(f'local-dir:{tmp_path / "ema"}', pretrained=True)
+    for k, v in exported.state_dict().items():
+        assert torch.allclose(v, expected[k], rtol=1e-6, atol=1e-7), k
+        assert torch.equal(v, b['model_ema'][k]), k
+    assert not torch.equal(exported.kernel.weights, b['model']['kernel.weights'])
+    data = train_seq.load_data(_cfg(tmp_path, 'ema', batch_size=32, val_fraction=0.25))
+    assert averaged['test'] == train_seq.evaluate(exported, data.test, data.length) != plain['test']
+    assert averaged['val'] == train_seq.evaluate(exported, data.val, data.length)
+    assert averaged['model_ema_decay'] == 0.8 and 'model_ema_decay' not in plain
+    last_val = json.loads((tmp_path / 'ema' / train_seq.LOG_NAME).read_text().splitlines()[-1])['val_accuracy']
+    assert last_val == averaged['val']['accuracy']
+    # precise BatchNorm statistics are those of the average
+    train_seq.train(_cfg(tmp_path, 'ema', batch_size=32, val_fraction=0.25, model_ema=True, model_ema_decay=0.8,
+                         resume=True, precise_bn=True))
+    precise = timm.create_model(f'local-dir:{tmp_path / "ema"}', pretrained=True)
+    train_seq.recompute_bn_statistics(exported, data.train, data.length)
+    assert torch.equal(precise.norm.running_mean, exported.norm.running_mean)
+    assert torch.equal(precise.kernel.weights, exported.kernel.weights)
+    # the command line: the decay needs --model-ema, and a decay of 1 would average nothing in
+    base = ['train-seq', '--model', '_test_tiny_seqnet', '--dataset', 'GunPoint', '--epochs', '1', '--no-progress',
+            '--output', str(tmp_path / 'c')]
+    for args, message in ((['--model-ema-decay', '0.9'], "--model-ema-decay 0.9: the decay of the weights' moving "
+                                                         'average acts with --model-ema only: add --model-ema'),
+                          (['--model-ema', '--model-ema-decay', '1'], r'--model-ema-decay 1.0: expected a value in '
+                                                                      r'\[0, 1\)')):
+        capsys.readouterr()
+        assert cli_main(base + args) == 1
+        err = capsys.readouterr().err
+        assert re.search(message, err) and 'Traceback' not in err, err
+        assert not (tmp_path / 'c').exists()
 
 
 def test_a_run_shorter_than_its_warm_up_says_so(tmp_path):
