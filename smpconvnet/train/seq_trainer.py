@@ -430,7 +430,9 @@ def train(cfg: TrainConfig) -> Dict[str, Any]:
             raise FileNotFoundError(f'--resume: no checkpoint at {ckpt_path}')
     else:
         # a run's files, also once its checkpoint is deleted (scripts/train_aeon.py keeps only the exported model)
-        previous = [out_dir / n for n in (CHECKPOINT_NAME, LOG_NAME, RESULTS_NAME, 'model.safetensors')]
+        # config.json too: a --force run interrupted early left the old one beside its checkpoint (a folder that
+        # did not load), and a folder's unrelated config.json was overwritten without --force
+        previous = [out_dir / n for n in (CHECKPOINT_NAME, LOG_NAME, RESULTS_NAME, 'model.safetensors', 'config.json')]
         found = [p for p in previous if p.exists()]
         if found and not cfg.force:
             raise FileExistsError(f'{found[0]} exists: {out_dir} holds a run; pass --resume to continue it (needs its '
@@ -523,7 +525,7 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
     # the shuffling / augmentation stream is separate from the global one (dropout, init)
     data_gen = torch.Generator().manual_seed(cfg.seed + 1_000_003)
     start_epoch, num_updates, history = 0, 0, []
-    # the average starts as a copy of the initial weights; its updates use no random numbers (float32 weights: no
+    # timm's first update copies the weights (decay 0 at step 1); its updates use no random numbers (float32 weights: no
     # stochastic rounding), so a run with it trains exactly the weights of a run without
     ema = ModelEmaV3(model, decay=cfg.model_ema_decay) if cfg.model_ema else None
 

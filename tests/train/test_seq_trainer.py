@@ -670,3 +670,16 @@ def test_force_replaces_the_old_run_only_once_the_new_one_has_trained_an_epoch(t
     monkeypatch.undo()
     train_seq.train(_cfg(tmp_path, 'run', epochs=1, force=True, seed=4))
     assert len((out / train_seq.LOG_NAME).read_text().splitlines()) == 1  # the new run's log alone
+
+
+def test_a_folder_s_config_json_is_a_run_s_file(tmp_path):
+    """An unrelated config.json in --output was overwritten without --force; with --force the old run's config.json
+    stayed beside the new checkpoint until the end (an interrupted run's folder then did not load)."""
+    folder = tmp_path / 'proj'
+    folder.mkdir()
+    (folder / 'config.json').write_text('{"my": "settings"}')
+    with pytest.raises(FileExistsError, match='config.json exists'):
+        train_seq.train(_cfg(tmp_path, 'proj', epochs=1))
+    assert (folder / 'config.json').read_text() == '{"my": "settings"}'
+    train_seq.train(_cfg(tmp_path, 'proj', epochs=1, force=True))
+    assert json.loads((folder / 'config.json').read_text())['architecture'] == '_test_tiny_seqnet'
