@@ -68,7 +68,7 @@ def check_destination(dst: PathLike, force: bool = False, sources: Sequence[Path
     """
     dst = Path(dst)
     if dst.exists() and not force:
-        raise FileExistsError(f'{dst} exists; pass --force (force=True) to replace it')
+        raise FileExistsError(f'{dst} exists; add --force to replace it (force=True in Python)')
     target = dst.resolve()
     cwd = Path.cwd().resolve()
     if dst.exists() and (cwd == target or target in cwd.parents):

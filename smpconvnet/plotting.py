@@ -105,14 +105,26 @@ def _wrapped(text: str, width_px: int, fontsize: float, dpi: int) -> str:
     return '\n'.join(textwrap.wrap(text, chars, break_long_words=True, break_on_hyphens=False)) or text
 
 
+# the smallest legible cell of the picture: one kernel's axes with its tick labels and channel title (below this the
+# axes shrank to slivers, then matplotlib's layout collapsed with a warning), and the room of the picture's title
+MIN_CELL_PX = (120, 90)
+TITLE_PX = 30
+
+
+def min_size_px(rows: int, channels: int) -> Tuple[int, int]:
+    """The smallest (width, height) in pixels at which ``rows`` kernels of ``channels`` channels each stay
+    legible."""
+    return MIN_CELL_PX[0] * channels, MIN_CELL_PX[1] * rows + TITLE_PX
+
+
 def plot_point_kernels(views: Sequence[KernelView], out: Union[str, Path], channels: int = 4,
                        size_px: Tuple[int, int] = (1600, 1000), title: str = '', dpi: int = 100) -> Path:
     """Draw ``views`` (one row each, its first ``channels`` output channels across) into the PNG ``out`` of exactly
     ``size_px`` (width, height) pixels, written atomically. Returns the path.
 
     Raises:
-        ValueError: no views, a non-positive channel count or size, or a view whose ``size`` does not match its
-            kernel's dimensions.
+        ValueError: no views, a non-positive channel count, a size below ``min_size_px`` of the views and
+            channels, or a view whose ``size`` does not match its kernel's dimensions.
         ImportError: matplotlib is not installed (the message says how to install it).
     """
     if not views:
@@ -124,8 +136,13 @@ def plot_point_kernels(views: Sequence[KernelView], out: Union[str, Path], chann
         if len(view.size) != view.kernel.ndim:
             raise ValueError(f'{view.title}: a {view.kernel.ndim}-D kernel needs {view.kernel.ndim} sizes, '
                              f'got {view.size}')
-    Figure, FigureCanvasAgg = require_matplotlib()
     cols = max(min(channels, v.kernel.out_channels) for v in views)
+    need = min_size_px(len(views), cols)
+    if size_px[0] < need[0] or size_px[1] < need[1]:
+        raise ValueError(f'a {size_px[0]}x{size_px[1]}-pixel picture is too small for {len(views)} kernels x {cols} '
+                         f'channels: it needs at least {need[0]}x{need[1]} (--size {need[0]}x{need[1]}; or fewer '
+                         f'--channels or --max-rows)')
+    Figure, FigureCanvasAgg = require_matplotlib()
     # constrained layout: a row's titles clear the tick labels of the row above. Each row is a subfigure whose
     # title (the kernel) spans the whole width: in the first axes' title it ran over its neighbours' at small sizes
     fig = Figure(figsize=(size_px[0] / dpi, size_px[1] / dpi), dpi=dpi, layout='constrained')

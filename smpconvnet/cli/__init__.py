@@ -43,24 +43,49 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not getattr(args, 'func', None):
         parser.print_help()
         return 2
+    checkpoint = _run_checkpoint(args)
+    before = _mtime(checkpoint)
     try:
         with warnings.catch_warnings():
             # a command's warnings as one plain line each, not the library's source line
             warnings.showwarning = lambda message, category, *_, **__: print(
                 f'smpconvnet {args.command}: warning: {message}', file=sys.stderr)
             return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError, ImportError) as e:
-        # user errors (bad paths, unknown models, mismatched checkpoints, a missing optional dependency) as one
-        # readable line, not a traceback
+    except (ValueError, OSError, RuntimeError, ImportError) as e:
+        # user errors (bad paths, unknown models, mismatched checkpoints, a missing optional dependency, a file where
+        # a folder was to be, no permission) as one readable line, not a traceback
         print(f'smpconvnet {args.command}: error: {e}', file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback
-        from ..train.seq_trainer import CHECKPOINT_NAME
-        output = getattr(args, 'output', None) if args.command == 'train-seq' else None
-        resume = (f'; {output}/{CHECKPOINT_NAME} holds its last finished epoch: the same command with --resume '
-                  f'continues it' if output and os.path.isfile(os.path.join(output, CHECKPOINT_NAME)) else '')
-        print(f'\nsmpconvnet {args.command}: interrupted{resume}', file=sys.stderr)
+        print(f'\nsmpconvnet {args.command}: interrupted{_resume_hint(args, checkpoint, before)}', file=sys.stderr)
         return 130
+
+
+def _run_checkpoint(args) -> Optional[str]:
+    """The checkpoint a train-seq command writes, else None."""
+    if args.command != 'train-seq' or not getattr(args, 'output', None):
+        return None
+    from ..train.seq_trainer import CHECKPOINT_NAME
+    return os.path.join(args.output, CHECKPOINT_NAME)
+
+
+def _mtime(path: Optional[str]) -> Optional[int]:
+    try:
+        return os.stat(path).st_mtime_ns if path else None
+    except OSError:
+        return None
+
+
+def _resume_hint(args, checkpoint: Optional[str], before: Optional[int]) -> str:
+    """What an interrupted train-seq left: a checkpoint this command wrote (or resumed from) continues with
+    --resume; one it did not write is the earlier run, which --force had not replaced yet."""
+    now = _mtime(checkpoint)
+    if now is None:
+        return ''
+    if now != before or args.resume:
+        how = '--resume instead of --force' if args.force else '--resume'
+        return f'; {checkpoint} holds its last finished epoch: the same command with {how} continues it'
+    return f'; nothing was replaced: {args.output} still holds the earlier run (--force replaces it after an epoch)'
 
 
 if __name__ == '__main__':

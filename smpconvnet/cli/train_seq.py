@@ -11,17 +11,15 @@ from ._args import LOAD_KWARGS_HELP, add_model_kwargs_argument, model_kwargs_of
 
 
 def _run_train(args) -> int:
-    given = [f'--aug-{k}' for k in ('scale', 'jitter') if getattr(args, f'aug_{k}') is not None]
-    if given and not args.augment:  # their defaults act with --augment only: a value without it would do nothing
-        raise ValueError(f'{" and ".join(given)}: amplitude scaling and jitter act with --augment only: add --augment')
-    if args.model_ema_decay is not None and not args.model_ema:  # it would average nothing
-        raise ValueError(f'--model-ema-decay {args.model_ema_decay}: the decay of the weights\' moving average acts '
-                         f'with --model-ema only: add --model-ema')
-    for k in ('aug_scale', 'aug_jitter', 'model_ema_decay'):
+    # the options that act only with another one default to None here: given is told from omitted, and a given one
+    # that would do nothing is refused even at its default value (the library can refuse other values only)
+    given = [k for k in seq_trainer.IDLE_OPTIONS if getattr(args, k) is not None]
+    for k in seq_trainer.IDLE_OPTIONS:
         if getattr(args, k) is None:
             setattr(args, k, getattr(TrainConfig, k))
     names = {f.name for f in fields(TrainConfig)} - {'model_kwargs'}
     cfg = TrainConfig(model_kwargs=parse_model_kwargs(args.model_kwargs), **{k: v for k, v in vars(args).items() if k in names})
+    seq_trainer.check_idle_options(cfg, given)
     results = train(cfg)
     print(json.dumps(results))
     return 0
@@ -80,8 +78,9 @@ def add_parser(subparsers):
                    help='cross-validation: split the training split into this many stratified folds (0: off)')
     p.add_argument('--cv-fold', type=int, default=d.cv_fold,
                    help='with --cv-folds: the fold (0-based) held out for validation')
-    p.add_argument('--split-seed', type=int, default=d.split_seed,
-                   help='seed of the validation hold-out or of the cross-validation folds')
+    p.add_argument('--split-seed', type=int, default=None,
+                   help=f'with --val-fraction or --cv-folds: seed of the validation hold-out or of the folds '
+                        f'(default: {d.split_seed})')
     p.add_argument('--no-test', dest='eval_test', action='store_false', help='do not evaluate on the test split')
     p.add_argument('--seed', type=int, default=d.seed)
     p.add_argument('--output', required=True, help='run folder (checkpoint, log, exported model)')
@@ -91,10 +90,13 @@ def add_parser(subparsers):
     p.add_argument('--length', type=int, default=d.length,
                    help='input length sequences are padded to (0: the longest sequence of the data set)')
     p.add_argument('--device', default=d.device, help="torch device, e.g. cuda (default: %(default)s)")
-    p.add_argument('--threads', type=int, default=d.threads, help='torch CPU threads (0: default)')
-    p.add_argument('--adding-length', type=int, default=d.adding_length)
-    p.add_argument('--adding-train', type=int, default=d.adding_train)
-    p.add_argument('--adding-test', type=int, default=d.adding_test)
+    p.add_argument('--threads', type=int, default=d.threads, help="torch CPU threads (0: torch's default)")
+    p.add_argument('--adding-length', type=int, default=None,
+                   help=f'with --dataset adding: steps per sequence (default: {d.adding_length})')
+    p.add_argument('--adding-train', type=int, default=None,
+                   help=f'with --dataset adding: training sequences (default: {d.adding_train})')
+    p.add_argument('--adding-test', type=int, default=None,
+                   help=f'with --dataset adding: test sequences (default: {d.adding_test})')
     p.set_defaults(func=_run_train)
 
     e = subparsers.add_parser(

@@ -113,6 +113,47 @@ _RESUME_KEYS = ('model', 'model_kwargs', 'dataset', 'epochs', 'batch_size', 'lr'
                 'adding_train', 'adding_test')
 
 
+# options that act only with another one: (fields, whether they act, why not and what to add). A value that does
+# nothing would be recorded with the run as if it had acted
+_IDLE_RULES = (
+    (('aug_scale', 'aug_jitter'), lambda c: c.augment,
+     'amplitude scaling and jitter act with --augment only: add --augment'),
+    (('model_ema_decay',), lambda c: c.model_ema,
+     "the decay of the weights' moving average acts with --model-ema only: add --model-ema"),
+    (('split_seed',), lambda c: c.val_fraction > 0 or c.cv_folds > 0,
+     'the seed of the validation hold-out or of the cross-validation folds acts with --val-fraction or --cv-folds '
+     'only'),
+    (('adding_length', 'adding_train', 'adding_test'), lambda c: c.dataset == 'adding',
+     "the adding problem's sizes act with --dataset adding only"),
+)
+IDLE_OPTIONS = tuple(name for names, _, _ in _IDLE_RULES for name in names)
+
+
+def option_name(name: str) -> str:
+    """The ``train-seq`` option of a ``TrainConfig`` field (``aug_scale`` -> ``--aug-scale``)."""
+    return {'eval_test': '--no-test', 'progress': '--no-progress'}.get(name, '--' + name.replace('_', '-'))
+
+
+def check_idle_options(cfg: TrainConfig, given: Optional[Sequence[str]] = None):
+    """Refuse an option that does nothing with the others (``--aug-scale`` without ``--augment``, ``--split-seed``
+    without a hold-out or folds, ``--adding-*`` on a UEA/UCR set, ...).
+
+    Args:
+        cfg: the options.
+        given: the ``IDLE_OPTIONS`` fields the user set (the command line knows); None: those whose value is not
+            the default (a library call cannot tell a given default from none).
+
+    Raises:
+        ValueError: naming the options, why they do nothing and what to add.
+    """
+    for names, acts, why in _IDLE_RULES:
+        if acts(cfg):
+            continue
+        idle = [n for n in names if (n in given if given is not None else getattr(cfg, n) != getattr(TrainConfig, n))]
+        if idle:
+            raise ValueError(f'{" and ".join(f"{option_name(n)} {getattr(cfg, n)}" for n in idle)}: {why}')
+
+
 # ------------------------------------------------------------------------------------------- optimisation
 
 def _radius_params(model: nn.Module) -> List[nn.Parameter]:
@@ -422,7 +463,13 @@ def train(cfg: TrainConfig) -> Dict[str, Any]:
     """Run (or resume) a training run; returns the final results (also written to ``OUTPUT/results.json``)."""
     if not cfg.output:
         raise ValueError('an output folder is needed (--output DIR)')
+    if cfg.resume and cfg.force:
+        raise ValueError('--resume and --force: --resume continues the run in --output, --force starts it over; '
+                         'pass one of them')
     out_dir = Path(cfg.output)
+    blocking = next((p for p in (out_dir, *out_dir.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:  # mkdir's Errno 17 / 20 would name no option
+        raise ValueError(f'--output {out_dir}: {blocking} is a file, not a folder; give a folder for the run')
     ckpt_path = out_dir / CHECKPOINT_NAME
     found: List[Path] = []
     if cfg.resume:
@@ -468,9 +515,30 @@ def _read_checkpoint(path: Path) -> Dict[str, Any]:
     return ckpt
 
 
+def _check_types(cfg: TrainConfig):
+    # a library call's wrong type would fail deep inside (a str epoch count in range()) or run with a value that
+    # means something else (True as a batch size)
+    kinds = {int: (int, 'an integer'), float: ((int, float), 'a number'), bool: (bool, 'True or False'),
+             str: (str, 'a string')}
+    for f in fields(TrainConfig):
+        value = getattr(cfg, f.name)
+        if f.name == 'model_kwargs':
+            types, expected = dict, 'a dict of model arguments'
+        else:
+            types, expected = kinds[f.type]
+        if not isinstance(value, types) or (f.type is not bool and isinstance(value, bool)):
+            raise TypeError(f'{f.name}={value!r} ({option_name(f.name)}): expected {expected}, got '
+                            f'{type(value).__name__}')
+
+
 def _check_options(cfg: TrainConfig):
     # what needs no data: refused before anything is read, written or replaced
+    _check_types(cfg)
     ranges = (('--epochs', cfg.epochs, 1, None), ('--batch-size', cfg.batch_size, 1, None),
+              ('--threads', cfg.threads, 0, None), ('--length', cfg.length, 0, None),
+              ('--radius-lr-factor', cfg.radius_lr_factor, 0, None), ('--grad-clip', cfg.grad_clip, 0, None),
+              ('--adding-length', cfg.adding_length, 2, None), ('--adding-train', cfg.adding_train, 1, None),
+              ('--adding-test', cfg.adding_test, 1, None),
               ('--warmup-epochs', cfg.warmup_epochs, 0, None), ('--weight-decay', cfg.weight_decay, 0, None),
               ('--min-lr-ratio', cfg.min_lr_ratio, 0, 1), ('--aug-scale', cfg.aug_scale, 0, None),
               ('--aug-jitter', cfg.aug_jitter, 0, None), ('--aug-shift', cfg.aug_shift, 0, 1),
@@ -485,28 +553,24 @@ def _check_options(cfg: TrainConfig):
         device = torch.device(cfg.device)
     except (RuntimeError, TypeError) as e:  # torch's message lists every device type and names no option
         raise ValueError(f'--device {cfg.device!r}: expected a torch device, e.g. cpu or cuda (cuda:N)') from e
+    if device.type not in ('cpu', 'cuda', 'mps'):  # meta / xla / ...: torch's own message, or a late failure
+        raise ValueError(f'--device {cfg.device}: expected cpu, cuda (cuda:N) or mps')
     if device.type == 'cuda' and not torch.cuda.is_available():
         raise ValueError(f'--device {cfg.device}: CUDA is not available on this machine; leave --device out to train '
                          f'on the CPU')
-    for option, value in (('--aug-warp', cfg.aug_warp), ('--label-smoothing', cfg.label_smoothing),
-                          ('--model-ema-decay', cfg.model_ema_decay)):
+    if device.type == 'mps' and not torch.backends.mps.is_available():
+        raise ValueError(f'--device {cfg.device}: MPS (Apple GPUs) is not available on this machine; leave --device '
+                         f'out to train on the CPU')
+    for option, value in (('--aug-warp', cfg.aug_warp), ('--label-smoothing', cfg.label_smoothing)):
         if not 0 <= value < 1:
             raise ValueError(f'{option} {value}: expected a value in [0, 1)')
+    if not 0 < cfg.model_ema_decay < 1:  # 0: the average would be the last weights, 1: the first ones
+        raise ValueError(f'--model-ema-decay {cfg.model_ema_decay}: expected a value in (0, 1)')
     if not cfg.augment and (cfg.aug_shift or cfg.aug_warp):
         given = ' and '.join(f'--aug-{k} {v}' for k, v in (('shift', cfg.aug_shift), ('warp', cfg.aug_warp)) if v)
         raise ValueError(f'{given}: circular shifts and window slicing act with --augment only (with amplitude '
                          f'scaling and jitter): add --augment')
-    # a library call cannot tell a given default from none (the command line can, and refuses both): other values
-    # would be recorded with the run and do nothing
-    defaults = TrainConfig
-    idle = [(f'--aug-{k}', getattr(cfg, f'aug_{k}')) for k in ('scale', 'jitter')
-            if not cfg.augment and getattr(cfg, f'aug_{k}') != getattr(defaults, f'aug_{k}')]
-    if idle:
-        raise ValueError(f'{" and ".join(f"{o} {v}" for o, v in idle)}: amplitude scaling and jitter act with '
-                         f'--augment only: add --augment')
-    if not cfg.model_ema and cfg.model_ema_decay != defaults.model_ema_decay:
-        raise ValueError(f"--model-ema-decay {cfg.model_ema_decay}: the decay of the weights' moving average acts "
-                         f'with --model-ema only: add --model-ema')
+    check_idle_options(cfg)
     if cfg.epochs < cfg.warmup_epochs:
         warnings.warn(f'--epochs {cfg.epochs} is less than --warmup-epochs {cfg.warmup_epochs}: the learning rate '
                       f'is still warming up when training ends and never reaches --lr {cfg.lr}; pass --warmup-epochs 0 '
@@ -536,7 +600,8 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
                    if ckpt['args'].get(k, getattr(defaults, k)) != getattr(cfg, k)}
         if changed:
             raise ValueError('--resume needs the options the run was started with; changed: '
-                             + ', '.join(f'{k} {a!r} in the checkpoint, {b!r} now' for k, (a, b) in changed.items()))
+                             + ', '.join(f'{option_name(k)} {a!r} in the checkpoint, {b!r} now'
+                                         for k, (a, b) in changed.items()))
         model.load_state_dict(ckpt['model'])
         if ema is not None:
             ema.module.load_state_dict(ckpt['model_ema'])
@@ -622,6 +687,9 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
         # all of it: nothing of it is left to mix with this run (log, results)
         while replace:
             replace.pop().unlink()
+        # the whole log, before the checkpoint: a kill between the two leaves the log with the epoch the checkpoint
+        # lacks (it was trained), never short of it; a resumed run rewrites it from the checkpoint's history
+        _write_text_atomic(''.join(json.dumps(r) + '\n' for r in history), out_dir / LOG_NAME)
         save_atomic({
             'model_name': cfg.model, 'dataset': data.dataset, 'args': asdict(cfg), 'config': run_config,
             'model': model.state_dict(), **({'model_ema': ema.module.state_dict()} if ema is not None else {}),
@@ -630,8 +698,6 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
             'rng': {'torch': torch.get_rng_state(), 'data': data_gen.get_state(), 'python': random.getstate(),
                     'cuda': torch.cuda.get_rng_state_all() if device.type == 'cuda' else None},
         }, ckpt_path)
-        with open(out_dir / LOG_NAME, 'a') as f:
-            f.write(json.dumps(record) + '\n')
 
     model = ema.module if ema is not None else model  # what is evaluated and exported
     if cfg.precise_bn:

@@ -612,11 +612,17 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         # a features_only wrapper's keys are not the file's: timm loads the file into the model it wraps, as its
         # pretrained weights (through the family's filter, strictly), before wrapping it
         overlay['file'] = str(path)
+    if source.pretrained_cfg:
+        # a recorded cfg (train-seq, a folder's train.py run) is the whole cfg, as timm reads a local-dir: folder's
+        # config.json: over the registered one, the default tag, Hub id, licence and file of the shipped weights
+        # would be kept, and carried into what is written from the model (reparam's config.json)
+        cfg_kwargs = dict(pretrained_cfg=dict(overlay, **({} if 'file' in overlay else {'file': str(path)})))
+    else:
+        cfg_kwargs = dict(pretrained_cfg_overlay=overlay) if overlay else {}
     try:
         # a run's recorded None (kernel_length=None: whole-series kernels) reaches the model, as a folder's does
-        model = _create_keeping_none(
-            source.architecture, **(dict(pretrained_cfg_overlay=overlay) if overlay else {}),
-            **(dict(pretrained=True) if features_only else {}), **model_args)
+        model = _create_keeping_none(source.architecture, **cfg_kwargs,
+                                     **(dict(pretrained=True) if features_only else {}), **model_args)
     except (TypeError, ValueError, RuntimeError) as e:
         raise ValueError(f'{path}: {source.description}: cannot build {source.architecture} with {model_args}'
                          + (' and load its weights' if features_only else '') + f': {e}') from e
@@ -692,7 +698,7 @@ def _create_keeping_none(name: str, **kwargs) -> torch.nn.Module:
     with set_layer_config(scriptable=None, exportable=None, no_jit=None):
         model = timm.models.model_entrypoint(architecture)(**dict(dict(pretrained=False), **kwargs))
     model._model_args = {k: v for k, v in kwargs.items()
-                         if k not in ('device', 'dtype', 'pretrained', 'pretrained_cfg_overlay')}
+                         if k not in ('device', 'dtype', 'pretrained', 'pretrained_cfg', 'pretrained_cfg_overlay')}
     return model
 
 

@@ -121,6 +121,19 @@ def test_commands_say_what_is_wrong(tmp_path, capsys):
     assert 'smpconvnet_t is not a sequence model' in err and 'Hub' not in err
 
 
+def test_an_existing_destination_names_the_option_that_replaces_it(tmp_path, capsys):
+    """A command's refusal to overwrite names --force, which then works as said (it said `--force (force=True)`,
+    the library's spelling beside the option's)."""
+    from smpconvnet.cli import main
+    argv = ['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'dep')]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert f'{tmp_path / "dep"} exists; add --force to replace it' in err, err
+    assert main(argv + ['--force']) == 0
+
+
 def test_info_uses_the_weights_reparam_and_export_use(capsys):
     """``info`` defaults to the weights available offline, as ``reparam`` and ``export`` do."""
     from smpconvnet.cli import main

@@ -1,5 +1,6 @@
 """``smpconvnet plot``: a PNG of the stated size that is not blank, for a shipped sequence model and an image model;
 points outside the kernel grid are in the picture; clear errors without matplotlib or without point kernels."""
+import re
 import sys
 
 import numpy as np
@@ -57,8 +58,24 @@ def test_plot_needs_point_kernels_and_matplotlib(tmp_path, monkeypatch):
 
 def test_plot_reports_the_channels_it_drew(tmp_path, capsys):
     assert main(['plot', 'smpconv_tcn_gunpoint.aeon', '--out', str(tmp_path / 'c.png'), '--channels', '500',
-                 '--size', '600x400']) == 0
+                 '--size', '3840x300']) == 0
     assert '3 kernels x 32 channels' in capsys.readouterr().out  # the model's 32, not the 500 asked for
+
+
+def test_a_size_too_small_to_read_is_refused_with_one_that_works(tmp_path, capsys):
+    """At 320x200 the axes of 3 kernels x 4 channels collapsed (matplotlib warned and drew slivers): refused before
+    the model is drawn, with the smallest size that is legible, which then works as printed."""
+    import warnings
+    out = tmp_path / 'k.png'
+    assert main(['plot', 'smpconv_tcn_gunpoint.aeon', '--out', str(out), '--size', '320x200']) == 1
+    err = capsys.readouterr().err
+    assert 'too small for 3 kernels x 4 channels' in err and not out.exists()
+    hint = re.search(r'\(--size (\d+x\d+);', err).group(1)
+    assert hint == '480x300'
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # matplotlib's layout warning too
+        assert main(['plot', 'smpconv_tcn_gunpoint.aeon', '--out', str(out), '--size', hint]) == 0
+    _pixels(out, (480, 300))
 
 
 def test_an_ensemble_is_drawn_block_by_block_of_its_first_member():

@@ -1,6 +1,7 @@
 """The sequence training loop (``smpconvnet train-seq``) and its data handling, on tiny models and data."""
 import json
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -112,7 +113,10 @@ def test_resume_is_exact(tmp_path, extra):
     # a sequence's preprocessing has no resize or crop (not timm's image defaults, 'bicubic' and 0.875)
     assert (loaded.pretrained_cfg['interpolation'], loaded.pretrained_cfg['crop_pct']) == ('', 1.0)
     # resuming with other options is refused, as is overwriting without --force
-    with pytest.raises(ValueError, match='lr'):
+    # the log is the checkpoint's history, each epoch once
+    log = [json.loads(line) for line in (tmp_path / 'b' / ts.LOG_NAME).read_text().splitlines()]
+    assert log == b['history'] and [r['epoch'] for r in log] == [1, 2]
+    with pytest.raises(ValueError, match=r'changed: --lr 0\.01 in the checkpoint, 0\.5 now'):
         train_seq.train(_cfg(tmp_path, 'b', resume=True, lr=0.5, **extra))
     with pytest.raises(FileExistsError, match='--resume'):
         train_seq.train(_cfg(tmp_path, 'b', **extra))
@@ -454,7 +458,8 @@ def test_ctrl_c_in_train_seq_is_one_line_with_the_way_to_resume(tmp_path, capsys
 
     def save_then_interrupt(obj, path, saver=torch.save):
         real_save(obj, path, saver)
-        raise KeyboardInterrupt
+        if Path(path).name == train_seq.CHECKPOINT_NAME:
+            raise KeyboardInterrupt
     monkeypatch.setattr(train_seq, 'save_atomic', save_then_interrupt)
     argv = ['train-seq', '--model', '_test_tiny_seqnet', '--dataset', 'GunPoint', '--epochs', '2', '--no-progress',
             '--output', str(tmp_path / 'r')]
@@ -464,6 +469,26 @@ def test_ctrl_c_in_train_seq_is_one_line_with_the_way_to_resume(tmp_path, capsys
     monkeypatch.setattr(train_seq, 'save_atomic', real_save)
     assert cli_main(argv + ['--resume']) == 0  # as the message says
     assert json.loads((tmp_path / 'r' / 'results.json').read_text())['epochs'] == 2
+    capsys.readouterr()
+
+    # --force interrupted in its first epoch: the earlier run is whole, and no hint points at it as this run's
+    def interrupt_step(*args, **kwargs):
+        raise KeyboardInterrupt
+    before = {p.name: p.read_bytes() for p in (tmp_path / 'r').iterdir()}
+    monkeypatch.setattr(train_seq, '_loss', interrupt_step)
+    assert cli_main(argv + ['--force', '--seed', '5']) == 130
+    err = capsys.readouterr().err
+    assert 'nothing was replaced' in err and '--resume' not in err, err
+    assert {p.name: p.read_bytes() for p in (tmp_path / 'r').iterdir()} == before
+    monkeypatch.undo()
+    # ... and after an epoch: the hint's command (--resume instead of --force) continues it
+    monkeypatch.setattr(train_seq, 'save_atomic', save_then_interrupt)
+    assert cli_main(argv + ['--force', '--seed', '5']) == 130
+    err = capsys.readouterr().err
+    assert 'the same command with --resume instead of --force continues it' in err, err
+    monkeypatch.setattr(train_seq, 'save_atomic', real_save)
+    assert cli_main(argv + ['--resume', '--seed', '5']) == 0
+    assert json.loads((tmp_path / 'r' / 'results.json').read_text())['seed'] == 5
 
 
 def test_a_zero_padded_model_trains_and_scores_as_recorded(tmp_path):
@@ -531,9 +556,21 @@ def test_options_that_would_train_something_else_are_refused_before_training(tmp
                                                                  'prediction per step'),
                           (['--aug-shift', '0.1'], '--aug-shift 0.1: circular shifts .* act with --augment only'),
                           (['--aug-warp', '0.2'], '--aug-warp 0.2: circular shifts .* act with --augment only'),
-                          (['--aug-jitter', '0.1'], '--aug-jitter: amplitude scaling and jitter act with --augment '
+                          (['--aug-jitter', '0.1'], '--aug-jitter 0.1: amplitude scaling and jitter act with --augment '
                                                     'only: add --augment'),
                           (['--device', 'foo'], r"--device 'foo': expected a torch device, e\.g\. cpu or cuda"),
+                          (['--device', 'meta'], r'--device meta: expected cpu, cuda \(cuda:N\) or mps'),
+                          (['--threads', '-1'], '--threads -1: expected a value at least 0'),
+                          (['--model-ema', '--model-ema-decay', '0'], r'--model-ema-decay 0\.0: expected a value '
+                                                                      r'in \(0, 1\)'),
+                          (['--resume', '--force'], '--resume and --force: .* pass one of them'),
+                          # options that do nothing here, even at their default values
+                          (['--split-seed', '0'], '--split-seed 0: the seed of the validation hold-out or of the '
+                                                  'cross-validation folds acts with --val-fraction or --cv-folds only'),
+                          (['--adding-length', '500', '--adding-test', '1000'],
+                           "--adding-length 500 and --adding-test 1000: the adding problem's sizes act with "
+                           '--dataset adding only'),
+                          (['--model-ema-decay', '0.99'], '--model-ema-decay 0.99: .* acts with --model-ema only'),
                           *([(['--device', 'cuda'], '--device cuda: CUDA is not available on this machine; leave '
                                                     '--device out')] if not torch.cuda.is_available() else [])):
         assert cli_main(base + args) == 1
@@ -544,10 +581,28 @@ def test_options_that_would_train_something_else_are_refused_before_training(tmp
     for kw, message in (({'aug_scale': 0.5}, '--aug-scale 0.5: amplitude scaling and jitter act with --augment only'),
                         ({'aug_jitter': 0.1, 'aug_scale': 0.2}, '--aug-scale 0.2 and --aug-jitter 0.1: amplitude '
                                                                 'scaling'),
-                        ({'model_ema_decay': 0.9}, '--model-ema-decay 0.9: .* acts with --model-ema only')):
+                        ({'model_ema_decay': 0.9}, '--model-ema-decay 0.9: .* acts with --model-ema only'),
+                        ({'split_seed': 3}, '--split-seed 3: the seed .* acts with --val-fraction or --cv-folds only'),
+                        ({'adding_train': 10}, "--adding-train 10: the adding problem's sizes act with --dataset "
+                                               'adding only')):
         with pytest.raises(ValueError, match=message):
             train_seq.train(_cfg(tmp_path, 'lib', augment=False, **kw))
         assert not (tmp_path / 'lib').exists()
+    # wrong types: the field, its option and what was expected, not an error from deep inside
+    for kw, message in (({'epochs': '10'}, r"epochs='10' \(--epochs\): expected an integer, got str"),
+                        ({'batch_size': True}, r'batch_size=True \(--batch-size\): expected an integer, got bool'),
+                        ({'lr': '1e-3'}, r"lr='1e-3' \(--lr\): expected a number"),
+                        ({'model_kwargs': ['x=1']}, r"model_kwargs=\['x=1'\] \(--model-kwargs\): expected a dict")):
+        with pytest.raises(TypeError, match=message):
+            train_seq.train(_cfg(tmp_path, 'lib', **kw))
+        assert not (tmp_path / 'lib').exists()
+    # an --output that is a file, or lies under one: named, nothing written
+    (tmp_path / 'afile').write_text('keep')
+    for output in (tmp_path / 'afile', tmp_path / 'afile' / 'run'):
+        assert cli_main(base[:-1] + [str(output)]) == 1
+        err = capsys.readouterr().err
+        assert f'--output {output}: {tmp_path / "afile"} is a file, not a folder' in err, err
+    assert (tmp_path / 'afile').read_text() == 'keep'
     # the data's own number of classes is fine, and --aug-scale with --augment is taken
     cfg = _cfg(tmp_path, 'ok', epochs=1, model_kwargs={'num_classes': 9}, aug_shift=0.0)
     train_seq.train(cfg)
@@ -603,7 +658,7 @@ def test_model_ema_exports_the_moving_average_of_the_weights_it_does_not_change(
     for args, message in ((['--model-ema-decay', '0.9'], "--model-ema-decay 0.9: the decay of the weights' moving "
                                                          'average acts with --model-ema only: add --model-ema'),
                           (['--model-ema', '--model-ema-decay', '1'], r'--model-ema-decay 1.0: expected a value in '
-                                                                      r'\[0, 1\)')):
+                                                                      r'\(0, 1\)')):
         capsys.readouterr()
         assert cli_main(base + args) == 1
         err = capsys.readouterr().err

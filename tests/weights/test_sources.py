@@ -347,6 +347,12 @@ def test_train_seq_checkpoints_are_read_by_every_command(tmp_path, capsys):
         assert list(model.pretrained_cfg[key]) == list(final.pretrained_cfg[key]) \
             if isinstance(final.pretrained_cfg[key], (list, tuple)) else \
             model.pretrained_cfg[key] == final.pretrained_cfg[key], key
+    # the run's recorded cfg is the whole cfg, as timm reads the folder's config.json: nothing of the registered
+    # default tag (its name, Hub id, licence, shipped file) is claimed for these weights
+    assert timm.models.get_pretrained_cfg('smpconv_tcn_smnist').tag == 'untrained'
+    assert (json.loads(json.dumps({k: v for k, v in model.pretrained_cfg.items() if k != 'file'}))
+            == json.loads(json.dumps({k: v for k, v in final.pretrained_cfg.items() if k not in ('file', 'source')})))
+    assert model.pretrained_cfg['file'] == str(ckpt)
 
     old = read_checkpoint(ckpt)
     del old['config']  # as train-seq wrote it before the config was recorded
@@ -367,6 +373,7 @@ def test_train_seq_checkpoints_are_read_by_every_command(tmp_path, capsys):
     assert cli_main(['reparam', str(ckpt), str(tmp_path / 'deployed')]) == 0
     config = json.loads((tmp_path / 'deployed' / 'config.json').read_text())
     assert config['dataset']['name'] == 'JapaneseVowels' and config['model_args']['seq_len'] == 29
+    assert not {'tag', 'license'} & set(config['pretrained_cfg']), config['pretrained_cfg']
     capsys.readouterr()
     assert cli_main(['evaluate-seq', f'local-dir:{tmp_path / "deployed"}']) == 0
     assert _accuracy(capsys.readouterr().out) == expected
