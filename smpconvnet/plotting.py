@@ -106,15 +106,19 @@ def _wrapped(text: str, width_px: int, fontsize: float, dpi: int) -> str:
 
 
 # the smallest legible cell of the picture: one kernel's axes with its tick labels and channel title (below this the
-# axes shrank to slivers, then matplotlib's layout collapsed with a warning), and the room of the picture's title
+# axes shrank to slivers, then matplotlib's layout collapsed with a warning), the margins (a single channel at 120
+# pixels still collapsed) and the picture's title, a line per wrap
 MIN_CELL_PX = (120, 90)
-TITLE_PX = 30
+MARGIN_PX = (40, 18)
+TITLE_LINE_PX = 12
 
 
-def min_size_px(rows: int, channels: int) -> Tuple[int, int]:
-    """The smallest (width, height) in pixels at which ``rows`` kernels of ``channels`` channels each stay
-    legible."""
-    return MIN_CELL_PX[0] * channels, MIN_CELL_PX[1] * rows + TITLE_PX
+def min_size_px(rows: int, channels: int, title: str = '', dpi: int = 100) -> Tuple[int, int]:
+    """The smallest (width, height) in pixels at which ``rows`` kernels of ``channels`` channels each, under
+    ``title`` (wrapped to that width), stay legible."""
+    width = MIN_CELL_PX[0] * channels + MARGIN_PX[0]
+    lines = _wrapped(title, width, 9, dpi).count('\n') + 1 if title else 0
+    return width, MIN_CELL_PX[1] * rows + TITLE_LINE_PX * lines + MARGIN_PX[1]
 
 
 def plot_point_kernels(views: Sequence[KernelView], out: Union[str, Path], channels: int = 4,
@@ -137,7 +141,10 @@ def plot_point_kernels(views: Sequence[KernelView], out: Union[str, Path], chann
             raise ValueError(f'{view.title}: a {view.kernel.ndim}-D kernel needs {view.kernel.ndim} sizes, '
                              f'got {view.size}')
     cols = max(min(channels, v.kernel.out_channels) for v in views)
-    need = min_size_px(len(views), cols)
+    need = min_size_px(len(views), cols, title, dpi)
+    if size_px[0] > need[0]:  # a wider picture wraps the title in fewer lines
+        need = (need[0], min_size_px(len(views), cols, '', dpi)[1] + (
+            TITLE_LINE_PX * (_wrapped(title, size_px[0], 9, dpi).count('\n') + 1) if title else 0))
     if size_px[0] < need[0] or size_px[1] < need[1]:
         raise ValueError(f'a {size_px[0]}x{size_px[1]}-pixel picture is too small for {len(views)} kernels x {cols} '
                          f'channels: it needs at least {need[0]}x{need[1]} (--size {need[0]}x{need[1]}; or fewer '

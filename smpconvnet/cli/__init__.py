@@ -81,7 +81,9 @@ def _resume_hint(args, checkpoint: Optional[str], before: Optional[int]) -> str:
     --resume; one it did not write is the earlier run, which --force had not replaced yet."""
     now = _mtime(checkpoint)
     if now is None:
-        return ''
+        # a --force run over a folder of exported files only (scripts/train_aeon.py keeps no checkpoints)
+        earlier = args.force and os.path.isdir(args.output) and os.listdir(args.output)
+        return f'; nothing was replaced: {args.output} still holds the earlier run' if earlier else ''
     if now != before or args.resume:
         how = '--resume instead of --force' if args.force else '--resume'
         return f'; {checkpoint} holds its last finished epoch: the same command with {how} continues it'

@@ -65,6 +65,8 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError(f'--out {out} is a folder; give a file name, e.g. {out / "kernels.png"}')
     if not out.parent.is_dir() and out.parent.exists():
         raise ValueError(f'--out {out}: {out.parent} is not a folder')
+    if args.length is not None and args.length < 1:
+        raise ValueError(f'--length {args.length}: expected the number of taps to sample the kernels at, at least 1')
     if args.max_rows < 1 or args.channels < 1:
         raise ValueError(f'--max-rows and --channels must be at least 1, got {args.max_rows} and {args.channels}')
     if max(args.size) > MAX_SIDE_PX:

@@ -48,7 +48,8 @@ def add_parser(subparsers):
     p.add_argument('--radius-lr-factor', type=float, default=d.radius_lr_factor)
     p.add_argument('--warmup-epochs', type=float, default=d.warmup_epochs)
     p.add_argument('--min-lr-ratio', type=float, default=d.min_lr_ratio, help='final lr as a fraction of --lr')
-    p.add_argument('--label-smoothing', type=float, default=d.label_smoothing)
+    p.add_argument('--label-smoothing', type=float, default=None,
+                   help=f'classification: label smoothing (default: {d.label_smoothing})')
     p.add_argument('--augment', action='store_true', help='amplitude scaling, jitter and optional circular shift')
     p.add_argument('--aug-scale', type=float, default=None,
                    help=f'with --augment: per-series amplitude scaling N(1, this) (default: {d.aug_scale})')
@@ -72,12 +73,14 @@ def add_parser(subparsers):
     p.add_argument('--model-ema-decay', type=float, default=None,
                    help=f'with --model-ema: the decay per update (default: {d.model_ema_decay}, about the last '
                         f'{round(1 / (1 - d.model_ema_decay))} updates)')
-    p.add_argument('--val-fraction', type=float, default=d.val_fraction,
-                   help='hold out this stratified fraction of the training split for validation')
-    p.add_argument('--cv-folds', type=int, default=d.cv_folds,
-                   help='cross-validation: split the training split into this many stratified folds (0: off)')
-    p.add_argument('--cv-fold', type=int, default=d.cv_fold,
-                   help='with --cv-folds: the fold (0-based) held out for validation')
+    p.add_argument('--val-fraction', type=float, default=None,
+                   help='UEA/UCR sets: hold out this stratified fraction of the training split for validation '
+                        f'(default: {d.val_fraction}, none)')
+    p.add_argument('--cv-folds', type=int, default=None,
+                   help='UEA/UCR sets, cross-validation: split the training split into this many stratified folds '
+                        f'(default: {d.cv_folds}, off)')
+    p.add_argument('--cv-fold', type=int, default=None,
+                   help=f'with --cv-folds: the fold (0-based) held out for validation (default: {d.cv_fold})')
     p.add_argument('--split-seed', type=int, default=None,
                    help=f'with --val-fraction or --cv-folds: seed of the validation hold-out or of the folds '
                         f'(default: {d.split_seed})')
@@ -87,8 +90,9 @@ def add_parser(subparsers):
     p.add_argument('--resume', action='store_true', help='continue the run in --output exactly where it stopped')
     p.add_argument('--force', action='store_true', help='start over, replacing an existing checkpoint')
     p.add_argument('--no-progress', dest='progress', action='store_false', help='no progress bar')
-    p.add_argument('--length', type=int, default=d.length,
-                   help='input length sequences are padded to (0: the longest sequence of the data set)')
+    p.add_argument('--length', type=int, default=None,
+                   help='UEA/UCR sets: input length sequences are padded to (default: the longest sequence of the '
+                        'data set)')
     p.add_argument('--device', default=d.device, help="torch device, e.g. cuda (default: %(default)s)")
     p.add_argument('--threads', type=int, default=d.threads, help="torch CPU threads (0: torch's default)")
     p.add_argument('--adding-length', type=int, default=None,

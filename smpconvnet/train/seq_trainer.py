@@ -22,10 +22,12 @@ import argparse
 import ast
 import inspect
 import json
+import os
 import random
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields
+from dataclasses import replace as replace_fields
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -116,11 +118,14 @@ _RESUME_KEYS = ('model', 'model_kwargs', 'dataset', 'epochs', 'batch_size', 'lr'
 # options that act only with another one: (fields, whether they act, why not and what to add). A value that does
 # nothing would be recorded with the run as if it had acted
 _IDLE_RULES = (
+    (('val_fraction', 'cv_folds', 'cv_fold', 'length', 'label_smoothing'), lambda c: c.dataset != 'adding',
+     'the adding problem (a regression of generated sequences of --adding-length steps) has no hold-out, folds, '
+     'padding length or labels to smooth'),
     (('aug_scale', 'aug_jitter'), lambda c: c.augment,
      'amplitude scaling and jitter act with --augment only: add --augment'),
     (('model_ema_decay',), lambda c: c.model_ema,
      "the decay of the weights' moving average acts with --model-ema only: add --model-ema"),
-    (('split_seed',), lambda c: c.val_fraction > 0 or c.cv_folds > 0,
+    (('split_seed',), lambda c: c.dataset != 'adding' and (c.val_fraction > 0 or c.cv_folds > 0),
      'the seed of the validation hold-out or of the cross-validation folds acts with --val-fraction or --cv-folds '
      'only'),
     (('adding_length', 'adding_train', 'adding_test'), lambda c: c.dataset == 'adding',
@@ -461,6 +466,9 @@ def _config_json(model: Optional[nn.Module], cfg: TrainConfig, data: PreparedDat
 
 def train(cfg: TrainConfig) -> Dict[str, Any]:
     """Run (or resume) a training run; returns the final results (also written to ``OUTPUT/results.json``)."""
+    if isinstance(cfg.output, os.PathLike):
+        cfg = replace_fields(cfg, output=os.fspath(cfg.output))  # recorded with the run: a str
+    _check_types(cfg)
     if not cfg.output:
         raise ValueError('an output folder is needed (--output DIR)')
     if cfg.resume and cfg.force:
@@ -533,7 +541,6 @@ def _check_types(cfg: TrainConfig):
 
 def _check_options(cfg: TrainConfig):
     # what needs no data: refused before anything is read, written or replaced
-    _check_types(cfg)
     ranges = (('--epochs', cfg.epochs, 1, None), ('--batch-size', cfg.batch_size, 1, None),
               ('--threads', cfg.threads, 0, None), ('--length', cfg.length, 0, None),
               ('--radius-lr-factor', cfg.radius_lr_factor, 0, None), ('--grad-clip', cfg.grad_clip, 0, None),
@@ -547,6 +554,18 @@ def _check_options(cfg: TrainConfig):
         if not value >= low or (high is not None and not value <= high):  # NaN fails both
             expected = f'in [{low}, {high}]' if high is not None else f'at least {low}'
             raise ValueError(f'{option} {value}: expected a value {expected}')
+    cpus = os.cpu_count() or 1
+    if cfg.threads > cpus:  # more threads than CPUs: each step hundreds of times slower, or out of memory
+        raise ValueError(f'--threads {cfg.threads}: this machine has {cpus} CPUs; expected 0 (torch\'s default) to '
+                         f'{cpus}')
+    if not 0 <= cfg.val_fraction < 1:
+        raise ValueError(f'--val-fraction {cfg.val_fraction}: expected a value in [0, 1) (0: no hold-out)')
+    if cfg.dataset == 'adding' and (cfg.augment or cfg.mixup):
+        # scaling, jitter, shifts, window slicing or mixing change the inputs (the markers too) but not the sum
+        # they define: the targets would no longer match
+        raise ValueError(f'{"--augment" if cfg.augment else "--mixup"}: the adding problem\'s target is computed '
+                         f'from its inputs; augmenting them would leave it wrong (augmentation and mixup are for '
+                         f'UEA/UCR classification sets)')
     if not cfg.lr > 0:
         raise ValueError(f'--lr {cfg.lr}: expected a positive learning rate')
     try:
@@ -622,8 +641,6 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
     if cfg.augment and (cfg.aug_shift or cfg.aug_warp) and not equal_length:
         raise ValueError('--aug-shift and --aug-warp (circular shift, window slicing) need equal-length sequences; '
                          f'{data.dataset["name"]} has variable lengths')
-    if cfg.mixup and data.task != 'classification':
-        raise ValueError('--mixup is for classification data sets')
     replace = list(replace)
     print(f'train-seq: {cfg.model} ({n_params:,} parameters) on {data.dataset["name"]}: '
           f'{len(data.train)} train'

@@ -58,7 +58,7 @@ def test_plot_needs_point_kernels_and_matplotlib(tmp_path, monkeypatch):
 
 def test_plot_reports_the_channels_it_drew(tmp_path, capsys):
     assert main(['plot', 'smpconv_tcn_gunpoint.aeon', '--out', str(tmp_path / 'c.png'), '--channels', '500',
-                 '--size', '3840x300']) == 0
+                 '--size', '3880x300']) == 0
     assert '3 kernels x 32 channels' in capsys.readouterr().out  # the model's 32, not the 500 asked for
 
 
@@ -71,11 +71,19 @@ def test_a_size_too_small_to_read_is_refused_with_one_that_works(tmp_path, capsy
     err = capsys.readouterr().err
     assert 'too small for 3 kernels x 4 channels' in err and not out.exists()
     hint = re.search(r'\(--size (\d+x\d+);', err).group(1)
-    assert hint == '480x300'
+    assert hint == '520x312'
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # matplotlib's layout warning too
         assert main(['plot', 'smpconv_tcn_gunpoint.aeon', '--out', str(out), '--size', hint]) == 0
-    _pixels(out, (480, 300))
+    _pixels(out, (520, 312))
+    # one channel of one kernel: the margins and the title's wrapped lines (the weights' path) count too
+    argv = ['plot', 'smpconv_tcn_gunpoint.aeon', '--out', str(out), '--channels', '1', '--max-rows', '1']
+    assert main(argv + ['--size', '120x120']) == 1
+    hint = re.search(r'\(--size (\d+x\d+);', capsys.readouterr().err).group(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert main(argv + ['--size', hint]) == 0
+    assert main(argv + ['--length', '0']) == 1 and '--length 0: expected' in capsys.readouterr().err
 
 
 def test_an_ensemble_is_drawn_block_by_block_of_its_first_member():

@@ -160,7 +160,7 @@ def test_warp_needs_equal_lengths_and_mixup_classification(tmp_path):
         train_seq.train(_cfg(tmp_path, 'w', augment=False, aug_warp=1.0))
     with pytest.raises(ValueError, match='--mixup -0.1: expected a value at least 0'):
         train_seq.train(_cfg(tmp_path, 'w', mixup=-0.1))
-    with pytest.raises(ValueError, match='--mixup is for classification'):
+    with pytest.raises(ValueError, match="--mixup: the adding problem's target is computed from its inputs"):
         train_seq.train(train_seq.TrainConfig(
             model='_test_tiny_seqnet', dataset='adding', adding_length=8, adding_train=16, adding_test=8,
             epochs=1, batch_size=8, output=str(tmp_path / 'm'), progress=False, threads=1, mixup=0.2,
@@ -489,6 +489,12 @@ def test_ctrl_c_in_train_seq_is_one_line_with_the_way_to_resume(tmp_path, capsys
     monkeypatch.setattr(train_seq, 'save_atomic', real_save)
     assert cli_main(argv + ['--resume', '--seed', '5']) == 0
     assert json.loads((tmp_path / 'r' / 'results.json').read_text())['seed'] == 5
+    # a folder of exported files only (no checkpoint: scripts/train_aeon.py keeps none) is the earlier run too
+    (tmp_path / 'r' / train_seq.CHECKPOINT_NAME).unlink()
+    capsys.readouterr()
+    monkeypatch.setattr(train_seq, '_loss', interrupt_step)
+    assert cli_main(argv + ['--force']) == 130
+    assert 'nothing was replaced' in capsys.readouterr().err
 
 
 def test_a_zero_padded_model_trains_and_scores_as_recorded(tmp_path):
@@ -571,6 +577,18 @@ def test_options_that_would_train_something_else_are_refused_before_training(tmp
                            "--adding-length 500 and --adding-test 1000: the adding problem's sizes act with "
                            '--dataset adding only'),
                           (['--model-ema-decay', '0.99'], '--model-ema-decay 0.99: .* acts with --model-ema only'),
+                          (['--threads', '100000'], r'--threads 100000: this machine has \d+ CPUs'),
+                          (['--val-fraction', '1'], r'--val-fraction 1\.0: expected a value in \[0, 1\)'),
+                          # the adding problem: no hold-out, folds, padding or labels; augmenting would break its
+                          # targets
+                          (['--dataset', 'adding', '--val-fraction', '0.2', '--split-seed', '3'],
+                           '--val-fraction 0.2: the adding problem .* has no hold-out'),
+                          (['--dataset', 'adding', '--cv-folds', '3', '--cv-fold', '1'],
+                           '--cv-folds 3 and --cv-fold 1: the adding problem'),
+                          (['--dataset', 'adding', '--length', '500'], '--length 500: the adding problem'),
+                          (['--dataset', 'adding', '--label-smoothing', '0'], '--label-smoothing 0.0: the adding'),
+                          (['--dataset', 'adding', '--augment'], "--augment: the adding problem's target is computed "
+                                                                 'from its inputs'),
                           *([(['--device', 'cuda'], '--device cuda: CUDA is not available on this machine; leave '
                                                     '--device out')] if not torch.cuda.is_available() else [])):
         assert cli_main(base + args) == 1
@@ -589,7 +607,7 @@ def test_options_that_would_train_something_else_are_refused_before_training(tmp
             train_seq.train(_cfg(tmp_path, 'lib', augment=False, **kw))
         assert not (tmp_path / 'lib').exists()
     # wrong types: the field, its option and what was expected, not an error from deep inside
-    for kw, message in (({'epochs': '10'}, r"epochs='10' \(--epochs\): expected an integer, got str"),
+    for kw, message in (({'output': 123}, r'output=123 \(--output\): expected a string'),({'epochs': '10'}, r"epochs='10' \(--epochs\): expected an integer, got str"),
                         ({'batch_size': True}, r'batch_size=True \(--batch-size\): expected an integer, got bool'),
                         ({'lr': '1e-3'}, r"lr='1e-3' \(--lr\): expected a number"),
                         ({'model_kwargs': ['x=1']}, r"model_kwargs=\['x=1'\] \(--model-kwargs\): expected a dict")):
@@ -603,8 +621,9 @@ def test_options_that_would_train_something_else_are_refused_before_training(tmp
         err = capsys.readouterr().err
         assert f'--output {output}: {tmp_path / "afile"} is a file, not a folder' in err, err
     assert (tmp_path / 'afile').read_text() == 'keep'
-    # the data's own number of classes is fine, and --aug-scale with --augment is taken
+    # the data's own number of classes is fine, and --aug-scale with --augment is taken; a Path is an output folder
     cfg = _cfg(tmp_path, 'ok', epochs=1, model_kwargs={'num_classes': 9}, aug_shift=0.0)
+    cfg.output = tmp_path / 'ok'
     train_seq.train(cfg)
     assert json.loads((tmp_path / 'ok' / 'config.json').read_text())['num_classes'] == 9
 
