@@ -15,7 +15,7 @@ matplotlib's Agg canvas (no display, no global backend change).
 """
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -113,10 +113,12 @@ MARGIN_PX = (40, 18)
 TITLE_LINE_PX = 12
 
 
-def min_size_px(rows: int, channels: int, title: str = '', dpi: int = 100) -> Tuple[int, int]:
+def min_size_px(rows: int, channels: int, title: str = '', dpi: int = 100,
+                width: Optional[int] = None) -> Tuple[int, int]:
     """The smallest (width, height) in pixels at which ``rows`` kernels of ``channels`` channels each, under
-    ``title`` (wrapped to that width), stay legible."""
-    width = MIN_CELL_PX[0] * channels + MARGIN_PX[0]
+    ``title``, stay legible; with ``width`` (a picture at least that wide), the height at that width, where the title
+    wraps in fewer lines."""
+    width = max(MIN_CELL_PX[0] * channels + MARGIN_PX[0], width or 0)
     lines = _wrapped(title, width, 9, dpi).count('\n') + 1 if title else 0
     return width, MIN_CELL_PX[1] * rows + TITLE_LINE_PX * lines + MARGIN_PX[1]
 
@@ -141,10 +143,7 @@ def plot_point_kernels(views: Sequence[KernelView], out: Union[str, Path], chann
             raise ValueError(f'{view.title}: a {view.kernel.ndim}-D kernel needs {view.kernel.ndim} sizes, '
                              f'got {view.size}')
     cols = max(min(channels, v.kernel.out_channels) for v in views)
-    need = min_size_px(len(views), cols, title, dpi)
-    if size_px[0] > need[0]:  # a wider picture wraps the title in fewer lines
-        need = (need[0], min_size_px(len(views), cols, '', dpi)[1] + (
-            TITLE_LINE_PX * (_wrapped(title, size_px[0], 9, dpi).count('\n') + 1) if title else 0))
+    need = min_size_px(len(views), cols, title, dpi, width=size_px[0])
     if size_px[0] < need[0] or size_px[1] < need[1]:
         raise ValueError(f'a {size_px[0]}x{size_px[1]}-pixel picture is too small for {len(views)} kernels x {cols} '
                          f'channels: it needs at least {need[0]}x{need[1]} (--size {need[0]}x{need[1]}; or fewer '
