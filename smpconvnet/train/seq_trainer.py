@@ -125,7 +125,7 @@ _IDLE_RULES = (
      'amplitude scaling and jitter act with --augment only: add --augment'),
     (('model_ema_decay',), lambda c: c.model_ema,
      "the decay of the weights' moving average acts with --model-ema only: add --model-ema"),
-    (('split_seed',), lambda c: c.dataset != 'adding' and (c.val_fraction > 0 or c.cv_folds > 0),
+    (('split_seed',), lambda c: c.val_fraction > 0 or c.cv_folds > 0,  # on adding, the rule above refuses these
      'the seed of the validation hold-out or of the cross-validation folds acts with --val-fraction or --cv-folds '
      'only'),
     (('adding_length', 'adding_train', 'adding_test'), lambda c: c.dataset == 'adding',
@@ -541,19 +541,17 @@ def _check_types(cfg: TrainConfig):
 
 def _check_options(cfg: TrainConfig):
     # what needs no data: refused before anything is read, written or replaced
-    ranges = (('--epochs', cfg.epochs, 1, None), ('--batch-size', cfg.batch_size, 1, None),
-              ('--threads', cfg.threads, 0, None), ('--length', cfg.length, 0, None),
-              ('--radius-lr-factor', cfg.radius_lr_factor, 0, None), ('--grad-clip', cfg.grad_clip, 0, None),
-              ('--adding-length', cfg.adding_length, 2, None), ('--adding-train', cfg.adding_train, 1, None),
-              ('--adding-test', cfg.adding_test, 1, None),
-              ('--warmup-epochs', cfg.warmup_epochs, 0, None), ('--weight-decay', cfg.weight_decay, 0, None),
-              ('--min-lr-ratio', cfg.min_lr_ratio, 0, 1), ('--aug-scale', cfg.aug_scale, 0, None),
-              ('--aug-jitter', cfg.aug_jitter, 0, None), ('--aug-shift', cfg.aug_shift, 0, 1),
-              ('--mixup', cfg.mixup, 0, None))
-    for option, value, low, high in ranges:
+    # (field, lowest, highest or None); the option's name is the field's (option_name)
+    ranges = (('epochs', 1, None), ('batch_size', 1, None), ('threads', 0, None), ('length', 0, None),
+              ('radius_lr_factor', 0, None), ('grad_clip', 0, None), ('adding_length', 2, None),
+              ('adding_train', 1, None), ('adding_test', 1, None), ('warmup_epochs', 0, None),
+              ('weight_decay', 0, None), ('min_lr_ratio', 0, 1), ('aug_scale', 0, None), ('aug_jitter', 0, None),
+              ('aug_shift', 0, 1), ('mixup', 0, None))
+    for name, low, high in ranges:
+        value = getattr(cfg, name)
         if not value >= low or (high is not None and not value <= high):  # NaN fails both
             expected = f'in [{low}, {high}]' if high is not None else f'at least {low}'
-            raise ValueError(f'{option} {value}: expected a value {expected}')
+            raise ValueError(f'{option_name(name)} {value}: expected a value {expected}')
     cpus = os.cpu_count() or 1
     if cfg.threads > cpus:  # more threads than CPUs: each step hundreds of times slower, or out of memory
         raise ValueError(f'--threads {cfg.threads}: this machine has {cpus} CPUs; expected 0 (torch\'s default) to '
