@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator, Sequence, Union
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 __all__ = ['atomic_file', 'atomic_dir', 'check_destination']
 
@@ -55,20 +55,24 @@ def atomic_file(path: PathLike) -> Iterator[Path]:
             tmp.unlink()
 
 
-def check_destination(dst: PathLike, force: bool = False, sources: Sequence[PathLike] = ()) -> Path:
+def check_destination(dst: PathLike, force: bool = False, sources: Sequence[PathLike] = (),
+                      replaceable: Optional[Callable[[Path], bool]] = None) -> Path:
     """Before anything is read or written: ``dst`` may be written (it does not exist, or ``force``), and replacing
     it would not delete what it is written from (a source that is ``dst`` or lies inside it, an existing ``dst``
     inside a source folder) nor the current folder. ``sources`` that are no local path (a model name, ``hf-hub:``)
     are ignored; ``local-dir:`` is read as its folder.
 
+    ``replaceable`` marks a writer of folders: ``replaceable(entry)`` says whether an entry of an existing folder
+    ``dst`` is the writer's kind of output, and ``force`` replaces only a folder whose entries all are (a mistyped
+    destination, a home or project folder, is not deleted). Without it ``dst`` is a file.
+
     Raises:
         FileExistsError: ``dst`` exists and not ``force``.
-        ValueError: a source is ``dst`` or inside it, an existing ``dst`` lies inside a source folder, or ``dst``
-            is or holds the current folder.
+        ValueError: a source is ``dst`` or inside it, an existing ``dst`` lies inside a source folder, ``dst``
+            is or holds the current folder, ``dst`` is a folder where a file is written or a file where a folder
+            is, or a folder that holds an entry ``replaceable`` refuses.
     """
     dst = Path(dst)
-    if dst.exists() and not force:
-        raise FileExistsError(f'{dst} exists; add --force to replace it (force=True in Python)')
     target = dst.resolve()
     cwd = Path.cwd().resolve()
     if dst.exists() and (cwd == target or target in cwd.parents):
@@ -90,13 +94,39 @@ def check_destination(dst: PathLike, force: bool = False, sources: Sequence[Path
             owner = text if where.is_dir() else f'the folder of {text}'
             raise ValueError(f'{dst} lies inside {owner}, which it is written from: replacing it would change the '
                              f'source; write to another path')
+    if dst.exists():
+        # before the --force hint: a destination --force would not replace is refused whatever the options
+        _check_replaceable(dst, replaceable)
+        if not force:
+            raise FileExistsError(f'{dst} exists; add --force to replace it (force=True in Python)')
     return dst
 
 
+def _check_replaceable(dst: Path, replaceable: Optional[Callable[[Path], bool]]):
+    # --force replaces an earlier output of the same kind, never a folder of other things (deleted whole) or a file
+    # where a folder is written
+    if replaceable is None:
+        if dst.is_dir():
+            raise ValueError(f'{dst} is a folder: name the file to write, not a folder')
+        return
+    if not dst.is_dir():
+        raise ValueError(f'{dst} is a file, not a folder: --force replaces an earlier output folder only; write the '
+                         f'folder to another path')
+    foreign = sorted(e.name + ('/' if e.is_dir() else '') for e in dst.iterdir()
+                     if e.is_dir() or not replaceable(e))
+    if foreign:
+        more = f' and {len(foreign) - 3} more' if len(foreign) > 3 else ''
+        raise ValueError(f"{dst} holds {', '.join(foreign[:3])}{more}, which this command does not write: --force "
+                         f'replaces only an earlier output folder, and replacing {dst} would delete all of it; write '
+                         f'to another folder')
+
+
 @contextlib.contextmanager
-def atomic_dir(dst: PathLike, force: bool = False) -> Iterator[Path]:
-    """Yield a temporary folder next to ``dst``; on success it becomes ``dst`` (replacing it if ``force``)."""
-    dst = check_destination(dst, force)
+def atomic_dir(dst: PathLike, force: bool = False,
+               replaceable: Callable[[Path], bool] = lambda entry: False) -> Iterator[Path]:
+    """Yield a temporary folder next to ``dst``; on success it becomes ``dst``, replacing it if ``force`` and all its
+    entries are ``replaceable`` (by default only an empty folder is; see ``check_destination``)."""
+    dst = check_destination(dst, force, replaceable=replaceable)
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{dst.name}.', suffix='.tmp', dir=dst.parent))
     try:

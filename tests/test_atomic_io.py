@@ -36,15 +36,16 @@ def test_atomic_dir_replaces_only_when_complete(tmp_path):
     assert (dst / 'a.bin').read_bytes() == b'1'
     assert stat.S_IMODE(dst.stat().st_mode) == 0o777 & ~_umask()  # not mkdtemp's private 0700
     assert stat.S_IMODE((dst / 'a.bin').stat().st_mode) == 0o666 & ~_umask()
+    bins = lambda entry: entry.suffix == '.bin'  # noqa: E731  (the writer's own kind of output)
     with pytest.raises(FileExistsError, match='--force'):
-        with atomic_dir(dst):
+        with atomic_dir(dst, replaceable=bins):
             pass
     with pytest.raises(RuntimeError):
-        with atomic_dir(dst, force=True) as tmp:
+        with atomic_dir(dst, force=True, replaceable=bins) as tmp:
             (tmp / 'b.bin').write_bytes(b'2')
             raise RuntimeError('interrupted')
     assert sorted(p.name for p in dst.iterdir()) == ['a.bin']
-    with atomic_dir(dst, force=True) as tmp:
+    with atomic_dir(dst, force=True, replaceable=bins) as tmp:
         (tmp / 'b.bin').write_bytes(b'2')
     assert sorted(p.name for p in dst.iterdir()) == ['b.bin']
     assert sorted(p.name for p in tmp_path.iterdir()) == ['model']
@@ -80,7 +81,7 @@ def test_check_destination_refuses_to_replace_what_is_written_from(tmp_path):
         with pytest.raises(ValueError, match=f'{re.escape(str(src))} {where} the destination'):
             check_destination(dst, force=True, sources=[src])
     with pytest.raises(FileExistsError, match='--force'):
-        check_destination(run, sources=[tmp_path / 'other'])
+        check_destination(run, sources=[tmp_path / 'other'], replaceable=lambda entry: True)
     assert check_destination(run / 'deployed', sources=[run, 'hf-hub:me/x', 'smpconv_tcn_gunpoint.aeon']) == \
         run / 'deployed'
     assert check_destination(tmp_path / 'elsewhere', force=True, sources=[run]) == tmp_path / 'elsewhere'
@@ -98,3 +99,43 @@ def test_check_destination_refuses_to_replace_what_is_written_from(tmp_path):
             check_destination(tmp_path, force=True)
     finally:
         os.chdir(cwd)
+
+
+def test_force_replaces_only_an_earlier_output_of_the_same_kind(tmp_path):
+    """`reparam X ~/Documents --force` deleted the whole folder: --force replaces a folder only when all its entries
+    are the writer's kind of output (a subfolder never is), a file writer never replaces a folder nor a folder writer
+    a file; the refusal comes before the --force hint, which would not have helped."""
+    from smpconvnet.atomic_io import check_destination
+    from smpconvnet.weights.folders import is_output_file
+    home = tmp_path / 'home'
+    (home / 'photos').mkdir(parents=True)
+    for name in ('config.json', 'notes.txt', 'a.md', 'b.md', 'c.md'):
+        (home / name).write_text('mine')
+    for force in (False, True):
+        with pytest.raises(ValueError, match=r'home holds a\.md, b\.md, c\.md and 2 more, which this command does '
+                                             r'not write: --force replaces only an earlier output folder'):
+            check_destination(home, force=force, replaceable=is_output_file)
+        with pytest.raises(ValueError, match='is a folder: name the file to write'):
+            check_destination(home, force=force)
+        with pytest.raises(ValueError, match='is a file, not a folder'):
+            check_destination(home / 'notes.txt', force=force, replaceable=is_output_file)
+    with pytest.raises(ValueError, match=r'holds photos/, which'):
+        with atomic_dir(tmp_path / 'home' / 'photos' / '..', force=True, replaceable=lambda entry: True):
+            pass
+    assert sorted(p.name for p in home.iterdir()) == ['a.md', 'b.md', 'c.md', 'config.json', 'notes.txt', 'photos']
+    with pytest.raises(ValueError, match='which this command does not write'):  # by default only an empty folder
+        with atomic_dir(tmp_path / 'home', force=True):
+            pass
+    (tmp_path / 'empty').mkdir()
+    with atomic_dir(tmp_path / 'empty', force=True) as tmp:
+        (tmp / 'x').write_text('new')
+    assert (tmp_path / 'empty' / 'x').read_text() == 'new'
+
+
+def test_output_file_names_cover_what_the_writers_write():
+    """is_output_file's names are the constants of the modules that write them (weights cannot import train)."""
+    from smpconvnet.train import seq_trainer
+    from smpconvnet.weights import folders, hub, push
+    assert {folders.WEIGHTS_NAME, folders.CONFIG_NAME, folders.CARD_NAME, hub.MANIFEST_NAME, push.PLAN_NAME,
+            seq_trainer.CHECKPOINT_NAME, seq_trainer.LOG_NAME, seq_trainer.RESULTS_NAME,
+            seq_trainer.FINISHED_COMMAND_NAME} == folders.OUTPUT_FILE_NAMES

@@ -130,10 +130,12 @@ def cached_hub_file(repo_id: str, filename: str = WEIGHTS_FILENAME, cache_dir: O
 
 
 def is_published(pretrained_cfg: Dict[str, Any]) -> bool:
-    """False for a tag whose Hub repo this project has not published, while the namespace is the default one (under
-    another namespace, set by the user, the repo is theirs)."""
+    """False for a tag whose Hub repo this project has not published, while the cfg points at that repo under the
+    default namespace (under another namespace, or another ``hf_hub_id`` given in an overlay, the repo is the
+    user's)."""
     name = f"{pretrained_cfg.get('architecture')}.{pretrained_cfg.get('tag')}"
-    return name not in _UNPUBLISHED or hub_namespace() != DEFAULT_HUB_NAMESPACE
+    repo = (pretrained_cfg.get('hf_hub_id') or '').partition('@')[0]
+    return name not in _UNPUBLISHED or repo != f'{DEFAULT_HUB_NAMESPACE}/{name}'
 
 
 def weights_location(pretrained_cfg: Dict[str, Any], cache_dir: Optional[str] = None) -> Tuple[str, Optional[str]]:
@@ -160,8 +162,10 @@ class PretrainedWeightsNotFoundError(RuntimeError):
     """Pretrained weights could not be loaded; the message says where they were looked for and how to get them."""
 
 
-def missing_weights_message(pretrained_cfg: Dict[str, Any], cause: BaseException,
+def missing_weights_message(pretrained_cfg: Dict[str, Any], cause: Optional[BaseException],
                             cache_dir: Optional[str] = None) -> str:
+    """The ``PretrainedWeightsNotFoundError`` message: where the weights were looked for, why they were not found
+    (``cause``; None: the Hub was not asked, its repo is known not to exist) and how to get them."""
     from huggingface_hub import constants
     name = pretrained_cfg.get('architecture') or 'the model'
     if pretrained_cfg.get('tag'):
@@ -180,9 +184,13 @@ def missing_weights_message(pretrained_cfg: Dict[str, Any], cause: BaseException
         looked.append(
             f"{filename} of the Hugging Face Hub repo '{repo}' (revision {revision or 'main'}) in the cache "
             f"{cache_dir or constants.HF_HUB_CACHE}" +
-            (' (offline mode, HF_HUB_OFFLINE=1: nothing was downloaded)' if offline else ', then on the Hub'))
+            (' (offline mode, HF_HUB_OFFLINE=1: nothing was downloaded)' if offline else
+             ', then on the Hub' if cause is not None else ''))
     detail = str(cause).strip().splitlines()[0] if str(cause).strip() else ''
-    cause_text = f'{type(cause).__name__}: {detail}' if detail else type(cause).__name__
+    if cause is None:
+        cause_text = 'not in the cache; the Hub was not asked, as this version of smpconvnet knows the repo is missing'
+    else:
+        cause_text = f'{type(cause).__name__}: {detail}' if detail else type(cause).__name__
     hub_looked = any('Hugging Face Hub repo' in where for where in looked)
     lines = [
         f'pretrained weights for {name} could not be loaded.',
@@ -254,6 +262,11 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
             probe_weights_file(file)
         except ValueError as e:
             raise ValueError(f'pretrained weights for {variant}: {e}') from None
+    if pretrained and file is None:
+        # known not to exist: without a network, huggingface_hub's retries would take about 30 s to say so
+        cfg = _resolved_cfg(variant, kwargs)
+        if cfg is not None and weights_location(cfg, kwargs.get('cache_dir'))[0] == 'unpublished':
+            raise PretrainedWeightsNotFoundError(missing_weights_message(cfg, None, kwargs.get('cache_dir')))
     try:
         yield
     except Exception as e:  # noqa: BLE001  (filtered just below)
@@ -266,10 +279,17 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
             raise ValueError(f'pretrained weights for {variant}: {file} does not fit the model: {e}') from e
         if not pretrained or not is_weight_source_error(e):
             raise
-        from timm.models._builder import resolve_pretrained_cfg
-        try:
-            cfg = resolve_pretrained_cfg(
-                variant, kwargs.get('pretrained_cfg'), kwargs.get('pretrained_cfg_overlay')).to_dict()
-        except Exception:  # noqa: BLE001  (the original error is the one to show)
-            raise e
+        cfg = _resolved_cfg(variant, kwargs)
+        if cfg is None:  # the original error is the one to show
+            raise
         raise PretrainedWeightsNotFoundError(missing_weights_message(cfg, e, kwargs.get('cache_dir'))) from e
+
+
+def _resolved_cfg(variant: str, kwargs: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    # the pretrained cfg timm builds ``variant`` with (overlay included), or None where timm cannot resolve it
+    from timm.models._builder import resolve_pretrained_cfg
+    try:
+        return resolve_pretrained_cfg(
+            variant, kwargs.get('pretrained_cfg'), kwargs.get('pretrained_cfg_overlay')).to_dict()
+    except Exception:  # noqa: BLE001  (timm reports an unknown cfg itself)
+        return None

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import torch.nn as nn
 
-from ..atomic_io import atomic_file
+from ..atomic_io import atomic_file, check_destination
 
 __all__ = [
     'RADIUS_LR_SCALE', 'recipe_names', 'recipe_text', 'load_recipe', 'write_recipe', 'param_groups_smp',
@@ -71,10 +71,7 @@ def write_recipe(name: str, output: str, force: bool = False) -> str:
     an existing file unless ``force``. Returns the path written."""
     text = recipe_text(name)
     output = os.path.abspath(output)
-    if os.path.isdir(output):
-        raise ValueError(f'--output must be a file path, {output} is a directory')
-    if os.path.exists(output) and not force:
-        raise FileExistsError(f'{output} exists; pass --force to overwrite it')
+    check_destination(output, force)  # the one wording of every writer: a folder refused, a file only with --force
     directory = os.path.dirname(output)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f'directory {directory} does not exist')

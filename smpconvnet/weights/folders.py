@@ -10,10 +10,11 @@ import torch
 
 from ..atomic_io import atomic_dir, check_destination
 from ..models import member_network
+from .hub import MANIFEST_NAME, WEIGHT_SUFFIXES
 
 __all__ = [
     'WEIGHTS_NAME', 'CONFIG_NAME', 'CARD_NAME', 'DEPLOYED_KEY', 'EXTRA_CONFIG_KEYS', 'CITATION', 'PAPER_TOP1',
-    'print_step', 'read_config', 'model_card', 'write_model_folder', 'write_ensemble_folder', 'write_release_folder',
+    'OUTPUT_FILE_NAMES', 'is_output_file', 'print_step', 'read_config', 'model_card', 'write_model_folder', 'write_ensemble_folder', 'write_release_folder',
 ]
 
 WEIGHTS_NAME = 'model.safetensors'
@@ -36,6 +37,19 @@ CITATION = """@inproceedings{kim2023smpconv,
 }"""
 
 PathLike = Union[str, os.PathLike]
+
+# the files smpconvnet writes into a folder: a model folder's, its manifest, push --dry-run's plan, and a train-seq
+# run's (seq_trainer's CHECKPOINT_NAME, LOG_NAME, RESULTS_NAME, FINISHED_COMMAND_NAME); with weight files (an export
+# beside them), the entries --force may delete when it replaces an earlier output folder
+OUTPUT_FILE_NAMES = frozenset({WEIGHTS_NAME, CONFIG_NAME, CARD_NAME, MANIFEST_NAME, 'upload_plan.json', 'checkpoint.pth',
+                               'log.jsonl', 'results.json', 'finished_command.json'})
+
+
+def is_output_file(entry: Path) -> bool:
+    """Whether ``entry`` of an existing destination folder is a file smpconvnet writes into its folders (a name in
+    ``OUTPUT_FILE_NAMES`` or a weight file), so that ``--force`` may replace the folder: the ``replaceable`` of
+    ``atomic_io.check_destination``."""
+    return entry.is_file() and (entry.name in OUTPUT_FILE_NAMES or entry.suffix in WEIGHT_SUFFIXES)
 
 
 def print_step(msg: str, quiet: bool = False):
@@ -212,7 +226,7 @@ def write_model_folder(
     from timm.models._hub import save_config_for_hf
 
     dst = Path(dst)
-    with atomic_dir(dst, force) as tmp:
+    with atomic_dir(dst, force, replaceable=is_output_file) as tmp:
         state_dict = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
         save_file(state_dict, str(tmp / WEIGHTS_NAME), metadata={'format': 'pt'})
         save_config_for_hf(model, str(tmp / CONFIG_NAME), model_args=dict(model_args or {}))
@@ -255,7 +269,7 @@ def write_ensemble_folder(members: Sequence[PathLike], dst: PathLike, card: str 
     folders = [Path(m) for m in members]
     if not folders:
         raise ValueError('write_ensemble_folder needs at least one member folder')
-    check_destination(dst, force, sources=folders)
+    check_destination(dst, force, sources=folders, replaceable=is_output_file)
     if len({f.resolve() for f in folders}) != len(folders):
         raise ValueError(f'write_ensemble_folder: a folder is given twice ({[str(f) for f in folders]}): members are '
                          f'separately trained models')
@@ -283,7 +297,7 @@ def write_ensemble_folder(members: Sequence[PathLike], dst: PathLike, card: str 
             classifier=[f'members.{i}.head' for i in range(len(folders))])
     if any('results' in c for c in configs):  # each member's own (a train-seq run's), not the ensemble's
         config['results'] = {'members': [c.get('results') for c in configs]}
-    with atomic_dir(Path(dst), force) as tmp:
+    with atomic_dir(Path(dst), force, replaceable=is_output_file) as tmp:
         state = {f'members.{i}.{k}': v for i, folder in enumerate(folders)
                  for k, v in load_file(str(folder / WEIGHTS_NAME)).items()}
         save_file(state, str(tmp / WEIGHTS_NAME), metadata={'format': 'pt'})
@@ -392,7 +406,7 @@ model = timm.utils.reparameterize_model(model)   # exact inference form
 ```
 """
     from timm.models._hub import save_config_for_hf
-    with atomic_dir(Path(dst), force) as tmp:
+    with atomic_dir(Path(dst), force, replaceable=is_output_file) as tmp:
         save_config_for_hf(model, str(tmp / CONFIG_NAME))
         (tmp / CARD_NAME).write_text(card, encoding='utf-8')
         write_manifest(tmp)

@@ -19,7 +19,7 @@ import torch
 from ..atomic_io import atomic_dir, check_destination
 from ..models import is_weight_source_error
 from .folders import (
-    CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, model_card as make_model_card, read_config, write_model_folder,
+    CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, is_output_file, model_card as make_model_card, read_config, write_model_folder,
 )
 from .hub import sha256_file
 
@@ -125,8 +125,8 @@ def push_folder(
     say = (lambda m: None) if quiet else (lambda m: print(m, flush=True))
     listing = '\n'.join(f"  {f['name']:<20} {f['bytes']:>12,} bytes  sha256 {f['sha256']}" for f in files)
     if dry_run is not None:
-        check_destination(dry_run, force, sources=[folder])
-        with atomic_dir(Path(dry_run), force) as tmp:
+        check_destination(dry_run, force, sources=[folder], replaceable=is_output_file)
+        with atomic_dir(Path(dry_run), force, replaceable=is_output_file) as tmp:
             for f in files:
                 shutil.copy2(Path(folder) / f['name'], tmp / f['name'])
             (tmp / PLAN_NAME).write_text(json.dumps(plan, indent=2) + '\n')

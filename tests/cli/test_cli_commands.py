@@ -485,3 +485,32 @@ def test_list_prints_no_progress_counter_into_a_log(capsys):
     assert main(['list', 'smpconv_tcn_gunpoint*']) == 0
     out, err = capsys.readouterr()
     assert 'smpconv_tcn_gunpoint.aeon' in out and 'building' not in err and '\r' not in err
+
+
+def test_force_does_not_delete_a_folder_of_other_things(tmp_path, capsys):
+    """`reparam X DIR --force` replaced DIR whole, whatever it held (a mistyped home or project folder was deleted):
+    reparam, export and push --dry-run refuse it in one line, --force or not, and DIR is left as it was; an earlier
+    output folder, with an export beside its files, is still replaced."""
+    mine = tmp_path / 'mine'
+    (mine / 'src').mkdir(parents=True)
+    (mine / 'config.json').write_text('{"mine": 1}')
+    (mine / 'train.py').write_text('print(1)')
+    before = sorted((p.relative_to(mine), p.read_bytes() if p.is_file() else None) for p in mine.rglob('*'))
+    for argv in (['reparam', 'smpconv_tcn_gunpoint.aeon', str(mine)],
+                 ['export', 'smpconv_tcn_gunpoint.aeon', '-o', str(mine)],
+                 ['push', str(tmp_path / 'deployed'), 'me/gunpoint', '--dry-run', str(mine)]):
+        if argv[0] == 'push' and not (tmp_path / 'deployed').exists():
+            assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'deployed')]) == 0
+        for force in ([], ['--force']):
+            capsys.readouterr()
+            assert main(argv + force) != 0
+            err = capsys.readouterr().err.strip()
+            assert len(err.splitlines()) == 1, err
+            assert (f'{mine} is a folder: name the file to write' in err if argv[0] == 'export' else
+                    f'{mine} holds src/, train.py, which this command does not write' in err), err
+    assert sorted((p.relative_to(mine), p.read_bytes() if p.is_file() else None) for p in mine.rglob('*')) == before
+    deployed = tmp_path / 'deployed'
+    assert main(['export', str(deployed), '-o', str(tmp_path / 'deployed.onnx')]) == 0
+    (tmp_path / 'deployed.onnx').rename(deployed / 'model.onnx')
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(deployed), '--force']) == 0
+    assert sorted(p.name for p in deployed.iterdir()) == ['README.md', 'config.json', 'model.safetensors']

@@ -139,8 +139,11 @@ def test_recipe_command_writes_without_overwriting(tmp_path, capsys):
     assert yaml.safe_load(out.read_text()) == load_recipe('smpconvnet_b_in1k')
     out.write_text('mine')
     assert main(['recipe', 'smpconvnet_t_in1k', '--output', str(out)]) == 1
-    assert 'exists; pass --force' in capsys.readouterr().err
+    assert 'exists; add --force to replace it' in capsys.readouterr().err
     assert out.read_text() == 'mine'
+    for force in ([], ['--force']):  # a folder is not a recipe file, --force or not
+        assert main(['recipe', 'smpconvnet_t_in1k', '--output', str(tmp_path)] + force) == 1
+        assert 'is a folder: name the file to write' in capsys.readouterr().err
     assert main(['recipe', 'smpconvnet_t_in1k', '--output', str(out), '--force']) == 0
     assert out.read_text() == recipe_text('smpconvnet_t_in1k')
     assert sorted(p.name for p in tmp_path.iterdir()) == ['recipe.yaml']  # no temporary file left

@@ -111,10 +111,16 @@ def test_refuses_to_overwrite_without_force(tmp_path, converted):
     dst = tmp_path / 'out'
     dst.mkdir()
     (dst / 'keep.txt').write_text('mine')
+    for force in (False, True):  # a folder of other things is not replaced, --force or not
+        with pytest.raises(ValueError, match='holds keep.txt, which this command does not write'):
+            convert_checkpoint(SMALL_CKPT, dst, force=force, quiet=True)
+    assert _entries(dst) == ['keep.txt']
+    (dst / 'keep.txt').unlink()
+    convert_checkpoint(SMALL_CKPT, dst, force=True, quiet=True)  # an empty folder is replaced
     with pytest.raises(FileExistsError, match='--force'):
         convert_checkpoint(SMALL_CKPT, dst, quiet=True)
-    assert _entries(dst) == ['keep.txt']
-    convert_checkpoint(SMALL_CKPT, dst, force=True, quiet=True)
+    (dst / 'model.onnx').write_bytes(b'an export beside it')
+    convert_checkpoint(SMALL_CKPT, dst, force=True, quiet=True)  # an earlier output folder is replaced
     assert _entries(dst) == ['README.md', 'config.json', 'model.safetensors']
     assert _entries(tmp_path) == ['out']  # no temporary or backup folder left behind
 

@@ -97,6 +97,42 @@ def test_missing_weights_error_says_where_and_how(offline_hf_cache):
     assert isinstance(e.value, RuntimeError)
 
 
+def test_unpublished_weights_fail_fast_without_asking_the_hub(tmp_path, monkeypatch, restore_namespace):
+    """Online mode without a network, `smpconvnet_t.in1k` waited about 30 s of huggingface_hub's retries before saying
+    the repo does not exist: a repo this version knows is missing is not asked for (unless cached). Another namespace
+    or an hf_hub_id overlay names the user's repo, which is asked for."""
+    import timm.models._hub as timm_hub
+    cache = tmp_path / 'hf' / 'hub'
+    cache.mkdir(parents=True)
+    monkeypatch.setattr(hf_constants, 'HF_HUB_CACHE', str(cache))
+    monkeypatch.setattr(hf_constants, 'HF_HUB_OFFLINE', False)
+    asked, download = [], timm_hub.hf_hub_download
+
+    def unreachable(repo_id, filename, **kwargs):
+        asked.append(repo_id)
+        raise OSError('no network')
+    monkeypatch.setattr(timm_hub, 'hf_hub_download', unreachable)
+    with pytest.raises(hub.PretrainedWeightsNotFoundError) as e:
+        timm.create_model('smpconvnet_t', pretrained=True, **TINY)
+    assert asked == []
+    msg = str(e.value)
+    assert 'These weights are not published' in msg and 'the Hub was not asked' in msg and 'then on the Hub' not in msg
+    assert str(cache) in msg
+    with pytest.raises(hub.PretrainedWeightsNotFoundError, match='OSError: no network'):
+        timm.create_model('smpconvnet_t', pretrained=True, pretrained_cfg_overlay=dict(hf_hub_id='me/mine'), **TINY)
+    assert asked == ['me/mine']
+    hub.set_hub_namespace('myorg')
+    with pytest.raises(hub.PretrainedWeightsNotFoundError, match='OSError: no network'):
+        timm.create_model('smpconvnet_t', pretrained=True, **TINY)
+    assert asked == ['me/mine', 'myorg/smpconvnet_t.in1k']
+    hub.set_hub_namespace(None)
+    repo = add_to_hf_cache(cache, 'smpconvnet/smpconvnet_t.in1k', make_model_folder(tmp_path / 'w', 0))
+    assert repo.is_dir()
+    monkeypatch.setattr(hf_constants, 'HF_HUB_OFFLINE', True)  # a cached copy loads (timm reads it offline)
+    monkeypatch.setattr(timm_hub, 'hf_hub_download', download)
+    assert timm.create_model('smpconvnet_t', pretrained=True, **TINY) is not None
+
+
 def test_missing_local_file_error_names_the_file(tmp_path):
     missing = tmp_path / 'nowhere.safetensors'
     with pytest.raises(hub.PretrainedWeightsNotFoundError, match=str(missing)):
