@@ -140,7 +140,8 @@ def atomic_dir(dst: PathLike, force: bool = False,
             old.rmdir()
             os.replace(dst, old)
             os.replace(tmp, dst)
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
+            # a link to a folder is replaced as a link: the folder it points at is not deleted
+            shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
         else:
             os.replace(tmp, dst)
     finally:

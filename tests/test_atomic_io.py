@@ -139,3 +139,18 @@ def test_output_file_names_cover_what_the_writers_write():
     assert {folders.WEIGHTS_NAME, folders.CONFIG_NAME, folders.CARD_NAME, hub.MANIFEST_NAME, push.PLAN_NAME,
             seq_trainer.CHECKPOINT_NAME, seq_trainer.LOG_NAME, seq_trainer.RESULTS_NAME,
             seq_trainer.FINISHED_COMMAND_NAME} == folders.OUTPUT_FILE_NAMES
+
+
+def test_force_over_a_link_to_a_folder_replaces_the_link_only(tmp_path):
+    """The link is replaced by the new folder; the folder it pointed at keeps its files (rmtree of the link had
+    raised after the new folder was in place)."""
+    target = tmp_path / 'v1'
+    target.mkdir()
+    (target / 'a.bin').write_bytes(b'1')
+    link = tmp_path / 'latest'
+    link.symlink_to(target, target_is_directory=True)
+    with atomic_dir(link, force=True, replaceable=lambda entry: entry.suffix == '.bin') as tmp:
+        (tmp / 'b.bin').write_bytes(b'2')
+    assert not link.is_symlink() and sorted(p.name for p in link.iterdir()) == ['b.bin']
+    assert (target / 'a.bin').read_bytes() == b'1'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['latest', 'v1']
