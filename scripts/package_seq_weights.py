@@ -26,7 +26,7 @@ from smpconvnet.data import sequences as seq_data  # noqa: E402
 from smpconvnet.models import seq_zoo  # noqa: E402
 from smpconvnet.models.smpconv_tcn import SEQUENCE_DATA_CFG, whole_architecture  # noqa: E402
 from smpconvnet.atomic_io import atomic_dir  # noqa: E402
-from smpconvnet.weights.folders import is_output_file, write_ensemble_folder  # noqa: E402
+from smpconvnet.weights.folders import foreign_to_model_folder, write_ensemble_folder  # noqa: E402
 from smpconvnet.weights.hub import MANIFEST_NAME, read_manifest, sha256_file, write_manifest  # noqa: E402
 from smpconvnet.train.seq_trainer import FINISHED_COMMAND_NAME, evaluate_pretrained, kfold_choice  # noqa: E402
 
@@ -389,7 +389,7 @@ def main():
         ds_summary['n_train'] = len(train_split)
         ds_summary['min_length'] = min(int(train_split.lengths.min()), int(test_split.lengths.min()))
 
-        with atomic_dir(dst, force=True, replaceable=is_output_file) as tmp:  # replaced only once complete
+        with atomic_dir(dst, force=True, foreign=foreign_to_model_folder) as tmp:  # replaced only once complete
             if shipped:
                 shutil.copyfile(shipped['weights'], tmp / 'model.safetensors')
                 cfg = {k: v for k, v in shipped['config'].items() if k not in CARD_KEYS}

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence, Union
 
-__all__ = ['atomic_file', 'atomic_dir', 'check_destination']
+__all__ = ['atomic_file', 'atomic_dir', 'check_destination', 'entries_besides']
 
 PathLike = Union[str, os.PathLike]
 
@@ -56,24 +56,30 @@ def atomic_file(path: PathLike) -> Iterator[Path]:
 
 
 def check_destination(dst: PathLike, force: bool = False, sources: Sequence[PathLike] = (),
-                      replaceable: Optional[Callable[[Path], bool]] = None) -> Path:
+                      foreign: Optional[Callable[[Path], Optional[str]]] = None) -> Path:
     """Before anything is read or written: ``dst`` may be written (it does not exist, or ``force``), and replacing
-    it would not delete what it is written from (a source that is ``dst`` or lies inside it, an existing ``dst``
-    inside a source folder) nor the current folder. ``sources`` that are no local path (a model name, ``hf-hub:``)
-    are ignored; ``local-dir:`` is read as its folder.
+    it would not delete what it is written from (a source that is ``dst`` or lies inside it, what lies in a source
+    folder, a file beside a source file in a folder with a ``config.json``) nor the current folder. ``sources`` that are no local path (a model name,
+    ``hf-hub:``) are ignored; ``local-dir:`` is read as its folder.
 
-    ``replaceable`` marks a writer of folders: ``replaceable(entry)`` says whether an entry of an existing folder
-    ``dst`` is the writer's kind of output, and ``force`` replaces only a folder whose entries all are (a mistyped
-    destination, a home or project folder, is not deleted). Without it ``dst`` is a file.
+    ``foreign`` marks a writer of folders: ``foreign(folder)`` says what makes an existing folder ``dst`` other than
+    the writer's earlier output (None: it is that output), and ``force`` replaces only such an output (a mistyped
+    destination, a home or project folder, a training run, is not deleted). Without it ``dst`` is a file.
 
     Raises:
         FileExistsError: ``dst`` exists and not ``force``.
-        ValueError: a source is ``dst`` or inside it, an existing ``dst`` lies inside a source folder, ``dst``
-            is or holds the current folder, ``dst`` is a folder where a file is written or a file where a folder
-            is, or a folder that holds an entry ``replaceable`` refuses.
+        ValueError: a source is ``dst`` or inside it, ``dst`` lies in a source folder or is a file of a source file's model folder,
+            ``dst`` is or holds the current folder, ``dst`` is a folder where a file is written (or ends in a
+            separator) or a file where a folder is, a folder ``foreign`` refuses, or a folder above ``dst`` is a file.
     """
+    if foreign is None and os.fsdecode(dst).endswith(('/', os.sep)):
+        raise ValueError(f'{os.fsdecode(dst)} names a folder (it ends in {os.fsdecode(dst)[-1]!r}): name the file to '
+                         f'write')
     dst = Path(dst)
     target = dst.resolve()
+    blocking = next((p for p in Path(os.path.abspath(dst)).parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:  # found before the work, not by mkdir's Errno 17 / 20 at the end
+        raise ValueError(f'{dst}: {blocking} is a file, not a folder; write to another path')
     cwd = Path.cwd().resolve()
     if dst.exists() and (cwd == target or target in cwd.parents):
         raise ValueError(f'{dst} is or holds the current folder, which replacing it would delete; write to another '
@@ -87,46 +93,57 @@ def check_destination(dst: PathLike, force: bool = False, sources: Sequence[Path
         if where == target or target in where.parents:
             raise ValueError(f"{text} {'is' if where == target else 'lies inside'} the destination {dst}: writing "
                              f'{dst} replaces it and would delete what it is written from; write to another folder')
-        # a file of a source folder (its weights, its checkpoint); a file source is read with its folder's files
-        # (a train-seq checkpoint with the config.json beside it)
-        folder = where if where.is_dir() else where.parent
-        if dst.exists() and folder in target.parents:
+        # what lies in a source folder (its weights, its config); beside a source file, the files of a model or run
+        # folder (one with a config.json: a train-seq checkpoint is read with it, its weights belong to it), while a
+        # folder beside a weight file (the output of an earlier convert of it) is not read
+        beside = target.parent == where.parent and not target.is_dir() and (where.parent / 'config.json').is_file()
+        if dst.exists() and (where in target.parents if where.is_dir() else beside):
             owner = text if where.is_dir() else f'the folder of {text}'
             raise ValueError(f'{dst} lies inside {owner}, which it is written from: replacing it would change the '
                              f'source; write to another path')
     if dst.exists():
         # before the --force hint: a destination --force would not replace is refused whatever the options
-        _check_replaceable(dst, replaceable)
+        _check_replaceable(dst, foreign)
         if not force:
             raise FileExistsError(f'{dst} exists; add --force to replace it (force=True in Python)')
     return dst
 
 
-def _check_replaceable(dst: Path, replaceable: Optional[Callable[[Path], bool]]):
-    # --force replaces an earlier output of the same kind, never a folder of other things (deleted whole) or a file
-    # where a folder is written
-    if replaceable is None:
+def entries_besides(folder: Path, names: Sequence[str]) -> Optional[str]:
+    """For a ``foreign`` of ``check_destination``: what ``folder`` holds besides files named ``names`` (any
+    subfolder counts), said as "holds A, B and N more, which this command does not write"; None when nothing."""
+    found = sorted(e.name + ('/' if e.is_dir() else '') for e in Path(folder).iterdir()
+                   if e.is_dir() or e.name not in names)
+    if not found:
+        return None
+    more = f' and {len(found) - 3} more' if len(found) > 3 else ''
+    return f"holds {', '.join(found[:3])}{more}, which this command does not write"
+
+
+def _check_replaceable(dst: Path, foreign: Optional[Callable[[Path], Optional[str]]]):
+    # --force replaces an earlier output of the same command, never a folder of other things (deleted whole) or a
+    # file where a folder is written
+    if foreign is None:
         if dst.is_dir():
             raise ValueError(f'{dst} is a folder: name the file to write, not a folder')
         return
     if not dst.is_dir():
         raise ValueError(f'{dst} is a file, not a folder: --force replaces an earlier output folder only; write the '
                          f'folder to another path')
-    foreign = sorted(e.name + ('/' if e.is_dir() else '') for e in dst.iterdir()
-                     if e.is_dir() or not replaceable(e))
-    if foreign:
-        more = f' and {len(foreign) - 3} more' if len(foreign) > 3 else ''
-        raise ValueError(f"{dst} holds {', '.join(foreign[:3])}{more}, which this command does not write: --force "
-                         f'replaces only an earlier output folder, and replacing {dst} would delete all of it; write '
-                         f'to another folder')
+    reason = foreign(dst)
+    if reason:
+        raise ValueError(f'{dst} {reason}: --force replaces only an earlier output of this command, and replacing '
+                         f'{dst} would delete all of it; write to another folder')
 
 
 @contextlib.contextmanager
 def atomic_dir(dst: PathLike, force: bool = False,
-               replaceable: Callable[[Path], bool] = lambda entry: False) -> Iterator[Path]:
-    """Yield a temporary folder next to ``dst``; on success it becomes ``dst``, replacing it if ``force`` and all its
-    entries are ``replaceable`` (by default only an empty folder is; see ``check_destination``)."""
-    dst = check_destination(dst, force, replaceable=replaceable)
+               foreign: Callable[[Path], Optional[str]] = lambda folder: entries_besides(folder, ())) -> Iterator[Path]:
+    """Yield a temporary folder next to ``dst``; on success it becomes ``dst``, replacing it if ``force`` and it is
+    the writer's earlier output (``foreign``; by default only an empty folder is: see ``check_destination``)."""
+    dst = check_destination(dst, force, foreign=foreign)
+    # 'out/../out' would lose its parent once out is moved aside: the renames use the normalised path
+    dst = Path(os.path.abspath(dst))
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{dst.name}.', suffix='.tmp', dir=dst.parent))
     try:

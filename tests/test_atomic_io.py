@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from smpconvnet.atomic_io import atomic_dir, atomic_file
+from smpconvnet.atomic_io import atomic_dir, atomic_file, entries_besides
 
 
 def _umask():
@@ -36,16 +36,16 @@ def test_atomic_dir_replaces_only_when_complete(tmp_path):
     assert (dst / 'a.bin').read_bytes() == b'1'
     assert stat.S_IMODE(dst.stat().st_mode) == 0o777 & ~_umask()  # not mkdtemp's private 0700
     assert stat.S_IMODE((dst / 'a.bin').stat().st_mode) == 0o666 & ~_umask()
-    bins = lambda entry: entry.suffix == '.bin'  # noqa: E731  (the writer's own kind of output)
+    bins = lambda folder: entries_besides(folder, ('a.bin', 'b.bin'))  # noqa: E731  (the writer's own output)
     with pytest.raises(FileExistsError, match='--force'):
-        with atomic_dir(dst, replaceable=bins):
+        with atomic_dir(dst, foreign=bins):
             pass
     with pytest.raises(RuntimeError):
-        with atomic_dir(dst, force=True, replaceable=bins) as tmp:
+        with atomic_dir(dst, force=True, foreign=bins) as tmp:
             (tmp / 'b.bin').write_bytes(b'2')
             raise RuntimeError('interrupted')
     assert sorted(p.name for p in dst.iterdir()) == ['a.bin']
-    with atomic_dir(dst, force=True, replaceable=bins) as tmp:
+    with atomic_dir(dst, force=True, foreign=bins) as tmp:
         (tmp / 'b.bin').write_bytes(b'2')
     assert sorted(p.name for p in dst.iterdir()) == ['b.bin']
     assert sorted(p.name for p in tmp_path.iterdir()) == ['model']
@@ -81,7 +81,7 @@ def test_check_destination_refuses_to_replace_what_is_written_from(tmp_path):
         with pytest.raises(ValueError, match=f'{re.escape(str(src))} {where} the destination'):
             check_destination(dst, force=True, sources=[src])
     with pytest.raises(FileExistsError, match='--force'):
-        check_destination(run, sources=[tmp_path / 'other'], replaceable=lambda entry: True)
+        check_destination(run, sources=[tmp_path / 'other'], foreign=lambda folder: None)
     assert check_destination(run / 'deployed', sources=[run, 'hf-hub:me/x', 'smpconv_tcn_gunpoint.aeon']) == \
         run / 'deployed'
     assert check_destination(tmp_path / 'elsewhere', force=True, sources=[run]) == tmp_path / 'elsewhere'
@@ -102,26 +102,25 @@ def test_check_destination_refuses_to_replace_what_is_written_from(tmp_path):
 
 
 def test_force_replaces_only_an_earlier_output_of_the_same_kind(tmp_path):
-    """`reparam X ~/Documents --force` deleted the whole folder: --force replaces a folder only when all its entries
-    are the writer's kind of output (a subfolder never is), a file writer never replaces a folder nor a folder writer
-    a file; the refusal comes before the --force hint, which would not have helped."""
+    """`reparam X ~/Documents --force` deleted the whole folder: --force replaces a folder only when it is the writer's
+    earlier output (a model folder: its files and a config.json naming an architecture), not a train-seq run, a folder
+    of other checkpoints or of other things; a file writer never replaces a folder nor a folder writer a file; the
+    refusal comes before the --force hint, which would not have helped."""
+    import json
     from smpconvnet.atomic_io import check_destination
-    from smpconvnet.weights.folders import is_output_file
+    from smpconvnet.weights.folders import foreign_to_model_folder
     home = tmp_path / 'home'
     (home / 'photos').mkdir(parents=True)
     for name in ('config.json', 'notes.txt', 'a.md', 'b.md', 'c.md'):
         (home / name).write_text('mine')
     for force in (False, True):
         with pytest.raises(ValueError, match=r'home holds a\.md, b\.md, c\.md and 2 more, which this command does '
-                                             r'not write: --force replaces only an earlier output folder'):
-            check_destination(home, force=force, replaceable=is_output_file)
+                                             r'not write: --force replaces only an earlier output of this command'):
+            check_destination(home, force=force, foreign=foreign_to_model_folder)
         with pytest.raises(ValueError, match='is a folder: name the file to write'):
             check_destination(home, force=force)
         with pytest.raises(ValueError, match='is a file, not a folder'):
-            check_destination(home / 'notes.txt', force=force, replaceable=is_output_file)
-    with pytest.raises(ValueError, match=r'holds photos/, which'):
-        with atomic_dir(tmp_path / 'home' / 'photos' / '..', force=True, replaceable=lambda entry: True):
-            pass
+            check_destination(home / 'notes.txt', force=force, foreign=foreign_to_model_folder)
     assert sorted(p.name for p in home.iterdir()) == ['a.md', 'b.md', 'c.md', 'config.json', 'notes.txt', 'photos']
     with pytest.raises(ValueError, match='which this command does not write'):  # by default only an empty folder
         with atomic_dir(tmp_path / 'home', force=True):
@@ -130,15 +129,55 @@ def test_force_replaces_only_an_earlier_output_of_the_same_kind(tmp_path):
     with atomic_dir(tmp_path / 'empty', force=True) as tmp:
         (tmp / 'x').write_text('new')
     assert (tmp_path / 'empty' / 'x').read_text() == 'new'
+    # a train-seq run, checkpoints of other models, a user's README and config: kept; a model folder: replaced
+    model = tmp_path / 'model'
+    model.mkdir()
+    (model / 'config.json').write_text(json.dumps({'architecture': 'smpconv_tcn_gunpoint'}))
+    (model / 'model.safetensors').write_bytes(b'w')
+    assert foreign_to_model_folder(model) is None
+    for extra, why in (('checkpoint.pth', 'holds checkpoint.pth, which'), ('resnet50.pth', 'holds resnet50.pth, which')):
+        (model / extra).write_bytes(b'x')
+        assert why in foreign_to_model_folder(model)
+        (model / extra).unlink()
+    (model / 'config.json').write_text('{"mine": 1}')
+    assert foreign_to_model_folder(model) == 'holds no model config.json (one that names an architecture)'
 
 
-def test_output_file_names_cover_what_the_writers_write():
-    """is_output_file's names are the constants of the modules that write them (weights cannot import train)."""
-    from smpconvnet.train import seq_trainer
-    from smpconvnet.weights import folders, hub, push
-    assert {folders.WEIGHTS_NAME, folders.CONFIG_NAME, folders.CARD_NAME, hub.MANIFEST_NAME, push.PLAN_NAME,
-            seq_trainer.CHECKPOINT_NAME, seq_trainer.LOG_NAME, seq_trainer.RESULTS_NAME,
-            seq_trainer.FINISHED_COMMAND_NAME} == folders.OUTPUT_FILE_NAMES
+def test_paths_that_would_fail_late_or_lose_the_output(tmp_path):
+    """A missing file path ending in / wrote a file of that name; a file above the destination failed with Errno 17
+    after the work; `out/../out` lost its parent once out was moved aside (the old and new outputs left hidden); a
+    folder beside a source file is not read with it (re-converting next to the checkpoint was refused)."""
+    from smpconvnet.atomic_io import check_destination
+    with pytest.raises(ValueError, match="newdir/ names a folder .*name the file to write"):
+        check_destination(f'{tmp_path}/newdir/')
+    (tmp_path / 'afile').write_text('x')
+    with pytest.raises(ValueError, match='afile is a file, not a folder'):
+        check_destination(tmp_path / 'afile' / 'x.onnx')
+    out = tmp_path / 'out'
+    out.mkdir()
+    (out / 'a.bin').write_bytes(b'1')
+    with atomic_dir(tmp_path / 'out' / '..' / 'out', force=True,
+                    foreign=lambda folder: entries_besides(folder, ('a.bin',))) as tmp:
+        (tmp / 'a.bin').write_bytes(b'2')
+    assert (out / 'a.bin').read_bytes() == b'2'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['afile', 'out']
+    ckpt = tmp_path / 'smpconv_t.safetensors'
+    ckpt.write_bytes(b'w')
+    assert check_destination(out, force=True, sources=[ckpt], foreign=lambda folder: None) == out
+    (tmp_path / 'export.onnx').write_bytes(b'an earlier export of it')
+    assert check_destination(tmp_path / 'export.onnx', force=True, sources=[ckpt]) == tmp_path / 'export.onnx'
+    (tmp_path / 'config.json').write_text('{}')  # now a model folder: its files are read or belong with the source
+    for beside in ('config.json', 'export.onnx'):
+        with pytest.raises(ValueError, match='lies inside the folder of'):
+            check_destination(tmp_path / beside, force=True, sources=[ckpt])
+    assert check_destination(out, force=True, sources=[ckpt], foreign=lambda folder: None) == out
+
+
+def test_model_folder_files_are_the_writers_names():
+    """MODEL_FOLDER_FILES are the constants of the modules that write them."""
+    from smpconvnet.weights import folders, hub
+    assert set(folders.MODEL_FOLDER_FILES) == {folders.WEIGHTS_NAME, folders.CONFIG_NAME, folders.CARD_NAME,
+                                              hub.MANIFEST_NAME}
 
 
 def test_force_over_a_link_to_a_folder_replaces_the_link_only(tmp_path):
@@ -149,7 +188,7 @@ def test_force_over_a_link_to_a_folder_replaces_the_link_only(tmp_path):
     (target / 'a.bin').write_bytes(b'1')
     link = tmp_path / 'latest'
     link.symlink_to(target, target_is_directory=True)
-    with atomic_dir(link, force=True, replaceable=lambda entry: entry.suffix == '.bin') as tmp:
+    with atomic_dir(link, force=True, foreign=lambda folder: entries_besides(folder, ('a.bin',))) as tmp:
         (tmp / 'b.bin').write_bytes(b'2')
     assert not link.is_symlink() and sorted(p.name for p in link.iterdir()) == ['b.bin']
     assert (target / 'a.bin').read_bytes() == b'1'

@@ -222,7 +222,7 @@ def missing_weights_message(pretrained_cfg: Dict[str, Any], cause: Optional[Base
         lines.append(
             f"  - an original checkpoint loads as it is: timm.create_model('{arch}', pretrained=True, "
             "pretrained_cfg_overlay=dict(file='<checkpoint.pth>'));")
-    lines.append('  - or pretrained=False for random initialisation.')
+    lines.append('  - or pretrained=False (on the command line: --pretrained no) for random initialisation.')
     return '\n'.join(lines)
 
 

@@ -17,7 +17,7 @@ import torch
 
 from ..atomic_io import check_destination
 from ..layers.reparam import relative_error
-from .folders import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, is_output_file, model_card, print_step, write_model_folder
+from .folders import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, foreign_to_model_folder, model_card, print_step, write_model_folder
 from .hub import sha256_file
 from .sources import detect_architecture, read_checkpoint
 
@@ -41,7 +41,7 @@ def convert_checkpoint(
     import timm
     from ..models.smpconvnet import checkpoint_filter_fn
 
-    src, dst = Path(src), check_destination(dst, force, sources=[src], replaceable=is_output_file)
+    src, dst = Path(src), check_destination(dst, force, sources=[src], foreign=foreign_to_model_folder)
     t0 = time.perf_counter()
     print_step(f'[1/4] reading {src}', quiet)
     checkpoint = read_checkpoint(src, trust_pickle=trust_pickle)

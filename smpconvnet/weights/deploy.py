@@ -26,7 +26,7 @@ from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
 from ..models import SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, kernels_span_the_input, two_branch_eval
-from .folders import is_output_file, model_card, print_step, write_model_folder
+from .folders import foreign_to_model_folder, model_card, print_step, write_model_folder
 from .sources import load_deployed, load_model, load_model_with_config
 from ..layers.reparam import relative_error
 
@@ -151,7 +151,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
                              model_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Save the deployed form of ``src`` (name, hub id, folder or checkpoint) to the folder ``dst``;
     ``model_kwargs`` go to ``load_model`` (arguments the model is built with before its weights load)."""
-    dst_path = check_destination(dst, force, sources=[src], replaceable=is_output_file)
+    dst_path = check_destination(dst, force, sources=[src], foreign=foreign_to_model_folder)
     t0 = time.perf_counter()
     print_step(f'[1/3] loading {src}', quiet)
     model, source, source_config = load_model_with_config(src, pretrained=pretrained, **(model_kwargs or {}))

@@ -8,13 +8,13 @@ from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 import torch
 
-from ..atomic_io import atomic_dir, check_destination
+from ..atomic_io import atomic_dir, check_destination, entries_besides
 from ..models import member_network
-from .hub import MANIFEST_NAME, WEIGHT_SUFFIXES
+from .hub import MANIFEST_NAME
 
 __all__ = [
     'WEIGHTS_NAME', 'CONFIG_NAME', 'CARD_NAME', 'DEPLOYED_KEY', 'EXTRA_CONFIG_KEYS', 'CITATION', 'PAPER_TOP1',
-    'OUTPUT_FILE_NAMES', 'is_output_file', 'print_step', 'read_config', 'model_card', 'write_model_folder', 'write_ensemble_folder', 'write_release_folder',
+    'MODEL_FOLDER_FILES', 'foreign_to_model_folder', 'print_step', 'read_config', 'model_card', 'write_model_folder', 'write_ensemble_folder', 'write_release_folder',
 ]
 
 WEIGHTS_NAME = 'model.safetensors'
@@ -38,18 +38,26 @@ CITATION = """@inproceedings{kim2023smpconv,
 
 PathLike = Union[str, os.PathLike]
 
-# the files smpconvnet writes into a folder: a model folder's, its manifest, push --dry-run's plan, and a train-seq
-# run's (seq_trainer's CHECKPOINT_NAME, LOG_NAME, RESULTS_NAME, FINISHED_COMMAND_NAME); with weight files (an export
-# beside them), the entries --force may delete when it replaces an earlier output folder
-OUTPUT_FILE_NAMES = frozenset({WEIGHTS_NAME, CONFIG_NAME, CARD_NAME, MANIFEST_NAME, 'upload_plan.json', 'checkpoint.pth',
-                               'log.jsonl', 'results.json', 'finished_command.json'})
+# the files of a model folder this project writes (write_model_folder, write_ensemble_folder, write_release_folder,
+# the shipped folders): what --force may delete when it replaces one
+MODEL_FOLDER_FILES = (WEIGHTS_NAME, CONFIG_NAME, CARD_NAME, MANIFEST_NAME)
 
 
-def is_output_file(entry: Path) -> bool:
-    """Whether ``entry`` of an existing destination folder is a file smpconvnet writes into its folders (a name in
-    ``OUTPUT_FILE_NAMES`` or a weight file), so that ``--force`` may replace the folder: the ``replaceable`` of
-    ``atomic_io.check_destination``."""
-    return entry.is_file() and (entry.name in OUTPUT_FILE_NAMES or entry.suffix in WEIGHT_SUFFIXES)
+def foreign_to_model_folder(folder: Path) -> Optional[str]:
+    """What makes the existing ``folder`` other than a model folder as this project writes them (only
+    ``MODEL_FOLDER_FILES``, a ``config.json`` naming an architecture), said for an error message; None for an empty
+    folder or a model folder, which ``--force`` may replace (the ``foreign`` of ``atomic_io.check_destination``: a
+    train-seq run, a folder of other checkpoints or of other things is not deleted)."""
+    reason = entries_besides(folder, MODEL_FOLDER_FILES)
+    if reason or not any(Path(folder).iterdir()):
+        return reason
+    try:
+        config = json.loads((Path(folder) / CONFIG_NAME).read_text())
+    except (OSError, ValueError):
+        config = None
+    if not (isinstance(config, dict) and isinstance(config.get('architecture'), str)):
+        return f'holds no model {CONFIG_NAME} (one that names an architecture)'
+    return None
 
 
 def print_step(msg: str, quiet: bool = False):
@@ -226,7 +234,7 @@ def write_model_folder(
     from timm.models._hub import save_config_for_hf
 
     dst = Path(dst)
-    with atomic_dir(dst, force, replaceable=is_output_file) as tmp:
+    with atomic_dir(dst, force, foreign=foreign_to_model_folder) as tmp:
         state_dict = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
         save_file(state_dict, str(tmp / WEIGHTS_NAME), metadata={'format': 'pt'})
         save_config_for_hf(model, str(tmp / CONFIG_NAME), model_args=dict(model_args or {}))
@@ -269,7 +277,7 @@ def write_ensemble_folder(members: Sequence[PathLike], dst: PathLike, card: str 
     folders = [Path(m) for m in members]
     if not folders:
         raise ValueError('write_ensemble_folder needs at least one member folder')
-    check_destination(dst, force, sources=folders, replaceable=is_output_file)
+    check_destination(dst, force, sources=folders, foreign=foreign_to_model_folder)
     if len({f.resolve() for f in folders}) != len(folders):
         raise ValueError(f'write_ensemble_folder: a folder is given twice ({[str(f) for f in folders]}): members are '
                          f'separately trained models')
@@ -297,7 +305,7 @@ def write_ensemble_folder(members: Sequence[PathLike], dst: PathLike, card: str 
             classifier=[f'members.{i}.head' for i in range(len(folders))])
     if any('results' in c for c in configs):  # each member's own (a train-seq run's), not the ensemble's
         config['results'] = {'members': [c.get('results') for c in configs]}
-    with atomic_dir(Path(dst), force, replaceable=is_output_file) as tmp:
+    with atomic_dir(Path(dst), force, foreign=foreign_to_model_folder) as tmp:
         state = {f'members.{i}.{k}': v for i, folder in enumerate(folders)
                  for k, v in load_file(str(folder / WEIGHTS_NAME)).items()}
         save_file(state, str(tmp / WEIGHTS_NAME), metadata={'format': 'pt'})
@@ -406,7 +414,7 @@ model = timm.utils.reparameterize_model(model)   # exact inference form
 ```
 """
     from timm.models._hub import save_config_for_hf
-    with atomic_dir(Path(dst), force, replaceable=is_output_file) as tmp:
+    with atomic_dir(Path(dst), force, foreign=foreign_to_model_folder) as tmp:
         save_config_for_hf(model, str(tmp / CONFIG_NAME))
         (tmp / CARD_NAME).write_text(card, encoding='utf-8')
         write_manifest(tmp)

@@ -19,7 +19,7 @@ import torch
 from ..atomic_io import atomic_dir, check_destination
 from ..models import is_weight_source_error
 from .folders import (
-    CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, is_output_file, model_card as make_model_card, read_config, write_model_folder,
+    CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, model_card as make_model_card, read_config, write_model_folder,
 )
 from .hub import sha256_file
 
@@ -75,6 +75,16 @@ def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
     return [dict(name=p.name, bytes=p.stat().st_size, sha256=sha256_file(p)) for p in files]
 
 
+def _foreign_to_upload_preview(folder: Path) -> Optional[str]:
+    # push --dry-run's output: a model folder's files (any it held) and the plan; --force replaces only such a folder
+    folders = sorted(e.name + '/' for e in folder.iterdir() if e.is_dir())
+    if folders:
+        return f"holds {', '.join(folders[:3])}, which this command does not write"
+    if any(folder.iterdir()) and not (folder / PLAN_NAME).is_file():
+        return f'holds no {PLAN_NAME} (it is no upload preview)'
+    return None
+
+
 class HubUploadError(RuntimeError):
     """The Hub could not be reached or refused the upload; ``reason`` says why, the message how to try it offline."""
 
@@ -115,6 +125,9 @@ def push_folder(
     from huggingface_hub import HfApi, get_token
 
     _check_repo_id(repo_id)
+    if force and dry_run is None:  # an upload replaces the repo's files by itself: --force would do nothing
+        raise ValueError('--force (force=True) replaces the --dry-run folder and applies only with --dry-run; run '
+                         'the upload without it')
     files = check_model_folder(folder)  # the folder first: a token does not fix a wrong one
     if dry_run is None:
         token = token or get_token()
@@ -125,8 +138,8 @@ def push_folder(
     say = (lambda m: None) if quiet else (lambda m: print(m, flush=True))
     listing = '\n'.join(f"  {f['name']:<20} {f['bytes']:>12,} bytes  sha256 {f['sha256']}" for f in files)
     if dry_run is not None:
-        check_destination(dry_run, force, sources=[folder], replaceable=is_output_file)
-        with atomic_dir(Path(dry_run), force, replaceable=is_output_file) as tmp:
+        check_destination(dry_run, force, sources=[folder], foreign=_foreign_to_upload_preview)
+        with atomic_dir(Path(dry_run), force, foreign=_foreign_to_upload_preview) as tmp:
             for f in files:
                 shutil.copy2(Path(folder) / f['name'], tmp / f['name'])
             (tmp / PLAN_NAME).write_text(json.dumps(plan, indent=2) + '\n')

@@ -2,6 +2,7 @@
 import json
 import re
 import shlex
+from pathlib import Path
 
 import pytest
 import timm
@@ -488,29 +489,45 @@ def test_list_prints_no_progress_counter_into_a_log(capsys):
 
 
 def test_force_does_not_delete_a_folder_of_other_things(tmp_path, capsys):
-    """`reparam X DIR --force` replaced DIR whole, whatever it held (a mistyped home or project folder was deleted):
-    reparam, export and push --dry-run refuse it in one line, --force or not, and DIR is left as it was; an earlier
-    output folder, with an export beside its files, is still replaced."""
+    """`reparam X DIR --force` replaced DIR whole, whatever it held (a mistyped home or project folder, a train-seq
+    run, a folder of checkpoints was deleted): reparam, export and push --dry-run refuse it in one line, --force or
+    not, and DIR is left as it was; their earlier outputs are still replaced, also next to a source file."""
     mine = tmp_path / 'mine'
     (mine / 'src').mkdir(parents=True)
     (mine / 'config.json').write_text('{"mine": 1}')
     (mine / 'train.py').write_text('print(1)')
     before = sorted((p.relative_to(mine), p.read_bytes() if p.is_file() else None) for p in mine.rglob('*'))
-    for argv in (['reparam', 'smpconv_tcn_gunpoint.aeon', str(mine)],
-                 ['export', 'smpconv_tcn_gunpoint.aeon', '-o', str(mine)],
-                 ['push', str(tmp_path / 'deployed'), 'me/gunpoint', '--dry-run', str(mine)]):
-        if argv[0] == 'push' and not (tmp_path / 'deployed').exists():
-            assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'deployed')]) == 0
+    deployed = tmp_path / 'deployed'
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(deployed)]) == 0
+    for argv, why in ((['reparam', 'smpconv_tcn_gunpoint.aeon', str(mine)], 'holds src/, train.py, which'),
+                      (['export', 'smpconv_tcn_gunpoint.aeon', '-o', str(mine)], 'is a folder: name the file to write'),
+                      (['push', str(deployed), 'me/gunpoint', '--dry-run', str(mine)], 'holds src/, which')):
         for force in ([], ['--force']):
             capsys.readouterr()
             assert main(argv + force) != 0
             err = capsys.readouterr().err.strip()
-            assert len(err.splitlines()) == 1, err
-            assert (f'{mine} is a folder: name the file to write' in err if argv[0] == 'export' else
-                    f'{mine} holds src/, train.py, which this command does not write' in err), err
+            assert len(err.splitlines()) == 1 and f'{mine} {why}' in err, err
     assert sorted((p.relative_to(mine), p.read_bytes() if p.is_file() else None) for p in mine.rglob('*')) == before
-    deployed = tmp_path / 'deployed'
-    assert main(['export', str(deployed), '-o', str(tmp_path / 'deployed.onnx')]) == 0
-    (tmp_path / 'deployed.onnx').rename(deployed / 'model.onnx')
+    run = tmp_path / 'run'  # a train-seq run's files: its checkpoint and log are not a deployed folder's
+    run.mkdir()
+    for name in ('checkpoint.pth', 'log.jsonl', 'config.json', 'model.safetensors'):
+        (run / name).write_bytes((deployed / name).read_bytes() if (deployed / name).exists() else b'x')
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(run), '--force']) != 0
+    assert 'holds checkpoint.pth, log.jsonl, which this command does not write' in capsys.readouterr().err
+    assert sorted(p.name for p in run.iterdir()) == ['checkpoint.pth', 'config.json', 'log.jsonl', 'model.safetensors']
+    # earlier outputs: a deployed folder, an upload preview (with every file of the model folder), an export beside
+    # the weight file it was made from
+    (deployed / 'kernels.png').write_bytes(b'png')
+    for _ in range(2):
+        assert main(['push', str(deployed), 'me/gunpoint', '--dry-run', str(tmp_path / 'preview'), '--force']) == 0
+    assert (tmp_path / 'preview' / 'kernels.png').is_file()
+    (deployed / 'kernels.png').unlink()
     assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(deployed), '--force']) == 0
     assert sorted(p.name for p in deployed.iterdir()) == ['README.md', 'config.json', 'model.safetensors']
+    weights = tmp_path / 'gp.safetensors'
+    weights.write_bytes(Path(timm.models.get_pretrained_cfg('smpconv_tcn_gunpoint.aeon').file).read_bytes())
+    for _ in range(2):
+        assert main(['reparam', str(weights), str(tmp_path / 'gp_deployed'), '--force']) == 0
+    capsys.readouterr()
+    assert main(['push', str(deployed), 'me/gunpoint', '--force']) != 0  # nothing to replace without --dry-run
+    assert 'applies only with --dry-run' in capsys.readouterr().err

@@ -120,6 +120,9 @@ def test_refuses_to_overwrite_without_force(tmp_path, converted):
     with pytest.raises(FileExistsError, match='--force'):
         convert_checkpoint(SMALL_CKPT, dst, quiet=True)
     (dst / 'model.onnx').write_bytes(b'an export beside it')
+    with pytest.raises(ValueError, match='holds model.onnx, which this command does not write'):
+        convert_checkpoint(SMALL_CKPT, dst, force=True, quiet=True)
+    (dst / 'model.onnx').unlink()
     convert_checkpoint(SMALL_CKPT, dst, force=True, quiet=True)  # an earlier output folder is replaced
     assert _entries(dst) == ['README.md', 'config.json', 'model.safetensors']
     assert _entries(tmp_path) == ['out']  # no temporary or backup folder left behind
