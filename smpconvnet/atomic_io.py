@@ -59,8 +59,9 @@ def check_destination(dst: PathLike, force: bool = False, sources: Sequence[Path
                       foreign: Optional[Callable[[Path], Optional[str]]] = None) -> Path:
     """Before anything is read or written: ``dst`` may be written (it does not exist, or ``force``), and replacing
     it would not delete what it is written from (a source that is ``dst`` or lies inside it, what lies in a source
-    folder, a file beside a source file in a folder with a ``config.json``) nor the current folder. ``sources`` that are no local path (a model name,
-    ``hf-hub:``) are ignored; ``local-dir:`` is read as its folder.
+    folder, a file beside a source file in a folder with a ``config.json``) nor the current folder. ``sources`` that
+    are no local path (a model name, ``hf-hub:``) are ignored; ``local-dir:`` is read as its folder. A link that
+    points nowhere is refused (it would be written over unasked).
 
     ``foreign`` marks a writer of folders: ``foreign(folder)`` says what makes an existing folder ``dst`` other than
     the writer's earlier output (None: it is that output), and ``force`` replaces only such an output (a mistyped
@@ -68,14 +69,19 @@ def check_destination(dst: PathLike, force: bool = False, sources: Sequence[Path
 
     Raises:
         FileExistsError: ``dst`` exists and not ``force``.
-        ValueError: a source is ``dst`` or inside it, ``dst`` lies in a source folder or is a file of a source file's model folder,
-            ``dst`` is or holds the current folder, ``dst`` is a folder where a file is written (or ends in a
-            separator) or a file where a folder is, a folder ``foreign`` refuses, or a folder above ``dst`` is a file.
+        ValueError: a source is ``dst`` or inside it, ``dst`` lies in a source folder or is a file of a source file's
+            model folder, ``dst`` is or holds the current folder, ``dst`` is a folder where a file is written (or ends
+            in a separator, . or ..) or a file where a folder is, a folder ``foreign`` refuses, a folder above ``dst``
+            is a file, or ``dst`` is a link that points nowhere.
     """
-    if foreign is None and os.fsdecode(dst).endswith(('/', os.sep)):
-        raise ValueError(f'{os.fsdecode(dst)} names a folder (it ends in {os.fsdecode(dst)[-1]!r}): name the file to '
-                         f'write')
+    text = os.fsdecode(dst)
+    last = text.replace(os.sep, '/').rsplit('/', 1)
+    if foreign is None and len(last) == 2 and last[1] in ('', '.', '..'):
+        raise ValueError(f'{text} names a folder (it ends in a separator, . or ..): name the file to write')
     dst = Path(dst)
+    if dst.is_symlink() and not dst.exists():  # exists() is False for it: it would be written over unasked
+        raise ValueError(f'{dst} is a link to {os.readlink(dst)}, which does not exist: remove the link or write to '
+                         f'another path')
     target = dst.resolve()
     blocking = next((p for p in Path(os.path.abspath(dst)).parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:  # found before the work, not by mkdir's Errno 17 / 20 at the end
@@ -142,8 +148,9 @@ def atomic_dir(dst: PathLike, force: bool = False,
     """Yield a temporary folder next to ``dst``; on success it becomes ``dst``, replacing it if ``force`` and it is
     the writer's earlier output (``foreign``; by default only an empty folder is: see ``check_destination``)."""
     dst = check_destination(dst, force, foreign=foreign)
-    # 'out/../out' would lose its parent once out is moved aside: the renames use the normalised path
-    dst = Path(os.path.abspath(dst))
+    # the renames go where the check looked, the kernel's way ('lnk/../x' is x beside the link's target, not ./x), and
+    # by a path that holds once dst is moved aside ('out/../out' loses its parent then); a link dst stays the link
+    dst = Path(os.path.realpath(dst)) if dst.name in ('', '.', '..') else Path(os.path.realpath(dst.parent)) / dst.name
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{dst.name}.', suffix='.tmp', dir=dst.parent))
     try:

@@ -135,12 +135,15 @@ def test_force_replaces_only_an_earlier_output_of_the_same_kind(tmp_path):
     (model / 'config.json').write_text(json.dumps({'architecture': 'smpconv_tcn_gunpoint'}))
     (model / 'model.safetensors').write_bytes(b'w')
     assert foreign_to_model_folder(model) is None
-    for extra, why in (('checkpoint.pth', 'holds checkpoint.pth, which'), ('resnet50.pth', 'holds resnet50.pth, which')):
+    for extra, why in (('checkpoint.pth', 'holds checkpoint.pth, which'),
+                       ('resnet50.pth', 'holds resnet50.pth, which')):
         (model / extra).write_bytes(b'x')
         assert why in foreign_to_model_folder(model)
         (model / extra).unlink()
     (model / 'config.json').write_text('{"mine": 1}')
-    assert foreign_to_model_folder(model) == 'holds no model config.json (one that names an architecture)'
+    assert foreign_to_model_folder(model) == 'holds no model config.json (one that names a registered architecture)'
+    (model / 'config.json').write_text(json.dumps({'architecture': 'mine'}))  # not a model timm knows
+    assert foreign_to_model_folder(model) == 'holds no model config.json (one that names a registered architecture)'
 
 
 def test_paths_that_would_fail_late_or_lose_the_output(tmp_path):
@@ -193,3 +196,28 @@ def test_force_over_a_link_to_a_folder_replaces_the_link_only(tmp_path):
     assert not link.is_symlink() and sorted(p.name for p in link.iterdir()) == ['b.bin']
     assert (target / 'a.bin').read_bytes() == b'1'
     assert sorted(p.name for p in tmp_path.iterdir()) == ['latest', 'v1']
+
+
+def test_the_renames_go_where_the_check_looked(tmp_path, monkeypatch):
+    """`reparam X lnk/../victim` checked lnk's target's sibling (missing) and then renamed at ./victim (textually
+    normalised), deleting it without --force; a dangling link was written over without --force (a file) or failed
+    after the work (a folder); a recipe path ending in / wrote a file of that name."""
+    from smpconvnet.atomic_io import check_destination
+    from smpconvnet.train.timm_scripts import write_recipe
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'elsewhere' / 'a').mkdir(parents=True)
+    (tmp_path / 'lnk').symlink_to(tmp_path / 'elsewhere' / 'a', target_is_directory=True)
+    (tmp_path / 'victim').mkdir()
+    (tmp_path / 'victim' / 'thesis.txt').write_text('precious')
+    with atomic_dir('lnk/../victim') as tmp:
+        (tmp / 'a.bin').write_bytes(b'1')
+    assert (tmp_path / 'victim' / 'thesis.txt').read_text() == 'precious'
+    assert (tmp_path / 'elsewhere' / 'victim' / 'a.bin').read_bytes() == b'1'
+    (tmp_path / 'dangling').symlink_to(tmp_path / 'nowhere')
+    for foreign in (None, lambda folder: None):
+        with pytest.raises(ValueError, match='dangling is a link to .*nowhere, which does not exist'):
+            check_destination('dangling', force=True, foreign=foreign)
+    for path in ('dst/', 'dst/.', 'dst//'):
+        with pytest.raises(ValueError, match='names a folder'):
+            write_recipe('smpconvnet_t_in1k', path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['dangling', 'elsewhere', 'lnk', 'victim']

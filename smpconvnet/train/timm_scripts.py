@@ -70,8 +70,8 @@ def write_recipe(name: str, output: str, force: bool = False) -> str:
     """Write a recipe to ``output`` through a temporary file renamed into place; refuse to overwrite
     an existing file unless ``force``. Returns the path written."""
     text = recipe_text(name)
-    output = os.path.abspath(output)
     check_destination(output, force)  # the one wording of every writer: a folder refused, a file only with --force
+    output = os.path.abspath(output)
     directory = os.path.dirname(output)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f'directory {directory} does not exist')

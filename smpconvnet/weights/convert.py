@@ -17,7 +17,9 @@ import torch
 
 from ..atomic_io import check_destination
 from ..layers.reparam import relative_error
-from .folders import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, foreign_to_model_folder, model_card, print_step, write_model_folder
+from .folders import (
+    CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, foreign_to_model_folder, model_card, print_step, write_model_folder,
+)
 from .hub import sha256_file
 from .sources import detect_architecture, read_checkpoint
 

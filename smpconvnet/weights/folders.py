@@ -14,7 +14,8 @@ from .hub import MANIFEST_NAME
 
 __all__ = [
     'WEIGHTS_NAME', 'CONFIG_NAME', 'CARD_NAME', 'DEPLOYED_KEY', 'EXTRA_CONFIG_KEYS', 'CITATION', 'PAPER_TOP1',
-    'MODEL_FOLDER_FILES', 'foreign_to_model_folder', 'print_step', 'read_config', 'model_card', 'write_model_folder', 'write_ensemble_folder', 'write_release_folder',
+    'MODEL_FOLDER_FILES', 'foreign_to_model_folder', 'print_step', 'read_config', 'model_card', 'write_model_folder',
+    'write_ensemble_folder', 'write_release_folder',
 ]
 
 WEIGHTS_NAME = 'model.safetensors'
@@ -45,9 +46,10 @@ MODEL_FOLDER_FILES = (WEIGHTS_NAME, CONFIG_NAME, CARD_NAME, MANIFEST_NAME)
 
 def foreign_to_model_folder(folder: Path) -> Optional[str]:
     """What makes the existing ``folder`` other than a model folder as this project writes them (only
-    ``MODEL_FOLDER_FILES``, a ``config.json`` naming an architecture), said for an error message; None for an empty
-    folder or a model folder, which ``--force`` may replace (the ``foreign`` of ``atomic_io.check_destination``: a
-    train-seq run, a folder of other checkpoints or of other things is not deleted)."""
+    ``MODEL_FOLDER_FILES``, a ``config.json`` naming a registered architecture), said for an error message; None for
+    an empty folder or a model folder, which ``--force`` may replace (the ``foreign`` of
+    ``atomic_io.check_destination``: a train-seq run, a folder of other checkpoints or of other things is not
+    deleted)."""
     reason = entries_besides(folder, MODEL_FOLDER_FILES)
     if reason or not any(Path(folder).iterdir()):
         return reason
@@ -55,8 +57,10 @@ def foreign_to_model_folder(folder: Path) -> Optional[str]:
         config = json.loads((Path(folder) / CONFIG_NAME).read_text())
     except (OSError, ValueError):
         config = None
-    if not (isinstance(config, dict) and isinstance(config.get('architecture'), str)):
-        return f'holds no model {CONFIG_NAME} (one that names an architecture)'
+    import timm
+    if not (isinstance(config, dict) and isinstance(config.get('architecture'), str)
+            and timm.is_model(config['architecture'])):
+        return f'holds no model {CONFIG_NAME} (one that names a registered architecture)'
     return None
 
 

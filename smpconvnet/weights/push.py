@@ -12,11 +12,11 @@ import shlex
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 
-from ..atomic_io import atomic_dir, check_destination
+from ..atomic_io import atomic_dir, check_destination, entries_besides
 from ..models import is_weight_source_error
 from .folders import (
     CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, model_card as make_model_card, read_config, write_model_folder,
@@ -76,26 +76,41 @@ def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
 
 
 def _foreign_to_upload_preview(folder: Path) -> Optional[str]:
-    # push --dry-run's output: a model folder's files (any it held) and the plan; --force replaces only such a folder
-    folders = sorted(e.name + '/' for e in folder.iterdir() if e.is_dir())
-    if folders:
-        return f"holds {', '.join(folders[:3])}, which this command does not write"
-    if any(folder.iterdir()) and not (folder / PLAN_NAME).is_file():
-        return f'holds no {PLAN_NAME} (it is no upload preview)'
-    return None
+    # push --dry-run's output: the files its plan lists (a model folder's, any it held) and the plan; --force
+    # replaces only such a folder
+    if not any(folder.iterdir()):
+        return None
+    try:
+        plan = json.loads((folder / PLAN_NAME).read_text())
+        names = [f['name'] for f in plan['files']]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f'holds no readable {PLAN_NAME} (it is no upload preview)'
+    return entries_besides(folder, [PLAN_NAME, *names])
+
+
+def _free_preview_folder() -> Tuple[str, bool]:
+    # the folder a retry hint names, and whether it needs --force: upload_preview unless it is something else than an
+    # earlier preview (the hint is refused then), else upload_preview_2, ... (the hint works copied literally)
+    for i in range(1, 100):
+        name = 'upload_preview' + (f'_{i}' if i > 1 else '')
+        path = Path(name)
+        if not path.exists() and not path.is_symlink():
+            return name, False
+        if path.is_dir() and _foreign_to_upload_preview(path) is None:
+            return name, True
+    return 'upload_preview_new', Path('upload_preview_new').exists()
 
 
 class HubUploadError(RuntimeError):
     """The Hub could not be reached or refused the upload; ``reason`` says why, the message how to try it offline."""
 
-    def __init__(self, reason: str, retry: str):
-        super().__init__(f'{reason}; {retry} writes what would be uploaded to the folder upload_preview, with no '
-                         f'network')
+    def __init__(self, reason: str, retry: str, preview: str = 'upload_preview'):
+        super().__init__(f'{reason}; {retry} writes what would be uploaded to the folder {preview}, with no network')
         self.reason = reason
 
 
 @contextlib.contextmanager
-def _hub_errors(repo_id: str, retry: str):
+def _hub_errors(repo_id: str, retry: str, preview: str):
     # the Hub unreachable (offline mode, no network) or refusing (token, permissions): one message, not a traceback
     try:
         yield
@@ -105,7 +120,8 @@ def _hub_errors(repo_id: str, retry: str):
         first = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
         offline = (' (HF_HUB_OFFLINE is set: unset it to upload)' if os.environ.get('HF_HUB_OFFLINE', '').lower()
                    in ('1', 'true', 'yes', 'on') else '')
-        raise HubUploadError(f'uploading to {repo_id} failed{offline}: {type(e).__name__}: {first}', retry) from e
+        raise HubUploadError(f'uploading to {repo_id} failed{offline}: {type(e).__name__}: {first}', retry,
+                             preview) from e
 
 
 def push_folder(
@@ -148,9 +164,9 @@ def push_folder(
         return dict(plan, dry_run=str(dry_run))
 
     api = HfApi(token=token, library_name='smpconvnet')
-    force_preview = ' --force' if Path('upload_preview').exists() else ''  # the hint works copied again
-    with _hub_errors(repo_id, f'`smpconvnet push {shlex.quote(str(folder))} {repo_id} --dry-run upload_preview'
-                              f'{force_preview}`'):
+    preview, force_preview = _free_preview_folder()
+    with _hub_errors(repo_id, f'`smpconvnet push {shlex.quote(str(folder))} {repo_id} --dry-run {preview}'
+                              f"{' --force' if force_preview else ''}`", preview):
         say(f'[1/3] creating or reusing the repo {repo_id}')
         repo_url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type='model')
         repo_id = getattr(repo_url, 'repo_id', None) or repo_id
@@ -188,4 +204,6 @@ def push_model(
         try:
             return push_folder(folder, repo_id, **kwargs)
         except HubUploadError as e:  # its retry command names the temporary folder: the call that does it instead
-            raise HubUploadError(e.reason, f"push_model(model, '{repo_id}', dry_run='upload_preview')") from e.__cause__
+            preview, force_preview = _free_preview_folder()
+            raise HubUploadError(e.reason, f"push_model(model, '{repo_id}', dry_run='{preview}'"
+                                           f"{', force=True' if force_preview else ''})", preview) from e.__cause__

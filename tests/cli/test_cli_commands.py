@@ -392,9 +392,20 @@ def test_push_to_an_unreachable_hub_is_one_line_and_the_folder_is_checked_first(
     monkeypatch.chdir(tmp_path)  # the hint's folder is relative
     assert main(hint[1:]) == 0
     model = timm.create_model('smpconvnet_t', **TINY)
-    with pytest.raises(push_mod.HubUploadError, match=r"push_model\(model, 'me/ft', dry_run='upload_preview'\)"):
+    # an earlier preview there: the call replaces it (force=True); it works as printed
+    with pytest.raises(push_mod.HubUploadError,
+                       match=r"push_model\(model, 'me/ft', dry_run='upload_preview', force=True\) writes what would be "
+                             r"uploaded to the folder upload_preview"):
         push_mod.push_model(model, 'me/ft')
+    push_mod.push_model(model, 'me/ft', dry_run='upload_preview', force=True, quiet=True)
     assert (tmp_path / 'upload_preview' / 'upload_plan.json').is_file()
+    # a folder of the user's there: the hint names another folder (--force would be refused), and works as printed
+    (tmp_path / 'upload_preview' / 'notes.txt').write_text('mine')
+    capsys.readouterr()
+    assert main(['push', str(folder), 'me/tiny']) == 1
+    hint = shlex.split(re.search(r'`(smpconvnet push [^`]+)`', capsys.readouterr().err).group(1))
+    assert hint == ['smpconvnet', 'push', str(folder), 'me/tiny', '--dry-run', 'upload_preview_2']
+    assert main(hint[1:]) == 0 and (tmp_path / 'upload_preview' / 'notes.txt').read_text() == 'mine'
 
 
 def test_push_dry_run_writes_the_upload(folder, fake_hub, tmp_path):
@@ -501,7 +512,8 @@ def test_force_does_not_delete_a_folder_of_other_things(tmp_path, capsys):
     assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(deployed)]) == 0
     for argv, why in ((['reparam', 'smpconv_tcn_gunpoint.aeon', str(mine)], 'holds src/, train.py, which'),
                       (['export', 'smpconv_tcn_gunpoint.aeon', '-o', str(mine)], 'is a folder: name the file to write'),
-                      (['push', str(deployed), 'me/gunpoint', '--dry-run', str(mine)], 'holds src/, which')):
+                      (['push', str(deployed), 'me/gunpoint', '--dry-run', str(mine)],
+                       'holds no readable upload_plan.json')):
         for force in ([], ['--force']):
             capsys.readouterr()
             assert main(argv + force) != 0
@@ -521,6 +533,9 @@ def test_force_does_not_delete_a_folder_of_other_things(tmp_path, capsys):
     for _ in range(2):
         assert main(['push', str(deployed), 'me/gunpoint', '--dry-run', str(tmp_path / 'preview'), '--force']) == 0
     assert (tmp_path / 'preview' / 'kernels.png').is_file()
+    (tmp_path / 'preview' / 'notes.txt').write_text('mine')  # not in the preview's plan: kept
+    assert main(['push', str(deployed), 'me/gunpoint', '--dry-run', str(tmp_path / 'preview'), '--force']) != 0
+    assert 'holds notes.txt, which this command does not write' in capsys.readouterr().err
     (deployed / 'kernels.png').unlink()
     assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(deployed), '--force']) == 0
     assert sorted(p.name for p in deployed.iterdir()) == ['README.md', 'config.json', 'model.safetensors']

@@ -119,7 +119,8 @@ def test_unpublished_weights_fail_fast_without_asking_the_hub(tmp_path, monkeypa
     assert 'These weights are not published' in msg and 'the Hub was not asked' in msg and 'then on the Hub' not in msg
     assert str(cache) in msg
     from smpconvnet.cli import main  # the command-line spelling of its last hint works as printed
-    assert '(on the command line: --pretrained no)' in msg and main(['info', 'smpconvnet_t.in1k', '--pretrained', 'no']) == 0
+    assert '(on the command line: --pretrained no)' in msg
+    assert main(['info', 'smpconvnet_t.in1k', '--pretrained', 'no']) == 0
     with pytest.raises(hub.PretrainedWeightsNotFoundError, match='OSError: no network'):
         timm.create_model('smpconvnet_t', pretrained=True, pretrained_cfg_overlay=dict(hf_hub_id='me/mine'), **TINY)
     assert asked == ['me/mine']
