@@ -86,6 +86,12 @@ def check_destination(dst: PathLike, force: bool = False, sources: Sequence[Path
     blocking = next((p for p in Path(os.path.abspath(dst)).parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:  # found before the work, not by mkdir's Errno 17 / 20 at the end
         raise ValueError(f'{dst}: {blocking} is a file, not a folder; write to another path')
+    try:  # the kernel's reading of the path too ('afile/../x' passes through the file)
+        os.stat(os.path.dirname(text) or '.')
+    except NotADirectoryError:
+        raise ValueError(f'{text}: a folder on this path is a file; write to another path') from None
+    except OSError:
+        pass  # a missing folder is made when the output is written
     cwd = Path.cwd().resolve()
     if dst.exists() and (cwd == target or target in cwd.parents):
         raise ValueError(f'{dst} is or holds the current folder, which replacing it would delete; write to another '

@@ -220,4 +220,9 @@ def test_the_renames_go_where_the_check_looked(tmp_path, monkeypatch):
     for path in ('dst/', 'dst/.', 'dst//'):
         with pytest.raises(ValueError, match='names a folder'):
             write_recipe('smpconvnet_t_in1k', path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['dangling', 'elsewhere', 'lnk', 'victim']
+    (tmp_path / 'victim.yaml').write_text('mine')  # the recipe too: it wrote ./victim.yaml, unasked
+    assert write_recipe('smpconvnet_t_in1k', 'lnk/../victim.yaml') == str(tmp_path / 'elsewhere' / 'victim.yaml')
+    assert (tmp_path / 'victim.yaml').read_text() == 'mine'
+    with pytest.raises(ValueError, match='victim.yaml/../victim.yaml: a folder on this path is a file'):
+        check_destination('victim.yaml/../victim.yaml', force=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['dangling', 'elsewhere', 'lnk', 'victim', 'victim.yaml']

@@ -71,7 +71,8 @@ def write_recipe(name: str, output: str, force: bool = False) -> str:
     an existing file unless ``force``. Returns the path written."""
     text = recipe_text(name)
     check_destination(output, force)  # the one wording of every writer: a folder refused, a file only with --force
-    output = os.path.abspath(output)
+    # where the check looked, the kernel's way ('lnk/../r.yaml' lies beside the link's target, not in .)
+    output = os.path.join(os.path.realpath(os.path.dirname(output) or '.'), os.path.basename(output))
     directory = os.path.dirname(output)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f'directory {directory} does not exist')
