@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence, Union
 
-__all__ = ['atomic_file', 'atomic_dir', 'check_destination', 'entries_besides']
+__all__ = ['atomic_file', 'atomic_dir', 'check_destination', 'entries_besides', 'real_destination']
 
 PathLike = Union[str, os.PathLike]
 
@@ -121,6 +121,15 @@ def check_destination(dst: PathLike, force: bool = False, sources: Sequence[Path
     return dst
 
 
+def real_destination(dst: PathLike) -> Path:
+    """The absolute path ``dst`` is written at, where ``check_destination`` looked: its folder resolved the kernel's
+    way (``lnk/../x`` is ``x`` beside the link's target, not ``./x``), its name kept (a link ``dst`` stays the link)."""
+    dst = Path(dst)
+    if dst.name in ('', '.', '..'):
+        return Path(os.path.realpath(dst))
+    return Path(os.path.realpath(dst.parent)) / dst.name
+
+
 def entries_besides(folder: Path, names: Sequence[str]) -> Optional[str]:
     """For a ``foreign`` of ``check_destination``: what ``folder`` holds besides files named ``names`` (any
     subfolder counts), said as "holds A, B and N more, which this command does not write"; None when nothing."""
@@ -153,10 +162,8 @@ def atomic_dir(dst: PathLike, force: bool = False,
                foreign: Callable[[Path], Optional[str]] = lambda folder: entries_besides(folder, ())) -> Iterator[Path]:
     """Yield a temporary folder next to ``dst``; on success it becomes ``dst``, replacing it if ``force`` and it is
     the writer's earlier output (``foreign``; by default only an empty folder is: see ``check_destination``)."""
-    dst = check_destination(dst, force, foreign=foreign)
-    # the renames go where the check looked, the kernel's way ('lnk/../x' is x beside the link's target, not ./x), and
-    # by a path that holds once dst is moved aside ('out/../out' loses its parent then); a link dst stays the link
-    dst = Path(os.path.realpath(dst)) if dst.name in ('', '.', '..') else Path(os.path.realpath(dst.parent)) / dst.name
+    # by a path that holds once dst is moved aside ('out/../out' loses its parent then)
+    dst = real_destination(check_destination(dst, force, foreign=foreign))
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{dst.name}.', suffix='.tmp', dir=dst.parent))
     try:

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import torch.nn as nn
 
-from ..atomic_io import atomic_file, check_destination
+from ..atomic_io import atomic_file, check_destination, real_destination
 
 __all__ = [
     'RADIUS_LR_SCALE', 'recipe_names', 'recipe_text', 'load_recipe', 'write_recipe', 'param_groups_smp',
@@ -70,9 +70,8 @@ def write_recipe(name: str, output: str, force: bool = False) -> str:
     """Write a recipe to ``output`` through a temporary file renamed into place; refuse to overwrite
     an existing file unless ``force``. Returns the path written."""
     text = recipe_text(name)
-    check_destination(output, force)  # the one wording of every writer: a folder refused, a file only with --force
-    # where the check looked, the kernel's way ('lnk/../r.yaml' lies beside the link's target, not in .)
-    output = os.path.join(os.path.realpath(os.path.dirname(output) or '.'), os.path.basename(output))
+    # the one wording of every writer (a folder refused, a file only with --force), written where it looked
+    output = str(real_destination(check_destination(output, force)))
     directory = os.path.dirname(output)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f'directory {directory} does not exist')

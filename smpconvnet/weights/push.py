@@ -6,6 +6,7 @@ included, ``--revision`` created as a branch when missing, and a dry run that wr
 folder instead. Without a token it stops before touching anything and says how to log in.
 """
 import contextlib
+import itertools
 import json
 import os
 import shlex
@@ -91,14 +92,13 @@ def _foreign_to_upload_preview(folder: Path) -> Optional[str]:
 def _free_preview_folder() -> Tuple[str, bool]:
     # the folder a retry hint names, and whether it needs --force: upload_preview unless it is something else than an
     # earlier preview (the hint is refused then), else upload_preview_2, ... (the hint works copied literally)
-    for i in range(1, 100):
+    for i in itertools.count(1):
         name = 'upload_preview' + (f'_{i}' if i > 1 else '')
         path = Path(name)
         if not path.exists() and not path.is_symlink():
             return name, False
         if path.is_dir() and _foreign_to_upload_preview(path) is None:
             return name, True
-    return 'upload_preview_new', Path('upload_preview_new').exists()
 
 
 class HubUploadError(RuntimeError):
