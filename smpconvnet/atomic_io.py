@@ -10,7 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence, Union
 
-__all__ = ['atomic_file', 'atomic_dir', 'check_destination', 'entries_besides', 'real_destination']
+__all__ = ['atomic_file', 'atomic_dir', 'check_destination', 'entries_besides', 'holds_nothing', 'real_destination',
+           'OS_METADATA_FILES']
 
 PathLike = Union[str, os.PathLike]
 
@@ -130,15 +131,26 @@ def real_destination(dst: PathLike) -> Path:
     return Path(os.path.realpath(dst.parent)) / dst.name
 
 
+# files a file browser leaves in any folder it shows (macOS Finder, Windows Explorer): replacing a folder that holds
+# them besides an earlier output deletes nothing of the user's
+OS_METADATA_FILES = frozenset({'.DS_Store', 'Thumbs.db', 'desktop.ini'})
+
+
 def entries_besides(folder: Path, names: Sequence[str]) -> Optional[str]:
-    """For a ``foreign`` of ``check_destination``: what ``folder`` holds besides files named ``names`` (any
-    subfolder counts), said as "holds A, B and N more, which this command does not write"; None when nothing."""
+    """For a ``foreign`` of ``check_destination``: what ``folder`` holds besides files named ``names`` and
+    ``OS_METADATA_FILES`` (any subfolder counts), said as "holds A, B and N more, which this command does not write";
+    None when nothing."""
     found = sorted(e.name + ('/' if e.is_dir() else '') for e in Path(folder).iterdir()
-                   if e.is_dir() or e.name not in names)
+                   if e.is_dir() or (e.name not in names and e.name not in OS_METADATA_FILES))
     if not found:
         return None
     more = f' and {len(found) - 3} more' if len(found) > 3 else ''
     return f"holds {', '.join(found[:3])}{more}, which this command does not write"
+
+
+def holds_nothing(folder: Path) -> bool:
+    """True for a folder that is empty but for ``OS_METADATA_FILES``."""
+    return all(e.name in OS_METADATA_FILES and not e.is_dir() for e in Path(folder).iterdir())
 
 
 def _check_replaceable(dst: Path, foreign: Optional[Callable[[Path], Optional[str]]]):

@@ -226,3 +226,28 @@ def test_the_renames_go_where_the_check_looked(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match='victim.yaml/../victim.yaml: a folder on this path is a file'):
         check_destination('victim.yaml/../victim.yaml', force=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['dangling', 'elsewhere', 'lnk', 'victim', 'victim.yaml']
+
+
+def test_a_file_browsers_metadata_does_not_block_force(tmp_path):
+    """macOS Finder leaves `.DS_Store` in every folder it shows (Windows Explorer `Thumbs.db`): a model folder or an
+    upload preview that had been looked at could not be replaced with --force. Such files count as nothing of the
+    user's; a user's own hidden file or a `.DS_Store` folder still does."""
+    import json
+    from smpconvnet.atomic_io import holds_nothing
+    from smpconvnet.weights.folders import foreign_to_model_folder
+    model = tmp_path / 'model'
+    model.mkdir()
+    (model / '.DS_Store').write_bytes(b'\0Bud1')
+    assert holds_nothing(model) and foreign_to_model_folder(model) is None  # as an empty folder
+    (model / 'config.json').write_text(json.dumps({'architecture': 'smpconv_tcn_gunpoint'}))
+    (model / 'model.safetensors').write_bytes(b'w')
+    (model / 'Thumbs.db').write_bytes(b'x')
+    assert foreign_to_model_folder(model) is None and not holds_nothing(model)
+    with atomic_dir(model, force=True, foreign=foreign_to_model_folder) as tmp:
+        (tmp / 'model.safetensors').write_bytes(b'new')
+    assert sorted(p.name for p in model.iterdir()) == ['model.safetensors']
+    (model / '.notes').write_text('mine')
+    assert 'holds .notes, which' in foreign_to_model_folder(model)
+    (model / '.notes').unlink()
+    (model / '.DS_Store').mkdir()
+    assert 'holds .DS_Store/, which' in foreign_to_model_folder(model)

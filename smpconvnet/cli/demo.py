@@ -101,7 +101,7 @@ def _load(model_name: str, pretrained: str):
             raise ValueError(f'{e}\n(on this command line, random initialisation is `--pretrained no`)') from e
     model, source = load_model(model_name, pretrained='auto')
     if source.startswith('random'):
-        source = 'RANDOM WEIGHTS (no pretrained weights available offline): predictions are meaningless'
+        source = f'RANDOM WEIGHTS {source[len("random weights "):]}: predictions are meaningless'
     return model, source
 
 

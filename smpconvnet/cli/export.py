@@ -45,6 +45,8 @@ def add_parser(subparsers: argparse._SubParsersAction):
     add_model_kwargs_argument(p, LOAD_KWARGS_HELP)
 
     def run(a):
+        if a.output is not None and not a.output.strip():
+            raise ValueError('--output is empty: give the file to write, or leave -o out for the default name')
         out = a.output or (Path(a.model.split(':', 1)[-1].rstrip('/')).name.replace('.', '_') +
                            ('.onnx' if a.format == 'onnx' else '.pt'))
         export_model(a.model, out, a.format, force=a.force, input_size=parse_size(a.input_size),

@@ -5,6 +5,7 @@ from typing import List, Optional
 
 import torch.nn as nn
 
+from ..atomic_io import check_destination
 from ..layers.point_kernel import PointKernel
 from ..models import member_network
 from ..plotting import KernelView, plot_point_kernels
@@ -63,14 +64,18 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError(f'--out {out}: the picture is a PNG, name it *.png')
     if out.is_dir():
         raise ValueError(f'--out {out} is a folder; give a file name, e.g. {out / "kernels.png"}')
-    if not out.parent.is_dir() and out.parent.exists():
-        raise ValueError(f'--out {out}: {out.parent} is not a folder')
     if args.length is not None and args.length < 1:
         raise ValueError(f'--length {args.length}: expected the number of taps to sample the kernels at, at least 1')
     if args.max_rows < 1 or args.channels < 1:
         raise ValueError(f'--max-rows and --channels must be at least 1, got {args.max_rows} and {args.channels}')
     if max(args.size) > MAX_SIDE_PX:
         raise ValueError(f'--size {args.size[0]}x{args.size[1]}: at most {MAX_SIDE_PX} pixels a side')
+    try:  # an existing picture is replaced only with --force (it may be a user's figure of the same name)
+        check_destination(out, args.force)  # a PNG is no weight source: one inside a model folder may be replaced
+    except FileExistsError:
+        raise FileExistsError(f'--out {out} exists; add --force to replace it') from None
+    except ValueError as e:
+        raise ValueError(f'--out {e}') from None
     model, source = load_model(args.src, pretrained=parse_pretrained(args.pretrained), **model_kwargs_of(args))
     views = kernel_views(model.eval(), args.length, args.max_rows)
     try:
@@ -95,6 +100,7 @@ def add_parser(subparsers: argparse._SubParsersAction):
         formatter_class=DefaultsHelpFormatter)
     p.add_argument('src', help='model name, hf-hub:org/name, local-dir:/path, folder or checkpoint')
     p.add_argument('--out', default='kernels.png', help='PNG file to write (atomically)')
+    p.add_argument('--force', action='store_true', help='replace the --out file if it exists')
     p.add_argument('--channels', type=int, default=4, help='output channels per row')
     p.add_argument('--size', type=_size, default=(1600, 1000), help='image size WIDTHxHEIGHT in pixels')
     p.add_argument('--length', type=int, default=None,

@@ -15,6 +15,17 @@ def _script_args(args: argparse.Namespace) -> List[str]:
 
 
 def _print_or_write_recipe(args: argparse.Namespace) -> int:
+    # an option that would do nothing is refused, not ignored (a user would think the file was written or replaced)
+    if args.output is not None and not args.output.strip():
+        raise ValueError('--output is empty: give the file to write the recipe to')
+    if args.list and (args.name or args.output is not None or args.force):
+        raise ValueError('--list prints the recipe names and writes nothing: give it no NAME, --output or --force')
+    if not args.name and (args.output is not None or args.force):
+        raise ValueError(f"--output and --force write a recipe: name it, e.g. smpconvnet recipe {recipe_names()[0]} "
+                         f"--output FILE (`smpconvnet recipe --list` names them)")
+    if args.force and args.output is None:
+        raise ValueError('--force replaces the --output file; without --output the recipe is printed: add --output '
+                         'FILE')
     if args.list or not args.name:
         for name in recipe_names():
             print(name)

@@ -320,6 +320,13 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     ``model_kwargs`` go to ``load_model`` (arguments the model is built with before its weights load)."""
     if fmt not in ('onnx', 'torchscript'):
         raise ValueError(f"unknown export format {fmt!r}: expected 'onnx' or 'torchscript'")
+    suffix = Path(out).suffix.lower()
+    other = {'onnx': ('.pt', '.pth', '.ts', '.torchscript', '.jit'), 'torchscript': ('.onnx',)}[fmt]
+    if suffix in other:  # a TorchScript file named .onnx fails in onnxruntime later, far from its cause
+        wanted = '.onnx' if fmt == 'onnx' else '.pt'
+        kind, switch = ('an ONNX', 'torchscript') if fmt == 'onnx' else ('a TorchScript', 'onnx')
+        raise ValueError(f"{out}: a {suffix} name for {kind} file; name it {Path(out).with_suffix(wanted)} or "
+                         f"choose --format {switch} (fmt='{switch}' in Python)")
     out_path = check_destination(out, force, sources=[src])
     t0 = time.perf_counter()
     print_step(f'[1/4] loading {src}', quiet)

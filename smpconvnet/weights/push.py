@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 
-from ..atomic_io import atomic_dir, check_destination, entries_besides
+from ..atomic_io import atomic_dir, check_destination, entries_besides, holds_nothing
 from ..models import is_weight_source_error
 from .folders import (
     CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, model_card as make_model_card, read_config, write_model_folder,
@@ -79,7 +79,7 @@ def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
 def _foreign_to_upload_preview(folder: Path) -> Optional[str]:
     # push --dry-run's output: the files its plan lists (a model folder's, any it held) and the plan; --force
     # replaces only such a folder
-    if not any(folder.iterdir()):
+    if holds_nothing(folder):
         return None
     try:
         plan = json.loads((folder / PLAN_NAME).read_text())

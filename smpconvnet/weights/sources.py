@@ -794,7 +794,13 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
              'hub-cache': f'weights of {cfg.hf_hub_id if cfg else spec} from the local Hugging Face cache'}.get(
         kind, f"weights of {cfg.hf_hub_id if cfg else spec} from the Hub")
     if pretrained == 'auto' and kind not in ('shipped', 'file', 'hub-cache'):
-        return create(), 'random weights (no pretrained weights available offline)', {}
+        # 'auto' downloads nothing; say why there were none to use (online too: an unpublished tag has none)
+        why = {'unpublished': f'{cfg.hf_hub_id if cfg else spec} is not published yet',
+               'hub': f"{cfg.hf_hub_id if cfg else spec} is not in the local Hugging Face cache and 'auto' "
+                      f'downloads nothing: --pretrained yes (pretrained=True) downloads it',
+               'url': "'auto' downloads nothing: --pretrained yes (pretrained=True) downloads them",
+               }.get(kind, 'this model has no pretrained weights')
+        return create(), f'random weights ({why})', {}
     return create(pretrained=True), label, {}
 
 

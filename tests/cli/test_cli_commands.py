@@ -533,6 +533,9 @@ def test_force_does_not_delete_a_folder_of_other_things(tmp_path, capsys):
     for _ in range(2):
         assert main(['push', str(deployed), 'me/gunpoint', '--dry-run', str(tmp_path / 'preview'), '--force']) == 0
     assert (tmp_path / 'preview' / 'kernels.png').is_file()
+    (tmp_path / 'preview' / '.DS_Store').write_bytes(b'x')  # a file browser's, not the user's: replaced too
+    assert main(['push', str(deployed), 'me/gunpoint', '--dry-run', str(tmp_path / 'preview'), '--force']) == 0
+    assert not (tmp_path / 'preview' / '.DS_Store').exists()
     (tmp_path / 'preview' / 'notes.txt').write_text('mine')  # not in the preview's plan: kept
     assert main(['push', str(deployed), 'me/gunpoint', '--dry-run', str(tmp_path / 'preview'), '--force']) != 0
     assert 'holds notes.txt, which this command does not write' in capsys.readouterr().err

@@ -78,11 +78,11 @@ def test_a_size_too_small_to_read_is_refused_with_one_that_works(tmp_path, capsy
     _pixels(out, (520, 312))
     # one channel of one kernel: the margins and the title's wrapped lines (the weights' path) count too
     argv = ['plot', 'smpconv_tcn_gunpoint.aeon', '--out', str(out), '--channels', '1', '--max-rows', '1']
-    assert main(argv + ['--size', '120x120']) == 1
+    assert main(argv + ['--size', '120x120', '--force']) == 1
     hint = re.search(r'\(--size (\d+x\d+);', capsys.readouterr().err).group(1)
     with warnings.catch_warnings():
         warnings.simplefilter('error')
-        assert main(argv + ['--size', hint]) == 0
+        assert main(argv + ['--size', hint, '--force']) == 0
     assert main(argv + ['--length', '0']) == 1 and '--length 0: expected' in capsys.readouterr().err
 
 
@@ -115,3 +115,18 @@ def test_titles_fit_the_picture_and_do_not_overlap_at_a_small_size(tmp_path, mon
     for i, (a, ba) in enumerate(zip(titles, boxes)):
         for b, bb in zip(titles[i + 1:], boxes[i + 1:]):
             assert not ba.overlaps(bb), (a.get_text(), b.get_text())
+
+
+def test_an_existing_picture_is_replaced_only_with_force(tmp_path, capsys):
+    """`plot --out k.png` wrote over an existing k.png unasked (the default name, kernels.png, too)."""
+    out = tmp_path / 'k.png'
+    out.write_bytes(b'a figure of the user')
+    argv = ['plot', 'smpconv_tcn_gunpoint.aeon', '--out', str(out), '--size', '800x500']
+    assert main(argv) == 1
+    assert capsys.readouterr().err.strip().endswith(f'--out {out} exists; add --force to replace it')
+    assert out.read_bytes() == b'a figure of the user'
+    assert main(argv + ['--force']) == 0  # the hint, as printed
+    _pixels(out, (800, 500))
+    (tmp_path / 'afile').write_text('x')
+    assert main(['plot', 'smpconv_tcn_gunpoint.aeon', '--out', str(tmp_path / 'afile' / 'x.png')]) == 1
+    assert 'is a file, not a folder' in capsys.readouterr().err

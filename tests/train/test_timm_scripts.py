@@ -132,6 +132,25 @@ def test_recipe_command_prints_and_lists(capsys):
     assert capsys.readouterr().out.split() == sorted(RECIPES)
 
 
+def test_recipe_options_that_would_do_nothing_are_refused(tmp_path, capsys, monkeypatch):
+    """`recipe --list -o x` listed and wrote nothing, `recipe NAME --force` printed, `-o ''` printed: each looked as
+    if a file had been written. Refused, naming the option."""
+    monkeypatch.chdir(tmp_path)
+    for argv, said in ((['--list', '-o', 'x'], '--list prints the recipe names and writes nothing'),
+                       (['--list', 'smpconvnet_t_in1k'], '--list prints the recipe names'),
+                       (['-o', 'x'], '--output and --force write a recipe: name it'),
+                       (['--force'], '--output and --force write a recipe: name it'),
+                       (['smpconvnet_t_in1k', '--force'], '--force replaces the --output file'),
+                       (['smpconvnet_t_in1k', '-o', ''], '--output is empty')):
+        assert main(['recipe'] + argv) == 1, argv
+        captured = capsys.readouterr()
+        assert said in captured.err and captured.out == '', argv
+    assert list(tmp_path.iterdir()) == []
+    assert main(['recipe', '-o', 'x']) == 1
+    hint = re.search(r'e\.g\. smpconvnet (recipe \S+ --output) FILE', capsys.readouterr().err).group(1)
+    assert main(hint.split() + ['r.yaml']) == 0 and (tmp_path / 'r.yaml').is_file()  # the hint, as printed
+
+
 def test_recipe_command_writes_without_overwriting(tmp_path, capsys):
     import yaml
     out = tmp_path / 'recipe.yaml'

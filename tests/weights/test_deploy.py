@@ -2,6 +2,7 @@
 TorchScript, each checked against PyTorch."""
 import copy
 import json
+from pathlib import Path
 
 import onnx
 import onnxruntime as ort
@@ -99,6 +100,24 @@ def test_export_refuses_to_overwrite_and_rejects_unknown_formats(trained_folder,
     with pytest.raises(ValueError, match="'onnx' or 'torchscript'"):
         export_model(str(folder), str(tmp_path / 'y'), 'tflite', quiet=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['x.onnx']
+
+
+def test_export_refuses_a_name_of_the_other_format_and_an_empty_output(trained_folder, tmp_path, capsys):
+    """`export --format torchscript -o m.onnx` wrote a TorchScript file named .onnx without a word (onnxruntime then
+    fails far from the cause); `-o ""` silently wrote the default name. Both are refused before any work, and the
+    hint's spelling works."""
+    folder, _ = trained_folder
+    with pytest.raises(ValueError, match=r"a \.onnx name for a TorchScript file; name it .*m\.pt or choose --format onnx"):
+        export_model(str(folder), str(tmp_path / 'm.onnx'), 'torchscript', quiet=True)
+    with pytest.raises(ValueError, match=r"a \.pth name for an ONNX file; name it .*m\.onnx"):
+        export_model(str(folder), str(tmp_path / 'm.pth'), 'onnx', quiet=True)
+    assert main(['export', str(folder), '-o', '']) == 1
+    assert '--output is empty' in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [] and not any(Path.cwd().glob('*.onnx'))
+    argv = ['export', str(folder), '--input-size', '3,64,64', '--no-check']
+    assert main(argv + ['--format', 'torchscript', '-o', str(tmp_path / 'm.onnx')]) == 1
+    assert main(argv + ['--format', 'onnx', '-o', str(tmp_path / 'm.onnx')]) == 0  # the hint: --format onnx
+    assert (tmp_path / 'm.onnx').is_file()
 
 
 def test_cli_export_and_reparam(trained_folder, tmp_path, capsys):

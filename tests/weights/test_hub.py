@@ -136,6 +136,24 @@ def test_unpublished_weights_fail_fast_without_asking_the_hub(tmp_path, monkeypa
     assert timm.create_model('smpconvnet_t', pretrained=True, **TINY) is not None
 
 
+def test_auto_says_why_it_used_random_weights(tmp_path, monkeypatch, restore_namespace):
+    """pretrained='auto' (`info`, `reparam`, `export`) downloads nothing. It said "no pretrained weights available
+    offline" online too, where an unpublished tag has none anywhere and a published one would download."""
+    from smpconvnet.weights.sources import load_model
+    cache = tmp_path / 'hf' / 'hub'
+    cache.mkdir(parents=True)
+    monkeypatch.setattr(hf_constants, 'HF_HUB_CACHE', str(cache))
+    monkeypatch.setattr(hf_constants, 'HF_HUB_OFFLINE', False)
+    _, source = load_model('smpconvnet_t.in1k', pretrained='auto', **TINY)
+    assert source == 'random weights (smpconvnet/smpconvnet_t.in1k is not published yet)'
+    hub.set_hub_namespace('myorg')
+    _, source = load_model('smpconvnet_t.in1k', pretrained='auto', **TINY)
+    assert 'myorg/smpconvnet_t.in1k is not in the local Hugging Face cache' in source
+    assert '--pretrained yes (pretrained=True) downloads it' in source
+    _, source = load_model('smpconv_tcn_smnist', pretrained='auto', num_blocks=1, hidden_channels=4)
+    assert source == 'random weights (this model has no pretrained weights)'
+
+
 def test_missing_local_file_error_names_the_file(tmp_path):
     missing = tmp_path / 'nowhere.safetensors'
     with pytest.raises(hub.PretrainedWeightsNotFoundError, match=str(missing)):
