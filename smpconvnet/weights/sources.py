@@ -735,12 +735,25 @@ def _hub_unreadable(spec: str, e: BaseException) -> str:
     return f'{spec}: {where} {how} ({type(e).__name__}: {first})'
 
 
+def _is_registered_name(spec: str) -> bool:
+    # a timm model name with, if any, one of its pretrained tags ('smpconvnet_t.pth' is a file name, not a tag)
+    import timm
+    name, tag = timm.models.split_model_name_tag(spec)
+    return timm.is_model(name) and (not tag or spec in timm.list_pretrained(f'{name}.*'))
+
+
 def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickle: bool,
                             **kwargs) -> Tuple[torch.nn.Module, str, Dict[str, Any]]:
     import timm
     from ..models import weights_location
 
     path = Path(spec[len('local-dir:'):] if spec.startswith('local-dir:') else spec)
+    if not spec.startswith('local-dir:') and path.exists() and _is_registered_name(spec):
+        # a path wins (as documented), but the docs' own layout names a converted folder after its tag
+        kind = 'folder' if path.is_dir() else 'file'
+        warnings.warn(f'{spec} names both a registered model and the {kind} {path.resolve()}: the {kind} is read; '
+                      f'for the registered model, run this from another folder (in Python, '
+                      f'timm.create_model({spec!r}) always builds the registered one)', UserWarning, stacklevel=3)
     if path.is_dir():
         checkpoint = path / 'checkpoint.pth'  # train-seq's per-epoch checkpoint (seq_trainer.CHECKPOINT_NAME)
         if not (path / CONFIG_NAME).exists() and checkpoint.is_file():

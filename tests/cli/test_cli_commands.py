@@ -549,3 +549,27 @@ def test_force_does_not_delete_a_folder_of_other_things(tmp_path, capsys):
     capsys.readouterr()
     assert main(['push', str(deployed), 'me/gunpoint', '--force']) != 0  # nothing to replace without --dry-run
     assert 'applies only with --dry-run' in capsys.readouterr().err
+
+
+def test_a_folder_named_like_a_registered_model_is_read_with_a_warning(tmp_path, monkeypatch, capsys):
+    """The docs' layout names a converted folder after its tag (`smpconvnet_t.in1k`); in that folder `info
+    smpconvnet_t.in1k` read the folder while the user may have meant the registered model, without a word. The path
+    still wins (as documented) and says so; a file name with a suffix that is no tag (`smpconvnet_t.pth`) is no
+    registered name."""
+    monkeypatch.chdir(tmp_path)
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', 'smpconv_tcn_gunpoint.aeon']) == 0
+    capsys.readouterr()
+    assert main(['info', 'smpconv_tcn_gunpoint.aeon']) == 0
+    out, err = capsys.readouterr()
+    assert re.search(r'warning: smpconv_tcn_gunpoint\.aeon names both a registered model and the folder .*: the '
+                     r'folder is read; for the registered model, run this from another folder', err)
+    assert 'deployed weights from smpconv_tcn_gunpoint.aeon' in out
+    (tmp_path / 'elsewhere').mkdir()
+    monkeypatch.chdir(tmp_path / 'elsewhere')  # the hint, as printed: the registered model, without a warning
+    assert main(['info', 'smpconv_tcn_gunpoint.aeon']) == 0
+    out, err = capsys.readouterr()
+    assert 'weights shipped in' in out and 'registered model' not in err
+    torch.save(timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).state_dict(),
+               'smpconv_tcn_gunpoint.pth')
+    assert main(['info', 'smpconv_tcn_gunpoint.pth']) == 0
+    assert 'registered model' not in capsys.readouterr().err
