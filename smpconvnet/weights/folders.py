@@ -47,9 +47,9 @@ MODEL_FOLDER_FILES = (WEIGHTS_NAME, CONFIG_NAME, CARD_NAME, MANIFEST_NAME)
 def foreign_to_model_folder(folder: Path) -> Optional[str]:
     """What makes the existing ``folder`` other than a model folder as this project writes them (only
     ``MODEL_FOLDER_FILES``, a ``config.json`` naming a registered architecture), said for an error message; None for
-    an empty folder or a model folder (a file browser's ``.DS_Store`` or ``Thumbs.db`` besides), which ``--force`` may replace (the ``foreign`` of
-    ``atomic_io.check_destination``: a train-seq run, a folder of other checkpoints or of other things is not
-    deleted)."""
+    an empty folder or a model folder (``atomic_io.OS_METADATA_FILES`` besides), which ``--force`` may replace (the
+    ``foreign`` of ``atomic_io.check_destination``: a train-seq run, a folder of other checkpoints or of other things
+    is not deleted)."""
     reason = entries_besides(folder, MODEL_FOLDER_FILES)
     if reason or holds_nothing(folder):
         return reason

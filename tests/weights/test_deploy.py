@@ -107,7 +107,8 @@ def test_export_refuses_a_name_of_the_other_format_and_an_empty_output(trained_f
     fails far from the cause); `-o ""` silently wrote the default name. Both are refused before any work, and the
     hint's spelling works."""
     folder, _ = trained_folder
-    with pytest.raises(ValueError, match=r"a \.onnx name for a TorchScript file; name it .*m\.pt or choose --format onnx"):
+    with pytest.raises(ValueError, match=r"a \.onnx name for a TorchScript file; name it .*m\.pt or choose "
+                                         r"--format onnx"):
         export_model(str(folder), str(tmp_path / 'm.onnx'), 'torchscript', quiet=True)
     with pytest.raises(ValueError, match=r"a \.pth name for an ONNX file; name it .*m\.onnx"):
         export_model(str(folder), str(tmp_path / 'm.pth'), 'onnx', quiet=True)
