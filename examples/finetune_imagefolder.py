@@ -16,6 +16,7 @@ the same accuracy) and saved as a folder that ``timm.create_model('local-dir:DIR
 """
 import argparse
 import math
+import shlex
 import sys
 import tempfile
 import time
@@ -65,7 +66,7 @@ def build_model(name: str, num_classes: int, pretrained: str = 'auto', freeze_st
     """The model with a new ``num_classes`` head, its first ``freeze_stages`` stages (and the stem) frozen.
 
     Returns (model, names of the frozen submodules, where the weights came from)."""
-    from smpconvnet.models._pretrained import weights_location
+    from smpconvnet.models import weights_location
     source = 'random initialisation'
     use_weights = pretrained == 'yes'
     if pretrained == 'auto':
@@ -183,7 +184,12 @@ def main(argv=None) -> int:
     p.add_argument('--weight-decay', type=float, default=0.05)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--output', type=Path, help='save the fine-tuned model here (a local-dir: folder)')
+    p.add_argument('--force', action='store_true', help='replace --output if it is an earlier model folder')
     args = p.parse_args(argv)
+    if args.output is not None:  # before the training, not after it
+        from smpconvnet.atomic_io import check_destination
+        from smpconvnet.weights.folders import foreign_to_model_folder
+        check_destination(args.output, args.force, foreign=foreign_to_model_folder)
     torch.manual_seed(args.seed)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -228,19 +234,21 @@ def main(argv=None) -> int:
         acc_deployed = evaluate(deployed, val_loader)
         print(f'result: val accuracy {acc:.4f} ({len(val_loader.dataset)} images), deployed model {acc_deployed:.4f}')
         if args.output is not None:
-            from smpconvnet.weights.sources import model_card
-            from smpconvnet.weights.folders import write_model_folder
-            card = model_card(args.model.split('.')[0], model, {}, f'{args.model} fine-tuned on {data.name}',
-                               source=f'fine-tuned from {source} on {data}',
-                               command='python examples/finetune_imagefolder.py ' + ' '.join(sys.argv[1:]),
-                               extra=f'Validation accuracy: {acc:.4f} on {len(val_loader.dataset)} images.')
-            write_model_folder(model, args.output, card)
+            from smpconvnet.weights.folders import model_card, write_model_folder
+            # the arguments it was built with: its config.json rebuilds this network, and its card claims no
+            # ImageNet result for a new head
+            model_args = dict(num_classes=len(classes), **kwargs)
+            card = model_card(args.model.split('.')[0], model, model_args, f'{args.model} fine-tuned on {data.name}',
+                              source=f'fine-tuned from {source} on {data}',
+                              command='python examples/finetune_imagefolder.py ' + shlex.join(sys.argv[1:] if argv is None else argv),
+                              extra=f'Validation accuracy: {acc:.4f} on {len(val_loader.dataset)} images.')
+            write_model_folder(model, args.output, card, model_args=model_args, force=args.force)
             print(f"saved: {args.output} (timm.create_model('local-dir:{args.output}', pretrained=True))")
     return 0
 
 
 def _has_offline_weights(name: str) -> bool:
-    from smpconvnet.models._pretrained import weights_location
+    from smpconvnet.models import weights_location
     cfg = timm.models.get_pretrained_cfg(name)
     return weights_location(cfg.to_dict() if cfg else {})[0] in ('hub-cache', 'shipped', 'file')
 

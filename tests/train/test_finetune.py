@@ -110,3 +110,28 @@ def test_example_script_help(ft, capsys):
     with pytest.raises(SystemExit) as e:
         ft.main(['--help'])
     assert e.value.code == 0 and '--freeze-stages' in capsys.readouterr().out
+
+
+def test_example_script_saves_what_it_trained(ft, digits, tmp_path, capsys):
+    """`--output` trained, then failed to import the card writer (moved to smpconvnet.weights.folders): the trained
+    model was lost. The folder is now written, reloads as the fine-tuned network (its reduced layers and new head),
+    its card claims no ImageNet result, and an existing folder is refused before the training, not after it."""
+    import json
+    out = tmp_path / 'ft'
+    argv = ['--data', str(digits), '--pretrained', 'no', '--epochs', '1', '--batch-size', '8', '--output', str(out)]
+    assert ft.main(argv) == 0
+    assert f'saved: {out}' in capsys.readouterr().out
+    config = json.loads((out / 'config.json').read_text())
+    assert config['model_args']['num_classes'] == 10 and config['model_args']['layers'] == [1, 1, 2, 1]
+    card = (out / 'README.md').read_text()
+    assert 'imagenet-1k' not in card and '--output' in card
+    model = timm.create_model(f'local-dir:{out}', pretrained=True).eval()
+    assert model.num_classes == 10
+    (out / 'notes.txt').write_text('mine')
+    with pytest.raises(ValueError, match='holds notes.txt'):
+        ft.main(argv + ['--force'])
+    (out / 'notes.txt').unlink()
+    with pytest.raises(FileExistsError, match='add --force'):
+        ft.main(argv)
+    assert 'training:' not in capsys.readouterr().out  # refused before the work
+    assert ft.main(argv + ['--force']) == 0
