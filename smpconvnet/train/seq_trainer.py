@@ -489,6 +489,12 @@ def train(cfg: TrainConfig) -> Dict[str, Any]:
         # did not load), and a folder's unrelated config.json was overwritten without --force
         previous = [out_dir / n for n in (CHECKPOINT_NAME, LOG_NAME, RESULTS_NAME, 'model.safetensors', 'config.json')]
         found = [p for p in previous if p.exists()]
+        if found and not any(p.name in (CHECKPOINT_NAME, LOG_NAME, RESULTS_NAME) for p in found):
+            # weights or a config without a run's own files: another command's model folder (reparam, convert), whose
+            # card and manifest --force would leave beside this run's weights, or a project's config.json
+            raise ValueError(f"{out_dir} holds {' and '.join(p.name for p in found)} but no train-seq run "
+                             f'({CHECKPOINT_NAME}, {LOG_NAME}, {RESULTS_NAME}): another model folder or your own '
+                             f'files, which train-seq does not write over, --force or not; give another --output')
         if found and not cfg.force:
             raise FileExistsError(f'{found[0]} exists: {out_dir} holds a run; pass --resume to continue it (needs its '
                                   f'{CHECKPOINT_NAME}), --force to start over, or another --output')

@@ -130,6 +130,23 @@ def test_resume_is_exact(tmp_path, extra):
     assert epochs == [1, 2]
 
 
+def test_another_commands_model_folder_is_not_taken_for_a_run(tmp_path):
+    """A folder from `reparam` or `convert` (weights, config, card, no run files) was called "a run" whose --resume
+    then failed, and --force replaced its weights and config while its card, describing the other model, stayed.
+    It is refused, --force or not, and left as it was."""
+    folder = tmp_path / 'deployed'
+    folder.mkdir()
+    for name in ('model.safetensors', 'config.json', 'README.md'):
+        (folder / name).write_text('theirs')
+    for force in (False, True):
+        with pytest.raises(ValueError, match=r'holds model\.safetensors and config\.json but no train-seq run '
+                                             r'\(checkpoint\.pth, log\.jsonl, results\.json\): another model '
+                                             r'folder or your own files'):
+            train_seq.train(_cfg(tmp_path, 'deployed', force=force))
+    assert {p.name: p.read_text() for p in folder.iterdir()} == dict.fromkeys(
+        ('model.safetensors', 'config.json', 'README.md'), 'theirs')
+
+
 def test_window_slicing_augmentation():
     """--aug-warp: each sample becomes a window of 1 - warp to all of its length, linearly stretched back; on a
     ramp that is again a ramp, from a point in the first warp-fraction to one in the last, never steeper."""
@@ -747,13 +764,18 @@ def test_force_replaces_the_old_run_only_once_the_new_one_has_trained_an_epoch(t
 
 
 def test_a_folder_s_config_json_is_a_run_s_file(tmp_path):
-    """An unrelated config.json in --output was overwritten without --force; with --force the old run's config.json
-    stayed beside the new checkpoint until the end (an interrupted run's folder then did not load)."""
+    """An unrelated config.json in --output was overwritten without --force (later: with --force); it is no run's
+    file, so it is refused either way and kept. A run's config.json is replaced by --force."""
     folder = tmp_path / 'proj'
     folder.mkdir()
     (folder / 'config.json').write_text('{"my": "settings"}')
-    with pytest.raises(FileExistsError, match='config.json exists'):
-        train_seq.train(_cfg(tmp_path, 'proj', epochs=1))
+    for force in (False, True):
+        with pytest.raises(ValueError, match='holds config.json but no train-seq run'):
+            train_seq.train(_cfg(tmp_path, 'proj', epochs=1, force=force))
     assert (folder / 'config.json').read_text() == '{"my": "settings"}'
+    (folder / 'config.json').unlink()
+    train_seq.train(_cfg(tmp_path, 'proj', epochs=1))
+    with pytest.raises(FileExistsError, match='holds a run'):
+        train_seq.train(_cfg(tmp_path, 'proj', epochs=1))
     train_seq.train(_cfg(tmp_path, 'proj', epochs=1, force=True))
     assert json.loads((folder / 'config.json').read_text())['architecture'] == '_test_tiny_seqnet'
