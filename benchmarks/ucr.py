@@ -2,11 +2,11 @@
 """The SMP models trained by this project on the UEA/UCR sets that aeon ships, side by side with MiniRocket.
 
     python benchmarks/ucr.py                                   # score every shipped model, run MiniRocket: a table
-    python benchmarks/ucr.py --json docs/ucr-cpu.json          # the same, every figure also written to a file
+    python benchmarks/ucr.py --json docs/ucr-cpu.json --force  # the same, every figure also written to a file
     python benchmarks/ucr.py --markdown docs/ucr-cpu.json      # the README's table, rendered from such a file
     python benchmarks/ucr.py --train GunPoint                  # retrain a shipped model with its card's command
     python benchmarks/ucr.py --train GunPoint --resume         # continue it after an interruption
-    python benchmarks/ucr.py --cv --json docs/ucr-cv-cpu.json  # MiniRocket on the cards' cross-validation folds
+    python benchmarks/ucr.py --cv --json docs/ucr-cv-cpu.json --force  # MiniRocket on the cards' folds
 
 Nothing is trained by default. For each of the eight classification sets in aeon's wheel (offline), the shipped
 model for it (a registered ``<model>.aeon``, weights in ``smpconvnet/pretrained/``) is loaded, fed the test split
@@ -427,6 +427,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help=f'data sets to measure (default: all eight: {", ".join(DATASETS)})')
     parser.add_argument('--seeds', type=int, default=len(SEEDS), help='MiniRocket seeds 0..N-1 (default: 3)')
     parser.add_argument('--json', metavar='PATH', help='also write every figure to PATH')
+    parser.add_argument('--force', action='store_true', help='replace the --json file if it exists')
     parser.add_argument('--markdown', metavar='JSON', help='print the markdown table of a --json file and exit')
     parser.add_argument('--cv', action='store_true',
                         help="MiniRocket on the cross-validation folds of the shipped models' cards, next to the "
@@ -450,6 +451,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error('--cv scores MiniRocket on the cards\' folds; --train NAME retrains a model: one at a time')
     if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
         parser.error(f'--json {args.json}: the folder {os.path.dirname(os.path.abspath(args.json))} does not exist')
+    if args.force and not args.json:
+        parser.error('--force replaces the --json file: add --json PATH')
+    if args.json and os.path.exists(args.json) and not args.force:  # before the measuring, not after it
+        parser.error(f'--json {args.json} exists; add --force to replace it')
     if args.markdown:
         try:
             with open(args.markdown) as f:

@@ -50,6 +50,16 @@ def test_bench_arguments_are_checked_before_measuring(tmp_path):
     for args, message in ((['--workloads', ','], "--workloads ','"), (['--threads', '0'], '--threads must be'),
                           (['--device', 'foo'], '--device must be cpu or cuda'),
                           (['--json', str(tmp_path), '--workloads', 'memory'], 'is a folder'),
-                          (['--json', str(tmp_path / 'no' / 'x.json')], 'does not exist')):
-        with pytest.raises(ValueError, match=message):
+                          (['--json', str(tmp_path / 'no' / 'x.json')], 'does not exist'),
+                          (['--force'], '--force replaces the --json file: add --json PATH'),
+                          (['--markdown', 'docs/bench-cpu.json', '--reps', '3', '--quick'],
+                           '--markdown measures nothing, it prints the table of a --json report: --reps, --quick '
+                           'would do nothing with it')):
+        with pytest.raises(ValueError, match=re.escape(message)):
             bench.main(args)
+    # an existing file (a user's notes) is replaced only with --force, which is refused before measuring
+    notes = tmp_path / 'notes.txt'
+    notes.write_text('mine')
+    with pytest.raises(FileExistsError, match=f'--json {re.escape(str(notes))} exists; add --force to replace it'):
+        bench.main(['--quick', '--workloads', 'memory', '--json', str(notes)])
+    assert notes.read_text() == 'mine'

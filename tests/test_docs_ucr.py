@@ -86,7 +86,7 @@ def test_script_scores_a_shipped_model_next_to_minirocket(tmp_path, capsys):
     assert 'with `python benchmarks/ucr.py --datasets JapaneseVowels --seeds 1`' in ucr.markdown_table(report)
 
 
-def test_script_errors_name_what_is_wrong(tmp_path):
+def test_script_errors_name_what_is_wrong(tmp_path, capsys):
     ucr = _ucr()
     bad = tmp_path / 'bad.json'
     bad.write_text('not json')
@@ -109,6 +109,15 @@ def test_script_errors_name_what_is_wrong(tmp_path):
         with pytest.raises(SystemExit) as e:
             ucr.main(argv)
         assert e.value.code == 2, argv
+    # an existing report (or a user's file) is replaced only with --force, refused before the measuring
+    notes = tmp_path / 'notes.txt'
+    notes.write_text('mine')
+    for argv, said in ((['--json', str(notes)], f'--json {notes} exists; add --force to replace it'),
+                       (['--force'], '--force replaces the --json file: add --json PATH')):
+        with pytest.raises(SystemExit) as e:
+            ucr.main(argv)
+        assert e.value.code == 2 and said in capsys.readouterr().err, argv
+    assert notes.read_text() == 'mine'
 
 
 def test_cv_folds_are_the_ones_train_seq_holds_out():

@@ -589,6 +589,7 @@ def _add_arguments(parser: argparse.ArgumentParser):
     parser.add_argument('--json', metavar='PATH', default=None,
                         help='also write every figure (both sides, medians, min/max, each repetition, ratios) with the '
                              'versions, threads and device to PATH as JSON')
+    parser.add_argument('--force', action='store_true', help='replace the --json file if it exists')
     parser.add_argument('--markdown', metavar='JSON', default=None,
                         help='measure nothing: print the Markdown speed table of a --json report (docs/speed.md and '
                              'the README show one, from docs/bench-cpu.json)')
@@ -601,6 +602,13 @@ def _add_arguments(parser: argparse.ArgumentParser):
 
 def run(args: argparse.Namespace) -> int:
     if args.markdown is not None:
+        defaults = argparse.ArgumentParser()
+        _add_arguments(defaults)
+        ignored = [f"--{k.replace('_', '-')}" for k, v in vars(defaults.parse_args([])).items()
+                   if k != 'markdown' and hasattr(args, k) and getattr(args, k) != v]
+        if ignored:  # they would do nothing: said, not ignored
+            raise ValueError(f"--markdown measures nothing, it prints the table of a --json report: "
+                             f"{', '.join(ignored)} would do nothing with it")
         path = Path(args.markdown)
         if path.is_dir() or not path.is_file():
             raise FileNotFoundError(
@@ -626,11 +634,15 @@ def run(args: argparse.Namespace) -> int:
         if args.threads < 1:
             raise ValueError(f'--threads must be a positive number of threads, got {args.threads}')
         torch.set_num_threads(args.threads)
+    if args.force and not args.json:
+        raise ValueError('--force replaces the --json file: add --json PATH')
     if args.json:
         out = Path(args.json)
         if out.is_dir() or not out.resolve().parent.is_dir():
             raise ValueError(f'--json {args.json}: ' + ('is a folder' if out.is_dir() else
                              f'its folder {out.resolve().parent} does not exist') + ', expected a file path to write')
+        if out.exists() and not args.force:  # before the measuring, not after it
+            raise FileExistsError(f'--json {args.json} exists; add --force to replace it')
     if args.quick:
         args.img_size = min(args.img_size, 64)
         args.batch_size = min(args.batch_size, 2)
@@ -671,7 +683,7 @@ def _write_json(args: argparse.Namespace, device: torch.device, rows: List[Dict]
         machine=platform.machine(), processor=platform.processor(), device=str(device),
         threads=torch.get_num_threads(), reps=args.reps, quick=bool(args.quick),
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-        arguments={k: v for k, v in vars(args).items() if k not in ('func', 'json')},
+        arguments={k: v for k, v in vars(args).items() if k not in ('func', 'json', 'force')},
         rows=[dict(row, ratio=None if args.quick else row['ratio']) for row in rows])
     with atomic_file(args.json) as tmp:
         tmp.write_text(json.dumps(report, indent=2, default=str))
