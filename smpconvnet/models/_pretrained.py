@@ -263,8 +263,16 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
         except ValueError as e:
             raise ValueError(f'pretrained weights for {variant}: {e}') from None
     if pretrained and file is None:
-        # known not to exist: without a network, huggingface_hub's retries would take about 30 s to say so
         cfg = _resolved_cfg(variant, kwargs)
+        named = (cfg or {}).get('file')
+        if (named and cfg.get('source') != 'hf-hub' and not Path(named).exists()
+                and Path(named).resolve().parent.parent != WEIGHTS_DIR.resolve()):
+            # a file the user named is the only source timm reads (a missing shipped file falls back to the Hub):
+            # not a cache or Hub matter
+            raise PretrainedWeightsNotFoundError(
+                f'pretrained weights for {variant}: no such file {named} (the pretrained_cfg file, as '
+                f'pretrained_cfg_overlay=dict(file=...) sets it); give the path of an existing weights file')
+        # known not to exist: without a network, huggingface_hub's retries would take about 30 s to say so
         if cfg is not None and weights_location(cfg, kwargs.get('cache_dir'))[0] == 'unpublished':
             raise PretrainedWeightsNotFoundError(missing_weights_message(cfg, None, kwargs.get('cache_dir')))
     try:

@@ -96,9 +96,11 @@ def deploy(model: torch.nn.Module, example: Optional[torch.Tensor] = None) -> to
     return reparameterize_model(deployed)
 
 
-def _warn_new_classifier(src: str, model: torch.nn.Module, model_kwargs: Optional[Dict[str, Any]]):
+def _warn_new_classifier(src: str, model: torch.nn.Module, model_kwargs: Optional[Dict[str, Any]], source: str):
     # timm drops a trained classifier whose class count differs from num_classes (the fine-tuning idiom); deployed
-    # or exported, such a head is random
+    # or exported, such a head is random. Random weights (source) have no trained head to lose: nothing to say
+    if source.startswith('random'):
+        return
     trained = model.pretrained_cfg.get('num_classes')
     wanted = (model_kwargs or {}).get('num_classes')
     if wanted and trained and wanted != trained:
@@ -157,7 +159,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     model, source, source_config = load_model_with_config(src, pretrained=pretrained, **(model_kwargs or {}))
     model.eval()
     print_step(f'      {source}', quiet)
-    _warn_new_classifier(src, model, model_kwargs)
+    _warn_new_classifier(src, model, model_kwargs, source)
     if is_deployed(model):
         raise ValueError(f'{src} is already deployed (re-parameterised)')
     print_step('[2/3] re-parameterising', quiet)
@@ -333,7 +335,7 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     model, source = load_model(src, pretrained=pretrained, **(model_kwargs or {}))
     model.eval()
     print_step(f'      {source}', quiet)
-    _warn_new_classifier(src, model, model_kwargs)
+    _warn_new_classifier(src, model, model_kwargs, source)
     print_step('[2/4] re-parameterising', quiet)
     x1 = example_input(model, 1, input_size)
     x2 = example_input(model, 3, input_size, seed=1)  # another batch size: the batch axis must be dynamic

@@ -178,6 +178,11 @@ def test_deploying_a_new_classifier_warns_and_the_card_says_how_it_was_made(tmp_
     assert ('smpconvnet export: warning: smpconv_tcn_gunpoint.aeon built with num_classes=5: its weights classify 2 '
             'classes, so the classifier is new and initialised at random') in err
     assert 'Constant folding' not in err  # torch's note on its own optimisation is not the user's business
+    # random weights have no trained classifier to lose: no such warning (it claimed one of 10 classes)
+    assert main(['reparam', 'smpconv_tcn_gunpoint', str(tmp_path / 'rand'), '--pretrained', 'no',
+                 '--model-kwargs', 'num_classes=5', 'num_blocks=1', 'hidden_channels=4']) == 0
+    err = capsys.readouterr().err
+    assert 'classifier is new' not in err and 'warning' not in err, err
     model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, global_pool='avg')
     save_file(model.state_dict(), str(tmp_path / 'bare.safetensors'))
     assert main(['reparam', str(tmp_path / 'bare.safetensors'), str(tmp_path / 'out'), '--input-size', '1,150',

@@ -156,8 +156,13 @@ def test_auto_says_why_it_used_random_weights(tmp_path, monkeypatch, restore_nam
 
 def test_missing_local_file_error_names_the_file(tmp_path):
     missing = tmp_path / 'nowhere.safetensors'
-    with pytest.raises(hub.PretrainedWeightsNotFoundError, match=str(missing)):
+    with pytest.raises(hub.PretrainedWeightsNotFoundError) as e:
         timm.create_model('smpconvnet_t', pretrained=True, pretrained_cfg_overlay=dict(file=str(missing)), **TINY)
+    # the file, not the cache or the Hub (it said "not in the cache; the Hub was not asked" and "run once with a
+    # network")
+    assert str(e.value) == (f'pretrained weights for smpconvnet_t: no such file {missing} (the pretrained_cfg file, '
+                            f'as pretrained_cfg_overlay=dict(file=...) sets it); give the path of an existing weights '
+                            f'file')
 
 
 def test_wrong_checkpoint_is_not_mistaken_for_missing_weights(tmp_path):
