@@ -76,6 +76,8 @@ def check_destination(dst: PathLike, force: bool = False, sources: Sequence[Path
             is a file, or ``dst`` is a link that points nowhere.
     """
     text = os.fsdecode(dst)
+    if not text.strip():  # Path('') is the current folder
+        raise ValueError('the path to write is empty: name the file or folder to write')
     last = text.replace(os.sep, '/').rsplit('/', 1)
     if foreign is None and len(last) == 2 and last[1] in ('', '.', '..'):
         raise ValueError(f'{text} names a folder (it ends in a separator, . or ..): name the file to write')

@@ -151,6 +151,9 @@ def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Op
     checkpoint filter to this project's models (``smpconvnet.models.with_checkpoint_checks``).
     Returns the script's exit status.
     """
+    if not str(script).strip():  # abspath('') is the current folder, which the message would call the script
+        raise ValueError("the script's path is empty: pass the path of a timm script, e.g. train.py in a "
+                         'pytorch-image-models checkout')
     script = os.path.abspath(script)
     if not os.path.isfile(script):
         raise FileNotFoundError(

@@ -747,6 +747,10 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
     import timm
     from ..models import weights_location
 
+    spec = os.fspath(spec) if isinstance(spec, os.PathLike) else spec
+    if not isinstance(spec, str) or not spec.strip() or spec.strip() == 'local-dir:':  # Path('') is the current folder
+        raise ValueError(f'{spec!r}: expected a model name, an hf-hub:/local-dir: name, a folder or a checkpoint file '
+                         f'(see `smpconvnet list`)')
     path = Path(spec[len('local-dir:'):] if spec.startswith('local-dir:') else spec)
     if not spec.startswith('local-dir:') and path.exists() and _is_registered_name(spec):
         # a path wins (as documented), but the docs' own layout names a converted folder after its tag

@@ -578,3 +578,20 @@ def test_a_folder_named_like_a_registered_model_is_read_with_a_warning(tmp_path,
                'smpconv_tcn_gunpoint.pth')
     assert main(['info', 'smpconv_tcn_gunpoint.pth']) == 0
     assert 'registered model' not in capsys.readouterr().err
+
+
+def test_empty_paths_and_names_are_named_as_empty(tmp_path, monkeypatch, capsys):
+    """'' read as the current folder: `info ''` said "config.json is not a readable config.json", `timm ''` that the
+    current folder was not found, `push X a/b --dry-run ''` that it would replace the current folder."""
+    from smpconvnet.models import WEIGHTS_DIR
+    monkeypatch.chdir(tmp_path)
+    folder = str(WEIGHTS_DIR / 'smpconv_tcn_gunpoint.aeon')
+    for argv, said in ((['info', ''], "'': expected a model name, an hf-hub:/local-dir: name, a folder or a "
+                                      'checkpoint file'),
+                       (['info', 'local-dir:'], "'local-dir:': expected a model name"),
+                       (['timm', ''], "the script's path is empty"),
+                       (['reparam', 'smpconv_tcn_gunpoint.aeon', ''], 'the path to write is empty'),
+                       (['push', folder, 'a/b', '--dry-run', ''], 'the path to write is empty')):
+        assert main(argv) == 1, argv
+        assert said in capsys.readouterr().err, argv
+    assert list(tmp_path.iterdir()) == []
