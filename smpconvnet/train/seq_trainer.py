@@ -41,7 +41,7 @@ from ..atomic_io import atomic_file
 from ..data import sequences as seq_data
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
-from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, member_network
+from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input, member_network
 from ..weights.sources import (
     check_none_kwargs, load_model_with_config, register_checkpoint_format, weights_file_hints)
 
@@ -979,6 +979,16 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                          f'{data.max_length}: evaluate the training-form model it was deployed from, or deploy that '
                          f'one again without --input-size (for the length it was trained at: smpconvnet reparam SRC '
                          f'DST)')
+    lengths = data.lengths
+    if (deployed_for and kernels_span_the_input(model) and bool((lengths == lengths[0]).all())
+            and int(lengths[0]) not in deployed_for):
+        # every series is zero-padded to the deployed length: kernels spanning the whole input then compute
+        # something else than the trained model (which saw the set's own length), silently (0.56 against 1.0)
+        warnings.warn(f'{model_name} is deployed for {max(deployed_for)} steps and its kernels span the whole input, '
+                      f'but every series of {name} has {int(lengths[0])}: each is zero-padded to '
+                      f'{max(deployed_for)}, which is not what the model was trained on, so this accuracy is not the '
+                      f"trained model's; evaluate the training-form model it was deployed from, or deploy that one "
+                      f'again without --input-size (smpconvnet reparam SRC DST)', stacklevel=2)
     data = seq_data.standardize(data, cfg['mean'], cfg['std'])
     # keep the trained input length (the kernel grid); only a longer test sequence extends it
     length = max(length, data.max_length)

@@ -595,3 +595,19 @@ def test_empty_paths_and_names_are_named_as_empty(tmp_path, monkeypatch, capsys)
         assert main(argv) == 1, argv
         assert said in capsys.readouterr().err, argv
     assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluating_a_model_deployed_for_another_length_warns(tmp_path, capsys):
+    """A GunPoint model deployed for 200 steps (its kernels span the whole input) scored 0.56 on the 150-step test
+    split, every series silently zero-padded to 200, against 1.0 for the model as trained: said with the score."""
+    assert main(['reparam', 'smpconv_tcn_gunpoint', str(tmp_path / 'gp200'), '--input-size', '1,200']) == 0
+    capsys.readouterr()
+    assert main(['evaluate-seq', str(tmp_path / 'gp200')]) == 0
+    err = capsys.readouterr().err
+    assert (f'warning: {tmp_path / "gp200"} is deployed for 200 steps and its kernels span the whole input, but every '
+            f'series of GunPoint has 150: each is zero-padded to 200') in err
+    assert main(['reparam', 'smpconv_tcn_gunpoint', str(tmp_path / 'gp')]) == 0  # the hint: no --input-size
+    capsys.readouterr()
+    assert main(['evaluate-seq', str(tmp_path / 'gp')]) == 0
+    out, err = capsys.readouterr()
+    assert 'warning' not in err and 'accuracy 1.0000 (150/150)' in out
