@@ -149,10 +149,10 @@ def _sequence_test_set(model: torch.nn.Module, model_name: str):
     return dataset, x, lengths, data.targets
 
 
-def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_size: int = 2, seed: int = 0,
-             tolerance: float = TOLERANCE) -> int:
+def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_size: Optional[int] = None,
+             seed: int = 0, tolerance: float = TOLERANCE) -> int:
     import smpconvnet
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise ValueError(f'--batch-size {batch_size}: expected at least 1 image')
     torch.manual_seed(seed)
     why = None
@@ -178,6 +178,9 @@ def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_s
         raise ValueError(f'{model_name} is a sequence model; the demo runs the registered ones (smpconvnet list '
                          f'"smpconv_tcn_*.aeon") on their test split: score this one with `smpconvnet evaluate-seq '
                          f'{shlex.quote(model_name)}`')
+    if is_sequence and batch_size is not None:  # it would do nothing: the whole test split is one batch
+        raise ValueError(f'--batch-size: {model_name} is scored on its whole test split in one batch; leave '
+                         f'--batch-size out (it sets the number of images for an image model)')
     n_params = sum(p.numel() for p in model.parameters())
     print(f'  built through timm in {time.perf_counter() - t0:.1f}s: {n_params:,} parameters')
     print(f'  weights: {source}')
@@ -188,7 +191,7 @@ def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_s
               f'{x.shape[1]} channel(s) x {x.shape[-1]} steps, standardised with the training statistics')
         names = [f'test sequence {i}' for i in range(len(targets))]
     else:
-        x, names = _images(model, batch_size)
+        x, names = _images(model, 2 if batch_size is None else batch_size)
         print(f'  input: {", ".join(dict.fromkeys(names))} ({tuple(x.shape)}, preprocessed per the model config)')
     equal_length = lengths is None or bool((lengths == x.shape[-1]).all())
 
@@ -246,6 +249,8 @@ def add_parser(subparsers: argparse._SubParsersAction):
                    help='model name, hf-hub:/local-dir: name, folder or checkpoint (default: chosen as above)')
     p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='auto',
                    help='for a named model: auto uses weights when available offline (default auto)')
-    p.add_argument('--batch-size', type=int, default=2, help='images per forward pass')
+    p.add_argument('--batch-size', type=int, default=None,
+                   help='image models: images in the batch, the two bundled photographs repeated or cut to fill it '
+                        '(default 2); a sequence model scores its whole test split')
     p.add_argument('--seed', type=int, default=0)
     p.set_defaults(func=lambda a: run_demo(a.model, a.pretrained, a.batch_size, a.seed))

@@ -64,3 +64,8 @@ def test_demo_hints_are_this_command_line_s(capsys):
     assert 'weights:' not in out and 'parameters' not in out, out  # nothing reported of a model it does not run
     assert main(['demo', 'smpconvnet_t', '--batch-size', '0']) == 1
     assert '--batch-size 0: expected at least 1' in capsys.readouterr().err
+    # a sequence model scores its whole test split: --batch-size did nothing there (the output said 150 series)
+    assert main(['demo', 'smpconv_tcn_gunpoint', '--batch-size', '7']) == 1
+    out, err = capsys.readouterr()
+    assert ('--batch-size: smpconv_tcn_gunpoint is scored on its whole test split in one batch; leave --batch-size '
+            'out') in err and 'weights:' not in out
