@@ -12,6 +12,7 @@ empty Hub cache.
 import contextlib
 import dataclasses
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
@@ -36,7 +37,28 @@ def hub_namespace() -> str:
     """The Hub organisation or user that hosts this project's weights."""
     if _namespace_override:
         return _namespace_override
-    return os.environ.get(HUB_NAMESPACE_ENV, '').strip().strip('/') or DEFAULT_HUB_NAMESPACE
+    value = os.environ.get(HUB_NAMESPACE_ENV, '').strip().strip('/')
+    if value:
+        # read at import (the registered cfgs): a bad value is said there, naming the variable (huggingface_hub's
+        # repo-id error came later and did not), and not used
+        try:
+            _check_namespace(value, f'{HUB_NAMESPACE_ENV}={value!r}')
+        except ValueError as e:
+            warnings.warn(f'{str(e).rstrip(".")}; it is ignored and the default namespace {DEFAULT_HUB_NAMESPACE!r} is used',
+                          UserWarning, stacklevel=2)
+            value = ''
+    return value or DEFAULT_HUB_NAMESPACE
+
+
+def _check_namespace(namespace: str, what: str):
+    from huggingface_hub.utils import validate_repo_id
+    if not namespace or '/' in namespace:
+        raise ValueError(f'{what}: invalid Hub namespace, expected a user or organisation name, no "/"')
+    try:
+        validate_repo_id(f'{namespace}/model')
+    except Exception as e:  # noqa: BLE001  (huggingface_hub's validation error, re-raised with our wording)
+        raise ValueError(f'{what}: invalid Hub namespace, expected a user or organisation name (letters, digits, '
+                         f'"-", "_", "."): {e}') from None
 
 
 def hub_id(model_name: str, tag: str) -> str:
@@ -86,18 +108,11 @@ def set_hub_namespace(namespace: Optional[str]) -> str:
     the project's own (``<old namespace>/<model>.<tag>``) change; a cfg passed per call is never touched.
     """
     global _namespace_override
-    from huggingface_hub.utils import validate_repo_id
     from timm.models._registry import _model_default_cfgs, _model_pretrained_cfgs
 
     if namespace is not None:
         namespace = namespace.strip().strip('/')
-        try:
-            validate_repo_id(f'{namespace}/model')
-        except Exception as e:  # noqa: BLE001  (huggingface_hub's validation error, re-raised with our wording)
-            raise ValueError(f'invalid Hub namespace {namespace!r}: expected a user or organisation name '
-                             f'(letters, digits, "-", "_", "."): {e}') from e
-        if not namespace or '/' in namespace:
-            raise ValueError(f'invalid Hub namespace {namespace!r}: expected a user or organisation name, no "/"')
+        _check_namespace(namespace, f'set_hub_namespace({namespace!r})')
     old = hub_namespace()
     _namespace_override = namespace
     new = hub_namespace()

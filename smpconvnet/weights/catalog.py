@@ -27,7 +27,8 @@ def _weights_status(cfg: Dict[str, Any]) -> str:
         'shipped': 'shipped (smpconvnet/pretrained/)',
         'file': f'local file {where}',
         'hub-cache': f"Hub cache ({cfg.get('hf_hub_id')})",
-        'hub': f"on the Hub, not cached ({cfg.get('hf_hub_id')})",
+        # list asks no server: the repo's existence is not checked
+        'hub': f"not cached; downloaded from the Hub repo {cfg.get('hf_hub_id')} if it exists (not checked)",
         'unpublished': f"not published yet (no Hub repo {cfg.get('hf_hub_id')}; see its model card)",
         'url': 'download (url)',
         'none': 'none',

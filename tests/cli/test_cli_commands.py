@@ -248,6 +248,21 @@ def test_list_shows_models_tags_parameters_and_weights(capsys):
     assert 'smpconvnet/smpconvnet_t.in1k' in rows['smpconvnet_t.in1k']['weights'] or \
         timm.models.get_pretrained_cfg('smpconvnet_t.in1k').hf_hub_id in rows['smpconvnet_t.in1k']['weights']
     assert {'smpconvnet_t', 'smpconvnet_b'} <= set(project_models())
+
+
+def test_list_does_not_claim_a_repo_it_did_not_check(capsys, monkeypatch, tmp_path):
+    """Under another namespace `list` said "on the Hub, not cached (myorg/...)" without asking the Hub."""
+    from huggingface_hub import constants as hf_constants
+    from smpconvnet.models import set_hub_namespace
+    monkeypatch.setattr(hf_constants, 'HF_HUB_CACHE', str(tmp_path / 'hub'))
+    set_hub_namespace('myorg')
+    try:
+        assert main(['list', 'smpconvnet_t*', '--json', '--no-params']) == 0
+    finally:
+        set_hub_namespace(None)
+    row, = json.loads(capsys.readouterr().out)
+    assert row['weights'] == ('not cached; downloaded from the Hub repo myorg/smpconvnet_t.in1k if it exists '
+                              '(not checked)')
     assert main(['list', 'no_such_model*']) == 1
     # a pattern over the names as listed, tags included (the demo's hint `list "smpconv_tcn_*.aeon"` matched none)
     assert main(['list', 'smpconv_tcn_*.aeon', '--json']) == 0

@@ -83,6 +83,17 @@ def test_set_hub_namespace_rejects_a_path():
         hub.set_hub_namespace('org/sub')
 
 
+@pytest.mark.parametrize('value', ['bad org', 'org/sub'])
+def test_a_bad_namespace_variable_is_named_and_not_used(monkeypatch, restore_namespace, value):
+    """SMPCONVNET_HUB_NAMESPACE='bad org' made `list` fail with huggingface_hub's repo-id error, which did not name
+    the variable: it is named, at import, and the default namespace is used."""
+    hub.set_hub_namespace(None)
+    monkeypatch.setenv(hub.HUB_NAMESPACE_ENV, value)
+    with pytest.warns(UserWarning, match=f"SMPCONVNET_HUB_NAMESPACE='{value}': invalid Hub namespace.*; it is "
+                                         f"ignored and the default namespace 'smpconvnet' is used"):
+        assert hub.hub_namespace() == 'smpconvnet'
+
+
 def test_missing_weights_error_says_where_and_how(offline_hf_cache):
     with pytest.raises(hub.PretrainedWeightsNotFoundError) as e:
         timm.create_model('smpconvnet_t.in1k', pretrained=True, **TINY)
