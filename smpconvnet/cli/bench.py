@@ -718,7 +718,7 @@ def markdown_table(report: Dict) -> str:
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         'bench', help='speed of smpconvnet_t vs convnext_tiny and of the sequence model vs the original method',
-        description=__doc__,
+        description=__doc__.replace('``', ''),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_arguments(parser)
     parser.set_defaults(func=run)
@@ -726,7 +726,7 @@ def add_parser(subparsers):
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog='python -m smpconvnet.cli.bench', description=__doc__,
+    parser = argparse.ArgumentParser(prog='python -m smpconvnet.cli.bench', description=__doc__.replace('``', ''),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_arguments(parser)
     return run(parser.parse_args(argv))

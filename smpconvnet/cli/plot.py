@@ -102,7 +102,7 @@ def add_parser(subparsers: argparse._SubParsersAction):
     p.add_argument('--out', default='kernels.png', help='PNG file to write (atomically)')
     p.add_argument('--force', action='store_true', help='replace the --out file if it exists')
     p.add_argument('--channels', type=int, default=4, help='output channels per row')
-    p.add_argument('--size', type=_size, default=(1600, 1000), help='image size WIDTHxHEIGHT in pixels')
+    p.add_argument('--size', type=_size, default='1600x1000', help='image size WIDTHxHEIGHT in pixels')
     p.add_argument('--length', type=int, default=None,
                    help='sequence models: taps to sample the kernels at (default: the model\'s input length)')
     p.add_argument('--max-rows', type=int, default=8, help='at most this many kernels (rows)')

@@ -515,6 +515,13 @@ def train(cfg: TrainConfig) -> Dict[str, Any]:
         torch.set_num_threads(threads)
 
 
+def _shown(value: Any) -> str:
+    # an option's value as typed on the command line: 5 and 5.0 alike (an int default, a float parsed), strings quoted
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f'{value:g}'
+    return repr(value)
+
+
 def _read_checkpoint(path: Path) -> Dict[str, Any]:
     # the run's own checkpoint (optimizer, RNG states: full unpickling); a damaged file is named, not a traceback
     try:
@@ -623,7 +630,7 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
                    if ckpt['args'].get(k, getattr(defaults, k)) != getattr(cfg, k)}
         if changed:
             raise ValueError('--resume needs the options the run was started with; changed: '
-                             + ', '.join(f'{option_name(k)} {a!r} in the checkpoint, {b!r} now'
+                             + ', '.join(f'{option_name(k)} {_shown(a)} in the checkpoint, {_shown(b)} now'
                                          for k, (a, b) in changed.items()))
         model.load_state_dict(ckpt['model'])
         if ema is not None:

@@ -118,6 +118,8 @@ def test_resume_is_exact(tmp_path, extra):
     assert log == b['history'] and [r['epoch'] for r in log] == [1, 2]
     with pytest.raises(ValueError, match=r'changed: --lr 0\.01 in the checkpoint, 0\.5 now'):
         train_seq.train(_cfg(tmp_path, 'b', resume=True, lr=0.5, **extra))
+    with pytest.raises(ValueError, match=r'changed: --warmup-epochs 0\.5 in the checkpoint, 2 now'):  # not 2.0
+        train_seq.train(_cfg(tmp_path, 'b', resume=True, warmup_epochs=2.0, **extra))
     with pytest.raises(FileExistsError, match='--resume'):
         train_seq.train(_cfg(tmp_path, 'b', **extra))
     # a finished run whose checkpoint was deleted (scripts/train_aeon.py keeps only the model) is protected too;
