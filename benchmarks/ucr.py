@@ -444,6 +444,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error(f'--seeds must be at least 1, got {args.seeds}')
     if (args.output or args.resume) and not args.train:
         parser.error('--output and --resume go with --train NAME (retraining a shipped model)')
+    for option, value in (('--json', args.json), ('--markdown', args.markdown)):
+        if value is not None and not value.strip():  # '' read as "not given": the long work ran, nothing written
+            parser.error(f'{option} is empty: give the file path')
+    if args.json and os.path.isdir(args.json):
+        parser.error(f'--json {args.json} is a folder: give the file to write')
     if args.markdown and (args.train or args.json or args.cv):
         parser.error('--markdown JSON prints the table of an earlier --json report and exits: '
                      'it takes no --train, --json or --cv')

@@ -238,6 +238,14 @@ def main(argv=None) -> int:
             # the arguments it was built with: its config.json rebuilds this network, and its card claims no
             # ImageNet result for a new head
             model_args = dict(num_classes=len(classes), **kwargs)
+            # the preprocessing it was trained and validated with (timm's data config reads it back), not the base
+            # model's ImageNet cfg: its 224 px and 0.875 crop gave chance accuracy on the saved digits model; nor the
+            # base's tag and Hub repo, which are not this model's
+            cfg = {k: v for k, v in model.pretrained_cfg.items()
+                   if k not in ('tag', 'hf_hub_id', 'hf_hub_filename', 'url', 'file', 'source', 'test_input_size',
+                                'test_crop_pct', 'paper_ids', 'paper_name', 'origin_url')}
+            model.pretrained_cfg = dict(cfg, input_size=(3, args.img_size, args.img_size), crop_pct=1.0,
+                                        interpolation='bicubic', num_classes=len(classes), label_names=classes)
             card = model_card(args.model.split('.')[0], model, model_args, f'{args.model} fine-tuned on {data.name}',
                               source=f'fine-tuned from {source} on {data}',
                               command='python examples/finetune_imagefolder.py ' + shlex.join(sys.argv[1:] if argv is None else argv),
@@ -254,4 +262,7 @@ def _has_offline_weights(name: str) -> bool:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (ValueError, FileExistsError, FileNotFoundError) as e:  # a refusal, said in one line
+        sys.exit(f'finetune_imagefolder.py: error: {e}'.replace(' (force=True in Python)', ''))

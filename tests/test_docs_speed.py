@@ -45,13 +45,14 @@ def test_bench_arguments_are_checked_before_measuring(tmp_path):
         bad.write_text(content)
         with pytest.raises(ValueError, match=f'--markdown: {bad} is not a report'):
             bench.main(['--markdown', str(bad)])
-    with pytest.raises(FileNotFoundError, match="--markdown: '' is a folder"):
+    with pytest.raises(ValueError, match='--markdown is empty'):  # it said "'' is a folder"
         bench.main(['--markdown', ''])
     for args, message in ((['--workloads', ','], "--workloads ','"), (['--threads', '0'], '--threads must be'),
                           (['--device', 'foo'], '--device must be cpu or cuda'),
                           (['--json', str(tmp_path), '--workloads', 'memory'], 'is a folder'),
                           (['--json', str(tmp_path / 'no' / 'x.json')], 'does not exist'),
                           (['--force'], '--force replaces the --json file: add --json PATH'),
+                          (['--quick', '--json', ''], '--json is empty'),  # it measured and wrote nothing
                           (['--markdown', 'docs/bench-cpu.json', '--reps', '3', '--quick'],
                            '--markdown measures nothing, it prints the table of a --json report: --reps, --quick '
                            'would do nothing with it')):

@@ -113,7 +113,9 @@ def test_script_errors_name_what_is_wrong(tmp_path, capsys):
     notes = tmp_path / 'notes.txt'
     notes.write_text('mine')
     for argv, said in ((['--json', str(notes)], f'--json {notes} exists; add --force to replace it'),
-                       (['--force'], '--force replaces the --json file: add --json PATH')):
+                       (['--force'], '--force replaces the --json file: add --json PATH'),
+                       (['--json', ''], '--json is empty'), (['--markdown', ''], '--markdown is empty'),
+                       (['--json', str(tmp_path), '--force'], f'--json {tmp_path} is a folder')):
         with pytest.raises(SystemExit) as e:
             ucr.main(argv)
         assert e.value.code == 2 and said in capsys.readouterr().err, argv

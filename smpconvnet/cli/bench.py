@@ -601,6 +601,8 @@ def _add_arguments(parser: argparse.ArgumentParser):
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.markdown is not None and not args.markdown.strip():
+        raise ValueError('--markdown is empty: give the --json report to print the table of')
     if args.markdown is not None:
         defaults = argparse.ArgumentParser()
         _add_arguments(defaults)
@@ -634,6 +636,8 @@ def run(args: argparse.Namespace) -> int:
         if args.threads < 1:
             raise ValueError(f'--threads must be a positive number of threads, got {args.threads}')
         torch.set_num_threads(args.threads)
+    if args.json is not None and not args.json.strip():  # '' read as "not given": everything ran, nothing written
+        raise ValueError('--json is empty: give the file to write the report to')
     if args.force and not args.json:
         raise ValueError('--force replaces the --json file: add --json PATH')
     if args.json:

@@ -18,6 +18,8 @@ def _print_or_write_recipe(args: argparse.Namespace) -> int:
     # an option that would do nothing is refused, not ignored (a user would think the file was written or replaced)
     if args.output is not None and not args.output.strip():
         raise ValueError('--output is empty: give the file to write the recipe to')
+    if args.name is not None and not args.name.strip():  # '' listed the recipes as if no name was given
+        raise ValueError("the recipe name is empty: `smpconvnet recipe --list` names them")
     if args.list and (args.name or args.output is not None or args.force):
         raise ValueError('--list prints the recipe names and writes nothing: give it no NAME, --output or --force')
     if not args.name and (args.output is not None or args.force):

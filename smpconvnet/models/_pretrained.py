@@ -56,9 +56,9 @@ def _check_namespace(namespace: str, what: str):
         raise ValueError(f'{what}: invalid Hub namespace, expected a user or organisation name, no "/"')
     try:
         validate_repo_id(f'{namespace}/model')
-    except Exception as e:  # noqa: BLE001  (huggingface_hub's validation error, re-raised with our wording)
+    except Exception:  # noqa: BLE001  (huggingface_hub's validation error, whose text quotes a made-up repo id)
         raise ValueError(f'{what}: invalid Hub namespace, expected a user or organisation name (letters, digits, '
-                         f'"-", "_", "."): {e}') from None
+                         f'"-", "_", "."; not starting or ending with "-" or ".")') from None
 
 
 def hub_id(model_name: str, tag: str) -> str:

@@ -43,6 +43,8 @@ def convert_checkpoint(
     import timm
     from ..models.smpconvnet import checkpoint_filter_fn
 
+    if not os.fspath(src).strip():  # Path('') is the current folder, which the hint would then name
+        raise ValueError('the checkpoint path is empty: give the original .pth or .safetensors file')
     src, dst = Path(src), check_destination(dst, force, sources=[src], foreign=foreign_to_model_folder)
     t0 = time.perf_counter()
     print_step(f'[1/4] reading {src}', quiet)

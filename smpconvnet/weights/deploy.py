@@ -322,14 +322,16 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     ``model_kwargs`` go to ``load_model`` (arguments the model is built with before its weights load)."""
     if fmt not in ('onnx', 'torchscript'):
         raise ValueError(f"unknown export format {fmt!r}: expected 'onnx' or 'torchscript'")
+    out_path = check_destination(out, force, sources=[src])
     suffix = Path(out).suffix.lower()
+    # a weight file's name too: `info m.safetensors` then failed on a header that was a TorchScript archive
     other = {'onnx': ('.pt', '.pth', '.ts', '.torchscript', '.jit'), 'torchscript': ('.onnx',)}[fmt]
-    if suffix in other:  # a TorchScript file named .onnx fails in onnxruntime later, far from its cause
+    if suffix in other + ('.safetensors', '.bin'):  # a TorchScript file named .onnx fails in onnxruntime later
         wanted = '.onnx' if fmt == 'onnx' else '.pt'
         kind, switch = ('an ONNX', 'torchscript') if fmt == 'onnx' else ('a TorchScript', 'onnx')
-        raise ValueError(f"{out}: a {suffix} name for {kind} file; name it {Path(out).with_suffix(wanted)} or "
-                         f"choose --format {switch} (fmt='{switch}' in Python)")
-    out_path = check_destination(out, force, sources=[src])
+        raise ValueError(f"{out}: a {suffix} name for {kind} file; name it {Path(out).with_suffix(wanted)}"
+                         + (f" or choose --format {switch} (fmt='{switch}' in Python)" if suffix in other else
+                            ' (that name is a state dict\'s)'))
     t0 = time.perf_counter()
     print_step(f'[1/4] loading {src}', quiet)
     model, source = load_model(src, pretrained=pretrained, **(model_kwargs or {}))

@@ -47,6 +47,8 @@ def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
     """Check ``folder`` is a loadable model folder; return its files (name, bytes, sha256) to upload."""
     from safetensors import safe_open
 
+    if not os.fspath(folder).strip():  # Path('') is the current folder: it would be uploaded
+        raise ValueError('the model folder path is empty: give the folder to upload')
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f'{folder} is not a folder (expected a model folder: the output of `smpconvnet '

@@ -606,7 +606,10 @@ def test_empty_paths_and_names_are_named_as_empty(tmp_path, monkeypatch, capsys)
                        (['info', 'local-dir:'], "'local-dir:': expected a model name"),
                        (['timm', ''], "the script's path is empty"),
                        (['reparam', 'smpconv_tcn_gunpoint.aeon', ''], 'the path to write is empty'),
-                       (['push', folder, 'a/b', '--dry-run', ''], 'the path to write is empty')):
+                       (['push', folder, 'a/b', '--dry-run', ''], 'the path to write is empty'),
+                       (['push', '', 'a/b', '--dry-run', 'pd'], 'the model folder path is empty'),  # uploaded '.'
+                       (['convert', '', 'cv'], 'the checkpoint path is empty'),
+                       (['recipe', ''], 'the recipe name is empty')):
         assert main(argv) == 1, argv
         assert said in capsys.readouterr().err, argv
     assert list(tmp_path.iterdir()) == []

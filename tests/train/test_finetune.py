@@ -127,6 +127,13 @@ def test_example_script_saves_what_it_trained(ft, digits, tmp_path, capsys):
     assert 'imagenet-1k' not in card and '--output' in card
     model = timm.create_model(f'local-dir:{out}', pretrained=True).eval()
     assert model.num_classes == 10
+    # the preprocessing it was trained with (it recorded the base model's 224 px and 0.875 crop: chance accuracy
+    # through timm's data pipeline), and not the base's tag
+    from timm.data import resolve_data_config
+    data_cfg = resolve_data_config({}, model=model)
+    assert data_cfg['input_size'] == (3, 32, 32) and data_cfg['crop_pct'] == 1.0
+    assert 'tag' not in config['pretrained_cfg'] and 'hf_hub_id' not in config['pretrained_cfg']
+    assert config['pretrained_cfg']['label_names'] == [str(i) for i in range(10)]
     (out / 'notes.txt').write_text('mine')
     with pytest.raises(ValueError, match='holds notes.txt'):
         ft.main(argv + ['--force'])
@@ -135,3 +142,9 @@ def test_example_script_saves_what_it_trained(ft, digits, tmp_path, capsys):
         ft.main(argv)
     assert 'training:' not in capsys.readouterr().out  # refused before the work
     assert ft.main(argv + ['--force']) == 0
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, str(ROOT / 'examples' / 'finetune_imagefolder.py')] + argv,
+                       capture_output=True, text=True)  # a refusal is one line, without a traceback
+    assert r.returncode == 1 and r.stderr.strip() == f'finetune_imagefolder.py: error: {out} exists; add --force to ' \
+                                                     'replace it', r.stderr

@@ -112,6 +112,8 @@ def test_export_refuses_a_name_of_the_other_format_and_an_empty_output(trained_f
         export_model(str(folder), str(tmp_path / 'm.onnx'), 'torchscript', quiet=True)
     with pytest.raises(ValueError, match=r"a \.pth name for an ONNX file; name it .*m\.onnx"):
         export_model(str(folder), str(tmp_path / 'm.pth'), 'onnx', quiet=True)
+    with pytest.raises(ValueError, match=r"a \.safetensors name for a TorchScript file; name it .*m\.pt"):
+        export_model(str(folder), str(tmp_path / 'm.safetensors'), 'torchscript', quiet=True)
     assert main(['export', str(folder), '-o', '']) == 1
     assert '--output is empty' in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [] and not any(Path.cwd().glob('*.onnx'))
