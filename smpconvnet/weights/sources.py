@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import torch
 
+from ..atomic_io import holds_nothing
 from ..models import (
     check_weights_file, find_state_dict, has_batchnorm, is_weight_source_error, member_network, unwrap_state_dict,
 )
@@ -752,13 +753,22 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         raise ValueError(f'{spec!r}: expected a model name, an hf-hub:/local-dir: name, a folder or a checkpoint file '
                          f'(see `smpconvnet list`)')
     path = Path(spec[len('local-dir:'):] if spec.startswith('local-dir:') else spec)
+    read_path = True
     if not spec.startswith('local-dir:') and path.exists() and _is_registered_name(spec):
-        # a path wins (as documented), but the docs' own layout names a converted folder after its tag
         kind = 'folder' if path.is_dir() else 'file'
-        warnings.warn(f'{spec} names both a registered model and the {kind} {path.resolve()}: the {kind} is read; '
-                      f'for the registered model, run this from another folder (in Python, '
-                      f'timm.create_model({spec!r}) always builds the registered one)', UserWarning, stacklevel=3)
-    if path.is_dir():
+        if path.is_dir() and holds_nothing(path):
+            # an empty folder holds no model: the name can only mean the registered one (it used to fail on a
+            # missing config.json, the registered model unreachable from this folder)
+            warnings.warn(f'{spec} names both a registered model and the empty folder {path.resolve()}: the '
+                          f'registered model is read', UserWarning, stacklevel=3)
+            read_path = False
+        else:
+            # a path wins (as documented), but the docs' own layout names a converted folder after its tag
+            warnings.warn(f'{spec} names both a registered model and the {kind} {path.resolve()}: the {kind} is '
+                          f'read; for the registered model, run this from another folder (in Python, '
+                          f'timm.create_model({spec!r}) always builds the registered one)', UserWarning,
+                          stacklevel=3)
+    if read_path and path.is_dir():
         checkpoint = path / 'checkpoint.pth'  # train-seq's per-epoch checkpoint (seq_trainer.CHECKPOINT_NAME)
         if not (path / CONFIG_NAME).exists() and checkpoint.is_file():
             # a run that has not finished (config.json and the weights are written at its end): its last epoch
@@ -771,7 +781,7 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         return timm.create_model(f'local-dir:{path}', pretrained=True, **kwargs), f'weights from {path}', extra
     if spec.startswith('local-dir:'):
         raise FileNotFoundError(f'{path} is not a folder')
-    if path.is_file():
+    if read_path and path.is_file():
         return _load_checkpoint_file(path, trust_pickle=trust_pickle, **kwargs)
     if spec.startswith('hf-hub:'):
         from timm.models._hub import download_from_hf, load_cfg_from_json

@@ -575,7 +575,7 @@ def test_a_folder_named_like_a_registered_model_is_read_with_a_warning(tmp_path,
     """The docs' layout names a converted folder after its tag (`smpconvnet_t.in1k`); in that folder `info
     smpconvnet_t.in1k` read the folder while the user may have meant the registered model, without a word. The path
     still wins (as documented) and says so; a file name with a suffix that is no tag (`smpconvnet_t.pth`) is no
-    registered name."""
+    registered name, and an empty folder no model folder."""
     monkeypatch.chdir(tmp_path)
     assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', 'smpconv_tcn_gunpoint.aeon']) == 0
     capsys.readouterr()
@@ -589,6 +589,14 @@ def test_a_folder_named_like_a_registered_model_is_read_with_a_warning(tmp_path,
     assert main(['info', 'smpconv_tcn_gunpoint.aeon']) == 0
     out, err = capsys.readouterr()
     assert 'weights shipped in' in out and 'registered model' not in err
+    # an empty folder of that name (file-browser metadata aside) holds no model: it read the folder and failed on a
+    # missing config.json, with the registered model out of reach from here
+    (tmp_path / 'elsewhere' / 'smpconv_tcn_gunpoint.aeon').mkdir()
+    (tmp_path / 'elsewhere' / 'smpconv_tcn_gunpoint.aeon' / '.DS_Store').write_bytes(b'')
+    assert main(['info', 'smpconv_tcn_gunpoint.aeon']) == 0
+    out, err = capsys.readouterr()
+    assert 'weights shipped in' in out
+    assert re.search(r'names both a registered model and the empty folder .*: the registered model is read', err)
     torch.save(timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).state_dict(),
                'smpconv_tcn_gunpoint.pth')
     assert main(['info', 'smpconv_tcn_gunpoint.pth']) == 0
