@@ -192,7 +192,9 @@ def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_s
         names = [f'test sequence {i}' for i in range(len(targets))]
     else:
         x, names = _images(model, 2 if batch_size is None else batch_size)
-        print(f'  input: {", ".join(dict.fromkeys(names))} ({tuple(x.shape)}, preprocessed per the model config)')
+        distinct = list(dict.fromkeys(names))
+        repeated = f', repeated to fill the batch of {len(names)}' if len(distinct) < len(names) else ''
+        print(f'  input: {", ".join(distinct)}{repeated} ({tuple(x.shape)}, preprocessed per the model config)')
     equal_length = lengths is None or bool((lengths == x.shape[-1]).all())
 
     def forward(m):

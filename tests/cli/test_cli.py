@@ -38,9 +38,11 @@ def test_every_subcommand_has_help(capsys):
 
 def test_demo_runs_and_checks_the_deployed_model(capsys):
     from smpconvnet.cli.demo import run_demo
-    assert run_demo('smpconvnet_t', pretrained='no', batch_size=1) == 0
+    assert run_demo('smpconvnet_t', pretrained='no', batch_size=3) == 0
     out = capsys.readouterr().out
     assert '0 BatchNorm left' in out and 'OK' in out
+    # the two photographs fill a batch of 3: the input line named two images for a batch of three
+    assert 'input: china.jpg, flower.jpg, repeated to fill the batch of 3 ((3, 3, 224, 224)' in out, out
     # random weights: class indices, not ImageNet names that would read as predictions
     assert 'top classes of the untrained model (indices, not predictions)' in out
     assert re.search(r'china\.jpg: class \d+ \(0\.\d+\), class \d+', out), out
