@@ -284,8 +284,9 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
                 and Path(named).resolve().parent.parent != WEIGHTS_DIR.resolve()):
             # a file the user named is the only source timm reads (a missing shipped file falls back to the Hub):
             # not a cache or Hub matter
+            tagged = f"{variant}.{cfg['tag']}" if cfg.get('tag') else variant
             raise PretrainedWeightsNotFoundError(
-                f'pretrained weights for {variant}: no such file {named} (the pretrained_cfg file, as '
+                f'pretrained weights for {tagged}: no such file {named} (the pretrained_cfg file, as '
                 f'pretrained_cfg_overlay=dict(file=...) sets it); give the path of an existing weights file')
         # known not to exist: without a network, huggingface_hub's retries would take about 30 s to say so
         if cfg is not None and weights_location(cfg, kwargs.get('cache_dir'))[0] == 'unpublished':

@@ -171,7 +171,7 @@ def test_missing_local_file_error_names_the_file(tmp_path):
         timm.create_model('smpconvnet_t', pretrained=True, pretrained_cfg_overlay=dict(file=str(missing)), **TINY)
     # the file, not the cache or the Hub (it said "not in the cache; the Hub was not asked" and "run once with a
     # network")
-    assert str(e.value) == (f'pretrained weights for smpconvnet_t: no such file {missing} (the pretrained_cfg file, '
+    assert str(e.value) == (f'pretrained weights for smpconvnet_t.in1k: no such file {missing} (the pretrained_cfg file, '
                             f'as pretrained_cfg_overlay=dict(file=...) sets it); give the path of an existing weights '
                             f'file')
 
