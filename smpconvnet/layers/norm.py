@@ -13,17 +13,22 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
 
     Without a mask, or in eval mode, it is exactly ``nn.BatchNorm1d`` (same state dict). Padded steps are
     normalised with the same statistics; their outputs are meaningless but never reach a valid step (the
-    network is causal and padding is on the right).
+    network is causal and padding is on the right). With a mask the statistics and the normalisation run in float32
+    (or the input's wider dtype), the output in the input's dtype, as ``nn.BatchNorm1d`` does for 16-bit input.
+
+    Shapes: ``x`` ``[B, C, L]``, ``mask`` ``[B, 1, L]`` bool (True on valid steps); output as ``x``.
     """
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         if mask is None or not self.training:
             return self._batch_norm(x)
-        # mask: [B, 1, L] bool, True on valid steps
-        maskf = mask.to(x.dtype)
+        # mask: [B, 1, L] bool, True on valid steps. Statistics in float32 at least, as nn.BatchNorm1d accumulates
+        # them: in float16 the step count and the sums pass 65504 (inf statistics, then NaN or wrong outputs)
+        acc = torch.promote_types(x.dtype, torch.float32)
+        xa, maskf = x.to(acc), mask.to(acc)
         count = maskf.sum()
-        mean = (x * maskf).sum(dim=(0, 2)) / count
-        centered = (x - mean[None, :, None]) * maskf
+        mean = (xa * maskf).sum(dim=(0, 2)) / count
+        centered = (xa - mean[None, :, None]) * maskf
         var = centered.pow(2).sum(dim=(0, 2)) / count
         if self.track_running_stats:
             with torch.no_grad():
@@ -32,10 +37,10 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
                 unbiased = var * (count / (count - 1).clamp(min=1))
                 self.running_mean.lerp_(mean.detach().to(self.running_mean.dtype), momentum)
                 self.running_var.lerp_(unbiased.detach().to(self.running_var.dtype), momentum)
-        out = (x - mean[None, :, None]) * torch.rsqrt(var[None, :, None] + self.eps)
+        out = (xa - mean[None, :, None]) * torch.rsqrt(var[None, :, None] + self.eps)
         if self.affine:
-            out = out * self.weight[None, :, None] + self.bias[None, :, None]
-        return out
+            out = out * self.weight.to(acc)[None, :, None] + self.bias.to(acc)[None, :, None]
+        return out.to(x.dtype)
 
     def _batch_norm(self, x: torch.Tensor) -> torch.Tensor:
         # nn.BatchNorm1d.forward, step for step: TorchScript cannot compile a super() call; torch.fx cannot branch on

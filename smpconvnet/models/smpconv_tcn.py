@@ -626,7 +626,10 @@ def _valid_steps(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 def _valid_mean(x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
     if lengths is None:
         return x.mean(-1)
-    return (x * _valid_steps(x, lengths).to(x.dtype)).sum(-1) / lengths.to(x.device, x.dtype)[:, None]
+    # summed in float32 at least (as x.mean): a float16 sum over a long series passes 65504 (inf)
+    acc = torch.promote_types(x.dtype, torch.float32)
+    total = (x.to(acc) * _valid_steps(x, lengths).to(acc)).sum(-1)
+    return (total / lengths.to(x.device, acc)[:, None]).to(x.dtype)
 
 
 def _valid_max(x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:

@@ -323,6 +323,40 @@ def test_masked_batchnorm_equals_batchnorm_without_padding():
     assert torch.allclose(bn.running_mean, ref.running_mean, atol=1e-6)
 
 
+def test_masked_batchnorm_and_valid_mean_in_float16_do_not_overflow():
+    """In float16 the masked statistics were summed in float16: 16 x 1460 steps of data of mean 3 passed 65504, so
+    the batch statistics, then the running variance, were inf and the outputs NaN (a GunPoint model in training
+    mode with lengths gave logits 0.1 off, then 0.3 off in eval once its running statistics were inf).
+    nn.BatchNorm1d accumulates in float32; so do these now. Tolerance: float16 rounding of the output (2e-3)."""
+    torch.manual_seed(0)
+    x = torch.randn(16, 4, 1460) * 2 + 3
+    mask = torch.ones(16, 1, 1460, dtype=torch.bool)
+    mask[3, :, 700:] = False
+    ref = MaskedBatchNorm1d(4).train()
+    half = MaskedBatchNorm1d(4).half().train()
+    y_ref, y_half = ref(x, mask), half(x.half(), mask)
+    assert y_half.dtype == torch.float16
+    valid = mask.expand_as(x)
+    assert rel_err(y_half.float()[valid], y_ref[valid]) < 2e-3
+    assert torch.isfinite(half.running_var).all()
+    assert rel_err(half.running_var.float(), ref.running_var) < 2e-3
+    assert rel_err(half.running_mean.float(), ref.running_mean) < 2e-3
+    # the classifier's mean over the valid steps: an inf sum in float16
+    lengths = torch.full((16,), 1460)
+    lengths[3] = 700
+    pooled = smpconv_tcn._valid_mean(x.half() * 4, lengths)
+    assert pooled.dtype == torch.float16 and torch.isfinite(pooled).all()
+    assert rel_err(pooled.float(), smpconv_tcn._valid_mean(x * 4, lengths)) < 2e-3
+    # the model: training-mode float16 with lengths against float32 (was 0.1 off, with inf running statistics)
+    model = small_model(num_blocks=2, hidden_channels=8, in_chans=1, num_classes=3, dropout=0.)
+    model_half = copy.deepcopy(model).half()
+    xs, ls = torch.randn(64, 1, 1000) + 2, torch.randint(500, 1001, (64,))
+    with torch.no_grad():
+        out, out_half = model.train()(xs, lengths=ls), model_half.train()(xs.half(), lengths=ls)
+    assert rel_err(out_half.float(), out) < 1e-2
+    assert all(torch.isfinite(b).all() for b in model_half.buffers())
+
+
 def test_fft_chosen_for_long_kernels():
     assert not use_fft_for(FFT_MIN_KERNEL_SIZE - 1) and use_fft_for(FFT_MIN_KERNEL_SIZE)
     assert use_fft_for(10, True) and not use_fft_for(10_000, False)
