@@ -20,7 +20,7 @@ import torch
 
 from ..models import SMPConvTCN, SMPConvTCNEnsemble, two_branch_eval
 from ..weights.deploy import deploy
-from ..layers.reparam import relative_error
+from ..layers.reparam import is_batchnorm, relative_error
 
 DEFAULT_MODEL = 'smpconvnet_t'
 # the order in which the demo looks for weights available offline
@@ -213,7 +213,7 @@ def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_s
         y_deployed = forward(deployed)
         t_deployed = time.perf_counter() - t0
     err = relative_error(y_deployed, y_train_form)
-    bn_left = sum(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in deployed.modules())
+    bn_left = sum(is_batchnorm(m) for m in deployed.modules())
     print(f'  re-parameterised: {n_deployed:,} parameters, {bn_left} BatchNorm left, '
           f'every SMP kernel materialised into one static convolution')
     print(f'  forward {tuple(x.shape)}: training form {t_train:.2f}s, deployed {t_deployed:.2f}s')

@@ -4,15 +4,30 @@ from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
+from timm.layers.norm_act import FrozenBatchNorm2d as _TimmFrozenBatchNorm2d
+from torchvision.ops.misc import FrozenBatchNorm2d as _TorchvisionFrozenBatchNorm2d
 
-__all__ = ['bn_scale_shift', 'fold_bn_after', 'fold_affine_before', 'relative_error']
+__all__ = ['BATCHNORM_2D_TYPES', 'is_batchnorm', 'bn_scale_shift', 'fold_bn_after', 'fold_affine_before',
+           'relative_error']
+
+# what re-parameterisation folds as a 2-D BatchNorm: the trainable one and the frozen ones that
+# timm.utils.freeze (timm.layers.freeze_batch_norm_2d) puts in its place for fine-tuning (torchvision's class when
+# torchvision is installed, timm's own otherwise); both hold running statistics, weight, bias and eps
+BATCHNORM_2D_TYPES = tuple(dict.fromkeys((nn.BatchNorm2d, _TimmFrozenBatchNorm2d, _TorchvisionFrozenBatchNorm2d)))
+
+
+def is_batchnorm(module: nn.Module) -> bool:
+    """A BatchNorm of any dimension (``nn.modules.batchnorm._BatchNorm``) or a frozen 2-D one
+    (``BATCHNORM_2D_TYPES``): what a deployed model no longer holds."""
+    return isinstance(module, (nn.modules.batchnorm._BatchNorm, *BATCHNORM_2D_TYPES))
 
 
 def bn_scale_shift(bn: nn.modules.batchnorm._BatchNorm) -> Tuple[torch.Tensor, torch.Tensor]:
-    """The eval-mode batch norm as ``y = x * scale + shift`` per channel."""
+    """The eval-mode batch norm as ``y = x * scale + shift`` per channel (a frozen one's too: torchvision's
+    ``FrozenBatchNorm2d`` has no ``affine`` attribute and is always affine)."""
     scale = bn.running_var.add(bn.eps).rsqrt()
     shift = -bn.running_mean * scale
-    if bn.affine:
+    if getattr(bn, 'affine', True):
         scale = scale * bn.weight
         shift = shift * bn.weight + bn.bias
     return scale, shift

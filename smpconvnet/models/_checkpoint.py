@@ -13,6 +13,8 @@ import torch.nn as nn
 from timm.models._features import FeatureDictNet, FeatureGetterNet, FeatureHookNet, FeatureListNet
 from timm.models._features_fx import FeatureGraphNet
 
+from ..layers.reparam import is_batchnorm
+
 __all__ = ['STATE_DICT_KEYS', 'clean_key', 'unwrap_state_dict', 'find_state_dict', 'is_deployed_state_dict',
            'has_batchnorm', 'check_deployed_fit', 'check_weights_file', 'read_error_message', 'probe_weights_file', 'with_checkpoint_checks',
            'install_checkpoint_path_hook', 'FEATURE_WRAPPERS']
@@ -146,7 +148,7 @@ def is_deployed_state_dict(state_dict: Dict[str, torch.Tensor], static_kernel: s
 
 def has_batchnorm(model: nn.Module) -> bool:
     """Whether ``model`` still has BatchNorms, i.e. is in training form."""
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    return any(is_batchnorm(m) for m in model.modules())  # frozen ones too (timm.utils.freeze)
 
 
 def check_deployed_fit(

@@ -31,7 +31,7 @@ from ._checkpoint import (
 from ..layers.conv_backends import KernelCache, PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
 from ._pretrained import explain_missing_weights, weight_source_cfg
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
-from ..layers.reparam import bn_scale_shift, fold_affine_before, fold_bn_after
+from ..layers.reparam import BATCHNORM_2D_TYPES, bn_scale_shift, fold_affine_before, fold_bn_after
 
 __all__ = ['SMPConvNet', 'checkpoint_filter_fn', 'infer_config_from_checkpoint']
 
@@ -84,7 +84,7 @@ class ConvBnAct(nn.Module):
 
     @torch.no_grad()
     def reparameterize(self):
-        if not isinstance(self.bn, nn.BatchNorm2d):
+        if not isinstance(self.bn, BATCHNORM_2D_TYPES):
             return  # already folded
         weight, bias = fold_bn_after(self.conv.weight, self.conv.bias, self.bn)
         conv = _make_conv(
@@ -312,7 +312,7 @@ def _fold_pre_norm(block: Union[SMPBlock, FFNBlock]):
     """Fold a block's BNs: those after pw1 / pw2, and the pre-norm into pw1 (a 1x1 conv, so exact)."""
     block.pw1.reparameterize()
     block.pw2.reparameterize()
-    if isinstance(block.norm, nn.BatchNorm2d):
+    if isinstance(block.norm, BATCHNORM_2D_TYPES):
         scale, shift = bn_scale_shift(block.norm)
         weight, bias = fold_affine_before(block.pw1.conv.weight, block.pw1.conv.bias, scale, shift)
         block.pw1.conv.weight.copy_(weight)
@@ -404,7 +404,7 @@ class SMPHead(nn.Module):
     @torch.no_grad()
     def reparameterize(self):
         # the head norm follows a residual sum, so there is no conv to fold it into
-        if isinstance(self.norm, nn.BatchNorm2d):
+        if isinstance(self.norm, BATCHNORM_2D_TYPES):
             self.norm = ChannelAffine.from_bn(self.norm)
 
 
