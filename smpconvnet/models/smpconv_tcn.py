@@ -1373,7 +1373,7 @@ class SMPConvTCNEnsemble(nn.Module):
         **kwargs: ``SMPConvTCN`` arguments, the same for every member (``device`` / ``dtype`` too).
     """
     __setstate__ = _setstate_causal
-    __jit_unused_properties__ = ['seq_len', 'is_deployed']
+    __jit_unused_properties__ = ['seq_len', 'is_deployed', 'global_pool']
 
     def __init__(self, num_members: int = 5, **kwargs):
         super().__init__()
@@ -1384,7 +1384,6 @@ class SMPConvTCNEnsemble(nn.Module):
         self.num_members = num_members
         self.in_chans = first.in_chans
         self.num_classes = first.num_classes
-        self.global_pool = first.global_pool
         self.kernel_length = first.kernel_length
         self.causal = first.causal
         self.zero_pad_to = first.zero_pad_to
@@ -1407,6 +1406,17 @@ class SMPConvTCNEnsemble(nn.Module):
     @property
     def is_deployed(self) -> bool:
         return all(member.is_deployed for member in self.members)
+
+    @property
+    def global_pool(self) -> str:
+        return self.members[0].global_pool
+
+    @global_pool.setter
+    def global_pool(self, value: str):
+        # what the members read: assigned to the ensemble alone it changed nothing (a single model's assignment
+        # changes its pooling)
+        for member in self.members:
+            member.global_pool = value
 
     @torch.jit.ignore
     def group_matcher(self, coarse: bool = False) -> Dict[str, Any]:
@@ -1431,7 +1441,6 @@ class SMPConvTCNEnsemble(nn.Module):
         for member in self.members:
             member.reset_classifier(num_classes, global_pool)
         self.num_classes = num_classes
-        self.global_pool = self.members[0].global_pool
         drop_stale_label_names(self)
 
     @torch.jit.ignore
@@ -1439,7 +1448,6 @@ class SMPConvTCNEnsemble(nn.Module):
         """Every member's ``SMPConvTCN.set_global_pool``: what the classifiers read, the classifiers kept."""
         for member in self.members:
             member.set_global_pool(global_pool)
-        self.global_pool = global_pool
 
     @torch.no_grad()
     def reparameterize(self, length: Optional[int] = None) -> 'SMPConvTCNEnsemble':

@@ -178,6 +178,22 @@ def test_features_head_and_intermediates():
         assert model(x).shape == (2, 5, 40) and model.global_pool == ''
 
 
+def test_assigning_global_pool_reaches_the_members():
+    """`ensemble.global_pool = 'avg'` changed the attribute the ensemble reported and nothing the members read: the
+    outputs stayed those of their own pooling. As on a single SMPConvTCN, the assignment now changes the pooling."""
+    model = small_ensemble(global_pool='max')
+    x, lengths = torch.randn(2, 3, 40), torch.tensor([40, 25])
+    with torch.no_grad():
+        by_max = model(x, lengths=lengths)
+        model.global_pool = 'avg'
+        assert [m.global_pool for m in model.members] == ['avg'] * 3 and model.global_pool == 'avg'
+        by_avg = model(x, lengths=lengths)
+        assert rel_err(by_avg.softmax(1), mean_probs(model.members, x, lengths=lengths)) < 1e-6
+        assert rel_err(by_avg, by_max) > 1e-3
+        model.set_global_pool('max')
+        assert rel_err(model(x, lengths=lengths), by_max) < 1e-6 and model.global_pool == 'max'
+
+
 def test_reparameterize_matches_training_form(tmp_path):
     model = small_ensemble()
     x = torch.randn(2, 3, 40)
