@@ -105,8 +105,8 @@ def _warn_new_classifier(src: str, model: torch.nn.Module, model_kwargs: Optiona
     wanted = (model_kwargs or {}).get('num_classes')
     if wanted and trained and wanted != trained:
         warnings.warn(f'{src} built with num_classes={wanted}: its weights classify {trained} classes, so the '
-                      f'classifier is new and initialised at random (leave num_classes out to deploy the trained '
-                      f'one; num_classes=0 deploys the features without a classifier)', UserWarning, stacklevel=3)
+                      f'classifier is new and initialised at random (num_classes={trained} deploys the trained one; '
+                      f'num_classes=0 the features without a classifier)', UserWarning, stacklevel=3)
 
 
 def _warn_other_length(src: str, model: torch.nn.Module, example: torch.Tensor):

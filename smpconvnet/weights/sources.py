@@ -736,6 +736,24 @@ def _hub_unreadable(spec: str, e: BaseException) -> str:
     return f'{spec}: {where} {how} ({type(e).__name__}: {first})'
 
 
+def _file_classifier_rows(spec: str, file: str, trust_pickle: bool) -> Optional[int]:
+    # the classes of the classifier in a weights file, under the registered model's classifier name (an ensemble's:
+    # its first member's); None where the file cannot be read here (timm's load then says why) or names it otherwise
+    import timm
+    cfg = timm.models.get_pretrained_cfg(spec)
+    classifier = cfg.classifier if cfg is not None else None
+    if isinstance(classifier, (list, tuple)):
+        classifier = classifier[0] if classifier else None
+    if not classifier:
+        return None
+    try:
+        state_dict, _ = find_state_dict(read_checkpoint(file, trust_pickle=trust_pickle))
+    except (OSError, ValueError):
+        return None
+    weight = state_dict.get(f'{classifier}.weight')
+    return int(weight.shape[0]) if isinstance(weight, torch.Tensor) and weight.dim() >= 1 else None
+
+
 def _is_registered_name(spec: str) -> bool:
     # a timm model name with, if any, one of its pretrained tags ('smpconvnet_t.pth' is a file name, not a tag)
     import timm
@@ -814,6 +832,14 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
     if weights_file:  # timm's way to give a registered model other weights: those, whatever the model ships
         if not Path(weights_file).is_file():
             raise FileNotFoundError(f'pretrained_cfg_overlay file {weights_file}: no such file')
+        rows = _file_classifier_rows(spec, weights_file, trust_pickle) \
+            if 'num_classes' in kwargs and 'num_classes' not in overlay else None
+        if rows is not None:
+            # timm keeps a file's classifier only where num_classes equals the cfg's, which is the registered
+            # weights' (1000), not the file's: a trained 10-class head was replaced at random, with a warning that
+            # said it classified 1000 classes. The file's own count keeps a matching head and names another (only
+            # with num_classes given: without it the model is built with the registered count)
+            kwargs['pretrained_cfg_overlay'] = dict(overlay, num_classes=rows)
         return create(pretrained=True), f'weights from {weights_file}', {}
     cfg = timm.models.get_pretrained_cfg(spec)
     kind, where = weights_location(cfg.to_dict() if cfg else {})

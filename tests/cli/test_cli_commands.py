@@ -167,6 +167,40 @@ def test_evaluate_seq_of_a_folder_deployed_for_shorter_series_says_how_to_deploy
         in capsys.readouterr().err
 
 
+def test_an_overlay_file_keeps_its_own_classifier(tmp_path, capsys):
+    """A registered name with `pretrained_cfg_overlay={"file": F}` and `num_classes=3`, F holding a trained 3-class
+    head: timm compares num_classes with the registered cfg's (GunPoint's 2), so the trained head was replaced at
+    random, with a warning that the weights classified 2 classes. The file's own class count is now the cfg's: a
+    matching head is kept, another is named by its real count."""
+    from safetensors.torch import save_file
+    from smpconvnet.layers.reparam import relative_error
+    small = dict(num_blocks=1, hidden_channels=4)
+    for classes in (3, 4):
+        trained = timm.create_model('smpconv_tcn_gunpoint', num_classes=classes, **small).eval()
+        save_file(trained.state_dict(), str(tmp_path / f'c{classes}.safetensors'))
+        overlay = json.dumps({'file': str(tmp_path / f'c{classes}.safetensors')})
+        assert main(['reparam', 'smpconv_tcn_gunpoint', str(tmp_path / f'd{classes}'), '--model-kwargs',
+                     'num_classes=3', 'num_blocks=1', 'hidden_channels=4', f'pretrained_cfg_overlay={overlay}']) == 0
+        err = capsys.readouterr().err
+        deployed = timm.create_model(f'local-dir:{tmp_path / f"d{classes}"}', pretrained=True).eval()
+        x = torch.randn(2, 1, 150)
+        if classes == 3:
+            assert 'classifier is new' not in err, err
+            with torch.no_grad():
+                assert relative_error(deployed(x), trained(x)) < 1e-5
+        else:
+            assert ('built with num_classes=3: its weights classify 4 classes, so the classifier is new and '
+                    'initialised at random (num_classes=4 deploys the trained one;') in err, err
+            assert deployed.num_classes == 3
+            # the hint, as printed
+            assert main(['reparam', 'smpconv_tcn_gunpoint', str(tmp_path / 'hint'), '--model-kwargs',
+                         'num_classes=4', 'num_blocks=1', 'hidden_channels=4', f'pretrained_cfg_overlay={overlay}']) == 0
+            assert 'classifier is new' not in capsys.readouterr().err
+            with torch.no_grad():
+                hinted = timm.create_model(f'local-dir:{tmp_path / "hint"}', pretrained=True).eval()
+                assert relative_error(hinted(x), trained(x)) < 1e-5
+
+
 def test_deploying_a_new_classifier_warns_and_the_card_says_how_it_was_made(tmp_path, capsys, monkeypatch):
     """reparam / export with another num_classes deploy a random classifier: a warning says so. The deployed
     folder's card gives the command with its options (it is what made the folder) and no local directories; a bare
