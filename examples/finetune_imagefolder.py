@@ -234,18 +234,16 @@ def main(argv=None) -> int:
         acc_deployed = evaluate(deployed, val_loader)
         print(f'result: val accuracy {acc:.4f} ({len(val_loader.dataset)} images), deployed model {acc_deployed:.4f}')
         if args.output is not None:
-            from smpconvnet.weights.folders import model_card, write_model_folder
+            from smpconvnet.weights.folders import model_card, retrained_cfg, write_model_folder
             # the arguments it was built with: its config.json rebuilds this network, and its card claims no
             # ImageNet result for a new head
             model_args = dict(num_classes=len(classes), **kwargs)
             # the preprocessing it was trained and validated with (timm's data config reads it back), not the base
             # model's ImageNet cfg: its 224 px and 0.875 crop gave chance accuracy on the saved digits model; nor the
             # base's tag and Hub repo, which are not this model's
-            cfg = {k: v for k, v in model.pretrained_cfg.items()
-                   if k not in ('tag', 'hf_hub_id', 'hf_hub_filename', 'url', 'file', 'source', 'test_input_size',
-                                'test_crop_pct', 'paper_ids', 'paper_name', 'origin_url')}
-            model.pretrained_cfg = dict(cfg, input_size=(3, args.img_size, args.img_size), crop_pct=1.0,
-                                        interpolation='bicubic', num_classes=len(classes), label_names=classes)
+            model.pretrained_cfg = retrained_cfg(model.pretrained_cfg, input_size=(3, args.img_size, args.img_size),
+                                                 crop_pct=1.0, interpolation='bicubic', num_classes=len(classes),
+                                                 label_names=classes)
             card = model_card(args.model.split('.')[0], model, model_args, f'{args.model} fine-tuned on {data.name}',
                               source=f'fine-tuned from {source} on {data}',
                               command='python examples/finetune_imagefolder.py ' + shlex.join(sys.argv[1:] if argv is None else argv),

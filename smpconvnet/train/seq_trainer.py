@@ -962,7 +962,8 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         message = f'{model_name} records no label_names in its pretrained_cfg: cannot map classes'
         if Path(model_name).is_file():
             hints = weights_file_hints(model_name, **(model_kwargs or {}))
-            message += ('; a weight file that names no model records no labels, normalisation or data set either: '
+            message += ('; a weight file (a bare state dict, or a checkpoint of timm\'s train.py) records no labels, '
+                        'normalisation or data set (a train-seq run records them): '
                         + (f'evaluate it as the registered model it was saved from: ' + '; or '.join(hints[:3])
                            if hints else
                            'evaluate the train-seq run folder it came from'))

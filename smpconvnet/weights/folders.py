@@ -14,9 +14,14 @@ from .hub import MANIFEST_NAME
 
 __all__ = [
     'WEIGHTS_NAME', 'CONFIG_NAME', 'CARD_NAME', 'DEPLOYED_KEY', 'EXTRA_CONFIG_KEYS', 'CITATION', 'PAPER_TOP1',
-    'MODEL_FOLDER_FILES', 'foreign_to_model_folder', 'print_step', 'read_config', 'model_card', 'write_model_folder',
-    'write_ensemble_folder', 'write_release_folder',
+    'MODEL_FOLDER_FILES', 'foreign_to_model_folder', 'print_step', 'read_config', 'retrained_cfg', 'model_card',
+    'write_model_folder', 'write_ensemble_folder', 'write_release_folder',
 ]
+
+# the fields of a pretrained cfg that name the published weights (tag, Hub repo, file, paper) or the preprocessing
+# they were tested at: none of them describes a model trained further from those weights
+WEIGHTS_IDENTITY_FIELDS = ('tag', 'hf_hub_id', 'hf_hub_filename', 'url', 'file', 'source', 'test_input_size',
+                           'test_crop_pct', 'paper_ids', 'paper_name', 'origin_url')
 
 WEIGHTS_NAME = 'model.safetensors'
 CONFIG_NAME = 'config.json'
@@ -128,6 +133,21 @@ def local_paths_to_names(text: str) -> str:
 def _code_span(text: str) -> str:
     # Markdown: a backtick inside the text needs a longer fence (and spaces) around it
     return f'`` {text} ``' if '`' in text else f'`{text}`'
+
+
+def retrained_cfg(base_cfg: Dict[str, Any], **fields: Any) -> Dict[str, Any]:
+    """The pretrained cfg of a model trained from ``base_cfg``'s (fine-tuned, or trained by timm's ``train.py``):
+    the architecture's fields (``first_conv``, ``classifier``, normalisation, ...) without those that name the
+    published weights (``WEIGHTS_IDENTITY_FIELDS``: tag, Hub repo, file, paper), with ``fields`` set (those it was
+    trained with: ``input_size``, ``crop_pct``, ``num_classes``, ``label_names``, ...). ``label_names`` of
+    another class count are dropped. timm's data config (``resolve_data_config``) reads the result back, so a folder
+    written with it is scored at the size it was trained at, not the base's 224 px."""
+    cfg = {k: v for k, v in dict(base_cfg).items() if k not in WEIGHTS_IDENTITY_FIELDS}
+    cfg.update(fields)
+    labels = cfg.get('label_names')
+    if labels is not None and cfg.get('num_classes') is not None and len(labels) != cfg['num_classes']:
+        cfg.pop('label_names')
+    return cfg
 
 
 def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, Any], description: str,

@@ -24,7 +24,7 @@ from ..atomic_io import holds_nothing
 from ..models import (
     check_weights_file, find_state_dict, has_batchnorm, is_weight_source_error, member_network, unwrap_state_dict,
 )
-from .folders import CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config
+from .folders import CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg
 
 __all__ = [
     'read_checkpoint', 'detect_architecture', 'identify_checkpoint', 'CheckpointSource', 'load_model',
@@ -484,10 +484,45 @@ def _from_train_py(checkpoint: Dict[str, Any], args: argparse.Namespace, epoch: 
     # train.py leaves num_classes / in_chans to the model's defaults when they are not given (older versions pass
     # in_chans=3): the weights say which
     state_dict, _ = find_state_dict(checkpoint)
-    for key, value in _io_args(_registered_family(name), state_dict).items():
+    family = _registered_family(name)
+    for key, value in _io_args(family, state_dict).items():
         if key not in (getattr(args, 'model_kwargs', None) or {}):
             kwargs[key] = value
+    if not pretrained_cfg:
+        registered = timm.models.get_pretrained_cfg(name)
+        pretrained_cfg = registered.to_dict() if registered is not None else {}
+    if pretrained_cfg:
+        # the model this run trained, not the registered weights: their tag, Hub repo and 1000 classes made a deployed
+        # 2-class fine-tune say its classifier was new and random, and its 224 px / 0.875 crop scored a 32 px model
+        # at 224 (timm's data config reads the cfg)
+        pretrained_cfg = retrained_cfg(pretrained_cfg, **_train_py_data_cfg(args, kwargs, family, pretrained_cfg),
+                                       description=f'trained by timm train.py from {args.model}')
     return CheckpointSource(name, kwargs, pretrained_cfg, f'{name}{how}', {})
+
+
+def _train_py_data_cfg(args: argparse.Namespace, kwargs: Dict[str, Any], family: Optional[str],
+                       base_cfg: Dict[str, Any]) -> Dict[str, Any]:
+    # the cfg fields of what train.py trained and validated with (its resolve_data_config(vars(args), model) reads
+    # --input-size / --img-size, --crop-pct, --mean, --std, --interpolation over the model's cfg), and the weights'
+    # class count
+    fields: Dict[str, Any] = {}
+    if kwargs.get('num_classes') is not None:
+        fields['num_classes'] = int(kwargs['num_classes'])
+    base_size = tuple(base_cfg.get('input_size') or ())
+    input_size = getattr(args, 'input_size', None)
+    img_size = getattr(args, 'img_size', None)
+    if input_size:
+        fields['input_size'] = tuple(int(v) for v in input_size)
+    elif img_size and family != 'tcn' and len(base_size) == 3:  # a sequence model's (C, 1, L) is no image size
+        size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)[-2:]
+        fields['input_size'] = (int(kwargs.get('in_chans', base_size[0])), *(int(v) for v in size))
+    elif kwargs.get('in_chans') is not None and len(base_size) == 3 and kwargs['in_chans'] != base_size[0]:
+        fields['input_size'] = (int(kwargs['in_chans']), *base_size[1:])
+    for key in ('crop_pct', 'mean', 'std', 'interpolation'):
+        value = getattr(args, key, None)
+        if value not in (None, ''):
+            fields[key] = tuple(value) if isinstance(value, (list, tuple)) else value
+    return fields
 
 
 # Checkpoint formats of training loops other than timm's train.py, registered by those loops

@@ -148,17 +148,32 @@ def test_commands_take_train_py_checkpoints(tmp_path, family, capsys):
     the EMA model and loads back through timm."""
     arch, kwargs, shape = FAMILIES[family]
     model = _family_model(family)
-    io = dict(in_chans=shape[0]) if family != 'smpconvnet' else {}
+    # the image size and crop train.py trained and validated with (--img-size 64 --crop-pct 1.0)
+    io = dict(in_chans=shape[0]) if family != 'smpconvnet' else dict(img_size=shape[-1], crop_pct=1.0)
     path, ema = _save_train_py_checkpoint(
         tmp_path, model, _train_py_args(model=arch, num_classes=NUM_CLASSES[family], model_kwargs=dict(kwargs), **io))
     size = ','.join(str(s) for s in shape)
     dst = tmp_path / 'deployed'
     assert cli_main(['reparam', str(path), str(dst), '--input-size', size]) == 0
+    assert 'classifier is new' not in capsys.readouterr().err
     assert cli_main(['info', str(path), '--input-size', size]) == 0
+    # the trained model, not the registered weights: info headed it smpconvnet_t.in1k with their Hub repo
+    assert '.in1k' not in capsys.readouterr().out
     assert cli_main(['export', str(path), '--format', 'torchscript', '-o', str(tmp_path / 'm.pt'),
                      '--input-size', size]) == 0
     capsys.readouterr()
+    # its folder said "classifier new, initialised at random (3 classes; the weights' had 1000)" of the trained head
+    # (evaluate-seq then refused a deployed TCN), and kept 224 px / crop 0.875 for a model trained at 64 px / 1.0
+    config = json.loads((dst / 'config.json').read_text())
+    cfg = config['pretrained_cfg']
+    assert 'new_classifier' not in config and 'random' not in cfg.get('description', '')
+    assert cfg['num_classes'] == NUM_CLASSES[family] and 'tag' not in cfg and 'hf_hub_id' not in cfg
+    if family == 'smpconvnet':
+        assert cfg['input_size'] == [3, 64, 64] and cfg['crop_pct'] == 1.0
     deployed = timm.create_model(f'local-dir:{dst}', pretrained=True).eval()
+    if family == 'smpconvnet':
+        data = timm.data.resolve_data_config({}, model=deployed)
+        assert data['input_size'] == (3, 64, 64) and data['crop_pct'] == 1.0
     assert _is_deployed(deployed)
     x = _input(shape)
     with torch.inference_mode():
