@@ -102,6 +102,11 @@ def _load_raw(name: str, split: str):
         close = [n for n in AEON_OFFLINE_SETS if n.lower() == name.lower()]
         hint = (f"; did you mean {close[0]!r}? (names are case-sensitive)" if close else
                 f"; the classification sets in the aeon wheel, readable offline: {', '.join(AEON_OFFLINE_SETS)}")
+        if not close and (os.sep in name or '/' in name or os.path.splitext(name)[1] or os.path.exists(name)):
+            # a file or folder of the user's own series: aeon named only its download list
+            hint += ('; a data set is named, not a file: train-seq and evaluate-seq read UEA/UCR sets through aeon; '
+                     'for your own series build the model with timm.create_model and train it in Python '
+                     '(docs/sequence-models.md, Training)')
         raise ValueError(f'could not load the aeon classification data set {name!r} ({split} split) offline: '
                          f'{e}{hint}') from e
     return X, [str(v) for v in y]

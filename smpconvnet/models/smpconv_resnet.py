@@ -102,6 +102,10 @@ def check_input(x: torch.Tensor, in_chans: int) -> torch.Tensor:
         raise ValueError(
             f'SMPConvResNet expects an image batch [B, {in_chans}, H, W], got shape {list(x.shape)}')
     if x.shape[1] != in_chans:
+        if x.shape[-1] == in_chans:  # channels last, as PIL / numpy give images: a layout, not a channel count
+            raise ValueError(
+                f'SMPConvResNet was built for {in_chans} input channels, got {x.shape[1]} (input shape '
+                f'{list(x.shape)}: channels last?); pass x.permute(0, 3, 1, 2) (N, C, H, W)')
         raise ValueError(
             f'SMPConvResNet was built for {in_chans} input channels, got {x.shape[1]} (input shape '
             f'{list(x.shape)}); create the model with in_chans={x.shape[1]} to change it')

@@ -1138,7 +1138,9 @@ def radius_param_groups(
 
     The radius group carries ``lr_scale`` (timm's schedulers multiply each group's lr by it) and, when ``lr``
     is given, its scaled ``lr`` (for plain torch schedulers). Works with
-    ``timm.optim.create_optimizer_v2(model, 'adam', lr=lr, param_group_fn=radius_param_groups)``.
+    ``timm.optim.create_optimizer_v2(model, 'adam', lr=lr, param_group_fn=radius_param_groups)``, whose own
+    ``weight_decay`` reaches no group (each sets its own): give another decay here
+    (``functools.partial(radius_param_groups, weight_decay=...)``).
     """
     decay, no_decay, radius = [], [], []
     for name, param in model.named_parameters():

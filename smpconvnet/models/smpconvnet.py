@@ -417,6 +417,10 @@ def check_input(x: torch.Tensor, in_chans: int, strict_img_size: bool) -> torch.
         raise ValueError(
             f'SMPConvNet expects a 4D image batch (N, {in_chans}, H, W), got a tensor of shape {list(x.shape)}')
     if x.shape[1] != in_chans:
+        if x.shape[-1] == in_chans:  # channels last, as PIL / numpy give images: a layout, not a channel count
+            raise ValueError(
+                f'SMPConvNet was built for {in_chans} input channels, got {x.shape[1]} (input shape '
+                f'{list(x.shape)}: channels last?); pass x.permute(0, 3, 1, 2) (N, C, H, W)')
         raise ValueError(
             f'SMPConvNet was built for {in_chans} input channels, got {x.shape[1]} '
             f'(input shape {list(x.shape)}); create the model with in_chans={x.shape[1]} to change it')

@@ -152,6 +152,10 @@ def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_anothe
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--dataset', 'gunpoint']) == 1
     err = capsys.readouterr().err
     assert "did you mean 'GunPoint'" in err and 'warning' not in err
+    # a file of the user's own series: aeon's message named its download list only
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--dataset', 'mine/MySet_TEST.ts']) == 1
+    assert ('a data set is named, not a file: train-seq and evaluate-seq read UEA/UCR sets through aeon; for your own '
+            'series build the model with timm.create_model and train it in Python') in capsys.readouterr().err
 
 
 def test_evaluate_seq_of_a_folder_deployed_for_shorter_series_says_how_to_deploy_it(tmp_path, capsys):

@@ -166,7 +166,8 @@ def test_original_layout_and_kernel_orientation(tmp_path):
 
 
 @pytest.mark.parametrize('shape,message', [
-    ((2, 4, 16, 16), 'built for 3 input channels, got 4'),
+    ((2, 4, 16, 16), 'built for 3 input channels, got 4.*create the model with in_chans=4'),
+    ((2, 16, 16, 3), r'channels last\?\); pass x.permute\(0, 3, 1, 2\)'),  # said "in_chans=16"
     ((3, 16, 16), r'expects an image batch \[B, 3, H, W\]'),
     ((2, 3, 0, 16), 'empty image'),
 ])

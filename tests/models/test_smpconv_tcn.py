@@ -4,6 +4,7 @@ Small networks (2 blocks x 8 channels, lengths <= 64) keep this file fast; the p
 built, not run. Numerical tolerances are relative to the largest reference magnitude.
 """
 import copy
+import functools
 
 import pytest
 import timm
@@ -460,6 +461,13 @@ def test_no_weight_decay_and_param_groups():
     sched, _ = timm.scheduler.create_scheduler_v2(opt, 'cosine', num_epochs=10, warmup_epochs=0)
     sched.step(1)
     assert opt.param_groups[-1]['lr'] == pytest.approx(0.1 * opt.param_groups[0]['lr'])
+    # the factory's weight_decay reaches no group (each sets its own, as the docs say); a partial sets it
+    decays = [g['weight_decay'] for g in timm.optim.create_optimizer_v2(
+        model, 'adam', lr=1e-3, weight_decay=0.05, param_group_fn=radius_param_groups).param_groups]
+    assert decays == [1e-5, 0., 0.]
+    decays = [g['weight_decay'] for g in timm.optim.create_optimizer_v2(
+        model, 'adam', lr=1e-3, param_group_fn=functools.partial(radius_param_groups, weight_decay=0.05)).param_groups]
+    assert decays == [0.05, 0., 0.]
     model.train()
     with torch.no_grad():
         for p in model.parameters():

@@ -183,7 +183,9 @@ def test_other_sizes_when_not_strict():
 
 
 @pytest.mark.parametrize('shape,match', [
-    ((1, 4, 64, 64), 'built for 3 input channels, got 4'),
+    ((1, 4, 64, 64), 'built for 3 input channels, got 4.*create the model with in_chans=4'),
+    # channels last (PIL / numpy layout): it said "create the model with in_chans=64"
+    ((1, 64, 64, 3), r'channels last\?\); pass x.permute\(0, 3, 1, 2\)'),
     ((3, 64, 64), r'4D image batch \(N, 3, H, W\)'),
     ((1, 1, 3, 64, 64), r'4D image batch'),
     ((1, 3, 100, 64), 'multiples of 32 .* got 100x64'),
