@@ -81,9 +81,8 @@ def build_model(name: str, num_classes: int, pretrained: str = 'auto', freeze_st
         source = f"pretrained weights ({model.pretrained_cfg.get('hf_hub_id') or name})"
     frozen = (['stem'] + [f'stages.{i}' for i in range(freeze_stages)]) if freeze_stages > 0 else []
     if frozen:
-        # requires_grad=False on their parameters; their BatchNorm statistics are kept fixed by train_mode()
-        # below (timm's include_bn_running_stats=True would swap in FrozenBatchNorm2d, which the exact
-        # re-parameterisation does not fold)
+        # requires_grad=False on their parameters, and FrozenBatchNorm2d for their BatchNorms (timm's default,
+        # folded by the re-parameterisation like any BatchNorm); train_mode() below keeps them in eval mode too
         timm.utils.freeze(model, frozen)
     return model, frozen, source
 
@@ -211,7 +210,10 @@ def main(argv=None) -> int:
         model, frozen, source = build_model(args.model, len(classes), pretrained, freeze, **kwargs)
         n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
         n_all = sum(p.numel() for p in model.parameters())
-        print(f"model: {args.model}{' (reduced width)' if small else ''}, {source}; new head for "
+        why = ('' if args.small else ': no pretrained weights offline' if args.pretrained == 'auto'
+               else ': --pretrained no')
+        reduced = f' (reduced: layers 1,1,2,1, channels 32..256, kernels 15,9,5,5{why}; --no-small for the full one)'
+        print(f"model: {args.model}{reduced if small else ''}, {source}; new head for "
               f'{len(classes)} classes; frozen: {", ".join(frozen) or "nothing"} ({n_train:,} of {n_all:,} '
               f'parameters trained)')
         train_loader, val_loader, _ = make_loaders(model, data, args.img_size, args.batch_size)
