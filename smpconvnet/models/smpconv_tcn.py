@@ -1099,7 +1099,8 @@ class SMPConvTCN(nn.Module):
     ) -> torch.Tensor:
         """Per-step logits ``[B, num_classes, L]`` (``[B, num_classes, 1, L]`` for ``[B, C, 1, L]`` input): step t's
         prediction sees steps 0..t only (the classifier applied to every step; with ``global_pool='last'``,
-        ``forward`` returns step L-1 of this).
+        ``forward`` returns step L-1 of this, with ``'avg'`` their mean over the valid steps, the classifier being
+        linear; the last step of an ``'avg'`` model reads that step's features alone, not its running mean).
 
         Raises:
             ValueError: a centred model (``causal=False``), whose steps see the future: for its per-step outputs use
