@@ -1070,7 +1070,12 @@ class SMPConvTCN(nn.Module):
             return _valid_mean(x, lengths)
         if self.global_pool == 'max':
             return _valid_max(x, lengths)
-        return 0.5 * (_valid_mean(x, lengths) + _valid_max(x, lengths))  # 'avgmax', as timm's adaptive_avgmax_pool
+        if self.global_pool == 'avgmax':  # as timm's adaptive_avgmax_pool
+            return 0.5 * (_valid_mean(x, lengths) + _valid_max(x, lengths))
+        # an assigned attribute (model.global_pool = 'mean') is not checked as set_global_pool checks it: any other
+        # value pooled as 'avgmax', silently
+        raise ValueError("global_pool must be 'last', 'avg', 'max', 'avgmax' or '' (no pooling), got '"
+                         + self.global_pool + "'")  # (no !r: TorchScript compiles this)
 
     def forward_head(
             self,
@@ -1418,6 +1423,7 @@ class SMPConvTCNEnsemble(nn.Module):
     def global_pool(self, value: str):
         # what the members read: assigned to the ensemble alone it changed nothing (a single model's assignment
         # changes its pooling)
+        check_global_pool(value)
         for member in self.members:
             member.global_pool = value
 

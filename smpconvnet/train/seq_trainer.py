@@ -948,7 +948,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     if 'num_classes' in kwargs and cfg.get('num_classes') and kwargs['num_classes'] != cfg['num_classes']:
         raise ValueError(f'--model-kwargs num_classes={kwargs["num_classes"]!r}: the weights classify '
                          f'{cfg["num_classes"]} classes; another number gets a new classifier initialised at random, '
-                         f'which has nothing to evaluate: leave num_classes out')
+                         f'which has nothing to evaluate: give num_classes={cfg["num_classes"]}')
     if not model.num_classes:
         raise ValueError(f'{model_name} has no classifier (num_classes=0: it outputs pooled features), so there is '
                          f'nothing to score; evaluate the model it was made from')

@@ -875,7 +875,15 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
             # said it classified 1000 classes. The file's own count keeps a matching head and names another (only
             # with num_classes given: without it the model is built with the registered count)
             kwargs['pretrained_cfg_overlay'] = dict(overlay, num_classes=rows)
-        return create(pretrained=True), f'weights from {weights_file}', {}
+        model = create(pretrained=True)
+        registered = timm.models.get_pretrained_cfg(spec)
+        if rows is not None and registered is not None and rows != registered.num_classes:
+            # a classifier of other classes than the registered weights': another model, not their tag, Hub repo
+            # and labels (a deployed 3-class GunPoint file's card said "GunPoint, 2 classes")
+            for m in (model, getattr(model, 'model', None)):
+                if isinstance(getattr(m, 'pretrained_cfg', None), dict):
+                    m.pretrained_cfg = retrained_cfg(m.pretrained_cfg, description=f'weights from {weights_file}')
+        return model, f'weights from {weights_file}', {}
     cfg = timm.models.get_pretrained_cfg(spec)
     kind, where = weights_location(cfg.to_dict() if cfg else {})
     label = {'shipped': f'weights shipped in {where}', 'file': f'weights from {where}',

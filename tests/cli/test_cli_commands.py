@@ -118,8 +118,12 @@ def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_anothe
     assert "--model-kwargs global_pool='': a model without pooling gives a prediction per step" in \
         capsys.readouterr().err
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'num_classes=5']) == 1
-    assert '--model-kwargs num_classes=5: the weights classify 2 classes; another number gets a new classifier' \
-        in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert '--model-kwargs num_classes=5: the weights classify 2 classes; another number gets a new classifier' in err
+    # the hint works as printed (it said "leave num_classes out", which fails for an overlay file of another count)
+    assert err.rstrip().endswith('give num_classes=2')
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'num_classes=2']) == 0
+    capsys.readouterr()
     # a weight file's classifier of another size does not load: the same advice, not only a size mismatch
     from safetensors.torch import save_file
     bare = tmp_path / 'gunpoint.safetensors'
@@ -192,6 +196,9 @@ def test_an_overlay_file_keeps_its_own_classifier(tmp_path, capsys):
             assert 'classifier is new' not in err, err
             with torch.no_grad():
                 assert relative_error(deployed(x), trained(x)) < 1e-5
+            # not GunPoint's weights: neither their tag nor their two labels (the card said "GunPoint, 2 classes")
+            cfg = deployed.pretrained_cfg
+            assert 'tag' not in cfg and 'label_names' not in cfg and cfg['num_classes'] == 3
         else:
             assert ('built with num_classes=3: its weights classify 4 classes, so the classifier is new and '
                     'initialised at random (num_classes=4 deploys the trained one;') in err, err

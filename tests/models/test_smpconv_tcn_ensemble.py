@@ -192,6 +192,13 @@ def test_assigning_global_pool_reaches_the_members():
         assert rel_err(by_avg, by_max) > 1e-3
         model.set_global_pool('max')
         assert rel_err(model(x, lengths=lengths), by_max) < 1e-6 and model.global_pool == 'max'
+    # an unknown value is refused, as set_global_pool refuses it (a single model pooled it as 'avgmax', silently)
+    with pytest.raises(ValueError, match="global_pool must be 'last', 'avg', 'max', 'avgmax' or ''"):
+        model.global_pool = 'mean'
+    single = model.members[0]
+    single.global_pool = 'mean'
+    with pytest.raises(ValueError, match="got 'mean'"):
+        single(x)
 
 
 def test_reparameterize_matches_training_form(tmp_path):
