@@ -185,6 +185,12 @@ def main(argv=None) -> int:
     p.add_argument('--output', type=Path, help='save the fine-tuned model here (a local-dir: folder)')
     p.add_argument('--force', action='store_true', help='replace --output if it is an earlier model folder')
     args = p.parse_args(argv)
+    for option, value in (('--epochs', args.epochs), ('--batch-size', args.batch_size)):
+        if value < 1:  # --epochs 0 ended in a ZeroDivisionError traceback
+            p.error(f'{option} {value}: expected at least 1')
+    if args.small and args.pretrained == 'yes':  # the reduced network has no pretrained weights: it trained from random
+        p.error('--small builds a reduced network, which has no pretrained weights: drop --small to fine-tune '
+                'the pretrained one, or pass --pretrained no')
     if args.output is not None:  # before the training, not after it
         from smpconvnet.atomic_io import check_destination
         from smpconvnet.weights.folders import foreign_to_model_folder
@@ -247,7 +253,8 @@ def main(argv=None) -> int:
                                                  crop_pct=1.0, interpolation='bicubic', num_classes=len(classes),
                                                  label_names=classes)
             card = model_card(args.model.split('.')[0], model, model_args, f'{args.model} fine-tuned on {data.name}',
-                              source=f'fine-tuned from {source} on {data}',
+                              source=(f'trained from {source} on {data}' if source.startswith('random')
+                                      else f'fine-tuned from {source} on {data}'),
                               command='python examples/finetune_imagefolder.py ' + shlex.join(sys.argv[1:] if argv is None else argv),
                               extra=f'Validation accuracy: {acc:.4f} on {len(val_loader.dataset)} images.')
             write_model_folder(model, args.output, card, model_args=model_args, force=args.force)

@@ -110,6 +110,13 @@ def test_example_script_help(ft, capsys):
     with pytest.raises(SystemExit) as e:
         ft.main(['--help'])
     assert e.value.code == 0 and '--freeze-stages' in capsys.readouterr().out
+    # --epochs 0 ended in a ZeroDivisionError; --small --pretrained yes trained from random weights without a word
+    for argv, said in ((['--epochs', '0'], '--epochs 0: expected at least 1'),
+                       (['--small', '--pretrained', 'yes'], '--small builds a reduced network, which has no '
+                                                            'pretrained weights')):
+        with pytest.raises(SystemExit) as e:
+            ft.main(argv)
+        assert e.value.code == 2 and said in capsys.readouterr().err
 
 
 def test_example_script_saves_what_it_trained(ft, digits, tmp_path, capsys):
