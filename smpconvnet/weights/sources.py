@@ -447,8 +447,10 @@ def _train_py_args(args: argparse.Namespace) -> Dict[str, Any]:
     return kwargs
 
 
-def _io_args(family: Optional[str], state_dict: Dict[str, Any]) -> Dict[str, Any]:
-    """in_chans and num_classes as the weights show them (empty where the family does not tell)."""
+def _io_args(family: Optional[str], state_dict: Dict[str, Any], classifier: Any = None) -> Dict[str, Any]:
+    """in_chans and num_classes as the weights show them (empty where they do not tell). The family's shapes tell both
+    (an ensemble's by its first member); for any other model, ``classifier`` (a pretrained cfg's classifier name, or
+    names: the first is read) tells num_classes by its weight's rows."""
     try:
         if family == 'smpconvnet':
             from ..models.smpconvnet import infer_config_from_checkpoint
@@ -459,7 +461,17 @@ def _io_args(family: Optional[str], state_dict: Dict[str, Any]) -> Dict[str, Any
             return dict(in_chans=args['in_chans'], num_classes=args['num_classes'])
     except ValueError:
         pass  # the strict load reports what does not fit
-    return {}
+    if isinstance(classifier, (list, tuple)):
+        classifier = classifier[0] if classifier else None
+    weight = state_dict.get(f'{classifier}.weight') if classifier else None
+    return dict(num_classes=int(weight.shape[0])) if isinstance(weight, torch.Tensor) and weight.dim() >= 1 else {}
+
+
+def _set_pretrained_cfg(model: torch.nn.Module, update: Callable[[Dict[str, Any]], Dict[str, Any]]) -> None:
+    """Replace the pretrained cfg of a model, and of the model a ``features_only`` wrapper holds, by ``update(cfg)``."""
+    for m in (model, getattr(model, 'model', None)):
+        if isinstance(getattr(m, 'pretrained_cfg', None), dict):
+            m.pretrained_cfg = update(m.pretrained_cfg)
 
 
 def _from_train_py(checkpoint: Dict[str, Any], args: argparse.Namespace, epoch: str) -> CheckpointSource:
@@ -675,14 +687,12 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         # the registered architecture's data description and tag (e.g. 'untrained') are not this file's (its
         # preprocessing, assumed too, is what the warning below names); set once built, when it is known whether
         # the model kept the architecture's labels (a features_only wrapper's model too)
-        for m in (model, getattr(model, 'model', None)):
-            if isinstance(getattr(m, 'pretrained_cfg', None), dict):
-                if 'tag' not in given:
-                    m.pretrained_cfg.pop('tag', None)
-                if 'description' not in given:
-                    verb = 'were' if ' and ' in assumed_data else 'was'
-                    m.pretrained_cfg['description'] = f'not recorded: {path.name} names no model' + (
-                        f', so the {assumed_data} of {source.architecture} {verb} assumed' if assumed_data else '')
+        verb = 'were' if ' and ' in assumed_data else 'was'
+        described = {} if 'description' in given else dict(
+            description=f'not recorded: {path.name} names no model' + (
+                f', so the {assumed_data} of {source.architecture} {verb} assumed' if assumed_data else ''))
+        _set_pretrained_cfg(model, lambda cfg: dict({k: v for k, v in cfg.items()
+                                                     if k != 'tag' or 'tag' in given}, **described))
     unset = [k for k in source.assumed if k not in kwargs]
     if unset:
         # a bare state dict of a model built with, say, global_pool='avg' would otherwise run silently as 'last'
@@ -771,24 +781,6 @@ def _hub_unreadable(spec: str, e: BaseException) -> str:
     return f'{spec}: {where} {how} ({type(e).__name__}: {first})'
 
 
-def _file_classifier_rows(spec: str, file: str, trust_pickle: bool) -> Optional[int]:
-    # the classes of the classifier in a weights file, under the registered model's classifier name (an ensemble's:
-    # its first member's); None where the file cannot be read here (timm's load then says why) or names it otherwise
-    import timm
-    cfg = timm.models.get_pretrained_cfg(spec)
-    classifier = cfg.classifier if cfg is not None else None
-    if isinstance(classifier, (list, tuple)):
-        classifier = classifier[0] if classifier else None
-    if not classifier:
-        return None
-    try:
-        state_dict, _ = find_state_dict(read_checkpoint(file, trust_pickle=trust_pickle))
-    except (OSError, ValueError):
-        return None
-    weight = state_dict.get(f'{classifier}.weight')
-    return int(weight.shape[0]) if isinstance(weight, torch.Tensor) and weight.dim() >= 1 else None
-
-
 def _is_registered_name(spec: str) -> bool:
     # a timm model name with, if any, one of its pretrained tags ('smpconvnet_t.pth' is a file name, not a tag)
     import timm
@@ -867,8 +859,15 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
     if weights_file:  # timm's way to give a registered model other weights: those, whatever the model ships
         if not Path(weights_file).is_file():
             raise FileNotFoundError(f'pretrained_cfg_overlay file {weights_file}: no such file')
-        rows = _file_classifier_rows(spec, weights_file, trust_pickle) \
-            if 'num_classes' in kwargs and 'num_classes' not in overlay else None
+        rows = None
+        if 'num_classes' in kwargs and 'num_classes' not in overlay:
+            try:
+                state_dict, _ = find_state_dict(read_checkpoint(weights_file, trust_pickle=trust_pickle))
+            except (OSError, ValueError):
+                state_dict = {}  # timm's load below says why it cannot be read
+            registered = timm.models.get_pretrained_cfg(spec)
+            rows = _io_args(_registered_family(spec), state_dict,
+                            registered.classifier if registered is not None else None).get('num_classes')
         if rows is not None:
             # timm keeps a file's classifier only where num_classes equals the cfg's, which is the registered
             # weights' (1000), not the file's: a trained 10-class head was replaced at random, with a warning that
@@ -880,9 +879,7 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         if rows is not None and registered is not None and rows != registered.num_classes:
             # a classifier of other classes than the registered weights': another model, not their tag, Hub repo
             # and labels (a deployed 3-class GunPoint file's card said "GunPoint, 2 classes")
-            for m in (model, getattr(model, 'model', None)):
-                if isinstance(getattr(m, 'pretrained_cfg', None), dict):
-                    m.pretrained_cfg = retrained_cfg(m.pretrained_cfg, description=f'weights from {weights_file}')
+            _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=f'weights from {weights_file}'))
         return model, f'weights from {weights_file}', {}
     cfg = timm.models.get_pretrained_cfg(spec)
     kind, where = weights_location(cfg.to_dict() if cfg else {})

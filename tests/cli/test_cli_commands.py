@@ -682,3 +682,24 @@ def test_evaluating_a_model_deployed_for_another_length_warns(tmp_path, capsys):
     assert main(['evaluate-seq', str(tmp_path / 'gp')]) == 0
     out, err = capsys.readouterr()
     assert 'warning' not in err and 'accuracy 1.0000 (150/150)' in out
+
+
+@pytest.mark.parametrize('name, kwargs', [
+    # an ensemble: the class count is read off its first member's classifier
+    ('smpconv_tcn_pickupgesturewiimotez', dict(num_members=2, num_blocks=1, hidden_channels=4)),
+    # a timm model of another family: read off the registered classifier's name ('fc')
+    ('resnet10t', {}),
+])
+def test_an_overlay_file_keeps_its_own_classifier_for_any_model(tmp_path, name, kwargs):
+    """The overlay file's class count comes from its shapes for this project's families (ensembles too) and from the
+    registered classifier's name for any other timm model: in both, a trained 3-class head is kept."""
+    from safetensors.torch import save_file
+    from smpconvnet import load_model
+    trained = timm.create_model(name, num_classes=3, **kwargs).eval()
+    save_file(trained.state_dict(), str(tmp_path / 'w.safetensors'))
+    model, _ = load_model(name, pretrained=True, num_classes=3, **kwargs,
+                          pretrained_cfg_overlay=dict(file=str(tmp_path / 'w.safetensors')))
+    model.eval()
+    x = torch.randn(2, 1, 150) if 'tcn' in name else torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(model(x), trained(x))
