@@ -10,7 +10,7 @@ from ..models import (
     has_batchnorm, is_project_model, kernels_span_the_input, member_network, two_branch_eval, weights_location,
 )
 from ..profiling import count_macs
-from .deploy import deploy, model_input_shape
+from .deploy import deploy, model_input_shape, warn_new_classifier
 from .sources import load_model
 
 __all__ = ['project_models', 'list_models', 'model_info']
@@ -75,6 +75,7 @@ def model_info(spec: str, input_size: Optional[Sequence[int]] = None, pretrained
     ``model_kwargs`` go to ``load_model`` (arguments the model is built with before its weights load)."""
     model, source = load_model(spec, pretrained=pretrained, **(model_kwargs or {}))
     model.eval()
+    warn_new_classifier(spec, model, model_kwargs, source, verb='loads')
     cfg = dict(model.pretrained_cfg)
     size = model_input_shape(model, input_size)
     info: Dict[str, Any] = dict(

@@ -96,16 +96,20 @@ def deploy(model: torch.nn.Module, example: Optional[torch.Tensor] = None) -> to
     return reparameterize_model(deployed)
 
 
-def _warn_new_classifier(src: str, model: torch.nn.Module, model_kwargs: Optional[Dict[str, Any]], source: str):
-    # timm drops a trained classifier whose class count differs from num_classes (the fine-tuning idiom); deployed
-    # or exported, such a head is random. Random weights (source) have no trained head to lose: nothing to say
+def warn_new_classifier(src: str, model: torch.nn.Module, model_kwargs: Optional[Dict[str, Any]], source: str,
+                        verb: str = 'deploys'):
+    """A UserWarning where ``model_kwargs``' num_classes replaced the trained classifier of ``src`` by a random one.
+
+    timm drops a trained classifier whose class count differs from num_classes (the fine-tuning idiom); deployed,
+    exported or described, such a head is random. Random weights (``source`` 'random ...') have no trained head to
+    lose: nothing to say. ``verb`` names what the hint's num_classes does for the command ('deploys', 'loads')."""
     if source.startswith('random'):
         return
     trained = model.pretrained_cfg.get('num_classes')
     wanted = (model_kwargs or {}).get('num_classes')
     if wanted and trained and wanted != trained:
         warnings.warn(f'{src} built with num_classes={wanted}: its weights classify {trained} classes, so the '
-                      f'classifier is new and initialised at random (num_classes={trained} deploys the trained one; '
+                      f'classifier is new and initialised at random (num_classes={trained} {verb} the trained one; '
                       f'num_classes=0 the features without a classifier)', UserWarning, stacklevel=3)
 
 
@@ -159,7 +163,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     model, source, source_config = load_model_with_config(src, pretrained=pretrained, **(model_kwargs or {}))
     model.eval()
     print_step(f'      {source}', quiet)
-    _warn_new_classifier(src, model, model_kwargs, source)
+    warn_new_classifier(src, model, model_kwargs, source)
     if is_deployed(model):
         raise ValueError(f'{src} is already deployed (re-parameterised)')
     print_step('[2/3] re-parameterising', quiet)
@@ -337,7 +341,7 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     model, source = load_model(src, pretrained=pretrained, **(model_kwargs or {}))
     model.eval()
     print_step(f'      {source}', quiet)
-    _warn_new_classifier(src, model, model_kwargs, source)
+    warn_new_classifier(src, model, model_kwargs, source)
     print_step('[2/4] re-parameterising', quiet)
     x1 = example_input(model, 1, input_size)
     x2 = example_input(model, 3, input_size, seed=1)  # another batch size: the batch axis must be dynamic

@@ -703,3 +703,19 @@ def test_an_overlay_file_keeps_its_own_classifier_for_any_model(tmp_path, name, 
     x = torch.randn(2, 1, 150) if 'tcn' in name else torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         assert torch.equal(model(x), trained(x))
+
+
+def test_info_warns_of_a_new_classifier_and_its_hint_loads_the_trained_one(capsys):
+    """`info NAME --model-kwargs num_classes=N` with weights of another class count describes a model whose classifier
+    is random: it says so (as reparam and export do), and the hint's num_classes loads the trained head."""
+    assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'yes', '--json', '--model-kwargs', 'num_classes=5']) == 0
+    err = capsys.readouterr().err
+    assert ('built with num_classes=5: its weights classify 2 classes, so the classifier is new and initialised at '
+            'random (num_classes=2 loads the trained one;') in err, err
+    hint = re.search(r'\((num_classes=\d+) loads', err).group(1)
+    assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'yes', '--json', '--model-kwargs', hint]) == 0
+    captured = capsys.readouterr()
+    assert 'classifier is new' not in captured.err and json.loads(captured.out)['num_classes'] == 2
+    # random weights have no trained head to lose
+    assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--json', '--model-kwargs', 'num_classes=5']) == 0
+    assert 'classifier is new' not in capsys.readouterr().err
