@@ -1,6 +1,7 @@
 """Model folders: what timm's ``local-dir:`` and the Hub read (``model.safetensors``, ``config.json``, a model card
 ``README.md``), written atomically; and the ``smpconvnet/pretrained/`` folders of the published ImageNet models."""
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -140,10 +141,16 @@ def retrained_cfg(base_cfg: Dict[str, Any], **fields: Any) -> Dict[str, Any]:
     the architecture's fields (``first_conv``, ``classifier``, normalisation, ...) without those that name the
     published weights (``WEIGHTS_IDENTITY_FIELDS``: tag, Hub repo, file, paper), with ``fields`` set (those it was
     trained with: ``input_size``, ``crop_pct``, ``num_classes``, ``label_names``, ...). ``label_names`` of
-    another class count are dropped. timm's data config (``resolve_data_config``) reads the result back, so a folder
-    written with it is scored at the size it was trained at, not the base's 224 px."""
+    another class count are dropped, and ``pool_size`` (the final feature map's) follows a new ``input_size``. timm's
+    data config (``resolve_data_config``) reads the result back, so a folder written with it is scored at the size it
+    was trained at, not the base's 224 px."""
     cfg = {k: v for k, v in dict(base_cfg).items() if k not in WEIGHTS_IDENTITY_FIELDS}
     cfg.update(fields)
+    old_size, new_size, pool = base_cfg.get('input_size'), cfg.get('input_size'), base_cfg.get('pool_size')
+    if 'pool_size' not in fields and old_size and new_size and pool and len(old_size) == len(new_size) \
+            and len(pool) == len(old_size) - 1 and all(old_size[1:]):
+        # the feature map scales with the input (224 px with a 7 x 7 map: 32 px gives 1 x 1); padded strides round up
+        cfg['pool_size'] = tuple(max(1, math.ceil(n * p / o)) for n, p, o in zip(new_size[1:], pool, old_size[1:]))
     labels = cfg.get('label_names')
     if labels is not None and cfg.get('num_classes') is not None and len(labels) != cfg['num_classes']:
         cfg.pop('label_names')

@@ -174,6 +174,9 @@ def test_commands_take_train_py_checkpoints(tmp_path, family, capsys):
     if family == 'smpconvnet':
         data = timm.data.resolve_data_config({}, model=deployed)
         assert data['input_size'] == (3, 64, 64) and data['crop_pct'] == 1.0
+        # the final feature map's size at 64 px (it said the base's 7 x 7 of 224 px)
+        with torch.inference_mode():
+            assert tuple(cfg['pool_size']) == tuple(deployed.forward_features(torch.randn(1, 3, 64, 64)).shape[-2:])
     assert _is_deployed(deployed)
     x = _input(shape)
     with torch.inference_mode():
