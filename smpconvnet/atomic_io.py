@@ -10,8 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence, Union
 
-__all__ = ['atomic_file', 'atomic_dir', 'check_destination', 'entries_besides', 'holds_nothing', 'real_destination',
-           'OS_METADATA_FILES']
+__all__ = ['atomic_file', 'atomic_dir', 'check_destination', 'entries_besides', 'holds_nothing', 'is_os_metadata',
+           'real_destination', 'OS_METADATA_FILES']
 
 PathLike = Union[str, os.PathLike]
 
@@ -138,12 +138,18 @@ def real_destination(dst: PathLike) -> Path:
 OS_METADATA_FILES = frozenset({'.DS_Store', 'Thumbs.db', 'desktop.ini'})
 
 
+def is_os_metadata(name: str) -> bool:
+    """True for the name of a file a file browser leaves: ``OS_METADATA_FILES``, and the ``._NAME`` AppleDouble
+    files macOS writes beside every file it copies to a drive that cannot hold its metadata (FAT, SMB, NFS)."""
+    return name in OS_METADATA_FILES or name.startswith('._')
+
+
 def entries_besides(folder: Path, names: Sequence[str]) -> Optional[str]:
     """For a ``foreign`` of ``check_destination``: what ``folder`` holds besides files named ``names`` and
-    ``OS_METADATA_FILES`` (any subfolder counts), said as "holds A, B and N more, which this command does not write";
+    OS metadata files (``is_os_metadata``; any subfolder counts), said as "holds A, B and N more, which this command does not write";
     None when nothing."""
     found = sorted(e.name + ('/' if e.is_dir() else '') for e in Path(folder).iterdir()
-                   if e.is_dir() or (e.name not in names and e.name not in OS_METADATA_FILES))
+                   if e.is_dir() or (e.name not in names and not is_os_metadata(e.name)))
     if not found:
         return None
     more = f' and {len(found) - 3} more' if len(found) > 3 else ''
@@ -151,8 +157,8 @@ def entries_besides(folder: Path, names: Sequence[str]) -> Optional[str]:
 
 
 def holds_nothing(folder: Path) -> bool:
-    """True for a folder that is empty but for ``OS_METADATA_FILES``."""
-    return all(e.name in OS_METADATA_FILES and not e.is_dir() for e in Path(folder).iterdir())
+    """True for a folder that is empty but for OS metadata files (``is_os_metadata``)."""
+    return all(is_os_metadata(e.name) and not e.is_dir() for e in Path(folder).iterdir())
 
 
 def _check_replaceable(dst: Path, foreign: Optional[Callable[[Path], Optional[str]]]):

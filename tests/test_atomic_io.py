@@ -231,7 +231,8 @@ def test_the_renames_go_where_the_check_looked(tmp_path, monkeypatch):
 def test_a_file_browsers_metadata_does_not_block_force(tmp_path):
     """macOS Finder leaves `.DS_Store` in every folder it shows (Windows Explorer `Thumbs.db`): a model folder or an
     upload preview that had been looked at could not be replaced with --force. Such files count as nothing of the
-    user's; a user's own hidden file or a `.DS_Store` folder still does."""
+    user's (macOS's `._NAME` AppleDouble files on drives without its metadata too); a user's own hidden file or a
+    `.DS_Store` folder still does."""
     import json
     from smpconvnet.atomic_io import holds_nothing
     from smpconvnet.weights.folders import foreign_to_model_folder
@@ -242,6 +243,7 @@ def test_a_file_browsers_metadata_does_not_block_force(tmp_path):
     (model / 'config.json').write_text(json.dumps({'architecture': 'smpconv_tcn_gunpoint'}))
     (model / 'model.safetensors').write_bytes(b'w')
     (model / 'Thumbs.db').write_bytes(b'x')
+    (model / '._model.safetensors').write_bytes(b'\0\5\26\7')  # macOS's AppleDouble file on a FAT / SMB drive
     assert foreign_to_model_folder(model) is None and not holds_nothing(model)
     with atomic_dir(model, force=True, foreign=foreign_to_model_folder) as tmp:
         (tmp / 'model.safetensors').write_bytes(b'new')

@@ -53,7 +53,7 @@ MODEL_FOLDER_FILES = (WEIGHTS_NAME, CONFIG_NAME, CARD_NAME, MANIFEST_NAME)
 def foreign_to_model_folder(folder: Path) -> Optional[str]:
     """What makes the existing ``folder`` other than a model folder as this project writes them (only
     ``MODEL_FOLDER_FILES``, a ``config.json`` naming a registered architecture), said for an error message; None for
-    an empty folder or a model folder (``atomic_io.OS_METADATA_FILES`` besides), which ``--force`` may replace (the
+    an empty folder or a model folder (OS metadata files besides: ``atomic_io.is_os_metadata``), which ``--force`` may replace (the
     ``foreign`` of ``atomic_io.check_destination``: a train-seq run, a folder of other checkpoints or of other things
     is not deleted)."""
     reason = entries_besides(folder, MODEL_FOLDER_FILES)
