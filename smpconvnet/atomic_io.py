@@ -61,7 +61,8 @@ def check_destination(dst: PathLike, force: bool = False, sources: Sequence[Path
     """Before anything is read or written: ``dst`` may be written (it does not exist, or ``force``), and replacing
     it would not delete what it is written from (a source that is ``dst`` or lies inside it, what lies in a source
     folder, a file beside a source file in a folder with a ``config.json``) nor the current folder. ``sources`` that
-    are no local path (a model name, ``hf-hub:``) are ignored; ``local-dir:`` is read as its folder. A link that
+    are no local path (a model name, ``hf-hub:``) or an empty folder are ignored; ``local-dir:`` is read as its
+    folder. A link that
     points nowhere is refused (it would be written over unasked).
 
     ``foreign`` marks a writer of folders: ``foreign(folder)`` says what makes an existing folder ``dst`` other than
@@ -102,8 +103,8 @@ def check_destination(dst: PathLike, force: bool = False, sources: Sequence[Path
     for src in sources:
         text = os.fsdecode(src)
         path = Path(text[len('local-dir:'):] if text.startswith('local-dir:') else text)
-        if not path.exists():
-            continue
+        if not path.exists() or (path.is_dir() and holds_nothing(path)):
+            continue  # an empty folder has nothing to lose (one named like a registered model is not even read)
         where = path.resolve()
         if where == target or target in where.parents:
             raise ValueError(f"{text} {'is' if where == target else 'lies inside'} the destination {dst}: writing "

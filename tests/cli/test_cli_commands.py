@@ -642,6 +642,11 @@ def test_a_folder_named_like_a_registered_model_is_read_with_a_warning(tmp_path,
     out, err = capsys.readouterr()
     assert 'weights shipped in' in out
     assert re.search(r'names both a registered model and the empty folder .*: the registered model is read', err)
+    # and it may be the destination of the registered model's deployment (it was refused as writing over its source)
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', 'smpconv_tcn_gunpoint.aeon', '--force']) == 0
+    capsys.readouterr()
+    assert main(['info', 'smpconv_tcn_gunpoint.aeon']) == 0
+    assert 'deployed weights from smpconv_tcn_gunpoint.aeon' in capsys.readouterr().out
     torch.save(timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).state_dict(),
                'smpconv_tcn_gunpoint.pth')
     assert main(['info', 'smpconv_tcn_gunpoint.pth']) == 0
