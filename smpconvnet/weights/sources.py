@@ -10,13 +10,14 @@ model name and options its training script recorded, else its ``arch`` key, else
 import argparse
 import dataclasses
 import inspect
+import math
 import os
 import re
 import sys
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -88,8 +89,16 @@ def _n_points_divide(kernel_sizes, n_points) -> Optional[int]:
     return None
 
 
+def _kernel_sizes_for_points(n_points: Sequence[int], divide: int = 4) -> Optional[List[int]]:
+    # the odd kernel sizes k whose k * k // divide points per kernel the stages have (k * k // 4 grows with odd k, so
+    # there is at most one per stage); None where a stage has none
+    sizes = [next((k for k in range(1, 2 * int(math.isqrt(n * divide + divide)) + 3, 2) if k * k // divide == n), None)
+             for n in n_points]
+    return None if None in sizes else sizes
+
+
 def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
-                        ) -> Tuple[str, Dict[str, Any], str]:
+                        kernel_sizes: Optional[Sequence[int]] = None) -> Tuple[str, Dict[str, Any], str]:
     """(registered architecture, model_args, description) of an SMPConvNet checkpoint, from its shapes.
 
     Without ``architecture``: SMPConvNet-T and -B give ``smpconvnet_t`` / ``smpconvnet_b`` and only the arguments
@@ -98,7 +107,8 @@ def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] 
     layout's ``kernel_coord`` grids (this package's layout has none: a point kernel can be sampled at any size).
 
     With ``architecture`` (a registered SMPConvNet the checkpoint names, e.g. timm's ``arch`` key): the arguments
-    that differ from it; the kernel sizes, when the checkpoint has no grids, are that architecture's.
+    that differ from it; the kernel sizes, when the checkpoint has no grids, are ``kernel_sizes`` if given (those the
+    caller built the model with), else that architecture's.
 
     Raises:
         ValueError: not an SMPConvNet, or the kernel sizes cannot be told (no grids and no architecture).
@@ -118,7 +128,12 @@ def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] 
     if None in cfg['channels'] or None in cfg['n_points']:
         raise ValueError('cannot tell which SMPConvNet this is: some stage has no SMP block '
                          f"(channels {cfg['channels']}, points {cfg['n_points']})")
-    kernel_sizes = cfg.get('large_kernel_sizes')
+    given, kernel_sizes = kernel_sizes, cfg.get('large_kernel_sizes')
+    if kernel_sizes is None and given is not None:
+        kernel_sizes = [int(k) for k in given]
+        if len(kernel_sizes) != len(cfg['channels']):
+            raise ValueError(f"large_kernel_sizes={kernel_sizes} gives {len(kernel_sizes)} stages, the checkpoint has "
+                             f"{len(cfg['channels'])}")
     if kernel_sizes is None and named is not None:
         kernel_sizes = list(ARCH_CONFIGS[named]['large_kernel_sizes'])
         if len(kernel_sizes) != len(cfg['channels']):
@@ -290,13 +305,15 @@ def _differing(args: Dict[str, Any], defaults: Dict[str, Any]) -> Dict[str, Any]
 
 
 def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None, how: str = '',
-                 family: Optional[str] = None) -> CheckpointSource:
+                 family: Optional[str] = None, kernel_sizes: Optional[Sequence[int]] = None) -> CheckpointSource:
     """The model of a checkpoint from its tensor shapes, relative to ``architecture`` when the checkpoint names one.
 
     Arguments the weights do not show take the architecture's values (named, else the family's default): the
     SMP-ResNet ``kernel_size``, a fixed SMP-TCN ``kernel_length``; the SMPConvNet kernel sizes are read off the
     original layout's grids, else, when the checkpoint names the model or its family, are those of the registered
-    SMPConvNet the points per kernel fit (``k * k // n_points_divide``) best; else an error.
+    SMPConvNet the points per kernel fit (``k * k // n_points_divide``) best, else the odd sizes whose ``k * k // 4``
+    they are (both assumed, with a warning, where the checkpoint does not name the family); ``kernel_sizes`` (the
+    caller's ``large_kernel_sizes``) stand for the grids of a checkpoint without them.
     """
     state_dict, _ = find_state_dict(checkpoint)
     family_named = family is not None
@@ -312,19 +329,28 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
             f'keys: {sorted(state_dict)[:4]}')
     if family == 'smpconvnet':
         from ..models.smpconvnet import ARCH_CONFIGS, is_original_layout
-        if architecture is None and family_named and not is_original_layout(state_dict):
-            # no kernel grids: the kernels of the registered SMPConvNet the checkpoint is closest to
+        if architecture is None and kernel_sizes is None and not is_original_layout(state_dict):
+            # no kernel grids: the kernels of the registered SMPConvNet the checkpoint is closest to, else those its
+            # points per kernel give with the registered n_points_divide; a file that does not name the family has
+            # them assumed, with a warning (a bare state dict of smpconvnet_t was refused)
             fits, errors = [], []
             for name in ARCH_CONFIGS:
                 try:
                     fits.append(detect_architecture(checkpoint, name))
                 except ValueError as e:
                     errors.append(e)
-            if not fits:
+            assumed = ('large_kernel_sizes',)
+            if fits:
+                arch, args, description = min(fits, key=lambda f: len(f[1]))
+                return CheckpointSource(arch, args, {}, f'{description}{how}, kernel sizes of {arch}', {},
+                                        () if family_named else assumed)
+            from ..models.smpconvnet import infer_config_from_checkpoint
+            sizes = _kernel_sizes_for_points(infer_config_from_checkpoint(checkpoint)['n_points'])
+            if sizes is None:
                 raise errors[0]
-            arch, args, description = min(fits, key=lambda f: len(f[1]))
-            return CheckpointSource(arch, args, {}, f'{description}{how}, kernel sizes of {arch}', {})
-        arch, args, description = detect_architecture(checkpoint, architecture)
+            arch, args, description = detect_architecture(checkpoint, kernel_sizes=sizes)
+            return CheckpointSource(arch, args, {}, f'{description}{how}, kernel sizes from its points', {}, assumed)
+        arch, args, description = detect_architecture(checkpoint, architecture, kernel_sizes)
         return CheckpointSource(architecture or arch, args, {}, f'{description}{how}', {})
     shapes = _shape_args(family, state_dict)
     assumed = () if architecture else tuple(a for a in _SHAPELESS_ARGS[family] if a not in shapes)
@@ -401,10 +427,27 @@ def _assumed_data(cfg: Dict[str, Any], given: Dict[str, Any], family: Optional[s
 
 
 def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], architecture: str,
-                          unset: List[str], given: Dict[str, Any], assumed_data: str) -> str:
+                          unset: List[str], given: Dict[str, Any], assumed_data: str,
+                          assumed_values: Dict[str, Any]) -> str:
     """What a weight file that names no model left to the family's default architecture, and how to load it into
     the registered models whose shapes it fits, that are built otherwise and agree with the arguments ``given``
-    (a call and command-line options per model). ``assumed_data``: ``_assumed_data``'s words for the rest."""
+    (a call and command-line options per model). ``assumed_data``: ``_assumed_data``'s words for the rest;
+    ``assumed_values`` the values of ``unset`` the model was built with, where not the architecture's."""
+    if family == 'smpconvnet':  # the kernel sizes alone
+        import json
+        import shlex
+        from timm.models import split_model_name_tag
+        from ..models.smpconvnet import ARCH_CONFIGS
+        registered = list(ARCH_CONFIGS[split_model_name_tag(architecture)[0]]['large_kernel_sizes'])
+        sizes = [int(k) for k in assumed_values.get('large_kernel_sizes') or registered]
+        why = (f'those of {architecture}, the registered SMPConvNet nearest its shapes' if sizes == registered else
+               'the odd sizes k whose k * k // 4 are its points per kernel, as the registered SMPConvNets have')
+        return (f'{path} names no model: its SMP kernel sizes cannot be read from its weights (a point kernel is '
+                f'sampled at any size, and other sizes give other outputs), so {sizes} were assumed ({why})'
+                + (f', with the {assumed_data} of {architecture}' if assumed_data else '')
+                + f'. Otherwise pass the sizes its model was built with to load_model (large_kernel_sizes=[...]), or to '
+                  f'a command with --model-kwargs (as assumed here: --model-kwargs '
+                  f'{shlex.quote("large_kernel_sizes=" + json.dumps(sizes))})')
     defaults = _registered_args(architecture)
     fits, members = _fitting_registered(family, state_dict, given, unlike=architecture)
     assumed = ', '.join(f'{k}={defaults.get(k)!r}' for k in unset)
@@ -555,7 +598,8 @@ def register_checkpoint_format(name: str, detect: Callable[[Dict[str, Any]], boo
     _CHECKPOINT_FORMATS[:] = [f for f in _CHECKPOINT_FORMATS if f[0] != name] + [(name, detect, to_config)]
 
 
-def identify_checkpoint(checkpoint: Dict[str, Any]) -> CheckpointSource:
+def identify_checkpoint(checkpoint: Dict[str, Any],
+                        kernel_sizes: Optional[Sequence[int]] = None) -> CheckpointSource:
     """Which model a checkpoint holds and how to build it, from (in order):
 
     * the model name and options its training script recorded: a registered format
@@ -565,8 +609,9 @@ def identify_checkpoint(checkpoint: Dict[str, Any]) -> CheckpointSource:
     * the ``arch`` key: a registered model name, with the arguments read off the shapes relative to it; or, as
       timm's ``CheckpointSaver`` writes it without ``args``, a family's class name (``smpconvnet``, ``smpconvtcn``,
       ``smpconvresnet``): the family's default architecture, the arguments read off the shapes (``_from_shapes``);
-    * the shapes alone (SMPConvNet: ``detect_architecture``, which needs the original layout's kernel grids;
-      SMP-TCN / SMP-ResNet: the family's default architecture with the arguments that differ).
+    * the shapes alone (SMPConvNet: ``detect_architecture``: the original layout's kernel grids, else
+      ``kernel_sizes`` (the caller's ``large_kernel_sizes``), else assumed; SMP-TCN / SMP-ResNet: the family's
+      default architecture with the arguments that differ).
 
     Raises:
         ValueError: when none of these tells the model (the caller adds the file name).
@@ -588,12 +633,13 @@ def identify_checkpoint(checkpoint: Dict[str, Any]) -> CheckpointSource:
         return _from_train_py(checkpoint, args, epoch)
     arch = checkpoint.get('arch')
     if isinstance(arch, str) and timm.is_model(split_model_name_tag(arch)[0]):
-        return _from_shapes(checkpoint, arch, how=f' (checkpoint of {arch}{epoch})')
+        return _from_shapes(checkpoint, arch, how=f' (checkpoint of {arch}{epoch})', kernel_sizes=kernel_sizes)
     family = next((f for f, (cls_name, _) in _FAMILIES.items() if arch == cls_name), None)
     if family is not None:  # the model class, as CheckpointSaver without args records it
         kind = {'smpconvnet': 'an SMPConvNet', 'tcn': 'an SMP-TCN', 'resnet': 'an SMP-ResNet'}[family]
-        return _from_shapes(checkpoint, how=f' (checkpoint of {kind}{epoch})', family=family)
-    return _from_shapes(checkpoint, how=f' (from the shapes{epoch})' if epoch else '')
+        return _from_shapes(checkpoint, how=f' (checkpoint of {kind}{epoch})', family=family,
+                            kernel_sizes=kernel_sizes)
+    return _from_shapes(checkpoint, how=f' (from the shapes{epoch})' if epoch else '', kernel_sizes=kernel_sizes)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -638,11 +684,12 @@ def _checkpoint_filter(model: torch.nn.Module) -> Callable[[Dict[str, Any], torc
 def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
                           **kwargs) -> Tuple[torch.nn.Module, str, Dict[str, Any]]:
     import timm
+    from timm.models import split_model_name_tag
     from timm.models._pretrained import PretrainedCfg
 
     checkpoint = read_checkpoint(path, trust_pickle=trust_pickle)
     try:
-        source = identify_checkpoint(checkpoint)
+        source = identify_checkpoint(checkpoint, kernel_sizes=kwargs.get('large_kernel_sizes'))
     except ValueError as e:
         raise ValueError(f'{path}: cannot tell which model this checkpoint holds: {e}') from e
     fields = {f.name for f in dataclasses.fields(PretrainedCfg)}
@@ -683,21 +730,22 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
                              + (f' with {model_args}' if model_args else '') + f': {text}') from e
     family = _registered_family(source.architecture)
     assumed_data = _assumed_data(model.pretrained_cfg, given, family)
-    if bare:
-        # the registered architecture's data description and tag (e.g. 'untrained') are not this file's (its
-        # preprocessing, assumed too, is what the warning below names); set once built, when it is known whether
+    if not source.pretrained_cfg and not split_model_name_tag(source.architecture)[1]:
+        # a file that records no cfg and no tag: not the registered weights' tag, Hub repo and paper (info headed a
+        # 10-class original-layout file smpconvnet_t.in1k); a bare one's data description is not the file's either
+        # (its preprocessing, assumed too, is what the warning below names); set once built, when it is known whether
         # the model kept the architecture's labels (a features_only wrapper's model too)
         verb = 'were' if ' and ' in assumed_data else 'was'
-        described = {} if 'description' in given else dict(
+        described = {} if 'description' in given or not bare else dict(
             description=f'not recorded: {path.name} names no model' + (
                 f', so the {assumed_data} of {source.architecture} {verb} assumed' if assumed_data else ''))
-        _set_pretrained_cfg(model, lambda cfg: dict({k: v for k, v in cfg.items()
-                                                     if k != 'tag' or 'tag' in given}, **described))
+        _set_pretrained_cfg(model, lambda cfg: dict(retrained_cfg(cfg, **described), **given))
     unset = [k for k in source.assumed if k not in kwargs]
     if unset:
         # a bare state dict of a model built with, say, global_pool='avg' would otherwise run silently as 'last'
-        warnings.warn(_assumed_args_warning(path, family, find_state_dict(
-            checkpoint)[0], source.architecture, unset, kwargs, assumed_data), UserWarning, stacklevel=3)
+        warnings.warn(_assumed_args_warning(path, family, find_state_dict(checkpoint)[0], source.architecture, unset,
+                                            kwargs, assumed_data, {k: model_args[k] for k in unset if k in model_args}),
+                      UserWarning, stacklevel=3)
     return model, f'{source.description} from {path}', dict(source.extra_config)
 
 
@@ -875,11 +923,10 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
             # with num_classes given: without it the model is built with the registered count)
             kwargs['pretrained_cfg_overlay'] = dict(overlay, num_classes=rows)
         model = create(pretrained=True)
-        registered = timm.models.get_pretrained_cfg(spec)
-        if rows is not None and registered is not None and rows != registered.num_classes:
-            # a classifier of other classes than the registered weights': another model, not their tag, Hub repo
-            # and labels (a deployed 3-class GunPoint file's card said "GunPoint, 2 classes")
-            _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=f'weights from {weights_file}'))
+        # other weights than the registered ones: the architecture's data config, without their tag, Hub repo and
+        # paper (info headed a file smpconvnet_t.in1k), and without their labels for a classifier of other classes (a
+        # deployed 3-class GunPoint file's card said "GunPoint, 2 classes")
+        _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=f'weights from {weights_file}'))
         return model, f'weights from {weights_file}', {}
     cfg = timm.models.get_pretrained_cfg(spec)
     kind, where = weights_location(cfg.to_dict() if cfg else {})

@@ -642,3 +642,48 @@ def test_a_folder_with_a_bad_config_or_other_weights_is_named(tmp_path, capsys):
     with pytest.raises(ValueError, match=f'{re.escape(str(folder / "model.safetensors"))} does not fit the model: '
                                          'checkpoint is an SMP-TCN'):
         load_model(str(folder))
+
+
+def test_bare_smpconvnet_weights_load_with_the_kernel_sizes_assumed(tmp_path, capsys):
+    """A plain state dict of an SMPConvNet names no kernel size (a point kernel is sampled at any size): every command
+    refused smpconvnet_t's own. The sizes are now those of the registered SMPConvNet its shapes are nearest, else the
+    odd sizes whose k * k // 4 are its points per kernel, with a warning whose --model-kwargs hint gives them (and
+    other sizes load as given); the model carries no registered tag (info headed such files smpconvnet_t.in1k)."""
+    from safetensors.torch import save_file
+    small = dict(channels=[8, 8, 16, 16], layers=[1, 1, 1, 1], num_classes=5)
+    x = torch.randn(2, 3, 64, 64)
+    for name, sizes, kind in (('registered.safetensors', None, 'those of smpconvnet_t, the registered SMPConvNet'),
+                              ('custom.safetensors', [15, 13, 11, 7], 'the odd sizes k whose k * k // 4')):
+        kwargs = dict(small, **({'large_kernel_sizes': sizes} if sizes else {}))
+        trained = randomize_bn(timm.create_model('smpconvnet_t', **kwargs)).eval()
+        save_file(trained.state_dict(), str(tmp_path / name))
+        with pytest.warns(UserWarning, match=re.escape(kind)) as record:
+            model, _ = load_model(str(tmp_path / name))
+        with torch.no_grad():
+            assert torch.equal(model.eval()(x), trained(x))
+        assert 'tag' not in model.pretrained_cfg and 'hf_hub_id' not in model.pretrained_cfg
+        hint = re.search(r"--model-kwargs '(large_kernel_sizes=\[[0-9, ]+\])'", str(record[0].message)).group(1)
+        assert cli_main(['info', str(tmp_path / name), '--model-kwargs', hint]) == 0
+        out, err = capsys.readouterr()
+        assert 'names no model' not in err and '.in1k' not in out
+    # sizes given that the points do not fit: the strict load says so
+    with pytest.raises(ValueError, match=r'as k \* k // n_points_divide'):
+        load_model(str(tmp_path / 'custom.safetensors'), large_kernel_sizes=[5, 5, 5, 5])
+
+
+def test_weights_from_files_carry_no_registered_tag(tmp_path, capsys):
+    """The registered weights' tag and Hub repo name those weights: a 10-class original-layout file and an overlay
+    file were headed smpconvnet_t.in1k / the registered GunPoint tag by info."""
+    from pathlib import Path
+    original = str(Path(__file__).parent.parent / 'fixtures' / 'official_smpconvnet_small.safetensors')
+    assert cli_main(['info', original]) == 0
+    assert '.in1k' not in capsys.readouterr().out
+    from safetensors.torch import save_file
+    save_file(timm.create_model('smpconv_tcn_gunpoint').state_dict(), str(tmp_path / 'w.safetensors'))
+    overlay = json.dumps({'file': str(tmp_path / 'w.safetensors')})
+    assert cli_main(['reparam', 'smpconv_tcn_gunpoint', str(tmp_path / 'd'), '--model-kwargs',
+                     f'pretrained_cfg_overlay={overlay}']) == 0
+    capsys.readouterr()
+    cfg = json.loads((tmp_path / 'd' / 'config.json').read_text())['pretrained_cfg']
+    # GunPoint's input length, normalisation and labels stay: the overlay's purpose
+    assert 'tag' not in cfg and 'hf_hub_id' not in cfg and 'file' not in cfg and cfg['label_names'] == ['1', '2']
