@@ -168,6 +168,19 @@ def _conv1d_fft(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tens
     return y.to(dtype)
 
 
+def _fft_safe(x: torch.Tensor) -> bool:
+    """Whether the FFT may take ``x``: it is not empty (FFT libraries reject zero-size transforms, MKL), no export runs
+    (ONNX has no FFT operator) and every value is finite. A NaN or inf spreads through the transform to every output,
+    those before it too: a missing value in a streamed series made all of its per-step outputs NaN. Under
+    ``torch.compile``, torch.fx tracing and ``torch.func`` transforms the finiteness check (a data-dependent branch)
+    is skipped."""
+    if x.numel() == 0 or exporting():
+        return False
+    if torch.compiler.is_compiling() or isinstance(x, torch.fx.Proxy) or functional_transforms_active(x):
+        return True
+    return bool(torch.isfinite(x).all())
+
+
 def causal_conv1d(
         x: torch.Tensor,
         weight: torch.Tensor,
@@ -177,14 +190,13 @@ def causal_conv1d(
     """Causal 1D convolution of ``x`` [B, C_in, L] with ``weight`` [C_out, C_in, K] (see the module docstring).
 
     Taps more than L-1 steps back only ever meet the zero padding, so a kernel longer than the input is cut to
-    its last L taps first (exact). Under TorchScript always the direct path."""
+    its last L taps first (exact). Under TorchScript always the direct path, and for input with a NaN or inf too
+    (``_fft_safe``: outputs before it stay as they are)."""
     if weight.shape[-1] > x.shape[-1]:
         weight = weight[..., weight.shape[-1] - x.shape[-1]:]
     if torch.jit.is_scripting():
         return causal_conv1d_direct(x, weight, bias)  # TorchScript: the direct path only
-    # an empty batch goes the direct way too: FFT libraries reject zero-size transforms (MKL); and so does an
-    # export, as ONNX has no FFT operator
-    if use_fft_for(weight.shape[-1], use_fft) and x.numel() > 0 and not exporting():
+    if use_fft_for(weight.shape[-1], use_fft) and _fft_safe(x):
         return causal_conv1d_fft(x, weight, bias)
     return causal_conv1d_direct(x, weight, bias)
 
@@ -199,7 +211,8 @@ def same_conv1d(
     weighs input step ``t + m`` with tap ``K // 2 + m`` (zero padding at both ends; see the module docstring).
 
     Taps more than L-1 steps from the middle only ever meet the zero padding, so a kernel longer than ``2L - 1`` is
-    cut to its middle ``2L - 1`` taps first (exact). Under TorchScript always the direct path.
+    cut to its middle ``2L - 1`` taps first (exact). Under TorchScript always the direct path, and for input with a
+    NaN or inf too (``_fft_safe``: it reaches only the outputs within the kernel's reach).
 
     Raises:
         ValueError: an even kernel (it has no middle tap).
@@ -214,7 +227,7 @@ def same_conv1d(
     half = kernel_size // 2
     if torch.jit.is_scripting():
         return F.conv1d(x, weight, bias, padding=half)
-    if use_fft_for(kernel_size, use_fft) and x.numel() > 0 and not exporting():
+    if use_fft_for(kernel_size, use_fft) and _fft_safe(x):
         # the causal convolution of x right-padded by K // 2 zeros, from output K // 2 on; a transform of L + K // 2
         # points suffices, as only the discarded first outputs wrap around (half the causal path's L + 3 (K // 2))
         return _conv1d_fft(F.pad(x, [0, half]), weight, bias, fft_size(length + half))[..., half:]

@@ -81,3 +81,22 @@ def test_same_conv_layer_and_even_kernels():
         same_conv1d(x, torch.randn(3, 2, 4))
     with pytest.raises(ValueError, match='odd kernel_size'):
         SameConv1d(2, 3, 4)
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
+def test_a_nan_or_inf_does_not_reach_earlier_outputs_through_the_fft(bad):
+    """The FFT spread one NaN or inf to every output, those before it too: a missing value in a streamed series made
+    all its per-step predictions NaN (the default path for kernels of 128 taps or more). Such input now takes the
+    direct path: outputs before the bad step are those of the clean input, as for the direct convolution."""
+    from smpconvnet.layers.causal_conv import causal_conv1d, same_conv1d
+    torch.manual_seed(0)
+    x, w = torch.randn(2, 3, 300), torch.randn(4, 3, 200)
+    y = x.clone()
+    y[1, 0, 250] = bad
+    clean = causal_conv1d(x, w, use_fft=True)
+    out = causal_conv1d(y, w, use_fft=True)
+    assert torch.isfinite(out[:, :, :250]).all() and torch.isfinite(out[0]).all()
+    assert (out[:, :, :250] - clean[:, :, :250]).abs().max() < 1e-4
+    # centred, 33 taps: outputs beyond the kernel's reach of step 250 stay finite
+    same = same_conv1d(y, torch.randn(4, 3, 33), use_fft=True)
+    assert torch.isfinite(same[1, :, :250 - 16]).all() and torch.isfinite(same[1, :, 250 + 17:]).all()
