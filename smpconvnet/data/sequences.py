@@ -106,7 +106,7 @@ def _load_raw(name: str, split: str):
             # a file or folder of the user's own series: aeon named only its download list
             hint += ('; a data set is named, not a file: train-seq and evaluate-seq read UEA/UCR sets through aeon; '
                      'for your own series build the model with timm.create_model and train it in Python '
-                     '(docs/sequence-models.md, Training)')
+                     '(docs/sequence-models.md, "Training on your own series")')
         raise ValueError(f'could not load the aeon classification data set {name!r} ({split} split) offline: '
                          f'{e}{hint}') from e
     return X, [str(v) for v in y]

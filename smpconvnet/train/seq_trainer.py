@@ -958,6 +958,10 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                          f'({new["num_classes"]} classes; the weights\' had {new["trained_num_classes"]}): it has '
                          f'nothing to score until it is trained; evaluate the model it was deployed from, or deploy '
                          f'that one again without num_classes')
+    if (extra.get('dataset') or {}).get('task') == 'regression':
+        # an adding-problem run: "records no label_names ... cannot map classes" said nothing of why
+        raise ValueError(f'{model_name} is a regression run ({extra["dataset"].get("name")}): evaluate-seq scores '
+                         f'classifiers; its test MSE is in its results.json (train-seq writes it at the end of the run)')
     if not label_names:
         message = f'{model_name} records no label_names in its pretrained_cfg: cannot map classes'
         if Path(model_name).is_file():

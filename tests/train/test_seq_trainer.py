@@ -364,6 +364,15 @@ def test_cli_trains_regression(tmp_path, capsys):
     assert res['test']['n'] == 32 and res['test']['mse'] > 0
     cfg = json.loads((tmp_path / 'r' / 'config.json').read_text())
     assert cfg['num_classes'] == 1 and cfg['pretrained_cfg']['input_size'] == [2, 1, 20]
+    # evaluate-seq scores classifiers: of an SMP-TCN's run it said "records no label_names ... cannot map classes"
+    assert cli_main(['train-seq', '--model', 'smpconv_tcn_smnist', '--dataset', 'adding', '--adding-length', '20',
+                     '--adding-train', '32', '--adding-test', '8', '--epochs', '1', '--warmup-epochs', '0',
+                     '--output', str(tmp_path / 's'), '--no-progress', '--threads', '1',
+                     '--model-kwargs', 'num_blocks=1', 'hidden_channels=4']) == 0
+    capsys.readouterr()
+    assert cli_main(['evaluate-seq', str(tmp_path / 's')]) == 1
+    assert 'is a regression run (adding): evaluate-seq scores classifiers; its test MSE is in its results.json' \
+        in capsys.readouterr().err
 
 
 def test_train_leaves_the_thread_count_as_it_found_it(tmp_path):
