@@ -25,6 +25,8 @@ WEIGHTS_IDENTITY_FIELDS = ('tag', 'hf_hub_id', 'hf_hub_filename', 'url', 'file',
                            'test_crop_pct', 'paper_ids', 'paper_name', 'origin_url')
 
 WEIGHTS_NAME = 'model.safetensors'
+# the suffixes of weight and checkpoint files the commands read
+CHECKPOINT_SUFFIXES = ('.safetensors', '.pth', '.pt', '.bin', '.ckpt', '.tar')
 CONFIG_NAME = 'config.json'
 CARD_NAME = 'README.md'
 # top-level config.json key marking a folder that holds a re-parameterised (deployed) state dict
@@ -81,10 +83,19 @@ def read_config(folder: Path) -> Dict[str, Any]:
     ``architecture``).
 
     Raises:
-        ValueError: missing, not JSON, or not such a config, naming the file.
+        ValueError: missing (naming the weight files the folder holds), not JSON, or not such a config, naming the
+            file.
     """
     import timm
     path = Path(folder) / CONFIG_NAME
+    if Path(folder).is_dir() and not path.exists():
+        # a folder of checkpoint files, say: "config.json is not a readable config.json: [Errno 2]" named no way on
+        files = sorted(f.name for f in Path(folder).iterdir() if f.is_file() and f.suffix in CHECKPOINT_SUFFIXES)
+        raise ValueError(f'{folder} is not a model folder (it has no {CONFIG_NAME}, which model folders written by '
+                         f'train-seq, reparam, convert and push have)' + (
+                             f'; it holds weight files: give one of them, e.g. {Path(folder) / files[0]}'
+                             + (f' ({len(files)} in all: {", ".join(files[:4])}{", ..." if len(files) > 4 else ""})'
+                                if len(files) > 1 else '') if files else ''))
     try:
         config = json.loads(path.read_text())
     except (OSError, ValueError) as e:

@@ -724,3 +724,19 @@ def test_info_warns_of_a_new_classifier_and_its_hint_loads_the_trained_one(capsy
     # random weights have no trained head to lose
     assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--json', '--model-kwargs', 'num_classes=5']) == 0
     assert 'classifier is new' not in capsys.readouterr().err
+
+
+def test_a_folder_without_config_json_names_the_weight_files_it_holds(tmp_path, capsys):
+    """`info FOLDER` of a folder of checkpoint files said "FOLDER/config.json is not a readable config.json: [Errno
+    2] ..."; it now says the folder is no model folder and names a file to give (which works as printed)."""
+    from safetensors.torch import save_file
+    folder = tmp_path / 'checkpoints'
+    folder.mkdir()
+    save_file(timm.create_model('smpconv_tcn_gunpoint').state_dict(), str(folder / 'epoch_3.safetensors'))
+    (folder / 'notes.txt').write_text('mine')
+    assert main(['info', str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert f'{folder} is not a model folder (it has no config.json' in err, err
+    hint = re.search(r'give one of them, e\.g\. (\S+)', err).group(1)
+    assert hint == str(folder / 'epoch_3.safetensors')
+    assert main(['info', hint]) == 0
