@@ -1,12 +1,14 @@
 """Checkpoint handling shared by every model family: unwrapping training checkpoints, recognising and checking
 deployed (re-parameterised) state dicts. Each family's ``checkpoint_filter_fn`` builds on these."""
+import contextlib
 import functools
 import inspect
+import logging
 import pickle
 import sys
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -17,7 +19,7 @@ from ..layers.reparam import is_batchnorm
 
 __all__ = ['STATE_DICT_KEYS', 'clean_key', 'unwrap_state_dict', 'find_state_dict', 'is_deployed_state_dict',
            'has_batchnorm', 'check_deployed_fit', 'check_weights_file', 'read_error_message', 'probe_weights_file', 'with_checkpoint_checks',
-           'install_checkpoint_path_hook', 'FEATURE_WRAPPERS']
+           'install_checkpoint_path_hook', 'adapt_input_channels', 'first_layer_adapted_by_filter', 'FEATURE_WRAPPERS']
 
 # timm's features_only wrappers (this project's SMPTCNFeatures is a FeatureGetterNet)
 FEATURE_WRAPPERS = (FeatureDictNet, FeatureGetterNet, FeatureHookNet, FeatureListNet, FeatureGraphNet)
@@ -177,6 +179,53 @@ def check_deployed_fit(
 
 # timm.create_model arguments that are not the model's own (the hint below passes its own features_only and weights)
 _NOT_MODEL_ARGS = ('pretrained_cfg', 'pretrained_cfg_overlay', 'cache_dir', 'features_only', 'checkpoint_path')
+
+
+def adapt_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str, torch.Tensor],
+                         keys: Sequence[str]) -> Dict[str, torch.Tensor]:
+    """Weights for another number of input channels, as timm adapts an image model's first conv (``in_chans=`` with
+    ``pretrained=True``, ``timm.models.adapt_input_conv``), for the tensors ``keys`` of the first layer whose dim 1 is
+    the input channel (point-kernel weights ``[O, I, N]``, convolutions ``[O, I, ...]``): summed over the channels for
+    1 channel, else the channels repeated cyclically and scaled by ``I / C``, so a signal repeated on every channel
+    gives the same response (exactly for 1 channel and for multiples of the checkpoint's channels: a point kernel is
+    linear in its weights). ``keys[0]`` tells the checkpoint's and the model's channels; ``state_dict`` is not
+    changed (a new dict is returned where anything is adapted)."""
+    key = keys[0]
+    if key not in state_dict or key not in model_sd or state_dict[key].shape[1] == model_sd[key].shape[1]:
+        return state_dict
+    in_ckpt, in_model = state_dict[key].shape[1], model_sd[key].shape[1]
+    out = dict(state_dict)
+    for k in keys:
+        w = state_dict.get(k)
+        if w is None or k not in model_sd or w.shape[1] != in_ckpt:
+            continue
+        w32 = w.float()
+        if in_model == 1:
+            adapted = w32.sum(dim=1, keepdim=True)
+        else:
+            repeat = -(-in_model // in_ckpt)
+            adapted = w32.repeat(1, repeat, *([1] * (w.dim() - 2)))[:, :in_model] * (in_ckpt / in_model)
+        out[k] = adapted.to(w.dtype)
+    return out
+
+
+class _AdaptedFirstLayerLog(logging.Filter):
+    # timm's load_pretrained checks the cfg's first_conv after the family's filter, which has adapted its input
+    # channels already: it then logs that the weights "already match the model ... Loading unchanged", which is false
+    def filter(self, record: logging.LogRecord) -> bool:
+        return 'already match the model, but input_size declares' not in record.getMessage()
+
+
+@contextlib.contextmanager
+def first_layer_adapted_by_filter() -> Iterator[None]:
+    """Around ``build_model_with_cfg`` of a family whose ``checkpoint_filter_fn`` adapts the first layer's input
+    channels itself (``adapt_input_channels``): timm's log that such weights load unchanged is left out."""
+    logger, log_filter = logging.getLogger('timm.models._builder'), _AdaptedFirstLayerLog()
+    logger.addFilter(log_filter)
+    try:
+        yield
+    finally:
+        logger.removeFilter(log_filter)
 
 
 def remember_create_args(model: nn.Module, kwargs: Dict[str, Any]) -> nn.Module:

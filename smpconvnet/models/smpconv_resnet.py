@@ -31,7 +31,8 @@ from timm.models._manipulate import checkpoint_seq
 from timm.models._registry import generate_default_cfgs, register_model
 
 from ._checkpoint import (
-    check_deployed_fit, has_batchnorm, is_deployed_state_dict, remember_create_args, unwrap_state_dict)
+    adapt_input_channels, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict,
+    remember_create_args, unwrap_state_dict)
 from ._pretrained import explain_missing_weights
 from ..layers.causal_conv import complex_channel_mix, fft_size
 from ..layers.conv_backends import autocast_disabled, exporting
@@ -458,9 +459,14 @@ def remap_original_keys(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.
     return out
 
 
+# the first layer's tensors whose dim 1 is the input channel (adapted for another in_chans)
+_INPUT_CHANNEL_KEYS = ('stem.smp.kernel.weights', 'stem.small.weight')
+
+
 def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Dict[str, torch.Tensor]:
     """Accept original CIFAR ResNet checkpoints (``cconv1.Kernel.weight_coord``, ``blocks.i.norm1s``, ``out_layer``)
-    and this package's own; wrappers and ``module.`` prefixes are removed; another size is a ``ValueError``.
+    and this package's own; wrappers and ``module.`` prefixes are removed; another number of input channels is
+    adapted (``adapt_input_channels``, as timm adapts a first conv); another size is a ``ValueError``.
 
     A deployed state dict (``smpconvnet reparam``: ``stem.weight``, ``blocks.i.convN.weight`` static kernels, no point
     kernel or BatchNorm) re-parameterises ``model`` in place so that it loads strictly: timm's ``local-dir:`` /
@@ -482,6 +488,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Di
     if any(k.startswith(('cconv1.', 'out_layer.')) or '.cconv1.' in k for k in state_dict):
         state_dict = remap_original_keys(state_dict)
     model_sd = model.state_dict()
+    # another number of input channels (in_chans= with pretrained weights), as timm adapts a first conv
+    state_dict = adapt_input_channels(state_dict, model_sd, _INPUT_CHANNEL_KEYS)
     for k, v in state_dict.items():
         if k in model_sd and k not in ('head.weight', 'head.bias') and model_sd[k].shape != v.shape:
             raise ValueError(
@@ -498,7 +506,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Di
 
 def _create_smpconv_resnet(variant: str, pretrained: bool = False, **kwargs) -> SMPConvResNet:
     num_blocks = len(kwargs.get('block_channels', DEFAULT_BLOCK_CHANNELS))
-    with explain_missing_weights(variant, pretrained, kwargs):
+    with explain_missing_weights(variant, pretrained, kwargs), first_layer_adapted_by_filter():
         return remember_create_args(build_model_with_cfg(
             SMPConvResNet, variant, pretrained,
             pretrained_filter_fn=checkpoint_filter_fn,

@@ -67,7 +67,8 @@ from timm.models._features_fx import register_notrace_function
 from timm.models._registry import generate_default_cfgs, register_model
 
 from ._checkpoint import (
-    check_deployed_fit, has_batchnorm, is_deployed_state_dict, remember_create_args, unwrap_state_dict)
+    adapt_input_channels, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict,
+    remember_create_args, unwrap_state_dict)
 from ._pretrained import explain_missing_weights
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
@@ -1252,30 +1253,6 @@ def _describe(sd: Dict[str, torch.Tensor]) -> str:
 _INPUT_CHANNEL_KEYS = ('blocks.0.conv1.smp.kernel.weights', 'blocks.0.conv1.small.weight', 'blocks.0.shortcut.weight')
 
 
-def _adapt_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str, torch.Tensor]):
-    """Weights for another number of input channels, as timm adapts an image model's first conv (``in_chans=`` with
-    ``pretrained=True``): summed over the channels for 1 channel, else the channels repeated cyclically and scaled
-    by ``I / C``: a signal repeated on every channel gives the same response (exactly for 1 channel and for multiples
-    of the checkpoint's channels)."""
-    key = _INPUT_CHANNEL_KEYS[0]
-    if key not in state_dict or key not in model_sd or state_dict[key].shape[1] == model_sd[key].shape[1]:
-        return state_dict
-    in_ckpt, in_model = state_dict[key].shape[1], model_sd[key].shape[1]
-    out = dict(state_dict)
-    for k in _INPUT_CHANNEL_KEYS:
-        w = state_dict.get(k)
-        if w is None or k not in model_sd or w.shape[1] != in_ckpt:
-            continue
-        w32 = w.float()
-        if in_model == 1:
-            adapted = w32.sum(dim=1, keepdim=True)
-        else:
-            repeat = -(-in_model // in_ckpt)
-            adapted = w32.repeat(1, repeat, 1)[:, :in_model] * (in_ckpt / in_model)
-        out[k] = adapted.to(w.dtype)
-    return out
-
-
 def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[str, torch.Tensor]:
     """Accept original SMP-TCN checkpoints (``backbone.i.cconv1.Kernel.weight_coord`` ...) and this package's own.
 
@@ -1284,7 +1261,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
     ``kernel.coords`` / ``kernel.radius`` (``[C, N, 1]`` -> ``[C, N]``) / ``kernel.weights``; ``shortcut.0`` ->
     ``shortcut``; ``finallyr`` -> ``head``; the ``train_length`` buffers are dropped. Wrappers and ``module.``
     prefixes are removed. A model with other input channels gets the first block's input weights adapted, as timm
-    adapts an image model's first conv (``_adapt_input_channels``). A checkpoint of another size raises a
+    adapts an image model's first conv (``adapt_input_channels``). A checkpoint of another size raises a
     ``ValueError`` naming both sizes.
 
     A centred model's state dict (``causal=False``) holds a ``centred`` marker: a centred checkpoint for a causal
@@ -1335,7 +1312,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
         raise ValueError(
             f'checkpoint is not an SMP-TCN state dict (no blocks.<i>.conv1 weights; its first keys: {keys}); load it '
             f'into the model it was saved from')
-    state_dict = _adapt_input_channels(state_dict, model_sd)
+    state_dict = adapt_input_channels(state_dict, model_sd, _INPUT_CHANNEL_KEYS)
     ckpt_blocks = {k.split('.')[1] for k in state_dict if k.startswith('blocks.')}
     model_blocks = {k.split('.')[1] for k in model_sd if k.startswith('blocks.')}
     mismatch = [k for k, v in state_dict.items()
@@ -1692,7 +1669,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
         model_args['pretrained_cfg_overlay'] = dict(
             model_args.get('pretrained_cfg_overlay') or {},
             input_size=(model_args['in_chans'], 1, model_args['seq_len']))
-    with explain_missing_weights(variant, pretrained, kwargs):
+    with explain_missing_weights(variant, pretrained, kwargs), first_layer_adapted_by_filter():
         model = build_model_with_cfg(
             SMPConvTCNEnsemble if ensemble else SMPConvTCN, variant, pretrained,
             pretrained_filter_fn=checkpoint_filter_fn,

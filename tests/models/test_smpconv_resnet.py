@@ -183,3 +183,18 @@ def test_another_familys_checkpoint_is_named(fixture):
     from conftest import FIXTURES
     with pytest.raises(ValueError, match='not an SMP-ResNet state dict'):
         timm.create_model('smpconv_resnet_cifar10', checkpoint_path=str(FIXTURES / fixture))
+
+
+def test_pretrained_weights_for_other_input_channels(tmp_path):
+    """in_chans= with pretrained weights adapts the stem's point kernel and small conv, as timm adapts a first conv
+    (the other families did; this one failed on the stem's shape with a hint that did not name in_chans): a grey
+    image gives what the 3-channel model gives it repeated on every channel."""
+    from safetensors.torch import save_file
+    small = dict(block_channels=(8, 8), kernel_size=9, n_points=6)
+    reference = randomize_bn(timm.create_model('smpconv_resnet_cifar10', **small)).eval()
+    save_file(reference.state_dict(), str(tmp_path / 'w.safetensors'))
+    grey = timm.create_model('smpconv_resnet_cifar10', **small, in_chans=1, pretrained=True,
+                             pretrained_cfg_overlay=dict(file=str(tmp_path / 'w.safetensors'))).eval()
+    x = torch.randn(2, 1, 32, 32)
+    with torch.no_grad():
+        assert rel_err(grey(x), reference(x.expand(-1, 3, -1, -1))) < 1e-5

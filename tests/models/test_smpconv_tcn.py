@@ -617,6 +617,15 @@ def test_pretrained_weights_for_other_input_channels():
     assert features(x).shape == (2, reference.num_features)
 
 
+def test_adapted_input_weights_are_not_reported_as_loaded_unchanged(caplog):
+    """timm's check after the family's filter logged that the (adapted) first layer's weights 'already match the
+    model ... Loading unchanged'; the adaptation is the family's, and the log is left out."""
+    import logging
+    with caplog.at_level(logging.INFO, logger='timm'):
+        timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, in_chans=3)
+    assert caplog.records and not any('Loading unchanged' in r.getMessage() for r in caplog.records)
+
+
 def test_global_pool_none_gives_per_step_outputs():
     """timm's ``global_pool=''``: no pooling. With a classifier, per-step logits (``forward_sequence``); without,
     per-step features; ``reset_classifier(n)`` keeps the pooling, ``reset_classifier(n, '')`` removes it."""
