@@ -287,18 +287,20 @@ def _export_onnx(model: torch.nn.Module, x: torch.Tensor, path: Path, opset: int
 
 def run_onnx(path: Union[str, Path], x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Outputs of the ONNX file ``path`` on ``x`` with onnxruntime; ``lengths`` ([B] ints) for a sequence classifier's
-    right-padded batch (a file that takes them, given None, reads every series whole: lengths = L)."""
+    right-padded batch (a file that takes them, given None, reads every series whole: lengths = L). ``x`` and
+    ``lengths`` may be tensors or NumPy arrays (``x`` is read as float32, as the exported models take it)."""
     try:
         import onnxruntime as ort
     except ImportError as e:
         raise RuntimeError('checking the ONNX file needs onnxruntime: pip install "smpconvnet[export]" '
                            '(or pass --no-check)') from e
     session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+    x = torch.as_tensor(x).detach().cpu().float()
     feed = {'input': x.numpy()}
     if lengths is None and any(i.name == 'lengths' for i in session.get_inputs()):
         lengths = torch.full((x.shape[0],), x.shape[-1])
     if lengths is not None:
-        feed['lengths'] = lengths.to(torch.int64).numpy()
+        feed['lengths'] = torch.as_tensor(lengths).cpu().to(torch.int64).numpy()
     return torch.from_numpy(session.run(None, feed)[0])
 
 

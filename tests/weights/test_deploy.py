@@ -214,6 +214,8 @@ def test_variable_length_model_exports_lengths_and_scores_as_pytorch(tmp_path):
     # without lengths run_onnx reads every series whole (lengths = L), as the model without lengths does
     with torch.no_grad():
         assert rel_err(run_onnx(out, x[:4]), model(x[:4])) < EXPORT_TOLERANCE
+    # NumPy input, as onnxruntime users hold it (a float64 array too): it failed on `.numpy()`
+    assert torch.equal(run_onnx(out, x[:4].double().numpy(), lengths[:4].numpy()), run_onnx(out, x[:4], lengths[:4]))
 
 
 @pytest.mark.parametrize('pool', ['max', 'avgmax'])
