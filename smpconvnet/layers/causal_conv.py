@@ -178,7 +178,9 @@ def _fft_safe(x: torch.Tensor) -> bool:
         return False
     if torch.compiler.is_compiling() or isinstance(x, torch.fx.Proxy) or functional_transforms_active(x):
         return True
-    return bool(torch.isfinite(x).all())
+    # the sum is finite unless a value is NaN or inf (or the sum overflows, which only sends finite input the exact
+    # direct way): a 30th of the cost of isfinite(x).all(), under 2% of one transform of x
+    return bool(torch.isfinite(x.sum()))
 
 
 def causal_conv1d(
