@@ -41,7 +41,8 @@ def convert_checkpoint(
 ) -> Dict[str, Any]:
     """Convert an original SMPConvNet checkpoint to a timm/Hub folder; returns a summary dict."""
     import timm
-    from ..models.smpconvnet import checkpoint_filter_fn
+    from ..models import unwrap_state_dict
+    from ..models.smpconvnet import checkpoint_filter_fn, is_original_layout
 
     if not os.fspath(src).strip():  # Path('') is the current folder, which the hint would then name
         raise ValueError('the checkpoint path is empty: give the original .pth or .safetensors file')
@@ -49,6 +50,16 @@ def convert_checkpoint(
     t0 = time.perf_counter()
     print_step(f'[1/4] reading {src}', quiet)
     checkpoint = read_checkpoint(src, trust_pickle=trust_pickle)
+    try:
+        state_dict = unwrap_state_dict(checkpoint, 'an SMPConvNet state dict')
+    except ValueError:
+        state_dict = None  # detect_architecture says what it is not
+    if state_dict is not None and 'stem.0.conv.weight' in state_dict and not is_original_layout(state_dict):
+        # "cannot tell the SMP kernel sizes ... names no model" said nothing of what to do with such a file
+        raise ValueError(f'{src} is in this package\'s layout already (no kernel_coord grids), not one of the authors\' '
+                         f'checkpoints, which convert reads; every other command reads it as it is, e.g. '
+                         f'`smpconvnet reparam {src} OUT` for a deployed folder (its kernel sizes are assumed, with a '
+                         f'warning, unless given with --model-kwargs large_kernel_sizes=...)')
     architecture, model_args, description = detect_architecture(checkpoint)
     print_step(f'      {description}: {architecture}' + (f' with {model_args}' if model_args else ''), quiet)
 
