@@ -139,10 +139,20 @@ def real_destination(dst: PathLike) -> Path:
 OS_METADATA_FILES = frozenset({'.DS_Store', 'Thumbs.db', 'desktop.ini'})
 
 
-def is_os_metadata(name: str) -> bool:
-    """True for the name of a file a file browser leaves: ``OS_METADATA_FILES``, and the ``._NAME`` AppleDouble
-    files macOS writes beside every file it copies to a drive that cannot hold its metadata (FAT, SMB, NFS)."""
-    return name in OS_METADATA_FILES or name.startswith('._')
+def is_os_metadata(path: PathLike) -> bool:
+    """True for a file a file browser leaves: ``OS_METADATA_FILES``, and the ``._NAME`` AppleDouble files macOS writes
+    beside every file it copies to a drive that cannot hold its metadata (FAT, SMB, NFS), told by their magic number
+    (a user's own ``._notes.csv`` is no metadata, and ``--force`` must not delete it)."""
+    path = Path(path)
+    if path.name in OS_METADATA_FILES:
+        return True
+    if not path.name.startswith('._') or not path.is_file():
+        return False
+    try:
+        with open(path, 'rb') as f:
+            return f.read(4) == b'\x00\x05\x16\x07'
+    except OSError:
+        return False
 
 
 def entries_besides(folder: Path, names: Sequence[str]) -> Optional[str]:
@@ -150,7 +160,7 @@ def entries_besides(folder: Path, names: Sequence[str]) -> Optional[str]:
     OS metadata files (``is_os_metadata``; any subfolder counts), said as "holds A, B and N more, which this command does not write";
     None when nothing."""
     found = sorted(e.name + ('/' if e.is_dir() else '') for e in Path(folder).iterdir()
-                   if e.is_dir() or (e.name not in names and not is_os_metadata(e.name)))
+                   if e.is_dir() or (e.name not in names and not is_os_metadata(e)))
     if not found:
         return None
     more = f' and {len(found) - 3} more' if len(found) > 3 else ''
@@ -159,7 +169,7 @@ def entries_besides(folder: Path, names: Sequence[str]) -> Optional[str]:
 
 def holds_nothing(folder: Path) -> bool:
     """True for a folder that is empty but for OS metadata files (``is_os_metadata``)."""
-    return all(is_os_metadata(e.name) and not e.is_dir() for e in Path(folder).iterdir())
+    return all(is_os_metadata(e) and not e.is_dir() for e in Path(folder).iterdir())
 
 
 def _check_replaceable(dst: Path, foreign: Optional[Callable[[Path], Optional[str]]]):

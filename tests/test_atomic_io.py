@@ -245,6 +245,9 @@ def test_a_file_browsers_metadata_does_not_block_force(tmp_path):
     (model / 'Thumbs.db').write_bytes(b'x')
     (model / '._model.safetensors').write_bytes(b'\0\5\26\7')  # macOS's AppleDouble file on a FAT / SMB drive
     assert foreign_to_model_folder(model) is None and not holds_nothing(model)
+    (model / '._mine.csv').write_text('important')  # named so, but no AppleDouble file: the user's, never deleted
+    assert 'holds ._mine.csv, which' in foreign_to_model_folder(model)
+    (model / '._mine.csv').unlink()
     with atomic_dir(model, force=True, foreign=foreign_to_model_folder) as tmp:
         (tmp / 'model.safetensors').write_bytes(b'new')
     assert sorted(p.name for p in model.iterdir()) == ['model.safetensors']

@@ -696,8 +696,9 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
     overlay = {k: v for k, v in source.pretrained_cfg.items() if k in fields and k != 'architecture'}
     kwargs = dict(kwargs)
     bare = bool(source.assumed) and not source.pretrained_cfg  # a state dict that names no model
-    if bare and 'num_classes' in source.model_args:
+    if not source.pretrained_cfg and 'num_classes' in source.model_args:
         # the cfg's num_classes is the weights' (the file's classifier, read off its shapes), not the assumed model's
+        # (also where the caller gave what was assumed: reparam then recorded a trained 5-class head as new and random)
         overlay['num_classes'] = source.model_args['num_classes']
     given = dict(kwargs.pop('pretrained_cfg_overlay', None) or {})
     overlay.update(given)  # the caller's cfg fields win

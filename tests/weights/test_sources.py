@@ -666,6 +666,12 @@ def test_bare_smpconvnet_weights_load_with_the_kernel_sizes_assumed(tmp_path, ca
         assert cli_main(['info', str(tmp_path / name), '--model-kwargs', hint]) == 0
         out, err = capsys.readouterr()
         assert 'names no model' not in err and '.in1k' not in out
+        # the hint's sizes given: the cfg's classes are still the file's (reparam recorded its 5-class head as new)
+        given, _ = load_model(str(tmp_path / name), large_kernel_sizes=sizes or [31, 29, 27, 13])
+        assert given.pretrained_cfg['num_classes'] == 5
+        assert cli_main(['reparam', str(tmp_path / name), str(tmp_path / f'd_{name}'), '--model-kwargs', hint]) == 0
+        assert 'new_classifier' not in json.loads((tmp_path / f'd_{name}' / 'config.json').read_text())
+        capsys.readouterr()
     # sizes given that the points do not fit: the strict load says so
     with pytest.raises(ValueError, match=r'as k \* k // n_points_divide'):
         load_model(str(tmp_path / 'custom.safetensors'), large_kernel_sizes=[5, 5, 5, 5])
