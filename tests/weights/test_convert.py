@@ -55,6 +55,8 @@ def test_config_records_the_non_standard_size_and_the_card_the_source(converted)
     assert card.startswith('---\n') and 'library_name: timm' in card and 'license: mit' in card
     assert report['source_sha256'] in card and 'smpconvnet convert' in card
     assert 'imagenet-1k' not in card  # a 10-class custom network makes no ImageNet claim
+    # nor its config (a folder headed smpconvnet_t.in1k, with the ImageNet weights' Hub repo)
+    assert not {'tag', 'hf_hub_id', 'paper_name'} & set(config['pretrained_cfg'])
 
 
 def _small_state_dict():
