@@ -295,12 +295,16 @@ def run_onnx(path: Union[str, Path], x: torch.Tensor, lengths: Optional[torch.Te
         raise RuntimeError('checking the ONNX file needs onnxruntime: pip install "smpconvnet[export]" '
                            '(or pass --no-check)') from e
     session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
-    x = torch.as_tensor(x).detach().cpu().float()
-    feed = {'input': x.numpy()}
+    import numpy as np
+    x = torch.as_tensor(np.ascontiguousarray(x) if isinstance(x, np.ndarray) else x).detach().cpu().float()
+    feed = {'input': x.contiguous().numpy()}
     if lengths is None and any(i.name == 'lengths' for i in session.get_inputs()):
         lengths = torch.full((x.shape[0],), x.shape[-1])
     if lengths is not None:
-        feed['lengths'] = torch.as_tensor(lengths).cpu().to(torch.int64).numpy()
+        lengths = torch.as_tensor(np.ascontiguousarray(lengths) if isinstance(lengths, np.ndarray) else lengths).cpu()
+        if lengths.is_floating_point() and not bool((lengths == lengths.round()).all()):
+            raise ValueError(f'lengths must be whole numbers of steps, got {lengths.tolist()}')
+        feed['lengths'] = lengths.to(torch.int64).numpy()
     return torch.from_numpy(session.run(None, feed)[0])
 
 

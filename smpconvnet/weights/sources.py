@@ -345,9 +345,14 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
                 return CheckpointSource(arch, args, {}, f'{description}{how}, kernel sizes of {arch}', {},
                                         () if family_named else assumed)
             from ..models.smpconvnet import infer_config_from_checkpoint
-            sizes = _kernel_sizes_for_points(infer_config_from_checkpoint(checkpoint)['n_points'])
+            n_points = infer_config_from_checkpoint(checkpoint)['n_points']
+            sizes = _kernel_sizes_for_points(n_points)
             if sizes is None:
-                raise errors[0]
+                raise ValueError(
+                    f'its points per kernel {n_points} fit neither the kernel sizes of a registered SMPConvNet nor odd '
+                    f'sizes k with k * k // 4 points (its kernel sizes are not in its weights: a point kernel is '
+                    f'sampled at any size): give the sizes its model was built with, large_kernel_sizes=[...] in '
+                    f"Python or --model-kwargs 'large_kernel_sizes=[...]' to a command") from errors[0]
             arch, args, description = detect_architecture(checkpoint, kernel_sizes=sizes)
             return CheckpointSource(arch, args, {}, f'{description}{how}, kernel sizes from its points', {}, assumed)
         arch, args, description = detect_architecture(checkpoint, architecture, kernel_sizes)

@@ -216,6 +216,11 @@ def test_variable_length_model_exports_lengths_and_scores_as_pytorch(tmp_path):
         assert rel_err(run_onnx(out, x[:4]), model(x[:4])) < EXPORT_TOLERANCE
     # NumPy input, as onnxruntime users hold it (a float64 array too): it failed on `.numpy()`
     assert torch.equal(run_onnx(out, x[:4].double().numpy(), lengths[:4].numpy()), run_onnx(out, x[:4], lengths[:4]))
+    # a reversed (negatively strided) array is copied; lengths that are no whole numbers are refused, not truncated
+    flipped = x[:4].flip(-1).numpy()[..., ::-1]
+    assert torch.equal(run_onnx(out, flipped, lengths[:4]), run_onnx(out, x[:4], lengths[:4]))
+    with pytest.raises(ValueError, match='whole numbers'):
+        run_onnx(out, x[:4], lengths[:4].float() - 0.1)
 
 
 @pytest.mark.parametrize('pool', ['max', 'avgmax'])

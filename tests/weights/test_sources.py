@@ -672,6 +672,14 @@ def test_bare_smpconvnet_weights_load_with_the_kernel_sizes_assumed(tmp_path, ca
         assert cli_main(['reparam', str(tmp_path / name), str(tmp_path / f'd_{name}'), '--model-kwargs', hint]) == 0
         assert 'new_classifier' not in json.loads((tmp_path / f'd_{name}' / 'config.json').read_text())
         capsys.readouterr()
+    # points no odd k * k // 4 gives (n_points_divide=8): the error says to give the sizes (it spoke of smpconvnet_t's)
+    other = timm.create_model('smpconvnet_t', **small, large_kernel_sizes=[13, 11, 9, 7], n_points_divide=8).eval()
+    save_file(other.state_dict(), str(tmp_path / 'div8.safetensors'))
+    with pytest.raises(ValueError, match=r"fit neither .* give the sizes its model was built with"):
+        load_model(str(tmp_path / 'div8.safetensors'))
+    given, _ = load_model(str(tmp_path / 'div8.safetensors'), large_kernel_sizes=[13, 11, 9, 7])
+    with torch.no_grad():
+        assert torch.equal(given.eval()(x), other(x))
     # sizes given that the points do not fit: the strict load says so
     with pytest.raises(ValueError, match=r'as k \* k // n_points_divide'):
         load_model(str(tmp_path / 'custom.safetensors'), large_kernel_sizes=[5, 5, 5, 5])
