@@ -57,10 +57,14 @@ def convert_checkpoint(
         state_dict = None  # detect_architecture says what it is not
     if state_dict is not None and 'stem.0.conv.weight' in state_dict and not is_original_layout(state_dict):
         # "cannot tell the SMP kernel sizes ... names no model" said nothing of what to do with such a file
+        folder = src.parent
+        how = (f'its folder {folder} is a model folder already (its {CONFIG_NAME} records the model): give '
+               f'local-dir:{folder} to any command, or timm.create_model(\'local-dir:{folder}\', pretrained=True)'
+               if (folder / CONFIG_NAME).is_file() else
+               f'e.g. `smpconvnet reparam {src} OUT` for a deployed folder (its kernel sizes are assumed, with a '
+               f"warning, unless given with --model-kwargs 'large_kernel_sizes=[...]')")
         raise ValueError(f'{src} is in this package\'s layout already (no kernel_coord grids), not one of the authors\' '
-                         f'checkpoints, which convert reads; every other command reads it as it is, e.g. '
-                         f'`smpconvnet reparam {src} OUT` for a deployed folder (its kernel sizes are assumed, with a '
-                         f'warning, unless given with --model-kwargs large_kernel_sizes=...)')
+                         f'checkpoints, which convert reads; every other command reads it as it is: {how}')
     architecture, model_args, description = detect_architecture(checkpoint)
     print_step(f'      {description}: {architecture}' + (f' with {model_args}' if model_args else ''), quiet)
 

@@ -302,8 +302,14 @@ def run_onnx(path: Union[str, Path], x: torch.Tensor, lengths: Optional[torch.Te
         lengths = torch.full((x.shape[0],), x.shape[-1])
     if lengths is not None:
         lengths = torch.as_tensor(np.ascontiguousarray(lengths) if isinstance(lengths, np.ndarray) else lengths).cpu()
-        if lengths.is_floating_point() and not bool((lengths == lengths.round()).all()):
-            raise ValueError(f'lengths must be whole numbers of steps, got {lengths.tolist()}')
+        # as the eager model checks them (the exported graph does not: 0 gave NaN, 151 of 150 steps other outputs)
+        if lengths.dtype == torch.bool or lengths.shape != (x.shape[0],) or not bool(torch.isfinite(
+                lengths.double()).all()) or not bool((lengths == lengths.round()).all()):
+            raise ValueError(f'lengths must be {x.shape[0]} whole numbers of steps (one per series), got '
+                             f'{lengths.tolist()}')
+        if not bool(((lengths >= 1) & (lengths <= x.shape[-1])).all()):
+            raise ValueError(f'lengths must lie in [1, {x.shape[-1]}] (the input has {x.shape[-1]} steps), got '
+                             f'{lengths.tolist()}')
         feed['lengths'] = lengths.to(torch.int64).numpy()
     return torch.from_numpy(session.run(None, feed)[0])
 

@@ -179,3 +179,15 @@ def test_cli_convert(tmp_path, capsys):
     save_file({'conv1.weight': torch.zeros(3, 3)}, str(bad))
     assert main(['convert', str(bad), str(tmp_path / 'bad')]) == 1
     assert 'cannot tell which SMPConvNet' in capsys.readouterr().err
+    # a file in this package's layout (convert's own output): named as such, with what reads it (it said "cannot tell
+    # the SMP kernel sizes ... names no model"); beside its config.json, the folder, which loads as printed
+    own = dst / 'model.safetensors'
+    assert main(['convert', str(own), str(tmp_path / 'again')]) == 1
+    err = capsys.readouterr().err
+    assert "in this package's layout already" in err and f'give local-dir:{dst} to any command' in err
+    assert main(['info', f'local-dir:{dst}']) == 0
+    loose = tmp_path / 'loose.safetensors'
+    save_file(load_file(str(own)), str(loose))
+    assert main(['convert', str(loose), str(tmp_path / 'again')]) == 1
+    assert f'`smpconvnet reparam {loose} OUT`' in capsys.readouterr().err
+    assert not (tmp_path / 'again').exists()

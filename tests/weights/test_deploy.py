@@ -219,8 +219,12 @@ def test_variable_length_model_exports_lengths_and_scores_as_pytorch(tmp_path):
     # a reversed (negatively strided) array is copied; lengths that are no whole numbers are refused, not truncated
     flipped = x[:4].flip(-1).numpy()[..., ::-1]
     assert torch.equal(run_onnx(out, flipped, lengths[:4]), run_onnx(out, x[:4], lengths[:4]))
-    with pytest.raises(ValueError, match='whole numbers'):
-        run_onnx(out, x[:4], lengths[:4].float() - 0.1)
+    for bad in (lengths[:4].float() - 0.1, torch.tensor([29., float('inf'), 5., 7.]), torch.ones(4, dtype=torch.bool)):
+        with pytest.raises(ValueError, match='whole numbers'):
+            run_onnx(out, x[:4], bad)
+    for bad in ([29, 0, 5, 7], [29, 30, 5, 7], [29, -5, 5, 7]):  # the exported graph gave NaN or other outputs
+        with pytest.raises(ValueError, match=r'must lie in \[1, 29\]'):
+            run_onnx(out, x[:4], torch.tensor(bad))
 
 
 @pytest.mark.parametrize('pool', ['max', 'avgmax'])
