@@ -173,10 +173,11 @@ def _fft_safe(x: torch.Tensor) -> bool:
     (ONNX has no FFT operator) and every value is finite. A NaN or inf spreads through the transform to every output,
     those before it too: a missing value in a streamed series made all of its per-step outputs NaN. Under
     ``torch.compile``, torch.fx tracing and ``torch.func`` transforms the finiteness check (a data-dependent branch)
-    is skipped."""
+    is skipped, as on the meta device (no values: timm runs models there to their shapes)."""
     if x.numel() == 0 or exporting():
         return False
-    if torch.compiler.is_compiling() or isinstance(x, torch.fx.Proxy) or functional_transforms_active(x):
+    if torch.compiler.is_compiling() or isinstance(x, torch.fx.Proxy) or x.device.type == 'meta' \
+            or functional_transforms_active(x):
         return True
     # the sum is finite unless a value is NaN or inf (or the sum overflows, which only sends finite input the exact
     # direct way): a 30th of the cost of isfinite(x).all(), under 2% of one transform of x

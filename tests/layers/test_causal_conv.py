@@ -100,3 +100,12 @@ def test_a_nan_or_inf_does_not_reach_earlier_outputs_through_the_fft(bad):
     # centred, 33 taps: outputs beyond the kernel's reach of step 250 stay finite
     same = same_conv1d(y, torch.randn(4, 3, 33), use_fft=True)
     assert torch.isfinite(same[1, :, :250 - 16]).all() and torch.isfinite(same[1, :, 250 + 17:]).all()
+
+
+def test_the_fft_path_runs_on_the_meta_device():
+    """timm's test suite runs models on the meta device to their output shapes: the FFT path's finiteness check read a
+    value there (Tensor.item() cannot be called on meta tensors)."""
+    from smpconvnet.layers.causal_conv import causal_conv1d, same_conv1d
+    x, w = torch.empty(2, 3, 300, device='meta'), torch.empty(4, 3, 201, device='meta')
+    assert causal_conv1d(x, w, use_fft=True).shape == (2, 4, 300)
+    assert same_conv1d(x, w, use_fft=True).shape == (2, 4, 300)
