@@ -919,7 +919,9 @@ class SMPConvTCN(nn.Module):
         else:
             span = ts[:, -1] - ts[:, 0]
         dtype = torch.promote_types(x.dtype, torch.float32)
-        grid = self._grid_alignment(ts, step_valid) if _GRID_FAST_PATH else None
+        # the timestamps' own resolution: float32 times such as 0.1 k carry their float32 rounding into float64
+        precision = torch.finfo(timestamps.dtype if timestamps.is_floating_point() else torch.float64).eps
+        grid = self._grid_alignment(ts, step_valid, precision) if _GRID_FAST_PATH else None
         if grid is not None:
             # the grid path reads the grid only: the pairwise matrices below cost O(L^2) time and memory (4.7 GB and
             # 180x the regular model's time at 16000 steps), the grid path about what the regular convolution costs
@@ -931,19 +933,26 @@ class SMPConvTCN(nn.Module):
         return _TimePositions(pos.to(dtype), valid, grid)
 
     @torch.jit.unused
-    def _grid_alignment(self, ts: torch.Tensor, step_valid: torch.Tensor):
-        """``(index, size, step_valid)`` if every valid timestamp is ``t_0 + n dt`` for integers n on one grid (dt the
-        sample's smallest gap; one step with a fixed kernel length, whose timestamps are in steps), else None."""
+    def _grid_alignment(self, ts: torch.Tensor, step_valid: torch.Tensor, precision: float):
+        """``(index, size, step_valid)`` if every valid timestamp is ``t_0 + n dt`` for integers n on one grid, else
+        None. ``dt`` is one step with a fixed kernel length (timestamps then in steps), else each sample's step fitted
+        to its timestamps; a timestamp is on the grid within 1e-6 of its step count or within the rounding of the
+        timestamps' dtype (``precision``: its machine epsilon) at their magnitude."""
         length = ts.shape[-1]
         rel = ts - ts[:, :1]
+        # what rounding to the timestamps' dtype may have moved each offset by (both ends), in time units
+        noise = 2 * precision * (ts.abs() + ts[:, :1].abs())
+        noise = torch.where(step_valid, noise, torch.zeros_like(noise))
         if self.kernel_length is not None:
             dt = torch.ones_like(ts[:, :1])
-        else:  # each sample's smallest gap: per-sample time units are fine as long as the grids match
-            gaps = (ts[:, 1:] - ts[:, :-1]).masked_fill(~step_valid[:, 1:], float('inf'))
-            dt = gaps.amin(dim=1, keepdim=True)
+        else:  # each sample's own step: per-sample time units are fine as long as the grids match
+            dt = self._fit_step(rel, step_valid, noise)
+            if dt is None:
+                return None
         n = rel / dt
         rounded = n.round()
-        on_grid = (n - rounded).abs() <= 1e-6 * rounded.abs().clamp(min=1.)
+        tolerance = torch.maximum(1e-6 * rounded.abs().clamp(min=1.), noise / dt)  # in steps
+        on_grid = (n - rounded).abs() <= tolerance
         if not bool((on_grid | ~step_valid).all()):
             return None
         last = torch.where(step_valid, rounded, torch.zeros_like(rounded)).amax(dim=1)  # [Bt]
@@ -954,6 +963,35 @@ class SMPConvTCN(nn.Module):
             return None  # too sparse on its grid: the pairwise evaluation is cheaper
         index = torch.where(step_valid, rounded, last[:, None]).long()  # padded steps read (unused) valid points
         return index, size, step_valid
+
+    @staticmethod
+    @torch.jit.unused
+    def _fit_step(rel: torch.Tensor, step_valid: torch.Tensor, noise: torch.Tensor) -> Optional[torch.Tensor]:
+        """Each sample's grid step ``[Bt, 1]`` from its offsets ``rel`` (``[Bt, L]``, time units), or None.
+
+        The smallest gap is off by up to two timestamps' rounding: float32 times ``0.1 k`` put it 1e-3 off at 16000
+        steps, so ``rel / gap`` rounds to wrong step counts after a few hundred steps. A least-squares fit over the
+        offsets that the current step still rounds right brings its error down by about their count, so a few rounds
+        reach the whole series."""
+        gaps = (rel[:, 1:] - rel[:, :-1]).masked_fill(~step_valid[:, 1:], float('inf'))
+        dt = gaps.amin(dim=1, keepdim=True)
+        if not bool((dt > 0).all() & torch.isfinite(dt).all()):
+            return None
+        error = 2 * noise.amax(dim=1, keepdim=True)  # bound on dt's error, time units
+        for _ in range(16):
+            # the offsets whose step count dt's error cannot move by a quarter step: n err / dt <= 1/4
+            safe = step_valid & (rel * error <= 0.25 * dt * dt)
+            n = torch.where(safe, (rel / dt).round(), torch.zeros_like(rel))
+            n2 = (n * n).sum(dim=1, keepdim=True).clamp(min=1.)
+            fitted = (n * rel).sum(dim=1, keepdim=True) / n2
+            # the fit's error bound: each offset's rounding, weighted as the least-squares slope weighs it
+            fitted_error = (noise * n.abs()).sum(dim=1, keepdim=True) / n2
+            if not bool((fitted_error < error).all()):
+                break  # no better: not one grid, or dt already as good as the timestamps allow
+            dt, error = fitted, fitted_error
+            if bool((safe == step_valid).all()):
+                break  # fitted over every offset
+        return dt
 
     def _run_blocks(
             self,

@@ -202,6 +202,29 @@ def test_timestamps_on_a_grid_take_the_exact_fast_path(monkeypatch, mode):
         assert rel_err(fast_steps, dense_steps) < 1e-5
 
 
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_float32_fractional_timestamps_take_the_grid_path(monkeypatch, dtype):
+    """Times such as ``0.1 k`` in float32 carry float32's rounding (the smallest gap was 1e-3 off at 16000 steps):
+    they missed the grid path's 1e-6 from about 15 steps and took the O(L^2) pairwise one (102 s at 3000 steps
+    against 0.02 s). The step is fitted to the timestamps, which are on the grid to their dtype's rounding."""
+    model = small_model()
+    gen = torch.Generator().manual_seed(5)
+    keep = torch.sort(torch.randperm(440, generator=gen)[:400]).values
+    ts = keep.to(dtype) * 0.1 + 5.  # in seconds at 10 Hz, 40 steps missing
+    x = torch.randn(2, 3, 400)
+    with torch.no_grad():
+        assert model._time_positions(x, ts, None).grid is not None
+        fast = model(x, timestamps=ts)
+        monkeypatch.setattr(smpconv_tcn, '_GRID_FAST_PATH', False)
+        dense = model(x, timestamps=ts)
+        # off the grid by a hundredth of a step (0.001 s): not a grid, however the step is fitted
+        off = ts.clone()
+        off[200] += 0.001
+        monkeypatch.setattr(smpconv_tcn, '_GRID_FAST_PATH', True)
+        assert model._time_positions(x, off, None).grid is None
+    assert rel_err(fast, dense) < 1e-5
+
+
 def test_irregular_input_with_lengths_is_padding_independent():
     """With timestamps, each sample's kernel spans its own time range: padding changes nothing."""
     model = small_model()
