@@ -495,7 +495,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Di
             raise ValueError(
                 f'checkpoint tensor {k} has shape {list(v.shape)}, the model expects {list(model_sd[k].shape)}; '
                 f'create the model that matches the checkpoint (stem_channels=, block_channels=, n_points=)')
-    extra = sorted(set(state_dict) - set(model_sd))
+    # a classifier the model lacks (num_classes=0) is timm's to drop, as one of another class count
+    extra = sorted(set(state_dict) - set(model_sd) - {'head.weight', 'head.bias'})
     if extra:
         raise ValueError(f'checkpoint has tensors the model lacks (another depth?): {extra[:4]}')
     return state_dict

@@ -729,7 +729,14 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
                          + (' and load its weights' if features_only else '') + f': {e}') from e
     if not features_only:
         try:
-            model.load_state_dict(_checkpoint_filter(model)(checkpoint, model), strict=True)
+            state_dict = _checkpoint_filter(model)(checkpoint, model)
+            file_classes = source.model_args.get('num_classes')
+            if 'num_classes' in kwargs and file_classes is not None and kwargs['num_classes'] != file_classes:
+                # timm's fine-tuning idiom (load_pretrained): another class count drops the file's classifier and
+                # keeps the new one as initialised (a size mismatch before); the rest loads strictly
+                _load_without_classifier(model, state_dict)
+            else:
+                model.load_state_dict(state_dict, strict=True)
         except (ValueError, RuntimeError) as e:
             text = str(e) if len(str(e)) < 600 else str(e)[:600] + ' ...'
             raise ValueError(f'{path}: {source.description}: its weights do not fit {source.architecture}'
@@ -753,6 +760,18 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
                                             kwargs, assumed_data, {k: model_args[k] for k in unset if k in model_args}),
                       UserWarning, stacklevel=3)
     return model, f'{source.description} from {path}', dict(source.extra_config)
+
+
+def _load_without_classifier(model: torch.nn.Module, state_dict: Dict[str, Any]) -> None:
+    """Load ``state_dict`` without the classifier its pretrained cfg names, all else strictly (RuntimeError)."""
+    names = model.pretrained_cfg.get('classifier') or ()
+    names = (names,) if isinstance(names, str) else tuple(names)
+    head = tuple(f'{name}.{p}' for name in names for p in ('weight', 'bias'))
+    result = model.load_state_dict({k: v for k, v in state_dict.items() if k not in head}, strict=False)
+    missing = [k for k in result.missing_keys if k not in head]
+    if missing or result.unexpected_keys:
+        raise RuntimeError(f'Error(s) in loading state_dict for {type(model).__name__}: missing keys {missing}, '
+                           f'unexpected keys {result.unexpected_keys}')
 
 
 def check_none_kwargs(model: torch.nn.Module, kwargs: Dict[str, Any], name: str):

@@ -701,3 +701,51 @@ def test_weights_from_files_carry_no_registered_tag(tmp_path, capsys):
     cfg = json.loads((tmp_path / 'd' / 'config.json').read_text())['pretrained_cfg']
     # GunPoint's input length, normalisation and labels stay: the overlay's purpose
     assert 'tag' not in cfg and 'hf_hub_id' not in cfg and 'file' not in cfg and cfg['label_names'] == ['1', '2']
+
+
+@pytest.mark.parametrize('family', list(FAMILIES))
+def test_a_weights_file_with_another_num_classes_gets_a_new_classifier(tmp_path, family, capsys):
+    """timm's fine-tuning idiom: pretrained weights with another ``num_classes`` keep all but the classifier, which is
+    new. A weights file given so failed with a size mismatch; its other weights must load exactly."""
+    from safetensors.torch import save_file
+    arch, kwargs, shape = FAMILIES[family]
+    kwargs = dict(kwargs, in_chans=shape[0])
+    trained = randomize_bn(timm.create_model(arch, num_classes=NUM_CLASSES[family], **kwargs)).eval()
+    path = tmp_path / 'w.safetensors'
+    save_file(trained.state_dict(), str(path))
+    x = torch.randn(2, *shape)
+    given = dict(kwargs, large_kernel_sizes=[31, 29, 27, 13]) if family == 'smpconvnet' else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the assumed arguments' warning, tested elsewhere
+        model, _ = load_model(str(path), num_classes=7, **given)
+        features, _ = load_model(str(path), num_classes=0, **given)
+    assert model.get_classifier().weight.shape[0] == 7
+    assert model.pretrained_cfg['num_classes'] == NUM_CLASSES[family]  # what the weights classify: commands warn
+    # timm's own path: num_classes=0 failed for the SMP-ResNet (its filter refused the classifier the model lacks)
+    timm_features = timm.create_model(arch, pretrained=True, num_classes=0, **kwargs,
+                                      pretrained_cfg_overlay=dict(file=str(path)))
+    with torch.no_grad():
+        expected = trained.forward_head(trained.forward_features(x), pre_logits=True)
+        assert torch.equal(features.eval()(x), expected)
+        assert torch.equal(timm_features.eval()(x), expected)
+    assert cli_main(['info', str(path), '--model-kwargs', 'num_classes=7']) == 0
+    out, err = capsys.readouterr()
+    assert 'classes:     7' in out and 'the classifier is new and initialised at random' in err
+    # other mismatches still fail, with the file named
+    with pytest.raises(ValueError, match=r'w\.safetensors: .*do not fit'):
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            other = {'tcn': dict(hidden_channels=3), 'resnet': dict(n_points=2), 'smpconvnet': dict(n_points_divide=2)}
+            load_model(str(path), num_classes=7, **other[family], **given)
+
+
+def test_the_original_checkpoint_with_another_num_classes_gets_a_new_classifier():
+    from pathlib import Path
+    original = str(Path(__file__).parent.parent / 'fixtures' / 'official_smpconvnet_small.safetensors')
+    plain, _ = load_model(original)
+    model, _ = load_model(original, num_classes=3)
+    assert model.get_classifier().weight.shape[0] == 3
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(plain.eval().forward_head(plain.forward_features(x), pre_logits=True),
+                           model.eval().forward_head(model.forward_features(x), pre_logits=True))
