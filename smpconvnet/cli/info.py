@@ -19,7 +19,10 @@ def _print_list(rows: List[Dict[str, Any]]):
 
 
 def _print_info(info: Dict[str, Any]):
-    print(f"{info['model']}: {info['architecture']}" + (f".{info['tag']}" if info['tag'] else ''))
+    # a tag names trained weights: random ones are the architecture's alone (they were headed smpconvnet_t.in1k)
+    random = str(info['weights']).startswith('random')
+    print(f"{info['model']}: {info['architecture']}" + (
+        ' (random weights)' if random else f".{info['tag']}" if info['tag'] else ''))
     print(f"  weights:     {info['weights']}")
     print(f"  parameters:  {info['params']:,}" + (f" ({info['deployed_params']:,} deployed)"
                                                    if 'deployed_params' in info else ''))
@@ -29,7 +32,10 @@ def _print_info(info: Dict[str, Any]):
         '  [FLOPs of convolutions and matrix products / 2, torch.utils.flop_counter]')
     if info.get('macs_lower_bound'):
         print('               lower bound: some convolutions ran as FFTs, which the counter does not count')
-    print(f"  classes:     {info['num_classes']}, features {info['num_features']}")
+    if info.get('regression'):
+        print(f"  outputs:     {info['num_classes']} (a regression: {info['regression']}), features {info['num_features']}")
+    else:
+        print(f"  classes:     {info['num_classes']}, features {info['num_features']}")
     if info.get('num_members'):
         print(f"  ensemble:    {info['num_members']} members, classifying by their mean class probabilities "
               f"(parameters, GMACs and features: all members')")

@@ -5,6 +5,7 @@ import json
 import time
 from dataclasses import fields
 
+from ..data.sequences import ADDING_BASELINE_MSE
 from ..train import seq_trainer
 from ..train.seq_trainer import TrainConfig, evaluate_pretrained, parse_model_kwargs, train
 from ._args import LOAD_KWARGS_HELP, add_model_kwargs_argument, model_kwargs_of
@@ -28,8 +29,11 @@ def _run_train(args) -> int:
 def _run_eval(args) -> int:
     t0 = time.perf_counter()
     r = evaluate_pretrained(args.model, args.dataset, args.split, args.batch_size, model_kwargs=model_kwargs_of(args))
-    print(f'{r["model"]} on {r["dataset"]} ({r["split"]} split): accuracy {r["accuracy"]:.4f} '
-          f'({r["correct"]}/{r["n"]}) in {time.perf_counter() - t0:.1f}s')
+    if 'mse' in r:  # an adding-problem model (a regression)
+        score = f'MSE {r["mse"]:.4f} over {r["n"]} sequences (predicting the mean: {ADDING_BASELINE_MSE:.4f})'
+    else:
+        score = f'accuracy {r["accuracy"]:.4f} ({r["correct"]}/{r["n"]})'
+    print(f'{r["model"]} on {r["dataset"]} ({r["split"]} split): {score} in {time.perf_counter() - t0:.1f}s')
     return 0
 
 
@@ -108,7 +112,7 @@ def add_parser(subparsers):
         description='Load MODEL with its weights (a registered name with tag, e.g. smpconv_tcn_osuleaf.aeon; '
                     'hf-hub:/local-dir: name or folder of a train-seq run or of `smpconvnet reparam`; a checkpoint '
                     "of train-seq or timm's train.py), apply the preprocessing recorded in its pretrained_cfg and "
-                    'print its accuracy on the split.')
+                    'print its accuracy on the split (an adding-problem model: its MSE on the split train-seq drew).')
     e.add_argument('model', help='model name, hf-hub:org/name, local-dir:/path, folder or checkpoint file')
     e.add_argument('--dataset', default=None, help='aeon data set (default: the one recorded for the model)')
     e.add_argument('--split', default='test', choices=['train', 'test'], help='the split to score (default: test)')

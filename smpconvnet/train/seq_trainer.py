@@ -48,7 +48,7 @@ from ..weights.sources import (
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
     'evaluate_pretrained', 'save_atomic', 'radii_in_bounds', 'checkpoint_config', 'is_checkpoint', 'parse_model_kwargs',
-    'kfold_choice', 'pooled_accuracy', 'predict', 'heldout_predictions', 'FINISHED_COMMAND_NAME',
+    'kfold_choice', 'pooled_accuracy', 'predict', 'heldout_predictions', 'FINISHED_COMMAND_NAME', 'adding_split',
 ]
 
 CHECKPOINT_NAME = 'checkpoint.pth'
@@ -234,23 +234,31 @@ class PreparedData(argparse.Namespace):
     dataset: Dict[str, Any]
 
 
+# fixed draws: the training split from its own seed, the test split from another
+_ADDING_SEEDS = {'train': 1234, 'test': 4321}
+
+
+def adding_split(split: str, n: int, length: int) -> seq_data.SequenceSet:
+    """The ``split`` ('train' or 'test') of ``n`` adding-problem sequences of ``length`` steps that train-seq draws
+    (the same for the same arguments: a fixed seed per split)."""
+    x, y = seq_data.make_adding_problem(n, length, torch.Generator().manual_seed(_ADDING_SEEDS[split]))
+    return seq_data.SequenceSet(list(x), y, name='adding')
+
+
 def load_data(cfg: TrainConfig, samples: bool = True) -> PreparedData:
     """The run's data, standardised, and its preprocessing. ``samples=False`` is for the preprocessing only: the
     adding problem then draws no samples (its preprocessing is fixed); an aeon set is still read (its statistics)."""
     if cfg.dataset == 'adding':
         train = test = None
         if samples:
-            # fresh, fixed draws: the training set from its own seed, the test set from another
-            x, y = seq_data.make_adding_problem(cfg.adding_train, cfg.adding_length,
-                                                torch.Generator().manual_seed(1234))
-            xt, yt = seq_data.make_adding_problem(cfg.adding_test, cfg.adding_length,
-                                                  torch.Generator().manual_seed(4321))
-            train = seq_data.SequenceSet(list(x), y, name='adding')
-            test = seq_data.SequenceSet(list(xt), yt, name='adding')
+            train = adding_split('train', cfg.adding_train, cfg.adding_length)
+            test = adding_split('test', cfg.adding_test, cfg.adding_length)
+        # the sample counts let evaluate-seq draw the same splits again
         return PreparedData(
             train=train, val=None, test=test, task='regression', num_classes=1, in_chans=2, length=cfg.adding_length,
             mean=[0.0, 0.0], std=[1.0, 1.0], label_names=None,
-            dataset={'source': 'adding', 'name': 'adding', 'length': cfg.adding_length})
+            dataset={'source': 'adding', 'name': 'adding', 'length': cfg.adding_length,
+                     'train_samples': cfg.adding_train, 'test_samples': cfg.adding_test})
     train = seq_data.load_aeon(cfg.dataset, 'train')
     test = seq_data.load_aeon(cfg.dataset, 'test', label_names=train.label_names)
     mean, std = seq_data.channel_stats(train)
@@ -885,23 +893,12 @@ def _warn_overridden(model_name: str, model: nn.Module, kwargs: Dict[str, Any]):
                           stacklevel=3)
 
 
-def _loads_without(model_name: str, kwargs: Dict[str, Any], key: str) -> bool:
-    """Whether ``model_name`` loads with ``kwargs`` less ``key`` (which argument a failed load is due to)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')  # the failed load's warnings were given already
-            load_model_with_config(model_name, pretrained=True, **{k: v for k, v in kwargs.items() if k != key})
-    except (ValueError, RuntimeError, OSError):
-        return False
-    return True
-
-
 def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: str = 'test',
                         batch_size: int = 64, model_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Load ``model_name`` with its weights (``smpconvnet.load_model``: a registered name with tag, hf-hub: /
     local-dir: name, a folder written by train-seq or ``reparam``, a checkpoint of train-seq or timm's train.py) and
     evaluate it on an aeon split using the preprocessing recorded in its ``pretrained_cfg`` (label order,
-    per-channel mean/std, input length). ``model_kwargs`` go to ``load_model`` (arguments the model is built with
+    per-channel mean/std, input length); a model of the adding problem (a regression) on the split its run drew. ``model_kwargs`` go to ``load_model`` (arguments the model is built with
     before its weights load: what a weight file that names no model cannot tell, e.g. ``global_pool``)."""
     from timm.models import is_model_in_modules, split_model_name_tag
     from ..models import SMPConvTCN, SMPConvTCNEnsemble, seq_zoo  # noqa: F401
@@ -923,14 +920,8 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         raise ValueError(f'--model-kwargs features_only={kwargs["features_only"]!r}: a feature extractor has no '
                          f'classifier to score: leave features_only out')
     try:
+        # (a classifier of another size loads as a new one, from every source: refused below)
         model, _, extra = load_model_with_config(model_name, pretrained=True, **(model_kwargs or {}))
-    except ValueError as e:
-        # a file's classifier of another size fails to load (a folder's or registered model's gets a new one,
-        # refused below): said so only where num_classes is what failed, the model loading without it
-        if 'num_classes' not in kwargs or not _loads_without(model_name, kwargs, 'num_classes'):
-            raise
-        raise ValueError(f'--model-kwargs num_classes={kwargs["num_classes"]!r}: {model_name} did not load with it '
-                         f'({e}); evaluate-seq scores the weights\' own classifier: leave num_classes out') from e
     except RuntimeError as e:
         if 'No pretrained weights exist' not in str(e):
             raise
@@ -959,9 +950,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                          f'nothing to score until it is trained; evaluate the model it was deployed from, or deploy '
                          f'that one again without num_classes')
     if (extra.get('dataset') or {}).get('task') == 'regression':
-        # an adding-problem run: "records no label_names ... cannot map classes" said nothing of why
-        raise ValueError(f'{model_name} is a regression run ({extra["dataset"].get("name")}): evaluate-seq scores '
-                         f'classifiers; its test MSE is in its results.json (train-seq writes it at the end of the run)')
+        return _evaluate_regression(model_name, model, extra['dataset'], dataset, split, batch_size)
     if not label_names:
         message = f'{model_name} records no label_names in its pretrained_cfg: cannot map classes'
         if Path(model_name).is_file():
@@ -1006,6 +995,26 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     length = max(length, data.max_length)
     result = evaluate(model, data, length, 'classification', batch_size)
     result.update(model=model_name, dataset=name, split=split)
+    return result
+
+
+def _evaluate_regression(model_name: str, model: nn.Module, recorded: Dict[str, Any], dataset: Optional[str],
+                         split: str, batch_size: int) -> Dict[str, Any]:
+    """The MSE of an adding-problem model on the split train-seq drew (its sample count and length recorded)."""
+    if dataset not in (None, 'adding'):
+        raise ValueError(f'{model_name} is a regression model of the adding problem: it cannot score {dataset} '
+                         f'(leave --dataset out)')
+    if split not in _ADDING_SEEDS:
+        raise ValueError(f'--split {split!r}: the adding problem has a train and a test split')
+    n, length = recorded.get(f'{split}_samples'), recorded.get('length')
+    if not n or not length:
+        # written before the sample counts were recorded: the split cannot be drawn again
+        raise ValueError(f'{model_name} is an adding-problem run that does not record how many {split} sequences '
+                         f'train-seq drew, so the split cannot be drawn again: the test MSE is in the results.json '
+                         f'of the train-seq run folder it came from')
+    data = adding_split(split, int(n), int(length))
+    result = evaluate(model, data, int(length), 'regression', batch_size)
+    result.update(model=model_name, dataset='adding', split=split)
     return result
 
 

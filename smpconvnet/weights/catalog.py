@@ -11,7 +11,7 @@ from ..models import (
 )
 from ..profiling import count_macs
 from .deploy import deploy, model_input_shape, warn_new_classifier
-from .sources import load_model
+from .sources import load_model_with_config
 
 __all__ = ['project_models', 'list_models', 'model_info']
 
@@ -73,7 +73,7 @@ def model_info(spec: str, input_size: Optional[Sequence[int]] = None, pretrained
                model_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Config, parameters and GMACs (training form and deployed) of a model name / folder / checkpoint;
     ``model_kwargs`` go to ``load_model`` (arguments the model is built with before its weights load)."""
-    model, source = load_model(spec, pretrained=pretrained, **(model_kwargs or {}))
+    model, source, extra = load_model_with_config(spec, pretrained=pretrained, **(model_kwargs or {}))
     model.eval()
     warn_new_classifier(spec, model, model_kwargs, source, verb='loads')
     cfg = dict(model.pretrained_cfg)
@@ -82,6 +82,9 @@ def model_info(spec: str, input_size: Optional[Sequence[int]] = None, pretrained
         model=spec, architecture=cfg.get('architecture'), tag=cfg.get('tag'), weights=source,
         params=sum(p.numel() for p in model.parameters()), input_size=size,
         num_classes=getattr(model, 'num_classes', None), num_features=getattr(model, 'num_features', None))
+    task = (extra.get('dataset') or {}).get('task')
+    if task == 'regression':  # an adding-problem run: one output, not one class
+        info['regression'] = extra['dataset'].get('name')
     if getattr(model, 'num_members', None) is not None:
         info['num_members'] = model.num_members  # an ensemble: parameters, GMACs and features are all members'
     unit = member_network(model)

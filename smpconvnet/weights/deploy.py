@@ -219,9 +219,11 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         # config.json's input size is the deployed one (that of the assumed model, for a bare file, differs)
         deployed.pretrained_cfg = dict(deployed.pretrained_cfg, input_size=(x.shape[1], 1, model_args['seq_len']),
                                        pool_size=(1, model_args['seq_len']))
+    dataset = extra.get('dataset') or {}
     card = model_card(architecture, deployed, model_args, architecture, source=source,
                        command=_command(['smpconvnet', 'reparam', src, dst], input_size, pretrained,
-                                        model_kwargs), deployed=True)
+                                        model_kwargs), deployed=True,
+                       regression=dataset.get('name') if dataset.get('task') == 'regression' else None)
     print_step(f'[3/3] writing {dst_path} (deployed state dict + config.json, verified by loading it back)', quiet)
     write_model_folder(deployed, dst_path, card, model_args=model_args, deployed=True, force=force, verify=verify,
                        extra_config=extra)

@@ -169,14 +169,18 @@ def retrained_cfg(base_cfg: Dict[str, Any], **fields: Any) -> Dict[str, Any]:
 
 
 def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, Any], description: str,
-                source: str, command: str, deployed: bool = False, extra: str = '') -> str:
+                source: str, command: str, deployed: bool = False, extra: str = '',
+                regression: Optional[str] = None) -> str:
     n_params = sum(p.numel() for p in model.parameters())
     cfg = model.pretrained_cfg
     in1k = not model_args.get('num_classes') and architecture in PAPER_TOP1 and 'layers' not in model_args
     kind, sequences = _MODEL_KINDS.get(type(model).__name__, ('model', False))
     if sequences and not getattr(member_network(model), 'causal', True):
         kind = kind.replace('causal', "centred ('same')")
-    lines = ['---', 'tags:', '- time-series-classification' if sequences else '- image-classification', '- timm',
+    # regression: the data set of a sequence model with one output (the adding problem), not a classifier
+    task = 'time-series-regression' if regression else 'time-series-classification' if sequences else \
+        'image-classification'
+    lines = ['---', 'tags:', f'- {task}', '- timm',
              '- smpconv', 'library_name: timm', 'license: mit']
     if in1k:
         lines += ['datasets:', '- imagenet-1k']
@@ -207,7 +211,9 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
         # the cfg's num_classes is the weights' (a classifier of another size has no label_names)
         labels, classes = list(cfg.get('label_names') or []), getattr(model, 'num_classes', None)
         trained = cfg.get('num_classes') or len(labels)
-        if labels and classes in (None, len(labels)):
+        if regression:
+            input_line += f'\n- **Output:** one value per series (a regression: {regression})'
+        elif labels and classes in (None, len(labels)):
             input_line += f"\n- **Classes:** `label_names` = {labels}"
         elif trained and classes == 0:
             input_line += ('\n- **Classifier:** none (`num_classes=0`): the model outputs pooled features; the '

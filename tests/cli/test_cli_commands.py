@@ -124,17 +124,17 @@ def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_anothe
     assert err.rstrip().endswith('give num_classes=2')
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'num_classes=2']) == 0
     capsys.readouterr()
-    # a weight file's classifier of another size does not load: the same advice, not only a size mismatch
+    # a weight file's classifier of another size: the same advice (it failed with a size mismatch)
     from safetensors.torch import save_file
     bare = tmp_path / 'gunpoint.safetensors'
     save_file(timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).state_dict(), str(bare))
     assert main(['evaluate-seq', str(bare), '--model-kwargs', 'num_classes=5']) == 1
     err = capsys.readouterr().err
-    assert f'--model-kwargs num_classes=5: {bare} did not load with it' in err and 'size mismatch' in err
-    assert err.rstrip().endswith('leave num_classes out')
-    # ... but only where num_classes is what failed; the file's own class count is accepted
+    assert '--model-kwargs num_classes=5: the weights classify 2 classes' in err and 'size mismatch' not in err
+    assert err.rstrip().endswith('give num_classes=2')
+    # other arguments that do not load: their own error, no advice about num_classes
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'num_classes=2', 'n_points=0']) == 1
-    assert 'leave num_classes out' not in capsys.readouterr().err
+    assert 'num_classes=2' not in capsys.readouterr().err
     assert main(['evaluate-seq', str(bare), '--dataset', 'GunPoint', '--model-kwargs', 'num_classes=2']) == 1
     assert 'num_classes' not in capsys.readouterr().err  # refused for want of labels, as without num_classes
     # ArrowHead's labels are 0, 1, 2: GunPoint's 1, 2 fit them, so only the warning tells
@@ -326,6 +326,15 @@ def test_info_counts_parameters_and_macs(capsys):
     assert round(info['gmacs'], 1) == 5.7
     assert info['deployed_gmacs'] < info['gmacs']
     assert info['pretrained_cfg']['hf_hub_id'].endswith('/smpconvnet_t.in1k')
+
+
+def test_info_heads_random_weights_without_the_weights_tag(capsys):
+    # offline, smpconvnet_t has random weights: they were headed smpconvnet_t.in1k, the published weights' name
+    assert main(['info', 'smpconvnet_t', '--model-kwargs', 'layers=(1,1,1,1)']) == 0
+    out = capsys.readouterr().out
+    assert out.startswith('smpconvnet_t: smpconvnet_t (random weights)\n') and 'weights:     random weights' in out
+    assert main(['info', 'smpconv_tcn_gunpoint']) == 0
+    assert capsys.readouterr().out.startswith('smpconv_tcn_gunpoint: smpconv_tcn_gunpoint.aeon\n')
 
 
 def test_macs_of_a_known_layer():

@@ -364,15 +364,33 @@ def test_cli_trains_regression(tmp_path, capsys):
     assert res['test']['n'] == 32 and res['test']['mse'] > 0
     cfg = json.loads((tmp_path / 'r' / 'config.json').read_text())
     assert cfg['num_classes'] == 1 and cfg['pretrained_cfg']['input_size'] == [2, 1, 20]
-    # evaluate-seq scores classifiers: of an SMP-TCN's run it said "records no label_names ... cannot map classes"
+    # evaluate-seq of an adding-problem run, its checkpoint and its deployed folder (which has no results.json):
+    # the run's test MSE, from the split drawn again (it refused, pointing to a results.json the folder lacked)
     assert cli_main(['train-seq', '--model', 'smpconv_tcn_smnist', '--dataset', 'adding', '--adding-length', '20',
                      '--adding-train', '32', '--adding-test', '8', '--epochs', '1', '--warmup-epochs', '0',
                      '--output', str(tmp_path / 's'), '--no-progress', '--threads', '1',
                      '--model-kwargs', 'num_blocks=1', 'hidden_channels=4']) == 0
+    mse = json.loads((tmp_path / 's' / 'results.json').read_text())['test']['mse']
+    assert cli_main(['reparam', str(tmp_path / 's'), str(tmp_path / 'd')]) == 0
     capsys.readouterr()
+    for model in ('s', 's/checkpoint.pth', 'd'):
+        assert cli_main(['evaluate-seq', str(tmp_path / model)]) == 0
+        out = capsys.readouterr().out
+        assert re.search(r'on adding \(test split\): MSE ([0-9.]+) over 8 sequences', out), out
+        assert abs(float(re.search(r'MSE ([0-9.]+)', out).group(1)) - mse) < 1e-4
+    assert cli_main(['evaluate-seq', str(tmp_path / 'd'), '--dataset', 'GunPoint']) == 1
+    assert 'regression model of the adding problem: it cannot score GunPoint' in capsys.readouterr().err
+    # info and the card say regression, not classes / classification
+    assert cli_main(['info', str(tmp_path / 'd')]) == 0
+    assert 'outputs:     1 (a regression: adding)' in capsys.readouterr().out
+    card = (tmp_path / 'd' / 'README.md').read_text()
+    assert 'time-series-regression' in card and 'classification' not in card
+    # a run written before the sample counts were recorded: what cannot be done, and where its MSE is
+    cfg = json.loads((tmp_path / 's' / 'config.json').read_text())
+    del cfg['dataset']['test_samples']
+    (tmp_path / 's' / 'config.json').write_text(json.dumps(cfg))
     assert cli_main(['evaluate-seq', str(tmp_path / 's')]) == 1
-    assert 'is a regression run (adding): evaluate-seq scores classifiers; its test MSE is in its results.json' \
-        in capsys.readouterr().err
+    assert 'does not record how many test sequences' in capsys.readouterr().err
 
 
 def test_train_leaves_the_thread_count_as_it_found_it(tmp_path):
