@@ -305,14 +305,16 @@ def _differing(args: Dict[str, Any], defaults: Dict[str, Any]) -> Dict[str, Any]
 
 
 def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None, how: str = '',
-                 family: Optional[str] = None, kernel_sizes: Optional[Sequence[int]] = None) -> CheckpointSource:
+                 family: Optional[str] = None, kernel_sizes: Optional[Sequence[int]] = None,
+                 n_points_divide: Optional[int] = None) -> CheckpointSource:
     """The model of a checkpoint from its tensor shapes, relative to ``architecture`` when the checkpoint names one.
 
     Arguments the weights do not show take the architecture's values (named, else the family's default): the
     SMP-ResNet ``kernel_size``, a fixed SMP-TCN ``kernel_length``; the SMPConvNet kernel sizes are read off the
     original layout's grids, else, when the checkpoint names the model or its family, are those of the registered
     SMPConvNet the points per kernel fit (``k * k // n_points_divide``) best, else the odd sizes whose ``k * k // 4``
-    they are (both assumed, with a warning, where the checkpoint does not name the family); ``kernel_sizes`` (the
+    they are (both assumed, with a warning, where the checkpoint does not name the family; a given
+    ``n_points_divide`` gives the odd sizes whose ``k * k // n_points_divide`` they are); ``kernel_sizes`` (the
     caller's ``large_kernel_sizes``) stand for the grids of a checkpoint without them.
     """
     state_dict, _ = find_state_dict(checkpoint)
@@ -334,7 +336,7 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
             # points per kernel give with the registered n_points_divide; a file that does not name the family has
             # them assumed, with a warning (a bare state dict of smpconvnet_t was refused)
             fits, errors = [], []
-            for name in ARCH_CONFIGS:
+            for name in ARCH_CONFIGS if n_points_divide is None else ():  # (the registered divide 4)
                 try:
                     fits.append(detect_architecture(checkpoint, name))
                 except ValueError as e:
@@ -346,13 +348,15 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
                                         () if family_named else assumed)
             from ..models.smpconvnet import infer_config_from_checkpoint
             n_points = infer_config_from_checkpoint(checkpoint)['n_points']
-            sizes = _kernel_sizes_for_points(n_points)
+            divide = 4 if n_points_divide is None else int(n_points_divide)
+            sizes = _kernel_sizes_for_points(n_points, divide)
             if sizes is None:
+                fit = ('the kernel sizes of a registered SMPConvNet nor odd sizes k with k * k // 4 points'
+                       if n_points_divide is None else f'odd sizes k with k * k // {divide} points')
                 raise ValueError(
-                    f'its points per kernel {n_points} fit neither the kernel sizes of a registered SMPConvNet nor odd '
-                    f'sizes k with k * k // 4 points (its kernel sizes are not in its weights: a point kernel is '
-                    f'sampled at any size): give the sizes its model was built with, large_kernel_sizes=[...] in '
-                    f"Python or --model-kwargs 'large_kernel_sizes=[...]' to a command") from errors[0]
+                    f'its points per kernel {n_points} fit neither {fit} (its kernel sizes are not in its weights: a '
+                    f'point kernel is sampled at any size): give the sizes its model was built with, '
+                    f"large_kernel_sizes=[...] in Python or --model-kwargs 'large_kernel_sizes=[...]' to a command")
             arch, args, description = detect_architecture(checkpoint, kernel_sizes=sizes)
             return CheckpointSource(arch, args, {}, f'{description}{how}, kernel sizes from its points', {}, assumed)
         arch, args, description = detect_architecture(checkpoint, architecture, kernel_sizes)
@@ -603,8 +607,8 @@ def register_checkpoint_format(name: str, detect: Callable[[Dict[str, Any]], boo
     _CHECKPOINT_FORMATS[:] = [f for f in _CHECKPOINT_FORMATS if f[0] != name] + [(name, detect, to_config)]
 
 
-def identify_checkpoint(checkpoint: Dict[str, Any],
-                        kernel_sizes: Optional[Sequence[int]] = None) -> CheckpointSource:
+def identify_checkpoint(checkpoint: Dict[str, Any], kernel_sizes: Optional[Sequence[int]] = None,
+                        n_points_divide: Optional[int] = None) -> CheckpointSource:
     """Which model a checkpoint holds and how to build it, from (in order):
 
     * the model name and options its training script recorded: a registered format
@@ -615,8 +619,9 @@ def identify_checkpoint(checkpoint: Dict[str, Any],
       timm's ``CheckpointSaver`` writes it without ``args``, a family's class name (``smpconvnet``, ``smpconvtcn``,
       ``smpconvresnet``): the family's default architecture, the arguments read off the shapes (``_from_shapes``);
     * the shapes alone (SMPConvNet: ``detect_architecture``: the original layout's kernel grids, else
-      ``kernel_sizes`` (the caller's ``large_kernel_sizes``), else assumed; SMP-TCN / SMP-ResNet: the family's
-      default architecture with the arguments that differ).
+      ``kernel_sizes`` (the caller's ``large_kernel_sizes``), else assumed: those the points per kernel give with
+      ``n_points_divide`` where given; SMP-TCN / SMP-ResNet: the family's default architecture with the arguments
+      that differ).
 
     Raises:
         ValueError: when none of these tells the model (the caller adds the file name).
@@ -638,13 +643,15 @@ def identify_checkpoint(checkpoint: Dict[str, Any],
         return _from_train_py(checkpoint, args, epoch)
     arch = checkpoint.get('arch')
     if isinstance(arch, str) and timm.is_model(split_model_name_tag(arch)[0]):
-        return _from_shapes(checkpoint, arch, how=f' (checkpoint of {arch}{epoch})', kernel_sizes=kernel_sizes)
+        return _from_shapes(checkpoint, arch, how=f' (checkpoint of {arch}{epoch})', kernel_sizes=kernel_sizes,
+                            n_points_divide=n_points_divide)
     family = next((f for f, (cls_name, _) in _FAMILIES.items() if arch == cls_name), None)
     if family is not None:  # the model class, as CheckpointSaver without args records it
         kind = {'smpconvnet': 'an SMPConvNet', 'tcn': 'an SMP-TCN', 'resnet': 'an SMP-ResNet'}[family]
         return _from_shapes(checkpoint, how=f' (checkpoint of {kind}{epoch})', family=family,
-                            kernel_sizes=kernel_sizes)
-    return _from_shapes(checkpoint, how=f' (from the shapes{epoch})' if epoch else '', kernel_sizes=kernel_sizes)
+                            kernel_sizes=kernel_sizes, n_points_divide=n_points_divide)
+    return _from_shapes(checkpoint, how=f' (from the shapes{epoch})' if epoch else '', kernel_sizes=kernel_sizes,
+                        n_points_divide=n_points_divide)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -694,7 +701,8 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
 
     checkpoint = read_checkpoint(path, trust_pickle=trust_pickle)
     try:
-        source = identify_checkpoint(checkpoint, kernel_sizes=kwargs.get('large_kernel_sizes'))
+        source = identify_checkpoint(checkpoint, kernel_sizes=kwargs.get('large_kernel_sizes'),
+                                     n_points_divide=kwargs.get('n_points_divide'))
     except ValueError as e:
         raise ValueError(f'{path}: cannot tell which model this checkpoint holds: {e}') from e
     fields = {f.name for f in dataclasses.fields(PretrainedCfg)}

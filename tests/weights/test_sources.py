@@ -680,6 +680,14 @@ def test_bare_smpconvnet_weights_load_with_the_kernel_sizes_assumed(tmp_path, ca
     given, _ = load_model(str(tmp_path / 'div8.safetensors'), large_kernel_sizes=[13, 11, 9, 7])
     with torch.no_grad():
         assert torch.equal(given.eval()(x), other(x))
+    # n_points_divide given: the sizes its points give with it (a given divide was not used to infer them)
+    with pytest.warns(UserWarning, match='names no model'):
+        divided, _ = load_model(str(tmp_path / 'div8.safetensors'), n_points_divide=8)
+    assert list(divided.large_kernel_sizes) == [13, 11, 9, 7]
+    with torch.no_grad():
+        assert torch.equal(divided.eval()(x), other(x))
+    with pytest.raises(ValueError, match=r'fit neither odd sizes k with k \* k // 3 points'):
+        load_model(str(tmp_path / 'div8.safetensors'), n_points_divide=3)
     # sizes given that the points do not fit: the strict load says so
     with pytest.raises(ValueError, match=r'as k \* k // n_points_divide'):
         load_model(str(tmp_path / 'custom.safetensors'), large_kernel_sizes=[5, 5, 5, 5])
