@@ -26,7 +26,7 @@ from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
 from ..models import SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, kernels_span_the_input, two_branch_eval
-from .folders import foreign_to_model_folder, model_card, print_step, write_model_folder
+from .folders import foreign_to_model_folder, model_card, print_step, with_channels, write_model_folder
 from .sources import load_deployed, load_model, load_model_with_config
 from ..layers.reparam import relative_error
 
@@ -213,6 +213,15 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         _untag(deployed, f"{deployed.pretrained_cfg.get('description') or source}; classifier new, initialised at "
                          f"random ({classes} classes; the weights' had {trained_classes})")
         extra['new_classifier'] = {'num_classes': classes, 'trained_num_classes': trained_classes}
+    trained_chans, chans = (deployed.pretrained_cfg.get('input_size') or (None,))[0], x.shape[1]
+    if trained_chans and chans != trained_chans:
+        # a first layer adapted to another channel count (in_chans=): not the tagged weights' model, and their
+        # per-channel normalisation has no value for the new channels; their mean, as timm's data config takes it
+        deployed.pretrained_cfg = with_channels(deployed.pretrained_cfg, chans)
+        if not source.startswith('random weights'):  # (random ones had nothing to adapt)
+            _untag(deployed, f"{deployed.pretrained_cfg.get('description') or source}; first layer adapted to "
+                             f"{chans} input channels from the weights' {trained_chans} (timm's rule: exact for 1 or "
+                             f"a multiple of {trained_chans}, approximate otherwise)")
     if _deploys_for_a_length(model, x):
         # the length the kernels were materialised for: timm rebuilds the deployed structure from seq_len
         model_args['seq_len'] = extra['deployed_length'] = _deployment_length(model, x)

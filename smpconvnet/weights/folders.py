@@ -15,7 +15,8 @@ from .hub import MANIFEST_NAME
 
 __all__ = [
     'WEIGHTS_NAME', 'CONFIG_NAME', 'CARD_NAME', 'DEPLOYED_KEY', 'EXTRA_CONFIG_KEYS', 'CITATION', 'PAPER_TOP1',
-    'MODEL_FOLDER_FILES', 'foreign_to_model_folder', 'print_step', 'read_config', 'retrained_cfg', 'model_card',
+    'MODEL_FOLDER_FILES', 'foreign_to_model_folder', 'print_step', 'read_config', 'retrained_cfg', 'with_channels',
+    'model_card',
     'write_model_folder', 'write_ensemble_folder', 'write_release_folder',
 ]
 
@@ -165,6 +166,19 @@ def retrained_cfg(base_cfg: Dict[str, Any], **fields: Any) -> Dict[str, Any]:
     labels = cfg.get('label_names')
     if labels is not None and cfg.get('num_classes') is not None and len(labels) != cfg['num_classes']:
         cfg.pop('label_names')
+    return cfg
+
+
+def with_channels(cfg: Dict[str, Any], chans: int) -> Dict[str, Any]:
+    """``cfg`` for ``chans`` input channels: ``input_size``'s first entry, and ``mean`` / ``std`` of another count
+    replaced by their mean (as timm's data config takes them)."""
+    size = cfg.get('input_size')
+    if not size or size[0] == chans:
+        return cfg
+    cfg = dict(cfg, input_size=(chans, *size[1:]))
+    for key in ('mean', 'std'):
+        if isinstance(cfg.get(key), (list, tuple)) and len(cfg[key]) not in (1, chans):
+            cfg[key] = (sum(cfg[key]) / len(cfg[key]),) * chans
     return cfg
 
 

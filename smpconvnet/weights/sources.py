@@ -25,7 +25,8 @@ from ..atomic_io import holds_nothing
 from ..models import (
     check_weights_file, find_state_dict, has_batchnorm, is_weight_source_error, member_network, unwrap_state_dict,
 )
-from .folders import CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg
+from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg,
+                      with_channels)
 
 __all__ = [
     'read_checkpoint', 'detect_architecture', 'identify_checkpoint', 'CheckpointSource', 'load_model',
@@ -750,6 +751,11 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
             raise ValueError(f'{path}: {source.description}: its weights do not fit {source.architecture}'
                              + (f' with {model_args}' if model_args else '') + f': {text}') from e
     family = _registered_family(source.architecture)
+    file_chans = None if source.pretrained_cfg else _io_args(family, find_state_dict(checkpoint)[0]).get('in_chans')
+    if file_chans and 'input_size' not in given:
+        # the input channels are the weights' (an assumed model's cfg had its own: a first layer adapted by in_chans=
+        # is then told from one the file had), its per-channel normalisation their mean where the count differs
+        _set_pretrained_cfg(model, lambda cfg: with_channels(cfg, file_chans))
     assumed_data = _assumed_data(model.pretrained_cfg, given, family)
     if not source.pretrained_cfg and not split_model_name_tag(source.architecture)[1]:
         # a file that records no cfg and no tag: not the registered weights' tag, Hub repo and paper (info headed a

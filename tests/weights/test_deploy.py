@@ -431,3 +431,23 @@ def test_reparam_and_export_into_their_own_source_are_refused(tmp_path, capsys):
     assert 'lies inside the folder of' in capsys.readouterr().err
     assert sorted(p.name for p in run.iterdir()) == before
     assert main(['reparam', str(run), str(run / 'deployed')]) == 0  # inside the source is fine
+
+
+def test_a_folder_deployed_with_an_adapted_first_layer_says_so(tmp_path, capsys):
+    """``in_chans=`` adapts the weights' first layer (timm's rule, approximate for 3 of 6 channels): the deployed folder
+    was tagged as the published weights, and its card gave their 6 channels' normalisation for 3-channel input."""
+    assert main(['reparam', 'smpconv_tcn_basicmotions', str(tmp_path / 'd'), '--model-kwargs', 'in_chans=3']) == 0
+    cfg = json.loads((tmp_path / 'd' / 'config.json').read_text())['pretrained_cfg']
+    assert 'tag' not in cfg and "first layer adapted to 3 input channels from the weights' 6" in cfg['description']
+    assert cfg['input_size'][0] == 3 and len(cfg['mean']) == len(cfg['std']) == 3
+    card = (tmp_path / 'd' / 'README.md').read_text()
+    assert f"mean ({cfg['mean'][0]:.4g}, {cfg['mean'][0]:.4g}, {cfg['mean'][0]:.4g})" in card
+    # weights that have 2 channels, loaded into an assumed 1-channel model's cfg, are not adapted
+    from safetensors.torch import save_file
+    trained = timm.create_model('smpconv_tcn_smnist', in_chans=2, num_blocks=1, hidden_channels=4)
+    save_file(trained.state_dict(), str(tmp_path / 'w.safetensors'))
+    capsys.readouterr()
+    assert main(['reparam', str(tmp_path / 'w.safetensors'), str(tmp_path / 'b')]) == 0
+    assert 'names no model' in capsys.readouterr().err
+    cfg = json.loads((tmp_path / 'b' / 'config.json').read_text())['pretrained_cfg']
+    assert 'adapted' not in cfg['description'] and cfg['input_size'][0] == 2
