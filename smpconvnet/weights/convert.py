@@ -18,8 +18,8 @@ import torch
 from ..atomic_io import check_destination
 from ..layers.reparam import relative_error
 from .folders import (
-    CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, foreign_to_model_folder, model_card, print_step, retrained_cfg,
-    write_model_folder,
+    CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, check_not_managed, foreign_to_model_folder, model_card, print_step,
+    retrained_cfg, write_model_folder,
 )
 from .hub import sha256_file
 from .sources import detect_architecture, read_checkpoint
@@ -47,6 +47,7 @@ def convert_checkpoint(
 
     if not os.fspath(src).strip():  # Path('') is the current folder, which the hint would then name
         raise ValueError('the checkpoint path is empty: give the original .pth or .safetensors file')
+    check_not_managed(dst)
     src, dst = Path(src), check_destination(dst, force, sources=[src], foreign=foreign_to_model_folder)
     t0 = time.perf_counter()
     print_step(f'[1/4] reading {src}', quiet)

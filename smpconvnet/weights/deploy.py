@@ -26,7 +26,8 @@ from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
 from ..models import SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, kernels_span_the_input, two_branch_eval
-from .folders import foreign_to_model_folder, model_card, print_step, with_channels, write_model_folder
+from .folders import (check_not_managed, foreign_to_model_folder, model_card, print_step, with_channels,
+                      write_model_folder)
 from .sources import load_deployed, load_model, load_model_with_config
 from ..layers.reparam import relative_error
 
@@ -157,6 +158,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
                              model_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Save the deployed form of ``src`` (name, hub id, folder or checkpoint) to the folder ``dst``;
     ``model_kwargs`` go to ``load_model`` (arguments the model is built with before its weights load)."""
+    check_not_managed(dst)
     dst_path = check_destination(dst, force, sources=[src], foreign=foreign_to_model_folder)
     t0 = time.perf_counter()
     print_step(f'[1/3] loading {src}', quiet)
@@ -349,6 +351,7 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     ``model_kwargs`` go to ``load_model`` (arguments the model is built with before its weights load)."""
     if fmt not in ('onnx', 'torchscript'):
         raise ValueError(f"unknown export format {fmt!r}: expected 'onnx' or 'torchscript'")
+    check_not_managed(out)
     out_path = check_destination(out, force, sources=[src])
     suffix = Path(out).suffix.lower()
     # a weight file's name too: `info m.safetensors` then failed on a header that was a TorchScript archive

@@ -15,9 +15,8 @@ from .hub import MANIFEST_NAME
 
 __all__ = [
     'WEIGHTS_NAME', 'CONFIG_NAME', 'CARD_NAME', 'DEPLOYED_KEY', 'EXTRA_CONFIG_KEYS', 'CITATION', 'PAPER_TOP1',
-    'MODEL_FOLDER_FILES', 'foreign_to_model_folder', 'print_step', 'read_config', 'retrained_cfg', 'with_channels',
-    'model_card',
-    'write_model_folder', 'write_ensemble_folder', 'write_release_folder',
+    'MODEL_FOLDER_FILES', 'foreign_to_model_folder', 'managed_location', 'check_not_managed', 'print_step',
+    'read_config', 'retrained_cfg', 'with_channels', 'model_card', 'write_model_folder', 'write_ensemble_folder', 'write_release_folder',
 ]
 
 # the fields of a pretrained cfg that name the published weights (tag, Hub repo, file, paper) or the preprocessing
@@ -71,6 +70,32 @@ def foreign_to_model_folder(folder: Path) -> Optional[str]:
             and timm.is_model(config['architecture'])):
         return f'holds no model {CONFIG_NAME} (one that names a registered architecture)'
     return None
+
+
+def managed_location(path: PathLike) -> Optional[str]:
+    """The weights store ``path`` lies in, said for an error message, or None: the package's shipped weights
+    (``smpconvnet/pretrained``), the Hugging Face Hub cache or torch.hub's checkpoints. ``timm.create_model(...,
+    pretrained=True)`` reads them, so a command's output written there replaces published weights unseen (a
+    deployed GunPoint written over the shipped one loaded as ``smpconv_tcn_gunpoint.aeon`` from then on)."""
+    from huggingface_hub import constants
+    from ..models import WEIGHTS_DIR
+    target = Path(os.path.realpath(path))
+    stores = ((WEIGHTS_DIR, "the package's shipped weights"),
+              (Path(constants.HF_HUB_CACHE), 'the Hugging Face Hub cache'),
+              (Path(torch.hub.get_dir()) / 'checkpoints', "torch.hub's checkpoints"))
+    for root, what in stores:
+        root = Path(os.path.realpath(root))
+        if target == root or root in target.parents:
+            return f'{what} ({root})'
+    return None
+
+
+def check_not_managed(path: PathLike, name: str = 'the destination'):
+    """A ``ValueError`` where ``path`` lies in a weights store (``managed_location``)."""
+    store = managed_location(path)
+    if store:
+        raise ValueError(f'{name} {path} lies in {store}, which timm.create_model(..., pretrained=True) reads: '
+                         f'writing there would replace published weights; write to another folder')
 
 
 def print_step(msg: str, quiet: bool = False):

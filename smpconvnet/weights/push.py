@@ -12,35 +12,38 @@ import os
 import shlex
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 
-from ..atomic_io import atomic_dir, check_destination, entries_besides, holds_nothing
+from ..atomic_io import atomic_dir, check_destination, entries_besides, holds_nothing, is_os_metadata
 from ..models import is_weight_source_error
 from .folders import (
-    CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, model_card as make_model_card, read_config, write_model_folder,
+    CARD_NAME, CONFIG_NAME, MODEL_FOLDER_FILES, WEIGHTS_NAME, model_card as make_model_card, read_config,
+    write_model_folder,
 )
 from .hub import sha256_file
 
-__all__ = ['push_folder', 'push_model', 'check_model_folder', 'HubUploadError', 'NO_TOKEN_MESSAGE']
+__all__ = ['push_folder', 'push_model', 'check_model_folder', 'HubUploadError', 'NO_TOKEN_MESSAGE', 'PUSH_MESSAGE']
 
 NO_TOKEN_MESSAGE = (
     'no Hugging Face token found: log in with `hf auth login` (stores a token), or set the HF_TOKEN '
     'environment variable to a token with write access (https://huggingface.co/settings/tokens); '
     'use --dry-run to see what would be uploaded without one')
 PLAN_NAME = 'upload_plan.json'
+PUSH_MESSAGE = 'Add SMPConv model'  # the default commit message
 
 
 def _check_repo_id(repo_id: str):
     from huggingface_hub.utils import validate_repo_id
+    if repo_id.count('/') != 1:  # first: huggingface_hub's words for it speak of a repo_type argument
+        raise ValueError(f"repo id must be '<user or organisation>/<name>', got {repo_id!r}")
     try:
         validate_repo_id(repo_id)
     except Exception as e:  # noqa: BLE001  (huggingface_hub's validation error, re-raised with our wording)
         raise ValueError(f'invalid repo id {repo_id!r}: {e}') from e
-    if repo_id.count('/') != 1:
-        raise ValueError(f"repo id must be '<user or organisation>/<name>', got {repo_id!r}")
 
 
 def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
@@ -74,7 +77,14 @@ def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
         raise ValueError(f'{folder / WEIGHTS_NAME} holds no tensors')
     from .sources import load_model
     load_model(str(folder))  # the weights fit the model the config describes (else a line naming the file)
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith('.'))
+    # a model folder's files only: a train-seq checkpoint.pth (optimizer state), notes or data beside them were
+    # uploaded too
+    others = sorted(p.name for p in folder.iterdir() if p.name not in MODEL_FOLDER_FILES and not is_os_metadata(p))
+    if others:
+        warnings.warn(f"{folder} holds {', '.join(others)} besides the model's files: only "
+                      f"{', '.join(n for n in MODEL_FOLDER_FILES if (folder / n).is_file())} are uploaded",
+                      UserWarning, stacklevel=3)
+    files = sorted(folder / n for n in MODEL_FOLDER_FILES if (folder / n).is_file())
     return [dict(name=p.name, bytes=p.stat().st_size, sha256=sha256_file(p)) for p in files]
 
 
@@ -131,7 +141,7 @@ def push_folder(
         repo_id: str,
         private: bool = False,
         revision: Optional[str] = None,
-        commit_message: str = 'Add SMPConv model',
+        commit_message: str = PUSH_MESSAGE,
         create_pr: bool = False,
         token: Optional[str] = None,
         dry_run: Optional[Union[str, os.PathLike]] = None,
@@ -167,8 +177,13 @@ def push_folder(
 
     api = HfApi(token=token, library_name='smpconvnet')
     preview, force_preview = _free_preview_folder()
-    with _hub_errors(repo_id, f'`smpconvnet push {shlex.quote(str(folder))} {repo_id} --dry-run {preview}'
-                              f"{' --force' if force_preview else ''}`", preview):
+    # the retry keeps the options (its preview's plan said public, main, for a --private --revision dev push)
+    options = ((['--private'] if private else []) + (['--revision', revision] if revision else [])
+               + (['--create-pr'] if create_pr else [])
+               + (['--message', commit_message] if commit_message != PUSH_MESSAGE else []))
+    retry = shlex.join(['smpconvnet', 'push', str(folder), repo_id, *options, '--dry-run', preview]
+                       + (['--force'] if force_preview else []))
+    with _hub_errors(repo_id, f'`{retry}`', preview):
         say(f'[1/3] creating or reusing the repo {repo_id}')
         repo_url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type='model')
         repo_id = getattr(repo_url, 'repo_id', None) or repo_id
@@ -207,5 +222,7 @@ def push_model(
             return push_folder(folder, repo_id, **kwargs)
         except HubUploadError as e:  # its retry command names the temporary folder: the call that does it instead
             preview, force_preview = _free_preview_folder()
-            raise HubUploadError(e.reason, f"push_model(model, '{repo_id}', dry_run='{preview}'"
+            # with the call's options (not the token: the preview needs none)
+            options = ''.join(f', {k}={v!r}' for k, v in kwargs.items() if k not in ('token', 'dry_run', 'force'))
+            raise HubUploadError(e.reason, f"push_model(model, '{repo_id}'{options}, dry_run='{preview}'"
                                            f"{', force=True' if force_preview else ''})", preview) from e.__cause__

@@ -496,6 +496,45 @@ def test_push_dry_run_writes_the_upload(folder, fake_hub, tmp_path):
     assert main(['push', str(folder), 'me/tiny', '--dry-run', str(out)]) == 1  # no overwrite unasked
 
 
+def test_push_uploads_the_model_files_only_and_its_retry_keeps_the_options(folder, fake_hub, monkeypatch, capsys,
+                                                                           tmp_path):
+    """Every file of the folder was uploaded (a train-seq checkpoint.pth with its optimizer state, a user's notes);
+    the retry hint of a failed upload dropped --private, --revision, --create-pr and --message, so its preview
+    planned a public push to main."""
+    import shutil
+    import huggingface_hub
+    from huggingface_hub.errors import OfflineModeIsEnabled
+    extra = tmp_path / 'extra'
+    shutil.copytree(folder, extra)
+    (extra / 'notes.txt').write_text('secret')
+    torch.save({'optimizer': torch.zeros(3)}, extra / 'checkpoint.pth')
+    assert main(['push', str(extra), 'me/tiny', '--dry-run', str(tmp_path / 'plan')]) == 0
+    err = capsys.readouterr().err
+    assert 'holds checkpoint.pth, notes.txt besides the model\'s files' in err
+    plan = json.loads((tmp_path / 'plan' / 'upload_plan.json').read_text())
+    assert sorted(f['name'] for f in plan['files']) == ['README.md', 'config.json', 'model.safetensors']
+    assert sorted(p.name for p in (tmp_path / 'plan').iterdir()) == [
+        'README.md', 'config.json', 'model.safetensors', 'upload_plan.json']
+
+    def offline(self, repo_id, **kwargs):
+        raise OfflineModeIsEnabled('offline mode is enabled.')
+    monkeypatch.setattr(FakeApi, 'create_repo', offline)
+    monkeypatch.setattr(huggingface_hub, 'get_token', lambda: 'hf_test')
+    monkeypatch.chdir(tmp_path)
+    options = ['--private', '--revision', 'dev', '--create-pr', '--message', 'my msg']
+    assert main(['push', str(extra), 'me/tiny', *options]) == 1
+    hint = shlex.split(re.search(r'`(smpconvnet push [^`]+)`', capsys.readouterr().err).group(1))
+    assert hint == ['smpconvnet', 'push', str(extra), 'me/tiny', *options, '--dry-run', 'upload_preview']
+    assert main(hint[1:]) == 0
+    plan = json.loads((tmp_path / 'upload_preview' / 'upload_plan.json').read_text())
+    assert (plan['private'], plan['revision'], plan['create_pr'], plan['commit_message']) == (
+        True, 'dev', True, 'my msg')
+    model = timm.create_model('smpconvnet_t', **TINY)
+    with pytest.raises(push_mod.HubUploadError, match=r"push_model\(model, 'me/ft', private=True, revision='dev', "
+                                                      r"dry_run='upload_preview', force=True\)"):
+        push_mod.push_model(model, 'me/ft', private=True, revision='dev')
+
+
 def test_push_model_function_and_bad_inputs(fake_hub, tmp_path):
     model = timm.create_model('smpconvnet_t', **TINY)
     plan = push_mod.push_model(model, 'me/ft', dry_run=tmp_path / 'dry', quiet=True)

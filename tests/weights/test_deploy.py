@@ -451,3 +451,27 @@ def test_a_folder_deployed_with_an_adapted_first_layer_says_so(tmp_path, capsys)
     assert 'names no model' in capsys.readouterr().err
     cfg = json.loads((tmp_path / 'b' / 'config.json').read_text())['pretrained_cfg']
     assert 'adapted' not in cfg['description'] and cfg['input_size'][0] == 2
+
+
+def test_commands_refuse_to_write_into_weights_stores(tmp_path, monkeypatch, capsys):
+    """reparam / convert / export into the package's shipped weights or the Hugging Face cache replaced published
+    weights unseen: `reparam smpconv_tcn_gunpoint.aeon <its shipped folder> --force` made the registered name load
+    the deployed model, and a deployed GunPoint written over ArrowHead's folder broke ArrowHead."""
+    from huggingface_hub import constants as hf_constants
+    monkeypatch.setattr(hf_constants, 'HF_HUB_CACHE', str(tmp_path / 'hub'))
+    shipped = WEIGHTS_DIR / 'smpconv_tcn_gunpoint.aeon'
+    before = {p.name: p.read_bytes() for p in shipped.iterdir()}
+    snapshot = tmp_path / 'hub' / 'models--org--gp' / 'snapshots' / 'r1'
+    fixture = str(Path(__file__).parent.parent / 'fixtures' / 'official_smpconvnet_small.safetensors')
+    for args in (['reparam', 'smpconv_tcn_gunpoint.aeon', str(shipped), '--force'],
+                 ['reparam', 'smpconv_tcn_gunpoint.aeon', str(WEIGHTS_DIR / 'smpconv_tcn_arrowhead.aeon'), '--force'],
+                 ['reparam', 'smpconv_tcn_gunpoint.aeon', str(WEIGHTS_DIR / 'new.aeon')],
+                 ['convert', fixture, str(WEIGHTS_DIR / 'smpconv_tcn_osuleaf.aeon'), '--force'],
+                 ['export', 'smpconv_tcn_gunpoint.aeon', '-o', str(WEIGHTS_DIR / 'g.onnx')],
+                 ['reparam', 'smpconv_tcn_gunpoint.aeon', str(snapshot)]):
+        assert main(args) == 1
+        err = capsys.readouterr().err
+        store = "the Hugging Face Hub cache" if args[2] == str(snapshot) else "the package's shipped weights"
+        assert f'lies in {store}' in err and 'write to another folder' in err, err
+    assert {p.name: p.read_bytes() for p in shipped.iterdir()} == before
+    assert not (WEIGHTS_DIR / 'new.aeon').exists() and not snapshot.exists()
