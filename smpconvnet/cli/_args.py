@@ -30,8 +30,10 @@ def parse_size(text: Optional[str]) -> Optional[Tuple[int, ...]]:
         size = tuple(int(v) for v in text.replace('x', ',').split(',') if v)
     except ValueError:
         size = ()
-    if len(size) not in (2, 3) or min(size) < 1:
+    if len(size) not in (2, 3):
         raise ValueError(f'--input-size expects C,H,W (images) or C,L (sequences), got {text!r}')
+    if min(size) < 1:  # the format is right: the value is what is wrong
+        raise ValueError(f'--input-size {text}: channels and sizes must be at least 1')
     return size
 
 

@@ -59,6 +59,8 @@ MAX_SIDE_PX = 10000
 
 
 def _run(args: argparse.Namespace) -> int:
+    if not args.out.strip():  # Path('') is the current folder: the message named --out .
+        raise ValueError("--out '': the picture's file name is empty; name it *.png")
     out = Path(args.out)
     if out.suffix.lower() != '.png':
         raise ValueError(f'--out {out}: the picture is a PNG, name it *.png')
@@ -78,6 +80,10 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError(f'--out {e}') from None
     model, source = load_model(args.src, pretrained=parse_pretrained(args.pretrained), **model_kwargs_of(args))
     views = kernel_views(model.eval(), args.length, args.max_rows)
+    if args.length is not None and all(v.kernel.ndim != 1 for v in views):
+        # an image model's kernels have their sizes: the option did nothing, silently
+        raise ValueError(f'--length {args.length}: {args.src} is an image model, whose kernels are sampled at their '
+                         f'own sizes; --length applies to sequence models: leave it out')
     try:
         out = plot_point_kernels(views, out, channels=args.channels, size_px=args.size, title=f'{args.src}: {source}')
     except OSError as e:  # the temporary file's name is not the one asked for

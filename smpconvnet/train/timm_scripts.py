@@ -74,7 +74,7 @@ def write_recipe(name: str, output: str, force: bool = False) -> str:
     output = str(real_destination(check_destination(output, force)))
     directory = os.path.dirname(output)
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f'directory {directory} does not exist')
+        raise FileNotFoundError(f'directory {directory} does not exist: create it, or write the recipe elsewhere')
     with atomic_file(output) as tmp:
         tmp.write_text(text, encoding='utf-8')
     return output

@@ -355,13 +355,18 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     out_path = check_destination(out, force, sources=[src])
     suffix = Path(out).suffix.lower()
     # a weight file's name too: `info m.safetensors` then failed on a header that was a TorchScript archive
-    other = {'onnx': ('.pt', '.pth', '.ts', '.torchscript', '.jit'), 'torchscript': ('.onnx',)}[fmt]
+    torchscript = ('.pt', '.pth', '.ts', '.torchscript', '.jit')
+    other = {'onnx': torchscript, 'torchscript': ('.onnx',)}[fmt]
+    wanted = '.onnx' if fmt == 'onnx' else '.pt'
     if suffix in other + ('.safetensors', '.bin'):  # a TorchScript file named .onnx fails in onnxruntime later
-        wanted = '.onnx' if fmt == 'onnx' else '.pt'
         kind, switch = ('an ONNX', 'torchscript') if fmt == 'onnx' else ('a TorchScript', 'onnx')
         raise ValueError(f"{out}: a {suffix} name for {kind} file; name it {Path(out).with_suffix(wanted)}"
                          + (f" or choose --format {switch} (fmt='{switch}' in Python)" if suffix in other else
                             ' (that name is a state dict\'s)'))
+    if force and out_path.exists() and suffix not in ('.onnx',) + torchscript:
+        # --force replaces an earlier export: a user's r.yaml was replaced by a graph
+        raise ValueError(f'{out} exists and its name is no export\'s (.onnx, {", ".join(torchscript)}): --force '
+                         f'replaces an earlier export only; name the export {Path(out).with_suffix(wanted)}')
     t0 = time.perf_counter()
     print_step(f'[1/4] loading {src}', quiet)
     model, source = load_model(src, pretrained=pretrained, **(model_kwargs or {}))

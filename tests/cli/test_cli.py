@@ -71,3 +71,13 @@ def test_demo_hints_are_this_command_line_s(capsys):
     out, err = capsys.readouterr()
     assert ('--batch-size: smpconv_tcn_gunpoint is scored on its whole test split in one batch; leave --batch-size '
             'out') in err and 'weights:' not in out
+
+
+def test_input_size_says_whether_its_format_or_its_values_are_wrong():
+    from smpconvnet.cli._args import parse_size
+    assert parse_size('3,64,64') == (3, 64, 64) and parse_size('1x784') == (1, 784)
+    with pytest.raises(ValueError, match='expects C,H,W'):
+        parse_size('64')
+    # the format right, a value not: it said "expects C,H,W (images) or C,L", which 1,0 is
+    with pytest.raises(ValueError, match='--input-size 1,0: channels and sizes must be at least 1'):
+        parse_size('1,0')

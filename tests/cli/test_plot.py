@@ -130,3 +130,13 @@ def test_an_existing_picture_is_replaced_only_with_force(tmp_path, capsys):
     (tmp_path / 'afile').write_text('x')
     assert main(['plot', 'smpconv_tcn_gunpoint.aeon', '--out', str(tmp_path / 'afile' / 'x.png')]) == 1
     assert 'is a file, not a folder' in capsys.readouterr().err
+
+
+def test_plot_refuses_options_that_would_do_nothing_or_name_no_file(tmp_path, capsys):
+    # --length on an image model was ignored silently; --out '' was reported as --out .
+    assert main(['plot', 'smpconvnet_t', '--model-kwargs', 'layers=(1,1,1,1)', '--length', '5',
+                 '--out', str(tmp_path / 'k.png')]) == 1
+    assert '--length 5: smpconvnet_t is an image model' in capsys.readouterr().err
+    assert not (tmp_path / 'k.png').exists()
+    assert main(['plot', 'smpconv_tcn_gunpoint.aeon', '--out', '']) == 1
+    assert "--out '': the picture's file name is empty" in capsys.readouterr().err

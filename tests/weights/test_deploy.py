@@ -100,6 +100,11 @@ def test_export_refuses_to_overwrite_and_rejects_unknown_formats(trained_folder,
     with pytest.raises(ValueError, match="'onnx' or 'torchscript'"):
         export_model(str(folder), str(tmp_path / 'y'), 'tflite', quiet=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['x.onnx']
+    # --force replaces an earlier export, not a user's file of another kind (r.yaml was replaced by a graph)
+    (tmp_path / 'r.yaml').write_text('a: 1')
+    with pytest.raises(ValueError, match=r"r\.yaml exists and its name is no export's .* name the export .*r\.onnx"):
+        export_model(str(folder), str(tmp_path / 'r.yaml'), force=True, quiet=True)
+    assert (tmp_path / 'r.yaml').read_text() == 'a: 1'
 
 
 def test_export_refuses_a_name_of_the_other_format_and_an_empty_output(trained_folder, tmp_path, capsys):
