@@ -465,6 +465,10 @@ def check_input(
             hint = (f'; for one sequence [{in_chans}, L] add the batch axis: x.unsqueeze(0)' if in_chans != 1 else
                     '; for a batch of univariate sequences [B, L] add the channel axis: x.unsqueeze(1); for one '
                     'sequence [1, L], the batch axis: x.unsqueeze(0)')
+        elif x.dim() == 4 and x.shape[1] == in_chans:
+            # an image batch [B, C, H, W]: the sequential image tasks read its pixels row by row
+            hint = (f'; an image batch [B, {in_chans}, H, W] is read as the sequence of its pixels, row by row (as '
+                    f'sequential MNIST): x.flatten(2) gives [B, {in_chans}, H * W]')
         raise ValueError(
             f'SMPConvTCN expects a batch of sequences [B, {in_chans}, L] (batch, channels, steps) or [B, {in_chans}, 1, '
             f'L], got {list(x.shape)}' + hint)

@@ -569,6 +569,17 @@ def test_a_univariate_batch_without_channel_axis_gets_the_right_hint():
     assert model(torch.randn(2, 150).unsqueeze(1)).shape == (2, 2)  # as the hint says
 
 
+def test_an_image_batch_gets_the_sequential_image_hint():
+    # sequential MNIST's model given MNIST images [B, 1, 28, 28]: what to do, tried as printed
+    model = timm.create_model('smpconv_tcn_smnist', num_blocks=1, hidden_channels=4)
+    images = torch.randn(2, 1, 28, 28)
+    with pytest.raises(ValueError, match=r'read as the sequence of its pixels, row by row .*x\.flatten\(2\)'):
+        model(images)
+    assert model(images.flatten(2)).shape == (2, 10)
+    with torch.no_grad():
+        assert torch.equal(torch.jit.script(model.eval())(images.flatten(2)), model(images.flatten(2)))
+
+
 @pytest.mark.parametrize('inputs,message', BAD_INPUTS, ids=[m[:30] for _, m in BAD_INPUTS])
 def test_bad_input_errors(inputs, message):
     model = small_model()
