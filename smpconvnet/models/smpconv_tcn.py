@@ -1362,6 +1362,14 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
             f'checkpoint is not an SMP-TCN state dict (no blocks.<i>.conv1 weights; its first keys: {keys}); load it '
             f'into the model it was saved from')
     state_dict = adapt_input_channels(state_dict, model_sd, _INPUT_CHANNEL_KEYS)
+    if 'blocks.0.shortcut.weight' in state_dict and 'blocks.0.shortcut.weight' not in model_sd \
+            and 'blocks.0.conv1.small.weight' in model_sd:
+        # in_chans equal to the width: the first block adds its input unchanged (no 1 x 1 shortcut, as the TCN of Bai
+        # et al. builds it), so the weights' shortcut has nowhere to go ("Unexpected key(s)" said nothing of why)
+        width = model_sd['blocks.0.conv1.small.weight'].shape[0]
+        raise ValueError(f'the model\'s first block has no 1 x 1 shortcut (in_chans={width} equals its width, '
+                         f'hidden_channels), the checkpoint\'s has one: its weights cannot be adapted to {width} input '
+                         f'channels; choose another in_chans')
     ckpt_blocks = {k.split('.')[1] for k in state_dict if k.startswith('blocks.')}
     model_blocks = {k.split('.')[1] for k in model_sd if k.startswith('blocks.')}
     mismatch = [k for k, v in state_dict.items()

@@ -651,6 +651,9 @@ def test_pretrained_weights_for_other_input_channels():
         assert rel_err(twice(x.expand(-1, 24, -1)), expected) < 1e-5  # exact for multiples of the channels
     features = timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True, in_chans=1, num_classes=0)
     assert features(x).shape == (2, reference.num_features)
+    # in_chans equal to the width (32): no 1 x 1 shortcut to take the weights' (it said "Unexpected key(s)")
+    with pytest.raises(ValueError, match=r'first block has no 1 x 1 shortcut \(in_chans=32 equals its width'):
+        timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True, in_chans=32)
 
 
 def test_adapted_input_weights_are_not_reported_as_loaded_unchanged(caplog):
