@@ -21,8 +21,11 @@ def _print_list(rows: List[Dict[str, Any]]):
 def _print_info(info: Dict[str, Any]):
     # a tag names trained weights: random ones are the architecture's alone (they were headed smpconvnet_t.in1k)
     random = str(info['weights']).startswith('random')
+    trained, classes = info['pretrained_cfg'].get('num_classes'), info['num_classes']
+    new_head = bool(trained and classes and classes != trained)  # not the tagged weights' classifier
     print(f"{info['model']}: {info['architecture']}" + (
-        ' (random weights)' if random else f".{info['tag']}" if info['tag'] else ''))
+        ' (random weights)' if random else f" ({info['tag']} weights, new classifier)" if new_head and info['tag']
+        else f".{info['tag']}" if info['tag'] else ''))
     print(f"  weights:     {info['weights']}")
     print(f"  parameters:  {info['params']:,}" + (f" ({info['deployed_params']:,} deployed)"
                                                    if 'deployed_params' in info else ''))

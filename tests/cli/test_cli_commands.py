@@ -335,6 +335,10 @@ def test_info_heads_random_weights_without_the_weights_tag(capsys):
     assert out.startswith('smpconvnet_t: smpconvnet_t (random weights)\n') and 'weights:     random weights' in out
     assert main(['info', 'smpconv_tcn_gunpoint']) == 0
     assert capsys.readouterr().out.startswith('smpconv_tcn_gunpoint: smpconv_tcn_gunpoint.aeon\n')
+    # a new classifier is not the tagged weights' model either
+    assert main(['info', 'smpconv_tcn_gunpoint', '--model-kwargs', 'num_classes=5']) == 0
+    assert capsys.readouterr().out.startswith('smpconv_tcn_gunpoint: smpconv_tcn_gunpoint (aeon weights, new '
+                                              'classifier)\n')
 
 
 def test_macs_of_a_known_layer():
