@@ -181,9 +181,17 @@ Architecture after Kim & Park, "SMPConv: Self-moving Point Representations for C
 """
 
 
+def single_member(words):
+    """train-seq arguments that build one SMP-TCN of the model they name: ``num_members=1`` added (a registered
+    ensemble builds all its members otherwise, trained jointly, which the shipped members were not)."""
+    return list(words) if 'num_members=1' in words else list(words) + ['--model-kwargs', 'num_members=1']
+
+
 def member_commands(command, members):
-    """The train-seq arguments of every member: ``command`` (seed 0's) with seed i and output folder ``..._s<i>``."""
+    """The train-seq arguments of every member: ``command`` (seed 0's) with seed i and output folder ``..._s<i>``, each
+    building one SMP-TCN (``single_member``) where there are several."""
     words = shlex.split(command)
+    words = single_member(words) if members > 1 else words
     out = []
     for seed in range(members):
         w = list(words)
@@ -234,6 +242,8 @@ def check_finished(run, words, required, retrain):
         w[w.index('--output') + 1] = '...'
         return w
     recorded = json.loads(record.read_text())
+    if 'num_members=1' in words:  # a member's run, recorded before the commands said so (its model_args tell)
+        recorded = single_member(recorded)
     if without_output(recorded) != without_output(words):
         raise ValueError(f'{run} was trained by {shlex.join(recorded)!r}, not by the chosen candidate\'s '
                          f'{shlex.join(words)!r}: train it again: {retrain}')
@@ -366,7 +376,9 @@ def main():
                                  words_of_seed[:members] if members > 1 else [words_of_seed[SHIPPED_SEED]]):
             check_finished(member, words, required=members > 1, retrain=retrain)
             run_cfg = json.loads((member / 'config.json').read_text())
-            mismatch = {k: v for k, v in run_cfg['model_args'].items() if registered.get(k) != v}
+            # a member run is one SMP-TCN of the registered ensemble (num_members=1, or none recorded)
+            mismatch = {k: v for k, v in run_cfg['model_args'].items()
+                        if (k == 'num_members' and v != 1) or (k != 'num_members' and registered.get(k) != v)}
             if run_cfg['architecture'] != name or mismatch:
                 raise ValueError(f'{member} was trained as {run_cfg["architecture"]} {run_cfg["model_args"]}, which '
                                  f'is not the registered {name} {z["arch"]}')

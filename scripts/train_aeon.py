@@ -46,6 +46,7 @@ from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from smpconvnet.models import WEIGHTS_DIR  # noqa: E402
+from smpconvnet.models.seq_zoo import SEQ_ZOO  # noqa: E402
 from smpconvnet.train.seq_trainer import (  # noqa: E402
     FINISHED_COMMAND_NAME, heldout_predictions, kfold_choice, pooled_accuracy)
 
@@ -449,7 +450,9 @@ def _command(dataset, candidate, out, seed, device, extra):
     return ([sys.executable, '-m', 'smpconvnet', 'train-seq', '--model', d['model'], '--dataset', dataset,
              '--seed', str(seed), '--output', str(out), '--device', device, '--threads', '1', '--no-progress', '--force']
             + _without(COMMON, {a for a in cand if a == '--weight-decay'})
-            + _without(d['args'], {a for a in cand if a in ('--epochs', '--batch-size')}) + cand + extra)
+            + _without(d['args'], {a for a in cand if a in ('--epochs', '--batch-size')}) + cand + extra
+            # one SMP-TCN per run, of a model registered as an ensemble too (its members are such runs)
+            + (['--model-kwargs', 'num_members=1'] if 'num_members' in SEQ_ZOO[d['model']]['arch'] else []))
 
 
 def _ensemble_correct(runs):

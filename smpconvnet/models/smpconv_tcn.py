@@ -1700,9 +1700,16 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     model_args = dict(arch_args, **kwargs)
     if isinstance(model_args.get('feature_cls'), str) and model_args['feature_cls'].lower() == 'getter':
         model_args['feature_cls'] = SMPTCNFeatures  # timm's getter, taking lengths and timestamps too
+    if 'num_members' in model_args:
+        check_num_members(model_args['num_members'])
+        if int(model_args['num_members']) == 1:
+            # one member is the SMP-TCN itself: how a registered ensemble's members are trained (its card's
+            # commands), and what write_ensemble_folder combines; its first conv and classifier are its own
+            del model_args['num_members']
+            model_args['pretrained_cfg_overlay'] = dict(
+                model_args.get('pretrained_cfg_overlay') or {}, first_conv='blocks.0.conv1.small', classifier='head')
     ensemble = 'num_members' in model_args
     if ensemble:
-        check_num_members(model_args['num_members'])
         model_args['num_members'] = int(model_args['num_members'])
         if model_args.get('feature_cls', SMPTCNFeatures) is not SMPTCNFeatures:
             raise ValueError(f"an SMP-TCN ensemble's features are its members' concatenated (forward_intermediates): "

@@ -373,7 +373,7 @@ def write_ensemble_folder(members: Sequence[PathLike], dst: PathLike, card: str 
         if not (folder / WEIGHTS_NAME).is_file():
             raise ValueError(f'{folder}: no {WEIGHTS_NAME} (a finished train-seq run or model folder was expected)')
         configs.append(read_config(folder))
-        if 'num_members' in (configs[-1].get('model_args') or {}):
+        if (configs[-1].get('model_args') or {}).get('num_members', 1) != 1:  # (1: the SMP-TCN itself)
             raise ValueError(f'{folder} already holds an ensemble: combine single models')
     first = configs[0]
     for folder, config in zip(folders[1:], configs[1:]):

@@ -644,12 +644,12 @@ def test_force_does_not_delete_a_folder_of_other_things(tmp_path, capsys):
     assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(run), '--force']) != 0
     assert 'holds checkpoint.pth, log.jsonl, which this command does not write' in capsys.readouterr().err
     assert sorted(p.name for p in run.iterdir()) == ['checkpoint.pth', 'config.json', 'log.jsonl', 'model.safetensors']
-    # earlier outputs: a deployed folder, an upload preview (with every file of the model folder), an export beside
-    # the weight file it was made from
+    # earlier outputs: a deployed folder, an upload preview (the model folder's files; a picture beside them is left
+    # out), an export beside the weight file it was made from
     (deployed / 'kernels.png').write_bytes(b'png')
     for _ in range(2):
         assert main(['push', str(deployed), 'me/gunpoint', '--dry-run', str(tmp_path / 'preview'), '--force']) == 0
-    assert (tmp_path / 'preview' / 'kernels.png').is_file()
+    assert not (tmp_path / 'preview' / 'kernels.png').exists() and (tmp_path / 'preview' / 'config.json').is_file()
     (tmp_path / 'preview' / '.DS_Store').write_bytes(b'x')  # a file browser's, not the user's: replaced too
     assert main(['push', str(deployed), 'me/gunpoint', '--dry-run', str(tmp_path / 'preview'), '--force']) == 0
     assert not (tmp_path / 'preview' / '.DS_Store').exists()

@@ -280,3 +280,20 @@ def test_a_new_classifier_drops_the_weights_label_names(name):
     other = timm.create_model(name, pretrained=True, num_classes=len(labels) + 1)
     assert 'label_names' not in other.pretrained_cfg and other.pretrained_cfg['num_classes'] == len(labels)
     assert 'label_names' in timm.create_model(name, pretrained=True).pretrained_cfg  # a fresh cfg each time
+
+
+def test_one_member_of_a_registered_ensemble_is_the_smp_tcn_itself(tmp_path):
+    """``num_members=1`` builds one SMP-TCN of a registered ensemble's architecture (its card's member commands):
+    it built an ensemble of one, whose runs write_ensemble_folder refused ("already holds an ensemble")."""
+    from smpconvnet.weights.folders import write_ensemble_folder, write_model_folder
+    kwargs = dict(num_blocks=1, hidden_channels=4, num_members=1)
+    singles = [randomize_bn(timm.create_model('smpconv_tcn_pickupgesturewiimotez', **kwargs), seed=i).eval()
+               for i in range(2)]
+    assert all(type(m) is SMPConvTCN and m.pretrained_cfg['classifier'] == 'head' for m in singles)
+    for i, m in enumerate(singles):
+        write_model_folder(m, tmp_path / f'run{i}', card='', model_args=dict(kwargs, in_chans=1, num_classes=10))
+    dst = write_ensemble_folder([tmp_path / 'run0', tmp_path / 'run1'], tmp_path / 'e')
+    model = timm.create_model(f'local-dir:{dst}', pretrained=True).eval()
+    x = torch.randn(2, 1, 50)
+    with torch.no_grad():
+        assert model.num_members == 2 and rel_err(model(x).softmax(1), mean_probs(singles, x)) < 1e-6

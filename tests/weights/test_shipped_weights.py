@@ -97,3 +97,24 @@ def test_evaluate_seq_command(capsys):
     # a model without shipped weights: a clear error naming it
     assert cli_main(['evaluate-seq', 'smpconv_tcn_smnist']) == 1
     assert 'smpconv_tcn_smnist' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('name', sorted(SEQ_ZOO))
+def test_the_cards_commands_build_the_shipped_architecture(name, tmp_path):
+    """What `benchmarks/ucr.py --train` runs: the card's train-seq command(s). An ensemble's member commands named the
+    registered ensemble, so each "member" trained all five jointly (5x the cost), and their runs could not be combined.
+    Each command's model must have the shipped weights' shapes (an ensemble's: its first member's)."""
+    from safetensors.torch import load_file
+    from smpconvnet.cli import build_parser
+    from smpconvnet.train.seq_trainer import parse_model_kwargs
+    folder = WEIGHTS_DIR / f'{name}.aeon'
+    config = json.loads((folder / 'config.json').read_text())
+    commands = config.get('train_commands') or [config['train_command']]
+    shipped = load_file(str(folder / 'model.safetensors'))
+    if len(commands) > 1:
+        shipped = {k[len('members.0.'):]: v for k, v in shipped.items() if k.startswith('members.0.')}
+    for command in commands:
+        args = build_parser().parse_args(command[1:])  # as train-seq reads it
+        model = timm.create_model(args.model, **parse_model_kwargs(args.model_kwargs))
+        assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == {
+            k: tuple(v.shape) for k, v in shipped.items()}, command
