@@ -401,8 +401,10 @@ def retrain(dataset: str, output: Optional[str] = None, resume: bool = False) ->
                 print(f'\n{"interrupted; c" if interrupted else "C"}ontinue the run in {folder} where it stopped '
                       f'with: {hint}', file=sys.stderr, flush=True)
             elif not fresh and not resume:
-                print(f'\n{folder} holds a run that --train did not start: pass another --output (ucr.py has no '
-                      f'--force: delete the folder to train there)', file=sys.stderr, flush=True)
+                # (a --train killed before it recorded its start leaves such a run too: --resume continues it)
+                print(f'\n{folder} holds a run that this --train did not start, or one it started and was killed '
+                      f'before recording it: continue it with {hint}, or pass another --output (ucr.py has no '
+                      f'--force)', file=sys.stderr, flush=True)
             return rc
         from smpconvnet.atomic_io import atomic_file
         with atomic_file(os.path.join(folder, TRAINED_BY)) as tmp:
@@ -454,6 +456,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                      'it takes no --train, --json or --cv')
     if args.cv and args.train:
         parser.error('--cv scores MiniRocket on the cards\' folds; --train NAME retrains a model: one at a time')
+    if args.train and (args.json or args.datasets != DATASETS or args.seeds != len(SEEDS)):
+        # they were taken and ignored: hours of training, then no --json written
+        parser.error('--train NAME retrains one model and measures nothing: it takes no --json, --datasets or '
+                     '--seeds (measure it afterwards: smpconvnet evaluate-seq RUN_FOLDER)')
     if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
         parser.error(f'--json {args.json}: the folder {os.path.dirname(os.path.abspath(args.json))} does not exist')
     if args.force and not args.json:

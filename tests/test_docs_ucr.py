@@ -105,7 +105,10 @@ def test_script_errors_name_what_is_wrong(tmp_path, capsys):
     # checked before anything is measured: options that would be ignored, a report that could not be written
     for argv in (['--output', str(tmp_path)], ['--resume'], ['--markdown', str(bad), '--train', 'GunPoint'],
                  ['--json', str(tmp_path / 'no_such_folder' / 'r.json')], ['--cv', '--train', 'GunPoint'],
-                 ['--markdown', str(bad), '--cv']):
+                 ['--markdown', str(bad), '--cv'],
+                 # --train measures nothing: these were taken, then ignored after hours of training
+                 ['--train', 'GunPoint', '--json', str(tmp_path / 'r.json')], ['--train', 'GunPoint', '--seeds', '1'],
+                 ['--train', 'GunPoint', '--datasets', 'GunPoint']):
         with pytest.raises(SystemExit) as e:
             ucr.main(argv)
         assert e.value.code == 2, argv
@@ -205,14 +208,17 @@ def test_train_resume_continues_an_interrupted_run(monkeypatch, tmp_path, capsys
     assert calls[-1][-1] == '--resume'
     # finished by this command (without --resume): kept next time
     assert ucr.main(['--train', 'GunPoint', '--output', str(run)]) == 0 and len(calls) == 3
-    # a folder holding a run that --train did not start (another command's): no --resume offered, another --output
+    # a folder holding a run that --train did not start, or started and was killed (SIGTERM) before recording it: it
+    # said to delete the folder, which would lose an interrupted run; --resume continues one of this command (train-seq
+    # refuses one of other options, listing them), or another --output
     other = tmp_path / 'other'
     other.mkdir()
     (other / 'checkpoint.pth').write_bytes(b'')
     monkeypatch.setattr(ucr.subprocess, 'call', refused)
     assert ucr.main(['--train', 'GunPoint', '--output', str(other)]) == 1
     err = capsys.readouterr().err
-    assert 'did not start: pass another --output' in err and '--resume' not in err
+    assert 'holds a run that this --train did not start, or one it started and was killed' in err
+    assert f'--train GunPoint --output {other} --resume, or pass another --output' in err and 'delete' not in err
 
 
 def test_train_reruns_the_cards_command_without_replacing_a_run(monkeypatch, tmp_path):

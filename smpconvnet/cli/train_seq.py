@@ -30,7 +30,8 @@ def _run_eval(args) -> int:
     t0 = time.perf_counter()
     r = evaluate_pretrained(args.model, args.dataset, args.split, args.batch_size, model_kwargs=model_kwargs_of(args))
     if 'mse' in r:  # an adding-problem model (a regression)
-        score = f'MSE {r["mse"]:.4f} over {r["n"]} sequences (predicting the mean: {ADDING_BASELINE_MSE:.4f})'
+        score = (f'MSE {r["mse"]:.4f} over {r["n"]} sequences (a constant 1, the mean, expects '
+                 f'{ADDING_BASELINE_MSE:.4f}: the target\'s variance)')
     else:
         score = f'accuracy {r["accuracy"]:.4f} ({r["correct"]}/{r["n"]})'
     print(f'{r["model"]} on {r["dataset"]} ({r["split"]} split): {score} in {time.perf_counter() - t0:.1f}s')

@@ -831,9 +831,15 @@ def checkpoint_config(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
     Raises:
         ValueError: the checkpoint holds no train-seq options, or its data set cannot be read.
     """
+    args = checkpoint.get('args')
+    if isinstance(args, dict) and args.get('precise_bn'):
+        # its weights are as the last epoch left them: the run's model (results.json, model.safetensors) has BatchNorm
+        # statistics of the whole training split, and may score otherwise
+        warnings.warn(f"a checkpoint of a --precise-bn run ({args.get('output') or 'its folder'}): it holds the "
+                      f"BatchNorm statistics training left, not the precise ones of the run's model; load the run's "
+                      f"folder for that model", UserWarning, stacklevel=2)
     if isinstance(checkpoint.get('config'), dict):
         return checkpoint['config']
-    args = checkpoint.get('args')
     if not isinstance(args, dict) or not isinstance(args.get('model'), str):
         raise ValueError("not a train-seq checkpoint: expected its options under 'args' (a dict with 'model')")
     names = {f.name for f in fields(TrainConfig)}

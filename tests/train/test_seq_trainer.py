@@ -1,6 +1,7 @@
 """The sequence training loop (``smpconvnet train-seq``) and its data handling, on tiny models and data."""
 import json
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -468,6 +469,13 @@ def test_precise_bn_option_exports_the_training_split_statistics(tmp_path):
     assert torch.equal(again.norm.running_mean, exported.norm.running_mean)
     results = json.loads((tmp_path / 'p' / 'results.json').read_text())
     assert results['precise_bn'] and results['test'] == train_seq.evaluate(exported, data.test, data.length)
+    # the checkpoint scored silently otherwise than results.json (evaluate-seq, reparam, export): it says so
+    from smpconvnet.weights.sources import load_model
+    with pytest.warns(UserWarning, match="checkpoint of a --precise-bn run .*load the run's folder"):
+        load_model(str(tmp_path / 'p' / train_seq.CHECKPOINT_NAME))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        load_model(str(tmp_path / 'p'))
     # it acts after the last epoch only: a finished run resumed without it exports the checkpoint's statistics,
     # with it the recomputed ones again
     train_seq.train(_cfg(tmp_path, 'p', epochs=1, resume=True))
