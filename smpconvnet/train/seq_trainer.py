@@ -630,6 +630,13 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
     # timm's first update copies the weights (decay 0 at step 1); its updates use no random numbers (float32 weights: no
     # stochastic rounding), so a run with it trains exactly the weights of a run without
     ema = ModelEmaV3(model, decay=cfg.model_ema_decay) if cfg.model_ema else None
+    updates = cfg.epochs * steps_per_epoch
+    if ema is not None and cfg.model_ema_decay ** (updates - 1) > 0.05:
+        # the average still weighs the first updates' (barely trained) weights: a short GunPoint run scored chance
+        warnings.warn(f'--model-ema with decay {cfg.model_ema_decay} over {updates} updates: the exported average '
+                      f'still gives {cfg.model_ema_decay ** (updates - 1):.0%} of its weight to the weights of the first '
+                      f'update; train longer or pass a smaller --model-ema-decay (at most '
+                      f'{0.05 ** (1 / max(updates - 1, 1)):.3f} for 5%)', UserWarning, stacklevel=3)
 
     if cfg.resume:
         ckpt = _read_checkpoint(ckpt_path)
