@@ -202,7 +202,7 @@ def with_channels(cfg: Dict[str, Any], chans: int) -> Dict[str, Any]:
         return cfg
     cfg = dict(cfg, input_size=(chans, *size[1:]))
     for key in ('mean', 'std'):
-        if isinstance(cfg.get(key), (list, tuple)) and len(cfg[key]) not in (1, chans):
+        if isinstance(cfg.get(key), (list, tuple)) and len(cfg[key]) != chans:
             cfg[key] = (sum(cfg[key]) / len(cfg[key]),) * chans
     return cfg
 

@@ -739,7 +739,10 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
     if not features_only:
         try:
             state_dict = _checkpoint_filter(model)(checkpoint, model)
-            file_classes = source.model_args.get('num_classes')
+            # the file's own class count (its arguments name it only where it differs from the architecture's)
+            file_classes = source.model_args.get('num_classes', _io_args(
+                _registered_family(source.architecture), find_state_dict(checkpoint)[0],
+                model.pretrained_cfg.get('classifier')).get('num_classes'))
             if 'num_classes' in kwargs and file_classes is not None and kwargs['num_classes'] != file_classes:
                 # timm's fine-tuning idiom (load_pretrained): another class count drops the file's classifier and
                 # keeps the new one as initialised (a size mismatch before); the rest loads strictly

@@ -447,6 +447,11 @@ def test_a_folder_deployed_with_an_adapted_first_layer_says_so(tmp_path, capsys)
     assert cfg['input_size'][0] == 3 and len(cfg['mean']) == len(cfg['std']) == 3
     card = (tmp_path / 'd' / 'README.md').read_text()
     assert f"mean ({cfg['mean'][0]:.4g}, {cfg['mean'][0]:.4g}, {cfg['mean'][0]:.4g})" in card
+    # from one channel: the card gave the one value for 3 channels
+    assert main(['reparam', 'smpconv_tcn_gunpoint', str(tmp_path / 'g'), '--model-kwargs', 'in_chans=3']) == 0
+    mean = json.loads((tmp_path / 'g' / 'config.json').read_text())['pretrained_cfg']['mean']
+    assert len(mean) == 3 and f"mean ({mean[0]:.4g}, {mean[0]:.4g}, {mean[0]:.4g})" in (
+        tmp_path / 'g' / 'README.md').read_text()
     # weights that have 2 channels, loaded into an assumed 1-channel model's cfg, are not adapted
     from safetensors.torch import save_file
     trained = timm.create_model('smpconv_tcn_smnist', in_chans=2, num_blocks=1, hidden_channels=4)

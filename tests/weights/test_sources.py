@@ -739,6 +739,17 @@ def test_a_weights_file_with_another_num_classes_gets_a_new_classifier(tmp_path,
     assert cli_main(['info', str(path), '--model-kwargs', 'num_classes=7']) == 0
     out, err = capsys.readouterr()
     assert 'classes:     7' in out and 'the classifier is new and initialised at random' in err
+    # a file whose class count is the architecture's default (its arguments name none): it failed the same way
+    default = randomize_bn(timm.create_model(arch, **kwargs)).eval()
+    save_file(default.state_dict(), str(tmp_path / 'default.safetensors'))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        for classes in (3, 0):
+            other, _ = load_model(str(tmp_path / 'default.safetensors'), num_classes=classes, **given)
+            with torch.no_grad():
+                assert torch.equal(other.eval().forward_head(other.forward_features(x), pre_logits=True),
+                                   default.forward_head(default.forward_features(x), pre_logits=True))
+            assert other.num_classes == classes
     # other mismatches still fail, with the file named
     with pytest.raises(ValueError, match=r'w\.safetensors: .*do not fit'):
         with warnings.catch_warnings():
