@@ -736,13 +736,14 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
     except (TypeError, ValueError, RuntimeError) as e:
         raise ValueError(f'{path}: {source.description}: cannot build {source.architecture} with {model_args}'
                          + (' and load its weights' if features_only else '') + f': {e}') from e
+    family = _registered_family(source.architecture)
+    # the file's input channels and class count, as its shapes tell them (its arguments name them only where they
+    # differ from the architecture's)
+    file_io = _io_args(family, find_state_dict(checkpoint)[0], getattr(model, 'pretrained_cfg', {}).get('classifier'))
     if not features_only:
         try:
             state_dict = _checkpoint_filter(model)(checkpoint, model)
-            # the file's own class count (its arguments name it only where it differs from the architecture's)
-            file_classes = source.model_args.get('num_classes', _io_args(
-                _registered_family(source.architecture), find_state_dict(checkpoint)[0],
-                model.pretrained_cfg.get('classifier')).get('num_classes'))
+            file_classes = source.model_args.get('num_classes', file_io.get('num_classes'))
             if 'num_classes' in kwargs and file_classes is not None and kwargs['num_classes'] != file_classes:
                 # timm's fine-tuning idiom (load_pretrained): another class count drops the file's classifier and
                 # keeps the new one as initialised (a size mismatch before); the rest loads strictly
@@ -753,8 +754,7 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
             text = str(e) if len(str(e)) < 600 else str(e)[:600] + ' ...'
             raise ValueError(f'{path}: {source.description}: its weights do not fit {source.architecture}'
                              + (f' with {model_args}' if model_args else '') + f': {text}') from e
-    family = _registered_family(source.architecture)
-    file_chans = None if source.pretrained_cfg else _io_args(family, find_state_dict(checkpoint)[0]).get('in_chans')
+    file_chans = None if source.pretrained_cfg else file_io.get('in_chans')
     if file_chans and 'input_size' not in given:
         # the input channels are the weights' (an assumed model's cfg had its own: a first layer adapted by in_chans=
         # is then told from one the file had), its per-channel normalisation their mean where the count differs
