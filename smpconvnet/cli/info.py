@@ -36,7 +36,8 @@ def _print_info(info: Dict[str, Any]):
     if info.get('macs_lower_bound'):
         print('               lower bound: some convolutions ran as FFTs, which the counter does not count')
     if info.get('regression'):
-        print(f"  outputs:     {info['num_classes']} (a regression: {info['regression']}), features {info['num_features']}")
+        print(f"  outputs:     {info['num_classes']} (a regression: {info['regression']}), features "
+              f"{info['num_features']}")
     else:
         print(f"  classes:     {info['num_classes']}, features {info['num_features']}")
     if info.get('num_members'):

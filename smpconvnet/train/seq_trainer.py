@@ -634,8 +634,8 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
     if ema is not None and cfg.model_ema_decay ** (updates - 1) > 0.05:
         # the average still weighs the first updates' (barely trained) weights: a short GunPoint run scored chance
         warnings.warn(f'--model-ema with decay {cfg.model_ema_decay} over {updates} updates: the exported average '
-                      f'still gives {cfg.model_ema_decay ** (updates - 1):.0%} of its weight to the weights of the first '
-                      f'update; train longer or pass a smaller --model-ema-decay (at most '
+                      f'still gives {cfg.model_ema_decay ** (updates - 1):.0%} of its weight to the weights of the '
+                      f'first update; train longer or pass a smaller --model-ema-decay (at most '
                       f'{0.05 ** (1 / max(updates - 1, 1)):.3f} for 5%)', UserWarning, stacklevel=3)
 
     if cfg.resume:
@@ -911,7 +911,8 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     """Load ``model_name`` with its weights (``smpconvnet.load_model``: a registered name with tag, hf-hub: /
     local-dir: name, a folder written by train-seq or ``reparam``, a checkpoint of train-seq or timm's train.py) and
     evaluate it on an aeon split using the preprocessing recorded in its ``pretrained_cfg`` (label order,
-    per-channel mean/std, input length); a model of the adding problem (a regression) on the split its run drew. ``model_kwargs`` go to ``load_model`` (arguments the model is built with
+    per-channel mean/std, input length); a model of the adding problem (a regression) on the split its run drew.
+    ``model_kwargs`` go to ``load_model`` (arguments the model is built with
     before its weights load: what a weight file that names no model cannot tell, e.g. ``global_pool``)."""
     from timm.models import is_model_in_modules, split_model_name_tag
     from ..models import SMPConvTCN, SMPConvTCNEnsemble, seq_zoo  # noqa: F401

@@ -16,7 +16,8 @@ from .hub import MANIFEST_NAME
 __all__ = [
     'WEIGHTS_NAME', 'CONFIG_NAME', 'CARD_NAME', 'DEPLOYED_KEY', 'EXTRA_CONFIG_KEYS', 'CITATION', 'PAPER_TOP1',
     'MODEL_FOLDER_FILES', 'foreign_to_model_folder', 'managed_location', 'check_not_managed', 'print_step',
-    'read_config', 'retrained_cfg', 'with_channels', 'model_card', 'write_model_folder', 'write_ensemble_folder', 'write_release_folder',
+    'read_config', 'retrained_cfg', 'with_channels', 'model_card', 'write_model_folder', 'write_ensemble_folder',
+    'write_release_folder',
 ]
 
 # the fields of a pretrained cfg that name the published weights (tag, Hub repo, file, paper) or the preprocessing
