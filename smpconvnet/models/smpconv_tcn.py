@@ -1315,7 +1315,10 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
     ``kernel.coords`` / ``kernel.radius`` (``[C, N, 1]`` -> ``[C, N]``) / ``kernel.weights``; ``shortcut.0`` ->
     ``shortcut``; ``finallyr`` -> ``head``; the ``train_length`` buffers are dropped. Wrappers and ``module.``
     prefixes are removed. A model with other input channels gets the first block's input weights adapted, as timm
-    adapts an image model's first conv (``adapt_input_channels``). A checkpoint of another size raises a
+    adapts an image model's first conv (``adapt_input_channels``); weights whose first block has no 1 x 1 shortcut
+    (trained with ``in_chans`` equal to the width) get the identity one, adapted the same way, and a model with
+    ``in_chans`` equal to the width cannot take a checkpoint's shortcut (``ValueError``). A checkpoint of another
+    size raises a
     ``ValueError`` naming both sizes.
 
     A centred model's state dict (``causal=False``) holds a ``centred`` marker: a centred checkpoint for a causal
@@ -1366,6 +1369,17 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
         raise ValueError(
             f'checkpoint is not an SMP-TCN state dict (no blocks.<i>.conv1 weights; its first keys: {keys}); load it '
             f'into the model it was saved from')
+    if 'blocks.0.shortcut.weight' in model_sd and 'blocks.0.shortcut.weight' not in state_dict \
+            and _INPUT_CHANNEL_KEYS[0] in state_dict \
+            and model_sd[_INPUT_CHANNEL_KEYS[0]].shape[1] != state_dict[_INPUT_CHANNEL_KEYS[0]].shape[1]:
+        # weights trained with in_chans equal to the width: their first block adds its input unchanged, which is the
+        # 1 x 1 convolution eye(width) without bias; adapted with the first layer's other weights, it keeps their rule
+        # (a signal repeated on every channel gives the checkpoint's response)
+        first = state_dict[_INPUT_CHANNEL_KEYS[0]]
+        width = first.shape[0]
+        state_dict = dict(state_dict)
+        state_dict['blocks.0.shortcut.weight'] = torch.eye(width, dtype=first.dtype).unsqueeze(-1)
+        state_dict['blocks.0.shortcut.bias'] = torch.zeros(width, dtype=first.dtype)
     state_dict = adapt_input_channels(state_dict, model_sd, _INPUT_CHANNEL_KEYS)
     if 'blocks.0.shortcut.weight' in state_dict and 'blocks.0.shortcut.weight' not in model_sd \
             and 'blocks.0.conv1.small.weight' in model_sd:

@@ -667,6 +667,23 @@ def test_pretrained_weights_for_other_input_channels():
         timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True, in_chans=32)
 
 
+def test_weights_without_first_shortcut_adapt_to_other_input_channels(tmp_path):
+    """Weights trained with in_chans equal to the width have no 1 x 1 shortcut in their first block (it adds its
+    input unchanged); another in_chans needs one. It is the identity, adapted as the other first-layer weights: a
+    signal repeated on every channel gives the checkpoint's response (it failed with "Missing key(s)")."""
+    from safetensors.torch import save_file
+    torch.manual_seed(0)
+    trained = timm.create_model('smpconv_tcn_gunpoint', in_chans=32, num_classes=2).eval()
+    assert 'blocks.0.shortcut.weight' not in trained.state_dict()
+    save_file(trained.state_dict(), str(tmp_path / 'w.safetensors'))
+    x = torch.randn(2, 1, 50)
+    for in_chans in (1, 64):
+        model = timm.create_model('smpconv_tcn_gunpoint', in_chans=in_chans, num_classes=2, pretrained=True,
+                                  pretrained_cfg_overlay=dict(file=str(tmp_path / 'w.safetensors'))).eval()
+        with torch.no_grad():
+            assert rel_err(model(x.expand(-1, in_chans, -1)), trained(x.expand(-1, 32, -1))) < 1e-5
+
+
 def test_adapted_input_weights_are_not_reported_as_loaded_unchanged(caplog):
     """timm's check after the family's filter logged that the (adapted) first layer's weights 'already match the
     model ... Loading unchanged'; the adaptation is the family's, and the log is left out."""
