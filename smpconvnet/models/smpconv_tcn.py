@@ -1318,8 +1318,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
     adapts an image model's first conv (``adapt_input_channels``); weights whose first block has no 1 x 1 shortcut
     (trained with ``in_chans`` equal to the width) get the identity one, adapted the same way, and a model with
     ``in_chans`` equal to the width cannot take a checkpoint's shortcut (``ValueError``). A checkpoint of another
-    size raises a
-    ``ValueError`` naming both sizes.
+    size raises a ``ValueError`` naming both sizes.
 
     A centred model's state dict (``causal=False``) holds a ``centred`` marker: a centred checkpoint for a causal
     model, or the reverse, raises a ``ValueError`` that names the ``causal`` argument to pass.
