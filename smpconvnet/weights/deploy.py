@@ -37,25 +37,51 @@ __all__ = ['deploy', 'is_deployed', 'reparameterize_to_folder', 'export_model', 
 
 # outputs of an exported or deployed model against PyTorch / the training form, relative to their max
 EXPORT_TOLERANCE = 1e-4
+# the oldest ONNX opset the models export to (opsets 5-8 lack arange; 9-21 export and check on this torch)
+MIN_ONNX_OPSET = 9
 
 
 def model_input_shape(model: torch.nn.Module, input_size: Optional[Sequence[int]] = None) -> Tuple[int, ...]:
     """One sample's input shape: ``(C, H, W)`` for images, ``(C, L)`` for sequence models, whose timm config
     writes their input size as ``(C, 1, L)`` (``L`` is ``zero_pad_to`` for a model that reads series zero-padded)."""
+    if input_size is not None:
+        _check_input_size(model, tuple(input_size))
     size = tuple(input_size or model.pretrained_cfg.get('input_size') or (3, 224, 224))
     in_chans = getattr(model, 'in_chans', None)
     if input_size is None and isinstance(in_chans, int) and size[0] != in_chans:
         # built for other input channels than its registered pretrained_cfg says (train.py --in-chans)
         size = (in_chans,) + size[1:]
-    is_1d = (any(isinstance(m, torch.nn.Conv1d) for m in model.modules())
-             and not any(isinstance(m, torch.nn.Conv2d) for m in model.modules()))
-    if is_1d and len(size) == 3 and size[1] == 1:
+    if _is_sequence_model(model) and len(size) == 3 and size[1] == 1:
         size = (size[0], size[2])
     zero_pad_to = getattr(model, 'zero_pad_to', None)
     if input_size is None and zero_pad_to is not None and len(size) == 2:
         # a model that reads series zero-padded to N steps reads N, whatever length its cfg was registered with
         size = (size[0], zero_pad_to)
     return size
+
+
+def _is_sequence_model(model: torch.nn.Module) -> bool:
+    return (any(isinstance(m, torch.nn.Conv1d) for m in model.modules())
+            and not any(isinstance(m, torch.nn.Conv2d) for m in model.modules()))
+
+
+def _check_input_size(model: torch.nn.Module, size: Tuple[int, ...]):
+    """A given input size against the model: its form (C,L or C,H,W) and channels, said as the option and the
+    argument (the model's own error showed the example batch and Python hints)."""
+    given = ','.join(str(v) for v in size)
+    in_chans = getattr(model, 'in_chans', None)
+    sequence = _is_sequence_model(model)
+    if sequence and not (len(size) == 2 or (len(size) == 3 and size[1] == 1)):
+        raise ValueError(f'--input-size {given} (input_size={size}): a sequence model\'s input size is C,L '
+                         f'(channels, steps), e.g. --input-size {in_chans or 1},{size[-1]}')
+    if not sequence and len(size) != 3:
+        raise ValueError(f'--input-size {given} (input_size={size}): an image model\'s input size is C,H,W '
+                         f'(channels, height, width), e.g. --input-size {in_chans or 3},224,224')
+    if isinstance(in_chans, int) and size[0] != in_chans:
+        wanted = ','.join(str(v) for v in (in_chans,) + size[1:])
+        raise ValueError(f'--input-size {given} (input_size={size}): the model takes {in_chans} input channels: '
+                         f'pass --input-size {wanted} (input_size={(in_chans,) + size[1:]}), or build it for '
+                         f'{size[0]} with --model-kwargs in_chans={size[0]} (model_kwargs=dict(in_chans={size[0]}))')
 
 
 def example_input(model: torch.nn.Module, batch_size: int, input_size: Optional[Sequence[int]] = None,
@@ -153,11 +179,28 @@ def _untag(model: torch.nn.Module, description: str):
     model.pretrained_cfg['description'] = description
 
 
+def _refuse_feature_extractor(model_kwargs: Optional[Dict[str, Any]], command: str):
+    """``features_only`` gives timm's feature wrapper, whose output is a list of maps: not a model that reparam saves
+    or export writes with one output (it failed on the list, in the deployed-vs-training check)."""
+    if not (model_kwargs or {}).get('features_only'):
+        return
+    if command == 'reparam':
+        hint = ('run reparam without it and build the extractor from the deployed folder: '
+                "timm.create_model('local-dir:DST', pretrained=True, features_only=True)")
+    else:
+        hint = ('for features pass --model-kwargs num_classes=0 (pooled features, model_kwargs=dict(num_classes=0)) '
+                "or --model-kwargs num_classes=0 global_pool= (the last block's map, "
+                "model_kwargs=dict(num_classes=0, global_pool=''))")
+    raise ValueError(f'--model-kwargs features_only=True: {command} saves a model with one output, a feature '
+                     f'extractor gives a list of feature maps; {hint}')
+
+
 def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size: Optional[Sequence[int]] = None,
                              pretrained='auto', quiet: bool = False,
                              model_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Save the deployed form of ``src`` (name, hub id, folder or checkpoint) to the folder ``dst``;
     ``model_kwargs`` go to ``load_model`` (arguments the model is built with before its weights load)."""
+    _refuse_feature_extractor(model_kwargs, 'reparam')
     check_not_managed(dst)
     dst_path = check_destination(dst, force, sources=[src], foreign=foreign_to_model_folder)
     t0 = time.perf_counter()
@@ -272,9 +315,12 @@ class SequenceWithLengths(torch.nn.Module):
 
 
 def takes_lengths(model: torch.nn.Module) -> bool:
-    """Whether ``model`` is a sequence classifier that reads each sample at its true length (an SMP-TCN with pooling):
-    its ONNX export then has a second input, ``lengths``."""
-    return isinstance(model, (SMPConvTCN, SMPConvTCNEnsemble)) and model.global_pool != ''
+    """Whether ``model`` is an SMP-TCN whose outputs at a series' valid steps depend on its lengths in a right-padded
+    batch: a classifier (it pools or reads the valid steps) or a centred model of any pooling (its kernels reach into
+    the padding, which it zeroes before every convolution). Its ONNX export then has a second input, ``lengths``. A
+    causal model's per-step outputs (``global_pool=''``) at steps before a series' end do not depend on what
+    follows."""
+    return isinstance(model, (SMPConvTCN, SMPConvTCNEnsemble)) and (model.global_pool != '' or not model.causal)
 
 
 def example_lengths(x: torch.Tensor) -> torch.Tensor:
@@ -313,6 +359,10 @@ def run_onnx(path: Union[str, Path], x: torch.Tensor, lengths: Optional[torch.Te
     feed = {'input': x.contiguous().numpy()}
     if lengths is None and any(i.name == 'lengths' for i in session.get_inputs()):
         lengths = torch.full((x.shape[0],), x.shape[-1])
+    if lengths is not None and not any(i.name == 'lengths' for i in session.get_inputs()):
+        raise ValueError(f'{path} takes no lengths (its inputs: {", ".join(i.name for i in session.get_inputs())}): '
+                         f'a causal model\'s per-step outputs (global_pool=\'\') at a series\' steps do not depend on '
+                         f'its padding; call run_onnx without lengths and read outputs[b, :, :lengths[b]]')
     if lengths is not None:
         lengths = torch.as_tensor(np.ascontiguousarray(lengths) if isinstance(lengths, np.ndarray) else lengths).cpu()
         # as the eager model checks them (the exported graph does not: 0 gave NaN, 151 of 150 steps other outputs)
@@ -351,6 +401,11 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     ``model_kwargs`` go to ``load_model`` (arguments the model is built with before its weights load)."""
     if fmt not in ('onnx', 'torchscript'):
         raise ValueError(f"unknown export format {fmt!r}: expected 'onnx' or 'torchscript'")
+    _refuse_feature_extractor(model_kwargs, 'export')
+    if fmt == 'onnx' and not (isinstance(opset, int) and opset >= MIN_ONNX_OPSET):
+        # torch's exporter fails late on the first operator the opset lacks, after a dump of the whole graph
+        raise ValueError(f'--opset {opset} (opset={opset}): the models export to ONNX opset {MIN_ONNX_OPSET} or later '
+                         f'(the default is 17)')
     check_not_managed(out)
     out_path = check_destination(out, force, sources=[src])
     suffix = Path(out).suffix.lower()
@@ -363,10 +418,11 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
         raise ValueError(f"{out}: a {suffix} name for {kind} file; name it {Path(out).with_suffix(wanted)}"
                          + (f" or choose --format {switch} (fmt='{switch}' in Python)" if suffix in other else
                             ' (that name is a state dict\'s)'))
-    if force and out_path.exists() and suffix not in ('.onnx',) + torchscript:
-        # --force replaces an earlier export: a user's r.yaml was replaced by a graph
-        raise ValueError(f'{out} exists and its name is no export\'s (.onnx, {", ".join(torchscript)}): --force '
-                         f'replaces an earlier export only; name the export {Path(out).with_suffix(wanted)}')
+    if suffix not in ('.onnx',) + torchscript:
+        # an export's name (--force replaces an earlier export only, so a file written as x.txt could not be
+        # replaced by the same command; a user's r.yaml had been replaced by a graph)
+        raise ValueError(f'{out}: an export\'s name ends in .onnx (ONNX) or {", ".join(torchscript)} (TorchScript); '
+                         f'name it {Path(out).with_suffix(wanted)}')
     t0 = time.perf_counter()
     print_step(f'[1/4] loading {src}', quiet)
     model, source = load_model(src, pretrained=pretrained, **(model_kwargs or {}))
@@ -374,11 +430,8 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     print_step(f'      {source}', quiet)
     warn_new_classifier(src, model, model_kwargs, source)
     print_step('[2/4] re-parameterising', quiet)
-    x1 = example_input(model, 1, input_size)
-    x2 = example_input(model, 3, input_size, seed=1)  # another batch size: the batch axis must be dynamic
-    _warn_other_length(src, model, x1)
     zero_pad_to = getattr(model, 'zero_pad_to', None)
-    if fmt == 'onnx' and zero_pad_to is not None and x1.shape[-1] != zero_pad_to:
+    if fmt == 'onnx' and zero_pad_to is not None and input_size is not None and input_size[-1] != zero_pad_to:
         # the ONNX graph takes the example's length only (a TorchScript file pads shorter series itself): a file
         # for fewer steps than the model reads would refuse every series of another length
         channels = model_input_shape(model)[0]
@@ -386,6 +439,9 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
             f'{src} reads series zero-padded to {zero_pad_to} steps (zero_pad_to), so its ONNX file takes '
             f'{zero_pad_to} steps: pass --input-size {channels},{zero_pad_to} (input_size=({channels}, '
             f'{zero_pad_to})) or leave it out, and pad shorter series with zeros before the ONNX file')
+    x1 = example_input(model, 1, input_size)
+    x2 = example_input(model, 3, input_size, seed=1)  # another batch size: the batch axis must be dynamic
+    _warn_other_length(src, model, x1)
     source_deployed = is_deployed(model)  # a deployed folder: no training form to compare with (deploy keeps it)
     deployed = deploy(model, x1)
     # ONNX of a sequence classifier takes lengths too (right-padded batches); checked on padded samples

@@ -102,9 +102,13 @@ def test_export_refuses_to_overwrite_and_rejects_unknown_formats(trained_folder,
     assert sorted(p.name for p in tmp_path.iterdir()) == ['x.onnx']
     # --force replaces an earlier export, not a user's file of another kind (r.yaml was replaced by a graph)
     (tmp_path / 'r.yaml').write_text('a: 1')
-    with pytest.raises(ValueError, match=r"r\.yaml exists and its name is no export's .* name the export .*r\.onnx"):
+    with pytest.raises(ValueError, match=r"r\.yaml: an export's name ends in \.onnx .* name it .*r\.onnx"):
         export_model(str(folder), str(tmp_path / 'r.yaml'), force=True, quiet=True)
     assert (tmp_path / 'r.yaml').read_text() == 'a: 1'
+    # nor is an export written under such a name (x9.txt was written, then refused by --force)
+    with pytest.raises(ValueError, match=r"x9\.txt: an export's name ends in \.onnx .* name it .*x9\.onnx"):
+        export_model(str(folder), str(tmp_path / 'x9.txt'), quiet=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['r.yaml', 'x.onnx']
 
 
 def test_export_refuses_a_name_of_the_other_format_and_an_empty_output(trained_folder, tmp_path, capsys):
@@ -485,3 +489,94 @@ def test_commands_refuse_to_write_into_weights_stores(tmp_path, monkeypatch, cap
         assert f'lies in {store}' in err and 'write to another folder' in err, err
     assert {p.name: p.read_bytes() for p in shipped.iterdir()} == before
     assert not (WEIGHTS_DIR / 'new.aeon').exists() and not snapshot.exists()
+
+
+def test_feature_extractors_are_refused_by_reparam_and_export_with_hints_that_work(tmp_path, capsys):
+    """`--model-kwargs features_only=True` crashed reparam and export on the list of feature maps (AttributeError in
+    the deployed-vs-training check). Both refuse it before any work; the hints, copied, give the features."""
+    name = 'smpconv_tcn_gunpoint.aeon'
+    dst, out = tmp_path / 'dep', tmp_path / 'f.onnx'
+    assert main(['reparam', name, str(dst), '--model-kwargs', 'features_only=True']) == 1
+    err = capsys.readouterr().err
+    assert 'features_only=True: reparam saves a model with one output' in err and not dst.exists()
+    assert "timm.create_model('local-dir:DST', pretrained=True, features_only=True)" in err
+    assert main(['export', name, '-o', str(out), '--model-kwargs', 'features_only=True']) == 1
+    err = capsys.readouterr().err
+    assert 'features_only=True: export saves a model with one output' in err and not out.exists()
+    hints = [h.split(' (')[0].split() for h in err.split('pass ')[1].split(' or ')]
+    assert hints == [['--model-kwargs', 'num_classes=0'], ['--model-kwargs', 'num_classes=0', 'global_pool=']]
+    model = timm.create_model(name, pretrained=True).eval()
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        expected = [model.forward_head(model.forward_features(x), pre_logits=True), model.forward_features(x)]
+    from smpconvnet.weights.deploy import run_onnx
+    for hint, want in zip(hints, expected):
+        assert main(['export', name, '-o', str(out), '--force'] + hint) == 0
+        assert rel_err(run_onnx(out, x), want) < EXPORT_TOLERANCE
+    assert main(['reparam', name, str(dst)]) == 0
+    features = timm.create_model(f'local-dir:{dst}', pretrained=True, features_only=True).eval()
+    with torch.no_grad():
+        assert rel_err(features(x)[-1], expected[1]) < 1e-5
+
+
+def test_input_size_is_checked_against_the_model_with_hints_that_work(tmp_path, capsys):
+    """`--input-size 1,150,3` for a sequence model failed in its forward, on an example batch the user never gave,
+    with a Python hint (x.flatten(2)); `--input-size 2,150` said 'create the model with in_chans=2'. The option is
+    checked first, and the hints are command-line options that work."""
+    name, out = 'smpconv_tcn_gunpoint.aeon', tmp_path / 'g.onnx'
+    assert main(['export', name, '-o', str(out), '--input-size', '1,150,3']) == 1
+    assert "--input-size 1,150,3 (input_size=(1, 150, 3)): a sequence model's input size is C,L" in \
+        capsys.readouterr().err
+    assert main(['info', 'smpconvnet_t', '--input-size', '3,64']) == 1
+    assert "an image model's input size is C,H,W" in capsys.readouterr().err
+    assert main(['export', name, '-o', str(out), '--input-size', '2,150']) == 1
+    err = capsys.readouterr().err
+    assert 'the model takes 1 input channels' in err and not out.exists()
+    hints = [h.split(' (')[0].split() for h in err.split('pass ')[1].split(', or build it for 2 with ')]
+    assert hints == [['--input-size', '1,150'], ['--model-kwargs', 'in_chans=2']]
+    for hint in hints:
+        assert main(['export', name, '-o', str(out), '--force', '--input-size', '2,150' if 'in_chans=2' in hint
+                     else hint[1]] + (hint if 'in_chans=2' in hint else [])) == 0
+    assert [i.name for i in onnx.load(str(out)).graph.input] == ['input', 'lengths']
+    assert onnx.load(str(out)).graph.input[0].type.tensor_type.shape.dim[1].dim_value == 2
+
+
+def test_an_opset_the_models_cannot_export_to_is_refused_in_one_line(tmp_path, capsys):
+    """`--opset 5` printed 131 lines of graph before torch's own error; it is refused before any work."""
+    out = tmp_path / 'o.onnx'
+    assert main(['export', 'smpconv_tcn_gunpoint.aeon', '-o', str(out), '--opset', '5']) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == 'smpconvnet export: error: --opset 5 (opset=5): the models export to ONNX opset 9 or ' \
+                          'later (the default is 17)'
+    assert not out.exists()
+    assert main(['export', 'smpconv_tcn_gunpoint.aeon', '-o', str(out), '--opset', '9']) == 0
+
+
+def test_per_step_onnx_files_take_lengths_where_the_outputs_depend_on_them(tmp_path):
+    """A centred model's per-step outputs (global_pool='') depend on a right-padded batch's lengths (its kernels reach
+    into the padding, which it zeroes before every convolution): its ONNX file takes them and gives each series'
+    outputs as alone (without, 3e-2 off). A causal per-step file takes none; run_onnx says so when given them (it
+    failed with onnxruntime's 'Invalid input name: lengths')."""
+    from smpconvnet.weights.deploy import run_onnx
+    torch.manual_seed(0)
+    centred = randomize_bn(timm.create_model('smpconv_tcn_chartraj', num_blocks=2, hidden_channels=8, causal=False,
+                                             kernel_length=9, global_pool='')).eval()
+    folder = write_model_folder(centred, tmp_path / 'centred', card='# centred\n')
+    out = tmp_path / 'centred.onnx'
+    report = export_model(str(folder), str(out), 'onnx', input_size=(3, 40), quiet=True)
+    assert report['inputs'] == ['input', 'lengths'] and report['exported_vs_pytorch'] <= EXPORT_TOLERANCE
+    x = torch.randn(2, 3, 40)
+    x[1, :, 25:] = 0.
+    with torch.no_grad():
+        alone = centred(x[1:, :, :25])
+    assert rel_err(run_onnx(out, x, torch.tensor([40, 25]))[1:, :, :25], alone) < 1e-5
+    causal = randomize_bn(timm.create_model('smpconv_tcn_chartraj', num_blocks=2, hidden_channels=8, kernel_length=9,
+                                            global_pool='')).eval()
+    folder = write_model_folder(causal, tmp_path / 'causal', card='# causal\n')
+    out = tmp_path / 'causal.onnx'
+    assert export_model(str(folder), str(out), 'onnx', input_size=(3, 40), quiet=True)['inputs'] == ['input']
+    with pytest.raises(ValueError, match=r"causal\.onnx takes no lengths \(its inputs: input\).*read "
+                                         r"outputs\[b, :, :lengths\[b\]\]"):
+        run_onnx(out, x, torch.tensor([40, 25]))
+    with torch.no_grad():
+        assert rel_err(run_onnx(out, x)[1:, :, :25], causal(x[1:, :, :25])) < 1e-5
