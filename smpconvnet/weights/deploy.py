@@ -71,12 +71,13 @@ def _check_input_size(model: torch.nn.Module, size: Tuple[int, ...]):
     given = ','.join(str(v) for v in size)
     in_chans = getattr(model, 'in_chans', None)
     sequence = _is_sequence_model(model)
+    default = ','.join(str(v) for v in model_input_shape(model))  # the model's own, as an example
     if sequence and not (len(size) == 2 or (len(size) == 3 and size[1] == 1)):
         raise ValueError(f'--input-size {given} (input_size={size}): a sequence model\'s input size is C,L '
-                         f'(channels, steps), e.g. --input-size {in_chans or 1},{size[-1]}')
+                         f'(channels, steps), e.g. its own: --input-size {default}')
     if not sequence and len(size) != 3:
         raise ValueError(f'--input-size {given} (input_size={size}): an image model\'s input size is C,H,W '
-                         f'(channels, height, width), e.g. --input-size {in_chans or 3},224,224')
+                         f'(channels, height, width), e.g. its own: --input-size {default}')
     if isinstance(in_chans, int) and size[0] != in_chans:
         wanted = ','.join(str(v) for v in (in_chans,) + size[1:])
         raise ValueError(f'--input-size {given} (input_size={size}): the model takes {in_chans} input channels: '

@@ -525,8 +525,9 @@ def test_input_size_is_checked_against_the_model_with_hints_that_work(tmp_path, 
     checked first, and the hints are command-line options that work."""
     name, out = 'smpconv_tcn_gunpoint.aeon', tmp_path / 'g.onnx'
     assert main(['export', name, '-o', str(out), '--input-size', '1,150,3']) == 1
-    assert "--input-size 1,150,3 (input_size=(1, 150, 3)): a sequence model's input size is C,L" in \
-        capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--input-size 1,150,3 (input_size=(1, 150, 3)): a sequence model's input size is C,L" in err
+    assert err.strip().endswith('e.g. its own: --input-size 1,150')
     assert main(['info', 'smpconvnet_t', '--input-size', '3,64']) == 1
     assert "an image model's input size is C,H,W" in capsys.readouterr().err
     assert main(['export', name, '-o', str(out), '--input-size', '2,150']) == 1
