@@ -26,13 +26,16 @@ zero padding of variable-length sets, as in the test-split table). The SMP figur
 Needs aeon: ``pip install "smpconvnet[data]"``.
 """
 import argparse
+import contextlib
 import datetime
 import json
 import os
 import platform
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Dict, List, Optional
 
@@ -356,6 +359,25 @@ def _finished_by(folder: str, command: List[str]) -> bool:
                                                             for f in ('results.json', 'model.safetensors'))
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a job scheduler's stop, `kill`) taken as Ctrl-C, so the run's start is recorded and --resume offered."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    if threading.current_thread() is not threading.main_thread():  # signal handlers belong to the main thread
+        yield
+        return
+
+    def handler(signum, frame):
+        raise _Terminated()
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def retrain(dataset: str, output: Optional[str] = None, resume: bool = False) -> int:
     """Run the recorded commands of ``dataset``'s shipped model without ``--force``, into their recorded folders or
     under ``output``: the run folder of a single model; for an ensemble, ``output/member<i>`` for its members and
@@ -389,9 +411,10 @@ def retrain(dataset: str, output: Optional[str] = None, resume: bool = False) ->
             ['--output', output] if output else []) + ['--resume'])
         interrupted = False
         try:
-            rc = subprocess.call([sys.executable, '-m', 'smpconvnet'] + run[1:])
-        except KeyboardInterrupt:
-            interrupted, rc = True, 130
+            with _terminate_as_interrupt():
+                rc = subprocess.call([sys.executable, '-m', 'smpconvnet'] + run[1:])
+        except KeyboardInterrupt as e:  # subprocess.call kills the run on the way out
+            interrupted, rc = True, 143 if isinstance(e, _Terminated) else 130
         if fresh and os.path.isfile(checkpoint):  # this command started the run: it may be resumed
             from smpconvnet.atomic_io import atomic_file
             with atomic_file(os.path.join(folder, STARTED_BY)) as tmp:
@@ -401,7 +424,8 @@ def retrain(dataset: str, output: Optional[str] = None, resume: bool = False) ->
                 print(f'\n{"interrupted; c" if interrupted else "C"}ontinue the run in {folder} where it stopped '
                       f'with: {hint}', file=sys.stderr, flush=True)
             elif not fresh and not resume:
-                # (a --train killed before it recorded its start leaves such a run too: --resume continues it)
+                # (a --train killed by SIGKILL before it recorded its start leaves such a run too: --resume
+                # continues it)
                 print(f'\n{folder} holds a run that this --train did not start, or one it started and was killed '
                       f'before recording it: continue it with {hint}, or pass another --output (ucr.py has no '
                       f'--force)', file=sys.stderr, flush=True)

@@ -208,7 +208,26 @@ def test_train_resume_continues_an_interrupted_run(monkeypatch, tmp_path, capsys
     assert calls[-1][-1] == '--resume'
     # finished by this command (without --resume): kept next time
     assert ucr.main(['--train', 'GunPoint', '--output', str(run)]) == 0 and len(calls) == 3
-    # a folder holding a run that --train did not start, or started and was killed (SIGTERM) before recording it: it
+    # SIGTERM (a scheduler's stop) is taken as Ctrl-C: the start is recorded and --resume offered (it recorded nothing
+    # and said the run was not this --train's)
+    import os
+    import signal
+    sigterm_run = tmp_path / 'sigterm'
+
+    def terminated(cmd):
+        calls.append(cmd)
+        sigterm_run.mkdir(exist_ok=True)
+        (sigterm_run / 'checkpoint.pth').write_bytes(b'')
+        os.kill(os.getpid(), signal.SIGTERM)
+        return 0  # not reached: the handler raises
+    monkeypatch.setattr(ucr.subprocess, 'call', terminated)
+    assert ucr.main(['--train', 'GunPoint', '--output', str(sigterm_run)]) == 143
+    err = capsys.readouterr().err
+    assert 'interrupted; continue the run' in err and err.strip().endswith(
+        f'--train GunPoint --output {sigterm_run} --resume')
+    assert (sigterm_run / 'started_by.json').is_file()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
+    # a folder holding a run that --train did not start, or started and was killed (SIGKILL) before recording it: it
     # said to delete the folder, which would lose an interrupted run; --resume continues one of this command (train-seq
     # refuses one of other options, listing them), or another --output
     other = tmp_path / 'other'
