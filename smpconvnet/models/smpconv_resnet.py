@@ -81,6 +81,10 @@ def conv2d_same(
     ``FFT_MIN_KERNEL_SIZE_2D``). Taps more than H-1 (W-1) from the centre only ever meet zero padding, so a
     kernel larger than ``2H-1`` x ``2W-1`` is cropped to that first (exact). Under TorchScript always ``F.conv2d``."""
     kh, kw = weight.shape[-2], weight.shape[-1]
+    if torch.jit.is_tracing():
+        # uncropped (exact too): a crop computed from the traced input size gave the ONNX exporter a kernel of
+        # unknown shape with a dynamic batch axis (export failed at 16 px and below)
+        return F.conv2d(x, weight, bias, padding=(kh // 2, kw // 2))
     crop_h, crop_w = max(0, (kh - (2 * x.shape[-2] - 1)) // 2), max(0, (kw - (2 * x.shape[-1] - 1)) // 2)
     if crop_h > 0 or crop_w > 0:
         weight = weight[:, :, crop_h:kh - crop_h, crop_w:kw - crop_w]

@@ -37,8 +37,9 @@ __all__ = ['deploy', 'is_deployed', 'reparameterize_to_folder', 'export_model', 
 
 # outputs of an exported or deployed model against PyTorch / the training form, relative to their max
 EXPORT_TOLERANCE = 1e-4
-# the oldest ONNX opset the models export to (opsets 5-8 lack arange; 9-21 export and check on this torch)
-MIN_ONNX_OPSET = 9
+# the ONNX opsets the models export to: 5-8 lack arange; torch 2.14's exporter writes up to 23 (9-23 export and
+# check); outside them torch fails late, after printing the whole graph
+MIN_ONNX_OPSET, MAX_ONNX_OPSET = 9, 23
 
 
 def model_input_shape(model: torch.nn.Module, input_size: Optional[Sequence[int]] = None) -> Tuple[int, ...]:
@@ -360,6 +361,11 @@ def run_onnx(path: Union[str, Path], x: torch.Tensor, lengths: Optional[torch.Te
     feed = {'input': x.contiguous().numpy()}
     if lengths is None and any(i.name == 'lengths' for i in session.get_inputs()):
         lengths = torch.full((x.shape[0],), x.shape[-1])
+    expected = session.get_inputs()[0].shape  # ['batch', C, L] or ['batch', C, H, W]: only the batch is dynamic
+    if len(expected) != x.dim() or any(isinstance(e, int) and e != n for e, n in zip(expected[1:], x.shape[1:])):
+        raise ValueError(f'{path} takes input [batch, {", ".join(str(e) for e in expected[1:])}], got '
+                         f'{list(x.shape)}: an exported file fixes all but the batch size; export it again with '
+                         f'--input-size for another size')
     if lengths is not None and not any(i.name == 'lengths' for i in session.get_inputs()):
         raise ValueError(f'{path} takes no lengths (its inputs: {", ".join(i.name for i in session.get_inputs())}): '
                          f'a causal model\'s per-step outputs (global_pool=\'\') at a series\' steps do not depend on '
@@ -403,10 +409,9 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     if fmt not in ('onnx', 'torchscript'):
         raise ValueError(f"unknown export format {fmt!r}: expected 'onnx' or 'torchscript'")
     _refuse_feature_extractor(model_kwargs, 'export')
-    if fmt == 'onnx' and not (isinstance(opset, int) and opset >= MIN_ONNX_OPSET):
-        # torch's exporter fails late on the first operator the opset lacks, after a dump of the whole graph
-        raise ValueError(f'--opset {opset} (opset={opset}): the models export to ONNX opset {MIN_ONNX_OPSET} or later '
-                         f'(the default is 17)')
+    if fmt == 'onnx' and not (isinstance(opset, int) and MIN_ONNX_OPSET <= opset <= MAX_ONNX_OPSET):
+        raise ValueError(f'--opset {opset} (opset={opset}): the models export to ONNX opsets {MIN_ONNX_OPSET} to '
+                         f'{MAX_ONNX_OPSET} (the default is 17)')
     check_not_managed(out)
     out_path = check_destination(out, force, sources=[src])
     suffix = Path(out).suffix.lower()

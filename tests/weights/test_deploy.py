@@ -547,10 +547,35 @@ def test_an_opset_the_models_cannot_export_to_is_refused_in_one_line(tmp_path, c
     out = tmp_path / 'o.onnx'
     assert main(['export', 'smpconv_tcn_gunpoint.aeon', '-o', str(out), '--opset', '5']) == 1
     err = capsys.readouterr().err
-    assert err.strip() == 'smpconvnet export: error: --opset 5 (opset=5): the models export to ONNX opset 9 or ' \
-                          'later (the default is 17)'
+    assert err.strip() == 'smpconvnet export: error: --opset 5 (opset=5): the models export to ONNX opsets 9 to ' \
+                          '23 (the default is 17)'
     assert not out.exists()
+    assert main(['export', 'smpconv_tcn_gunpoint.aeon', '-o', str(out), '--opset', '24']) == 1  # 131 lines too
+    assert capsys.readouterr().err.strip().endswith('opsets 9 to 23 (the default is 17)')
     assert main(['export', 'smpconv_tcn_gunpoint.aeon', '-o', str(out), '--opset', '9']) == 0
+    assert main(['export', 'smpconv_tcn_gunpoint.aeon', '-o', str(out), '--opset', '23', '--force']) == 0
+    # the file fixes the length: another is refused in words (it was onnxruntime's INVALID_ARGUMENT)
+    from smpconvnet.weights.deploy import run_onnx
+    with pytest.raises(ValueError, match=r'o\.onnx takes input \[batch, 1, 150\], got \[2, 1, 100\]: an exported '
+                                         r'file fixes all but the batch size'):
+        run_onnx(out, torch.randn(2, 1, 100))
+
+
+def test_small_images_export_to_onnx(tmp_path):
+    """The SMP-ResNet's 33 x 33 kernels, cropped for a 16 px map, gave the ONNX exporter a kernel of unknown shape with
+    the dynamic batch axis: export failed at 16 px and below (17 px and PyTorch were fine). Traced, they are not
+    cropped (exact)."""
+    from smpconvnet.weights.deploy import run_onnx
+    torch.manual_seed(0)
+    model = randomize_bn(timm.create_model('smpconv_resnet_cifar10', num_classes=3)).eval()
+    folder = write_model_folder(model, tmp_path / 'r', card='# resnet\n')
+    for size in ((3, 16, 16), (3, 1, 9)):
+        out = tmp_path / f'r{size[1]}.onnx'
+        report = export_model(str(folder), str(out), 'onnx', input_size=size, quiet=True)
+        assert report['exported_vs_pytorch'] <= EXPORT_TOLERANCE
+        x = torch.randn(2, *size)
+        with torch.no_grad():
+            assert rel_err(run_onnx(out, x), model(x)) < EXPORT_TOLERANCE
 
 
 def test_per_step_onnx_files_take_lengths_where_the_outputs_depend_on_them(tmp_path):
