@@ -40,17 +40,19 @@ def add_parser(subparsers: argparse._SubParsersAction):
     p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='auto',
                    help='for a model name: auto uses weights when available offline')
     p.add_argument('--input-size', help='export input C,H,W or C,L (default: the model\'s)')
-    p.add_argument('--opset', type=int, default=17, help='ONNX opset')
+    p.add_argument('--opset', type=int, help='ONNX opset (default: 17; --format onnx only)')
     p.add_argument('--no-check', action='store_true', help='skip running the exported file')
     add_model_kwargs_argument(p, LOAD_KWARGS_HELP)
 
     def run(a):
         if a.output is not None and not a.output.strip():
             raise ValueError('--output is empty: give the file to write, or leave -o out for the default name')
+        if a.opset is not None and a.format != 'onnx':
+            raise ValueError(f'--opset {a.opset} is an ONNX opset: leave it out with --format {a.format}')
         out = a.output or (Path(a.model.split(':', 1)[-1].rstrip('/')).name.replace('.', '_') +
                            ('.onnx' if a.format == 'onnx' else '.pt'))
         export_model(a.model, out, a.format, force=a.force, input_size=parse_size(a.input_size),
-                     opset=a.opset, check=not a.no_check, pretrained=parse_pretrained(a.pretrained),
+                     opset=17 if a.opset is None else a.opset, check=not a.no_check, pretrained=parse_pretrained(a.pretrained),
                      model_kwargs=model_kwargs_of(a))
         return 0
     p.set_defaults(func=run)

@@ -554,6 +554,11 @@ def test_an_opset_the_models_cannot_export_to_is_refused_in_one_line(tmp_path, c
     assert capsys.readouterr().err.strip().endswith('opsets 9 to 23 (the default is 17)')
     assert main(['export', 'smpconv_tcn_gunpoint.aeon', '-o', str(out), '--opset', '9']) == 0
     assert main(['export', 'smpconv_tcn_gunpoint.aeon', '-o', str(out), '--opset', '23', '--force']) == 0
+    # with TorchScript it was ignored without a word
+    assert main(['export', 'smpconv_tcn_gunpoint.aeon', '--format', 'torchscript', '-o', str(tmp_path / 't.pt'),
+                 '--opset', '3']) == 1
+    assert capsys.readouterr().err.strip().endswith('--opset 3 is an ONNX opset: leave it out with --format torchscript')
+    assert not (tmp_path / 't.pt').exists()
     # the file fixes the length: another is refused in words (it was onnxruntime's INVALID_ARGUMENT)
     from smpconvnet.weights.deploy import run_onnx
     with pytest.raises(ValueError, match=r'o\.onnx takes input \[batch, 1, 150\], got \[2, 1, 100\]: an exported '
