@@ -980,7 +980,13 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         warnings.warn(f'{model_name} holds random weights (it was deployed from a model without trained weights: '
                       f'--pretrained no, or none offline): its accuracy is chance, not a trained model\'s',
                       stacklevel=2)
-    data = seq_data.load_aeon(name, split, label_names=label_names)
+    try:
+        data = seq_data.load_aeon(name, split, label_names=label_names)
+    except ValueError as e:
+        if not (recorded and name != recorded and 'not in the label order' in str(e)):
+            raise
+        raise ValueError(f'{e} ({model_name}\'s, trained on {recorded}): leave --dataset out to score it on '
+                         f'{recorded}, or evaluate a model trained on {name}') from None
     if recorded and name != recorded:
         warnings.warn(f'{model_name} was trained on {recorded}; scoring it on {name} with {recorded}\'s label order '
                       f'and normalisation (leave --dataset out to score it on {recorded})', stacklevel=2)
