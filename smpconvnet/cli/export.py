@@ -2,7 +2,7 @@
 import argparse
 from pathlib import Path
 
-from ..weights.deploy import EXPORT_TOLERANCE, export_model, reparameterize_to_folder
+from ..weights.deploy import DEFAULT_ONNX_OPSET, EXPORT_TOLERANCE, export_model, reparameterize_to_folder
 from ._args import (
     LOAD_KWARGS_HELP, DefaultsHelpFormatter, add_model_kwargs_argument, model_kwargs_of, parse_pretrained, parse_size)
 
@@ -40,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction):
     p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='auto',
                    help='for a model name: auto uses weights when available offline')
     p.add_argument('--input-size', help='export input C,H,W or C,L (default: the model\'s)')
-    p.add_argument('--opset', type=int, help='ONNX opset (default: 17; --format onnx only)')
+    p.add_argument('--opset', type=int, help=f'ONNX opset (default: {DEFAULT_ONNX_OPSET}; --format onnx only)')
     p.add_argument('--no-check', action='store_true', help='skip running the exported file')
     add_model_kwargs_argument(p, LOAD_KWARGS_HELP)
 
@@ -52,7 +52,8 @@ def add_parser(subparsers: argparse._SubParsersAction):
         out = a.output or (Path(a.model.split(':', 1)[-1].rstrip('/')).name.replace('.', '_') +
                            ('.onnx' if a.format == 'onnx' else '.pt'))
         export_model(a.model, out, a.format, force=a.force, input_size=parse_size(a.input_size),
-                     opset=17 if a.opset is None else a.opset, check=not a.no_check, pretrained=parse_pretrained(a.pretrained),
+                     opset=DEFAULT_ONNX_OPSET if a.opset is None else a.opset, check=not a.no_check,
+                     pretrained=parse_pretrained(a.pretrained),
                      model_kwargs=model_kwargs_of(a))
         return 0
     p.set_defaults(func=run)

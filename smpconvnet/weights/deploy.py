@@ -33,13 +33,14 @@ from ..layers.reparam import relative_error
 
 __all__ = ['deploy', 'is_deployed', 'reparameterize_to_folder', 'export_model', 'model_input_shape', 'example_input',
            'direct_convolutions', 'deployed_length', 'SequenceWithLengths', 'takes_lengths', 'run_onnx',
-           'EXPORT_TOLERANCE']
+           'EXPORT_TOLERANCE', 'DEFAULT_ONNX_OPSET']
 
 # outputs of an exported or deployed model against PyTorch / the training form, relative to their max
 EXPORT_TOLERANCE = 1e-4
 # the ONNX opsets the models export to: 5-8 lack arange; torch 2.14's exporter writes up to 23 (9-23 export and
 # check); outside them torch fails late, after printing the whole graph
 MIN_ONNX_OPSET, MAX_ONNX_OPSET = 9, 23
+DEFAULT_ONNX_OPSET = 17
 
 
 def model_input_shape(model: torch.nn.Module, input_size: Optional[Sequence[int]] = None) -> Tuple[int, ...]:
@@ -401,7 +402,7 @@ def _export_torchscript(model: torch.nn.Module, path: Path) -> str:
 
 
 def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
-                 input_size: Optional[Sequence[int]] = None, opset: int = 17, check: bool = True,
+                 input_size: Optional[Sequence[int]] = None, opset: int = DEFAULT_ONNX_OPSET, check: bool = True,
                  pretrained='auto', quiet: bool = False,
                  model_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Re-parameterise ``src`` and export it to ``out`` (ONNX or TorchScript), checked against PyTorch;
@@ -411,7 +412,7 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     _refuse_feature_extractor(model_kwargs, 'export')
     if fmt == 'onnx' and not (isinstance(opset, int) and MIN_ONNX_OPSET <= opset <= MAX_ONNX_OPSET):
         raise ValueError(f'--opset {opset} (opset={opset}): the models export to ONNX opsets {MIN_ONNX_OPSET} to '
-                         f'{MAX_ONNX_OPSET} (the default is 17)')
+                         f'{MAX_ONNX_OPSET} (the default is {DEFAULT_ONNX_OPSET})')
     check_not_managed(out)
     out_path = check_destination(out, force, sources=[src])
     suffix = Path(out).suffix.lower()
