@@ -22,7 +22,7 @@ import torch.nn.functional as F
 __all__ = [
     'SequenceSet', 'load_aeon', 'label_order', 'channel_stats', 'standardize', 'pad_batch', 'batches',
     'stratified_split', 'stratified_kfold', 'augment_batch', 'make_adding_problem', 'ADDING_BASELINE_MSE', 'export_aeon_cache',
-    'DATA_CACHE_ENV', 'AEON_OFFLINE_SETS',
+    'DATA_CACHE_ENV', 'AEON_OFFLINE_SETS', 'UnknownLabelsError',
 ]
 
 # A folder of ``<name>_<split>.pt`` files written by :func:`export_aeon_cache`, read instead of aeon when set:
@@ -31,6 +31,16 @@ DATA_CACHE_ENV = 'SMPCONVNET_SEQ_DATA_CACHE'
 
 # predicting the mean (1.0) of the sum of two U(0, 1) numbers: variance 2 / 12
 ADDING_BASELINE_MSE = 1.0 / 6.0
+
+
+class UnknownLabelsError(ValueError):
+    """A split has labels outside the label order it was loaded with (:func:`load_aeon`'s ``label_names``: a model's
+    classes). ``labels``: the labels not in it; ``label_names``: the order."""
+
+    def __init__(self, message: str, labels: List[str], label_names: List[str]):
+        super().__init__(message)
+        self.labels = labels
+        self.label_names = label_names
 
 
 @dataclass
@@ -140,6 +150,10 @@ def load_aeon(name: str, split: str, label_names: Optional[List[str]] = None) ->
 
     ``label_names`` fixes the class order (pass the training split's order when loading the test split);
     by default it is :func:`label_order` of this split's labels.
+
+    Raises:
+        UnknownLabelsError: (a ``ValueError``) the split has labels that ``label_names`` lacks.
+        ValueError: ``split`` is not 'train' or 'test', or the split has missing values.
     """
     if split not in ('train', 'test'):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -149,7 +163,8 @@ def load_aeon(name: str, split: str, label_names: Optional[List[str]] = None) ->
     index = {n: i for i, n in enumerate(label_names)}
     unknown = sorted(set(labels) - set(index))
     if unknown:
-        raise ValueError(f'{name} {split} split has labels {unknown} not in the label order {label_names}')
+        raise UnknownLabelsError(f'{name} {split} split has labels {unknown} not in the label order {label_names}',
+                                 unknown, list(label_names))
     # X is an array [N, C, L] for equal-length sets, a list of [C, L_i] arrays for variable-length ones
     sequences = [torch.as_tensor(x, dtype=torch.float32).clone() for x in X]
     for s in sequences:

@@ -982,8 +982,8 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                       stacklevel=2)
     try:
         data = seq_data.load_aeon(name, split, label_names=label_names)
-    except ValueError as e:
-        if not (recorded and name != recorded and 'not in the label order' in str(e)):
+    except seq_data.UnknownLabelsError as e:
+        if not (recorded and name != recorded):
             raise
         raise ValueError(f'{e} ({model_name}\'s, trained on {recorded}): leave --dataset out to score it on '
                          f'{recorded}, or evaluate a model trained on {name}') from None

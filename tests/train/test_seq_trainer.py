@@ -242,6 +242,11 @@ def test_variable_length_data_and_preprocessing():
         seq_data.pad_batch(z.sequences[:5], 6)
     with pytest.raises(ValueError, match='split'):
         seq_data.load_aeon('JapaneseVowels', 'validation')
+    # labels outside a given order (another set's classes): a ValueError that says which, as attributes too
+    with pytest.raises(seq_data.UnknownLabelsError, match=r"labels \['9'\] not in the label order") as raised:
+        seq_data.load_aeon('JapaneseVowels', 'test', label_names=train.label_names[:8])
+    assert isinstance(raised.value, ValueError) and raised.value.labels == ['9']
+    assert raised.value.label_names == train.label_names[:8]
     # unknown names: the right spelling, or the sets readable offline (aeon's own message asks for a download)
     with pytest.raises(ValueError, match="did you mean 'JapaneseVowels'"):
         seq_data.load_aeon('japanesevowels', 'train')
