@@ -776,7 +776,11 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         warnings.warn(_assumed_args_warning(path, family, find_state_dict(checkpoint)[0], source.architecture, unset,
                                             kwargs, assumed_data, {k: model_args[k] for k in unset if k in model_args}),
                       UserWarning, stacklevel=3)
-    return model, f'{source.description} from {path}', dict(source.extra_config)
+    # what the caller built it with besides what the file tells (a bare file's global_pool='avg'): the model it
+    # describes is that one
+    built_with = {k: v for k, v in kwargs.items() if k not in source.model_args or source.model_args[k] != v}
+    description = source.description + (f', built with {built_with}' if built_with else '')
+    return model, f'{description} from {path}', dict(source.extra_config)
 
 
 def _load_without_classifier(model: torch.nn.Module, state_dict: Dict[str, Any]) -> None:

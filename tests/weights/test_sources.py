@@ -251,9 +251,11 @@ def test_bare_weights_of_a_model_built_otherwise_warn_with_a_command_that_loads_
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         copied = eval(command, {'timm': timm}).eval()
-        passed, _ = load_model(str(path), global_pool='avg', kernel_length=32)
+        passed, described = load_model(str(path), global_pool='avg', kernel_length=32)
     with torch.inference_mode():
         assert rel_err(copied(x), model(x)) == 0 and rel_err(passed.eval()(x), model(x)) == 0
+    # the description names the model that was built: the arguments passed too (it named the file's shapes only)
+    assert described.endswith(f", built with {{'global_pool': 'avg', 'kernel_length': 32}} from {path}")
     # on the command line: the registered name in place of the file, with the file as its weights (its input
     # length, normalisation and labels are the registered model's), copied literally, deploys and evaluates it
     # exactly, as evaluate-seq's error on the bare file says too
