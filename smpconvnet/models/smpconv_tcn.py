@@ -1434,6 +1434,9 @@ class SMPConvTCNEnsemble(nn.Module):
     """
     __setstate__ = _setstate_causal
     __jit_unused_properties__ = ['seq_len', 'is_deployed', 'global_pool']
+    # scripted, the pooling is the members' (a property TorchScript cannot run): a constant, so that assigning it to
+    # the scripted ensemble raises instead of setting a Python attribute the members never read
+    __constants__ = ['global_pool']
 
     def __init__(self, num_members: int = 5, **kwargs):
         super().__init__()

@@ -221,6 +221,15 @@ def test_torchscript_and_training_step():
     model = small_ensemble()
     x = torch.randn(2, 3, 40)
     with torch.no_grad():
+        scripted = torch.jit.script(model)
+        assert rel_err(scripted(x), model(x)) < 1e-6
+        # the pooling of a scripted ensemble is its members' as scripted: assigning it is refused (it was set as a
+        # Python attribute no member read, the outputs unchanged); set before scripting, it is what they read
+        assert scripted.global_pool == model.global_pool == 'last'
+        with pytest.raises(RuntimeError, match="constant 'global_pool'"):
+            scripted.global_pool = 'avg'
+        model.global_pool = 'avg'
+        assert rel_err(scripted(x), model(x)) > 1e-3
         assert rel_err(torch.jit.script(model)(x), model(x)) < 1e-6
     # cross-entropy on the ensemble's logits trains every member (the mixture's likelihood)
     model.train()
