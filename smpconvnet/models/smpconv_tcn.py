@@ -624,6 +624,22 @@ def sequence_input_size(pretrained_cfg: Dict[str, Any]) -> Tuple[int, int]:
     return int(size[0]), int(size[-1])
 
 
+def _cfg_follows_length(model: nn.Module, fixed: bool = False):
+    # a model's pretrained cfg states its length (seq_len: the deployment length), as the builder sets it from
+    # seq_len=: timm's data config, info, reparam and export read it (it kept the trained length after
+    # reparameterize(length=...), and resolve_model_data_config then gave inputs the deployed model refused).
+    # fixed: deployed kernels that span the input take that length only
+    cfg = getattr(model, 'pretrained_cfg', None)
+    length = model.seq_len
+    if not cfg or not cfg.get('input_size') or length is None:
+        return
+    update: Dict[str, Any] = dict(input_size=(int(cfg['input_size'][0]), 1, int(length)), pool_size=(1, int(length)))
+    if fixed:
+        update['fixed_input_size'] = True
+    if any(cfg.get(k) != v for k, v in update.items()):
+        model.pretrained_cfg = model.default_cfg = dict(cfg, **update)  # (timm's alias: one dict)
+
+
 def _valid_steps(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     # [B, 1, L]: True on each sample's first lengths[b] steps
     return (torch.arange(x.shape[-1], device=x.device)[None, :] < lengths.to(x.device)[:, None])[:, None]
@@ -822,6 +838,7 @@ class SMPConvTCN(nn.Module):
         self._seq_len_is_default = False
         for block in self.blocks:
             block.deploy_length = self.seq_len
+        _cfg_follows_length(self)
 
     def _init_head(self):
         if isinstance(self.head, nn.Linear):
@@ -874,7 +891,9 @@ class SMPConvTCN(nn.Module):
         """Deployed form, in place: every SMP unit becomes one static convolution (point kernel sampled
         for ``length`` steps, default ``seq_len``; any length if ``kernel_length`` is fixed), small kernel merged,
         BatchNorms folded. The deployed model accepts only that length (unless the kernel length is fixed) and
-        no timestamps. Returns self.
+        no timestamps; its ``pretrained_cfg`` says so (``input_size`` ``(C, 1, length)``, ``fixed_input_size``), as
+        timm's data config reads it. A length other than the one the model was trained on gives time-rescaled
+        kernels (module docstring). Returns self.
 
         Raises:
             ValueError: the model is already deployed for another length (its point kernels are gone, so only the
@@ -900,6 +919,7 @@ class SMPConvTCN(nn.Module):
             self.seq_len = length
         for block in self.blocks:
             block.reparameterize()
+        _cfg_follows_length(self, fixed=kernels_span_the_input(self))
         return self
 
     @torch.jit.unused
@@ -1465,6 +1485,7 @@ class SMPConvTCNEnsemble(nn.Module):
     def seq_len(self, value: Optional[int]):
         for member in self.members:
             member.seq_len = value
+        _cfg_follows_length(self)
 
     @property
     def is_deployed(self) -> bool:
@@ -1518,6 +1539,7 @@ class SMPConvTCNEnsemble(nn.Module):
         """Every member in its deployed form (``SMPConvTCN.reparameterize``); returns self."""
         for member in self.members:
             member.reparameterize(length)
+        _cfg_follows_length(self, fixed=kernels_span_the_input(self))
         return self
 
     def _combine(self, outputs: List[torch.Tensor], pre_logits: bool) -> torch.Tensor:

@@ -297,6 +297,24 @@ def test_tcn_reparameterize_again_for_another_length_raises():
     assert model(torch.randn(1, 1, 96)).shape == (1, 10)
 
 
+@pytest.mark.parametrize('members', [None, 2], ids=['single', 'ensemble'])
+def test_tcn_reparameterized_for_a_length_says_it_in_its_cfg(members):
+    """Deployed for 100 steps, a GunPoint model (trained on 150) takes 100 steps only: its pretrained cfg, which timm's
+    data config reads, says so. It kept (1, 1, 150), and an input built from resolve_model_data_config was refused."""
+    kwargs = {} if members is None else dict(num_members=members)
+    model = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=members is None, **kwargs).eval()
+    assert tuple(model.pretrained_cfg['input_size']) == (1, 1, 150) and not model.pretrained_cfg['fixed_input_size']
+    model.reparameterize(length=100)
+    cfg = timm.data.resolve_model_data_config(model)
+    assert cfg['input_size'] == (1, 1, 100) and model.pretrained_cfg['fixed_input_size']
+    assert model.default_cfg is model.pretrained_cfg and model.pretrained_cfg['pool_size'] == (1, 100)
+    with torch.no_grad():
+        assert model(torch.randn(2, *cfg['input_size'])).shape == (2, 2)
+    # fixed-length kernels take any length deployed: the cfg follows the length, not fixed
+    short = timm.create_model('smpconv_tcn_osuleaf.aeon', pretrained=True).eval().reparameterize(length=200)
+    assert tuple(short.pretrained_cfg['input_size']) == (1, 1, 200) and not short.pretrained_cfg['fixed_input_size']
+
+
 @pytest.mark.parametrize('deployed', [False, True], ids=['training_form', 'deployed'])
 def test_tcn_fixed_kernel_length_takes_a_single_step(deployed):
     torch.manual_seed(0)
