@@ -408,7 +408,13 @@ class SMPConvResNet(nn.Module):
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         x = self.head_drop(self.global_pool(x))
-        return x if pre_logits else self.head(x)
+        if pre_logits:
+            return x
+        if self.global_pool.is_identity():
+            # no pooling (global_pool=''): the classifier at every location, [B, num_classes, H, W] (a Linear on the
+            # map's last axis failed with a shape error)
+            return self.head(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return self.head(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))

@@ -367,7 +367,8 @@ class SMPStage(nn.Module):
 
 
 class SMPHead(nn.Module):
-    """BN on the feature map, global pool, dropout, linear. In deployed form the BN is a ``ChannelAffine``."""
+    """BN on the feature map, global pool, dropout, linear: ``[B, num_classes]``, or ``[B, num_classes, H, W]``
+    without pooling (``pool_type=''``). In deployed form the BN is a ``ChannelAffine``."""
 
     def __init__(self, in_features: int, num_classes: int = 1000, pool_type: str = 'avg', drop_rate: float = 0.,
                  device=None, dtype=None):
@@ -399,6 +400,10 @@ class SMPHead(nn.Module):
         x = self.drop(x)
         if pre_logits:
             return x
+        if self.global_pool.is_identity():
+            # no pooling (global_pool=''): the classifier at every location, [B, num_classes, H, W], as timm's
+            # ConvNeXt head gives it (a Linear on the map's last axis, W, failed with a shape error)
+            return self.fc(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
         return self.fc(x)
 
     @torch.no_grad()

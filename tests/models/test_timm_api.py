@@ -1,4 +1,6 @@
 """The timm model API of SMPConvNet, on the reference-sized network unless the full size matters."""
+import copy
+
 import pytest
 import timm
 import torch
@@ -6,7 +8,7 @@ from timm.models import get_pretrained_cfg
 from timm.optim import create_optimizer_v2
 
 import smpconvnet
-from conftest import SMALL_KWARGS, randomize_bn
+from conftest import SMALL_KWARGS, randomize_bn, rel_err
 
 
 def small(**kwargs):
@@ -70,6 +72,28 @@ def test_reset_classifier():
     assert model(x).shape == (1, 21) and model.get_classifier().out_features == 21
     model.reset_classifier(4, 'catavgmax')
     assert model.get_classifier().in_features == 256 and model(x).shape == (1, 4)
+
+
+@pytest.mark.parametrize('name,size', [('smpconvnet_t', 64), ('smpconv_resnet_cifar10', 32)])
+def test_classifier_without_pooling_classifies_every_location(name, size):
+    """num_classes > 0 with global_pool='' gives logits at every location [B, n, H, W] (as timm's ConvNeXt): the
+    classifier was applied to the map's last axis and failed with a shape error. The classifier is linear, so their
+    mean over the map is the mean-pooled model's logits; the scripted and deployed forms give the same."""
+    kwargs = dict(SMALL_KWARGS, num_classes=10) if name == 'smpconvnet_t' else dict(num_classes=10)
+    pooled = randomize_bn(timm.create_model(name, **kwargs)).eval()
+    with torch.no_grad():
+        torch.nn.init.normal_(pooled.get_classifier().weight)
+    dense = copy.deepcopy(pooled)
+    dense.reset_classifier(10, global_pool='')
+    dense.get_classifier().load_state_dict(pooled.get_classifier().state_dict())
+    x = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        out = dense(x)
+        assert out.shape == (2, 10) + pooled.forward_features(x).shape[2:]
+        assert rel_err(out.mean((2, 3)), pooled(x)) < 1e-5
+        assert rel_err(torch.jit.script(dense)(x), out) < 1e-5
+        assert rel_err(timm.utils.reparameterize_model(copy.deepcopy(dense))(x), out) < 1e-4
+        assert timm.create_model(name, global_pool='', **kwargs).eval()(x).shape == out.shape
 
 
 def test_forward_intermediates():
