@@ -128,6 +128,14 @@ def test_example_script_saves_what_it_trained(ft, digits, tmp_path, capsys):
     argv = ['--data', str(digits), '--pretrained', 'no', '--epochs', '1', '--batch-size', '8', '--output', str(out)]
     assert ft.main(argv) == 0
     assert f'saved: {out}' in capsys.readouterr().out
+    # a seed repeats the run, whatever state Python's random module (timm's random crops) was in: it did not
+    import random
+    from safetensors.torch import load_file
+    random.random()
+    assert ft.main(argv[:-1] + [str(tmp_path / 'again')]) == 0
+    first, again = load_file(str(out / 'model.safetensors')), load_file(str(tmp_path / 'again' / 'model.safetensors'))
+    assert first.keys() == again.keys() and all(torch.equal(first[k], again[k]) for k in first)
+    capsys.readouterr()
     config = json.loads((out / 'config.json').read_text())
     assert config['model_args']['num_classes'] == 10 and config['model_args']['layers'] == [1, 1, 2, 1]
     card = (out / 'README.md').read_text()
