@@ -76,7 +76,8 @@ def convert_checkpoint(
     if model_args:
         # not the authors' ImageNet-1k T or B (other classes, channels or size): not the in1k tag, Hub repo and paper
         # of those weights (a 10-class file's folder was headed smpconvnet_t.in1k)
-        original.pretrained_cfg = retrained_cfg(original.pretrained_cfg, description=description)
+        original.pretrained_cfg = original.default_cfg = retrained_cfg(original.pretrained_cfg,
+                                                                        description=description)
 
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(2, original.in_chans, VERIFY_INPUT_SIZE, VERIFY_INPUT_SIZE, generator=gen)

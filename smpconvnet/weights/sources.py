@@ -521,10 +521,11 @@ def _io_args(family: Optional[str], state_dict: Dict[str, Any], classifier: Any 
 
 
 def _set_pretrained_cfg(model: torch.nn.Module, update: Callable[[Dict[str, Any]], Dict[str, Any]]) -> None:
-    """Replace the pretrained cfg of a model, and of the model a ``features_only`` wrapper holds, by ``update(cfg)``."""
+    """Replace the pretrained cfg of a model, and of the model a ``features_only`` wrapper holds, by ``update(cfg)``
+    (``default_cfg`` too: timm's alias of it, which timm's ONNX export reads)."""
     for m in (model, getattr(model, 'model', None)):
         if isinstance(getattr(m, 'pretrained_cfg', None), dict):
-            m.pretrained_cfg = update(m.pretrained_cfg)
+            m.pretrained_cfg = m.default_cfg = update(m.pretrained_cfg)
 
 
 def _from_train_py(checkpoint: Dict[str, Any], args: argparse.Namespace, epoch: str) -> CheckpointSource:

@@ -256,6 +256,8 @@ def test_bare_weights_of_a_model_built_otherwise_warn_with_a_command_that_loads_
         assert rel_err(copied(x), model(x)) == 0 and rel_err(passed.eval()(x), model(x)) == 0
     # the description names the model that was built: the arguments passed too (it named the file's shapes only)
     assert described.endswith(f", built with {{'global_pool': 'avg', 'kernel_length': 32}} from {path}")
+    # the cfg that says what the file is, under timm's alias too (timm's ONNX export reads default_cfg)
+    assert passed.default_cfg is passed.pretrained_cfg and 'names no model' in passed.default_cfg['description']
     # on the command line: the registered name in place of the file, with the file as its weights (its input
     # length, normalisation and labels are the registered model's), copied literally, deploys and evaluates it
     # exactly, as evaluate-seq's error on the bare file says too
