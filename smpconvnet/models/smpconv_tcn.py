@@ -624,18 +624,17 @@ def sequence_input_size(pretrained_cfg: Dict[str, Any]) -> Tuple[int, int]:
     return int(size[0]), int(size[-1])
 
 
-def _cfg_follows_length(model: nn.Module, fixed: bool = False):
+def _cfg_follows_length(model: nn.Module):
     # a model's pretrained cfg states its length (seq_len: the deployment length), as the builder sets it from
     # seq_len=: timm's data config, info, reparam and export read it (it kept the trained length after
-    # reparameterize(length=...), and resolve_model_data_config then gave inputs the deployed model refused).
-    # fixed: deployed kernels that span the input take that length only
+    # reparameterize(length=...), and resolve_model_data_config then gave inputs the deployed model refused). Not
+    # fixed_input_size: timm.utils.reparameterize_model deploys the blocks without calling the model's own
+    # reparameterize, so it could not follow every way of deploying (is_deployed tells)
     cfg = getattr(model, 'pretrained_cfg', None)
     length = model.seq_len
     if not cfg or not cfg.get('input_size') or length is None:
         return
-    update: Dict[str, Any] = dict(input_size=(int(cfg['input_size'][0]), 1, int(length)), pool_size=(1, int(length)))
-    if fixed:
-        update['fixed_input_size'] = True
+    update = dict(input_size=(int(cfg['input_size'][0]), 1, int(length)), pool_size=(1, int(length)))
     if any(cfg.get(k) != v for k, v in update.items()):
         model.pretrained_cfg = model.default_cfg = dict(cfg, **update)  # (timm's alias: one dict)
 
@@ -891,15 +890,22 @@ class SMPConvTCN(nn.Module):
         """Deployed form, in place: every SMP unit becomes one static convolution (point kernel sampled
         for ``length`` steps, default ``seq_len``; any length if ``kernel_length`` is fixed), small kernel merged,
         BatchNorms folded. The deployed model accepts only that length (unless the kernel length is fixed) and
-        no timestamps; its ``pretrained_cfg`` says so (``input_size`` ``(C, 1, length)``, ``fixed_input_size``), as
-        timm's data config reads it. A length other than the one the model was trained on gives time-rescaled
+        no timestamps; its ``pretrained_cfg``'s ``input_size`` is ``(C, 1, length)``, as timm's data config reads
+        it. A length other than the one the model was trained on gives time-rescaled
         kernels (module docstring). Returns self.
 
         Raises:
-            ValueError: the model is already deployed for another length (its point kernels are gone, so only the
-                training form can be re-parameterised for a new length), or no length is known, or a length other
-                than ``zero_pad_to`` for a model that pads its input to it.
+            ValueError: ``length`` is not an int of at least 2; the model is already deployed for another length
+                (its point kernels are gone, so only the training form can be re-parameterised for a new length),
+                or no length is known, or a length other than ``zero_pad_to`` for a model that pads its input to it.
         """
+        if length is not None:
+            # checked before anything changes: a bad length left seq_len and the cfg set to it, and the model could not
+            # be deployed again
+            if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length < MIN_LENGTH:
+                raise ValueError(f'reparameterize(length=...) takes a number of steps, an int of at least '
+                                 f'{MIN_LENGTH}, got {length!r}')
+            length = int(length)
         if self.zero_pad_to is not None and self.kernel_length is None:
             # every input is padded to zero_pad_to steps: the kernels are only ever sampled for that length
             if length not in (None, self.zero_pad_to):
@@ -919,7 +925,7 @@ class SMPConvTCN(nn.Module):
             self.seq_len = length
         for block in self.blocks:
             block.reparameterize()
-        _cfg_follows_length(self, fixed=kernels_span_the_input(self))
+        _cfg_follows_length(self)
         return self
 
     @torch.jit.unused
@@ -1539,7 +1545,7 @@ class SMPConvTCNEnsemble(nn.Module):
         """Every member in its deployed form (``SMPConvTCN.reparameterize``); returns self."""
         for member in self.members:
             member.reparameterize(length)
-        _cfg_follows_length(self, fixed=kernels_span_the_input(self))
+        _cfg_follows_length(self)
         return self
 
     def _combine(self, outputs: List[torch.Tensor], pre_logits: bool) -> torch.Tensor:

@@ -300,19 +300,24 @@ def test_tcn_reparameterize_again_for_another_length_raises():
 @pytest.mark.parametrize('members', [None, 2], ids=['single', 'ensemble'])
 def test_tcn_reparameterized_for_a_length_says_it_in_its_cfg(members):
     """Deployed for 100 steps, a GunPoint model (trained on 150) takes 100 steps only: its pretrained cfg, which timm's
-    data config reads, says so. It kept (1, 1, 150), and an input built from resolve_model_data_config was refused."""
+    data config reads, says so. It kept (1, 1, 150), and an input built from resolve_model_data_config was refused.
+    A bad length is refused before anything changes (it was set, and the model could not be deployed again)."""
     kwargs = {} if members is None else dict(num_members=members)
     model = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=members is None, **kwargs).eval()
-    assert tuple(model.pretrained_cfg['input_size']) == (1, 1, 150) and not model.pretrained_cfg['fixed_input_size']
+    assert tuple(model.pretrained_cfg['input_size']) == (1, 1, 150)
+    for bad in (-5, 0, 1, 1.5, '100', True):
+        with pytest.raises(ValueError, match=r'an int of at least 2, got'):
+            model.reparameterize(length=bad)
+        assert model.seq_len == 150 and tuple(model.pretrained_cfg['input_size']) == (1, 1, 150)
     model.reparameterize(length=100)
     cfg = timm.data.resolve_model_data_config(model)
-    assert cfg['input_size'] == (1, 1, 100) and model.pretrained_cfg['fixed_input_size']
+    assert cfg['input_size'] == (1, 1, 100)
     assert model.default_cfg is model.pretrained_cfg and model.pretrained_cfg['pool_size'] == (1, 100)
     with torch.no_grad():
         assert model(torch.randn(2, *cfg['input_size'])).shape == (2, 2)
-    # fixed-length kernels take any length deployed: the cfg follows the length, not fixed
+    # fixed-length kernels take any length deployed: the cfg follows the length
     short = timm.create_model('smpconv_tcn_osuleaf.aeon', pretrained=True).eval().reparameterize(length=200)
-    assert tuple(short.pretrained_cfg['input_size']) == (1, 1, 200) and not short.pretrained_cfg['fixed_input_size']
+    assert tuple(short.pretrained_cfg['input_size']) == (1, 1, 200)
 
 
 @pytest.mark.parametrize('deployed', [False, True], ids=['training_form', 'deployed'])
