@@ -146,6 +146,14 @@ def warn_new_classifier(src: str, model: torch.nn.Module, model_kwargs: Optional
 def _warn_other_length(src: str, model: torch.nn.Module, example: torch.Tensor):
     # a kernel sampled over the whole input (kernel_length=None) is another kernel at another length: the deployed
     # model equals the training form at that length, which is not the model as trained
+    fixed = deployed_length(model)
+    if fixed is not None and example.shape[-1] != fixed:
+        # a deployed folder: its cfg's length is the one it was deployed for, not trained at (the warning said so,
+        # then the model's own error gave a Python hint)
+        raise ValueError(f'{src} is deployed for {fixed} steps (its kernels were sampled for that length), got '
+                         f'--input-size {example.shape[1]},{example.shape[-1]}: leave --input-size out, or start '
+                         f'from the training-form model it was deployed from with --input-size '
+                         f'{example.shape[1]},{example.shape[-1]}')
     if not _deploys_for_a_length(model, example):
         return
     if not kernels_span_the_input(model):

@@ -2,6 +2,7 @@
 TorchScript, each checked against PyTorch."""
 import copy
 import json
+import warnings
 from pathlib import Path
 
 import onnx
@@ -176,6 +177,24 @@ def test_reparam_card_of_a_sequence_model_names_what_it_is(tmp_path):
     from smpconvnet.weights.folders import model_card
     image = timm.create_model('smpconvnet_t', layers=(1, 1, 1, 1), num_classes=0)
     assert 'ImageNet backbone' in model_card('smpconvnet_t', image, dict(layers=(1, 1, 1, 1)), 'x', 's', 'c')
+
+
+def test_export_of_a_deployed_folder_at_another_length_is_refused_in_words(tmp_path):
+    """A folder deployed for 100 steps, exported for 150: it warned that 100 was the length the model was trained at
+    (it was trained at 150), then failed with a Python hint (model.reparameterize(length=150)). Refused before any
+    work, with options that work when copied."""
+    dst = tmp_path / 'gp100'
+    reparameterize_to_folder('smpconv_tcn_gunpoint.aeon', str(dst), input_size=(1, 100), quiet=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # no warning first
+        with pytest.raises(ValueError, match=r'is deployed for 100 steps .*got --input-size 1,150: leave --input-size '
+                                             r'out, or start from the training-form model it was deployed from with '
+                                             r'--input-size 1,150$'):
+            export_model(str(dst), str(tmp_path / 'x.onnx'), input_size=(1, 150), quiet=True)
+    assert not (tmp_path / 'x.onnx').exists()
+    assert export_model(str(dst), str(tmp_path / 'x.onnx'), quiet=True)['input_size'] == [1, 100]
+    report = export_model('smpconv_tcn_gunpoint.aeon', str(tmp_path / 'y.onnx'), input_size=(1, 150), quiet=True)
+    assert report['input_size'] == [1, 150]
 
 
 def test_torchscript_of_a_length_deployed_sequence_model_keeps_its_length_check(tmp_path):
