@@ -6,7 +6,8 @@ recognises SMPConvNet-T or -B from the tensor shapes (any other size is converte
 recorded as ``model_args`` in ``config.json``), and writes ``DST/`` with ``model.safetensors`` (this package's
 key layout), ``config.json`` (timm's format) and a model card ``README.md``. The folder is written under a
 temporary name, verified by loading it back through ``timm.create_model('local-dir:...', pretrained=True)`` and
-comparing its outputs with the original network, and only then renamed into place.
+comparing its outputs with the network built from the checkpoint (its weights in this package's model; the
+outputs equal the authors' code's recorded ones, ``tests/fixtures``), and only then renamed into place.
 """
 import os
 import time
@@ -26,7 +27,7 @@ from .sources import detect_architecture, read_checkpoint
 
 __all__ = ['convert_checkpoint', 'VERIFY_INPUT_SIZE', 'VERIFY_TOLERANCE']
 
-# what the converter compares between the converted folder and the original network
+# what the converter compares between the converted folder, reloaded, and the network built from the checkpoint
 VERIFY_INPUT_SIZE = 64
 VERIFY_TOLERANCE = 1e-5
 
@@ -95,8 +96,8 @@ def convert_checkpoint(
         with torch.inference_mode():
             err = relative_error(reloaded(x), expected)
         if not err <= VERIFY_TOLERANCE:
-            raise RuntimeError(f'verification failed: outputs differ by {err:.2e} (relative) from the original '
-                               f'network (tolerance {VERIFY_TOLERANCE:.0e})')
+            raise RuntimeError(f'verification failed: outputs differ by {err:.2e} (relative) from the network built '
+                               f'from the checkpoint (tolerance {VERIFY_TOLERANCE:.0e})')
         report['max_rel_diff'] = err
 
     command = f'smpconvnet convert {src.name} {dst.name}'
@@ -107,6 +108,7 @@ def convert_checkpoint(
     print_step(f'[3/4] writing {WEIGHTS_NAME}, {CONFIG_NAME}, {CARD_NAME} (to a temporary folder first)', quiet)
     write_model_folder(original, dst, card, model_args=model_args, force=force, verify=verify)
     report['weights_sha256'] = sha256_file(dst / WEIGHTS_NAME)
-    print_step(f'done in {time.perf_counter() - t0:.1f}s: {dst} (outputs equal the original network to '
-          f"{report['max_rel_diff']:.1e} relative; {WEIGHTS_NAME} sha256 {report['weights_sha256'][:16]}...)", quiet)
+    print_step(f'done in {time.perf_counter() - t0:.1f}s: {dst} (reloaded, its outputs equal the network built from '
+               f"the checkpoint to {report['max_rel_diff']:.1e} relative; {WEIGHTS_NAME} sha256 "
+               f"{report['weights_sha256'][:16]}...)", quiet)
     return report
