@@ -80,11 +80,26 @@ def _check_input_size(model: torch.nn.Module, size: Tuple[int, ...]):
     if not sequence and len(size) != 3:
         raise ValueError(f'--input-size {given} (input_size={size}): an image model\'s input size is C,H,W '
                          f'(channels, height, width), e.g. its own: --input-size {default}')
+    cfg = getattr(model, 'pretrained_cfg', None) or {}
+    # a deployed model's weights are its final form: the model it was deployed from (its cfg names it) is what can be
+    # built for other channels or, with whole-series kernels, deployed for another length
+    source = cfg.get('architecture', '') + (f".{cfg['tag']}" if cfg.get('architecture') and cfg.get('tag') else '')
+    deployed = is_deployed(model)
     if isinstance(in_chans, int) and size[0] != in_chans:
         wanted = ','.join(str(v) for v in (in_chans,) + size[1:])
+        other = (f'{size[0]} with --model-kwargs in_chans={size[0]} (model_kwargs=dict(in_chans={size[0]}))'
+                 if not deployed else
+                 f'{size[0]} from the training-form model it was deployed from'
+                 + (f' ({source}) with --input-size {given} --model-kwargs in_chans={size[0]}' if source else ''))
         raise ValueError(f'--input-size {given} (input_size={size}): the model takes {in_chans} input channels: '
-                         f'pass --input-size {wanted} (input_size={(in_chans,) + size[1:]}), or build it for '
-                         f'{size[0]} with --model-kwargs in_chans={size[0]} (model_kwargs=dict(in_chans={size[0]}))')
+                         f'pass --input-size {wanted} (input_size={(in_chans,) + size[1:]}), or build it for {other}')
+    fixed = deployed_length(model) if sequence else None
+    if fixed is not None and size[-1] != fixed:
+        # a deployed folder: its cfg's length is the one it was deployed for, not trained at (a warning said so, then
+        # the model's own error gave a Python hint)
+        raise ValueError(f'--input-size {given}: the model is deployed for {fixed} steps (its kernels were sampled '
+                         f'for that length): leave --input-size out, or start from the training-form model it was '
+                         f'deployed from' + (f' ({source}) with --input-size {given}' if source else ''))
 
 
 def example_input(model: torch.nn.Module, batch_size: int, input_size: Optional[Sequence[int]] = None,
@@ -146,14 +161,6 @@ def warn_new_classifier(src: str, model: torch.nn.Module, model_kwargs: Optional
 def _warn_other_length(src: str, model: torch.nn.Module, example: torch.Tensor):
     # a kernel sampled over the whole input (kernel_length=None) is another kernel at another length: the deployed
     # model equals the training form at that length, which is not the model as trained
-    fixed = deployed_length(model)
-    if fixed is not None and example.shape[-1] != fixed:
-        # a deployed folder: its cfg's length is the one it was deployed for, not trained at (the warning said so,
-        # then the model's own error gave a Python hint)
-        raise ValueError(f'{src} is deployed for {fixed} steps (its kernels were sampled for that length), got '
-                         f'--input-size {example.shape[1]},{example.shape[-1]}: leave --input-size out, or start '
-                         f'from the training-form model it was deployed from with --input-size '
-                         f'{example.shape[1]},{example.shape[-1]}')
     if not _deploys_for_a_length(model, example):
         return
     if not kernels_span_the_input(model):

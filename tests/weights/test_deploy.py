@@ -187,10 +187,15 @@ def test_export_of_a_deployed_folder_at_another_length_is_refused_in_words(tmp_p
     reparameterize_to_folder('smpconv_tcn_gunpoint.aeon', str(dst), input_size=(1, 100), quiet=True)
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # no warning first
-        with pytest.raises(ValueError, match=r'is deployed for 100 steps .*got --input-size 1,150: leave --input-size '
-                                             r'out, or start from the training-form model it was deployed from with '
-                                             r'--input-size 1,150$'):
+        with pytest.raises(ValueError, match=r'^--input-size 1,150: the model is deployed for 100 steps .*: leave '
+                                             r'--input-size out, or start from the training-form model it was '
+                                             r'deployed from \(smpconv_tcn_gunpoint.aeon\) with --input-size 1,150$'):
             export_model(str(dst), str(tmp_path / 'x.onnx'), input_size=(1, 150), quiet=True)
+        # another channel count: not in_chans= on the deployed weights (that failed on their shapes)
+        with pytest.raises(ValueError, match=r'pass --input-size 1,100 .*or build it for 2 from the training-form '
+                                             r'model it was deployed from \(smpconv_tcn_gunpoint.aeon\) with '
+                                             r'--input-size 2,100 --model-kwargs in_chans=2$'):
+            export_model(str(dst), str(tmp_path / 'x.onnx'), input_size=(2, 100), quiet=True)
     assert not (tmp_path / 'x.onnx').exists()
     assert export_model(str(dst), str(tmp_path / 'x.onnx'), quiet=True)['input_size'] == [1, 100]
     report = export_model('smpconv_tcn_gunpoint.aeon', str(tmp_path / 'y.onnx'), input_size=(1, 150), quiet=True)
