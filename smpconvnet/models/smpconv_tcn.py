@@ -890,9 +890,9 @@ class SMPConvTCN(nn.Module):
         """Deployed form, in place: every SMP unit becomes one static convolution (point kernel sampled
         for ``length`` steps, default ``seq_len``; any length if ``kernel_length`` is fixed), small kernel merged,
         BatchNorms folded. The deployed model accepts only that length (unless the kernel length is fixed) and
-        no timestamps; its ``pretrained_cfg``'s ``input_size`` is ``(C, 1, length)``, as timm's data config reads
-        it. A length other than the one the model was trained on gives time-rescaled
-        kernels (module docstring). Returns self.
+        no timestamps; its ``pretrained_cfg``'s ``input_size`` is ``(C, 1, length)`` (set with ``seq_len``), as
+        timm's data config reads it. A length other than the one the model was trained on gives time-rescaled kernels
+        (module docstring). Returns self.
 
         Raises:
             ValueError: ``length`` is not an int of at least 2; the model is already deployed for another length
@@ -925,7 +925,6 @@ class SMPConvTCN(nn.Module):
             self.seq_len = length
         for block in self.blocks:
             block.reparameterize()
-        _cfg_follows_length(self)
         return self
 
     @torch.jit.unused
