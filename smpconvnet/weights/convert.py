@@ -20,7 +20,7 @@ from ..atomic_io import check_destination
 from ..layers.reparam import relative_error
 from .folders import (
     CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, check_not_managed, foreign_to_model_folder, model_card, print_step,
-    retrained_cfg, write_model_folder,
+    retrained_cfg, set_pretrained_cfg, write_model_folder,
 )
 from .hub import sha256_file
 from .sources import detect_architecture, read_checkpoint
@@ -77,8 +77,7 @@ def convert_checkpoint(
     if model_args:
         # not the authors' ImageNet-1k T or B (other classes, channels or size): not the in1k tag, Hub repo and paper
         # of those weights (a 10-class file's folder was headed smpconvnet_t.in1k)
-        original.pretrained_cfg = original.default_cfg = retrained_cfg(original.pretrained_cfg,
-                                                                        description=description)
+        set_pretrained_cfg(original, retrained_cfg(original.pretrained_cfg, description=description))
 
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(2, original.in_chans, VERIFY_INPUT_SIZE, VERIFY_INPUT_SIZE, generator=gen)

@@ -26,8 +26,8 @@ from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
 from ..models import SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, kernels_span_the_input, two_branch_eval
-from .folders import (check_not_managed, foreign_to_model_folder, model_card, print_step, with_channels,
-                      write_model_folder)
+from .folders import (check_not_managed, foreign_to_model_folder, model_card, print_step, set_pretrained_cfg,
+                      with_channels, write_model_folder)
 from .sources import load_deployed, load_model, load_model_with_config
 from ..layers.reparam import relative_error
 
@@ -193,8 +193,8 @@ def _command(words, input_size, pretrained, model_kwargs) -> str:
 def _untag(model: torch.nn.Module, description: str):
     # a deployed folder that is not the tagged weights' model: without their tag (info would name the trained model),
     # with a description that says what it is
-    model.pretrained_cfg = model.default_cfg = {k: v for k, v in model.pretrained_cfg.items() if k != 'tag'}
-    model.pretrained_cfg['description'] = description
+    set_pretrained_cfg(model, dict({k: v for k, v in model.pretrained_cfg.items() if k != 'tag'},
+                                   description=description))
 
 
 def _refuse_feature_extractor(model_kwargs: Optional[Dict[str, Any]], command: str):
@@ -280,7 +280,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     if trained_chans and chans != trained_chans:
         # a first layer adapted to another channel count (in_chans=): not the tagged weights' model, and their
         # per-channel normalisation has no value for the new channels; their mean, as timm's data config takes it
-        deployed.pretrained_cfg = deployed.default_cfg = with_channels(deployed.pretrained_cfg, chans)
+        set_pretrained_cfg(deployed, with_channels(deployed.pretrained_cfg, chans))
         if not source.startswith('random weights'):  # (random ones had nothing to adapt)
             _untag(deployed, f"{deployed.pretrained_cfg.get('description') or source}; first layer adapted to "
                              f"{chans} input channels from the weights' {trained_chans} (timm's rule: exact for 1 or "
@@ -289,9 +289,8 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         # the length the kernels were materialised for: timm rebuilds the deployed structure from seq_len
         model_args['seq_len'] = extra['deployed_length'] = _deployment_length(model, x)
         # config.json's input size is the deployed one (that of the assumed model, for a bare file, differs)
-        deployed.pretrained_cfg = deployed.default_cfg = dict(
-            deployed.pretrained_cfg, input_size=(x.shape[1], 1, model_args['seq_len']),
-            pool_size=(1, model_args['seq_len']))
+        set_pretrained_cfg(deployed, dict(deployed.pretrained_cfg, input_size=(x.shape[1], 1, model_args['seq_len']),
+                                          pool_size=(1, model_args['seq_len'])))
     dataset = extra.get('dataset') or {}
     card = model_card(architecture, deployed, model_args, architecture, source=source,
                        command=_command(['smpconvnet', 'reparam', src, dst], input_size, pretrained,

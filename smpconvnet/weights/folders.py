@@ -16,7 +16,7 @@ from .hub import MANIFEST_NAME
 __all__ = [
     'WEIGHTS_NAME', 'CONFIG_NAME', 'CARD_NAME', 'DEPLOYED_KEY', 'EXTRA_CONFIG_KEYS', 'CITATION', 'PAPER_TOP1',
     'MODEL_FOLDER_FILES', 'foreign_to_model_folder', 'managed_location', 'check_not_managed', 'print_step',
-    'read_config', 'retrained_cfg', 'with_channels', 'model_card', 'write_model_folder', 'write_ensemble_folder',
+    'read_config', 'retrained_cfg', 'with_channels', 'set_pretrained_cfg', 'model_card', 'write_model_folder', 'write_ensemble_folder',
     'write_release_folder',
 ]
 
@@ -206,6 +206,12 @@ def with_channels(cfg: Dict[str, Any], chans: int) -> Dict[str, Any]:
         if isinstance(cfg.get(key), (list, tuple)) and len(cfg[key]) != chans:
             cfg[key] = (sum(cfg[key]) / len(cfg[key]),) * chans
     return cfg
+
+
+def set_pretrained_cfg(model: torch.nn.Module, cfg: Dict[str, Any]) -> None:
+    """Give ``model`` the pretrained cfg ``cfg``, under timm's alias ``default_cfg`` too (one dict, as timm's builder
+    sets them; timm's ONNX export reads the alias, which kept the old cfg where only ``pretrained_cfg`` was set)."""
+    model.pretrained_cfg = model.default_cfg = cfg
 
 
 def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, Any], description: str,

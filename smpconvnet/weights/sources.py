@@ -26,7 +26,7 @@ from ..models import (
     check_weights_file, find_state_dict, has_batchnorm, is_weight_source_error, member_network, unwrap_state_dict,
 )
 from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg,
-                      with_channels)
+                      set_pretrained_cfg, with_channels)
 
 __all__ = [
     'read_checkpoint', 'detect_architecture', 'identify_checkpoint', 'CheckpointSource', 'load_model',
@@ -522,10 +522,10 @@ def _io_args(family: Optional[str], state_dict: Dict[str, Any], classifier: Any 
 
 def _set_pretrained_cfg(model: torch.nn.Module, update: Callable[[Dict[str, Any]], Dict[str, Any]]) -> None:
     """Replace the pretrained cfg of a model, and of the model a ``features_only`` wrapper holds, by ``update(cfg)``
-    (``default_cfg`` too: timm's alias of it, which timm's ONNX export reads)."""
+    (``default_cfg`` too: ``set_pretrained_cfg``)."""
     for m in (model, getattr(model, 'model', None)):
         if isinstance(getattr(m, 'pretrained_cfg', None), dict):
-            m.pretrained_cfg = m.default_cfg = update(m.pretrained_cfg)
+            set_pretrained_cfg(m, update(m.pretrained_cfg))
 
 
 def _from_train_py(checkpoint: Dict[str, Any], args: argparse.Namespace, epoch: str) -> CheckpointSource:
