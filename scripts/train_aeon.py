@@ -190,6 +190,13 @@ _WD_ROUND = ('A later round (`--candidates {}`) trained the chosen recipe with 1
 _WD_ENSEMBLE_ROUND = ('A later round (`--candidates {}`) added an ensemble of 5 seeds of `{}`, which had tied the '
                       'chosen recipe.')
 
+# time reversal (train-seq --aug-flip 0.5): an outline traced the other way round is its mirror image, the one
+# symmetry of outlines the grids had not used (circular shifts, the other, move the outline's start)
+_FLIP = ['--aug-flip', '0.5']
+_FLIP_ROUND = ('A later round (`--candidates {}`) added time reversal to the chosen recipe (`--aug-flip 0.5`: half '
+               'the training series read backwards, an outline traced the other way round being its mirror image; '
+               'the grids had used the other symmetry of outlines, circular shifts of their start), {}.')
+
 
 def _short(taps, fft=False):
     # short SMP kernels (kernel_length taps instead of the whole series: local shape features pooled over the series,
@@ -292,7 +299,10 @@ DATASETS = {
                                   + ['--model-ema-decay', '0.995'],
                                   'last_e200_wd3': _POOL_GRID['last'] + _LONG + ['--weight-decay', '1e-3'],
                                   'last_e200_wd2': _POOL_GRID['last'] + _LONG + ['--weight-decay', '1e-2'],
-                                  'last_e200_wd3_x5': Ensemble('last_e200_wd3', 5)},
+                                  'last_e200_wd3_x5': Ensemble('last_e200_wd3', 5),
+                                  'last_e200_flip': _POOL_GRID['last'] + _LONG + _FLIP,
+                                  'last_e200_shift_flip': _POOL_GRID['last'] + _LONG + _SHIFT + _FLIP,
+                                  'same_k33_shift_flip_e200': _short(33) + _CENTRED + _SHIFT + _FLIP + _LONG},
                       note='Before this protocol, an exploratory comparison (three 32-channel layers, mean pooling, '
                            'not shipped) had read the ArrowHead test split: 0.829 with causal layers, 0.794 with '
                            'non-causal ones; a first 2-block width grid was abandoned part-way. '
@@ -326,7 +336,11 @@ DATASETS = {
                            + ' ' + _EMA_ROUND.format('last_e200_ema last_e200_ema995', ': the last 33 of the 200 '
                                                      'epochs; and 0.995, the last 67, `_ema995`')
                            + ' ' + _WD_ROUND.format('last_e200_wd3 last_e200_wd2')
-                           + ' ' + _WD_ENSEMBLE_ROUND.format('last_e200_wd3_x5', 'last_e200_wd3')),
+                           + ' ' + _WD_ENSEMBLE_ROUND.format('last_e200_wd3_x5', 'last_e200_wd3')
+                           + ' ' + _FLIP_ROUND.format(
+                               'last_e200_flip last_e200_shift_flip same_k33_shift_flip_e200', 'alone, with circular '
+                               'shifts (`last_e200_shift_flip`) and in ACSF1\'s recipe of centred 33-tap kernels with '
+                               'circular shifts (`same_k33_shift_flip_e200`)')),
     'BasicMotions': dict(model='smpconv_tcn_basicmotions', args=['--epochs', '100', '--batch-size', '8'], folds=5,
                          candidates=_POOL_GRID, note=_two_block_note('1.000')),
     'GunPoint': dict(model='smpconv_tcn_gunpoint', args=['--epochs', '100', '--batch-size', '8'], folds=5,

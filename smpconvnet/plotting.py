@@ -10,6 +10,9 @@ kernel they add up to. ``plot_point_kernels`` draws one row per kernel view and 
 * 1-D kernels: the kernel over its positions (-1: the oldest step the kernel reaches, +1: the current step; centred
   kernels: 0 the current step), the points as markers at their positions, each radius as a bar of width 2r.
 
+Each panel is titled with its channel (a kernel with several input channels: the output channel, input 0) and the
+smallest and largest radius of its points in taps of the sampled grid.
+
 matplotlib is an optional dependency (``pip install "smpconvnet[plot]"``); only the figure is drawn here, with
 matplotlib's Agg canvas (no display, no global backend change).
 """
@@ -97,6 +100,18 @@ def _draw_1d(ax, kernel: PointKernel, size: Tuple[int, ...], channel: int):
     ax.tick_params(labelsize=6)
 
 
+def _panel_title(kernel: PointKernel, size: Tuple[int, ...], channel: int) -> str:
+    """The channel a panel draws (a kernel with several input channels: output ``channel``, input 0) and its points'
+    radii in taps of the sampled grid (one tap: ``2 / (k - 1)``), which at a whole series' length are often too
+    short for their bars to show."""
+    _, radii, _ = _point_params(kernel, channel)
+    which = f'channel {channel}' if kernel.in_channels == 1 else f'out {channel} / in 0'
+    if not len(radii):
+        return which
+    taps = radii * (max(size[0], 2) - 1) / 2
+    return f'{which}: radii {float(taps.min()):.2g}-{float(taps.max()):.2g} taps'
+
+
 def _wrapped(text: str, width_px: int, fontsize: float, dpi: int) -> str:
     # lines that fit the image's width (a character of DejaVu Sans is about 0.6 em wide): a long title (a file path)
     # was cut at both edges
@@ -160,7 +175,7 @@ def plot_point_kernels(views: Sequence[KernelView], out: Union[str, Path], chann
                 ax.set_axis_off()
                 continue
             (_draw_2d if view.kernel.ndim == 2 else _draw_1d)(ax, view.kernel, tuple(view.size), col)
-            ax.set_title(f'channel {col}', fontsize=6)
+            ax.set_title(_panel_title(view.kernel, tuple(view.size), col), fontsize=6)
     if title:
         fig.suptitle(_wrapped(title, size_px[0], 9, dpi), fontsize=9)
     out = Path(out)

@@ -65,6 +65,9 @@ def add_parser(subparsers):
     p.add_argument('--aug-warp', type=float, default=d.aug_warp,
                    help='with --augment: window slicing: crop up to this fraction of the length, stretch back '
                         '(equal lengths)')
+    p.add_argument('--aug-flip', type=float, default=None,
+                   help=f'with --augment: probability of reversing a series in time (its mirror image, on sets of '
+                        f'outlines) (default: {d.aug_flip})')
     p.add_argument('--mixup', type=float, default=d.mixup, help='mixup Beta(a, a) parameter a (0: off)')
     p.add_argument('--grad-clip', type=float, default=d.grad_clip, help='max gradient norm (0: off)')
     p.add_argument('--precise-bn', action='store_true',

@@ -263,13 +263,32 @@ def stratified_kfold(targets: torch.Tensor, folds: int, fold: int,
 
 
 def augment_batch(x: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator, scale: float = 0.1,
-                  jitter: float = 0.03, shift: float = 0.0, warp: float = 0.0) -> torch.Tensor:
+                  jitter: float = 0.03, shift: float = 0.0, warp: float = 0.0, flip: float = 0.0) -> torch.Tensor:
     """Light time-series augmentation on a padded batch: per-sample amplitude scaling ``N(1, scale)``, Gaussian
     jitter of std ``jitter`` and, for equal-length data, window slicing (a random window of ``1 - warp`` to all of
     the length, stretched back to the full length by linear interpolation: a random crop and time dilation) and a
-    random circular shift of up to ``shift`` of the length. Padding stays zero."""
+    random circular shift of up to ``shift`` of the length. ``flip``: the probability that a sample's valid steps
+    are reversed in time (any lengths; an outline traced the other way round is its mirror image, so on sets of
+    outlines it is what a horizontal flip is to images). Padding stays zero.
+
+    Args:
+        x: ``[B, C, L]`` series, right-padded with zeros past ``lengths``.
+        lengths: ``[B]`` valid steps of each sample.
+        generator: the source of every random draw (a draw is made only for an option that is on, so adding one
+            leaves the others' draws unchanged).
+
+    Returns:
+        ``[B, C, L]``, a new tensor.
+    """
     b, c, length = x.shape
     mask = (torch.arange(length).view(1, 1, -1) < lengths.view(-1, 1, 1)).to(x.dtype)
+    if flip > 0:
+        # step t of a flipped sample reads step n - 1 - t of its n valid ones; padding reads itself (masked below)
+        flipped = torch.rand(b, generator=generator) < flip
+        steps = torch.arange(length).expand(b, length)
+        source = torch.where(flipped.view(-1, 1) & (steps < lengths.view(-1, 1)), lengths.view(-1, 1) - 1 - steps,
+                             steps)
+        x = x.gather(2, source.unsqueeze(1).expand(b, c, length))
     if warp > 0:
         keep = (length * (1 - warp * torch.rand(b, generator=generator))).round().long().clamp(2, length).tolist()
         starts = [int(torch.randint(0, length - k + 1, (1,), generator=generator)) for k in keep]

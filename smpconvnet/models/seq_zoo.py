@@ -113,6 +113,14 @@ def dataset_of(model_name: str) -> Optional[str]:
     return entry['dataset'] if entry else None
 
 
+def model_for_dataset(dataset: str) -> Optional[str]:
+    """The shipped model (``name.tag``) trained on the aeon data set ``dataset`` (None if there is none)."""
+    for name, entry in SEQ_ZOO.items():
+        if entry['dataset'] == dataset:
+            return f'{name}.aeon'
+    return None
+
+
 def _cfg(variant: str, tag: str = 'aeon') -> Dict[str, Any]:
     z = SEQ_ZOO[variant]
     arch = z['arch']

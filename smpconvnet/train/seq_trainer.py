@@ -80,6 +80,7 @@ class TrainConfig:
     aug_jitter: float = 0.03
     aug_shift: float = 0.0
     aug_warp: float = 0.0
+    aug_flip: float = 0.0
     mixup: float = 0.0
     grad_clip: float = 0.0
     precise_bn: bool = False
@@ -111,8 +112,8 @@ class TrainConfig:
 # resumed with or without it exports the statistics it asks for)
 _RESUME_KEYS = ('model', 'model_kwargs', 'dataset', 'epochs', 'batch_size', 'lr', 'weight_decay', 'radius_lr_factor',
                 'warmup_epochs', 'min_lr_ratio', 'label_smoothing', 'augment', 'aug_scale', 'aug_jitter', 'aug_shift',
-                'aug_warp', 'mixup', 'grad_clip', 'model_ema', 'model_ema_decay', 'val_fraction', 'cv_folds', 'cv_fold', 'split_seed', 'seed', 'length', 'adding_length',
-                'adding_train', 'adding_test')
+                'aug_warp', 'aug_flip', 'mixup', 'grad_clip', 'model_ema', 'model_ema_decay', 'val_fraction',
+                'cv_folds', 'cv_fold', 'split_seed', 'seed', 'length', 'adding_length', 'adding_train', 'adding_test')
 
 
 # options that act only with another one: (fields, whether they act, why not and what to add). A value that does
@@ -121,8 +122,8 @@ _IDLE_RULES = (
     (('val_fraction', 'cv_folds', 'cv_fold', 'length', 'label_smoothing'), lambda c: c.dataset != 'adding',
      'the adding problem (a regression of generated sequences of --adding-length steps) has no hold-out, folds, '
      'padding length or labels to smooth'),
-    (('aug_scale', 'aug_jitter'), lambda c: c.augment,
-     'amplitude scaling and jitter act with --augment only: add --augment'),
+    (('aug_scale', 'aug_jitter', 'aug_flip'), lambda c: c.augment,
+     'amplitude scaling, jitter and time reversal act with --augment only: add --augment'),
     (('model_ema_decay',), lambda c: c.model_ema,
      "the decay of the weights' moving average acts with --model-ema only: add --model-ema"),
     (('split_seed',), lambda c: c.val_fraction > 0 or c.cv_folds > 0,  # on adding, the rule above refuses these
@@ -567,7 +568,7 @@ def _check_options(cfg: TrainConfig):
               ('radius_lr_factor', 0, None), ('grad_clip', 0, None), ('adding_length', 2, None),
               ('adding_train', 1, None), ('adding_test', 1, None), ('warmup_epochs', 0, None),
               ('weight_decay', 0, None), ('min_lr_ratio', 0, 1), ('aug_scale', 0, None), ('aug_jitter', 0, None),
-              ('aug_shift', 0, 1), ('mixup', 0, None))
+              ('aug_shift', 0, 1), ('aug_flip', 0, 1), ('mixup', 0, None))
     for name, low, high in ranges:
         value = getattr(cfg, name)
         if not value >= low or (high is not None and not value <= high):  # NaN fails both
@@ -685,7 +686,7 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
         for x, lengths, y in _progress(batch_iter, steps_per_epoch, f'epoch {epoch + 1}/{cfg.epochs}', cfg.progress):
             if cfg.augment:
                 x = seq_data.augment_batch(x, lengths, data_gen, cfg.aug_scale, cfg.aug_jitter, cfg.aug_shift,
-                                           cfg.aug_warp)
+                                           cfg.aug_warp, cfg.aug_flip)
             mix = None
             if cfg.mixup > 0:
                 # mixup (Zhang et al. 2018): one Beta(a, a) weight per batch, partners by a permutation; the
@@ -985,11 +986,17 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     except seq_data.UnknownLabelsError as e:
         if not (recorded and name != recorded):
             raise
+        from ..models.seq_zoo import model_for_dataset
+        shipped = model_for_dataset(name)
         raise ValueError(f'{e} ({model_name}\'s, trained on {recorded}): leave --dataset out to score it on '
-                         f'{recorded}, or evaluate a model trained on {name}') from None
+                         f'{recorded}, or evaluate a model trained on {name}'
+                         + (f' (the shipped one: smpconvnet evaluate-seq {shipped})' if shipped else '')) from None
     if recorded and name != recorded:
+        # labels are names only: '1' of one set and '1' of another are unrelated classes
         warnings.warn(f'{model_name} was trained on {recorded}; scoring it on {name} with {recorded}\'s label order '
-                      f'and normalisation (leave --dataset out to score it on {recorded})', stacklevel=2)
+                      f'and normalisation: each label of {name} is taken for the class of that name in {recorded}, '
+                      f'an unrelated class unless the two sets share their classes, so the accuracy means nothing '
+                      f'otherwise (leave --dataset out to score it on {recorded})', stacklevel=2)
     in_chans, length = int(cfg['input_size'][0]), int(cfg['input_size'][-1])
     if data.num_channels != in_chans:
         raise ValueError(f'{name} has {data.num_channels} channels, {model_name} expects {in_chans}')

@@ -158,14 +158,23 @@ def warn_new_classifier(src: str, model: torch.nn.Module, model_kwargs: Optional
                       f'num_classes=0 the features without a classifier)', UserWarning, stacklevel=3)
 
 
-def _warn_other_length(src: str, model: torch.nn.Module, example: torch.Tensor):
-    # a kernel sampled over the whole input (kernel_length=None) is another kernel at another length: the deployed
-    # model equals the training form at that length, which is not the model as trained
+def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Tensor):
+    """Refuse a length no kernel can be deployed for (said as the option; the model's own error is the Python
+    API's), and warn of one that changes whole-series kernels."""
     if not _deploys_for_a_length(model, example):
         return
+    length = _deployment_length(model, example)
+    if length < 2:
+        size = tuple(example.shape[1:])
+        default = ','.join(str(v) for v in model_input_shape(model))
+        raise ValueError(f'--input-size {",".join(str(v) for v in size)} (input_size={size}): a sequence model\'s '
+                         f'kernels are deployed for at least 2 steps; leave --input-size out to deploy it for its '
+                         f'own, --input-size {default}')
+    # a kernel sampled over the whole input (kernel_length=None) is another kernel at another length: the deployed
+    # model equals the training form at that length, which is not the model as trained
     if not kernels_span_the_input(model):
         return
-    trained, length = model_input_shape(model)[-1], _deployment_length(model, example)
+    trained = model_input_shape(model)[-1]
     if length != trained:
         warnings.warn(f'{src} deployed for {length} steps: its kernels span the whole input (kernel_length=None) and '
                       f'its pretrained_cfg gives {trained} steps (the length it was trained at), so for {length} it '
@@ -231,7 +240,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         raise ValueError(f'{src} is already deployed (re-parameterised)')
     print_step('[2/3] re-parameterising', quiet)
     x = example_input(model, 2, input_size)
-    _warn_other_length(src, model, x)
+    _check_deployment_length(src, model, x)
     deployed = deploy(model, x)
     # the reference is the training form's computation, branch by branch (eval-mode SMP-TCN units otherwise run the
     # folded convolution the deployed model is made of: a check of it against itself)
@@ -463,7 +472,7 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
             f'{zero_pad_to})) or leave it out, and pad shorter series with zeros before the ONNX file')
     x1 = example_input(model, 1, input_size)
     x2 = example_input(model, 3, input_size, seed=1)  # another batch size: the batch axis must be dynamic
-    _warn_other_length(src, model, x1)
+    _check_deployment_length(src, model, x1)
     source_deployed = is_deployed(model)  # a deployed folder: no training form to compare with (deploy keeps it)
     deployed = deploy(model, x1)
     # ONNX of a sequence classifier takes lengths too (right-padded batches); checked on padded samples

@@ -476,6 +476,31 @@ def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], a
                    f'reparam and export then deploy for the assumed model\'s input size unless given --input-size)')
 
 
+def _assumed_data_warning(path: Path, family: str, state_dict: Dict[str, Any], architecture: str,
+                          given: Dict[str, Any], assumed_data: str, cfg: Dict[str, Any]) -> str:
+    """For a weight file that names no model, loaded with its shapeless arguments ``given``: the data config it
+    still has from ``architecture`` (``assumed_data``: ``_assumed_data``'s words; ``cfg``: the model's), and how to
+    load it with its own (the registered models it fits, else an overlay of the data's values)."""
+    import json
+    import shlex
+    fits, members = _fitting_registered(family, state_dict, given)
+    verb = 'were' if ' and ' in assumed_data else 'was'
+    values = {k: list(cfg[k]) for k in ('input_size', 'mean', 'std') if cfg.get(k) is not None}
+    text = (f'{path} names no model: built with {", ".join(f"{k}={v!r}" for k, v in given.items())}, it has the '
+            f'{assumed_data} of {architecture} ({", ".join(f"{k}={tuple(v)}" for k, v in values.items())}), which '
+            f'{verb} assumed, not read from the file')
+    if fits:
+        ensemble = f', num_members={members}' if members else ''
+        text += ('. If it was saved from ' + '; or from '.join(
+            f'{name}: timm.create_model({name!r}, pretrained=True{ensemble}, pretrained_cfg_overlay='
+            f'dict(file={str(path)!r})), or, on the command line, {weights_file_hint(path, name, members)}'
+            for name in fits[:3]) + ' (its own data config with it)')
+    overlay = json.dumps(values)
+    return text + (f'. Otherwise give its data\'s values to load_model as pretrained_cfg_overlay=dict(input_size=(C, 1, '
+                   f'L), mean=(...), std=(...)), or to a command with --model-kwargs (as assumed here: --model-kwargs '
+                   f'{shlex.quote("pretrained_cfg_overlay=" + overlay)})')
+
+
 def _command_line_value(value: Any) -> str:
     # --model-kwargs parses JSON, then Python literals, else keeps the text: a plain word stays a string
     return value if isinstance(value, str) and value.isidentifier() and value not in ('True', 'False', 'None') \
@@ -777,6 +802,12 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         warnings.warn(_assumed_args_warning(path, family, find_state_dict(checkpoint)[0], source.architecture, unset,
                                             kwargs, assumed_data, {k: model_args[k] for k in unset if k in model_args}),
                       UserWarning, stacklevel=3)
+    elif bare and family == 'tcn' and assumed_data:
+        # built as the caller said, yet with the assumed model's input length (whole-series kernels are another
+        # kernel at another length) and sMNIST's normalisation: the warning above named them, following its advice
+        # silenced it
+        warnings.warn(_assumed_data_warning(path, family, find_state_dict(checkpoint)[0], source.architecture,
+                                            kwargs, assumed_data, model.pretrained_cfg), UserWarning, stacklevel=3)
     # what the caller built it with besides what the file tells (a bare file's global_pool='avg'): the model it
     # describes is that one
     built_with = {k: v for k, v in kwargs.items() if k not in source.model_args or source.model_args[k] != v}

@@ -141,14 +141,18 @@ def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_anothe
     assert main(['evaluate-seq', 'smpconv_tcn_arrowhead.aeon', '--dataset', 'GunPoint']) == 0
     captured = capsys.readouterr()
     assert ('smpconvnet evaluate-seq: warning: smpconv_tcn_arrowhead.aeon was trained on ArrowHead; scoring it on '
-            "GunPoint with ArrowHead's label order and normalisation (leave --dataset out") in captured.err
+            "GunPoint with ArrowHead's label order and normalisation: each label of GunPoint is taken for the "
+            "class of that name in ArrowHead, an unrelated class unless the two sets share their classes"
+            ) in captured.err
     assert 'on GunPoint (test split)' in captured.out
     # labels the model does not have: the error says whose they are and what to do (it stated the mismatch only)
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--dataset', 'ArrowHead']) == 1
     assert capsys.readouterr().err.strip() == (
         "smpconvnet evaluate-seq: error: ArrowHead test split has labels ['0'] not in the label order ['1', '2'] "
         "(smpconv_tcn_gunpoint.aeon's, trained on GunPoint): leave --dataset out to score it on GunPoint, or "
-        "evaluate a model trained on ArrowHead")
+        "evaluate a model trained on ArrowHead (the shipped one: smpconvnet evaluate-seq smpconv_tcn_arrowhead.aeon)")
+    assert main(['evaluate-seq', 'smpconv_tcn_arrowhead.aeon']) == 0  # the hint, copied
+    assert 'smpconv_tcn_arrowhead.aeon on ArrowHead (test split): accuracy' in capsys.readouterr().out
     # a recorded architecture overridden by an argument that keeps the weights' shapes: scored, with a warning
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'kernel_length=32']) == 0
     assert ('warning: --model-kwargs kernel_length=32: smpconv_tcn_gunpoint.aeon was trained with kernel_length=None'

@@ -44,6 +44,27 @@ def test_points_outside_the_grid_are_drawn(tmp_path):
     assert (before != after).any()
 
 
+def test_each_panel_names_its_channel_and_its_radii_in_taps(tmp_path, monkeypatch):
+    """At a whole series' length a point's radius is about one tap, and its bar hid behind the point's marker; the
+    panels were titled 'channel k' whether the kernel had one input channel or many. The title gives the channel
+    (output k, input 0 of a full convolution) and the radii's range in taps of the sampled grid."""
+    from matplotlib.figure import Figure
+    figures = []
+    save = Figure.savefig
+    monkeypatch.setattr(Figure, 'savefig', lambda self, *a, **k: (figures.append(self), save(self, *a, **k))[1])
+    model = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True)
+    views = kernel_views(model, max_rows=2)
+    assert [v.kernel.in_channels for v in views] == [1, 32]
+    for view in views:
+        with torch.no_grad():
+            view.kernel.radius.fill_(0.02)
+            view.kernel.radius[..., 0] = 0.1  # 0.1 * (150 - 1) / 2 = 7.45 taps; 0.02: 1.49
+    plot_point_kernels(views, tmp_path / 'r.png', channels=2, size_px=(900, 500))
+    titles = [ax.get_title() for ax in figures[0].axes]
+    assert titles == ['channel 0: radii 1.5-7.5 taps', 'channel 1: radii 1.5-7.5 taps',
+                      'out 0 / in 0: radii 1.5-7.5 taps', 'out 1 / in 0: radii 1.5-7.5 taps']
+
+
 def test_plot_needs_point_kernels_and_matplotlib(tmp_path, monkeypatch):
     deployed = timm.utils.reparameterize_model(timm.create_model('smpconv_tcn_smnist', num_blocks=2).eval())
     with pytest.raises(ValueError, match='no PointKernel.*training form'):

@@ -173,6 +173,38 @@ def test_window_slicing_augmentation():
     assert torch.equal(seq_data.augment_batch(x, lengths, g, scale=0.0, jitter=0.0, warp=0.0), x)
 
 
+def test_time_reversal_augmentation():
+    """--aug-flip p: a sample's valid steps reversed with probability p (all its channels), the padding left zero;
+    every other draw as without it, so the recipes without --aug-flip train as before."""
+    x = torch.arange(1, 13, dtype=torch.float32).repeat(4, 2, 1)  # [4, 2, 12], steps 1..12
+    lengths = torch.tensor([12, 7, 3, 12])
+    mask = torch.arange(12) < lengths.view(-1, 1)
+    x = x * mask.unsqueeze(1)
+    out = seq_data.augment_batch(x, lengths, torch.Generator().manual_seed(0), scale=0.0, jitter=0.0, flip=1.0)
+    for i, n in enumerate(lengths.tolist()):
+        assert torch.equal(out[i, :, :n], x[i, :, :n].flip(-1))
+        assert (out[i, :, n:] == 0).all()
+    # p = 0.5: some reversed, some not, reproducibly
+    x = x.repeat(16, 1, 1)
+    lengths = lengths.repeat(16)
+    half = seq_data.augment_batch(x, lengths, torch.Generator().manual_seed(1), scale=0.0, jitter=0.0, flip=0.5)
+    kept = (half == x).flatten(1).all(1)
+    assert 10 < int(kept.sum()) < 54
+    assert torch.equal(half, seq_data.augment_batch(x, lengths, torch.Generator().manual_seed(1), scale=0.0,
+                                                    jitter=0.0, flip=0.5))
+    # off: no draw, so the scaling and jitter of a run without it are unchanged
+    g1, g2 = torch.Generator().manual_seed(2), torch.Generator().manual_seed(2)
+    assert torch.equal(seq_data.augment_batch(x, lengths, g1, flip=0.0), seq_data.augment_batch(x, lengths, g2))
+    assert torch.equal(g1.get_state(), g2.get_state())
+
+
+def test_flip_option_checks(tmp_path):
+    with pytest.raises(ValueError, match=r'--aug-flip 1.5: expected a value in \[0, 1\]'):
+        train_seq.train(_cfg(tmp_path, 'f', aug_flip=1.5))
+    with pytest.raises(ValueError, match='--aug-flip 0.5: .*act with --augment only: add --augment'):
+        train_seq.train(_cfg(tmp_path, 'f', augment=False, aug_flip=0.5))
+
+
 def test_warp_needs_equal_lengths_and_mixup_classification(tmp_path):
     with pytest.raises(ValueError, match='equal-length'):
         train_seq.train(_cfg(tmp_path, 'w', aug_warp=0.2))  # JapaneseVowels: variable lengths
@@ -621,8 +653,8 @@ def test_options_that_would_train_something_else_are_refused_before_training(tmp
                                                                  'prediction per step'),
                           (['--aug-shift', '0.1'], '--aug-shift 0.1: circular shifts .* act with --augment only'),
                           (['--aug-warp', '0.2'], '--aug-warp 0.2: circular shifts .* act with --augment only'),
-                          (['--aug-jitter', '0.1'], '--aug-jitter 0.1: amplitude scaling and jitter act with --augment '
-                                                    'only: add --augment'),
+                          (['--aug-jitter', '0.1'], '--aug-jitter 0.1: amplitude scaling, jitter and time reversal '
+                                                    'act with --augment only: add --augment'),
                           (['--device', 'foo'], r"--device 'foo': expected a torch device, e\.g\. cpu or cuda"),
                           (['--device', 'meta'], r'--device meta: expected cpu, cuda \(cuda:N\) or mps'),
                           (['--threads', '-1'], '--threads -1: expected a value at least 0'),
@@ -655,7 +687,8 @@ def test_options_that_would_train_something_else_are_refused_before_training(tmp
         assert re.search(message, err) and 'Traceback' not in err, err
         assert not (tmp_path / 'g').exists()
     # through the library, values other than the defaults are refused the same way (defaults cannot be told apart)
-    for kw, message in (({'aug_scale': 0.5}, '--aug-scale 0.5: amplitude scaling and jitter act with --augment only'),
+    for kw, message in (({'aug_scale': 0.5}, '--aug-scale 0.5: amplitude scaling, jitter and time reversal act '
+                                             'with --augment only'),
                         ({'aug_jitter': 0.1, 'aug_scale': 0.2}, '--aug-scale 0.2 and --aug-jitter 0.1: amplitude '
                                                                 'scaling'),
                         ({'model_ema_decay': 0.9}, '--model-ema-decay 0.9: .* acts with --model-ema only'),

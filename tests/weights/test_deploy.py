@@ -564,6 +564,15 @@ def test_input_size_is_checked_against_the_model_with_hints_that_work(tmp_path, 
                      else hint[1]] + (hint if 'in_chans=2' in hint else [])) == 0
     assert [i.name for i in onnx.load(str(out)).graph.input] == ['input', 'lengths']
     assert onnx.load(str(out)).graph.input[0].type.tensor_type.shape.dim[1].dim_value == 2
+    # one step: refused as the option, before the warning about other lengths (it was the Python API's
+    # "reparameterize(length=...)" after that warning); the hint, copied, deploys
+    for command in (['reparam', name, str(tmp_path / 'r')], ['export', name, '-o', str(out), '--force']):
+        assert main(command + ['--input-size', '1,1']) == 1
+        err = capsys.readouterr().err
+        assert err.strip().splitlines() == [
+            f"smpconvnet {command[0]}: error: --input-size 1,1 (input_size=(1, 1)): a sequence model's kernels are "
+            "deployed for at least 2 steps; leave --input-size out to deploy it for its own, --input-size 1,150"]
+        assert main(command + ['--input-size', '1,150']) == 0
 
 
 def test_an_opset_the_models_cannot_export_to_is_refused_in_one_line(tmp_path, capsys):

@@ -251,9 +251,25 @@ def test_bare_weights_of_a_model_built_otherwise_warn_with_a_command_that_loads_
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         copied = eval(command, {'timm': timm}).eval()
+    # the arguments passed: the outputs, but still the assumed model's data config, which a second warning names
+    # (following the first's advice silenced every reminder), with overlays that give the data's own
+    with pytest.warns(UserWarning, match='names no model: built with global_pool=.avg., kernel_length=32, it has the '
+                                         r'input length and normalisation \(no labels\) of smpconv_tcn_smnist '
+                                         r'\(input_size=\(1, 1, 784\)') as record:
         passed, described = load_model(str(path), global_pool='avg', kernel_length=32)
     with torch.inference_mode():
         assert rel_err(copied(x), model(x)) == 0 and rel_err(passed.eval()(x), model(x)) == 0
+    reminder = str(record[0].message)
+    assert eval(re.search(r"(timm\.create_model\('smpconv_tcn_osuleaf'.*?\)\))", reminder).group(1),
+                {'timm': timm}).pretrained_cfg['input_size'] == (1, 1, 427)
+    overlay = shlex.split(reminder.split('(as assumed here: ')[1][:-1])
+    assert overlay[0] == '--model-kwargs' and overlay[1].startswith('pretrained_cfg_overlay={"input_size": [1, 1, 784]')
+    own = dict(json.loads(overlay[1].split('=', 1)[1]), input_size=(1, 1, 427), mean=model.pretrained_cfg['mean'],
+               std=model.pretrained_cfg['std'])
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        told, _ = load_model(str(path), global_pool='avg', kernel_length=32, pretrained_cfg_overlay=own)
+    assert {k: told.pretrained_cfg[k] for k in own} == {k: model.pretrained_cfg[k] for k in own}
     # the description names the model that was built: the arguments passed too (it named the file's shapes only)
     assert described.endswith(f", built with {{'global_pool': 'avg', 'kernel_length': 32}} from {path}")
     # the cfg that says what the file is, under timm's alias too (timm's ONNX export reads default_cfg)
