@@ -1547,6 +1547,16 @@ class SMPConvTCNEnsemble(nn.Module):
         _cfg_follows_length(self)
         return self
 
+    def _check_members_pool(self):
+        # the members pool as one model: one assigned its own (model.members[0].global_pool = 'avg') mixed poolings
+        # under the ensemble's name, or failed in torch.stack ('' against a pooled member)
+        pool = self.members[0].global_pool
+        for i, member in enumerate(self.members):
+            if member.global_pool != pool:
+                raise ValueError('SMPConvTCNEnsemble: members[' + str(i) + "].global_pool is '" + member.global_pool
+                                 + "', members[0]'s '" + pool + "': the members pool as one model; set the "
+                                 "ensemble's (model.set_global_pool(...)), which sets every member's")
+
     def _combine(self, outputs: List[torch.Tensor], pre_logits: bool) -> torch.Tensor:
         if pre_logits or self.num_classes == 0:
             return torch.cat(outputs, dim=1)
@@ -1617,6 +1627,7 @@ class SMPConvTCNEnsemble(nn.Module):
         if x.shape[1] != self.num_features:
             raise ValueError('SMPConvTCNEnsemble.forward_head expects the members\' concatenated features, '
                              + str(self.num_features) + ' channels, got ' + str(x.shape[1]))
+        self._check_members_pool()
         chunks = torch.split(x, self.member_features, dim=1)
         outputs = [member.forward_head(chunks[i], pre_logits=pre_logits, lengths=lengths)
                    for i, member in enumerate(self.members)]
@@ -1640,6 +1651,7 @@ class SMPConvTCNEnsemble(nn.Module):
     ) -> torch.Tensor:
         """Ensemble logits ``[B, num_classes]`` (``log`` of the mean class probabilities; with one output, the mean
         output) of sequences ``x`` [B, C, L] or [B, C, 1, L]; ``lengths`` / ``timestamps`` as for ``SMPConvTCN``."""
+        self._check_members_pool()
         return self._combine([member(x, timestamps, lengths) for member in self.members], False)
 
 

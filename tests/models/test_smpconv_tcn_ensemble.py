@@ -199,6 +199,19 @@ def test_assigning_global_pool_reaches_the_members():
     single.global_pool = 'mean'
     with pytest.raises(ValueError, match="got 'mean'"):
         single(x)
+    # one member's own pooling: the ensemble mixed poolings under its first member's name ('avg' against 'max'), or
+    # failed in torch.stack ('' against pooled members); refused, with the call that sets them all
+    for pool in ('avg', ''):
+        single.global_pool = pool
+        message = (rf"members\[1\]\.global_pool is 'max', members\[0\]'s '{pool}': the members pool as one model; set "
+                   r"the ensemble's \(model\.set_global_pool\(\.\.\.\)\)")
+        with pytest.raises(ValueError, match=message):
+            model(x, lengths=lengths)
+        with pytest.raises(ValueError, match=message):
+            model.forward_head(model.forward_features(x, lengths=lengths), lengths=lengths)
+    model.set_global_pool('max')
+    with torch.no_grad():
+        assert rel_err(model(x, lengths=lengths), by_max) < 1e-6
 
 
 def test_reparameterize_matches_training_form(tmp_path):
