@@ -23,7 +23,7 @@ from .folders import (
     retrained_cfg, set_pretrained_cfg, write_model_folder,
 )
 from .hub import sha256_file
-from .sources import detect_architecture, read_checkpoint
+from .sources import detect_architecture, identify_checkpoint, read_checkpoint
 
 __all__ = ['convert_checkpoint', 'VERIFY_INPUT_SIZE', 'VERIFY_TOLERANCE']
 
@@ -32,6 +32,26 @@ VERIFY_INPUT_SIZE = 64
 VERIFY_TOLERANCE = 1e-5
 
 PathLike = Union[str, os.PathLike]
+
+
+def _refuse_other_family(src: Path, checkpoint: Dict[str, Any], state_dict: Any):
+    """A ``ValueError`` for a checkpoint of another SMP family (an SMP-TCN or SMP-ResNet, the original sequence
+    model's layout included): convert reads the authors' SMPConvNet ImageNet checkpoints; the other commands read such
+    a file as it is ("not an SMPConvNet checkpoint" said nothing of that)."""
+    from timm.models import split_model_name_tag
+    from ..models.smpconvnet import ARCH_CONFIGS
+    if state_dict is None or 'stem.0.conv.weight' in state_dict:
+        return
+    try:
+        source = identify_checkpoint(checkpoint)
+    except ValueError:
+        return  # detect_architecture says what it is not
+    if split_model_name_tag(source.architecture)[0] in ARCH_CONFIGS:
+        return
+    raise ValueError(f'{src} holds {source.description}, not an SMPConvNet ImageNet checkpoint, which convert reads; '
+                     f'every other command reads it as it is: e.g. `smpconvnet reparam {src} OUT` for a deployed '
+                     f'folder, `smpconvnet info {src}` (arguments its shapes do not tell are assumed, with a warning '
+                     f'that says how to give them)')
 
 
 def convert_checkpoint(
@@ -67,6 +87,7 @@ def convert_checkpoint(
                f"warning, unless given with --model-kwargs 'large_kernel_sizes=[...]')")
         raise ValueError(f'{src} is in this package\'s layout already (no kernel_coord grids), not one of the authors\' '
                          f'checkpoints, which convert reads; every other command reads it as it is: {how}')
+    _refuse_other_family(src, checkpoint, state_dict)
     architecture, model_args, description = detect_architecture(checkpoint)
     print_step(f'      {description}: {architecture}' + (f' with {model_args}' if model_args else ''), quiet)
 

@@ -109,6 +109,27 @@ def test_an_unrecognisable_checkpoint_says_so():
         detect_architecture(sd)
 
 
+def test_a_checkpoint_of_another_smp_family_is_refused_with_commands_that_read_it(tmp_path, capsys):
+    """The original SMP-TCN's checkpoint layout (the reference's sequence model) got "cannot tell which SMPConvNet
+    this is: not an SMPConvNet checkpoint", with nothing of what reads it; so did an SMP-ResNet's. The error names
+    what it holds and commands that read it as it is, which then work as printed."""
+    src = FIXTURES / 'official_tcn_small.safetensors'
+    assert main(['convert', str(src), str(tmp_path / 'c')]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"smpconvnet convert: error: {src} holds SMP-TCN smpconv_tcn_smnist with {{'num_blocks': 2, "
+                          "'hidden_channels': 8}, not an SMPConvNet ImageNet checkpoint")
+    assert not (tmp_path / 'c').exists()
+    reparam = err.split('e.g. `')[1].split('`')[0].replace('OUT', str(tmp_path / 'deployed')).split()
+    info = err.split(', `')[1].split('`')[0].split()
+    assert reparam[:2] == ['smpconvnet', 'reparam'] and info[:2] == ['smpconvnet', 'info']
+    assert main(reparam[1:]) == 0 and main(info[1:]) == 0
+    assert capsys.readouterr().err.count("warning: " + str(src) + " names no model") == 2
+    resnet = tmp_path / 'resnet.safetensors'
+    save_file(timm.create_model('smpconv_resnet_cifar10').state_dict(), str(resnet))
+    assert main(['convert', str(resnet), str(tmp_path / 'r')]) == 1
+    assert 'holds SMP-ResNet' in capsys.readouterr().err
+
+
 def test_refuses_to_overwrite_without_force(tmp_path, converted):
     dst = tmp_path / 'out'
     dst.mkdir()
