@@ -470,7 +470,7 @@ smpconvnet push {name} <namespace>/{name}
 `convert` recognises {notes['title']} from the tensor shapes, renames the keys to this package's layout (the
 point coordinates rotated to its kernel orientation; see `checkpoint_filter_fn`), writes `model.safetensors`,
 this `config.json` and a model card recording the SHA-256 of the source file, and verifies the folder by loading
-it back through timm and comparing outputs with the original network.
+it back through timm and comparing its outputs with those of the network built from the source checkpoint.
 
 ## Integrity
 
