@@ -177,8 +177,9 @@ def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Te
     trained = model_input_shape(model)[-1]
     if length != trained:
         warnings.warn(f'{src} deployed for {length} steps: its kernels span the whole input (kernel_length=None) and '
-                      f'its pretrained_cfg gives {trained} steps (the length it was trained at), so for {length} it '
-                      f'computes something else than the trained model; leave --input-size out to deploy it for '
+                      f'its pretrained_cfg gives {trained} steps (the length it was trained at, where its source '
+                      f'records one: a weight file that names no model has the assumed model\'s), so for {length} it '
+                      f'computes something else than for {trained}; leave --input-size out to deploy it for '
                       f'{trained} steps (pad shorter series to that length)', UserWarning, stacklevel=3)
 
 

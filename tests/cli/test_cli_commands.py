@@ -177,7 +177,9 @@ def test_evaluate_seq_of_a_folder_deployed_for_shorter_series_says_how_to_deploy
     assert main(['reparam', 'smpconv_tcn_japanesevowels.aeon', str(tmp_path / 'jv20'), '--input-size', '12,20']) == 0
     # its kernels span the whole input: deployed for another length than its own, it is another model
     assert ('warning: smpconv_tcn_japanesevowels.aeon deployed for 20 steps: its kernels span the whole input '
-            '(kernel_length=None) and its pretrained_cfg gives 29 steps') in capsys.readouterr().err
+            '(kernel_length=None) and its pretrained_cfg gives 29 steps (the length it was trained at, where its '
+            "source records one: a weight file that names no model has the assumed model's), so for 20 it computes "
+            'something else than for 29') in capsys.readouterr().err
     assert main(['evaluate-seq', str(tmp_path / 'jv20')]) == 1
     assert ('is deployed for series of 20 steps (its kernels are materialised for that length), but the test split of '
             'JapaneseVowels has series of up to 29: evaluate the training-form model it was deployed from, or deploy '
