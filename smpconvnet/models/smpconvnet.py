@@ -729,6 +729,25 @@ def remap_original_keys(state_dict: Dict[str, torch.Tensor], rotate: bool = True
     return out
 
 
+def original_key(key: str) -> str:
+    """The original layout's name of this implementation's state-dict ``key`` (the inverse of
+    ``remap_original_keys``' renaming; the ``kernel_coord`` grids have no counterpart), for messages that name what a
+    checkpoint in the authors' layout holds or lacks."""
+    k = re.sub(r'^stages\.(\d+)\.downsample\.', lambda m: f'transitions.{int(m.group(1)) - 1}.', key)
+    # each stage alternates a large-kernel block (even index, its norm prelkb_bn) and a ConvFFN (odd, preffn_bn)
+    k = re.sub(r'^(stages\.\d+\.blocks\.(\d+))\.norm\.',
+               lambda m: f"{m.group(1)}.{'prelkb_bn' if int(m.group(2)) % 2 == 0 else 'preffn_bn'}.", k)
+    if k.startswith('head.norm.'):
+        k = k[len('head.'):]
+    elif k in ('head.fc.weight', 'head.fc.bias'):
+        k = k.replace('head.fc.', 'head.')
+    for new, old in (('.kernel.coords', '.weight_coord'), ('.kernel.radius', '.radius'),
+                     ('.kernel.weights', '.weights')):
+        if k.endswith(new) and '.smp.conv.' in k:
+            k = k[:-len(new)] + old
+    return k
+
+
 def _describe(config: Dict[str, Any]) -> str:
     for name, cfg in ARCH_CONFIGS.items():
         if list(cfg['channels']) == config['channels'] and list(cfg['layers']) == config['layers']:
@@ -782,8 +801,10 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
     skip = ('head.fc.weight', 'head.fc.bias', 'stem.0.conv.weight')
     for k, v in state_dict.items():
         if k in model_sd and k not in skip and model_sd[k].shape != v.shape:
+            # named as the file names it (an original checkpoint's keys are renamed above)
+            name = f"{original_key(k)} (this package's {k})" if original and original_key(k) != k else k
             raise ValueError(
-                f'checkpoint tensor {k} has shape {list(v.shape)}, the model expects {list(model_sd[k].shape)} '
+                f'checkpoint tensor {name} has shape {list(v.shape)}, the model expects {list(model_sd[k].shape)} '
                 f'(checkpoint: {_describe(ckpt_cfg)}; model: {_describe(model_cfg)})')
     return {k: v for k, v in state_dict.items() if not k.endswith('.kernel_coord')}
 

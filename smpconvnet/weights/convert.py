@@ -10,6 +10,7 @@ comparing its outputs with the network built from the checkpoint (its weights in
 outputs equal the authors' code's recorded ones, ``tests/fixtures``), and only then renamed into place.
 """
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any, Dict, Union
@@ -32,6 +33,16 @@ VERIFY_INPUT_SIZE = 64
 VERIFY_TOLERANCE = 1e-5
 
 PathLike = Union[str, os.PathLike]
+
+
+def _in_original_names(message: str) -> str:
+    """torch's load_state_dict error with each key as the authors' layout names it (the file's), not this
+    package's."""
+    from ..models.smpconvnet import original_key
+    message = re.sub(r'"([^"]+)"', lambda m: f'"{original_key(m.group(1))}"', message)
+    message = re.sub(r'size mismatch for ([^:\s]+):', lambda m: f'size mismatch for {original_key(m.group(1))}:',
+                     message)
+    return message.replace('in state_dict:', 'in the checkpoint:').strip() + ' (keys in the authors\' layout)'
 
 
 def _refuse_other_family(src: Path, checkpoint: Dict[str, Any], state_dict: Any):
@@ -93,7 +104,10 @@ def convert_checkpoint(
 
     print_step('[2/4] building the network and loading the original weights (checkpoint_filter_fn)', quiet)
     original = timm.create_model(architecture, **model_args).eval()
-    original.load_state_dict(checkpoint_filter_fn(checkpoint, original), strict=True)
+    try:
+        original.load_state_dict(checkpoint_filter_fn(checkpoint, original), strict=True)
+    except RuntimeError as e:
+        raise ValueError(f'{src}: its weights do not load into {architecture}: {_in_original_names(str(e))}') from e
     del checkpoint
     if model_args:
         # not the authors' ImageNet-1k T or B (other classes, channels or size): not the in1k tag, Hub repo and paper

@@ -130,6 +130,33 @@ def test_a_checkpoint_of_another_smp_family_is_refused_with_commands_that_read_i
     assert 'holds SMP-ResNet' in capsys.readouterr().err
 
 
+def test_load_errors_name_the_keys_as_the_file_does(tmp_path):
+    """A missing, extra or misshapen tensor in an authors'-layout file was named by this package's key
+    (`...smp.conv.kernel.radius`, `...norm.weight`), which the file does not have; the errors name the file's, and the
+    renaming is the exact inverse of the layout conversion for every key of SMPConvNet-T."""
+    import ast
+    from smpconvnet.models.smpconvnet import original_key, remap_original_keys
+    rows = [line.split('\t') for line in (FIXTURES / 'official_smpconvnet_t_keys.tsv').read_text().splitlines()[1:]]
+    for key, shape in rows:
+        if not key.endswith('.kernel_coord'):
+            (renamed,) = remap_original_keys({key: torch.zeros(ast.literal_eval(shape))}, rotate=False)
+            assert original_key(renamed) == key
+    sd = load_file(str(SMALL_CKPT))
+    cases = (({'stages.0.blocks.0.large_kernel.smp.conv.radius': None},
+              'Missing key(s) in the checkpoint: "stages.0.blocks.0.large_kernel.smp.conv.radius"'),
+             ({'transitions.0.extra': torch.zeros(1)}, 'Unexpected key(s) in the checkpoint: "transitions.0.extra"'),
+             ({'stages.0.blocks.1.preffn_bn.weight': torch.zeros(5)},
+              "checkpoint tensor stages.0.blocks.1.preffn_bn.weight (this package's stages.0.blocks.1.norm.weight) "
+              'has shape [5], the model expects [16]'))
+    for change, message in cases:
+        broken = {k: v for k, v in sd.items() if change.get(k, v) is not None}
+        broken.update({k: v for k, v in change.items() if v is not None})
+        save_file(broken, str(tmp_path / 'broken.safetensors'))
+        with pytest.raises(ValueError) as e:
+            convert_checkpoint(tmp_path / 'broken.safetensors', tmp_path / 'out', quiet=True)
+        assert message in str(e.value) and not (tmp_path / 'out').exists()
+
+
 def test_refuses_to_overwrite_without_force(tmp_path, converted):
     dst = tmp_path / 'out'
     dst.mkdir()
