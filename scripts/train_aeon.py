@@ -197,6 +197,16 @@ _FLIP_ROUND = ('A later round (`--candidates {}`) added time reversal to the cho
                'the training series read backwards, an outline traced the other way round being its mirror image; '
                'the grids had used the other symmetry of outlines, circular shifts of their start), {}.')
 
+# FCN's and ResNet's training regime (Wang, Yan & Oates 2017; Fawaz et al. 2019): batches of about a tenth of the
+# training set (min(N / 10, 16): 3 on ArrowHead's folds) for 1500-2000 epochs, about 10,000 updates where the grids'
+# recipes made 800-1,600 (batches of 8, 200-400 epochs)
+_FCN_SCHEDULE = ['--batch-size', '4', '--epochs', '1500']
+_FCN_SCHEDULE_ROUND = ('A later round (`--candidates {}`) trained ACSF1\'s recipe of centred 33-tap kernels with '
+                       'circular shifts and mean pooling (the grid\'s closest to FCN\'s and ResNet\'s centred short '
+                       'kernels with mean pooling) in their training regime: batches of 4 (FCN and ResNet take about '
+                       'a tenth of the training set, 3 here) for 1500 epochs, about 10,000 updates where the '
+                       'grid\'s recipes had made 800-1,600.')
+
 
 def _short(taps, fft=False):
     # short SMP kernels (kernel_length taps instead of the whole series: local shape features pooled over the series,
@@ -302,7 +312,8 @@ DATASETS = {
                                   'last_e200_wd3_x5': Ensemble('last_e200_wd3', 5),
                                   'last_e200_flip': _POOL_GRID['last'] + _LONG + _FLIP,
                                   'last_e200_shift_flip': _POOL_GRID['last'] + _LONG + _SHIFT + _FLIP,
-                                  'same_k33_shift_flip_e200': _short(33) + _CENTRED + _SHIFT + _FLIP + _LONG},
+                                  'same_k33_shift_flip_e200': _short(33) + _CENTRED + _SHIFT + _FLIP + _LONG,
+                                  'same_k33_shift_b4_e1500': _short(33) + _CENTRED + _SHIFT + _FCN_SCHEDULE},
                       note='Before this protocol, an exploratory comparison (three 32-channel layers, mean pooling, '
                            'not shipped) had read the ArrowHead test split: 0.829 with causal layers, 0.794 with '
                            'non-causal ones; a first 2-block width grid was abandoned part-way. '
@@ -340,7 +351,8 @@ DATASETS = {
                            + ' ' + _FLIP_ROUND.format(
                                'last_e200_flip last_e200_shift_flip same_k33_shift_flip_e200', 'alone, with circular '
                                'shifts (`last_e200_shift_flip`) and in ACSF1\'s recipe of centred 33-tap kernels with '
-                               'circular shifts (`same_k33_shift_flip_e200`)')),
+                               'circular shifts (`same_k33_shift_flip_e200`)')
+                           + ' ' + _FCN_SCHEDULE_ROUND.format('same_k33_shift_b4_e1500')),
     'BasicMotions': dict(model='smpconv_tcn_basicmotions', args=['--epochs', '100', '--batch-size', '8'], folds=5,
                          candidates=_POOL_GRID, note=_two_block_note('1.000')),
     'GunPoint': dict(model='smpconv_tcn_gunpoint', args=['--epochs', '100', '--batch-size', '8'], folds=5,

@@ -27,6 +27,7 @@ __all__ = [
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
 HUB_NAMESPACE_ENV = 'SMPCONVNET_HUB_NAMESPACE'
+_NAMESPACE_WARNINGS: dict = {}  # warnings.warn_explicit's once-per-message registry
 
 # the weights shipped inside the package (smpconvnet/pretrained/<model>.<tag>/: in a checkout, a wheel, an sdist)
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / 'pretrained'
@@ -44,8 +45,13 @@ def hub_namespace() -> str:
         try:
             _check_namespace(value, f'{HUB_NAMESPACE_ENV}={value!r}')
         except ValueError as e:
-            warnings.warn(f'{str(e).rstrip(".")}; it is ignored and the default namespace {DEFAULT_HUB_NAMESPACE!r} is used',
-                          UserWarning, stacklevel=2)
+            # attributed to the variable: read while the package registers its models, there is no line of the
+            # caller's to show (a stack level showed one of this package's); once per message, as a warning at one
+            # place is
+            warnings.warn_explicit(f'{str(e).rstrip(".")}; it is ignored and the default namespace '
+                                   f'{DEFAULT_HUB_NAMESPACE!r} is used', UserWarning,
+                                   filename=f'<environment variable {HUB_NAMESPACE_ENV}>', lineno=0,
+                                   module='smpconvnet', registry=_NAMESPACE_WARNINGS)
             value = ''
     return value or DEFAULT_HUB_NAMESPACE
 

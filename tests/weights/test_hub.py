@@ -90,8 +90,10 @@ def test_a_bad_namespace_variable_is_named_and_not_used(monkeypatch, restore_nam
     hub.set_hub_namespace(None)
     monkeypatch.setenv(hub.HUB_NAMESPACE_ENV, value)
     with pytest.warns(UserWarning, match=f"SMPCONVNET_HUB_NAMESPACE='{value}': invalid Hub namespace.*; it is "
-                                         f"ignored and the default namespace 'smpconvnet' is used"):
+                                         f"ignored and the default namespace 'smpconvnet' is used") as record:
         assert hub.hub_namespace() == 'smpconvnet'
+    # shown at the variable, not at a line of this package's (which the warning printed as its source)
+    assert record[0].filename == '<environment variable SMPCONVNET_HUB_NAMESPACE>'
 
 
 def test_missing_weights_error_says_where_and_how(offline_hf_cache):
