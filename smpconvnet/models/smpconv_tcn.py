@@ -34,7 +34,9 @@ Continuous-signal features:
       real time differences (``PointKernel.sample``): step j enters output i at kernel position
       ``1 - 2 (t_i - t_j) / span``, where span is the sample's time range ``t[last] - t[0]`` (or
       ``kernel_length - 1`` with a fixed kernel length, timestamps then in units of steps), so regular
-      sampling reproduces the grid exactly. The small kernels act on the previous samples, whatever their
+      sampling reproduces the grid exactly (not in a padded batch with whole-series kernels: with ``lengths``
+      each series' span ends at its own last step, where the plain path samples the kernels for the padded
+      length; a warning says so). The small kernels act on the previous samples, whatever their
       time gaps. Timestamps that are multiples of one step (regular sampling with missing steps) run as a
       regular convolution on that grid (exact, as fast as regular input); arbitrary times evaluate the kernel
       for every pair of steps, O(L^2) per channel pair, meant for moderate lengths;
@@ -53,6 +55,7 @@ import contextlib
 import inspect
 import math
 import numbers
+import warnings
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import torch
@@ -931,6 +934,16 @@ class SMPConvTCN(nn.Module):
     def _time_positions(
             self, x: torch.Tensor, timestamps: torch.Tensor, lengths: Optional[torch.Tensor]) -> _TimePositions:
         batch, _, length = x.shape
+        if lengths is not None and self.kernel_length is None and bool((lengths < length).any()):
+            # the plain path samples whole-series kernels for the padded length, this one for each series' own span:
+            # regular timestamps looked harmless and gave other outputs (and the pairwise path: each series its grid)
+            warnings.warn(
+                'timestamps with lengths shorter than the padded batch: each series\' kernels span its own time '
+                'range (t[length - 1] - t[0]), not the padded batch\'s steps they span without timestamps, so even '
+                'regular timestamps give other outputs than model(x, lengths=lengths); a model trained without '
+                'timestamps (every shipped one) computes what it was trained to without them. Pass timestamps for '
+                'irregularly sampled series only, or fix kernel_length (a padded series then gives what it gives '
+                'alone either way)', UserWarning, stacklevel=_caller_stacklevel())
         ts = timestamps.to(device=x.device, dtype=torch.float64)
         if ts.dim() == 1 and lengths is not None and self.kernel_length is None:
             ts = ts.expand(batch, length)  # each sample's span ends at its own last step
@@ -1659,6 +1672,18 @@ def member_network(model: nn.Module) -> nn.Module:
     """The network that describes ``model``'s architecture (its ``causal``, ``kernel_length``, ``zero_pad_to``, ...):
     an ensemble's first member (``SMPConvTCNEnsemble``'s members share one architecture), any other model itself."""
     return getattr(model, 'members', [model])[0]
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside this package and ``torch.nn`` (a warning raised in a forward
+    pass is about the caller's call, however deep the model's own calls and ``nn.Module.__call__`` go)."""
+    import os
+    inside = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+              os.path.dirname(os.path.abspath(nn.__file__)))
+    frame, level = inspect.currentframe(), 0
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return max(level, 1)
 
 
 def kernels_span_the_input(model: nn.Module) -> bool:

@@ -24,7 +24,7 @@ from .folders import (
     retrained_cfg, set_pretrained_cfg, write_model_folder,
 )
 from .hub import sha256_file
-from .sources import detect_architecture, identify_checkpoint, read_checkpoint
+from .sources import detect_architecture, identify_checkpoint, read_checkpoint, weights_file_hints
 
 __all__ = ['convert_checkpoint', 'VERIFY_INPUT_SIZE', 'VERIFY_TOLERANCE']
 
@@ -53,16 +53,32 @@ def _refuse_other_family(src: Path, checkpoint: Dict[str, Any], state_dict: Any)
     from ..models.smpconvnet import ARCH_CONFIGS
     if state_dict is None or 'stem.0.conv.weight' in state_dict:
         return
+    folder = src.parent
     try:
         source = identify_checkpoint(checkpoint)
     except ValueError:
-        return  # detect_architecture says what it is not
-    if split_model_name_tag(source.architecture)[0] in ARCH_CONFIGS:
+        if not (folder / CONFIG_NAME).is_file():
+            return  # detect_architecture says what it is not
+        source = None  # a deployed model's weights, say: its folder tells
+    if source is not None and split_model_name_tag(source.architecture)[0] in ARCH_CONFIGS:
         return
-    raise ValueError(f'{src} holds {source.description}, not an SMPConvNet ImageNet checkpoint, which convert reads; '
-                     f'every other command reads it as it is: e.g. `smpconvnet reparam {src} OUT` for a deployed '
-                     f'folder, `smpconvnet info {src}` (arguments its shapes do not tell are assumed, with a warning '
-                     f'that says how to give them)')
+    head = (f'{src} holds {source.description}, not' if source else f'{src} is not') + (
+        ' an SMPConvNet ImageNet checkpoint, which convert reads; ')
+    if (folder / CONFIG_NAME).is_file():
+        # a model, run or deployed folder: its config.json records what a bare file's shapes do not (pooling,
+        # kernel length, input length, normalisation, labels; a deployed state dict names no architecture at all)
+        raise ValueError(head + f'its folder {folder} records the model: give the folder to any command, e.g. '
+                                f'`smpconvnet info {folder}`, `smpconvnet export {folder} -o OUT.onnx`')
+    hints = weights_file_hints(src) if source.assumed else []  # (source is known here: no folder)
+    if hints:
+        # the registered models it fits, with their pooling, kernel length and data config (the file alone is read
+        # as the family's default model: another network for these weights)
+        raise ValueError(head + 'other commands read it as the registered model it was saved from: '
+                         + '; or '.join(hints[:3]) + f' (e.g. `smpconvnet reparam NAME OUT --model-kwargs ...`)')
+    raise ValueError(head + f'every other command reads it as it is: e.g. `smpconvnet reparam {src} OUT` for a '
+                            f'deployed folder, `smpconvnet info {src}`'
+                     + (' (arguments its shapes do not tell are assumed, with a warning that says how to give them)'
+                        if source.assumed else ''))
 
 
 def convert_checkpoint(

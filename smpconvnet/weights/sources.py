@@ -459,7 +459,12 @@ def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], a
                   f'a command with --model-kwargs (as assumed here: --model-kwargs '
                   f'{shlex.quote("large_kernel_sizes=" + json.dumps(sizes))})')
     defaults = _registered_args(architecture)
-    fits, members = _fitting_registered(family, state_dict, given, unlike=architecture)
+    from timm.models import split_model_name_tag
+    # every registered model the file fits, built as the assumed one too or not: each brings its own input length,
+    # normalisation and labels (those built otherwise alone left ArrowHead's weights, whose pooling and kernel length
+    # are sMNIST's, with sMNIST's data config and no pointer)
+    fits, members = _fitting_registered(family, state_dict, given)
+    fits = [name for name in fits if name != split_model_name_tag(architecture)[0]]
     assumed = ', '.join(f'{k}={defaults.get(k)!r}' for k in unset)
     text = (f'{path} names no model: {" and ".join(unset)} cannot be read from its weights (other values give the '
             f'same shapes and other outputs), so those of {architecture} were assumed ({assumed})'
@@ -731,7 +736,16 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         source = identify_checkpoint(checkpoint, kernel_sizes=kwargs.get('large_kernel_sizes'),
                                      n_points_divide=kwargs.get('n_points_divide'))
     except ValueError as e:
-        raise ValueError(f'{path}: cannot tell which model this checkpoint holds: {e}') from e
+        folder = Path(path).parent
+        # a deployed state dict (reparam's model.safetensors) names no architecture and has no point kernels to
+        # read one from: the folder it came with, or the model it was deployed from, tells
+        how = (f'; its folder {folder} records the model (its {CONFIG_NAME}): load the folder instead '
+               f"(load_model('{folder}'), timm.create_model('local-dir:{folder}', pretrained=True), or {folder} on "
+               f'the command line)' if (folder / CONFIG_NAME).is_file() else
+               '; a deployed (re-parameterised) state dict names no architecture either: load the folder reparam '
+               'wrote it in, or build the model it was deployed from with it as its weights '
+               '(timm.create_model(NAME, pretrained=True, pretrained_cfg_overlay=dict(file=...)))')
+        raise ValueError(f'{path}: cannot tell which model this checkpoint holds: {e}{how}') from e
     fields = {f.name for f in dataclasses.fields(PretrainedCfg)}
     overlay = {k: v for k, v in source.pretrained_cfg.items() if k in fields and k != 'architecture'}
     kwargs = dict(kwargs)

@@ -146,6 +146,28 @@ def test_regular_timestamps_match_plain_path():
     assert rel_err(batched, plain) < 1e-5
 
 
+def test_timestamps_in_a_padded_batch_of_whole_series_kernels_warn_that_they_differ():
+    """Regular timestamps with `lengths` shorter than the batch gave other outputs than `lengths` alone (the shipped
+    JapaneseVowels model: 5 of its 370 test predictions), silently: each series' kernels span its own time range
+    there, the padded batch's steps without timestamps. Said where the caller called (not at a line of the
+    model's); full lengths and fixed kernel lengths, where the two agree, do not warn."""
+    import warnings
+    model = small_model().eval()
+    x, lengths = torch.randn(3, 3, 40), torch.tensor([40, 25, 9])
+    with torch.no_grad():
+        with pytest.warns(UserWarning, match=r'timestamps with lengths shorter than the padded batch: .*give other '
+                                             r'outputs than model\(x, lengths=lengths\)') as record:
+            timed = model(x, lengths=lengths, timestamps=torch.arange(40.))
+        assert record[0].filename == __file__
+        assert rel_err(timed, model(x, lengths=lengths)) > 1e-3  # what the warning is for
+        with warnings.catch_warnings():
+            warnings.simplefilter('error')
+            full = model(x, lengths=torch.full((3,), 40), timestamps=torch.arange(40.))
+            assert rel_err(full, model(x)) < 1e-5
+            fixed = small_model(kernel_length=8).eval()
+            assert rel_err(fixed(x, lengths=lengths, timestamps=torch.arange(40.)), fixed(x, lengths=lengths)) < 1e-5
+
+
 def test_irregular_timestamps_evaluate_kernel_at_time_differences():
     """Layer level: y[i] = bias + sum_{j <= i} K(1 - 2 (t_i - t_j) / (t_last - t_0)) x[j], with K from
     PointKernel.sample, against an explicit double loop."""

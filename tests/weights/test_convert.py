@@ -1,6 +1,7 @@
 """`smpconvnet convert`: original checkpoints -> timm/Hub folders, checked against the original implementation."""
 import argparse
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,29 @@ def test_a_checkpoint_of_another_smp_family_is_refused_with_commands_that_read_i
     save_file(timm.create_model('smpconv_resnet_cifar10').state_dict(), str(resnet))
     assert main(['convert', str(resnet), str(tmp_path / 'r')]) == 1
     assert 'holds SMP-ResNet' in capsys.readouterr().err
+    # the weights of a registered model: its hint builds that model (pooling, kernel length, data config), where
+    # the file alone is read as the family's default (another network: 'last' pooling, whole-series kernels)
+    shipped = timm.create_model('smpconv_tcn_osuleaf.aeon', pretrained=True).eval()
+    bare = tmp_path / 'osuleaf.safetensors'
+    save_file(shipped.state_dict(), str(bare))
+    assert main(['convert', str(bare), str(tmp_path / 'c')]) == 1
+    err = capsys.readouterr().err
+    hint = err.split('give smpconv_tcn_osuleaf in place of the file and add ')[1].split(' (e.g.')[0]
+    assert main(['reparam', 'smpconv_tcn_osuleaf', str(tmp_path / 'osu'), *shlex.split(hint)]) == 0
+    x = torch.randn(2, 1, 427)
+    with torch.no_grad():
+        assert rel_err(timm.create_model(f'local-dir:{tmp_path / "osu"}', pretrained=True).eval()(x), shipped(x)) < 1e-5
+    # a file whose folder records the model (a model, run or deployed folder): the folder, which then loads
+    folder = tmp_path / 'osu'  # reparam's deployed folder
+    assert main(['convert', str(folder / 'model.safetensors'), str(tmp_path / 'c')]) == 1
+    err = capsys.readouterr().err
+    assert f'its folder {folder} records the model: give the folder to any command, e.g. `smpconvnet info ' \
+           f'{folder}`' in err
+    assert main(['info', str(folder)]) == 0
+    # and the file itself, given to a command, says the same (a deployed state dict names no architecture)
+    assert main(['info', str(folder / 'model.safetensors')]) == 1
+    assert f"its folder {folder} records the model (its config.json): load the folder instead" in \
+        capsys.readouterr().err
 
 
 def test_load_errors_name_the_keys_as_the_file_does(tmp_path):

@@ -310,6 +310,26 @@ def test_bare_weights_of_a_model_built_otherwise_warn_with_a_command_that_loads_
         assert rel_err(eval(command, {'timm': timm}).eval()(x), ensemble(x)) == 0
 
 
+def test_bare_weights_built_as_the_assumed_model_still_name_the_model_they_fit(tmp_path):
+    """ArrowHead's weights pool and span as the assumed sMNIST model does, so the warning named no registered model,
+    and the user kept sMNIST's 784 steps and normalisation; it names smpconv_tcn_arrowhead, whose command gives the
+    shipped model with its own data config."""
+    from safetensors.torch import save_file
+    shipped = timm.create_model('smpconv_tcn_arrowhead.aeon', pretrained=True).eval()
+    path = tmp_path / 'arrowhead.safetensors'
+    save_file(shipped.state_dict(), str(path))
+    with pytest.warns(UserWarning, match="If it was saved from smpconv_tcn_arrowhead .global_pool='last', "
+                                         'kernel_length=None.') as record:
+        load_model(str(path))
+    command = re.search(r"(timm\.create_model\('smpconv_tcn_arrowhead'.*?\)\))", str(record[0].message)).group(1)
+    copied = eval(command, {'timm': timm}).eval()
+    assert copied.pretrained_cfg['input_size'] == (1, 1, 251) and copied.pretrained_cfg['mean'] == \
+        shipped.pretrained_cfg['mean']
+    x = torch.randn(2, 1, 251)
+    with torch.no_grad():
+        assert rel_err(copied(x), shipped(x)) == 0
+
+
 def test_bare_smp_resnet_weights_with_concatenated_pooling_load_exactly(tmp_path):
     """timm's 'catavgmax' pooling doubles the SMP-ResNet head's input: a bare state dict shows it, so it loads as
     that model, without a pooling warning (kernel_size is still assumed); 'max' shows nothing and is warned about."""
