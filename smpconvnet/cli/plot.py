@@ -66,8 +66,8 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError(f'--out {out}: the picture is a PNG, name it *.png')
     if out.is_dir():
         raise ValueError(f'--out {out} is a folder; give a file name, e.g. {out / "kernels.png"}')
-    if args.length is not None and args.length < 1:
-        raise ValueError(f'--length {args.length}: expected the number of taps to sample the kernels at, at least 1')
+    if args.length is not None and args.length < 2:  # as the models take no fewer (a kernel spans [-1, 1])
+        raise ValueError(f'--length {args.length}: expected the number of taps to sample the kernels at, at least 2')
     if args.max_rows < 1 or args.channels < 1:
         raise ValueError(f'--max-rows and --channels must be at least 1, got {args.max_rows} and {args.channels}')
     if max(args.size) > MAX_SIDE_PX:
@@ -84,6 +84,13 @@ def _run(args: argparse.Namespace) -> int:
         # an image model's kernels have their sizes: the option did nothing, silently
         raise ValueError(f'--length {args.length}: {args.src} is an image model, whose kernels are sampled at their '
                          f'own sizes; --length applies to sequence models: leave it out')
+    if args.length is not None and [v.size for v in views] == [v.size for v in kernel_views(model, args.length + 1,
+                                                                                            args.max_rows)]:
+        # kernels of a fixed length (kernel_length=K), or sampled for the length every input is padded to
+        # (zero_pad_to): the picture was the same as without the option
+        raise ValueError(f'--length {args.length}: {args.src}\'s kernels have {views[0].size[0]} taps whatever the '
+                         f'input length (a fixed kernel_length, or series zero-padded to one length), so --length '
+                         f'changes nothing: leave it out')
     try:
         out = plot_point_kernels(views, out, channels=args.channels, size_px=args.size, title=f'{args.src}: {source}')
     except OSError as e:  # the temporary file's name is not the one asked for

@@ -161,3 +161,14 @@ def test_plot_refuses_options_that_would_do_nothing_or_name_no_file(tmp_path, ca
     assert not (tmp_path / 'k.png').exists()
     assert main(['plot', 'smpconv_tcn_gunpoint.aeon', '--out', '']) == 1
     assert "--out '': the picture's file name is empty" in capsys.readouterr().err
+    # on kernels of a fixed length (OSULeaf's 32 taps) --length drew the same picture; at 1 an empty one, where the
+    # models take at least 2 steps
+    out = str(tmp_path / 's.png')
+    assert main(['plot', 'smpconv_tcn_osuleaf.aeon', '--length', '100', '--out', out]) == 1
+    assert "--length 100: smpconv_tcn_osuleaf.aeon's kernels have 32 taps whatever the input length" in \
+        capsys.readouterr().err
+    assert main(['plot', 'smpconv_tcn_gunpoint.aeon', '--length', '1', '--out', out]) == 1
+    assert '--length 1: expected the number of taps to sample the kernels at, at least 2' in capsys.readouterr().err
+    assert not (tmp_path / 's.png').exists()
+    assert main(['plot', 'smpconv_tcn_gunpoint.aeon', '--length', '100', '--out', out]) == 0  # whole-series kernels
+    assert (tmp_path / 's.png').exists()
