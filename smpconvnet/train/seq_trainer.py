@@ -977,6 +977,8 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                            'evaluate the train-seq run folder it came from'))
         raise ValueError(message)
     name, recorded = _dataset_for(model_name, model, dataset, extra)
+    from ..models.seq_zoo import model_for_dataset
+    shipped = model_for_dataset(name) if recorded and name != recorded else None  # named by the refusals below
     if extra.get('random_weights'):
         warnings.warn(f'{model_name} holds random weights (it was deployed from a model without trained weights: '
                       f'--pretrained no, or none offline): its accuracy is chance, not a trained model\'s',
@@ -986,20 +988,14 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     except seq_data.UnknownLabelsError as e:
         if not (recorded and name != recorded):
             raise
-        from ..models.seq_zoo import model_for_dataset
-        shipped = model_for_dataset(name)
         raise ValueError(f'{e} ({model_name}\'s, trained on {recorded}): leave --dataset out to score it on '
                          f'{recorded}, or evaluate a model trained on {name}'
                          + (f' (the shipped one: smpconvnet evaluate-seq {shipped})' if shipped else '')) from None
-    if recorded and name != recorded:
-        # labels are names only: '1' of one set and '1' of another are unrelated classes
-        warnings.warn(f'{model_name} was trained on {recorded}; scoring it on {name} with {recorded}\'s label order '
-                      f'and normalisation: each label of {name} is taken for the class of that name in {recorded}, '
-                      f'an unrelated class unless the two sets share their classes, so the accuracy means nothing '
-                      f'otherwise (leave --dataset out to score it on {recorded})', stacklevel=2)
     in_chans, length = int(cfg['input_size'][0]), int(cfg['input_size'][-1])
     if data.num_channels != in_chans:
-        raise ValueError(f'{name} has {data.num_channels} channels, {model_name} expects {in_chans}')
+        raise ValueError(f'{name} has {data.num_channels} channels, {model_name} expects {in_chans}'
+                         + (f': evaluate a model trained on {name} (the shipped one: smpconvnet evaluate-seq '
+                            f'{shipped})' if shipped else ''))
     deployed_for = fixed_input_lengths(model)
     if deployed_for and data.max_length > max(deployed_for):
         raise ValueError(f'{model_name} is deployed for series of {max(deployed_for)} steps (its kernels are '
@@ -1007,6 +1003,13 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                          f'{data.max_length}: evaluate the training-form model it was deployed from, or deploy that '
                          f'one again without --input-size (for the length it was trained at: smpconvnet reparam SRC '
                          f'DST)')
+    if recorded and name != recorded:
+        # after the refusals (a warning before an error said nothing useful); labels are names only: '1' of one set
+        # and '1' of another are unrelated classes
+        warnings.warn(f'{model_name} was trained on {recorded}; scoring it on {name} with {recorded}\'s label order '
+                      f'and normalisation: each label of {name} is taken for the class of that name in {recorded}, '
+                      f'an unrelated class unless the two sets share their classes, so the accuracy means nothing '
+                      f'otherwise (leave --dataset out to score it on {recorded})', stacklevel=2)
     lengths = data.lengths
     if (deployed_for and kernels_span_the_input(model) and bool((lengths == lengths[0]).all())
             and int(lengths[0]) not in deployed_for):

@@ -153,6 +153,11 @@ def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_anothe
         "evaluate a model trained on ArrowHead (the shipped one: smpconvnet evaluate-seq smpconv_tcn_arrowhead.aeon)")
     assert main(['evaluate-seq', 'smpconv_tcn_arrowhead.aeon']) == 0  # the hint, copied
     assert 'smpconv_tcn_arrowhead.aeon on ArrowHead (test split): accuracy' in capsys.readouterr().out
+    # other channels: the refusal alone (the label warning came first), with the set's own model
+    assert main(['evaluate-seq', 'smpconv_tcn_japanesevowels.aeon', '--dataset', 'GunPoint']) == 1
+    assert capsys.readouterr().err.strip() == (
+        'smpconvnet evaluate-seq: error: GunPoint has 1 channels, smpconv_tcn_japanesevowels.aeon expects 12: '
+        'evaluate a model trained on GunPoint (the shipped one: smpconvnet evaluate-seq smpconv_tcn_gunpoint.aeon)')
     # a recorded architecture overridden by an argument that keeps the weights' shapes: scored, with a warning
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'kernel_length=32']) == 0
     assert ('warning: --model-kwargs kernel_length=32: smpconv_tcn_gunpoint.aeon was trained with kernel_length=None'
