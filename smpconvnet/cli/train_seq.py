@@ -55,7 +55,7 @@ def add_parser(subparsers):
     p.add_argument('--min-lr-ratio', type=float, default=d.min_lr_ratio, help='final lr as a fraction of --lr')
     p.add_argument('--label-smoothing', type=float, default=None,
                    help=f'classification: label smoothing (default: {d.label_smoothing})')
-    p.add_argument('--augment', action='store_true', help='amplitude scaling, jitter and optional circular shift')
+    p.add_argument('--augment', action='store_true', help='amplitude scaling and jitter, and the --aug-shift / --aug-warp / --aug-flip given')
     p.add_argument('--aug-scale', type=float, default=None,
                    help=f'with --augment: per-series amplitude scaling N(1, this) (default: {d.aug_scale})')
     p.add_argument('--aug-jitter', type=float, default=None,

@@ -62,7 +62,10 @@ def _refuse_other_family(src: Path, checkpoint: Dict[str, Any], state_dict: Any)
         source = None  # a deployed model's weights, say: its folder tells
     if source is not None and split_model_name_tag(source.architecture)[0] in ARCH_CONFIGS:
         return
-    head = (f'{src} holds {source.description}, not' if source else f'{src} is not') + (
+    # a bare state dict's description is the family default it would be read as (smpconv_tcn_smnist): not what it is
+    what = (f'an {source.description.split()[0]} state dict that names no model' if source and source.assumed else
+            source.description if source else None)
+    head = (f'{src} holds {what}, not' if what else f'{src} is not') + (
         ' an SMPConvNet ImageNet checkpoint, which convert reads; ')
     if (folder / CONFIG_NAME).is_file():
         # a model, run or deployed folder: its config.json records what a bare file's shapes do not (pooling,
