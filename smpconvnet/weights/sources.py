@@ -470,15 +470,25 @@ def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], a
             f'same shapes and other outputs), so those of {architecture} were assumed ({assumed})'
             + (f', with its {assumed_data}' if assumed_data else ''))
     if fits:
-        ensemble = f', num_members={members}' if members else ''
-        text += '. If it was saved from ' + '; or from '.join(
-            f'{name} ({", ".join(f"{k}={_registered_args(name).get(k)!r}" for k in unset)}): '
-            f'timm.create_model({name!r}, pretrained=True{ensemble}, pretrained_cfg_overlay=dict(file={str(path)!r})), '
-            f'or, on the command line, {weights_file_hint(path, name, members)}' for name in fits[:3])
+        text += _saved_from(path, fits, members, shown=unset)
     return text + (f'. Otherwise pass the values its model was built with to load_model as keyword arguments '
                    f'({", ".join(f"{k}=" for k in unset)}), or to a command with --model-kwargs (as assumed here: '
                    f'--model-kwargs {" ".join(f"{k}={_command_line_value(defaults.get(k))}" for k in unset)}; '
                    f'reparam and export then deploy for the assumed model\'s input size unless given --input-size)')
+
+
+def _saved_from(path: Path, fits: List[str], members: Optional[int], shown: Sequence[str] = ()) -> str:
+    """The warnings' ". If it was saved from NAME: ..." for the registered models ``fits`` (the first three): the
+    timm call and the command-line form that load the file ``path`` into each, with the arguments ``shown`` as
+    registered for it."""
+    ensemble = f', num_members={members}' if members else ''
+
+    def registered(name: str) -> str:
+        return f' ({", ".join(f"{k}={_registered_args(name).get(k)!r}" for k in shown)})' if shown else ''
+    return '. If it was saved from ' + '; or from '.join(
+        f'{name}{registered(name)}: timm.create_model({name!r}, pretrained=True{ensemble}, pretrained_cfg_overlay='
+        f'dict(file={str(path)!r})), or, on the command line, {weights_file_hint(path, name, members)}'
+        for name in fits[:3])
 
 
 def _assumed_data_warning(path: Path, family: str, state_dict: Dict[str, Any], architecture: str,
@@ -495,11 +505,7 @@ def _assumed_data_warning(path: Path, family: str, state_dict: Dict[str, Any], a
             f'{assumed_data} of {architecture} ({", ".join(f"{k}={tuple(v)}" for k, v in values.items())}), which '
             f'{verb} assumed, not read from the file')
     if fits:
-        ensemble = f', num_members={members}' if members else ''
-        text += ('. If it was saved from ' + '; or from '.join(
-            f'{name}: timm.create_model({name!r}, pretrained=True{ensemble}, pretrained_cfg_overlay='
-            f'dict(file={str(path)!r})), or, on the command line, {weights_file_hint(path, name, members)}'
-            for name in fits[:3]) + ' (its own data config with it)')
+        text += _saved_from(path, fits, members) + ' (its own data config with it)'
     overlay = json.dumps(values)
     return text + (f'. Otherwise give its data\'s values to load_model as pretrained_cfg_overlay=dict(input_size=(C, 1, '
                    f'L), mean=(...), std=(...)), or to a command with --model-kwargs (as assumed here: --model-kwargs '
