@@ -47,8 +47,8 @@ from ..weights.sources import (
 
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
-    'evaluate_pretrained', 'save_atomic', 'radii_in_bounds', 'checkpoint_config', 'is_checkpoint', 'parse_model_kwargs',
-    'kfold_choice', 'pooled_accuracy', 'predict', 'heldout_predictions', 'FINISHED_COMMAND_NAME', 'adding_split',
+    'evaluate_pretrained', 'save_atomic', 'radii_in_bounds', 'checkpoint_config', 'checkpoint_weights', 'is_checkpoint',
+    'parse_model_kwargs', 'kfold_choice', 'pooled_accuracy', 'predict', 'heldout_predictions', 'FINISHED_COMMAND_NAME', 'adding_split',
 ]
 
 CHECKPOINT_NAME = 'checkpoint.pth'
@@ -648,9 +648,9 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
             raise ValueError('--resume needs the options the run was started with; changed: '
                              + ', '.join(f'{option_name(k)} {_shown(a)} in the checkpoint, {_shown(b)} now'
                                          for k, (a, b) in changed.items()))
-        model.load_state_dict(ckpt['model'])
+        model.load_state_dict(checkpoint_weights(ckpt))
         if ema is not None:
-            ema.module.load_state_dict(ckpt['model_ema'])
+            ema.module.load_state_dict(checkpoint_weights(ckpt, ema=True))
         optimizer.load_state_dict(ckpt['optimizer'])
         scheduler.load_state_dict(ckpt['scheduler'])
         start_epoch, num_updates, history = ckpt['epoch'], ckpt['num_updates'], ckpt['history']
@@ -734,9 +734,13 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
         # the whole log, before the checkpoint: a kill between the two leaves the log with the epoch the checkpoint
         # lacks (it was trained), never short of it; a resumed run rewrites it from the checkpoint's history
         _write_text_atomic(''.join(json.dumps(r) + '\n' for r in history), out_dir / LOG_NAME)
+        # timm's CheckpointSaver keys (arch, state_dict, state_dict_ema, optimizer, epoch), so that timm's
+        # resume_checkpoint and load_checkpoint read it; 'epoch' counts the finished epochs, which is the epoch
+        # timm's resume_checkpoint returns to start from when no 'version' > 1 is given
         save_atomic({
-            'model_name': cfg.model, 'dataset': data.dataset, 'args': asdict(cfg), 'config': run_config,
-            'model': model.state_dict(), **({'model_ema': ema.module.state_dict()} if ema is not None else {}),
+            'model_name': cfg.model, 'arch': cfg.model, 'dataset': data.dataset, 'args': asdict(cfg),
+            'config': run_config, 'state_dict': model.state_dict(),
+            **({'state_dict_ema': ema.module.state_dict()} if ema is not None else {}),
             'optimizer': optimizer.state_dict(), 'scheduler': scheduler.state_dict(),
             'epoch': epoch + 1, 'num_updates': num_updates, 'history': history,
             'rng': {'torch': torch.get_rng_state(), 'data': data_gen.get_state(), 'python': random.getstate(),
@@ -1090,10 +1094,26 @@ def pooled_accuracy(candidate: Dict[str, Any]) -> float:
     return sum(f['correct'] for f in folds) / sum(f['n'] for f in folds)
 
 
+def checkpoint_weights(checkpoint: Dict[str, Any], ema: bool = False) -> Dict[str, Any]:
+    """The model's (or, with ``ema``, the weights' moving average's) state dict in a ``checkpoint.pth`` written by
+    ``train``: under timm's ``state_dict`` / ``state_dict_ema`` keys, or ``model`` / ``model_ema`` in checkpoints written
+    before train-seq took timm's keys.
+
+    Raises:
+        KeyError: the checkpoint holds no such weights (``ema`` for a run without ``--model-ema``).
+    """
+    keys = ('state_dict_ema', 'model_ema') if ema else ('state_dict', 'model')
+    for key in keys:
+        if isinstance(checkpoint.get(key), dict):
+            return checkpoint[key]
+    raise KeyError(f'the checkpoint holds no {" or ".join(repr(k) for k in keys)} weights')
+
+
 def is_checkpoint(checkpoint: Dict[str, Any]) -> bool:
     """Whether a loaded checkpoint dict was written by ``train`` (its options under ``args``, a dict)."""
     args = checkpoint.get('args')
-    return isinstance(args, dict) and isinstance(args.get('model'), str) and isinstance(checkpoint.get('model'), dict) \
+    weights = checkpoint.get('state_dict', checkpoint.get('model'))
+    return isinstance(args, dict) and isinstance(args.get('model'), str) and isinstance(weights, dict) \
         and 'model_name' in checkpoint
 
 

@@ -97,11 +97,11 @@ def test_resume_is_exact(tmp_path, extra):
     a = torch.load(tmp_path / 'a' / ts.CHECKPOINT_NAME, weights_only=False)
     b = torch.load(tmp_path / 'b' / ts.CHECKPOINT_NAME, weights_only=False)
     assert a['epoch'] == b['epoch'] == 2 and a['num_updates'] == b['num_updates'] > 0
-    for k in a['model']:
-        assert torch.equal(a['model'][k], b['model'][k]), k
-    assert ('model_ema' in a) == ('model_ema' in b) == bool(extra.get('model_ema'))
-    for k in a.get('model_ema', {}):
-        assert torch.equal(a['model_ema'][k], b['model_ema'][k]), k
+    for k in a['state_dict']:
+        assert torch.equal(a['state_dict'][k], b['state_dict'][k]), k
+    assert ('state_dict_ema' in a) == ('state_dict_ema' in b) == bool(extra.get('model_ema'))
+    for k in a.get('state_dict_ema', {}):
+        assert torch.equal(a['state_dict_ema'][k], b['state_dict_ema'][k]), k
     for sa, sb in zip(a['optimizer']['state'].values(), b['optimizer']['state'].values()):
         assert torch.equal(sa['exp_avg'], sb['exp_avg'])
     assert [g['lr'] for g in a['optimizer']['param_groups']] == [g['lr'] for g in b['optimizer']['param_groups']]
@@ -110,7 +110,7 @@ def test_resume_is_exact(tmp_path, extra):
     import timm
     loaded = timm.create_model(f'local-dir:{tmp_path / "b"}', pretrained=True)
     for k, v in loaded.state_dict().items():
-        assert torch.equal(v, b.get('model_ema', b['model'])[k]), k
+        assert torch.equal(v, b.get('state_dict_ema', b['state_dict'])[k]), k
     # a sequence's preprocessing has no resize or crop (not timm's image defaults, 'bicubic' and 0.875)
     assert (loaded.pretrained_cfg['interpolation'], loaded.pretrained_cfg['crop_pct']) == ('', 1.0)
     # resuming with other options is refused, as is overwriting without --force
@@ -131,6 +131,50 @@ def test_resume_is_exact(tmp_path, extra):
     train_seq.train(_cfg(tmp_path, 'b', force=True, **extra))
     epochs = [json.loads(line)['epoch'] for line in (tmp_path / 'b' / ts.LOG_NAME).read_text().splitlines()]
     assert epochs == [1, 2]
+
+
+def test_checkpoint_is_read_by_timms_resume_and_load_checkpoint(tmp_path):
+    """checkpoint.pth has timm's CheckpointSaver keys: timm's resume_checkpoint restores the weights and the optimizer
+    and returns the number of finished epochs (the next epoch to run), load_checkpoint takes the weights' moving
+    average; a checkpoint with the earlier keys ('model', 'model_ema') still resumes and loads."""
+    import timm
+    from timm.models import load_checkpoint, resume_checkpoint
+    import smpconvnet
+    cfg = _cfg(tmp_path, 'r', model_ema=True, model_ema_decay=0.5)
+    train_seq.train(cfg)
+    path = tmp_path / 'r' / 'checkpoint.pth'
+    ckpt = torch.load(path, weights_only=True)  # timm's default: safe loading
+    assert ckpt['arch'] == cfg.model and 'model' not in ckpt and 'model_ema' not in ckpt
+    model = timm.create_model(ckpt['arch'], **ckpt['config']['model_args'])
+    optimizer = train_seq.build_optimizer(model, cfg)
+    assert resume_checkpoint(model, str(path), optimizer) == 2
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, ckpt['state_dict'][k]), k
+    assert not torch.equal(ckpt['state_dict']['head.weight'], ckpt['state_dict_ema']['head.weight'])
+    state = optimizer.state_dict()
+    for key, saved in ckpt['optimizer']['state'].items():
+        assert torch.equal(state['state'][key]['exp_avg'], saved['exp_avg']), key
+    load_checkpoint(model, str(path))  # use_ema=True: the average, which the run exported
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, ckpt['state_dict_ema'][k]), k
+
+    # the earlier layout: resumed by train-seq, read by the model sources
+    old = {('model' if k == 'state_dict' else 'model_ema' if k == 'state_dict_ema' else k): v
+           for k, v in ckpt.items() if k != 'arch'}
+    torch.save(old, path)
+    assert train_seq.checkpoint_weights(old) is old['model'] and train_seq.checkpoint_weights(old, ema=True) is \
+        old['model_ema'] and train_seq.is_checkpoint(old)
+    (tmp_path / 'r' / 'model.safetensors').unlink()
+    train_seq.train(_cfg(tmp_path, 'r', resume=True, model_ema=True, model_ema_decay=0.5))  # exports it again
+    from safetensors.torch import load_file
+    exported = load_file(tmp_path / 'r' / 'model.safetensors')
+    for k in ckpt['state_dict_ema']:
+        assert torch.equal(exported[k], ckpt['state_dict_ema'][k]), k
+    loaded, _ = smpconvnet.load_model(str(path))
+    for k, v in loaded.state_dict().items():
+        assert torch.equal(v, ckpt['state_dict_ema'][k]), k
+    with pytest.raises(KeyError, match="'state_dict' or 'model'"):
+        train_seq.checkpoint_weights({'args': {}})
 
 
 def test_another_commands_model_folder_is_not_taken_for_a_run(tmp_path):
@@ -499,7 +543,7 @@ def test_precise_bn_option_exports_the_training_split_statistics(tmp_path):
     train_seq.train(_cfg(tmp_path, 'p', epochs=1, precise_bn=True))
     ckpt = torch.load(tmp_path / 'p' / train_seq.CHECKPOINT_NAME, weights_only=False)
     exported = timm.create_model(f'local-dir:{tmp_path / "p"}', pretrained=True)
-    assert not torch.equal(exported.norm.running_mean, ckpt['model']['norm.running_mean'])
+    assert not torch.equal(exported.norm.running_mean, ckpt['state_dict']['norm.running_mean'])
     data = train_seq.load_data(_cfg(tmp_path, 'p'))
     again = timm.create_model(f'local-dir:{tmp_path / "p"}', pretrained=True)
     train_seq.recompute_bn_statistics(again, data.train, data.length)
@@ -517,7 +561,7 @@ def test_precise_bn_option_exports_the_training_split_statistics(tmp_path):
     # with it the recomputed ones again
     train_seq.train(_cfg(tmp_path, 'p', epochs=1, resume=True))
     plain = timm.create_model(f'local-dir:{tmp_path / "p"}', pretrained=True)
-    assert torch.equal(plain.norm.running_mean, ckpt['model']['norm.running_mean'])
+    assert torch.equal(plain.norm.running_mean, ckpt['state_dict']['norm.running_mean'])
     assert 'precise_bn' not in json.loads((tmp_path / 'p' / 'results.json').read_text())
     train_seq.train(_cfg(tmp_path, 'p', epochs=1, resume=True, precise_bn=True))
     again = timm.create_model(f'local-dir:{tmp_path / "p"}', pretrained=True)
@@ -537,7 +581,7 @@ def test_an_unfinished_run_folder_loads_its_last_checkpoint(tmp_path, capsys):
         model, description, extra = load_model_with_config(spec)
         assert 'unfinished run, read from its last checkpoint' in description and extra['dataset']['name'] == 'JapaneseVowels'
         for k, v in model.state_dict().items():
-            assert torch.equal(v, ckpt['model'][k]), k
+            assert torch.equal(v, ckpt['state_dict'][k]), k
     capsys.readouterr()
     assert cli_main(['evaluate-seq', str(tmp_path / 'u')]) in (0, None)
     assert 'JapaneseVowels' in capsys.readouterr().out
@@ -740,16 +784,16 @@ def test_model_ema_exports_the_moving_average_of_the_weights_it_does_not_change(
     a = torch.load(tmp_path / 'plain' / train_seq.CHECKPOINT_NAME, weights_only=False)
     b = torch.load(tmp_path / 'ema' / train_seq.CHECKPOINT_NAME, weights_only=False)
     assert len(steps) == b['num_updates'] > 2
-    for k in a['model']:
-        assert torch.equal(a['model'][k], b['model'][k]), k
+    for k in a['state_dict']:
+        assert torch.equal(a['state_dict'][k], b['state_dict'][k]), k
     expected = dict(steps[0])
     for w in steps[1:]:
         expected = {k: 0.8 * e + 0.2 * w[k] if e.is_floating_point() else w[k] for k, e in expected.items()}
     exported = timm.create_model(f'local-dir:{tmp_path / "ema"}', pretrained=True)
     for k, v in exported.state_dict().items():
         assert torch.allclose(v, expected[k], rtol=1e-6, atol=1e-7), k
-        assert torch.equal(v, b['model_ema'][k]), k
-    assert not torch.equal(exported.kernel.weights, b['model']['kernel.weights'])
+        assert torch.equal(v, b['state_dict_ema'][k]), k
+    assert not torch.equal(exported.kernel.weights, b['state_dict']['kernel.weights'])
     data = train_seq.load_data(_cfg(tmp_path, 'ema', batch_size=32, val_fraction=0.25))
     assert averaged['test'] == train_seq.evaluate(exported, data.test, data.length) != plain['test']
     assert averaged['val'] == train_seq.evaluate(exported, data.val, data.length)
