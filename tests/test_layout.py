@@ -21,7 +21,8 @@ ALLOWED = {
     'train': {'layers', 'models', 'weights', 'data'},
     'cli': {'layers', 'models', 'weights', 'data', 'train'},
 }
-TOP_LEVEL_UTILITIES = {'smpconvnet.atomic_io', 'smpconvnet.profiling', 'smpconvnet.plotting'}
+TOP_LEVEL_UTILITIES = {'smpconvnet.atomic_io', 'smpconvnet.profiling', 'smpconvnet.plotting',
+                       'smpconvnet.user_warnings'}
 MAX_TOP_LEVEL_MODULES = 8
 # the earlier flat layout's module names, aliased by the package root so that old pickles load
 LEGACY_ALIASES = set()

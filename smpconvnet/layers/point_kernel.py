@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from .conv_backends import exporting, functional_transforms_active
+from ..user_warnings import caller_stacklevel
 
 __all__ = ['PointKernel', 'sampling_grid', 'clamp_all_radii_', 'factory_kwargs_of']
 
@@ -149,7 +150,7 @@ class PointKernel(nn.Module):
                     f'{prefix}{name} is stored in {value.dtype}: point coordinates and radii need float32 (a 16-bit '
                     f'coordinate near 1 is off by up to 2.4e-4 in float16, 2e-3 in bfloat16, as much as a point\'s '
                     f'radius), so the kernels of this state dict differ from those it was saved from; keep '
-                    f'coordinates and radii in float32 (model.half() does)', stacklevel=3)
+                    f'coordinates and radii in float32 (model.half() does)', stacklevel=caller_stacklevel())
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def __setstate__(self, state):

@@ -77,6 +77,7 @@ from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import fold_bn_after
+from ..user_warnings import caller_stacklevel
 
 __all__ = ['SMPConvTCN', 'SMPConvTCNEnsemble', 'SMPTCNFeatures', 'checkpoint_filter_fn', 'combine_log_probs',
            'member_indices', 'member_network', 'kernels_span_the_input', 'radius_param_groups', 'sequence_input_size',
@@ -943,7 +944,7 @@ class SMPConvTCN(nn.Module):
                 'regular timestamps give other outputs than model(x, lengths=lengths); a model trained without '
                 'timestamps (every shipped one) computes what it was trained to without them. Pass timestamps for '
                 'irregularly sampled series only, or fix kernel_length (a padded series then gives what it gives '
-                'alone either way)', UserWarning, stacklevel=_caller_stacklevel())
+                'alone either way)', UserWarning, stacklevel=caller_stacklevel())
         ts = timestamps.to(device=x.device, dtype=torch.float64)
         if ts.dim() == 1 and lengths is not None and self.kernel_length is None:
             ts = ts.expand(batch, length)  # each sample's span ends at its own last step
@@ -1672,18 +1673,6 @@ def member_network(model: nn.Module) -> nn.Module:
     """The network that describes ``model``'s architecture (its ``causal``, ``kernel_length``, ``zero_pad_to``, ...):
     an ensemble's first member (``SMPConvTCNEnsemble``'s members share one architecture), any other model itself."""
     return getattr(model, 'members', [model])[0]
-
-
-def _caller_stacklevel() -> int:
-    """The ``stacklevel`` of the first frame outside this package and ``torch.nn`` (a warning raised in a forward
-    pass is about the caller's call, however deep the model's own calls and ``nn.Module.__call__`` go)."""
-    import os
-    inside = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-              os.path.dirname(os.path.abspath(nn.__file__)))
-    frame, level = inspect.currentframe(), 0
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(inside):
-        frame, level = frame.f_back, level + 1
-    return max(level, 1)
 
 
 def kernels_span_the_input(model: nn.Module) -> bool:

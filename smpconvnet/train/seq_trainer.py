@@ -39,6 +39,7 @@ from timm.utils import ModelEmaV3
 
 from ..atomic_io import atomic_file
 from ..data import sequences as seq_data
+from ..user_warnings import caller_stacklevel
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input, member_network
@@ -48,7 +49,8 @@ from ..weights.sources import (
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
     'evaluate_pretrained', 'save_atomic', 'radii_in_bounds', 'checkpoint_config', 'checkpoint_weights', 'is_checkpoint',
-    'parse_model_kwargs', 'kfold_choice', 'pooled_accuracy', 'predict', 'heldout_predictions', 'FINISHED_COMMAND_NAME', 'adding_split',
+    'parse_model_kwargs', 'kfold_choice', 'pooled_accuracy', 'predict', 'heldout_predictions', 'FINISHED_COMMAND_NAME',
+    'adding_split',
 ]
 
 CHECKPOINT_NAME = 'checkpoint.pth'
@@ -613,7 +615,7 @@ def _check_options(cfg: TrainConfig):
     if cfg.epochs < cfg.warmup_epochs:
         warnings.warn(f'--epochs {cfg.epochs} is less than --warmup-epochs {cfg.warmup_epochs}: the learning rate '
                       f'is still warming up when training ends and never reaches --lr {cfg.lr}; pass --warmup-epochs 0 '
-                      f'(or fewer than --epochs) for a short run', stacklevel=3)
+                      f'(or fewer than --epochs) for a short run', stacklevel=caller_stacklevel())
 
 
 def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[Path] = ()) -> Dict[str, Any]:
@@ -637,7 +639,7 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
         warnings.warn(f'--model-ema with decay {cfg.model_ema_decay} over {updates} updates: the exported average '
                       f'still gives {cfg.model_ema_decay ** (updates - 1):.0%} of its weight to the weights of the '
                       f'first update; train longer or pass a smaller --model-ema-decay (at most '
-                      f'{0.05 ** (1 / max(updates - 1, 1)):.3f} for 5%)', UserWarning, stacklevel=3)
+                      f'{0.05 ** (1 / max(updates - 1, 1)):.3f} for 5%)', UserWarning, stacklevel=caller_stacklevel())
 
     if cfg.resume:
         ckpt = _read_checkpoint(ckpt_path)
@@ -849,7 +851,7 @@ def checkpoint_config(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
         # statistics of the whole training split, and may score otherwise
         warnings.warn(f"a checkpoint of a --precise-bn run ({args.get('output') or 'its folder'}): it holds the "
                       f"BatchNorm statistics training left, not the precise ones of the run's model; load the run's "
-                      f"folder for that model", UserWarning, stacklevel=2)
+                      f"folder for that model", UserWarning, stacklevel=caller_stacklevel())
     if isinstance(checkpoint.get('config'), dict):
         return checkpoint['config']
     if not isinstance(args, dict) or not isinstance(args.get('model'), str):
@@ -908,7 +910,7 @@ def _warn_overridden(model_name: str, model: nn.Module, kwargs: Dict[str, Any]):
         if getattr(trained, k, v) != v:
             warnings.warn(f'--model-kwargs {k}={v!r}: {model_name} was trained with {k}={getattr(trained, k)!r}; '
                           f'with {v!r} it computes something else (leave {k} out to score the trained model)',
-                          stacklevel=3)
+                          stacklevel=caller_stacklevel())
 
 
 def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: str = 'test',
@@ -986,7 +988,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     if extra.get('random_weights'):
         warnings.warn(f'{model_name} holds random weights (it was deployed from a model without trained weights: '
                       f'--pretrained no, or none offline): its accuracy is chance, not a trained model\'s',
-                      stacklevel=2)
+                      stacklevel=caller_stacklevel())
     try:
         data = seq_data.load_aeon(name, split, label_names=label_names)
     except seq_data.UnknownLabelsError as e:
@@ -1013,7 +1015,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         warnings.warn(f'{model_name} was trained on {recorded}; scoring it on {name} with {recorded}\'s label order '
                       f'and normalisation: each label of {name} is taken for the class of that name in {recorded}, '
                       f'an unrelated class unless the two sets share their classes, so the accuracy means nothing '
-                      f'otherwise (leave --dataset out to score it on {recorded})', stacklevel=2)
+                      f'otherwise (leave --dataset out to score it on {recorded})', stacklevel=caller_stacklevel())
     lengths = data.lengths
     if (deployed_for and kernels_span_the_input(model) and bool((lengths == lengths[0]).all())
             and int(lengths[0]) not in deployed_for):
@@ -1023,7 +1025,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                       f'but every series of {name} has {int(lengths[0])}: each is zero-padded to '
                       f'{max(deployed_for)}, which is not what the model was trained on, so this accuracy is not the '
                       f"trained model's; evaluate the training-form model it was deployed from, or deploy that one "
-                      f'again without --input-size (smpconvnet reparam SRC DST)', stacklevel=2)
+                      f'again without --input-size (smpconvnet reparam SRC DST)', stacklevel=caller_stacklevel())
     data = seq_data.standardize(data, cfg['mean'], cfg['std'])
     # keep the trained input length (the kernel grid); only a longer test sequence extends it
     length = max(length, data.max_length)
@@ -1096,8 +1098,8 @@ def pooled_accuracy(candidate: Dict[str, Any]) -> float:
 
 def checkpoint_weights(checkpoint: Dict[str, Any], ema: bool = False) -> Dict[str, Any]:
     """The model's (or, with ``ema``, the weights' moving average's) state dict in a ``checkpoint.pth`` written by
-    ``train``: under timm's ``state_dict`` / ``state_dict_ema`` keys, or ``model`` / ``model_ema`` in checkpoints written
-    before train-seq took timm's keys.
+    ``train``: under timm's ``state_dict`` / ``state_dict_ema`` keys, or ``model`` / ``model_ema`` in checkpoints
+    written before train-seq took timm's keys.
 
     Raises:
         KeyError: the checkpoint holds no such weights (``ema`` for a run without ``--model-ema``).

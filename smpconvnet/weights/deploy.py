@@ -30,6 +30,7 @@ from .folders import (check_not_managed, foreign_to_model_folder, model_card, pr
                       with_channels, write_model_folder)
 from .sources import load_deployed, load_model, load_model_with_config
 from ..layers.reparam import relative_error
+from ..user_warnings import caller_stacklevel
 
 __all__ = ['deploy', 'is_deployed', 'reparameterize_to_folder', 'export_model', 'model_input_shape', 'example_input',
            'direct_convolutions', 'deployed_length', 'SequenceWithLengths', 'takes_lengths', 'run_onnx',
@@ -155,7 +156,7 @@ def warn_new_classifier(src: str, model: torch.nn.Module, model_kwargs: Optional
     if wanted and trained and wanted != trained:
         warnings.warn(f'{src} built with num_classes={wanted}: its weights classify {trained} classes, so the '
                       f'classifier is new and initialised at random (num_classes={trained} {verb} the trained one; '
-                      f'num_classes=0 the features without a classifier)', UserWarning, stacklevel=3)
+                      f'num_classes=0 the features without a classifier)', UserWarning, stacklevel=caller_stacklevel())
 
 
 def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Tensor):
@@ -180,7 +181,8 @@ def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Te
                       f'its pretrained_cfg gives {trained} steps (the length it was trained at, where its source '
                       f'records one: a weight file that names no model has the assumed model\'s), so for {length} it '
                       f'computes something else than for {trained}; leave --input-size out to deploy it for '
-                      f'{trained} steps (pad shorter series to that length)', UserWarning, stacklevel=3)
+                      f'{trained} steps (pad shorter series to that length)', UserWarning,
+                      stacklevel=caller_stacklevel())
 
 
 def _command(words, input_size, pretrained, model_kwargs) -> str:

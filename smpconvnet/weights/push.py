@@ -25,6 +25,7 @@ from .folders import (
     write_model_folder,
 )
 from .hub import sha256_file
+from ..user_warnings import caller_stacklevel
 
 __all__ = ['push_folder', 'push_model', 'check_model_folder', 'HubUploadError', 'NO_TOKEN_MESSAGE', 'PUSH_MESSAGE']
 
@@ -83,7 +84,7 @@ def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
     if others:
         warnings.warn(f"{folder} holds {', '.join(others)} besides the model's files: only "
                       f"{', '.join(n for n in MODEL_FOLDER_FILES if (folder / n).is_file())} are uploaded",
-                      UserWarning, stacklevel=3)
+                      UserWarning, stacklevel=caller_stacklevel())
     files = sorted(folder / n for n in MODEL_FOLDER_FILES if (folder / n).is_file())
     return [dict(name=p.name, bytes=p.stat().st_size, sha256=sha256_file(p)) for p in files]
 

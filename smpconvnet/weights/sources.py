@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tu
 import torch
 
 from ..atomic_io import holds_nothing
+from ..user_warnings import caller_stacklevel
 from ..models import (
     check_weights_file, find_state_dict, has_batchnorm, is_weight_source_error, member_network, unwrap_state_dict,
 )
@@ -821,13 +822,14 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         # a bare state dict of a model built with, say, global_pool='avg' would otherwise run silently as 'last'
         warnings.warn(_assumed_args_warning(path, family, find_state_dict(checkpoint)[0], source.architecture, unset,
                                             kwargs, assumed_data, {k: model_args[k] for k in unset if k in model_args}),
-                      UserWarning, stacklevel=3)
+                      UserWarning, stacklevel=caller_stacklevel())
     elif bare and family == 'tcn' and assumed_data:
         # built as the caller said, yet with the assumed model's input length (whole-series kernels are another
         # kernel at another length) and sMNIST's normalisation: the warning above named them, following its advice
         # silenced it
         warnings.warn(_assumed_data_warning(path, family, find_state_dict(checkpoint)[0], source.architecture,
-                                            kwargs, assumed_data, model.pretrained_cfg), UserWarning, stacklevel=3)
+                                            kwargs, assumed_data, model.pretrained_cfg), UserWarning,
+                      stacklevel=caller_stacklevel())
     # what the caller built it with besides what the file tells (a bare file's global_pool='avg'): the model it
     # describes is that one
     built_with = {k: v for k, v in kwargs.items() if k not in source.model_args or source.model_args[k] != v}
@@ -951,14 +953,14 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
             # an empty folder holds no model: the name can only mean the registered one (it used to fail on a
             # missing config.json, the registered model unreachable from this folder)
             warnings.warn(f'{spec} names both a registered model and the empty folder {path.resolve()}: the '
-                          f'registered model is read', UserWarning, stacklevel=3)
+                          f'registered model is read', UserWarning, stacklevel=caller_stacklevel())
             read_path = False
         else:
             # a path wins (as documented), but the docs' own layout names a converted folder after its tag
             warnings.warn(f'{spec} names both a registered model and the {kind} {path.resolve()}: the {kind} is '
                           f'read; for the registered model, run this from another folder (in Python, '
                           f'timm.create_model({spec!r}) always builds the registered one)', UserWarning,
-                          stacklevel=3)
+                          stacklevel=caller_stacklevel())
     if read_path and path.is_dir():
         checkpoint = path / 'checkpoint.pth'  # train-seq's per-epoch checkpoint (seq_trainer.CHECKPOINT_NAME)
         if not (path / CONFIG_NAME).exists() and checkpoint.is_file():
