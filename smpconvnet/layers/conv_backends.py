@@ -19,7 +19,8 @@ Whatever the backend, only the ``(2H - 1) x (2W - 1)`` centre of a larger kernel
 larger kernels are cropped first (exact).
 
 ``backend='auto'`` picks per call from the shape, dtype, device and whether gradients are needed
-(``choose_backend``, thresholds measured on a 2-core AVX-512 CPU with PyTorch 2.14). The choice can be
+(``choose_backend``, thresholds measured on a 2-core AVX-512 CPU with PyTorch 2.14); under ``torch.jit.trace`` it
+computes directly and uncropped, so that the traced graph takes any input size, as a scripted or ONNX one does. The choice can be
 forced per call (``backend=``), globally (``set_default_backend('direct')``), for a block of code
 (``with conv_backend('direct'): ...``) or by the environment (``SMPCONVNET_CONV_BACKEND=direct``).
 
@@ -499,6 +500,15 @@ def depthwise_conv2d_same(
     return _depthwise_conv2d_same(x, weight, bias, backend, cache)
 
 
+def _traced_default() -> str:
+    # torch.jit.trace: 'auto' computes directly and uncropped, as TorchScript and ONNX do. A backend chosen from the
+    # traced shape and grad mode froze that size into the graph (another size failed with a shape mismatch) and
+    # differed between trace_module's two runs (its check failed with grad enabled); a forced backend still applies
+    if _default_backend == 'auto' and torch.jit.is_tracing():
+        return 'direct'
+    return _default_backend
+
+
 @torch.jit.unused
 def _depthwise_conv2d_same(
         x: torch.Tensor,
@@ -509,7 +519,7 @@ def _depthwise_conv2d_same(
 ) -> torch.Tensor:
     _check_inputs(x, weight, bias)
     if backend == 'auto':
-        backend = _default_backend
+        backend = _traced_default()
     else:
         _check_backend_name(backend, 'depthwise_conv2d_same')
     if exporting():
@@ -588,7 +598,7 @@ def _depthwise_conv2d_same_pair(
     _check_inputs(x, weight, None)
     _check_inputs(x, small_weight, None)
     if backend == 'auto':
-        backend = _default_backend
+        backend = _traced_default()
     else:
         _check_backend_name(backend, 'depthwise_conv2d_same_pair')
     if x.numel() == 0 or exporting():  # FFT libraries reject zero-size transforms; ONNX has no FFT operator

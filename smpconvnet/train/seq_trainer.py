@@ -1015,7 +1015,9 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         warnings.warn(f'{model_name} was trained on {recorded}; scoring it on {name} with {recorded}\'s label order '
                       f'and normalisation: each label of {name} is taken for the class of that name in {recorded}, '
                       f'an unrelated class unless the two sets share their classes, so the accuracy means nothing '
-                      f'otherwise (leave --dataset out to score it on {recorded})', stacklevel=caller_stacklevel())
+                      f'otherwise (leave --dataset out to score it on {recorded}'
+                      + (f', or evaluate the model shipped for {name}: smpconvnet evaluate-seq {shipped})' if shipped
+                         else ')'), stacklevel=caller_stacklevel())
     lengths = data.lengths
     if (deployed_for and kernels_span_the_input(model) and bool((lengths == lengths[0]).all())
             and int(lengths[0]) not in deployed_for):

@@ -142,8 +142,9 @@ def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_anothe
     captured = capsys.readouterr()
     assert ('smpconvnet evaluate-seq: warning: smpconv_tcn_arrowhead.aeon was trained on ArrowHead; scoring it on '
             "GunPoint with ArrowHead's label order and normalisation: each label of GunPoint is taken for the "
-            "class of that name in ArrowHead, an unrelated class unless the two sets share their classes"
-            ) in captured.err
+            "class of that name in ArrowHead, an unrelated class unless the two sets share their classes, so the "
+            "accuracy means nothing otherwise (leave --dataset out to score it on ArrowHead, or evaluate the model "
+            "shipped for GunPoint: smpconvnet evaluate-seq smpconv_tcn_gunpoint.aeon)") in captured.err
     assert 'on GunPoint (test split)' in captured.out
     # labels the model does not have: the error says whose they are and what to do (it stated the mismatch only)
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--dataset', 'ArrowHead']) == 1

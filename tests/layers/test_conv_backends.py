@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 
 import pytest
 import timm
@@ -363,6 +364,30 @@ def test_training_form_traces_with_forced_direct_backend():
         expected = model(x)
     with torch.no_grad():
         assert rel_err(traced(x), expected) < TOL
+
+
+@pytest.mark.parametrize('deployed', [False, True], ids=['training_form', 'deployed'])
+def test_traced_model_takes_any_input_size(deployed):
+    """torch.jit.trace at 64 px with gradients on (its check traces twice) gives eager's outputs at 32-256 px, training
+    form and deployed: 'auto' computes directly under tracing. A backend chosen from the traced shape froze 64 px
+    into the graph (96 px failed with a shape mismatch), and its grad-mode choice failed the trace's check."""
+    model = _small_model().eval()
+    if deployed:
+        model = timm.utils.reparameterize_model(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # torch.jit deprecation notices
+        traced = torch.jit.trace(model, torch.randn(1, 3, 64, 64))
+    with torch.no_grad():
+        for size in (32, 96, 224, 256):
+            x = torch.randn(2, 3, size, size)
+            assert rel_err(traced(x), model(x)) < TOL, size
+    # a backend forced for the trace is kept (the FFT: fast, for the traced size)
+    x = torch.randn(2, 3, 224, 224)
+    with conv_backends.conv_backend('fft'), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        traced = torch.jit.trace(model, x)
+        assert 'fft' in str(traced.inlined_graph)
+        assert rel_err(traced(x), model(x)) < TOL
 
 
 @pytest.mark.parametrize('train', [False, True])
