@@ -284,6 +284,10 @@ class SMPConvResNet(nn.Module):
     ):
         dd = dict(device=device, dtype=dtype)
         super().__init__()
+        for name, value, least in (('in_chans', in_chans, 1), ('num_classes', num_classes, 0)):
+            # a string or float from a config or the command line failed deep inside ('>' between str and int)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f'{name} must be an int of at least {least}, got {value!r}')
         self.in_chans = in_chans
         self.num_classes = num_classes
         self.kernel_size = kernel_size

@@ -486,8 +486,10 @@ class SMPConvNet(nn.Module):
             raise ValueError(
                 f'large_kernel_sizes, layers and channels need one entry per stage, got '
                 f'{list(large_kernel_sizes)}, {list(layers)}, {list(channels)}')
-        if in_chans < 1:
-            raise ValueError(f'in_chans must be positive, got {in_chans}')
+        for name, value, least in (('in_chans', in_chans, 1), ('num_classes', num_classes, 0)):
+            # a string or float from a config or the command line failed deep inside ('>' between str and int)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f'{name} must be an int of at least {least}, got {value!r}')
         self.num_classes = num_classes
         self.in_chans = in_chans
         self.strict_img_size = strict_img_size

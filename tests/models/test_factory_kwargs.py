@@ -1,6 +1,8 @@
 """timm's factory arguments: ``timm.create_model(name, device=..., dtype=...)`` creates every parameter and buffer
 there and in that dtype (point coordinates and radii: float32 at least), including ``device='meta'`` followed by
 ``to_empty()`` and ``load_state_dict``; the classifier made by ``reset_classifier`` follows the model."""
+import re
+
 import pytest
 import timm
 import torch
@@ -88,3 +90,13 @@ def test_reset_classifier_keeps_device_dtype_and_mode(family):
         model.reset_classifier(3, pool)
         assert all(not m.training for m in model.modules())
         assert {(p.device.type, p.dtype) for p in model.get_classifier().parameters()} == {('meta', torch.float64)}
+
+
+@pytest.mark.parametrize('name', ['smpconvnet_t', 'smpconv_resnet_cifar10', 'smpconv_tcn_smnist'])
+@pytest.mark.parametrize('arg, value, least', [('num_classes', 'abc', 0), ('num_classes', 2.0, 0),
+                                               ('num_classes', -1, 0), ('in_chans', 0, 1), ('in_chans', True, 1)])
+def test_class_and_channel_counts_are_checked_by_name(name, arg, value, least):
+    """A wrong num_classes / in_chans (a string from a config, a float) names the argument and what it takes; in the
+    image families it failed deep inside ("'>' not supported between instances of 'str' and 'int'")."""
+    with pytest.raises(ValueError, match=rf'^{arg} must be an int of at least {least}, got {re.escape(repr(value))}$'):
+        timm.create_model(name, **{arg: value})
