@@ -612,16 +612,17 @@ def _check_options(cfg: TrainConfig):
         raise ValueError(f'{given}: circular shifts and window slicing act with --augment only (with amplitude '
                          f'scaling and jitter): add --augment')
     check_idle_options(cfg)
-    if cfg.epochs < cfg.warmup_epochs:
-        warnings.warn(f'--epochs {cfg.epochs} is less than --warmup-epochs {cfg.warmup_epochs}: the learning rate '
-                      f'is still warming up when training ends and never reaches --lr {cfg.lr}; pass --warmup-epochs 0 '
-                      f'(or fewer than --epochs) for a short run', stacklevel=caller_stacklevel())
 
 
 def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[Path] = ()) -> Dict[str, Any]:
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     data = load_data(cfg)
+    # once the data set has loaded: a warning before its error (a wrong --dataset) said nothing useful
+    if cfg.epochs < cfg.warmup_epochs:
+        warnings.warn(f'--epochs {cfg.epochs} is less than --warmup-epochs {cfg.warmup_epochs}: the learning rate '
+                      f'is still warming up when training ends and never reaches --lr {cfg.lr}; pass --warmup-epochs 0 '
+                      f'(or fewer than --epochs) for a short run', stacklevel=caller_stacklevel())
     device = torch.device(cfg.device)
     model = build_model(cfg, data).to(device)
     optimizer = build_optimizer(model, cfg)

@@ -414,10 +414,12 @@ def test_cli_help_and_errors(tmp_path, capsys):
             cli_main([cmd, '--help'])
         assert e.value.code == 0
     assert 'train-seq' in capsys.readouterr().out or True
+    # the error alone: the warm-up warning (--epochs 1, 5 warm-up epochs) came first, about a run that cannot start
     rc = cli_main(['train-seq', '--model', '_test_tiny_seqnet', '--dataset', 'NoSuchDataSet123',
-                   '--output', str(tmp_path / 'x'), '--no-progress'])
+                   '--output', str(tmp_path / 'x'), '--no-progress', '--epochs', '1', '--warmup-epochs', '5'])
     assert rc == 1
-    assert 'NoSuchDataSet123' in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert 'NoSuchDataSet123' in err and 'warning' not in err
     # a misspelt model argument and an image model: one line naming the option, before any training
     for args, message in ((['--model', 'smpconv_tcn_gunpoint', '--model-kwargs', 'hidden_chanels=3'],
                            "--model-kwargs hidden_chanels=3: .*unexpected keyword argument 'hidden_chanels'"),
