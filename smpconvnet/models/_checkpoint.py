@@ -19,7 +19,8 @@ from ..layers.reparam import is_batchnorm
 
 __all__ = ['STATE_DICT_KEYS', 'clean_key', 'unwrap_state_dict', 'find_state_dict', 'is_deployed_state_dict',
            'has_batchnorm', 'check_deployed_fit', 'check_weights_file', 'read_error_message', 'probe_weights_file', 'with_checkpoint_checks',
-           'install_checkpoint_path_hook', 'adapt_input_channels', 'first_layer_adapted_by_filter', 'FEATURE_WRAPPERS']
+           'install_checkpoint_path_hook', 'adapt_input_channels', 'first_layer_adapted_by_filter', 'FEATURE_WRAPPERS',
+           'record_loaded_classes']
 
 # timm's features_only wrappers (this project's SMPTCNFeatures is a FeatureGetterNet)
 FEATURE_WRAPPERS = (FeatureDictNet, FeatureGetterNet, FeatureHookNet, FeatureListNet, FeatureGraphNet)
@@ -226,6 +227,36 @@ def first_layer_adapted_by_filter() -> Iterator[None]:
         yield
     finally:
         logger.removeFilter(log_filter)
+
+
+def record_loaded_classes(filter_fn: Callable) -> Callable:
+    """``filter_fn`` (a family's ``checkpoint_filter_fn(state_dict, model)``) that also records, where the
+    filtered state dict's classifier (the cfg's ``classifier``; an ensemble's first member's) has the model's
+    ``num_classes`` rows, that count in ``model.pretrained_cfg['num_classes']``. Label names of another count go.
+
+    timm's ``load_pretrained`` keeps a checkpoint's classifier only where the model's ``num_classes`` equals the
+    cfg's, the registered weights' count: ``timm.create_model(name, pretrained=True, num_classes=10,
+    pretrained_cfg_overlay=dict(file=...))`` of a file with a trained 10-class head replaced that head at random
+    (ImageNet's cfg says 1000). timm reads the cfg after the filter, so the matching head is kept. A head of another
+    count is left to timm as before: dropped where ``num_classes`` differs from the cfg's (the fine-tuning idiom),
+    a size-mismatch error where it does not.
+    """
+    @functools.wraps(filter_fn)
+    def filter_and_record(state_dict: Dict[str, Any], model: nn.Module) -> Dict[str, torch.Tensor]:
+        state_dict = filter_fn(state_dict, model)
+        cfg = getattr(model, 'pretrained_cfg', None)
+        if not isinstance(cfg, dict):
+            return state_dict
+        classifier = cfg.get('classifier')
+        classifier = classifier[0] if isinstance(classifier, (list, tuple)) and classifier else classifier
+        weight = state_dict.get(f'{classifier}.weight') if isinstance(classifier, str) else None
+        rows = int(weight.shape[0]) if isinstance(weight, torch.Tensor) and weight.dim() >= 1 else None
+        if rows is not None and rows == getattr(model, 'num_classes', None) and cfg.get('num_classes') != rows:
+            cfg['num_classes'] = rows
+            if cfg.get('label_names') is not None and len(cfg['label_names']) != cfg['num_classes']:
+                cfg.pop('label_names')  # the registered weights' classes, not these
+        return state_dict
+    return filter_and_record
 
 
 def remember_create_args(model: nn.Module, kwargs: Dict[str, Any]) -> nn.Module:

@@ -32,7 +32,7 @@ from timm.models._registry import generate_default_cfgs, register_model
 
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict,
-    remember_create_args, unwrap_state_dict)
+    record_loaded_classes, remember_create_args, unwrap_state_dict)
 from ._pretrained import explain_missing_weights
 from ..layers.causal_conv import complex_channel_mix, fft_size
 from ..layers.conv_backends import autocast_disabled, exporting
@@ -524,7 +524,7 @@ def _create_smpconv_resnet(variant: str, pretrained: bool = False, **kwargs) -> 
     with explain_missing_weights(variant, pretrained, kwargs), first_layer_adapted_by_filter():
         return remember_create_args(build_model_with_cfg(
             SMPConvResNet, variant, pretrained,
-            pretrained_filter_fn=checkpoint_filter_fn,
+            pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn),
             feature_cfg=dict(out_indices=tuple(range(num_blocks)), feature_cls='getter'),
             **kwargs,
         ), kwargs)

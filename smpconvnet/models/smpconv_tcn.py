@@ -71,7 +71,7 @@ from timm.models._registry import generate_default_cfgs, register_model
 
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict,
-    remember_create_args, unwrap_state_dict)
+    record_loaded_classes, remember_create_args, unwrap_state_dict)
 from ._pretrained import explain_missing_weights
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
@@ -1810,7 +1810,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     with explain_missing_weights(variant, pretrained, kwargs), first_layer_adapted_by_filter():
         model = build_model_with_cfg(
             SMPConvTCNEnsemble if ensemble else SMPConvTCN, variant, pretrained,
-            pretrained_filter_fn=checkpoint_filter_fn,
+            pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn),
             feature_cfg=dict(out_indices=tuple(range(model_args['num_blocks'])), feature_cls=SMPTCNFeatures),
             **model_args,
         )

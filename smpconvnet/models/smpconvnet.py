@@ -27,7 +27,8 @@ from timm.models._manipulate import checkpoint_seq
 from timm.models._registry import generate_default_cfgs, register_model
 
 from ._checkpoint import (
-    check_deployed_fit, has_batchnorm, is_deployed_state_dict, remember_create_args, unwrap_state_dict)
+    check_deployed_fit, has_batchnorm, is_deployed_state_dict, record_loaded_classes, remember_create_args,
+    unwrap_state_dict)
 from ..layers.conv_backends import KernelCache, PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
 from ._pretrained import explain_missing_weights, weight_source_cfg
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -829,7 +830,7 @@ def _create_smpconvnet(variant: str, pretrained: bool = False, **kwargs) -> SMPC
     with explain_missing_weights(variant, pretrained, kwargs):
         return remember_create_args(build_model_with_cfg(
             SMPConvNet, variant, pretrained,
-            pretrained_filter_fn=checkpoint_filter_fn,
+            pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn),
             feature_cfg=dict(out_indices=(0, 1, 2, 3), feature_cls='getter'),
             **model_args,
         ), kwargs)

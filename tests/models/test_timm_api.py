@@ -261,3 +261,31 @@ def test_kernel_is_resampled_for_any_size():
 
 def test_package_exports():
     assert smpconvnet.SMPConvNet is type(small())
+
+
+@pytest.mark.parametrize('name, kwargs, shape', [
+    ('smpconvnet_t', {k: v for k, v in SMALL_KWARGS.items() if k != 'num_classes'}, (2, 3, 64, 64)),
+    ('smpconv_resnet_cifar10', dict(block_channels=(8, 8)), (2, 3, 32, 32)),
+    ('smpconv_tcn_gunpoint', {}, (2, 1, 150)),
+])
+def test_overlay_file_keeps_its_trained_head_of_the_requested_classes(tmp_path, name, kwargs, shape):
+    """timm.create_model(name, pretrained=True, num_classes=N, pretrained_cfg_overlay=dict(file=F)) of a file with a
+    trained N-class head loads that head: timm compared N with the registered weights' count (ImageNet's 1000,
+    GunPoint's 2) and replaced the head at random (outputs off by 6.9 in trial 15). Another count still gets a new
+    head (the fine-tuning idiom), and none given still fails on the size mismatch (nothing dropped silently)."""
+    from safetensors.torch import save_file
+    torch.manual_seed(0)
+    trained = randomize_bn(timm.create_model(name, num_classes=7, **kwargs)).eval()
+    path = tmp_path / 'own.safetensors'
+    save_file({k: v.contiguous() for k, v in trained.state_dict().items()}, str(path))
+    overlay = dict(file=str(path))
+    loaded = timm.create_model(name, pretrained=True, num_classes=7, pretrained_cfg_overlay=overlay, **kwargs).eval()
+    x = torch.randn(shape)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), trained(x))
+    # the cfg describes the weights loaded: 7 classes, without the registered weights' label names
+    assert loaded.pretrained_cfg['num_classes'] == 7 and 'label_names' not in loaded.pretrained_cfg
+    other = timm.create_model(name, pretrained=True, num_classes=3, pretrained_cfg_overlay=overlay, **kwargs)
+    assert other.get_classifier().weight.shape[0] == 3
+    with pytest.raises(Exception, match='size mismatch'):
+        timm.create_model(name, pretrained=True, pretrained_cfg_overlay=overlay, **kwargs)
