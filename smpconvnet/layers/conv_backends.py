@@ -20,8 +20,8 @@ larger kernels are cropped first (exact).
 
 ``backend='auto'`` picks per call from the shape, dtype, device and whether gradients are needed
 (``choose_backend``, thresholds measured on a 2-core AVX-512 CPU with PyTorch 2.14); under ``torch.jit.trace`` it
-computes directly and uncropped, so that the traced graph takes any input size, as a scripted or ONNX one does. The choice can be
-forced per call (``backend=``), globally (``set_default_backend('direct')``), for a block of code
+computes directly and uncropped, so that the traced graph takes any input size, as a scripted or ONNX one does.
+The choice can be forced per call (``backend=``), globally (``set_default_backend('direct')``), for a block of code
 (``with conv_backend('direct'): ...``) or by the environment (``SMPCONVNET_CONV_BACKEND=direct``).
 
 Gradients: the FFT and Toeplitz backends run inside one ``autograd.Function`` that saves only ``x`` and the

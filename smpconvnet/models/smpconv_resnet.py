@@ -30,6 +30,7 @@ from timm.models._features_fx import register_notrace_function
 from timm.models._manipulate import checkpoint_seq
 from timm.models._registry import generate_default_cfgs, register_model
 
+from ._args import check_io_counts
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict,
     record_loaded_classes, remember_create_args, unwrap_state_dict)
@@ -284,10 +285,7 @@ class SMPConvResNet(nn.Module):
     ):
         dd = dict(device=device, dtype=dtype)
         super().__init__()
-        for name, value, least in (('in_chans', in_chans, 1), ('num_classes', num_classes, 0)):
-            # a string or float from a config or the command line failed deep inside ('>' between str and int)
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ValueError(f'{name} must be an int of at least {least}, got {value!r}')
+        check_io_counts(in_chans, num_classes)
         self.in_chans = in_chans
         self.num_classes = num_classes
         self.kernel_size = kernel_size

@@ -69,6 +69,7 @@ from timm.models._features import FeatureGetterNet, feature_take_indices
 from timm.models._features_fx import register_notrace_function
 from timm.models._registry import generate_default_cfgs, register_model
 
+from ._args import check_io_counts
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict,
     record_loaded_classes, remember_create_args, unwrap_state_dict)
@@ -760,9 +761,7 @@ class SMPConvTCN(nn.Module):
                             ('small_kernel_size', small_kernel_size)):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(f'{name} must be a positive int, got {value!r}')
-        for name, value, least in (('in_chans', in_chans, 1), ('num_classes', num_classes, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ValueError(f'{name} must be an int of at least {least}, got {value!r}')
+        check_io_counts(in_chans, num_classes)
         if num_blocks < 1 or hidden_channels < 1 or n_points < 1 or small_kernel_size < 1:
             raise ValueError(
                 f'num_blocks, hidden_channels, n_points and small_kernel_size must be positive, got '

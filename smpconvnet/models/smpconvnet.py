@@ -26,6 +26,7 @@ from timm.models._features_fx import register_notrace_function
 from timm.models._manipulate import checkpoint_seq
 from timm.models._registry import generate_default_cfgs, register_model
 
+from ._args import check_io_counts
 from ._checkpoint import (
     check_deployed_fit, has_batchnorm, is_deployed_state_dict, record_loaded_classes, remember_create_args,
     unwrap_state_dict)
@@ -487,10 +488,7 @@ class SMPConvNet(nn.Module):
             raise ValueError(
                 f'large_kernel_sizes, layers and channels need one entry per stage, got '
                 f'{list(large_kernel_sizes)}, {list(layers)}, {list(channels)}')
-        for name, value, least in (('in_chans', in_chans, 1), ('num_classes', num_classes, 0)):
-            # a string or float from a config or the command line failed deep inside ('>' between str and int)
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ValueError(f'{name} must be an int of at least {least}, got {value!r}')
+        check_io_counts(in_chans, num_classes)
         self.num_classes = num_classes
         self.in_chans = in_chans
         self.strict_img_size = strict_img_size
