@@ -285,7 +285,7 @@ class SMPConvResNet(nn.Module):
     ):
         dd = dict(device=device, dtype=dtype)
         super().__init__()
-        check_io_counts(in_chans, num_classes)
+        in_chans, num_classes = check_io_counts(in_chans, num_classes)
         self.in_chans = in_chans
         self.num_classes = num_classes
         self.kernel_size = kernel_size

@@ -761,7 +761,7 @@ class SMPConvTCN(nn.Module):
                             ('small_kernel_size', small_kernel_size)):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(f'{name} must be a positive int, got {value!r}')
-        check_io_counts(in_chans, num_classes)
+        in_chans, num_classes = check_io_counts(in_chans, num_classes)
         if num_blocks < 1 or hidden_channels < 1 or n_points < 1 or small_kernel_size < 1:
             raise ValueError(
                 f'num_blocks, hidden_channels, n_points and small_kernel_size must be positive, got '

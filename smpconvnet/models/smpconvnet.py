@@ -488,7 +488,7 @@ class SMPConvNet(nn.Module):
             raise ValueError(
                 f'large_kernel_sizes, layers and channels need one entry per stage, got '
                 f'{list(large_kernel_sizes)}, {list(layers)}, {list(channels)}')
-        check_io_counts(in_chans, num_classes)
+        in_chans, num_classes = check_io_counts(in_chans, num_classes)
         self.num_classes = num_classes
         self.in_chans = in_chans
         self.strict_img_size = strict_img_size

@@ -100,3 +100,13 @@ def test_class_and_channel_counts_are_checked_by_name(name, arg, value, least):
     image families it failed deep inside ("'>' not supported between instances of 'str' and 'int'")."""
     with pytest.raises(ValueError, match=rf'^{arg} must be an int of at least {least}, got {re.escape(repr(value))}$'):
         timm.create_model(name, **{arg: value})
+
+
+@pytest.mark.parametrize('name', ['smpconvnet_t', 'smpconv_resnet_cifar10', 'smpconv_tcn_smnist'])
+def test_integer_counts_of_any_type_are_taken_as_ints(name):
+    """A NumPy integer or a 0-d integer tensor (``labels.max() + 1``) is a count: taken, stored as a Python int (they
+    were refused with "must be an int")."""
+    import numpy as np
+    model = timm.create_model(name, num_classes=torch.tensor([0, 3]).max() + 1, in_chans=np.int64(2))
+    assert type(model.num_classes) is int and model.num_classes == 4 and model.get_classifier().out_features == 4
+    assert type(model.in_chans) is int and model.in_chans == 2
