@@ -120,6 +120,7 @@ def _card_cv(name, z, summary, cfg, evaluated, command):
     grid = '\n'.join(
         f"| {k}{' (chosen)' if k == cv['chosen'] else ''} | {arguments(c)} | {per_fold(c)} | "
         f"**{c['accuracy']:.4f}** | {sum(c['train_time_s'].values()):.0f} s |" for k, c in cv['candidates'].items())
+    check = _repeated_check_text(cv) if cv.get('repeated') else ''
     members = margs.get('num_members', 1)
     ensembles = ('; an ensemble candidate adds seeds 1.. of its base candidate on every fold and is scored by '
                  'the mean class probabilities of its members (CPU time: all members, its seed-0 runs, the base\'s, '
@@ -156,13 +157,13 @@ The training split ({summary['n_train']} series) was cut into {cv['folds']} stra
 (`smpconvnet.data.sequences.stratified_kfold`, seed 0). Each candidate of the grid, fixed before its round ran, was
 trained {cv['folds']} times (seed 0) on {cv['folds'] - 1} of the {cv['folds']} folds and scored on the held-out one (`train-seq --cv-folds
 {cv['folds']} --cv-fold k --no-test`){ensembles}. The most correct held-out predictions over all folds won (ties: the first
-listed); the test split was not read. (Every fold used the standardisation statistics of the whole training
+listed){'; a repeated check (below) then broke a tie' if check else ''}; the test split was not read. (Every fold used the standardisation statistics of the whole training
 split, the ones shipped: a global per-channel mean and std, no labels.)
 
 | candidate | arguments | held out, per fold | cross-validated accuracy | CPU time, all folds |
 | --- | --- | --- | --- | --- |
 {grid}
-{chr(10) + cv['note'] + chr(10) if cv.get('note') else ''}
+{chr(10) + cv['note'] + chr(10) if cv.get('note') else ''}{check}
 ## Training
 Architecture: `{arch}`.
 
@@ -172,13 +173,49 @@ batches).
 
 {_commands_text(ds, command, members, fin)}
 
-CPU time on {_device_words(command)}: cross-validation {cv['cpu_time_s']:.0f} s, final training
+CPU time on {_device_words(command)}: cross-validation {cv['cpu_time_s']:.0f} s{f", its repeated check {cv['repeated']['cpu_time_s']:.0f} s" if check else ''}, final training
 {final_time:.0f} s{' (all members)' if members > 1 else ''} (each run a single thread, with up to two runs sharing the two cores: upper bounds for one run on an idle CPU).
 
 ## Source and licence
 Architecture after Kim & Park, "SMPConv: Self-moving Point Representations for Continuous Convolution", CVPR 2023
 (https://github.com/sangnekim/SMPConv, MIT). Weights trained by the smpconvnet project, MIT.
 """
+
+
+def _repeated_check_text(cv):
+    """The card's section on the repeated check (``kfold_choice``'s tie-break over further cuts of the training
+    split): its rule, every checked candidate's held-out predictions per cut and in all, and the choice."""
+    check = cv['repeated']
+    seeds = check['split_seeds']
+    cuts = len(seeds) + 1
+
+    def per_fold(folds):
+        return ' '.join('{correct}/{n}'.format(**f) for _, f in sorted(folds.items(), key=lambda kv: int(kv[0])))
+
+    def total(folds):
+        return sum(f['correct'] for f in folds.values()), sum(f['n'] for f in folds.values())
+    rows = []
+    for name, c in check['candidates'].items():
+        cells = [cv['candidates'][name]['folds']] + [c['splits'][str(s)]['folds'] for s in seeds]
+        correct = sum(total(f)[0] for f in cells)
+        n = sum(total(f)[1] for f in cells)
+        rows.append(f"| {name}{' (chosen)' if name == cv['chosen'] else ''} | "
+                    + ' | '.join(f'{per_fold(f)} ({total(f)[0]}/{total(f)[1]})' for f in cells)
+                    + f" | **{correct}/{n}** ({correct / n:.4f}) | "
+                    f"{sum(sum(sp['train_time_s'].values()) for sp in c['splits'].values()):.0f} s |")
+    head = ' | '.join(f'split seed {s}' for s in [0] + seeds)
+    return f"""
+### Repeated check: split seeds {', '.join(map(str, seeds))}
+The candidates below were cross-validated again on {len(seeds)} more cuts of the training split into {cv['folds']} stratified
+folds (`train-seq ... --cv-folds {cv['folds']} --cv-fold k --split-seed S --no-test`, seed 0, each candidate's grid command
+otherwise; `scripts/train_aeon.py --phase cv --split-seeds {' '.join(map(str, seeds))} --candidates ...`), candidates and seeds
+set before these runs. Of them, the most correct held-out predictions over all {cuts} cuts won (ties: the candidate split
+seed 0 chose, then the first listed); the test split was not read.
+
+| candidate | {head} | all {cuts} cuts | CPU time, split seeds {', '.join(map(str, seeds))} |
+| --- | {' | '.join('---' for _ in range(cuts))} | --- | --- |
+{chr(10).join(rows)}
+{chr(10) + check['note'] + chr(10) if check.get('note') else ''}"""
 
 
 def single_member(words):
@@ -298,8 +335,9 @@ def _ordered_like(d, like):
 
 def check_selection(ds, cv, final_command):
     """A ``ValueError`` unless the summary's k-fold record is one the card may state: every candidate scored on every
-    fold, ``chosen`` the most accurate (ties: the first recorded), and the final run trained that candidate (its
-    command ends with the candidate's arguments)."""
+    fold (and a repeated check's on every fold of its split seeds), ``chosen`` the protocol's choice (``kfold_choice``:
+    the most accurate, ties the first recorded; a repeated check's tie-break), and the final run trained that
+    candidate (its command ends with the candidate's arguments)."""
     best, partial = kfold_choice(cv, list(cv['candidates']))
     if partial:
         raise ValueError(f'{ds}: candidates {partial} were not scored on all {cv["folds"]} folds')
@@ -433,7 +471,10 @@ def main():
                               **({'member_seeds': list(range(members))} if members > 1
                                  else {'shipped_seed': SHIPPED_SEED})}
             # the k-fold protocol: the selection and the command that reproduces the weights
-            cfg['model_selection'] = {'protocol': f'{ds_summary["cv"]["folds"]}-fold cross-validation',
+            check = ds_summary['cv'].get('repeated')
+            cfg['model_selection'] = {'protocol': f'{ds_summary["cv"]["folds"]}-fold cross-validation' + (
+                                          f', repeated on split seeds {", ".join(map(str, check["split_seeds"]))} '
+                                          f'(a tie-break)' if check else ''),
                                       **ds_summary['cv']}
             if members > 1:  # one command per member (benchmarks/ucr.py --train runs them and combines the runs)
                 cfg['train_commands'] = [['smpconvnet', 'train-seq'] + w for w in member_commands(command, members)]

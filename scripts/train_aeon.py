@@ -6,6 +6,11 @@ Protocol (no choice looks at the test split):
      in DATASETS below) is trained with seed 0 on K-1 of K stratified folds of the training split and scored on the
      held-out fold, for every fold (``--cv-folds K --cv-fold k --split-seed 0 --no-test``). The candidate with the
      most correct held-out predictions over all folds wins; ties go to the candidate listed first.
+     A repeated check (``--phase cv --split-seeds 1 2 --candidates A B``) cross-validates some candidates again on
+     other cuts of the training split (``--split-seed s``); when the split-seed-0 choice is among them, the checked
+     candidate with the most correct held-out predictions over every cut wins (ties: the split-seed-0 choice, then
+     the first listed): a tie-break where one cut of a small training split cannot rank candidates. Its candidates
+     and split seeds are set before its runs (``repeated_note`` below says what prompted it).
      An ensemble candidate (``Ensemble(base, members)``) adds the base candidate's runs with seeds 1..members-1 on
      every fold and is scored by the members' mean class probabilities (``SMPConvTCNEnsemble``).
   2. final: the chosen candidate is trained on the whole training split with seeds 0..N-1 and each is evaluated on
@@ -48,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from smpconvnet.models import WEIGHTS_DIR  # noqa: E402
 from smpconvnet.models.seq_zoo import SEQ_ZOO  # noqa: E402
 from smpconvnet.train.seq_trainer import (  # noqa: E402
-    FINISHED_COMMAND_NAME, heldout_predictions, kfold_choice, pooled_accuracy)
+    FINISHED_COMMAND_NAME, heldout_predictions, kfold_choice, pooled_accuracy, repeated_accuracy)
 
 # the common recipe (paper's optimiser: Adam + cosine with warm-up, radius lr x0.1, radii clamped)
 COMMON = ['--lr', '2e-3', '--weight-decay', '1e-4', '--warmup-epochs', '5', '--min-lr-ratio', '0.01', '--augment',
@@ -314,6 +319,17 @@ DATASETS = {
                                   'last_e200_shift_flip': _POOL_GRID['last'] + _LONG + _SHIFT + _FLIP,
                                   'same_k33_shift_flip_e200': _short(33) + _CENTRED + _SHIFT + _FLIP + _LONG,
                                   'same_k33_shift_b4_e1500': _short(33) + _CENTRED + _SHIFT + _FCN_SCHEDULE},
+                      repeated_note='This check (`--split-seeds 1 2 --candidates last_e200 same_k33_shift_b4_e1500`; '
+                                    'its candidates, seeds and rule written down before its runs) followed the '
+                                    'FCN-regime round: `same_k33_shift_b4_e1500` had held out 33 of the 36 series, '
+                                    'level with the chosen `last_e200`, which the listing order kept. An earlier '
+                                    'check on the same split seeds, of the best candidate of each of the grid\'s four '
+                                    'architectures (`last_e200`, `avgmax_e200`, `same_k33_shift_e200`, `same_avg`: '
+                                    '94, 94, 93 and 88 of 108 held out), had moved no choice (a tie of `avgmax_e200` '
+                                    'with the chosen model); its per-fold records were not kept, so `last_e200` was '
+                                    'run again for this check by the same commands: 30 and 31 on split seeds 1 and 2, '
+                                    'as then. The `same_k33_shift_b4_e1500` runs were made by the commands this '
+                                    'script prints, into other folders, and moved into its own.',
                       note='Before this protocol, an exploratory comparison (three 32-channel layers, mean pooling, '
                            'not shipped) had read the ArrowHead test split: 0.829 with causal layers, 0.794 with '
                            'non-causal ones; a first 2-block width grid was abandoned part-way. '
@@ -549,16 +565,34 @@ def _chosen(summary, ds, args):
                          f'this command\'s: run {_hint(args, ds, "cv", other)} before --phase final')
     chosen, missing = kfold_choice(cv, list(DATASETS[ds]['candidates']))
     if missing:
-        raise SystemExit(f'{ds}: candidates {" ".join(missing)} have not been scored on all {cv["folds"]} folds: run '
-                         f'{_hint(args, ds, "cv", missing)} before --phase final')
+        raise SystemExit(f'{ds}: {_missing_words(cv, missing, args, ds)} before --phase final')
     return chosen
 
 
-def _hint(args, ds, phase, candidates=None):
-    """The command that runs ``phase`` of ``ds`` (only ``candidates``, keeping finished runs) with this run's
-    output folder, device and extra train-seq arguments: this interpreter and this script, so it works from any
-    folder."""
+def _missing_words(cv, missing, args, ds):
+    """What ``kfold_choice``'s ``missing`` lacks and the commands that score it: the candidates not scored on every
+    fold of split seed 0, then those of the repeated check not scored on every fold of its split seeds."""
+    unscored = [c for c in missing if len(cv['candidates'].get(c, {}).get('folds', {})) != cv['folds']]
+    words = []
+    if unscored:
+        words.append(f'candidates {" ".join(unscored)} have not been scored on all {cv["folds"]} folds: run '
+                     f'{_hint(args, ds, "cv", unscored)}')
+    unchecked = [c for c in missing if c not in unscored]
+    if unchecked:
+        seeds = cv['repeated']['split_seeds']
+        words.append(f'candidates {" ".join(unchecked)} of the repeated check have not been scored on all '
+                     f'{cv["folds"]} folds of split seeds {" ".join(map(str, seeds))}: run '
+                     f'{_hint(args, ds, "cv", unchecked, seeds)}')
+    return '; '.join(words)
+
+
+def _hint(args, ds, phase, candidates=None, split_seeds=None):
+    """The command that runs ``phase`` of ``ds`` (only ``candidates``, keeping finished runs; on ``split_seeds``:
+    the repeated check) with this run's output folder, device and extra train-seq arguments: this interpreter and
+    this script, so it works from any folder."""
     words = [sys.executable, str(Path(__file__).resolve()), '--out', str(args.out), '--phase', phase, '--datasets', ds]
+    if split_seeds:
+        words += ['--split-seeds', *map(str, split_seeds)]
     if candidates:
         words += ['--candidates', *candidates, '--keep-finished']
     if args.device != 'cpu':
@@ -571,7 +605,25 @@ def _hint(args, ds, phase, candidates=None):
 def _cross_validate(args, out, summary):
     """Phase cv: every candidate on every fold; the summary gets per-fold accuracies, the pooled accuracy, the
     choice and the CPU time of all runs. An ensemble candidate adds the runs of seeds 1.. of its base on every fold
-    (seed 0 is the base's run) and is scored by their mean class probabilities."""
+    (seed 0 is the base's run) and is scored by their mean class probabilities. With ``--split-seeds`` the
+    candidates run on the folds of those split seeds instead, recorded as the repeated check (``cv['repeated']``)."""
+    splits = args.split_seeds or [0]
+    for ds in args.datasets:
+        recorded = summary.get(ds, {}).get('cv', {}).get('repeated')
+        if args.split_seeds and recorded and recorded['split_seeds'] != splits:
+            raise SystemExit(f'{ds}: the recorded repeated check ran on split seeds '
+                             f'{" ".join(map(str, recorded["split_seeds"]))}, not {" ".join(map(str, splits))}: '
+                             f'a grid has one check (its split seeds set before its runs); run '
+                             f'{_hint(args, ds, "cv", args.candidates, recorded["split_seeds"])}')
+        if args.split_seeds:
+            # the check's candidates are declared before their runs: while one is unscored, no choice is made
+            entry = summary.setdefault(ds, {}).setdefault('cv', {'folds': DATASETS[ds]['folds'], 'candidates': {}})
+            check = entry.setdefault('repeated', {'split_seeds': splits, 'candidates': {}})
+            for cand in DATASETS[ds]['candidates'] if args.candidates is None else args.candidates:
+                if cand in DATASETS[ds]['candidates']:
+                    cand_args = shlex.join(_candidate_args(ds, cand) + args.extra)
+                    if check['candidates'].get(cand, {}).get('args') != cand_args:
+                        check['candidates'][cand] = {'args': cand_args, 'splits': {}}
     jobs, keys, scheduled = [], [], set()
     for ds in args.datasets:
         d = DATASETS[ds]
@@ -580,45 +632,56 @@ def _cross_validate(args, out, summary):
             if args.candidates is not None and cand not in args.candidates:
                 continue
             members = spec.members if isinstance(spec, Ensemble) else 1
-            for fold in range(folds):
-                for seed in range(members):
-                    run = _cv_run(out, ds, cand, fold, seed)
-                    # an ensemble's seed-0 run is its base's: recorded as the base's result
-                    base_run = isinstance(spec, Ensemble) and seed == 0
-                    keys.append((ds, spec.base if base_run else cand, fold, run))
-                    if run in scheduled:
-                        continue
-                    # the base's finished runs are reused unless the base itself is being (re)trained
-                    reuse = args.keep_finished or (base_run and args.candidates is not None
-                                                   and spec.base not in args.candidates)
-                    extra = (['--cv-folds', str(folds), '--cv-fold', str(fold), '--split-seed', '0', '--no-test']
-                             + args.extra)
-                    cmd = _command(ds, cand, run, seed, args.device, extra)
-                    if reuse and _finished_by(run, cmd):
-                        continue
-                    scheduled.add(run)
-                    run.mkdir(parents=True, exist_ok=True)
-                    jobs.append((cmd, run / 'train.log'))
+            for split in splits:
+                for fold in range(folds):
+                    for seed in range(members):
+                        run = _cv_run(out, ds, cand, fold, seed, split)
+                        # an ensemble's seed-0 run is its base's: recorded as the base's result (in a repeated
+                        # check only when the base is checked too: the check's candidates are set before its runs)
+                        base_run = isinstance(spec, Ensemble) and seed == 0
+                        if not base_run:
+                            keys.append((ds, cand, split, fold, run))
+                        elif split == 0 or args.candidates is None or spec.base in args.candidates:
+                            keys.append((ds, spec.base, split, fold, run))
+                        if run in scheduled:
+                            continue
+                        # the base's finished runs are reused unless the base itself is being (re)trained
+                        reuse = args.keep_finished or (base_run and args.candidates is not None
+                                                       and spec.base not in args.candidates)
+                        extra = (['--cv-folds', str(folds), '--cv-fold', str(fold), '--split-seed', str(split),
+                                  '--no-test'] + args.extra)
+                        cmd = _command(ds, cand, run, seed, args.device, extra)
+                        if reuse and _finished_by(run, cmd):
+                            continue
+                        scheduled.add(run)
+                        run.mkdir(parents=True, exist_ok=True)
+                        jobs.append((cmd, run / 'train.log'))
     failed = {str(log.parent) for (_, log), (rc, _) in zip(jobs, _run_recorded(jobs, args.jobs)) if rc != 0}
     for ds in args.datasets:
         entry = summary.setdefault(ds, {}).setdefault('cv', {'folds': DATASETS[ds]['folds'], 'candidates': {}})
+        if args.split_seeds:
+            check = entry.setdefault('repeated', {'split_seeds': splits, 'candidates': {}})
         scored = set()  # an ensemble's fold is scored once, not once per added seed
-        for d, cand, fold, run in keys:
+        for d, cand, split, fold, run in keys:
             if d != ds or str(run) in failed:
                 continue
             (run / 'checkpoint.pth').unlink(missing_ok=True)  # model.safetensors is kept (ensembles read it)
-            if (cand, fold) in scored:
+            if (cand, split, fold) in scored:
                 continue
-            scored.add((cand, fold))
+            scored.add((cand, split, fold))
             spec = DATASETS[ds]['candidates'][cand]
             cand_args = shlex.join(_candidate_args(ds, cand) + args.extra)
-            if entry['candidates'].get(cand, {}).get('args') != cand_args:
+            records = check['candidates'] if split else entry['candidates']
+            if records.get(cand, {}).get('args') != cand_args:
                 # recorded by other arguments (another --extra, a changed grid): those results are not this command's
-                entry['candidates'][cand] = {'args': cand_args, 'folds': {}, 'train_time_s': {}}
-            c = entry['candidates'][cand]
+                records[cand] = {'args': cand_args, 'splits': {}} if split else {'args': cand_args, 'folds': {},
+                                                                                  'train_time_s': {}}
+            c = records[cand]
+            if split:
+                c = c['splits'].setdefault(str(split), {'folds': {}, 'train_time_s': {}})
             if isinstance(spec, Ensemble):
-                c.update(ensemble_of=spec.base, members=spec.members)
-                runs = [_cv_run(out, ds, cand, fold, seed) for seed in range(spec.members)]
+                records[cand].update(ensemble_of=spec.base, members=spec.members)
+                runs = [_cv_run(out, ds, cand, fold, seed, split) for seed in range(spec.members)]
                 if not all((r / 'results.json').exists() for r in runs):
                     continue  # scored once every member of this fold has finished
                 correct, n = _ensemble_correct(runs)
@@ -634,15 +697,43 @@ def _cross_validate(args, out, summary):
                 c['accuracy'] = pooled_accuracy(c)
         grid = list(DATASETS[ds]['candidates'])
         _grid_order(entry, grid)
+        _record_check(entry, ds)
         chosen, missing = _record_choice(entry, grid)
         entry['cpu_time_s'] = _cpu_time(entry, ds)
         if DATASETS[ds].get('note'):
             entry['note'] = DATASETS[ds]['note']
+        rep = entry.get('repeated')
         print(f'{ds}: {entry["folds"]}-fold accuracy '
               + ', '.join(f'{k} {c["accuracy"]:.4f}' for k, c in entry['candidates'].items() if k in grid and 'accuracy' in c)
-              + (f' -> {chosen}' if chosen else f' -> no choice yet: not scored on every fold: {" ".join(missing)}; '
-                                                 f'run: {_hint(args, ds, "cv", missing)}'),
+              + (f'; repeated check (split seeds 0 {" ".join(map(str, rep["split_seeds"]))}): '
+                 + ', '.join(f'{k} {c["accuracy"]:.4f}' for k, c in rep['candidates'].items() if 'accuracy' in c)
+                 if rep else '')
+              + (f' -> {chosen}' if chosen else f' -> no choice yet: {_missing_words(entry, missing, args, ds)}'),
               flush=True)
+
+
+def _record_check(cv, ds):
+    """The repeated check's candidates in grid order, each with its accuracy over every cut (split seed 0's folds
+    included) once it has been scored on all of them, its CPU time and the grid's ``repeated_note``."""
+    check = cv.get('repeated')
+    if check is None:
+        return
+    grid = list(DATASETS[ds]['candidates'])
+    check['candidates'] = dict(sorted(check['candidates'].items(),
+                                      key=lambda kv: grid.index(kv[0]) if kv[0] in grid else len(grid)))
+    for name, c in check['candidates'].items():
+        c.pop('accuracy', None)
+        complete = len(cv['candidates'].get(name, {}).get('folds', {})) == cv['folds'] and all(
+            len(c['splits'].get(str(s), {}).get('folds', {})) == cv['folds'] for s in check['split_seeds'])
+        if complete:
+            c['accuracy'] = repeated_accuracy(cv, name)
+    check['cpu_time_s'] = round(sum(
+        sum(split['train_time_s'].values()) for c in check['candidates'].values() for split in c['splits'].values()
+    ) - sum(  # an ensemble's seed-0 runs are its base's, counted once
+        sum(check['candidates'][c['ensemble_of']]['splits'].get(k, {}).get('train_time_s', {}).values())
+        for c in check['candidates'].values() if c.get('ensemble_of') in check['candidates'] for k in c['splits']), 1)
+    if DATASETS[ds].get('repeated_note'):
+        check['note'] = DATASETS[ds]['repeated_note']
 
 
 def _record_choice(cv, grid):
@@ -655,13 +746,15 @@ def _record_choice(cv, grid):
     return chosen, missing
 
 
-def _seed_from_card(summary, ds, extra, weights=WEIGHTS_DIR, retrained=()):
+def _seed_from_card(summary, ds, extra, weights=WEIGHTS_DIR, retrained=(), rechecked=()):
     """Fill ``summary[ds]`` from the shipped card (``weights/<model>.aeon/config.json``) where it lacks what the card
     records: every candidate of the grid scored by the same arguments (``extra`` included) and, without a final run
     in the summary, the final one (``from_card``: ``scripts/package_seq_weights.py`` then rewrites the card around
     the shipped weights). The runs of earlier rounds are not kept with the project, so a new machine extends a grid
     from what the cards record instead of training every earlier candidate again. ``retrained``: candidates this run
-    trains (not seeded: a failed run must leave no record, not the card's). Returns the seeded candidates."""
+    trains (not seeded: a failed run must leave no record, not the card's); ``rechecked``: candidates this run
+    trains on the repeated check's split seeds (the card's check is seeded for the others). Returns the seeded
+    candidates (of the repeated check too, once)."""
     try:
         cfg = json.loads((Path(weights) / f"{DATASETS[ds]['model']}.aeon" / 'config.json').read_text())
         selection = cfg['model_selection']
@@ -678,6 +771,20 @@ def _seed_from_card(summary, ds, extra, weights=WEIGHTS_DIR, retrained=()):
               and cv['candidates'].get(c, {}).get('args') != rec['args']]
     cv['candidates'].update({c: selection['candidates'][c] for c in seeded})
     _grid_order(cv, grid)
+    card_check = selection.get('repeated')
+    check = cv.setdefault('repeated', {'split_seeds': card_check['split_seeds'], 'candidates': {}}) \
+        if card_check is not None else None
+    if check is not None and check['split_seeds'] == card_check['split_seeds']:
+        checked = [c for c, rec in card_check['candidates'].items()
+                   if c in grid and c not in rechecked and rec['args'] == shlex.join(_candidate_args(ds, c) + extra)
+                   and check['candidates'].get(c, {}).get('args') != rec['args']]
+        check['candidates'].update({c: card_check['candidates'][c] for c in checked})
+        # a candidate checked again keeps its place in the check, unscored: no choice is made without it
+        for c in rechecked:
+            if c in card_check['candidates'] and c not in check['candidates']:
+                check['candidates'][c] = {'args': shlex.join(_candidate_args(ds, c) + extra), 'splits': {}}
+        seeded += [c for c in checked if c not in seeded]
+        _record_check(cv, ds)
     cv['cpu_time_s'] = _cpu_time(cv, ds)
     if DATASETS[ds].get('note'):
         cv['note'] = DATASETS[ds]['note']
@@ -708,12 +815,13 @@ def _grid_order(cv, grid):
                                    key=lambda kv: grid.index(kv[0]) if kv[0] in grid else len(grid)))
 
 
-def _cv_run(out, ds, cand, fold, seed):
+def _cv_run(out, ds, cand, fold, seed, split=0):
     """The folder of a cv run: seed 0 is the candidate's own run (an ensemble's: its base's), seeds 1.. of an
-    ensemble's base get a suffix."""
+    ensemble's base get a suffix, as do the runs of a repeated check's split seeds."""
     spec = DATASETS[ds]['candidates'][cand]
     name = spec.base if isinstance(spec, Ensemble) else cand
-    return out / 'cv' / (f'{ds}_{name}_f{fold}' + (f'_s{seed}' if seed else ''))
+    return out / 'cv' / (f'{ds}_{name}' + (f'_split{split}' if split else '') + f'_f{fold}'
+                         + (f'_s{seed}' if seed else ''))
 
 
 def main():
@@ -729,6 +837,12 @@ def main():
                     help='cv phase: run only these candidates (default: all of the grid); the others '
                          'keep their results recorded in OUT/summary.json, and the final phase needs every candidate '
                          'of a k-fold grid on every fold')
+    ap.add_argument('--split-seeds', nargs='*', type=int, default=None, metavar='S',
+                    help='cv phase: the repeated check: run --candidates (default: the whole grid) on the folds of '
+                         'these further cuts of the training split (train-seq --split-seed S; 0 is the grid\'s own) '
+                         'instead; when the split-seed-0 choice is among the checked candidates, the one with the '
+                         'most correct held-out predictions over every cut is chosen (ties: the split-seed-0 '
+                         'choice). Set the candidates and seeds before the runs')
     ap.add_argument('--keep-finished', action='store_true',
                     help='reuse runs that the very command they would run has finished (their '
                          'finished_command.json: an interrupted grid, seeds trained earlier) instead of training '
@@ -750,6 +864,13 @@ def main():
     if args.candidates is not None and args.phase == 'final':
         ap.error('--candidates chooses what the cv phase trains; --phase final trains the candidate the k-fold '
                  'protocol chose (leave --candidates out, or use --phase all to cross-validate them first)')
+    if args.split_seeds is not None:
+        if args.phase != 'cv':
+            ap.error('--split-seeds runs the repeated check of the cv phase: add --phase cv (then --phase final '
+                     'trains the choice)')
+        if not args.split_seeds or min(args.split_seeds) < 1 or len(set(args.split_seeds)) != len(args.split_seeds):
+            ap.error(f'--split-seeds needs distinct seeds of at least 1 (0 is the grid\'s own cut), got '
+                     f'{" ".join(map(str, args.split_seeds)) or "none"}')
     if args.candidates is not None:
         known = {c for ds in args.datasets for c in DATASETS[ds]['candidates']}
         unknown = [c for c in args.candidates if c not in known]
@@ -761,13 +882,16 @@ def main():
     summary_path = out / 'summary.json'
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     for ds in args.datasets:
-        if args.phase != 'final' and args.candidates is None:
+        if args.phase != 'final' and args.candidates is None and not args.split_seeds:
             continue  # the whole grid is trained: nothing of the card is reused
         if args.extra:
             print(f'{ds}: the shipped card\'s results are not used: --extra {shlex.join(args.extra)} makes other '
                   f'commands than those the card records', flush=True)
             continue
-        seeded = _seed_from_card(summary, ds, args.extra, retrained=args.candidates or ())
+        seeded = _seed_from_card(summary, ds, args.extra,
+                                 retrained=() if args.split_seeds else args.candidates or (),
+                                 rechecked=(list(DATASETS[ds]['candidates']) if args.candidates is None
+                                            else args.candidates) if args.split_seeds else ())
         if seeded:
             print(f'{ds}: {len(seeded)} candidate(s) recorded by the shipped card, not trained again: '
                   f'{" ".join(seeded)}', flush=True)

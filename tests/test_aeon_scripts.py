@@ -38,6 +38,41 @@ def test_choice_needs_the_whole_grid_and_breaks_ties_by_order():
     assert kfold_choice(_cv(a=(5, 5), old=(10, 10)), ['a']) == ('a', [])      # no longer in the grid: ignored
 
 
+def _check(cv, **scores):
+    """``cv`` with a repeated check on split seeds 1 and 2: candidate -> (correct on split seed 1's two folds, then
+    split seed 2's), 10 held out per fold."""
+    cv['repeated'] = {'split_seeds': [1, 2], 'candidates': {
+        k: {'args': cv['candidates'][k]['args'], 'splits': {
+            str(s): {'folds': {str(i): {'correct': c, 'n': 10} for i, c in enumerate(v[2 * (s - 1):2 * s])},
+                     'train_time_s': {str(i): 1.0 for i in range(len(v[2 * (s - 1):2 * s]))}} for s in (1, 2)}}
+        for k, v in scores.items()}}
+    return cv
+
+
+def test_repeated_check_breaks_a_tie_of_split_seed_0():
+    """The repeated check ranks its candidates by every cut (split seed 0's included); ties stay with the
+    split-seed-0 choice; it applies only when that choice is checked, and only once every checked candidate has
+    been scored on every fold of every split seed."""
+    from smpconvnet.train.seq_trainer import kfold_choice, repeated_accuracy
+    # a and b tie on split seed 0 (a by order); b holds out more over the other cuts
+    cv = _check(_cv(a=(9, 9), b=(9, 9), c=(8, 8)), a=(8, 8, 8, 8), b=(9, 9, 8, 8))
+    assert kfold_choice(cv, ['a', 'b', 'c']) == ('b', [])
+    assert repeated_accuracy(cv, 'b') == pytest.approx((18 + 34) / 60)
+    # a tie over all cuts: the split-seed-0 choice, even listed after the other
+    tie = _check(_cv(a=(9, 9), b=(9, 8)), a=(8, 8, 8, 8), b=(9, 8, 8, 8))
+    assert kfold_choice(tie, ['a', 'b']) == ('a', []) and kfold_choice(tie, ['b', 'a']) == ('a', [])
+    # a candidate the check favours but whose split seed 0 is worse still wins: the rule is over every cut
+    assert kfold_choice(_check(_cv(a=(9, 9), b=(8, 8)), a=(5, 5, 5, 5), b=(10, 10, 10, 10)), ['a', 'b']) == ('b', [])
+    # the split-seed-0 choice is not checked (a later round moved it): the check does not apply
+    assert kfold_choice(_check(_cv(a=(9, 9), b=(8, 8), c=(10, 10)), a=(8, 8, 8, 8), b=(10, 10, 10, 10)),
+                        ['a', 'b', 'c']) == ('c', [])
+    # a checked candidate scored on part of the check: no choice, it is missing
+    part = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9))
+    assert kfold_choice(part, ['a', 'b']) == (None, ['b'])
+    # candidates recorded by the check but no longer in the grid are ignored
+    assert kfold_choice(_check(_cv(a=(9, 9), old=(9, 9)), a=(8, 8, 8, 8), old=(10, 10, 10, 10)), ['a']) == ('a', [])
+
+
 def test_final_phase_refuses_a_partial_grid_with_a_hint_that_works(tmp_path):
     """The hint is a whole command, quoted, with this interpreter and script (works from any folder) and the run's
     device and extra arguments; run as printed it schedules exactly the missing candidates."""
@@ -95,16 +130,23 @@ def test_a_candidates_epochs_replace_the_sets():
 
 
 def test_every_grid_note_is_in_its_shipped_card():
-    """The notes of the grids (what was seen before a grid was set) reach the shipped cards and configs."""
+    """The notes of the grids (what was seen before a grid was set, and before a repeated check) reach the shipped
+    cards and configs, and each card's recorded choice is the protocol's over its records."""
     from smpconvnet.models import WEIGHTS_DIR
+    from smpconvnet.train.seq_trainer import kfold_choice
     train_aeon = _script('train_aeon')
     for ds, d in train_aeon.DATASETS.items():
         folder = WEIGHTS_DIR / f"{d['model']}.aeon"
         selection = json.loads((folder / 'config.json').read_text())['model_selection']
         assert selection.get('note') == d.get('note'), ds
         assert list(selection['candidates']) == list(d['candidates']), ds  # the card lists the whole grid
+        assert kfold_choice(selection, list(d['candidates'])) == (selection['chosen'], []), ds
+        card = (folder / 'README.md').read_text()
         if d.get('note'):
-            assert d['note'] in (folder / 'README.md').read_text(), ds
+            assert d['note'] in card, ds
+        assert selection.get('repeated', {}).get('note') == d.get('repeated_note'), ds
+        if d.get('repeated_note'):
+            assert d['repeated_note'] in card and '### Repeated check' in card, ds
 
 
 def test_packager_refuses_a_selection_the_card_could_not_state():
@@ -207,6 +249,95 @@ def test_cv_phase_with_an_ensemble_candidate(monkeypatch, tmp_path):
     assert sorted(trained) == sorted(f'GunPoint_a_f{f}_s{s}' for f in range(2) for s in (1, 2))
 
 
+def test_repeated_check_runs_on_further_split_seeds_and_moves_the_choice(monkeypatch, tmp_path, capsys):
+    """``--phase cv --split-seeds 1 2 --candidates a b``: the candidates run on those cuts' folds (train-seq
+    --split-seed), recorded as the repeated check beside the grid's own; its tie-break moves the choice; a check on
+    other seeds, a seed 0 and an incomplete check are refused with commands that work."""
+    import argparse
+    train_aeon = _script('train_aeon')
+    monkeypatch.setitem(train_aeon.DATASETS, 'GunPoint', dict(
+        model='smpconv_tcn_gunpoint', args=[], folds=2, repeated_note='Set before its runs.',
+        candidates={'a': ['--model-kwargs', 'x=1'], 'b': ['--model-kwargs', 'x=2'], 'c': ['--model-kwargs', 'x=3']}))
+    held_out = {0: {'a': 7, 'b': 7, 'c': 6}, 1: {'a': 6, 'b': 8}, 2: {'a': 7, 'b': 8}}  # per split seed and fold
+    trained = []
+
+    def fake_run_all(jobs, n_jobs):
+        for cmd, log in jobs:
+            trained.append(log.parent.name)
+            split, cand = int(cmd[cmd.index('--split-seed') + 1]), log.parent.name.split('_')[1]
+            (log.parent / 'results.json').write_text(json.dumps(
+                {'val': {'correct': held_out[split][cand], 'n': 10}, 'train_time_s': 2.}))
+        return [(0, 1.0)] * len(jobs)
+    monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
+    base = ['train_aeon.py', '--out', str(tmp_path), '--datasets', 'GunPoint', '--phase', 'cv']
+    monkeypatch.setattr(sys, 'argv', base)
+    train_aeon.main()
+    cv = json.loads((tmp_path / 'summary.json').read_text())['GunPoint']['cv']
+    assert cv['chosen'] == 'a' and 'repeated' not in cv  # a and b tie: the first listed
+
+    trained.clear()
+    monkeypatch.setattr(sys, 'argv', base + ['--split-seeds', '1', '2', '--candidates', 'a', 'b'])
+    train_aeon.main()
+    assert sorted(trained) == sorted(f'GunPoint_{c}_split{s}_f{f}' for c in 'ab' for s in (1, 2) for f in range(2))
+    cv = json.loads((tmp_path / 'summary.json').read_text())['GunPoint']['cv']
+    check = cv['repeated']
+    assert check['split_seeds'] == [1, 2] and list(check['candidates']) == ['a', 'b']
+    assert check['candidates']['b']['splits']['2']['folds'] == {'0': {'correct': 8, 'n': 10},
+                                                                '1': {'correct': 8, 'n': 10}}
+    assert check['candidates']['b']['accuracy'] == pytest.approx((14 + 32) / 60)
+    assert check['cpu_time_s'] == 16.0 and cv['cpu_time_s'] == 12.0 and check['note'] == 'Set before its runs.'
+    assert cv['chosen'] == 'b' and cv['candidates']['a']['folds']['0']['correct'] == 7  # split seed 0 kept
+    out = capsys.readouterr().out
+    assert 'repeated check (split seeds 0 1 2): a 0.6667, b 0.7667 -> b' in out
+    trained.clear()
+    monkeypatch.setattr(sys, 'argv', base + ['--split-seeds', '1', '2', '--candidates', 'a', 'b', '--keep-finished'])
+    train_aeon.main()
+    assert trained == []
+
+    # one check per grid: other seeds are refused, naming the recorded ones in a command that works
+    monkeypatch.setattr(sys, 'argv', base + ['--split-seeds', '3', '--candidates', 'c'])
+    with pytest.raises(SystemExit, match='recorded repeated check ran on split seeds 1 2, not 3') as e:
+        train_aeon.main()
+    assert shlex.split(str(e.value).rsplit('; run ', 1)[1])[2:] == [
+        '--out', str(tmp_path), '--phase', 'cv', '--datasets', 'GunPoint', '--split-seeds', '1', '2', '--candidates',
+        'c', '--keep-finished']
+    for words, message in ((['--split-seeds', '0', '1'], 'distinct seeds of at least 1'),
+                           (['--split-seeds', '1', '1'], 'distinct seeds of at least 1'),
+                           (['--split-seeds'], 'got none')):
+        monkeypatch.setattr(sys, 'argv', base + words)
+        with pytest.raises(SystemExit):
+            train_aeon.main()
+        assert message in capsys.readouterr().err
+    monkeypatch.setattr(sys, 'argv', base[:-1] + ['final', '--split-seeds', '1'])
+    with pytest.raises(SystemExit):
+        train_aeon.main()
+    assert '--split-seeds runs the repeated check of the cv phase' in capsys.readouterr().err
+
+    # a candidate added to the check whose runs fail: declared before its runs, so no choice is recorded without it
+    def failing_run_all(jobs, n_jobs):
+        trained.extend(log.parent.name for _, log in jobs)
+        return [(1, 1.0)] * len(jobs)
+    monkeypatch.setattr(train_aeon, '_run_all', failing_run_all)
+    monkeypatch.setattr(sys, 'argv', base + ['--split-seeds', '1', '2', '--candidates', 'c'])
+    train_aeon.main()
+    failed = json.loads((tmp_path / 'summary.json').read_text())['GunPoint']['cv']
+    assert 'chosen' not in failed and failed['repeated']['candidates']['c'] == {'args': '--model-kwargs x=3',
+                                                                               'splits': {}}
+    assert 'no choice yet: candidates c of the repeated check have not been scored' in capsys.readouterr().out
+    (tmp_path / 'summary.json').write_text(json.dumps({'GunPoint': {'cv': cv}}))
+
+    # a checked candidate missing a fold of the check: no choice, and the hint runs that check
+    summary = json.loads((tmp_path / 'summary.json').read_text())
+    del summary['GunPoint']['cv']['repeated']['candidates']['b']['splits']['2']['folds']['1']
+    args = argparse.Namespace(out=str(tmp_path), device='cpu', extra=[])
+    with pytest.raises(SystemExit) as e:
+        train_aeon._chosen(summary, 'GunPoint', args)
+    assert 'candidates b of the repeated check have not been scored on all 2 folds of split seeds 1 2' in str(e.value)
+    hint = str(e.value).split('folds of split seeds 1 2: run ', 1)[1].rsplit(' before --phase final', 1)[0]
+    assert shlex.split(hint)[2:] == ['--out', str(tmp_path), '--phase', 'cv', '--datasets', 'GunPoint',
+                                     '--split-seeds', '1', '2', '--candidates', 'b', '--keep-finished']
+
+
 def test_cv_phase_prints_a_command_for_a_partial_grid(monkeypatch, tmp_path, capsys):
     train_aeon = _script('train_aeon')
     monkeypatch.setitem(train_aeon.DATASETS, 'GunPoint', dict(
@@ -222,8 +353,8 @@ def test_cv_phase_prints_a_command_for_a_partial_grid(monkeypatch, tmp_path, cap
     monkeypatch.chdir(tmp_path)
     train_aeon.main()
     out = capsys.readouterr().out
-    assert 'no choice yet: not scored on every fold: b; run: ' in out
-    hint = out.split('; run: ', 1)[1].splitlines()[0]
+    assert 'no choice yet: candidates b have not been scored on all 2 folds: run ' in out
+    hint = out.split('folds: run ', 1)[1].splitlines()[0]
     assert shlex.split(hint)[2:] == ['--out', 'runs x', '--phase', 'cv', '--datasets', 'GunPoint', '--candidates', 'b',
                                      '--keep-finished', '--extra', '--epochs', '1']
 
@@ -421,21 +552,38 @@ def test_cv_results_are_recorded_under_the_command_that_made_them(monkeypatch, t
     assert trained == []  # now finished by this very command
 
 
+def _shipped_copy(tmp_path, name):
+    """A copy of the shipped model folder ``name`` under ``tmp_path / 'w'``: (that weights folder, the folder's file
+    names, their bytes, the card's model_selection)."""
+    import shutil
+    from smpconvnet.models import WEIGHTS_DIR
+    weights = tmp_path / 'w'
+    shutil.copytree(WEIGHTS_DIR / name, weights / name)
+    files = ('README.md', 'config.json', 'manifest.sha256', 'model.safetensors')
+    shipped = {f: (weights / name / f).read_bytes() for f in files}
+    return weights, files, shipped, json.loads(shipped['config.json'])['model_selection']
+
+
+def _package(monkeypatch, package, runs, summary, weights, ds):
+    """``package_seq_weights.py --runs RUNS --weights WEIGHTS --datasets DS --force`` on ``summary`` (written to
+    ``runs/summary.json``); returns ``runs``."""
+    runs.mkdir(exist_ok=True)
+    (runs / 'summary.json').write_text(json.dumps(summary))
+    monkeypatch.setattr(sys, 'argv', ['package_seq_weights.py', '--runs', str(runs), '--weights', str(weights),
+                                      '--datasets', ds, '--force'])
+    package.main()
+    return runs
+
+
 def test_a_new_machine_extends_a_grid_from_the_shipped_cards(monkeypatch, tmp_path):
     """The runs of earlier rounds are not kept with the project: train_aeon.py seeds a summary from the shipped card
     (every candidate it records with the grid's arguments, and its final run), so a round on a new machine adds
     candidates to the recorded grid. While the choice stays, the packager rewrites the card around the shipped
     weights (here, nothing new, byte for byte); once it moves, the card's final run is refused."""
     pytest.importorskip('aeon')
-    import shutil
-    from smpconvnet.models import WEIGHTS_DIR
     train_aeon, package = _script('train_aeon'), _script('package_seq_weights')
     name, ds = 'smpconv_tcn_japanesevowels.aeon', 'JapaneseVowels'
-    weights = tmp_path / 'w'
-    shutil.copytree(WEIGHTS_DIR / name, weights / name)
-    files = ('README.md', 'config.json', 'manifest.sha256', 'model.safetensors')
-    shipped = {f: (weights / name / f).read_bytes() for f in files}
-    selection = json.loads(shipped['config.json'])['model_selection']
+    weights, files, shipped, selection = _shipped_copy(tmp_path, name)
     summary = {}
     assert train_aeon._seed_from_card(summary, ds, [], weights=weights) == list(selection['candidates'])
     cv = summary[ds]['cv']
@@ -443,12 +591,7 @@ def test_a_new_machine_extends_a_grid_from_the_shipped_cards(monkeypatch, tmp_pa
     assert summary[ds]['final']['from_card'] and summary[ds]['final']['command'].startswith('smpconvnet train-seq ')
     # other train-seq arguments (--extra) make other commands: nothing the card records is theirs
     assert train_aeon._seed_from_card({}, ds, ['--epochs', '1'], weights=weights) == []
-    runs = tmp_path / 'runs'
-    runs.mkdir()
-    (runs / 'summary.json').write_text(json.dumps(summary))
-    monkeypatch.setattr(sys, 'argv', ['package_seq_weights.py', '--runs', str(runs), '--weights', str(weights),
-                                      '--datasets', ds, '--force'])
-    package.main()
+    runs = _package(monkeypatch, package, tmp_path / 'runs', summary, weights, ds)
     assert {f: (weights / name / f).read_bytes() for f in files} == shipped
     # a round's new candidate holds out more: the choice moves, and the card's final run is not that candidate's
     better = ['--model-kwargs', 'global_pool="max"', 'hidden_channels=64']
@@ -487,6 +630,30 @@ def test_a_new_machine_extends_a_grid_from_the_shipped_cards(monkeypatch, tmp_pa
     (runs / 'summary.json').write_text(json.dumps(summary))
     with pytest.raises(ValueError, match=r'the kept weights score \d+/370 on the test split, its card records 359/370'):
         package.main()
+
+
+def test_a_card_with_a_repeated_check_is_seeded_and_rewritten_byte_for_byte(monkeypatch, tmp_path):
+    """ArrowHead's choice came from its repeated check: a new machine seeds the check with the grid from the card (a
+    candidate checked again keeps its place, unscored, so no choice is made without it), and the packager rewrites
+    the card around the shipped weights byte for byte, check table included."""
+    pytest.importorskip('aeon')
+    train_aeon, package = _script('train_aeon'), _script('package_seq_weights')
+    name, ds = 'smpconv_tcn_arrowhead.aeon', 'ArrowHead'
+    weights, files, shipped, selection = _shipped_copy(tmp_path, name)
+    assert selection['protocol'] == '5-fold cross-validation, repeated on split seeds 1, 2 (a tie-break)'
+    summary = {}
+    train_aeon._seed_from_card(summary, ds, [], weights=weights)
+    cv = summary[ds]['cv']
+    assert cv['repeated'] == selection['repeated'] and cv['chosen'] == selection['chosen']
+    # without the check the first listed of the tie on split seed 0 would be chosen
+    from smpconvnet.train.seq_trainer import kfold_choice
+    assert kfold_choice({k: v for k, v in cv.items() if k != 'repeated'}, list(cv['candidates']))[0] != cv['chosen']
+    _package(monkeypatch, package, tmp_path / 'runs', summary, weights, ds)
+    assert {f: (weights / name / f).read_bytes() for f in files} == shipped
+    rechecked = {}
+    train_aeon._seed_from_card(rechecked, ds, [], weights=weights, rechecked=('last_e200',))
+    check = rechecked[ds]['cv']['repeated']
+    assert check['candidates']['last_e200']['splits'] == {} and 'chosen' not in rechecked[ds]['cv']
 
 
 def test_train_aeon_says_what_it_takes_from_the_cards(monkeypatch, tmp_path, capsys):

@@ -49,8 +49,8 @@ from ..weights.sources import (
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
     'evaluate_pretrained', 'save_atomic', 'radii_in_bounds', 'checkpoint_config', 'checkpoint_weights', 'is_checkpoint',
-    'parse_model_kwargs', 'kfold_choice', 'pooled_accuracy', 'predict', 'heldout_predictions', 'FINISHED_COMMAND_NAME',
-    'adding_split',
+    'parse_model_kwargs', 'kfold_choice', 'pooled_accuracy', 'repeated_accuracy', 'predict', 'heldout_predictions',
+    'FINISHED_COMMAND_NAME', 'adding_split',
 ]
 
 CHECKPOINT_NAME = 'checkpoint.pth'
@@ -1081,21 +1081,51 @@ def parse_model_kwargs(items: List[str]) -> Dict[str, Any]:
 def kfold_choice(cv: Dict[str, Any], grid: Sequence[str]) -> Tuple[Optional[str], List[str]]:
     """The k-fold model choice from cross-validation records (``--cv-folds K --cv-fold k`` runs of each candidate).
 
-    ``cv``: ``{'folds': K, 'candidates': {name: {'folds': {fold: {'correct': int, 'n': int}}, ...}}}``; ``grid``: the
-    candidate names, in listed order. Returns ``(chosen, missing)``: chosen is the candidate of ``grid`` with the most
-    correct held-out predictions over all K folds (pooled accuracy; ties: the first listed), or None while the
-    candidates in ``missing`` have not been scored on every fold (a choice over part of the grid is not made).
-    Candidates recorded in ``cv`` but not in ``grid`` are ignored."""
-    missing = [c for c in grid if len(cv['candidates'].get(c, {}).get('folds', {})) != cv['folds']]
+    ``cv``: ``{'folds': K, 'candidates': {name: {'folds': {fold: {'correct': int, 'n': int}}, ...}}}``, the folds of
+    split seed 0 (``--split-seed 0``); ``grid``: the candidate names, in listed order. The choice on split seed 0 is
+    the candidate of ``grid`` with the most correct held-out predictions over all K folds (pooled accuracy; ties: the
+    first listed).
+
+    A repeated check (optional, ``cv['repeated']``: ``{'split_seeds': [s, ...], 'candidates': {name: {'splits':
+    {str(s): {'folds': {...}}}}}}``) cross-validates some candidates again on other cuts of the training split into K
+    folds (``--split-seed s``). When the split-seed-0 choice is one of them, the choice is the checked candidate with
+    the most correct held-out predictions over every cut, split seed 0's included (``repeated_accuracy``; ties: the
+    split-seed-0 choice, then the first listed): a tie-break between candidates that one cut of a small training split
+    cannot rank. Otherwise (a later round moved the split-seed-0 choice to an unchecked candidate) the check does not
+    apply and the split-seed-0 choice stands.
+
+    Returns ``(chosen, missing)``: ``missing`` lists the candidates not yet scored on every fold (of split seed 0, and
+    of every split seed of the check for the candidates in it); while it is not empty, ``chosen`` is None (a choice
+    over part of the grid is not made). Candidates recorded in ``cv`` but not in ``grid`` are ignored."""
+    grid = list(grid)
+    repeated = cv.get('repeated') or {'split_seeds': [], 'candidates': {}}
+    checked = [c for c in grid if c in repeated['candidates']]
+    missing = [c for c in grid if len(cv['candidates'].get(c, {}).get('folds', {})) != cv['folds']
+               or c in checked and any(
+                   len(repeated['candidates'][c].get('splits', {}).get(str(s), {}).get('folds', {})) != cv['folds']
+                   for s in repeated['split_seeds'])]
     if missing:
         return None, missing
-    return max(grid, key=lambda k: (pooled_accuracy(cv['candidates'][k]), -list(grid).index(k))), []
+    first = max(grid, key=lambda k: (pooled_accuracy(cv['candidates'][k]), -grid.index(k)))
+    if first not in checked:
+        return first, []
+    return max(checked, key=lambda k: (repeated_accuracy(cv, k), k == first, -grid.index(k))), []
 
 
 def pooled_accuracy(candidate: Dict[str, Any]) -> float:
     """Correct held-out predictions over all scored folds of a candidate (``{'folds': {fold: {'correct', 'n'}}}``)
     divided by their number: the cross-validated accuracy ``kfold_choice`` ranks by."""
     folds = candidate['folds'].values()
+    return sum(f['correct'] for f in folds) / sum(f['n'] for f in folds)
+
+
+def repeated_accuracy(cv: Dict[str, Any], name: str) -> float:
+    """Correct held-out predictions of candidate ``name`` over every cut of the training split that ``cv`` records
+    (split seed 0's folds and those of each split seed of its repeated check) divided by their number: what
+    ``kfold_choice``'s repeated check ranks by."""
+    folds = list(cv['candidates'][name]['folds'].values())
+    for split in cv['repeated']['candidates'][name]['splits'].values():
+        folds += list(split['folds'].values())
     return sum(f['correct'] for f in folds) / sum(f['n'] for f in folds)
 
 

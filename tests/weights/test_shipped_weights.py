@@ -12,6 +12,7 @@ from smpconvnet.data import sequences as seq_data
 from smpconvnet.cli import main as cli_main
 from smpconvnet.models._pretrained import WEIGHTS_DIR
 from smpconvnet.models.seq_zoo import SEQ_ZOO
+from smpconvnet.models.smpconv_tcn import whole_architecture
 from smpconvnet.train.seq_trainer import evaluate_pretrained
 
 pytest.importorskip('aeon')  # the data sets come from aeon (dev extra)
@@ -39,8 +40,10 @@ def test_registered_preprocessing_is_the_training_one(name):
     assert tuple(registered.std) == tuple(pc['std']) == tuple(z['std'])
     assert list(registered.label_names) == pc['label_names'] == cfg['label_names'] == list(z['label_names'])
     assert tuple(registered.input_size) == tuple(pc['input_size']) == (z['arch']['in_chans'], 1, z['length'])
+    registered_args = whole_architecture(z['arch'])  # a card written since records the class defaults too
     for key, value in cfg['model_args'].items():
-        assert z['arch'][key] == value, f'{name}: trained with {key}={value!r}, registered {z["arch"][key]!r}'
+        assert registered_args[key] == value, \
+            f'{name}: trained with {key}={value!r}, registered {registered_args[key]!r}'
     # recomputed from the data: the training split's per-channel statistics and label order
     train = seq_data.load_aeon(z['dataset'], 'train')
     test = seq_data.load_aeon(z['dataset'], 'test', label_names=train.label_names)

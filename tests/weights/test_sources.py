@@ -311,15 +311,27 @@ def test_bare_weights_of_a_model_built_otherwise_warn_with_a_command_that_loads_
 
 
 def test_bare_weights_built_as_the_assumed_model_still_name_the_model_they_fit(tmp_path):
-    """ArrowHead's weights pool and span as the assumed sMNIST model does, so the warning named no registered model,
-    and the user kept sMNIST's 784 steps and normalisation; it names smpconv_tcn_arrowhead, whose command gives the
-    shipped model with its own data config."""
+    """Weights that pool and span as the assumed sMNIST model does (pMNIST's) are named all the same (the warning had
+    named no registered model then); the shipped ArrowHead's centred 33-tap mean-pooled weights are named with their
+    values, and the named command gives the shipped model exactly, with its own data config (251 steps, not
+    sMNIST's 784)."""
     from safetensors.torch import save_file
+    path = tmp_path / 'pmnist.safetensors'
+    pmnist = timm.create_model('smpconv_tcn_pmnist').eval()
+    save_file(pmnist.state_dict(), str(path))
+    with pytest.warns(UserWarning, match="If it was saved from smpconv_tcn_pmnist .global_pool='last', "
+                                         'kernel_length=None.') as record:
+        load_model(str(path))
+    command = re.search(r"(timm\.create_model\('smpconv_tcn_pmnist'.*?\)\))", str(record[0].message)).group(1)
+    x = torch.randn(2, 1, 784)
+    with torch.no_grad():
+        assert rel_err(eval(command, {'timm': timm}).eval()(x), pmnist(x)) == 0
+
     shipped = timm.create_model('smpconv_tcn_arrowhead.aeon', pretrained=True).eval()
     path = tmp_path / 'arrowhead.safetensors'
     save_file(shipped.state_dict(), str(path))
-    with pytest.warns(UserWarning, match="If it was saved from smpconv_tcn_arrowhead .global_pool='last', "
-                                         'kernel_length=None.') as record:
+    with pytest.warns(UserWarning, match="If it was saved from smpconv_tcn_arrowhead .global_pool='avg', "
+                                         'kernel_length=33.') as record:
         load_model(str(path))
     command = re.search(r"(timm\.create_model\('smpconv_tcn_arrowhead'.*?\)\))", str(record[0].message)).group(1)
     copied = eval(command, {'timm': timm}).eval()
