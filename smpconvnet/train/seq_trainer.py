@@ -1145,11 +1145,14 @@ def checkpoint_weights(checkpoint: Dict[str, Any], ema: bool = False) -> Dict[st
 
 
 def is_checkpoint(checkpoint: Dict[str, Any]) -> bool:
-    """Whether a loaded checkpoint dict was written by ``train`` (its options under ``args``, a dict)."""
+    """Whether a loaded checkpoint dict was written by ``train`` (its options under ``args``, a dict, and its
+    weights where ``checkpoint_weights`` finds them)."""
+    try:
+        checkpoint_weights(checkpoint)
+    except KeyError:
+        return False
     args = checkpoint.get('args')
-    weights = checkpoint.get('state_dict', checkpoint.get('model'))
-    return isinstance(args, dict) and isinstance(args.get('model'), str) and isinstance(weights, dict) \
-        and 'model_name' in checkpoint
+    return isinstance(args, dict) and isinstance(args.get('model'), str) and 'model_name' in checkpoint
 
 
 # every model source (smpconvnet.load_model, the commands) reads train-seq checkpoints

@@ -151,6 +151,9 @@ def test_checkpoint_is_read_by_timms_resume_and_load_checkpoint(tmp_path):
     for k, v in model.state_dict().items():
         assert torch.equal(v, ckpt['state_dict'][k]), k
     assert not torch.equal(ckpt['state_dict']['head.weight'], ckpt['state_dict_ema']['head.weight'])
+    assert train_seq.is_checkpoint(ckpt)
+    assert not train_seq.is_checkpoint({k: v for k, v in ckpt.items() if k != 'state_dict'})  # no weights
+    assert not train_seq.is_checkpoint(dict(ckpt, state_dict=None))
     state = optimizer.state_dict()
     for key, saved in ckpt['optimizer']['state'].items():
         assert torch.equal(state['state'][key]['exp_avg'], saved['exp_avg']), key
