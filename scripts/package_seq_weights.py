@@ -158,7 +158,7 @@ The training split ({summary['n_train']} series) was cut into {cv['folds']} stra
 trained {cv['folds']} times (seed 0) on {cv['folds'] - 1} of the {cv['folds']} folds and scored on the held-out one (`train-seq --cv-folds
 {cv['folds']} --cv-fold k --no-test`){ensembles}. The most correct held-out predictions over all folds won (ties: the first
 listed){'; a repeated check (below) then broke a tie' if check else ''}; the test split was not read. (Every fold used the standardisation statistics of the whole training
-split, the ones shipped: a global per-channel mean and std, no labels.)
+split, the ones shipped: a global per-channel mean and std, no labels.){_grid_base_text(z, cv)}
 
 | candidate | arguments | held out, per fold | cross-validated accuracy | CPU time, all folds |
 | --- | --- | --- | --- | --- |
@@ -180,6 +180,21 @@ CPU time on {_device_words(command)}: cross-validation {cv['cpu_time_s']:.0f} s{
 Architecture after Kim & Park, "SMPConv: Self-moving Point Representations for Continuous Convolution", CVPR 2023
 (https://github.com/sangnekim/SMPConv, MIT). Weights trained by the smpconvnet project, MIT.
 """
+
+
+def _grid_base_text(z, cv):
+    """The card's sentence on the architecture the candidates' arguments are relative to, where the set's variant was
+    redefined after its grid was set (``cv['grid_base']``, scripts/train_aeon.py)."""
+    base = cv.get('grid_base')
+    if not base:
+        return ''
+    arch = ', '.join(f'{k}={v!r}' for k, v in base['architecture'].items())
+    kwargs = ' '.join(shlex.quote(w) for w in base['model_kwargs'])
+    return (f"\n\nThe candidates' arguments are relative to the architecture registered for this set when the grid "
+            f"was set: `{arch}`. The variant was redefined since (the chosen model's architecture), so the cv runs "
+            f"build that architecture as `--model {base['model']}{' --model-kwargs ' + kwargs if kwargs else ''}` "
+            f"with the candidate's own arguments (the same network: the data set gives in_chans and num_classes); "
+            f"the final run trains the registered variant.")
 
 
 def _repeated_check_text(cv):
@@ -204,13 +219,14 @@ def _repeated_check_text(cv):
                     + f" | **{correct}/{n}** ({correct / n:.4f}) | "
                     f"{sum(sum(sp['train_time_s'].values()) for sp in c['splits'].values()):.0f} s |")
     head = ' | '.join(f'split seed {s}' for s in [0] + seeds)
+    more = f"{len(seeds)} more cut{'s' if len(seeds) > 1 else ''}"
     return f"""
-### Repeated check: split seeds {', '.join(map(str, seeds))}
-The candidates below were cross-validated again on {len(seeds)} more cuts of the training split into {cv['folds']} stratified
-folds (`train-seq ... --cv-folds {cv['folds']} --cv-fold k --split-seed S --no-test`, seed 0, each candidate's grid command
-otherwise; `scripts/train_aeon.py --phase cv --split-seeds {' '.join(map(str, seeds))} --candidates ...`), candidates and seeds
-set before these runs. Of them, the most correct held-out predictions over all {cuts} cuts won (ties: the candidate split
-seed 0 chose, then the first listed); the test split was not read.
+### Repeated check: split seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}
+A tie-break: the candidates tied for the most correct held-out predictions on split seed 0 were cross-validated
+again on {more} of the training split into {cv['folds']} stratified folds (`train-seq ... --cv-folds {cv['folds']} --cv-fold k
+--split-seed S --no-test`, seed 0, each candidate's grid command otherwise; `scripts/train_aeon.py --phase cv
+--split-seeds {' '.join(map(str, seeds))} --candidates ...`), the seeds set before these runs. Of them, the most correct
+held-out predictions over all {cuts} cuts won (ties: the first listed); the test split was not read.
 
 | candidate | {head} | all {cuts} cuts | CPU time, split seeds {', '.join(map(str, seeds))} |
 | --- | {' | '.join('---' for _ in range(cuts))} | --- | --- |

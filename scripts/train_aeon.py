@@ -6,11 +6,13 @@ Protocol (no choice looks at the test split):
      in DATASETS below) is trained with seed 0 on K-1 of K stratified folds of the training split and scored on the
      held-out fold, for every fold (``--cv-folds K --cv-fold k --split-seed 0 --no-test``). The candidate with the
      most correct held-out predictions over all folds wins; ties go to the candidate listed first.
-     A repeated check (``--phase cv --split-seeds 1 2 --candidates A B``) cross-validates some candidates again on
-     other cuts of the training split (``--split-seed s``); when the split-seed-0 choice is among them, the checked
-     candidate with the most correct held-out predictions over every cut wins (ties: the split-seed-0 choice, then
-     the first listed): a tie-break where one cut of a small training split cannot rank candidates. Its candidates
-     and split seeds are set before its runs (``repeated_note`` below says what prompted it).
+     A repeated check (``--phase cv --split-seeds 1 2 --candidates A B``) breaks a tie instead: every candidate tied
+     for the most on split seed 0 is cross-validated again on other cuts of the training split (``--split-seed s``),
+     and the one with the most correct held-out predictions over every cut wins (ties: the first listed). Its split
+     seeds are set before its runs (``repeated_note`` below says what prompted it).
+     Candidate arguments are relative to the set's registered architecture as it was when its grid was set
+     (``grid_arch``: where the chosen model's variant has been redefined since, the cv runs build the grid's
+     architecture from ``grid_model``), so a redefinition does not change what an earlier candidate's command builds.
      An ensemble candidate (``Ensemble(base, members)``) adds the base candidate's runs with seeds 1..members-1 on
      every fold and is scored by the members' mean class probabilities (``SMPConvTCNEnsemble``).
   2. final: the chosen candidate is trained on the whole training split with seeds 0..N-1 and each is evaluated on
@@ -52,8 +54,10 @@ from typing import NamedTuple
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from smpconvnet.models import WEIGHTS_DIR  # noqa: E402
 from smpconvnet.models.seq_zoo import SEQ_ZOO  # noqa: E402
+from smpconvnet.models.smpconv_tcn import whole_architecture  # noqa: E402
 from smpconvnet.train.seq_trainer import (  # noqa: E402
-    FINISHED_COMMAND_NAME, heldout_predictions, kfold_choice, pooled_accuracy, repeated_accuracy)
+    FINISHED_COMMAND_NAME, heldout_predictions, kfold_choice, parse_model_kwargs, pooled_accuracy, repeated_accuracy,
+    tied_for_best)
 
 # the common recipe (paper's optimiser: Adam + cosine with warm-up, radius lr x0.1, radii clamped)
 COMMON = ['--lr', '2e-3', '--weight-decay', '1e-4', '--warmup-epochs', '5', '--min-lr-ratio', '0.01', '--augment',
@@ -254,7 +258,11 @@ DATASETS = {
     # of the other sets with the same recipe, then later rounds on the chosen one (the note below); the centred
     # 33-tap kernels of the last moved the choice. (An earlier 3-fold round of 3-block TCNs with 32- / 128-tap
     # kernels and more updates underfitted, 0.63: docs/sequence-models.md)
-    'ACSF1': dict(model='smpconv_tcn_acsf1', args=['--epochs', '200', '--batch-size', '16'], folds=3, candidates={
+    'ACSF1': dict(model='smpconv_tcn_acsf1', args=['--epochs', '200', '--batch-size', '16'], folds=3,
+                  grid_arch=dict(in_chans=1, num_classes=10, num_blocks=4, hidden_channels=30, n_points=30,
+                                 init_radius=0.0015, coord_std=0.1, small_kernel_size=5, bias=True, dropout=0.1,
+                                 r_min=1e-4, global_pool='avg'),
+                  grid_model='smpconv_tcn_gunpoint', candidates={
         'avg_shift': _POOL_GRID['avg'] + _SHIFT,
         'avg_shift_3x32': _POOL_GRID['avg'] + ['num_blocks=3', 'hidden_channels=32'] + _SHIFT,
         'avg_shift_pbn': _POOL_GRID['avg'] + _SHIFT + _PRECISE_BN,
@@ -288,6 +296,10 @@ DATASETS = {
     # (same_avg) and the later rounds of the note below; the model card says so. The choice is the best
     # cross-validated accuracy over the whole grid
     'ArrowHead': dict(model='smpconv_tcn_arrowhead', args=['--epochs', '100', '--batch-size', '8'], folds=5,
+                      grid_arch=dict(in_chans=1, num_classes=3, num_blocks=3, hidden_channels=32, n_points=30,
+                                     init_radius=0.008, coord_std=0.1, small_kernel_size=5, bias=True, dropout=0.1,
+                                     r_min=1e-4, global_pool='last'),
+                      grid_model='smpconv_tcn_gunpoint',
                       candidates={**_POOL_GRID, **_SHORT_GRID, 'avg_shift': _POOL_GRID['avg'] + _SHIFT,
                                   'last_shift': _POOL_GRID['last'] + _SHIFT, 'last_x5': Ensemble('last', 5),
                                   'last_pbn': _POOL_GRID['last'] + _PRECISE_BN,
@@ -319,17 +331,20 @@ DATASETS = {
                                   'last_e200_shift_flip': _POOL_GRID['last'] + _LONG + _SHIFT + _FLIP,
                                   'same_k33_shift_flip_e200': _short(33) + _CENTRED + _SHIFT + _FLIP + _LONG,
                                   'same_k33_shift_b4_e1500': _short(33) + _CENTRED + _SHIFT + _FCN_SCHEDULE},
-                      repeated_note='This check (`--split-seeds 1 2 --candidates last_e200 same_k33_shift_b4_e1500`; '
-                                    'its candidates, seeds and rule written down before its runs) followed the '
-                                    'FCN-regime round: `same_k33_shift_b4_e1500` had held out 33 of the 36 series, '
-                                    'level with the chosen `last_e200`, which the listing order kept. An earlier '
-                                    'check on the same split seeds, of the best candidate of each of the grid\'s four '
-                                    'architectures (`last_e200`, `avgmax_e200`, `same_k33_shift_e200`, `same_avg`: '
-                                    '94, 94, 93 and 88 of 108 held out), had moved no choice (a tie of `avgmax_e200` '
-                                    'with the chosen model); its per-fold records were not kept, so `last_e200` was '
-                                    'run again for this check by the same commands: 30 and 31 on split seeds 1 and 2, '
-                                    'as then. The `same_k33_shift_b4_e1500` runs were made by the commands this '
-                                    'script prints, into other folders, and moved into its own.',
+                      repeated_note='This check (`--split-seeds 1 2`; its seeds and rule written down before its '
+                                    'runs) followed the FCN-regime round: `same_k33_shift_b4_e1500` had held out 33 '
+                                    'of the 36 series, level with the chosen `last_e200` (listed first, which kept '
+                                    'it) and with `last_e200_wd3`. It first ran `last_e200` and '
+                                    '`same_k33_shift_b4_e1500` only (98 of 108 against 94); a trial then found '
+                                    '`last_e200_wd3`, tied too, left out, and the check, a tie-break among every '
+                                    'tied candidate, ran it afterwards, with the others\' results known (93 of 108). '
+                                    'An earlier check on the same split seeds, of the best candidate of each of the '
+                                    'grid\'s four architectures (`last_e200`, `avgmax_e200`, `same_k33_shift_e200`, '
+                                    '`same_avg`: 94, 94, 93 and 88 of 108 held out), had moved no choice; its '
+                                    'per-fold records were not kept, so `last_e200` was run again for this check by '
+                                    'the same commands: 30 and 31 on split seeds 1 and 2, as then. The '
+                                    '`same_k33_shift_b4_e1500` runs were made by the commands this script printed '
+                                    'then, into other folders, and moved into its own.',
                       note='Before this protocol, an exploratory comparison (three 32-channel layers, mean pooling, '
                            'not shipped) had read the ArrowHead test split: 0.829 with causal layers, 0.794 with '
                            'non-causal ones; a first 2-block width grid was abandoned part-way. '
@@ -486,10 +501,74 @@ def _without(args, options):
     return out
 
 
-def _command(dataset, candidate, out, seed, device, extra):
+def _grid_base(dataset):
+    """``(model, model kwargs)`` that build the architecture the grid's candidate arguments are relative to: the
+    registered variant itself while it has the grid's architecture (``grid_arch``), else ``grid_model`` with the
+    arguments that differ (in_chans and num_classes come from the data). A SystemExit where neither can."""
+    d = DATASETS[dataset]
+    skip = ('in_chans', 'num_classes')
+    want = whole_architecture(d.get('grid_arch') or SEQ_ZOO[d['model']]['arch'])
+    for model in (d['model'], d.get('grid_model')):
+        if model is None:
+            continue
+        have = whole_architecture(SEQ_ZOO[model]['arch'])
+        diff = {k: v for k, v in want.items() if k not in skip and have.get(k) != v}
+        if not diff:
+            return model, {}
+        if model != d['model'] and all(v is not None for v in diff.values()):  # timm drops None arguments
+            return model, diff
+    raise SystemExit(f'{dataset}: no registered model builds the architecture of its grid ({want}): set grid_model '
+                     f'in DATASETS to a registered variant that differs from it only in arguments other than None')
+
+
+def _model_kwargs(args):
+    """The ``--model-kwargs`` items of a candidate's arguments and the slice they occupy."""
+    if '--model-kwargs' not in args:
+        return [], len(args), len(args)
+    i = j = args.index('--model-kwargs') + 1
+    while j < len(args) and not args[j].startswith('--'):
+        j += 1
+    return args[i:j], i, j
+
+
+def _on_base(args, base):
+    """``args`` with the base's model kwargs the candidate does not give itself added to its ``--model-kwargs``."""
+    items, i, j = _model_kwargs(args)
+    given = {item.partition('=')[0] for item in items}
+    added = [f'{k}={json.dumps(v)}' for k, v in base.items() if k not in given]
+    if not added:
+        return list(args)
+    return list(args[:j]) + added + list(args[j:]) if items else ['--model-kwargs', *added] + list(args)
+
+
+def _check_registered(dataset, candidate):
+    """A SystemExit unless the registered variant with the candidate's arguments builds the architecture the
+    candidate was cross-validated as (the grid's with those arguments): the final run trains the registered
+    variant, the one shipped."""
+    d = DATASETS[dataset]
+    given = parse_model_kwargs(_model_kwargs(_candidate_args(dataset, candidate))[0])
+    grid = whole_architecture({**(d.get('grid_arch') or SEQ_ZOO[d['model']]['arch']), **given})
+    registered = whole_architecture({**SEQ_ZOO[d['model']]['arch'], **given})
+    diff = {k: v for k, v in grid.items() if k not in ('in_chans', 'num_classes') and registered.get(k) != v}
+    if diff:
+        raise SystemExit(f'{dataset}: {d["model"]} as registered builds another architecture than the chosen '
+                         f'candidate {candidate} was cross-validated as (it needs '
+                         f'{", ".join(f"{k}={v!r}" for k, v in diff.items())}): redefine {d["model"]} in '
+                         f'smpconvnet/models/seq_zoo.py with those values before --phase final')
+
+
+def _command(dataset, candidate, out, seed, device, extra, final=False):
+    """The train-seq command of a candidate's run: a cv run builds the grid's architecture (``_grid_base``), a final
+    run (``final``) the registered variant, checked to be the same network (``_check_registered``)."""
     d = DATASETS[dataset]
     cand = _candidate_args(dataset, candidate)
-    return ([sys.executable, '-m', 'smpconvnet', 'train-seq', '--model', d['model'], '--dataset', dataset,
+    model = d['model']
+    if final:
+        _check_registered(dataset, candidate)
+    else:
+        model, base = _grid_base(dataset)
+        cand = _on_base(cand, base)
+    return ([sys.executable, '-m', 'smpconvnet', 'train-seq', '--model', model, '--dataset', dataset,
              '--seed', str(seed), '--output', str(out), '--device', device, '--threads', '1', '--no-progress', '--force']
             + _without(COMMON, {a for a in cand if a == '--weight-decay'})
             + _without(d['args'], {a for a in cand if a in ('--epochs', '--batch-size')}) + cand + extra
@@ -570,8 +649,8 @@ def _chosen(summary, ds, args):
 
 
 def _missing_words(cv, missing, args, ds):
-    """What ``kfold_choice``'s ``missing`` lacks and the commands that score it: the candidates not scored on every
-    fold of split seed 0, then those of the repeated check not scored on every fold of its split seeds."""
+    """What ``kfold_choice``'s ``missing`` lacks and the command that scores it: the candidates not scored on every
+    fold of split seed 0, or the tied candidates not scored on every fold of the repeated check's split seeds."""
     unscored = [c for c in missing if len(cv['candidates'].get(c, {}).get('folds', {})) != cv['folds']]
     words = []
     if unscored:
@@ -580,9 +659,9 @@ def _missing_words(cv, missing, args, ds):
     unchecked = [c for c in missing if c not in unscored]
     if unchecked:
         seeds = cv['repeated']['split_seeds']
-        words.append(f'candidates {" ".join(unchecked)} of the repeated check have not been scored on all '
-                     f'{cv["folds"]} folds of split seeds {" ".join(map(str, seeds))}: run '
-                     f'{_hint(args, ds, "cv", unchecked, seeds)}')
+        words.append(f'candidates {" ".join(unchecked)}, tied for the most on split seed 0, have not been scored on '
+                     f'all {cv["folds"]} folds of the repeated check\'s split seeds {" ".join(map(str, seeds))} (by '
+                     f'their grid arguments): run {_hint(args, ds, "cv", unchecked, seeds)}')
     return '; '.join(words)
 
 
@@ -702,11 +781,15 @@ def _cross_validate(args, out, summary):
         entry['cpu_time_s'] = _cpu_time(entry, ds)
         if DATASETS[ds].get('note'):
             entry['note'] = DATASETS[ds]['note']
+        _record_grid_base(entry, ds)
         rep = entry.get('repeated')
+        scored = all(len(entry['candidates'].get(c, {}).get('folds', {})) == entry['folds'] for c in grid)
+        tied = tied_for_best(entry, grid) if scored else []
         print(f'{ds}: {entry["folds"]}-fold accuracy '
               + ', '.join(f'{k} {c["accuracy"]:.4f}' for k, c in entry['candidates'].items() if k in grid and 'accuracy' in c)
               + (f'; repeated check (split seeds 0 {" ".join(map(str, rep["split_seeds"]))}): '
                  + ', '.join(f'{k} {c["accuracy"]:.4f}' for k, c in rep['candidates'].items() if 'accuracy' in c)
+                 + ('' if len(tied) != 1 else f' (not applied: {tied[0]} leads split seed 0 alone)')
                  if rep else '')
               + (f' -> {chosen}' if chosen else f' -> no choice yet: {_missing_words(entry, missing, args, ds)}'),
               flush=True)
@@ -723,8 +806,10 @@ def _record_check(cv, ds):
                                       key=lambda kv: grid.index(kv[0]) if kv[0] in grid else len(grid)))
     for name, c in check['candidates'].items():
         c.pop('accuracy', None)
+        # scored on every fold of every cut by one command (a record of other arguments is not this candidate's)
         complete = len(cv['candidates'].get(name, {}).get('folds', {})) == cv['folds'] and all(
-            len(c['splits'].get(str(s), {}).get('folds', {})) == cv['folds'] for s in check['split_seeds'])
+            len(c['splits'].get(str(s), {}).get('folds', {})) == cv['folds'] for s in check['split_seeds']) \
+            and c['args'] == cv['candidates'][name].get('args')
         if complete:
             c['accuracy'] = repeated_accuracy(cv, name)
     check['cpu_time_s'] = round(sum(
@@ -734,6 +819,17 @@ def _record_check(cv, ds):
         for c in check['candidates'].values() if c.get('ensemble_of') in check['candidates'] for k in c['splits']), 1)
     if DATASETS[ds].get('repeated_note'):
         check['note'] = DATASETS[ds]['repeated_note']
+
+
+def _record_grid_base(cv, ds):
+    """``cv['grid_base']`` where the cv runs build the grid's architecture from another registered model than the
+    set's (its variant redefined since the grid was set): that architecture and the train-seq arguments that build it,
+    for the card."""
+    model, base = _grid_base(ds)
+    cv.pop('grid_base', None)
+    if model != DATASETS[ds]['model'] or base:
+        cv['grid_base'] = {'architecture': DATASETS[ds]['grid_arch'], 'model': model,
+                           'model_kwargs': [f'{k}={json.dumps(v)}' for k, v in base.items()]}
 
 
 def _record_choice(cv, grid):
@@ -788,6 +884,7 @@ def _seed_from_card(summary, ds, extra, weights=WEIGHTS_DIR, retrained=(), reche
     cv['cpu_time_s'] = _cpu_time(cv, ds)
     if DATASETS[ds].get('note'):
         cv['note'] = DATASETS[ds]['note']
+    _record_grid_base(cv, ds)
     _record_choice(cv, grid)
     if 'final' not in entry and 'results' in cfg and not extra:
         words = list(cfg['train_commands'][0] if 'train_commands' in cfg else cfg['train_command'])
@@ -838,11 +935,11 @@ def main():
                          'keep their results recorded in OUT/summary.json, and the final phase needs every candidate '
                          'of a k-fold grid on every fold')
     ap.add_argument('--split-seeds', nargs='*', type=int, default=None, metavar='S',
-                    help='cv phase: the repeated check: run --candidates (default: the whole grid) on the folds of '
-                         'these further cuts of the training split (train-seq --split-seed S; 0 is the grid\'s own) '
-                         'instead; when the split-seed-0 choice is among the checked candidates, the one with the '
-                         'most correct held-out predictions over every cut is chosen (ties: the split-seed-0 '
-                         'choice). Set the candidates and seeds before the runs')
+                    help='cv phase: the repeated check, a tie-break: run --candidates (default: the whole grid) on '
+                         'the folds of these further cuts of the training split (train-seq --split-seed S; 0 is the '
+                         'grid\'s own) instead; of the candidates tied for the most on split seed 0 (every one must '
+                         'be checked), the one with the most correct held-out predictions over every cut is chosen '
+                         '(ties: the first listed). Set the seeds before the runs')
     ap.add_argument('--keep-finished', action='store_true',
                     help='reuse runs that the very command they would run has finished (their '
                          'finished_command.json: an interrupted grid, seeds trained earlier) instead of training '
@@ -910,7 +1007,7 @@ def main():
             for seed in range(max(args.seeds, spec.members if isinstance(spec, Ensemble) else 1)):
                 run = out / 'final' / f'{ds}_s{seed}'
                 keys.append((ds, seed, run))
-                cmd = _command(ds, cand, run, seed, args.device, args.extra)
+                cmd = _command(ds, cand, run, seed, args.device, args.extra, final=True)
                 # a final run's folder is named by data set and seed, not candidate: after a choice changed, the
                 # earlier final is trained again
                 if args.keep_finished and _finished_by(run, cmd):
@@ -935,7 +1032,7 @@ def main():
                                     # runs/ folder: the card's command
                                     'command': shlex.join(['smpconvnet'] + _command(ds, chosen[ds],
                                                                                     f'runs/{ds}_s0', 0, args.device,
-                                                                                    args.extra)[3:])}
+                                                                                    args.extra, final=True)[3:])}
             print(f'{ds}: test accuracy per seed {accs}' + (f': mean {mean:.4f} +- {std:.4f}' if a else
                                                              ': no final run finished'), flush=True)
         summary_path.write_text(json.dumps(summary, indent=2))

@@ -50,27 +50,68 @@ def _check(cv, **scores):
 
 
 def test_repeated_check_breaks_a_tie_of_split_seed_0():
-    """The repeated check ranks its candidates by every cut (split seed 0's included); ties stay with the
-    split-seed-0 choice; it applies only when that choice is checked, and only once every checked candidate has
-    been scored on every fold of every split seed."""
-    from smpconvnet.train.seq_trainer import kfold_choice, repeated_accuracy
+    """The repeated check is a tie-break: the candidates tied for the most on split seed 0 are ranked by every cut
+    (split seed 0's included), ties to the first listed; every tied candidate must be checked, by the arguments of
+    its split-seed-0 record; a lead on split seed 0 is not overturned; no choice while a tied candidate is unchecked."""
+    from smpconvnet.train.seq_trainer import kfold_choice, repeated_accuracy, tied_for_best
     # a and b tie on split seed 0 (a by order); b holds out more over the other cuts
     cv = _check(_cv(a=(9, 9), b=(9, 9), c=(8, 8)), a=(8, 8, 8, 8), b=(9, 9, 8, 8))
+    assert tied_for_best(cv, ['a', 'b', 'c']) == ['a', 'b']
     assert kfold_choice(cv, ['a', 'b', 'c']) == ('b', [])
     assert repeated_accuracy(cv, 'b') == pytest.approx((18 + 34) / 60)
-    # a tie over all cuts: the split-seed-0 choice, even listed after the other
-    tie = _check(_cv(a=(9, 9), b=(9, 8)), a=(8, 8, 8, 8), b=(9, 8, 8, 8))
-    assert kfold_choice(tie, ['a', 'b']) == ('a', []) and kfold_choice(tie, ['b', 'a']) == ('a', [])
-    # a candidate the check favours but whose split seed 0 is worse still wins: the rule is over every cut
-    assert kfold_choice(_check(_cv(a=(9, 9), b=(8, 8)), a=(5, 5, 5, 5), b=(10, 10, 10, 10)), ['a', 'b']) == ('b', [])
-    # the split-seed-0 choice is not checked (a later round moved it): the check does not apply
-    assert kfold_choice(_check(_cv(a=(9, 9), b=(8, 8), c=(10, 10)), a=(8, 8, 8, 8), b=(10, 10, 10, 10)),
+    # a tie over all cuts: the first listed
+    tie = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 8, 8, 7))
+    assert kfold_choice(tie, ['a', 'b']) == ('a', []) and kfold_choice(tie, ['b', 'a']) == ('b', [])
+    # a lead on split seed 0 stands, whatever the check says of a candidate behind it
+    assert kfold_choice(_check(_cv(a=(9, 9), b=(8, 9)), a=(5, 5, 5, 5), b=(10, 10, 10, 10)), ['a', 'b']) == ('a', [])
+    # a later round's candidate leads alone: the check does not apply
+    assert kfold_choice(_check(_cv(a=(9, 9), b=(9, 9), c=(10, 10)), a=(8, 8, 8, 8), b=(10, 10, 10, 10)),
                         ['a', 'b', 'c']) == ('c', [])
-    # a checked candidate scored on part of the check: no choice, it is missing
+    # a tied candidate left out of the check, or scored on part of it: no choice, it is missing
+    assert kfold_choice(_check(_cv(a=(9, 9), b=(9, 9), c=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9)),
+                        ['a', 'b', 'c']) == (None, ['c'])
     part = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9))
     assert kfold_choice(part, ['a', 'b']) == (None, ['b'])
+    # checked by other arguments than its split-seed-0 record (a recipe edited since): not this candidate's check
+    other = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9))
+    other['repeated']['candidates']['b']['args'] += ' --epochs 2'
+    assert kfold_choice(other, ['a', 'b']) == (None, ['b'])
     # candidates recorded by the check but no longer in the grid are ignored
     assert kfold_choice(_check(_cv(a=(9, 9), old=(9, 9)), a=(8, 8, 8, 8), old=(10, 10, 10, 10)), ['a']) == ('a', [])
+
+
+def test_a_redefined_variant_does_not_change_what_earlier_candidates_build(monkeypatch):
+    """ArrowHead's and ACSF1's variants were redefined to their chosen centred models: the cv runs of the grid's
+    candidates build the architecture the grid was set on (from another registered variant, the network equal to the
+    grid's), candidates that set the redefined arguments themselves are unchanged, and a final run refuses a
+    registered variant that builds another network than the chosen candidate was cross-validated as."""
+    import timm
+    from smpconvnet.models.smpconv_tcn import whole_architecture
+    train_aeon = _script('train_aeon')
+    for ds in ('ArrowHead', 'ACSF1'):
+        d = train_aeon.DATASETS[ds]
+        model, base = train_aeon._grid_base(ds)
+        assert model == 'smpconv_tcn_gunpoint' and base
+        built = timm.create_model(model, in_chans=1, num_classes=d['grid_arch']['num_classes'], **base)
+        assert built.arch_args == whole_architecture(d['grid_arch']), ds
+    cmd = train_aeon._command('ArrowHead', 'last_e200', 'R', 0, 'cpu', [])
+    assert cmd[cmd.index('--model') + 1] == 'smpconv_tcn_gunpoint'
+    kwargs = cmd[cmd.index('--model-kwargs') + 1:cmd.index('--epochs')]
+    assert kwargs == ['global_pool="last"', 'init_radius=0.008']  # the candidate's pool, the grid's radius
+    chosen = train_aeon._command('ArrowHead', 'same_k33_shift_b4_e1500', 'R', 0, 'cpu', [], final=True)
+    assert chosen[chosen.index('--model') + 1] == 'smpconv_tcn_arrowhead'
+    assert chosen[6:] == train_aeon._command('ArrowHead', 'same_k33_shift_b4_e1500', 'R', 0, 'cpu', [])[6:]
+    with pytest.raises(SystemExit, match=r'ArrowHead: smpconv_tcn_arrowhead as registered builds another architecture '
+                                         r'than the chosen candidate last_e200 was cross-validated as \(it needs '
+                                         r'init_radius=0.008, kernel_length=None, causal=True\): redefine'):
+        train_aeon._command('ArrowHead', 'last_e200', 'R', 0, 'cpu', [], final=True)
+    # a set whose variant is the grid's: its own name, nothing added
+    assert train_aeon._grid_base('GunPoint') == ('smpconv_tcn_gunpoint', {})
+    # an architecture no registered variant builds without a None argument (timm drops those): refused
+    monkeypatch.setitem(train_aeon.DATASETS, 'ArrowHead', dict(train_aeon.DATASETS['ArrowHead'],
+                                                              grid_model='smpconv_tcn_osuleaf'))
+    with pytest.raises(SystemExit, match='no registered model builds the architecture of its grid'):
+        train_aeon._grid_base('ArrowHead')
 
 
 def test_final_phase_refuses_a_partial_grid_with_a_hint_that_works(tmp_path):
@@ -313,17 +354,31 @@ def test_repeated_check_runs_on_further_split_seeds_and_moves_the_choice(monkeyp
         train_aeon.main()
     assert '--split-seeds runs the repeated check of the cv phase' in capsys.readouterr().err
 
-    # a candidate added to the check whose runs fail: declared before its runs, so no choice is recorded without it
+    # a later round's candidate ties too: no choice until it is checked, and the hint runs that check
+    monkeypatch.setitem(train_aeon.DATASETS['GunPoint']['candidates'], 'd', ['--model-kwargs', 'x=4'])
+    held_out[0]['d'] = 7
+    monkeypatch.setattr(sys, 'argv', base + ['--candidates', 'd'])
+    train_aeon.main()
+    out = capsys.readouterr().out
+    hint = out.split(' (by their grid arguments): run ', 1)[1].splitlines()[0]
+    assert 'no choice yet: candidates d, tied for the most on split seed 0, have not been scored on all 2 folds of ' \
+           "the repeated check's split seeds 1 2" in out
+    assert shlex.split(hint)[2:] == ['--out', str(tmp_path), '--phase', 'cv', '--datasets', 'GunPoint',
+                                     '--split-seeds', '1', '2', '--candidates', 'd', '--keep-finished']
+
+    # its check's runs fail: declared before its runs, it stays unscored, so no choice is recorded without it
     def failing_run_all(jobs, n_jobs):
         trained.extend(log.parent.name for _, log in jobs)
         return [(1, 1.0)] * len(jobs)
     monkeypatch.setattr(train_aeon, '_run_all', failing_run_all)
-    monkeypatch.setattr(sys, 'argv', base + ['--split-seeds', '1', '2', '--candidates', 'c'])
+    monkeypatch.setattr(sys, 'argv', shlex.split(hint)[1:])
     train_aeon.main()
     failed = json.loads((tmp_path / 'summary.json').read_text())['GunPoint']['cv']
-    assert 'chosen' not in failed and failed['repeated']['candidates']['c'] == {'args': '--model-kwargs x=3',
+    assert 'chosen' not in failed and failed['repeated']['candidates']['d'] == {'args': '--model-kwargs x=4',
                                                                                'splits': {}}
-    assert 'no choice yet: candidates c of the repeated check have not been scored' in capsys.readouterr().out
+    assert 'no choice yet: candidates d, tied for the most on split seed 0' in capsys.readouterr().out
+    monkeypatch.setitem(train_aeon.DATASETS['GunPoint'], 'candidates', {
+        k: v for k, v in train_aeon.DATASETS['GunPoint']['candidates'].items() if k != 'd'})
     (tmp_path / 'summary.json').write_text(json.dumps({'GunPoint': {'cv': cv}}))
 
     # a checked candidate missing a fold of the check: no choice, and the hint runs that check
@@ -332,8 +387,9 @@ def test_repeated_check_runs_on_further_split_seeds_and_moves_the_choice(monkeyp
     args = argparse.Namespace(out=str(tmp_path), device='cpu', extra=[])
     with pytest.raises(SystemExit) as e:
         train_aeon._chosen(summary, 'GunPoint', args)
-    assert 'candidates b of the repeated check have not been scored on all 2 folds of split seeds 1 2' in str(e.value)
-    hint = str(e.value).split('folds of split seeds 1 2: run ', 1)[1].rsplit(' before --phase final', 1)[0]
+    assert ("candidates b, tied for the most on split seed 0, have not been scored on all 2 folds of the repeated "
+            "check's split seeds 1 2") in str(e.value)
+    hint = str(e.value).split('(by their grid arguments): run ', 1)[1].rsplit(' before --phase final', 1)[0]
     assert shlex.split(hint)[2:] == ['--out', str(tmp_path), '--phase', 'cv', '--datasets', 'GunPoint',
                                      '--split-seeds', '1', '2', '--candidates', 'b', '--keep-finished']
 
@@ -650,6 +706,8 @@ def test_a_card_with_a_repeated_check_is_seeded_and_rewritten_byte_for_byte(monk
     assert kfold_choice({k: v for k, v in cv.items() if k != 'repeated'}, list(cv['candidates']))[0] != cv['chosen']
     _package(monkeypatch, package, tmp_path / 'runs', summary, weights, ds)
     assert {f: (weights / name / f).read_bytes() for f in files} == shipped
+    assert "build that architecture as `--model smpconv_tcn_gunpoint --model-kwargs init_radius=0.008 " \
+           "'global_pool=\"last\"'`" in shipped['README.md'].decode()
     rechecked = {}
     train_aeon._seed_from_card(rechecked, ds, [], weights=weights, rechecked=('last_e200',))
     check = rechecked[ds]['cv']['repeated']

@@ -49,8 +49,8 @@ from ..weights.sources import (
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
     'evaluate_pretrained', 'save_atomic', 'radii_in_bounds', 'checkpoint_config', 'checkpoint_weights', 'is_checkpoint',
-    'parse_model_kwargs', 'kfold_choice', 'pooled_accuracy', 'repeated_accuracy', 'predict', 'heldout_predictions',
-    'FINISHED_COMMAND_NAME', 'adding_split',
+    'parse_model_kwargs', 'kfold_choice', 'tied_for_best', 'pooled_accuracy', 'repeated_accuracy', 'predict',
+    'heldout_predictions', 'FINISHED_COMMAND_NAME', 'adding_split',
 ]
 
 CHECKPOINT_NAME = 'checkpoint.pth'
@@ -1081,35 +1081,47 @@ def parse_model_kwargs(items: List[str]) -> Dict[str, Any]:
 def kfold_choice(cv: Dict[str, Any], grid: Sequence[str]) -> Tuple[Optional[str], List[str]]:
     """The k-fold model choice from cross-validation records (``--cv-folds K --cv-fold k`` runs of each candidate).
 
-    ``cv``: ``{'folds': K, 'candidates': {name: {'folds': {fold: {'correct': int, 'n': int}}, ...}}}``, the folds of
-    split seed 0 (``--split-seed 0``); ``grid``: the candidate names, in listed order. The choice on split seed 0 is
-    the candidate of ``grid`` with the most correct held-out predictions over all K folds (pooled accuracy; ties: the
-    first listed).
+    ``cv``: ``{'folds': K, 'candidates': {name: {'args': str, 'folds': {fold: {'correct': int, 'n': int}}}}}``, the
+    folds of split seed 0 (``--split-seed 0``); ``grid``: the candidate names, in listed order. The choice is the
+    candidate of ``grid`` with the most correct held-out predictions over all K folds (pooled accuracy, the
+    candidates ``tied_for_best``); ties go to the first listed, unless ``cv`` records a repeated check.
 
-    A repeated check (optional, ``cv['repeated']``: ``{'split_seeds': [s, ...], 'candidates': {name: {'splits':
-    {str(s): {'folds': {...}}}}}}``) cross-validates some candidates again on other cuts of the training split into K
-    folds (``--split-seed s``). When the split-seed-0 choice is one of them, the choice is the checked candidate with
-    the most correct held-out predictions over every cut, split seed 0's included (``repeated_accuracy``; ties: the
-    split-seed-0 choice, then the first listed): a tie-break between candidates that one cut of a small training split
-    cannot rank. Otherwise (a later round moved the split-seed-0 choice to an unchecked candidate) the check does not
-    apply and the split-seed-0 choice stands.
+    A repeated check (``cv['repeated']``: ``{'split_seeds': [s, ...], 'candidates': {name: {'args': str, 'splits':
+    {str(s): {'folds': {...}}}}}}``) is a tie-break: the tied candidates are cross-validated again on other cuts of
+    the training split into K folds (``--split-seed s``) by the same arguments, and the one with the most correct
+    held-out predictions over every cut, split seed 0's included (``repeated_accuracy``), is chosen (ties: the first
+    listed). Every tied candidate must be in the check; candidates the check holds that are not tied do not compete.
 
-    Returns ``(chosen, missing)``: ``missing`` lists the candidates not yet scored on every fold (of split seed 0, and
-    of every split seed of the check for the candidates in it); while it is not empty, ``chosen`` is None (a choice
-    over part of the grid is not made). Candidates recorded in ``cv`` but not in ``grid`` are ignored."""
+    Returns ``(chosen, missing)``: ``missing`` lists the candidates not yet scored on every fold of split seed 0, or
+    else the tied candidates not scored on every fold of the check's split seeds by their grid arguments; while it is
+    not empty, ``chosen`` is None (a choice over part of the grid is not made). Candidates recorded in ``cv`` but not
+    in ``grid`` are ignored. Source: this project's protocol (``scripts/train_aeon.py``)."""
     grid = list(grid)
-    repeated = cv.get('repeated') or {'split_seeds': [], 'candidates': {}}
-    checked = [c for c in grid if c in repeated['candidates']]
-    missing = [c for c in grid if len(cv['candidates'].get(c, {}).get('folds', {})) != cv['folds']
-               or c in checked and any(
-                   len(repeated['candidates'][c].get('splits', {}).get(str(s), {}).get('folds', {})) != cv['folds']
-                   for s in repeated['split_seeds'])]
+    missing = [c for c in grid if len(cv['candidates'].get(c, {}).get('folds', {})) != cv['folds']]
     if missing:
         return None, missing
-    first = max(grid, key=lambda k: (pooled_accuracy(cv['candidates'][k]), -grid.index(k)))
-    if first not in checked:
-        return first, []
-    return max(checked, key=lambda k: (repeated_accuracy(cv, k), k == first, -grid.index(k))), []
+    tied = tied_for_best(cv, grid)
+    if len(tied) == 1 or not cv.get('repeated'):
+        return tied[0], []
+    unchecked = [c for c in tied if not _checked(cv, c)]
+    if unchecked:
+        return None, unchecked
+    return max(tied, key=lambda k: (repeated_accuracy(cv, k), -grid.index(k))), []
+
+
+def tied_for_best(cv: Dict[str, Any], grid: Sequence[str]) -> List[str]:
+    """The candidates of ``grid`` (every one scored on all folds of ``cv``) with the most correct held-out
+    predictions on split seed 0, in listed order: the first is the choice unless a repeated check breaks the tie."""
+    best = max(pooled_accuracy(cv['candidates'][c]) for c in grid)
+    return [c for c in grid if pooled_accuracy(cv['candidates'][c]) == best]
+
+
+def _checked(cv: Dict[str, Any], name: str) -> bool:
+    # scored on every fold of every split seed of the repeated check, by the arguments of its split-seed-0 record
+    check = cv['repeated']
+    record = check['candidates'].get(name)
+    return record is not None and record.get('args') == cv['candidates'][name].get('args') and all(
+        len(record['splits'].get(str(s), {}).get('folds', {})) == cv['folds'] for s in check['split_seeds'])
 
 
 def pooled_accuracy(candidate: Dict[str, Any]) -> float:

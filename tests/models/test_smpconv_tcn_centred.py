@@ -190,12 +190,17 @@ def test_centred_and_causal_checkpoints_do_not_mix():
         checkpoint_filter_fn(centred.state_dict(), causal)
     with pytest.raises(ValueError, match='a causal SMP-TCN, the model a centred one .* causal=True'):
         checkpoint_filter_fn(causal.state_dict(), centred)
-    # the kernels' taps are not in the weights: a model with a kernel_length says it must be the weights' too (the
-    # registered ACSF1 model has 33; the causal model it replaced had whole-series kernels, and with causal=True alone
-    # its weights loaded into 33-tap kernels without an error)
-    with pytest.raises(ValueError, match=r'causal=True; and the kernel_length it was trained with: this model has '
-                                         r'kernel_length=33, which the weights do not record .*kernel_length=None'):
-        checkpoint_filter_fn(causal.state_dict(), centred_model(kernel_length=33))
+    # neither the kernels' taps nor the pooling are in the weights: the hint says they must be the weights' too (the
+    # registered ACSF1 and ArrowHead models have 33 taps; the causal models they replaced had whole-series kernels,
+    # ArrowHead's read the last step, and with causal=True alone their weights loaded without an error: 53 of 175
+    # ArrowHead test series right, 133 with the earlier model's arguments)
+    with pytest.raises(ValueError, match=r"causal=True; and with the kernel_length and global_pool it was trained "
+                                         r"with: this model has kernel_length=33, global_pool='avg', which the "
+                                         r"weights do not record .*kernel_length=None"):
+        checkpoint_filter_fn(causal.state_dict(), centred_model(kernel_length=33, global_pool='avg'))
+    with pytest.raises(ValueError, match=r"causal=True; and with the global_pool it was trained with: this model has "
+                                         r"global_pool='max', which the weights do not record$"):
+        checkpoint_filter_fn(causal.state_dict(), centred_model(global_pool='max'))
     again = centred_model(causal=False)
     again.load_state_dict(checkpoint_filter_fn(centred.state_dict(), again))
     x = torch.randn(2, 3, 20)
