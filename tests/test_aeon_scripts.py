@@ -76,6 +76,10 @@ def test_repeated_check_breaks_a_tie_of_split_seed_0():
     other = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9))
     other['repeated']['candidates']['b']['args'] += ' --epochs 2'
     assert kfold_choice(other, ['a', 'b']) == (None, ['b'])
+    # only the check's own split seeds count (a record of another cut, made by hand, is not part of it)
+    extra = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(8, 8, 8, 7))
+    extra['repeated']['candidates']['b']['splits']['3'] = {'folds': {'0': {'correct': 10, 'n': 10}}}
+    assert kfold_choice(extra, ['a', 'b']) == ('a', []) and repeated_accuracy(extra, 'b') == pytest.approx(49 / 60)
     # candidates recorded by the check but no longer in the grid are ignored
     assert kfold_choice(_check(_cv(a=(9, 9), old=(9, 9)), a=(8, 8, 8, 8), old=(10, 10, 10, 10)), ['a']) == ('a', [])
 

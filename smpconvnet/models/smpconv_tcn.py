@@ -1381,12 +1381,13 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
     if ('centred' in state_dict) == model.causal:
         # the weights record neither their kernels' taps nor the pooling: a model built with another kernel_length
         # or global_pool loads them without an error and gives other outputs, so the hint says so
-        taps = (f'; and with the global_pool it was trained with: this model has global_pool={model.global_pool!r}, '
-                f'which the weights do not record' if model.kernel_length is None else
-                f'; and with the kernel_length and global_pool it was trained with: this model has '
-                f'kernel_length={model.kernel_length}, global_pool={model.global_pool!r}, which the weights do not '
-                f'record (kernels as long as the input need smpconvnet.SMPConvTCN(..., kernel_length=None) built '
-                f'directly: timm\'s create_model drops None arguments)')
+        taps = (f'; and with the kernel_length and global_pool it was trained with: this model has '
+                + ('kernel_length=None (kernels as long as the input)' if model.kernel_length is None else
+                   f'kernel_length={model.kernel_length}')
+                + f', global_pool={model.global_pool!r}, which the weights do not record'
+                + ('' if model.kernel_length is None else
+                   ' (kernels as long as the input need smpconvnet.SMPConvTCN(..., kernel_length=None) built '
+                   'directly: timm\'s create_model drops None arguments)'))
         raise ValueError(
             f'checkpoint is a {"centred" if model.causal else "causal"} SMP-TCN, the model a '
             f'{"causal" if model.causal else "centred"} one (the same weights give other outputs): create it with '

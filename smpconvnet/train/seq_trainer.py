@@ -1083,8 +1083,9 @@ def kfold_choice(cv: Dict[str, Any], grid: Sequence[str]) -> Tuple[Optional[str]
 
     ``cv``: ``{'folds': K, 'candidates': {name: {'args': str, 'folds': {fold: {'correct': int, 'n': int}}}}}``, the
     folds of split seed 0 (``--split-seed 0``); ``grid``: the candidate names, in listed order. The choice is the
-    candidate of ``grid`` with the most correct held-out predictions over all K folds (pooled accuracy, the
-    candidates ``tied_for_best``); ties go to the first listed, unless ``cv`` records a repeated check.
+    candidate of ``grid`` with the highest pooled accuracy over all K folds (the most correct held-out predictions:
+    every candidate is scored on the same folds; the candidates ``tied_for_best``); ties go to the first listed,
+    unless ``cv`` records a repeated check.
 
     A repeated check (``cv['repeated']``: ``{'split_seeds': [s, ...], 'candidates': {name: {'args': str, 'splits':
     {str(s): {'folds': {...}}}}}}``) is a tie-break: the tied candidates are cross-validated again on other cuts of
@@ -1136,8 +1137,10 @@ def repeated_accuracy(cv: Dict[str, Any], name: str) -> float:
     (split seed 0's folds and those of each split seed of its repeated check) divided by their number: what
     ``kfold_choice``'s repeated check ranks by."""
     folds = list(cv['candidates'][name]['folds'].values())
-    for split in cv['repeated']['candidates'][name]['splits'].values():
-        folds += list(split['folds'].values())
+    splits = cv['repeated']['candidates'][name]['splits']
+    for seed in cv['repeated']['split_seeds']:  # the check's own cuts only; split seed 0 is counted once
+        if seed != 0:
+            folds += list(splits[str(seed)]['folds'].values())
     return sum(f['correct'] for f in folds) / sum(f['n'] for f in folds)
 
 
