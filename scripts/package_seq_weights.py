@@ -115,10 +115,8 @@ def _card_cv(name, z, summary, cfg, evaluated, command):
             return f"`{c['args']}` ({c['ensemble_of']}), {c['members']} seeds, mean probabilities"
         return f"`{c['args']}`"
 
-    def per_fold(c):
-        return ' '.join('{correct}/{n}'.format(**f) for _, f in sorted(c['folds'].items(), key=lambda kv: int(kv[0])))
     grid = '\n'.join(
-        f"| {k}{' (chosen)' if k == cv['chosen'] else ''} | {arguments(c)} | {per_fold(c)} | "
+        f"| {k}{' (chosen)' if k == cv['chosen'] else ''} | {arguments(c)} | {_per_fold(c['folds'])} | "
         f"**{c['accuracy']:.4f}** | {sum(c['train_time_s'].values()):.0f} s |" for k, c in cv['candidates'].items())
     check = _repeated_check_text(cv) if cv.get('repeated') else ''
     members = margs.get('num_members', 1)
@@ -158,7 +156,7 @@ The training split ({summary['n_train']} series) was cut into {cv['folds']} stra
 trained {cv['folds']} times (seed 0) on {cv['folds'] - 1} of the {cv['folds']} folds and scored on the held-out one (`train-seq --cv-folds
 {cv['folds']} --cv-fold k --no-test`){ensembles}. The most correct held-out predictions over all folds won (ties: the first
 listed){'; a repeated check (below) then broke a tie' if check else ''}; the test split was not read. (Every fold used the standardisation statistics of the whole training
-split, the ones shipped: a global per-channel mean and std, no labels.){_grid_base_text(z, cv)}
+split, the ones shipped: a global per-channel mean and std, no labels.){_grid_base_text(cv)}
 
 | candidate | arguments | held out, per fold | cross-validated accuracy | CPU time, all folds |
 | --- | --- | --- | --- | --- |
@@ -182,7 +180,12 @@ Architecture after Kim & Park, "SMPConv: Self-moving Point Representations for C
 """
 
 
-def _grid_base_text(z, cv):
+def _per_fold(folds):
+    # held out per fold, in fold order: '6/8 7/7 ...'
+    return ' '.join('{correct}/{n}'.format(**f) for _, f in sorted(folds.items(), key=lambda kv: int(kv[0])))
+
+
+def _grid_base_text(cv):
     """The card's sentence on the architecture the candidates' arguments are relative to, where the set's variant was
     redefined after its grid was set (``cv['grid_base']``, scripts/train_aeon.py)."""
     base = cv.get('grid_base')
@@ -204,9 +207,6 @@ def _repeated_check_text(cv):
     seeds = check['split_seeds']
     cuts = len(seeds) + 1
 
-    def per_fold(folds):
-        return ' '.join('{correct}/{n}'.format(**f) for _, f in sorted(folds.items(), key=lambda kv: int(kv[0])))
-
     def total(folds):
         return sum(f['correct'] for f in folds.values()), sum(f['n'] for f in folds.values())
     rows = []
@@ -215,7 +215,7 @@ def _repeated_check_text(cv):
         correct = sum(total(f)[0] for f in cells)
         n = sum(total(f)[1] for f in cells)
         rows.append(f"| {name}{' (chosen)' if name == cv['chosen'] else ''} | "
-                    + ' | '.join(f'{per_fold(f)} ({total(f)[0]}/{total(f)[1]})' for f in cells)
+                    + ' | '.join(f'{_per_fold(f)} ({total(f)[0]}/{total(f)[1]})' for f in cells)
                     + f" | **{correct}/{n}** ({correct / n:.4f}) | "
                     f"{sum(sum(sp['train_time_s'].values()) for sp in c['splits'].values()):.0f} s |")
     head = ' | '.join(f'split seed {s}' for s in [0] + seeds)

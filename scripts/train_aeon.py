@@ -57,7 +57,7 @@ from smpconvnet.models.seq_zoo import SEQ_ZOO  # noqa: E402
 from smpconvnet.models.smpconv_tcn import whole_architecture  # noqa: E402
 from smpconvnet.train.seq_trainer import (  # noqa: E402
     FINISHED_COMMAND_NAME, heldout_predictions, kfold_choice, parse_model_kwargs, pooled_accuracy, repeated_accuracy,
-    tied_for_best)
+    repeated_scored, tied_for_best)
 
 # the common recipe (paper's optimiser: Adam + cosine with warm-up, radius lr x0.1, radii clamped)
 COMMON = ['--lr', '2e-3', '--weight-decay', '1e-4', '--warmup-epochs', '5', '--min-lr-ratio', '0.01', '--augment',
@@ -806,11 +806,7 @@ def _record_check(cv, ds):
                                       key=lambda kv: grid.index(kv[0]) if kv[0] in grid else len(grid)))
     for name, c in check['candidates'].items():
         c.pop('accuracy', None)
-        # scored on every fold of every cut by one command (a record of other arguments is not this candidate's)
-        complete = len(cv['candidates'].get(name, {}).get('folds', {})) == cv['folds'] and all(
-            len(c['splits'].get(str(s), {}).get('folds', {})) == cv['folds'] for s in check['split_seeds']) \
-            and c['args'] == cv['candidates'][name].get('args')
-        if complete:
+        if len(cv['candidates'].get(name, {}).get('folds', {})) == cv['folds'] and repeated_scored(cv, name):
             c['accuracy'] = repeated_accuracy(cv, name)
     check['cpu_time_s'] = round(sum(
         sum(split['train_time_s'].values()) for c in check['candidates'].values() for split in c['splits'].values()

@@ -49,8 +49,8 @@ from ..weights.sources import (
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
     'evaluate_pretrained', 'save_atomic', 'radii_in_bounds', 'checkpoint_config', 'checkpoint_weights', 'is_checkpoint',
-    'parse_model_kwargs', 'kfold_choice', 'tied_for_best', 'pooled_accuracy', 'repeated_accuracy', 'predict',
-    'heldout_predictions', 'FINISHED_COMMAND_NAME', 'adding_split',
+    'parse_model_kwargs', 'kfold_choice', 'tied_for_best', 'pooled_accuracy', 'repeated_scored', 'repeated_accuracy',
+    'predict', 'heldout_predictions', 'FINISHED_COMMAND_NAME', 'adding_split',
 ]
 
 CHECKPOINT_NAME = 'checkpoint.pth'
@@ -1104,7 +1104,7 @@ def kfold_choice(cv: Dict[str, Any], grid: Sequence[str]) -> Tuple[Optional[str]
     tied = tied_for_best(cv, grid)
     if len(tied) == 1 or not cv.get('repeated'):
         return tied[0], []
-    unchecked = [c for c in tied if not _checked(cv, c)]
+    unchecked = [c for c in tied if not repeated_scored(cv, c)]
     if unchecked:
         return None, unchecked
     return max(tied, key=lambda k: (repeated_accuracy(cv, k), -grid.index(k))), []
@@ -1117,8 +1117,9 @@ def tied_for_best(cv: Dict[str, Any], grid: Sequence[str]) -> List[str]:
     return [c for c in grid if pooled_accuracy(cv['candidates'][c]) == best]
 
 
-def _checked(cv: Dict[str, Any], name: str) -> bool:
-    # scored on every fold of every split seed of the repeated check, by the arguments of its split-seed-0 record
+def repeated_scored(cv: Dict[str, Any], name: str) -> bool:
+    """Whether candidate ``name`` has been scored on every fold of every split seed of ``cv``'s repeated check, by
+    the arguments of its split-seed-0 record (a record of other arguments is another candidate's)."""
     check = cv['repeated']
     record = check['candidates'].get(name)
     return record is not None and record.get('args') == cv['candidates'][name].get('args') and all(
