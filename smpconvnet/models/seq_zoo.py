@@ -94,7 +94,7 @@ SEQ_ZOO: Dict[str, Dict[str, Any]] = {
         std=(0.48761988407521645, 0.39118182570637205, 0.3009028692577913, 0.30591238908447366, 0.2690989445006123,
              0.16830004017426553, 0.16122476215428913, 0.18834022191391772, 0.18772420548360083,
              0.11691695874917697, 0.09763703278817713, 0.127546689181545),
-        arch=dict(in_chans=12, num_classes=9, num_blocks=3, hidden_channels=32, n_points=30, init_radius=0.0714,
+        arch=dict(in_chans=12, num_classes=9, num_blocks=3, hidden_channels=32, n_points=15, init_radius=0.0714,
                   coord_std=0.1, small_kernel_size=5, bias=True, dropout=0.1, r_min=1e-4, global_pool='avg'),
         description='JapaneseVowels (UEA): 12 LPC cepstrum channels, variable lengths 7-29, 9 speakers, '
                     '270 train / 370 test, fed at true lengths'),
