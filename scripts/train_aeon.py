@@ -512,18 +512,27 @@ def _without(args, options):
     return out
 
 
+def _grid_arch(dataset):
+    # the architecture the grid's candidate arguments are relative to: the registered one unless recorded otherwise
+    d = DATASETS[dataset]
+    return d.get('grid_arch') or SEQ_ZOO[d['model']]['arch']
+
+
+def _arch_diff(want, have):
+    # the arguments of ``want`` that ``have`` lacks or sets otherwise; in_chans and num_classes come from the data
+    return {k: v for k, v in want.items() if k not in ('in_chans', 'num_classes') and have.get(k) != v}
+
+
 def _grid_base(dataset):
     """``(model, model kwargs)`` that build the architecture the grid's candidate arguments are relative to: the
     registered variant itself while it has the grid's architecture (``grid_arch``), else ``grid_model`` with the
     arguments that differ (in_chans and num_classes come from the data). A SystemExit where neither can."""
     d = DATASETS[dataset]
-    skip = ('in_chans', 'num_classes')
-    want = whole_architecture(d.get('grid_arch') or SEQ_ZOO[d['model']]['arch'])
+    want = whole_architecture(_grid_arch(dataset))
     for model in (d['model'], d.get('grid_model')):
         if model is None:
             continue
-        have = whole_architecture(SEQ_ZOO[model]['arch'])
-        diff = {k: v for k, v in want.items() if k not in skip and have.get(k) != v}
+        diff = _arch_diff(want, whole_architecture(SEQ_ZOO[model]['arch']))
         if not diff:
             return model, {}
         if model != d['model'] and all(v is not None for v in diff.values()):  # timm drops None arguments
@@ -558,9 +567,8 @@ def _check_registered(dataset, candidate):
     variant, the one shipped."""
     d = DATASETS[dataset]
     given = parse_model_kwargs(_model_kwargs(_candidate_args(dataset, candidate))[0])
-    grid = whole_architecture({**(d.get('grid_arch') or SEQ_ZOO[d['model']]['arch']), **given})
-    registered = whole_architecture({**SEQ_ZOO[d['model']]['arch'], **given})
-    diff = {k: v for k, v in grid.items() if k not in ('in_chans', 'num_classes') and registered.get(k) != v}
+    diff = _arch_diff(whole_architecture({**_grid_arch(dataset), **given}),
+                      whole_architecture({**SEQ_ZOO[d['model']]['arch'], **given}))
     if diff:
         raise SystemExit(f'{dataset}: {d["model"]} as registered builds another architecture than the chosen '
                          f'candidate {candidate} was cross-validated as (it needs '
@@ -813,8 +821,7 @@ def _record_check(cv, ds):
     if check is None:
         return
     grid = list(DATASETS[ds]['candidates'])
-    check['candidates'] = dict(sorted(check['candidates'].items(),
-                                      key=lambda kv: grid.index(kv[0]) if kv[0] in grid else len(grid)))
+    _grid_order(check, grid)
     for name, c in check['candidates'].items():
         c.pop('accuracy', None)
         if len(cv['candidates'].get(name, {}).get('folds', {})) == cv['folds'] and repeated_scored(cv, name):
@@ -835,7 +842,7 @@ def _record_grid_base(cv, ds):
     model, base = _grid_base(ds)
     cv.pop('grid_base', None)
     if model != DATASETS[ds]['model'] or base:
-        cv['grid_base'] = {'architecture': DATASETS[ds]['grid_arch'], 'model': model,
+        cv['grid_base'] = {'architecture': _grid_arch(ds), 'model': model,
                            'model_kwargs': [f'{k}={json.dumps(v)}' for k, v in base.items()]}
 
 
@@ -914,7 +921,8 @@ def _cpu_time(entry, ds):
 
 
 def _grid_order(cv, grid):
-    # the summary lists candidates in grid order, as the card does (ties go to the first listed)
+    # the summary lists candidates (of the grid or of its repeated check) in grid order, as the card does (ties go
+    # to the first listed)
     cv['candidates'] = dict(sorted(cv['candidates'].items(),
                                    key=lambda kv: grid.index(kv[0]) if kv[0] in grid else len(grid)))
 
