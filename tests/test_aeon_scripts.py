@@ -84,6 +84,28 @@ def test_repeated_check_breaks_a_tie_of_split_seed_0():
     assert kfold_choice(_check(_cv(a=(9, 9), old=(9, 9)), a=(8, 8, 8, 8), old=(10, 10, 10, 10)), ['a']) == ('a', [])
 
 
+def test_hand_made_records_are_checked_fold_by_fold():
+    """Records edited by hand: a fold key outside 0..K-1, a fold with no held-out predictions or a check's split
+    seed with a foreign fold leave the candidate unscored (missing) instead of counted; an empty grid or a candidate
+    with no predictions at all raise errors that say so."""
+    from smpconvnet.train.seq_trainer import folds_scored, kfold_choice, pooled_accuracy
+    renamed = _cv(a=(9, 9), b=(9, 8))
+    renamed['candidates']['b']['folds']['7'] = renamed['candidates']['b']['folds'].pop('1')
+    assert not folds_scored(renamed['candidates']['b'], 2) and folds_scored(renamed['candidates']['a'], 2)
+    assert kfold_choice(renamed, ['a', 'b']) == (None, ['b'])
+    empty = _cv(a=(9, 9), b=(9, 8))
+    empty['candidates']['b']['folds']['1'] = {'correct': 0, 'n': 0}
+    assert kfold_choice(empty, ['a', 'b']) == (None, ['b'])
+    foreign = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9))
+    folds = foreign['repeated']['candidates']['b']['splits']['2']['folds']
+    folds['5'] = folds.pop('1')
+    assert kfold_choice(foreign, ['a', 'b']) == (None, ['b'])
+    with pytest.raises(ValueError, match='the grid is empty'):
+        kfold_choice(_cv(a=(9, 9)), [])
+    with pytest.raises(ValueError, match='hold no held-out predictions'):
+        pooled_accuracy({'folds': {'0': {'correct': 0, 'n': 0}}})
+
+
 def test_a_redefined_variant_does_not_change_what_earlier_candidates_build(monkeypatch):
     """ArrowHead's and ACSF1's variants were redefined to their chosen centred models: the cv runs of the grid's
     candidates build the architecture the grid was set on (from another registered variant, the network equal to the
@@ -338,6 +360,12 @@ def test_repeated_check_runs_on_further_split_seeds_and_moves_the_choice(monkeyp
     monkeypatch.setattr(sys, 'argv', base + ['--split-seeds', '1', '2', '--candidates', 'a', 'b', '--keep-finished'])
     train_aeon.main()
     assert trained == []
+
+    # the same seeds in another order are the same check
+    trained.clear()
+    monkeypatch.setattr(sys, 'argv', base + ['--split-seeds', '2', '1', '--candidates', 'a', 'b', '--keep-finished'])
+    train_aeon.main()
+    assert trained == [] and json.loads((tmp_path / 'summary.json').read_text())['GunPoint']['cv'] == cv
 
     # one check per grid: other seeds are refused, naming the recorded ones in a command that works
     monkeypatch.setattr(sys, 'argv', base + ['--split-seeds', '3', '--candidates', 'c'])

@@ -1098,7 +1098,9 @@ def kfold_choice(cv: Dict[str, Any], grid: Sequence[str]) -> Tuple[Optional[str]
     not empty, ``chosen`` is None (a choice over part of the grid is not made). Candidates recorded in ``cv`` but not
     in ``grid`` are ignored. Source: this project's protocol (``scripts/train_aeon.py``)."""
     grid = list(grid)
-    missing = [c for c in grid if len(cv['candidates'].get(c, {}).get('folds', {})) != cv['folds']]
+    if not grid:
+        raise ValueError('kfold_choice: the grid is empty: give the names of the candidates to choose from')
+    missing = [c for c in grid if not folds_scored(cv['candidates'].get(c, {}), cv['folds'])]
     if missing:
         return None, missing
     tied = tied_for_best(cv, grid)
@@ -1123,14 +1125,24 @@ def repeated_scored(cv: Dict[str, Any], name: str) -> bool:
     check = cv['repeated']
     record = check['candidates'].get(name)
     return record is not None and record.get('args') == cv['candidates'][name].get('args') and all(
-        len(record['splits'].get(str(s), {}).get('folds', {})) == cv['folds'] for s in check['split_seeds'])
+        folds_scored(record['splits'].get(str(s), {}), cv['folds']) for s in check['split_seeds'])
+
+
+def folds_scored(record: Dict[str, Any], folds: int) -> bool:
+    """Whether ``record`` (``{'folds': {fold: {'correct', 'n'}}}``) holds the results of folds 0..``folds``-1, each
+    with at least one held-out prediction, and no others."""
+    scored = record.get('folds', {})
+    return set(scored) == {str(k) for k in range(folds)} and all(f['n'] > 0 for f in scored.values())
 
 
 def pooled_accuracy(candidate: Dict[str, Any]) -> float:
     """Correct held-out predictions over all scored folds of a candidate (``{'folds': {fold: {'correct', 'n'}}}``)
     divided by their number: the cross-validated accuracy ``kfold_choice`` ranks by."""
     folds = candidate['folds'].values()
-    return sum(f['correct'] for f in folds) / sum(f['n'] for f in folds)
+    n = sum(f['n'] for f in folds)
+    if n == 0:
+        raise ValueError(f'pooled_accuracy: the candidate\'s folds hold no held-out predictions ({candidate["folds"]})')
+    return sum(f['correct'] for f in folds) / n
 
 
 def repeated_accuracy(cv: Dict[str, Any], name: str) -> float:
