@@ -401,8 +401,9 @@ DATASETS = {
                              'MiniRocket\'s (0.939 against 0.948), the four rounds that had lifted other sets never '
                              'having been run on this one. The ensemble\'s seed-0 runs trained `wide` again, on another '
                              'machine than its first round (whose runs were not kept): 63 of the 67 series held out '
-                             'against 64 then; this card records the new runs (CPU runs of one command differ between '
-                             'machines).',
+                             'against 64 then, so on this card\'s records `small` and `wide` tie at 63, where the first '
+                             'round had chosen `wide`; this card records the new runs (CPU runs of one command differ '
+                             'between machines).',
                              repeated_note='This check (`--split-seeds 1 2 --candidates wide_mixup same_wide`; its '
                                            'seeds and rule written down before the round\'s runs) broke the tie of '
                                            '`wide_mixup` and `same_wide` at 65 of 67 on split seed 0.'),
@@ -470,7 +471,9 @@ DATASETS = {
                            + ' ' + _EMA_ROUND.format('avg_mixup_ema', ': the last 17 of the 100 epochs')
                            + ' A later round (`--candidates avg_mixup_p15_x5`) added an ensemble of 5 seeds of '
                            '`avg_mixup_p15`, after the repeated check had chosen it and its model had scored 364 of '
-                           '370 on the test split, level with zero-padded MiniRocket (363-366).'),
+                           '370 on the test split, level with zero-padded MiniRocket (363-366). Its seed-0 runs trained '
+                           '`avg_mixup_p15` again, on another machine than its round (whose runs were not kept): the '
+                           'same held-out counts, fold for fold; this card records the new runs\' CPU time.'),
     # PickupGestureWiimoteZ: the 32-tap kernels (--candidates k32), then a 5-seed ensemble (--candidates avg_x5) added
     # after its first model had scored 0.78 on the test split (the model card says so)
     'PickupGestureWiimoteZ': dict(model='smpconv_tcn_pickupgesturewiimotez',

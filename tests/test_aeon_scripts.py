@@ -85,17 +85,32 @@ def test_repeated_check_breaks_a_tie_of_split_seed_0():
 
 
 def test_hand_made_records_are_checked_fold_by_fold():
-    """Records edited by hand: a fold key outside 0..K-1, a fold with no held-out predictions or a check's split
-    seed with a foreign fold leave the candidate unscored (missing) instead of counted; an empty grid or a candidate
-    with no predictions at all raise errors that say so."""
+    """Records edited by hand: a fold key outside 0..K-1 or a check's split seed with a foreign fold leave the
+    candidate unscored (missing) instead of counted; malformed results (no predictions, more correct than held out,
+    counts that are not integers, repeated or zero split seeds), an empty grid or a candidate with no predictions at
+    all raise errors that name the record."""
     from smpconvnet.train.seq_trainer import folds_scored, kfold_choice, pooled_accuracy
     renamed = _cv(a=(9, 9), b=(9, 8))
     renamed['candidates']['b']['folds']['7'] = renamed['candidates']['b']['folds'].pop('1')
     assert not folds_scored(renamed['candidates']['b'], 2) and folds_scored(renamed['candidates']['a'], 2)
     assert kfold_choice(renamed, ['a', 'b']) == (None, ['b'])
-    empty = _cv(a=(9, 9), b=(9, 8))
-    empty['candidates']['b']['folds']['1'] = {'correct': 0, 'n': 0}
-    assert kfold_choice(empty, ['a', 'b']) == (None, ['b'])
+    for bad in ({'correct': 0, 'n': 0}, {'correct': 50, 'n': 10}, {'correct': '9', 'n': 10}, {'correct': -1, 'n': 10},
+                {'correct': 9.0, 'n': 10}, {'n': 10}):
+        broken = _cv(a=(9, 9), b=(9, 8))
+        broken['candidates']['b']['folds']['1'] = bad
+        with pytest.raises(ValueError, match=r'candidate b, fold 1: expected .*0 <= c <= n and n >= 1'):
+            kfold_choice(broken, ['a', 'b'])
+    # a repeated split seed would count its cut twice (and flip this choice to a); 0 is the grid's own cut
+    for seeds in ([1, 1, 2], [1, '1', 2], [0, 1, 2], []):
+        twice = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 9, 7, 8), b=(8, 8, 8, 9))
+        assert kfold_choice(twice, ['a', 'b']) == ('b', [])
+        twice['repeated']['split_seeds'] = seeds
+        with pytest.raises(ValueError, match='distinct integers >= 1'):
+            kfold_choice(twice, ['a', 'b'])
+    split = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9))
+    split['repeated']['candidates']['b']['splits']['2']['folds']['0'] = {'correct': 11, 'n': 10}
+    with pytest.raises(ValueError, match='repeated check of candidate b, split seed 2, fold 0'):
+        kfold_choice(split, ['a', 'b'])
     foreign = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9))
     folds = foreign['repeated']['candidates']['b']['splits']['2']['folds']
     folds['5'] = folds.pop('1')

@@ -1096,10 +1096,15 @@ def kfold_choice(cv: Dict[str, Any], grid: Sequence[str]) -> Tuple[Optional[str]
     Returns ``(chosen, missing)``: ``missing`` lists the candidates not yet scored on every fold of split seed 0, or
     else the tied candidates not scored on every fold of the check's split seeds by their grid arguments; while it is
     not empty, ``chosen`` is None (a choice over part of the grid is not made). Candidates recorded in ``cv`` but not
-    in ``grid`` are ignored. Source: this project's protocol (``scripts/train_aeon.py``)."""
+    in ``grid`` are ignored. A fold counts as scored when its key is one of ``'0'``..``str(K - 1)``
+    (``folds_scored``). Source: this project's protocol (``scripts/train_aeon.py``).
+
+    Raises:
+        ValueError: ``grid`` is empty, or a record of ``grid``'s candidates is malformed (``check_cv_records``)."""
     grid = list(grid)
     if not grid:
         raise ValueError('kfold_choice: the grid is empty: give the names of the candidates to choose from')
+    check_cv_records(cv, grid)
     missing = [c for c in grid if not folds_scored(cv['candidates'].get(c, {}), cv['folds'])]
     if missing:
         return None, missing
@@ -1129,15 +1134,54 @@ def repeated_scored(cv: Dict[str, Any], name: str) -> bool:
 
 
 def folds_scored(record: Dict[str, Any], folds: int) -> bool:
-    """Whether ``record`` (``{'folds': {fold: {'correct', 'n'}}}``) holds the results of folds 0..``folds``-1, each
-    with at least one held-out prediction, and no others."""
-    scored = record.get('folds', {})
-    return set(scored) == {str(k) for k in range(folds)} and all(f['n'] > 0 for f in scored.values())
+    """Whether ``record`` (``{'folds': {fold: {'correct', 'n'}}}``) holds the results of folds 0..``folds``-1 and no
+    others."""
+    return set(record.get('folds', {})) == {str(k) for k in range(folds)}
+
+
+def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
+    """Check the cross-validation records ``kfold_choice`` reads (``cv``, records of the candidates of ``grid``),
+    as a hand-edited summary may break them: K a positive integer; every fold result ``{'correct': c, 'n': n}``
+    with integers 0 <= c <= n and n >= 1; a repeated check's split seeds distinct integers of at least 1.
+
+    Raises:
+        ValueError: naming the record and what was expected."""
+    def check_folds(folds: Any, where: str):
+        if not isinstance(folds, dict):
+            raise ValueError(f'{where}: folds must be a dict {{fold: {{"correct": c, "n": n}}}}, got {folds!r}')
+        for fold, f in folds.items():
+            c, n = (f.get('correct'), f.get('n')) if isinstance(f, dict) else (None, None)
+            if not (type(c) is int and type(n) is int and 0 <= c <= n and n >= 1):
+                raise ValueError(f'{where}, fold {fold}: expected {{"correct": c, "n": n}} with integers '
+                                 f'0 <= c <= n and n >= 1 (a fold with held-out predictions), got {f!r}')
+
+    k = cv.get('folds')
+    if type(k) is not int or k < 1 or not isinstance(cv.get('candidates'), dict):
+        raise ValueError(f"cv records: expected {{'folds': K (an integer >= 1), 'candidates': {{...}}}}, got folds "
+                         f"{k!r} and candidates of type {type(cv.get('candidates')).__name__}")
+    for name in grid:
+        if name in cv['candidates']:
+            check_folds(cv['candidates'][name].get('folds', {}), f'candidate {name}')
+    check = cv.get('repeated')
+    if not check:
+        return
+    seeds = check.get('split_seeds')
+    if (not isinstance(seeds, list) or not seeds or any(type(s) is not int or s < 1 for s in seeds)
+            or len(set(seeds)) != len(seeds) or not isinstance(check.get('candidates'), dict)):
+        raise ValueError(f"cv records: the repeated check needs {{'split_seeds': [distinct integers >= 1 (0 is the "
+                         f"grid's own cut)], 'candidates': {{...}}}}, got split_seeds {seeds!r}")
+    for name in grid:
+        for seed, split in (check['candidates'].get(name) or {}).get('splits', {}).items():
+            check_folds(split.get('folds', {}) if isinstance(split, dict) else split,
+                        f'repeated check of candidate {name}, split seed {seed}')
 
 
 def pooled_accuracy(candidate: Dict[str, Any]) -> float:
     """Correct held-out predictions over all scored folds of a candidate (``{'folds': {fold: {'correct', 'n'}}}``)
-    divided by their number: the cross-validated accuracy ``kfold_choice`` ranks by."""
+    divided by their number: the cross-validated accuracy ``kfold_choice`` ranks by.
+
+    Raises:
+        ValueError: the folds hold no held-out predictions (every ``n`` is 0, or no folds)."""
     folds = candidate['folds'].values()
     n = sum(f['n'] for f in folds)
     if n == 0:
