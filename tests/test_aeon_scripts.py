@@ -98,7 +98,7 @@ def test_hand_made_records_are_checked_fold_by_fold():
                 {'correct': 9.0, 'n': 10}, {'n': 10}):
         broken = _cv(a=(9, 9), b=(9, 8))
         broken['candidates']['b']['folds']['1'] = bad
-        with pytest.raises(ValueError, match=r'candidate b, fold 1: expected .*0 <= c <= n and n >= 1'):
+        with pytest.raises(ValueError, match=r"candidate b, fold '1': expected .*0 <= c <= n and n >= 1"):
             kfold_choice(broken, ['a', 'b'])
     # a repeated split seed would count its cut twice (and flip this choice to a); 0 is the grid's own cut
     for seeds in ([1, 1, 2], [1, '1', 2], [0, 1, 2], []):
@@ -109,8 +109,35 @@ def test_hand_made_records_are_checked_fold_by_fold():
             kfold_choice(twice, ['a', 'b'])
     split = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9))
     split['repeated']['candidates']['b']['splits']['2']['folds']['0'] = {'correct': 11, 'n': 10}
-    with pytest.raises(ValueError, match='repeated check of candidate b, split seed 2, fold 0'):
+    with pytest.raises(ValueError, match="repeated check of candidate b, split seed 2, fold '0'"):
         kfold_choice(split, ['a', 'b'])
+    # folds of other sizes than the other candidates' (130 of 130 would win): not the same folds
+    sizes = _cv(a=(9, 9), b=(9, 8))
+    sizes['candidates']['b']['folds']['1'] = {'correct': 130, 'n': 130}
+    with pytest.raises(ValueError, match='candidate b, fold 1: 130 held out, but candidate a held out 10'):
+        kfold_choice(sizes, ['a', 'b'])
+    split = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9))
+    split['repeated']['candidates']['b']['splits']['1']['folds']['1'] = {'correct': 130, 'n': 130}
+    with pytest.raises(ValueError, match='split seed 1, fold 1: 130 held out'):
+        kfold_choice(split, ['a', 'b'])
+    # records of other shapes: errors that name them, not Python's
+    for edit, message in ((lambda cv: cv['candidates'].__setitem__('b', None), 'candidate b: expected a dict'),
+                          (lambda cv: cv.__setitem__('repeated', 'x'), 'the repeated check: expected a dict'),
+                          (lambda cv: cv['repeated']['candidates']['b'].pop('splits'),
+                           'repeated check of candidate b: expected'),
+                          (lambda cv: cv['repeated']['candidates'].__setitem__('b', []),
+                           'repeated check of candidate b: expected'),
+                          (lambda cv: cv['repeated']['candidates']['b'].__setitem__('splits', 'x'),
+                           'repeated check of candidate b: expected a dict'),
+                          (lambda cv: cv['candidates']['b']['folds'].__setitem__(1, {'correct': 9, 'n': 10}),
+                           'expected a string key')):
+        shaped = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9))
+        edit(shaped)
+        with pytest.raises(ValueError, match=message):
+            kfold_choice(shaped, ['a', 'b'])
+    for cv, grid in ((None, ['a']), (_cv(a=(9, 9)), 'a'), (_cv(a=(9, 9)), [1])):
+        with pytest.raises(ValueError, match='cv records: expected a dict|grid must be a sequence of candidate names'):
+            kfold_choice(cv, grid)
     foreign = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9))
     folds = foreign['repeated']['candidates']['b']['splits']['2']['folds']
     folds['5'] = folds.pop('1')

@@ -1101,10 +1101,10 @@ def kfold_choice(cv: Dict[str, Any], grid: Sequence[str]) -> Tuple[Optional[str]
 
     Raises:
         ValueError: ``grid`` is empty, or a record of ``grid``'s candidates is malformed (``check_cv_records``)."""
+    check_cv_records(cv, grid)
     grid = list(grid)
     if not grid:
         raise ValueError('kfold_choice: the grid is empty: give the names of the candidates to choose from')
-    check_cv_records(cv, grid)
     missing = [c for c in grid if not folds_scored(cv['candidates'].get(c, {}), cv['folds'])]
     if missing:
         return None, missing
@@ -1141,39 +1141,60 @@ def folds_scored(record: Dict[str, Any], folds: int) -> bool:
 
 def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
     """Check the cross-validation records ``kfold_choice`` reads (``cv``, records of the candidates of ``grid``),
-    as a hand-edited summary may break them: K a positive integer; every fold result ``{'correct': c, 'n': n}``
-    with integers 0 <= c <= n and n >= 1; a repeated check's split seeds distinct integers of at least 1.
+    as a hand-edited summary may break them: ``grid`` a sequence of names; K a positive integer; every record a dict;
+    every fold result ``{'correct': c, 'n': n}`` under a string key, with integers 0 <= c <= n and n >= 1, and one
+    fold of one cut held out the same number of series for every candidate (they are scored on the same folds); a
+    repeated check's split seeds distinct integers of at least 1 and its records ``{'splits': {str(s): {'folds':
+    {...}}}}``.
 
     Raises:
         ValueError: naming the record and what was expected."""
-    def check_folds(folds: Any, where: str):
-        if not isinstance(folds, dict):
-            raise ValueError(f'{where}: folds must be a dict {{fold: {{"correct": c, "n": n}}}}, got {folds!r}')
+    def record(value: Any, where: str, key: str) -> Dict[str, Any]:
+        if not isinstance(value, dict) or not isinstance(value.get(key, {}), dict):
+            raise ValueError(f'{where}: expected a dict with a dict under {key!r}, got {value!r}')
+        return value.get(key, {})
+
+    sizes: Dict[Tuple[str, str], Tuple[str, int]] = {}  # (cut, fold) -> (first candidate seen, its n)
+
+    def check_folds(folds: Dict[str, Any], where: str, cut: str):
         for fold, f in folds.items():
             c, n = (f.get('correct'), f.get('n')) if isinstance(f, dict) else (None, None)
-            if not (type(c) is int and type(n) is int and 0 <= c <= n and n >= 1):
-                raise ValueError(f'{where}, fold {fold}: expected {{"correct": c, "n": n}} with integers '
-                                 f'0 <= c <= n and n >= 1 (a fold with held-out predictions), got {f!r}')
+            if not (isinstance(fold, str) and type(c) is int and type(n) is int and 0 <= c <= n and n >= 1):
+                raise ValueError(f'{where}, fold {fold!r}: expected a string key and {{"correct": c, "n": n}} with '
+                                 f'integers 0 <= c <= n and n >= 1 (a fold with held-out predictions), got {f!r}')
+            first = sizes.setdefault((cut, fold), (where, n))
+            if first[1] != n:
+                raise ValueError(f'{where}, fold {fold}: {n} held out, but {first[0]} held out {first[1]} on that '
+                                 'fold: every candidate is scored on the same folds')
 
+    if isinstance(grid, (str, bytes)) or not all(isinstance(g, str) for g in grid):
+        raise ValueError(f'kfold_choice: grid must be a sequence of candidate names, got {grid!r}')
+    candidates = record(cv, 'cv records', 'candidates')
     k = cv.get('folds')
-    if type(k) is not int or k < 1 or not isinstance(cv.get('candidates'), dict):
-        raise ValueError(f"cv records: expected {{'folds': K (an integer >= 1), 'candidates': {{...}}}}, got folds "
-                         f"{k!r} and candidates of type {type(cv.get('candidates')).__name__}")
+    if type(k) is not int or k < 1:
+        raise ValueError(f"cv records: expected {{'folds': K (an integer >= 1), 'candidates': {{...}}}}, got folds {k!r}")
     for name in grid:
-        if name in cv['candidates']:
-            check_folds(cv['candidates'][name].get('folds', {}), f'candidate {name}')
+        if name in candidates:
+            check_folds(record(candidates[name], f'candidate {name}', 'folds'), f'candidate {name}', '0')
     check = cv.get('repeated')
-    if not check:
+    if check is None or check == {} or check == []:
         return
+    checked = record(check, 'the repeated check', 'candidates')
     seeds = check.get('split_seeds')
     if (not isinstance(seeds, list) or not seeds or any(type(s) is not int or s < 1 for s in seeds)
-            or len(set(seeds)) != len(seeds) or not isinstance(check.get('candidates'), dict)):
+            or len(set(seeds)) != len(seeds)):
         raise ValueError(f"cv records: the repeated check needs {{'split_seeds': [distinct integers >= 1 (0 is the "
                          f"grid's own cut)], 'candidates': {{...}}}}, got split_seeds {seeds!r}")
     for name in grid:
-        for seed, split in (check['candidates'].get(name) or {}).get('splits', {}).items():
-            check_folds(split.get('folds', {}) if isinstance(split, dict) else split,
-                        f'repeated check of candidate {name}, split seed {seed}')
+        if name not in checked:
+            continue
+        where = f'repeated check of candidate {name}'
+        if 'splits' not in (checked[name] if isinstance(checked[name], dict) else {}):
+            raise ValueError(f"{where}: expected {{'args': ..., 'splits': {{str(seed): {{'folds': {{...}}}}}}}}, "
+                             f'got {checked[name]!r}')
+        for seed, split in record(checked[name], where, 'splits').items():
+            check_folds(record(split, f'{where}, split seed {seed}', 'folds'), f'{where}, split seed {seed}',
+                        str(seed))
 
 
 def pooled_accuracy(candidate: Dict[str, Any]) -> float:
@@ -1195,9 +1216,8 @@ def repeated_accuracy(cv: Dict[str, Any], name: str) -> float:
     ``kfold_choice``'s repeated check ranks by."""
     folds = list(cv['candidates'][name]['folds'].values())
     splits = cv['repeated']['candidates'][name]['splits']
-    for seed in cv['repeated']['split_seeds']:  # the check's own cuts only; split seed 0 is counted once
-        if seed != 0:
-            folds += list(splits[str(seed)]['folds'].values())
+    for seed in cv['repeated']['split_seeds']:  # the check's own cuts only (split seed 0's are the grid's)
+        folds += list(splits[str(seed)]['folds'].values())
     return sum(f['correct'] for f in folds) / sum(f['n'] for f in folds)
 
 
