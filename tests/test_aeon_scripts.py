@@ -107,21 +107,23 @@ def test_hand_made_records_are_checked_fold_by_fold():
         twice['repeated']['split_seeds'] = seeds
         with pytest.raises(ValueError, match='distinct integers >= 1'):
             kfold_choice(twice, ['a', 'b'])
-    split = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9))
-    split['repeated']['candidates']['b']['splits']['2']['folds']['0'] = {'correct': 11, 'n': 10}
-    with pytest.raises(ValueError, match="repeated check of candidate b, split seed 2, fold '0'"):
-        kfold_choice(split, ['a', 'b'])
-    # folds of other sizes than the other candidates' (130 of 130 would win): not the same folds
-    sizes = _cv(a=(9, 9), b=(9, 8))
-    sizes['candidates']['b']['folds']['1'] = {'correct': 130, 'n': 130}
-    with pytest.raises(ValueError, match='candidate b, fold 1: 130 held out, but candidate a held out 10'):
-        kfold_choice(sizes, ['a', 'b'])
-    split = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9))
-    split['repeated']['candidates']['b']['splits']['1']['folds']['1'] = {'correct': 130, 'n': 130}
-    with pytest.raises(ValueError, match='split seed 1, fold 1: 130 held out'):
-        kfold_choice(split, ['a', 'b'])
-    # records of other shapes: errors that name them, not Python's
-    for edit, message in ((lambda cv: cv['candidates'].__setitem__('b', None), 'candidate b: expected a dict'),
+    # other fold sizes than the other candidates' (130 of 130 would win: not the same folds) and records of other
+    # shapes: errors that name them, not Python's
+    def fold(path, value):
+        def edit(cv):
+            record = cv
+            for key in path[:-1]:
+                record = record[key]
+            record[path[-1]] = value
+        return edit
+    check_b = ['repeated', 'candidates', 'b', 'splits']
+    for edit, message in ((fold(check_b + ['2', 'folds', '0'], {'correct': 11, 'n': 10}),
+                           "repeated check of candidate b, split seed 2, fold '0'"),
+                          (fold(['candidates', 'b', 'folds', '1'], {'correct': 130, 'n': 130}),
+                           'candidate b, fold 1: 130 held out, but candidate a held out 10'),
+                          (fold(check_b + ['1', 'folds', '1'], {'correct': 130, 'n': 130}),
+                           'split seed 1, fold 1: 130 held out'),
+                          (lambda cv: cv['candidates'].__setitem__('b', None), 'candidate b: expected a dict'),
                           (lambda cv: cv.__setitem__('repeated', 'x'), 'the repeated check: expected a dict'),
                           (lambda cv: cv['repeated']['candidates']['b'].pop('splits'),
                            'repeated check of candidate b: expected'),
