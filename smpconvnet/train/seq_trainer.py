@@ -1177,7 +1177,7 @@ def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
         if name in candidates:
             check_folds(record(candidates[name], f'candidate {name}', 'folds'), f'candidate {name}', '0')
     check = cv.get('repeated')
-    if check is None or check == {} or check == []:
+    if check in (None, {}, []):  # no check recorded
         return
     checked = record(check, 'the repeated check', 'candidates')
     seeds = check.get('split_seeds')
@@ -1188,11 +1188,11 @@ def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
     for name in grid:
         if name not in checked:
             continue
-        where = f'repeated check of candidate {name}'
-        if 'splits' not in (checked[name] if isinstance(checked[name], dict) else {}):
-            raise ValueError(f"{where}: expected {{'args': ..., 'splits': {{str(seed): {{'folds': {{...}}}}}}}}, "
-                             f'got {checked[name]!r}')
-        for seed, split in record(checked[name], where, 'splits').items():
+        where, rec = f'repeated check of candidate {name}', checked[name]
+        if not isinstance(rec, dict) or not isinstance(rec.get('splits'), dict):
+            raise ValueError(f"{where}: expected a dict {{'args': ..., 'splits': {{str(seed): {{'folds': {{...}}}}}}}}, "
+                             f'got {rec!r}')
+        for seed, split in rec['splits'].items():
             check_folds(record(split, f'{where}, split seed {seed}', 'folds'), f'{where}, split seed {seed}',
                         str(seed))
 
