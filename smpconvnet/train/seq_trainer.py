@@ -1156,8 +1156,8 @@ def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
 
     sizes: Dict[Tuple[str, str], Tuple[str, int]] = {}  # (cut, fold) -> (first candidate seen, its n)
 
-    def check_folds(folds: Dict[str, Any], where: str, cut: str):
-        for fold, f in folds.items():
+    def check_folds(holder: Any, where: str, cut: str):  # holder: a record with folds under 'folds'
+        for fold, f in record(holder, where, 'folds').items():
             c, n = (f.get('correct'), f.get('n')) if isinstance(f, dict) else (None, None)
             if not (isinstance(fold, str) and type(c) is int and type(n) is int and 0 <= c <= n and n >= 1):
                 raise ValueError(f'{where}, fold {fold!r}: expected a string key and {{"correct": c, "n": n}} with '
@@ -1175,7 +1175,7 @@ def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
         raise ValueError(f"cv records: expected {{'folds': K (an integer >= 1), 'candidates': {{...}}}}, got folds {k!r}")
     for name in grid:
         if name in candidates:
-            check_folds(record(candidates[name], f'candidate {name}', 'folds'), f'candidate {name}', '0')
+            check_folds(candidates[name], f'candidate {name}', '0')
     check = cv.get('repeated')
     if check in (None, {}, []):  # no check recorded
         return
@@ -1193,8 +1193,7 @@ def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
             raise ValueError(f"{where}: expected a dict {{'args': ..., 'splits': {{str(seed): {{'folds': {{...}}}}}}}}, "
                              f'got {rec!r}')
         for seed, split in rec['splits'].items():
-            check_folds(record(split, f'{where}, split seed {seed}', 'folds'), f'{where}, split seed {seed}',
-                        str(seed))
+            check_folds(split, f'{where}, split seed {seed}', str(seed))
 
 
 def pooled_accuracy(candidate: Dict[str, Any]) -> float:
