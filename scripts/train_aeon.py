@@ -819,13 +819,14 @@ def _cross_validate(args, out, summary):
                 res = json.loads((run / 'results.json').read_text())
                 c['folds'][str(fold)] = {'correct': res['val']['correct'], 'n': res['val']['n']}
                 c['train_time_s'][str(fold)] = res['train_time_s']
-        for c in entry['candidates'].values():
-            if c['folds']:
-                c['accuracy'] = pooled_accuracy(c)
         grid = list(DATASETS[ds]['candidates'])
         _grid_order(entry, grid)
-        _record_check(entry, ds)
+        # the choice first: kfold_choice checks the grid's records (check_cv_records) before anything reads them
         chosen, missing = _record_choice(entry, grid)
+        for name, c in entry['candidates'].items():
+            if name in grid and c['folds']:
+                c['accuracy'] = pooled_accuracy(c)
+        _record_check(entry, ds)
         entry['cpu_time_s'] = _cpu_time(entry, ds)
         if DATASETS[ds].get('note'):
             entry['note'] = DATASETS[ds]['note']

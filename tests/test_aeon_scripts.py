@@ -76,6 +76,11 @@ def test_repeated_check_breaks_a_tie_of_split_seed_0():
     other = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9))
     other['repeated']['candidates']['b']['args'] += ' --epochs 2'
     assert kfold_choice(other, ['a', 'b']) == (None, ['b'])
+    # a check record that does not say which arguments made it is no candidate's, even beside a record without any
+    unnamed = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9))
+    for record in (unnamed['repeated']['candidates']['b'], unnamed['candidates']['b']):
+        del record['args']
+    assert kfold_choice(unnamed, ['a', 'b']) == (None, ['b'])
     # only the check's own split seeds count (a record of another cut, made by hand, is not part of it)
     extra = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(8, 8, 8, 7))
     extra['repeated']['candidates']['b']['splits']['3'] = {'folds': {'0': {'correct': 10, 'n': 10}}}
@@ -468,6 +473,30 @@ def test_repeated_check_runs_on_further_split_seeds_and_moves_the_choice(monkeyp
     hint = str(e.value).split('(by their grid arguments): run ', 1)[1].rsplit(' before --phase final', 1)[0]
     assert shlex.split(hint)[2:] == ['--out', str(tmp_path), '--phase', 'cv', '--datasets', 'GunPoint',
                                      '--split-seeds', '1', '2', '--candidates', 'b', '--keep-finished']
+
+
+def test_cv_phase_checks_a_hand_edited_summary_before_reading_it(monkeypatch, tmp_path):
+    """A summary edited by hand (a count written as a string) stops the cv phase with kfold_choice's error naming
+    the record, before any accuracy is computed from it (Python's own TypeError before)."""
+    train_aeon = _script('train_aeon')
+    monkeypatch.setitem(train_aeon.DATASETS, 'GunPoint', dict(
+        model='smpconv_tcn_gunpoint', args=[], folds=2,
+        candidates={'a': ['--model-kwargs', 'x=1'], 'b': ['--model-kwargs', 'x=2']}))
+
+    def fake_run_all(jobs, n_jobs):
+        for cmd, log in jobs:
+            (log.parent / 'results.json').write_text(json.dumps({'val': {'correct': 7, 'n': 10}, 'train_time_s': 2.}))
+        return [(0, 1.0)] * len(jobs)
+    monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
+    base = ['train_aeon.py', '--out', str(tmp_path), '--datasets', 'GunPoint', '--phase', 'cv']
+    monkeypatch.setattr(sys, 'argv', base)
+    train_aeon.main()
+    summary = json.loads((tmp_path / 'summary.json').read_text())
+    summary['GunPoint']['cv']['candidates']['b']['folds']['1']['correct'] = '9'
+    (tmp_path / 'summary.json').write_text(json.dumps(summary))
+    monkeypatch.setattr(sys, 'argv', base + ['--candidates', 'a', '--keep-finished'])
+    with pytest.raises(ValueError, match=r"candidate b, fold '1': expected a string key and"):
+        train_aeon.main()
 
 
 def test_cv_phase_prints_a_command_for_a_partial_grid(monkeypatch, tmp_path, capsys):

@@ -1126,10 +1126,12 @@ def tied_for_best(cv: Dict[str, Any], grid: Sequence[str]) -> List[str]:
 
 def repeated_scored(cv: Dict[str, Any], name: str) -> bool:
     """Whether candidate ``name`` has been scored on every fold of every split seed of ``cv``'s repeated check, by
-    the arguments of its split-seed-0 record (a record of other arguments is another candidate's)."""
+    the arguments of its split-seed-0 record (a record of other arguments, or of none, is not this candidate's)."""
     check = cv['repeated']
     record = check['candidates'].get(name)
-    return record is not None and record.get('args') == cv['candidates'][name].get('args') and all(
+    # arguments missing on both sides are not the same arguments: a record that does not say what made it matches none
+    return record is not None and isinstance(record.get('args'), str) and record.get(
+        'args') == cv['candidates'][name].get('args') and all(
         folds_scored(record['splits'].get(str(s), {}), cv['folds']) for s in check['split_seeds'])
 
 
