@@ -730,6 +730,36 @@ def remap_original_keys(state_dict: Dict[str, torch.Tensor], rotate: bool = True
     return out
 
 
+def check_kernel_coord_grids(state_dict: Dict[str, torch.Tensor], atol: float = 1e-3) -> Dict[str, int]:
+    """The SMP kernel size of every ``kernel_coord`` grid buffer of an original-layout state dict, after checking
+    that the grid is the original's: ``[1, 2, k, k]``, ``stack(meshgrid(linspace(-1, 1, k), linspace(-1, 1, k),
+    indexing='ij'))`` (``../shared/reference``; the original code's ``rel_pos``). The conversion drops the grids and
+    samples the points on that grid, so a checkpoint saved with another one would convert to other kernels.
+
+    ``atol``: the largest difference accepted (half-precision copies of the grid differ by up to 4.9e-4; a tap
+    spacing is at least 2 / 30 for the paper's kernels).
+
+    Raises:
+        ValueError: a grid of another shape or other values, naming its key and the largest difference."""
+    sizes = {}
+    for key, grid in state_dict.items():
+        if not key.endswith('.kernel_coord'):
+            continue
+        k = grid.shape[-1]
+        if grid.dim() != 4 or tuple(grid.shape[:3]) != (1, 2, k):
+            raise ValueError(f'{key}: expected the original\'s kernel grid of shape [1, 2, k, k], got {list(grid.shape)}')
+        axis = torch.linspace(-1., 1., k, dtype=torch.float64)
+        expected = torch.stack(torch.meshgrid(axis, axis, indexing='ij')).unsqueeze(0)
+        err = (grid.detach().to('cpu', torch.float64) - expected).abs().max().item() if grid.numel() else 0.
+        if not err <= atol:  # NaN fails too
+            raise ValueError(
+                f"{key}: not the original's grid of a {k}x{k} kernel (meshgrid of linspace(-1, 1, {k}), 'ij'): it "
+                f'differs by up to {err:.3g}. The conversion samples the points on that grid, so this checkpoint '
+                f'would give other kernels than the code that saved it (was it saved by the original SMPConv code?)')
+        sizes[key] = k
+    return sizes
+
+
 def original_key(key: str) -> str:
     """The original layout's name of this implementation's state-dict ``key`` (the inverse of
     ``remap_original_keys``' renaming; the ``kernel_coord`` grids have no counterpart), for messages that name what a
@@ -762,7 +792,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
     Original layout -> this one: ``transitions.i`` -> ``stages.{i+1}.downsample``, ``prelkb_bn`` / ``preffn_bn``
     -> ``norm``, ``norm`` -> ``head.norm``, ``head`` -> ``head.fc``, SMP ``weight_coord`` / ``radius`` / ``weights``
     -> ``kernel.coords`` (rotated to this module's kernel orientation) / ``kernel.radius`` / ``kernel.weights``,
-    the ``kernel_coord`` grid buffer dropped (its size is checked against the model). Wrappers
+    the ``kernel_coord`` grid buffer dropped (its size is checked against the model, its values against the original's
+    grid: ``check_kernel_coord_grids``). Wrappers
     (``{'model': ...}``, ``{'model_ema': ...}``, ``{'state_dict': ...}``) and ``module.`` prefixes are removed.
     A checkpoint of another architecture raises a ``ValueError`` naming both.
 
@@ -779,7 +810,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
             'create the model with the architecture it was deployed from (layers=, channels=, large_kernel_sizes=)')
     original = is_original_layout(state_dict)
     if original:
-        kernel_sizes = {k: v.shape[-1] for k, v in state_dict.items() if k.endswith('.kernel_coord')}
+        grids = {k: v for k, v in state_dict.items() if k.endswith('.kernel_coord')}
+        kernel_sizes = {k: v.shape[-1] for k, v in grids.items()}
         state_dict = remap_original_keys(state_dict)
 
     model_sd = model.state_dict()
@@ -798,6 +830,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
             raise ValueError(
                 f'checkpoint has SMP kernel sizes {ckpt_kernels}, the model {model.large_kernel_sizes}; '
                 f'pass large_kernel_sizes={ckpt_kernels} to timm.create_model')
+        check_kernel_coord_grids(grids)  # the right sizes; now the values the points were positioned against
     # the classifier (num_classes change) and the first conv (in_chans change) are adapted by timm after this
     skip = ('head.fc.weight', 'head.fc.bias', 'stem.0.conv.weight')
     for k, v in state_dict.items():

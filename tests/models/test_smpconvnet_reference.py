@@ -91,6 +91,26 @@ def test_new_head_and_in_chans_through_pretrained_path(io):
         ref.stages[0].blocks[0].large_kernel.smp.conv.kernel.coords)
 
 
+def test_original_kernel_grids_are_checked(io, tmp_path):
+    """The conversion drops the original's ``kernel_coord`` grids and samples the points on linspace(-1, 1, k) x
+    linspace(-1, 1, k) ('ij'): a checkpoint holding another grid (the 'xy' meshgrid, a corrupted one) would convert
+    to other kernels, so it is refused naming the key; a half-precision copy of the right grid loads."""
+    sd = load_file(SMALL_CKPT)
+    key = 'stages.1.blocks.0.large_kernel.smp.conv.kernel_coord'
+    k = sd[key].shape[-1]
+    axis = torch.linspace(-1, 1, k)
+    for grid in (torch.stack(torch.meshgrid(axis, axis, indexing='xy')).unsqueeze(0), torch.zeros(1, 2, k, k),
+                 torch.full((1, 2, k, k), float('nan')), sd[key] * 0.99, sd[key][:, :, :1]):
+        path = tmp_path / 'grid.safetensors'
+        save_file({**sd, key: grid.contiguous()}, path)
+        with pytest.raises(ValueError, match=key.replace('.', r'\.') + r": (not the original's grid of a 29x29 "
+                           r"kernel|expected the original's kernel grid of shape \[1, 2, k, k\])"):
+            load_smpconvnet_reference(file=path)
+    save_file({**sd, key: sd[key].half()}, tmp_path / 'half.safetensors')
+    with torch.no_grad():
+        assert rel_err(load_smpconvnet_reference(file=tmp_path / 'half.safetensors')(io['input']), io['logits']) < TOL
+
+
 def read_keys(name):
     with open(FIXTURES / name) as f:
         rows = list(csv.reader(f, delimiter='\t'))[1:]
@@ -105,8 +125,9 @@ def test_official_key_layout_loads(variant, keys_file):
     keys = read_keys(keys_file)
     original = {k: torch.randn(shape) if shape else torch.tensor(0) for k, shape in keys.items()}
     for k, shape in keys.items():
-        if k.endswith('kernel_coord'):
-            original[k] = torch.zeros(shape)  # only its size matters
+        if k.endswith('kernel_coord'):  # the original's grid (checked: check_kernel_coord_grids)
+            axis = torch.linspace(-1, 1, shape[-1])
+            original[k] = torch.stack(torch.meshgrid(axis, axis, indexing='ij')).unsqueeze(0)
         if k.endswith('radius'):
             original[k] = torch.rand(shape) * 0.5 + 0.1
     model = timm.create_model(variant)
