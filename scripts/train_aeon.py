@@ -52,12 +52,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from smpconvnet.atomic_io import atomic_file  # noqa: E402
 from smpconvnet.models import WEIGHTS_DIR  # noqa: E402
 from smpconvnet.models.seq_zoo import SEQ_ZOO  # noqa: E402
 from smpconvnet.models.smpconv_tcn import whole_architecture  # noqa: E402
 from smpconvnet.train.seq_trainer import (  # noqa: E402
-    FINISHED_COMMAND_NAME, folds_scored, heldout_predictions, kfold_choice, parse_model_kwargs, pooled_accuracy,
-    repeated_accuracy, repeated_scored, tied_for_best)
+    FINISHED_COMMAND_NAME, check_cv_records, folds_scored, heldout_predictions, kfold_choice, parse_model_kwargs,
+    pooled_accuracy, repeated_accuracy, repeated_scored, tied_for_best)
 
 # the common recipe (paper's optimiser: Adam + cosine with warm-up, radius lr x0.1, radii clamped)
 COMMON = ['--lr', '2e-3', '--weight-decay', '1e-4', '--warmup-epochs', '5', '--min-lr-ratio', '0.01', '--augment',
@@ -821,7 +822,7 @@ def _cross_validate(args, out, summary):
                 c['train_time_s'][str(fold)] = res['train_time_s']
         grid = list(DATASETS[ds]['candidates'])
         _grid_order(entry, grid)
-        # the choice first: kfold_choice checks the grid's records (check_cv_records) before anything reads them
+        # the records read from the summary were checked on reading (_read_summary), this run's are checked here
         chosen, missing = _record_choice(entry, grid)
         for name, c in entry['candidates'].items():
             if name in grid and c['folds']:
@@ -940,6 +941,36 @@ def _seed_from_card(summary, ds, extra, weights=WEIGHTS_DIR, retrained=(), reche
     return seeded
 
 
+def _read_summary(path, datasets):
+    """The summary of earlier runs (``{}`` where there is none), its cross-validation records of ``datasets``
+    checked as ``kfold_choice`` checks them (``check_cv_records``: a hand edit may break them) before anything reads
+    them; a SystemExit naming the file and the record otherwise."""
+    if not path.exists():
+        return {}
+    try:
+        summary = json.loads(path.read_text())
+    except ValueError as e:
+        raise SystemExit(f'{path}: not a summary of this script (not JSON: {e}); move it away to start afresh')
+    if not isinstance(summary, dict):
+        raise SystemExit(f'{path}: not a summary of this script (expected a JSON object of data sets)')
+    for ds in datasets:
+        entry = summary.get(ds, {})
+        if not isinstance(entry, dict):
+            raise SystemExit(f'{path}: {ds}: expected a JSON object of its cv and final records, got {entry!r}')
+        try:
+            if entry.get('cv') is not None:
+                check_cv_records(entry['cv'], list(DATASETS[ds]['candidates']))
+        except ValueError as e:
+            raise SystemExit(f'{path}: {ds}: {e}') from e
+    return summary
+
+
+def _write_summary(path, summary):
+    # a new file renamed into place: an interrupted write leaves the earlier summary, not half of this one
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(summary, indent=2))
+
+
 def _cpu_time(entry, ds):
     # CPU time of every run of the grid once: an ensemble's own time counts only its added seeds
     grid = DATASETS[ds]['candidates']
@@ -1023,7 +1054,7 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     summary_path = out / 'summary.json'
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    summary = _read_summary(summary_path, args.datasets)
     for ds in args.datasets:
         if args.phase != 'final' and args.candidates is None and not args.split_seeds:
             continue  # the whole grid is trained: nothing of the card is reused
@@ -1042,7 +1073,7 @@ def main():
 
     if args.phase in ('cv', 'all'):
         _cross_validate(args, out, summary)
-        summary_path.write_text(json.dumps(summary, indent=2))
+        _write_summary(summary_path, summary)
 
     if args.phase in ('final', 'all'):
         jobs, keys = [], []
@@ -1081,7 +1112,7 @@ def main():
                                                                                     args.extra, final=True)[3:])}
             print(f'{ds}: test accuracy per seed {accs}' + (f': mean {mean:.4f} +- {std:.4f}' if a else
                                                              ': no final run finished'), flush=True)
-        summary_path.write_text(json.dumps(summary, indent=2))
+        _write_summary(summary_path, summary)
     print(f'total {time.time() - t_start:.0f}s')
 
 

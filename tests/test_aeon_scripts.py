@@ -3,6 +3,7 @@ is only made, packaged and stated in a card over the whole grid, the best cross-
 listed), trained by the final run. Synthetic summaries: no training."""
 import importlib.util
 import json
+import re
 import shlex
 import sys
 
@@ -76,11 +77,16 @@ def test_repeated_check_breaks_a_tie_of_split_seed_0():
     other = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9))
     other['repeated']['candidates']['b']['args'] += ' --epochs 2'
     assert kfold_choice(other, ['a', 'b']) == (None, ['b'])
-    # a check record that does not say which arguments made it is no candidate's, even beside a record without any
-    unnamed = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9))
-    for record in (unnamed['repeated']['candidates']['b'], unnamed['candidates']['b']):
-        del record['args']
-    assert kfold_choice(unnamed, ['a', 'b']) == (None, ['b'])
+    # a record that does not say which arguments made it is no candidate's, even beside another without any: refused
+    # (repeated_scored alone, which the check does not guard, counts it as unscored)
+    from smpconvnet.train.seq_trainer import repeated_scored
+    for value in (None, 3, ['--epochs', '2']):
+        unnamed = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9))
+        for record in (unnamed['repeated']['candidates']['b'], unnamed['candidates']['b']):
+            record['args'] = value
+        assert not repeated_scored(unnamed, 'b')
+        with pytest.raises(ValueError, match=r"candidate b: expected the candidate's train-seq arguments as a string"):
+            kfold_choice(unnamed, ['a', 'b'])
     # only the check's own split seeds count (a record of another cut, made by hand, is not part of it)
     extra = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(8, 8, 8, 7))
     extra['repeated']['candidates']['b']['splits']['3'] = {'folds': {'0': {'correct': 10, 'n': 10}}}
@@ -90,15 +96,21 @@ def test_repeated_check_breaks_a_tie_of_split_seed_0():
 
 
 def test_hand_made_records_are_checked_fold_by_fold():
-    """Records edited by hand: a fold key outside 0..K-1 or a check's split seed with a foreign fold leave the
-    candidate unscored (missing) instead of counted; malformed results (no predictions, more correct than held out,
-    counts that are not integers, repeated or zero split seeds), an empty grid or a candidate with no predictions at
-    all raise errors that name the record."""
+    """Records edited by hand: a fold missing leaves the candidate unscored (missing); a fold key outside 0..K-1 (of
+    the grid's cut or of a check's split seed), malformed results (no predictions, more correct than held out,
+    counts that are not integers, repeated or zero split seeds), records without folds or arguments, an empty grid
+    or a candidate with no predictions at all raise errors that name the record (a fold outside 0..K-1 had left the
+    candidate unscored, and the cv phase's hint to score it again could not remove it)."""
     from smpconvnet.train.seq_trainer import folds_scored, kfold_choice, pooled_accuracy
+    partial = _cv(a=(9, 9), b=(9, 8))
+    del partial['candidates']['b']['folds']['1']
+    assert not folds_scored(partial['candidates']['b'], 2) and folds_scored(partial['candidates']['a'], 2)
+    assert kfold_choice(partial, ['a', 'b']) == (None, ['b'])
     renamed = _cv(a=(9, 9), b=(9, 8))
     renamed['candidates']['b']['folds']['7'] = renamed['candidates']['b']['folds'].pop('1')
-    assert not folds_scored(renamed['candidates']['b'], 2) and folds_scored(renamed['candidates']['a'], 2)
-    assert kfold_choice(renamed, ['a', 'b']) == (None, ['b'])
+    assert not folds_scored(renamed['candidates']['b'], 2)
+    with pytest.raises(ValueError, match=r"candidate b, fold '7': not a fold of this 2-fold cross-validation"):
+        kfold_choice(renamed, ['a', 'b'])
     for bad in ({'correct': 0, 'n': 0}, {'correct': 50, 'n': 10}, {'correct': '9', 'n': 10}, {'correct': -1, 'n': 10},
                 {'correct': 9.0, 'n': 10}, {'n': 10}):
         broken = _cv(a=(9, 9), b=(9, 8))
@@ -148,7 +160,12 @@ def test_hand_made_records_are_checked_fold_by_fold():
     foreign = _check(_cv(a=(9, 9), b=(9, 9)), a=(8, 8, 8, 8), b=(9, 9, 9, 9))
     folds = foreign['repeated']['candidates']['b']['splits']['2']['folds']
     folds['5'] = folds.pop('1')
-    assert kfold_choice(foreign, ['a', 'b']) == (None, ['b'])
+    with pytest.raises(ValueError, match=r"repeated check of candidate b, split seed 2, fold '5': not a fold"):
+        kfold_choice(foreign, ['a', 'b'])
+    without_folds = _cv(a=(9, 9), b=(9, 9))
+    del without_folds['candidates']['b']['folds']
+    with pytest.raises(ValueError, match="candidate b: expected a dict with a dict under 'folds'"):
+        kfold_choice(without_folds, ['a', 'b'])
     with pytest.raises(ValueError, match='the grid is empty'):
         kfold_choice(_cv(a=(9, 9)), [])
     with pytest.raises(ValueError, match='hold no held-out predictions'):
@@ -476,8 +493,8 @@ def test_repeated_check_runs_on_further_split_seeds_and_moves_the_choice(monkeyp
 
 
 def test_cv_phase_checks_a_hand_edited_summary_before_reading_it(monkeypatch, tmp_path):
-    """A summary edited by hand (a count written as a string) stops the cv phase with kfold_choice's error naming
-    the record, before any accuracy is computed from it (Python's own TypeError before)."""
+    """A summary edited by hand stops the cv phase, before anything reads it, with an error naming the file and the
+    record (Python's own TypeError, KeyError or AttributeError before, or a hint that looped)."""
     train_aeon = _script('train_aeon')
     monkeypatch.setitem(train_aeon.DATASETS, 'GunPoint', dict(
         model='smpconv_tcn_gunpoint', args=[], folds=2,
@@ -491,12 +508,32 @@ def test_cv_phase_checks_a_hand_edited_summary_before_reading_it(monkeypatch, tm
     base = ['train_aeon.py', '--out', str(tmp_path), '--datasets', 'GunPoint', '--phase', 'cv']
     monkeypatch.setattr(sys, 'argv', base)
     train_aeon.main()
-    summary = json.loads((tmp_path / 'summary.json').read_text())
-    summary['GunPoint']['cv']['candidates']['b']['folds']['1']['correct'] = '9'
-    (tmp_path / 'summary.json').write_text(json.dumps(summary))
+    path = tmp_path / 'summary.json'
+    good = path.read_text()
     monkeypatch.setattr(sys, 'argv', base + ['--candidates', 'a', '--keep-finished'])
-    with pytest.raises(ValueError, match=r"candidate b, fold '1': expected a string key and"):
+    for edit, message in ((lambda cv: cv['candidates']['b']['folds']['1'].__setitem__('correct', '9'),
+                           "GunPoint: candidate b, fold '1': expected a string key and"),
+                          (lambda cv: cv['candidates']['b'].pop('folds'),
+                           "GunPoint: candidate b: expected a dict with a dict under 'folds'"),
+                          (lambda cv: cv['candidates'].__setitem__('a', 'junk'),
+                           "GunPoint: candidate a: expected a dict"),
+                          (lambda cv: cv['candidates']['b']['folds'].__setitem__('7', {'correct': 1, 'n': 10}),
+                           "GunPoint: candidate b, fold '7': not a fold of this 2-fold cross-validation"),
+                          (lambda cv: cv['candidates']['b'].pop('args'),
+                           "GunPoint: candidate b: expected the candidate's train-seq arguments as a string")):
+        summary = json.loads(good)
+        edit(summary['GunPoint']['cv'])
+        path.write_text(json.dumps(summary))
+        with pytest.raises(SystemExit, match=re.escape(f'{path}: ') + message):
+            train_aeon.main()
+        assert json.loads(path.read_text()) == summary  # left as it was
+    path.write_text('{"GunPoint": ')
+    with pytest.raises(SystemExit, match=re.escape(f'{path}: not a summary of this script (not JSON')):
         train_aeon.main()
+    path.write_text(good)
+    train_aeon.main()
+    assert json.loads(path.read_text())['GunPoint']['cv']['chosen'] == 'a'
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith('.summary.json.')] == []  # no temporary left
 
 
 def test_cv_phase_prints_a_command_for_a_partial_grid(monkeypatch, tmp_path, capsys):

@@ -685,6 +685,8 @@ def infer_config_from_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
             stage['channels_dw'] = v.shape[0]
             stage['n_points'] = v.shape[-1]
         elif k.endswith('large_kernel.smp.conv.kernel_coord'):
+            if v.dim() != 4 or v.shape[1] != 2 or v.shape[-2] != v.shape[-1]:
+                raise ValueError(f"{k}: expected the original's kernel grid of shape [1, 2, k, k], got {list(v.shape)}")
             stage['kernel_size'] = v.shape[-1]
         elif k.endswith('.pw1.conv.weight') and b == 0:
             stage['channels'] = v.shape[1]
@@ -730,14 +732,15 @@ def remap_original_keys(state_dict: Dict[str, torch.Tensor], rotate: bool = True
     return out
 
 
-def check_kernel_coord_grids(state_dict: Dict[str, torch.Tensor], atol: float = 1e-3) -> Dict[str, int]:
+def check_kernel_coord_grids(state_dict: Dict[str, torch.Tensor]) -> Dict[str, int]:
     """The SMP kernel size of every ``kernel_coord`` grid buffer of an original-layout state dict, after checking
     that the grid is the original's: ``[1, 2, k, k]``, ``stack(meshgrid(linspace(-1, 1, k), linspace(-1, 1, k),
     indexing='ij'))`` (``../shared/reference``; the original code's ``rel_pos``). The conversion drops the grids and
     samples the points on that grid, so a checkpoint saved with another one would convert to other kernels.
 
-    ``atol``: the largest difference accepted (half-precision copies of the grid differ by up to 4.9e-4; a tap
-    spacing is at least 2 / 30 for the paper's kernels).
+    A copy in the file's precision is accepted: the grid may differ from the exact one by up to half the machine
+    epsilon of its dtype (rounding moves a value in [-1, 1] by at most a quarter of it: 2.4e-4 in float16, 2.0e-3 in
+    bfloat16), at least 1e-6 (a float32 grid upcast to float64); a tap spacing is 2 / (k - 1), 0.067 at 31 taps.
 
     Raises:
         ValueError: a grid of another shape or other values, naming its key and the largest difference."""
@@ -745,17 +748,20 @@ def check_kernel_coord_grids(state_dict: Dict[str, torch.Tensor], atol: float = 
     for key, grid in state_dict.items():
         if not key.endswith('.kernel_coord'):
             continue
-        k = grid.shape[-1]
-        if grid.dim() != 4 or tuple(grid.shape[:3]) != (1, 2, k):
-            raise ValueError(f'{key}: expected the original\'s kernel grid of shape [1, 2, k, k], got {list(grid.shape)}')
+        k = grid.shape[-1] if grid.dim() else 0
+        if grid.dim() != 4 or tuple(grid.shape[:3]) != (1, 2, k) or k < 1:
+            raise ValueError(f"{key}: expected the original's kernel grid of shape [1, 2, k, k], "
+                             f'got {list(grid.shape)}')
         axis = torch.linspace(-1., 1., k, dtype=torch.float64)
         expected = torch.stack(torch.meshgrid(axis, axis, indexing='ij')).unsqueeze(0)
-        err = (grid.detach().to('cpu', torch.float64) - expected).abs().max().item() if grid.numel() else 0.
+        atol = max(torch.finfo(grid.dtype).eps / 2, 1e-6) if grid.is_floating_point() else 1e-6
+        err = (grid.detach().to('cpu', torch.float64) - expected).abs().max().item()
         if not err <= atol:  # NaN fails too
             raise ValueError(
                 f"{key}: not the original's grid of a {k}x{k} kernel (meshgrid of linspace(-1, 1, {k}), 'ij'): it "
-                f'differs by up to {err:.3g}. The conversion samples the points on that grid, so this checkpoint '
-                f'would give other kernels than the code that saved it (was it saved by the original SMPConv code?)')
+                f'differs by up to {err:.3g} (accepted in {grid.dtype}: {atol:.2g}). The conversion samples the '
+                'points on that grid, so this checkpoint would give other kernels than the code that saved it (was '
+                'it saved by the original SMPConv code?)')
         sizes[key] = k
     return sizes
 
@@ -792,8 +798,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
     Original layout -> this one: ``transitions.i`` -> ``stages.{i+1}.downsample``, ``prelkb_bn`` / ``preffn_bn``
     -> ``norm``, ``norm`` -> ``head.norm``, ``head`` -> ``head.fc``, SMP ``weight_coord`` / ``radius`` / ``weights``
     -> ``kernel.coords`` (rotated to this module's kernel orientation) / ``kernel.radius`` / ``kernel.weights``,
-    the ``kernel_coord`` grid buffer dropped (its size is checked against the model, its values against the original's
-    grid: ``check_kernel_coord_grids``). Wrappers
+    the ``kernel_coord`` grid buffers dropped (every block's size is checked against the model, their values against
+    the original's grid: ``check_kernel_coord_grids``). Wrappers
     (``{'model': ...}``, ``{'model_ema': ...}``, ``{'state_dict': ...}``) and ``module.`` prefixes are removed.
     A checkpoint of another architecture raises a ``ValueError`` naming both.
 
@@ -811,7 +817,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
     original = is_original_layout(state_dict)
     if original:
         grids = {k: v for k, v in state_dict.items() if k.endswith('.kernel_coord')}
-        kernel_sizes = {k: v.shape[-1] for k, v in grids.items()}
+        # their shapes are checked by infer_config_from_checkpoint below, their values once the architecture fits
+        kernel_sizes = {k: v.shape[-1] if v.dim() else 0 for k, v in grids.items()}
         state_dict = remap_original_keys(state_dict)
 
     model_sd = model.state_dict()
@@ -830,7 +837,12 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
             raise ValueError(
                 f'checkpoint has SMP kernel sizes {ckpt_kernels}, the model {model.large_kernel_sizes}; '
                 f'pass large_kernel_sizes={ckpt_kernels} to timm.create_model')
-        check_kernel_coord_grids(grids)  # the right sizes; now the values the points were positioned against
+        for k, size in kernel_sizes.items():  # the original gives every block of a stage its kernel size
+            stage_size = model.large_kernel_sizes[int(k.split('.')[1])]
+            if size != stage_size:
+                raise ValueError(f'{k}: a {size}x{size} kernel grid in a stage of {stage_size}x{stage_size} kernels '
+                                 "(its first block's): the original gives every block of a stage one kernel size")
+        check_kernel_coord_grids(grids)
     # the classifier (num_classes change) and the first conv (in_chans change) are adapted by timm after this
     skip = ('head.fc.weight', 'head.fc.bias', 'stem.0.conv.weight')
     for k, v in state_dict.items():

@@ -1143,27 +1143,36 @@ def folds_scored(record: Dict[str, Any], folds: int) -> bool:
 
 def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
     """Check the cross-validation records ``kfold_choice`` reads (``cv``, records of the candidates of ``grid``),
-    as a hand-edited summary may break them: ``grid`` a sequence of names; K a positive integer; every record a dict;
-    every fold result ``{'correct': c, 'n': n}`` under a string key, with integers 0 <= c <= n and n >= 1, and one
-    fold of one cut held out the same number of series for every candidate (they are scored on the same folds); a
-    repeated check's split seeds distinct integers of at least 1 and its records ``{'splits': {str(s): {'folds':
-    {...}}}}``.
+    as a hand-edited summary may break them: ``grid`` a sequence of names; K a positive integer; every record a dict
+    with its arguments (a string under ``'args'``) and its folds (a dict under ``'folds'``); every fold result
+    ``{'correct': c, 'n': n}`` under one of the keys ``'0'`` .. ``str(K - 1)``, with integers 0 <= c <= n and n >= 1,
+    and one fold of one cut held out the same number of series for every candidate (they are scored on the same
+    folds); a repeated check's split seeds distinct integers of at least 1 and its records ``{'args': str, 'splits':
+    {str(s): {'folds': {...}}}}``. Folds not yet scored are allowed (``folds_scored`` tells them).
 
     Raises:
         ValueError: naming the record and what was expected."""
-    def record(value: Any, where: str, key: str) -> Dict[str, Any]:
-        if not isinstance(value, dict) or not isinstance(value.get(key, {}), dict):
+    def record(value: Any, where: str, key: str, required: bool = False) -> Dict[str, Any]:
+        if not isinstance(value, dict) or not isinstance(value.get(key, None if required else {}), dict):
             raise ValueError(f'{where}: expected a dict with a dict under {key!r}, got {value!r}')
         return value.get(key, {})
+
+    def check_args(rec: Dict[str, Any], where: str):
+        if not isinstance(rec.get('args'), str):
+            raise ValueError(f"{where}: expected the candidate's train-seq arguments as a string under 'args' (a "
+                             f"record that does not say what made it is no candidate's), got {rec.get('args')!r}")
 
     sizes: Dict[Tuple[str, str], Tuple[str, int]] = {}  # (cut, fold) -> (first candidate seen, its n)
 
     def check_folds(holder: Any, where: str, cut: str):  # holder: a record with folds under 'folds'
-        for fold, f in record(holder, where, 'folds').items():
+        for fold, f in record(holder, where, 'folds', required=True).items():
             c, n = (f.get('correct'), f.get('n')) if isinstance(f, dict) else (None, None)
             if not (isinstance(fold, str) and type(c) is int and type(n) is int and 0 <= c <= n and n >= 1):
                 raise ValueError(f'{where}, fold {fold!r}: expected a string key and {{"correct": c, "n": n}} with '
                                  f'integers 0 <= c <= n and n >= 1 (a fold with held-out predictions), got {f!r}')
+            if fold not in {str(i) for i in range(k)}:
+                raise ValueError(f"{where}, fold {fold!r}: not a fold of this {k}-fold cross-validation (keys '0' to "
+                                 f"'{k - 1}')")
             first = sizes.setdefault((cut, fold), (where, n))
             if first[1] != n:
                 raise ValueError(f'{where}, fold {fold}: {n} held out, but {first[0]} held out {first[1]} on that '
@@ -1178,6 +1187,7 @@ def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
     for name in grid:
         if name in candidates:
             check_folds(candidates[name], f'candidate {name}', '0')
+            check_args(candidates[name], f'candidate {name}')
     check = cv.get('repeated')
     if check in (None, {}, []):  # no check recorded
         return
@@ -1194,6 +1204,7 @@ def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
         if not isinstance(rec, dict) or not isinstance(rec.get('splits'), dict):
             raise ValueError(f"{where}: expected a dict {{'args': ..., 'splits': {{str(seed): {{'folds': {{...}}}}}}}}, "
                              f'got {rec!r}')
+        check_args(rec, where)
         for seed, split in rec['splits'].items():
             check_folds(split, f'{where}, split seed {seed}', str(seed))
 

@@ -93,22 +93,34 @@ def test_new_head_and_in_chans_through_pretrained_path(io):
 
 def test_original_kernel_grids_are_checked(io, tmp_path):
     """The conversion drops the original's ``kernel_coord`` grids and samples the points on linspace(-1, 1, k) x
-    linspace(-1, 1, k) ('ij'): a checkpoint holding another grid (the 'xy' meshgrid, a corrupted one) would convert
-    to other kernels, so it is refused naming the key; a half-precision copy of the right grid loads."""
+    linspace(-1, 1, k) ('ij'): a checkpoint holding another grid (the 'xy' meshgrid, a corrupted one, one of another
+    shape, a block's grid of another size than its stage's) would convert to other kernels, so it is refused naming
+    the key; copies of the right grid in float16, bfloat16 or float64 load."""
     sd = load_file(SMALL_CKPT)
     key = 'stages.1.blocks.0.large_kernel.smp.conv.kernel_coord'
     k = sd[key].shape[-1]
     axis = torch.linspace(-1, 1, k)
-    for grid in (torch.stack(torch.meshgrid(axis, axis, indexing='xy')).unsqueeze(0), torch.zeros(1, 2, k, k),
-                 torch.full((1, 2, k, k), float('nan')), sd[key] * 0.99, sd[key][:, :, :1]):
+    value_error = key.replace('.', r'\.') + r": not the original's grid of a 29x29 kernel"
+    shape_error = key.replace('.', r'\.') + r": expected the original's kernel grid of shape \[1, 2, k, k\]"
+    for grid, message in ((torch.stack(torch.meshgrid(axis, axis, indexing='xy')).unsqueeze(0), value_error),
+                          (torch.zeros(1, 2, k, k), value_error), (torch.full((1, 2, k, k), float('nan')), value_error),
+                          (sd[key] * 0.99, value_error), (sd[key].bfloat16() * 0.99, value_error),
+                          (sd[key][:, :, :1], shape_error), (sd[key][:, :, :, :-2], shape_error),
+                          (torch.tensor(0.), shape_error)):
         path = tmp_path / 'grid.safetensors'
         save_file({**sd, key: grid.contiguous()}, path)
-        with pytest.raises(ValueError, match=key.replace('.', r'\.') + r": (not the original's grid of a 29x29 "
-                           r"kernel|expected the original's kernel grid of shape \[1, 2, k, k\])"):
+        with pytest.raises(ValueError, match=message):
             load_smpconvnet_reference(file=path)
-    save_file({**sd, key: sd[key].half()}, tmp_path / 'half.safetensors')
-    with torch.no_grad():
-        assert rel_err(load_smpconvnet_reference(file=tmp_path / 'half.safetensors')(io['input']), io['logits']) < TOL
+    # a later block of a stage with a grid of its own size (a valid grid): every block of a stage has one size
+    later = 'stages.2.blocks.2.large_kernel.smp.conv.kernel_coord'
+    axis = torch.linspace(-1, 1, 25)
+    save_file({**sd, later: torch.stack(torch.meshgrid(axis, axis, indexing='ij')).unsqueeze(0)}, tmp_path / 'k.safetensors')
+    with pytest.raises(ValueError, match=later.replace('.', r'\.') + ': a 25x25 kernel grid in a stage of 27x27'):
+        load_smpconvnet_reference(file=tmp_path / 'k.safetensors')
+    for dtype, tol in ((torch.float16, 1e-2), (torch.bfloat16, 5e-2), (torch.float64, TOL)):
+        save_file({k: v.to(dtype) if v.is_floating_point() else v for k, v in sd.items()}, tmp_path / 'copy.safetensors')
+        with torch.no_grad():
+            assert rel_err(load_smpconvnet_reference(file=tmp_path / 'copy.safetensors')(io['input']), io['logits']) < tol
 
 
 def read_keys(name):
