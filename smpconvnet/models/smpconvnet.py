@@ -735,7 +735,7 @@ def remap_original_keys(state_dict: Dict[str, torch.Tensor], rotate: bool = True
 def check_kernel_coord_grids(state_dict: Dict[str, torch.Tensor]) -> Dict[str, int]:
     """The SMP kernel size of every ``kernel_coord`` grid buffer of an original-layout state dict, after checking
     that the grid is the original's: ``[1, 2, k, k]``, ``stack(meshgrid(linspace(-1, 1, k), linspace(-1, 1, k),
-    indexing='ij'))`` (``../shared/reference``; the original code's ``rel_pos``). The conversion drops the grids and
+    indexing='ij'))`` (the original SMPConv code's buffer, as in ``tests/fixtures``). The conversion drops the grids and
     samples the points on that grid, so a checkpoint saved with another one would convert to other kernels.
 
     A copy in the file's precision is accepted: the grid may differ from the exact one by up to half the machine

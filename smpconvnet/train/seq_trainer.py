@@ -1128,10 +1128,10 @@ def repeated_scored(cv: Dict[str, Any], name: str) -> bool:
     """Whether candidate ``name`` has been scored on every fold of every split seed of ``cv``'s repeated check, by
     the arguments of its split-seed-0 record (a record of other arguments, or of none, is not this candidate's)."""
     check = cv['repeated']
-    record = check['candidates'].get(name)
+    record = check['candidates'].get(name) or {}
     # arguments missing on both sides are not the same arguments: a record that does not say what made it matches none
-    return record is not None and isinstance(record.get('args'), str) and record.get(
-        'args') == cv['candidates'][name].get('args') and all(
+    args = record.get('args')
+    return isinstance(args, str) and args == cv['candidates'][name].get('args') and all(
         folds_scored(record['splits'].get(str(s), {}), cv['folds']) for s in check['split_seeds'])
 
 
