@@ -964,11 +964,16 @@ def _read_summary(path, datasets):
         entry = summary.get(ds, {})
         if not isinstance(entry, dict):
             raise SystemExit(f'{path}: {ds}: expected a JSON object of its cv and final records, got {entry!r}')
+        if 'cv' not in entry:
+            continue
         try:
-            if entry.get('cv') is not None:
-                check_cv_records(entry['cv'], list(DATASETS[ds]['candidates']))
+            check_cv_records(entry['cv'], list(DATASETS[ds]['candidates']))
         except ValueError as e:
             raise SystemExit(f'{path}: {ds}: {e}') from e
+        if entry['cv']['folds'] != DATASETS[ds]['folds']:
+            # scoring the grid's folds again could not complete records of another K (the hint would loop)
+            raise SystemExit(f"{path}: {ds}: its cv records are of {entry['cv']['folds']}-fold cross-validation, the "
+                             f"grid's is {DATASETS[ds]['folds']}-fold: move the summary away to start afresh")
     return summary
 
 

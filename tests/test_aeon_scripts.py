@@ -520,9 +520,14 @@ def test_cv_phase_checks_a_hand_edited_summary_before_reading_it(monkeypatch, tm
                           (lambda cv: cv['candidates']['b']['folds'].__setitem__('7', {'correct': 1, 'n': 10}),
                            "GunPoint: candidate b, fold '7': not a fold of this 2-fold cross-validation"),
                           (lambda cv: cv['candidates']['b'].pop('args'),
-                           "GunPoint: candidate b: expected the candidate's train-seq arguments as a string")):
+                           "GunPoint: candidate b: expected the candidate's train-seq arguments as a string"),
+                          (lambda cv: cv.__setitem__('folds', 3),
+                           "GunPoint: its cv records are of 3-fold cross-validation, the grid's is 2-fold"),
+                          (lambda cv: cv.clear(), 'GunPoint: cv records: expected a dict')):
         summary = json.loads(good)
         edit(summary['GunPoint']['cv'])
+        if not summary['GunPoint']['cv']:
+            summary['GunPoint']['cv'] = None
         path.write_text(json.dumps(summary))
         with pytest.raises(SystemExit, match=re.escape(f'{path}: ') + message):
             train_aeon.main()

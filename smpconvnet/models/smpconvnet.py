@@ -685,9 +685,13 @@ def infer_config_from_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
             stage['channels_dw'] = v.shape[0]
             stage['n_points'] = v.shape[-1]
         elif k.endswith('large_kernel.smp.conv.kernel_coord'):
-            if v.dim() != 4 or v.shape[1] != 2 or v.shape[-2] != v.shape[-1]:
+            if v.dim() != 4 or v.shape[1] != 2 or v.shape[-2] != v.shape[-1] or v.shape[-1] < 1:
                 raise ValueError(f"{k}: expected the original's kernel grid of shape [1, 2, k, k], got {list(v.shape)}")
-            stage['kernel_size'] = v.shape[-1]
+            first, size = stage.setdefault('kernel_grid', (k, v.shape[-1]))
+            if size != v.shape[-1]:  # the original gives every block of a stage one kernel size
+                raise ValueError(f'{k}: a {v.shape[-1]}x{v.shape[-1]} kernel grid, but {first} of the same stage is '
+                                 f'{size}x{size}: the original gives every block of a stage one kernel size')
+            stage['kernel_size'] = size
         elif k.endswith('.pw1.conv.weight') and b == 0:
             stage['channels'] = v.shape[1]
     order = sorted(stages)
@@ -798,8 +802,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
     Original layout -> this one: ``transitions.i`` -> ``stages.{i+1}.downsample``, ``prelkb_bn`` / ``preffn_bn``
     -> ``norm``, ``norm`` -> ``head.norm``, ``head`` -> ``head.fc``, SMP ``weight_coord`` / ``radius`` / ``weights``
     -> ``kernel.coords`` (rotated to this module's kernel orientation) / ``kernel.radius`` / ``kernel.weights``,
-    the ``kernel_coord`` grid buffers dropped (every block's size is checked against the model, their values against
-    the original's grid: ``check_kernel_coord_grids``). Wrappers
+    the ``kernel_coord`` grid buffers dropped (one size per stage, checked against the model; their values against the
+    original's grid: ``check_kernel_coord_grids``). Wrappers
     (``{'model': ...}``, ``{'model_ema': ...}``, ``{'state_dict': ...}``) and ``module.`` prefixes are removed.
     A checkpoint of another architecture raises a ``ValueError`` naming both.
 
@@ -817,7 +821,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
     original = is_original_layout(state_dict)
     if original:
         grids = {k: v for k, v in state_dict.items() if k.endswith('.kernel_coord')}
-        # their shapes are checked by infer_config_from_checkpoint below, their values once the architecture fits
+        # their shapes (one size per stage) are checked by infer_config_from_checkpoint below, their values once the
+        # architecture fits
         kernel_sizes = {k: v.shape[-1] if v.dim() else 0 for k, v in grids.items()}
         state_dict = remap_original_keys(state_dict)
 
@@ -837,11 +842,6 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
             raise ValueError(
                 f'checkpoint has SMP kernel sizes {ckpt_kernels}, the model {model.large_kernel_sizes}; '
                 f'pass large_kernel_sizes={ckpt_kernels} to timm.create_model')
-        for k, size in kernel_sizes.items():  # the original gives every block of a stage its kernel size
-            stage_size = model.large_kernel_sizes[int(k.split('.')[1])]
-            if size != stage_size:
-                raise ValueError(f'{k}: a {size}x{size} kernel grid in a stage of {stage_size}x{stage_size} kernels '
-                                 "(its first block's): the original gives every block of a stage one kernel size")
         check_kernel_coord_grids(grids)
     # the classifier (num_classes change) and the first conv (in_chans change) are adapted by timm after this
     skip = ('head.fc.weight', 'head.fc.bias', 'stem.0.conv.weight')

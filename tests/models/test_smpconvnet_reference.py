@@ -3,6 +3,7 @@
 Tolerance: max abs error / max abs reference value <= 1e-4 (observed: about 1e-6).
 """
 import csv
+import re
 
 import pytest
 import timm
@@ -111,11 +112,19 @@ def test_original_kernel_grids_are_checked(io, tmp_path):
         save_file({**sd, key: grid.contiguous()}, path)
         with pytest.raises(ValueError, match=message):
             load_smpconvnet_reference(file=path)
-    # a later block of a stage with a grid of its own size (a valid grid): every block of a stage has one size
-    later = 'stages.2.blocks.2.large_kernel.smp.conv.kernel_coord'
+    # a block of a stage with a grid of its own size (a valid grid), first or later: every block of a stage has one
+    # size, and the error names both grids (a hint to pass the first block's size as large_kernel_sizes had failed)
     axis = torch.linspace(-1, 1, 25)
-    save_file({**sd, later: torch.stack(torch.meshgrid(axis, axis, indexing='ij')).unsqueeze(0)}, tmp_path / 'k.safetensors')
-    with pytest.raises(ValueError, match=later.replace('.', r'\.') + ': a 25x25 kernel grid in a stage of 27x27'):
+    for block, sizes in ((2, (25, 27)), (0, (27, 25))):
+        odd = f'stages.2.blocks.{block}.large_kernel.smp.conv.kernel_coord'
+        save_file({**sd, odd: torch.stack(torch.meshgrid(axis, axis, indexing='ij')).unsqueeze(0)},
+                  tmp_path / 'k.safetensors')
+        with pytest.raises(ValueError, match=re.escape(
+                f'stages.2.blocks.2.large_kernel.smp.conv.kernel_coord: a {sizes[0]}x{sizes[0]} kernel grid, but '
+                f'stages.2.blocks.0.large_kernel.smp.conv.kernel_coord of the same stage is {sizes[1]}x{sizes[1]}')):
+            load_smpconvnet_reference(file=tmp_path / 'k.safetensors')
+    save_file({**sd, key: torch.zeros(1, 2, 0, 0)}, tmp_path / 'k.safetensors')
+    with pytest.raises(ValueError, match=shape_error):
         load_smpconvnet_reference(file=tmp_path / 'k.safetensors')
     for dtype, tol in ((torch.float16, 1e-2), (torch.bfloat16, 5e-2), (torch.float64, TOL)):
         save_file({k: v.to(dtype) if v.is_floating_point() else v for k, v in sd.items()}, tmp_path / 'copy.safetensors')
