@@ -258,8 +258,8 @@ DATASETS = {
     # channels, mean pooling, circular shifts: a choice made on one 25% hold-out) against the 3-block 32-channel TCN
     # of the other sets with the same recipe, then later rounds on the chosen one (the note below); the centred
     # 33-tap kernels of the last moved the choice, and the repeated check of their tie with the same recipe's moving
-    # average of the weights (--model-ema) moved it to that average. (An earlier 3-fold round of 3-block TCNs with 32- / 128-tap
-    # kernels and more updates underfitted, 0.63: docs/sequence-models.md)
+    # average of the weights (--model-ema) moved it to that average. (An earlier 3-fold round of 3-block TCNs with
+    # 32- / 128-tap kernels and more updates underfitted, 0.63: docs/sequence-models.md)
     'ACSF1': dict(model='smpconv_tcn_acsf1', args=['--epochs', '200', '--batch-size', '16'], folds=3,
                   grid_arch=dict(in_chans=1, num_classes=10, num_blocks=4, hidden_channels=30, n_points=30,
                                  init_radius=0.0015, coord_std=0.1, small_kernel_size=5, bias=True, dropout=0.1,

@@ -685,8 +685,7 @@ def infer_config_from_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
             stage['channels_dw'] = v.shape[0]
             stage['n_points'] = v.shape[-1]
         elif k.endswith('large_kernel.smp.conv.kernel_coord'):
-            if v.dim() != 4 or v.shape[1] != 2 or v.shape[-2] != v.shape[-1] or v.shape[-1] < 1:
-                raise ValueError(f"{k}: expected the original's kernel grid of shape [1, 2, k, k], got {list(v.shape)}")
+            _check_grid_shape(k, v)
             first, size = stage.setdefault('kernel_grid', (k, v.shape[-1]))
             if size != v.shape[-1]:  # the original gives every block of a stage one kernel size
                 raise ValueError(f'{k}: a {v.shape[-1]}x{v.shape[-1]} kernel grid, but {first} of the same stage is '
@@ -736,11 +735,16 @@ def remap_original_keys(state_dict: Dict[str, torch.Tensor], rotate: bool = True
     return out
 
 
-def check_kernel_coord_grids(state_dict: Dict[str, torch.Tensor]) -> Dict[str, int]:
-    """The SMP kernel size of every ``kernel_coord`` grid buffer of an original-layout state dict, after checking
-    that the grid is the original's: ``[1, 2, k, k]``, ``stack(meshgrid(linspace(-1, 1, k), linspace(-1, 1, k),
-    indexing='ij'))`` (the original SMPConv code's buffer, as in ``tests/fixtures``). The conversion drops the grids and
-    samples the points on that grid, so a checkpoint saved with another one would convert to other kernels.
+def _check_grid_shape(key: str, grid: torch.Tensor):
+    if grid.dim() != 4 or tuple(grid.shape[:2]) != (1, 2) or grid.shape[-2] != grid.shape[-1] or grid.shape[-1] < 1:
+        raise ValueError(f"{key}: expected the original's kernel grid of shape [1, 2, k, k], got {list(grid.shape)}")
+
+
+def check_kernel_coord_grids(state_dict: Dict[str, torch.Tensor]) -> None:
+    """Check that every ``kernel_coord`` grid buffer of an original-layout state dict is the original's:
+    ``[1, 2, k, k]``, ``stack(meshgrid(linspace(-1, 1, k), linspace(-1, 1, k), indexing='ij'))`` (the original SMPConv
+    code's buffer, as in ``tests/fixtures``). The conversion drops the grids and samples the points on that grid, so a
+    checkpoint saved with another one would convert to other kernels.
 
     A copy in the file's precision is accepted: the grid may differ from the exact one by up to half the machine
     epsilon of its dtype (rounding moves a value in [-1, 1] by at most a quarter of it: 2.4e-4 in float16, 2.0e-3 in
@@ -748,14 +752,11 @@ def check_kernel_coord_grids(state_dict: Dict[str, torch.Tensor]) -> Dict[str, i
 
     Raises:
         ValueError: a grid of another shape or other values, naming its key and the largest difference."""
-    sizes = {}
     for key, grid in state_dict.items():
         if not key.endswith('.kernel_coord'):
             continue
-        k = grid.shape[-1] if grid.dim() else 0
-        if grid.dim() != 4 or tuple(grid.shape[:3]) != (1, 2, k) or k < 1:
-            raise ValueError(f"{key}: expected the original's kernel grid of shape [1, 2, k, k], "
-                             f'got {list(grid.shape)}')
+        _check_grid_shape(key, grid)
+        k = grid.shape[-1]
         axis = torch.linspace(-1., 1., k, dtype=torch.float64)
         expected = torch.stack(torch.meshgrid(axis, axis, indexing='ij')).unsqueeze(0)
         atol = max(torch.finfo(grid.dtype).eps / 2, 1e-6) if grid.is_floating_point() else 1e-6
@@ -766,8 +767,6 @@ def check_kernel_coord_grids(state_dict: Dict[str, torch.Tensor]) -> Dict[str, i
                 f'differs by up to {err:.3g} (accepted in {grid.dtype}: {atol:.2g}). The conversion samples the '
                 'points on that grid, so this checkpoint would give other kernels than the code that saved it (was '
                 'it saved by the original SMPConv code?)')
-        sizes[key] = k
-    return sizes
 
 
 def original_key(key: str) -> str:
