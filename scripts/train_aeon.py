@@ -978,7 +978,7 @@ def _read_summary(path, datasets):
         if 'cv' not in entry:
             continue
         try:
-            check_cv_records(entry['cv'], list(DATASETS[ds]['candidates']))
+            _check_summary_records(entry['cv'], ds)
         except ValueError as e:
             raise SystemExit(f'{path}: {ds}: {e}') from e
         if entry['cv']['folds'] != DATASETS[ds]['folds']:
@@ -986,6 +986,43 @@ def _read_summary(path, datasets):
             raise SystemExit(f"{path}: {ds}: its cv records are of {entry['cv']['folds']}-fold cross-validation, the "
                              f"grid's is {DATASETS[ds]['folds']}-fold: move the summary away to start afresh")
     return summary
+
+
+def _check_summary_records(cv, ds):
+    """Check the cv records of ``ds`` in a summary as this script reads them later: ``check_cv_records`` on every
+    record, of candidates no longer in the grid too (the repeated check's CPU time and accuracies read them all);
+    CPU times (``train_time_s``: a dict of seconds) on every record and split of the check; an ensemble's
+    ``ensemble_of`` a candidate name. An empty repeated check (``{}``, ``[]``, ``null``) is dropped: none recorded,
+    as ``check_cv_records`` reads it. Raises ValueError naming the record."""
+    grid = list(DATASETS[ds]['candidates'])
+    if not isinstance(cv, dict):
+        check_cv_records(cv, grid)  # raises, naming what it expected
+    if 'repeated' in cv and cv['repeated'] in (None, {}, []):
+        del cv['repeated']
+    candidates, check = cv.get('candidates'), cv.get('repeated')
+    checked = check.get('candidates') if isinstance(check, dict) else None
+    others = [n for records in (candidates, checked) if isinstance(records, dict) for n in records if n not in grid]
+    check_cv_records(cv, grid + list(dict.fromkeys(others)))
+
+    def times(rec, where):
+        t = rec.get('train_time_s')
+        if not (isinstance(t, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                                            for v in t.values())):
+            raise ValueError(f"{where}: expected its CPU time per fold as a dict of seconds under 'train_time_s', "
+                             f'got {t!r}')
+
+    def base(rec, where):
+        if not isinstance(rec.get('ensemble_of', ''), str):
+            raise ValueError(f"{where}: expected the name of its base candidate under 'ensemble_of', got "
+                             f"{rec['ensemble_of']!r}")
+
+    for name, rec in cv['candidates'].items():
+        times(rec, f'candidate {name}')
+        base(rec, f'candidate {name}')
+    for name, rec in (cv['repeated']['candidates'].items() if 'repeated' in cv else ()):
+        base(rec, f'repeated check of candidate {name}')
+        for seed, split in rec['splits'].items():
+            times(split, f'repeated check of candidate {name}, split seed {seed}')
 
 
 def _write_summary(path, summary):

@@ -508,8 +508,11 @@ def test_cv_phase_checks_a_hand_edited_summary_before_reading_it(monkeypatch, tm
     base = ['train_aeon.py', '--out', str(tmp_path), '--datasets', 'GunPoint', '--phase', 'cv']
     monkeypatch.setattr(sys, 'argv', base)
     train_aeon.main()
+    monkeypatch.setattr(sys, 'argv', base + ['--split-seeds', '1'])  # the tie's repeated check
+    train_aeon.main()
     path = tmp_path / 'summary.json'
     good = path.read_text()
+    assert set(json.loads(good)['GunPoint']['cv']['repeated']['candidates']) == {'a', 'b'}
     monkeypatch.setattr(sys, 'argv', base + ['--candidates', 'a', '--keep-finished'])
     for edit, message in ((lambda cv: cv['candidates']['b']['folds']['1'].__setitem__('correct', '9'),
                            "GunPoint: candidate b, fold '1': expected a string key and"),
@@ -523,7 +526,25 @@ def test_cv_phase_checks_a_hand_edited_summary_before_reading_it(monkeypatch, tm
                            "GunPoint: candidate b: expected the candidate's train-seq arguments as a string"),
                           (lambda cv: cv.__setitem__('folds', 3),
                            "GunPoint: its cv records are of 3-fold cross-validation, the grid's is 2-fold"),
-                          (lambda cv: cv.clear(), 'GunPoint: cv records: expected a dict')):
+                          (lambda cv: cv.clear(), 'GunPoint: cv records: expected a dict'),
+                          # read later by the check's CPU time and accuracies, or by the grid's CPU time
+                          (lambda cv: cv['repeated'].pop('candidates'),
+                           "GunPoint: the repeated check: expected a dict with a dict under 'candidates'"),
+                          (lambda cv: cv['repeated']['candidates'].__setitem__('old', 'junk'),
+                           "GunPoint: repeated check of candidate old: expected a dict"),
+                          (lambda cv: cv['repeated']['candidates']['b'].pop('splits'),
+                           "GunPoint: repeated check of candidate b: expected a dict"),
+                          (lambda cv: cv['candidates'].__setitem__('old', {'args': '', 'folds': {'0': 'junk'}}),
+                           "GunPoint: candidate old, fold '0': expected a string key and"),
+                          (lambda cv: cv['candidates']['b'].pop('train_time_s'),
+                           "GunPoint: candidate b: expected its CPU time per fold as a dict of seconds"),
+                          (lambda cv: cv['candidates']['a'].__setitem__('train_time_s', [2.0]),
+                           "GunPoint: candidate a: expected its CPU time per fold"),
+                          (lambda cv: cv['repeated']['candidates']['a']['splits']['1']['train_time_s'].__setitem__(
+                              '0', 'two'),
+                           "GunPoint: repeated check of candidate a, split seed 1: expected its CPU time per fold"),
+                          (lambda cv: cv['candidates']['b'].__setitem__('ensemble_of', ['a']),
+                           "GunPoint: candidate b: expected the name of its base candidate under 'ensemble_of'")):
         summary = json.loads(good)
         edit(summary['GunPoint']['cv'])
         if not summary['GunPoint']['cv']:
@@ -535,6 +556,12 @@ def test_cv_phase_checks_a_hand_edited_summary_before_reading_it(monkeypatch, tm
     path.write_text('{"GunPoint": ')
     with pytest.raises(SystemExit, match=re.escape(f'{path}: not a summary of this script (not JSON')):
         train_aeon.main()
+    for empty in ({}, [], None):  # an empty check is none: dropped, not read as one
+        summary = json.loads(good)
+        summary['GunPoint']['cv']['repeated'] = empty
+        path.write_text(json.dumps(summary))
+        train_aeon.main()
+        assert 'repeated' not in json.loads(path.read_text())['GunPoint']['cv']
     path.write_text(good)
     train_aeon.main()
     assert json.loads(path.read_text())['GunPoint']['cv']['chosen'] == 'a'

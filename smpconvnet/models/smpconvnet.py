@@ -748,7 +748,8 @@ def check_kernel_coord_grids(state_dict: Dict[str, torch.Tensor]) -> None:
 
     A copy in the file's precision is accepted: the grid may differ from the exact one by up to half the machine
     epsilon of its dtype (rounding moves a value in [-1, 1] by at most a quarter of it: 2.4e-4 in float16, 2.0e-3 in
-    bfloat16), at least 1e-6 (a float32 grid upcast to float64); a tap spacing is 2 / (k - 1), 0.067 at 31 taps.
+    bfloat16), at least 1e-6 (a float32 grid upcast to float64); a tap spacing is 2 / (k - 1), 0.067 at 31 taps. A
+    dtype whose tolerance would exceed a quarter of a tap spacing (float8) is refused: it cannot tell the grids apart.
 
     Raises:
         ValueError: a grid of another shape or other values, naming its key and the largest difference."""
@@ -760,6 +761,12 @@ def check_kernel_coord_grids(state_dict: Dict[str, torch.Tensor]) -> None:
         axis = torch.linspace(-1., 1., k, dtype=torch.float64)
         expected = torch.stack(torch.meshgrid(axis, axis, indexing='ij')).unsqueeze(0)
         atol = max(torch.finfo(grid.dtype).eps / 2, 1e-6) if grid.is_floating_point() else 1e-6
+        if k > 1 and atol > 0.5 / (k - 1):
+            # a tolerance over a quarter of a tap spacing (2 / (k - 1)) would let a shifted grid pass (float8)
+            raise ValueError(
+                f'{key}: a {grid.dtype} grid of a {k}x{k} kernel cannot be checked: its precision ({atol:.2g}) is more '
+                f'than a quarter of the tap spacing ({2 / (k - 1):.2g}), so another grid would pass for the '
+                "original's; convert a float32, float16 or bfloat16 copy of the checkpoint")
         err = (grid.detach().to('cpu', torch.float64) - expected).abs().max().item()
         if not err <= atol:  # NaN fails too
             raise ValueError(

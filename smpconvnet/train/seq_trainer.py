@@ -1191,7 +1191,7 @@ def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
     check = cv.get('repeated')
     if check in (None, {}, []):  # no check recorded
         return
-    checked = record(check, 'the repeated check', 'candidates')
+    checked = record(check, 'the repeated check', 'candidates', required=True)
     seeds = check.get('split_seeds')
     if (not isinstance(seeds, list) or not seeds or any(type(s) is not int or s < 1 for s in seeds)
             or len(set(seeds)) != len(seeds)):

@@ -126,6 +126,11 @@ def test_original_kernel_grids_are_checked(io, tmp_path):
     save_file({**sd, key: torch.zeros(1, 2, 0, 0)}, tmp_path / 'k.safetensors')
     with pytest.raises(ValueError, match=shape_error):
         load_smpconvnet_reference(file=tmp_path / 'k.safetensors')
+    # float8 holds [-1, 1] to 1/16, about a tap spacing here: its tolerance would let a shifted grid pass
+    save_file({**sd, key: sd[key].to(torch.float8_e4m3fn)}, tmp_path / 'k.safetensors')
+    with pytest.raises(ValueError, match=key.replace('.', r'\.') + r': a torch\.float8_e4m3fn grid of a 29x29 kernel '
+                                         r'cannot be checked: its precision \(0\.062\) is more than a quarter'):
+        load_smpconvnet_reference(file=tmp_path / 'k.safetensors')
     for dtype, tol in ((torch.float16, 1e-2), (torch.bfloat16, 5e-2), (torch.float64, TOL)):
         save_file({k: v.to(dtype) if v.is_floating_point() else v for k, v in sd.items()}, tmp_path / 'copy.safetensors')
         with torch.no_grad():
