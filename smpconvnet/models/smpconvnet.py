@@ -690,7 +690,6 @@ def infer_config_from_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
             if size != v.shape[-1]:  # the original gives every block of a stage one kernel size
                 raise ValueError(f'{k}: a {v.shape[-1]}x{v.shape[-1]} kernel grid, but {first} of the same stage is '
                                  f'{size}x{size}: the original gives every block of a stage one kernel size')
-            stage['kernel_size'] = size
         elif k.endswith('.pw1.conv.weight') and b == 0:
             stage['channels'] = v.shape[1]
     order = sorted(stages)
@@ -703,8 +702,8 @@ def infer_config_from_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
         in_chans=state_dict['stem.0.conv.weight'].shape[1],
         num_classes=state_dict['head.fc.weight'].shape[0] if 'head.fc.weight' in state_dict else 0,
     )
-    if all('kernel_size' in stages[s] for s in order):
-        config['large_kernel_sizes'] = [stages[s]['kernel_size'] for s in order]
+    if all('kernel_grid' in stages[s] for s in order):
+        config['large_kernel_sizes'] = [stages[s]['kernel_grid'][1] for s in order]
     return config
 
 
@@ -826,10 +825,9 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
             'create the model with the architecture it was deployed from (layers=, channels=, large_kernel_sizes=)')
     original = is_original_layout(state_dict)
     if original:
+        # their shapes and sizes (one per stage) are read by infer_config_from_checkpoint below, their values
+        # checked once the architecture fits
         grids = {k: v for k, v in state_dict.items() if k.endswith('.kernel_coord')}
-        # their shapes (one size per stage) are checked by infer_config_from_checkpoint below, their values once the
-        # architecture fits
-        kernel_sizes = {k: v.shape[-1] if v.dim() else 0 for k, v in grids.items()}
         state_dict = remap_original_keys(state_dict)
 
     model_sd = model.state_dict()
@@ -842,9 +840,11 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
             f'checkpoint is {_describe(ckpt_cfg)}, but the model is {_describe(model_cfg)}; create the model '
             f'that matches the checkpoint (or pass channels=/layers= to timm.create_model)')
     if original:
-        ckpt_kernels = [kernel_sizes[k] for k in sorted(kernel_sizes, key=lambda k: int(k.split('.')[1]))
-                        if k.split('.')[3] == '0']
-        if ckpt_kernels != model.large_kernel_sizes:
+        ckpt_kernels = ckpt_cfg.get('large_kernel_sizes')
+        if ckpt_kernels is None:
+            raise ValueError('checkpoint in the original layout without a large_kernel.smp.conv.kernel_coord grid in '
+                             'every stage: its kernel sizes cannot be told (the original code saves one per block)')
+        if ckpt_kernels != list(model.large_kernel_sizes):
             raise ValueError(
                 f'checkpoint has SMP kernel sizes {ckpt_kernels}, the model {model.large_kernel_sizes}; '
                 f'pass large_kernel_sizes={ckpt_kernels} to timm.create_model')

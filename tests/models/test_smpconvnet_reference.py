@@ -123,6 +123,11 @@ def test_original_kernel_grids_are_checked(io, tmp_path):
                 f'stages.2.blocks.2.large_kernel.smp.conv.kernel_coord: a {sizes[0]}x{sizes[0]} kernel grid, but '
                 f'stages.2.blocks.0.large_kernel.smp.conv.kernel_coord of the same stage is {sizes[1]}x{sizes[1]}')):
             load_smpconvnet_reference(file=tmp_path / 'k.safetensors')
+    # a stage without grids: its kernel size cannot be told (the sizes of the others had been taken for the model's)
+    save_file({k: v for k, v in sd.items() if not (k.startswith('stages.3.') and k.endswith('.kernel_coord'))},
+              tmp_path / 'k.safetensors')
+    with pytest.raises(ValueError, match='without a large_kernel.smp.conv.kernel_coord grid in every stage'):
+        load_smpconvnet_reference(file=tmp_path / 'k.safetensors')
     save_file({**sd, key: torch.zeros(1, 2, 0, 0)}, tmp_path / 'k.safetensors')
     with pytest.raises(ValueError, match=shape_error):
         load_smpconvnet_reference(file=tmp_path / 'k.safetensors')
