@@ -647,7 +647,7 @@ def test_a_none_argument_that_timm_drops_is_refused(tmp_path):
                                 output=str(tmp_path / 'run'), progress=False, threads=1, eval_test=False,
                                 model_kwargs={'num_blocks': 1, 'hidden_channels': 4, 'kernel_length': None})
     with pytest.raises(ValueError, match=r"^kernel_length=None: .* --model smpconv_tcn_acsf1 is built with its own "
-                                         r"kernel_length=33"):
+                                         r"kernel_length=65"):
         train_seq.train(cfg)
     assert not (tmp_path / 'run').exists()
 
