@@ -289,7 +289,10 @@ DATASETS = {
                       '`same_k33_shift_ema` at 68 of 100 on split seed 0, which the listing order had settled for '
                       '`same_k33_shift`, the shipped model (0.89 on the test split). ACSF1 was the one set whose '
                       'tie had not been checked since ArrowHead\'s check made the tie-break part of the protocol; '
-                      'it ran after that test score had been read.',
+                      'it ran after that test score had been read. Its moving average, shipped then, scored 0.88. '
+                      'The next round\'s two candidates (`same_k65_shift_ema`, `same_k129_shift_ema`) tied at 68 of '
+                      '100 too and ran on the same split seeds (`--split-seeds 1 2 --candidates same_k65_shift_ema '
+                      'same_k129_shift_ema`, the rule written before their runs).',
         note='The first-generation ACSF1 model (the avg_shift architecture and recipe, chosen among last / avg / '
              'last_shift / avg_shift on one 25% hold-out of the training split, trained on a GPU) had scored 0.75 '
              'on the test split. An earlier 3-fold round on these folds (3-block TCNs, batch 8, 150 epochs) had '
