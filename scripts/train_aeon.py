@@ -42,6 +42,7 @@ rewrites the card around the shipped weights, and once it moves, ``--phase final
 """
 import argparse
 import json
+import math
 import os
 import shlex
 import subprocess
@@ -1009,8 +1010,8 @@ def _check_summary_records(cv, ds):
 
     def times(rec, where):
         t = rec.get('train_time_s')
-        if not (isinstance(t, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
-                                            for v in t.values())):
+        if not (isinstance(t, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                            and 0 <= v < math.inf for v in t.values())):
             raise ValueError(f"{where}: expected its CPU time per fold as a dict of seconds under 'train_time_s', "
                              f'got {t!r}')
 

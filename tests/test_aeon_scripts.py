@@ -543,6 +543,10 @@ def test_cv_phase_checks_a_hand_edited_summary_before_reading_it(monkeypatch, tm
                           (lambda cv: cv['repeated']['candidates']['a']['splits']['1']['train_time_s'].__setitem__(
                               '0', 'two'),
                            "GunPoint: repeated check of candidate a, split seed 1: expected its CPU time per fold"),
+                          (lambda cv: cv['candidates']['a']['train_time_s'].__setitem__('0', float('inf')),
+                           "GunPoint: candidate a: expected its CPU time per fold"),
+                          (lambda cv: cv.pop('candidates'),
+                           "GunPoint: cv records: expected a dict with a dict under 'candidates'"),
                           (lambda cv: cv['candidates']['b'].__setitem__('ensemble_of', ['a']),
                            "GunPoint: candidate b: expected the name of its base candidate under 'ensemble_of'")):
         summary = json.loads(good)

@@ -768,9 +768,10 @@ def check_kernel_coord_grids(state_dict: Dict[str, torch.Tensor]) -> None:
                 "original's; convert a float32, float16 or bfloat16 copy of the checkpoint")
         err = (grid.detach().to('cpu', torch.float64) - expected).abs().max().item()
         if not err <= atol:  # NaN fails too
+            dtype = f' in {grid.dtype}' if grid.is_floating_point() else ''  # an int grid has no rounding
             raise ValueError(
                 f"{key}: not the original's grid of a {k}x{k} kernel (meshgrid of linspace(-1, 1, {k}), 'ij'): it "
-                f'differs by up to {err:.3g} (accepted in {grid.dtype}: {atol:.2g}). The conversion samples the '
+                f'differs by up to {err:.3g} (accepted{dtype}: {atol:.2g}). The conversion samples the '
                 'points on that grid, so this checkpoint would give other kernels than the code that saved it (was '
                 'it saved by the original SMPConv code?)')
 

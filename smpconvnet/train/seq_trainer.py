@@ -1180,7 +1180,7 @@ def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
 
     if isinstance(grid, (str, bytes)) or not all(isinstance(g, str) for g in grid):
         raise ValueError(f'kfold_choice: grid must be a sequence of candidate names, got {grid!r}')
-    candidates = record(cv, 'cv records', 'candidates')
+    candidates = record(cv, 'cv records', 'candidates', required=True)
     k = cv.get('folds')
     if type(k) is not int or k < 1:
         raise ValueError(f"cv records: expected {{'folds': K (an integer >= 1), 'candidates': {{...}}}}, got folds {k!r}")

@@ -141,6 +141,9 @@ def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] 
         if len(kernel_sizes) != len(cfg['channels']):
             raise ValueError(f"cannot tell the SMP kernel sizes: the checkpoint has {len(cfg['channels'])} stages, "
                              f'{named} has kernel sizes for {len(kernel_sizes)}')
+    if kernel_sizes is None and any(k.endswith('.kernel_coord') for k in state_dict):
+        raise ValueError('cannot tell the SMP kernel sizes: the checkpoint has kernel_coord grids for some stages '
+                         'only (the original code saves one per block of every stage)')
     if kernel_sizes is None:
         raise ValueError('cannot tell the SMP kernel sizes: the checkpoint has no kernel_coord grids and names no '
                          'model (a converted checkpoint: load it with its config.json, e.g. local-dir:<folder>; a '

@@ -79,9 +79,9 @@ def test_info_says_when_a_model_is_an_ensemble(tmp_path, capsys):
 def test_info_says_what_a_sequence_models_kernels_read(tmp_path, capsys):
     """Sequence models of one shape differ in what their kernels read (causal or centred, a fixed kernel length or
     the whole input, the pooling): ``info`` says it, for a registered model and its deployed folder (ACSF1 was
-    redefined from causal whole-series to centred 33-tap kernels with the same shapes)."""
+    redefined from causal whole-series to centred 33-tap kernels with the same shapes, then to 65 taps)."""
     assert main(['info', 'smpconv_tcn_acsf1', '--pretrained', 'no']) == 0
-    assert '  kernels:     centred, 33 taps (any input length); pooling avg\n' in capsys.readouterr().out
+    assert '  kernels:     centred, 65 taps (any input length); pooling avg\n' in capsys.readouterr().out
     assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--json', '--model-kwargs',
                  'zero_pad_to=160', 'global_pool="max"']) == 0
     assert json.loads(capsys.readouterr().out)['sequence'] == dict(causal=True, kernel_length=None,

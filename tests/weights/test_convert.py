@@ -108,6 +108,12 @@ def test_an_unrecognisable_checkpoint_says_so():
         sd.pop(k)
     with pytest.raises(ValueError, match='cannot tell'):
         detect_architecture(sd)
+    # grids for some stages only: the message had said the checkpoint has none
+    sd = _random_official('t')
+    for k in [k for k in sd if k.startswith('stages.0.') and k.endswith('.kernel_coord')]:
+        sd.pop(k)
+    with pytest.raises(ValueError, match='has kernel_coord grids for some stages only'):
+        detect_architecture(sd)
 
 
 def test_a_checkpoint_of_another_smp_family_is_refused_with_commands_that_read_it(tmp_path, capsys):
