@@ -684,14 +684,23 @@ def infer_config_from_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
         if k.endswith('large_kernel.smp.conv.kernel.weights'):
             stage['channels_dw'] = v.shape[0]
             stage['n_points'] = v.shape[-1]
+            stage.setdefault('kernel_blocks', set()).add(b)
         elif k.endswith('large_kernel.smp.conv.kernel_coord'):
             _check_grid_shape(k, v)
+            stage.setdefault('grid_keys', {})[b] = k
             first, size = stage.setdefault('kernel_grid', (k, v.shape[-1]))
             if size != v.shape[-1]:  # the original gives every block of a stage one kernel size
                 raise ValueError(f'{k}: a {v.shape[-1]}x{v.shape[-1]} kernel grid, but {first} of the same stage is '
                                  f'{size}x{size}: the original gives every block of a stage one kernel size')
         elif k.endswith('.pw1.conv.weight') and b == 0:
             stage['channels'] = v.shape[1]
+    for stage in stages.values():
+        for b, k in stage.get('grid_keys', {}).items():
+            if b not in stage.get('kernel_blocks', ()):
+                # a stray grid would count a block (and a stage) the checkpoint does not have
+                # (grids are the original layout's: its point weights are '<block>.large_kernel.smp.conv.weights')
+                raise ValueError(f"{k}: a kernel grid of a block without an SMP kernel (no {k[:-len('kernel_coord')]}"
+                                 'weights beside it)')
     order = sorted(stages)
     if order != list(range(len(order))) or not order:
         raise ValueError(f'not an SMPConvNet checkpoint: stage indices {order}')

@@ -128,6 +128,14 @@ def test_original_kernel_grids_are_checked(io, tmp_path):
               tmp_path / 'k.safetensors')
     with pytest.raises(ValueError, match='without a large_kernel.smp.conv.kernel_coord grid in every stage'):
         load_smpconvnet_reference(file=tmp_path / 'k.safetensors')
+    # a grid of a block or a stage the checkpoint does not have (it was counted as one: accepted, or named no key)
+    for stray in ('stages.3.blocks.2.large_kernel.smp.conv.kernel_coord',
+                  'stages.4.blocks.0.large_kernel.smp.conv.kernel_coord'):
+        save_file({**sd, stray: sd['stages.3.blocks.0.large_kernel.smp.conv.kernel_coord'].clone()},
+                  tmp_path / 'k.safetensors')
+        with pytest.raises(ValueError, match=re.escape(f"{stray}: a kernel grid of a block without an SMP kernel (no "
+                                                       f"{stray[:-len('kernel_coord')]}weights beside it)")):
+            load_smpconvnet_reference(file=tmp_path / 'k.safetensors')
     save_file({**sd, key: torch.zeros(1, 2, 0, 0)}, tmp_path / 'k.safetensors')
     with pytest.raises(ValueError, match=shape_error):
         load_smpconvnet_reference(file=tmp_path / 'k.safetensors')
