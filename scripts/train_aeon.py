@@ -995,7 +995,7 @@ def _read_summary(path, datasets):
 def _check_summary_records(cv, ds):
     """Check the cv records of ``ds`` in a summary as this script reads them later: ``check_cv_records`` on every
     record, of candidates no longer in the grid too (the repeated check's CPU time and accuracies read them all);
-    CPU times (``train_time_s``: a dict of seconds) on every record and split of the check; an ensemble's
+    CPU times (``train_time_s``: seconds per scored fold) on every record and split of the check; an ensemble's
     ``ensemble_of`` a candidate name. An empty repeated check (``{}``, ``[]``, ``null``) is dropped: none recorded,
     as ``check_cv_records`` reads it. Raises ValueError naming the record."""
     grid = list(DATASETS[ds]['candidates'])
@@ -1008,12 +1008,12 @@ def _check_summary_records(cv, ds):
     others = [n for records in (candidates, checked) if isinstance(records, dict) for n in records if n not in grid]
     check_cv_records(cv, grid + list(dict.fromkeys(others)))
 
-    def times(rec, where):
+    def times(rec, where):  # rec's folds are checked: every scored fold has its CPU time, and no other
         t = rec.get('train_time_s')
-        if not (isinstance(t, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                            and 0 <= v < math.inf for v in t.values())):
-            raise ValueError(f"{where}: expected its CPU time per fold as a dict of seconds under 'train_time_s', "
-                             f'got {t!r}')
+        if not (isinstance(t, dict) and set(t) == set(rec['folds']) and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < math.inf for v in t.values())):
+            raise ValueError(f"{where}: expected the CPU time of each of its scored folds ({sorted(rec['folds'])}) "
+                             f"as a dict of seconds under 'train_time_s', got {t!r}")
 
     def base(rec, where):
         if not isinstance(rec.get('ensemble_of', ''), str):

@@ -659,6 +659,10 @@ def _unwrap_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, torch.Tensor]:
     return unwrap_state_dict(checkpoint, 'an SMPConvNet state dict')
 
 
+# the original code's kernel grid buffer, one per large-kernel block (checked, then dropped by the conversion)
+ORIGINAL_GRID_SUFFIX = '.large_kernel.smp.conv.kernel_coord'
+
+
 def is_original_layout(state_dict: Dict[str, torch.Tensor]) -> bool:
     return any(k.startswith('transitions.') or k.endswith('.weight_coord') or k == 'head.weight'
                for k in state_dict)
@@ -685,7 +689,7 @@ def infer_config_from_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
             stage['channels_dw'] = v.shape[0]
             stage['n_points'] = v.shape[-1]
             stage.setdefault('kernel_blocks', set()).add(b)
-        elif k.endswith('large_kernel.smp.conv.kernel_coord'):
+        elif k.endswith(ORIGINAL_GRID_SUFFIX):
             _check_grid_shape(k, v)
             stage.setdefault('grid_keys', {})[b] = k
             first, size = stage.setdefault('kernel_grid', (k, v.shape[-1]))
@@ -698,9 +702,8 @@ def infer_config_from_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
         for b, k in stage.get('grid_keys', {}).items():
             if b not in stage.get('kernel_blocks', ()):
                 # a stray grid would count a block (and a stage) the checkpoint does not have
-                # (grids are the original layout's: its point weights are '<block>.large_kernel.smp.conv.weights')
-                raise ValueError(f"{k}: a kernel grid of a block without an SMP kernel (no {k[:-len('kernel_coord')]}"
-                                 'weights beside it)')
+                raise ValueError(f'{k}: a kernel grid of a block without an SMP kernel (the checkpoint has no point '
+                                 'weights for that block)')
     order = sorted(stages)
     if order != list(range(len(order))) or not order:
         raise ValueError(f'not an SMPConvNet checkpoint: stage indices {order}')
@@ -762,7 +765,7 @@ def check_kernel_coord_grids(state_dict: Dict[str, torch.Tensor]) -> None:
     Raises:
         ValueError: a grid of another shape or other values, naming its key and the largest difference."""
     for key, grid in state_dict.items():
-        if not key.endswith('.kernel_coord'):
+        if not key.endswith(ORIGINAL_GRID_SUFFIX):
             continue
         _check_grid_shape(key, grid)
         k = grid.shape[-1]
@@ -837,7 +840,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
     if original:
         # their shapes and sizes (one per stage) are read by infer_config_from_checkpoint below, their values
         # checked once the architecture fits
-        grids = {k: v for k, v in state_dict.items() if k.endswith('.kernel_coord')}
+        grids = {k: v for k, v in state_dict.items() if k.endswith(ORIGINAL_GRID_SUFFIX)}
         state_dict = remap_original_keys(state_dict)
 
     model_sd = model.state_dict()
@@ -868,7 +871,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
             raise ValueError(
                 f'checkpoint tensor {name} has shape {list(v.shape)}, the model expects {list(model_sd[k].shape)} '
                 f'(checkpoint: {_describe(ckpt_cfg)}; model: {_describe(model_cfg)})')
-    return {k: v for k, v in state_dict.items() if not k.endswith('.kernel_coord')}
+    # only the original's grids: another key named so is the strict load's unexpected key
+    return {k: v for k, v in state_dict.items() if not k.endswith(ORIGINAL_GRID_SUFFIX)}
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -116,7 +116,8 @@ def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] 
         ValueError: not an SMPConvNet, or the kernel sizes cannot be told (no grids and no architecture).
     """
     from timm.models import split_model_name_tag
-    from ..models.smpconvnet import ARCH_CONFIGS, infer_config_from_checkpoint, is_original_layout, remap_original_keys
+    from ..models.smpconvnet import (ARCH_CONFIGS, ORIGINAL_GRID_SUFFIX, infer_config_from_checkpoint, is_original_layout,
+                                     remap_original_keys)
     named = split_model_name_tag(architecture)[0] if architecture else None
     if named is not None and named not in ARCH_CONFIGS:
         raise ValueError(f'{architecture} is not an SMPConvNet architecture (expected one of {sorted(ARCH_CONFIGS)})')
@@ -141,7 +142,7 @@ def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] 
         if len(kernel_sizes) != len(cfg['channels']):
             raise ValueError(f"cannot tell the SMP kernel sizes: the checkpoint has {len(cfg['channels'])} stages, "
                              f'{named} has kernel sizes for {len(kernel_sizes)}')
-    if kernel_sizes is None and any(k.endswith('.kernel_coord') for k in state_dict):
+    if kernel_sizes is None and any(k.endswith(ORIGINAL_GRID_SUFFIX) for k in state_dict):
         raise ValueError('cannot tell the SMP kernel sizes: the checkpoint has kernel_coord grids for some stages '
                          'only (the original code saves one per block of every stage)')
     if kernel_sizes is None:
