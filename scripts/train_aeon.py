@@ -226,6 +226,12 @@ _LONGER_KERNEL_ROUND = ('A later round (`--candidates {}`) trained the chosen re
                         'choice: the grid had 17- and 33-tap kernels and whole-series ones, nothing in between; '
                         'its rule was written down before its runs.')
 
+# the same, taken to ArrowHead, whose chosen recipe was ACSF1's 33-tap one
+_ACSF1_KERNEL_ROUND = ('A later round (`--candidates {}`) trained the chosen recipe with centred kernels of 65 taps '
+                       '(the FFT path, the same convolution) after they had moved ACSF1\'s choice (216 of 300 held '
+                       'out over three cuts against the 33-tap kernels\' 212); its rule was written down before its '
+                       'runs.')
+
 
 def _short(taps, fft=False):
     # short SMP kernels (kernel_length taps instead of the whole series: local shape features pooled over the series,
@@ -353,7 +359,9 @@ DATASETS = {
                                   'last_e200_flip': _POOL_GRID['last'] + _LONG + _FLIP,
                                   'last_e200_shift_flip': _POOL_GRID['last'] + _LONG + _SHIFT + _FLIP,
                                   'same_k33_shift_flip_e200': _short(33) + _CENTRED + _SHIFT + _FLIP + _LONG,
-                                  'same_k33_shift_b4_e1500': _short(33) + _CENTRED + _SHIFT + _FCN_SCHEDULE},
+                                  'same_k33_shift_b4_e1500': _short(33) + _CENTRED + _SHIFT + _FCN_SCHEDULE,
+                                  'same_k65_shift_b4_e1500': _short(65, fft=True) + _CENTRED + _SHIFT
+                                  + _FCN_SCHEDULE},
                       repeated_note='This check (`--split-seeds 1 2`; its seeds and rule written down before its '
                                     'runs) followed the FCN-regime round: `same_k33_shift_b4_e1500` had held out 33 '
                                     'of the 36 series, level with the chosen `last_e200` (listed first, which kept '
@@ -406,7 +414,8 @@ DATASETS = {
                                'last_e200_flip last_e200_shift_flip same_k33_shift_flip_e200', 'alone, with circular '
                                'shifts (`last_e200_shift_flip`) and in ACSF1\'s recipe of centred 33-tap kernels with '
                                'circular shifts (`same_k33_shift_flip_e200`)')
-                           + ' ' + _FCN_SCHEDULE_ROUND.format('same_k33_shift_b4_e1500')),
+                           + ' ' + _FCN_SCHEDULE_ROUND.format('same_k33_shift_b4_e1500')
+                           + ' ' + _ACSF1_KERNEL_ROUND.format('same_k65_shift_b4_e1500')),
     'BasicMotions': dict(model='smpconv_tcn_basicmotions', args=['--epochs', '100', '--batch-size', '8'], folds=5,
                          candidates=_POOL_GRID, note=_two_block_note('1.000')),
     'GunPoint': dict(model='smpconv_tcn_gunpoint', args=['--epochs', '100', '--batch-size', '8'], folds=5,
