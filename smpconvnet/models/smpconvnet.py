@@ -691,15 +691,16 @@ def infer_config_from_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
             stage.setdefault('kernel_blocks', set()).add(b)
         elif k.endswith(ORIGINAL_GRID_SUFFIX):
             _check_grid_shape(k, v)
-            stage.setdefault('grid_keys', {})[b] = k
-            first, size = stage.setdefault('kernel_grid', (k, v.shape[-1]))
+            grids = stage.setdefault('grids', {})  # block -> (key, size)
+            first, size = next(iter(grids.values()), (k, v.shape[-1]))
             if size != v.shape[-1]:  # the original gives every block of a stage one kernel size
                 raise ValueError(f'{k}: a {v.shape[-1]}x{v.shape[-1]} kernel grid, but {first} of the same stage is '
                                  f'{size}x{size}: the original gives every block of a stage one kernel size')
+            grids[b] = (k, size)
         elif k.endswith('.pw1.conv.weight') and b == 0:
             stage['channels'] = v.shape[1]
     for stage in stages.values():
-        for b, k in stage.get('grid_keys', {}).items():
+        for b, (k, _) in stage.get('grids', {}).items():
             if b not in stage.get('kernel_blocks', ()):
                 # a stray grid would count a block (and a stage) the checkpoint does not have
                 raise ValueError(f'{k}: a kernel grid of a block without an SMP kernel (the checkpoint has no point '
@@ -714,8 +715,8 @@ def infer_config_from_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
         in_chans=state_dict['stem.0.conv.weight'].shape[1],
         num_classes=state_dict['head.fc.weight'].shape[0] if 'head.fc.weight' in state_dict else 0,
     )
-    if all('kernel_grid' in stages[s] for s in order):
-        config['large_kernel_sizes'] = [stages[s]['kernel_grid'][1] for s in order]
+    if all('grids' in stages[s] for s in order):
+        config['large_kernel_sizes'] = [next(iter(stages[s]['grids'].values()))[1] for s in order]
     return config
 
 
