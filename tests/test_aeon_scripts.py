@@ -164,8 +164,17 @@ def test_hand_made_records_are_checked_fold_by_fold():
         kfold_choice(foreign, ['a', 'b'])
     without_folds = _cv(a=(9, 9), b=(9, 9))
     del without_folds['candidates']['b']['folds']
-    with pytest.raises(ValueError, match="candidate b: expected a dict with a dict under 'folds'"):
+    with pytest.raises(ValueError, match=re.escape("candidate b: expected a dict under 'folds', found only the keys "
+                                                   "['accuracy', 'args', 'train_time_s']")):
         kfold_choice(without_folds, ['a', 'b'])
+    # what was found is named, not the whole record (a summary's cv record quoted every candidate's folds)
+    without_candidates = {'folds': 2, 'grid': {'a': 'x' * 500}}
+    with pytest.raises(ValueError) as e:
+        kfold_choice(without_candidates, ['a'])
+    assert str(e.value) == "cv records: expected a dict under 'candidates', found only the keys ['folds', 'grid']"
+    with pytest.raises(ValueError) as e:
+        kfold_choice({'folds': 2, 'candidates': ['x' * 500]}, ['a'])
+    assert "cv records: expected a dict under 'candidates', got ['xxx" in str(e.value) and len(str(e.value)) < 120
     with pytest.raises(ValueError, match='the grid is empty'):
         kfold_choice(_cv(a=(9, 9)), [])
     with pytest.raises(ValueError, match='hold no held-out predictions'):
@@ -517,7 +526,7 @@ def test_cv_phase_checks_a_hand_edited_summary_before_reading_it(monkeypatch, tm
     for edit, message in ((lambda cv: cv['candidates']['b']['folds']['1'].__setitem__('correct', '9'),
                            "GunPoint: candidate b, fold '1': expected a string key and"),
                           (lambda cv: cv['candidates']['b'].pop('folds'),
-                           "GunPoint: candidate b: expected a dict with a dict under 'folds'"),
+                           "GunPoint: candidate b: expected a dict under 'folds', found only the keys"),
                           (lambda cv: cv['candidates'].__setitem__('a', 'junk'),
                            "GunPoint: candidate a: expected a dict"),
                           (lambda cv: cv['candidates']['b']['folds'].__setitem__('7', {'correct': 1, 'n': 10}),
@@ -529,7 +538,8 @@ def test_cv_phase_checks_a_hand_edited_summary_before_reading_it(monkeypatch, tm
                           (lambda cv: cv.clear(), 'GunPoint: cv records: expected a dict'),
                           # read later by the check's CPU time and accuracies, or by the grid's CPU time
                           (lambda cv: cv['repeated'].pop('candidates'),
-                           "GunPoint: the repeated check: expected a dict with a dict under 'candidates'"),
+                           "GunPoint: the repeated check: expected a dict under 'candidates', found only the keys "
+                           "\\['cpu_time_s', 'split_seeds'\\]$"),
                           (lambda cv: cv['repeated']['candidates'].__setitem__('old', 'junk'),
                            "GunPoint: repeated check of candidate old: expected a dict"),
                           (lambda cv: cv['repeated']['candidates']['b'].pop('splits'),
@@ -552,7 +562,7 @@ def test_cv_phase_checks_a_hand_edited_summary_before_reading_it(monkeypatch, tm
                               '7', 2.0),
                            "GunPoint: repeated check of candidate b, split seed 1: expected the CPU time of each"),
                           (lambda cv: cv.pop('candidates'),
-                           "GunPoint: cv records: expected a dict with a dict under 'candidates'"),
+                           "GunPoint: cv records: expected a dict under 'candidates', found only the keys"),
                           (lambda cv: cv['candidates']['b'].__setitem__('ensemble_of', ['a']),
                            "GunPoint: candidate b: expected the name of its base candidate under 'ensemble_of'")):
         summary = json.loads(good)

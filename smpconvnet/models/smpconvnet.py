@@ -668,9 +668,15 @@ def is_original_layout(state_dict: Dict[str, torch.Tensor]) -> bool:
                for k in state_dict)
 
 
+def _stages_without_grids_words(config: Dict[str, Any]) -> str:
+    without = config.get('stages_without_grids')
+    return f" (none in stage{'s' if len(without) > 1 else ''} {', '.join(map(str, without))})" if without else ''
+
+
 def infer_config_from_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
     """Architecture of a state dict, original or converted layout: channels, layers, kernel sizes (original
-    layout only: a converted point kernel can be sampled at any size), n_points per stage, num_classes, in_chans."""
+    layout only: a converted point kernel can be sampled at any size), n_points per stage, num_classes, in_chans;
+    ``stages_without_grids`` (stage indices) where the original layout's grids are in some stages only."""
     state_dict = _unwrap_checkpoint(checkpoint)
     if is_original_layout(state_dict):
         state_dict = remap_original_keys(state_dict, rotate=False)
@@ -715,8 +721,11 @@ def infer_config_from_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
         in_chans=state_dict['stem.0.conv.weight'].shape[1],
         num_classes=state_dict['head.fc.weight'].shape[0] if 'head.fc.weight' in state_dict else 0,
     )
-    if all('grids' in stages[s] for s in order):
+    without = [s for s in order if 'grids' not in stages[s]]
+    if not without:
         config['large_kernel_sizes'] = [next(iter(stages[s]['grids'].values()))[1] for s in order]
+    elif len(without) < len(order):
+        config['stages_without_grids'] = without  # the original saves a grid per block: a partial file is named so
     return config
 
 
@@ -857,7 +866,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
         ckpt_kernels = ckpt_cfg.get('large_kernel_sizes')
         if ckpt_kernels is None:
             raise ValueError('checkpoint in the original layout without a large_kernel.smp.conv.kernel_coord grid in '
-                             'every stage: its kernel sizes cannot be told (the original code saves one per block)')
+                             'every stage' + _stages_without_grids_words(ckpt_cfg)
+                             + ': its kernel sizes cannot be told (the original code saves one per block)')
         if ckpt_kernels != list(model.large_kernel_sizes):
             raise ValueError(
                 f'checkpoint has SMP kernel sizes {ckpt_kernels}, the model {model.large_kernel_sizes}; '

@@ -24,6 +24,7 @@ import inspect
 import json
 import os
 import random
+import reprlib
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields
@@ -1153,8 +1154,13 @@ def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
     Raises:
         ValueError: naming the record and what was expected."""
     def record(value: Any, where: str, key: str, required: bool = False) -> Dict[str, Any]:
-        if not isinstance(value, dict) or not isinstance(value.get(key, None if required else {}), dict):
-            raise ValueError(f'{where}: expected a dict with a dict under {key!r}, got {value!r}')
+        # what was found, not the whole record (a summary's cv record holds every candidate's folds)
+        if not isinstance(value, dict):
+            raise ValueError(f'{where}: expected a dict with a dict under {key!r}, got {reprlib.repr(value)}')
+        if required and key not in value:
+            raise ValueError(f'{where}: expected a dict under {key!r}, found only the keys {sorted(map(str, value))}')
+        if not isinstance(value.get(key, {}), dict):
+            raise ValueError(f'{where}: expected a dict under {key!r}, got {reprlib.repr(value[key])}')
         return value.get(key, {})
 
     def check_args(rec: Dict[str, Any], where: str):

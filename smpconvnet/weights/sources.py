@@ -116,7 +116,7 @@ def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] 
         ValueError: not an SMPConvNet, or the kernel sizes cannot be told (no grids and no architecture).
     """
     from timm.models import split_model_name_tag
-    from ..models.smpconvnet import (ARCH_CONFIGS, ORIGINAL_GRID_SUFFIX, infer_config_from_checkpoint, is_original_layout,
+    from ..models.smpconvnet import (ARCH_CONFIGS, infer_config_from_checkpoint, is_original_layout,
                                      remap_original_keys)
     named = split_model_name_tag(architecture)[0] if architecture else None
     if named is not None and named not in ARCH_CONFIGS:
@@ -142,9 +142,11 @@ def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] 
         if len(kernel_sizes) != len(cfg['channels']):
             raise ValueError(f"cannot tell the SMP kernel sizes: the checkpoint has {len(cfg['channels'])} stages, "
                              f'{named} has kernel sizes for {len(kernel_sizes)}')
-    if kernel_sizes is None and any(k.endswith(ORIGINAL_GRID_SUFFIX) for k in state_dict):
+    if kernel_sizes is None and cfg.get('stages_without_grids'):
+        without = cfg['stages_without_grids']
         raise ValueError('cannot tell the SMP kernel sizes: the checkpoint has kernel_coord grids for some stages '
-                         'only (the original code saves one per block of every stage)')
+                         f"only (none in stage{'s' if len(without) > 1 else ''} {', '.join(map(str, without))}; the "
+                         'original code saves one per block of every stage)')
     if kernel_sizes is None:
         raise ValueError('cannot tell the SMP kernel sizes: the checkpoint has no kernel_coord grids and names no '
                          'model (a converted checkpoint: load it with its config.json, e.g. local-dir:<folder>; a '

@@ -126,7 +126,12 @@ def test_original_kernel_grids_are_checked(io, tmp_path):
     # a stage without grids: its kernel size cannot be told (the sizes of the others had been taken for the model's)
     save_file({k: v for k, v in sd.items() if not (k.startswith('stages.3.') and k.endswith('.kernel_coord'))},
               tmp_path / 'k.safetensors')
-    with pytest.raises(ValueError, match='without a large_kernel.smp.conv.kernel_coord grid in every stage'):
+    with pytest.raises(ValueError, match=re.escape('without a large_kernel.smp.conv.kernel_coord grid in every stage '
+                                                   '(none in stage 3)')):
+        load_smpconvnet_reference(file=tmp_path / 'k.safetensors')
+    save_file({k: v for k, v in sd.items() if not (k.startswith(('stages.0.', 'stages.2.'))
+                                                   and k.endswith('.kernel_coord'))}, tmp_path / 'k.safetensors')
+    with pytest.raises(ValueError, match=re.escape('every stage (none in stages 0, 2)')):
         load_smpconvnet_reference(file=tmp_path / 'k.safetensors')
     # a grid of a block or a stage the checkpoint does not have (it was counted as one: accepted, or named no key)
     for stray in ('stages.3.blocks.2.large_kernel.smp.conv.kernel_coord',

@@ -1,6 +1,7 @@
 """`smpconvnet convert`: original checkpoints -> timm/Hub folders, checked against the original implementation."""
 import argparse
 import json
+import re
 import shlex
 from pathlib import Path
 
@@ -112,7 +113,13 @@ def test_an_unrecognisable_checkpoint_says_so():
     sd = _random_official('t')
     for k in [k for k in sd if k.startswith('stages.0.') and k.endswith('.kernel_coord')]:
         sd.pop(k)
-    with pytest.raises(ValueError, match='has kernel_coord grids for some stages only'):
+    with pytest.raises(ValueError, match=re.escape('has kernel_coord grids for some stages only (none in stage 0;')):
+        detect_architecture(sd)
+    # the stages without grids are named (the message had not said which)
+    sd = _random_official('t')
+    for k in [k for k in sd if k.startswith(('stages.1.', 'stages.3.')) and k.endswith('.kernel_coord')]:
+        sd.pop(k)
+    with pytest.raises(ValueError, match=re.escape('some stages only (none in stages 1, 3;')):
         detect_architecture(sd)
 
 
