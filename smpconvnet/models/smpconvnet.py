@@ -859,9 +859,19 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
         channels=[s.blocks[0].pw1.conv.in_channels for s in model.stages],
         layers=[len(s.blocks) // 2 for s in model.stages])
     if ckpt_cfg['channels'] != model_cfg['channels'] or ckpt_cfg['layers'] != model_cfg['layers']:
+        # every argument the checkpoint needs, so the hint works as printed (timm.create_model(checkpoint_path=)
+        # loads strictly: the classifier and first conv must fit too)
+        fit = dict(channels=ckpt_cfg['channels'], layers=ckpt_cfg['layers'])
+        if original and ckpt_cfg.get('large_kernel_sizes') not in (None, list(model.large_kernel_sizes)):
+            fit['large_kernel_sizes'] = ckpt_cfg['large_kernel_sizes']
+        if ckpt_cfg['num_classes'] != model.num_classes:
+            fit['num_classes'] = ckpt_cfg['num_classes']
+        if ckpt_cfg['in_chans'] != model.stem[0].conv.in_channels:
+            fit['in_chans'] = ckpt_cfg['in_chans']
         raise ValueError(
             f'checkpoint is {_describe(ckpt_cfg)}, but the model is {_describe(model_cfg)}; create the model '
-            f'that matches the checkpoint (or pass channels=/layers= to timm.create_model)')
+            f"that matches the checkpoint: pass {', '.join(f'{k}={v}' for k, v in fit.items())} to "
+            'timm.create_model')
     if original:
         ckpt_kernels = ckpt_cfg.get('large_kernel_sizes')
         if ckpt_kernels is None:

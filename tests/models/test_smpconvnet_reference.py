@@ -71,6 +71,20 @@ def test_checkpoint_path_takes_every_layout(io, tmp_path, form):
         assert rel_err(model(io['input']), io['logits']) < TOL
 
 
+@pytest.mark.parametrize('given', [{}, {'in_chans': 1, 'num_classes': 5}])
+def test_a_checkpoint_of_another_size_names_every_argument_it_needs(io, given):
+    """The hint of a size mismatch works as printed: it had named channels= / layers= only, and the strict load of
+    ``checkpoint_path=`` then failed on the classifier (trial 25); the class count and input channels are named too."""
+    with pytest.raises(ValueError, match='create the model that matches the checkpoint: pass ') as e:
+        timm.create_model('smpconvnet_t', checkpoint_path=str(SMALL_CKPT), **given)
+    hint = re.search(r'pass (.*) to timm\.create_model$', str(e.value)).group(1)
+    fit = eval(f'dict({hint})')  # the arguments as a user would paste them
+    assert fit == dict(SMALL_KWARGS, **({'in_chans': 3} if given else {}))
+    model = timm.create_model('smpconvnet_t', checkpoint_path=str(SMALL_CKPT), **dict(given, **fit)).eval()
+    with torch.no_grad():
+        assert rel_err(model(io['input']), io['logits']) < TOL
+
+
 def test_converted_checkpoint_loads_and_roundtrips(io, tmp_path):
     model = load_smpconvnet_reference()
     path = tmp_path / 'converted.safetensors'
