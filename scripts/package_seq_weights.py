@@ -353,13 +353,15 @@ def check_selection(ds, cv, final_command):
     """A ``ValueError`` unless the summary's k-fold record is one the card may state: every candidate scored on every
     fold (and a repeated check's on every fold of its split seeds), ``chosen`` the protocol's choice (``kfold_choice``:
     the most accurate, ties the first recorded; a repeated check's tie-break), and the final run trained that
-    candidate (its command ends with the candidate's arguments)."""
+    candidate (its command ends with the candidate's arguments, then, for a member of a registered ensemble,
+    ``--model-kwargs num_members=1``)."""
     best, partial = kfold_choice(cv, list(cv['candidates']))
     if partial:
         raise ValueError(f'{ds}: candidates {partial} were not scored on all {cv["folds"]} folds')
     if cv.get('chosen') != best:
         raise ValueError(f'{ds}: the summary records {cv.get("chosen")!r} as chosen, but {best!r} cross-validated best')
-    if not final_command.endswith(' ' + cv['candidates'][best]['args']):
+    # a registered ensemble's member runs end with num_members=1 (one SMP-TCN each: train_aeon's _command)
+    if not final_command.removesuffix(' --model-kwargs num_members=1').endswith(' ' + cv['candidates'][best]['args']):
         raise ValueError(f'{ds}: the final run ({final_command!r}) did not train the chosen candidate {best!r} '
                          f'({cv["candidates"][best]["args"]}): run --phase final again')
 

@@ -305,6 +305,27 @@ def test_packager_refuses_a_selection_the_card_could_not_state():
     partial['chosen'] = 'a'
     with pytest.raises(ValueError, match=r"candidates \['b'\] were not scored on all 2 folds"):
         package.check_selection('X', partial, "train-seq --model-kwargs 'variant=\"a\"'")
+    # a member run of a registered ensemble ends with num_members=1 (ACSF1's final was refused: "did not train")
+    cv['chosen'] = 'b'
+    package.check_selection('X', cv, "train-seq --model-kwargs 'variant=\"b\"' --model-kwargs num_members=1")
+    with pytest.raises(ValueError, match="did not train the chosen candidate 'b'"):
+        package.check_selection('X', cv, "train-seq --model-kwargs 'variant=\"a\"' --model-kwargs num_members=1")
+
+
+def test_num_members_1_goes_only_to_commands_that_build_a_registered_ensemble(monkeypatch):
+    """A cv run on the grid's architecture (grid_model) builds no ensemble: its command had got num_members=1 once
+    the set's variant became one, so --keep-finished trained its finished runs again (ACSF1). A final run of a
+    registered ensemble builds one member: num_members=1."""
+    from smpconvnet.models import seq_zoo
+    train_aeon = _script('train_aeon')
+    entry = seq_zoo.SEQ_ZOO['smpconv_tcn_acsf1']
+    monkeypatch.setitem(entry, 'arch', dict(entry['arch'], num_members=5))
+    cv = train_aeon._command('ACSF1', 'same_k65_shift_ema', 'runs/x', 0, 'cpu', [])
+    assert cv[cv.index('--model') + 1] == 'smpconv_tcn_gunpoint' and 'num_members=1' not in cv
+    final = train_aeon._command('ACSF1', 'same_k65_shift_ema', 'runs/x', 0, 'cpu', [], final=True)
+    assert final[final.index('--model') + 1] == 'smpconv_tcn_acsf1' and final[-2:] == ['--model-kwargs', 'num_members=1']
+    monkeypatch.setitem(entry, 'arch', {k: v for k, v in entry['arch'].items() if k != 'num_members'})
+    assert 'num_members=1' not in train_aeon._command('ACSF1', 'same_k65_shift_ema', 'runs/x', 0, 'cpu', [], final=True)
 
 
 def test_ensemble_candidate_scores_mean_probabilities(monkeypatch):
