@@ -234,10 +234,14 @@ held-out predictions over all {cuts} cuts won (ties: the first listed); the test
 {chr(10) + check['note'] + chr(10) if check.get('note') else ''}"""
 
 
+# what builds one SMP-TCN of a registered ensemble (train_aeon's member runs end with it)
+SINGLE_MEMBER_ARGS = ['--model-kwargs', 'num_members=1']
+
+
 def single_member(words):
     """train-seq arguments that build one SMP-TCN of the model they name: ``num_members=1`` added (a registered
     ensemble builds all its members otherwise, trained jointly, which the shipped members were not)."""
-    return list(words) if 'num_members=1' in words else list(words) + ['--model-kwargs', 'num_members=1']
+    return list(words) if 'num_members=1' in words else list(words) + SINGLE_MEMBER_ARGS
 
 
 def member_commands(command, members):
@@ -360,8 +364,7 @@ def check_selection(ds, cv, final_command):
         raise ValueError(f'{ds}: candidates {partial} were not scored on all {cv["folds"]} folds')
     if cv.get('chosen') != best:
         raise ValueError(f'{ds}: the summary records {cv.get("chosen")!r} as chosen, but {best!r} cross-validated best')
-    # a registered ensemble's member runs end with num_members=1 (one SMP-TCN each: train_aeon's _command)
-    if not final_command.removesuffix(' --model-kwargs num_members=1').endswith(' ' + cv['candidates'][best]['args']):
+    if not final_command.removesuffix(' ' + shlex.join(SINGLE_MEMBER_ARGS)).endswith(' ' + cv['candidates'][best]['args']):
         raise ValueError(f'{ds}: the final run ({final_command!r}) did not train the chosen candidate {best!r} '
                          f'({cv["candidates"][best]["args"]}): run --phase final again')
 
