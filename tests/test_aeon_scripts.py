@@ -305,6 +305,9 @@ def test_packager_refuses_a_selection_the_card_could_not_state():
     partial['chosen'] = 'a'
     with pytest.raises(ValueError, match=r"candidates \['b'\] were not scored on all 2 folds"):
         package.check_selection('X', partial, "train-seq --model-kwargs 'variant=\"a\"'")
+    # a hand-edited summary: the library's record checks (a KeyError before), named by file and data set in main
+    with pytest.raises(ValueError, match="^cv records: expected a dict under 'candidates', found only the keys"):
+        package.check_selection('X', {'folds': 2}, 'train-seq')
     # a member run of a registered ensemble ends with num_members=1 (ACSF1's final was refused: "did not train")
     cv['chosen'] = 'b'
     package.check_selection('X', cv, "train-seq --model-kwargs 'variant=\"b\"' --model-kwargs num_members=1")
@@ -962,3 +965,19 @@ def test_train_aeon_says_what_it_takes_from_the_cards(monkeypatch, tmp_path, cap
         # the runs failed: what they were to record is not there, not even the card's record of it
         cv = json.loads((tmp_path / 'summary.json').read_text())['GunPoint']['cv']
         assert 'last' not in cv['candidates'] and 'chosen' not in cv
+
+
+def test_packager_names_the_summary_and_set_of_a_hand_edited_record(tmp_path, monkeypatch):
+    """The packager's errors for a hand-edited summary name the file and the data set, as train_aeon.py's do (trial
+    26: a raw KeyError for a cv record without candidates, and messages naming neither)."""
+    package = _script('package_seq_weights')
+    runs = tmp_path / 'runs'
+    runs.mkdir()
+    cv = _cv(a=(9, 9))
+    del cv['candidates']['a']['folds']
+    (runs / 'summary.json').write_text(json.dumps({'GunPoint': {'cv': cv, 'final': {'command': 'train-seq x'}}}))
+    monkeypatch.setattr(sys, 'argv', ['package_seq_weights.py', '--runs', str(runs), '--weights', str(tmp_path / 'w'),
+                                      '--datasets', 'GunPoint'])
+    with pytest.raises(ValueError) as e:
+        package.main()
+    assert str(e.value).startswith(f"{runs / 'summary.json'}: GunPoint: candidate a: expected a dict under 'folds'")

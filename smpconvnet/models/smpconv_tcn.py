@@ -55,6 +55,7 @@ import contextlib
 import inspect
 import math
 import numbers
+import os
 import warnings
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
@@ -1714,9 +1715,10 @@ def _filter_ensemble(state_dict: Dict[str, Any], model: SMPConvTCNEnsemble) -> D
     found, count = member_indices(state_dict), len(model.members)
     if not found:
         arch = (getattr(model, 'pretrained_cfg', None) or {}).get('architecture') or 'smpconv_tcn_<variant>'
+        # num_members=1, not "without num_members": a registered ensemble's variant has members by default
         raise ValueError(
-            f'checkpoint is a single SMP-TCN (no members.<i>. keys), the model an ensemble of {count}: load it without '
-            f'num_members (timm.create_model({arch!r}, ...)), or put it into one member: model = '
+            f'checkpoint is a single SMP-TCN (no members.<i>. keys), the model an ensemble of {count}: create it with '
+            f'num_members=1 (timm.create_model({arch!r}, num_members=1, ...)), or put it into one member: model = '
             f'timm.create_model({arch!r}, num_members={count}); model.members[0].load_state_dict(state_dict)')
     if found != list(range(len(found))):
         raise ValueError(f'checkpoint holds members {found}: an ensemble\'s members are numbered 0..M-1')
@@ -1765,6 +1767,26 @@ def whole_architecture(args: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in {**_ARCH_DEFAULTS, **args}.items() if k in _ARCH_ARG_NAMES}
 
 
+def _weights_hold_one_model(kwargs: Dict[str, Any]) -> bool:
+    """Whether the local safetensors file the pretrained cfg of ``kwargs`` names (``pretrained_cfg`` or its overlay;
+    a ``local-dir:`` folder's ``model.safetensors``) holds one SMP-TCN (no ``members.<i>.`` keys); False where no such
+    file is named or it cannot be read (the build then reports what it finds)."""
+    from safetensors import safe_open
+    cfgs = [kwargs.get('pretrained_cfg_overlay'), kwargs.get('pretrained_cfg')]
+    files = [c['file'] for c in cfgs if isinstance(c, dict) and isinstance(c.get('file'), (str, os.PathLike))]
+    # timm's local-dir: cfg names the folder, whose model.safetensors it loads first
+    if not files:
+        return False
+    path = os.path.join(files[0], 'model.safetensors') if os.path.isdir(files[0]) else files[0]
+    if not str(path).endswith('.safetensors'):
+        return False
+    try:
+        with safe_open(str(path), framework='pt') as f:
+            return not member_indices(dict.fromkeys(f.keys()))
+    except Exception:  # a missing or damaged file: the weight loading names it
+        return False
+
+
 def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
                       kwargs: Dict[str, Any]) -> nn.Module:
     """A registered SMP-TCN ``variant`` through timm's builder: ``arch_args`` updated by the user's ``kwargs``, this
@@ -1774,6 +1796,10 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     ``input_size`` (its deployment length), set after the weights are loaded so that a deployed checkpoint tells its
     own length."""
     model_args = dict(arch_args, **kwargs)
+    if pretrained and 'num_members' in arch_args and 'num_members' not in kwargs and _weights_hold_one_model(kwargs):
+        # a single model's weights for a variant registered as an ensemble since (a folder written before records no
+        # num_members): built as the one SMP-TCN the file holds, as its shapes tell its classes
+        model_args['num_members'] = 1
     if isinstance(model_args.get('feature_cls'), str) and model_args['feature_cls'].lower() == 'getter':
         model_args['feature_cls'] = SMPTCNFeatures  # timm's getter, taking lengths and timestamps too
     if 'num_members' in model_args:

@@ -105,9 +105,14 @@ def test_wrong_member_count_or_single_model_weights_are_refused(tmp_path):
         timm.create_model('smpconv_tcn_chartraj', checkpoint_path=three, **SMALL)
     single = str(tmp_path / 'single.safetensors')
     save_file(model.members[0].state_dict(), single)
-    with pytest.raises(ValueError, match='a single SMP-TCN .*load it without num_members .*model.members\\[0\\]'):
+    with pytest.raises(ValueError, match=r"a single SMP-TCN .*create it with num_members=1 \(timm.create_model\("
+                                         r"'smpconv_tcn_chartraj', num_members=1, \.\.\.\)\).*model.members\[0\]"):
         timm.create_model('smpconv_tcn_chartraj', pretrained=True, num_members=2,
                           pretrained_cfg_overlay=dict(file=single), **SMALL)
+    one = timm.create_model('smpconv_tcn_chartraj', pretrained=True, num_members=1,
+                            pretrained_cfg_overlay=dict(file=single), **SMALL)  # as the hint says
+    assert isinstance(one, SMPConvTCN) and all(torch.equal(v, model.members[0].state_dict()[k])
+                                               for k, v in one.state_dict().items())
     gap = {k.replace('members.1.', 'members.5.'): v for k, v in model.state_dict().items()}
     save_file(gap, str(tmp_path / 'gap.safetensors'))
     with pytest.raises(ValueError, match=r'members \[0, 2, 5\]: .*numbered 0..M-1'):
@@ -319,3 +324,34 @@ def test_one_member_of_a_registered_ensemble_is_the_smp_tcn_itself(tmp_path):
     x = torch.randn(2, 1, 50)
     with torch.no_grad():
         assert model.num_members == 2 and rel_err(model(x).softmax(1), mean_probs(singles, x)) < 1e-6
+
+
+def test_a_single_models_folder_of_a_variant_registered_as_an_ensemble_since_loads_as_one(tmp_path, monkeypatch):
+    """A folder written while a variant was one SMP-TCN records no num_members; once the variant is registered as an
+    ensemble (ACSF1's), it was built as one and refused ("an ensemble of 5", with a hint that looped): it loads as
+    the one model its file holds, through timm's local-dir: and load_model. Weights with members still build the
+    ensemble, and an explicit num_members is the caller's."""
+    import json
+    from smpconvnet import load_model
+    from smpconvnet.models import seq_zoo
+    entry = seq_zoo.SEQ_ZOO['smpconv_tcn_acsf1']
+    monkeypatch.setitem(entry, 'arch', dict(entry['arch'], num_members=3))
+    small = dict(num_blocks=1, hidden_channels=4, n_points=3)
+    single = randomize_bn(timm.create_model('smpconv_tcn_acsf1', num_members=1, **small)).eval()
+    folder = tmp_path / 'old'
+    folder.mkdir()
+    save_file(single.state_dict(), str(folder / 'model.safetensors'))
+    (folder / 'config.json').write_text(json.dumps(dict(architecture='smpconv_tcn_acsf1', num_classes=10,
+                                                        model_args=small, pretrained_cfg=dict(num_classes=10))))
+    x = torch.randn(2, 1, 300)
+    with torch.no_grad():
+        for loaded in (timm.create_model(f'local-dir:{folder}', pretrained=True),
+                       load_model(str(folder))[0]):
+            assert isinstance(loaded, SMPConvTCN)
+            assert torch.equal(loaded.eval()(x), single(x))
+        with pytest.raises(ValueError, match='a single SMP-TCN .*create it with num_members=1'):
+            timm.create_model(f'local-dir:{folder}', pretrained=True, num_members=3)
+    members = timm.create_model('smpconv_tcn_acsf1', **small)
+    assert isinstance(members, SMPConvTCNEnsemble) and members.num_members == 3
+    save_file(members.state_dict(), str(folder / 'model.safetensors'))
+    assert isinstance(timm.create_model(f'local-dir:{folder}', pretrained=True), SMPConvTCNEnsemble)
