@@ -1718,8 +1718,11 @@ def _filter_ensemble(state_dict: Dict[str, Any], model: SMPConvTCNEnsemble) -> D
         # num_members=1, not "without num_members": a registered ensemble's variant has members by default
         raise ValueError(
             f'checkpoint is a single SMP-TCN (no members.<i>. keys), the model an ensemble of {count}: create it with '
-            f'num_members=1 (timm.create_model({arch!r}, num_members=1, ...)), or put it into one member: model = '
-            f'timm.create_model({arch!r}, num_members={count}); model.members[0].load_state_dict(state_dict)')
+            f'num_members=1 (timm.create_model({arch!r}, num_members=1, ...)) and the arguments the weights were '
+            f'trained with (kernel_length= and global_pool= do not show in their shapes; a model folder\'s '
+            f'config.json records them: timm.create_model(\'local-dir:<folder>\', pretrained=True)), or put it into '
+            f'one member: model = timm.create_model({arch!r}, num_members={count}); '
+            f'model.members[0].load_state_dict(state_dict)')
     if found != list(range(len(found))):
         raise ValueError(f'checkpoint holds members {found}: an ensemble\'s members are numbered 0..M-1')
     if len(found) != count:
@@ -1768,12 +1771,14 @@ def whole_architecture(args: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def _weights_hold_one_model(kwargs: Dict[str, Any]) -> bool:
-    """Whether the local safetensors file the pretrained cfg of ``kwargs`` names (``pretrained_cfg`` or its overlay;
-    a ``local-dir:`` folder's ``model.safetensors``) holds one SMP-TCN (no ``members.<i>.`` keys); False where no such
-    file is named or it cannot be read (the build then reports what it finds)."""
+    """Whether the local safetensors file a whole pretrained cfg of ``kwargs`` names (``pretrained_cfg``: a
+    ``local-dir:`` folder's ``model.safetensors``, ``load_model``'s recorded cfg) holds one SMP-TCN (no
+    ``members.<i>.`` keys); False where no such file is named or it cannot be read (the build then reports what it
+    finds). A file named by ``pretrained_cfg_overlay`` alone is not read: without its folder's recorded arguments it
+    would be built with the variant's (another kernel length loads with the same shapes, silently wrong)."""
     from safetensors import safe_open
-    cfgs = [kwargs.get('pretrained_cfg_overlay'), kwargs.get('pretrained_cfg')]
-    files = [c['file'] for c in cfgs if isinstance(c, dict) and isinstance(c.get('file'), (str, os.PathLike))]
+    cfg = kwargs.get('pretrained_cfg')
+    files = [cfg['file']] if isinstance(cfg, dict) and isinstance(cfg.get('file'), (str, os.PathLike)) else []
     # timm's local-dir: cfg names the folder, whose model.safetensors it loads first
     if not files:
         return False
