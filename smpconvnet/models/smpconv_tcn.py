@@ -1778,11 +1778,11 @@ def _weights_hold_one_model(kwargs: Dict[str, Any]) -> bool:
     would be built with the variant's (another kernel length loads with the same shapes, silently wrong)."""
     from safetensors import safe_open
     cfg = kwargs.get('pretrained_cfg')
-    files = [cfg['file']] if isinstance(cfg, dict) and isinstance(cfg.get('file'), (str, os.PathLike)) else []
-    # timm's local-dir: cfg names the folder, whose model.safetensors it loads first
-    if not files:
+    path = cfg.get('file') if isinstance(cfg, dict) else None
+    if not isinstance(path, (str, os.PathLike)):
         return False
-    path = os.path.join(files[0], 'model.safetensors') if os.path.isdir(files[0]) else files[0]
+    if os.path.isdir(path):  # timm's local-dir: the cfg names the folder, whose model.safetensors it loads first
+        path = os.path.join(path, 'model.safetensors')
     if not str(path).endswith('.safetensors'):
         return False
     try:

@@ -668,9 +668,11 @@ def is_original_layout(state_dict: Dict[str, torch.Tensor]) -> bool:
                for k in state_dict)
 
 
-def _stages_without_grids_words(config: Dict[str, Any]) -> str:
-    without = config.get('stages_without_grids')
-    return f" (none in stage{'s' if len(without) > 1 else ''} {', '.join(map(str, without))})" if without else ''
+def stages_without_grids_words(config: Dict[str, Any]) -> str:
+    """'none in stage 0' / 'none in stages 1, 3': the stages of ``infer_config_from_checkpoint``'s config whose
+    original-layout kernel_coord grids are missing ('' where none is named)."""
+    without = config.get('stages_without_grids') or []
+    return f"none in stage{'s' if len(without) > 1 else ''} {', '.join(map(str, without))}" if without else ''
 
 
 def infer_config_from_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
@@ -876,7 +878,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
         ckpt_kernels = ckpt_cfg.get('large_kernel_sizes')
         if ckpt_kernels is None:
             raise ValueError('checkpoint in the original layout without a large_kernel.smp.conv.kernel_coord grid in '
-                             'every stage' + _stages_without_grids_words(ckpt_cfg)
+                             'every stage' + (f' ({stages_without_grids_words(ckpt_cfg)})'
+                                              if ckpt_cfg.get('stages_without_grids') else '')
                              + ': its kernel sizes cannot be told (the original code saves one per block)')
         if ckpt_kernels != list(model.large_kernel_sizes):
             raise ValueError(

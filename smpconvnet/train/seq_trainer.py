@@ -1153,15 +1153,15 @@ def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
 
     Raises:
         ValueError: naming the record and what was expected."""
-    def record(value: Any, where: str, key: str, required: bool = False) -> Dict[str, Any]:
+    def record(value: Any, where: str, key: str) -> Dict[str, Any]:
         # what was found, not the whole record (a summary's cv record holds every candidate's folds)
         if not isinstance(value, dict):
             raise ValueError(f'{where}: expected a dict with a dict under {key!r}, got {reprlib.repr(value)}')
-        if required and key not in value:
+        if key not in value:
             raise ValueError(f'{where}: expected a dict under {key!r}, found only the keys {sorted(map(str, value))}')
-        if not isinstance(value.get(key, {}), dict):
+        if not isinstance(value[key], dict):
             raise ValueError(f'{where}: expected a dict under {key!r}, got {reprlib.repr(value[key])}')
-        return value.get(key, {})
+        return value[key]
 
     def check_args(rec: Dict[str, Any], where: str):
         if not isinstance(rec.get('args'), str):
@@ -1171,7 +1171,7 @@ def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
     sizes: Dict[Tuple[str, str], Tuple[str, int]] = {}  # (cut, fold) -> (first candidate seen, its n)
 
     def check_folds(holder: Any, where: str, cut: str):  # holder: a record with folds under 'folds'
-        for fold, f in record(holder, where, 'folds', required=True).items():
+        for fold, f in record(holder, where, 'folds').items():
             c, n = (f.get('correct'), f.get('n')) if isinstance(f, dict) else (None, None)
             if not (isinstance(fold, str) and type(c) is int and type(n) is int and 0 <= c <= n and n >= 1):
                 raise ValueError(f'{where}, fold {fold!r}: expected a string key and {{"correct": c, "n": n}} with '
@@ -1186,7 +1186,7 @@ def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
 
     if isinstance(grid, (str, bytes)) or not all(isinstance(g, str) for g in grid):
         raise ValueError(f'kfold_choice: grid must be a sequence of candidate names, got {grid!r}')
-    candidates = record(cv, 'cv records', 'candidates', required=True)
+    candidates = record(cv, 'cv records', 'candidates')
     k = cv.get('folds')
     if type(k) is not int or k < 1:
         raise ValueError(f"cv records: expected {{'folds': K (an integer >= 1), 'candidates': {{...}}}}, got folds {k!r}")
@@ -1197,7 +1197,7 @@ def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
     check = cv.get('repeated')
     if check in (None, {}, []):  # no check recorded
         return
-    checked = record(check, 'the repeated check', 'candidates', required=True)
+    checked = record(check, 'the repeated check', 'candidates')
     seeds = check.get('split_seeds')
     if (not isinstance(seeds, list) or not seeds or any(type(s) is not int or s < 1 for s in seeds)
             or len(set(seeds)) != len(seeds)):

@@ -117,7 +117,7 @@ def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] 
     """
     from timm.models import split_model_name_tag
     from ..models.smpconvnet import (ARCH_CONFIGS, infer_config_from_checkpoint, is_original_layout,
-                                     remap_original_keys)
+                                     remap_original_keys, stages_without_grids_words)
     named = split_model_name_tag(architecture)[0] if architecture else None
     if named is not None and named not in ARCH_CONFIGS:
         raise ValueError(f'{architecture} is not an SMPConvNet architecture (expected one of {sorted(ARCH_CONFIGS)})')
@@ -143,10 +143,9 @@ def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] 
             raise ValueError(f"cannot tell the SMP kernel sizes: the checkpoint has {len(cfg['channels'])} stages, "
                              f'{named} has kernel sizes for {len(kernel_sizes)}')
     if kernel_sizes is None and cfg.get('stages_without_grids'):
-        without = cfg['stages_without_grids']
         raise ValueError('cannot tell the SMP kernel sizes: the checkpoint has kernel_coord grids for some stages '
-                         f"only (none in stage{'s' if len(without) > 1 else ''} {', '.join(map(str, without))}; the "
-                         'original code saves one per block of every stage)')
+                         f'only ({stages_without_grids_words(cfg)}; the original code saves one per block of every '
+                         'stage)')
     if kernel_sizes is None:
         raise ValueError('cannot tell the SMP kernel sizes: the checkpoint has no kernel_coord grids and names no '
                          'model (a converted checkpoint: load it with its config.json, e.g. local-dir:<folder>; a '
