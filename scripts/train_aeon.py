@@ -1013,9 +1013,9 @@ def _read_summary(path, datasets):
 def _check_summary_records(cv, ds):
     """Check the cv records of ``ds`` in a summary as this script reads them later: ``check_cv_records`` on every
     record, of candidates no longer in the grid too (the repeated check's CPU time and accuracies read them all);
-    CPU times (``train_time_s``: seconds per scored fold) on every record and split of the check; an ensemble's
-    ``ensemble_of`` a candidate name. An empty repeated check (``{}``, ``[]``, ``null``) is dropped: none recorded,
-    as ``check_cv_records`` reads it. Raises ValueError naming the record."""
+    CPU times (``train_time_s``: seconds per scored fold) on every record and split of the check (an ensemble's
+    ``members`` and ``ensemble_of``: ``check_cv_records``). An empty repeated check (``{}``, ``[]``, ``null``) is
+    dropped: none recorded, as ``check_cv_records`` reads it. Raises ValueError naming the record."""
     grid = list(DATASETS[ds]['candidates'])
     if not isinstance(cv, dict):
         check_cv_records(cv, grid)  # raises, naming what it expected
@@ -1033,16 +1033,9 @@ def _check_summary_records(cv, ds):
             raise ValueError(f"{where}: expected the CPU time of each of its scored folds ({sorted(rec['folds'])}) "
                              f"as a dict of seconds under 'train_time_s', got {t!r}")
 
-    def base(rec, where):
-        if not isinstance(rec.get('ensemble_of', ''), str):
-            raise ValueError(f"{where}: expected the name of its base candidate under 'ensemble_of', got "
-                             f"{rec['ensemble_of']!r}")
-
     for name, rec in cv['candidates'].items():
         times(rec, f'candidate {name}')
-        base(rec, f'candidate {name}')
     for name, rec in (cv['repeated']['candidates'].items() if 'repeated' in cv else ()):
-        base(rec, f'repeated check of candidate {name}')
         for seed, split in rec['splits'].items():
             times(split, f'repeated check of candidate {name}, split seed {seed}')
 

@@ -313,6 +313,17 @@ def test_packager_refuses_a_selection_the_card_could_not_state():
     package.check_selection('X', cv, "train-seq --model-kwargs 'variant=\"b\"' --model-kwargs num_members=1")
     with pytest.raises(ValueError, match="did not train the chosen candidate 'b'"):
         package.check_selection('X', cv, "train-seq --model-kwargs 'variant=\"a\"' --model-kwargs num_members=1")
+    # an ensemble's record without its base (a raw KeyError writing the card) or with a count that is no integer (it
+    # blamed the registered variant's num_members)
+    for edit, found in ((dict(members=2), 'members=2, ensemble_of=None'),
+                        (dict(members='five', ensemble_of='a'), "members='five', ensemble_of='a'"),
+                        (dict(members=1, ensemble_of='a'), "members=1, ensemble_of='a'")):
+        bad = json.loads(json.dumps(cv))
+        bad['candidates']['b'].update(edit)
+        with pytest.raises(ValueError, match=re.escape(f"candidate b: an ensemble's record needs its number of seeds "
+                                                       f"(an integer >= 2) under 'members' and its base candidate's "
+                                                       f"name (a string) under 'ensemble_of', got {found}")):
+            package.check_selection('X', bad, "train-seq --model-kwargs 'variant=\"b\"'")
 
 
 def test_num_members_1_goes_only_to_commands_that_build_a_registered_ensemble(monkeypatch):
@@ -587,8 +598,13 @@ def test_cv_phase_checks_a_hand_edited_summary_before_reading_it(monkeypatch, tm
                            "GunPoint: repeated check of candidate b, split seed 1: expected the CPU time of each"),
                           (lambda cv: cv.pop('candidates'),
                            "GunPoint: cv records: expected a dict under 'candidates', found only the keys"),
-                          (lambda cv: cv['candidates']['b'].__setitem__('ensemble_of', ['a']),
-                           "GunPoint: candidate b: expected the name of its base candidate under 'ensemble_of'")):
+                          (lambda cv: cv['candidates']['b'].update(ensemble_of=['a'], members=2),
+                           "GunPoint: candidate b: an ensemble's record needs .* got members=2, ensemble_of=\\['a'\\]"),
+                          # one half of an ensemble's record: the card could name neither base nor count
+                          (lambda cv: cv['candidates']['b'].__setitem__('members', 2),
+                           "GunPoint: candidate b: an ensemble's record needs .* got members=2, ensemble_of=None"),
+                          (lambda cv: cv['repeated']['candidates']['b'].update(ensemble_of='a', members='five'),
+                           "GunPoint: repeated check of candidate b: an ensemble's record needs .*members='five'")):
         summary = json.loads(good)
         edit(summary['GunPoint']['cv'])
         if not summary['GunPoint']['cv']:

@@ -17,7 +17,8 @@ from timm.models._features_fx import FeatureGraphNet
 
 from ..layers.reparam import is_batchnorm
 
-__all__ = ['STATE_DICT_KEYS', 'clean_key', 'unwrap_state_dict', 'find_state_dict', 'is_deployed_state_dict',
+__all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict', 'find_state_dict',
+           'is_deployed_state_dict',
            'has_batchnorm', 'check_deployed_fit', 'check_weights_file', 'read_error_message', 'probe_weights_file', 'with_checkpoint_checks',
            'install_checkpoint_path_hook', 'adapt_input_channels', 'first_layer_adapted_by_filter', 'FEATURE_WRAPPERS',
            'record_loaded_classes']
@@ -124,6 +125,16 @@ def find_state_dict(checkpoint: Dict[str, Any]) -> Tuple[Dict[str, Any], Optiona
         if isinstance(checkpoint.get(key), dict):
             return {clean_key(k): v for k, v in checkpoint[key].items()}, key
     return {clean_key(k): v for k, v in checkpoint.items()}, None
+
+
+def removed_prefix(checkpoint: Dict[str, Any]) -> str:
+    """The wrapper prefix (``'module.'``, ``'_orig_mod.'``, ...) ``find_state_dict`` removed from the first key of
+    ``checkpoint``'s state dict that had one, '' where none had: messages name keys without it."""
+    wrapped = next((checkpoint[k] for k in STATE_DICT_KEYS if isinstance(checkpoint.get(k), dict)), checkpoint)
+    for key in wrapped:
+        if isinstance(key, str) and clean_key(key) != key:
+            return key[:len(key) - len(clean_key(key))]
+    return ''
 
 
 def unwrap_state_dict(checkpoint: Dict[str, Any], what: str = 'a state dict') -> Dict[str, torch.Tensor]:

@@ -72,8 +72,8 @@ from timm.models._registry import generate_default_cfgs, register_model
 
 from ._args import check_io_counts
 from ._checkpoint import (
-    adapt_input_channels, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict,
-    record_loaded_classes, remember_create_args, unwrap_state_dict)
+    adapt_input_channels, check_deployed_fit, find_state_dict, first_layer_adapted_by_filter, has_batchnorm,
+    is_deployed_state_dict, record_loaded_classes, remember_create_args, unwrap_state_dict)
 from ._pretrained import explain_missing_weights
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
@@ -1782,12 +1782,15 @@ def _weights_hold_one_model(kwargs: Dict[str, Any]) -> bool:
     if not isinstance(path, (str, os.PathLike)):
         return False
     if os.path.isdir(path):  # timm's local-dir: the cfg names the folder, whose model.safetensors it loads first
-        path = os.path.join(path, 'model.safetensors')
-    if not str(path).endswith('.safetensors'):
-        return False
+        path = next((os.path.join(path, n) for n in ('model.safetensors', 'pytorch_model.bin')
+                     if os.path.isfile(os.path.join(path, n))), os.path.join(path, 'model.safetensors'))
     try:
-        with safe_open(str(path), framework='pt') as f:
-            return not member_indices(dict.fromkeys(f.keys()))
+        if str(path).endswith('.safetensors'):
+            with safe_open(str(path), framework='pt') as f:
+                keys = dict.fromkeys(f.keys())
+        else:  # a torch checkpoint (a folder's pytorch_model.bin): mapped, its tensors not read
+            keys = find_state_dict(torch.load(str(path), map_location='cpu', weights_only=True, mmap=True))[0]
+        return not member_indices(keys)
     except Exception:  # a missing or damaged file: the weight loading names it
         return False
 

@@ -880,7 +880,9 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
             raise ValueError('checkpoint in the original layout without a large_kernel.smp.conv.kernel_coord grid in '
                              'every stage' + (f' ({stages_without_grids_words(ckpt_cfg)})'
                                               if ckpt_cfg.get('stages_without_grids') else '')
-                             + ': its kernel sizes cannot be told (the original code saves one per block)')
+                             + ': its kernel sizes cannot be told, and a wrong size would give other kernels '
+                             'silently (the original code saves a grid in every block: this file was changed since; '
+                             'load the checkpoint as the original code saved it)')
         if ckpt_kernels != list(model.large_kernel_sizes):
             raise ValueError(
                 f'checkpoint has SMP kernel sizes {ckpt_kernels}, the model {model.large_kernel_sizes}; '

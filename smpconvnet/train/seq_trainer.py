@@ -1149,7 +1149,8 @@ def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
     ``{'correct': c, 'n': n}`` under one of the keys ``'0'`` .. ``str(K - 1)``, with integers 0 <= c <= n and n >= 1,
     and one fold of one cut held out the same number of series for every candidate (they are scored on the same
     folds); a repeated check's split seeds distinct integers of at least 1 and its records ``{'args': str, 'splits':
-    {str(s): {'folds': {...}}}}``. Folds not yet scored are allowed (``folds_scored`` tells them).
+    {str(s): {'folds': {...}}}}``; an ensemble's record (``members`` or ``ensemble_of`` present) both, ``members`` an
+    integer >= 2 and ``ensemble_of`` a name. Folds not yet scored are allowed (``folds_scored`` tells them).
 
     Raises:
         ValueError: naming the record and what was expected."""
@@ -1167,6 +1168,14 @@ def check_cv_records(cv: Dict[str, Any], grid: Sequence[str]) -> None:
         if not isinstance(rec.get('args'), str):
             raise ValueError(f"{where}: expected the candidate's train-seq arguments as a string under 'args' (a "
                              f"record that does not say what made it is no candidate's), got {rec.get('args')!r}")
+        # an ensemble's record says both what it averages and how many seeds: one without the other is no record
+        # the scripts can state (the card names the base and counts the members)
+        if 'members' in rec or 'ensemble_of' in rec:
+            members, base = rec.get('members'), rec.get('ensemble_of')
+            if type(members) is not int or members < 2 or not isinstance(base, str):
+                raise ValueError(f"{where}: an ensemble's record needs its number of seeds (an integer >= 2) under "
+                                 f"'members' and its base candidate's name (a string) under 'ensemble_of', got "
+                                 f"members={members!r}, ensemble_of={base!r}")
 
     sizes: Dict[Tuple[str, str], Tuple[str, int]] = {}  # (cut, fold) -> (first candidate seen, its n)
 

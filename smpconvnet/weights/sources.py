@@ -24,7 +24,8 @@ import torch
 from ..atomic_io import holds_nothing
 from ..user_warnings import caller_stacklevel
 from ..models import (
-    check_weights_file, find_state_dict, has_batchnorm, is_weight_source_error, member_network, unwrap_state_dict,
+    check_weights_file, find_state_dict, has_batchnorm, is_weight_source_error, member_network, removed_prefix,
+    unwrap_state_dict,
 )
 from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg,
                       set_pretrained_cfg, with_channels)
@@ -804,8 +805,11 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
                 model.load_state_dict(state_dict, strict=True)
         except (ValueError, RuntimeError) as e:
             text = str(e) if len(str(e)) < 600 else str(e)[:600] + ' ...'
-            raise ValueError(f'{path}: {source.description}: its weights do not fit {source.architecture}'
-                             + (f' with {model_args}' if model_args else '') + f': {text}') from e
+            prefix = removed_prefix(checkpoint)
+            # "do not load", not "do not fit": a file of the right shapes is refused too (an original's grid)
+            raise ValueError(f'{path}: {source.description}: its weights do not load into {source.architecture}'
+                             + (f' with {model_args}' if model_args else '') + f': {text}'
+                             + (f" (keys named without the file's {prefix!r} prefix)" if prefix else '')) from e
     file_chans = None if source.pretrained_cfg else file_io.get('in_chans')
     if file_chans and 'input_size' not in given:
         # the input channels are the weights' (an assumed model's cfg had its own: a first layer adapted by in_chans=

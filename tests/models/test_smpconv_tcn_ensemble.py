@@ -356,7 +356,19 @@ def test_a_single_models_folder_of_a_variant_registered_as_an_ensemble_since_loa
         with pytest.raises(ValueError, match='a single SMP-TCN .*create it with num_members=1'):
             timm.create_model('smpconv_tcn_acsf1', pretrained=True, **small,
                               pretrained_cfg_overlay=dict(file=str(folder / 'model.safetensors')))
+    # a folder with pytorch_model.bin instead (timm's local-dir: loads it where model.safetensors is missing): it was
+    # refused with the hint, its keys not read at build
+    bin_folder = tmp_path / 'old_bin'
+    bin_folder.mkdir()
+    torch.save(single.state_dict(), str(bin_folder / 'pytorch_model.bin'))
+    (bin_folder / 'config.json').write_text((folder / 'config.json').read_text())
+    with torch.no_grad():
+        for loaded in (timm.create_model(f'local-dir:{bin_folder}', pretrained=True), load_model(str(bin_folder))[0]):
+            assert isinstance(loaded, SMPConvTCN)
+            assert torch.equal(loaded.eval()(x), single(x))
     members = timm.create_model('smpconv_tcn_acsf1', **small)
     assert isinstance(members, SMPConvTCNEnsemble) and members.num_members == 3
     save_file(members.state_dict(), str(folder / 'model.safetensors'))
     assert isinstance(timm.create_model(f'local-dir:{folder}', pretrained=True), SMPConvTCNEnsemble)
+    torch.save(members.state_dict(), str(bin_folder / 'pytorch_model.bin'))
+    assert isinstance(timm.create_model(f'local-dir:{bin_folder}', pretrained=True), SMPConvTCNEnsemble)

@@ -370,7 +370,7 @@ def test_checkpoint_errors_name_the_file_and_what_was_expected(tmp_path):
     model = _family_model('tcn')
     path, _ = _save_train_py_checkpoint(tmp_path, model, _train_py_args(
         model='smpconv_tcn_smnist', num_classes=5, in_chans=2, model_kwargs=dict(num_blocks=3)), ema=False)
-    with pytest.raises(ValueError, match='do not fit smpconv_tcn_smnist') as e:
+    with pytest.raises(ValueError, match='do not load into smpconv_tcn_smnist') as e:
         load_model(str(path))
     assert str(path) in str(e.value) and 'num_blocks' in str(e.value)
     assert cli_main(['info', str(path)]) == 1
@@ -803,7 +803,7 @@ def test_a_weights_file_with_another_num_classes_gets_a_new_classifier(tmp_path,
                                    default.forward_head(default.forward_features(x), pre_logits=True))
             assert other.num_classes == classes
     # other mismatches still fail, with the file named
-    with pytest.raises(ValueError, match=r'w\.safetensors: .*do not fit'):
+    with pytest.raises(ValueError, match=r'w\.safetensors: .*do not load into'):
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             other = {'tcn': dict(hidden_channels=3), 'resnet': dict(n_points=2), 'smpconvnet': dict(n_points_divide=2)}
@@ -820,3 +820,21 @@ def test_the_original_checkpoint_with_another_num_classes_gets_a_new_classifier(
     with torch.no_grad():
         assert torch.equal(plain.eval().forward_head(plain.forward_features(x), pre_logits=True),
                            model.eval().forward_head(model.forward_features(x), pre_logits=True))
+
+
+def test_a_refused_original_grid_is_named_as_the_file_names_it(tmp_path):
+    """An original-layout file whose kernel_coord grid is not the original's: its shapes fit, so the refusal says
+    the weights do not load (it said they "do not fit" the architecture), and a key the file prefixes with
+    ``module.`` (DataParallel) is said to be named without that prefix."""
+    from pathlib import Path
+    from safetensors.torch import load_file, save_file
+    sd = load_file(str(Path(__file__).parent.parent / 'fixtures' / 'official_smpconvnet_small.safetensors'))
+    key = next(k for k in sd if k.endswith('.kernel_coord'))
+    for prefix in ('', 'module.'):
+        path = tmp_path / f'grid{len(prefix)}.safetensors'
+        save_file({prefix + k: v + 0.05 if k == key else v for k, v in sd.items()}, str(path))
+        with pytest.raises(ValueError) as e:
+            load_model(str(path))
+        assert str(e.value).startswith(f'{path}: ') and 'weights do not load into smpconvnet_t' in str(e.value)
+        assert 'do not fit' not in str(e.value) and f"{key}: not the original's grid" in str(e.value)
+        assert str(e.value).endswith(" (keys named without the file's 'module.' prefix)") == bool(prefix)
