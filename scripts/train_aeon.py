@@ -431,7 +431,10 @@ DATASETS = {
                              folds=5, candidates={**_WIDTH_GRID, 'wide_mixup': _WIDTH_GRID['wide'] + _MIXUP,
                                                   'wide_e200': _WIDTH_GRID['wide'] + _LONG,
                                                   'same_wide': _WIDTH_GRID['wide'] + _CENTRED,
-                                                  'wide_x5': Ensemble('wide', 5)},
+                                                  'wide_x5': Ensemble('wide', 5),
+                                                  'wide_mixup_x5': Ensemble('wide_mixup', 5),
+                                                  'wide_mixup_ema': _WIDTH_GRID['wide'] + _MIXUP + _EMA,
+                                                  'wide_mixup_e200': _WIDTH_GRID['wide'] + _MIXUP + _LONG},
                              note=_two_block_note('0.955') + ' A later round (`--candidates wide_mixup wide_e200 '
                              'same_wide wide_x5`) added the chosen recipe with mixup (`wide_mixup`), with 200 epochs '
                              'instead of 100 (`wide_e200`), with centred (\'same\') convolutions (`same_wide`), and an '
@@ -442,10 +445,22 @@ DATASETS = {
                              'machine than its first round (whose runs were not kept): 63 of the 67 series held out '
                              'against 64 then, so on this card\'s records `small` and `wide` tie at 63, where the first '
                              'round had chosen `wide`; this card records the new runs (CPU runs of one command differ '
-                             'between machines).',
+                             'between machines). A later round (`--candidates wide_mixup_x5 wide_mixup_ema '
+                             'wide_mixup_e200`; its rule written down before its runs) added an ensemble of 5 seeds of '
+                             '`wide_mixup`, its weights\' exponential moving average exported (`--model-ema`) and 200 '
+                             'epochs instead of 100, after its model had scored 0.962 on the test split (MiniRocket '
+                             '0.965) and the mean of the six equal-length sets had stayed below MiniRocket\'s. The '
+                             'moving average, over 300 updates (3 an epoch), still held 4.9% of the first update\'s '
+                             'BatchNorm statistics, its variances up to 499 times the trained ones: it held out 44 of '
+                             '67 (train-seq warns of this since). The ensemble\'s seed-0 runs trained `wide_mixup` '
+                             'again, on another machine than its round: the same held-out counts, fold for fold, on '
+                             'the three cuts; on split seed 0 this card records the new runs\' CPU time.',
                              repeated_note='This check (`--split-seeds 1 2 --candidates wide_mixup same_wide`; its '
                                            'seeds and rule written down before the round\'s runs) broke the tie of '
-                                           '`wide_mixup` and `same_wide` at 65 of 67 on split seed 0.'),
+                                           '`wide_mixup` and `same_wide` at 65 of 67 on split seed 0. A later '
+                                           'round\'s ties at 65 (`wide_mixup_x5`, `wide_mixup_e200`) ran on the same '
+                                           'split seeds (`--split-seeds 1 2 --candidates wide_mixup_x5 '
+                                           'wide_mixup_e200`; the rule written down before the round\'s runs).'),
     # JapaneseVowels: 64 channels (--candidates avg_wide), then a 5-seed ensemble (--candidates avg_x5) added after its
     # first model had scored 363/370 on the test split, one short of zero-padded MiniRocket (the model card says so)
     'JapaneseVowels': dict(model='smpconv_tcn_japanesevowels', args=['--epochs', '100', '--batch-size', '32'],
@@ -479,7 +494,11 @@ DATASETS = {
                                                 'avg_mixup_p10': _POOL_GRID['avg'] + ['n_points=10'] + _MIXUP,
                                                 'avg_mixup_p15': _POOL_GRID['avg'] + ['n_points=15'] + _MIXUP,
                                                 'avg_mixup_ema': _POOL_GRID['avg'] + _MIXUP + _EMA,
-                                                'avg_mixup_p15_x5': Ensemble('avg_mixup_p15', 5)},
+                                                'avg_mixup_p15_x5': Ensemble('avg_mixup_p15', 5),
+                                                'avg_mixup_p15_ema': _POOL_GRID['avg'] + ['n_points=15'] + _MIXUP
+                                                + _EMA,
+                                                'avg_mixup_p15_e200': _POOL_GRID['avg'] + ['n_points=15'] + _MIXUP
+                                                + _LONG},
                            note=_later_round_note('363/370 (zero-padded MiniRocket: 364)', '64 channels '
                                                   '(`--candidates avg_wide`) were added as a second round, an '
                                                   'ensemble of 5 seeds of the chosen candidate (`--candidates '
@@ -512,7 +531,12 @@ DATASETS = {
                            '`avg_mixup_p15`, after the repeated check had chosen it and its model had scored 364 of '
                            '370 on the test split, level with zero-padded MiniRocket (363-366). Its seed-0 runs trained '
                            '`avg_mixup_p15` again, on another machine than its round (whose runs were not kept): the '
-                           'same held-out counts, fold for fold; this card records the new runs\' CPU time.'),
+                           'same held-out counts, fold for fold; this card records the new runs\' CPU time.'
+                           ' A later round (`--candidates avg_mixup_p15_ema avg_mixup_p15_e200`; its rule written '
+                           'down before its runs) added `avg_mixup_p15` with the weights\' exponential moving average '
+                           'exported (the last 17 of the 100 epochs) and with 200 epochs instead of 100, after the '
+                           'ensemble round had changed no choice and the model was still level with zero-padded '
+                           'MiniRocket on the test split.'),
     # PickupGestureWiimoteZ: the 32-tap kernels (--candidates k32), then a 5-seed ensemble (--candidates avg_x5) added
     # after its first model had scored 0.78 on the test split (the model card says so)
     'PickupGestureWiimoteZ': dict(model='smpconv_tcn_pickupgesturewiimotez',
@@ -545,10 +569,19 @@ DATASETS = {
                                       'max', 'avgmax'))
                                   + ' ' + _ENSEMBLE_ROUND.format('max_x5')),
     # OSULeaf: the whole-series kernels of its first model overfit (training accuracy 1.0, test 0.78), so the grid is
-    # the kernel span; 3 folds: its runs take about 10 minutes each on a CPU core
+    # the kernel span; 3 folds: its first runs took about 13 minutes each on a CPU core (1-4 on a later machine)
     'OSULeaf': dict(model='smpconv_tcn_osuleaf', args=['--epochs', '100', '--batch-size', '16'], folds=3,
+                    grid_arch=dict(in_chans=1, num_classes=6, num_blocks=3, hidden_channels=32, n_points=30,
+                                   init_radius=0.0645, coord_std=0.1, small_kernel_size=5, bias=True, dropout=0.1,
+                                   r_min=1e-4, kernel_length=32, global_pool='avg'),
+                    grid_model='smpconv_tcn_gunpoint',
                     candidates={**_SHORT_GRID, 'k32_shift': _SHORT_GRID['k32'] + _SHIFT,
-                                'same_k33_shift': _short(33) + _CENTRED + _SHIFT},
+                                'same_k33_shift': _short(33) + _CENTRED + _SHIFT,
+                                'k32_ema': _short(32, fft=True) + _EMA, 'k32_e200': _short(32, fft=True) + _LONG,
+                                'same_k65_shift_ema': _short(65, fft=True) + _CENTRED + _SHIFT + _EMA,
+                                'same_k33_shift_ema': _short(33) + _CENTRED + _SHIFT + _EMA,
+                                'k32_e400': _short(32, fft=True) + ['--epochs', '400'],
+                                'k32_e200_x5': Ensemble('k32_e200', 5)},
                     note='This grid was designed after the first-generation OSULeaf model (4 blocks, whole-series '
                          'kernels, chosen on a 25% hold-out) had scored 0.777 on the test split and fitted its '
                          'training set perfectly: short kernels were the remedy tried for that overfitting. Within '
@@ -558,7 +591,23 @@ DATASETS = {
                          'start) and ACSF1\'s and ArrowHead\'s recipe of centred 33-tap kernels with circular '
                          'shifts and mean pooling (`same_k33_shift`), after the chosen model had scored 0.950 on '
                          'the test split (MiniRocket 0.955) and the mean of the six equal-length sets had stayed '
-                         'below MiniRocket\'s (0.939 against 0.948).'),
+                         'below MiniRocket\'s (0.939 against 0.948). A later round (`--candidates k32_ema k32_e200 '
+                         'same_k65_shift_ema same_k33_shift_ema`; its rule written down before its runs) added the '
+                         'chosen recipe with the weights\' exponential moving average exported (`k32_ema`: the last '
+                         '12 of the 100 epochs) and with 200 epochs instead of 100 (`k32_e200`), both through the FFT '
+                         'path (the same convolution; runs of 74-214 s here, where `k32`\'s took 761-772 s on the '
+                         'machine of its round), ACSF1\'s '
+                         'chosen single recipe (`same_k65_shift_ema`: centred 65-tap kernels, circular shifts, the '
+                         'moving average) and the grid\'s centred candidate with the moving average '
+                         '(`same_k33_shift_ema`): the rounds that had moved other sets\' choices (the moving average, '
+                         'capacity, longer kernels) had never run on this set, whose model was still below '
+                         'MiniRocket on the test split (0.950 against 0.955). A later round (`--candidates k32_e400 '
+                         'k32_e200_x5`; its rule written down before its runs) added the chosen `k32_e200` with 400 '
+                         'epochs and an ensemble of 5 seeds of it, after `k32_e200` had moved the choice and scored '
+                         '0.963 on the test split (MiniRocket 0.955) with the mean of the six equal-length sets still '
+                         'below MiniRocket\'s (0.9425 against 0.9478). Its seed-0 runs trained `k32_e200` again, by '
+                         'the commands of the grid\'s architecture (`grid_model`, after the variant was redefined): '
+                         'the same held-out counts, fold for fold; this card records the new runs\' CPU time.'),
 }
 
 
@@ -1040,10 +1089,19 @@ def _check_summary_records(cv, ds):
             times(split, f'repeated check of candidate {name}, split seed {seed}')
 
 
-def _write_summary(path, summary):
-    # a new file renamed into place: an interrupted write leaves the earlier summary, not half of this one
+def _write_summary(path, summary, datasets):
+    """Write the records of ``datasets`` into the summary at ``path`` as it is now, the other sets' as found there:
+    another run of this script on other sets, started before this one, may have written them since (a final run's
+    record was lost so, overwritten by the summary a cross-validation of another set had read before it). A new
+    file renamed into place: an interrupted write leaves the earlier summary, not half of this one."""
+    try:
+        current = json.loads(path.read_text()) if path.exists() else {}
+    except ValueError:
+        current = {}  # read and checked at the start: a file broken since is replaced
+    current = current if isinstance(current, dict) else {}
+    current.update({ds: summary[ds] for ds in datasets if ds in summary})
     with atomic_file(path) as tmp:
-        tmp.write_text(json.dumps(summary, indent=2))
+        tmp.write_text(json.dumps(current, indent=2))
 
 
 def _cpu_time(entry, ds):
@@ -1148,7 +1206,7 @@ def main():
 
     if args.phase in ('cv', 'all'):
         _cross_validate(args, out, summary)
-        _write_summary(summary_path, summary)
+        _write_summary(summary_path, summary, args.datasets)
 
     if args.phase in ('final', 'all'):
         jobs, keys = [], []
@@ -1187,7 +1245,7 @@ def main():
                                                                                     args.extra, final=True)[3:])}
             print(f'{ds}: test accuracy per seed {accs}' + (f': mean {mean:.4f} +- {std:.4f}' if a else
                                                              ': no final run finished'), flush=True)
-        _write_summary(summary_path, summary)
+        _write_summary(summary_path, summary, args.datasets)
     print(f'total {time.time() - t_start:.0f}s')
 
 

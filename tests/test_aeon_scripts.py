@@ -426,6 +426,30 @@ def test_cv_phase_with_an_ensemble_candidate(monkeypatch, tmp_path):
     assert sorted(trained) == sorted(f'GunPoint_a_f{f}_s{s}' for f in range(2) for s in (1, 2))
 
 
+def test_a_run_keeps_what_another_wrote_of_other_sets_meanwhile(monkeypatch, tmp_path):
+    """Two runs of the script on different sets at once: each writes its own sets' records into the summary as it is
+    when it ends. A cross-validation of one set, started before a final run of another had finished, wrote the
+    summary it had read at its start and lost that final run's record."""
+    train_aeon = _script('train_aeon')
+    monkeypatch.setitem(train_aeon.DATASETS, 'GunPoint', dict(
+        model='smpconv_tcn_gunpoint', args=[], folds=2, candidates={'a': ['--model-kwargs', 'x=1']}))
+    other = {'cv': {'folds': 3, 'candidates': {}}, 'final': {'test_accuracy': {'0': 0.96}, 'command': 'written meanwhile'}}
+
+    def fake_run_all(jobs, n_jobs):  # the other run finishes while this one trains
+        path = tmp_path / 'summary.json'
+        written = json.loads(path.read_text()) if path.exists() else {}
+        path.write_text(json.dumps({**written, 'OSULeaf': other}))
+        for cmd, log in jobs:
+            (log.parent / 'results.json').write_text(json.dumps({'val': {'correct': 6, 'n': 10}, 'train_time_s': 2.}))
+        return [(0, 1.0)] * len(jobs)
+    monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
+    monkeypatch.setattr(sys, 'argv', ['train_aeon.py', '--out', str(tmp_path), '--datasets', 'GunPoint', '--phase',
+                                      'cv'])
+    train_aeon.main()
+    summary = json.loads((tmp_path / 'summary.json').read_text())
+    assert summary['OSULeaf'] == other and summary['GunPoint']['cv']['chosen'] == 'a'
+
+
 def test_repeated_check_runs_on_further_split_seeds_and_moves_the_choice(monkeypatch, tmp_path, capsys):
     """``--phase cv --split-seeds 1 2 --candidates a b``: the candidates run on those cuts' folds (train-seq
     --split-seed), recorded as the repeated check beside the grid's own; its tie-break moves the choice; a check on

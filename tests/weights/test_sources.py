@@ -258,7 +258,9 @@ def test_bare_weights_of_a_model_built_otherwise_warn_with_a_command_that_loads_
                                          r'\(input_size=\(1, 1, 784\)') as record:
         passed, described = load_model(str(path), global_pool='avg', kernel_length=32)
     with torch.inference_mode():
-        assert rel_err(copied(x), model(x)) == 0 and rel_err(passed.eval()(x), model(x)) == 0
+        # passed builds the family's automatic conv path; the OSULeaf variant runs the FFT path it was trained with
+        # (use_fft=True), the same convolution: rounding only
+        assert rel_err(copied(x), model(x)) == 0 and rel_err(passed.eval()(x), model(x)) <= 1e-6
     reminder = str(record[0].message)
     assert eval(re.search(r"(timm\.create_model\('smpconv_tcn_osuleaf'.*?\)\))", reminder).group(1),
                 {'timm': timm}).pretrained_cfg['input_size'] == (1, 1, 427)
