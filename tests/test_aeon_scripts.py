@@ -324,6 +324,16 @@ def test_packager_refuses_a_selection_the_card_could_not_state():
                                                        f"(an integer >= 2) under 'members' and its base candidate's "
                                                        f"name (a string) under 'ensemble_of', got {found}")):
             package.check_selection('X', bad, "train-seq --model-kwargs 'variant=\"b\"'")
+    # a base that is no other candidate's record (a trial's 'nope', or the ensemble itself) went into the card
+    for base in ('nope', 'b'):
+        bad = json.loads(json.dumps(cv))
+        bad['candidates']['b'].update(members=2, ensemble_of=base)
+        with pytest.raises(ValueError, match=re.escape(f"candidate b: ensemble_of={base!r} names no other candidate "
+                                                       "of the cv records (they have: a)")):
+            package.check_selection('X', bad, "train-seq --model-kwargs 'variant=\"b\"'")
+    good = json.loads(json.dumps(cv))
+    good['candidates']['b'].update(members=2, ensemble_of='a')
+    package.check_selection('X', good, "train-seq --model-kwargs 'variant=\"b\"'")
 
 
 def test_num_members_1_goes_only_to_commands_that_build_a_registered_ensemble(monkeypatch):

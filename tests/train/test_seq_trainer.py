@@ -771,26 +771,28 @@ def test_options_that_would_train_something_else_are_refused_before_training(tmp
 
 
 def test_an_average_whose_batchnorm_statistics_are_off_is_said():
-    """timm's ModelEmaV3 averages BatchNorm statistics too: ItalyPowerDemand's --model-ema runs (300 updates, 4.9%
-    of the average the first update's, under the 5% of the warning before training) exported running variances 10
-    times the trained model's and scored chance on held-out folds without a word. Off by more than 2x either way
-    (here 5x and 1 / 3), the run says so, naming the layer; within it, nothing is said."""
+    """timm's ModelEmaV3 averages BatchNorm statistics too: ItalyPowerDemand's --model-ema runs (300 updates, 4.95% of
+    the average the first update's, under the 5% of the warning before training) exported running variances a median
+    55 times the trained model's in a layer and scored chance on held-out folds without a word. A layer whose median
+    channel is more than 10x off either way (here 20x and 1 / 20) is named; a layer 5x off, or one channel 50x off
+    (a trial's false alarm: a channel of variance 1e-4 in a model that scored 14 of 14), is not."""
     import timm
     model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=3, hidden_channels=4, n_points=3)
-    averaged = copy.deepcopy(model)
+    quiet = [copy.deepcopy(model) for _ in range(3)]
+    quiet[1].blocks[1].conv1.smp_norm.running_var.mul_(5.)
+    quiet[2].blocks[1].conv1.smp_norm.running_var[0] *= 50.
     with warnings.catch_warnings():
         warnings.simplefilter('error')
-        train_seq._warn_of_averaged_batchnorm(model, averaged, 0.049)
-        averaged.blocks[1].conv1.smp_norm.running_var.mul_(1.9)
-        train_seq._warn_of_averaged_batchnorm(model, averaged, 0.049)
-    for scale, found in ((5., '5.0'), (1 / 3, '3.0')):
+        for averaged in quiet:
+            train_seq._warn_of_averaged_batchnorm(model, averaged, 0.0495)
+    for scale in (20., 1 / 20):
         off = copy.deepcopy(model)
-        off.blocks[2].conv2.small_norm.running_var[1] *= scale
+        off.blocks[2].conv2.small_norm.running_var.mul_(scale)
         with pytest.warns(UserWarning, match=re.escape(
-                f"--model-ema: the exported average's BatchNorm running variances are up to {found} times off the "
-                "trained model's (blocks.2.conv2.small_norm): the average still weighs the first update 4.9%")
+                "--model-ema: the exported average's BatchNorm running variances are a median 20 times off the "
+                "trained model's in blocks.2.conv2.small_norm (the first update still weighs 4.95% of the average")
                 + '.*add --precise-bn'):
-            train_seq._warn_of_averaged_batchnorm(model, off, 0.049)
+            train_seq._warn_of_averaged_batchnorm(model, off, 0.0495)
 
 
 def test_model_ema_exports_the_moving_average_of_the_weights_it_does_not_change(tmp_path, monkeypatch, capsys):
