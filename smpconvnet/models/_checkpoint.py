@@ -130,8 +130,8 @@ def find_state_dict(checkpoint: Dict[str, Any]) -> Tuple[Dict[str, Any], Optiona
 def removed_prefix(checkpoint: Dict[str, Any]) -> str:
     """The wrapper prefix (``'module.'``, ``'_orig_mod.'``, ...) ``find_state_dict`` removed from the first key of
     ``checkpoint``'s state dict that had one, '' where none had: messages name keys without it."""
-    wrapped = next((checkpoint[k] for k in STATE_DICT_KEYS if isinstance(checkpoint.get(k), dict)), checkpoint)
-    for key in wrapped:
+    under = find_state_dict(checkpoint)[1]
+    for key in (checkpoint[under] if under else checkpoint):
         if isinstance(key, str) and clean_key(key) != key:
             return key[:len(key) - len(clean_key(key))]
     return ''

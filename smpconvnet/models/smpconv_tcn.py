@@ -1787,7 +1787,7 @@ def _weights_hold_one_model(kwargs: Dict[str, Any]) -> bool:
     try:
         if str(path).endswith('.safetensors'):
             with safe_open(str(path), framework='pt') as f:
-                keys = dict.fromkeys(f.keys())
+                keys = f.keys()
         else:  # a torch checkpoint (a folder's pytorch_model.bin): mapped, its tensors not read
             keys = find_state_dict(torch.load(str(path), map_location='cpu', weights_only=True, mmap=True))[0]
         return not member_indices(keys)

@@ -43,6 +43,7 @@ from ..data import sequences as seq_data
 from ..user_warnings import caller_stacklevel
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
+from ..layers.reparam import is_batchnorm
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input, member_network
 from ..weights.sources import (
     check_none_kwargs, load_model_with_config, register_checkpoint_format, weights_file_hints)
@@ -1265,7 +1266,7 @@ def _warn_of_averaged_batchnorm(model: nn.Module, averaged: nn.Module, first_sha
     as without the average. ``first_share``: the weight of the first update in the average."""
     worst = (1., '')
     for (name, bn), (_, avg) in zip(model.named_modules(), averaged.named_modules()):
-        if not isinstance(bn, nn.modules.batchnorm._BatchNorm) or bn.running_var is None:
+        if not is_batchnorm(bn) or bn.running_var is None:
             continue
         ratio = (avg.running_var.double().clamp_min(1e-12) / bn.running_var.double().clamp_min(1e-12)).cpu()
         median = ratio.median().item()
