@@ -28,7 +28,8 @@ from smpconvnet.models.smpconv_tcn import SEQUENCE_DATA_CFG, whole_architecture 
 from smpconvnet.atomic_io import atomic_dir  # noqa: E402
 from smpconvnet.weights.folders import foreign_to_model_folder, write_ensemble_folder  # noqa: E402
 from smpconvnet.weights.hub import MANIFEST_NAME, read_manifest, sha256_file, write_manifest  # noqa: E402
-from smpconvnet.train.seq_trainer import FINISHED_COMMAND_NAME, evaluate_pretrained, kfold_choice  # noqa: E402
+from smpconvnet.train.seq_trainer import (  # noqa: E402
+    FINISHED_COMMAND_NAME, ONE_MEMBER_ARGS, evaluate_pretrained, kfold_choice)
 
 TAG = 'aeon'
 SHIPPED_SEED = 0  # fixed before training, not the best seed
@@ -234,14 +235,10 @@ held-out predictions over all {cuts} cuts won (ties: the first listed); the test
 {chr(10) + check['note'] + chr(10) if check.get('note') else ''}"""
 
 
-# what builds one SMP-TCN of a registered ensemble (train_aeon's member runs end with it)
-SINGLE_MEMBER_ARGS = ['--model-kwargs', 'num_members=1']
-
-
 def single_member(words):
     """train-seq arguments that build one SMP-TCN of the model they name: ``num_members=1`` added (a registered
     ensemble builds all its members otherwise, trained jointly, which the shipped members were not)."""
-    return list(words) if 'num_members=1' in words else list(words) + SINGLE_MEMBER_ARGS
+    return list(words) if ONE_MEMBER_ARGS[1] in words else list(words) + ONE_MEMBER_ARGS
 
 
 def member_commands(command, members):
@@ -299,7 +296,7 @@ def check_finished(run, words, required, retrain):
         w[w.index('--output') + 1] = '...'
         return w
     recorded = json.loads(record.read_text())
-    if 'num_members=1' in words:  # a member's run, recorded before the commands said so (its model_args tell)
+    if ONE_MEMBER_ARGS[1] in words:  # a member's run, recorded before the commands said so (its model_args tell)
         recorded = single_member(recorded)
     if without_output(recorded) != without_output(words):
         raise ValueError(f'{run} was trained by {shlex.join(recorded)!r}, not by the chosen candidate\'s '
@@ -364,7 +361,7 @@ def check_selection(ds, cv, final_command):
         raise ValueError(f'{ds}: candidates {partial} were not scored on all {cv["folds"]} folds')
     if cv.get('chosen') != best:
         raise ValueError(f'{ds}: the summary records {cv.get("chosen")!r} as chosen, but {best!r} cross-validated best')
-    if not final_command.removesuffix(' ' + shlex.join(SINGLE_MEMBER_ARGS)).endswith(' ' + cv['candidates'][best]['args']):
+    if not final_command.removesuffix(' ' + shlex.join(ONE_MEMBER_ARGS)).endswith(' ' + cv['candidates'][best]['args']):
         raise ValueError(f'{ds}: the final run ({final_command!r}) did not train the chosen candidate {best!r} '
                          f'({cv["candidates"][best]["args"]}): run --phase final again')
 

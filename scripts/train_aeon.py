@@ -58,8 +58,8 @@ from smpconvnet.models import WEIGHTS_DIR  # noqa: E402
 from smpconvnet.models.seq_zoo import SEQ_ZOO  # noqa: E402
 from smpconvnet.models.smpconv_tcn import whole_architecture  # noqa: E402
 from smpconvnet.train.seq_trainer import (  # noqa: E402
-    FINISHED_COMMAND_NAME, check_cv_records, folds_scored, heldout_predictions, kfold_choice, parse_model_kwargs,
-    pooled_accuracy, repeated_accuracy, repeated_scored, tied_for_best)
+    FINISHED_COMMAND_NAME, ONE_MEMBER_ARGS, check_cv_records, folds_scored, heldout_predictions, kfold_choice,
+    parse_model_kwargs, pooled_accuracy, repeated_accuracy, repeated_scored, tied_for_best)
 
 # the common recipe (paper's optimiser: Adam + cosine with warm-up, radius lr x0.1, radii clamped)
 COMMON = ['--lr', '2e-3', '--weight-decay', '1e-4', '--warmup-epochs', '5', '--min-lr-ratio', '0.01', '--augment',
@@ -711,7 +711,7 @@ def _command(dataset, candidate, out, seed, device, extra, final=False):
             # one SMP-TCN per run, of a model registered as an ensemble too (its members are such runs); only where the
             # command builds that model (a cv run on grid_model's architecture kept its command when the set's variant
             # became an ensemble: --keep-finished had trained its finished runs again)
-            + (['--model-kwargs', 'num_members=1'] if 'num_members' in SEQ_ZOO[model]['arch'] else []))
+            + (ONE_MEMBER_ARGS if 'num_members' in SEQ_ZOO[model]['arch'] else []))
 
 
 def _ensemble_correct(runs):

@@ -5,15 +5,15 @@ smpconv_tcn      the paper's causal SMP-TCN sequence models
 smpconv_resnet   the paper's CIFAR-10 SMP ResNet
 seq_zoo          SMP-TCNs trained by this project on UEA/UCR sets (weights in ``smpconvnet/pretrained/``)
 _pretrained      where every family's pretrained weights come from (Hub namespace, shipped files)
-_checkpoint      checkpoint unwrapping and deployed-state-dict checks shared by every family's filter, and the
-                 checks of timm's ``checkpoint_path=`` for these models
+_checkpoint      checkpoint unwrapping and deployed-state-dict checks shared by every family's filter, the checks
+                 of timm's ``checkpoint_path=`` for these models, and of weights recorded as another architecture
 
 A new variant of a family: a config entry and a ``@register_model`` function at the bottom of its file.
 """
 # what the rest of the package (weights/, cli/) uses of the families' shared private modules
 from ._checkpoint import (
-    check_weights_file, find_state_dict, has_batchnorm, install_checkpoint_path_hook, removed_prefix,
-    unwrap_state_dict, with_checkpoint_checks,
+    RECORDED_ARGS_KEY, check_weights_file, find_state_dict, has_batchnorm, install_checkpoint_path_hook,
+    recorded_model_args, removed_prefix, unwrap_state_dict, with_checkpoint_checks,
 )
 from ._pretrained import (
     WEIGHTS_DIR, PretrainedWeightsNotFoundError, hub_namespace, is_project_model, is_weight_source_error,
@@ -24,6 +24,11 @@ from .smpconv_tcn import (
     SMPConvTCN, SMPConvTCNEnsemble, kernels_span_the_input, member_network, radius_param_groups, two_branch_eval,
 )
 from .smpconv_resnet import SMPConvResNet
+from . import smpconv_resnet as _resnet, smpconv_tcn as _tcn, smpconvnet as _smpconvnet
+
+# per family, the arguments that change a model's outputs and no parameter's shape (each family's SHAPE_BLIND_ARGS)
+SHAPE_BLIND_ARGS = {'smpconvnet': _smpconvnet.SHAPE_BLIND_ARGS, 'tcn': _tcn.SHAPE_BLIND_ARGS,
+                    'resnet': _resnet.SHAPE_BLIND_ARGS}
 from . import seq_zoo  # noqa: F401  (registers the trained sequence models)
 
 # timm.create_model(..., checkpoint_path=) of these models: checked file, family's checkpoint filter

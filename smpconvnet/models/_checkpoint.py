@@ -3,6 +3,7 @@ deployed (re-parameterised) state dicts. Each family's ``checkpoint_filter_fn`` 
 import contextlib
 import functools
 import inspect
+import json
 import logging
 import pickle
 import sys
@@ -21,7 +22,7 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'is_deployed_state_dict',
            'has_batchnorm', 'check_deployed_fit', 'check_weights_file', 'read_error_message', 'probe_weights_file', 'with_checkpoint_checks',
            'install_checkpoint_path_hook', 'adapt_input_channels', 'first_layer_adapted_by_filter', 'FEATURE_WRAPPERS',
-           'record_loaded_classes']
+           'record_loaded_classes', 'RECORDED_ARGS_KEY', 'recorded_model_args', 'check_recorded_architecture']
 
 # timm's features_only wrappers (this project's SMPTCNFeatures is a FeatureGetterNet)
 FEATURE_WRAPPERS = (FeatureDictNet, FeatureGetterNet, FeatureHookNet, FeatureListNet, FeatureGraphNet)
@@ -29,6 +30,12 @@ FEATURE_WRAPPERS = (FeatureDictNet, FeatureGetterNet, FeatureHookNet, FeatureLis
 STATE_DICT_KEYS = ('state_dict_ema', 'model_ema', 'state_dict', 'model')
 # wrappers whose prefixes a saved state dict can carry: (Distributed)DataParallel, torch.compile
 WRAPPER_PREFIXES = ('module.', '_orig_mod.')
+# the safetensors metadata key under which this project's model folders record the architecture of their weights
+# (JSON, as config.json's model_args): a copy of the file alone still tells what it was trained as
+RECORDED_ARGS_KEY = 'model_args'
+# the files of a timm / Hub model folder: its weights (either) and the config.json beside them
+_FOLDER_WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
+_FOLDER_CONFIG = 'config.json'
 
 
 def check_weights_file(path: Union[str, Path]) -> Path:
@@ -68,6 +75,68 @@ def check_weights_file(path: Union[str, Path]) -> Path:
             f'{path} is not a readable PyTorch checkpoint (not a complete zip archive nor a pickle: corrupt or '
             f'truncated?), {expected}')
     return path
+
+
+def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]], str]:
+    """The architecture arguments recorded with the weights file ``path``, and where they were read: the file's
+    safetensors metadata (``RECORDED_ARGS_KEY``, written by this project's model folders), else the ``model_args`` of
+    the ``config.json`` beside it where ``path`` is that folder's weights (``model.safetensors`` /
+    ``pytorch_model.bin``: a run, converted, deployed or Hub folder). ``(None, '')`` where nothing is recorded or it
+    cannot be read (the loading reports a damaged file itself)."""
+    path = Path(path)
+    if path.suffix == '.safetensors':
+        from safetensors import safe_open
+        try:
+            with safe_open(str(path), framework='pt') as f:
+                text = (f.metadata() or {}).get(RECORDED_ARGS_KEY)
+            recorded = json.loads(text) if text else None
+        except Exception:  # noqa: BLE001  (a damaged file: the loading names it)
+            recorded = None
+        if isinstance(recorded, dict):
+            return recorded, f'the {RECORDED_ARGS_KEY} in its metadata'
+    config = path.parent / _FOLDER_CONFIG
+    if path.name in _FOLDER_WEIGHTS and config.is_file():
+        try:
+            recorded = json.loads(config.read_text(encoding='utf-8')).get('model_args')
+        except (OSError, ValueError, AttributeError):
+            recorded = None
+        if isinstance(recorded, dict):
+            return recorded, f'the model_args of {config}'
+    return None, ''
+
+
+def check_recorded_architecture(what: str, path: Union[str, Path], built: Dict[str, Any], given: Dict[str, Any],
+                                keys: Sequence[str], name: str) -> None:
+    """Refuse weights recorded (``recorded_model_args``) as trained with other values of ``keys`` than the model is
+    built with (``built``: its architecture arguments) where the caller did not ask for them (``given``: the
+    caller's arguments, which win: resampling an SMP kernel on another grid on purpose is allowed). ``keys``: the
+    arguments that change outputs without changing a parameter's shape (an SMP-TCN's kernel length: its points load
+    into any), so that nothing else would tell. Weights with nothing recorded pass (nothing can be told).
+
+    Raises:
+        ValueError: naming ``what`` (e.g. 'pretrained weights for smpconv_tcn_acsf1'), the file, the recorded and
+            the built values of the model (``name``), and how to load the weights as trained: their folder
+            through timm's ``local-dir:`` where they have one, the recorded values as arguments.
+    """
+    recorded, where = recorded_model_args(path)
+    if not recorded:
+        return
+
+    def plain(value):  # a tuple and the JSON list it was recorded as are the same argument
+        return json.loads(json.dumps(value))
+
+    differ = [k for k in keys if k in recorded and k not in given and plain(built.get(k)) != recorded[k]]
+    if not differ:
+        return
+    trained = ', '.join(f'{k}={recorded[k]!r}' for k in differ)
+    has = ', '.join(f'{k}={plain(built.get(k))!r}' for k in differ)
+    folder = Path(path).parent
+    as_trained = (f"load it as trained with timm.create_model('local-dir:{folder}', pretrained=True), or "
+                  if Path(path).name in _FOLDER_WEIGHTS and (folder / _FOLDER_CONFIG).is_file() else '')
+    raise ValueError(
+        f'{what}: {path} was trained with {trained} ({where}), and {name} is built with {has}: the weights would load '
+        f'without an error (their shapes do not tell {" or ".join(differ)}) and give other outputs; {as_trained}pass '
+        f'{trained} to timm.create_model (the arguments you pass are taken as asked)')
 
 
 # what torch.load / safetensors raise on a file whose structure looked fine but whose contents are damaged
@@ -292,6 +361,25 @@ def _source(value: Any) -> str:
     return repr(value)
 
 
+def _built_args(model: nn.Module, keys: Sequence[str]) -> Dict[str, Any]:
+    # the values of ``keys`` a model was built with: an SMP-TCN's recorded architecture, else the caller's arguments,
+    # else the model's attribute of that name where it is a plain value, else the class default
+    if getattr(model, 'arch_args', None) is not None:
+        return model.arch_args
+    params = inspect.signature(type(model).__init__).parameters
+    given = getattr(model, 'create_args', {})
+    built = {}
+    for k in keys:
+        value = getattr(model, k, None)  # an SMP-ResNet's global_pool attribute is its pooling module
+        if k in given:
+            built[k] = given[k]
+        elif isinstance(value, (bool, int, float, str, list, tuple)):
+            built[k] = value
+        else:
+            built[k] = params[k].default if k in params else None
+    return built
+
+
 def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoint_path') -> Callable:
     """``timm_load_checkpoint`` (timm's ``load_checkpoint(model, checkpoint_path, ...)``) made to check the file and
     use the family's ``checkpoint_filter_fn`` for a model whose class is defined in ``smpconvnet.models``.
@@ -333,6 +421,11 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
             check_weights_file(checkpoint_path)
         except (ValueError, FileNotFoundError) as e:
             raise type(e)(f'{what} for {name}: {e}') from None
+        # weights recorded with another architecture than the model's where the shapes cannot tell (the model's own
+        # create_model arguments were asked for: they stand)
+        blind = getattr(module, 'SHAPE_BLIND_ARGS', ())
+        check_recorded_architecture(f'{what} for {name}', checkpoint_path, _built_args(model, blind),
+                                    getattr(model, 'create_args', {}), blind, name)
         # timm's load_checkpoint, step for step, with its reader's errors named and the family's filter by default
         bound = inspect.signature(timm_load_checkpoint).bind(model, checkpoint_path, *args, **kwargs)
         bound.apply_defaults()

@@ -22,7 +22,7 @@ __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
     'shipped_weights_file', 'cached_hub_file', 'weights_location', 'is_published', 'PretrainedWeightsNotFoundError',
     'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV', 'is_project_model',
-    'is_weight_source_error',
+    'is_weight_source_error', 'local_weights_file',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -247,7 +247,7 @@ def missing_weights_message(pretrained_cfg: Dict[str, Any], cause: Optional[Base
     return '\n'.join(lines)
 
 
-def _local_weights_file(variant: str, kwargs: Dict[str, Any]) -> Optional[str]:
+def local_weights_file(variant: str, kwargs: Dict[str, Any]) -> Optional[str]:
     """The local file timm will load ``variant``'s pretrained weights from (its pretrained cfg's ``file``, overlay
     included, when something exists there), else None."""
     from timm.models._builder import resolve_pretrained_cfg
@@ -277,7 +277,7 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
     where they were looked for and how to get them (other errors pass through unchanged). A local weights file
     (``pretrained_cfg_overlay=dict(file=...)``, the shipped weights) is checked first (``probe_weights_file``): a
     folder, an empty, truncated or corrupt file raises a ``ValueError`` naming it and what was expected."""
-    file = _local_weights_file(variant, kwargs) if pretrained else None
+    file = local_weights_file(variant, kwargs) if pretrained else None
     if file is not None:
         try:
             probe_weights_file(file)

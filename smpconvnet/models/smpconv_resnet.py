@@ -18,6 +18,7 @@ both BatchNorms into one static 33x33 convolution with bias.
 """
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+import inspect
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -32,9 +33,9 @@ from timm.models._registry import generate_default_cfgs, register_model
 
 from ._args import check_io_counts
 from ._checkpoint import (
-    adapt_input_channels, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict,
-    record_loaded_classes, remember_create_args, unwrap_state_dict)
-from ._pretrained import explain_missing_weights
+    adapt_input_channels, check_deployed_fit, check_recorded_architecture, first_layer_adapted_by_filter,
+    has_batchnorm, is_deployed_state_dict, record_loaded_classes, remember_create_args, unwrap_state_dict)
+from ._pretrained import explain_missing_weights, local_weights_file
 from ..layers.causal_conv import complex_channel_mix, fft_size
 from ..layers.conv_backends import autocast_disabled, exporting
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -302,9 +303,11 @@ class SMPConvResNet(nn.Module):
             blocks.append(SMPResNetBlock(prev, chs, dropout=dropout, **unit_args))
             prev = chs
         self.blocks = nn.Sequential(*blocks)
-        self.num_features = self.head_hidden_size = prev
+        self.num_features = prev
         self.feature_info = [dict(num_chs=c, reduction=1, module=f'blocks.{i}') for i, c in enumerate(block_channels)]
         self.global_pool = SelectAdaptivePool2d(pool_type=global_pool, flatten=bool(global_pool))
+        # the width of forward_head(pre_logits=True): 'catavgmax' doubles it (timm's ResNet sets it so too)
+        self.head_hidden_size = self.num_features * self.global_pool.feat_mult()
         self.head_drop = nn.Dropout(drop_rate)
         self.head = nn.Linear(self.num_features * self.global_pool.feat_mult(), num_classes, **dd) \
             if num_classes > 0 else nn.Identity()
@@ -346,6 +349,7 @@ class SMPConvResNet(nn.Module):
         self.num_classes = num_classes
         if global_pool is not None:
             self.global_pool = SelectAdaptivePool2d(pool_type=global_pool, flatten=bool(global_pool))
+        self.head_hidden_size = self.num_features * self.global_pool.feat_mult()
         # the new classifier on the model's device and in its dtype, in its mode (train / eval)
         self.head = nn.Linear(
             self.num_features * self.global_pool.feat_mult(), num_classes, **factory_kwargs_of(self)) \
@@ -396,7 +400,8 @@ class SMPConvResNet(nn.Module):
         take_indices, max_index = feature_take_indices(len(self.blocks), indices)
         self.blocks = self.blocks[:max_index + 1]
         self.feature_info = self.feature_info[:max_index + 1]
-        self.num_features = self.head_hidden_size = self.feature_info[-1]['num_chs']
+        self.num_features = self.feature_info[-1]['num_chs']
+        self.head_hidden_size = self.num_features * self.global_pool.feat_mult()
         if prune_head:
             self.reset_classifier(0, '')
         return take_indices
@@ -517,8 +522,20 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Di
 # ---------------------------------------------------------------------------------------------------------
 # Registry
 
+# arguments that change a trained SMP-ResNet's outputs and no parameter's shape (its points are sampled at any kernel
+# size; 'catavgmax' shows in the head's shape): weights recorded with other values are refused
+# (check_recorded_architecture), a bare state dict's are assumed with a warning
+SHAPE_BLIND_ARGS = ('global_pool', 'kernel_size')
+
+
 def _create_smpconv_resnet(variant: str, pretrained: bool = False, **kwargs) -> SMPConvResNet:
     num_blocks = len(kwargs.get('block_channels', DEFAULT_BLOCK_CHANNELS))
+    file = local_weights_file(variant, kwargs) if pretrained else None
+    if file is not None:
+        defaults = inspect.signature(SMPConvResNet.__init__).parameters
+        check_recorded_architecture(f'pretrained weights for {variant}', file,
+                                    {k: kwargs.get(k, defaults[k].default) for k in SHAPE_BLIND_ARGS}, kwargs,
+                                    SHAPE_BLIND_ARGS, variant)
     with explain_missing_weights(variant, pretrained, kwargs), first_layer_adapted_by_filter():
         return remember_create_args(build_model_with_cfg(
             SMPConvResNet, variant, pretrained,

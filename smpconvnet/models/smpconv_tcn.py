@@ -72,9 +72,10 @@ from timm.models._registry import generate_default_cfgs, register_model
 
 from ._args import check_io_counts
 from ._checkpoint import (
-    adapt_input_channels, check_deployed_fit, find_state_dict, first_layer_adapted_by_filter, has_batchnorm,
-    is_deployed_state_dict, record_loaded_classes, remember_create_args, unwrap_state_dict)
-from ._pretrained import explain_missing_weights
+    adapt_input_channels, check_deployed_fit, check_recorded_architecture, find_state_dict,
+    first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict, record_loaded_classes, remember_create_args,
+    unwrap_state_dict)
+from ._pretrained import explain_missing_weights, local_weights_file
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -1750,6 +1751,10 @@ ARCH_CONFIGS = {
     'smpconv_tcn_speech_raw': dict(in_chans=1, num_classes=10, init_radius=0.0002, bias=False, dropout=0.1),
 }
 COMMON_ARGS = dict(num_blocks=6, hidden_channels=30, n_points=30, coord_std=0.1, small_kernel_size=5, r_min=1e-4)
+# arguments that change a trained SMP-TCN's outputs and no parameter's shape (its points load into any kernel length
+# or pooling): weights recorded with other values are refused (check_recorded_architecture), a bare state dict's are
+# assumed with a warning. Causal and zero-padded weights say so in their state dict ('centred', 'zero_padded_to')
+SHAPE_BLIND_ARGS = ('global_pool', 'kernel_length')
 
 
 # constructor arguments that define an SMP-TCN's network (an ensemble's: its members' and their number), not where
@@ -1843,6 +1848,10 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
         model_args['pretrained_cfg_overlay'] = dict(
             model_args.get('pretrained_cfg_overlay') or {},
             input_size=(model_args['in_chans'], 1, model_args['seq_len']))
+    file = local_weights_file(variant, kwargs) if pretrained else None
+    if file is not None:  # weights of another kernel length load into any: what they were trained as, if recorded
+        check_recorded_architecture(f'pretrained weights for {variant}', file, whole_architecture(model_args), kwargs,
+                                    SHAPE_BLIND_ARGS, variant)
     with explain_missing_weights(variant, pretrained, kwargs), first_layer_adapted_by_filter():
         model = build_model_with_cfg(
             SMPConvTCNEnsemble if ensemble else SMPConvTCN, variant, pretrained,

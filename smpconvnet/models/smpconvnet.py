@@ -28,10 +28,10 @@ from timm.models._registry import generate_default_cfgs, register_model
 
 from ._args import check_io_counts
 from ._checkpoint import (
-    check_deployed_fit, has_batchnorm, is_deployed_state_dict, record_loaded_classes, remember_create_args,
-    unwrap_state_dict)
+    check_deployed_fit, check_recorded_architecture, has_batchnorm, is_deployed_state_dict, record_loaded_classes,
+    remember_create_args, unwrap_state_dict)
 from ..layers.conv_backends import KernelCache, PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
-from ._pretrained import explain_missing_weights, weight_source_cfg
+from ._pretrained import explain_missing_weights, local_weights_file, weight_source_cfg
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import BATCHNORM_2D_TYPES, bn_scale_shift, fold_affine_before, fold_bn_after
 
@@ -519,8 +519,10 @@ class SMPConvNet(nn.Module):
             prev_chs = channels[i]
             self.feature_info.append(dict(num_chs=prev_chs, reduction=reduction, module=f'stages.{i}'))
         self.stages = nn.Sequential(*stages)
-        self.num_features = self.head_hidden_size = prev_chs
+        self.num_features = prev_chs
         self.head = SMPHead(prev_chs, num_classes, pool_type=global_pool, drop_rate=drop_rate, **dd)
+        # the width of forward_head(pre_logits=True): 'catavgmax' doubles it (timm's ResNet sets it so too)
+        self.head_hidden_size = self.num_features * self.head.global_pool.feat_mult()
         self.apply(self._init_weights)
 
     @staticmethod
@@ -563,6 +565,7 @@ class SMPConvNet(nn.Module):
     def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None):
         self.num_classes = num_classes
         self.head.reset(num_classes, global_pool)
+        self.head_hidden_size = self.num_features * self.head.global_pool.feat_mult()
 
     @torch.no_grad()
     def reparameterize(self) -> 'SMPConvNet':
@@ -626,7 +629,8 @@ class SMPConvNet(nn.Module):
         prune_end = max_index < len(self.stages) - 1
         self.stages = self.stages[:max_index + 1]
         if prune_end:
-            self.num_features = self.head_hidden_size = self.feature_info[max_index]['num_chs']
+            self.num_features = self.feature_info[max_index]['num_chs']
+            self.head_hidden_size = self.num_features * self.head.global_pool.feat_mult()
             self.feature_info = self.feature_info[:max_index + 1]
         if prune_norm or prune_end:
             self.head.norm = nn.Identity()  # sized for, and applied to, the last stage only
@@ -913,8 +917,17 @@ ARCH_CONFIGS = {
 }
 
 
+# an argument that changes a trained SMPConvNet's outputs where no parameter's shape may tell: its points are sampled
+# at any kernel size, so weights recorded with other sizes are refused (check_recorded_architecture)
+SHAPE_BLIND_ARGS = ('large_kernel_sizes',)
+
+
 def _create_smpconvnet(variant: str, pretrained: bool = False, **kwargs) -> SMPConvNet:
     model_args = dict(ARCH_CONFIGS[variant], **kwargs)
+    file = local_weights_file(variant, kwargs) if pretrained else None
+    if file is not None:
+        check_recorded_architecture(f'pretrained weights for {variant}', file, model_args, kwargs, SHAPE_BLIND_ARGS,
+                                    variant)
     # a failure to find the weights says where they were looked for and how to get them
     with explain_missing_weights(variant, pretrained, kwargs):
         return remember_create_args(build_model_with_cfg(

@@ -22,6 +22,7 @@ import argparse
 import ast
 import inspect
 import json
+import math
 import os
 import random
 import reprlib
@@ -52,7 +53,8 @@ __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
     'evaluate_pretrained', 'save_atomic', 'radii_in_bounds', 'checkpoint_config', 'checkpoint_weights', 'is_checkpoint',
     'parse_model_kwargs', 'kfold_choice', 'tied_for_best', 'pooled_accuracy', 'repeated_scored', 'repeated_accuracy',
-    'predict', 'heldout_predictions', 'FINISHED_COMMAND_NAME', 'adding_split',
+    'predict', 'heldout_predictions', 'FINISHED_COMMAND_NAME', 'ONE_MEMBER_ARGS', 'adding_split',
+    'first_update_share',
 ]
 
 CHECKPOINT_NAME = 'checkpoint.pth'
@@ -61,6 +63,9 @@ RESULTS_NAME = 'results.json'
 # written into a run folder by a driver (scripts/train_aeon.py) once the run's command has exited 0: the command's
 # words from 'train-seq' on (JSON). A run folder alone does not say which epochs, augmentation or options made it
 FINISHED_COMMAND_NAME = 'finished_command.json'
+# the train-seq arguments that build one SMP-TCN of a variant registered as an ensemble (each member is trained
+# alone by such a run; the variant alone would build all its members, trained jointly)
+ONE_MEMBER_ARGS = ['--model-kwargs', 'num_members=1']
 
 
 # ----------------------------------------------------------------------------------------------------- config
@@ -93,6 +98,9 @@ class TrainConfig:
     # few updates an epoch), where timm's ImageNet default (0.9998) would barely leave the initial weights
     model_ema: bool = False
     model_ema_decay: float = 0.99
+    # timm's warm-up of the decay (train.py's --model-ema-warmup): 1 - (1 + t)^(-2/3) at update t, up to the decay, so
+    # the first updates' weights (and BatchNorm statistics) fade within a few hundred updates whatever the decay
+    model_ema_warmup: bool = False
     val_fraction: float = 0.0
     cv_folds: int = 0
     cv_fold: int = 0
@@ -116,7 +124,8 @@ class TrainConfig:
 # resumed with or without it exports the statistics it asks for)
 _RESUME_KEYS = ('model', 'model_kwargs', 'dataset', 'epochs', 'batch_size', 'lr', 'weight_decay', 'radius_lr_factor',
                 'warmup_epochs', 'min_lr_ratio', 'label_smoothing', 'augment', 'aug_scale', 'aug_jitter', 'aug_shift',
-                'aug_warp', 'aug_flip', 'mixup', 'grad_clip', 'model_ema', 'model_ema_decay', 'val_fraction',
+                'aug_warp', 'aug_flip', 'mixup', 'grad_clip', 'model_ema', 'model_ema_decay', 'model_ema_warmup',
+                'val_fraction',
                 'cv_folds', 'cv_fold', 'split_seed', 'seed', 'length', 'adding_length', 'adding_train', 'adding_test')
 
 
@@ -128,8 +137,8 @@ _IDLE_RULES = (
      'padding length or labels to smooth'),
     (('aug_scale', 'aug_jitter', 'aug_flip'), lambda c: c.augment,
      'amplitude scaling, jitter and time reversal act with --augment only: add --augment'),
-    (('model_ema_decay',), lambda c: c.model_ema,
-     "the decay of the weights' moving average acts with --model-ema only: add --model-ema"),
+    (('model_ema_decay', 'model_ema_warmup'), lambda c: c.model_ema,
+     "the decay of the weights' moving average and its warm-up act with --model-ema only: add --model-ema"),
     (('split_seed',), lambda c: c.val_fraction > 0 or c.cv_folds > 0,  # on adding, the rule above refuses these
      'the seed of the validation hold-out or of the cross-validation folds acts with --val-fraction or --cv-folds '
      'only'),
@@ -161,7 +170,9 @@ def check_idle_options(cfg: TrainConfig, given: Optional[Sequence[str]] = None):
             continue
         idle = [n for n in names if (n in given if given is not None else getattr(cfg, n) != getattr(TrainConfig, n))]
         if idle:
-            raise ValueError(f'{" and ".join(f"{option_name(n)} {getattr(cfg, n)}" for n in idle)}: {why}')
+            # a flag is named alone (--model-ema-warmup), an option with its value
+            raise ValueError(' and '.join(option_name(n) if isinstance(getattr(cfg, n), bool)
+                                          else f'{option_name(n)} {getattr(cfg, n)}' for n in idle) + f': {why}')
 
 
 # ------------------------------------------------------------------------------------------- optimisation
@@ -635,14 +646,17 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
     start_epoch, num_updates, history = 0, 0, []
     # timm's first update copies the weights (decay 0 at step 1); its updates use no random numbers (float32 weights: no
     # stochastic rounding), so a run with it trains exactly the weights of a run without
-    ema = ModelEmaV3(model, decay=cfg.model_ema_decay) if cfg.model_ema else None
+    ema = ModelEmaV3(model, decay=cfg.model_ema_decay, use_warmup=cfg.model_ema_warmup) if cfg.model_ema else None
     updates = cfg.epochs * steps_per_epoch
-    if ema is not None and cfg.model_ema_decay ** (updates - 1) > 0.05:
+    if ema is not None and first_update_share(ema, updates) > 0.05:
         # the average still weighs the first updates' (barely trained) weights: a short GunPoint run scored chance
         warnings.warn(f'--model-ema with decay {cfg.model_ema_decay} over {updates} updates: the exported average '
-                      f'still gives {cfg.model_ema_decay ** (updates - 1):.0%} of its weight to the weights of the '
-                      f'first update; train longer or pass a smaller --model-ema-decay (at most '
-                      f'{0.05 ** (1 / max(updates - 1, 1)):.3f} for 5%)', UserWarning, stacklevel=caller_stacklevel())
+                      f'still gives {first_update_share(ema, updates):.0%} of its weight to the weights of the '
+                      f'first update; train longer, '
+                      + ('' if cfg.model_ema_warmup else 'add --model-ema-warmup, ')
+                      + f'or pass a smaller --model-ema-decay (at most {0.05 ** (1 / max(updates - 1, 1)):.3f} for '
+                      f'5%)', UserWarning,
+                      stacklevel=caller_stacklevel())
 
     if cfg.resume:
         ckpt = _read_checkpoint(ckpt_path)
@@ -753,7 +767,8 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
         }, ckpt_path)
 
     if ema is not None and not cfg.precise_bn:
-        _warn_of_averaged_batchnorm(model, ema.module, cfg.model_ema_decay ** max(num_updates - 1, 0))
+        _warn_of_averaged_batchnorm(model, ema.module, first_update_share(ema, num_updates),
+                                    warmup=cfg.model_ema_warmup)
     model = ema.module if ema is not None else model  # what is evaluated and exported
     if cfg.precise_bn:
         # after the last epoch (also when a finished run is resumed): the checkpoint keeps the running statistics
@@ -765,7 +780,8 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
                                # the exported BatchNorm statistics are not the checkpoint's
                                **({'precise_bn': True} if cfg.precise_bn else {}),
                                # evaluated and exported: the weights' moving average, not the last weights
-                               **({'model_ema_decay': cfg.model_ema_decay} if ema is not None else {})}
+                               **({'model_ema_decay': cfg.model_ema_decay} if ema is not None else {}),
+                               **({'model_ema_warmup': True} if ema is not None and cfg.model_ema_warmup else {})}
     if data.val is not None:
         results['val'] = evaluate(model, data.val, data.length, data.task)
     if cfg.eval_test and data.test is not None:
@@ -1256,14 +1272,25 @@ def repeated_accuracy(cv: Dict[str, Any], name: str) -> float:
     return sum(f['correct'] for f in folds) / sum(f['n'] for f in folds)
 
 
-def _warn_of_averaged_batchnorm(model: nn.Module, averaged: nn.Module, first_share: float, factor: float = 10.):
+def first_update_share(ema: ModelEmaV3, updates: int) -> float:
+    """The weight of the first update's weights in ``ema``'s average after ``updates`` updates (timm's ModelEmaV3
+    copies the weights at the first update, then multiplies the average's weight by each update's decay: its
+    ``get_decay``, warm-up included). 0 for no update."""
+    if updates < 1:
+        return 0.
+    return math.prod(ema.get_decay(step) for step in range(2, updates + 1))
+
+
+def _warn_of_averaged_batchnorm(model: nn.Module, averaged: nn.Module, first_share: float, factor: float = 10.,
+                                warmup: bool = False):
     """Warn where a BatchNorm's running variances in the moving average are, in the median over its channels, more
     than ``factor`` times the trained model's or less than 1 / ``factor`` (standard deviations about 3x off at 10):
     timm's ModelEmaV3 averages the statistics too, and a share of the first update's (variances near BatchNorm's
     initial 1) outweighs variances of 0.005: ItalyPowerDemand's `--model-ema` runs (300 updates, ``first_share``
     0.0495) exported variances a median 55 times off in one layer and scored chance on held-out folds, without a word.
     The median, not the worst channel: a channel of variance 1e-4 can be 28 times off in a model that scores as well
-    as without the average. ``first_share``: the weight of the first update in the average."""
+    as without the average. ``first_share``: the weight of the first update in the average; ``warmup``: whether
+    the decay had timm's warm-up (the hint then does not suggest it)."""
     worst = (1., '')
     for (name, bn), (_, avg) in zip(model.named_modules(), averaged.named_modules()):
         if not is_batchnorm(bn) or bn.running_var is None:
@@ -1276,9 +1303,10 @@ def _warn_of_averaged_batchnorm(model: nn.Module, averaged: nn.Module, first_sha
     if worst[0] > factor:
         warnings.warn(f"--model-ema: the exported average's BatchNorm running variances are a median {worst[0]:.0f} "
                       f"times off the trained model's in {worst[1]} (the first update still weighs {first_share:.2%} "
-                      f"of the average, its statistics with it): its predictions may be far off; train longer, pass "
-                      f"a smaller --model-ema-decay, or add --precise-bn (statistics of the training split for the "
-                      f"average)", UserWarning, stacklevel=caller_stacklevel())
+                      f"of the average, its statistics with it): its predictions may be far off; train longer, "
+                      + ('' if warmup else 'add --model-ema-warmup, ')
+                      + "pass a smaller --model-ema-decay, or add --precise-bn (statistics of the training split for "
+                      "the average)", UserWarning, stacklevel=caller_stacklevel())
 
 
 def checkpoint_weights(checkpoint: Dict[str, Any], ema: bool = False) -> Dict[str, Any]:

@@ -24,8 +24,8 @@ import torch
 from ..atomic_io import holds_nothing
 from ..user_warnings import caller_stacklevel
 from ..models import (
-    check_weights_file, find_state_dict, has_batchnorm, is_weight_source_error, member_network, removed_prefix,
-    unwrap_state_dict,
+    SHAPE_BLIND_ARGS, check_weights_file, find_state_dict, has_batchnorm, is_weight_source_error, member_network,
+    recorded_model_args, removed_prefix, unwrap_state_dict,
 )
 from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg,
                       set_pretrained_cfg, with_channels)
@@ -207,9 +207,8 @@ class CheckpointSource(NamedTuple):
 
 
 # per family, the constructor arguments that change a model's outputs but not its tensors' shapes: a state dict that
-# names no model cannot tell them (SMPConvTCN's centred and zero-padding readings have markers in the state dict; an
-# SMP-ResNet's 'catavgmax' pooling shows in its head's shape)
-_SHAPELESS_ARGS = {'tcn': ('global_pool', 'kernel_length'), 'resnet': ('global_pool', 'kernel_size')}
+# names no model cannot tell them (an SMPConvNet's kernel sizes are told from its points, where they divide)
+_SHAPELESS_ARGS = {family: SHAPE_BLIND_ARGS[family] for family in ('tcn', 'resnet')}
 
 
 # the model families of this package: (the model class name lower-cased, as timm's CheckpointSaver records it as
@@ -763,6 +762,14 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
     overlay = {k: v for k, v in source.pretrained_cfg.items() if k in fields and k != 'architecture'}
     kwargs = dict(kwargs)
     bare = bool(source.assumed) and not source.pretrained_cfg  # a state dict that names no model
+    # what the shapes cannot tell, where recorded with the weights (a model folder's model.safetensors, or a copy of
+    # it, carries the folder's model_args): read, not assumed
+    recorded = (recorded_model_args(path)[0] or {}) if bare else {}
+    told = {k: recorded[k] for k in source.assumed if k in recorded}
+    if told:
+        source = source._replace(
+            model_args={**source.model_args, **told}, assumed=tuple(k for k in source.assumed if k not in told),
+            description=f"{source.description}, {', '.join(f'{k}={v!r}' for k, v in told.items())} as recorded with it")
     if not source.pretrained_cfg and 'num_classes' in source.model_args:
         # the cfg's num_classes is the weights' (the file's classifier, read off its shapes), not the assumed model's
         # (also where the caller gave what was assumed: reparam then recorded a trained 5-class head as new and random)
@@ -837,7 +844,7 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         # kernel at another length) and sMNIST's normalisation: the warning above named them, following its advice
         # silenced it
         warnings.warn(_assumed_data_warning(path, family, find_state_dict(checkpoint)[0], source.architecture,
-                                            kwargs, assumed_data, model.pretrained_cfg), UserWarning,
+                                            {**told, **kwargs}, assumed_data, model.pretrained_cfg), UserWarning,
                       stacklevel=caller_stacklevel())
     # what the caller built it with besides what the file tells (a bare file's global_pool='avg'): the model it
     # describes is that one

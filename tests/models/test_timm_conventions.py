@@ -80,3 +80,24 @@ def test_model_forward_intermediates(model_name):
         for info, t in zip(model.feature_info, inter):
             assert t.shape[1] == info['num_chs'] and t.shape[-1] == FEAT_SIZE // info['reduction']
         torch.testing.assert_close(final, model.forward_features(x))
+
+
+@pytest.mark.parametrize('name,kwargs,shape', [
+    ('smpconvnet_t', dict(layers=(1, 1, 1, 1), channels=(16, 32, 64, 128)), (1, 3, 64, 64)),
+    ('smpconv_resnet_cifar10', dict(stem_channels=8, block_channels=(8, 12), kernel_size=9, n_points=6),
+     (1, 3, 32, 32)),
+])
+def test_head_hidden_size_is_the_width_of_pre_logits(name, kwargs, shape):
+    """timm's ``head_hidden_size`` is the width ``forward_head(pre_logits=True)`` returns (what a new head is built
+    for): 'catavgmax' pooling doubles it, as timm's ResNet says; it said the unpooled width. It follows
+    ``reset_classifier`` and ``prune_intermediate_layers`` too."""
+    x = torch.randn(shape)
+    for pool, other in (('avg', 'catavgmax'), ('catavgmax', 'avg')):
+        model = timm.create_model(name, global_pool=pool, **kwargs).eval()
+        with torch.no_grad():
+            assert model.forward_head(model.forward_features(x), pre_logits=True).shape[1] == model.head_hidden_size
+            model.reset_classifier(5, other)
+            assert model.forward_head(model.forward_features(x), pre_logits=True).shape[1] == model.head_hidden_size
+            model.prune_intermediate_layers(indices=[0], prune_head=False)
+            model.reset_classifier(0)
+            assert model.forward_head(model.forward_features(x), pre_logits=True).shape[1] == model.head_hidden_size

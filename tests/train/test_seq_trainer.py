@@ -717,7 +717,7 @@ def test_options_that_would_train_something_else_are_refused_before_training(tmp
                           (['--adding-length', '500', '--adding-test', '1000'],
                            "--adding-length 500 and --adding-test 1000: the adding problem's sizes act with "
                            '--dataset adding only'),
-                          (['--model-ema-decay', '0.99'], '--model-ema-decay 0.99: .* acts with --model-ema only'),
+                          (['--model-ema-decay', '0.99'], '--model-ema-decay 0.99: .* act with --model-ema only'),
                           (['--threads', '100000'], r'--threads 100000: this machine has \d+ CPUs'),
                           (['--val-fraction', '1'], r'--val-fraction 1\.0: expected a value in \[0, 1\)'),
                           # the adding problem: no hold-out, folds, padding or labels; augmenting would break its
@@ -741,7 +741,7 @@ def test_options_that_would_train_something_else_are_refused_before_training(tmp
                                              'with --augment only'),
                         ({'aug_jitter': 0.1, 'aug_scale': 0.2}, '--aug-scale 0.2 and --aug-jitter 0.1: amplitude '
                                                                 'scaling'),
-                        ({'model_ema_decay': 0.9}, '--model-ema-decay 0.9: .* acts with --model-ema only'),
+                        ({'model_ema_decay': 0.9}, '--model-ema-decay 0.9: .* act with --model-ema only'),
                         ({'split_seed': 3}, '--split-seed 3: the seed .* acts with --val-fraction or --cv-folds only'),
                         ({'adding_train': 10}, "--adding-train 10: the adding problem's sizes act with --dataset "
                                                'adding only')):
@@ -795,6 +795,49 @@ def test_an_average_whose_batchnorm_statistics_are_off_is_said():
             train_seq._warn_of_averaged_batchnorm(model, off, 0.0495)
 
 
+def test_model_ema_warmup_is_timms_and_lets_the_first_updates_fade(tmp_path, monkeypatch, capsys):
+    """``--model-ema-warmup`` (timm train.py's option): the decay at update t is ``1 - (1 + t')^(-2/3)`` (t' = t - 1),
+    up to ``--model-ema-decay``, so a run too short for its decay (warned of without it: the first update kept most of
+    the average) exports an average in which the first update weighs little, unwarned; recorded in the results and
+    a resume key; refused without --model-ema."""
+    import timm
+    steps = []
+
+    class Recording(train_seq.ModelEmaV3):
+        def update(self, model, step=None):
+            steps.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+            super().update(model, step)
+
+    monkeypatch.setattr(train_seq, 'ModelEmaV3', Recording)
+    short = dict(batch_size=32, model_ema=True, model_ema_decay=0.99, eval_test=False)
+    with pytest.warns(UserWarning, match=r'--model-ema with decay 0.99 over \d+ updates: .*add --model-ema-warmup'):
+        train_seq.train(_cfg(tmp_path, 'plain', **short))
+    steps.clear()
+    with warnings.catch_warnings():
+        warnings.filterwarnings('error', message='--model-ema')
+        results = train_seq.train(_cfg(tmp_path, 'warm', model_ema_warmup=True, **short))
+    assert results['model_ema_warmup'] is True and results['model_ema_decay'] == 0.99
+    expected = dict(steps[0])
+    for t, w in enumerate(steps[1:], start=2):
+        d = min(1 - (1 + (t - 1)) ** (-2 / 3), 0.99)
+        expected = {k: d * e + (1 - d) * w[k] if e.is_floating_point() else w[k] for k, e in expected.items()}
+    exported = timm.create_model(f'local-dir:{tmp_path / "warm"}', pretrained=True)
+    for k, v in exported.state_dict().items():
+        assert torch.allclose(v, expected[k], rtol=1e-5, atol=1e-6), k
+    ema = train_seq.ModelEmaV3(exported, decay=0.99, use_warmup=True)
+    assert train_seq.first_update_share(ema, len(steps)) < 0.05 < train_seq.first_update_share(
+        train_seq.ModelEmaV3(exported, decay=0.99), len(steps))
+    with pytest.raises(ValueError, match='--model-ema-warmup'):
+        train_seq.train(_cfg(tmp_path, 'warm', resume=True, model_ema=True, model_ema_decay=0.99, eval_test=False,
+                             batch_size=32))
+    with pytest.raises(ValueError, match="^--model-ema-warmup: the decay of the weights' moving average and its "
+                                         'warm-up act with --model-ema only'):
+        train_seq.train(_cfg(tmp_path, 'x', model_ema_warmup=True))
+    assert cli_main(['train-seq', '--model', '_test_tiny_seqnet', '--dataset', 'GunPoint', '--model-ema-warmup',
+                     '--output', str(tmp_path / 'c')]) == 1
+    assert 'error: --model-ema-warmup: the decay' in capsys.readouterr().err
+
+
 def test_model_ema_exports_the_moving_average_of_the_weights_it_does_not_change(tmp_path, monkeypatch, capsys):
     """``--model-ema``: the optimizer trains the very weights of a run without it (the average draws no random
     numbers); the exported model, its recorded results and the validation are the average: a copy of the weights
@@ -845,7 +888,8 @@ def test_model_ema_exports_the_moving_average_of_the_weights_it_does_not_change(
     base = ['train-seq', '--model', '_test_tiny_seqnet', '--dataset', 'GunPoint', '--epochs', '1', '--no-progress',
             '--output', str(tmp_path / 'c')]
     for args, message in ((['--model-ema-decay', '0.9'], "--model-ema-decay 0.9: the decay of the weights' moving "
-                                                         'average acts with --model-ema only: add --model-ema'),
+                                                         'average and its warm-up act with --model-ema only: add '
+                                                         '--model-ema'),
                           (['--model-ema', '--model-ema-decay', '1'], r'--model-ema-decay 1.0: expected a value in '
                                                                       r'\(0, 1\)')):
         capsys.readouterr()
