@@ -22,7 +22,8 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'is_deployed_state_dict',
            'has_batchnorm', 'check_deployed_fit', 'check_weights_file', 'read_error_message', 'probe_weights_file', 'with_checkpoint_checks',
            'install_checkpoint_path_hook', 'adapt_input_channels', 'first_layer_adapted_by_filter', 'FEATURE_WRAPPERS',
-           'record_loaded_classes', 'RECORDED_ARGS_KEY', 'recorded_model_args', 'check_recorded_architecture']
+           'record_loaded_classes', 'RECORDED_ARGS_KEY', 'recorded_args_metadata', 'recorded_model_args',
+           'differing_recorded_args', 'as_trained_hint', 'check_recorded_architecture', 'with_class_defaults']
 
 # timm's features_only wrappers (this project's SMPTCNFeatures is a FeatureGetterNet)
 FEATURE_WRAPPERS = (FeatureDictNet, FeatureGetterNet, FeatureHookNet, FeatureListNet, FeatureGraphNet)
@@ -77,6 +78,16 @@ def check_weights_file(path: Union[str, Path]) -> Path:
     return path
 
 
+def recorded_args_metadata(model_args: Optional[Dict[str, Any]]) -> Dict[str, str]:
+    """The safetensors metadata of a weights file whose model was built with ``model_args`` (its architecture, as a
+    model folder's config.json records it): ``{'format': 'pt'}`` and, where any, the arguments as JSON under
+    ``RECORDED_ARGS_KEY``, so that a copy of the file alone still tells them (``recorded_model_args``)."""
+    metadata = {'format': 'pt'}
+    if model_args:
+        metadata[RECORDED_ARGS_KEY] = json.dumps(model_args, sort_keys=True)
+    return metadata
+
+
 def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]], str]:
     """The architecture arguments recorded with the weights file ``path``, and where they were read: the file's
     safetensors metadata (``RECORDED_ARGS_KEY``, written by this project's model folders), else the ``model_args`` of
@@ -105,38 +116,66 @@ def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]
     return None, ''
 
 
+def _plain(value: Any) -> Any:
+    # a value as JSON records it: a tuple and the list it was recorded as are the same argument
+    return json.loads(json.dumps(value))
+
+
+def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given: Dict[str, Any],
+                            keys: Sequence[str]) -> Tuple[Dict[str, Any], str]:
+    """The values of ``keys`` recorded with the weights file ``path`` (``recorded_model_args``) that differ from those
+    a model is built with (``built``), where the caller did not ask for them (``given``: its arguments, which stand),
+    and where they were read; ``({}, '')`` where none differ or nothing is recorded."""
+    recorded, where = recorded_model_args(path)
+    differ = {k: recorded[k] for k in keys
+              if recorded and k in recorded and k not in given and _plain(built.get(k)) != recorded[k]}
+    return differ, (where if differ else '')
+
+
+def as_trained_hint(path: Union[str, Path], values: Dict[str, Any], features_only: bool = False) -> str:
+    """How to load the weights file ``path`` with the recorded ``values``, in Python and on the command line, each
+    working as printed: its folder through timm's ``local-dir:`` where it is a model folder's weights, the values as
+    ``timm.create_model`` arguments (as ``--model-kwargs``) unless one is None (timm drops None arguments: then
+    ``smpconvnet.load_model``, which reads the record)."""
+    import shlex
+    path = Path(path)
+    features = ', features_only=True' if features_only else ''
+    ways = []
+    if path.name in _FOLDER_WEIGHTS and (path.parent / _FOLDER_CONFIG).is_file():
+        ways.append(f"timm.create_model('local-dir:{path.parent}', pretrained=True{features}) (a command: give it "
+                    f"{shlex.quote(str(path.parent))})")
+    if all(v is not None for v in values.values()):
+        words = ' '.join(shlex.quote(f'{k}={json.dumps(v)}') for k, v in values.items())
+        ways.append(f"pass {', '.join(f'{k}={v!r}' for k, v in values.items())} to timm.create_model (a command: "
+                    f"--model-kwargs {words})")
+    else:
+        ways.append(f'smpconvnet.load_model({str(path)!r}{features}) (timm.create_model drops None arguments; a command: '
+                    f'give it {shlex.quote(str(path))})')
+    return ', or '.join(ways)
+
+
 def check_recorded_architecture(what: str, path: Union[str, Path], built: Dict[str, Any], given: Dict[str, Any],
                                 keys: Sequence[str], name: str) -> None:
     """Refuse weights recorded (``recorded_model_args``) as trained with other values of ``keys`` than the model is
     built with (``built``: its architecture arguments) where the caller did not ask for them (``given``: the
     caller's arguments, which win: resampling an SMP kernel on another grid on purpose is allowed). ``keys``: the
-    arguments that change outputs without changing a parameter's shape (an SMP-TCN's kernel length: its points load
-    into any), so that nothing else would tell. Weights with nothing recorded pass (nothing can be told).
+    arguments that change outputs and need not change a parameter's shape (an SMP-TCN's kernel length: its points
+    load into any). Weights with nothing recorded pass (nothing can be told).
 
     Raises:
         ValueError: naming ``what`` (e.g. 'pretrained weights for smpconv_tcn_acsf1'), the file, the recorded and
-            the built values of the model (``name``), and how to load the weights as trained: their folder
-            through timm's ``local-dir:`` where they have one, the recorded values as arguments.
+            the built values of the model (``name``), and how to load the weights as trained
+            (``as_trained_hint``).
     """
-    recorded, where = recorded_model_args(path)
-    if not recorded:
-        return
-
-    def plain(value):  # a tuple and the JSON list it was recorded as are the same argument
-        return json.loads(json.dumps(value))
-
-    differ = [k for k in keys if k in recorded and k not in given and plain(built.get(k)) != recorded[k]]
+    differ, where = differing_recorded_args(path, built, given, keys)
     if not differ:
         return
-    trained = ', '.join(f'{k}={recorded[k]!r}' for k in differ)
-    has = ', '.join(f'{k}={plain(built.get(k))!r}' for k in differ)
-    folder = Path(path).parent
-    as_trained = (f"load it as trained with timm.create_model('local-dir:{folder}', pretrained=True), or "
-                  if Path(path).name in _FOLDER_WEIGHTS and (folder / _FOLDER_CONFIG).is_file() else '')
+    has = ', '.join(f'{k}={_plain(built.get(k))!r}' for k in differ)
     raise ValueError(
-        f'{what}: {path} was trained with {trained} ({where}), and {name} is built with {has}: the weights would load '
-        f'without an error (their shapes do not tell {" or ".join(differ)}) and give other outputs; {as_trained}pass '
-        f'{trained} to timm.create_model (the arguments you pass are taken as asked)')
+        f"{what}: {path} was trained with {', '.join(f'{k}={v!r}' for k, v in differ.items())} ({where}), and "
+        f'{name} is built with {has}: another network than the one trained (where the shapes agree, as an SMP '
+        f"kernel's points fit a kernel of any size, the weights would load without an error and give other outputs); "
+        f"load them as trained: {as_trained_hint(path, differ, bool(given.get('features_only')))}")
 
 
 # what torch.load / safetensors raise on a file whose structure looked fine but whose contents are damaged
@@ -361,6 +400,12 @@ def _source(value: Any) -> str:
     return repr(value)
 
 
+def with_class_defaults(cls: type, args: Dict[str, Any], keys: Sequence[str]) -> Dict[str, Any]:
+    """``args`` (a model's constructor arguments) with the values ``cls`` gives the ``keys`` they leave out."""
+    params = inspect.signature(cls.__init__).parameters
+    return {**{k: params[k].default for k in keys if k in params}, **args}
+
+
 def _built_args(model: nn.Module, keys: Sequence[str]) -> Dict[str, Any]:
     # the values of ``keys`` a model was built with: an SMP-TCN's recorded architecture, else the caller's arguments,
     # else the model's attribute of that name where it is a plain value, else the class default
@@ -403,7 +448,16 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
         # timm's features_only wrappers (FeatureGetterNet, and this project's subclass of it) hold the model
         inner = getattr(model, 'model', None)
         if isinstance(model, FEATURE_WRAPPERS) and isinstance(inner, nn.Module) and family(inner) is not None:
-            args = ''.join(f'{k}={_source(v)}, ' for k, v in getattr(model, 'create_args', {}).items())
+            create_args = getattr(model, 'create_args', {})
+            blind = getattr(family(inner), 'SHAPE_BLIND_ARGS', ())
+            built = getattr(model, 'arch_args', None) or _built_args(inner, blind)  # (the wrapper has the record)
+            recorded, _ = differing_recorded_args(checkpoint_path, built, create_args, blind)
+            if any(v is None for v in recorded.values()):  # timm would drop a recorded None: the record's reader
+                raise ValueError(f'{what} with features_only=True: timm loads the file into the feature wrapper, '
+                                 f'whose keys differ from the checkpoint\'s; load it as trained instead: '
+                                 f'{as_trained_hint(checkpoint_path, recorded, features_only=True)}')
+            # the recorded arguments the shapes cannot tell, so that the hint loads the weights as trained
+            args = ''.join(f'{k}={_source(v)}, ' for k, v in {**create_args, **recorded}.items())
             if getattr(model, 'create_cfg', None) is not None:
                 args += f'pretrained_cfg={_source(model.create_cfg)}, '
             overlay = {**getattr(model, 'create_overlay', {}), 'file': str(checkpoint_path)}

@@ -18,7 +18,6 @@ both BatchNorms into one static 33x33 convolution with bias.
 """
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-import inspect
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -34,7 +33,8 @@ from timm.models._registry import generate_default_cfgs, register_model
 from ._args import check_io_counts
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, check_recorded_architecture, first_layer_adapted_by_filter,
-    has_batchnorm, is_deployed_state_dict, record_loaded_classes, remember_create_args, unwrap_state_dict)
+    has_batchnorm, is_deployed_state_dict, record_loaded_classes, remember_create_args, unwrap_state_dict,
+    with_class_defaults)
 from ._pretrained import explain_missing_weights, local_weights_file
 from ..layers.causal_conv import complex_channel_mix, fft_size
 from ..layers.conv_backends import autocast_disabled, exporting
@@ -532,9 +532,8 @@ def _create_smpconv_resnet(variant: str, pretrained: bool = False, **kwargs) -> 
     num_blocks = len(kwargs.get('block_channels', DEFAULT_BLOCK_CHANNELS))
     file = local_weights_file(variant, kwargs) if pretrained else None
     if file is not None:
-        defaults = inspect.signature(SMPConvResNet.__init__).parameters
         check_recorded_architecture(f'pretrained weights for {variant}', file,
-                                    {k: kwargs.get(k, defaults[k].default) for k in SHAPE_BLIND_ARGS}, kwargs,
+                                    with_class_defaults(SMPConvResNet, kwargs, SHAPE_BLIND_ARGS), kwargs,
                                     SHAPE_BLIND_ARGS, variant)
     with explain_missing_weights(variant, pretrained, kwargs), first_layer_adapted_by_filter():
         return remember_create_args(build_model_with_cfg(

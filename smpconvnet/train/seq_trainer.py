@@ -45,6 +45,7 @@ from ..user_warnings import caller_stacklevel
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
+from ..models import recorded_args_metadata
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input, member_network
 from ..weights.sources import (
     check_none_kwargs, load_model_with_config, register_checkpoint_format, weights_file_hints)
@@ -98,7 +99,7 @@ class TrainConfig:
     # few updates an epoch), where timm's ImageNet default (0.9998) would barely leave the initial weights
     model_ema: bool = False
     model_ema_decay: float = 0.99
-    # timm's warm-up of the decay (train.py's --model-ema-warmup): 1 - (1 + t)^(-2/3) at update t, up to the decay, so
+    # timm's warm-up of the decay (train.py's --model-ema-warmup): 1 - t^(-2/3) at update t, up to the decay, so
     # the first updates' weights (and BatchNorm statistics) fade within a few hundred updates whatever the decay
     model_ema_warmup: bool = False
     val_fraction: float = 0.0
@@ -647,17 +648,6 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
     # timm's first update copies the weights (decay 0 at step 1); its updates use no random numbers (float32 weights: no
     # stochastic rounding), so a run with it trains exactly the weights of a run without
     ema = ModelEmaV3(model, decay=cfg.model_ema_decay, use_warmup=cfg.model_ema_warmup) if cfg.model_ema else None
-    updates = cfg.epochs * steps_per_epoch
-    if ema is not None and first_update_share(ema, updates) > 0.05:
-        # the average still weighs the first updates' (barely trained) weights: a short GunPoint run scored chance
-        warnings.warn(f'--model-ema with decay {cfg.model_ema_decay} over {updates} updates: the exported average '
-                      f'still gives {first_update_share(ema, updates):.0%} of its weight to the weights of the '
-                      f'first update; train longer, '
-                      + ('' if cfg.model_ema_warmup else 'add --model-ema-warmup, ')
-                      + f'or pass a smaller --model-ema-decay (at most {0.05 ** (1 / max(updates - 1, 1)):.3f} for '
-                      f'5%)', UserWarning,
-                      stacklevel=caller_stacklevel())
-
     if cfg.resume:
         ckpt = _read_checkpoint(ckpt_path)
         defaults = TrainConfig()  # options added after a checkpoint was written had their default then
@@ -679,6 +669,17 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
         data_gen.set_state(ckpt['rng']['data'])
         random.setstate(ckpt['rng']['python'])
         print(f'resumed {ckpt_path} at epoch {start_epoch}/{cfg.epochs}')
+
+    # (after a resume's checks: a refused resume trains nothing to warn of)
+    updates = cfg.epochs * steps_per_epoch
+    if ema is not None and first_update_share(ema, updates) > 0.05:
+        # the average still weighs the first updates' (barely trained) weights: a short GunPoint run scored chance
+        warnings.warn(f'--model-ema with decay {cfg.model_ema_decay} over {updates} updates: the exported average '
+                      f'still gives {first_update_share(ema, updates):.1%} of its weight to the weights of the '
+                      f'first update; train longer, '
+                      + ('' if cfg.model_ema_warmup else 'add --model-ema-warmup, ')
+                      + f'or pass a smaller --model-ema-decay (at most {0.05 ** (1 / max(updates - 1, 1)):.3f} for '
+                      f'5%)', UserWarning, stacklevel=caller_stacklevel())
 
     n_params = sum(p.numel() for p in model.parameters())
     # in every checkpoint: what rebuilds the model and its preprocessing without the data (checkpoint_config)
@@ -890,8 +891,11 @@ def checkpoint_config(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
 def _export(model: nn.Module, cfg: TrainConfig, data: PreparedData, results: Dict, out_dir: Path):
     from safetensors.torch import save_file
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_atomic(state, out_dir / 'model.safetensors', saver=lambda obj, p: save_file(obj, p))
-    _write_text_atomic(json.dumps(_config_json(model, cfg, data, results), indent=2) + '\n', out_dir / 'config.json')
+    config = _config_json(model, cfg, data, results)
+    # the architecture in the weights file too: a copy of it alone tells its kernel length (its shapes do not)
+    metadata = recorded_args_metadata(config.get('model_args'))
+    save_atomic(state, out_dir / 'model.safetensors', saver=lambda obj, p: save_file(obj, p, metadata=metadata))
+    _write_text_atomic(json.dumps(config, indent=2) + '\n', out_dir / 'config.json')
     _write_text_atomic(json.dumps(results, indent=2) + '\n', out_dir / RESULTS_NAME)
 
 

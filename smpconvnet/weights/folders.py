@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Union
 import torch
 
 from ..atomic_io import atomic_dir, check_destination, entries_besides, holds_nothing
-from ..models import RECORDED_ARGS_KEY, member_network
+from ..models import member_network, recorded_args_metadata
 from .hub import MANIFEST_NAME
 
 __all__ = [
@@ -310,15 +310,6 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
     return '\n'.join(lines)
 
 
-def _weights_metadata(config: Dict[str, Any]) -> Dict[str, str]:
-    # the architecture recorded in the weights file too: a copy of model.safetensors alone still tells the kernel
-    # length (or sizes) it was trained with, which its shapes do not (recorded_model_args reads it)
-    metadata = {'format': 'pt'}
-    if config.get('model_args'):
-        metadata[RECORDED_ARGS_KEY] = json.dumps(config['model_args'], sort_keys=True)
-    return metadata
-
-
 def write_model_folder(
         model: torch.nn.Module,
         dst: PathLike,
@@ -341,7 +332,7 @@ def write_model_folder(
         state_dict = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
         save_config_for_hf(model, str(tmp / CONFIG_NAME), model_args=dict(model_args or {}))
         config = json.loads((tmp / CONFIG_NAME).read_text())
-        save_file(state_dict, str(tmp / WEIGHTS_NAME), metadata=_weights_metadata(config))
+        save_file(state_dict, str(tmp / WEIGHTS_NAME), metadata=recorded_args_metadata(config.get('model_args')))
         if getattr(model, 'pretrained_cfg', {}).get('interpolation') == '' and 'pretrained_cfg' in config:
             # a sequence model's cfg has no resize: timm's data-config resolution fills in its image default
             config['pretrained_cfg']['interpolation'] = ''
@@ -411,7 +402,7 @@ def write_ensemble_folder(members: Sequence[PathLike], dst: PathLike, card: str 
     with atomic_dir(Path(dst), force, foreign=foreign_to_model_folder) as tmp:
         state = {f'members.{i}.{k}': v for i, folder in enumerate(folders)
                  for k, v in load_file(str(folder / WEIGHTS_NAME)).items()}
-        save_file(state, str(tmp / WEIGHTS_NAME), metadata=_weights_metadata(config))
+        save_file(state, str(tmp / WEIGHTS_NAME), metadata=recorded_args_metadata(config.get('model_args')))
         (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + '\n')
         if card:
             (tmp / CARD_NAME).write_text(card, encoding='utf-8')

@@ -765,7 +765,8 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
     # what the shapes cannot tell, where recorded with the weights (a model folder's model.safetensors, or a copy of
     # it, carries the folder's model_args): read, not assumed
     recorded = (recorded_model_args(path)[0] or {}) if bare else {}
-    told = {k: recorded[k] for k in source.assumed if k in recorded}
+    blind = set(source.assumed) | set(SHAPE_BLIND_ARGS.get(_registered_family(source.architecture), ()))
+    told = {k: recorded[k] for k in sorted(blind) if k in recorded and k not in kwargs}
     if told:
         source = source._replace(
             model_args={**source.model_args, **told}, assumed=tuple(k for k in source.assumed if k not in told),

@@ -795,12 +795,8 @@ def test_an_average_whose_batchnorm_statistics_are_off_is_said():
             train_seq._warn_of_averaged_batchnorm(model, off, 0.0495)
 
 
-def test_model_ema_warmup_is_timms_and_lets_the_first_updates_fade(tmp_path, monkeypatch, capsys):
-    """``--model-ema-warmup`` (timm train.py's option): the decay at update t is ``1 - (1 + t')^(-2/3)`` (t' = t - 1),
-    up to ``--model-ema-decay``, so a run too short for its decay (warned of without it: the first update kept most of
-    the average) exports an average in which the first update weighs little, unwarned; recorded in the results and
-    a resume key; refused without --model-ema."""
-    import timm
+def _record_ema_updates(monkeypatch):
+    """The model's state dict at every update of train-seq's moving average (a list, filled as it trains)."""
     steps = []
 
     class Recording(train_seq.ModelEmaV3):
@@ -809,6 +805,16 @@ def test_model_ema_warmup_is_timms_and_lets_the_first_updates_fade(tmp_path, mon
             super().update(model, step)
 
     monkeypatch.setattr(train_seq, 'ModelEmaV3', Recording)
+    return steps
+
+
+def test_model_ema_warmup_is_timms_and_lets_the_first_updates_fade(tmp_path, monkeypatch, capsys):
+    """``--model-ema-warmup`` (timm train.py's option): the decay at update t is ``1 - (1 + t')^(-2/3)`` (t' = t - 1),
+    up to ``--model-ema-decay``, so a run too short for its decay (warned of without it: the first update kept most of
+    the average) exports an average in which the first update weighs little, unwarned; recorded in the results and
+    a resume key; refused without --model-ema."""
+    import timm
+    steps = _record_ema_updates(monkeypatch)
     short = dict(batch_size=32, model_ema=True, model_ema_decay=0.99, eval_test=False)
     with pytest.warns(UserWarning, match=r'--model-ema with decay 0.99 over \d+ updates: .*add --model-ema-warmup'):
         train_seq.train(_cfg(tmp_path, 'plain', **short))
@@ -844,14 +850,7 @@ def test_model_ema_exports_the_moving_average_of_the_weights_it_does_not_change(
     after the first update, then ``e = d * e + (1 - d) * w`` after each (recomputed here from every update's
     weights, BatchNorm statistics included); with ``--precise-bn`` the average gets the recomputed statistics."""
     import timm
-    steps = []
-
-    class Recording(train_seq.ModelEmaV3):
-        def update(self, model, step=None):
-            steps.append({k: v.detach().clone() for k, v in model.state_dict().items()})
-            super().update(model, step)
-
-    monkeypatch.setattr(train_seq, 'ModelEmaV3', Recording)
+    steps = _record_ema_updates(monkeypatch)
     plain = train_seq.train(_cfg(tmp_path, 'plain', batch_size=32, val_fraction=0.25))
     averaged = train_seq.train(_cfg(tmp_path, 'ema', batch_size=32, val_fraction=0.25, model_ema=True,
                                     model_ema_decay=0.8))

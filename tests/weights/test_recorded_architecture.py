@@ -3,6 +3,7 @@ into: their shapes cannot tell it, so they loaded silently and gave other output
 since, the metadata of every model.safetensors this project writes record the architecture; timm's ways of loading a
 file (``pretrained_cfg_overlay=dict(file=...)``, ``checkpoint_path=``) refuse a mismatch with hints that work as
 printed, and ``load_model`` reads a bare copy's recorded values instead of assuming them."""
+import json
 import re
 import shutil
 import warnings
@@ -142,3 +143,99 @@ def test_an_smpconvnets_kernel_sizes_are_checked(tmp_path):
                                          r'13\]'):
         timm.create_model('smpconvnet_t', pretrained=True,
                           pretrained_cfg_overlay=dict(file=str(folder / 'model.safetensors')), **args)
+
+
+def test_a_train_seq_runs_weights_record_their_architecture(tmp_path):
+    """Trial 29: train-seq wrote its model.safetensors without the record, so a copy of a run's weights still loaded
+    silently into a model of another kernel length."""
+    from smpconvnet.cli import main as cli_main
+    run = tmp_path / 'run'
+    assert cli_main(['train-seq', '--model', 'smpconv_tcn_gunpoint', '--dataset', 'GunPoint', '--epochs', '1',
+                     '--threads', '1', '--no-progress', '--no-test', '--output', str(run), '--model-kwargs',
+                     'kernel_length=16', 'num_blocks=1', 'hidden_channels=4']) == 0
+    copy = tmp_path / 'copy.safetensors'
+    shutil.copy(run / 'model.safetensors', copy)
+    assert recorded_model_args(copy)[0]['kernel_length'] == 16
+    with pytest.raises(ValueError, match=f'{re.escape(str(copy))} was trained with kernel_length=16 .*metadata'):
+        timm.create_model('smpconv_tcn_gunpoint', pretrained=True, pretrained_cfg_overlay=dict(file=str(copy)),
+                          num_blocks=1, hidden_channels=4)
+    x = torch.randn(2, 1, 150)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the assumed input length and normalisation of a bare file
+        loaded, _ = smpconvnet.load_model(str(copy))
+    trained = timm.create_model(f'local-dir:{run}', pretrained=True).eval()
+    with torch.no_grad():
+        assert torch.equal(loaded.eval()(x), trained(x))
+
+
+def test_recorded_none_values_get_a_hint_that_works(tmp_path):
+    """Trial 29: 'pass kernel_length=None to timm.create_model' could not work (timm drops None arguments): where a
+    recorded value is None, the hint is the folder (local-dir:) or smpconvnet.load_model, which reads the record."""
+    trained, folder = _trained_folder(tmp_path, num_classes=6)  # whole-series kernels: kernel_length=None
+    bare = tmp_path / 'bare.safetensors'
+    shutil.copy(folder / 'model.safetensors', bare)
+    x = torch.randn(2, 1, 100)
+    for file in (folder / 'model.safetensors', bare):
+        with pytest.raises(ValueError) as e:  # registered with 32 taps
+            timm.create_model('smpconv_tcn_osuleaf', pretrained=True, pretrained_cfg_overlay=dict(file=str(file)),
+                              **SMALL)
+        message = str(e.value)
+        assert 'kernel_length=None' in message and 'pass kernel_length=None' not in message
+        call = re.search(r"smpconvnet\.load_model\('[^']+'\)", message).group(0)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            loaded, _ = eval(call, {'smpconvnet': smpconvnet})
+        with torch.no_grad():
+            assert torch.equal(loaded.eval()(x), trained(x))
+    assert 'local-dir' in str(pytest.raises(ValueError, timm.create_model, 'smpconv_tcn_osuleaf', pretrained=True,
+                                            pretrained_cfg_overlay=dict(file=str(folder / 'model.safetensors')),
+                                            **SMALL).value)
+
+
+def test_the_hints_work_on_the_command_line(tmp_path, capsys):
+    """Trial 29: a command that loads a registered name with other weights printed Python only; the hint now names the
+    command-line form too (the folder as the model, or --model-kwargs), each working as printed."""
+    import shlex
+    from smpconvnet.cli import main as cli_main
+    _, folder = _trained_folder(tmp_path, kernel_length=16)
+    base = ['info', 'smpconv_tcn_gunpoint', '--model-kwargs', 'num_blocks=2', 'hidden_channels=8', 'n_points=6',
+            'pretrained_cfg_overlay=' + json.dumps({'file': str(folder / 'model.safetensors')})]
+    assert cli_main(base) == 1
+    err = capsys.readouterr().err
+    words = shlex.split(re.search(r'a command: --model-kwargs ([^)]+)\)', err).group(1))
+    assert words == ['kernel_length=16']
+    assert cli_main(base + words) == 0
+    assert cli_main(['info', re.search(r'a command: give it ([^)]+)\)', err).group(1)]) == 0
+
+
+def test_the_features_only_hint_carries_the_recorded_values(tmp_path):
+    """Trial 29: timm's checkpoint_path= with features_only=True is refused with a hint to load the file as
+    pretrained weights; the hint left out the recorded kernel length and ran into the kernel-length refusal."""
+    trained, folder = _trained_folder(tmp_path, kernel_length=16)
+    file = str(folder / 'model.safetensors')
+    with pytest.raises(ValueError) as e:
+        timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=file, features_only=True, **SMALL)
+    call = re.search(r'timm\.create_model\(.*\)\)$', str(e.value)).group(0)
+    assert 'kernel_length=16' in call
+    features = eval(call, {'timm': timm}).eval()
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        assert torch.equal(features(x)[-1], trained.forward_features(x))
+
+
+def test_an_smpconvnets_pooling_is_checked(tmp_path):
+    """Trial 29: an SMPConvNet's 'max' pooling changes no shape and was not checked."""
+    args = dict(layers=(1, 1, 1, 1), channels=(16, 32, 64, 128), num_classes=5)
+    trained = timm.create_model('smpconvnet_t', global_pool='max', **args).eval()
+    folder = write_model_folder(trained, tmp_path / 'net', card='test', model_args=dict(global_pool='max', **args))
+    with pytest.raises(ValueError, match="was trained with global_pool='max' .* is built with global_pool='avg'"):
+        timm.create_model('smpconvnet_t', pretrained=True,
+                          pretrained_cfg_overlay=dict(file=str(folder / 'model.safetensors')), **args)
+    bare = tmp_path / 'bare.safetensors'
+    shutil.copy(folder / 'model.safetensors', bare)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        loaded, _ = smpconvnet.load_model(str(bare))
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(loaded.eval()(x), trained(x))
