@@ -422,6 +422,14 @@ def build_model(cfg: TrainConfig, data: PreparedData) -> nn.Module:
         raise ValueError(f'--model {cfg.model} --model-kwargs {given}: {e}') from e
     # before training: a None timm dropped would train one network and record another
     check_none_kwargs(model, cfg.model_kwargs, f'--model {cfg.model}')
+    members = getattr(model, 'num_members', None)
+    if members is not None and 'num_members' not in cfg.model_kwargs:
+        # a variant registered as an ensemble (its shipped members were trained one per run): joint training of all
+        # of them on their mean prediction is another model, five times the time, which the run would not say
+        warnings.warn(f'--model {cfg.model} is registered as an ensemble of {members} SMP-TCNs: this run trains them '
+                      f'jointly, on their mean class probabilities, which is not how its members were trained (one '
+                      f'run per seed); add --model-kwargs num_members=1 to train one of them, or num_members='
+                      f'{members} to mean joint training', UserWarning, stacklevel=caller_stacklevel())
     if 'lengths' not in inspect.signature(model.forward).parameters:
         raise ValueError(f'--model {cfg.model} is not a sequence model (its forward takes no lengths=): train-seq '
                          f'trains SMP-TCNs, e.g. smpconv_tcn_osuleaf (`smpconvnet list` shows them)')

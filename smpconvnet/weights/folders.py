@@ -382,11 +382,14 @@ def write_ensemble_folder(members: Sequence[PathLike], dst: PathLike, card: str 
         configs.append(read_config(folder))
         if (configs[-1].get('model_args') or {}).get('num_members', 1) != 1:  # (1: the SMP-TCN itself)
             raise ValueError(f'{folder} already holds an ensemble: combine single models')
+    def one_model(args):  # num_members=1 (a member run of a registered ensemble) and none recorded: the same model
+        return {k: v for k, v in (args or {}).items() if k != 'num_members'}
+
     first = configs[0]
     for folder, config in zip(folders[1:], configs[1:]):
         for what, a, b in (('architecture', first.get('architecture'), config.get('architecture')),
                            ('dataset', first.get('dataset'), config.get('dataset')),
-                           ('model_args', first.get('model_args'), config.get('model_args')),
+                           ('model_args', one_model(first.get('model_args')), one_model(config.get('model_args'))),
                            *((f'pretrained_cfg.{k}', (first.get('pretrained_cfg') or {}).get(k),
                               (config.get('pretrained_cfg') or {}).get(k)) for k in _SHARED_CFG_KEYS)):
             if a != b:

@@ -425,7 +425,13 @@ def weights_file_hints(path: PathLike, **given) -> List[str]:
         fits, members = _fitting_registered(family, state_dict, given)
     except ValueError:
         return []
-    return [weights_file_hint(path, name, members) for name in fits]
+    return [weights_file_hint(path, name, _members_for(name, members)) for name in fits]
+
+
+def _members_for(name: str, members: Optional[int]) -> Optional[int]:
+    # the num_members that loads weights of ``members`` SMP-TCNs (None: one) into the registered ``name``: one model's
+    # into a variant registered as an ensemble needs num_members=1 (else it builds all its members)
+    return members if members else (1 if 'num_members' in _registered_args(name) else None)
 
 
 def _assumed_data(cfg: Dict[str, Any], given: Dict[str, Any], family: Optional[str]) -> str:
@@ -487,13 +493,16 @@ def _saved_from(path: Path, fits: List[str], members: Optional[int], shown: Sequ
     """The warnings' ". If it was saved from NAME: ..." for the registered models ``fits`` (the first three): the
     timm call and the command-line form that load the file ``path`` into each, with the arguments ``shown`` as
     registered for it."""
-    ensemble = f', num_members={members}' if members else ''
+    def ensemble(name: str) -> str:
+        n = _members_for(name, members)
+        return f', num_members={n}' if n else ''
 
     def registered(name: str) -> str:
         return f' ({", ".join(f"{k}={_registered_args(name).get(k)!r}" for k in shown)})' if shown else ''
     return '. If it was saved from ' + '; or from '.join(
-        f'{name}{registered(name)}: timm.create_model({name!r}, pretrained=True{ensemble}, pretrained_cfg_overlay='
-        f'dict(file={str(path)!r})), or, on the command line, {weights_file_hint(path, name, members)}'
+        f'{name}{registered(name)}: timm.create_model({name!r}, pretrained=True{ensemble(name)}, '
+        f'pretrained_cfg_overlay=dict(file={str(path)!r})), or, on the command line, '
+        f'{weights_file_hint(path, name, _members_for(name, members))}'
         for name in fits[:3])
 
 

@@ -17,7 +17,7 @@ from smpconvnet.models.smpconvnet import LargeKernelDepthwiseConv2d
 FAMILIES = {
     'smpconvnet': ('smpconvnet_t', dict(layers=(1, 1, 1, 1), channels=(16, 32, 64, 128), num_classes=5), (2, 3, 64, 64)),
     'tcn': ('smpconv_tcn_smnist', dict(num_blocks=2, hidden_channels=8), (2, 1, 100)),
-    'trained_tcn': ('smpconv_tcn_osuleaf', {}, (2, 1, 427)),
+    'trained_tcn': ('smpconv_tcn_arrowhead', {}, (2, 1, 251)),  # a single trained model (centred, 33 taps)
     'resnet': ('smpconv_resnet_cifar10', dict(block_channels=(8, 8), num_classes=4), (2, 3, 32, 32)),
 }
 POSITIONS = ('.kernel.coords', '.kernel.radius')

@@ -274,6 +274,12 @@ def test_write_ensemble_folder_from_runs(tmp_path):
         assert isinstance(model, SMPConvTCNEnsemble) and rel_err(model(x).softmax(1), mean_probs(singles, x)) < 1e-6
     with pytest.raises(FileExistsError):
         write_ensemble_folder([tmp_path / 'run0'], dst)
+    # a member run of a registered ensemble records num_members=1, a folder written before none: the same model (trial
+    # 30: a shipped single model could not join new seeds' runs)
+    write_model_folder(singles[1], tmp_path / 'member1', card='', model_args=dict(args, num_members=1))
+    mixed = write_ensemble_folder([tmp_path / 'run0', tmp_path / 'member1'], tmp_path / 'mixed')
+    with torch.no_grad():
+        assert torch.equal(timm.create_model(f'local-dir:{mixed}', pretrained=True).eval()(x), model(x))
     other = timm.create_model('smpconv_tcn_chartraj', **dict(SMALL, hidden_channels=4))
     write_model_folder(other, tmp_path / 'other', card='', model_args=dict(args, hidden_channels=4))
     with pytest.raises(ValueError, match='other differs from .*run0 in model_args'):

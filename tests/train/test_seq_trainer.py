@@ -975,3 +975,22 @@ def test_a_folder_s_config_json_is_a_run_s_file(tmp_path):
         train_seq.train(_cfg(tmp_path, 'proj', epochs=1))
     train_seq.train(_cfg(tmp_path, 'proj', epochs=1, force=True))
     assert json.loads((folder / 'config.json').read_text())['architecture'] == '_test_tiny_seqnet'
+
+
+def test_a_registered_ensemble_trained_without_num_members_is_warned_of():
+    """Trial 30: `train-seq --model smpconv_tcn_osuleaf` (the docs' example, written when it was one model) trained
+    all 5 members of the registered ensemble jointly, five times the time, without a word: warned, with the option
+    that trains one member (its card's commands) and the one that says joint training is meant."""
+    from types import SimpleNamespace
+    data = SimpleNamespace(in_chans=1, num_classes=6, task='classification', dataset={'name': 'OSULeaf'}, length=427)
+    with pytest.warns(UserWarning, match=r'--model smpconv_tcn_osuleaf is registered as an ensemble of 5 SMP-TCNs: '
+                                         r'this run trains them jointly.*add --model-kwargs num_members=1 .*or '
+                                         r'num_members=5 to mean joint training'):
+        joint = train_seq.build_model(train_seq.TrainConfig(model='smpconv_tcn_osuleaf', dataset='OSULeaf'), data)
+    assert joint.num_members == 5
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        for members in (1, 5):
+            model = train_seq.build_model(train_seq.TrainConfig(
+                model='smpconv_tcn_osuleaf', dataset='OSULeaf', model_kwargs={'num_members': members}), data)
+            assert getattr(model, 'num_members', 1) == members

@@ -231,13 +231,16 @@ def test_bare_centred_weights_load_as_a_centred_model(tmp_path, members):
 
 
 def test_bare_weights_of_a_model_built_otherwise_warn_with_a_command_that_loads_them(tmp_path, capsys):
-    """A bare state dict names no model, and pooling and kernel length change no tensor shape: the OSULeaf model's
-    weights (mean pooling, 32-tap kernels) load into the family default (last step, whole-series kernels) with other
-    outputs. ``load_model`` warns, names the registered model whose shapes they fit, and its command, copied
-    literally, gives the saved model's outputs; passing the arguments gives them too, without a warning."""
+    """A bare state dict names no model, and pooling and kernel length change no tensor shape: one OSULeaf model's
+    weights (mean pooling, 32-tap kernels; a member of the shipped ensemble) load into the family default (last step,
+    whole-series kernels) with other outputs. ``load_model`` warns, names the registered model whose shapes they fit,
+    and its command, copied literally, gives the saved model's outputs (one model's weights into a variant registered
+    as an ensemble: with num_members=1, which the hint had left out when the variant became one); passing the
+    arguments gives them too, without a warning."""
     import warnings
     from safetensors.torch import save_file
-    model = timm.create_model('smpconv_tcn_osuleaf.aeon', pretrained=True).eval()
+    shipped = timm.create_model('smpconv_tcn_osuleaf.aeon', pretrained=True).eval()
+    model = shipped.members[0]
     path = tmp_path / 'osuleaf.safetensors'
     save_file(model.state_dict(), str(path))
     x = torch.randn(2, 1, 427, generator=torch.Generator().manual_seed(0))
@@ -266,12 +269,12 @@ def test_bare_weights_of_a_model_built_otherwise_warn_with_a_command_that_loads_
                 {'timm': timm}).pretrained_cfg['input_size'] == (1, 1, 427)
     overlay = shlex.split(reminder.split('(as assumed here: ')[1][:-1])
     assert overlay[0] == '--model-kwargs' and overlay[1].startswith('pretrained_cfg_overlay={"input_size": [1, 1, 784]')
-    own = dict(json.loads(overlay[1].split('=', 1)[1]), input_size=(1, 1, 427), mean=model.pretrained_cfg['mean'],
-               std=model.pretrained_cfg['std'])
+    own = dict(json.loads(overlay[1].split('=', 1)[1]), input_size=(1, 1, 427), mean=shipped.pretrained_cfg['mean'],
+               std=shipped.pretrained_cfg['std'])
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         told, _ = load_model(str(path), global_pool='avg', kernel_length=32, pretrained_cfg_overlay=own)
-    assert {k: told.pretrained_cfg[k] for k in own} == {k: model.pretrained_cfg[k] for k in own}
+    assert {k: told.pretrained_cfg[k] for k in own} == {k: shipped.pretrained_cfg[k] for k in own}
     # the description names the model that was built: the arguments passed too (it named the file's shapes only)
     assert described.endswith(f", built with {{'global_pool': 'avg', 'kernel_length': 32}} from {path}")
     # the cfg that says what the file is, under timm's alias too (timm's ONNX export reads default_cfg)
@@ -282,7 +285,8 @@ def test_bare_weights_of_a_model_built_otherwise_warn_with_a_command_that_loads_
     hint = re.search(r'on the command line, give smpconv_tcn_osuleaf in place of the file and add (--model-kwargs .*?)'
                      r'\. Otherwise', message).group(1)
     options = shlex.split(hint)
-    assert options == ['--model-kwargs', 'pretrained_cfg_overlay=' + json.dumps({'file': str(path)})]
+    assert options == ['--model-kwargs', 'pretrained_cfg_overlay=' + json.dumps({'file': str(path)}), 'num_members=1']
+    assert 'num_members=1, pretrained_cfg_overlay' in command
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         assert cli_main(['reparam', 'smpconv_tcn_osuleaf', str(tmp_path / 'deployed'), *options]) == 0
@@ -292,8 +296,11 @@ def test_bare_weights_of_a_model_built_otherwise_warn_with_a_command_that_loads_
         capsys.readouterr()
         assert cli_main(['evaluate-seq', 'smpconv_tcn_osuleaf', *options]) == 0
         assert cli_main(['evaluate-seq', 'smpconv_tcn_osuleaf.aeon']) == 0
-    scores = re.findall(r'accuracy (\S+ \(\d+/\d+\))', capsys.readouterr().out)
-    assert len(scores) == 2 and scores[0] == scores[1]
+    scores = re.findall(r'accuracy (\S+) \((\d+)/\d+\)', capsys.readouterr().out)
+    card = shipped.pretrained_cfg['file'].replace('model.safetensors', 'config.json')
+    results = json.loads(open(card).read())['results']  # the member's own score, and the ensemble's
+    assert len(scores) == 2 and int(scores[0][1]) == round(results['test_accuracy_per_seed']['0'] * 242)
+    assert int(scores[1][1]) == results['test']['correct']
     assert cli_main(['evaluate-seq', str(path)]) == 1
     error = capsys.readouterr().err
     assert 'records no label_names' in error and f'give smpconv_tcn_osuleaf in place of the file and add {hint}' in error
