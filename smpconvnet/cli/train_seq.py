@@ -82,8 +82,8 @@ def add_parser(subparsers):
                    help=f'with --model-ema: the decay per update (default: {d.model_ema_decay}, about the last '
                         f'{round(1 / (1 - d.model_ema_decay))} updates)')
     p.add_argument('--model-ema-warmup', action='store_true', default=None,
-                   help="with --model-ema: timm's warm-up of the decay (train.py's option): 1 - t^(-2/3) at update t, up "
-                        'to --model-ema-decay, so that the first updates fade from the average early')
+                   help="with --model-ema: timm's warm-up of the decay (train.py's option): 1 - t^(-2/3) at update "
+                        't, up to --model-ema-decay, so that the first updates fade from the average early')
     p.add_argument('--val-fraction', type=float, default=None,
                    help='UEA/UCR sets: hold out this stratified fraction of the training split for validation '
                         f'(default: {d.val_fraction}, none)')

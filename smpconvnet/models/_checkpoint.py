@@ -149,8 +149,8 @@ def as_trained_hint(path: Union[str, Path], values: Dict[str, Any], features_onl
         ways.append(f"pass {', '.join(f'{k}={v!r}' for k, v in values.items())} to timm.create_model (a command: "
                     f"--model-kwargs {words})")
     else:
-        ways.append(f'smpconvnet.load_model({str(path)!r}{features}) (timm.create_model drops None arguments; a command: '
-                    f'give it {shlex.quote(str(path))})')
+        ways.append(f'smpconvnet.load_model({str(path)!r}{features}) (timm.create_model drops None arguments; a '
+                    f'command: give it {shlex.quote(str(path))})')
     return ', or '.join(ways)
 
 

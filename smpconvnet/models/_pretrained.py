@@ -14,15 +14,15 @@ import dataclasses
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
-from ._checkpoint import probe_weights_file, read_error_message
+from ._checkpoint import check_recorded_architecture, probe_weights_file, read_error_message
 
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
     'shipped_weights_file', 'cached_hub_file', 'weights_location', 'is_published', 'PretrainedWeightsNotFoundError',
     'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV', 'is_project_model',
-    'is_weight_source_error', 'local_weights_file',
+    'is_weight_source_error', 'local_weights_file', 'check_pretrained_record',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -262,6 +262,16 @@ def local_weights_file(variant: str, kwargs: Dict[str, Any]) -> Optional[str]:
         return str(found[0]) if found else None
     # 'hf-hub:' sources are repos timm reads its own way
     return str(file) if file and cfg.source not in ('hf-hub', 'local-dir') and Path(file).exists() else None
+
+
+def check_pretrained_record(variant: str, pretrained: bool, kwargs: Dict[str, Any], built: Dict[str, Any],
+                            keys: Sequence[str]) -> None:
+    """Before a family builds ``variant`` with pretrained weights from a local file (``local_weights_file``): refuse
+    weights recorded as trained with other values of ``keys`` (the family's ``SHAPE_BLIND_ARGS``) than the model's
+    (``built``), unless the caller asked for them (``kwargs``): ``check_recorded_architecture``'s ValueError."""
+    file = local_weights_file(variant, kwargs) if pretrained else None
+    if file is not None:
+        check_recorded_architecture(f'pretrained weights for {variant}', file, built, kwargs, keys, variant)
 
 
 def is_weight_source_error(e: BaseException) -> bool:

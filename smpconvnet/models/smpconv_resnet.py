@@ -32,10 +32,9 @@ from timm.models._registry import generate_default_cfgs, register_model
 
 from ._args import check_io_counts
 from ._checkpoint import (
-    adapt_input_channels, check_deployed_fit, check_recorded_architecture, first_layer_adapted_by_filter,
-    has_batchnorm, is_deployed_state_dict, record_loaded_classes, remember_create_args, unwrap_state_dict,
-    with_class_defaults)
-from ._pretrained import explain_missing_weights, local_weights_file
+    adapt_input_channels, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict,
+    record_loaded_classes, remember_create_args, unwrap_state_dict, with_class_defaults)
+from ._pretrained import check_pretrained_record, explain_missing_weights
 from ..layers.causal_conv import complex_channel_mix, fft_size
 from ..layers.conv_backends import autocast_disabled, exporting
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -530,11 +529,8 @@ SHAPE_BLIND_ARGS = ('global_pool', 'kernel_size')
 
 def _create_smpconv_resnet(variant: str, pretrained: bool = False, **kwargs) -> SMPConvResNet:
     num_blocks = len(kwargs.get('block_channels', DEFAULT_BLOCK_CHANNELS))
-    file = local_weights_file(variant, kwargs) if pretrained else None
-    if file is not None:
-        check_recorded_architecture(f'pretrained weights for {variant}', file,
-                                    with_class_defaults(SMPConvResNet, kwargs, SHAPE_BLIND_ARGS), kwargs,
-                                    SHAPE_BLIND_ARGS, variant)
+    check_pretrained_record(variant, pretrained, kwargs, with_class_defaults(SMPConvResNet, kwargs, SHAPE_BLIND_ARGS),
+                            SHAPE_BLIND_ARGS)
     with explain_missing_weights(variant, pretrained, kwargs), first_layer_adapted_by_filter():
         return remember_create_args(build_model_with_cfg(
             SMPConvResNet, variant, pretrained,

@@ -72,10 +72,9 @@ from timm.models._registry import generate_default_cfgs, register_model
 
 from ._args import check_io_counts
 from ._checkpoint import (
-    adapt_input_channels, check_deployed_fit, check_recorded_architecture, find_state_dict,
-    first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict, record_loaded_classes, remember_create_args,
-    unwrap_state_dict)
-from ._pretrained import explain_missing_weights, local_weights_file
+    adapt_input_channels, check_deployed_fit, find_state_dict, first_layer_adapted_by_filter, has_batchnorm,
+    is_deployed_state_dict, record_loaded_classes, remember_create_args, unwrap_state_dict)
+from ._pretrained import check_pretrained_record, explain_missing_weights
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -1848,10 +1847,8 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
         model_args['pretrained_cfg_overlay'] = dict(
             model_args.get('pretrained_cfg_overlay') or {},
             input_size=(model_args['in_chans'], 1, model_args['seq_len']))
-    file = local_weights_file(variant, kwargs) if pretrained else None
-    if file is not None:  # weights of another kernel length load into any: what they were trained as, if recorded
-        check_recorded_architecture(f'pretrained weights for {variant}', file, whole_architecture(model_args), kwargs,
-                                    SHAPE_BLIND_ARGS, variant)
+    # weights of another kernel length load into any: what they were trained as, if recorded
+    check_pretrained_record(variant, pretrained, kwargs, whole_architecture(model_args), SHAPE_BLIND_ARGS)
     with explain_missing_weights(variant, pretrained, kwargs), first_layer_adapted_by_filter():
         model = build_model_with_cfg(
             SMPConvTCNEnsemble if ensemble else SMPConvTCN, variant, pretrained,

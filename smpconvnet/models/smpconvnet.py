@@ -28,10 +28,10 @@ from timm.models._registry import generate_default_cfgs, register_model
 
 from ._args import check_io_counts
 from ._checkpoint import (
-    check_deployed_fit, check_recorded_architecture, has_batchnorm, is_deployed_state_dict, record_loaded_classes,
-    remember_create_args, unwrap_state_dict, with_class_defaults)
+    check_deployed_fit, has_batchnorm, is_deployed_state_dict, record_loaded_classes, remember_create_args,
+    unwrap_state_dict, with_class_defaults)
 from ..layers.conv_backends import KernelCache, PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
-from ._pretrained import explain_missing_weights, local_weights_file, weight_source_cfg
+from ._pretrained import check_pretrained_record, explain_missing_weights, weight_source_cfg
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import BATCHNORM_2D_TYPES, bn_scale_shift, fold_affine_before, fold_bn_after
 
@@ -925,11 +925,8 @@ SHAPE_BLIND_ARGS = ('large_kernel_sizes', 'global_pool')
 
 def _create_smpconvnet(variant: str, pretrained: bool = False, **kwargs) -> SMPConvNet:
     model_args = dict(ARCH_CONFIGS[variant], **kwargs)
-    file = local_weights_file(variant, kwargs) if pretrained else None
-    if file is not None:
-        check_recorded_architecture(f'pretrained weights for {variant}', file,
-                                    with_class_defaults(SMPConvNet, model_args, SHAPE_BLIND_ARGS), kwargs,
-                                    SHAPE_BLIND_ARGS, variant)
+    check_pretrained_record(variant, pretrained, kwargs, with_class_defaults(SMPConvNet, model_args, SHAPE_BLIND_ARGS),
+                            SHAPE_BLIND_ARGS)
     # a failure to find the weights says where they were looked for and how to get them
     with explain_missing_weights(variant, pretrained, kwargs):
         return remember_create_args(build_model_with_cfg(
