@@ -408,21 +408,13 @@ def with_class_defaults(cls: type, args: Dict[str, Any], keys: Sequence[str]) ->
 
 def _built_args(model: nn.Module, keys: Sequence[str]) -> Dict[str, Any]:
     # the values of ``keys`` a model was built with: an SMP-TCN's recorded architecture, else the caller's arguments,
-    # else the model's attribute of that name where it is a plain value, else the class default
+    # else the model's attribute of that name where it is a plain value (an SMP-ResNet's global_pool attribute is its
+    # pooling module), else the class default
     if getattr(model, 'arch_args', None) is not None:
         return model.arch_args
-    params = inspect.signature(type(model).__init__).parameters
-    given = getattr(model, 'create_args', {})
-    built = {}
-    for k in keys:
-        value = getattr(model, k, None)  # an SMP-ResNet's global_pool attribute is its pooling module
-        if k in given:
-            built[k] = given[k]
-        elif isinstance(value, (bool, int, float, str, list, tuple)):
-            built[k] = value
-        else:
-            built[k] = params[k].default if k in params else None
-    return built
+    plain = {k: getattr(model, k) for k in keys
+             if isinstance(getattr(model, k, None), (bool, int, float, str, list, tuple))}
+    return with_class_defaults(type(model), {**plain, **getattr(model, 'create_args', {})}, keys)
 
 
 def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoint_path') -> Callable:

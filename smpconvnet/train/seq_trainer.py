@@ -126,8 +126,8 @@ class TrainConfig:
 _RESUME_KEYS = ('model', 'model_kwargs', 'dataset', 'epochs', 'batch_size', 'lr', 'weight_decay', 'radius_lr_factor',
                 'warmup_epochs', 'min_lr_ratio', 'label_smoothing', 'augment', 'aug_scale', 'aug_jitter', 'aug_shift',
                 'aug_warp', 'aug_flip', 'mixup', 'grad_clip', 'model_ema', 'model_ema_decay', 'model_ema_warmup',
-                'val_fraction',
-                'cv_folds', 'cv_fold', 'split_seed', 'seed', 'length', 'adding_length', 'adding_train', 'adding_test')
+                'val_fraction', 'cv_folds', 'cv_fold', 'split_seed', 'seed', 'length', 'adding_length', 'adding_train',
+                'adding_test')
 
 
 # options that act only with another one: (fields, whether they act, why not and what to add). A value that does
@@ -680,11 +680,11 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
 
     # (after a resume's checks: a refused resume trains nothing to warn of)
     updates = cfg.epochs * steps_per_epoch
-    if ema is not None and first_update_share(ema, updates) > 0.05:
+    share = first_update_share(ema, updates) if ema is not None else 0.
+    if share > 0.05:
         # the average still weighs the first updates' (barely trained) weights: a short GunPoint run scored chance
         warnings.warn(f'--model-ema with decay {cfg.model_ema_decay} over {updates} updates: the exported average '
-                      f'still gives {first_update_share(ema, updates):.1%} of its weight to the weights of the '
-                      f'first update; train longer, '
+                      f'still gives {share:.1%} of its weight to the weights of the first update; train longer, '
                       + ('' if cfg.model_ema_warmup else 'add --model-ema-warmup, ')
                       + f'or pass a smaller --model-ema-decay (at most {0.05 ** (1 / max(updates - 1, 1)):.3f} for '
                       f'5%)', UserWarning, stacklevel=caller_stacklevel())

@@ -382,6 +382,7 @@ def write_ensemble_folder(members: Sequence[PathLike], dst: PathLike, card: str 
         configs.append(read_config(folder))
         if (configs[-1].get('model_args') or {}).get('num_members', 1) != 1:  # (1: the SMP-TCN itself)
             raise ValueError(f'{folder} already holds an ensemble: combine single models')
+
     def one_model(args):  # num_members=1 (a member run of a registered ensemble) and none recorded: the same model
         return {k: v for k, v in (args or {}).items() if k != 'num_members'}
 
