@@ -78,14 +78,17 @@ def check_weights_file(path: Union[str, Path]) -> Path:
     return path
 
 
-def recorded_args_metadata(model_args: Optional[Dict[str, Any]]) -> Dict[str, str]:
+def recorded_args_metadata(model_args: Optional[Dict[str, Any]]) -> Optional[Dict[str, str]]:
     """The safetensors metadata of a weights file whose model was built with ``model_args`` (its architecture, as a
-    model folder's config.json records it): ``{'format': 'pt'}`` and, where any, the arguments as JSON under
-    ``RECORDED_ARGS_KEY``, so that a copy of the file alone still tells them (``recorded_model_args``)."""
-    metadata = {'format': 'pt'}
-    if model_args:
-        metadata[RECORDED_ARGS_KEY] = json.dumps(model_args, sort_keys=True)
-    return metadata
+    model folder's config.json records it): the arguments as JSON under ``RECORDED_ARGS_KEY``, so that a copy of the
+    file alone still tells them (``recorded_model_args``); ``None`` where there are none (timm's ``save_for_hf``
+    writes no metadata either).
+
+    One key only, and no ``'format'`` entry: safetensors writes the metadata map in a random order each time
+    (safetensors issue 584), so a second key would make two saves of the same weights differ byte for byte."""
+    if not model_args:
+        return None
+    return {RECORDED_ARGS_KEY: json.dumps(model_args, sort_keys=True)}
 
 
 def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]], str]:
