@@ -1,5 +1,6 @@
 """Checkpoint handling shared by every model family: unwrapping training checkpoints, recognising and checking
 deployed (re-parameterised) state dicts. Each family's ``checkpoint_filter_fn`` builds on these."""
+import argparse
 import contextlib
 import functools
 import inspect
@@ -23,7 +24,8 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'has_batchnorm', 'check_deployed_fit', 'check_weights_file', 'read_error_message', 'probe_weights_file', 'with_checkpoint_checks',
            'install_checkpoint_path_hook', 'adapt_input_channels', 'first_layer_adapted_by_filter', 'FEATURE_WRAPPERS',
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'recorded_args_metadata', 'recorded_model_args',
-           'differing_recorded_args', 'as_trained_hint', 'check_recorded_architecture', 'with_class_defaults']
+           'differing_recorded_args', 'as_trained_hint', 'check_recorded_architecture', 'with_class_defaults',
+           'train_py_model_args']
 
 # timm's features_only wrappers (this project's SMPTCNFeatures is a FeatureGetterNet)
 FEATURE_WRAPPERS = (FeatureDictNet, FeatureGetterNet, FeatureHookNet, FeatureListNet, FeatureGraphNet)
@@ -91,12 +93,55 @@ def recorded_args_metadata(model_args: Optional[Dict[str, Any]]) -> Optional[Dic
     return {RECORDED_ARGS_KEY: json.dumps(model_args, sort_keys=True)}
 
 
+def train_py_model_args(args: argparse.Namespace) -> Dict[str, Any]:
+    """The model arguments timm's train.py created the model with, from the ``args`` its checkpoints record (as its
+    ``create_model`` call: in_chans from ``--in-chans`` or ``--input-size``, ``--num-classes``, ``--gp``,
+    ``--model-kwargs``; drop rates and the like change no weights and are left out)."""
+    kwargs = dict(getattr(args, 'model_kwargs', None) or {})
+    input_size = getattr(args, 'input_size', None)
+    for value in (getattr(args, 'in_chans', None), getattr(args, 'chans', None),
+                  input_size[0] if input_size else None):
+        if value is not None:
+            kwargs['in_chans'] = int(value)
+            break
+    if getattr(args, 'num_classes', None) is not None:
+        kwargs['num_classes'] = int(args.num_classes)
+    if getattr(args, 'gp', None):
+        kwargs['global_pool'] = args.gp
+    return kwargs
+
+
+def _training_checkpoint_record(path: Path) -> Tuple[Optional[Dict[str, Any]], str]:
+    """The architecture a training checkpoint (a ``torch.save`` zip archive) records: train-seq's
+    ``config['model_args']`` (the whole architecture), or the model arguments of timm train.py's ``args`` (those its
+    command line gave). Read as timm reads checkpoints (``weights_only``, which takes train.py's
+    ``argparse.Namespace``) and memory-mapped, so the tensors are not read; ``(None, '')`` where there is no record or
+    the file cannot be read so (the loading reports what it finds)."""
+    if not zipfile.is_zipfile(path):
+        return None, ''
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            checkpoint = torch.load(path, map_location='cpu', weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001  (a damaged file, other pickled objects: the loading names them)
+        return None, ''
+    if not isinstance(checkpoint, dict):
+        return None, ''
+    config = checkpoint.get('config')
+    if isinstance(config, dict) and isinstance(config.get('model_args'), dict):
+        return config['model_args'], "its train-seq config's model_args"
+    args = checkpoint.get('args')
+    if isinstance(args, argparse.Namespace):
+        return train_py_model_args(args), "the model arguments of its train.py args"
+    return None, ''
+
+
 def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]], str]:
     """The architecture arguments recorded with the weights file ``path``, and where they were read: the file's
-    safetensors metadata (``RECORDED_ARGS_KEY``, written by this project's model folders), else the ``model_args`` of
-    the ``config.json`` beside it where ``path`` is that folder's weights (``model.safetensors`` /
-    ``pytorch_model.bin``: a run, converted, deployed or Hub folder). ``(None, '')`` where nothing is recorded or it
-    cannot be read (the loading reports a damaged file itself)."""
+    safetensors metadata (``RECORDED_ARGS_KEY``, written by this project's model folders); a training checkpoint's
+    own record (train-seq's ``checkpoint.pth``, timm train.py's checkpoints: ``_training_checkpoint_record``); else
+    the ``model_args`` of the ``config.json`` beside it where ``path`` is that folder's weights
+    (``model.safetensors`` / ``pytorch_model.bin``: a run, converted, deployed or Hub folder). ``(None, '')`` where
+    nothing is recorded or it cannot be read (the loading reports a damaged file itself)."""
     path = Path(path)
     if path.suffix == '.safetensors':
         from safetensors import safe_open
@@ -108,6 +153,10 @@ def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]
             recorded = None
         if isinstance(recorded, dict):
             return recorded, f'the {RECORDED_ARGS_KEY} in its metadata'
+    elif path.is_file():
+        recorded, where = _training_checkpoint_record(path)
+        if recorded is not None:
+            return recorded, where
     config = path.parent / _FOLDER_CONFIG
     if path.name in _FOLDER_WEIGHTS and config.is_file():
         try:
@@ -420,6 +469,11 @@ def _built_args(model: nn.Module, keys: Sequence[str]) -> Dict[str, Any]:
     return with_class_defaults(type(model), {**plain, **getattr(model, 'create_args', {})}, keys)
 
 
+def _record_checked_args(module) -> Tuple[str, ...]:
+    # a family's recorded arguments to check: its SHAPE_BLIND_ARGS, and any others its RECORD_CHECKED_ARGS adds
+    return getattr(module, 'RECORD_CHECKED_ARGS', None) or getattr(module, 'SHAPE_BLIND_ARGS', ())
+
+
 def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoint_path') -> Callable:
     """``timm_load_checkpoint`` (timm's ``load_checkpoint(model, checkpoint_path, ...)``) made to check the file and
     use the family's ``checkpoint_filter_fn`` for a model whose class is defined in ``smpconvnet.models``.
@@ -444,7 +498,7 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
         inner = getattr(model, 'model', None)
         if isinstance(model, FEATURE_WRAPPERS) and isinstance(inner, nn.Module) and family(inner) is not None:
             create_args = getattr(model, 'create_args', {})
-            blind = getattr(family(inner), 'SHAPE_BLIND_ARGS', ())
+            blind = _record_checked_args(family(inner))
             built = getattr(model, 'arch_args', None) or _built_args(inner, blind)  # (the wrapper has the record)
             recorded, _ = differing_recorded_args(checkpoint_path, built, create_args, blind)
             if any(v is None for v in recorded.values()):  # timm would drop a recorded None: the record's reader
@@ -472,7 +526,7 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
             raise type(e)(f'{what} for {name}: {e}') from None
         # weights recorded with another architecture than the model's where the shapes cannot tell (the model's own
         # create_model arguments were asked for: they stand)
-        blind = getattr(module, 'SHAPE_BLIND_ARGS', ())
+        blind = _record_checked_args(module)
         check_recorded_architecture(f'{what} for {name}', checkpoint_path, _built_args(model, blind),
                                     getattr(model, 'create_args', {}), blind, name)
         # timm's load_checkpoint, step for step, with its reader's errors named and the family's filter by default

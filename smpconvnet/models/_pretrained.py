@@ -267,7 +267,7 @@ def local_weights_file(variant: str, kwargs: Dict[str, Any]) -> Optional[str]:
 def check_pretrained_record(variant: str, pretrained: bool, kwargs: Dict[str, Any], built: Dict[str, Any],
                             keys: Sequence[str]) -> None:
     """Before a family builds ``variant`` with pretrained weights from a local file (``local_weights_file``): refuse
-    weights recorded as trained with other values of ``keys`` (the family's ``SHAPE_BLIND_ARGS``) than the model's
+    weights recorded as trained with other values of ``keys`` (the family's ``RECORD_CHECKED_ARGS``) than the model's
     (``built``), unless the caller asked for them (``kwargs``): ``check_recorded_architecture``'s ValueError."""
     file = local_weights_file(variant, kwargs) if pretrained else None
     if file is not None:

@@ -1385,7 +1385,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
         taps = (f'; and with the kernel_length and global_pool it was trained with: this model has '
                 + ('kernel_length=None (kernels as long as the input)' if model.kernel_length is None else
                    f'kernel_length={model.kernel_length}')
-                + f', global_pool={model.global_pool!r}, which the weights do not record'
+                + f', global_pool={model.global_pool!r}, which the state dict does not record'
                 + ('' if model.kernel_length is None else
                    ' (kernels as long as the input need smpconvnet.SMPConvTCN(..., kernel_length=None) built '
                    'directly: timm\'s create_model drops None arguments)'))
@@ -1754,6 +1754,9 @@ COMMON_ARGS = dict(num_blocks=6, hidden_channels=30, n_points=30, coord_std=0.1,
 # or pooling): weights recorded with other values are refused (check_recorded_architecture), a bare state dict's are
 # assumed with a warning. Causal and zero-padded weights say so in their state dict ('centred', 'zero_padded_to')
 SHAPE_BLIND_ARGS = ('global_pool', 'kernel_length')
+# the recorded arguments checked against the model's (check_recorded_architecture): with causal and zero_pad_to, which
+# the state dict tells too, so that the hint of a refusal names every argument to pass in one go
+RECORD_CHECKED_ARGS = SHAPE_BLIND_ARGS + ('causal', 'zero_pad_to')
 
 
 # constructor arguments that define an SMP-TCN's network (an ensemble's: its members' and their number), not where
@@ -1848,7 +1851,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
             model_args.get('pretrained_cfg_overlay') or {},
             input_size=(model_args['in_chans'], 1, model_args['seq_len']))
     # weights of another kernel length load into any: what they were trained as, if recorded
-    check_pretrained_record(variant, pretrained, kwargs, whole_architecture(model_args), SHAPE_BLIND_ARGS)
+    check_pretrained_record(variant, pretrained, kwargs, whole_architecture(model_args), RECORD_CHECKED_ARGS)
     with explain_missing_weights(variant, pretrained, kwargs), first_layer_adapted_by_filter():
         model = build_model_with_cfg(
             SMPConvTCNEnsemble if ensemble else SMPConvTCN, variant, pretrained,

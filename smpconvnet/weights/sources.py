@@ -25,7 +25,7 @@ from ..atomic_io import holds_nothing
 from ..user_warnings import caller_stacklevel
 from ..models import (
     SHAPE_BLIND_ARGS, check_weights_file, find_state_dict, has_batchnorm, is_weight_source_error, member_network,
-    recorded_model_args, removed_prefix, unwrap_state_dict,
+    recorded_model_args, removed_prefix, train_py_model_args, unwrap_state_dict,
 )
 from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg,
                       set_pretrained_cfg, with_channels)
@@ -533,24 +533,6 @@ def _command_line_value(value: Any) -> str:
         else repr(value)
 
 
-def _train_py_args(args: argparse.Namespace) -> Dict[str, Any]:
-    """The model arguments timm's train.py created the model with, from its recorded ``args`` (as its
-    ``create_model`` call: in_chans from ``--in-chans`` or ``--input-size``, ``--num-classes``, ``--gp``,
-    ``--model-kwargs``; drop rates and the like change no weights and are left out)."""
-    kwargs = dict(getattr(args, 'model_kwargs', None) or {})
-    input_size = getattr(args, 'input_size', None)
-    for value in (getattr(args, 'in_chans', None), getattr(args, 'chans', None),
-                  input_size[0] if input_size else None):
-        if value is not None:
-            kwargs['in_chans'] = int(value)
-            break
-    if getattr(args, 'num_classes', None) is not None:
-        kwargs['num_classes'] = int(args.num_classes)
-    if getattr(args, 'gp', None):
-        kwargs['global_pool'] = args.gp
-    return kwargs
-
-
 def _io_args(family: Optional[str], state_dict: Dict[str, Any], classifier: Any = None) -> Dict[str, Any]:
     """in_chans and num_classes as the weights show them (empty where they do not tell). The family's shapes tell both
     (an ensemble's by its first member); for any other model, ``classifier`` (a pretrained cfg's classifier name, or
@@ -597,7 +579,7 @@ def _from_train_py(checkpoint: Dict[str, Any], args: argparse.Namespace, epoch: 
         # a Hub model, a folder not on this machine or an unknown name: the shapes have to tell
         return _from_shapes(checkpoint, how=f' (timm train.py checkpoint of {name}{epoch}, a name that cannot be '
                                             'resolved here: architecture from the shapes)')
-    kwargs = dict(base, **_train_py_args(args))
+    kwargs = dict(base, **train_py_model_args(args))
     # train.py leaves num_classes / in_chans to the model's defaults when they are not given (older versions pass
     # in_chans=3): the weights say which
     state_dict, _ = find_state_dict(checkpoint)

@@ -252,3 +252,48 @@ def test_saving_the_same_weights_twice_gives_the_same_bytes(tmp_path):
         files.add((tmp_path / str(i) / 'model.safetensors').read_bytes())
     assert len(files) == 1
 
+
+
+def test_a_train_seq_checkpoint_records_its_architecture(tmp_path):
+    """train-seq's OUTPUT/checkpoint.pth records its architecture (config['model_args']): timm's checkpoint_path= and
+    a pretrained overlay of it into a model of another kernel length and causality are refused (both loaded before,
+    one of them silently); the hint names every argument to pass, and copied gives the run's model."""
+    pytest.importorskip('aeon')
+    from smpconvnet.train import seq_trainer
+    arch = dict(num_blocks=1, hidden_channels=4, n_points=4, kernel_length=9, causal=False)
+    seq_trainer.train(seq_trainer.TrainConfig(
+        model='smpconv_tcn_smnist', model_kwargs=arch, dataset='JapaneseVowels', epochs=1, batch_size=64, lr=1e-2,
+        warmup_epochs=0, output=str(tmp_path / 'run'), progress=False, threads=0, eval_test=False))
+    ckpt = tmp_path / 'run' / seq_trainer.CHECKPOINT_NAME
+    recorded, where = recorded_model_args(ckpt)
+    assert recorded['kernel_length'] == 9 and recorded['causal'] is False and where == "its train-seq config's model_args"
+    io = dict(in_chans=12, num_classes=9, num_blocks=1, hidden_channels=4, n_points=4)
+    for how in (dict(checkpoint_path=str(ckpt)), dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(ckpt)))):
+        with pytest.raises(ValueError) as e:
+            timm.create_model('smpconv_tcn_smnist', **io, **how)
+        message = str(e.value)
+        assert f'{ckpt} was trained with kernel_length=9, causal=False' in message, message
+        hint = re.search(r'pass (.+) to timm\.create_model', message).group(1)
+        model = eval(f'timm.create_model("smpconv_tcn_smnist", **io, **how, {hint})', {'timm': timm, 'io': io,
+                                                                                        'how': how}).eval()
+        expected = smpconvnet.load_model(str(ckpt))[0].eval()
+        x = torch.randn(2, 12, 29)
+        with torch.no_grad():
+            assert torch.equal(model(x), expected(x))
+
+
+def test_a_train_py_checkpoint_records_its_model_kwargs(tmp_path):
+    """timm train.py's checkpoints record the command's --model-kwargs and --gp (args): a pretrained overlay of one
+    into a model with another pooling is refused, naming it."""
+    import argparse
+    model = timm.create_model('smpconv_tcn_gunpoint', kernel_length=16, **SMALL)
+    args = argparse.Namespace(model='smpconv_tcn_gunpoint', model_kwargs=dict(kernel_length=16, **SMALL), gp='max',
+                              num_classes=None, in_chans=None, input_size=None)
+    path = tmp_path / 'last.pth.tar'
+    torch.save(dict(epoch=3, arch='smpconv_tcn_gunpoint', state_dict=model.state_dict(), args=args), path)
+    recorded, where = recorded_model_args(path)
+    assert recorded == dict(kernel_length=16, global_pool='max', **SMALL) and 'train.py' in where
+    with pytest.raises(ValueError, match=r"trained with global_pool='max', kernel_length=16 \(the model arguments "
+                                         r"of its train\.py args\)"):
+        timm.create_model('smpconv_tcn_gunpoint', pretrained=True, pretrained_cfg_overlay=dict(file=str(path)),
+                          **SMALL)
