@@ -190,6 +190,10 @@ def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] 
         args['num_classes'] = cfg['num_classes']
     if cfg['in_chans'] != 3:
         args['in_chans'] = cfg['in_chans']
+    head = state_dict.get('head.fc.weight')
+    if head is not None and head.dim() == 2 and head.shape[1] == 2 * cfg['channels'][-1]:
+        # the one pooling that shows in a shape: timm's 'catavgmax' concatenates two poolings of the features
+        args['global_pool'] = 'catavgmax'
     return architecture, args, description
 
 
@@ -348,11 +352,13 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
                     fits.append(detect_architecture(checkpoint, name))
                 except ValueError as e:
                     errors.append(e)
-            assumed = ('large_kernel_sizes',)
+            # nor the pooling, where its head does not show it (catavgmax): a bare state dict of a max-pooling
+            # SMPConvNet loaded as mean pooling without a word
+            assumed = ('large_kernel_sizes', 'global_pool')
             if fits:
                 arch, args, description = min(fits, key=lambda f: len(f[1]))
                 return CheckpointSource(arch, args, {}, f'{description}{how}, kernel sizes of {arch}', {},
-                                        () if family_named else assumed)
+                                        () if family_named else tuple(a for a in assumed if a not in args or a != 'global_pool'))
             from ..models.smpconvnet import infer_config_from_checkpoint
             n_points = infer_config_from_checkpoint(checkpoint)['n_points']
             divide = 4 if n_points_divide is None else int(n_points_divide)
@@ -365,7 +371,8 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
                     f'point kernel is sampled at any size): give the sizes its model was built with, '
                     f"large_kernel_sizes=[...] in Python or --model-kwargs 'large_kernel_sizes=[...]' to a command")
             arch, args, description = detect_architecture(checkpoint, kernel_sizes=sizes)
-            return CheckpointSource(arch, args, {}, f'{description}{how}, kernel sizes from its points', {}, assumed)
+            return CheckpointSource(arch, args, {}, f'{description}{how}, kernel sizes from its points', {},
+                                    tuple(a for a in assumed if a not in args or a != 'global_pool'))
         arch, args, description = detect_architecture(checkpoint, architecture, kernel_sizes)
         return CheckpointSource(architecture or arch, args, {}, f'{description}{how}', {})
     shapes = _shape_args(family, state_dict)
@@ -455,21 +462,33 @@ def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], a
     the registered models whose shapes it fits, that are built otherwise and agree with the arguments ``given``
     (a call and command-line options per model). ``assumed_data``: ``_assumed_data``'s words for the rest;
     ``assumed_values`` the values of ``unset`` the model was built with, where not the architecture's."""
-    if family == 'smpconvnet':  # the kernel sizes alone
+    if family == 'smpconvnet':  # the kernel sizes and the pooling
         import json
         import shlex
         from timm.models import split_model_name_tag
-        from ..models.smpconvnet import ARCH_CONFIGS
-        registered = list(ARCH_CONFIGS[split_model_name_tag(architecture)[0]]['large_kernel_sizes'])
-        sizes = [int(k) for k in assumed_values.get('large_kernel_sizes') or registered]
-        why = (f'those of {architecture}, the registered SMPConvNet nearest its shapes' if sizes == registered else
-               'the odd sizes k whose k * k // 4 are its points per kernel, as the registered SMPConvNets have')
-        return (f'{path} names no model: its SMP kernel sizes cannot be read from its weights (a point kernel is '
-                f'sampled at any size, and other sizes give other outputs), so {sizes} were assumed ({why})'
+        from ..models.smpconvnet import ARCH_CONFIGS, SMPConvNet
+        told, options, values = [], [], []
+        if 'large_kernel_sizes' in unset:
+            registered = list(ARCH_CONFIGS[split_model_name_tag(architecture)[0]]['large_kernel_sizes'])
+            sizes = [int(k) for k in assumed_values.get('large_kernel_sizes') or registered]
+            why = (f'those of {architecture}, the registered SMPConvNet nearest its shapes' if sizes == registered
+                   else 'the odd sizes k whose k * k // 4 are its points per kernel, as the registered SMPConvNets '
+                        'have')
+            told.append(f'its SMP kernel sizes cannot be read from its weights (a point kernel is sampled at any '
+                        f'size, and other sizes give other outputs), so {sizes} were assumed ({why})')
+            options.append(shlex.quote('large_kernel_sizes=' + json.dumps(sizes)))
+            values.append('large_kernel_sizes=[...]')
+        if 'global_pool' in unset:
+            pool = assumed_values.get('global_pool') or inspect.signature(SMPConvNet).parameters['global_pool'].default
+            told.append(f"its pooling cannot be read from its weights{' either' if told else ''} ('avg', 'max' and "
+                        f"'avgmax' give the same shapes and other outputs), so global_pool={pool!r} was assumed (the "
+                        f"SMPConvNets' own)")
+            options.append(f'global_pool={_command_line_value(pool)}')
+            values.append('global_pool=...')
+        return (f'{path} names no model: ' + '; '.join(told)
                 + (f', with the {assumed_data} of {architecture}' if assumed_data else '')
-                + f'. Otherwise pass the sizes its model was built with to load_model (large_kernel_sizes=[...]), or to '
-                  f'a command with --model-kwargs (as assumed here: --model-kwargs '
-                  f'{shlex.quote("large_kernel_sizes=" + json.dumps(sizes))})')
+                + f'. Otherwise pass the values its model was built with to load_model ({", ".join(values)}), or '
+                  f'to a command with --model-kwargs (as assumed here: --model-kwargs {" ".join(options)})')
     defaults = _registered_args(architecture)
     from timm.models import split_model_name_tag
     # every registered model the file fits, built as the assumed one too or not: each brings its own input length,

@@ -369,6 +369,35 @@ def test_bare_smp_resnet_weights_with_concatenated_pooling_load_exactly(tmp_path
                 assert rel_err(loaded.eval()(x), model(x)) == 0
 
 
+def test_bare_smpconvnet_weights_say_their_pooling_was_assumed(tmp_path, capsys):
+    """An SMPConvNet's pooling shows in its weights only as 'catavgmax' (a head twice as wide: it failed to load,
+    now it loads exactly); 'max' loaded as mean pooling with a warning about the kernel sizes alone. The warning now
+    names the pooling too, and its command-line hint, copied, loads the weights as trained."""
+    from safetensors.torch import save_file
+    small = dict(channels=[8, 8, 16, 16], layers=[1, 1, 1, 1], num_classes=5)
+    x = torch.randn(2, 3, 64, 64)
+    for pool in ('catavgmax', 'max'):
+        trained = randomize_bn(timm.create_model('smpconvnet_t', global_pool=pool, **small)).eval()
+        path = tmp_path / f'{pool}.safetensors'
+        save_file(trained.state_dict(), str(path))
+        with pytest.warns(UserWarning, match='names no model') as record:
+            model, _ = load_model(str(path))
+        message = str(record[0].message)
+        if pool == 'catavgmax':
+            assert 'pooling' not in message and model.head.global_pool.pool_type == 'catavgmax'
+            with torch.no_grad():
+                assert torch.equal(model.eval()(x), trained(x))
+            continue
+        assert "its pooling cannot be read from its weights either" in message and "global_pool='avg' was assumed" in message
+        hint = shlex.split(re.search(r'as assumed here: --model-kwargs (.+)\)$', message).group(1))
+        hint = [h.replace('global_pool=avg', 'global_pool=max') for h in hint]  # what the user knows it was
+        assert cli_main(['reparam', str(path), str(tmp_path / 'd'), '--model-kwargs', *hint]) == 0
+        assert 'names no model' not in capsys.readouterr().err
+        deployed = timm.create_model(f'local-dir:{tmp_path / "d"}', pretrained=True).eval()
+        with torch.no_grad():
+            assert rel_err(deployed(x), trained(x)) < 1e-5
+
+
 def test_checkpoint_errors_name_the_file_and_what_was_expected(tmp_path):
     path = tmp_path / 'unknown.pth'
     torch.save({'state_dict': {'encoder.weight': torch.zeros(2, 2)}, 'epoch': 1}, path)
@@ -723,14 +752,15 @@ def test_bare_smpconvnet_weights_load_with_the_kernel_sizes_assumed(tmp_path, ca
         with torch.no_grad():
             assert torch.equal(model.eval()(x), trained(x))
         assert 'tag' not in model.pretrained_cfg and 'hf_hub_id' not in model.pretrained_cfg
-        hint = re.search(r"--model-kwargs '(large_kernel_sizes=\[[0-9, ]+\])'", str(record[0].message)).group(1)
-        assert cli_main(['info', str(tmp_path / name), '--model-kwargs', hint]) == 0
+        hint = shlex.split(re.search(r'as assumed here: --model-kwargs (.+)\)$', str(record[0].message)).group(1))
+        assert hint[0].startswith('large_kernel_sizes=[') and hint[1:] == ['global_pool=avg']
+        assert cli_main(['info', str(tmp_path / name), '--model-kwargs', *hint]) == 0
         out, err = capsys.readouterr()
         assert 'names no model' not in err and '.in1k' not in out
         # the hint's sizes given: the cfg's classes are still the file's (reparam recorded its 5-class head as new)
         given, _ = load_model(str(tmp_path / name), large_kernel_sizes=sizes or [31, 29, 27, 13])
         assert given.pretrained_cfg['num_classes'] == 5
-        assert cli_main(['reparam', str(tmp_path / name), str(tmp_path / f'd_{name}'), '--model-kwargs', hint]) == 0
+        assert cli_main(['reparam', str(tmp_path / name), str(tmp_path / f'd_{name}'), '--model-kwargs', *hint]) == 0
         assert 'new_classifier' not in json.loads((tmp_path / f'd_{name}' / 'config.json').read_text())
         capsys.readouterr()
     # points no odd k * k // 4 gives (n_points_divide=8): the error says to give the sizes (it spoke of smpconvnet_t's)
