@@ -315,6 +315,12 @@ def _differing(args: Dict[str, Any], defaults: Dict[str, Any]) -> Dict[str, Any]
     return {k: v for k, v in args.items() if norm(v) != norm(defaults.get(k))}
 
 
+def _smpconvnet_unread(args: Dict[str, Any]) -> Tuple[str, ...]:
+    # what an SMPConvNet state dict without kernel grids cannot tell: its kernel sizes, and its pooling unless its head
+    # shows it (catavgmax; a bare state dict of a max-pooling SMPConvNet loaded as mean pooling without a word)
+    return ('large_kernel_sizes',) + (() if 'global_pool' in args else ('global_pool',))
+
+
 def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None, how: str = '',
                  family: Optional[str] = None, kernel_sizes: Optional[Sequence[int]] = None,
                  n_points_divide: Optional[int] = None) -> CheckpointSource:
@@ -352,13 +358,10 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
                     fits.append(detect_architecture(checkpoint, name))
                 except ValueError as e:
                     errors.append(e)
-            # nor the pooling, where its head does not show it (catavgmax): a bare state dict of a max-pooling
-            # SMPConvNet loaded as mean pooling without a word
-            assumed = ('large_kernel_sizes', 'global_pool')
             if fits:
                 arch, args, description = min(fits, key=lambda f: len(f[1]))
                 return CheckpointSource(arch, args, {}, f'{description}{how}, kernel sizes of {arch}', {},
-                                        () if family_named else tuple(a for a in assumed if a not in args or a != 'global_pool'))
+                                        () if family_named else _smpconvnet_unread(args))
             from ..models.smpconvnet import infer_config_from_checkpoint
             n_points = infer_config_from_checkpoint(checkpoint)['n_points']
             divide = 4 if n_points_divide is None else int(n_points_divide)
@@ -372,7 +375,7 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
                     f"large_kernel_sizes=[...] in Python or --model-kwargs 'large_kernel_sizes=[...]' to a command")
             arch, args, description = detect_architecture(checkpoint, kernel_sizes=sizes)
             return CheckpointSource(arch, args, {}, f'{description}{how}, kernel sizes from its points', {},
-                                    tuple(a for a in assumed if a not in args or a != 'global_pool'))
+                                    _smpconvnet_unread(args))
         arch, args, description = detect_architecture(checkpoint, architecture, kernel_sizes)
         return CheckpointSource(architecture or arch, args, {}, f'{description}{how}', {})
     shapes = _shape_args(family, state_dict)
