@@ -97,7 +97,8 @@ def train_py_model_args(args: argparse.Namespace) -> Dict[str, Any]:
     """The model arguments timm's train.py created the model with, from the ``args`` its checkpoints record (as its
     ``create_model`` call: in_chans from ``--in-chans`` or ``--input-size``, ``--num-classes``, ``--gp``,
     ``--model-kwargs``; drop rates and the like change no weights and are left out)."""
-    kwargs = dict(getattr(args, 'model_kwargs', None) or {})
+    # a None timm's create_model dropped: the model was built with the architecture's value
+    kwargs = {k: v for k, v in (getattr(args, 'model_kwargs', None) or {}).items() if v is not None}
     input_size = getattr(args, 'input_size', None)
     for value in (getattr(args, 'in_chans', None), getattr(args, 'chans', None),
                   input_size[0] if input_size else None):
@@ -131,8 +132,27 @@ def _training_checkpoint_record(path: Path) -> Tuple[Optional[Dict[str, Any]], s
         return config['model_args'], "its train-seq config's model_args"
     args = checkpoint.get('args')
     if isinstance(args, argparse.Namespace):
-        return train_py_model_args(args), "the model arguments of its train.py args"
+        return _train_py_record(args)
     return None, ''
+
+
+def _train_py_record(args: argparse.Namespace) -> Tuple[Dict[str, Any], str]:
+    # the arguments train.py's command line gave, completed by what the model it names (args.model, a model of this
+    # package) was built with for the arguments checked against a record: its registered values are the record too
+    kwargs = train_py_model_args(args)
+    where = 'the model arguments of its train.py args'
+    name = getattr(args, 'model', None)
+    import timm
+    from timm.models import is_model, model_entrypoint
+    if not isinstance(name, str) or not is_model(name) \
+            or not model_entrypoint(name).__module__.startswith(__name__.rsplit('.', 1)[0] + '.'):
+        return kwargs, where
+    try:
+        model = timm.create_model(name, device='meta', **kwargs)  # (no memory, no initialisation)
+    except Exception:  # noqa: BLE001  (arguments this version does not take: the given ones are the record)
+        return kwargs, where
+    built = _built_args(model, _record_checked_args(sys.modules[type(model).__module__]))
+    return {**built, **kwargs}, f"its train.py args: {name} with the command's model arguments"
 
 
 def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]], str]:
@@ -177,11 +197,19 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
                             keys: Sequence[str]) -> Tuple[Dict[str, Any], str]:
     """The values of ``keys`` recorded with the weights file ``path`` (``recorded_model_args``) that differ from those
     a model is built with (``built``), where the caller did not ask for them (``given``: its arguments, which stand),
-    and where they were read; ``({}, '')`` where none differ or nothing is recorded."""
+    and where they were read; ``({}, '')`` where none differ or nothing is recorded. Where one does, the other
+    recorded arguments that differ from ``built`` (where it has them) come too, so that a hint made of them loads the
+    weights as trained in one go (a run of other blocks or classes, not only of another kernel length)."""
     recorded, where = recorded_model_args(path)
-    differ = {k: recorded[k] for k in keys
-              if recorded and k in recorded and k not in given and _plain(built.get(k)) != recorded[k]}
-    return differ, (where if differ else '')
+    if not recorded:
+        return {}, ''
+
+    def differs(k):
+        return k in recorded and k not in given and _plain(built.get(k)) != recorded[k]
+    if not any(differs(k) for k in keys):
+        return {}, ''
+    others = [k for k in recorded if k not in keys and k in built]
+    return {k: recorded[k] for k in [*keys, *others] if differs(k)}, where
 
 
 def as_trained_hint(path: Union[str, Path], values: Dict[str, Any], features_only: bool = False) -> str:

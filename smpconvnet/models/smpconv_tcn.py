@@ -1421,6 +1421,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
         state_dict = dict(state_dict)
         state_dict['blocks.0.shortcut.weight'] = torch.eye(width, dtype=first.dtype).unsqueeze(-1)
         state_dict['blocks.0.shortcut.bias'] = torch.zeros(width, dtype=first.dtype)
+    described = _describe(state_dict)  # its own input channels, before they are adapted to the model's
     state_dict = adapt_input_channels(state_dict, model_sd, _INPUT_CHANNEL_KEYS)
     if 'blocks.0.shortcut.weight' in state_dict and 'blocks.0.shortcut.weight' not in model_sd \
             and 'blocks.0.conv1.small.weight' in model_sd:
@@ -1438,7 +1439,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
         detail = f'; first mismatch: {mismatch[0]} {list(state_dict[mismatch[0]].shape)} vs ' \
                  f'{list(model_sd[mismatch[0]].shape)}' if mismatch else ''
         raise ValueError(
-            f'checkpoint is an SMP-TCN with {_describe(state_dict)}, the model has {_describe(model_sd)}{detail}; '
+            f'checkpoint is an SMP-TCN with {described}, the model has {_describe(model_sd)}{detail}; '
             f'create the model that matches (num_blocks=, hidden_channels=, in_chans=, n_points= in timm.create_model)')
     return state_dict
 

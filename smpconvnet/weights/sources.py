@@ -315,10 +315,12 @@ def _differing(args: Dict[str, Any], defaults: Dict[str, Any]) -> Dict[str, Any]
     return {k: v for k, v in args.items() if norm(v) != norm(defaults.get(k))}
 
 
-def _smpconvnet_unread(args: Dict[str, Any]) -> Tuple[str, ...]:
-    # what an SMPConvNet state dict without kernel grids cannot tell: its kernel sizes, and its pooling unless its head
-    # shows it (catavgmax; a bare state dict of a max-pooling SMPConvNet loaded as mean pooling without a word)
-    return ('large_kernel_sizes',) + (() if 'global_pool' in args else ('global_pool',))
+def _smpconvnet_unread(args: Dict[str, Any], sizes: bool = True) -> Tuple[str, ...]:
+    # what an SMPConvNet state dict without kernel grids cannot tell: its kernel sizes (``sizes``: unless the file
+    # names the family, whose registered sizes it then fits), and its pooling unless its head shows it (catavgmax; a
+    # bare state dict, or timm's checkpoint of one naming the family alone, of a max-pooling SMPConvNet loaded as
+    # mean pooling without a word)
+    return (('large_kernel_sizes',) if sizes else ()) + (() if 'global_pool' in args else ('global_pool',))
 
 
 def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None, how: str = '',
@@ -361,7 +363,7 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
             if fits:
                 arch, args, description = min(fits, key=lambda f: len(f[1]))
                 return CheckpointSource(arch, args, {}, f'{description}{how}, kernel sizes of {arch}', {},
-                                        () if family_named else _smpconvnet_unread(args))
+                                        _smpconvnet_unread(args, sizes=not family_named))
             from ..models.smpconvnet import infer_config_from_checkpoint
             n_points = infer_config_from_checkpoint(checkpoint)['n_points']
             divide = 4 if n_points_divide is None else int(n_points_divide)

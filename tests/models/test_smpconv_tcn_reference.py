@@ -156,6 +156,10 @@ def test_wrong_size_checkpoint_is_refused():
         checkpoint_filter_fn(sd, model)
     with pytest.raises(ValueError, match='expected an SMP-TCN state dict'):
         checkpoint_filter_fn({'model': 'not a state dict'}, model)
+    # the checkpoint's own input channels, not those its first layer was adapted to (it said 3 of a 1-channel file)
+    with pytest.raises(ValueError, match=r'checkpoint is an SMP-TCN with 2 blocks, 8 hidden channels, 1 input '
+                                         r'channels, .* the model has 6 blocks, 30 hidden channels, 3 input channels'):
+        checkpoint_filter_fn(sd, timm.create_model('smpconv_tcn_smnist', in_chans=3))
 
 
 @pytest.mark.parametrize('length', [64, 784])

@@ -389,6 +389,11 @@ def test_bare_smpconvnet_weights_say_their_pooling_was_assumed(tmp_path, capsys)
                 assert torch.equal(model.eval()(x), trained(x))
             continue
         assert "its pooling cannot be read from its weights either" in message and "global_pool='avg' was assumed" in message
+        # timm's CheckpointSaver without args names the family alone: its kernel sizes are the registered ones it
+        # fits, its pooling is still unknown (it loaded as mean pooling without a word)
+        torch.save(dict(epoch=1, arch='smpconvnet', state_dict=trained.state_dict()), tmp_path / 'named.pth.tar')
+        with pytest.warns(UserWarning, match=r"^\S+ names no model: its pooling cannot be read from its weights \("):
+            load_model(str(tmp_path / 'named.pth.tar'))
         hint = shlex.split(re.search(r'as assumed here: --model-kwargs (.+)\)$', message).group(1))
         hint = [h.replace('global_pool=avg', 'global_pool=max') for h in hint]  # what the user knows it was
         assert cli_main(['reparam', str(path), str(tmp_path / 'd'), '--model-kwargs', *hint]) == 0
