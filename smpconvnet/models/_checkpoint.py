@@ -152,6 +152,7 @@ def _train_py_record(args: argparse.Namespace) -> Tuple[Dict[str, Any], str]:
     except Exception:  # noqa: BLE001  (arguments this version does not take: the given ones are the record)
         return kwargs, where
     built = _built_args(model, _record_checked_args(sys.modules[type(model).__module__]))
+    built = {k: v for k, v in built.items() if k not in ('device', 'dtype')}  # (where this build lives, not the net)
     return {**built, **kwargs}, f"its train.py args: {name} with the command's model arguments"
 
 
@@ -208,8 +209,14 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
         return k in recorded and k not in given and _plain(built.get(k)) != recorded[k]
     if not any(differs(k) for k in keys):
         return {}, ''
-    others = [k for k in recorded if k not in keys and k in built]
-    return {k: recorded[k] for k in [*keys, *others] if differs(k)}, where
+    values = {k: recorded[k] for k in keys if differs(k)}
+    # the others the model is built otherwise with, or whose built value is not known here (an SMPConvNet's or an
+    # SMP-ResNet's widths: as recorded, they cannot hurt the hint)
+    values.update({k: v for k, v in recorded.items() if k not in values and k not in given
+                   and (k not in built or differs(k))})
+    if 'num_members' not in recorded and built.get('num_members') not in (None, 1) and 'num_members' not in given:
+        values['num_members'] = 1  # one SMP-TCN's record, into a variant registered as an ensemble
+    return values, where
 
 
 def as_trained_hint(path: Union[str, Path], values: Dict[str, Any], features_only: bool = False) -> str:
@@ -250,9 +257,10 @@ def check_recorded_architecture(what: str, path: Union[str, Path], built: Dict[s
     differ, where = differing_recorded_args(path, built, given, keys)
     if not differ:
         return
-    has = ', '.join(f'{k}={_plain(built.get(k))!r}' for k in differ)
+    shown = [k for k in differ if k in built]  # (the hint has the others too: what the model's values are unknown)
+    has = ', '.join(f'{k}={_plain(built.get(k))!r}' for k in shown)
     raise ValueError(
-        f"{what}: {path} was trained with {', '.join(f'{k}={v!r}' for k, v in differ.items())} ({where}), and "
+        f"{what}: {path} was trained with {', '.join(f'{k}={differ[k]!r}' for k in shown)} ({where}), and "
         f'{name} is built with {has}: another network than the one trained (where the shapes agree, as an SMP '
         f"kernel's points fit a kernel of any size, the weights would load without an error and give other outputs); "
         f"load them as trained: {as_trained_hint(path, differ, bool(given.get('features_only')))}")

@@ -57,10 +57,15 @@ def read_checkpoint(path: PathLike, trust_pickle: bool = False) -> Dict[str, Any
         except Exception as e:  # noqa: BLE001  (safetensors raises its own error types)
             raise ValueError(f'{path} is not a readable .safetensors file (corrupt or truncated?): {e}') from e
     if not zipfile.is_zipfile(path):
-        # torch.save writes zip archives (since PyTorch 1.6): a bare pickle is not a checkpoint torch.load reads,
-        # whatever --trust-pickle says
-        raise ValueError(f'{path} is not a torch.save checkpoint (no zip archive: a plain pickle, or a file from '
-                         f'PyTorch < 1.6?); expected a .pth saved with torch.save or a .safetensors file')
+        # torch.save writes zip archives (since PyTorch 1.6); its legacy format (_use_new_zipfile_serialization=False,
+        # older files) holds tensors torch.load reads safely, as timm does; a bare pickle is not a checkpoint torch.load
+        # reads, whatever --trust-pickle says
+        try:
+            with torch.serialization.safe_globals([argparse.Namespace]):
+                return torch.load(path, map_location='cpu', weights_only=True)
+        except Exception:  # noqa: BLE001  (whatever the legacy reader raises on a file that is not its format)
+            raise ValueError(f'{path} is not a torch.save checkpoint (no zip archive, nor the legacy format: a plain '
+                             f'pickle?); expected a .pth saved with torch.save or a .safetensors file') from None
     try:
         if trust_pickle:
             checkpoint = torch.load(path, map_location='cpu', weights_only=False)

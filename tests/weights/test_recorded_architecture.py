@@ -327,3 +327,40 @@ def test_a_train_py_checkpoint_records_its_model_kwargs(tmp_path):
                                          r"smpconv_tcn_gunpoint with the command's model arguments\)"):
         timm.create_model('smpconv_tcn_gunpoint', pretrained=True, pretrained_cfg_overlay=dict(file=str(path)),
                           **SMALL)
+
+
+def test_the_hint_names_every_recorded_argument_of_every_family(tmp_path):
+    """A refusal's hint, copied, loads the weights in one go: an ensemble's member count (it was left out, and the
+    filter then refused the single model), one model's into a variant registered as an ensemble (num_members=1), an
+    SMP-ResNet's widths recorded by train.py (the hint named the pooling and kernel size alone: a shape error next)."""
+    import argparse
+    ensemble = timm.create_model('smpconv_tcn_gunpoint', num_members=2, kernel_length=16, **SMALL).eval()
+    path = tmp_path / 'ensemble.safetensors'
+    save_file(ensemble.state_dict(), str(path), metadata=smpconvnet.models.recorded_args_metadata(ensemble.arch_args))
+    single = timm.create_model('smpconv_tcn_gunpoint', kernel_length=16, use_fft=True, **SMALL).eval()
+    save_file(single.state_dict(), str(tmp_path / 'single.safetensors'),
+              metadata=smpconvnet.models.recorded_args_metadata(single.arch_args))
+    x = torch.randn(2, 1, 150)
+    for file, variant, expected in ((path, 'smpconv_tcn_chartraj', ensemble),
+                                    (tmp_path / 'single.safetensors', 'smpconv_tcn_osuleaf', single)):
+        with pytest.raises(ValueError) as e:
+            timm.create_model(variant, checkpoint_path=str(file))
+        hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
+        assert f'num_members={getattr(expected, "num_members", 1)}' in hint
+        copied = eval(f'timm.create_model({variant!r}, checkpoint_path={str(file)!r}, {hint})', {'timm': timm}).eval()
+        with torch.no_grad():
+            assert torch.equal(copied(x), expected(x))
+    kwargs = dict(stem_channels=8, block_channels=(8, 16), kernel_size=9, n_points=6, num_classes=3)
+    resnet = timm.create_model('smpconv_resnet_cifar10', global_pool='max', **kwargs).eval()
+    args = argparse.Namespace(model='smpconv_resnet_cifar10', model_kwargs=kwargs, gp='max', num_classes=3,
+                              in_chans=None, input_size=None)
+    torch.save(dict(epoch=1, state_dict=resnet.state_dict(), args=args), tmp_path / 'resnet.pth.tar')
+    with pytest.raises(ValueError) as e:
+        timm.create_model('smpconv_resnet_cifar10', checkpoint_path=str(tmp_path / 'resnet.pth.tar'))
+    assert "device" not in str(e.value)  # (the record's model is built on the meta device: not the record's)
+    hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
+    copied = eval(f'timm.create_model("smpconv_resnet_cifar10", checkpoint_path={str(tmp_path / "resnet.pth.tar")!r}, '
+                  f'{hint})', {'timm': timm}).eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(copied(x), resnet(x))

@@ -403,6 +403,23 @@ def test_bare_smpconvnet_weights_say_their_pooling_was_assumed(tmp_path, capsys)
             assert rel_err(deployed(x), trained(x)) < 1e-5
 
 
+def test_a_legacy_torch_save_file_loads(tmp_path):
+    """torch.save's legacy format (no zip archive: _use_new_zipfile_serialization=False, files of PyTorch < 1.6) was
+    refused by load_model and the commands, which timm loads; a plain pickle still is."""
+    import pickle
+    trained = randomize_bn(timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, n_points=4)).eval()
+    torch.save(trained.state_dict(), tmp_path / 'legacy.pth', _use_new_zipfile_serialization=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the assumed arguments' warning; torch's on the legacy pickle protocol
+        model, _ = load_model(str(tmp_path / 'legacy.pth'), global_pool='avg', kernel_length=None)
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        assert torch.equal(model.eval()(x), trained(x))
+    (tmp_path / 'plain.pth').write_bytes(pickle.dumps({'a': 1}))
+    with pytest.raises(ValueError, match='is not a torch.save checkpoint'):
+        load_model(str(tmp_path / 'plain.pth'))
+
+
 def test_checkpoint_errors_name_the_file_and_what_was_expected(tmp_path):
     path = tmp_path / 'unknown.pth'
     torch.save({'state_dict': {'encoder.weight': torch.zeros(2, 2)}, 'epoch': 1}, path)
