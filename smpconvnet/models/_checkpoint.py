@@ -25,7 +25,7 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'install_checkpoint_path_hook', 'adapt_input_channels', 'first_layer_adapted_by_filter', 'FEATURE_WRAPPERS',
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'recorded_args_metadata', 'recorded_model_args',
            'differing_recorded_args', 'as_trained_hint', 'check_recorded_architecture', 'with_class_defaults',
-           'train_py_model_args']
+           'train_py_model_args', 'is_project_model', 'safe_torch_load']
 
 # timm's features_only wrappers (this project's SMPTCNFeatures is a FeatureGetterNet)
 FEATURE_WRAPPERS = (FeatureDictNet, FeatureGetterNet, FeatureHookNet, FeatureListNet, FeatureGraphNet)
@@ -112,6 +112,23 @@ def train_py_model_args(args: argparse.Namespace) -> Dict[str, Any]:
     return kwargs
 
 
+def is_project_model(architecture: Optional[str]) -> bool:
+    """Whether ``architecture`` (a timm model name, no tag) is registered with timm by this package."""
+    from timm.models import is_model, model_entrypoint
+    if not architecture or not is_model(architecture):
+        return False
+    module = model_entrypoint(architecture).__module__
+    return module == 'smpconvnet' or module.startswith('smpconvnet.')
+
+
+def safe_torch_load(path: Union[str, Path], mmap: bool = False) -> Any:
+    """``torch.load`` of ``path`` on the CPU as timm reads checkpoints (``weights_only``), taking the
+    ``argparse.Namespace`` timm's train.py stores beside the weights; ``mmap``: the tensors are not read (a zip
+    archive's only). Raises what ``torch.load`` raises."""
+    with torch.serialization.safe_globals([argparse.Namespace]):
+        return torch.load(path, map_location='cpu', weights_only=True, mmap=mmap)
+
+
 def _training_checkpoint_record(path: Path) -> Tuple[Optional[Dict[str, Any]], str]:
     """The architecture a training checkpoint (a ``torch.save`` zip archive) records: train-seq's
     ``config['model_args']`` (the whole architecture), or the model arguments of timm train.py's ``args`` (those its
@@ -121,8 +138,7 @@ def _training_checkpoint_record(path: Path) -> Tuple[Optional[Dict[str, Any]], s
     if not zipfile.is_zipfile(path):
         return None, ''
     try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            checkpoint = torch.load(path, map_location='cpu', weights_only=True, mmap=True)
+        checkpoint = safe_torch_load(path, mmap=True)
     except Exception:  # noqa: BLE001  (a damaged file, other pickled objects: the loading names them)
         return None, ''
     if not isinstance(checkpoint, dict):
@@ -142,11 +158,9 @@ def _train_py_record(args: argparse.Namespace) -> Tuple[Dict[str, Any], str]:
     kwargs = train_py_model_args(args)
     where = 'the model arguments of its train.py args'
     name = getattr(args, 'model', None)
-    import timm
-    from timm.models import is_model, model_entrypoint
-    if not isinstance(name, str) or not is_model(name) \
-            or not model_entrypoint(name).__module__.startswith(__name__.rsplit('.', 1)[0] + '.'):
+    if not isinstance(name, str) or not is_project_model(name):
         return kwargs, where
+    import timm
     try:
         model = timm.create_model(name, device='meta', **kwargs)  # (no memory, no initialisation)
     except Exception:  # noqa: BLE001  (arguments this version does not take: the given ones are the record)
@@ -199,8 +213,9 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
     """The values of ``keys`` recorded with the weights file ``path`` (``recorded_model_args``) that differ from those
     a model is built with (``built``), where the caller did not ask for them (``given``: its arguments, which stand),
     and where they were read; ``({}, '')`` where none differ or nothing is recorded. Where one does, the other
-    recorded arguments that differ from ``built`` (where it has them) come too, so that a hint made of them loads the
-    weights as trained in one go (a run of other blocks or classes, not only of another kernel length)."""
+    recorded arguments come too where they differ from ``built`` or ``built`` lacks them (and ``num_members=1`` for
+    one model's record into an ensemble), so that a hint made of them loads the weights as trained in one go (a run of
+    other blocks or classes, not only of another kernel length)."""
     recorded, where = recorded_model_args(path)
     if not recorded:
         return {}, ''

@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
-from ._checkpoint import check_recorded_architecture, probe_weights_file, read_error_message
+from ._checkpoint import check_recorded_architecture, is_project_model, probe_weights_file, read_error_message
 
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
@@ -96,15 +96,6 @@ def weight_source_cfg(model_name: str, tag: str, published: bool = True) -> Dict
 # Changing the namespace after import
 
 _namespace_override: Optional[str] = None
-
-
-def is_project_model(architecture: Optional[str]) -> bool:
-    """Whether ``architecture`` (a timm model name, no tag) is registered with timm by this package."""
-    from timm.models import is_model, model_entrypoint
-    if not architecture or not is_model(architecture):
-        return False
-    module = model_entrypoint(architecture).__module__
-    return module == 'smpconvnet' or module.startswith('smpconvnet.')
 
 
 def set_hub_namespace(namespace: Optional[str]) -> str:

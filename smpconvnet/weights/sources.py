@@ -25,7 +25,7 @@ from ..atomic_io import holds_nothing
 from ..user_warnings import caller_stacklevel
 from ..models import (
     SHAPE_BLIND_ARGS, check_weights_file, find_state_dict, has_batchnorm, is_weight_source_error, member_network,
-    recorded_model_args, removed_prefix, train_py_model_args, unwrap_state_dict,
+    recorded_model_args, removed_prefix, safe_torch_load, train_py_model_args, unwrap_state_dict, with_class_defaults,
 )
 from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg,
                       set_pretrained_cfg, with_channels)
@@ -61,8 +61,7 @@ def read_checkpoint(path: PathLike, trust_pickle: bool = False) -> Dict[str, Any
         # older files) holds tensors torch.load reads safely, as timm does; a bare pickle is not a checkpoint torch.load
         # reads, whatever --trust-pickle says
         try:
-            with torch.serialization.safe_globals([argparse.Namespace]):
-                return torch.load(path, map_location='cpu', weights_only=True)
+            return safe_torch_load(path)
         except Exception:  # noqa: BLE001  (whatever the legacy reader raises on a file that is not its format)
             raise ValueError(f'{path} is not a torch.save checkpoint (no zip archive, nor the legacy format: a plain '
                              f'pickle?); expected a .pth saved with torch.save or a .safetensors file') from None
@@ -70,8 +69,7 @@ def read_checkpoint(path: PathLike, trust_pickle: bool = False) -> Dict[str, Any
         if trust_pickle:
             checkpoint = torch.load(path, map_location='cpu', weights_only=False)
         else:
-            with torch.serialization.safe_globals([argparse.Namespace]):
-                checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+            checkpoint = safe_torch_load(path)
     except __import__('pickle').UnpicklingError as e:
         first = re.sub(r'\x1b\[[0-9;]*m', '', str(e)).splitlines()[0]  # torch colours its message
         raise ValueError(
@@ -489,7 +487,7 @@ def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], a
             options.append(shlex.quote('large_kernel_sizes=' + json.dumps(sizes)))
             values.append('large_kernel_sizes=[...]')
         if 'global_pool' in unset:
-            pool = assumed_values.get('global_pool') or inspect.signature(SMPConvNet).parameters['global_pool'].default
+            pool = with_class_defaults(SMPConvNet, assumed_values, ['global_pool'])['global_pool']
             told.append(f"its pooling cannot be read from its weights{' either' if told else ''} ('avg', 'max' and "
                         f"'avgmax' give the same shapes and other outputs), so global_pool={pool!r} was assumed (the "
                         f"SMPConvNets' own)")
