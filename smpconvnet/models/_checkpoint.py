@@ -10,7 +10,7 @@ import pickle
 import sys
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -203,8 +203,9 @@ def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]
     return None, ''
 
 
-def _plain(value: Any) -> Any:
-    # a value as JSON records it: a tuple and the list it was recorded as are the same argument
+def as_recorded(value: Any) -> Any:
+    """``value`` as a JSON record holds it, to compare with a recorded argument (a tuple and the list it was recorded
+    as are the same argument)."""
     return json.loads(json.dumps(value))
 
 
@@ -221,16 +222,28 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
         return {}, ''
 
     def differs(k):
-        return k in recorded and k not in given and _plain(built.get(k)) != recorded[k]
-    if not any(differs(k) for k in keys):
+        return k in recorded and k not in given and as_recorded(built.get(k)) != recorded[k]
+    # one model's record into an ensemble, or an ensemble's into one model: its arguments may all agree, and the
+    # filter's refusal of the members cannot tell the rest of the record (another head, say). A record without
+    # num_members is one model's where it holds every other argument the model is built with (an older folder's
+    # partial record may be an ensemble's: the filter tells by its keys)
+    members = built.get('num_members') or 1
+    if 'num_members' in given:
+        other_members = False
+    elif 'num_members' in recorded:
+        other_members = recorded['num_members'] != members
+    else:
+        other_members = members != 1 and set(built) - {'num_members'} <= set(recorded)
+    if not other_members and not any(differs(k) for k in keys):
         return {}, ''
     values = {k: recorded[k] for k in keys if differs(k)}
     # the others the model is built otherwise with, or whose built value is not known here (an SMPConvNet's or an
     # SMP-ResNet's widths: as recorded, they cannot hurt the hint)
     values.update({k: v for k, v in recorded.items() if k not in values and k not in given
                    and (k not in built or differs(k))})
-    if 'num_members' not in recorded and built.get('num_members') not in (None, 1) and 'num_members' not in given:
-        values['num_members'] = 1  # one SMP-TCN's record, into a variant registered as an ensemble
+    if other_members:
+        # (one SMP-TCN's record, into a variant registered as an ensemble: num_members=1)
+        values['num_members'] = recorded.get('num_members') or 1
     return values, where
 
 
@@ -272,8 +285,10 @@ def check_recorded_architecture(what: str, path: Union[str, Path], built: Dict[s
     differ, where = differing_recorded_args(path, built, given, keys)
     if not differ:
         return
-    shown = [k for k in differ if k in built]  # (the hint has the others too: what the model's values are unknown)
-    has = ', '.join(f'{k}={_plain(built.get(k))!r}' for k in shown)
+    # (the hint has the others too: those whose values in the model are unknown); one model has one member
+    built = dict(built, num_members=built.get('num_members') or 1)
+    shown = [k for k in differ if k in built]
+    has = ', '.join(f'{k}={as_recorded(built.get(k))!r}' for k in shown)
     raise ValueError(
         f"{what}: {path} was trained with {', '.join(f'{k}={differ[k]!r}' for k in shown)} ({where}), and "
         f'{name} is built with {has}: another network than the one trained (where the shapes agree, as an SMP '
@@ -305,20 +320,25 @@ def read_error_message(path: Union[str, Path], e: BaseException, from_reader: bo
 def probe_weights_file(path: Union[str, Path]) -> Path:
     """``check_weights_file``, then, for a PyTorch checkpoint, a trial read of its pickle (memory-mapped for
     ``torch.save``'s zip format, so tensors are not read): a damaged pickle raises here, named, instead of whatever
-    the unpickler meets in it. Pickled objects that ``weights_only`` loading refuses are left to the loader.
+    the unpickler meets in it, and one holding no mapping (a list, a tensor) is refused by name. Pickled objects that
+    ``weights_only`` loading refuses are left to the loader.
 
     Raises:
-        FileNotFoundError, ValueError: as ``check_weights_file``, and for a pickle that cannot be read.
+        FileNotFoundError, ValueError: as ``check_weights_file``, and for a pickle that cannot be read or holds no
+            mapping.
     """
     path = check_weights_file(path)
     if path.suffix == '.safetensors':
         return path
     try:
-        torch.load(path, map_location='cpu', weights_only=True, mmap=zipfile.is_zipfile(path))
+        checkpoint = torch.load(path, map_location='cpu', weights_only=True, mmap=zipfile.is_zipfile(path))
     except Exception as e:  # noqa: BLE001  (whatever a damaged file makes the unpickler raise)
         if 'weights_only' in str(e):
             return path
         raise ValueError(read_error_message(path, e, from_reader=True)) from e
+    if not isinstance(checkpoint, Mapping):  # (timm's loaders meet it as an AttributeError on .items)
+        raise ValueError(f'{path} holds a {type(checkpoint).__name__}, expected a state dict (a mapping of parameter '
+                         f"names to tensors) or a dict with 'model' / 'model_ema' / 'state_dict' / 'state_dict_ema'")
     return path
 
 
@@ -356,8 +376,9 @@ def unwrap_state_dict(checkpoint: Dict[str, Any], what: str = 'a state dict') ->
     """
     state_dict, _ = find_state_dict(checkpoint)
     if not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+        # ('checkpoint ...': the loaders add which file)
         raise ValueError(
-            f'expected {what} (a mapping of parameter names to tensors), optionally wrapped as '
+            f'checkpoint is not {what}: expected a mapping of parameter names to tensors, optionally wrapped as '
             "{'model': ...}, {'model_ema': ...}, {'state_dict': ...} or {'state_dict_ema': ...}; got an object with "
             f'keys {sorted(checkpoint)[:8]}')
     return state_dict
@@ -572,7 +593,7 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
             return timm_load_checkpoint(model, checkpoint_path, *args, **kwargs)
         name = getattr(model, 'pretrained_cfg', {}).get('architecture') or type(model).__name__
         try:
-            check_weights_file(checkpoint_path)
+            probe_weights_file(checkpoint_path)
         except (ValueError, FileNotFoundError) as e:
             raise type(e)(f'{what} for {name}: {e}') from None
         # weights recorded with another architecture than the model's where the shapes cannot tell (the model's own
@@ -590,10 +611,15 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
         except Exception as e:  # noqa: BLE001  (whatever a damaged file makes the reader raise)
             raise ValueError(f'{what} for {name}: {read_error_message(checkpoint_path, e, from_reader=True)}') from e
         filter_fn = a['filter_fn'] if a['filter_fn'] is not None else getattr(module, 'checkpoint_filter_fn', None)
-        if a['remap']:
-            state_dict = remap_state_dict(state_dict, model)
-        elif filter_fn is not None:
-            state_dict = filter_fn(state_dict, model)
+        try:
+            if a['remap']:
+                state_dict = remap_state_dict(state_dict, model)
+            elif filter_fn is not None:
+                state_dict = filter_fn(state_dict, model)
+        except ValueError as e:
+            if not str(e).startswith('checkpoint '):  # (the families' filters say 'checkpoint ...': which file)
+                raise
+            raise ValueError(f'{what} for {name}: {checkpoint_path} does not fit the model: {e}') from e
         return model.load_state_dict(state_dict, strict=a['strict'])
 
     load_checkpoint.checks_smpconvnet_models = True

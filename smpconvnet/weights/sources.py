@@ -24,7 +24,7 @@ import torch
 from ..atomic_io import holds_nothing
 from ..user_warnings import caller_stacklevel
 from ..models import (
-    SHAPE_BLIND_ARGS, check_weights_file, find_state_dict, has_batchnorm, is_weight_source_error, member_network,
+    SHAPE_BLIND_ARGS, as_recorded, check_weights_file, find_state_dict, has_batchnorm, is_weight_source_error, member_network,
     recorded_model_args, removed_prefix, safe_torch_load, train_py_model_args, unwrap_state_dict, with_class_defaults,
 )
 from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg,
@@ -242,17 +242,20 @@ def _registered_family(architecture: str) -> Optional[str]:
 
 
 def _registered_args(architecture: str) -> Dict[str, Any]:
-    """The constructor arguments ``timm.create_model(architecture)`` builds a TCN / ResNet with (the variant's
-    table over the class defaults)."""
+    """The constructor arguments ``timm.create_model(architecture)`` builds a TCN / ResNet / SMPConvNet with (the
+    variant's table over the class defaults)."""
     from timm.models import split_model_name_tag
-    from ..models import seq_zoo, smpconv_resnet, smpconv_tcn
+    from ..models import seq_zoo, smpconv_resnet, smpconv_tcn, smpconvnet
     name = split_model_name_tag(architecture)[0]
-    cls = smpconv_tcn.SMPConvTCN if _registered_family(name) == 'tcn' else smpconv_resnet.SMPConvResNet
+    cls = {'tcn': smpconv_tcn.SMPConvTCN, 'smpconvnet': smpconvnet.SMPConvNet}.get(
+        _registered_family(name), smpconv_resnet.SMPConvResNet)
     args = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items() if p.default is not p.empty}
     if name in seq_zoo.SEQ_ZOO:
         args.update(seq_zoo.SEQ_ZOO[name]['arch'])
     elif name in smpconv_tcn.ARCH_CONFIGS:
         args.update(smpconv_tcn.COMMON_ARGS, **smpconv_tcn.ARCH_CONFIGS[name])
+    elif name in smpconvnet.ARCH_CONFIGS:
+        args.update(smpconvnet.ARCH_CONFIGS[name])
     return args
 
 
@@ -784,11 +787,17 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
     # it, carries the folder's model_args): read, not assumed
     recorded = (recorded_model_args(path)[0] or {}) if bare else {}
     blind = set(source.assumed) | set(SHAPE_BLIND_ARGS.get(_registered_family(source.architecture), ()))
-    told = {k: recorded[k] for k in sorted(blind) if k in recorded and k not in kwargs}
+    # every recorded argument, not only those the shapes cannot tell (use_fft, a deployment length): the network
+    # as trained; the description names those the shapes do not show or the assumed model is built otherwise with
+    told = {k: v for k, v in recorded.items() if k not in kwargs}
+    registered = _registered_args(source.architecture)
+    shown = {k: v for k, v in sorted(told.items())
+             if k in blind or (k not in source.model_args and as_recorded(registered.get(k)) != v)}
     if told:
         source = source._replace(
             model_args={**source.model_args, **told}, assumed=tuple(k for k in source.assumed if k not in told),
-            description=f"{source.description}, {', '.join(f'{k}={v!r}' for k, v in told.items())} as recorded with it")
+            description=f"{source.description}, {', '.join(f'{k}={v!r}' for k, v in shown.items())} as recorded "
+                        f'with it')
     if not source.pretrained_cfg and 'num_classes' in source.model_args:
         # the cfg's num_classes is the weights' (the file's classifier, read off its shapes), not the assumed model's
         # (also where the caller gave what was assumed: reparam then recorded a trained 5-class head as new and random)
@@ -971,6 +980,21 @@ def _is_registered_name(spec: str) -> bool:
     return timm.is_model(name) and (not tag or spec in timm.list_pretrained(f'{name}.*'))
 
 
+def _folder_of_weights(path: Path) -> Optional[Path]:
+    """The model folder whose weights ``path`` is (the file timm's ``local-dir:`` loads of those a folder can hold,
+    beside a config.json naming a registered model), else None (a bare file, or a folder config that is not timm's:
+    the file is then read alone)."""
+    folder = path.parent
+    first = next((folder / n for n in (WEIGHTS_NAME, 'pytorch_model.bin') if (folder / n).is_file()), None)
+    if first is None or first.name != path.name or not (folder / CONFIG_NAME).is_file():
+        return None
+    try:
+        read_config(folder)
+    except (OSError, ValueError):
+        return None
+    return folder
+
+
 def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickle: bool,
                             **kwargs) -> Tuple[torch.nn.Module, str, Dict[str, Any]]:
     import timm
@@ -1009,6 +1033,13 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         return timm.create_model(f'local-dir:{path}', pretrained=True, **kwargs), f'weights from {path}', extra
     if spec.startswith('local-dir:'):
         raise FileNotFoundError(f'{path} is not a folder')
+    if read_path and path.is_file() and _folder_of_weights(path) is not None:
+        # a model folder's weights file: its config.json names the model and its data (input length, normalisation),
+        # which a bare file's would be assumed (a registered variant's, with a warning), and export would deploy for
+        # the assumed length
+        folder = _folder_of_weights(path)
+        model, description, extra = _load_model_with_config(str(folder), pretrained, trust_pickle, **kwargs)
+        return model, f'{description} (the folder of {path.name}, whose config.json names its model)', extra
     if read_path and path.is_file():
         return _load_checkpoint_file(path, trust_pickle=trust_pickle, **kwargs)
     if spec.startswith('hf-hub:'):

@@ -154,7 +154,7 @@ def test_wrong_size_checkpoint_is_refused():
     model = timm.create_model('smpconv_tcn_smnist', num_blocks=2, hidden_channels=8, n_points=16)
     with pytest.raises(ValueError, match=r'30 points.*16 points'):
         checkpoint_filter_fn(sd, model)
-    with pytest.raises(ValueError, match='expected an SMP-TCN state dict'):
+    with pytest.raises(ValueError, match='is not an SMP-TCN state dict'):
         checkpoint_filter_fn({'model': 'not a state dict'}, model)
     # the checkpoint's own input channels, not those its first layer was adapted to (it said 3 of a 1-channel file)
     with pytest.raises(ValueError, match=r'checkpoint is an SMP-TCN with 2 blocks, 8 hidden channels, 1 input '

@@ -226,7 +226,7 @@ def test_checkpoint_with_other_kernel_sizes_is_refused():
 
 def test_not_a_checkpoint_is_refused(tmp_path):
     model = timm.create_model('smpconvnet_t', **SMALL_KWARGS)
-    with pytest.raises(ValueError, match='expected an SMPConvNet state dict'):
+    with pytest.raises(ValueError, match='is not an SMPConvNet state dict'):
         checkpoint_filter_fn({'epoch': 3, 'args': 'x'}, model)
     with pytest.raises(ValueError, match='no stem.0.conv.weight'):
         checkpoint_filter_fn({'fc.weight': torch.zeros(3, 3)}, model)

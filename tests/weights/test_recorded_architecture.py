@@ -67,7 +67,9 @@ def test_a_folders_weights_of_another_kernel_length_are_refused_with_working_hin
 
 
 def test_a_bare_copy_of_the_weights_tells_its_architecture(tmp_path):
-    trained, folder = _trained_folder(tmp_path, kernel_length=16, global_pool='last')
+    """A copy of a folder's model.safetensors carries the folder's record: load_model builds it as recorded (every
+    argument: use_fft was left out, 4e-6 off), timm's pretrained overlay into another model is refused."""
+    trained, folder = _trained_folder(tmp_path, kernel_length=16, global_pool='last', use_fft=True)
     bare = tmp_path / 'copy.safetensors'
     shutil.copy(folder / 'model.safetensors', bare)
     recorded, where = recorded_model_args(bare)
@@ -76,14 +78,14 @@ def test_a_bare_copy_of_the_weights_tells_its_architecture(tmp_path):
         assert list(f.metadata()) == [RECORDED_ARGS_KEY]  # one key: see the test below
     with pytest.raises(ValueError) as e:
         timm.create_model('smpconv_tcn_gunpoint', pretrained=True, pretrained_cfg_overlay=dict(file=str(bare)), **SMALL)
-    assert "global_pool='last', kernel_length=16 (the model_args in its metadata)" in str(e.value)
+    assert "global_pool='last', kernel_length=16, use_fft=True (the model_args in its metadata)" in str(e.value)
     assert 'local-dir' not in str(e.value)  # no folder to load: the arguments are the hint
     # load_model reads them instead of assuming the family's (global_pool='last', kernel_length=None, with a warning)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         loaded, description = smpconvnet.load_model(str(bare))
     assert not [w for w in caught if 'cannot be read from its weights' in str(w.message)]
-    assert "kernel_length=16 as recorded with it" in description
+    assert "kernel_length=16, use_fft=True as recorded with it" in description
     x = torch.randn(2, 1, 150)
     with torch.no_grad():
         assert torch.equal(loaded.eval()(x), trained(x))
@@ -364,3 +366,41 @@ def test_the_hint_names_every_recorded_argument_of_every_family(tmp_path):
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(copied(x), resnet(x))
+
+
+def test_one_members_record_into_a_registered_ensemble_is_refused_with_its_whole_record(tmp_path):
+    """One OSULeaf member trained by train.py on two classes, loaded into the variant (an ensemble of 5): its record's
+    checked arguments all agree, so it passed the record check; the filter then asked for num_members=1 alone, and
+    with it timm met the head of 2 classes as a raw size mismatch. The refusal now names the member count and the
+    classes in one hint, which loads the weights as trained; an ensemble's record into one model likewise."""
+    import argparse
+    args = dict(num_classes=2, in_chans=1)
+    member = timm.create_model('smpconv_tcn_osuleaf', num_members=1, **args).eval()
+    namespace = argparse.Namespace(model='smpconv_tcn_osuleaf', model_kwargs=dict(num_members=1), gp=None,
+                                   input_size=None, **args)
+    path = tmp_path / 'last.pth.tar'
+    torch.save(dict(epoch=3, arch='smpconv_tcn_osuleaf', state_dict=member.state_dict(), args=namespace), path)
+    x = torch.randn(2, 1, 427)
+    with pytest.raises(ValueError) as e:
+        timm.create_model('smpconv_tcn_osuleaf', checkpoint_path=str(path))
+    assert ('was trained with num_classes=2, num_members=1' in str(e.value)
+            and 'is built with num_classes=6, num_members=5' in str(e.value))
+    hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
+    copied = eval(f'timm.create_model("smpconv_tcn_osuleaf", checkpoint_path={str(path)!r}, {hint})',
+                  {'timm': timm}).eval()
+    with torch.no_grad():
+        assert torch.equal(copied(x), member(x))
+
+    ensemble = timm.create_model('smpconv_tcn_gunpoint', num_members=2, **SMALL).eval()
+    file = tmp_path / 'ensemble.safetensors'
+    save_file(ensemble.state_dict(), str(file), metadata=smpconvnet.models.recorded_args_metadata(ensemble.arch_args))
+    with pytest.raises(ValueError) as e:
+        timm.create_model('smpconv_tcn_gunpoint', pretrained=True, pretrained_cfg_overlay=dict(file=str(file)), **SMALL)
+    assert 'was trained with num_members=2' in str(e.value) and 'is built with num_members=1' in str(e.value)
+    hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
+    copied = eval(f'timm.create_model("smpconv_tcn_gunpoint", pretrained=True, '
+                  f'pretrained_cfg_overlay=dict(file={str(file)!r}), **SMALL, {hint})',
+                  {'timm': timm, 'SMALL': SMALL}).eval()
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        assert torch.equal(copied(x), ensemble(x))

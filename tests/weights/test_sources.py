@@ -729,6 +729,50 @@ def test_a_damaged_weights_file_in_a_model_folder_is_named(tmp_path, capsys):
     assert re.search(expected, err) and 'Traceback' not in err and not (tmp_path / 'dep').exists()
 
 
+def test_a_torch_file_holding_no_state_dict_is_named_on_every_path(tmp_path):
+    """A torch file holding a list: timm's pretrained overlay met it as a bare AttributeError ('list' object has no
+    attribute 'items'), checkpoint_path called it unreadable; a dict of no tensors got the filter's message without
+    the file. Every path names the file and what was expected."""
+    torch.save([1, 2, 3], tmp_path / 'list.pth')
+    torch.save({'a': [1]}, tmp_path / 'dict.pth')
+    for file, message in ((tmp_path / 'list.pth', 'holds a list, expected a state dict'),
+                          (tmp_path / 'dict.pth', 'does not fit the model: checkpoint is not an SMP-TCN state dict')):
+        for what, kwargs in (('pretrained weights', dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file)))),
+                             ('checkpoint_path', dict(checkpoint_path=str(file)))):
+            with pytest.raises(ValueError, match=f'^{what} for smpconv_tcn_gunpoint: {re.escape(str(file))} {message}'):
+                timm.create_model('smpconv_tcn_gunpoint', **kwargs)
+        with pytest.raises(ValueError, match=re.escape(str(file))):
+            load_model(str(file))
+
+
+def test_a_folders_weights_file_given_alone_is_read_with_its_folders_config(tmp_path, capsys):
+    """A model folder's model.safetensors given as a file (load_model, info, reparam): its record's arguments were used
+    but the data config was an assumed variant's (smpconv_tcn_smnist's 784 steps and MNIST normalisation, 'names no
+    model'), which evaluation and a deployment for the assumed length would use. The folder's config.json is read,
+    as for the folder; a file that is not the one its folder loads is read alone."""
+    import warnings
+    from smpconvnet.cli import main
+    model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, kernel_length=16, seq_len=300)
+    folder = write_model_folder(model, tmp_path / 'run', card='', model_args=model.arch_args)
+    weights = folder / 'model.safetensors'
+    x = torch.randn(2, 1, 300)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        from_folder, _ = load_model(str(folder))
+        from_file, description = load_model(str(weights))
+    assert f'weights from {folder}' in description
+    assert from_file.pretrained_cfg == from_folder.pretrained_cfg
+    assert from_file.pretrained_cfg['input_size'] == (1, 1, 300) and from_file.pretrained_cfg['mean'] != (0.1307,)
+    with torch.no_grad():
+        assert torch.equal(from_file.eval()(x), from_folder.eval()(x))
+    assert main(['reparam', str(weights), str(tmp_path / 'dep')]) == 0
+    assert json.loads((tmp_path / 'dep' / 'config.json').read_text())['deployed_length'] == 300
+    # a pytorch_model.bin beside model.safetensors is not what the folder loads: read alone, as a bare file
+    torch.save(model.state_dict(), folder / 'pytorch_model.bin')
+    with pytest.warns(UserWarning, match='names no model'):
+        load_model(str(folder / 'pytorch_model.bin'))
+
+
 def test_a_folder_with_a_bad_config_or_other_weights_is_named(tmp_path, capsys):
     """config.json that is no object, names no or an unknown architecture; weights of another network: the file and
     what was expected (a list gave AttributeError's traceback, no architecture a bare KeyError, a wrong shape
