@@ -175,9 +175,22 @@ def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]
     safetensors metadata (``RECORDED_ARGS_KEY``, written by this project's model folders); a training checkpoint's
     own record (train-seq's ``checkpoint.pth``, timm train.py's checkpoints: ``_training_checkpoint_record``); else
     the ``model_args`` of the ``config.json`` beside it where ``path`` is that folder's weights
-    (``model.safetensors`` / ``pytorch_model.bin``: a run, converted, deployed or Hub folder). ``(None, '')`` where
-    nothing is recorded or it cannot be read (the loading reports a damaged file itself)."""
+    (``folder_weights_file``: a run, converted, deployed or Hub folder). ``(None, '')`` where nothing is recorded or
+    it cannot be read (the loading reports a damaged file itself).
+
+    Raises:
+        ValueError: a folder's ``model.safetensors`` whose metadata and the folder's ``config.json`` record different
+            values (timm's ``local-dir:`` would build the config's network around these weights), naming both.
+    """
     path = Path(path)
+    config = path.parent / _FOLDER_CONFIG
+    folder_record = None
+    if folder_weights_file(path.parent) == path and config.is_file():
+        try:
+            folder_record = json.loads(config.read_text(encoding='utf-8')).get('model_args')
+        except (OSError, ValueError, AttributeError):
+            folder_record = None
+        folder_record = folder_record if isinstance(folder_record, dict) else None
     if path.suffix == '.safetensors':
         from safetensors import safe_open
         try:
@@ -187,20 +200,30 @@ def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]
         except Exception:  # noqa: BLE001  (a damaged file: the loading names it)
             recorded = None
         if isinstance(recorded, dict):
+            conflict = {k: (v, recorded[k]) for k, v in (folder_record or {}).items()
+                        if k in recorded and as_recorded(v) != recorded[k]}
+            if conflict:
+                # timm's local-dir: builds the folder's config.json: the weights would run as another network
+                raise ValueError(
+                    f"{config} records {', '.join(f'{k}={a!r}' for k, (a, _) in conflict.items())} and {path} "
+                    f"(its metadata, written with the weights) {', '.join(f'{k}={b!r}' for k, (_, b) in conflict.items())}"
+                    f': the config.json does not describe these weights (edited, or other weights copied in); write '
+                    f'the folder again, or copy {path.name} out of the folder and load the copy, which its metadata '
+                    f'describes')
             return recorded, f'the {RECORDED_ARGS_KEY} in its metadata'
     elif path.is_file():
         recorded, where = _training_checkpoint_record(path)
         if recorded is not None:
             return recorded, where
-    config = path.parent / _FOLDER_CONFIG
-    if path.name in _FOLDER_WEIGHTS and config.is_file():
-        try:
-            recorded = json.loads(config.read_text(encoding='utf-8')).get('model_args')
-        except (OSError, ValueError, AttributeError):
-            recorded = None
-        if isinstance(recorded, dict):
-            return recorded, f'the model_args of {config}'
+    if folder_record is not None:
+        return folder_record, f'the model_args of {config}'
     return None, ''
+
+
+def folder_weights_file(folder: Union[str, Path]) -> Optional[Path]:
+    """The weights file of a model folder that timm's ``local-dir:`` loads (``model.safetensors``, else
+    ``pytorch_model.bin``), None where it holds neither: the one file its ``config.json`` describes."""
+    return next((Path(folder) / n for n in _FOLDER_WEIGHTS if (Path(folder) / n).is_file()), None)
 
 
 def as_recorded(value: Any) -> Any:
@@ -256,7 +279,7 @@ def as_trained_hint(path: Union[str, Path], values: Dict[str, Any], features_onl
     path = Path(path)
     features = ', features_only=True' if features_only else ''
     ways = []
-    if path.name in _FOLDER_WEIGHTS and (path.parent / _FOLDER_CONFIG).is_file():
+    if folder_weights_file(path.parent) == path and (path.parent / _FOLDER_CONFIG).is_file():
         ways.append(f"timm.create_model('local-dir:{path.parent}', pretrained=True{features}) (a command: give it "
                     f"{shlex.quote(str(path.parent))})")
     if all(v is not None for v in values.values()):
@@ -287,7 +310,7 @@ def check_recorded_architecture(what: str, path: Union[str, Path], built: Dict[s
         return
     # (the hint has the others too: those whose values in the model are unknown); one model has one member
     built = dict(built, num_members=built.get('num_members') or 1)
-    shown = [k for k in differ if k in built]
+    shown = [k for k in differ if k in built and as_recorded(built[k]) != differ[k]]
     has = ', '.join(f'{k}={as_recorded(built.get(k))!r}' for k in shown)
     raise ValueError(
         f"{what}: {path} was trained with {', '.join(f'{k}={differ[k]!r}' for k in shown)} ({where}), and "
@@ -336,10 +359,28 @@ def probe_weights_file(path: Union[str, Path]) -> Path:
         if 'weights_only' in str(e):
             return path
         raise ValueError(read_error_message(path, e, from_reader=True)) from e
-    if not isinstance(checkpoint, Mapping):  # (timm's loaders meet it as an AttributeError on .items)
-        raise ValueError(f'{path} holds a {type(checkpoint).__name__}, expected a state dict (a mapping of parameter '
-                         f"names to tensors) or a dict with 'model' / 'model_ema' / 'state_dict' / 'state_dict_ema'")
+    problem = state_dict_problem(checkpoint)
+    if problem:  # (timm's loaders meet it as an AttributeError on .items or .startswith)
+        raise ValueError(f'{path} {problem}')
     return path
+
+
+def state_dict_problem(checkpoint: Any) -> Optional[str]:
+    """What keeps ``checkpoint`` (a loaded torch file) from being a state dict or a training checkpoint holding one,
+    as a phrase following the file's name ('holds a list, expected ...'); None where it is one. Tensor values are
+    left to the families' filters, which name what they expected."""
+    expected = ("expected a state dict (a mapping of parameter names to tensors) or a dict with 'model' / "
+                "'model_ema' / 'state_dict' / 'state_dict_ema'")
+    if not isinstance(checkpoint, Mapping):
+        return f'holds a {type(checkpoint).__name__}, {expected}'
+    for key in STATE_DICT_KEYS:  # timm's load_state_dict takes what is under these keys, whatever it is
+        if checkpoint.get(key) is not None and not isinstance(checkpoint[key], Mapping):
+            return f'holds a {type(checkpoint[key]).__name__} under {key!r}, {expected}'
+    wrapped = next((checkpoint[k] for k in STATE_DICT_KEYS if isinstance(checkpoint.get(k), Mapping)), checkpoint)
+    names = [k for k in wrapped if not isinstance(k, str)]
+    if names:
+        return f'holds a mapping whose keys are not parameter names ({names[0]!r}), {expected}'
+    return None
 
 
 def clean_key(key: str) -> str:
@@ -352,10 +393,12 @@ def clean_key(key: str) -> str:
 def find_state_dict(checkpoint: Dict[str, Any]) -> Tuple[Dict[str, Any], Optional[str]]:
     """(state dict with wrapper prefixes removed, the checkpoint key it was under or None for a bare state dict),
     preferring EMA weights as timm does (``STATE_DICT_KEYS``). Values are not checked."""
+    def clean(k):  # (a key that is no name is left for the checks to name: state_dict_problem)
+        return clean_key(k) if isinstance(k, str) else k
     for key in STATE_DICT_KEYS:
         if isinstance(checkpoint.get(key), dict):
-            return {clean_key(k): v for k, v in checkpoint[key].items()}, key
-    return {clean_key(k): v for k, v in checkpoint.items()}, None
+            return {clean(k): v for k, v in checkpoint[key].items()}, key
+    return {clean(k): v for k, v in checkpoint.items()}, None
 
 
 def removed_prefix(checkpoint: Dict[str, Any]) -> str:

@@ -16,7 +16,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
-from ._checkpoint import check_recorded_architecture, is_project_model, probe_weights_file, read_error_message
+from ._checkpoint import (
+    check_recorded_architecture, folder_weights_file, is_project_model, probe_weights_file, read_error_message)
 
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
@@ -249,8 +250,8 @@ def local_weights_file(variant: str, kwargs: Dict[str, Any]) -> Optional[str]:
     file = cfg.file
     if file and cfg.source == 'local-dir' and Path(file).is_dir():
         # a 'local-dir:' folder: the file timm reads first of those a model folder holds (its own preference order)
-        found = [Path(file) / n for n in (WEIGHTS_FILENAME, 'pytorch_model.bin') if (Path(file) / n).is_file()]
-        return str(found[0]) if found else None
+        found = folder_weights_file(file)
+        return str(found) if found else None
     # 'hf-hub:' sources are repos timm reads its own way
     return str(file) if file and cfg.source not in ('hf-hub', 'local-dir') and Path(file).exists() else None
 

@@ -118,7 +118,10 @@ def convert_checkpoint(
         raise ValueError(f'{src} is in this package\'s layout already (no kernel_coord grids), not one of the authors\' '
                          f'checkpoints, which convert reads; every other command reads it as it is: {how}')
     _refuse_other_family(src, checkpoint, state_dict)
-    architecture, model_args, description = detect_architecture(checkpoint)
+    try:
+        architecture, model_args, description = detect_architecture(checkpoint)
+    except ValueError as e:
+        raise ValueError(f'{src}: {e}') from e
     print_step(f'      {description}: {architecture}' + (f' with {model_args}' if model_args else ''), quiet)
 
     print_step('[2/4] building the network and loading the original weights (checkpoint_filter_fn)', quiet)

@@ -24,8 +24,9 @@ import torch
 from ..atomic_io import holds_nothing
 from ..user_warnings import caller_stacklevel
 from ..models import (
-    SHAPE_BLIND_ARGS, as_recorded, check_weights_file, find_state_dict, has_batchnorm, is_weight_source_error, member_network,
-    recorded_model_args, removed_prefix, safe_torch_load, train_py_model_args, unwrap_state_dict, with_class_defaults,
+    SHAPE_BLIND_ARGS, as_recorded, check_weights_file, find_state_dict, folder_weights_file, has_batchnorm,
+    is_weight_source_error, member_network, recorded_model_args, removed_prefix, safe_torch_load, state_dict_problem,
+    train_py_model_args, unwrap_state_dict, with_class_defaults,
 )
 from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg,
                       set_pretrained_cfg, with_channels)
@@ -81,9 +82,9 @@ def read_checkpoint(path: PathLike, trust_pickle: bool = False) -> Dict[str, Any
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
         raise ValueError(f'{path} is not a readable PyTorch checkpoint (corrupt or truncated?): '
                          f'{str(e).splitlines()[0] if str(e) else type(e).__name__}') from e
-    if not isinstance(checkpoint, dict):
-        raise ValueError(f'{path} holds a {type(checkpoint).__name__}, expected a state dict or a dict with '
-                         f"'model' / 'model_ema' / 'state_dict'")
+    problem = state_dict_problem(checkpoint)
+    if problem:
+        raise ValueError(f'{path} {problem}')
     return checkpoint
 
 
@@ -402,7 +403,10 @@ def _fitting_registered(family: str, state_dict: Dict[str, Any], given: Dict[str
     Also the number of ensemble members the weights hold (None: one model)."""
     import timm
     from timm.models import split_model_name_tag
-    shapes = _shape_args(family, state_dict)
+    try:
+        shapes = _shape_args(family, state_dict)
+    except ValueError:  # a deployed state dict: no point kernels to compare
+        return [], None
     members = shapes.pop('num_members', None)
     free = [k for k in _SHAPELESS_ARGS[family] if k not in shapes]
     defaults = _registered_args(unlike) if unlike else {}
@@ -552,8 +556,9 @@ def _assumed_data_warning(path: Path, family: str, state_dict: Dict[str, Any], a
     if fits:
         text += _saved_from(path, fits, members) + ' (its own data config with it)'
     overlay = json.dumps(values)
-    return text + (f'. Otherwise give its data\'s values to load_model as pretrained_cfg_overlay=dict(input_size=(C, 1, '
-                   f'L), mean=(...), std=(...)), or to a command with --model-kwargs (as assumed here: --model-kwargs '
+    size = '(C, 1, L)' if family == 'tcn' else '(C, H, W)'
+    return text + (f'. Otherwise give its data\'s values to load_model as pretrained_cfg_overlay=dict(input_size={size}, '
+                   f'mean=(...), std=(...)), or to a command with --model-kwargs (as assumed here: --model-kwargs '
                    f'{shlex.quote("pretrained_cfg_overlay=" + overlay)})')
 
 
@@ -740,7 +745,7 @@ def load_deployed(folder: PathLike, **kwargs) -> torch.nn.Module:
     config = read_config(folder)
     if not config.get(DEPLOYED_KEY):
         raise ValueError(f'{folder} does not hold a deployed model (no "{DEPLOYED_KEY}": true in config.json)')
-    if not any((folder / name).is_file() for name in (WEIGHTS_NAME, 'pytorch_model.bin')):
+    if folder_weights_file(folder) is None:
         raise FileNotFoundError(f'{folder / WEIGHTS_NAME} not found')
     length = config.get('deployed_length')
     if length is not None and 'seq_len' not in (config.get('model_args') or {}):
@@ -758,6 +763,19 @@ def _checkpoint_filter(model: torch.nn.Module) -> Callable[[Dict[str, Any], torc
     return fn if callable(fn) else (lambda checkpoint, _: find_state_dict(checkpoint)[0])
 
 
+_FAMILY_KINDS = {'smpconvnet': 'SMPConvNet', 'tcn': 'SMP-TCN', 'resnet': 'SMP-ResNet'}
+
+
+def _family_of_record(recorded: Optional[Dict[str, Any]]) -> Optional[str]:
+    """The one family whose constructor takes every argument of ``recorded`` (a weights file's record: a whole
+    architecture), else None."""
+    if not recorded:
+        return None
+    fits = [family for family, (_, default) in _FAMILIES.items()
+            if set(recorded) - {'num_members'} <= set(_registered_args(default))]
+    return fits[0] if len(fits) == 1 else None
+
+
 def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
                           **kwargs) -> Tuple[torch.nn.Module, str, Dict[str, Any]]:
     import timm
@@ -769,16 +787,22 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         source = identify_checkpoint(checkpoint, kernel_sizes=kwargs.get('large_kernel_sizes'),
                                      n_points_divide=kwargs.get('n_points_divide'))
     except ValueError as e:
-        folder = Path(path).parent
-        # a deployed state dict (reparam's model.safetensors) names no architecture and has no point kernels to
-        # read one from: the folder it came with, or the model it was deployed from, tells
-        how = (f'; its folder {folder} records the model (its {CONFIG_NAME}): load the folder instead '
-               f"(load_model('{folder}'), timm.create_model('local-dir:{folder}', pretrained=True), or {folder} on "
-               f'the command line)' if (folder / CONFIG_NAME).is_file() else
-               '; a deployed (re-parameterised) state dict names no architecture either: load the folder reparam '
-               'wrote it in, or build the model it was deployed from with it as its weights '
-               '(timm.create_model(NAME, pretrained=True, pretrained_cfg_overlay=dict(file=...)))')
-        raise ValueError(f'{path}: cannot tell which model this checkpoint holds: {e}{how}') from e
+        family = _family_of_record(recorded_model_args(path)[0])
+        if family is None:
+            folder = Path(path).parent
+            # a deployed state dict (reparam's model.safetensors) names no architecture and has no point kernels to
+            # read one from: the folder it came with, or the model it was deployed from, tells
+            how = (f'; its folder {folder} records the model (its {CONFIG_NAME}): load the folder instead '
+                   f"(load_model('{folder}'), timm.create_model('local-dir:{folder}', pretrained=True), or {folder} "
+                   f'on the command line)' if (folder / CONFIG_NAME).is_file() else
+                   '; a deployed (re-parameterised) state dict names no architecture either: load the folder reparam '
+                   'wrote it in, or build the model it was deployed from with it as its weights '
+                   '(timm.create_model(NAME, pretrained=True, pretrained_cfg_overlay=dict(file=...)))')
+            raise ValueError(f'{path}: cannot tell which model this checkpoint holds: {e}{how}') from e
+        # a copy of a deployed model.safetensors, whose metadata records every argument: the family's default
+        # architecture built with them (its data config assumed, with a warning, as a bare training-form copy's)
+        source = CheckpointSource(_FAMILIES[family][1], {}, {}, f'deployed {_FAMILY_KINDS[family]} state dict', {},
+                                  tuple(SHAPE_BLIND_ARGS[family]))
     fields = {f.name for f in dataclasses.fields(PretrainedCfg)}
     overlay = {k: v for k, v in source.pretrained_cfg.items() if k in fields and k != 'architecture'}
     kwargs = dict(kwargs)
@@ -867,10 +891,10 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         warnings.warn(_assumed_args_warning(path, family, find_state_dict(checkpoint)[0], source.architecture, unset,
                                             kwargs, assumed_data, {k: model_args[k] for k in unset if k in model_args}),
                       UserWarning, stacklevel=caller_stacklevel())
-    elif bare and family == 'tcn' and assumed_data:
-        # built as the caller said, yet with the assumed model's input length (whole-series kernels are another
-        # kernel at another length) and sMNIST's normalisation: the warning above named them, following its advice
-        # silenced it
+    elif bare and assumed_data:
+        # built as the caller said (or as recorded), yet with the assumed model's input length (whole-series kernels
+        # are another kernel at another length) or size, and its normalisation: the warning above named them,
+        # following its advice silenced it
         warnings.warn(_assumed_data_warning(path, family, find_state_dict(checkpoint)[0], source.architecture,
                                             {**told, **kwargs}, assumed_data, model.pretrained_cfg), UserWarning,
                       stacklevel=caller_stacklevel())
@@ -981,18 +1005,24 @@ def _is_registered_name(spec: str) -> bool:
 
 
 def _folder_of_weights(path: Path) -> Optional[Path]:
-    """The model folder whose weights ``path`` is (the file timm's ``local-dir:`` loads of those a folder can hold,
-    beside a config.json naming a registered model), else None (a bare file, or a folder config that is not timm's:
-    the file is then read alone)."""
-    folder = path.parent
-    first = next((folder / n for n in (WEIGHTS_NAME, 'pytorch_model.bin') if (folder / n).is_file()), None)
-    if first is None or first.name != path.name or not (folder / CONFIG_NAME).is_file():
-        return None
-    try:
-        read_config(folder)
-    except (OSError, ValueError):
-        return None
-    return folder
+    """The model folder whose weights ``path`` is (``folder_weights_file``, beside a ``config.json``; through a
+    symbolic link, the folder of the file it points to where its own has no config.json), else None.
+
+    Raises:
+        ValueError: that folder's config.json cannot be read or names no registered model (``read_config``): the file
+            alone would be read as an assumed model, though its folder says which.
+    """
+    for file in (path, path.resolve()) if path.is_symlink() else (path,):
+        folder = file.parent
+        if folder_weights_file(folder) == file and (folder / CONFIG_NAME).is_file():
+            try:
+                read_config(folder)
+            except (OSError, ValueError) as e:
+                raise ValueError(f'{e}; {path} is the weights of that folder, which the config.json describes: mend '
+                                 f'it or write the folder again (to read the weights alone, copy {file.name} out '
+                                 f'of the folder)') from e
+            return folder
+    return None
 
 
 def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickle: bool,

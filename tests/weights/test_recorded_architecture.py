@@ -390,6 +390,9 @@ def test_one_members_record_into_a_registered_ensemble_is_refused_with_its_whole
                   {'timm': timm}).eval()
     with torch.no_grad():
         assert torch.equal(copied(x), member(x))
+    with pytest.raises(ValueError) as e:  # into one model: the member count agrees, and is not listed as differing
+        timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(path))
+    assert 'num_members' not in str(e.value).split('load them as trained')[0]
 
     ensemble = timm.create_model('smpconv_tcn_gunpoint', num_members=2, **SMALL).eval()
     file = tmp_path / 'ensemble.safetensors'

@@ -943,3 +943,87 @@ def test_a_refused_original_grid_is_named_as_the_file_names_it(tmp_path):
         assert str(e.value).startswith(f'{path}: ') and 'weights do not load into smpconvnet_t' in str(e.value)
         assert 'do not fit' not in str(e.value) and f"{key}: not the original's grid" in str(e.value)
         assert str(e.value).endswith(" (keys named without the file's 'module.' prefix)") == bool(prefix)
+
+
+def test_trial_33_folder_records_deployed_copies_and_odd_torch_files(tmp_path, capsys):
+    """Trial 33's findings. (1) A folder whose config.json and model.safetensors' metadata disagree (edited, or other
+    weights copied in) loaded silently as the config said (the shipped OSULeaf with kernel_length=16: 0.13
+    accuracy): refused, naming both. (2) A deployed model.safetensors copied out of its folder could not be loaded
+    though its metadata records every argument, and a refusal's hint named it: it loads as recorded. (3) A torch file
+    holding a str under 'model', a list under 'state_dict' or a key that is no name gave bare AttributeErrors.
+    (4) A folder's config.json that cannot be read made its weights file load as an assumed model; a symbolic link
+    to a folder's weights is read with the folder's config.json. (5) A bare SMP-ResNet copy's assumed data config
+    got no warning."""
+    import os
+    import shutil
+    model = randomize_bn(timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4,
+                                           kernel_length=16)).eval()
+    folder = write_model_folder(model, tmp_path / 'run', card='', model_args=model.arch_args)
+    x = torch.randn(2, 1, 150)
+    # (1)
+    edited = tmp_path / 'edited'
+    shutil.copytree(folder, edited)
+    config = json.loads((edited / 'config.json').read_text())
+    config['model_args']['kernel_length'] = 8
+    (edited / 'config.json').write_text(json.dumps(config))
+    message = (f'{re.escape(str(edited / "config.json"))} records kernel_length=8 and '
+               f'{re.escape(str(edited / "model.safetensors"))} \\(its metadata, written with the weights\\) '
+               f'kernel_length=16')
+    for spec in (str(edited), str(edited / 'model.safetensors'), f'local-dir:{edited}'):
+        with pytest.raises(ValueError, match=message):
+            load_model(spec)
+    assert cli_main(['info', str(edited)]) == 1 and 'does not describe these weights' in capsys.readouterr().err
+    shutil.copy(edited / 'model.safetensors', tmp_path / 'copy.safetensors')  # the message's way out: the copy
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # (its data config is assumed: warned)
+        copy, _ = load_model(str(tmp_path / 'copy.safetensors'))
+    with torch.no_grad():
+        assert torch.equal(copy.eval()(x), model(x))
+    # (2)
+    assert cli_main(['reparam', str(folder), str(tmp_path / 'deployed')]) == 0
+    shutil.copy(tmp_path / 'deployed' / 'model.safetensors', tmp_path / 'deployed.safetensors')
+    with pytest.raises(ValueError) as e:
+        timm.create_model('smpconv_tcn_osuleaf', pretrained=True,
+                          pretrained_cfg_overlay=dict(file=str(tmp_path / 'deployed.safetensors')))
+    hint = re.search(r"load them as trained: (smpconvnet\.load_model\('[^']+'\))", str(e.value)).group(1)
+    with pytest.warns(UserWarning, match='names no model'):
+        deployed, description = eval(hint, {'smpconvnet': __import__('smpconvnet')})
+    assert description.startswith('deployed SMP-TCN state dict') and deployed.pretrained_cfg['input_size'] == (1, 1, 150)
+    with torch.no_grad():
+        assert rel_err(deployed.eval()(x), model(x)) <= 1e-5  # deployed vs training form
+    # (3)
+    for name, obj, problem in (('str', {'model': 'hello'}, "holds a str under 'model'"),
+                               ('list', {'state_dict': [1, 2]}, "holds a list under 'state_dict'"),
+                               ('int', {1: torch.zeros(2)}, r'holds a mapping whose keys are not parameter names \(1\)')):
+        file = tmp_path / f'{name}.pth'
+        torch.save(obj, file)
+        for load in (lambda: load_model(str(file)),
+                     lambda: timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(file)),
+                     lambda: timm.create_model('smpconv_tcn_gunpoint', pretrained=True,
+                                               pretrained_cfg_overlay=dict(file=str(file)))):
+            with pytest.raises(ValueError, match=f'{re.escape(str(file))} {problem}, expected a state dict'):
+                load()
+    torch.save({'a': 1, 'b': 2}, tmp_path / 'values.pth')  # convert named no file
+    assert cli_main(['convert', str(tmp_path / 'values.pth'), str(tmp_path / 'converted')]) == 1
+    assert f"error: {tmp_path / 'values.pth'}: cannot tell which SMPConvNet" in capsys.readouterr().err
+    # (4)
+    broken = tmp_path / 'broken'
+    shutil.copytree(folder, broken)
+    (broken / 'config.json').write_text('{"arch')
+    with pytest.raises(ValueError, match=f'{re.escape(str(broken / "config.json"))} is not a readable config.json.*'
+                                         f'copy model.safetensors out of the folder'):
+        load_model(str(broken / 'model.safetensors'))
+    (tmp_path / 'links').mkdir()
+    os.symlink(folder / 'model.safetensors', tmp_path / 'links' / 'model.safetensors')
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        linked, _ = load_model(str(tmp_path / 'links' / 'model.safetensors'))
+    assert linked.pretrained_cfg == load_model(str(folder))[0].pretrained_cfg
+    # (5)
+    resnet = timm.create_model('smpconv_resnet_cifar10', stem_channels=8, block_channels=(8, 16), n_points=6)
+    resnet_folder = write_model_folder(resnet, tmp_path / 'resnet', card='', model_args=dict(
+        stem_channels=8, block_channels=[8, 16], n_points=6, kernel_size=33, global_pool='avg'))
+    shutil.copy(resnet_folder / 'model.safetensors', tmp_path / 'resnet.safetensors')
+    with pytest.warns(UserWarning, match=r'names no model: .* input size and normalisation .*assumed.*'
+                                         r'input_size=\(C, H, W\)'):
+        load_model(str(tmp_path / 'resnet.safetensors'))
