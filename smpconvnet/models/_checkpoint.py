@@ -183,6 +183,8 @@ def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]
             values (timm's ``local-dir:`` would build the config's network around these weights), naming both.
     """
     path = Path(path)
+    if path.is_symlink() and not (path.parent / _FOLDER_CONFIG).is_file():
+        path = path.resolve()  # a link into a model folder: the folder records it
     config = path.parent / _FOLDER_CONFIG
     folder_record = None
     if folder_weights_file(path.parent) == path and config.is_file():
@@ -373,8 +375,11 @@ def state_dict_problem(checkpoint: Any) -> Optional[str]:
                 "'model_ema' / 'state_dict' / 'state_dict_ema'")
     if not isinstance(checkpoint, Mapping):
         return f'holds a {type(checkpoint).__name__}, {expected}'
-    for key in STATE_DICT_KEYS:  # timm's load_state_dict takes what is under these keys, whatever it is
-        if checkpoint.get(key) is not None and not isinstance(checkpoint[key], Mapping):
+    for key in STATE_DICT_KEYS:
+        # timm's load_state_dict takes what is under 'state_dict' / 'model' whenever the key is there (None too),
+        # under an EMA key where it is not None
+        if (key in ('state_dict', 'model') and key in checkpoint or checkpoint.get(key) is not None) \
+                and not isinstance(checkpoint[key], Mapping):
             return f'holds a {type(checkpoint[key]).__name__} under {key!r}, {expected}'
     wrapped = next((checkpoint[k] for k in STATE_DICT_KEYS if isinstance(checkpoint.get(k), Mapping)), checkpoint)
     names = [k for k in wrapped if not isinstance(k, str)]

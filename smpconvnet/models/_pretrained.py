@@ -261,9 +261,21 @@ def check_pretrained_record(variant: str, pretrained: bool, kwargs: Dict[str, An
     """Before a family builds ``variant`` with pretrained weights from a local file (``local_weights_file``): refuse
     weights recorded as trained with other values of ``keys`` (the family's ``RECORD_CHECKED_ARGS``) than the model's
     (``built``), unless the caller asked for them (``kwargs``): ``check_recorded_architecture``'s ValueError."""
-    file = local_weights_file(variant, kwargs) if pretrained else None
+    file = (local_weights_file(variant, kwargs) or _hub_weights_file(variant, kwargs)) if pretrained else None
     if file is not None:
         check_recorded_architecture(f'pretrained weights for {variant}', file, built, kwargs, keys, variant)
+
+
+def _hub_weights_file(variant: str, kwargs: Dict[str, Any]) -> Optional[str]:
+    # the model.safetensors of the Hub repo a pretrained cfg names (an hf-hub: name, a registered tag's repo) where
+    # the local cache holds it, so that its record is checked as a local file's (a first download is not: timm
+    # fetches it inside the build)
+    cfg = _resolved_cfg(variant, kwargs)
+    if not cfg or not cfg.get('hf_hub_id') or (cfg.get('file') and cfg.get('source') != 'hf-hub'):
+        return None
+    filename = cfg.get('hf_hub_filename') or WEIGHTS_FILENAME
+    return cached_hub_file(cfg['hf_hub_id'], filename, kwargs.get('cache_dir')) \
+        if filename.endswith('.safetensors') else None
 
 
 def is_weight_source_error(e: BaseException) -> bool:

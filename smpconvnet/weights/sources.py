@@ -99,6 +99,8 @@ def _n_points_divide(kernel_sizes, n_points) -> Optional[int]:
 def _kernel_sizes_for_points(n_points: Sequence[int], divide: int = 4) -> Optional[List[int]]:
     # the odd kernel sizes k whose k * k // divide points per kernel the stages have (k * k // 4 grows with odd k, so
     # there is at most one per stage); None where a stage has none
+    if any(n is None for n in n_points):  # a stage without point kernels (a deployed state dict)
+        return None
     sizes = [next((k for k in range(1, 2 * int(math.isqrt(n * divide + divide)) + 3, 2) if k * k // divide == n), None)
              for n in n_points]
     return None if None in sizes else sizes

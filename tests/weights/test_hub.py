@@ -259,3 +259,23 @@ def test_an_hf_hub_name_with_a_colon_revision_says_how_to_write_one(offline_hf_c
     from smpconvnet.weights.sources import load_model
     with pytest.raises(FileNotFoundError, match=r"'me/x:v1' is not a Hub repo id .*hf-hub:<org>/<name>@<revision>"):
         load_model('hf-hub:me/x:v1')
+
+
+def test_a_cached_hub_repo_whose_config_disagrees_with_its_weights_is_refused(tmp_path, offline_hf_cache):
+    """Trial 34: the check of a folder's config.json against its weights' record ran for local files alone: an hf-hub:
+    repo whose config.json records another kernel length than its model.safetensors (the shipped OSULeaf weights with
+    kernel_length=16: accuracy 0.13) loaded silently from the cache. The same repo unedited loads."""
+    from conftest import add_to_hf_cache
+    from smpconvnet.weights.folders import write_model_folder
+    model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, kernel_length=16).eval()
+    folder = write_model_folder(model, tmp_path / 'run', card='', model_args=model.arch_args)
+    add_to_hf_cache(offline_hf_cache, 'me/run', folder)
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        assert torch.equal(timm.create_model('hf-hub:me/run', pretrained=True).eval()(x), model(x))
+    config = json.loads((folder / 'config.json').read_text())
+    config['model_args']['kernel_length'] = 8
+    (folder / 'config.json').write_text(json.dumps(config))
+    add_to_hf_cache(offline_hf_cache, 'me/edited', folder)
+    with pytest.raises(ValueError, match=r'config\.json records kernel_length=8 and .*model\.safetensors \(its metadata'):
+        timm.create_model('hf-hub:me/edited', pretrained=True)

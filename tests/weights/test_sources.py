@@ -1027,3 +1027,40 @@ def test_trial_33_folder_records_deployed_copies_and_odd_torch_files(tmp_path, c
     with pytest.warns(UserWarning, match=r'names no model: .* input size and normalisation .*assumed.*'
                                          r'input_size=\(C, H, W\)'):
         load_model(str(tmp_path / 'resnet.safetensors'))
+
+
+def test_trial_34_deployed_smpconvnet_copies_linked_bins_and_none_state_dicts(tmp_path):
+    """Trial 34: a deployed SMPConvNet's model.safetensors copied out of its folder raised a TypeError (its stages
+    have no point kernels to read sizes from); a symbolic link to a folder's pytorch_model.bin given to timm lost the
+    folder's record (another pooling and kernel length, silently); None under 'state_dict' gave a bare
+    AttributeError through timm's pretrained overlay."""
+    import os
+    import shutil
+    from pathlib import Path
+    fixture = Path(__file__).resolve().parents[1] / 'fixtures' / 'official_smpconvnet_small.safetensors'
+    assert cli_main(['convert', str(fixture), str(tmp_path / 'conv')]) == 0
+    assert cli_main(['reparam', str(tmp_path / 'conv'), str(tmp_path / 'dep')]) == 0
+    shutil.copy(tmp_path / 'dep' / 'model.safetensors', tmp_path / 'copy.safetensors')
+    with pytest.warns(UserWarning, match='names no model'):
+        copy, description = load_model(str(tmp_path / 'copy.safetensors'))
+    assert description.startswith('deployed SMPConvNet state dict')
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(copy.eval()(x), load_model(str(tmp_path / 'dep'))[0].eval()(x))
+    model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, kernel_length=8,
+                              global_pool='max')
+    folder = tmp_path / 'bin'
+    folder.mkdir()
+    torch.save(model.state_dict(), folder / 'pytorch_model.bin')
+    (folder / 'config.json').write_text(json.dumps(dict(architecture='smpconv_tcn_gunpoint', num_classes=2,
+                                                        model_args=model.arch_args)))
+    (tmp_path / 'links').mkdir()
+    os.symlink(folder / 'pytorch_model.bin', tmp_path / 'links' / 'w.bin')
+    for kwargs in (dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(tmp_path / 'links' / 'w.bin'))),
+                   dict(checkpoint_path=str(tmp_path / 'links' / 'w.bin'))):
+        with pytest.raises(ValueError, match="was trained with global_pool='max', kernel_length=8"):
+            timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, **kwargs)
+    torch.save({'state_dict': None, 'model': model.state_dict()}, tmp_path / 'none.pth')
+    with pytest.raises(ValueError, match=r"none\.pth holds a NoneType under 'state_dict'"):
+        timm.create_model('smpconv_tcn_gunpoint', pretrained=True,
+                          pretrained_cfg_overlay=dict(file=str(tmp_path / 'none.pth')))
