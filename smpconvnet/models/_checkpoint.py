@@ -33,6 +33,8 @@ FEATURE_WRAPPERS = (FeatureDictNet, FeatureGetterNet, FeatureHookNet, FeatureLis
 STATE_DICT_KEYS = ('state_dict_ema', 'model_ema', 'state_dict', 'model')
 # wrappers whose prefixes a saved state dict can carry: (Distributed)DataParallel, torch.compile
 WRAPPER_PREFIXES = ('module.', '_orig_mod.')
+# how the families' filters' refusals of a checkpoint begin (the loaders add which file)
+FILTER_ERROR_PREFIXES = ('checkpoint ', 'deployed (re-parameterised) checkpoint ')
 # the safetensors metadata key under which this project's model folders record the architecture of their weights
 # (JSON, as config.json's model_args): a copy of the file alone still tells what it was trained as
 RECORDED_ARGS_KEY = 'model_args'
@@ -665,7 +667,7 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
             elif filter_fn is not None:
                 state_dict = filter_fn(state_dict, model)
         except ValueError as e:
-            if not str(e).startswith('checkpoint '):  # (the families' filters say 'checkpoint ...': which file)
+            if not str(e).startswith(FILTER_ERROR_PREFIXES):  # (the families' filters' refusals: which file)
                 raise
             raise ValueError(f'{what} for {name}: {checkpoint_path} does not fit the model: {e}') from e
         return model.load_state_dict(state_dict, strict=a['strict'])

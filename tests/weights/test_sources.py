@@ -991,6 +991,11 @@ def test_trial_33_folder_records_deployed_copies_and_odd_torch_files(tmp_path, c
     assert description.startswith('deployed SMP-TCN state dict') and deployed.pretrained_cfg['input_size'] == (1, 1, 150)
     with torch.no_grad():
         assert rel_err(deployed.eval()(x), model(x)) <= 1e-5  # deployed vs training form
+    for kwargs in (dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(tmp_path / 'deployed.safetensors'))),
+                   dict(checkpoint_path=str(tmp_path / 'deployed.safetensors'))):  # the filter's refusal named no file
+        with pytest.raises(ValueError, match=f'{re.escape(str(tmp_path / "deployed.safetensors"))} does not fit the '
+                                             f'model: deployed'):
+            timm.create_model('smpconv_tcn_gunpoint', kernel_length=16, seq_len=150, **kwargs)
     # (3)
     for name, obj, problem in (('str', {'model': 'hello'}, "holds a str under 'model'"),
                                ('list', {'state_dict': [1, 2]}, "holds a list under 'state_dict'"),
