@@ -296,6 +296,16 @@ def as_trained_hint(path: Union[str, Path], values: Dict[str, Any], features_onl
     return ', or '.join(ways)
 
 
+def recorded_model_hint(path: Union[str, Path]) -> str:
+    """For a refusal of the weights file ``path`` by a family's filter: where the file records the model it was
+    trained as, how to load it so ('' where it records none): the filter's own hint names arguments without values."""
+    import shlex
+    if not recorded_model_args(path)[0]:
+        return ''
+    return (f'; {path} records the model it was trained as: smpconvnet.load_model({str(path)!r}) builds that model '
+            f'(a command: give it {shlex.quote(str(path))})')
+
+
 def check_recorded_architecture(what: str, path: Union[str, Path], built: Dict[str, Any], given: Dict[str, Any],
                                 keys: Sequence[str], name: str) -> None:
     """Refuse weights recorded (``recorded_model_args``) as trained with other values of ``keys`` than the model is
@@ -669,7 +679,8 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
         except ValueError as e:
             if not str(e).startswith(FILTER_ERROR_PREFIXES):  # (the families' filters' refusals: which file)
                 raise
-            raise ValueError(f'{what} for {name}: {checkpoint_path} does not fit the model: {e}') from e
+            raise ValueError(f'{what} for {name}: {checkpoint_path} does not fit the model: {e}'
+                             f'{recorded_model_hint(checkpoint_path)}') from e
         return model.load_state_dict(state_dict, strict=a['strict'])
 
     load_checkpoint.checks_smpconvnet_models = True

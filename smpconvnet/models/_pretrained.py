@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from ._checkpoint import (
-    FILTER_ERROR_PREFIXES, check_recorded_architecture, folder_weights_file, is_project_model, probe_weights_file, read_error_message)
+    FILTER_ERROR_PREFIXES, check_recorded_architecture, folder_weights_file, is_project_model, probe_weights_file,
+    read_error_message, recorded_model_hint)
 
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
@@ -320,7 +321,8 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
         # weights of another network (the families' filters say 'checkpoint ...', torch lists keys): which file
         if file is not None and (isinstance(e, ValueError) and str(e).startswith(FILTER_ERROR_PREFIXES)
                                  or isinstance(e, RuntimeError) and 'Error(s) in loading state_dict' in str(e)):
-            raise ValueError(f'pretrained weights for {variant}: {file} does not fit the model: {e}') from e
+            raise ValueError(f'pretrained weights for {variant}: {file} does not fit the model: {e}'
+                             f'{recorded_model_hint(file)}') from e
         if not pretrained or not is_weight_source_error(e):
             raise
         cfg = _resolved_cfg(variant, kwargs)

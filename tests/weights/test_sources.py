@@ -994,8 +994,14 @@ def test_trial_33_folder_records_deployed_copies_and_odd_torch_files(tmp_path, c
     for kwargs in (dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(tmp_path / 'deployed.safetensors'))),
                    dict(checkpoint_path=str(tmp_path / 'deployed.safetensors'))):  # the filter's refusal named no file
         with pytest.raises(ValueError, match=f'{re.escape(str(tmp_path / "deployed.safetensors"))} does not fit the '
-                                             f'model: deployed'):
+                                             f'model: deployed') as e:
             timm.create_model('smpconv_tcn_gunpoint', kernel_length=16, seq_len=150, **kwargs)
+        # its hint names arguments without values; the file's record gives them: load_model, copied, loads it
+        hint = re.search(r"records the model it was trained as: (smpconvnet\.load_model\('[^']+'\))", str(e.value))
+        with pytest.warns(UserWarning, match='names no model'):
+            again, _ = eval(hint.group(1), {'smpconvnet': __import__('smpconvnet')})
+        with torch.no_grad():
+            assert torch.equal(again.eval()(x), deployed(x))
     # (3)
     for name, obj, problem in (('str', {'model': 'hello'}, "holds a str under 'model'"),
                                ('list', {'state_dict': [1, 2]}, "holds a list under 'state_dict'"),
