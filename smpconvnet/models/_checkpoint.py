@@ -185,11 +185,10 @@ def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]
             values (timm's ``local-dir:`` would build the config's network around these weights), naming both.
     """
     path = Path(path)
-    if path.is_symlink() and not (path.parent / _FOLDER_CONFIG).is_file():
-        path = path.resolve()  # a link into a model folder: the folder records it
-    config = path.parent / _FOLDER_CONFIG
+    folder = model_folder_of(path)
+    config = folder / _FOLDER_CONFIG if folder is not None else None
     folder_record = None
-    if folder_weights_file(path.parent) == path and config.is_file():
+    if config is not None:
         try:
             folder_record = json.loads(config.read_text(encoding='utf-8')).get('model_args')
         except (OSError, ValueError, AttributeError):
@@ -228,6 +227,17 @@ def folder_weights_file(folder: Union[str, Path]) -> Optional[Path]:
     """The weights file of a model folder that timm's ``local-dir:`` loads (``model.safetensors``, else
     ``pytorch_model.bin``), None where it holds neither: the one file its ``config.json`` describes."""
     return next((Path(folder) / n for n in _FOLDER_WEIGHTS if (Path(folder) / n).is_file()), None)
+
+
+def model_folder_of(path: Union[str, Path]) -> Optional[Path]:
+    """The model folder whose ``config.json`` describes the weights file ``path`` (``path`` is its
+    ``folder_weights_file``; through a symbolic link, the folder of the file it points to where the link's own does
+    not), else None. The config itself is not read."""
+    path = Path(path)
+    for file in (path, path.resolve()) if path.is_symlink() else (path,):
+        if folder_weights_file(file.parent) == file and (file.parent / _FOLDER_CONFIG).is_file():
+            return file.parent
+    return None
 
 
 def as_recorded(value: Any) -> Any:
@@ -283,9 +293,10 @@ def as_trained_hint(path: Union[str, Path], values: Dict[str, Any], features_onl
     path = Path(path)
     features = ', features_only=True' if features_only else ''
     ways = []
-    if folder_weights_file(path.parent) == path and (path.parent / _FOLDER_CONFIG).is_file():
-        ways.append(f"timm.create_model('local-dir:{path.parent}', pretrained=True{features}) (a command: give it "
-                    f"{shlex.quote(str(path.parent))})")
+    folder = model_folder_of(path)
+    if folder is not None:
+        ways.append(f"timm.create_model('local-dir:{folder}', pretrained=True{features}) (a command: give it "
+                    f"{shlex.quote(str(folder))})")
     if all(v is not None for v in values.values()):
         words = ' '.join(shlex.quote(f'{k}={json.dumps(v)}') for k, v in values.items())
         ways.append(f"pass {', '.join(f'{k}={v!r}' for k, v in values.items())} to timm.create_model (a command: "
@@ -368,7 +379,7 @@ def probe_weights_file(path: Union[str, Path]) -> Path:
     if path.suffix == '.safetensors':
         return path
     try:
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True, mmap=zipfile.is_zipfile(path))
+        checkpoint = safe_torch_load(path, mmap=zipfile.is_zipfile(path))
     except Exception as e:  # noqa: BLE001  (whatever a damaged file makes the unpickler raise)
         if 'weights_only' in str(e):
             return path

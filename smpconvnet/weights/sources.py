@@ -25,8 +25,8 @@ from ..atomic_io import holds_nothing
 from ..user_warnings import caller_stacklevel
 from ..models import (
     SHAPE_BLIND_ARGS, as_recorded, check_weights_file, find_state_dict, folder_weights_file, has_batchnorm,
-    is_weight_source_error, member_network, recorded_model_args, removed_prefix, safe_torch_load, state_dict_problem,
-    train_py_model_args, unwrap_state_dict, with_class_defaults,
+    is_weight_source_error, member_network, model_folder_of, recorded_model_args, removed_prefix, safe_torch_load,
+    state_dict_problem, train_py_model_args, unwrap_state_dict, with_class_defaults,
 )
 from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg,
                       set_pretrained_cfg, with_channels)
@@ -1007,24 +1007,22 @@ def _is_registered_name(spec: str) -> bool:
 
 
 def _folder_of_weights(path: Path) -> Optional[Path]:
-    """The model folder whose weights ``path`` is (``folder_weights_file``, beside a ``config.json``; through a
-    symbolic link, the folder of the file it points to where its own has no config.json), else None.
+    """The model folder whose weights ``path`` is (``model_folder_of``), its config.json checked to be timm's, else
+    None.
 
     Raises:
         ValueError: that folder's config.json cannot be read or names no registered model (``read_config``): the file
             alone would be read as an assumed model, though its folder says which.
     """
-    for file in (path, path.resolve()) if path.is_symlink() else (path,):
-        folder = file.parent
-        if folder_weights_file(folder) == file and (folder / CONFIG_NAME).is_file():
-            try:
-                read_config(folder)
-            except (OSError, ValueError) as e:
-                raise ValueError(f'{e}; {path} is the weights of that folder, which the config.json describes: mend '
-                                 f'it or write the folder again (to read the weights alone, copy {file.name} out '
-                                 f'of the folder)') from e
-            return folder
-    return None
+    folder = model_folder_of(path)
+    if folder is not None:
+        try:
+            read_config(folder)
+        except (OSError, ValueError) as e:
+            raise ValueError(f'{e}; {path} is the weights of that folder, which the config.json describes: mend it or '
+                             f'write the folder again (to read the weights alone, copy '
+                             f'{folder_weights_file(folder).name} out of the folder)') from e
+    return folder
 
 
 def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickle: bool,
