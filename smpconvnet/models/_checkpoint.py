@@ -43,6 +43,23 @@ _FOLDER_WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
 _FOLDER_CONFIG = 'config.json'
 
 
+def is_safetensors_file(path: Union[str, Path]) -> bool:
+    """Whether ``path`` holds the safetensors format: by its ``.safetensors`` suffix, or, a file without it (a Hugging
+    Face cache blob is named by its hash), by its first bytes: an 8-byte little-endian header length that fits the
+    file, then the JSON header's ``{`` (``torch.save``'s zip archive starts ``PK``, a pickle ``0x80``). Reads at most
+    9 bytes; a file that cannot be read is not one (the reader then names it)."""
+    path = Path(path)
+    if path.suffix == '.safetensors':
+        return True
+    try:
+        with path.open('rb') as f:
+            head = f.read(9)
+        size = path.stat().st_size
+    except OSError:
+        return False
+    return len(head) == 9 and head[8:9] == b'{' and 0 < int.from_bytes(head[:8], 'little') <= size - 8
+
+
 def check_weights_file(path: Union[str, Path]) -> Path:
     """``path`` as a ``Path`` if it looks like a readable weights file, checked without loading it: a file, not empty;
     a ``.safetensors`` file whose header and size agree; otherwise a complete zip archive (``torch.save``'s format)
@@ -65,7 +82,7 @@ def check_weights_file(path: Union[str, Path]) -> Path:
     size = path.stat().st_size
     if size == 0:
         raise ValueError(f'{path} is empty (0 bytes), {expected}')
-    if path.suffix == '.safetensors':
+    if is_safetensors_file(path):
         from safetensors import safe_open
         try:
             with safe_open(str(path), framework='pt') as f:
@@ -194,7 +211,7 @@ def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]
         except (OSError, ValueError, AttributeError):
             folder_record = None
         folder_record = folder_record if isinstance(folder_record, dict) else None
-    if path.suffix == '.safetensors':
+    if is_safetensors_file(path):
         from safetensors import safe_open
         try:
             with safe_open(str(path), framework='pt') as f:
@@ -376,7 +393,7 @@ def probe_weights_file(path: Union[str, Path]) -> Path:
             mapping.
     """
     path = check_weights_file(path)
-    if path.suffix == '.safetensors':
+    if is_safetensors_file(path):
         return path
     try:
         checkpoint = safe_torch_load(path, mmap=zipfile.is_zipfile(path))
@@ -418,22 +435,31 @@ def clean_key(key: str) -> str:
     return key
 
 
+def _unwrapped(checkpoint: Dict[str, Any]) -> Tuple[Dict[str, Any], Optional[str]]:
+    # (the innermost mapping under STATE_DICT_KEYS, the outermost key or None): wrapped twice, as
+    # {'state_dict': {'model': ...}}, it is what timm's reader and then a family's filter unwrap
+    under = None
+    while True:
+        key = next((k for k in STATE_DICT_KEYS if isinstance(checkpoint.get(k), dict)), None)
+        if key is None:
+            return checkpoint, under
+        checkpoint, under = checkpoint[key], under or key
+
+
 def find_state_dict(checkpoint: Dict[str, Any]) -> Tuple[Dict[str, Any], Optional[str]]:
     """(state dict with wrapper prefixes removed, the checkpoint key it was under or None for a bare state dict),
-    preferring EMA weights as timm does (``STATE_DICT_KEYS``). Values are not checked."""
+    preferring EMA weights as timm does (``STATE_DICT_KEYS``; a wrapped wrapper is opened too). Values are not
+    checked."""
     def clean(k):  # (a key that is no name is left for the checks to name: state_dict_problem)
         return clean_key(k) if isinstance(k, str) else k
-    for key in STATE_DICT_KEYS:
-        if isinstance(checkpoint.get(key), dict):
-            return {clean(k): v for k, v in checkpoint[key].items()}, key
-    return {clean(k): v for k, v in checkpoint.items()}, None
+    inner, under = _unwrapped(checkpoint)
+    return {clean(k): v for k, v in inner.items()}, under
 
 
 def removed_prefix(checkpoint: Dict[str, Any]) -> str:
     """The wrapper prefix (``'module.'``, ``'_orig_mod.'``, ...) ``find_state_dict`` removed from the first key of
     ``checkpoint``'s state dict that had one, '' where none had: messages name keys without it."""
-    under = find_state_dict(checkpoint)[1]
-    for key in (checkpoint[under] if under else checkpoint):
+    for key in _unwrapped(checkpoint)[0]:
         if isinstance(key, str) and clean_key(key) != key:
             return key[:len(key) - len(clean_key(key))]
     return ''
@@ -677,8 +703,14 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
         bound.apply_defaults()
         a = bound.arguments
         try:
-            state_dict = load_state_dict(
-                checkpoint_path, a['use_ema'], device=a['device'], weights_only=a['weights_only'])
+            if is_safetensors_file(checkpoint_path) and not str(checkpoint_path).endswith('.safetensors'):
+                # timm's reader tells the format by the suffix: a safetensors file without it (a Hub cache blob)
+                from safetensors.torch import load_file
+                from timm.models import clean_state_dict
+                state_dict = clean_state_dict(load_file(str(checkpoint_path), device=str(a['device'])))
+            else:
+                state_dict = load_state_dict(
+                    checkpoint_path, a['use_ema'], device=a['device'], weights_only=a['weights_only'])
         except Exception as e:  # noqa: BLE001  (whatever a damaged file makes the reader raise)
             raise ValueError(f'{what} for {name}: {read_error_message(checkpoint_path, e, from_reader=True)}') from e
         filter_fn = a['filter_fn'] if a['filter_fn'] is not None else getattr(module, 'checkpoint_filter_fn', None)

@@ -12,13 +12,14 @@ empty Hub cache.
 import contextlib
 import dataclasses
 import os
+import shlex
 import warnings
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from ._checkpoint import (
-    FILTER_ERROR_PREFIXES, check_recorded_architecture, folder_weights_file, is_project_model, probe_weights_file,
-    read_error_message, recorded_model_hint)
+    FILTER_ERROR_PREFIXES, check_recorded_architecture, folder_weights_file, is_project_model, is_safetensors_file,
+    probe_weights_file, read_error_message, recorded_model_hint)
 
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
@@ -268,15 +269,31 @@ def check_pretrained_record(variant: str, pretrained: bool, kwargs: Dict[str, An
 
 
 def _hub_weights_file(variant: str, kwargs: Dict[str, Any]) -> Optional[str]:
-    # the model.safetensors of the Hub repo a pretrained cfg names (an hf-hub: name, a registered tag's repo) where
-    # the local cache holds it, so that its record is checked as a local file's (a first download is not: timm
-    # fetches it inside the build)
+    # the model.safetensors of the Hub repo a pretrained cfg names (an hf-hub: name, a registered tag's repo), so that
+    # its record is checked as a local file's: from the cache, else downloaded now, as timm's build would (it then
+    # finds it cached). A repo without that file is left to timm (its pytorch_model.bin fallback); a repo that cannot
+    # be reached gets the error the build would give, without asking twice
+    from timm.models._hub import has_hf_hub
     cfg = _resolved_cfg(variant, kwargs)
     if not cfg or not cfg.get('hf_hub_id') or (cfg.get('file') and cfg.get('source') != 'hf-hub'):
         return None
     filename = cfg.get('hf_hub_filename') or WEIGHTS_FILENAME
-    return cached_hub_file(cfg['hf_hub_id'], filename, kwargs.get('cache_dir')) \
-        if filename.endswith('.safetensors') else None
+    if not filename.endswith('.safetensors'):
+        return None
+    cached = cached_hub_file(cfg['hf_hub_id'], filename, kwargs.get('cache_dir'))
+    if cached is not None or not has_hf_hub() or (cfg.get('source') != 'hf-hub' and not is_published(cfg)):
+        return cached  # (an unpublished repo: explain_missing_weights says so without asking the Hub)
+    from huggingface_hub.errors import EntryNotFoundError
+    from timm.models import _hub as timm_hub  # the download timm's build calls
+    repo, _, revision = cfg['hf_hub_id'].partition('@')
+    try:
+        return timm_hub.hf_hub_download(repo, filename, revision=revision or None, cache_dir=kwargs.get('cache_dir'))
+    except EntryNotFoundError:
+        return None
+    except Exception as e:  # noqa: BLE001  (huggingface_hub's and the HTTP client's errors)
+        if not is_weight_source_error(e):
+            raise
+        raise PretrainedWeightsNotFoundError(missing_weights_message(cfg, e, kwargs.get('cache_dir'))) from e
 
 
 def is_weight_source_error(e: BaseException) -> bool:
@@ -298,6 +315,13 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
             probe_weights_file(file)
         except ValueError as e:
             raise ValueError(f'pretrained weights for {variant}: {e}') from None
+        if is_safetensors_file(file) and not str(file).endswith('.safetensors'):
+            # timm's pretrained loader tells the format by the suffix and would unpickle it
+            raise ValueError(
+                f'pretrained weights for {variant}: {file} is a safetensors file without the .safetensors suffix '
+                f'(a Hub cache blob?), which timm\'s pretrained loader reads as a PyTorch checkpoint: copy it to a '
+                f'name ending .safetensors (cp {shlex.quote(str(file))} {shlex.quote(str(file) + ".safetensors")}) '
+                f'and give that, or load it with checkpoint_path={str(file)!r} or smpconvnet.load_model')
     if pretrained and file is None:
         cfg = _resolved_cfg(variant, kwargs)
         named = (cfg or {}).get('file')

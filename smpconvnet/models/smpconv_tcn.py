@@ -73,7 +73,8 @@ from timm.models._registry import generate_default_cfgs, register_model
 from ._args import check_io_counts
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, find_state_dict, first_layer_adapted_by_filter, folder_weights_file,
-    has_batchnorm, is_deployed_state_dict, record_loaded_classes, remember_create_args, unwrap_state_dict)
+    has_batchnorm, is_deployed_state_dict, is_safetensors_file, record_loaded_classes, remember_create_args,
+    unwrap_state_dict)
 from ._pretrained import check_pretrained_record, explain_missing_weights
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
@@ -1792,7 +1793,7 @@ def _weights_hold_one_model(kwargs: Dict[str, Any]) -> bool:
     if os.path.isdir(path):  # timm's local-dir: the cfg names the folder, whose model.safetensors it loads first
         path = folder_weights_file(path) or os.path.join(path, 'model.safetensors')
     try:
-        if str(path).endswith('.safetensors'):
+        if is_safetensors_file(path):
             with safe_open(str(path), framework='pt') as f:
                 keys = f.keys()
         else:  # a torch checkpoint (a folder's pytorch_model.bin): mapped, its tensors not read

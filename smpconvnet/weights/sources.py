@@ -25,7 +25,7 @@ from ..atomic_io import holds_nothing
 from ..user_warnings import caller_stacklevel
 from ..models import (
     SHAPE_BLIND_ARGS, as_recorded, check_weights_file, find_state_dict, folder_weights_file, has_batchnorm,
-    is_weight_source_error, member_network, model_folder_of, recorded_model_args, removed_prefix, safe_torch_load,
+    is_safetensors_file, is_weight_source_error, member_network, model_folder_of, recorded_model_args, removed_prefix, safe_torch_load,
     state_dict_problem, train_py_model_args, unwrap_state_dict, with_class_defaults,
 )
 from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg,
@@ -51,7 +51,7 @@ def read_checkpoint(path: PathLike, trust_pickle: bool = False) -> Dict[str, Any
     objects need ``trust_pickle=True`` (only for files from a source you trust: unpickling runs code).
     """
     path = check_weights_file(path)  # a folder, an empty or truncated file: an error naming it
-    if path.suffix == '.safetensors':
+    if is_safetensors_file(path):
         from safetensors.torch import load_file
         try:
             return load_file(str(path), device='cpu')
@@ -429,9 +429,28 @@ def weights_file_hint(path: PathLike, name: str, members: Optional[int] = None) 
     ``pretrained_cfg_overlay``, so that the model keeps its registered input length, normalisation and labels)."""
     import json
     import shlex
-    options = [f'pretrained_cfg_overlay={json.dumps({"file": str(path)})}'] + (
+    options = [f'pretrained_cfg_overlay={json.dumps({"file": _overlay_name(path)})}'] + (
         [f'num_members={members}'] if members else [])
-    return f'give {name} in place of the file and add --model-kwargs {" ".join(shlex.quote(o) for o in options)}'
+    return (f'{_suffix_step(path)}give {name} in place of the file and add --model-kwargs '
+            f'{" ".join(shlex.quote(o) for o in options)}')
+
+
+def _overlay_name(path: PathLike) -> str:
+    # the name a pretrained_cfg file must have: timm's pretrained loader tells safetensors by the suffix
+    return str(path) + ('.safetensors' if _unsuffixed_safetensors(path) else '')
+
+
+def _unsuffixed_safetensors(path: PathLike) -> bool:
+    return is_safetensors_file(path) and not str(path).endswith('.safetensors')
+
+
+def _suffix_step(path: PathLike) -> str:
+    # a safetensors file without its suffix (a Hub cache blob) loads as timm's pretrained file once it has one
+    if not _unsuffixed_safetensors(path):
+        return ''
+    import shlex
+    return f'copy it to a name timm reads as safetensors (cp {shlex.quote(str(path))} ' \
+           f'{shlex.quote(_overlay_name(path))}), then '
 
 
 def weights_file_hints(path: PathLike, **given) -> List[str]:
@@ -536,8 +555,9 @@ def _saved_from(path: Path, fits: List[str], members: Optional[int], shown: Sequ
     def registered(name: str) -> str:
         return f' ({", ".join(f"{k}={_registered_args(name).get(k)!r}" for k in shown)})' if shown else ''
     return '. If it was saved from ' + '; or from '.join(
-        f'{name}{registered(name)}: timm.create_model({name!r}, pretrained=True{ensemble(name)}, '
-        f'pretrained_cfg_overlay=dict(file={str(path)!r})), or, on the command line, '
+        f'{name}{registered(name)}: {_suffix_step(path)}timm.create_model({name!r}, pretrained=True'
+        f'{ensemble(name)}, '
+        f'pretrained_cfg_overlay=dict(file={_overlay_name(path)!r})), or, on the command line, '
         f'{weights_file_hint(path, name, _members_for(name, members))}'
         for name in fits[:3])
 

@@ -279,3 +279,43 @@ def test_a_cached_hub_repo_whose_config_disagrees_with_its_weights_is_refused(tm
     add_to_hf_cache(offline_hf_cache, 'me/edited', folder)
     with pytest.raises(ValueError, match=r'config\.json records kernel_length=8 and .*model\.safetensors \(its metadata'):
         timm.create_model('hf-hub:me/edited', pretrained=True)
+
+
+def test_a_first_download_is_checked_like_a_cached_repo(tmp_path, monkeypatch):
+    """The record check of a Hub repo's weights read them from the cache only: a first download (timm fetched it
+    inside the build) of a repo whose config.json disagreed with its model.safetensors loaded silently. The file is
+    now fetched before the build, by the download timm calls (once: the build finds it cached)."""
+    import timm.models._hub as timm_hub
+    cache = tmp_path / 'hf' / 'hub'
+    cache.mkdir(parents=True)
+    monkeypatch.setattr(hf_constants, 'HF_HUB_CACHE', str(cache))
+    monkeypatch.setattr(hf_constants, 'HF_HUB_OFFLINE', False)
+    model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, kernel_length=16).eval()
+    folder = write_model_folder(model, tmp_path / 'run', card='', model_args=model.arch_args)
+    edited = tmp_path / 'edited'
+    shutil.copytree(folder, edited)
+    config = json.loads((edited / 'config.json').read_text())
+    config['model_args']['kernel_length'] = 8
+    (edited / 'config.json').write_text(json.dumps(config))
+    hub_repos, asked = {'me/run': folder, 'me/edited': edited}, []
+
+    def download(repo_id, filename, revision=None, cache_dir=None, **kwargs):  # the Hub, one file at a time
+        from huggingface_hub import try_to_load_from_cache
+        cached = try_to_load_from_cache(repo_id, filename, cache_dir=cache_dir)
+        if isinstance(cached, str):
+            return cached
+        asked.append((repo_id, filename))
+        one = tmp_path / 'fetch' / repo_id / filename
+        one.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(hub_repos[repo_id] / filename, one)
+        add_to_hf_cache(Path(cache_dir or cache), repo_id, one.parent)
+        shutil.rmtree(one.parent)
+        return try_to_load_from_cache(repo_id, filename, cache_dir=cache_dir)
+    monkeypatch.setattr(timm_hub, 'hf_hub_download', download)
+    with pytest.raises(ValueError, match=r'config\.json records kernel_length=8 and .*model\.safetensors \(its metadata'):
+        timm.create_model('hf-hub:me/edited', pretrained=True)
+    assert ('me/edited', 'model.safetensors') in asked
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        assert torch.equal(timm.create_model('hf-hub:me/run', pretrained=True).eval()(x), model(x))
+    assert asked.count(('me/run', 'model.safetensors')) == 1

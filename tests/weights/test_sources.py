@@ -1075,3 +1075,54 @@ def test_trial_34_deployed_smpconvnet_copies_linked_bins_and_none_state_dicts(tm
     with pytest.raises(ValueError, match=r"none\.pth holds a NoneType under 'state_dict'"):
         timm.create_model('smpconv_tcn_gunpoint', pretrained=True,
                           pretrained_cfg_overlay=dict(file=str(tmp_path / 'none.pth')))
+
+
+def test_a_safetensors_file_without_its_suffix_loads_or_gets_a_hint_that_works(tmp_path):
+    """A Hugging Face cache blob is named by its hash, without a suffix: it was called a corrupt PyTorch checkpoint
+    on every path. load_model, the commands and checkpoint_path= read it by its header; timm's pretrained loader
+    tells the format by the suffix, so the overlay route refuses it and every hint names a copy that has one."""
+    import shutil
+    from smpconvnet.models import is_safetensors_file
+    model = timm.create_model('smpconv_tcn_gunpoint').eval()
+    timm.models.save_for_hf(model, tmp_path / 'named', safe_serialization='both')
+    blob = tmp_path / '0a1b2c3d4e'
+    shutil.copy(tmp_path / 'named' / 'model.safetensors', blob)
+    assert is_safetensors_file(blob) and not is_safetensors_file(tmp_path / 'named' / 'pytorch_model.bin')
+    shutil.copy(tmp_path / 'named' / 'pytorch_model.bin', tmp_path / 'bin_blob')
+    assert not is_safetensors_file(tmp_path / 'bin_blob')
+    x = torch.randn(2, 1, 150)
+    expected = model(x)
+    with torch.no_grad():
+        loaded = timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(blob)).eval()
+        assert torch.equal(loaded(x), expected)
+        with pytest.warns(UserWarning, match='names no model') as record:
+            loaded, _ = load_model(str(blob), global_pool='avg')
+        assert torch.equal(loaded.eval()(x), expected)
+    hint = next(str(w.message) for w in record if 'names no model' in str(w.message))
+    assert f'cp {blob} {blob}.safetensors' in hint and f"file='{blob}.safetensors'" in hint
+    assert read_checkpoint(blob).keys() == model.state_dict().keys()
+    with pytest.raises(ValueError, match=r'without the \.safetensors suffix .*\(cp '):
+        timm.create_model('smpconv_tcn_gunpoint', pretrained=True, pretrained_cfg_overlay=dict(file=str(blob)))
+    shutil.copy(blob, f'{blob}.safetensors')  # the hint, followed
+    with torch.no_grad():
+        loaded = timm.create_model('smpconv_tcn_gunpoint', pretrained=True,
+                                   pretrained_cfg_overlay=dict(file=f'{blob}.safetensors')).eval()
+        assert torch.equal(loaded(x), expected)
+
+
+def test_a_wrapped_wrapper_loads_on_every_path(tmp_path):
+    """{'state_dict': {'model': state_dict}} loaded through timm (its reader opens one wrapper, the family's filter the
+    other) but load_model called it a checkpoint of no known model."""
+    model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4).eval()
+    path = tmp_path / 'wrapped.pth'
+    torch.save({'state_dict': {'model': model.state_dict()}, 'epoch': 3}, path)
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        expected = model(x)
+        with pytest.warns(UserWarning, match='names no model'):
+            loaded, description = load_model(str(path), global_pool='avg')
+        assert torch.equal(loaded.eval()(x), expected) and 'epoch 3' in description
+        for kwargs in (dict(checkpoint_path=str(path)),
+                       dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(path)))):
+            loaded = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, **kwargs).eval()
+            assert torch.equal(loaded(x), expected)
