@@ -162,6 +162,7 @@ def _training_checkpoint_record(path: Path) -> Tuple[Optional[Dict[str, Any]], s
         return None, ''
     if not isinstance(checkpoint, dict):
         return None, ''
+    checkpoint = innermost_checkpoint(checkpoint)
     config = checkpoint.get('config')
     if isinstance(config, dict) and isinstance(config.get('model_args'), dict):
         return config['model_args'], "its train-seq config's model_args"
@@ -435,15 +436,43 @@ def clean_key(key: str) -> str:
     return key
 
 
+# wrappers opened at most (a pickle can hold a dict that holds itself)
+_MAX_WRAPPERS = 8
+
+
 def _unwrapped(checkpoint: Dict[str, Any]) -> Tuple[Dict[str, Any], Optional[str]]:
     # (the innermost mapping under STATE_DICT_KEYS, the outermost key or None): wrapped twice, as
     # {'state_dict': {'model': ...}}, it is what timm's reader and then a family's filter unwrap
     under = None
-    while True:
+    for _ in range(_MAX_WRAPPERS):
         key = next((k for k in STATE_DICT_KEYS if isinstance(checkpoint.get(k), dict)), None)
         if key is None:
-            return checkpoint, under
+            break
         checkpoint, under = checkpoint[key], under or key
+    return checkpoint, under
+
+
+def innermost_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
+    """A training checkpoint saved inside another (``{'model': {'state_dict': sd, 'args': ...}}``) as one checkpoint:
+    the innermost wrapper of the state dict (``STATE_DICT_KEYS``), with the entries of the levels around it that it
+    lacks (the records train.py and train-seq write beside the weights: ``args``, ``config``, ``arch``, ``epoch``),
+    so that a record is read wherever the weights are found (timm's reader and a family's filter open two wrappers).
+    ``checkpoint`` itself where it has at most one wrapper (or is no mapping: the readers name that)."""
+    if not isinstance(checkpoint, Mapping):
+        return checkpoint
+    levels = [checkpoint]
+    while len(levels) < _MAX_WRAPPERS:
+        key = next((k for k in STATE_DICT_KEYS if isinstance(levels[-1].get(k), dict)), None)
+        if key is None:
+            break
+        levels.append(levels[-1][key])
+    if len(levels) <= 2:
+        return checkpoint
+    merged = {}
+    for level in levels[:-1]:  # from the outside in: an inner level's record wins
+        merged.update({k: v for k, v in level.items() if k not in STATE_DICT_KEYS})
+    merged.update({k: v for k, v in levels[-2].items() if k in STATE_DICT_KEYS})
+    return merged
 
 
 def find_state_dict(checkpoint: Dict[str, Any]) -> Tuple[Dict[str, Any], Optional[str]]:

@@ -320,8 +320,9 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
             raise ValueError(
                 f'pretrained weights for {variant}: {file} is a safetensors file without the .safetensors suffix '
                 f'(a Hub cache blob?), which timm\'s pretrained loader reads as a PyTorch checkpoint: copy it to a '
-                f'name ending .safetensors (cp {shlex.quote(str(file))} {shlex.quote(str(file) + ".safetensors")}) '
-                f'and give that, or load it with checkpoint_path={str(file)!r} or smpconvnet.load_model')
+                f'name ending .safetensors (cp {shlex.quote(str(file))} {shlex.quote(Path(file).name + ".safetensors")}'
+                f', in the working directory: a cache\'s blobs/ is huggingface_hub\'s) and give that, or load it with '
+                f'checkpoint_path={str(file)!r}')
     if pretrained and file is None:
         cfg = _resolved_cfg(variant, kwargs)
         named = (cfg or {}).get('file')

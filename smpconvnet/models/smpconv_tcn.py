@@ -74,7 +74,7 @@ from ._args import check_io_counts
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, find_state_dict, first_layer_adapted_by_filter, folder_weights_file,
     has_batchnorm, is_deployed_state_dict, is_safetensors_file, record_loaded_classes, remember_create_args,
-    unwrap_state_dict)
+    safe_torch_load, unwrap_state_dict)
 from ._pretrained import check_pretrained_record, explain_missing_weights
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
@@ -1797,7 +1797,7 @@ def _weights_hold_one_model(kwargs: Dict[str, Any]) -> bool:
             with safe_open(str(path), framework='pt') as f:
                 keys = f.keys()
         else:  # a torch checkpoint (a folder's pytorch_model.bin): mapped, its tensors not read
-            keys = find_state_dict(torch.load(str(path), map_location='cpu', weights_only=True, mmap=True))[0]
+            keys = find_state_dict(safe_torch_load(path, mmap=True))[0]
         return not member_indices(keys)
     except Exception:  # a missing or damaged file: the weight loading names it
         return False

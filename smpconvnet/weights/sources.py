@@ -25,8 +25,9 @@ from ..atomic_io import holds_nothing
 from ..user_warnings import caller_stacklevel
 from ..models import (
     SHAPE_BLIND_ARGS, as_recorded, check_weights_file, find_state_dict, folder_weights_file, has_batchnorm,
-    is_safetensors_file, is_weight_source_error, member_network, model_folder_of, recorded_model_args, removed_prefix, safe_torch_load,
-    state_dict_problem, train_py_model_args, unwrap_state_dict, with_class_defaults,
+    innermost_checkpoint, is_safetensors_file, is_weight_source_error, member_network, model_folder_of,
+    recorded_model_args, removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict,
+    with_class_defaults,
 )
 from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg,
                       set_pretrained_cfg, with_channels)
@@ -62,7 +63,7 @@ def read_checkpoint(path: PathLike, trust_pickle: bool = False) -> Dict[str, Any
         # older files) holds tensors torch.load reads safely, as timm does; a bare pickle is not a checkpoint torch.load
         # reads, whatever --trust-pickle says
         try:
-            return safe_torch_load(path)
+            return innermost_checkpoint(safe_torch_load(path))
         except Exception:  # noqa: BLE001  (whatever the legacy reader raises on a file that is not its format)
             raise ValueError(f'{path} is not a torch.save checkpoint (no zip archive, nor the legacy format: a plain '
                              f'pickle?); expected a .pth saved with torch.save or a .safetensors file') from None
@@ -85,7 +86,7 @@ def read_checkpoint(path: PathLike, trust_pickle: bool = False) -> Dict[str, Any
     problem = state_dict_problem(checkpoint)
     if problem:
         raise ValueError(f'{path} {problem}')
-    return checkpoint
+    return innermost_checkpoint(checkpoint)  # (a checkpoint saved inside another: its record beside its weights)
 
 
 def _n_points_divide(kernel_sizes, n_points) -> Optional[int]:
@@ -436,8 +437,9 @@ def weights_file_hint(path: PathLike, name: str, members: Optional[int] = None) 
 
 
 def _overlay_name(path: PathLike) -> str:
-    # the name a pretrained_cfg file must have: timm's pretrained loader tells safetensors by the suffix
-    return str(path) + ('.safetensors' if _unsuffixed_safetensors(path) else '')
+    # the name a pretrained_cfg file must have (timm's pretrained loader tells safetensors by the suffix): a copy in
+    # the working directory, not beside the file (a Hugging Face cache's blobs/ is huggingface_hub's alone)
+    return f'{Path(path).name}.safetensors' if _unsuffixed_safetensors(path) else str(path)
 
 
 def _unsuffixed_safetensors(path: PathLike) -> bool:

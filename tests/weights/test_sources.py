@@ -1077,7 +1077,7 @@ def test_trial_34_deployed_smpconvnet_copies_linked_bins_and_none_state_dicts(tm
                           pretrained_cfg_overlay=dict(file=str(tmp_path / 'none.pth')))
 
 
-def test_a_safetensors_file_without_its_suffix_loads_or_gets_a_hint_that_works(tmp_path):
+def test_a_safetensors_file_without_its_suffix_loads_or_gets_a_hint_that_works(tmp_path, monkeypatch):
     """A Hugging Face cache blob is named by its hash, without a suffix: it was called a corrupt PyTorch checkpoint
     on every path. load_model, the commands and checkpoint_path= read it by its header; timm's pretrained loader
     tells the format by the suffix, so the overlay route refuses it and every hint names a copy that has one."""
@@ -1099,14 +1099,17 @@ def test_a_safetensors_file_without_its_suffix_loads_or_gets_a_hint_that_works(t
             loaded, _ = load_model(str(blob), global_pool='avg')
         assert torch.equal(loaded.eval()(x), expected)
     hint = next(str(w.message) for w in record if 'names no model' in str(w.message))
-    assert f'cp {blob} {blob}.safetensors' in hint and f"file='{blob}.safetensors'" in hint
+    # the copy goes to the working directory, not beside the blob (a Hugging Face cache's blobs/ is not the user's)
+    assert f'cp {blob} {blob.name}.safetensors' in hint and f"file='{blob.name}.safetensors'" in hint
     assert read_checkpoint(blob).keys() == model.state_dict().keys()
     with pytest.raises(ValueError, match=r'without the \.safetensors suffix .*\(cp '):
         timm.create_model('smpconv_tcn_gunpoint', pretrained=True, pretrained_cfg_overlay=dict(file=str(blob)))
-    shutil.copy(blob, f'{blob}.safetensors')  # the hint, followed
+    (tmp_path / 'work').mkdir()
+    monkeypatch.chdir(tmp_path / 'work')
+    shutil.copy(blob, f'{blob.name}.safetensors')  # the hint, followed
     with torch.no_grad():
         loaded = timm.create_model('smpconv_tcn_gunpoint', pretrained=True,
-                                   pretrained_cfg_overlay=dict(file=f'{blob}.safetensors')).eval()
+                                   pretrained_cfg_overlay=dict(file=f'{blob.name}.safetensors')).eval()
         assert torch.equal(loaded(x), expected)
 
 
@@ -1126,3 +1129,28 @@ def test_a_wrapped_wrapper_loads_on_every_path(tmp_path):
                        dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(path)))):
             loaded = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, **kwargs).eval()
             assert torch.equal(loaded(x), expected)
+
+
+@pytest.mark.parametrize('outer', ['model', 'state_dict'])
+def test_a_training_checkpoint_saved_inside_another_keeps_its_record(tmp_path, outer):
+    """Trial 36: a timm train.py checkpoint (its args record global_pool='max', kernel_length=32) saved inside another
+    wrapper loaded silently as the variant's avg / whole-series model on timm's paths (0.049 off), and load_model
+    built an assumed model; a train-seq checkpoint so wrapped likewise. The record is read where the weights are."""
+    model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, global_pool='max',
+                              kernel_length=32).eval()
+    args = argparse.Namespace(model='smpconv_tcn_gunpoint', gp=None, num_classes=None, in_chans=None, input_size=None,
+                              model_kwargs=dict(num_blocks=1, hidden_channels=4, global_pool='max', kernel_length=32))
+    path = tmp_path / 'wrapped.pth.tar'
+    torch.save({outer: {'epoch': 5, 'arch': 'smpconv_tcn_gunpoint', 'state_dict': model.state_dict(), 'args': args}},
+               path)
+    x = torch.randn(2, 1, 150)
+    for kwargs in (dict(checkpoint_path=str(path)), dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(path)))):
+        with pytest.raises(ValueError, match="was trained with global_pool='max', kernel_length=32"):
+            timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, **kwargs)
+    loaded, _ = load_model(str(path))
+    with torch.no_grad():
+        assert torch.equal(loaded.eval()(x), model(x))
+    config = {'model': 'smpconv_tcn_gunpoint', 'model_args': dict(model.arch_args)}
+    torch.save({outer: {'model': model.state_dict(), 'config': config}}, path)
+    with pytest.raises(ValueError, match="was trained with .*kernel_length=32"):
+        timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, checkpoint_path=str(path))
