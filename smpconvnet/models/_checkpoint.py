@@ -149,15 +149,14 @@ def safe_torch_load(path: Union[str, Path], mmap: bool = False) -> Any:
 
 
 def _training_checkpoint_record(path: Path) -> Tuple[Optional[Dict[str, Any]], str]:
-    """The architecture a training checkpoint (a ``torch.save`` zip archive) records: train-seq's
-    ``config['model_args']`` (the whole architecture), or the model arguments of timm train.py's ``args`` (those its
-    command line gave). Read as timm reads checkpoints (``weights_only``, which takes train.py's
-    ``argparse.Namespace``) and memory-mapped, so the tensors are not read; ``(None, '')`` where there is no record or
-    the file cannot be read so (the loading reports what it finds)."""
-    if not zipfile.is_zipfile(path):
-        return None, ''
+    """The architecture a training checkpoint (a ``torch.save`` file, wrapped in others too: ``innermost_checkpoint``)
+    records: train-seq's ``config['model_args']`` (the whole architecture), or the model arguments of timm train.py's
+    ``args`` (those its command line gave). Read as timm reads checkpoints (``weights_only``, which takes train.py's
+    ``argparse.Namespace``), a zip archive memory-mapped, so its tensors are not read; ``(None, '')`` where there is
+    no record or the file cannot be read so (the loading reports what it finds)."""
     try:
-        checkpoint = safe_torch_load(path, mmap=True)
+        # (torch.save's legacy format cannot be memory-mapped: read whole, as the loading will)
+        checkpoint = safe_torch_load(path, mmap=zipfile.is_zipfile(path))
     except Exception:  # noqa: BLE001  (a damaged file, other pickled objects: the loading names them)
         return None, ''
     if not isinstance(checkpoint, dict):
@@ -438,6 +437,9 @@ def clean_key(key: str) -> str:
 
 # wrappers opened at most (a pickle can hold a dict that holds itself)
 _MAX_WRAPPERS = 8
+# what training checkpoints record of the model beside its weights: timm train.py's args (a Namespace) and arch,
+# train-seq's config (model_args: the whole architecture), args (a dict) and model_name
+RECORD_KEYS = ('args', 'config', 'arch', 'model_name')
 
 
 def _unwrapped(checkpoint: Dict[str, Any]) -> Tuple[Dict[str, Any], Optional[str]]:
@@ -454,10 +456,13 @@ def _unwrapped(checkpoint: Dict[str, Any]) -> Tuple[Dict[str, Any], Optional[str
 
 def innermost_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
     """A training checkpoint saved inside another (``{'model': {'state_dict': sd, 'args': ...}}``) as one checkpoint:
-    the innermost wrapper of the state dict (``STATE_DICT_KEYS``), with the entries of the levels around it that it
-    lacks (the records train.py and train-seq write beside the weights: ``args``, ``config``, ``arch``, ``epoch``),
-    so that a record is read wherever the weights are found (timm's reader and a family's filter open two wrappers).
-    ``checkpoint`` itself where it has at most one wrapper (or is no mapping: the readers name that)."""
+    the innermost wrapper of the state dict (``STATE_DICT_KEYS``, EMA weights first as timm reads them) with the
+    entries of the levels around it, and the record of the architecture (``RECORD_KEYS``: train.py's ``args``,
+    train-seq's ``config``, ``arch``, ``model_name``) of one level only: the innermost that has one, else that of a
+    checkpoint wrapped beside the weights (EMA weights outside, the checkpoint of the same model inside). Records of
+    two levels are not mixed (an outer ``config`` would otherwise be read before an inner ``args``). ``checkpoint``
+    itself where it has at most one wrapper and its record, if any, is its own (or it is no mapping: the readers name
+    that)."""
     if not isinstance(checkpoint, Mapping):
         return checkpoint
     levels = [checkpoint]
@@ -466,13 +471,35 @@ def innermost_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
         if key is None:
             break
         levels.append(levels[-1][key])
-    if len(levels) <= 2:
+    wrappers = levels[:-1] if len(levels) > 1 else levels
+    record = next((_record_of(level) for level in reversed(wrappers) if _record_of(level)), None)
+    if record is None:
+        record = _wrapped_record(checkpoint)
+        if record is None:
+            return checkpoint
+    elif len(levels) <= 2:
         return checkpoint
     merged = {}
-    for level in levels[:-1]:  # from the outside in: an inner level's record wins
-        merged.update({k: v for k, v in level.items() if k not in STATE_DICT_KEYS})
-    merged.update({k: v for k, v in levels[-2].items() if k in STATE_DICT_KEYS})
+    for level in wrappers:  # from the outside in
+        merged.update({k: v for k, v in level.items() if k not in STATE_DICT_KEYS and k not in RECORD_KEYS})
+    merged.update(record)
+    merged.update({k: v for k, v in wrappers[-1].items() if k in STATE_DICT_KEYS})
     return merged
+
+
+def _record_of(level: Mapping) -> Dict[str, Any]:
+    return {k: level[k] for k in RECORD_KEYS if k in level}
+
+
+def _wrapped_record(checkpoint: Mapping, depth: int = 0) -> Optional[Dict[str, Any]]:
+    # the record of the first checkpoint wrapped anywhere in ``checkpoint`` (depth first, in STATE_DICT_KEYS order)
+    for key in STATE_DICT_KEYS:
+        inner = checkpoint.get(key)
+        if isinstance(inner, dict) and depth < _MAX_WRAPPERS:
+            found = _record_of(inner) or _wrapped_record(inner, depth + 1)
+            if found:
+                return found
+    return None
 
 
 def find_state_dict(checkpoint: Dict[str, Any]) -> Tuple[Dict[str, Any], Optional[str]]:

@@ -1154,3 +1154,50 @@ def test_a_training_checkpoint_saved_inside_another_keeps_its_record(tmp_path, o
     torch.save({outer: {'model': model.state_dict(), 'config': config}}, path)
     with pytest.raises(ValueError, match="was trained with .*kernel_length=32"):
         timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, checkpoint_path=str(path))
+
+
+def _gunpoint_train_py_args(**model_kwargs):
+    return argparse.Namespace(model='smpconv_tcn_gunpoint', gp=None, num_classes=None, in_chans=None, input_size=None,
+                              model_kwargs=dict(num_blocks=1, hidden_channels=4, **model_kwargs))
+
+
+@pytest.mark.parametrize('layout', ['legacy', 'legacy_nested', 'outer_args_inner_config', 'outer_config_inner_args',
+                                    'outer_ema'])
+def test_records_of_legacy_files_and_of_two_levels_are_read_as_the_weights_were_trained(tmp_path, layout):
+    """Trial 37: a legacy-format torch.save file's record was not read on timm's paths (0.029 off, silently); records
+    at two levels were mixed (an outer config read before an inner args: a wrong refusal whose hint loaded another
+    network; load_model the outer args: 0.027 off, silently); EMA weights outside a wrapped checkpoint lost its
+    record (0.019 off). The record read is that of the level nearest the weights, else of the checkpoint beside."""
+    trained = dict(global_pool='max', kernel_length=32)
+    model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, **trained).eval()
+    sd = model.state_dict()
+    wrong_args = _gunpoint_train_py_args(global_pool='last', kernel_length=16)
+    wrong_config = {'architecture': 'smpconv_tcn_gunpoint', 'num_classes': 2,
+                    'model_args': dict(num_blocks=1, hidden_channels=4, global_pool='last', kernel_length=16)}
+    inner_config = {'architecture': 'smpconv_tcn_gunpoint', 'num_classes': 2, 'model_args': dict(model.arch_args)}
+    checkpoint, save = {
+        'legacy': ({'state_dict': sd, 'args': _gunpoint_train_py_args(**trained), 'epoch': 1}, dict(legacy=True)),
+        'legacy_nested': ({'model': {'state_dict': sd, 'args': _gunpoint_train_py_args(**trained)}}, dict(legacy=True)),
+        'outer_args_inner_config': ({'args': wrong_args, 'model': {'state_dict': sd, 'config': inner_config}}, {}),
+        'outer_config_inner_args': ({'config': wrong_config,
+                                     'model': {'state_dict': sd, 'args': _gunpoint_train_py_args(**trained)}}, {}),
+        'outer_ema': ({'state_dict_ema': sd, 'model': {'state_dict': {k: v + 1 if v.is_floating_point() else v
+                                                                      for k, v in sd.items()},
+                                                        'args': _gunpoint_train_py_args(**trained)}}, {}),
+    }[layout]
+    path = tmp_path / 'checkpoint.pth.tar'
+    torch.save(checkpoint, path, **({'_use_new_zipfile_serialization': False} if save else {}))
+    for kwargs in (dict(checkpoint_path=str(path)), dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(path)))):
+        with pytest.raises(ValueError, match="was trained with global_pool='max', kernel_length=32"):
+            timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, **kwargs)
+        loaded = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, **trained, **kwargs)
+        x = torch.randn(2, 1, 150)
+        with torch.no_grad():
+            assert torch.equal(loaded.eval()(x), model(x))
+    with warnings.catch_warnings():
+        # the record names the model, nothing of its architecture is assumed (a config without train-seq's other
+        # records names no data: its input length and normalisation are, with a warning)
+        warnings.simplefilter('ignore' if layout == 'outer_args_inner_config' else 'error')
+        loaded, _ = load_model(str(path))
+    with torch.no_grad():
+        assert torch.equal(loaded.eval()(x), model(x))
