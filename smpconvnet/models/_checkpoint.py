@@ -162,12 +162,13 @@ def _training_checkpoint_record(path: Path) -> Tuple[Optional[Dict[str, Any]], s
     if not isinstance(checkpoint, dict):
         return None, ''
     checkpoint = innermost_checkpoint(checkpoint)
-    config = checkpoint.get('config')
-    if isinstance(config, dict) and isinstance(config.get('model_args'), dict):
-        return config['model_args'], "its train-seq config's model_args"
+    # train.py's namespace first, as the model sources read it (a train-seq checkpoint's args is a dict)
     args = checkpoint.get('args')
     if isinstance(args, argparse.Namespace):
         return _train_py_record(args)
+    config = checkpoint.get('config')
+    if isinstance(config, dict) and isinstance(config.get('model_args'), dict):
+        return config['model_args'], "its train-seq config's model_args"
     return None, ''
 
 
@@ -457,12 +458,13 @@ def _unwrapped(checkpoint: Dict[str, Any]) -> Tuple[Dict[str, Any], Optional[str
 def innermost_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
     """A training checkpoint saved inside another (``{'model': {'state_dict': sd, 'args': ...}}``) as one checkpoint:
     the innermost wrapper of the state dict (``STATE_DICT_KEYS``, EMA weights first as timm reads them) with the
-    entries of the levels around it, and the record of the architecture (``RECORD_KEYS``: train.py's ``args``,
-    train-seq's ``config``, ``arch``, ``model_name``) of one level only: the innermost that has one, else that of a
-    checkpoint wrapped beside the weights (EMA weights outside, the checkpoint of the same model inside). Records of
-    two levels are not mixed (an outer ``config`` would otherwise be read before an inner ``args``). ``checkpoint``
-    itself where it has at most one wrapper and its record, if any, is its own (or it is no mapping: the readers name
-    that)."""
+    entries of the levels around it (an inner level's win). Its record of the architecture (``RECORD_KEYS``) is one
+    level's: the innermost whose record describes the network (``_describes_network``: train.py's ``args``
+    namespace, train-seq's ``config['model_args']``), else that of a checkpoint wrapped beside the weights (EMA
+    weights outside, the checkpoint of the same model inside); records of two levels are not mixed (an outer
+    ``config`` would otherwise be read before an inner ``args``, an inner bare ``arch`` hide an outer ``args``).
+    ``checkpoint`` itself where it has at most one wrapper and any such record is its own (or it is no mapping: the
+    readers name that)."""
     if not isinstance(checkpoint, Mapping):
         return checkpoint
     levels = [checkpoint]
@@ -472,19 +474,28 @@ def innermost_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
             break
         levels.append(levels[-1][key])
     wrappers = levels[:-1] if len(levels) > 1 else levels
-    record = next((_record_of(level) for level in reversed(wrappers) if _record_of(level)), None)
+    record = next((_record_of(level) for level in reversed(wrappers) if _describes_network(level)), None)
     if record is None:
         record = _wrapped_record(checkpoint)
-        if record is None:
+        if record is None and len(levels) <= 2:
             return checkpoint
     elif len(levels) <= 2:
         return checkpoint
     merged = {}
     for level in wrappers:  # from the outside in
-        merged.update({k: v for k, v in level.items() if k not in STATE_DICT_KEYS and k not in RECORD_KEYS})
-    merged.update(record)
+        merged.update({k: v for k, v in level.items() if k not in STATE_DICT_KEYS
+                       and (record is None or k not in RECORD_KEYS)})
+    merged.update(record or {})
     merged.update({k: v for k, v in wrappers[-1].items() if k in STATE_DICT_KEYS})
     return merged
+
+
+def _describes_network(level: Mapping) -> bool:
+    # a record that tells the architecture: timm train.py's args namespace, train-seq's config with its model_args
+    # (not a bare arch name, nor a config or args dict of other settings)
+    config = level.get('config')
+    return isinstance(level.get('args'), argparse.Namespace) or (
+        isinstance(config, dict) and isinstance(config.get('model_args'), dict))
 
 
 def _record_of(level: Mapping) -> Dict[str, Any]:
@@ -492,11 +503,12 @@ def _record_of(level: Mapping) -> Dict[str, Any]:
 
 
 def _wrapped_record(checkpoint: Mapping, depth: int = 0) -> Optional[Dict[str, Any]]:
-    # the record of the first checkpoint wrapped anywhere in ``checkpoint`` (depth first, in STATE_DICT_KEYS order)
+    # the record of the first checkpoint wrapped anywhere in ``checkpoint`` that describes the network (depth first,
+    # in STATE_DICT_KEYS order)
     for key in STATE_DICT_KEYS:
         inner = checkpoint.get(key)
         if isinstance(inner, dict) and depth < _MAX_WRAPPERS:
-            found = _record_of(inner) or _wrapped_record(inner, depth + 1)
+            found = _record_of(inner) if _describes_network(inner) else _wrapped_record(inner, depth + 1)
             if found:
                 return found
     return None

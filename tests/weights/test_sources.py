@@ -1162,12 +1162,16 @@ def _gunpoint_train_py_args(**model_kwargs):
 
 
 @pytest.mark.parametrize('layout', ['legacy', 'legacy_nested', 'outer_args_inner_config', 'outer_config_inner_args',
-                                    'outer_ema'])
+                                    'outer_ema', 'outer_args_inner_arch', 'outer_args_inner_settings',
+                                    'legacy_outer_args_inner_arch', 'args_and_config_at_one_level'])
 def test_records_of_legacy_files_and_of_two_levels_are_read_as_the_weights_were_trained(tmp_path, layout):
     """Trial 37: a legacy-format torch.save file's record was not read on timm's paths (0.029 off, silently); records
     at two levels were mixed (an outer config read before an inner args: a wrong refusal whose hint loaded another
     network; load_model the outer args: 0.027 off, silently); EMA weights outside a wrapped checkpoint lost its
-    record (0.019 off). The record read is that of the level nearest the weights, else of the checkpoint beside."""
+    record (0.019 off). The record read is that of the level nearest the weights, else of the checkpoint beside.
+    Trial 38: an inner level holding a bare arch, or a config / args dict of other settings, hid the outer record
+    (0.29 off, silently): only a record that describes the network counts; train.py's args namespace is read
+    before a config at the same level on every path."""
     trained = dict(global_pool='max', kernel_length=32)
     model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, **trained).eval()
     sd = model.state_dict()
@@ -1184,6 +1188,15 @@ def test_records_of_legacy_files_and_of_two_levels_are_read_as_the_weights_were_
         'outer_ema': ({'state_dict_ema': sd, 'model': {'state_dict': {k: v + 1 if v.is_floating_point() else v
                                                                       for k, v in sd.items()},
                                                         'args': _gunpoint_train_py_args(**trained)}}, {}),
+        'outer_args_inner_arch': ({'args': _gunpoint_train_py_args(**trained),
+                                   'model': {'state_dict': sd, 'arch': 'smpconv_tcn_gunpoint'}}, {}),
+        'outer_args_inner_settings': ({'args': _gunpoint_train_py_args(**trained),
+                                       'model': {'state_dict': sd, 'config': {'lr': 0.1}, 'args': {'lr': 0.1}}}, {}),
+        'legacy_outer_args_inner_arch': ({'args': _gunpoint_train_py_args(**trained),
+                                          'model': {'state_dict': sd, 'arch': 'smpconv_tcn_gunpoint'}},
+                                         dict(legacy=True)),
+        'args_and_config_at_one_level': ({'state_dict': sd, 'args': _gunpoint_train_py_args(**trained),
+                                          'config': wrong_config}, {}),
     }[layout]
     path = tmp_path / 'checkpoint.pth.tar'
     torch.save(checkpoint, path, **({'_use_new_zipfile_serialization': False} if save else {}))
