@@ -163,12 +163,12 @@ def _training_checkpoint_record(path: Path) -> Tuple[Optional[Dict[str, Any]], s
         return None, ''
     checkpoint = innermost_checkpoint(checkpoint)
     # train.py's namespace first, as the model sources read it (a train-seq checkpoint's args is a dict)
-    args = checkpoint.get('args')
-    if isinstance(args, argparse.Namespace):
+    args = _train_py_namespace(checkpoint)
+    if args is not None:
         return _train_py_record(args)
-    config = checkpoint.get('config')
-    if isinstance(config, dict) and isinstance(config.get('model_args'), dict):
-        return config['model_args'], "its train-seq config's model_args"
+    model_args = _train_seq_model_args(checkpoint)
+    if model_args is not None:
+        return model_args, "its train-seq config's model_args"
     return None, ''
 
 
@@ -491,11 +491,23 @@ def innermost_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def _describes_network(level: Mapping) -> bool:
-    # a record that tells the architecture: timm train.py's args namespace, train-seq's config with its model_args
-    # (not a bare arch name, nor a config or args dict of other settings)
+    # a record that tells the architecture: timm train.py's args namespace (naming its model), train-seq's config
+    # (a model folder's: the architecture and its model_args); not a bare arch name, nor another script's namespace
+    # or a config / args dict of other settings
+    return isinstance(_train_py_namespace(level), argparse.Namespace) or _train_seq_model_args(level) is not None
+
+
+def _train_py_namespace(level: Mapping) -> Optional[argparse.Namespace]:
+    args = level.get('args')
+    return args if isinstance(args, argparse.Namespace) and isinstance(getattr(args, 'model', None), str) else None
+
+
+def _train_seq_model_args(level: Mapping) -> Optional[Dict[str, Any]]:
     config = level.get('config')
-    return isinstance(level.get('args'), argparse.Namespace) or (
-        isinstance(config, dict) and isinstance(config.get('model_args'), dict))
+    if isinstance(config, dict) and isinstance(config.get('architecture'), str) \
+            and isinstance(config.get('model_args'), dict):
+        return config['model_args']
+    return None
 
 
 def _record_of(level: Mapping) -> Dict[str, Any]:

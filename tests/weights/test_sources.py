@@ -1150,7 +1150,7 @@ def test_a_training_checkpoint_saved_inside_another_keeps_its_record(tmp_path, o
     loaded, _ = load_model(str(path))
     with torch.no_grad():
         assert torch.equal(loaded.eval()(x), model(x))
-    config = {'model': 'smpconv_tcn_gunpoint', 'model_args': dict(model.arch_args)}
+    config = {'architecture': 'smpconv_tcn_gunpoint', 'model_args': dict(model.arch_args)}  # (train-seq's config)
     torch.save({outer: {'model': model.state_dict(), 'config': config}}, path)
     with pytest.raises(ValueError, match="was trained with .*kernel_length=32"):
         timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, checkpoint_path=str(path))
@@ -1163,7 +1163,8 @@ def _gunpoint_train_py_args(**model_kwargs):
 
 @pytest.mark.parametrize('layout', ['legacy', 'legacy_nested', 'outer_args_inner_config', 'outer_config_inner_args',
                                     'outer_ema', 'outer_args_inner_arch', 'outer_args_inner_settings',
-                                    'legacy_outer_args_inner_arch', 'args_and_config_at_one_level'])
+                                    'legacy_outer_args_inner_arch', 'args_and_config_at_one_level',
+                                    'outer_args_inner_other_namespace', 'outer_args_inner_partial_config'])
 def test_records_of_legacy_files_and_of_two_levels_are_read_as_the_weights_were_trained(tmp_path, layout):
     """Trial 37: a legacy-format torch.save file's record was not read on timm's paths (0.029 off, silently); records
     at two levels were mixed (an outer config read before an inner args: a wrong refusal whose hint loaded another
@@ -1171,7 +1172,8 @@ def test_records_of_legacy_files_and_of_two_levels_are_read_as_the_weights_were_
     record (0.019 off). The record read is that of the level nearest the weights, else of the checkpoint beside.
     Trial 38: an inner level holding a bare arch, or a config / args dict of other settings, hid the outer record
     (0.29 off, silently): only a record that describes the network counts; train.py's args namespace is read
-    before a config at the same level on every path."""
+    before a config at the same level on every path. Trial 39: nor another script's namespace (no model), nor a
+    config without a model folder's architecture."""
     trained = dict(global_pool='max', kernel_length=32)
     model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, **trained).eval()
     sd = model.state_dict()
@@ -1197,6 +1199,12 @@ def test_records_of_legacy_files_and_of_two_levels_are_read_as_the_weights_were_
                                          dict(legacy=True)),
         'args_and_config_at_one_level': ({'state_dict': sd, 'args': _gunpoint_train_py_args(**trained),
                                           'config': wrong_config}, {}),
+        # trial 39: another script's namespace, a config whose model_args is not a model folder's
+        'outer_args_inner_other_namespace': ({'args': _gunpoint_train_py_args(**trained),
+                                              'model': {'state_dict': sd, 'args': argparse.Namespace(lr=0.1)}}, {}),
+        'outer_args_inner_partial_config': ({'args': _gunpoint_train_py_args(**trained),
+                                             'model': {'state_dict': sd, 'config': {'model_args': {'drop_rate': 0.}}}},
+                                            {}),
     }[layout]
     path = tmp_path / 'checkpoint.pth.tar'
     torch.save(checkpoint, path, **({'_use_new_zipfile_serialization': False} if save else {}))
