@@ -8,6 +8,7 @@ import json
 import logging
 import pickle
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Sequence, Tuple, Union
@@ -178,16 +179,42 @@ def _train_py_record(args: argparse.Namespace) -> Tuple[Dict[str, Any], str]:
     kwargs = train_py_model_args(args)
     where = 'the model arguments of its train.py args'
     name = getattr(args, 'model', None)
-    if not isinstance(name, str) or not is_project_model(name):
+    # a run fine-tuned from a model folder or Hub repo (train.py --model local-dir:... / hf-hub:...): built as its
+    # config.json says, where it can be read without a network
+    built_from = _local_model_name(name) if isinstance(name, str) else None
+    if built_from is None:
         return kwargs, where
     import timm
     try:
-        model = timm.create_model(name, device='meta', **kwargs)  # (no memory, no initialisation)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # (a folder's own notes: its loading repeats them)
+            model = timm.create_model(built_from, device='meta', **kwargs)  # (no memory, no initialisation)
     except Exception:  # noqa: BLE001  (arguments this version does not take: the given ones are the record)
         return kwargs, where
-    built = _built_args(model, _record_checked_args(sys.modules[type(model).__module__]))
+    module = sys.modules.get(type(model).__module__)
+    if module is None or not module.__name__.startswith(__name__.rsplit('.', 1)[0] + '.'):
+        return kwargs, where
+    built = _built_args(model, _record_checked_args(module))
     built = {k: v for k, v in built.items() if k not in ('device', 'dtype')}  # (where this build lives, not the net)
     return {**built, **kwargs}, f"its train.py args: {name} with the command's model arguments"
+
+
+def _local_model_name(name: str) -> Optional[str]:
+    # the timm name that builds train.py's --model without a network: a registered model of this project, a
+    # local-dir: folder, an hf-hub: repo whose config.json the Hugging Face cache holds (as its snapshot folder)
+    if is_project_model(name):
+        return name
+    if name.startswith('local-dir:'):
+        return name if (Path(name[len('local-dir:'):]) / _FOLDER_CONFIG).is_file() else None
+    if name.startswith('hf-hub:'):
+        from huggingface_hub import try_to_load_from_cache
+        repo, _, revision = name[len('hf-hub:'):].partition('@')
+        try:
+            config = try_to_load_from_cache(repo, _FOLDER_CONFIG, revision=revision or None)
+        except Exception:  # noqa: BLE001  (an invalid repo id)
+            return None
+        return f'local-dir:{Path(config).parent}' if isinstance(config, str) else None
+    return None
 
 
 def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]], str]:
