@@ -61,6 +61,12 @@ def is_safetensors_file(path: Union[str, Path]) -> bool:
     return len(head) == 9 and head[8:9] == b'{' and 0 < int.from_bytes(head[:8], 'little') <= size - 8
 
 
+def is_unsuffixed_safetensors(path: Union[str, Path]) -> bool:
+    """Whether ``path`` is a safetensors file without the ``.safetensors`` suffix (``is_safetensors_file`` by its
+    header): timm's readers tell the format by the suffix and would unpickle it."""
+    return is_safetensors_file(path) and not str(path).endswith('.safetensors')
+
+
 def check_weights_file(path: Union[str, Path]) -> Path:
     """``path`` as a ``Path`` if it looks like a readable weights file, checked without loading it: a file, not empty;
     a ``.safetensors`` file whose header and size agree; otherwise a complete zip archive (``torch.save``'s format)
@@ -199,6 +205,15 @@ def _train_py_record(args: argparse.Namespace) -> Tuple[Dict[str, Any], str]:
     return {**built, **kwargs}, f"its train.py args: {name} with the command's model arguments"
 
 
+def cached_hub_file(repo_id: str, filename: str = _FOLDER_WEIGHTS[0], cache_dir: Optional[str] = None) -> Optional[str]:
+    """Path of ``filename`` of ``repo_id`` (``name[@revision]``) in the local Hugging Face cache, or None (never
+    downloads)."""
+    from huggingface_hub import try_to_load_from_cache
+    repo, _, revision = repo_id.partition('@')
+    path = try_to_load_from_cache(repo, filename, cache_dir=cache_dir, revision=revision or None)
+    return path if isinstance(path, str) else None
+
+
 def _local_model_name(name: str) -> Optional[str]:
     # the timm name that builds train.py's --model without a network: a registered model of this project, a
     # local-dir: folder, an hf-hub: repo whose config.json the Hugging Face cache holds (as its snapshot folder)
@@ -207,13 +222,11 @@ def _local_model_name(name: str) -> Optional[str]:
     if name.startswith('local-dir:'):
         return name if (Path(name[len('local-dir:'):]) / _FOLDER_CONFIG).is_file() else None
     if name.startswith('hf-hub:'):
-        from huggingface_hub import try_to_load_from_cache
-        repo, _, revision = name[len('hf-hub:'):].partition('@')
         try:
-            config = try_to_load_from_cache(repo, _FOLDER_CONFIG, revision=revision or None)
+            config = cached_hub_file(name[len('hf-hub:'):], _FOLDER_CONFIG)
         except Exception:  # noqa: BLE001  (an invalid repo id)
             return None
-        return f'local-dir:{Path(config).parent}' if isinstance(config, str) else None
+        return f'local-dir:{Path(config).parent}' if config is not None else None
     return None
 
 
@@ -470,16 +483,24 @@ _MAX_WRAPPERS = 8
 RECORD_KEYS = ('args', 'config', 'arch', 'model_name')
 
 
-def _unwrapped(checkpoint: Dict[str, Any]) -> Tuple[Dict[str, Any], Optional[str]]:
-    # (the innermost mapping under STATE_DICT_KEYS, the outermost key or None): wrapped twice, as
-    # {'state_dict': {'model': ...}}, it is what timm's reader and then a family's filter unwrap
-    under = None
-    for _ in range(_MAX_WRAPPERS):
-        key = next((k for k in STATE_DICT_KEYS if isinstance(checkpoint.get(k), dict)), None)
+def _wrapper_levels(checkpoint: Mapping) -> Tuple[list, Optional[str]]:
+    # (the mappings from ``checkpoint`` in to the one under no further STATE_DICT_KEYS wrapper, EMA first as timm
+    # reads them; the outermost key or None): wrapped twice, as {'state_dict': {'model': ...}}, it is what timm's
+    # reader and then a family's filter unwrap
+    levels, under = [checkpoint], None
+    while len(levels) < _MAX_WRAPPERS:
+        key = next((k for k in STATE_DICT_KEYS if isinstance(levels[-1].get(k), dict)), None)
         if key is None:
             break
-        checkpoint, under = checkpoint[key], under or key
-    return checkpoint, under
+        levels.append(levels[-1][key])
+        under = under or key
+    return levels, under
+
+
+def _unwrapped(checkpoint: Dict[str, Any]) -> Tuple[Dict[str, Any], Optional[str]]:
+    # (the innermost mapping, the outermost key or None)
+    levels, under = _wrapper_levels(checkpoint)
+    return levels[-1], under
 
 
 def innermost_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
@@ -494,12 +515,7 @@ def innermost_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
     readers name that)."""
     if not isinstance(checkpoint, Mapping):
         return checkpoint
-    levels = [checkpoint]
-    while len(levels) < _MAX_WRAPPERS:
-        key = next((k for k in STATE_DICT_KEYS if isinstance(levels[-1].get(k), dict)), None)
-        if key is None:
-            break
-        levels.append(levels[-1][key])
+    levels = _wrapper_levels(checkpoint)[0]
     wrappers = levels[:-1] if len(levels) > 1 else levels
     record = next((_record_of(level) for level in reversed(wrappers) if _describes_network(level)), None)
     if record is None:
@@ -521,7 +537,7 @@ def _describes_network(level: Mapping) -> bool:
     # a record that tells the architecture: timm train.py's args namespace (naming its model), train-seq's config
     # (a model folder's: the architecture and its model_args); not a bare arch name, nor another script's namespace
     # or a config / args dict of other settings
-    return isinstance(_train_py_namespace(level), argparse.Namespace) or _train_seq_model_args(level) is not None
+    return _train_py_namespace(level) is not None or _train_seq_model_args(level) is not None
 
 
 def _train_py_namespace(level: Mapping) -> Optional[argparse.Namespace]:
@@ -810,8 +826,7 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
         bound.apply_defaults()
         a = bound.arguments
         try:
-            if is_safetensors_file(checkpoint_path) and not str(checkpoint_path).endswith('.safetensors'):
-                # timm's reader tells the format by the suffix: a safetensors file without it (a Hub cache blob)
+            if is_unsuffixed_safetensors(checkpoint_path):  # (a Hub cache blob: timm's reader would unpickle it)
                 from safetensors.torch import load_file
                 from timm.models import clean_state_dict
                 state_dict = clean_state_dict(load_file(str(checkpoint_path), device=str(a['device'])))

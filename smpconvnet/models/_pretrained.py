@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from ._checkpoint import (
-    FILTER_ERROR_PREFIXES, check_recorded_architecture, folder_weights_file, is_project_model, is_safetensors_file,
-    probe_weights_file, read_error_message, recorded_model_hint)
+    FILTER_ERROR_PREFIXES, cached_hub_file, check_recorded_architecture, folder_weights_file, is_project_model,
+    is_unsuffixed_safetensors, probe_weights_file, read_error_message, recorded_model_hint)
 
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
@@ -135,14 +135,6 @@ def set_hub_namespace(namespace: Optional[str]) -> str:
 
 # ---------------------------------------------------------------------------------------------------------
 # Where weights are, and a clear error when they are not
-
-def cached_hub_file(repo_id: str, filename: str = WEIGHTS_FILENAME, cache_dir: Optional[str] = None) -> Optional[str]:
-    """Path of ``filename`` of ``repo_id`` in the local Hugging Face cache, or None (never downloads)."""
-    from huggingface_hub import try_to_load_from_cache
-    repo, _, revision = repo_id.partition('@')
-    path = try_to_load_from_cache(repo, filename, cache_dir=cache_dir, revision=revision or None)
-    return path if isinstance(path, str) else None
-
 
 def is_published(pretrained_cfg: Dict[str, Any]) -> bool:
     """False for a tag whose Hub repo this project has not published, while the cfg points at that repo under the
@@ -315,8 +307,7 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
             probe_weights_file(file)
         except ValueError as e:
             raise ValueError(f'pretrained weights for {variant}: {e}') from None
-        if is_safetensors_file(file) and not str(file).endswith('.safetensors'):
-            # timm's pretrained loader tells the format by the suffix and would unpickle it
+        if is_unsuffixed_safetensors(file):  # (timm's pretrained loader would unpickle it)
             raise ValueError(
                 f'pretrained weights for {variant}: {file} is a safetensors file without the .safetensors suffix '
                 f'(a Hub cache blob?), which timm\'s pretrained loader reads as a PyTorch checkpoint: copy it to a '

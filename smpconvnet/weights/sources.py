@@ -25,9 +25,9 @@ from ..atomic_io import holds_nothing
 from ..user_warnings import caller_stacklevel
 from ..models import (
     SHAPE_BLIND_ARGS, as_recorded, check_weights_file, find_state_dict, folder_weights_file, has_batchnorm,
-    innermost_checkpoint, is_safetensors_file, is_weight_source_error, member_network, model_folder_of,
-    recorded_model_args, removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict,
-    with_class_defaults,
+    innermost_checkpoint, is_safetensors_file, is_unsuffixed_safetensors, is_weight_source_error, member_network,
+    model_folder_of, recorded_model_args, removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args,
+    unwrap_state_dict, with_class_defaults,
 )
 from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg,
                       set_pretrained_cfg, with_channels)
@@ -439,16 +439,12 @@ def weights_file_hint(path: PathLike, name: str, members: Optional[int] = None) 
 def _overlay_name(path: PathLike) -> str:
     # the name a pretrained_cfg file must have (timm's pretrained loader tells safetensors by the suffix): a copy in
     # the working directory, not beside the file (a Hugging Face cache's blobs/ is huggingface_hub's alone)
-    return f'{Path(path).name}.safetensors' if _unsuffixed_safetensors(path) else str(path)
-
-
-def _unsuffixed_safetensors(path: PathLike) -> bool:
-    return is_safetensors_file(path) and not str(path).endswith('.safetensors')
+    return f'{Path(path).name}.safetensors' if is_unsuffixed_safetensors(path) else str(path)
 
 
 def _suffix_step(path: PathLike) -> str:
     # a safetensors file without its suffix (a Hub cache blob) loads as timm's pretrained file once it has one
-    if not _unsuffixed_safetensors(path):
+    if not is_unsuffixed_safetensors(path):
         return ''
     import shlex
     return f'copy it to a name timm reads as safetensors (cp {shlex.quote(str(path))} ' \
