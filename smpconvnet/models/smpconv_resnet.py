@@ -525,12 +525,15 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Di
 # size; 'catavgmax' shows in the head's shape): weights recorded with other values are refused
 # (check_recorded_architecture), a bare state dict's are assumed with a warning
 SHAPE_BLIND_ARGS = ('global_pool', 'kernel_size')
+# the recorded arguments checked against the model's (check_recorded_architecture): with the radius bound, which the
+# kernel reads its radii clamped to (radii trained below a larger bound than the model's would be clamped silently)
+RECORD_CHECKED_ARGS = SHAPE_BLIND_ARGS + ('r_min',)
 
 
 def _create_smpconv_resnet(variant: str, pretrained: bool = False, **kwargs) -> SMPConvResNet:
     num_blocks = len(kwargs.get('block_channels', DEFAULT_BLOCK_CHANNELS))
-    check_pretrained_record(variant, pretrained, kwargs, with_class_defaults(SMPConvResNet, kwargs, SHAPE_BLIND_ARGS),
-                            SHAPE_BLIND_ARGS)
+    check_pretrained_record(variant, pretrained, kwargs,
+                            with_class_defaults(SMPConvResNet, kwargs, RECORD_CHECKED_ARGS), RECORD_CHECKED_ARGS)
     with explain_missing_weights(variant, pretrained, kwargs), first_layer_adapted_by_filter():
         return remember_create_args(build_model_with_cfg(
             SMPConvResNet, variant, pretrained,

@@ -1757,8 +1757,9 @@ COMMON_ARGS = dict(num_blocks=6, hidden_channels=30, n_points=30, coord_std=0.1,
 # assumed with a warning. Causal and zero-padded weights say so in their state dict ('centred', 'zero_padded_to')
 SHAPE_BLIND_ARGS = ('global_pool', 'kernel_length')
 # the recorded arguments checked against the model's (check_recorded_architecture): with causal and zero_pad_to, which
-# the state dict tells too, so that the hint of a refusal names every argument to pass in one go
-RECORD_CHECKED_ARGS = SHAPE_BLIND_ARGS + ('causal', 'zero_pad_to')
+# the state dict tells too, so that the hint of a refusal names every argument to pass in one go, and the radius
+# bound, which the kernel reads its radii clamped to (radii trained below a larger bound would be clamped silently)
+RECORD_CHECKED_ARGS = SHAPE_BLIND_ARGS + ('causal', 'zero_pad_to', 'r_min')
 
 
 # constructor arguments that define an SMP-TCN's network (an ensemble's: its members' and their number), not where

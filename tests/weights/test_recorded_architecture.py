@@ -407,3 +407,40 @@ def test_one_members_record_into_a_registered_ensemble_is_refused_with_its_whole
     x = torch.randn(2, 1, 150)
     with torch.no_grad():
         assert torch.equal(copied(x), ensemble(x))
+
+
+@pytest.mark.parametrize('family', ['tcn', 'resnet'])
+def test_a_smaller_radius_bound_than_the_models_is_checked(tmp_path, family):
+    """Radii trained below the model's ``r_min`` (the radius bound, recorded; the kernel reads its radii clamped to
+    it) loaded silently into a model of the default bound and gave other outputs: refused like a kernel length, the
+    hint loading them as trained."""
+    if family == 'tcn':
+        variant, args, x = 'smpconv_tcn_gunpoint', dict(SMALL), torch.randn(2, 1, 150)
+    else:
+        variant = 'smpconv_resnet_cifar10'
+        args, x = dict(stem_channels=8, block_channels=(8, 12), n_points=6, kernel_size=9), torch.randn(1, 3, 32, 32)
+    torch.manual_seed(0)
+    trained = timm.create_model(variant, r_min=1e-6, **args).eval()
+    with torch.no_grad():  # radii between the trained bound and the default one (1e-4): clamped by the default
+        for name, p in trained.named_parameters():
+            if name.endswith('radius'):
+                p.uniform_(2e-6, 5e-5)
+            elif name.endswith('coords') and family == 'resnet':
+                p.fill_(1e-5)  # (beside the grid's centre: the kernel there reads the radius)
+    default = timm.create_model(variant, **args).eval()
+    default.load_state_dict(trained.state_dict())
+    with torch.no_grad():
+        assert not torch.equal(default(x), trained(x))  # (what loading them silently gave)
+    folder = write_model_folder(trained, tmp_path / 'run', card='test', model_args=dict(args, r_min=1e-6))
+    file = folder / 'model.safetensors'
+    for how in (dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file))), dict(checkpoint_path=str(file))):
+        with pytest.raises(ValueError, match=r'was trained with r_min=1e-06 .* is built with r_min=0\.0001') as e:
+            timm.create_model(variant, **how, **args)
+        hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
+        copied = eval(f'timm.create_model({variant!r}, **how, **args, {hint})',
+                      {'timm': timm, 'how': how, 'args': args}).eval()
+        with torch.no_grad():
+            assert torch.equal(copied(x), trained(x))
+    loaded, _ = smpconvnet.load_model(str(file))
+    with torch.no_grad():
+        assert torch.equal(loaded.eval()(x), trained(x))
