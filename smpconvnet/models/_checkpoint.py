@@ -19,6 +19,7 @@ from timm.models._features import FeatureDictNet, FeatureGetterNet, FeatureHookN
 from timm.models._features_fx import FeatureGraphNet
 
 from ..layers.reparam import is_batchnorm
+from ..user_warnings import caller_stacklevel
 
 __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict', 'find_state_dict',
            'is_deployed_state_dict',
@@ -26,7 +27,8 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'install_checkpoint_path_hook', 'adapt_input_channels', 'first_layer_adapted_by_filter', 'FEATURE_WRAPPERS',
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'recorded_args_metadata', 'recorded_model_args',
            'differing_recorded_args', 'as_trained_hint', 'check_recorded_architecture', 'with_class_defaults',
-           'train_py_model_args', 'is_project_model', 'safe_torch_load']
+           'train_py_model_args', 'is_project_model', 'safe_torch_load', 'warn_clamped_radii',
+           'local_model_name']
 
 # timm's features_only wrappers (this project's SMPTCNFeatures is a FeatureGetterNet)
 FEATURE_WRAPPERS = (FeatureDictNet, FeatureGetterNet, FeatureHookNet, FeatureListNet, FeatureGraphNet)
@@ -187,7 +189,7 @@ def _train_py_record(args: argparse.Namespace) -> Tuple[Dict[str, Any], str]:
     name = getattr(args, 'model', None)
     # a run fine-tuned from a model folder or Hub repo (train.py --model local-dir:... / hf-hub:...): built as its
     # config.json says, where it can be read without a network
-    built_from = _local_model_name(name) if isinstance(name, str) else None
+    built_from = local_model_name(name) if isinstance(name, str) else None
     if built_from is None:
         return kwargs, where
     import timm
@@ -214,9 +216,10 @@ def cached_hub_file(repo_id: str, filename: str = _FOLDER_WEIGHTS[0], cache_dir:
     return path if isinstance(path, str) else None
 
 
-def _local_model_name(name: str) -> Optional[str]:
-    # the timm name that builds train.py's --model without a network: a registered model of this project, a
-    # local-dir: folder, an hf-hub: repo whose config.json the Hugging Face cache holds (as its snapshot folder)
+def local_model_name(name: str) -> Optional[str]:
+    """The timm model name that builds ``name`` (timm train.py's ``--model``) without a network: a registered model
+    of this project as it is, a ``local-dir:`` folder holding a config.json as it is, an ``hf-hub:`` repo whose
+    config.json the Hugging Face cache holds as ``local-dir:`` of its snapshot folder; None for anything else."""
     if is_project_model(name):
         return name
     if name.startswith('local-dir:'):
@@ -228,6 +231,9 @@ def _local_model_name(name: str) -> Optional[str]:
             return None
         return f'local-dir:{Path(config).parent}' if config is not None else None
     return None
+
+
+_UNRECORDED = object()  # a key a folder's config.json lacks
 
 
 def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]], str]:
@@ -263,10 +269,15 @@ def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]
         if isinstance(recorded, dict):
             conflict = {k: (v, recorded[k]) for k, v in (folder_record or {}).items()
                         if k in recorded and as_recorded(v) != recorded[k]}
+            if folder_record is not None:
+                # (a key the config lacks: local-dir: builds the architecture's default; both are written together)
+                conflict.update({k: (_UNRECORDED, v) for k, v in recorded.items() if k not in folder_record})
             if conflict:
                 # timm's local-dir: builds the folder's config.json: the weights would run as another network
+                def said(k, a):
+                    return f'no {k} (the architecture\'s default)' if a is _UNRECORDED else f'{k}={a!r}'
                 raise ValueError(
-                    f"{config} records {', '.join(f'{k}={a!r}' for k, (a, _) in conflict.items())} and {path} "
+                    f"{config} records {', '.join(said(k, a) for k, (a, _) in conflict.items())} and {path} "
                     f"(its metadata, written with the weights) {', '.join(f'{k}={b!r}' for k, (_, b) in conflict.items())}"
                     f': the config.json does not describe these weights (edited, or other weights copied in); write '
                     f'the folder again, or copy {path.name} out of the folder and load the copy, which its metadata '
@@ -318,6 +329,9 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
 
     def differs(k):
         return k in recorded and k not in given and as_recorded(built.get(k)) != recorded[k]
+    if 'r_min' in keys and differs('r_min') and not _holds_point_radii(path):
+        # the radius bound changes nothing where the weights hold no radii (a deployed model's static kernels)
+        keys = [k for k in keys if k != 'r_min']
     # one model's record into an ensemble, or an ensemble's into one model: its arguments may all agree, and the
     # filter's refusal of the members cannot tell the rest of the record (another head, say). A record without
     # num_members is one model's where it holds every other argument the model is built with (an older folder's
@@ -340,6 +354,22 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
         # (one SMP-TCN's record, into a variant registered as an ensemble: num_members=1)
         values['num_members'] = recorded.get('num_members') or 1
     return values, where
+
+
+def _holds_point_radii(path: Union[str, Path]) -> bool:
+    # whether the weights file holds SMP point radii (PointKernel's 'radius'); True where it cannot be read (the
+    # loading names a damaged file itself)
+    try:
+        if is_safetensors_file(path):
+            from safetensors import safe_open
+            with safe_open(str(path), framework='pt') as f:
+                keys = list(f.keys())
+        else:
+            checkpoint = safe_torch_load(path, mmap=zipfile.is_zipfile(path))
+            keys = list(find_state_dict(checkpoint)[0]) if isinstance(checkpoint, dict) else []
+    except Exception:  # noqa: BLE001
+        return True
+    return not keys or any(isinstance(k, str) and k.rsplit('.', 1)[-1] == 'radius' for k in keys)
 
 
 def as_trained_hint(path: Union[str, Path], values: Dict[str, Any], features_only: bool = False) -> str:
@@ -707,6 +737,7 @@ def record_loaded_classes(filter_fn: Callable) -> Callable:
     @functools.wraps(filter_fn)
     def filter_and_record(state_dict: Dict[str, Any], model: nn.Module) -> Dict[str, torch.Tensor]:
         state_dict = filter_fn(state_dict, model)
+        warn_clamped_radii(state_dict, model, 'pretrained weights')
         cfg = getattr(model, 'pretrained_cfg', None)
         if not isinstance(cfg, dict):
             return state_dict
@@ -720,6 +751,31 @@ def record_loaded_classes(filter_fn: Callable) -> Callable:
                 cfg.pop('label_names')  # the registered weights' classes, not these
         return state_dict
     return filter_and_record
+
+
+def warn_clamped_radii(state_dict: Dict[str, Any], model: nn.Module, what: str = 'checkpoint') -> None:
+    """Warn where ``state_dict`` (filtered for ``model``) holds SMP point radii below the radius bound of the kernel
+    they load into (its ``r_min``: the kernel reads its radii clamped to it, Sec. 3 of the paper keeps radii positive):
+    weights trained with a smaller bound, whose record (if any) did not say so, would give other outputs than the
+    network trained. The warning names the smallest radius and the argument that loads them as trained."""
+    low, bound, count, total = None, None, 0, 0
+    for name, module in model.named_modules():
+        r_min = getattr(module, 'r_min', None)
+        radius = state_dict.get(f'{name}.radius' if name else 'radius')
+        if not isinstance(r_min, float) or not isinstance(radius, torch.Tensor) or not radius.is_floating_point():
+            continue
+        below = radius.detach().float() < r_min
+        total += radius.numel()
+        if below.any():
+            count += int(below.sum())
+            smallest = float(radius.detach().float().min())
+            low, bound = (smallest, r_min) if low is None or smallest < low else (low, bound)
+    if low is not None:
+        warnings.warn(f'{what}: {count} of its {total} SMP point radii are below the radius bound of the model they '
+                      f'load into (the smallest {low!r}, the bound r_min={bound!r}): the kernels read them clamped, so '
+                      f'the outputs are not those of the network trained (trained with a smaller r_min); pass '
+                      f'r_min={low!r} to timm.create_model (a command: --model-kwargs r_min={low!r}) to load them as '
+                      f'trained', UserWarning, stacklevel=caller_stacklevel())
 
 
 def remember_create_args(model: nn.Module, kwargs: Dict[str, Any]) -> nn.Module:
@@ -841,6 +897,7 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
                 state_dict = remap_state_dict(state_dict, model)
             elif filter_fn is not None:
                 state_dict = filter_fn(state_dict, model)
+                warn_clamped_radii(state_dict, model, f'{what} {checkpoint_path}')
         except ValueError as e:
             if not str(e).startswith(FILTER_ERROR_PREFIXES):  # (the families' filters' refusals: which file)
                 raise

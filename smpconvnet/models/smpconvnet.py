@@ -921,12 +921,15 @@ ARCH_CONFIGS = {
 # sampled at any kernel size: only their number follows it; 'avg' / 'max' / 'avgmax' pooling): weights recorded with
 # other values are refused (check_recorded_architecture)
 SHAPE_BLIND_ARGS = ('large_kernel_sizes', 'global_pool')
+# the recorded arguments checked against the model's (check_recorded_architecture): with the radius bound, which the
+# kernels read their radii clamped to (radii trained below a larger bound would be clamped silently)
+RECORD_CHECKED_ARGS = SHAPE_BLIND_ARGS + ('r_min',)
 
 
 def _create_smpconvnet(variant: str, pretrained: bool = False, **kwargs) -> SMPConvNet:
     model_args = dict(ARCH_CONFIGS[variant], **kwargs)
-    check_pretrained_record(variant, pretrained, kwargs, with_class_defaults(SMPConvNet, model_args, SHAPE_BLIND_ARGS),
-                            SHAPE_BLIND_ARGS)
+    check_pretrained_record(variant, pretrained, kwargs,
+                            with_class_defaults(SMPConvNet, model_args, RECORD_CHECKED_ARGS), RECORD_CHECKED_ARGS)
     # a failure to find the weights says where they were looked for and how to get them
     with explain_missing_weights(variant, pretrained, kwargs):
         return remember_create_args(build_model_with_cfg(

@@ -25,9 +25,9 @@ from ..atomic_io import holds_nothing
 from ..user_warnings import caller_stacklevel
 from ..models import (
     SHAPE_BLIND_ARGS, as_recorded, check_weights_file, find_state_dict, folder_weights_file, has_batchnorm,
-    innermost_checkpoint, is_safetensors_file, is_unsuffixed_safetensors, is_weight_source_error, member_network,
-    model_folder_of, recorded_model_args, removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args,
-    unwrap_state_dict, with_class_defaults,
+    innermost_checkpoint, is_safetensors_file, is_unsuffixed_safetensors, is_weight_source_error, local_model_name,
+    member_network, model_folder_of, recorded_model_args, removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args,
+    unwrap_state_dict, warn_clamped_radii, with_class_defaults,
 )
 from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg,
                       set_pretrained_cfg, with_channels)
@@ -622,12 +622,14 @@ def _from_train_py(checkpoint: Dict[str, Any], args: argparse.Namespace, epoch: 
     from timm.models import parse_model_name, split_model_name_tag
     name = args.model
     how = f' (timm train.py checkpoint{epoch})'
-    source, model_id = parse_model_name(name)
+    source, _ = parse_model_name(name)
     base: Dict[str, Any] = {}
     pretrained_cfg: Dict[str, Any] = {}
-    if source == 'local-dir' and (Path(model_id) / CONFIG_NAME).is_file():
-        # fine-tuned from a folder that is still here: its config.json holds the architecture
-        config = read_config(Path(model_id))
+    local = local_model_name(name) if source else None
+    if local is not None:
+        # fine-tuned from a folder that is still here, or a Hub repo the cache holds: its config.json holds the
+        # architecture
+        config = read_config(Path(parse_model_name(local)[1]))
         name, base = config['architecture'], dict(config.get('model_args') or {})
         pretrained_cfg = dict(config.get('pretrained_cfg') or {})
     elif source or not timm.is_model(split_model_name_tag(name)[0]):
@@ -875,6 +877,7 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
     if not features_only:
         try:
             state_dict = _checkpoint_filter(model)(checkpoint, model)
+            warn_clamped_radii(state_dict, model, str(path))
             file_classes = source.model_args.get('num_classes', file_io.get('num_classes'))
             if 'num_classes' in kwargs and file_classes is not None and kwargs['num_classes'] != file_classes:
                 # timm's fine-tuning idiom (load_pretrained): another class count drops the file's classifier and

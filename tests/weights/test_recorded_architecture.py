@@ -409,24 +409,36 @@ def test_one_members_record_into_a_registered_ensemble_is_refused_with_its_whole
         assert torch.equal(copied(x), ensemble(x))
 
 
-@pytest.mark.parametrize('family', ['tcn', 'resnet'])
+def _below_the_default_bound(family):
+    """(variant, arguments, input, model): a model of ``family`` built with r_min=1e-6 whose radii lie between that
+    bound and the family's default one, so that a model of the default bound reads them clamped."""
+    if family == 'tcn':
+        variant, args, x = 'smpconv_tcn_gunpoint', dict(SMALL), torch.randn(2, 1, 150)
+    elif family == 'resnet':
+        variant = 'smpconv_resnet_cifar10'
+        args, x = dict(stem_channels=8, block_channels=(8, 12), n_points=6, kernel_size=9), torch.randn(1, 3, 32, 32)
+    else:
+        variant, x = 'smpconvnet_t', torch.randn(1, 3, 64, 64)
+        args = dict(layers=(1, 1, 1, 1), channels=(8, 8, 8, 8), large_kernel_sizes=(7, 7, 5, 5), num_classes=5)
+    torch.manual_seed(0)
+    trained = timm.create_model(variant, r_min=1e-6, **args).eval()
+    with torch.no_grad():  # radii between the trained bound and the default one (1e-4 / 1e-3): clamped by the default
+        for name, p in trained.named_parameters():
+            if name.endswith('radius'):
+                p.uniform_(2e-6, 5e-5)
+            elif name.endswith('coords') and family != 'tcn':
+                p.fill_(1e-5)  # (beside the grid's centre: the kernel there reads the radius)
+            elif name.endswith('kernel.weights'):
+                p.normal_(0, 1)
+    return variant, args, x, trained
+
+
+@pytest.mark.parametrize('family', ['tcn', 'resnet', 'smpconvnet'])
 def test_a_smaller_radius_bound_than_the_models_is_checked(tmp_path, family):
     """Radii trained below the model's ``r_min`` (the radius bound, recorded; the kernel reads its radii clamped to
     it) loaded silently into a model of the default bound and gave other outputs: refused like a kernel length, the
     hint loading them as trained."""
-    if family == 'tcn':
-        variant, args, x = 'smpconv_tcn_gunpoint', dict(SMALL), torch.randn(2, 1, 150)
-    else:
-        variant = 'smpconv_resnet_cifar10'
-        args, x = dict(stem_channels=8, block_channels=(8, 12), n_points=6, kernel_size=9), torch.randn(1, 3, 32, 32)
-    torch.manual_seed(0)
-    trained = timm.create_model(variant, r_min=1e-6, **args).eval()
-    with torch.no_grad():  # radii between the trained bound and the default one (1e-4): clamped by the default
-        for name, p in trained.named_parameters():
-            if name.endswith('radius'):
-                p.uniform_(2e-6, 5e-5)
-            elif name.endswith('coords') and family == 'resnet':
-                p.fill_(1e-5)  # (beside the grid's centre: the kernel there reads the radius)
+    variant, args, x, trained = _below_the_default_bound(family)
     default = timm.create_model(variant, **args).eval()
     default.load_state_dict(trained.state_dict())
     with torch.no_grad():
@@ -434,7 +446,7 @@ def test_a_smaller_radius_bound_than_the_models_is_checked(tmp_path, family):
     folder = write_model_folder(trained, tmp_path / 'run', card='test', model_args=dict(args, r_min=1e-6))
     file = folder / 'model.safetensors'
     for how in (dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file))), dict(checkpoint_path=str(file))):
-        with pytest.raises(ValueError, match=r'was trained with r_min=1e-06 .* is built with r_min=0\.0001') as e:
+        with pytest.raises(ValueError, match=r'was trained with r_min=1e-06 .* is built with r_min=0\.00?01') as e:
             timm.create_model(variant, **how, **args)
         hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
         copied = eval(f'timm.create_model({variant!r}, **how, **args, {hint})',
@@ -444,3 +456,60 @@ def test_a_smaller_radius_bound_than_the_models_is_checked(tmp_path, family):
     loaded, _ = smpconvnet.load_model(str(file))
     with torch.no_grad():
         assert torch.equal(loaded.eval()(x), trained(x))
+
+
+@pytest.mark.parametrize('family', ['tcn', 'resnet', 'smpconvnet'])
+def test_deployed_weights_load_whatever_radius_bound_was_recorded(tmp_path, family):
+    """Trial 41: a deployed (re-parameterised) file holds no radii, so its recorded r_min changes nothing: it loads
+    into a model of the default bound (refused by the r_min check at first), equal to the deployed network."""
+    from timm.utils import reparameterize_model
+    variant, args, x, trained = _below_the_default_bound(family)
+    if family == 'tcn':
+        deployed = smpconvnet.weights.deploy.deploy(trained, x[:1])
+        recorded = dict(args, r_min=1e-6, seq_len=x.shape[-1])
+    else:
+        deployed = reparameterize_model(trained)
+        recorded = dict(args, r_min=1e-6)
+    file = write_model_folder(deployed, tmp_path / 'deployed', card='test', model_args=recorded) / 'model.safetensors'
+    extra = dict(seq_len=x.shape[-1]) if family == 'tcn' else {}
+    with torch.no_grad():
+        expected = deployed(x)
+        for how in (dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file))), dict(checkpoint_path=str(file))):
+            loaded = timm.create_model(variant, **how, **args, **extra).eval()
+            assert torch.equal(loaded(x), expected)
+
+
+@pytest.mark.parametrize('family', ['tcn', 'resnet', 'smpconvnet'])
+def test_radii_below_the_bound_of_a_file_without_a_record_are_warned(tmp_path, family):
+    """Trial 41: a bare state dict records no r_min; radii below the model's bound show it was trained with a smaller
+    one (training keeps them within it): every loading path warns, naming the argument that loads them as trained."""
+    variant, args, x, trained = _below_the_default_bound(family)
+    path = tmp_path / 'bare.pth'
+    torch.save(trained.state_dict(), path)
+    with pytest.warns(UserWarning, match=r'SMP point radii are below the radius bound') as caught:
+        loaded = timm.create_model(variant, checkpoint_path=str(path), **args).eval()
+    hint = re.search(r'pass (r_min=\S+) to timm\.create_model', str(caught[-1].message)).group(1)
+    with pytest.warns(UserWarning, match=r'radius bound'):
+        timm.create_model(variant, pretrained=True, pretrained_cfg_overlay=dict(file=str(path)), **args)
+    with pytest.warns(UserWarning, match=r'radius bound'):
+        smpconvnet.load_model(str(path), **args)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # the hint, copied: loaded as trained, no warning
+        copied = eval(f'timm.create_model({variant!r}, checkpoint_path={str(path)!r}, **args, {hint})',
+                      {'timm': timm, 'args': args}).eval()
+    with torch.no_grad():
+        assert not torch.equal(loaded(x), trained(x))
+        assert torch.equal(copied(x), trained(x))
+
+
+def test_a_folder_whose_config_lacks_a_recorded_argument_is_refused(tmp_path):
+    """Trial 41: a folder's config.json without r_min (local-dir: builds the default) beside weights whose metadata
+    records r_min=1e-6: refused as a config that does not describe its weights (the first hint was the failing call)."""
+    variant, args, x, trained = _below_the_default_bound('tcn')
+    folder = write_model_folder(trained, tmp_path / 'run', card='test', model_args=dict(args, r_min=1e-6))
+    config = json.loads((folder / 'config.json').read_text())
+    del config['model_args']['r_min']
+    (folder / 'config.json').write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"records no r_min \(the architecture's default\) and .* r_min=1e-06: the "
+                                         r'config.json does not describe these weights'):
+        timm.create_model(f'local-dir:{folder}', pretrained=True)

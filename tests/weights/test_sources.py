@@ -551,14 +551,22 @@ def test_deployed_folder_loads_through_timm(tmp_path, family):
             assert rel_err(model(x), expected) <= 1e-5
 
 
+def _as_written_before_seq_len(folder):
+    # a deployed folder as written before seq_len was recorded: not in its config.json, and its weights without the
+    # metadata record written since (which holds the config's model_args)
+    from safetensors.torch import load_file, save_file
+    config = json.loads((folder / 'config.json').read_text())
+    del config['model_args']['seq_len']
+    (folder / 'config.json').write_text(json.dumps(config))
+    save_file(load_file(str(folder / 'model.safetensors')), str(folder / 'model.safetensors'))
+
+
 def test_older_deployed_sequence_folders_still_load(tmp_path):
     """A deployed TCN folder written before seq_len was recorded ("deployed_length" only): load_model uses it, timm
     reads the length off the kernels; a seq_len that disagrees with the kernels, or a length the kernels cannot
     tell, is an error that says what to pass."""
     dst, reference, shape = _deployed_folder(tmp_path, 'tcn')
-    config = json.loads((dst / 'config.json').read_text())
-    del config['model_args']['seq_len']
-    (dst / 'config.json').write_text(json.dumps(config))
+    _as_written_before_seq_len(dst)
     x = _input(shape)
     with torch.inference_mode():
         expected = reference(x)
@@ -572,9 +580,7 @@ def test_older_deployed_sequence_folders_still_load(tmp_path):
 
     # deployed for 4 steps, shorter than the small kernel (5 taps): only the recorded length tells
     short, short_ref, _ = _deployed_folder(tmp_path / 'short', 'tcn', input_size=(1, 4))
-    config = json.loads((short / 'config.json').read_text())
-    del config['model_args']['seq_len']
-    (short / 'config.json').write_text(json.dumps(config))
+    _as_written_before_seq_len(short)
     with pytest.raises(ValueError, match='seq_len='):
         timm.create_model(f'local-dir:{short}', pretrained=True)
     x = _input((1, 4))
@@ -1253,3 +1259,11 @@ def test_a_train_py_run_fine_tuned_from_a_model_folder_keeps_its_record(tmp_path
                                    kernel_length=32, **kwargs).eval()
         with torch.no_grad():
             assert torch.equal(loaded(x), model(x))
+    # load_model (and the commands) build it with the folder's data config too (trial 41: a cached hf-hub: repo was
+    # 'a name that cannot be resolved here', its series assumed sMNIST's 784 steps, and reparam deployed for those)
+    loaded, description = load_model(str(path))
+    assert 'cannot be resolved' not in description
+    for key in ('input_size', 'mean', 'std'):
+        assert tuple(loaded.pretrained_cfg[key]) == tuple(model.pretrained_cfg[key]), key
+    with torch.no_grad():
+        assert torch.equal(loaded.eval()(x), model(x))
