@@ -513,3 +513,21 @@ def test_a_folder_whose_config_lacks_a_recorded_argument_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"records no r_min \(the architecture's default\) and .* r_min=1e-06: the "
                                          r'config.json does not describe these weights'):
         timm.create_model(f'local-dir:{folder}', pretrained=True)
+
+
+def test_radii_at_the_bound_are_not_warned_in_any_precision(tmp_path):
+    """Radii stored at the bound (where training's projection puts them) do not warn, also where half precision
+    rounds the bound below itself (bfloat16's 1e-3: 0.000999)."""
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        model = timm.create_model('smpconvnet_t', layers=(1, 1, 1, 1), channels=(8, 8, 8, 8), num_classes=5)
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                if name.endswith('radius'):
+                    p.fill_(0).clamp_(model.stages[0].blocks[0].large_kernel.smp.conv.kernel.r_min, 1.)
+        path = tmp_path / f'{dtype}.pth'
+        torch.save({k: v.to(dtype) if v.is_floating_point() else v for k, v in model.state_dict().items()}, path)
+        with warnings.catch_warnings(record=True) as caught:  # (16-bit radii warn of their precision themselves)
+            warnings.simplefilter('always')
+            timm.create_model('smpconvnet_t', layers=(1, 1, 1, 1), channels=(8, 8, 8, 8), num_classes=5,
+                              checkpoint_path=str(path))
+        assert not [w for w in caught if 'radius bound' in str(w.message)], dtype
