@@ -233,7 +233,9 @@ def local_model_name(name: str) -> Optional[str]:
     return None
 
 
-_UNRECORDED = object()  # a key a folder's config.json lacks
+# model arguments that change no weight and no output in eval mode (regularisation, the convolution's algorithm): a
+# folder's config.json may set them otherwise than its weights' metadata (to fine-tune with more dropout, say)
+_SETTINGS_OF_TRAINING = frozenset({'dropout', 'input_dropout', 'drop_rate', 'drop_path_rate', 'use_fft'})
 
 
 def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]], str]:
@@ -268,16 +270,11 @@ def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]
             recorded = None
         if isinstance(recorded, dict):
             conflict = {k: (v, recorded[k]) for k, v in (folder_record or {}).items()
-                        if k in recorded and as_recorded(v) != recorded[k]}
-            if folder_record is not None:
-                # (a key the config lacks: local-dir: builds the architecture's default; both are written together)
-                conflict.update({k: (_UNRECORDED, v) for k, v in recorded.items() if k not in folder_record})
+                        if k in recorded and as_recorded(v) != recorded[k] and k not in _SETTINGS_OF_TRAINING}
             if conflict:
                 # timm's local-dir: builds the folder's config.json: the weights would run as another network
-                def said(k, a):
-                    return f'no {k} (the architecture\'s default)' if a is _UNRECORDED else f'{k}={a!r}'
                 raise ValueError(
-                    f"{config} records {', '.join(said(k, a) for k, (a, _) in conflict.items())} and {path} "
+                    f"{config} records {', '.join(f'{k}={a!r}' for k, (a, _) in conflict.items())} and {path} "
                     f"(its metadata, written with the weights) {', '.join(f'{k}={b!r}' for k, (_, b) in conflict.items())}"
                     f': the config.json does not describe these weights (edited, or other weights copied in); write '
                     f'the folder again, or copy {path.name} out of the folder and load the copy, which its metadata '
@@ -329,8 +326,9 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
 
     def differs(k):
         return k in recorded and k not in given and as_recorded(built.get(k)) != recorded[k]
-    if 'r_min' in keys and differs('r_min') and not _holds_point_radii(path):
-        # the radius bound changes nothing where the weights hold no radii (a deployed model's static kernels)
+    if 'r_min' in keys and differs('r_min') and not _radii_below(path, built.get('r_min')):
+        # another radius bound changes no output where no radius lies below the model's (nothing is clamped; a
+        # deployed model's static kernels hold no radii)
         keys = [k for k in keys if k != 'r_min']
     # one model's record into an ensemble, or an ensemble's into one model: its arguments may all agree, and the
     # filter's refusal of the members cannot tell the rest of the record (another head, say). A record without
@@ -356,20 +354,44 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
     return values, where
 
 
-def _holds_point_radii(path: Union[str, Path]) -> bool:
-    # whether the weights file holds SMP point radii (PointKernel's 'radius'); True where it cannot be read (the
+def _below_bound(radius: torch.Tensor, bound: float) -> torch.Tensor:
+    # the radii a kernel of radius bound ``bound`` reads clamped (one unit of the stored precision allowed: a radius
+    # stored at the bound in half precision may round below it)
+    return radius.detach().float() < bound * (1 - torch.finfo(radius.dtype).eps)
+
+
+def _radii_below(path: Union[str, Path], bound: Any) -> bool:
+    # whether the weights file holds SMP point radii (PointKernel's 'radius') below ``bound``, which a model of that
+    # radius bound would read clamped; True where that cannot be told (an unknown bound, an unreadable file: the
     # loading names a damaged file itself)
+    if not isinstance(bound, (int, float)):
+        return True
     try:
         if is_safetensors_file(path):
             from safetensors import safe_open
             with safe_open(str(path), framework='pt') as f:
-                keys = list(f.keys())
+                radii = [f.get_tensor(k) for k in f.keys() if k.rsplit('.', 1)[-1] == 'radius']
         else:
             checkpoint = safe_torch_load(path, mmap=zipfile.is_zipfile(path))
-            keys = list(find_state_dict(checkpoint)[0]) if isinstance(checkpoint, dict) else []
+            state_dict = find_state_dict(checkpoint)[0] if isinstance(checkpoint, dict) else {}
+            radii = [v for k, v in state_dict.items() if isinstance(k, str) and k.rsplit('.', 1)[-1] == 'radius']
     except Exception:  # noqa: BLE001
         return True
-    return not keys or any(isinstance(k, str) and k.rsplit('.', 1)[-1] == 'radius' for k in keys)
+    return any(isinstance(r, torch.Tensor) and r.is_floating_point() and bool(_below_bound(r, float(bound)).any())
+               for r in radii)
+
+
+def _folder_builds(folder: Path, values: Dict[str, Any]) -> bool:
+    # whether timm's local-dir: of the model folder builds ``values``: its config.json's model_args hold each (a key
+    # it lacks is built with the architecture's default)
+    try:
+        model_args = json.loads((folder / _FOLDER_CONFIG).read_text(encoding='utf-8')).get('model_args') or {}
+    except (OSError, ValueError, AttributeError):
+        return False
+    if not isinstance(model_args, dict):
+        return False
+    model_args = {'num_members': 1, **model_args}  # (one model's folder records no member count)
+    return all(k in model_args and as_recorded(model_args[k]) == v for k, v in values.items())
 
 
 def as_trained_hint(path: Union[str, Path], values: Dict[str, Any], features_only: bool = False) -> str:
@@ -382,7 +404,7 @@ def as_trained_hint(path: Union[str, Path], values: Dict[str, Any], features_onl
     features = ', features_only=True' if features_only else ''
     ways = []
     folder = model_folder_of(path)
-    if folder is not None:
+    if folder is not None and _folder_builds(folder, values):
         ways.append(f"timm.create_model('local-dir:{folder}', pretrained=True{features}) (a command: give it "
                     f"{shlex.quote(str(folder))})")
     if all(v is not None for v in values.values()):
@@ -764,19 +786,23 @@ def warn_clamped_radii(state_dict: Dict[str, Any], model: nn.Module, what: str =
         radius = state_dict.get(f'{name}.radius' if name else 'radius')
         if not isinstance(r_min, float) or not isinstance(radius, torch.Tensor) or not radius.is_floating_point():
             continue
-        # (a radius stored at the bound in half precision may round below it: one unit of its precision is allowed)
-        below = radius.detach().float() < r_min * (1 - torch.finfo(radius.dtype).eps)
+        below = _below_bound(radius, r_min)
         total += radius.numel()
         if below.any():
             count += int(below.sum())
             smallest = float(radius.detach().float().min())
             low, bound = (smallest, r_min) if low is None or smallest < low else (low, bound)
-    if low is not None:
-        warnings.warn(f'{what}: {count} of its {total} SMP point radii are below the radius bound of the model they '
-                      f'load into (the smallest {low!r}, the bound r_min={bound!r}): the kernels read them clamped, so '
-                      f'the outputs are not those of the network trained (trained with a smaller r_min); pass '
-                      f'r_min={low!r} to timm.create_model (a command: --model-kwargs r_min={low!r}) to load them as '
-                      f'trained', UserWarning, stacklevel=caller_stacklevel())
+    if low is None:
+        return
+    below = (f'{what}: {count} of its {total} SMP point radii are below the radius bound of the model they load into '
+             f'(the smallest {low!r}, the bound r_min={bound!r}): the kernels read them clamped, so the outputs ')
+    if low <= 0:  # (no bound keeps such a radius: r_min > 0)
+        warnings.warn(below + 'are not those of the file; no training keeps a radius at or below 0: a damaged or '
+                      'edited file', UserWarning, stacklevel=caller_stacklevel())
+        return
+    warnings.warn(below + f'are not those of the network trained (trained with a smaller r_min); pass r_min={low!r} '
+                  f'to timm.create_model (a command that takes --model-kwargs: --model-kwargs r_min={low!r}) to load '
+                  f'them as trained', UserWarning, stacklevel=caller_stacklevel())
 
 
 def remember_create_args(model: nn.Module, kwargs: Dict[str, Any]) -> nn.Module:

@@ -215,6 +215,7 @@ class CheckpointSource(NamedTuple):
     description: str                # what the file is, for messages
     extra_config: Dict[str, Any]    # config.json keys beyond timm's (EXTRA_CONFIG_KEYS: train-seq's data set)
     assumed: Tuple[str, ...] = ()   # constructor arguments the file does not tell, taken from the architecture
+    unresolved: str = ''            # the model the file names where it cannot be built here (train.py's args.model)
 
 
 # per family, the constructor arguments that change a model's outputs but not its tensors' shapes: a state dict that
@@ -489,9 +490,20 @@ def _assumed_data(cfg: Dict[str, Any], given: Dict[str, Any], family: Optional[s
     return ' and '.join(', '.join(parts).rsplit(', ', 1)) + ('' if cfg.get('label_names') else ' (no labels)')
 
 
+def _names_no_model(path: Path, unresolved: str = '') -> str:
+    # how a warning about a file whose model is not known here begins: it names none, or one that cannot be read here
+    if not unresolved:
+        return f'{path} names no model'
+    where = ('the folder is not on this machine' if unresolved.startswith('local-dir:') else
+             'the repo is not in the Hugging Face cache: fetch it (timm.create_model of it once online), or point '
+             'HF_HUB_CACHE at the cache that holds it' if unresolved.startswith('hf-hub:') else
+             'not a registered model')
+    return f'{path} names {unresolved}, which cannot be read here ({where}), so it was read as a file naming no model'
+
+
 def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], architecture: str,
                           unset: List[str], given: Dict[str, Any], assumed_data: str,
-                          assumed_values: Dict[str, Any]) -> str:
+                          assumed_values: Dict[str, Any], unresolved: str = '') -> str:
     """What a weight file that names no model left to the family's default architecture, and how to load it into
     the registered models whose shapes it fits, that are built otherwise and agree with the arguments ``given``
     (a call and command-line options per model). ``assumed_data``: ``_assumed_data``'s words for the rest;
@@ -519,7 +531,7 @@ def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], a
                         f"SMPConvNets' own)")
             options.append(f'global_pool={_command_line_value(pool)}')
             values.append('global_pool=...')
-        return (f'{path} names no model: ' + '; '.join(told)
+        return (f'{_names_no_model(path, unresolved)}: ' + '; '.join(told)
                 + (f', with the {assumed_data} of {architecture}' if assumed_data else '')
                 + f'. Otherwise pass the values its model was built with to load_model ({", ".join(values)}), or '
                   f'to a command with --model-kwargs (as assumed here: --model-kwargs {" ".join(options)})')
@@ -531,8 +543,8 @@ def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], a
     fits, members = _fitting_registered(family, state_dict, given)
     fits = [name for name in fits if name != split_model_name_tag(architecture)[0]]
     assumed = ', '.join(f'{k}={defaults.get(k)!r}' for k in unset)
-    text = (f'{path} names no model: {" and ".join(unset)} cannot be read from its weights (other values give the '
-            f'same shapes and other outputs), so those of {architecture} were assumed ({assumed})'
+    text = (f'{_names_no_model(path, unresolved)}: {" and ".join(unset)} cannot be read from its weights (other '
+            f'values give the same shapes and other outputs), so those of {architecture} were assumed ({assumed})'
             + (f', with its {assumed_data}' if assumed_data else ''))
     if fits:
         text += _saved_from(path, fits, members, shown=unset)
@@ -561,7 +573,7 @@ def _saved_from(path: Path, fits: List[str], members: Optional[int], shown: Sequ
 
 
 def _assumed_data_warning(path: Path, family: str, state_dict: Dict[str, Any], architecture: str,
-                          given: Dict[str, Any], assumed_data: str, cfg: Dict[str, Any]) -> str:
+                          given: Dict[str, Any], assumed_data: str, cfg: Dict[str, Any], unresolved: str = '') -> str:
     """For a weight file that names no model, loaded with its shapeless arguments ``given``: the data config it
     still has from ``architecture`` (``assumed_data``: ``_assumed_data``'s words; ``cfg``: the model's), and how to
     load it with its own (the registered models it fits, else an overlay of the data's values)."""
@@ -570,7 +582,8 @@ def _assumed_data_warning(path: Path, family: str, state_dict: Dict[str, Any], a
     fits, members = _fitting_registered(family, state_dict, given)
     verb = 'were' if ' and ' in assumed_data else 'was'
     values = {k: list(cfg[k]) for k in ('input_size', 'mean', 'std') if cfg.get(k) is not None}
-    text = (f'{path} names no model: built with {", ".join(f"{k}={v!r}" for k, v in given.items())}, it has the '
+    text = (f'{_names_no_model(path, unresolved)}: built with {", ".join(f"{k}={v!r}" for k, v in given.items())}, '
+            f'it has the '
             f'{assumed_data} of {architecture} ({", ".join(f"{k}={tuple(v)}" for k, v in values.items())}), which '
             f'{verb} assumed, not read from the file')
     if fits:
@@ -635,7 +648,7 @@ def _from_train_py(checkpoint: Dict[str, Any], args: argparse.Namespace, epoch: 
     elif source or not timm.is_model(split_model_name_tag(name)[0]):
         # a Hub model, a folder not on this machine or an unknown name: the shapes have to tell
         return _from_shapes(checkpoint, how=f' (timm train.py checkpoint of {name}{epoch}, a name that cannot be '
-                                            'resolved here: architecture from the shapes)')
+                                            'resolved here: architecture from the shapes)')._replace(unresolved=name)
     kwargs = dict(base, **train_py_model_args(args))
     # train.py leaves num_classes / in_chans to the model's defaults when they are not given (older versions pass
     # in_chans=3): the weights say which
@@ -912,14 +925,16 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
     if unset:
         # a bare state dict of a model built with, say, global_pool='avg' would otherwise run silently as 'last'
         warnings.warn(_assumed_args_warning(path, family, find_state_dict(checkpoint)[0], source.architecture, unset,
-                                            kwargs, assumed_data, {k: model_args[k] for k in unset if k in model_args}),
+                                            kwargs, assumed_data, {k: model_args[k] for k in unset if k in model_args},
+                                            source.unresolved),
                       UserWarning, stacklevel=caller_stacklevel())
     elif bare and assumed_data:
         # built as the caller said (or as recorded), yet with the assumed model's input length (whole-series kernels
         # are another kernel at another length) or size, and its normalisation: the warning above named them,
         # following its advice silenced it
         warnings.warn(_assumed_data_warning(path, family, find_state_dict(checkpoint)[0], source.architecture,
-                                            {**told, **kwargs}, assumed_data, model.pretrained_cfg), UserWarning,
+                                            {**told, **kwargs}, assumed_data, model.pretrained_cfg,
+                                            source.unresolved), UserWarning,
                       stacklevel=caller_stacklevel())
     # what the caller built it with besides what the file tells (a bare file's global_pool='avg'): the model it
     # describes is that one

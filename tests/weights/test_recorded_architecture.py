@@ -502,17 +502,33 @@ def test_radii_below_the_bound_of_a_file_without_a_record_are_warned(tmp_path, f
         assert torch.equal(copied(x), trained(x))
 
 
-def test_a_folder_whose_config_lacks_a_recorded_argument_is_refused(tmp_path):
+def test_a_refusal_offers_the_folder_only_where_its_config_builds_the_weights(tmp_path):
     """Trial 41: a folder's config.json without r_min (local-dir: builds the default) beside weights whose metadata
-    records r_min=1e-6: refused as a config that does not describe its weights (the first hint was the failing call)."""
+    records r_min=1e-6 and radii below the default: the refusal's first hint was the failing call itself. The folder
+    is offered only where its config builds the recorded values; the other hint loads the weights as trained. Trial
+    42: a config without a key whose value is the default's, or with other settings that change no weight (dropout),
+    loads as before."""
     variant, args, x, trained = _below_the_default_bound('tcn')
     folder = write_model_folder(trained, tmp_path / 'run', card='test', model_args=dict(args, r_min=1e-6))
     config = json.loads((folder / 'config.json').read_text())
     del config['model_args']['r_min']
     (folder / 'config.json').write_text(json.dumps(config))
-    with pytest.raises(ValueError, match=r"records no r_min \(the architecture's default\) and .* r_min=1e-06: the "
-                                         r'config.json does not describe these weights'):
+    with pytest.raises(ValueError, match=r'was trained with r_min=1e-06') as e:
         timm.create_model(f'local-dir:{folder}', pretrained=True)
+    assert 'local-dir' not in str(e.value).split('load them as trained:')[1]
+    hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
+    copied = eval(f'timm.create_model("local-dir:{folder}", pretrained=True, {hint})', {'timm': timm}).eval()
+    with torch.no_grad():
+        assert torch.equal(copied(x), trained(x))
+    # a key left out whose value is the default's, and an edited dropout: the same network (as before)
+    model = timm.create_model('smpconv_tcn_gunpoint', **SMALL).eval()
+    folder = write_model_folder(model, tmp_path / 'plain', card='test', model_args=model.arch_args)
+    config = json.loads((folder / 'config.json').read_text())
+    config['model_args'].pop('zero_pad_to')
+    config['model_args']['dropout'] = 0.3
+    (folder / 'config.json').write_text(json.dumps(config))
+    with torch.no_grad():
+        assert torch.equal(timm.create_model(f'local-dir:{folder}', pretrained=True).eval()(x), model(x))
 
 
 def test_radii_at_the_bound_are_not_warned_in_any_precision(tmp_path):
@@ -531,3 +547,27 @@ def test_radii_at_the_bound_are_not_warned_in_any_precision(tmp_path):
             timm.create_model('smpconvnet_t', layers=(1, 1, 1, 1), channels=(8, 8, 8, 8), num_classes=5,
                               checkpoint_path=str(path))
         assert not [w for w in caught if 'radius bound' in str(w.message)], dtype
+
+
+def test_another_recorded_radius_bound_loads_where_no_radius_lies_below_the_models(tmp_path):
+    """Trial 42: weights recorded with r_min=1e-6 whose radii all lie above the model's bound are the same network in
+    a model of the default bound (nothing is clamped): they load, equal, on both routes (refused at first)."""
+    model = timm.create_model('smpconv_tcn_gunpoint', r_min=1e-6, **SMALL).eval()  # (radii from 0.012 up)
+    file = write_model_folder(model, tmp_path / 'run', card='test', model_args=dict(SMALL, r_min=1e-6))
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        for how in (dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file / 'model.safetensors'))),
+                    dict(checkpoint_path=str(file / 'model.safetensors'))):
+            assert torch.equal(timm.create_model('smpconv_tcn_gunpoint', **how, **SMALL).eval()(x), model(x))
+
+
+def test_radii_at_or_below_zero_are_called_damaged(tmp_path):
+    """Trial 42: no bound keeps a radius at or below 0 (r_min > 0): the warning says the file is damaged or edited
+    instead of naming an r_min= that would be refused."""
+    model = timm.create_model('smpconv_tcn_gunpoint', **SMALL)
+    state_dict = model.state_dict()
+    state_dict['blocks.0.conv1.smp.kernel.radius'][0, 0] = 0.0
+    torch.save(state_dict, tmp_path / 'zero.pth')
+    with pytest.warns(UserWarning, match='no training keeps a radius at or below 0: a damaged or edited file') as w:
+        timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(tmp_path / 'zero.pth'), **SMALL)
+    assert not [m for m in w if 'pass r_min=' in str(m.message)]

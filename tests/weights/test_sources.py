@@ -1267,3 +1267,19 @@ def test_a_train_py_run_fine_tuned_from_a_model_folder_keeps_its_record(tmp_path
         assert tuple(loaded.pretrained_cfg[key]) == tuple(model.pretrained_cfg[key]), key
     with torch.no_grad():
         assert torch.equal(loaded.eval()(x), model(x))
+
+
+def test_a_train_py_checkpoint_naming_a_repo_not_cached_says_so(tmp_path, monkeypatch):
+    """Trial 42: a train.py checkpoint fine-tuned from an hf-hub: repo that is not in the cache (or a folder not on
+    this machine) was warned of as 'naming no model': the warning names the repo and why it cannot be read."""
+    from huggingface_hub import constants as hf_constants
+    monkeypatch.setattr(hf_constants, 'HF_HUB_CACHE', str(tmp_path / 'empty'))
+    monkeypatch.setattr(hf_constants, 'HF_HUB_OFFLINE', True)
+    model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4).eval()
+    for name, why in (('hf-hub:me/notcached', 'the repo is not in the Hugging Face cache'),
+                      (f'local-dir:{tmp_path / "gone"}', 'the folder is not on this machine')):
+        args = argparse.Namespace(model=name, model_kwargs={}, gp=None, num_classes=2, in_chans=None,
+                                  input_size=None)
+        torch.save({'state_dict': model.state_dict(), 'args': args, 'epoch': 1}, tmp_path / 'last.pth.tar')
+        with pytest.warns(UserWarning, match=re.escape(f'names {name}, which cannot be read here ({why}')):
+            load_model(str(tmp_path / 'last.pth.tar'))
