@@ -26,8 +26,8 @@ from ..user_warnings import caller_stacklevel
 from ..models import (
     SHAPE_BLIND_ARGS, as_recorded, check_weights_file, find_state_dict, folder_weights_file, has_batchnorm,
     innermost_checkpoint, is_safetensors_file, is_unsuffixed_safetensors, is_weight_source_error, local_model_name,
-    member_network, model_folder_of, recorded_model_args, removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args,
-    unwrap_state_dict, warn_clamped_radii, with_class_defaults,
+    member_network, model_folder_of, recorded_model_args, removed_prefix, safe_torch_load, state_dict_problem,
+    train_py_model_args, unwrap_state_dict, warn_clamped_radii, with_class_defaults,
 )
 from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg,
                       set_pretrained_cfg, with_channels)
@@ -583,9 +583,9 @@ def _assumed_data_warning(path: Path, family: str, state_dict: Dict[str, Any], a
     verb = 'were' if ' and ' in assumed_data else 'was'
     values = {k: list(cfg[k]) for k in ('input_size', 'mean', 'std') if cfg.get(k) is not None}
     text = (f'{_names_no_model(path, unresolved)}: built with {", ".join(f"{k}={v!r}" for k, v in given.items())}, '
-            f'it has the '
-            f'{assumed_data} of {architecture} ({", ".join(f"{k}={tuple(v)}" for k, v in values.items())}), which '
-            f'{verb} assumed, not read from the file')
+            f'it has the {assumed_data} of {architecture} '
+            f'({", ".join(f"{k}={tuple(v)}" for k, v in values.items())}), which {verb} assumed, not read from the '
+            f'file')
     if fits:
         text += _saved_from(path, fits, members) + ' (its own data config with it)'
     overlay = json.dumps(values)

@@ -474,7 +474,8 @@ def test_deployed_weights_load_whatever_radius_bound_was_recorded(tmp_path, fami
     extra = dict(seq_len=x.shape[-1]) if family == 'tcn' else {}
     with torch.no_grad():
         expected = deployed(x)
-        for how in (dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file))), dict(checkpoint_path=str(file))):
+        for how in (dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file))),
+                    dict(checkpoint_path=str(file))):
             loaded = timm.create_model(variant, **how, **args, **extra).eval()
             assert torch.equal(loaded(x), expected)
 
