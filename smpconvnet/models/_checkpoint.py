@@ -233,9 +233,11 @@ def local_model_name(name: str) -> Optional[str]:
     return None
 
 
-# model arguments that change no weight and no output in eval mode (regularisation, the convolution's algorithm): a
-# folder's config.json may set them otherwise than its weights' metadata (to fine-tune with more dropout, say)
-_SETTINGS_OF_TRAINING = frozenset({'dropout', 'input_dropout', 'drop_rate', 'drop_path_rate', 'use_fft'})
+# model arguments that change no weight and no output in eval mode (regularisation, the convolution's algorithm, the
+# initialisation of the points): a folder's config.json may set them otherwise than its weights' metadata (to
+# fine-tune with more dropout, say)
+_SETTINGS_OF_TRAINING = frozenset({'dropout', 'input_dropout', 'drop_rate', 'drop_path_rate', 'use_fft',
+                                   'init_radius', 'coord_std'})
 
 
 def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]], str]:
@@ -271,6 +273,8 @@ def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]
         if isinstance(recorded, dict):
             conflict = {k: (v, recorded[k]) for k, v in (folder_record or {}).items()
                         if k in recorded and as_recorded(v) != recorded[k] and k not in _SETTINGS_OF_TRAINING}
+            if 'r_min' in conflict and not _radii_below(path, conflict['r_min'][0]):
+                conflict.pop('r_min')  # (another radius bound clamps none of these radii: the same network)
             if conflict:
                 # timm's local-dir: builds the folder's config.json: the weights would run as another network
                 raise ValueError(
@@ -313,7 +317,7 @@ def as_recorded(value: Any) -> Any:
 
 
 def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given: Dict[str, Any],
-                            keys: Sequence[str]) -> Tuple[Dict[str, Any], str]:
+                            keys: Sequence[str], use_ema: bool = True) -> Tuple[Dict[str, Any], str]:
     """The values of ``keys`` recorded with the weights file ``path`` (``recorded_model_args``) that differ from those
     a model is built with (``built``), where the caller did not ask for them (``given``: its arguments, which stand),
     and where they were read; ``({}, '')`` where none differ or nothing is recorded. Where one does, the other
@@ -326,7 +330,7 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
 
     def differs(k):
         return k in recorded and k not in given and as_recorded(built.get(k)) != recorded[k]
-    if 'r_min' in keys and differs('r_min') and not _radii_below(path, built.get('r_min')):
+    if 'r_min' in keys and differs('r_min') and not _radii_below(path, built.get('r_min'), use_ema):
         # another radius bound changes no output where no radius lies below the model's (nothing is clamped; a
         # deployed model's static kernels hold no radii)
         keys = [k for k in keys if k != 'r_min']
@@ -360,10 +364,11 @@ def _below_bound(radius: torch.Tensor, bound: float) -> torch.Tensor:
     return radius.detach().float() < bound * (1 - torch.finfo(radius.dtype).eps)
 
 
-def _radii_below(path: Union[str, Path], bound: Any) -> bool:
+def _radii_below(path: Union[str, Path], bound: Any, use_ema: bool = True) -> bool:
     # whether the weights file holds SMP point radii (PointKernel's 'radius') below ``bound``, which a model of that
     # radius bound would read clamped; True where that cannot be told (an unknown bound, an unreadable file: the
-    # loading names a damaged file itself)
+    # loading names a damaged file itself). ``use_ema=False``: the weights timm's load_checkpoint then reads (the
+    # checkpoint's 'state_dict', else 'model'), not its EMA ones
     if not isinstance(bound, (int, float)):
         return True
     try:
@@ -373,6 +378,9 @@ def _radii_below(path: Union[str, Path], bound: Any) -> bool:
                 radii = [f.get_tensor(k) for k in f.keys() if k.rsplit('.', 1)[-1] == 'radius']
         else:
             checkpoint = safe_torch_load(path, mmap=zipfile.is_zipfile(path))
+            if not use_ema and isinstance(checkpoint, dict):
+                checkpoint = next((checkpoint[k] for k in ('state_dict', 'model')
+                                   if isinstance(checkpoint.get(k), dict)), checkpoint)
             state_dict = find_state_dict(checkpoint)[0] if isinstance(checkpoint, dict) else {}
             radii = [v for k, v in state_dict.items() if isinstance(k, str) and k.rsplit('.', 1)[-1] == 'radius']
     except Exception:  # noqa: BLE001
@@ -428,7 +436,7 @@ def recorded_model_hint(path: Union[str, Path]) -> str:
 
 
 def check_recorded_architecture(what: str, path: Union[str, Path], built: Dict[str, Any], given: Dict[str, Any],
-                                keys: Sequence[str], name: str) -> None:
+                                keys: Sequence[str], name: str, use_ema: bool = True) -> None:
     """Refuse weights recorded (``recorded_model_args``) as trained with other values of ``keys`` than the model is
     built with (``built``: its architecture arguments) where the caller did not ask for them (``given``: the
     caller's arguments, which win: resampling an SMP kernel on another grid on purpose is allowed). ``keys``: the
@@ -440,7 +448,7 @@ def check_recorded_architecture(what: str, path: Union[str, Path], built: Dict[s
             the built values of the model (``name``), and how to load the weights as trained
             (``as_trained_hint``).
     """
-    differ, where = differing_recorded_args(path, built, given, keys)
+    differ, where = differing_recorded_args(path, built, given, keys, use_ema)
     if not differ:
         return
     # (the hint has the others too: those whose values in the model are unknown); one model has one member
@@ -780,29 +788,40 @@ def warn_clamped_radii(state_dict: Dict[str, Any], model: nn.Module, what: str =
     they load into (its ``r_min``: the kernel reads its radii clamped to it, Sec. 3 of the paper keeps radii positive):
     weights trained with a smaller bound, whose record (if any) did not say so, would give other outputs than the
     network trained. The warning names the smallest radius and the argument that loads them as trained."""
-    low, bound, count, total = None, None, 0, 0
+    low, bound, count, total, damaged = None, None, 0, 0, []
     for name, module in model.named_modules():
-        r_min = getattr(module, 'r_min', None)
+        r_min, r_max = getattr(module, 'r_min', None), getattr(module, 'r_max', None)
         radius = state_dict.get(f'{name}.radius' if name else 'radius')
         if not isinstance(r_min, float) or not isinstance(radius, torch.Tensor) or not radius.is_floating_point():
             continue
-        below = _below_bound(radius, r_min)
+        values = radius.detach().float()
         total += radius.numel()
+        # radii no training keeps: not finite, at or below 0, above the upper bound (read clamped to it)
+        wrong = ~torch.isfinite(values) | (values <= 0)
+        if isinstance(r_max, float):
+            wrong |= values > r_max * (1 + torch.finfo(radius.dtype).eps)
+        if wrong.any():
+            damaged.append(f'{name}.radius ({int(wrong.sum())}, e.g. {float(values[wrong][0])!r})')
+            continue
+        below = _below_bound(radius, r_min)
         if below.any():
             count += int(below.sum())
-            smallest = float(radius.detach().float().min())
+            smallest = float(values.min())
             low, bound = (smallest, r_min) if low is None or smallest < low else (low, bound)
+    if damaged:
+        warnings.warn(f'{what}: SMP point radii that no training keeps (not finite, at or below 0, or above the upper '
+                      f'bound 1, which the kernels read clamped): {", ".join(damaged[:3])}'
+                      f'{f" and {len(damaged) - 3} more" if len(damaged) > 3 else ""}: a damaged or edited file, whose '
+                      f'outputs are not those of the network it was saved from', UserWarning,
+                      stacklevel=caller_stacklevel())
     if low is None:
         return
-    below = (f'{what}: {count} of its {total} SMP point radii are below the radius bound of the model they load into '
-             f'(the smallest {low!r}, the bound r_min={bound!r}): the kernels read them clamped, so the outputs ')
-    if low <= 0:  # (no bound keeps such a radius: r_min > 0)
-        warnings.warn(below + 'are not those of the file; no training keeps a radius at or below 0: a damaged or '
-                      'edited file', UserWarning, stacklevel=caller_stacklevel())
-        return
-    warnings.warn(below + f'are not those of the network trained (trained with a smaller r_min); pass r_min={low!r} '
-                  f'to timm.create_model (a command that takes --model-kwargs: --model-kwargs r_min={low!r}) to load '
-                  f'them as trained', UserWarning, stacklevel=caller_stacklevel())
+    warnings.warn(f'{what}: {count} of its {total} SMP point radii are below the radius bound of the model they load '
+                  f'into (the smallest {low!r}, the bound r_min={bound!r}): the kernels read them clamped, so the '
+                  f'outputs can differ from those of the network trained (trained with a smaller r_min); pass '
+                  f'r_min={low!r} where the model is built (timm.create_model, smpconvnet.load_model; a command that '
+                  f'takes --model-kwargs: --model-kwargs r_min={low!r}) to load them as trained', UserWarning,
+                  stacklevel=caller_stacklevel())
 
 
 def remember_create_args(model: nn.Module, kwargs: Dict[str, Any]) -> nn.Module:
@@ -901,13 +920,13 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
             raise type(e)(f'{what} for {name}: {e}') from None
         # weights recorded with another architecture than the model's where the shapes cannot tell (the model's own
         # create_model arguments were asked for: they stand)
-        blind = _record_checked_args(module)
-        check_recorded_architecture(f'{what} for {name}', checkpoint_path, _built_args(model, blind),
-                                    getattr(model, 'create_args', {}), blind, name)
-        # timm's load_checkpoint, step for step, with its reader's errors named and the family's filter by default
         bound = inspect.signature(timm_load_checkpoint).bind(model, checkpoint_path, *args, **kwargs)
         bound.apply_defaults()
         a = bound.arguments
+        blind = _record_checked_args(module)
+        check_recorded_architecture(f'{what} for {name}', checkpoint_path, _built_args(model, blind),
+                                    getattr(model, 'create_args', {}), blind, name, use_ema=a['use_ema'])
+        # timm's load_checkpoint, step for step, with its reader's errors named and the family's filter by default
         try:
             if is_unsuffixed_safetensors(checkpoint_path):  # (a Hub cache blob: timm's reader would unpickle it)
                 from safetensors.torch import load_file

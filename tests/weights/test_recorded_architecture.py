@@ -489,7 +489,7 @@ def test_radii_below_the_bound_of_a_file_without_a_record_are_warned(tmp_path, f
     torch.save(trained.state_dict(), path)
     with pytest.warns(UserWarning, match=r'SMP point radii are below the radius bound') as caught:
         loaded = timm.create_model(variant, checkpoint_path=str(path), **args).eval()
-    hint = re.search(r'pass (r_min=\S+) to timm\.create_model', str(caught[-1].message)).group(1)
+    hint = re.search(r'pass (r_min=\S+) where the model is built', str(caught[-1].message)).group(1)
     with pytest.warns(UserWarning, match=r'radius bound'):
         timm.create_model(variant, pretrained=True, pretrained_cfg_overlay=dict(file=str(path)), **args)
     with pytest.warns(UserWarning, match=r'radius bound'):
@@ -562,13 +562,67 @@ def test_another_recorded_radius_bound_loads_where_no_radius_lies_below_the_mode
             assert torch.equal(timm.create_model('smpconv_tcn_gunpoint', **how, **SMALL).eval()(x), model(x))
 
 
-def test_radii_at_or_below_zero_are_called_damaged(tmp_path):
-    """Trial 42: no bound keeps a radius at or below 0 (r_min > 0): the warning says the file is damaged or edited
-    instead of naming an r_min= that would be refused."""
+@pytest.mark.parametrize('value', [0.0, -0.01, 3.0, float('nan'), float('inf')])
+def test_radii_no_training_keeps_are_called_damaged(tmp_path, value):
+    """Trials 42-43: no bound keeps a radius at or below 0 (r_min > 0), above 1 (the upper bound: read clamped, 0.42
+    off) or not finite (every output NaN): the warning says the file is damaged or edited (silent before, for the
+    last three), instead of naming an r_min= that would be refused."""
     model = timm.create_model('smpconv_tcn_gunpoint', **SMALL)
     state_dict = model.state_dict()
-    state_dict['blocks.0.conv1.smp.kernel.radius'][0, 0] = 0.0
-    torch.save(state_dict, tmp_path / 'zero.pth')
-    with pytest.warns(UserWarning, match='no training keeps a radius at or below 0: a damaged or edited file') as w:
-        timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(tmp_path / 'zero.pth'), **SMALL)
+    state_dict['blocks.0.conv1.smp.kernel.radius'][0, 0] = value
+    torch.save(state_dict, tmp_path / 'damaged.pth')
+    with pytest.warns(UserWarning, match=r'blocks\.0\.conv1\.smp\.kernel\.radius \(1, .*a damaged or edited file') as w:
+        timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(tmp_path / 'damaged.pth'), **SMALL)
     assert not [m for m in w if 'pass r_min=' in str(m.message)]
+
+
+def test_config_edits_that_change_no_output_load(tmp_path):
+    """Trial 43: a folder's config.json whose init_radius, coord_std (initialisation only) or r_min (clamping none of
+    its radii) differ from its weights' metadata was refused as not describing them: it loads, equal. An r_min that
+    clamps its radii is still refused."""
+    model = timm.create_model('smpconv_tcn_gunpoint', **SMALL).eval()  # (radii from 0.012 up)
+    x = torch.randn(2, 1, 150)
+    folder = write_model_folder(model, tmp_path / 'run', card='test', model_args=model.arch_args)
+    original = (folder / 'config.json').read_text()
+    for key, value in (('init_radius', 0.5), ('coord_std', 0.3), ('r_min', 1e-3), ('r_min', 1e-6)):
+        config = json.loads(original)
+        config['model_args'][key] = value
+        (folder / 'config.json').write_text(json.dumps(config))
+        with torch.no_grad():
+            assert torch.equal(timm.create_model(f'local-dir:{folder}', pretrained=True).eval()(x), model(x)), key
+    config = json.loads(original)
+    config['model_args']['r_min'] = 0.05
+    (folder / 'config.json').write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r'records r_min=0\.05 .* r_min=0\.0001: the config.json does not describe'):
+        timm.create_model(f'local-dir:{folder}', pretrained=True)
+
+
+@pytest.mark.parametrize('below', ['ema', 'weights'])
+def test_the_radius_check_reads_the_weights_timm_loads(tmp_path, below):
+    """Trial 43: timm's load_checkpoint(use_ema=False) (validate.py's default) loads a checkpoint's 'state_dict', not
+    its EMA weights; the r_min check read the EMA ones: refused weights it would load unclamped, and let through
+    weights it clamps (0.49 off, warned only as a bare state dict)."""
+    import argparse
+    from timm.models import load_checkpoint as timm_load_checkpoint
+    load_checkpoint = smpconvnet.models.with_checkpoint_checks(timm_load_checkpoint)  # (as `smpconvnet validate`)
+    trained = timm.create_model('smpconv_tcn_gunpoint', r_min=1e-5, **SMALL).eval()
+    low = {k: v.clone() for k, v in trained.state_dict().items()}
+    for k in low:
+        if k.endswith('radius'):
+            low[k].fill_(3e-5)
+    high = trained.state_dict()
+    weights, ema = (high, low) if below == 'ema' else (low, high)
+    args = argparse.Namespace(model='smpconv_tcn_gunpoint', model_kwargs=dict(SMALL, r_min=1e-5), gp=None,
+                              num_classes=None, in_chans=None, input_size=None)
+    torch.save({'state_dict': weights, 'state_dict_ema': ema, 'args': args, 'epoch': 1}, tmp_path / 'ck.pth.tar')
+    model = timm.create_model('smpconv_tcn_gunpoint', **SMALL).eval()
+    if below == 'ema':  # the weights loaded are not clamped by the default bound: the same network
+        load_checkpoint(model, str(tmp_path / 'ck.pth.tar'), use_ema=False)
+        expected = timm.create_model('smpconv_tcn_gunpoint', r_min=1e-5, **SMALL).eval()
+        expected.load_state_dict(weights)
+        x = torch.randn(2, 1, 150)
+        with torch.no_grad():
+            assert torch.equal(model(x), expected(x))
+    else:
+        with pytest.raises(ValueError, match='was trained with r_min=1e-05'):
+            load_checkpoint(model, str(tmp_path / 'ck.pth.tar'), use_ema=False)
