@@ -453,7 +453,10 @@ def check_recorded_architecture(what: str, path: Union[str, Path], built: Dict[s
         return
     # (the hint has the others too: those whose values in the model are unknown); one model has one member
     built = dict(built, num_members=built.get('num_members') or 1)
-    shown = [k for k in differ if k in built and as_recorded(built[k]) != differ[k]]
+    # (the initialisation and regularisation come in the hint, not as what makes another network; use_fft, which
+    # changes outputs by rounding, is shown)
+    shown = [k for k in differ if k in built and as_recorded(built[k]) != differ[k]
+             and (k not in _SETTINGS_OF_TRAINING or k == 'use_fft')]
     has = ', '.join(f'{k}={as_recorded(built.get(k))!r}' for k in shown)
     raise ValueError(
         f"{what}: {path} was trained with {', '.join(f'{k}={differ[k]!r}' for k in shown)} ({where}), and "
@@ -943,7 +946,7 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
                 state_dict = remap_state_dict(state_dict, model)
             elif filter_fn is not None:
                 state_dict = filter_fn(state_dict, model)
-                warn_clamped_radii(state_dict, model, f'{what} {checkpoint_path}')
+            warn_clamped_radii(state_dict, model, f'{what} {checkpoint_path}')
         except ValueError as e:
             if not str(e).startswith(FILTER_ERROR_PREFIXES):  # (the families' filters' refusals: which file)
                 raise

@@ -626,3 +626,24 @@ def test_the_radius_check_reads_the_weights_timm_loads(tmp_path, below):
     else:
         with pytest.raises(ValueError, match='was trained with r_min=1e-05'):
             load_checkpoint(model, str(tmp_path / 'ck.pth.tar'), use_ema=False)
+
+
+def test_remapped_loads_are_checked_for_their_radii_too(tmp_path):
+    """Trial 44: timm's load_checkpoint(..., remap=True) skipped the radius checks (a clamped load, 2.5% off, and NaN
+    radii, loaded without a word)."""
+    variant, args, x, trained = _below_the_default_bound('tcn')
+    torch.save(trained.state_dict(), tmp_path / 'bare.pth')
+    load_checkpoint = smpconvnet.models.with_checkpoint_checks(timm.models.load_checkpoint)
+    with pytest.warns(UserWarning, match='radius bound'):
+        load_checkpoint(timm.create_model(variant, **args), str(tmp_path / 'bare.pth'), remap=True)
+
+
+def test_a_refusal_names_what_makes_another_network_not_the_initialisation(tmp_path):
+    """Trial 44: a run trained with another init_radius (initialisation only) was refused as 'trained with r_min=...,
+    init_radius=...': the refusal names r_min alone; its hint still carries every recorded value."""
+    variant, args, x, trained = _below_the_default_bound('tcn')
+    file = write_model_folder(trained, tmp_path / 'run', card='test',
+                              model_args=dict(args, r_min=1e-6, init_radius=3e-5)) / 'model.safetensors'
+    with pytest.raises(ValueError, match=r'was trained with r_min=1e-06 \(') as e:
+        timm.create_model(variant, checkpoint_path=str(file), **args)
+    assert 'init_radius=3e-05' in str(e.value).split('load them as trained')[1]
