@@ -11,7 +11,7 @@ import sys
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Collection, Dict, Iterator, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -240,7 +240,8 @@ _SETTINGS_OF_TRAINING = frozenset({'dropout', 'input_dropout', 'drop_rate', 'dro
                                    'init_radius', 'coord_std'})
 
 
-def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]], str]:
+def recorded_model_args(path: Union[str, Path], folder_conflicts: bool = True,
+                        overridden: Collection[str] = ()) -> Tuple[Optional[Dict[str, Any]], str]:
     """The architecture arguments recorded with the weights file ``path``, and where they were read: the file's
     safetensors metadata (``RECORDED_ARGS_KEY``, written by this project's model folders); a training checkpoint's
     own record (train-seq's ``checkpoint.pth``, timm train.py's checkpoints: ``_training_checkpoint_record``); else
@@ -248,9 +249,14 @@ def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]
     (``folder_weights_file``: a run, converted, deployed or Hub folder). ``(None, '')`` where nothing is recorded or
     it cannot be read (the loading reports a damaged file itself).
 
+    ``folder_conflicts``: whether the model is built from that folder's ``config.json`` (timm's ``local-dir:`` /
+    ``hf-hub:``), so that a config disagreeing with the weights' metadata matters; ``overridden``: the arguments the
+    caller gave otherwise than the config (they stand).
+
     Raises:
-        ValueError: a folder's ``model.safetensors`` whose metadata and the folder's ``config.json`` record different
-            values (timm's ``local-dir:`` would build the config's network around these weights), naming both.
+        ValueError: with ``folder_conflicts``, a folder's ``model.safetensors`` whose metadata and the folder's
+            ``config.json`` record different values (timm's ``local-dir:`` would build the config's network around
+            these weights), naming both.
     """
     path = Path(path)
     folder = model_folder_of(path)
@@ -271,8 +277,9 @@ def recorded_model_args(path: Union[str, Path]) -> Tuple[Optional[Dict[str, Any]
         except Exception:  # noqa: BLE001  (a damaged file: the loading names it)
             recorded = None
         if isinstance(recorded, dict):
-            conflict = {k: (v, recorded[k]) for k, v in (folder_record or {}).items()
-                        if k in recorded and as_recorded(v) != recorded[k] and k not in _SETTINGS_OF_TRAINING}
+            conflict = {k: (v, recorded[k]) for k, v in (folder_record or {}).items() if folder_conflicts
+                        and k in recorded and as_recorded(v) != recorded[k]
+                        and k not in _SETTINGS_OF_TRAINING and k not in overridden}
             if 'r_min' in conflict and not _radii_below(path, conflict['r_min'][0]):
                 conflict.pop('r_min')  # (another radius bound clamps none of these radii: the same network)
             if conflict:
@@ -316,15 +323,31 @@ def as_recorded(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
+def _same_recorded(a: Any, b: Any) -> bool:
+    # whether two argument values are the same as a JSON record holds them (a value no record holds: not the same)
+    try:
+        return as_recorded(a) == as_recorded(b)
+    except (TypeError, ValueError):
+        return False
+
+
 def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given: Dict[str, Any],
-                            keys: Sequence[str], use_ema: bool = True) -> Tuple[Dict[str, Any], str]:
+                            keys: Sequence[str], use_ema: bool = True,
+                            config_args: Optional[Dict[str, Any]] = None) -> Tuple[Dict[str, Any], str]:
     """The values of ``keys`` recorded with the weights file ``path`` (``recorded_model_args``) that differ from those
     a model is built with (``built``), where the caller did not ask for them (``given``: its arguments, which stand),
     and where they were read; ``({}, '')`` where none differ or nothing is recorded. Where one does, the other
     recorded arguments come too where they differ from ``built`` or ``built`` lacks them (and ``num_members=1`` for
     one model's record into an ensemble), so that a hint made of them loads the weights as trained in one go (a run of
-    other blocks or classes, not only of another kernel length)."""
-    recorded, where = recorded_model_args(path)
+    other blocks or classes, not only of another kernel length). ``config_args``: the ``model_args`` of the folder's
+    config.json the model was built from (timm's ``pretrained_model_args`` of a ``local-dir:`` / ``hf-hub:`` model),
+    None where it was not: only then does the config's agreement with the weights matter (``recorded_model_args``),
+    and ``given`` holds the config's arguments, the caller's being those it gave otherwise."""
+    if config_args is None:
+        recorded, where = recorded_model_args(path, folder_conflicts=False)
+    else:
+        recorded, where = recorded_model_args(path, overridden={
+            k for k, v in given.items() if k not in config_args or not _same_recorded(v, config_args[k])})
     if not recorded:
         return {}, ''
 
@@ -436,7 +459,8 @@ def recorded_model_hint(path: Union[str, Path]) -> str:
 
 
 def check_recorded_architecture(what: str, path: Union[str, Path], built: Dict[str, Any], given: Dict[str, Any],
-                                keys: Sequence[str], name: str, use_ema: bool = True) -> None:
+                                keys: Sequence[str], name: str, use_ema: bool = True,
+                                config_args: Optional[Dict[str, Any]] = None) -> None:
     """Refuse weights recorded (``recorded_model_args``) as trained with other values of ``keys`` than the model is
     built with (``built``: its architecture arguments) where the caller did not ask for them (``given``: the
     caller's arguments, which win: resampling an SMP kernel on another grid on purpose is allowed). ``keys``: the
@@ -448,7 +472,7 @@ def check_recorded_architecture(what: str, path: Union[str, Path], built: Dict[s
             the built values of the model (``name``), and how to load the weights as trained
             (``as_trained_hint``).
     """
-    differ, where = differing_recorded_args(path, built, given, keys, use_ema)
+    differ, where = differing_recorded_args(path, built, given, keys, use_ema, config_args)
     if not differ:
         return
     # (the hint has the others too: those whose values in the model are unknown); one model has one member

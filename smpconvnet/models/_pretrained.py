@@ -257,7 +257,10 @@ def check_pretrained_record(variant: str, pretrained: bool, kwargs: Dict[str, An
     (``built``), unless the caller asked for them (``kwargs``): ``check_recorded_architecture``'s ValueError."""
     file = (local_weights_file(variant, kwargs) or _hub_weights_file(variant, kwargs)) if pretrained else None
     if file is not None:
-        check_recorded_architecture(f'pretrained weights for {variant}', file, built, kwargs, keys, variant)
+        # (a local-dir: / hf-hub: model: timm passes the config.json's model_args it was built from)
+        config_args = kwargs.get('pretrained_model_args')
+        check_recorded_architecture(f'pretrained weights for {variant}', file, built, kwargs, keys, variant,
+                                    config_args=config_args if isinstance(config_args, dict) else None)
 
 
 def _hub_weights_file(variant: str, kwargs: Dict[str, Any]) -> Optional[str]:

@@ -647,3 +647,28 @@ def test_a_refusal_names_what_makes_another_network_not_the_initialisation(tmp_p
     with pytest.raises(ValueError, match=r'was trained with r_min=1e-06 \(') as e:
         timm.create_model(variant, checkpoint_path=str(file), **args)
     assert 'init_radius=3e-05' in str(e.value).split('load them as trained')[1]
+
+
+def test_a_config_disagreeing_with_its_weights_matters_only_where_the_model_is_built_from_it(tmp_path):
+    """Trial 44: a folder whose config.json was edited away from its weights' metadata was refused where the caller
+    passed the recorded value to local-dir: (the network built is the one trained), and on timm's routes that never
+    read the config (checkpoint_path=, the pretrained overlay) with the file's own arguments. Both load, equal; the
+    config's value built as it stands is still refused."""
+    variant, args, x, trained = _below_the_default_bound('tcn')
+    folder = write_model_folder(trained, tmp_path / 'run', card='test', model_args=trained.arch_args)
+    config = json.loads((folder / 'config.json').read_text())
+    config['model_args'].update(r_min=1e-4, global_pool='max')
+    (folder / 'config.json').write_text(json.dumps(config))
+    with pytest.raises(ValueError, match='the config.json does not describe these weights'):
+        timm.create_model(f'local-dir:{folder}', pretrained=True)
+    with pytest.raises(ValueError, match='the config.json does not describe these weights'):  # (one of two given)
+        timm.create_model(f'local-dir:{folder}', pretrained=True, r_min=1e-6)
+    file = str(folder / 'model.safetensors')
+    with torch.no_grad():
+        asked = timm.create_model(f'local-dir:{folder}', pretrained=True, r_min=1e-6, global_pool='avg').eval()
+        assert torch.equal(asked(x), trained(x))
+        for how in (dict(checkpoint_path=file), dict(pretrained=True, pretrained_cfg_overlay=dict(file=file))):
+            assert torch.equal(timm.create_model(variant, **how, **args, r_min=1e-6).eval()(x), trained(x))
+        # (and without the arguments, the record check of those routes refuses as for any file)
+        with pytest.raises(ValueError, match='was trained with r_min=1e-06'):
+            timm.create_model(variant, checkpoint_path=file, **args)
