@@ -353,6 +353,10 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
 
     def differs(k):
         return k in recorded and k not in given and as_recorded(built.get(k)) != recorded[k]
+    if config_args is not None:
+        # built from a folder's config that lacks them, the class count and input channels are the architecture's
+        # defaults, which timm's loading adapts silently to (a new head, a summed stem): checked where known
+        keys = list(keys) + [k for k in ('num_classes', 'in_chans') if k not in keys and k in built]
     if 'r_min' in keys and differs('r_min') and not _radii_below(path, built.get('r_min'), use_ema):
         # another radius bound changes no output where no radius lies below the model's (nothing is clamped; a
         # deployed model's static kernels hold no radii)

@@ -672,3 +672,22 @@ def test_a_config_disagreeing_with_its_weights_matters_only_where_the_model_is_b
         # (and without the arguments, the record check of those routes refuses as for any file)
         with pytest.raises(ValueError, match='was trained with r_min=1e-06'):
             timm.create_model(variant, checkpoint_path=file, **args)
+
+
+@pytest.mark.parametrize('key', ['num_classes', 'in_chans'])
+def test_a_config_without_the_class_count_or_channels_of_its_weights_is_refused(tmp_path, key):
+    """Trial 45: an SMP-TCN folder whose config.json lost num_classes (or in_chans) was built with the variant's
+    default and loaded silently: a new random head (0.41 off), or a stem summed to other channels. Refused, with a hint
+    that loads it as trained; a value the weights were trained with loads as before."""
+    model = timm.create_model('smpconv_tcn_smnist', num_classes=5, in_chans=2, **SMALL).eval()
+    folder = write_model_folder(model, tmp_path / 'run', card='test', model_args=model.arch_args)
+    config = json.loads((folder / 'config.json').read_text())
+    del config['model_args'][key]
+    (folder / 'config.json').write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=f'was trained with {key}=') as e:
+        timm.create_model(f'local-dir:{folder}', pretrained=True)
+    hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
+    copied = eval(f'timm.create_model("local-dir:{folder}", pretrained=True, {hint})', {'timm': timm}).eval()
+    x = torch.randn(2, 2, 64)
+    with torch.no_grad():
+        assert torch.equal(copied(x), model(x))
