@@ -236,8 +236,9 @@ def local_model_name(name: str) -> Optional[str]:
 # model arguments that change no weight and no output in eval mode (regularisation, the convolution's algorithm, the
 # initialisation of the points): a folder's config.json may set them otherwise than its weights' metadata (to
 # fine-tune with more dropout, say)
-_SETTINGS_OF_TRAINING = frozenset({'dropout', 'input_dropout', 'drop_rate', 'drop_path_rate', 'use_fft',
-                                   'init_radius', 'coord_std'})
+_INITIALISATION_AND_REGULARISATION = frozenset({'dropout', 'input_dropout', 'drop_rate', 'drop_path_rate',
+                                                'init_radius', 'coord_std'})
+_SETTINGS_OF_TRAINING = _INITIALISATION_AND_REGULARISATION | {'use_fft'}
 
 
 def recorded_model_args(path: Union[str, Path], folder_conflicts: bool = True,
@@ -261,13 +262,7 @@ def recorded_model_args(path: Union[str, Path], folder_conflicts: bool = True,
     path = Path(path)
     folder = model_folder_of(path)
     config = folder / _FOLDER_CONFIG if folder is not None else None
-    folder_record = None
-    if config is not None:
-        try:
-            folder_record = json.loads(config.read_text(encoding='utf-8')).get('model_args')
-        except (OSError, ValueError, AttributeError):
-            folder_record = None
-        folder_record = folder_record if isinstance(folder_record, dict) else None
+    folder_record = _folder_model_args(folder) if folder is not None else None
     if is_safetensors_file(path):
         from safetensors import safe_open
         try:
@@ -278,10 +273,8 @@ def recorded_model_args(path: Union[str, Path], folder_conflicts: bool = True,
             recorded = None
         if isinstance(recorded, dict):
             conflict = {k: (v, recorded[k]) for k, v in (folder_record or {}).items() if folder_conflicts
-                        and k in recorded and as_recorded(v) != recorded[k]
-                        and k not in _SETTINGS_OF_TRAINING and k not in overridden}
-            if 'r_min' in conflict and not _radii_below(path, conflict['r_min'][0]):
-                conflict.pop('r_min')  # (another radius bound clamps none of these radii: the same network)
+                        and k in recorded and as_recorded(v) != recorded[k] and k not in overridden
+                        and _can_change_outputs(path, k, v)}
             if conflict:
                 # timm's local-dir: builds the folder's config.json: the weights would run as another network
                 raise ValueError(
@@ -357,10 +350,7 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
         # built from a folder's config that lacks them, the class count and input channels are the architecture's
         # defaults, which timm's loading adapts silently to (a new head, a summed stem): checked where known
         keys = list(keys) + [k for k in ('num_classes', 'in_chans') if k not in keys and k in built]
-    if 'r_min' in keys and differs('r_min') and not _radii_below(path, built.get('r_min'), use_ema):
-        # another radius bound changes no output where no radius lies below the model's (nothing is clamped; a
-        # deployed model's static kernels hold no radii)
-        keys = [k for k in keys if k != 'r_min']
+    keys = [k for k in keys if not differs(k) or _can_change_outputs(path, k, built.get(k), use_ema)]
     # one model's record into an ensemble, or an ensemble's into one model: its arguments may all agree, and the
     # filter's refusal of the members cannot tell the rest of the record (another head, say). A record without
     # num_members is one model's where it holds every other argument the model is built with (an older folder's
@@ -383,6 +373,15 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
         # (one SMP-TCN's record, into a variant registered as an ensemble: num_members=1)
         values['num_members'] = recorded.get('num_members') or 1
     return values, where
+
+
+def _can_change_outputs(path: Union[str, Path], key: str, value: Any, use_ema: bool = True) -> bool:
+    # whether the weights file ``path``, recorded with another value of ``key``, can run otherwise in a model built
+    # with ``value``: not for the settings of training (``_SETTINGS_OF_TRAINING``), nor for a radius bound below
+    # which none of its radii lies (nothing is clamped; a deployed model's static kernels hold no radii)
+    if key in _SETTINGS_OF_TRAINING:
+        return False
+    return key != 'r_min' or _radii_below(path, value, use_ema)
 
 
 def _below_bound(radius: torch.Tensor, bound: float) -> torch.Tensor:
@@ -416,14 +415,20 @@ def _radii_below(path: Union[str, Path], bound: Any, use_ema: bool = True) -> bo
                for r in radii)
 
 
+def _folder_model_args(folder: Path) -> Optional[Dict[str, Any]]:
+    # the model_args of a model folder's config.json, None where it has none or cannot be read
+    try:
+        model_args = json.loads((folder / _FOLDER_CONFIG).read_text(encoding='utf-8')).get('model_args')
+    except (OSError, ValueError, AttributeError):
+        return None
+    return model_args if isinstance(model_args, dict) else None
+
+
 def _folder_builds(folder: Path, values: Dict[str, Any]) -> bool:
     # whether timm's local-dir: of the model folder builds ``values``: its config.json's model_args hold each (a key
     # it lacks is built with the architecture's default)
-    try:
-        model_args = json.loads((folder / _FOLDER_CONFIG).read_text(encoding='utf-8')).get('model_args') or {}
-    except (OSError, ValueError, AttributeError):
-        return False
-    if not isinstance(model_args, dict):
+    model_args = _folder_model_args(folder)
+    if model_args is None:
         return False
     model_args = {'num_members': 1, **model_args}  # (one model's folder records no member count)
     return all(k in model_args and as_recorded(model_args[k]) == v for k, v in values.items())
@@ -484,7 +489,7 @@ def check_recorded_architecture(what: str, path: Union[str, Path], built: Dict[s
     # (the initialisation and regularisation come in the hint, not as what makes another network; use_fft, which
     # changes outputs by rounding, is shown)
     shown = [k for k in differ if k in built and as_recorded(built[k]) != differ[k]
-             and (k not in _SETTINGS_OF_TRAINING or k == 'use_fft')]
+             and k not in _INITIALISATION_AND_REGULARISATION]
     has = ', '.join(f'{k}={as_recorded(built.get(k))!r}' for k in shown)
     raise ValueError(
         f"{what}: {path} was trained with {', '.join(f'{k}={differ[k]!r}' for k in shown)} ({where}), and "
