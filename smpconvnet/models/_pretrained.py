@@ -259,8 +259,24 @@ def check_pretrained_record(variant: str, pretrained: bool, kwargs: Dict[str, An
     if file is not None:
         # (a local-dir: / hf-hub: model: timm passes the config.json's model_args it was built from)
         config_args = kwargs.get('pretrained_model_args')
+        if isinstance(config_args, dict):
+            built = _with_cfg_defaults(variant, kwargs, built)
         check_recorded_architecture(f'pretrained weights for {variant}', file, built, kwargs, keys, variant,
                                     config_args=config_args if isinstance(config_args, dict) else None)
+
+
+def _with_cfg_defaults(variant: str, kwargs: Dict[str, Any], built: Dict[str, Any]) -> Dict[str, Any]:
+    # ``built`` with the class count and input channels timm's build takes from the pretrained cfg where neither the
+    # caller nor the family gives them (timm's ``_update_default_model_kwargs``: ``num_classes``, and ``in_chans``
+    # from ``input_size``): a folder's config.json that lost them builds what its pretrained_cfg says, which timm's
+    # loading then adapts the weights to (a stem summed to other channels)
+    cfg = _resolved_cfg(variant, kwargs) or {}
+    defaults = {}
+    if cfg.get('num_classes') is not None and cfg['num_classes'] >= 0:
+        defaults['num_classes'] = cfg['num_classes']
+    if cfg.get('input_size') is not None and len(cfg['input_size']) == 3:
+        defaults['in_chans'] = cfg['input_size'][0]
+    return {**defaults, **built}
 
 
 def _hub_weights_file(variant: str, kwargs: Dict[str, Any]) -> Optional[str]:

@@ -691,3 +691,29 @@ def test_a_config_without_the_class_count_or_channels_of_its_weights_is_refused(
     x = torch.randn(2, 2, 64)
     with torch.no_grad():
         assert torch.equal(copied(x), model(x))
+
+
+@pytest.mark.parametrize('name, args, size', [
+    ('smpconv_resnet_cifar10', dict(block_channels=(8, 16), kernel_size=7), (32, 32)),
+    ('smpconvnet_t', dict(layers=(1, 1, 1, 1), channels=(8, 16, 24, 32), large_kernel_sizes=(7, 7, 7, 7)), (64, 64))])
+def test_a_config_without_the_channels_of_its_weights_builds_none_from_its_input_size(tmp_path, name, args, size):
+    """Trial 45: an SMP-ResNet folder whose config.json lost in_chans and whose pretrained_cfg's input_size says
+    another channel count was built with the input_size's (timm's defaults) and loaded silently, its stem summed to
+    one channel (0.0156 off). Refused with a hint that loads it as trained; a config that lost in_chans alone loads
+    as trained (its input_size gives them)."""
+    model = timm.create_model(name, num_classes=5, in_chans=2, **args).eval()
+    folder = write_model_folder(model, tmp_path / 'run', card='test', model_args=dict(num_classes=5, in_chans=2, **args))
+    config = json.loads((folder / 'config.json').read_text())
+    del config['model_args']['in_chans']
+    (folder / 'config.json').write_text(json.dumps(config))
+    x = torch.randn(2, 2, *size)
+    with torch.no_grad():
+        assert torch.equal(timm.create_model(f'local-dir:{folder}', pretrained=True).eval()(x), model(x))
+    config['pretrained_cfg']['input_size'] = [1, *size]
+    (folder / 'config.json').write_text(json.dumps(config))
+    with pytest.raises(ValueError, match='was trained with in_chans=2') as e:
+        timm.create_model(f'local-dir:{folder}', pretrained=True)
+    hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
+    copied = eval(f'timm.create_model("local-dir:{folder}", pretrained=True, {hint})', {'timm': timm}).eval()
+    with torch.no_grad():
+        assert torch.equal(copied(x), model(x))
