@@ -2,6 +2,7 @@
 deployed (re-parameterised) state dicts. Each family's ``checkpoint_filter_fn`` builds on these."""
 import argparse
 import contextlib
+import contextvars
 import functools
 import inspect
 import json
@@ -350,6 +351,9 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
         # built from a folder's config that lacks them, the class count and input channels are the architecture's
         # defaults, which timm's loading adapts silently to (a new head, a summed stem): checked where known
         keys = list(keys) + [k for k in ('num_classes', 'in_chans') if k not in keys and k in built]
+    if given.get('features_only'):
+        # features come before the pooling and the classifier: another class count or pooling changes none of them
+        keys = [k for k in keys if k not in ('num_classes', 'global_pool')]
     keys = [k for k in keys if not differs(k) or _can_change_outputs(path, k, built.get(k), use_ema)]
     # one model's record into an ensemble, or an ensemble's into one model: its arguments may all agree, and the
     # filter's refusal of the members cannot tell the rest of the record (another head, say). A record without
@@ -749,11 +753,24 @@ def adapt_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str
     1 channel, else the channels repeated cyclically and scaled by ``I / C``, so a signal repeated on every channel
     gives the same response (exactly for 1 channel and for multiples of the checkpoint's channels: a point kernel is
     linear in its weights). ``keys[0]`` tells the checkpoint's and the model's channels; ``state_dict`` is not
-    changed (a new dict is returned where anything is adapted)."""
+    changed (a new dict is returned where anything is adapted).
+
+    Raises:
+        ValueError: inside ``first_layer_adapted_by_filter(in_chans_given=False)`` (a pretrained build whose caller
+            asked for no ``in_chans``: the model has the channels its pretrained cfg states of the weights), where the
+            weights have others: a cfg that does not describe its weights, which adapting would hide (timm refuses
+            such a first conv too).
+    """
     key = keys[0]
     if key not in state_dict or key not in model_sd or state_dict[key].shape[1] == model_sd[key].shape[1]:
         return state_dict
     in_ckpt, in_model = state_dict[key].shape[1], model_sd[key].shape[1]
+    if not _IN_CHANS_GIVEN.get():
+        raise ValueError(
+            f'the weights\' first layer ({key}) has {in_ckpt} input channels, and the pretrained cfg they come with '
+            f'states {in_model} (input_size[0], which the model was built with): the cfg does not describe these '
+            f'weights, so they are not adapted to it; correct the cfg\'s input_size, or create the model with '
+            f'in_chans={in_ckpt}')
     out = dict(state_dict)
     for k in keys:
         w = state_dict.get(k)
@@ -776,15 +793,25 @@ class _AdaptedFirstLayerLog(logging.Filter):
         return 'already match the model, but input_size declares' not in record.getMessage()
 
 
+# whether the first layer may be adapted to the model's input channels: not in a pretrained build whose caller gave no
+# in_chans (first_layer_adapted_by_filter), where timm's build takes the channels from the pretrained cfg
+_IN_CHANS_GIVEN: contextvars.ContextVar[bool] = contextvars.ContextVar('in_chans_given', default=True)
+
+
 @contextlib.contextmanager
-def first_layer_adapted_by_filter() -> Iterator[None]:
+def first_layer_adapted_by_filter(in_chans_given: bool = True) -> Iterator[None]:
     """Around ``build_model_with_cfg`` of a family whose ``checkpoint_filter_fn`` adapts the first layer's input
-    channels itself (``adapt_input_channels``): timm's log that such weights load unchanged is left out."""
+    channels itself (``adapt_input_channels``): timm's log that such weights load unchanged is left out.
+    ``in_chans_given``: whether the caller asked for the model's ``in_chans``; where not, the model has the channels
+    its pretrained cfg states, and weights with others are refused rather than adapted (timm's rule: a first conv is
+    adapted only from the channels its cfg declares)."""
     logger, log_filter = logging.getLogger('timm.models._builder'), _AdaptedFirstLayerLog()
     logger.addFilter(log_filter)
+    token = _IN_CHANS_GIVEN.set(in_chans_given)
     try:
         yield
     finally:
+        _IN_CHANS_GIVEN.reset(token)
         logger.removeFilter(log_filter)
 
 

@@ -25,7 +25,7 @@ __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
     'shipped_weights_file', 'cached_hub_file', 'weights_location', 'is_published', 'PretrainedWeightsNotFoundError',
     'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV', 'is_project_model',
-    'is_weight_source_error', 'local_weights_file', 'check_pretrained_record',
+    'is_weight_source_error', 'local_weights_file', 'check_pretrained_record', 'cfg_model_defaults',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -260,23 +260,30 @@ def check_pretrained_record(variant: str, pretrained: bool, kwargs: Dict[str, An
         # (a local-dir: / hf-hub: model: timm passes the config.json's model_args it was built from)
         config_args = kwargs.get('pretrained_model_args')
         if isinstance(config_args, dict):
-            built = _with_cfg_defaults(variant, kwargs, built)
+            # a folder's config.json that lost them builds what its pretrained_cfg says, which timm's loading then
+            # adapts the weights to (a stem summed to other channels): checked against the record too
+            built = {**cfg_model_defaults(variant, kwargs), **built}
         check_recorded_architecture(f'pretrained weights for {variant}', file, built, kwargs, keys, variant,
                                     config_args=config_args if isinstance(config_args, dict) else None)
 
 
-def _with_cfg_defaults(variant: str, kwargs: Dict[str, Any], built: Dict[str, Any]) -> Dict[str, Any]:
-    # ``built`` with the class count and input channels timm's build takes from the pretrained cfg where neither the
-    # caller nor the family gives them (timm's ``_update_default_model_kwargs``: ``num_classes``, and ``in_chans``
-    # from ``input_size``): a folder's config.json that lost them builds what its pretrained_cfg says, which timm's
-    # loading then adapts the weights to (a stem summed to other channels)
+def cfg_model_defaults(variant: str, kwargs: Dict[str, Any], stated_only: bool = False) -> Dict[str, Any]:
+    """The class count and input channels timm's build gives ``variant`` from the pretrained cfg it resolves from
+    ``kwargs`` (``pretrained_cfg``, a folder's or Hub repo's, and ``pretrained_cfg_overlay``) where the caller gives
+    none (timm's ``_update_default_model_kwargs``: ``num_classes``, and ``in_chans`` from ``input_size``): what the
+    weights of that cfg are stated to have. ``stated_only``: only the values a cfg given as a dict (a folder's
+    config.json) or the overlay states, not the image defaults timm's ``PretrainedCfg`` fills in for the others
+    (3 x 224 x 224, 1000 classes); the registered cfg's where none is given. ``{}`` where timm cannot resolve a cfg."""
     cfg = _resolved_cfg(variant, kwargs) or {}
+    given = kwargs.get('pretrained_cfg')
+    if stated_only and isinstance(given, dict):
+        cfg = {k: v for k, v in cfg.items() if k in given or k in (kwargs.get('pretrained_cfg_overlay') or {})}
     defaults = {}
     if cfg.get('num_classes') is not None and cfg['num_classes'] >= 0:
         defaults['num_classes'] = cfg['num_classes']
     if cfg.get('input_size') is not None and len(cfg['input_size']) == 3:
         defaults['in_chans'] = cfg['input_size'][0]
-    return {**defaults, **built}
+    return defaults
 
 
 def _hub_weights_file(variant: str, kwargs: Dict[str, Any]) -> Optional[str]:

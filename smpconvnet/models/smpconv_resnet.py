@@ -534,7 +534,7 @@ def _create_smpconv_resnet(variant: str, pretrained: bool = False, **kwargs) -> 
     num_blocks = len(kwargs.get('block_channels', DEFAULT_BLOCK_CHANNELS))
     check_pretrained_record(variant, pretrained, kwargs,
                             with_class_defaults(SMPConvResNet, kwargs, RECORD_CHECKED_ARGS), RECORD_CHECKED_ARGS)
-    with explain_missing_weights(variant, pretrained, kwargs), first_layer_adapted_by_filter():
+    with explain_missing_weights(variant, pretrained, kwargs), first_layer_adapted_by_filter('in_chans' in kwargs):
         return remember_create_args(build_model_with_cfg(
             SMPConvResNet, variant, pretrained,
             pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn),

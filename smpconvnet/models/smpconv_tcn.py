@@ -75,7 +75,7 @@ from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, find_state_dict, first_layer_adapted_by_filter, folder_weights_file,
     has_batchnorm, is_deployed_state_dict, is_safetensors_file, record_loaded_classes, remember_create_args,
     safe_torch_load, unwrap_state_dict)
-from ._pretrained import check_pretrained_record, explain_missing_weights
+from ._pretrained import cfg_model_defaults, check_pretrained_record, explain_missing_weights
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -1812,7 +1812,10 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     variant's architecture. Every SMPConvTCN it holds without a ``seq_len`` gets the length of its pretrained cfg's
     ``input_size`` (its deployment length), set after the weights are loaded so that a deployed checkpoint tells its
     own length."""
-    model_args = dict(arch_args, **kwargs)
+    # the class count and input channels a pretrained cfg states (a folder's or Hub repo's config, an overlay) where
+    # the caller gives none, as timm builds any model: the variant's would win over them, and timm's loading would
+    # then replace the weights' head at random or sum their first layer to other channels, silently
+    model_args = {**arch_args, **cfg_model_defaults(variant, kwargs, stated_only=True), **kwargs}
     if pretrained and 'num_members' in arch_args and 'num_members' not in kwargs and _weights_hold_one_model(kwargs):
         # a single model's weights for a variant registered as an ensemble since (a folder written before records no
         # num_members): built as the one SMP-TCN the file holds, as its shapes tell its classes
@@ -1854,7 +1857,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
             input_size=(model_args['in_chans'], 1, model_args['seq_len']))
     # weights of another kernel length load into any: what they were trained as, if recorded
     check_pretrained_record(variant, pretrained, kwargs, whole_architecture(model_args), RECORD_CHECKED_ARGS)
-    with explain_missing_weights(variant, pretrained, kwargs), first_layer_adapted_by_filter():
+    with explain_missing_weights(variant, pretrained, kwargs), first_layer_adapted_by_filter('in_chans' in kwargs):
         model = build_model_with_cfg(
             SMPConvTCNEnsemble if ensemble else SMPConvTCN, variant, pretrained,
             pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn),

@@ -15,6 +15,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 import smpconvnet
+from conftest import rel_err
 from smpconvnet.models import RECORDED_ARGS_KEY, recorded_model_args
 from smpconvnet.weights.folders import write_model_folder
 
@@ -674,46 +675,88 @@ def test_a_config_disagreeing_with_its_weights_matters_only_where_the_model_is_b
             timm.create_model(variant, checkpoint_path=file, **args)
 
 
-@pytest.mark.parametrize('key', ['num_classes', 'in_chans'])
-def test_a_config_without_the_class_count_or_channels_of_its_weights_is_refused(tmp_path, key):
-    """Trial 45: an SMP-TCN folder whose config.json lost num_classes (or in_chans) was built with the variant's
-    default and loaded silently: a new random head (0.41 off), or a stem summed to other channels. Refused, with a hint
-    that loads it as trained; a value the weights were trained with loads as before."""
-    model = timm.create_model('smpconv_tcn_smnist', num_classes=5, in_chans=2, **SMALL).eval()
-    folder = write_model_folder(model, tmp_path / 'run', card='test', model_args=model.arch_args)
+FAMILIES = {
+    'smpconv_tcn_smnist': (dict(num_blocks=3, hidden_channels=8, n_points=6), (64,)),
+    'smpconv_resnet_cifar10': (dict(block_channels=(8, 16), kernel_size=7), (32, 32)),
+    'smpconvnet_t': (dict(layers=(1, 1, 1, 1), channels=(8, 16, 24, 32), large_kernel_sizes=(7, 7, 7, 7)), (64, 64)),
+}
+
+
+def _edited_cfg(config, key, value):
+    # the pretrained_cfg's statement of key (what timm builds a model with where model_args lack it)
+    if key == 'in_chans':
+        config['pretrained_cfg']['input_size'] = [value, *config['pretrained_cfg']['input_size'][1:]]
+    else:
+        config['pretrained_cfg']['num_classes'] = config['num_classes'] = value
+
+
+@pytest.mark.parametrize('name', list(FAMILIES))
+@pytest.mark.parametrize('key, other', [('num_classes', 3), ('in_chans', 1)])
+@pytest.mark.parametrize('writer', ['project', 'timm'])
+def test_a_config_without_the_class_count_or_channels_builds_its_pretrained_cfg(tmp_path, name, key, other, writer):
+    """Trial 45 / 46: a folder whose config.json's model_args lost num_classes (or in_chans) is built, as timm builds
+    any model, with its pretrained_cfg's (num_classes, input_size), which state its weights': it loads as trained
+    (an SMP-TCN was built with the variant's: a new random head, 0.41 off, or a stem summed to other channels, silently,
+    from the project's writer and from timm's save_for_hf alike). Where the pretrained_cfg states another value too,
+    weights that record theirs (the project's writer) are refused with a hint that loads them as trained; timm's
+    writer records none, and the pretrained_cfg is all there is."""
+    args, size = FAMILIES[name]
+    torch.manual_seed(0)
+    model = timm.create_model(name, num_classes=5, in_chans=2, **args).eval()
+    if writer == 'project':
+        folder = write_model_folder(model, tmp_path / 'run', card='test', model_args=dict(
+            getattr(model, 'arch_args', None) or dict(num_classes=5, in_chans=2, **args)))
+    else:
+        folder = tmp_path / 'run'
+        timm.models.save_for_hf(model, str(folder), safe_serialization=True)
     config = json.loads((folder / 'config.json').read_text())
     del config['model_args'][key]
+    (folder / 'config.json').write_text(json.dumps(config))
+    x = torch.randn(2, 2, *size)
+    with torch.no_grad():
+        assert torch.equal(timm.create_model(f'local-dir:{folder}', pretrained=True).eval()(x), model(x))
+        assert torch.equal(smpconvnet.load_model(folder)[0].eval()(x), model(x))
+    if writer == 'timm':
+        return
+    _edited_cfg(config, key, other)
     (folder / 'config.json').write_text(json.dumps(config))
     with pytest.raises(ValueError, match=f'was trained with {key}=') as e:
         timm.create_model(f'local-dir:{folder}', pretrained=True)
     hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
     copied = eval(f'timm.create_model("local-dir:{folder}", pretrained=True, {hint})', {'timm': timm}).eval()
-    x = torch.randn(2, 2, 64)
     with torch.no_grad():
         assert torch.equal(copied(x), model(x))
+    if key == 'num_classes':
+        # features come before the classifier: the class count the config states changes none of them (trial 46: it
+        # was refused)
+        features = timm.create_model(f'local-dir:{folder}', pretrained=True, features_only=True).eval()
+        wanted = timm.create_model(f'local-dir:{folder}', pretrained=True, features_only=True, num_classes=5).eval()
+        with torch.no_grad():
+            assert all(torch.equal(a, b) for a, b in zip(features(x), wanted(x)))
 
 
-@pytest.mark.parametrize('name, args, size', [
-    ('smpconv_resnet_cifar10', dict(block_channels=(8, 16), kernel_size=7), (32, 32)),
-    ('smpconvnet_t', dict(layers=(1, 1, 1, 1), channels=(8, 16, 24, 32), large_kernel_sizes=(7, 7, 7, 7)), (64, 64))])
-def test_a_config_without_the_channels_of_its_weights_builds_none_from_its_input_size(tmp_path, name, args, size):
-    """Trial 45: an SMP-ResNet folder whose config.json lost in_chans and whose pretrained_cfg's input_size says
-    another channel count was built with the input_size's (timm's defaults) and loaded silently, its stem summed to
-    one channel (0.0156 off). Refused with a hint that loads it as trained; a config that lost in_chans alone loads
-    as trained (its input_size gives them)."""
+@pytest.mark.parametrize('name', ['smpconv_tcn_smnist', 'smpconv_resnet_cifar10'])
+def test_weights_whose_cfg_states_other_channels_are_not_adapted(tmp_path, name):
+    """Trial 46: a folder saved by timm (no record with the weights) whose config.json lost in_chans and whose
+    pretrained_cfg's input_size states 1 channel for 2-channel weights was built with 1 channel and its first layer
+    summed to it, silently (timm refuses such a first conv: it adapts one only from the channels its cfg states).
+    Refused, naming the weights' channels; a caller's own in_chans still adapts them, as timm's contract asks."""
+    args, size = FAMILIES[name]
     model = timm.create_model(name, num_classes=5, in_chans=2, **args).eval()
-    folder = write_model_folder(model, tmp_path / 'run', card='test', model_args=dict(num_classes=5, in_chans=2, **args))
+    folder = tmp_path / 'run'
+    timm.models.save_for_hf(model, str(folder), safe_serialization=True)
     config = json.loads((folder / 'config.json').read_text())
     del config['model_args']['in_chans']
+    _edited_cfg(config, 'in_chans', 1)
     (folder / 'config.json').write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r'has 2 input channels.*states 1 .*in_chans=2'):
+        timm.create_model(f'local-dir:{folder}', pretrained=True)
     x = torch.randn(2, 2, *size)
     with torch.no_grad():
-        assert torch.equal(timm.create_model(f'local-dir:{folder}', pretrained=True).eval()(x), model(x))
-    config['pretrained_cfg']['input_size'] = [1, *size]
-    (folder / 'config.json').write_text(json.dumps(config))
-    with pytest.raises(ValueError, match='was trained with in_chans=2') as e:
-        timm.create_model(f'local-dir:{folder}', pretrained=True)
-    hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
-    copied = eval(f'timm.create_model("local-dir:{folder}", pretrained=True, {hint})', {'timm': timm}).eval()
-    with torch.no_grad():
-        assert torch.equal(copied(x), model(x))
+        assert torch.equal(timm.create_model(f'local-dir:{folder}', pretrained=True, in_chans=2).eval()(x), model(x))
+        one = timm.create_model(f'local-dir:{folder}', pretrained=True, in_chans=1).eval()  # asked for: adapted
+        assert rel_err(one(x[:, :1]), model(x[:, :1].expand(-1, 2, *([-1] * len(size))))) < 1e-5
+    # a weights file named by an overlay alone, into the variant's cfg (1 or 3 channels), the same
+    file = folder / 'model.safetensors'
+    with pytest.raises(ValueError, match='has 2 input channels'):
+        timm.create_model(name, pretrained=True, num_classes=5, **args, pretrained_cfg_overlay=dict(file=str(file)))
