@@ -479,6 +479,27 @@ def remap_original_keys(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.
 _INPUT_CHANNEL_KEYS = ('stem.smp.kernel.weights', 'stem.small.weight')
 
 
+def _shape_args(sd: Dict[str, torch.Tensor]) -> str:
+    # the timm.create_model arguments an SMP-ResNet state dict's shapes tell, trained (point kernels: not the kernel
+    # size, which their points fit at any) or deployed (static kernels)
+    stem = sd.get('stem.smp.kernel.weights')
+    static = stem is None and sd.get('stem.weight') is not None
+    first = 'conv1.weight' if static else 'conv1.smp.kernel.weights'
+    stem = sd['stem.weight'] if static else stem
+    blocks = sorted({int(k.split('.')[1]) for k in sd if k.startswith('blocks.') and k.endswith(first)})
+    args = {}
+    if stem is not None:
+        args.update(in_chans=stem.shape[1], stem_channels=stem.shape[0])
+        if static:
+            args['kernel_size'] = stem.shape[-1]
+        else:
+            args['n_points'] = stem.shape[2]
+    args['block_channels'] = tuple(sd[f'blocks.{i}.{first}'].shape[0] for i in blocks)
+    if sd.get('head.weight') is not None:
+        args['num_classes'] = sd['head.weight'].shape[0]
+    return ', '.join(f'{k}={v}' for k, v in args.items())
+
+
 def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Dict[str, torch.Tensor]:
     """Accept original CIFAR ResNet checkpoints (``cconv1.Kernel.weight_coord``, ``blocks.i.norm1s``, ``out_layer``)
     and this package's own; wrappers and ``module.`` prefixes are removed; another number of input channels is
@@ -499,18 +520,20 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Di
             model.reparameterize()
         return check_deployed_fit(
             state_dict, model, ('head.weight', 'head.bias'),
-            'create the model with the architecture it was deployed from (stem_channels=, block_channels=, '
-            'kernel_size=)')
+            f'create the model with the architecture it was deployed from: {_shape_args(state_dict)} in '
+            f'timm.create_model (what its shapes tell)')
     if any(k.startswith(('cconv1.', 'out_layer.')) or '.cconv1.' in k for k in state_dict):
         state_dict = remap_original_keys(state_dict)
     model_sd = model.state_dict()
+    shape_args = _shape_args(state_dict)  # its own input channels, before they are adapted to the model's
     # another number of input channels (in_chans= with pretrained weights), as timm adapts a first conv
     state_dict = adapt_input_channels(state_dict, model_sd, _INPUT_CHANNEL_KEYS)
     for k, v in state_dict.items():
         if k in model_sd and k not in ('head.weight', 'head.bias') and model_sd[k].shape != v.shape:
             raise ValueError(
                 f'checkpoint tensor {k} has shape {list(v.shape)}, the model expects {list(model_sd[k].shape)}; '
-                f'create the model that matches the checkpoint (stem_channels=, block_channels=, n_points=)')
+                f'create the model that matches the checkpoint: {shape_args} in timm.create_model '
+                f'(what its shapes tell)')
     # a classifier the model lacks (num_classes=0) is timm's to drop, as one of another class count
     extra = sorted(set(state_dict) - set(model_sd) - {'head.weight', 'head.bias'})
     if extra:

@@ -1335,6 +1335,21 @@ def remap_original_keys(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.
     return out
 
 
+def _shape_args(sd: Dict[str, torch.Tensor]) -> str:
+    # the timm.create_model arguments an SMP-TCN state dict's shapes tell (not its kernel length, causal or pooling),
+    # trained (point kernels) or deployed (static kernels)
+    w, head = sd.get('blocks.0.conv1.smp.kernel.weights'), sd.get('head.weight')
+    static = sd.get('blocks.0.conv1.weight')
+    args = {'num_blocks': len({int(k.split('.')[1]) for k in sd if k.startswith('blocks.')})}
+    if w is not None:
+        args.update(hidden_channels=w.shape[0], in_chans=w.shape[1], n_points=w.shape[2])
+    elif static is not None:
+        args.update(hidden_channels=static.shape[0], in_chans=static.shape[1])
+    if head is not None:
+        args['num_classes'] = head.shape[0]
+    return ', '.join(f'{k}={v}' for k, v in args.items())
+
+
 def _describe(sd: Dict[str, torch.Tensor]) -> str:
     blocks = {int(k.split('.')[1]) for k in sd if k.startswith('blocks.')}
     w = sd.get('blocks.0.conv1.smp.kernel.weights')
@@ -1402,7 +1417,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
             model.reparameterize(length=_deployed_length(state_dict, model))
         return check_deployed_fit(
             state_dict, model, ('head.weight', 'head.bias'),
-            'create the model with the architecture it was deployed from (num_blocks=, hidden_channels=, in_chans=)')
+            f'create the model with the architecture it was deployed from: {_shape_args(state_dict)} in '
+            f'timm.create_model (what its shapes tell)')
     if any(k.startswith('backbone.') or k.startswith('finallyr.') for k in state_dict):
         state_dict = remap_original_keys(state_dict)
     model_sd = model.state_dict()
@@ -1422,7 +1438,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
         state_dict = dict(state_dict)
         state_dict['blocks.0.shortcut.weight'] = torch.eye(width, dtype=first.dtype).unsqueeze(-1)
         state_dict['blocks.0.shortcut.bias'] = torch.zeros(width, dtype=first.dtype)
-    described = _describe(state_dict)  # its own input channels, before they are adapted to the model's
+    # its own input channels, before they are adapted to the model's
+    described, shape_args = _describe(state_dict), _shape_args(state_dict)
     state_dict = adapt_input_channels(state_dict, model_sd, _INPUT_CHANNEL_KEYS)
     if 'blocks.0.shortcut.weight' in state_dict and 'blocks.0.shortcut.weight' not in model_sd \
             and 'blocks.0.conv1.small.weight' in model_sd:
@@ -1441,7 +1458,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
                  f'{list(model_sd[mismatch[0]].shape)}' if mismatch else ''
         raise ValueError(
             f'checkpoint is an SMP-TCN with {described}, the model has {_describe(model_sd)}{detail}; '
-            f'create the model that matches (num_blocks=, hidden_channels=, in_chans=, n_points= in timm.create_model)')
+            f'create the model that matches: {shape_args} in timm.create_model (what its shapes tell; a kernel '
+            f'length, causal and global_pool they do not)')
     return state_dict
 
 

@@ -823,6 +823,16 @@ def original_key(key: str) -> str:
     return k
 
 
+def _deployed_shape_args(state_dict: Dict[str, torch.Tensor]) -> str:
+    # the timm.create_model arguments a deployed state dict's shapes tell: those of its trained form that are left
+    # (a stage's kernel size is its first block's static kernel's)
+    config = infer_config_from_checkpoint(state_dict)
+    kernels = [state_dict[f'stages.{i}.blocks.0.large_kernel.weight'].shape[-1] for i in range(len(config['layers']))]
+    args = dict(layers=tuple(config['layers']), channels=tuple(config['channels']), large_kernel_sizes=tuple(kernels),
+                in_chans=config['in_chans'], num_classes=config['num_classes'])
+    return ', '.join(f'{k}={v}' for k, v in args.items())
+
+
 def _describe(config: Dict[str, Any]) -> str:
     for name, cfg in ARCH_CONFIGS.items():
         if list(cfg['channels']) == config['channels'] and list(cfg['layers']) == config['layers']:
@@ -851,7 +861,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
             model.reparameterize()
         return check_deployed_fit(
             state_dict, model, ('head.fc.weight', 'head.fc.bias', 'stem.0.conv.weight'),
-            'create the model with the architecture it was deployed from (layers=, channels=, large_kernel_sizes=)')
+            f'create the model with the architecture it was deployed from: {_deployed_shape_args(state_dict)} in '
+            f'timm.create_model (what its shapes tell)')
     original = is_original_layout(state_dict)
     if original:
         # their shapes and sizes (one per stage) are read by infer_config_from_checkpoint below, their values

@@ -198,3 +198,21 @@ def test_pretrained_weights_for_other_input_channels(tmp_path):
     x = torch.randn(2, 1, 32, 32)
     with torch.no_grad():
         assert rel_err(grey(x), reference(x.expand(-1, 3, -1, -1))) < 1e-5
+
+
+@pytest.mark.parametrize('deployed', [False, True])
+def test_a_checkpoint_of_another_size_names_the_arguments_that_fit_it(deployed):
+    """Trial 46: the refusal of a checkpoint of another size named the arguments to set without their values
+    ('stem_channels=, block_channels=, ...'): it gives the values its shapes tell, which copied literally build a model
+    the checkpoint loads into."""
+    import re
+    trained = timm.create_model('smpconv_resnet_cifar10', block_channels=(8, 16), kernel_size=7, in_chans=2,
+                                num_classes=4).eval()
+    if deployed:
+        trained.reparameterize()
+    state_dict = trained.state_dict()
+    with pytest.raises(ValueError, match='create the model') as e:
+        checkpoint_filter_fn(state_dict, timm.create_model('smpconv_resnet_cifar10', block_channels=(8, 32)))
+    args = re.search(r': ([^:]+) in timm\.create_model', str(e.value)).group(1)
+    fitting = eval(f"timm.create_model('smpconv_resnet_cifar10', {args})", {'timm': timm})
+    fitting.load_state_dict(checkpoint_filter_fn(state_dict, fitting))

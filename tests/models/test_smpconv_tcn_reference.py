@@ -6,6 +6,7 @@ Tolerance: max abs error / max abs reference value <= 1e-4 (observed: about 2e-7
 """
 import csv
 import json
+import re
 
 import pytest
 import timm
@@ -149,8 +150,20 @@ def test_smnist_original_layout_loads(tmp_path):
 def test_wrong_size_checkpoint_is_refused():
     sd = load_file(TCN_CKPT)  # 2 blocks x 8 channels
     model = timm.create_model('smpconv_tcn_smnist')  # 6 blocks x 30 channels
-    with pytest.raises(ValueError, match=r'2 blocks, 8 hidden channels.*6 blocks, 30 hidden channels'):
+    with pytest.raises(ValueError, match=r'2 blocks, 8 hidden channels.*6 blocks, 30 hidden channels') as e:
         checkpoint_filter_fn(sd, model)
+    # the arguments it names, copied literally, build a model the weights fit (trial 46: they were left blank)
+    args = re.search(r'create the model that matches: (.+) in timm\.create_model', str(e.value)).group(1)
+    fitting = eval(f"timm.create_model('smpconv_tcn_smnist', {args})", {'timm': timm})
+    fitting.load_state_dict(checkpoint_filter_fn(sd, fitting))
+    # a deployed one's too
+    fitting.eval().reparameterize(length=50)
+    deployed = fitting.state_dict()
+    with pytest.raises(ValueError, match='deployed from: ') as e:
+        checkpoint_filter_fn(deployed, timm.create_model('smpconv_tcn_smnist'))
+    args = re.search(r'deployed from: (.+) in timm\.create_model', str(e.value)).group(1)
+    fitting = eval(f"timm.create_model('smpconv_tcn_smnist', {args})", {'timm': timm})
+    fitting.load_state_dict(checkpoint_filter_fn(deployed, fitting))
     model = timm.create_model('smpconv_tcn_smnist', num_blocks=2, hidden_channels=8, n_points=16)
     with pytest.raises(ValueError, match=r'30 points.*16 points'):
         checkpoint_filter_fn(sd, model)
