@@ -767,10 +767,10 @@ def adapt_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str
     in_ckpt, in_model = state_dict[key].shape[1], model_sd[key].shape[1]
     if not _IN_CHANS_GIVEN.get():
         raise ValueError(
-            f'the weights\' first layer ({key}) has {in_ckpt} input channels, and the pretrained cfg they come with '
-            f'states {in_model} (input_size[0], which the model was built with): the cfg does not describe these '
-            f'weights, so they are not adapted to it; correct the cfg\'s input_size, or create the model with '
-            f'in_chans={in_ckpt}')
+            f'the weights\' first layer ({key}) has {in_ckpt} input channels, and the model {in_model}, which no '
+            f'in_chans= asked for (its pretrained cfg\'s input_size): they are adapted to other channels only on '
+            f'request; create the model with in_chans={in_ckpt} (or correct the cfg\'s input_size where it comes with '
+            f'the weights)')
     out = dict(state_dict)
     for k in keys:
         w = state_dict.get(k)
@@ -799,6 +799,15 @@ _IN_CHANS_GIVEN: contextvars.ContextVar[bool] = contextvars.ContextVar('in_chans
 
 
 @contextlib.contextmanager
+def _input_channels_adaptable(in_chans_given: bool) -> Iterator[None]:
+    token = _IN_CHANS_GIVEN.set(in_chans_given)
+    try:
+        yield
+    finally:
+        _IN_CHANS_GIVEN.reset(token)
+
+
+@contextlib.contextmanager
 def first_layer_adapted_by_filter(in_chans_given: bool = True) -> Iterator[None]:
     """Around ``build_model_with_cfg`` of a family whose ``checkpoint_filter_fn`` adapts the first layer's input
     channels itself (``adapt_input_channels``): timm's log that such weights load unchanged is left out.
@@ -807,11 +816,10 @@ def first_layer_adapted_by_filter(in_chans_given: bool = True) -> Iterator[None]
     adapted only from the channels its cfg declares)."""
     logger, log_filter = logging.getLogger('timm.models._builder'), _AdaptedFirstLayerLog()
     logger.addFilter(log_filter)
-    token = _IN_CHANS_GIVEN.set(in_chans_given)
     try:
-        yield
+        with _input_channels_adaptable(in_chans_given):
+            yield
     finally:
-        _IN_CHANS_GIVEN.reset(token)
         logger.removeFilter(log_filter)
 
 
@@ -1005,7 +1013,10 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
             if a['remap']:
                 state_dict = remap_state_dict(state_dict, model)
             elif filter_fn is not None:
-                state_dict = filter_fn(state_dict, model)
+                # a first layer of other channels is adapted only where the model was asked for its in_chans (timm's
+                # load_checkpoint adapts none: a strict load)
+                with _input_channels_adaptable('in_chans' in getattr(model, 'create_args', {})):
+                    state_dict = filter_fn(state_dict, model)
             warn_clamped_radii(state_dict, model, f'{what} {checkpoint_path}')
         except ValueError as e:
             if not str(e).startswith(FILTER_ERROR_PREFIXES):  # (the families' filters' refusals: which file)

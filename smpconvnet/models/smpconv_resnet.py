@@ -16,6 +16,7 @@ input channel (``PointKernel(ndim=2, shared_coords=False, normalize_by_count=Tru
 grid and applied with 'same' zero padding. ``reparameterize()`` merges each SMP unit, its 3x3 branch and
 both BatchNorms into one static 33x33 convolution with bias.
 """
+import inspect
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -479,9 +480,10 @@ def remap_original_keys(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.
 _INPUT_CHANNEL_KEYS = ('stem.smp.kernel.weights', 'stem.small.weight')
 
 
-def _shape_args(sd: Dict[str, torch.Tensor]) -> str:
-    # the timm.create_model arguments an SMP-ResNet state dict's shapes tell, trained (point kernels: not the kernel
-    # size, which their points fit at any) or deployed (static kernels)
+def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
+    # a hint: the timm.create_model arguments an SMP-ResNet state dict's shapes tell, trained (point kernels) or
+    # deployed (static kernels); a trained one's kernel size no shape tells (an SMP kernel's points fit any): the
+    # model's, said so. Copied as printed, it builds a network the weights load into
     stem = sd.get('stem.smp.kernel.weights')
     static = stem is None and sd.get('stem.weight') is not None
     first = 'conv1.weight' if static else 'conv1.smp.kernel.weights'
@@ -492,12 +494,22 @@ def _shape_args(sd: Dict[str, torch.Tensor]) -> str:
         args.update(in_chans=stem.shape[1], stem_channels=stem.shape[0])
         if static:
             args['kernel_size'] = stem.shape[-1]
+            default = inspect.signature(SMPConvResNet).parameters['small_kernel_size'].default
+            if stem.shape[-1] < default:  # (any fits: merged into the static kernels, but not larger than they)
+                args['small_kernel_size'] = stem.shape[-1]
         else:
             args['n_points'] = stem.shape[2]
     args['block_channels'] = tuple(sd[f'blocks.{i}.{first}'].shape[0] for i in blocks)
+    if not static:
+        small = sd.get('blocks.0.conv1.small.weight')
+        if small is not None:
+            args['small_kernel_size'] = small.shape[-1]
+        args['bias'] = 'blocks.0.conv1.smp.bias' in sd
+        args['kernel_size'] = model.kernel_size
     if sd.get('head.weight') is not None:
         args['num_classes'] = sd['head.weight'].shape[0]
-    return ', '.join(f'{k}={v}' for k, v in args.items())
+    return (f"pass {', '.join(f'{k}={v!r}' for k, v in args.items())} to timm.create_model (what its shapes tell"
+            + ('' if static else '; its kernel size they do not: this model\'s, kernel_size') + ')')
 
 
 def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Dict[str, torch.Tensor]:
@@ -520,20 +532,18 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Di
             model.reparameterize()
         return check_deployed_fit(
             state_dict, model, ('head.weight', 'head.bias'),
-            f'create the model with the architecture it was deployed from: {_shape_args(state_dict)} in '
-            f'timm.create_model (what its shapes tell)')
+            f'create the model with the architecture it was deployed from: {_shape_args(state_dict, model)}')
     if any(k.startswith(('cconv1.', 'out_layer.')) or '.cconv1.' in k for k in state_dict):
         state_dict = remap_original_keys(state_dict)
     model_sd = model.state_dict()
-    shape_args = _shape_args(state_dict)  # its own input channels, before they are adapted to the model's
+    shape_args = _shape_args(state_dict, model)  # its own input channels, before they are adapted to the model's
     # another number of input channels (in_chans= with pretrained weights), as timm adapts a first conv
     state_dict = adapt_input_channels(state_dict, model_sd, _INPUT_CHANNEL_KEYS)
     for k, v in state_dict.items():
         if k in model_sd and k not in ('head.weight', 'head.bias') and model_sd[k].shape != v.shape:
             raise ValueError(
                 f'checkpoint tensor {k} has shape {list(v.shape)}, the model expects {list(model_sd[k].shape)}; '
-                f'create the model that matches the checkpoint: {shape_args} in timm.create_model '
-                f'(what its shapes tell)')
+                f'create the model that matches the checkpoint: {shape_args}')
     # a classifier the model lacks (num_classes=0) is timm's to drop, as one of another class count
     extra = sorted(set(state_dict) - set(model_sd) - {'head.weight', 'head.bias'})
     if extra:

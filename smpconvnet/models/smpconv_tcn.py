@@ -643,7 +643,9 @@ def _cfg_follows_length(model: nn.Module):
         return
     update = dict(input_size=(int(cfg['input_size'][0]), 1, int(length)), pool_size=(1, int(length)))
     if any(cfg.get(k) != v for k, v in update.items()):
-        model.pretrained_cfg = model.default_cfg = dict(cfg, **update)  # (timm's alias: one dict)
+        # in place: timm's load_pretrained holds this dict while the checkpoint filter deploys the model, and reads
+        # its num_classes after (a new dict there had it drop a deployed file's head for a random one)
+        cfg.update(update)
 
 
 def _valid_steps(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -1335,19 +1337,29 @@ def remap_original_keys(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.
     return out
 
 
-def _shape_args(sd: Dict[str, torch.Tensor]) -> str:
-    # the timm.create_model arguments an SMP-TCN state dict's shapes tell (not its kernel length, causal or pooling),
-    # trained (point kernels) or deployed (static kernels)
+def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
+    # a hint: the timm.create_model arguments an SMP-TCN state dict's shapes tell, trained (point kernels) or
+    # deployed (static kernels), then the model's own kernel_length and global_pool, which no shape tells (an SMP
+    # kernel's points fit any length; a pooling has no weights): copied as printed, it builds a network the weights
+    # load into
     w, head = sd.get('blocks.0.conv1.smp.kernel.weights'), sd.get('head.weight')
-    static = sd.get('blocks.0.conv1.weight')
+    static, small = sd.get('blocks.0.conv1.weight'), sd.get('blocks.0.conv1.small.weight')
     args = {'num_blocks': len({int(k.split('.')[1]) for k in sd if k.startswith('blocks.')})}
     if w is not None:
         args.update(hidden_channels=w.shape[0], in_chans=w.shape[1], n_points=w.shape[2])
+        if small is not None:
+            args['small_kernel_size'] = small.shape[-1]
+        args['bias'] = 'blocks.0.conv1.smp.bias' in sd
     elif static is not None:
         args.update(hidden_channels=static.shape[0], in_chans=static.shape[1])
     if head is not None:
         args['num_classes'] = head.shape[0]
-    return ', '.join(f'{k}={v}' for k, v in args.items())
+    if model.kernel_length is not None:  # (None, kernels as long as the input: timm drops a None argument)
+        args['kernel_length'] = model.kernel_length
+    args['global_pool'] = model.global_pool
+    return (f"pass {', '.join(f'{k}={v!r}' for k, v in args.items())} to timm.create_model (what its shapes tell; "
+            f"its kernel length and pooling they do not: this model's, "
+            f"{'kernels as long as the input' if model.kernel_length is None else 'kernel_length'} and global_pool)")
 
 
 def _describe(sd: Dict[str, torch.Tensor]) -> str:
@@ -1417,8 +1429,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
             model.reparameterize(length=_deployed_length(state_dict, model))
         return check_deployed_fit(
             state_dict, model, ('head.weight', 'head.bias'),
-            f'create the model with the architecture it was deployed from: {_shape_args(state_dict)} in '
-            f'timm.create_model (what its shapes tell)')
+            f'create the model with the architecture it was deployed from: {_shape_args(state_dict, model)}')
     if any(k.startswith('backbone.') or k.startswith('finallyr.') for k in state_dict):
         state_dict = remap_original_keys(state_dict)
     model_sd = model.state_dict()
@@ -1439,7 +1450,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
         state_dict['blocks.0.shortcut.weight'] = torch.eye(width, dtype=first.dtype).unsqueeze(-1)
         state_dict['blocks.0.shortcut.bias'] = torch.zeros(width, dtype=first.dtype)
     # its own input channels, before they are adapted to the model's
-    described, shape_args = _describe(state_dict), _shape_args(state_dict)
+    described, shape_args = _describe(state_dict), _shape_args(state_dict, model)
     state_dict = adapt_input_channels(state_dict, model_sd, _INPUT_CHANNEL_KEYS)
     if 'blocks.0.shortcut.weight' in state_dict and 'blocks.0.shortcut.weight' not in model_sd \
             and 'blocks.0.conv1.small.weight' in model_sd:
@@ -1458,8 +1469,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
                  f'{list(model_sd[mismatch[0]].shape)}' if mismatch else ''
         raise ValueError(
             f'checkpoint is an SMP-TCN with {described}, the model has {_describe(model_sd)}{detail}; '
-            f'create the model that matches: {shape_args} in timm.create_model (what its shapes tell; a kernel '
-            f'length, causal and global_pool they do not)')
+            f'create the model that matches: {shape_args}')
     return state_dict
 
 

@@ -11,6 +11,8 @@ Layout (stage i of ``len(layers)``):
     stage i: [downsample: conv1x1-BN-ReLU, dw3x3/2-BN-ReLU, for i > 0], then layers[i] x (SMP block, FFN block)
     head: BN, global pool, linear
 """
+import inspect
+import math
 import re
 from typing import Any, Dict, List, Optional, Tuple, Type, Union
 
@@ -494,6 +496,7 @@ class SMPConvNet(nn.Module):
         self.strict_img_size = strict_img_size
         self.drop_rate = drop_rate
         self.large_kernel_sizes = list(large_kernel_sizes)
+        self.n_points_divide = n_points_divide  # (a size hint reads a checkpoint's kernel sizes off its points)
 
         c0 = channels[0]
         self.stem = Stem(
@@ -823,6 +826,21 @@ def original_key(key: str) -> str:
     return k
 
 
+def _kernel_sizes_of_points(n_points: Optional[List[Optional[int]]], divide: int) -> Optional[List[int]]:
+    # the kernel size of each stage whose point count is n (n = k * k // divide, one k per n): a checkpoint's kernel
+    # sizes as the model builds them, None where a stage's count fits no size
+    if not n_points or any(n is None for n in n_points):
+        return None
+    sizes = []
+    for n in n_points:
+        k = math.isqrt(n * divide)
+        found = next((c for c in (k, k + 1) if c and c * c // divide == n), None)
+        if found is None:
+            return None
+        sizes.append(found)
+    return sizes
+
+
 def _deployed_shape_args(state_dict: Dict[str, torch.Tensor]) -> str:
     # the timm.create_model arguments a deployed state dict's shapes tell: those of its trained form that are left
     # (a stage's kernel size is its first block's static kernel's)
@@ -830,7 +848,10 @@ def _deployed_shape_args(state_dict: Dict[str, torch.Tensor]) -> str:
     kernels = [state_dict[f'stages.{i}.blocks.0.large_kernel.weight'].shape[-1] for i in range(len(config['layers']))]
     args = dict(layers=tuple(config['layers']), channels=tuple(config['channels']), large_kernel_sizes=tuple(kernels),
                 in_chans=config['in_chans'], num_classes=config['num_classes'])
-    return ', '.join(f'{k}={v}' for k, v in args.items())
+    small = inspect.signature(SMPConvNet).parameters['small_kernel_size'].default
+    if min(kernels) < small:  # (any fits: merged into the static kernels, but not larger than they)
+        args['small_kernel_size'] = min(kernels)
+    return f"pass {', '.join(f'{k}={v}' for k, v in args.items())} to timm.create_model (what its shapes tell)"
 
 
 def _describe(config: Dict[str, Any]) -> str:
@@ -861,8 +882,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
             model.reparameterize()
         return check_deployed_fit(
             state_dict, model, ('head.fc.weight', 'head.fc.bias', 'stem.0.conv.weight'),
-            f'create the model with the architecture it was deployed from: {_deployed_shape_args(state_dict)} in '
-            f'timm.create_model (what its shapes tell)')
+            f'create the model with the architecture it was deployed from: {_deployed_shape_args(state_dict)}')
     original = is_original_layout(state_dict)
     if original:
         # their shapes and sizes (one per stage) are read by infer_config_from_checkpoint below, their values
@@ -879,8 +899,14 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
         # every argument the checkpoint needs, so the hint works as printed (timm.create_model(checkpoint_path=)
         # loads strictly: the classifier and first conv must fit too)
         fit = dict(channels=ckpt_cfg['channels'], layers=ckpt_cfg['layers'])
-        if original and ckpt_cfg.get('large_kernel_sizes') not in (None, list(model.large_kernel_sizes)):
-            fit['large_kernel_sizes'] = ckpt_cfg['large_kernel_sizes']
+        kernels = ckpt_cfg.get('large_kernel_sizes') if original else _kernel_sizes_of_points(
+            ckpt_cfg.get('n_points'), model.n_points_divide)
+        if kernels not in (None, list(model.large_kernel_sizes)):
+            fit['large_kernel_sizes'] = kernels
+        small = next((v.shape[-1] for k, v in state_dict.items() if k.endswith('small_conv.conv.weight')), None)
+        model_small = next(v.shape[-1] for k, v in model_sd.items() if k.endswith('small_conv.conv.weight'))
+        if small is not None and small != model_small:
+            fit['small_kernel_size'] = small
         if ckpt_cfg['num_classes'] != model.num_classes:
             fit['num_classes'] = ckpt_cfg['num_classes']
         if ckpt_cfg['in_chans'] != model.stem[0].conv.in_channels:

@@ -235,11 +235,16 @@ def test_not_a_checkpoint_is_refused(tmp_path):
 def test_a_deployed_checkpoint_of_another_architecture_names_the_arguments_that_fit_it():
     """Trial 46: the refusal named the arguments without their values ('layers=, channels=, large_kernel_sizes='): it
     gives those the deployed shapes tell, which copied literally build a model the checkpoint loads into."""
-    small = dict(channels=(8, 16, 24, 32), large_kernel_sizes=(7, 7, 5, 5))
-    trained = timm.create_model('smpconvnet_t', layers=(1, 1, 1, 1), num_classes=5, in_chans=2, **small).eval()
-    trained.reparameterize()
-    with pytest.raises(ValueError, match='deployed from: ') as e:
-        checkpoint_filter_fn(trained.state_dict(), timm.create_model('smpconvnet_t', layers=(1, 1, 2, 1), **small))
-    args = re.search(r'deployed from: (.+) in timm\.create_model', str(e.value)).group(1)
-    fitting = eval(f"timm.create_model('smpconvnet_t', {args})", {'timm': timm})
-    fitting.load_state_dict(checkpoint_filter_fn(trained.state_dict(), fitting))
+    small = dict(channels=(8, 16, 24, 32), large_kernel_sizes=(7, 5, 7, 3), small_kernel_size=3)
+    x = torch.randn(1, 2, 64, 64)
+    for deployed in (False, True):  # (trial 47: the trained form's hint left out its kernel sizes)
+        trained = timm.create_model('smpconvnet_t', layers=(1, 1, 1, 1), num_classes=5, in_chans=2, **small).eval()
+        if deployed:
+            trained.reparameterize()
+        with pytest.raises(ValueError, match='deployed from: pass ' if deployed else 'the checkpoint: pass ') as e:
+            checkpoint_filter_fn(trained.state_dict(), timm.create_model('smpconvnet_t', layers=(1, 1, 2, 1)))
+        args = re.search(r': pass (.+) to timm\.create_model', str(e.value)).group(1)
+        fitting = eval(f"timm.create_model('smpconvnet_t', {args})", {'timm': timm}).eval()
+        fitting.load_state_dict(checkpoint_filter_fn(trained.state_dict(), fitting))
+        with torch.no_grad():
+            assert torch.equal(fitting(x), trained(x))
