@@ -756,10 +756,10 @@ def adapt_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str
     changed (a new dict is returned where anything is adapted).
 
     Raises:
-        ValueError: inside ``first_layer_adapted_by_filter(in_chans_given=False)`` (a pretrained build whose caller
-            asked for no ``in_chans``: the model has the channels its pretrained cfg states of the weights), where the
-            weights have others: a cfg that does not describe its weights, which adapting would hide (timm refuses
-            such a first conv too).
+        ValueError: where the model's ``in_chans`` was not asked for (``first_layer_adapted_by_filter(False)`` of a
+            pretrained build: the channels its pretrained cfg states of the weights; a ``checkpoint_path=`` model
+            built without ``in_chans=``) and the weights have others: adapting would hide a cfg that does not describe
+            its weights (timm refuses such a first conv too) or a file of another network.
     """
     key = keys[0]
     if key not in state_dict or key not in model_sd or state_dict[key].shape[1] == model_sd[key].shape[1]:
