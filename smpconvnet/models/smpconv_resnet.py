@@ -482,8 +482,8 @@ _INPUT_CHANNEL_KEYS = ('stem.smp.kernel.weights', 'stem.small.weight')
 
 def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
     # a hint: the timm.create_model arguments an SMP-ResNet state dict's shapes tell, trained (point kernels) or
-    # deployed (static kernels); a trained one's kernel size no shape tells (an SMP kernel's points fit any): the
-    # model's, said so. Copied as printed, it builds a network the weights load into
+    # deployed (static kernels); a trained one's kernel size (an SMP kernel's points fit any) and the pooling no shape
+    # tells: the model's, said so. Copied as printed, it builds a network the weights load into
     stem = sd.get('stem.smp.kernel.weights')
     static = stem is None and sd.get('stem.weight') is not None
     first = 'conv1.weight' if static else 'conv1.smp.kernel.weights'
@@ -508,8 +508,10 @@ def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
         args['kernel_size'] = model.kernel_size
     if sd.get('head.weight') is not None:
         args['num_classes'] = sd['head.weight'].shape[0]
-    return (f"pass {', '.join(f'{k}={v!r}' for k, v in args.items())} to timm.create_model (what its shapes tell"
-            + ('' if static else '; its kernel size they do not: this model\'s, kernel_size') + ')')
+    args['global_pool'] = getattr(model.global_pool, 'pool_type', 'avg')
+    return (f"pass {', '.join(f'{k}={v!r}' for k, v in args.items())} to timm.create_model (what its shapes tell; "
+            + ('its pooling they do not: this model\'s global_pool)' if static else
+               'its kernel size and pooling they do not: this model\'s kernel_size and global_pool)'))
 
 
 def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Dict[str, torch.Tensor]:

@@ -834,14 +834,31 @@ def _kernel_sizes_of_points(n_points: Optional[List[Optional[int]]], divide: int
     sizes = []
     for n in n_points:
         k = math.isqrt(n * divide)
-        found = next((c for c in (k, k + 1) if c and c * c // divide == n), None)
+        found = next((c for c in (k, k + 1) if c % 2 and c * c // divide == n), None)  # (odd sizes only)
         if found is None:
             return None
         sizes.append(found)
     return sizes
 
 
-def _deployed_shape_args(state_dict: Dict[str, torch.Tensor]) -> str:
+def _width_ratios(state_dict: Dict[str, torch.Tensor]) -> Dict[str, float]:
+    # dw_ratio and ffn_ratio as the first stage's 1x1 convolutions tell them (an SMP block's, then an FFN block's)
+    channels = state_dict['stem.0.conv.weight'].shape[0]
+    ratios = {}
+    for name, block in (('dw_ratio', 0), ('ffn_ratio', 1)):
+        w = state_dict.get(f'stages.0.blocks.{block}.pw1.conv.weight')
+        if w is not None:
+            ratios[name] = w.shape[0] / channels
+    return ratios
+
+
+def _pool_words(model: nn.Module) -> Tuple[str, str]:
+    # the model's pooling as an argument, and the words that say no shape tells it
+    pool = getattr(getattr(model.head, 'global_pool', None), 'pool_type', 'avg')
+    return f'global_pool={pool!r}', "its pooling they do not: this model's global_pool"
+
+
+def _deployed_shape_args(state_dict: Dict[str, torch.Tensor], model: nn.Module) -> str:
     # the timm.create_model arguments a deployed state dict's shapes tell: those of its trained form that are left
     # (a stage's kernel size is its first block's static kernel's)
     config = infer_config_from_checkpoint(state_dict)
@@ -851,7 +868,10 @@ def _deployed_shape_args(state_dict: Dict[str, torch.Tensor]) -> str:
     small = inspect.signature(SMPConvNet).parameters['small_kernel_size'].default
     if min(kernels) < small:  # (any fits: merged into the static kernels, but not larger than they)
         args['small_kernel_size'] = min(kernels)
-    return f"pass {', '.join(f'{k}={v}' for k, v in args.items())} to timm.create_model (what its shapes tell)"
+    args.update(_width_ratios(state_dict))
+    pool, words = _pool_words(model)
+    return (f"pass {', '.join(f'{k}={v}' for k, v in args.items())}, {pool} to timm.create_model (what its shapes "
+            f"tell; {words})")
 
 
 def _describe(config: Dict[str, Any]) -> str:
@@ -882,7 +902,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
             model.reparameterize()
         return check_deployed_fit(
             state_dict, model, ('head.fc.weight', 'head.fc.bias', 'stem.0.conv.weight'),
-            f'create the model with the architecture it was deployed from: {_deployed_shape_args(state_dict)}')
+            f'create the model with the architecture it was deployed from: {_deployed_shape_args(state_dict, model)}')
     original = is_original_layout(state_dict)
     if original:
         # their shapes and sizes (one per stage) are read by infer_config_from_checkpoint below, their values
@@ -903,18 +923,26 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
             ckpt_cfg.get('n_points'), model.n_points_divide)
         if kernels not in (None, list(model.large_kernel_sizes)):
             fit['large_kernel_sizes'] = kernels
+        points = ckpt_cfg.get('n_points') or []
+        points = '' if kernels is not None or not all(points) else (
+            f"; its SMP kernels hold {', '.join(map(str, points))} points per stage, which no odd kernel size gives "
+            f"with n_points_divide={model.n_points_divide} (k * k // n_points_divide): pass the large_kernel_sizes "
+            f"and n_points_divide it was trained with too")
         small = next((v.shape[-1] for k, v in state_dict.items() if k.endswith('small_conv.conv.weight')), None)
         model_small = next(v.shape[-1] for k, v in model_sd.items() if k.endswith('small_conv.conv.weight'))
         if small is not None and small != model_small:
             fit['small_kernel_size'] = small
+        model_ratios = _width_ratios(model_sd)
+        fit.update({k: v for k, v in _width_ratios(state_dict).items() if v != model_ratios.get(k)})
+        pool, words = _pool_words(model)
         if ckpt_cfg['num_classes'] != model.num_classes:
             fit['num_classes'] = ckpt_cfg['num_classes']
         if ckpt_cfg['in_chans'] != model.stem[0].conv.in_channels:
             fit['in_chans'] = ckpt_cfg['in_chans']
         raise ValueError(
             f'checkpoint is {_describe(ckpt_cfg)}, but the model is {_describe(model_cfg)}; create the model '
-            f"that matches the checkpoint: pass {', '.join(f'{k}={v}' for k, v in fit.items())} to "
-            'timm.create_model')
+            f"that matches the checkpoint: pass {', '.join(f'{k}={v}' for k, v in fit.items())}, {pool} to "
+            f'timm.create_model (what its shapes tell; {words}){points}')
     if original:
         ckpt_kernels = ckpt_cfg.get('large_kernel_sizes')
         if ckpt_kernels is None:

@@ -207,15 +207,15 @@ def test_a_checkpoint_of_another_size_names_the_arguments_that_fit_it(deployed):
     the checkpoint loads into."""
     import re
     trained = timm.create_model('smpconv_resnet_cifar10', block_channels=(8, 16), kernel_size=7, in_chans=2,
-                                num_classes=4, small_kernel_size=5, bias=True).eval()
+                                num_classes=4, small_kernel_size=5, bias=True, global_pool='max').eval()
     if deployed:
         trained.reparameterize()
     state_dict = trained.state_dict()
     with pytest.raises(ValueError, match='create the model') as e:
         checkpoint_filter_fn(state_dict, timm.create_model('smpconv_resnet_cifar10', block_channels=(8, 32),
-                                                           kernel_size=7))
-    # (the kernel size of a trained one is the model's: no shape tells it, and the message says so)
-    assert deployed or "its kernel size they do not: this model's" in str(e.value)
+                                                           kernel_size=7, global_pool='max'))
+    # (the pooling and a trained one's kernel size are the model's: no shape tells them, and the message says so)
+    assert ("its pooling they do not" if deployed else "its kernel size and pooling they do not") in str(e.value)
     args = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
     fitting = eval(f"timm.create_model('smpconv_resnet_cifar10', {args})", {'timm': timm})
     fitting.load_state_dict(checkpoint_filter_fn(state_dict, fitting))

@@ -77,9 +77,9 @@ def test_a_checkpoint_of_another_size_names_every_argument_it_needs(io, given):
     ``checkpoint_path=`` then failed on the classifier (trial 25); the class count and input channels are named too."""
     with pytest.raises(ValueError, match='create the model that matches the checkpoint: pass ') as e:
         timm.create_model('smpconvnet_t', checkpoint_path=str(SMALL_CKPT), **given)
-    hint = re.search(r'pass (.*) to timm\.create_model$', str(e.value)).group(1)
+    hint = re.search(r'pass (.*) to timm\.create_model', str(e.value)).group(1)
     fit = eval(f'dict({hint})')  # the arguments as a user would paste them
-    assert fit == dict(SMALL_KWARGS, **({'in_chans': 3} if given else {}))
+    assert fit == dict(SMALL_KWARGS, **({'in_chans': 3} if given else {}), global_pool='avg')
     model = timm.create_model('smpconvnet_t', checkpoint_path=str(SMALL_CKPT), **dict(given, **fit)).eval()
     with torch.no_grad():
         assert rel_err(model(io['input']), io['logits']) < TOL
@@ -234,15 +234,20 @@ def test_not_a_checkpoint_is_refused(tmp_path):
 
 def test_a_deployed_checkpoint_of_another_architecture_names_the_arguments_that_fit_it():
     """Trial 46: the refusal named the arguments without their values ('layers=, channels=, large_kernel_sizes='): it
-    gives those the deployed shapes tell, which copied literally build a model the checkpoint loads into."""
-    small = dict(channels=(8, 16, 24, 32), large_kernel_sizes=(7, 5, 7, 3), small_kernel_size=3)
+    gives those the shapes tell (trial 47, 48: the kernel sizes, small kernel and width ratios too) and the model's
+    pooling, which copied literally build a model the checkpoint loads into."""
+    small = dict(channels=(8, 16, 24, 32), large_kernel_sizes=(7, 5, 7, 3), small_kernel_size=3, dw_ratio=2,
+                 ffn_ratio=2, global_pool='max')
     x = torch.randn(1, 2, 64, 64)
     for deployed in (False, True):  # (trial 47: the trained form's hint left out its kernel sizes)
         trained = timm.create_model('smpconvnet_t', layers=(1, 1, 1, 1), num_classes=5, in_chans=2, **small).eval()
         if deployed:
             trained.reparameterize()
         with pytest.raises(ValueError, match='deployed from: pass ' if deployed else 'the checkpoint: pass ') as e:
-            checkpoint_filter_fn(trained.state_dict(), timm.create_model('smpconvnet_t', layers=(1, 1, 2, 1)))
+            checkpoint_filter_fn(trained.state_dict(), timm.create_model('smpconvnet_t', layers=(1, 1, 2, 1),
+                                                                         global_pool='max'))
+        # (the pooling is the model's: no shape tells it, and the message says so; trial 48: it was left out)
+        assert "its pooling they do not: this model's global_pool" in str(e.value)
         args = re.search(r': pass (.+) to timm\.create_model', str(e.value)).group(1)
         fitting = eval(f"timm.create_model('smpconvnet_t', {args})", {'timm': timm}).eval()
         fitting.load_state_dict(checkpoint_filter_fn(trained.state_dict(), fitting))
