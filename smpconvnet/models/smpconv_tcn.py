@@ -1357,9 +1357,12 @@ def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
     if model.kernel_length is not None:  # (None, kernels as long as the input: timm drops a None argument)
         args['kernel_length'] = model.kernel_length
     args['global_pool'] = model.global_pool
+    taps = (f'; its static kernels have {static.shape[-1]} taps: kernel_length={static.shape[-1]}, or kernels as long '
+            f'as an input of that length' if w is None and static is not None else '')
     return (f"pass {', '.join(f'{k}={v!r}' for k, v in args.items())} to timm.create_model (what its shapes tell; "
             f"its kernel length and pooling they do not: this model's, "
-            f"{'kernels as long as the input' if model.kernel_length is None else 'kernel_length'} and global_pool)")
+            f"{'kernels as long as the input' if model.kernel_length is None else 'kernel_length'} and global_pool"
+            f"{taps})")
 
 
 def _describe(sd: Dict[str, torch.Tensor]) -> str:
