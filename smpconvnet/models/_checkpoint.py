@@ -29,7 +29,7 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'recorded_args_metadata', 'recorded_model_args',
            'differing_recorded_args', 'as_trained_hint', 'check_recorded_architecture', 'with_class_defaults',
            'train_py_model_args', 'is_project_model', 'safe_torch_load', 'warn_clamped_radii',
-           'local_model_name']
+           'local_model_name', 'shape_hint']
 
 # timm's features_only wrappers (this project's SMPTCNFeatures is a FeatureGetterNet)
 FEATURE_WRAPPERS = (FeatureDictNet, FeatureGetterNet, FeatureHookNet, FeatureListNet, FeatureGraphNet)
@@ -348,8 +348,8 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
     def differs(k):
         return k in recorded and k not in given and as_recorded(built.get(k)) != recorded[k]
     if config_args is not None:
-        # built from a folder's config that lacks them, the class count and input channels are the architecture's
-        # defaults, which timm's loading adapts silently to (a new head, a summed stem): checked where known
+        # built from a folder's config that lacks them, the class count and input channels are its pretrained_cfg's
+        # (timm's defaults), which timm's loading adapts the weights to silently (a new head, a summed stem): checked
         keys = list(keys) + [k for k in ('num_classes', 'in_chans') if k not in keys and k in built]
     if given.get('features_only'):
         # features come before the pooling and the classifier: another class count or pooling changes none of them
@@ -469,6 +469,13 @@ def recorded_model_hint(path: Union[str, Path]) -> str:
         return ''
     return (f'; {path} records the model it was trained as: smpconvnet.load_model({str(path)!r}) builds that model '
             f'(a command: give it {shlex.quote(str(path))})')
+
+
+def shape_hint(args: Dict[str, Any], untold: str) -> str:
+    """A size refusal's hint: ``args`` as ``timm.create_model`` arguments, to copy as printed (what a state dict's
+    shapes tell, then the model's own values of what they do not), and ``untold``, which of them are the model's."""
+    words = ', '.join(f'{k}={v!r}' for k, v in args.items())
+    return f'pass {words} to timm.create_model (what its shapes tell; {untold})'
 
 
 def check_recorded_architecture(what: str, path: Union[str, Path], built: Dict[str, Any], given: Dict[str, Any],

@@ -259,12 +259,13 @@ def check_pretrained_record(variant: str, pretrained: bool, kwargs: Dict[str, An
     if file is not None:
         # (a local-dir: / hf-hub: model: timm passes the config.json's model_args it was built from)
         config_args = kwargs.get('pretrained_model_args')
-        if isinstance(config_args, dict):
+        config_args = config_args if isinstance(config_args, dict) else None
+        if config_args is not None:
             # a folder's config.json that lost them builds what its pretrained_cfg says, which timm's loading then
             # adapts the weights to (a stem summed to other channels): checked against the record too
             built = {**cfg_model_defaults(variant, kwargs), **built}
         check_recorded_architecture(f'pretrained weights for {variant}', file, built, kwargs, keys, variant,
-                                    config_args=config_args if isinstance(config_args, dict) else None)
+                                    config_args=config_args)
 
 
 def cfg_model_defaults(variant: str, kwargs: Dict[str, Any], stated_only: bool = False) -> Dict[str, Any]:

@@ -34,7 +34,7 @@ from timm.models._registry import generate_default_cfgs, register_model
 from ._args import check_io_counts
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict,
-    record_loaded_classes, remember_create_args, unwrap_state_dict, with_class_defaults)
+    record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict, with_class_defaults)
 from ._pretrained import check_pretrained_record, explain_missing_weights
 from ..layers.causal_conv import complex_channel_mix, fft_size
 from ..layers.conv_backends import autocast_disabled, exporting
@@ -509,9 +509,8 @@ def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
     if sd.get('head.weight') is not None:
         args['num_classes'] = sd['head.weight'].shape[0]
     args['global_pool'] = getattr(model.global_pool, 'pool_type', 'avg')
-    return (f"pass {', '.join(f'{k}={v!r}' for k, v in args.items())} to timm.create_model (what its shapes tell; "
-            + ('its pooling they do not: this model\'s global_pool)' if static else
-               'its kernel size and pooling they do not: this model\'s kernel_size and global_pool)'))
+    return shape_hint(args, "its pooling they do not: this model's global_pool" if static else
+                      "its kernel size and pooling they do not: this model's kernel_size and global_pool")
 
 
 def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Dict[str, torch.Tensor]:

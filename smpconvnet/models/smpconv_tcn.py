@@ -74,7 +74,7 @@ from ._args import check_io_counts
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, find_state_dict, first_layer_adapted_by_filter, folder_weights_file,
     has_batchnorm, is_deployed_state_dict, is_safetensors_file, record_loaded_classes, remember_create_args,
-    safe_torch_load, unwrap_state_dict)
+    safe_torch_load, shape_hint, unwrap_state_dict)
 from ._pretrained import cfg_model_defaults, check_pretrained_record, explain_missing_weights
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
@@ -1359,10 +1359,9 @@ def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
     args['global_pool'] = model.global_pool
     taps = (f'; its static kernels have {static.shape[-1]} taps: kernel_length={static.shape[-1]}, or kernels as long '
             f'as an input of that length' if w is None and static is not None else '')
-    return (f"pass {', '.join(f'{k}={v!r}' for k, v in args.items())} to timm.create_model (what its shapes tell; "
-            f"its kernel length and pooling they do not: this model's, "
-            f"{'kernels as long as the input' if model.kernel_length is None else 'kernel_length'} and global_pool"
-            f"{taps})")
+    return shape_hint(args, f"its kernel length and pooling they do not: this model's, "
+                            f"{'kernels as long as the input' if model.kernel_length is None else 'kernel_length'} "
+                            f"and global_pool{taps}")
 
 
 def _describe(sd: Dict[str, torch.Tensor]) -> str:

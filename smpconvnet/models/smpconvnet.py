@@ -31,7 +31,7 @@ from timm.models._registry import generate_default_cfgs, register_model
 from ._args import check_io_counts
 from ._checkpoint import (
     check_deployed_fit, has_batchnorm, is_deployed_state_dict, record_loaded_classes, remember_create_args,
-    unwrap_state_dict, with_class_defaults)
+    shape_hint, unwrap_state_dict, with_class_defaults)
 from ..layers.conv_backends import KernelCache, PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
 from ._pretrained import check_pretrained_record, explain_missing_weights, weight_source_cfg
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -852,10 +852,12 @@ def _width_ratios(state_dict: Dict[str, torch.Tensor]) -> Dict[str, float]:
     return ratios
 
 
-def _pool_words(model: nn.Module) -> Tuple[str, str]:
-    # the model's pooling as an argument, and the words that say no shape tells it
-    pool = getattr(getattr(model.head, 'global_pool', None), 'pool_type', 'avg')
-    return f'global_pool={pool!r}', "its pooling they do not: this model's global_pool"
+# a size hint's pooling: the model's, which no shape tells
+_POOL_UNTOLD = "its pooling they do not: this model's global_pool"
+
+
+def _model_pool(model: nn.Module) -> str:
+    return getattr(getattr(model.head, 'global_pool', None), 'pool_type', 'avg')
 
 
 def _deployed_shape_args(state_dict: Dict[str, torch.Tensor], model: nn.Module) -> str:
@@ -868,10 +870,8 @@ def _deployed_shape_args(state_dict: Dict[str, torch.Tensor], model: nn.Module) 
     small = inspect.signature(SMPConvNet).parameters['small_kernel_size'].default
     if min(kernels) < small:  # (any fits: merged into the static kernels, but not larger than they)
         args['small_kernel_size'] = min(kernels)
-    args.update(_width_ratios(state_dict))
-    pool, words = _pool_words(model)
-    return (f"pass {', '.join(f'{k}={v}' for k, v in args.items())}, {pool} to timm.create_model (what its shapes "
-            f"tell; {words})")
+    args.update(_width_ratios(state_dict), global_pool=_model_pool(model))
+    return shape_hint(args, _POOL_UNTOLD)
 
 
 def _describe(config: Dict[str, Any]) -> str:
@@ -934,15 +934,14 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
             fit['small_kernel_size'] = small
         model_ratios = _width_ratios(model_sd)
         fit.update({k: v for k, v in _width_ratios(state_dict).items() if v != model_ratios.get(k)})
-        pool, words = _pool_words(model)
+        fit['global_pool'] = _model_pool(model)
         if ckpt_cfg['num_classes'] != model.num_classes:
             fit['num_classes'] = ckpt_cfg['num_classes']
         if ckpt_cfg['in_chans'] != model.stem[0].conv.in_channels:
             fit['in_chans'] = ckpt_cfg['in_chans']
         raise ValueError(
             f'checkpoint is {_describe(ckpt_cfg)}, but the model is {_describe(model_cfg)}; create the model '
-            f"that matches the checkpoint: pass {', '.join(f'{k}={v}' for k, v in fit.items())}, {pool} to "
-            f'timm.create_model (what its shapes tell; {words}){points}')
+            f'that matches the checkpoint: {shape_hint(fit, _POOL_UNTOLD)}{points}')
     if original:
         ckpt_kernels = ckpt_cfg.get('large_kernel_sizes')
         if ckpt_kernels is None:
