@@ -25,7 +25,8 @@ from ..user_warnings import caller_stacklevel
 __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict', 'find_state_dict',
            'is_deployed_state_dict',
            'has_batchnorm', 'check_deployed_fit', 'check_weights_file', 'read_error_message', 'probe_weights_file', 'with_checkpoint_checks',
-           'install_checkpoint_path_hook', 'adapt_input_channels', 'first_layer_adapted_by_filter', 'FEATURE_WRAPPERS',
+           'install_checkpoint_path_hook', 'adapt_input_channels', 'check_input_channels', 'in_chans_asked',
+           'first_layer_adapted_by_filter', 'FEATURE_WRAPPERS',
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'recorded_args_metadata', 'recorded_model_args',
            'differing_recorded_args', 'as_trained_hint', 'check_recorded_architecture', 'with_class_defaults',
            'train_py_model_args', 'is_project_model', 'safe_torch_load', 'warn_clamped_radii',
@@ -357,15 +358,15 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
     keys = [k for k in keys if not differs(k) or _can_change_outputs(path, k, built.get(k), use_ema)]
     # one model's record into an ensemble, or an ensemble's into one model: its arguments may all agree, and the
     # filter's refusal of the members cannot tell the rest of the record (another head, say). A record without
-    # num_members is one model's where it holds every other argument the model is built with (an older folder's
-    # partial record may be an ensemble's: the filter tells by its keys)
+    # num_members is one model's where it holds every other argument the model is built with or where the file's keys
+    # hold no members (an older folder's partial record; other files' keys are left to the filter)
     members = built.get('num_members') or 1
     if 'num_members' in given:
         other_members = False
     elif 'num_members' in recorded:
         other_members = recorded['num_members'] != members
     else:
-        other_members = members != 1 and set(built) - {'num_members'} <= set(recorded)
+        other_members = members != 1 and (set(built) - {'num_members'} <= set(recorded) or _holds_no_members(path))
     if not other_members and not any(differs(k) for k in keys):
         return {}, ''
     values = {k: recorded[k] for k in keys if differs(k)}
@@ -376,6 +377,8 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
     if other_members:
         # (one SMP-TCN's record, into a variant registered as an ensemble: num_members=1)
         values['num_members'] = recorded.get('num_members') or 1
+        if 'num_members' not in recorded:
+            where += ", which names no num_members: one model's weights"
     return values, where
 
 
@@ -386,6 +389,20 @@ def _can_change_outputs(path: Union[str, Path], key: str, value: Any, use_ema: b
     if key in _SETTINGS_OF_TRAINING:
         return False
     return key != 'r_min' or _radii_below(path, value, use_ema)
+
+
+def _holds_no_members(path: Union[str, Path]) -> bool:
+    # whether the safetensors file ``path`` holds one model's weights, no ensemble's (members.<i>. keys): read off its
+    # keys alone; False where that cannot be told cheaply (another format, an unreadable file)
+    try:
+        if not is_safetensors_file(path):
+            return False
+        from safetensors import safe_open
+        with safe_open(str(path), framework='pt') as f:
+            keys = list(f.keys())
+    except Exception:  # noqa: BLE001  (the loading names a damaged file itself)
+        return False
+    return bool(keys) and not any(k.startswith('members.') for k in keys)
 
 
 def _below_bound(radius: torch.Tensor, bound: float) -> torch.Tensor:
@@ -472,10 +489,13 @@ def recorded_model_hint(path: Union[str, Path]) -> str:
 
 
 def shape_hint(args: Dict[str, Any], untold: str) -> str:
-    """A size refusal's hint: ``args`` as ``timm.create_model`` arguments, to copy as printed (what a state dict's
-    shapes tell, then the model's own values of what they do not), and ``untold``, which of them are the model's."""
+    """A size refusal's hint: ``args`` as ``timm.create_model`` arguments and as a command's ``--model-kwargs``, each
+    to copy as printed (what a state dict's shapes tell, then the model's own values of what they do not), and
+    ``untold``, which of them are the model's."""
+    import shlex
     words = ', '.join(f'{k}={v!r}' for k, v in args.items())
-    return f'pass {words} to timm.create_model (what its shapes tell; {untold})'
+    command = ' '.join(shlex.quote(f'{k}={json.dumps(v)}') for k, v in args.items())  # as as_trained_hint's
+    return f'pass {words} to timm.create_model (a command: --model-kwargs {command}; what its shapes tell; {untold})'
 
 
 def check_recorded_architecture(what: str, path: Union[str, Path], built: Dict[str, Any], given: Dict[str, Any],
@@ -771,13 +791,8 @@ def adapt_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str
     key = keys[0]
     if key not in state_dict or key not in model_sd or state_dict[key].shape[1] == model_sd[key].shape[1]:
         return state_dict
+    check_input_channels(state_dict, model_sd, key)
     in_ckpt, in_model = state_dict[key].shape[1], model_sd[key].shape[1]
-    if not _IN_CHANS_GIVEN.get():
-        raise ValueError(
-            f'the weights\' first layer ({key}) has {in_ckpt} input channels, and the model {in_model}, which no '
-            f'in_chans= asked for (its pretrained cfg\'s input_size): they are adapted to other channels only on '
-            f'request; create the model with in_chans={in_ckpt} (or correct the cfg\'s input_size where it comes with '
-            f'the weights)')
     out = dict(state_dict)
     for k in keys:
         w = state_dict.get(k)
@@ -793,6 +808,27 @@ def adapt_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str
     return out
 
 
+def check_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str, torch.Tensor], key: str) -> None:
+    """Refuse weights whose first layer ``key`` (dim 1 the input channel) has other input channels than the model's
+    where no ``in_chans=`` asked for the model's (``in_chans_asked(False)``: a pretrained build takes them from its
+    cfg, a ``checkpoint_path=`` model from the architecture): adapting them, or timm's strict load failing on them,
+    would hide a cfg that does not describe its weights or a file of another network.
+
+    Raises:
+        ValueError: naming the key, both channel counts and the ``in_chans=`` that loads the weights as trained.
+    """
+    if key not in state_dict or key not in model_sd or state_dict[key].shape[1] == model_sd[key].shape[1]:
+        return
+    if not _IN_CHANS_GIVEN.get():
+        in_ckpt, in_model = state_dict[key].shape[1], model_sd[key].shape[1]
+        raise ValueError(
+            f'checkpoint has {in_ckpt} input channel{"s" * (in_ckpt != 1)} in its first layer ({key}), and the model '
+            f'{in_model}, which no '
+            f'in_chans= asked for (its pretrained cfg\'s input_size): weights are adapted to other channels only on '
+            f'request; create the model with in_chans={in_ckpt} (or correct the cfg\'s input_size where it comes with '
+            f'the weights)')
+
+
 class _AdaptedFirstLayerLog(logging.Filter):
     # timm's load_pretrained checks the cfg's first_conv after the family's filter, which has adapted its input
     # channels already: it then logs that the weights "already match the model ... Loading unchanged", which is false
@@ -806,7 +842,9 @@ _IN_CHANS_GIVEN: contextvars.ContextVar[bool] = contextvars.ContextVar('in_chans
 
 
 @contextlib.contextmanager
-def _input_channels_adaptable(in_chans_given: bool) -> Iterator[None]:
+def in_chans_asked(in_chans_given: bool) -> Iterator[None]:
+    """Around ``build_model_with_cfg``: whether the caller asked for the model's ``in_chans`` (where not, weights of
+    other channels are refused: ``check_input_channels``)."""
     token = _IN_CHANS_GIVEN.set(in_chans_given)
     try:
         yield
@@ -824,7 +862,7 @@ def first_layer_adapted_by_filter(in_chans_given: bool = True) -> Iterator[None]
     logger, log_filter = logging.getLogger('timm.models._builder'), _AdaptedFirstLayerLog()
     logger.addFilter(log_filter)
     try:
-        with _input_channels_adaptable(in_chans_given):
+        with in_chans_asked(in_chans_given):
             yield
     finally:
         logger.removeFilter(log_filter)
@@ -1022,7 +1060,7 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
             elif filter_fn is not None:
                 # a first layer of other channels is adapted only where the model was asked for its in_chans (timm's
                 # load_checkpoint adapts none: a strict load)
-                with _input_channels_adaptable('in_chans' in getattr(model, 'create_args', {})):
+                with in_chans_asked('in_chans' in getattr(model, 'create_args', {})):
                     state_dict = filter_fn(state_dict, model)
             warn_clamped_radii(state_dict, model, f'{what} {checkpoint_path}')
         except ValueError as e:

@@ -42,7 +42,7 @@ from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import fold_bn_after
 from .smpconv_tcn import radius_param_groups
 
-__all__ = ['SMPConvResNet', 'checkpoint_filter_fn', 'conv2d_same']
+__all__ = ['SMPConvResNet', 'checkpoint_filter_fn', 'conv2d_same', 'deployed_model_args']
 
 # the original's no_hidden=24 x block_width_factors [1.0 x 2, 1.5 x 3, 2.0 x 2]
 DEFAULT_BLOCK_CHANNELS = (24, 24, 36, 36, 36, 48, 48)
@@ -480,37 +480,63 @@ def remap_original_keys(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.
 _INPUT_CHANNEL_KEYS = ('stem.smp.kernel.weights', 'stem.small.weight')
 
 
+def deployed_model_args(state_dict: Dict[str, torch.Tensor]) -> Dict[str, Any]:
+    """The ``timm.create_model`` arguments of ``smpconv_resnet_cifar10`` that a deployed (``reparameterize``d)
+    SMP-ResNet state dict's shapes tell: ``in_chans``, ``stem_channels``, ``kernel_size`` (its static kernels'),
+    ``block_channels``, ``num_classes`` (where it has a classifier), and ``small_kernel_size`` where the default would
+    not fit inside a static kernel (the small kernel is merged into it). The trained form they build,
+    re-parameterised, takes the state dict strictly (any point count: its kernels are replaced); its pooling no shape
+    tells except timm's ``'catavgmax'``, which doubles the classifier's input.
+
+    Raises:
+        ValueError: not a deployed SMP-ResNet state dict (no ``stem.weight``).
+    """
+    return _static_shape_args(state_dict)
+
+
+def _static_shape_args(sd: Dict[str, torch.Tensor]) -> Dict[str, Any]:
+    stem = sd.get('stem.weight')
+    if stem is None or stem.dim() != 4:
+        raise ValueError('not a deployed SMP-ResNet state dict: expected stem.weight [out, in, k, k]')
+    blocks = sorted({int(k.split('.')[1]) for k in sd if k.startswith('blocks.') and k.endswith('conv1.weight')})
+    args = dict(in_chans=stem.shape[1], stem_channels=stem.shape[0], kernel_size=stem.shape[-1])
+    default = inspect.signature(SMPConvResNet).parameters['small_kernel_size'].default
+    if stem.shape[-1] < default:  # (any fits: merged into the static kernels, but not larger than they)
+        args['small_kernel_size'] = stem.shape[-1]
+    args['block_channels'] = tuple(sd[f'blocks.{i}.conv1.weight'].shape[0] for i in blocks)
+    head = sd.get('head.weight')
+    if head is not None:
+        args['num_classes'] = head.shape[0]
+        if head.dim() == 2 and args['block_channels'] and head.shape[1] == 2 * args['block_channels'][-1]:
+            args['global_pool'] = 'catavgmax'
+    return args
+
+
 def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
     # a hint: the timm.create_model arguments an SMP-ResNet state dict's shapes tell, trained (point kernels) or
     # deployed (static kernels); a trained one's kernel size (an SMP kernel's points fit any) and the pooling no shape
     # tells: the model's, said so. Copied as printed, it builds a network the weights load into
     stem = sd.get('stem.smp.kernel.weights')
     static = stem is None and sd.get('stem.weight') is not None
-    first = 'conv1.weight' if static else 'conv1.smp.kernel.weights'
-    stem = sd['stem.weight'] if static else stem
+    if static:
+        args = _static_shape_args(sd)
+        args['global_pool'] = args.get('global_pool') or getattr(model.global_pool, 'pool_type', 'avg')
+        return shape_hint(args, "its pooling they do not: this model's global_pool")
+    first = 'conv1.smp.kernel.weights'
     blocks = sorted({int(k.split('.')[1]) for k in sd if k.startswith('blocks.') and k.endswith(first)})
     args = {}
     if stem is not None:
-        args.update(in_chans=stem.shape[1], stem_channels=stem.shape[0])
-        if static:
-            args['kernel_size'] = stem.shape[-1]
-            default = inspect.signature(SMPConvResNet).parameters['small_kernel_size'].default
-            if stem.shape[-1] < default:  # (any fits: merged into the static kernels, but not larger than they)
-                args['small_kernel_size'] = stem.shape[-1]
-        else:
-            args['n_points'] = stem.shape[2]
+        args.update(in_chans=stem.shape[1], stem_channels=stem.shape[0], n_points=stem.shape[2])
     args['block_channels'] = tuple(sd[f'blocks.{i}.{first}'].shape[0] for i in blocks)
-    if not static:
-        small = sd.get('blocks.0.conv1.small.weight')
-        if small is not None:
-            args['small_kernel_size'] = small.shape[-1]
-        args['bias'] = 'blocks.0.conv1.smp.bias' in sd
-        args['kernel_size'] = model.kernel_size
+    small = sd.get('blocks.0.conv1.small.weight')
+    if small is not None:
+        args['small_kernel_size'] = small.shape[-1]
+    args['bias'] = 'blocks.0.conv1.smp.bias' in sd
+    args['kernel_size'] = model.kernel_size
     if sd.get('head.weight') is not None:
         args['num_classes'] = sd['head.weight'].shape[0]
     args['global_pool'] = getattr(model.global_pool, 'pool_type', 'avg')
-    return shape_hint(args, "its pooling they do not: this model's global_pool" if static else
-                      "its kernel size and pooling they do not: this model's kernel_size and global_pool")
+    return shape_hint(args, "its kernel size and pooling they do not: this model's kernel_size and global_pool")
 
 
 def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Dict[str, torch.Tensor]:

@@ -1359,7 +1359,7 @@ def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
     args['global_pool'] = model.global_pool
     taps = (f'; its static kernels have {static.shape[-1]} taps: kernel_length={static.shape[-1]}, or kernels as long '
             f'as an input of that length' if w is None and static is not None else '')
-    return shape_hint(args, f"its kernel length and pooling they do not: this model's, "
+    return shape_hint(args, f"its kernel length and pooling they do not: this model's "
                             f"{'kernels as long as the input' if model.kernel_length is None else 'kernel_length'} "
                             f"and global_pool{taps}")
 

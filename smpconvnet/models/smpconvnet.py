@@ -30,14 +30,14 @@ from timm.models._registry import generate_default_cfgs, register_model
 
 from ._args import check_io_counts
 from ._checkpoint import (
-    check_deployed_fit, has_batchnorm, is_deployed_state_dict, record_loaded_classes, remember_create_args,
-    shape_hint, unwrap_state_dict, with_class_defaults)
+    check_deployed_fit, check_input_channels, has_batchnorm, in_chans_asked, is_deployed_state_dict,
+    record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict, with_class_defaults)
 from ..layers.conv_backends import KernelCache, PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
 from ._pretrained import check_pretrained_record, explain_missing_weights, weight_source_cfg
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import BATCHNORM_2D_TYPES, bn_scale_shift, fold_affine_before, fold_bn_after
 
-__all__ = ['SMPConvNet', 'checkpoint_filter_fn', 'infer_config_from_checkpoint']
+__all__ = ['SMPConvNet', 'checkpoint_filter_fn', 'infer_config_from_checkpoint', 'deployed_model_args']
 
 # torch.fx (torch.fx.symbolic_trace, torchvision's and timm's feature extraction) keeps these calls as leaves: what
 # they choose (convolution backend per shape, memory format per device, input checks) depends on the input
@@ -860,18 +860,30 @@ def _model_pool(model: nn.Module) -> str:
     return getattr(getattr(model.head, 'global_pool', None), 'pool_type', 'avg')
 
 
-def _deployed_shape_args(state_dict: Dict[str, torch.Tensor], model: nn.Module) -> str:
-    # the timm.create_model arguments a deployed state dict's shapes tell: those of its trained form that are left
-    # (a stage's kernel size is its first block's static kernel's)
+def deployed_model_args(state_dict: Dict[str, torch.Tensor]) -> Dict[str, Any]:
+    """The ``timm.create_model`` arguments of ``smpconvnet_t`` that a deployed (``reparameterize``d) SMPConvNet state
+    dict's shapes tell: ``layers``, ``channels``, ``large_kernel_sizes`` (a stage's first block's static kernel),
+    ``in_chans``, ``num_classes``, ``dw_ratio`` / ``ffn_ratio``, and ``small_kernel_size`` where the default would not
+    fit inside a static kernel (the small kernel is merged into it: any size that fits gives the same weights). The
+    trained form they build, re-parameterised, takes the state dict strictly; its pooling no shape tells.
+
+    Raises:
+        ValueError: not an SMPConvNet state dict (``infer_config_from_checkpoint``).
+    """
     config = infer_config_from_checkpoint(state_dict)
     kernels = [state_dict[f'stages.{i}.blocks.0.large_kernel.weight'].shape[-1] for i in range(len(config['layers']))]
-    args = dict(layers=tuple(config['layers']), channels=tuple(config['channels']), large_kernel_sizes=tuple(kernels),
+    args = dict(layers=list(config['layers']), channels=list(config['channels']), large_kernel_sizes=kernels,
                 in_chans=config['in_chans'], num_classes=config['num_classes'])
     small = inspect.signature(SMPConvNet).parameters['small_kernel_size'].default
     if min(kernels) < small:  # (any fits: merged into the static kernels, but not larger than they)
         args['small_kernel_size'] = min(kernels)
-    args.update(_width_ratios(state_dict), global_pool=_model_pool(model))
-    return shape_hint(args, _POOL_UNTOLD)
+    args.update(_width_ratios(state_dict))
+    return args
+
+
+def _deployed_shape_args(state_dict: Dict[str, torch.Tensor], model: nn.Module) -> str:
+    # the size hint of a deployed state dict: the arguments its shapes tell, and the model's pooling
+    return shape_hint(dict(deployed_model_args(state_dict), global_pool=_model_pool(model)), _POOL_UNTOLD)
 
 
 def _describe(config: Dict[str, Any]) -> str:
@@ -900,6 +912,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
     if is_deployed_state_dict(state_dict, '.large_kernel.weight'):
         if has_batchnorm(model):
             model.reparameterize()
+        check_input_channels(state_dict, model.state_dict(), 'stem.0.conv.weight')
         return check_deployed_fit(
             state_dict, model, ('head.fc.weight', 'head.fc.bias', 'stem.0.conv.weight'),
             f'create the model with the architecture it was deployed from: {_deployed_shape_args(state_dict, model)}')
@@ -956,7 +969,9 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
                 f'checkpoint has SMP kernel sizes {ckpt_kernels}, the model {model.large_kernel_sizes}; '
                 f'pass large_kernel_sizes={ckpt_kernels} to timm.create_model')
         check_kernel_coord_grids(grids)
-    # the classifier (num_classes change) and the first conv (in_chans change) are adapted by timm after this
+    # the classifier (num_classes change) and the first conv (in_chans change) are adapted by timm after this, the
+    # first conv only where in_chans= asked for it
+    check_input_channels(state_dict, model_sd, 'stem.0.conv.weight')
     skip = ('head.fc.weight', 'head.fc.bias', 'stem.0.conv.weight')
     for k, v in state_dict.items():
         if k in model_sd and k not in skip and model_sd[k].shape != v.shape:
@@ -995,7 +1010,7 @@ def _create_smpconvnet(variant: str, pretrained: bool = False, **kwargs) -> SMPC
     check_pretrained_record(variant, pretrained, kwargs,
                             with_class_defaults(SMPConvNet, model_args, RECORD_CHECKED_ARGS), RECORD_CHECKED_ARGS)
     # a failure to find the weights says where they were looked for and how to get them
-    with explain_missing_weights(variant, pretrained, kwargs):
+    with explain_missing_weights(variant, pretrained, kwargs), in_chans_asked('in_chans' in kwargs):
         return remember_create_args(build_model_with_cfg(
             SMPConvNet, variant, pretrained,
             pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn),

@@ -25,9 +25,10 @@ from ..atomic_io import holds_nothing
 from ..user_warnings import caller_stacklevel
 from ..models import (
     SHAPE_BLIND_ARGS, as_recorded, check_weights_file, find_state_dict, folder_weights_file, has_batchnorm,
-    innermost_checkpoint, is_safetensors_file, is_unsuffixed_safetensors, is_weight_source_error, local_model_name,
-    member_network, model_folder_of, recorded_model_args, removed_prefix, safe_torch_load, state_dict_problem,
-    train_py_model_args, unwrap_state_dict, warn_clamped_radii, with_class_defaults,
+    innermost_checkpoint, is_deployed_state_dict, is_safetensors_file, is_unsuffixed_safetensors,
+    is_weight_source_error, local_model_name, member_network, model_folder_of, recorded_model_args, removed_prefix,
+    safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii,
+    with_class_defaults,
 )
 from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg,
                       set_pretrained_cfg, with_channels)
@@ -360,7 +361,18 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
             '(blocks.0.conv1.smp.kernel.weights) or SMP-ResNet (stem.smp.kernel.weights); '
             f'keys: {sorted(state_dict)[:4]}')
     if family == 'smpconvnet':
-        from ..models.smpconvnet import ARCH_CONFIGS, is_original_layout
+        from ..models.smpconvnet import ARCH_CONFIGS, deployed_model_args, is_original_layout
+        if is_deployed_state_dict(state_dict, '.large_kernel.weight'):
+            # static kernels show their sizes: the trained form they were deployed from, which the family's filter
+            # re-parameterises before they load (its pooling assumed, with a warning, unless the head shows it)
+            arch = architecture or 'smpconvnet_t'
+            args = _differing(deployed_model_args(state_dict), _registered_args(arch))
+            head = state_dict.get('head.fc.weight')
+            if head is not None and head.dim() == 2 and head.shape[1] == 2 * state_dict['head.norm.weight'].shape[0]:
+                args['global_pool'] = 'catavgmax'
+            return CheckpointSource(arch, args, {}, f'deployed SMPConvNet state dict of {arch}'
+                                    + (f' with {args}' if args else '')
+                                    + how, {}, () if architecture else _smpconvnet_unread(args, sizes=False))
         if architecture is None and kernel_sizes is None and not is_original_layout(state_dict):
             # no kernel grids: the kernels of the registered SMPConvNet the checkpoint is closest to, else those its
             # points per kernel give with the registered n_points_divide; a file that does not name the family has
@@ -391,11 +403,18 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
                                     _smpconvnet_unread(args))
         arch, args, description = detect_architecture(checkpoint, architecture, kernel_sizes)
         return CheckpointSource(architecture or arch, args, {}, f'{description}{how}', {})
-    shapes = _shape_args(family, state_dict)
+    if family == 'resnet' and is_deployed_state_dict(state_dict, 'stem.weight'):
+        # static kernels show their size: the trained form they were deployed from, which the family's filter
+        # re-parameterises before they load (any point count: its kernels are replaced); the pooling assumed, with a
+        # warning, unless the head shows it
+        from ..models.smpconv_resnet import deployed_model_args
+        shapes = deployed_model_args(state_dict)
+        kind = 'deployed SMP-ResNet state dict of'
+    else:
+        shapes, kind = _shape_args(family, state_dict), 'SMP-TCN' if family == 'tcn' else 'SMP-ResNet'
     assumed = () if architecture else tuple(a for a in _SHAPELESS_ARGS[family] if a not in shapes)
     architecture = architecture or _FAMILIES[family][1]
     args = _differing(shapes, _registered_args(architecture))
-    kind = 'SMP-TCN' if family == 'tcn' else 'SMP-ResNet'
     return CheckpointSource(architecture, args, {}, f'{kind} {architecture}' + (f' with {args}' if args else '') + how,
                             {}, assumed)
 
@@ -610,6 +629,10 @@ def _io_args(family: Optional[str], state_dict: Dict[str, Any], classifier: Any 
             from ..models.smpconvnet import infer_config_from_checkpoint
             cfg = infer_config_from_checkpoint(state_dict)
             return dict(in_chans=cfg['in_chans'], num_classes=cfg['num_classes'])
+        if family == 'resnet' and is_deployed_state_dict(state_dict, 'stem.weight'):
+            from ..models.smpconv_resnet import deployed_model_args
+            args = deployed_model_args(state_dict)
+            return {k: args[k] for k in ('in_chans', 'num_classes') if k in args}
         if family in ('tcn', 'resnet'):
             args = _shape_args(family, state_dict)
             return dict(in_chans=args['in_chans'], num_classes=args['num_classes'])
@@ -831,8 +854,9 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
                    f"(load_model('{folder}'), timm.create_model('local-dir:{folder}', pretrained=True), or {folder} "
                    f'on the command line)' if (folder / CONFIG_NAME).is_file() else
                    '; a deployed (re-parameterised) state dict names no architecture either: load the folder reparam '
-                   'wrote it in, or build the model it was deployed from with it as its weights '
-                   '(timm.create_model(NAME, pretrained=True, pretrained_cfg_overlay=dict(file=...)))')
+                   'wrote it in, or build the model it was deployed from (NAME: its registered name and arguments) '
+                   f'with it as its weights (timm.create_model(NAME, pretrained=True, pretrained_cfg_overlay=dict('
+                   f'file={str(path)!r})))')
             raise ValueError(f'{path}: cannot tell which model this checkpoint holds: {e}{how}') from e
         # a copy of a deployed model.safetensors, whose metadata records every argument: the family's default
         # architecture built with them (its data config assumed, with a warning, as a bare training-form copy's)

@@ -173,3 +173,36 @@ def test_review_findings_say_what_is_wrong(tmp_path, monkeypatch, capsys):
     for args, words in ((['--max-rows', '0'], 'at least 1'), (['--size', '20000x10'], 'at most 10000'),
                         (['--out', str(tmp_path / 'k.jpg')], 'PNG')):
         assert main(['plot', 'smpconv_tcn_smnist'] + args) == 1 and words in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('deployed', [False, True])
+@pytest.mark.parametrize('variant, args, x', [
+    ('smpconv_tcn_gunpoint', dict(num_blocks=2, hidden_channels=8, n_points=6, num_classes=3), torch.randn(2, 1, 150)),
+    ('smpconv_resnet_cifar10', dict(stem_channels=8, block_channels=(8, 12), n_points=6, num_classes=3),
+     torch.randn(2, 3, 32, 32)),
+    ('smpconvnet_t', dict(layers=(1, 1, 1, 1), channels=(8, 8, 16, 16), num_classes=5), torch.randn(1, 3, 64, 64)),
+])
+def test_a_size_hint_works_on_the_command_line(tmp_path, capsys, variant, args, x, deployed):
+    """Trial 48: a command refusing weights of another size printed the arguments that fit them in Python only
+    (``channels=[8, 8, 16, 16]``, which the shell splits): the hint gives the ``--model-kwargs`` form too, which
+    copied literally loads the weights as trained."""
+    import json
+    import shlex
+    import smpconvnet
+    from safetensors.torch import save_file
+    from smpconvnet.cli import main
+    from smpconvnet.train.seq_trainer import parse_model_kwargs
+    torch.manual_seed(0)
+    trained = timm.create_model(variant, **args).eval()
+    if deployed:
+        trained.reparameterize(*([x.shape[-1]] if 'tcn' in variant else []))  # (a TCN's for this length)
+    file = tmp_path / 'other.safetensors'
+    save_file({k: v.contiguous() for k, v in trained.state_dict().items()}, str(file))
+    overlay = 'pretrained_cfg_overlay=' + json.dumps({'file': str(file)})
+    assert main(['info', variant, '--model-kwargs', overlay]) == 1
+    err = ' '.join(capsys.readouterr().err.split())
+    words = shlex.split(re.search(r'a command: --model-kwargs ([^;]+);', err).group(1))
+    assert main(['info', variant, '--model-kwargs', overlay] + words) == 0, capsys.readouterr().err
+    model, _ = smpconvnet.load_model(variant, pretrained_cfg_overlay=dict(file=str(file)), **parse_model_kwargs(words))
+    with torch.no_grad():
+        assert torch.equal(model.eval()(x), trained(x))

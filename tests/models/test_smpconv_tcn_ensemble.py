@@ -5,6 +5,7 @@ small networks (2 blocks x 8 channels, 40 steps). Tolerances: 1e-6 relative wher
 members' float32 arithmetic, 1e-4 for deployed (re-parameterised) forms, as for single SMP-TCNs.
 """
 import copy
+import re
 
 import pytest
 import timm
@@ -357,11 +358,21 @@ def test_a_single_models_folder_of_a_variant_registered_as_an_ensemble_since_loa
             assert torch.equal(loaded.eval()(x), single(x))
         with pytest.raises(ValueError, match='a single SMP-TCN .*create it with num_members=1'):
             timm.create_model(f'local-dir:{folder}', pretrained=True, num_members=3)
-        # a bare file (no folder's recorded arguments) is not built as one model of the variant's architecture: its
-        # kernel length may differ with the same shapes (trial 27: 33-tap weights in the 65-tap variant scored 0.02)
-        with pytest.raises(ValueError, match='a single SMP-TCN .*create it with num_members=1'):
+        # the folder's weights file alone is not built as one model of the variant's architecture: refused, its
+        # hint (trial 48: with num_members=1, as its keys hold one model) loading it as the folder records it
+        with pytest.raises(ValueError, match="trained with num_members=1 .*names no num_members: one model's") as e:
             timm.create_model('smpconv_tcn_acsf1', pretrained=True, **small,
                               pretrained_cfg_overlay=dict(file=str(folder / 'model.safetensors')))
+        hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
+        copied = eval(f'timm.create_model("smpconv_tcn_acsf1", pretrained=True, **small, pretrained_cfg_overlay='
+                      f'dict(file={str(folder / "model.safetensors")!r}), {hint})', {'timm': timm, 'small': small})
+        assert torch.equal(copied.eval()(x), single(x))
+        # a bare file (no recorded arguments) is not built as one model of the variant's architecture: its kernel
+        # length may differ with the same shapes (trial 27: 33-tap weights in the 65-tap variant scored 0.02)
+        save_file(single.state_dict(), str(tmp_path / 'bare.safetensors'))
+        with pytest.raises(ValueError, match='a single SMP-TCN .*create it with num_members=1'):
+            timm.create_model('smpconv_tcn_acsf1', pretrained=True, **small,
+                              pretrained_cfg_overlay=dict(file=str(tmp_path / 'bare.safetensors')))
     # a folder with pytorch_model.bin instead (timm's local-dir: loads it where model.safetensors is missing): it was
     # refused with the hint, its keys not read at build
     bin_folder = tmp_path / 'old_bin'

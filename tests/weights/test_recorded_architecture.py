@@ -3,6 +3,7 @@ into: their shapes cannot tell it, so they loaded silently and gave other output
 since, the metadata of every model.safetensors this project writes record the architecture; timm's ways of loading a
 file (``pretrained_cfg_overlay=dict(file=...)``, ``checkpoint_path=``) refuse a mismatch with hints that work as
 printed, and ``load_model`` reads a bare copy's recorded values instead of assuming them."""
+import copy
 import json
 import re
 import shutil
@@ -735,6 +736,37 @@ def test_a_config_without_the_class_count_or_channels_builds_its_pretrained_cfg(
             assert all(torch.equal(a, b) for a, b in zip(features(x), wanted(x)))
 
 
+def test_smpconvnet_weights_of_other_channels_unasked_get_the_projects_refusal(tmp_path):
+    """Trial 48: SMPConvNet weights of 2 input channels into a model of its cfg's 3, through the overlay, got timm's
+    RuntimeError (\'correct the source pretrained_cfg\'), through checkpoint_path= a bare size mismatch: refused as the
+    other families refuse them, naming the file and the in_chans= that loads them, which copied loads them exactly."""
+    args, size = FAMILIES['smpconvnet_t']
+    model = timm.create_model('smpconvnet_t', num_classes=5, in_chans=2, **args).eval()
+    file = tmp_path / 'two.safetensors'
+    save_file(model.state_dict(), str(file))
+    x = torch.randn(2, 2, *size)
+    for how in (dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file))), dict(checkpoint_path=str(file))):
+        with pytest.raises(ValueError, match=f'{file} does not fit the model: checkpoint has 2 input channels in its '
+                                             r'first layer \(stem.0.conv.weight\), and the model 3.*in_chans=2') as e:
+            timm.create_model('smpconvnet_t', num_classes=5, **args, **how)
+        asked = re.search(r'create the model with (in_chans=\d+)', str(e.value)).group(1)
+        copied = eval(f'timm.create_model("smpconvnet_t", num_classes=5, **args, **how, {asked})',
+                      {'timm': timm, 'args': args, 'how': how}).eval()
+        with torch.no_grad():
+            assert torch.equal(copied(x), model(x))
+    deployed = copy.deepcopy(model).reparameterize()  # (a deployed file: the same)
+    save_file(deployed.state_dict(), str(tmp_path / 'deployed.safetensors'))
+    with pytest.raises(ValueError, match='checkpoint has 2 input channels'):
+        timm.create_model('smpconvnet_t', num_classes=5, **args, checkpoint_path=str(tmp_path / 'deployed.safetensors'))
+    # ImageNet-channel weights into in_chans=1, asked for: timm's adaptation, as before (the first conv summed)
+    rgb = timm.create_model('smpconvnet_t', num_classes=5, **args).eval()
+    save_file(rgb.state_dict(), str(tmp_path / 'rgb.safetensors'))
+    grey = timm.create_model('smpconvnet_t', num_classes=5, in_chans=1, **args, pretrained=True,
+                             pretrained_cfg_overlay=dict(file=str(tmp_path / 'rgb.safetensors'))).eval()
+    with torch.no_grad():
+        assert rel_err(grey(x[:, :1]), rgb(x[:, :1].expand(-1, 3, -1, -1))) < 1e-5
+
+
 @pytest.mark.parametrize('name', ['smpconv_tcn_smnist', 'smpconv_resnet_cifar10'])
 def test_weights_whose_cfg_states_other_channels_are_not_adapted(tmp_path, name):
     """Trial 46: a folder saved by timm (no record with the weights) whose config.json lost in_chans and whose
@@ -749,7 +781,7 @@ def test_weights_whose_cfg_states_other_channels_are_not_adapted(tmp_path, name)
     del config['model_args']['in_chans']
     _edited_cfg(config, 'in_chans', 1)
     (folder / 'config.json').write_text(json.dumps(config))
-    with pytest.raises(ValueError, match=r'has 2 input channels, and the model 1.*in_chans=2'):
+    with pytest.raises(ValueError, match=r'has 2 input channels in its first layer .*, and the model 1.*in_chans=2'):
         timm.create_model(f'local-dir:{folder}', pretrained=True)
     x = torch.randn(2, 2, *size)
     with torch.no_grad():
@@ -766,3 +798,21 @@ def test_weights_whose_cfg_states_other_channels_are_not_adapted(tmp_path, name)
     one = timm.create_model(name, num_classes=5, in_chans=1, **args, checkpoint_path=str(file)).eval()
     with torch.no_grad():
         assert rel_err(one(x[:, :1]), model(x[:, :1].expand(-1, 2, *([-1] * len(size))))) < 1e-5
+
+
+def test_a_partial_record_of_one_model_into_an_ensemble_gets_num_members_in_its_hint(tmp_path):
+    """Trial 48: one model's weights whose record is partial (an older folder's: the kernel length alone) into a
+    variant registered as an ensemble: the hint named the kernel length alone, and the filter then refused the single
+    model (two steps). Its keys hold no members: the hint says num_members=1 too, and loads it in one go."""
+    single = timm.create_model('smpconv_tcn_osuleaf', num_members=1, kernel_length=16, **SMALL).eval()
+    path = tmp_path / 'partial.safetensors'
+    save_file(single.state_dict(), str(path), metadata={RECORDED_ARGS_KEY: json.dumps(dict(kernel_length=16))})
+    with pytest.raises(ValueError, match='was trained with kernel_length=16') as e:
+        timm.create_model('smpconv_tcn_osuleaf', checkpoint_path=str(path), **SMALL)
+    hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
+    assert 'num_members=1' in hint
+    copied = eval(f'timm.create_model("smpconv_tcn_osuleaf", checkpoint_path={str(path)!r}, **SMALL, {hint})',
+                  {'timm': timm, 'SMALL': SMALL}).eval()
+    x = torch.randn(2, 1, 427)
+    with torch.no_grad():
+        assert torch.equal(copied(x), single(x))

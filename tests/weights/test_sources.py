@@ -8,6 +8,7 @@
   ``load_model`` and ``evaluate-seq``, including folders written before ``seq_len`` was recorded.
 """
 import argparse
+import copy
 import json
 import re
 import shlex
@@ -1283,3 +1284,46 @@ def test_a_train_py_checkpoint_naming_a_repo_not_cached_says_so(tmp_path, monkey
         torch.save({'state_dict': model.state_dict(), 'args': args, 'epoch': 1}, tmp_path / 'last.pth.tar')
         with pytest.warns(UserWarning, match=re.escape(f'names {name}, which cannot be read here ({why}')):
             load_model(str(tmp_path / 'last.pth.tar'))
+
+
+def test_a_bare_deployed_smpconvnet_file_loads_as_deployed(tmp_path, capsys):
+    """Trial 48: load_model of a deployed SMPConvNet's weights alone (no folder) was refused with advice to give
+    large_kernel_sizes=[...], which then failed otherwise: its static kernels show their sizes, so the trained form
+    they were deployed from is built, re-parameterised and loaded (its pooling assumed, with a warning, as a trained
+    bare file's; given, taken); an SMP-ResNet's too. A deployed SMP-TCN (whose kernel length no shape tells) is
+    refused with the file named in the hint."""
+    from safetensors.torch import save_file
+    from smpconvnet.cli import main as cli_main
+    torch.manual_seed(0)
+    trained = timm.create_model('smpconvnet_t', layers=(1, 1, 1, 1), channels=(8, 8, 16, 16), in_chans=2,
+                                large_kernel_sizes=(7, 7, 5, 3), small_kernel_size=3, num_classes=5,
+                                global_pool='max').eval()
+    deployed = copy.deepcopy(trained).reparameterize()
+    file = tmp_path / 'deployed.safetensors'
+    save_file(deployed.state_dict(), str(file))
+    x = torch.randn(2, 2, 64, 64)
+    with pytest.warns(UserWarning, match="its pooling cannot be read.*global_pool='avg' was assumed"):
+        assumed, _ = load_model(str(file))
+    model, description = load_model(str(file), global_pool='max')
+    assert description.startswith('deployed SMPConvNet state dict of smpconvnet_t') and _is_deployed(model)
+    with torch.no_grad():
+        assert torch.equal(model.eval()(x), deployed(x)) and rel_err(model(x), trained(x)) < 1e-5
+        assert not torch.equal(assumed.eval()(x), deployed(x))  # (the pooling the warning names)
+    assert cli_main(['info', str(file), '--model-kwargs', 'global_pool=max']) == 0
+    # an SMP-ResNet's likewise: its static kernels show the kernel size, the pooling is assumed unless given
+    resnet = timm.create_model('smpconv_resnet_cifar10', stem_channels=8, block_channels=(8, 12), n_points=6,
+                               kernel_size=9, small_kernel_size=3, num_classes=4, in_chans=2, global_pool='max').eval()
+    deployed = copy.deepcopy(resnet).reparameterize()
+    save_file(deployed.state_dict(), str(tmp_path / 'resnet.safetensors'))
+    with pytest.warns(UserWarning, match=r"global_pool cannot be read.*\(global_pool='avg'\)"):
+        load_model(str(tmp_path / 'resnet.safetensors'))
+    model, description = load_model(str(tmp_path / 'resnet.safetensors'), global_pool='max')
+    assert description.startswith('deployed SMP-ResNet state dict of smpconv_resnet_cifar10') and _is_deployed(model)
+    assert model.pretrained_cfg['input_size'][0] == 2  # (the file's channels, not the assumed model's 3)
+    x = torch.randn(2, 2, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model.eval()(x), deployed(x)) and rel_err(model(x), resnet(x)) < 1e-5
+    tcn = timm.create_model('smpconv_tcn_gunpoint', num_blocks=2, hidden_channels=8).eval().reparameterize(150)
+    save_file(tcn.state_dict(), str(tmp_path / 'tcn.safetensors'))
+    with pytest.raises(ValueError, match=re.escape(f"pretrained_cfg_overlay=dict(file='{tmp_path / 'tcn.safetensors'}')")):
+        load_model(str(tmp_path / 'tcn.safetensors'))
