@@ -865,7 +865,8 @@ def deployed_model_args(state_dict: Dict[str, torch.Tensor]) -> Dict[str, Any]:
     dict's shapes tell: ``layers``, ``channels``, ``large_kernel_sizes`` (a stage's first block's static kernel),
     ``in_chans``, ``num_classes``, ``dw_ratio`` / ``ffn_ratio``, and ``small_kernel_size`` where the default would not
     fit inside a static kernel (the small kernel is merged into it: any size that fits gives the same weights). The
-    trained form they build, re-parameterised, takes the state dict strictly; its pooling no shape tells.
+    trained form they build, re-parameterised, takes the state dict strictly; its pooling no shape tells except
+    timm's ``'catavgmax'``, which doubles the classifier's input.
 
     Raises:
         ValueError: not an SMPConvNet state dict (``infer_config_from_checkpoint``).
@@ -878,12 +879,17 @@ def deployed_model_args(state_dict: Dict[str, torch.Tensor]) -> Dict[str, Any]:
     if min(kernels) < small:  # (any fits: merged into the static kernels, but not larger than they)
         args['small_kernel_size'] = min(kernels)
     args.update(_width_ratios(state_dict))
+    head = state_dict.get('head.fc.weight')
+    if head is not None and head.dim() == 2 and head.shape[1] == 2 * config['channels'][-1]:
+        args['global_pool'] = 'catavgmax'
     return args
 
 
 def _deployed_shape_args(state_dict: Dict[str, torch.Tensor], model: nn.Module) -> str:
-    # the size hint of a deployed state dict: the arguments its shapes tell, and the model's pooling
-    return shape_hint(dict(deployed_model_args(state_dict), global_pool=_model_pool(model)), _POOL_UNTOLD)
+    # the size hint of a deployed state dict: the arguments its shapes tell, and the model's pooling where they do not
+    args = deployed_model_args(state_dict)
+    args['global_pool'] = args.get('global_pool') or _model_pool(model)
+    return shape_hint(args, _POOL_UNTOLD)
 
 
 def _describe(config: Dict[str, Any]) -> str:

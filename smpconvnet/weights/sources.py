@@ -367,9 +367,6 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
             # re-parameterises before they load (its pooling assumed, with a warning, unless the head shows it)
             arch = architecture or 'smpconvnet_t'
             args = _differing(deployed_model_args(state_dict), _registered_args(arch))
-            head = state_dict.get('head.fc.weight')
-            if head is not None and head.dim() == 2 and head.shape[1] == 2 * state_dict['head.norm.weight'].shape[0]:
-                args['global_pool'] = 'catavgmax'
             return CheckpointSource(arch, args, {}, f'deployed SMPConvNet state dict of {arch}'
                                     + (f' with {args}' if args else '')
                                     + how, {}, () if architecture else _smpconvnet_unread(args, sizes=False))
