@@ -533,9 +533,12 @@ def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
         args['small_kernel_size'] = small.shape[-1]
     args['bias'] = 'blocks.0.conv1.smp.bias' in sd
     args['kernel_size'] = model.kernel_size
-    if sd.get('head.weight') is not None:
-        args['num_classes'] = sd['head.weight'].shape[0]
-    args['global_pool'] = getattr(model.global_pool, 'pool_type', 'avg')
+    head = sd.get('head.weight')
+    if head is not None:
+        args['num_classes'] = head.shape[0]
+    shown = (head is not None and head.dim() == 2 and args['block_channels']
+             and head.shape[1] == 2 * args['block_channels'][-1])  # ('catavgmax': the one pooling a shape shows)
+    args['global_pool'] = 'catavgmax' if shown else getattr(model.global_pool, 'pool_type', 'avg')
     return shape_hint(args, "its kernel size and pooling they do not: this model's kernel_size and global_pool")
 
 

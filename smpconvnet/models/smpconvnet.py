@@ -879,10 +879,15 @@ def deployed_model_args(state_dict: Dict[str, torch.Tensor]) -> Dict[str, Any]:
     if min(kernels) < small:  # (any fits: merged into the static kernels, but not larger than they)
         args['small_kernel_size'] = min(kernels)
     args.update(_width_ratios(state_dict))
-    head = state_dict.get('head.fc.weight')
-    if head is not None and head.dim() == 2 and head.shape[1] == 2 * config['channels'][-1]:
-        args['global_pool'] = 'catavgmax'
+    if _shown_pool(state_dict, config['channels'][-1]):
+        args['global_pool'] = _shown_pool(state_dict, config['channels'][-1])
     return args
+
+
+def _shown_pool(state_dict: Dict[str, torch.Tensor], channels: int) -> Optional[str]:
+    # the one pooling a shape shows: timm's 'catavgmax' concatenates two poolings of the last stage's ``channels``
+    head = state_dict.get('head.fc.weight')
+    return 'catavgmax' if head is not None and head.dim() == 2 and head.shape[1] == 2 * channels else None
 
 
 def _deployed_shape_args(state_dict: Dict[str, torch.Tensor], model: nn.Module) -> str:
@@ -953,7 +958,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
             fit['small_kernel_size'] = small
         model_ratios = _width_ratios(model_sd)
         fit.update({k: v for k, v in _width_ratios(state_dict).items() if v != model_ratios.get(k)})
-        fit['global_pool'] = _model_pool(model)
+        fit['global_pool'] = _shown_pool(state_dict, ckpt_cfg['channels'][-1]) or _model_pool(model)
         if ckpt_cfg['num_classes'] != model.num_classes:
             fit['num_classes'] = ckpt_cfg['num_classes']
         if ckpt_cfg['in_chans'] != model.stem[0].conv.in_channels:

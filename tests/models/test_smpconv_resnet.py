@@ -222,3 +222,23 @@ def test_a_checkpoint_of_another_size_names_the_arguments_that_fit_it(deployed):
     x = torch.randn(2, 2, 16, 16)
     with torch.no_grad():
         assert torch.equal(fitting.eval()(x), trained(x))
+
+
+@pytest.mark.parametrize('deployed', [False, True])
+def test_a_size_hint_keeps_the_pooling_the_head_shows(deployed):
+    """'catavgmax' doubles the classifier's input: the one pooling a shape shows. The size hint gave the model's
+    pooling instead (a trained checkpoint's), and the copy then failed on the head's shape: it gives the head's."""
+    import re
+    trained = timm.create_model('smpconv_resnet_cifar10', block_channels=(8, 16), kernel_size=7, num_classes=4,
+                                global_pool='catavgmax').eval()
+    if deployed:
+        trained.reparameterize()
+    with pytest.raises(ValueError, match="global_pool='catavgmax'") as e:
+        checkpoint_filter_fn(trained.state_dict(), timm.create_model('smpconv_resnet_cifar10', block_channels=(8, 32),
+                                                                     kernel_size=7))
+    args = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
+    fitting = eval(f"timm.create_model('smpconv_resnet_cifar10', {args})", {'timm': timm})
+    fitting.load_state_dict(checkpoint_filter_fn(trained.state_dict(), fitting))
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(fitting.eval()(x), trained(x))

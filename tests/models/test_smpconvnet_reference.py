@@ -232,6 +232,24 @@ def test_not_a_checkpoint_is_refused(tmp_path):
         checkpoint_filter_fn({'fc.weight': torch.zeros(3, 3)}, model)
 
 
+@pytest.mark.parametrize('deployed', [False, True])
+def test_a_size_hint_keeps_the_pooling_the_head_shows(deployed):
+    """'catavgmax' doubles the classifier's input: the one pooling a shape shows. The size hint gave the model's
+    pooling instead, and the copy then failed on the head's shape: it gives the head's."""
+    trained = timm.create_model('smpconvnet_t', layers=(1, 1, 1, 1), channels=(8, 8, 16, 16), num_classes=5,
+                                global_pool='catavgmax').eval()
+    if deployed:
+        trained.reparameterize()
+    with pytest.raises(ValueError, match="global_pool='catavgmax'") as e:
+        checkpoint_filter_fn(trained.state_dict(), timm.create_model('smpconvnet_t', layers=(1, 1, 2, 1)))
+    args = re.search(r': pass (.+) to timm\.create_model', str(e.value)).group(1)
+    fitting = eval(f"timm.create_model('smpconvnet_t', {args})", {'timm': timm}).eval()
+    fitting.load_state_dict(checkpoint_filter_fn(trained.state_dict(), fitting))
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(fitting(x), trained(x))
+
+
 def test_a_deployed_checkpoint_of_another_architecture_names_the_arguments_that_fit_it():
     """Trial 46: the refusal named the arguments without their values ('layers=, channels=, large_kernel_sizes='): it
     gives those the shapes tell (trial 47, 48: the kernel sizes, small kernel and width ratios too) and the model's
