@@ -12,7 +12,7 @@ import sys
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Collection, Dict, Iterator, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Collection, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -26,6 +26,7 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'is_deployed_state_dict',
            'has_batchnorm', 'check_deployed_fit', 'check_weights_file', 'read_error_message', 'probe_weights_file', 'with_checkpoint_checks',
            'install_checkpoint_path_hook', 'adapt_input_channels', 'check_input_channels', 'in_chans_asked',
+           'other_size_keys',
            'first_layer_adapted_by_filter', 'FEATURE_WRAPPERS',
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'recorded_args_metadata', 'recorded_model_args',
            'differing_recorded_args', 'as_trained_hint', 'check_recorded_architecture', 'with_class_defaults',
@@ -478,11 +479,15 @@ def as_trained_hint(path: Union[str, Path], values: Dict[str, Any], features_onl
     return ', or '.join(ways)
 
 
-def recorded_model_hint(path: Union[str, Path]) -> str:
+def recorded_model_hint(path: Union[str, Path], shape_blind: Sequence[str] = ()) -> str:
     """For a refusal of the weights file ``path`` by a family's filter: where the file records the model it was
-    trained as, how to load it so ('' where it records none): the filter's own hint names arguments without values."""
+    trained as, how to load it so ('' where it records none, or a part without what no shape tells, the family's
+    ``shape_blind`` arguments: ``load_model`` would assume those)."""
     import shlex
-    if not recorded_model_args(path)[0]:
+    recorded = recorded_model_args(path)[0]
+    if not recorded or not set(shape_blind) <= set(recorded):
+        # a partial record (an older folder's) leaves what no shape tells to load_model's assumptions: not the model
+        # it was trained as
         return ''
     return (f'; {path} records the model it was trained as: smpconvnet.load_model({str(path)!r}) builds that model '
             f'(a command: give it {shlex.quote(str(path))})')
@@ -808,6 +813,18 @@ def adapt_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str
     return out
 
 
+def other_size_keys(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str, torch.Tensor],
+                    input_keys: Sequence[str] = (), skip: Sequence[str] = ()) -> List[str]:
+    """The keys of ``state_dict`` whose tensors have other shapes than the model's (``model_sd``), the first layer's
+    input channels aside (dim 1 of ``input_keys``: adapted, or refused, by ``adapt_input_channels``) and ``skip``
+    (a classifier timm replaces): checked before the channels, so that one refusal names every argument that
+    differs."""
+    def shape(k, v):
+        return tuple(v.shape[:1]) + tuple(v.shape[2:]) if k in input_keys and v.dim() > 1 else tuple(v.shape)
+    return [k for k, v in state_dict.items()
+            if k in model_sd and k not in skip and shape(k, v) != shape(k, model_sd[k])]
+
+
 def check_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str, torch.Tensor], key: str) -> None:
     """Refuse weights whose first layer ``key`` (dim 1 the input channel) has other input channels than the model's
     where no ``in_chans=`` asked for the model's (``in_chans_asked(False)``: a pretrained build takes them from its
@@ -825,8 +842,8 @@ def check_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str
             f'checkpoint has {in_ckpt} input channel{"s" * (in_ckpt != 1)} in its first layer ({key}), and the model '
             f'{in_model}, which no '
             f'in_chans= asked for (its pretrained cfg\'s input_size): weights are adapted to other channels only on '
-            f'request; create the model with in_chans={in_ckpt} (or correct the cfg\'s input_size where it comes with '
-            f'the weights)')
+            f'request; create the model with in_chans={in_ckpt} (a command: --model-kwargs in_chans={in_ckpt}; or '
+            f'correct the cfg\'s input_size where it comes with the weights)')
 
 
 class _AdaptedFirstLayerLog(logging.Filter):
@@ -868,7 +885,7 @@ def first_layer_adapted_by_filter(in_chans_given: bool = True) -> Iterator[None]
         logger.removeFilter(log_filter)
 
 
-def record_loaded_classes(filter_fn: Callable) -> Callable:
+def record_loaded_classes(filter_fn: Callable, features_only: bool = False) -> Callable:
     """``filter_fn`` (a family's ``checkpoint_filter_fn(state_dict, model)``) that also records, where the
     filtered state dict's classifier (the cfg's ``classifier``; an ensemble's first member's) has the model's
     ``num_classes`` rows, that count in ``model.pretrained_cfg['num_classes']``. Label names of another count go.
@@ -877,8 +894,9 @@ def record_loaded_classes(filter_fn: Callable) -> Callable:
     cfg's, the registered weights' count: ``timm.create_model(name, pretrained=True, num_classes=10,
     pretrained_cfg_overlay=dict(file=...))`` of a file with a trained 10-class head replaced that head at random
     (ImageNet's cfg says 1000). timm reads the cfg after the filter, so the matching head is kept. A head of another
-    count is left to timm as before: dropped where ``num_classes`` differs from the cfg's (the fine-tuning idiom),
-    a size-mismatch error where it does not.
+    count is dropped where ``num_classes`` differs from the cfg's (the fine-tuning idiom) and refused where it does
+    not (``check_classifier_rows``: torch's bare size mismatch), except for a ``features_only`` build, whose
+    classifier timm drops.
     """
     @functools.wraps(filter_fn)
     def filter_and_record(state_dict: Dict[str, Any], model: nn.Module) -> Dict[str, torch.Tensor]:
@@ -887,16 +905,41 @@ def record_loaded_classes(filter_fn: Callable) -> Callable:
         cfg = getattr(model, 'pretrained_cfg', None)
         if not isinstance(cfg, dict):
             return state_dict
-        classifier = cfg.get('classifier')
-        classifier = classifier[0] if isinstance(classifier, (list, tuple)) and classifier else classifier
-        weight = state_dict.get(f'{classifier}.weight') if isinstance(classifier, str) else None
-        rows = int(weight.shape[0]) if isinstance(weight, torch.Tensor) and weight.dim() >= 1 else None
+        rows = _classifier_rows(state_dict, cfg)
+        if not features_only and cfg.get('num_classes') == getattr(model, 'num_classes', None):
+            # timm keeps the file's classifier (the class count is the cfg's): it must fit
+            check_classifier_rows(rows, model, fine_tune=True)
         if rows is not None and rows == getattr(model, 'num_classes', None) and cfg.get('num_classes') != rows:
             cfg['num_classes'] = rows
             if cfg.get('label_names') is not None and len(cfg['label_names']) != cfg['num_classes']:
                 cfg.pop('label_names')  # the registered weights' classes, not these
         return state_dict
     return filter_and_record
+
+
+def _classifier_rows(state_dict: Dict[str, Any], cfg: Dict[str, Any]) -> Optional[int]:
+    # the class count of a filtered state dict's classifier (the cfg's classifier, its first name), None if it has none
+    classifier = cfg.get('classifier')
+    classifier = classifier[0] if isinstance(classifier, (list, tuple)) and classifier else classifier
+    weight = state_dict.get(f'{classifier}.weight') if isinstance(classifier, str) else None
+    return int(weight.shape[0]) if isinstance(weight, torch.Tensor) and weight.dim() >= 1 else None
+
+
+def check_classifier_rows(rows: Optional[int], model: nn.Module, fine_tune: bool = False) -> None:
+    """Refuse a classifier of ``rows`` classes that is to load into ``model`` as it is (timm keeps a pretrained one
+    where the model's class count is its cfg's; ``checkpoint_path=`` loads strictly) but has another count (torch's
+    bare size mismatch otherwise).
+
+    Raises:
+        ValueError: naming both counts and the ``num_classes=`` that keeps the trained classifier (``fine_tune``:
+            and the fine-tuning idiom, another count for a new classifier)."""
+    classes = getattr(model, 'num_classes', None)
+    if rows is None or not classes or rows == classes:
+        return
+    other = (f', or num_classes= of your own classes for a new classifier to train (timm\'s fine-tuning idiom)'
+             if fine_tune else '')
+    raise ValueError(f'checkpoint has a classifier of {rows} classes, the model {classes}: pass num_classes={rows} '
+                     f'to keep the trained one (a command: --model-kwargs num_classes={rows}){other}')
 
 
 def warn_clamped_radii(state_dict: Dict[str, Any], model: nn.Module, what: str = 'checkpoint') -> None:
@@ -1062,12 +1105,15 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
                 # load_checkpoint adapts none: a strict load)
                 with in_chans_asked('in_chans' in getattr(model, 'create_args', {})):
                     state_dict = filter_fn(state_dict, model)
+                if a['strict']:  # (the classifier loads as it is)
+                    check_classifier_rows(_classifier_rows(state_dict, getattr(model, 'pretrained_cfg', {}) or {}),
+                                          model)
             warn_clamped_radii(state_dict, model, f'{what} {checkpoint_path}')
         except ValueError as e:
             if not str(e).startswith(FILTER_ERROR_PREFIXES):  # (the families' filters' refusals: which file)
                 raise
             raise ValueError(f'{what} for {name}: {checkpoint_path} does not fit the model: {e}'
-                             f'{recorded_model_hint(checkpoint_path)}') from e
+                             f'{recorded_model_hint(checkpoint_path, getattr(module, "SHAPE_BLIND_ARGS", ()))}') from e
         return model.load_state_dict(state_dict, strict=a['strict'])
 
     load_checkpoint.checks_smpconvnet_models = True

@@ -323,11 +323,14 @@ def is_weight_source_error(e: BaseException) -> bool:
 
 
 @contextlib.contextmanager
-def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, Any]):
+def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, Any],
+                            shape_blind: Sequence[str] = ()):
     """Around ``build_model_with_cfg``: turn a failure to find pretrained weights into an error that says
     where they were looked for and how to get them (other errors pass through unchanged). A local weights file
     (``pretrained_cfg_overlay=dict(file=...)``, the shipped weights) is checked first (``probe_weights_file``): a
-    folder, an empty, truncated or corrupt file raises a ``ValueError`` naming it and what was expected."""
+    folder, an empty, truncated or corrupt file raises a ``ValueError`` naming it and what was expected.
+    ``shape_blind``: the family's arguments no shape tells (a refusal offers the file's record only where it holds
+    them: ``recorded_model_hint``)."""
     file = local_weights_file(variant, kwargs) if pretrained else None
     if file is not None:
         try:
@@ -365,7 +368,7 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
         if file is not None and (isinstance(e, ValueError) and str(e).startswith(FILTER_ERROR_PREFIXES)
                                  or isinstance(e, RuntimeError) and 'Error(s) in loading state_dict' in str(e)):
             raise ValueError(f'pretrained weights for {variant}: {file} does not fit the model: {e}'
-                             f'{recorded_model_hint(file)}') from e
+                             f'{recorded_model_hint(file, shape_blind)}') from e
         if not pretrained or not is_weight_source_error(e):
             raise
         cfg = _resolved_cfg(variant, kwargs)

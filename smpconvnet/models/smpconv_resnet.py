@@ -34,7 +34,7 @@ from timm.models._registry import generate_default_cfgs, register_model
 from ._args import check_io_counts
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict,
-    record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict, with_class_defaults)
+    other_size_keys, record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict, with_class_defaults)
 from ._pretrained import check_pretrained_record, explain_missing_weights
 from ..layers.causal_conv import complex_channel_mix, fft_size
 from ..layers.conv_backends import autocast_disabled, exporting
@@ -566,14 +566,15 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Di
     if any(k.startswith(('cconv1.', 'out_layer.')) or '.cconv1.' in k for k in state_dict):
         state_dict = remap_original_keys(state_dict)
     model_sd = model.state_dict()
-    shape_args = _shape_args(state_dict, model)  # its own input channels, before they are adapted to the model's
+    # another size first (its own input channels among the arguments), then other input channels alone
+    other = other_size_keys(state_dict, model_sd, _INPUT_CHANNEL_KEYS, ('head.weight', 'head.bias'))
+    if other:
+        raise ValueError(
+            f'checkpoint tensor {other[0]} has shape {list(state_dict[other[0]].shape)}, the model expects '
+            f'{list(model_sd[other[0]].shape)}; create the model that matches the checkpoint: '
+            f'{_shape_args(state_dict, model)}')
     # another number of input channels (in_chans= with pretrained weights), as timm adapts a first conv
     state_dict = adapt_input_channels(state_dict, model_sd, _INPUT_CHANNEL_KEYS)
-    for k, v in state_dict.items():
-        if k in model_sd and k not in ('head.weight', 'head.bias') and model_sd[k].shape != v.shape:
-            raise ValueError(
-                f'checkpoint tensor {k} has shape {list(v.shape)}, the model expects {list(model_sd[k].shape)}; '
-                f'create the model that matches the checkpoint: {shape_args}')
     # a classifier the model lacks (num_classes=0) is timm's to drop, as one of another class count
     extra = sorted(set(state_dict) - set(model_sd) - {'head.weight', 'head.bias'})
     if extra:
@@ -597,10 +598,11 @@ def _create_smpconv_resnet(variant: str, pretrained: bool = False, **kwargs) -> 
     num_blocks = len(kwargs.get('block_channels', DEFAULT_BLOCK_CHANNELS))
     check_pretrained_record(variant, pretrained, kwargs,
                             with_class_defaults(SMPConvResNet, kwargs, RECORD_CHECKED_ARGS), RECORD_CHECKED_ARGS)
-    with explain_missing_weights(variant, pretrained, kwargs), first_layer_adapted_by_filter('in_chans' in kwargs):
+    with explain_missing_weights(variant, pretrained, kwargs, SHAPE_BLIND_ARGS), \
+            first_layer_adapted_by_filter('in_chans' in kwargs):
         return remember_create_args(build_model_with_cfg(
             SMPConvResNet, variant, pretrained,
-            pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn),
+            pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn, bool(kwargs.get('features_only'))),
             feature_cfg=dict(out_indices=tuple(range(num_blocks)), feature_cls='getter'),
             **kwargs,
         ), kwargs)

@@ -52,6 +52,7 @@ It has no per-step predictions (``forward_sequence``) and no ``timestamps``; var
 re-parameterisation (into ``SameConv1d``), TorchScript, torch.fx and ONNX export work as for the causal model.
 """
 import contextlib
+import contextvars
 import inspect
 import math
 import numbers
@@ -73,8 +74,8 @@ from timm.models._registry import generate_default_cfgs, register_model
 from ._args import check_io_counts
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, find_state_dict, first_layer_adapted_by_filter, folder_weights_file,
-    has_batchnorm, is_deployed_state_dict, is_safetensors_file, record_loaded_classes, remember_create_args,
-    safe_torch_load, shape_hint, unwrap_state_dict)
+    has_batchnorm, is_deployed_state_dict, is_safetensors_file, other_size_keys, record_loaded_classes,
+    remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
 from ._pretrained import cfg_model_defaults, check_pretrained_record, explain_missing_weights
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
@@ -1354,14 +1355,29 @@ def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
         args.update(hidden_channels=static.shape[0], in_chans=static.shape[1])
     if head is not None:
         args['num_classes'] = head.shape[0]
+    if 'centred' in sd:  # (the marker of centred kernels; a causal model refuses them)
+        args['causal'] = False
+    members = _ENSEMBLE_MEMBERS.get()
+    if members:  # (a member's part, filtered for an ensemble: the hint builds the ensemble)
+        args['num_members'] = members
+    deployed = w is None and static is not None
     if model.kernel_length is not None:  # (None, kernels as long as the input: timm drops a None argument)
-        args['kernel_length'] = model.kernel_length
+        # a deployed model's static kernels load into a model of their taps (the kernel length sampled is replaced)
+        args['kernel_length'] = static.shape[-1] if deployed else model.kernel_length
     args['global_pool'] = model.global_pool
-    taps = (f'; its static kernels have {static.shape[-1]} taps: kernel_length={static.shape[-1]}, or kernels as long '
-            f'as an input of that length' if w is None and static is not None else '')
+    if deployed:
+        taps = static.shape[-1]
+        length = taps if 'centred' not in sd else (taps + 1) // 2  # (a centred kernel has 2L - 1 taps for L steps)
+        return shape_hint(args, f"its pooling they do not: this model's global_pool; its static kernels have {taps} "
+                                f"taps: kernel_length={taps}, or kernels as long as an input of {length} steps "
+                                f"deployed for that length")
     return shape_hint(args, f"its kernel length and pooling they do not: this model's "
                             f"{'kernels as long as the input' if model.kernel_length is None else 'kernel_length'} "
-                            f"and global_pool{taps}")
+                            f"and global_pool")
+
+
+# the member count of the ensemble whose members' parts the filter is filtering (_filter_ensemble), for its hints
+_ENSEMBLE_MEMBERS: contextvars.ContextVar[Optional[int]] = contextvars.ContextVar('ensemble_members', default=None)
 
 
 def _describe(sd: Dict[str, torch.Tensor]) -> str:
@@ -1408,7 +1424,9 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
     if members:
         raise ValueError(
             f'checkpoint is an ensemble of {len(members)} SMP-TCNs (members.<i>. keys), the model a single SMP-TCN: '
-            f'create it with num_members={len(members)}')
+            f'create it with num_members={len(members)} and the arguments the weights were trained with (kernel_length= '
+            f'and global_pool= do not show in their shapes; a model folder\'s config.json records them: '
+            f'timm.create_model(\'local-dir:<folder>\', pretrained=True))')
     if ('centred' in state_dict) == model.causal:
         # the weights record neither their kernels' taps nor the pooling: a model built with another kernel_length
         # or global_pool loads them without an error and gives other outputs, so the hint says so
@@ -1451,8 +1469,16 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
         state_dict = dict(state_dict)
         state_dict['blocks.0.shortcut.weight'] = torch.eye(width, dtype=first.dtype).unsqueeze(-1)
         state_dict['blocks.0.shortcut.bias'] = torch.zeros(width, dtype=first.dtype)
-    # its own input channels, before they are adapted to the model's
-    described, shape_args = _describe(state_dict), _shape_args(state_dict, model)
+    # another size first (its own input channels among the arguments), then other input channels alone
+    ckpt_blocks = {k.split('.')[1] for k in state_dict if k.startswith('blocks.')}
+    model_blocks = {k.split('.')[1] for k in model_sd if k.startswith('blocks.')}
+    mismatch = other_size_keys(state_dict, model_sd, _INPUT_CHANNEL_KEYS, ('head.weight', 'head.bias'))
+    if ckpt_blocks != model_blocks or mismatch:
+        detail = f'; first mismatch: {mismatch[0]} {list(state_dict[mismatch[0]].shape)} vs ' \
+                 f'{list(model_sd[mismatch[0]].shape)}' if mismatch else ''
+        raise ValueError(
+            f'checkpoint is an SMP-TCN with {_describe(state_dict)}, the model has {_describe(model_sd)}{detail}; '
+            f'create the model that matches: {_shape_args(state_dict, model)}')
     state_dict = adapt_input_channels(state_dict, model_sd, _INPUT_CHANNEL_KEYS)
     if 'blocks.0.shortcut.weight' in state_dict and 'blocks.0.shortcut.weight' not in model_sd \
             and 'blocks.0.conv1.small.weight' in model_sd:
@@ -1462,16 +1488,6 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
         raise ValueError(f'the model\'s first block has no 1 x 1 shortcut (in_chans={width} equals its width, '
                          f'hidden_channels), the checkpoint\'s has one: its weights cannot be adapted to {width} input '
                          f'channels; choose another in_chans')
-    ckpt_blocks = {k.split('.')[1] for k in state_dict if k.startswith('blocks.')}
-    model_blocks = {k.split('.')[1] for k in model_sd if k.startswith('blocks.')}
-    mismatch = [k for k, v in state_dict.items()
-                if k in model_sd and k not in ('head.weight', 'head.bias') and model_sd[k].shape != v.shape]
-    if ckpt_blocks != model_blocks or mismatch:
-        detail = f'; first mismatch: {mismatch[0]} {list(state_dict[mismatch[0]].shape)} vs ' \
-                 f'{list(model_sd[mismatch[0]].shape)}' if mismatch else ''
-        raise ValueError(
-            f'checkpoint is an SMP-TCN with {described}, the model has {_describe(model_sd)}{detail}; '
-            f'create the model that matches: {shape_args}')
     return state_dict
 
 
@@ -1752,8 +1768,9 @@ def _filter_ensemble(state_dict: Dict[str, Any], model: SMPConvTCNEnsemble) -> D
             f'checkpoint is a single SMP-TCN (no members.<i>. keys), the model an ensemble of {count}: create it with '
             f'num_members=1 (timm.create_model({arch!r}, num_members=1, ...)) and the arguments the weights were '
             f'trained with (kernel_length= and global_pool= do not show in their shapes; a model folder\'s '
-            f'config.json records them: timm.create_model(\'local-dir:<folder>\', pretrained=True)), or put it into '
-            f'one member: model = timm.create_model({arch!r}, num_members={count}); '
+            f'config.json records them: timm.create_model(\'local-dir:<folder>\', pretrained=True)), or, to train an '
+            f'ensemble from it, put it into one member, the others keeping their random initialisation (not the '
+            f'trained model\'s outputs): model = timm.create_model({arch!r}, num_members={count}); '
             f'model.members[0].load_state_dict(state_dict)')
     if found != list(range(len(found))):
         raise ValueError(f'checkpoint holds members {found}: an ensemble\'s members are numbered 0..M-1')
@@ -1761,10 +1778,14 @@ def _filter_ensemble(state_dict: Dict[str, Any], model: SMPConvTCNEnsemble) -> D
         raise ValueError(f'checkpoint is an ensemble of {len(found)} SMP-TCNs, the model of {count}: create it with '
                          f'num_members={len(found)}')
     out = {}
-    for i, member in enumerate(model.members):
-        prefix = f'members.{i}.'
-        part = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-        out.update({prefix + k: v for k, v in checkpoint_filter_fn(part, member).items()})
+    token = _ENSEMBLE_MEMBERS.set(count)
+    try:
+        for i, member in enumerate(model.members):
+            prefix = f'members.{i}.'
+            part = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+            out.update({prefix + k: v for k, v in checkpoint_filter_fn(part, member).items()})
+    finally:
+        _ENSEMBLE_MEMBERS.reset(token)
     return out
 
 
@@ -1887,10 +1908,11 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
             input_size=(model_args['in_chans'], 1, model_args['seq_len']))
     # weights of another kernel length load into any: what they were trained as, if recorded
     check_pretrained_record(variant, pretrained, kwargs, whole_architecture(model_args), RECORD_CHECKED_ARGS)
-    with explain_missing_weights(variant, pretrained, kwargs), first_layer_adapted_by_filter('in_chans' in kwargs):
+    with explain_missing_weights(variant, pretrained, kwargs, SHAPE_BLIND_ARGS), \
+            first_layer_adapted_by_filter('in_chans' in kwargs):
         model = build_model_with_cfg(
             SMPConvTCNEnsemble if ensemble else SMPConvTCN, variant, pretrained,
-            pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn),
+            pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn, bool(kwargs.get('features_only'))),
             feature_cfg=dict(out_indices=tuple(range(model_args['num_blocks'])), feature_cls=SMPTCNFeatures),
             **model_args,
         )

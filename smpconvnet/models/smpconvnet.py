@@ -923,10 +923,11 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
     if is_deployed_state_dict(state_dict, '.large_kernel.weight'):
         if has_batchnorm(model):
             model.reparameterize()
-        check_input_channels(state_dict, model.state_dict(), 'stem.0.conv.weight')
-        return check_deployed_fit(
+        fitted = check_deployed_fit(
             state_dict, model, ('head.fc.weight', 'head.fc.bias', 'stem.0.conv.weight'),
             f'create the model with the architecture it was deployed from: {_deployed_shape_args(state_dict, model)}')
+        check_input_channels(fitted, model.state_dict(), 'stem.0.conv.weight')  # (after the sizes: one refusal)
+        return fitted
     original = is_original_layout(state_dict)
     if original:
         # their shapes and sizes (one per stage) are read by infer_config_from_checkpoint below, their values
@@ -1021,10 +1022,11 @@ def _create_smpconvnet(variant: str, pretrained: bool = False, **kwargs) -> SMPC
     check_pretrained_record(variant, pretrained, kwargs,
                             with_class_defaults(SMPConvNet, model_args, RECORD_CHECKED_ARGS), RECORD_CHECKED_ARGS)
     # a failure to find the weights says where they were looked for and how to get them
-    with explain_missing_weights(variant, pretrained, kwargs), in_chans_asked('in_chans' in kwargs):
+    with explain_missing_weights(variant, pretrained, kwargs, SHAPE_BLIND_ARGS), \
+            in_chans_asked('in_chans' in kwargs):
         return remember_create_args(build_model_with_cfg(
             SMPConvNet, variant, pretrained,
-            pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn),
+            pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn, bool(kwargs.get('features_only'))),
             feature_cfg=dict(out_indices=(0, 1, 2, 3), feature_cls='getter'),
             **model_args,
         ), kwargs)

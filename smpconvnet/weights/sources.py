@@ -10,9 +10,11 @@ model name and options its training script recorded, else its ``arch`` key, else
 import argparse
 import dataclasses
 import inspect
+import json
 import math
 import os
 import re
+import shlex
 import sys
 import warnings
 import zipfile
@@ -274,9 +276,14 @@ def _family_of(state_dict: Dict[str, Any]) -> Optional[str]:
             or any(k.startswith(('cconv1.', 'out_layer.')) for k in keys):
         return 'resnet'
     if {'blocks.0.conv1.smp.kernel.weights', 'members.0.blocks.0.conv1.smp.kernel.weights'} & keys \
-            or any(k.startswith(('backbone.', 'finallyr.')) for k in keys):
+            or any(k.startswith(('backbone.', 'finallyr.')) for k in keys) \
+            or is_deployed_state_dict(state_dict, _STATIC_KERNELS['tcn']):
         return 'tcn'
     return None
+
+
+# per family, the key ending of a deployed state dict's static kernel (is_deployed_state_dict)
+_STATIC_KERNELS = {'smpconvnet': '.large_kernel.weight', 'resnet': 'stem.weight', 'tcn': 'blocks.0.conv1.weight'}
 
 
 def _shape_args(family: str, state_dict: Dict[str, Any]) -> Dict[str, Any]:
@@ -362,7 +369,7 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
             f'keys: {sorted(state_dict)[:4]}')
     if family == 'smpconvnet':
         from ..models.smpconvnet import ARCH_CONFIGS, deployed_model_args, is_original_layout
-        if is_deployed_state_dict(state_dict, '.large_kernel.weight'):
+        if is_deployed_state_dict(state_dict, _STATIC_KERNELS['smpconvnet']):
             # static kernels show their sizes: the trained form they were deployed from, which the family's filter
             # re-parameterises before they load (its pooling assumed, with a warning, unless the head shows it)
             arch = architecture or 'smpconvnet_t'
@@ -400,7 +407,7 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
                                     _smpconvnet_unread(args))
         arch, args, description = detect_architecture(checkpoint, architecture, kernel_sizes)
         return CheckpointSource(architecture or arch, args, {}, f'{description}{how}', {})
-    if family == 'resnet' and is_deployed_state_dict(state_dict, 'stem.weight'):
+    if family == 'resnet' and is_deployed_state_dict(state_dict, _STATIC_KERNELS['resnet']):
         # static kernels show their size: the trained form they were deployed from, which the family's filter
         # re-parameterises before they load (any point count: its kernels are replaced); the pooling assumed, with a
         # warning, unless the head shows it
@@ -445,8 +452,6 @@ def _fitting_registered(family: str, state_dict: Dict[str, Any], given: Dict[str
 def weights_file_hint(path: PathLike, name: str, members: Optional[int] = None) -> str:
     """The command-line form of loading the weight file ``path`` into the registered model ``name`` (timm's
     ``pretrained_cfg_overlay``, so that the model keeps its registered input length, normalisation and labels)."""
-    import json
-    import shlex
     options = [f'pretrained_cfg_overlay={json.dumps({"file": _overlay_name(path)})}'] + (
         [f'num_members={members}'] if members else [])
     return (f'{_suffix_step(path)}give {name} in place of the file and add --model-kwargs '
@@ -463,7 +468,6 @@ def _suffix_step(path: PathLike) -> str:
     # a safetensors file without its suffix (a Hub cache blob) loads as timm's pretrained file once it has one
     if not is_unsuffixed_safetensors(path):
         return ''
-    import shlex
     return f'copy it to a name timm reads as safetensors (cp {shlex.quote(str(path))} ' \
            f'{shlex.quote(_overlay_name(path))}), then '
 
@@ -525,8 +529,6 @@ def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], a
     (a call and command-line options per model). ``assumed_data``: ``_assumed_data``'s words for the rest;
     ``assumed_values`` the values of ``unset`` the model was built with, where not the architecture's."""
     if family == 'smpconvnet':  # the kernel sizes and the pooling
-        import json
-        import shlex
         from timm.models import split_model_name_tag
         from ..models.smpconvnet import ARCH_CONFIGS, SMPConvNet
         told, options, values = [], [], []
@@ -593,8 +595,6 @@ def _assumed_data_warning(path: Path, family: str, state_dict: Dict[str, Any], a
     """For a weight file that names no model, loaded with its shapeless arguments ``given``: the data config it
     still has from ``architecture`` (``assumed_data``: ``_assumed_data``'s words; ``cfg``: the model's), and how to
     load it with its own (the registered models it fits, else an overlay of the data's values)."""
-    import json
-    import shlex
     fits, members = _fitting_registered(family, state_dict, given)
     verb = 'were' if ' and ' in assumed_data else 'was'
     values = {k: list(cfg[k]) for k in ('input_size', 'mean', 'std') if cfg.get(k) is not None}
@@ -626,7 +626,7 @@ def _io_args(family: Optional[str], state_dict: Dict[str, Any], classifier: Any 
             from ..models.smpconvnet import infer_config_from_checkpoint
             cfg = infer_config_from_checkpoint(state_dict)
             return dict(in_chans=cfg['in_chans'], num_classes=cfg['num_classes'])
-        if family == 'resnet' and is_deployed_state_dict(state_dict, 'stem.weight'):
+        if family == 'resnet' and is_deployed_state_dict(state_dict, _STATIC_KERNELS['resnet']):
             from ..models.smpconv_resnet import deployed_model_args
             args = deployed_model_args(state_dict)
             return {k: args[k] for k in ('in_chans', 'num_classes') if k in args}
@@ -821,6 +821,16 @@ def _checkpoint_filter(model: torch.nn.Module) -> Callable[[Dict[str, Any], torc
 _FAMILY_KINDS = {'smpconvnet': 'SMPConvNet', 'tcn': 'SMP-TCN', 'resnet': 'SMP-ResNet'}
 
 
+def _is_deployed_file(checkpoint: Dict[str, Any]) -> bool:
+    # whether a checkpoint holds a deployed state dict of one of the families
+    try:
+        state_dict = find_state_dict(checkpoint)[0]
+    except ValueError:
+        return False
+    family = _family_of(state_dict)
+    return family is not None and is_deployed_state_dict(state_dict, _STATIC_KERNELS[family])
+
+
 def _family_of_record(recorded: Optional[Dict[str, Any]]) -> Optional[str]:
     """The one family whose constructor takes every argument of ``recorded`` (a weights file's record: a whole
     architecture), else None."""
@@ -850,10 +860,12 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
             how = (f'; its folder {folder} records the model (its {CONFIG_NAME}): load the folder instead '
                    f"(load_model('{folder}'), timm.create_model('local-dir:{folder}', pretrained=True), or {folder} "
                    f'on the command line)' if (folder / CONFIG_NAME).is_file() else
+                   '' if not _is_deployed_file(checkpoint) else
                    '; a deployed (re-parameterised) state dict names no architecture either: load the folder reparam '
                    'wrote it in, or build the model it was deployed from (NAME: its registered name and arguments) '
                    f'with it as its weights (timm.create_model(NAME, pretrained=True, pretrained_cfg_overlay=dict('
-                   f'file={str(path)!r})))')
+                   f'file={str(path)!r})); a command: give NAME and --model-kwargs '
+                   f'{shlex.quote("pretrained_cfg_overlay=" + json.dumps({"file": str(path)}))})')
             raise ValueError(f'{path}: cannot tell which model this checkpoint holds: {e}{how}') from e
         # a copy of a deployed model.safetensors, whose metadata records every argument: the family's default
         # architecture built with them (its data config assumed, with a warning, as a bare training-form copy's)
@@ -876,8 +888,8 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
     if told:
         source = source._replace(
             model_args={**source.model_args, **told}, assumed=tuple(k for k in source.assumed if k not in told),
-            description=f"{source.description}, {', '.join(f'{k}={v!r}' for k, v in shown.items())} as recorded "
-                        f'with it')
+            description=source.description + (f", {', '.join(f'{k}={v!r}' for k, v in shown.items())} as "
+                                               f'recorded with it' if shown else ''))
     if not source.pretrained_cfg and 'num_classes' in source.model_args:
         # the cfg's num_classes is the weights' (the file's classifier, read off its shapes), not the assumed model's
         # (also where the caller gave what was assumed: reparam then recorded a trained 5-class head as new and random)
@@ -926,10 +938,12 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
             raise ValueError(f'{path}: {source.description}: its weights do not load into {source.architecture}'
                              + (f' with {model_args}' if model_args else '') + f': {text}'
                              + (f" (keys named without the file's {prefix!r} prefix)" if prefix else '')) from e
-    file_chans = None if source.pretrained_cfg else file_io.get('in_chans')
+    # the model's input channels: those asked for (in_chans=: its first layer adapted to them), else the weights'
+    file_chans = None if source.pretrained_cfg else (kwargs.get('in_chans') or file_io.get('in_chans'))
     if file_chans and 'input_size' not in given:
-        # the input channels are the weights' (an assumed model's cfg had its own: a first layer adapted by in_chans=
-        # is then told from one the file had), its per-channel normalisation their mean where the count differs
+        # the input channels are the model's (an assumed model's cfg had its own: a first layer adapted by in_chans=
+        # is then told from one the file had; data transforms read them), its per-channel normalisation their mean
+        # where the count differs
         _set_pretrained_cfg(model, lambda cfg: with_channels(cfg, file_chans))
     assumed_data = _assumed_data(model.pretrained_cfg, given, family)
     if not source.pretrained_cfg and not split_model_name_tag(source.architecture)[1]:

@@ -389,3 +389,37 @@ def test_a_single_models_folder_of_a_variant_registered_as_an_ensemble_since_loa
     assert isinstance(timm.create_model(f'local-dir:{folder}', pretrained=True), SMPConvTCNEnsemble)
     torch.save(members.state_dict(), str(bin_folder / 'pytorch_model.bin'))
     assert isinstance(timm.create_model(f'local-dir:{bin_folder}', pretrained=True), SMPConvTCNEnsemble)
+
+
+@pytest.mark.parametrize('case', ['fixed', 'centred', 'ensemble'])
+def test_a_deployed_size_hint_loads_the_deployed_weights(case):
+    """Trial 50: a deployed SMP-TCN's size hint gave the model's own kernel_length (kernel_length=32 for static
+    kernels of 16 taps: the copy was refused again), left out the member count of a deployed ensemble, and called the
+    79 taps of a centred model deployed for 40 steps 'kernels as long as an input of that length'. The hint gives the
+    static kernels' taps, the member count and the deployment length; copied, it loads the deployed weights exactly."""
+    from smpconvnet.models.smpconv_tcn import checkpoint_filter_fn
+    small = dict(num_blocks=2, hidden_channels=8, n_points=6, global_pool='max')
+    if case == 'fixed':
+        trained = timm.create_model('smpconv_tcn_gunpoint', kernel_length=16, **small).eval().reparameterize(40)
+        other = dict(kernel_length=32, global_pool='max')
+    elif case == 'centred':
+        trained = timm.create_model('smpconv_tcn_gunpoint', kernel_length=None, causal=False,
+                                    **small).eval().reparameterize(40)
+        other = dict(causal=False, global_pool='max')
+    else:
+        trained = timm.create_model('smpconv_tcn_gunpoint', num_members=3, kernel_length=16,
+                                    **small).eval().reparameterize(40)
+        other = dict(num_members=3, kernel_length=32, global_pool='max')
+    state = trained.state_dict()
+    with pytest.raises(ValueError, match='deployed from: pass ') as e:
+        checkpoint_filter_fn(state, timm.create_model('smpconv_tcn_gunpoint', hidden_channels=12, **other))
+    message = ' '.join(str(e.value).split())
+    if case == 'centred':
+        assert 'its static kernels have 79 taps: kernel_length=79, or kernels as long as an input of 40 steps' in message
+    args = re.search(r'pass (.+) to timm\.create_model', message).group(1)
+    assert ('num_members=3' in args) == (case == 'ensemble') and ('kernel_length=16' in args) == (case != 'centred')
+    fitting = eval(f"timm.create_model('smpconv_tcn_gunpoint', {args})", {'timm': timm}).eval()
+    fitting.load_state_dict(checkpoint_filter_fn(state, fitting))
+    x = torch.randn(2, 1, 40)
+    with torch.no_grad():
+        assert torch.equal(fitting(x), trained(x))

@@ -1327,3 +1327,21 @@ def test_a_bare_deployed_smpconvnet_file_loads_as_deployed(tmp_path, capsys):
     save_file(tcn.state_dict(), str(tmp_path / 'tcn.safetensors'))
     with pytest.raises(ValueError, match=re.escape(f"pretrained_cfg_overlay=dict(file='{tmp_path / 'tcn.safetensors'}')")):
         load_model(str(tmp_path / 'tcn.safetensors'))
+
+
+def test_a_bare_file_loaded_for_other_channels_describes_the_models_input(tmp_path):
+    """Trial 50: load_model(F, in_chans=3) of 2-channel weights adapted the first layer, but the model's
+    pretrained_cfg kept the file's 2 channels (input_size, a 2-value mean / std): timm's transforms then failed on
+    3-channel input. The cfg describes the model's input: the channels asked for."""
+    from safetensors.torch import save_file
+    for name, args in (('smpconv_resnet_cifar10', dict(stem_channels=8, block_channels=(8, 12), n_points=6)),
+                       ('smpconv_tcn_gunpoint', dict(num_blocks=2, hidden_channels=8, n_points=6))):
+        file = tmp_path / f'{name}.safetensors'
+        save_file(timm.create_model(name, in_chans=2, **args).state_dict(), str(file))
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # (its pooling and data config are assumed: warned)
+            model, _ = load_model(str(file), in_chans=3)
+            as_trained, _ = load_model(str(file))
+        cfg = timm.data.resolve_data_config({}, model=model)
+        assert cfg['input_size'][0] == 3 and len(cfg['mean']) == len(cfg['std']) == 3, (name, cfg)
+        assert as_trained.pretrained_cfg['input_size'][0] == 2
