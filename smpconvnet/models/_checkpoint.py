@@ -31,7 +31,7 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'recorded_args_metadata', 'recorded_model_args',
            'differing_recorded_args', 'as_trained_hint', 'check_recorded_architecture', 'with_class_defaults',
            'train_py_model_args', 'is_project_model', 'safe_torch_load', 'warn_clamped_radii',
-           'local_model_name', 'shape_hint']
+           'local_model_name', 'shape_hint', 'command_line_value']
 
 # timm's features_only wrappers (this project's SMPTCNFeatures is a FeatureGetterNet)
 FEATURE_WRAPPERS = (FeatureDictNet, FeatureGetterNet, FeatureHookNet, FeatureListNet, FeatureGraphNet)
@@ -470,7 +470,7 @@ def as_trained_hint(path: Union[str, Path], values: Dict[str, Any], features_onl
         ways.append(f"timm.create_model('local-dir:{folder}', pretrained=True{features}) (a command: give it "
                     f"{shlex.quote(str(folder))})")
     if all(v is not None for v in values.values()):
-        words = ' '.join(shlex.quote(f'{k}={json.dumps(v)}') for k, v in values.items())
+        words = ' '.join(shlex.quote(f'{k}={command_line_value(v)}') for k, v in values.items())
         ways.append(f"pass {', '.join(f'{k}={v!r}' for k, v in values.items())} to timm.create_model (a command: "
                     f"--model-kwargs {words})")
     else:
@@ -493,13 +493,21 @@ def recorded_model_hint(path: Union[str, Path], shape_blind: Sequence[str] = ())
             f'(a command: give it {shlex.quote(str(path))})')
 
 
+def command_line_value(value: Any) -> str:
+    """``value`` as a ``--model-kwargs KEY=VALUE`` value that this project's commands and timm's ``train.py`` /
+    ``validate.py`` (``ast.literal_eval``, else the text) both read back as ``value``: a plain word bare, anything
+    else as its Python literal (``False``, not JSON's ``false``, which timm's parser keeps as a truthy string)."""
+    return value if isinstance(value, str) and value.isidentifier() and value not in ('True', 'False', 'None') \
+        else repr(value)
+
+
 def shape_hint(args: Dict[str, Any], untold: str) -> str:
     """A size refusal's hint: ``args`` as ``timm.create_model`` arguments and as a command's ``--model-kwargs``, each
     to copy as printed (what a state dict's shapes tell, then the model's own values of what they do not), and
     ``untold``, which of them are the model's."""
     import shlex
     words = ', '.join(f'{k}={v!r}' for k, v in args.items())
-    command = ' '.join(shlex.quote(f'{k}={json.dumps(v)}') for k, v in args.items())  # as as_trained_hint's
+    command = ' '.join(shlex.quote(f'{k}={command_line_value(v)}') for k, v in args.items())
     return f'pass {words} to timm.create_model (a command: --model-kwargs {command}; what its shapes tell; {untold})'
 
 
@@ -778,7 +786,7 @@ _NOT_MODEL_ARGS = ('pretrained_cfg', 'pretrained_cfg_overlay', 'cache_dir', 'fea
 
 
 def adapt_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str, torch.Tensor],
-                         keys: Sequence[str]) -> Dict[str, torch.Tensor]:
+                         keys: Sequence[str], classifier: Optional[str] = None) -> Dict[str, torch.Tensor]:
     """Weights for another number of input channels, as timm adapts an image model's first conv (``in_chans=`` with
     ``pretrained=True``, ``timm.models.adapt_input_conv``), for the tensors ``keys`` of the first layer whose dim 1 is
     the input channel (point-kernel weights ``[O, I, N]``, convolutions ``[O, I, ...]``): summed over the channels for
@@ -796,7 +804,7 @@ def adapt_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str
     key = keys[0]
     if key not in state_dict or key not in model_sd or state_dict[key].shape[1] == model_sd[key].shape[1]:
         return state_dict
-    check_input_channels(state_dict, model_sd, key)
+    check_input_channels(state_dict, model_sd, key, classifier)
     in_ckpt, in_model = state_dict[key].shape[1], model_sd[key].shape[1]
     out = dict(state_dict)
     for k in keys:
@@ -825,25 +833,32 @@ def other_size_keys(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str, tor
             if k in model_sd and k not in skip and shape(k, v) != shape(k, model_sd[k])]
 
 
-def check_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str, torch.Tensor], key: str) -> None:
+def check_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str, torch.Tensor], key: str,
+                         classifier: Optional[str] = None) -> None:
     """Refuse weights whose first layer ``key`` (dim 1 the input channel) has other input channels than the model's
     where no ``in_chans=`` asked for the model's (``in_chans_asked(False)``: a pretrained build takes them from its
     cfg, a ``checkpoint_path=`` model from the architecture): adapting them, or timm's strict load failing on them,
     would hide a cfg that does not describe its weights or a file of another network.
 
     Raises:
-        ValueError: naming the key, both channel counts and the ``in_chans=`` that loads the weights as trained.
+        ValueError: naming the key, both channel counts and the ``in_chans=`` that loads the weights as trained (with
+            the ``num_classes=`` of the ``classifier`` weight, where it has another count: one refusal, not two).
     """
     if key not in state_dict or key not in model_sd or state_dict[key].shape[1] == model_sd[key].shape[1]:
         return
     if not _IN_CHANS_GIVEN.get():
         in_ckpt, in_model = state_dict[key].shape[1], model_sd[key].shape[1]
+        args = {'in_chans': in_ckpt}
+        head, model_head = state_dict.get(classifier or ''), model_sd.get(classifier or '')
+        if head is not None and model_head is not None and head.shape[0] != model_head.shape[0]:
+            args['num_classes'] = head.shape[0]
+        words = ', '.join(f'{k}={v}' for k, v in args.items())
         raise ValueError(
             f'checkpoint has {in_ckpt} input channel{"s" * (in_ckpt != 1)} in its first layer ({key}), and the model '
-            f'{in_model}, which no '
-            f'in_chans= asked for (its pretrained cfg\'s input_size): weights are adapted to other channels only on '
-            f'request; create the model with in_chans={in_ckpt} (a command: --model-kwargs in_chans={in_ckpt}; or '
-            f'correct the cfg\'s input_size where it comes with the weights)')
+            f'{in_model}, which no in_chans= asked for (its pretrained cfg\'s input_size): weights are adapted to other '
+            f'channels only on request; create the model with {words} (a command: --model-kwargs '
+            f'{" ".join(f"{k}={v}" for k, v in args.items())}; or correct the cfg\'s input_size where it comes with the '
+            f'weights)')
 
 
 class _AdaptedFirstLayerLog(logging.Filter):
@@ -908,7 +923,7 @@ def record_loaded_classes(filter_fn: Callable, features_only: bool = False) -> C
         rows = _classifier_rows(state_dict, cfg)
         if not features_only and cfg.get('num_classes') == getattr(model, 'num_classes', None):
             # timm keeps the file's classifier (the class count is the cfg's): it must fit
-            check_classifier_rows(rows, model, fine_tune=True)
+            check_classifier_rows(rows, model, fine_tune=True, file=cfg.get('file'))
         if rows is not None and rows == getattr(model, 'num_classes', None) and cfg.get('num_classes') != rows:
             cfg['num_classes'] = rows
             if cfg.get('label_names') is not None and len(cfg['label_names']) != cfg['num_classes']:
@@ -925,19 +940,23 @@ def _classifier_rows(state_dict: Dict[str, Any], cfg: Dict[str, Any]) -> Optiona
     return int(weight.shape[0]) if isinstance(weight, torch.Tensor) and weight.dim() >= 1 else None
 
 
-def check_classifier_rows(rows: Optional[int], model: nn.Module, fine_tune: bool = False) -> None:
+def check_classifier_rows(rows: Optional[int], model: nn.Module, fine_tune: bool = False,
+                          file: Optional[str] = None) -> None:
     """Refuse a classifier of ``rows`` classes that is to load into ``model`` as it is (timm keeps a pretrained one
     where the model's class count is its cfg's; ``checkpoint_path=`` loads strictly) but has another count (torch's
     bare size mismatch otherwise).
 
     Raises:
-        ValueError: naming both counts and the ``num_classes=`` that keeps the trained classifier (``fine_tune``:
-            and the fine-tuning idiom, another count for a new classifier)."""
+        ValueError: naming both counts and the ``num_classes=`` that keeps the trained classifier (``fine_tune``, a
+            pretrained load of ``file``, else of the cfg's Hub repo: and how to get a new one of the model's count,
+            the overlay stating the file's)."""
     classes = getattr(model, 'num_classes', None)
     if rows is None or not classes or rows == classes:
         return
-    other = (f', or num_classes= of your own classes for a new classifier to train (timm\'s fine-tuning idiom)'
-             if fine_tune else '')
+    # (timm replaces the classifier where the model's count differs from its pretrained cfg's: here it does not)
+    other = (f'; for a new classifier to train (timm\'s fine-tuning idiom), state the file\'s count in the overlay: '
+             f"pretrained_cfg_overlay=dict({f'file={file!r}, ' if file else ''}num_classes={rows}) with "
+             f'num_classes={classes}' if fine_tune else '')
     raise ValueError(f'checkpoint has a classifier of {rows} classes, the model {classes}: pass num_classes={rows} '
                      f'to keep the trained one (a command: --model-kwargs num_classes={rows}){other}')
 

@@ -287,6 +287,8 @@ class SMPConvResNet(nn.Module):
         dd = dict(device=device, dtype=dtype)
         super().__init__()
         in_chans, num_classes = check_io_counts(in_chans, num_classes)
+        if not isinstance(bias, bool):  # (a string 'false' would be truthy: another network, silently)
+            raise ValueError(f'bias must be True or False, got {bias!r}')
         self.in_chans = in_chans
         self.num_classes = num_classes
         self.kernel_size = kernel_size
@@ -521,7 +523,8 @@ def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
     if static:
         args = _static_shape_args(sd)
         args['global_pool'] = args.get('global_pool') or getattr(model.global_pool, 'pool_type', 'avg')
-        return shape_hint(args, "its pooling they do not: this model's global_pool")
+        return shape_hint(args, "its pooling too: 'catavgmax' doubles the classifier's input"
+                          if args['global_pool'] == 'catavgmax' else "its pooling they do not: this model's global_pool")
     first = 'conv1.smp.kernel.weights'
     blocks = sorted({int(k.split('.')[1]) for k in sd if k.startswith('blocks.') and k.endswith(first)})
     args = {}
@@ -539,7 +542,9 @@ def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
     shown = (head is not None and head.dim() == 2 and args['block_channels']
              and head.shape[1] == 2 * args['block_channels'][-1])  # ('catavgmax': the one pooling a shape shows)
     args['global_pool'] = 'catavgmax' if shown else getattr(model.global_pool, 'pool_type', 'avg')
-    return shape_hint(args, "its kernel size and pooling they do not: this model's kernel_size and global_pool")
+    return shape_hint(args, "its kernel size they do not: this model's kernel_size; its pooling they do: 'catavgmax' "
+                            "doubles the classifier's input" if shown else
+                      "its kernel size and pooling they do not: this model's kernel_size and global_pool")
 
 
 def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Dict[str, torch.Tensor]:
@@ -574,7 +579,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvResNet) -> Di
             f'{list(model_sd[other[0]].shape)}; create the model that matches the checkpoint: '
             f'{_shape_args(state_dict, model)}')
     # another number of input channels (in_chans= with pretrained weights), as timm adapts a first conv
-    state_dict = adapt_input_channels(state_dict, model_sd, _INPUT_CHANNEL_KEYS)
+    state_dict = adapt_input_channels(state_dict, model_sd, _INPUT_CHANNEL_KEYS, 'head.weight')
     # a classifier the model lacks (num_classes=0) is timm's to drop, as one of another class count
     extra = sorted(set(state_dict) - set(model_sd) - {'head.weight', 'head.bias'})
     if extra:

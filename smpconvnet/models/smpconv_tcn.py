@@ -771,8 +771,9 @@ class SMPConvTCN(nn.Module):
             raise ValueError(
                 f'num_blocks, hidden_channels, n_points and small_kernel_size must be positive, got '
                 f'{num_blocks}, {hidden_channels}, {n_points}, {small_kernel_size}')
-        if not isinstance(causal, bool):
-            raise ValueError(f'causal must be True or False, got {causal!r}')
+        for name, value in (('causal', causal), ('bias', bias)):
+            if not isinstance(value, bool):  # (a string 'false' would be truthy: another network, silently)
+                raise ValueError(f'{name} must be True or False, got {value!r}')
         if not causal and small_kernel_size % 2 == 0:
             raise ValueError(
                 f'a centred (causal=False) model needs odd kernels with a middle tap (the current step), got '
@@ -1355,8 +1356,8 @@ def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
         args.update(hidden_channels=static.shape[0], in_chans=static.shape[1])
     if head is not None:
         args['num_classes'] = head.shape[0]
-    if 'centred' in sd:  # (the marker of centred kernels; a causal model refuses them)
-        args['causal'] = False
+    if 'centred' in sd or not model.causal:  # (the marker of centred kernels: a model of the other kind refuses them)
+        args['causal'] = 'centred' not in sd
     members = _ENSEMBLE_MEMBERS.get()
     if members:  # (a member's part, filtered for an ensemble: the hint builds the ensemble)
         args['num_members'] = members
@@ -1378,6 +1379,17 @@ def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
 
 # the member count of the ensemble whose members' parts the filter is filtering (_filter_ensemble), for its hints
 _ENSEMBLE_MEMBERS: contextvars.ContextVar[Optional[int]] = contextvars.ContextVar('ensemble_members', default=None)
+
+
+def _members_shape_args(state_dict: Dict[str, torch.Tensor], model: nn.Module, members: int) -> str:
+    # the size hint of an ensemble's state dict of ``members`` members, read off its first member, for ``model`` (one
+    # SMP-TCN: a member of the ensemble to build, or the single model the state dict was refused by)
+    part = {k[len('members.0.'):]: v for k, v in state_dict.items() if k.startswith('members.0.')}
+    token = _ENSEMBLE_MEMBERS.set(members)
+    try:
+        return _shape_args(part, model)
+    finally:
+        _ENSEMBLE_MEMBERS.reset(token)
 
 
 def _describe(sd: Dict[str, torch.Tensor]) -> str:
@@ -1426,7 +1438,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
             f'checkpoint is an ensemble of {len(members)} SMP-TCNs (members.<i>. keys), the model a single SMP-TCN: '
             f'create it with num_members={len(members)} and the arguments the weights were trained with (kernel_length= '
             f'and global_pool= do not show in their shapes; a model folder\'s config.json records them: '
-            f'timm.create_model(\'local-dir:<folder>\', pretrained=True))')
+            f'timm.create_model(\'local-dir:<folder>\', pretrained=True)): '
+            f'{_members_shape_args(state_dict, model, len(members))}')
     if ('centred' in state_dict) == model.causal:
         # the weights record neither their kernels' taps nor the pooling: a model built with another kernel_length
         # or global_pool loads them without an error and gives other outputs, so the hint says so
@@ -1437,10 +1450,12 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
                 + ('' if model.kernel_length is None else
                    ' (kernels as long as the input need smpconvnet.SMPConvTCN(..., kernel_length=None) built '
                    'directly: timm\'s create_model drops None arguments)'))
+        fit = (f' (the model that matches: {_shape_args(state_dict, model)})'
+               if any(k.startswith('blocks.') for k in state_dict) else '')
         raise ValueError(
             f'checkpoint is a {"centred" if model.causal else "causal"} SMP-TCN, the model a '
             f'{"causal" if model.causal else "centred"} one (the same weights give other outputs): create it with '
-            f'causal={not model.causal}{taps}')
+            f'causal={not model.causal}{taps}{fit}')
     mismatch = zero_padding_mismatch(state_dict.get('zero_padded_to'), model.zero_pad_to)
     if mismatch:
         raise ValueError(f'checkpoint: {mismatch}')
@@ -1479,7 +1494,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
         raise ValueError(
             f'checkpoint is an SMP-TCN with {_describe(state_dict)}, the model has {_describe(model_sd)}{detail}; '
             f'create the model that matches: {_shape_args(state_dict, model)}')
-    state_dict = adapt_input_channels(state_dict, model_sd, _INPUT_CHANNEL_KEYS)
+    state_dict = adapt_input_channels(state_dict, model_sd, _INPUT_CHANNEL_KEYS, 'head.weight')
     if 'blocks.0.shortcut.weight' in state_dict and 'blocks.0.shortcut.weight' not in model_sd \
             and 'blocks.0.conv1.small.weight' in model_sd:
         # in_chans equal to the width: the first block adds its input unchanged (no 1 x 1 shortcut, as the TCN of Bai
@@ -1776,7 +1791,7 @@ def _filter_ensemble(state_dict: Dict[str, Any], model: SMPConvTCNEnsemble) -> D
         raise ValueError(f'checkpoint holds members {found}: an ensemble\'s members are numbered 0..M-1')
     if len(found) != count:
         raise ValueError(f'checkpoint is an ensemble of {len(found)} SMP-TCNs, the model of {count}: create it with '
-                         f'num_members={len(found)}')
+                         f'num_members={len(found)}: {_members_shape_args(state_dict, model.members[0], len(found))}')
     out = {}
     token = _ENSEMBLE_MEMBERS.set(count)
     try:

@@ -852,8 +852,13 @@ def _width_ratios(state_dict: Dict[str, torch.Tensor]) -> Dict[str, float]:
     return ratios
 
 
-# a size hint's pooling: the model's, which no shape tells
+# a size hint's pooling: the model's, which no shape tells, unless the classifier's input shows it ('catavgmax')
 _POOL_UNTOLD = "its pooling they do not: this model's global_pool"
+_POOL_SHOWN = "its pooling too: 'catavgmax' doubles the classifier's input"
+
+
+def _pool_words(args: Dict[str, Any]) -> str:
+    return _POOL_SHOWN if args.get('global_pool') == 'catavgmax' else _POOL_UNTOLD
 
 
 def _model_pool(model: nn.Module) -> str:
@@ -894,7 +899,7 @@ def _deployed_shape_args(state_dict: Dict[str, torch.Tensor], model: nn.Module) 
     # the size hint of a deployed state dict: the arguments its shapes tell, and the model's pooling where they do not
     args = deployed_model_args(state_dict)
     args['global_pool'] = args.get('global_pool') or _model_pool(model)
-    return shape_hint(args, _POOL_UNTOLD)
+    return shape_hint(args, _pool_words(args))
 
 
 def _describe(config: Dict[str, Any]) -> str:
@@ -926,7 +931,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
         fitted = check_deployed_fit(
             state_dict, model, ('head.fc.weight', 'head.fc.bias', 'stem.0.conv.weight'),
             f'create the model with the architecture it was deployed from: {_deployed_shape_args(state_dict, model)}')
-        check_input_channels(fitted, model.state_dict(), 'stem.0.conv.weight')  # (after the sizes: one refusal)
+        check_input_channels(fitted, model.state_dict(), 'stem.0.conv.weight', 'head.fc.weight')  # (after the sizes)
         return fitted
     original = is_original_layout(state_dict)
     if original:
@@ -966,7 +971,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
             fit['in_chans'] = ckpt_cfg['in_chans']
         raise ValueError(
             f'checkpoint is {_describe(ckpt_cfg)}, but the model is {_describe(model_cfg)}; create the model '
-            f'that matches the checkpoint: {shape_hint(fit, _POOL_UNTOLD)}{points}')
+            f'that matches the checkpoint: {shape_hint(fit, _pool_words(fit))}{points}')
     if original:
         ckpt_kernels = ckpt_cfg.get('large_kernel_sizes')
         if ckpt_kernels is None:
@@ -983,7 +988,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
         check_kernel_coord_grids(grids)
     # the classifier (num_classes change) and the first conv (in_chans change) are adapted by timm after this, the
     # first conv only where in_chans= asked for it
-    check_input_channels(state_dict, model_sd, 'stem.0.conv.weight')
+    check_input_channels(state_dict, model_sd, 'stem.0.conv.weight', 'head.fc.weight')
     skip = ('head.fc.weight', 'head.fc.bias', 'stem.0.conv.weight')
     for k, v in state_dict.items():
         if k in model_sd and k not in skip and model_sd[k].shape != v.shape:

@@ -414,6 +414,17 @@ def build_model(cfg: TrainConfig, data: PreparedData) -> nn.Module:
         raise ValueError(f'--model-kwargs global_pool={kwargs["global_pool"]!r}: a model without pooling gives a '
                          f'prediction per step; train-seq trains one per series: pass global_pool="avg", "last", '
                          f'"max" or "avgmax", or leave it out')
+    # it trains from random initialisation: weights named by a pretrained tag or a cfg's file would not load (trial
+    # 51: a GunPoint run 'from' the shipped weights scored chance, without a word)
+    name, tag = timm.models.split_model_name_tag(cfg.model)
+    overlay = kwargs.get('pretrained_cfg_overlay')
+    named = (f'the pretrained tag .{tag}' if tag else
+             'a weights file (pretrained_cfg_overlay file=)' if isinstance(overlay, dict) and overlay.get('file') else
+             'a pretrained_cfg' if kwargs.get('pretrained_cfg') is not None else '')
+    if named:
+        raise ValueError(f'--model {cfg.model} --model-kwargs {given}: train-seq trains a model from random '
+                         f'initialisation and loads no weights, so {named} would be ignored: give the architecture '
+                         f'alone (--model {name}); to evaluate weights, use evaluate-seq')
     kwargs.setdefault('in_chans', data.in_chans)
     kwargs.setdefault('num_classes', data.num_classes)
     try:

@@ -241,8 +241,8 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     warn_new_classifier(src, model, model_kwargs, source)
     if is_deployed(model):
         raise ValueError(f'{src} is already deployed (re-parameterised): it is the inference form reparam writes; '
-                         f'use it as it is (info, export, evaluate-seq and load_model take it), or give reparam the '
-                         f'training-form model it was deployed from')
+                         f'use it as it is (info, export and load_model take it, and evaluate-seq a sequence model), '
+                         f'or give reparam the training-form model it was deployed from')
     print_step('[2/3] re-parameterising', quiet)
     x = example_input(model, 2, input_size)
     _check_deployment_length(src, model, x)

@@ -26,8 +26,8 @@ import torch
 from ..atomic_io import holds_nothing
 from ..user_warnings import caller_stacklevel
 from ..models import (
-    SHAPE_BLIND_ARGS, as_recorded, check_weights_file, find_state_dict, folder_weights_file, has_batchnorm,
-    innermost_checkpoint, is_deployed_state_dict, is_safetensors_file, is_unsuffixed_safetensors,
+    SHAPE_BLIND_ARGS, as_recorded, check_weights_file, command_line_value, find_state_dict, folder_weights_file,
+    has_batchnorm, innermost_checkpoint, is_deployed_state_dict, is_safetensors_file, is_unsuffixed_safetensors,
     is_weight_source_error, local_model_name, member_network, model_folder_of, recorded_model_args, removed_prefix,
     safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii,
     with_class_defaults,
@@ -219,6 +219,7 @@ class CheckpointSource(NamedTuple):
     extra_config: Dict[str, Any]    # config.json keys beyond timm's (EXTRA_CONFIG_KEYS: train-seq's data set)
     assumed: Tuple[str, ...] = ()   # constructor arguments the file does not tell, taken from the architecture
     unresolved: str = ''            # the model the file names where it cannot be built here (train.py's args.model)
+    bare: bool = False              # a deployed file that names no model, its shapes telling every argument
 
 
 # per family, the constructor arguments that change a model's outputs but not its tensors' shapes: a state dict that
@@ -376,7 +377,8 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
             args = _differing(deployed_model_args(state_dict), _registered_args(arch))
             return CheckpointSource(arch, args, {}, f'deployed SMPConvNet state dict of {arch}'
                                     + (f' with {args}' if args else '')
-                                    + how, {}, () if architecture else _smpconvnet_unread(args, sizes=False))
+                                    + how, {}, () if architecture else _smpconvnet_unread(args, sizes=False),
+                                    bare=architecture is None)
         if architecture is None and kernel_sizes is None and not is_original_layout(state_dict):
             # no kernel grids: the kernels of the registered SMPConvNet the checkpoint is closest to, else those its
             # points per kernel give with the registered n_points_divide; a file that does not name the family has
@@ -417,10 +419,13 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
     else:
         shapes, kind = _shape_args(family, state_dict), 'SMP-TCN' if family == 'tcn' else 'SMP-ResNet'
     assumed = () if architecture else tuple(a for a in _SHAPELESS_ARGS[family] if a not in shapes)
+    # (a deployed state dict's shapes may tell every argument: it still names no model, and its data config and
+    # description are then another model's, warned)
+    bare = architecture is None and kind.startswith('deployed')
     architecture = architecture or _FAMILIES[family][1]
     args = _differing(shapes, _registered_args(architecture))
     return CheckpointSource(architecture, args, {}, f'{kind} {architecture}' + (f' with {args}' if args else '') + how,
-                            {}, assumed)
+                            {}, assumed, bare=bare)
 
 
 def _fitting_registered(family: str, state_dict: Dict[str, Any], given: Dict[str, Any],
@@ -547,7 +552,7 @@ def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], a
             told.append(f"its pooling cannot be read from its weights{' either' if told else ''} ('avg', 'max' and "
                         f"'avgmax' give the same shapes and other outputs), so global_pool={pool!r} was assumed (the "
                         f"SMPConvNets' own)")
-            options.append(f'global_pool={_command_line_value(pool)}')
+            options.append(f'global_pool={command_line_value(pool)}')
             values.append('global_pool=...')
         return (f'{_names_no_model(path, unresolved)}: ' + '; '.join(told)
                 + (f', with the {assumed_data} of {architecture}' if assumed_data else '')
@@ -568,7 +573,7 @@ def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], a
         text += _saved_from(path, fits, members, shown=unset)
     return text + (f'. Otherwise pass the values its model was built with to load_model as keyword arguments '
                    f'({", ".join(f"{k}=" for k in unset)}), or to a command with --model-kwargs (as assumed here: '
-                   f'--model-kwargs {" ".join(f"{k}={_command_line_value(defaults.get(k))}" for k in unset)}; '
+                   f'--model-kwargs {" ".join(f"{k}={command_line_value(defaults.get(k))}" for k in unset)}; '
                    f'reparam and export then deploy for the assumed model\'s input size unless given --input-size)')
 
 
@@ -598,8 +603,8 @@ def _assumed_data_warning(path: Path, family: str, state_dict: Dict[str, Any], a
     fits, members = _fitting_registered(family, state_dict, given)
     verb = 'were' if ' and ' in assumed_data else 'was'
     values = {k: list(cfg[k]) for k in ('input_size', 'mean', 'std') if cfg.get(k) is not None}
-    text = (f'{_names_no_model(path, unresolved)}: built with {", ".join(f"{k}={v!r}" for k, v in given.items())}, '
-            f'it has the {assumed_data} of {architecture} '
+    built = f'built with {", ".join(f"{k}={v!r}" for k, v in given.items())}, ' if given else ''
+    text = (f'{_names_no_model(path, unresolved)}: {built}it has the {assumed_data} of {architecture} '
             f'({", ".join(f"{k}={tuple(v)}" for k, v in values.items())}), which {verb} assumed, not read from the '
             f'file')
     if fits:
@@ -609,12 +614,6 @@ def _assumed_data_warning(path: Path, family: str, state_dict: Dict[str, Any], a
     return text + (f'. Otherwise give its data\'s values to load_model as pretrained_cfg_overlay=dict(input_size={size}, '
                    f'mean=(...), std=(...)), or to a command with --model-kwargs (as assumed here: --model-kwargs '
                    f'{shlex.quote("pretrained_cfg_overlay=" + overlay)})')
-
-
-def _command_line_value(value: Any) -> str:
-    # --model-kwargs parses JSON, then Python literals, else keeps the text: a plain word stays a string
-    return value if isinstance(value, str) and value.isidentifier() and value not in ('True', 'False', 'None') \
-        else repr(value)
 
 
 def _io_args(family: Optional[str], state_dict: Dict[str, Any], classifier: Any = None) -> Dict[str, Any]:
@@ -874,7 +873,7 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
     fields = {f.name for f in dataclasses.fields(PretrainedCfg)}
     overlay = {k: v for k, v in source.pretrained_cfg.items() if k in fields and k != 'architecture'}
     kwargs = dict(kwargs)
-    bare = bool(source.assumed) and not source.pretrained_cfg  # a state dict that names no model
+    bare = (bool(source.assumed) or source.bare) and not source.pretrained_cfg  # a state dict that names no model
     # what the shapes cannot tell, where recorded with the weights (a model folder's model.safetensors, or a copy of
     # it, carries the folder's model_args): read, not assumed
     recorded = (recorded_model_args(path)[0] or {}) if bare else {}

@@ -815,3 +815,11 @@ def test_batchnorms_in_training_mode_inside_an_eval_model_use_batch_statistics()
     expected = reference.smp_norm(reference.smp(x)) + reference.small_norm(reference.small(x))
     assert rel_err(out, expected) < 1e-5
     assert not torch.equal(unit.smp_norm.running_mean, before) and unit.smp_norm.num_batches_tracked == 1
+
+
+@pytest.mark.parametrize('variant', ['smpconv_tcn_gunpoint', 'smpconv_resnet_cifar10'])
+def test_a_string_for_a_switch_is_refused(variant):
+    """Trial 51: bias='false' (a string, as a hand-written config might hold) built biased layers: any non-empty
+    string is truthy. A switch takes True or False only."""
+    with pytest.raises(ValueError, match="bias must be True or False, got 'false'"):
+        timm.create_model(variant, bias='false')

@@ -200,7 +200,8 @@ def test_centred_and_causal_checkpoints_do_not_mix():
         checkpoint_filter_fn(causal.state_dict(), centred_model(kernel_length=33, global_pool='avg'))
     with pytest.raises(ValueError, match=r"causal=True; and with the kernel_length and global_pool it was trained "
                                          r"with: this model has kernel_length=None \(kernels as long as the input\), "
-                                         r"global_pool='max', which the state dict does not record$"):
+                                         r"global_pool='max', which the state dict does not record \(the model "
+                                         r"that matches: pass .*causal=True, global_pool='max' to timm"):
         checkpoint_filter_fn(causal.state_dict(), centred_model(global_pool='max'))
     # centred 33-tap weights into a causal whole-series model (trial 18: causal=False alone gave 72 of 175 ArrowHead
     # test series right, 147 with kernel_length=33 too)

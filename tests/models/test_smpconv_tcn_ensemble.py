@@ -423,3 +423,27 @@ def test_a_deployed_size_hint_loads_the_deployed_weights(case):
     x = torch.randn(2, 1, 40)
     with torch.no_grad():
         assert torch.equal(fitting(x), trained(x))
+
+
+@pytest.mark.parametrize('case', ['members_into_one', 'members_into_other_count', 'centred_into_causal'])
+def test_a_member_count_or_causality_refusal_names_every_argument(tmp_path, case):
+    """Trial 51: an ensemble's weights into one model or another member count, and centred weights into a causal
+    model, were refused naming num_members or causal alone; copied, the next refusal named the sizes. The refusal's
+    hint names every argument the shapes tell (and the model's kernel length and pooling), and copied it loads them."""
+    small = dict(num_blocks=2, hidden_channels=8, n_points=6, num_classes=3)
+    if case == 'centred_into_causal':
+        trained, other = timm.create_model('smpconv_tcn_gunpoint', causal=False, **small), dict(hidden_channels=12)
+    else:
+        trained = timm.create_model('smpconv_tcn_gunpoint', num_members=3, **small)
+        other = dict(num_members=2) if case == 'members_into_other_count' else {}
+    trained.eval()
+    file = tmp_path / 'weights.safetensors'
+    save_file(trained.state_dict(), str(file))
+    how = dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file)))
+    with pytest.raises(ValueError, match='num_members=3' if 'members' in case else 'causal=False') as e:
+        timm.create_model('smpconv_tcn_gunpoint', **how, **other)
+    hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
+    copied = eval(f'timm.create_model("smpconv_tcn_gunpoint", **how, {hint})', {'timm': timm, 'how': how}).eval()
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        assert torch.equal(copied(x), trained(x))

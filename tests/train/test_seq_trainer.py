@@ -701,6 +701,10 @@ def test_options_that_would_train_something_else_are_refused_before_training(tmp
                                                                  r'num_classes out'),
                           (['--model-kwargs', "global_pool=''"], "global_pool='': a model without pooling gives a "
                                                                  'prediction per step'),
+                          # trial 51: it loads no weights (a run 'from' the shipped GunPoint model scored chance)
+                          (['--model-kwargs', 'pretrained_cfg_overlay={"file": "w.safetensors"}'],
+                           r'train-seq trains a model from random initialisation .* a weights file .*--model '
+                           r'smpconv_tcn_gunpoint\)'),
                           (['--aug-shift', '0.1'], '--aug-shift 0.1: circular shifts .* act with --augment only'),
                           (['--aug-warp', '0.2'], '--aug-warp 0.2: circular shifts .* act with --augment only'),
                           (['--aug-jitter', '0.1'], '--aug-jitter 0.1: amplitude scaling, jitter and time reversal '
@@ -736,6 +740,10 @@ def test_options_that_would_train_something_else_are_refused_before_training(tmp
         err = capsys.readouterr().err
         assert re.search(message, err) and 'Traceback' not in err, err
         assert not (tmp_path / 'g').exists()
+    tagged = [a if a != 'smpconv_tcn_gunpoint' else 'smpconv_tcn_gunpoint.aeon' for a in base]
+    assert cli_main(tagged) == 1
+    assert 'the pretrained tag .aeon would be ignored' in capsys.readouterr().err
+    assert not (tmp_path / 'g').exists()
     # through the library, values other than the defaults are refused the same way (defaults cannot be told apart)
     for kw, message in (({'aug_scale': 0.5}, '--aug-scale 0.5: amplitude scaling, jitter and time reversal act '
                                              'with --augment only'),

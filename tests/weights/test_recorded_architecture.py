@@ -411,6 +411,15 @@ def test_one_members_record_into_a_registered_ensemble_is_refused_with_its_whole
         assert torch.equal(copied(x), ensemble(x))
 
 
+def _copy_of_the_hint(variant, how, args, match, pattern=r'pass (.+) to timm\.create_model'):
+    """The model ``timm.create_model(variant, **how, **args)`` refuses (its message matching ``match``), built again
+    with the refusal's hint (``pattern``'s group) copied literally."""
+    with pytest.raises(ValueError, match=match) as e:
+        timm.create_model(variant, **how, **args)
+    hint = re.search(pattern, str(e.value)).group(1)
+    return eval(f'timm.create_model({variant!r}, **how, **args, {hint})', {'timm': timm, 'how': how, 'args': args}).eval()
+
+
 def _below_the_default_bound(family):
     """(variant, arguments, input, model): a model of ``family`` built with r_min=1e-6 whose radii lie between that
     bound and the family's default one, so that a model of the default bound reads them clamped."""
@@ -448,11 +457,7 @@ def test_a_smaller_radius_bound_than_the_models_is_checked(tmp_path, family):
     folder = write_model_folder(trained, tmp_path / 'run', card='test', model_args=dict(args, r_min=1e-6))
     file = folder / 'model.safetensors'
     for how in (dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file))), dict(checkpoint_path=str(file))):
-        with pytest.raises(ValueError, match=r'was trained with r_min=1e-06 .* is built with r_min=0\.00?01') as e:
-            timm.create_model(variant, **how, **args)
-        hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
-        copied = eval(f'timm.create_model({variant!r}, **how, **args, {hint})',
-                      {'timm': timm, 'how': how, 'args': args}).eval()
+        copied = _copy_of_the_hint(variant, how, args, r'was trained with r_min=1e-06 .* is built with r_min=0\.00?01')
         with torch.no_grad():
             assert torch.equal(copied(x), trained(x))
     loaded, _ = smpconvnet.load_model(str(file))
@@ -847,11 +852,7 @@ def test_weights_of_another_size_and_other_channels_get_one_refusal(tmp_path, va
     file = tmp_path / 'weights.safetensors'
     save_file(trained.state_dict(), str(file))
     for how in (dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file))), dict(checkpoint_path=str(file))):
-        with pytest.raises(ValueError, match='pass ') as e:
-            timm.create_model(variant, **how)
-        hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
-        assert 'in_chans=2' in hint
-        fitting = eval(f'timm.create_model({variant!r}, **how, {hint})', {'timm': timm, 'how': how}).eval()
+        fitting = _copy_of_the_hint(variant, how, {}, r'pass .*in_chans=2.* to timm\.create_model')
         x = torch.randn(2, 2, *size)
         with torch.no_grad():
             assert torch.equal(fitting(x), trained(x))
@@ -872,13 +873,40 @@ def test_a_classifier_of_another_count_names_num_classes(tmp_path, variant, args
     save_file(trained.state_dict(), str(file))
     x = torch.randn(2, trained.pretrained_cfg['input_size'][0], *size)
     for how in (dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file))), dict(checkpoint_path=str(file))):
-        with pytest.raises(ValueError, match=f'{file} does not fit the model: checkpoint has a classifier of 7 classes,'
-                                             r' the model \d+: pass num_classes=7') as e:
-            timm.create_model(variant, **args, **how)
-        asked = re.search(r'pass (num_classes=\d+)', str(e.value)).group(1)
-        copied = eval(f'timm.create_model({variant!r}, **args, **how, {asked})',
-                      {'timm': timm, 'args': args, 'how': how}).eval()
+        copied = _copy_of_the_hint(variant, how, args, f'{file} does not fit the model: checkpoint has a classifier of '
+                                                       r'7 classes, the model \d+: pass num_classes=7',
+                                   r'pass (num_classes=\d+)')
         with torch.no_grad():
             assert torch.equal(copied(x), trained(x))
     new = timm.create_model(variant, **args, num_classes=3, pretrained=True, pretrained_cfg_overlay=dict(file=str(file)))
     assert new.num_classes == 3
+    # a new classifier of the registered count (timm keeps the file's where the count is its cfg's): the refusal says
+    # how (trial 51: it said 'num_classes= of your own classes', which is the refused call), and that copied works
+    registered = timm.create_model(variant, **args).num_classes
+    with pytest.raises(ValueError) as e:
+        timm.create_model(variant, **args, num_classes=registered, pretrained=True,
+                          pretrained_cfg_overlay=dict(file=str(file)))
+    overlay = re.search(r'pretrained_cfg_overlay=(dict\([^)]*\)) with num_classes=(\d+)', str(e.value))
+    assert int(overlay.group(2)) == registered
+    new = eval(f'timm.create_model({variant!r}, **args, pretrained=True, pretrained_cfg_overlay={overlay.group(1)}, '
+               f'num_classes={registered})', {'timm': timm, 'args': args})
+    assert new.num_classes == registered
+
+
+@pytest.mark.parametrize('variant, args, size', [
+    ('smpconv_tcn_gunpoint', dict(num_blocks=2, hidden_channels=8, n_points=6), (150,)),
+    ('smpconv_resnet_cifar10', dict(stem_channels=8, block_channels=(8, 12), n_points=6), (32, 32)),
+    ('smpconvnet_t', dict(layers=(1, 1, 1, 1), channels=(8, 8, 16, 16)), (64, 64)),
+])
+def test_weights_of_other_channels_and_classes_get_one_refusal(tmp_path, variant, args, size):
+    """Trial 51: weights of the model's size but other input channels and classes were refused for their channels
+    (in_chans=2 alone), then, given it, for their classifier: one refusal names both, and copied it loads them."""
+    trained = timm.create_model(variant, in_chans=2, num_classes=5, **args).eval()
+    file = tmp_path / 'weights.safetensors'
+    save_file(trained.state_dict(), str(file))
+    x = torch.randn(2, 2, *size)
+    for how in (dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file))), dict(checkpoint_path=str(file))):
+        copied = _copy_of_the_hint(variant, how, args, 'checkpoint has 2 input channels',
+                                   r'create the model with (in_chans=2, num_classes=5) \(a command')
+        with torch.no_grad():
+            assert torch.equal(copied(x), trained(x))

@@ -1323,6 +1323,14 @@ def test_a_bare_deployed_smpconvnet_file_loads_as_deployed(tmp_path, capsys):
     x = torch.randn(2, 2, 32, 32)
     with torch.no_grad():
         assert torch.equal(model.eval()(x), deployed(x)) and rel_err(model(x), resnet(x)) < 1e-5
+    # 'catavgmax' shows in the head: nothing is assumed of the architecture, its data config still is (trial 51: no
+    # warning, and the registered CIFAR-10 description)
+    cat = timm.create_model('smpconv_resnet_cifar10', stem_channels=8, block_channels=(8, 12), n_points=6,
+                            num_classes=4, global_pool='catavgmax').eval()
+    save_file(copy.deepcopy(cat).reparameterize().state_dict(), str(tmp_path / 'cat.safetensors'))
+    with pytest.warns(UserWarning, match='names no model: it has the input size and normalisation'):
+        model, _ = load_model(str(tmp_path / 'cat.safetensors'))
+    assert 'CIFAR' not in model.pretrained_cfg.get('description', '')
     tcn = timm.create_model('smpconv_tcn_gunpoint', num_blocks=2, hidden_channels=8).eval().reparameterize(150)
     save_file(tcn.state_dict(), str(tmp_path / 'tcn.safetensors'))
     with pytest.raises(ValueError, match=re.escape(f"pretrained_cfg_overlay=dict(file='{tmp_path / 'tcn.safetensors'}')")):
