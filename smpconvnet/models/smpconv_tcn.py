@@ -1372,9 +1372,13 @@ def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
         return shape_hint(args, f"its pooling they do not: this model's global_pool; its static kernels have {taps} "
                                 f"taps: kernel_length={taps}, or kernels as long as an input of {length} steps "
                                 f"deployed for that length")
-    return shape_hint(args, f"its kernel length and pooling they do not: this model's "
-                            f"{'kernels as long as the input' if model.kernel_length is None else 'kernel_length'} "
-                            f"and global_pool")
+    length = 'kernels as long as the input' if model.kernel_length is None else 'kernel_length'
+    if 'centred' in sd and model.kernel_length is not None and model.kernel_length % 2 == 0:
+        # a centred kernel has a middle tap: this model's even length cannot be the weights' (trial 52: the copy
+        # failed to build)
+        args['kernel_length'] = model.kernel_length + 1
+        length = f'kernel_length made odd ({model.kernel_length} + 1: a centred kernel has a middle tap)'
+    return shape_hint(args, f"its kernel length and pooling they do not: this model's {length} and global_pool")
 
 
 # the member count of the ensemble whose members' parts the filter is filtering (_filter_ensemble), for its hints

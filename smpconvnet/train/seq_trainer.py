@@ -414,17 +414,22 @@ def build_model(cfg: TrainConfig, data: PreparedData) -> nn.Module:
         raise ValueError(f'--model-kwargs global_pool={kwargs["global_pool"]!r}: a model without pooling gives a '
                          f'prediction per step; train-seq trains one per series: pass global_pool="avg", "last", '
                          f'"max" or "avgmax", or leave it out')
-    # it trains from random initialisation: weights named by a pretrained tag or a cfg's file would not load (trial
-    # 51: a GunPoint run 'from' the shipped weights scored chance, without a word)
+    # it trains a registered architecture from random initialisation: weights named by a pretrained tag, a folder or
+    # Hub repo, or a cfg would not load (trial 51: a GunPoint run 'from' the shipped weights scored chance, without a
+    # word), and loading arguments would be recorded as the architecture's (its folder then loaded nowhere)
+    if ':' in cfg.model:  # (local-dir:, hf-hub:)
+        raise ValueError(f'--model {cfg.model}: train-seq trains a registered architecture from random initialisation '
+                         f'and loads no weights: give its name (a model folder\'s config.json names it under '
+                         f'"architecture", with its model_args for --model-kwargs); to evaluate the model, use '
+                         f'evaluate-seq')
     name, tag = timm.models.split_model_name_tag(cfg.model)
-    overlay = kwargs.get('pretrained_cfg_overlay')
-    named = (f'the pretrained tag .{tag}' if tag else
-             'a weights file (pretrained_cfg_overlay file=)' if isinstance(overlay, dict) and overlay.get('file') else
-             'a pretrained_cfg' if kwargs.get('pretrained_cfg') is not None else '')
-    if named:
+    loading = [k for k in ('pretrained', 'pretrained_cfg', 'pretrained_cfg_overlay', 'checkpoint_path') if k in kwargs]
+    if tag or loading:
+        named = f'the pretrained tag .{tag}' if tag else ' and '.join(f'{k}=' for k in loading)
         raise ValueError(f'--model {cfg.model} --model-kwargs {given}: train-seq trains a model from random '
-                         f'initialisation and loads no weights, so {named} would be ignored: give the architecture '
-                         f'alone (--model {name}); to evaluate weights, use evaluate-seq')
+                         f'initialisation and loads no weights, so {named} would be ignored or recorded as an '
+                         f'argument of the architecture: give the architecture alone (--model {name}, no '
+                         f'{"loading arguments" if loading else "tag"}); to evaluate weights, use evaluate-seq')
     kwargs.setdefault('in_chans', data.in_chans)
     kwargs.setdefault('num_classes', data.num_classes)
     try:

@@ -447,3 +447,22 @@ def test_a_member_count_or_causality_refusal_names_every_argument(tmp_path, case
     x = torch.randn(2, 1, 150)
     with torch.no_grad():
         assert torch.equal(copied(x), trained(x))
+
+
+def test_a_centred_hint_never_offers_an_even_kernel_length(tmp_path):
+    """Trial 52: a centred 3-member ensemble into OSULeaf's variant (32 taps) got a hint with causal=False and the
+    model's kernel_length=32, which no centred model can be built with: the model's length made odd, which here is the
+    trained one, and the copy loads the weights exactly."""
+    trained = timm.create_model('smpconv_tcn_gunpoint', num_members=3, causal=False, kernel_length=33, num_blocks=2,
+                                hidden_channels=8, n_points=6).eval()
+    file = tmp_path / 'centred.safetensors'
+    save_file(trained.state_dict(), str(file))
+    how = dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file)))
+    with pytest.raises(ValueError, match='num_members=3') as e:
+        timm.create_model('smpconv_tcn_osuleaf', **how)
+    hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
+    assert 'kernel_length=33' in hint and 'causal=False' in hint
+    copied = eval(f'timm.create_model("smpconv_tcn_osuleaf", **how, {hint})', {'timm': timm, 'how': how}).eval()
+    x = torch.randn(2, 1, 100)
+    with torch.no_grad():
+        assert torch.equal(copied(x), trained(x))

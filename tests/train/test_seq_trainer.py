@@ -703,8 +703,9 @@ def test_options_that_would_train_something_else_are_refused_before_training(tmp
                                                                  'prediction per step'),
                           # trial 51: it loads no weights (a run 'from' the shipped GunPoint model scored chance)
                           (['--model-kwargs', 'pretrained_cfg_overlay={"file": "w.safetensors"}'],
-                           r'train-seq trains a model from random initialisation .* a weights file .*--model '
-                           r'smpconv_tcn_gunpoint\)'),
+                           r'train-seq trains a model from random initialisation .* pretrained_cfg_overlay= .*--model '
+                           r'smpconv_tcn_gunpoint, no loading arguments\)'),
+                          (['--model-kwargs', 'checkpoint_path=w.safetensors'], 'checkpoint_path= would be ignored'),
                           (['--aug-shift', '0.1'], '--aug-shift 0.1: circular shifts .* act with --augment only'),
                           (['--aug-warp', '0.2'], '--aug-warp 0.2: circular shifts .* act with --augment only'),
                           (['--aug-jitter', '0.1'], '--aug-jitter 0.1: amplitude scaling, jitter and time reversal '
@@ -740,10 +741,11 @@ def test_options_that_would_train_something_else_are_refused_before_training(tmp
         err = capsys.readouterr().err
         assert re.search(message, err) and 'Traceback' not in err, err
         assert not (tmp_path / 'g').exists()
-    tagged = [a if a != 'smpconv_tcn_gunpoint' else 'smpconv_tcn_gunpoint.aeon' for a in base]
-    assert cli_main(tagged) == 1
-    assert 'the pretrained tag .aeon would be ignored' in capsys.readouterr().err
-    assert not (tmp_path / 'g').exists()
+    for model, said in (('smpconv_tcn_gunpoint.aeon', 'the pretrained tag .aeon would be ignored'),
+                        (f'local-dir:{tmp_path}', 'train-seq trains a registered architecture')):
+        assert cli_main([a if a != 'smpconv_tcn_gunpoint' else model for a in base]) == 1
+        assert said in capsys.readouterr().err
+        assert not (tmp_path / 'g').exists()
     # through the library, values other than the defaults are refused the same way (defaults cannot be told apart)
     for kw, message in (({'aug_scale': 0.5}, '--aug-scale 0.5: amplitude scaling, jitter and time reversal act '
                                              'with --augment only'),
