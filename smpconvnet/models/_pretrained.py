@@ -365,10 +365,14 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
         if message is not None:
             raise ValueError(f'pretrained weights for {variant}: {message}') from e
         # weights of another network (the families' filters say 'checkpoint ...', torch lists keys): which file
-        if file is not None and (isinstance(e, ValueError) and str(e).startswith(FILTER_ERROR_PREFIXES)
-                                 or isinstance(e, RuntimeError) and 'Error(s) in loading state_dict' in str(e)):
+        refused = (isinstance(e, ValueError) and str(e).startswith(FILTER_ERROR_PREFIXES)
+                   or isinstance(e, RuntimeError) and 'Error(s) in loading state_dict' in str(e))
+        if refused and file is not None:
             raise ValueError(f'pretrained weights for {variant}: {file} does not fit the model: {e}'
                              f'{recorded_model_hint(file, shape_blind)}') from e
+        hub = (_resolved_cfg(variant, kwargs) or {}).get('hf_hub_id') if refused and pretrained else None
+        if hub:  # (downloaded or cached from the Hub: which repo, as a file's refusal names the file)
+            raise ValueError(f"pretrained weights for {variant}: the Hub repo '{hub}' does not fit the model: {e}") from e
         if not pretrained or not is_weight_source_error(e):
             raise
         cfg = _resolved_cfg(variant, kwargs)

@@ -425,7 +425,15 @@ def _export_torchscript(model: torch.nn.Module, path: Path) -> str:
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # torch.jit is deprecated upstream, still what TorchScript users load
-        scripted = torch.jit.script(model)
+        try:
+            scripted = torch.jit.script(model)
+        except RuntimeError as e:  # (TorchScript's compile error: a page of source, not what to do)
+            pools = sorted({type(m).__name__ for m in model.modules()
+                            if 'AvgMax' in type(m).__name__ and type(m).__module__.startswith('timm.')})
+            why = (f"timm's {', '.join(pools)} (global_pool='avgmax' / 'catavgmax') does not compile with "
+                   f'torch.jit.script' if pools else f'torch.jit.script cannot compile this model '
+                   f'({str(e).strip().splitlines()[0][:200]})')
+            raise ValueError(f'{why}: export it with --format onnx (checked against PyTorch the same way)') from e
         torch.jit.save(scripted, str(path))
     return 'torch.jit.script'
 

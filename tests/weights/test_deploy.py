@@ -644,3 +644,17 @@ def test_per_step_onnx_files_take_lengths_where_the_outputs_depend_on_them(tmp_p
         run_onnx(out, x, torch.tensor([40, 25]))
     with torch.no_grad():
         assert rel_err(run_onnx(out, x)[1:, :, :25], causal(x[1:, :, :25])) < 1e-5
+
+
+def test_a_pooling_torchscript_cannot_compile_is_named_and_onnx_exports_it(tmp_path, capsys):
+    """Trial 51: export --format torchscript of a model with timm's 'catavgmax' pooling failed with TorchScript's
+    compile error (a page of timm's source): the pooling is named and ONNX offered, which exports it, checked."""
+    model = timm.create_model('smpconv_resnet_cifar10', stem_channels=8, block_channels=(8, 12), n_points=6,
+                              global_pool='catavgmax').eval()
+    folder = write_model_folder(model, tmp_path / 'cat', card='test', model_args=dict(
+        stem_channels=8, block_channels=[8, 12], n_points=6, global_pool='catavgmax'))
+    assert main(['export', str(folder), '--format', 'torchscript', '-o', str(tmp_path / 'cat.pt')]) == 1
+    err = capsys.readouterr().err
+    assert "timm's AdaptiveCatAvgMaxPool2d" in err and 'export it with --format onnx' in err and 'Traceback' not in err
+    assert not (tmp_path / 'cat.pt').exists()
+    assert main(['export', str(folder), '--format', 'onnx', '-o', str(tmp_path / 'cat.onnx')]) == 0

@@ -319,3 +319,24 @@ def test_a_first_download_is_checked_like_a_cached_repo(tmp_path, monkeypatch):
     with torch.no_grad():
         assert torch.equal(timm.create_model('hf-hub:me/run', pretrained=True).eval()(x), model(x))
     assert asked.count(('me/run', 'model.safetensors')) == 1
+
+
+def test_a_hub_repo_of_another_size_is_named_in_its_refusal(tmp_path, offline_hf_cache):
+    """Trial 51: a cached hf-hub: repo whose weights do not fit the model was refused without the 'pretrained weights
+    for X: ... does not fit the model' that names a file: it names the repo, and its hint loads the weights."""
+    import re
+    from conftest import add_to_hf_cache
+    from smpconvnet.weights.folders import write_model_folder
+    model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4).eval()
+    folder = write_model_folder(model, tmp_path / 'run', card='# run\n', model_args=model.arch_args)
+    add_to_hf_cache(offline_hf_cache, 'me/small', folder)
+    with pytest.raises(ValueError, match="pretrained weights for smpconv_tcn_gunpoint: the Hub repo 'me/small' does "
+                                         'not fit the model: checkpoint is an SMP-TCN') as e:
+        timm.create_model('smpconv_tcn_gunpoint', pretrained=True,
+                          pretrained_cfg_overlay=dict(hf_hub_id='me/small', file=None))
+    hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
+    copied = eval(f"timm.create_model('smpconv_tcn_gunpoint', pretrained=True, "
+                  f"pretrained_cfg_overlay=dict(hf_hub_id='me/small', file=None), {hint})", {'timm': timm}).eval()
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        assert torch.equal(copied(x), model(x))
