@@ -31,7 +31,7 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'recorded_args_metadata', 'recorded_model_args',
            'differing_recorded_args', 'as_trained_hint', 'check_recorded_architecture', 'with_class_defaults',
            'train_py_model_args', 'is_project_model', 'safe_torch_load', 'warn_clamped_radii',
-           'local_model_name', 'shape_hint', 'command_line_value']
+           'local_model_name', 'shape_hint', 'command_line_value', 'pooling_shown_by']
 
 # timm's features_only wrappers (this project's SMPTCNFeatures is a FeatureGetterNet)
 FEATURE_WRAPPERS = (FeatureDictNet, FeatureGetterNet, FeatureHookNet, FeatureListNet, FeatureGraphNet)
@@ -493,6 +493,13 @@ def recorded_model_hint(path: Union[str, Path], shape_blind: Sequence[str] = ())
             f'(a command: give it {shlex.quote(str(path))})')
 
 
+def pooling_shown_by(head: Optional[torch.Tensor], features: int) -> Optional[str]:
+    """The one pooling a state dict's shapes show: timm's ``'catavgmax'``, which concatenates two poolings of the
+    ``features`` channels, doubling the input of the classifier weight ``head`` ``[classes, 2 * features]``; else
+    None (``'avg'``, ``'max'`` and ``'avgmax'`` give the same shapes)."""
+    return 'catavgmax' if head is not None and head.dim() == 2 and head.shape[1] == 2 * features else None
+
+
 def command_line_value(value: Any) -> str:
     """``value`` as a ``--model-kwargs KEY=VALUE`` value that this project's commands and timm's ``train.py`` /
     ``validate.py`` (``ast.literal_eval``, else the text) both read back as ``value``: a plain word bare, anything
@@ -852,13 +859,12 @@ def check_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str
         head, model_head = state_dict.get(classifier or ''), model_sd.get(classifier or '')
         if head is not None and model_head is not None and head.shape[0] != model_head.shape[0]:
             args['num_classes'] = head.shape[0]
-        words = ', '.join(f'{k}={v}' for k, v in args.items())
+        words, command = ', '.join(f'{k}={v}' for k, v in args.items()), ' '.join(f'{k}={v}' for k, v in args.items())
         raise ValueError(
             f'checkpoint has {in_ckpt} input channel{"s" * (in_ckpt != 1)} in its first layer ({key}), and the model '
-            f'{in_model}, which no in_chans= asked for (its pretrained cfg\'s input_size): weights are adapted to other '
-            f'channels only on request; create the model with {words} (a command: --model-kwargs '
-            f'{" ".join(f"{k}={v}" for k, v in args.items())}; or correct the cfg\'s input_size where it comes with the '
-            f'weights)')
+            f'{in_model}, which no in_chans= asked for (its pretrained cfg\'s input_size): weights are adapted to '
+            f'other channels only on request; create the model with {words} (a command: --model-kwargs {command}; or '
+            f'correct the cfg\'s input_size where it comes with the weights)')
 
 
 class _AdaptedFirstLayerLog(logging.Filter):

@@ -372,7 +372,8 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
                              f'{recorded_model_hint(file, shape_blind)}') from e
         hub = (_resolved_cfg(variant, kwargs) or {}).get('hf_hub_id') if refused and pretrained else None
         if hub:  # (downloaded or cached from the Hub: which repo, as a file's refusal names the file)
-            raise ValueError(f"pretrained weights for {variant}: the Hub repo '{hub}' does not fit the model: {e}") from e
+            raise ValueError(f"pretrained weights for {variant}: the Hub repo '{hub}' does not fit the model: "
+                             f'{e}') from e
         if not pretrained or not is_weight_source_error(e):
             raise
         cfg = _resolved_cfg(variant, kwargs)

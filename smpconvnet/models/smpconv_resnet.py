@@ -34,7 +34,8 @@ from timm.models._registry import generate_default_cfgs, register_model
 from ._args import check_io_counts
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict,
-    other_size_keys, record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict, with_class_defaults)
+    other_size_keys, pooling_shown_by, record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict,
+    with_class_defaults)
 from ._pretrained import check_pretrained_record, explain_missing_weights
 from ..layers.causal_conv import complex_channel_mix, fft_size
 from ..layers.conv_backends import autocast_disabled, exporting
@@ -493,24 +494,22 @@ def deployed_model_args(state_dict: Dict[str, torch.Tensor]) -> Dict[str, Any]:
     Raises:
         ValueError: not a deployed SMP-ResNet state dict (no ``stem.weight``).
     """
-    return _static_shape_args(state_dict)
-
-
-def _static_shape_args(sd: Dict[str, torch.Tensor]) -> Dict[str, Any]:
-    stem = sd.get('stem.weight')
+    stem = state_dict.get('stem.weight')
     if stem is None or stem.dim() != 4:
         raise ValueError('not a deployed SMP-ResNet state dict: expected stem.weight [out, in, k, k]')
-    blocks = sorted({int(k.split('.')[1]) for k in sd if k.startswith('blocks.') and k.endswith('conv1.weight')})
+    blocks = sorted({int(k.split('.')[1]) for k in state_dict
+                     if k.startswith('blocks.') and k.endswith('conv1.weight')})
     args = dict(in_chans=stem.shape[1], stem_channels=stem.shape[0], kernel_size=stem.shape[-1])
     default = inspect.signature(SMPConvResNet).parameters['small_kernel_size'].default
     if stem.shape[-1] < default:  # (any fits: merged into the static kernels, but not larger than they)
         args['small_kernel_size'] = stem.shape[-1]
-    args['block_channels'] = tuple(sd[f'blocks.{i}.conv1.weight'].shape[0] for i in blocks)
-    head = sd.get('head.weight')
+    args['block_channels'] = tuple(state_dict[f'blocks.{i}.conv1.weight'].shape[0] for i in blocks)
+    head = state_dict.get('head.weight')
     if head is not None:
         args['num_classes'] = head.shape[0]
-        if head.dim() == 2 and args['block_channels'] and head.shape[1] == 2 * args['block_channels'][-1]:
-            args['global_pool'] = 'catavgmax'
+        pool = pooling_shown_by(head, args['block_channels'][-1]) if args['block_channels'] else None
+        if pool:
+            args['global_pool'] = pool
     return args
 
 
@@ -521,10 +520,11 @@ def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
     stem = sd.get('stem.smp.kernel.weights')
     static = stem is None and sd.get('stem.weight') is not None
     if static:
-        args = _static_shape_args(sd)
+        args = deployed_model_args(sd)
         args['global_pool'] = args.get('global_pool') or getattr(model.global_pool, 'pool_type', 'avg')
         return shape_hint(args, "its pooling too: 'catavgmax' doubles the classifier's input"
-                          if args['global_pool'] == 'catavgmax' else "its pooling they do not: this model's global_pool")
+                          if args['global_pool'] == 'catavgmax' else
+                          "its pooling they do not: this model's global_pool")
     first = 'conv1.smp.kernel.weights'
     blocks = sorted({int(k.split('.')[1]) for k in sd if k.startswith('blocks.') and k.endswith(first)})
     args = {}
@@ -539,9 +539,8 @@ def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
     head = sd.get('head.weight')
     if head is not None:
         args['num_classes'] = head.shape[0]
-    shown = (head is not None and head.dim() == 2 and args['block_channels']
-             and head.shape[1] == 2 * args['block_channels'][-1])  # ('catavgmax': the one pooling a shape shows)
-    args['global_pool'] = 'catavgmax' if shown else getattr(model.global_pool, 'pool_type', 'avg')
+    shown = pooling_shown_by(head, args['block_channels'][-1]) if args['block_channels'] else None
+    args['global_pool'] = shown or getattr(model.global_pool, 'pool_type', 'avg')
     return shape_hint(args, "its kernel size they do not: this model's kernel_size; its pooling they do: 'catavgmax' "
                             "doubles the classifier's input" if shown else
                       "its kernel size and pooling they do not: this model's kernel_size and global_pool")

@@ -58,7 +58,7 @@ import math
 import numbers
 import os
 import warnings
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -1385,15 +1385,22 @@ def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
 _ENSEMBLE_MEMBERS: contextvars.ContextVar[Optional[int]] = contextvars.ContextVar('ensemble_members', default=None)
 
 
+@contextlib.contextmanager
+def _hints_of_members(members: int) -> Iterator[None]:
+    # size hints made inside name ``members`` members (``_shape_args`` of one member's part)
+    token = _ENSEMBLE_MEMBERS.set(members)
+    try:
+        yield
+    finally:
+        _ENSEMBLE_MEMBERS.reset(token)
+
+
 def _members_shape_args(state_dict: Dict[str, torch.Tensor], model: nn.Module, members: int) -> str:
     # the size hint of an ensemble's state dict of ``members`` members, read off its first member, for ``model`` (one
     # SMP-TCN: a member of the ensemble to build, or the single model the state dict was refused by)
     part = {k[len('members.0.'):]: v for k, v in state_dict.items() if k.startswith('members.0.')}
-    token = _ENSEMBLE_MEMBERS.set(members)
-    try:
+    with _hints_of_members(members):
         return _shape_args(part, model)
-    finally:
-        _ENSEMBLE_MEMBERS.reset(token)
 
 
 def _describe(sd: Dict[str, torch.Tensor]) -> str:
@@ -1797,14 +1804,11 @@ def _filter_ensemble(state_dict: Dict[str, Any], model: SMPConvTCNEnsemble) -> D
         raise ValueError(f'checkpoint is an ensemble of {len(found)} SMP-TCNs, the model of {count}: create it with '
                          f'num_members={len(found)}: {_members_shape_args(state_dict, model.members[0], len(found))}')
     out = {}
-    token = _ENSEMBLE_MEMBERS.set(count)
-    try:
+    with _hints_of_members(count):
         for i, member in enumerate(model.members):
             prefix = f'members.{i}.'
             part = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
             out.update({prefix + k: v for k, v in checkpoint_filter_fn(part, member).items()})
-    finally:
-        _ENSEMBLE_MEMBERS.reset(token)
     return out
 
 

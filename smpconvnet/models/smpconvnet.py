@@ -30,7 +30,7 @@ from timm.models._registry import generate_default_cfgs, register_model
 
 from ._args import check_io_counts
 from ._checkpoint import (
-    check_deployed_fit, check_input_channels, has_batchnorm, in_chans_asked, is_deployed_state_dict,
+    check_deployed_fit, check_input_channels, has_batchnorm, in_chans_asked, is_deployed_state_dict, pooling_shown_by,
     record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict, with_class_defaults)
 from ..layers.conv_backends import KernelCache, PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
 from ._pretrained import check_pretrained_record, explain_missing_weights, weight_source_cfg
@@ -884,15 +884,10 @@ def deployed_model_args(state_dict: Dict[str, torch.Tensor]) -> Dict[str, Any]:
     if min(kernels) < small:  # (any fits: merged into the static kernels, but not larger than they)
         args['small_kernel_size'] = min(kernels)
     args.update(_width_ratios(state_dict))
-    if _shown_pool(state_dict, config['channels'][-1]):
-        args['global_pool'] = _shown_pool(state_dict, config['channels'][-1])
+    pool = pooling_shown_by(state_dict.get('head.fc.weight'), config['channels'][-1])
+    if pool:
+        args['global_pool'] = pool
     return args
-
-
-def _shown_pool(state_dict: Dict[str, torch.Tensor], channels: int) -> Optional[str]:
-    # the one pooling a shape shows: timm's 'catavgmax' concatenates two poolings of the last stage's ``channels``
-    head = state_dict.get('head.fc.weight')
-    return 'catavgmax' if head is not None and head.dim() == 2 and head.shape[1] == 2 * channels else None
 
 
 def _deployed_shape_args(state_dict: Dict[str, torch.Tensor], model: nn.Module) -> str:
@@ -964,7 +959,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
             fit['small_kernel_size'] = small
         model_ratios = _width_ratios(model_sd)
         fit.update({k: v for k, v in _width_ratios(state_dict).items() if v != model_ratios.get(k)})
-        fit['global_pool'] = _shown_pool(state_dict, ckpt_cfg['channels'][-1]) or _model_pool(model)
+        fit['global_pool'] = (pooling_shown_by(state_dict.get('head.fc.weight'), ckpt_cfg['channels'][-1])
+                              or _model_pool(model))
         if ckpt_cfg['num_classes'] != model.num_classes:
             fit['num_classes'] = ckpt_cfg['num_classes']
         if ckpt_cfg['in_chans'] != model.stem[0].conv.in_channels:

@@ -28,8 +28,8 @@ from ..user_warnings import caller_stacklevel
 from ..models import (
     SHAPE_BLIND_ARGS, as_recorded, check_weights_file, command_line_value, find_state_dict, folder_weights_file,
     has_batchnorm, innermost_checkpoint, is_deployed_state_dict, is_safetensors_file, is_unsuffixed_safetensors,
-    is_weight_source_error, local_model_name, member_network, model_folder_of, recorded_model_args, removed_prefix,
-    safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii,
+    is_weight_source_error, local_model_name, member_network, model_folder_of, pooling_shown_by, recorded_model_args,
+    removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii,
     with_class_defaults,
 )
 from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg,
@@ -200,10 +200,9 @@ def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] 
         args['num_classes'] = cfg['num_classes']
     if cfg['in_chans'] != 3:
         args['in_chans'] = cfg['in_chans']
-    head = state_dict.get('head.fc.weight')
-    if head is not None and head.dim() == 2 and head.shape[1] == 2 * cfg['channels'][-1]:
-        # the one pooling that shows in a shape: timm's 'catavgmax' concatenates two poolings of the features
-        args['global_pool'] = 'catavgmax'
+    pool = pooling_shown_by(state_dict.get('head.fc.weight'), cfg['channels'][-1])
+    if pool:
+        args['global_pool'] = pool
     return architecture, args, description
 
 
@@ -287,6 +286,14 @@ def _family_of(state_dict: Dict[str, Any]) -> Optional[str]:
 _STATIC_KERNELS = {'smpconvnet': '.large_kernel.weight', 'resnet': 'stem.weight', 'tcn': 'blocks.0.conv1.weight'}
 
 
+def _deployed_resnet_args(state_dict: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    # the arguments a deployed SMP-ResNet state dict's shapes tell (deployed_model_args), None for any other
+    if not is_deployed_state_dict(state_dict, _STATIC_KERNELS['resnet']):
+        return None
+    from ..models.smpconv_resnet import deployed_model_args
+    return deployed_model_args(state_dict)
+
+
 def _shape_args(family: str, state_dict: Dict[str, Any]) -> Dict[str, Any]:
     """The architecture arguments of an SMP-TCN / SMP-ResNet (training form, any key layout) its shapes show (and, for
     an SMP-TCN, its ``centred`` and ``zero_padded_to`` markers)."""
@@ -323,9 +330,9 @@ def _shape_args(family: str, state_dict: Dict[str, Any]) -> Dict[str, Any]:
     else:
         args.update(stem_channels=weights.shape[0], block_channels=[
             state_dict[f'{prefix.format(i)}.smp.kernel.weights'].shape[0] for i in blocks])
-        if head is not None and head.dim() == 2 and head.shape[1] == 2 * args['block_channels'][-1]:
-            # the one pooling that shows in a shape: timm's 'catavgmax' concatenates two poolings of the features
-            args.update(global_pool='catavgmax')
+        pool = pooling_shown_by(head, args['block_channels'][-1])
+        if pool:
+            args.update(global_pool=pool)
     return args
 
 
@@ -409,12 +416,11 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
                                     _smpconvnet_unread(args))
         arch, args, description = detect_architecture(checkpoint, architecture, kernel_sizes)
         return CheckpointSource(architecture or arch, args, {}, f'{description}{how}', {})
-    if family == 'resnet' and is_deployed_state_dict(state_dict, _STATIC_KERNELS['resnet']):
-        # static kernels show their size: the trained form they were deployed from, which the family's filter
-        # re-parameterises before they load (any point count: its kernels are replaced); the pooling assumed, with a
-        # warning, unless the head shows it
-        from ..models.smpconv_resnet import deployed_model_args
-        shapes = deployed_model_args(state_dict)
+    # a deployed SMP-ResNet's static kernels show their size: the trained form they were deployed from, which the
+    # family's filter re-parameterises before they load (any point count: its kernels are replaced); the pooling
+    # assumed, with a warning, unless the head shows it
+    shapes = _deployed_resnet_args(state_dict) if family == 'resnet' else None
+    if shapes is not None:
         kind = 'deployed SMP-ResNet state dict of'
     else:
         shapes, kind = _shape_args(family, state_dict), 'SMP-TCN' if family == 'tcn' else 'SMP-ResNet'
@@ -625,10 +631,9 @@ def _io_args(family: Optional[str], state_dict: Dict[str, Any], classifier: Any 
             from ..models.smpconvnet import infer_config_from_checkpoint
             cfg = infer_config_from_checkpoint(state_dict)
             return dict(in_chans=cfg['in_chans'], num_classes=cfg['num_classes'])
-        if family == 'resnet' and is_deployed_state_dict(state_dict, _STATIC_KERNELS['resnet']):
-            from ..models.smpconv_resnet import deployed_model_args
-            args = deployed_model_args(state_dict)
-            return {k: args[k] for k in ('in_chans', 'num_classes') if k in args}
+        deployed = _deployed_resnet_args(state_dict) if family == 'resnet' else None
+        if deployed is not None:
+            return {k: deployed[k] for k in ('in_chans', 'num_classes') if k in deployed}
         if family in ('tcn', 'resnet'):
             args = _shape_args(family, state_dict)
             return dict(in_chans=args['in_chans'], num_classes=args['num_classes'])
