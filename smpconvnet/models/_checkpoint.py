@@ -31,7 +31,7 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'recorded_args_metadata', 'recorded_model_args',
            'differing_recorded_args', 'as_trained_hint', 'check_recorded_architecture', 'with_class_defaults',
            'train_py_model_args', 'is_project_model', 'safe_torch_load', 'warn_clamped_radii',
-           'local_model_name', 'shape_hint', 'command_line_value', 'pooling_shown_by']
+           'local_model_name', 'shape_hint', 'command_line_value', 'pooling_shown_by', 'pooling_at_config_root']
 
 # timm's features_only wrappers (this project's SMPTCNFeatures is a FeatureGetterNet)
 FEATURE_WRAPPERS = (FeatureDictNet, FeatureGetterNet, FeatureHookNet, FeatureListNet, FeatureGraphNet)
@@ -265,7 +265,9 @@ def recorded_model_args(path: Union[str, Path], folder_conflicts: bool = True,
     path = Path(path)
     folder = model_folder_of(path)
     config = folder / _FOLDER_CONFIG if folder is not None else None
-    folder_record = _folder_model_args(folder) if folder is not None else None
+    folder_args, pool_at_root = _folder_config(config) if folder is not None else (None, None)
+    # the architecture the folder's config.json records: its model_args, and a pooling recorded at its root only
+    folder_record = {'global_pool': pool_at_root, **(folder_args or {})} if pool_at_root else folder_args
     if is_safetensors_file(path):
         from safetensors import safe_open
         try:
@@ -292,7 +294,9 @@ def recorded_model_args(path: Union[str, Path], folder_conflicts: bool = True,
         if recorded is not None:
             return recorded, where
     if folder_record is not None:
-        return folder_record, f'the model_args of {config}'
+        return folder_record, (f'the model_args of {config}' if not pool_at_root else
+                               f'the model_args of {config} and the global_pool at its root' if folder_args else
+                               f'the global_pool at the root of {config}')
     return None, ''
 
 
@@ -437,19 +441,34 @@ def _radii_below(path: Union[str, Path], bound: Any, use_ema: bool = True) -> bo
                for r in radii)
 
 
-def _folder_model_args(folder: Path) -> Optional[Dict[str, Any]]:
-    # the model_args of a model folder's config.json, None where it has none or cannot be read
+def _folder_config(config_file: Path) -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
+    # a model folder's config.json: its model_args (what timm builds; None where it has none or cannot be read), and
+    # the global_pool it records at its root and not in model_args (None where none): the weights' pooling too, as
+    # timm's save_config_for_hf writes it there (read off the saved head, after any reset_classifier) and older timm
+    # wrote no model_args, though timm's loading ignores the root (a max-pooled model's folder without model_args
+    # built the default mean pooling around its weights)
     try:
-        model_args = json.loads((folder / _FOLDER_CONFIG).read_text(encoding='utf-8')).get('model_args')
+        config = json.loads(Path(config_file).read_text(encoding='utf-8'))
+        model_args, root_pool = config.get('model_args'), config.get('global_pool')
     except (OSError, ValueError, AttributeError):
-        return None
-    return model_args if isinstance(model_args, dict) else None
+        return None, None
+    model_args = model_args if isinstance(model_args, dict) else None
+    pool_at_root = isinstance(root_pool, str) and root_pool and 'global_pool' not in (model_args or {})
+    return model_args, root_pool if pool_at_root else None
+
+
+def pooling_at_config_root(config_file: Union[str, Path]) -> Optional[str]:
+    """The ``global_pool`` that a model folder's ``config.json`` (``config_file``, from a folder or the Hub cache)
+    records at its root and not in its ``model_args``: the weights' pooling, which timm's ``local-dir:`` and
+    ``hf-hub:`` ignore (timm's ``save_config_for_hf`` writes it there, read off the saved head; older timm wrote no
+    ``model_args``); None where the config has none there, or has it in ``model_args`` too (timm builds that one)."""
+    return _folder_config(Path(config_file))[1]
 
 
 def _folder_builds(folder: Path, values: Dict[str, Any]) -> bool:
     # whether timm's local-dir: of the model folder builds ``values``: its config.json's model_args hold each (a key
     # it lacks is built with the architecture's default)
-    model_args = _folder_model_args(folder)
+    model_args = _folder_config(folder / _FOLDER_CONFIG)[0]  # what timm builds: the root's pooling is not read
     if model_args is None:
         return False
     model_args = {'num_members': 1, **model_args}  # (one model's folder records no member count)

@@ -28,7 +28,8 @@ from ..user_warnings import caller_stacklevel
 from ..models import (
     SHAPE_BLIND_ARGS, as_recorded, check_weights_file, command_line_value, find_state_dict, folder_weights_file,
     has_batchnorm, innermost_checkpoint, is_deployed_state_dict, is_safetensors_file, is_unsuffixed_safetensors,
-    is_weight_source_error, local_model_name, member_network, model_folder_of, pooling_shown_by, recorded_model_args,
+    is_weight_source_error, local_model_name, member_network, model_folder_of, pooling_at_config_root, pooling_shown_by,
+    recorded_model_args,
     removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii,
     with_class_defaults,
 )
@@ -1100,6 +1101,13 @@ def _folder_of_weights(path: Path) -> Optional[Path]:
     return folder
 
 
+def _with_pooling_at_root(config_file, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    # a folder's config.json whose pooling timm does not build (at its root only: pooling_at_config_root) builds it
+    # here, unless the caller gave one; timm.create_model refuses the folder, naming it
+    pool = pooling_at_config_root(config_file)
+    return dict(kwargs, global_pool=pool) if pool is not None and 'global_pool' not in kwargs else kwargs
+
+
 def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickle: bool,
                             **kwargs) -> Tuple[torch.nn.Module, str, Dict[str, Any]]:
     import timm
@@ -1135,6 +1143,7 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         extra = {k: config[k] for k in EXTRA_CONFIG_KEYS if k in config}
         if config.get(DEPLOYED_KEY):
             return load_deployed(path, **kwargs), f'deployed weights from {path}', extra
+        kwargs = _with_pooling_at_root(path / CONFIG_NAME, kwargs)
         return timm.create_model(f'local-dir:{path}', pretrained=True, **kwargs), f'weights from {path}', extra
     if spec.startswith('local-dir:'):
         raise FileNotFoundError(f'{path} is not a folder')
@@ -1150,6 +1159,7 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
     if spec.startswith('hf-hub:'):
         from timm.models._hub import download_from_hf, load_cfg_from_json
         try:
+            kwargs = _with_pooling_at_root(download_from_hf(spec[7:], CONFIG_NAME), kwargs)
             model = timm.create_model(spec, pretrained=True, **kwargs)
         except Exception as e:  # noqa: BLE001  (filtered just below)
             if not is_weight_source_error(e):

@@ -910,3 +910,44 @@ def test_weights_of_other_channels_and_classes_get_one_refusal(tmp_path, variant
                                    r'create the model with (in_chans=2, num_classes=5) \(a command')
         with torch.no_grad():
             assert torch.equal(copied(x), trained(x))
+
+
+@pytest.mark.parametrize('older_timm', [False, True])
+@pytest.mark.parametrize('name', list(FAMILIES))
+def test_a_pooling_recorded_at_the_config_root_only_is_the_weights(tmp_path, monkeypatch, name, older_timm):
+    """A model folder whose config.json gives the pooling at its root and not in model_args (timm's
+    save_config_for_hf writes it there, read off the saved head; older timm wrote no model_args): timm's local-dir: /
+    hf-hub: ignore the root and built the default mean pooling around max-pooled weights, silently (0.055 off for an
+    SMP-TCN). timm's paths refuse, naming the pooling, with a hint that copied loads them exactly; load_model builds
+    the recorded pooling, from a folder and from the Hub cache."""
+    from huggingface_hub import constants as hf_constants
+    from conftest import add_to_hf_cache
+    args, size = FAMILIES[name]
+    torch.manual_seed(0)
+    # (with no model_args, the variant's own architecture: the pretrained_cfg tells the class count alone)
+    model = timm.create_model(name, num_classes=5, global_pool='max', **({} if older_timm else args)).eval()
+    folder = tmp_path / 'run'
+    timm.models.save_for_hf(model, str(folder), safe_serialization=True)
+    config = json.loads((folder / 'config.json').read_text())
+    assert config['global_pool'] == 'max'
+    del config['model_args']['global_pool']
+    if older_timm:  # no model_args at all: the class count and channels come from the pretrained_cfg
+        del config['model_args']
+    (folder / 'config.json').write_text(json.dumps(config))
+    cache = tmp_path / 'hf' / 'hub'
+    add_to_hf_cache(cache, 'someone/max-pooled', folder)
+    monkeypatch.setattr(hf_constants, 'HF_HUB_CACHE', str(cache))
+    monkeypatch.setattr(hf_constants, 'HF_HUB_OFFLINE', True)
+    x = torch.randn(2, model.pretrained_cfg['input_size'][0], *size)
+    for spec in (f'local-dir:{folder}', 'hf-hub:someone/max-pooled'):
+        with pytest.raises(ValueError, match=r"trained with global_pool='max' \(.*the global_pool at .*root") as e:
+            timm.create_model(spec, pretrained=True)
+        hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
+        assert 'local-dir:' not in str(e.value).split('load them as trained')[1]  # the refused call is no hint
+        copied = eval(f'timm.create_model({spec!r}, pretrained=True, {hint})', {'timm': timm}).eval()
+        loaded = smpconvnet.load_model(folder if spec.startswith('local-dir:') else spec)[0].eval()
+        with torch.no_grad():
+            assert torch.equal(copied(x), model(x))
+            assert torch.equal(loaded(x), model(x))
+    # a caller's own pooling stands (a new head is the caller's to train): built as asked, nothing refused
+    assert smpconvnet.load_model(folder, global_pool='avg')[0].eval()
