@@ -35,6 +35,8 @@ _NAMESPACE_WARNINGS: dict = {}  # warnings.warn_explicit's once-per-message regi
 # the weights shipped inside the package (smpconvnet/pretrained/<model>.<tag>/: in a checkout, a wheel, an sdist)
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / 'pretrained'
 WEIGHTS_FILENAME = 'model.safetensors'
+# timm's fallback where a Hub repo has no model.safetensors (load_state_dict_from_hf's default file name)
+_HUB_PICKLE_FILENAME = 'pytorch_model.bin'
 
 
 def hub_namespace() -> str:
@@ -255,6 +257,8 @@ def check_pretrained_record(variant: str, pretrained: bool, kwargs: Dict[str, An
     """Before a family builds ``variant`` with pretrained weights from a local file (``local_weights_file``): refuse
     weights recorded as trained with other values of ``keys`` (the family's ``RECORD_CHECKED_ARGS``) than the model's
     (``built``), unless the caller asked for them (``kwargs``): ``check_recorded_architecture``'s ValueError."""
+    if pretrained:
+        _check_overlay_source(variant, kwargs)
     file = (local_weights_file(variant, kwargs) or _hub_weights_file(variant, kwargs)) if pretrained else None
     if file is not None:
         # (a local-dir: / hf-hub: model: timm passes the config.json's model_args it was built from)
@@ -266,6 +270,22 @@ def check_pretrained_record(variant: str, pretrained: bool, kwargs: Dict[str, An
             built = {**cfg_model_defaults(variant, kwargs), **built}
         check_recorded_architecture(f'pretrained weights for {variant}', file, built, kwargs, keys, variant,
                                     config_args=config_args)
+
+
+def _check_overlay_source(variant: str, kwargs: Dict[str, Any]) -> None:
+    # an overlay naming another Hub repo or URL for a variant whose cfg names a file (the shipped weights): timm reads
+    # the file first (its _resolve_pretrained_source), so the overlay's source was ignored without a word
+    overlay = kwargs.get('pretrained_cfg_overlay')
+    if not isinstance(overlay, dict) or 'file' in overlay or overlay.get('source') == 'hf-hub':
+        return
+    sources = {k: overlay[k] for k in ('hf_hub_id', 'url') if overlay.get(k)}
+    file = (_resolved_cfg(variant, kwargs) or {}).get('file') if sources else None
+    if file:
+        named = ', '.join(f'{k}={v!r}' for k, v in sources.items())
+        raise ValueError(
+            f'pretrained weights for {variant}: pretrained_cfg_overlay names {named}, but its pretrained cfg names '
+            f'the file {file}, which timm loads first: the overlay would be ignored; to load from it, add file=None: '
+            f"pretrained_cfg_overlay=dict({', '.join(f'{k}={v!r}' for k, v in overlay.items())}, file=None)")
 
 
 def cfg_model_defaults(variant: str, kwargs: Dict[str, Any], stated_only: bool = False) -> Dict[str, Any]:
@@ -288,31 +308,35 @@ def cfg_model_defaults(variant: str, kwargs: Dict[str, Any], stated_only: bool =
 
 
 def _hub_weights_file(variant: str, kwargs: Dict[str, Any]) -> Optional[str]:
-    # the model.safetensors of the Hub repo a pretrained cfg names (an hf-hub: name, a registered tag's repo), so that
-    # its record is checked as a local file's: from the cache, else downloaded now, as timm's build would (it then
-    # finds it cached). A repo without that file is left to timm (its pytorch_model.bin fallback); a repo that cannot
-    # be reached gets the error the build would give, without asking twice
+    # the weights file of the Hub repo a pretrained cfg names (an hf-hub: name, a registered tag's repo), so that its
+    # record is checked as a local file's: the one timm's build reads (model.safetensors, else its pytorch_model.bin
+    # fallback: a repo save_for_hf wrote by default holds that alone, whose config's root pooling went unchecked),
+    # from the cache, else downloaded now, as timm's build would (it then finds it cached); a repo that cannot be
+    # reached gets the error the build would give, without asking twice
     from timm.models._hub import has_hf_hub
     cfg = _resolved_cfg(variant, kwargs)
     if not cfg or not cfg.get('hf_hub_id') or (cfg.get('file') and cfg.get('source') != 'hf-hub'):
         return None
-    filename = cfg.get('hf_hub_filename') or WEIGHTS_FILENAME
-    if not filename.endswith('.safetensors'):
-        return None
-    cached = cached_hub_file(cfg['hf_hub_id'], filename, kwargs.get('cache_dir'))
-    if cached is not None or not has_hf_hub() or (cfg.get('source') != 'hf-hub' and not is_published(cfg)):
-        return cached  # (an unpublished repo: explain_missing_weights says so without asking the Hub)
+    names = [cfg['hf_hub_filename']] if cfg.get('hf_hub_filename') else [WEIGHTS_FILENAME, _HUB_PICKLE_FILENAME]
+    for name in names:
+        cached = cached_hub_file(cfg['hf_hub_id'], name, kwargs.get('cache_dir'))
+        if cached is not None:
+            return cached
+    if not has_hf_hub() or (cfg.get('source') != 'hf-hub' and not is_published(cfg)):
+        return None  # (an unpublished repo: explain_missing_weights says so without asking the Hub)
     from huggingface_hub.errors import EntryNotFoundError
     from timm.models import _hub as timm_hub  # the download timm's build calls
     repo, _, revision = cfg['hf_hub_id'].partition('@')
-    try:
-        return timm_hub.hf_hub_download(repo, filename, revision=revision or None, cache_dir=kwargs.get('cache_dir'))
-    except EntryNotFoundError:
-        return None
-    except Exception as e:  # noqa: BLE001  (huggingface_hub's and the HTTP client's errors)
-        if not is_weight_source_error(e):
-            raise
-        raise PretrainedWeightsNotFoundError(missing_weights_message(cfg, e, kwargs.get('cache_dir'))) from e
+    for name in names:
+        try:
+            return timm_hub.hf_hub_download(repo, name, revision=revision or None, cache_dir=kwargs.get('cache_dir'))
+        except EntryNotFoundError:
+            continue
+        except Exception as e:  # noqa: BLE001  (huggingface_hub's and the HTTP client's errors)
+            if not is_weight_source_error(e):
+                raise
+            raise PretrainedWeightsNotFoundError(missing_weights_message(cfg, e, kwargs.get('cache_dir'))) from e
+    return None
 
 
 def is_weight_source_error(e: BaseException) -> bool:

@@ -1,5 +1,6 @@
 """Model folders: what timm's ``local-dir:`` and the Hub read (``model.safetensors``, ``config.json``, a model card
 ``README.md``), written atomically; and the ``smpconvnet/pretrained/`` folders of the published ImageNet models."""
+import dataclasses
 import json
 import math
 import os
@@ -105,6 +106,11 @@ def print_step(msg: str, quiet: bool = False):
         print(msg, flush=True)
 
 
+# the keys timm's _parse_model_cfg takes out of a flat (older timm's) config.json before reading the rest as a
+# pretrained cfg
+_FLAT_CONFIG_ROOT_KEYS = ('architecture', 'num_features', 'labels', 'num_classes', 'label_names', 'label_descriptions')
+
+
 def read_config(folder: Path) -> Dict[str, Any]:
     """``folder/config.json`` as a dict, checked to be timm's model config (an object naming a registered
     ``architecture``).
@@ -134,6 +140,20 @@ def read_config(folder: Path) -> Dict[str, Any]:
     if not timm.is_model(config['architecture']):
         raise ValueError(f'{path} names the architecture {config["architecture"]!r}, which timm does not know '
                          f'(`smpconvnet list` shows this package\'s models)')
+    for key, what in (('model_args', "the model's constructor arguments"), ('pretrained_cfg', 'its pretrained cfg')):
+        if key in config and not isinstance(config[key], dict):
+            raise ValueError(f'{path}: its "{key}" is {type(config[key]).__name__} {config[key]!r}, expected a JSON '
+                             f'object of {what} (as train-seq, reparam and convert write it)')
+    if 'pretrained_cfg' not in config:
+        # timm reads a config without one as older timm wrote it: every other key a pretrained cfg field
+        from timm.models import PretrainedCfg
+        fields = {f.name for f in dataclasses.fields(PretrainedCfg)}
+        others = sorted(k for k in config if k not in fields and k not in _FLAT_CONFIG_ROOT_KEYS)
+        if others:
+            raise ValueError(f'{path} has no "pretrained_cfg" object, and timm reads the other keys of such a config '
+                             f'(older timm wrote it flat) as pretrained cfg fields, which {", ".join(others)} are '
+                             f'not: put the cfg fields under "pretrained_cfg" (as train-seq, reparam and convert '
+                             f'write it)')
     return config
 
 

@@ -8,6 +8,7 @@ timm's ``train.py`` (``CheckpointSaver``), by ``smpconvnet train-seq`` (``OUTPUT
 model name and options its training script recorded, else its ``arch`` key, else the tensor shapes.
 """
 import argparse
+import contextlib
 import dataclasses
 import inspect
 import json
@@ -1051,6 +1052,11 @@ def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust
         ValueError: as ``load_model``; and an argument given as None that the model is not built with
             (``check_none_kwargs``).
     """
+    # (a string is truthy: trust_pickle='False' unpickled a file, pretrained='no' loaded weights)
+    if not isinstance(trust_pickle, bool):
+        raise ValueError(f'trust_pickle must be True or False, got {trust_pickle!r} ({type(trust_pickle).__name__})')
+    if not isinstance(pretrained, bool) and pretrained != 'auto':
+        raise ValueError(f"pretrained must be True, False or 'auto', got {pretrained!r} ({type(pretrained).__name__})")
     model, description, extra = _load_model_with_config(spec, pretrained, trust_pickle, **kwargs)
     check_none_kwargs(model, kwargs, spec)
     return model, description, extra
@@ -1108,6 +1114,21 @@ def _with_pooling_at_root(config_file, kwargs: Dict[str, Any]) -> Dict[str, Any]
     return dict(kwargs, global_pool=pool) if pool is not None and 'global_pool' not in kwargs else kwargs
 
 
+@contextlib.contextmanager
+def _naming_pooling_at_root(config_file, given: Dict[str, Any], built: Dict[str, Any]):
+    # a pooling _with_pooling_at_root took from a config's root that the model does not take (a hand-edited config):
+    # the model's refusal names the config, which the caller did not pass it
+    try:
+        yield
+    except (ValueError, AssertionError) as e:
+        from_root = 'global_pool' not in given and 'global_pool' in built
+        if not from_root or isinstance(e, ValueError) and 'global_pool' not in str(e):
+            raise
+        raise ValueError(f"{config_file} records global_pool={built['global_pool']!r} at its root (not in its "
+                         f'model_args), which the model does not take: {e}; mend the config, or give the '
+                         f'global_pool= the weights were trained with') from e
+
+
 def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickle: bool,
                             **kwargs) -> Tuple[torch.nn.Module, str, Dict[str, Any]]:
     import timm
@@ -1143,8 +1164,14 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         extra = {k: config[k] for k in EXTRA_CONFIG_KEYS if k in config}
         if config.get(DEPLOYED_KEY):
             return load_deployed(path, **kwargs), f'deployed weights from {path}', extra
-        kwargs = _with_pooling_at_root(path / CONFIG_NAME, kwargs)
-        return timm.create_model(f'local-dir:{path}', pretrained=True, **kwargs), f'weights from {path}', extra
+        built = _with_pooling_at_root(path / CONFIG_NAME, kwargs)
+        try:
+            with _naming_pooling_at_root(path / CONFIG_NAME, kwargs, built):
+                model = timm.create_model(f'local-dir:{path}', pretrained=True, **built)
+        except TypeError as e:  # an argument the model does not take: the config's model_args, or the caller's
+            raise ValueError(f"{path / CONFIG_NAME}: cannot build {config['architecture']} with its model_args "
+                             f"{config.get('model_args', {})}{f' and {kwargs}' if kwargs else ''}: {e}") from e
+        return model, f'weights from {path}', extra
     if spec.startswith('local-dir:'):
         raise FileNotFoundError(f'{path} is not a folder')
     if read_path and path.is_file() and _folder_of_weights(path) is not None:
@@ -1159,8 +1186,10 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
     if spec.startswith('hf-hub:'):
         from timm.models._hub import download_from_hf, load_cfg_from_json
         try:
-            kwargs = _with_pooling_at_root(download_from_hf(spec[7:], CONFIG_NAME), kwargs)
-            model = timm.create_model(spec, pretrained=True, **kwargs)
+            config_file = download_from_hf(spec[7:], CONFIG_NAME)
+            built = _with_pooling_at_root(config_file, kwargs)
+            with _naming_pooling_at_root(config_file, kwargs, built):
+                model = timm.create_model(spec, pretrained=True, **built)
         except Exception as e:  # noqa: BLE001  (filtered just below)
             if not is_weight_source_error(e):
                 raise

@@ -340,3 +340,23 @@ def test_a_hub_repo_of_another_size_is_named_in_its_refusal(tmp_path, offline_hf
     x = torch.randn(2, 1, 150)
     with torch.no_grad():
         assert torch.equal(copied(x), model(x))
+
+
+def test_an_overlay_naming_a_hub_repo_for_a_shipped_model_is_not_ignored(tmp_path, offline_hf_cache):
+    """Trial 53: pretrained_cfg_overlay={'hf_hub_id': ...} on a variant whose cfg names its shipped file loaded the
+    shipped weights (timm reads a cfg's file first), saying nothing. Refused, naming both; the overlay it offers,
+    copied, loads the repo's weights."""
+    import re
+    torch.manual_seed(1)
+    other = timm.create_model('smpconv_tcn_gunpoint').eval()
+    timm.models.save_for_hf(other, str(tmp_path / 'repo'), safe_serialization=True)
+    add_to_hf_cache(offline_hf_cache, 'someone/gunpoint-other', tmp_path / 'repo')
+    with pytest.raises(ValueError, match=r"names hf_hub_id='someone/gunpoint-other', but .* names the file .*"
+                                         r"model\.safetensors, which timm loads first") as e:
+        timm.create_model('smpconv_tcn_gunpoint', pretrained=True,
+                          pretrained_cfg_overlay={'hf_hub_id': 'someone/gunpoint-other'})
+    overlay = re.search(r'pretrained_cfg_overlay=(dict\(.*\))$', str(e.value)).group(1)
+    model = timm.create_model('smpconv_tcn_gunpoint', pretrained=True, pretrained_cfg_overlay=eval(overlay)).eval()
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        assert torch.equal(model(x), other(x))

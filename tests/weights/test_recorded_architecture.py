@@ -912,14 +912,16 @@ def test_weights_of_other_channels_and_classes_get_one_refusal(tmp_path, variant
             assert torch.equal(copied(x), trained(x))
 
 
-@pytest.mark.parametrize('older_timm', [False, True])
+@pytest.mark.parametrize('older_timm, safetensors', [(False, True), (True, True), (False, False)])
 @pytest.mark.parametrize('name', list(FAMILIES))
-def test_a_pooling_recorded_at_the_config_root_only_is_the_weights(tmp_path, monkeypatch, name, older_timm):
+def test_a_pooling_recorded_at_the_config_root_only_is_the_weights(tmp_path, monkeypatch, name, older_timm,
+                                                                  safetensors):
     """A model folder whose config.json gives the pooling at its root and not in model_args (timm's
     save_config_for_hf writes it there, read off the saved head; older timm wrote no model_args): timm's local-dir: /
     hf-hub: ignore the root and built the default mean pooling around max-pooled weights, silently (0.055 off for an
     SMP-TCN). timm's paths refuse, naming the pooling, with a hint that copied loads them exactly; load_model builds
-    the recorded pooling, from a folder and from the Hub cache."""
+    the recorded pooling, from a folder and from the Hub cache. Trial 53: a Hub repo holding save_for_hf's default
+    pytorch_model.bin alone went unchecked (loaded silently mean-pooled, 0.073 off)."""
     from huggingface_hub import constants as hf_constants
     from conftest import add_to_hf_cache
     args, size = FAMILIES[name]
@@ -927,7 +929,7 @@ def test_a_pooling_recorded_at_the_config_root_only_is_the_weights(tmp_path, mon
     # (with no model_args, the variant's own architecture: the pretrained_cfg tells the class count alone)
     model = timm.create_model(name, num_classes=5, global_pool='max', **({} if older_timm else args)).eval()
     folder = tmp_path / 'run'
-    timm.models.save_for_hf(model, str(folder), safe_serialization=True)
+    timm.models.save_for_hf(model, str(folder), safe_serialization=safetensors)
     config = json.loads((folder / 'config.json').read_text())
     assert config['global_pool'] == 'max'
     del config['model_args']['global_pool']
@@ -951,3 +953,18 @@ def test_a_pooling_recorded_at_the_config_root_only_is_the_weights(tmp_path, mon
             assert torch.equal(loaded(x), model(x))
     # a caller's own pooling stands (a new head is the caller's to train): built as asked, nothing refused
     assert smpconvnet.load_model(folder, global_pool='avg')[0].eval()
+
+
+def test_a_root_pooling_the_model_does_not_take_names_the_config(tmp_path):
+    """Trial 53: a hand-edited root global_pool the family does not take ('catavgmax' on an SMP-TCN) failed in
+    load_model with the model's own error, though the caller had passed no global_pool: the config is named."""
+    args, _ = FAMILIES['smpconv_tcn_smnist']
+    folder = tmp_path / 'run'
+    timm.models.save_for_hf(timm.create_model('smpconv_tcn_smnist', **args), str(folder), safe_serialization=True)
+    config = json.loads((folder / 'config.json').read_text())
+    config['global_pool'] = 'catavgmax'
+    del config['model_args']['global_pool']
+    (folder / 'config.json').write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=re.escape(str(folder / 'config.json')) + r" records global_pool='catavgmax' "
+                                         r'at its root .*which the model does not take'):
+        smpconvnet.load_model(folder)

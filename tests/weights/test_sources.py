@@ -1353,3 +1353,48 @@ def test_a_bare_file_loaded_for_other_channels_describes_the_models_input(tmp_pa
         cfg = timm.data.resolve_data_config({}, model=model)
         assert cfg['input_size'][0] == 3 and len(cfg['mean']) == len(cfg['std']) == 3, (name, cfg)
         assert as_trained.pretrained_cfg['input_size'][0] == 2
+
+
+@pytest.mark.parametrize('kwargs', [dict(trust_pickle='False'), dict(trust_pickle='no'), dict(trust_pickle=None),
+                                    dict(pretrained='no'), dict(pretrained='false'), dict(pretrained=None)])
+def test_load_model_refuses_flags_of_another_type(tmp_path, kwargs):
+    """Trial 53: a string is truthy: load_model(F, trust_pickle='False') unpickled a checkpoint holding other objects
+    (code can run), pretrained='no' loaded weights, pretrained=None gave random ones. Refused, naming the argument."""
+    import fractions
+    file = tmp_path / 'p.pth'
+    torch.save({'state_dict': timm.create_model('smpconv_tcn_gunpoint').state_dict(), 'arch': 'smpconv_tcn_gunpoint',
+                'extra': fractions.Fraction(1, 3)}, file)
+    (name,) = kwargs
+    with pytest.raises(ValueError, match=f'{name} must be True'):
+        load_model(str(file) if name == 'trust_pickle' else 'smpconv_tcn_gunpoint', **kwargs)
+
+
+@pytest.mark.parametrize('case, expected', [
+    ('model_args_list', r'its "model_args" is list \[1\], expected a JSON object'),
+    ('pretrained_cfg_str', r"its \"pretrained_cfg\" is str 'x', expected a JSON object"),
+    ('flat', r'has no "pretrained_cfg" object, .* which global_pool, model_args, train_command are not'),
+    ('unknown_arg', r"cannot build smpconv_tcn_gunpoint with its model_args .*'bogus_arg': 1.*unexpected keyword"),
+])
+def test_a_damaged_config_json_is_named(tmp_path, capsys, case, expected):
+    """Trial 53: a config.json whose model_args or pretrained_cfg is no object, a flat config (older timm's layout)
+    with keys no pretrained cfg has, or an argument the model does not take, gave bare AttributeErrors / TypeErrors in
+    load_model and in every command (exit 1, a traceback): named, with what was expected."""
+    folder = write_model_folder(timm.create_model('smpconv_tcn_gunpoint'), tmp_path / 'run', card='test',
+                                model_args=dict(in_chans=1, num_classes=2))
+    config = json.loads((folder / 'config.json').read_text())
+    config['train_command'] = 'smpconvnet train-seq ...'
+    if case == 'model_args_list':
+        config['model_args'] = [1]
+    elif case == 'pretrained_cfg_str':
+        config['pretrained_cfg'] = 'x'
+    elif case == 'flat':
+        config.update(config.pop('pretrained_cfg'))
+    else:
+        config['model_args']['bogus_arg'] = 1
+    (folder / 'config.json').write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=re.escape(str(folder / 'config.json')) + '.*' + expected):
+        load_model(str(folder))
+    capsys.readouterr()
+    assert cli_main(['info', str(folder)]) != 0
+    err = capsys.readouterr().err
+    assert 'config.json' in err and 'Traceback' not in err
