@@ -282,10 +282,15 @@ def _check_overlay_source(variant: str, kwargs: Dict[str, Any]) -> None:
     file = (_resolved_cfg(variant, kwargs) or {}).get('file') if sources else None
     if file:
         named = ', '.join(f'{k}={v!r}' for k, v in sources.items())
+        # what else of the registered cfg timm would read before the overlay's source: its Hub file name (a repo
+        # save_for_hf wrote by default holds pytorch_model.bin alone) for a repo, its Hub repo for a URL
+        cleared = {'file': None, **({'hf_hub_filename': None} if 'hf_hub_id' in sources else {'hf_hub_id': None})}
+        cleared = {k: v for k, v in cleared.items() if k not in overlay}
         raise ValueError(
             f'pretrained weights for {variant}: pretrained_cfg_overlay names {named}, but its pretrained cfg names '
-            f'the file {file}, which timm loads first: the overlay would be ignored; to load from it, add file=None: '
-            f"pretrained_cfg_overlay=dict({', '.join(f'{k}={v!r}' for k, v in overlay.items())}, file=None)")
+            f'the file {file}, which timm loads first: the overlay would be ignored; to load from it, add '
+            f"{', '.join(f'{k}=None' for k in cleared)}: pretrained_cfg_overlay=dict("
+            f"{', '.join(f'{k}={v!r}' for k, v in {**overlay, **cleared}.items())})")
 
 
 def cfg_model_defaults(variant: str, kwargs: Dict[str, Any], stated_only: bool = False) -> Dict[str, Any]:

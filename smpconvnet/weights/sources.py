@@ -1052,14 +1052,22 @@ def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust
         ValueError: as ``load_model``; and an argument given as None that the model is not built with
             (``check_none_kwargs``).
     """
-    # (a string is truthy: trust_pickle='False' unpickled a file, pretrained='no' loaded weights)
-    if not isinstance(trust_pickle, bool):
-        raise ValueError(f'trust_pickle must be True or False, got {trust_pickle!r} ({type(trust_pickle).__name__})')
-    if not isinstance(pretrained, bool) and pretrained != 'auto':
-        raise ValueError(f"pretrained must be True, False or 'auto', got {pretrained!r} ({type(pretrained).__name__})")
+    trust_pickle = _flag('trust_pickle', trust_pickle)
+    pretrained = pretrained if isinstance(pretrained, str) and pretrained == 'auto' else _flag('pretrained', pretrained)
     model, description, extra = _load_model_with_config(spec, pretrained, trust_pickle, **kwargs)
     check_none_kwargs(model, kwargs, spec)
     return model, description, extra
+
+
+def _flag(name: str, value: Any) -> bool:
+    # a yes/no argument as a bool: True / False, numpy's, 0 / 1 (as timm takes them); anything else refused, a string
+    # above all (it is truthy: trust_pickle='False' unpickled a file, pretrained='no' loaded weights)
+    import numbers
+    import numpy as np
+    if isinstance(value, (bool, np.bool_)) or isinstance(value, numbers.Integral) and value in (0, 1):
+        return bool(value)
+    expected = "True, False or 'auto'" if name == 'pretrained' else 'True or False'
+    raise ValueError(f'{name} must be {expected}, got {value!r} (a {type(value).__name__})')
 
 
 def _hub_unreadable(spec: str, e: BaseException) -> str:
@@ -1238,6 +1246,14 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         # deployed 3-class GunPoint file's card said "GunPoint, 2 classes")
         _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=f'weights from {weights_file}'))
         return model, f'weights from {weights_file}', {}
+    source = {k: overlay[k] for k in ('hf_hub_id', 'url') if (overlay or {}).get(k)}
+    if source and 'file' in overlay:
+        # the weights of the repo or URL the overlay names (without a file: check_pretrained_record refuses it), not
+        # the registered ones: described as the file overlay's are
+        where = f"the Hub repo {source['hf_hub_id']}" if 'hf_hub_id' in source else source['url']
+        model = create(pretrained=True)
+        _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=f'weights from {where}'))
+        return model, f'weights from {where}', {}
     cfg = timm.models.get_pretrained_cfg(spec)
     kind, where = weights_location(cfg.to_dict() if cfg else {})
     label = {'shipped': f'weights shipped in {where}', 'file': f'weights from {where}',

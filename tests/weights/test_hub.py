@@ -342,21 +342,31 @@ def test_a_hub_repo_of_another_size_is_named_in_its_refusal(tmp_path, offline_hf
         assert torch.equal(copied(x), model(x))
 
 
-def test_an_overlay_naming_a_hub_repo_for_a_shipped_model_is_not_ignored(tmp_path, offline_hf_cache):
-    """Trial 53: pretrained_cfg_overlay={'hf_hub_id': ...} on a variant whose cfg names its shipped file loaded the
-    shipped weights (timm reads a cfg's file first), saying nothing. Refused, naming both; the overlay it offers,
-    copied, loads the repo's weights."""
+@pytest.mark.parametrize('source', ['repo', 'repo-bin', 'url'])
+def test_an_overlay_naming_a_hub_repo_for_a_shipped_model_is_not_ignored(tmp_path, offline_hf_cache, monkeypatch,
+                                                                        source):
+    """Trial 53: pretrained_cfg_overlay={'hf_hub_id': ...} (or url=) on a variant whose cfg names its shipped file
+    loaded the shipped weights (timm reads a cfg's file first), saying nothing. Refused, naming both; the overlay it
+    offers, copied, loads the repo's or URL's weights (trial 54: also a repo holding save_for_hf's default
+    pytorch_model.bin alone, and a URL, which the registered cfg's file name / Hub repo had hidden), and load_model
+    says where they came from (it said the shipped file)."""
     import re
+    import smpconvnet
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))  # (where torch.hub keeps a URL's download)
     torch.manual_seed(1)
     other = timm.create_model('smpconv_tcn_gunpoint').eval()
-    timm.models.save_for_hf(other, str(tmp_path / 'repo'), safe_serialization=True)
+    timm.models.save_for_hf(other, str(tmp_path / 'repo'), safe_serialization=source == 'repo')
     add_to_hf_cache(offline_hf_cache, 'someone/gunpoint-other', tmp_path / 'repo')
-    with pytest.raises(ValueError, match=r"names hf_hub_id='someone/gunpoint-other', but .* names the file .*"
+    given = ({'url': (tmp_path / 'repo' / 'pytorch_model.bin').as_uri()} if source == 'url'
+             else {'hf_hub_id': 'someone/gunpoint-other'})
+    with pytest.raises(ValueError, match=rf"names {next(iter(given))}='.*', but .* names the file .*"
                                          r"model\.safetensors, which timm loads first") as e:
-        timm.create_model('smpconv_tcn_gunpoint', pretrained=True,
-                          pretrained_cfg_overlay={'hf_hub_id': 'someone/gunpoint-other'})
-    overlay = re.search(r'pretrained_cfg_overlay=(dict\(.*\))$', str(e.value)).group(1)
-    model = timm.create_model('smpconv_tcn_gunpoint', pretrained=True, pretrained_cfg_overlay=eval(overlay)).eval()
+        timm.create_model('smpconv_tcn_gunpoint', pretrained=True, pretrained_cfg_overlay=given)
+    overlay = eval(re.search(r'pretrained_cfg_overlay=(dict\(.*\))$', str(e.value)).group(1))
+    model = timm.create_model('smpconv_tcn_gunpoint', pretrained=True, pretrained_cfg_overlay=overlay).eval()
+    loaded, description = smpconvnet.load_model('smpconv_tcn_gunpoint', pretrained_cfg_overlay=overlay)
     x = torch.randn(2, 1, 150)
     with torch.no_grad():
         assert torch.equal(model(x), other(x))
+        assert torch.equal(loaded.eval()(x), other(x))
+    assert description == f"weights from {'the Hub repo someone/gunpoint-other' if source != 'url' else given['url']}"

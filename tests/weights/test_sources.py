@@ -1369,6 +1369,16 @@ def test_load_model_refuses_flags_of_another_type(tmp_path, kwargs):
         load_model(str(file) if name == 'trust_pickle' else 'smpconv_tcn_gunpoint', **kwargs)
 
 
+def test_load_model_takes_flags_as_timm_does():
+    """Trial 54: the check above refused numpy's bools and 0 / 1, which timm takes."""
+    import numpy as np
+    shipped = load_model('smpconv_tcn_gunpoint')[0].state_dict()
+    for yes in (np.True_, 1, True):
+        model = load_model('smpconv_tcn_gunpoint', pretrained=yes, trust_pickle=np.False_)[0]
+        assert all(torch.equal(v, shipped[k]) for k, v in model.state_dict().items())
+    assert load_model('smpconv_tcn_gunpoint', pretrained=0)[1].startswith('random weights')
+
+
 @pytest.mark.parametrize('case, expected', [
     ('model_args_list', r'its "model_args" is list \[1\], expected a JSON object'),
     ('pretrained_cfg_str', r"its \"pretrained_cfg\" is str 'x', expected a JSON object"),
