@@ -443,26 +443,26 @@ def _radii_below(path: Union[str, Path], bound: Any, use_ema: bool = True) -> bo
 
 def _folder_config(config_file: Path) -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
     # a model folder's config.json: its model_args (what timm builds; None where it has none or cannot be read), and
-    # the global_pool it records at its root and not in model_args (None where none): the weights' pooling too, as
-    # timm's save_config_for_hf writes it there (read off the saved head, after any reset_classifier) and older timm
-    # wrote no model_args, though timm's loading ignores the root (a max-pooled model's folder without model_args
-    # built the default mean pooling around its weights)
+    # the pooling it records at its root only (pooling_at_config_root)
     try:
         config = json.loads(Path(config_file).read_text(encoding='utf-8'))
-        model_args, root_pool = config.get('model_args'), config.get('global_pool')
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError):
         return None, None
-    model_args = model_args if isinstance(model_args, dict) else None
-    pool_at_root = isinstance(root_pool, str) and root_pool and 'global_pool' not in (model_args or {})
-    return model_args, root_pool if pool_at_root else None
+    if not isinstance(config, dict):
+        return None, None
+    model_args = config.get('model_args')
+    return (model_args if isinstance(model_args, dict) else None), pooling_at_config_root(config)
 
 
-def pooling_at_config_root(config_file: Union[str, Path]) -> Optional[str]:
-    """The ``global_pool`` that a model folder's ``config.json`` (``config_file``, from a folder or the Hub cache)
+def pooling_at_config_root(config: Dict[str, Any]) -> Optional[str]:
+    """The ``global_pool`` that a model folder's ``config.json`` (``config``, as read from a folder or the Hub cache)
     records at its root and not in its ``model_args``: the weights' pooling, which timm's ``local-dir:`` and
-    ``hf-hub:`` ignore (timm's ``save_config_for_hf`` writes it there, read off the saved head; older timm wrote no
-    ``model_args``); None where the config has none there, or has it in ``model_args`` too (timm builds that one)."""
-    return _folder_config(Path(config_file))[1]
+    ``hf-hub:`` ignore, building the default around them (timm's ``save_config_for_hf`` writes it there, read off the
+    saved head after any ``reset_classifier``; older timm wrote no ``model_args``); None where the config has none
+    there, or has it in ``model_args`` too (timm builds that one)."""
+    model_args, root_pool = config.get('model_args'), config.get('global_pool')
+    in_args = isinstance(model_args, dict) and 'global_pool' in model_args
+    return root_pool if isinstance(root_pool, str) and root_pool and not in_args else None
 
 
 def _folder_builds(folder: Path, values: Dict[str, Any]) -> bool:

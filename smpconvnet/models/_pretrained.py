@@ -25,7 +25,7 @@ __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
     'shipped_weights_file', 'cached_hub_file', 'weights_location', 'is_published', 'PretrainedWeightsNotFoundError',
     'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV', 'is_project_model',
-    'is_weight_source_error', 'local_weights_file', 'check_pretrained_record', 'cfg_model_defaults',
+    'is_weight_source_error', 'local_weights_file', 'check_pretrained_record', 'cfg_model_defaults', 'overlay_sources',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -272,13 +272,18 @@ def check_pretrained_record(variant: str, pretrained: bool, kwargs: Dict[str, An
                                     config_args=config_args)
 
 
+def overlay_sources(overlay: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """The weight sources other than a file that a ``pretrained_cfg_overlay`` names (``hf_hub_id``, ``url``)."""
+    return {k: overlay[k] for k in ('hf_hub_id', 'url') if (overlay or {}).get(k)}
+
+
 def _check_overlay_source(variant: str, kwargs: Dict[str, Any]) -> None:
     # an overlay naming another Hub repo or URL for a variant whose cfg names a file (the shipped weights): timm reads
     # the file first (its _resolve_pretrained_source), so the overlay's source was ignored without a word
     overlay = kwargs.get('pretrained_cfg_overlay')
     if not isinstance(overlay, dict) or 'file' in overlay or overlay.get('source') == 'hf-hub':
         return
-    sources = {k: overlay[k] for k in ('hf_hub_id', 'url') if overlay.get(k)}
+    sources = overlay_sources(overlay)
     file = (_resolved_cfg(variant, kwargs) or {}).get('file') if sources else None
     if file:
         named = ', '.join(f'{k}={v!r}' for k, v in sources.items())

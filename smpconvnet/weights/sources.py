@@ -29,8 +29,8 @@ from ..user_warnings import caller_stacklevel
 from ..models import (
     SHAPE_BLIND_ARGS, as_recorded, check_weights_file, command_line_value, find_state_dict, folder_weights_file,
     has_batchnorm, innermost_checkpoint, is_deployed_state_dict, is_safetensors_file, is_unsuffixed_safetensors,
-    is_weight_source_error, local_model_name, member_network, model_folder_of, pooling_at_config_root, pooling_shown_by,
-    recorded_model_args,
+    is_weight_source_error, local_model_name, member_network, model_folder_of, overlay_sources, pooling_at_config_root,
+    pooling_shown_by, recorded_model_args,
     removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii,
     with_class_defaults,
 )
@@ -1115,10 +1115,10 @@ def _folder_of_weights(path: Path) -> Optional[Path]:
     return folder
 
 
-def _with_pooling_at_root(config_file, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+def _with_pooling_at_root(config: Dict[str, Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
     # a folder's config.json whose pooling timm does not build (at its root only: pooling_at_config_root) builds it
     # here, unless the caller gave one; timm.create_model refuses the folder, naming it
-    pool = pooling_at_config_root(config_file)
+    pool = pooling_at_config_root(config)
     return dict(kwargs, global_pool=pool) if pool is not None and 'global_pool' not in kwargs else kwargs
 
 
@@ -1172,7 +1172,7 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         extra = {k: config[k] for k in EXTRA_CONFIG_KEYS if k in config}
         if config.get(DEPLOYED_KEY):
             return load_deployed(path, **kwargs), f'deployed weights from {path}', extra
-        built = _with_pooling_at_root(path / CONFIG_NAME, kwargs)
+        built = _with_pooling_at_root(config, kwargs)
         try:
             with _naming_pooling_at_root(path / CONFIG_NAME, kwargs, built):
                 model = timm.create_model(f'local-dir:{path}', pretrained=True, **built)
@@ -1194,17 +1194,17 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
     if spec.startswith('hf-hub:'):
         from timm.models._hub import download_from_hf, load_cfg_from_json
         try:
+            # (the config.json create_model reads, fetched first: it also gives the data set of a train-seq run, as
+            # a folder's; without it evaluate-seq scored a pushed ItalyPowerDemand run on its architecture's GunPoint)
             config_file = download_from_hf(spec[7:], CONFIG_NAME)
-            built = _with_pooling_at_root(config_file, kwargs)
+            config = load_cfg_from_json(config_file)
+            built = _with_pooling_at_root(config, kwargs)
             with _naming_pooling_at_root(config_file, kwargs, built):
                 model = timm.create_model(spec, pretrained=True, **built)
         except Exception as e:  # noqa: BLE001  (filtered just below)
             if not is_weight_source_error(e):
                 raise
             raise FileNotFoundError(_hub_unreadable(spec, e)) from e
-        # the config.json create_model has just fetched (from the cache): the data set of a train-seq run, as a
-        # folder's; without it evaluate-seq scored a pushed ItalyPowerDemand run on its architecture's GunPoint
-        config = load_cfg_from_json(download_from_hf(spec[7:], CONFIG_NAME))
         return model, f'weights from the Hub ({spec[7:]})', {k: config[k] for k in EXTRA_CONFIG_KEYS if k in config}
     if not timm.is_model(timm.models.split_model_name_tag(spec)[0]):
         raise ValueError(f'{spec!r} is neither a registered timm model, an existing folder or checkpoint file, '
@@ -1246,7 +1246,7 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         # deployed 3-class GunPoint file's card said "GunPoint, 2 classes")
         _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=f'weights from {weights_file}'))
         return model, f'weights from {weights_file}', {}
-    source = {k: overlay[k] for k in ('hf_hub_id', 'url') if (overlay or {}).get(k)}
+    source = overlay_sources(overlay)
     if source and 'file' in overlay:
         # the weights of the repo or URL the overlay names (without a file: check_pretrained_record refuses it), not
         # the registered ones: described as the file overlay's are
