@@ -2,8 +2,8 @@
 import argparse
 from typing import Any, Dict, Optional, Tuple, Union
 
-__all__ = ['parse_size', 'parse_pretrained', 'PRETRAINED_CHOICES', 'add_model_kwargs_argument', 'model_kwargs_of',
-           'LOAD_KWARGS_HELP', 'MODEL_KWARGS_HELP', 'DefaultsHelpFormatter']
+__all__ = ['parse_size', 'parse_pretrained', 'PRETRAINED_CHOICES', 'add_pretrained_argument', 'add_model_kwargs_argument',
+           'model_kwargs_of', 'LOAD_KWARGS_HELP', 'MODEL_KWARGS_HELP', 'DefaultsHelpFormatter']
 
 PRETRAINED_CHOICES = ('auto', 'yes', 'no')
 
@@ -40,6 +40,17 @@ def parse_size(text: Optional[str]) -> Optional[Tuple[int, ...]]:
 def parse_pretrained(value: str) -> Union[bool, str]:
     """``--pretrained auto|yes|no`` -> ``'auto'`` / True / False."""
     return {'auto': 'auto', 'yes': True, 'no': False}[value]
+
+
+def add_pretrained_argument(parser):
+    """``--pretrained auto|yes|no`` (``load_model``'s ``pretrained``: ``parse_pretrained``), one help for every
+    command that loads a model."""
+    # (%(default).0s prints nothing: it stops DefaultsHelpFormatter adding "(default: auto)", which the text says)
+    parser.add_argument('--pretrained', choices=PRETRAINED_CHOICES, default='auto',
+                        help="auto (the default): a model name's weights where available offline, else random (a "
+                             "folder, hf-hub: name or checkpoint file: its weights); yes: require them; no: random "
+                             "weights in the architecture of the name, folder or hf-hub: repo (refused for a "
+                             "checkpoint file)%(default).0s")
 
 
 MODEL_KWARGS_HELP = ('model constructor overrides, values as JSON or Python literals, else strings (e.g. '

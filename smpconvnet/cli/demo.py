@@ -21,6 +21,7 @@ import torch
 from ..models import SMPConvTCN, SMPConvTCNEnsemble, two_branch_eval
 from ..weights.deploy import deploy
 from ..layers.reparam import is_batchnorm, relative_error
+from ._args import add_pretrained_argument
 
 DEFAULT_MODEL = 'smpconvnet_t'
 # the order in which the demo looks for weights available offline
@@ -249,8 +250,7 @@ def add_parser(subparsers: argparse._SubParsersAction):
                     'photographs, or the test split of the sequence model\'s data set).')
     p.add_argument('model', nargs='?', default=None,
                    help='model name, hf-hub:/local-dir: name, folder or checkpoint (default: chosen as above)')
-    p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='auto',
-                   help='for a named model: auto uses weights when available offline (default auto)')
+    add_pretrained_argument(p)
     p.add_argument('--batch-size', type=int, default=None,
                    help='image models: images in the batch, the two bundled photographs repeated or cut to fill it '
                         '(default 2); a sequence model scores its whole test split')

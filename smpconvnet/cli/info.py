@@ -5,7 +5,8 @@ import json
 from typing import Any, Dict, List
 
 from ..weights.catalog import list_models, model_info
-from ._args import LOAD_KWARGS_HELP, add_model_kwargs_argument, model_kwargs_of, parse_pretrained, parse_size
+from ._args import (
+    LOAD_KWARGS_HELP, add_model_kwargs_argument, add_pretrained_argument, model_kwargs_of, parse_pretrained, parse_size)
 
 
 def _print_list(rows: List[Dict[str, Any]]):
@@ -91,8 +92,7 @@ def add_parser(subparsers: argparse._SubParsersAction):
                     're-parameterised) of MODEL at its default input size (C,H,W images or C,L sequences).')
     p.add_argument('model', help='model name (with or without tag), hf-hub:/local-dir: name, folder or checkpoint')
     p.add_argument('--input-size', help='count at C,H,W or C,L instead of the default input size')
-    p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='auto',
-                   help='auto (default, as reparam and export): the weights available offline, else random; yes: require them; no: random')
+    add_pretrained_argument(p)
     p.add_argument('--json', action='store_true', help='print JSON')
     add_model_kwargs_argument(p, LOAD_KWARGS_HELP)
 

@@ -11,7 +11,8 @@ from ..models import member_network
 from ..plotting import KernelView, plot_point_kernels
 from ..weights.sources import load_model
 from ._args import (
-    LOAD_KWARGS_HELP, DefaultsHelpFormatter, add_model_kwargs_argument, model_kwargs_of, parse_pretrained)
+    LOAD_KWARGS_HELP, DefaultsHelpFormatter, add_model_kwargs_argument, add_pretrained_argument, model_kwargs_of,
+    parse_pretrained)
 
 
 def kernel_views(model: nn.Module, length: Optional[int] = None, max_rows: int = 8) -> List[KernelView]:
@@ -119,7 +120,6 @@ def add_parser(subparsers: argparse._SubParsersAction):
     p.add_argument('--length', type=int, default=None,
                    help='sequence models: taps to sample the kernels at (default: the model\'s input length)')
     p.add_argument('--max-rows', type=int, default=8, help='at most this many kernels (rows)')
-    p.add_argument('--pretrained', choices=('auto', 'yes', 'no'), default='auto',
-                   help='for a model name: auto uses the weights available offline')
+    add_pretrained_argument(p)
     add_model_kwargs_argument(p, LOAD_KWARGS_HELP)
     p.set_defaults(func=_run)

@@ -48,7 +48,7 @@ from ..layers.reparam import is_batchnorm
 from ..models import recorded_args_metadata
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input, member_network
 from ..weights.sources import (
-    check_none_kwargs, load_model_with_config, register_checkpoint_format, weights_file_hints)
+    check_none_kwargs, load_model_with_config, register_checkpoint_format, unknown_argument_hint, weights_file_hints)
 
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
@@ -435,7 +435,7 @@ def build_model(cfg: TrainConfig, data: PreparedData) -> nn.Module:
     try:
         model = timm.create_model(cfg.model, **kwargs)
     except TypeError as e:  # a misspelt or foreign --model-kwargs key: the constructor's own words, no traceback
-        raise ValueError(f'--model {cfg.model} --model-kwargs {given}: {e}') from e
+        raise ValueError(f'--model {cfg.model} --model-kwargs {given}: {e}{unknown_argument_hint(name, e)}') from e
     # before training: a None timm dropped would train one network and record another
     check_none_kwargs(model, cfg.model_kwargs, f'--model {cfg.model}')
     members = getattr(model, 'num_members', None)

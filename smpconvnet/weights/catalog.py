@@ -59,11 +59,16 @@ def list_models(pattern: str = '', with_params: bool = True, progress: bool = Tr
         if progress:
             print(f'\r  building {arch} ({i + 1}/{len(names)})...', end='', file=sys.stderr, flush=True)
         params = _count_params(arch) if with_params else None
+        sequence = timm.models.model_entrypoint(arch).__module__.endswith(('smpconv_tcn', 'seq_zoo'))
         for tagged in selected[arch]:
             cfg = timm.models.get_pretrained_cfg(tagged)
             cfg = cfg.to_dict() if cfg is not None else {}
-            rows.append(dict(name=tagged, params=params, input_size=tuple(cfg.get('input_size') or ()),
-                             num_classes=cfg.get('num_classes'), weights=_weights_status(cfg)))
+            size = tuple(cfg.get('input_size') or ())
+            if sequence and len(size) == 3 and size[1] == 1:
+                # (C, L), as info, reparam and export read a sequence model's input (timm's cfg writes (C, 1, L))
+                size = (size[0], size[2])
+            rows.append(dict(name=tagged, params=params, input_size=size, num_classes=cfg.get('num_classes'),
+                             weights=_weights_status(cfg)))
     if progress:
         print('\r' + ' ' * 60 + '\r', end='', file=sys.stderr, flush=True)
     return rows

@@ -40,7 +40,7 @@ from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME
 __all__ = [
     'read_checkpoint', 'detect_architecture', 'identify_checkpoint', 'CheckpointSource', 'load_model',
     'load_model_with_config', 'load_deployed', 'register_checkpoint_format', 'weights_file_hints',
-    'weights_file_hint',
+    'weights_file_hint', 'unknown_argument_hint',
 ]
 
 PathLike = Union[str, os.PathLike]
@@ -1070,6 +1070,48 @@ def _flag(name: str, value: Any) -> bool:
     raise ValueError(f'{name} must be {expected}, got {value!r} (a {type(value).__name__})')
 
 
+def unknown_argument_hint(architecture: str, e: TypeError) -> str:
+    """For the TypeError of an argument ``architecture`` does not take (a misspelt ``--model-kwargs`` key, a
+    hand-edited config.json): `` (did you mean 'x'? Class takes a, b, ...)``, the closest name first; the bare
+    TypeError named only the refused one. ``''`` for other TypeErrors."""
+    import difflib
+    import timm
+    refused = re.search(r"unexpected keyword argument '(\w+)'", str(e))
+    if refused is None:
+        return ''
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            cls = type(timm.create_model(architecture))  # on this error path only (a second or two at most)
+    except Exception:  # noqa: BLE001  (the hint is a courtesy: the error stands without it)
+        return ''
+    taken = [n for n, p in inspect.signature(cls.__init__).parameters.items()
+             if n != 'self' and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    close = difflib.get_close_matches(refused.group(1), taken, n=1)
+    return (f" ({f'did you mean {close[0]!r}? ' if close else ''}{cls.__name__} takes "
+            f"{', '.join(taken)})")
+
+
+def _refuse_random_weights(pretrained: Union[bool, str], path: Path, what: str) -> None:
+    # pretrained=False builds a name's, a folder's or a Hub repo's architecture at random; a file is read for its
+    # weights alone (its architecture is read off them), so it is refused rather than loaded against the request
+    if pretrained is not False:
+        return
+    folder = model_folder_of(path) if path.is_file() else None
+    instead = (f'give its folder {folder} for random weights in its architecture' if folder is not None else
+               'give a model name, a model folder or an hf-hub: name for random weights in an architecture')
+    raise ValueError(f'{path}: pretrained=False (--pretrained no) asks for random weights, but {what} is read for the '
+                     f'weights it holds: drop pretrained=False (--pretrained no) to load them, or {instead}')
+
+
+def _random_in(model: torch.nn.Module, architecture: str) -> str:
+    # a folder's or Hub repo's architecture built without its weights: said in its pretrained cfg too, so info and
+    # reparam do not present it as the trained model (as deploy's random-weights folders)
+    description = f'random weights (pretrained=False) in {architecture}'
+    _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=description))
+    return description
+
+
 def _hub_unreadable(spec: str, e: BaseException) -> str:
     # what an hf-hub: name that could not be read was looked for, and how to get it
     from huggingface_hub import constants
@@ -1166,22 +1208,31 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         checkpoint = path / 'checkpoint.pth'  # train-seq's per-epoch checkpoint (seq_trainer.CHECKPOINT_NAME)
         if not (path / CONFIG_NAME).exists() and checkpoint.is_file():
             # a run that has not finished (config.json and the weights are written at its end): its last epoch
+            _refuse_random_weights(pretrained, checkpoint, 'a checkpoint')
             model, description, extra = _load_checkpoint_file(checkpoint, trust_pickle=trust_pickle, **kwargs)
             return model, f'{description} (no config.json: an unfinished run, read from its last checkpoint)', extra
         config = read_config(path)
         extra = {k: config[k] for k in EXTRA_CONFIG_KEYS if k in config}
         if config.get(DEPLOYED_KEY):
+            _refuse_random_weights(pretrained, path, 'a deployed (re-parameterised) folder')
             return load_deployed(path, **kwargs), f'deployed weights from {path}', extra
         built = _with_pooling_at_root(config, kwargs)
         try:
             with _naming_pooling_at_root(path / CONFIG_NAME, kwargs, built):
-                model = timm.create_model(f'local-dir:{path}', pretrained=True, **built)
+                # pretrained=False: the folder's architecture at random, as timm builds local-dir: without weights
+                # (it loaded the weights, where info --help says "no: random")
+                model = timm.create_model(f'local-dir:{path}', pretrained=pretrained is not False, **built)
         except TypeError as e:  # an argument the model does not take: the config's model_args, or the caller's
             raise ValueError(f"{path / CONFIG_NAME}: cannot build {config['architecture']} with its model_args "
-                             f"{config.get('model_args', {})}{f' and {kwargs}' if kwargs else ''}: {e}") from e
+                             f"{config.get('model_args', {})}{f' and {kwargs}' if kwargs else ''}: {e}"
+                             f"{unknown_argument_hint(config['architecture'], e)}") from e
+        if pretrained is False:
+            return model, _random_in(model, f'the architecture of {path}'), extra
         return model, f'weights from {path}', extra
     if spec.startswith('local-dir:'):
         raise FileNotFoundError(f'{path} is not a folder')
+    if read_path and path.is_file():
+        _refuse_random_weights(pretrained, path, 'a checkpoint file')
     if read_path and path.is_file() and _folder_of_weights(path) is not None:
         # a model folder's weights file: its config.json names the model and its data (input length, normalisation),
         # which a bare file's would be assumed (a registered variant's, with a warning), and export would deploy for
@@ -1200,12 +1251,15 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
             config = load_cfg_from_json(config_file)
             built = _with_pooling_at_root(config, kwargs)
             with _naming_pooling_at_root(config_file, kwargs, built):
-                model = timm.create_model(spec, pretrained=True, **built)
+                model = timm.create_model(spec, pretrained=pretrained is not False, **built)
         except Exception as e:  # noqa: BLE001  (filtered just below)
             if not is_weight_source_error(e):
                 raise
             raise FileNotFoundError(_hub_unreadable(spec, e)) from e
-        return model, f'weights from the Hub ({spec[7:]})', {k: config[k] for k in EXTRA_CONFIG_KEYS if k in config}
+        extra = {k: config[k] for k in EXTRA_CONFIG_KEYS if k in config}
+        if pretrained is False:
+            return model, _random_in(model, f'the architecture of the Hub repo {spec[7:]}'), extra
+        return model, f'weights from the Hub ({spec[7:]})', extra
     if not timm.is_model(timm.models.split_model_name_tag(spec)[0]):
         raise ValueError(f'{spec!r} is neither a registered timm model, an existing folder or checkpoint file, '
                          f'nor an hf-hub:/local-dir: name (see `smpconvnet list`)')
@@ -1218,7 +1272,7 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         try:
             return timm.create_model(spec, **extra, **kwargs)
         except TypeError as e:  # an argument the model does not take, or one of the wrong type
-            raise ValueError(f'{spec}: cannot build it with {kwargs}: {e}') from e
+            raise ValueError(f'{spec}: cannot build it with {kwargs}: {e}{unknown_argument_hint(spec, e)}') from e
     if not pretrained:
         return create(), 'random weights (pretrained=False)', {}
     weights_file = (overlay or {}).get('file')
@@ -1274,14 +1328,17 @@ def load_model(spec: str, pretrained: Union[bool, str] = True, trust_pickle: boo
                **kwargs) -> Tuple[torch.nn.Module, str]:
     """(model, description of where its weights came from) for a name, hub id, folder or checkpoint file.
 
-    ``pretrained``: True loads weights (an error if there are none), False random initialisation,
-    ``'auto'`` weights when available without a download, else random initialisation. A checkpoint file can be
+    ``pretrained``: True loads weights (an error if there are none), False random initialisation (in the
+    architecture of the name, folder or hf-hub: repo, as timm builds ``local-dir:`` / ``hf-hub:`` without
+    weights), ``'auto'`` weights when available without a download, else random initialisation (a folder's or
+    repo's weights are available). A checkpoint file can be
     any that ``identify_checkpoint`` recognises (timm's train.py, ``smpconvnet train-seq``, original, bare).
 
     Raises:
         ValueError: an unknown name, a checkpoint whose model cannot be told or whose weights do not fit it
-            (naming the file and what was expected), or an argument given as None that the model is not built
-            with (timm drops None arguments: ``check_none_kwargs``).
+            (naming the file and what was expected), an argument given as None that the model is not built
+            with (timm drops None arguments: ``check_none_kwargs``), or ``pretrained=False`` for a checkpoint file
+            or a deployed folder (read for their weights alone).
         FileNotFoundError: a ``local-dir:`` that is not a folder.
     """
     model, description, _ = load_model_with_config(spec, pretrained, trust_pickle, **kwargs)

@@ -49,6 +49,8 @@ def test_commands_that_load_a_model_take_model_kwargs(capsys):
                          (['pretrained=False'], 'not a constructor argument: use --pretrained yes|no'),
                          (['kernel_length=32.5'], 'kernel_length must be None or an int of at least 2 (steps), got 32.5'),
                          (['foo=1'], "smpconv_tcn_gunpoint: cannot build it with {'foo': 1}: "),
+                         (['hiden_channels=4'], "'hiden_channels' (did you mean 'hidden_channels'? SMPConvTCN takes "
+                                                "in_chans, num_classes, num_blocks, hidden_channels, "),
                          (['pretrained_cfg_overlay=w.safetensors'], 'pretrained_cfg_overlay must be a dict'),
                          (['global_pool=avg', 'global_pool=max'],
                           "--model-kwargs gives global_pool twice ('global_pool=max' after global_pool='avg')")):
@@ -333,6 +335,22 @@ def test_list_does_not_claim_a_repo_it_did_not_check(capsys, monkeypatch, tmp_pa
     assert len(names) == 8 and all(n.startswith('smpconv_tcn_') and n.endswith('.aeon') for n in names)
     assert main(['list', 'smpconvnet_t.in1k', '--json']) == 0
     assert [r['name'] for r in json.loads(capsys.readouterr().out)] == ['smpconvnet_t.in1k']
+
+
+def test_list_and_info_give_one_input_size(capsys):
+    """Trial 53: `list` showed a sequence model's input as timm's cfg writes it (1x1x150), `info` as the model
+    reads it (1x150): one size, the one info, reparam and export take."""
+    assert main(['list', 'smpconv_tcn_*', '--json', '--no-params']) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) > 8
+    for row in rows:
+        assert len(row['input_size']) == 2, row
+    for name in ('smpconv_tcn_gunpoint.aeon', 'smpconv_tcn_japanesevowels.aeon'):
+        assert main(['info', name, '--json']) == 0
+        info = json.loads(capsys.readouterr().out)
+        assert [r['input_size'] for r in rows if r['name'] == name] == [info['input_size']], name
+    assert main(['list', 'smpconvnet_t*', '--json', '--no-params']) == 0
+    assert json.loads(capsys.readouterr().out)[0]['input_size'] == [3, 224, 224]
 
 
 def test_info_counts_parameters_and_macs(capsys):

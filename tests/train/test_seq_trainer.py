@@ -426,7 +426,8 @@ def test_cli_help_and_errors(tmp_path, capsys):
     assert 'NoSuchDataSet123' in err and 'warning' not in err
     # a misspelt model argument and an image model: one line naming the option, before any training
     for args, message in ((['--model', 'smpconv_tcn_gunpoint', '--model-kwargs', 'hidden_chanels=3'],
-                           "--model-kwargs hidden_chanels=3: .*unexpected keyword argument 'hidden_chanels'"),
+                           "--model-kwargs hidden_chanels=3: .*unexpected keyword argument 'hidden_chanels' "
+                           r"\(did you mean 'hidden_channels'\? SMPConvTCN takes in_chans, "),
                           (['--model', 'smpconv_resnet_cifar10'],
                            '--model smpconv_resnet_cifar10 is not a sequence model')):
         rc = cli_main(['train-seq', '--dataset', 'GunPoint', '--output', str(tmp_path / 'y'), '--no-progress',

@@ -12,6 +12,7 @@ import copy
 import json
 import re
 import shlex
+import shutil
 import warnings
 
 import pytest
@@ -1383,12 +1384,16 @@ def test_load_model_takes_flags_as_timm_does():
     ('model_args_list', r'its "model_args" is list \[1\], expected a JSON object'),
     ('pretrained_cfg_str', r"its \"pretrained_cfg\" is str 'x', expected a JSON object"),
     ('flat', r'has no "pretrained_cfg" object, .* which global_pool, model_args, train_command are not'),
-    ('unknown_arg', r"cannot build smpconv_tcn_gunpoint with its model_args .*'bogus_arg': 1.*unexpected keyword"),
+    ('unknown_arg', r"cannot build smpconv_tcn_gunpoint with its model_args .*'bogus_arg': 1.*unexpected keyword "
+                    r"argument 'bogus_arg' \(SMPConvTCN takes in_chans, num_classes, num_blocks, hidden_channels, "),
+    ('misspelt_arg', r"unexpected keyword argument 'hiden_channels' \(did you mean 'hidden_channels'\? SMPConvTCN "
+                     r"takes in_chans, "),
 ])
 def test_a_damaged_config_json_is_named(tmp_path, capsys, case, expected):
     """Trial 53: a config.json whose model_args or pretrained_cfg is no object, a flat config (older timm's layout)
     with keys no pretrained cfg has, or an argument the model does not take, gave bare AttributeErrors / TypeErrors in
-    load_model and in every command (exit 1, a traceback): named, with what was expected."""
+    load_model and in every command (exit 1, a traceback): named, with what was expected (trial 54: for an argument,
+    the ones the model takes, the closest first)."""
     folder = write_model_folder(timm.create_model('smpconv_tcn_gunpoint'), tmp_path / 'run', card='test',
                                 model_args=dict(in_chans=1, num_classes=2))
     config = json.loads((folder / 'config.json').read_text())
@@ -1399,6 +1404,8 @@ def test_a_damaged_config_json_is_named(tmp_path, capsys, case, expected):
         config['pretrained_cfg'] = 'x'
     elif case == 'flat':
         config.update(config.pop('pretrained_cfg'))
+    elif case == 'misspelt_arg':
+        config['model_args']['hiden_channels'] = 32
     else:
         config['model_args']['bogus_arg'] = 1
     (folder / 'config.json').write_text(json.dumps(config))
@@ -1408,3 +1415,54 @@ def test_a_damaged_config_json_is_named(tmp_path, capsys, case, expected):
     assert cli_main(['info', str(folder)]) != 0
     err = capsys.readouterr().err
     assert 'config.json' in err and 'Traceback' not in err
+
+
+def test_pretrained_false_builds_a_folders_or_repos_architecture_at_random(tmp_path, monkeypatch, capsys):
+    """Trial 54: load_model(FOLDER, pretrained=False) and ``info FOLDER --pretrained no`` loaded the folder's weights
+    (info --help said "no: random"); timm builds local-dir: / hf-hub: without weights at random. Now as timm: the
+    folder's (the repo's) architecture with random weights, said so in the description and the pretrained cfg; a
+    checkpoint file, the weights file of a folder and a deployed folder, read for their weights alone, are refused,
+    naming the file and what loads instead."""
+    from huggingface_hub import constants as hf_constants
+    from conftest import add_to_hf_cache
+    torch.manual_seed(0)
+    model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, global_pool='max',
+                              kernel_length=32).eval()
+    folder = write_model_folder(model, tmp_path / 'run', card='', model_args=model.arch_args)
+    cache = tmp_path / 'hf' / 'hub'
+    cache.mkdir(parents=True)
+    monkeypatch.setattr(hf_constants, 'HF_HUB_CACHE', str(cache))
+    monkeypatch.setattr(hf_constants, 'HF_HUB_OFFLINE', True)
+    add_to_hf_cache(cache, 'me/run', folder)
+    trained = model.state_dict()
+    for spec in (str(folder), f'local-dir:{folder}', 'hf-hub:me/run'):
+        loaded, description = load_model(spec)
+        assert all(torch.equal(v, trained[k]) for k, v in loaded.state_dict().items()), spec
+        assert load_model(spec, pretrained='auto')[1] == description
+        random, description = load_model(spec, pretrained=False)
+        assert description.startswith('random weights (pretrained=False) in the architecture of '), description
+        assert random.pretrained_cfg['description'] == description and 'file' not in random.pretrained_cfg
+        # the folder's architecture (its pooling and kernel length too), its weights not loaded
+        assert (random.global_pool, random.kernel_length) == ('max', 32)
+        state = random.state_dict()
+        assert state.keys() == trained.keys() and all(v.shape == trained[k].shape for k, v in state.items())
+        assert not any(torch.equal(v, trained[k]) for k, v in state.items() if k.endswith('.weight')
+                       and v.dim() > 1), spec
+    assert cli_main(['info', str(folder), '--pretrained', 'no', '--json']) == 0
+    assert json.loads(capsys.readouterr().out)['weights'].startswith('random weights (pretrained=False)')
+    deployed = tmp_path / 'deployed'
+    reparameterize_to_folder(str(folder), str(deployed))
+    for path, what, instead in ((folder / 'model.safetensors', 'a checkpoint file', f'give its folder {folder} '),
+                                (tmp_path / 'copy.safetensors', 'a checkpoint file', 'give a model name, a model '
+                                                                                     'folder or an hf-hub: name'),
+                                (deployed, 'a deployed (re-parameterised) folder', 'give a model name')):
+        if path.name == 'copy.safetensors':
+            shutil.copy(folder / 'model.safetensors', path)
+        with pytest.raises(ValueError, match=re.escape(f'{path}: pretrained=False (--pretrained no) asks for random '
+                                                       f'weights, but {what} is read for the weights it holds: drop '
+                                                       f'pretrained=False (--pretrained no) to load them, or '
+                                                       f'{instead}')):
+            load_model(str(path), pretrained=False)
+        assert cli_main(['info', str(path), '--pretrained', 'no']) == 1
+        assert f'{path}: pretrained=False (--pretrained no)' in capsys.readouterr().err
+        assert load_model(str(path))[0] is not None  # without it, the weights load
