@@ -19,7 +19,8 @@ Protocol (no choice looks at the test split):
      the test split once, at the end of training (fixed epoch count, no early stopping).
 The shipped weights are those of seed 0 (fixed in advance, not the best seed); of an ensemble, seeds 0..members-1.
 ``--keep-finished`` reuses runs that their very command has finished (``finished_command.json``, written when a run
-exits 0: an interrupted grid, or seeds trained earlier); others are trained again.
+exits 0: an interrupted grid, or seeds trained earlier), continues those it started and were interrupted
+(``started_command.json`` and the run's checkpoint: ``train-seq --resume``, exact); others are trained again.
 
 Every run is one ``smpconvnet train-seq`` command; they are printed, and run in parallel (``--jobs``), each with
 one CPU thread (or on a GPU with ``--device cuda``). Results: OUT/summary.json, OUT/<phase>/<run>/.
@@ -793,22 +794,46 @@ def _run_all(jobs, n_jobs):
 FINISHED_NAME = FINISHED_COMMAND_NAME
 
 
+# written into a run's folder when its command starts: --keep-finished continues a run this very command started and
+# that was interrupted (its per-epoch checkpoint.pth; train-seq --resume continues exactly, the same run as one
+# uninterrupted), so that runs of hours can span sessions on a machine whose processes do not outlive them
+STARTED_NAME = 'started_command.json'
+
+
 def _finished_by(run, cmd):
     """Whether ``cmd`` (a train-seq command, interpreter first) finished in ``run``."""
     record = run / FINISHED_NAME
     return (run / 'results.json').exists() and record.exists() and json.loads(record.read_text()) == cmd[3:]
 
 
+def _job(run, cmd, keep_finished):
+    """What runs ``cmd`` in ``run``: None where it finished there (``--keep-finished``), ``cmd`` resumed (``--force``
+    replaced by ``--resume``) where it started there and was interrupted, else ``cmd``."""
+    if keep_finished and _finished_by(run, cmd):
+        return None
+    started = run / STARTED_NAME
+    if keep_finished and (run / 'checkpoint.pth').is_file() and started.is_file() \
+            and json.loads(started.read_text()) == cmd[3:]:
+        return ['--resume' if a == '--force' else a for a in cmd]
+    return cmd
+
+
+def _as_started(cmd):
+    # the command a resumed run was started with (its records name that one)
+    return ['--force' if a == '--resume' else a for a in cmd]
+
+
 def _run_recorded(jobs, n_jobs):
     """``_run_all``, each run's earlier record removed first (a failed or interrupted run must not leave another
-    command's results behind) and this one's written once it has finished."""
-    for _, log in jobs:
+    command's results behind), its start recorded and its finish once it has finished."""
+    for cmd, log in jobs:
         (log.parent / FINISHED_NAME).unlink(missing_ok=True)
         (log.parent / 'results.json').unlink(missing_ok=True)
+        (log.parent / STARTED_NAME).write_text(json.dumps(_as_started(cmd)[3:]))
     results = _run_all(jobs, n_jobs)
     for (cmd, log), (rc, _) in zip(jobs, results):
         if rc == 0:
-            (log.parent / FINISHED_NAME).write_text(json.dumps(cmd[3:]))
+            (log.parent / FINISHED_NAME).write_text(json.dumps(_as_started(cmd)[3:]))
     return results
 
 
@@ -910,8 +935,8 @@ def _cross_validate(args, out, summary):
                                                        and spec.base not in args.candidates)
                         extra = (['--cv-folds', str(folds), '--cv-fold', str(fold), '--split-seed', str(split),
                                   '--no-test'] + args.extra)
-                        cmd = _command(ds, cand, run, seed, args.device, extra)
-                        if reuse and _finished_by(run, cmd):
+                        cmd = _job(run, _command(ds, cand, run, seed, args.device, extra), reuse)
+                        if cmd is None:
                             continue
                         scheduled.add(run)
                         run.mkdir(parents=True, exist_ok=True)
@@ -1195,7 +1220,8 @@ def main():
     ap.add_argument('--keep-finished', action='store_true',
                     help='reuse runs that the very command they would run has finished (their '
                          'finished_command.json: an interrupted grid, seeds trained earlier) instead of training '
-                         'them again')
+                         'them again, and continue those it started and were interrupted (their '
+                         'started_command.json and checkpoint.pth: train-seq --resume, exact)')
     ap.add_argument('--extra', nargs=argparse.REMAINDER, default=[],
                     help='extra train-seq arguments, e.g. --extra --epochs 1 (smoke tests); must come last: it takes '
                          'everything after it')
@@ -1260,10 +1286,10 @@ def main():
             for seed in range(max(args.seeds, spec.members if isinstance(spec, Ensemble) else 1)):
                 run = out / 'final' / f'{ds}_s{seed}'
                 keys.append((ds, seed, run))
-                cmd = _command(ds, cand, run, seed, args.device, args.extra, final=True)
                 # a final run's folder is named by data set and seed, not candidate: after a choice changed, the
                 # earlier final is trained again
-                if args.keep_finished and _finished_by(run, cmd):
+                cmd = _job(run, _command(ds, cand, run, seed, args.device, args.extra, final=True), args.keep_finished)
+                if cmd is None:
                     continue
                 run.mkdir(parents=True, exist_ok=True)
                 jobs.append((cmd, run / 'train.log'))

@@ -846,6 +846,62 @@ def test_keep_finished_trains_the_final_again_after_the_choice_changed(monkeypat
         assert trained == [expected]
 
 
+def test_keep_finished_continues_a_run_its_command_started(monkeypatch, tmp_path):
+    """Runs of hours (ACSF1's in FCN's regime) span sessions whose processes do not outlive them: --keep-finished
+    continues a run that its very command started and that was interrupted (train-seq --resume from its checkpoint:
+    exact), recorded as finished by that command; a run another command started, or any run without
+    --keep-finished, is trained again from the start (--force)."""
+    train_aeon = _script('train_aeon')
+    monkeypatch.setitem(train_aeon.DATASETS, 'GunPoint', dict(
+        model='smpconv_tcn_gunpoint', args=[], folds=2,
+        candidates={'a': ['--model-kwargs', 'variant="a"'], 'b': ['--model-kwargs', 'variant="b"']}))
+    commands = []
+
+    def interrupted(jobs, n_jobs):
+        for cmd, log in jobs:
+            commands.append(cmd)
+            (log.parent / 'checkpoint.pth').write_bytes(b'')  # train-seq's per-epoch checkpoint
+        raise KeyboardInterrupt
+
+    def finishes(jobs, n_jobs):
+        for cmd, log in jobs:
+            commands.append(cmd)
+            (log.parent / 'results.json').write_text(json.dumps({'test': {'accuracy': 0.5}, 'train_time_s': 1.0}))
+        return [(0, 1.0)] * len(jobs)
+    summary = {'GunPoint': {'cv': _cv(a=[6, 6], b=[5, 5])}}
+    (tmp_path / 'summary.json').write_text(json.dumps(summary))
+    run = tmp_path / 'final' / 'GunPoint_s0'
+
+    def main(runner, keep=True):
+        monkeypatch.setattr(train_aeon, '_run_all', runner)
+        monkeypatch.setattr(sys, 'argv', ['train_aeon.py', '--out', str(tmp_path), '--datasets', 'GunPoint',
+                                          '--phase', 'final', '--seeds', '1'] + ['--keep-finished'] * keep)
+        train_aeon.main()
+    with pytest.raises(KeyboardInterrupt):
+        main(interrupted)
+    started = commands[-1]
+    assert '--force' in started and json.loads((run / train_aeon.STARTED_NAME).read_text()) == started[3:]
+    main(finishes)
+    resumed = commands[-1]
+    assert '--resume' in resumed and '--force' not in resumed
+    assert [a for a in resumed if a != '--resume'] == [a for a in started if a != '--force']
+    assert json.loads((run / train_aeon.FINISHED_NAME).read_text()) == started[3:]  # as started: the same run
+    main(finishes)
+    assert commands[-1] is resumed  # finished: kept
+    # without --keep-finished, an interrupted run starts over
+    with pytest.raises(KeyboardInterrupt):
+        main(interrupted, keep=False)
+    main(finishes, keep=False)
+    assert '--force' in commands[-1] and '--resume' not in commands[-1]
+    # interrupted, and then another candidate chosen: its command did not start this run, which starts over
+    with pytest.raises(KeyboardInterrupt):
+        main(interrupted)
+    summary['GunPoint']['cv'] = _cv(a=[6, 6], b=[7, 7])
+    (tmp_path / 'summary.json').write_text(json.dumps(summary))
+    main(finishes)
+    assert '--force' in commands[-1] and 'variant="b"' in commands[-1]
+
+
 def test_cv_results_are_recorded_under_the_command_that_made_them(monkeypatch, tmp_path):
     """A smoke run (--extra --epochs 1) and then the real grid: the real runs are trained again, with --keep-finished
     too (their command differs), and the summary records the real arguments, not the smoke run's."""
