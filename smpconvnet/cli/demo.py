@@ -13,6 +13,7 @@ Which model, when none is named, by what is available without a network:
 import argparse
 import shlex
 import time
+from pathlib import Path
 from typing import List, Optional, Tuple
 
 import timm
@@ -171,7 +172,10 @@ def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_s
     random_weights = source.lower().startswith('random')
     # refused before anything is reported of the model (a "weights: random" line, then the refusal, read as a run)
     is_sequence = model_name.split('.')[0] in [c.split('.')[0] for c in _sequence_candidates()]
-    if not is_sequence and isinstance(model, (SMPConvTCN, SMPConvTCNEnsemble)) and random_weights:
+    # (a registered name: the shipped ones are is_sequence; a folder's or file's random weights were asked for, with
+    # --pretrained no: it said "without trained weights" of a trained folder)
+    registered = timm.is_model(model_name.split('.')[0]) and not Path(model_name).exists()
+    if not is_sequence and isinstance(model, (SMPConvTCN, SMPConvTCNEnsemble)) and registered:
         raise ValueError(f'{model_name} is a sequence model without trained weights; the demo runs the trained ones '
                          f'(`smpconvnet list "smpconv_tcn_*.aeon"`) on their test split')
     if not is_sequence and isinstance(model, (SMPConvTCN, SMPConvTCNEnsemble)):

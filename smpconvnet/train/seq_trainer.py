@@ -435,7 +435,7 @@ def build_model(cfg: TrainConfig, data: PreparedData) -> nn.Module:
     try:
         model = timm.create_model(cfg.model, **kwargs)
     except TypeError as e:  # a misspelt or foreign --model-kwargs key: the constructor's own words, no traceback
-        raise ValueError(f'--model {cfg.model} --model-kwargs {given}: {e}{unknown_argument_hint(name, e)}') from e
+        raise ValueError(f'--model {cfg.model} --model-kwargs {given}: {e}{unknown_argument_hint(e)}') from e
     # before training: a None timm dropped would train one network and record another
     check_none_kwargs(model, cfg.model_kwargs, f'--model {cfg.model}')
     members = getattr(model, 'num_members', None)

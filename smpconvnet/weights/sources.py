@@ -34,8 +34,8 @@ from ..models import (
     removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii,
     with_class_defaults,
 )
-from .folders import (CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config, retrained_cfg,
-                      set_pretrained_cfg, with_channels)
+from .folders import (CHECKPOINT_SUFFIXES, CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config,
+                      retrained_cfg, set_pretrained_cfg, with_channels)
 
 __all__ = [
     'read_checkpoint', 'detect_architecture', 'identify_checkpoint', 'CheckpointSource', 'load_model',
@@ -921,7 +921,7 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
                                      **(dict(pretrained=True) if features_only else {}), **model_args)
     except (TypeError, ValueError, RuntimeError) as e:
         raise ValueError(f'{path}: {source.description}: cannot build {source.architecture} with {model_args}'
-                         + (' and load its weights' if features_only else '') + f': {e}') from e
+                         + (' and load its weights' if features_only else '') + f': {e}{unknown_argument_hint(e)}') from e
     family = _registered_family(source.architecture)
     # the file's input channels and class count, as its shapes tell them (its arguments name them only where they
     # differ from the architecture's)
@@ -1054,8 +1054,20 @@ def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust
     """
     trust_pickle = _flag('trust_pickle', trust_pickle)
     pretrained = pretrained if isinstance(pretrained, str) and pretrained == 'auto' else _flag('pretrained', pretrained)
-    model, description, extra = _load_model_with_config(spec, pretrained, trust_pickle, **kwargs)
+    try:
+        model, description, extra = _load_model_with_config(spec, pretrained, trust_pickle, **kwargs)
+    except TypeError as e:  # an argument the model does not take, where the path did not say so (hf-hub:, deployed)
+        hint = unknown_argument_hint(e)
+        if not hint:
+            raise
+        raise ValueError(f'{spec}: cannot build it with {kwargs}: {e}{hint}') from e
     check_none_kwargs(model, kwargs, spec)
+    checkpoint = kwargs.get('checkpoint_path')
+    if checkpoint:
+        # timm loads checkpoint_path= after the build, over the source's weights or random ones: those are the
+        # model's (reparam's card called a trained file's weights random, or a random file's the folder's)
+        description = f'weights from {checkpoint} (checkpoint_path=, over {description})'
+        _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=description))
     return model, description, extra
 
 
@@ -1070,45 +1082,53 @@ def _flag(name: str, value: Any) -> bool:
     raise ValueError(f'{name} must be {expected}, got {value!r} (a {type(value).__name__})')
 
 
-def unknown_argument_hint(architecture: str, e: TypeError) -> str:
-    """For the TypeError of an argument ``architecture`` does not take (a misspelt ``--model-kwargs`` key, a
-    hand-edited config.json): `` (did you mean 'x'? Class takes a, b, ...)``, the closest name first; the bare
-    TypeError named only the refused one. ``''`` for other TypeErrors."""
+def unknown_argument_hint(e: BaseException) -> str:
+    """For the TypeError of an argument one of this package's model classes does not take (a misspelt
+    ``--model-kwargs`` key, a hand-edited config.json): `` (did you mean 'x'? Class takes a, b, ...)``, the closest
+    name first (the bare TypeError named only the refused one; an ensemble's members refuse it: their class's
+    arguments). ``''`` for any other error."""
     import difflib
-    import timm
-    refused = re.search(r"unexpected keyword argument '(\w+)'", str(e))
-    if refused is None:
+    from ..models import SMPConvNet, SMPConvResNet, SMPConvTCN, SMPConvTCNEnsemble
+    refused = re.search(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'", str(e))
+    classes = {c.__name__: c for c in (SMPConvNet, SMPConvResNet, SMPConvTCN, SMPConvTCNEnsemble)}
+    if refused is None or refused.group(1) not in classes:
         return ''
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            cls = type(timm.create_model(architecture))  # on this error path only (a second or two at most)
-    except Exception:  # noqa: BLE001  (the hint is a courtesy: the error stands without it)
-        return ''
+    cls = classes[refused.group(1)]
     taken = [n for n, p in inspect.signature(cls.__init__).parameters.items()
              if n != 'self' and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    close = difflib.get_close_matches(refused.group(1), taken, n=1)
-    return (f" ({f'did you mean {close[0]!r}? ' if close else ''}{cls.__name__} takes "
-            f"{', '.join(taken)})")
+    close = difflib.get_close_matches(refused.group(2), taken, n=1)
+    return f" ({f'did you mean {close[0]!r}? ' if close else ''}{cls.__name__} takes {', '.join(taken)})"
 
 
 def _refuse_random_weights(pretrained: Union[bool, str], path: Path, what: str) -> None:
-    # pretrained=False builds a name's, a folder's or a Hub repo's architecture at random; a file is read for its
-    # weights alone (its architecture is read off them), so it is refused rather than loaded against the request
+    # pretrained=False builds a name's, a folder's or a Hub repo's architecture at random; a file, or a folder without
+    # config.json, is read for its weights alone (its architecture is read off them), so it is refused rather than
+    # loaded against the request, naming what builds at random: the model folder the file is in, where it is one
     if pretrained is not False:
         return
-    folder = model_folder_of(path) if path.is_file() else None
+    folder = path.parent if path.is_file() and (path.parent / CONFIG_NAME).is_file() else None
     instead = (f'give its folder {folder} for random weights in its architecture' if folder is not None else
                'give a model name, a model folder or an hf-hub: name for random weights in an architecture')
+    files = sorted(f for f in path.iterdir() if f.suffix.lower() in CHECKPOINT_SUFFIXES) if path.is_dir() else []
+    drop = (f'give {files[0]} without pretrained=False (--pretrained no) to load its weights, or ' if files else
+            'drop pretrained=False (--pretrained no) to load them, or ' if path.suffix.lower() in CHECKPOINT_SUFFIXES
+            else '')
     raise ValueError(f'{path}: pretrained=False (--pretrained no) asks for random weights, but {what} is read for the '
-                     f'weights it holds: drop pretrained=False (--pretrained no) to load them, or {instead}')
+                     f'weights it holds: {drop}{instead}')
 
 
-def _random_in(model: torch.nn.Module, architecture: str) -> str:
+def _untagged(model: torch.nn.Module, description: str) -> torch.nn.Module:
+    # a registered tag built without its weights: its cfg without the weights' file, tag and repo (info showed the
+    # shipped file of a random model), the architecture's data config kept
+    _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=description))
+    return model
+
+
+def _random_in(model: torch.nn.Module, architecture: str, why: str = 'pretrained=False') -> str:
     # a folder's or Hub repo's architecture built without its weights: said in its pretrained cfg too, so info and
     # reparam do not present it as the trained model (as deploy's random-weights folders)
-    description = f'random weights (pretrained=False) in {architecture}'
-    _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=description))
+    description = f'random weights ({why}) in {architecture}'
+    _untagged(model, description)
     return description
 
 
@@ -1206,33 +1226,49 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
                           stacklevel=caller_stacklevel())
     if read_path and path.is_dir():
         checkpoint = path / 'checkpoint.pth'  # train-seq's per-epoch checkpoint (seq_trainer.CHECKPOINT_NAME)
+        if not (path / CONFIG_NAME).exists() and any(f.suffix.lower() in CHECKPOINT_SUFFIXES and f.is_file()
+                                                     for f in path.iterdir()):
+            _refuse_random_weights(pretrained, path, 'a folder without config.json' + (
+                " (a train-seq run that has not finished: its last epoch's checkpoint.pth)"
+                if checkpoint.is_file() else ''))
         if not (path / CONFIG_NAME).exists() and checkpoint.is_file():
             # a run that has not finished (config.json and the weights are written at its end): its last epoch
-            _refuse_random_weights(pretrained, checkpoint, 'a checkpoint')
             model, description, extra = _load_checkpoint_file(checkpoint, trust_pickle=trust_pickle, **kwargs)
             return model, f'{description} (no config.json: an unfinished run, read from its last checkpoint)', extra
         config = read_config(path)
         extra = {k: config[k] for k in EXTRA_CONFIG_KEYS if k in config}
-        if config.get(DEPLOYED_KEY):
-            _refuse_random_weights(pretrained, path, 'a deployed (re-parameterised) folder')
-            return load_deployed(path, **kwargs), f'deployed weights from {path}', extra
+        if config.get(DEPLOYED_KEY) and pretrained is not False:  # (False: its training form at random, as timm)
+            # a folder reparam deployed from random weights says so (info headed it as trained weights)
+            return load_deployed(path, **kwargs), (f'random weights (not trained), deployed, from {path}'
+                                                   if config.get('random_weights') else
+                                                   f'deployed weights from {path}'), extra
         built = _with_pooling_at_root(config, kwargs)
+        no_weights = pretrained is not False and folder_weights_file(path) is None
+        if no_weights and pretrained is True:
+            # (timm's "No suitable checkpoints found" said neither what was looked for nor what builds without)
+            raise FileNotFoundError(f'{path} holds a config.json but no weights file (model.safetensors or '
+                                    f'pytorch_model.bin, what timm\'s local-dir: reads): copy the weights in, or pass '
+                                    f'pretrained=False (--pretrained no) for random weights in its architecture')
         try:
             with _naming_pooling_at_root(path / CONFIG_NAME, kwargs, built):
                 # pretrained=False: the folder's architecture at random, as timm builds local-dir: without weights
                 # (it loaded the weights, where info --help says "no: random")
-                model = timm.create_model(f'local-dir:{path}', pretrained=pretrained is not False, **built)
+                model = timm.create_model(f'local-dir:{path}', pretrained=pretrained is not False and not no_weights,
+                                          **built)
         except TypeError as e:  # an argument the model does not take: the config's model_args, or the caller's
             raise ValueError(f"{path / CONFIG_NAME}: cannot build {config['architecture']} with its model_args "
                              f"{config.get('model_args', {})}{f' and {kwargs}' if kwargs else ''}: {e}"
-                             f"{unknown_argument_hint(config['architecture'], e)}") from e
+                             f"{unknown_argument_hint(e)}") from e
         if pretrained is False:
             return model, _random_in(model, f'the architecture of {path}'), extra
+        if no_weights:  # 'auto': weights where there are some, as for a name
+            return model, _random_in(model, f'the architecture of {path}', 'no weights file in the folder'), extra
         return model, f'weights from {path}', extra
     if spec.startswith('local-dir:'):
         raise FileNotFoundError(f'{path} is not a folder')
     if read_path and path.is_file():
-        _refuse_random_weights(pretrained, path, 'a checkpoint file')
+        _refuse_random_weights(pretrained, path, 'a checkpoint file' if path.suffix.lower() in CHECKPOINT_SUFFIXES
+                               else 'a file')
     if read_path and path.is_file() and _folder_of_weights(path) is not None:
         # a model folder's weights file: its config.json names the model and its data (input length, normalisation),
         # which a bare file's would be assumed (a registered variant's, with a warning), and export would deploy for
@@ -1272,9 +1308,9 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         try:
             return timm.create_model(spec, **extra, **kwargs)
         except TypeError as e:  # an argument the model does not take, or one of the wrong type
-            raise ValueError(f'{spec}: cannot build it with {kwargs}: {e}{unknown_argument_hint(spec, e)}') from e
+            raise ValueError(f'{spec}: cannot build it with {kwargs}: {e}{unknown_argument_hint(e)}') from e
     if not pretrained:
-        return create(), 'random weights (pretrained=False)', {}
+        return _untagged(create(), 'random weights (pretrained=False)'), 'random weights (pretrained=False)', {}
     weights_file = (overlay or {}).get('file')
     if weights_file:  # timm's way to give a registered model other weights: those, whatever the model ships
         if not Path(weights_file).is_file():
@@ -1320,6 +1356,7 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
                       f'downloads nothing: --pretrained yes (pretrained=True) downloads it',
                'url': "'auto' downloads nothing: --pretrained yes (pretrained=True) downloads them",
                }.get(kind, 'this model has no pretrained weights')
+        # (its cfg kept: where the weights would come from is what info shows of a tag without them)
         return create(), f'random weights ({why})', {}
     return create(pretrained=True), label, {}
 

@@ -66,6 +66,12 @@ def test_demo_hints_are_this_command_line_s(capsys):
     assert 'weights:' not in out and 'parameters' not in out, out  # nothing reported of a model it does not run
     assert main(['demo', 'smpconvnet_t', '--batch-size', '0']) == 1
     assert '--batch-size 0: expected at least 1' in capsys.readouterr().err
+    # a trained sequence model's folder with --pretrained no: not "without trained weights" (trial 55), where
+    # evaluate-seq scores it
+    folder = str(ROOT / 'smpconvnet' / 'pretrained' / 'smpconv_tcn_gunpoint.aeon')
+    assert main(['demo', folder, '--pretrained', 'no']) == 1
+    err = capsys.readouterr().err
+    assert 'without trained weights' not in err and f'score this one with `smpconvnet evaluate-seq {folder}`' in err
     # a sequence model scores its whole test split: --batch-size did nothing there (the output said 150 series)
     assert main(['demo', 'smpconv_tcn_gunpoint', '--batch-size', '7']) == 1
     out, err = capsys.readouterr()
