@@ -1065,8 +1065,12 @@ def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust
     checkpoint = kwargs.get('checkpoint_path')
     if checkpoint:
         # timm loads checkpoint_path= after the build, over the source's weights or random ones: those are the
-        # model's (reparam's card called a trained file's weights random, or a random file's the folder's)
-        description = f'weights from {checkpoint} (checkpoint_path=, over {description})'
+        # model's (reparam's card called a trained file's weights random, or a random file's the folder's); a
+        # folder's weights whose config.json says they are random (reparam --pretrained no) are said to be
+        folder = model_folder_of(checkpoint)
+        untrained = folder is not None and _says_random(folder)
+        description = (f"{'random weights (not trained) ' if untrained else 'weights '}from {checkpoint} "
+                       f'(checkpoint_path=, over {description})')
         _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=description))
     return model, description, extra
 
@@ -1096,6 +1100,8 @@ def unknown_argument_hint(e: BaseException) -> str:
     cls = classes[refused.group(1)]
     taken = [n for n, p in inspect.signature(cls.__init__).parameters.items()
              if n != 'self' and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if cls is SMPConvTCN:  # every SMP-TCN variant's entry point takes num_members too (an ensemble of them)
+        taken.append('num_members')
     close = difflib.get_close_matches(refused.group(2), taken, n=1)
     return f" ({f'did you mean {close[0]!r}? ' if close else ''}{cls.__name__} takes {', '.join(taken)})"
 
@@ -1115,6 +1121,14 @@ def _refuse_random_weights(pretrained: Union[bool, str], path: Path, what: str) 
             else '')
     raise ValueError(f'{path}: pretrained=False (--pretrained no) asks for random weights, but {what} is read for the '
                      f'weights it holds: {drop}{instead}')
+
+
+def _says_random(folder: Path) -> bool:
+    # whether a model folder's config.json records random weights (reparam --pretrained no: random_weights)
+    try:
+        return bool(read_config(folder).get('random_weights'))
+    except (OSError, ValueError):
+        return False
 
 
 def _untagged(model: torch.nn.Module, description: str) -> torch.nn.Module:
@@ -1239,7 +1253,17 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         extra = {k: config[k] for k in EXTRA_CONFIG_KEYS if k in config}
         if config.get(DEPLOYED_KEY) and pretrained is not False:  # (False: its training form at random, as timm)
             # a folder reparam deployed from random weights says so (info headed it as trained weights)
-            return load_deployed(path, **kwargs), (f'random weights (not trained), deployed, from {path}'
+            try:
+                deployed = load_deployed(path, **kwargs)
+            except RuntimeError as e:
+                if not kwargs.get('checkpoint_path') or 'Error(s) in loading state_dict' not in str(e):
+                    raise
+                # a training-form checkpoint into the deployed form: torch's list of every key
+                raise ValueError(f"checkpoint_path={kwargs['checkpoint_path']} does not fit {path}, a deployed "
+                                 f"(re-parameterised) folder ({str(e).splitlines()[0]}); a training-form checkpoint "
+                                 f'loads into its training form, which pretrained=False (--pretrained no) builds '
+                                 f'from the folder') from None
+            return deployed, (f'random weights (not trained), deployed, from {path}'
                                                    if config.get('random_weights') else
                                                    f'deployed weights from {path}'), extra
         built = _with_pooling_at_root(config, kwargs)
@@ -1289,7 +1313,12 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
             with _naming_pooling_at_root(config_file, kwargs, built):
                 model = timm.create_model(spec, pretrained=pretrained is not False, **built)
         except Exception as e:  # noqa: BLE001  (filtered just below)
-            if not is_weight_source_error(e):
+            from ..models import PretrainedWeightsNotFoundError
+            if isinstance(e, PretrainedWeightsNotFoundError) and e.__cause__ is not None:
+                # the repo's weights file (its config.json was read): said of the repo, not of the registered tag its
+                # pretrained_cfg names, with the namespace advice that does not apply to a named repo
+                e = e.__cause__
+            elif not is_weight_source_error(e):
                 raise
             raise FileNotFoundError(_hub_unreadable(spec, e)) from e
         extra = {k: config[k] for k in EXTRA_CONFIG_KEYS if k in config}

@@ -1525,6 +1525,40 @@ def test_checkpoint_path_is_named_as_the_weights(tmp_path):
                      f'checkpoint_path={folder / "model.safetensors"}', 'num_blocks=1', 'hidden_channels=4']) == 0
     config = json.loads((out / 'config.json').read_text())
     assert 'random_weights' not in config and 'random' not in config['pretrained_cfg']['description'].split('over')[0]
+    # trial 56: the weights of a folder reparam deployed from random weights, said to be random (its config.json
+    # says so; they were headed as trained); a training-form checkpoint into a deployed folder gave torch's key list
+    assert cli_main(['reparam', str(folder), str(tmp_path / 'random'), '--pretrained', 'no']) == 0
+    random_file = tmp_path / 'random' / 'model.safetensors'
+    description = load_model(str(out), checkpoint_path=str(random_file))[1]
+    assert description == f'random weights (not trained) from {random_file} (checkpoint_path=, over deployed weights from {out})'
+    with pytest.raises(ValueError, match=re.escape(
+            f'checkpoint_path={tmp_path / "other.pth"} does not fit {out}, a deployed (re-parameterised) folder (Error(s) '
+            f'in loading state_dict for SMPConvTCN:); a training-form checkpoint loads into its training form, which '
+            f'pretrained=False (--pretrained no) builds from the folder')):
+        load_model(str(out), checkpoint_path=str(tmp_path / 'other.pth'))
+    loaded = load_model(str(out), pretrained=False, checkpoint_path=str(tmp_path / 'other.pth'))[0]  # the advice
+    assert all(torch.equal(v, other.state_dict()[k]) for k, v in loaded.state_dict().items())
+
+
+def test_an_hf_hub_repo_without_its_weights_is_named(tmp_path, monkeypatch):
+    """Trial 56: a cached repo holding a config.json and no weights was refused as the registered tag its
+    pretrained_cfg names (smpconv_tcn_gunpoint.aeon), with advice for registered names (another Hub namespace):
+    the repo is named, with where it was looked for."""
+    from huggingface_hub import constants as hf_constants
+    from conftest import add_to_hf_cache
+    folder = write_model_folder(timm.create_model('smpconv_tcn_gunpoint.aeon'), tmp_path / 'run', card='',
+                                model_args={})
+    (folder / 'model.safetensors').unlink()
+    cache = tmp_path / 'hf' / 'hub'
+    monkeypatch.setattr(hf_constants, 'HF_HUB_CACHE', str(cache))
+    monkeypatch.setattr(hf_constants, 'HF_HUB_OFFLINE', True)
+    add_to_hf_cache(cache, 'me/noweights', folder)
+    with pytest.raises(FileNotFoundError, match=re.escape(
+            f"hf-hub:me/noweights: the Hub repo 'me/noweights' (revision main) could not be read from the cache "
+            f"{cache} and offline mode (HF_HUB_OFFLINE=1) downloads nothing")) as e:
+        load_model('hf-hub:me/noweights')
+    assert 'SMPCONVNET_HUB_NAMESPACE' not in str(e.value) and 'smpconv_tcn_gunpoint.aeon' not in str(e.value)
+    assert load_model('hf-hub:me/noweights', pretrained=False)[1].startswith('random weights (pretrained=False)')
 
 
 @pytest.mark.parametrize('where', ['deployed', 'hf-hub', 'file', 'ensemble'])
@@ -1550,6 +1584,9 @@ def test_a_misspelt_argument_is_named_on_every_path(tmp_path, monkeypatch, capsy
                 "in_chans, num_classes, num_blocks, hidden_channels, ")
     with pytest.raises(ValueError, match=re.escape(expected)):
         load_model(spec, hiden_channels=4)
+    # every variant's entry point takes num_members (trial 56: 'num_membrs' got 'num_blocks' suggested)
+    with pytest.raises(ValueError, match=r"'num_membrs' \(did you mean 'num_members'\? .*, num_members\)"):
+        load_model(spec, num_membrs=3)
     assert cli_main(['info', spec, '--model-kwargs', 'hiden_channels=4']) == 1
     err = capsys.readouterr().err
     assert expected in err and 'Traceback' not in err
