@@ -1263,9 +1263,8 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
                                  f"(re-parameterised) folder ({str(e).splitlines()[0]}); a training-form checkpoint "
                                  f'loads into its training form, which pretrained=False (--pretrained no) builds '
                                  f'from the folder') from None
-            return deployed, (f'random weights (not trained), deployed, from {path}'
-                                                   if config.get('random_weights') else
-                                                   f'deployed weights from {path}'), extra
+            return deployed, (f'random weights (not trained), deployed, from {path}' if config.get('random_weights')
+                              else f'deployed weights from {path}'), extra
         built = _with_pooling_at_root(config, kwargs)
         no_weights = pretrained is not False and folder_weights_file(path) is None
         if no_weights and pretrained is True:
@@ -1404,8 +1403,9 @@ def load_model(spec: str, pretrained: Union[bool, str] = True, trust_pickle: boo
         ValueError: an unknown name, a checkpoint whose model cannot be told or whose weights do not fit it
             (naming the file and what was expected), an argument given as None that the model is not built
             with (timm drops None arguments: ``check_none_kwargs``), or ``pretrained=False`` for a checkpoint file
-            or a deployed folder (read for their weights alone).
-        FileNotFoundError: a ``local-dir:`` that is not a folder.
+            or a folder without config.json (read for their weights alone).
+        FileNotFoundError: a ``local-dir:`` that is not a folder; ``pretrained=True`` for a model folder without a
+            weights file, or an hf-hub: repo whose weights cannot be read (from the cache, offline).
     """
     model, description, _ = load_model_with_config(spec, pretrained, trust_pickle, **kwargs)
     return model, description
