@@ -19,7 +19,7 @@ from typing import List, Optional, Tuple
 import timm
 import torch
 
-from ..models import SMPConvTCN, SMPConvTCNEnsemble, two_branch_eval
+from ..models import SMPConvTCN, SMPConvTCNEnsemble, is_sequence_architecture, two_branch_eval
 from ..weights.deploy import deploy
 from ..layers.reparam import is_batchnorm, relative_error
 from ._args import add_pretrained_argument
@@ -96,8 +96,7 @@ def _load(model_name: str, pretrained: str):
             return load_model(model_name, pretrained=True)
         except Exception as e:  # noqa: BLE001  (the library's advice, said as this command takes it)
             arch = model_name.split('.')[0]
-            sequence = timm.is_model(arch) and timm.models.model_entrypoint(arch).__module__.endswith(
-                ('smpconv_tcn', 'seq_zoo'))  # the demo runs sequence models on their data only: trained ones
+            sequence = is_sequence_architecture(arch)  # the demo runs sequence models on their data only: trained ones
             if 'pretrained=False' not in str(e) or sequence:
                 raise
             raise ValueError(f'{e}\n(on this command line, random initialisation is `--pretrained no`)') from e

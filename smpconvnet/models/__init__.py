@@ -25,7 +25,8 @@ from ._pretrained import (
 )
 from .smpconvnet import SMPConvNet, checkpoint_filter_fn, deployed_model_args, infer_config_from_checkpoint
 from .smpconv_tcn import (
-    SMPConvTCN, SMPConvTCNEnsemble, kernels_span_the_input, member_network, radius_param_groups, two_branch_eval,
+    SMPConvTCN, SMPConvTCNEnsemble, is_sequence_architecture, kernels_span_the_input, member_network,
+    radius_param_groups, two_branch_eval,
 )
 from .smpconv_resnet import SMPConvResNet
 from . import smpconv_resnet as _resnet, smpconv_tcn as _tcn, smpconvnet as _smpconvnet

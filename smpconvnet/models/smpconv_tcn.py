@@ -87,7 +87,7 @@ __all__ = ['SMPConvTCN', 'SMPConvTCNEnsemble', 'SMPTCNFeatures', 'checkpoint_fil
            'member_indices', 'member_network', 'kernels_span_the_input', 'radius_param_groups', 'sequence_input_size',
            'build_smpconv_tcn', 'MIN_LENGTH',
            'POOL_TYPES', 'SEQUENCE_DATA_CFG', 'check_global_pool', 'drop_stale_label_names', 'two_branch_eval',
-           'whole_architecture']
+           'whole_architecture', 'is_sequence_architecture']
 
 # The pretrained_cfg entries of a sequence model that timm's PretrainedCfg defaults for images ('bicubic', 0.875):
 # a sequence is not resized or cropped. Every sequence cfg (registered, written by train-seq, shipped) states them.
@@ -1750,6 +1750,13 @@ def member_network(model: nn.Module) -> nn.Module:
     """The network that describes ``model``'s architecture (its ``causal``, ``kernel_length``, ``zero_pad_to``, ...):
     an ensemble's first member (``SMPConvTCNEnsemble``'s members share one architecture), any other model itself."""
     return getattr(model, 'members', [model])[0]
+
+
+def is_sequence_architecture(name: str) -> bool:
+    """Whether ``name`` (an architecture, without tag) is a registered SMP-TCN variant of this package (this module's
+    or ``seq_zoo``'s entry points), told from timm's registry without building it."""
+    import timm
+    return timm.is_model(name) and timm.models.model_entrypoint(name).__module__.endswith(('smpconv_tcn', 'seq_zoo'))
 
 
 def kernels_span_the_input(model: nn.Module) -> bool:

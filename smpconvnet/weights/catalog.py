@@ -7,7 +7,8 @@ import timm
 import torch
 
 from ..models import (
-    has_batchnorm, is_project_model, kernels_span_the_input, member_network, two_branch_eval, weights_location,
+    has_batchnorm, is_project_model, is_sequence_architecture, kernels_span_the_input, member_network, two_branch_eval,
+    weights_location,
 )
 from ..profiling import count_macs
 from .deploy import deploy, model_input_shape, warn_new_classifier
@@ -59,7 +60,7 @@ def list_models(pattern: str = '', with_params: bool = True, progress: bool = Tr
         if progress:
             print(f'\r  building {arch} ({i + 1}/{len(names)})...', end='', file=sys.stderr, flush=True)
         params = _count_params(arch) if with_params else None
-        sequence = timm.models.model_entrypoint(arch).__module__.endswith(('smpconv_tcn', 'seq_zoo'))
+        sequence = is_sequence_architecture(arch)
         for tagged in selected[arch]:
             cfg = timm.models.get_pretrained_cfg(tagged)
             cfg = cfg.to_dict() if cfg is not None else {}

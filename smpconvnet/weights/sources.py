@@ -1112,10 +1112,13 @@ def _refuse_random_weights(pretrained: Union[bool, str], path: Path, what: str) 
     # loaded against the request, naming what builds at random: the model folder the file is in, where it is one
     if pretrained is not False:
         return
+    files = (sorted(f for f in path.iterdir() if f.suffix.lower() in CHECKPOINT_SUFFIXES and f.is_file())
+             if path.is_dir() else [])
+    if path.is_dir() and not files:
+        return  # a folder holding no weights either: read_config says what it lacks
     folder = path.parent if path.is_file() and (path.parent / CONFIG_NAME).is_file() else None
     instead = (f'give its folder {folder} for random weights in its architecture' if folder is not None else
                'give a model name, a model folder or an hf-hub: name for random weights in an architecture')
-    files = sorted(f for f in path.iterdir() if f.suffix.lower() in CHECKPOINT_SUFFIXES) if path.is_dir() else []
     drop = (f'give {files[0]} without pretrained=False (--pretrained no) to load its weights, or ' if files else
             'drop pretrained=False (--pretrained no) to load them, or ' if path.suffix.lower() in CHECKPOINT_SUFFIXES
             else '')
@@ -1240,8 +1243,7 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
                           stacklevel=caller_stacklevel())
     if read_path and path.is_dir():
         checkpoint = path / 'checkpoint.pth'  # train-seq's per-epoch checkpoint (seq_trainer.CHECKPOINT_NAME)
-        if not (path / CONFIG_NAME).exists() and any(f.suffix.lower() in CHECKPOINT_SUFFIXES and f.is_file()
-                                                     for f in path.iterdir()):
+        if not (path / CONFIG_NAME).exists():
             _refuse_random_weights(pretrained, path, 'a folder without config.json' + (
                 " (a train-seq run that has not finished: its last epoch's checkpoint.pth)"
                 if checkpoint.is_file() else ''))
