@@ -273,7 +273,7 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
         input_line = (f'- **Input:** {lengths}, normalised as `(x - mean) / std` with per-channel mean '
                       f"{_numbers(cfg.get('mean', ()))}, std {_numbers(cfg.get('std', ()))}")
         if cfg.get('description'):
-            input_line += f"\n- **Data:** {cfg['description']}"
+            input_line += f"\n- **Data:** {local_paths_to_names(cfg['description'])}"
         # the cfg's num_classes is the weights' (a classifier of another size has no label_names)
         labels, classes = list(cfg.get('label_names') or []), getattr(model, 'num_classes', None)
         trained = cfg.get('num_classes') or len(labels)
@@ -302,6 +302,9 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
         input_line,
         f'- **Source:** {local_paths_to_names(source)}',
         f'- **Produced by:** {_code_span(local_paths_to_names(command))}',
+        *(['- **Paths:** local files and folders are named without their directories (a card may be published): '
+           'run the command where they are'] if any(
+            local_paths_to_names(t) != t for t in (source, command, cfg.get('description') or '')) else []),
         '- **Licence:** MIT (smpconvnet; the original SMPConv code and weights are MIT too)',
     ]
     if in1k:
@@ -352,6 +355,9 @@ def write_model_folder(
         state_dict = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
         save_config_for_hf(model, str(tmp / CONFIG_NAME), model_args=dict(model_args or {}))
         config = json.loads((tmp / CONFIG_NAME).read_text())
+        if (config.get('pretrained_cfg') or {}).get('description'):
+            # as in the card: the folder may be pushed to the Hub, without the author's directories
+            config['pretrained_cfg']['description'] = local_paths_to_names(config['pretrained_cfg']['description'])
         save_file(state_dict, str(tmp / WEIGHTS_NAME), metadata=recorded_args_metadata(config.get('model_args')))
         if getattr(model, 'pretrained_cfg', {}).get('interpolation') == '' and 'pretrained_cfg' in config:
             # a sequence model's cfg has no resize: timm's data-config resolution fills in its image default

@@ -294,6 +294,33 @@ def test_deploying_a_new_classifier_warns_and_the_card_says_how_it_was_made(tmp_
             'has nothing to score until it is trained') in capsys.readouterr().err
 
 
+def test_a_deployed_folder_names_a_checkpoint_path_without_its_directories(tmp_path, capsys):
+    """A folder may be pushed to the Hub: the card's Data line and config.json's description name a checkpoint_path=
+    by its file name like the Source and Produced-by lines (the Data line kept the absolute path they dropped), and
+    the card says how its paths are given. The folder loads the checkpoint's model."""
+    from safetensors.torch import save_file
+    from smpconvnet.layers.reparam import relative_error
+    trained = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4).eval()
+    save_file(trained.state_dict(), str(tmp_path / 'ck.safetensors'))
+    assert main(['reparam', 'smpconv_tcn_gunpoint', str(tmp_path / 'dep'), '--pretrained', 'no', '--model-kwargs',
+                 'num_blocks=1', 'hidden_channels=4', f'checkpoint_path={tmp_path / "ck.safetensors"}']) == 0
+    card = (tmp_path / 'dep' / 'README.md').read_text()
+    config = (tmp_path / 'dep' / 'config.json').read_text()
+    assert str(tmp_path) not in card and str(tmp_path) not in config
+    assert '- **Data:** weights from ck.safetensors (checkpoint_path=' in card
+    assert '- **Source:** weights from ck.safetensors (checkpoint_path=' in card
+    assert ('- **Paths:** local files and folders are named without their directories (a card may be published): '
+            'run the command where they are') in card
+    assert json.loads(config)['pretrained_cfg']['description'].startswith('weights from ck.safetensors')
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        assert relative_error(timm.create_model(f'local-dir:{tmp_path / "dep"}', pretrained=True).eval()(x), trained(x)) < 1e-5
+    # paths as typed (relative) need no such line
+    assert main(['reparam', 'smpconv_tcn_gunpoint', str(tmp_path / 'rand'), '--pretrained', 'no',
+                 '--model-kwargs', 'num_blocks=1', 'hidden_channels=4']) == 0
+    assert 'Paths:' not in (tmp_path / 'rand' / 'README.md').read_text()
+
+
 def test_a_commands_warnings_are_one_plain_line(tmp_path, capsys):
     from safetensors.torch import save_file
     save_file(timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4).state_dict(),
