@@ -79,6 +79,8 @@ def _mtime(path: Optional[str]) -> Optional[int]:
 def _resume_hint(args, checkpoint: Optional[str], before: Optional[int]) -> str:
     """What an interrupted train-seq left: a checkpoint this command wrote (or resumed from) continues with
     --resume; one it did not write is the earlier run, which --force had not replaced yet."""
+    if checkpoint is None:  # another command than train-seq: nothing to resume
+        return ''
     now = _mtime(checkpoint)
     if now is None:
         # a --force run over a folder of exported files only (scripts/train_aeon.py keeps no checkpoints)

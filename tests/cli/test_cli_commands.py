@@ -855,3 +855,19 @@ def test_a_folder_without_config_json_names_the_weight_files_it_holds(tmp_path, 
     hint = re.search(r'give one of them, e\.g\. (\S+)', err).group(1)
     assert hint == str(folder / 'epoch_3.safetensors')
     assert main(['info', hint]) == 0
+
+
+@pytest.mark.parametrize('argv', [['evaluate-seq', 'smpconv_tcn_gunpoint.aeon'],
+                                  ['reparam', 'smpconv_tcn_gunpoint.aeon', 'dep', '--force'],
+                                  ['export', 'smpconv_tcn_gunpoint.aeon', '-o', 'g.onnx', '--force'], ['demo']])
+def test_ctrl_c_in_any_command_is_one_line(argv, monkeypatch, capsys):
+    """Ctrl-C gives one line and exit 130 in every command: the resume hint read train-seq's options (--force,
+    --output) of any command, and every other command ended in an AttributeError traceback."""
+    def interrupted(args):
+        raise KeyboardInterrupt
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    monkeypatch.setattr(args, 'func', interrupted)
+    monkeypatch.setattr('smpconvnet.cli.build_parser', lambda: type('P', (), {'parse_args': lambda self, a: args})())
+    assert main(argv) == 130
+    assert capsys.readouterr().err == f'\nsmpconvnet {argv[0]}: interrupted\n'
