@@ -9,6 +9,7 @@ from ..atomic_io import check_destination
 from ..layers.point_kernel import PointKernel
 from ..models import member_network
 from ..plotting import KernelView, plot_point_kernels
+from ..weights.folders import local_paths_to_names
 from ..weights.sources import load_model
 from ._args import (
     LOAD_KWARGS_HELP, DefaultsHelpFormatter, add_model_kwargs_argument, add_pretrained_argument, model_kwargs_of,
@@ -93,7 +94,9 @@ def _run(args: argparse.Namespace) -> int:
                          f'input length (a fixed kernel_length, or series zero-padded to one length), so --length '
                          f'changes nothing: leave it out')
     try:
-        out = plot_point_kernels(views, out, channels=args.channels, size_px=args.size, title=f'{args.src}: {source}')
+        # the picture may be shared: its title without the author's directories, as a model card
+        out = plot_point_kernels(views, out, channels=args.channels, size_px=args.size,
+                                 title=local_paths_to_names(f'{args.src}: {source}'))
     except OSError as e:  # the temporary file's name is not the one asked for
         raise ValueError(f'cannot write {out}: {e.strerror or e}') from e
     drawn = min(args.channels, max(v.kernel.out_channels for v in views))  # a kernel has no more to draw

@@ -485,6 +485,10 @@ class SMPConvNet(nn.Module):
     ):
         dd = dict(device=device, dtype=dtype)
         super().__init__()
+        for name, value in (('large_kernel_sizes', large_kernel_sizes), ('layers', layers), ('channels', channels)):
+            if not isinstance(value, (list, tuple)):  # a bare number: len() said "object of type 'int' has no len()"
+                raise ValueError(f'{name}={value!r}: expected a list with one entry per stage (e.g. '
+                                 f'{name}=[{",".join([str(value)] * 4)}] for four stages)')
         num_stages = len(layers)
         if not (len(large_kernel_sizes) == len(channels) == num_stages) or num_stages == 0:
             raise ValueError(

@@ -48,7 +48,7 @@ from ..layers.reparam import is_batchnorm
 from ..models import recorded_args_metadata
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input, member_network
 from ..weights.sources import (
-    check_none_kwargs, load_model_with_config, register_checkpoint_format, unknown_argument_hint, weights_file_hints)
+    changed_computation, check_none_kwargs, load_model_with_config, register_checkpoint_format, unknown_argument_hint, weights_file_hints)
 
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
@@ -400,7 +400,9 @@ def build_model(cfg: TrainConfig, data: PreparedData) -> nn.Module:
 
     from ..models import seq_zoo  # noqa: F401  (registers the models; the package import does too)
     kwargs = dict(cfg.model_kwargs)
-    given = ' '.join(f'{k}={v!r}' for k, v in cfg.model_kwargs.items())
+    # the command as given (no empty --model-kwargs where none were)
+    given = ''.join(f' {k}={v!r}' for k, v in cfg.model_kwargs.items())
+    given = f' --model-kwargs{given}' if given else ''
     # the classes come from the data: another number trains a head the recorded config (the data's) cannot load
     if 'num_classes' in kwargs and kwargs['num_classes'] != data.num_classes:
         what = 'is a regression (one output)' if data.task == 'regression' else f'has {data.num_classes} classes'
@@ -426,7 +428,7 @@ def build_model(cfg: TrainConfig, data: PreparedData) -> nn.Module:
     loading = [k for k in ('pretrained', 'pretrained_cfg', 'pretrained_cfg_overlay', 'checkpoint_path') if k in kwargs]
     if tag or loading:
         named = f'the pretrained tag .{tag}' if tag else ' and '.join(f'{k}=' for k in loading)
-        raise ValueError(f'--model {cfg.model} --model-kwargs {given}: train-seq trains a model from random '
+        raise ValueError(f'--model {cfg.model}{given}: train-seq trains a model from random '
                          f'initialisation and loads no weights, so {named} would be ignored or recorded as an '
                          f'argument of the architecture: give the architecture alone (--model {name}, no '
                          f'{"loading arguments" if loading else "tag"}); to evaluate weights, use evaluate-seq')
@@ -435,7 +437,7 @@ def build_model(cfg: TrainConfig, data: PreparedData) -> nn.Module:
     try:
         model = timm.create_model(cfg.model, **kwargs)
     except TypeError as e:  # a misspelt or foreign --model-kwargs key: the constructor's own words, no traceback
-        raise ValueError(f'--model {cfg.model} --model-kwargs {given}: {e}{unknown_argument_hint(e)}') from e
+        raise ValueError(f'--model {cfg.model}{given}: {e}{unknown_argument_hint(e)}') from e
     # before training: a None timm dropped would train one network and record another
     check_none_kwargs(model, cfg.model_kwargs, f'--model {cfg.model}')
     members = getattr(model, 'num_members', None)
@@ -940,26 +942,11 @@ def _dataset_for(model_name: str, model: nn.Module, dataset: Optional[str],
     raise ValueError(f'no data set is recorded for {model_name}: pass --dataset NAME (an aeon UEA/UCR name)')
 
 
-def _warn_overridden(model_name: str, model: nn.Module, kwargs: Dict[str, Any]):
-    # global_pool and kernel_length change the outputs, not the weights' shapes: a model that records them (a
-    # registered name, a folder) loads with another value silently; a bare weight file (also one given as a
-    # registered model's pretrained_cfg_overlay file) needs them (not warned)
-    given = {k: kwargs[k] for k in ('global_pool', 'kernel_length') if k in kwargs}
-    overlay = kwargs.get('pretrained_cfg_overlay')
-    if not given or Path(model_name).is_file() or (isinstance(overlay, dict) and overlay.get('file')):
-        return
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            trained = load_model_with_config(model_name, pretrained=True)[0]
-    except (ValueError, RuntimeError, OSError):
-        return  # loads only with the caller's arguments (e.g. causal=True for weights of another definition)
-    trained = member_network(trained)
-    for k, v in given.items():
-        if getattr(trained, k, v) != v:
-            warnings.warn(f'--model-kwargs {k}={v!r}: {model_name} was trained with {k}={getattr(trained, k)!r}; '
-                          f'with {v!r} it computes something else (leave {k} out to score the trained model)',
-                          stacklevel=caller_stacklevel())
+def _warn_overridden(model_name: str, kwargs: Dict[str, Any]):
+    for k, (trained, v) in changed_computation(model_name, kwargs).items():
+        warnings.warn(f'--model-kwargs {k}={v!r}: {model_name} was trained with {k}={trained!r}; '
+                      f'with {v!r} it computes something else (leave {k} out to score the trained model)',
+                      stacklevel=caller_stacklevel())
 
 
 def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: str = 'test',
@@ -1004,12 +991,18 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     model.eval()
     cfg = model.pretrained_cfg
     label_names = list(cfg.get('label_names') or [])
-    _warn_overridden(model_name, model, kwargs)
+    _warn_overridden(model_name, kwargs)
     # (the cfg's num_classes is the weights'; a classifier of another size has no label_names: drop_stale_label_names)
     if 'num_classes' in kwargs and cfg.get('num_classes') and kwargs['num_classes'] != cfg['num_classes']:
         raise ValueError(f'--model-kwargs num_classes={kwargs["num_classes"]!r}: the weights classify '
                          f'{cfg["num_classes"]} classes; another number gets a new classifier initialised at random, '
                          f'which has nothing to evaluate: give num_classes={cfg["num_classes"]}')
+    trained_chans = int((cfg.get('input_size') or (0,))[0])
+    if 'in_chans' in kwargs and trained_chans and kwargs['in_chans'] != trained_chans:
+        # (the forward pass then refused the data's series, advising in_chans=1 "to change it")
+        raise ValueError(f'--model-kwargs in_chans={kwargs["in_chans"]!r}: the weights read {trained_chans} '
+                         f'channel(s), as the series they were trained on; another number adapts the first layer to '
+                         f'inputs the data set does not have: give in_chans={trained_chans}')
     if not model.num_classes:
         raise ValueError(f'{model_name} has no classifier (num_classes=0: it outputs pooled features), so there is '
                          f'nothing to score; evaluate the model it was made from')

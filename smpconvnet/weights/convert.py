@@ -99,6 +99,8 @@ def convert_checkpoint(
     if not os.fspath(src).strip():  # Path('') is the current folder, which the hint would then name
         raise ValueError('the checkpoint path is empty: give the original .pth or .safetensors file')
     check_not_managed(dst)
+    # the card's command names both by their names: said there where either was given with its directories
+    paths_named = any(Path(p).name != os.fspath(p) for p in (src, dst))
     src, dst = Path(src), check_destination(dst, force, sources=[src], foreign=foreign_to_model_folder)
     t0 = time.perf_counter()
     print_step(f'[1/4] reading {src}', quiet)
@@ -160,7 +162,7 @@ def convert_checkpoint(
     card = model_card(architecture, original, model_args, description,
                        source=f'converted from `{src.name}` (sha256 `{report["source_sha256"]}`), the authors\' '
                               'checkpoint layout (https://github.com/sangnekim/SMPConv)',
-                       command=command)
+                       command=command, paths_named=paths_named)
     print_step(f'[3/4] writing {WEIGHTS_NAME}, {CONFIG_NAME}, {CARD_NAME} (to a temporary folder first)', quiet)
     write_model_folder(original, dst, card, model_args=model_args, force=force, verify=verify)
     report['weights_sha256'] = sha256_file(dst / WEIGHTS_NAME)

@@ -28,7 +28,7 @@ from ..layers.conv_backends import conv_backend
 from ..models import SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, kernels_span_the_input, two_branch_eval
 from .folders import (check_not_managed, foreign_to_model_folder, model_card, print_step, set_pretrained_cfg,
                       with_channels, write_model_folder)
-from .sources import load_deployed, load_model, load_model_with_config
+from .sources import changed_computation, load_deployed, load_model, load_model_with_config
 from ..layers.reparam import relative_error
 from ..user_warnings import caller_stacklevel
 
@@ -202,6 +202,10 @@ def _command(words, input_size, pretrained, model_kwargs) -> str:
     return shlex.join(words)
 
 
+def _describe(model: torch.nn.Module, description: str):
+    set_pretrained_cfg(model, dict(model.pretrained_cfg, description=description))
+
+
 def _untag(model: torch.nn.Module, description: str):
     # a deployed folder that is not the tagged weights' model: without their tag (info would name the trained model),
     # with a description that says what it is
@@ -239,6 +243,11 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     model.eval()
     print_step(f'      {source}', quiet)
     warn_new_classifier(src, model, model_kwargs, source)
+    changed = {} if source.startswith('random') else changed_computation(src, model_kwargs)
+    for k, (trained, given) in changed.items():
+        warnings.warn(f'--model-kwargs {k}={given!r}: {src} was trained with {k}={trained!r}; with {given!r} it '
+                      f'computes something else (leave {k} out to deploy the trained model)', UserWarning,
+                      stacklevel=caller_stacklevel())
     if is_deployed(model):
         raise ValueError(f'{src} is already deployed (re-parameterised): it is the inference form reparam writes; '
                          f'use it as it is (info, export and load_model take it, and evaluate-seq a sequence model), '
@@ -299,16 +308,32 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
             _untag(deployed, f"{deployed.pretrained_cfg.get('description') or source}; first layer adapted to "
                              f"{chans} input channels from the weights' {trained_chans} (timm's rule: exact for 1 or "
                              f"a multiple of {trained_chans}, approximate otherwise)")
+    if changed:
+        # not the trained model's computation: said in the folder (info, the card), not only on the terminal; the
+        # tag stays (the weights are the tag's: the hints that name the model it was deployed from read it)
+        _describe(deployed, f"{deployed.pretrained_cfg.get('description') or source}; "
+                         + ', '.join(f'{k}={given!r} (trained with {trained!r})' for k, (trained, given)
+                                     in changed.items()) + ': computes something else than the trained model')
+    trained_length = model_input_shape(model)[-1]
     if _deploys_for_a_length(model, x):
         # the length the kernels were materialised for: timm rebuilds the deployed structure from seq_len
         model_args['seq_len'] = extra['deployed_length'] = _deployment_length(model, x)
         # config.json's input size is the deployed one (that of the assumed model, for a bare file, differs)
         set_pretrained_cfg(deployed, dict(deployed.pretrained_cfg, input_size=(x.shape[1], 1, model_args['seq_len']),
                                           pool_size=(1, model_args['seq_len'])))
+        if kernels_span_the_input(model) and model_args['seq_len'] != trained_length \
+                and not source.startswith('random'):
+            # whole-series kernels resampled for another length (warned of above): not the trained model either
+            _describe(deployed, f"{deployed.pretrained_cfg.get('description') or source}; whole-series kernels "
+                             f"deployed for {model_args['seq_len']} steps (trained at {trained_length}): computes "
+                             f"something else than the trained model")
     dataset = extra.get('dataset') or {}
     card = model_card(architecture, deployed, model_args, architecture, source=source,
                        command=_command(['smpconvnet', 'reparam', src, dst], input_size, pretrained,
                                         model_kwargs), deployed=True,
+                       trained_length=trained_length,
+                       paths_named=any(Path(w[len('local-dir:'):] if w.startswith('local-dir:') else w).is_absolute()
+                                       for w in (src, dst)),
                        regression=dataset.get('name') if dataset.get('task') == 'regression' else None)
     print_step(f'[3/3] writing {dst_path} (deployed state dict + config.json, verified by loading it back)', quiet)
     write_model_folder(deployed, dst_path, card, model_args=model_args, deployed=True, force=force, verify=verify,

@@ -6,7 +6,7 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -172,21 +172,47 @@ _MODEL_KINDS = {
 }
 
 
-def local_paths_to_names(text: str) -> str:
-    """``text`` with every absolute path of an existing file or folder replaced by its name (by its path from the
-    package's folder, ``smpconvnet/...``, for the package's own files): a card's provenance without the author's
-    directories (it may be pushed to the Hub)."""
-    package_root = Path(__file__).resolve().parents[2]
+# where an absolute path may start (not inside a word, URL or relative path), and the most it may span: a path may hold
+# spaces, so the longest run up to a quote, bracket or line end is cut back to the longest part that exists
+_PATH_START = re.compile(r'(?<![\w:/.])/[^\s`\'"(),;]')
+_PATH_SPAN = re.compile(r'[^`\'"(),;\n]+')
 
-    def shorten(match) -> str:
-        path = Path(match.group())
-        if not path.exists():
-            return match.group()
+
+def _name_local_paths(text: str) -> Tuple[str, bool]:
+    # local_paths_to_names, and whether a path was named by its name alone (not the package's own file)
+    package_root = Path(__file__).resolve().parents[2]
+    out, pos, bare = [], 0, False
+    while True:
+        start = _PATH_START.search(text, pos)
+        if start is None:
+            return ''.join(out) + text[pos:], bare
+        span = _PATH_SPAN.match(text, start.start()).group()
+        ends = [len(span)] + [i for i in range(len(span) - 1, 0, -1) if span[i].isspace()]
+        found = None
+        for end in ends:
+            candidate = span[:end].rstrip().rstrip('.:')
+            if candidate and Path(candidate).exists():
+                found = candidate
+                break
+        if found is None:  # no existing path starts here: kept, and the search goes on after its first word
+            word_end = start.start() + len(re.match(r'\S+', span).group())
+            out.append(text[pos:word_end])
+            pos = word_end
+            continue
+        path = Path(found)
         try:
-            return path.resolve().relative_to(package_root).as_posix()
+            shown = path.resolve().relative_to(package_root).as_posix()
         except ValueError:
-            return path.name
-    return re.sub(r'(?<![\w:/.])/[^\s`\'"(),;]+', shorten, text)
+            shown, bare = path.name, True
+        out.append(text[pos:start.start()] + shown)
+        pos = start.start() + len(found)
+
+
+def local_paths_to_names(text: str) -> str:
+    """``text`` with every absolute path of an existing file or folder (spaces in it too) replaced by its name (by its
+    path from the package's folder, ``smpconvnet/...``, for the package's own files): a card's provenance without the
+    author's directories (it may be pushed to the Hub)."""
+    return _name_local_paths(text)[0]
 
 
 def _code_span(text: str) -> str:
@@ -236,7 +262,11 @@ def set_pretrained_cfg(model: torch.nn.Module, cfg: Dict[str, Any]) -> None:
 
 def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, Any], description: str,
                 source: str, command: str, deployed: bool = False, extra: str = '',
-                regression: Optional[str] = None) -> str:
+                regression: Optional[str] = None, trained_length: Optional[int] = None,
+                paths_named: bool = False) -> str:
+    """The README.md of a model folder. ``trained_length``: the length a sequence model was trained at, where its
+    cfg's input size is another (a deployed one's is the length its kernels were materialised for);
+    ``paths_named``: ``command`` names local paths by their names (the card says so, as for those it names itself)."""
     n_params = sum(p.numel() for p in model.parameters())
     cfg = model.pretrained_cfg
     in1k = not model_args.get('num_classes') and architecture in PAPER_TOP1 and 'layers' not in model_args
@@ -257,14 +287,17 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
     lines += ['---', f'# {title}' + (' (deployed, re-parameterised)' if deployed else ''), '']
     if sequences:
         channels, _, length = tuple(cfg.get('input_size', (0, 1, 0)))
+        length = trained_length or length
         zero_pad_to = getattr(model, 'zero_pad_to', None)
         taps = getattr(member_network(model), 'kernel_length', None)  # fixed-length kernels run at any input length
         if deployed and zero_pad_to:
             lengths = (f'sequences `[B, {channels}, L]`, L up to {zero_pad_to} (zero-padded to {zero_pad_to} steps, '
                        f'the length the deployed kernels are materialised for; a longer one raises a ValueError)')
         elif deployed and model_args.get('seq_len') and taps is None:
+            other = (f'; trained at L = {length}: its kernels span the whole input, so these are other kernels '
+                     f'than the trained ones') if length != model_args['seq_len'] else ''
             lengths = (f"sequences `[B, {channels}, {model_args['seq_len']}]` only (the deployed kernels are "
-                       f'materialised for this length; another raises a ValueError)')
+                       f'materialised for this length; another raises a ValueError{other})')
         elif deployed and model_args.get('seq_len'):
             lengths = (f'sequences `[B, {channels}, L]` of any length (the deployed kernels have {taps} taps whatever '
                        f'the length; trained at L = {length})')
@@ -273,7 +306,7 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
         input_line = (f'- **Input:** {lengths}, normalised as `(x - mean) / std` with per-channel mean '
                       f"{_numbers(cfg.get('mean', ()))}, std {_numbers(cfg.get('std', ()))}")
         if cfg.get('description'):
-            input_line += f"\n- **Data:** {local_paths_to_names(cfg['description'])}"
+            input_line += f"\n- **Weights:** {local_paths_to_names(cfg['description'])}"
         # the cfg's num_classes is the weights' (a classifier of another size has no label_names)
         labels, classes = list(cfg.get('label_names') or []), getattr(model, 'num_classes', None)
         trained = cfg.get('num_classes') or len(labels)
@@ -303,8 +336,8 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
         f'- **Source:** {local_paths_to_names(source)}',
         f'- **Produced by:** {_code_span(local_paths_to_names(command))}',
         *(['- **Paths:** local files and folders are named without their directories (a card may be published): '
-           'run the command where they are'] if any(
-            local_paths_to_names(t) != t for t in (source, command, cfg.get('description') or '')) else []),
+           'run the command where they are'] if paths_named or any(
+            _name_local_paths(t)[1] for t in (source, command, cfg.get('description') or '')) else []),
         '- **Licence:** MIT (smpconvnet; the original SMPConv code and weights are MIT too)',
     ]
     if in1k:

@@ -40,7 +40,7 @@ from .folders import (CHECKPOINT_SUFFIXES, CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONF
 __all__ = [
     'read_checkpoint', 'detect_architecture', 'identify_checkpoint', 'CheckpointSource', 'load_model',
     'load_model_with_config', 'load_deployed', 'register_checkpoint_format', 'weights_file_hints',
-    'weights_file_hint', 'unknown_argument_hint',
+    'weights_file_hint', 'unknown_argument_hint', 'changed_computation',
 ]
 
 PathLike = Union[str, os.PathLike]
@@ -1411,3 +1411,29 @@ def load_model(spec: str, pretrained: Union[bool, str] = True, trust_pickle: boo
     """
     model, description, _ = load_model_with_config(spec, pretrained, trust_pickle, **kwargs)
     return model, description
+
+
+# arguments that change what weights compute without changing their shapes: a model that records them (a registered
+# name, a folder) loads with another value silently
+_OUTPUT_CHANGING_ARGS = ('global_pool', 'kernel_length')
+
+
+def changed_computation(spec: str, kwargs: Optional[Dict[str, Any]]) -> Dict[str, Tuple[Any, Any]]:
+    """The arguments of ``kwargs`` (``global_pool``, ``kernel_length`` of a sequence model) with which the weights of
+    ``spec`` compute something else than the model they were trained as: ``{name: (trained value, given value)}``.
+    Empty where ``spec`` records none of them to compare with: a bare weight file (also one given as a registered
+    model's ``pretrained_cfg_overlay`` file) needs them, a spec that loads only with the caller's arguments."""
+    given = {k: v for k, v in (kwargs or {}).items() if k in _OUTPUT_CHANGING_ARGS}
+    overlay = (kwargs or {}).get('pretrained_cfg_overlay')
+    if not given or Path(spec).is_file() or (isinstance(overlay, dict) and overlay.get('file')):
+        return {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            trained = member_network(load_model_with_config(spec, pretrained=True)[0])
+    except (ValueError, RuntimeError, OSError):
+        return {}
+    # (a model without such an attribute, or with another kind of value there, records nothing to compare with)
+    recorded = {k: getattr(trained, k) for k in given
+                if hasattr(trained, k) and isinstance(getattr(trained, k), (str, int, type(None)))}
+    return {k: (recorded[k], v) for k, v in given.items() if k in recorded and recorded[k] != v}

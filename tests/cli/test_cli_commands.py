@@ -126,6 +126,13 @@ def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_anothe
     assert err.rstrip().endswith('give num_classes=2')
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'num_classes=2']) == 0
     capsys.readouterr()
+    # another channel count (trial 57: the forward pass refused the data, advising in_chans=1 "to change it")
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'in_chans=2']) == 1
+    assert capsys.readouterr().err.rstrip().endswith(
+        '--model-kwargs in_chans=2: the weights read 1 channel(s), as the series they were trained on; another number '
+        'adapts the first layer to inputs the data set does not have: give in_chans=1')
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'in_chans=1']) == 0
+    capsys.readouterr()
     # a weight file's classifier of another size: the same advice (it failed with a size mismatch)
     from safetensors.torch import save_file
     bare = tmp_path / 'gunpoint.safetensors'
@@ -294,10 +301,10 @@ def test_deploying_a_new_classifier_warns_and_the_card_says_how_it_was_made(tmp_
             'has nothing to score until it is trained') in capsys.readouterr().err
 
 
-def test_a_deployed_folder_names_a_checkpoint_path_without_its_directories(tmp_path, capsys):
-    """A folder may be pushed to the Hub: the card's Data line and config.json's description name a checkpoint_path=
-    by its file name like the Source and Produced-by lines (the Data line kept the absolute path they dropped), and
-    the card says how its paths are given. The folder loads the checkpoint's model."""
+def test_a_deployed_folder_names_a_checkpoint_path_without_its_directories(tmp_path, capsys, monkeypatch):
+    """A folder may be pushed to the Hub: the card's Weights line and config.json's description name a
+    checkpoint_path= by its file name like the Source and Produced-by lines (the line kept the absolute path they
+    dropped), and the card says how its paths are given. The folder loads the checkpoint's model."""
     from safetensors.torch import save_file
     from smpconvnet.layers.reparam import relative_error
     trained = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4).eval()
@@ -307,7 +314,7 @@ def test_a_deployed_folder_names_a_checkpoint_path_without_its_directories(tmp_p
     card = (tmp_path / 'dep' / 'README.md').read_text()
     config = (tmp_path / 'dep' / 'config.json').read_text()
     assert str(tmp_path) not in card and str(tmp_path) not in config
-    assert '- **Data:** weights from ck.safetensors (checkpoint_path=' in card
+    assert '- **Weights:** weights from ck.safetensors (checkpoint_path=' in card
     assert '- **Source:** weights from ck.safetensors (checkpoint_path=' in card
     assert ('- **Paths:** local files and folders are named without their directories (a card may be published): '
             'run the command where they are') in card
@@ -316,7 +323,8 @@ def test_a_deployed_folder_names_a_checkpoint_path_without_its_directories(tmp_p
     with torch.no_grad():
         assert relative_error(timm.create_model(f'local-dir:{tmp_path / "dep"}', pretrained=True).eval()(x), trained(x)) < 1e-5
     # paths as typed (relative) need no such line
-    assert main(['reparam', 'smpconv_tcn_gunpoint', str(tmp_path / 'rand'), '--pretrained', 'no',
+    monkeypatch.chdir(tmp_path)
+    assert main(['reparam', 'smpconv_tcn_gunpoint', 'rand', '--pretrained', 'no',
                  '--model-kwargs', 'num_blocks=1', 'hidden_channels=4']) == 0
     assert 'Paths:' not in (tmp_path / 'rand' / 'README.md').read_text()
 
@@ -871,3 +879,51 @@ def test_ctrl_c_in_any_command_is_one_line(argv, monkeypatch, capsys):
     monkeypatch.setattr('smpconvnet.cli.build_parser', lambda: type('P', (), {'parse_args': lambda self, a: args})())
     assert main(argv) == 130
     assert capsys.readouterr().err == f'\nsmpconvnet {argv[0]}: interrupted\n'
+
+
+def test_a_deployed_card_says_when_it_is_not_the_trained_model(tmp_path, capsys, monkeypatch):
+    """Trial 57: reparam's card gave the --input-size length as the one the model was trained at; a model deployed
+    for another length (whole-series kernels) or with another global_pool (no warning) computes something else than
+    the trained one, while its card and info described the trained model. Said in the warning, the card and
+    config.json's description."""
+    assert main(['reparam', 'smpconv_tcn_osuleaf.aeon', str(tmp_path / 'os300'), '--input-size', '1,300']) == 0
+    assert 'trained at L = 427' in (tmp_path / 'os300' / 'README.md').read_text()
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'gp300'), '--input-size', '1,300']) == 0
+    card = (tmp_path / 'gp300' / 'README.md').read_text()
+    assert ('only (the deployed kernels are materialised for this length; another raises a ValueError; trained at '
+            'L = 150: its kernels span the whole input, so these are other kernels than the trained ones)') in card
+    cfg = json.loads((tmp_path / 'gp300' / 'config.json').read_text())['pretrained_cfg']
+    # (the tag stays: the weights are the tag's, and the hints naming the model it was deployed from read it)
+    assert cfg['tag'] == 'aeon' and cfg['description'].endswith(
+        'whole-series kernels deployed for 300 steps (trained at 150): computes something else than the trained model')
+    capsys.readouterr()
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'max'), '--model-kwargs',
+                 'global_pool=max']) == 0
+    assert ("smpconvnet reparam: warning: --model-kwargs global_pool='max': smpconv_tcn_gunpoint.aeon was trained "
+            "with global_pool='avg'; with 'max' it computes something else (leave global_pool out to deploy the "
+            "trained model)") in capsys.readouterr().err
+    cfg = json.loads((tmp_path / 'max' / 'config.json').read_text())['pretrained_cfg']
+    assert cfg['tag'] == 'aeon' and cfg['description'].endswith(
+        "global_pool='max' (trained with 'avg'): computes something else than the trained model")
+    assert "- **Weights:** GunPoint (UCR)" in (tmp_path / 'max' / 'README.md').read_text()
+    # the trained model deployed as it was trained: none of it, and no Paths line for the package's own file
+    monkeypatch.chdir(tmp_path)
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', 'same', '--model-kwargs',
+                 'global_pool=avg']) == 0
+    assert 'warning' not in capsys.readouterr().err
+    card = (tmp_path / 'same' / 'README.md').read_text()
+    assert json.loads((tmp_path / 'same' / 'config.json').read_text())['pretrained_cfg']['tag'] == 'aeon'
+    assert 'computes something else' not in card and 'Paths:' not in card
+
+
+def test_a_card_names_a_path_with_spaces_without_its_directories(tmp_path):
+    from safetensors.torch import save_file
+    (tmp_path / 'my dir').mkdir()
+    save_file(timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4).state_dict(),
+              str(tmp_path / 'my dir' / 'gp w.safetensors'))
+    assert main(['reparam', 'smpconv_tcn_gunpoint', str(tmp_path / 'dep'), '--pretrained', 'no', '--model-kwargs',
+                 'num_blocks=1', 'hidden_channels=4', f'checkpoint_path={tmp_path / "my dir" / "gp w.safetensors"}']) == 0
+    card = (tmp_path / 'dep' / 'README.md').read_text()
+    config = (tmp_path / 'dep' / 'config.json').read_text()
+    assert str(tmp_path) not in card and str(tmp_path) not in config
+    assert '- **Source:** weights from gp w.safetensors (checkpoint_path=' in card and 'Paths:' in card

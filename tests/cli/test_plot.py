@@ -172,3 +172,19 @@ def test_plot_refuses_options_that_would_do_nothing_or_name_no_file(tmp_path, ca
     assert not (tmp_path / 's.png').exists()
     assert main(['plot', 'smpconv_tcn_gunpoint.aeon', '--length', '100', '--out', out]) == 0  # whole-series kernels
     assert (tmp_path / 's.png').exists()
+
+
+def test_the_pictures_title_names_weights_without_their_directories(tmp_path, monkeypatch):
+    """Trial 57: the title gave the absolute path of the weights file (a picture may be shared, as a card may)."""
+    from matplotlib.figure import Figure
+    from safetensors.torch import save_file
+    figures = []
+    save = Figure.savefig
+    monkeypatch.setattr(Figure, 'savefig', lambda self, *a, **k: (figures.append(self), save(self, *a, **k))[1])
+    save_file(timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4).state_dict(),
+              str(tmp_path / 'w.safetensors'))
+    assert main(['plot', 'smpconv_tcn_gunpoint', '--out', str(tmp_path / 't.png'), '--pretrained', 'no',
+                 '--model-kwargs', 'num_blocks=1',
+                 'hidden_channels=4', f'checkpoint_path={tmp_path / "w.safetensors"}']) == 0
+    title = figures[0]._suptitle.get_text()
+    assert 'weights from w.safetensors' in title and str(tmp_path) not in title.replace('\n', '')

@@ -232,6 +232,10 @@ def test_unknown_model_or_tag():
 
 @pytest.mark.parametrize('kwargs,match', [
     (dict(layers=[1, 1, 1]), 'one entry per stage'),
+    # a bare number (trial 57: "object of type 'int' has no len()"), with a hint that works as typed
+    (dict(large_kernel_sizes=31), r'large_kernel_sizes=31: expected a list with one entry per stage \(e\.g\. '
+                                  r'large_kernel_sizes=\[31,31,31,31\] for four stages\)'),
+    (dict(layers=2), r'layers=2: expected a list'),
     (dict(large_kernel_sizes=[31, 29, 28, 13]), 'odd'),
     (dict(small_kernel_size=15, large_kernel_sizes=[31, 29, 27, 13]), 'must not exceed'),
 ])

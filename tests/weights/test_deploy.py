@@ -170,7 +170,7 @@ def test_reparam_card_of_a_sequence_model_names_what_it_is(tmp_path):
     assert '- time-series-classification' in card and 'image-classification' not in card
     # the deployed form takes the length its kernels were materialised for, and only that one
     assert '- **Input:** sequences `[B, 1, 150]` only' in card and 'mean (-4.911e-10,)' in card
-    assert '- **Data:** GunPoint (UCR)' in card and "`label_names` = ['1', '2']" in card
+    assert '- **Weights:** GunPoint (UCR)' in card and "`label_names` = ['1', '2']" in card
     assert "`smpconvnet reparam smpconv_tcn_gunpoint.aeon gunpoint_deployed`" in card
     # a sequence has no resize: the deployed cfg keeps the source's interpolation '' (timm would fill in 'bicubic')
     assert timm.create_model(f'local-dir:{dst}', pretrained=True).pretrained_cfg['interpolation'] == ''
