@@ -46,9 +46,10 @@ from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
 from ..models import recorded_args_metadata
-from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input, member_network
+from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input
 from ..weights.sources import (
-    changed_computation, check_none_kwargs, load_model_with_config, register_checkpoint_format, unknown_argument_hint, weights_file_hints)
+    changed_computation, check_none_kwargs, load_model_with_config, register_checkpoint_format, unknown_argument_hint,
+    weights_file_hints)
 
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
