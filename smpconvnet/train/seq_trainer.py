@@ -48,7 +48,7 @@ from ..layers.reparam import is_batchnorm
 from ..models import recorded_args_metadata
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input
 from ..weights.sources import (
-    changed_computation, check_none_kwargs, load_model_with_config, register_checkpoint_format, unknown_argument_hint,
+    changed_computation, changed_computation_message, check_none_kwargs, load_model_with_config, register_checkpoint_format, unknown_argument_hint,
     weights_file_hints)
 
 __all__ = [
@@ -945,8 +945,7 @@ def _dataset_for(model_name: str, model: nn.Module, dataset: Optional[str],
 
 def _warn_overridden(model_name: str, kwargs: Dict[str, Any]):
     for k, (trained, v) in changed_computation(model_name, kwargs).items():
-        warnings.warn(f'--model-kwargs {k}={v!r}: {model_name} was trained with {k}={trained!r}; '
-                      f'with {v!r} it computes something else (leave {k} out to score the trained model)',
+        warnings.warn(changed_computation_message(model_name, k, trained, v, k in kwargs, 'score'),
                       stacklevel=caller_stacklevel())
 
 

@@ -26,9 +26,9 @@ from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
 from ..models import SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, kernels_span_the_input, two_branch_eval
-from .folders import (check_not_managed, foreign_to_model_folder, model_card, print_step, set_pretrained_cfg,
-                      with_channels, write_model_folder)
-from .sources import changed_computation, load_deployed, load_model, load_model_with_config
+from .folders import (TRAINED_WITH_KEY, check_not_managed, foreign_to_model_folder, local_paths_to_names, model_card,
+                      print_step, set_pretrained_cfg, with_channels, write_model_folder)
+from .sources import changed_computation, changed_computation_message, load_deployed, load_model, load_model_with_config
 from ..layers.reparam import relative_error
 from ..user_warnings import caller_stacklevel
 
@@ -198,8 +198,24 @@ def _command(words, input_size, pretrained, model_kwargs) -> str:
     if pretrained != 'auto':
         words += ['--pretrained', 'yes' if pretrained else 'no']
     if model_kwargs:
-        words += ['--model-kwargs'] + [f'{k}={json.dumps(v)}' for k, v in model_kwargs.items()]
+        # a path among the values (checkpoint_path=, an overlay's file) named before quoting: a quote in its name
+        # would split it in the quoted command, out of reach of the card's naming
+        def named(value):
+            if isinstance(value, dict):
+                return {k: named(v) for k, v in value.items()}
+            return local_paths_to_names(value) if isinstance(value, str) else value
+        words += ['--model-kwargs'] + [f'{k}={json.dumps(named(v))}' for k, v in model_kwargs.items()]
     return shlex.join(words)
+
+
+def _warn_changed_computation(src: str, model_kwargs: Optional[Dict[str, Any]], source: str, verb: str):
+    # arguments with which trained weights compute something else than the trained model (random ones have no
+    # trained computation to lose): {name: (trained value, given value)}, each warned of
+    changed = {} if source.startswith('random') else changed_computation(src, model_kwargs)
+    for k, (trained, given) in changed.items():
+        warnings.warn(changed_computation_message(src, k, trained, given, k in (model_kwargs or {}), verb),
+                      UserWarning, stacklevel=caller_stacklevel())
+    return changed
 
 
 def _describe(model: torch.nn.Module, description: str):
@@ -243,11 +259,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     model.eval()
     print_step(f'      {source}', quiet)
     warn_new_classifier(src, model, model_kwargs, source)
-    changed = {} if source.startswith('random') else changed_computation(src, model_kwargs)
-    for k, (trained, given) in changed.items():
-        warnings.warn(f'--model-kwargs {k}={given!r}: {src} was trained with {k}={trained!r}; with {given!r} it '
-                      f'computes something else (leave {k} out to deploy the trained model)', UserWarning,
-                      stacklevel=caller_stacklevel())
+    changed = _warn_changed_computation(src, model_kwargs, source, 'deploy')
     if is_deployed(model):
         raise ValueError(f'{src} is already deployed (re-parameterised): it is the inference form reparam writes; '
                          f'use it as it is (info, export and load_model take it, and evaluate-seq a sequence model), '
@@ -309,6 +321,9 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
                              f"{chans} input channels from the weights' {trained_chans} (timm's rule: exact for 1 or "
                              f"a multiple of {trained_chans}, approximate otherwise)")
     if changed:
+        # the trained values, for the commands that read the folder (changed_computation: what the weights were
+        # trained with, not what this folder was deployed with)
+        extra[TRAINED_WITH_KEY] = {k: trained for k, (trained, _) in changed.items()}
         # not the trained model's computation: said in the folder (info, the card), not only on the terminal; the
         # tag stays (the weights are the tag's: the hints that name the model it was deployed from read it)
         _describe(deployed, f"{deployed.pretrained_cfg.get('description') or source}; "
@@ -333,7 +348,8 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
                                         model_kwargs), deployed=True,
                        trained_length=trained_length,
                        paths_named=any(Path(w[len('local-dir:'):] if w.startswith('local-dir:') else w).is_absolute()
-                                       for w in (src, dst)),
+                                       for w in (src, dst)) or any(
+                           local_paths_to_names(str(v)) != str(v) for v in (model_kwargs or {}).values()),
                        regression=dataset.get('name') if dataset.get('task') == 'regression' else None)
     print_step(f'[3/3] writing {dst_path} (deployed state dict + config.json, verified by loading it back)', quiet)
     write_model_folder(deployed, dst_path, card, model_args=model_args, deployed=True, force=force, verify=verify,
@@ -495,6 +511,7 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     t0 = time.perf_counter()
     print_step(f'[1/4] loading {src}', quiet)
     model, source = load_model(src, pretrained=pretrained, **(model_kwargs or {}))
+    _warn_changed_computation(src, model_kwargs, source, 'export')
     model.eval()
     print_step(f'      {source}', quiet)
     warn_new_classifier(src, model, model_kwargs, source)

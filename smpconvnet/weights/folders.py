@@ -37,7 +37,9 @@ DEPLOYED_KEY = 'deployed'
 # config.json keys beyond timm's that travel with a model folder: train-seq's data set; random_weights: true for a
 # folder deployed from a model without trained weights (--pretrained no, or none offline); new_classifier: the class
 # count of a classifier initialised at random when deployed (another num_classes than the weights')
-EXTRA_CONFIG_KEYS = ('dataset', 'random_weights', 'new_classifier')
+# a deployed folder's arguments that make it compute something else than its trained model: their trained values
+TRAINED_WITH_KEY = 'trained_with'
+EXTRA_CONFIG_KEYS = ('dataset', 'random_weights', 'new_classifier', TRAINED_WITH_KEY)
 
 PAPER_TOP1 = {'smpconvnet_t': 82.5, 'smpconvnet_b': 83.8}
 CITATION = """@inproceedings{kim2023smpconv,
@@ -173,21 +175,23 @@ _MODEL_KINDS = {
 
 
 # where an absolute path may start (not inside a word, URL or relative path), and the most it may span: a path may hold
-# spaces, so the longest run up to a quote, bracket or line end is cut back to the longest part that exists
+# spaces, brackets, commas and quotes ('model (1).safetensors'), so the run up to the line's end is cut back, before a
+# space or such a character, to the longest part that exists
 _PATH_START = re.compile(r'(?<![\w:/.])/[^\s`\'"(),;]')
-_PATH_SPAN = re.compile(r'[^`\'"(),;\n]+')
+_PATH_SPAN = re.compile(r'[^`\n]+')
+_PATH_CUTS = frozenset(' \t\'"(),;')
 
 
 def _name_local_paths(text: str) -> Tuple[str, bool]:
     # local_paths_to_names, and whether a path was named by its name alone (not the package's own file)
-    package_root = Path(__file__).resolve().parents[2]
+    package_dir = Path(__file__).resolve().parents[1]
     out, pos, bare = [], 0, False
     while True:
         start = _PATH_START.search(text, pos)
         if start is None:
             return ''.join(out) + text[pos:], bare
         span = _PATH_SPAN.match(text, start.start()).group()
-        ends = [len(span)] + [i for i in range(len(span) - 1, 0, -1) if span[i].isspace()]
+        ends = [len(span)] + [i for i in range(len(span) - 1, 0, -1) if span[i] in _PATH_CUTS]
         found = None
         for end in ends:
             candidate = span[:end].rstrip().rstrip('.:')
@@ -201,7 +205,8 @@ def _name_local_paths(text: str) -> Tuple[str, bool]:
             continue
         path = Path(found)
         try:
-            shown = path.resolve().relative_to(package_root).as_posix()
+            # the package's own files (shipped weights) by their path in it: the same on every machine
+            shown = (Path(package_dir.name) / path.resolve().relative_to(package_dir)).as_posix()
         except ValueError:
             shown, bare = path.name, True
         out.append(text[pos:start.start()] + shown)

@@ -34,13 +34,13 @@ from ..models import (
     removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii,
     with_class_defaults,
 )
-from .folders import (CHECKPOINT_SUFFIXES, CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, WEIGHTS_NAME, read_config,
-                      retrained_cfg, set_pretrained_cfg, with_channels)
+from .folders import (CHECKPOINT_SUFFIXES, CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, TRAINED_WITH_KEY, WEIGHTS_NAME,
+                      read_config, retrained_cfg, set_pretrained_cfg, with_channels)
 
 __all__ = [
     'read_checkpoint', 'detect_architecture', 'identify_checkpoint', 'CheckpointSource', 'load_model',
     'load_model_with_config', 'load_deployed', 'register_checkpoint_format', 'weights_file_hints',
-    'weights_file_hint', 'unknown_argument_hint', 'changed_computation',
+    'weights_file_hint', 'unknown_argument_hint', 'changed_computation', 'changed_computation_message',
 ]
 
 PathLike = Union[str, os.PathLike]
@@ -1419,21 +1419,47 @@ _OUTPUT_CHANGING_ARGS = ('global_pool', 'kernel_length')
 
 
 def changed_computation(spec: str, kwargs: Optional[Dict[str, Any]]) -> Dict[str, Tuple[Any, Any]]:
-    """The arguments of ``kwargs`` (``global_pool``, ``kernel_length`` of a sequence model) with which the weights of
-    ``spec`` compute something else than the model they were trained as: ``{name: (trained value, given value)}``.
-    Empty where ``spec`` records none of them to compare with: a bare weight file (also one given as a registered
-    model's ``pretrained_cfg_overlay`` file) needs them, a spec that loads only with the caller's arguments."""
+    """The arguments (``global_pool``, ``kernel_length`` of a sequence model) with which the weights of ``spec`` compute
+    something else than the model they were trained as: ``{name: (trained value, value used)}``, for those given in
+    ``kwargs`` and, for a folder that ``reparam`` deployed with other values (its config.json's ``trained_with``),
+    those it was deployed with. Empty where ``spec`` records none of them to compare with: a bare weight file (also
+    one given as a registered model's ``pretrained_cfg_overlay`` file) needs them, a spec that loads only with the
+    caller's arguments."""
     given = {k: v for k, v in (kwargs or {}).items() if k in _OUTPUT_CHANGING_ARGS}
     overlay = (kwargs or {}).get('pretrained_cfg_overlay')
-    if not given or Path(spec).is_file() or (isinstance(overlay, dict) and overlay.get('file')):
+    if Path(spec).is_file() or (isinstance(overlay, dict) and overlay.get('file')):
+        return {}
+    if not given and not _records_trained_with(spec):
         return {}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            trained = member_network(load_model_with_config(spec, pretrained=True)[0])
-    except (ValueError, RuntimeError, OSError):
+            model, _, extra = load_model_with_config(spec, pretrained=True, **{k: v for k, v in (kwargs or {}).items()
+                                                                             if k not in _OUTPUT_CHANGING_ARGS})
+    except (ValueError, RuntimeError, OSError, TypeError):
         return {}
+    network = member_network(model)
     # (a model without such an attribute, or with another kind of value there, records nothing to compare with)
-    recorded = {k: getattr(trained, k) for k in given
-                if hasattr(trained, k) and isinstance(getattr(trained, k), (str, int, type(None)))}
-    return {k: (recorded[k], v) for k, v in given.items() if k in recorded and recorded[k] != v}
+    recorded = {k: getattr(network, k) for k in _OUTPUT_CHANGING_ARGS
+                if hasattr(network, k) and isinstance(getattr(network, k), (str, int, type(None)))}
+    trained = dict(recorded, **(extra.get(TRAINED_WITH_KEY) or {}))
+    used = dict({k: recorded[k] for k in (extra.get(TRAINED_WITH_KEY) or {}) if k in recorded}, **given)
+    return {k: (trained[k], v) for k, v in used.items() if k in trained and trained[k] != v}
+
+
+def _records_trained_with(spec: str) -> bool:
+    # whether the folder ``spec`` (or local-dir:) records trained values it was deployed without (cheap: no model)
+    folder = Path(spec[len('local-dir:'):] if spec.startswith('local-dir:') else spec)
+    try:
+        return folder.is_dir() and TRAINED_WITH_KEY in json.loads((folder / CONFIG_NAME).read_text())
+    except (OSError, ValueError):
+        return False
+
+
+def changed_computation_message(spec: str, name: str, trained: Any, used: Any, given: bool, verb: str) -> str:
+    """The warning for one entry of ``changed_computation``: ``given`` whether the caller passed it (else the folder
+    was deployed with it); ``verb`` what the command does with the trained model ('score', 'deploy', 'export')."""
+    how = f'--model-kwargs {name}={used!r}: {spec} was trained with' if given else \
+        f'{spec} was deployed with {name}={used!r} and trained with'
+    return (f'{how} {name}={trained!r}; with {used!r} it computes something else (give {name}={trained!r} to '
+            f'{verb} the trained model)')

@@ -900,12 +900,28 @@ def test_a_deployed_card_says_when_it_is_not_the_trained_model(tmp_path, capsys,
     assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'max'), '--model-kwargs',
                  'global_pool=max']) == 0
     assert ("smpconvnet reparam: warning: --model-kwargs global_pool='max': smpconv_tcn_gunpoint.aeon was trained "
-            "with global_pool='avg'; with 'max' it computes something else (leave global_pool out to deploy the "
+            "with global_pool='avg'; with 'max' it computes something else (give global_pool='avg' to deploy the "
             "trained model)") in capsys.readouterr().err
-    cfg = json.loads((tmp_path / 'max' / 'config.json').read_text())['pretrained_cfg']
+    config = json.loads((tmp_path / 'max' / 'config.json').read_text())
+    cfg = config['pretrained_cfg']
     assert cfg['tag'] == 'aeon' and cfg['description'].endswith(
         "global_pool='max' (trained with 'avg'): computes something else than the trained model")
     assert "- **Weights:** GunPoint (UCR)" in (tmp_path / 'max' / 'README.md').read_text()
+    # the commands that read the folder compare with the trained value it records (trial 58: evaluate-seq said it
+    # was trained with 'max', and its hint scored the other model; without arguments it said nothing)
+    assert config['trained_with'] == {'global_pool': 'avg'}
+    assert main(['evaluate-seq', str(tmp_path / 'max'), '--model-kwargs', 'global_pool=avg']) == 0
+    out, err = capsys.readouterr()
+    assert 'warning' not in err and 'accuracy 1.0000 (150/150)' in out
+    assert main(['evaluate-seq', str(tmp_path / 'max')]) == 0
+    assert (f"smpconvnet evaluate-seq: warning: {tmp_path / 'max'} was deployed with global_pool='max' and trained "
+            f"with global_pool='avg'; with 'max' it computes something else (give global_pool='avg' to score the "
+            f"trained model)") in capsys.readouterr().err
+    # export warns as reparam does (trial 58: it said nothing)
+    assert main(['export', 'smpconv_tcn_gunpoint.aeon', '-o', str(tmp_path / 'm.onnx'), '--model-kwargs',
+                 'global_pool=max']) == 0
+    assert ("smpconvnet export: warning: --model-kwargs global_pool='max': smpconv_tcn_gunpoint.aeon was trained "
+            "with global_pool='avg'") in capsys.readouterr().err
     # the trained model deployed as it was trained: none of it, and no Paths line for the package's own file
     monkeypatch.chdir(tmp_path)
     assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', 'same', '--model-kwargs',
@@ -927,3 +943,20 @@ def test_a_card_names_a_path_with_spaces_without_its_directories(tmp_path):
     config = (tmp_path / 'dep' / 'config.json').read_text()
     assert str(tmp_path) not in card and str(tmp_path) not in config
     assert '- **Source:** weights from gp w.safetensors (checkpoint_path=' in card and 'Paths:' in card
+    # brackets, commas and quotes in a name (a browser's 'model (1).safetensors'; trial 58), and a file outside the
+    # package's folder but beside it (named 'mine/w.safetensors' as if shipped)
+    for name in ('run (1)/w.safetensors', 'a,b/w.safetensors', "it's \"w\".safetensors"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes((tmp_path / 'my dir' / 'gp w.safetensors').read_bytes())
+        assert main(['reparam', 'smpconv_tcn_gunpoint', str(tmp_path / 'dep'), '--force', '--pretrained', 'no',
+                     '--model-kwargs', 'num_blocks=1', 'hidden_channels=4', f'checkpoint_path={tmp_path / name}']) == 0
+        card = (tmp_path / 'dep' / 'README.md').read_text()
+        assert str(tmp_path) not in card and str(tmp_path) not in (tmp_path / 'dep' / 'config.json').read_text()
+        assert f'- **Source:** weights from {Path(name).name} (checkpoint_path=' in card and 'Paths:' in card
+    import smpconvnet
+    from smpconvnet.weights.folders import local_paths_to_names
+    beside = Path(smpconvnet.__file__).resolve().parents[1] / 'README.md'  # the checkout's, or site-packages' folder
+    if beside.exists():
+        assert local_paths_to_names(f'from {beside} (x)') == 'from README.md (x)'
+    shipped = Path(smpconvnet.__file__).resolve().parent / 'pretrained'
+    assert local_paths_to_names(f'in {shipped}') == 'in smpconvnet/pretrained'
