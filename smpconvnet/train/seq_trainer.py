@@ -1045,12 +1045,15 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                          + (f': evaluate a model trained on {name} (the shipped one: smpconvnet evaluate-seq '
                             f'{shipped})' if shipped else ''))
     deployed_for = fixed_input_lengths(model)
+    # the registered weights a deployed folder was made from, where its cfg names them (the hints' command)
+    origin = f"{cfg['architecture']}.{cfg['tag']}" if cfg.get('architecture') and cfg.get('tag') else None
+    evaluate_origin = f' (smpconvnet evaluate-seq {origin})' if origin else ''
     if deployed_for and data.max_length > max(deployed_for):
         raise ValueError(f'{model_name} is deployed for series of {max(deployed_for)} steps (its kernels are '
                          f'materialised for that length), but the {split} split of {name} has series of up to '
-                         f'{data.max_length}: evaluate the training-form model it was deployed from, or deploy that '
-                         f'one again without --input-size (for the length it was trained at: smpconvnet reparam SRC '
-                         f'DST)')
+                         f'{data.max_length}: evaluate the training-form model it was deployed from{evaluate_origin}, '
+                         f'or deploy that one again without --input-size (for the length it was trained at: '
+                         f'smpconvnet reparam {origin or "SRC"} DST)')
     if recorded and name != recorded:
         # after the refusals (a warning before an error said nothing useful); labels are names only: '1' of one set
         # and '1' of another are unrelated classes
@@ -1068,8 +1071,9 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         warnings.warn(f'{model_name} is deployed for {max(deployed_for)} steps and its kernels span the whole input, '
                       f'but every series of {name} has {int(lengths[0])}: each is zero-padded to '
                       f'{max(deployed_for)}, which is not what the model was trained on, so this accuracy is not the '
-                      f"trained model's; evaluate the training-form model it was deployed from, or deploy that one "
-                      f'again without --input-size (smpconvnet reparam SRC DST)', stacklevel=caller_stacklevel())
+                      f"trained model's; evaluate the training-form model it was deployed from{evaluate_origin}, or "
+                      f'deploy that one again without --input-size (smpconvnet reparam {origin or "SRC"} DST)',
+                      stacklevel=caller_stacklevel())
     data = seq_data.standardize(data, cfg['mean'], cfg['std'])
     # keep the trained input length (the kernel grid); only a longer test sequence extends it
     length = max(length, data.max_length)

@@ -196,9 +196,11 @@ def test_evaluate_seq_of_a_folder_deployed_for_shorter_series_says_how_to_deploy
             "source records one: a weight file that names no model has the assumed model's), so for 20 it computes "
             'something else than for 29') in capsys.readouterr().err
     assert main(['evaluate-seq', str(tmp_path / 'jv20')]) == 1
+    # the weights it was deployed from are named (trial 58: 'smpconvnet reparam SRC DST' where the source is known)
     assert ('is deployed for series of 20 steps (its kernels are materialised for that length), but the test split of '
-            'JapaneseVowels has series of up to 29: evaluate the training-form model it was deployed from, or deploy '
-            'that one again without --input-size (for the length it was trained at: smpconvnet reparam SRC DST)') \
+            'JapaneseVowels has series of up to 29: evaluate the training-form model it was deployed from (smpconvnet '
+            'evaluate-seq smpconv_tcn_japanesevowels.aeon), or deploy that one again without --input-size (for the '
+            'length it was trained at: smpconvnet reparam smpconv_tcn_japanesevowels.aeon DST)') \
         in capsys.readouterr().err
 
 
