@@ -26,6 +26,7 @@ __all__ = [
     'shipped_weights_file', 'cached_hub_file', 'weights_location', 'is_published', 'PretrainedWeightsNotFoundError',
     'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV', 'is_project_model',
     'is_weight_source_error', 'local_weights_file', 'check_pretrained_record', 'cfg_model_defaults', 'overlay_sources',
+    'tagged_name',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -137,6 +138,14 @@ def set_hub_namespace(namespace: Optional[str]) -> str:
 
 # ---------------------------------------------------------------------------------------------------------
 # Where weights are, and a clear error when they are not
+
+def tagged_name(pretrained_cfg: Dict[str, Any]) -> Optional[str]:
+    """``architecture.tag`` of the weights a pretrained cfg names (what ``timm.create_model`` takes to load them), or
+    None where the cfg names no tag (random, adapted or custom weights)."""
+    if pretrained_cfg.get('architecture') and pretrained_cfg.get('tag'):
+        return f"{pretrained_cfg['architecture']}.{pretrained_cfg['tag']}"
+    return None
+
 
 def is_published(pretrained_cfg: Dict[str, Any]) -> bool:
     """False for a tag whose Hub repo this project has not published, while the cfg points at that repo under the

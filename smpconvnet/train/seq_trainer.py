@@ -45,11 +45,11 @@ from ..user_warnings import caller_stacklevel
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
-from ..models import recorded_args_metadata
+from ..models import recorded_args_metadata, tagged_name
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input
 from ..weights.sources import (
-    changed_computation, changed_computation_message, check_none_kwargs, load_model_with_config, register_checkpoint_format, unknown_argument_hint,
-    weights_file_hints)
+    changed_computation, changed_computation_message, check_none_kwargs, load_model_with_config,
+    register_checkpoint_format, unknown_argument_hint, weights_file_hints)
 
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
@@ -1046,7 +1046,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                             f'{shipped})' if shipped else ''))
     deployed_for = fixed_input_lengths(model)
     # the registered weights a deployed folder was made from, where its cfg names them (the hints' command)
-    origin = f"{cfg['architecture']}.{cfg['tag']}" if cfg.get('architecture') and cfg.get('tag') else None
+    origin = tagged_name(cfg)
     evaluate_origin = f' (smpconvnet evaluate-seq {origin})' if origin else ''
     if deployed_for and data.max_length > max(deployed_for):
         raise ValueError(f'{model_name} is deployed for series of {max(deployed_for)} steps (its kernels are '

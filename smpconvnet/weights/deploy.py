@@ -25,7 +25,8 @@ import torch
 from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
-from ..models import SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, kernels_span_the_input, two_branch_eval
+from ..models import (SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, kernels_span_the_input, tagged_name,
+                      two_branch_eval)
 from .folders import (TRAINED_WITH_KEY, check_not_managed, foreign_to_model_folder, local_paths_to_names, model_card,
                       print_step, set_pretrained_cfg, with_channels, write_model_folder)
 from .sources import changed_computation, changed_computation_message, load_deployed, load_model, load_model_with_config
@@ -84,7 +85,7 @@ def _check_input_size(model: torch.nn.Module, size: Tuple[int, ...]):
     cfg = getattr(model, 'pretrained_cfg', None) or {}
     # a deployed model's weights are its final form: the model it was deployed from (its cfg names it) is what can be
     # built for other channels or, with whole-series kernels, deployed for another length
-    source = cfg.get('architecture', '') + (f".{cfg['tag']}" if cfg.get('architecture') and cfg.get('tag') else '')
+    source = tagged_name(cfg) or ''
     deployed = is_deployed(model)
     if isinstance(in_chans, int) and size[0] != in_chans:
         wanted = ','.join(str(v) for v in (in_chans,) + size[1:])
@@ -185,14 +186,16 @@ def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Te
                       stacklevel=caller_stacklevel())
 
 
-def _command(words, input_size, pretrained, model_kwargs) -> str:
+def _command(words, input_size, pretrained, model_kwargs) -> Tuple[str, bool]:
     """The command line that does what this call does (for the model card): paths as typed (they reproduce the
-    folder from the directory the command ran in), an absolute one by its name (no local directories in a card)."""
+    folder from the directory the command ran in), an absolute one by its name (no local directories in a card);
+    and whether it named any so (the card then says how its paths are given)."""
     def shown(word: str) -> str:
         prefix = 'local-dir:' if word.startswith('local-dir:') else ''
         path = Path(word[len(prefix):])
         return prefix + path.name if path.is_absolute() else word
-    words = [shown(w) for w in words]
+    typed, words = list(words), [shown(w) for w in words]
+    named_paths = words != typed
     if input_size:
         words += ['--input-size', ','.join(map(str, input_size))]
     if pretrained != 'auto':
@@ -204,8 +207,10 @@ def _command(words, input_size, pretrained, model_kwargs) -> str:
             if isinstance(value, dict):
                 return {k: named(v) for k, v in value.items()}
             return local_paths_to_names(value) if isinstance(value, str) else value
-        words += ['--model-kwargs'] + [f'{k}={json.dumps(named(v))}' for k, v in model_kwargs.items()]
-    return shlex.join(words)
+        values = {k: named(v) for k, v in model_kwargs.items()}
+        named_paths = named_paths or values != dict(model_kwargs)
+        words += ['--model-kwargs'] + [f'{k}={json.dumps(v)}' for k, v in values.items()]
+    return shlex.join(words), named_paths
 
 
 def _warn_changed_computation(src: str, model_kwargs: Optional[Dict[str, Any]], source: str, verb: str):
@@ -218,15 +223,12 @@ def _warn_changed_computation(src: str, model_kwargs: Optional[Dict[str, Any]], 
     return changed
 
 
-def _describe(model: torch.nn.Module, description: str):
-    set_pretrained_cfg(model, dict(model.pretrained_cfg, description=description))
-
-
-def _untag(model: torch.nn.Module, description: str):
-    # a deployed folder that is not the tagged weights' model: without their tag (info would name the trained model),
-    # with a description that says what it is
-    set_pretrained_cfg(model, dict({k: v for k, v in model.pretrained_cfg.items() if k != 'tag'},
-                                   description=description))
+def _describe(model: torch.nn.Module, source: str, what: str, untag: bool = True):
+    """Add ``what`` to the deployed model's description (its weights', else ``source``). ``untag``: a deployed folder
+    that is not the tagged weights' model, without their tag (info would name the trained model); kept where the
+    weights are the tag's (the hints that name the model it was deployed from read it)."""
+    cfg = {k: v for k, v in model.pretrained_cfg.items() if not (untag and k == 'tag')}
+    set_pretrained_cfg(model, dict(cfg, description=f"{model.pretrained_cfg.get('description') or source}; {what}"))
 
 
 def _refuse_feature_extractor(model_kwargs: Optional[Dict[str, Any]], command: str):
@@ -303,13 +305,14 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         # said in the folder itself, not only in its card: without the weights' tag (info would name the trained
         # model), with a description that says so, and a key evaluate-seq warns about
         extra['random_weights'] = True
-        _untag(deployed, f'{source}: not trained')
+        set_pretrained_cfg(deployed, dict({k: v for k, v in deployed.pretrained_cfg.items() if k != 'tag'},
+                                          description=f'{source}: not trained'))
     trained_classes, classes = deployed.pretrained_cfg.get('num_classes'), getattr(model, 'num_classes', None)
     if trained_classes and classes and classes != trained_classes:
         # a new classifier (another num_classes) is not the tagged weights' model either (the card's Classifier
         # line says so too)
-        _untag(deployed, f"{deployed.pretrained_cfg.get('description') or source}; classifier new, initialised at "
-                         f"random ({classes} classes; the weights' had {trained_classes})")
+        _describe(deployed, source, f"classifier new, initialised at random ({classes} classes; the weights' had "
+                                    f"{trained_classes})")
         extra['new_classifier'] = {'num_classes': classes, 'trained_num_classes': trained_classes}
     trained_chans, chans = (deployed.pretrained_cfg.get('input_size') or (None,))[0], x.shape[1]
     if trained_chans and chans != trained_chans:
@@ -317,18 +320,17 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         # per-channel normalisation has no value for the new channels; their mean, as timm's data config takes it
         set_pretrained_cfg(deployed, with_channels(deployed.pretrained_cfg, chans))
         if not source.startswith('random weights'):  # (random ones had nothing to adapt)
-            _untag(deployed, f"{deployed.pretrained_cfg.get('description') or source}; first layer adapted to "
-                             f"{chans} input channels from the weights' {trained_chans} (timm's rule: exact for 1 or "
-                             f"a multiple of {trained_chans}, approximate otherwise)")
+            _describe(deployed, source, f"first layer adapted to {chans} input channels from the weights' "
+                                        f"{trained_chans} (timm's rule: exact for 1 or a multiple of {trained_chans}, "
+                                        f"approximate otherwise)")
     if changed:
         # the trained values, for the commands that read the folder (changed_computation: what the weights were
         # trained with, not what this folder was deployed with)
         extra[TRAINED_WITH_KEY] = {k: trained for k, (trained, _) in changed.items()}
-        # not the trained model's computation: said in the folder (info, the card), not only on the terminal; the
-        # tag stays (the weights are the tag's: the hints that name the model it was deployed from read it)
-        _describe(deployed, f"{deployed.pretrained_cfg.get('description') or source}; "
-                         + ', '.join(f'{k}={given!r} (trained with {trained!r})' for k, (trained, given)
-                                     in changed.items()) + ': computes something else than the trained model')
+        # not the trained model's computation: said in the folder (info, the card), not only on the terminal
+        _describe(deployed, source, ', '.join(f'{k}={given!r} (trained with {trained!r})' for k, (trained, given)
+                                              in changed.items()) + ': computes something else than the trained model',
+                  untag=False)
     trained_length = model_input_shape(model)[-1]
     if _deploys_for_a_length(model, x):
         # the length the kernels were materialised for: timm rebuilds the deployed structure from seq_len
@@ -339,17 +341,13 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         if kernels_span_the_input(model) and model_args['seq_len'] != trained_length \
                 and not source.startswith('random'):
             # whole-series kernels resampled for another length (warned of above): not the trained model either
-            _describe(deployed, f"{deployed.pretrained_cfg.get('description') or source}; whole-series kernels "
-                             f"deployed for {model_args['seq_len']} steps (trained at {trained_length}): computes "
-                             f"something else than the trained model")
+            _describe(deployed, source, f"whole-series kernels deployed for {model_args['seq_len']} steps (trained "
+                                        f"at {trained_length}): computes something else than the trained model",
+                      untag=False)
     dataset = extra.get('dataset') or {}
-    card = model_card(architecture, deployed, model_args, architecture, source=source,
-                       command=_command(['smpconvnet', 'reparam', src, dst], input_size, pretrained,
-                                        model_kwargs), deployed=True,
-                       trained_length=trained_length,
-                       paths_named=any(Path(w[len('local-dir:'):] if w.startswith('local-dir:') else w).is_absolute()
-                                       for w in (src, dst)) or any(
-                           local_paths_to_names(str(v)) != str(v) for v in (model_kwargs or {}).values()),
+    command, paths_named = _command(['smpconvnet', 'reparam', src, dst], input_size, pretrained, model_kwargs)
+    card = model_card(architecture, deployed, model_args, architecture, source=source, command=command,
+                       deployed=True, trained_length=trained_length, paths_named=paths_named,
                        regression=dataset.get('name') if dataset.get('task') == 'regression' else None)
     print_step(f'[3/3] writing {dst_path} (deployed state dict + config.json, verified by loading it back)', quiet)
     write_model_folder(deployed, dst_path, card, model_args=model_args, deployed=True, force=force, verify=verify,
