@@ -10,6 +10,7 @@ the pretrained config points at it (timm prefers ``file`` over ``hf_hub_id``), s
 empty Hub cache.
 """
 import contextlib
+import contextvars
 import dataclasses
 import os
 import shlex
@@ -26,7 +27,7 @@ __all__ = [
     'shipped_weights_file', 'cached_hub_file', 'weights_location', 'is_published', 'PretrainedWeightsNotFoundError',
     'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV', 'is_project_model',
     'is_weight_source_error', 'local_weights_file', 'check_pretrained_record', 'cfg_model_defaults', 'overlay_sources',
-    'tagged_name',
+    'tagged_name', 'say_if_random', 'weights_loaded_after',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -145,6 +146,48 @@ def tagged_name(pretrained_cfg: Dict[str, Any]) -> Optional[str]:
     if pretrained_cfg.get('architecture') and pretrained_cfg.get('tag'):
         return f"{pretrained_cfg['architecture']}.{pretrained_cfg['tag']}"
     return None
+
+
+def say_if_random(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
+    """``model`` (in place), whose pretrained cfg says so in its ``description`` where it was built with
+    ``pretrained=False`` from a registered cfg (a cfg the caller gives whole, or an overlay with a description, is the
+    caller's: this package's loaders build so and then load the weights that cfg describes).
+
+    timm keeps a random model's pretrained cfg as the tag's (its data config: input size, normalisation, labels), and
+    ``timm.models.save_for_hf`` / ``push_to_hf_hub`` write it: the cfg's description of the tag's weights then read
+    as the saved model's (a model card called random weights "GunPoint"). The tag and every other field stay, as for
+    timm's own models. A features_only wrapper and the model it holds both say it."""
+    given = kwargs.get('pretrained_cfg')
+    if pretrained or _WEIGHTS_LOADED_AFTER.get() or (given is not None and not isinstance(given, str)) or \
+            'description' in (kwargs.get('pretrained_cfg_overlay') or {}):
+        return model
+    for module in model.modules():
+        cfg = getattr(module, 'pretrained_cfg', None)
+        if not isinstance(cfg, dict) or cfg.get('description', '').startswith(_RANDOM_PREFIX):
+            continue
+        # a tag with weights is named (an 'untrained' tag has none: its cfg describes the data it is configured for)
+        has_weights = any(cfg.get(k) for k in ('hf_hub_id', 'file', 'url', 'state_dict'))
+        name = tagged_name(cfg) if has_weights else None
+        description = _RANDOM_PREFIX + (f', not with the weights of {name}' if name else '') + (
+            f"; the tag's description: {cfg['description']}" if cfg.get('description') else '')
+        # default_cfg too: timm's alias of it, which its ONNX export reads
+        module.pretrained_cfg = module.default_cfg = dict(cfg, description=description)
+    return model
+
+
+_RANDOM_PREFIX = 'initialised at random (created with pretrained=False)'
+_WEIGHTS_LOADED_AFTER = contextvars.ContextVar('smpconvnet_weights_loaded_after', default=False)
+
+
+@contextlib.contextmanager
+def weights_loaded_after():
+    """Within it, models built with ``pretrained=False`` keep their registered description (``say_if_random``
+    says nothing): for a loader that builds a model and then loads the weights the cfg describes into it."""
+    token = _WEIGHTS_LOADED_AFTER.set(True)
+    try:
+        yield
+    finally:
+        _WEIGHTS_LOADED_AFTER.reset(token)
 
 
 def is_published(pretrained_cfg: Dict[str, Any]) -> bool:

@@ -76,7 +76,7 @@ from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, find_state_dict, first_layer_adapted_by_filter, folder_weights_file,
     has_batchnorm, is_deployed_state_dict, is_safetensors_file, other_size_keys, record_loaded_classes,
     remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
-from ._pretrained import cfg_model_defaults, check_pretrained_record, explain_missing_weights
+from ._pretrained import cfg_model_defaults, check_pretrained_record, explain_missing_weights, say_if_random
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -1960,7 +1960,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     # another network. None values too (kernel_length=None: whole-series kernels): timm passes a folder's recorded
     # None to the model, and drops only a caller's
     model.arch_args = whole_architecture(model_args)
-    return remember_create_args(model, kwargs)
+    return say_if_random(remember_create_args(model, kwargs), pretrained, kwargs)
 
 
 def _create_smpconv_tcn(variant: str, pretrained: bool = False, **kwargs) -> nn.Module:

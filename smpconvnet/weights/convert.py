@@ -19,6 +19,7 @@ import torch
 
 from ..atomic_io import check_destination
 from ..layers.reparam import relative_error
+from ..models import weights_loaded_after
 from .folders import (
     CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, check_not_managed, foreign_to_model_folder, model_card, print_step,
     retrained_cfg, set_pretrained_cfg, write_model_folder,
@@ -127,7 +128,8 @@ def convert_checkpoint(
     print_step(f'      {description}: {architecture}' + (f' with {model_args}' if model_args else ''), quiet)
 
     print_step('[2/4] building the network and loading the original weights (checkpoint_filter_fn)', quiet)
-    original = timm.create_model(architecture, **model_args).eval()
+    with weights_loaded_after():  # the original's weights are loaded next
+        original = timm.create_model(architecture, **model_args).eval()
     try:
         original.load_state_dict(checkpoint_filter_fn(checkpoint, original), strict=True)
     except RuntimeError as e:

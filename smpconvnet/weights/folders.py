@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 import torch
 
 from ..atomic_io import atomic_dir, check_destination, entries_besides, holds_nothing
-from ..models import member_network, recorded_args_metadata
+from ..models import member_network, recorded_args_metadata, weights_loaded_after
 from .hub import MANIFEST_NAME
 
 __all__ = [
@@ -496,7 +496,8 @@ def write_release_folder(name: str, dst: PathLike, force: bool = False) -> Path:
 
     architecture, tag = name.split('.')
     notes = _RELEASE_NOTES[architecture]
-    model = timm.create_model(name).eval()
+    with weights_loaded_after():  # the cfg of the weights released with it
+        model = timm.create_model(name).eval()
     n_params = sum(p.numel() for p in model.parameters())
     gmacs = count_macs(model, model.pretrained_cfg['input_size']) / 1e9
     cfg = model.pretrained_cfg

@@ -32,7 +32,7 @@ from ..models import (
     is_weight_source_error, local_model_name, member_network, model_folder_of, overlay_sources, pooling_at_config_root,
     pooling_shown_by, recorded_model_args,
     removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii,
-    with_class_defaults,
+    weights_loaded_after, with_class_defaults,
 )
 from .folders import (CHECKPOINT_SUFFIXES, CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, TRAINED_WITH_KEY, WEIGHTS_NAME,
                       read_config, retrained_cfg, set_pretrained_cfg, with_channels)
@@ -1032,11 +1032,12 @@ def _create_keeping_none(name: str, **kwargs) -> torch.nn.Module:
     import timm
     from timm.layers import set_layer_config
     if all(v is not None for v in kwargs.values()):
-        return timm.create_model(name, **kwargs)
+        with weights_loaded_after():  # the caller loads the file's weights: not a random model's cfg
+            return timm.create_model(name, **kwargs)
     architecture, tag = timm.models.split_model_name_tag(name)
     if tag:
         kwargs.setdefault('pretrained_cfg', tag)  # as create_model reads a tag
-    with set_layer_config(scriptable=None, exportable=None, no_jit=None):
+    with set_layer_config(scriptable=None, exportable=None, no_jit=None), weights_loaded_after():
         model = timm.models.model_entrypoint(architecture)(**dict(dict(pretrained=False), **kwargs))
     model._model_args = {k: v for k, v in kwargs.items()
                          if k not in ('device', 'dtype', 'pretrained', 'pretrained_cfg', 'pretrained_cfg_overlay')}

@@ -79,6 +79,9 @@ def test_imagenet_config_is_what_convert_writes(name, tmp_path):
     """The committed config.json is exactly what `smpconvnet convert` of the authors' release puts on the Hub."""
     from timm.models._hub import save_config_for_hf
 
-    model = timm.create_model(name.split('.')[0])  # how convert builds a recognised SMPConvNet-T
+    from smpconvnet.models import weights_loaded_after
+
+    with weights_loaded_after():  # how convert builds a recognised SMPConvNet-T, to load the release into
+        model = timm.create_model(name.split('.')[0])
     save_config_for_hf(model, str(tmp_path / 'config.json'))
     assert json.loads((tmp_path / 'config.json').read_text()) == json.loads((WEIGHTS_DIR / name / 'config.json').read_text())
