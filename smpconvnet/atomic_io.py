@@ -6,6 +6,7 @@ created file or folder (the process umask applied).
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence, Union
@@ -189,6 +190,47 @@ def _check_replaceable(dst: Path, foreign: Optional[Callable[[Path], Optional[st
 
 
 @contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    # Ctrl-C / SIGTERM received in the block are raised once it is done (Python's handlers run in the main thread
+    # only; a thread's signal mask does not hold a process-directed signal, which another thread may take); in other
+    # threads _swap's undo covers an exception raised in between
+    received = []
+    previous = {}
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not None:  # None: a handler installed outside Python, left alone
+                previous[signum] = signal.signal(signum, lambda n, frame: received.append(n))
+    except ValueError:  # not the main thread
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        yield
+        return
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(received):
+            signal.raise_signal(signum)
+
+
+def _swap(dst: Path, old: Path, tmp: Path) -> None:
+    """``dst`` moved aside to ``old``, ``tmp`` renamed to ``dst`` and ``old`` deleted, as one step: an interruption
+    or an error between the two renames (Ctrl-C, a full or read-only directory) puts ``dst`` back rather than leaving
+    it under ``old``'s hidden name with nothing at ``dst``."""
+    with _signals_deferred():
+        os.replace(dst, old)
+        try:
+            os.replace(tmp, dst)
+        except BaseException:
+            if not os.path.lexists(dst):
+                os.replace(old, dst)
+            raise
+        # a link to a folder is replaced as a link: the folder it points at is not deleted
+        shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
+
+
+@contextlib.contextmanager
 def atomic_dir(dst: PathLike, force: bool = False,
                foreign: Callable[[Path], Optional[str]] = lambda folder: entries_besides(folder, ())) -> Iterator[Path]:
     """Yield a temporary folder next to ``dst``; on success it becomes ``dst``, replacing it if ``force`` and it is
@@ -206,10 +248,7 @@ def atomic_dir(dst: PathLike, force: bool = False,
         if dst.exists():
             old = Path(tempfile.mkdtemp(prefix=f'.{dst.name}.', suffix='.old', dir=dst.parent))
             old.rmdir()
-            os.replace(dst, old)
-            os.replace(tmp, dst)
-            # a link to a folder is replaced as a link: the folder it points at is not deleted
-            shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
+            _swap(dst, old, tmp)
         else:
             os.replace(tmp, dst)
     finally:

@@ -2,6 +2,7 @@
 import os
 import re
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -49,6 +50,56 @@ def test_atomic_dir_replaces_only_when_complete(tmp_path):
         (tmp / 'b.bin').write_bytes(b'2')
     assert sorted(p.name for p in dst.iterdir()) == ['b.bin']
     assert sorted(p.name for p in tmp_path.iterdir()) == ['model']
+
+
+@pytest.mark.parametrize('failure', [KeyboardInterrupt, OSError])
+def test_atomic_dir_keeps_the_old_folder_when_the_swap_fails(tmp_path, monkeypatch, failure):
+    """Replacing a folder takes two renames (the old one aside, the new one in): an exception between them (Ctrl-C,
+    a disk error) left the old folder under a hidden '.model.*.old' name and nothing at 'model' (trial 58, read in
+    the code). The old folder is put back, nothing hidden is left, and the exception goes on."""
+    import os
+    from smpconvnet import atomic_io
+    dst = tmp_path / 'model'
+    with atomic_dir(dst) as tmp:
+        (tmp / 'a.bin').write_bytes(b'1')
+    real_replace, calls = os.replace, []
+
+    def replace(src, target):
+        calls.append(Path(src).name)
+        if len(calls) == 2:  # the new folder's rename
+            raise failure('interrupted between the renames')
+        return real_replace(src, target)
+    monkeypatch.setattr(atomic_io.os, 'replace', replace)
+    with pytest.raises(failure):
+        with atomic_dir(dst, force=True, foreign=lambda folder: None) as tmp:
+            (tmp / 'b.bin').write_bytes(b'2')
+    assert calls[0] == 'model' and calls[1].endswith('.tmp') and calls[2].endswith('.old')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['model']
+    assert sorted(p.name for p in dst.iterdir()) == ['a.bin']
+
+
+def test_ctrl_c_during_the_swap_waits_until_it_is_done(tmp_path, monkeypatch):
+    """SIGINT arriving while the old folder is aside is held until the new one is in place and the old one deleted,
+    then raised (a handler that records it stands in for Python's during those steps)."""
+    import os
+    import signal
+    from smpconvnet import atomic_io
+    dst = tmp_path / 'model'
+    with atomic_dir(dst) as tmp:
+        (tmp / 'a.bin').write_bytes(b'1')
+    real_replace = os.replace
+
+    def replace(src, target):
+        result = real_replace(src, target)
+        if Path(target).name.endswith('.old'):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C with the old folder aside
+        return result
+    monkeypatch.setattr(atomic_io.os, 'replace', replace)
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_dir(dst, force=True, foreign=lambda folder: None) as tmp:
+            (tmp / 'b.bin').write_bytes(b'2')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['model']
+    assert sorted(p.name for p in dst.iterdir()) == ['b.bin']
 
 
 def test_data_reaches_the_disk_before_the_rename(tmp_path, monkeypatch):
