@@ -2,7 +2,7 @@
 import operator
 from typing import Any, Tuple
 
-__all__ = ['check_io_counts']
+__all__ = ['check_io_counts', 'check_counts', 'check_count_lists']
 
 
 def check_io_counts(in_chans: Any, num_classes: Any) -> Tuple[int, int]:
@@ -24,3 +24,50 @@ def check_io_counts(in_chans: Any, num_classes: Any) -> Tuple[int, int]:
             raise ValueError(f'{name} must be an int of at least {least}, got {value!r}')
         checked.append(count)
     return checked[0], checked[1]
+
+
+def _is_count(value: Any) -> bool:
+    try:
+        return not isinstance(value, bool) and operator.index(value) >= 1
+    except TypeError:
+        return False
+
+
+def _as_typed(value: Any) -> Any:
+    # the whole number a float such as 96.0 (a config's, the command line's) stands for, for a hint typed as is
+    return int(value) if isinstance(value, float) and value.is_integer() and value >= 1 else value
+
+
+def check_counts(**counts: Any) -> None:
+    """Check each keyword's value is a count (block, channel, point or tap numbers): an integer of at least 1 (any
+    integer type, ``operator.index``; not a bool).
+
+    Raises:
+        ValueError: naming the argument, with the value to type where a float stands for a whole number
+            (``hidden_channels=60.0`` failed inside torch, or said "must be a positive int" without the fix).
+    """
+    for name, value in counts.items():
+        if not _is_count(value):
+            typed = _as_typed(value)
+            raise ValueError(f'{name} must be an int of at least 1, got {value!r}'
+                             + (f' ({name}={typed})' if _is_count(typed) else ''))
+
+
+def check_count_lists(per: str, example_length: int, **lists: Any) -> None:
+    """Check each keyword's value is a list (or tuple) of counts, one per ``per`` (stage, block).
+
+    Raises:
+        ValueError: naming the argument: a bare number (``len()`` said "object of type 'int' has no len()"), or an
+            entry that is not an integer of at least 1 (``[96.0, ...]`` failed inside torch); the example given is
+            typed as is (whole numbers) where the values allow one.
+    """
+    for name, value in lists.items():
+        listed = isinstance(value, (list, tuple))
+        entries = [_as_typed(v) for v in (value if listed else [value] * example_length)]
+        example = f'{name}=[{",".join(map(str, entries))}]' if all(map(_is_count, entries)) else ''
+        if not listed:
+            raise ValueError(f'{name}={value!r}: expected a list with one entry per {per}'
+                             + (f' (e.g. {example} for {example_length} {per}s)' if example else ''))
+        if not all(map(_is_count, value)):
+            raise ValueError(f'{name}={list(value)!r}: expected whole numbers of at least 1, one per {per}'
+                             + (f' (e.g. {example})' if example else ''))

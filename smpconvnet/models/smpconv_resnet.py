@@ -31,7 +31,7 @@ from timm.models._features_fx import register_notrace_function
 from timm.models._manipulate import checkpoint_seq
 from timm.models._registry import generate_default_cfgs, register_model
 
-from ._args import check_io_counts
+from ._args import check_count_lists, check_counts, check_io_counts
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict,
     other_size_keys, pooling_shown_by, record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict,
@@ -287,6 +287,8 @@ class SMPConvResNet(nn.Module):
     ):
         dd = dict(device=device, dtype=dtype)
         super().__init__()
+        check_counts(stem_channels=stem_channels, n_points=n_points, small_kernel_size=small_kernel_size)
+        check_count_lists('block', len(DEFAULT_BLOCK_CHANNELS), block_channels=block_channels)
         in_chans, num_classes = check_io_counts(in_chans, num_classes)
         if not isinstance(bias, bool):  # (a string 'false' would be truthy: another network, silently)
             raise ValueError(f'bias must be True or False, got {bias!r}')
@@ -599,7 +601,9 @@ RECORD_CHECKED_ARGS = SHAPE_BLIND_ARGS + ('r_min',)
 
 
 def _create_smpconv_resnet(variant: str, pretrained: bool = False, **kwargs) -> SMPConvResNet:
-    num_blocks = len(kwargs.get('block_channels', DEFAULT_BLOCK_CHANNELS))
+    block_channels = kwargs.get('block_channels', DEFAULT_BLOCK_CHANNELS)
+    check_count_lists('block', len(DEFAULT_BLOCK_CHANNELS), block_channels=block_channels)  # (its feature indices)
+    num_blocks = len(block_channels)
     check_pretrained_record(variant, pretrained, kwargs,
                             with_class_defaults(SMPConvResNet, kwargs, RECORD_CHECKED_ARGS), RECORD_CHECKED_ARGS)
     with explain_missing_weights(variant, pretrained, kwargs, SHAPE_BLIND_ARGS), \

@@ -71,7 +71,7 @@ from timm.models._features import FeatureGetterNet, feature_take_indices
 from timm.models._features_fx import register_notrace_function
 from timm.models._registry import generate_default_cfgs, register_model
 
-from ._args import check_io_counts
+from ._args import check_counts, check_io_counts
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, find_state_dict, first_layer_adapted_by_filter, folder_weights_file,
     has_batchnorm, is_deployed_state_dict, is_safetensors_file, other_size_keys, record_loaded_classes,
@@ -762,15 +762,9 @@ class SMPConvTCN(nn.Module):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                       or (value < MIN_LENGTH and name != 'kernel_length')):
                 raise ValueError(f'{name} must be None or an int of at least {MIN_LENGTH} (steps), got {value!r}')
-        for name, value in (('num_blocks', num_blocks), ('hidden_channels', hidden_channels), ('n_points', n_points),
-                            ('small_kernel_size', small_kernel_size)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f'{name} must be a positive int, got {value!r}')
+        check_counts(num_blocks=num_blocks, hidden_channels=hidden_channels, n_points=n_points,
+                     small_kernel_size=small_kernel_size)
         in_chans, num_classes = check_io_counts(in_chans, num_classes)
-        if num_blocks < 1 or hidden_channels < 1 or n_points < 1 or small_kernel_size < 1:
-            raise ValueError(
-                f'num_blocks, hidden_channels, n_points and small_kernel_size must be positive, got '
-                f'{num_blocks}, {hidden_channels}, {n_points}, {small_kernel_size}')
         for name, value in (('causal', causal), ('bias', bias)):
             if not isinstance(value, bool):  # (a string 'false' would be truthy: another network, silently)
                 raise ValueError(f'{name} must be True or False, got {value!r}')
@@ -1897,6 +1891,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     # the caller gives none, as timm builds any model: the variant's would win over them, and timm's loading would
     # then replace the weights' head at random or sum their first layer to other channels, silently
     model_args = {**arch_args, **cfg_model_defaults(variant, kwargs, stated_only=True), **kwargs}
+    check_counts(num_blocks=model_args['num_blocks'])  # (its feature indices are built from it before the model)
     if pretrained and 'num_members' in arch_args and 'num_members' not in kwargs and _weights_hold_one_model(kwargs):
         # a single model's weights for a variant registered as an ensemble since (a folder written before records no
         # num_members): built as the one SMP-TCN the file holds, as its shapes tell its classes

@@ -28,7 +28,7 @@ from timm.models._features_fx import register_notrace_function
 from timm.models._manipulate import checkpoint_seq
 from timm.models._registry import generate_default_cfgs, register_model
 
-from ._args import check_io_counts
+from ._args import check_count_lists, check_io_counts
 from ._checkpoint import (
     check_deployed_fit, check_input_channels, has_batchnorm, in_chans_asked, is_deployed_state_dict, pooling_shown_by,
     record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict, with_class_defaults)
@@ -485,10 +485,7 @@ class SMPConvNet(nn.Module):
     ):
         dd = dict(device=device, dtype=dtype)
         super().__init__()
-        for name, value in (('large_kernel_sizes', large_kernel_sizes), ('layers', layers), ('channels', channels)):
-            if not isinstance(value, (list, tuple)):  # a bare number: len() said "object of type 'int' has no len()"
-                raise ValueError(f'{name}={value!r}: expected a list with one entry per stage (e.g. '
-                                 f'{name}=[{",".join([str(value)] * 4)}] for four stages)')
+        check_count_lists('stage', 4, large_kernel_sizes=large_kernel_sizes, layers=layers, channels=channels)
         num_stages = len(layers)
         if not (len(large_kernel_sizes) == len(channels) == num_stages) or num_stages == 0:
             raise ValueError(

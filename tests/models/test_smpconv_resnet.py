@@ -242,3 +242,17 @@ def test_a_size_hint_keeps_the_pooling_the_head_shows(deployed):
     x = torch.randn(2, 3, 16, 16)
     with torch.no_grad():
         assert torch.equal(fitting.eval()(x), trained(x))
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    # a bare number failed in len() ("object of type 'int' has no len()"), a float inside torch (trial 58)
+    (dict(block_channels=64), r'block_channels=64: expected a list with one entry per block \(e\.g\. '
+                              r'block_channels=\[64,64,64,64,64,64,64\] for 7 blocks\)$'),
+    (dict(block_channels=[64.0, 128]), r'block_channels=\[64\.0, 128\]: expected whole numbers of at least 1, one '
+                                       r'per block \(e\.g\. block_channels=\[64,128\]\)$'),
+    (dict(stem_channels=0), r'stem_channels must be an int of at least 1, got 0$'),
+    (dict(n_points=16.0), r'n_points must be an int of at least 1, got 16\.0 \(n_points=16\)$'),
+])
+def test_bad_configuration(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        timm.create_model('smpconv_resnet_cifar10', **kwargs)

@@ -636,13 +636,18 @@ def test_bad_constructor_arguments():
     for name, value in (('kernel_length', 32.5), ('kernel_length', '32'), ('seq_len', 150.0), ('seq_len', True)):
         with pytest.raises(ValueError, match=f'{name} must be None or an int of at least 2 .steps., got {value!r}'):
             SMPConvTCN(**{name: value})
-    with pytest.raises(ValueError, match="hidden_channels must be a positive int, got 16.0"):
+    # a float that stands for a count gets the value to type (trial 58: the hint of a list repeated the float)
+    with pytest.raises(ValueError, match=r"hidden_channels must be an int of at least 1, got 16.0 \(hidden_channels=16\)$"):
         SMPConvTCN(hidden_channels=16.0)
+    with pytest.raises(ValueError, match=r"n_points must be an int of at least 1, got 30.5$"):
+        SMPConvTCN(n_points=30.5)
+    with pytest.raises(ValueError, match=r"num_blocks must be an int of at least 1, got 2.0 \(num_blocks=2\)"):
+        timm.create_model('smpconv_tcn_gunpoint', num_blocks=2.0)  # (feature indices are built from it first)
     with pytest.raises(ValueError, match="global_pool must be 'last', 'avg', 'max', 'avgmax' or ''"):
         SMPConvTCN(global_pool='catavgmax')
     with pytest.raises(ValueError, match="global_pool must be 'last', 'avg', 'max', 'avgmax' or ''"):
         small_model().set_global_pool('avg_max')
-    with pytest.raises(ValueError, match='must be positive'):
+    with pytest.raises(ValueError, match='num_blocks must be an int of at least 1, got 0$'):
         SMPConvTCN(num_blocks=0)
 
 

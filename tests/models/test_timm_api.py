@@ -234,8 +234,13 @@ def test_unknown_model_or_tag():
     (dict(layers=[1, 1, 1]), 'one entry per stage'),
     # a bare number (trial 57: "object of type 'int' has no len()"), with a hint that works as typed
     (dict(large_kernel_sizes=31), r'large_kernel_sizes=31: expected a list with one entry per stage \(e\.g\. '
-                                  r'large_kernel_sizes=\[31,31,31,31\] for four stages\)'),
+                                  r'large_kernel_sizes=\[31,31,31,31\] for 4 stages\)'),
     (dict(layers=2), r'layers=2: expected a list'),
+    # a float (trial 58: the hint suggested channels=[96.0,...], and a list of floats failed inside torch)
+    (dict(channels=96.0), r'channels=96\.0: expected a list with one entry per stage \(e\.g\. channels=\[96,96,96,96\]'),
+    (dict(channels=[96.0, 192, 384, 768]), r'channels=\[96\.0, 192, 384, 768\]: expected whole numbers of at '
+                                           r'least 1, one per stage \(e\.g\. channels=\[96,192,384,768\]\)$'),
+    (dict(layers=[2, 2, 0, 2]), r'layers=\[2, 2, 0, 2\]: expected whole numbers of at least 1, one per stage$'),
     (dict(large_kernel_sizes=[31, 29, 28, 13]), 'odd'),
     (dict(small_kernel_size=15, large_kernel_sizes=[31, 29, 27, 13]), 'must not exceed'),
 ])
