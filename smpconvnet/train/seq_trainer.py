@@ -949,6 +949,22 @@ def _warn_overridden(model_name: str, kwargs: Dict[str, Any]):
                       stacklevel=caller_stacklevel())
 
 
+def _refuse_other_io(kwargs: Dict[str, Any], cfg: Dict[str, Any]) -> None:
+    # another class count or input channel count than the weights' (their pretrained cfg's): a model that evaluates
+    # nothing the weights learnt
+    # (the cfg's num_classes is the weights'; a classifier of another size has no label_names: drop_stale_label_names)
+    if 'num_classes' in kwargs and cfg.get('num_classes') and kwargs['num_classes'] != cfg['num_classes']:
+        raise ValueError(f'--model-kwargs num_classes={kwargs["num_classes"]!r}: the weights classify '
+                         f'{cfg["num_classes"]} classes; another number gets a new classifier initialised at random, '
+                         f'which has nothing to evaluate: give num_classes={cfg["num_classes"]}')
+    trained_chans = int((cfg.get('input_size') or (0,))[0])
+    if 'in_chans' in kwargs and trained_chans and kwargs['in_chans'] != trained_chans:
+        # (the forward pass then refused the data's series, advising in_chans=1 "to change it")
+        raise ValueError(f'--model-kwargs in_chans={kwargs["in_chans"]!r}: the weights read {trained_chans} '
+                         f'channel(s), as the series they were trained on; another number adapts the first layer to '
+                         f'inputs the data set does not have: give in_chans={trained_chans}')
+
+
 def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: str = 'test',
                         batch_size: int = 64, model_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Load ``model_name`` with its weights (``smpconvnet.load_model``: a registered name with tag, hf-hub: /
@@ -979,6 +995,20 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     try:
         # (a classifier of another size loads as a new one, from every source: refused below)
         model, _, extra = load_model_with_config(model_name, pretrained=True, **(model_kwargs or {}))
+    except ValueError as e:
+        io_args = [k for k in ('in_chans', 'num_classes') if k in kwargs]
+        if not io_args:
+            raise
+        # deployed weights do not adapt to other channels or classes: their shape refusal named neither the
+        # argument nor the value to give; the refusal of a training form's weights does, read off the model
+        # built without them (this error stands where that model builds and accepts them)
+        try:
+            plain = load_model_with_config(model_name, pretrained=True,
+                                           **{k: v for k, v in kwargs.items() if k not in io_args})[0]
+        except (ValueError, OSError, RuntimeError):
+            raise e from None
+        _refuse_other_io(kwargs, plain.pretrained_cfg)
+        raise
     except RuntimeError as e:
         if 'No pretrained weights exist' not in str(e):
             raise
@@ -992,17 +1022,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     cfg = model.pretrained_cfg
     label_names = list(cfg.get('label_names') or [])
     _warn_overridden(model_name, kwargs)
-    # (the cfg's num_classes is the weights'; a classifier of another size has no label_names: drop_stale_label_names)
-    if 'num_classes' in kwargs and cfg.get('num_classes') and kwargs['num_classes'] != cfg['num_classes']:
-        raise ValueError(f'--model-kwargs num_classes={kwargs["num_classes"]!r}: the weights classify '
-                         f'{cfg["num_classes"]} classes; another number gets a new classifier initialised at random, '
-                         f'which has nothing to evaluate: give num_classes={cfg["num_classes"]}')
-    trained_chans = int((cfg.get('input_size') or (0,))[0])
-    if 'in_chans' in kwargs and trained_chans and kwargs['in_chans'] != trained_chans:
-        # (the forward pass then refused the data's series, advising in_chans=1 "to change it")
-        raise ValueError(f'--model-kwargs in_chans={kwargs["in_chans"]!r}: the weights read {trained_chans} '
-                         f'channel(s), as the series they were trained on; another number adapts the first layer to '
-                         f'inputs the data set does not have: give in_chans={trained_chans}')
+    _refuse_other_io(kwargs, cfg)
     if not model.num_classes:
         raise ValueError(f'{model_name} has no classifier (num_classes=0: it outputs pooled features), so there is '
                          f'nothing to score; evaluate the model it was made from')

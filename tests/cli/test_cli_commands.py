@@ -133,6 +133,15 @@ def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_anothe
         'adapts the first layer to inputs the data set does not have: give in_chans=1')
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'in_chans=1']) == 0
     capsys.readouterr()
+    # a deployed folder's weights do not adapt: the same refusal (trial 58: the shape refusal, advising another file)
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'deployed')]) == 0
+    capsys.readouterr()
+    assert main(['evaluate-seq', str(tmp_path / 'deployed'), '--model-kwargs', 'in_chans=3']) == 1
+    assert capsys.readouterr().err.rstrip().endswith('--model-kwargs in_chans=3: the weights read 1 channel(s), as '
+                                                     'the series they were trained on; another number adapts the '
+                                                     'first layer to inputs the data set does not have: give in_chans=1')
+    assert main(['evaluate-seq', str(tmp_path / 'deployed'), '--model-kwargs', 'in_chans=1']) == 0
+    capsys.readouterr()
     # a weight file's classifier of another size: the same advice (it failed with a size mismatch)
     from safetensors.torch import save_file
     bare = tmp_path / 'gunpoint.safetensors'
