@@ -336,8 +336,11 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         # the length the kernels were materialised for: timm rebuilds the deployed structure from seq_len
         model_args['seq_len'] = extra['deployed_length'] = _deployment_length(model, x)
         # config.json's input size is the deployed one (that of the assumed model, for a bare file, differs)
+        # whole-series kernels materialised for that length take no other (timm's fixed_input_size; the cfg said
+        # false while the card said "only")
         set_pretrained_cfg(deployed, dict(deployed.pretrained_cfg, input_size=(x.shape[1], 1, model_args['seq_len']),
-                                          pool_size=(1, model_args['seq_len'])))
+                                          pool_size=(1, model_args['seq_len']),
+                                          **({'fixed_input_size': True} if kernels_span_the_input(model) else {})))
         if kernels_span_the_input(model) and model_args['seq_len'] != trained_length \
                 and not source.startswith('random'):
             # whole-series kernels resampled for another length (warned of above): not the trained model either

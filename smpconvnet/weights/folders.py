@@ -400,6 +400,10 @@ def write_model_folder(
         if getattr(model, 'pretrained_cfg', {}).get('interpolation') == '' and 'pretrained_cfg' in config:
             # a sequence model's cfg has no resize: timm's data-config resolution fills in its image default
             config['pretrained_cfg']['interpolation'] = ''
+        if getattr(model, 'pretrained_cfg', {}).get('fixed_input_size') and 'pretrained_cfg' in config:
+            # a cfg fixed after the model was built (a deployment for one length): timm writes the traits it gave
+            # the model at construction
+            config['pretrained_cfg']['fixed_input_size'] = True
         if deployed:
             config[DEPLOYED_KEY] = True
         config.update(extra_config or {})

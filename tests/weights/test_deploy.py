@@ -692,3 +692,24 @@ def test_a_pooling_torchscript_cannot_compile_is_named_and_onnx_exports_it(tmp_p
     assert "timm's AdaptiveCatAvgMaxPool2d" in err and 'export it with --format onnx' in err and 'Traceback' not in err
     assert not (tmp_path / 'cat.pt').exists()
     assert main(['export', str(folder), '--format', 'onnx', '-o', str(tmp_path / 'cat.onnx')]) == 0
+
+
+def test_a_folder_deployed_for_one_length_says_its_input_size_is_fixed(tmp_path):
+    """Whole-series kernels deployed for L steps take no other length: config.json says fixed_input_size (it said
+    false, from the traits timm gave the training form, while the card said "only"), and the model timm builds from
+    the folder says so too; kernels of a fixed number of taps take any length and say false."""
+    for tag, fixed in (('smpconv_tcn_gunpoint.aeon', True), ('smpconv_tcn_arrowhead.aeon', False)):
+        folder = tmp_path / tag
+        reparameterize_to_folder(tag, str(folder), quiet=True)
+        assert json.loads((folder / 'config.json').read_text())['pretrained_cfg']['fixed_input_size'] is fixed
+        model = timm.create_model(f'local-dir:{folder}', pretrained=True).eval()
+        assert model.pretrained_cfg['fixed_input_size'] is fixed
+        assert timm.models.get_model_input_config(model)['fixed_input_size'] is fixed
+        length = model.pretrained_cfg['input_size'][-1]
+        with torch.no_grad():
+            model(torch.randn(1, 1, length))
+            if fixed:
+                with pytest.raises(ValueError, match=f're-parameterised for sequences of length {length}'):
+                    model(torch.randn(1, 1, length + 10))
+            else:
+                model(torch.randn(1, 1, length + 10))
