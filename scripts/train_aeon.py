@@ -795,12 +795,18 @@ def _run(cmd, log):
     return rc, time.time() - t0
 
 
-def _run_all(jobs, n_jobs):
+def _run_all(jobs, n_jobs, on_done=lambda cmd, log, rc: None):
+    """Run ``jobs`` (command, log) ``n_jobs`` at a time; ``on_done(cmd, log, rc)`` as each one ends."""
     for cmd, log in jobs:
         print('$', shlex.join(cmd[1:] if cmd[0] == sys.executable else cmd).replace('-m smpconvnet', 'smpconvnet', 1),
               flush=True)
+
+    def run(job):
+        rc, dt = _run(*job)
+        on_done(*job, rc)
+        return rc, dt
     with ThreadPoolExecutor(n_jobs) as pool:
-        results = list(pool.map(lambda j: _run(*j), jobs))
+        results = list(pool.map(run, jobs))
     for (cmd, log), (rc, dt) in zip(jobs, results):
         if rc != 0:
             print(f'FAILED ({rc}) {log}:\n' + Path(log).read_text()[-3000:], flush=True)
@@ -848,11 +854,12 @@ def _run_recorded(jobs, n_jobs):
         (log.parent / FINISHED_NAME).unlink(missing_ok=True)
         (log.parent / 'results.json').unlink(missing_ok=True)
         (log.parent / STARTED_NAME).write_text(json.dumps(_as_started(cmd)[3:]))
-    results = _run_all(jobs, n_jobs)
-    for (cmd, log), (rc, _) in zip(jobs, results):
+    def finished(cmd, log, rc):
+        # as each run ends, not once the batch has: a batch of hours cut short (its machine gone) kept no record of
+        # the runs it had finished, and --keep-finished resumed them from their checkpoints
         if rc == 0:
             (log.parent / FINISHED_NAME).write_text(json.dumps(_as_started(cmd)[3:]))
-    return results
+    return _run_all(jobs, n_jobs, finished)
 
 
 def _chosen(summary, ds, args):

@@ -20,6 +20,14 @@ def _script(name):
     return module
 
 
+def _ended(jobs, on_done, rc):
+    # what a stand-in for train_aeon._run_all returns, each run's end reported as the real one reports it
+    for cmd, log in jobs:
+        if on_done is not None:
+            on_done(cmd, log, rc)
+    return [(rc, 1.0)] * len(jobs)
+
+
 def _cv(**scores):
     """A cv entry of 2 folds: candidate -> (correct on fold 0, correct on fold 1), 10 held out per fold."""
     return {'folds': 2, 'candidates': {
@@ -388,12 +396,12 @@ def test_cv_phase_with_an_ensemble_candidate(monkeypatch, tmp_path):
         candidates={'a': ['--model-kwargs', 'x=1'], 'a_x3': train_aeon.Ensemble('a', 3)}))
     trained = []
 
-    def fake_run_all(jobs, n_jobs):
+    def fake_run_all(jobs, n_jobs, on_done=None):
         for cmd, log in jobs:
             run = log.parent
             trained.append(run.name)
             (run / 'results.json').write_text(json.dumps({'val': {'correct': 6, 'n': 10}, 'train_time_s': 2.0}))
-        return [(0, 1.0)] * len(jobs)
+        return _ended(jobs, on_done, 0)
     # held-out logits per run: seed 0 alone gets 6 of 10 right; the three members together 8
     targets = torch.tensor([0] * 10)
 
@@ -445,13 +453,13 @@ def test_a_run_keeps_what_another_wrote_of_other_sets_meanwhile(monkeypatch, tmp
         model='smpconv_tcn_gunpoint', args=[], folds=2, candidates={'a': ['--model-kwargs', 'x=1']}))
     other = {'cv': {'folds': 3, 'candidates': {}}, 'final': {'test_accuracy': {'0': 0.96}, 'command': 'written meanwhile'}}
 
-    def fake_run_all(jobs, n_jobs):  # the other run finishes while this one trains
+    def fake_run_all(jobs, n_jobs, on_done=None):  # the other run finishes while this one trains
         path = tmp_path / 'summary.json'
         written = json.loads(path.read_text()) if path.exists() else {}
         path.write_text(json.dumps({**written, 'OSULeaf': other}))
         for cmd, log in jobs:
             (log.parent / 'results.json').write_text(json.dumps({'val': {'correct': 6, 'n': 10}, 'train_time_s': 2.}))
-        return [(0, 1.0)] * len(jobs)
+        return _ended(jobs, on_done, 0)
     monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
     monkeypatch.setattr(sys, 'argv', ['train_aeon.py', '--out', str(tmp_path), '--datasets', 'GunPoint', '--phase',
                                       'cv'])
@@ -472,13 +480,13 @@ def test_repeated_check_runs_on_further_split_seeds_and_moves_the_choice(monkeyp
     held_out = {0: {'a': 7, 'b': 7, 'c': 6}, 1: {'a': 6, 'b': 8}, 2: {'a': 7, 'b': 8}}  # per split seed and fold
     trained = []
 
-    def fake_run_all(jobs, n_jobs):
+    def fake_run_all(jobs, n_jobs, on_done=None):
         for cmd, log in jobs:
             trained.append(log.parent.name)
             split, cand = int(cmd[cmd.index('--split-seed') + 1]), log.parent.name.split('_')[1]
             (log.parent / 'results.json').write_text(json.dumps(
                 {'val': {'correct': held_out[split][cand], 'n': 10}, 'train_time_s': 2.}))
-        return [(0, 1.0)] * len(jobs)
+        return _ended(jobs, on_done, 0)
     monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
     base = ['train_aeon.py', '--out', str(tmp_path), '--datasets', 'GunPoint', '--phase', 'cv']
     monkeypatch.setattr(sys, 'argv', base)
@@ -543,9 +551,9 @@ def test_repeated_check_runs_on_further_split_seeds_and_moves_the_choice(monkeyp
                                      '--split-seeds', '1', '2', '--candidates', 'd', '--keep-finished']
 
     # its check's runs fail: declared before its runs, it stays unscored, so no choice is recorded without it
-    def failing_run_all(jobs, n_jobs):
+    def failing_run_all(jobs, n_jobs, on_done=None):
         trained.extend(log.parent.name for _, log in jobs)
-        return [(1, 1.0)] * len(jobs)
+        return _ended(jobs, on_done, 1)
     monkeypatch.setattr(train_aeon, '_run_all', failing_run_all)
     monkeypatch.setattr(sys, 'argv', shlex.split(hint)[1:])
     train_aeon.main()
@@ -578,10 +586,10 @@ def test_cv_phase_checks_a_hand_edited_summary_before_reading_it(monkeypatch, tm
         model='smpconv_tcn_gunpoint', args=[], folds=2,
         candidates={'a': ['--model-kwargs', 'x=1'], 'b': ['--model-kwargs', 'x=2']}))
 
-    def fake_run_all(jobs, n_jobs):
+    def fake_run_all(jobs, n_jobs, on_done=None):
         for cmd, log in jobs:
             (log.parent / 'results.json').write_text(json.dumps({'val': {'correct': 7, 'n': 10}, 'train_time_s': 2.}))
-        return [(0, 1.0)] * len(jobs)
+        return _ended(jobs, on_done, 0)
     monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
     base = ['train_aeon.py', '--out', str(tmp_path), '--datasets', 'GunPoint', '--phase', 'cv']
     monkeypatch.setattr(sys, 'argv', base)
@@ -667,10 +675,10 @@ def test_cv_phase_prints_a_command_for_a_partial_grid(monkeypatch, tmp_path, cap
     monkeypatch.setitem(train_aeon.DATASETS, 'GunPoint', dict(
         model='smpconv_tcn_gunpoint', args=[], folds=2, candidates={'a': [], 'b': []}))
 
-    def fake_run_all(jobs, n_jobs):
+    def fake_run_all(jobs, n_jobs, on_done=None):
         for cmd, log in jobs:
             (log.parent / 'results.json').write_text(json.dumps({'val': {'correct': 6, 'n': 10}, 'train_time_s': 2.}))
-        return [(0, 1.0)] * len(jobs)
+        return _ended(jobs, on_done, 0)
     monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
     monkeypatch.setattr(sys, 'argv', ['train_aeon.py', '--out', 'runs x', '--datasets', 'GunPoint', '--phase', 'cv',
                                       '--candidates', 'a', '--extra', '--epochs', '1'])
@@ -802,11 +810,11 @@ def test_keep_finished_trains_the_final_again_after_the_choice_changed(monkeypat
         candidates={'a': ['--model-kwargs', 'variant="a"'], 'b': ['--model-kwargs', 'variant="b"']}))  # _cv's arguments
     trained = []
 
-    def fake_run_all(jobs, n_jobs):
+    def fake_run_all(jobs, n_jobs, on_done=None):
         for cmd, log in jobs:
             trained.append(cmd[cmd.index('variant="a"') if 'variant="a"' in cmd else cmd.index('variant="b"')])
             (log.parent / 'results.json').write_text(json.dumps({'test': {'accuracy': 0.5}, 'train_time_s': 1.0}))
-        return [(0, 1.0)] * len(jobs)
+        return _ended(jobs, on_done, 0)
     monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
     summary = {'GunPoint': {'cv': _cv(a=[6, 6], b=[5, 5])}}
     (tmp_path / 'summary.json').write_text(json.dumps(summary))
@@ -825,10 +833,10 @@ def test_keep_finished_trains_the_final_again_after_the_choice_changed(monkeypat
 
     # the choice changes again and its run fails, or is interrupted, before train-seq could replace the earlier
     # candidate's results: the next call trains it, instead of reporting the earlier candidate's results as its own
-    def failing(jobs, n_jobs):
-        return [(1, 1.0)] * len(jobs)
+    def failing(jobs, n_jobs, on_done=None):
+        return _ended(jobs, on_done, 1)
 
-    def interrupted(jobs, n_jobs):
+    def interrupted(jobs, n_jobs, on_done=None):
         raise KeyboardInterrupt
     for broken, scores, expected in ((failing, dict(a=[8, 8], b=[7, 7]), 'variant="a"'),
                                      (interrupted, dict(a=[8, 8], b=[9, 9]), 'variant="b"')):
@@ -857,17 +865,17 @@ def test_keep_finished_continues_a_run_its_command_started(monkeypatch, tmp_path
         candidates={'a': ['--model-kwargs', 'variant="a"'], 'b': ['--model-kwargs', 'variant="b"']}))
     commands = []
 
-    def interrupted(jobs, n_jobs):
+    def interrupted(jobs, n_jobs, on_done=None):
         for cmd, log in jobs:
             commands.append(cmd)
             (log.parent / 'checkpoint.pth').write_bytes(b'')  # train-seq's per-epoch checkpoint
         raise KeyboardInterrupt
 
-    def finishes(jobs, n_jobs):
+    def finishes(jobs, n_jobs, on_done=None):
         for cmd, log in jobs:
             commands.append(cmd)
             (log.parent / 'results.json').write_text(json.dumps({'test': {'accuracy': 0.5}, 'train_time_s': 1.0}))
-        return [(0, 1.0)] * len(jobs)
+        return _ended(jobs, on_done, 0)
     summary = {'GunPoint': {'cv': _cv(a=[6, 6], b=[5, 5])}}
     (tmp_path / 'summary.json').write_text(json.dumps(summary))
     run = tmp_path / 'final' / 'GunPoint_s0'
@@ -902,6 +910,36 @@ def test_keep_finished_continues_a_run_its_command_started(monkeypatch, tmp_path
     assert '--force' in commands[-1] and 'variant="b"' in commands[-1]
 
 
+def test_a_run_is_recorded_as_finished_when_it_ends_not_when_its_batch_does(monkeypatch, tmp_path):
+    """A batch of hours (ACSF1's 12 ensemble runs) cut short when its machine went: the runs it had finished had no
+    finished record (written once the whole batch had ended), so --keep-finished resumed each from its checkpoint.
+    The record is written as each run ends."""
+    train_aeon = _script('train_aeon')
+    monkeypatch.setitem(train_aeon.DATASETS, 'GunPoint', dict(
+        model='smpconv_tcn_gunpoint', args=[], folds=2, candidates={'a': ['--model-kwargs', 'variant="a"']}))
+    trained = []
+
+    def run(cmd, log):  # the real _run_all, one job at a time: the first run finishes, the second is cut short
+        trained.append(log.parent.name)
+        if len(trained) == 2:
+            raise KeyboardInterrupt
+        (log.parent / 'results.json').write_text(json.dumps({'val': {'correct': 6, 'n': 10}, 'train_time_s': 1.}))
+        return 0, 1.0
+    monkeypatch.setattr(train_aeon, '_run', run)
+    monkeypatch.setattr(sys, 'argv', ['train_aeon.py', '--out', str(tmp_path), '--datasets', 'GunPoint', '--phase',
+                                      'cv', '--jobs', '1', '--keep-finished'])
+    with pytest.raises(KeyboardInterrupt):
+        train_aeon.main()
+    first, second = (tmp_path / 'cv' / name for name in trained)
+    assert (first / train_aeon.FINISHED_NAME).is_file() and not (second / train_aeon.FINISHED_NAME).exists()
+    trained.clear()
+    monkeypatch.setattr(train_aeon, '_run', lambda cmd, log: (trained.append(log.parent.name), (
+        log.parent / 'results.json').write_text(json.dumps({'val': {'correct': 6, 'n': 10}, 'train_time_s': 1.})),
+        (0, 1.0))[-1])
+    train_aeon.main()
+    assert trained == [second.name]  # the finished run is kept
+
+
 def test_cv_results_are_recorded_under_the_command_that_made_them(monkeypatch, tmp_path):
     """A smoke run (--extra --epochs 1) and then the real grid: the real runs are trained again, with --keep-finished
     too (their command differs), and the summary records the real arguments, not the smoke run's."""
@@ -910,13 +948,13 @@ def test_cv_results_are_recorded_under_the_command_that_made_them(monkeypatch, t
         model='smpconv_tcn_gunpoint', args=[], folds=2, candidates={'a': ['--model-kwargs', 'x=1']}))
     trained = []
 
-    def fake_run_all(jobs, n_jobs):
+    def fake_run_all(jobs, n_jobs, on_done=None):
         for cmd, log in jobs:
             smoke = '--extra' in sys.argv
             trained.append('smoke' if smoke else 'real')
             (log.parent / 'results.json').write_text(json.dumps(
                 {'val': {'correct': 1 if smoke else 9, 'n': 10}, 'train_time_s': 1.0}))
-        return [(0, 1.0)] * len(jobs)
+        return _ended(jobs, on_done, 0)
     monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
     base = ['train_aeon.py', '--out', str(tmp_path), '--datasets', 'GunPoint', '--phase', 'cv']
     monkeypatch.setattr(sys, 'argv', base + ['--extra', '--epochs', '1'])
@@ -1047,9 +1085,9 @@ def test_train_aeon_says_what_it_takes_from_the_cards(monkeypatch, tmp_path, cap
     train_aeon = _script('train_aeon')
     trained = []
 
-    def fake_run_all(jobs, n_jobs):
+    def fake_run_all(jobs, n_jobs, on_done=None):
         trained.extend(cmd[cmd.index('--output') + 1].rsplit('/', 1)[-1] for cmd, _ in jobs)
-        return [(1, 1.0)] * len(jobs)  # failed: nothing recorded
+        return _ended(jobs, on_done, 1)  # failed: nothing recorded
     monkeypatch.setattr(train_aeon, '_run_all', fake_run_all)
     base = ['train_aeon.py', '--out', str(tmp_path), '--datasets', 'GunPoint', '--phase', 'cv']
     for extra, expect_runs, expect_text in (
