@@ -37,8 +37,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positionals_before_model_kwargs(parser: argparse.ArgumentParser, argv: List[str]) -> List[str]:
+    """``argv`` with the words typed after ``--model-kwargs`` that are no KEY=VALUE (no '=') moved before it, for a
+    command that takes positional arguments. ``--model-kwargs`` takes every word up to the next option (argparse's
+    nargs='+'), so ``smpconvnet reparam --model-kwargs global_pool=max SRC DST`` read SRC and DST as model
+    arguments and said "the following arguments are required: src, dst"."""
+    sub = next((a.choices.get(argv[0]) for a in parser._actions  # noqa: SLF001  (argparse has no public listing)
+                if isinstance(a, argparse._SubParsersAction) and argv), None)  # noqa: SLF001
+    if sub is None or '--model-kwargs' not in sub._option_string_actions \
+            or not any(not a.option_strings for a in sub._actions):  # noqa: SLF001
+        return argv
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] != '--model-kwargs':
+            out.append(argv[i])
+            i += 1
+            continue
+        j = i + 1
+        while j < len(argv) and not argv[j].startswith('-'):
+            j += 1
+        values = argv[i + 1:j]
+        kwargs = [w for w in values if '=' in w]
+        # (none a KEY=VALUE: left for --model-kwargs to refuse, not for argparse's "expected at least one argument")
+        out += ([w for w in values if '=' not in w] + ['--model-kwargs'] + kwargs) if kwargs else argv[i:j]
+        i = j
+    return out
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
+    argv = _positionals_before_model_kwargs(parser, sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(argv)
     if not getattr(args, 'func', None):
         parser.print_help()

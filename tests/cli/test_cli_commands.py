@@ -887,7 +887,8 @@ def test_ctrl_c_in_any_command_is_one_line(argv, monkeypatch, capsys):
     parser = build_parser()
     args = parser.parse_args(argv)
     monkeypatch.setattr(args, 'func', interrupted)
-    monkeypatch.setattr('smpconvnet.cli.build_parser', lambda: type('P', (), {'parse_args': lambda self, a: args})())
+    monkeypatch.setattr(parser, 'parse_args', lambda a: args)
+    monkeypatch.setattr('smpconvnet.cli.build_parser', lambda: parser)
     assert main(argv) == 130
     assert capsys.readouterr().err == f'\nsmpconvnet {argv[0]}: interrupted\n'
 
@@ -971,3 +972,23 @@ def test_a_card_names_a_path_with_spaces_without_its_directories(tmp_path):
         assert local_paths_to_names(f'from {beside} (x)') == 'from README.md (x)'
     shipped = Path(smpconvnet.__file__).resolve().parent / 'pretrained'
     assert local_paths_to_names(f'in {shipped}') == 'in smpconvnet/pretrained'
+
+
+def test_positional_arguments_may_follow_model_kwargs(tmp_path, capsys):
+    """--model-kwargs takes every word up to the next option (argparse nargs='+'): 'reparam --model-kwargs
+    global_pool=max SRC DST' read SRC and DST as model arguments and said they were missing (trial 57). Words with no
+    '=' go back to the positional arguments; a --model-kwargs with none but such words is left for its own error."""
+    from smpconvnet.cli import _positionals_before_model_kwargs, build_parser
+    parser = build_parser()
+    assert _positionals_before_model_kwargs(parser, ['reparam', '--model-kwargs', 'global_pool=max', 'a', 'b=1', 'c',
+                                                     '--force']) == \
+        ['reparam', 'a', 'c', '--model-kwargs', 'global_pool=max', 'b=1', '--force']
+    for argv in (['info', '--model-kwargs', 'foo'],  # (argparse then said "expected at least one argument")
+                 ['train-seq', '--model-kwargs', 'a=1', 'stray'],  # no positional arguments: its own refusal
+                 ['bench', '--help']):
+        assert _positionals_before_model_kwargs(parser, argv) == argv
+    assert main(['reparam', '--model-kwargs', 'global_pool=max', 'smpconv_tcn_gunpoint.aeon',
+                 str(tmp_path / 'deployed')]) == 0
+    capsys.readouterr()
+    config = json.loads((tmp_path / 'deployed' / 'config.json').read_text())
+    assert config['model_args']['global_pool'] == 'max' and config['trained_with'] == {'global_pool': 'avg'}
