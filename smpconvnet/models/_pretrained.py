@@ -163,7 +163,7 @@ def say_if_random(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
         return model
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)
-        if not isinstance(cfg, dict) or cfg.get('description', '').startswith(_RANDOM_PREFIX):
+        if not isinstance(cfg, dict) or (cfg.get('description') or '').startswith(_RANDOM_PREFIX):
             continue
         # a tag with weights is named (an 'untrained' tag has none: its cfg describes the data it is configured for)
         has_weights = any(cfg.get(k) for k in ('hf_hub_id', 'file', 'url', 'state_dict'))
