@@ -1158,7 +1158,10 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
                 raise
             raise ValueError(f'{what} for {name}: {checkpoint_path} does not fit the model: {e}'
                              f'{recorded_model_hint(checkpoint_path, getattr(module, "SHAPE_BLIND_ARGS", ()))}') from e
-        return model.load_state_dict(state_dict, strict=a['strict'])
+        result = model.load_state_dict(state_dict, strict=a['strict'])
+        from ._pretrained import say_weights_loaded  # (it imports this module)
+        say_weights_loaded(model, f'{checkpoint_path} ({what}=)')  # (built with pretrained=False: said random)
+        return result
 
     load_checkpoint.checks_smpconvnet_models = True
     return load_checkpoint

@@ -27,7 +27,7 @@ __all__ = [
     'shipped_weights_file', 'cached_hub_file', 'weights_location', 'is_published', 'PretrainedWeightsNotFoundError',
     'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV', 'is_project_model',
     'is_weight_source_error', 'local_weights_file', 'check_pretrained_record', 'cfg_model_defaults', 'overlay_sources',
-    'tagged_name', 'say_if_random', 'weights_loaded_after',
+    'tagged_name', 'say_if_random', 'say_weights_loaded', 'weights_loaded_after',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -169,13 +169,25 @@ def say_if_random(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
         has_weights = any(cfg.get(k) for k in ('hf_hub_id', 'file', 'url', 'state_dict'))
         name = tagged_name(cfg) if has_weights else None
         description = _RANDOM_PREFIX + (f', not with the weights of {name}' if name else '') + (
-            f"; the tag's description: {cfg['description']}" if cfg.get('description') else '')
+            f"{_TAG_DESCRIPTION}{cfg['description']}" if cfg.get('description') else '')
         # default_cfg too: timm's alias of it, which its ONNX export reads
         module.pretrained_cfg = module.default_cfg = dict(cfg, description=description)
     return model
 
 
+def say_weights_loaded(model: Any, source: str) -> None:
+    """Where ``say_if_random`` said ``model``'s weights are random, say they are ``source``'s: weights loaded after
+    the build (timm's ``create_model(..., checkpoint_path=)`` builds with pretrained=False, then loads the file)."""
+    for module in model.modules():
+        cfg = getattr(module, 'pretrained_cfg', None)
+        if isinstance(cfg, dict) and (cfg.get('description') or '').startswith(_RANDOM_PREFIX):
+            registered = cfg['description'].partition(_TAG_DESCRIPTION)[2]
+            module.pretrained_cfg = module.default_cfg = dict(
+                cfg, description=f'weights from {source}' + (f'{_TAG_DESCRIPTION}{registered}' if registered else ''))
+
+
 _RANDOM_PREFIX = 'initialised at random (created with pretrained=False)'
+_TAG_DESCRIPTION = "; the tag's description: "
 _WEIGHTS_LOADED_AFTER = contextvars.ContextVar('smpconvnet_weights_loaded_after', default=False)
 
 

@@ -385,6 +385,11 @@ def test_a_random_model_saved_with_timm_does_not_claim_the_tags_weights(tmp_path
         'initialised at random (created with pretrained=False), not with the weights of smpconvnet_t.in1k')
     own = timm.create_model('smpconv_tcn_gunpoint', pretrained_cfg=dict(trained.pretrained_cfg, description='mine'))
     assert own.pretrained_cfg['description'] == 'mine'
+    # timm's checkpoint_path= builds with pretrained=False and then loads the file: its weights, said so
+    torch.save(trained.state_dict(), tmp_path / 'trained.pth')
+    loaded = timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(tmp_path / 'trained.pth'))
+    assert loaded.pretrained_cfg['description'] == (f"weights from {tmp_path / 'trained.pth'} (checkpoint_path=); "
+                                                    f"the tag's description: {registered}")
     for model, folder in ((random, 'random'), (trained, 'trained')):
         timm.models.save_for_hf(model, str(tmp_path / folder))
         assert main(['reparam', str(tmp_path / folder), str(tmp_path / f'{folder}_deployed')]) == 0
