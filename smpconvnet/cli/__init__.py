@@ -26,8 +26,20 @@ _COMMAND_MODULES = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    # (every sub-command's parser too: add_subparsers makes them of the parent's class)
+    typed_model_kwargs = False  # whether the command line being read has --model-kwargs (set by main)
+
+    def error(self, message):
+        if self.typed_model_kwargs and 'arguments are required' in message:
+            # a word with '=' after --model-kwargs (a folder named lr=0.1) stays one of its KEY=VALUE
+            message += ('; the words after --model-kwargs are its KEY=VALUE list up to the next option: give the '
+                        'positional arguments before --model-kwargs, or end its list with --')
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog='smpconvnet',
         description='SMPConv models for timm: demo, model information, conversion, export and benchmarks.')
     parser.add_argument('--version', action='version', version=f'smpconvnet {__version__}')
@@ -67,6 +79,7 @@ def _positionals_before_model_kwargs(parser: argparse.ArgumentParser, argv: List
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     argv = _positionals_before_model_kwargs(parser, sys.argv[1:] if argv is None else list(argv))
+    _Parser.typed_model_kwargs = '--model-kwargs' in argv
     args = parser.parse_args(argv)
     if not getattr(args, 'func', None):
         parser.print_help()

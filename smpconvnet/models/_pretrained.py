@@ -150,26 +150,34 @@ def tagged_name(pretrained_cfg: Dict[str, Any]) -> Optional[str]:
 
 def say_if_random(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
     """``model`` (in place), whose pretrained cfg says so in its ``description`` where it was built with
-    ``pretrained=False`` from a registered cfg (a cfg the caller gives whole, or an overlay with a description, is the
-    caller's: this package's loaders build so and then load the weights that cfg describes).
+    ``pretrained=False``: a registered tag's cfg, or a folder's or Hub repo's (``local-dir:`` / ``hf-hub:``, whose
+    cfg timm passes whole). An overlay with a description is the caller's; this package's loaders, which build so and
+    then load the weights the cfg describes, build under ``weights_loaded_after()``.
 
-    timm keeps a random model's pretrained cfg as the tag's (its data config: input size, normalisation, labels), and
-    ``timm.models.save_for_hf`` / ``push_to_hf_hub`` write it: the cfg's description of the tag's weights then read
-    as the saved model's (a model card called random weights "GunPoint"). The tag and every other field stay, as for
-    timm's own models. A features_only wrapper and the model it holds both say it."""
-    given = kwargs.get('pretrained_cfg')
-    if pretrained or _WEIGHTS_LOADED_AFTER.get() or (given is not None and not isinstance(given, str)) or \
-            'description' in (kwargs.get('pretrained_cfg_overlay') or {}):
+    timm keeps a random model's pretrained cfg as the weights' (its data config: input size, normalisation, labels),
+    and ``timm.models.save_for_hf`` / ``push_to_hf_hub`` write it: the cfg's description of the trained weights then
+    read as the saved model's (a model card called random weights "GunPoint"). The tag and every other field stay, as
+    for timm's own models. A features_only wrapper and the model it holds both say it. Weights loaded later with
+    ``load_state_dict`` cannot be seen here (the description says so); timm's ``checkpoint_path=`` is
+    (``say_weights_loaded``)."""
+    if pretrained or _WEIGHTS_LOADED_AFTER.get() or 'description' in (kwargs.get('pretrained_cfg_overlay') or {}):
         return model
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)
         if not isinstance(cfg, dict) or (cfg.get('description') or '').startswith(_RANDOM_PREFIX):
             continue
-        # a tag with weights is named (an 'untrained' tag has none: its cfg describes the data it is configured for)
-        has_weights = any(cfg.get(k) for k in ('hf_hub_id', 'file', 'url', 'state_dict'))
-        name = tagged_name(cfg) if has_weights else None
-        description = _RANDOM_PREFIX + (f', not with the weights of {name}' if name else '') + (
-            f"{_TAG_DESCRIPTION}{cfg['description']}" if cfg.get('description') else '')
+        # the weights not loaded: a folder's or Hub repo's (timm's local-dir: / hf-hub: cfg), or a tag's with weights
+        # (an 'untrained' tag has none: its cfg describes the data it is configured for)
+        if cfg.get('source') == 'local-dir' and cfg.get('file'):
+            name = cfg['file']
+        elif cfg.get('source') == 'hf-hub' and cfg.get('hf_hub_id'):
+            name = f"hf-hub:{cfg['hf_hub_id']}"
+        else:
+            has_weights = any(cfg.get(k) for k in ('hf_hub_id', 'file', 'url', 'state_dict'))
+            name = tagged_name(cfg) if has_weights else None
+        description = _RANDOM_PREFIX + ': initialised at random' + (
+            f', not with the weights of {name}' if name else '') + ' (weights loaded into it since are not recorded ' \
+            'here)' + (f"{_TAG_DESCRIPTION}{cfg['description']}" if cfg.get('description') else '')
         # default_cfg too: timm's alias of it, which its ONNX export reads
         module.pretrained_cfg = module.default_cfg = dict(cfg, description=description)
     return model
@@ -186,8 +194,8 @@ def say_weights_loaded(model: Any, source: str) -> None:
                 cfg, description=f'weights from {source}' + (f'{_TAG_DESCRIPTION}{registered}' if registered else ''))
 
 
-_RANDOM_PREFIX = 'initialised at random (created with pretrained=False)'
-_TAG_DESCRIPTION = "; the tag's description: "
+_RANDOM_PREFIX = 'created with pretrained=False'
+_TAG_DESCRIPTION = "; the description of its cfg: "
 _WEIGHTS_LOADED_AFTER = contextvars.ContextVar('smpconvnet_weights_loaded_after', default=False)
 
 

@@ -26,6 +26,7 @@ import math
 import os
 import random
 import reprlib
+import shlex
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields
@@ -1042,7 +1043,13 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                         'normalisation or data set (a train-seq run records them): '
                         + (f'evaluate it as the registered model it was saved from: ' + '; or '.join(hints[:3])
                            if hints else
-                           'evaluate the train-seq run folder it came from'))
+                           # (a copy of reparam's deployed file too: "the train-seq run folder" was not where it came
+                           # from, and the overlay route that scores it was not said)
+                           'evaluate the folder it was written in (a train-seq run, or reparam\'s output: their '
+                           'config.json records them), or the registered model it was trained as with this file as '
+                           'its weights: smpconvnet evaluate-seq NAME --model-kwargs '
+                           + shlex.quote('pretrained_cfg_overlay=' + json.dumps({'file': str(model_name)}))
+                           + ' (NAME: that model, e.g. smpconv_tcn_gunpoint.aeon)'))
         raise ValueError(message)
     name, recorded = _dataset_for(model_name, model, dataset, extra)
     from ..models.seq_zoo import model_for_dataset

@@ -896,10 +896,12 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
             model_args={**source.model_args, **told}, assumed=tuple(k for k in source.assumed if k not in told),
             description=source.description + (f", {', '.join(f'{k}={v!r}' for k, v in shown.items())} as "
                                                f'recorded with it' if shown else ''))
-    if not source.pretrained_cfg and 'num_classes' in source.model_args:
-        # the cfg's num_classes is the weights' (the file's classifier, read off its shapes), not the assumed model's
-        # (also where the caller gave what was assumed: reparam then recorded a trained 5-class head as new and random)
-        overlay['num_classes'] = source.model_args['num_classes']
+    file_classes = source.model_args.get('num_classes', recorded.get('num_classes'))
+    if not source.pretrained_cfg and file_classes is not None:
+        # the cfg's num_classes is the weights' (the file's classifier, read off its shapes or recorded with it), not
+        # the assumed model's (also where the caller gave what was assumed: reparam then recorded a trained 5-class
+        # head as new and random; a copied deployed file's recorded count, given, was taken for the assumed 10)
+        overlay['num_classes'] = file_classes
     given = dict(kwargs.pop('pretrained_cfg_overlay', None) or {})
     overlay.update(given)  # the caller's cfg fields win
     model_args = {**source.model_args, **kwargs}

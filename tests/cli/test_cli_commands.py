@@ -142,6 +142,22 @@ def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_anothe
                                                      'first layer to inputs the data set does not have: give in_chans=1')
     assert main(['evaluate-seq', str(tmp_path / 'deployed'), '--model-kwargs', 'in_chans=1']) == 0
     capsys.readouterr()
+    # a copy of its weights file records its arguments: their class count is the weights' (trial 59: the assumed
+    # sMNIST model's 10, given 2, was refused advising num_classes=10, a random classifier), and the way to score it
+    # is said (it advised "the train-seq run folder it came from")
+    import shutil
+    copy = tmp_path / 'copy.safetensors'
+    shutil.copy(tmp_path / 'deployed' / 'model.safetensors', copy)
+    assert main(['evaluate-seq', str(copy), '--model-kwargs', 'num_classes=2']) == 1
+    err = capsys.readouterr().err
+    assert 'classify' not in err and err.rstrip().endswith(
+        f"smpconvnet evaluate-seq NAME --model-kwargs 'pretrained_cfg_overlay={{\"file\": \"{copy}\"}}' (NAME: that "
+        f"model, e.g. smpconv_tcn_gunpoint.aeon)")
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs',
+                 f'pretrained_cfg_overlay={{"file": "{copy}"}}']) == 0
+    assert 'accuracy 1.0000 (150/150)' in capsys.readouterr().out
+    assert main(['evaluate-seq', str(copy), '--model-kwargs', 'num_classes=10']) == 1
+    assert capsys.readouterr().err.rstrip().endswith('give num_classes=2')
     # a weight file's classifier of another size: the same advice (it failed with a size mismatch)
     from safetensors.torch import save_file
     bare = tmp_path / 'gunpoint.safetensors'
@@ -992,3 +1008,22 @@ def test_positional_arguments_may_follow_model_kwargs(tmp_path, capsys):
     capsys.readouterr()
     config = json.loads((tmp_path / 'deployed' / 'config.json').read_text())
     assert config['model_args']['global_pool'] == 'max' and config['trained_with'] == {'global_pool': 'avg'}
+
+
+def test_a_positional_argument_read_as_a_model_kwarg_gets_the_way_out(tmp_path, capsys):
+    """A positional argument with '=' (a folder named lr=0.1) after --model-kwargs stays one of its KEY=VALUE, and
+    argparse said only that it was missing (trial 59): the error says how to give it, and that way works."""
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'lr=0.1')]) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        main(['info', '--model-kwargs', 'global_pool=avg', str(tmp_path / 'lr=0.1')])
+    assert e.value.code == 2
+    assert capsys.readouterr().err.rstrip().endswith(
+        'the following arguments are required: model; the words after --model-kwargs are its KEY=VALUE list up to '
+        'the next option: give the positional arguments before --model-kwargs, or end its list with --')
+    assert main(['info', '--model-kwargs', 'global_pool=avg', '--', str(tmp_path / 'lr=0.1')]) == 0
+    assert main(['info', str(tmp_path / 'lr=0.1'), '--model-kwargs', 'global_pool=avg']) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(['info'])  # no --model-kwargs: argparse's words only
+    assert capsys.readouterr().err.rstrip().endswith('the following arguments are required: model')

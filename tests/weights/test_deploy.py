@@ -363,41 +363,49 @@ def test_deployed_sequence_model_is_checked_against_the_unfolded_training_form(t
 
 
 def test_a_random_model_saved_with_timm_does_not_claim_the_tags_weights(tmp_path, capsys):
-    """timm keeps a random model's pretrained cfg as the tag's, and ``save_for_hf`` writes it: the cfg's description
-    of the trained weights then headed reparam's card of random weights ("Weights: GunPoint ...", trial 57). Built
-    with pretrained=False, the cfg says so (tag, normalisation and labels kept, as timm keeps them); with the weights,
-    it is the tag's; a cfg the caller gives whole is the caller's."""
+    """timm keeps a random model's pretrained cfg as the weights' (a tag's, a folder's), and ``save_for_hf`` writes
+    it: the cfg's description of the trained weights then headed reparam's card of random weights ("Weights: GunPoint
+    ...", trials 57 and 59). Built with pretrained=False, the cfg says so (tag, normalisation and labels kept, as timm
+    keeps them); with the weights, or with checkpoint_path= (trial 59: said random), it is the weights'."""
     random = timm.create_model('smpconv_tcn_gunpoint')
     trained = timm.create_model('smpconv_tcn_gunpoint', pretrained=True)
     registered = trained.pretrained_cfg['description']
     assert registered.startswith('GunPoint (UCR)')
+    unrecorded = '(weights loaded into it since are not recorded here)'
     assert random.pretrained_cfg['description'] == (
-        'initialised at random (created with pretrained=False), not with the weights of smpconv_tcn_gunpoint.aeon; '
-        f"the tag's description: {registered}")
+        'created with pretrained=False: initialised at random, not with the weights of smpconv_tcn_gunpoint.aeon '
+        f'{unrecorded}; the description of its cfg: {registered}')
     assert random.default_cfg is random.pretrained_cfg and random.pretrained_cfg['tag'] == 'aeon'
     assert random.pretrained_cfg['mean'] == trained.pretrained_cfg['mean']
     features = timm.create_model('smpconv_tcn_gunpoint', features_only=True)
-    assert features.pretrained_cfg['description'].startswith('initialised at random')
+    assert features.pretrained_cfg['description'].startswith('created with pretrained=False: initialised at random')
     # an 'untrained' tag names no weights
     assert timm.create_model('smpconv_tcn_smnist').pretrained_cfg['description'].startswith(
-        "initialised at random (created with pretrained=False); the tag's description: sequential MNIST")
+        f'created with pretrained=False: initialised at random {unrecorded}; the description of its cfg: sequential '
+        'MNIST')
     assert timm.create_model('smpconvnet_t', num_classes=3).pretrained_cfg['description'] == (
-        'initialised at random (created with pretrained=False), not with the weights of smpconvnet_t.in1k')
-    own = timm.create_model('smpconv_tcn_gunpoint', pretrained_cfg=dict(trained.pretrained_cfg, description='mine'))
+        f'created with pretrained=False: initialised at random, not with the weights of smpconvnet_t.in1k {unrecorded}')
+    own = timm.create_model('smpconv_tcn_gunpoint', pretrained_cfg_overlay=dict(description='mine'))
     assert own.pretrained_cfg['description'] == 'mine'
     # timm's checkpoint_path= builds with pretrained=False and then loads the file: its weights, said so
     torch.save(trained.state_dict(), tmp_path / 'trained.pth')
     loaded = timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(tmp_path / 'trained.pth'))
     assert loaded.pretrained_cfg['description'] == (f"weights from {tmp_path / 'trained.pth'} (checkpoint_path=); "
-                                                    f"the tag's description: {registered}")
+                                                    f"the description of its cfg: {registered}")
     for model, folder in ((random, 'random'), (trained, 'trained')):
         timm.models.save_for_hf(model, str(tmp_path / folder))
         assert main(['reparam', str(tmp_path / folder), str(tmp_path / f'{folder}_deployed')]) == 0
     capsys.readouterr()
     cards = {f: (tmp_path / f'{f}_deployed' / 'README.md').read_text() for f in ('random', 'trained')}
-    assert '- **Weights:** initialised at random (created with pretrained=False), not with the weights of ' \
+    assert '- **Weights:** created with pretrained=False: initialised at random, not with the weights of ' \
            'smpconv_tcn_gunpoint.aeon' in cards['random']
     assert f'- **Weights:** {registered}' in cards['trained'] and 'initialised at random' not in cards['trained']
+    # a folder's cfg (timm's local-dir:, as hf-hub:) built without its weights: its description is the trained one's
+    folder_random = timm.create_model(f"local-dir:{tmp_path / 'trained'}", pretrained=False)
+    assert folder_random.pretrained_cfg['description'].startswith(
+        f"created with pretrained=False: initialised at random, not with the weights of {tmp_path / 'trained'}")
+    folder_trained = timm.create_model(f"local-dir:{tmp_path / 'trained'}", pretrained=True)
+    assert folder_trained.pretrained_cfg['description'] == registered
 
 
 def test_a_folder_deployed_from_random_weights_says_so(tmp_path, capsys):
