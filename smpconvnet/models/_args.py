@@ -2,7 +2,7 @@
 import operator
 from typing import Any, Tuple
 
-__all__ = ['check_io_counts', 'check_counts', 'check_count_lists']
+__all__ = ['check_io_counts', 'check_counts', 'check_count_lists', 'check_odd_sizes', 'check_ratios', 'typed_hint']
 
 
 def check_io_counts(in_chans: Any, num_classes: Any) -> Tuple[int, int]:
@@ -38,6 +38,13 @@ def _as_typed(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() and value >= 1 else value
 
 
+def typed_hint(name: str, value: Any) -> str:
+    """`` (name=96)`` where ``value`` is a float that stands for a whole number (``96.0``, from a config or the
+    command line), for an error message; else empty."""
+    typed = _as_typed(value)
+    return f' ({name}={typed})' if typed is not value and _is_count(typed) else ''
+
+
 def check_counts(**counts: Any) -> None:
     """Check each keyword's value is a count (block, channel, point or tap numbers): an integer of at least 1 (any
     integer type, ``operator.index``; not a bool).
@@ -48,9 +55,7 @@ def check_counts(**counts: Any) -> None:
     """
     for name, value in counts.items():
         if not _is_count(value):
-            typed = _as_typed(value)
-            raise ValueError(f'{name} must be an int of at least 1, got {value!r}'
-                             + (f' ({name}={typed})' if _is_count(typed) else ''))
+            raise ValueError(f'{name} must be an int of at least 1, got {value!r}{typed_hint(name, value)}')
 
 
 def check_count_lists(per: str, example_length: int, **lists: Any) -> None:
@@ -71,3 +76,32 @@ def check_count_lists(per: str, example_length: int, **lists: Any) -> None:
         if not all(map(_is_count, value)):
             raise ValueError(f'{name}={list(value)!r}: expected whole numbers of at least 1, one per {per}'
                              + (f' (e.g. {example})' if example else ''))
+
+
+def check_odd_sizes(**sizes: Any) -> None:
+    """Check each keyword's value (a kernel size, or a list of them) is odd: a centred kernel has a middle tap.
+
+    Raises:
+        ValueError: naming the argument and the even entries (it said "kernel sizes must be odd, got 12 and 5").
+    """
+    for name, value in sizes.items():
+        even = [v for v in (value if isinstance(value, (list, tuple)) else [value]) if operator.index(v) % 2 == 0]
+        if even:
+            raise ValueError(f'{name}={list(value) if isinstance(value, (list, tuple)) else value!r}: kernel sizes '
+                             f'must be odd (a centred kernel has a middle tap), got {", ".join(map(str, even))}')
+
+
+def check_ratios(widths: Any, **ratios: Any) -> None:
+    """Check each keyword's value is a width ratio that leaves every one of ``widths`` at least one channel
+    (``int(width * ratio) >= 1``).
+
+    Raises:
+        ValueError: naming the argument (0 failed inside torch, "groups must be a positive integer", or in the
+            forward pass).
+    """
+    for name, value in ratios.items():
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 \
+            and all(int(w * value) >= 1 for w in widths)
+        if not ok:
+            raise ValueError(f'{name} must be a number > 0 that leaves every stage at least one channel '
+                             f'(int(channels * {name}) >= 1 for channels {list(widths)}), got {value!r}')

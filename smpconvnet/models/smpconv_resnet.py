@@ -31,7 +31,7 @@ from timm.models._features_fx import register_notrace_function
 from timm.models._manipulate import checkpoint_seq
 from timm.models._registry import generate_default_cfgs, register_model
 
-from ._args import check_count_lists, check_counts, check_io_counts
+from ._args import check_count_lists, check_counts, check_io_counts, check_odd_sizes
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict,
     other_size_keys, pooling_shown_by, record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict,
@@ -287,7 +287,9 @@ class SMPConvResNet(nn.Module):
     ):
         dd = dict(device=device, dtype=dtype)
         super().__init__()
-        check_counts(stem_channels=stem_channels, n_points=n_points, small_kernel_size=small_kernel_size)
+        check_counts(stem_channels=stem_channels, kernel_size=kernel_size, n_points=n_points,
+                     small_kernel_size=small_kernel_size)
+        check_odd_sizes(kernel_size=kernel_size, small_kernel_size=small_kernel_size)
         check_count_lists('block', len(DEFAULT_BLOCK_CHANNELS), block_channels=block_channels)
         in_chans, num_classes = check_io_counts(in_chans, num_classes)
         if not isinstance(bias, bool):  # (a string 'false' would be truthy: another network, silently)

@@ -71,7 +71,7 @@ from timm.models._features import FeatureGetterNet, feature_take_indices
 from timm.models._features_fx import register_notrace_function
 from timm.models._registry import generate_default_cfgs, register_model
 
-from ._args import check_counts, check_io_counts
+from ._args import check_counts, check_io_counts, typed_hint
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, find_state_dict, first_layer_adapted_by_filter, folder_weights_file,
     has_batchnorm, is_deployed_state_dict, is_safetensors_file, other_size_keys, record_loaded_classes,
@@ -345,7 +345,8 @@ class SMPLargeKernel1d(nn.Module):
 def check_num_members(num_members: Any):
     """``num_members`` an integer (numpy's too) of at least 1, else a ValueError naming it."""
     if isinstance(num_members, bool) or not isinstance(num_members, numbers.Integral) or num_members < 1:
-        raise ValueError(f'num_members must be an int of at least 1 (the ensemble\'s members), got {num_members!r}')
+        raise ValueError(f'num_members must be an int of at least 1 (the ensemble\'s members), got {num_members!r}'
+                         f'{typed_hint("num_members", num_members)}')
 
 
 def drop_stale_label_names(model: nn.Module):
@@ -761,7 +762,8 @@ class SMPConvTCN(nn.Module):
             # too short a kernel_length is refused below, after a centred model's more specific hint (odd taps)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                       or (value < MIN_LENGTH and name != 'kernel_length')):
-                raise ValueError(f'{name} must be None or an int of at least {MIN_LENGTH} (steps), got {value!r}')
+                raise ValueError(f'{name} must be None or an int of at least {MIN_LENGTH} (steps), got {value!r}'
+                                 f'{typed_hint(name, value)}')
         check_counts(num_blocks=num_blocks, hidden_channels=hidden_channels, n_points=n_points,
                      small_kernel_size=small_kernel_size)
         in_chans, num_classes = check_io_counts(in_chans, num_classes)

@@ -28,7 +28,7 @@ from timm.models._features_fx import register_notrace_function
 from timm.models._manipulate import checkpoint_seq
 from timm.models._registry import generate_default_cfgs, register_model
 
-from ._args import check_count_lists, check_io_counts
+from ._args import check_count_lists, check_counts, check_io_counts, check_odd_sizes, check_ratios
 from ._checkpoint import (
     check_deployed_fit, check_input_channels, has_batchnorm, in_chans_asked, is_deployed_state_dict, pooling_shown_by,
     record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict, with_class_defaults)
@@ -491,6 +491,9 @@ class SMPConvNet(nn.Module):
             raise ValueError(
                 f'large_kernel_sizes, layers and channels need one entry per stage, got '
                 f'{list(large_kernel_sizes)}, {list(layers)}, {list(channels)}')
+        check_counts(small_kernel_size=small_kernel_size, n_points_divide=n_points_divide)
+        check_odd_sizes(large_kernel_sizes=large_kernel_sizes, small_kernel_size=small_kernel_size)
+        check_ratios(channels, dw_ratio=dw_ratio, ffn_ratio=ffn_ratio)
         in_chans, num_classes = check_io_counts(in_chans, num_classes)
         self.num_classes = num_classes
         self.in_chans = in_chans

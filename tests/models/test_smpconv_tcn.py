@@ -641,6 +641,9 @@ def test_bad_constructor_arguments():
         SMPConvTCN(hidden_channels=16.0)
     with pytest.raises(ValueError, match=r"n_points must be an int of at least 1, got 30.5$"):
         SMPConvTCN(n_points=30.5)
+    with pytest.raises(ValueError, match=r"seq_len must be None or an int of at least 2 \(steps\), got 150.0 "
+                                         r"\(seq_len=150\)$"):
+        SMPConvTCN(seq_len=150.0)
     with pytest.raises(ValueError, match=r"num_blocks must be an int of at least 1, got 2.0 \(num_blocks=2\)"):
         timm.create_model('smpconv_tcn_gunpoint', num_blocks=2.0)  # (feature indices are built from it first)
     with pytest.raises(ValueError, match="global_pool must be 'last', 'avg', 'max', 'avgmax' or ''"):

@@ -241,6 +241,14 @@ def test_unknown_model_or_tag():
     (dict(channels=[96.0, 192, 384, 768]), r'channels=\[96\.0, 192, 384, 768\]: expected whole numbers of at '
                                            r'least 1, one per stage \(e\.g\. channels=\[96,192,384,768\]\)$'),
     (dict(layers=[2, 2, 0, 2]), r'layers=\[2, 2, 0, 2\]: expected whole numbers of at least 1, one per stage$'),
+    # trial 59: torch's errors, a bare ZeroDivisionError, a forward-pass IndexError, or a 1x1 kernel built silently
+    (dict(small_kernel_size=5.0), r'small_kernel_size must be an int of at least 1, got 5\.0 \(small_kernel_size=5\)$'),
+    (dict(small_kernel_size=True), r'small_kernel_size must be an int of at least 1, got True$'),
+    (dict(n_points_divide=0), r'n_points_divide must be an int of at least 1, got 0$'),
+    (dict(dw_ratio=0), r'dw_ratio must be a number > 0 that leaves every stage at least one channel'),
+    (dict(ffn_ratio=0.001), r'ffn_ratio must be a number > 0 that leaves every stage at least one channel'),
+    (dict(large_kernel_sizes=[31, 29, 27, 12]), r'large_kernel_sizes=\[31, 29, 27, 12\]: kernel sizes must be odd .*, '
+                                                r'got 12$'),
     (dict(large_kernel_sizes=[31, 29, 28, 13]), 'odd'),
     (dict(small_kernel_size=15, large_kernel_sizes=[31, 29, 27, 13]), 'must not exceed'),
 ])
