@@ -4,6 +4,7 @@ import argparse
 import json
 from typing import Any, Dict, List
 
+from ..models import said_random
 from ..weights.catalog import list_models, model_info
 from ._args import (
     LOAD_KWARGS_HELP, add_model_kwargs_argument, add_pretrained_argument, model_kwargs_of, parse_pretrained, parse_size)
@@ -21,7 +22,8 @@ def _print_list(rows: List[Dict[str, Any]]):
 
 def _print_info(info: Dict[str, Any]):
     # a tag names trained weights: random ones are the architecture's alone (they were headed smpconvnet_t.in1k)
-    random = str(info['weights']).startswith('random')
+    # (or whose cfg says so: a random model saved with timm's save_for_hf was headed with the trained weights' tag)
+    random = str(info['weights']).startswith('random') or said_random(info['pretrained_cfg'])
     trained, classes = info['pretrained_cfg'].get('num_classes'), info['num_classes']
     new_head = bool(trained and classes and classes != trained)  # not the tagged weights' classifier
     print(f"{info['model']}: {info['architecture']}" + (

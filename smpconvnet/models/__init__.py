@@ -21,7 +21,8 @@ from ._checkpoint import (
 )
 from ._pretrained import (
     WEIGHTS_DIR, PretrainedWeightsNotFoundError, hub_namespace, is_project_model, is_weight_source_error,
-    overlay_sources, set_hub_namespace, tagged_name, weights_loaded_after, weights_location,
+    overlay_sources, said_random, say_weights_loaded, set_hub_namespace, tagged_name, weights_loaded_after,
+    weights_location,
 )
 from .smpconvnet import SMPConvNet, checkpoint_filter_fn, deployed_model_args, infer_config_from_checkpoint
 from .smpconv_tcn import (
@@ -37,4 +38,5 @@ SHAPE_BLIND_ARGS = {'smpconvnet': _smpconvnet.SHAPE_BLIND_ARGS, 'tcn': _tcn.SHAP
 from . import seq_zoo  # noqa: F401  (registers the trained sequence models)
 
 # timm.create_model(..., checkpoint_path=) of these models: checked file, family's checkpoint filter
-install_checkpoint_path_hook()
+# (built with pretrained=False, it said random weights: those of the file)
+install_checkpoint_path_hook(loaded=say_weights_loaded)

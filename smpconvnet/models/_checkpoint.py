@@ -1071,14 +1071,16 @@ def _record_checked_args(module) -> Tuple[str, ...]:
     return getattr(module, 'RECORD_CHECKED_ARGS', None) or getattr(module, 'SHAPE_BLIND_ARGS', ())
 
 
-def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoint_path') -> Callable:
+def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoint_path',
+                           loaded: Callable[[nn.Module, str], None] = lambda model, source: None) -> Callable:
     """``timm_load_checkpoint`` (timm's ``load_checkpoint(model, checkpoint_path, ...)``) made to check the file and
     use the family's ``checkpoint_filter_fn`` for a model whose class is defined in ``smpconvnet.models``.
 
     For such a model the file is checked (``check_weights_file``), read with timm's ``load_state_dict`` (any error of
     the reader becomes a ``ValueError`` naming ``what``, the model, the file and what was expected), passed through
     the family's filter (original layouts, wrapped and deployed state dicts; an explicit ``filter_fn`` or ``remap``
-    wins) and loaded as timm does. A features_only wrapper of such a model gets a ``ValueError`` saying how to load
+    wins) and loaded as timm does; then ``loaded(model, source)`` (the package passes what says whose weights the
+    model now holds). A features_only wrapper of such a model gets a ``ValueError`` saying how to load
     the file instead (timm would load it into the wrapper, whose keys differ). Any other model goes to
     ``timm_load_checkpoint`` unchanged.
     """
@@ -1159,15 +1161,14 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
             raise ValueError(f'{what} for {name}: {checkpoint_path} does not fit the model: {e}'
                              f'{recorded_model_hint(checkpoint_path, getattr(module, "SHAPE_BLIND_ARGS", ()))}') from e
         result = model.load_state_dict(state_dict, strict=a['strict'])
-        from ._pretrained import say_weights_loaded  # (it imports this module)
-        say_weights_loaded(model, f'{checkpoint_path} ({what}=)')  # (built with pretrained=False: said random)
+        loaded(model, f'{checkpoint_path} ({what}=)')
         return result
 
     load_checkpoint.checks_smpconvnet_models = True
     return load_checkpoint
 
 
-def install_checkpoint_path_hook() -> None:
+def install_checkpoint_path_hook(loaded: Callable[[nn.Module, str], None] = lambda model, source: None) -> None:
     """Make ``timm.create_model(name, checkpoint_path=...)`` of this project's models check the file and accept
     every layout their pretrained path accepts (``with_checkpoint_checks`` around the ``load_checkpoint`` that
     ``timm.create_model`` calls, ``timm.models._factory.load_checkpoint``).
@@ -1179,4 +1180,4 @@ def install_checkpoint_path_hook() -> None:
     """
     from timm.models import _factory
     if not getattr(_factory.load_checkpoint, 'checks_smpconvnet_models', False):
-        _factory.load_checkpoint = with_checkpoint_checks(_factory.load_checkpoint)
+        _factory.load_checkpoint = with_checkpoint_checks(_factory.load_checkpoint, loaded=loaded)

@@ -27,7 +27,7 @@ __all__ = [
     'shipped_weights_file', 'cached_hub_file', 'weights_location', 'is_published', 'PretrainedWeightsNotFoundError',
     'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV', 'is_project_model',
     'is_weight_source_error', 'local_weights_file', 'check_pretrained_record', 'cfg_model_defaults', 'overlay_sources',
-    'tagged_name', 'say_if_random', 'say_weights_loaded', 'weights_loaded_after',
+    'tagged_name', 'say_if_random', 'say_weights_loaded', 'said_random', 'weights_loaded_after',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -192,6 +192,12 @@ def say_weights_loaded(model: Any, source: str) -> None:
             registered = cfg['description'].partition(_TAG_DESCRIPTION)[2]
             module.pretrained_cfg = module.default_cfg = dict(
                 cfg, description=f'weights from {source}' + (f'{_TAG_DESCRIPTION}{registered}' if registered else ''))
+
+
+def said_random(cfg: Dict[str, Any]) -> bool:
+    """Whether a pretrained cfg's description says its model's weights are random: built with pretrained=False
+    (``say_if_random``), or by this package's loaders so ('random weights ...')."""
+    return (cfg.get('description') or '').startswith((_RANDOM_PREFIX, 'random weights'))
 
 
 _RANDOM_PREFIX = 'created with pretrained=False'

@@ -354,11 +354,15 @@ def drop_stale_label_names(model: nn.Module):
     of outputs (``num_classes=`` at creation, ``reset_classifier``): they name the weights' classes, and mapping a
     new classifier's argmax through them would name wrong classes without an error. The cfg's other fields keep
     describing the weights, as timm's do; so do the labels of a model without classifier (``num_classes=0``,
-    ``features_only``: nothing to map)."""
+    ``features_only``: nothing to map). Its description says the classifier is new (a card or config.json written
+    from it, by timm's save_for_hf too, described the trained weights' classes only)."""
     cfg = getattr(model, 'pretrained_cfg', None)
     if (isinstance(cfg, dict) and cfg.get('label_names') is not None and model.num_classes > 0
             and len(cfg['label_names']) != model.num_classes):
-        cfg.pop('label_names')
+        trained = len(cfg.pop('label_names'))
+        if cfg.get('description'):
+            cfg['description'] += (f"; classifier new, initialised at random ({model.num_classes} classes; the "
+                                   f"weights' had {trained})")
 
 
 # the SMP units inside a two_branch_eval context (by identity, with its nesting depth): nothing is set on the

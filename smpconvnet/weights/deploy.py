@@ -228,7 +228,9 @@ def _describe(model: torch.nn.Module, source: str, what: str, untag: bool = True
     that is not the tagged weights' model, without their tag (info would name the trained model); kept where the
     weights are the tag's (the hints that name the model it was deployed from read it)."""
     cfg = {k: v for k, v in model.pretrained_cfg.items() if not (untag and k == 'tag')}
-    set_pretrained_cfg(model, dict(cfg, description=f"{model.pretrained_cfg.get('description') or source}; {what}"))
+    described = model.pretrained_cfg.get('description') or source
+    # (said already where the model was built so: a new classifier's, by the family's builder)
+    set_pretrained_cfg(model, dict(cfg, description=described if what in described else f'{described}; {what}'))
 
 
 def _refuse_feature_extractor(model_kwargs: Optional[Dict[str, Any]], command: str):

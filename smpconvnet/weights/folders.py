@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 import torch
 
 from ..atomic_io import atomic_dir, check_destination, entries_besides, holds_nothing
-from ..models import member_network, recorded_args_metadata, weights_loaded_after
+from ..models import member_network, recorded_args_metadata, said_random, weights_loaded_after
 from .hub import MANIFEST_NAME
 
 __all__ = [
@@ -290,6 +290,8 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
     else:
         title = 'SMPConvNet (custom size)' if type(model).__name__ == 'SMPConvNet' else architecture
     lines += ['---', f'# {title}' + (' (deployed, re-parameterised)' if deployed else ''), '']
+    # what the weights are, where the cfg says (an image model's random weights had no line, only a Source)
+    weights_line = f"\n- **Weights:** {local_paths_to_names(cfg['description'])}" if cfg.get('description') else ''
     if sequences:
         channels, _, length = tuple(cfg.get('input_size', (0, 1, 0)))
         length = trained_length or length
@@ -306,12 +308,13 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
         elif deployed and model_args.get('seq_len'):
             lengths = (f'sequences `[B, {channels}, L]` of any length (the deployed kernels have {taps} taps whatever '
                        f'the length; trained at L = {length})')
+        elif said_random(cfg):  # (no trained length: the cfg's)
+            lengths = f'sequences `[B, {channels}, L]` (the length of its cfg: L = {length})'
         else:
             lengths = f'sequences `[B, {channels}, L]` (trained at L = {length})'
         input_line = (f'- **Input:** {lengths}, normalised as `(x - mean) / std` with per-channel mean '
                       f"{_numbers(cfg.get('mean', ()))}, std {_numbers(cfg.get('std', ()))}")
-        if cfg.get('description'):
-            input_line += f"\n- **Weights:** {local_paths_to_names(cfg['description'])}"
+        input_line += weights_line
         # the cfg's num_classes is the weights' (a classifier of another size has no label_names)
         labels, classes = list(cfg.get('label_names') or []), getattr(model, 'num_classes', None)
         trained = cfg.get('num_classes') or len(labels)
@@ -329,7 +332,7 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
         input_line = (f"- **Input:** {tuple(cfg.get('input_size', ()))}, mean "
                       f"{tuple(round(x, 3) for x in cfg.get('mean', ()))}, std "
                       f"{tuple(round(x, 3) for x in cfg.get('std', ()))}, {cfg.get('interpolation')} resize, "
-                      f"crop_pct {cfg.get('crop_pct')}")
+                      f"crop_pct {cfg.get('crop_pct')}") + weights_line
     lines += [
         f'SMPConv (self-moving point kernels, Kim & Park, CVPR 2023; original code: '
         f'https://github.com/sangnekim/SMPConv) {kind} for timm, from the smpconvnet package.', '',

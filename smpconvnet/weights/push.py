@@ -203,11 +203,14 @@ def push_model(
         model: torch.nn.Module,
         repo_id: str,
         model_card: Optional[str] = None,
-        source: str = 'trained or fine-tuned with smpconvnet',
+        source: Optional[str] = None,
         **kwargs,
 ) -> Dict[str, Any]:
     """Save ``model`` as a Hub folder (safetensors, timm config, model card) and push it (see ``push_folder``).
-    ``kwargs`` go to ``push_folder`` (``private``, ``revision``, ``dry_run``, ``token``, ...)."""
+    ``source``: the card's Source line (default: the model given to push_model; the Weights line gives its cfg's
+    description). ``kwargs`` go to ``push_folder`` (``private``, ``revision``, ``dry_run``, ``token``, ...)."""
+    # (the default said "trained or fine-tuned with smpconvnet" of random weights too)
+    source = source or 'the model given to smpconvnet.weights.push.push_model'
     from huggingface_hub import get_token
     from timm.models._input import get_model_args
 

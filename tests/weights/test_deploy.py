@@ -726,3 +726,32 @@ def test_a_folder_deployed_for_one_length_says_its_input_size_is_fixed(tmp_path)
                     model(torch.randn(1, 1, length + 10))
             else:
                 model(torch.randn(1, 1, length + 10))
+
+
+def test_cards_and_info_of_random_or_new_classifier_models_say_so(tmp_path, capsys):
+    """Trial 59: push_model's card called any model "trained or fine-tuned with smpconvnet", an image model's card had
+    no Weights line (its cfg said random), a random sequence model's said "trained at L = 150", info headed a random
+    model saved with save_for_hf with the trained weights' tag, and a pretrained model built with another
+    num_classes kept the trained weights' description alone in what timm's save_for_hf writes."""
+    from smpconvnet.weights.push import push_model
+    push_model(timm.create_model('smpconvnet_t', num_classes=10), 'me/x', dry_run=str(tmp_path / 'image'), quiet=True)
+    push_model(timm.create_model('smpconv_tcn_gunpoint'), 'me/x', dry_run=str(tmp_path / 'seq'), quiet=True)
+    image, seq = ((tmp_path / f / 'README.md').read_text() for f in ('image', 'seq'))
+    assert '- **Weights:** created with pretrained=False: initialised at random, not with the weights of ' \
+           'smpconvnet_t.in1k' in image
+    assert '- **Source:** the model given to smpconvnet.weights.push.push_model' in image
+    assert 'trained or fine-tuned' not in image + seq and 'trained at' not in seq
+    assert '(the length of its cfg: L = 150)' in seq
+    timm.models.save_for_hf(timm.create_model('smpconv_tcn_gunpoint'), str(tmp_path / 'saved'))
+    assert main(['info', str(tmp_path / 'saved')]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"{tmp_path / 'saved'}: smpconv_tcn_gunpoint (random weights)"
+    new_head = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, num_classes=5)
+    timm.models.save_for_hf(new_head, str(tmp_path / 'five'))
+    cfg = json.loads((tmp_path / 'five' / 'config.json').read_text())['pretrained_cfg']
+    assert cfg['description'].endswith("; classifier new, initialised at random (5 classes; the weights' had 2)")
+    assert 'label_names' not in cfg
+    # reparam of it says so once
+    assert main(['reparam', str(tmp_path / 'five'), str(tmp_path / 'five_deployed')]) == 0
+    capsys.readouterr()
+    deployed = json.loads((tmp_path / 'five_deployed' / 'config.json').read_text())['pretrained_cfg']
+    assert deployed['description'].count('classifier new') == 1
