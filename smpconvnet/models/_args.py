@@ -100,7 +100,7 @@ def check_ratios(widths: Any, **ratios: Any) -> None:
             forward pass).
     """
     for name, value in ratios.items():
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 \
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < float('inf') \
             and all(int(w * value) >= 1 for w in widths)
         if not ok:
             raise ValueError(f'{name} must be a number > 0 that leaves every stage at least one channel '

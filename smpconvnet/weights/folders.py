@@ -265,6 +265,10 @@ def set_pretrained_cfg(model: torch.nn.Module, cfg: Dict[str, Any]) -> None:
     model.pretrained_cfg = model.default_cfg = cfg
 
 
+# how the description of a weight file that names no model begins (sources: its data config was assumed)
+NOT_RECORDED = 'not recorded: '
+
+
 def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, Any], description: str,
                 source: str, command: str, deployed: bool = False, extra: str = '',
                 regression: Optional[str] = None, trained_length: Optional[int] = None,
@@ -300,18 +304,23 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
         if deployed and zero_pad_to:
             lengths = (f'sequences `[B, {channels}, L]`, L up to {zero_pad_to} (zero-padded to {zero_pad_to} steps, '
                        f'the length the deployed kernels are materialised for; a longer one raises a ValueError)')
+        # random weights have no trained length, a file that names no model an assumed one (cards said "trained at")
+        trained = not said_random(cfg) and not (cfg.get('description') or '').startswith(NOT_RECORDED)
+        at = f'trained at L = {length}' if trained else f'the length of its cfg: L = {length}' if said_random(cfg) \
+            else f'assumed L = {length}, not recorded with the weights'
+        if deployed and zero_pad_to:
+            lengths = (f'sequences `[B, {channels}, L]`, L up to {zero_pad_to} (zero-padded to {zero_pad_to} steps, '
+                       f'the length the deployed kernels are materialised for; a longer one raises a ValueError)')
         elif deployed and model_args.get('seq_len') and taps is None:
-            other = (f'; trained at L = {length}: its kernels span the whole input, so these are other kernels '
-                     f'than the trained ones') if length != model_args['seq_len'] else ''
+            other = (f'; {at}: its kernels span the whole input, so these are other kernels than the trained ones'
+                     if trained else f'; {at}') if length != model_args['seq_len'] else ''
             lengths = (f"sequences `[B, {channels}, {model_args['seq_len']}]` only (the deployed kernels are "
                        f'materialised for this length; another raises a ValueError{other})')
         elif deployed and model_args.get('seq_len'):
             lengths = (f'sequences `[B, {channels}, L]` of any length (the deployed kernels have {taps} taps whatever '
-                       f'the length; trained at L = {length})')
-        elif said_random(cfg):  # (no trained length: the cfg's)
-            lengths = f'sequences `[B, {channels}, L]` (the length of its cfg: L = {length})'
+                       f'the length; {at})')
         else:
-            lengths = f'sequences `[B, {channels}, L]` (trained at L = {length})'
+            lengths = f'sequences `[B, {channels}, L]` ({at})'
         input_line = (f'- **Input:** {lengths}, normalised as `(x - mean) / std` with per-channel mean '
                       f"{_numbers(cfg.get('mean', ()))}, std {_numbers(cfg.get('std', ()))}")
         input_line += weights_line

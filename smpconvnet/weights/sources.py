@@ -34,8 +34,8 @@ from ..models import (
     removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii,
     weights_loaded_after, with_class_defaults,
 )
-from .folders import (CHECKPOINT_SUFFIXES, CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, TRAINED_WITH_KEY, WEIGHTS_NAME,
-                      read_config, retrained_cfg, set_pretrained_cfg, with_channels)
+from .folders import (CHECKPOINT_SUFFIXES, CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, NOT_RECORDED, TRAINED_WITH_KEY,
+                      WEIGHTS_NAME, read_config, retrained_cfg, set_pretrained_cfg, with_channels)
 
 __all__ = [
     'read_checkpoint', 'detect_architecture', 'identify_checkpoint', 'CheckpointSource', 'load_model',
@@ -961,7 +961,7 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         # the model kept the architecture's labels (a features_only wrapper's model too)
         verb = 'were' if ' and ' in assumed_data else 'was'
         described = {} if 'description' in given or not bare else dict(
-            description=f'not recorded: {path.name} names no model' + (
+            description=f'{NOT_RECORDED}{path.name} names no model' + (
                 f', so the {assumed_data} of {source.architecture} {verb} assumed' if assumed_data else ''))
         _set_pretrained_cfg(model, lambda cfg: dict(retrained_cfg(cfg, **described), **given))
     unset = [k for k in source.assumed if k not in kwargs]

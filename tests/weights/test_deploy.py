@@ -755,3 +755,26 @@ def test_cards_and_info_of_random_or_new_classifier_models_say_so(tmp_path, caps
     capsys.readouterr()
     deployed = json.loads((tmp_path / 'five_deployed' / 'config.json').read_text())['pretrained_cfg']
     assert deployed['description'].count('classifier new') == 1
+
+
+def test_a_deployed_card_claims_no_trained_length_for_random_or_unrecorded_weights(tmp_path, capsys):
+    """Trial 60: reparam's cards of random weights said "trained at L = 150" and, deployed for another length, "other
+    kernels than the trained ones" (beside "Weights: random ... not trained"); a weight file that names no model had
+    the assumed model's length on its card as the trained one. Said as what it is: the cfg's, or assumed."""
+    from safetensors.torch import save_file
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', '--pretrained', 'no', '--input-size', '1,200',
+                 str(tmp_path / 'r200')]) == 0
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', '--pretrained', 'no', '--model-kwargs', 'kernel_length=31',
+                 str(tmp_path / 'r31')]) == 0
+    save_file(timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).state_dict(), str(tmp_path / 'w.safetensors'))
+    assert main(['reparam', str(tmp_path / 'w.safetensors'), '--input-size', '1,150', str(tmp_path / 'bare')]) == 0
+    assert 'names no model' in capsys.readouterr().err  # (its warning)
+    r200, r31, bare = ((tmp_path / f / 'README.md').read_text() for f in ('r200', 'r31', 'bare'))
+    assert 'another raises a ValueError; the length of its cfg: L = 150)' in r200
+    assert '(the deployed kernels have 31 taps whatever the length; the length of its cfg: L = 150)' in r31
+    assert 'another raises a ValueError; assumed L = 784, not recorded with the weights)' in bare
+    for card in (r200, r31, bare):
+        assert 'trained at' not in card and 'other kernels than the trained ones' not in card
+        assert 'computes something else' not in card
+    with pytest.raises(ValueError, match='ffn_ratio must be a number > 0'):
+        timm.create_model('smpconvnet_t', ffn_ratio=float('inf'))
