@@ -25,10 +25,11 @@ import torch
 from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
-from ..models import (SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, kernels_span_the_input, said_random, tagged_name,
+from ..models import (SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, kernels_span_the_input, tagged_name,
                       two_branch_eval)
-from .folders import (NOT_RECORDED, TRAINED_WITH_KEY, check_not_managed, foreign_to_model_folder, local_paths_to_names, model_card,
-                      print_step, set_pretrained_cfg, with_channels, write_model_folder)
+from .folders import (TRAINED_WITH_KEY, check_not_managed, foreign_to_model_folder, has_trained_length,
+                      local_paths_to_names, model_card, print_step, set_pretrained_cfg, with_channels,
+                      write_model_folder)
 from .sources import changed_computation, changed_computation_message, load_deployed, load_model, load_model_with_config
 from ..layers.reparam import relative_error
 from ..user_warnings import caller_stacklevel
@@ -345,8 +346,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
                                           **({'fixed_input_size': True} if kernels_span_the_input(model) else {})))
         # (random weights, or a file that names no model, whose length was assumed: no trained model to differ from)
         if kernels_span_the_input(model) and model_args['seq_len'] != trained_length \
-                and not source.startswith('random') and not said_random(model.pretrained_cfg) \
-                and not (model.pretrained_cfg.get('description') or '').startswith(NOT_RECORDED):
+                and not source.startswith('random') and has_trained_length(model.pretrained_cfg):
             # whole-series kernels resampled for another length (warned of above): not the trained model either
             _describe(deployed, source, f"whole-series kernels deployed for {model_args['seq_len']} steps (trained "
                                         f"at {trained_length}): computes something else than the trained model",

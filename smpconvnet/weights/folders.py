@@ -17,7 +17,8 @@ from .hub import MANIFEST_NAME
 __all__ = [
     'WEIGHTS_NAME', 'CONFIG_NAME', 'CARD_NAME', 'DEPLOYED_KEY', 'EXTRA_CONFIG_KEYS', 'CITATION', 'PAPER_TOP1',
     'MODEL_FOLDER_FILES', 'foreign_to_model_folder', 'managed_location', 'check_not_managed', 'print_step',
-    'read_config', 'retrained_cfg', 'with_channels', 'set_pretrained_cfg', 'model_card', 'write_model_folder', 'write_ensemble_folder',
+    'read_config', 'retrained_cfg', 'has_trained_length', 'NOT_RECORDED', 'with_channels', 'set_pretrained_cfg',
+    'model_card', 'write_model_folder', 'write_ensemble_folder',
     'write_release_folder',
 ]
 
@@ -269,6 +270,12 @@ def set_pretrained_cfg(model: torch.nn.Module, cfg: Dict[str, Any]) -> None:
 NOT_RECORDED = 'not recorded: '
 
 
+def has_trained_length(cfg: Dict[str, Any]) -> bool:
+    """Whether a sequence model's pretrained cfg gives the length its weights were trained at: not where its
+    description says they are random (``said_random``) or that their data config was assumed (``NOT_RECORDED``)."""
+    return not said_random(cfg) and not (cfg.get('description') or '').startswith(NOT_RECORDED)
+
+
 def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, Any], description: str,
                 source: str, command: str, deployed: bool = False, extra: str = '',
                 regression: Optional[str] = None, trained_length: Optional[int] = None,
@@ -301,11 +308,8 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
         length = trained_length or length
         zero_pad_to = getattr(model, 'zero_pad_to', None)
         taps = getattr(member_network(model), 'kernel_length', None)  # fixed-length kernels run at any input length
-        if deployed and zero_pad_to:
-            lengths = (f'sequences `[B, {channels}, L]`, L up to {zero_pad_to} (zero-padded to {zero_pad_to} steps, '
-                       f'the length the deployed kernels are materialised for; a longer one raises a ValueError)')
         # random weights have no trained length, a file that names no model an assumed one (cards said "trained at")
-        trained = not said_random(cfg) and not (cfg.get('description') or '').startswith(NOT_RECORDED)
+        trained = has_trained_length(cfg)
         at = f'trained at L = {length}' if trained else f'the length of its cfg: L = {length}' if said_random(cfg) \
             else f'assumed L = {length}, not recorded with the weights'
         if deployed and zero_pad_to:

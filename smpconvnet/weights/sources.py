@@ -34,8 +34,8 @@ from ..models import (
     removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii,
     weights_loaded_after, with_class_defaults,
 )
-from .folders import (CHECKPOINT_SUFFIXES, CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, NOT_RECORDED, TRAINED_WITH_KEY,
-                      WEIGHTS_NAME, read_config, retrained_cfg, set_pretrained_cfg, with_channels)
+from .folders import (CHECKPOINT_SUFFIXES, CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, NOT_RECORDED,
+                      TRAINED_WITH_KEY, WEIGHTS_NAME, read_config, retrained_cfg, set_pretrained_cfg, with_channels)
 
 __all__ = [
     'read_checkpoint', 'detect_architecture', 'identify_checkpoint', 'CheckpointSource', 'load_model',

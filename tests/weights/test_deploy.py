@@ -766,7 +766,8 @@ def test_a_deployed_card_claims_no_trained_length_for_random_or_unrecorded_weigh
                  str(tmp_path / 'r200')]) == 0
     assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', '--pretrained', 'no', '--model-kwargs', 'kernel_length=31',
                  str(tmp_path / 'r31')]) == 0
-    save_file(timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).state_dict(), str(tmp_path / 'w.safetensors'))
+    trained = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True)
+    save_file(trained.state_dict(), str(tmp_path / 'w.safetensors'))
     assert main(['reparam', str(tmp_path / 'w.safetensors'), '--input-size', '1,150', str(tmp_path / 'bare')]) == 0
     assert 'names no model' in capsys.readouterr().err  # (its warning)
     r200, r31, bare = ((tmp_path / f / 'README.md').read_text() for f in ('r200', 'r31', 'bare'))
