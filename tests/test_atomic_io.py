@@ -95,9 +95,14 @@ def test_ctrl_c_during_the_swap_waits_until_it_is_done(tmp_path, monkeypatch):
             os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C with the old folder aside
         return result
     monkeypatch.setattr(atomic_io.os, 'replace', replace)
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_dir(dst, force=True, foreign=lambda folder: None) as tmp:
-            (tmp / 'b.bin').write_bytes(b'2')
+    # Python's own Ctrl-C handler, whatever an earlier test or library left installed (CI's whole run had another)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with atomic_dir(dst, force=True, foreign=lambda folder: None) as tmp:
+                (tmp / 'b.bin').write_bytes(b'2')
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['model']
     assert sorted(p.name for p in dst.iterdir()) == ['b.bin']
 
