@@ -160,7 +160,12 @@ def say_if_random(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
     for timm's own models. A features_only wrapper and the model it holds both say it. Weights loaded later with
     ``load_state_dict`` cannot be seen here (the description says so); timm's ``checkpoint_path=`` is
     (``say_weights_loaded``)."""
-    if pretrained or _WEIGHTS_LOADED_AFTER.get() or 'description' in (kwargs.get('pretrained_cfg_overlay') or {}):
+    overlay = kwargs.get('pretrained_cfg_overlay') or {}
+    if _WEIGHTS_LOADED_AFTER.get() or 'description' in overlay:
+        return model
+    if pretrained:
+        if overlay.get('file'):  # timm's way to give a model other weights: those, not the tag's (trial 60)
+            say_weights_loaded(model, f"{overlay['file']} (pretrained_cfg_overlay file=)", trained=True)
         return model
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)
@@ -183,13 +188,16 @@ def say_if_random(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
     return model
 
 
-def say_weights_loaded(model: Any, source: str) -> None:
+def say_weights_loaded(model: Any, source: str, trained: bool = False) -> None:
     """Where ``say_if_random`` said ``model``'s weights are random, say they are ``source``'s: weights loaded after
-    the build (timm's ``create_model(..., checkpoint_path=)`` builds with pretrained=False, then loads the file)."""
+    the build (timm's ``create_model(..., checkpoint_path=)`` builds with pretrained=False, then loads the file).
+    ``trained``: the model was built with other weights than its cfg's (an overlay's file): said whatever its
+    description was."""
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)
-        if isinstance(cfg, dict) and (cfg.get('description') or '').startswith(_RANDOM_PREFIX):
-            registered = cfg['description'].partition(_TAG_DESCRIPTION)[2]
+        said = (cfg or {}).get('description') or '' if isinstance(cfg, dict) else ''
+        if isinstance(cfg, dict) and (trained or said.startswith(_RANDOM_PREFIX)):
+            registered = said.partition(_TAG_DESCRIPTION)[2] if said.startswith(_RANDOM_PREFIX) else said
             module.pretrained_cfg = module.default_cfg = dict(
                 cfg, description=f'weights from {source}' + (f'{_TAG_DESCRIPTION}{registered}' if registered else ''))
 

@@ -392,6 +392,14 @@ def test_a_random_model_saved_with_timm_does_not_claim_the_tags_weights(tmp_path
     loaded = timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(tmp_path / 'trained.pth'))
     assert loaded.pretrained_cfg['description'] == (f"weights from {tmp_path / 'trained.pth'} (checkpoint_path=); "
                                                     f"the description of its cfg: {registered}")
+    # timm's other way to give a tag other weights (trial 60: random weights kept the tag's description)
+    from safetensors.torch import save_file
+    save_file(random.state_dict(), str(tmp_path / 'random.safetensors'))
+    overlaid = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True,
+                                 pretrained_cfg_overlay=dict(file=str(tmp_path / 'random.safetensors')))
+    assert overlaid.pretrained_cfg['description'] == (
+        f"weights from {tmp_path / 'random.safetensors'} (pretrained_cfg_overlay file=); the description of its cfg: "
+        f'{registered}')
     for model, folder in ((random, 'random'), (trained, 'trained')):
         timm.models.save_for_hf(model, str(tmp_path / folder))
         assert main(['reparam', str(tmp_path / folder), str(tmp_path / f'{folder}_deployed')]) == 0
