@@ -21,8 +21,8 @@ from ._checkpoint import (
 )
 from ._pretrained import (
     WEIGHTS_DIR, PretrainedWeightsNotFoundError, hub_namespace, is_project_model, is_weight_source_error,
-    overlay_sources, said_random, say_weights_loaded, set_hub_namespace, tagged_name, weights_loaded_after,
-    weights_location,
+    new_classifier_note, overlay_sources, said_random, say_weights_loaded, set_hub_namespace, tagged_name,
+    weights_loaded_after, weights_location,
 )
 from .smpconvnet import SMPConvNet, checkpoint_filter_fn, deployed_model_args, infer_config_from_checkpoint
 from .smpconv_tcn import (

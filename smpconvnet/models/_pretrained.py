@@ -27,7 +27,7 @@ __all__ = [
     'shipped_weights_file', 'cached_hub_file', 'weights_location', 'is_published', 'PretrainedWeightsNotFoundError',
     'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV', 'is_project_model',
     'is_weight_source_error', 'local_weights_file', 'check_pretrained_record', 'cfg_model_defaults', 'overlay_sources',
-    'tagged_name', 'say_if_random', 'say_weights_loaded', 'said_random', 'weights_loaded_after',
+    'tagged_name', 'say_if_random', 'say_weights_loaded', 'said_random', 'weights_loaded_after', 'new_classifier_note',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -195,11 +195,19 @@ def say_weights_loaded(model: Any, source: str, trained: bool = False) -> None:
     description was."""
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)
-        said = (cfg or {}).get('description') or '' if isinstance(cfg, dict) else ''
-        if isinstance(cfg, dict) and (trained or said.startswith(_RANDOM_PREFIX)):
+        if not isinstance(cfg, dict):
+            continue
+        said = cfg.get('description') or ''
+        if trained or said.startswith(_RANDOM_PREFIX):
             registered = said.partition(_TAG_DESCRIPTION)[2] if said.startswith(_RANDOM_PREFIX) else said
             module.pretrained_cfg = module.default_cfg = dict(
                 cfg, description=f'weights from {source}' + (f'{_TAG_DESCRIPTION}{registered}' if registered else ''))
+
+
+def new_classifier_note(classes: int, trained_classes: int) -> str:
+    """What a description adds for a classifier of another size than the weights' (timm's fine-tuning idiom): one
+    wording, so that a description that says it already is not told twice."""
+    return f"classifier new, initialised at random ({classes} classes; the weights' had {trained_classes})"
 
 
 def said_random(cfg: Dict[str, Any]) -> bool:

@@ -76,7 +76,8 @@ from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, find_state_dict, first_layer_adapted_by_filter, folder_weights_file,
     has_batchnorm, is_deployed_state_dict, is_safetensors_file, other_size_keys, record_loaded_classes,
     remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
-from ._pretrained import cfg_model_defaults, check_pretrained_record, explain_missing_weights, say_if_random
+from ._pretrained import (
+    cfg_model_defaults, check_pretrained_record, explain_missing_weights, new_classifier_note, say_if_random)
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -361,8 +362,7 @@ def drop_stale_label_names(model: nn.Module):
             and len(cfg['label_names']) != model.num_classes):
         trained = len(cfg.pop('label_names'))
         if cfg.get('description'):
-            cfg['description'] += (f"; classifier new, initialised at random ({model.num_classes} classes; the "
-                                   f"weights' had {trained})")
+            cfg['description'] += f'; {new_classifier_note(model.num_classes, trained)}'
 
 
 # the SMP units inside a two_branch_eval context (by identity, with its nesting depth): nothing is set on the

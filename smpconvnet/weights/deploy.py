@@ -25,8 +25,8 @@ import torch
 from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
-from ..models import (SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, kernels_span_the_input, tagged_name,
-                      two_branch_eval)
+from ..models import (SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, kernels_span_the_input, new_classifier_note,
+                      tagged_name, two_branch_eval)
 from .folders import (TRAINED_WITH_KEY, check_not_managed, foreign_to_model_folder, has_trained_length,
                       local_paths_to_names, model_card, print_step, set_pretrained_cfg, with_channels,
                       write_model_folder)
@@ -314,8 +314,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     if trained_classes and classes and classes != trained_classes:
         # a new classifier (another num_classes) is not the tagged weights' model either (the card's Classifier
         # line says so too)
-        _describe(deployed, source, f"classifier new, initialised at random ({classes} classes; the weights' had "
-                                    f"{trained_classes})")
+        _describe(deployed, source, new_classifier_note(classes, trained_classes))
         extra['new_classifier'] = {'num_classes': classes, 'trained_num_classes': trained_classes}
     trained_chans, chans = (deployed.pretrained_cfg.get('input_size') or (None,))[0], x.shape[1]
     if trained_chans and chans != trained_chans:
