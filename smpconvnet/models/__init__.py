@@ -20,9 +20,9 @@ from ._checkpoint import (
     warn_clamped_radii, with_checkpoint_checks, with_class_defaults,
 )
 from ._pretrained import (
-    WEIGHTS_DIR, PretrainedWeightsNotFoundError, hub_namespace, is_project_model, is_weight_source_error,
-    new_classifier_note, overlay_sources, said_random, say_weights_loaded, set_hub_namespace, tagged_name,
-    weights_loaded_after, weights_location,
+    NOT_RECORDED, WEIGHTS_DIR, PretrainedWeightsNotFoundError, hub_namespace, is_project_model,
+    is_weight_source_error, new_classifier_note, overlay_sources, said_random, said_trained_length,
+    say_weights_loaded, set_hub_namespace, tagged_name, trained_at, weights_loaded_after, weights_location,
 )
 from .smpconvnet import SMPConvNet, checkpoint_filter_fn, deployed_model_args, infer_config_from_checkpoint
 from .smpconv_tcn import (

@@ -82,13 +82,18 @@ def check_odd_sizes(**sizes: Any) -> None:
     """Check each keyword's value (a kernel size, or a list of them) is odd: a centred kernel has a middle tap.
 
     Raises:
-        ValueError: naming the argument and the even entries (it said "kernel sizes must be odd, got 12 and 5").
+        ValueError: naming the argument and the even entries (it said "kernel sizes must be odd, got 12 and 5"),
+            with the odd value to type (one tap more: at least the reach asked for).
     """
     for name, value in sizes.items():
-        even = [v for v in (value if isinstance(value, (list, tuple)) else [value]) if operator.index(v) % 2 == 0]
+        listed = isinstance(value, (list, tuple))
+        even = [v for v in (value if listed else [value]) if operator.index(v) % 2 == 0]
         if even:
-            raise ValueError(f'{name}={list(value) if isinstance(value, (list, tuple)) else value!r}: kernel sizes '
-                             f'must be odd (a centred kernel has a middle tap), got {", ".join(map(str, even))}')
+            # (a list typed without spaces: one word on the command line, as --model-kwargs takes it)
+            odd = '[' + ','.join(str(v + 1 - v % 2) for v in value) + ']' if listed else value + 1
+            raise ValueError(f'{name}={list(value) if listed else value!r}: kernel sizes must be odd (a centred '
+                             f'kernel has a middle tap), got {", ".join(map(str, even))}; give {name}={odd} (one '
+                             f'tap more)')
 
 
 def check_ratios(widths: Any, **ratios: Any) -> None:

@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import dataclasses
 import os
+import re
 import shlex
 import warnings
 from pathlib import Path
@@ -28,6 +29,7 @@ __all__ = [
     'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV', 'is_project_model',
     'is_weight_source_error', 'local_weights_file', 'check_pretrained_record', 'cfg_model_defaults', 'overlay_sources',
     'tagged_name', 'say_if_random', 'say_weights_loaded', 'said_random', 'weights_loaded_after', 'new_classifier_note',
+    'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -216,6 +218,43 @@ def said_random(cfg: Dict[str, Any]) -> bool:
     return (cfg.get('description') or '').startswith((_RANDOM_PREFIX, 'random weights'))
 
 
+def trained_at(length: int) -> str:
+    """How a description names the length (steps) a sequence model's weights were trained at, where its cfg's input
+    size is another (a deployment length): one wording, read back by ``said_trained_length``."""
+    return f'(trained at {int(length)})'
+
+
+def said_trained_length(cfg: Dict[str, Any]) -> Optional[int]:
+    """The trained length a pretrained cfg's description names (``trained_at``), or None: then its input size is
+    that length, where the weights record one."""
+    found = _TRAINED_AT.search(cfg.get('description') or '')
+    return int(found.group(1)) if found else None
+
+
+def say_deployment_length(model: Any, pretrained: bool, length: Optional[int], trained: Optional[int]) -> None:
+    """Where a sequence model with weights trained at ``trained`` steps was created with ``seq_len=length`` (its
+    deployment length, which its cfg's input size follows: timm's data config, info, reparam and export read it), its
+    cfg's description says the trained length (``trained_at``): cards and ``reparam`` read it there, as timm's
+    ``save_for_hf`` keeps it (they had called 300 steps the trained length of weights trained at 150). A description
+    this note was written in before is rewritten for ``length``; random weights and an assumed length (a weight file
+    that names no model) have no trained length to say."""
+    if not (pretrained or _WEIGHTS_LOADED_AFTER.get()) or length is None or trained is None:
+        return
+    for module in model.modules():
+        cfg = getattr(module, 'pretrained_cfg', None)
+        if not isinstance(cfg, dict) or said_random(cfg) or (cfg.get('description') or '').startswith(NOT_RECORDED):
+            continue
+        said = _SEQ_LEN_NOTE.sub('', cfg.get('description') or '')
+        recorded = said_trained_length(cfg) or trained  # (an earlier note's: the weights' length, not its cfg's)
+        note = f'created with seq_len={int(length)}, its deployment length {trained_at(recorded)}'
+        if int(length) != recorded:
+            said = f'{said}; {note}' if said else note
+        module.pretrained_cfg = module.default_cfg = dict(cfg, description=said)
+
+
+NOT_RECORDED = 'not recorded: '  # a description's start where the data config was assumed (a bare weight file)
+_TRAINED_AT = re.compile(r'\(trained at (\d+)\)')
+_SEQ_LEN_NOTE = re.compile(r'(^|; )created with seq_len=\d+, its deployment length \(trained at \d+\)')
 _RANDOM_PREFIX = 'created with pretrained=False'
 _TAG_DESCRIPTION = "; the description of its cfg: "
 _WEIGHTS_LOADED_AFTER = contextvars.ContextVar('smpconvnet_weights_loaded_after', default=False)

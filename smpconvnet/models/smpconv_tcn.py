@@ -77,7 +77,8 @@ from ._checkpoint import (
     has_batchnorm, is_deployed_state_dict, is_safetensors_file, other_size_keys, record_loaded_classes,
     remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
 from ._pretrained import (
-    cfg_model_defaults, check_pretrained_record, explain_missing_weights, new_classifier_note, say_if_random)
+    cfg_model_defaults, check_pretrained_record, explain_missing_weights, new_classifier_note, say_deployment_length,
+    say_if_random)
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -1925,6 +1926,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
             model_args.get('pretrained_cfg_overlay') or {},
             first_conv=tuple(f'{m}blocks.0.conv1.small' for m in members),
             classifier=tuple(f'{m}head' for m in members))
+    weights_length = None
     if model_args.get('zero_pad_to') is not None:
         # such a model reads exactly zero_pad_to steps: its cfg says so (what info, export and timm users read),
         # whatever length the variant was registered with
@@ -1933,7 +1935,8 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
             input_size=(model_args['in_chans'], 1, model_args['zero_pad_to']), fixed_input_size=True)
     elif model_args.get('seq_len') is not None:
         # a model created for a deployment length: its cfg's input size is that length (the default of info,
-        # reparam and export), not the variant's
+        # reparam and export), not the variant's; the weights' length is said in its description (below)
+        weights_length = _registered_length(variant, model_args)
         model_args['pretrained_cfg_overlay'] = dict(
             model_args.get('pretrained_cfg_overlay') or {},
             input_size=(model_args['in_chans'], 1, model_args['seq_len']))
@@ -1961,7 +1964,20 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     # another network. None values too (kernel_length=None: whole-series kernels): timm passes a folder's recorded
     # None to the model, and drops only a caller's
     model.arch_args = whole_architecture(model_args)
+    say_deployment_length(model, pretrained, model_args.get('seq_len'), weights_length)
     return say_if_random(remember_create_args(model, kwargs), pretrained, kwargs)
+
+
+def _registered_length(variant: str, model_args: Dict[str, Any]) -> Optional[int]:
+    # the input length of the pretrained cfg timm resolves for this build (the tag's, a folder's whole cfg, the
+    # caller's overlay), before seq_len replaces it: the length the weights were trained at
+    from timm.models._builder import resolve_pretrained_cfg
+    try:
+        size = resolve_pretrained_cfg(variant, model_args.get('pretrained_cfg'),
+                                      model_args.get('pretrained_cfg_overlay')).input_size
+    except (TypeError, ValueError):
+        return None  # (timm's build raises on such a cfg, with its own message)
+    return int(size[-1]) if size else None
 
 
 def _create_smpconv_tcn(variant: str, pretrained: bool = False, **kwargs) -> nn.Module:

@@ -27,9 +27,9 @@ from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
 from ..models import (SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, kernels_span_the_input, new_classifier_note,
                       tagged_name, two_branch_eval)
-from .folders import (TRAINED_WITH_KEY, check_not_managed, foreign_to_model_folder, has_trained_length,
-                      local_paths_to_names, model_card, print_step, set_pretrained_cfg, with_channels,
-                      write_model_folder)
+from .folders import (TRAINED_WITH_KEY, cfg_trained_length, check_not_managed, foreign_to_model_folder,
+                      has_trained_length, local_paths_to_names, model_card, print_step, set_pretrained_cfg,
+                      with_channels, write_model_folder)
 from .sources import changed_computation, changed_computation_message, load_deployed, load_model, load_model_with_config
 from ..layers.reparam import relative_error
 from ..user_warnings import caller_stacklevel
@@ -177,14 +177,23 @@ def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Te
     # model equals the training form at that length, which is not the model as trained
     if not kernels_span_the_input(model):
         return
-    trained = model_input_shape(model)[-1]
+    trained = _trained_length(model)
     if length != trained:
+        # the example's length wins over any seq_len (the caller's, a folder's model_args): one hint that works
+        # whatever gave this length (leaving --input-size out deployed a folder created with seq_len=300 for 300)
+        channels = example.shape[1]
         warnings.warn(f'{src} deployed for {length} steps: its kernels span the whole input (kernel_length=None) and '
                       f'its pretrained_cfg gives {trained} steps (the length it was trained at, where its source '
                       f'records one: a weight file that names no model has the assumed model\'s), so for {length} it '
-                      f'computes something else than for {trained}; leave --input-size out to deploy it for '
-                      f'{trained} steps (pad shorter series to that length)', UserWarning,
+                      f'computes something else than for {trained}; pass --input-size {channels},{trained} to deploy '
+                      f'it for {trained} steps (pad shorter series to that length)', UserWarning,
                       stacklevel=caller_stacklevel())
+
+
+def _trained_length(model: torch.nn.Module) -> int:
+    # the length a sequence model's weights were trained at where its cfg records one (its input size is the
+    # deployment length of a model created with seq_len=), else its cfg's length (random weights, an assumed one)
+    return cfg_trained_length(model.pretrained_cfg) or model_input_shape(model)[-1]
 
 
 def _command(words, input_size, pretrained, model_kwargs) -> Tuple[str, bool]:
@@ -333,7 +342,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         _describe(deployed, source, ', '.join(f'{k}={given!r} (trained with {trained!r})' for k, (trained, given)
                                               in changed.items()) + ': computes something else than the trained model',
                   untag=False)
-    trained_length = model_input_shape(model)[-1]
+    trained_length = _trained_length(model)
     if _deploys_for_a_length(model, x):
         # the length the kernels were materialised for: timm rebuilds the deployed structure from seq_len
         model_args['seq_len'] = extra['deployed_length'] = _deployment_length(model, x)

@@ -11,13 +11,15 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 import torch
 
 from ..atomic_io import atomic_dir, check_destination, entries_besides, holds_nothing
-from ..models import member_network, recorded_args_metadata, said_random, weights_loaded_after
+from ..models import (NOT_RECORDED, member_network, recorded_args_metadata, said_random, said_trained_length,
+                      weights_loaded_after)
 from .hub import MANIFEST_NAME
 
 __all__ = [
     'WEIGHTS_NAME', 'CONFIG_NAME', 'CARD_NAME', 'DEPLOYED_KEY', 'EXTRA_CONFIG_KEYS', 'CITATION', 'PAPER_TOP1',
     'MODEL_FOLDER_FILES', 'foreign_to_model_folder', 'managed_location', 'check_not_managed', 'print_step',
-    'read_config', 'retrained_cfg', 'has_trained_length', 'NOT_RECORDED', 'with_channels', 'set_pretrained_cfg',
+    'read_config', 'retrained_cfg', 'has_trained_length', 'cfg_trained_length', 'NOT_RECORDED', 'with_channels',
+    'set_pretrained_cfg',
     'model_card', 'write_model_folder', 'write_ensemble_folder',
     'write_release_folder',
 ]
@@ -266,14 +268,20 @@ def set_pretrained_cfg(model: torch.nn.Module, cfg: Dict[str, Any]) -> None:
     model.pretrained_cfg = model.default_cfg = cfg
 
 
-# how the description of a weight file that names no model begins (sources: its data config was assumed)
-NOT_RECORDED = 'not recorded: '
-
-
 def has_trained_length(cfg: Dict[str, Any]) -> bool:
-    """Whether a sequence model's pretrained cfg gives the length its weights were trained at: not where its
-    description says they are random (``said_random``) or that their data config was assumed (``NOT_RECORDED``)."""
+    """Whether a sequence model's pretrained cfg gives the length its weights were trained at (``cfg_trained_length``):
+    not where its description says they are random (``said_random``) or that their data config was assumed (a weight
+    file that names no model: ``NOT_RECORDED``)."""
     return not said_random(cfg) and not (cfg.get('description') or '').startswith(NOT_RECORDED)
+
+
+def cfg_trained_length(cfg: Dict[str, Any]) -> Optional[int]:
+    """The length (steps) a sequence model's weights were trained at, where its pretrained cfg gives one
+    (``has_trained_length``): the one its description names where the model was created for another deployment
+    length (``seq_len``, which its input size follows), else its input size's; None otherwise."""
+    if not has_trained_length(cfg) or not cfg.get('input_size'):
+        return None
+    return said_trained_length(cfg) or int(cfg['input_size'][-1])
 
 
 def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, Any], description: str,
@@ -305,7 +313,7 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
     weights_line = f"\n- **Weights:** {local_paths_to_names(cfg['description'])}" if cfg.get('description') else ''
     if sequences:
         channels, _, length = tuple(cfg.get('input_size', (0, 1, 0)))
-        length = trained_length or length
+        length = trained_length or cfg_trained_length(cfg) or length
         zero_pad_to = getattr(model, 'zero_pad_to', None)
         taps = getattr(member_network(model), 'kernel_length', None)  # fixed-length kernels run at any input length
         # random weights have no trained length, a file that names no model an assumed one (cards said "trained at")

@@ -1027,3 +1027,40 @@ def test_a_positional_argument_read_as_a_model_kwarg_gets_the_way_out(tmp_path, 
     with pytest.raises(SystemExit):
         main(['info'])  # no --model-kwargs: argparse's words only
     assert capsys.readouterr().err.rstrip().endswith('the following arguments are required: model')
+
+
+def test_a_model_created_for_another_seq_len_keeps_its_trained_length(tmp_path, capsys):
+    """Stop 62's leftover: a pretrained model created with seq_len=300 (its deployment length, which its cfg's input
+    size follows) had its card say "trained at L = 300" for weights trained at 150, and reparam deployed its
+    whole-series kernels for 300 steps without the warning --input-size 1,300 gives, nor the card's note; the
+    warning's hint ("leave --input-size out") deployed a folder saved so for 300 again. The weights' length is said
+    in the cfg's description, which timm's save_for_hf keeps."""
+    model = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, seq_len=300)
+    assert model.pretrained_cfg['input_size'] == (1, 1, 300)
+    assert model.pretrained_cfg['description'].endswith('; created with seq_len=300, its deployment length (trained '
+                                                        'at 150)')
+    timm.models.save_for_hf(model, tmp_path / 'sf', model_args=dict(seq_len=300))
+    hint = 'pass --input-size 1,150 to deploy it for 150 steps (pad shorter series to that length)'
+    for src, extra in (('smpconv_tcn_gunpoint.aeon', ['--model-kwargs', 'seq_len=300']), (str(tmp_path / 'sf'), [])):
+        dst = tmp_path / f'd{len(extra)}'
+        assert main(['reparam', src, str(dst)] + extra) == 0
+        err = capsys.readouterr().err
+        assert f'{src} deployed for 300 steps: its kernels span the whole input' in err and hint in err
+        card = (dst / 'README.md').read_text()
+        assert ('trained at L = 150: its kernels span the whole input, so these are other kernels than the trained '
+                'ones') in card and 'L = 300' not in card
+        assert json.loads((dst / 'config.json').read_text())['pretrained_cfg']['description'].endswith(
+            'whole-series kernels deployed for 300 steps (trained at 150): computes something else than the trained '
+            'model')
+        # the hint, as typed, deploys the trained model: no warning, and a card without the note
+        assert main(['reparam', src, str(dst), '--force'] + extra + shlex.split(hint.split(' to ')[0][len('pass '):])) == 0
+        assert 'warning' not in capsys.readouterr().err
+        assert 'sequences `[B, 1, 150]` only' in (dst / 'README.md').read_text()
+    # another seq_len given to the saved folder: the note rewritten, not added to; the trained length is back
+    for length, said in ((200, 'created with seq_len=200, its deployment length (trained at 150)'), (150, '')):
+        cfg = timm.create_model(f'local-dir:{tmp_path / "sf"}', pretrained=True, seq_len=length).pretrained_cfg
+        assert cfg['description'] == 'GunPoint (UCR): hand motion as 150-step 1-D series, 2 classes, 50 train / ' \
+                                     '150 test' + (f'; {said}' if said else '')
+    # random weights have no trained length to say
+    random = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=False, seq_len=300).pretrained_cfg
+    assert 'trained at' not in random['description']

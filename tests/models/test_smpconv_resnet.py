@@ -254,7 +254,8 @@ def test_a_size_hint_keeps_the_pooling_the_head_shows(deployed):
     (dict(n_points=16.0), r'n_points must be an int of at least 1, got 16\.0 \(n_points=16\)$'),
     # trial 59: built, then failed in the forward pass inside torch
     (dict(kernel_size=33.0), r'kernel_size must be an int of at least 1, got 33\.0 \(kernel_size=33\)$'),
-    (dict(kernel_size=32), r'kernel_size=32: kernel sizes must be odd .*, got 32$'),
+    (dict(kernel_size=32), r'kernel_size=32: kernel sizes must be odd .*, got 32; give kernel_size=33 \(one tap '
+                           r'more\)$'),
 ])
 def test_bad_configuration(kwargs, match):
     with pytest.raises(ValueError, match=match):
