@@ -2,17 +2,26 @@
 place only when complete, so an interrupted or failed write never leaves a partial file and never replaces a
 good one. ``tempfile`` creates private (0600 / 0700) entries; what is published gets the permissions of a normally
 created file or folder (the process umask applied).
+
+A process killed outright (SIGKILL, the out-of-memory killer, power loss) runs no clean-up: the temporary entries
+are named with the host and process that made them, and the next write of the same destination by any process
+removes those of a process no longer running and puts back a folder moved aside for a swap that never finished.
 """
 import contextlib
 import os
+import re
 import shutil
 import signal
+import socket
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence, Union
 
+from .user_warnings import caller_stacklevel
+
 __all__ = ['atomic_file', 'atomic_dir', 'check_destination', 'entries_besides', 'holds_nothing', 'is_os_metadata',
-           'real_destination', 'OS_METADATA_FILES']
+           'real_destination', 'recover_interrupted', 'OS_METADATA_FILES']
 
 PathLike = Union[str, os.PathLike]
 
@@ -40,11 +49,74 @@ def _fsync(path: Path):
         os.fsync(f.fileno())
 
 
+def _temp_prefix(path: Path) -> str:
+    # '.NAME.HOST.PID-': whose entry it is, for the clean-up after a killed process (a hostname has no '/')
+    return f'.{path.name}.{socket.gethostname()}.{os.getpid()}-'
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # (another thread's write in progress)
+    try:
+        os.kill(pid, 0)  # signal 0: only whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process: it exists
+    return True
+
+
+def recover_interrupted(dst: PathLike) -> None:
+    """Clean up after a write of ``dst`` by a process that was killed outright (it left its entries, see the module
+    docstring): remove its temporary file or folder (an unfinished write) and, where it had moved the old ``dst``
+    aside and died before the new one took its place, put the old one back (said in a warning). Entries of
+    processes still running, of other hosts (a shared disk) or not of this module's naming are left alone; so is
+    everything on systems without POSIX process checks."""
+    if os.name != 'posix':
+        return  # (os.kill(pid, 0) is no existence check on Windows)
+    dst = Path(dst)
+    prefix = f'.{dst.name}.{socket.gethostname()}.'
+    try:
+        entries = [e for e in os.scandir(dst.parent) if e.name.startswith(prefix)]
+    except OSError:
+        return  # (no folder yet, or not readable: nothing of ours to clean there)
+    left = {}
+    for entry in entries:
+        found = _LEFT_ENTRY.fullmatch(entry.name[len(prefix):])
+        if found and not _running(int(found.group(1))):
+            left.setdefault(found.group(2), []).append(Path(entry.path))
+    # (each step may find its entry gone: another process recovering the same destination at the same time)
+    for old in left.get('old', []):
+        if not os.path.lexists(dst):
+            # killed between the two renames: the new folder (its .tmp) was complete, the old one is the user's
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(old, dst)
+                warnings.warn(f'{dst} put back from {old.name}, where a write of it killed before it finished had '
+                              f'moved it aside; it is as it was before that write', UserWarning,
+                              stacklevel=caller_stacklevel())
+        else:
+            _remove(old)
+    for tmp in left.get('tmp', []):
+        _remove(tmp)
+
+
+def _remove(path: Path) -> None:
+    # a link to a folder is removed as a link: the folder it points at is not deleted
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+_LEFT_ENTRY = re.compile(r'(\d+)-[A-Za-z0-9_]+\.(tmp|old)')  # after '.NAME.HOST.': PID-<tempfile's letters>.KIND
+
+
 @contextlib.contextmanager
 def atomic_file(path: PathLike) -> Iterator[Path]:
     """Yield a temporary path in ``path``'s folder; on success it replaces ``path``, on failure it is removed."""
     path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    recover_interrupted(real_destination(path))
+    fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix='.tmp', dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -80,6 +152,7 @@ def check_destination(dst: PathLike, force: bool = False, sources: Sequence[Path
     text = os.fsdecode(dst)
     if not text.strip():  # Path('') is the current folder
         raise ValueError('the path to write is empty: name the file or folder to write')
+    recover_interrupted(real_destination(dst))  # (first: a folder put back is what the checks below must see)
     last = text.replace(os.sep, '/').rsplit('/', 1)
     if foreign is None and len(last) == 2 and last[1] in ('', '.', '..'):
         raise ValueError(f'{text} names a folder (it ends in a separator, . or ..): name the file to write')
@@ -226,8 +299,7 @@ def _swap(dst: Path, old: Path, tmp: Path) -> None:
             if not os.path.lexists(dst):
                 os.replace(old, dst)
             raise
-        # a link to a folder is replaced as a link: the folder it points at is not deleted
-        shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
+        _remove(old)
 
 
 @contextlib.contextmanager
@@ -238,7 +310,7 @@ def atomic_dir(dst: PathLike, force: bool = False,
     # by a path that holds once dst is moved aside ('out/../out' loses its parent then)
     dst = real_destination(check_destination(dst, force, foreign=foreign))
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{dst.name}.', suffix='.tmp', dir=dst.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(dst), suffix='.tmp', dir=dst.parent))
     try:
         yield tmp
         _default_permissions(tmp)
@@ -246,7 +318,7 @@ def atomic_dir(dst: PathLike, force: bool = False,
             if f.is_file():
                 _fsync(f)
         if dst.exists():
-            old = Path(tempfile.mkdtemp(prefix=f'.{dst.name}.', suffix='.old', dir=dst.parent))
+            old = Path(tempfile.mkdtemp(prefix=_temp_prefix(dst), suffix='.old', dir=dst.parent))
             old.rmdir()
             _swap(dst, old, tmp)
         else:

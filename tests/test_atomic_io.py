@@ -312,3 +312,78 @@ def test_a_file_browsers_metadata_does_not_block_force(tmp_path):
     (model / '.notes').unlink()
     (model / '.DS_Store').mkdir()
     assert 'holds .DS_Store/, which' in foreign_to_model_folder(model)
+
+
+_KILLED_WRITER = r'''
+import os, signal, sys
+from pathlib import Path
+from smpconvnet import atomic_io
+dst, when = Path(sys.argv[1]), sys.argv[2]
+real_replace = os.replace
+
+def replace(src, target):
+    result = real_replace(src, target)
+    if when == 'swap' and Path(target).name.endswith('.old'):
+        os.kill(os.getpid(), signal.SIGKILL)  # killed outright with the old folder aside: no clean-up runs
+    return result
+atomic_io.os.replace = replace
+if when == 'file':
+    with atomic_io.atomic_file(dst) as tmp:
+        tmp.write_text('half')
+        os.kill(os.getpid(), signal.SIGKILL)
+with atomic_io.atomic_dir(dst, force=True, foreign=lambda folder: None) as tmp:
+    (tmp / 'b.bin').write_bytes(b'2')
+    if when == 'write':
+        os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+
+@pytest.mark.skipif(os.name != 'posix', reason='SIGKILL and the process check are POSIX')
+@pytest.mark.parametrize('when', ['swap', 'write', 'file'])
+def test_a_write_killed_outright_is_cleaned_up_by_the_next(tmp_path, when):
+    """Stop 62's leftover: a process killed outright (SIGKILL, the out-of-memory killer) runs no clean-up, and left
+    its hidden '.model.*.tmp' folder, or, killed between the swap's two renames, the user's old folder under a hidden
+    '.model.*.old' name with nothing at 'model'. The next write of the same destination removes the dead process's
+    entries and puts the old folder back (a warning says so); a running process's entries are left alone."""
+    import subprocess
+    import sys
+    from smpconvnet.atomic_io import check_destination
+    dst = tmp_path / ('out.txt' if when == 'file' else 'model')
+    if when == 'file':
+        dst.write_text('one')
+    else:
+        with atomic_dir(dst) as tmp:
+            (tmp / 'a.bin').write_bytes(b'1')
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    child = subprocess.run([sys.executable, '-c', _KILLED_WRITER, str(dst), when], env=env)
+    assert child.returncode == -9
+    hidden = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith('.'))
+    # what the kill left: the unfinished write, and the old folder aside where the swap had begun
+    assert all(h.startswith(f'.{dst.name}.') for h in hidden)
+    assert sorted(h.rsplit('.', 1)[1] for h in hidden) == (['old', 'tmp'] if when == 'swap' else ['tmp'])
+    assert dst.exists() == (when != 'swap')
+    # another process's entry while it runs (this test's own children stand for it): not touched
+    alive = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+    try:
+        import socket
+        theirs = tmp_path / f'.{dst.name}.{socket.gethostname()}.{alive.pid}-abc123.tmp'
+        theirs.mkdir()
+        if when == 'swap':
+            with pytest.warns(UserWarning, match=rf'{re.escape(str(dst))} put back from \.model\..*\.old, where a '
+                                                 r'write of it killed before it finished had moved it aside'):
+                with pytest.raises(FileExistsError):  # the old folder is back: replacing it needs force again
+                    check_destination(dst, foreign=lambda folder: None)
+        elif when == 'file':
+            check_destination(dst, force=True)
+        else:
+            with atomic_dir(dst, force=True, foreign=lambda folder: None) as tmp:
+                (tmp / 'c.bin').write_bytes(b'3')
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([dst.name, theirs.name])
+    finally:
+        alive.kill()
+        alive.wait()
+    expected = {'swap': ['a.bin'], 'write': ['c.bin']}
+    if when == 'file':
+        assert dst.read_text() == 'one'
+    else:
+        assert sorted(p.name for p in dst.iterdir()) == expected[when]
