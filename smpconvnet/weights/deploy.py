@@ -26,7 +26,7 @@ from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
 from ..models import (SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, kernels_span_the_input, new_classifier_note,
-                      tagged_name, two_branch_eval)
+                      tagged_name, trained_at, two_branch_eval)
 from .folders import (TRAINED_WITH_KEY, cfg_trained_length, check_not_managed, foreign_to_model_folder,
                       has_trained_length, local_paths_to_names, model_card, print_step, set_pretrained_cfg,
                       with_channels, write_model_folder)
@@ -356,8 +356,8 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         if kernels_span_the_input(model) and model_args['seq_len'] != trained_length \
                 and not source.startswith('random') and has_trained_length(model.pretrained_cfg):
             # whole-series kernels resampled for another length (warned of above): not the trained model either
-            _describe(deployed, source, f"whole-series kernels deployed for {model_args['seq_len']} steps (trained "
-                                        f"at {trained_length}): computes something else than the trained model",
+            _describe(deployed, source, f"whole-series kernels deployed for {model_args['seq_len']} steps "
+                                        f"{trained_at(trained_length)}: computes something else than the trained model",
                       untag=False)
     dataset = extra.get('dataset') or {}
     command, paths_named = _command(['smpconvnet', 'reparam', src, dst], input_size, pretrained, model_kwargs)
