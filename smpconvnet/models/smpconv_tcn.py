@@ -1932,14 +1932,15 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
         # whatever length the variant was registered with
         model_args['pretrained_cfg_overlay'] = dict(
             model_args.get('pretrained_cfg_overlay') or {},
-            input_size=(model_args['in_chans'], 1, model_args['zero_pad_to']), fixed_input_size=True)
+            input_size=(model_args['in_chans'], 1, model_args['zero_pad_to']), pool_size=(1, model_args['zero_pad_to']),
+            fixed_input_size=True)
     elif model_args.get('seq_len') is not None:
         # a model created for a deployment length: its cfg's input size is that length (the default of info,
         # reparam and export), not the variant's; the weights' length is said in its description (below)
         weights_length = _registered_length(variant, model_args)
         model_args['pretrained_cfg_overlay'] = dict(
             model_args.get('pretrained_cfg_overlay') or {},
-            input_size=(model_args['in_chans'], 1, model_args['seq_len']))
+            input_size=(model_args['in_chans'], 1, model_args['seq_len']), pool_size=(1, model_args['seq_len']))
     # weights of another kernel length load into any: what they were trained as, if recorded
     check_pretrained_record(variant, pretrained, kwargs, whole_architecture(model_args), RECORD_CHECKED_ARGS)
     with explain_missing_weights(variant, pretrained, kwargs, SHAPE_BLIND_ARGS), \

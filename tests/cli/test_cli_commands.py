@@ -1071,7 +1071,10 @@ def test_a_model_created_for_another_seq_len_keeps_its_trained_length(tmp_path, 
     warning's hint ("leave --input-size out") deployed a folder saved so for 300 again. The weights' length is said
     in the cfg's description, which timm's save_for_hf keeps."""
     model = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, seq_len=300)
-    assert model.pretrained_cfg['input_size'] == (1, 1, 300)
+    # (and the per-step output size: trial 61 found the registered one, 150)
+    assert model.pretrained_cfg['input_size'] == (1, 1, 300) and model.pretrained_cfg['pool_size'] == (1, 300)
+    padded = timm.create_model('smpconv_tcn_japanesevowels', zero_pad_to=40).pretrained_cfg
+    assert padded['input_size'] == (12, 1, 40) and padded['pool_size'] == (1, 40)
     assert model.pretrained_cfg['description'].endswith('; created with seq_len=300, its deployment length (trained '
                                                         'at 150)')
     timm.models.save_for_hf(model, tmp_path / 'sf', model_args=dict(seq_len=300))
