@@ -292,7 +292,10 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
     cfg's input size is another (a deployed one's is the length its kernels were materialised for);
     ``paths_named``: ``command`` names local paths by their names (the card says so, as for those it names itself)."""
     n_params = sum(p.numel() for p in model.parameters())
-    cfg = model.pretrained_cfg
+    # for the model's input channels (in_chans=): timm keeps the weights' cfg on the model and adapts the one it
+    # writes (the card had said 1 channel, one mean, beside a config.json of 3)
+    chans = getattr(model, 'in_chans', None)
+    cfg = with_channels(model.pretrained_cfg, chans) if isinstance(chans, int) else model.pretrained_cfg
     in1k = not model_args.get('num_classes') and architecture in PAPER_TOP1 and 'layers' not in model_args
     kind, sequences = _MODEL_KINDS.get(type(model).__name__, ('model', False))
     if sequences and not getattr(member_network(model), 'causal', True):

@@ -6,6 +6,7 @@ included, ``--revision`` created as a branch when missing, and a dry run that wr
 folder instead. Without a token it stops before touching anything and says how to log in.
 """
 import contextlib
+import copy
 import itertools
 import json
 import os
@@ -20,9 +21,10 @@ import torch
 
 from ..atomic_io import atomic_dir, check_destination, entries_besides, holds_nothing, is_os_metadata
 from ..models import is_weight_source_error
+from .deploy import deployed_length, is_deployed
 from .folders import (
     CARD_NAME, CONFIG_NAME, MODEL_FOLDER_FILES, WEIGHTS_NAME, model_card as make_model_card, read_config,
-    write_model_folder,
+    set_pretrained_cfg, write_model_folder,
 )
 from .hub import sha256_file
 from ..user_warnings import caller_stacklevel
@@ -218,10 +220,22 @@ def push_model(
     if kwargs.get('dry_run') is None and not (kwargs.get('token') or get_token()):
         raise RuntimeError(NO_TOKEN_MESSAGE)
     architecture = model.pretrained_cfg.get('architecture', type(model).__name__)
-    card = model_card or make_model_card(architecture, model, get_model_args(model), architecture, source=source,
-                                     command='smpconvnet.weights.push.push_model(model, ...)')
+    model_args, extra, deployed = dict(get_model_args(model)), {}, is_deployed(model)
+    length = deployed_length(model) if deployed else None
+    if length is not None:
+        # a sequence model deployed for one length, recorded as reparam records it (its card had called it a
+        # training-form model of any length, to be re-parameterised): timm rebuilds the deployed structure from
+        # seq_len, and the cfg says the one input size it takes; on a copy (the caller's model is left as it is)
+        model_args['seq_len'] = extra['deployed_length'] = length
+        model = copy.copy(model)
+        size = model.pretrained_cfg['input_size']
+        set_pretrained_cfg(model, dict(model.pretrained_cfg, input_size=(size[0], 1, length), pool_size=(1, length),
+                                       fixed_input_size=True))
+    card = model_card or make_model_card(architecture, model, model_args, architecture, source=source,
+                                         command='smpconvnet.weights.push.push_model(model, ...)', deployed=deployed)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = write_model_folder(model, Path(tmp) / 'model', card)
+        folder = write_model_folder(model, Path(tmp) / 'model', card, model_args=model_args, deployed=deployed,
+                                    extra_config=extra)
         try:
             return push_folder(folder, repo_id, **kwargs)
         except HubUploadError as e:  # its retry command names the temporary folder: the call that does it instead

@@ -787,3 +787,32 @@ def test_a_deployed_card_claims_no_trained_length_for_random_or_unrecorded_weigh
         assert 'computes something else' not in card
     with pytest.raises(ValueError, match='ffn_ratio must be a number > 0'):
         timm.create_model('smpconvnet_t', ffn_ratio=float('inf'))
+
+
+def test_push_model_records_a_deployed_or_adapted_model_as_it_is(tmp_path):
+    """Trial 61: push_model's card of a deployed sequence model read as a training-form model of any length, to be
+    re-parameterised after loading, with no "deployed" in its config.json, while the model took 150 steps only; one
+    built with in_chans=3 had a card of 1 channel and one mean beside a config.json of 3. Recorded as reparam records
+    them: the card, config.json and the folder loaded back (timm and load_model) agree with the model."""
+    from smpconvnet.weights.push import push_model
+    trained = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).eval()
+    deployed = timm.utils.reparameterize_model(copy.deepcopy(trained))
+    cfg_before = dict(deployed.pretrained_cfg)
+    push_model(deployed, 'me/x', dry_run=str(tmp_path / 'dep'), quiet=True)
+    assert deployed.pretrained_cfg == cfg_before  # (the caller's model is left as it is)
+    config = json.loads((tmp_path / 'dep' / 'config.json').read_text())
+    assert config['deployed'] is True and config['deployed_length'] == 150 and config['model_args']['seq_len'] == 150
+    assert config['pretrained_cfg']['fixed_input_size'] is True
+    card = (tmp_path / 'dep' / 'README.md').read_text()
+    assert '# smpconv_tcn_gunpoint (deployed, re-parameterised)' in card and 'reparameterize_model' not in card
+    assert '- **Input:** sequences `[B, 1, 150]` only (the deployed kernels are materialised for this length' in card
+    x = torch.randn(2, 1, 150)
+    for loaded in (load_model(str(tmp_path / 'dep'))[0],
+                   timm.create_model(f"local-dir:{tmp_path / 'dep'}", pretrained=True)):
+        with torch.no_grad():
+            assert torch.equal(loaded.eval()(x), deployed(x))
+    three = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, in_chans=3)
+    push_model(three, 'me/x', dry_run=str(tmp_path / 'three'), quiet=True)
+    card = (tmp_path / 'three' / 'README.md').read_text()
+    assert 'sequences `[B, 3, L]` (trained at L = 150)' in card and 'mean (-4.911e-10, -4.911e-10, -4.911e-10)' in card
+    assert json.loads((tmp_path / 'three' / 'config.json').read_text())['pretrained_cfg']['input_size'] == [3, 1, 150]
