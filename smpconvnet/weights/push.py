@@ -26,7 +26,7 @@ from .folders import (
     CARD_NAME, CONFIG_NAME, MODEL_FOLDER_FILES, WEIGHTS_NAME, model_card as make_model_card, read_config,
     set_pretrained_cfg, write_model_folder,
 )
-from .hub import sha256_file
+from .hub import MANIFEST_NAME, read_manifest, sha256_file
 from ..user_warnings import caller_stacklevel
 
 __all__ = ['push_folder', 'push_model', 'check_model_folder', 'HubUploadError', 'NO_TOKEN_MESSAGE', 'PUSH_MESSAGE']
@@ -88,7 +88,24 @@ def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
                       f"{', '.join(n for n in MODEL_FOLDER_FILES if (folder / n).is_file())} are uploaded",
                       UserWarning, stacklevel=caller_stacklevel())
     files = sorted(folder / n for n in MODEL_FOLDER_FILES if (folder / n).is_file())
-    return [dict(name=p.name, bytes=p.stat().st_size, sha256=sha256_file(p)) for p in files]
+    listed = [dict(name=p.name, bytes=p.stat().st_size, sha256=sha256_file(p)) for p in files]
+    _check_manifest(folder, {f['name']: f['sha256'] for f in listed})
+    return listed
+
+
+def _check_manifest(folder: Path, hashes: Dict[str, str]) -> None:
+    # a manifest.sha256 is uploaded with the files it checks (the docs give `sha256sum -c` for downloaded copies):
+    # one written before a file changed (a copied release folder whose weights were replaced) would publish
+    # checksums that fail
+    if MANIFEST_NAME not in hashes:
+        return
+    stale = sorted(name for name, digest in read_manifest(folder).items() if name in hashes and hashes[name] != digest)
+    if stale:
+        rewrite = shlex.join(['python', '-c', f'from smpconvnet.weights.hub import write_manifest; '
+                                              f'write_manifest({str(folder)!r})'])
+        raise ValueError(f"{folder / MANIFEST_NAME} gives another SHA-256 for {', '.join(stale)} than the file has "
+                         f'(changed since the manifest was written): uploaded, its checksums would fail; write it '
+                         f'again for the files as they are ({rewrite}) or remove it')
 
 
 def _foreign_to_upload_preview(folder: Path) -> Optional[str]:

@@ -1,5 +1,6 @@
 """The `smpconvnet` sub-commands of the Hub issue: list, info, push (up to the network call), demo."""
 import json
+import os
 import re
 import shlex
 from pathlib import Path
@@ -1102,3 +1103,31 @@ def test_a_model_created_for_another_seq_len_keeps_its_trained_length(tmp_path, 
     # random weights have no trained length to say
     random = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=False, seq_len=300).pretrained_cfg
     assert 'trained at' not in random['description']
+
+
+def test_push_refuses_a_manifest_that_no_longer_matches_its_files(tmp_path, capsys):
+    """Trial 61: a shipped folder copied and its weights replaced was pushed with its manifest.sha256, whose checksum
+    of model.safetensors then failed (`sha256sum -c manifest.sha256`: FAILED), without a word. Refused, naming the
+    file; the hint, as typed, writes the manifest again and the push goes on."""
+    import shutil
+    import subprocess
+    import sys
+    from smpconvnet.models import WEIGHTS_DIR
+    from smpconvnet.weights.hub import read_manifest, sha256_file
+    folder = tmp_path / 'flip'
+    shutil.copytree(WEIGHTS_DIR / 'smpconv_tcn_gunpoint.aeon', folder)
+    assert (folder / 'manifest.sha256').is_file()
+    other = timm.create_model('smpconv_tcn_gunpoint')  # other weights of the same architecture
+    from safetensors.torch import save_file
+    save_file(other.state_dict(), str(folder / 'model.safetensors'))
+    assert main(['push', str(folder), 'me/flip', '--dry-run', str(tmp_path / 'preview')]) == 1
+    err = capsys.readouterr().err
+    assert (f'{folder / "manifest.sha256"} gives another SHA-256 for model.safetensors than the file has (changed '
+            f'since the manifest was written): uploaded, its checksums would fail; write it again for the files as '
+            f'they are (') in err
+    assert not (tmp_path / 'preview').exists()
+    hint = re.search(r'as they are \((python -c .*)\) or remove it', err).group(1)
+    subprocess.run(shlex.split(hint), check=True, cwd=tmp_path,
+                   env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])))
+    assert read_manifest(folder)['model.safetensors'] == sha256_file(folder / 'model.safetensors')
+    assert main(['push', str(folder), 'me/flip', '--dry-run', str(tmp_path / 'preview')]) == 0
