@@ -808,7 +808,9 @@ def check_deployed_fit(
 
 
 # timm.create_model arguments that are not the model's own (the hint below passes its own features_only and weights)
-_NOT_MODEL_ARGS = ('pretrained_cfg', 'pretrained_cfg_overlay', 'cache_dir', 'features_only', 'checkpoint_path')
+# (pretrained_model_args: timm's record of a local-dir: / hf-hub: folder's model_args, which it also passes one by one)
+_NOT_MODEL_ARGS = ('pretrained_cfg', 'pretrained_cfg_overlay', 'cache_dir', 'features_only', 'checkpoint_path',
+                   'pretrained_model_args')
 
 
 def adapt_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str, torch.Tensor],
@@ -1031,11 +1033,24 @@ def remember_create_args(model: nn.Module, kwargs: Dict[str, Any]) -> nn.Module:
     """Keep the model arguments ``timm.create_model`` passed (``kwargs`` of a family's builder) on ``model`` (a plain
     attribute, not state), so that a hint printed after the build can repeat them. Returns ``model``."""
     model.create_args = {k: v for k, v in kwargs.items() if k not in _NOT_MODEL_ARGS}
+    # the folder's config.json arguments timm passed with the caller's (local-dir: / hf-hub:), apart: see asked_args
+    model.folder_args = dict(kwargs.get('pretrained_model_args') or {})
     # the caller's cfg and overlay are kept apart: the hint repeats the cfg and adds its own file to the overlay
     cfg = kwargs.get('pretrained_cfg')
     model.create_cfg = cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg  # a PretrainedCfg prints as a dict
     model.create_overlay = dict(kwargs.get('pretrained_cfg_overlay') or {})
     return model
+
+
+def asked_args(model: nn.Module) -> Dict[str, Any]:
+    """The model arguments the caller of ``timm.create_model`` gave (``remember_create_args``), without those timm
+    took from a ``local-dir:`` / ``hf-hub:`` folder's config.json (passed as if given, and recorded as
+    ``pretrained_model_args``): a folder's ``global_pool='avg'`` is not the caller's choice, and a checkpoint trained
+    with ``'max'`` loaded into it silently (a value given equal to the folder's cannot be told apart: it counts as
+    the folder's)."""
+    folder = getattr(model, 'folder_args', {})
+    return {k: v for k, v in getattr(model, 'create_args', {}).items()
+            if not (k in folder and _same_recorded(folder[k], v))}
 
 
 def _source(value: Any) -> str:
@@ -1099,7 +1114,7 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
             create_args = getattr(model, 'create_args', {})
             blind = _record_checked_args(family(inner))
             built = getattr(model, 'arch_args', None) or _built_args(inner, blind)  # (the wrapper has the record)
-            recorded, _ = differing_recorded_args(checkpoint_path, built, create_args, blind)
+            recorded, _ = differing_recorded_args(checkpoint_path, built, asked_args(model), blind)
             if any(v is None for v in recorded.values()):  # timm would drop a recorded None: the record's reader
                 raise ValueError(f'{what} with features_only=True: timm loads the file into the feature wrapper, '
                                  f'whose keys differ from the checkpoint\'s; load it as trained instead: '
@@ -1130,7 +1145,7 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
         a = bound.arguments
         blind = _record_checked_args(module)
         check_recorded_architecture(f'{what} for {name}', checkpoint_path, _built_args(model, blind),
-                                    getattr(model, 'create_args', {}), blind, name, use_ema=a['use_ema'])
+                                    asked_args(model), blind, name, use_ema=a['use_ema'])
         # timm's load_checkpoint, step for step, with its reader's errors named and the family's filter by default
         try:
             if is_unsuffixed_safetensors(checkpoint_path):  # (a Hub cache blob: timm's reader would unpickle it)

@@ -29,7 +29,7 @@ __all__ = [
     'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV', 'is_project_model',
     'is_weight_source_error', 'local_weights_file', 'check_pretrained_record', 'cfg_model_defaults', 'overlay_sources',
     'tagged_name', 'say_if_random', 'say_weights_loaded', 'said_random', 'weights_loaded_after', 'new_classifier_note',
-    'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length',
+    'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length', 'deployment_description',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -234,22 +234,30 @@ def said_trained_length(cfg: Dict[str, Any]) -> Optional[int]:
 def say_deployment_length(model: Any, pretrained: bool, length: Optional[int], trained: Optional[int]) -> None:
     """Where a sequence model with weights trained at ``trained`` steps was created with ``seq_len=length`` (its
     deployment length, which its cfg's input size follows: timm's data config, info, reparam and export read it), its
-    cfg's description says the trained length (``trained_at``): cards and ``reparam`` read it there, as timm's
-    ``save_for_hf`` keeps it (they had called 300 steps the trained length of weights trained at 150). A description
-    this note was written in before is rewritten for ``length``; random weights and an assumed length (a weight file
-    that names no model) have no trained length to say."""
+    cfg's description says the trained length (``deployment_description``): cards and ``reparam`` read it there, as
+    timm's ``save_for_hf`` keeps it (they had called 300 steps the trained length of weights trained at 150). Random
+    weights and an assumed length (a weight file that names no model) have no trained length to say."""
     if not (pretrained or _WEIGHTS_LOADED_AFTER.get()) or length is None or trained is None:
         return
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)
         if not isinstance(cfg, dict) or said_random(cfg) or (cfg.get('description') or '').startswith(NOT_RECORDED):
             continue
-        said = _SEQ_LEN_NOTE.sub('', cfg.get('description') or '')
-        recorded = said_trained_length(cfg) or trained  # (an earlier note's: the weights' length, not its cfg's)
-        note = f'created with seq_len={int(length)}, its deployment length {trained_at(recorded)}'
-        if int(length) != recorded:
-            said = f'{said}; {note}' if said else note
-        module.pretrained_cfg = module.default_cfg = dict(cfg, description=said)
+        module.pretrained_cfg = module.default_cfg = dict(cfg, description=deployment_description(cfg, length,
+                                                                                                  trained))
+
+
+def deployment_description(cfg: Dict[str, Any], length: int, trained: Optional[int] = None) -> str:
+    """``cfg``'s description for the deployment length ``length`` of weights trained at ``trained`` steps (or at the
+    length the description names already: ``said_trained_length``): "created with seq_len=300, its deployment length
+    (trained at 150)" added, or rewritten where it was said for another length (deployed since for 150: said no
+    more)."""
+    said = _SEQ_LEN_NOTE.sub('', cfg.get('description') or '')
+    recorded = said_trained_length(cfg) or trained  # (an earlier note's: the weights' length, not the cfg's)
+    if recorded is None or int(length) == recorded:
+        return said
+    note = f'created with seq_len={int(length)}, its deployment length {trained_at(recorded)}'
+    return f'{said}; {note}' if said else note
 
 
 NOT_RECORDED = 'not recorded: '  # a description's start where the data config was assumed (a bare weight file)

@@ -1108,8 +1108,9 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         warnings.warn(f'{model_name} is deployed for {max(deployed_for)} steps and its kernels span the whole input, '
                       f'but {seen}: each series is zero-padded to {max(deployed_for)}, which is not what the model was '
                       f"trained on, so this accuracy is not the trained model's; evaluate the training-form model it "
-                      f'was deployed from{evaluate_origin}, or deploy that one again without --input-size (smpconvnet '
-                      f'reparam {origin or "SRC"} DST)', stacklevel=caller_stacklevel())
+                      f'was deployed from{evaluate_origin}, or deploy that one again for the length it was trained at, '
+                      f'without --input-size or seq_len (smpconvnet reparam {origin or "SRC"} DST)',
+                      stacklevel=caller_stacklevel())
     data = seq_data.standardize(data, cfg['mean'], cfg['std'])
     # keep the trained input length (the kernel grid); only a longer test sequence extends it. A training-form model
     # created for another deployment length (seq_len=) is scored at the trained one: its kernels are sampled for the

@@ -864,8 +864,9 @@ def test_evaluating_a_model_created_or_deployed_for_another_length(tmp_path, cap
     assert (f'warning: {tmp_path / "jv40"} is deployed for 40 steps and its kernels span the whole input, but its '
             f'weights were trained at 29 steps: each series is zero-padded to 40, which is not what the model was '
             f"trained on, so this accuracy is not the trained model's; evaluate the training-form model it was "
-            f'deployed from (smpconvnet evaluate-seq smpconv_tcn_japanesevowels.aeon), or deploy that one again '
-            f'without --input-size (smpconvnet reparam smpconv_tcn_japanesevowels.aeon DST)') in err
+            f'deployed from (smpconvnet evaluate-seq smpconv_tcn_japanesevowels.aeon), or deploy that one again for '
+            f'the length it was trained at, without --input-size or seq_len (smpconvnet reparam '
+            f'smpconv_tcn_japanesevowels.aeon DST)') in err
     assert 'accuracy 0.9703 (359/370)' in out
     # the hint, as typed: the trained model's score, no warning
     assert main(['reparam', 'smpconv_tcn_japanesevowels.aeon', str(tmp_path / 'jv')]) == 0
@@ -1100,6 +1101,20 @@ def test_a_model_created_for_another_seq_len_keeps_its_trained_length(tmp_path, 
         cfg = timm.create_model(f'local-dir:{tmp_path / "sf"}', pretrained=True, seq_len=length).pretrained_cfg
         assert cfg['description'] == 'GunPoint (UCR): hand motion as 150-step 1-D series, 2 classes, 50 train / ' \
                                      '150 test' + (f'; {said}' if said else '')
+    # trial 62: deployed since for the trained length, it kept "created with seq_len=300" (reparam's card and
+    # config.json, reparameterize(length=150) in Python), and save_for_hf then recorded seq_len=300, which loading
+    # the folder refused
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'back'), '--model-kwargs', 'seq_len=300',
+                 '--input-size', '1,150']) == 0
+    assert 'seq_len=300' not in json.loads((tmp_path / 'back' / 'config.json').read_text())['pretrained_cfg'][
+        'description'] and 'trained at' not in (tmp_path / 'back' / 'README.md').read_text()
+    model.eval().reparameterize(length=150)
+    assert model.pretrained_cfg['description'] == 'GunPoint (UCR): hand motion as 150-step 1-D series, 2 classes, ' \
+                                                  '50 train / 150 test'
+    timm.models.save_for_hf(model, tmp_path / 'saved150')
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        assert torch.equal(timm.create_model(f"local-dir:{tmp_path / 'saved150'}", pretrained=True).eval()(x), model(x))
     # random weights have no trained length to say
     random = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=False, seq_len=300).pretrained_cfg
     assert 'trained at' not in random['description']

@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import warnings
+from pathlib import Path
 
 import pytest
 import timm
@@ -968,3 +969,34 @@ def test_a_root_pooling_the_model_does_not_take_names_the_config(tmp_path):
     with pytest.raises(ValueError, match=re.escape(str(folder / 'config.json')) + r" records global_pool='catavgmax' "
                                          r'at its root .*which the model does not take'):
         smpconvnet.load_model(folder)
+
+
+def test_a_folders_own_arguments_are_not_taken_as_asked(tmp_path):
+    """Trial 62: a train.py checkpoint fine-tuned from a local-dir: folder with --gp max loaded silently into
+    timm.create_model('local-dir:FOLDER', checkpoint_path=...), an average-pooled network (logits 0.053 off): timm
+    passes the folder's config.json arguments as if the caller had given them (global_pool='avg'), and values the
+    caller gives are taken as asked. The folder's own are not; the refusal's hint no longer repeats timm's
+    pretrained_model_args, and copied it loads the weights as trained."""
+    import argparse
+    from smpconvnet.cli import main
+    assert main(['convert', str(Path(__file__).resolve().parents[1] / 'fixtures' / 'official_smpconvnet_small.safetensors'),
+                 str(tmp_path / 'small')]) == 0
+    folder = f"local-dir:{tmp_path / 'small'}"
+    trained = timm.create_model(folder, pretrained=True, num_classes=3, global_pool='max').eval()
+    args = argparse.Namespace(model=folder, gp='max', num_classes=3, input_size=[3, 64, 64], in_chans=None,
+                              model_kwargs={})
+    path = tmp_path / 'last.pth.tar'
+    torch.save(dict(epoch=0, state_dict=trained.state_dict(), args=args), path)
+    with pytest.raises(ValueError) as e:
+        timm.create_model(folder, checkpoint_path=str(path), num_classes=3)
+    assert "was trained with global_pool='max'" in str(e.value) and 'pretrained_model_args' not in str(e.value)
+    hint = re.search(r'pass (.+) to timm\.create_model', str(e.value)).group(1)
+    assert hint == "global_pool='max'"
+    x = torch.randn(2, 3, 64, 64)
+    copied = eval(f'timm.create_model(folder, checkpoint_path=path, num_classes=3, {hint})',
+                  {'timm': timm, 'folder': folder, 'path': str(path)}).eval()
+    with torch.no_grad():
+        assert torch.equal(copied(x), trained(x))
+    # a value the caller gives otherwise than the folder is still taken as asked
+    avg = timm.create_model(folder, checkpoint_path=str(path), num_classes=3, global_pool='avgmax')
+    assert avg.head.global_pool.pool_type == 'avgmax'
