@@ -21,7 +21,7 @@ from typing import Callable, Iterator, Optional, Sequence, Union
 from .user_warnings import caller_stacklevel
 
 __all__ = ['atomic_file', 'atomic_dir', 'check_destination', 'entries_besides', 'holds_nothing', 'is_os_metadata',
-           'real_destination', 'recover_interrupted', 'OS_METADATA_FILES']
+           'real_destination', 'recover_interrupted', 'interrupted_write_note', 'OS_METADATA_FILES']
 
 PathLike = Union[str, os.PathLike]
 
@@ -98,6 +98,32 @@ def recover_interrupted(dst: PathLike) -> None:
             _remove(old)
     for tmp in left.get('tmp', []):
         _remove(tmp)
+    if not os.path.lexists(dst):
+        # moved aside by a process that runs still, by one on another host, or whose number a new process has taken
+        # (a container's PID 1 killed and run again): left there, and said (the write goes on beside it)
+        note = interrupted_write_note(dst)
+        if note:
+            warnings.warn(f'{dst} does not exist{note}', UserWarning, stacklevel=caller_stacklevel())
+
+
+def interrupted_write_note(dst: PathLike) -> str:
+    """A clause for a message about a ``dst`` that does not exist, where a write of it was interrupted after moving
+    it aside (a hidden ``.NAME.*.old`` beside it, of this module's naming, an earlier version's included): where it
+    is and the command that puts it back; else empty."""
+    import glob
+    import shlex
+    dst = Path(dst)
+    if os.path.lexists(dst):
+        return ''
+    try:
+        aside = sorted(dst.parent.glob(f'.{glob.escape(dst.name)}.*.old'), key=lambda p: p.lstat().st_mtime)
+    except OSError:
+        return ''
+    if not aside:
+        return ''
+    return (f'; a write of it was interrupted after moving it aside to {aside[-1]} (by a process that may run still, '
+            f'or on another host): once no write of it runs, put it back with: '
+            f'mv {shlex.quote(str(aside[-1]))} {shlex.quote(str(dst))}')
 
 
 def _remove(path: Path) -> None:

@@ -387,3 +387,30 @@ def test_a_write_killed_outright_is_cleaned_up_by_the_next(tmp_path, when):
         assert dst.read_text() == 'one'
     else:
         assert sorted(p.name for p in dst.iterdir()) == expected[when]
+
+
+@pytest.mark.skipif(os.name != 'posix', reason='the process check is POSIX')
+def test_a_folder_left_aside_by_a_running_process_or_another_host_is_said(tmp_path, capsys):
+    """Trial 62: a folder moved aside by a write that was killed stayed hidden without a word where the next write
+    could not tell the writer had ended (its process number taken by a new process, as a container's PID 1 is, or
+    another host's name) or where the next command only read it ("R1 is not a folder"). Both say where it is and
+    the command that puts it back; the command works as typed."""
+    import shlex
+    import subprocess
+    from smpconvnet.cli import main
+    from smpconvnet.atomic_io import check_destination
+    dst = tmp_path / 'R1'
+    with atomic_dir(dst) as tmp:
+        (tmp / 'a.bin').write_bytes(b'1')
+    aside = tmp_path / f'.R1.oldpod-7f9c.{os.getpid()}-abc123.old'  # another host's name
+    os.replace(dst, aside)
+    assert main(['push', str(dst), 'me/r1', '--dry-run', str(tmp_path / 'p')]) == 1
+    err = capsys.readouterr().err
+    assert f'{dst} is not a folder' in err and f'a write of it was interrupted after moving it aside to {aside}' in err
+    assert main(['info', f'local-dir:{dst}']) == 1
+    assert f'mv {aside} {dst}' in capsys.readouterr().err
+    with pytest.warns(UserWarning, match=rf'{re.escape(str(dst))} does not exist; a write of it was interrupted'):
+        check_destination(dst)  # (a write goes on beside it, said)
+    command = re.search(r'put it back with: (mv .*)$', err.strip()).group(1)
+    subprocess.run(shlex.split(command), check=True)
+    assert sorted(p.name for p in dst.iterdir()) == ['a.bin'] and not aside.exists()

@@ -19,7 +19,8 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 
-from ..atomic_io import atomic_dir, check_destination, entries_besides, holds_nothing, is_os_metadata
+from ..atomic_io import (atomic_dir, check_destination, entries_besides, holds_nothing, interrupted_write_note,
+                         is_os_metadata)
 from ..models import is_weight_source_error
 from .deploy import deployed_length, is_deployed
 from .folders import (
@@ -58,7 +59,7 @@ def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f'{folder} is not a folder (expected a model folder: the output of `smpconvnet '
-                                f'convert` or `smpconvnet reparam`)')
+                                f'convert` or `smpconvnet reparam`){interrupted_write_note(folder)}')
     if (folder / WEIGHTS_NAME).is_file() and (folder / CONFIG_NAME).is_file() and not (folder / CARD_NAME).is_file():
         # a model without a card, e.g. a train-seq run folder (whose checkpoint.pth, optimizer state included, is
         # not for the Hub either); `convert` takes original checkpoints only

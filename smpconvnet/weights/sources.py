@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tu
 
 import torch
 
-from ..atomic_io import holds_nothing
+from ..atomic_io import holds_nothing, interrupted_write_note
 from ..user_warnings import caller_stacklevel
 from ..models import (
     SHAPE_BLIND_ARGS, as_recorded, check_weights_file, command_line_value, find_state_dict, folder_weights_file,
@@ -1293,7 +1293,7 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
             return model, _random_in(model, f'the architecture of {path}', 'no weights file in the folder'), extra
         return model, f'weights from {path}', extra
     if spec.startswith('local-dir:'):
-        raise FileNotFoundError(f'{path} is not a folder')
+        raise FileNotFoundError(f'{path} is not a folder{interrupted_write_note(path)}')
     if read_path and path.is_file():
         _refuse_random_weights(pretrained, path, 'a checkpoint file' if path.suffix.lower() in CHECKPOINT_SUFFIXES
                                else 'a file')
@@ -1331,7 +1331,7 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         return model, f'weights from the Hub ({spec[7:]})', extra
     if not timm.is_model(timm.models.split_model_name_tag(spec)[0]):
         raise ValueError(f'{spec!r} is neither a registered timm model, an existing folder or checkpoint file, '
-                         f'nor an hf-hub:/local-dir: name (see `smpconvnet list`)')
+                         f'nor an hf-hub:/local-dir: name (see `smpconvnet list`){interrupted_write_note(path)}')
     overlay = kwargs.get('pretrained_cfg_overlay')
     if overlay is not None and not isinstance(overlay, dict):
         raise ValueError(f'pretrained_cfg_overlay must be a dict of pretrained_cfg fields, e.g. '
