@@ -2,9 +2,10 @@
 manifest.sha256`` checks a folder) and file hashes."""
 import os
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List, Tuple
 
-__all__ = ['MANIFEST_NAME', 'WEIGHT_SUFFIXES', 'sha256_file', 'write_manifest', 'read_manifest']
+__all__ = ['MANIFEST_NAME', 'WEIGHT_SUFFIXES', 'sha256_file', 'write_manifest', 'read_manifest',
+           'read_manifest_lines']
 
 
 MANIFEST_NAME = 'manifest.sha256'
@@ -34,13 +35,21 @@ def write_manifest(folder) -> Path:
 
 
 def read_manifest(folder) -> Dict[str, str]:
-    """{file name: sha256} of ``folder/manifest.sha256``; a malformed line is an error naming it."""
+    """{file name: sha256} of ``folder/manifest.sha256`` (a name listed twice: its last line's); a malformed line is
+    an error naming it."""
+    return dict(read_manifest_lines(folder))
+
+
+def read_manifest_lines(folder) -> List[Tuple[str, str]]:
+    """``(file name, sha256)`` of every line of ``folder/manifest.sha256``, as ``sha256sum -c`` checks them (each
+    line, a name listed twice too); a name written ``./NAME`` is ``NAME``. A malformed line is an error naming it."""
     import re
     path = Path(folder) / MANIFEST_NAME
-    entries = {}
+    entries = []
     for i, line in enumerate(path.read_text().splitlines(), 1):
         m = re.fullmatch(r'([0-9a-f]{64}) [ *](\S.*)', line)
         if m is None:
             raise ValueError(f'{path}:{i}: expected "<64 hex digits>  <file name>" (sha256sum format), got {line!r}')
-        entries[m.group(2)] = m.group(1)
+        name = m.group(2)
+        entries.append((name[2:] if name.startswith('./') else name, m.group(1)))
     return entries

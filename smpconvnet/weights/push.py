@@ -27,7 +27,7 @@ from .folders import (
     CARD_NAME, CONFIG_NAME, MODEL_FOLDER_FILES, WEIGHTS_NAME, model_card as make_model_card, read_config,
     set_pretrained_cfg, write_model_folder,
 )
-from .hub import MANIFEST_NAME, read_manifest, sha256_file
+from .hub import MANIFEST_NAME, read_manifest_lines, sha256_file
 from ..user_warnings import caller_stacklevel
 
 __all__ = ['push_folder', 'push_model', 'check_model_folder', 'HubUploadError', 'NO_TOKEN_MESSAGE', 'PUSH_MESSAGE']
@@ -100,7 +100,8 @@ def _check_manifest(folder: Path, hashes: Dict[str, str]) -> None:
     # checksums that fail
     if MANIFEST_NAME not in hashes:
         return
-    stale = sorted(name for name, digest in read_manifest(folder).items() if name in hashes and hashes[name] != digest)
+    # every line, as sha256sum -c reads them (a name listed twice, or as ./NAME, is checked too)
+    stale = sorted({name for name, digest in read_manifest_lines(folder) if name in hashes and hashes[name] != digest})
     if stale:
         rewrite = shlex.join(['python', '-c', f'from smpconvnet.weights.hub import write_manifest; '
                                               f'write_manifest({str(folder)!r})'])

@@ -1146,3 +1146,10 @@ def test_push_refuses_a_manifest_that_no_longer_matches_its_files(tmp_path, caps
                    env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])))
     assert read_manifest(folder)['model.safetensors'] == sha256_file(folder / 'model.safetensors')
     assert main(['push', str(folder), 'me/flip', '--dry-run', str(tmp_path / 'preview')]) == 0
+    # trial 62: a stale line kept beside a new one, or the name written ./NAME, went through (sha256sum -c reads
+    # every line, and ./NAME is the file)
+    good = (folder / 'manifest.sha256').read_text()
+    for stale in (good + f"{'0' * 64}  model.safetensors\n", good + f"{'0' * 64}  ./model.safetensors\n"):
+        (folder / 'manifest.sha256').write_text(stale)
+        assert main(['push', str(folder), 'me/flip', '--dry-run', str(tmp_path / 'preview2')]) == 1
+        assert 'gives another SHA-256 for model.safetensors' in capsys.readouterr().err
