@@ -384,11 +384,15 @@ class SMPConvResNet(nn.Module):
             intermediates_only: bool = False,
     ) -> Union[List[torch.Tensor], Tuple[torch.Tensor, List[torch.Tensor]]]:
         if output_fmt != 'NCHW':
-            raise ValueError(f"SMPConvResNet intermediates are NCHW only, got output_fmt={output_fmt!r}")
+            # (no f-string: TorchScript compiles this method in a scripted features_only model)
+            raise ValueError("SMPConvResNet intermediates are NCHW only, got output_fmt='" + output_fmt + "'")
         take_indices, max_index = feature_take_indices(len(self.blocks), indices)
         x = check_input(x, self.in_chans)
         x = self.stem_act(self.stem(x))
-        blocks = self.blocks if not stop_early else self.blocks[:max_index + 1]
+        if torch.jit.is_scripting() or not stop_early:  # (timm's form: TorchScript slices no Sequential by a variable)
+            blocks = self.blocks
+        else:
+            blocks = self.blocks[:max_index + 1]
         intermediates = []
         for i, block in enumerate(blocks):
             x = block(x)

@@ -1141,10 +1141,15 @@ class SMPConvTCN(nn.Module):
         L]`` for ``[B, C, 1, L]`` input, as are the final features."""
         # channels first; timm's feature wrappers ask for 'NCHW', which for a sequence is the same layout
         if output_fmt not in ('NCL', 'NCHW'):
-            raise ValueError(f"SMPConvTCN intermediates are NCL (batch, channels, steps), got output_fmt={output_fmt!r}")
+            # (no f-string: TorchScript compiles this method in a scripted features_only model)
+            raise ValueError("SMPConvTCN intermediates are NCL (batch, channels, steps), got output_fmt='" + output_fmt
+                             + "'")
         take_indices, max_index = feature_take_indices(len(self.blocks), indices)
         seq, positions, mask = self._prepare(x, timestamps, lengths)
-        blocks = self.blocks if not stop_early else self.blocks[:max_index + 1]
+        if torch.jit.is_scripting() or not stop_early:  # (timm's form: TorchScript slices no Sequential by a variable)
+            blocks = self.blocks
+        else:
+            blocks = self.blocks[:max_index + 1]
         intermediates = []
         for i, block in enumerate(blocks):
             seq = block(seq, positions, mask)
@@ -1693,11 +1698,12 @@ class SMPConvTCNEnsemble(nn.Module):
         finals: List[torch.Tensor] = []
         per_member: List[List[torch.Tensor]] = []
         for member in self.members:
-            final, intermediates = member.forward_intermediates(
+            out = member.forward_intermediates(
                 x, indices, norm=norm, stop_early=stop_early, output_fmt=output_fmt, intermediates_only=False,
                 timestamps=timestamps, lengths=lengths)
-            finals.append(final)
-            per_member.append(intermediates)
+            assert isinstance(out, tuple)  # (not intermediates_only: said so for TorchScript, as SMPTCNFeatures does)
+            finals.append(out[0])
+            per_member.append(out[1])
         intermediates = [torch.cat([m[i] for m in per_member], dim=1) for i in range(len(per_member[0]))]
         if intermediates_only:
             return intermediates
@@ -1790,9 +1796,12 @@ class SMPTCNFeatures(FeatureGetterNet):
             timestamps: Optional[torch.Tensor] = None,
             lengths: Optional[torch.Tensor] = None,
     ) -> List[torch.Tensor]:
-        return self.model.forward_intermediates(
+        features = self.model.forward_intermediates(
             x, indices=self.out_indices, norm=self.norm, output_fmt=self.output_fmt, intermediates_only=True,
             timestamps=timestamps, lengths=lengths)
+        # (intermediates_only: the list; said so for TorchScript, which types the call as either return)
+        assert isinstance(features, list)
+        return features
 
 
 def member_indices(state_dict: Dict[str, Any]) -> List[int]:

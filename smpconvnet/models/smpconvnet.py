@@ -602,7 +602,8 @@ class SMPConvNet(nn.Module):
             intermediates_only: return only the intermediates.
         """
         if output_fmt != 'NCHW':
-            raise ValueError(f"SMPConvNet intermediates are NCHW only, got output_fmt={output_fmt!r}")
+            # (no f-string: TorchScript compiles this method in a scripted features_only model)
+            raise ValueError("SMPConvNet intermediates are NCHW only, got output_fmt='" + output_fmt + "'")
         x = check_input(x, self.in_chans, self.strict_img_size)
         intermediates = []
         take_indices, max_index = feature_take_indices(len(self.stages), indices)
