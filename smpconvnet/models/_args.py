@@ -2,7 +2,8 @@
 import operator
 from typing import Any, Tuple
 
-__all__ = ['check_io_counts', 'check_counts', 'check_count_lists', 'check_odd_sizes', 'check_ratios', 'typed_hint']
+__all__ = ['check_io_counts', 'check_counts', 'check_count_lists', 'check_odd_sizes', 'check_ratios', 'typed_hint',
+           'select_adaptive_pool', 'check_rates']
 
 
 def check_io_counts(in_chans: Any, num_classes: Any) -> Tuple[int, int]:
@@ -110,3 +111,38 @@ def check_ratios(widths: Any, **ratios: Any) -> None:
         if not ok:
             raise ValueError(f'{name} must be a number > 0 that leaves every stage at least one channel '
                              f'(int(channels * {name}) >= 1 for channels {list(widths)}), got {value!r}')
+
+
+def select_adaptive_pool(global_pool: Any):
+    """timm's ``SelectAdaptivePool2d(pool_type=global_pool, flatten=bool(global_pool))``, the image families' head
+    pooling, with a bad value refused by name.
+
+    Raises:
+        ValueError: ``global_pool`` is not one of timm's pool types (timm asserted "Invalid pool type: bogus", which
+            names no argument, and the command line printed a traceback).
+    """
+    from timm.layers import SelectAdaptivePool2d
+    try:
+        if not isinstance(global_pool, str):
+            raise AssertionError
+        return SelectAdaptivePool2d(pool_type=global_pool, flatten=bool(global_pool))
+    except AssertionError:
+        raise ValueError(f"global_pool must be one of timm's pool types 'avg', 'max', 'avgmax', 'catavgmax' (or 'fast', "
+                         f"'fastavg', 'fastmax', 'fastavgmax', 'fastcatavgmax'), or '' for none (per-location "
+                         f"outputs), got {global_pool!r}") from None
+
+
+def check_rates(**rates: Any) -> None:
+    """Check each keyword's value is a dropout probability: a number in [0, 1]; ``drop_path_rate`` (stochastic
+    depth, whose kept paths are divided by 1 - rate) in [0, 1).
+
+    Raises:
+        ValueError: naming the argument (``drop_path_rate=2.0`` built and failed in a training forward pass inside
+            torch, "bernoulli_ expects p to be in [0, 1]"; a dropout's said "dropout probability has to be between 0
+            and 1" without its name).
+    """
+    for name, value in rates.items():
+        below_one = name == 'drop_path_rate'
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not (0 <= value <= 1) or (below_one and value == 1):
+            raise ValueError(f"{name} must be a probability in [0, 1{')' if below_one else ']'}, got {value!r}")

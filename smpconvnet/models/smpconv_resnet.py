@@ -24,14 +24,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
-from timm.layers import SelectAdaptivePool2d
 from timm.models._builder import build_model_with_cfg
 from timm.models._features import feature_take_indices
 from timm.models._features_fx import register_notrace_function
 from timm.models._manipulate import checkpoint_seq
 from timm.models._registry import generate_default_cfgs, register_model
 
-from ._args import check_count_lists, check_counts, check_io_counts, check_odd_sizes
+from ._args import (check_count_lists, check_counts, check_io_counts, check_odd_sizes, check_rates,
+                    select_adaptive_pool)
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict,
     other_size_keys, pooling_shown_by, record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict,
@@ -291,6 +291,7 @@ class SMPConvResNet(nn.Module):
                      small_kernel_size=small_kernel_size)
         check_odd_sizes(kernel_size=kernel_size, small_kernel_size=small_kernel_size)
         check_count_lists('block', len(DEFAULT_BLOCK_CHANNELS), block_channels=block_channels)
+        check_rates(dropout=dropout, drop_rate=drop_rate)
         in_chans, num_classes = check_io_counts(in_chans, num_classes)
         if not isinstance(bias, bool):  # (a string 'false' would be truthy: another network, silently)
             raise ValueError(f'bias must be True or False, got {bias!r}')
@@ -312,7 +313,7 @@ class SMPConvResNet(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.num_features = prev
         self.feature_info = [dict(num_chs=c, reduction=1, module=f'blocks.{i}') for i, c in enumerate(block_channels)]
-        self.global_pool = SelectAdaptivePool2d(pool_type=global_pool, flatten=bool(global_pool))
+        self.global_pool = select_adaptive_pool(global_pool)
         # the width of forward_head(pre_logits=True): 'catavgmax' doubles it (timm's ResNet sets it so too)
         self.head_hidden_size = self.num_features * self.global_pool.feat_mult()
         self.head_drop = nn.Dropout(drop_rate)
@@ -353,9 +354,9 @@ class SMPConvResNet(nn.Module):
         return self.head
 
     def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None):
-        self.num_classes = num_classes
         if global_pool is not None:
-            self.global_pool = SelectAdaptivePool2d(pool_type=global_pool, flatten=bool(global_pool))
+            self.global_pool = select_adaptive_pool(global_pool)
+        self.num_classes = num_classes
         self.head_hidden_size = self.num_features * self.global_pool.feat_mult()
         # the new classifier on the model's device and in its dtype, in its mode (train / eval)
         self.head = nn.Linear(

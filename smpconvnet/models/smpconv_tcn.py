@@ -71,7 +71,7 @@ from timm.models._features import FeatureGetterNet, feature_take_indices
 from timm.models._features_fx import register_notrace_function
 from timm.models._registry import generate_default_cfgs, register_model
 
-from ._args import check_counts, check_io_counts, typed_hint
+from ._args import check_counts, check_io_counts, check_rates, typed_hint
 from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, find_state_dict, first_layer_adapted_by_filter, folder_weights_file,
     has_batchnorm, is_deployed_state_dict, is_safetensors_file, other_size_keys, record_loaded_classes,
@@ -780,6 +780,7 @@ class SMPConvTCN(nn.Module):
                                  f'{typed_hint(name, value)}')
         check_counts(num_blocks=num_blocks, hidden_channels=hidden_channels, n_points=n_points,
                      small_kernel_size=small_kernel_size)
+        check_rates(dropout=dropout, input_dropout=input_dropout, drop_rate=drop_rate)
         in_chans, num_classes = check_io_counts(in_chans, num_classes)
         for name, value in (('causal', causal), ('bias', bias)):
             if not isinstance(value, bool):  # (a string 'false' would be truthy: another network, silently)

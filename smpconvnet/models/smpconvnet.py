@@ -21,14 +21,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
-from timm.layers import DropPath, SelectAdaptivePool2d
+from timm.layers import DropPath
 from timm.models._builder import build_model_with_cfg
 from timm.models._features import feature_take_indices
 from timm.models._features_fx import register_notrace_function
 from timm.models._manipulate import checkpoint_seq
 from timm.models._registry import generate_default_cfgs, register_model
 
-from ._args import check_count_lists, check_counts, check_io_counts, check_odd_sizes, check_ratios
+from ._args import (check_count_lists, check_counts, check_io_counts, check_odd_sizes, check_rates, check_ratios,
+                    select_adaptive_pool)
 from ._checkpoint import (
     check_deployed_fit, check_input_channels, has_batchnorm, in_chans_asked, is_deployed_state_dict, pooling_shown_by,
     record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict, with_class_defaults)
@@ -381,14 +382,14 @@ class SMPHead(nn.Module):
         self.in_features = in_features
         self.num_features = in_features
         self.norm = nn.BatchNorm2d(in_features, **dd)
-        self.global_pool = SelectAdaptivePool2d(pool_type=pool_type, flatten=bool(pool_type))
+        self.global_pool = select_adaptive_pool(pool_type)
         self.drop = nn.Dropout(drop_rate)
         self.fc = nn.Linear(self.global_pool.feat_mult() * in_features, num_classes, **dd) \
             if num_classes > 0 else nn.Identity()
 
     def reset(self, num_classes: int, pool_type: Optional[str] = None):
         if pool_type is not None:
-            self.global_pool = SelectAdaptivePool2d(pool_type=pool_type, flatten=bool(pool_type))
+            self.global_pool = select_adaptive_pool(pool_type)
         # the new classifier on the head's device and in its dtype (a model built with device= / dtype=)
         self.fc = nn.Linear(
             self.global_pool.feat_mult() * self.in_features, num_classes, **factory_kwargs_of(self)) \
@@ -494,6 +495,7 @@ class SMPConvNet(nn.Module):
         check_counts(small_kernel_size=small_kernel_size, n_points_divide=n_points_divide)
         check_odd_sizes(large_kernel_sizes=large_kernel_sizes, small_kernel_size=small_kernel_size)
         check_ratios(channels, dw_ratio=dw_ratio, ffn_ratio=ffn_ratio)
+        check_rates(drop_rate=drop_rate, drop_path_rate=drop_path_rate)
         in_chans, num_classes = check_io_counts(in_chans, num_classes)
         self.num_classes = num_classes
         self.in_chans = in_chans
@@ -570,8 +572,8 @@ class SMPConvNet(nn.Module):
         return self.head.fc
 
     def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None):
+        self.head.reset(num_classes, global_pool)  # (first: a bad global_pool leaves the model as it was)
         self.num_classes = num_classes
-        self.head.reset(num_classes, global_pool)
         self.head_hidden_size = self.num_features * self.head.global_pool.feat_mult()
 
     @torch.no_grad()

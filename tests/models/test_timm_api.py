@@ -283,6 +283,36 @@ def test_bad_configuration(kwargs, match):
         timm.create_model('smpconvnet_t', **kwargs)
 
 
+@pytest.mark.parametrize('name, kwargs, match', [
+    # trial 62: built, then failed in a training forward pass inside torch ("bernoulli_ expects p to be in [0, 1]")
+    ('smpconvnet_t', dict(drop_path_rate=2.0), r'drop_path_rate must be a probability in \[0, 1\), got 2\.0$'),
+    ('smpconvnet_t', dict(drop_path_rate=1), r'drop_path_rate must be a probability in \[0, 1\), got 1$'),
+    ('smpconvnet_t', dict(drop_path_rate=-0.1), r'drop_path_rate must be a probability in \[0, 1\), got -0\.1$'),
+    # torch's own refusal named no argument
+    ('smpconvnet_t', dict(drop_rate=1.5), r'drop_rate must be a probability in \[0, 1\], got 1\.5$'),
+    ('smpconv_resnet_cifar10', dict(dropout='0.1'), r"dropout must be a probability in \[0, 1\], got '0\.1'$"),
+    ('smpconv_tcn_gunpoint', dict(input_dropout=1.2), r'input_dropout must be a probability in \[0, 1\], got 1\.2$'),
+])
+def test_rates_are_checked_by_name(name, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        timm.create_model(name, **kwargs)
+
+
+@pytest.mark.parametrize('name, kwargs', [('smpconvnet_t', SMALL_KWARGS), ('smpconv_resnet_cifar10', {})])
+def test_a_bad_global_pool_is_refused_by_name(name, kwargs):
+    """Trial 62: global_pool='bogus' (and reset_classifier(5, 'bogus')) raised timm's bare AssertionError "Invalid
+    pool type: bogus", naming no argument (a traceback on the command line); a refused reset left the model as it
+    was."""
+    match = r"global_pool must be one of timm's pool types 'avg', .*, got 'bogus'$"
+    for bad in ('bogus', 1):
+        with pytest.raises(ValueError, match=match.replace("'bogus'", repr(bad))):
+            timm.create_model(name, global_pool=bad, **kwargs)
+    model = timm.create_model(name, global_pool='fastavg', **kwargs)
+    with pytest.raises(ValueError, match=match):
+        model.reset_classifier(5, 'bogus')
+    assert model.num_classes == model.get_classifier().out_features
+
+
 def test_autocast_bfloat16_cpu():
     model = randomize_bn(small()).eval()
     x = torch.randn(2, 3, 64, 64)
