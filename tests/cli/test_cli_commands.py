@@ -1025,6 +1025,9 @@ def test_a_card_names_a_path_with_spaces_without_its_directories(tmp_path):
         assert local_paths_to_names(f'from {beside} (x)') == 'from README.md (x)'
     shipped = Path(smpconvnet.__file__).resolve().parent / 'pretrained'
     assert local_paths_to_names(f'in {shipped}') == 'in smpconvnet/pretrained'
+    # trial 62: a train.py checkpoint's card said "trained by timm train.py from local-dir:/tmp/.../conv_small"
+    assert local_paths_to_names(f'from local-dir:{tmp_path / "my dir"} (x)') == 'from local-dir:my dir (x)'
+    assert local_paths_to_names('https://github.com/sangnekim/SMPConv') == 'https://github.com/sangnekim/SMPConv'
 
 
 def test_positional_arguments_may_follow_model_kwargs(tmp_path, capsys):
