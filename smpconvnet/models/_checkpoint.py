@@ -1164,8 +1164,16 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
             elif filter_fn is not None:
                 # a first layer of other channels is adapted only where the model was asked for its in_chans (timm's
                 # load_checkpoint adapts none: a strict load)
-                with in_chans_asked('in_chans' in getattr(model, 'create_args', {})):
+                asked = 'in_chans' in asked_args(model)  # (a folder's in_chans is not the caller's request)
+                with in_chans_asked(asked):
                     state_dict = filter_fn(state_dict, model)
+                    # an image family's first conv, which its filter adapts on no path (timm does on its pretrained
+                    # one only: in_chans=1 failed here in the strict load, torch's bare size mismatch)
+                    cfg = getattr(model, 'pretrained_cfg', None) or {}
+                    if asked and isinstance(cfg.get('first_conv'), str):
+                        head = cfg.get('classifier')
+                        state_dict = adapt_input_channels(state_dict, model.state_dict(), (f"{cfg['first_conv']}.weight",),
+                                                          f'{head}.weight' if isinstance(head, str) else None)
                 if a['strict']:  # (the classifier loads as it is)
                     check_classifier_rows(_classifier_rows(state_dict, getattr(model, 'pretrained_cfg', {}) or {}),
                                           model)

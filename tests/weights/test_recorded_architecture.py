@@ -1000,3 +1000,17 @@ def test_a_folders_own_arguments_are_not_taken_as_asked(tmp_path):
     # a value the caller gives otherwise than the folder is still taken as asked
     avg = timm.create_model(folder, checkpoint_path=str(path), num_classes=3, global_pool='avgmax')
     assert avg.head.global_pool.pool_type == 'avgmax'
+
+
+def test_checkpoint_path_adapts_an_image_models_first_layer_where_in_chans_is_asked(tmp_path):
+    """Trial 62: timm.create_model(..., checkpoint_path=FILE, in_chans=1) of 3-channel SMPConvNet weights failed in
+    the strict load with torch's bare size mismatch (the pretrained_cfg_overlay route adapts it): adapted as timm
+    adapts a pretrained first conv, exact for one channel (a grey image as its three channels)."""
+    args = dict(layers=[1, 1, 1, 1], channels=[16, 32, 64, 128], num_classes=10)
+    trained = timm.create_model('smpconvnet_t', **args).eval()
+    path = tmp_path / 'w.pth'
+    torch.save(trained.state_dict(), path)
+    grey = timm.create_model('smpconvnet_t', checkpoint_path=str(path), in_chans=1, **args).eval()
+    x = torch.randn(2, 1, 64, 64)
+    with torch.no_grad():
+        assert rel_err(grey(x), trained(x.repeat(1, 3, 1, 1))) < 1e-5
