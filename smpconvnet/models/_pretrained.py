@@ -30,6 +30,7 @@ __all__ = [
     'is_weight_source_error', 'local_weights_file', 'check_pretrained_record', 'cfg_model_defaults', 'overlay_sources',
     'tagged_name', 'say_if_random', 'say_weights_loaded', 'said_random', 'weights_loaded_after', 'new_classifier_note',
     'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length', 'deployment_description',
+    'say_new_classifier',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -210,6 +211,23 @@ def new_classifier_note(classes: int, trained_classes: int) -> str:
     """What a description adds for a classifier of another size than the weights' (timm's fine-tuning idiom): one
     wording, so that a description that says it already is not told twice."""
     return f"classifier new, initialised at random ({classes} classes; the weights' had {trained_classes})"
+
+
+def say_new_classifier(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
+    """``model`` (in place), whose pretrained cfg's description says its classifier is new where it was built with
+    trained weights (``pretrained=True``, or by this package's loaders) and a classifier of another size than the
+    weights' (``num_classes=``, timm's fine-tuning idiom: initialised at random; ``new_classifier_note``). The image
+    families' cards had described the trained weights alone (the SMP-TCN's builder says so with its labels)."""
+    if not (pretrained or _WEIGHTS_LOADED_AFTER.get()) or kwargs.get('features_only'):
+        return model
+    cfg, classes = getattr(model, 'pretrained_cfg', None), getattr(model, 'num_classes', None)
+    if not isinstance(cfg, dict) or not isinstance(classes, int) or classes <= 0 or said_random(cfg):
+        return model
+    trained, said = cfg.get('num_classes'), cfg.get('description') or ''
+    note = new_classifier_note(classes, trained) if trained else ''
+    if said and trained and trained != classes and note not in said:
+        cfg['description'] = f'{said}; {note}'  # (in place: timm's alias default_cfg is the same dict)
+    return model
 
 
 def said_random(cfg: Dict[str, Any]) -> bool:

@@ -816,3 +816,22 @@ def test_push_model_records_a_deployed_or_adapted_model_as_it_is(tmp_path):
     card = (tmp_path / 'three' / 'README.md').read_text()
     assert 'sequences `[B, 3, L]` (trained at L = 150)' in card and 'mean (-4.911e-10, -4.911e-10, -4.911e-10)' in card
     assert json.loads((tmp_path / 'three' / 'config.json').read_text())['pretrained_cfg']['input_size'] == [3, 1, 150]
+
+
+def test_an_image_models_new_classifier_is_said_in_its_description(tmp_path):
+    """Trial 62: an image model built from trained weights with another num_classes (a new, random classifier) kept
+    the weights' description alone, so push_model's card and save_for_hf's config.json described the trained
+    classes (the SMP-TCN said so); the same wording, once, as reparam's."""
+    from smpconvnet.weights.push import push_model
+    model = timm.create_model('smpconvnet_t', layers=[1, 1, 1, 1], channels=[16, 32, 64, 128], num_classes=10)
+    model.pretrained_cfg = dict(model.pretrained_cfg, description='ten-class weights')  # (as if trained)
+    write_model_folder(model, tmp_path / 'ten', card='---\nlicense: mit\n---\n# ten\n')
+    four = timm.create_model(f"local-dir:{tmp_path / 'ten'}", pretrained=True, num_classes=4)
+    assert four.pretrained_cfg['description'] == \
+        "ten-class weights; classifier new, initialised at random (4 classes; the weights' had 10)"
+    push_model(four, 'me/x', dry_run=str(tmp_path / 'card'), quiet=True)
+    assert (tmp_path / 'card' / 'README.md').read_text().count('classifier new, initialised at random') == 1
+    same = timm.create_model(f"local-dir:{tmp_path / 'ten'}", pretrained=True)
+    assert 'classifier new' not in (same.pretrained_cfg.get('description') or '')
+    features = timm.create_model(f"local-dir:{tmp_path / 'ten'}", pretrained=True, features_only=True)
+    assert 'classifier new' not in (features.pretrained_cfg.get('description') or '')
