@@ -127,9 +127,9 @@ def select_adaptive_pool(global_pool: Any):
             raise AssertionError
         return SelectAdaptivePool2d(pool_type=global_pool, flatten=bool(global_pool))
     except AssertionError:
-        raise ValueError(f"global_pool must be one of timm's pool types 'avg', 'max', 'avgmax', 'catavgmax' (or 'fast', "
-                         f"'fastavg', 'fastmax', 'fastavgmax', 'fastcatavgmax'), or '' for none (per-location "
-                         f"outputs), got {global_pool!r}") from None
+        raise ValueError(f"global_pool must be one of timm's pool types 'avg', 'max', 'avgmax', 'catavgmax' (or "
+                         f"'fast', 'fastavg', 'fastmax', 'fastavgmax', 'fastcatavgmax'), or '' for none "
+                         f"(per-location outputs), got {global_pool!r}") from None
 
 
 def check_rates(**rates: Any) -> None:

@@ -1172,8 +1172,9 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
                     cfg = getattr(model, 'pretrained_cfg', None) or {}
                     if asked and isinstance(cfg.get('first_conv'), str):
                         head = cfg.get('classifier')
-                        state_dict = adapt_input_channels(state_dict, model.state_dict(), (f"{cfg['first_conv']}.weight",),
-                                                          f'{head}.weight' if isinstance(head, str) else None)
+                        state_dict = adapt_input_channels(
+                            state_dict, model.state_dict(), (f"{cfg['first_conv']}.weight",),
+                            f'{head}.weight' if isinstance(head, str) else None)
                 if a['strict']:  # (the classifier loads as it is)
                     check_classifier_rows(_classifier_rows(state_dict, getattr(model, 'pretrained_cfg', {}) or {}),
                                           model)

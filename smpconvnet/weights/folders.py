@@ -177,10 +177,10 @@ _MODEL_KINDS = {
 }
 
 
-# where an absolute path may start (not inside a word, URL or relative path), and the most it may span: a path may hold
+# where an absolute path may start (not inside a word, URL or relative path; after timm's local-dir: prefix too), and
+# the most it may span: a path may hold
 # spaces, brackets, commas and quotes ('model (1).safetensors'), so the run up to the line's end is cut back, before a
 # space or such a character, to the longest part that exists
-# a path's start: a '/' not inside a word, a URL or a path ('https://...'), or timm's local-dir: prefix's path
 _PATH_START = re.compile(r'(?:(?<=local-dir:)|(?<![\w:/.]))/[^\s`\'"(),;]')
 _PATH_SPAN = re.compile(r'[^`\n]+')
 _PATH_CUTS = frozenset(' \t\'"(),;')

@@ -1096,7 +1096,8 @@ def test_a_model_created_for_another_seq_len_keeps_its_trained_length(tmp_path, 
             'whole-series kernels deployed for 300 steps (trained at 150): computes something else than the trained '
             'model')
         # the hint, as typed, deploys the trained model: no warning, and a card without the note
-        assert main(['reparam', src, str(dst), '--force'] + extra + shlex.split(hint.split(' to ')[0][len('pass '):])) == 0
+        typed = shlex.split(hint.split(' to ')[0][len('pass '):])
+        assert main(['reparam', src, str(dst), '--force'] + extra + typed) == 0
         assert 'warning' not in capsys.readouterr().err
         assert 'sequences `[B, 1, 150]` only' in (dst / 'README.md').read_text()
     # another seq_len given to the saved folder: the note rewritten, not added to; the trained length is back

@@ -979,8 +979,8 @@ def test_a_folders_own_arguments_are_not_taken_as_asked(tmp_path):
     pretrained_model_args, and copied it loads the weights as trained."""
     import argparse
     from smpconvnet.cli import main
-    assert main(['convert', str(Path(__file__).resolve().parents[1] / 'fixtures' / 'official_smpconvnet_small.safetensors'),
-                 str(tmp_path / 'small')]) == 0
+    fixture = Path(__file__).resolve().parents[1] / 'fixtures' / 'official_smpconvnet_small.safetensors'
+    assert main(['convert', str(fixture), str(tmp_path / 'small')]) == 0
     folder = f"local-dir:{tmp_path / 'small'}"
     trained = timm.create_model(folder, pretrained=True, num_classes=3, global_pool='max').eval()
     args = argparse.Namespace(model=folder, gp='max', num_classes=3, input_size=[3, 64, 64], in_chans=None,
