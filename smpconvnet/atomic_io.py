@@ -10,6 +10,7 @@ removes those of a process no longer running and puts back a folder moved aside 
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -49,9 +50,15 @@ def _fsync(path: Path):
         os.fsync(f.fileno())
 
 
+def _host() -> str:
+    # this host's name without dots (one field of a temporary entry's name: '.R1.v2.HOST...' is then R1.v2's, not
+    # R1's), letters, digits, '-' and '_' only
+    return re.sub(r'[^A-Za-z0-9_-]', '_', socket.gethostname().split('.')[0]) or 'host'
+
+
 def _temp_prefix(path: Path) -> str:
-    # '.NAME.HOST.PID-': whose entry it is, for the clean-up after a killed process (a hostname has no '/')
-    return f'.{path.name}.{socket.gethostname()}.{os.getpid()}-'
+    # '.NAME.HOST.PID-': whose entry it is, for the clean-up after a killed process
+    return f'.{path.name}.{_host()}.{os.getpid()}-'
 
 
 def _running(pid: int) -> bool:
@@ -75,7 +82,7 @@ def recover_interrupted(dst: PathLike) -> None:
     if os.name != 'posix':
         return  # (os.kill(pid, 0) is no existence check on Windows)
     dst = Path(dst)
-    prefix = f'.{dst.name}.{socket.gethostname()}.'
+    prefix = f'.{dst.name}.{_host()}.'
     try:
         entries = [e for e in os.scandir(dst.parent) if e.name.startswith(prefix)]
     except OSError:
@@ -98,32 +105,47 @@ def recover_interrupted(dst: PathLike) -> None:
             _remove(old)
     for tmp in left.get('tmp', []):
         _remove(tmp)
-    if not os.path.lexists(dst):
+    aside = _moved_aside(dst)
+    if aside is not None and (dst, aside) not in _SAID:
         # moved aside by a process that runs still, by one on another host, or whose number a new process has taken
-        # (a container's PID 1 killed and run again): left there, and said (the write goes on beside it)
-        note = interrupted_write_note(dst)
-        if note:
-            warnings.warn(f'{dst} does not exist{note}', UserWarning, stacklevel=caller_stacklevel())
+        # (a container's PID 1 killed and run again): left there, and said once (the write goes on beside it, so a
+        # `mv` to DST would put the folder inside the new one)
+        _SAID.add((dst, aside))
+        kept = dst.with_name(f'{dst.name}.recovered')
+        warnings.warn(f'{dst} does not exist: a write of it was interrupted after moving it aside to {aside} (by a '
+                      f'process that may run still, or on another host); this write makes a new {dst.name} beside '
+                      f'it; to keep the old one, once no other write of it runs: '
+                      f'mv {shlex.quote(str(aside))} {shlex.quote(str(kept))}', UserWarning,
+                      stacklevel=caller_stacklevel())
+
+
+_SAID = set()  # (destination, entry) pairs warned of in this process (a command checks its destination twice)
+
+
+def _moved_aside(dst: Path) -> Optional[Path]:
+    # the newest entry a write of dst moved it aside to (this module's naming, an earlier version's too), where dst
+    # does not exist; a sibling's ('.R1.v2.HOST...' beside R1) is not one
+    if os.path.lexists(dst):
+        return None
+    name = re.escape(dst.name)
+    pattern = re.compile(rf'\.{name}\.(?:[A-Za-z0-9_-]+\.\d+-[a-z0-9_]+|[a-z0-9_]{{8}})\.old')
+    try:
+        aside = [p for p in dst.parent.iterdir() if pattern.fullmatch(p.name)]
+        return max(aside, key=lambda p: p.lstat().st_mtime) if aside else None
+    except OSError:
+        return None
 
 
 def interrupted_write_note(dst: PathLike) -> str:
     """A clause for a message about a ``dst`` that does not exist, where a write of it was interrupted after moving
-    it aside (a hidden ``.NAME.*.old`` beside it, of this module's naming, an earlier version's included): where it
-    is and the command that puts it back; else empty."""
-    import glob
-    import shlex
-    dst = Path(dst)
-    if os.path.lexists(dst):
+    it aside (a hidden ``.NAME.HOST.PID-*.old`` beside it, or an earlier version's ``.NAME.*.old``): where it is and
+    the command that puts it back; else empty."""
+    aside = _moved_aside(Path(dst))
+    if aside is None:
         return ''
-    try:
-        aside = sorted(dst.parent.glob(f'.{glob.escape(dst.name)}.*.old'), key=lambda p: p.lstat().st_mtime)
-    except OSError:
-        return ''
-    if not aside:
-        return ''
-    return (f'; a write of it was interrupted after moving it aside to {aside[-1]} (by a process that may run still, '
+    return (f'; a write of it was interrupted after moving it aside to {aside} (by a process that may run still, '
             f'or on another host): once no write of it runs, put it back with: '
-            f'mv {shlex.quote(str(aside[-1]))} {shlex.quote(str(dst))}')
+            f'mv {shlex.quote(str(aside))} {shlex.quote(str(dst))}')
 
 
 def _remove(path: Path) -> None:

@@ -365,8 +365,8 @@ def test_a_write_killed_outright_is_cleaned_up_by_the_next(tmp_path, when):
     # another process's entry while it runs (this test's own children stand for it): not touched
     alive = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
     try:
-        import socket
-        theirs = tmp_path / f'.{dst.name}.{socket.gethostname()}.{alive.pid}-abc123.tmp'
+        from smpconvnet.atomic_io import _host
+        theirs = tmp_path / f'.{dst.name}.{_host()}.{alive.pid}-abc123.tmp'
         theirs.mkdir()
         if when == 'swap':
             with pytest.warns(UserWarning, match=rf'{re.escape(str(dst))} put back from \.model\..*\.old, where a '
@@ -409,8 +409,22 @@ def test_a_folder_left_aside_by_a_running_process_or_another_host_is_said(tmp_pa
     assert f'{dst} is not a folder' in err and f'a write of it was interrupted after moving it aside to {aside}' in err
     assert main(['info', f'local-dir:{dst}']) == 1
     assert f'mv {aside} {dst}' in capsys.readouterr().err
-    with pytest.warns(UserWarning, match=rf'{re.escape(str(dst))} does not exist; a write of it was interrupted'):
-        check_destination(dst)  # (a write goes on beside it, said)
+    # trial 63: a sibling destination's entry ('R1.v2' beside 'R1') is not R1's
+    sibling = tmp_path / f'.R1.v2.oldpod-7f9c.{os.getpid()}-xyz789.old'
+    sibling.mkdir()
+    assert main(['info', f'local-dir:{dst}']) == 1
+    assert sibling.name not in capsys.readouterr().err
     command = re.search(r'put it back with: (mv .*)$', err.strip()).group(1)
     subprocess.run(shlex.split(command), check=True)
     assert sorted(p.name for p in dst.iterdir()) == ['a.bin'] and not aside.exists()
+    # a write of a missing destination goes on beside the entry, said once (a command checks its destination
+    # twice), with a mv that holds after the write (trial 63: 'mv OLD R1' then put the old folder inside the new)
+    os.replace(dst, aside)
+    with pytest.warns(UserWarning) as said:
+        with atomic_dir(dst) as tmp:
+            (tmp / 'b.bin').write_bytes(b'2')
+    messages = [str(w.message) for w in said if 'a write of it was interrupted' in str(w.message)]
+    assert len(messages) == 1 and messages[0].startswith(f'{dst} does not exist: a write of it was interrupted')
+    subprocess.run(shlex.split(re.search(r'runs: (mv .*)$', messages[0]).group(1)), check=True)
+    assert sorted(p.name for p in dst.iterdir()) == ['b.bin']
+    assert sorted(p.name for p in (tmp_path / 'R1.recovered').iterdir()) == ['a.bin']
