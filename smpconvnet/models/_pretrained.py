@@ -267,20 +267,20 @@ def say_deployment_length(model: Any, pretrained: bool, length: Optional[int], t
 
 def deployment_description(cfg: Dict[str, Any], length: int, trained: Optional[int] = None) -> str:
     """``cfg``'s description for the deployment length ``length`` of weights trained at ``trained`` steps (or at the
-    length the description names already: ``said_trained_length``): "created with seq_len=300, its deployment length
+    length the description names already: ``said_trained_length``): "seq_len=300, its deployment length
     (trained at 150)" added, or rewritten where it was said for another length (deployed since for 150: said no
     more)."""
     said = _SEQ_LEN_NOTE.sub('', cfg.get('description') or '')
     recorded = said_trained_length(cfg) or trained  # (an earlier note's: the weights' length, not the cfg's)
     if recorded is None or int(length) == recorded:
         return said
-    note = f'created with seq_len={int(length)}, its deployment length {trained_at(recorded)}'
+    note = f'seq_len={int(length)}, its deployment length {trained_at(recorded)}'
     return f'{said}; {note}' if said else note
 
 
 NOT_RECORDED = 'not recorded: '  # a description's start where the data config was assumed (a bare weight file)
 _TRAINED_AT = re.compile(r'\(trained at (\d+)\)')
-_SEQ_LEN_NOTE = re.compile(r'(^|; )created with seq_len=\d+, its deployment length \(trained at \d+\)')
+_SEQ_LEN_NOTE = re.compile(r'(^|; )seq_len=\d+, its deployment length \(trained at \d+\)')
 _RANDOM_PREFIX = 'created with pretrained=False'
 _TAG_DESCRIPTION = "; the description of its cfg: "
 _WEIGHTS_LOADED_AFTER = contextvars.ContextVar('smpconvnet_weights_loaded_after', default=False)

@@ -77,8 +77,8 @@ from ._checkpoint import (
     has_batchnorm, is_deployed_state_dict, is_safetensors_file, other_size_keys, record_loaded_classes,
     remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
 from ._pretrained import (
-    cfg_model_defaults, check_pretrained_record, deployment_description, explain_missing_weights, new_classifier_note,
-    said_trained_length, say_deployment_length, say_if_random)
+    NOT_RECORDED, cfg_model_defaults, check_pretrained_record, deployment_description, explain_missing_weights,
+    new_classifier_note, said_random, said_trained_length, say_deployment_length, say_if_random)
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -649,10 +649,15 @@ def _cfg_follows_length(model: nn.Module):
     if not cfg or not cfg.get('input_size') or length is None:
         return
     update = dict(input_size=(int(cfg['input_size'][0]), 1, int(length)), pool_size=(1, int(length)))
+    said = cfg.get('description') or ''
     if said_trained_length(cfg) is not None:
         # the trained length its description names (created with seq_len=): said for this length, or no more where
-        # it is the trained one (a model deployed for 150 kept "created with seq_len=300")
+        # it is the trained one (a model deployed for 150 kept "seq_len=300, its deployment length")
         update['description'] = deployment_description(cfg, length)
+    elif said and not said_random(cfg) and not said.startswith(NOT_RECORDED) and int(cfg['input_size'][-1]) != length:
+        # trained weights (their cfg's length, the trained one) set to another length (reparameterize(length=300)):
+        # said as for seq_len= (the card of the model deployed so described the trained model)
+        update['description'] = deployment_description(cfg, length, int(cfg['input_size'][-1]))
     if any(cfg.get(k) != v for k, v in update.items()):
         # in place: timm's load_pretrained holds this dict while the checkpoint filter deploys the model, and reads
         # its num_classes after (a new dict there had it drop a deployed file's head for a random one)

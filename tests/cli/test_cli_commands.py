@@ -1080,7 +1080,7 @@ def test_a_model_created_for_another_seq_len_keeps_its_trained_length(tmp_path, 
     assert model.pretrained_cfg['input_size'] == (1, 1, 300) and model.pretrained_cfg['pool_size'] == (1, 300)
     padded = timm.create_model('smpconv_tcn_japanesevowels', zero_pad_to=40).pretrained_cfg
     assert padded['input_size'] == (12, 1, 40) and padded['pool_size'] == (1, 40)
-    assert model.pretrained_cfg['description'].endswith('; created with seq_len=300, its deployment length (trained '
+    assert model.pretrained_cfg['description'].endswith('; seq_len=300, its deployment length (trained '
                                                         'at 150)')
     timm.models.save_for_hf(model, tmp_path / 'sf', model_args=dict(seq_len=300))
     hint = 'pass --input-size 1,150 to deploy it for 150 steps (pad shorter series to that length)'
@@ -1101,7 +1101,7 @@ def test_a_model_created_for_another_seq_len_keeps_its_trained_length(tmp_path, 
         assert 'warning' not in capsys.readouterr().err
         assert 'sequences `[B, 1, 150]` only' in (dst / 'README.md').read_text()
     # another seq_len given to the saved folder: the note rewritten, not added to; the trained length is back
-    for length, said in ((200, 'created with seq_len=200, its deployment length (trained at 150)'), (150, '')):
+    for length, said in ((200, 'seq_len=200, its deployment length (trained at 150)'), (150, '')):
         cfg = timm.create_model(f'local-dir:{tmp_path / "sf"}', pretrained=True, seq_len=length).pretrained_cfg
         assert cfg['description'] == 'GunPoint (UCR): hand motion as 150-step 1-D series, 2 classes, 50 train / ' \
                                      '150 test' + (f'; {said}' if said else '')

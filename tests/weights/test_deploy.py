@@ -835,3 +835,17 @@ def test_an_image_models_new_classifier_is_said_in_its_description(tmp_path):
     assert 'classifier new' not in (same.pretrained_cfg.get('description') or '')
     features = timm.create_model(f"local-dir:{tmp_path / 'ten'}", pretrained=True, features_only=True)
     assert 'classifier new' not in (features.pretrained_cfg.get('description') or '')
+
+
+def test_trained_weights_deployed_for_another_length_in_python_say_so(tmp_path):
+    """Trial 63: model.reparameterize(length=300) of GunPoint's weights (trained at 150) kept the trained model's
+    description, so push_model's card and save_for_hf's config.json described the trained model (it scored 0.4933
+    against 1.0 reloaded); reparam --input-size 1,300 said it. Said as for seq_len=300."""
+    from smpconvnet.weights.push import push_model
+    model = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).eval()
+    model.reparameterize(length=300)
+    assert model.pretrained_cfg['description'].endswith('; seq_len=300, its deployment length (trained at 150)')
+    push_model(model, 'me/x', dry_run=str(tmp_path / 'card'), quiet=True)
+    card = (tmp_path / 'card' / 'README.md').read_text()
+    assert 'trained at L = 150: its kernels span the whole input, so these are other kernels than the trained ones' \
+        in card
