@@ -2,7 +2,7 @@
 manifest.sha256`` checks a folder) and file hashes."""
 import os
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 __all__ = ['MANIFEST_NAME', 'WEIGHT_SUFFIXES', 'sha256_file', 'write_manifest', 'read_manifest',
            'read_manifest_lines']
@@ -22,11 +22,12 @@ def sha256_file(path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def write_manifest(folder) -> Path:
-    """Write ``folder/manifest.sha256`` listing the SHA-256 of every file in the folder (but itself)."""
+def write_manifest(folder, names: Optional[Sequence[str]] = None) -> Path:
+    """Write ``folder/manifest.sha256`` listing the SHA-256 of every file in the folder (but itself and hidden ones),
+    or of the files ``names`` only (those a push uploads)."""
     folder = Path(folder)
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != MANIFEST_NAME
-                   and not p.name.startswith('.'))
+                   and not p.name.startswith('.') and (names is None or p.name in names))
     text = ''.join(f'{sha256_file(p)}  {p.name}\n' for p in files)
     tmp = folder / f'.{MANIFEST_NAME}.tmp'
     tmp.write_text(text)
@@ -47,9 +48,12 @@ def read_manifest_lines(folder) -> List[Tuple[str, str]]:
     path = Path(folder) / MANIFEST_NAME
     entries = []
     for i, line in enumerate(path.read_text().splitlines(), 1):
-        m = re.fullmatch(r'([0-9a-f]{64}) [ *](\S.*)', line)
+        if not line.strip():
+            continue  # (sha256sum -c skips a blank line too)
+        # as sha256sum -c reads a line: either case of hex digits, two spaces, ' *' (binary) or a tab before the name
+        m = re.fullmatch(r'([0-9a-fA-F]{64})(?: [ *]|\t)(\S.*)', line)
         if m is None:
             raise ValueError(f'{path}:{i}: expected "<64 hex digits>  <file name>" (sha256sum format), got {line!r}')
         name = m.group(2)
-        entries.append((name[2:] if name.startswith('./') else name, m.group(1)))
+        entries.append((name[2:] if name.startswith('./') else name, m.group(1).lower()))
     return entries

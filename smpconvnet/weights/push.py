@@ -96,18 +96,31 @@ def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
 
 def _check_manifest(folder: Path, hashes: Dict[str, str]) -> None:
     # a manifest.sha256 is uploaded with the files it checks (the docs give `sha256sum -c` for downloaded copies):
-    # one written before a file changed (a copied release folder whose weights were replaced) would publish
-    # checksums that fail
+    # one written before a file changed (a copied release folder whose weights were replaced), one naming a file that
+    # is not uploaded, or one without the weights would publish checksums that fail or check nothing
     if MANIFEST_NAME not in hashes:
         return
-    # every line, as sha256sum -c reads them (a name listed twice, or as ./NAME, is checked too)
-    stale = sorted({name for name, digest in read_manifest_lines(folder) if name in hashes and hashes[name] != digest})
+    uploaded = sorted(n for n in hashes if n != MANIFEST_NAME)
+    rewrite = shlex.join(['python', '-c', f'from smpconvnet.weights.hub import write_manifest; '
+                                          f'write_manifest({str(folder)!r}, {uploaded!r})'])
+    try:
+        # every line, as sha256sum -c reads them (a name listed twice, or as ./NAME, is checked too)
+        lines = read_manifest_lines(folder)
+    except ValueError as e:
+        raise ValueError(f'{e}: write it again for the files as they are ({rewrite}) or remove it') from None
+    stale = sorted({name for name, digest in lines if name in hashes and hashes[name] != digest})
     if stale:
-        rewrite = shlex.join(['python', '-c', f'from smpconvnet.weights.hub import write_manifest; '
-                                              f'write_manifest({str(folder)!r})'])
         raise ValueError(f"{folder / MANIFEST_NAME} gives another SHA-256 for {', '.join(stale)} than the file has "
                          f'(changed since the manifest was written): uploaded, its checksums would fail; write it '
                          f'again for the files as they are ({rewrite}) or remove it')
+    absent = sorted({name for name, _ in lines if name not in hashes})
+    unlisted = [n for n in (WEIGHTS_NAME,) if n not in {name for name, _ in lines}]
+    if absent or unlisted:
+        what = f"names {', '.join(absent)}, which {'is' if len(absent) == 1 else 'are'} not uploaded (sha256sum -c " \
+               f"of the repo would fail on {'it' if len(absent) == 1 else 'them'})" if absent else \
+            f'does not list {WEIGHTS_NAME} (the weights would go out unchecked)'
+        raise ValueError(f'{folder / MANIFEST_NAME} {what}; write it again for the files uploaded ({rewrite}) or '
+                         f'remove it')
 
 
 def _foreign_to_upload_preview(folder: Path) -> Optional[str]:

@@ -1157,3 +1157,23 @@ def test_push_refuses_a_manifest_that_no_longer_matches_its_files(tmp_path, caps
         (folder / 'manifest.sha256').write_text(stale)
         assert main(['push', str(folder), 'me/flip', '--dry-run', str(tmp_path / 'preview2')]) == 1
         assert 'gives another SHA-256 for model.safetensors' in capsys.readouterr().err
+    # trial 63: what sha256sum -c reads (a blank line, upper-case digits, a tab) passes; a line for a file that is not
+    # uploaded, or none for the weights, is refused, and the hint writes one for the uploaded files
+    lines = good.splitlines()
+    readable = '\n'.join([lines[0][:64].upper() + lines[0][64:]]
+                         + [line.replace('  ', '\t', 1) for line in lines[1:]]) + '\n\n'
+    (folder / 'manifest.sha256').write_text(readable)
+    assert main(['push', str(folder), 'me/flip', '--dry-run', str(tmp_path / 'p3')]) == 0
+    (folder / 'notes.txt').write_text('mine')
+    for text, said in ((good + f"{sha256_file(folder / 'notes.txt')}  notes.txt\n", 'names notes.txt, which is not '
+                        'uploaded'), (''.join(x + '\n' for x in lines if 'model.safetensors' not in x),
+                                      'does not list model.safetensors')):
+        (folder / 'manifest.sha256').write_text(text)
+        assert main(['push', str(folder), 'me/flip', '--dry-run', str(tmp_path / 'p4')]) == 1
+        err = capsys.readouterr().err
+        assert said in err
+        hint = re.search(r'files uploaded \((python -c .*)\) or remove it', err).group(1)
+        subprocess.run(shlex.split(hint), check=True, cwd=tmp_path,
+                       env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])))
+        assert main(['push', str(folder), 'me/flip', '--dry-run', str(tmp_path / 'p4'), '--force']) == 0
+        assert 'notes.txt' not in (tmp_path / 'p4' / 'manifest.sha256').read_text()
