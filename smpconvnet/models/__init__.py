@@ -20,7 +20,8 @@ from ._checkpoint import (
     warn_clamped_radii, with_checkpoint_checks, with_class_defaults,
 )
 from ._pretrained import (
-    NOT_RECORDED, WEIGHTS_DIR, PretrainedWeightsNotFoundError, hub_namespace, is_project_model,
+    NOT_RECORDED, WEIGHTS_DIR, PretrainedWeightsNotFoundError, adapted_channels_note, hub_namespace,
+    is_project_model,
     is_weight_source_error, new_classifier_note, overlay_sources, said_random, said_trained_length,
     say_weights_loaded, set_hub_namespace, tagged_name, trained_at, weights_loaded_after, weights_location,
 )

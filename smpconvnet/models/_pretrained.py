@@ -30,7 +30,7 @@ __all__ = [
     'is_weight_source_error', 'local_weights_file', 'check_pretrained_record', 'cfg_model_defaults', 'overlay_sources',
     'tagged_name', 'say_if_random', 'say_weights_loaded', 'said_random', 'weights_loaded_after', 'new_classifier_note',
     'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length', 'deployment_description',
-    'say_new_classifier',
+    'say_new_classifier', 'say_adapted_channels', 'adapted_channels_note',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -218,8 +218,9 @@ def say_new_classifier(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> 
     trained weights (``pretrained=True``, or by this package's loaders) and a classifier of another size than the
     weights' (``num_classes=``, timm's fine-tuning idiom: initialised at random; ``new_classifier_note``). The image
     families' cards had described the trained weights alone (the SMP-TCN's builder says so with its labels)."""
-    if not (pretrained or _WEIGHTS_LOADED_AFTER.get()) or kwargs.get('features_only'):
-        return model
+    if not (pretrained or _WEIGHTS_LOADED_AFTER.get()) or kwargs.get('features_only') \
+            or 'description' in (kwargs.get('pretrained_cfg_overlay') or {}):
+        return model  # (an overlay's description is the caller's, as say_if_random leaves it)
     cfg, classes = getattr(model, 'pretrained_cfg', None), getattr(model, 'num_classes', None)
     if not isinstance(cfg, dict) or not isinstance(classes, int) or classes <= 0 or said_random(cfg):
         return model
@@ -227,6 +228,31 @@ def say_new_classifier(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> 
     note = new_classifier_note(classes, trained) if trained else ''
     if said and trained and trained != classes and note not in said:
         cfg['description'] = f'{said}; {note}'  # (in place: timm's alias default_cfg is the same dict)
+    return model
+
+
+def adapted_channels_note(chans: int, trained: int) -> str:
+    """What a description adds for a first layer adapted to other input channels than the weights' (``in_chans=``):
+    one wording, so that a description that says it already is not told twice."""
+    return (f"first layer adapted to {chans} input channels from the weights' {trained} (timm's rule: exact for 1 or "
+            f"a multiple of {trained}, approximate otherwise)")
+
+
+def say_adapted_channels(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
+    """``model`` (in place), whose pretrained cfg's description says its first layer was adapted where it was built
+    with trained weights and other input channels than theirs (``in_chans=``; ``adapted_channels_note``): cards and
+    config.json written from it (push_model, timm's save_for_hf) described the weights' channels alone, beside an
+    input of the model's (reparam said it)."""
+    if not (pretrained or _WEIGHTS_LOADED_AFTER.get()) or 'description' in (kwargs.get('pretrained_cfg_overlay') or {}):
+        return model  # (an overlay's description is the caller's, as say_if_random leaves it)
+    for module in model.modules():
+        cfg, chans = getattr(module, 'pretrained_cfg', None), getattr(module, 'in_chans', None)
+        if not isinstance(cfg, dict) or not isinstance(chans, int) or said_random(cfg) or not cfg.get('input_size'):
+            continue
+        trained, said = int(cfg['input_size'][0]), cfg.get('description') or ''
+        note = adapted_channels_note(chans, trained)
+        if said and trained != chans and note not in said:
+            cfg['description'] = f'{said}; {note}'  # (in place: timm's alias default_cfg is the same dict)
     return model
 
 

@@ -78,7 +78,8 @@ from ._checkpoint import (
     remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
 from ._pretrained import (
     NOT_RECORDED, cfg_model_defaults, check_pretrained_record, deployment_description, explain_missing_weights,
-    new_classifier_note, said_random, said_trained_length, say_deployment_length, say_if_random)
+    new_classifier_note, said_random, said_trained_length, say_adapted_channels, say_deployment_length,
+    say_if_random)
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -1990,7 +1991,8 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     # None to the model, and drops only a caller's
     model.arch_args = whole_architecture(model_args)
     say_deployment_length(model, pretrained, model_args.get('seq_len'), weights_length)
-    return say_if_random(remember_create_args(model, kwargs), pretrained, kwargs)
+    return say_if_random(say_adapted_channels(remember_create_args(model, kwargs), pretrained, kwargs), pretrained,
+                         kwargs)
 
 
 def _registered_length(variant: str, model_args: Dict[str, Any]) -> Optional[int]:

@@ -25,8 +25,8 @@ import torch
 from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
-from ..models import (SMPConvTCN, SMPConvTCNEnsemble, has_batchnorm, kernels_span_the_input, new_classifier_note,
-                      tagged_name, trained_at, two_branch_eval)
+from ..models import (SMPConvTCN, SMPConvTCNEnsemble, adapted_channels_note, has_batchnorm, kernels_span_the_input,
+                      new_classifier_note, tagged_name, trained_at, two_branch_eval)
 from .folders import (TRAINED_WITH_KEY, cfg_trained_length, check_not_managed, foreign_to_model_folder,
                       has_trained_length, local_paths_to_names, model_card, print_step, set_pretrained_cfg,
                       with_channels, write_model_folder)
@@ -331,9 +331,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         # per-channel normalisation has no value for the new channels; their mean, as timm's data config takes it
         set_pretrained_cfg(deployed, with_channels(deployed.pretrained_cfg, chans))
         if not source.startswith('random weights'):  # (random ones had nothing to adapt)
-            _describe(deployed, source, f"first layer adapted to {chans} input channels from the weights' "
-                                        f"{trained_chans} (timm's rule: exact for 1 or a multiple of {trained_chans}, "
-                                        f"approximate otherwise)")
+            _describe(deployed, source, adapted_channels_note(chans, trained_chans))
     if changed:
         # the trained values, for the commands that read the folder (changed_computation: what the weights were
         # trained with, not what this folder was deployed with)

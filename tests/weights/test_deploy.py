@@ -849,3 +849,20 @@ def test_trained_weights_deployed_for_another_length_in_python_say_so(tmp_path):
     card = (tmp_path / 'card' / 'README.md').read_text()
     assert 'trained at L = 150: its kernels span the whole input, so these are other kernels than the trained ones' \
         in card
+
+
+def test_a_first_layer_adapted_to_other_channels_is_said_in_its_description(tmp_path):
+    """Trial 63: a model built from trained weights with other input channels (in_chans=1 from BasicMotions' 6) kept
+    the weights' description alone, so push_model's card read "6 channels" beside an input of [B, 1, L]; reparam said
+    it. The same wording, once, in both."""
+    from smpconvnet.weights.push import push_model
+    model = timm.create_model('smpconv_tcn_basicmotions.aeon', pretrained=True, in_chans=1)
+    note = "first layer adapted to 1 input channels from the weights' 6 (timm's rule: exact for 1 or a multiple of 6"
+    assert note in model.pretrained_cfg['description']
+    push_model(model, 'me/x', dry_run=str(tmp_path / 'card'), quiet=True)
+    assert (tmp_path / 'card' / 'README.md').read_text().count(note) == 1
+    assert main(['reparam', 'smpconv_tcn_basicmotions.aeon', str(tmp_path / 'dep'), '--model-kwargs',
+                 'in_chans=1']) == 0
+    assert (tmp_path / 'dep' / 'README.md').read_text().count(note) == 1
+    assert 'adapted' not in timm.create_model('smpconv_tcn_basicmotions.aeon', pretrained=True).pretrained_cfg[
+        'description']
