@@ -84,17 +84,19 @@ def check_odd_sizes(**sizes: Any) -> None:
 
     Raises:
         ValueError: naming the argument and the even entries (it said "kernel sizes must be odd, got 12 and 5"),
-            with the odd value to type (one tap more: at least the reach asked for).
+            with the odd value to type: one tap more (at least the reach asked for), one less for
+            ``small_kernel_size``, which must not exceed the large kernels (one more led to that refusal).
     """
     for name, value in sizes.items():
         listed = isinstance(value, (list, tuple))
         even = [v for v in (value if listed else [value]) if operator.index(v) % 2 == 0]
         if even:
+            step = -1 if name == 'small_kernel_size' else 1
             # (a list typed without spaces: one word on the command line, as --model-kwargs takes it)
-            odd = '[' + ','.join(str(v + 1 - v % 2) for v in value) + ']' if listed else value + 1
+            odd = '[' + ','.join(str(v + step if v % 2 == 0 else v) for v in value) + ']' if listed else value + step
             raise ValueError(f'{name}={list(value) if listed else value!r}: kernel sizes must be odd (a centred '
                              f'kernel has a middle tap), got {", ".join(map(str, even))}; give {name}={odd} (one '
-                             f'tap more)')
+                             f"tap {'less' if step < 0 else 'more'})")
 
 
 def check_ratios(widths: Any, **ratios: Any) -> None:

@@ -195,10 +195,11 @@ class SMPLargeKernel2d(nn.Module):
     ):
         dd = dict(device=device, dtype=dtype)
         super().__init__()
-        if kernel_size % 2 == 0 or small_kernel_size % 2 == 0 or small_kernel_size > kernel_size:
-            raise ValueError(
-                f'kernel sizes must be odd with small_kernel_size <= kernel_size, got {kernel_size} and '
-                f'{small_kernel_size}')
+        if kernel_size % 2 == 0 or small_kernel_size % 2 == 0:
+            raise ValueError(f'kernel sizes must be odd, got {kernel_size} and {small_kernel_size}')
+        if small_kernel_size > kernel_size:
+            # (both odd: it said "must be odd" of 3 and 5)
+            raise ValueError(f'small_kernel_size ({small_kernel_size}) must not exceed kernel_size ({kernel_size})')
         self.smp = SMPConv2d(in_chs, out_chs, kernel_size, n_points, init_radius, coord_std, bias, r_min, use_fft, **dd)
         self.smp_norm = nn.BatchNorm2d(out_chs, **dd)
         self.small = nn.Conv2d(in_chs, out_chs, small_kernel_size, padding=small_kernel_size // 2, bias=small_bias,

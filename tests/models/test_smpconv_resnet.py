@@ -256,6 +256,10 @@ def test_a_size_hint_keeps_the_pooling_the_head_shows(deployed):
     (dict(kernel_size=33.0), r'kernel_size must be an int of at least 1, got 33\.0 \(kernel_size=33\)$'),
     (dict(kernel_size=32), r'kernel_size=32: kernel sizes must be odd .*, got 32; give kernel_size=33 \(one tap '
                            r'more\)$'),
+    # trial 63: both odd, it said "kernel sizes must be odd with small_kernel_size <= kernel_size"
+    (dict(kernel_size=3, small_kernel_size=5), r'^small_kernel_size \(5\) must not exceed kernel_size \(3\)$'),
+    (dict(kernel_size=4, small_kernel_size=6), r'kernel_size=4: .* give kernel_size=5 \(one tap more\)$'),
+    (dict(kernel_size=5, small_kernel_size=6), r'small_kernel_size=6: .* give small_kernel_size=5 \(one tap less\)$'),
 ])
 def test_bad_configuration(kwargs, match):
     with pytest.raises(ValueError, match=match):
