@@ -30,7 +30,7 @@ __all__ = [
     'is_weight_source_error', 'local_weights_file', 'check_pretrained_record', 'cfg_model_defaults', 'overlay_sources',
     'tagged_name', 'say_if_random', 'say_weights_loaded', 'said_random', 'weights_loaded_after', 'new_classifier_note',
     'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length', 'deployment_description',
-    'say_new_classifier', 'say_adapted_channels', 'adapted_channels_note',
+    'say_weights_adapted', 'adapted_channels_note', 'with_note', 'describes_trained_weights',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -213,24 +213,6 @@ def new_classifier_note(classes: int, trained_classes: int) -> str:
     return f"classifier new, initialised at random ({classes} classes; the weights' had {trained_classes})"
 
 
-def say_new_classifier(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
-    """``model`` (in place), whose pretrained cfg's description says its classifier is new where it was built with
-    trained weights (``pretrained=True``, or by this package's loaders) and a classifier of another size than the
-    weights' (``num_classes=``, timm's fine-tuning idiom: initialised at random; ``new_classifier_note``). The image
-    families' cards had described the trained weights alone (the SMP-TCN's builder says so with its labels)."""
-    if not (pretrained or _WEIGHTS_LOADED_AFTER.get()) or kwargs.get('features_only') \
-            or 'description' in (kwargs.get('pretrained_cfg_overlay') or {}):
-        return model  # (an overlay's description is the caller's, as say_if_random leaves it)
-    cfg, classes = getattr(model, 'pretrained_cfg', None), getattr(model, 'num_classes', None)
-    if not isinstance(cfg, dict) or not isinstance(classes, int) or classes <= 0 or said_random(cfg):
-        return model
-    trained, said = cfg.get('num_classes'), cfg.get('description') or ''
-    note = new_classifier_note(classes, trained) if trained else ''
-    if said and trained and trained != classes and note not in said:
-        cfg['description'] = f'{said}; {note}'  # (in place: timm's alias default_cfg is the same dict)
-    return model
-
-
 def adapted_channels_note(chans: int, trained: int) -> str:
     """What a description adds for a first layer adapted to other input channels than the weights' (``in_chans=``):
     one wording, so that a description that says it already is not told twice."""
@@ -238,22 +220,46 @@ def adapted_channels_note(chans: int, trained: int) -> str:
             f"a multiple of {trained}, approximate otherwise)")
 
 
-def say_adapted_channels(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
-    """``model`` (in place), whose pretrained cfg's description says its first layer was adapted where it was built
-    with trained weights and other input channels than theirs (``in_chans=``; ``adapted_channels_note``): cards and
-    config.json written from it (push_model, timm's save_for_hf) described the weights' channels alone, beside an
-    input of the model's (reparam said it)."""
+def with_note(description: str, note: str) -> str:
+    """``description`` with ``note`` added (``'; '`` between), where it does not say it already (a model deployed
+    from one whose builder said it is not told twice)."""
+    if not description:
+        return note
+    return description if note in description else f'{description}; {note}'
+
+
+def say_weights_adapted(model: Any, pretrained: bool, kwargs: Dict[str, Any], classifier: bool = True) -> Any:
+    """``model`` (in place), whose pretrained cfg's description says where it was built with trained weights
+    (``pretrained=True``, or by this package's loaders) and adapted from them: a classifier of another size than
+    theirs (``num_classes=``, timm's fine-tuning idiom: initialised at random; ``new_classifier_note``; not of a
+    features_only model, nor where ``classifier`` is False: the SMP-TCN's builder says it with its labels) and a first
+    layer for other input channels (``in_chans=``; ``adapted_channels_note``). Cards and config.json written from it
+    (push_model, timm's save_for_hf) had described the weights alone; reparam said both. An overlay's description is
+    the caller's, as ``say_if_random`` leaves it."""
     if not (pretrained or _WEIGHTS_LOADED_AFTER.get()) or 'description' in (kwargs.get('pretrained_cfg_overlay') or {}):
-        return model  # (an overlay's description is the caller's, as say_if_random leaves it)
+        return model
     for module in model.modules():
-        cfg, chans = getattr(module, 'pretrained_cfg', None), getattr(module, 'in_chans', None)
-        if not isinstance(cfg, dict) or not isinstance(chans, int) or said_random(cfg) or not cfg.get('input_size'):
+        cfg = getattr(module, 'pretrained_cfg', None)
+        if not isinstance(cfg, dict) or said_random(cfg) or not cfg.get('description'):
             continue
-        trained, said = int(cfg['input_size'][0]), cfg.get('description') or ''
-        note = adapted_channels_note(chans, trained)
-        if said and trained != chans and note not in said:
-            cfg['description'] = f'{said}; {note}'  # (in place: timm's alias default_cfg is the same dict)
+        notes = []
+        classes, trained_classes = getattr(module, 'num_classes', None), cfg.get('num_classes')
+        if classifier and module is model and not kwargs.get('features_only') and isinstance(classes, int) \
+                and classes > 0 and trained_classes and trained_classes != classes:
+            notes.append(new_classifier_note(classes, trained_classes))
+        chans = getattr(module, 'in_chans', None)
+        if isinstance(chans, int) and cfg.get('input_size') and int(cfg['input_size'][0]) != chans:
+            notes.append(adapted_channels_note(chans, int(cfg['input_size'][0])))
+        for note in notes:
+            cfg['description'] = with_note(cfg['description'], note)  # (in place: timm's default_cfg is this dict)
     return model
+
+
+def describes_trained_weights(cfg: Dict[str, Any]) -> bool:
+    """Whether a pretrained cfg describes weights that were trained as it says: not where its description says they
+    are random (``said_random``) or that their data config was assumed (a weight file that names no model:
+    ``NOT_RECORDED``)."""
+    return not said_random(cfg) and not (cfg.get('description') or '').startswith(NOT_RECORDED)
 
 
 def said_random(cfg: Dict[str, Any]) -> bool:
@@ -285,7 +291,7 @@ def say_deployment_length(model: Any, pretrained: bool, length: Optional[int], t
         return
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)
-        if not isinstance(cfg, dict) or said_random(cfg) or (cfg.get('description') or '').startswith(NOT_RECORDED):
+        if not isinstance(cfg, dict) or not describes_trained_weights(cfg):
             continue
         module.pretrained_cfg = module.default_cfg = dict(cfg, description=deployment_description(cfg, length,
                                                                                                   trained))
@@ -300,8 +306,7 @@ def deployment_description(cfg: Dict[str, Any], length: int, trained: Optional[i
     recorded = said_trained_length(cfg) or trained  # (an earlier note's: the weights' length, not the cfg's)
     if recorded is None or int(length) == recorded:
         return said
-    note = f'seq_len={int(length)}, its deployment length {trained_at(recorded)}'
-    return f'{said}; {note}' if said else note
+    return with_note(said, f'seq_len={int(length)}, its deployment length {trained_at(recorded)}')
 
 
 NOT_RECORDED = 'not recorded: '  # a description's start where the data config was assumed (a bare weight file)

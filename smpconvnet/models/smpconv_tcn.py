@@ -77,9 +77,9 @@ from ._checkpoint import (
     has_batchnorm, is_deployed_state_dict, is_safetensors_file, other_size_keys, record_loaded_classes,
     remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
 from ._pretrained import (
-    NOT_RECORDED, cfg_model_defaults, check_pretrained_record, deployment_description, explain_missing_weights,
-    new_classifier_note, said_random, said_trained_length, say_adapted_channels, say_deployment_length,
-    say_if_random)
+    cfg_model_defaults, check_pretrained_record, deployment_description, describes_trained_weights,
+    explain_missing_weights, new_classifier_note, said_trained_length, say_deployment_length, say_if_random,
+    say_weights_adapted, with_note)
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -364,7 +364,7 @@ def drop_stale_label_names(model: nn.Module):
             and len(cfg['label_names']) != model.num_classes):
         trained = len(cfg.pop('label_names'))
         if cfg.get('description'):
-            cfg['description'] += f'; {new_classifier_note(model.num_classes, trained)}'
+            cfg['description'] = with_note(cfg['description'], new_classifier_note(model.num_classes, trained))
 
 
 # the SMP units inside a two_branch_eval context (by identity, with its nesting depth): nothing is set on the
@@ -655,7 +655,7 @@ def _cfg_follows_length(model: nn.Module):
         # the trained length its description names (created with seq_len=): said for this length, or no more where
         # it is the trained one (a model deployed for 150 kept "seq_len=300, its deployment length")
         update['description'] = deployment_description(cfg, length)
-    elif said and not said_random(cfg) and not said.startswith(NOT_RECORDED) and int(cfg['input_size'][-1]) != length:
+    elif said and describes_trained_weights(cfg) and int(cfg['input_size'][-1]) != length:
         # trained weights (their cfg's length, the trained one) set to another length (reparameterize(length=300)):
         # said as for seq_len= (the card of the model deployed so described the trained model)
         update['description'] = deployment_description(cfg, length, int(cfg['input_size'][-1]))
@@ -1991,8 +1991,9 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     # None to the model, and drops only a caller's
     model.arch_args = whole_architecture(model_args)
     say_deployment_length(model, pretrained, model_args.get('seq_len'), weights_length)
-    return say_if_random(say_adapted_channels(remember_create_args(model, kwargs), pretrained, kwargs), pretrained,
-                         kwargs)
+    # (its classifier is said with its labels: drop_stale_label_names)
+    return say_if_random(say_weights_adapted(remember_create_args(model, kwargs), pretrained, kwargs, classifier=False),
+                         pretrained, kwargs)
 
 
 def _registered_length(variant: str, model_args: Dict[str, Any]) -> Optional[int]:

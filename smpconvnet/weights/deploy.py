@@ -26,7 +26,7 @@ from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
 from ..models import (SMPConvTCN, SMPConvTCNEnsemble, adapted_channels_note, has_batchnorm, kernels_span_the_input,
-                      new_classifier_note, tagged_name, trained_at, two_branch_eval)
+                      new_classifier_note, tagged_name, trained_at, two_branch_eval, with_note)
 from .folders import (TRAINED_WITH_KEY, cfg_trained_length, check_not_managed, foreign_to_model_folder,
                       has_trained_length, local_paths_to_names, model_card, print_step, set_pretrained_cfg,
                       with_channels, write_model_folder)
@@ -35,7 +35,7 @@ from ..layers.reparam import relative_error
 from ..user_warnings import caller_stacklevel
 
 __all__ = ['deploy', 'is_deployed', 'reparameterize_to_folder', 'export_model', 'model_input_shape', 'example_input',
-           'direct_convolutions', 'deployed_length', 'SequenceWithLengths', 'takes_lengths', 'run_onnx',
+           'direct_convolutions', 'deployed_length', 'deployed_cfg', 'SequenceWithLengths', 'takes_lengths', 'run_onnx',
            'EXPORT_TOLERANCE', 'DEFAULT_ONNX_OPSET']
 
 # outputs of an exported or deployed model against PyTorch / the training form, relative to their max
@@ -190,6 +190,14 @@ def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Te
                       stacklevel=caller_stacklevel())
 
 
+def deployed_cfg(cfg: Dict[str, Any], channels: int, length: int, fixed: bool) -> Dict[str, Any]:
+    """``cfg`` of a sequence model deployed for ``length`` steps: its input size ``(channels, 1, length)`` and per-step
+    output size, and ``fixed_input_size`` where ``fixed`` (kernels materialised for that length take no other: timm's
+    trait; the cfg said false while the card said "only")."""
+    return dict(cfg, input_size=(channels, 1, length), pool_size=(1, length),
+                **({'fixed_input_size': True} if fixed else {}))
+
+
 def _trained_length(model: torch.nn.Module) -> int:
     # the length a sequence model's weights were trained at where its cfg records one (its input size is the
     # deployment length of a model created with seq_len=), else its cfg's length (random weights, an assumed one)
@@ -238,9 +246,8 @@ def _describe(model: torch.nn.Module, source: str, what: str, untag: bool = True
     that is not the tagged weights' model, without their tag (info would name the trained model); kept where the
     weights are the tag's (the hints that name the model it was deployed from read it)."""
     cfg = {k: v for k, v in model.pretrained_cfg.items() if not (untag and k == 'tag')}
-    described = model.pretrained_cfg.get('description') or source
     # (said already where the model was built so: a new classifier's, by the family's builder)
-    set_pretrained_cfg(model, dict(cfg, description=described if what in described else f'{described}; {what}'))
+    set_pretrained_cfg(model, dict(cfg, description=with_note(model.pretrained_cfg.get('description') or source, what)))
 
 
 def _refuse_feature_extractor(model_kwargs: Optional[Dict[str, Any]], command: str):
@@ -347,9 +354,8 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         # config.json's input size is the deployed one (that of the assumed model, for a bare file, differs)
         # whole-series kernels materialised for that length take no other (timm's fixed_input_size; the cfg said
         # false while the card said "only")
-        set_pretrained_cfg(deployed, dict(deployed.pretrained_cfg, input_size=(x.shape[1], 1, model_args['seq_len']),
-                                          pool_size=(1, model_args['seq_len']),
-                                          **({'fixed_input_size': True} if kernels_span_the_input(model) else {})))
+        set_pretrained_cfg(deployed, deployed_cfg(deployed.pretrained_cfg, x.shape[1], model_args['seq_len'],
+                                                  fixed=kernels_span_the_input(model)))
         # (random weights, or a file that names no model, whose length was assumed: no trained model to differ from)
         if kernels_span_the_input(model) and model_args['seq_len'] != trained_length \
                 and not source.startswith('random') and has_trained_length(model.pretrained_cfg):

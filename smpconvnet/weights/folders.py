@@ -11,8 +11,8 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 import torch
 
 from ..atomic_io import atomic_dir, check_destination, entries_besides, holds_nothing
-from ..models import (NOT_RECORDED, member_network, recorded_args_metadata, said_random, said_trained_length,
-                      weights_loaded_after)
+from ..models import (NOT_RECORDED, describes_trained_weights, member_network, recorded_args_metadata, said_random,
+                      said_trained_length, weights_loaded_after)
 from .hub import MANIFEST_NAME
 
 __all__ = [
@@ -273,7 +273,7 @@ def has_trained_length(cfg: Dict[str, Any]) -> bool:
     """Whether a sequence model's pretrained cfg gives the length its weights were trained at (``cfg_trained_length``):
     not where its description says they are random (``said_random``) or that their data config was assumed (a weight
     file that names no model: ``NOT_RECORDED``)."""
-    return not said_random(cfg) and not (cfg.get('description') or '').startswith(NOT_RECORDED)
+    return describes_trained_weights(cfg)
 
 
 def cfg_trained_length(cfg: Dict[str, Any]) -> Optional[int]:

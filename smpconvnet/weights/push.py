@@ -22,7 +22,7 @@ import torch
 from ..atomic_io import (atomic_dir, check_destination, entries_besides, holds_nothing, interrupted_write_note,
                          is_os_metadata)
 from ..models import is_weight_source_error
-from .deploy import deployed_length, is_deployed
+from .deploy import deployed_cfg, deployed_length, is_deployed
 from .folders import (
     CARD_NAME, CONFIG_NAME, MODEL_FOLDER_FILES, WEIGHTS_NAME, model_card as make_model_card, read_config,
     set_pretrained_cfg, write_model_folder,
@@ -114,13 +114,15 @@ def _check_manifest(folder: Path, hashes: Dict[str, str]) -> None:
                          f'(changed since the manifest was written): uploaded, its checksums would fail; write it '
                          f'again for the files as they are ({rewrite}) or remove it')
     absent = sorted({name for name, _ in lines if name not in hashes})
-    unlisted = [n for n in (WEIGHTS_NAME,) if n not in {name for name, _ in lines}]
-    if absent or unlisted:
-        what = f"names {', '.join(absent)}, which {'is' if len(absent) == 1 else 'are'} not uploaded (sha256sum -c " \
-               f"of the repo would fail on {'it' if len(absent) == 1 else 'them'})" if absent else \
-            f'does not list {WEIGHTS_NAME} (the weights would go out unchecked)'
-        raise ValueError(f'{folder / MANIFEST_NAME} {what}; write it again for the files uploaded ({rewrite}) or '
-                         f'remove it')
+    if absent:
+        one = len(absent) == 1
+        what = (f"names {', '.join(absent)}, which {'is' if one else 'are'} not uploaded (sha256sum -c of the repo "
+                f"would fail on {'it' if one else 'them'})")
+    elif WEIGHTS_NAME not in {name for name, _ in lines}:
+        what = f'does not list {WEIGHTS_NAME} (the weights would go out unchecked)'
+    else:
+        return
+    raise ValueError(f'{folder / MANIFEST_NAME} {what}; write it again for the files uploaded ({rewrite}) or remove it')
 
 
 def _foreign_to_upload_preview(folder: Path) -> Optional[str]:
@@ -260,9 +262,8 @@ def push_model(
         # seq_len, and the cfg says the one input size it takes; on a copy (the caller's model is left as it is)
         model_args['seq_len'] = extra['deployed_length'] = length
         model = copy.copy(model)
-        size = model.pretrained_cfg['input_size']
-        set_pretrained_cfg(model, dict(model.pretrained_cfg, input_size=(size[0], 1, length), pool_size=(1, length),
-                                       fixed_input_size=True))
+        set_pretrained_cfg(model, deployed_cfg(model.pretrained_cfg, model.pretrained_cfg['input_size'][0], length,
+                                               fixed=True))
     card = model_card or make_model_card(architecture, model, model_args, architecture, source=source,
                                          command='smpconvnet.weights.push.push_model(model, ...)', deployed=deployed)
     with tempfile.TemporaryDirectory() as tmp:
