@@ -1106,8 +1106,7 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
         module = sys.modules.get(type(model).__module__)
         return module if module is not None and module.__name__.startswith(package) else None
 
-    @functools.wraps(timm_load_checkpoint)
-    def load_checkpoint(model, checkpoint_path, *args, **kwargs):
+    def checked_load(model, checkpoint_path, *args, **kwargs):
         # timm's features_only wrappers (FeatureGetterNet, and this project's subclass of it) hold the model
         inner = getattr(model, 'model', None)
         if isinstance(model, FEATURE_WRAPPERS) and isinstance(inner, nn.Module) and family(inner) is not None:
@@ -1187,6 +1186,16 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
         result = model.load_state_dict(state_dict, strict=a['strict'])
         loaded(model, f'{checkpoint_path} ({what}=)')
         return result
+
+    @functools.wraps(timm_load_checkpoint)
+    def load_checkpoint(model, checkpoint_path, *args, **kwargs):
+        try:
+            return checked_load(model, checkpoint_path, *args, **kwargs)
+        except ValueError as e:
+            # the file a refusal is about, for a caller that cannot take its hint's --model-kwargs (timm's
+            # onnx_export.py under `smpconvnet timm`) and names another way to the same weights
+            e.checkpoint_path = str(checkpoint_path)
+            raise
 
     load_checkpoint.checks_smpconvnet_models = True
     return load_checkpoint

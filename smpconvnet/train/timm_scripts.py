@@ -142,6 +142,25 @@ def _create_optimizer_with_radius_group(create_optimizer_v2, radius_lr_scale: fl
 # ---------------------------------------------------------------------------------------------------------
 # Running timm's scripts
 
+def _say_export_command(script: str, error: BaseException) -> None:
+    # a checkpoint's refusal says which --model-kwargs build its model; a script without that option (timm's
+    # onnx_export.py) cannot take them, and the project's export command reads the architecture from the file
+    path = getattr(error, 'checkpoint_path', None)
+    if path is None or '--model-kwargs' not in str(error):
+        return
+    try:
+        with open(script, encoding='utf-8') as f:
+            if '--model-kwargs' in f.read():
+                return
+    except (OSError, UnicodeDecodeError):
+        return
+    import shlex
+    print(f'{os.path.basename(script)} takes no --model-kwargs, so it cannot build the model that checkpoint needs; '
+          f'`smpconvnet export {shlex.quote(path)}` exports it to ONNX (its architecture read from the file, '
+          f're-parameterised and checked in onnxruntime; --format torchscript, -o FILE and --model-kwargs as above '
+          f'where wanted)', file=sys.stderr)
+
+
 def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Optional[float] = None) -> int:
     """Run a timm script (``train.py``, ``validate.py``) unchanged as ``__main__`` with ``script_args``.
 
@@ -186,8 +205,9 @@ def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Op
             return e.code or 0
         print(e.code, file=sys.stderr)
         return 1
-    except Exception:  # noqa: BLE001  (the script's own failure: show its traceback, not a one-line summary)
+    except Exception as e:  # noqa: BLE001  (the script's own failure: show its traceback, not a one-line summary)
         traceback.print_exc()
+        _say_export_command(script, e)
         return 1
     finally:
         timm.optim.create_optimizer_v2 = saved_create

@@ -426,6 +426,47 @@ def test_launcher_runs_any_timm_script(tmp_path):
     assert r.returncode == 1 and 'nope.py not found' in r.stderr
 
 
+# timm's onnx_export.py, as far as it builds the model: its own options, no --model-kwargs
+FAKE_ONNX_EXPORT_PY = textwrap.dedent('''
+    import argparse, timm
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument('output')
+    parser.add_argument('--model', default='smpconvnet_t')
+    parser.add_argument('--checkpoint', default='')
+    parser.add_argument('--num-classes', type=int, default=1000)
+
+    if __name__ == '__main__':
+        args = parser.parse_args()
+        model = timm.create_model(args.model, num_classes=args.num_classes, in_chans=3,
+                                  pretrained=not args.checkpoint, checkpoint_path=args.checkpoint, exportable=True)
+''')
+
+
+def test_launcher_names_a_way_where_the_script_takes_no_model_kwargs(tmp_path, capsys):
+    """A checkpoint's refusal says which --model-kwargs build its model; under a script without that option
+    (timm's onnx_export.py) the launcher names the project's export command, which works as printed."""
+    import shlex
+    from conftest import SMALL_CKPT
+    script = tmp_path / 'onnx_export.py'
+    script.write_text(FAKE_ONNX_EXPORT_PY)
+    assert run_timm_script(str(script), [str(tmp_path / 'out.onnx'), '--checkpoint', str(SMALL_CKPT)]) == 1
+    err = capsys.readouterr().err
+    assert "--model-kwargs 'channels=[16, 32, 64, 128]'" in err
+    said = err.strip().splitlines()[-1]
+    assert said.startswith('onnx_export.py takes no --model-kwargs'), said
+    command = shlex.split(said.split('`')[1])
+    assert command[:2] == ['smpconvnet', 'export']
+    r = subprocess.run([sys.executable, '-m'] + command + ['--no-check'], capture_output=True, text=True,
+                       env=_env(), cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert [p.name for p in tmp_path.glob('*.onnx')] == ['official_smpconvnet_small_safetensors.onnx']
+    # a script that takes --model-kwargs (train.py, validate.py) gets the refusal alone
+    script.write_text(FAKE_ONNX_EXPORT_PY.replace("'--num-classes'", "'--model-kwargs', '--num-classes'"))
+    assert run_timm_script(str(script), [str(tmp_path / 'out.onnx'), '--checkpoint', str(SMALL_CKPT)]) == 1
+    assert 'takes no --model-kwargs' not in capsys.readouterr().err
+
+
 def test_launcher_scripts_load_checkpoint_takes_original_files(tmp_path, capsys):
     """A script's ``timm.models.load_checkpoint`` (validate.py's ``--checkpoint``) reads this project's models'
     files through the family's checkpoint filter and names a bad file; timm's function is restored after the run."""
