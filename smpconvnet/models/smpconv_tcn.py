@@ -693,11 +693,17 @@ def _valid_max(x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor
 POOL_TYPES = ('last', 'avg', 'max', 'avgmax', '')
 
 
-def check_global_pool(global_pool: str) -> None:
-    """``ValueError`` unless ``global_pool`` is one of ``POOL_TYPES`` (what an SMP-TCN's classifier can read)."""
-    if global_pool not in POOL_TYPES:
+def check_global_pool(global_pool: str) -> str:
+    """``global_pool`` in lower case, taken in any case as timm's ``SelectAdaptivePool2d`` takes the image families'.
+
+    Raises:
+        ValueError: unless it is one of ``POOL_TYPES`` (what an SMP-TCN's classifier can read).
+    """
+    pool = global_pool.lower() if isinstance(global_pool, str) else global_pool
+    if pool not in POOL_TYPES:
         raise ValueError(f"global_pool must be 'last', 'avg', 'max', 'avgmax' or '' (no pooling), got "
                          f"{global_pool!r}")
+    return pool
 
 
 class SMPConvTCN(nn.Module):
@@ -806,10 +812,9 @@ class SMPConvTCN(nn.Module):
         if kernel_length is not None and kernel_length < MIN_LENGTH:
             raise ValueError(f'kernel_length must be None or an int of at least {MIN_LENGTH} (steps), got '
                              f'{kernel_length!r}')
-        check_global_pool(global_pool)
         self.in_chans = in_chans
         self.num_classes = num_classes
-        self.global_pool = global_pool
+        self.global_pool = check_global_pool(global_pool)
         self.kernel_length = kernel_length
         self.causal = causal
         self.zero_pad_to = zero_pad_to
@@ -908,8 +913,7 @@ class SMPConvTCN(nn.Module):
         """Change what the classifier reads, keeping the classifier (``reset_classifier`` replaces it): 'last', 'avg',
         'max', 'avgmax' or '' (per-step outputs from ``forward``; the classifier is linear, so with '' the mean over
         the steps of a trained 'avg' model's outputs is its logits)."""
-        check_global_pool(global_pool)
-        self.global_pool = global_pool
+        self.global_pool = check_global_pool(global_pool)
 
     @torch.no_grad()
     def reparameterize(self, length: Optional[int] = None) -> 'SMPConvTCN':
@@ -1617,7 +1621,7 @@ class SMPConvTCNEnsemble(nn.Module):
     def global_pool(self, value: str):
         # what the members read: assigned to the ensemble alone it changed nothing (a single model's assignment
         # changes its pooling)
-        check_global_pool(value)
+        value = check_global_pool(value)
         for member in self.members:
             member.global_pool = value
 

@@ -299,6 +299,25 @@ def test_rates_are_checked_by_name(name, kwargs, match):
         timm.create_model(name, **kwargs)
 
 
+@pytest.mark.parametrize('name, kwargs, shape', [
+    ('smpconvnet_t', SMALL_KWARGS, (2, 3, 64, 64)), ('smpconv_resnet_cifar10', {}, (2, 3, 32, 32)),
+    ('smpconv_tcn_gunpoint', {}, (2, 1, 40)), ('smpconv_tcn_osuleaf', {}, (2, 1, 40))])
+def test_global_pool_in_any_case_as_timm_takes_it(name, kwargs, shape):
+    """Trial 63: global_pool='AVG' built the image families (timm's SelectAdaptivePool2d lower-cases it) and was
+    refused by the SMP-TCN; every family now takes it, pooling as the lower-case name does."""
+    torch.manual_seed(0)
+    x = torch.randn(shape)
+    lower = timm.create_model(name, global_pool='max', **kwargs).eval()
+    upper = timm.create_model(name, global_pool='MAX', **kwargs).eval()
+    upper.load_state_dict(lower.state_dict())
+    with torch.no_grad():
+        assert torch.equal(upper(x), lower(x))
+        lower.reset_classifier(lower.num_classes, 'avg')
+        upper.reset_classifier(upper.num_classes, 'Avg')
+        upper.load_state_dict(lower.state_dict())
+        assert torch.equal(upper(x), lower(x))
+
+
 @pytest.mark.parametrize('name, kwargs', [('smpconvnet_t', SMALL_KWARGS), ('smpconv_resnet_cifar10', {})])
 def test_a_bad_global_pool_is_refused_by_name(name, kwargs):
     """Trial 62: global_pool='bogus' (and reset_classifier(5, 'bogus')) raised timm's bare AssertionError "Invalid
