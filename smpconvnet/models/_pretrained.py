@@ -30,7 +30,7 @@ __all__ = [
     'is_weight_source_error', 'local_weights_file', 'check_pretrained_record', 'cfg_model_defaults', 'overlay_sources',
     'tagged_name', 'say_if_random', 'say_weights_loaded', 'said_random', 'weights_loaded_after', 'new_classifier_note',
     'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length', 'deployment_description',
-    'say_weights_adapted', 'adapted_channels_note', 'with_note', 'describes_trained_weights',
+    'say_weights_adapted', 'adapted_channels_note', 'with_note', 'describes_trained_weights', 'file_overlay_first',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -460,6 +460,25 @@ def check_pretrained_record(variant: str, pretrained: bool, kwargs: Dict[str, An
             built = {**cfg_model_defaults(variant, kwargs), **built}
         check_recorded_architecture(f'pretrained weights for {variant}', file, built, kwargs, keys, variant,
                                     config_args=config_args)
+
+
+def file_overlay_first(variant: str, pretrained: bool, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """``kwargs`` with which timm loads the file a ``pretrained_cfg_overlay`` names, as for a registered name, also
+    where the pretrained cfg is a Hub repo's or a folder's (``hf-hub:`` / ``local-dir:`` names): timm reads such a
+    cfg's ``source`` before any file (its ``_resolve_pretrained_source``), so the repo's weights loaded with the file
+    ignored, silently, and a folder's source took the file for the folder ("Specified path is not a directory").
+    The overlay's ``source`` is cleared (timm's file load); one that sets ``source`` itself is left as it is."""
+    overlay = kwargs.get('pretrained_cfg_overlay')
+    if not pretrained or not isinstance(overlay, dict) or not overlay.get('file') or 'source' in overlay:
+        return kwargs
+    from timm.models._builder import resolve_pretrained_cfg
+    try:
+        cfg = resolve_pretrained_cfg(variant, kwargs.get('pretrained_cfg'))
+    except Exception:  # noqa: BLE001  (timm reports an unknown cfg itself)
+        return kwargs
+    if cfg.source not in ('hf-hub', 'local-dir'):
+        return kwargs
+    return dict(kwargs, pretrained_cfg_overlay=dict(overlay, source=''))
 
 
 def overlay_sources(overlay: Optional[Dict[str, Any]]) -> Dict[str, Any]:

@@ -36,7 +36,8 @@ from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict,
     other_size_keys, pooling_shown_by, record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict,
     with_class_defaults)
-from ._pretrained import check_pretrained_record, explain_missing_weights, say_if_random, say_weights_adapted
+from ._pretrained import (check_pretrained_record, explain_missing_weights, file_overlay_first, say_if_random,
+                          say_weights_adapted)
 from ..layers.causal_conv import complex_channel_mix, fft_size
 from ..layers.conv_backends import autocast_disabled, exporting
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -609,6 +610,7 @@ RECORD_CHECKED_ARGS = SHAPE_BLIND_ARGS + ('r_min',)
 
 
 def _create_smpconv_resnet(variant: str, pretrained: bool = False, **kwargs) -> SMPConvResNet:
+    kwargs = file_overlay_first(variant, pretrained, kwargs)
     block_channels = kwargs.get('block_channels', DEFAULT_BLOCK_CHANNELS)
     check_count_lists('block', len(DEFAULT_BLOCK_CHANNELS), block_channels=block_channels)  # (its feature indices)
     num_blocks = len(block_channels)

@@ -78,8 +78,8 @@ from ._checkpoint import (
     remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
 from ._pretrained import (
     cfg_model_defaults, check_pretrained_record, deployment_description, describes_trained_weights,
-    explain_missing_weights, new_classifier_note, said_trained_length, say_deployment_length, say_if_random,
-    say_weights_adapted, with_note)
+    explain_missing_weights, file_overlay_first, new_classifier_note, said_trained_length, say_deployment_length,
+    say_if_random, say_weights_adapted, with_note)
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -1923,6 +1923,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     variant's architecture. Every SMPConvTCN it holds without a ``seq_len`` gets the length of its pretrained cfg's
     ``input_size`` (its deployment length), set after the weights are loaded so that a deployed checkpoint tells its
     own length."""
+    kwargs = file_overlay_first(variant, pretrained, kwargs)
     # the class count and input channels a pretrained cfg states (a folder's or Hub repo's config, an overlay) where
     # the caller gives none, as timm builds any model: the variant's would win over them, and timm's loading would
     # then replace the weights' head at random or sum their first layer to other channels, silently

@@ -34,8 +34,8 @@ from ._checkpoint import (
     check_deployed_fit, check_input_channels, has_batchnorm, in_chans_asked, is_deployed_state_dict, pooling_shown_by,
     record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict, with_class_defaults)
 from ..layers.conv_backends import KernelCache, PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
-from ._pretrained import (check_pretrained_record, explain_missing_weights, say_if_random, say_weights_adapted,
-                          weight_source_cfg)
+from ._pretrained import (check_pretrained_record, explain_missing_weights, file_overlay_first, say_if_random,
+                          say_weights_adapted, weight_source_cfg)
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import BATCHNORM_2D_TYPES, bn_scale_shift, fold_affine_before, fold_bn_after
 
@@ -1027,6 +1027,7 @@ RECORD_CHECKED_ARGS = SHAPE_BLIND_ARGS + ('r_min',)
 
 
 def _create_smpconvnet(variant: str, pretrained: bool = False, **kwargs) -> SMPConvNet:
+    kwargs = file_overlay_first(variant, pretrained, kwargs)
     model_args = dict(ARCH_CONFIGS[variant], **kwargs)
     check_pretrained_record(variant, pretrained, kwargs,
                             with_class_defaults(SMPConvNet, model_args, RECORD_CHECKED_ARGS), RECORD_CHECKED_ARGS)

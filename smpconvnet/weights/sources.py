@@ -1144,6 +1144,12 @@ def _untagged(model: torch.nn.Module, description: str) -> torch.nn.Module:
     return model
 
 
+def _overlay_file(kwargs: Dict[str, Any]) -> Optional[str]:
+    # the weights file a pretrained_cfg_overlay names, which the families load after any name (file_overlay_first)
+    overlay = kwargs.get('pretrained_cfg_overlay')
+    return overlay.get('file') or None if isinstance(overlay, dict) else None
+
+
 def _random_in(model: torch.nn.Module, architecture: str, why: str = 'pretrained=False') -> str:
     # a folder's or Hub repo's architecture built without its weights: said in its pretrained cfg too, so info and
     # reparam do not present it as the trained model (as deploy's random-weights folders)
@@ -1271,7 +1277,7 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
             return deployed, (f'random weights (not trained), deployed, from {path}' if config.get('random_weights')
                               else f'deployed weights from {path}'), extra
         built = _with_pooling_at_root(config, kwargs)
-        no_weights = pretrained is not False and folder_weights_file(path) is None
+        no_weights = pretrained is not False and folder_weights_file(path) is None and not _overlay_file(kwargs)
         if no_weights and pretrained is True:
             # (timm's "No suitable checkpoints found" said neither what was looked for nor what builds without)
             raise FileNotFoundError(f'{path} holds a config.json but no weights file (model.safetensors or '
@@ -1291,7 +1297,7 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
             return model, _random_in(model, f'the architecture of {path}'), extra
         if no_weights:  # 'auto': weights where there are some, as for a name
             return model, _random_in(model, f'the architecture of {path}', 'no weights file in the folder'), extra
-        return model, f'weights from {path}', extra
+        return model, f'weights from {_overlay_file(kwargs) or path}', extra
     if spec.startswith('local-dir:'):
         raise FileNotFoundError(f'{path} is not a folder{interrupted_write_note(path)}')
     if read_path and path.is_file():
@@ -1328,7 +1334,7 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         extra = {k: config[k] for k in EXTRA_CONFIG_KEYS if k in config}
         if pretrained is False:
             return model, _random_in(model, f'the architecture of the Hub repo {spec[7:]}'), extra
-        return model, f'weights from the Hub ({spec[7:]})', extra
+        return model, f'weights from {_overlay_file(kwargs) or f"the Hub ({spec[7:]})"}', extra
     if not timm.is_model(timm.models.split_model_name_tag(spec)[0]):
         raise ValueError(f'{spec!r} is neither a registered timm model, an existing folder or checkpoint file, '
                          f'nor an hf-hub:/local-dir: name (see `smpconvnet list`){interrupted_write_note(path)}')

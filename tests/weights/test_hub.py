@@ -14,7 +14,7 @@ import torch
 from huggingface_hub import constants as hf_constants
 from safetensors.torch import load_file
 
-from conftest import add_to_hf_cache
+from conftest import SMALL_KWARGS, add_to_hf_cache
 from smpconvnet.models import _pretrained as hub
 from smpconvnet.weights.folders import write_model_folder
 
@@ -340,6 +340,35 @@ def test_a_hub_repo_of_another_size_is_named_in_its_refusal(tmp_path, offline_hf
     x = torch.randn(2, 1, 150)
     with torch.no_grad():
         assert torch.equal(copied(x), model(x))
+
+
+@pytest.mark.parametrize('name, kwargs, shape', [('smpconv_tcn_gunpoint', {}, (2, 1, 150)),
+                                                 ('smpconvnet_t', SMALL_KWARGS, (2, 3, 64, 64))])
+def test_an_overlay_file_after_a_hub_repo_or_folder_name_is_the_file_loaded(tmp_path, offline_hf_cache, name, kwargs,
+                                                                            shape):
+    """pretrained_cfg_overlay=dict(file=W) after an hf-hub: name loaded the repo's weights, W ignored, while the
+    description said 'weights from W' (timm reads a Hub cfg's source before any file); after a local-dir: name timm
+    took W for the folder ('Specified path is not a directory', trial 63). W is loaded, as for a registered name."""
+    import smpconvnet
+    from safetensors.torch import save_file
+    torch.manual_seed(1)
+    repo = timm.create_model(name, **kwargs).eval()
+    timm.models.save_for_hf(repo, str(tmp_path / 'repo'), model_args=kwargs or None)
+    add_to_hf_cache(offline_hf_cache, 'me/repo', tmp_path / 'repo')
+    torch.manual_seed(2)
+    other = timm.create_model(name, **kwargs).eval()
+    save_file(other.state_dict(), str(tmp_path / 'other.safetensors'))
+    file = str(tmp_path / 'other.safetensors')
+    x = torch.randn(shape)
+    for source in ('hf-hub:me/repo', f'local-dir:{tmp_path / "repo"}'):
+        model = timm.create_model(source, pretrained=True, pretrained_cfg_overlay=dict(file=file)).eval()
+        loaded, description = smpconvnet.load_model(source, pretrained_cfg_overlay=dict(file=file))
+        with torch.no_grad():
+            assert torch.equal(model(x), other(x)), source
+            assert torch.equal(loaded.eval()(x), other(x)), source
+            assert torch.equal(timm.create_model(source, pretrained=True).eval()(x), repo(x)), source
+        assert model.pretrained_cfg['description'].startswith(f'weights from {file} (pretrained_cfg_overlay file=)')
+        assert description == f'weights from {file}', (source, description)
 
 
 @pytest.mark.parametrize('source', ['repo', 'repo-bin', 'url'])
