@@ -17,7 +17,7 @@ import socket
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Sequence, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .user_warnings import caller_stacklevel
 
@@ -73,6 +73,26 @@ def _running(pid: int) -> bool:
     return True
 
 
+def _left_entries(dst: Path) -> List[Tuple[Path, Optional[str], Optional[int], str]]:
+    # the entries writes of dst left beside it, from one scan: (path, host, pid, 'tmp' or 'old'); host and pid are
+    # None for an earlier version's '.NAME.xxxxxxxx.old'. A sibling's ('.R1.v2.HOST...' beside R1) is not one
+    pattern = re.compile(rf'\.{re.escape(dst.name)}\.(?:([A-Za-z0-9_-]+)\.(\d+)-[A-Za-z0-9_]+|[a-z0-9_]{{8}})'
+                         rf'\.(tmp|old)')
+    try:
+        found = [(e.path, pattern.fullmatch(e.name)) for e in os.scandir(dst.parent)]
+    except OSError:
+        return []  # (no folder yet, or not readable: nothing of ours there)
+    return [(Path(path), m.group(1), int(m.group(2)) if m.group(2) else None, m.group(3))
+            for path, m in found if m and (m.group(1) is not None or m.group(3) == 'old')]
+
+
+def _newest(paths: Sequence[Path]) -> Optional[Path]:
+    try:
+        return max(paths, key=lambda p: p.lstat().st_mtime) if paths else None
+    except OSError:
+        return None
+
+
 def recover_interrupted(dst: PathLike) -> None:
     """Clean up after a write of ``dst`` by a process that was killed outright (it left its entries, see the module
     docstring): remove its temporary file or folder (an unfinished write) and, where it had moved the old ``dst``
@@ -82,18 +102,11 @@ def recover_interrupted(dst: PathLike) -> None:
     if os.name != 'posix':
         return  # (os.kill(pid, 0) is no existence check on Windows)
     dst = Path(dst)
-    prefix = f'.{dst.name}.{_host()}.'
-    try:
-        entries = [e for e in os.scandir(dst.parent) if e.name.startswith(prefix)]
-    except OSError:
-        return  # (no folder yet, or not readable: nothing of ours to clean there)
-    left = {}
-    for entry in entries:
-        found = _LEFT_ENTRY.fullmatch(entry.name[len(prefix):])
-        if found and not _running(int(found.group(1))):
-            left.setdefault(found.group(2), []).append(Path(entry.path))
+    entries = _left_entries(dst)
+    host = _host()
+    dead = [(path, kind) for path, h, pid, kind in entries if h == host and not _running(pid)]
     # (each step may find its entry gone: another process recovering the same destination at the same time)
-    for old in left.get('old', []):
+    for old in (path for path, kind in dead if kind == 'old'):
         if not os.path.lexists(dst):
             # killed between the two renames: the new folder (its .tmp) was complete, the old one is the user's
             with contextlib.suppress(FileNotFoundError):
@@ -103,9 +116,11 @@ def recover_interrupted(dst: PathLike) -> None:
                               stacklevel=caller_stacklevel())
         else:
             _remove(old)
-    for tmp in left.get('tmp', []):
+    for tmp in (path for path, kind in dead if kind == 'tmp'):
         _remove(tmp)
-    aside = _moved_aside(dst)
+    handled = {path for path, _ in dead}
+    aside = None if os.path.lexists(dst) else _newest(
+        [path for path, _, _, kind in entries if kind == 'old' and path not in handled])
     if aside is not None and (dst, aside) not in _SAID:
         # moved aside by a process that runs still, by one on another host, or whose number a new process has taken
         # (a container's PID 1 killed and run again): left there, and said once (the write goes on beside it, so a
@@ -124,16 +139,10 @@ _SAID = set()  # (destination, entry) pairs warned of in this process (a command
 
 def _moved_aside(dst: Path) -> Optional[Path]:
     # the newest entry a write of dst moved it aside to (this module's naming, an earlier version's too), where dst
-    # does not exist; a sibling's ('.R1.v2.HOST...' beside R1) is not one
+    # does not exist
     if os.path.lexists(dst):
         return None
-    name = re.escape(dst.name)
-    pattern = re.compile(rf'\.{name}\.(?:[A-Za-z0-9_-]+\.\d+-[a-z0-9_]+|[a-z0-9_]{{8}})\.old')
-    try:
-        aside = [p for p in dst.parent.iterdir() if pattern.fullmatch(p.name)]
-        return max(aside, key=lambda p: p.lstat().st_mtime) if aside else None
-    except OSError:
-        return None
+    return _newest([path for path, _, _, kind in _left_entries(dst) if kind == 'old'])
 
 
 def interrupted_write_note(dst: PathLike) -> str:
@@ -154,9 +163,6 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
-
-
-_LEFT_ENTRY = re.compile(r'(\d+)-[A-Za-z0-9_]+\.(tmp|old)')  # after '.NAME.HOST.': PID-<tempfile's letters>.KIND
 
 
 @contextlib.contextmanager
