@@ -357,7 +357,10 @@ DATASETS = {
              'that had left ACSF1 out for time, after twice the epochs had moved its choice and 1500 epochs at '
              'batch 6 had overfitted: 23 21 26 = 70 of 100, above the 30-channel single\'s 69 and below the chosen '
              'ensemble\'s 73. Its rule set 70 as the bar for its 5-seed ensemble (`same_k65_wide_shift_ema_e400_x5`, '
-             '12 more runs of about 80 minutes), which enters this grid when its runs have finished.'),
+             '12 more runs of about 80 minutes). Six of them finished over two sessions (held out one seed at a '
+             'time, seeds 1-4 on the first fold: 22 25 24 25 of 34; seeds 1-2 on the second: 21 23 of 33), then '
+             'the runs were lost with the machine before the other six had finished: the ensemble was never scored '
+             'as its rule sets (mean probabilities on all three folds), is not in this grid, and the choice stays.'),
     # ArrowHead (outlines): rounds after its first model (pooling grid) had scored 0.72 on the test split: the short
     # kernels (--candidates k32 k16), then circular-shift augmentation (--candidates avg_shift last_shift), then a
     # 5-seed ensemble (--candidates last_x5), precise BatchNorm statistics (last_pbn), centred convolutions
