@@ -905,11 +905,44 @@ def _deployed_shape_args(state_dict: Dict[str, torch.Tensor], model: nn.Module) 
     return shape_hint(args, _pool_words(args))
 
 
-def _describe(config: Dict[str, Any]) -> str:
+def _describe(config: Dict[str, Any], more: str = '') -> str:
+    # channels and layers, named after the registered size they are; ``more``: ', key=value' of other arguments
     for name, cfg in ARCH_CONFIGS.items():
         if list(cfg['channels']) == config['channels'] and list(cfg['layers']) == config['layers']:
-            return f"{name} (channels {config['channels']}, layers {config['layers']})"
-    return f"channels {config['channels']}, layers {config['layers']}"
+            return f"{name} (channels {config['channels']}, layers {config['layers']}{more})"
+    return f"channels {config['channels']}, layers {config['layers']}{more}"
+
+
+def _arguments_that_fit(state_dict: Dict[str, torch.Tensor], ckpt_cfg: Dict[str, Any], model_cfg: Dict[str, Any],
+                        model: nn.Module, model_sd: Dict[str, torch.Tensor],
+                        original: bool) -> Tuple[Dict[str, Any], Dict[str, Any], str]:
+    # the architecture arguments whose values the checkpoint's shapes tell and the model's differ from (channels and
+    # layers both where either differs; kernel sizes from the original's grids, else from the point counts with the
+    # model's n_points_divide), the model's values of the others, and a clause where the point counts differ and fit
+    # no odd kernel size
+    fit: Dict[str, Any] = {}
+    own: Dict[str, Any] = {}
+    if ckpt_cfg['channels'] != model_cfg['channels'] or ckpt_cfg['layers'] != model_cfg['layers']:
+        fit.update(channels=ckpt_cfg['channels'], layers=ckpt_cfg['layers'])
+    kernels = ckpt_cfg.get('large_kernel_sizes') if original else _kernel_sizes_of_points(
+        ckpt_cfg.get('n_points'), model.n_points_divide)
+    if kernels not in (None, list(model.large_kernel_sizes)):
+        fit['large_kernel_sizes'], own['large_kernel_sizes'] = kernels, list(model.large_kernel_sizes)
+    points, model_points = ckpt_cfg.get('n_points') or [], infer_config_from_checkpoint(model_sd)['n_points']
+    if kernels is None and all(points) and points != model_points:
+        fit['SMP points per stage'], own['SMP points per stage'] = points, model_points  # (said, not an argument)
+    small = next((v.shape[-1] for k, v in state_dict.items() if k.endswith('small_conv.conv.weight')), None)
+    model_small = next(v.shape[-1] for k, v in model_sd.items() if k.endswith('small_conv.conv.weight'))
+    if small is not None and small != model_small:
+        fit['small_kernel_size'], own['small_kernel_size'] = small, model_small
+    model_ratios = _width_ratios(model_sd)
+    for k, v in _width_ratios(state_dict).items():
+        if v != model_ratios.get(k):
+            fit[k], own[k] = v, model_ratios.get(k)
+    clause = '' if 'SMP points per stage' not in fit else (
+        f"; its SMP kernels' point counts fit no odd kernel size with n_points_divide={model.n_points_divide} "
+        f"(k * k // n_points_divide): pass the large_kernel_sizes and n_points_divide it was trained with too")
+    return fit, own, clause
 
 
 def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[str, torch.Tensor]:
@@ -948,25 +981,15 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
     model_cfg = dict(
         channels=[s.blocks[0].pw1.conv.in_channels for s in model.stages],
         layers=[len(s.blocks) // 2 for s in model.stages])
-    if ckpt_cfg['channels'] != model_cfg['channels'] or ckpt_cfg['layers'] != model_cfg['layers']:
+    fit, own, points = _arguments_that_fit(state_dict, ckpt_cfg, model_cfg, model, model_sd, original)
+    if fit:
         # every argument the checkpoint needs, so the hint works as printed (timm.create_model(checkpoint_path=)
-        # loads strictly: the classifier and first conv must fit too)
-        fit = dict(channels=ckpt_cfg['channels'], layers=ckpt_cfg['layers'])
-        kernels = ckpt_cfg.get('large_kernel_sizes') if original else _kernel_sizes_of_points(
-            ckpt_cfg.get('n_points'), model.n_points_divide)
-        if kernels not in (None, list(model.large_kernel_sizes)):
-            fit['large_kernel_sizes'] = kernels
-        points = ckpt_cfg.get('n_points') or []
-        points = '' if kernels is not None or not all(points) else (
-            f"; its SMP kernels hold {', '.join(map(str, points))} points per stage, which no odd kernel size gives "
-            f"with n_points_divide={model.n_points_divide} (k * k // n_points_divide): pass the large_kernel_sizes "
-            f"and n_points_divide it was trained with too")
-        small = next((v.shape[-1] for k, v in state_dict.items() if k.endswith('small_conv.conv.weight')), None)
-        model_small = next(v.shape[-1] for k, v in model_sd.items() if k.endswith('small_conv.conv.weight'))
-        if small is not None and small != model_small:
-            fit['small_kernel_size'] = small
-        model_ratios = _width_ratios(model_sd)
-        fit.update({k: v for k, v in _width_ratios(state_dict).items() if v != model_ratios.get(k)})
+        # loads strictly: the classifier and first conv must fit too); those other than channels and layers are said
+        # on both sides (a file of dw_ratio=2 was described as the very model it did not fit)
+        def others(values):
+            return ''.join(f', {k}={v!r}' if k.isidentifier() else f', {k} {v}' for k, v in values.items())
+        told = {k: fit[k] for k in own}
+        fit.pop('SMP points per stage', None)  # (no argument: the clause says what to pass)
         fit['global_pool'] = (pooling_shown_by(state_dict.get('head.fc.weight'), ckpt_cfg['channels'][-1])
                               or _model_pool(model))
         if ckpt_cfg['num_classes'] != model.num_classes:
@@ -974,8 +997,8 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
         if ckpt_cfg['in_chans'] != model.stem[0].conv.in_channels:
             fit['in_chans'] = ckpt_cfg['in_chans']
         raise ValueError(
-            f'checkpoint is {_describe(ckpt_cfg)}, but the model is {_describe(model_cfg)}; create the model '
-            f'that matches the checkpoint: {shape_hint(fit, _pool_words(fit))}{points}')
+            f'checkpoint is {_describe(ckpt_cfg, others(told))}, but the model is {_describe(model_cfg, others(own))}'
+            f'; create the model that matches the checkpoint: {shape_hint(fit, _pool_words(fit))}{points}')
     if original:
         ckpt_kernels = ckpt_cfg.get('large_kernel_sizes')
         if ckpt_kernels is None:
@@ -985,11 +1008,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
                              + ': its kernel sizes cannot be told, and a wrong size would give other kernels '
                              'silently (the original code saves a grid in every block: this file was changed since; '
                              'load the checkpoint as the original code saved it)')
-        if ckpt_kernels != list(model.large_kernel_sizes):
-            raise ValueError(
-                f'checkpoint has SMP kernel sizes {ckpt_kernels}, the model {model.large_kernel_sizes}; '
-                f'pass large_kernel_sizes={ckpt_kernels} to timm.create_model')
-        check_kernel_coord_grids(grids)
+        check_kernel_coord_grids(grids)  # (their sizes against the model's: _arguments_that_fit)
     # the classifier (num_classes change) and the first conv (in_chans change) are adapted by timm after this, the
     # first conv only where in_chans= asked for it
     check_input_channels(state_dict, model_sd, 'stem.0.conv.weight', 'head.fc.weight')

@@ -50,8 +50,9 @@ def _check_repo_id(repo_id: str):
         raise ValueError(f'invalid repo id {repo_id!r}: {e}') from e
 
 
-def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
-    """Check ``folder`` is a loadable model folder; return its files (name, bytes, sha256) to upload."""
+def check_model_folder(folder: Union[str, os.PathLike], push_call: Optional[str] = None) -> List[Dict[str, Any]]:
+    """Check ``folder`` is a loadable model folder; return its files (name, bytes, sha256) to upload. ``push_call``:
+    the command that pushes the model a folder without a card holds, as it is (``push_folder`` gives its own)."""
     from safetensors import safe_open
 
     if not os.fspath(folder).strip():  # Path('') is the current folder: it would be uploaded
@@ -63,9 +64,13 @@ def check_model_folder(folder: Union[str, os.PathLike]) -> List[Dict[str, Any]]:
     if (folder / WEIGHTS_NAME).is_file() and (folder / CONFIG_NAME).is_file() and not (folder / CARD_NAME).is_file():
         # a model without a card, e.g. a train-seq run folder (whose checkpoint.pth, optimizer state included, is
         # not for the Hub either); `convert` takes original checkpoints only
+        # (reparam alone was offered: it deploys the model, which then trains no more as SMP kernels)
+        as_it_is = (f'; to push it as it is (its training form, with a card written for it): {push_call}'
+                    if push_call else '')
         raise FileNotFoundError(f'{folder / CARD_NAME} is missing: a model folder to push holds a model card too; '
                                 f'`smpconvnet reparam {shlex.quote(str(folder))} DST` writes one to push from this '
-                                f'model (its deployed form, {WEIGHTS_NAME}, {CONFIG_NAME} and {CARD_NAME})')
+                                f'model in its deployed form ({WEIGHTS_NAME}, {CONFIG_NAME} and {CARD_NAME}: '
+                                f'inference only){as_it_is}')
     for name in (WEIGHTS_NAME, CONFIG_NAME, CARD_NAME):
         if not (folder / name).is_file():
             raise FileNotFoundError(f'{folder / name} is missing: a model folder holds {WEIGHTS_NAME}, '
@@ -193,7 +198,18 @@ def push_folder(
     if force and dry_run is None:  # an upload replaces the repo's files by itself: --force would do nothing
         raise ValueError('--force (force=True) replaces the --dry-run folder and applies only with --dry-run; run '
                          'the upload without it')
-    files = check_model_folder(folder)  # the folder first: a token does not fix a wrong one
+    # (the folder first: a token does not fix a wrong one)
+    options = dict(private=private, revision=revision, commit_message=commit_message, create_pr=create_pr,
+                   dry_run=None if dry_run is None else str(dry_run), force=force)
+    defaults = dict(private=False, revision=None, commit_message=PUSH_MESSAGE, create_pr=False, dry_run=None,
+                    force=False)
+    # (strings in double quotes: the command's single quotes then need no escapes)
+    literal = lambda v: json.dumps(v) if isinstance(v, str) else repr(v)  # noqa: E731
+    options = ''.join(f', {k}={literal(v)}' for k, v in options.items() if v != defaults[k])
+    files = check_model_folder(folder, shlex.join([
+        'python', '-c', f'from smpconvnet import load_model; from smpconvnet.weights.push import push_model; '
+                        f'push_model(load_model({literal(str(folder))})[0], {literal(repo_id)}, '
+                        f'source={literal(str(folder))}{options})']))
     if dry_run is None:
         token = token or get_token()
         if not token:

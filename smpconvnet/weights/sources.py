@@ -183,8 +183,11 @@ def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] 
         args.update({k: v for k, v in found.items() if v != ref[k]})
         args.update({k: v for k, v in extra.items() if v != defaults[k]})
         architecture = named
-        description = f"SMPConvNet {named}" + (f" (channels {cfg['channels']}, layers {cfg['layers']})"
-                                               if {'channels', 'layers'} & set(args) else '')
+        # every argument that differs from the named model's (a file of dw_ratio=2 was called plain smpconvnet_t,
+        # in its card too)
+        words = ([f"channels {cfg['channels']}", f"layers {cfg['layers']}"] if {'channels', 'layers'} & set(args)
+                 else []) + [f'{k}={v!r}' for k, v in args.items() if k not in ('channels', 'layers')]
+        description = f"SMPConvNet {named}" + (f" ({', '.join(words)})" if words else '')
     else:
         for name, arch in ARCH_CONFIGS.items():
             if (list(arch['channels']) == cfg['channels'] and list(arch['layers']) == cfg['layers']
@@ -194,10 +197,13 @@ def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] 
                 break
         else:
             architecture = 'smpconvnet_t'
-            description = (f"a non-standard SMPConvNet (channels {cfg['channels']}, layers {cfg['layers']}, "
-                           f'kernels {kernel_sizes}): neither SMPConvNet-T nor -B')
             args.update(found)
             args.update({k: v for k, v in extra.items() if v != defaults[k]})
+            others = ''.join(f', {k}={v!r}' for k, v in args.items()
+                             if k not in ('channels', 'layers', 'large_kernel_sizes')
+                             and (k, v) != ('n_points_divide', 4))  # (the other arguments than the default)
+            description = (f"a non-standard SMPConvNet (channels {cfg['channels']}, layers {cfg['layers']}, "
+                           f'kernels {kernel_sizes}{others}): neither SMPConvNet-T nor -B')
     if cfg['num_classes'] != 1000:
         args['num_classes'] = cfg['num_classes']
     if cfg['in_chans'] != 3:

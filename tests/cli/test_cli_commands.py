@@ -599,6 +599,33 @@ def test_push_dry_run_writes_the_upload(folder, fake_hub, tmp_path):
     assert main(['push', str(folder), 'me/tiny', '--dry-run', str(out)]) == 1  # no overwrite unasked
 
 
+def test_push_of_a_folder_without_a_card_offers_its_training_form_too(fake_hub, tmp_path, capsys):
+    """Trial 64: a folder timm's save_for_hf wrote (no card) was refused with `smpconvnet reparam` as the only way,
+    which pushes the deployed form (no longer trainable as SMP kernels); the refusal also gives the call that pushes
+    the model as it is, with a card, and the push's options: copied, it writes the training form."""
+    kwargs = dict(layers=(1, 1, 1, 1), channels=(16, 32, 64, 128), num_classes=10)
+    model = timm.create_model('smpconvnet_t', **kwargs).eval()
+    timm.models.save_for_hf(model, str(tmp_path / 'hf'), model_args=kwargs, safe_serialization=True)
+    preview = tmp_path / 'preview'
+    assert main(['push', str(tmp_path / 'hf'), 'me/ft', '--dry-run', str(preview), '--private']) == 1
+    err = capsys.readouterr().err
+    assert 'README.md is missing' in err and 'reparam' in err
+    command = shlex.split(err.strip().split('as it is (its training form, with a card written for it): ')[1])
+    assert command[:2] == ['python', '-c']
+    exec(command[2], {})
+    assert fake_hub == []
+    plan = json.loads((preview / 'upload_plan.json').read_text())
+    assert plan['repo_id'] == 'me/ft' and plan['private'] is True
+    config = json.loads((preview / 'config.json').read_text())
+    assert 'deployed' not in config and config['model_args']['channels'] == [16, 32, 64, 128]
+    assert '- **Source:** hf\n' in (preview / 'README.md').read_text()  # (an absolute path: its folder's name)
+    reloaded = timm.create_model(f'local-dir:{preview}', pretrained=True).eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(reloaded(x), model(x))
+    assert any(n.endswith('kernel.coords') for n in reloaded.state_dict())  # (the SMP points: trainable)
+
+
 def test_push_uploads_the_model_files_only_and_its_retry_keeps_the_options(folder, fake_hub, monkeypatch, capsys,
                                                                            tmp_path):
     """Every file of the folder was uploaded (a train-seq checkpoint.pth with its optimizer state, a user's notes);

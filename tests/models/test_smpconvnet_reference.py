@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from smpconvnet import checkpoint_filter_fn, infer_config_from_checkpoint
-from conftest import FIXTURES, SMALL_CKPT, SMALL_IO, SMALL_KWARGS, load_smpconvnet_reference, rel_err
+from conftest import FIXTURES, SMALL_CKPT, SMALL_IO, SMALL_KWARGS, load_smpconvnet_reference, randomize_bn, rel_err
 
 TOL = 1e-4
 
@@ -83,6 +83,31 @@ def test_a_checkpoint_of_another_size_names_every_argument_it_needs(io, given):
     model = timm.create_model('smpconvnet_t', checkpoint_path=str(SMALL_CKPT), **dict(given, **fit)).eval()
     with torch.no_grad():
         assert rel_err(model(io['input']), io['logits']) < TOL
+
+
+@pytest.mark.parametrize('trained', [dict(small_kernel_size=3), dict(large_kernel_sizes=(13, 11, 9, 7)),
+                                     dict(dw_ratio=2), dict(ffn_ratio=2), dict(channels=(16, 32, 64, 96), ffn_ratio=2)])
+def test_a_checkpoint_of_other_kernel_sizes_or_widths_names_them(tmp_path, trained):
+    """Trial 64: weights of another small_kernel_size, large_kernel_sizes, dw_ratio or ffn_ratio (channels and layers
+    equal) were refused with the same description of the checkpoint and the model and no argument to pass; their
+    values are said on both sides and the hint, copied, loads the file exactly."""
+    base = dict(layers=(1, 1, 1, 1), channels=(16, 32, 64, 128), large_kernel_sizes=(13, 11, 9, 5), num_classes=4)
+    torch.manual_seed(0)
+    source = randomize_bn(timm.create_model('smpconvnet_t', **dict(base, **trained))).eval()
+    path = tmp_path / 'w.pth'
+    torch.save(source.state_dict(), path)
+    with pytest.raises(ValueError, match='create the model that matches the checkpoint: pass ') as e:
+        timm.create_model('smpconvnet_t', checkpoint_path=str(path), **base)
+    said = str(e.value)
+    for k, v in trained.items():
+        if k != 'channels':
+            told = list(v) if isinstance(v, tuple) else float(v) if 'ratio' in k else v
+            assert f'{k}={told!r}' in said.split(', but the model is')[0], said
+    hint = re.search(r'pass (.*) to timm\.create_model', said).group(1)
+    model = timm.create_model('smpconvnet_t', checkpoint_path=str(path), **dict(base, **eval(f'dict({hint})'))).eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(model(x), source(x))
 
 
 def test_converted_checkpoint_loads_and_roundtrips(io, tmp_path):
@@ -220,7 +245,9 @@ def test_checkpoint_of_another_size_is_refused():
 
 
 def test_checkpoint_with_other_kernel_sizes_is_refused():
-    with pytest.raises(ValueError, match=r'kernel sizes \[31, 29, 27, 13\].*pass large_kernel_sizes'):
+    with pytest.raises(ValueError, match=r'large_kernel_sizes=\[31, 29, 27, 13\], but the model is .*'
+                                         r'large_kernel_sizes=\[31, 29, 27, 11\].*pass large_kernel_sizes='
+                                         r'\[31, 29, 27, 13\]'):
         load_smpconvnet_reference(large_kernel_sizes=[31, 29, 27, 11])
 
 

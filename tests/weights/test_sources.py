@@ -858,6 +858,23 @@ def test_bare_smpconvnet_weights_load_with_the_kernel_sizes_assumed(tmp_path, ca
         load_model(str(tmp_path / 'custom.safetensors'), large_kernel_sizes=[5, 5, 5, 5])
 
 
+def test_bare_smpconvnet_weights_of_other_widths_are_described_with_them(tmp_path):
+    """Trial 64: a file of smpconvnet_t built with dw_ratio=2, ffn_ratio=2 (or small_kernel_size=3) was described as
+    'SMPConvNet smpconvnet_t' by the route that assumes its kernel sizes (in cards: the Source line), as a
+    non-standard one without those values by the route given its sizes; both name them now."""
+    from safetensors.torch import save_file
+    for built, said in ((dict(dw_ratio=2, ffn_ratio=2), 'dw_ratio=2.0, ffn_ratio=2.0'),
+                        (dict(small_kernel_size=3), 'small_kernel_size=3')):
+        path = tmp_path / 'w.safetensors'
+        save_file(timm.create_model('smpconvnet_t', **built).state_dict(), str(path))
+        with pytest.warns(UserWarning, match='names no model'):
+            _, assumed = load_model(str(path))
+        assert assumed.startswith(f'SMPConvNet smpconvnet_t ({said}), kernel sizes of smpconvnet_t'), assumed
+        _, given = load_model(str(path), large_kernel_sizes=[31, 29, 27, 13])
+        assert given.startswith("a non-standard SMPConvNet (channels [96, 192, 384, 768], layers [2, 2, 8, 2], "
+                                f"kernels [31, 29, 27, 13], {said}): neither"), given
+
+
 def test_weights_from_files_carry_no_registered_tag(tmp_path, capsys):
     """The registered weights' tag and Hub repo name those weights: a 10-class original-layout file and an overlay
     file were headed smpconvnet_t.in1k / the registered GunPoint tag by info."""
