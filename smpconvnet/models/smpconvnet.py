@@ -928,9 +928,11 @@ def _arguments_that_fit(state_dict: Dict[str, torch.Tensor], ckpt_cfg: Dict[str,
         ckpt_cfg.get('n_points'), model.n_points_divide)
     if kernels not in (None, list(model.large_kernel_sizes)):
         fit['large_kernel_sizes'], own['large_kernel_sizes'] = kernels, list(model.large_kernel_sizes)
-    points, model_points = ckpt_cfg.get('n_points') or [], infer_config_from_checkpoint(model_sd)['n_points']
-    if kernels is None and all(points) and points != model_points:
-        fit['SMP points per stage'], own['SMP points per stage'] = points, model_points  # (said, not an argument)
+    points = ckpt_cfg.get('n_points') or []
+    if kernels is None and all(points):  # (the model's counts read only then: this runs on every load)
+        model_points = infer_config_from_checkpoint(model_sd)['n_points']
+        if points != model_points:
+            fit['SMP points per stage'], own['SMP points per stage'] = points, model_points  # (said, no argument)
     small = next((v.shape[-1] for k, v in state_dict.items() if k.endswith('small_conv.conv.weight')), None)
     model_small = next(v.shape[-1] for k, v in model_sd.items() if k.endswith('small_conv.conv.weight'))
     if small is not None and small != model_small:

@@ -25,10 +25,10 @@ import torch
 from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
-from ..models import (SMPConvTCN, SMPConvTCNEnsemble, adapted_channels_note, has_batchnorm, kernels_span_the_input,
-                      new_classifier_note, tagged_name, trained_at, two_branch_eval, with_note)
+from ..models import (SMPConvTCN, SMPConvTCNEnsemble, adapted_channels_note, describes_trained_weights, has_batchnorm,
+                      kernels_span_the_input, new_classifier_note, tagged_name, trained_at, two_branch_eval, with_note)
 from .folders import (TRAINED_WITH_KEY, cfg_trained_length, check_not_managed, foreign_to_model_folder,
-                      has_trained_length, local_paths_to_names, model_card, print_step, set_pretrained_cfg,
+                      local_paths_to_names, model_card, print_step, set_pretrained_cfg,
                       with_channels, write_model_folder)
 from .sources import changed_computation, changed_computation_message, load_deployed, load_model, load_model_with_config
 from ..layers.reparam import relative_error
@@ -358,7 +358,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
                                                   fixed=kernels_span_the_input(model)))
         # (random weights, or a file that names no model, whose length was assumed: no trained model to differ from)
         if kernels_span_the_input(model) and model_args['seq_len'] != trained_length \
-                and not source.startswith('random') and has_trained_length(model.pretrained_cfg):
+                and not source.startswith('random') and describes_trained_weights(model.pretrained_cfg):
             # whole-series kernels resampled for another length (warned of above): not the trained model either
             _describe(deployed, source, f"whole-series kernels deployed for {model_args['seq_len']} steps "
                                         f"{trained_at(trained_length)}: computes something else than the trained model",

@@ -18,7 +18,7 @@ from .hub import MANIFEST_NAME
 __all__ = [
     'WEIGHTS_NAME', 'CONFIG_NAME', 'CARD_NAME', 'DEPLOYED_KEY', 'EXTRA_CONFIG_KEYS', 'CITATION', 'PAPER_TOP1',
     'MODEL_FOLDER_FILES', 'foreign_to_model_folder', 'managed_location', 'check_not_managed', 'print_step',
-    'read_config', 'retrained_cfg', 'has_trained_length', 'cfg_trained_length', 'NOT_RECORDED', 'with_channels',
+    'read_config', 'retrained_cfg', 'cfg_trained_length', 'NOT_RECORDED', 'with_channels',
     'set_pretrained_cfg',
     'model_card', 'write_model_folder', 'write_ensemble_folder',
     'write_release_folder',
@@ -178,9 +178,8 @@ _MODEL_KINDS = {
 
 
 # where an absolute path may start (not inside a word, URL or relative path; after timm's local-dir: prefix too), and
-# the most it may span: a path may hold
-# spaces, brackets, commas and quotes ('model (1).safetensors'), so the run up to the line's end is cut back, before a
-# space or such a character, to the longest part that exists
+# the most it may span: a path may hold spaces, brackets, commas and quotes ('model (1).safetensors'), so the run up to
+# the line's end is cut back, before a space or such a character, to the longest part that exists
 _PATH_START = re.compile(r'(?:(?<=local-dir:)|(?<![\w:/.]))/[^\s`\'"(),;]')
 _PATH_SPAN = re.compile(r'[^`\n]+')
 _PATH_CUTS = frozenset(' \t\'"(),;')
@@ -269,18 +268,11 @@ def set_pretrained_cfg(model: torch.nn.Module, cfg: Dict[str, Any]) -> None:
     model.pretrained_cfg = model.default_cfg = cfg
 
 
-def has_trained_length(cfg: Dict[str, Any]) -> bool:
-    """Whether a sequence model's pretrained cfg gives the length its weights were trained at (``cfg_trained_length``):
-    not where its description says they are random (``said_random``) or that their data config was assumed (a weight
-    file that names no model: ``NOT_RECORDED``)."""
-    return describes_trained_weights(cfg)
-
-
 def cfg_trained_length(cfg: Dict[str, Any]) -> Optional[int]:
     """The length (steps) a sequence model's weights were trained at, where its pretrained cfg gives one
-    (``has_trained_length``): the one its description names where the model was created for another deployment
+    (``describes_trained_weights``): the one its description names where the model was created for another deployment
     length (``seq_len``, which its input size follows), else its input size's; None otherwise."""
-    if not has_trained_length(cfg) or not cfg.get('input_size'):
+    if not describes_trained_weights(cfg) or not cfg.get('input_size'):
         return None
     return said_trained_length(cfg) or int(cfg['input_size'][-1])
 
@@ -321,7 +313,7 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
         zero_pad_to = getattr(model, 'zero_pad_to', None)
         taps = getattr(member_network(model), 'kernel_length', None)  # fixed-length kernels run at any input length
         # random weights have no trained length, a file that names no model an assumed one (cards said "trained at")
-        trained = has_trained_length(cfg)
+        trained = describes_trained_weights(cfg)
         at = f'trained at L = {length}' if trained else f'the length of its cfg: L = {length}' if said_random(cfg) \
             else f'assumed L = {length}, not recorded with the weights'
         if deployed and zero_pad_to:

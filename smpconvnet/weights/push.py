@@ -199,13 +199,13 @@ def push_folder(
         raise ValueError('--force (force=True) replaces the --dry-run folder and applies only with --dry-run; run '
                          'the upload without it')
     # (the folder first: a token does not fix a wrong one)
-    options = dict(private=private, revision=revision, commit_message=commit_message, create_pr=create_pr,
-                   dry_run=None if dry_run is None else str(dry_run), force=force)
-    defaults = dict(private=False, revision=None, commit_message=PUSH_MESSAGE, create_pr=False, dry_run=None,
-                    force=False)
-    # (strings in double quotes: the command's single quotes then need no escapes)
+    # the call's options that are not the defaults, strings in double quotes (the command's single quotes then need no
+    # escapes)
     literal = lambda v: json.dumps(v) if isinstance(v, str) else repr(v)  # noqa: E731
-    options = ''.join(f', {k}={literal(v)}' for k, v in options.items() if v != defaults[k])
+    options = ''.join(f', {k}={literal(v)}' for k, v in dict(
+        private=private, revision=revision, commit_message=None if commit_message == PUSH_MESSAGE else commit_message,
+        create_pr=create_pr, dry_run=None if dry_run is None else str(dry_run), force=force).items()
+        if v not in (None, False))
     files = check_model_folder(folder, shlex.join([
         'python', '-c', f'from smpconvnet import load_model; from smpconvnet.weights.push import push_model; '
                         f'push_model(load_model({literal(str(folder))})[0], {literal(repo_id)}, '

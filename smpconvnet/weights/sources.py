@@ -197,13 +197,14 @@ def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] 
                 break
         else:
             architecture = 'smpconvnet_t'
+            # the arguments other than the defaults, said with the shapes (dw_ratio=2 too)
+            others = {k: v for k, v in extra.items() if v != defaults[k]}
+            others.update({} if divide == 4 else {'n_points_divide': divide})
             args.update(found)
-            args.update({k: v for k, v in extra.items() if v != defaults[k]})
-            others = ''.join(f', {k}={v!r}' for k, v in args.items()
-                             if k not in ('channels', 'layers', 'large_kernel_sizes')
-                             and (k, v) != ('n_points_divide', 4))  # (the other arguments than the default)
+            args.update(others)
             description = (f"a non-standard SMPConvNet (channels {cfg['channels']}, layers {cfg['layers']}, "
-                           f'kernels {kernel_sizes}{others}): neither SMPConvNet-T nor -B')
+                           f"kernels {kernel_sizes}{''.join(f', {k}={v!r}' for k, v in others.items())}): neither "
+                           f'SMPConvNet-T nor -B')
     if cfg['num_classes'] != 1000:
         args['num_classes'] = cfg['num_classes']
     if cfg['in_chans'] != 3:
