@@ -2,6 +2,7 @@ import hashlib
 import os
 import random
 import shutil
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,19 @@ def _deterministic():
     random.seed(0)
     np.random.seed(0)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_restored():
+    # a test that leaves its own Ctrl-C or SIGTERM handler behind changes how every later test (and atomic_io's
+    # deferral of signals) behaves: named here, at the test that left it
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    left = {signal.Signals(s).name: h for s, h in before.items() if signal.getsignal(s) is not h}
+    for s, h in before.items():
+        signal.signal(s, h)
+    if left:
+        pytest.fail(f'the test left other handlers of {", ".join(left)} than it found (restored now)')
 
 
 def pytest_configure(config):

@@ -281,37 +281,43 @@ def said_trained_length(cfg: Dict[str, Any]) -> Optional[int]:
     return int(found.group(1)) if found else None
 
 
-def say_deployment_length(model: Any, pretrained: bool, length: Optional[int], trained: Optional[int]) -> None:
+def say_deployment_length(model: Any, pretrained: bool, length: Optional[int], trained: Optional[int],
+                          any_length: bool = False) -> None:
     """Where a sequence model with weights trained at ``trained`` steps was created with ``seq_len=length`` (its
     deployment length, which its cfg's input size follows: timm's data config, info, reparam and export read it), its
     cfg's description says the trained length (``deployment_description``): cards and ``reparam`` read it there, as
     timm's ``save_for_hf`` keeps it (they had called 300 steps the trained length of weights trained at 150). Random
-    weights and an assumed length (a weight file that names no model) have no trained length to say."""
+    weights and an assumed length (a weight file that names no model) have no trained length to say. ``any_length``:
+    the model takes inputs of any length, deployed too (fixed kernel lengths): ``length`` is only its default input
+    length, and said so."""
     if not (pretrained or _WEIGHTS_LOADED_AFTER.get()) or length is None or trained is None:
         return
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)
         if not isinstance(cfg, dict) or not describes_trained_weights(cfg):
             continue
-        module.pretrained_cfg = module.default_cfg = dict(cfg, description=deployment_description(cfg, length,
-                                                                                                  trained))
+        module.pretrained_cfg = module.default_cfg = dict(
+            cfg, description=deployment_description(cfg, length, trained, any_length=any_length))
 
 
-def deployment_description(cfg: Dict[str, Any], length: int, trained: Optional[int] = None) -> str:
+def deployment_description(cfg: Dict[str, Any], length: int, trained: Optional[int] = None,
+                           any_length: bool = False) -> str:
     """``cfg``'s description for the deployment length ``length`` of weights trained at ``trained`` steps (or at the
     length the description names already: ``said_trained_length``): "seq_len=300, its deployment length
     (trained at 150)" added, or rewritten where it was said for another length (deployed since for 150: said no
-    more)."""
+    more). ``any_length`` (a model of fixed kernel lengths, which takes any length deployed too): "seq_len=300, its
+    default input length (trained at 150)"."""
     said = _SEQ_LEN_NOTE.sub('', cfg.get('description') or '')
     recorded = said_trained_length(cfg) or trained  # (an earlier note's: the weights' length, not the cfg's)
     if recorded is None or int(length) == recorded:
         return said
-    return with_note(said, f'seq_len={int(length)}, its deployment length {trained_at(recorded)}')
+    what = 'default input' if any_length else 'deployment'
+    return with_note(said, f'seq_len={int(length)}, its {what} length {trained_at(recorded)}')
 
 
 NOT_RECORDED = 'not recorded: '  # a description's start where the data config was assumed (a bare weight file)
 _TRAINED_AT = re.compile(r'\(trained at (\d+)\)')
-_SEQ_LEN_NOTE = re.compile(r'(^|; )seq_len=\d+, its deployment length \(trained at \d+\)')
+_SEQ_LEN_NOTE = re.compile(r'(^|; )seq_len=\d+, its (?:deployment|default input) length \(trained at \d+\)')
 _RANDOM_PREFIX = 'created with pretrained=False'
 _TAG_DESCRIPTION = "; the description of its cfg: "
 _WEIGHTS_LOADED_AFTER = contextvars.ContextVar('smpconvnet_weights_loaded_after', default=False)

@@ -639,6 +639,12 @@ def sequence_input_size(pretrained_cfg: Dict[str, Any]) -> Tuple[int, int]:
     return int(size[0]), int(size[-1])
 
 
+def _takes_any_length(model: nn.Module) -> bool:
+    # fixed kernel lengths and no zero padding: seq_len= is the default input length only, deployed too
+    tcns = [m for m in model.modules() if isinstance(m, SMPConvTCN)]
+    return bool(tcns) and all(m.kernel_length is not None and m.zero_pad_to is None for m in tcns)
+
+
 def _cfg_follows_length(model: nn.Module):
     # a model's pretrained cfg states its length (seq_len: the deployment length), as the builder sets it from
     # seq_len=: timm's data config, info, reparam and export read it (it kept the trained length after
@@ -654,11 +660,12 @@ def _cfg_follows_length(model: nn.Module):
     if said_trained_length(cfg) is not None:
         # the trained length its description names (created with seq_len=): said for this length, or no more where
         # it is the trained one (a model deployed for 150 kept "seq_len=300, its deployment length")
-        update['description'] = deployment_description(cfg, length)
+        update['description'] = deployment_description(cfg, length, any_length=_takes_any_length(model))
     elif said and describes_trained_weights(cfg) and int(cfg['input_size'][-1]) != length:
         # trained weights (their cfg's length, the trained one) set to another length (reparameterize(length=300)):
         # said as for seq_len= (the card of the model deployed so described the trained model)
-        update['description'] = deployment_description(cfg, length, int(cfg['input_size'][-1]))
+        update['description'] = deployment_description(cfg, length, int(cfg['input_size'][-1]),
+                                                       any_length=_takes_any_length(model))
     if any(cfg.get(k) != v for k, v in update.items()):
         # in place: timm's load_pretrained holds this dict while the checkpoint filter deploys the model, and reads
         # its num_classes after (a new dict there had it drop a deployed file's head for a random one)
@@ -1995,7 +2002,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     # another network. None values too (kernel_length=None: whole-series kernels): timm passes a folder's recorded
     # None to the model, and drops only a caller's
     model.arch_args = whole_architecture(model_args)
-    say_deployment_length(model, pretrained, model_args.get('seq_len'), weights_length)
+    say_deployment_length(model, pretrained, model_args.get('seq_len'), weights_length, _takes_any_length(model))
     # (its classifier is said with its labels: drop_stale_label_names)
     return say_if_random(say_weights_adapted(remember_create_args(model, kwargs), pretrained, kwargs, classifier=False),
                          pretrained, kwargs)

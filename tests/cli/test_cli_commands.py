@@ -1,4 +1,5 @@
 """The `smpconvnet` sub-commands of the Hub issue: list, info, push (up to the network call), demo."""
+import copy
 import json
 import os
 import re
@@ -1150,6 +1151,29 @@ def test_a_model_created_for_another_seq_len_keeps_its_trained_length(tmp_path, 
     random = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=False, seq_len=300).pretrained_cfg
     assert 'trained at' not in random['description']
 
+
+def test_a_fixed_kernel_model_created_for_another_seq_len_calls_it_its_default_input_length(tmp_path, capsys):
+    """Stop 64's leftover: a model of fixed kernel lengths (ArrowHead's 33 taps) created with seq_len=300 was said to
+    have "seq_len=300, its deployment length", though it takes any length, deployed too: seq_len= sets only its
+    default input length (the cfg's input size). Whole-series kernels keep "its deployment length" (above)."""
+    model = timm.create_model('smpconv_tcn_arrowhead.aeon', pretrained=True, seq_len=300)
+    assert model.pretrained_cfg['input_size'] == (1, 1, 300)
+    said = model.pretrained_cfg['description']
+    assert said.endswith('; seq_len=300, its default input length (trained at 251)') and 'deployment' not in said
+    # what it says holds: deployed, it takes other lengths and computes what the training form computes
+    deployed = timm.utils.reparameterize_model(copy.deepcopy(model)).eval()
+    x = torch.randn(2, 1, 173)
+    with torch.no_grad():
+        torch.testing.assert_close(deployed(x), model.eval()(x), rtol=1e-4, atol=1e-5)
+    # saved and created again for another length: the note rewritten, not added to; the trained length back
+    timm.models.save_for_hf(model, tmp_path / 'sf', model_args=dict(seq_len=300))
+    for length, note in ((200, '; seq_len=200, its default input length (trained at 251)'), (251, '')):
+        cfg = timm.create_model(f'local-dir:{tmp_path / "sf"}', pretrained=True, seq_len=length).pretrained_cfg
+        assert cfg['description'] == said.split('; seq_len=')[0] + note
+    # reparam's card does not warn of other kernels: the kernels are the trained ones at any length
+    assert main(['reparam', str(tmp_path / 'sf'), str(tmp_path / 'dep')]) == 0
+    assert 'warning' not in capsys.readouterr().err
+    assert 'other kernels' not in (tmp_path / 'dep' / 'README.md').read_text()
 
 def test_push_refuses_a_manifest_that_no_longer_matches_its_files(tmp_path, capsys):
     """Trial 61: a shipped folder copied and its weights replaced was pushed with its manifest.sha256, whose checksum
