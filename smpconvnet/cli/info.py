@@ -4,7 +4,7 @@ import argparse
 import json
 from typing import Any, Dict, List
 
-from ..models import said_random
+from ..models import said_other_weights, said_random
 from ..weights.catalog import list_models, model_info
 from ._args import (
     LOAD_KWARGS_HELP, add_model_kwargs_argument, add_pretrained_argument, model_kwargs_of, parse_pretrained, parse_size)
@@ -26,9 +26,11 @@ def _print_info(info: Dict[str, Any]):
     random = str(info['weights']).startswith('random') or said_random(info['pretrained_cfg'])
     trained, classes = info['pretrained_cfg'].get('num_classes'), info['num_classes']
     new_head = bool(trained and classes and classes != trained)  # not the tagged weights' classifier
+    # (nor weights of a file or folder over a tagged cfg: an overlay, checkpoint_path=, a model saved from random)
+    tag = None if said_other_weights(info['pretrained_cfg']) else info['tag']
     print(f"{info['model']}: {info['architecture']}" + (
-        ' (random weights)' if random else f" ({info['tag']} weights, new classifier)" if new_head and info['tag']
-        else f".{info['tag']}" if info['tag'] else ''))
+        ' (random weights)' if random else f" ({tag} weights, new classifier)" if new_head and tag
+        else f".{tag}" if tag else ''))
     print(f"  weights:     {info['weights']}")
     print(f"  parameters:  {info['params']:,}" + (f" ({info['deployed_params']:,} deployed)"
                                                    if 'deployed_params' in info else ''))

@@ -28,7 +28,8 @@ __all__ = [
     'shipped_weights_file', 'cached_hub_file', 'weights_location', 'is_published', 'PretrainedWeightsNotFoundError',
     'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV', 'is_project_model',
     'is_weight_source_error', 'local_weights_file', 'check_pretrained_record', 'cfg_model_defaults', 'overlay_sources',
-    'tagged_name', 'say_if_random', 'say_weights_loaded', 'said_random', 'weights_loaded_after', 'new_classifier_note',
+    'tagged_name', 'say_if_random', 'say_weights_loaded', 'say_saved_weights', 'said_other_weights', 'said_random',
+    'weights_loaded_after', 'new_classifier_note',
     'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length', 'deployment_description',
     'say_weights_adapted', 'adapted_channels_note', 'with_note', 'describes_trained_weights', 'file_overlay_first',
 ]
@@ -164,7 +165,11 @@ def say_if_random(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
     ``load_state_dict`` cannot be seen here (the description says so); timm's ``checkpoint_path=`` is
     (``say_weights_loaded``)."""
     overlay = kwargs.get('pretrained_cfg_overlay') or {}
-    if _WEIGHTS_LOADED_AFTER.get() or 'description' in overlay:
+    if 'description' in overlay:
+        return model
+    if pretrained and not overlay.get('file'):
+        say_saved_weights(model)  # (whoever builds: the weights are the folder's or repo's, loaded by timm)
+    if _WEIGHTS_LOADED_AFTER.get():
         return model
     if pretrained:
         if overlay.get('file'):  # timm's way to give a model other weights: those, not the tag's (trial 60)
@@ -176,11 +181,8 @@ def say_if_random(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
             continue
         # the weights not loaded: a folder's or Hub repo's (timm's local-dir: / hf-hub: cfg), or a tag's with weights
         # (an 'untrained' tag has none: its cfg describes the data it is configured for)
-        if cfg.get('source') == 'local-dir' and cfg.get('file'):
-            name = cfg['file']
-        elif cfg.get('source') == 'hf-hub' and cfg.get('hf_hub_id'):
-            name = f"hf-hub:{cfg['hf_hub_id']}"
-        else:
+        name = _source_name(cfg)
+        if name is None:
             has_weights = any(cfg.get(k) for k in ('hf_hub_id', 'file', 'url', 'state_dict'))
             name = tagged_name(cfg) if has_weights else None
         description = _RANDOM_PREFIX + ': initialised at random' + (
@@ -189,6 +191,42 @@ def say_if_random(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
         # default_cfg too: timm's alias of it, which its ONNX export reads
         module.pretrained_cfg = module.default_cfg = dict(cfg, description=description)
     return model
+
+
+def _source_name(cfg: Dict[str, Any]) -> Optional[str]:
+    # the folder or Hub repo timm's local-dir: / hf-hub: cfg loads its weights from
+    if cfg.get('source') == 'local-dir' and cfg.get('file'):
+        return str(cfg['file'])
+    if cfg.get('source') == 'hf-hub' and cfg.get('hf_hub_id'):
+        return f"hf-hub:{cfg['hf_hub_id']}"
+    return None
+
+
+def say_saved_weights(model: Any) -> None:
+    """``model`` (in place), loaded with ``pretrained=True`` from a folder or Hub repo (timm's ``local-dir:`` /
+    ``hf-hub:``) whose cfg says it was saved from a model built with ``pretrained=False`` (``say_if_random``'s
+    description, which timm's ``save_for_hf`` keeps): the weights are the folder's, trained in place since or not,
+    which nothing recorded. Said so (``NOT_RECORDED``: ``describes_trained_weights`` is False), not "random": a model
+    trained from scratch and saved so was called random weights by ``info``, ``reparam``'s and ``push``'s cards."""
+    for module in model.modules():
+        cfg = getattr(module, 'pretrained_cfg', None)
+        if not isinstance(cfg, dict) or not (cfg.get('description') or '').startswith(_RANDOM_PREFIX):
+            continue
+        name = _source_name(cfg)
+        if name is None:
+            continue
+        registered = cfg['description'].partition(_TAG_DESCRIPTION)[2]
+        module.pretrained_cfg = module.default_cfg = dict(cfg, description=(
+            f'{NOT_RECORDED}weights from {name}, saved from a model built with pretrained=False, which records nothing '
+            f'of what trained them' + (f'{_TAG_DESCRIPTION}{registered}' if registered else '')))
+
+
+def said_other_weights(cfg: Dict[str, Any]) -> bool:
+    """Whether a pretrained cfg's description says its model holds other weights than its tag's: loaded from a file
+    (``say_weights_loaded``), saved from a model built at random (``say_saved_weights``), random ones
+    (``said_random``), or a bare file's (``NOT_RECORDED``). Such a model is not headed with its cfg's tag."""
+    said = cfg.get('description') or ''
+    return said.startswith(('weights from ', NOT_RECORDED)) or said_random(cfg)
 
 
 def say_weights_loaded(model: Any, source: str, trained: bool = False) -> None:
@@ -202,7 +240,9 @@ def say_weights_loaded(model: Any, source: str, trained: bool = False) -> None:
             continue
         said = cfg.get('description') or ''
         if trained or said.startswith(_RANDOM_PREFIX):
-            registered = said.partition(_TAG_DESCRIPTION)[2] if said.startswith(_RANDOM_PREFIX) else said
+            # (of a description that said whose weights it held, the registered part: not "from A; ... from B")
+            registered = said.partition(_TAG_DESCRIPTION)[2] if said.startswith(
+                (_RANDOM_PREFIX, 'weights from ', NOT_RECORDED)) else said
             module.pretrained_cfg = module.default_cfg = dict(
                 cfg, description=f'weights from {source}' + (f'{_TAG_DESCRIPTION}{registered}' if registered else ''))
 

@@ -405,8 +405,10 @@ def test_a_random_model_saved_with_timm_does_not_claim_the_tags_weights(tmp_path
         assert main(['reparam', str(tmp_path / folder), str(tmp_path / f'{folder}_deployed')]) == 0
     capsys.readouterr()
     cards = {f: (tmp_path / f'{f}_deployed' / 'README.md').read_text() for f in ('random', 'trained')}
-    assert '- **Weights:** created with pretrained=False: initialised at random, not with the weights of ' \
-           'smpconv_tcn_gunpoint.aeon' in cards['random']
+    # (saved from a model built at random: the folder's weights, trained since or not, which nothing recorded)
+    assert ("- **Weights:** not recorded: weights from random, saved from a model built with "
+            'pretrained=False, which records nothing of what trained them; the description of its cfg: '
+            f'{registered}') in cards['random'] and 'initialised at random' not in cards['random']
     assert f'- **Weights:** {registered}' in cards['trained'] and 'initialised at random' not in cards['trained']
     # a folder's cfg (timm's local-dir:, as hf-hub:) built without its weights: its description is the trained one's
     folder_random = timm.create_model(f"local-dir:{tmp_path / 'trained'}", pretrained=False)
@@ -415,6 +417,89 @@ def test_a_random_model_saved_with_timm_does_not_claim_the_tags_weights(tmp_path
     folder_trained = timm.create_model(f"local-dir:{tmp_path / 'trained'}", pretrained=True)
     assert folder_trained.pretrained_cfg['description'] == registered
 
+
+@pytest.mark.parametrize('source', ['folder', 'local-dir', 'hf-hub'])
+def test_a_model_trained_from_scratch_and_saved_with_timm_is_not_called_random(tmp_path, monkeypatch, capsys,
+                                                                                source):
+    """Trial 65: a model built with pretrained=False, trained in place (timm's way to train from scratch) and saved
+    with save_for_hf was headed "(random weights)" by info, and reparam's and push's cards said "initialised at
+    random", for weights that score 1.0: the saved cfg's description said how the model was built. Loaded with its
+    weights, they are the folder's, which nothing records the training of: said so, with no tag (trial 65: info
+    headed such folders and overlays on them with the tag of the authors' or shipped weights)."""
+    from huggingface_hub import constants as hf_constants
+    from conftest import add_to_hf_cache
+    from smpconvnet.models import describes_trained_weights, said_random
+    shipped = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).eval()
+    scratch = timm.create_model('smpconv_tcn_gunpoint.aeon')
+    scratch.load_state_dict(shipped.state_dict())  # (its training, in short)
+    timm.models.save_for_hf(scratch, tmp_path / 'ft', safe_serialization=True)
+    name, where = str(tmp_path / 'ft'), str(tmp_path / 'ft')
+    if source == 'local-dir':
+        name = f'local-dir:{where}'
+    elif source == 'hf-hub':
+        cache = tmp_path / 'hf' / 'hub'
+        cache.mkdir(parents=True)
+        monkeypatch.setattr(hf_constants, 'HF_HUB_CACHE', str(cache))
+        monkeypatch.setattr(hf_constants, 'HF_HUB_OFFLINE', True)
+        add_to_hf_cache(cache, 'me/ft', tmp_path / 'ft')
+        name = where = 'hf-hub:me/ft'
+    said = (f'not recorded: weights from {where}, saved from a model built with pretrained=False, which records '
+            f"nothing of what trained them; the description of its cfg: {shipped.pretrained_cfg['description']}")
+    x = torch.randn(3, 1, 150)
+    routes = [load_model(name)[0]] + ([] if source == 'folder' else [timm.create_model(name, pretrained=True)])
+    for model in routes:
+        cfg = model.pretrained_cfg
+        assert cfg['description'] == said and not said_random(cfg) and not describes_trained_weights(cfg)
+        with torch.no_grad():
+            assert torch.equal(model.eval()(x), shipped(x))
+    assert main(['info', name]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f'{name}: smpconv_tcn_gunpoint'
+    assert main(['reparam', name, str(tmp_path / 'dep')]) == 0
+    card = (tmp_path / 'dep' / 'README.md').read_text()
+    # (a card names a path by its last part)
+    shown = said if source == 'hf-hub' else said.replace(where, where.rsplit('/', 1)[-1])
+    assert shown in card and 'initialised at random' not in card
+    # built without its weights, it is random, and says so
+    if source != 'folder':
+        assert said_random(timm.create_model(name, pretrained=False).pretrained_cfg)
+    # an overlay's file over the folder: its weights, headed without the tag
+    torch.save(shipped.state_dict(), tmp_path / 'w.pth')
+    capsys.readouterr()
+    assert main(['info', name, '--model-kwargs', f'pretrained_cfg_overlay={{"file": "{tmp_path / "w.pth"}"}}']) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f'{name}: smpconv_tcn_gunpoint'
+
+
+def test_checkpoint_path_over_pretrained_weights_is_said_to_be_its_weights(tmp_path, capsys):
+    """Trial 65: timm.create_model(tag, pretrained=True, checkpoint_path=W) (train.py's --pretrained with
+    --initial-checkpoint) loaded W's weights and kept the tag's description: save_for_hf's config.json and
+    push_model's card described the shipped weights, and info headed the saved folder with their tag (it scored 0.77
+    where the tag's score 1.0). Said as with pretrained=False: W's weights."""
+    shipped = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).eval()
+    other = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True)
+    with torch.no_grad():
+        for n, p in other.named_parameters():
+            if 'radius' not in n:  # (radii stay in their trained range)
+                p.add_(0.05 * torch.randn_like(p))
+    torch.save(other.state_dict(), tmp_path / 'w.pth')
+    registered = shipped.pretrained_cfg['description']
+    said = f"weights from {tmp_path / 'w.pth'} (checkpoint_path=); the description of its cfg: {registered}"
+    for pretrained in (True, False):
+        model = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=pretrained,
+                                  checkpoint_path=str(tmp_path / 'w.pth')).eval()
+        assert model.pretrained_cfg['description'] == said
+        with torch.no_grad():
+            x = torch.randn(2, 1, 150)
+            assert torch.equal(model(x), other.eval()(x)) and not torch.equal(model(x), shipped(x))
+    timm.models.save_for_hf(model, tmp_path / 'saved', safe_serialization=True)
+    assert json.loads((tmp_path / 'saved' / 'config.json').read_text())['pretrained_cfg']['description'] == said
+    assert main(['info', str(tmp_path / 'saved')]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"{tmp_path / 'saved'}: smpconv_tcn_gunpoint"
+    # a second file over the first: the second's, said once
+    torch.save(shipped.state_dict(), tmp_path / 'w2.pth')
+    again = timm.create_model(f"local-dir:{tmp_path / 'saved'}", pretrained=True,
+                              checkpoint_path=str(tmp_path / 'w2.pth'))
+    assert again.pretrained_cfg['description'] == (f"weights from {tmp_path / 'w2.pth'} (checkpoint_path=); the "
+                                                   f'description of its cfg: {registered}')
 
 def test_a_folder_deployed_from_random_weights_says_so(tmp_path, capsys):
     """``reparam --pretrained no`` writes a folder that says its weights are random in config.json (no pretrained
