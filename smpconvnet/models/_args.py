@@ -116,8 +116,8 @@ def check_ratios(widths: Any, **ratios: Any) -> None:
 
 
 def select_adaptive_pool(global_pool: Any):
-    """timm's ``SelectAdaptivePool2d(pool_type=global_pool, flatten=bool(global_pool))``, the image families' head
-    pooling, with a bad value refused by name.
+    """timm's ``SelectAdaptivePool2d(pool_type=global_pool.lower(), flatten=bool(global_pool))``, the image
+    families' head pooling (any case, as the SMP-TCN's), with a bad value refused by name.
 
     Raises:
         ValueError: ``global_pool`` is not one of timm's pool types (timm asserted "Invalid pool type: bogus", which
@@ -127,7 +127,9 @@ def select_adaptive_pool(global_pool: Any):
     try:
         if not isinstance(global_pool, str):
             raise AssertionError
-        return SelectAdaptivePool2d(pool_type=global_pool, flatten=bool(global_pool))
+        # in lower case: timm pools 'CatAvgMax' as catavgmax, but its feat_mult() reads the name as given (1, not
+        # 2): the classifier was built for half the features and failed at the first forward (trial 65)
+        return SelectAdaptivePool2d(pool_type=global_pool.lower(), flatten=bool(global_pool))
     except AssertionError:
         raise ValueError(f"global_pool must be one of timm's pool types 'avg', 'max', 'avgmax', 'catavgmax' (or "
                          f"'fast', 'fastavg', 'fastmax', 'fastavgmax', 'fastcatavgmax'), or '' for none "

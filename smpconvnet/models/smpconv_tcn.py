@@ -1193,16 +1193,18 @@ class SMPConvTCN(nn.Module):
     def _pool(self, x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
         if self.zero_pad_to is not None:
             lengths = None  # the padding is input: every step is pooled
-        if self.global_pool == 'last':
+        # (in any case, as the constructor, set_global_pool and an ensemble's attribute take it: trial 65)
+        pool = self.global_pool.lower()
+        if pool == 'last':
             if lengths is None:
                 return x[:, :, -1]
             index = (lengths.to(x.device) - 1).view(-1, 1, 1).expand(-1, x.shape[1], 1)
             return x.gather(-1, index).squeeze(-1)
-        if self.global_pool == 'avg':
+        if pool == 'avg':
             return _valid_mean(x, lengths)
-        if self.global_pool == 'max':
+        if pool == 'max':
             return _valid_max(x, lengths)
-        if self.global_pool == 'avgmax':  # as timm's adaptive_avgmax_pool
+        if pool == 'avgmax':  # as timm's adaptive_avgmax_pool
             return 0.5 * (_valid_mean(x, lengths) + _valid_max(x, lengths))
         # an assigned attribute (model.global_pool = 'mean') is not checked as set_global_pool checks it: any other
         # value pooled as 'avgmax', silently
