@@ -931,7 +931,13 @@ def _arguments_that_fit(state_dict: Dict[str, torch.Tensor], ckpt_cfg: Dict[str,
     points = ckpt_cfg.get('n_points') or []
     if kernels is None and all(points):  # (the model's counts read only then: this runs on every load)
         model_points = infer_config_from_checkpoint(model_sd)['n_points']
-        if points != model_points:
+        # counts that fit no odd size with the model's n_points_divide: the divisor that gives them with the model's
+        # kernel sizes (counts alone cannot tell both; a hint without it was refused again, trial 65), else said
+        divide = next((d for d in range(1, 257) if all(
+            k * k // d == n for k, n in zip(model.large_kernel_sizes, points))), None)
+        if points != model_points and divide is not None:
+            fit['n_points_divide'], own['n_points_divide'] = divide, model.n_points_divide
+        elif points != model_points:
             fit['SMP points per stage'], own['SMP points per stage'] = points, model_points  # (said, no argument)
     small = next((v.shape[-1] for k, v in state_dict.items() if k.endswith('small_conv.conv.weight')), None)
     model_small = next(v.shape[-1] for k, v in model_sd.items() if k.endswith('small_conv.conv.weight'))

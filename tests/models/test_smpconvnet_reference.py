@@ -86,11 +86,13 @@ def test_a_checkpoint_of_another_size_names_every_argument_it_needs(io, given):
 
 
 @pytest.mark.parametrize('trained', [dict(small_kernel_size=3), dict(large_kernel_sizes=(13, 11, 9, 7)),
-                                     dict(dw_ratio=2), dict(ffn_ratio=2), dict(channels=(16, 32, 64, 96), ffn_ratio=2)])
+                                     dict(dw_ratio=2), dict(ffn_ratio=2), dict(channels=(16, 32, 64, 96), ffn_ratio=2),
+                                     dict(n_points_divide=2)])
 def test_a_checkpoint_of_other_kernel_sizes_or_widths_names_them(tmp_path, trained):
     """Trial 64: weights of another small_kernel_size, large_kernel_sizes, dw_ratio or ffn_ratio (channels and layers
     equal) were refused with the same description of the checkpoint and the model and no argument to pass; their
-    values are said on both sides and the hint, copied, loads the file exactly."""
+    values are said on both sides and the hint, copied, loads the file exactly. Trial 65: so is n_points_divide (with
+    the model's kernel sizes: point counts alone cannot tell both), whose hint had named no value."""
     base = dict(layers=(1, 1, 1, 1), channels=(16, 32, 64, 128), large_kernel_sizes=(13, 11, 9, 5), num_classes=4)
     torch.manual_seed(0)
     source = randomize_bn(timm.create_model('smpconvnet_t', **dict(base, **trained))).eval()
