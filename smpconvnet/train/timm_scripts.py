@@ -12,7 +12,9 @@ torchrun: ``torchrun --nproc_per_node 8 -m smpconvnet train --train-script .../t
 import functools
 import logging
 import os
+import re
 import runpy
+import shlex
 import sys
 import traceback
 from importlib import resources
@@ -144,21 +146,30 @@ def _create_optimizer_with_radius_group(create_optimizer_v2, radius_lr_scale: fl
 
 def _say_export_command(script: str, error: BaseException) -> None:
     # a checkpoint's refusal says which --model-kwargs build its model; a script without that option (timm's
-    # onnx_export.py) cannot take them, and the project's export command reads the architecture from the file
+    # onnx_export.py) cannot take them: its --num-classes where that is all they say (trial 65), else the project's
+    # export command, which builds the model the file records or its shapes fit
     path = getattr(error, 'checkpoint_path', None)
-    if path is None or '--model-kwargs' not in str(error):
+    found = re.search(r'--model-kwargs ([^;)]*)', str(error))
+    if path is None or found is None:
         return
     try:
         with open(script, encoding='utf-8') as f:
-            if '--model-kwargs' in f.read():
-                return
+            text = f.read()
     except (OSError, UnicodeDecodeError):
         return
-    import shlex
-    print(f'{os.path.basename(script)} takes no --model-kwargs, so it cannot build the model that checkpoint needs; '
-          f'`smpconvnet export {shlex.quote(path)}` exports it to ONNX (its architecture read from the file, '
-          f're-parameterised and checked in onnxruntime; --format torchscript, -o FILE and --model-kwargs as above '
-          f'where wanted)', file=sys.stderr)
+    if '--model-kwargs' in text:
+        return
+    words = shlex.split(found.group(1))
+    classes = [w.partition('=')[2] for w in words if w.startswith('num_classes=')]
+    name = os.path.basename(script)
+    if words and len(classes) == len(words) and '--num-classes' in text:
+        print(f'{name} takes no --model-kwargs: its own --num-classes {classes[0]} builds the model that checkpoint '
+              f'needs', file=sys.stderr)
+        return
+    print(f'{name} takes no --model-kwargs, so it cannot build the model that checkpoint needs; '
+          f'`smpconvnet export {shlex.quote(path)}` exports it to ONNX (the model its file records, or that its shapes '
+          f'fit, with a warning of what they leave assumed; re-parameterised and checked in onnxruntime; --format '
+          f'torchscript, -o FILE and --model-kwargs as above where wanted)', file=sys.stderr)
 
 
 def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Optional[float] = None) -> int:

@@ -461,6 +461,20 @@ def test_launcher_names_a_way_where_the_script_takes_no_model_kwargs(tmp_path, c
                        env=_env(), cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stderr
     assert [p.name for p in tmp_path.glob('*.onnx')] == ['official_smpconvnet_small_safetensors.onnx']
+    # trial 65: where the refusal asks for another class count alone, the script's own --num-classes, which works
+    small = timm.create_model('smpconvnet_t', channels=(16, 32, 64, 128), layers=(1, 1, 1, 1), num_classes=5)
+    torch.save(small.state_dict(), tmp_path / 'five.pth')
+    big = ['--checkpoint', str(tmp_path / 'five.pth')]
+    fake = FAKE_ONNX_EXPORT_PY.replace("parser.add_argument('--num-classes'", "parser.add_argument('--channels', "
+                                       "type=int, nargs=4, default=(16, 32, 64, 128))\nparser.add_argument("
+                                       "'--num-classes'").replace(
+        'in_chans=3,', 'in_chans=3, channels=args.channels, layers=(1, 1, 1, 1),')
+    script.write_text(fake)
+    assert run_timm_script(str(script), [str(tmp_path / 'out.onnx')] + big) == 1
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said == 'onnx_export.py takes no --model-kwargs: its own --num-classes 5 builds the model that ' \
+                   'checkpoint needs', said
+    assert run_timm_script(str(script), [str(tmp_path / 'out.onnx')] + big + ['--num-classes', '5']) == 0
     # a script that takes --model-kwargs (train.py, validate.py) gets the refusal alone
     script.write_text(FAKE_ONNX_EXPORT_PY.replace("'--num-classes'", "'--model-kwargs', '--num-classes'"))
     assert run_timm_script(str(script), [str(tmp_path / 'out.onnx'), '--checkpoint', str(SMALL_CKPT)]) == 1
