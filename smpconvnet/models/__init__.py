@@ -42,5 +42,5 @@ SHAPE_BLIND_ARGS = {'smpconvnet': _smpconvnet.SHAPE_BLIND_ARGS, 'tcn': _tcn.SHAP
 from . import seq_zoo  # noqa: F401  (registers the trained sequence models)
 
 # timm.create_model(..., checkpoint_path=) of these models: checked file, family's checkpoint filter
-# (built with pretrained=False, it said random weights: those of the file)
+# (said to hold the file's weights: built with pretrained=False it said random ones, with True the tag's)
 install_checkpoint_path_hook(loaded=functools.partial(say_weights_loaded, trained=True))

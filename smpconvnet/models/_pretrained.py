@@ -232,8 +232,9 @@ def said_other_weights(cfg: Dict[str, Any]) -> bool:
 def say_weights_loaded(model: Any, source: str, trained: bool = False) -> None:
     """Where ``say_if_random`` said ``model``'s weights are random, say they are ``source``'s: weights loaded after
     the build (timm's ``create_model(..., checkpoint_path=)`` builds with pretrained=False, then loads the file).
-    ``trained``: the model was built with other weights than its cfg's (an overlay's file): said whatever its
-    description was."""
+    ``trained``: the model was built with other weights than its cfg's (an overlay's file), or the file was loaded
+    over them (``checkpoint_path=`` with ``pretrained=True``, timm's ``train.py --pretrained --initial-checkpoint``):
+    said whatever its description was."""
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)
         if not isinstance(cfg, dict):

@@ -159,7 +159,10 @@ def _say_export_command(script: str, error: BaseException) -> None:
         return
     if '--model-kwargs' in text:
         return
-    words = shlex.split(found.group(1))
+    try:
+        words = shlex.split(found.group(1))
+    except ValueError:  # (a value with an unmatched quote: no words to read, the export command stands)
+        words = []
     classes = [w.partition('=')[2] for w in words if w.startswith('num_classes=')]
     name = os.path.basename(script)
     if words and len(classes) == len(words) and '--num-classes' in text:
