@@ -66,6 +66,17 @@ def randomize_bn(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     return model
 
 
+def serve_from_offline_hf_cache(monkeypatch, root: Path, repo_id: str, folder: Path) -> str:
+    """``folder``'s files as the Hub repo ``repo_id`` in a Hugging Face cache under ``root``, read offline (for the
+    test's duration): the real ``hf-hub:`` path, no network. Returns the ``hf-hub:`` name."""
+    from huggingface_hub import constants as hf_constants
+    cache = root / 'hf' / 'hub'
+    cache.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setattr(hf_constants, 'HF_HUB_CACHE', str(cache))
+    monkeypatch.setattr(hf_constants, 'HF_HUB_OFFLINE', True)
+    add_to_hf_cache(cache, repo_id, folder)
+    return f'hf-hub:{repo_id}'
+
 @pytest.fixture(autouse=True)
 def _deterministic():
     # every RNG a test can reach: timm's RandAugment draws from `random`, Mixup from numpy; unseeded, their

@@ -426,8 +426,7 @@ def test_a_model_trained_from_scratch_and_saved_with_timm_is_not_called_random(t
     random", for weights that score 1.0: the saved cfg's description said how the model was built. Loaded with its
     weights, they are the folder's, which nothing records the training of: said so, with no tag (trial 65: info
     headed such folders and overlays on them with the tag of the authors' or shipped weights)."""
-    from huggingface_hub import constants as hf_constants
-    from conftest import add_to_hf_cache
+    from conftest import serve_from_offline_hf_cache
     from smpconvnet.models import describes_trained_weights, said_random
     shipped = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).eval()
     scratch = timm.create_model('smpconv_tcn_gunpoint.aeon')
@@ -437,12 +436,7 @@ def test_a_model_trained_from_scratch_and_saved_with_timm_is_not_called_random(t
     if source == 'local-dir':
         name = f'local-dir:{where}'
     elif source == 'hf-hub':
-        cache = tmp_path / 'hf' / 'hub'
-        cache.mkdir(parents=True)
-        monkeypatch.setattr(hf_constants, 'HF_HUB_CACHE', str(cache))
-        monkeypatch.setattr(hf_constants, 'HF_HUB_OFFLINE', True)
-        add_to_hf_cache(cache, 'me/ft', tmp_path / 'ft')
-        name = where = 'hf-hub:me/ft'
+        name = where = serve_from_offline_hf_cache(monkeypatch, tmp_path, 'me/ft', tmp_path / 'ft')
     said = (f'not recorded: weights from {where}, saved from a model built with pretrained=False, which records '
             f"nothing of what trained them; the description of its cfg: {shipped.pretrained_cfg['description']}")
     x = torch.randn(3, 1, 150)

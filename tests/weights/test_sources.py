@@ -1254,19 +1254,13 @@ def test_a_train_py_run_fine_tuned_from_a_model_folder_keeps_its_record(tmp_path
     """Trial 40: a train.py checkpoint of a run fine-tuned from a model folder (--model local-dir:FOLDER, or an
     hf-hub: repo) recorded only the command's arguments: the folder's pooling was not read, and it loaded silently
     as the variant's (0.030 off). The folder's config.json (a cached repo's, offline) is its record now."""
-    from huggingface_hub import constants as hf_constants
-    from conftest import add_to_hf_cache
+    from conftest import serve_from_offline_hf_cache
     model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4, global_pool='max',
                               kernel_length=32).eval()
     folder = write_model_folder(model, tmp_path / 'run', card='', model_args=model.arch_args)
     name = f'local-dir:{folder}'
     if source == 'hf-hub':
-        cache = tmp_path / 'hf' / 'hub'
-        cache.mkdir(parents=True)
-        monkeypatch.setattr(hf_constants, 'HF_HUB_CACHE', str(cache))
-        monkeypatch.setattr(hf_constants, 'HF_HUB_OFFLINE', True)
-        add_to_hf_cache(cache, 'me/run', folder)
-        name = 'hf-hub:me/run'
+        name = serve_from_offline_hf_cache(monkeypatch, tmp_path, 'me/run', folder)
     args = argparse.Namespace(model=name, model_kwargs={}, gp=None, num_classes=2, in_chans=None, input_size=None)
     path = tmp_path / 'last.pth.tar'
     torch.save({'state_dict': model.state_dict(), 'args': args, 'epoch': 1, 'arch': name}, path)
