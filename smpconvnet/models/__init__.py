@@ -10,8 +10,6 @@ _checkpoint      checkpoint unwrapping and deployed-state-dict checks shared by 
 
 A new variant of a family: a config entry and a ``@register_model`` function at the bottom of its file.
 """
-import functools
-
 # what the rest of the package (weights/, cli/) uses of the families' shared private modules
 from ._checkpoint import (
     RECORDED_ARGS_KEY, as_recorded, check_weights_file, command_line_value, find_state_dict, folder_weights_file,
@@ -24,9 +22,8 @@ from ._checkpoint import (
 from ._pretrained import (
     NOT_RECORDED, WEIGHTS_DIR, PretrainedWeightsNotFoundError, adapted_channels_note, describes_trained_weights,
     hub_namespace, is_project_model, is_weight_source_error, new_classifier_note, overlay_sources, said_other_weights,
-    said_random, said_trained_length, say_weights_loaded, set_hub_namespace, tagged_name, trained_at,
-    weights_loaded_after,
-    weights_location, with_note,
+    said_random, said_trained_length, say_checkpoint_loaded, set_hub_namespace, tagged_name, trained_at,
+    weights_loaded_after, weights_location, with_note,
 )
 from .smpconvnet import SMPConvNet, checkpoint_filter_fn, deployed_model_args, infer_config_from_checkpoint
 from .smpconv_tcn import (
@@ -43,4 +40,4 @@ from . import seq_zoo  # noqa: F401  (registers the trained sequence models)
 
 # timm.create_model(..., checkpoint_path=) of these models: checked file, family's checkpoint filter
 # (said to hold the file's weights: built with pretrained=False it said random ones, with True the tag's)
-install_checkpoint_path_hook(loaded=functools.partial(say_weights_loaded, trained=True))
+install_checkpoint_path_hook(loaded=say_checkpoint_loaded)

@@ -28,8 +28,8 @@ __all__ = [
     'shipped_weights_file', 'cached_hub_file', 'weights_location', 'is_published', 'PretrainedWeightsNotFoundError',
     'explain_missing_weights', 'missing_weights_message', 'WEIGHTS_FILENAME', 'HUB_NAMESPACE_ENV', 'is_project_model',
     'is_weight_source_error', 'local_weights_file', 'check_pretrained_record', 'cfg_model_defaults', 'overlay_sources',
-    'tagged_name', 'say_if_random', 'say_weights_loaded', 'say_saved_weights', 'said_other_weights', 'said_random',
-    'weights_loaded_after', 'new_classifier_note',
+    'tagged_name', 'say_if_random', 'say_weights_loaded', 'say_checkpoint_loaded', 'say_saved_weights',
+    'said_other_weights', 'said_random', 'weights_loaded_after', 'new_classifier_note',
     'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length', 'deployment_description',
     'say_weights_adapted', 'adapted_channels_note', 'with_note', 'describes_trained_weights', 'file_overlay_first',
 ]
@@ -187,10 +187,19 @@ def say_if_random(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
             name = tagged_name(cfg) if has_weights else None
         description = _RANDOM_PREFIX + ': initialised at random' + (
             f', not with the weights of {name}' if name else '') + ' (weights loaded into it since are not recorded ' \
-            'here)' + (f"{_TAG_DESCRIPTION}{cfg['description']}" if cfg.get('description') else '')
+            'here)' + (f'{_TAG_DESCRIPTION}{registered}' if (registered := _registered_part(cfg.get('description') or ''))
+                       else '')
         # default_cfg too: timm's alias of it, which its ONNX export reads
         module.pretrained_cfg = module.default_cfg = dict(cfg, description=description)
     return model
+
+
+def _registered_part(said: str) -> str:
+    # of a description that says whose weights its model holds (random, a file's, a folder's saved from random), the
+    # description of the cfg it wraps, unwrapped as often as it was wrapped: one source said, not "from A; ... from B"
+    while said.startswith((_RANDOM_PREFIX, 'weights from ', NOT_RECORDED)) and _TAG_DESCRIPTION in said:
+        said = said.partition(_TAG_DESCRIPTION)[2]
+    return '' if said.startswith((_RANDOM_PREFIX, 'weights from ', NOT_RECORDED)) else said
 
 
 def _source_name(cfg: Dict[str, Any]) -> Optional[str]:
@@ -215,7 +224,7 @@ def say_saved_weights(model: Any) -> None:
         name = _source_name(cfg)
         if name is None:
             continue
-        registered = cfg['description'].partition(_TAG_DESCRIPTION)[2]
+        registered = _registered_part(cfg['description'])
         module.pretrained_cfg = module.default_cfg = dict(cfg, description=(
             f'{NOT_RECORDED}weights from {name}, saved from a model built with pretrained=False, which records nothing '
             f'of what trained them' + (f'{_TAG_DESCRIPTION}{registered}' if registered else '')))
@@ -229,21 +238,28 @@ def said_other_weights(cfg: Dict[str, Any]) -> bool:
     return said.startswith(('weights from ', NOT_RECORDED)) or said_random(cfg)
 
 
-def say_weights_loaded(model: Any, source: str, trained: bool = False) -> None:
+def say_checkpoint_loaded(model: Any, source: str) -> None:
+    """``say_weights_loaded`` for a checkpoint loaded over whatever ``model`` held, strictly (timm's
+    ``checkpoint_path=``, a timm script's ``--checkpoint``): the file's weights, its classifier included."""
+    say_weights_loaded(model, source, trained=True, classifier_loaded=True)
+
+
+def say_weights_loaded(model: Any, source: str, trained: bool = False, classifier_loaded: bool = False) -> None:
     """Where ``say_if_random`` said ``model``'s weights are random, say they are ``source``'s: weights loaded after
     the build (timm's ``create_model(..., checkpoint_path=)`` builds with pretrained=False, then loads the file).
     ``trained``: the model was built with other weights than its cfg's (an overlay's file), or the file was loaded
     over them (``checkpoint_path=`` with ``pretrained=True``, timm's ``train.py --pretrained --initial-checkpoint``):
-    said whatever its description was."""
+    said whatever its description was. ``classifier_loaded``: the file's classifier too (a strict load), so a note
+    that the classifier is new is dropped."""
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)
         if not isinstance(cfg, dict):
             continue
         said = cfg.get('description') or ''
         if trained or said.startswith(_RANDOM_PREFIX):
-            # (of a description that said whose weights it held, the registered part: not "from A; ... from B")
-            registered = said.partition(_TAG_DESCRIPTION)[2] if said.startswith(
-                (_RANDOM_PREFIX, 'weights from ', NOT_RECORDED)) else said
+            registered = _registered_part(said)
+            if classifier_loaded:  # (trial 65: "classifier new, initialised at random" for a 3-class file loaded
+                registered = _NEW_CLASSIFIER_NOTE.sub('', registered)  # with num_classes=3)
             module.pretrained_cfg = module.default_cfg = dict(
                 cfg, description=f'weights from {source}' + (f'{_TAG_DESCRIPTION}{registered}' if registered else ''))
 
@@ -358,6 +374,7 @@ def deployment_description(cfg: Dict[str, Any], length: int, trained: Optional[i
 
 NOT_RECORDED = 'not recorded: '  # a description's start where the data config was assumed (a bare weight file)
 _TRAINED_AT = re.compile(r'\(trained at (\d+)\)')
+_NEW_CLASSIFIER_NOTE = re.compile(r"(^|; )classifier new, initialised at random \(\d+ classes; the weights' had \d+\)")
 _SEQ_LEN_NOTE = re.compile(r'(^|; )seq_len=\d+, its (?:deployment|default input) length \(trained at \d+\)')
 _RANDOM_PREFIX = 'created with pretrained=False'
 _TAG_DESCRIPTION = "; the description of its cfg: "

@@ -950,6 +950,11 @@ def _arguments_that_fit(state_dict: Dict[str, torch.Tensor], ckpt_cfg: Dict[str,
     clause = '' if 'SMP points per stage' not in fit else (
         f"; its SMP kernels' point counts fit no odd kernel size with n_points_divide={model.n_points_divide} "
         f"(k * k // n_points_divide): pass the large_kernel_sizes and n_points_divide it was trained with too")
+    if 'n_points_divide' in fit:  # (an inference: trial 65 found a file of other sizes whose counts it fitted)
+        clause += (f"; n_points_divide={fit['n_points_divide']} is read off its point counts with this model's "
+                   f"large_kernel_sizes {list(model.large_kernel_sizes)} (k * k // n_points_divide): other kernel "
+                   f"sizes with the same counts load too and give other kernels, so pass the ones it was trained "
+                   f"with if they differ")
     return fit, own, clause
 
 

@@ -144,10 +144,21 @@ def _create_optimizer_with_radius_group(create_optimizer_v2, radius_lr_scale: fl
 # ---------------------------------------------------------------------------------------------------------
 # Running timm's scripts
 
-def _say_export_command(script: str, error: BaseException) -> None:
+def _model_argument(script_args: Sequence[str]) -> Optional[str]:
+    # the --model (-m) a timm script was given, as its argparse reads it
+    for i, a in enumerate(script_args):
+        if a in ('--model', '-m') and i + 1 < len(script_args):
+            return script_args[i + 1]
+        if a.startswith('--model='):
+            return a[len('--model='):]
+    return None
+
+
+def _say_export_command(script: str, error: BaseException, script_args: Sequence[str] = ()) -> None:
     # a checkpoint's refusal says which --model-kwargs build its model; a script without that option (timm's
     # onnx_export.py) cannot take them: its --num-classes where that is all they say (trial 65), else the project's
-    # export command, which builds the model the file records or its shapes fit
+    # export command with the script's --model and those arguments (a bare file names no model: `export FILE` alone
+    # built another, trial 65)
     path = getattr(error, 'checkpoint_path', None)
     found = re.search(r'--model-kwargs ([^;)]*)', str(error))
     if path is None or found is None:
@@ -169,10 +180,15 @@ def _say_export_command(script: str, error: BaseException) -> None:
         print(f'{name} takes no --model-kwargs: its own --num-classes {classes[0]} builds the model that checkpoint '
               f'needs', file=sys.stderr)
         return
-    print(f'{name} takes no --model-kwargs, so it cannot build the model that checkpoint needs; '
-          f'`smpconvnet export {shlex.quote(path)}` exports it to ONNX (the model its file records, or that its shapes '
-          f'fit, with a warning of what they leave assumed; re-parameterised and checked in onnxruntime; --format '
-          f'torchscript, -o FILE and --model-kwargs as above where wanted)', file=sys.stderr)
+    model = _model_argument(script_args)
+    command = (f'smpconvnet export {shlex.quote(path)}' if model is None else
+               # (--pretrained no: the file's weights over the architecture's, not over a tag's that may not fit)
+               f"smpconvnet export {shlex.quote(model)} --pretrained no --model-kwargs "
+               f"{shlex.quote(f'checkpoint_path={path}')} "
+               + ' '.join(shlex.quote(w) for w in words))
+    print(f'{name} takes no --model-kwargs, so it cannot build the model that checkpoint needs; `{command}` exports '
+          f'it to ONNX (re-parameterised and checked in onnxruntime; --format torchscript and -o FILE where wanted)',
+          file=sys.stderr)
 
 
 def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Optional[float] = None) -> int:
@@ -194,7 +210,7 @@ def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Op
             f'train / validate: --train-script / --validate-script, or run from the checkout directory)')
     import timm.models
     import timm.optim
-    from ..models import say_weights_loaded, with_checkpoint_checks
+    from ..models import say_checkpoint_loaded, with_checkpoint_checks
 
     saved_argv, saved_path0 = sys.argv, sys.path[0] if sys.path else None
     saved_create = timm.optim.create_optimizer_v2
@@ -202,7 +218,7 @@ def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Op
     # validate.py's --checkpoint (and any script's load_checkpoint, imported from timm.models when it runs): the
     # file checked and read through the family's checkpoint filter, as create_model(checkpoint_path=) does
     timm.models.load_checkpoint = with_checkpoint_checks(saved_load_checkpoint, what='checkpoint',
-                                                         loaded=say_weights_loaded)
+                                                         loaded=say_checkpoint_loaded)
     sys.argv = [script] + list(script_args)
     # as `python script.py` does: the script's folder first on the import path
     if sys.path:
@@ -221,7 +237,7 @@ def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Op
         return 1
     except Exception as e:  # noqa: BLE001  (the script's own failure: show its traceback, not a one-line summary)
         traceback.print_exc()
-        _say_export_command(script, e)
+        _say_export_command(script, e, script_args)
         return 1
     finally:
         timm.optim.create_optimizer_v2 = saved_create

@@ -151,8 +151,8 @@ def warn_new_classifier(src: str, model: torch.nn.Module, model_kwargs: Optional
     timm drops a trained classifier whose class count differs from num_classes (the fine-tuning idiom); deployed,
     exported or described, such a head is random. Random weights (``source`` 'random ...') have no trained head to
     lose: nothing to say. ``verb`` names what the hint's num_classes does for the command ('deploys', 'loads')."""
-    if source.startswith('random'):
-        return
+    if source.startswith('random') or (model_kwargs or {}).get('checkpoint_path'):
+        return  # (a checkpoint_path= file's classifier is loaded, of the model's size: a strict load)
     trained = model.pretrained_cfg.get('num_classes')
     wanted = (model_kwargs or {}).get('num_classes')
     if wanted and trained and wanted != trained:

@@ -105,6 +105,8 @@ def test_a_checkpoint_of_other_kernel_sizes_or_widths_names_them(tmp_path, train
         if k != 'channels':
             told = list(v) if isinstance(v, tuple) else float(v) if 'ratio' in k else v
             assert f'{k}={told!r}' in said.split(', but the model is')[0], said
+    if 'n_points_divide' in trained:  # (an inference from point counts, said so)
+        assert "n_points_divide=2 is read off its point counts with this model's large_kernel_sizes" in said
     hint = re.search(r'pass (.*) to timm\.create_model', said).group(1)
     model = timm.create_model('smpconvnet_t', checkpoint_path=str(path), **dict(base, **eval(f'dict({hint})'))).eval()
     x = torch.randn(2, 3, 64, 64)

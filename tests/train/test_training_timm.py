@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 import timm
 import torch
@@ -461,6 +462,25 @@ def test_launcher_names_a_way_where_the_script_takes_no_model_kwargs(tmp_path, c
                        env=_env(), cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stderr
     assert [p.name for p in tmp_path.glob('*.onnx')] == ['official_smpconvnet_small_safetensors.onnx']
+    # trial 65: with the script's --model, the command builds that model with the refusal's arguments (a bare file
+    # names none: `export FILE` alone built smpconv_tcn_smnist, deployed for 784 steps, from a GunPoint file)
+    tcn = timm.create_model('smpconv_tcn_gunpoint', hidden_channels=16).eval()
+    torch.save(tcn.state_dict(), tmp_path / 'h16.pth')
+    assert run_timm_script(str(script), [str(tmp_path / 'tcn.onnx'), '--model', 'smpconv_tcn_gunpoint',
+                                         '--checkpoint', str(tmp_path / 'h16.pth'), '--num-classes', '2']) == 1
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    command = shlex.split(said.split('`')[1])
+    assert command[:5] == ['smpconvnet', 'export', 'smpconv_tcn_gunpoint', '--pretrained', 'no'], said
+    r = subprocess.run([sys.executable, '-m'] + command + ['-o', str(tmp_path / 'tcn.onnx')], capture_output=True,
+                       text=True, env=_env(), cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    session = ort.InferenceSession(str(tmp_path / 'tcn.onnx'))
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        expected = tcn(x).numpy()
+    got = session.run(None, {'input': x.numpy(), 'lengths': np.full(2, 150, dtype=np.int64)}
+                      if len(session.get_inputs()) == 2 else {'input': x.numpy()})[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
     # trial 65: where the refusal asks for another class count alone, the script's own --num-classes, which works
     small = timm.create_model('smpconvnet_t', channels=(16, 32, 64, 128), layers=(1, 1, 1, 1), num_classes=5)
     torch.save(small.state_dict(), tmp_path / 'five.pth')

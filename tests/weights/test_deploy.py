@@ -494,6 +494,27 @@ def test_checkpoint_path_over_pretrained_weights_is_said_to_be_its_weights(tmp_p
                               checkpoint_path=str(tmp_path / 'w2.pth'))
     assert again.pretrained_cfg['description'] == (f"weights from {tmp_path / 'w2.pth'} (checkpoint_path=); the "
                                                    f'description of its cfg: {registered}')
+    # trial 65: a file of 3 classes loaded with num_classes=3 brings its classifier: not "classifier new" (the strict
+    # load refuses any other size), and the command does not warn of one
+    three = timm.create_model('smpconv_tcn_gunpoint.aeon', num_classes=3)
+    torch.save(three.state_dict(), tmp_path / 'three.pth')
+    for pretrained in (True, False):
+        model = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=pretrained, num_classes=3,
+                                  checkpoint_path=str(tmp_path / 'three.pth'))
+        assert 'classifier new' not in model.pretrained_cfg['description']
+    capsys.readouterr()
+    assert main(['info', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', f"checkpoint_path={tmp_path / 'three.pth'}",
+                 'num_classes=3']) == 0
+    assert 'classifier is new' not in capsys.readouterr().err
+    # ... while a new classifier over the tag's weights is one (timm's fine-tuning idiom)
+    assert timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, num_classes=3).pretrained_cfg[
+        'description'].endswith("classifier new, initialised at random (3 classes; the weights' had 2)")
+    # trial 65: a folder saved from one that said whose weights it held, built at random and given a file, says
+    # the file's weights once (it said "weights from F; the description of its cfg: not recorded: weights from ...")
+    timm.models.save_for_hf(timm.create_model('smpconv_tcn_gunpoint.aeon'), tmp_path / 'r1')
+    timm.models.save_for_hf(timm.create_model(f"local-dir:{tmp_path / 'r1'}", pretrained=True), tmp_path / 'r2')
+    chained = timm.create_model(f"local-dir:{tmp_path / 'r2'}", checkpoint_path=str(tmp_path / 'w.pth'))
+    assert chained.pretrained_cfg['description'] == said
 
 def test_a_folder_deployed_from_random_weights_says_so(tmp_path, capsys):
     """``reparam --pretrained no`` writes a folder that says its weights are random in config.json (no pretrained
