@@ -185,10 +185,10 @@ def say_if_random(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
         if name is None:
             has_weights = any(cfg.get(k) for k in ('hf_hub_id', 'file', 'url', 'state_dict'))
             name = tagged_name(cfg) if has_weights else None
+        registered = _registered_part(cfg.get('description') or '')
         description = _RANDOM_PREFIX + ': initialised at random' + (
             f', not with the weights of {name}' if name else '') + ' (weights loaded into it since are not recorded ' \
-            'here)' + (f'{_TAG_DESCRIPTION}{registered}' if (registered := _registered_part(cfg.get('description') or ''))
-                       else '')
+            'here)' + (f'{_TAG_DESCRIPTION}{registered}' if registered else '')
         # default_cfg too: timm's alias of it, which its ONNX export reads
         module.pretrained_cfg = module.default_cfg = dict(cfg, description=description)
     return model
@@ -197,9 +197,9 @@ def say_if_random(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
 def _registered_part(said: str) -> str:
     # of a description that says whose weights its model holds (random, a file's, a folder's saved from random), the
     # description of the cfg it wraps, unwrapped as often as it was wrapped: one source said, not "from A; ... from B"
-    while said.startswith((_RANDOM_PREFIX, 'weights from ', NOT_RECORDED)) and _TAG_DESCRIPTION in said:
+    while said.startswith(_SAYS_WHOSE) and _TAG_DESCRIPTION in said:
         said = said.partition(_TAG_DESCRIPTION)[2]
-    return '' if said.startswith((_RANDOM_PREFIX, 'weights from ', NOT_RECORDED)) else said
+    return '' if said.startswith(_SAYS_WHOSE) else said
 
 
 def _source_name(cfg: Dict[str, Any]) -> Optional[str]:
@@ -226,16 +226,15 @@ def say_saved_weights(model: Any) -> None:
             continue
         registered = _registered_part(cfg['description'])
         module.pretrained_cfg = module.default_cfg = dict(cfg, description=(
-            f'{NOT_RECORDED}weights from {name}, saved from a model built with pretrained=False, which records nothing '
-            f'of what trained them' + (f'{_TAG_DESCRIPTION}{registered}' if registered else '')))
+            f'{NOT_RECORDED}{_WEIGHTS_FROM}{name}, saved from a model built with pretrained=False, which records '
+            f'nothing of what trained them' + (f'{_TAG_DESCRIPTION}{registered}' if registered else '')))
 
 
 def said_other_weights(cfg: Dict[str, Any]) -> bool:
     """Whether a pretrained cfg's description says its model holds other weights than its tag's: loaded from a file
     (``say_weights_loaded``), saved from a model built at random (``say_saved_weights``), random ones
     (``said_random``), or a bare file's (``NOT_RECORDED``). Such a model is not headed with its cfg's tag."""
-    said = cfg.get('description') or ''
-    return said.startswith(('weights from ', NOT_RECORDED)) or said_random(cfg)
+    return (cfg.get('description') or '').startswith(_SAYS_WHOSE) or said_random(cfg)
 
 
 def say_checkpoint_loaded(model: Any, source: str) -> None:
@@ -261,7 +260,7 @@ def say_weights_loaded(model: Any, source: str, trained: bool = False, classifie
             if classifier_loaded:  # (trial 65: "classifier new, initialised at random" for a 3-class file loaded
                 registered = _NEW_CLASSIFIER_NOTE.sub('', registered)  # with num_classes=3)
             module.pretrained_cfg = module.default_cfg = dict(
-                cfg, description=f'weights from {source}' + (f'{_TAG_DESCRIPTION}{registered}' if registered else ''))
+                cfg, description=f'{_WEIGHTS_FROM}{source}' + (f'{_TAG_DESCRIPTION}{registered}' if registered else ''))
 
 
 def new_classifier_note(classes: int, trained_classes: int) -> str:
@@ -377,6 +376,9 @@ _TRAINED_AT = re.compile(r'\(trained at (\d+)\)')
 _NEW_CLASSIFIER_NOTE = re.compile(r"(^|; )classifier new, initialised at random \(\d+ classes; the weights' had \d+\)")
 _SEQ_LEN_NOTE = re.compile(r'(^|; )seq_len=\d+, its (?:deployment|default input) length \(trained at \d+\)')
 _RANDOM_PREFIX = 'created with pretrained=False'
+_WEIGHTS_FROM = 'weights from '  # a description's start where the weights are a file's or a folder's
+# the starts of a description that says whose weights its model holds, other than the cfg's own
+_SAYS_WHOSE = (_RANDOM_PREFIX, _WEIGHTS_FROM, NOT_RECORDED)
 _TAG_DESCRIPTION = "; the description of its cfg: "
 _WEIGHTS_LOADED_AFTER = contextvars.ContextVar('smpconvnet_weights_loaded_after', default=False)
 

@@ -14,7 +14,7 @@ Layout (stage i of ``len(layers)``):
 import inspect
 import math
 import re
-from typing import Any, Dict, List, Optional, Tuple, Type, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, Union
 
 import torch
 import torch.nn as nn
@@ -39,7 +39,8 @@ from ._pretrained import (check_pretrained_record, explain_missing_weights, file
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import BATCHNORM_2D_TYPES, bn_scale_shift, fold_affine_before, fold_bn_after
 
-__all__ = ['SMPConvNet', 'checkpoint_filter_fn', 'infer_config_from_checkpoint', 'deployed_model_args']
+__all__ = ['SMPConvNet', 'checkpoint_filter_fn', 'infer_config_from_checkpoint', 'deployed_model_args',
+           'points_divide_for']
 
 # torch.fx (torch.fx.symbolic_trace, torchvision's and timm's feature extraction) keeps these calls as leaves: what
 # they choose (convolution backend per shape, memory format per device, input checks) depends on the input
@@ -849,6 +850,16 @@ def _kernel_sizes_of_points(n_points: Optional[List[Optional[int]]], divide: int
     return sizes
 
 
+def points_divide_for(kernel_sizes: Sequence[int], n_points: Sequence[int]) -> Optional[int]:
+    """The ``n_points_divide`` d with ``k * k // d`` points per kernel of size k, for every stage, or None: the
+    architectures' default (4) first, then the smallest (a small kernel can fit several divisors, all giving the same
+    model)."""
+    for d in [4] + list(range(1, 257)):
+        if all(k * k // d == n for k, n in zip(kernel_sizes, n_points)):
+            return d
+    return None
+
+
 def _width_ratios(state_dict: Dict[str, torch.Tensor]) -> Dict[str, float]:
     # dw_ratio and ffn_ratio as the first stage's 1x1 convolutions tell them (an SMP block's, then an FFN block's)
     channels = state_dict['stem.0.conv.weight'].shape[0]
@@ -933,8 +944,7 @@ def _arguments_that_fit(state_dict: Dict[str, torch.Tensor], ckpt_cfg: Dict[str,
         model_points = infer_config_from_checkpoint(model_sd)['n_points']
         # counts that fit no odd size with the model's n_points_divide: the divisor that gives them with the model's
         # kernel sizes (counts alone cannot tell both; a hint without it was refused again, trial 65), else said
-        divide = next((d for d in range(1, 257) if all(
-            k * k // d == n for k, n in zip(model.large_kernel_sizes, points))), None)
+        divide = points_divide_for(model.large_kernel_sizes, points)
         if points != model_points and divide is not None:
             fit['n_points_divide'], own['n_points_divide'] = divide, model.n_points_divide
         elif points != model_points:

@@ -94,14 +94,6 @@ def read_checkpoint(path: PathLike, trust_pickle: bool = False) -> Dict[str, Any
     return innermost_checkpoint(checkpoint)  # (a checkpoint saved inside another: its record beside its weights)
 
 
-def _n_points_divide(kernel_sizes, n_points) -> Optional[int]:
-    # the architectures' default (4) first: a small kernel can fit several divisors, all giving the same model
-    for d in [4] + list(range(1, 257)):
-        if all(k * k // d == n for k, n in zip(kernel_sizes, n_points)):
-            return d
-    return None
-
-
 def _kernel_sizes_for_points(n_points: Sequence[int], divide: int = 4) -> Optional[List[int]]:
     # the odd kernel sizes k whose k * k // divide points per kernel the stages have (k * k // 4 grows with odd k, so
     # there is at most one per stage); None where a stage has none
@@ -130,7 +122,7 @@ def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] 
     """
     from timm.models import split_model_name_tag
     from ..models.smpconvnet import (ARCH_CONFIGS, infer_config_from_checkpoint, is_original_layout,
-                                     remap_original_keys, stages_without_grids_words)
+                                     points_divide_for, remap_original_keys, stages_without_grids_words)
     named = split_model_name_tag(architecture)[0] if architecture else None
     if named is not None and named not in ARCH_CONFIGS:
         raise ValueError(f'{architecture} is not an SMPConvNet architecture (expected one of {sorted(ARCH_CONFIGS)})')
@@ -170,7 +162,7 @@ def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] 
     small = state_dict['stages.0.blocks.0.large_kernel.small_conv.conv.weight'].shape[-1]
     extra = dict(dw_ratio=dw / c0, ffn_ratio=ffn_hidden / c0, small_kernel_size=small)
     defaults = dict(dw_ratio=1., ffn_ratio=4., small_kernel_size=5)
-    divide = _n_points_divide(kernel_sizes, cfg['n_points'])
+    divide = points_divide_for(kernel_sizes, cfg['n_points'])
     if divide is None:
         raise ValueError(f"cannot express the points per kernel {cfg['n_points']} for kernels {kernel_sizes} "
                          f'as k * k // n_points_divide')
