@@ -835,18 +835,21 @@ def original_key(key: str) -> str:
     return k
 
 
-def _kernel_sizes_of_points(n_points: Optional[List[Optional[int]]], divide: int) -> Optional[List[int]]:
-    # the kernel size of each stage whose point count is n (n = k * k // divide, one k per n): a checkpoint's kernel
-    # sizes as the model builds them, None where a stage's count fits no size
+def kernel_sizes_for_points(n_points: Optional[Sequence[Optional[int]]], divide: int = 4) -> Optional[List[int]]:
+    """The large kernel size of each stage whose point kernels have ``n_points`` points with ``n_points_divide``
+    ``divide`` (a kernel of size k has ``k * k // divide`` points, ``SMPConvNet``), or None where it cannot be told:
+    a stage without point kernels (a deployed state dict), a count no odd size gives, or one that two odd sizes give
+    (with a divisor above 4, small kernels can share a count: 9 and 11 both give 1 point with 64).
+    """
     if not n_points or any(n is None for n in n_points):
         return None
     sizes = []
     for n in n_points:
-        k = math.isqrt(n * divide)
-        found = next((c for c in (k, k + 1) if c % 2 and c * c // divide == n), None)  # (odd sizes only)
-        if found is None:
+        # k * k // divide == n needs n * divide <= k * k < (n + 1) * divide: the odd k in that range
+        fits = [k for k in range(1, math.isqrt((n + 1) * divide) + 2, 2) if k * k // divide == n]
+        if len(fits) != 1:
             return None
-        sizes.append(found)
+        sizes.append(fits[0])
     return sizes
 
 
@@ -935,7 +938,7 @@ def _arguments_that_fit(state_dict: Dict[str, torch.Tensor], ckpt_cfg: Dict[str,
     own: Dict[str, Any] = {}
     if ckpt_cfg['channels'] != model_cfg['channels'] or ckpt_cfg['layers'] != model_cfg['layers']:
         fit.update(channels=ckpt_cfg['channels'], layers=ckpt_cfg['layers'])
-    kernels = ckpt_cfg.get('large_kernel_sizes') if original else _kernel_sizes_of_points(
+    kernels = ckpt_cfg.get('large_kernel_sizes') if original else kernel_sizes_for_points(
         ckpt_cfg.get('n_points'), model.n_points_divide)
     if kernels not in (None, list(model.large_kernel_sizes)):
         fit['large_kernel_sizes'], own['large_kernel_sizes'] = kernels, list(model.large_kernel_sizes)

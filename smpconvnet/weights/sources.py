@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import inspect
 import json
-import math
 import os
 import re
 import shlex
@@ -92,16 +91,6 @@ def read_checkpoint(path: PathLike, trust_pickle: bool = False) -> Dict[str, Any
     if problem:
         raise ValueError(f'{path} {problem}')
     return innermost_checkpoint(checkpoint)  # (a checkpoint saved inside another: its record beside its weights)
-
-
-def _kernel_sizes_for_points(n_points: Sequence[int], divide: int = 4) -> Optional[List[int]]:
-    # the odd kernel sizes k whose k * k // divide points per kernel the stages have (k * k // 4 grows with odd k, so
-    # there is at most one per stage); None where a stage has none
-    if any(n is None for n in n_points):  # a stage without point kernels (a deployed state dict)
-        return None
-    sizes = [next((k for k in range(1, 2 * int(math.isqrt(n * divide + divide)) + 3, 2) if k * k // divide == n), None)
-             for n in n_points]
-    return None if None in sizes else sizes
 
 
 def detect_architecture(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
@@ -401,15 +390,16 @@ def _from_shapes(checkpoint: Dict[str, Any], architecture: Optional[str] = None,
                 arch, args, description = min(fits, key=lambda f: len(f[1]))
                 return CheckpointSource(arch, args, {}, f'{description}{how}, kernel sizes of {arch}', {},
                                         _smpconvnet_unread(args, sizes=not family_named))
-            from ..models.smpconvnet import infer_config_from_checkpoint
+            from ..models.smpconvnet import infer_config_from_checkpoint, kernel_sizes_for_points
             n_points = infer_config_from_checkpoint(checkpoint)['n_points']
             divide = 4 if n_points_divide is None else int(n_points_divide)
-            sizes = _kernel_sizes_for_points(n_points, divide)
+            sizes = kernel_sizes_for_points(n_points, divide)
             if sizes is None:
-                fit = ('the kernel sizes of a registered SMPConvNet nor odd sizes k with k * k // 4 points'
-                       if n_points_divide is None else f'odd sizes k with k * k // {divide} points')
+                fit = ('fit neither the kernel sizes of a registered SMPConvNet nor one odd size k per stage with '
+                       'k * k // 4 points' if n_points_divide is None else
+                       f'fit no single odd size k per stage with k * k // {divide} points')
                 raise ValueError(
-                    f'its points per kernel {n_points} fit neither {fit} (its kernel sizes are not in its weights: a '
+                    f'its points per kernel {n_points} {fit} (its kernel sizes are not in its weights: a '
                     f'point kernel is sampled at any size): give the sizes its model was built with, '
                     f"large_kernel_sizes=[...] in Python or --model-kwargs 'large_kernel_sizes=[...]' to a command")
             arch, args, description = detect_architecture(checkpoint, kernel_sizes=sizes)

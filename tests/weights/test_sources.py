@@ -851,11 +851,34 @@ def test_bare_smpconvnet_weights_load_with_the_kernel_sizes_assumed(tmp_path, ca
     assert list(divided.large_kernel_sizes) == [13, 11, 9, 7]
     with torch.no_grad():
         assert torch.equal(divided.eval()(x), other(x))
-    with pytest.raises(ValueError, match=r'fit neither odd sizes k with k \* k // 3 points'):
+    with pytest.raises(ValueError, match=r'fit no single odd size k per stage with k \* k // 3 points'):
         load_model(str(tmp_path / 'div8.safetensors'), n_points_divide=3)
     # sizes given that the points do not fit: the strict load says so
     with pytest.raises(ValueError, match=r'as k \* k // n_points_divide'):
         load_model(str(tmp_path / 'custom.safetensors'), large_kernel_sizes=[5, 5, 5, 5])
+
+
+def test_points_that_two_kernel_sizes_give_are_refused_not_guessed(tmp_path):
+    """With a divisor above 4 small kernels share a point count (11 * 11 // 64 == 9 * 9 // 64 == 1): weights of 11x11
+    kernels given n_points_divide=64 built 9x9 ones (the smallest size that fit), which take the same parameters and
+    compute another function. Such counts are refused with the hint to give the sizes; given, they load exactly."""
+    from safetensors.torch import save_file
+    from smpconvnet.models.smpconvnet import kernel_sizes_for_points
+    assert kernel_sizes_for_points([1], 64) is None and kernel_sizes_for_points([3], 64) == [15]
+    assert kernel_sizes_for_points([240, 210, 182, 42], 4) == [31, 29, 27, 13]
+    assert kernel_sizes_for_points([1], 13) == [5]  # (the search tried only isqrt(n * d) and the next: None)
+    args = dict(channels=[8, 8, 16, 16], layers=[1, 1, 1, 1], num_classes=5, large_kernel_sizes=[11, 11, 15, 15],
+                small_kernel_size=3, n_points_divide=64)
+    trained = timm.create_model('smpconvnet_t', **args).eval()
+    save_file(trained.state_dict(), str(tmp_path / 'div64.safetensors'))
+    with pytest.raises(ValueError, match=r'\[1, 1, 3, 3\] fit no single odd size k per stage with k \* k // 64 points.*'
+                                         r'give the sizes its model was built with'):
+        load_model(str(tmp_path / 'div64.safetensors'), n_points_divide=64, small_kernel_size=3)
+    given, _ = load_model(str(tmp_path / 'div64.safetensors'), n_points_divide=64, small_kernel_size=3,
+                          large_kernel_sizes=[11, 11, 15, 15])
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(given.eval()(x), trained(x))
 
 
 def test_bare_smpconvnet_weights_of_other_widths_are_described_with_them(tmp_path):
