@@ -960,9 +960,11 @@ def _arguments_that_fit(state_dict: Dict[str, torch.Tensor], ckpt_cfg: Dict[str,
     for k, v in _width_ratios(state_dict).items():
         if v != model_ratios.get(k):
             fit[k], own[k] = v, model_ratios.get(k)
+    # (counts that fit nothing: the hint leads with them, trial 65b found it led with the pooling alone)
     clause = '' if 'SMP points per stage' not in fit else (
-        f"; its SMP kernels' point counts fit no odd kernel size with n_points_divide={model.n_points_divide} "
-        f"(k * k // n_points_divide): pass the large_kernel_sizes and n_points_divide it was trained with too")
+        f"its SMP kernels' point counts fit no odd kernel size with n_points_divide={model.n_points_divide} "
+        f"(k * k // n_points_divide) nor this model's kernel sizes with another divisor: pass the large_kernel_sizes "
+        f"and n_points_divide it was trained with")
     if 'n_points_divide' in fit:  # (an inference: trial 65 found a file of other sizes whose counts it fitted)
         clause += (f"; n_points_divide={fit['n_points_divide']} is read off its point counts with this model's "
                    f"large_kernel_sizes {list(model.large_kernel_sizes)} (k * k // n_points_divide): other kernel "
@@ -1022,9 +1024,16 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
             fit['num_classes'] = ckpt_cfg['num_classes']
         if ckpt_cfg['in_chans'] != model.stem[0].conv.in_channels:
             fit['in_chans'] = ckpt_cfg['in_chans']
+        hint = shape_hint(fit, _pool_words(fit))
+        if 'SMP points per stage' in told:
+            # (the pooling alone is the model's own: nothing to add to the sizes and divisor)
+            alone = set(fit) == {'global_pool'} and fit['global_pool'] == _model_pool(model)
+            hint = points if alone else f'{points}, and {hint}'
+        elif points:
+            hint += points
         raise ValueError(
             f'checkpoint is {_describe(ckpt_cfg, others(told))}, but the model is {_describe(model_cfg, others(own))}'
-            f'; create the model that matches the checkpoint: {shape_hint(fit, _pool_words(fit))}{points}')
+            f'; create the model that matches the checkpoint: {hint}')
     if original:
         ckpt_kernels = ckpt_cfg.get('large_kernel_sizes')
         if ckpt_kernels is None:

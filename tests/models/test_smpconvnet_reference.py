@@ -114,6 +114,35 @@ def test_a_checkpoint_of_other_kernel_sizes_or_widths_names_them(tmp_path, train
         assert torch.equal(model(x), source(x))
 
 
+def test_point_counts_that_fit_nothing_lead_the_hint(tmp_path):
+    """Trial 65b: a file of 13x13 kernels with n_points_divide=2 (84 points each: no odd size with the model's divisor 4,
+    nor its kernel sizes with another) loaded into a model of its channels and layers was told first to pass
+    global_pool='avg', the model's own, and only after it the sizes and divisor it needs. The hint leads with them
+    now, names the pooling only with other arguments, and the sizes and divisor it asks for load the file exactly."""
+    base = dict(layers=(1, 1, 1, 1), channels=(8, 8, 16, 16), num_classes=5)
+    torch.manual_seed(0)
+    source = randomize_bn(timm.create_model('smpconvnet_t', large_kernel_sizes=(13, 13, 13, 13), n_points_divide=2,
+                                            **base)).eval()
+    path = tmp_path / 'w.pth'
+    torch.save(source.state_dict(), path)
+    lead = ("create the model that matches the checkpoint: its SMP kernels' point counts fit no odd kernel size with "
+            "n_points_divide=4 (k * k // n_points_divide) nor this model's kernel sizes with another divisor: pass the "
+            "large_kernel_sizes and n_points_divide it was trained with")
+    with pytest.raises(ValueError) as e:
+        timm.create_model('smpconvnet_t', checkpoint_path=str(path), **base)
+    assert str(e.value).endswith(lead) and 'global_pool' not in str(e.value), str(e.value)
+    with pytest.raises(ValueError) as e:  # other arguments too: after the sizes and divisor
+        timm.create_model('smpconvnet_t', checkpoint_path=str(path), **dict(base, num_classes=3))
+    said = str(e.value)
+    assert f'{lead}, and pass ' in said and said.index('global_pool') > said.index('n_points_divide it was'), said
+    assert eval(f"dict({re.search(r'and pass (.*) to timm', said).group(1)})") == dict(num_classes=5, global_pool='avg')
+    model = timm.create_model('smpconvnet_t', checkpoint_path=str(path), large_kernel_sizes=(13, 13, 13, 13),
+                              n_points_divide=2, **base).eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(model(x), source(x))
+
+
 def test_converted_checkpoint_loads_and_roundtrips(io, tmp_path):
     model = load_smpconvnet_reference()
     path = tmp_path / 'converted.safetensors'
