@@ -943,13 +943,24 @@ def _arguments_that_fit(state_dict: Dict[str, torch.Tensor], ckpt_cfg: Dict[str,
     if kernels not in (None, list(model.large_kernel_sizes)):
         fit['large_kernel_sizes'], own['large_kernel_sizes'] = kernels, list(model.large_kernel_sizes)
     points = ckpt_cfg.get('n_points') or []
-    if kernels is None and all(points):  # (the model's counts read only then: this runs on every load)
+    inferred = False
+    if original and kernels is not None and all(points):
+        # the original's grids give its kernel sizes: its counts give its divisor exactly (trial 66: a file of
+        # n_points_divide=8 was told the channels and layers alone, and the hint failed on the point counts)
+        divide = points_divide_for(kernels, points)
+        if divide is None:
+            fit['SMP points per stage'] = points
+            own['SMP points per stage'] = infer_config_from_checkpoint(model_sd)['n_points']
+        elif divide != model.n_points_divide:
+            fit['n_points_divide'], own['n_points_divide'] = divide, model.n_points_divide
+    elif kernels is None and all(points):  # (the model's counts read only then: this runs on every load)
         model_points = infer_config_from_checkpoint(model_sd)['n_points']
         # counts that fit no odd size with the model's n_points_divide: the divisor that gives them with the model's
         # kernel sizes (counts alone cannot tell both; a hint without it was refused again, trial 65), else said
         divide = points_divide_for(model.large_kernel_sizes, points)
         if points != model_points and divide is not None:
             fit['n_points_divide'], own['n_points_divide'] = divide, model.n_points_divide
+            inferred = True
         elif points != model_points:
             fit['SMP points per stage'], own['SMP points per stage'] = points, model_points  # (said, no argument)
     small = next((v.shape[-1] for k, v in state_dict.items() if k.endswith('small_conv.conv.weight')), None)
@@ -962,10 +973,13 @@ def _arguments_that_fit(state_dict: Dict[str, torch.Tensor], ckpt_cfg: Dict[str,
             fit[k], own[k] = v, model_ratios.get(k)
     # (counts that fit nothing: the hint leads with them, trial 65b found it led with the pooling alone)
     clause = '' if 'SMP points per stage' not in fit else (
+        f"its SMP kernels' point counts fit its kernel_coord grids' sizes {kernels} with no n_points_divide "
+        f"(k * k // n_points_divide): the original code saves no such file; load the checkpoint as it saved it"
+        if original else
         f"its SMP kernels' point counts fit no odd kernel size with n_points_divide={model.n_points_divide} "
         f"(k * k // n_points_divide) nor this model's kernel sizes with another divisor: pass the large_kernel_sizes "
         f"and n_points_divide it was trained with")
-    if 'n_points_divide' in fit:  # (an inference: trial 65 found a file of other sizes whose counts it fitted)
+    if inferred:  # (trial 65 found a file of other sizes whose counts it fitted)
         clause += (f"; n_points_divide={fit['n_points_divide']} is read off its point counts with this model's "
                    f"large_kernel_sizes {list(model.large_kernel_sizes)} (k * k // n_points_divide): other kernel "
                    f"sizes with the same counts load too and give other kernels, so pass the ones it was trained "

@@ -143,6 +143,37 @@ def test_point_counts_that_fit_nothing_lead_the_hint(tmp_path):
         assert torch.equal(model(x), source(x))
 
 
+def test_an_original_checkpoint_of_another_divisor_names_it(tmp_path):
+    """Trial 66: an original-layout checkpoint with k * k // 8 points per kernel (its grids give the kernel sizes) was
+    told the channels and layers alone; the hint, copied, failed on the radius shapes with two equal descriptions (the
+    launcher's export hint too). Its divisor is named now and the hint loads it; counts no divisor gives with its
+    grids' sizes are said to be no file the original code saves."""
+    sd = load_file(str(SMALL_CKPT))
+    grid_sizes = {int(k.split('.')[1]): v.shape[-1] for k, v in sd.items() if k.endswith('kernel_coord')}
+    cut = {}
+    for k, v in sd.items():
+        m = re.match(r'stages\.(\d)\.blocks\.\d+\.large_kernel\.smp\.conv\.(radius|weight_coord|weights)$', k)
+        n = grid_sizes[int(m.group(1))] ** 2 // 8 if m else None  # (coords [1, n, 2], radii [1, n], weights [C, 1, n])
+        cut[k] = v if n is None else (v[:, :n] if m.group(2) != 'weights' else v[..., :n]).contiguous()
+    path = tmp_path / 'div8.pth'
+    torch.save({'model': cut}, path)
+    with pytest.raises(ValueError, match='create the model that matches the checkpoint: pass ') as e:
+        timm.create_model('smpconvnet_t', checkpoint_path=str(path))
+    said = str(e.value)
+    assert 'n_points_divide=8' in said and 'read off its point counts' not in said, said
+    hint = eval('dict(' + re.search(r'pass (.*) to timm\.create_model', said).group(1) + ')')
+    assert hint['n_points_divide'] == 8
+    model = timm.create_model('smpconvnet_t', checkpoint_path=str(path), **hint).eval()
+    assert all(s.blocks[0].large_kernel.smp.conv.kernel.radius.shape[-1] == grid_sizes[i] ** 2 // 8
+               for i, s in enumerate(model.stages))
+    fewer = {k: (v[..., :-1] if k.endswith('weights') else v[:, :-1]) for k, v in cut.items()
+             if re.match(r'stages\.0\..*\.smp\.conv\.(radius|weight_coord|weights)$', k)}
+    torch.save({'model': dict(cut, **fewer)}, path)
+    with pytest.raises(ValueError, match='fit its kernel_coord grids. sizes .* with no n_points_divide .*: the original '
+                                         'code saves no such file'):
+        timm.create_model('smpconvnet_t', checkpoint_path=str(path), **hint)
+
+
 def test_converted_checkpoint_loads_and_roundtrips(io, tmp_path):
     model = load_smpconvnet_reference()
     path = tmp_path / 'converted.safetensors'
