@@ -928,9 +928,11 @@ def first_layer_adapted_by_filter(in_chans_given: bool = True) -> Iterator[None]
 
 
 def record_loaded_classes(filter_fn: Callable, features_only: bool = False) -> Callable:
-    """``filter_fn`` (a family's ``checkpoint_filter_fn(state_dict, model)``) that also records, where the
-    filtered state dict's classifier (the cfg's ``classifier``; an ensemble's first member's) has the model's
-    ``num_classes`` rows, that count in ``model.pretrained_cfg['num_classes']``. Label names of another count go.
+    """``filter_fn`` (a family's ``checkpoint_filter_fn(state_dict, model)``) that also records the filtered state
+    dict's classifier rows (the cfg's ``classifier``; an ensemble's first member's) in
+    ``model.pretrained_cfg['num_classes']``: the weights' class count, whether the model keeps that classifier (its
+    ``num_classes``) or gets a new one (another count: the description says so against the file's count). Label
+    names of another count go.
 
     timm's ``load_pretrained`` keeps a checkpoint's classifier only where the model's ``num_classes`` equals the
     cfg's, the registered weights' count: ``timm.create_model(name, pretrained=True, num_classes=10,
@@ -951,7 +953,9 @@ def record_loaded_classes(filter_fn: Callable, features_only: bool = False) -> C
         if not features_only and cfg.get('num_classes') == getattr(model, 'num_classes', None):
             # timm keeps the file's classifier (the class count is the cfg's): it must fit
             check_classifier_rows(rows, model, fine_tune=True, file=cfg.get('file'))
-        if rows is not None and rows == getattr(model, 'num_classes', None) and cfg.get('num_classes') != rows:
+        if rows is not None and not features_only and cfg.get('num_classes') != rows:
+            # the weights' count, the file's: kept (rows == num_classes) or replaced by a new classifier, which the
+            # description then says against the file's count, not the registered weights' (trial 66)
             cfg['num_classes'] = rows
             if cfg.get('label_names') is not None and len(cfg['label_names']) != cfg['num_classes']:
                 cfg.pop('label_names')  # the registered weights' classes, not these

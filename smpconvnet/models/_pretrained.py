@@ -32,6 +32,7 @@ __all__ = [
     'said_other_weights', 'said_random', 'weights_loaded_after', 'new_classifier_note',
     'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length', 'deployment_description',
     'say_weights_adapted', 'adapted_channels_note', 'with_note', 'describes_trained_weights', 'file_overlay_first',
+    'trained_from_description',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -165,11 +166,7 @@ def say_if_random(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
     ``load_state_dict`` cannot be seen here (the description says so); timm's ``checkpoint_path=`` is
     (``say_weights_loaded``)."""
     overlay = kwargs.get('pretrained_cfg_overlay') or {}
-    if 'description' in overlay:
-        return model
-    if pretrained and not overlay.get('file'):
-        say_saved_weights(model)  # (whoever builds: the weights are the folder's or repo's, loaded by timm)
-    if _WEIGHTS_LOADED_AFTER.get():
+    if 'description' in overlay or _WEIGHTS_LOADED_AFTER.get():
         return model
     if pretrained:
         if overlay.get('file'):  # timm's way to give a model other weights: those, not the tag's (trial 60)
@@ -211,23 +208,62 @@ def _source_name(cfg: Dict[str, Any]) -> Optional[str]:
     return None
 
 
-def say_saved_weights(model: Any) -> None:
+def say_saved_weights(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
     """``model`` (in place), loaded with ``pretrained=True`` from a folder or Hub repo (timm's ``local-dir:`` /
-    ``hf-hub:``) whose cfg says it was saved from a model built with ``pretrained=False`` (``say_if_random``'s
-    description, which timm's ``save_for_hf`` keeps): the weights are the folder's, trained in place since or not,
-    which nothing recorded. Said so (``NOT_RECORDED``: ``describes_trained_weights`` is False), not "random": a model
-    trained from scratch and saved so was called random weights by ``info``, ``reparam``'s and ``push``'s cards."""
+    ``hf-hub:``) whose cfg's description says what the model it was saved from held when it was built (timm's
+    ``save_for_hf`` keeps it as it is): built with ``pretrained=False`` (``say_if_random``), with a file's weights
+    (``checkpoint_path=``, an overlay's ``file=``: ``say_weights_loaded``; or from another such folder), or with a
+    new classifier (``new_classifier_note``). The weights are the folder's, trained in place since or not, which
+    nothing recorded: said so (``NOT_RECORDED``: ``describes_trained_weights`` is False; the note: trained since or
+    not), not "random", "from gp.safetensors" or "classifier initialised at random": a model trained after any of
+    these and saved so was described by them in ``info``, ``reparam``'s and ``push``'s cards (trials 65, 66). A
+    family's builder calls it once, on the model timm built, before any note of its own build (a new classifier now)
+    is added; an overlay's file or description is the caller's (``say_if_random``)."""
+    overlay = kwargs.get('pretrained_cfg_overlay') or {}
+    if not pretrained or overlay.get('file') or 'description' in overlay:
+        return model
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)
-        if not isinstance(cfg, dict) or not (cfg.get('description') or '').startswith(_RANDOM_PREFIX):
-            continue
-        name = _source_name(cfg)
+        name = _source_name(cfg) if isinstance(cfg, dict) else None
         if name is None:
             continue
-        registered = _registered_part(cfg['description'])
-        module.pretrained_cfg = module.default_cfg = dict(cfg, description=(
-            f'{NOT_RECORDED}{_WEIGHTS_FROM}{name}, saved from a model built with pretrained=False, which records '
-            f'nothing of what trained them' + (f'{_TAG_DESCRIPTION}{registered}' if registered else '')))
+        said = cfg.get('description') or ''
+        head = said.partition(_TAG_DESCRIPTION)[0]
+        if said.startswith(_RANDOM_PREFIX):
+            built = 'pretrained=False'
+        elif _LOADED_AT_BUILD.match(head):
+            built = head
+        elif head.startswith(f'{NOT_RECORDED}{_WEIGHTS_FROM}') and _SAVED_FROM in head:  # (a folder saved from one)
+            built = _WEIGHTS_FROM + head[len(NOT_RECORDED + _WEIGHTS_FROM):].partition(_SAVED_FROM)[0]
+        else:
+            built = None
+        registered = _NEW_CLASSIFIER_AT_BUILD.sub(_SAVED_CLASSIFIER_NOTE, _registered_part(said) if built else said)
+        if built:
+            description = f'{NOT_RECORDED}{_WEIGHTS_FROM}{name}{_SAVED_FROM}{built}{_NOTHING_SINCE}' + (
+                f'{_TAG_DESCRIPTION}{registered}' if registered else '')
+        elif registered != said:
+            description = registered
+        else:
+            continue
+        module.pretrained_cfg = module.default_cfg = dict(cfg, description=description)
+    return model
+
+
+def trained_from_description(cfg: Dict[str, Any]) -> str:
+    """The description of weights trained from those a pretrained cfg describes (fine-tuned, or trained from a
+    model built at random): "trained from random initialisation", "trained from the weights of TAG: ..." or "trained
+    from weights described as: ...", without the note that the classifier is new and random (trained too now).
+    ``smpconvnet.weights.folders.retrained_cfg`` gives it where no description is given: the build's description
+    (a new classifier "initialised at random") was written to a fine-tuned folder's config.json (trial 66)."""
+    said = cfg.get('description') or ''
+    if said_random(cfg):
+        registered = _NEW_CLASSIFIER_NOTE.sub('', _registered_part(said)).lstrip('; ')
+        return 'trained from random initialisation' + (f'{_TAG_DESCRIPTION}{registered}' if registered else '')
+    said = _NEW_CLASSIFIER_NOTE.sub('', said).lstrip('; ')
+    name = tagged_name(cfg)
+    if name and not said.startswith(_SAYS_WHOSE):
+        return f'trained from the weights of {name}' + (f': {said}' if said else '')
+    return f'trained from weights described as: {said}' if said else 'trained from weights its cfg does not describe'
 
 
 def said_other_weights(cfg: Dict[str, Any]) -> bool:
@@ -296,7 +332,7 @@ def say_weights_adapted(model: Any, pretrained: bool, kwargs: Dict[str, Any], cl
         return model
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)
-        if not isinstance(cfg, dict) or said_random(cfg) or not cfg.get('description'):
+        if not isinstance(cfg, dict) or said_random(cfg):  # (a cfg without description gets the notes alone)
             continue
         notes = []
         classes, trained_classes = getattr(module, 'num_classes', None), cfg.get('num_classes')
@@ -307,7 +343,7 @@ def say_weights_adapted(model: Any, pretrained: bool, kwargs: Dict[str, Any], cl
         if isinstance(chans, int) and cfg.get('input_size') and int(cfg['input_size'][0]) != chans:
             notes.append(adapted_channels_note(chans, int(cfg['input_size'][0])))
         for note in notes:
-            cfg['description'] = with_note(cfg['description'], note)  # (in place: timm's default_cfg is this dict)
+            cfg['description'] = with_note(cfg.get('description') or '', note)  # (in place: timm's default_cfg)
     return model
 
 
@@ -374,6 +410,12 @@ def deployment_description(cfg: Dict[str, Any], length: int, trained: Optional[i
 NOT_RECORDED = 'not recorded: '  # a description's start where the data config was assumed (a bare weight file)
 _TRAINED_AT = re.compile(r'\(trained at (\d+)\)')
 _NEW_CLASSIFIER_NOTE = re.compile(r"(^|; )classifier new, initialised at random \(\d+ classes; the weights' had \d+\)")
+_NEW_CLASSIFIER_AT_BUILD = re.compile(r"classifier new, initialised at random (\(\d+ classes; the weights' had \d+\))")
+_SAVED_CLASSIFIER_NOTE = r'classifier new when the model saved here was built \1, trained since or not: not recorded'
+# a description that says a file's weights were loaded as the model was built (say_weights_loaded's sources)
+_LOADED_AT_BUILD = re.compile(r'^weights from .* \((?:checkpoint_path|checkpoint|pretrained_cfg_overlay file)=\)$')
+_SAVED_FROM = ', saved from a model built with '
+_NOTHING_SINCE = ', which records nothing of what trained them'
 _SEQ_LEN_NOTE = re.compile(r'(^|; )seq_len=\d+, its (?:deployment|default input) length \(trained at \d+\)')
 _RANDOM_PREFIX = 'created with pretrained=False'
 _WEIGHTS_FROM = 'weights from '  # a description's start where the weights are a file's or a folder's

@@ -37,7 +37,7 @@ from ._checkpoint import (
     other_size_keys, pooling_shown_by, record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict,
     with_class_defaults)
 from ._pretrained import (check_pretrained_record, explain_missing_weights, file_overlay_first, say_if_random,
-                          say_weights_adapted)
+                          say_saved_weights, say_weights_adapted)
 from ..layers.causal_conv import complex_channel_mix, fft_size
 from ..layers.conv_backends import autocast_disabled, exporting
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -618,12 +618,12 @@ def _create_smpconv_resnet(variant: str, pretrained: bool = False, **kwargs) -> 
                             with_class_defaults(SMPConvResNet, kwargs, RECORD_CHECKED_ARGS), RECORD_CHECKED_ARGS)
     with explain_missing_weights(variant, pretrained, kwargs, SHAPE_BLIND_ARGS), \
             first_layer_adapted_by_filter('in_chans' in kwargs):
-        return say_if_random(say_weights_adapted(remember_create_args(build_model_with_cfg(
+        return say_if_random(say_weights_adapted(say_saved_weights(remember_create_args(build_model_with_cfg(
             SMPConvResNet, variant, pretrained,
             pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn, bool(kwargs.get('features_only'))),
             feature_cfg=dict(out_indices=tuple(range(num_blocks)), feature_cls='getter'),
             **kwargs,
-        ), kwargs), pretrained, kwargs), pretrained, kwargs)
+        ), kwargs), pretrained, kwargs), pretrained, kwargs), pretrained, kwargs)
 
 
 default_cfgs = generate_default_cfgs({

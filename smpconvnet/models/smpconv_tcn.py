@@ -79,7 +79,7 @@ from ._checkpoint import (
 from ._pretrained import (
     cfg_model_defaults, check_pretrained_record, deployment_description, describes_trained_weights,
     explain_missing_weights, file_overlay_first, new_classifier_note, said_trained_length, say_deployment_length,
-    say_if_random, say_weights_adapted, with_note)
+    say_if_random, say_saved_weights, say_weights_adapted, with_note)
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -354,17 +354,24 @@ def check_num_members(num_members: Any):
 
 def drop_stale_label_names(model: nn.Module):
     """Remove ``label_names`` from ``model.pretrained_cfg`` (in place) when the model's classifier has another number
-    of outputs (``num_classes=`` at creation, ``reset_classifier``): they name the weights' classes, and mapping a
-    new classifier's argmax through them would name wrong classes without an error. The cfg's other fields keep
-    describing the weights, as timm's do; so do the labels of a model without classifier (``num_classes=0``,
-    ``features_only``: nothing to map). Its description says the classifier is new (a card or config.json written
-    from it, by timm's save_for_hf too, described the trained weights' classes only)."""
+    of outputs than the weights' (``num_classes=`` at creation, ``reset_classifier``): they name the weights' classes,
+    and mapping a new classifier's argmax through them would name wrong classes without an error. The weights' count
+    is the cfg's ``num_classes`` (a loaded file's, ``record_loaded_classes``; an overlay's), else its labels'. The
+    cfg's other fields keep describing the weights, as timm's do; so do the labels of a model without classifier
+    (``num_classes=0``, ``features_only``: nothing to map). Where the classifier is new its description says so (a
+    card or config.json written from it, by timm's save_for_hf too, described the trained weights' classes only);
+    labels of another count beside a loaded classifier (an overlay's file of 5 classes over a 2-class tag) go
+    without it (trial 66: that loaded classifier was called new, and a new one beside labels of its count was not)."""
     cfg = getattr(model, 'pretrained_cfg', None)
-    if (isinstance(cfg, dict) and cfg.get('label_names') is not None and model.num_classes > 0
-            and len(cfg['label_names']) != model.num_classes):
-        trained = len(cfg.pop('label_names'))
-        if cfg.get('description'):
-            cfg['description'] = with_note(cfg['description'], new_classifier_note(model.num_classes, trained))
+    if not isinstance(cfg, dict) or not model.num_classes > 0:
+        return
+    labels = cfg.get('label_names')
+    trained = cfg.get('num_classes') or (len(labels) if labels is not None else None)
+    new = trained is not None and trained != model.num_classes
+    if labels is not None and (new or len(labels) != model.num_classes):
+        cfg.pop('label_names')
+    if new and cfg.get('description'):
+        cfg['description'] = with_note(cfg['description'], new_classifier_note(model.num_classes, trained))
 
 
 # the SMP units inside a two_branch_eval context (by identity, with its nesting depth): nothing is set on the
@@ -1835,12 +1842,19 @@ def _filter_ensemble(state_dict: Dict[str, Any], model: SMPConvTCNEnsemble) -> D
     found, count = member_indices(state_dict), len(model.members)
     if not found:
         arch = (getattr(model, 'pretrained_cfg', None) or {}).get('architecture') or 'smpconv_tcn_<variant>'
-        # num_members=1, not "without num_members": a registered ensemble's variant has members by default
+        # num_members=1, not "without num_members": a registered ensemble's variant has members by default; every
+        # argument its shapes tell (trial 66: num_members=1 alone was refused again for the class count)
+        if any(k.startswith('blocks.') for k in state_dict):
+            with _hints_of_members(1):
+                hint = _shape_args(state_dict, model.members[0])
+            build = f'num_members=1 and the arguments it was trained with: {hint}'
+        else:  # (the original layout: its shapes are read once it is refused as a single model)
+            build = (f'num_members=1 (timm.create_model({arch!r}, num_members=1, ...)) and the arguments it was '
+                     f'trained with')
         raise ValueError(
             f'checkpoint is a single SMP-TCN (no members.<i>. keys), the model an ensemble of {count}: create it with '
-            f'num_members=1 (timm.create_model({arch!r}, num_members=1, ...)) and the arguments the weights were '
-            f'trained with (kernel_length= and global_pool= do not show in their shapes; a model folder\'s '
-            f'config.json records them: timm.create_model(\'local-dir:<folder>\', pretrained=True)), or, to train an '
+            f'{build} (a model folder\'s config.json records kernel_length= and global_pool=: '
+            f'timm.create_model(\'local-dir:<folder>\', pretrained=True)), or, to train an '
             f'ensemble from it, put it into one member, the others keeping their random initialisation (not the '
             f'trained model\'s outputs): model = timm.create_model({arch!r}, num_members={count}); '
             f'model.members[0].load_state_dict(state_dict)')
@@ -1990,6 +2004,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
             feature_cfg=dict(out_indices=tuple(range(model_args['num_blocks'])), feature_cls=SMPTCNFeatures),
             **model_args,
         )
+    say_saved_weights(model, pretrained, kwargs)  # (a folder's description, before this build's notes)
     # the model itself, or the one a features_only wrapper holds (an ensemble's members: the ensemble's cfg)
     for module in model.modules():
         if isinstance(module, (SMPConvTCN, SMPConvTCNEnsemble)) and getattr(module, 'pretrained_cfg', None):

@@ -35,7 +35,7 @@ from ._checkpoint import (
     record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict, with_class_defaults)
 from ..layers.conv_backends import KernelCache, PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
 from ._pretrained import (check_pretrained_record, explain_missing_weights, file_overlay_first, say_if_random,
-                          say_weights_adapted, weight_source_cfg)
+                          say_saved_weights, say_weights_adapted, weight_source_cfg)
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import BATCHNORM_2D_TYPES, bn_scale_shift, fold_affine_before, fold_bn_after
 
@@ -1102,12 +1102,12 @@ def _create_smpconvnet(variant: str, pretrained: bool = False, **kwargs) -> SMPC
     # a failure to find the weights says where they were looked for and how to get them
     with explain_missing_weights(variant, pretrained, kwargs, SHAPE_BLIND_ARGS), \
             in_chans_asked('in_chans' in kwargs):
-        return say_if_random(say_weights_adapted(remember_create_args(build_model_with_cfg(
+        return say_if_random(say_weights_adapted(say_saved_weights(remember_create_args(build_model_with_cfg(
             SMPConvNet, variant, pretrained,
             pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn, bool(kwargs.get('features_only'))),
             feature_cfg=dict(out_indices=(0, 1, 2, 3), feature_cls='getter'),
             **model_args,
-        ), kwargs), pretrained, kwargs), pretrained, kwargs)
+        ), kwargs), pretrained, kwargs), pretrained, kwargs), pretrained, kwargs)
 
 
 def _cfg(url: str = '', **kwargs) -> Dict[str, Any]:

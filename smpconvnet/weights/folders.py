@@ -12,7 +12,7 @@ import torch
 
 from ..atomic_io import atomic_dir, check_destination, entries_besides, holds_nothing
 from ..models import (NOT_RECORDED, describes_trained_weights, member_network, recorded_args_metadata, said_random,
-                      said_trained_length, weights_loaded_after)
+                      said_trained_length, trained_from_description, weights_loaded_after)
 from .hub import MANIFEST_NAME
 
 __all__ = [
@@ -235,8 +235,10 @@ def retrained_cfg(base_cfg: Dict[str, Any], **fields: Any) -> Dict[str, Any]:
     trained with: ``input_size``, ``crop_pct``, ``num_classes``, ``label_names``, ...). ``label_names`` of
     another class count are dropped, and ``pool_size`` (the final feature map's) follows a new ``input_size``. timm's
     data config (``resolve_data_config``) reads the result back, so a folder written with it is scored at the size it
-    was trained at, not the base's 224 px."""
+    was trained at, not the base's 224 px. Without a ``description`` the result says what they were trained from
+    (``trained_from_description``), not the base's description of its own weights."""
     cfg = {k: v for k, v in dict(base_cfg).items() if k not in WEIGHTS_IDENTITY_FIELDS}
+    cfg['description'] = trained_from_description(dict(base_cfg))
     cfg.update(fields)
     old_size, new_size, pool = base_cfg.get('input_size'), cfg.get('input_size'), base_cfg.get('pool_size')
     if 'pool_size' not in fields and old_size and new_size and pool and len(old_size) == len(new_size) \

@@ -952,7 +952,9 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         described = {} if 'description' in given or not bare else dict(
             description=f'{NOT_RECORDED}{path.name} names no model' + (
                 f', so the {assumed_data} of {source.architecture} {verb} assumed' if assumed_data else ''))
-        _set_pretrained_cfg(model, lambda cfg: dict(retrained_cfg(cfg, **described), **given))
+        # (the description its cfg has where a file names the model: not "trained from" the registered tag's)
+        _set_pretrained_cfg(model, lambda cfg: dict(retrained_cfg(
+            cfg, **(described or {'description': cfg.get('description')})), **given))
     unset = [k for k in source.assumed if k not in kwargs]
     if unset:
         # a bare state dict of a model built with, say, global_pool='avg' would otherwise run silently as 'last'

@@ -398,3 +398,18 @@ def test_overlay_file_keeps_its_trained_head_of_the_requested_classes(tmp_path, 
     # (trial 50: torch's bare size mismatch before; the counts and num_classes= now)
     with pytest.raises(ValueError, match='checkpoint has a classifier of 7 classes, the model .*pass num_classes=7'):
         timm.create_model(name, pretrained=True, pretrained_cfg_overlay=overlay, **kwargs)
+    # the description says the classifier is new where it is, and only there (trial 66: an overlay stating the file's
+    # count, num_classes=7, called the SMP-TCN's loaded head new; with num_classes=2 its new head was not said)
+    note = "classifier new, initialised at random"
+    assert note not in loaded.pretrained_cfg['description']
+    assert f"{note} (3 classes; the weights' had 7)" in other.pretrained_cfg['description']
+    stated = timm.create_model(name, pretrained=True, num_classes=7, pretrained_cfg_overlay=dict(overlay, num_classes=7),
+                               **kwargs).eval()
+    with torch.no_grad():
+        assert torch.equal(stated(x), trained(x))
+    assert note not in stated.pretrained_cfg['description'] and 'label_names' not in stated.pretrained_cfg
+    registered = timm.models.get_pretrained_cfg(name).num_classes
+    new = timm.create_model(name, pretrained=True, num_classes=registered, pretrained_cfg_overlay=dict(
+        overlay, num_classes=7), **kwargs)
+    assert f"{note} ({registered} classes; the weights' had 7)" in new.pretrained_cfg['description']
+    assert 'label_names' not in new.pretrained_cfg

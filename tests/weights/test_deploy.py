@@ -463,6 +463,69 @@ def test_a_model_trained_from_scratch_and_saved_with_timm_is_not_called_random(t
     assert capsys.readouterr().out.splitlines()[0] == f'{name}: smpconv_tcn_gunpoint'
 
 
+@pytest.mark.parametrize('source', ['local-dir', 'hf-hub'])
+def test_a_model_trained_after_a_checkpoint_or_a_new_classifier_and_saved_with_timm_is_not_described_by_its_build(
+        tmp_path, monkeypatch, capsys, source):
+    """Trial 66: a model built with checkpoint_path=W (or with a new classifier: num_classes=3), trained in place and
+    saved with save_for_hf, reloaded from the folder or Hub repo, said its weights were W's (and its classifier
+    "initialised at random"): info, load_model's model and reparam's card too. The folder's weights are said, with
+    what the model it was saved from was built with and that nothing records its training since, again when such a
+    reloaded model is saved; the fine-tuning recipe's retrained_cfg says what they were trained from."""
+    from conftest import serve_from_offline_hf_cache
+    from smpconvnet.models import describes_trained_weights
+    from smpconvnet.weights.folders import retrained_cfg, write_model_folder
+    shipped = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).eval()
+    registered = shipped.pretrained_cfg['description']
+    torch.save(shipped.state_dict(), tmp_path / 'w.pth')
+    x = torch.randn(3, 1, 150)
+
+    def trained(model):  # (its training, in short: weights that are no longer the ones it was built with)
+        with torch.no_grad():
+            model.head.bias.add_(0.5)
+        return model.eval()
+
+    def reloaded(folder):
+        name, where = f'local-dir:{folder}', str(folder)
+        if source == 'hf-hub':
+            name = where = serve_from_offline_hf_cache(monkeypatch, tmp_path, f'me/{folder.name}', folder)
+        return timm.create_model(name, pretrained=True).eval(), name, where
+
+    tuned = trained(timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(tmp_path / 'w.pth')))
+    timm.models.save_for_hf(tuned, tmp_path / 'ft', safe_serialization=True)
+    model, name, where = reloaded(tmp_path / 'ft')
+    said = (f"not recorded: weights from {where}, saved from a model built with weights from {tmp_path / 'w.pth'} "
+            f"(checkpoint_path=), which records nothing of what trained them; the description of its cfg: {registered}")
+    with torch.no_grad():
+        assert torch.equal(model(x), tuned(x))
+    assert model.pretrained_cfg['description'] == said and not describes_trained_weights(model.pretrained_cfg)
+    assert load_model(name)[0].pretrained_cfg['description'] == said
+    assert main(['reparam', name, str(tmp_path / 'dep')]) == 0
+    card = (tmp_path / 'dep' / 'README.md').read_text()
+    assert f"built with weights from w.pth (checkpoint_path=)" in card and '**Weights:** weights from w.pth' not in card
+    # saved again from the reloaded model: the new folder's weights, built with the first folder's
+    timm.models.save_for_hf(trained(model), tmp_path / 'ft2', safe_serialization=True)
+    again, _, where2 = reloaded(tmp_path / 'ft2')
+    assert again.pretrained_cfg['description'] == (
+        f'not recorded: weights from {where2}, saved from a model built with weights from {where}, which records '
+        f'nothing of what trained them; the description of its cfg: {registered}')
+    # a new classifier, trained and saved: not said to be initialised at random
+    head = trained(timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, num_classes=3))
+    timm.models.save_for_hf(head, tmp_path / 'nc3', safe_serialization=True)
+    model, name, _ = reloaded(tmp_path / 'nc3')
+    assert model.pretrained_cfg['description'] == (
+        f"{registered}; classifier new when the model saved here was built (3 classes; the weights' had 2), trained "
+        f"since or not: not recorded")
+    capsys.readouterr()
+    assert main(['info', name]) == 0
+    assert 'initialised at random' not in capsys.readouterr().out
+    # the fine-tuning recipe (docs/training.md): what they were trained from
+    head.pretrained_cfg = retrained_cfg(head.pretrained_cfg, input_size=(1, 1, 150), num_classes=3)
+    write_model_folder(head, tmp_path / 'recipe', 'card')
+    model, _, _ = reloaded(tmp_path / 'recipe')
+    assert model.pretrained_cfg['description'] == f'trained from the weights of smpconv_tcn_gunpoint.aeon: {registered}'
+    assert describes_trained_weights(model.pretrained_cfg)
+
+
 def test_checkpoint_path_over_pretrained_weights_is_said_to_be_its_weights(tmp_path, capsys):
     """Trial 65: timm.create_model(tag, pretrained=True, checkpoint_path=W) (train.py's --pretrained with
     --initial-checkpoint) loaded W's weights and kept the tag's description: save_for_hf's config.json and
