@@ -32,7 +32,7 @@ __all__ = [
     'said_other_weights', 'said_random', 'weights_loaded_after', 'new_classifier_note',
     'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length', 'deployment_description',
     'say_weights_adapted', 'adapted_channels_note', 'with_note', 'describes_trained_weights', 'file_overlay_first',
-    'trained_from_description',
+    'trained_from_description', 'with_classifier_note',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -237,7 +237,9 @@ def say_saved_weights(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> A
             built = _WEIGHTS_FROM + head[len(NOT_RECORDED + _WEIGHTS_FROM):].partition(_SAVED_FROM)[0]
         else:
             built = None
-        registered = _NEW_CLASSIFIER_AT_BUILD.sub(_SAVED_CLASSIFIER_NOTE, _registered_part(said) if built else said)
+        registered = _registered_part(said) if built else said
+        for at_build, saved in _NOTES_AT_BUILD:
+            registered = at_build.sub(saved, registered)
         if built:
             description = f'{NOT_RECORDED}{_WEIGHTS_FROM}{name}{_SAVED_FROM}{built}{_NOTHING_SINCE}' + (
                 f'{_TAG_DESCRIPTION}{registered}' if registered else '')
@@ -249,6 +251,12 @@ def say_saved_weights(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> A
     return model
 
 
+def _unbuilt(said: str) -> str:
+    # a description without what training changes: a classifier said new (trained now), a deployment length with its
+    # trained one (trained at the cfg's input size now: trial 66b, a card said 150 of a model fine-tuned at 300)
+    return _SEQ_LEN_NOTE.sub('', _ANY_CLASSIFIER_NOTE.sub('', said)).lstrip('; ')
+
+
 def trained_from_description(cfg: Dict[str, Any]) -> str:
     """The description of weights trained from those a pretrained cfg describes (fine-tuned, or trained from a
     model built at random): "trained from random initialisation", "trained from the weights of TAG: ..." or "trained
@@ -257,9 +265,10 @@ def trained_from_description(cfg: Dict[str, Any]) -> str:
     (a new classifier "initialised at random") was written to a fine-tuned folder's config.json (trial 66)."""
     said = cfg.get('description') or ''
     if said_random(cfg):
-        registered = _NEW_CLASSIFIER_NOTE.sub('', _registered_part(said)).lstrip('; ')
+        # (the cfg's own description, where the random one wraps it: say_if_random's; a loader's has none)
+        registered = _unbuilt(_registered_part(said)) if said.startswith(_RANDOM_PREFIX) else ''
         return 'trained from random initialisation' + (f'{_TAG_DESCRIPTION}{registered}' if registered else '')
-    said = _NEW_CLASSIFIER_NOTE.sub('', said).lstrip('; ')
+    said = _unbuilt(said)
     name = tagged_name(cfg)
     if name and not said.startswith(_SAYS_WHOSE):
         return f'trained from the weights of {name}' + (f': {said}' if said else '')
@@ -305,6 +314,13 @@ def new_classifier_note(classes: int, trained_classes: int) -> str:
     return f"classifier new, initialised at random ({classes} classes; the weights' had {trained_classes})"
 
 
+def with_classifier_note(description: str, classes: int, trained_classes: int) -> str:
+    """``description`` with ``new_classifier_note`` in place of any note of an earlier classifier (built new, or
+    built new before a folder's weights were saved): the classifier it spoke of is gone."""
+    kept = _ANY_CLASSIFIER_NOTE.sub('', description or '').lstrip('; ')
+    return with_note(kept, new_classifier_note(classes, trained_classes))
+
+
 def adapted_channels_note(chans: int, trained: int) -> str:
     """What a description adds for a first layer adapted to other input channels than the weights' (``in_chans=``):
     one wording, so that a description that says it already is not told twice."""
@@ -338,7 +354,7 @@ def say_weights_adapted(model: Any, pretrained: bool, kwargs: Dict[str, Any], cl
         classes, trained_classes = getattr(module, 'num_classes', None), cfg.get('num_classes')
         if classifier and module is model and not kwargs.get('features_only') and isinstance(classes, int) \
                 and classes > 0 and trained_classes and trained_classes != classes:
-            notes.append(new_classifier_note(classes, trained_classes))
+            cfg['description'] = with_classifier_note(cfg.get('description'), classes, trained_classes)
         chans = getattr(module, 'in_chans', None)
         if isinstance(chans, int) and cfg.get('input_size') and int(cfg['input_size'][0]) != chans:
             notes.append(adapted_channels_note(chans, int(cfg['input_size'][0])))
@@ -410,8 +426,19 @@ def deployment_description(cfg: Dict[str, Any], length: int, trained: Optional[i
 NOT_RECORDED = 'not recorded: '  # a description's start where the data config was assumed (a bare weight file)
 _TRAINED_AT = re.compile(r'\(trained at (\d+)\)')
 _NEW_CLASSIFIER_NOTE = re.compile(r"(^|; )classifier new, initialised at random \(\d+ classes; the weights' had \d+\)")
-_NEW_CLASSIFIER_AT_BUILD = re.compile(r"classifier new, initialised at random (\(\d+ classes; the weights' had \d+\))")
-_SAVED_CLASSIFIER_NOTE = r'classifier new when the model saved here was built \1, trained since or not: not recorded'
+# a build's notes as a folder saved since says them: true however many saves ago the build was (trial 66b: "when
+# the model saved here was built" was false of a folder saved again from a reloaded one)
+_SINCE_SAVED = ', trained since or not: not recorded'
+_NOTES_AT_BUILD = (
+    (re.compile(r"classifier new, initialised at random (\(\d+ classes; the weights' had \d+\))"),
+     r'classifier built new before these weights were saved \1' + _SINCE_SAVED),
+    (re.compile(r"first layer adapted to (\d+) input channels from the weights' (\d+) \(timm's rule: exact for 1 or a "
+                r"multiple of \d+, approximate otherwise\)"),
+     r"first layer adapted before these weights were saved (\1 input channels from the weights' \2)" + _SINCE_SAVED),
+)
+# a classifier note of either kind: a newer classifier's replaces it (trial 66b: one of 3 classes stayed beside 9's)
+_ANY_CLASSIFIER_NOTE = re.compile(r"(^|; )classifier (?:new, initialised at random|built new before these weights were "
+                                  r"saved) \(\d+ classes; the weights' had \d+\)(?:" + re.escape(_SINCE_SAVED) + ')?')
 # a description that says a file's weights were loaded as the model was built (say_weights_loaded's sources)
 _LOADED_AT_BUILD = re.compile(r'^weights from .* \((?:checkpoint_path|checkpoint|pretrained_cfg_overlay file)=\)$')
 _SAVED_FROM = ', saved from a model built with '

@@ -618,7 +618,8 @@ def _create_smpconv_resnet(variant: str, pretrained: bool = False, **kwargs) -> 
                             with_class_defaults(SMPConvResNet, kwargs, RECORD_CHECKED_ARGS), RECORD_CHECKED_ARGS)
     with explain_missing_weights(variant, pretrained, kwargs, SHAPE_BLIND_ARGS), \
             first_layer_adapted_by_filter('in_chans' in kwargs):
-        return say_if_random(say_weights_adapted(say_saved_weights(remember_create_args(build_model_with_cfg(
+        # (a build's notes after whose weights it holds: "the description of its cfg" named notes alone, trial 66b)
+        return say_weights_adapted(say_if_random(say_saved_weights(remember_create_args(build_model_with_cfg(
             SMPConvResNet, variant, pretrained,
             pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn, bool(kwargs.get('features_only'))),
             feature_cfg=dict(out_indices=tuple(range(num_blocks)), feature_cls='getter'),

@@ -78,8 +78,8 @@ from ._checkpoint import (
     remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
 from ._pretrained import (
     cfg_model_defaults, check_pretrained_record, deployment_description, describes_trained_weights,
-    explain_missing_weights, file_overlay_first, new_classifier_note, said_trained_length, say_deployment_length,
-    say_if_random, say_saved_weights, say_weights_adapted, with_note)
+    explain_missing_weights, file_overlay_first, said_trained_length, say_deployment_length, say_if_random,
+    say_saved_weights, say_weights_adapted, with_classifier_note)
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -371,7 +371,7 @@ def drop_stale_label_names(model: nn.Module):
     if labels is not None and (new or len(labels) != model.num_classes):
         cfg.pop('label_names')
     if new and cfg.get('description'):
-        cfg['description'] = with_note(cfg['description'], new_classifier_note(model.num_classes, trained))
+        cfg['description'] = with_classifier_note(cfg['description'], model.num_classes, trained)
 
 
 # the SMP units inside a two_branch_eval context (by identity, with its nesting depth): nothing is set on the
@@ -1386,6 +1386,11 @@ def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
     # deployed (static kernels), then the model's own kernel_length and global_pool, which no shape tells (an SMP
     # kernel's points fit any length; a pooling has no weights): copied as printed, it builds a network the weights
     # load into
+    return shape_hint(*_shape_arg_values(sd, model))
+
+
+def _shape_arg_values(sd: Dict[str, torch.Tensor], model: nn.Module) -> Tuple[Dict[str, Any], str]:
+    # _shape_args' arguments and what they leave untold
     w, head = sd.get('blocks.0.conv1.smp.kernel.weights'), sd.get('head.weight')
     static, small = sd.get('blocks.0.conv1.weight'), sd.get('blocks.0.conv1.small.weight')
     args = {'num_blocks': len({int(k.split('.')[1]) for k in sd if k.startswith('blocks.')})}
@@ -1411,16 +1416,15 @@ def _shape_args(sd: Dict[str, torch.Tensor], model: nn.Module) -> str:
     if deployed:
         taps = static.shape[-1]
         length = taps if 'centred' not in sd else (taps + 1) // 2  # (a centred kernel has 2L - 1 taps for L steps)
-        return shape_hint(args, f"its pooling they do not: this model's global_pool; its static kernels have {taps} "
-                                f"taps: kernel_length={taps}, or kernels as long as an input of {length} steps "
-                                f"deployed for that length")
+        return args, (f"its pooling they do not: this model's global_pool; its static kernels have {taps} taps: "
+                      f"kernel_length={taps}, or kernels as long as an input of {length} steps deployed for that length")
     length = 'kernels as long as the input' if model.kernel_length is None else 'kernel_length'
     if 'centred' in sd and model.kernel_length is not None and model.kernel_length % 2 == 0:
         # a centred kernel has a middle tap: this model's even length cannot be the weights' (trial 52: the copy
         # failed to build)
         args['kernel_length'] = model.kernel_length + 1
         length = f'kernel_length made odd ({model.kernel_length} + 1: a centred kernel has a middle tap)'
-    return shape_hint(args, f"its kernel length and pooling they do not: this model's {length} and global_pool")
+    return args, f"its kernel length and pooling they do not: this model's {length} and global_pool"
 
 
 # the member count of the ensemble whose members' parts the filter is filtering (_filter_ensemble), for its hints
@@ -1844,10 +1848,13 @@ def _filter_ensemble(state_dict: Dict[str, Any], model: SMPConvTCNEnsemble) -> D
         arch = (getattr(model, 'pretrained_cfg', None) or {}).get('architecture') or 'smpconv_tcn_<variant>'
         # num_members=1, not "without num_members": a registered ensemble's variant has members by default; every
         # argument its shapes tell (trial 66: num_members=1 alone was refused again for the class count)
+        ensemble = f'num_members={count}'
         if any(k.startswith('blocks.') for k in state_dict):
             with _hints_of_members(1):
-                hint = _shape_args(state_dict, model.members[0])
-            build = f'num_members=1 and the arguments it was trained with: {hint}'
+                args, untold = _shape_arg_values(state_dict, model.members[0])
+            build = f'num_members=1 and the arguments it was trained with: {shape_hint(args, untold)}'
+            # (the member's architecture too: the registered one's members refused a file of other widths)
+            ensemble = ', '.join(f'{k}={v!r}' for k, v in dict(args, num_members=count).items())
         else:  # (the original layout: its shapes are read once it is refused as a single model)
             build = (f'num_members=1 (timm.create_model({arch!r}, num_members=1, ...)) and the arguments it was '
                      f'trained with')
@@ -1856,7 +1863,7 @@ def _filter_ensemble(state_dict: Dict[str, Any], model: SMPConvTCNEnsemble) -> D
             f'{build} (a model folder\'s config.json records kernel_length= and global_pool=: '
             f'timm.create_model(\'local-dir:<folder>\', pretrained=True)), or, to train an '
             f'ensemble from it, put it into one member, the others keeping their random initialisation (not the '
-            f'trained model\'s outputs): model = timm.create_model({arch!r}, num_members={count}); '
+            f'trained model\'s outputs): model = timm.create_model({arch!r}, {ensemble}); '
             f'model.members[0].load_state_dict(state_dict)')
     if found != list(range(len(found))):
         raise ValueError(f'checkpoint holds members {found}: an ensemble\'s members are numbered 0..M-1')
@@ -2021,8 +2028,8 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     model.arch_args = whole_architecture(model_args)
     say_deployment_length(model, pretrained, model_args.get('seq_len'), weights_length, _takes_any_length(model))
     # (its classifier is said with its labels: drop_stale_label_names)
-    return say_if_random(say_weights_adapted(remember_create_args(model, kwargs), pretrained, kwargs, classifier=False),
-                         pretrained, kwargs)
+    return say_weights_adapted(say_if_random(remember_create_args(model, kwargs), pretrained, kwargs), pretrained, kwargs,
+                               classifier=False)
 
 
 def _registered_length(variant: str, model_args: Dict[str, Any]) -> Optional[int]:

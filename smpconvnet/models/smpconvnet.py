@@ -1102,7 +1102,8 @@ def _create_smpconvnet(variant: str, pretrained: bool = False, **kwargs) -> SMPC
     # a failure to find the weights says where they were looked for and how to get them
     with explain_missing_weights(variant, pretrained, kwargs, SHAPE_BLIND_ARGS), \
             in_chans_asked('in_chans' in kwargs):
-        return say_if_random(say_weights_adapted(say_saved_weights(remember_create_args(build_model_with_cfg(
+        # (a build's notes after whose weights it holds: "the description of its cfg" named notes alone, trial 66b)
+        return say_weights_adapted(say_if_random(say_saved_weights(remember_create_args(build_model_with_cfg(
             SMPConvNet, variant, pretrained,
             pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn, bool(kwargs.get('features_only'))),
             feature_cfg=dict(out_indices=(0, 1, 2, 3), feature_cls='getter'),

@@ -1048,6 +1048,10 @@ def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust
     """
     trust_pickle = _flag('trust_pickle', trust_pickle)
     pretrained = pretrained if isinstance(pretrained, str) and pretrained == 'auto' else _flag('pretrained', pretrained)
+    if pretrained == 'auto' and kwargs.get('checkpoint_path'):
+        # the file replaces every weight, strictly: the available ones are not loaded first (trial 66b: a registered
+        # ensemble's shipped weights were, into the one-member model a refusal's hint asked for, and refused)
+        pretrained = False
     try:
         model, description, extra = _load_model_with_config(spec, pretrained, trust_pickle, **kwargs)
     except TypeError as e:  # an argument the model does not take, where the path did not say so (hf-hub:, deployed)

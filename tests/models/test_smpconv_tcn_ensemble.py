@@ -116,6 +116,14 @@ def test_wrong_member_count_or_single_model_weights_are_refused(tmp_path):
     assert hint['num_members'] == 1 and hint['num_classes'] == model.members[0].num_classes
     copied = timm.create_model('smpconv_tcn_chartraj', checkpoint_path=single, **hint)
     assert all(torch.equal(v, model.members[0].state_dict()[k]) for k, v in copied.state_dict().items())
+    # its other way, copied: an ensemble of the file's architecture (trial 66b: the registered one's members refused
+    # a file of other widths), the file in its first member
+    code = re.search(r'(model = timm\.create_model\(.*\); model\.members\[0\]\.load_state_dict\(state_dict\))',
+                     str(e.value)).group(1)
+    scope = dict(timm=timm, state_dict=model.members[0].state_dict())
+    exec(code, scope)
+    assert scope['model'].num_members == 2 and all(
+        torch.equal(v, model.members[0].state_dict()[k]) for k, v in scope['model'].members[0].state_dict().items())
     one = timm.create_model('smpconv_tcn_chartraj', pretrained=True, num_members=1,
                             pretrained_cfg_overlay=dict(file=single), **SMALL)  # as the hint says
     assert isinstance(one, SMPConvTCN) and all(torch.equal(v, model.members[0].state_dict()[k])
@@ -472,3 +480,21 @@ def test_a_centred_hint_never_offers_an_even_kernel_length(tmp_path):
     x = torch.randn(2, 1, 100)
     with torch.no_grad():
         assert torch.equal(copied(x), trained(x))
+
+
+def test_a_commands_hint_for_a_single_model_file_of_a_shipped_ensemble_works_as_printed(tmp_path, capsys):
+    """Trial 66b: `info smpconv_tcn_osuleaf --model-kwargs checkpoint_path=W` refused W (one SMP-TCN) with the
+    arguments that build it; given them, --pretrained auto loaded the shipped 5-member weights into the one-member
+    model first and refused those, asking for num_members=5. With checkpoint_path the file is the weights: nothing is
+    loaded before it, and the printed command works."""
+    import shlex
+    from smpconvnet.cli import main
+    single = timm.create_model('smpconv_tcn_osuleaf', num_members=1, num_blocks=2, hidden_channels=8).eval()
+    path = str(tmp_path / 'single.safetensors')
+    save_file(single.state_dict(), path)
+    with pytest.raises(ValueError, match='a single SMP-TCN') as e:
+        timm.create_model('smpconv_tcn_osuleaf', checkpoint_path=path)
+    words = shlex.split(re.search(r'a command: --model-kwargs ([^;)]*)', str(e.value)).group(1))
+    assert 'num_members=1' in words
+    assert main(['info', 'smpconv_tcn_osuleaf', '--model-kwargs', f'checkpoint_path={path}', *words]) == 0
+    assert f'weights from {path} (checkpoint_path=' in capsys.readouterr().out

@@ -513,17 +513,40 @@ def test_a_model_trained_after_a_checkpoint_or_a_new_classifier_and_saved_with_t
     timm.models.save_for_hf(head, tmp_path / 'nc3', safe_serialization=True)
     model, name, _ = reloaded(tmp_path / 'nc3')
     assert model.pretrained_cfg['description'] == (
-        f"{registered}; classifier new when the model saved here was built (3 classes; the weights' had 2), trained "
+        f"{registered}; classifier built new before these weights were saved (3 classes; the weights' had 2), trained "
         f"since or not: not recorded")
     capsys.readouterr()
     assert main(['info', name]) == 0
     assert 'initialised at random' not in capsys.readouterr().out
+    # saved again from the reloaded model (trial 66b: "when the model saved here was built" was false of it), and a
+    # newer classifier's note in place of the older one's (one of 3 classes stayed beside 9's)
+    timm.models.save_for_hf(model, tmp_path / 'nc3b', safe_serialization=True)
+    assert reloaded(tmp_path / 'nc3b')[0].pretrained_cfg['description'] == model.pretrained_cfg['description']
+    nine = timm.create_model(f"local-dir:{tmp_path / 'nc3'}", pretrained=True, num_classes=9)
+    assert nine.pretrained_cfg['description'] == (
+        f"{registered}; classifier new, initialised at random (9 classes; the weights' had 3)")
     # the fine-tuning recipe (docs/training.md): what they were trained from
     head.pretrained_cfg = retrained_cfg(head.pretrained_cfg, input_size=(1, 1, 150), num_classes=3)
     write_model_folder(head, tmp_path / 'recipe', 'card')
     model, _, _ = reloaded(tmp_path / 'recipe')
     assert model.pretrained_cfg['description'] == f'trained from the weights of smpconv_tcn_gunpoint.aeon: {registered}'
     assert describes_trained_weights(model.pretrained_cfg)
+    # fine-tuned at another length: trained at the cfg's (trial 66b: "(trained at 150)" stayed, and reparam's card
+    # said the kernels of a model trained at 300 were other than the trained ones)
+    from smpconvnet.weights.folders import cfg_trained_length
+    longer = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, seq_len=300)
+    cfg = retrained_cfg(longer.pretrained_cfg, input_size=(1, 1, 300))
+    assert cfg['description'] == f'trained from the weights of smpconv_tcn_gunpoint.aeon: {registered}'
+    assert cfg_trained_length(cfg) == 300
+    # a build's notes after whose weights it holds: not "the description of its cfg" where the cfg has none
+    from safetensors.torch import save_file
+    small = dict(layers=[1, 1, 1, 1], channels=[16, 32, 64, 128])
+    save_file(timm.create_model('smpconvnet_t', **small).state_dict(), str(tmp_path / 'in1k.safetensors'))
+    ten = timm.create_model('smpconvnet_t', pretrained=True, num_classes=10, **small,
+                            pretrained_cfg_overlay=dict(file=str(tmp_path / 'in1k.safetensors')))
+    assert ten.pretrained_cfg['description'] == (
+        f"weights from {tmp_path / 'in1k.safetensors'} (pretrained_cfg_overlay file=); classifier new, initialised at "
+        f"random (10 classes; the weights' had 1000)")
 
 
 def test_checkpoint_path_over_pretrained_weights_is_said_to_be_its_weights(tmp_path, capsys):
@@ -926,7 +949,8 @@ def test_cards_and_info_of_random_or_new_classifier_models_say_so(tmp_path, caps
     assert main(['reparam', str(tmp_path / 'five'), str(tmp_path / 'five_deployed')]) == 0
     capsys.readouterr()
     deployed = json.loads((tmp_path / 'five_deployed' / 'config.json').read_text())['pretrained_cfg']
-    assert deployed['description'].count('classifier new') == 1
+    # (built new before the folder's weights were saved: trained since or not, trial 66)
+    assert deployed['description'].count("classifier built new before these weights were saved (5 classes") == 1
 
 
 def test_a_deployed_card_claims_no_trained_length_for_random_or_unrecorded_weights(tmp_path, capsys):
