@@ -229,20 +229,24 @@ def say_saved_weights(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> A
             continue
         said = cfg.get('description') or ''
         head = said.partition(_TAG_DESCRIPTION)[0]
+        loaded = _LOADED_AT_BUILD.match(said)
         if said.startswith(_RANDOM_PREFIX):
             built = 'pretrained=False'
-        elif _LOADED_AT_BUILD.match(head):
-            built = head
+        elif loaded:
+            built = loaded.group(0)
         elif head.startswith(f'{NOT_RECORDED}{_WEIGHTS_FROM}') and _SAVED_FROM in head:  # (a folder saved from one)
             built = _WEIGHTS_FROM + head[len(NOT_RECORDED + _WEIGHTS_FROM):].partition(_SAVED_FROM)[0]
         else:
             built = None
-        registered = _registered_part(said) if built else said
+        # what follows whose weights it held: the cfg's description, or the build's notes alone where the cfg had
+        # none (trial 66c: "weights from W (pretrained_cfg_overlay file=); classifier ..." was kept as it was)
+        notes = said[loaded.end():] if loaded and not said[loaded.end():].startswith(_TAG_DESCRIPTION) else ''
+        registered = notes[2:] if notes.startswith('; ') else _registered_part(said) if built else said
         for at_build, saved in _NOTES_AT_BUILD:
             registered = at_build.sub(saved, registered)
         if built:
             description = f'{NOT_RECORDED}{_WEIGHTS_FROM}{name}{_SAVED_FROM}{built}{_NOTHING_SINCE}' + (
-                f'{_TAG_DESCRIPTION}{registered}' if registered else '')
+                f'; {registered}' if notes and registered else f'{_TAG_DESCRIPTION}{registered}' if registered else '')
         elif registered != said:
             description = registered
         else:
@@ -254,7 +258,8 @@ def say_saved_weights(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> A
 def _unbuilt(said: str) -> str:
     # a description without what training changes: a classifier said new (trained now), a deployment length with its
     # trained one (trained at the cfg's input size now: trial 66b, a card said 150 of a model fine-tuned at 300)
-    return _SEQ_LEN_NOTE.sub('', _ANY_CLASSIFIER_NOTE.sub('', said)).lstrip('; ')
+    # (and a saved folder's "trained since or not": trained, said now; trial 66c)
+    return _SEQ_LEN_NOTE.sub('', _ANY_CLASSIFIER_NOTE.sub('', said)).replace(_SINCE_SAVED, '').lstrip('; ')
 
 
 def trained_from_description(cfg: Dict[str, Any]) -> str:
@@ -440,7 +445,7 @@ _NOTES_AT_BUILD = (
 _ANY_CLASSIFIER_NOTE = re.compile(r"(^|; )classifier (?:new, initialised at random|built new before these weights were "
                                   r"saved) \(\d+ classes; the weights' had \d+\)(?:" + re.escape(_SINCE_SAVED) + ')?')
 # a description that says a file's weights were loaded as the model was built (say_weights_loaded's sources)
-_LOADED_AT_BUILD = re.compile(r'^weights from .* \((?:checkpoint_path|checkpoint|pretrained_cfg_overlay file)=\)$')
+_LOADED_AT_BUILD = re.compile(r'^weights from .*? \((?:checkpoint_path|checkpoint|pretrained_cfg_overlay file)=\)(?=;|$)')
 _SAVED_FROM = ', saved from a model built with '
 _NOTHING_SINCE = ', which records nothing of what trained them'
 _SEQ_LEN_NOTE = re.compile(r'(^|; )seq_len=\d+, its (?:deployment|default input) length \(trained at \d+\)')

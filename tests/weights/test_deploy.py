@@ -547,6 +547,16 @@ def test_a_model_trained_after_a_checkpoint_or_a_new_classifier_and_saved_with_t
     assert ten.pretrained_cfg['description'] == (
         f"weights from {tmp_path / 'in1k.safetensors'} (pretrained_cfg_overlay file=); classifier new, initialised at "
         f"random (10 classes; the weights' had 1000)")
+    # saved and reloaded: the folder's weights (trial 66c: the file's were said, the notes following them directly)
+    timm.models.save_for_hf(ten, tmp_path / 'ten', safe_serialization=True)
+    model, _, where = reloaded(tmp_path / 'ten')
+    assert model.pretrained_cfg['description'] == (
+        f"not recorded: weights from {where}, saved from a model built with weights from "
+        f"{tmp_path / 'in1k.safetensors'} (pretrained_cfg_overlay file=), which records nothing of what trained them; "
+        f"classifier built new before these weights were saved (10 classes; the weights' had 1000), trained since or "
+        f"not: not recorded")
+    # what retrained_cfg says of them: trained, not "trained since or not"
+    assert 'trained since or not' not in retrained_cfg(model.pretrained_cfg, num_classes=10)['description']
 
 
 def test_checkpoint_path_over_pretrained_weights_is_said_to_be_its_weights(tmp_path, capsys):
