@@ -32,7 +32,7 @@ __all__ = [
     'said_other_weights', 'said_random', 'weights_loaded_after', 'new_classifier_note',
     'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length', 'deployment_description',
     'say_weights_adapted', 'adapted_channels_note', 'with_note', 'describes_trained_weights', 'file_overlay_first',
-    'trained_from_description', 'with_classifier_note',
+    'trained_from_description', 'with_classifier_note', 'describe_weights',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -308,7 +308,7 @@ def say_weights_loaded(model: Any, source: str, trained: bool = False, classifie
         if trained or said.startswith(_RANDOM_PREFIX):
             registered = _registered_part(said)
             if classifier_loaded:  # (trial 65: "classifier new, initialised at random" for a 3-class file loaded
-                registered = _NEW_CLASSIFIER_NOTE.sub('', registered)  # with num_classes=3)
+                registered = _ANY_CLASSIFIER_NOTE.sub('', registered).lstrip('; ')  # with num_classes=3)
             module.pretrained_cfg = module.default_cfg = dict(
                 cfg, description=f'{_WEIGHTS_FROM}{source}' + (f'{_TAG_DESCRIPTION}{registered}' if registered else ''))
 
@@ -355,17 +355,24 @@ def say_weights_adapted(model: Any, pretrained: bool, kwargs: Dict[str, Any], cl
         cfg = getattr(module, 'pretrained_cfg', None)
         if not isinstance(cfg, dict) or said_random(cfg):  # (a cfg without description gets the notes alone)
             continue
-        notes = []
+        # (in place: timm's default_cfg is this dict)
         classes, trained_classes = getattr(module, 'num_classes', None), cfg.get('num_classes')
         if classifier and module is model and not kwargs.get('features_only') and isinstance(classes, int) \
                 and classes > 0 and trained_classes and trained_classes != classes:
             cfg['description'] = with_classifier_note(cfg.get('description'), classes, trained_classes)
         chans = getattr(module, 'in_chans', None)
         if isinstance(chans, int) and cfg.get('input_size') and int(cfg['input_size'][0]) != chans:
-            notes.append(adapted_channels_note(chans, int(cfg['input_size'][0])))
-        for note in notes:
-            cfg['description'] = with_note(cfg.get('description') or '', note)  # (in place: timm's default_cfg)
+            cfg['description'] = with_note(cfg.get('description') or '',
+                                           adapted_channels_note(chans, int(cfg['input_size'][0])))
     return model
+
+
+def describe_weights(model: Any, pretrained: bool, kwargs: Dict[str, Any], classifier: bool = True) -> Any:
+    """A family builder's last step, ``model`` (in place) described: whose weights it holds (``say_if_random``),
+    then what its build adapted of them (``say_weights_adapted``), in that order, so that the notes follow the
+    weights' source (trial 66b: "the description of its cfg" named a new classifier's note where the cfg had no
+    description). A folder's description is read before (``say_saved_weights``, before the build's own notes)."""
+    return say_weights_adapted(say_if_random(model, pretrained, kwargs), pretrained, kwargs, classifier=classifier)
 
 
 def describes_trained_weights(cfg: Dict[str, Any]) -> bool:
@@ -430,7 +437,6 @@ def deployment_description(cfg: Dict[str, Any], length: int, trained: Optional[i
 
 NOT_RECORDED = 'not recorded: '  # a description's start where the data config was assumed (a bare weight file)
 _TRAINED_AT = re.compile(r'\(trained at (\d+)\)')
-_NEW_CLASSIFIER_NOTE = re.compile(r"(^|; )classifier new, initialised at random \(\d+ classes; the weights' had \d+\)")
 # a build's notes as a folder saved since says them: true however many saves ago the build was (trial 66b: "when
 # the model saved here was built" was false of a folder saved again from a reloaded one)
 _SINCE_SAVED = ', trained since or not: not recorded'

@@ -36,8 +36,8 @@ from ._checkpoint import (
     adapt_input_channels, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm, is_deployed_state_dict,
     other_size_keys, pooling_shown_by, record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict,
     with_class_defaults)
-from ._pretrained import (check_pretrained_record, explain_missing_weights, file_overlay_first, say_if_random,
-                          say_saved_weights, say_weights_adapted)
+from ._pretrained import (check_pretrained_record, describe_weights, explain_missing_weights, file_overlay_first,
+                          say_saved_weights)
 from ..layers.causal_conv import complex_channel_mix, fft_size
 from ..layers.conv_backends import autocast_disabled, exporting
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -618,13 +618,12 @@ def _create_smpconv_resnet(variant: str, pretrained: bool = False, **kwargs) -> 
                             with_class_defaults(SMPConvResNet, kwargs, RECORD_CHECKED_ARGS), RECORD_CHECKED_ARGS)
     with explain_missing_weights(variant, pretrained, kwargs, SHAPE_BLIND_ARGS), \
             first_layer_adapted_by_filter('in_chans' in kwargs):
-        # (a build's notes after whose weights it holds: "the description of its cfg" named notes alone, trial 66b)
-        return say_weights_adapted(say_if_random(say_saved_weights(remember_create_args(build_model_with_cfg(
+        return describe_weights(say_saved_weights(remember_create_args(build_model_with_cfg(
             SMPConvResNet, variant, pretrained,
             pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn, bool(kwargs.get('features_only'))),
             feature_cfg=dict(out_indices=tuple(range(num_blocks)), feature_cls='getter'),
             **kwargs,
-        ), kwargs), pretrained, kwargs), pretrained, kwargs), pretrained, kwargs)
+        ), kwargs), pretrained, kwargs), pretrained, kwargs)
 
 
 default_cfgs = generate_default_cfgs({

@@ -78,8 +78,8 @@ from ._checkpoint import (
     remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
 from ._pretrained import (
     cfg_model_defaults, check_pretrained_record, deployment_description, describes_trained_weights,
-    explain_missing_weights, file_overlay_first, said_trained_length, say_deployment_length, say_if_random,
-    say_saved_weights, say_weights_adapted, with_classifier_note)
+    describe_weights, explain_missing_weights, file_overlay_first, said_trained_length, say_deployment_length,
+    say_saved_weights, with_classifier_note)
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -1417,7 +1417,8 @@ def _shape_arg_values(sd: Dict[str, torch.Tensor], model: nn.Module) -> Tuple[Di
         taps = static.shape[-1]
         length = taps if 'centred' not in sd else (taps + 1) // 2  # (a centred kernel has 2L - 1 taps for L steps)
         return args, (f"its pooling they do not: this model's global_pool; its static kernels have {taps} taps: "
-                      f"kernel_length={taps}, or kernels as long as an input of {length} steps deployed for that length")
+                      f"kernel_length={taps}, or kernels as long as an input of {length} steps deployed for that "
+                      f"length")
     length = 'kernels as long as the input' if model.kernel_length is None else 'kernel_length'
     if 'centred' in sd and model.kernel_length is not None and model.kernel_length % 2 == 0:
         # a centred kernel has a middle tap: this model's even length cannot be the weights' (trial 52: the copy
@@ -2028,8 +2029,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     model.arch_args = whole_architecture(model_args)
     say_deployment_length(model, pretrained, model_args.get('seq_len'), weights_length, _takes_any_length(model))
     # (its classifier is said with its labels: drop_stale_label_names)
-    return say_weights_adapted(say_if_random(remember_create_args(model, kwargs), pretrained, kwargs), pretrained, kwargs,
-                               classifier=False)
+    return describe_weights(remember_create_args(model, kwargs), pretrained, kwargs, classifier=False)
 
 
 def _registered_length(variant: str, model_args: Dict[str, Any]) -> Optional[int]:

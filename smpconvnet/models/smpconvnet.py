@@ -34,8 +34,8 @@ from ._checkpoint import (
     check_deployed_fit, check_input_channels, has_batchnorm, in_chans_asked, is_deployed_state_dict, pooling_shown_by,
     record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict, with_class_defaults)
 from ..layers.conv_backends import KernelCache, PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
-from ._pretrained import (check_pretrained_record, explain_missing_weights, file_overlay_first, say_if_random,
-                          say_saved_weights, say_weights_adapted, weight_source_cfg)
+from ._pretrained import (check_pretrained_record, describe_weights, explain_missing_weights, file_overlay_first,
+                          say_saved_weights, weight_source_cfg)
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
 from ..layers.reparam import BATCHNORM_2D_TYPES, bn_scale_shift, fold_affine_before, fold_bn_after
 
@@ -1102,13 +1102,12 @@ def _create_smpconvnet(variant: str, pretrained: bool = False, **kwargs) -> SMPC
     # a failure to find the weights says where they were looked for and how to get them
     with explain_missing_weights(variant, pretrained, kwargs, SHAPE_BLIND_ARGS), \
             in_chans_asked('in_chans' in kwargs):
-        # (a build's notes after whose weights it holds: "the description of its cfg" named notes alone, trial 66b)
-        return say_weights_adapted(say_if_random(say_saved_weights(remember_create_args(build_model_with_cfg(
+        return describe_weights(say_saved_weights(remember_create_args(build_model_with_cfg(
             SMPConvNet, variant, pretrained,
             pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn, bool(kwargs.get('features_only'))),
             feature_cfg=dict(out_indices=(0, 1, 2, 3), feature_cls='getter'),
             **model_args,
-        ), kwargs), pretrained, kwargs), pretrained, kwargs), pretrained, kwargs)
+        ), kwargs), pretrained, kwargs), pretrained, kwargs)
 
 
 def _cfg(url: str = '', **kwargs) -> Dict[str, Any]:

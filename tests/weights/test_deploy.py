@@ -522,6 +522,10 @@ def test_a_model_trained_after_a_checkpoint_or_a_new_classifier_and_saved_with_t
     # newer classifier's note in place of the older one's (one of 3 classes stayed beside 9's)
     timm.models.save_for_hf(model, tmp_path / 'nc3b', safe_serialization=True)
     assert reloaded(tmp_path / 'nc3b')[0].pretrained_cfg['description'] == model.pretrained_cfg['description']
+    # a 3-class file loaded strictly over the folder: its classifier, with no note of an earlier one
+    torch.save(model.state_dict(), tmp_path / 'nc3.pth')
+    over = timm.create_model(f"local-dir:{tmp_path / 'nc3'}", pretrained=True, checkpoint_path=str(tmp_path / 'nc3.pth'))
+    assert 'classifier' not in over.pretrained_cfg['description']
     nine = timm.create_model(f"local-dir:{tmp_path / 'nc3'}", pretrained=True, num_classes=9)
     assert nine.pretrained_cfg['description'] == (
         f"{registered}; classifier new, initialised at random (9 classes; the weights' had 3)")
