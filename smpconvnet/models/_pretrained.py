@@ -401,16 +401,18 @@ def said_trained_length(cfg: Dict[str, Any]) -> Optional[int]:
     return int(found.group(1)) if found else None
 
 
-def say_deployment_length(model: Any, pretrained: bool, length: Optional[int], trained: Optional[int],
-                          any_length: bool = False) -> None:
+def say_deployment_length(model: Any, length: Optional[int], trained: Optional[int], any_length: bool = False) -> None:
     """Where a sequence model with weights trained at ``trained`` steps was created with ``seq_len=length`` (its
     deployment length, which its cfg's input size follows: timm's data config, info, reparam and export read it), its
     cfg's description says the trained length (``deployment_description``): cards and ``reparam`` read it there, as
-    timm's ``save_for_hf`` keeps it (they had called 300 steps the trained length of weights trained at 150). Random
-    weights and an assumed length (a weight file that names no model) have no trained length to say. ``any_length``:
-    the model takes inputs of any length, deployed too (fixed kernel lengths): ``length`` is only its default input
-    length, and said so."""
-    if not (pretrained or _WEIGHTS_LOADED_AFTER.get()) or length is None or trained is None:
+    timm's ``save_for_hf`` keeps it (they had called 300 steps the trained length of weights trained at 150). Built
+    with ``pretrained=False``, the cfg's length is said all the same, in "the description of its cfg"
+    (``say_if_random``; random weights have none: ``said_random``): a file loaded after the build (``checkpoint_path=``)
+    is then taken for weights trained at it, as an overlay's file is (trial 66c: with ``seq_len=200`` they were said to
+    be trained at 200). An assumed length (a weight file that names no model) has no trained length to say.
+    ``any_length``: the model takes inputs of any length, deployed too (fixed kernel lengths):
+    ``length`` is only its default input length, and said so."""
+    if length is None or trained is None:
         return
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)

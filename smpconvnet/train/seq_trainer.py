@@ -46,7 +46,7 @@ from ..user_warnings import caller_stacklevel
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
-from ..models import recorded_args_metadata, said_trained_length, tagged_name
+from ..models import recorded_args_metadata, said_random, said_trained_length, tagged_name
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input
 from ..weights.sources import (
     changed_computation, changed_computation_message, check_none_kwargs, load_model_with_config,
@@ -1094,8 +1094,9 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                          else ')'), stacklevel=caller_stacklevel())
     lengths = data.lengths
     # the length the weights were trained at, where the cfg's is a deployment length (seq_len=, reparam
-    # --input-size): whole-series kernels are sampled over the padded length, so it is the trained model's grid
-    trained = said_trained_length(cfg)
+    # --input-size): whole-series kernels are sampled over the padded length, so it is the trained model's grid.
+    # Random weights have none (their description names their cfg's)
+    trained = None if said_random(cfg) else said_trained_length(cfg)
     same = bool((lengths == lengths[0]).all())
     if deployed_for and kernels_span_the_input(model) and (
             (trained is not None and trained not in deployed_for)

@@ -198,7 +198,7 @@ def _name_local_paths(text: str) -> Tuple[str, bool]:
         found = None
         for end in ends:
             candidate = span[:end].rstrip().rstrip('.:')
-            if candidate and Path(candidate).exists():
+            if candidate and _exists(candidate):
                 found = candidate
                 break
         if found is None:  # no existing path starts here: kept, and the search goes on after its first word
@@ -214,6 +214,15 @@ def _name_local_paths(text: str) -> Tuple[str, bool]:
             shown, bare = path.name, True
         out.append(text[pos:start.start()] + shown)
         pos = start.start() + len(found)
+
+
+def _exists(candidate: str) -> bool:
+    # a run of text taken for a path may hold a part longer than a file name may be (a long description after a
+    # path: ENAMETOOLONG, which Path.exists raises): no such file
+    try:
+        return Path(candidate).exists()
+    except OSError:
+        return False
 
 
 def local_paths_to_names(text: str) -> str:

@@ -1058,6 +1058,9 @@ def test_a_card_names_a_path_with_spaces_without_its_directories(tmp_path):
     # trial 62: a train.py checkpoint's card said "trained by timm train.py from local-dir:/tmp/.../conv_small"
     assert local_paths_to_names(f'from local-dir:{tmp_path / "my dir"} (x)') == 'from local-dir:my dir (x)'
     assert local_paths_to_names('https://github.com/sangnekim/SMPConv') == 'https://github.com/sangnekim/SMPConv'
+    # a path followed by a description longer than a file name may be (stop 67: ENAMETOOLONG from the card's writer)
+    tail = ', saved from a model built with pretrained=False' + '; the description of its cfg' * 10
+    assert local_paths_to_names(f'weights from {tmp_path / "my dir"}{tail}') == f'weights from my dir{tail}'
 
 
 def test_positional_arguments_may_follow_model_kwargs(tmp_path, capsys):

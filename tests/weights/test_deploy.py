@@ -1053,6 +1053,31 @@ def test_trained_weights_deployed_for_another_length_in_python_say_so(tmp_path):
         in card
 
 
+def test_a_file_loaded_after_a_build_for_another_length_keeps_the_cfgs_trained_length(tmp_path):
+    """Trial 66c: checkpoint_path=F (GunPoint's weights, trained at 150) with seq_len=200 said nothing of 150, so
+    its cfg (and the card of the model pushed) gave 200 as the trained length, where an overlay's file and the
+    tag's weights say "(trained at 150)". The file is read as its cfg describes, in each of the three ways; a
+    random model says no trained length of its own (its cfg's is in "the description of its cfg")."""
+    from safetensors.torch import save_file
+    from smpconvnet.weights.folders import cfg_trained_length
+    from smpconvnet.weights.push import push_model
+    trained = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True)
+    file = tmp_path / 'gp.safetensors'
+    save_file({k: v.contiguous() for k, v in trained.state_dict().items()}, str(file))
+    ways = dict(tag=dict(pretrained=True), checkpoint_path=dict(checkpoint_path=str(file)),
+                overlay=dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file))))
+    for way, kwargs in ways.items():
+        model = timm.create_model('smpconv_tcn_gunpoint.aeon', seq_len=200, **kwargs)
+        assert model.pretrained_cfg['input_size'] == (1, 1, 200), way
+        assert cfg_trained_length(model.pretrained_cfg) == 150, way
+        assert model.pretrained_cfg['description'].endswith('; seq_len=200, its deployment length (trained at 150)')
+    push_model(model.eval(), 'me/x', dry_run=str(tmp_path / 'card'), quiet=True)
+    assert 'trained at L = 150' in (tmp_path / 'card' / 'README.md').read_text()
+    random = timm.create_model('smpconv_tcn_gunpoint.aeon', seq_len=200)
+    assert cfg_trained_length(random.pretrained_cfg) is None
+    assert random.pretrained_cfg['description'].startswith('created with pretrained=False: initialised at random')
+
+
 def test_a_first_layer_adapted_to_other_channels_is_said_in_its_description(tmp_path):
     """Trial 63: a model built from trained weights with other input channels (in_chans=1 from BasicMotions' 6) kept
     the weights' description alone, so push_model's card read "6 channels" beside an input of [B, 1, L]; reparam said
