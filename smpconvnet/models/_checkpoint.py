@@ -3,6 +3,7 @@ deployed (re-parameterised) state dicts. Each family's ``checkpoint_filter_fn`` 
 import argparse
 import contextlib
 import contextvars
+import dataclasses
 import functools
 import inspect
 import json
@@ -27,7 +28,8 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'has_batchnorm', 'check_deployed_fit', 'check_weights_file', 'read_error_message', 'probe_weights_file', 'with_checkpoint_checks',
            'install_checkpoint_path_hook', 'adapt_input_channels', 'check_input_channels', 'in_chans_asked',
            'other_size_keys',
-           'first_layer_adapted_by_filter', 'FEATURE_WRAPPERS',
+           'first_layer_adapted_by_filter', 'first_layer_record', 'FirstLayerRecord',
+           'FEATURE_WRAPPERS',
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'recorded_args_metadata', 'recorded_model_args',
            'differing_recorded_args', 'as_trained_hint', 'check_recorded_architecture', 'with_class_defaults',
            'train_py_model_args', 'is_project_model', 'safe_torch_load', 'warn_clamped_radii',
@@ -830,6 +832,9 @@ def adapt_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str
             its weights (timm refuses such a first conv too) or a file of another network.
     """
     key = keys[0]
+    record = _FIRST_LAYER_RECORD.get()
+    if record is not None and key in state_dict and state_dict[key].dim() > 1:
+        record.weights_chans = int(state_dict[key].shape[1])  # (the weights', adapted or not)
     if key not in state_dict or key not in model_sd or state_dict[key].shape[1] == model_sd[key].shape[1]:
         return state_dict
     check_input_channels(state_dict, model_sd, key, classifier)
@@ -927,6 +932,32 @@ def first_layer_adapted_by_filter(in_chans_given: bool = True) -> Iterator[None]
         logger.removeFilter(log_filter)
 
 
+@dataclasses.dataclass
+class FirstLayerRecord:
+    """What a build saw of the weights it loaded (``first_layer_record``). ``weights_chans``: the input channels of
+    their first layer, before any adaptation to the model's; None where no weights were filtered."""
+    weights_chans: Optional[int] = None
+
+
+# the record of the build in progress (first_layer_record): adapt_input_channels and record_loaded_classes fill it
+_FIRST_LAYER_RECORD: contextvars.ContextVar[Optional[FirstLayerRecord]] = contextvars.ContextVar(
+    'first_layer_record', default=None)
+
+
+@contextlib.contextmanager
+def first_layer_record() -> Iterator[FirstLayerRecord]:
+    """Around ``build_model_with_cfg``: yields a ``FirstLayerRecord`` of the weights the build loads, whose first
+    layer's channels the description's note of an adapted first layer states, not its cfg's (trial 66b E: an
+    overlay's 3-channel file loaded unchanged with in_chans=3 over a 1-channel cfg was said to be adapted from 1; timm
+    logs such an image model's stem as loaded unchanged)."""
+    record = FirstLayerRecord()
+    token = _FIRST_LAYER_RECORD.set(record)
+    try:
+        yield record
+    finally:
+        _FIRST_LAYER_RECORD.reset(token)
+
+
 def record_loaded_classes(filter_fn: Callable, features_only: bool = False) -> Callable:
     """``filter_fn`` (a family's ``checkpoint_filter_fn(state_dict, model)``) that also records the filtered state
     dict's classifier rows (the cfg's ``classifier``; an ensemble's first member's) in
@@ -949,6 +980,10 @@ def record_loaded_classes(filter_fn: Callable, features_only: bool = False) -> C
         cfg = getattr(model, 'pretrained_cfg', None)
         if not isinstance(cfg, dict):
             return state_dict
+        record = _FIRST_LAYER_RECORD.get()
+        if record is not None and record.weights_chans is None:
+            # the first layer's channels where the filter did not adapt them (timm adapts an image model's after it)
+            record.weights_chans = _first_layer_channels(state_dict, cfg)
         rows = _classifier_rows(state_dict, cfg)
         if not features_only and cfg.get('num_classes') == getattr(model, 'num_classes', None):
             # timm keeps the file's classifier (the class count is the cfg's): it must fit
@@ -961,6 +996,14 @@ def record_loaded_classes(filter_fn: Callable, features_only: bool = False) -> C
                 cfg.pop('label_names')  # the registered weights' classes, not these
         return state_dict
     return filter_and_record
+
+
+def _first_layer_channels(state_dict: Dict[str, Any], cfg: Dict[str, Any]) -> Optional[int]:
+    # the input channels of a filtered state dict's first conv (the cfg's first_conv, its first name), None if unknown
+    first = cfg.get('first_conv')
+    first = first[0] if isinstance(first, (list, tuple)) and first else first
+    weight = state_dict.get(f'{first}.weight') if isinstance(first, str) else None
+    return int(weight.shape[1]) if isinstance(weight, torch.Tensor) and weight.dim() > 1 else None
 
 
 def _classifier_rows(state_dict: Dict[str, Any], cfg: Dict[str, Any]) -> Optional[int]:

@@ -341,14 +341,17 @@ def with_note(description: str, note: str) -> str:
     return description if note in description else f'{description}; {note}'
 
 
-def say_weights_adapted(model: Any, pretrained: bool, kwargs: Dict[str, Any], classifier: bool = True) -> Any:
+def say_weights_adapted(model: Any, pretrained: bool, kwargs: Dict[str, Any], classifier: bool = True,
+                        weights_chans: Optional[int] = None) -> Any:
     """``model`` (in place), whose pretrained cfg's description says where it was built with trained weights
     (``pretrained=True``, or by this package's loaders) and adapted from them: a classifier of another size than
     theirs (``num_classes=``, timm's fine-tuning idiom: initialised at random; ``new_classifier_note``; not of a
     features_only model, nor where ``classifier`` is False: the SMP-TCN's builder says it with its labels) and a first
     layer for other input channels (``in_chans=``; ``adapted_channels_note``). Cards and config.json written from it
-    (push_model, timm's save_for_hf) had described the weights alone; reparam said both. An overlay's description is
-    the caller's, as ``say_if_random`` leaves it."""
+    (push_model, timm's save_for_hf) had described the weights alone; reparam said both. ``weights_chans``: the
+    input channels of the first layer of the weights loaded, where the build saw them (an overlay's file may have
+    others than its cfg states), else the cfg's. An overlay's description is the caller's, as ``say_if_random``
+    leaves it."""
     if not (pretrained or _WEIGHTS_LOADED_AFTER.get()) or 'description' in (kwargs.get('pretrained_cfg_overlay') or {}):
         return model
     for module in model.modules():
@@ -361,18 +364,20 @@ def say_weights_adapted(model: Any, pretrained: bool, kwargs: Dict[str, Any], cl
                 and classes > 0 and trained_classes and trained_classes != classes:
             cfg['description'] = with_classifier_note(cfg.get('description'), classes, trained_classes)
         chans = getattr(module, 'in_chans', None)
-        if isinstance(chans, int) and cfg.get('input_size') and int(cfg['input_size'][0]) != chans:
-            cfg['description'] = with_note(cfg.get('description') or '',
-                                           adapted_channels_note(chans, int(cfg['input_size'][0])))
+        trained_chans = weights_chans or (int(cfg['input_size'][0]) if cfg.get('input_size') else None)
+        if isinstance(chans, int) and trained_chans and trained_chans != chans:
+            cfg['description'] = with_note(cfg.get('description') or '', adapted_channels_note(chans, trained_chans))
     return model
 
 
-def describe_weights(model: Any, pretrained: bool, kwargs: Dict[str, Any], classifier: bool = True) -> Any:
+def describe_weights(model: Any, pretrained: bool, kwargs: Dict[str, Any], classifier: bool = True,
+                     weights_chans: Optional[int] = None) -> Any:
     """A family builder's last step, ``model`` (in place) described: whose weights it holds (``say_if_random``),
     then what its build adapted of them (``say_weights_adapted``), in that order, so that the notes follow the
     weights' source (trial 66b: "the description of its cfg" named a new classifier's note where the cfg had no
     description). A folder's description is read before (``say_saved_weights``, before the build's own notes)."""
-    return say_weights_adapted(say_if_random(model, pretrained, kwargs), pretrained, kwargs, classifier=classifier)
+    return say_weights_adapted(say_if_random(model, pretrained, kwargs), pretrained, kwargs, classifier=classifier,
+                               weights_chans=weights_chans)
 
 
 def describes_trained_weights(cfg: Dict[str, Any]) -> bool:

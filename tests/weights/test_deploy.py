@@ -1093,3 +1093,28 @@ def test_a_first_layer_adapted_to_other_channels_is_said_in_its_description(tmp_
     assert (tmp_path / 'dep' / 'README.md').read_text().count(note) == 1
     assert 'adapted' not in timm.create_model('smpconv_tcn_basicmotions.aeon', pretrained=True).pretrained_cfg[
         'description']
+
+
+def test_a_first_layer_is_said_adapted_from_the_channels_of_the_weights_loaded(tmp_path):
+    """Trial 66b E: an overlay's file whose first layer has the model's channels (a 3-channel file, in_chans=3 over
+    GunPoint's 1-channel cfg) loads unchanged, and was said to be "adapted to 3 input channels from the weights' 1"
+    (its cfg's count); adapted to 2, it was said to be from 1, not the file's 3. An image model's stem likewise
+    (timm logs it as loaded unchanged)."""
+    from safetensors.torch import save_file
+    three = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, in_chans=3)
+    file = tmp_path / 'gp3.safetensors'
+    save_file({k: v.contiguous() for k, v in three.state_dict().items()}, str(file))
+    overlay = dict(file=str(file))
+    kept = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, in_chans=3, pretrained_cfg_overlay=overlay)
+    assert all(torch.equal(a, b) for a, b in zip(kept.state_dict().values(), three.state_dict().values()))
+    assert 'adapted' not in kept.pretrained_cfg['description']
+    two = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, in_chans=2, pretrained_cfg_overlay=overlay)
+    assert "first layer adapted to 2 input channels from the weights' 3 (timm's rule: exact for 1 or a multiple of 3" \
+        in two.pretrained_cfg['description']
+    stem = timm.create_model('smpconvnet_t', in_chans=1, num_classes=4)
+    file = tmp_path / 't1.safetensors'
+    save_file({k: v.contiguous() for k, v in stem.state_dict().items()}, str(file))
+    image = timm.create_model('smpconvnet_t', pretrained=True, in_chans=1, num_classes=4,
+                              pretrained_cfg_overlay=dict(file=str(file), num_classes=4))
+    assert torch.equal(image.stem[0].conv.weight, stem.stem[0].conv.weight)
+    assert image.pretrained_cfg['description'] == f'weights from {file} (pretrained_cfg_overlay file=)'
