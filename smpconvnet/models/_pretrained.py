@@ -230,8 +230,11 @@ def say_saved_weights(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> A
         said = cfg.get('description') or ''
         head = said.partition(_TAG_DESCRIPTION)[0]
         loaded = _LOADED_AT_BUILD.match(said)
+        random_loaded = _LOADER_RANDOM.match(said)
         if said.startswith(_RANDOM_PREFIX):
             built = 'pretrained=False'
+        elif random_loaded:  # (load_model's wording; a command's folder of random weights says "not trained")
+            built = random_loaded.group(0)
         elif loaded:
             built = loaded.group(0)
         elif head.startswith(f'{NOT_RECORDED}{_WEIGHTS_FROM}') and _SAVED_FROM in head:  # (a folder saved from one)
@@ -241,7 +244,8 @@ def say_saved_weights(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> A
         # what follows whose weights it held: the cfg's description, or the build's notes alone where the cfg had
         # none (trial 66c: "weights from W (pretrained_cfg_overlay file=); classifier ..." was kept as it was)
         notes = said[loaded.end():] if loaded and not said[loaded.end():].startswith(_TAG_DESCRIPTION) else ''
-        registered = notes[2:] if notes.startswith('; ') else _registered_part(said) if built else said
+        registered = notes[2:] if notes.startswith('; ') else '' if random_loaded else \
+            _registered_part(said) if built else said
         for at_build, saved in _NOTES_AT_BUILD:
             registered = at_build.sub(saved, registered)
         if built:
@@ -459,6 +463,9 @@ _ANY_CLASSIFIER_NOTE = re.compile(r"(^|; )classifier (?:new, initialised at rand
                                   r"saved) \(\d+ classes; the weights' had \d+\)(?:" + re.escape(_SINCE_SAVED) + ')?')
 # a description that says a file's weights were loaded as the model was built (say_weights_loaded's sources)
 _LOADED_AT_BUILD = re.compile(r'^weights from .*? \((?:checkpoint_path|checkpoint|pretrained_cfg_overlay file)=\)(?=;|$)')
+# the description this package's loader (load_model) gives a model it built at random; the folders the commands write
+# of random weights say "not trained" as well (reparam --pretrained no), which a reload keeps
+_LOADER_RANDOM = re.compile(r'^random weights \((?!not trained)[^)]*\)(?: in the architecture of .*)?$')
 _SAVED_FROM = ', saved from a model built with '
 _NOTHING_SINCE = ', which records nothing of what trained them'
 _SEQ_LEN_NOTE = re.compile(r'(^|; )seq_len=\d+, its (?:deployment|default input) length \(trained at \d+\)')

@@ -2,6 +2,7 @@
 TorchScript, each checked against PyTorch."""
 import copy
 import json
+import shutil
 import warnings
 from pathlib import Path
 
@@ -461,6 +462,36 @@ def test_a_model_trained_from_scratch_and_saved_with_timm_is_not_called_random(t
     capsys.readouterr()
     assert main(['info', name, '--model-kwargs', f'pretrained_cfg_overlay={{"file": "{tmp_path / "w.pth"}"}}']) == 0
     assert capsys.readouterr().out.splitlines()[0] == f'{name}: smpconv_tcn_gunpoint'
+
+
+def test_a_model_built_at_random_by_load_model_trained_and_saved_with_timm_is_not_called_random(tmp_path, capsys):
+    """Trial 66b B: a model smpconvnet.load_model built at random ("random weights (pretrained=False)", of a name or
+    of a folder's architecture), trained in place and saved with save_for_hf, was read back as random weights (info
+    headed it so) for trained weights. Said as for timm's pretrained=False builds; a folder reparam wrote of random
+    weights ("... not trained") still says so."""
+    from smpconvnet.models import describes_trained_weights, said_random
+    shipped = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).eval()
+    timm.models.save_for_hf(shipped, tmp_path / 'src', safe_serialization=True)
+    for spec, built in (('smpconv_tcn_gunpoint', 'random weights (pretrained=False)'),
+                        (str(tmp_path / 'src'), f'random weights (pretrained=False) in the architecture of '
+                                                f'{tmp_path / "src"}')):
+        scratch, description = load_model(spec, pretrained=False)
+        assert description == built and said_random(scratch.pretrained_cfg)
+        scratch.load_state_dict(shipped.state_dict())  # (its training, in short)
+        out = tmp_path / 'ft'
+        shutil.rmtree(out, ignore_errors=True)
+        timm.models.save_for_hf(scratch, out, safe_serialization=True)
+        said = f'not recorded: weights from {out}, saved from a model built with {built}, which records nothing of ' \
+               f'what trained them'
+        for model in (load_model(str(out))[0], timm.create_model(f'local-dir:{out}', pretrained=True)):
+            cfg = model.pretrained_cfg
+            assert cfg['description'] == said and not said_random(cfg) and not describes_trained_weights(cfg)
+        capsys.readouterr()
+        assert main(['info', str(out)]) == 0
+        assert capsys.readouterr().out.splitlines()[0] == f'{out}: smpconv_tcn_gunpoint'
+    assert main(['reparam', 'smpconv_tcn_gunpoint', str(tmp_path / 'rnd'), '--pretrained', 'no']) == 0
+    assert timm.create_model(f'local-dir:{tmp_path / "rnd"}', pretrained=True).pretrained_cfg['description'] == \
+        'random weights (pretrained=False): not trained'
 
 
 @pytest.mark.parametrize('source', ['local-dir', 'hf-hub'])
