@@ -32,7 +32,7 @@ __all__ = [
     'said_other_weights', 'said_random', 'weights_loaded_after', 'new_classifier_note',
     'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length', 'deployment_description',
     'say_weights_adapted', 'adapted_channels_note', 'with_note', 'describes_trained_weights', 'file_overlay_first',
-    'trained_from_description', 'with_classifier_note', 'describe_weights',
+    'trained_from_description', 'with_classifier_note', 'describe_weights', 'with_build_notes',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -337,6 +337,20 @@ def adapted_channels_note(chans: int, trained: int) -> str:
             f"a multiple of {trained}, approximate otherwise)")
 
 
+def with_build_notes(description: str, built: str, classifier: bool = True) -> str:
+    """``description`` with the notes of a build that ``built`` (the description the build gave) ends with: a
+    deployment length and its trained one (``deployment_description``), a new classifier (``new_classifier_note``;
+    not where ``classifier`` is False: a file's was loaded since) and an adapted first layer
+    (``adapted_channels_note``; with the classifier's). For a loader that says whose weights a model holds in its own
+    words: its words had replaced the notes (trial 67: evaluate-seq of an overlay's file with seq_len=200 scored it at
+    200, not its trained 150: 0.56 against 1.0)."""
+    notes = [_SEQ_LEN_NOTE] + ([_ANY_CLASSIFIER_NOTE, _ADAPTED_NOTE] if classifier else [])
+    found = sorted((m.start(), m.group(0).lstrip('; ')) for pattern in notes for m in pattern.finditer(built or ''))
+    for _, note in found:
+        description = with_note(description, note)
+    return description
+
+
 def with_note(description: str, note: str) -> str:
     """``description`` with ``note`` added (``'; '`` between), where it does not say it already (a model deployed
     from one whose builder said it is not told twice)."""
@@ -410,18 +424,16 @@ def said_trained_length(cfg: Dict[str, Any]) -> Optional[int]:
     return int(found.group(1)) if found else None
 
 
-def say_deployment_length(model: Any, length: Optional[int], trained: Optional[int], any_length: bool = False) -> None:
+def say_deployment_length(model: Any, pretrained: bool, length: Optional[int], trained: Optional[int],
+                          any_length: bool = False) -> None:
     """Where a sequence model with weights trained at ``trained`` steps was created with ``seq_len=length`` (its
     deployment length, which its cfg's input size follows: timm's data config, info, reparam and export read it), its
     cfg's description says the trained length (``deployment_description``): cards and ``reparam`` read it there, as
-    timm's ``save_for_hf`` keeps it (they had called 300 steps the trained length of weights trained at 150). Built
-    with ``pretrained=False``, the cfg's length is said all the same, in "the description of its cfg"
-    (``say_if_random``; random weights have none: ``said_random``): a file loaded after the build (``checkpoint_path=``)
-    is then taken for weights trained at it, as an overlay's file is (trial 66c: with ``seq_len=200`` they were said to
-    be trained at 200). An assumed length (a weight file that names no model) has no trained length to say.
-    ``any_length``: the model takes inputs of any length, deployed too (fixed kernel lengths):
-    ``length`` is only its default input length, and said so."""
-    if length is None or trained is None:
+    timm's ``save_for_hf`` keeps it (they had called 300 steps the trained length of weights trained at 150). Random
+    weights and an assumed length (a weight file that names no model) have no trained length to say. ``any_length``:
+    the model takes inputs of any length, deployed too (fixed kernel lengths): ``length`` is only its default input
+    length, and said so."""
+    if not (pretrained or _WEIGHTS_LOADED_AFTER.get()) or length is None or trained is None:
         return
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)
@@ -461,6 +473,9 @@ _NOTES_AT_BUILD = (
 # a classifier note of either kind: a newer classifier's replaces it (trial 66b: one of 3 classes stayed beside 9's)
 _ANY_CLASSIFIER_NOTE = re.compile(r"(^|; )classifier (?:new, initialised at random|built new before these weights were "
                                   r"saved) \(\d+ classes; the weights' had \d+\)(?:" + re.escape(_SINCE_SAVED) + ')?')
+# a note of an adapted first layer, as the build says it or a folder saved since (_NOTES_AT_BUILD)
+_ADAPTED_NOTE = re.compile(r"(^|; )first layer adapted (?:to \d+ input channels from the weights' \d+ \(timm's rule: "
+                           r"[^)]*\)|before these weights were saved \([^)]*\)" + re.escape(_SINCE_SAVED) + ')')
 # a description that says a file's weights were loaded as the model was built (say_weights_loaded's sources)
 _LOADED_AT_BUILD = re.compile(r'^weights from .*? \((?:checkpoint_path|checkpoint|pretrained_cfg_overlay file)=\)(?=;|$)')
 # the description this package's loader (load_model) gives a model it built at random; the folders the commands write

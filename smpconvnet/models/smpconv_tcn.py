@@ -2028,7 +2028,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     # another network. None values too (kernel_length=None: whole-series kernels): timm passes a folder's recorded
     # None to the model, and drops only a caller's
     model.arch_args = whole_architecture(model_args)
-    say_deployment_length(model, model_args.get('seq_len'), weights_length, _takes_any_length(model))
+    say_deployment_length(model, pretrained, model_args.get('seq_len'), weights_length, _takes_any_length(model))
     # (its classifier is said with its labels: drop_stale_label_names)
     return describe_weights(remember_create_args(model, kwargs), pretrained, kwargs, classifier=False,
                             weights_chans=first_layer.weights_chans)

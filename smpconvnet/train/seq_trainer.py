@@ -46,7 +46,7 @@ from ..user_warnings import caller_stacklevel
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
-from ..models import recorded_args_metadata, said_random, said_trained_length, tagged_name
+from ..models import recorded_args_metadata, said_trained_length, tagged_name
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input
 from ..weights.sources import (
     changed_computation, changed_computation_message, check_none_kwargs, load_model_with_config,
@@ -995,9 +995,12 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     if kwargs.get('features_only'):
         raise ValueError(f'--model-kwargs features_only={kwargs["features_only"]!r}: a feature extractor has no '
                          f'classifier to score: leave features_only out')
+    # a checkpoint_path= file replaces every weight: the source's are not loaded first ('auto': trial 67, the
+    # registered weights refused a file of another width, and the two refusals' hints sent each to the other)
+    pretrained = 'auto' if kwargs.get('checkpoint_path') else True
     try:
         # (a classifier of another size loads as a new one, from every source: refused below)
-        model, _, extra = load_model_with_config(model_name, pretrained=True, **(model_kwargs or {}))
+        model, _, extra = load_model_with_config(model_name, pretrained=pretrained, **(model_kwargs or {}))
     except ValueError as e:
         io_args = [k for k in ('in_chans', 'num_classes') if k in kwargs]
         if not io_args:
@@ -1006,7 +1009,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         # argument nor the value to give; the refusal of a training form's weights does, read off the model
         # built without them (this error stands where that model builds and accepts them)
         try:
-            plain = load_model_with_config(model_name, pretrained=True,
+            plain = load_model_with_config(model_name, pretrained=pretrained,
                                            **{k: v for k, v in kwargs.items() if k not in io_args})[0]
         except (ValueError, OSError, RuntimeError):
             raise e from None
@@ -1094,9 +1097,8 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                          else ')'), stacklevel=caller_stacklevel())
     lengths = data.lengths
     # the length the weights were trained at, where the cfg's is a deployment length (seq_len=, reparam
-    # --input-size): whole-series kernels are sampled over the padded length, so it is the trained model's grid.
-    # Random weights have none (their description names their cfg's)
-    trained = None if said_random(cfg) else said_trained_length(cfg)
+    # --input-size): whole-series kernels are sampled over the padded length, so it is the trained model's grid
+    trained = said_trained_length(cfg)
     same = bool((lengths == lengths[0]).all())
     if deployed_for and kernels_span_the_input(model) and (
             (trained is not None and trained not in deployed_for)

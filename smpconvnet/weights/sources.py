@@ -31,7 +31,7 @@ from ..models import (
     is_weight_source_error, local_model_name, member_network, model_folder_of, overlay_sources, pooling_at_config_root,
     pooling_shown_by, recorded_model_args,
     removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii,
-    weights_loaded_after, with_class_defaults,
+    weights_loaded_after, with_build_notes, with_class_defaults,
 )
 from .folders import (CHECKPOINT_SUFFIXES, CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, NOT_RECORDED,
                       TRAINED_WITH_KEY, WEIGHTS_NAME, read_config, retrained_cfg, set_pretrained_cfg, with_channels)
@@ -1069,7 +1069,9 @@ def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust
         untrained = folder is not None and _says_random(folder)
         description = (f"{'random weights (not trained) ' if untrained else 'weights '}from {checkpoint} "
                        f'(checkpoint_path=, over {description})')
-        _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=description))
+        # (the build's deployment length stays said: a strict load replaces its classifier and first layer)
+        _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=with_build_notes(
+            description, cfg.get('description'), classifier=False)))
     return model, description, extra
 
 
@@ -1368,7 +1370,10 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         # other weights than the registered ones: the architecture's data config, without their tag, Hub repo and
         # paper (info headed a file smpconvnet_t.in1k), and without their labels for a classifier of other classes (a
         # deployed 3-class GunPoint file's card said "GunPoint, 2 classes")
-        _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=f'weights from {weights_file}'))
+        # (an overlay's description is the caller's, as the families' builders leave it)
+        said = overlay['description'] if 'description' in overlay else f'weights from {weights_file}'
+        _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=with_build_notes(
+            said, cfg.get('description'))))
         return model, f'weights from {weights_file}', {}
     source = overlay_sources(overlay)
     if source and 'file' in overlay:
@@ -1376,7 +1381,8 @@ def _load_model_with_config(spec: str, pretrained: Union[bool, str], trust_pickl
         # the registered ones: described as the file overlay's are
         where = f"the Hub repo {source['hf_hub_id']}" if 'hf_hub_id' in source else source['url']
         model = create(pretrained=True)
-        _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=f'weights from {where}'))
+        _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=with_build_notes(
+            f'weights from {where}', cfg.get('description'))))
         return model, f'weights from {where}', {}
     cfg = timm.models.get_pretrained_cfg(spec)
     kind, where = weights_location(cfg.to_dict() if cfg else {})

@@ -1102,6 +1102,38 @@ def test_a_positional_argument_read_as_a_model_kwarg_gets_the_way_out(tmp_path, 
     assert capsys.readouterr().err.rstrip().endswith('the following arguments are required: model')
 
 
+def test_an_overlays_file_created_for_another_length_is_scored_at_its_trained_length(tmp_path, capsys):
+    """Trial 67: the loader replaced the build's description by "weights from F", dropping "(trained at 150)": GunPoint's
+    weights as an overlay's file with seq_len=200 scored 0.5600 (for 1.0), and JapaneseVowels' deployed so for 40
+    steps scored 0.9703 without the warning the tag's gets; and a checkpoint_path= file of another width was refused
+    for not fitting the registered weights, loaded first (each refusal's hint named the other's arguments)."""
+    import smpconvnet
+    from safetensors.torch import save_file
+    from smpconvnet.weights.sources import load_model
+    gp = str(Path(smpconvnet.__file__).parent / 'pretrained' / 'smpconv_tcn_gunpoint.aeon' / 'model.safetensors')
+    jv = str(Path(smpconvnet.__file__).parent / 'pretrained' / 'smpconv_tcn_japanesevowels.aeon' / 'model.safetensors')
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint', '--model-kwargs', f'pretrained_cfg_overlay={{"file": "{gp}"}}',
+                 'seq_len=200']) == 0
+    out, err = capsys.readouterr()
+    assert 'accuracy 1.0000 (150/150)' in out and 'warning' not in err
+    model = load_model('smpconv_tcn_gunpoint', pretrained_cfg_overlay={'file': gp}, seq_len=200, num_classes=5)[0]
+    assert model.pretrained_cfg['description'] == (
+        f"weights from {gp}; classifier new, initialised at random (5 classes; the weights' had 2); seq_len=200, its "
+        f"deployment length (trained at 150)")
+    assert main(['reparam', 'smpconv_tcn_japanesevowels', str(tmp_path / 'jv40'), '--model-kwargs',
+                 f'pretrained_cfg_overlay={{"file": "{jv}"}}', 'seq_len=40']) == 0
+    assert 'trained at L = 29' in (tmp_path / 'jv40' / 'README.md').read_text()
+    capsys.readouterr()
+    assert main(['evaluate-seq', str(tmp_path / 'jv40')]) == 0
+    out, err = capsys.readouterr()
+    assert 'accuracy 0.9703 (359/370)' in out and 'but its weights were trained at 29 steps' in err
+    narrow = timm.create_model('smpconv_tcn_gunpoint', hidden_channels=8, num_blocks=2)
+    save_file({k: v.contiguous() for k, v in narrow.state_dict().items()}, str(tmp_path / 'narrow.safetensors'))
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint', '--model-kwargs',
+                 f'checkpoint_path={tmp_path / "narrow.safetensors"}', 'hidden_channels=8', 'num_blocks=2']) == 0
+    assert 'smpconv_tcn_gunpoint on GunPoint (test split): accuracy' in capsys.readouterr().out
+
+
 def test_a_model_created_for_another_seq_len_keeps_its_trained_length(tmp_path, capsys):
     """Stop 62's leftover: a pretrained model created with seq_len=300 (its deployment length, which its cfg's input
     size follows) had its card say "trained at L = 300" for weights trained at 150, and reparam deployed its

@@ -1084,19 +1084,17 @@ def test_trained_weights_deployed_for_another_length_in_python_say_so(tmp_path):
         in card
 
 
-def test_a_file_loaded_after_a_build_for_another_length_keeps_the_cfgs_trained_length(tmp_path):
-    """Trial 66c: checkpoint_path=F (GunPoint's weights, trained at 150) with seq_len=200 said nothing of 150, so
-    its cfg (and the card of the model pushed) gave 200 as the trained length, where an overlay's file and the
-    tag's weights say "(trained at 150)". The file is read as its cfg describes, in each of the three ways; a
-    random model says no trained length of its own (its cfg's is in "the description of its cfg")."""
+def test_trained_weights_created_for_another_length_keep_their_trained_length(tmp_path):
+    """The tag's weights and an overlay's file (GunPoint's, trained at 150) created with seq_len=200 say "(trained
+    at 150)", which cfg_trained_length and the card read; a random model says no trained length (trial 67: a folder
+    saved from one, trained at 300, was scored at the cfg's 150 where its description quoted it)."""
     from safetensors.torch import save_file
     from smpconvnet.weights.folders import cfg_trained_length
     from smpconvnet.weights.push import push_model
     trained = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True)
     file = tmp_path / 'gp.safetensors'
     save_file({k: v.contiguous() for k, v in trained.state_dict().items()}, str(file))
-    ways = dict(tag=dict(pretrained=True), checkpoint_path=dict(checkpoint_path=str(file)),
-                overlay=dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file))))
+    ways = dict(tag=dict(pretrained=True), overlay=dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file))))
     for way, kwargs in ways.items():
         model = timm.create_model('smpconv_tcn_gunpoint.aeon', seq_len=200, **kwargs)
         assert model.pretrained_cfg['input_size'] == (1, 1, 200), way
@@ -1107,6 +1105,7 @@ def test_a_file_loaded_after_a_build_for_another_length_keeps_the_cfgs_trained_l
     random = timm.create_model('smpconv_tcn_gunpoint.aeon', seq_len=200)
     assert cfg_trained_length(random.pretrained_cfg) is None
     assert random.pretrained_cfg['description'].startswith('created with pretrained=False: initialised at random')
+    assert '(trained at' not in random.pretrained_cfg['description']
 
 
 def test_a_first_layer_adapted_to_other_channels_is_said_in_its_description(tmp_path):
@@ -1142,6 +1141,10 @@ def test_a_first_layer_is_said_adapted_from_the_channels_of_the_weights_loaded(t
     two = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, in_chans=2, pretrained_cfg_overlay=overlay)
     assert "first layer adapted to 2 input channels from the weights' 3 (timm's rule: exact for 1 or a multiple of 3" \
         in two.pretrained_cfg['description']
+    # with seq_len= too (trial 67: its cfg's input size then had the model's channels, and the note was left out)
+    for name in ('smpconv_tcn_gunpoint.aeon', 'smpconv_tcn_pickupgesturewiimotez.aeon'):
+        said = timm.create_model(name, pretrained=True, in_chans=2, seq_len=200).pretrained_cfg['description']
+        assert "first layer adapted to 2 input channels from the weights' 1" in said and '(trained at ' in said
     stem = timm.create_model('smpconvnet_t', in_chans=1, num_classes=4)
     file = tmp_path / 't1.safetensors'
     save_file({k: v.contiguous() for k, v in stem.state_dict().items()}, str(file))
