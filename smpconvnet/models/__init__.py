@@ -38,6 +38,16 @@ SHAPE_BLIND_ARGS = {'smpconvnet': _smpconvnet.SHAPE_BLIND_ARGS, 'tcn': _tcn.SHAP
                     'resnet': _resnet.SHAPE_BLIND_ARGS}
 from . import seq_zoo  # noqa: F401  (registers the trained sequence models)
 
-# timm.create_model(..., checkpoint_path=) of these models: checked file, family's checkpoint filter
-# (said to hold the file's weights: built with pretrained=False it said random ones, with True the tag's)
-install_checkpoint_path_hook(loaded=say_checkpoint_loaded)
+
+
+def checkpoint_loaded(model, source: str) -> None:
+    """What a model holds after a checkpoint was loaded into it strictly (timm's ``checkpoint_path=``, a timm
+    script's ``--checkpoint``): the file's weights (``say_checkpoint_loaded``: built with pretrained=False it said
+    random ones, with True the tag's), trained at its cfg's length where an SMP-TCN was built for another
+    (``say_loaded_file_length``)."""
+    say_checkpoint_loaded(model, source)
+    _tcn.say_loaded_file_length(model)
+
+
+# timm.create_model(..., checkpoint_path=) of these models: checked file, family's checkpoint filter, described
+install_checkpoint_path_hook(loaded=checkpoint_loaded)

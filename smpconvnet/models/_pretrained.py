@@ -430,14 +430,16 @@ def say_deployment_length(model: Any, pretrained: bool, length: Optional[int], t
     deployment length, which its cfg's input size follows: timm's data config, info, reparam and export read it), its
     cfg's description says the trained length (``deployment_description``): cards and ``reparam`` read it there, as
     timm's ``save_for_hf`` keeps it (they had called 300 steps the trained length of weights trained at 150). Random
-    weights and an assumed length (a weight file that names no model) have no trained length to say. ``any_length``:
-    the model takes inputs of any length, deployed too (fixed kernel lengths): ``length`` is only its default input
-    length, and said so."""
+    weights have no trained length to say. Weights whose training is not recorded (a folder saved from a model built
+    at random, or from a file) say their cfg's, the length their model had when it was saved (trial 67b: a folder of
+    GunPoint's weights reloaded with seq_len=200 was scored at 200, 0.56 for 1.0). ``any_length``: the model takes
+    inputs of any length, deployed too (fixed kernel lengths): ``length`` is only its default input length, and said
+    so."""
     if not (pretrained or _WEIGHTS_LOADED_AFTER.get()) or length is None or trained is None:
         return
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)
-        if not isinstance(cfg, dict) or not describes_trained_weights(cfg):
+        if not isinstance(cfg, dict) or said_random(cfg):
             continue
         module.pretrained_cfg = module.default_cfg = dict(
             cfg, description=deployment_description(cfg, length, trained, any_length=any_length))

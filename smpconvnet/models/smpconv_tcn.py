@@ -2029,9 +2029,27 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     # None to the model, and drops only a caller's
     model.arch_args = whole_architecture(model_args)
     say_deployment_length(model, pretrained, model_args.get('seq_len'), weights_length, _takes_any_length(model))
+    if not pretrained and weights_length is not None:
+        # a file loaded after this build (timm's checkpoint_path=) is then said as its cfg describes it: trained at
+        # the cfg's length, not seq_len's (say_loaded_file_length)
+        for module in model.modules():
+            if isinstance(module, (SMPConvTCN, SMPConvTCNEnsemble)) and getattr(module, 'pretrained_cfg', None):
+                module._lengths_for_file = (model_args['seq_len'], weights_length, _takes_any_length(module))
     # (its classifier is said with its labels: drop_stale_label_names)
     return describe_weights(remember_create_args(model, kwargs), pretrained, kwargs, classifier=False,
                             weights_chans=first_layer.weights_chans)
+
+
+def say_loaded_file_length(model: nn.Module) -> None:
+    """After a file was loaded into an SMP-TCN built without weights for another length than its cfg's
+    (``timm.create_model(name, checkpoint_path=F, seq_len=200)``): its description says the cfg's length as the
+    weights' trained one ("seq_len=200, its deployment length (trained at 150)"), as for the tag's weights and an
+    overlay's ``file=`` (trial 67: 200 was taken for it, and evaluate-seq scored GunPoint's weights at 200: 0.56 for
+    1.0). Other models are left as they are."""
+    for module in model.modules():
+        lengths = getattr(module, '_lengths_for_file', None)
+        if lengths is not None:
+            say_deployment_length(module, True, *lengths)
 
 
 def _registered_length(variant: str, model_args: Dict[str, Any]) -> Optional[int]:

@@ -1042,6 +1042,11 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         return _evaluate_regression(model_name, model, extra['dataset'], dataset, split, batch_size)
     if not label_names:
         message = f'{model_name} records no label_names in its pretrained_cfg: cannot map classes'
+        if kwargs.get('checkpoint_path'):
+            # (its cfg's labels are for another class count than the file's classifier: trial 67b)
+            message += (f"; checkpoint_path= loads a weight file whole, with its {model.num_classes}-class "
+                        f"classifier, which names no labels: evaluate the folder it was written in (a train-seq run, "
+                        f"or reparam's output: their config.json records them)")
         if Path(model_name).is_file():
             hints = weights_file_hints(model_name, **(model_kwargs or {}))
             message += ('; a weight file (a bare state dict, or a checkpoint of timm\'s train.py) records no labels, '

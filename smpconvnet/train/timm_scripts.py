@@ -210,7 +210,7 @@ def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Op
             f'train / validate: --train-script / --validate-script, or run from the checkout directory)')
     import timm.models
     import timm.optim
-    from ..models import say_checkpoint_loaded, with_checkpoint_checks
+    from ..models import checkpoint_loaded, with_checkpoint_checks
 
     saved_argv, saved_path0 = sys.argv, sys.path[0] if sys.path else None
     saved_create = timm.optim.create_optimizer_v2
@@ -218,7 +218,7 @@ def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Op
     # validate.py's --checkpoint (and any script's load_checkpoint, imported from timm.models when it runs): the
     # file checked and read through the family's checkpoint filter, as create_model(checkpoint_path=) does
     timm.models.load_checkpoint = with_checkpoint_checks(saved_load_checkpoint, what='checkpoint',
-                                                         loaded=say_checkpoint_loaded)
+                                                         loaded=checkpoint_loaded)
     sys.argv = [script] + list(script_args)
     # as `python script.py` does: the script's folder first on the import path
     if sys.path:

@@ -1067,11 +1067,26 @@ def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust
         # folder's weights whose config.json says they are random (reparam --pretrained no) are said to be
         folder = model_folder_of(checkpoint)
         untrained = folder is not None and _says_random(folder)
+        if description.startswith('random weights ('):
+            # nothing was loaded before the file (trial 67b: "over random weights (pretrained=False)" where no one
+            # asked for them); a folder's architecture it was built as is said
+            architecture = description.partition(' in the architecture of ')[2]
+            over = f', in the architecture of {architecture}' if architecture else ''
+        else:
+            over = f', over {description}'
         description = (f"{'random weights (not trained) ' if untrained else 'weights '}from {checkpoint} "
-                       f'(checkpoint_path=, over {description})')
-        # (the build's deployment length stays said: a strict load replaces its classifier and first layer)
-        _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=with_build_notes(
-            description, cfg.get('description'), classifier=False)))
+                       f'(checkpoint_path={over})')
+        # (the build's deployment length stays said: a strict load replaces its classifier and first layer, whose
+        # class count and channels the cfg now states: reparam's card said "classifier new, initialised at random"
+        # and "first layer adapted" of a 5-class 3-channel file's, and evaluate-seq's hints looped; trial 67b)
+        classes, chans = getattr(model, 'num_classes', None), getattr(model, 'in_chans', None)
+        file_io = dict(num_classes=classes) if isinstance(classes, int) and classes > 0 else {}
+
+        def as_loaded(cfg: Dict[str, Any]) -> Dict[str, Any]:
+            cfg = retrained_cfg(cfg, description=with_build_notes(description, cfg.get('description'),
+                                                                  classifier=False), **file_io)
+            return with_channels(cfg, chans) if isinstance(chans, int) else cfg
+        _set_pretrained_cfg(model, as_loaded)
     return model, description, extra
 
 
@@ -1136,8 +1151,10 @@ def _says_random(folder: Path) -> bool:
 
 def _untagged(model: torch.nn.Module, description: str) -> torch.nn.Module:
     # a registered tag built without its weights: its cfg without the weights' file, tag and repo (info showed the
-    # shipped file of a random model), the architecture's data config kept
-    _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=description))
+    # shipped file of a random model), the architecture's data config kept; and a checkpoint_path= file's trained
+    # length, where one was loaded since (say_loaded_file_length)
+    _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=with_build_notes(
+        description, cfg.get('description'), classifier=False)))
     return model
 
 

@@ -1127,6 +1127,38 @@ def test_an_overlays_file_created_for_another_length_is_scored_at_its_trained_le
     assert main(['evaluate-seq', str(tmp_path / 'jv40')]) == 0
     out, err = capsys.readouterr()
     assert 'accuracy 0.9703 (359/370)' in out and 'but its weights were trained at 29 steps' in err
+    # checkpoint_path= (the command line builds without weights under it) and a folder saved from a model built at
+    # random, with seq_len= too (trial 67b: 0.5600, 0.9703 and 0.5600, without a warning)
+    for argv in (['smpconv_tcn_gunpoint.aeon', '--model-kwargs', f'checkpoint_path={gp}', 'seq_len=200'],
+                 ['smpconv_tcn_japanesevowels.aeon', '--model-kwargs', f'checkpoint_path={jv}', 'seq_len=40']):
+        assert main(['evaluate-seq'] + argv) == 0
+        out, err = capsys.readouterr()
+        assert ('accuracy 1.0000 (150/150)' if 'gunpoint' in argv[0] else 'accuracy 0.9838 (364/370)') in out, out
+        assert 'warning' not in err
+    scratch = load_model('smpconv_tcn_gunpoint.aeon', pretrained=False)[0]
+    scratch.load_state_dict(timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).state_dict())
+    timm.models.save_for_hf(scratch, tmp_path / 'scratch')
+    assert main(['evaluate-seq', str(tmp_path / 'scratch'), '--model-kwargs', 'seq_len=200']) == 0
+    assert 'accuracy 1.0000 (150/150)' in capsys.readouterr().out
+    # a strict load of a 5-class 3-channel file: its classifier and first layer, not new or adapted ones (trial 67b:
+    # reparam's card said so, and config.json recorded a new classifier); a 3-class file names no labels: said,
+    # where the hints for num_classes sent each to the other
+    five = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, num_classes=5, in_chans=3)
+    save_file({k: v.contiguous() for k, v in five.state_dict().items()}, str(tmp_path / 'five.safetensors'))
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'dep5'), '--model-kwargs',
+                 f'checkpoint_path={tmp_path / "five.safetensors"}', 'num_classes=5', 'in_chans=3']) == 0
+    config = json.loads((tmp_path / 'dep5' / 'config.json').read_text())
+    assert config['pretrained_cfg']['description'] == 'weights from five.safetensors (checkpoint_path=)'
+    assert (config['pretrained_cfg']['num_classes'], config['pretrained_cfg']['input_size'][0]) == (5, 3)
+    assert 'new_classifier' not in config
+    assert 'initialised at random' not in (tmp_path / 'dep5' / 'README.md').read_text()
+    three = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, num_classes=3)
+    save_file({k: v.contiguous() for k, v in three.state_dict().items()}, str(tmp_path / 'three.safetensors'))
+    capsys.readouterr()
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--dataset', 'ArrowHead', '--model-kwargs',
+                 f'checkpoint_path={tmp_path / "three.safetensors"}', 'num_classes=3']) == 1
+    assert ("checkpoint_path= loads a weight file whole, with its 3-class classifier, which names no labels: evaluate "
+            "the folder it was written in") in capsys.readouterr().err
     narrow = timm.create_model('smpconv_tcn_gunpoint', hidden_channels=8, num_blocks=2)
     save_file({k: v.contiguous() for k, v in narrow.state_dict().items()}, str(tmp_path / 'narrow.safetensors'))
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint', '--model-kwargs',

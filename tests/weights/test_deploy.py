@@ -1085,16 +1085,18 @@ def test_trained_weights_deployed_for_another_length_in_python_say_so(tmp_path):
 
 
 def test_trained_weights_created_for_another_length_keep_their_trained_length(tmp_path):
-    """The tag's weights and an overlay's file (GunPoint's, trained at 150) created with seq_len=200 say "(trained
-    at 150)", which cfg_trained_length and the card read; a random model says no trained length (trial 67: a folder
-    saved from one, trained at 300, was scored at the cfg's 150 where its description quoted it)."""
+    """The tag's weights, an overlay's file and a checkpoint_path= file (GunPoint's, trained at 150) created with
+    seq_len=200 say "(trained at 150)", which cfg_trained_length and the card read (trial 66c D2: the checkpoint's
+    said 200); a random model says no trained length (trial 67: a folder saved from one, trained at 300, was scored
+    at the cfg's 150 where its description quoted it)."""
     from safetensors.torch import save_file
     from smpconvnet.weights.folders import cfg_trained_length
     from smpconvnet.weights.push import push_model
     trained = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True)
     file = tmp_path / 'gp.safetensors'
     save_file({k: v.contiguous() for k, v in trained.state_dict().items()}, str(file))
-    ways = dict(tag=dict(pretrained=True), overlay=dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file))))
+    ways = dict(tag=dict(pretrained=True), overlay=dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file))),
+                checkpoint_path=dict(checkpoint_path=str(file)))  # (trial 66c D2: said trained at 200)
     for way, kwargs in ways.items():
         model = timm.create_model('smpconv_tcn_gunpoint.aeon', seq_len=200, **kwargs)
         assert model.pretrained_cfg['input_size'] == (1, 1, 200), way

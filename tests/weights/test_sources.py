@@ -1547,11 +1547,13 @@ def test_checkpoint_path_is_named_as_the_weights(tmp_path):
     folder = write_model_folder(model, tmp_path / 'run', card='', model_args=dict(num_blocks=1, hidden_channels=4))
     other = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4).eval()
     torch.save(other.state_dict(), tmp_path / 'other.pth')
-    for spec, pretrained, over in ((str(folder), True, f'weights from {folder}'),
-                                   ('smpconv_tcn_gunpoint', False, 'random weights (pretrained=False)')):
+    # (nothing loaded before the file: no "over random weights"; trial 67b)
+    for spec, pretrained, over in ((str(folder), True, f', over weights from {folder}'),
+                                   ('smpconv_tcn_gunpoint', False, ''),
+                                   (str(folder), False, f', in the architecture of {folder}')):
         loaded, description = load_model(spec, pretrained=pretrained, checkpoint_path=str(tmp_path / 'other.pth'),
                                          num_blocks=1, hidden_channels=4)
-        assert description == f'weights from {tmp_path / "other.pth"} (checkpoint_path=, over {over})'
+        assert description == f'weights from {tmp_path / "other.pth"} (checkpoint_path={over})'
         assert loaded.pretrained_cfg['description'] == description
         assert all(torch.equal(v, other.state_dict()[k]) for k, v in loaded.state_dict().items())
     out = tmp_path / 'deployed'
