@@ -369,8 +369,9 @@ def say_weights_adapted(model: Any, pretrained: bool, kwargs: Dict[str, Any], cl
     (push_model, timm's save_for_hf) had described the weights alone; reparam said both. ``weights_chans``: the
     input channels of the first layer of the weights loaded, where the build saw them (an overlay's file may have
     others than its cfg states), else the cfg's. An overlay's description is the caller's, as ``say_if_random``
-    leaves it."""
-    if not (pretrained or _WEIGHTS_LOADED_AFTER.get()) or 'description' in (kwargs.get('pretrained_cfg_overlay') or {}):
+    leaves it, with these notes added (trial 67b: the first layer's went unsaid there, the SMP-TCN's classifier's
+    not)."""
+    if not (pretrained or _WEIGHTS_LOADED_AFTER.get()):
         return model
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)

@@ -1143,6 +1143,9 @@ def test_a_first_layer_is_said_adapted_from_the_channels_of_the_weights_loaded(t
     two = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, in_chans=2, pretrained_cfg_overlay=overlay)
     assert "first layer adapted to 2 input channels from the weights' 3 (timm's rule: exact for 1 or a multiple of 3" \
         in two.pretrained_cfg['description']
+    mine = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, in_chans=2,
+                             pretrained_cfg_overlay=dict(overlay, description='mine')).pretrained_cfg['description']
+    assert mine.startswith("mine; first layer adapted to 2 input channels from the weights' 3")  # (trial 67b)
     # with seq_len= too (trial 67: its cfg's input size then had the model's channels, and the note was left out)
     for name in ('smpconv_tcn_gunpoint.aeon', 'smpconv_tcn_pickupgesturewiimotez.aeon'):
         said = timm.create_model(name, pretrained=True, in_chans=2, seq_len=200).pretrained_cfg['description']
