@@ -1134,15 +1134,16 @@ def _record_checked_args(module) -> Tuple[str, ...]:
 
 
 def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoint_path',
-                           loaded: Callable[[nn.Module, str], None] = lambda model, source: None) -> Callable:
+                           loaded: Callable[[nn.Module, str, str], None] = lambda model, source, path: None
+                           ) -> Callable:
     """``timm_load_checkpoint`` (timm's ``load_checkpoint(model, checkpoint_path, ...)``) made to check the file and
     use the family's ``checkpoint_filter_fn`` for a model whose class is defined in ``smpconvnet.models``.
 
     For such a model the file is checked (``check_weights_file``), read with timm's ``load_state_dict`` (any error of
     the reader becomes a ``ValueError`` naming ``what``, the model, the file and what was expected), passed through
     the family's filter (original layouts, wrapped and deployed state dicts; an explicit ``filter_fn`` or ``remap``
-    wins) and loaded as timm does; then ``loaded(model, source)`` (the package passes what says whose weights the
-    model now holds). A features_only wrapper of such a model gets a ``ValueError`` saying how to load
+    wins) and loaded as timm does; then ``loaded(model, source, checkpoint_path)`` (the package passes what says whose
+    weights the model now holds). A features_only wrapper of such a model gets a ``ValueError`` saying how to load
     the file instead (timm would load it into the wrapper, whose keys differ). Any other model goes to
     ``timm_load_checkpoint`` unchanged.
     """
@@ -1231,7 +1232,7 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
             raise ValueError(f'{what} for {name}: {checkpoint_path} does not fit the model: {e}'
                              f'{recorded_model_hint(checkpoint_path, getattr(module, "SHAPE_BLIND_ARGS", ()))}') from e
         result = model.load_state_dict(state_dict, strict=a['strict'])
-        loaded(model, f'{checkpoint_path} ({what}=)')
+        loaded(model, f'{checkpoint_path} ({what}=)', checkpoint_path)
         return result
 
     @functools.wraps(timm_load_checkpoint)
@@ -1248,7 +1249,8 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
     return load_checkpoint
 
 
-def install_checkpoint_path_hook(loaded: Callable[[nn.Module, str], None] = lambda model, source: None) -> None:
+def install_checkpoint_path_hook(
+        loaded: Callable[[nn.Module, str, str], None] = lambda model, source, path: None) -> None:
     """Make ``timm.create_model(name, checkpoint_path=...)`` of this project's models check the file and accept
     every layout their pretrained path accepts (``with_checkpoint_checks`` around the ``load_checkpoint`` that
     ``timm.create_model`` calls, ``timm.models._factory.load_checkpoint``).

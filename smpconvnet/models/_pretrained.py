@@ -12,16 +12,18 @@ empty Hub cache.
 import contextlib
 import contextvars
 import dataclasses
+import json
 import os
 import re
 import shlex
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 from ._checkpoint import (
     FILTER_ERROR_PREFIXES, cached_hub_file, check_recorded_architecture, folder_weights_file, is_project_model,
-    is_unsuffixed_safetensors, probe_weights_file, read_error_message, recorded_model_hint)
+    is_unsuffixed_safetensors, model_folder_of, probe_weights_file, read_error_message, recorded_model_args,
+    recorded_model_hint)
 
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
@@ -32,7 +34,8 @@ __all__ = [
     'said_other_weights', 'said_random', 'weights_loaded_after', 'new_classifier_note',
     'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length', 'deployment_description',
     'say_weights_adapted', 'adapted_channels_note', 'with_note', 'describes_trained_weights', 'file_overlay_first',
-    'trained_from_description', 'with_classifier_note', 'describe_weights', 'with_build_notes',
+    'trained_from_description', 'with_classifier_note', 'describe_weights', 'with_build_notes', 'with_channels',
+    'recorded_trained_length',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -311,10 +314,24 @@ def say_weights_loaded(model: Any, source: str, trained: bool = False, classifie
         said = cfg.get('description') or ''
         if trained or said.startswith(_RANDOM_PREFIX):
             registered = _registered_part(said)
-            if classifier_loaded:  # (trial 65: "classifier new, initialised at random" for a 3-class file loaded
-                registered = _ANY_CLASSIFIER_NOTE.sub('', registered).lstrip('; ')  # with num_classes=3)
+            if classifier_loaded:
+                # the file's classifier and first layer (trial 65: "classifier new, initialised at random" for a
+                # 3-class file loaded with num_classes=3; trial 67c: "first layer adapted" likewise), whose class
+                # count and channels the cfg states (as the loader's does)
+                registered = _ADAPTED_NOTE.sub('', _ANY_CLASSIFIER_NOTE.sub('', registered)).lstrip('; ')
+                cfg = _with_model_io(cfg, module)
             module.pretrained_cfg = module.default_cfg = dict(
                 cfg, description=f'{_WEIGHTS_FROM}{source}' + (f'{_TAG_DESCRIPTION}{registered}' if registered else ''))
+
+
+def _with_model_io(cfg: Dict[str, Any], module: Any) -> Dict[str, Any]:
+    # cfg with the class count and input channels of the model (a file loaded into it strictly has them); labels of
+    # another count dropped
+    classes, chans = getattr(module, 'num_classes', None), getattr(module, 'in_chans', None)
+    if isinstance(classes, int) and classes > 0 and cfg.get('num_classes') != classes:
+        cfg = {k: v for k, v in dict(cfg, num_classes=classes).items()
+               if k != 'label_names' or v is None or len(v) == classes}
+    return with_channels(cfg, chans) if isinstance(chans, int) else cfg
 
 
 def new_classifier_note(classes: int, trained_classes: int) -> str:
@@ -335,6 +352,19 @@ def adapted_channels_note(chans: int, trained: int) -> str:
     one wording, so that a description that says it already is not told twice."""
     return (f"first layer adapted to {chans} input channels from the weights' {trained} (timm's rule: exact for 1 or "
             f"a multiple of {trained}, approximate otherwise)")
+
+
+def with_channels(cfg: Dict[str, Any], chans: int) -> Dict[str, Any]:
+    """``cfg`` for ``chans`` input channels: ``input_size``'s first entry, and ``mean`` / ``std`` of another count
+    replaced by their mean (as timm's data config takes them)."""
+    size = cfg.get('input_size')
+    if not size or size[0] == chans:
+        return cfg
+    cfg = dict(cfg, input_size=(chans, *size[1:]))
+    for key in ('mean', 'std'):
+        if isinstance(cfg.get(key), (list, tuple)) and len(cfg[key]) != chans:
+            cfg[key] = (sum(cfg[key]) / len(cfg[key]),) * chans
+    return cfg
 
 
 def with_build_notes(description: str, built: str, classifier: bool = True) -> str:
@@ -412,6 +442,25 @@ def said_random(cfg: Dict[str, Any]) -> bool:
     return (cfg.get('description') or '').startswith((_RANDOM_PREFIX, 'random weights'))
 
 
+def recorded_trained_length(path: Union[str, Path]) -> Optional[int]:
+    """The length (steps) a sequence model's weight file ``path`` records it was trained at: where the ``config.json``
+    of its model folder (a train-seq run, a saved folder) describes trained weights, their length (its description's
+    "(trained at N)", else its input size); else the ``seq_len`` its recorded model arguments name (the length its
+    model was created for: train-seq trains at it); None where it records neither (trial 67c: a file trained at 300
+    loaded with checkpoint_path= and seq_len=300 was said trained at its cfg's 150, and scored 0.52 for 0.95)."""
+    folder = model_folder_of(path)
+    if folder is not None:
+        try:
+            cfg = json.loads((folder / 'config.json').read_text(encoding='utf-8')).get('pretrained_cfg')
+        except (OSError, ValueError, AttributeError):
+            cfg = None
+        if isinstance(cfg, dict) and describes_trained_weights(cfg) and cfg.get('input_size'):
+            return said_trained_length(cfg) or int(cfg['input_size'][-1])
+    recorded, _ = recorded_model_args(path, folder_conflicts=False)
+    length = (recorded or {}).get('seq_len')
+    return int(length) if isinstance(length, int) and length > 0 else None
+
+
 def trained_at(length: int) -> str:
     """How a description names the length (steps) a sequence model's weights were trained at, where its cfg's input
     size is another (a deployment length): one wording, read back by ``said_trained_length``."""
@@ -426,7 +475,7 @@ def said_trained_length(cfg: Dict[str, Any]) -> Optional[int]:
 
 
 def say_deployment_length(model: Any, pretrained: bool, length: Optional[int], trained: Optional[int],
-                          any_length: bool = False) -> None:
+                          any_length: bool = False, replace: bool = False) -> None:
     """Where a sequence model with weights trained at ``trained`` steps was created with ``seq_len=length`` (its
     deployment length, which its cfg's input size follows: timm's data config, info, reparam and export read it), its
     cfg's description says the trained length (``deployment_description``): cards and ``reparam`` read it there, as
@@ -435,15 +484,16 @@ def say_deployment_length(model: Any, pretrained: bool, length: Optional[int], t
     at random, or from a file) say their cfg's, the length their model had when it was saved (trial 67b: a folder of
     GunPoint's weights reloaded with seq_len=200 was scored at 200, 0.56 for 1.0). ``any_length``: the model takes
     inputs of any length, deployed too (fixed kernel lengths): ``length`` is only its default input length, and said
-    so."""
+    so. ``replace``: ``trained`` is the length of weights loaded since, which replaces any said before."""
     if not (pretrained or _WEIGHTS_LOADED_AFTER.get()) or length is None or trained is None:
         return
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)
         if not isinstance(cfg, dict) or said_random(cfg):
             continue
+        said = dict(cfg, description=_SEQ_LEN_NOTE.sub('', cfg.get('description') or '')) if replace else cfg
         module.pretrained_cfg = module.default_cfg = dict(
-            cfg, description=deployment_description(cfg, length, trained, any_length=any_length))
+            cfg, description=deployment_description(said, length, trained, any_length=any_length))
 
 
 def deployment_description(cfg: Dict[str, Any], length: int, trained: Optional[int] = None,

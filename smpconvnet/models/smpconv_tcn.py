@@ -58,6 +58,7 @@ import math
 import numbers
 import os
 import warnings
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 import torch
@@ -78,8 +79,8 @@ from ._checkpoint import (
     record_loaded_classes, remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
 from ._pretrained import (
     cfg_model_defaults, check_pretrained_record, deployment_description, describes_trained_weights,
-    describe_weights, explain_missing_weights, file_overlay_first, said_trained_length, say_deployment_length,
-    say_saved_weights, with_classifier_note)
+    describe_weights, explain_missing_weights, file_overlay_first, recorded_trained_length, said_trained_length,
+    say_deployment_length, say_saved_weights, with_classifier_note)
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -1998,7 +1999,10 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     elif model_args.get('seq_len') is not None:
         # a model created for a deployment length: its cfg's input size is that length (the default of info,
         # reparam and export), not the variant's; the weights' length is said in its description (below)
-        weights_length = _registered_length(variant, model_args)
+        overlay = model_args.get('pretrained_cfg_overlay') or {}
+        # an overlay's file: the length it records it was trained at, unless the overlay states one
+        weights_length = (pretrained and overlay.get('file') and 'input_size' not in overlay
+                          and recorded_trained_length(overlay['file'])) or _registered_length(variant, model_args)
         model_args['pretrained_cfg_overlay'] = dict(
             model_args.get('pretrained_cfg_overlay') or {},
             input_size=(model_args['in_chans'], 1, model_args['seq_len']), pool_size=(1, model_args['seq_len']))
@@ -2029,9 +2033,9 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     # None to the model, and drops only a caller's
     model.arch_args = whole_architecture(model_args)
     say_deployment_length(model, pretrained, model_args.get('seq_len'), weights_length, _takes_any_length(model))
-    if not pretrained and weights_length is not None:
-        # a file loaded after this build (timm's checkpoint_path=) is then said as its cfg describes it: trained at
-        # the cfg's length, not seq_len's (say_loaded_file_length)
+    if weights_length is not None:
+        # a file loaded after this build (timm's checkpoint_path=) is then said trained at the length it records,
+        # else at the cfg's, not seq_len's (say_loaded_file_length)
         for module in model.modules():
             if isinstance(module, (SMPConvTCN, SMPConvTCNEnsemble)) and getattr(module, 'pretrained_cfg', None):
                 module._lengths_for_file = (model_args['seq_len'], weights_length, _takes_any_length(module))
@@ -2040,16 +2044,18 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
                             weights_chans=first_layer.weights_chans)
 
 
-def say_loaded_file_length(model: nn.Module) -> None:
-    """After a file was loaded into an SMP-TCN built without weights for another length than its cfg's
-    (``timm.create_model(name, checkpoint_path=F, seq_len=200)``): its description says the cfg's length as the
-    weights' trained one ("seq_len=200, its deployment length (trained at 150)"), as for the tag's weights and an
-    overlay's ``file=`` (trial 67: 200 was taken for it, and evaluate-seq scored GunPoint's weights at 200: 0.56 for
-    1.0). Other models are left as they are."""
+def say_loaded_file_length(model: nn.Module, path: Union[str, Path]) -> None:
+    """After the file ``path`` was loaded into an SMP-TCN built for a deployment length (``seq_len``:
+    ``timm.create_model(name, checkpoint_path=F, seq_len=200)``): its description says the length the file records
+    it was trained at (``recorded_trained_length``), else its cfg's, as the weights' trained one ("seq_len=200, its
+    deployment length (trained at 150)"), as for the tag's weights and an overlay's ``file=`` (trial 67: 200 was
+    taken for GunPoint's weights, which evaluate-seq then scored 0.56 for 1.0). Other models are left as they are."""
     for module in model.modules():
         lengths = getattr(module, '_lengths_for_file', None)
         if lengths is not None:
-            say_deployment_length(module, True, *lengths)
+            length, cfg_length, any_length = lengths
+            say_deployment_length(module, True, length, recorded_trained_length(path) or cfg_length, any_length,
+                                  replace=True)
 
 
 def _registered_length(variant: str, model_args: Dict[str, Any]) -> Optional[int]:

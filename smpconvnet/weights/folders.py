@@ -12,7 +12,7 @@ import torch
 
 from ..atomic_io import atomic_dir, check_destination, entries_besides, holds_nothing
 from ..models import (NOT_RECORDED, describes_trained_weights, member_network, recorded_args_metadata, said_random,
-                      said_trained_length, trained_from_description, weights_loaded_after)
+                      said_trained_length, trained_from_description, weights_loaded_after, with_channels)
 from .hub import MANIFEST_NAME
 
 __all__ = [
@@ -257,19 +257,6 @@ def retrained_cfg(base_cfg: Dict[str, Any], **fields: Any) -> Dict[str, Any]:
     labels = cfg.get('label_names')
     if labels is not None and cfg.get('num_classes') is not None and len(labels) != cfg['num_classes']:
         cfg.pop('label_names')
-    return cfg
-
-
-def with_channels(cfg: Dict[str, Any], chans: int) -> Dict[str, Any]:
-    """``cfg`` for ``chans`` input channels: ``input_size``'s first entry, and ``mean`` / ``std`` of another count
-    replaced by their mean (as timm's data config takes them)."""
-    size = cfg.get('input_size')
-    if not size or size[0] == chans:
-        return cfg
-    cfg = dict(cfg, input_size=(chans, *size[1:]))
-    for key in ('mean', 'std'):
-        if isinstance(cfg.get(key), (list, tuple)) and len(cfg[key]) != chans:
-            cfg[key] = (sum(cfg[key]) / len(cfg[key]),) * chans
     return cfg
 
 

@@ -1110,6 +1110,30 @@ def test_trained_weights_created_for_another_length_keep_their_trained_length(tm
     assert '(trained at' not in random.pretrained_cfg['description']
 
 
+def test_a_file_trained_at_another_length_is_said_trained_at_the_length_it_records(tmp_path):
+    """Trial 67c: a file trained at 300 steps (its folder's config.json and its metadata record it), loaded with
+    checkpoint_path= or as an overlay's file into a model created with seq_len=, was said trained at the cfg's 150:
+    evaluate-seq scored it 0.52 (0.95 at 300), reparam warned falsely and its hint deployed it for 150. A strict
+    load's cfg states the file's class count and channels, without "classifier new" or "first layer adapted"."""
+    from smpconvnet.weights.folders import cfg_trained_length
+    small = dict(hidden_channels=8, num_blocks=2)
+    model = timm.create_model('smpconv_tcn_gunpoint', seq_len=300, **small)
+    run = write_model_folder(model, tmp_path / 'run300', card='', model_args=dict(small, seq_len=300))
+    shutil.copy(run / 'model.safetensors', tmp_path / 'copy.safetensors')  # (its metadata alone)
+    for file in (run / 'model.safetensors', tmp_path / 'copy.safetensors'):
+        for way in (dict(checkpoint_path=str(file)), dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file)))):
+            for length, said in ((300, ''), (400, '; seq_len=400, its deployment length (trained at 300)')):
+                cfg = timm.create_model('smpconv_tcn_gunpoint.aeon', seq_len=length, **small, **way).pretrained_cfg
+                assert cfg_trained_length(cfg) == 300 and cfg['description'].endswith(
+                    'GunPoint (UCR): hand motion as 150-step 1-D series, 2 classes, 50 train / 150 test' + said)
+    five = timm.create_model('smpconv_tcn_gunpoint', num_classes=5, in_chans=3)
+    torch.save(five.state_dict(), tmp_path / 'f53.pth')
+    cfg = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, num_classes=5, in_chans=3,
+                            checkpoint_path=str(tmp_path / 'f53.pth')).pretrained_cfg
+    assert (cfg['num_classes'], cfg['input_size'][0], cfg.get('label_names')) == (5, 3, None)
+    assert 'adapted' not in cfg['description'] and 'classifier' not in cfg['description']
+
+
 def test_a_first_layer_adapted_to_other_channels_is_said_in_its_description(tmp_path):
     """Trial 63: a model built from trained weights with other input channels (in_chans=1 from BasicMotions' 6) kept
     the weights' description alone, so push_model's card read "6 channels" beside an input of [B, 1, L]; reparam said
