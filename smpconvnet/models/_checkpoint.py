@@ -31,6 +31,7 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'first_layer_adapted_by_filter', 'first_layer_record', 'FirstLayerRecord',
            'FEATURE_WRAPPERS',
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'recorded_args_metadata', 'recorded_model_args',
+           'recorded_pretrained_cfg',
            'differing_recorded_args', 'as_trained_hint', 'check_recorded_architecture', 'with_class_defaults',
            'train_py_model_args', 'is_project_model', 'safe_torch_load', 'warn_clamped_radii',
            'local_model_name', 'shape_hint', 'command_line_value', 'pooling_shown_by', 'pooling_at_config_root']
@@ -184,6 +185,29 @@ def _training_checkpoint_record(path: Path) -> Tuple[Optional[Dict[str, Any]], s
     if model_args is not None:
         return model_args, "its train-seq config's model_args"
     return None, ''
+
+
+def recorded_pretrained_cfg(path: Union[str, Path]) -> Optional[Dict[str, Any]]:
+    """The data config a training checkpoint ``path`` (not a safetensors file) records of the model it trained:
+    train-seq's ``config['pretrained_cfg']``, or the ``input_size`` of timm train.py's ``args`` (as a cfg of that
+    field alone); None where it records neither or cannot be read so."""
+    path = Path(path)
+    if is_safetensors_file(path) or not path.is_file():
+        return None
+    try:
+        checkpoint = safe_torch_load(path, mmap=zipfile.is_zipfile(path))
+    except Exception:  # noqa: BLE001  (a damaged file, other pickled objects: the loading names them)
+        return None
+    if not isinstance(checkpoint, dict):
+        return None
+    checkpoint = innermost_checkpoint(checkpoint)
+    args = _train_py_namespace(checkpoint)
+    if args is not None:
+        size = getattr(args, 'input_size', None)
+        return {'input_size': tuple(size)} if isinstance(size, (list, tuple)) and size else None
+    config = checkpoint.get('config')
+    cfg = config.get('pretrained_cfg') if isinstance(config, dict) else None
+    return cfg if isinstance(cfg, dict) else None
 
 
 def _train_py_record(args: argparse.Namespace) -> Tuple[Dict[str, Any], str]:

@@ -23,7 +23,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 from ._checkpoint import (
     FILTER_ERROR_PREFIXES, cached_hub_file, check_recorded_architecture, folder_weights_file, is_project_model,
     is_unsuffixed_safetensors, model_folder_of, probe_weights_file, read_error_message, recorded_model_args,
-    recorded_model_hint)
+    recorded_model_hint, recorded_pretrained_cfg)
 
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
@@ -445,15 +445,19 @@ def said_random(cfg: Dict[str, Any]) -> bool:
 def recorded_trained_length(path: Union[str, Path]) -> Optional[int]:
     """The length (steps) a sequence model's weight file ``path`` records it was trained at: where the ``config.json``
     of its model folder (a train-seq run, a saved folder) describes trained weights, their length (its description's
-    "(trained at N)", else its input size); else the ``seq_len`` its recorded model arguments name (the length its
-    model was created for: train-seq trains at it); None where it records neither (trial 67c: a file trained at 300
+    "(trained at N)", else its input size), or that a training checkpoint records (``recorded_pretrained_cfg``);
+    else the ``seq_len`` its recorded model arguments name (the length its model was created for: train-seq trains
+    at it); None where it records none of these (trial 67c: a file trained at 300
     loaded with checkpoint_path= and seq_len=300 was said trained at its cfg's 150, and scored 0.52 for 0.95)."""
     folder = model_folder_of(path)
+    cfg = None
     if folder is not None:
         try:
             cfg = json.loads((folder / 'config.json').read_text(encoding='utf-8')).get('pretrained_cfg')
         except (OSError, ValueError, AttributeError):
             cfg = None
+    # (a training checkpoint's own record: trial 67d, a run trained at 300 without seq_len=)
+    for cfg in (cfg, recorded_pretrained_cfg(path)):
         if isinstance(cfg, dict) and describes_trained_weights(cfg) and cfg.get('input_size'):
             return said_trained_length(cfg) or int(cfg['input_size'][-1])
     recorded, _ = recorded_model_args(path, folder_conflicts=False)

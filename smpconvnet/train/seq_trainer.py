@@ -1045,8 +1045,8 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         if kwargs.get('checkpoint_path'):
             # (its cfg's labels are for another class count than the file's classifier: trial 67b)
             message += (f"; checkpoint_path= loads a weight file whole, with its {model.num_classes}-class "
-                        f"classifier, which names no labels: evaluate the train-seq run folder it was written in "
-                        f"(its config.json records them)")
+                        f"classifier, which names no labels: evaluate the folder it was written in where its "
+                        f"config.json records them (a train-seq run's does)")
         if Path(model_name).is_file():
             hints = weights_file_hints(model_name, **(model_kwargs or {}))
             message += ('; a weight file (a bare state dict, or a checkpoint of timm\'s train.py) records no labels, '

@@ -1158,7 +1158,8 @@ def test_an_overlays_file_created_for_another_length_is_scored_at_its_trained_le
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--dataset', 'ArrowHead', '--model-kwargs',
                  f'checkpoint_path={tmp_path / "three.safetensors"}', 'num_classes=3']) == 1
     assert ("checkpoint_path= loads a weight file whole, with its 3-class classifier, which names no labels: evaluate "
-            "the train-seq run folder it was written in (its config.json records them)") in capsys.readouterr().err
+            "the folder it was written in where its config.json records them (a train-seq run's does)") in \
+        capsys.readouterr().err
     narrow = timm.create_model('smpconv_tcn_gunpoint', hidden_channels=8, num_blocks=2)
     save_file({k: v.contiguous() for k, v in narrow.state_dict().items()}, str(tmp_path / 'narrow.safetensors'))
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint', '--model-kwargs',

@@ -1126,6 +1126,16 @@ def test_a_file_trained_at_another_length_is_said_trained_at_the_length_it_recor
                 cfg = timm.create_model('smpconv_tcn_gunpoint.aeon', seq_len=length, **small, **way).pretrained_cfg
                 assert cfg_trained_length(cfg) == 300 and cfg['description'].endswith(
                     'GunPoint (UCR): hand motion as 150-step 1-D series, 2 classes, 50 train / 150 test' + said)
+    # a train-seq checkpoint of a run at 300 steps without seq_len= records the length in its config's pretrained_cfg
+    # only (trial 67d: said trained at 150, scored 0.6467 for 0.9733)
+    plain = timm.create_model('smpconv_tcn_gunpoint', **small)
+    torch.save({'arch': 'smpconv_tcn_gunpoint', 'state_dict': plain.state_dict(),
+                'config': {'architecture': 'smpconv_tcn_gunpoint', 'model_args': dict(small, seq_len=None),
+                           'pretrained_cfg': {'input_size': [1, 1, 300], 'description': 'trained with train-seq'}}},
+               tmp_path / 'checkpoint.pth')
+    cfg = timm.create_model('smpconv_tcn_gunpoint.aeon', seq_len=400, checkpoint_path=str(tmp_path / 'checkpoint.pth'),
+                            **small).pretrained_cfg
+    assert cfg_trained_length(cfg) == 300
     five = timm.create_model('smpconv_tcn_gunpoint', num_classes=5, in_chans=3)
     torch.save(five.state_dict(), tmp_path / 'f53.pth')
     cfg = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, num_classes=5, in_chans=3,
