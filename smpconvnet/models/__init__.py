@@ -39,7 +39,6 @@ SHAPE_BLIND_ARGS = {'smpconvnet': _smpconvnet.SHAPE_BLIND_ARGS, 'tcn': _tcn.SHAP
 from . import seq_zoo  # noqa: F401  (registers the trained sequence models)
 
 
-
 def checkpoint_loaded(model, source: str, path: str) -> None:
     """What a model holds after the checkpoint ``path`` was loaded into it strictly (timm's ``checkpoint_path=``, a
     timm script's ``--checkpoint``; ``source`` names it): the file's weights (``say_checkpoint_loaded``: built with

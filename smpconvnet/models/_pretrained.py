@@ -356,15 +356,17 @@ def adapted_channels_note(chans: int, trained: int) -> str:
 
 def with_channels(cfg: Dict[str, Any], chans: int) -> Dict[str, Any]:
     """``cfg`` for ``chans`` input channels: ``input_size``'s first entry, and ``mean`` / ``std`` of another count
-    replaced by their mean (as timm's data config takes them)."""
+    replaced by their mean (as timm's data config takes them), also where ``input_size`` has them already (a model
+    created with ``seq_len=``: trial 67d, a one-entry mean beside 3 channels)."""
     size = cfg.get('input_size')
-    if not size or size[0] == chans:
+    if not size:
         return cfg
-    cfg = dict(cfg, input_size=(chans, *size[1:]))
+    update = {} if size[0] == chans else {'input_size': (chans, *size[1:])}
     for key in ('mean', 'std'):
-        if isinstance(cfg.get(key), (list, tuple)) and len(cfg[key]) != chans:
-            cfg[key] = (sum(cfg[key]) / len(cfg[key]),) * chans
-    return cfg
+        value = cfg.get(key)
+        if isinstance(value, (list, tuple)) and value and len(value) != chans:
+            update[key] = (sum(value) / len(value),) * chans
+    return dict(cfg, **update) if update else cfg
 
 
 def with_build_notes(description: str, built: str, classifier: bool = True) -> str:

@@ -1142,6 +1142,10 @@ def test_a_file_trained_at_another_length_is_said_trained_at_the_length_it_recor
                             checkpoint_path=str(tmp_path / 'f53.pth')).pretrained_cfg
     assert (cfg['num_classes'], cfg['input_size'][0], cfg.get('label_names')) == (5, 3, None)
     assert 'adapted' not in cfg['description'] and 'classifier' not in cfg['description']
+    # created for another length too: its mean and std for the 3 channels (trial 67d: one entry beside 3 channels)
+    cfg = timm.create_model('smpconv_tcn_gunpoint.aeon', num_classes=5, in_chans=3, seq_len=300,
+                            checkpoint_path=str(tmp_path / 'f53.pth')).pretrained_cfg
+    assert cfg['input_size'] == (3, 1, 300) and len(cfg['mean']) == len(cfg['std']) == 3
 
 
 def test_a_first_layer_adapted_to_other_channels_is_said_in_its_description(tmp_path):
