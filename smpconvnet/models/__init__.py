@@ -20,10 +20,11 @@ from ._checkpoint import (
     warn_clamped_radii, with_checkpoint_checks, with_class_defaults,
 )
 from ._pretrained import (
-    NOT_RECORDED, WEIGHTS_DIR, PretrainedWeightsNotFoundError, adapted_channels_note, describes_trained_weights,
-    hub_namespace, is_project_model, is_weight_source_error, new_classifier_note, overlay_sources, said_other_weights,
-    said_random, said_trained_length, say_checkpoint_loaded, set_hub_namespace, tagged_name, trained_at,
-    trained_from_description, weights_loaded_after, weights_location, with_build_notes, with_channels, with_note,
+    NOT_RECORDED, WEIGHTS_DIR, PretrainedWeightsNotFoundError, adapted_channels_note, cfg_trained_length,
+    describes_trained_weights, hub_namespace, is_project_model, is_weight_source_error, new_classifier_note,
+    overlay_sources, said_other_weights, said_random, said_trained_length, say_checkpoint_loaded, set_hub_namespace,
+    tagged_name, trained_at, trained_from_description, weights_loaded_after, weights_location, with_build_notes,
+    with_channels, with_note, with_num_classes,
 )
 from .smpconvnet import SMPConvNet, checkpoint_filter_fn, deployed_model_args, infer_config_from_checkpoint
 from .smpconv_tcn import (
@@ -43,9 +44,9 @@ def checkpoint_loaded(model, source: str, path: str) -> None:
     """What a model holds after the checkpoint ``path`` was loaded into it strictly (timm's ``checkpoint_path=``, a
     timm script's ``--checkpoint``; ``source`` names it): the file's weights (``say_checkpoint_loaded``: built with
     pretrained=False it said random ones, with True the tag's), trained at the length the file records, else its
-    cfg's, where an SMP-TCN was built for another (``say_loaded_file_length``)."""
+    cfg's, where an SMP-TCN was built for another (``follow_loaded_file_length``)."""
     say_checkpoint_loaded(model, source)
-    _tcn.say_loaded_file_length(model, path)
+    _tcn.follow_loaded_file_length(model, path)
 
 
 # timm.create_model(..., checkpoint_path=) of these models: checked file, family's checkpoint filter, described

@@ -13,7 +13,8 @@ import sys
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Collection, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Collection, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple,
+                    Union)
 
 import torch
 import torch.nn as nn
@@ -31,7 +32,7 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'first_layer_adapted_by_filter', 'first_layer_record', 'FirstLayerRecord',
            'FEATURE_WRAPPERS',
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'recorded_args_metadata', 'recorded_model_args',
-           'recorded_pretrained_cfg',
+           'training_record', 'TrainingRecord',
            'differing_recorded_args', 'as_trained_hint', 'check_recorded_architecture', 'with_class_defaults',
            'train_py_model_args', 'is_project_model', 'safe_torch_load', 'warn_clamped_radii',
            'local_model_name', 'shape_hint', 'command_line_value', 'pooling_shown_by', 'pooling_at_config_root']
@@ -163,51 +164,50 @@ def safe_torch_load(path: Union[str, Path], mmap: bool = False) -> Any:
         return torch.load(path, map_location='cpu', weights_only=True, mmap=mmap)
 
 
-def _training_checkpoint_record(path: Path) -> Tuple[Optional[Dict[str, Any]], str]:
-    """The architecture a training checkpoint (a ``torch.save`` file, wrapped in others too: ``innermost_checkpoint``)
-    records: train-seq's ``config['model_args']`` (the whole architecture), or the model arguments of timm train.py's
-    ``args`` (those its command line gave). Read as timm reads checkpoints (``weights_only``, which takes train.py's
-    ``argparse.Namespace``), a zip archive memory-mapped, so its tensors are not read; ``(None, '')`` where there is
-    no record or the file cannot be read so (the loading reports what it finds)."""
+class TrainingRecord(NamedTuple):
+    """What a training checkpoint records of the model it trained (``training_record``): its architecture arguments
+    (``model_args``) and where they were read (``where``), and its data config (``pretrained_cfg``); None / '' for
+    what it does not record."""
+    model_args: Optional[Dict[str, Any]]
+    where: str
+    pretrained_cfg: Optional[Dict[str, Any]]
+
+
+_NO_TRAINING_RECORD = TrainingRecord(None, '', None)
+
+
+def training_record(path: Union[str, Path]) -> TrainingRecord:
+    """What the training checkpoint ``path`` (a ``torch.save`` file, wrapped in others too: ``innermost_checkpoint``;
+    not a safetensors file) records, read once: the architecture (train-seq's ``config['model_args']``, the whole of
+    it, or the model arguments of timm train.py's ``args``, those its command line gave) and the data config
+    (train-seq's ``config['pretrained_cfg']``, or train.py's ``args.input_size`` as a cfg of that field alone). Read
+    as timm reads checkpoints (``weights_only``, which takes train.py's ``argparse.Namespace``), a zip archive
+    memory-mapped, so its tensors are not read; nothing recorded where the file cannot be read so (the loading
+    reports what it finds)."""
+    path = Path(path)
+    if is_safetensors_file(path) or not path.is_file():
+        return _NO_TRAINING_RECORD
     try:
         # (torch.save's legacy format cannot be memory-mapped: read whole, as the loading will)
         checkpoint = safe_torch_load(path, mmap=zipfile.is_zipfile(path))
     except Exception:  # noqa: BLE001  (a damaged file, other pickled objects: the loading names them)
-        return None, ''
+        return _NO_TRAINING_RECORD
     if not isinstance(checkpoint, dict):
-        return None, ''
+        return _NO_TRAINING_RECORD
     checkpoint = innermost_checkpoint(checkpoint)
     # train.py's namespace first, as the model sources read it (a train-seq checkpoint's args is a dict)
     args = _train_py_namespace(checkpoint)
     if args is not None:
-        return _train_py_record(args)
-    model_args = _train_seq_model_args(checkpoint)
-    if model_args is not None:
-        return model_args, "its train-seq config's model_args"
-    return None, ''
-
-
-def recorded_pretrained_cfg(path: Union[str, Path]) -> Optional[Dict[str, Any]]:
-    """The data config a training checkpoint ``path`` (not a safetensors file) records of the model it trained:
-    train-seq's ``config['pretrained_cfg']``, or the ``input_size`` of timm train.py's ``args`` (as a cfg of that
-    field alone); None where it records neither or cannot be read so."""
-    path = Path(path)
-    if is_safetensors_file(path) or not path.is_file():
-        return None
-    try:
-        checkpoint = safe_torch_load(path, mmap=zipfile.is_zipfile(path))
-    except Exception:  # noqa: BLE001  (a damaged file, other pickled objects: the loading names them)
-        return None
-    if not isinstance(checkpoint, dict):
-        return None
-    checkpoint = innermost_checkpoint(checkpoint)
-    args = _train_py_namespace(checkpoint)
-    if args is not None:
         size = getattr(args, 'input_size', None)
-        return {'input_size': tuple(size)} if isinstance(size, (list, tuple)) and size else None
+        cfg = {'input_size': tuple(size)} if isinstance(size, (list, tuple)) and size else None
+        return TrainingRecord(*_train_py_record(args), cfg)
     config = checkpoint.get('config')
     cfg = config.get('pretrained_cfg') if isinstance(config, dict) else None
-    return cfg if isinstance(cfg, dict) else None
+    cfg = cfg if isinstance(cfg, dict) else None
+    model_args = _train_seq_model_args(checkpoint)
+    if model_args is not None:
+        return TrainingRecord(model_args, "its train-seq config's model_args", cfg)
+    return TrainingRecord(None, '', cfg)
 
 
 def _train_py_record(args: argparse.Namespace) -> Tuple[Dict[str, Any], str]:
@@ -270,18 +270,19 @@ _INITIALISATION_AND_REGULARISATION = frozenset({'dropout', 'input_dropout', 'dro
 _SETTINGS_OF_TRAINING = _INITIALISATION_AND_REGULARISATION | {'use_fft'}
 
 
-def recorded_model_args(path: Union[str, Path], folder_conflicts: bool = True,
-                        overridden: Collection[str] = ()) -> Tuple[Optional[Dict[str, Any]], str]:
+def recorded_model_args(path: Union[str, Path], folder_conflicts: bool = True, overridden: Collection[str] = (),
+                        training: Optional[TrainingRecord] = None) -> Tuple[Optional[Dict[str, Any]], str]:
     """The architecture arguments recorded with the weights file ``path``, and where they were read: the file's
     safetensors metadata (``RECORDED_ARGS_KEY``, written by this project's model folders); a training checkpoint's
-    own record (train-seq's ``checkpoint.pth``, timm train.py's checkpoints: ``_training_checkpoint_record``); else
+    own record (train-seq's ``checkpoint.pth``, timm train.py's checkpoints: ``training_record``); else
     the ``model_args`` of the ``config.json`` beside it where ``path`` is that folder's weights
     (``folder_weights_file``: a run, converted, deployed or Hub folder). ``(None, '')`` where nothing is recorded or
     it cannot be read (the loading reports a damaged file itself).
 
     ``folder_conflicts``: whether the model is built from that folder's ``config.json`` (timm's ``local-dir:`` /
     ``hf-hub:``), so that a config disagreeing with the weights' metadata matters; ``overridden``: the arguments the
-    caller gave otherwise than the config (they stand).
+    caller gave otherwise than the config (they stand); ``training``: ``path``'s ``training_record`` where the caller
+    read it already (it is not read again).
 
     Raises:
         ValueError: with ``folder_conflicts``, a folder's ``model.safetensors`` whose metadata and the folder's
@@ -315,8 +316,8 @@ def recorded_model_args(path: Union[str, Path], folder_conflicts: bool = True,
                     f'the folder again, or copy {path.name} out of the folder and load the copy, which its metadata '
                     f'describes')
             return recorded, f'the {RECORDED_ARGS_KEY} in its metadata'
-    elif path.is_file():
-        recorded, where = _training_checkpoint_record(path)
+    else:
+        recorded, where, _ = training if training is not None else training_record(path)
         if recorded is not None:
             return recorded, where
     if folder_record is not None:

@@ -23,7 +23,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 from ._checkpoint import (
     FILTER_ERROR_PREFIXES, cached_hub_file, check_recorded_architecture, folder_weights_file, is_project_model,
     is_unsuffixed_safetensors, model_folder_of, probe_weights_file, read_error_message, recorded_model_args,
-    recorded_model_hint, recorded_pretrained_cfg)
+    recorded_model_hint, training_record)
 
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
@@ -35,7 +35,7 @@ __all__ = [
     'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length', 'deployment_description',
     'say_weights_adapted', 'adapted_channels_note', 'with_note', 'describes_trained_weights', 'file_overlay_first',
     'trained_from_description', 'with_classifier_note', 'describe_weights', 'with_build_notes', 'with_channels',
-    'recorded_trained_length',
+    'recorded_trained_length', 'cfg_trained_length', 'with_num_classes',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -325,13 +325,21 @@ def say_weights_loaded(model: Any, source: str, trained: bool = False, classifie
 
 
 def _with_model_io(cfg: Dict[str, Any], module: Any) -> Dict[str, Any]:
-    # cfg with the class count and input channels of the model (a file loaded into it strictly has them); labels of
-    # another count dropped
+    # cfg with the class count and input channels of the model (a file loaded into it strictly has them)
     classes, chans = getattr(module, 'num_classes', None), getattr(module, 'in_chans', None)
     if isinstance(classes, int) and classes > 0 and cfg.get('num_classes') != classes:
-        cfg = {k: v for k, v in dict(cfg, num_classes=classes).items()
-               if k != 'label_names' or v is None or len(v) == classes}
+        cfg = with_num_classes(cfg, classes)
     return with_channels(cfg, chans) if isinstance(chans, int) else cfg
+
+
+def with_num_classes(cfg: Dict[str, Any], classes: Optional[int]) -> Dict[str, Any]:
+    """``cfg`` for a classifier of ``classes`` classes (None: as it says): ``num_classes`` set, and ``label_names`` of
+    another count dropped (they name another classifier's outputs)."""
+    cfg = dict(cfg) if classes is None else dict(cfg, num_classes=classes)
+    labels = cfg.get('label_names')
+    if labels is not None and cfg.get('num_classes') is not None and len(labels) != cfg['num_classes']:
+        cfg.pop('label_names')
+    return cfg
 
 
 def new_classifier_note(classes: int, trained_classes: int) -> str:
@@ -418,6 +426,12 @@ def say_weights_adapted(model: Any, pretrained: bool, kwargs: Dict[str, Any], cl
         trained_chans = weights_chans or (int(cfg['input_size'][0]) if cfg.get('input_size') else None)
         if isinstance(chans, int) and trained_chans and trained_chans != chans:
             cfg['description'] = with_note(cfg.get('description') or '', adapted_channels_note(chans, trained_chans))
+        elif isinstance(chans, int) and weights_chans == chans:
+            # weights of the model's channels, loaded unchanged, where the cfg states others (an overlay's 3-channel
+            # file over a 1-channel tag): the cfg states theirs, which what reads it (reparam's own check, timm's
+            # data config) takes for the trained ones (trial 67d #7: "first layer adapted to 3 input channels from
+            # the weights' 1" in reparam's folder, and evaluate-seq's hint for in_chans asked for 1)
+            cfg.update(with_channels(cfg, chans))
     return model
 
 
@@ -446,25 +460,38 @@ def said_random(cfg: Dict[str, Any]) -> bool:
 
 def recorded_trained_length(path: Union[str, Path]) -> Optional[int]:
     """The length (steps) a sequence model's weight file ``path`` records it was trained at: where the ``config.json``
-    of its model folder (a train-seq run, a saved folder) describes trained weights, their length (its description's
-    "(trained at N)", else its input size), or that a training checkpoint records (``recorded_pretrained_cfg``);
-    else the ``seq_len`` its recorded model arguments name (the length its model was created for: train-seq trains
-    at it); None where it records none of these (trial 67c: a file trained at 300
-    loaded with checkpoint_path= and seq_len=300 was said trained at its cfg's 150, and scored 0.52 for 0.95)."""
+    of its model folder (a train-seq run, a saved folder) describes trained weights, their length
+    (``cfg_trained_length``), or that a training checkpoint records (its ``training_record``'s data config); else the
+    ``seq_len`` its recorded model arguments name (the length its model was created for: train-seq trains at it);
+    None where it records none of these (trial 67c: a file trained at 300 loaded with checkpoint_path= and
+    seq_len=300 was said trained at its cfg's 150, and scored 0.52 for 0.95). Each record is read only where those
+    before it say nothing, the checkpoint once."""
     folder = model_folder_of(path)
-    cfg = None
     if folder is not None:
         try:
             cfg = json.loads((folder / 'config.json').read_text(encoding='utf-8')).get('pretrained_cfg')
         except (OSError, ValueError, AttributeError):
             cfg = None
+        length = cfg_trained_length(cfg) if isinstance(cfg, dict) else None
+        if length:
+            return length
     # (a training checkpoint's own record: trial 67d, a run trained at 300 without seq_len=)
-    for cfg in (cfg, recorded_pretrained_cfg(path)):
-        if isinstance(cfg, dict) and describes_trained_weights(cfg) and cfg.get('input_size'):
-            return said_trained_length(cfg) or int(cfg['input_size'][-1])
-    recorded, _ = recorded_model_args(path, folder_conflicts=False)
+    training = training_record(path)
+    length = cfg_trained_length(training.pretrained_cfg) if training.pretrained_cfg else None
+    if length:
+        return length
+    recorded, _ = recorded_model_args(path, folder_conflicts=False, training=training)
     length = (recorded or {}).get('seq_len')
     return int(length) if isinstance(length, int) and length > 0 else None
+
+
+def cfg_trained_length(cfg: Dict[str, Any]) -> Optional[int]:
+    """The length (steps) a sequence model's weights were trained at, where its pretrained cfg gives one
+    (``describes_trained_weights``): the one its description names where the model was created for another deployment
+    length (``seq_len``, which its input size follows), else its input size's; None otherwise."""
+    if not describes_trained_weights(cfg) or not cfg.get('input_size'):
+        return None
+    return said_trained_length(cfg) or int(cfg['input_size'][-1])
 
 
 def trained_at(length: int) -> str:

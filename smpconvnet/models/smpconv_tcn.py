@@ -1996,16 +1996,23 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
             model_args.get('pretrained_cfg_overlay') or {},
             input_size=(model_args['in_chans'], 1, model_args['zero_pad_to']), pool_size=(1, model_args['zero_pad_to']),
             fixed_input_size=True)
-    elif model_args.get('seq_len') is not None:
-        # a model created for a deployment length: its cfg's input size is that length (the default of info,
-        # reparam and export), not the variant's; the weights' length is said in its description (below)
+    else:
         overlay = model_args.get('pretrained_cfg_overlay') or {}
         # an overlay's file: the length it records it was trained at, unless the overlay states one
-        weights_length = (pretrained and overlay.get('file') and 'input_size' not in overlay
-                          and recorded_trained_length(overlay['file'])) or _registered_length(variant, model_args)
-        model_args['pretrained_cfg_overlay'] = dict(
-            model_args.get('pretrained_cfg_overlay') or {},
-            input_size=(model_args['in_chans'], 1, model_args['seq_len']), pool_size=(1, model_args['seq_len']))
+        file_length = pretrained and overlay.get('file') and 'input_size' not in overlay \
+            and recorded_trained_length(overlay['file']) or None
+        length = model_args.get('seq_len')
+        if length is not None:
+            # a model created for a deployment length: its cfg's input size is that length (the default of info,
+            # reparam and export), not the variant's; the weights' length is said in its description (below)
+            weights_length = file_length or _registered_length(variant, model_args)
+        elif file_length != _registered_length(variant, model_args):
+            # created for no length: the file's (trial 67d: a file trained at 300 was scored at the cfg's 150,
+            # 0.6467 for 0.9733), as a folder of it gives its config.json's
+            length = file_length
+        if length is not None:
+            model_args['pretrained_cfg_overlay'] = dict(overlay, input_size=(model_args['in_chans'], 1, length),
+                                                        pool_size=(1, length))
     # weights of another kernel length load into any: what they were trained as, if recorded
     check_pretrained_record(variant, pretrained, kwargs, whole_architecture(model_args), RECORD_CHECKED_ARGS)
     with explain_missing_weights(variant, pretrained, kwargs, SHAPE_BLIND_ARGS), \
@@ -2033,29 +2040,46 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     # None to the model, and drops only a caller's
     model.arch_args = whole_architecture(model_args)
     say_deployment_length(model, pretrained, model_args.get('seq_len'), weights_length, _takes_any_length(model))
-    if weights_length is not None:
+    if model_args.get('zero_pad_to') is None:
         # a file loaded after this build (timm's checkpoint_path=) is then said trained at the length it records,
-        # else at the cfg's, not seq_len's (say_loaded_file_length)
+        # else at the cfg's, not seq_len's; without seq_len, the model takes that length (follow_loaded_file_length)
         for module in model.modules():
             if isinstance(module, (SMPConvTCN, SMPConvTCNEnsemble)) and getattr(module, 'pretrained_cfg', None):
-                module._lengths_for_file = (model_args['seq_len'], weights_length, _takes_any_length(module))
+                module._lengths_for_file = (model_args.get('seq_len'), weights_length, _takes_any_length(module))
     # (its classifier is said with its labels: drop_stale_label_names)
     return describe_weights(remember_create_args(model, kwargs), pretrained, kwargs, classifier=False,
                             weights_chans=first_layer.weights_chans)
 
 
-def say_loaded_file_length(model: nn.Module, path: Union[str, Path]) -> None:
-    """After the file ``path`` was loaded into an SMP-TCN built for a deployment length (``seq_len``:
-    ``timm.create_model(name, checkpoint_path=F, seq_len=200)``): its description says the length the file records
-    it was trained at (``recorded_trained_length``), else its cfg's, as the weights' trained one ("seq_len=200, its
-    deployment length (trained at 150)"), as for the tag's weights and an overlay's ``file=`` (trial 67: 200 was
-    taken for GunPoint's weights, which evaluate-seq then scored 0.56 for 1.0). Other models are left as they are."""
+def follow_loaded_file_length(model: nn.Module, path: Union[str, Path]) -> None:
+    """After the file ``path`` was loaded into an SMP-TCN (``timm.create_model(name, checkpoint_path=F)``), the length
+    the file records it was trained at (``recorded_trained_length``), where it records one:
+
+    - built for a deployment length (``seq_len=200``): its description says that length, else its cfg's, as the
+      weights' trained one ("seq_len=200, its deployment length (trained at 150)"), as for the tag's weights and an
+      overlay's ``file=`` (trial 67: 200 was taken for GunPoint's weights, which evaluate-seq then scored 0.56 for
+      1.0);
+    - built for no length: the model's length (its cfg's input size and ``seq_len``, as an overlay's file and a folder
+      give theirs; trial 67d: a file trained at 300 was scored at the cfg's 150, 0.6467 for 0.9733). Not of a
+      deployed model (its kernels give its length) nor one zero-padded to a fixed length.
+
+    Other models are left as they are."""
     for module in model.modules():
         lengths = getattr(module, '_lengths_for_file', None)
-        if lengths is not None:
-            length, cfg_length, any_length = lengths
-            say_deployment_length(module, True, length, recorded_trained_length(path) or cfg_length, any_length,
-                                  replace=True)
+        if lengths is None:
+            continue
+        length, cfg_length, any_length = lengths
+        recorded = recorded_trained_length(path)
+        if length is not None:
+            say_deployment_length(module, True, length, recorded or cfg_length, any_length, replace=True)
+        elif recorded and not module.is_deployed and recorded != sequence_input_size(module.pretrained_cfg)[1]:
+            module.pretrained_cfg = module.default_cfg = dict(
+                module.pretrained_cfg, input_size=(*module.pretrained_cfg['input_size'][:-1], recorded),
+                pool_size=(1, recorded))
+            for tcn in module.modules():
+                if isinstance(tcn, SMPConvTCN) and getattr(tcn, '_seq_len_is_default', False):
+                    tcn.seq_len = recorded
+                    tcn._seq_len_is_default = True
 
 
 def _registered_length(variant: str, model_args: Dict[str, Any]) -> Optional[int]:

@@ -46,7 +46,7 @@ from ..user_warnings import caller_stacklevel
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
-from ..models import recorded_args_metadata, said_trained_length, tagged_name
+from ..models import cfg_trained_length, recorded_args_metadata, said_trained_length, tagged_name
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input
 from ..weights.sources import (
     changed_computation, changed_computation_message, check_none_kwargs, load_model_with_config,
@@ -1085,12 +1085,16 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     # the registered weights a deployed folder was made from, where its cfg names them (the hints' command)
     origin = tagged_name(cfg)
     evaluate_origin = f' (smpconvnet evaluate-seq {origin})' if origin else ''
+    # a command that works copied as it is where the registered weights are named; words where they are not (a
+    # placeholder command, 'reparam SRC DST', ran as one)
+    redeploy = (f'smpconvnet reparam {origin} {origin.split(".")[0]}-deployed' if origin else
+                'smpconvnet reparam of the training-form model or folder into a new folder')
     if deployed_for and data.max_length > max(deployed_for):
         raise ValueError(f'{model_name} is deployed for series of {max(deployed_for)} steps (its kernels are '
                          f'materialised for that length), but the {split} split of {name} has series of up to '
                          f'{data.max_length}: evaluate the training-form model it was deployed from{evaluate_origin}, '
                          f'or deploy that one again without --input-size (for the length it was trained at: '
-                         f'smpconvnet reparam {origin or "SRC"} DST)')
+                         f'{redeploy})')
     if recorded and name != recorded:
         # after the refusals (a warning before an error said nothing useful); labels are names only: '1' of one set
         # and '1' of another are unrelated classes
@@ -1104,20 +1108,23 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     # the length the weights were trained at, where the cfg's is a deployment length (seq_len=, reparam
     # --input-size): whole-series kernels are sampled over the padded length, so it is the trained model's grid
     trained = said_trained_length(cfg)
+    # (a cfg of trained weights without that note: they were trained at its input size, the deployed length; trial
+    # 67d #9: a run trained at 300, deployed so, was warned of GunPoint's 150 steps)
+    known = cfg_trained_length(cfg)
     same = bool((lengths == lengths[0]).all())
     if deployed_for and kernels_span_the_input(model) and (
-            (trained is not None and trained not in deployed_for)
-            or (trained is None and same and int(lengths[0]) not in deployed_for)):
+            (known is not None and known not in deployed_for)
+            or (known is None and same and int(lengths[0]) not in deployed_for)):
         # every series is zero-padded to the deployed length: kernels spanning the whole input then compute
         # something else than the trained model (which saw the set's own length, or its trained one), silently
         # (0.56 against 1.0; JapaneseVowels deployed for 40 steps, trained at 29: 0.9703 against 0.9838)
-        seen = f'its weights were trained at {trained} steps' if trained is not None else \
+        seen = f'its weights were trained at {known} steps' if known is not None else \
             f'every series of {name} has {int(lengths[0])}'
         warnings.warn(f'{model_name} is deployed for {max(deployed_for)} steps and its kernels span the whole input, '
                       f'but {seen}: each series is zero-padded to {max(deployed_for)}, which is not what the model was '
                       f"trained on, so this accuracy is not the trained model's; evaluate the training-form model it "
                       f'was deployed from{evaluate_origin}, or deploy that one again for the length it was trained at, '
-                      f'without --input-size or seq_len (smpconvnet reparam {origin or "SRC"} DST)',
+                      f'without --input-size or seq_len ({redeploy})',
                       stacklevel=caller_stacklevel())
     data = seq_data.standardize(data, cfg['mean'], cfg['std'])
     # keep the trained input length (the kernel grid); only a longer test sequence extends it. A training-form model

@@ -11,8 +11,9 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 import torch
 
 from ..atomic_io import atomic_dir, check_destination, entries_besides, holds_nothing
-from ..models import (NOT_RECORDED, describes_trained_weights, member_network, recorded_args_metadata, said_random,
-                      said_trained_length, trained_from_description, weights_loaded_after, with_channels)
+from ..models import (NOT_RECORDED, cfg_trained_length, describes_trained_weights, member_network,
+                      recorded_args_metadata, said_random, trained_from_description, weights_loaded_after,
+                      with_channels, with_num_classes)
 from .hub import MANIFEST_NAME
 
 __all__ = [
@@ -254,25 +255,13 @@ def retrained_cfg(base_cfg: Dict[str, Any], **fields: Any) -> Dict[str, Any]:
             and len(pool) == len(old_size) - 1 and all(old_size[1:]):
         # the feature map scales with the input (224 px with a 7 x 7 map: 32 px gives 1 x 1); padded strides round up
         cfg['pool_size'] = tuple(max(1, math.ceil(n * p / o)) for n, p, o in zip(new_size[1:], pool, old_size[1:]))
-    labels = cfg.get('label_names')
-    if labels is not None and cfg.get('num_classes') is not None and len(labels) != cfg['num_classes']:
-        cfg.pop('label_names')
-    return cfg
+    return with_num_classes(cfg, None)
 
 
 def set_pretrained_cfg(model: torch.nn.Module, cfg: Dict[str, Any]) -> None:
     """Give ``model`` the pretrained cfg ``cfg``, under timm's alias ``default_cfg`` too (one dict, as timm's builder
     sets them; timm's ONNX export reads the alias, which kept the old cfg where only ``pretrained_cfg`` was set)."""
     model.pretrained_cfg = model.default_cfg = cfg
-
-
-def cfg_trained_length(cfg: Dict[str, Any]) -> Optional[int]:
-    """The length (steps) a sequence model's weights were trained at, where its pretrained cfg gives one
-    (``describes_trained_weights``): the one its description names where the model was created for another deployment
-    length (``seq_len``, which its input size follows), else its input size's; None otherwise."""
-    if not describes_trained_weights(cfg) or not cfg.get('input_size'):
-        return None
-    return said_trained_length(cfg) or int(cfg['input_size'][-1])
 
 
 def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, Any], description: str,

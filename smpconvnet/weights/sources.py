@@ -1048,9 +1048,11 @@ def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust
     """
     trust_pickle = _flag('trust_pickle', trust_pickle)
     pretrained = pretrained if isinstance(pretrained, str) and pretrained == 'auto' else _flag('pretrained', pretrained)
-    if pretrained == 'auto' and kwargs.get('checkpoint_path'):
+    if kwargs.get('checkpoint_path') and (pretrained == 'auto' or (pretrained and _is_registered_name(spec))):
         # the file replaces every weight, strictly: the available ones are not loaded first (trial 66b: a registered
-        # ensemble's shipped weights were, into the one-member model a refusal's hint asked for, and refused)
+        # ensemble's shipped weights were, into the one-member model a refusal's hint asked for, and refused; trial
+        # 67c: a registered name's, by default, into a narrower model, and its hint asked for the shipped width). A
+        # folder's pretrained=True still builds what the folder holds (a deployed one its deployed form)
         pretrained = False
     try:
         model, description, extra = _load_model_with_config(spec, pretrained, trust_pickle, **kwargs)
@@ -1152,7 +1154,7 @@ def _says_random(folder: Path) -> bool:
 def _untagged(model: torch.nn.Module, description: str) -> torch.nn.Module:
     # a registered tag built without its weights: its cfg without the weights' file, tag and repo (info showed the
     # shipped file of a random model), the architecture's data config kept; and a checkpoint_path= file's trained
-    # length, where one was loaded since (say_loaded_file_length)
+    # length, where one was loaded since (follow_loaded_file_length)
     _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=with_build_notes(
         description, cfg.get('description'), classifier=False)))
     return model
@@ -1425,7 +1427,9 @@ def load_model(spec: str, pretrained: Union[bool, str] = True, trust_pickle: boo
     ``pretrained``: True loads weights (an error if there are none), False random initialisation (in the
     architecture of the name, folder or hf-hub: repo, as timm builds ``local-dir:`` / ``hf-hub:`` without
     weights), ``'auto'`` weights when available without a download, else random initialisation (a folder's or
-    repo's weights are available). A checkpoint file can be
+    repo's weights are available); with ``checkpoint_path=`` (timm's: a file loaded strictly after the build), a
+    registered name is built without its weights, which the file replaces (a folder as ``pretrained`` says: its
+    deployed form or its training form). A checkpoint file can be
     any that ``identify_checkpoint`` recognises (timm's train.py, ``smpconvnet train-seq``, original, bare).
 
     Raises:

@@ -223,11 +223,13 @@ def test_evaluate_seq_of_a_folder_deployed_for_shorter_series_says_how_to_deploy
             "source records one: a weight file that names no model has the assumed model's), so for 20 it computes "
             'something else than for 29') in capsys.readouterr().err
     assert main(['evaluate-seq', str(tmp_path / 'jv20')]) == 1
-    # the weights it was deployed from are named (trial 58: 'smpconvnet reparam SRC DST' where the source is known)
+    # the weights it was deployed from are named (trial 58: 'smpconvnet reparam SRC DST' where the source is known),
+    # and a destination: the command runs as it is
     assert ('is deployed for series of 20 steps (its kernels are materialised for that length), but the test split of '
             'JapaneseVowels has series of up to 29: evaluate the training-form model it was deployed from (smpconvnet '
             'evaluate-seq smpconv_tcn_japanesevowels.aeon), or deploy that one again without --input-size (for the '
-            'length it was trained at: smpconvnet reparam smpconv_tcn_japanesevowels.aeon DST)') \
+            'length it was trained at: smpconvnet reparam smpconv_tcn_japanesevowels.aeon '
+            'smpconv_tcn_japanesevowels-deployed)') \
         in capsys.readouterr().err
 
 
@@ -896,8 +898,34 @@ def test_evaluating_a_model_created_or_deployed_for_another_length(tmp_path, cap
             f"trained on, so this accuracy is not the trained model's; evaluate the training-form model it was "
             f'deployed from (smpconvnet evaluate-seq smpconv_tcn_japanesevowels.aeon), or deploy that one again for '
             f'the length it was trained at, without --input-size or seq_len (smpconvnet reparam '
-            f'smpconv_tcn_japanesevowels.aeon DST)') in err
+            f'smpconv_tcn_japanesevowels.aeon smpconv_tcn_japanesevowels-deployed)') in err
     assert 'accuracy 0.9703 (359/370)' in out
+    # the hint, run as it is (in tmp_path): the deployed model scores as the trained one, without a warning
+    cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        assert main(['reparam', 'smpconv_tcn_japanesevowels.aeon', 'smpconv_tcn_japanesevowels-deployed']) == 0
+        capsys.readouterr()
+        assert main(['evaluate-seq', 'smpconv_tcn_japanesevowels-deployed']) == 0
+    finally:
+        os.chdir(cwd)
+    out, err = capsys.readouterr()
+    assert 'warning' not in err and 'accuracy 0.9838 (364/370)' in out
+    # a run trained at 300 steps (GunPoint's 150 padded: train-seq --length 300), deployed so, is deployed for the
+    # length it was trained at: no warning (trial 67d #9: "every series of GunPoint has 150"), the training form's
+    # score
+    assert main(['train-seq', '--model', 'smpconv_tcn_gunpoint', '--model-kwargs', 'hidden_channels=8', 'num_blocks=2',
+                 '--dataset', 'GunPoint', '--epochs', '2', '--length', '300', '--output', str(tmp_path / 'run300'),
+                 '--no-progress']) == 0
+    assert main(['reparam', str(tmp_path / 'run300'), str(tmp_path / 'run300d')]) == 0
+    capsys.readouterr()
+    scores = []
+    for folder in ('run300', 'run300d'):
+        assert main(['evaluate-seq', str(tmp_path / folder)]) == 0
+        out, err = capsys.readouterr()
+        assert 'warning' not in err, err
+        scores.append(re.search(r'accuracy \S+ \(\d+/150\)', out).group(0))
+    assert scores[0] == scores[1]
     # the hint, as typed: the trained model's score, no warning
     assert main(['reparam', 'smpconv_tcn_japanesevowels.aeon', str(tmp_path / 'jv')]) == 0
     capsys.readouterr()
@@ -1165,6 +1193,25 @@ def test_an_overlays_file_created_for_another_length_is_scored_at_its_trained_le
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint', '--model-kwargs',
                  f'checkpoint_path={tmp_path / "narrow.safetensors"}', 'hidden_channels=8', 'num_blocks=2']) == 0
     assert 'smpconv_tcn_gunpoint on GunPoint (test split): accuracy' in capsys.readouterr().out
+
+
+def test_a_file_that_records_another_length_is_scored_at_it_without_seq_len(tmp_path, capsys):
+    """Trial 67d #5: a file trained at 300 steps (its metadata records seq_len=300), loaded with checkpoint_path= or
+    as an overlay's file without seq_len=, was scored at the cfg's 150 (0.6467 for 0.9733): now as with seq_len=300.
+    GunPoint's weights (trained at 150) stand for it: at 300 they score 0.4933, at 150 1.0000."""
+    import shutil
+    from smpconvnet.weights.folders import write_model_folder
+    model = timm.create_model('smpconv_tcn_gunpoint', seq_len=300)  # (random, then GunPoint's weights)
+    model.load_state_dict(timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).state_dict())
+    run = write_model_folder(model, tmp_path / 'run300', card='', model_args=dict(seq_len=300))
+    file = tmp_path / 'copy.safetensors'
+    shutil.copy(run / 'model.safetensors', file)  # (its metadata alone records the length)
+    scores = []
+    for way in (f'checkpoint_path={file}', f'pretrained_cfg_overlay={{"file": "{file}"}}'):
+        for extra in ([], ['seq_len=300']):
+            assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', way, *extra]) == 0
+            scores.append(re.search(r'accuracy \S+ \(\d+/150\)', capsys.readouterr().out).group(0))
+    assert scores == ['accuracy 0.4933 (74/150)'] * 4, scores
 
 
 def test_a_model_created_for_another_seq_len_keeps_its_trained_length(tmp_path, capsys):

@@ -1136,6 +1136,26 @@ def test_a_file_trained_at_another_length_is_said_trained_at_the_length_it_recor
     cfg = timm.create_model('smpconv_tcn_gunpoint.aeon', seq_len=400, checkpoint_path=str(tmp_path / 'checkpoint.pth'),
                             **small).pretrained_cfg
     assert cfg_trained_length(cfg) == 300
+    # created for no length, the model takes the file's (trial 67d: built at the cfg's 150, the file trained at 300
+    # scored 0.6467 for 0.9733), as a folder of it does; a file that records no length keeps the cfg's, a deployed one
+    # its kernels'
+    torch.save(plain.state_dict(), tmp_path / 'bare.pth')
+    for file in (run / 'model.safetensors', tmp_path / 'copy.safetensors', tmp_path / 'checkpoint.pth',
+                 tmp_path / 'bare.pth'):
+        for way in (dict(checkpoint_path=str(file)), dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file)))):
+            if file.suffix == '.pth' and 'file' in str(way):
+                continue  # (an overlay's file is a state dict of safetensors or torch.save; timm reads it whole)
+            model = timm.create_model('smpconv_tcn_gunpoint.aeon', **small, **way)
+            length = 150 if file.name == 'bare.pth' else 300
+            assert model.pretrained_cfg['input_size'] == (1, 1, length) and model.seq_len == length, (file, way)
+            assert model.pretrained_cfg['pool_size'] == (1, length)
+            assert timm.data.resolve_data_config(model=model)['input_size'] == (1, 1, length)
+            assert model._seq_len_is_default  # (the file's length, not one asked for)
+    deployed = timm.create_model('smpconv_tcn_gunpoint', **small).eval()
+    deployed.reparameterize(length=200)
+    torch.save(deployed.state_dict(), tmp_path / 'deployed.pth')
+    model = timm.create_model('smpconv_tcn_gunpoint.aeon', checkpoint_path=str(tmp_path / 'deployed.pth'), **small)
+    assert model.pretrained_cfg['input_size'] == (1, 1, 200) and model.seq_len == 200  # (its kernels')
     five = timm.create_model('smpconv_tcn_gunpoint', num_classes=5, in_chans=3)
     torch.save(five.state_dict(), tmp_path / 'f53.pth')
     cfg = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, num_classes=5, in_chans=3,
@@ -1146,6 +1166,20 @@ def test_a_file_trained_at_another_length_is_said_trained_at_the_length_it_recor
     cfg = timm.create_model('smpconv_tcn_gunpoint.aeon', num_classes=5, in_chans=3, seq_len=300,
                             checkpoint_path=str(tmp_path / 'f53.pth')).pretrained_cfg
     assert cfg['input_size'] == (3, 1, 300) and len(cfg['mean']) == len(cfg['std']) == 3
+    # an overlay's 3-channel file, loaded unchanged into the model of in_chans=3: its cfg states the 3 channels, so
+    # reparam's folder does not say its first layer was adapted from the tag's 1 (trial 67d #7)
+    from safetensors.torch import save_file
+    save_file({k: v.contiguous() for k, v in five.state_dict().items()}, str(tmp_path / 'f53.safetensors'))
+    overlay = json.dumps({'file': str(tmp_path / 'f53.safetensors')})
+    cfg = timm.create_model('smpconv_tcn_gunpoint', pretrained=True, num_classes=5, in_chans=3,
+                            pretrained_cfg_overlay=json.loads(overlay)).pretrained_cfg
+    assert cfg['input_size'] == (3, 1, 150) and len(cfg['mean']) == len(cfg['std']) == 3
+    assert main(['reparam', 'smpconv_tcn_gunpoint', str(tmp_path / 'dep53'), '--model-kwargs',
+                 f'pretrained_cfg_overlay={overlay}', 'num_classes=5', 'in_chans=3']) == 0
+    config = json.loads((tmp_path / 'dep53' / 'config.json').read_text())
+    assert 'adapted' not in config['pretrained_cfg']['description'] and 'adapted' not in \
+        (tmp_path / 'dep53' / 'README.md').read_text()
+    assert config['pretrained_cfg']['input_size'] == [3, 1, 150]
 
 
 def test_a_first_layer_adapted_to_other_channels_is_said_in_its_description(tmp_path):
