@@ -2006,7 +2006,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
             # a model created for a deployment length: its cfg's input size is that length (the default of info,
             # reparam and export), not the variant's; the weights' length is said in its description (below)
             weights_length = file_length or _registered_length(variant, model_args)
-        elif file_length != _registered_length(variant, model_args):
+        elif file_length and file_length != _registered_length(variant, model_args):
             # created for no length: the file's (trial 67d: a file trained at 300 was scored at the cfg's 150,
             # 0.6467 for 0.9733), as a folder of it gives its config.json's
             length = file_length
