@@ -10,26 +10,28 @@ _checkpoint      checkpoint unwrapping and deployed-state-dict checks shared by 
 
 A new variant of a family: a config entry and a ``@register_model`` function at the bottom of its file.
 """
+from typing import Optional
+
 # what the rest of the package (weights/, cli/) uses of the families' shared private modules
 from ._checkpoint import (
-    RECORDED_ARGS_KEY, as_recorded, check_weights_file, command_line_value, find_state_dict, folder_weights_file,
-    has_batchnorm, innermost_checkpoint, install_checkpoint_path_hook, is_deployed_state_dict, is_safetensors_file,
-    is_unsuffixed_safetensors, local_model_name, model_folder_of, pooling_at_config_root, pooling_shown_by,
-    recorded_args_metadata,
-    recorded_model_args, removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict,
-    warn_clamped_radii, with_checkpoint_checks, with_class_defaults,
+    RECORDED_ARGS_KEY, RECORDED_TRAINED_LENGTH, as_recorded, check_weights_file, command_line_value, find_state_dict,
+    folder_weights_file, has_batchnorm, innermost_checkpoint, install_checkpoint_path_hook, is_deployed_state_dict,
+    is_safetensors_file, is_unsuffixed_safetensors, local_model_name, model_folder_of, pooling_at_config_root,
+    pooling_shown_by, recorded_args_metadata, recorded_model_args, removed_prefix, safe_torch_load,
+    state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii, with_checkpoint_checks,
+    with_class_defaults,
 )
 from ._pretrained import (
     NOT_RECORDED, WEIGHTS_DIR, PretrainedWeightsNotFoundError, adapted_channels_note, cfg_trained_length,
     describes_trained_weights, hub_namespace, is_project_model, is_weight_source_error, new_classifier_note,
-    overlay_sources, said_other_weights, said_random, said_trained_length, say_checkpoint_loaded, set_hub_namespace,
-    tagged_name, trained_at, trained_from_description, weights_loaded_after, weights_location, with_build_notes,
-    with_channels, with_note, with_num_classes,
+    overlay_sources, recorded_trained_length, said_other_weights, said_random, said_trained_length,
+    say_checkpoint_loaded, set_hub_namespace, tagged_name, trained_at, trained_from_description,
+    weights_loaded_after, weights_location, with_build_notes, with_channels, with_note, with_num_classes,
 )
 from .smpconvnet import SMPConvNet, checkpoint_filter_fn, deployed_model_args, infer_config_from_checkpoint
 from .smpconv_tcn import (
-    SMPConvTCN, SMPConvTCNEnsemble, is_sequence_architecture, kernels_span_the_input, member_network,
-    radius_param_groups, two_branch_eval,
+    SMPConvTCN, SMPConvTCNEnsemble, follow_loaded_file_length, is_sequence_architecture, kernels_span_the_input,
+    member_network, radius_param_groups, two_branch_eval,
 )
 from .smpconv_resnet import SMPConvResNet
 from . import smpconv_resnet as _resnet, smpconv_tcn as _tcn, smpconvnet as _smpconvnet
@@ -40,13 +42,14 @@ SHAPE_BLIND_ARGS = {'smpconvnet': _smpconvnet.SHAPE_BLIND_ARGS, 'tcn': _tcn.SHAP
 from . import seq_zoo  # noqa: F401  (registers the trained sequence models)
 
 
-def checkpoint_loaded(model, source: str, path: str) -> None:
+def checkpoint_loaded(model, source: str, path: str, weights_chans: Optional[int] = None) -> None:
     """What a model holds after the checkpoint ``path`` was loaded into it strictly (timm's ``checkpoint_path=``, a
     timm script's ``--checkpoint``; ``source`` names it): the file's weights (``say_checkpoint_loaded``: built with
-    pretrained=False it said random ones, with True the tag's), trained at the length the file records, else its
-    cfg's, where an SMP-TCN was built for another (``follow_loaded_file_length``)."""
-    say_checkpoint_loaded(model, source)
-    _tcn.follow_loaded_file_length(model, path)
+    pretrained=False it said random ones, with True the tag's; a first layer adapted from the file's
+    ``weights_chans`` input channels), trained at the length the file records, else its cfg's, where an SMP-TCN was
+    built for another, and of that length where built for none (``follow_loaded_file_length``)."""
+    say_checkpoint_loaded(model, source, weights_chans)
+    follow_loaded_file_length(model, path)
 
 
 # timm.create_model(..., checkpoint_path=) of these models: checked file, family's checkpoint filter, described

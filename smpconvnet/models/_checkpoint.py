@@ -31,7 +31,8 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'other_size_keys',
            'first_layer_adapted_by_filter', 'first_layer_record', 'FirstLayerRecord',
            'FEATURE_WRAPPERS',
-           'record_loaded_classes', 'RECORDED_ARGS_KEY', 'recorded_args_metadata', 'recorded_model_args',
+           'record_loaded_classes', 'RECORDED_ARGS_KEY', 'RECORDED_TRAINED_LENGTH', 'recorded_args_metadata',
+           'recorded_metadata_length', 'recorded_model_args',
            'training_record', 'TrainingRecord',
            'differing_recorded_args', 'as_trained_hint', 'check_recorded_architecture', 'with_class_defaults',
            'train_py_model_args', 'is_project_model', 'safe_torch_load', 'warn_clamped_radii',
@@ -48,6 +49,10 @@ FILTER_ERROR_PREFIXES = ('checkpoint ', 'deployed (re-parameterised) checkpoint 
 # the safetensors metadata key under which this project's model folders record the architecture of their weights
 # (JSON, as config.json's model_args): a copy of the file alone still tells what it was trained as
 RECORDED_ARGS_KEY = 'model_args'
+# an entry of that JSON which is no model argument (no keyword argument can be named so): the length (steps) a
+# sequence model's weights were trained at, as their cfg states it; a copy of the file alone tells it too (its model
+# arguments' seq_len is a deployment length: a run created with seq_len=300 trains at its data's length)
+RECORDED_TRAINED_LENGTH = '@trained_length'
 # the files of a timm / Hub model folder: its weights (either) and the config.json beside them
 _FOLDER_WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
 _FOLDER_CONFIG = 'config.json'
@@ -115,17 +120,42 @@ def check_weights_file(path: Union[str, Path]) -> Path:
     return path
 
 
-def recorded_args_metadata(model_args: Optional[Dict[str, Any]]) -> Optional[Dict[str, str]]:
+def recorded_args_metadata(model_args: Optional[Dict[str, Any]],
+                           trained_length: Optional[int] = None) -> Optional[Dict[str, str]]:
     """The safetensors metadata of a weights file whose model was built with ``model_args`` (its architecture, as a
     model folder's config.json records it): the arguments as JSON under ``RECORDED_ARGS_KEY``, so that a copy of the
-    file alone still tells them (``recorded_model_args``); ``None`` where there are none (timm's ``save_for_hf``
-    writes no metadata either).
+    file alone still tells them (``recorded_model_args``), with ``trained_length`` (a sequence model's weights'
+    trained length, where known) as ``RECORDED_TRAINED_LENGTH`` (``recorded_metadata_length``); ``None`` where there
+    are no arguments (timm's ``save_for_hf`` writes no metadata either).
 
     One key only, and no ``'format'`` entry: safetensors writes the metadata map in a random order each time
     (safetensors issue 584), so a second key would make two saves of the same weights differ byte for byte."""
     if not model_args:
         return None
-    return {RECORDED_ARGS_KEY: json.dumps(model_args, sort_keys=True)}
+    record = dict(model_args, **({RECORDED_TRAINED_LENGTH: int(trained_length)} if trained_length else {}))
+    return {RECORDED_ARGS_KEY: json.dumps(record, sort_keys=True)}
+
+
+def _metadata_record(path: Path) -> Optional[Dict[str, Any]]:
+    # the JSON under RECORDED_ARGS_KEY of a safetensors file, whole; None where it has none or cannot be read (a
+    # damaged file: the loading names it)
+    from safetensors import safe_open
+    try:
+        with safe_open(str(path), framework='pt') as f:
+            text = (f.metadata() or {}).get(RECORDED_ARGS_KEY)
+        recorded = json.loads(text) if text else None
+    except Exception:  # noqa: BLE001
+        return None
+    return recorded if isinstance(recorded, dict) else None
+
+
+def recorded_metadata_length(path: Union[str, Path]) -> Optional[int]:
+    """The trained length (steps) a safetensors file's metadata records (``recorded_args_metadata``), else None."""
+    path = Path(path)
+    if not is_safetensors_file(path) or not path.is_file():
+        return None
+    length = (_metadata_record(path) or {}).get(RECORDED_TRAINED_LENGTH)
+    return length if isinstance(length, int) and not isinstance(length, bool) and length > 0 else None
 
 
 def train_py_model_args(args: argparse.Namespace) -> Dict[str, Any]:
@@ -180,7 +210,8 @@ def training_record(path: Union[str, Path]) -> TrainingRecord:
     """What the training checkpoint ``path`` (a ``torch.save`` file, wrapped in others too: ``innermost_checkpoint``;
     not a safetensors file) records, read once: the architecture (train-seq's ``config['model_args']``, the whole of
     it, or the model arguments of timm train.py's ``args``, those its command line gave) and the data config
-    (train-seq's ``config['pretrained_cfg']``, or train.py's ``args.input_size`` as a cfg of that field alone). Read
+    (train-seq's ``config['pretrained_cfg']``, or train.py's ``args.input_size``, else the input size its model's
+    ``seq_len`` gave the model's cfg, as a cfg of that field alone). Read
     as timm reads checkpoints (``weights_only``, which takes train.py's ``argparse.Namespace``), a zip archive
     memory-mapped, so its tensors are not read; nothing recorded where the file cannot be read so (the loading
     reports what it finds)."""
@@ -200,6 +231,10 @@ def training_record(path: Union[str, Path]) -> TrainingRecord:
     if args is not None:
         size = getattr(args, 'input_size', None)
         cfg = {'input_size': tuple(size)} if isinstance(size, (list, tuple)) and size else None
+        kwargs = train_py_model_args(args)
+        if cfg is None and isinstance(kwargs.get('seq_len'), int) and kwargs['seq_len'] > 0:
+            # without --input-size, train.py's data config is the model's cfg, whose input size follows seq_len=
+            cfg = {'input_size': (kwargs.get('in_chans', 1), 1, kwargs['seq_len'])}
         return TrainingRecord(*_train_py_record(args), cfg)
     config = checkpoint.get('config')
     cfg = config.get('pretrained_cfg') if isinstance(config, dict) else None
@@ -270,8 +305,8 @@ _INITIALISATION_AND_REGULARISATION = frozenset({'dropout', 'input_dropout', 'dro
 _SETTINGS_OF_TRAINING = _INITIALISATION_AND_REGULARISATION | {'use_fft'}
 
 
-def recorded_model_args(path: Union[str, Path], folder_conflicts: bool = True, overridden: Collection[str] = (),
-                        training: Optional[TrainingRecord] = None) -> Tuple[Optional[Dict[str, Any]], str]:
+def recorded_model_args(path: Union[str, Path], folder_conflicts: bool = True,
+                        overridden: Collection[str] = ()) -> Tuple[Optional[Dict[str, Any]], str]:
     """The architecture arguments recorded with the weights file ``path``, and where they were read: the file's
     safetensors metadata (``RECORDED_ARGS_KEY``, written by this project's model folders); a training checkpoint's
     own record (train-seq's ``checkpoint.pth``, timm train.py's checkpoints: ``training_record``); else
@@ -281,8 +316,7 @@ def recorded_model_args(path: Union[str, Path], folder_conflicts: bool = True, o
 
     ``folder_conflicts``: whether the model is built from that folder's ``config.json`` (timm's ``local-dir:`` /
     ``hf-hub:``), so that a config disagreeing with the weights' metadata matters; ``overridden``: the arguments the
-    caller gave otherwise than the config (they stand); ``training``: ``path``'s ``training_record`` where the caller
-    read it already (it is not read again).
+    caller gave otherwise than the config (they stand).
 
     Raises:
         ValueError: with ``folder_conflicts``, a folder's ``model.safetensors`` whose metadata and the folder's
@@ -296,14 +330,10 @@ def recorded_model_args(path: Union[str, Path], folder_conflicts: bool = True, o
     # the architecture the folder's config.json records: its model_args, and a pooling recorded at its root only
     folder_record = {'global_pool': pool_at_root, **(folder_args or {})} if pool_at_root else folder_args
     if is_safetensors_file(path):
-        from safetensors import safe_open
-        try:
-            with safe_open(str(path), framework='pt') as f:
-                text = (f.metadata() or {}).get(RECORDED_ARGS_KEY)
-            recorded = json.loads(text) if text else None
-        except Exception:  # noqa: BLE001  (a damaged file: the loading names it)
-            recorded = None
-        if isinstance(recorded, dict):
+        recorded = _metadata_record(path)
+        if recorded is not None:
+            # (its model arguments, without the entries that are none: RECORDED_TRAINED_LENGTH)
+            recorded = {k: v for k, v in recorded.items() if not k.startswith('@')}
             conflict = {k: (v, recorded[k]) for k, v in (folder_record or {}).items() if folder_conflicts
                         and k in recorded and as_recorded(v) != recorded[k] and k not in overridden
                         and _can_change_outputs(path, k, v)}
@@ -317,7 +347,7 @@ def recorded_model_args(path: Union[str, Path], folder_conflicts: bool = True, o
                     f'describes')
             return recorded, f'the {RECORDED_ARGS_KEY} in its metadata'
     else:
-        recorded, where, _ = training if training is not None else training_record(path)
+        recorded, where, _ = training_record(path)
         if recorded is not None:
             return recorded, where
     if folder_record is not None:
@@ -858,8 +888,9 @@ def adapt_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str
     """
     key = keys[0]
     record = _FIRST_LAYER_RECORD.get()
-    if record is not None and key in state_dict and state_dict[key].dim() > 1:
-        record.weights_chans = int(state_dict[key].shape[1])  # (the weights', adapted or not)
+    if record is not None and record.weights_chans is None and key in state_dict and state_dict[key].dim() > 1:
+        # (the weights', adapted or not; first seen: a later call sees those adapted already)
+        record.weights_chans = int(state_dict[key].shape[1])
     if key not in state_dict or key not in model_sd or state_dict[key].shape[1] == model_sd[key].shape[1]:
         return state_dict
     check_input_channels(state_dict, model_sd, key, classifier)
@@ -1159,16 +1190,17 @@ def _record_checked_args(module) -> Tuple[str, ...]:
 
 
 def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoint_path',
-                           loaded: Callable[[nn.Module, str, str], None] = lambda model, source, path: None
-                           ) -> Callable:
+                           loaded: Callable[[nn.Module, str, str, Optional[int]], None] =
+                           lambda model, source, path, weights_chans: None) -> Callable:
     """``timm_load_checkpoint`` (timm's ``load_checkpoint(model, checkpoint_path, ...)``) made to check the file and
     use the family's ``checkpoint_filter_fn`` for a model whose class is defined in ``smpconvnet.models``.
 
     For such a model the file is checked (``check_weights_file``), read with timm's ``load_state_dict`` (any error of
     the reader becomes a ``ValueError`` naming ``what``, the model, the file and what was expected), passed through
     the family's filter (original layouts, wrapped and deployed state dicts; an explicit ``filter_fn`` or ``remap``
-    wins) and loaded as timm does; then ``loaded(model, source, checkpoint_path)`` (the package passes what says whose
-    weights the model now holds). A features_only wrapper of such a model gets a ``ValueError`` saying how to load
+    wins) and loaded as timm does; then ``loaded(model, source, checkpoint_path, weights_chans)`` (the package passes
+    what says whose weights the model now holds; ``weights_chans``: the input channels of the file's first layer,
+    before any adaptation to the model's ``in_chans``, None where unknown). A features_only wrapper of such a model gets a ``ValueError`` saying how to load
     the file instead (timm would load it into the wrapper, whose keys differ). Any other model goes to
     ``timm_load_checkpoint`` unchanged.
     """
@@ -1237,7 +1269,7 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
                 # a first layer of other channels is adapted only where the model was asked for its in_chans (timm's
                 # load_checkpoint adapts none: a strict load)
                 asked = 'in_chans' in asked_args(model)  # (a folder's in_chans is not the caller's request)
-                with in_chans_asked(asked):
+                with in_chans_asked(asked), first_layer_record() as first_layer:
                     state_dict = filter_fn(state_dict, model)
                     # an image family's first conv, which its filter adapts on no path (timm does on its pretrained
                     # one only: in_chans=1 failed here in the strict load, torch's bare size mismatch)
@@ -1257,7 +1289,10 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
             raise ValueError(f'{what} for {name}: {checkpoint_path} does not fit the model: {e}'
                              f'{recorded_model_hint(checkpoint_path, getattr(module, "SHAPE_BLIND_ARGS", ()))}') from e
         result = model.load_state_dict(state_dict, strict=a['strict'])
-        loaded(model, f'{checkpoint_path} ({what}=)', checkpoint_path)
+        # the file's first layer's channels, before any adaptation to the model's (said where they differ)
+        weights_chans = first_layer.weights_chans if filter_fn is not None and not a['remap'] else None
+        loaded(model, f'{checkpoint_path} ({what}=)', checkpoint_path,
+               weights_chans or _first_layer_channels(state_dict, getattr(model, 'pretrained_cfg', None) or {}))
         return result
 
     @functools.wraps(timm_load_checkpoint)
@@ -1275,7 +1310,8 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
 
 
 def install_checkpoint_path_hook(
-        loaded: Callable[[nn.Module, str, str], None] = lambda model, source, path: None) -> None:
+        loaded: Callable[[nn.Module, str, str, Optional[int]], None] =
+        lambda model, source, path, weights_chans: None) -> None:
     """Make ``timm.create_model(name, checkpoint_path=...)`` of this project's models check the file and accept
     every layout their pretrained path accepts (``with_checkpoint_checks`` around the ``load_checkpoint`` that
     ``timm.create_model`` calls, ``timm.models._factory.load_checkpoint``).

@@ -22,7 +22,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 from ._checkpoint import (
     FILTER_ERROR_PREFIXES, cached_hub_file, check_recorded_architecture, folder_weights_file, is_project_model,
-    is_unsuffixed_safetensors, model_folder_of, probe_weights_file, read_error_message, recorded_model_args,
+    is_unsuffixed_safetensors, model_folder_of, probe_weights_file, read_error_message, recorded_metadata_length,
     recorded_model_hint, training_record)
 
 __all__ = [
@@ -294,10 +294,17 @@ def said_other_weights(cfg: Dict[str, Any]) -> bool:
     return (cfg.get('description') or '').startswith(_SAYS_WHOSE) or said_random(cfg)
 
 
-def say_checkpoint_loaded(model: Any, source: str) -> None:
+def say_checkpoint_loaded(model: Any, source: str, weights_chans: Optional[int] = None) -> None:
     """``say_weights_loaded`` for a checkpoint loaded over whatever ``model`` held, strictly (timm's
-    ``checkpoint_path=``, a timm script's ``--checkpoint``): the file's weights, its classifier included."""
+    ``checkpoint_path=``, a timm script's ``--checkpoint``): the file's weights, its classifier included; a first
+    layer adapted to the model's input channels from the file's ``weights_chans`` said so (``adapted_channels_note``,
+    as for the other routes: trial 68 F)."""
     say_weights_loaded(model, source, trained=True, classifier_loaded=True)
+    for module in model.modules():
+        cfg, chans = getattr(module, 'pretrained_cfg', None), getattr(module, 'in_chans', None)
+        if isinstance(cfg, dict) and isinstance(chans, int) and weights_chans and weights_chans != chans:
+            module.pretrained_cfg = module.default_cfg = dict(cfg, description=with_note(
+                cfg.get('description') or '', adapted_channels_note(chans, weights_chans)))
 
 
 def say_weights_loaded(model: Any, source: str, trained: bool = False, classifier_loaded: bool = False) -> None:
@@ -377,14 +384,16 @@ def with_channels(cfg: Dict[str, Any], chans: int) -> Dict[str, Any]:
     return dict(cfg, **update) if update else cfg
 
 
-def with_build_notes(description: str, built: str, classifier: bool = True) -> str:
+def with_build_notes(description: str, built: str, classifier: bool = True,
+                     adapted: Optional[bool] = None) -> str:
     """``description`` with the notes of a build that ``built`` (the description the build gave) ends with: a
     deployment length and its trained one (``deployment_description``), a new classifier (``new_classifier_note``)
     and an adapted first layer (``adapted_channels_note``); the last two not where ``classifier`` is False (a file
-    loaded strictly since replaced both). For a loader that says whose weights a model holds in its own words: its
+    loaded strictly since replaced both), the last as ``adapted`` says where given (the strict load's own note). For a loader that says whose weights a model holds in its own words: its
     words had replaced the notes (trial 67: evaluate-seq of an overlay's file with seq_len=200 scored it at
     200, not its trained 150: 0.56 against 1.0)."""
-    notes = [_SEQ_LEN_NOTE] + ([_ANY_CLASSIFIER_NOTE, _ADAPTED_NOTE] if classifier else [])
+    adapted = classifier if adapted is None else adapted
+    notes = [_SEQ_LEN_NOTE] + ([_ANY_CLASSIFIER_NOTE] if classifier else []) + ([_ADAPTED_NOTE] if adapted else [])
     found = sorted((m.start(), m.group(0).lstrip('; ')) for pattern in notes for m in pattern.finditer(built or ''))
     for _, note in found:
         description = with_note(description, note)
@@ -461,11 +470,12 @@ def said_random(cfg: Dict[str, Any]) -> bool:
 def recorded_trained_length(path: Union[str, Path]) -> Optional[int]:
     """The length (steps) a sequence model's weight file ``path`` records it was trained at: where the ``config.json``
     of its model folder (a train-seq run, a saved folder) describes trained weights, their length
-    (``cfg_trained_length``), or that a training checkpoint records (its ``training_record``'s data config); else the
-    ``seq_len`` its recorded model arguments name (the length its model was created for: train-seq trains at it);
-    None where it records none of these (trial 67c: a file trained at 300 loaded with checkpoint_path= and
-    seq_len=300 was said trained at its cfg's 150, and scored 0.52 for 0.95). Each record is read only where those
-    before it say nothing, the checkpoint once."""
+    (``cfg_trained_length``); else the one a training checkpoint records (its ``training_record``'s data config), or
+    its safetensors metadata (``recorded_metadata_length``: this project's folders write it); None where it records
+    none (trial 67c: a file trained at 300 loaded with checkpoint_path= and seq_len=300 was said trained at its cfg's
+    150, and scored 0.52 for 0.95). Not its recorded model arguments' ``seq_len``: a deployment length (trial 68 A: a
+    run created with seq_len=300 trains at its data's 150; a copy of its file was scored at 300, 0.4933 for 0.9533).
+    Each record is read only where those before it say nothing."""
     folder = model_folder_of(path)
     if folder is not None:
         try:
@@ -478,11 +488,7 @@ def recorded_trained_length(path: Union[str, Path]) -> Optional[int]:
     # (a training checkpoint's own record: trial 67d, a run trained at 300 without seq_len=)
     training = training_record(path)
     length = cfg_trained_length(training.pretrained_cfg) if training.pretrained_cfg else None
-    if length:
-        return length
-    recorded, _ = recorded_model_args(path, folder_conflicts=False, training=training)
-    length = (recorded or {}).get('seq_len')
-    return int(length) if isinstance(length, int) and length > 0 else None
+    return length or recorded_metadata_length(path)
 
 
 def cfg_trained_length(cfg: Dict[str, Any]) -> Optional[int]:

@@ -91,7 +91,7 @@ __all__ = ['SMPConvTCN', 'SMPConvTCNEnsemble', 'SMPTCNFeatures', 'checkpoint_fil
            'member_indices', 'member_network', 'kernels_span_the_input', 'radius_param_groups', 'sequence_input_size',
            'build_smpconv_tcn', 'MIN_LENGTH',
            'POOL_TYPES', 'SEQUENCE_DATA_CFG', 'check_global_pool', 'drop_stale_label_names', 'two_branch_eval',
-           'whole_architecture', 'is_sequence_architecture']
+           'whole_architecture', 'is_sequence_architecture', 'follow_loaded_file_length']
 
 # The pretrained_cfg entries of a sequence model that timm's PretrainedCfg defaults for images ('bicubic', 0.875):
 # a sequence is not resized or cropped. Every sequence cfg (registered, written by train-seq, shipped) states them.
@@ -2051,7 +2051,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
                             weights_chans=first_layer.weights_chans)
 
 
-def follow_loaded_file_length(model: nn.Module, path: Union[str, Path]) -> None:
+def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained: Optional[int] = None) -> None:
     """After the file ``path`` was loaded into an SMP-TCN (``timm.create_model(name, checkpoint_path=F)``), the length
     the file records it was trained at (``recorded_trained_length``), where it records one:
 
@@ -2060,19 +2060,27 @@ def follow_loaded_file_length(model: nn.Module, path: Union[str, Path]) -> None:
       overlay's ``file=`` (trial 67: 200 was taken for GunPoint's weights, which evaluate-seq then scored 0.56 for
       1.0);
     - built for no length: the model's length (its cfg's input size and ``seq_len``, as an overlay's file and a folder
-      give theirs; trial 67d: a file trained at 300 was scored at the cfg's 150, 0.6467 for 0.9733). Not of a
-      deployed model (its kernels give its length) nor one zero-padded to a fixed length.
+      give theirs; trial 67d: a file trained at 300 was scored at the cfg's 150, 0.6467 for 0.9733); deployed weights
+      keep their kernels' length, said as a deployment length where the file records another trained one. Not of a
+      model zero-padded to a fixed length.
 
-    Other models are left as they are."""
+    ``trained``: the trained length the caller knows (a bare file's loader: the input size it was given), in place of
+    the file's record. Other models are left as they are."""
     for module in model.modules():
         lengths = getattr(module, '_lengths_for_file', None)
         if lengths is None:
             continue
         length, cfg_length, any_length = lengths
-        recorded = recorded_trained_length(path)
+        recorded = trained or recorded_trained_length(path)
+        current = sequence_input_size(module.pretrained_cfg)[1]
         if length is not None:
             say_deployment_length(module, True, length, recorded or cfg_length, any_length, replace=True)
-        elif recorded and not module.is_deployed and recorded != sequence_input_size(module.pretrained_cfg)[1]:
+        elif module.is_deployed:
+            if recorded and recorded != current:
+                # deployed for another length than trained at (its kernels'): said, as of a folder reparam wrote
+                # (trial 68 D: scored 0.68 for 0.94 without a warning)
+                say_deployment_length(module, True, current, recorded, any_length, replace=True)
+        elif recorded and recorded != current:
             module.pretrained_cfg = module.default_cfg = dict(
                 module.pretrained_cfg, input_size=(*module.pretrained_cfg['input_size'][:-1], recorded),
                 pool_size=(1, recorded))

@@ -46,7 +46,8 @@ from ..user_warnings import caller_stacklevel
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
-from ..models import cfg_trained_length, recorded_args_metadata, said_trained_length, tagged_name
+from ..models import (cfg_trained_length, folder_weights_file, recorded_args_metadata, recorded_trained_length,
+                      said_trained_length, tagged_name)
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input
 from ..weights.sources import (
     changed_computation, changed_computation_message, check_none_kwargs, load_model_with_config,
@@ -575,6 +576,18 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
+def _shown_value(key: str, value: Any) -> str:
+    # an option's value, as typed; a default that means "not given" said so (trial 68: "--length 300 in the
+    # checkpoint, 0 now")
+    if key in _NOT_GIVEN and value == getattr(TrainConfig(), key):
+        return f'not given ({_NOT_GIVEN[key]})'
+    return _shown(value)
+
+
+# options whose default stands for their absence, and what is used then
+_NOT_GIVEN = {'length': 'the longest sequence of the data set'}
+
+
 def _read_checkpoint(path: Path) -> Dict[str, Any]:
     # the run's own checkpoint (optimizer, RNG states: full unpickling); a damaged file is named, not a traceback
     try:
@@ -683,8 +696,8 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
                    if ckpt['args'].get(k, getattr(defaults, k)) != getattr(cfg, k)}
         if changed:
             raise ValueError('--resume needs the options the run was started with; changed: '
-                             + ', '.join(f'{option_name(k)} {_shown(a)} in the checkpoint, {_shown(b)} now'
-                                         for k, (a, b) in changed.items()))
+                             + ', '.join(f'{option_name(k)} {_shown_value(k, a)} in the checkpoint, '
+                                         f'{_shown_value(k, b)} now' for k, (a, b) in changed.items()))
         model.load_state_dict(checkpoint_weights(ckpt))
         if ema is not None:
             ema.module.load_state_dict(checkpoint_weights(ckpt, ema=True))
@@ -921,7 +934,7 @@ def _export(model: nn.Module, cfg: TrainConfig, data: PreparedData, results: Dic
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     config = _config_json(model, cfg, data, results)
     # the architecture in the weights file too: a copy of it alone tells its kernel length (its shapes do not)
-    metadata = recorded_args_metadata(config.get('model_args'))
+    metadata = recorded_args_metadata(config.get('model_args'), cfg_trained_length(config.get('pretrained_cfg') or {}))
     save_atomic(state, out_dir / 'model.safetensors', saver=lambda obj, p: save_file(obj, p, metadata=metadata))
     _write_text_atomic(json.dumps(config, indent=2) + '\n', out_dir / 'config.json')
     _write_text_atomic(json.dumps(results, indent=2) + '\n', out_dir / RESULTS_NAME)
@@ -1082,19 +1095,25 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                          + (f': evaluate a model trained on {name} (the shipped one: smpconvnet evaluate-seq '
                             f'{shipped})' if shipped else ''))
     deployed_for = fixed_input_lengths(model)
+    # the length the weights were trained at: their cfg's (its "(trained at N)", else its input size: a deployed
+    # folder of trained weights was deployed at it; trial 67d #9), else what the folder or file records (a folder
+    # reparam deployed from a checkpoint_path= file reloads as "not recorded": trial 68 C / D)
+    known = cfg_trained_length(cfg) or _recorded_length_of(model_name)
     # the registered weights a deployed folder was made from, where its cfg names them (the hints' command)
     origin = tagged_name(cfg)
     evaluate_origin = f' (smpconvnet evaluate-seq {origin})' if origin else ''
     # a command that works copied as it is where the registered weights are named; words where they are not (a
-    # placeholder command, 'reparam SRC DST', ran as one)
-    redeploy = (f'smpconvnet reparam {origin} {origin.split(".")[0]}-deployed' if origin else
-                'smpconvnet reparam of the training-form model or folder into a new folder')
+    # placeholder command, 'reparam SRC DST', ran as one); the trained length given (trial 68 E: "without
+    # --input-size" deployed a model created with seq_len=300, trained at 150, for 300 again)
+    size = f'--input-size {in_chans},{known}' if known else ''
+    redeploy = (f'smpconvnet reparam {origin} {origin.split(".")[0]}-deployed' + (f' {size}' if size else '')
+                if origin else 'smpconvnet reparam of the training-form model or folder into a new folder'
+                + (f', with {size}' if size else ''))
     if deployed_for and data.max_length > max(deployed_for):
         raise ValueError(f'{model_name} is deployed for series of {max(deployed_for)} steps (its kernels are '
                          f'materialised for that length), but the {split} split of {name} has series of up to '
                          f'{data.max_length}: evaluate the training-form model it was deployed from{evaluate_origin}, '
-                         f'or deploy that one again without --input-size (for the length it was trained at: '
-                         f'{redeploy})')
+                         f'or deploy that one again for the length it was trained at ({redeploy})')
     if recorded and name != recorded:
         # after the refusals (a warning before an error said nothing useful); labels are names only: '1' of one set
         # and '1' of another are unrelated classes
@@ -1108,9 +1127,6 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     # the length the weights were trained at, where the cfg's is a deployment length (seq_len=, reparam
     # --input-size): whole-series kernels are sampled over the padded length, so it is the trained model's grid
     trained = said_trained_length(cfg)
-    # (a cfg of trained weights without that note: they were trained at its input size, the deployed length; trial
-    # 67d #9: a run trained at 300, deployed so, was warned of GunPoint's 150 steps)
-    known = cfg_trained_length(cfg)
     same = bool((lengths == lengths[0]).all())
     if deployed_for and kernels_span_the_input(model) and (
             (known is not None and known not in deployed_for)
@@ -1123,8 +1139,8 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         warnings.warn(f'{model_name} is deployed for {max(deployed_for)} steps and its kernels span the whole input, '
                       f'but {seen}: each series is zero-padded to {max(deployed_for)}, which is not what the model was '
                       f"trained on, so this accuracy is not the trained model's; evaluate the training-form model it "
-                      f'was deployed from{evaluate_origin}, or deploy that one again for the length it was trained at, '
-                      f'without --input-size or seq_len ({redeploy})',
+                      f'was deployed from{evaluate_origin}, or deploy that one again for the length it was trained at '
+                      f'({redeploy})',
                       stacklevel=caller_stacklevel())
     data = seq_data.standardize(data, cfg['mean'], cfg['std'])
     # keep the trained input length (the kernel grid); only a longer test sequence extends it. A training-form model
@@ -1136,6 +1152,14 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     result = evaluate(model, data, length, 'classification', batch_size)
     result.update(model=model_name, dataset=name, split=split)
     return result
+
+
+def _recorded_length_of(spec: str) -> Optional[int]:
+    # the trained length the weights of a folder (local-dir: too) or weight file record (recorded_trained_length);
+    # None for anything else (a registered name's cfg says its own)
+    path = Path(spec[len('local-dir:'):] if spec.startswith('local-dir:') else spec)
+    file = folder_weights_file(path) if path.is_dir() else path if path.is_file() else None
+    return recorded_trained_length(file) if file is not None else None
 
 
 def _evaluate_regression(model_name: str, model: nn.Module, recorded: Dict[str, Any], dataset: Optional[str],

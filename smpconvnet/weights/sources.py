@@ -29,8 +29,7 @@ from ..models import (
     SHAPE_BLIND_ARGS, as_recorded, check_weights_file, command_line_value, find_state_dict, folder_weights_file,
     has_batchnorm, innermost_checkpoint, is_deployed_state_dict, is_safetensors_file, is_unsuffixed_safetensors,
     is_weight_source_error, local_model_name, member_network, model_folder_of, overlay_sources, pooling_at_config_root,
-    pooling_shown_by, recorded_model_args,
-    removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii,
+    follow_loaded_file_length, pooling_shown_by, recorded_model_args, recorded_trained_length, removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii,
     weights_loaded_after, with_build_notes, with_class_defaults,
 )
 from .folders import (CHECKPOINT_SUFFIXES, CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, NOT_RECORDED,
@@ -599,7 +598,9 @@ def _assumed_data_warning(path: Path, family: str, state_dict: Dict[str, Any], a
     load it with its own (the registered models it fits, else an overlay of the data's values)."""
     fits, members = _fitting_registered(family, state_dict, given)
     verb = 'were' if ' and ' in assumed_data else 'was'
-    values = {k: list(cfg[k]) for k in ('input_size', 'mean', 'std') if cfg.get(k) is not None}
+    # (what was assumed: not an input size the file records; a created seq_len= is not the trained length)
+    values = {k: list(cfg[k]) for k in ('input_size', 'mean', 'std') if cfg.get(k) is not None
+              and (k != 'input_size' or 'input' in assumed_data)}
     built = f'built with {", ".join(f"{k}={v!r}" for k, v in given.items())}, ' if given else ''
     text = (f'{_names_no_model(path, unresolved)}: {built}it has the {assumed_data} of {architecture} '
             f'({", ".join(f"{k}={tuple(v)}" for k, v in values.items())}), which {verb} assumed, not read from the '
@@ -892,6 +893,14 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         # head as new and random; a copied deployed file's recorded count, given, was taken for the assumed 10)
         overlay['num_classes'] = file_classes
     given = dict(kwargs.pop('pretrained_cfg_overlay', None) or {})
+    # a bare sequence model's trained length, where its file records one (this project's folders write it in the
+    # metadata): its input length, not the assumed model's (trial 68 B: a copy of a run's file trained at 300 was
+    # built at 784); a recorded seq_len, a deployment length, is its model's (said with it below)
+    # built with seq_len= (recorded, or given), the trained length is said: the caller's input_size, else the file's
+    file_length = None if not bare or _registered_family(source.architecture) != 'tcn' else \
+        int(given['input_size'][-1]) if given.get('input_size') else recorded_trained_length(path)
+    if file_length and 'input_size' not in given:
+        overlay['input_size'] = (1, 1, file_length)  # (its channels: the file's, below)
     overlay.update(given)  # the caller's cfg fields win
     model_args = {**source.model_args, **kwargs}
     features_only = bool(model_args.get('features_only'))
@@ -942,7 +951,8 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         # is then told from one the file had; data transforms read them), its per-channel normalisation their mean
         # where the count differs
         _set_pretrained_cfg(model, lambda cfg: with_channels(cfg, file_chans))
-    assumed_data = _assumed_data(model.pretrained_cfg, given, family)
+    assumed_data = _assumed_data(model.pretrained_cfg, dict(given, **(
+        {'input_size': model.pretrained_cfg['input_size']} if file_length else {})), family)
     if not source.pretrained_cfg and not split_model_name_tag(source.architecture)[1]:
         # a file that records no cfg and no tag: not the registered weights' tag, Hub repo and paper (info headed a
         # 10-class original-layout file smpconvnet_t.in1k); a bare one's data description is not the file's either
@@ -970,6 +980,8 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
                                             {**told, **kwargs}, assumed_data, model.pretrained_cfg,
                                             source.unresolved), UserWarning,
                       stacklevel=caller_stacklevel())
+    if file_length:
+        follow_loaded_file_length(model, path, trained=file_length)  # (created for a deployment length: said)
     # what the caller built it with besides what the file tells (a bare file's global_pool='avg'): the model it
     # describes is that one
     built_with = {k: v for k, v in kwargs.items() if k not in source.model_args or source.model_args[k] != v}
@@ -1085,8 +1097,9 @@ def load_model_with_config(spec: str, pretrained: Union[bool, str] = True, trust
         file_io = dict(num_classes=classes) if isinstance(classes, int) and classes > 0 else {}
 
         def as_loaded(cfg: Dict[str, Any]) -> Dict[str, Any]:
+            # (a first layer adapted from the file's channels: the strict load's own note, not the build's)
             cfg = retrained_cfg(cfg, description=with_build_notes(description, cfg.get('description'),
-                                                                  classifier=False), **file_io)
+                                                                  classifier=False, adapted=True), **file_io)
             return with_channels(cfg, chans) if isinstance(chans, int) else cfg
         _set_pretrained_cfg(model, as_loaded)
     return model, description, extra
@@ -1154,9 +1167,10 @@ def _says_random(folder: Path) -> bool:
 def _untagged(model: torch.nn.Module, description: str) -> torch.nn.Module:
     # a registered tag built without its weights: its cfg without the weights' file, tag and repo (info showed the
     # shipped file of a random model), the architecture's data config kept; and a checkpoint_path= file's trained
-    # length, where one was loaded since (follow_loaded_file_length)
+    # length and adapted first layer, where one was loaded since (follow_loaded_file_length, say_checkpoint_loaded;
+    # a random build says no adaptation of its own)
     _set_pretrained_cfg(model, lambda cfg: retrained_cfg(cfg, description=with_build_notes(
-        description, cfg.get('description'), classifier=False)))
+        description, cfg.get('description'), classifier=False, adapted=True)))
     return model
 
 

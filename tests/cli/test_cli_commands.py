@@ -227,9 +227,9 @@ def test_evaluate_seq_of_a_folder_deployed_for_shorter_series_says_how_to_deploy
     # and a destination: the command runs as it is
     assert ('is deployed for series of 20 steps (its kernels are materialised for that length), but the test split of '
             'JapaneseVowels has series of up to 29: evaluate the training-form model it was deployed from (smpconvnet '
-            'evaluate-seq smpconv_tcn_japanesevowels.aeon), or deploy that one again without --input-size (for the '
-            'length it was trained at: smpconvnet reparam smpconv_tcn_japanesevowels.aeon '
-            'smpconv_tcn_japanesevowels-deployed)') \
+            'evaluate-seq smpconv_tcn_japanesevowels.aeon), or deploy that one again for the length it was trained '
+            'at (smpconvnet reparam smpconv_tcn_japanesevowels.aeon smpconv_tcn_japanesevowels-deployed --input-size '
+            '12,29)') \
         in capsys.readouterr().err
 
 
@@ -897,14 +897,14 @@ def test_evaluating_a_model_created_or_deployed_for_another_length(tmp_path, cap
             f'weights were trained at 29 steps: each series is zero-padded to 40, which is not what the model was '
             f"trained on, so this accuracy is not the trained model's; evaluate the training-form model it was "
             f'deployed from (smpconvnet evaluate-seq smpconv_tcn_japanesevowels.aeon), or deploy that one again for '
-            f'the length it was trained at, without --input-size or seq_len (smpconvnet reparam '
-            f'smpconv_tcn_japanesevowels.aeon smpconv_tcn_japanesevowels-deployed)') in err
+            f'the length it was trained at (smpconvnet reparam smpconv_tcn_japanesevowels.aeon '
+            f'smpconv_tcn_japanesevowels-deployed --input-size 12,29)') in err
     assert 'accuracy 0.9703 (359/370)' in out
     # the hint, run as it is (in tmp_path): the deployed model scores as the trained one, without a warning
     cwd = os.getcwd()
     try:
         os.chdir(tmp_path)
-        assert main(['reparam', 'smpconv_tcn_japanesevowels.aeon', 'smpconv_tcn_japanesevowels-deployed']) == 0
+        assert main(shlex.split(re.search(r'\(smpconvnet (reparam [^)]*)\)', err).group(1))) == 0
         capsys.readouterr()
         assert main(['evaluate-seq', 'smpconv_tcn_japanesevowels-deployed']) == 0
     finally:
@@ -1196,22 +1196,35 @@ def test_an_overlays_file_created_for_another_length_is_scored_at_its_trained_le
 
 
 def test_a_file_that_records_another_length_is_scored_at_it_without_seq_len(tmp_path, capsys):
-    """Trial 67d #5: a file trained at 300 steps (its metadata records seq_len=300), loaded with checkpoint_path= or
-    as an overlay's file without seq_len=, was scored at the cfg's 150 (0.6467 for 0.9733): now as with seq_len=300.
-    GunPoint's weights (trained at 150) stand for it: at 300 they score 0.4933, at 150 1.0000."""
+    """Trial 67d #5: a file trained at 300 steps (a train-seq run on GunPoint's 150-step series padded to 300), loaded
+    with checkpoint_path= or as an overlay's file without seq_len=, was scored at the cfg's 150 (0.6467 for 0.9733);
+    trial 68: a copy of its model.safetensors recorded no length at all (scored at 150 with seq_len=300 too), and a
+    copy of a run created with seq_len=300, which trains at the data's 150, was scored at 300 (0.4933 for 0.9533).
+    The file's metadata records the trained length: every route scores as the run folder."""
     import shutil
-    from smpconvnet.weights.folders import write_model_folder
-    model = timm.create_model('smpconv_tcn_gunpoint', seq_len=300)  # (random, then GunPoint's weights)
-    model.load_state_dict(timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).state_dict())
-    run = write_model_folder(model, tmp_path / 'run300', card='', model_args=dict(seq_len=300))
-    file = tmp_path / 'copy.safetensors'
-    shutil.copy(run / 'model.safetensors', file)  # (its metadata alone records the length)
-    scores = []
-    for way in (f'checkpoint_path={file}', f'pretrained_cfg_overlay={{"file": "{file}"}}'):
-        for extra in ([], ['seq_len=300']):
-            assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', way, *extra]) == 0
-            scores.append(re.search(r'accuracy \S+ \(\d+/150\)', capsys.readouterr().out).group(0))
-    assert scores == ['accuracy 0.4933 (74/150)'] * 4, scores
+    small = ['--model-kwargs', 'hidden_channels=8', 'num_blocks=2']
+    for run, extra in (('run300', ['--length', '300']), ('sl300', ['seq_len=300'])):
+        assert main(['train-seq', '--model', 'smpconv_tcn_gunpoint', '--dataset', 'GunPoint', '--epochs', '40',
+                     '--warmup-epochs', '0', '--batch-size', '16', '--threads', '1', '--no-progress', '--output',
+                     str(tmp_path / run)] + small + extra) == 0
+        shutil.copy(tmp_path / run / 'model.safetensors', tmp_path / f'{run}.safetensors')  # (a copy: no folder)
+    capsys.readouterr()
+    for run, other in (('run300', 150), ('sl300', 300)):
+        file = tmp_path / f'{run}.safetensors'
+        scores = []
+        for argv in ([str(tmp_path / run)],
+                     *(['smpconv_tcn_gunpoint', *small, way, *extra]
+                       for way in (f'checkpoint_path={file}', f'pretrained_cfg_overlay={{"file": "{file}"}}')
+                       for extra in ([], ['seq_len=300'], ['seq_len=200']))):
+            assert main(['evaluate-seq', *argv]) == 0, argv
+            out, err = capsys.readouterr()
+            assert 'warning' not in err, err
+            scores.append(re.search(r'accuracy \S+ \(\d+/150\)', out).group(0))
+        assert len(set(scores)) == 1, (run, scores)
+        # at the other length the weights score otherwise: the routes above were told apart
+        assert main(['evaluate-seq', str(tmp_path / run), '--model-kwargs',
+                     f'pretrained_cfg_overlay={{"input_size": [1, 1, {other}]}}']) == 0
+        assert re.search(r'accuracy \S+ \(\d+/150\)', capsys.readouterr().out).group(0) != scores[0]
 
 
 def test_a_model_created_for_another_seq_len_keeps_its_trained_length(tmp_path, capsys):

@@ -122,6 +122,10 @@ def test_resume_is_exact(tmp_path, extra):
         train_seq.train(_cfg(tmp_path, 'b', resume=True, lr=0.5, **extra))
     with pytest.raises(ValueError, match=r'changed: --warmup-epochs 0\.5 in the checkpoint, 2 now'):  # not 2.0
         train_seq.train(_cfg(tmp_path, 'b', resume=True, warmup_epochs=2.0, **extra))
+    # an option whose default means "not given" is said so (trial 68: "--length 0 in the checkpoint")
+    with pytest.raises(ValueError, match=r'changed: --length not given \(the longest sequence of the data set\) in '
+                                         r'the checkpoint, 40 now'):
+        train_seq.train(_cfg(tmp_path, 'b', resume=True, length=40, **extra))
     with pytest.raises(FileExistsError, match='--resume'):
         train_seq.train(_cfg(tmp_path, 'b', **extra))
     # a finished run whose checkpoint was deleted (scripts/train_aeon.py keeps only the model) is protected too;

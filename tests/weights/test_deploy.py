@@ -1115,11 +1115,22 @@ def test_a_file_trained_at_another_length_is_said_trained_at_the_length_it_recor
     checkpoint_path= or as an overlay's file into a model created with seq_len=, was said trained at the cfg's 150:
     evaluate-seq scored it 0.52 (0.95 at 300), reparam warned falsely and its hint deployed it for 150. A strict
     load's cfg states the file's class count and channels, without "classifier new" or "first layer adapted"."""
-    from smpconvnet.weights.folders import cfg_trained_length
+    from smpconvnet.weights.folders import cfg_trained_length, retrained_cfg, set_pretrained_cfg
     small = dict(hidden_channels=8, num_blocks=2)
-    model = timm.create_model('smpconv_tcn_gunpoint', seq_len=300, **small)
-    run = write_model_folder(model, tmp_path / 'run300', card='', model_args=dict(small, seq_len=300))
+    # weights trained at 300 steps, as train-seq describes them (a run on series padded to 300: --length 300)
+    model = timm.create_model('smpconv_tcn_gunpoint', **small)
+    set_pretrained_cfg(model, retrained_cfg(model.pretrained_cfg, input_size=(1, 1, 300), pool_size=(1, 300),
+                                            description='trained with smpconvnet train-seq on GunPoint'))
+    run = write_model_folder(model, tmp_path / 'run300', card='', model_args=small)
     shutil.copy(run / 'model.safetensors', tmp_path / 'copy.safetensors')  # (its metadata alone)
+    # a model created with seq_len=300 and never trained: its seq_len is a deployment length, not a trained one
+    # (trial 68 A: a run created so trains at its data's 150; a copy of its file was scored at 300)
+    untrained = write_model_folder(timm.create_model('smpconv_tcn_gunpoint', seq_len=300, **small),
+                                   tmp_path / 'sl300', card='', model_args=dict(small, seq_len=300))
+    shutil.copy(untrained / 'model.safetensors', tmp_path / 'sl300.safetensors')
+    cfg = timm.create_model('smpconv_tcn_gunpoint.aeon', checkpoint_path=str(tmp_path / 'sl300.safetensors'),
+                            **small).pretrained_cfg
+    assert cfg['input_size'] == (1, 1, 150)
     for file in (run / 'model.safetensors', tmp_path / 'copy.safetensors'):
         for way in (dict(checkpoint_path=str(file)), dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file)))):
             for length, said in ((300, ''), (400, '; seq_len=400, its deployment length (trained at 300)')):
@@ -1197,6 +1208,20 @@ def test_a_first_layer_adapted_to_other_channels_is_said_in_its_description(tmp_
     assert (tmp_path / 'dep' / 'README.md').read_text().count(note) == 1
     assert 'adapted' not in timm.create_model('smpconv_tcn_basicmotions.aeon', pretrained=True).pretrained_cfg[
         'description']
+    # a checkpoint_path= file's first layer adapted likewise (trial 68 F: said on the overlay's route only), by timm
+    # and load_model; one of the model's channels is not
+    from smpconvnet.weights.sources import load_model
+    small = dict(hidden_channels=8, num_blocks=2)
+    for chans in (1, 3):
+        torch.save(timm.create_model('smpconv_tcn_gunpoint', in_chans=chans, **small).state_dict(),
+                   tmp_path / f'c{chans}.pth')
+    note = "first layer adapted to 3 input channels from the weights' 1 (timm's rule"
+    for file, said in (('c1.pth', True), ('c3.pth', False)):
+        built = timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(tmp_path / file), in_chans=3, **small)
+        loaded = load_model('smpconv_tcn_gunpoint', checkpoint_path=str(tmp_path / file), in_chans=3, **small)[0]
+        for model in (built, loaded):
+            assert (note in model.pretrained_cfg['description']) == said, (file, model.pretrained_cfg['description'])
+            assert 'adapted' in model.pretrained_cfg['description'] or not said
 
 
 def test_a_first_layer_is_said_adapted_from_the_channels_of_the_weights_loaded(tmp_path):

@@ -69,6 +69,48 @@ def test_a_folders_weights_of_another_kernel_length_are_refused_with_working_hin
     assert resampled.kernel_length == 32
 
 
+def test_a_copy_of_the_weights_tells_its_trained_length(tmp_path):
+    """Trial 68 B: a copy of a sequence model folder's model.safetensors recorded its model arguments, not the length
+    its weights were trained at (a run on GunPoint padded to 300 was scored at the registered 150, 0.66 for 0.94). The
+    metadata records it beside them, as a JSON entry no argument can be named (one key: see below), which
+    recorded_model_args leaves out; an untrained model records none, nor does an image model."""
+    from smpconvnet.models import RECORDED_TRAINED_LENGTH, recorded_trained_length
+    from smpconvnet.weights.folders import retrained_cfg, set_pretrained_cfg
+    model = timm.create_model('smpconv_tcn_gunpoint', **SMALL)
+    set_pretrained_cfg(model, retrained_cfg(model.pretrained_cfg, input_size=(1, 1, 300),
+                                            description='trained with smpconvnet train-seq on GunPoint'))
+    folder = write_model_folder(model, tmp_path / 'run', card='', model_args=dict(SMALL))
+    shutil.copy(folder / 'model.safetensors', tmp_path / 'copy.safetensors')
+    with safe_open(str(tmp_path / 'copy.safetensors'), framework='pt') as f:
+        assert list(f.metadata()) == [RECORDED_ARGS_KEY]
+        assert json.loads(f.metadata()[RECORDED_ARGS_KEY])[RECORDED_TRAINED_LENGTH] == 300
+    assert recorded_trained_length(tmp_path / 'copy.safetensors') == 300
+    assert RECORDED_TRAINED_LENGTH not in recorded_model_args(tmp_path / 'copy.safetensors')[0]
+    loaded = timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(tmp_path / 'copy.safetensors'), **SMALL)
+    assert loaded.pretrained_cfg['input_size'] == (1, 1, 300) and loaded.seq_len == 300
+    # load_model of the copy alone (it names no model): built for 300 steps, not the assumed model's length
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        bare = smpconvnet.load_model(str(tmp_path / 'copy.safetensors'))[0]
+    assert bare.pretrained_cfg['input_size'] == (1, 1, 300) and 'input length' not in bare.pretrained_cfg[
+        'description']
+    random = write_model_folder(timm.create_model('smpconv_tcn_gunpoint', seq_len=300, **SMALL), tmp_path / 'r',
+                                card='', model_args=dict(SMALL, seq_len=300))
+    assert recorded_trained_length(random / 'model.safetensors') is None  # (seq_len is a deployment length)
+    image = write_model_folder(timm.create_model('smpconv_resnet_cifar10'), tmp_path / 'img', card='',
+                               model_args={'num_classes': 10})
+    with safe_open(str(image / 'model.safetensors'), framework='pt') as f:
+        assert RECORDED_TRAINED_LENGTH not in json.loads(f.metadata()[RECORDED_ARGS_KEY])
+    # a deployed file of it, for 200 steps, loaded into the training form's name: deployed for 200, trained at 300,
+    # as its folder says (trial 68 D: said nothing, and scored without a warning)
+    from smpconvnet.weights.deploy import reparameterize_to_folder
+    reparameterize_to_folder(str(folder), str(tmp_path / 'dep200'), input_size=(1, 200), quiet=True)
+    shutil.copy(tmp_path / 'dep200' / 'model.safetensors', tmp_path / 'dep200.safetensors')
+    for file in (tmp_path / 'dep200' / 'model.safetensors', tmp_path / 'dep200.safetensors'):
+        cfg = timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(file), **SMALL).pretrained_cfg
+        assert cfg['input_size'] == (1, 1, 200) and '(trained at 300)' in cfg['description'], file
+
+
 def test_a_bare_copy_of_the_weights_tells_its_architecture(tmp_path):
     """A copy of a folder's model.safetensors carries the folder's record: load_model builds it as recorded (every
     argument: use_fft was left out, 4e-6 off), timm's pretrained overlay into another model is refused."""
