@@ -1200,9 +1200,9 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
     the family's filter (original layouts, wrapped and deployed state dicts; an explicit ``filter_fn`` or ``remap``
     wins) and loaded as timm does; then ``loaded(model, source, checkpoint_path, weights_chans)`` (the package passes
     what says whose weights the model now holds; ``weights_chans``: the input channels of the file's first layer,
-    before any adaptation to the model's ``in_chans``, None where unknown). A features_only wrapper of such a model gets a ``ValueError`` saying how to load
-    the file instead (timm would load it into the wrapper, whose keys differ). Any other model goes to
-    ``timm_load_checkpoint`` unchanged.
+    before any adaptation to the model's ``in_chans``, None where unknown). A features_only wrapper of such a model
+    gets a ``ValueError`` saying how to load the file instead (timm would load it into the wrapper, whose keys
+    differ). Any other model goes to ``timm_load_checkpoint`` unchanged.
     """
     from timm.models import load_state_dict, remap_state_dict
     package = __name__.rsplit('.', 1)[0] + '.'

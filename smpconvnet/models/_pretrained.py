@@ -389,9 +389,9 @@ def with_build_notes(description: str, built: str, classifier: bool = True,
     """``description`` with the notes of a build that ``built`` (the description the build gave) ends with: a
     deployment length and its trained one (``deployment_description``), a new classifier (``new_classifier_note``)
     and an adapted first layer (``adapted_channels_note``); the last two not where ``classifier`` is False (a file
-    loaded strictly since replaced both), the last as ``adapted`` says where given (the strict load's own note). For a loader that says whose weights a model holds in its own words: its
-    words had replaced the notes (trial 67: evaluate-seq of an overlay's file with seq_len=200 scored it at
-    200, not its trained 150: 0.56 against 1.0)."""
+    loaded strictly since replaced both), the last as ``adapted`` says where given (the strict load's own note). For
+    a loader that says whose weights a model holds in its own words: its words had replaced the notes (trial 67:
+    evaluate-seq of an overlay's file with seq_len=200 scored it at 200, not its trained 150: 0.56 against 1.0)."""
     adapted = classifier if adapted is None else adapted
     notes = [_SEQ_LEN_NOTE] + ([_ANY_CLASSIFIER_NOTE] if classifier else []) + ([_ADAPTED_NOTE] if adapted else [])
     found = sorted((m.start(), m.group(0).lstrip('; ')) for pattern in notes for m in pattern.finditer(built or ''))

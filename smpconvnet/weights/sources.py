@@ -29,7 +29,8 @@ from ..models import (
     SHAPE_BLIND_ARGS, as_recorded, check_weights_file, command_line_value, find_state_dict, folder_weights_file,
     has_batchnorm, innermost_checkpoint, is_deployed_state_dict, is_safetensors_file, is_unsuffixed_safetensors,
     is_weight_source_error, local_model_name, member_network, model_folder_of, overlay_sources, pooling_at_config_root,
-    follow_loaded_file_length, pooling_shown_by, recorded_model_args, recorded_trained_length, removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii,
+    follow_loaded_file_length, pooling_shown_by, recorded_model_args, recorded_trained_length, removed_prefix,
+    safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii,
     weights_loaded_after, with_build_notes, with_class_defaults,
 )
 from .folders import (CHECKPOINT_SUFFIXES, CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, NOT_RECORDED,
