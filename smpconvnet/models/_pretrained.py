@@ -435,6 +435,9 @@ def say_weights_adapted(model: Any, pretrained: bool, kwargs: Dict[str, Any], cl
         trained_chans = weights_chans or (int(cfg['input_size'][0]) if cfg.get('input_size') else None)
         if isinstance(chans, int) and trained_chans and trained_chans != chans:
             cfg['description'] = with_note(cfg.get('description') or '', adapted_channels_note(chans, trained_chans))
+            # its data config for the adapted layer's channels too (trial 68b: local-dir: with in_chans=3 kept a
+            # 1-channel input size, which timm's data config builds inputs from)
+            cfg.update(with_channels(cfg, chans))
         elif isinstance(chans, int) and weights_chans == chans:
             # weights of the model's channels, loaded unchanged, where the cfg states others (an overlay's 3-channel
             # file over a 1-channel tag): the cfg states theirs, which what reads it (reparam's own check, timm's
@@ -492,12 +495,15 @@ def recorded_trained_length(path: Union[str, Path]) -> Optional[int]:
 
 
 def cfg_trained_length(cfg: Dict[str, Any]) -> Optional[int]:
-    """The length (steps) a sequence model's weights were trained at, where its pretrained cfg gives one
-    (``describes_trained_weights``): the one its description names where the model was created for another deployment
-    length (``seq_len``, which its input size follows), else its input size's; None otherwise."""
-    if not describes_trained_weights(cfg) or not cfg.get('input_size'):
+    """The length (steps) a sequence model's weights were trained at, where its pretrained cfg gives one: the one its
+    description names where the model was created for another deployment length (``seq_len``, which its input size
+    follows; also in a description whose data config was assumed, ``NOT_RECORDED``: the note is said only from a
+    record, trial 68b: a bare copy's 150 was lost by reparam and push_model), else, where it describes trained
+    weights (``describes_trained_weights``), its input size's; None otherwise (random weights)."""
+    if said_random(cfg) or not cfg.get('input_size'):
         return None
-    return said_trained_length(cfg) or int(cfg['input_size'][-1])
+    said = said_trained_length(cfg)
+    return said or (int(cfg['input_size'][-1]) if describes_trained_weights(cfg) else None)
 
 
 def trained_at(length: int) -> str:

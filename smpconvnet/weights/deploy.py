@@ -182,12 +182,16 @@ def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Te
         # the example's length wins over any seq_len (the caller's, a folder's model_args): one hint that works
         # whatever gave this length (leaving --input-size out deployed a folder created with seq_len=300 for 300)
         channels = example.shape[1]
+        # (a deployed source takes no other length: its training form does; trial 68b, the hint was refused)
+        origin = tagged_name(model.pretrained_cfg) or 'the model or folder it was deployed from'
+        how = (f'deploy its training form ({origin}) with --input-size {channels},{trained}'
+               if getattr(model, 'is_deployed', False) else
+               f'pass --input-size {channels},{trained} to deploy it for {trained} steps')
         warnings.warn(f'{src} deployed for {length} steps: its kernels span the whole input (kernel_length=None) and '
                       f'its pretrained_cfg gives {trained} steps (the length it was trained at, where its source '
                       f'records one: a weight file that names no model has the assumed model\'s), so for {length} it '
-                      f'computes something else than for {trained}; pass --input-size {channels},{trained} to deploy '
-                      f'it for {trained} steps (pad shorter series to that length)', UserWarning,
-                      stacklevel=caller_stacklevel())
+                      f'computes something else than for {trained}; {how} (pad shorter series to that length)',
+                      UserWarning, stacklevel=caller_stacklevel())
 
 
 def deployed_cfg(cfg: Dict[str, Any], channels: int, length: int, fixed: bool) -> Dict[str, Any]:

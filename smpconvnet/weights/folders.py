@@ -299,8 +299,9 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
         length = trained_length or cfg_trained_length(cfg) or length
         zero_pad_to = getattr(model, 'zero_pad_to', None)
         taps = getattr(member_network(model), 'kernel_length', None)  # fixed-length kernels run at any input length
-        # random weights have no trained length, a file that names no model an assumed one (cards said "trained at")
-        trained = describes_trained_weights(cfg)
+        # random weights have no trained length, a file that names no model an assumed one (cards said "trained at"),
+        # unless it records it (its description says it: trial 68b, "assumed L = 300" of a file that recorded 150)
+        trained = describes_trained_weights(cfg) or (not said_random(cfg) and cfg_trained_length(cfg) is not None)
         at = f'trained at L = {length}' if trained else f'the length of its cfg: L = {length}' if said_random(cfg) \
             else f'assumed L = {length}, not recorded with the weights'
         if deployed and zero_pad_to:

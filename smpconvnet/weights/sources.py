@@ -30,7 +30,7 @@ from ..models import (
     has_batchnorm, innermost_checkpoint, is_deployed_state_dict, is_safetensors_file, is_unsuffixed_safetensors,
     is_weight_source_error, local_model_name, member_network, model_folder_of, overlay_sources, pooling_at_config_root,
     follow_loaded_file_length, pooling_shown_by, recorded_model_args, recorded_trained_length, removed_prefix,
-    safe_torch_load, state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii,
+    safe_torch_load, state_dict_problem, train_py_model_args, trained_at, unwrap_state_dict, warn_clamped_radii,
     weights_loaded_after, with_build_notes, with_class_defaults,
 )
 from .folders import (CHECKPOINT_SUFFIXES, CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, NOT_RECORDED,
@@ -960,9 +960,14 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
         # (its preprocessing, assumed too, is what the warning below names); set once built, when it is known whether
         # the model kept the architecture's labels (a features_only wrapper's model too)
         verb = 'were' if ' and ' in assumed_data else 'was'
+        # (a recorded trained length said, where no seq_len= says it as the trained one of a deployment length: the
+        # card and reparam read it; trial 68b, "assumed L = 300" of a file that records it)
+        length_said = f'; its input length {trained_at(file_length)}, as recorded with it' \
+            if file_length and 'input_size' not in given and model_args.get('seq_len') is None else ''
         described = {} if 'description' in given or not bare else dict(
             description=f'{NOT_RECORDED}{path.name} names no model' + (
-                f', so the {assumed_data} of {source.architecture} {verb} assumed' if assumed_data else ''))
+                f', so the {assumed_data} of {source.architecture} {verb} assumed' if assumed_data else '')
+            + length_said)
         # (the description its cfg has where a file names the model: not "trained from" the registered tag's)
         _set_pretrained_cfg(model, lambda cfg: dict(retrained_cfg(
             cfg, **(described or {'description': cfg.get('description')})), **given))
