@@ -35,7 +35,7 @@ __all__ = [
     'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length', 'deployment_description',
     'say_weights_adapted', 'adapted_channels_note', 'with_note', 'describes_trained_weights', 'file_overlay_first',
     'trained_from_description', 'with_classifier_note', 'describe_weights', 'with_build_notes', 'with_channels',
-    'recorded_trained_length', 'cfg_trained_length', 'with_num_classes',
+    'recorded_trained_length', 'cfg_trained_length', 'with_num_classes', 'weights_channels',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -362,6 +362,16 @@ def with_classifier_note(description: str, classes: int, trained_classes: int) -
     return with_note(kept, new_classifier_note(classes, trained_classes))
 
 
+def weights_channels(cfg: Dict[str, Any]) -> Optional[int]:
+    """The input channels of the weights a pretrained cfg describes: those its description's
+    ``adapted_channels_note`` names (its input size states the model's, adapted, channels), else its input size's;
+    None where it has neither."""
+    found = _ADAPTED_FROM.search(cfg.get('description') or '')
+    if found:
+        return int(found.group(1))
+    return int(cfg['input_size'][0]) if cfg.get('input_size') else None
+
+
 def adapted_channels_note(chans: int, trained: int) -> str:
     """What a description adds for a first layer adapted to other input channels than the weights' (``in_chans=``):
     one wording, so that a description that says it already is not told twice."""
@@ -574,6 +584,8 @@ _ANY_CLASSIFIER_NOTE = re.compile(r"(^|; )classifier (?:new, initialised at rand
 # a note of an adapted first layer, as the build says it or a folder saved since (_NOTES_AT_BUILD)
 _ADAPTED_NOTE = re.compile(r"(^|; )first layer adapted (?:to \d+ input channels from the weights' \d+ \(timm's rule: "
                            r"[^)]*\)|before these weights were saved \([^)]*\)" + re.escape(_SINCE_SAVED) + ')')
+# the weights' channels an adapted_channels_note names
+_ADAPTED_FROM = re.compile(r"first layer adapted to \d+ input channels from the weights' (\d+) ")
 # a description that says a file's weights were loaded as the model was built (say_weights_loaded's sources)
 _LOADED_AT_BUILD = re.compile(r'^weights from .*? \((?:checkpoint_path|checkpoint|pretrained_cfg_overlay file)=\)(?=;|$)')
 # the description this package's loader (load_model) gives a model it built at random; the folders the commands write

@@ -47,7 +47,7 @@ from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
 from ..models import (cfg_trained_length, folder_weights_file, recorded_args_metadata, recorded_trained_length,
-                      said_trained_length, tagged_name)
+                      said_trained_length, tagged_name, weights_channels)
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input
 from ..weights.sources import (
     changed_computation, changed_computation_message, check_none_kwargs, load_model_with_config,
@@ -971,7 +971,7 @@ def _refuse_other_io(kwargs: Dict[str, Any], cfg: Dict[str, Any]) -> None:
         raise ValueError(f'--model-kwargs num_classes={kwargs["num_classes"]!r}: the weights classify '
                          f'{cfg["num_classes"]} classes; another number gets a new classifier initialised at random, '
                          f'which has nothing to evaluate: give num_classes={cfg["num_classes"]}')
-    trained_chans = int((cfg.get('input_size') or (0,))[0])
+    trained_chans = weights_channels(cfg) or 0  # (not the cfg's input size where the model adapted them)
     if 'in_chans' in kwargs and trained_chans and kwargs['in_chans'] != trained_chans:
         # (the forward pass then refused the data's series, advising in_chans=1 "to change it")
         raise ValueError(f'--model-kwargs in_chans={kwargs["in_chans"]!r}: the weights read {trained_chans} '

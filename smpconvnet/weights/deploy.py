@@ -26,7 +26,8 @@ from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
 from ..models import (SMPConvTCN, SMPConvTCNEnsemble, adapted_channels_note, describes_trained_weights, has_batchnorm,
-                      kernels_span_the_input, new_classifier_note, tagged_name, trained_at, two_branch_eval, with_note)
+                      kernels_span_the_input, new_classifier_note, tagged_name, trained_at, two_branch_eval,
+                      weights_channels, with_note)
 from .folders import (TRAINED_WITH_KEY, cfg_trained_length, check_not_managed, foreign_to_model_folder,
                       local_paths_to_names, model_card, print_step, set_pretrained_cfg,
                       with_channels, write_model_folder)
@@ -336,7 +337,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
         # line says so too)
         _describe(deployed, source, new_classifier_note(classes, trained_classes))
         extra['new_classifier'] = {'num_classes': classes, 'trained_num_classes': trained_classes}
-    trained_chans, chans = (deployed.pretrained_cfg.get('input_size') or (None,))[0], x.shape[1]
+    trained_chans, chans = weights_channels(deployed.pretrained_cfg), x.shape[1]
     if trained_chans and chans != trained_chans:
         # a first layer adapted to another channel count (in_chans=): not the tagged weights' model, and their
         # per-channel normalisation has no value for the new channels; their mean, as timm's data config takes it

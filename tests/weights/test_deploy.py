@@ -1226,6 +1226,15 @@ def test_a_first_layer_adapted_to_other_channels_is_said_in_its_description(tmp_
         for model in (built, loaded):
             assert (note in model.pretrained_cfg['description']) == said, (file, model.pretrained_cfg['description'])
             assert 'adapted' in model.pretrained_cfg['description'] or not said
+    # a folder's weights adapted so: its cfg states the model's channels (trial 68b: a 1-channel input size, which
+    # timm's data config builds inputs from, beside a 3-channel first layer)
+    one = timm.create_model('smpconv_tcn_gunpoint', **small)
+    folder = write_model_folder(one, tmp_path / 'one', card='', model_args=small)
+    for model in (timm.create_model(f'local-dir:{folder}', pretrained=True, in_chans=3),
+                  load_model(str(folder), in_chans=3)[0]):
+        cfg = model.pretrained_cfg
+        assert cfg['input_size'][0] == 3 and len(cfg['mean']) == len(cfg['std']) == 3, cfg
+        assert timm.data.resolve_data_config(model=model)['input_size'][0] == 3
 
 
 def test_a_first_layer_is_said_adapted_from_the_channels_of_the_weights_loaded(tmp_path):

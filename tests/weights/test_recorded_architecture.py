@@ -93,7 +93,22 @@ def test_a_copy_of_the_weights_tells_its_trained_length(tmp_path):
         warnings.simplefilter('ignore')
         bare = smpconvnet.load_model(str(tmp_path / 'copy.safetensors'))[0]
     assert bare.pretrained_cfg['input_size'] == (1, 1, 300) and 'input length' not in bare.pretrained_cfg[
-        'description']
+        'description'].split(';')[0]
+    # ... and keeps it where it is saved or deployed again (trial 68b: push_model's card said "assumed L = 300" of
+    # a file that recorded 150, reparam wrote a file that recorded none and did not warn)
+    from smpconvnet.weights.push import push_model
+    push_model(bare, 'me/x', dry_run=str(tmp_path / 'card'), quiet=True)
+    assert '(trained at L = 300)' in (tmp_path / 'card' / 'README.md').read_text()
+    assert recorded_trained_length(tmp_path / 'card' / 'model.safetensors') == 300
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        other = smpconvnet.load_model(str(tmp_path / 'copy.safetensors'), seq_len=200)[0]
+    assert other.pretrained_cfg['description'].endswith('seq_len=200, its deployment length (trained at 300)')
+    from smpconvnet.weights.deploy import reparameterize_to_folder
+    with pytest.warns(UserWarning, match='deployed for 200 steps: its kernels span the whole input'):
+        reparameterize_to_folder(str(tmp_path / 'copy.safetensors'), str(tmp_path / 'bare200'),
+                                 model_kwargs=dict(seq_len=200), quiet=True)
+    assert recorded_trained_length(tmp_path / 'bare200' / 'model.safetensors') == 300
     random = write_model_folder(timm.create_model('smpconv_tcn_gunpoint', seq_len=300, **SMALL), tmp_path / 'r',
                                 card='', model_args=dict(SMALL, seq_len=300))
     assert recorded_trained_length(random / 'model.safetensors') is None  # (seq_len is a deployment length)
@@ -103,7 +118,6 @@ def test_a_copy_of_the_weights_tells_its_trained_length(tmp_path):
         assert RECORDED_TRAINED_LENGTH not in json.loads(f.metadata()[RECORDED_ARGS_KEY])
     # a deployed file of it, for 200 steps, loaded into the training form's name: deployed for 200, trained at 300,
     # as its folder says (trial 68 D: said nothing, and scored without a warning)
-    from smpconvnet.weights.deploy import reparameterize_to_folder
     reparameterize_to_folder(str(folder), str(tmp_path / 'dep200'), input_size=(1, 200), quiet=True)
     shutil.copy(tmp_path / 'dep200' / 'model.safetensors', tmp_path / 'dep200.safetensors')
     for file in (tmp_path / 'dep200' / 'model.safetensors', tmp_path / 'dep200.safetensors'):
