@@ -31,7 +31,7 @@ from ..models import (
     is_weight_source_error, local_model_name, member_network, model_folder_of, overlay_sources, pooling_at_config_root,
     follow_loaded_file_length, pooling_shown_by, recorded_model_args, recorded_trained_length, removed_prefix,
     safe_torch_load, state_dict_problem, train_py_model_args, trained_at, unwrap_state_dict, warn_clamped_radii,
-    weights_loaded_after, with_build_notes, with_class_defaults,
+    weights_loaded_after, with_build_notes, with_class_defaults, with_note, adapted_channels_note,
 )
 from .folders import (CHECKPOINT_SUFFIXES, CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, NOT_RECORDED,
                       TRAINED_WITH_KEY, WEIGHTS_NAME, read_config, retrained_cfg, set_pretrained_cfg, with_channels)
@@ -988,6 +988,12 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
                       stacklevel=caller_stacklevel())
     if file_length:
         follow_loaded_file_length(model, path, trained=file_length)  # (created for a deployment length: said)
+    weights_chans, chans = file_io.get('in_chans'), kwargs.get('in_chans')
+    if not features_only and isinstance(chans, int) and weights_chans and weights_chans != chans:
+        # its first layer adapted to the asked channels: said, as on timm's routes (trial 68c F1: a bare file's
+        # description said nothing, and weights_channels read the adapted count back as the weights')
+        _set_pretrained_cfg(model, lambda cfg: dict(with_channels(cfg, chans), description=with_note(
+            cfg.get('description') or '', adapted_channels_note(chans, weights_chans))))
     # what the caller built it with besides what the file tells (a bare file's global_pool='avg'): the model it
     # describes is that one
     built_with = {k: v for k, v in kwargs.items() if k not in source.model_args or source.model_args[k] != v}

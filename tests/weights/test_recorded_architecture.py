@@ -94,6 +94,12 @@ def test_a_copy_of_the_weights_tells_its_trained_length(tmp_path):
         bare = smpconvnet.load_model(str(tmp_path / 'copy.safetensors'))[0]
     assert bare.pretrained_cfg['input_size'] == (1, 1, 300) and 'input length' not in bare.pretrained_cfg[
         'description'].split(';')[0]
+    # its first layer adapted to other channels: said (trial 68c F1: a bare file's description did not)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        three = smpconvnet.load_model(str(tmp_path / 'copy.safetensors'), in_chans=3)[0]
+    assert "first layer adapted to 3 input channels from the weights' 1" in three.pretrained_cfg['description']
+    assert three.pretrained_cfg['input_size'] == (3, 1, 300)
     # ... and keeps it where it is saved or deployed again (trial 68b: push_model's card said "assumed L = 300" of
     # a file that recorded 150, reparam wrote a file that recorded none and did not warn)
     from smpconvnet.weights.push import push_model
