@@ -366,9 +366,9 @@ def weights_channels(cfg: Dict[str, Any]) -> Optional[int]:
     """The input channels of the weights a pretrained cfg describes: those its description's
     ``adapted_channels_note`` names (its input size states the model's, adapted, channels), else its input size's;
     None where it has neither."""
-    found = _ADAPTED_FROM.search(cfg.get('description') or '')
-    if found:
-        return int(found.group(1))
+    found = _ADAPTED_NOTE.search(cfg.get('description') or '')
+    if found and found.group('weights'):
+        return int(found.group('weights'))
     return int(cfg['input_size'][0]) if cfg.get('input_size') else None
 
 
@@ -581,11 +581,11 @@ _NOTES_AT_BUILD = (
 # a classifier note of either kind: a newer classifier's replaces it (trial 66b: one of 3 classes stayed beside 9's)
 _ANY_CLASSIFIER_NOTE = re.compile(r"(^|; )classifier (?:new, initialised at random|built new before these weights were "
                                   r"saved) \(\d+ classes; the weights' had \d+\)(?:" + re.escape(_SINCE_SAVED) + ')?')
-# a note of an adapted first layer, as the build says it or a folder saved since (_NOTES_AT_BUILD)
-_ADAPTED_NOTE = re.compile(r"(^|; )first layer adapted (?:to \d+ input channels from the weights' \d+ \(timm's rule: "
-                           r"[^)]*\)|before these weights were saved \([^)]*\)" + re.escape(_SINCE_SAVED) + ')')
-# the weights' channels an adapted_channels_note names
-_ADAPTED_FROM = re.compile(r"first layer adapted to \d+ input channels from the weights' (\d+) ")
+# a note of an adapted first layer, as the build says it (the weights' channels: weights_channels) or a folder
+# saved since (_NOTES_AT_BUILD)
+_ADAPTED_NOTE = re.compile(r"(^|; )first layer adapted (?:to \d+ input channels from the weights' (?P<weights>\d+) "
+                           r"\(timm's rule: [^)]*\)|before these weights were saved \([^)]*\)"
+                           + re.escape(_SINCE_SAVED) + ')')
 # a description that says a file's weights were loaded as the model was built (say_weights_loaded's sources)
 _LOADED_AT_BUILD = re.compile(r'^weights from .*? \((?:checkpoint_path|checkpoint|pretrained_cfg_overlay file)=\)(?=;|$)')
 # the description this package's loader (load_model) gives a model it built at random; the folders the commands write

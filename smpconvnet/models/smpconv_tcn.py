@@ -2066,12 +2066,12 @@ def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained:
 
     ``trained``: the trained length the caller knows (a bare file's loader: the input size it was given), in place of
     the file's record. Other models are left as they are."""
-    for module in model.modules():
-        lengths = getattr(module, '_lengths_for_file', None)
-        if lengths is None:
-            continue
-        length, cfg_length, any_length = lengths
-        recorded = trained or recorded_trained_length(path)
+    modules = [m for m in model.modules() if getattr(m, '_lengths_for_file', None) is not None]
+    if not modules:
+        return
+    recorded = trained or recorded_trained_length(path)  # (the file read once, for an ensemble and its members)
+    for module in modules:
+        length, cfg_length, any_length = module._lengths_for_file
         current = sequence_input_size(module.pretrained_cfg)[1]
         if length is not None:
             say_deployment_length(module, True, length, recorded or cfg_length, any_length, replace=True)
@@ -2081,6 +2081,8 @@ def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained:
                 # (trial 68 D: scored 0.68 for 0.94 without a warning)
                 say_deployment_length(module, True, current, recorded, any_length, replace=True)
         elif recorded and recorded != current:
+            # the cfg first: the seq_len setter below (_cfg_follows_length) would otherwise take its old length for
+            # the trained one and say "seq_len=300, its deployment length (trained at 150)"
             module.pretrained_cfg = module.default_cfg = dict(
                 module.pretrained_cfg, input_size=(*module.pretrained_cfg['input_size'][:-1], recorded),
                 pool_size=(1, recorded))
