@@ -4,7 +4,7 @@ import argparse
 import json
 from typing import Any, Dict, List
 
-from ..models import said_other_weights, said_random
+from ..models import adapted_from_channels, said_other_weights, said_random
 from ..weights.catalog import list_models, model_info
 from ._args import (
     LOAD_KWARGS_HELP, add_model_kwargs_argument, add_pretrained_argument, model_kwargs_of, parse_pretrained, parse_size)
@@ -28,8 +28,13 @@ def _print_info(info: Dict[str, Any]):
     new_head = bool(trained and classes and classes != trained)  # not the tagged weights' classifier
     # (nor weights of a file or folder over a tagged cfg: an overlay, checkpoint_path=, a model saved from random)
     tag = None if said_other_weights(info['pretrained_cfg']) else info['tag']
+    # (nor the tagged weights' first layer: adapted to other input channels; headed as the tag's before)
+    chans = (info['pretrained_cfg'].get('input_size') or [None])[0]
+    adapted_from = adapted_from_channels(info['pretrained_cfg'])
+    adapted = bool(chans and adapted_from and adapted_from != chans)
+    changes = ['new classifier'] * new_head + [f'first layer adapted to {chans} input channels'] * adapted
     print(f"{info['model']}: {info['architecture']}" + (
-        ' (random weights)' if random else f" ({tag} weights, new classifier)" if new_head and tag
+        ' (random weights)' if random else f" ({tag} weights, {', '.join(changes)})" if changes and tag
         else f".{tag}" if tag else ''))
     print(f"  weights:     {info['weights']}")
     print(f"  parameters:  {info['params']:,}" + (f" ({info['deployed_params']:,} deployed)"

@@ -22,8 +22,8 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 from ._checkpoint import (
     FILTER_ERROR_PREFIXES, cached_hub_file, check_recorded_architecture, folder_weights_file, is_project_model,
-    is_unsuffixed_safetensors, model_folder_of, probe_weights_file, read_error_message, recorded_metadata_length,
-    recorded_model_hint, training_record)
+    is_unsuffixed_safetensors, model_folder_of, probe_weights_file, read_error_message, recorded_args_metadata,
+    recorded_metadata_length, recorded_model_hint, training_record)
 
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
@@ -35,7 +35,8 @@ __all__ = [
     'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length', 'deployment_description',
     'say_weights_adapted', 'adapted_channels_note', 'with_note', 'describes_trained_weights', 'file_overlay_first',
     'trained_from_description', 'with_classifier_note', 'describe_weights', 'with_build_notes', 'with_channels',
-    'recorded_trained_length', 'cfg_trained_length', 'with_num_classes', 'weights_channels',
+    'recorded_trained_length', 'cfg_trained_length', 'with_num_classes', 'weights_channels', 'adapted_from_channels',
+    'tag_in_chans_option', 'folder_weights_metadata',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -372,6 +373,24 @@ def weights_channels(cfg: Dict[str, Any]) -> Optional[int]:
     return int(cfg['input_size'][0]) if cfg.get('input_size') else None
 
 
+def adapted_from_channels(cfg: Dict[str, Any]) -> Optional[int]:
+    """The input channels of the weights a first layer was first adapted from, where the description says so (as the
+    model was built, ``adapted_channels_note``, or before a folder's weights were saved): those of the weights its
+    tag or source holds; None where it says nothing of it. (``weights_channels`` of a saved folder gives the saved
+    weights' own count.)"""
+    found = _ADAPTED_NOTE.search(cfg.get('description') or '')
+    return int(found.group('weights') or found.group('saved')) if found else None
+
+
+def tag_in_chans_option(cfg: Dict[str, Any], chans: int) -> str:
+    """The command-line option that builds a cfg's tag (``tagged_name``) for ``chans`` input channels where its first
+    layer was adapted from the tag's (``adapted_from_channels``): `` --model-kwargs in_chans=N``, else ''. A hint that
+    names the tag as the training form of an adapted model needs it (trial 68c F3: it deployed the 1-channel tag
+    for 3 channels, which it refuses)."""
+    adapted = adapted_from_channels(cfg)
+    return f' --model-kwargs in_chans={chans}' if adapted and adapted != chans else ''
+
+
 def adapted_channels_note(chans: int, trained: int) -> str:
     """What a description adds for a first layer adapted to other input channels than the weights' (``in_chans=``):
     one wording, so that a description that says it already is not told twice."""
@@ -516,6 +535,15 @@ def cfg_trained_length(cfg: Dict[str, Any]) -> Optional[int]:
     return said or (int(cfg['input_size'][-1]) if describes_trained_weights(cfg) else None)
 
 
+def folder_weights_metadata(config: Dict[str, Any], sequence: bool = True) -> Optional[Dict[str, str]]:
+    """The safetensors metadata of the weights of a model folder whose config.json is ``config``
+    (``recorded_args_metadata``): its ``model_args``, and for a ``sequence`` model the length its pretrained cfg says
+    the weights were trained at (``cfg_trained_length``), so that a copy of the file alone tells both (trial 68 B: a
+    copy of a run trained at 300 was scored at its registered model's 150, 0.66 for 0.94)."""
+    trained = cfg_trained_length(config.get('pretrained_cfg') or {}) if sequence else None
+    return recorded_args_metadata(config.get('model_args'), trained)
+
+
 def trained_at(length: int) -> str:
     """How a description names the length (steps) a sequence model's weights were trained at, where its cfg's input
     size is another (a deployment length): one wording, read back by ``said_trained_length``."""
@@ -584,8 +612,8 @@ _ANY_CLASSIFIER_NOTE = re.compile(r"(^|; )classifier (?:new, initialised at rand
 # a note of an adapted first layer, as the build says it (the weights' channels: weights_channels) or a folder
 # saved since (_NOTES_AT_BUILD)
 _ADAPTED_NOTE = re.compile(r"(^|; )first layer adapted (?:to \d+ input channels from the weights' (?P<weights>\d+) "
-                           r"\(timm's rule: [^)]*\)|before these weights were saved \([^)]*\)"
-                           + re.escape(_SINCE_SAVED) + ')')
+                           r"\(timm's rule: [^)]*\)|before these weights were saved \(\d+ input channels from the "
+                           r"weights' (?P<saved>\d+)\)" + re.escape(_SINCE_SAVED) + ')')
 # a description that says a file's weights were loaded as the model was built (say_weights_loaded's sources)
 _LOADED_AT_BUILD = re.compile(r'^weights from .*? \((?:checkpoint_path|checkpoint|pretrained_cfg_overlay file)=\)(?=;|$)')
 # the description this package's loader (load_model) gives a model it built at random; the folders the commands write

@@ -46,8 +46,9 @@ from ..user_warnings import caller_stacklevel
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
-from ..models import (cfg_trained_length, folder_weights_file, recorded_args_metadata, recorded_trained_length,
-                      said_trained_length, tagged_name, weights_channels)
+from ..models import (adapted_from_channels, cfg_trained_length, command_line_value, folder_weights_file,
+                      folder_weights_metadata, recorded_model_args, recorded_trained_length, said_trained_length,
+                      tag_in_chans_option, tagged_name, weights_channels)
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input
 from ..weights.sources import (
     changed_computation, changed_computation_message, check_none_kwargs, load_model_with_config,
@@ -725,17 +726,23 @@ def _train(cfg: TrainConfig, out_dir: Path, ckpt_path: Path, replace: Sequence[P
     n_params = sum(p.numel() for p in model.parameters())
     # in every checkpoint: what rebuilds the model and its preprocessing without the data (checkpoint_config)
     run_config = _config_json(model, cfg, data)
-    equal_length = bool((data.train.lengths == data.length).all())
+    lengths = data.train.lengths
+    same_length = bool((lengths == lengths[0]).all())
+    equal_length = same_length and int(lengths[0]) == data.length
+    # series of one length right-padded by --length (trial 68b: said "variable lengths" of GunPoint at 300)
+    padded = f'{int(lengths[0])}-step series right-padded with zeros by --length {data.length}' if same_length else ''
     if cfg.augment and (cfg.aug_shift or cfg.aug_warp) and not equal_length:
-        raise ValueError('--aug-shift and --aug-warp (circular shift, window slicing) need equal-length sequences; '
-                         f'{data.dataset["name"]} has variable lengths')
+        raise ValueError('--aug-shift and --aug-warp (circular shift, window slicing) need equal-length sequences '
+                         'without padding; ' + (f'{data.dataset["name"]} has variable lengths' if not same_length else
+                                                f'{data.dataset["name"]}\'s are {padded}: leave --length out'))
     replace = list(replace)
     print(f'train-seq: {cfg.model} ({n_params:,} parameters) on {data.dataset["name"]}: '
           f'{len(data.train)} train'
           f'{f", {len(data.val)} validation" if data.val is not None else ""}'
           f'{f", {len(data.test)} test" if data.test is not None and cfg.eval_test else ""}'
           f'{" (test split not used: --no-test)" if not cfg.eval_test else ""}, '
-          f'{data.in_chans} x {data.length}{"" if equal_length else " (variable lengths, padded)"}, '
+          f'{data.in_chans} x {data.length}'
+          f'{"" if equal_length else f" ({padded})" if padded else " (variable lengths, padded)"}, '
           f'{cfg.epochs} epochs of {steps_per_epoch} steps')
 
     for epoch in range(start_epoch, cfg.epochs):
@@ -934,7 +941,7 @@ def _export(model: nn.Module, cfg: TrainConfig, data: PreparedData, results: Dic
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     config = _config_json(model, cfg, data, results)
     # the architecture in the weights file too: a copy of it alone tells its kernel length (its shapes do not)
-    metadata = recorded_args_metadata(config.get('model_args'), cfg_trained_length(config.get('pretrained_cfg') or {}))
+    metadata = folder_weights_metadata(config)
     save_atomic(state, out_dir / 'model.safetensors', saver=lambda obj, p: save_file(obj, p, metadata=metadata))
     _write_text_atomic(json.dumps(config, indent=2) + '\n', out_dir / 'config.json')
     _write_text_atomic(json.dumps(results, indent=2) + '\n', out_dir / RESULTS_NAME)
@@ -961,6 +968,14 @@ def _warn_overridden(model_name: str, kwargs: Dict[str, Any]):
     for k, (trained, v) in changed_computation(model_name, kwargs).items():
         warnings.warn(changed_computation_message(model_name, k, trained, v, k in kwargs, 'score'),
                       stacklevel=caller_stacklevel())
+
+
+def _recorded_architecture_options(path: str) -> str:
+    # the architecture a weight file records (its metadata, a checkpoint's record), as further --model-kwargs options:
+    # the registered model a placeholder hint names is built as the file's network, whatever its own width (trial
+    # 68c F4: a file of 2 blocks x 8 channels was refused by the hint's 3 x 32 model, with a second hint to follow)
+    recorded = recorded_model_args(path, folder_conflicts=False)[0] or {}
+    return ''.join(' ' + shlex.quote(f'{k}={command_line_value(v)}') for k, v in sorted(recorded.items()))
 
 
 def _refuse_other_io(kwargs: Dict[str, Any], cfg: Dict[str, Any]) -> None:
@@ -1062,6 +1077,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                         f"config.json records them (a train-seq run's does)")
         if Path(model_name).is_file():
             hints = weights_file_hints(model_name, **(model_kwargs or {}))
+            recorded_options = _recorded_architecture_options(model_name)
             message += ('; a weight file (a bare state dict, or a checkpoint of timm\'s train.py) records no labels, '
                         'normalisation or data set (a train-seq run records them): '
                         + (f'evaluate it as the registered model it was saved from: ' + '; or '.join(hints[:3])
@@ -1072,7 +1088,8 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                            'config.json records them), or the registered model it was trained as with this file as '
                            'its weights: smpconvnet evaluate-seq NAME --model-kwargs '
                            + shlex.quote('pretrained_cfg_overlay=' + json.dumps({'file': str(model_name)}))
-                           + ' (NAME: that model, e.g. smpconv_tcn_gunpoint.aeon)'))
+                           + recorded_options + ' (NAME: that model, e.g. smpconv_tcn_gunpoint.aeon'
+                           + (', built as the file records' if recorded_options else '') + ')'))
         raise ValueError(message)
     name, recorded = _dataset_for(model_name, model, dataset, extra)
     from ..models.seq_zoo import model_for_dataset
@@ -1090,7 +1107,16 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                          f'{recorded}, or evaluate a model trained on {name}'
                          + (f' (the shipped one: smpconvnet evaluate-seq {shipped})' if shipped else '')) from None
     in_chans, length = int(cfg['input_size'][0]), int(cfg['input_size'][-1])
+    # the channels of the weights its first layer was adapted from (in_chans=, before a folder's weights were saved)
+    adapted_from = adapted_from_channels(cfg)
     if data.num_channels != in_chans:
+        if adapted_from == data.num_channels:
+            # (trial 68c F2: the refusal named no way to score the model; timm's rule sums the adapted layer back)
+            raise ValueError(f'{name} has {data.num_channels} channel(s), {model_name} expects {in_chans}: its first '
+                             f'layer was adapted to {in_chans} from weights of {adapted_from} (its description says '
+                             f'so); to score it on {name}\'s series pass --model-kwargs in_chans={adapted_from} '
+                             f'(model_kwargs=dict(in_chans={adapted_from})), which adapts the layer back by timm\'s '
+                             f'rule: the weights it was adapted from where it was not trained since')
         raise ValueError(f'{name} has {data.num_channels} channels, {model_name} expects {in_chans}'
                          + (f': evaluate a model trained on {name} (the shipped one: smpconvnet evaluate-seq '
                             f'{shipped})' if shipped else ''))
@@ -1101,13 +1127,16 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     known = cfg_trained_length(cfg) or _recorded_length_of(model_name)
     # the registered weights a deployed folder was made from, where its cfg names them (the hints' command)
     origin = tagged_name(cfg)
-    evaluate_origin = f' (smpconvnet evaluate-seq {origin})' if origin else ''
+    # a first layer adapted from the tag's channels: the tag built for the model's; the tag alone is not its training
+    # form, and scores its own data set, not these series
+    chans_kwarg = tag_in_chans_option(cfg, in_chans)
+    evaluate_origin = f' (smpconvnet evaluate-seq {origin})' if origin and not chans_kwarg else ''
     # a command that works copied as it is where the registered weights are named; words where they are not (a
     # placeholder command, 'reparam SRC DST', ran as one); the trained length given (trial 68 E: "without
     # --input-size" deployed a model created with seq_len=300, trained at 150, for 300 again)
     size = f'--input-size {in_chans},{known}' if known else ''
     redeploy = (f'smpconvnet reparam {origin} {origin.split(".")[0]}-deployed' + (f' {size}' if size else '')
-                if origin else 'smpconvnet reparam of the training-form model or folder into a new folder'
+                + chans_kwarg if origin else 'smpconvnet reparam of the training-form model or folder into a new folder'
                 + (f', with {size}' if size else ''))
     if deployed_for and data.max_length > max(deployed_for):
         raise ValueError(f'{model_name} is deployed for series of {max(deployed_for)} steps (its kernels are '

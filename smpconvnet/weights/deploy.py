@@ -26,8 +26,8 @@ from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
 from ..models import (SMPConvTCN, SMPConvTCNEnsemble, adapted_channels_note, describes_trained_weights, has_batchnorm,
-                      kernels_span_the_input, new_classifier_note, tagged_name, trained_at, two_branch_eval,
-                      weights_channels, with_note)
+                      kernels_span_the_input, new_classifier_note, tag_in_chans_option, tagged_name, trained_at,
+                      two_branch_eval, weights_channels, with_note)
 from .folders import (TRAINED_WITH_KEY, cfg_trained_length, check_not_managed, foreign_to_model_folder,
                       local_paths_to_names, model_card, print_step, set_pretrained_cfg,
                       with_channels, write_model_folder)
@@ -103,7 +103,8 @@ def _check_input_size(model: torch.nn.Module, size: Tuple[int, ...]):
         # the model's own error gave a Python hint)
         raise ValueError(f'--input-size {given}: the model is deployed for {fixed} steps (its kernels were sampled '
                          f'for that length): leave --input-size out, or start from the training-form model it was '
-                         f'deployed from' + (f' ({source}) with --input-size {given}' if source else ''))
+                         f'deployed from' + (f' ({source}) with --input-size {given}{tag_in_chans_option(cfg, size[0])}'
+                                             if source else ''))
 
 
 def example_input(model: torch.nn.Module, batch_size: int, input_size: Optional[Sequence[int]] = None,
@@ -186,6 +187,7 @@ def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Te
         # (a deployed source takes no other length: its training form does; trial 68b, the hint was refused)
         origin = tagged_name(model.pretrained_cfg) or 'the model or folder it was deployed from'
         how = (f'deploy its training form ({origin}) with --input-size {channels},{trained}'
+               + tag_in_chans_option(model.pretrained_cfg, channels)
                if getattr(model, 'is_deployed', False) else
                f'pass --input-size {channels},{trained} to deploy it for {trained} steps')
         warnings.warn(f'{src} deployed for {length} steps: its kernels span the whole input (kernel_length=None) and '

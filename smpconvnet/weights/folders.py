@@ -11,9 +11,9 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 import torch
 
 from ..atomic_io import atomic_dir, check_destination, entries_besides, holds_nothing
-from ..models import (NOT_RECORDED, cfg_trained_length, describes_trained_weights, member_network,
-                      recorded_args_metadata, said_random, trained_from_description, weights_loaded_after,
-                      with_channels, with_num_classes)
+from ..models import (NOT_RECORDED, cfg_trained_length, describes_trained_weights, folder_weights_metadata,
+                      member_network, said_random, trained_from_description, weights_loaded_after, with_channels,
+                      with_num_classes)
 from .hub import MANIFEST_NAME
 
 __all__ = [
@@ -404,12 +404,8 @@ def write_model_folder(
         if (config.get('pretrained_cfg') or {}).get('description'):
             # as in the card: the folder may be pushed to the Hub, without the author's directories
             config['pretrained_cfg']['description'] = local_paths_to_names(config['pretrained_cfg']['description'])
-        # a sequence model's trained length with the weights too: a copy of the file alone tells it (trial 68 B: a
-        # copy of a run's trained at 300 was scored at its registered model's 150, 0.66 for 0.94)
-        trained = cfg_trained_length(config.get('pretrained_cfg') or {}) \
-            if _MODEL_KINDS.get(type(model).__name__, ('', False))[1] else None
-        save_file(state_dict, str(tmp / WEIGHTS_NAME),
-                  metadata=recorded_args_metadata(config.get('model_args'), trained))
+        save_file(state_dict, str(tmp / WEIGHTS_NAME), metadata=folder_weights_metadata(
+            config, sequence=_MODEL_KINDS.get(type(model).__name__, ('', False))[1]))
         if getattr(model, 'pretrained_cfg', {}).get('interpolation') == '' and 'pretrained_cfg' in config:
             # a sequence model's cfg has no resize: timm's data-config resolution fills in its image default
             config['pretrained_cfg']['interpolation'] = ''
@@ -487,8 +483,7 @@ def write_ensemble_folder(members: Sequence[PathLike], dst: PathLike, card: str 
     with atomic_dir(Path(dst), force, foreign=foreign_to_model_folder) as tmp:
         state = {f'members.{i}.{k}': v for i, folder in enumerate(folders)
                  for k, v in load_file(str(folder / WEIGHTS_NAME)).items()}
-        save_file(state, str(tmp / WEIGHTS_NAME), metadata=recorded_args_metadata(
-            config.get('model_args'), cfg_trained_length(config.get('pretrained_cfg') or {})))
+        save_file(state, str(tmp / WEIGHTS_NAME), metadata=folder_weights_metadata(config))
         (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + '\n')
         if card:
             (tmp / CARD_NAME).write_text(card, encoding='utf-8')

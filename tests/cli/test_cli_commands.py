@@ -153,11 +153,24 @@ def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_anothe
     assert main(['evaluate-seq', str(copy), '--model-kwargs', 'num_classes=2']) == 1
     err = capsys.readouterr().err
     assert 'classify' not in err and err.rstrip().endswith(
-        f"smpconvnet evaluate-seq NAME --model-kwargs 'pretrained_cfg_overlay={{\"file\": \"{copy}\"}}' (NAME: that "
-        f"model, e.g. smpconv_tcn_gunpoint.aeon)")
-    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs',
-                 f'pretrained_cfg_overlay={{"file": "{copy}"}}']) == 0
+        "(NAME: that model, e.g. smpconv_tcn_gunpoint.aeon, built as the file records)")
+    # the hint, copied with its example for NAME: the file's recorded architecture given (trial 68c F4: a file of
+    # another width than the example's was refused, with a second hint to follow)
+    hint = err[err.index('smpconvnet evaluate-seq NAME '):err.index(' (NAME: ')]
+    assert f"--model-kwargs 'pretrained_cfg_overlay={{\"file\": \"{copy}\"}}' bias=True causal=True" in hint
+    assert ' hidden_channels=32 ' in hint and ' num_blocks=3 ' in hint
+    assert main(shlex.split(hint.replace('NAME', 'smpconv_tcn_gunpoint.aeon'))[1:]) == 0
     assert 'accuracy 1.0000 (150/150)' in capsys.readouterr().out
+    small = tmp_path / 'small'
+    write_model_folder(timm.create_model('smpconv_tcn_gunpoint', hidden_channels=8, num_blocks=2), small, card='',
+                       model_args=dict(hidden_channels=8, num_blocks=2))
+    shutil.copy(small / 'model.safetensors', tmp_path / 'small.safetensors')
+    assert main(['evaluate-seq', str(tmp_path / 'small.safetensors')]) == 1
+    err = capsys.readouterr().err
+    hint = err[err.index('smpconvnet evaluate-seq NAME '):err.index(' (NAME: ')]
+    assert ' hidden_channels=8 ' in hint and ' num_blocks=2 ' in hint
+    assert main(shlex.split(hint.replace('NAME', 'smpconv_tcn_gunpoint.aeon'))[1:]) == 0
+    assert 'smpconv_tcn_gunpoint.aeon on GunPoint (test split): accuracy' in capsys.readouterr().out
     assert main(['evaluate-seq', str(copy), '--model-kwargs', 'num_classes=10']) == 1
     assert capsys.readouterr().err.rstrip().endswith('give num_classes=2')
     # a weight file's classifier of another size: the same advice (it failed with a size mismatch)
@@ -917,6 +930,8 @@ def test_evaluating_a_model_created_or_deployed_for_another_length(tmp_path, cap
     assert main(['train-seq', '--model', 'smpconv_tcn_gunpoint', '--model-kwargs', 'hidden_channels=8', 'num_blocks=2',
                  '--dataset', 'GunPoint', '--epochs', '2', '--length', '300', '--output', str(tmp_path / 'run300'),
                  '--no-progress']) == 0
+    # (trial 68b: it said "1 x 300 (variable lengths, padded)" of GunPoint's series, all of 150 steps)
+    assert '1 x 300 (150-step series right-padded with zeros by --length 300)' in capsys.readouterr().out
     assert main(['reparam', str(tmp_path / 'run300'), str(tmp_path / 'run300d')]) == 0
     capsys.readouterr()
     scores = []

@@ -258,8 +258,12 @@ def test_flip_option_checks(tmp_path):
 
 
 def test_warp_needs_equal_lengths_and_mixup_classification(tmp_path):
-    with pytest.raises(ValueError, match='equal-length'):
+    with pytest.raises(ValueError, match='equal-length sequences without padding; JapaneseVowels has variable '):
         train_seq.train(_cfg(tmp_path, 'w', aug_warp=0.2))  # JapaneseVowels: variable lengths
+    # one length, padded by --length: said so (trial 68b: "variable lengths" of GunPoint at 300)
+    with pytest.raises(ValueError, match="GunPoint's are 150-step series right-padded with zeros by --length 300: "
+                                         "leave --length out"):
+        train_seq.train(_cfg(tmp_path, 'w', dataset='GunPoint', length=300, aug_shift=0.1))
     with pytest.raises(ValueError, match=r'--aug-warp 1.0: expected a value in \[0, 1\)'):
         train_seq.train(_cfg(tmp_path, 'w', augment=False, aug_warp=1.0))
     with pytest.raises(ValueError, match='--mixup -0.1: expected a value at least 0'):

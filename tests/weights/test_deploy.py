@@ -1267,3 +1267,54 @@ def test_a_first_layer_is_said_adapted_from_the_channels_of_the_weights_loaded(t
                               pretrained_cfg_overlay=dict(file=str(file), num_classes=4))
     assert torch.equal(image.stem[0].conv.weight, stem.stem[0].conv.weight)
     assert image.pretrained_cfg['description'] == f'weights from {file} (pretrained_cfg_overlay file=)'
+
+
+def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its_hints(tmp_path, capsys):
+    """Trial 68c F2 / F3: a folder saved after its first layer was adapted (its weights have 2 channels now, from
+    GunPoint's 1) was refused on GunPoint with "GunPoint has 1 channels, ... expects 2" and no way to score it; a
+    deployed one adapted to 3 channels named its tag (1 channel) as the training form to deploy for 3, which the tag
+    refuses. Each hint, copied, runs."""
+    pytest.importorskip('aeon')
+    from smpconvnet.weights.deploy import deploy
+    from smpconvnet.weights.push import push_model
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon']) == 0
+    tag_score = capsys.readouterr().out.split('accuracy ')[1].split(' in ')[0]
+    two = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, in_chans=2)
+    timm.models.save_for_hf(two, str(tmp_path / 'two'))
+    for given in ([], ['--model-kwargs', 'in_chans=2']):
+        assert main(['evaluate-seq', str(tmp_path / 'two'), *given]) == 1
+        err = capsys.readouterr().err
+        assert (f'GunPoint has 1 channel(s), {tmp_path / "two"} expects 2: its first layer was adapted to 2 from '
+                f'weights of 1 (its description says so); to score it on GunPoint\'s series pass --model-kwargs '
+                f'in_chans=1') in err, err
+    assert main(['evaluate-seq', str(tmp_path / 'two'), '--model-kwargs', 'in_chans=1']) == 0  # the hint, copied
+    assert capsys.readouterr().out.split('accuracy ')[1].split(' in ')[0] == tag_score  # adapted back exactly
+    # deployed with 3 channels and pushed (push_model keeps the tag, as timm's save_for_hf does): its hints name the
+    # tag built for 3 channels
+    three = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, in_chans=3).eval()
+    push_model(deploy(three, torch.randn(2, 3, 150)), 'me/x', dry_run=str(tmp_path / 'three'), quiet=True)
+    capsys.readouterr()
+    assert main(['info', str(tmp_path / 'three')]) == 0  # (it was headed as the tag's model, smpconv_tcn_gunpoint.aeon)
+    assert capsys.readouterr().out.splitlines()[0] == \
+        f'{tmp_path / "three"}: smpconv_tcn_gunpoint (aeon weights, first layer adapted to 3 input channels)'
+    out = str(tmp_path / 'three.pt')
+    assert main(['export', str(tmp_path / 'three'), '--format', 'torchscript', '-o', out, '--input-size',
+                 '3,300']) == 1
+    err = capsys.readouterr().err.rstrip()
+    assert err.endswith('start from the training-form model it was deployed from (smpconv_tcn_gunpoint.aeon) with '
+                        '--input-size 3,300 --model-kwargs in_chans=3'), err
+    assert main(['export', 'smpconv_tcn_gunpoint.aeon', '--format', 'torchscript', '-o', out, '--input-size',
+                 '3,300', '--model-kwargs', 'in_chans=3']) == 0
+    assert 'deployed for 300 steps' in capsys.readouterr().err  # (whole-series kernels trained at 150: warned)
+    # evaluate-seq's redeploy hint: JapaneseVowels' tag (12 channels) adapted to 1, deployed for 20 steps, on GunPoint
+    # (1 channel, 150 steps; labels 1 and 2, among JapaneseVowels' 1-9: warned)
+    one = timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True, in_chans=1).eval()
+    push_model(deploy(one, torch.randn(2, 1, 20)), 'me/x', dry_run=str(tmp_path / 'one'), quiet=True)
+    capsys.readouterr()
+    assert main(['evaluate-seq', str(tmp_path / 'one'), '--dataset', 'GunPoint']) == 1
+    err = capsys.readouterr().err.rstrip()
+    hint = ('smpconvnet reparam smpconv_tcn_japanesevowels.aeon smpconv_tcn_japanesevowels-deployed --input-size 1,29 '
+            '--model-kwargs in_chans=1')
+    assert err.endswith(f'({hint})'), err
+    assert 'smpconvnet evaluate-seq smpconv_tcn_japanesevowels.aeon' not in err  # (its own data set, 12 channels)
+    assert main([*hint.split()[1:3], str(tmp_path / 'redeployed'), *hint.split()[4:]]) == 0
