@@ -28,10 +28,11 @@ def _print_info(info: Dict[str, Any]):
     new_head = bool(trained and classes and classes != trained)  # not the tagged weights' classifier
     # (nor weights of a file or folder over a tagged cfg: an overlay, checkpoint_path=, a model saved from random)
     tag = None if said_other_weights(info['pretrained_cfg']) else info['tag']
-    # (nor the tagged weights' first layer: adapted to other input channels; headed as the tag's before)
+    # (nor the tagged weights' first layer: adapted to other input channels, or to others and back, which gives
+    # back 1-channel weights only; headed as the tag's before, trial 68c F3 and 69 F1)
     chans = (info['pretrained_cfg'].get('input_size') or [None])[0]
     adapted_from = adapted_from_channels(info['pretrained_cfg'])
-    adapted = bool(chans and adapted_from and adapted_from != chans)
+    adapted = bool(chans and adapted_from and not adapted_from == chans == 1)
     changes = ['new classifier'] * new_head + [f'first layer adapted to {chans} input channels'] * adapted
     print(f"{info['model']}: {info['architecture']}" + (
         ' (random weights)' if random else f" ({tag} weights, {', '.join(changes)})" if changes and tag

@@ -47,7 +47,7 @@ from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
 from ..models import (adapted_from_channels, cfg_trained_length, command_line_value, folder_weights_file,
-                      folder_weights_metadata, recorded_model_args, recorded_trained_length, said_trained_length,
+                      folder_weights_metadata, has_batchnorm, recorded_model_args, recorded_trained_length, said_trained_length,
                       tag_in_chans_option, tagged_name, weights_channels)
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input
 from ..weights.sources import (
@@ -988,6 +988,15 @@ def _refuse_other_io(kwargs: Dict[str, Any], cfg: Dict[str, Any]) -> None:
                          f'which has nothing to evaluate: give num_classes={cfg["num_classes"]}')
     trained_chans = weights_channels(cfg) or 0  # (not the cfg's input size where the model adapted them)
     if 'in_chans' in kwargs and trained_chans and kwargs['in_chans'] != trained_chans:
+        adapted, origin = adapted_from_channels(cfg), tagged_name(cfg)
+        if adapted and adapted != trained_chans:
+            # weights saved with a first layer adapted from others, deployed since (a training form adapts: its
+            # cfg's channels are then the model's); trial 69 F2: "as the series they were trained on", and its hint
+            # sent the user back to the data's refusal
+            raise ValueError(f'--model-kwargs in_chans={kwargs["in_chans"]!r}: the weights read {trained_chans} '
+                             f'channel(s), their first layer adapted to them from weights of {adapted} before they '
+                             f'were saved, and deployed weights do not adapt to other channels: score the weights it '
+                             f'was adapted from' + (f' (smpconvnet evaluate-seq {origin})' if origin else ''))
         # (the forward pass then refused the data's series, advising in_chans=1 "to change it")
         raise ValueError(f'--model-kwargs in_chans={kwargs["in_chans"]!r}: the weights read {trained_chans} '
                          f'channel(s), as the series they were trained on; another number adapts the first layer to '
@@ -1109,24 +1118,43 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     in_chans, length = int(cfg['input_size'][0]), int(cfg['input_size'][-1])
     # the channels of the weights its first layer was adapted from (in_chans=, before a folder's weights were saved)
     adapted_from = adapted_from_channels(cfg)
+    origin = tagged_name(cfg)  # the registered weights it was adapted or deployed from, where its cfg names them
+    evaluate_adapted = (f'smpconvnet evaluate-seq {origin}' + (f' --dataset {name}' if name != recorded else '')
+                        if origin else '')
     if data.num_channels != in_chans:
         if adapted_from == data.num_channels:
-            # (trial 68c F2: the refusal named no way to score the model; timm's rule sums the adapted layer back)
+            # (trial 68c F2: the refusal named no way to score the model) timm's rule gives 1-channel weights back
+            # (their mean over the channels, each 1/N of them); others it does not, nor their per-channel
+            # normalisation (averaged as the layer was adapted: trial 69 F1, 0.3973 for JapaneseVowels' 0.9838), and
+            # deployed weights do not adapt (trial 69 F2)
+            back = adapted_from == 1 and has_batchnorm(model)
             raise ValueError(f'{name} has {data.num_channels} channel(s), {model_name} expects {in_chans}: its first '
                              f'layer was adapted to {in_chans} from weights of {adapted_from} (its description says '
-                             f'so); to score it on {name}\'s series pass --model-kwargs in_chans={adapted_from} '
-                             f'(model_kwargs=dict(in_chans={adapted_from})), which adapts the layer back by timm\'s '
-                             f'rule: the weights it was adapted from where it was not trained since')
+                             f'so); ' + (
+                                 f'to score it on {name}\'s series pass --model-kwargs in_chans={adapted_from} '
+                                 f'(model_kwargs=dict(in_chans={adapted_from})): timm\'s rule adapts the layer back '
+                                 f'to the weights it was adapted from, unless it was trained since' if back else
+                                 ('deployed weights do not adapt to other channels' if not has_batchnorm(model) else
+                                  f'adapting it back does not give the weights of {adapted_from} channels, nor their '
+                                  f'per-channel normalisation, which was averaged')
+                                 + ': score the weights it was adapted from'
+                                 + (f' ({evaluate_adapted})' if evaluate_adapted else '')))
         raise ValueError(f'{name} has {data.num_channels} channels, {model_name} expects {in_chans}'
                          + (f': evaluate a model trained on {name} (the shipped one: smpconvnet evaluate-seq '
                             f'{shipped})' if shipped else ''))
+    if adapted_from == in_chans != 1:
+        # adapted to other channels and back (a folder saved so, loaded with in_chans=): neither the weights nor their
+        # per-channel normalisation are those it was adapted from (trial 69 F1: 0.3973 for 0.9838, said nothing)
+        warnings.warn(f'{model_name}\'s first layer was adapted from weights of {in_chans} channels to others and '
+                      f'back (its description says so): timm\'s rule does not give back weights of more than 1 '
+                      f'channel, and their per-channel normalisation was averaged, so this accuracy is not that of the '
+                      f'weights it was adapted from' + (f' ({evaluate_adapted})' if evaluate_adapted else ''),
+                      stacklevel=caller_stacklevel())
     deployed_for = fixed_input_lengths(model)
     # the length the weights were trained at: their cfg's (its "(trained at N)", else its input size: a deployed
     # folder of trained weights was deployed at it; trial 67d #9), else what the folder or file records (a folder
     # reparam deployed from a checkpoint_path= file reloads as "not recorded": trial 68 C / D)
     known = cfg_trained_length(cfg) or _recorded_length_of(model_name)
-    # the registered weights a deployed folder was made from, where its cfg names them (the hints' command)
-    origin = tagged_name(cfg)
     # a first layer adapted from the tag's channels: the tag built for the model's; the tag alone is not its training
     # form, and scores its own data set, not these series
     chans_kwarg = tag_in_chans_option(cfg, in_chans)
@@ -1135,8 +1163,9 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     # placeholder command, 'reparam SRC DST', ran as one); the trained length given (trial 68 E: "without
     # --input-size" deployed a model created with seq_len=300, trained at 150, for 300 again)
     size = f'--input-size {in_chans},{known}' if known else ''
-    redeploy = (f'smpconvnet reparam {origin} {origin.split(".")[0]}-deployed' + (f' {size}' if size else '')
-                + chans_kwarg if origin else 'smpconvnet reparam of the training-form model or folder into a new folder'
+    redeploy = ((f'smpconvnet reparam {origin} {origin.split(".")[0]}-deployed' + (f' {size}' if size else '')
+                 + chans_kwarg) if origin else
+                'smpconvnet reparam of the training-form model or folder into a new folder'
                 + (f', with {size}' if size else ''))
     if deployed_for and data.max_length > max(deployed_for):
         raise ValueError(f'{model_name} is deployed for series of {max(deployed_for)} steps (its kernels are '
@@ -1177,6 +1206,19 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     # input's length, and the deployment length is reparameterize()'s (it scored 0.49 for weights that score 1.0)
     if not deployed_for and trained is not None:
         length = trained
+    overlay = kwargs.get('pretrained_cfg_overlay') or {}
+    file = kwargs.get('checkpoint_path') or overlay.get('file')
+    if file and not deployed_for and kernels_span_the_input(model) and 'input_size' not in overlay \
+            and _recorded_length_of(str(file)) is None:
+        # whole-series kernels are another kernel at another length, and nothing says this file's (trial 69 F4: a
+        # state dict of a run at 300 scored 0.66 at the cfg's 150 for 0.94, said nothing, seq_len= did not help)
+        example = json.dumps(dict(overlay, input_size=[in_chans, 1, 'L']))
+        warnings.warn(f'{file} records no trained length (a weight file saved without this project\'s metadata): '
+                      f'scored at {length} steps, the length {model_name}\'s cfg gives, and its kernels span the '
+                      f'whole input, so at another length they are other kernels; if its weights were trained at '
+                      f'another length L (train-seq --length L), give it as the input size: --model-kwargs '
+                      + shlex.quote(f'pretrained_cfg_overlay={example}').replace('"L"', 'L'),
+                      stacklevel=caller_stacklevel())
     length = max(length, data.max_length)
     result = evaluate(model, data, length, 'classification', batch_size)
     result.update(model=model_name, dataset=name, split=split)

@@ -941,6 +941,20 @@ def test_evaluating_a_model_created_or_deployed_for_another_length(tmp_path, cap
         assert 'warning' not in err, err
         scores.append(re.search(r'accuracy \S+ \(\d+/150\)', out).group(0))
     assert scores[0] == scores[1]
+    # its weights saved without this project's metadata (torch.save of the state dict): scored at the registered cfg's
+    # 150 with a warning (trial 69 F4: silently, 0.66 for 0.94); the warning's input size, given, scores the run
+    from safetensors.torch import load_file
+    bare = tmp_path / 'bare300.pth'
+    torch.save(load_file(str(tmp_path / 'run300' / 'model.safetensors')), bare)
+    base = ['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'hidden_channels=8', 'num_blocks=2']
+    assert main(base + [f'pretrained_cfg_overlay={{"file": "{bare}"}}']) == 0
+    err = capsys.readouterr().err
+    assert f'{bare} records no trained length' in err and 'scored at 150 steps' in err, err
+    overlay = re.search(r"pretrained_cfg_overlay=(\{.*\})'", err).group(1)
+    assert overlay.endswith('"input_size": [1, 1, L]}')
+    assert main(base + [f'pretrained_cfg_overlay={overlay.replace(" L]", " 300]")}']) == 0
+    out, err = capsys.readouterr()
+    assert 'records no trained length' not in err and scores[0] in out
     # the hint, as typed: the trained model's score, no warning
     assert main(['reparam', 'smpconv_tcn_japanesevowels.aeon', str(tmp_path / 'jv')]) == 0
     capsys.readouterr()

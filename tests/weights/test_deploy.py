@@ -1289,6 +1289,27 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
                 f'in_chans=1') in err, err
     assert main(['evaluate-seq', str(tmp_path / 'two'), '--model-kwargs', 'in_chans=1']) == 0  # the hint, copied
     assert capsys.readouterr().out.split('accuracy ')[1].split(' in ')[0] == tag_score  # adapted back exactly
+    # deployed, it does not adapt back: the hint names the weights it was adapted from, and in_chans=1 is refused
+    # without "as the series they were trained on" (trial 69 F2: the two refusals sent the user to each other)
+    assert main(['reparam', str(tmp_path / 'two'), str(tmp_path / 'two-dep')]) == 0
+    capsys.readouterr()
+    for given in ([], ['--model-kwargs', 'in_chans=1']):
+        assert main(['evaluate-seq', str(tmp_path / 'two-dep'), *given]) == 1
+        err = capsys.readouterr().err.rstrip()
+        assert 'deployed weights do not adapt to other channels' in err and 'trained on' not in err, err
+        assert err.endswith('score the weights it was adapted from (smpconvnet evaluate-seq smpconv_tcn_gunpoint.aeon)')
+    # weights of more channels adapted and back are not given back, nor is their per-channel normalisation (trial 69
+    # F1: JapaneseVowels' 12 to 24 and back scored 0.3973 for 0.9838, said nothing; the hint had advised it)
+    timm.models.save_for_hf(timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True, in_chans=24),
+                            str(tmp_path / 'jv24'))
+    assert main(['evaluate-seq', str(tmp_path / 'jv24')]) == 1
+    err = capsys.readouterr().err.rstrip()
+    assert 'pass --model-kwargs in_chans' not in err and 'normalisation, which was averaged' in err
+    assert err.endswith('(smpconvnet evaluate-seq smpconv_tcn_japanesevowels.aeon)')
+    assert main(['evaluate-seq', str(tmp_path / 'jv24'), '--model-kwargs', 'in_chans=12']) == 0
+    assert "jv24's first layer was adapted from weights of 12 channels to others and back" in capsys.readouterr().err
+    assert main(['info', str(tmp_path / 'jv24'), '--model-kwargs', 'in_chans=12']) == 0
+    assert '(aeon weights, first layer adapted to 12 input channels)' in capsys.readouterr().out.splitlines()[0]
     # deployed with 3 channels and pushed (push_model keeps the tag, as timm's save_for_hf does): its hints name the
     # tag built for 3 channels
     three = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, in_chans=3).eval()
