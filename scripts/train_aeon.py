@@ -238,6 +238,13 @@ _ACSF1_KERNEL_ROUND = ('A later round (`--candidates {}`) trained the chosen rec
                        'runs.')
 
 
+# window slicing on ArrowHead's chosen recipe (centred 33-tap kernels, circular shifts, FCN's regime): it had run on
+# the last-step 200-epoch model only; outlines vary in proportion, which circular shifts do not cover
+_FCN_WARP_ROUND = ('A later round (`--candidates {}`) added window slicing (a random window of 90-100% of the series '
+                   'stretched back to its length) to the chosen recipe, which had run on the last-step 200-epoch '
+                   'model only (the augmentation round); its rule was written down before its runs.')
+
+
 def _short(taps, fft=False):
     # short SMP kernels (kernel_length taps instead of the whole series: local shape features pooled over the series,
     # as FCN / ResNet do); init_radius: one tap spacing of the kernel's [-1, 1] grid. fft: the FFT path forced, the
@@ -403,6 +410,8 @@ DATASETS = {
                                   'same_k33_shift_flip_e200': _short(33) + _CENTRED + _SHIFT + _FLIP + _LONG,
                                   'same_k33_shift_b4_e1500': _short(33) + _CENTRED + _SHIFT + _FCN_SCHEDULE,
                                   'same_k65_shift_b4_e1500': _short(65, fft=True) + _CENTRED + _SHIFT
+                                  + _FCN_SCHEDULE,
+                                  'same_k33_shift_warp_b4_e1500': _short(33) + _CENTRED + _SHIFT + _WARP
                                   + _FCN_SCHEDULE},
                       repeated_note='This check (`--split-seeds 1 2`; its seeds and rule written down before its '
                                     'runs) followed the FCN-regime round: `same_k33_shift_b4_e1500` had held out 33 '
@@ -457,7 +466,8 @@ DATASETS = {
                                'shifts (`last_e200_shift_flip`) and in ACSF1\'s recipe of centred 33-tap kernels with '
                                'circular shifts (`same_k33_shift_flip_e200`)')
                            + ' ' + _FCN_SCHEDULE_ROUND.format('same_k33_shift_b4_e1500')
-                           + ' ' + _ACSF1_KERNEL_ROUND.format('same_k65_shift_b4_e1500')),
+                           + ' ' + _ACSF1_KERNEL_ROUND.format('same_k65_shift_b4_e1500')
+                           + ' ' + _FCN_WARP_ROUND.format('same_k33_shift_warp_b4_e1500')),
     'BasicMotions': dict(model='smpconv_tcn_basicmotions', args=['--epochs', '100', '--batch-size', '8'], folds=5,
                          candidates=_POOL_GRID, note=_two_block_note('1.000')),
     'GunPoint': dict(model='smpconv_tcn_gunpoint', args=['--epochs', '100', '--batch-size', '8'], folds=5,

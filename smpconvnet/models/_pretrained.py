@@ -36,7 +36,8 @@ __all__ = [
     'say_weights_adapted', 'adapted_channels_note', 'with_note', 'describes_trained_weights', 'file_overlay_first',
     'trained_from_description', 'with_classifier_note', 'describe_weights', 'with_build_notes', 'with_channels',
     'recorded_trained_length', 'cfg_trained_length', 'with_num_classes', 'weights_channels', 'adapted_from_channels',
-    'tag_in_chans_option', 'folder_weights_metadata',
+    'tag_in_chans_option', 'folder_weights_metadata', 'length_not_recorded_note', 'said_length_not_recorded',
+    'without_length_not_recorded',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -267,7 +268,9 @@ def _unbuilt(said: str) -> str:
     # a description without what training changes: a classifier said new (trained now), a deployment length with its
     # trained one (trained at the cfg's input size now: trial 66b, a card said 150 of a model fine-tuned at 300)
     # (and a saved folder's "trained since or not": trained, said now; trial 66c)
-    return _SEQ_LEN_NOTE.sub('', _ANY_CLASSIFIER_NOTE.sub('', said)).replace(_SINCE_SAVED, '').lstrip('; ')
+    # (a trained length not recorded: trained at the data's now)
+    return without_length_not_recorded(_SEQ_LEN_NOTE.sub('', _ANY_CLASSIFIER_NOTE.sub('', said))).replace(
+        _SINCE_SAVED, '').lstrip('; ')
 
 
 def trained_from_description(cfg: Dict[str, Any]) -> str:
@@ -422,7 +425,8 @@ def with_build_notes(description: str, built: str, classifier: bool = True,
     a loader that says whose weights a model holds in its own words: its words had replaced the notes (trial 67:
     evaluate-seq of an overlay's file with seq_len=200 scored it at 200, not its trained 150: 0.56 against 1.0)."""
     adapted = classifier if adapted is None else adapted
-    notes = [_SEQ_LEN_NOTE] + ([_ANY_CLASSIFIER_NOTE] if classifier else []) + ([_ADAPTED_NOTE] if adapted else [])
+    notes = [_SEQ_LEN_NOTE, _LENGTH_NOT_RECORDED] + ([_ANY_CLASSIFIER_NOTE] if classifier else []) + (
+        [_ADAPTED_NOTE] if adapted else [])
     found = sorted((m.start(), m.group(0).lstrip('; ')) for pattern in notes for m in pattern.finditer(built or ''))
     for _, note in found:
         description = with_note(description, note)
@@ -529,7 +533,7 @@ def cfg_trained_length(cfg: Dict[str, Any]) -> Optional[int]:
     follows; also in a description whose data config was assumed, ``NOT_RECORDED``: the note is said only from a
     record, trial 68b: a bare copy's 150 was lost by reparam and push_model), else, where it describes trained
     weights (``describes_trained_weights``), its input size's; None otherwise (random weights)."""
-    if said_random(cfg) or not cfg.get('input_size'):
+    if said_random(cfg) or not cfg.get('input_size') or said_length_not_recorded(cfg) is not None:
         return None
     said = said_trained_length(cfg)
     return said or (int(cfg['input_size'][-1]) if describes_trained_weights(cfg) else None)
@@ -542,6 +546,26 @@ def folder_weights_metadata(config: Dict[str, Any], sequence: bool = True) -> Op
     copy of a run trained at 300 was scored at its registered model's 150, 0.66 for 0.94)."""
     trained = cfg_trained_length(config.get('pretrained_cfg') or {}) if sequence else None
     return recorded_args_metadata(config.get('model_args'), trained)
+
+
+def length_not_recorded_note(length: int) -> str:
+    """What a sequence model's description adds where its weights came from a file that records no trained length
+    (a state dict saved without this project's metadata, given as ``checkpoint_path=`` or an overlay's ``file=``): the
+    cfg's length, taken for it (``cfg_trained_length`` is None; read back by ``said_length_not_recorded``). Trial 69b:
+    saved or deployed, such a model claimed its cfg's 150 steps as the trained length of weights trained at 300."""
+    return f"trained length not recorded with these weights (taken as the cfg's {int(length)} steps)"
+
+
+def said_length_not_recorded(cfg: Dict[str, Any]) -> Optional[int]:
+    """The length a pretrained cfg's description says was taken for its weights' unrecorded trained length
+    (``length_not_recorded_note``), else None."""
+    found = _LENGTH_NOT_RECORDED.search(cfg.get('description') or '')
+    return int(found.group(2)) if found else None
+
+
+def without_length_not_recorded(description: str) -> str:
+    """``description`` without ``length_not_recorded_note`` (the trained length given since)."""
+    return _LENGTH_NOT_RECORDED.sub('', description).lstrip('; ')
 
 
 def trained_at(length: int) -> str:
@@ -596,6 +620,8 @@ def deployment_description(cfg: Dict[str, Any], length: int, trained: Optional[i
 
 NOT_RECORDED = 'not recorded: '  # a description's start where the data config was assumed (a bare weight file)
 _TRAINED_AT = re.compile(r'\(trained at (\d+)\)')
+_LENGTH_NOT_RECORDED = re.compile(r"(^|; )trained length not recorded with these weights \(taken as the cfg's (\d+) "
+                                  r"steps\)")
 # a build's notes as a folder saved since says them: true however many saves ago the build was (trial 66b: "when
 # the model saved here was built" was false of a folder saved again from a reloaded one)
 _SINCE_SAVED = ', trained since or not: not recorded'

@@ -79,8 +79,9 @@ from ._checkpoint import (
     record_loaded_classes, remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
 from ._pretrained import (
     cfg_model_defaults, check_pretrained_record, deployment_description, describes_trained_weights,
-    describe_weights, explain_missing_weights, file_overlay_first, recorded_trained_length, said_trained_length,
-    say_deployment_length, say_saved_weights, with_classifier_note)
+    describe_weights, explain_missing_weights, file_overlay_first, length_not_recorded_note, recorded_trained_length,
+    said_length_not_recorded, said_trained_length, say_deployment_length, say_saved_weights, with_classifier_note,
+    with_note, without_length_not_recorded)
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -1988,7 +1989,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
             model_args.get('pretrained_cfg_overlay') or {},
             first_conv=tuple(f'{m}blocks.0.conv1.small' for m in members),
             classifier=tuple(f'{m}head' for m in members))
-    weights_length = None
+    weights_length, length_unknown, file_length = None, False, None
     if model_args.get('zero_pad_to') is not None:
         # such a model reads exactly zero_pad_to steps: its cfg says so (what info, export and timm users read),
         # whatever length the variant was registered with
@@ -2001,6 +2002,10 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
         # an overlay's file: the length it records it was trained at, unless the overlay states one
         file_length = pretrained and overlay.get('file') and 'input_size' not in overlay \
             and recorded_trained_length(overlay['file']) or None
+        # one that records none: its length is taken from the cfg, and said so (below)
+        # (an overlay's description is the caller's, as say_if_random leaves it)
+        length_unknown = bool(pretrained and overlay.get('file') and not {'input_size', 'description'} & set(overlay)
+                              and not file_length)
         length = model_args.get('seq_len')
         if length is not None:
             # a model created for a deployment length: its cfg's input size is that length (the default of info,
@@ -2046,9 +2051,43 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
         for module in model.modules():
             if isinstance(module, (SMPConvTCN, SMPConvTCNEnsemble)) and getattr(module, 'pretrained_cfg', None):
                 module._lengths_for_file = (model_args.get('seq_len'), weights_length, _takes_any_length(module))
+                # (an overlay's input size: the caller stated the weights' length, which a file then loaded need not;
+                # its description is the caller's)
+                module._length_stated = bool({'input_size', 'description'} & set(
+                    kwargs.get('pretrained_cfg_overlay') or {}))
     # (its classifier is said with its labels: drop_stale_label_names)
-    return describe_weights(remember_create_args(model, kwargs), pretrained, kwargs, classifier=False,
-                            weights_chans=first_layer.weights_chans)
+    model = describe_weights(remember_create_args(model, kwargs), pretrained, kwargs, classifier=False,
+                             weights_chans=first_layer.weights_chans)
+    if model_args.get('zero_pad_to') is None:  # (after the description of the weights loaded: it replaces the cfg's)
+        say_length_recorded(model, unknown=length_unknown,
+                            stated='input_size' in (kwargs.get('pretrained_cfg_overlay') or {}))
+    return model
+
+
+def say_length_recorded(model: nn.Module, unknown: bool, stated: bool = False) -> None:
+    """Where weights loaded from a file that records no trained length (``unknown``: an overlay's ``file=``, a
+    ``checkpoint_path=``) went into a model whose kernels span the whole input (another kernel at another length), its
+    description says the cfg's length was taken for it (``length_not_recorded_note``): ``cfg_trained_length`` is then
+    None, so a folder saved from it, its card and its weights' metadata do not call it the trained length (trial 69b:
+    weights trained at 300 saved as trained at 150, scored 0.66 for 0.94 without a warning); evaluate-seq, reparam and
+    export warn. ``stated``: the caller gave the input size (an overlay's ``input_size``): a note of an earlier build
+    (a folder saved from such a model) is dropped."""
+    spans = any(kernels_span_the_input(m) for m in model.modules() if isinstance(m, (SMPConvTCN, SMPConvTCNEnsemble)))
+    if not spans or not (unknown or stated):
+        return
+    for module in model.modules():  # (a features_only wrapper and the model it holds)
+        cfg = getattr(module, 'pretrained_cfg', None)
+        if not isinstance(cfg, dict):
+            continue
+        said = cfg.get('description') or ''
+        if unknown:
+            # the weights' length as the description names it (a deployment length's "(trained at N)": the cfg's,
+            # taken), else the cfg's input length
+            length = said_trained_length(cfg) or sequence_input_size(cfg)[1]
+            said = with_note(said, length_not_recorded_note(length))
+        elif said_length_not_recorded(cfg) is not None:
+            said = without_length_not_recorded(said)
+        module.pretrained_cfg = module.default_cfg = dict(cfg, description=said)
 
 
 def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained: Optional[int] = None) -> None:
@@ -2090,6 +2129,8 @@ def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained:
                 if isinstance(tcn, SMPConvTCN) and getattr(tcn, '_seq_len_is_default', False):
                     tcn.seq_len = recorded
                     tcn._seq_len_is_default = True
+    if not recorded:  # (after its deployment length's note: the cfg's length, said taken)
+        say_length_recorded(model, unknown=not any(getattr(m, '_length_stated', False) for m in modules))
 
 
 def _registered_length(variant: str, model_args: Dict[str, Any]) -> Optional[int]:

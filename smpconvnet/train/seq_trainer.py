@@ -47,12 +47,13 @@ from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
 from ..models import (adapted_from_channels, cfg_trained_length, command_line_value, folder_weights_file,
-                      folder_weights_metadata, has_batchnorm, recorded_model_args, recorded_trained_length, said_trained_length,
-                      tag_in_chans_option, tagged_name, weights_channels)
+                      folder_weights_metadata, has_batchnorm, recorded_trained_length,
+                      said_length_not_recorded, said_trained_length, tag_in_chans_option, tagged_name,
+                      weights_channels)
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input
 from ..weights.sources import (
     changed_computation, changed_computation_message, check_none_kwargs, load_model_with_config,
-    register_checkpoint_format, unknown_argument_hint, weights_file_hints)
+    register_checkpoint_format, unknown_argument_hint, weights_file_architecture, weights_file_hints)
 
 __all__ = [
     'TrainConfig', 'build_param_groups', 'build_optimizer', 'build_scheduler', 'load_data', 'train', 'evaluate',
@@ -970,12 +971,13 @@ def _warn_overridden(model_name: str, kwargs: Dict[str, Any]):
                       stacklevel=caller_stacklevel())
 
 
-def _recorded_architecture_options(path: str) -> str:
-    # the architecture a weight file records (its metadata, a checkpoint's record), as further --model-kwargs options:
-    # the registered model a placeholder hint names is built as the file's network, whatever its own width (trial
-    # 68c F4: a file of 2 blocks x 8 channels was refused by the hint's 3 x 32 model, with a second hint to follow)
-    recorded = recorded_model_args(path, folder_conflicts=False)[0] or {}
-    return ''.join(' ' + shlex.quote(f'{k}={command_line_value(v)}') for k, v in sorted(recorded.items()))
+def _file_architecture_options(path: str) -> Tuple[str, bool]:
+    # the architecture a weight file records (its metadata, a checkpoint's record), else the one its shapes show, as
+    # further --model-kwargs options, and whether recorded: the registered model a placeholder hint names is built as
+    # the file's network, whatever its own width (trial 68c F4, 69b: a file of 2 blocks x 8 channels was refused by
+    # the hint's 3 x 32 model, with a second hint to follow)
+    args, recorded = weights_file_architecture(path)
+    return ''.join(' ' + shlex.quote(f'{k}={command_line_value(v)}') for k, v in sorted(args.items())), recorded
 
 
 def _refuse_other_io(kwargs: Dict[str, Any], cfg: Dict[str, Any]) -> None:
@@ -1086,7 +1088,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                         f"config.json records them (a train-seq run's does)")
         if Path(model_name).is_file():
             hints = weights_file_hints(model_name, **(model_kwargs or {}))
-            recorded_options = _recorded_architecture_options(model_name)
+            file_options, recorded_args = _file_architecture_options(model_name)
             message += ('; a weight file (a bare state dict, or a checkpoint of timm\'s train.py) records no labels, '
                         'normalisation or data set (a train-seq run records them): '
                         + (f'evaluate it as the registered model it was saved from: ' + '; or '.join(hints[:3])
@@ -1097,8 +1099,10 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                            'config.json records them), or the registered model it was trained as with this file as '
                            'its weights: smpconvnet evaluate-seq NAME --model-kwargs '
                            + shlex.quote('pretrained_cfg_overlay=' + json.dumps({'file': str(model_name)}))
-                           + recorded_options + ' (NAME: that model, e.g. smpconv_tcn_gunpoint.aeon'
-                           + (', built as the file records' if recorded_options else '') + ')'))
+                           + file_options + ' (NAME: that model, e.g. smpconv_tcn_gunpoint.aeon'
+                           + ((', built as the file records' if recorded_args else ', built as the file\'s shapes '
+                               'show; its kernel length and pooling, which they do not show, are NAME\'s')
+                              if file_options else '') + ')'))
         raise ValueError(message)
     name, recorded = _dataset_for(model_name, model, dataset, extra)
     from ..models.seq_zoo import model_for_dataset
@@ -1206,18 +1210,23 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     # input's length, and the deployment length is reparameterize()'s (it scored 0.49 for weights that score 1.0)
     if not deployed_for and trained is not None:
         length = trained
-    overlay = kwargs.get('pretrained_cfg_overlay') or {}
-    file = kwargs.get('checkpoint_path') or overlay.get('file')
-    if file and not deployed_for and kernels_span_the_input(model) and 'input_size' not in overlay \
-            and _recorded_length_of(str(file)) is None:
-        # whole-series kernels are another kernel at another length, and nothing says this file's (trial 69 F4: a
-        # state dict of a run at 300 scored 0.66 at the cfg's 150 for 0.94, said nothing, seq_len= did not help)
-        example = json.dumps(dict(overlay, input_size=[in_chans, 1, 'L']))
-        warnings.warn(f'{file} records no trained length (a weight file saved without this project\'s metadata): '
-                      f'scored at {length} steps, the length {model_name}\'s cfg gives, and its kernels span the '
-                      f'whole input, so at another length they are other kernels; if its weights were trained at '
-                      f'another length L (train-seq --length L), give it as the input size: --model-kwargs '
-                      + shlex.quote(f'pretrained_cfg_overlay={example}').replace('"L"', 'L'),
+    assumed = said_length_not_recorded(cfg)
+    if assumed is not None and kernels_span_the_input(model):
+        # weights of a file that records no trained length (checkpoint_path=, an overlay's file, a folder saved from
+        # such a model): whole-series kernels are another kernel at another length (trial 69 F4, 69b: a state dict of
+        # a run at 300 scored 0.66 at the cfg's 150 for 0.94, said nothing; seq_len= did not help)
+        if deployed_for:
+            how = (f'deployed for {max(deployed_for)} steps, so this accuracy is the trained model\'s only if its '
+                   f'weights were trained at {max(deployed_for)}; deploy the model it was deployed from again with '
+                   f'--input-size {in_chans},L (L: the length they were trained at, as train-seq --length gave it)')
+        else:
+            example = json.dumps(dict(kwargs.get('pretrained_cfg_overlay') or {}, input_size=[in_chans, 1, 'L']))
+            how = (f'scored at {length} steps; if they were trained at another length L (train-seq --length L), give '
+                   f'it as the input size: --model-kwargs '
+                   + shlex.quote(f'pretrained_cfg_overlay={example}').replace('"L"', 'L'))
+        warnings.warn(f'{model_name}: the length its weights were trained at is not recorded with them (a weight file '
+                      f'saved without this project\'s metadata; {assumed} steps, its cfg\'s, were taken for it), and '
+                      f'its kernels span the whole input, so at another length they are other kernels: {how}',
                       stacklevel=caller_stacklevel())
     length = max(length, data.max_length)
     result = evaluate(model, data, length, 'classification', batch_size)

@@ -26,8 +26,8 @@ from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
 from ..models import (SMPConvTCN, SMPConvTCNEnsemble, adapted_channels_note, describes_trained_weights, has_batchnorm,
-                      kernels_span_the_input, new_classifier_note, tag_in_chans_option, tagged_name, trained_at,
-                      two_branch_eval, weights_channels, with_note)
+                      kernels_span_the_input, new_classifier_note, said_length_not_recorded, tag_in_chans_option,
+                      tagged_name, trained_at, two_branch_eval, weights_channels, with_note)
 from .folders import (TRAINED_WITH_KEY, cfg_trained_length, check_not_managed, foreign_to_model_folder,
                       local_paths_to_names, model_card, print_step, set_pretrained_cfg,
                       with_channels, write_model_folder)
@@ -178,6 +178,18 @@ def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Te
     # a kernel sampled over the whole input (kernel_length=None) is another kernel at another length: the deployed
     # model equals the training form at that length, which is not the model as trained
     if not kernels_span_the_input(model):
+        return
+    assumed = said_length_not_recorded(model.pretrained_cfg)
+    if assumed is not None and not getattr(model, 'is_deployed', False):
+        # weights of a file that records no trained length (trial 69b: deployed for the cfg's 150, silently, weights
+        # trained at 300); another length given (--input-size) is the caller's word for it
+        if length != assumed:
+            return
+        warnings.warn(f'{src}: the length its weights were trained at is not recorded with them ({assumed} steps, its '
+                      f'cfg\'s, were taken for it), and its kernels span the whole input: deployed for {length} steps, '
+                      f'it is the trained model only if they were trained at {length}; if they were trained at another '
+                      f'length L (train-seq --length L), pass --input-size {example.shape[1]},L',
+                      UserWarning, stacklevel=caller_stacklevel())
         return
     trained = _trained_length(model)
     if length != trained:

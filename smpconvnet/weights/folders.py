@@ -12,8 +12,8 @@ import torch
 
 from ..atomic_io import atomic_dir, check_destination, entries_besides, holds_nothing
 from ..models import (NOT_RECORDED, cfg_trained_length, describes_trained_weights, folder_weights_metadata,
-                      member_network, said_random, trained_from_description, weights_loaded_after, with_channels,
-                      with_num_classes)
+                      member_network, said_length_not_recorded, said_random, trained_from_description,
+                      weights_loaded_after, with_channels, with_num_classes)
 from .hub import MANIFEST_NAME
 
 __all__ = [
@@ -301,7 +301,9 @@ def model_card(architecture: str, model: torch.nn.Module, model_args: Dict[str, 
         taps = getattr(member_network(model), 'kernel_length', None)  # fixed-length kernels run at any input length
         # random weights have no trained length, a file that names no model an assumed one (cards said "trained at"),
         # unless it records it (its description says it: trial 68b, "assumed L = 300" of a file that recorded 150)
-        trained = describes_trained_weights(cfg) or (not said_random(cfg) and cfg_trained_length(cfg) is not None)
+        # (nor one a file that records none was taken at: trial 69b, "trained at L = 150" of weights trained at 300)
+        trained = (describes_trained_weights(cfg) and said_length_not_recorded(cfg) is None) or (
+            not said_random(cfg) and cfg_trained_length(cfg) is not None)
         at = f'trained at L = {length}' if trained else f'the length of its cfg: L = {length}' if said_random(cfg) \
             else f'assumed L = {length}, not recorded with the weights'
         if deployed and zero_pad_to:

@@ -40,6 +40,7 @@ __all__ = [
     'read_checkpoint', 'detect_architecture', 'identify_checkpoint', 'CheckpointSource', 'load_model',
     'load_model_with_config', 'load_deployed', 'register_checkpoint_format', 'weights_file_hints',
     'weights_file_hint', 'unknown_argument_hint', 'changed_computation', 'changed_computation_message',
+    'weights_file_architecture',
 ]
 
 PathLike = Union[str, os.PathLike]
@@ -324,6 +325,23 @@ def _shape_args(family: str, state_dict: Dict[str, Any]) -> Dict[str, Any]:
         if pool:
             args.update(global_pool=pool)
     return args
+
+
+def weights_file_architecture(path: PathLike) -> Tuple[Dict[str, Any], bool]:
+    """The SMP-TCN architecture arguments of the weight file ``path`` that names no model: those it records
+    (safetensors metadata, a training checkpoint's record: ``recorded_model_args``), else those a training-form
+    state dict's shapes show (blocks, channels, points, classes; not its kernel length or pooling); and whether they
+    were recorded. ``({}, False)`` for a file of another family, or one that cannot be read."""
+    recorded = recorded_model_args(path, folder_conflicts=False)[0]
+    if recorded:
+        return dict(recorded), True
+    try:
+        state_dict, _ = find_state_dict(read_checkpoint(path))
+        if _family_of(state_dict) != 'tcn':
+            return {}, False
+        return _shape_args('tcn', state_dict), False
+    except (ValueError, OSError, RuntimeError):
+        return {}, False
 
 
 def _differing(args: Dict[str, Any], defaults: Dict[str, Any]) -> Dict[str, Any]:

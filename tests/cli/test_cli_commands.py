@@ -171,6 +171,15 @@ def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_anothe
     assert ' hidden_channels=8 ' in hint and ' num_blocks=2 ' in hint
     assert main(shlex.split(hint.replace('NAME', 'smpconv_tcn_gunpoint.aeon'))[1:]) == 0
     assert 'smpconv_tcn_gunpoint.aeon on GunPoint (test split): accuracy' in capsys.readouterr().out
+    # a state dict that records nothing: the width its shapes show (trial 69b: a second refusal's hint gave it)
+    from safetensors.torch import load_file
+    torch.save(load_file(str(small / 'model.safetensors')), tmp_path / 'small.pth')
+    assert main(['evaluate-seq', str(tmp_path / 'small.pth')]) == 1
+    err = capsys.readouterr().err
+    hint = err[err.index('smpconvnet evaluate-seq NAME '):err.index(' (NAME: ')]
+    assert ' hidden_channels=8 ' in hint and ' num_blocks=2 ' in hint and "built as the file's shapes show" in err
+    assert main(shlex.split(hint.replace('NAME', 'smpconv_tcn_gunpoint.aeon'))[1:]) == 0
+    assert 'smpconv_tcn_gunpoint.aeon on GunPoint (test split): accuracy' in capsys.readouterr().out
     assert main(['evaluate-seq', str(copy), '--model-kwargs', 'num_classes=10']) == 1
     assert capsys.readouterr().err.rstrip().endswith('give num_classes=2')
     # a weight file's classifier of another size: the same advice (it failed with a size mismatch)
@@ -949,12 +958,31 @@ def test_evaluating_a_model_created_or_deployed_for_another_length(tmp_path, cap
     base = ['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'hidden_channels=8', 'num_blocks=2']
     assert main(base + [f'pretrained_cfg_overlay={{"file": "{bare}"}}']) == 0
     err = capsys.readouterr().err
-    assert f'{bare} records no trained length' in err and 'scored at 150 steps' in err, err
+    assert 'the length its weights were trained at is not recorded with them' in err and 'scored at 150 steps' in err
     overlay = re.search(r"pretrained_cfg_overlay=(\{.*\})'", err).group(1)
     assert overlay.endswith('"input_size": [1, 1, L]}')
     assert main(base + [f'pretrained_cfg_overlay={overlay.replace(" L]", " 300]")}']) == 0
     out, err = capsys.readouterr()
-    assert 'records no trained length' not in err and scores[0] in out
+    assert 'not recorded with them' not in err and scores[0] in out
+    # saved or deployed, such a model does not call the cfg's 150 its trained length (trial 69b: its folders recorded
+    # "@trained_length": 150 and "trained at L = 150" and were scored 0.66 silently): said, and warned of
+    from safetensors import safe_open
+    from smpconvnet.weights.push import push_model
+    from smpconvnet import load_model
+    model = load_model('smpconv_tcn_gunpoint.aeon', pretrained_cfg_overlay=dict(file=str(bare)), hidden_channels=8,
+                       num_blocks=2)[0]
+    assert model.pretrained_cfg['description'].endswith(
+        "trained length not recorded with these weights (taken as the cfg's 150 steps)")
+    push_model(model, 'me/x', dry_run=str(tmp_path / 'pushed'), quiet=True)
+    with safe_open(str(tmp_path / 'pushed' / 'model.safetensors'), 'pt') as f:
+        assert 'trained_length' not in f.metadata()['model_args']
+    assert '(assumed L = 150, not recorded with the weights)' in (tmp_path / 'pushed' / 'README.md').read_text()
+    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'bare_dep'), '--model-kwargs',
+                 f'pretrained_cfg_overlay={{"file": "{bare}"}}', 'hidden_channels=8', 'num_blocks=2']) == 0
+    assert 'pass --input-size 1,L' in capsys.readouterr().err
+    for folder in ('pushed', 'bare_dep'):
+        assert main(['evaluate-seq', str(tmp_path / folder)]) == 0
+        assert 'the length its weights were trained at is not recorded with them' in capsys.readouterr().err
     # the hint, as typed: the trained model's score, no warning
     assert main(['reparam', 'smpconv_tcn_japanesevowels.aeon', str(tmp_path / 'jv')]) == 0
     capsys.readouterr()
@@ -1205,7 +1233,9 @@ def test_an_overlays_file_created_for_another_length_is_scored_at_its_trained_le
     assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'dep5'), '--model-kwargs',
                  f'checkpoint_path={tmp_path / "five.safetensors"}', 'num_classes=5', 'in_chans=3']) == 0
     config = json.loads((tmp_path / 'dep5' / 'config.json').read_text())
-    assert config['pretrained_cfg']['description'] == 'weights from five.safetensors (checkpoint_path=)'
+    assert config['pretrained_cfg']['description'] == ("weights from five.safetensors (checkpoint_path=); trained "
+                                                       "length not recorded with these weights (taken as the cfg's "
+                                                       "150 steps)")
     assert (config['pretrained_cfg']['num_classes'], config['pretrained_cfg']['input_size'][0]) == (5, 3)
     assert 'new_classifier' not in config
     assert 'initialised at random' not in (tmp_path / 'dep5' / 'README.md').read_text()

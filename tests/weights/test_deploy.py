@@ -395,8 +395,10 @@ def test_a_random_model_saved_with_timm_does_not_claim_the_tags_weights(tmp_path
     # timm's checkpoint_path= builds with pretrained=False and then loads the file: its weights, said so
     torch.save(trained.state_dict(), tmp_path / 'trained.pth')
     loaded = timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(tmp_path / 'trained.pth'))
+    # (a state dict records no trained length: the cfg's, said taken for it; trial 69b)
+    unrecorded = "trained length not recorded with these weights (taken as the cfg's 150 steps)"
     assert loaded.pretrained_cfg['description'] == (f"weights from {tmp_path / 'trained.pth'} (checkpoint_path=); "
-                                                    f"the description of its cfg: {registered}")
+                                                    f"the description of its cfg: {registered}; {unrecorded}")
     # timm's other way to give a tag other weights (trial 60: random weights kept the tag's description)
     from safetensors.torch import save_file
     save_file(random.state_dict(), str(tmp_path / 'random.safetensors'))
@@ -404,7 +406,7 @@ def test_a_random_model_saved_with_timm_does_not_claim_the_tags_weights(tmp_path
                                  pretrained_cfg_overlay=dict(file=str(tmp_path / 'random.safetensors')))
     assert overlaid.pretrained_cfg['description'] == (
         f"weights from {tmp_path / 'random.safetensors'} (pretrained_cfg_overlay file=); the description of its cfg: "
-        f'{registered}')
+        f'{registered}; {unrecorded}')
     for model, folder in ((random, 'random'), (trained, 'trained')):
         timm.models.save_for_hf(model, str(tmp_path / folder))
         assert main(['reparam', str(tmp_path / folder), str(tmp_path / f'{folder}_deployed')]) == 0
@@ -529,7 +531,8 @@ def test_a_model_trained_after_a_checkpoint_or_a_new_classifier_and_saved_with_t
     timm.models.save_for_hf(tuned, tmp_path / 'ft', safe_serialization=True)
     model, name, where = reloaded(tmp_path / 'ft')
     said = (f"not recorded: weights from {where}, saved from a model built with weights from {tmp_path / 'w.pth'} "
-            f"(checkpoint_path=), which records nothing of what trained them; the description of its cfg: {registered}")
+            f"(checkpoint_path=), which records nothing of what trained them; the description of its cfg: {registered}; "
+            f"trained length not recorded with these weights (taken as the cfg's 150 steps)")  # (a state dict's)
     with torch.no_grad():
         assert torch.equal(model(x), tuned(x))
     assert model.pretrained_cfg['description'] == said and not describes_trained_weights(model.pretrained_cfg)
@@ -542,7 +545,8 @@ def test_a_model_trained_after_a_checkpoint_or_a_new_classifier_and_saved_with_t
     again, _, where2 = reloaded(tmp_path / 'ft2')
     assert again.pretrained_cfg['description'] == (
         f'not recorded: weights from {where2}, saved from a model built with weights from {where}, which records '
-        f'nothing of what trained them; the description of its cfg: {registered}')
+        f'nothing of what trained them; the description of its cfg: {registered}; trained length not recorded with '
+        f"these weights (taken as the cfg's 150 steps)")
     # a new classifier, trained and saved: not said to be initialised at random
     head = trained(timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, num_classes=3))
     timm.models.save_for_hf(head, tmp_path / 'nc3', safe_serialization=True)
@@ -611,7 +615,8 @@ def test_checkpoint_path_over_pretrained_weights_is_said_to_be_its_weights(tmp_p
                 p.add_(0.05 * torch.randn_like(p))
     torch.save(other.state_dict(), tmp_path / 'w.pth')
     registered = shipped.pretrained_cfg['description']
-    said = f"weights from {tmp_path / 'w.pth'} (checkpoint_path=); the description of its cfg: {registered}"
+    said = (f"weights from {tmp_path / 'w.pth'} (checkpoint_path=); the description of its cfg: {registered}; "
+            f"trained length not recorded with these weights (taken as the cfg's 150 steps)")  # (a state dict's)
     for pretrained in (True, False):
         model = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=pretrained,
                                   checkpoint_path=str(tmp_path / 'w.pth')).eval()
@@ -628,7 +633,8 @@ def test_checkpoint_path_over_pretrained_weights_is_said_to_be_its_weights(tmp_p
     again = timm.create_model(f"local-dir:{tmp_path / 'saved'}", pretrained=True,
                               checkpoint_path=str(tmp_path / 'w2.pth'))
     assert again.pretrained_cfg['description'] == (f"weights from {tmp_path / 'w2.pth'} (checkpoint_path=); the "
-                                                   f'description of its cfg: {registered}')
+                                                   f'description of its cfg: {registered}; trained length not '
+                                                   f"recorded with these weights (taken as the cfg's 150 steps)")
     # trial 65: a file of 3 classes loaded with num_classes=3 brings its classifier: not "classifier new" (the strict
     # load refuses any other size), and the command does not warn of one
     three = timm.create_model('smpconv_tcn_gunpoint.aeon', num_classes=3)
@@ -1097,8 +1103,7 @@ def test_trained_weights_created_for_another_length_keep_their_trained_length(tm
     from smpconvnet.weights.folders import cfg_trained_length
     from smpconvnet.weights.push import push_model
     trained = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True)
-    file = tmp_path / 'gp.safetensors'
-    save_file({k: v.contiguous() for k, v in trained.state_dict().items()}, str(file))
+    file = WEIGHTS_DIR / 'smpconv_tcn_gunpoint.aeon' / 'model.safetensors'  # (its folder records 150)
     ways = dict(tag=dict(pretrained=True), overlay=dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(file))),
                 checkpoint_path=dict(checkpoint_path=str(file)))  # (trial 66c D2: said trained at 200)
     for way, kwargs in ways.items():
@@ -1108,6 +1113,15 @@ def test_trained_weights_created_for_another_length_keep_their_trained_length(tm
         assert model.pretrained_cfg['description'].endswith('; seq_len=200, its deployment length (trained at 150)')
     push_model(model.eval(), 'me/x', dry_run=str(tmp_path / 'card'), quiet=True)
     assert 'trained at L = 150' in (tmp_path / 'card' / 'README.md').read_text()
+    # a copy that records nothing: the cfg's 150 is said taken for it, not the trained length (trial 69b)
+    copy = tmp_path / 'gp.safetensors'
+    save_file({k: v.contiguous() for k, v in trained.state_dict().items()}, str(copy))
+    for kwargs in (dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(copy))), dict(checkpoint_path=str(copy))):
+        model = timm.create_model('smpconv_tcn_gunpoint.aeon', seq_len=200, **kwargs)
+        assert cfg_trained_length(model.pretrained_cfg) is None
+        assert model.pretrained_cfg['description'].endswith(
+            "; seq_len=200, its deployment length (trained at 150); trained length not recorded with these weights "
+            "(taken as the cfg's 150 steps)")
     random = timm.create_model('smpconv_tcn_gunpoint.aeon', seq_len=200)
     assert cfg_trained_length(random.pretrained_cfg) is None
     assert random.pretrained_cfg['description'].startswith('created with pretrained=False: initialised at random')
