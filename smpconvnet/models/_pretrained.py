@@ -37,7 +37,7 @@ __all__ = [
     'trained_from_description', 'with_classifier_note', 'describe_weights', 'with_build_notes', 'with_channels',
     'recorded_trained_length', 'cfg_trained_length', 'with_num_classes', 'weights_channels', 'adapted_from_channels',
     'tag_in_chans_option', 'folder_weights_metadata', 'length_not_recorded_note', 'said_length_not_recorded',
-    'without_length_not_recorded',
+    'without_length_not_recorded', 'length_stated_note',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -152,8 +152,9 @@ def set_hub_namespace(namespace: Optional[str]) -> str:
 
 def tagged_name(pretrained_cfg: Dict[str, Any]) -> Optional[str]:
     """``architecture.tag`` of the weights a pretrained cfg names (what ``timm.create_model`` takes to load them), or
-    None where the cfg names no tag (random, adapted or custom weights)."""
-    if pretrained_cfg.get('architecture') and pretrained_cfg.get('tag'):
+    None where the cfg names no tag (random, adapted or custom weights), or says its model holds other weights
+    (``said_other_weights``: a file's, a folder's saved from one; trial 69c: a hint scored the tag for them)."""
+    if pretrained_cfg.get('architecture') and pretrained_cfg.get('tag') and not said_other_weights(pretrained_cfg):
         return f"{pretrained_cfg['architecture']}.{pretrained_cfg['tag']}"
     return None
 
@@ -425,7 +426,7 @@ def with_build_notes(description: str, built: str, classifier: bool = True,
     a loader that says whose weights a model holds in its own words: its words had replaced the notes (trial 67:
     evaluate-seq of an overlay's file with seq_len=200 scored it at 200, not its trained 150: 0.56 against 1.0)."""
     adapted = classifier if adapted is None else adapted
-    notes = [_SEQ_LEN_NOTE, _LENGTH_NOT_RECORDED] + ([_ANY_CLASSIFIER_NOTE] if classifier else []) + (
+    notes = [_SEQ_LEN_NOTE, _LENGTH_NOT_RECORDED, _LENGTH_STATED] + ([_ANY_CLASSIFIER_NOTE] if classifier else []) + (
         [_ADAPTED_NOTE] if adapted else [])
     found = sorted((m.start(), m.group(0).lstrip('; ')) for pattern in notes for m in pattern.finditer(built or ''))
     for _, note in found:
@@ -563,6 +564,13 @@ def said_length_not_recorded(cfg: Dict[str, Any]) -> Optional[int]:
     return int(found.group(2)) if found else None
 
 
+def length_stated_note(length: int) -> str:
+    """What a sequence model's description adds where the caller gave the input size of weights that record no
+    trained length (an overlay's ``input_size`` with such a file, or over a folder saved from one): that length, as
+    the trained one (``said_trained_length`` reads it)."""
+    return f"trained length as stated with the weights' input size {trained_at(length)}"
+
+
 def without_length_not_recorded(description: str) -> str:
     """``description`` without ``length_not_recorded_note`` (the trained length given since)."""
     return _LENGTH_NOT_RECORDED.sub('', description).lstrip('; ')
@@ -620,6 +628,7 @@ def deployment_description(cfg: Dict[str, Any], length: int, trained: Optional[i
 
 NOT_RECORDED = 'not recorded: '  # a description's start where the data config was assumed (a bare weight file)
 _TRAINED_AT = re.compile(r'\(trained at (\d+)\)')
+_LENGTH_STATED = re.compile(r"(^|; )trained length as stated with the weights' input size \(trained at \d+\)")
 _LENGTH_NOT_RECORDED = re.compile(r"(^|; )trained length not recorded with these weights \(taken as the cfg's (\d+) "
                                   r"steps\)")
 # a build's notes as a folder saved since says them: true however many saves ago the build was (trial 66b: "when

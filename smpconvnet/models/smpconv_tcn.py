@@ -79,7 +79,8 @@ from ._checkpoint import (
     record_loaded_classes, remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
 from ._pretrained import (
     cfg_model_defaults, check_pretrained_record, deployment_description, describes_trained_weights,
-    describe_weights, explain_missing_weights, file_overlay_first, length_not_recorded_note, recorded_trained_length,
+    describe_weights, explain_missing_weights, file_overlay_first, length_not_recorded_note, length_stated_note,
+    recorded_trained_length,
     said_length_not_recorded, said_trained_length, say_deployment_length, say_saved_weights, with_classifier_note,
     with_note, without_length_not_recorded)
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
@@ -2002,10 +2003,10 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
         # an overlay's file: the length it records it was trained at, unless the overlay states one
         file_length = pretrained and overlay.get('file') and 'input_size' not in overlay \
             and recorded_trained_length(overlay['file']) or None
-        # one that records none: its length is taken from the cfg, and said so (below)
+        # one that records none: its length is taken from the cfg, or the overlay's input size, and said so (below)
         # (an overlay's description is the caller's, as say_if_random leaves it)
-        length_unknown = bool(pretrained and overlay.get('file') and not {'input_size', 'description'} & set(overlay)
-                              and not file_length)
+        length_unknown = bool(pretrained and overlay.get('file') and 'description' not in overlay
+                              and not (file_length or recorded_trained_length(overlay['file'])))
         length = model_args.get('seq_len')
         if length is not None:
             # a model created for a deployment length: its cfg's input size is that length (the default of info,
@@ -2051,10 +2052,9 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
         for module in model.modules():
             if isinstance(module, (SMPConvTCN, SMPConvTCNEnsemble)) and getattr(module, 'pretrained_cfg', None):
                 module._lengths_for_file = (model_args.get('seq_len'), weights_length, _takes_any_length(module))
-                # (an overlay's input size: the caller stated the weights' length, which a file then loaded need not;
-                # its description is the caller's)
-                module._length_stated = bool({'input_size', 'description'} & set(
-                    kwargs.get('pretrained_cfg_overlay') or {}))
+                # (the caller's overlay: an input size states the length of weights that record none; a description
+                # is the caller's)
+                module._caller_overlay = set(kwargs.get('pretrained_cfg_overlay') or {})
     # (its classifier is said with its labels: drop_stale_label_names)
     model = describe_weights(remember_create_args(model, kwargs), pretrained, kwargs, classifier=False,
                              weights_chans=first_layer.weights_chans)
@@ -2067,26 +2067,28 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
 def say_length_recorded(model: nn.Module, unknown: bool, stated: bool = False) -> None:
     """Where weights loaded from a file that records no trained length (``unknown``: an overlay's ``file=``, a
     ``checkpoint_path=``) went into a model whose kernels span the whole input (another kernel at another length), its
-    description says the cfg's length was taken for it (``length_not_recorded_note``): ``cfg_trained_length`` is then
-    None, so a folder saved from it, its card and its weights' metadata do not call it the trained length (trial 69b:
-    weights trained at 300 saved as trained at 150, scored 0.66 for 0.94 without a warning); evaluate-seq, reparam and
-    export warn. ``stated``: the caller gave the input size (an overlay's ``input_size``): a note of an earlier build
-    (a folder saved from such a model) is dropped."""
+    description says so (trial 69b: weights trained at 300 were saved as trained at 150, scored 0.66 for 0.94 without
+    a warning): the cfg's length taken for it (``length_not_recorded_note``: ``cfg_trained_length`` is None, so a
+    folder saved from it, its card and its weights' metadata do not call it trained; evaluate-seq, reparam and export
+    warn), or, ``stated`` (the caller's overlay ``input_size``, what their hints give), that length as the trained one
+    (``length_stated_note``), also over a folder saved from such a model."""
     spans = any(kernels_span_the_input(m) for m in model.modules() if isinstance(m, (SMPConvTCN, SMPConvTCNEnsemble)))
-    if not spans or not (unknown or stated):
+    if not spans:
         return
     for module in model.modules():  # (a features_only wrapper and the model it holds)
         cfg = getattr(module, 'pretrained_cfg', None)
         if not isinstance(cfg, dict):
             continue
         said = cfg.get('description') or ''
-        if unknown:
+        if stated and (unknown or said_length_not_recorded(cfg) is not None):
+            said = with_note(without_length_not_recorded(said), length_stated_note(sequence_input_size(cfg)[1]))
+        elif unknown and not stated:
             # the weights' length as the description names it (a deployment length's "(trained at N)": the cfg's,
             # taken), else the cfg's input length
             length = said_trained_length(cfg) or sequence_input_size(cfg)[1]
             said = with_note(said, length_not_recorded_note(length))
-        elif said_length_not_recorded(cfg) is not None:
-            said = without_length_not_recorded(said)
+        else:
+            continue
         module.pretrained_cfg = module.default_cfg = dict(cfg, description=said)
 
 
@@ -2129,8 +2131,9 @@ def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained:
                 if isinstance(tcn, SMPConvTCN) and getattr(tcn, '_seq_len_is_default', False):
                     tcn.seq_len = recorded
                     tcn._seq_len_is_default = True
-    if not recorded:  # (after its deployment length's note: the cfg's length, said taken)
-        say_length_recorded(model, unknown=not any(getattr(m, '_length_stated', False) for m in modules))
+    if not recorded:  # (after its deployment length's note: the cfg's length, said taken or stated)
+        given = set().union(*(getattr(m, '_caller_overlay', set()) for m in modules))
+        say_length_recorded(model, unknown='description' not in given, stated='input_size' in given)
 
 
 def _registered_length(variant: str, model_args: Dict[str, Any]) -> Optional[int]:

@@ -163,7 +163,8 @@ def warn_new_classifier(src: str, model: torch.nn.Module, model_kwargs: Optional
                       f'num_classes=0 the features without a classifier)', UserWarning, stacklevel=caller_stacklevel())
 
 
-def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Tensor):
+def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Tensor,
+                             model_kwargs: Optional[Dict[str, Any]] = None):
     """Refuse a length no kernel can be deployed for (said as the option; the model's own error is the Python
     API's), and warn of one that changes whole-series kernels."""
     if not _deploys_for_a_length(model, example):
@@ -182,13 +183,15 @@ def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Te
     assumed = said_length_not_recorded(model.pretrained_cfg)
     if assumed is not None and not getattr(model, 'is_deployed', False):
         # weights of a file that records no trained length (trial 69b: deployed for the cfg's 150, silently, weights
-        # trained at 300); another length given (--input-size) is the caller's word for it
-        if length != assumed:
-            return
+        # trained at 300): the hint states their length (its folder then records it; trial 69c: --input-size left
+        # the assumed 150 in the folder, and evaluate-seq warned of the right deployment)
+        overlay = json.dumps(dict((model_kwargs or {}).get('pretrained_cfg_overlay') or {},
+                                  input_size=[int(example.shape[1]), 1, 'L']))
         warnings.warn(f'{src}: the length its weights were trained at is not recorded with them ({assumed} steps, its '
                       f'cfg\'s, were taken for it), and its kernels span the whole input: deployed for {length} steps, '
-                      f'it is the trained model only if they were trained at {length}; if they were trained at another '
-                      f'length L (train-seq --length L), pass --input-size {example.shape[1]},L',
+                      f'it is the trained model only if they were trained at {length}; give the length L they were '
+                      f'trained at (train-seq --length L) as their input size, which deploys it for L: --model-kwargs '
+                      + shlex.quote(f'pretrained_cfg_overlay={overlay}').replace('"L"', 'L'),
                       UserWarning, stacklevel=caller_stacklevel())
         return
     trained = _trained_length(model)
@@ -306,7 +309,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
                          f'or give reparam the training-form model it was deployed from')
     print_step('[2/3] re-parameterising', quiet)
     x = example_input(model, 2, input_size)
-    _check_deployment_length(src, model, x)
+    _check_deployment_length(src, model, x, model_kwargs)
     deployed = deploy(model, x)
     # the reference is the training form's computation, branch by branch (eval-mode SMP-TCN units otherwise run the
     # folded convolution the deployed model is made of: a check of it against itself)
@@ -377,7 +380,8 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
                                                   fixed=kernels_span_the_input(model)))
         # (random weights, or a file that names no model, whose length was assumed: no trained model to differ from)
         if kernels_span_the_input(model) and model_args['seq_len'] != trained_length \
-                and not source.startswith('random') and describes_trained_weights(model.pretrained_cfg):
+                and not source.startswith('random') and describes_trained_weights(model.pretrained_cfg) \
+                and said_length_not_recorded(model.pretrained_cfg) is None:  # (an assumed length: warned above)
             # whole-series kernels resampled for another length (warned of above): not the trained model either
             _describe(deployed, source, f"whole-series kernels deployed for {model_args['seq_len']} steps "
                                         f"{trained_at(trained_length)}: computes something else than the trained model",
@@ -563,7 +567,7 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
             f'{zero_pad_to})) or leave it out, and pad shorter series with zeros before the ONNX file')
     x1 = example_input(model, 1, input_size)
     x2 = example_input(model, 3, input_size, seed=1)  # another batch size: the batch axis must be dynamic
-    _check_deployment_length(src, model, x1)
+    _check_deployment_length(src, model, x1, model_kwargs)
     source_deployed = is_deployed(model)  # a deployed folder: no training form to compare with (deploy keeps it)
     deployed = deploy(model, x1)
     # ONNX of a sequence classifier takes lengths too (right-padded batches); checked on padded samples

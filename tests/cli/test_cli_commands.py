@@ -977,12 +977,32 @@ def test_evaluating_a_model_created_or_deployed_for_another_length(tmp_path, cap
     with safe_open(str(tmp_path / 'pushed' / 'model.safetensors'), 'pt') as f:
         assert 'trained_length' not in f.metadata()['model_args']
     assert '(assumed L = 150, not recorded with the weights)' in (tmp_path / 'pushed' / 'README.md').read_text()
-    assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'bare_dep'), '--model-kwargs',
-                 f'pretrained_cfg_overlay={{"file": "{bare}"}}', 'hidden_channels=8', 'num_blocks=2']) == 0
-    assert 'pass --input-size 1,L' in capsys.readouterr().err
+    reparam = ['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'bare_dep'), '--model-kwargs', 'hidden_channels=8',
+               'num_blocks=2']
+    assert main(reparam + [f'pretrained_cfg_overlay={{"file": "{bare}"}}']) == 0
+    err = capsys.readouterr().err
+    overlay = re.search(r"pretrained_cfg_overlay=(\{.*\})'", err).group(1)
+    assert overlay == f'{{"file": "{bare}", "input_size": [1, 1, L]}}', err
     for folder in ('pushed', 'bare_dep'):
         assert main(['evaluate-seq', str(tmp_path / folder)]) == 0
         assert 'the length its weights were trained at is not recorded with them' in capsys.readouterr().err
+    # the reparam hint, copied with L=300: deployed for 300, recorded as trained at 300, scored as the run, no warning
+    # (trial 69c: --input-size 1,300 left "taken as the cfg's 150" in the folder, and evaluate-seq warned falsely,
+    # naming the registered weights as the training form of the file's)
+    reparam[2] = str(tmp_path / 'stated_dep')
+    assert main(reparam + [f'pretrained_cfg_overlay={overlay.replace(" L]", " 300]")}']) == 0
+    assert 'warning' not in capsys.readouterr().err
+    with safe_open(str(tmp_path / 'stated_dep' / 'model.safetensors'), 'pt') as f:
+        assert '"@trained_length": 300' in f.metadata()['model_args']
+    assert main(['evaluate-seq', str(tmp_path / 'stated_dep')]) == 0
+    out, err = capsys.readouterr()
+    assert 'warning' not in err and scores[0] in out, err
+    # a folder saved from such a model, given the length: the same (its note replaced by the stated length)
+    assert main(['reparam', str(tmp_path / 'pushed'), str(tmp_path / 'pushed_dep'), '--model-kwargs',
+                 'pretrained_cfg_overlay={"input_size": [1, 1, 300]}']) == 0
+    assert main(['evaluate-seq', str(tmp_path / 'pushed_dep')]) == 0
+    out, err = capsys.readouterr()
+    assert 'warning' not in err and scores[0] in out, err
     # the hint, as typed: the trained model's score, no warning
     assert main(['reparam', 'smpconv_tcn_japanesevowels.aeon', str(tmp_path / 'jv')]) == 0
     capsys.readouterr()
