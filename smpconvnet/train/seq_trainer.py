@@ -1216,16 +1216,20 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         # such a model): whole-series kernels are another kernel at another length (trial 69 F4, 69b: a state dict of
         # a run at 300 scored 0.66 at the cfg's 150 for 0.94, said nothing; seq_len= did not help)
         if deployed_for:
+            # (trial 69d: "--input-size C,L", copied, deployed for L with the length still unrecorded, warned again)
             how = (f'deployed for {max(deployed_for)} steps, so this accuracy is the trained model\'s only if its '
-                   f'weights were trained at {max(deployed_for)}; deploy the model it was deployed from again with '
-                   f'--input-size {in_chans},L (L: the length they were trained at, as train-seq --length gave it)')
+                   f'weights were trained at {max(deployed_for)}; deploy the model it was deployed from again with the '
+                   f'length L they were trained at (train-seq --length L) stated as their input size: smpconvnet '
+                   f'reparam of it with --model-kwargs '
+                   + shlex.quote(f'pretrained_cfg_overlay={json.dumps(dict(input_size=[in_chans, 1, "L"]))}').replace(
+                       '"L"', 'L'))
         else:
             example = json.dumps(dict(kwargs.get('pretrained_cfg_overlay') or {}, input_size=[in_chans, 1, 'L']))
             how = (f'scored at {length} steps; if they were trained at another length L (train-seq --length L), give '
                    f'it as the input size: --model-kwargs '
                    + shlex.quote(f'pretrained_cfg_overlay={example}').replace('"L"', 'L'))
-        warnings.warn(f'{model_name}: the length its weights were trained at is not recorded with them (a weight file '
-                      f'saved without this project\'s metadata; {assumed} steps, its cfg\'s, were taken for it), and '
+        warnings.warn(f'{model_name}: the length its weights were trained at is not recorded with them (they came from '
+                      f'a weight file that records none; {assumed} steps, its cfg\'s, were taken for it), and '
                       f'its kernels span the whole input, so at another length they are other kernels: {how}',
                       stacklevel=caller_stacklevel())
     length = max(length, data.max_length)
