@@ -37,7 +37,7 @@ __all__ = [
     'trained_from_description', 'with_classifier_note', 'describe_weights', 'with_build_notes', 'with_channels',
     'recorded_trained_length', 'cfg_trained_length', 'with_num_classes', 'weights_channels', 'adapted_from_channels',
     'tag_in_chans_option', 'folder_weights_metadata', 'length_not_recorded_note', 'said_length_not_recorded',
-    'without_length_not_recorded', 'length_stated_note',
+    'without_length_not_recorded', 'length_stated_note', 'stated_length_option',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -569,6 +569,14 @@ def length_stated_note(length: int) -> str:
     trained length (an overlay's ``input_size`` with such a file, or over a folder saved from one): that length, as
     the trained one (``said_trained_length`` reads it)."""
     return f"trained length as stated with the weights' input size {trained_at(length)}"
+
+
+def stated_length_option(overlay: Optional[Dict[str, Any]], chans: int) -> str:
+    """The ``--model-kwargs`` option that states the trained length L of weights that record none
+    (``length_stated_note``): ``overlay`` (the caller's ``pretrained_cfg_overlay``, e.g. its ``file``) with the input
+    size ``[chans, 1, L]``, L left for the caller to fill in, quoted for a shell."""
+    example = json.dumps(dict(overlay or {}, input_size=[int(chans), 1, 'L']))
+    return '--model-kwargs ' + shlex.quote(f'pretrained_cfg_overlay={example}').replace('"L"', 'L')
 
 
 def without_length_not_recorded(description: str) -> str:

@@ -80,9 +80,8 @@ from ._checkpoint import (
 from ._pretrained import (
     cfg_model_defaults, check_pretrained_record, deployment_description, describes_trained_weights,
     describe_weights, explain_missing_weights, file_overlay_first, length_not_recorded_note, length_stated_note,
-    recorded_trained_length,
-    said_length_not_recorded, said_trained_length, say_deployment_length, say_saved_weights, with_classifier_note,
-    with_note, without_length_not_recorded)
+    recorded_trained_length, said_length_not_recorded, said_trained_length, say_deployment_length, say_saved_weights,
+    with_classifier_note, with_note, without_length_not_recorded)
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -2000,13 +1999,12 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
             fixed_input_size=True)
     else:
         overlay = model_args.get('pretrained_cfg_overlay') or {}
-        # an overlay's file: the length it records it was trained at, unless the overlay states one
-        file_length = pretrained and overlay.get('file') and 'input_size' not in overlay \
-            and recorded_trained_length(overlay['file']) or None
+        # an overlay's file: the length it records it was trained at (read once), unless the overlay states one
+        file_record = recorded_trained_length(overlay['file']) if pretrained and overlay.get('file') else None
+        file_length = file_record if 'input_size' not in overlay else None
         # one that records none: its length is taken from the cfg, or the overlay's input size, and said so (below)
         # (an overlay's description is the caller's, as say_if_random leaves it)
-        length_unknown = bool(pretrained and overlay.get('file') and 'description' not in overlay
-                              and not (file_length or recorded_trained_length(overlay['file'])))
+        length_unknown = bool(pretrained and overlay.get('file') and 'description' not in overlay and not file_record)
         length = model_args.get('seq_len')
         if length is not None:
             # a model created for a deployment length: its cfg's input size is that length (the default of info,

@@ -48,8 +48,8 @@ from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
 from ..models import (adapted_from_channels, cfg_trained_length, command_line_value, folder_weights_file,
                       folder_weights_metadata, has_batchnorm, recorded_trained_length,
-                      said_length_not_recorded, said_trained_length, tag_in_chans_option, tagged_name,
-                      weights_channels)
+                      said_length_not_recorded, said_trained_length, stated_length_option, tag_in_chans_option,
+                      tagged_name, weights_channels)
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input
 from ..weights.sources import (
     changed_computation, changed_computation_message, check_none_kwargs, load_model_with_config,
@@ -1131,14 +1131,15 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
             # (their mean over the channels, each 1/N of them); others it does not, nor their per-channel
             # normalisation (averaged as the layer was adapted: trial 69 F1, 0.3973 for JapaneseVowels' 0.9838), and
             # deployed weights do not adapt (trial 69 F2)
-            back = adapted_from == 1 and has_batchnorm(model)
+            training_form = has_batchnorm(model)  # (deployed weights do not adapt)
+            back = adapted_from == 1 and training_form
             raise ValueError(f'{name} has {data.num_channels} channel(s), {model_name} expects {in_chans}: its first '
                              f'layer was adapted to {in_chans} from weights of {adapted_from} (its description says '
                              f'so); ' + (
                                  f'to score it on {name}\'s series pass --model-kwargs in_chans={adapted_from} '
                                  f'(model_kwargs=dict(in_chans={adapted_from})): timm\'s rule adapts the layer back '
                                  f'to the weights it was adapted from, unless it was trained since' if back else
-                                 ('deployed weights do not adapt to other channels' if not has_batchnorm(model) else
+                                 ('deployed weights do not adapt to other channels' if not training_form else
                                   f'adapting it back does not give the weights of {adapted_from} channels, nor their '
                                   f'per-channel normalisation, which was averaged')
                                  + ': score the weights it was adapted from'
@@ -1220,14 +1221,10 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
             how = (f'deployed for {max(deployed_for)} steps, so this accuracy is the trained model\'s only if its '
                    f'weights were trained at {max(deployed_for)}; deploy the model it was deployed from again with the '
                    f'length L they were trained at (train-seq --length L) stated as their input size: smpconvnet '
-                   f'reparam of it with --model-kwargs '
-                   + shlex.quote(f'pretrained_cfg_overlay={json.dumps(dict(input_size=[in_chans, 1, "L"]))}').replace(
-                       '"L"', 'L'))
+                   f'reparam of it with {stated_length_option(None, in_chans)}')
         else:
-            example = json.dumps(dict(kwargs.get('pretrained_cfg_overlay') or {}, input_size=[in_chans, 1, 'L']))
             how = (f'scored at {length} steps; if they were trained at another length L (train-seq --length L), give '
-                   f'it as the input size: --model-kwargs '
-                   + shlex.quote(f'pretrained_cfg_overlay={example}').replace('"L"', 'L'))
+                   f'it as the input size: {stated_length_option(kwargs.get("pretrained_cfg_overlay"), in_chans)}')
         warnings.warn(f'{model_name}: the length its weights were trained at is not recorded with them (they came from '
                       f'a weight file that records none; {assumed} steps, its cfg\'s, were taken for it), and '
                       f'its kernels span the whole input, so at another length they are other kernels: {how}',

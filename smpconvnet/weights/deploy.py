@@ -26,8 +26,8 @@ from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
 from ..models import (SMPConvTCN, SMPConvTCNEnsemble, adapted_channels_note, describes_trained_weights, has_batchnorm,
-                      kernels_span_the_input, new_classifier_note, said_length_not_recorded, tag_in_chans_option,
-                      tagged_name, trained_at, two_branch_eval, weights_channels, with_note)
+                      kernels_span_the_input, new_classifier_note, said_length_not_recorded, stated_length_option,
+                      tag_in_chans_option, tagged_name, trained_at, two_branch_eval, weights_channels, with_note)
 from .folders import (TRAINED_WITH_KEY, cfg_trained_length, check_not_managed, foreign_to_model_folder,
                       local_paths_to_names, model_card, print_step, set_pretrained_cfg,
                       with_channels, write_model_folder)
@@ -185,13 +185,11 @@ def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Te
         # weights of a file that records no trained length (trial 69b: deployed for the cfg's 150, silently, weights
         # trained at 300): the hint states their length (its folder then records it; trial 69c: --input-size left
         # the assumed 150 in the folder, and evaluate-seq warned of the right deployment)
-        overlay = json.dumps(dict((model_kwargs or {}).get('pretrained_cfg_overlay') or {},
-                                  input_size=[int(example.shape[1]), 1, 'L']))
         warnings.warn(f'{src}: the length its weights were trained at is not recorded with them ({assumed} steps, its '
                       f'cfg\'s, were taken for it), and its kernels span the whole input: deployed for {length} steps, '
                       f'it is the trained model only if they were trained at {length}; give the length L they were '
-                      f'trained at (train-seq --length L) as their input size, which deploys it for L: --model-kwargs '
-                      + shlex.quote(f'pretrained_cfg_overlay={overlay}').replace('"L"', 'L'),
+                      f'trained at (train-seq --length L) as their input size, which deploys it for L: '
+                      + stated_length_option((model_kwargs or {}).get('pretrained_cfg_overlay'), example.shape[1]),
                       UserWarning, stacklevel=caller_stacklevel())
         return
     trained = _trained_length(model)

@@ -26,12 +26,12 @@ import torch
 from ..atomic_io import holds_nothing, interrupted_write_note
 from ..user_warnings import caller_stacklevel
 from ..models import (
-    SHAPE_BLIND_ARGS, as_recorded, check_weights_file, command_line_value, find_state_dict, folder_weights_file,
-    has_batchnorm, innermost_checkpoint, is_deployed_state_dict, is_safetensors_file, is_unsuffixed_safetensors,
-    is_weight_source_error, local_model_name, member_network, model_folder_of, overlay_sources, pooling_at_config_root,
-    follow_loaded_file_length, pooling_shown_by, recorded_model_args, recorded_trained_length, removed_prefix,
-    safe_torch_load, state_dict_problem, train_py_model_args, trained_at, unwrap_state_dict, warn_clamped_radii,
-    weights_loaded_after, with_build_notes, with_class_defaults, with_note, adapted_channels_note,
+    SHAPE_BLIND_ARGS, adapted_channels_note, as_recorded, check_weights_file, command_line_value, find_state_dict,
+    folder_weights_file, follow_loaded_file_length, has_batchnorm, innermost_checkpoint, is_deployed_state_dict,
+    is_safetensors_file, is_unsuffixed_safetensors, is_weight_source_error, local_model_name, member_network,
+    model_folder_of, overlay_sources, pooling_at_config_root, pooling_shown_by, recorded_model_args,
+    recorded_trained_length, removed_prefix, safe_torch_load, state_dict_problem, train_py_model_args, trained_at,
+    unwrap_state_dict, warn_clamped_radii, weights_loaded_after, with_build_notes, with_class_defaults, with_note,
 )
 from .folders import (CHECKPOINT_SUFFIXES, CONFIG_NAME, DEPLOYED_KEY, EXTRA_CONFIG_KEYS, NOT_RECORDED,
                       TRAINED_WITH_KEY, WEIGHTS_NAME, read_config, retrained_cfg, set_pretrained_cfg, with_channels)
