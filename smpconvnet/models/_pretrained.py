@@ -37,7 +37,8 @@ __all__ = [
     'trained_from_description', 'with_classifier_note', 'describe_weights', 'with_build_notes', 'with_channels',
     'recorded_trained_length', 'cfg_trained_length', 'with_num_classes', 'weights_channels', 'adapted_from_channels',
     'tag_in_chans_option', 'folder_weights_metadata', 'length_not_recorded_note', 'said_length_not_recorded',
-    'without_length_not_recorded', 'length_stated_note', 'stated_length_option',
+    'without_length_not_recorded', 'length_stated_note', 'stated_length_option', 'stated_length_contradiction',
+    'without_length_stated', 'with_length_not_recorded',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -564,11 +565,28 @@ def said_length_not_recorded(cfg: Dict[str, Any]) -> Optional[int]:
     return int(found.group(2)) if found else None
 
 
-def length_stated_note(length: int) -> str:
+def length_stated_note(length: int, recorded: Optional[int] = None) -> str:
     """What a sequence model's description adds where the caller gave the input size of weights that record no
     trained length (an overlay's ``input_size`` with such a file, or over a folder saved from one): that length, as
-    the trained one (``said_trained_length`` reads it)."""
-    return f"trained length as stated with the weights' input size {trained_at(length)}"
+    the trained one (``said_trained_length`` reads it). ``recorded``: the other length the weights record, which the
+    caller's word replaced (``stated_length_contradiction``)."""
+    note = f"trained length as stated with the weights' input size {trained_at(length)}"
+    return f'{note}, not the {int(recorded)} they record' if recorded else note
+
+
+def stated_length_contradiction(stated: int, recorded: int) -> str:
+    """The warning where a caller's ``pretrained_cfg_overlay`` input size of ``stated`` steps contradicts the trained
+    length ``recorded`` with weights whose kernels span the whole input (trial 69d: a run at 300 given
+    ``"input_size": [1, 1, 150]`` was scored 0.66 for 0.94, and deployed as trained at 150, without a word). The
+    caller's word is taken, as timm takes an overlay (it corrects a wrong record), and said in the description
+    (``length_stated_note``)."""
+    stated, recorded = int(stated), int(recorded)
+    return (f'pretrained_cfg_overlay input_size states {stated} steps as the trained length of weights that record '
+            f'{recorded}: taken as stated (evaluate-seq reads series at {stated} steps; saved or deployed, the model '
+            f'says trained at {stated}), which is right only if that record is wrong: kernels that span the whole '
+            f'input compute another function at another length. To run these weights on {stated}-step series, leave '
+            f'the input size out and give seq_len={stated} (a deployment length; the trained length stays '
+            f'{recorded})')
 
 
 def stated_length_option(overlay: Optional[Dict[str, Any]], chans: int) -> str:
@@ -579,15 +597,35 @@ def stated_length_option(overlay: Optional[Dict[str, Any]], chans: int) -> str:
     return '--model-kwargs ' + shlex.quote(f'pretrained_cfg_overlay={example}').replace('"L"', 'L')
 
 
+def with_length_not_recorded(description: str, length: int) -> str:
+    """``description`` with ``length_not_recorded_note`` for the ``length`` taken, a deployment note said before
+    naming it as taken too (``trained_at``)."""
+    said = _SEQ_LEN_NOTE.sub(lambda m: m.group(0).replace('(trained at', '(taken as trained at'), description)
+    return with_note(said, length_not_recorded_note(length))
+
+
 def without_length_not_recorded(description: str) -> str:
     """``description`` without ``length_not_recorded_note`` (the trained length given since)."""
     return _LENGTH_NOT_RECORDED.sub('', description).lstrip('; ')
 
 
-def trained_at(length: int) -> str:
+def without_length_stated(description: str, replaced: Optional[int] = None) -> str:
+    """``description`` without ``length_stated_note`` (another length stated since), and without a deployment note
+    that names the ``replaced`` trained length (a model built for the stated length from a folder that said it was
+    trained at ``replaced``)."""
+    said = _LENGTH_STATED.sub('', description)
+    if replaced is not None:
+        said = _SEQ_LEN_NOTE.sub(lambda m: '' if said_trained_length({'description': m.group(0)}) == replaced
+                                 else m.group(0), said)
+    return said.lstrip('; ')
+
+
+def trained_at(length: int, taken: bool = False) -> str:
     """How a description names the length (steps) a sequence model's weights were trained at, where its cfg's input
-    size is another (a deployment length): one wording, read back by ``said_trained_length``."""
-    return f'(trained at {int(length)})'
+    size is another (a deployment length): one wording, read back by ``said_trained_length``. ``taken``: a length
+    taken for weights that record none (``length_not_recorded_note``; trial 69d: "(trained at 150)" stood beside
+    "not recorded")."""
+    return f'(taken as trained at {int(length)})' if taken else f'(trained at {int(length)})'
 
 
 def said_trained_length(cfg: Dict[str, Any]) -> Optional[int]:
@@ -631,12 +669,14 @@ def deployment_description(cfg: Dict[str, Any], length: int, trained: Optional[i
     if recorded is None or int(length) == recorded:
         return said
     what = 'default input' if any_length else 'deployment'
-    return with_note(said, f'seq_len={int(length)}, its {what} length {trained_at(recorded)}')
+    taken = said_length_not_recorded(cfg) is not None
+    return with_note(said, f'seq_len={int(length)}, its {what} length {trained_at(recorded, taken)}')
 
 
 NOT_RECORDED = 'not recorded: '  # a description's start where the data config was assumed (a bare weight file)
-_TRAINED_AT = re.compile(r'\(trained at (\d+)\)')
-_LENGTH_STATED = re.compile(r"(^|; )trained length as stated with the weights' input size \(trained at \d+\)")
+_TRAINED_AT = re.compile(r'\((?:taken as )?trained at (\d+)\)')
+_LENGTH_STATED = re.compile(r"(^|; )trained length as stated with the weights' input size \(trained at \d+\)"
+                            r"(, not the \d+ they record)?")
 _LENGTH_NOT_RECORDED = re.compile(r"(^|; )trained length not recorded with these weights \(taken as the cfg's (\d+) "
                                   r"steps\)")
 # a build's notes as a folder saved since says them: true however many saves ago the build was (trial 66b: "when
@@ -664,7 +704,8 @@ _LOADED_AT_BUILD = re.compile(r'^weights from .*? \((?:checkpoint_path|checkpoin
 _LOADER_RANDOM = re.compile(r'^random weights \((?!not trained)[^)]*\)(?: in the architecture of .*)?$')
 _SAVED_FROM = ', saved from a model built with '
 _NOTHING_SINCE = ', which records nothing of what trained them'
-_SEQ_LEN_NOTE = re.compile(r'(^|; )seq_len=\d+, its (?:deployment|default input) length \(trained at \d+\)')
+_SEQ_LEN_NOTE = re.compile(r'(^|; )seq_len=\d+, its (?:deployment|default input) length \((?:taken as )?trained at '
+                           r'\d+\)')
 _RANDOM_PREFIX = 'created with pretrained=False'
 _WEIGHTS_FROM = 'weights from '  # a description's start where the weights are a file's or a folder's
 # the starts of a description that says whose weights its model holds, other than the cfg's own

@@ -78,10 +78,11 @@ from ._checkpoint import (
     folder_weights_file, has_batchnorm, is_deployed_state_dict, is_safetensors_file, other_size_keys,
     record_loaded_classes, remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
 from ._pretrained import (
-    cfg_model_defaults, check_pretrained_record, deployment_description, describes_trained_weights,
-    describe_weights, explain_missing_weights, file_overlay_first, length_not_recorded_note, length_stated_note,
+    cfg_model_defaults, cfg_trained_length, check_pretrained_record, deployment_description, describes_trained_weights,
+    describe_weights, explain_missing_weights, file_overlay_first, length_stated_note,
     recorded_trained_length, said_length_not_recorded, said_trained_length, say_deployment_length, say_saved_weights,
-    with_classifier_note, with_note, without_length_not_recorded)
+    stated_length_contradiction, with_classifier_note, with_length_not_recorded, with_note, without_length_not_recorded,
+    without_length_stated)
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
@@ -1989,7 +1990,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
             model_args.get('pretrained_cfg_overlay') or {},
             first_conv=tuple(f'{m}blocks.0.conv1.small' for m in members),
             classifier=tuple(f'{m}head' for m in members))
-    weights_length, length_unknown, file_length = None, False, None
+    weights_length, length_unknown, file_length, contradicted = None, False, None, None
     if model_args.get('zero_pad_to') is not None:
         # such a model reads exactly zero_pad_to steps: its cfg says so (what info, export and timm users read),
         # whatever length the variant was registered with
@@ -2005,6 +2006,13 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
         # one that records none: its length is taken from the cfg, or the overlay's input size, and said so (below)
         # (an overlay's description is the caller's, as say_if_random leaves it)
         length_unknown = bool(pretrained and overlay.get('file') and 'description' not in overlay and not file_record)
+        if pretrained and 'input_size' in overlay and whole_architecture(model_args).get('kernel_length') is None:
+            # an input size the caller states over weights that record another trained length: taken, and said
+            recorded = file_record if overlay.get('file') else _recorded_length(variant, model_args)
+            if recorded and recorded != int(overlay['input_size'][-1]):
+                warnings.warn(stated_length_contradiction(overlay['input_size'][-1], recorded), UserWarning,
+                              stacklevel=caller_stacklevel())
+                contradicted = recorded
         length = model_args.get('seq_len')
         if length is not None:
             # a model created for a deployment length: its cfg's input size is that length (the default of info,
@@ -2058,18 +2066,20 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
                              weights_chans=first_layer.weights_chans)
     if model_args.get('zero_pad_to') is None:  # (after the description of the weights loaded: it replaces the cfg's)
         say_length_recorded(model, unknown=length_unknown,
-                            stated='input_size' in (kwargs.get('pretrained_cfg_overlay') or {}))
+                            stated='input_size' in (kwargs.get('pretrained_cfg_overlay') or {}), contradicted=contradicted)
     return model
 
 
-def say_length_recorded(model: nn.Module, unknown: bool, stated: bool = False) -> None:
+def say_length_recorded(model: nn.Module, unknown: bool, stated: bool = False,
+                        contradicted: Optional[int] = None) -> None:
     """Where weights loaded from a file that records no trained length (``unknown``: an overlay's ``file=``, a
     ``checkpoint_path=``) went into a model whose kernels span the whole input (another kernel at another length), its
     description says so (trial 69b: weights trained at 300 were saved as trained at 150, scored 0.66 for 0.94 without
     a warning): the cfg's length taken for it (``length_not_recorded_note``: ``cfg_trained_length`` is None, so a
     folder saved from it, its card and its weights' metadata do not call it trained; evaluate-seq, reparam and export
     warn), or, ``stated`` (the caller's overlay ``input_size``, what their hints give), that length as the trained one
-    (``length_stated_note``), also over a folder saved from such a model."""
+    (``length_stated_note``), also over a folder saved from such a model. ``contradicted``: the other trained length
+    the weights record, which the stated one replaced (said too, where no deployment length says the stated one)."""
     spans = any(kernels_span_the_input(m) for m in model.modules() if isinstance(m, (SMPConvTCN, SMPConvTCNEnsemble)))
     if not spans:
         return
@@ -2080,11 +2090,16 @@ def say_length_recorded(model: nn.Module, unknown: bool, stated: bool = False) -
         said = cfg.get('description') or ''
         if stated and (unknown or said_length_not_recorded(cfg) is not None):
             said = with_note(without_length_not_recorded(said), length_stated_note(sequence_input_size(cfg)[1]))
+        elif stated and contradicted and said_trained_length(
+                {'description': without_length_stated(said, contradicted)}) is None:
+            # (an earlier statement's notes replaced: a folder saved with a wrong one is corrected so)
+            said = with_note(without_length_stated(said, contradicted),
+                             length_stated_note(sequence_input_size(cfg)[1], contradicted))
         elif unknown and not stated:
             # the weights' length as the description names it (a deployment length's "(trained at N)": the cfg's,
             # taken), else the cfg's input length
             length = said_trained_length(cfg) or sequence_input_size(cfg)[1]
-            said = with_note(said, length_not_recorded_note(length))
+            said = with_length_not_recorded(said, length)
         else:
             continue
         module.pretrained_cfg = module.default_cfg = dict(cfg, description=said)
@@ -2109,6 +2124,7 @@ def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained:
     if not modules:
         return
     recorded = trained or recorded_trained_length(path)  # (the file read once, for an ensemble and its members)
+    contradicted = None
     for module in modules:
         length, cfg_length, any_length = module._lengths_for_file
         current = sequence_input_size(module.pretrained_cfg)[1]
@@ -2119,6 +2135,13 @@ def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained:
                 # deployed for another length than trained at (its kernels'): said, as of a folder reparam wrote
                 # (trial 68 D: scored 0.68 for 0.94 without a warning)
                 say_deployment_length(module, True, current, recorded, any_length, replace=True)
+        elif recorded and recorded != current and 'input_size' in getattr(module, '_caller_overlay', set()):
+            # the caller's input size states another length than the file records: taken, with a word (as the
+            # builder takes it over an overlay's file)
+            if not contradicted:
+                warnings.warn(stated_length_contradiction(current, recorded), UserWarning,
+                              stacklevel=caller_stacklevel())
+            contradicted = recorded
         elif recorded and recorded != current:
             # the cfg first: the seq_len setter below (_cfg_follows_length) would otherwise take its old length for
             # the trained one and say "seq_len=300, its deployment length (trained at 150)"
@@ -2132,6 +2155,20 @@ def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained:
     if not recorded:  # (after its deployment length's note: the cfg's length, said taken or stated)
         given = set().union(*(getattr(m, '_caller_overlay', set()) for m in modules))
         say_length_recorded(model, unknown='description' not in given, stated='input_size' in given)
+    elif contradicted:
+        say_length_recorded(model, unknown=False, stated=True, contradicted=contradicted)
+
+
+def _recorded_length(variant: str, model_args: Dict[str, Any]) -> Optional[int]:
+    # the trained length the weights' own cfg records (the tag's, a folder's), the caller's input size left out
+    from timm.models._builder import resolve_pretrained_cfg
+    overlay = {k: v for k, v in (model_args.get('pretrained_cfg_overlay') or {}).items()
+               if k not in ('input_size', 'pool_size')}
+    try:
+        cfg = resolve_pretrained_cfg(variant, model_args.get('pretrained_cfg'), overlay)
+    except (TypeError, ValueError):
+        return None
+    return cfg_trained_length(cfg.to_dict()) if cfg is not None else None
 
 
 def _registered_length(variant: str, model_args: Dict[str, Any]) -> Optional[int]:

@@ -1191,16 +1191,21 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     # --input-size): whole-series kernels are sampled over the padded length, so it is the trained model's grid
     trained = said_trained_length(cfg)
     same = bool((lengths == lengths[0]).all())
+    assumed = said_length_not_recorded(cfg)
     if deployed_for and kernels_span_the_input(model) and (
             (known is not None and known not in deployed_for)
-            or (known is None and same and int(lengths[0]) not in deployed_for)):
+            or (known is None and assumed is None and same and int(lengths[0]) not in deployed_for)):
         # every series is zero-padded to the deployed length: kernels spanning the whole input then compute
         # something else than the trained model (which saw the set's own length, or its trained one), silently
-        # (0.56 against 1.0; JapaneseVowels deployed for 40 steps, trained at 29: 0.9703 against 0.9838)
+        # (0.56 against 1.0; JapaneseVowels deployed for 40 steps, trained at 29: 0.9703 against 0.9838). Not
+        # where the trained length is not recorded: said below (trial 69d: the two warnings contradicted each other)
         seen = f'its weights were trained at {known} steps' if known is not None else \
             f'every series of {name} has {int(lengths[0])}'
+        # (series of the deployed length already are read as they are: trial 69c said "zero-padded to 150" of them)
+        read = (f'each series is read at {max(deployed_for)} steps' if same and int(lengths[0]) == max(deployed_for)
+                else f'each series is zero-padded to {max(deployed_for)}')
         warnings.warn(f'{model_name} is deployed for {max(deployed_for)} steps and its kernels span the whole input, '
-                      f'but {seen}: each series is zero-padded to {max(deployed_for)}, which is not what the model was '
+                      f'but {seen}: {read}, which is not what the model was '
                       f"trained on, so this accuracy is not the trained model's; evaluate the training-form model it "
                       f'was deployed from{evaluate_origin}, or deploy that one again for the length it was trained at '
                       f'({redeploy})',
@@ -1211,7 +1216,6 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     # input's length, and the deployment length is reparameterize()'s (it scored 0.49 for weights that score 1.0)
     if not deployed_for and trained is not None:
         length = trained
-    assumed = said_length_not_recorded(cfg)
     if assumed is not None and kernels_span_the_input(model):
         # weights of a file that records no trained length (checkpoint_path=, an overlay's file, a folder saved from
         # such a model): whole-series kernels are another kernel at another length (trial 69 F4, 69b: a state dict of

@@ -986,6 +986,30 @@ def test_evaluating_a_model_created_or_deployed_for_another_length(tmp_path, cap
     for folder in ('pushed', 'bare_dep'):
         assert main(['evaluate-seq', str(tmp_path / folder)]) == 0
         assert 'the length its weights were trained at is not recorded with them' in capsys.readouterr().err
+    # deployed for 300 without stating the length (trial 69d #4-#6): its description took 150 as the trained length
+    # beside "not recorded", evaluate-seq's two warnings contradicted each other (one called the padding to 300 "not
+    # what the model was trained on"), and export said nothing
+    assert main(reparam[:2] + [str(tmp_path / 'dep300')] + reparam[3:]
+                + [f'pretrained_cfg_overlay={{"file": "{bare}"}}', '--input-size', '1,300']) == 0
+    said = json.loads((tmp_path / 'dep300' / 'config.json').read_text())['pretrained_cfg']['description']
+    assert said.endswith("trained length not recorded with these weights (taken as the cfg's 150 steps); seq_len=300, "
+                         "its deployment length (taken as trained at 150)"), said
+    capsys.readouterr()
+    assert main(['evaluate-seq', str(tmp_path / 'dep300')]) == 0
+    out, err = capsys.readouterr()
+    assert err.count('warning') == 1 and "is the trained model's only if its weights were trained at 300" in err, err
+    assert scores[0] in out
+    assert main(['export', str(tmp_path / 'dep300'), '-o', str(tmp_path / 'dep300.onnx')]) == 0
+    err = capsys.readouterr().err
+    assert 'the length its weights were trained at is not recorded with them' in err
+    assert '"input_size": [1, 1, L]' in err
+    # weights trained at 300 deployed for GunPoint's own 150 steps: its series are read as they are, not "zero-padded
+    # to 150" (trial 69c)
+    assert main(['reparam', str(tmp_path / 'run300'), str(tmp_path / 'run300at150'), '--input-size', '1,150']) == 0
+    capsys.readouterr()
+    assert main(['evaluate-seq', str(tmp_path / 'run300at150')]) == 0
+    assert 'its weights were trained at 300 steps: each series is read at 150 steps, which is not what' in \
+        capsys.readouterr().err
     # the reparam hint, copied with L=300: deployed for 300, recorded as trained at 300, scored as the run, no warning
     # (trial 69c: --input-size 1,300 left "taken as the cfg's 150" in the folder, and evaluate-seq warned falsely,
     # naming the registered weights as the training form of the file's)
@@ -1304,6 +1328,58 @@ def test_a_file_that_records_another_length_is_scored_at_it_without_seq_len(tmp_
         assert main(['evaluate-seq', str(tmp_path / run), '--model-kwargs',
                      f'pretrained_cfg_overlay={{"input_size": [1, 1, {other}]}}']) == 0
         assert re.search(r'accuracy \S+ \(\d+/150\)', capsys.readouterr().out).group(0) != scores[0]
+
+
+def test_an_input_size_stated_against_the_recorded_trained_length_warns(tmp_path, capsys):
+    """Trial 69d #1: an overlay's input size over weights that record another trained length was taken silently:
+    GunPoint's weights (trained at 150) given ``"input_size": [1, 1, 300]`` scored 0.4933 for 1.0, and saved or
+    deployed they said trained at 300; #2: a folder saved so could not be corrected by stating 150 again. The
+    caller's word is taken (timm's overlay), with a warning whose hint (seq_len=) scores the weights as trained, and
+    the description says which length the weights recorded; every route (the tag, an overlay's file,
+    checkpoint_path=, a folder) the same."""
+    import warnings
+    import smpconvnet
+    from smpconvnet.weights.folders import cfg_trained_length
+    gp = str(Path(smpconvnet.__file__).parent / 'pretrained' / 'smpconv_tcn_gunpoint.aeon' / 'model.safetensors')
+    stated = ['--model-kwargs', 'pretrained_cfg_overlay={"input_size": [1, 1, 300]}']
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint', *stated]) == 0
+    out, err = capsys.readouterr()
+    assert 'accuracy 0.4933 (74/150)' in out
+    assert ('pretrained_cfg_overlay input_size states 300 steps as the trained length of weights that record 150: '
+            'taken as stated') in err
+    hint = re.search(r'give (seq_len=\d+) \(a deployment length', err).group(1)
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint', '--model-kwargs', hint]) == 0
+    out, err = capsys.readouterr()
+    assert 'accuracy 1.0000 (150/150)' in out and 'warning' not in err
+    note = "trained length as stated with the weights' input size (trained at {}), not the {} they record"
+    for way in (dict(pretrained=True), dict(pretrained=True, pretrained_cfg_overlay=dict(file=gp)),
+                dict(checkpoint_path=gp)):
+        overlay = dict(way.get('pretrained_cfg_overlay', {}), input_size=[1, 1, 300])
+        with pytest.warns(UserWarning, match='states 300 steps as the trained length of weights that record 150'):
+            model = timm.create_model('smpconv_tcn_gunpoint.aeon', **dict(way, pretrained_cfg_overlay=overlay))
+        assert cfg_trained_length(model.pretrained_cfg) == 300, way
+        assert model.pretrained_cfg['description'].endswith(note.format(300, 150)), way
+    # a folder saved so records 300; stating 150 over it corrects it (said against its record) and scores as trained
+    timm.models.save_for_hf(model, tmp_path / 'said300')
+    corrected = {'input_size': [1, 1, 150]}
+    with pytest.warns(UserWarning, match='states 150 steps as the trained length of weights that record 300'):
+        model = timm.create_model(f'local-dir:{tmp_path / "said300"}', pretrained=True,
+                                  pretrained_cfg_overlay=corrected)
+    assert cfg_trained_length(model.pretrained_cfg) == 150
+    assert model.pretrained_cfg['description'].count('trained at') == 1
+    assert model.pretrained_cfg['description'].endswith(note.format(150, 300))
+    assert main(['evaluate-seq', str(tmp_path / 'said300'), '--model-kwargs',
+                 f'pretrained_cfg_overlay={json.dumps(corrected)}']) == 0
+    assert 'accuracy 1.0000 (150/150)' in capsys.readouterr().out
+    # no word where nothing is contradicted: the recorded length stated, a deployment length, kernels of a fixed
+    # length (any input length is theirs)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        for name, kwargs in (('smpconv_tcn_gunpoint', dict(pretrained_cfg_overlay={'input_size': [1, 1, 150]})),
+                             ('smpconv_tcn_gunpoint', dict(seq_len=300)),
+                             ('smpconv_tcn_arrowhead', dict(pretrained_cfg_overlay={'input_size': [1, 1, 300]}))):
+            model = timm.create_model(name, pretrained=True, **kwargs)
+            assert 'they record' not in model.pretrained_cfg['description']
 
 
 def test_a_model_created_for_another_seq_len_keeps_its_trained_length(tmp_path, capsys):

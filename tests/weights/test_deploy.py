@@ -1120,8 +1120,8 @@ def test_trained_weights_created_for_another_length_keep_their_trained_length(tm
         model = timm.create_model('smpconv_tcn_gunpoint.aeon', seq_len=200, **kwargs)
         assert cfg_trained_length(model.pretrained_cfg) is None
         assert model.pretrained_cfg['description'].endswith(
-            "; seq_len=200, its deployment length (trained at 150); trained length not recorded with these weights "
-            "(taken as the cfg's 150 steps)")
+            "; seq_len=200, its deployment length (taken as trained at 150); trained length not recorded with these "
+            "weights (taken as the cfg's 150 steps)")
     random = timm.create_model('smpconv_tcn_gunpoint.aeon', seq_len=200)
     assert cfg_trained_length(random.pretrained_cfg) is None
     assert random.pretrained_cfg['description'].startswith('created with pretrained=False: initialised at random')
