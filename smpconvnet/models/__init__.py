@@ -22,13 +22,13 @@ from ._checkpoint import (
     with_class_defaults,
 )
 from ._pretrained import (
-    NOT_RECORDED, WEIGHTS_DIR, PretrainedWeightsNotFoundError, adapted_channels_note, adapted_from_channels,
-    cfg_trained_length, describes_trained_weights, folder_weights_metadata, hub_namespace, is_project_model,
-    is_weight_source_error, length_not_recorded_note, length_stated_note, new_classifier_note, overlay_sources,
-    recorded_trained_length, said_length_not_recorded, said_other_weights, said_random, said_trained_length,
-    say_checkpoint_loaded, set_hub_namespace, stated_length_option, tag_in_chans_option, tagged_name, trained_at,
-    trained_from_description, weights_channels, weights_loaded_after, weights_location, with_build_notes,
-    with_channels, with_note, with_num_classes,
+    NOT_RECORDED, WEIGHTS_DIR, PretrainedWeightsNotFoundError, adapted_back_message, adapted_channels_note,
+    adapted_from_channels, cfg_trained_length, describes_trained_weights, folder_weights_metadata, hub_namespace,
+    is_project_model, is_weight_source_error, length_not_recorded_note, length_stated_note, new_classifier_note,
+    overlay_sources, recorded_trained_length, said_contradicted_length, said_length_not_recorded, said_other_weights,
+    said_random, said_trained_length, say_checkpoint_loaded, say_saved_adaptation, set_hub_namespace,
+    stated_length_option, tag_in_chans_option, tagged_name, trained_at, trained_from_description, weights_channels,
+    weights_loaded_after, weights_location, with_build_notes, with_channels, with_note, with_num_classes,
 )
 from .smpconvnet import SMPConvNet, checkpoint_filter_fn, deployed_model_args, infer_config_from_checkpoint
 from .smpconv_tcn import (
@@ -50,7 +50,7 @@ def checkpoint_loaded(model, source: str, path: str, weights_chans: Optional[int
     pretrained=False it said random ones, with True the tag's; a first layer adapted from the file's
     ``weights_chans`` input channels), trained at the length the file records, else its cfg's, where an SMP-TCN was
     built for another, and of that length where built for none (``follow_loaded_file_length``)."""
-    say_checkpoint_loaded(model, source, weights_chans)
+    say_checkpoint_loaded(model, source, weights_chans, path)
     follow_loaded_file_length(model, path)
 
 

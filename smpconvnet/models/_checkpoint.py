@@ -31,8 +31,8 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'other_size_keys',
            'first_layer_adapted_by_filter', 'first_layer_record', 'FirstLayerRecord',
            'FEATURE_WRAPPERS',
-           'record_loaded_classes', 'RECORDED_ARGS_KEY', 'RECORDED_TRAINED_LENGTH', 'recorded_args_metadata',
-           'recorded_metadata_length', 'recorded_model_args',
+           'record_loaded_classes', 'RECORDED_ARGS_KEY', 'RECORDED_TRAINED_LENGTH', 'RECORDED_ADAPTED_FROM',
+           'recorded_args_metadata', 'recorded_metadata_length', 'recorded_metadata_adaptation', 'recorded_model_args',
            'training_record', 'TrainingRecord',
            'differing_recorded_args', 'as_trained_hint', 'check_recorded_architecture', 'with_class_defaults',
            'train_py_model_args', 'is_project_model', 'safe_torch_load', 'warn_clamped_radii',
@@ -53,6 +53,9 @@ RECORDED_ARGS_KEY = 'model_args'
 # sequence model's weights were trained at, as their cfg states it; a copy of the file alone tells it too (its model
 # arguments' seq_len is a deployment length: a run created with seq_len=300 trains at its data's length)
 RECORDED_TRAINED_LENGTH = '@trained_length'
+# another such entry: the input channels of the weights a first layer was adapted from before these were saved (a
+# copy of an adapted folder's file then tells it: trial 69 F3, refused on the data it was adapted from, no way on)
+RECORDED_ADAPTED_FROM = '@adapted_from_channels'
 # the files of a timm / Hub model folder: its weights (either) and the config.json beside them
 _FOLDER_WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
 _FOLDER_CONFIG = 'config.json'
@@ -120,19 +123,22 @@ def check_weights_file(path: Union[str, Path]) -> Path:
     return path
 
 
-def recorded_args_metadata(model_args: Optional[Dict[str, Any]],
-                           trained_length: Optional[int] = None) -> Optional[Dict[str, str]]:
+def recorded_args_metadata(model_args: Optional[Dict[str, Any]], trained_length: Optional[int] = None,
+                           adapted_from: Optional[int] = None) -> Optional[Dict[str, str]]:
     """The safetensors metadata of a weights file whose model was built with ``model_args`` (its architecture, as a
     model folder's config.json records it): the arguments as JSON under ``RECORDED_ARGS_KEY``, so that a copy of the
     file alone still tells them (``recorded_model_args``), with ``trained_length`` (a sequence model's weights'
-    trained length, where known) as ``RECORDED_TRAINED_LENGTH`` (``recorded_metadata_length``); ``None`` where there
-    are no arguments (timm's ``save_for_hf`` writes no metadata either).
+    trained length, where known) as ``RECORDED_TRAINED_LENGTH`` (``recorded_metadata_length``) and ``adapted_from``
+    (the input channels of the weights its first layer was adapted from) as ``RECORDED_ADAPTED_FROM``
+    (``recorded_metadata_adaptation``); ``None`` where there are no arguments (timm's ``save_for_hf`` writes no metadata
+    either).
 
     One key only, and no ``'format'`` entry: safetensors writes the metadata map in a random order each time
     (safetensors issue 584), so a second key would make two saves of the same weights differ byte for byte."""
     if not model_args:
         return None
-    record = dict(model_args, **({RECORDED_TRAINED_LENGTH: int(trained_length)} if trained_length else {}))
+    record = dict(model_args, **({RECORDED_TRAINED_LENGTH: int(trained_length)} if trained_length else {}),
+                  **({RECORDED_ADAPTED_FROM: int(adapted_from)} if adapted_from else {}))
     return {RECORDED_ARGS_KEY: json.dumps(record, sort_keys=True)}
 
 
@@ -156,6 +162,20 @@ def recorded_metadata_length(path: Union[str, Path]) -> Optional[int]:
         return None
     length = (_metadata_record(path) or {}).get(RECORDED_TRAINED_LENGTH)
     return length if isinstance(length, int) and not isinstance(length, bool) and length > 0 else None
+
+
+def recorded_metadata_adaptation(path: Union[str, Path]) -> Optional[Tuple[int, int]]:
+    """Where a safetensors file's metadata records that its first layer was adapted before it was saved
+    (``recorded_args_metadata``): its input channels and those of the weights it was adapted from; else None."""
+    path = Path(path)
+    if not is_safetensors_file(path) or not path.is_file():
+        return None
+    record = _metadata_record(path) or {}
+    chans, adapted = record.get('in_chans'), record.get(RECORDED_ADAPTED_FROM)
+    counts = (chans, adapted)
+    if all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in counts) and chans != adapted:
+        return chans, adapted
+    return None
 
 
 def train_py_model_args(args: argparse.Namespace) -> Dict[str, Any]:

@@ -23,7 +23,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 from ._checkpoint import (
     FILTER_ERROR_PREFIXES, cached_hub_file, check_recorded_architecture, folder_weights_file, is_project_model,
     is_unsuffixed_safetensors, model_folder_of, probe_weights_file, read_error_message, recorded_args_metadata,
-    recorded_metadata_length, recorded_model_hint, training_record)
+    recorded_metadata_adaptation, recorded_metadata_length, recorded_model_hint, training_record)
 
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
@@ -38,7 +38,8 @@ __all__ = [
     'recorded_trained_length', 'cfg_trained_length', 'with_num_classes', 'weights_channels', 'adapted_from_channels',
     'tag_in_chans_option', 'folder_weights_metadata', 'length_not_recorded_note', 'said_length_not_recorded',
     'without_length_not_recorded', 'length_stated_note', 'stated_length_option', 'stated_length_contradiction',
-    'without_length_stated', 'with_length_not_recorded',
+    'without_length_stated', 'with_length_not_recorded', 'say_saved_adaptation', 'adapted_back_message',
+    'said_contradicted_length',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -178,6 +179,7 @@ def say_if_random(model: Any, pretrained: bool, kwargs: Dict[str, Any]) -> Any:
     if pretrained:
         if overlay.get('file'):  # timm's way to give a model other weights: those, not the tag's (trial 60)
             say_weights_loaded(model, f"{overlay['file']} (pretrained_cfg_overlay file=)", trained=True)
+            say_saved_adaptation(model, overlay['file'])
         return model
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)
@@ -300,17 +302,39 @@ def said_other_weights(cfg: Dict[str, Any]) -> bool:
     return (cfg.get('description') or '').startswith(_SAYS_WHOSE) or said_random(cfg)
 
 
-def say_checkpoint_loaded(model: Any, source: str, weights_chans: Optional[int] = None) -> None:
+def say_checkpoint_loaded(model: Any, source: str, weights_chans: Optional[int] = None,
+                          path: Optional[Union[str, Path]] = None) -> None:
     """``say_weights_loaded`` for a checkpoint loaded over whatever ``model`` held, strictly (timm's
     ``checkpoint_path=``, a timm script's ``--checkpoint``): the file's weights, its classifier included; a first
     layer adapted to the model's input channels from the file's ``weights_chans`` said so (``adapted_channels_note``,
-    as for the other routes: trial 68 F)."""
+    as for the other routes: trial 68 F), after what the file ``path`` records of an adaptation before it was saved
+    (``say_saved_adaptation``)."""
     say_weights_loaded(model, source, trained=True, classifier_loaded=True)
+    if path is not None:
+        say_saved_adaptation(model, path)
     for module in model.modules():
         cfg, chans = getattr(module, 'pretrained_cfg', None), getattr(module, 'in_chans', None)
         if isinstance(cfg, dict) and isinstance(chans, int) and weights_chans and weights_chans != chans:
             module.pretrained_cfg = module.default_cfg = dict(cfg, description=with_note(
                 cfg.get('description') or '', adapted_channels_note(chans, weights_chans)))
+
+
+def say_saved_adaptation(model: Any, path: Union[str, Path]) -> None:
+    """Where the weight file ``path`` loaded into ``model`` records that its first layer was adapted from other
+    weights' channels before it was saved (``recorded_metadata_adaptation``), its description says so, as a folder
+    saved so does (``_NOTES_AT_BUILD``), before any note of this build's own adaptation: the hints and checks that read
+    a folder's (``adapted_from_channels``) read a copy of its file alike (trial 69 F3: refused on the 1-channel series
+    the 2-channel copy was adapted from, with no way on)."""
+    adaptation = recorded_metadata_adaptation(path)
+    if adaptation is None:
+        return
+    note = (f"first layer adapted before these weights were saved ({adaptation[0]} input channels from the weights' "
+            f"{adaptation[1]})" + _SINCE_SAVED)
+    for module in model.modules():
+        cfg = getattr(module, 'pretrained_cfg', None)
+        if isinstance(cfg, dict) and _ADAPTED_NOTE.search(cfg.get('description') or '') is None:
+            module.pretrained_cfg = module.default_cfg = dict(cfg, description=with_note(cfg.get('description') or '',
+                                                                                           note))
 
 
 def say_weights_loaded(model: Any, source: str, trained: bool = False, classifier_loaded: bool = False) -> None:
@@ -394,6 +418,19 @@ def tag_in_chans_option(cfg: Dict[str, Any], chans: int) -> str:
     for 3 channels, which it refuses)."""
     adapted = adapted_from_channels(cfg)
     return f' --model-kwargs in_chans={chans}' if adapted and adapted != chans else ''
+
+
+def adapted_back_message(name: str, cfg: Dict[str, Any], chans: int, outcome: str) -> Optional[str]:
+    """Where ``name``'s first layer, of ``chans`` input channels, was adapted to others from weights of as many and
+    back (a folder saved so, loaded with ``in_chans=``; ``adapted_from_channels``), what a command that scores,
+    deploys or exports it warns, ``outcome`` saying what is then not the weights it was adapted from (trial 69 F1:
+    scored 0.3973 for 0.9838 without a word; 69b (c)1: deployed and exported so); None otherwise. timm's rule gives
+    back weights of 1 channel only."""
+    if adapted_from_channels(cfg) != chans or chans == 1:
+        return None
+    return (f"{name}'s first layer was adapted from weights of {chans} channels to others and back (its description "
+            f"says so): timm's rule does not give back weights of more than 1 channel, and their per-channel "
+            f"normalisation was averaged, so {outcome}")
 
 
 def adapted_channels_note(chans: int, trained: int) -> str:
@@ -544,10 +581,17 @@ def cfg_trained_length(cfg: Dict[str, Any]) -> Optional[int]:
 def folder_weights_metadata(config: Dict[str, Any], sequence: bool = True) -> Optional[Dict[str, str]]:
     """The safetensors metadata of the weights of a model folder whose config.json is ``config``
     (``recorded_args_metadata``): its ``model_args``, and for a ``sequence`` model the length its pretrained cfg says
-    the weights were trained at (``cfg_trained_length``), so that a copy of the file alone tells both (trial 68 B: a
-    copy of a run trained at 300 was scored at its registered model's 150, 0.66 for 0.94)."""
-    trained = cfg_trained_length(config.get('pretrained_cfg') or {}) if sequence else None
-    return recorded_args_metadata(config.get('model_args'), trained)
+    the weights were trained at (``cfg_trained_length``), and the channels of the weights its first layer was adapted
+    from (``adapted_from_channels``), so that a copy of the file alone tells them (trial 68 B: a copy of a run trained
+    at 300 was scored at its registered model's 150, 0.66 for 0.94; trial 69 F3: a copy of a folder adapted from 1
+    channel to 2 was refused on the 1-channel series, with no way on)."""
+    cfg = config.get('pretrained_cfg') or {}
+    trained = cfg_trained_length(cfg) if sequence else None
+    # (a first layer adapted from other weights' channels: a copy of the file says so, as the folder does)
+    adapted = adapted_from_channels(cfg)
+    chans = (config.get('model_args') or {}).get('in_chans')
+    return recorded_args_metadata(config.get('model_args'), trained,
+                                  adapted if adapted and adapted != chans else None)
 
 
 def length_not_recorded_note(length: int) -> str:
@@ -556,6 +600,13 @@ def length_not_recorded_note(length: int) -> str:
     cfg's length, taken for it (``cfg_trained_length`` is None; read back by ``said_length_not_recorded``). Trial 69b:
     saved or deployed, such a model claimed its cfg's 150 steps as the trained length of weights trained at 300."""
     return f"trained length not recorded with these weights (taken as the cfg's {int(length)} steps)"
+
+
+def said_contradicted_length(cfg: Dict[str, Any]) -> Optional[int]:
+    """The trained length the weights recorded where a pretrained cfg's description says another was stated over it
+    (``length_stated_note``'s ``recorded``), else None."""
+    found = _LENGTH_STATED.search(cfg.get('description') or '')
+    return int(found.group(3)) if found and found.group(3) else None
 
 
 def said_length_not_recorded(cfg: Dict[str, Any]) -> Optional[int]:
@@ -582,9 +633,9 @@ def stated_length_contradiction(stated: int, recorded: int) -> str:
     (``length_stated_note``)."""
     stated, recorded = int(stated), int(recorded)
     return (f'pretrained_cfg_overlay input_size states {stated} steps as the trained length of weights that record '
-            f'{recorded}: taken as stated (evaluate-seq reads series at {stated} steps; saved or deployed, the model '
-            f'says trained at {stated}), which is right only if that record is wrong: kernels that span the whole '
-            f'input compute another function at another length. To run these weights on {stated}-step series, leave '
+            f'{recorded}: taken as stated (evaluate-seq pads shorter series to it; saved or deployed, the model says '
+            f'trained at {stated}), which is right only if that record is wrong: kernels that span the whole input '
+            f'compute another function at another length. To run these weights on {stated}-step series, leave '
             f'the input size out and give seq_len={stated} (a deployment length; the trained length stays '
             f'{recorded})')
 
@@ -605,19 +656,23 @@ def with_length_not_recorded(description: str, length: int) -> str:
 
 
 def without_length_not_recorded(description: str) -> str:
-    """``description`` without ``length_not_recorded_note`` (the trained length given since)."""
-    return _LENGTH_NOT_RECORDED.sub('', description).lstrip('; ')
+    """``description`` without ``length_not_recorded_note`` (the trained length given since), nor a deployment note
+    that names the length taken for it (``trained_at``'s ``taken``)."""
+    said = _LENGTH_NOT_RECORDED.sub('', description)
+    return _SEQ_LEN_NOTE.sub(lambda m: '' if '(taken as trained at' in m.group(0) else m.group(0), said).lstrip('; ')
 
 
 def without_length_stated(description: str, replaced: Optional[int] = None) -> str:
     """``description`` without ``length_stated_note`` (another length stated since), and without a deployment note
     that names the ``replaced`` trained length (a model built for the stated length from a folder that said it was
     trained at ``replaced``)."""
-    said = _LENGTH_STATED.sub('', description)
+    said = _LENGTH_STATED.sub('', description).lstrip('; ')
     if replaced is not None:
-        said = _SEQ_LEN_NOTE.sub(lambda m: '' if said_trained_length({'description': m.group(0)}) == replaced
-                                 else m.group(0), said)
-    return said.lstrip('; ')
+        # (a note's clause: "seq_len=300, its deployment length (trained at 150)", reparam's "whole-series kernels
+        # deployed for 300 steps (trained at 150): ...")
+        first, *notes = said.split('; ')
+        said = '; '.join([first] + [n for n in notes if said_trained_length({'description': n}) != replaced])
+    return said
 
 
 def trained_at(length: int, taken: bool = False) -> str:
@@ -676,7 +731,7 @@ def deployment_description(cfg: Dict[str, Any], length: int, trained: Optional[i
 NOT_RECORDED = 'not recorded: '  # a description's start where the data config was assumed (a bare weight file)
 _TRAINED_AT = re.compile(r'\((?:taken as )?trained at (\d+)\)')
 _LENGTH_STATED = re.compile(r"(^|; )trained length as stated with the weights' input size \(trained at \d+\)"
-                            r"(, not the \d+ they record)?")
+                            r"(, not the (\d+) they record)?")
 _LENGTH_NOT_RECORDED = re.compile(r"(^|; )trained length not recorded with these weights \(taken as the cfg's (\d+) "
                                   r"steps\)")
 # a build's notes as a folder saved since says them: true however many saves ago the build was (trial 66b: "when

@@ -79,8 +79,8 @@ from ._checkpoint import (
     record_loaded_classes, remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
 from ._pretrained import (
     cfg_model_defaults, cfg_trained_length, check_pretrained_record, deployment_description, describes_trained_weights,
-    describe_weights, explain_missing_weights, file_overlay_first, length_stated_note,
-    recorded_trained_length, said_length_not_recorded, said_trained_length, say_deployment_length, say_saved_weights,
+    describe_weights, explain_missing_weights, file_overlay_first, length_stated_note, recorded_trained_length,
+    said_contradicted_length, said_length_not_recorded, said_trained_length, say_deployment_length, say_saved_weights,
     stated_length_contradiction, with_classifier_note, with_length_not_recorded, with_note, without_length_not_recorded,
     without_length_stated)
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
@@ -1958,6 +1958,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     ``input_size`` (its deployment length), set after the weights are loaded so that a deployed checkpoint tells its
     own length."""
     kwargs = file_overlay_first(variant, pretrained, kwargs)
+    _check_overlay_input_size((kwargs.get('pretrained_cfg_overlay') or {}).get('input_size'))
     # the class count and input channels a pretrained cfg states (a folder's or Hub repo's config, an overlay) where
     # the caller gives none, as timm builds any model: the variant's would win over them, and timm's loading would
     # then replace the weights' head at random or sum their first layer to other channels, silently
@@ -1990,7 +1991,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
             model_args.get('pretrained_cfg_overlay') or {},
             first_conv=tuple(f'{m}blocks.0.conv1.small' for m in members),
             classifier=tuple(f'{m}head' for m in members))
-    weights_length, length_unknown, file_length, contradicted = None, False, None, None
+    weights_length, length_unknown, file_length, contradicted, restored = None, False, None, None, None
     if model_args.get('zero_pad_to') is not None:
         # such a model reads exactly zero_pad_to steps: its cfg says so (what info, export and timm users read),
         # whatever length the variant was registered with
@@ -2008,9 +2009,14 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
         length_unknown = bool(pretrained and overlay.get('file') and 'description' not in overlay and not file_record)
         if pretrained and 'input_size' in overlay and whole_architecture(model_args).get('kernel_length') is None:
             # an input size the caller states over weights that record another trained length: taken, and said
-            recorded = file_record if overlay.get('file') else _recorded_length(variant, model_args)
-            if recorded and recorded != int(overlay['input_size'][-1]):
-                warnings.warn(stated_length_contradiction(overlay['input_size'][-1], recorded), UserWarning,
+            recorded, before = (file_record, None) if overlay.get('file') else _recorded_length(variant, model_args)
+            stated = int(overlay['input_size'][-1])
+            if recorded and stated == before:
+                # the length the weights recorded before another was stated against it (a folder saved so): given
+                # back, as recorded, without a word (trial 70: the two warnings' hints then sent the user back)
+                restored = recorded
+            elif recorded and recorded != stated:
+                warnings.warn(stated_length_contradiction(stated, recorded), UserWarning,
                               stacklevel=caller_stacklevel())
                 contradicted = recorded
         length = model_args.get('seq_len')
@@ -2065,13 +2071,14 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     model = describe_weights(remember_create_args(model, kwargs), pretrained, kwargs, classifier=False,
                              weights_chans=first_layer.weights_chans)
     if model_args.get('zero_pad_to') is None:  # (after the description of the weights loaded: it replaces the cfg's)
-        say_length_recorded(model, unknown=length_unknown,
-                            stated='input_size' in (kwargs.get('pretrained_cfg_overlay') or {}), contradicted=contradicted)
+        said_size = 'input_size' in (kwargs.get('pretrained_cfg_overlay') or {})
+        say_length_recorded(model, unknown=length_unknown, stated=said_size, contradicted=contradicted,
+                            restored=restored)
     return model
 
 
 def say_length_recorded(model: nn.Module, unknown: bool, stated: bool = False,
-                        contradicted: Optional[int] = None) -> None:
+                        contradicted: Optional[int] = None, restored: Optional[int] = None) -> None:
     """Where weights loaded from a file that records no trained length (``unknown``: an overlay's ``file=``, a
     ``checkpoint_path=``) went into a model whose kernels span the whole input (another kernel at another length), its
     description says so (trial 69b: weights trained at 300 were saved as trained at 150, scored 0.66 for 0.94 without
@@ -2079,7 +2086,9 @@ def say_length_recorded(model: nn.Module, unknown: bool, stated: bool = False,
     folder saved from it, its card and its weights' metadata do not call it trained; evaluate-seq, reparam and export
     warn), or, ``stated`` (the caller's overlay ``input_size``, what their hints give), that length as the trained one
     (``length_stated_note``), also over a folder saved from such a model. ``contradicted``: the other trained length
-    the weights record, which the stated one replaced (said too, where no deployment length says the stated one)."""
+    the weights record, which the stated one replaced (said too, where no deployment length says the stated one).
+    ``restored``: a length stated before against the weights' record, which the caller's gives back: its notes
+    dropped."""
     spans = any(kernels_span_the_input(m) for m in model.modules() if isinstance(m, (SMPConvTCN, SMPConvTCNEnsemble)))
     if not spans:
         return
@@ -2090,6 +2099,8 @@ def say_length_recorded(model: nn.Module, unknown: bool, stated: bool = False,
         said = cfg.get('description') or ''
         if stated and (unknown or said_length_not_recorded(cfg) is not None):
             said = with_note(without_length_not_recorded(said), length_stated_note(sequence_input_size(cfg)[1]))
+        elif stated and restored:
+            said = without_length_stated(said, restored)
         elif stated and contradicted and said_trained_length(
                 {'description': without_length_stated(said, contradicted)}) is None:
             # (an earlier statement's notes replaced: a folder saved with a wrong one is corrected so)
@@ -2159,16 +2170,28 @@ def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained:
         say_length_recorded(model, unknown=False, stated=True, contradicted=contradicted)
 
 
-def _recorded_length(variant: str, model_args: Dict[str, Any]) -> Optional[int]:
-    # the trained length the weights' own cfg records (the tag's, a folder's), the caller's input size left out
+def _check_overlay_input_size(size: Any) -> None:
+    # a caller's input size in timm's (C, 1, L) form: [1, 300] ended in an AssertionError inside timm, and the image
+    # order [1, 300, 1] stated a trained length of 1 step (trial 70)
+    ok = isinstance(size, (list, tuple)) and len(size) == 3 and all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in size) and size[1] == 1
+    if size is not None and not ok:
+        raise ValueError(f"pretrained_cfg_overlay input_size {size!r}: a sequence model's input size is [C, 1, L] "
+                         f"(its input channels, 1, its length in steps), e.g. [1, 1, 300]")
+
+
+def _recorded_length(variant: str, model_args: Dict[str, Any]) -> Tuple[Optional[int], Optional[int]]:
+    # the trained length the weights' own cfg records (the tag's, a folder's), the caller's input size left out, and
+    # the one they recorded before, where that was stated against it (said_contradicted_length)
     from timm.models._builder import resolve_pretrained_cfg
     overlay = {k: v for k, v in (model_args.get('pretrained_cfg_overlay') or {}).items()
                if k not in ('input_size', 'pool_size')}
     try:
         cfg = resolve_pretrained_cfg(variant, model_args.get('pretrained_cfg'), overlay)
     except (TypeError, ValueError):
-        return None
-    return cfg_trained_length(cfg.to_dict()) if cfg is not None else None
+        return None, None
+    cfg = cfg.to_dict() if cfg is not None else {}
+    return cfg_trained_length(cfg) if cfg else None, said_contradicted_length(cfg)
 
 
 def _registered_length(variant: str, model_args: Dict[str, Any]) -> Optional[int]:

@@ -46,10 +46,10 @@ from ..user_warnings import caller_stacklevel
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
-from ..models import (adapted_from_channels, cfg_trained_length, command_line_value, folder_weights_file,
-                      folder_weights_metadata, has_batchnorm, recorded_trained_length,
-                      said_length_not_recorded, said_trained_length, stated_length_option, tag_in_chans_option,
-                      tagged_name, weights_channels)
+from ..models import (adapted_back_message, adapted_from_channels, cfg_trained_length, command_line_value,
+                      describes_trained_weights, folder_weights_file, folder_weights_metadata, has_batchnorm,
+                      recorded_trained_length, said_contradicted_length, said_length_not_recorded,
+                      said_trained_length, stated_length_option, tag_in_chans_option, tagged_name, weights_channels)
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input
 from ..weights.sources import (
     changed_computation, changed_computation_message, check_none_kwargs, load_model_with_config,
@@ -1147,14 +1147,10 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         raise ValueError(f'{name} has {data.num_channels} channels, {model_name} expects {in_chans}'
                          + (f': evaluate a model trained on {name} (the shipped one: smpconvnet evaluate-seq '
                             f'{shipped})' if shipped else ''))
-    if adapted_from == in_chans != 1:
-        # adapted to other channels and back (a folder saved so, loaded with in_chans=): neither the weights nor their
-        # per-channel normalisation are those it was adapted from (trial 69 F1: 0.3973 for 0.9838, said nothing)
-        warnings.warn(f'{model_name}\'s first layer was adapted from weights of {in_chans} channels to others and '
-                      f'back (its description says so): timm\'s rule does not give back weights of more than 1 '
-                      f'channel, and their per-channel normalisation was averaged, so this accuracy is not that of the '
-                      f'weights it was adapted from' + (f' ({evaluate_adapted})' if evaluate_adapted else ''),
-                      stacklevel=caller_stacklevel())
+    adapted_back = adapted_back_message(model_name, cfg, in_chans, 'this accuracy is not that of the weights it was '
+                                        'adapted from' + (f' ({evaluate_adapted})' if evaluate_adapted else ''))
+    if adapted_back:
+        warnings.warn(adapted_back, stacklevel=caller_stacklevel())
     deployed_for = fixed_input_lengths(model)
     # the length the weights were trained at: their cfg's (its "(trained at N)", else its input size: a deployed
     # folder of trained weights was deployed at it; trial 67d #9), else what the folder or file records (a folder
@@ -1167,16 +1163,22 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     # a command that works copied as it is where the registered weights are named; words where they are not (a
     # placeholder command, 'reparam SRC DST', ran as one); the trained length given (trial 68 E: "without
     # --input-size" deployed a model created with seq_len=300, trained at 150, for 300 again)
-    size = f'--input-size {in_chans},{known}' if known else ''
-    redeploy = ((f'smpconvnet reparam {origin} {origin.split(".")[0]}-deployed' + (f' {size}' if size else '')
+    def redeploy(length: Optional[int]) -> str:
+        size = f'--input-size {in_chans},{length}' if length else ''
+        return ((f'smpconvnet reparam {origin} {origin.split(".")[0]}-deployed' + (f' {size}' if size else '')
                  + chans_kwarg) if origin else
                 'smpconvnet reparam of the training-form model or folder into a new folder'
                 + (f', with {size}' if size else ''))
     if deployed_for and data.max_length > max(deployed_for):
+        # (for the longest series where it is longer than the trained length, as the training form scores it: trial
+        # 70, a model stated trained at 100 steps was sent to deploy for 100 again, refused again)
         raise ValueError(f'{model_name} is deployed for series of {max(deployed_for)} steps (its kernels are '
                          f'materialised for that length), but the {split} split of {name} has series of up to '
                          f'{data.max_length}: evaluate the training-form model it was deployed from{evaluate_origin}, '
-                         f'or deploy that one again for the length it was trained at ({redeploy})')
+                         + (f'or deploy that one again for the series\' {data.max_length} steps, more than the '
+                            f'{known} it was trained at ({redeploy(data.max_length)})'
+                            if known and known < data.max_length else
+                            f'or deploy that one again for the length it was trained at ({redeploy(known)})'))
     if recorded and name != recorded:
         # after the refusals (a warning before an error said nothing useful); labels are names only: '1' of one set
         # and '1' of another are unrelated classes
@@ -1192,8 +1194,9 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     trained = said_trained_length(cfg)
     same = bool((lengths == lengths[0]).all())
     assumed = said_length_not_recorded(cfg)
+    # (series longer than the trained length: the training form reads them at their length, as deployed for it)
     if deployed_for and kernels_span_the_input(model) and (
-            (known is not None and known not in deployed_for)
+            (known is not None and max(known, data.max_length) not in deployed_for)
             or (known is None and assumed is None and same and int(lengths[0]) not in deployed_for)):
         # every series is zero-padded to the deployed length: kernels spanning the whole input then compute
         # something else than the trained model (which saw the set's own length, or its trained one), silently
@@ -1204,18 +1207,36 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         # (series of the deployed length already are read as they are: trial 69c said "zero-padded to 150" of them)
         read = (f'each series is read at {max(deployed_for)} steps' if same and int(lengths[0]) == max(deployed_for)
                 else f'each series is zero-padded to {max(deployed_for)}')
+        if known is None and not describes_trained_weights(cfg):
+            # what trained the weights is not recorded (a folder timm's save_for_hf wrote of one whose length was
+            # not: trial 70 called the run's own 0.94 "not the trained model's")
+            said = (f'and what trained its weights is not recorded (its description says so): {read}, so this accuracy '
+                    f'is the trained model\'s only if they were trained at {max(deployed_for)} steps; otherwise '
+                    f'deploy the model it was deployed from again for the length they were trained at')
+        else:
+            said = (f'but {seen}: {read}, which is not what the model was trained on, so this accuracy is not the '
+                    f'trained model\'s; evaluate the training-form model it was deployed from{evaluate_origin}, or '
+                    f'deploy that one again for the length it was trained at ({redeploy(known)})')
         warnings.warn(f'{model_name} is deployed for {max(deployed_for)} steps and its kernels span the whole input, '
-                      f'but {seen}: {read}, which is not what the model was '
-                      f"trained on, so this accuracy is not the trained model's; evaluate the training-form model it "
-                      f'was deployed from{evaluate_origin}, or deploy that one again for the length it was trained at '
-                      f'({redeploy})',
-                      stacklevel=caller_stacklevel())
+                      + said, stacklevel=caller_stacklevel())
     data = seq_data.standardize(data, cfg['mean'], cfg['std'])
     # keep the trained input length (the kernel grid); only a longer test sequence extends it. A training-form model
     # created for another deployment length (seq_len=) is scored at the trained one: its kernels are sampled for the
     # input's length, and the deployment length is reparameterize()'s (it scored 0.49 for weights that score 1.0)
     if not deployed_for and trained is not None:
         length = trained
+    contradicted = said_contradicted_length(cfg)
+    stated_now = 'input_size' in (kwargs.get('pretrained_cfg_overlay') or {})  # (warned as the model was built)
+    if contradicted is not None and not stated_now and kernels_span_the_input(model):
+        # a length stated against the weights' record, taken (trial 70: a folder saved or deployed so scored 0.4933
+        # for 1.0 with no word, the warning given only when it was made)
+        warnings.warn(f'{model_name}: its trained length was stated as {known} steps against the {contradicted} its '
+                      f'weights record (its description says so), and its kernels span the whole input: this accuracy '
+                      f'is the trained model\'s only if that record was wrong; '
+                      + ('deploy the model it was deployed from again without that input size' if deployed_for else
+                         'to score the weights as recorded, state their length: --model-kwargs '
+                         + shlex.quote(f'pretrained_cfg_overlay={{"input_size": [{in_chans}, 1, {contradicted}]}}')),
+                      stacklevel=caller_stacklevel())
     if assumed is not None and kernels_span_the_input(model):
         # weights of a file that records no trained length (checkpoint_path=, an overlay's file, a folder saved from
         # such a model): whole-series kernels are another kernel at another length (trial 69 F4, 69b: a state dict of

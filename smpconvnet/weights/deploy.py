@@ -25,9 +25,10 @@ import torch
 from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
-from ..models import (SMPConvTCN, SMPConvTCNEnsemble, adapted_channels_note, describes_trained_weights, has_batchnorm,
-                      kernels_span_the_input, new_classifier_note, said_length_not_recorded, stated_length_option,
-                      tag_in_chans_option, tagged_name, trained_at, two_branch_eval, weights_channels, with_note)
+from ..models import (SMPConvTCN, SMPConvTCNEnsemble, adapted_back_message, adapted_channels_note,
+                      describes_trained_weights, has_batchnorm, kernels_span_the_input, new_classifier_note,
+                      said_length_not_recorded, stated_length_option, tag_in_chans_option, tagged_name, trained_at,
+                      two_branch_eval, weights_channels, with_note)
 from .folders import (TRAINED_WITH_KEY, cfg_trained_length, check_not_managed, foreign_to_model_folder,
                       local_paths_to_names, model_card, print_step, set_pretrained_cfg,
                       with_channels, write_model_folder)
@@ -163,6 +164,18 @@ def warn_new_classifier(src: str, model: torch.nn.Module, model_kwargs: Optional
                       f'num_classes=0 the features without a classifier)', UserWarning, stacklevel=caller_stacklevel())
 
 
+def warn_adapted_back(src: str, model: torch.nn.Module, what: str) -> None:
+    """A UserWarning where ``src``'s first layer was adapted to other channels and back (``adapted_back_message``):
+    ``what`` it writes (the deployed model, the exported file) is not the weights it was adapted from."""
+    cfg = model.pretrained_cfg
+    origin = tagged_name(cfg)
+    said = adapted_back_message(src, cfg, int(cfg['input_size'][0]) if cfg.get('input_size') else 0,
+                                f'{what} is not the weights it was adapted from'
+                                + (f' (give {origin} instead of {src})' if origin else ''))
+    if said:
+        warnings.warn(said, UserWarning, stacklevel=caller_stacklevel())
+
+
 def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Tensor,
                              model_kwargs: Optional[Dict[str, Any]] = None):
     """Refuse a length no kernel can be deployed for (said as the option; the model's own error is the Python
@@ -188,8 +201,8 @@ def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Te
                       f'cfg\'s, were taken for it), and its kernels span the whole input: deployed for {length} steps, '
                       f'it is the trained model only if they were trained at {length}; deploy the model it was '
                       f'deployed from again with the length L they were trained at (train-seq --length L) stated as '
-                      f'their input size: smpconvnet reparam of it with ' + stated_length_option(None, example.shape[1]),
-                      UserWarning, stacklevel=caller_stacklevel())
+                      f'their input size: smpconvnet reparam of it with '
+                      + stated_length_option(None, example.shape[1]), UserWarning, stacklevel=caller_stacklevel())
         return
     if assumed is not None:
         # weights of a file that records no trained length (trial 69b: deployed for the cfg's 150, silently, weights
@@ -310,6 +323,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     model.eval()
     print_step(f'      {source}', quiet)
     warn_new_classifier(src, model, model_kwargs, source)
+    warn_adapted_back(src, model, 'the deployed model')
     changed = _warn_changed_computation(src, model_kwargs, source, 'deploy')
     if is_deployed(model):
         raise ValueError(f'{src} is already deployed (re-parameterised): it is the inference form reparam writes; '
@@ -563,6 +577,7 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     model.eval()
     print_step(f'      {source}', quiet)
     warn_new_classifier(src, model, model_kwargs, source)
+    warn_adapted_back(src, model, 'the exported file')
     print_step('[2/4] re-parameterising', quiet)
     zero_pad_to = getattr(model, 'zero_pad_to', None)
     if fmt == 'onnx' and zero_pad_to is not None and input_size is not None and input_size[-1] != zero_pad_to:

@@ -2,6 +2,7 @@
 TorchScript, each checked against PyTorch."""
 import copy
 import json
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -1303,6 +1304,23 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
                 f'in_chans=1') in err, err
     assert main(['evaluate-seq', str(tmp_path / 'two'), '--model-kwargs', 'in_chans=1']) == 0  # the hint, copied
     assert capsys.readouterr().out.split('accuracy ')[1].split(' in ')[0] == tag_score  # adapted back exactly
+    # a copy of such a folder's file (this project's writers record the adaptation in its metadata): the same
+    # refusal and hint on every route that loads a file (trial 69 F3: "as the series they were trained on", no way on)
+    push_model(two, 'me/x', dry_run=str(tmp_path / 'two-pushed'), quiet=True)
+    copied = tmp_path / 'two.safetensors'
+    shutil.copy(tmp_path / 'two-pushed' / 'model.safetensors', copied)
+    for way in (f'pretrained_cfg_overlay={{"file": "{copied}"}}', f'checkpoint_path={copied}'):
+        argv = ['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', way]
+        assert main(argv + ['in_chans=2']) == 1
+        err = capsys.readouterr().err
+        assert 'its first layer was adapted to 2 from weights of 1' in err, err
+        hint = re.search(r'pass --model-kwargs (in_chans=\d+)', err).group(1)
+        assert main(argv + [hint]) == 0, way
+        assert capsys.readouterr().out.split('accuracy ')[1].split(' in ')[0] == tag_score
+    from smpconvnet import load_model
+    with pytest.warns(UserWarning, match='names no model'):
+        said = load_model(str(copied))[0].pretrained_cfg['description']
+    assert "first layer adapted before these weights were saved (2 input channels from the weights' 1)" in said
     # deployed, it does not adapt back: the hint names the weights it was adapted from, and in_chans=1 is refused
     # without "as the series they were trained on" (trial 69 F2: the two refusals sent the user to each other)
     assert main(['reparam', str(tmp_path / 'two'), str(tmp_path / 'two-dep')]) == 0
@@ -1322,6 +1340,17 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
     assert err.endswith('(smpconvnet evaluate-seq smpconv_tcn_japanesevowels.aeon)')
     assert main(['evaluate-seq', str(tmp_path / 'jv24'), '--model-kwargs', 'in_chans=12']) == 0
     assert "jv24's first layer was adapted from weights of 12 channels to others and back" in capsys.readouterr().err
+    # deployed or exported so, the same (trial 69b (c)1: without a word); the hint's weights deploy with none
+    for command, what, out in (('reparam', 'the deployed model', []), ('export', 'the exported file', ['-o'])):
+        suffix = '.onnx' if out else ''
+        assert main([command, str(tmp_path / 'jv24'), *out, str(tmp_path / f'jv12{suffix}'), '--model-kwargs',
+                     'in_chans=12']) == 0
+        err = capsys.readouterr().err
+        assert "jv24's first layer was adapted from weights of 12 channels to others and back" in err, err
+        hint = re.search(r'\(give (\S+) instead of (\S+)\)', err)
+        assert f'{what} is not the weights it was adapted from' in err and hint.group(2) == str(tmp_path / 'jv24')
+        assert main([command, hint.group(1), *out, str(tmp_path / f'given{suffix}')]) == 0
+        assert 'warning' not in capsys.readouterr().err
     assert main(['info', str(tmp_path / 'jv24'), '--model-kwargs', 'in_chans=12']) == 0
     assert '(aeon weights, first layer adapted to 12 input channels)' in capsys.readouterr().out.splitlines()[0]
     # deployed with 3 channels and pushed (push_model keeps the tag, as timm's save_for_hf does): its hints name the
@@ -1348,8 +1377,12 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
     capsys.readouterr()
     assert main(['evaluate-seq', str(tmp_path / 'one'), '--dataset', 'GunPoint']) == 1
     err = capsys.readouterr().err.rstrip()
-    hint = ('smpconvnet reparam smpconv_tcn_japanesevowels.aeon smpconv_tcn_japanesevowels-deployed --input-size 1,29 '
-            '--model-kwargs in_chans=1')
+    # (for GunPoint's 150 steps, more than the 29 it was trained at: trial 70, deployed for 29 it was refused again)
+    hint = ('smpconvnet reparam smpconv_tcn_japanesevowels.aeon smpconv_tcn_japanesevowels-deployed --input-size '
+            '1,150 --model-kwargs in_chans=1')
     assert err.endswith(f'({hint})'), err
     assert 'smpconvnet evaluate-seq smpconv_tcn_japanesevowels.aeon' not in err  # (its own data set, 12 channels)
     assert main([*hint.split()[1:3], str(tmp_path / 'redeployed'), *hint.split()[4:]]) == 0
+    capsys.readouterr()
+    assert main(['evaluate-seq', str(tmp_path / 'redeployed'), '--dataset', 'GunPoint']) == 0
+    assert 'is deployed for 150 steps' not in capsys.readouterr().err  # (as the training form reads them)
