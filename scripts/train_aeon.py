@@ -245,6 +245,14 @@ _FCN_WARP_ROUND = ('A later round (`--candidates {}`) added window slicing (a ra
                    'model only (the augmentation round); its rule was written down before its runs.')
 
 
+# the weights' moving average on ArrowHead's chosen recipe: it had run on the last-step 200-epoch model only (decays
+# 0.99 / 0.995); FCN's regime makes about 10,500 updates of batches of 4, whose last weights are noisier
+_FCN_EMA_ROUND = ('A later round (`--candidates {}`) exported the exponential moving average of the chosen recipe\'s '
+                  'weights (`--model-ema --model-ema-decay 0.999`: about the last 1,000 of its 10,500 updates, some '
+                  '140 of the 1,500 epochs), which had run on the last-step 200-epoch model only (decays 0.99 and '
+                  '0.995, the moving-average round); its rule was written down before its runs.')
+
+
 def _short(taps, fft=False):
     # short SMP kernels (kernel_length taps instead of the whole series: local shape features pooled over the series,
     # as FCN / ResNet do); init_radius: one tap spacing of the kernel's [-1, 1] grid. fft: the FFT path forced, the
@@ -412,7 +420,9 @@ DATASETS = {
                                   'same_k65_shift_b4_e1500': _short(65, fft=True) + _CENTRED + _SHIFT
                                   + _FCN_SCHEDULE,
                                   'same_k33_shift_warp_b4_e1500': _short(33) + _CENTRED + _SHIFT + _WARP
-                                  + _FCN_SCHEDULE},
+                                  + _FCN_SCHEDULE,
+                                  'same_k33_shift_ema999_b4_e1500': _short(33) + _CENTRED + _SHIFT + _EMA
+                                  + ['--model-ema-decay', '0.999'] + _FCN_SCHEDULE},
                       repeated_note='This check (`--split-seeds 1 2`; its seeds and rule written down before its '
                                     'runs) followed the FCN-regime round: `same_k33_shift_b4_e1500` had held out 33 '
                                     'of the 36 series, level with the chosen `last_e200` (listed first, which kept '
@@ -467,7 +477,8 @@ DATASETS = {
                                'circular shifts (`same_k33_shift_flip_e200`)')
                            + ' ' + _FCN_SCHEDULE_ROUND.format('same_k33_shift_b4_e1500')
                            + ' ' + _ACSF1_KERNEL_ROUND.format('same_k65_shift_b4_e1500')
-                           + ' ' + _FCN_WARP_ROUND.format('same_k33_shift_warp_b4_e1500')),
+                           + ' ' + _FCN_WARP_ROUND.format('same_k33_shift_warp_b4_e1500')
+                           + ' ' + _FCN_EMA_ROUND.format('same_k33_shift_ema999_b4_e1500')),
     'BasicMotions': dict(model='smpconv_tcn_basicmotions', args=['--epochs', '100', '--batch-size', '8'], folds=5,
                          candidates=_POOL_GRID, note=_two_block_note('1.000')),
     'GunPoint': dict(model='smpconv_tcn_gunpoint', args=['--epochs', '100', '--batch-size', '8'], folds=5,
