@@ -32,7 +32,8 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'first_layer_adapted_by_filter', 'first_layer_record', 'FirstLayerRecord',
            'FEATURE_WRAPPERS',
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'RECORDED_TRAINED_LENGTH', 'RECORDED_ADAPTED_FROM',
-           'recorded_args_metadata', 'recorded_metadata_length', 'recorded_metadata_adaptation', 'recorded_model_args',
+           'RECORDED_STATED_AGAINST', 'recorded_args_metadata', 'recorded_metadata_length', 'recorded_metadata_adaptation',
+           'recorded_metadata_stated_against', 'recorded_model_args',
            'training_record', 'TrainingRecord',
            'differing_recorded_args', 'as_trained_hint', 'check_recorded_architecture', 'with_class_defaults',
            'train_py_model_args', 'is_project_model', 'safe_torch_load', 'warn_clamped_radii',
@@ -56,6 +57,9 @@ RECORDED_TRAINED_LENGTH = '@trained_length'
 # another such entry: the input channels of the weights a first layer was adapted from before these were saved (a
 # copy of an adapted folder's file then tells it: trial 69 F3, refused on the data it was adapted from, no way on)
 RECORDED_ADAPTED_FROM = '@adapted_from_channels'
+# and the trained length the weights recorded where another was stated against it (length_stated_note's): a copy of
+# the file warns as its folder does (trial 70b: scored 0.4933 for 1.0 without a word)
+RECORDED_STATED_AGAINST = '@stated_against_length'
 # the files of a timm / Hub model folder: its weights (either) and the config.json beside them
 _FOLDER_WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
 _FOLDER_CONFIG = 'config.json'
@@ -124,21 +128,24 @@ def check_weights_file(path: Union[str, Path]) -> Path:
 
 
 def recorded_args_metadata(model_args: Optional[Dict[str, Any]], trained_length: Optional[int] = None,
-                           adapted_from: Optional[int] = None) -> Optional[Dict[str, str]]:
+                           adapted_from: Optional[int] = None,
+                           stated_against: Optional[int] = None) -> Optional[Dict[str, str]]:
     """The safetensors metadata of a weights file whose model was built with ``model_args`` (its architecture, as a
     model folder's config.json records it): the arguments as JSON under ``RECORDED_ARGS_KEY``, so that a copy of the
     file alone still tells them (``recorded_model_args``), with ``trained_length`` (a sequence model's weights'
     trained length, where known) as ``RECORDED_TRAINED_LENGTH`` (``recorded_metadata_length``) and ``adapted_from``
     (the input channels of the weights its first layer was adapted from) as ``RECORDED_ADAPTED_FROM``
-    (``recorded_metadata_adaptation``); ``None`` where there are no arguments (timm's ``save_for_hf`` writes no metadata
-    either).
+    (``recorded_metadata_adaptation``), and ``stated_against`` (the trained length the weights recorded where
+    ``trained_length`` was stated against it) as ``RECORDED_STATED_AGAINST`` (``recorded_metadata_stated_against``);
+    ``None`` where there are no arguments (timm's ``save_for_hf`` writes no metadata either).
 
     One key only, and no ``'format'`` entry: safetensors writes the metadata map in a random order each time
     (safetensors issue 584), so a second key would make two saves of the same weights differ byte for byte."""
     if not model_args:
         return None
     record = dict(model_args, **({RECORDED_TRAINED_LENGTH: int(trained_length)} if trained_length else {}),
-                  **({RECORDED_ADAPTED_FROM: int(adapted_from)} if adapted_from else {}))
+                  **({RECORDED_ADAPTED_FROM: int(adapted_from)} if adapted_from else {}),
+                  **({RECORDED_STATED_AGAINST: int(stated_against)} if stated_against else {}))
     return {RECORDED_ARGS_KEY: json.dumps(record, sort_keys=True)}
 
 
@@ -161,6 +168,16 @@ def recorded_metadata_length(path: Union[str, Path]) -> Optional[int]:
     if not is_safetensors_file(path) or not path.is_file():
         return None
     length = (_metadata_record(path) or {}).get(RECORDED_TRAINED_LENGTH)
+    return length if isinstance(length, int) and not isinstance(length, bool) and length > 0 else None
+
+
+def recorded_metadata_stated_against(path: Union[str, Path]) -> Optional[int]:
+    """The trained length a safetensors file's weights recorded where its metadata says another was stated against it
+    (``recorded_args_metadata``), else None."""
+    path = Path(path)
+    if not is_safetensors_file(path) or not path.is_file():
+        return None
+    length = (_metadata_record(path) or {}).get(RECORDED_STATED_AGAINST)
     return length if isinstance(length, int) and not isinstance(length, bool) and length > 0 else None
 
 

@@ -23,7 +23,8 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 from ._checkpoint import (
     FILTER_ERROR_PREFIXES, cached_hub_file, check_recorded_architecture, folder_weights_file, is_project_model,
     is_unsuffixed_safetensors, model_folder_of, probe_weights_file, read_error_message, recorded_args_metadata,
-    recorded_metadata_adaptation, recorded_metadata_length, recorded_model_hint, training_record)
+    recorded_metadata_adaptation, recorded_metadata_length, recorded_metadata_stated_against, recorded_model_hint,
+    training_record)
 
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
@@ -39,7 +40,7 @@ __all__ = [
     'tag_in_chans_option', 'folder_weights_metadata', 'length_not_recorded_note', 'said_length_not_recorded',
     'without_length_not_recorded', 'length_stated_note', 'stated_length_option', 'stated_length_contradiction',
     'without_length_stated', 'with_length_not_recorded', 'say_saved_adaptation', 'adapted_back_message',
-    'said_contradicted_length',
+    'said_contradicted_length', 'recorded_stated_against',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -428,9 +429,23 @@ def adapted_back_message(name: str, cfg: Dict[str, Any], chans: int, outcome: st
     back weights of 1 channel only."""
     if adapted_from_channels(cfg) != chans or chans == 1:
         return None
+    # (trial 70b: 12 to 24 or 20 and back gives the weights back, as measured, timm's rule repeating the channels; on a
+    # file's route the normalisation is the tag's own, and the score was the tag's. Fewer channels drop some)
+    found = _ADAPTED_NOTE.search(cfg.get('description') or '')
+    via = int(found.group('saved_to')) if found and found.group('saved_to') else None
+    reasons = ([f"adapted to {via} channels, its first layer lost {chans - via} of the weights' {chans}"]
+               if via and via < chans else []) + (
+        ['their per-channel normalisation was averaged'] if _averaged(cfg.get('mean'), chans)
+        and _averaged(cfg.get('std'), chans) else [])
+    if not reasons:
+        return None
     return (f"{name}'s first layer was adapted from weights of {chans} channels to others and back (its description "
-            f"says so): timm's rule does not give back weights of more than 1 channel, and their per-channel "
-            f"normalisation was averaged, so {outcome}")
+            f"says so): {' and '.join(reasons)}, so {outcome}")
+
+
+def _averaged(values: Any, chans: int) -> bool:
+    # per-channel values all equal for several channels: what adapting a cfg to other channels leaves (with_channels)
+    return isinstance(values, (list, tuple)) and len(values) == chans > 1 and len(set(values)) == 1
 
 
 def adapted_channels_note(chans: int, trained: int) -> str:
@@ -566,6 +581,21 @@ def recorded_trained_length(path: Union[str, Path]) -> Optional[int]:
     return length or recorded_metadata_length(path)
 
 
+def recorded_stated_against(path: Union[str, Path]) -> Optional[int]:
+    """The trained length a sequence model's weight file ``path`` records its weights had where another was stated
+    against it (``length_stated_note``'s ``recorded``): its model folder's ``config.json`` says so, else its safetensors
+    metadata (``recorded_metadata_stated_against``); None otherwise."""
+    folder = model_folder_of(path)
+    if folder is not None:
+        try:
+            cfg = json.loads((folder / 'config.json').read_text(encoding='utf-8')).get('pretrained_cfg')
+        except (OSError, ValueError, AttributeError):
+            cfg = None
+        if isinstance(cfg, dict) and cfg_trained_length(cfg):
+            return said_contradicted_length(cfg)
+    return recorded_metadata_stated_against(path)
+
+
 def cfg_trained_length(cfg: Dict[str, Any]) -> Optional[int]:
     """The length (steps) a sequence model's weights were trained at, where its pretrained cfg gives one: the one its
     description names where the model was created for another deployment length (``seq_len``, which its input size
@@ -591,7 +621,8 @@ def folder_weights_metadata(config: Dict[str, Any], sequence: bool = True) -> Op
     adapted = adapted_from_channels(cfg)
     chans = (config.get('model_args') or {}).get('in_chans')
     return recorded_args_metadata(config.get('model_args'), trained,
-                                  adapted if adapted and adapted != chans else None)
+                                  adapted if adapted and adapted != chans else None,
+                                  said_contradicted_length(cfg) if sequence and trained else None)
 
 
 def length_not_recorded_note(length: int) -> str:
@@ -750,8 +781,8 @@ _ANY_CLASSIFIER_NOTE = re.compile(r"(^|; )classifier (?:new, initialised at rand
 # a note of an adapted first layer, as the build says it (the weights' channels: weights_channels) or a folder
 # saved since (_NOTES_AT_BUILD)
 _ADAPTED_NOTE = re.compile(r"(^|; )first layer adapted (?:to \d+ input channels from the weights' (?P<weights>\d+) "
-                           r"\(timm's rule: [^)]*\)|before these weights were saved \(\d+ input channels from the "
-                           r"weights' (?P<saved>\d+)\)" + re.escape(_SINCE_SAVED) + ')')
+                           r"\(timm's rule: [^)]*\)|before these weights were saved \((?P<saved_to>\d+) input channels "
+                           r"from the weights' (?P<saved>\d+)\)" + re.escape(_SINCE_SAVED) + ')')
 # a description that says a file's weights were loaded as the model was built (say_weights_loaded's sources)
 _LOADED_AT_BUILD = re.compile(r'^weights from .*? \((?:checkpoint_path|checkpoint|pretrained_cfg_overlay file)=\)(?=;|$)')
 # the description this package's loader (load_model) gives a model it built at random; the folders the commands write

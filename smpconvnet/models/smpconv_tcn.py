@@ -79,9 +79,9 @@ from ._checkpoint import (
     record_loaded_classes, remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
 from ._pretrained import (
     cfg_model_defaults, cfg_trained_length, check_pretrained_record, deployment_description, describes_trained_weights,
-    describe_weights, explain_missing_weights, file_overlay_first, length_stated_note, recorded_trained_length,
-    said_contradicted_length, said_length_not_recorded, said_trained_length, say_deployment_length, say_saved_weights,
-    stated_length_contradiction, with_classifier_note, with_length_not_recorded, with_note, without_length_not_recorded,
+    describe_weights, explain_missing_weights, file_overlay_first, length_stated_note, recorded_stated_against,
+    recorded_trained_length, said_contradicted_length, said_length_not_recorded, said_trained_length,
+    say_deployment_length, say_saved_weights, stated_length_contradiction, with_classifier_note, with_length_not_recorded, with_note, without_length_not_recorded,
     without_length_stated)
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
@@ -2007,9 +2007,14 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
         # one that records none: its length is taken from the cfg, or the overlay's input size, and said so (below)
         # (an overlay's description is the caller's, as say_if_random leaves it)
         length_unknown = bool(pretrained and overlay.get('file') and 'description' not in overlay and not file_record)
-        if pretrained and 'input_size' in overlay and whole_architecture(model_args).get('kernel_length') is None:
+        spans = whole_architecture(model_args).get('kernel_length') is None
+        if pretrained and file_record and 'input_size' not in overlay and spans:
+            # a file whose length was stated against its weights' record (saved so): said as its folder says it
+            contradicted = recorded_stated_against(overlay['file'])
+        if pretrained and 'input_size' in overlay and spans:
             # an input size the caller states over weights that record another trained length: taken, and said
-            recorded, before = (file_record, None) if overlay.get('file') else _recorded_length(variant, model_args)
+            recorded, before = ((file_record, recorded_stated_against(overlay['file'])) if overlay.get('file') else
+                                _recorded_length(variant, model_args))
             stated = int(overlay['input_size'][-1])
             if recorded and stated == before:
                 # the length the weights recorded before another was stated against it (a folder saved so): given
@@ -2071,7 +2076,8 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     model = describe_weights(remember_create_args(model, kwargs), pretrained, kwargs, classifier=False,
                              weights_chans=first_layer.weights_chans)
     if model_args.get('zero_pad_to') is None:  # (after the description of the weights loaded: it replaces the cfg's)
-        said_size = 'input_size' in (kwargs.get('pretrained_cfg_overlay') or {})
+        # (the caller's input size, or a file's record of one stated before)
+        said_size = 'input_size' in (kwargs.get('pretrained_cfg_overlay') or {}) or contradicted is not None
         say_length_recorded(model, unknown=length_unknown, stated=said_size, contradicted=contradicted,
                             restored=restored)
     return model
@@ -2135,6 +2141,7 @@ def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained:
     if not modules:
         return
     recorded = trained or recorded_trained_length(path)  # (the file read once, for an ensemble and its members)
+    before = recorded_stated_against(path) if recorded else None  # (a length stated against it before it was saved)
     contradicted = None
     for module in modules:
         length, cfg_length, any_length = module._lengths_for_file
@@ -2148,7 +2155,9 @@ def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained:
                 say_deployment_length(module, True, current, recorded, any_length, replace=True)
         elif recorded and recorded != current and 'input_size' in getattr(module, '_caller_overlay', set()):
             # the caller's input size states another length than the file records: taken, with a word (as the
-            # builder takes it over an overlay's file)
+            # builder takes it over an overlay's file), unless it gives back the one stated against before
+            if current == before:
+                continue
             if not contradicted:
                 warnings.warn(stated_length_contradiction(current, recorded), UserWarning,
                               stacklevel=caller_stacklevel())
@@ -2168,6 +2177,10 @@ def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained:
         say_length_recorded(model, unknown='description' not in given, stated='input_size' in given)
     elif contradicted:
         say_length_recorded(model, unknown=False, stated=True, contradicted=contradicted)
+    elif before and not any('input_size' in getattr(m, '_caller_overlay', set()) for m in modules):
+        # a file whose length was stated against its weights' record (saved so): said as its folder says it (trial
+        # 70b: a copy scored 0.4933 for 1.0 without a word)
+        say_length_recorded(model, unknown=False, stated=True, contradicted=before)
 
 
 def _check_overlay_input_size(size: Any) -> None:

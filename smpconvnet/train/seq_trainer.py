@@ -980,6 +980,15 @@ def _file_architecture_options(path: str) -> Tuple[str, bool]:
     return ''.join(' ' + shlex.quote(f'{k}={command_line_value(v)}') for k, v in sorted(args.items())), recorded
 
 
+def _with_overlay_options(kwargs: Dict[str, Any], **overlay: Any) -> str:
+    # the caller's --model-kwargs with their pretrained_cfg_overlay updated by ``overlay``, quoted for a shell: a hint
+    # that keeps their other arguments (an overlay's file, checkpoint_path=)
+    given = dict(kwargs, pretrained_cfg_overlay=dict(kwargs.get('pretrained_cfg_overlay') or {}, **overlay))
+    def shown(v: Any) -> str:
+        return json.dumps(v) if isinstance(v, dict) else v if isinstance(v, str) else command_line_value(v)
+    return ' '.join(shlex.quote(f'{k}={shown(v)}') for k, v in given.items())
+
+
 def _refuse_other_io(kwargs: Dict[str, Any], cfg: Dict[str, Any]) -> None:
     # another class count or input channel count than the weights' (their pretrained cfg's): a model that evaluates
     # nothing the weights learnt
@@ -999,6 +1008,15 @@ def _refuse_other_io(kwargs: Dict[str, Any], cfg: Dict[str, Any]) -> None:
                              f'channel(s), their first layer adapted to them from weights of {adapted} before they '
                              f'were saved, and deployed weights do not adapt to other channels: score the weights it '
                              f'was adapted from' + (f' (smpconvnet evaluate-seq {origin})' if origin else ''))
+        if kwargs.get('checkpoint_path') or (kwargs.get('pretrained_cfg_overlay') or {}).get('file'):
+            # a file that records nothing of an adaptation (timm's save_for_hf writes no metadata): its first layer may
+            # have been adapted from these channels before it was saved (trial 70b: refused "as the series they were
+            # trained on", and the hint's in_chans was refused by the data: no way on)
+            warnings.warn(f'--model-kwargs in_chans={kwargs["in_chans"]!r}: the weights read {trained_chans} '
+                          f'channel(s), and timm\'s rule adapts their first layer to {kwargs["in_chans"]!r}: this is '
+                          f'the trained model only if they were adapted from {kwargs["in_chans"]!r} channel(s) before '
+                          f'they were saved (the file records nothing of it)', stacklevel=caller_stacklevel())
+            return
         # (the forward pass then refused the data's series, advising in_chans=1 "to change it")
         raise ValueError(f'--model-kwargs in_chans={kwargs["in_chans"]!r}: the weights read {trained_chans} '
                          f'channel(s), as the series they were trained on; another number adapts the first layer to '
@@ -1144,9 +1162,13 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                                   f'per-channel normalisation, which was averaged')
                                  + ': score the weights it was adapted from'
                                  + (f' ({evaluate_adapted})' if evaluate_adapted else '')))
+        from_file = kwargs.get('checkpoint_path') or (kwargs.get('pretrained_cfg_overlay') or {}).get('file')
         raise ValueError(f'{name} has {data.num_channels} channels, {model_name} expects {in_chans}'
-                         + (f': evaluate a model trained on {name} (the shipped one: smpconvnet evaluate-seq '
-                            f'{shipped})' if shipped else ''))
+                         + (f': if the file\'s first layer was adapted from {data.num_channels} channel(s) before it '
+                            f'was saved (it records nothing of it), pass --model-kwargs in_chans={data.num_channels} '
+                            f'(timm\'s rule adapts it back)' if from_file else '')
+                         + (f'{"; otherwise" if from_file else ":"} evaluate a model trained on {name} (the shipped '
+                            f'one: smpconvnet evaluate-seq {shipped})' if shipped else ''))
     adapted_back = adapted_back_message(model_name, cfg, in_chans, 'this accuracy is not that of the weights it was '
                                         'adapted from' + (f' ({evaluate_adapted})' if evaluate_adapted else ''))
     if adapted_back:
@@ -1235,7 +1257,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                       f'is the trained model\'s only if that record was wrong; '
                       + ('deploy the model it was deployed from again without that input size' if deployed_for else
                          'to score the weights as recorded, state their length: --model-kwargs '
-                         + shlex.quote(f'pretrained_cfg_overlay={{"input_size": [{in_chans}, 1, {contradicted}]}}')),
+                         + _with_overlay_options(kwargs, input_size=[in_chans, 1, contradicted])),
                       stacklevel=caller_stacklevel())
     if assumed is not None and kernels_span_the_input(model):
         # weights of a file that records no trained length (checkpoint_path=, an overlay's file, a folder saved from

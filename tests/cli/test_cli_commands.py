@@ -1395,6 +1395,23 @@ def test_an_input_size_stated_against_the_recorded_trained_length_warns(tmp_path
     model = timm.create_model(f'local-dir:{tmp_path / "said300"}', pretrained=True,
                               pretrained_cfg_overlay={'input_size': [1, 1, 150]})
     assert cfg_trained_length(model.pretrained_cfg) == 150 and 'trained at' not in model.pretrained_cfg['description']
+    # a copy of a folder's file saved so (push_model records it in the metadata): the same warning, and its hint, which
+    # keeps the file, the same (trial 70b: scored 0.4933 without a word on both routes)
+    import shutil
+    from smpconvnet.weights.push import push_model
+    push_model(timm.create_model(f'local-dir:{tmp_path / "said300"}', pretrained=True), 'me/x',
+               dry_run=str(tmp_path / 'pushed300'), quiet=True)
+    shutil.copy(tmp_path / 'pushed300' / 'model.safetensors', tmp_path / 'copy300.safetensors')
+    copied = tmp_path / 'copy300.safetensors'
+    for way in ([f'pretrained_cfg_overlay={{"file": "{copied}"}}'], [f'checkpoint_path={copied}']):
+        assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', *way]) == 0
+        out, err = capsys.readouterr()
+        assert 'accuracy 0.4933 (74/150)' in out
+        assert 'its trained length was stated as 300 steps against the 150 its weights record' in err, err
+        hint = shlex.split(re.search(r'state their length: --model-kwargs (.*)$', err.strip()).group(1))
+        assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', *hint]) == 0, hint
+        out, err = capsys.readouterr()
+        assert 'accuracy 1.0000 (150/150)' in out and 'warning' not in err, err
     # another length stated over it: said against the 300 it records (a wrong statement is corrected so), its earlier
     # notes replaced
     with pytest.warns(UserWarning, match='states 200 steps as the trained length of weights that record 300'):

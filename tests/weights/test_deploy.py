@@ -1317,6 +1317,18 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
         hint = re.search(r'pass --model-kwargs (in_chans=\d+)', err).group(1)
         assert main(argv + [hint]) == 0, way
         assert capsys.readouterr().out.split('accuracy ')[1].split(' in ')[0] == tag_score
+    # a copy of timm's save_for_hf folder records nothing of it: in_chans=1 is not refused (trial 70b: "as the series
+    # they were trained on", and the file's own 2 channels refused by the data, no way on), it warns and scores
+    timm.models.save_for_hf(two, str(tmp_path / 'two-hf'), safe_serialization=True)
+    shutil.copy(tmp_path / 'two-hf' / 'model.safetensors', tmp_path / 'two-hf.safetensors')
+    argv = ['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs',
+            f'checkpoint_path={tmp_path / "two-hf.safetensors"}']
+    assert main(argv + ['in_chans=2']) == 1
+    hint = re.search(r'pass --model-kwargs (in_chans=\d+) \(timm', capsys.readouterr().err).group(1)
+    assert main(argv + [hint]) == 0
+    out, err = capsys.readouterr()
+    assert out.split('accuracy ')[1].split(' in ')[0] == tag_score
+    assert 'the trained model only if they were adapted from 1 channel(s) before they were saved' in err
     from smpconvnet import load_model
     with pytest.warns(UserWarning, match='names no model'):
         said = load_model(str(copied))[0].pretrained_cfg['description']
@@ -1340,6 +1352,19 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
     assert err.endswith('(smpconvnet evaluate-seq smpconv_tcn_japanesevowels.aeon)')
     assert main(['evaluate-seq', str(tmp_path / 'jv24'), '--model-kwargs', 'in_chans=12']) == 0
     assert "jv24's first layer was adapted from weights of 12 channels to others and back" in capsys.readouterr().err
+    # a copy of its file (its first layer adapted from 12 to 24 recorded), adapted back on a file's route: the weights
+    # come back whole with the tag's per-channel normalisation, no word (trial 70b: warned falsely); through 8
+    # channels, 4 were dropped: said
+    push_model(timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True, in_chans=24), 'me/x',
+               dry_run=str(tmp_path / 'jv24p'), quiet=True)
+    push_model(timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True, in_chans=8), 'me/x',
+               dry_run=str(tmp_path / 'jv8p'), quiet=True)
+    for folder, said in (('jv24p', None), ('jv8p', "adapted to 8 channels, its first layer lost 4 of the weights' 12")):
+        assert main(['evaluate-seq', 'smpconv_tcn_japanesevowels.aeon', '--model-kwargs',
+                     f'pretrained_cfg_overlay={{"file": "{tmp_path / folder / "model.safetensors"}"}}',
+                     'in_chans=12']) == 0
+        out, err = capsys.readouterr()
+        assert (said in err) if said else ('warning' not in err and 'accuracy 0.9838 (364/370)' in out), err
     # deployed or exported so, the same (trial 69b (c)1: without a word); the hint's weights deploy with none
     for command, what, out in (('reparam', 'the deployed model', []), ('export', 'the exported file', ['-o'])):
         suffix = '.onnx' if out else ''
