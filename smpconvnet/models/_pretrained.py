@@ -566,15 +566,10 @@ def recorded_trained_length(path: Union[str, Path]) -> Optional[int]:
     150, and scored 0.52 for 0.95). Not its recorded model arguments' ``seq_len``: a deployment length (trial 68 A: a
     run created with seq_len=300 trains at its data's 150; a copy of its file was scored at 300, 0.4933 for 0.9533).
     Each record is read only where those before it say nothing."""
-    folder = model_folder_of(path)
-    if folder is not None:
-        try:
-            cfg = json.loads((folder / 'config.json').read_text(encoding='utf-8')).get('pretrained_cfg')
-        except (OSError, ValueError, AttributeError):
-            cfg = None
-        length = cfg_trained_length(cfg) if isinstance(cfg, dict) else None
-        if length:
-            return length
+    cfg = _folder_pretrained_cfg(path)
+    length = cfg_trained_length(cfg) if cfg else None
+    if length:
+        return length
     # (a training checkpoint's own record: trial 67d, a run trained at 300 without seq_len=)
     training = training_record(path)
     length = cfg_trained_length(training.pretrained_cfg) if training.pretrained_cfg else None
@@ -585,15 +580,22 @@ def recorded_stated_against(path: Union[str, Path]) -> Optional[int]:
     """The trained length a sequence model's weight file ``path`` records its weights had where another was stated
     against it (``length_stated_note``'s ``recorded``): its model folder's ``config.json`` says so, else its safetensors
     metadata (``recorded_metadata_stated_against``); None otherwise."""
-    folder = model_folder_of(path)
-    if folder is not None:
-        try:
-            cfg = json.loads((folder / 'config.json').read_text(encoding='utf-8')).get('pretrained_cfg')
-        except (OSError, ValueError, AttributeError):
-            cfg = None
-        if isinstance(cfg, dict) and cfg_trained_length(cfg):
-            return said_contradicted_length(cfg)
+    cfg = _folder_pretrained_cfg(path)
+    if cfg and cfg_trained_length(cfg):
+        return said_contradicted_length(cfg)
     return recorded_metadata_stated_against(path)
+
+
+def _folder_pretrained_cfg(path: Union[str, Path]) -> Optional[Dict[str, Any]]:
+    # the pretrained_cfg of the config.json of the model folder a weight file lies in, where it has a readable one
+    folder = model_folder_of(path)
+    if folder is None:
+        return None
+    try:
+        cfg = json.loads((folder / 'config.json').read_text(encoding='utf-8')).get('pretrained_cfg')
+    except (OSError, ValueError, AttributeError):
+        return None
+    return cfg if isinstance(cfg, dict) else None
 
 
 def cfg_trained_length(cfg: Dict[str, Any]) -> Optional[int]:

@@ -81,8 +81,8 @@ from ._pretrained import (
     cfg_model_defaults, cfg_trained_length, check_pretrained_record, deployment_description, describes_trained_weights,
     describe_weights, explain_missing_weights, file_overlay_first, length_stated_note, recorded_stated_against,
     recorded_trained_length, said_contradicted_length, said_length_not_recorded, said_trained_length,
-    say_deployment_length, say_saved_weights, stated_length_contradiction, with_classifier_note, with_length_not_recorded, with_note, without_length_not_recorded,
-    without_length_stated)
+    say_deployment_length, say_saved_weights, stated_length_contradiction, with_classifier_note,
+    with_length_not_recorded, with_note, without_length_not_recorded, without_length_stated)
 from ..layers.causal_conv import CausalConv1d, SameConv1d, causal_conv1d, fixed_input_lengths, same_conv1d
 from ..layers.norm import MaskedBatchNorm1d
 from ..layers.point_kernel import PointKernel, factory_kwargs_of
