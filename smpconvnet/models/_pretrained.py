@@ -433,7 +433,9 @@ def adapted_back_message(name: str, cfg: Dict[str, Any], chans: int, outcome: st
     # file's route the normalisation is the tag's own, and the score was the tag's. Fewer channels drop some)
     found = _ADAPTED_NOTE.search(cfg.get('description') or '')
     via = int(found.group('saved_to')) if found and found.group('saved_to') else None
-    reasons = ([f"adapted to {via} channels, its first layer lost {chans - via} of the weights' {chans}"]
+    # (timm's rule sums the channels into 1, and keeps the first ones for other fewer channels)
+    reasons = ([f"adapted to 1 channel, its first layer summed the weights' {chans} into one" if via == 1 else
+                f"adapted to {via} channels, its first layer lost {chans - via} of the weights' {chans}"]
                if via and via < chans else []) + (
         ['their per-channel normalisation was averaged'] if _averaged(cfg.get('mean'), chans)
         and _averaged(cfg.get('std'), chans) else [])
@@ -695,16 +697,16 @@ def without_length_not_recorded(description: str) -> str:
     return _SEQ_LEN_NOTE.sub(lambda m: '' if '(taken as trained at' in m.group(0) else m.group(0), said).lstrip('; ')
 
 
-def without_length_stated(description: str, replaced: Optional[int] = None) -> str:
-    """``description`` without ``length_stated_note`` (another length stated since), and without a deployment note
-    that names the ``replaced`` trained length (a model built for the stated length from a folder that said it was
-    trained at ``replaced``)."""
+def without_length_stated(description: str, keep: Optional[int] = None) -> str:
+    """``description`` without ``length_stated_note`` (another length stated since), and, given the trained length to
+    ``keep``, without the notes that name another (a model built for the stated length from a folder that said it was
+    trained at another: its deployment notes)."""
     said = _LENGTH_STATED.sub('', description).lstrip('; ')
-    if replaced is not None:
+    if keep is not None:
         # (a note's clause: "seq_len=300, its deployment length (trained at 150)", reparam's "whole-series kernels
         # deployed for 300 steps (trained at 150): ...")
         first, *notes = said.split('; ')
-        said = '; '.join([first] + [n for n in notes if said_trained_length({'description': n}) != replaced])
+        said = '; '.join([first] + [n for n in notes if said_trained_length({'description': n}) in (None, keep)])
     return said
 
 

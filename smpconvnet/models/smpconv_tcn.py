@@ -1992,6 +1992,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
             first_conv=tuple(f'{m}blocks.0.conv1.small' for m in members),
             classifier=tuple(f'{m}head' for m in members))
     weights_length, length_unknown, file_length, contradicted, restored = None, False, None, None, None
+    file_record = None
     if model_args.get('zero_pad_to') is not None:
         # such a model reads exactly zero_pad_to steps: its cfg says so (what info, export and timm users read),
         # whatever length the variant was registered with
@@ -2019,11 +2020,13 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
             if recorded and stated == before:
                 # the length the weights recorded before another was stated against it (a folder saved so): given
                 # back, as recorded, without a word (trial 70: the two warnings' hints then sent the user back)
-                restored = recorded
-            elif recorded and recorded != stated:
-                warnings.warn(stated_length_contradiction(stated, recorded), UserWarning,
+                restored = stated
+            elif recorded and (recorded != stated or before):
+                # against the weights' own record: the file's or folder's, or the one a statement replaced before
+                # they were saved (trial 70c: a second statement lost it, and stating the first again said nothing)
+                warnings.warn(stated_length_contradiction(stated, before or recorded), UserWarning,
                               stacklevel=caller_stacklevel())
-                contradicted = recorded
+                contradicted = before or recorded
         length = model_args.get('seq_len')
         if length is not None:
             # a model created for a deployment length: its cfg's input size is that length (the default of info,
@@ -2078,13 +2081,15 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     if model_args.get('zero_pad_to') is None:  # (after the description of the weights loaded: it replaces the cfg's)
         # (the caller's input size, or a file's record of one stated before)
         said_size = 'input_size' in (kwargs.get('pretrained_cfg_overlay') or {}) or contradicted is not None
+        caller_size = (kwargs.get('pretrained_cfg_overlay') or {}).get('input_size')
         say_length_recorded(model, unknown=length_unknown, stated=said_size, contradicted=contradicted,
-                            restored=restored)
+                            restored=restored, trained=int(caller_size[-1]) if caller_size else file_record)
     return model
 
 
 def say_length_recorded(model: nn.Module, unknown: bool, stated: bool = False,
-                        contradicted: Optional[int] = None, restored: Optional[int] = None) -> None:
+                        contradicted: Optional[int] = None, restored: Optional[int] = None,
+                        trained: Optional[int] = None) -> None:
     """Where weights loaded from a file that records no trained length (``unknown``: an overlay's ``file=``, a
     ``checkpoint_path=``) went into a model whose kernels span the whole input (another kernel at another length), its
     description says so (trial 69b: weights trained at 300 were saved as trained at 150, scored 0.66 for 0.94 without
@@ -2094,7 +2099,7 @@ def say_length_recorded(model: nn.Module, unknown: bool, stated: bool = False,
     (``length_stated_note``), also over a folder saved from such a model. ``contradicted``: the other trained length
     the weights record, which the stated one replaced (said too, where no deployment length says the stated one).
     ``restored``: a length stated before against the weights' record, which the caller's gives back: its notes
-    dropped."""
+    dropped. ``trained``: the stated length, where the cfg's input size is a deployment length (``seq_len=``)."""
     spans = any(kernels_span_the_input(m) for m in model.modules() if isinstance(m, (SMPConvTCN, SMPConvTCNEnsemble)))
     if not spans:
         return
@@ -2106,12 +2111,12 @@ def say_length_recorded(model: nn.Module, unknown: bool, stated: bool = False,
         if stated and (unknown or said_length_not_recorded(cfg) is not None):
             said = with_note(without_length_not_recorded(said), length_stated_note(sequence_input_size(cfg)[1]))
         elif stated and restored:
-            said = without_length_stated(said, restored)
-        elif stated and contradicted and said_trained_length(
-                {'description': without_length_stated(said, contradicted)}) is None:
-            # (an earlier statement's notes replaced: a folder saved with a wrong one is corrected so)
-            said = with_note(without_length_stated(said, contradicted),
-                             length_stated_note(sequence_input_size(cfg)[1], contradicted))
+            said = without_length_stated(said, keep=restored)
+        elif stated and contradicted:
+            # (an earlier statement's notes replaced: a folder saved with a wrong one is corrected so; a deployment
+            # length's note of the stated length kept)
+            length = trained or sequence_input_size(cfg)[1]
+            said = with_note(without_length_stated(said, keep=length), length_stated_note(length, contradicted))
         elif unknown and not stated:
             # the weights' length as the description names it (a deployment length's "(trained at N)": the cfg's,
             # taken), else the cfg's input length
@@ -2142,26 +2147,38 @@ def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained:
         return
     recorded = trained or recorded_trained_length(path)  # (the file read once, for an ensemble and its members)
     before = recorded_stated_against(path) if recorded else None  # (a length stated against it before it was saved)
-    contradicted = None
+    contradicted, stated_length = None, None
     for module in modules:
         length, cfg_length, any_length = module._lengths_for_file
         current = sequence_input_size(module.pretrained_cfg)[1]
         if length is not None:
-            say_deployment_length(module, True, length, recorded or cfg_length, any_length, replace=True)
+            trained_length = recorded or cfg_length
+            if recorded and cfg_length and 'input_size' in getattr(module, '_caller_overlay', set()):
+                # the caller's input size states the trained length of a deployment length's weights (trial 70c:
+                # stating the 150 a file recorded before it was saved scored it at the file's 300, silently)
+                trained_length = cfg_length
+                if cfg_length != before and (cfg_length != recorded or before):
+                    if not contradicted:
+                        warnings.warn(stated_length_contradiction(cfg_length, before or recorded), UserWarning,
+                                      stacklevel=caller_stacklevel())
+                    contradicted, stated_length = before or recorded, cfg_length
+            say_deployment_length(module, True, length, trained_length, any_length, replace=True)
         elif module.is_deployed:
             if recorded and recorded != current:
                 # deployed for another length than trained at (its kernels'): said, as of a folder reparam wrote
                 # (trial 68 D: scored 0.68 for 0.94 without a warning)
                 say_deployment_length(module, True, current, recorded, any_length, replace=True)
-        elif recorded and recorded != current and 'input_size' in getattr(module, '_caller_overlay', set()):
-            # the caller's input size states another length than the file records: taken, with a word (as the
-            # builder takes it over an overlay's file), unless it gives back the one stated against before
+        elif recorded and 'input_size' in getattr(module, '_caller_overlay', set()) and (
+                recorded != current or before):
+            # the caller's input size states another length than the weights' own record (the file's, or the one
+            # a statement replaced before it was saved): taken, with a word (as the builder takes it over an
+            # overlay's file), unless it gives back the one stated against before
             if current == before:
                 continue
             if not contradicted:
-                warnings.warn(stated_length_contradiction(current, recorded), UserWarning,
+                warnings.warn(stated_length_contradiction(current, before or recorded), UserWarning,
                               stacklevel=caller_stacklevel())
-            contradicted = recorded
+            contradicted, stated_length = before or recorded, current
         elif recorded and recorded != current:
             # the cfg first: the seq_len setter below (_cfg_follows_length) would otherwise take its old length for
             # the trained one and say "seq_len=300, its deployment length (trained at 150)"
@@ -2176,11 +2193,11 @@ def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained:
         given = set().union(*(getattr(m, '_caller_overlay', set()) for m in modules))
         say_length_recorded(model, unknown='description' not in given, stated='input_size' in given)
     elif contradicted:
-        say_length_recorded(model, unknown=False, stated=True, contradicted=contradicted)
+        say_length_recorded(model, unknown=False, stated=True, contradicted=contradicted, trained=stated_length)
     elif before and not any('input_size' in getattr(m, '_caller_overlay', set()) for m in modules):
         # a file whose length was stated against its weights' record (saved so): said as its folder says it (trial
-        # 70b: a copy scored 0.4933 for 1.0 without a word)
-        say_length_recorded(model, unknown=False, stated=True, contradicted=before)
+        # 70b: a copy scored 0.4933 for 1.0 without a word; 70c: so with seq_len= too)
+        say_length_recorded(model, unknown=False, stated=True, contradicted=before, trained=recorded)
 
 
 def _check_overlay_input_size(size: Any) -> None:

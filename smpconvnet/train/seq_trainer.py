@@ -48,8 +48,9 @@ from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
 from ..models import (adapted_back_message, adapted_from_channels, cfg_trained_length, command_line_value,
                       describes_trained_weights, folder_weights_file, folder_weights_metadata, has_batchnorm,
-                      recorded_trained_length, said_contradicted_length, said_length_not_recorded,
-                      said_trained_length, stated_length_option, tag_in_chans_option, tagged_name, weights_channels)
+                      recorded_model_args, recorded_trained_length, said_contradicted_length,
+                      said_length_not_recorded, said_trained_length, stated_length_option, tag_in_chans_option,
+                      tagged_name, weights_channels)
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input
 from ..weights.sources import (
     changed_computation, changed_computation_message, check_none_kwargs, load_model_with_config,
@@ -1008,10 +1009,12 @@ def _refuse_other_io(kwargs: Dict[str, Any], cfg: Dict[str, Any]) -> None:
                              f'channel(s), their first layer adapted to them from weights of {adapted} before they '
                              f'were saved, and deployed weights do not adapt to other channels: score the weights it '
                              f'was adapted from' + (f' (smpconvnet evaluate-seq {origin})' if origin else ''))
-        if kwargs.get('checkpoint_path') or (kwargs.get('pretrained_cfg_overlay') or {}).get('file'):
-            # a file that records nothing of an adaptation (timm's save_for_hf writes no metadata): its first layer may
-            # have been adapted from these channels before it was saved (trial 70b: refused "as the series they were
-            # trained on", and the hint's in_chans was refused by the data: no way on)
+        file = kwargs.get('checkpoint_path') or (kwargs.get('pretrained_cfg_overlay') or {}).get('file')
+        if file and not recorded_model_args(file)[0]:
+            # a file that records nothing of an adaptation (timm's save_for_hf writes no metadata; this project's
+            # record one, so theirs are refused): its first layer may have been adapted from these channels before it
+            # was saved (trial 70b: refused "as the series they were trained on", and the hint's in_chans was refused
+            # by the data: no way on)
             warnings.warn(f'--model-kwargs in_chans={kwargs["in_chans"]!r}: the weights read {trained_chans} '
                           f'channel(s), and timm\'s rule adapts their first layer to {kwargs["in_chans"]!r}: this is '
                           f'the trained model only if they were adapted from {kwargs["in_chans"]!r} channel(s) before '

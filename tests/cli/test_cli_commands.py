@@ -1395,6 +1395,21 @@ def test_an_input_size_stated_against_the_recorded_trained_length_warns(tmp_path
     model = timm.create_model(f'local-dir:{tmp_path / "said300"}', pretrained=True,
                               pretrained_cfg_overlay={'input_size': [1, 1, 150]})
     assert cfg_trained_length(model.pretrained_cfg) == 150 and 'trained at' not in model.pretrained_cfg['description']
+    # the stated length stated again, or a second statement saved over it: said against the weights' own 150 (trial
+    # 70c: the first scored 0.4933 silently, the second lost the 150, and its hint then restored the wrong 300)
+    assert main(['evaluate-seq', str(tmp_path / 'said300'), *stated]) == 0
+    assert 'states 300 steps as the trained length of weights that record 150' in capsys.readouterr().err
+    with pytest.warns(UserWarning, match='states 200 steps as the trained length of weights that record 150'):
+        model = timm.create_model(f'local-dir:{tmp_path / "said300"}', pretrained=True,
+                                  pretrained_cfg_overlay={'input_size': [1, 1, 200]})
+    timm.models.save_for_hf(model, tmp_path / 'said200')
+    assert main(['evaluate-seq', str(tmp_path / 'said200')]) == 0
+    err = capsys.readouterr().err
+    assert 'its trained length was stated as 200 steps against the 150 its weights record' in err, err
+    restored = re.search(r"--model-kwargs '(pretrained_cfg_overlay=.*)'", err).group(1)
+    assert main(['evaluate-seq', str(tmp_path / 'said200'), '--model-kwargs', restored]) == 0
+    out, err = capsys.readouterr()
+    assert 'accuracy 1.0000 (150/150)' in out and 'warning' not in err, err
     # a copy of a folder's file saved so (push_model records it in the metadata): the same warning, and its hint, which
     # keeps the file, the same (trial 70b: scored 0.4933 without a word on both routes)
     import shutil
@@ -1403,7 +1418,10 @@ def test_an_input_size_stated_against_the_recorded_trained_length_warns(tmp_path
                dry_run=str(tmp_path / 'pushed300'), quiet=True)
     shutil.copy(tmp_path / 'pushed300' / 'model.safetensors', tmp_path / 'copy300.safetensors')
     copied = tmp_path / 'copy300.safetensors'
-    for way in ([f'pretrained_cfg_overlay={{"file": "{copied}"}}'], [f'checkpoint_path={copied}']):
+    # (with seq_len= too: trial 70c, silent)
+    for way in ([f'pretrained_cfg_overlay={{"file": "{copied}"}}'], [f'checkpoint_path={copied}'],
+                [f'pretrained_cfg_overlay={{"file": "{copied}"}}', 'seq_len=150'],
+                [f'checkpoint_path={copied}', 'seq_len=150']):
         assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', *way]) == 0
         out, err = capsys.readouterr()
         assert 'accuracy 0.4933 (74/150)' in out
@@ -1412,14 +1430,14 @@ def test_an_input_size_stated_against_the_recorded_trained_length_warns(tmp_path
         assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', *hint]) == 0, hint
         out, err = capsys.readouterr()
         assert 'accuracy 1.0000 (150/150)' in out and 'warning' not in err, err
-    # another length stated over it: said against the 300 it records (a wrong statement is corrected so), its earlier
+    # another length stated over it: said against the weights' own 150, not the stated 300 (trial 70c), its earlier
     # notes replaced
-    with pytest.warns(UserWarning, match='states 200 steps as the trained length of weights that record 300'):
+    with pytest.warns(UserWarning, match='states 200 steps as the trained length of weights that record 150'):
         model = timm.create_model(f'local-dir:{tmp_path / "said300"}', pretrained=True,
                                   pretrained_cfg_overlay={'input_size': [1, 1, 200]})
     assert cfg_trained_length(model.pretrained_cfg) == 200
     assert model.pretrained_cfg['description'].count('trained at') == 1
-    assert model.pretrained_cfg['description'].endswith(note.format(200, 300))
+    assert model.pretrained_cfg['description'].endswith(note.format(200, 150))
     # a folder deployed for 300 from the tag (seq_len=300), its length stated as 300: said so, one warning (trial 70:
     # its description kept "(trained at 150)" and evaluate-seq warned twice, each against the other)
     assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'dep300'), '--model-kwargs',

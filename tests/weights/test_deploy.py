@@ -1329,6 +1329,13 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
     out, err = capsys.readouterr()
     assert out.split('accuracy ')[1].split(' in ')[0] == tag_score
     assert 'the trained model only if they were adapted from 1 channel(s) before they were saved' in err
+    # a file of this project's writers records an adaptation where there was one: 2 channels that record none are
+    # the trained ones, and another count is refused (trial 70c: a random 2-channel file was taken with in_chans=1)
+    push_model(timm.create_model('smpconv_tcn_gunpoint.aeon', in_chans=2), 'me/x', dry_run=str(tmp_path / 'r2'),
+               quiet=True)
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs',
+                 f'checkpoint_path={tmp_path / "r2" / "model.safetensors"}', 'in_chans=1']) == 1
+    assert 'as the series they were trained on' in capsys.readouterr().err
     from smpconvnet import load_model
     with pytest.warns(UserWarning, match='names no model'):
         said = load_model(str(copied))[0].pretrained_cfg['description']
@@ -1359,7 +1366,10 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
                dry_run=str(tmp_path / 'jv24p'), quiet=True)
     push_model(timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True, in_chans=8), 'me/x',
                dry_run=str(tmp_path / 'jv8p'), quiet=True)
-    for folder, said in (('jv24p', None), ('jv8p', "adapted to 8 channels, its first layer lost 4 of the weights' 12")):
+    push_model(timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True, in_chans=1), 'me/x',
+               dry_run=str(tmp_path / 'jv1p'), quiet=True)
+    for folder, said in (('jv24p', None), ('jv8p', "adapted to 8 channels, its first layer lost 4 of the weights' 12"),
+                         ('jv1p', "adapted to 1 channel, its first layer summed the weights' 12 into one")):
         assert main(['evaluate-seq', 'smpconv_tcn_japanesevowels.aeon', '--model-kwargs',
                      f'pretrained_cfg_overlay={{"file": "{tmp_path / folder / "model.safetensors"}"}}',
                      'in_chans=12']) == 0
