@@ -990,6 +990,11 @@ def _with_overlay_options(kwargs: Dict[str, Any], **overlay: Any) -> str:
     return ' '.join(shlex.quote(f'{k}={shown(v)}') for k, v in given.items())
 
 
+def _given_weights_file(kwargs: Dict[str, Any]) -> Optional[str]:
+    # the weight file the caller gave in place of the model's own (checkpoint_path=, an overlay's file), else None
+    return kwargs.get('checkpoint_path') or (kwargs.get('pretrained_cfg_overlay') or {}).get('file') or None
+
+
 def _refuse_other_io(kwargs: Dict[str, Any], cfg: Dict[str, Any]) -> None:
     # another class count or input channel count than the weights' (their pretrained cfg's): a model that evaluates
     # nothing the weights learnt
@@ -1009,7 +1014,7 @@ def _refuse_other_io(kwargs: Dict[str, Any], cfg: Dict[str, Any]) -> None:
                              f'channel(s), their first layer adapted to them from weights of {adapted} before they '
                              f'were saved, and deployed weights do not adapt to other channels: score the weights it '
                              f'was adapted from' + (f' (smpconvnet evaluate-seq {origin})' if origin else ''))
-        file = kwargs.get('checkpoint_path') or (kwargs.get('pretrained_cfg_overlay') or {}).get('file')
+        file = _given_weights_file(kwargs)
         if file and not recorded_model_args(file)[0]:
             # a file that records nothing of an adaptation (timm's save_for_hf writes no metadata; this project's
             # record one, so theirs are refused): its first layer may have been adapted from these channels before it
@@ -1165,7 +1170,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                                   f'per-channel normalisation, which was averaged')
                                  + ': score the weights it was adapted from'
                                  + (f' ({evaluate_adapted})' if evaluate_adapted else '')))
-        from_file = kwargs.get('checkpoint_path') or (kwargs.get('pretrained_cfg_overlay') or {}).get('file')
+        from_file = _given_weights_file(kwargs)
         raise ValueError(f'{name} has {data.num_channels} channels, {model_name} expects {in_chans}'
                          + (f': if the file\'s first layer was adapted from {data.num_channels} channel(s) before it '
                             f'was saved (it records nothing of it), pass --model-kwargs in_chans={data.num_channels} '

@@ -194,25 +194,20 @@ def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Te
     if not kernels_span_the_input(model):
         return
     assumed = said_length_not_recorded(model.pretrained_cfg)
-    if assumed is not None and getattr(model, 'is_deployed', False):
-        # deployed already (trial 69d: exported without a word, where evaluate-seq and reparam warned): its source
-        # deployed again with the length stated, as evaluate-seq's hint says
-        warnings.warn(f'{src}: the length its weights were trained at is not recorded with them ({assumed} steps, its '
-                      f'cfg\'s, were taken for it), and its kernels span the whole input: deployed for {length} steps, '
-                      f'it is the trained model only if they were trained at {length}; deploy the model it was '
-                      f'deployed from again with the length L they were trained at (train-seq --length L) stated as '
-                      f'their input size: smpconvnet reparam of it with '
-                      + stated_length_option(None, example.shape[1]), UserWarning, stacklevel=caller_stacklevel())
-        return
     if assumed is not None:
         # weights of a file that records no trained length (trial 69b: deployed for the cfg's 150, silently, weights
         # trained at 300): the hint states their length (its folder then records it; trial 69c: --input-size left
-        # the assumed 150 in the folder, and evaluate-seq warned of the right deployment)
+        # the assumed 150 in the folder, and evaluate-seq warned of the right deployment); deployed already (trial
+        # 69d: exported without a word), its source deployed again so, as evaluate-seq's hint says
+        how = (f'deploy the model it was deployed from again with the length L they were trained at (train-seq '
+               f'--length L) stated as their input size: smpconvnet reparam of it with '
+               + stated_length_option(None, example.shape[1])
+               if getattr(model, 'is_deployed', False) else
+               f'give the length L they were trained at (train-seq --length L) as their input size, which deploys it '
+               f'for L: ' + stated_length_option((model_kwargs or {}).get('pretrained_cfg_overlay'), example.shape[1]))
         warnings.warn(f'{src}: the length its weights were trained at is not recorded with them ({assumed} steps, its '
                       f'cfg\'s, were taken for it), and its kernels span the whole input: deployed for {length} steps, '
-                      f'it is the trained model only if they were trained at {length}; give the length L they were '
-                      f'trained at (train-seq --length L) as their input size, which deploys it for L: '
-                      + stated_length_option((model_kwargs or {}).get('pretrained_cfg_overlay'), example.shape[1]),
+                      f'it is the trained model only if they were trained at {length}; {how}',
                       UserWarning, stacklevel=caller_stacklevel())
         return
     trained = _trained_length(model)
