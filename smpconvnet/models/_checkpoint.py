@@ -32,6 +32,7 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'first_layer_adapted_by_filter', 'first_layer_record', 'FirstLayerRecord',
            'FEATURE_WRAPPERS',
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'RECORDED_TRAINED_LENGTH', 'RECORDED_ADAPTED_FROM',
+           'RECORDED_ADAPTED_VIA',
            'RECORDED_STATED_AGAINST', 'recorded_args_metadata', 'recorded_metadata_length',
            'recorded_metadata_adaptation', 'recorded_metadata_stated_against', 'recorded_model_args',
            'training_record', 'TrainingRecord',
@@ -57,6 +58,10 @@ RECORDED_TRAINED_LENGTH = '@trained_length'
 # another such entry: the input channels of the weights a first layer was adapted from before these were saved (a
 # copy of an adapted folder's file then tells it: trial 69 F3, refused on the data it was adapted from, no way on)
 RECORDED_ADAPTED_FROM = '@adapted_from_channels'
+# and, where it was adapted to other channels and back to as many as those weights' (12 to 8 to 12: its first layer
+# lost 4 of them), the channels it went through: a copy of the file warns as its folder does (trial 70c: a copy scored
+# 0.6432 for 0.9838 without a word)
+RECORDED_ADAPTED_VIA = '@adapted_via_channels'
 # and the trained length the weights recorded where another was stated against it (length_stated_note's): a copy of
 # the file warns as its folder does (trial 70b: scored 0.4933 for 1.0 without a word)
 RECORDED_STATED_AGAINST = '@stated_against_length'
@@ -128,15 +133,17 @@ def check_weights_file(path: Union[str, Path]) -> Path:
 
 
 def recorded_args_metadata(model_args: Optional[Dict[str, Any]], trained_length: Optional[int] = None,
-                           adapted_from: Optional[int] = None,
-                           stated_against: Optional[int] = None) -> Optional[Dict[str, str]]:
+                           adapted_from: Optional[int] = None, stated_against: Optional[int] = None,
+                           adapted_via: Optional[int] = None) -> Optional[Dict[str, str]]:
     """The safetensors metadata of a weights file whose model was built with ``model_args`` (its architecture, as a
     model folder's config.json records it): the arguments as JSON under ``RECORDED_ARGS_KEY``, so that a copy of the
     file alone still tells them (``recorded_model_args``), with ``trained_length`` (a sequence model's weights'
     trained length, where known) as ``RECORDED_TRAINED_LENGTH`` (``recorded_metadata_length``) and ``adapted_from``
     (the input channels of the weights its first layer was adapted from) as ``RECORDED_ADAPTED_FROM``
-    (``recorded_metadata_adaptation``), and ``stated_against`` (the trained length the weights recorded where
-    ``trained_length`` was stated against it) as ``RECORDED_STATED_AGAINST`` (``recorded_metadata_stated_against``);
+    (``recorded_metadata_adaptation``) with ``adapted_via`` (the channels it was adapted to before it was adapted back
+    to as many as those weights') as ``RECORDED_ADAPTED_VIA``, and ``stated_against`` (the trained length the weights
+    recorded where ``trained_length`` was stated against it) as ``RECORDED_STATED_AGAINST``
+    (``recorded_metadata_stated_against``);
     ``None`` where there are no arguments (timm's ``save_for_hf`` writes no metadata either).
 
     One key only, and no ``'format'`` entry: safetensors writes the metadata map in a random order each time
@@ -145,6 +152,7 @@ def recorded_args_metadata(model_args: Optional[Dict[str, Any]], trained_length:
         return None
     record = dict(model_args, **({RECORDED_TRAINED_LENGTH: int(trained_length)} if trained_length else {}),
                   **({RECORDED_ADAPTED_FROM: int(adapted_from)} if adapted_from else {}),
+                  **({RECORDED_ADAPTED_VIA: int(adapted_via)} if adapted_from and adapted_via else {}),
                   **({RECORDED_STATED_AGAINST: int(stated_against)} if stated_against else {}))
     return {RECORDED_ARGS_KEY: json.dumps(record, sort_keys=True)}
 
@@ -183,15 +191,19 @@ def recorded_metadata_stated_against(path: Union[str, Path]) -> Optional[int]:
 
 def recorded_metadata_adaptation(path: Union[str, Path]) -> Optional[Tuple[int, int]]:
     """Where a safetensors file's metadata records that its first layer was adapted before it was saved
-    (``recorded_args_metadata``): its input channels and those of the weights it was adapted from; else None."""
+    (``recorded_args_metadata``): its input channels and those of the weights it was adapted from, or, adapted back
+    to as many, the channels it was first adapted to and those weights'; else None."""
     path = Path(path)
     if not is_safetensors_file(path) or not path.is_file():
         return None
     record = _metadata_record(path) or {}
-    chans, adapted = record.get('in_chans'), record.get(RECORDED_ADAPTED_FROM)
-    counts = (chans, adapted)
-    if all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in counts) and chans != adapted:
+    chans, adapted, via = record.get('in_chans'), record.get(RECORDED_ADAPTED_FROM), record.get(RECORDED_ADAPTED_VIA)
+    def count(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v > 0
+    if count(chans) and count(adapted) and chans != adapted:
         return chans, adapted
+    if count(chans) and chans == adapted and count(via) and via != chans:
+        return via, adapted
     return None
 
 

@@ -431,8 +431,7 @@ def adapted_back_message(name: str, cfg: Dict[str, Any], chans: int, outcome: st
         return None
     # (trial 70b: 12 to 24 or 20 and back gives the weights back, as measured, timm's rule repeating the channels; on a
     # file's route the normalisation is the tag's own, and the score was the tag's. Fewer channels drop some)
-    found = _ADAPTED_NOTE.search(cfg.get('description') or '')
-    via = int(found.group('saved_to')) if found and found.group('saved_to') else None
+    via = _adapted_via_channels(cfg)
     # (timm's rule sums the channels into 1, and keeps the first ones for other fewer channels)
     reasons = ([f"adapted to 1 channel, its first layer summed the weights' {chans} into one" if via == 1 else
                 f"adapted to {via} channels, its first layer lost {chans - via} of the weights' {chans}"]
@@ -443,6 +442,12 @@ def adapted_back_message(name: str, cfg: Dict[str, Any], chans: int, outcome: st
         return None
     return (f"{name}'s first layer was adapted from weights of {chans} channels to others and back (its description "
             f"says so): {' and '.join(reasons)}, so {outcome}")
+
+
+def _adapted_via_channels(cfg: Dict[str, Any]) -> Optional[int]:
+    # the channels a first layer was adapted to before a folder's weights were saved (the first such note), else None
+    found = _ADAPTED_NOTE.search(cfg.get('description') or '')
+    return int(found.group('saved_to')) if found and found.group('saved_to') else None
 
 
 def _averaged(values: Any, chans: int) -> bool:
@@ -624,9 +629,12 @@ def folder_weights_metadata(config: Dict[str, Any], sequence: bool = True) -> Op
     # (a first layer adapted from other weights' channels: a copy of the file says so, as the folder does)
     adapted = adapted_from_channels(cfg)
     chans = (config.get('model_args') or {}).get('in_chans')
+    # (adapted back to as many channels: the ones it went through, where its first layer lost some or its
+    # normalisation was averaged, as adapted_back_message says of the folder)
+    via = _adapted_via_channels(cfg) if adapted and adapted == chans else None
     return recorded_args_metadata(config.get('model_args'), trained,
-                                  adapted if adapted and adapted != chans else None,
-                                  said_contradicted_length(cfg) if sequence and trained else None)
+                                  adapted if adapted and (adapted != chans or via) else None,
+                                  said_contradicted_length(cfg) if sequence and trained else None, via)
 
 
 def length_not_recorded_note(length: int) -> str:

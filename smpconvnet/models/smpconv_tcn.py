@@ -59,7 +59,7 @@ import numbers
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -2017,16 +2017,10 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
             recorded, before = ((file_record, recorded_stated_against(overlay['file'])) if overlay.get('file') else
                                 _recorded_length(variant, model_args))
             stated = int(overlay['input_size'][-1])
-            if recorded and stated == before:
-                # the length the weights recorded before another was stated against it (a folder saved so): given
-                # back, as recorded, without a word (trial 70: the two warnings' hints then sent the user back)
-                restored = stated
-            elif recorded and (recorded != stated or before):
-                # against the weights' own record: the file's or folder's, or the one a statement replaced before
-                # they were saved (trial 70c: a second statement lost it, and stating the first again said nothing)
-                warnings.warn(stated_length_contradiction(stated, before or recorded), UserWarning,
+            contradicted, restored = _stated_against(stated, recorded, before)
+            if contradicted:
+                warnings.warn(stated_length_contradiction(stated, contradicted), UserWarning,
                               stacklevel=caller_stacklevel())
-                contradicted = before or recorded
         length = model_args.get('seq_len')
         if length is not None:
             # a model created for a deployment length: its cfg's input size is that length (the default of info,
@@ -2111,12 +2105,18 @@ def say_length_recorded(model: nn.Module, unknown: bool, stated: bool = False,
         if stated and (unknown or said_length_not_recorded(cfg) is not None):
             said = with_note(without_length_not_recorded(said), length_stated_note(sequence_input_size(cfg)[1]))
         elif stated and restored:
-            said = without_length_stated(said, keep=restored)
+            # its input size is still a deployment length where it differs (a folder deployed for the length stated
+            # before: trial 70c, given back the recorded 150 it scored 0.4933 of 300-step kernels without a word)
+            said = deployment_description(dict(cfg, description=without_length_stated(said, keep=restored)),
+                                          sequence_input_size(cfg)[1], restored)
         elif stated and contradicted:
             # (an earlier statement's notes replaced: a folder saved with a wrong one is corrected so; a deployment
-            # length's note of the stated length kept)
+            # length's note of the stated length kept, or said where the input size is another: a deployed folder)
             length = trained or sequence_input_size(cfg)[1]
-            said = with_note(without_length_stated(said, keep=length), length_stated_note(length, contradicted))
+            said = deployment_description(
+                dict(cfg, description=with_note(without_length_stated(said, keep=length),
+                                                length_stated_note(length, contradicted))),
+                sequence_input_size(cfg)[1], length)
         elif unknown and not stated:
             # the weights' length as the description names it (a deployment length's "(trained at N)": the cfg's,
             # taken), else the cfg's input length
@@ -2127,7 +2127,8 @@ def say_length_recorded(model: nn.Module, unknown: bool, stated: bool = False,
         module.pretrained_cfg = module.default_cfg = dict(cfg, description=said)
 
 
-def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained: Optional[int] = None) -> None:
+def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained: Optional[int] = None,
+                              caller_overlay: Optional[Iterable[str]] = None) -> None:
     """After the file ``path`` was loaded into an SMP-TCN (``timm.create_model(name, checkpoint_path=F)``), the length
     the file records it was trained at (``recorded_trained_length``), where it records one:
 
@@ -2141,10 +2142,15 @@ def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained:
       model zero-padded to a fixed length.
 
     ``trained``: the trained length the caller knows (a bare file's loader: the input size it was given), in place of
-    the file's record. Other models are left as they are."""
+    the file's record. ``caller_overlay``: the ``pretrained_cfg_overlay`` fields the caller gave, where a loader built
+    the model with an overlay of its own (a bare file's recorded length is no statement of the caller's: trial 70b,
+    "pretrained_cfg_overlay input_size states 300" was said of a file that records it), in place of the build's.
+    Other models are left as they are."""
     modules = [m for m in model.modules() if getattr(m, '_lengths_for_file', None) is not None]
     if not modules:
         return
+    def given(module: nn.Module) -> set:
+        return set(caller_overlay) if caller_overlay is not None else getattr(module, '_caller_overlay', set())
     recorded = trained or recorded_trained_length(path)  # (the file read once, for an ensemble and its members)
     before = recorded_stated_against(path) if recorded else None  # (a length stated against it before it was saved)
     contradicted, stated_length = None, None
@@ -2153,32 +2159,34 @@ def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained:
         current = sequence_input_size(module.pretrained_cfg)[1]
         if length is not None:
             trained_length = recorded or cfg_length
-            if recorded and cfg_length and 'input_size' in getattr(module, '_caller_overlay', set()):
+            if recorded and cfg_length and 'input_size' in given(module):
                 # the caller's input size states the trained length of a deployment length's weights (trial 70c:
                 # stating the 150 a file recorded before it was saved scored it at the file's 300, silently)
                 trained_length = cfg_length
-                if cfg_length != before and (cfg_length != recorded or before):
+                against = _stated_against(cfg_length, recorded, before)[0]
+                if against:
                     if not contradicted:
-                        warnings.warn(stated_length_contradiction(cfg_length, before or recorded), UserWarning,
+                        warnings.warn(stated_length_contradiction(cfg_length, against), UserWarning,
                                       stacklevel=caller_stacklevel())
-                    contradicted, stated_length = before or recorded, cfg_length
+                    contradicted, stated_length = against, cfg_length
             say_deployment_length(module, True, length, trained_length, any_length, replace=True)
         elif module.is_deployed:
             if recorded and recorded != current:
                 # deployed for another length than trained at (its kernels'): said, as of a folder reparam wrote
                 # (trial 68 D: scored 0.68 for 0.94 without a warning)
                 say_deployment_length(module, True, current, recorded, any_length, replace=True)
-        elif recorded and 'input_size' in getattr(module, '_caller_overlay', set()) and (
+        elif recorded and 'input_size' in given(module) and (
                 recorded != current or before):
             # the caller's input size states another length than the weights' own record (the file's, or the one
             # a statement replaced before it was saved): taken, with a word (as the builder takes it over an
             # overlay's file), unless it gives back the one stated against before
-            if current == before:
+            against = _stated_against(current, recorded, before)[0]
+            if not against:
                 continue
             if not contradicted:
-                warnings.warn(stated_length_contradiction(current, before or recorded), UserWarning,
+                warnings.warn(stated_length_contradiction(current, against), UserWarning,
                               stacklevel=caller_stacklevel())
-            contradicted, stated_length = before or recorded, current
+            contradicted, stated_length = against, current
         elif recorded and recorded != current:
             # the cfg first: the seq_len setter below (_cfg_follows_length) would otherwise take its old length for
             # the trained one and say "seq_len=300, its deployment length (trained at 150)"
@@ -2190,14 +2198,29 @@ def follow_loaded_file_length(model: nn.Module, path: Union[str, Path], trained:
                     tcn.seq_len = recorded
                     tcn._seq_len_is_default = True
     if not recorded:  # (after its deployment length's note: the cfg's length, said taken or stated)
-        given = set().union(*(getattr(m, '_caller_overlay', set()) for m in modules))
-        say_length_recorded(model, unknown='description' not in given, stated='input_size' in given)
+        fields = set().union(*(given(m) for m in modules))
+        say_length_recorded(model, unknown='description' not in fields, stated='input_size' in fields)
     elif contradicted:
         say_length_recorded(model, unknown=False, stated=True, contradicted=contradicted, trained=stated_length)
-    elif before and not any('input_size' in getattr(m, '_caller_overlay', set()) for m in modules):
+    elif before and not any('input_size' in given(m) for m in modules):
         # a file whose length was stated against its weights' record (saved so): said as its folder says it (trial
         # 70b: a copy scored 0.4933 for 1.0 without a word; 70c: so with seq_len= too)
         say_length_recorded(model, unknown=False, stated=True, contradicted=before, trained=recorded)
+
+
+def _stated_against(stated: int, recorded: Optional[int],
+                    before: Optional[int]) -> Tuple[Optional[int], Optional[int]]:
+    # a trained length the caller states (an overlay's input size) over weights that record ``recorded``, where
+    # ``before`` is the length they recorded before another was stated against it (a folder saved so): (the record it
+    # contradicts, None) where it contradicts the weights' own record (the file's or folder's, or the one a statement
+    # replaced: trial 70c, a second statement lost it, and stating the first again said nothing), taken with a
+    # warning; (None, stated) where it gives back ``before``, as recorded, without a word (trial 70: the two
+    # warnings' hints sent the user back); (None, None) where it states the record itself, or nothing is recorded
+    if recorded and stated == before:
+        return None, stated
+    if recorded and (recorded != stated or before):
+        return before or recorded, None
+    return None, None
 
 
 def _check_overlay_input_size(size: Any) -> None:

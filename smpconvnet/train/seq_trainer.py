@@ -48,7 +48,7 @@ from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
 from ..models import (adapted_back_message, adapted_from_channels, cfg_trained_length, command_line_value,
                       describes_trained_weights, folder_weights_file, folder_weights_metadata, has_batchnorm,
-                      recorded_model_args, recorded_trained_length, said_contradicted_length,
+                      recorded_model_args, recorded_stated_against, recorded_trained_length, said_contradicted_length,
                       said_length_not_recorded, said_trained_length, stated_length_option, tag_in_chans_option,
                       tagged_name, weights_channels)
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input
@@ -1193,8 +1193,16 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     # a command that works copied as it is where the registered weights are named; words where they are not (a
     # placeholder command, 'reparam SRC DST', ran as one); the trained length given (trial 68 E: "without
     # --input-size" deployed a model created with seq_len=300, trained at 150, for 300 again)
-    def redeploy(length: Optional[int]) -> str:
+    # the caller's input size gives back the length the weights recorded before another was stated against them (a
+    # folder saved or deployed so): the source that stated it, deployed again, needs that length stated too, not a
+    # deployment length (trial 70c: --input-size 1,150 of it deployed 300-step weights for 150, warning falsely)
+    caller_size = (kwargs.get('pretrained_cfg_overlay') or {}).get('input_size')
+    restoring = caller_size is not None and _recorded_of(model_name, recorded_stated_against) == int(caller_size[-1])
+    def redeploy(length: Optional[int], state: bool = False) -> str:
         size = f'--input-size {in_chans},{length}' if length else ''
+        if length and not origin and (state or restoring):
+            size = '--model-kwargs ' + shlex.quote(
+                'pretrained_cfg_overlay=' + json.dumps({'input_size': [in_chans, 1, int(length)]}))
         return ((f'smpconvnet reparam {origin} {origin.split(".")[0]}-deployed' + (f' {size}' if size else '')
                  + chans_kwarg) if origin else
                 'smpconvnet reparam of the training-form model or folder into a new folder'
@@ -1206,7 +1214,9 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                          f'materialised for that length), but the {split} split of {name} has series of up to '
                          f'{data.max_length}: evaluate the training-form model it was deployed from{evaluate_origin}, '
                          + (f'or deploy that one again for the series\' {data.max_length} steps, more than the '
-                            f'{known} it was trained at ({redeploy(data.max_length)})'
+                            + (f'{known} stated as its trained length against the {said_contradicted_length(cfg)} its '
+                               f'weights record' if said_contradicted_length(cfg) else f'{known} it was trained at')
+                            + f' ({redeploy(data.max_length, state=said_contradicted_length(cfg) == data.max_length)})'
                             if known and known < data.max_length else
                             f'or deploy that one again for the length it was trained at ({redeploy(known)})'))
     if recorded and name != recorded:
@@ -1224,8 +1234,13 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     trained = said_trained_length(cfg)
     same = bool((lengths == lengths[0]).all())
     assumed = said_length_not_recorded(cfg)
+    contradicted = said_contradicted_length(cfg)
+    stated_now = 'input_size' in (kwargs.get('pretrained_cfg_overlay') or {})  # (warned as the model was built)
+    # deployed for the length the weights record, against another stated for them: said below, once (trial 70c: two
+    # warnings, each against the other)
+    at_record = bool(deployed_for) and contradicted is not None and not stated_now and contradicted in deployed_for
     # (series longer than the trained length: the training form reads them at their length, as deployed for it)
-    if deployed_for and kernels_span_the_input(model) and (
+    if deployed_for and kernels_span_the_input(model) and not at_record and (
             (known is not None and max(known, data.max_length) not in deployed_for)
             or (known is None and assumed is None and same and int(lengths[0]) not in deployed_for)):
         # every series is zero-padded to the deployed length: kernels spanning the whole input then compute
@@ -1255,15 +1270,20 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     # input's length, and the deployment length is reparameterize()'s (it scored 0.49 for weights that score 1.0)
     if not deployed_for and trained is not None:
         length = trained
-    contradicted = said_contradicted_length(cfg)
-    stated_now = 'input_size' in (kwargs.get('pretrained_cfg_overlay') or {})  # (warned as the model was built)
-    if contradicted is not None and not stated_now and kernels_span_the_input(model):
+    if at_record and kernels_span_the_input(model):
+        warnings.warn(f'{model_name} is deployed for {contradicted} steps, the length its weights record, but its '
+                      f'trained length was stated as {known} steps against that record (its description says so), and '
+                      f'its kernels span the whole input: this accuracy is the trained model\'s only if that statement '
+                      f'was wrong; otherwise deploy the model it was deployed from again for the {known} steps stated '
+                      f'({redeploy(known)})', stacklevel=caller_stacklevel())
+    elif contradicted is not None and not stated_now and kernels_span_the_input(model):
         # a length stated against the weights' record, taken (trial 70: a folder saved or deployed so scored 0.4933
         # for 1.0 with no word, the warning given only when it was made)
         warnings.warn(f'{model_name}: its trained length was stated as {known} steps against the {contradicted} its '
                       f'weights record (its description says so), and its kernels span the whole input: this accuracy '
                       f'is the trained model\'s only if that record was wrong; '
-                      + ('deploy the model it was deployed from again without that input size' if deployed_for else
+                      + (f'otherwise deploy the model it was deployed from again for the {contradicted} steps they '
+                         f'record ({redeploy(contradicted, state=True)})' if deployed_for else
                          'to score the weights as recorded, state their length: --model-kwargs '
                          + _with_overlay_options(kwargs, input_size=[in_chans, 1, contradicted])),
                       stacklevel=caller_stacklevel())
@@ -1293,9 +1313,14 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
 def _recorded_length_of(spec: str) -> Optional[int]:
     # the trained length the weights of a folder (local-dir: too) or weight file record (recorded_trained_length);
     # None for anything else (a registered name's cfg says its own)
+    return _recorded_of(spec, recorded_trained_length)
+
+
+def _recorded_of(spec: str, reader) -> Optional[int]:
+    # what ``reader`` reads of the weight file of a folder (local-dir: too) or of a weight file; None for anything else
     path = Path(spec[len('local-dir:'):] if spec.startswith('local-dir:') else spec)
     file = folder_weights_file(path) if path.is_dir() else path if path.is_file() else None
-    return recorded_trained_length(file) if file is not None else None
+    return reader(file) if file is not None else None
 
 
 def _evaluate_regression(model_name: str, model: nn.Module, recorded: Dict[str, Any], dataset: Optional[str],

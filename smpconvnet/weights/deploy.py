@@ -27,8 +27,8 @@ from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
 from ..models import (SMPConvTCN, SMPConvTCNEnsemble, adapted_back_message, adapted_channels_note,
                       describes_trained_weights, has_batchnorm, kernels_span_the_input, new_classifier_note,
-                      said_length_not_recorded, stated_length_option, tag_in_chans_option, tagged_name, trained_at,
-                      two_branch_eval, weights_channels, with_note)
+                      said_contradicted_length, said_length_not_recorded, stated_length_option, tag_in_chans_option,
+                      tagged_name, trained_at, two_branch_eval, weights_channels, with_note)
 from .folders import (TRAINED_WITH_KEY, cfg_trained_length, check_not_managed, foreign_to_model_folder,
                       local_paths_to_names, model_card, print_step, set_pretrained_cfg,
                       with_channels, write_model_folder)
@@ -211,6 +211,12 @@ def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Te
                       UserWarning, stacklevel=caller_stacklevel())
         return
     trained = _trained_length(model)
+    if length == trained and said_contradicted_length(model.pretrained_cfg) is not None:
+        # deployed for a length stated against the weights' record: the trained model only if that record was wrong
+        # (trial 70c: reparam and export said nothing of it, evaluate-seq warned)
+        warnings.warn(f'{src} deployed for {length} steps: ' + _against_record(
+            model, trained, length, model_kwargs, example.shape[1]), UserWarning, stacklevel=caller_stacklevel())
+        return
     if length != trained:
         # the example's length wins over any seq_len (the caller's, a folder's model_args): one hint that works
         # whatever gave this length (leaving --input-size out deployed a folder created with seq_len=300 for 300)
@@ -221,11 +227,42 @@ def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Te
                + tag_in_chans_option(model.pretrained_cfg, channels)
                if getattr(model, 'is_deployed', False) else
                f'pass --input-size {channels},{trained} to deploy it for {trained} steps')
+        record = _against_record(model, trained, length, model_kwargs, channels)
+        record = f'; {record}' if record else ''
         warnings.warn(f'{src} deployed for {length} steps: its kernels span the whole input (kernel_length=None) and '
                       f'its pretrained_cfg gives {trained} steps (the length it was trained at, where its source '
                       f'records one: a weight file that names no model has the assumed model\'s), so for {length} it '
-                      f'computes something else than for {trained}; {how} (pad shorter series to that length)',
+                      f'computes something else than for {trained}; {how} (pad shorter series to that length)'
+                      + record,
                       UserWarning, stacklevel=caller_stacklevel())
+
+
+def _against_record(model: torch.nn.Module, trained: int, length: int, model_kwargs: Optional[Dict[str, Any]],
+                    channels: int) -> str:
+    # where the trained length was stated against the weights' own record (its description says so), what that means
+    # for a deployment for ``length`` steps and how to deploy for the record, if that record is right (trial 70c:
+    # --input-size 1,150 of a folder stating 300 against 150 sent the user back to 300; only the overlay deployed the
+    # model that scores 1.0); '' otherwise
+    recorded = said_contradicted_length(model.pretrained_cfg)
+    if recorded is None:
+        return ''
+    said = (f'its trained length was stated as {trained} steps against the {recorded} its weights record (its '
+            f'description says so), and its kernels span the whole input: ')
+
+    def option(overlay: Dict[str, Any]) -> str:
+        return '--model-kwargs ' + shlex.quote(f'pretrained_cfg_overlay={json.dumps(overlay)}')
+    size = {'input_size': [channels, 1, recorded]}
+    overlay = dict((model_kwargs or {}).get('pretrained_cfg_overlay') or {}, **size)
+    if length == recorded:
+        return said + (f'deployed for {recorded}, it is the trained model if that record is right'
+                       + ('' if getattr(model, 'is_deployed', False) else
+                          f' (stated instead, the deployed folder says so: {option(overlay)})'))
+    said += 'it is the trained model only if that record was wrong; otherwise ' if length == trained else \
+        'if that record is right, '
+    if getattr(model, 'is_deployed', False):
+        return said + (f'deploy the model it was deployed from again for {recorded} steps: smpconvnet reparam of it '
+                       f'with {option(size)}')
+    return said + f'state it instead, which deploys it for {recorded} steps: {option(overlay)}'
 
 
 def deployed_cfg(cfg: Dict[str, Any], channels: int, length: int, fixed: bool) -> Dict[str, Any]:

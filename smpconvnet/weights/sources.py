@@ -1006,7 +1006,9 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
                                             source.unresolved), UserWarning,
                       stacklevel=caller_stacklevel())
     if file_length:
-        follow_loaded_file_length(model, path, trained=file_length)  # (created for a deployment length: said)
+        # (created for a deployment length: said; the input size this loader set from the file's record is no
+        # statement of the caller's)
+        follow_loaded_file_length(model, path, trained=file_length, caller_overlay=given)
     say_saved_adaptation(model, path)  # (a copy of an adapted folder's file: said as the folder says it)
     weights_chans, chans = file_io.get('in_chans'), kwargs.get('in_chans')
     if not features_only and isinstance(chans, int) and weights_chans and weights_chans != chans:

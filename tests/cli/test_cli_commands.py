@@ -1430,6 +1430,13 @@ def test_an_input_size_stated_against_the_recorded_trained_length_warns(tmp_path
         assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', *hint]) == 0, hint
         out, err = capsys.readouterr()
         assert 'accuracy 1.0000 (150/150)' in out and 'warning' not in err, err
+    # the copy alone (a bare file): its recorded length, which its loader sets, is no statement of the caller's
+    # (trial 70b #7: "pretrained_cfg_overlay input_size states 300" was warned of it), and said as recorded
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        model, _ = smpconvnet.load_model(str(copied))
+    assert not [w for w in caught if 'pretrained_cfg_overlay input_size' in str(w.message)], caught
+    assert model.pretrained_cfg['description'].endswith(note.format(300, 150))
     # another length stated over it: said against the weights' own 150, not the stated 300 (trial 70c), its earlier
     # notes replaced
     with pytest.warns(UserWarning, match='states 200 steps as the trained length of weights that record 150'):
@@ -1493,6 +1500,94 @@ def test_an_input_size_stated_against_the_recorded_trained_length_warns(tmp_path
                              ('smpconv_tcn_arrowhead', dict(pretrained_cfg_overlay={'input_size': [1, 1, 300]}))):
             model = timm.create_model(name, pretrained=True, **kwargs)
             assert 'they record' not in model.pretrained_cfg['description']
+
+
+def test_deploying_a_model_whose_trained_length_was_stated_against_its_record(tmp_path, capsys):
+    """Trial 70c #4, #6, #9: GunPoint's weights (they record 150) saved with 300 stated as their trained length.
+    Deployed for 300 they were exported and deployed without a word (evaluate-seq warned); the deployed folder given
+    back the recorded 150 scored 0.4933 without a word (its kernels are the 300 steps' still); its warning's hint
+    ("deploy ... without that input size") looped; and deploying the source for the recorded 150 (--input-size 1,150)
+    warned to pass 1,300. Every step now says both lengths, and each hint, copied, gives the model that scores 1.0."""
+    import warnings
+    import smpconvnet
+    gp = str(Path(smpconvnet.__file__).parent / 'pretrained' / 'smpconv_tcn_gunpoint.aeon' / 'model.safetensors')
+    with pytest.warns(UserWarning, match='states 300 steps'):
+        # (through checkpoint_path=, so that no hint can name the tag: the folder's own source is deployed again)
+        model = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, checkpoint_path=gp,
+                                  pretrained_cfg_overlay={'input_size': [1, 1, 300]})
+    said = str(tmp_path / 'said300')
+    timm.models.save_for_hf(model, said)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        def run(*args, code=0):
+            assert main(list(args)) == code, args
+            return capsys.readouterr()
+
+        def scored(folder):
+            out, err = run('evaluate-seq', folder)
+            assert 'accuracy 1.0000 (150/150)' in out and 'warning' not in err, err
+
+        restore = re.compile(r"--model-kwargs '(pretrained_cfg_overlay=\{\"input_size\": \[1, 1, 150\]\})'")
+        # deployed for the stated length: said, with the hint that deploys it for the record
+        err = run('reparam', 'said300', 'dep300').err
+        assert ('dep300' not in err and 'said300 deployed for 300 steps: its trained length was stated as 300 steps '
+                'against the 150 its weights record') in err, err
+        run('reparam', 'said300', 'hinted', '--model-kwargs', restore.search(err).group(1))
+        scored('hinted')
+        # the deployed folder: exported with a word too, evaluated with a hint that deploys its source for 150
+        err = run('export', 'dep300', '--output', 'dep300.onnx').err
+        assert 'dep300 deployed for 300 steps: its trained length was stated as 300' in err, err
+        assert 'smpconvnet reparam of it with' in err and restore.search(err), err
+        out, err = run('evaluate-seq', 'dep300')
+        assert 'accuracy 0.4933 (74/150)' in out and 'without that input size' not in err, err
+        run('reparam', 'said300', 'hinted2', '--model-kwargs', restore.search(err).group(1))
+        scored('hinted2')
+        # the deployed folder given back its record: its kernels are still those of 300 steps, said so
+        out, err = run('evaluate-seq', 'dep300', '--model-kwargs',
+                       'pretrained_cfg_overlay={"input_size": [1, 1, 150]}')
+        assert 'accuracy 0.4933 (74/150)' in out
+        assert 'is deployed for 300 steps and its kernels span the whole input, but its weights were trained at 150' \
+            in err, err
+        assert '--input-size' not in err and restore.search(err), err
+        run('reparam', 'said300', 'hinted3', '--model-kwargs', restore.search(err).group(1))
+        scored('hinted3')
+        model = timm.create_model('local-dir:dep300', pretrained=True,
+                                  pretrained_cfg_overlay={'input_size': [1, 1, 150]})
+        assert model.pretrained_cfg['description'].endswith('seq_len=300, its deployment length (trained at 150)')
+        # another length stated over a deployed folder: its kernels' length still said a deployment length
+        with pytest.warns(UserWarning, match='states 200 steps'):
+            model = timm.create_model('local-dir:dep300', pretrained=True,
+                                      pretrained_cfg_overlay={'input_size': [1, 1, 200]})
+        assert model.pretrained_cfg['description'].endswith('seq_len=300, its deployment length (trained at 200)')
+        # deployed for the recorded length: right if the record is, said so (not "pass --input-size 1,300" alone),
+        # and evaluate-seq warns once, not twice against itself
+        err = run('reparam', 'said300', 'dep150', '--input-size', '1,150').err
+        assert 'deployed for 150, it is the trained model if that record is right' in err and restore.search(err), err
+        out, err = run('evaluate-seq', 'dep150')
+        assert 'accuracy 1.0000 (150/150)' in out and err.count('warning') == 1, err
+        assert 'dep150 is deployed for 150 steps, the length its weights record, but its trained length was stated ' \
+            'as 300 steps' in err, err
+        assert err.strip().endswith('(smpconvnet reparam of the training-form model or folder into a new folder, '
+                                    'with --input-size 1,300)'), err
+        # stated shorter than the series and deployed so: refused, the hint deploying the source for the series'
+        # 150 steps with them stated (trial 70b #5: "more than the 100 it was trained at" of weights recording 150)
+        with pytest.warns(UserWarning, match='states 100 steps'):
+            model = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, checkpoint_path=gp,
+                                      pretrained_cfg_overlay={'input_size': [1, 1, 100]})
+        timm.models.save_for_hf(model, 'said100')
+        run('reparam', 'said100', 'dep100')
+        err = run('evaluate-seq', 'dep100', code=1).err
+        assert 'more than the 100 stated as its trained length against the 150 its weights record' in err, err
+        run('reparam', 'said100', 'hinted4', '--model-kwargs', restore.search(err).group(1))
+        scored('hinted4')
+    finally:
+        os.chdir(cwd)
+    # no word where nothing was stated
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'plain')]) == 0
+    assert 'warning' not in capsys.readouterr().err
 
 
 def test_a_model_created_for_another_seq_len_keeps_its_trained_length(tmp_path, capsys):

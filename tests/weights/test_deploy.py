@@ -1375,6 +1375,22 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
                      'in_chans=12']) == 0
         out, err = capsys.readouterr()
         assert (said in err) if said else ('warning' not in err and 'accuracy 0.9838 (364/370)' in out), err
+    # adapted to 8 and back to 12, then saved: a copy of its file records the 8 it went through, and warns as its
+    # folder does (trial 70c: the metadata recorded nothing, in_chans being the weights' 12; scored 0.6432 silently)
+    push_model(timm.create_model(f'local-dir:{tmp_path / "jv8p"}', pretrained=True, in_chans=12), 'me/x',
+               dry_run=str(tmp_path / 'jv8back'), quiet=True)
+    copied = tmp_path / 'jv8back.safetensors'
+    copied.write_bytes((tmp_path / 'jv8back' / 'model.safetensors').read_bytes())
+    for way in (f'pretrained_cfg_overlay={{"file": "{copied}"}}', f'checkpoint_path={copied}'):
+        assert main(['evaluate-seq', 'smpconv_tcn_japanesevowels.aeon', '--model-kwargs', way]) == 0
+        err = capsys.readouterr().err
+        assert ("first layer was adapted from weights of 12 channels to others and back (its description says so): "
+                "adapted to 8 channels, its first layer lost 4 of the weights' 12") in err, (way, err)
+    for command, out in (('reparam', []), ('export', ['-o'])):
+        assert main([command, 'smpconv_tcn_japanesevowels.aeon', *out,
+                     str(tmp_path / ('jv8back.onnx' if out else 'jv8back_deployed')),
+                     '--model-kwargs', f'checkpoint_path={copied}']) == 0
+        assert "adapted to 8 channels, its first layer lost 4 of the weights' 12" in capsys.readouterr().err
     # deployed or exported so, the same (trial 69b (c)1: without a word); the hint's weights deploy with none
     for command, what, out in (('reparam', 'the deployed model', []), ('export', 'the exported file', ['-o'])):
         suffix = '.onnx' if out else ''
