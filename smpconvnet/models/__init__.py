@@ -23,13 +23,13 @@ from ._checkpoint import (
 )
 from ._pretrained import (
     NOT_RECORDED, WEIGHTS_DIR, PretrainedWeightsNotFoundError, adapted_back_message, adapted_channels_note,
-    adapted_from_channels, cfg_trained_length, describes_trained_weights, folder_weights_metadata, hub_namespace,
-    is_project_model, is_weight_source_error, length_not_recorded_note, length_stated_note, new_classifier_note,
-    overlay_sources, recorded_stated_against, recorded_trained_length, said_contradicted_length,
-    said_length_not_recorded, said_other_weights, said_random, said_trained_length, say_checkpoint_loaded,
-    say_saved_adaptation, set_hub_namespace, stated_length_option, tag_in_chans_option, tagged_name, trained_at,
-    trained_from_description, weights_channels, weights_loaded_after, weights_location, with_build_notes,
-    with_channels, with_note, with_num_classes,
+    adapted_from_channels, adapted_via_channels, cfg_trained_length, describes_trained_weights,
+    folder_weights_metadata, hub_namespace, is_project_model, is_weight_source_error, length_not_recorded_note,
+    length_stated_note, model_kwargs_option, new_classifier_note, overlay_sources, recorded_stated_against,
+    recorded_trained_length, said_contradicted_length, said_length_not_recorded, said_other_weights, said_random,
+    said_trained_length, say_checkpoint_loaded, say_saved_adaptation, set_hub_namespace, stated_length_option,
+    tag_in_chans_option, tagged_name, trained_at, trained_from_description, weights_channels, weights_loaded_after,
+    weights_location, with_build_notes, with_channels, with_note, with_num_classes,
 )
 from .smpconvnet import SMPConvNet, checkpoint_filter_fn, deployed_model_args, infer_config_from_checkpoint
 from .smpconv_tcn import (

@@ -58,9 +58,9 @@ RECORDED_TRAINED_LENGTH = '@trained_length'
 # another such entry: the input channels of the weights a first layer was adapted from before these were saved (a
 # copy of an adapted folder's file then tells it: trial 69 F3, refused on the data it was adapted from, no way on)
 RECORDED_ADAPTED_FROM = '@adapted_from_channels'
-# and, where it was adapted to other channels and back to as many as those weights' (12 to 8 to 12: its first layer
-# lost 4 of them), the channels it went through: a copy of the file warns as its folder does (trial 70c: a copy scored
-# 0.6432 for 0.9838 without a word)
+# and, where it was adapted more than once (12 to 8 to 12, 12 to 6 to 24), the fewest channels it went through, whose
+# first layer dropped the others: a copy of the file adapted back warns as its folder does (trial 70c: a copy scored
+# 0.6432 for 0.9838 without a word; 71: 0.4541)
 RECORDED_ADAPTED_VIA = '@adapted_via_channels'
 # and the trained length the weights recorded where another was stated against it (length_stated_note's): a copy of
 # the file warns as its folder does (trial 70b: scored 0.4933 for 1.0 without a word)
@@ -140,8 +140,8 @@ def recorded_args_metadata(model_args: Optional[Dict[str, Any]], trained_length:
     file alone still tells them (``recorded_model_args``), with ``trained_length`` (a sequence model's weights'
     trained length, where known) as ``RECORDED_TRAINED_LENGTH`` (``recorded_metadata_length``) and ``adapted_from``
     (the input channels of the weights its first layer was adapted from) as ``RECORDED_ADAPTED_FROM``
-    (``recorded_metadata_adaptation``) with ``adapted_via`` (the channels it was adapted to before it was adapted back
-    to as many as those weights') as ``RECORDED_ADAPTED_VIA``, and ``stated_against`` (the trained length the weights
+    (``recorded_metadata_adaptation``) with ``adapted_via`` (the fewest channels it went through, adapted more than
+    once) as ``RECORDED_ADAPTED_VIA``, and ``stated_against`` (the trained length the weights
     recorded where ``trained_length`` was stated against it) as ``RECORDED_STATED_AGAINST``
     (``recorded_metadata_stated_against``);
     ``None`` where there are no arguments (timm's ``save_for_hf`` writes no metadata either).
@@ -189,10 +189,10 @@ def recorded_metadata_stated_against(path: Union[str, Path]) -> Optional[int]:
     return length if isinstance(length, int) and not isinstance(length, bool) and length > 0 else None
 
 
-def recorded_metadata_adaptation(path: Union[str, Path]) -> Optional[Tuple[int, int]]:
+def recorded_metadata_adaptation(path: Union[str, Path]) -> Optional[Tuple[int, int, Optional[int]]]:
     """Where a safetensors file's metadata records that its first layer was adapted before it was saved
-    (``recorded_args_metadata``): its input channels and those of the weights it was adapted from, or, adapted back
-    to as many, the channels it was first adapted to and those weights'; else None."""
+    (``recorded_args_metadata``): its input channels, those of the weights it was adapted from, and the fewest it went
+    through where it was adapted more than once (else None); else None."""
     path = Path(path)
     if not is_safetensors_file(path) or not path.is_file():
         return None
@@ -200,10 +200,9 @@ def recorded_metadata_adaptation(path: Union[str, Path]) -> Optional[Tuple[int, 
     chans, adapted, via = record.get('in_chans'), record.get(RECORDED_ADAPTED_FROM), record.get(RECORDED_ADAPTED_VIA)
     def count(v: Any) -> bool:
         return isinstance(v, int) and not isinstance(v, bool) and v > 0
-    if count(chans) and count(adapted) and chans != adapted:
-        return chans, adapted
-    if count(chans) and chans == adapted and count(via) and via != chans:
-        return via, adapted
+    via = via if count(via) and via != chans else None
+    if count(chans) and count(adapted) and (chans != adapted or via):
+        return chans, adapted, via
     return None
 
 

@@ -24,7 +24,7 @@ from ._checkpoint import (
     FILTER_ERROR_PREFIXES, cached_hub_file, check_recorded_architecture, folder_weights_file, is_project_model,
     is_unsuffixed_safetensors, model_folder_of, probe_weights_file, read_error_message, recorded_args_metadata,
     recorded_metadata_adaptation, recorded_metadata_length, recorded_metadata_stated_against, recorded_model_hint,
-    training_record)
+    training_record, command_line_value)
 
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
@@ -40,7 +40,7 @@ __all__ = [
     'tag_in_chans_option', 'folder_weights_metadata', 'length_not_recorded_note', 'said_length_not_recorded',
     'without_length_not_recorded', 'length_stated_note', 'stated_length_option', 'stated_length_contradiction',
     'without_length_stated', 'with_length_not_recorded', 'say_saved_adaptation', 'adapted_back_message',
-    'said_contradicted_length', 'recorded_stated_against',
+    'said_contradicted_length', 'recorded_stated_against', 'model_kwargs_option', 'adapted_via_channels',
 ]
 
 DEFAULT_HUB_NAMESPACE = 'smpconvnet'
@@ -329,13 +329,18 @@ def say_saved_adaptation(model: Any, path: Union[str, Path]) -> None:
     adaptation = recorded_metadata_adaptation(path)
     if adaptation is None:
         return
-    note = (f"first layer adapted before these weights were saved ({adaptation[0]} input channels from the weights' "
-            f"{adaptation[1]})" + _SINCE_SAVED)
+    chans, adapted, via = adaptation
+    # (through fewer channels first: both steps, as the folder's two notes say them)
+    steps = [(via, adapted), (chans, via)] if via else [(chans, adapted)]
+    notes = [f"first layer adapted before these weights were saved ({to} input channels from the weights' {source})"
+             + _SINCE_SAVED for to, source in steps]
     for module in model.modules():
         cfg = getattr(module, 'pretrained_cfg', None)
         if isinstance(cfg, dict) and _ADAPTED_NOTE.search(cfg.get('description') or '') is None:
-            module.pretrained_cfg = module.default_cfg = dict(cfg, description=with_note(cfg.get('description') or '',
-                                                                                           note))
+            said = cfg.get('description') or ''
+            for note in notes:
+                said = with_note(said, note)
+            module.pretrained_cfg = module.default_cfg = dict(cfg, description=said)
 
 
 def say_weights_loaded(model: Any, source: str, trained: bool = False, classifier_loaded: bool = False) -> None:
@@ -431,7 +436,7 @@ def adapted_back_message(name: str, cfg: Dict[str, Any], chans: int, outcome: st
         return None
     # (trial 70b: 12 to 24 or 20 and back gives the weights back, as measured, timm's rule repeating the channels; on a
     # file's route the normalisation is the tag's own, and the score was the tag's. Fewer channels drop some)
-    via = _adapted_via_channels(cfg)
+    via = adapted_via_channels(cfg)
     # (timm's rule sums the channels into 1, and keeps the first ones for other fewer channels)
     reasons = ([f"adapted to 1 channel, its first layer summed the weights' {chans} into one" if via == 1 else
                 f"adapted to {via} channels, its first layer lost {chans - via} of the weights' {chans}"]
@@ -444,10 +449,13 @@ def adapted_back_message(name: str, cfg: Dict[str, Any], chans: int, outcome: st
             f"says so): {' and '.join(reasons)}, so {outcome}")
 
 
-def _adapted_via_channels(cfg: Dict[str, Any]) -> Optional[int]:
-    # the channels a first layer was adapted to before a folder's weights were saved (the first such note), else None
-    found = _ADAPTED_NOTE.search(cfg.get('description') or '')
-    return int(found.group('saved_to')) if found and found.group('saved_to') else None
+def adapted_via_channels(cfg: Dict[str, Any]) -> Optional[int]:
+    """The fewest input channels a first layer was adapted to before its weights were saved, where the description
+    says it was adapted more than once (``adapted_from_channels``' weights, then these, then others): what it went
+    through, whose fewer channels dropped the rest (trial 71: 12 to 6 to 24 and back to 12 had said 24); else None."""
+    steps = [int(found.group('saved_to')) for found in _ADAPTED_NOTE.finditer(cfg.get('description') or '')
+             if found.group('saved_to')]
+    return min(steps) if steps else None
 
 
 def _averaged(values: Any, chans: int) -> bool:
@@ -629,9 +637,10 @@ def folder_weights_metadata(config: Dict[str, Any], sequence: bool = True) -> Op
     # (a first layer adapted from other weights' channels: a copy of the file says so, as the folder does)
     adapted = adapted_from_channels(cfg)
     chans = (config.get('model_args') or {}).get('in_chans')
-    # (adapted back to as many channels: the ones it went through, where its first layer lost some or its
-    # normalisation was averaged, as adapted_back_message says of the folder)
-    via = _adapted_via_channels(cfg) if adapted and adapted == chans else None
+    # (adapted more than once: the fewest channels it went through, whose dropped ones a copy adapted back says, as
+    # adapted_back_message says of the folder; trial 70c, 12 to 8 to 12, and 71, 12 to 6 to 24: copies said nothing)
+    via = adapted_via_channels(cfg) if adapted else None
+    via = via if via != chans else None
     return recorded_args_metadata(config.get('model_args'), trained,
                                   adapted if adapted and (adapted != chans or via) else None,
                                   said_contradicted_length(cfg) if sequence and trained else None, via)
@@ -683,12 +692,27 @@ def stated_length_contradiction(stated: int, recorded: int) -> str:
             f'{recorded})')
 
 
-def stated_length_option(overlay: Optional[Dict[str, Any]], chans: int) -> str:
-    """The ``--model-kwargs`` option that states the trained length L of weights that record none
-    (``length_stated_note``): ``overlay`` (the caller's ``pretrained_cfg_overlay``, e.g. its ``file``) with the input
-    size ``[chans, 1, L]``, L left for the caller to fill in, quoted for a shell."""
-    example = json.dumps(dict(overlay or {}, input_size=[int(chans), 1, 'L']))
-    return '--model-kwargs ' + shlex.quote(f'pretrained_cfg_overlay={example}').replace('"L"', 'L')
+def model_kwargs_option(model_kwargs: Optional[Dict[str, Any]], overlay: Optional[Dict[str, Any]] = None,
+                        **args: Any) -> str:
+    """A hint's ``--model-kwargs`` option: the caller's ``model_kwargs`` with ``args`` set and their
+    ``pretrained_cfg_overlay`` updated by ``overlay``, quoted for a shell, so that the hint keeps the rest (trial 71: a
+    hint that dropped checkpoint_path= scored the registered weights in place of the caller's file, silently). An
+    overlay value 'L' is left for the caller to fill in (printed bare)."""
+    given = dict(model_kwargs or {}, **args)
+    if overlay:
+        given['pretrained_cfg_overlay'] = dict(given.get('pretrained_cfg_overlay') or {}, **overlay)
+
+    def shown(value: Any) -> str:
+        return json.dumps(value) if isinstance(value, dict) else value if isinstance(value, str) else \
+            command_line_value(value)
+    return '--model-kwargs ' + ' '.join(shlex.quote(f'{k}={shown(v)}') for k, v in given.items()).replace('"L"', 'L')
+
+
+def stated_length_option(model_kwargs: Optional[Dict[str, Any]], chans: int, length: Any = 'L') -> str:
+    """The ``--model-kwargs`` option that states the trained ``length`` of the weights (``length_stated_note``; L,
+    left for the caller to fill in, where they record none): the caller's ``model_kwargs`` (e.g. an overlay's
+    ``file``, ``checkpoint_path=``, ``in_chans=``) with the input size ``[chans, 1, length]`` in their overlay."""
+    return model_kwargs_option(model_kwargs, dict(input_size=[int(chans), 1, length if length == 'L' else int(length)]))
 
 
 def with_length_not_recorded(description: str, length: int) -> str:

@@ -46,11 +46,11 @@ from ..user_warnings import caller_stacklevel
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
-from ..models import (adapted_back_message, adapted_from_channels, cfg_trained_length, command_line_value,
-                      describes_trained_weights, folder_weights_file, folder_weights_metadata, has_batchnorm,
-                      recorded_model_args, recorded_stated_against, recorded_trained_length, said_contradicted_length,
-                      said_length_not_recorded, said_trained_length, stated_length_option, tag_in_chans_option,
-                      tagged_name, weights_channels)
+from ..models import (adapted_back_message, adapted_from_channels, adapted_via_channels, cfg_trained_length,
+                      command_line_value, describes_trained_weights, folder_weights_file, folder_weights_metadata,
+                      has_batchnorm, model_kwargs_option, recorded_model_args, recorded_stated_against,
+                      recorded_trained_length, said_contradicted_length, said_length_not_recorded,
+                      said_trained_length, stated_length_option, tag_in_chans_option, tagged_name, weights_channels)
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input
 from ..weights.sources import (
     changed_computation, changed_computation_message, check_none_kwargs, load_model_with_config,
@@ -981,15 +981,6 @@ def _file_architecture_options(path: str) -> Tuple[str, bool]:
     return ''.join(' ' + shlex.quote(f'{k}={command_line_value(v)}') for k, v in sorted(args.items())), recorded
 
 
-def _with_overlay_options(kwargs: Dict[str, Any], **overlay: Any) -> str:
-    # the caller's --model-kwargs with their pretrained_cfg_overlay updated by ``overlay``, quoted for a shell: a hint
-    # that keeps their other arguments (an overlay's file, checkpoint_path=)
-    given = dict(kwargs, pretrained_cfg_overlay=dict(kwargs.get('pretrained_cfg_overlay') or {}, **overlay))
-    def shown(v: Any) -> str:
-        return json.dumps(v) if isinstance(v, dict) else v if isinstance(v, str) else command_line_value(v)
-    return ' '.join(shlex.quote(f'{k}={shown(v)}') for k, v in given.items())
-
-
 def _given_weights_file(kwargs: Dict[str, Any]) -> Optional[str]:
     # the weight file the caller gave in place of the model's own (checkpoint_path=, an overlay's file), else None
     return kwargs.get('checkpoint_path') or (kwargs.get('pretrained_cfg_overlay') or {}).get('file') or None
@@ -1020,10 +1011,15 @@ def _refuse_other_io(kwargs: Dict[str, Any], cfg: Dict[str, Any]) -> None:
             # record one, so theirs are refused): its first layer may have been adapted from these channels before it
             # was saved (trial 70b: refused "as the series they were trained on", and the hint's in_chans was refused
             # by the data: no way on)
-            warnings.warn(f'--model-kwargs in_chans={kwargs["in_chans"]!r}: the weights read {trained_chans} '
-                          f'channel(s), and timm\'s rule adapts their first layer to {kwargs["in_chans"]!r}: this is '
-                          f'the trained model only if they were adapted from {kwargs["in_chans"]!r} channel(s) before '
-                          f'they were saved (the file records nothing of it)', stacklevel=caller_stacklevel())
+            asked = kwargs['in_chans']
+            warnings.warn(f'--model-kwargs in_chans={asked!r}: the weights read {trained_chans} channel(s), and '
+                          f'timm\'s rule adapts their first layer to {asked!r}: ' + (
+                              f'this is the trained model only if they were adapted from {asked!r} channel(s) before '
+                              f'they were saved (the file records nothing of it)'
+                              if not isinstance(asked, int) or asked < trained_chans else
+                              f'it repeats the {trained_chans} it has, so this is no trained model (if they were '
+                              f'adapted from {asked} channels before they were saved, which the file does not record, '
+                              f'their first layer lost the others)'), stacklevel=caller_stacklevel())
             return
         # (the forward pass then refused the data's series, advising in_chans=1 "to change it")
         raise ValueError(f'--model-kwargs in_chans={kwargs["in_chans"]!r}: the weights read {trained_chans} '
@@ -1158,23 +1154,41 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
             # normalisation (averaged as the layer was adapted: trial 69 F1, 0.3973 for JapaneseVowels' 0.9838), and
             # deployed weights do not adapt (trial 69 F2)
             training_form = has_batchnorm(model)  # (deployed weights do not adapt)
-            back = adapted_from == 1 and training_form
+            # a file's weights adapted to more channels come back whole, with the registered model's per-channel
+            # normalisation, not a folder's averaged one (trial 71: a copy of 12 adapted to 24 scored 0.9838 so, and
+            # was refused); not where they went through fewer channels first
+            via = adapted_via_channels(cfg)
+            whole = bool(_given_weights_file(kwargs)) and in_chans > adapted_from and (via or in_chans) >= adapted_from
+            back = (adapted_from == 1 or whole) and training_form
             raise ValueError(f'{name} has {data.num_channels} channel(s), {model_name} expects {in_chans}: its first '
                              f'layer was adapted to {in_chans} from weights of {adapted_from} (its description says '
                              f'so); ' + (
-                                 f'to score it on {name}\'s series pass --model-kwargs in_chans={adapted_from} '
+                                 f'to score it on {name}\'s series pass '
+                                 f'{model_kwargs_option(kwargs, in_chans=adapted_from)} '
                                  f'(model_kwargs=dict(in_chans={adapted_from})): timm\'s rule adapts the layer back '
                                  f'to the weights it was adapted from, unless it was trained since' if back else
                                  ('deployed weights do not adapt to other channels' if not training_form else
-                                  f'adapting it back does not give the weights of {adapted_from} channels, nor their '
-                                  f'per-channel normalisation, which was averaged')
+                                  f'adapting it back does not give the weights of {adapted_from} channels'
+                                  + (f' (it went through {via}, which dropped {adapted_from - via} of them)'
+                                     if via and via < adapted_from else '')
+                                  + ('' if _given_weights_file(kwargs) else
+                                     ', nor their per-channel normalisation, which was averaged'))
                                  + ': score the weights it was adapted from'
                                  + (f' ({evaluate_adapted})' if evaluate_adapted else '')))
         from_file = _given_weights_file(kwargs)
-        raise ValueError(f'{name} has {data.num_channels} channels, {model_name} expects {in_chans}'
-                         + (f': if the file\'s first layer was adapted from {data.num_channels} channel(s) before it '
-                            f'was saved (it records nothing of it), pass --model-kwargs in_chans={data.num_channels} '
-                            f'(timm\'s rule adapts it back)' if from_file else '')
+        # (adapted back to more channels than it has, timm's rule repeats the ones it kept: trial 71, a file of 12
+        # adapted to 6 was sent to in_chans=12, 0.4541)
+        if from_file and data.num_channels < in_chans:
+            file_hint = (f': if the file\'s first layer was adapted from {data.num_channels} channel(s) before it was '
+                         f'saved (it records nothing of it), pass '
+                         f'{model_kwargs_option(kwargs, in_chans=data.num_channels)} (timm\'s rule adapts it back)')
+        elif from_file:
+            file_hint = (f': if the file\'s first layer was adapted from {name}\'s {data.num_channels} channels before '
+                         f'it was saved (it records nothing of it), it kept {in_chans} of them and timm\'s rule cannot '
+                         f'give the others back')
+        else:
+            file_hint = ''
+        raise ValueError(f'{name} has {data.num_channels} channels, {model_name} expects {in_chans}' + file_hint
                          + (f'{"; otherwise" if from_file else ":"} evaluate a model trained on {name} (the shipped '
                             f'one: smpconvnet evaluate-seq {shipped})' if shipped else ''))
     adapted_back = adapted_back_message(model_name, cfg, in_chans, 'this accuracy is not that of the weights it was '
@@ -1198,11 +1212,11 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     # deployment length (trial 70c: --input-size 1,150 of it deployed 300-step weights for 150, warning falsely)
     caller_size = (kwargs.get('pretrained_cfg_overlay') or {}).get('input_size')
     restoring = caller_size is not None and _recorded_of(model_name, recorded_stated_against) == int(caller_size[-1])
+    contradicted = said_contradicted_length(cfg)  # (the record a stated length replaced, as the description says)
     def redeploy(length: Optional[int], state: bool = False) -> str:
         size = f'--input-size {in_chans},{length}' if length else ''
         if length and not origin and (state or restoring):
-            size = '--model-kwargs ' + shlex.quote(
-                'pretrained_cfg_overlay=' + json.dumps({'input_size': [in_chans, 1, int(length)]}))
+            size = stated_length_option(None, in_chans, length)
         return ((f'smpconvnet reparam {origin} {origin.split(".")[0]}-deployed' + (f' {size}' if size else '')
                  + chans_kwarg) if origin else
                 'smpconvnet reparam of the training-form model or folder into a new folder'
@@ -1214,9 +1228,9 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                          f'materialised for that length), but the {split} split of {name} has series of up to '
                          f'{data.max_length}: evaluate the training-form model it was deployed from{evaluate_origin}, '
                          + (f'or deploy that one again for the series\' {data.max_length} steps, more than the '
-                            + (f'{known} stated as its trained length against the {said_contradicted_length(cfg)} its '
-                               f'weights record' if said_contradicted_length(cfg) else f'{known} it was trained at')
-                            + f' ({redeploy(data.max_length, state=said_contradicted_length(cfg) == data.max_length)})'
+                            + (f'{known} stated as its trained length against the {contradicted} its weights '
+                               f'record' if contradicted else f'{known} it was trained at')
+                            + f' ({redeploy(data.max_length, state=contradicted == data.max_length)})'
                             if known and known < data.max_length else
                             f'or deploy that one again for the length it was trained at ({redeploy(known)})'))
     if recorded and name != recorded:
@@ -1234,7 +1248,6 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     trained = said_trained_length(cfg)
     same = bool((lengths == lengths[0]).all())
     assumed = said_length_not_recorded(cfg)
-    contradicted = said_contradicted_length(cfg)
     stated_now = 'input_size' in (kwargs.get('pretrained_cfg_overlay') or {})  # (warned as the model was built)
     # deployed for the length the weights record, against another stated for them: said below, once (trial 70c: two
     # warnings, each against the other)
@@ -1284,8 +1297,8 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                       f'is the trained model\'s only if that record was wrong; '
                       + (f'otherwise deploy the model it was deployed from again for the {contradicted} steps they '
                          f'record ({redeploy(contradicted, state=True)})' if deployed_for else
-                         'to score the weights as recorded, state their length: --model-kwargs '
-                         + _with_overlay_options(kwargs, input_size=[in_chans, 1, contradicted])),
+                         'to score the weights as recorded, state their length: '
+                         + stated_length_option(kwargs, in_chans, contradicted)),
                       stacklevel=caller_stacklevel())
     if assumed is not None and kernels_span_the_input(model):
         # weights of a file that records no trained length (checkpoint_path=, an overlay's file, a folder saved from
@@ -1299,7 +1312,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                    f'reparam of it with {stated_length_option(None, in_chans)}')
         else:
             how = (f'scored at {length} steps; if they were trained at another length L (train-seq --length L), give '
-                   f'it as the input size: {stated_length_option(kwargs.get("pretrained_cfg_overlay"), in_chans)}')
+                   f'it as the input size: {stated_length_option(kwargs, in_chans)}')
         warnings.warn(f'{model_name}: the length its weights were trained at is not recorded with them (they came from '
                       f'a weight file that records none; {assumed} steps, its cfg\'s, were taken for it), and '
                       f'its kernels span the whole input, so at another length they are other kernels: {how}',

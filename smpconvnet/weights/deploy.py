@@ -204,7 +204,7 @@ def _check_deployment_length(src: str, model: torch.nn.Module, example: torch.Te
                + stated_length_option(None, example.shape[1])
                if getattr(model, 'is_deployed', False) else
                f'give the length L they were trained at (train-seq --length L) as their input size, which deploys it '
-               f'for L: ' + stated_length_option((model_kwargs or {}).get('pretrained_cfg_overlay'), example.shape[1]))
+               f'for L: ' + stated_length_option(_without_seq_len(model_kwargs), example.shape[1]))
         warnings.warn(f'{src}: the length its weights were trained at is not recorded with them ({assumed} steps, its '
                       f'cfg\'s, were taken for it), and its kernels span the whole input: deployed for {length} steps, '
                       f'it is the trained model only if they were trained at {length}; {how}',
@@ -248,21 +248,23 @@ def _against_record(model: torch.nn.Module, trained: int, length: int, model_kwa
         return ''
     said = (f'its trained length was stated as {trained} steps against the {recorded} its weights record (its '
             f'description says so), and its kernels span the whole input: ')
-
-    def option(overlay: Dict[str, Any]) -> str:
-        return '--model-kwargs ' + shlex.quote(f'pretrained_cfg_overlay={json.dumps(overlay)}')
-    size = {'input_size': [channels, 1, recorded]}
-    overlay = dict((model_kwargs or {}).get('pretrained_cfg_overlay') or {}, **size)
+    # (the caller's other arguments kept, a file's checkpoint_path= among them; a deployed folder's source has its own)
+    option = stated_length_option(_without_seq_len(model_kwargs), channels, recorded)
     if length == recorded:
         return said + (f'deployed for {recorded}, it is the trained model if that record is right'
                        + ('' if getattr(model, 'is_deployed', False) else
-                          f' (stated instead, the deployed folder says so: {option(overlay)})'))
+                          f' (stated instead, the deployed folder says so: {option})'))
     said += 'it is the trained model only if that record was wrong; otherwise ' if length == trained else \
         'if that record is right, '
     if getattr(model, 'is_deployed', False):
         return said + (f'deploy the model it was deployed from again for {recorded} steps: smpconvnet reparam of it '
-                       f'with {option(size)}')
-    return said + f'state it instead, which deploys it for {recorded} steps: {option(overlay)}'
+                       f'with {stated_length_option(None, channels, recorded)}')
+    return said + f'state it instead, which deploys it for {recorded} steps: {option}'
+
+
+def _without_seq_len(model_kwargs: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    # a caller's --model-kwargs for a hint that deploys for the length it states (seq_len= would deploy for its own)
+    return {k: v for k, v in (model_kwargs or {}).items() if k != 'seq_len'}
 
 
 def deployed_cfg(cfg: Dict[str, Any], channels: int, length: int, fixed: bool) -> Dict[str, Any]:

@@ -964,6 +964,13 @@ def test_evaluating_a_model_created_or_deployed_for_another_length(tmp_path, cap
     assert main(base + [f'pretrained_cfg_overlay={overlay.replace(" L]", " 300]")}']) == 0
     out, err = capsys.readouterr()
     assert 'not recorded with them' not in err and scores[0] in out
+    # given as checkpoint_path=, the hint keeps every argument of the caller's, the file among them (trial 71: the
+    # overlay alone, copied, scored the registered weights in place of the file, silently)
+    assert main(base + [f'checkpoint_path={bare}']) == 0
+    hint = re.search(r'give it as the input size: --model-kwargs (.*)\n', capsys.readouterr().err).group(1)
+    assert main(base[:2] + ['--model-kwargs', *shlex.split(hint.replace(' L]', ' 300]'))]) == 0, hint
+    out, err = capsys.readouterr()
+    assert 'not recorded with them' not in err and scores[0] in out, hint
     # saved or deployed, such a model does not call the cfg's 150 its trained length (trial 69b: its folders recorded
     # "@trained_length": 150 and "trained at L = 150" and were scored 0.66 silently): said, and warned of
     from safetensors import safe_open

@@ -3,6 +3,7 @@ TorchScript, each checked against PyTorch."""
 import copy
 import json
 import re
+import shlex
 import shutil
 import warnings
 from pathlib import Path
@@ -1314,8 +1315,10 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
         assert main(argv + ['in_chans=2']) == 1
         err = capsys.readouterr().err
         assert 'its first layer was adapted to 2 from weights of 1' in err, err
-        hint = re.search(r'pass --model-kwargs (in_chans=\d+)', err).group(1)
-        assert main(argv + [hint]) == 0, way
+        # (the caller's other arguments kept, the file among them)
+        hint = shlex.split(re.search(r'pass --model-kwargs (.*) \(model_kwargs=', err).group(1))
+        assert hint == [way, 'in_chans=1'], hint
+        assert main(argv[:3] + hint) == 0, way
         assert capsys.readouterr().out.split('accuracy ')[1].split(' in ')[0] == tag_score
     # a copy of timm's save_for_hf folder records nothing of it: in_chans=1 is not refused (trial 70b: "as the series
     # they were trained on", and the file's own 2 channels refused by the data, no way on), it warns and scores
@@ -1324,8 +1327,9 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
     argv = ['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs',
             f'checkpoint_path={tmp_path / "two-hf.safetensors"}']
     assert main(argv + ['in_chans=2']) == 1
-    hint = re.search(r'pass --model-kwargs (in_chans=\d+) \(timm', capsys.readouterr().err).group(1)
-    assert main(argv + [hint]) == 0
+    hint = shlex.split(re.search(r'pass --model-kwargs (.*) \(timm', capsys.readouterr().err).group(1))
+    assert hint == [argv[-1], 'in_chans=1'], hint
+    assert main(argv[:3] + hint) == 0
     out, err = capsys.readouterr()
     assert out.split('accuracy ')[1].split(' in ')[0] == tag_score
     assert 'the trained model only if they were adapted from 1 channel(s) before they were saved' in err
@@ -1386,6 +1390,38 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
         err = capsys.readouterr().err
         assert ("first layer was adapted from weights of 12 channels to others and back (its description says so): "
                 "adapted to 8 channels, its first layer lost 4 of the weights' 12") in err, (way, err)
+    # adapted to 8, then to 24: the copy records the 8 it went through (trial 71, through 6: it recorded 24 from 12,
+    # and adapted back to 12 scored 0.4541 without a word), said on scoring it adapted back, and in the refusal
+    push_model(timm.create_model(f'local-dir:{tmp_path / "jv8p"}', pretrained=True, in_chans=24), 'me/x', dry_run=str(tmp_path / 'jv8to24'), quiet=True)
+    via = tmp_path / 'jv8to24.safetensors'
+    via.write_bytes((tmp_path / 'jv8to24' / 'model.safetensors').read_bytes())
+    assert main(['evaluate-seq', 'smpconv_tcn_japanesevowels.aeon', '--model-kwargs', f'checkpoint_path={via}',
+                 'in_chans=12']) == 0
+    assert "adapted to 8 channels, its first layer lost 4 of the weights' 12" in capsys.readouterr().err
+    assert main(['evaluate-seq', 'smpconv_tcn_japanesevowels.aeon', '--model-kwargs', f'checkpoint_path={via}',
+                 'in_chans=24']) == 1
+    err = capsys.readouterr().err
+    assert 'adapting it back does not give the weights of 12 channels (it went through 8, which dropped 4 of them)' \
+        in err and 'averaged' not in err, err
+    # a copy adapted to 24 only is refused on 12 channels with the way back that works, its file kept (trial 71: "nor
+    # their per-channel normalisation, which was averaged", of the registered model's own)
+    copy24 = f'pretrained_cfg_overlay={{"file": "{tmp_path / "jv24p" / "model.safetensors"}"}}'
+    assert main(['evaluate-seq', 'smpconv_tcn_japanesevowels.aeon', '--model-kwargs', copy24, 'in_chans=24']) == 1
+    hint = re.search(r"series pass --model-kwargs (.*) \(model_kwargs=", capsys.readouterr().err).group(1)
+    assert main(['evaluate-seq', 'smpconv_tcn_japanesevowels.aeon', '--model-kwargs', *shlex.split(hint)]) == 0
+    out, err = capsys.readouterr()
+    assert 'accuracy 0.9838 (364/370)' in out and 'warning' not in err, (hint, err)
+    # a file that records nothing (timm's save_for_hf) of 12 adapted to 6: not sent back to in_chans=12, which only
+    # repeats its 6 (trial 71: 0.4541, and the warning read as a fix)
+    timm.models.save_for_hf(timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True, in_chans=6),
+                            str(tmp_path / 'hf6'), safe_serialization=True)
+    shutil.copy(tmp_path / 'hf6' / 'model.safetensors', tmp_path / 'hf6.safetensors')  # (a copy: its folder records)
+    six = f'pretrained_cfg_overlay={{"file": "{tmp_path / "hf6.safetensors"}"}}'
+    assert main(['evaluate-seq', 'smpconv_tcn_japanesevowels.aeon', '--model-kwargs', six, 'in_chans=6']) == 1
+    err = capsys.readouterr().err
+    assert "it kept 6 of them and timm's rule cannot give the others back" in err and 'in_chans=12' not in err, err
+    assert main(['evaluate-seq', 'smpconv_tcn_japanesevowels.aeon', '--model-kwargs', six, 'in_chans=12']) == 0
+    assert 'it repeats the 6 it has, so this is no trained model' in capsys.readouterr().err
     for command, out in (('reparam', []), ('export', ['-o'])):
         assert main([command, 'smpconv_tcn_japanesevowels.aeon', *out,
                      str(tmp_path / ('jv8back.onnx' if out else 'jv8back_deployed')),
