@@ -17,7 +17,8 @@ from ._checkpoint import (
     RECORDED_ARGS_KEY, RECORDED_TRAINED_LENGTH, as_recorded, check_weights_file, command_line_value, find_state_dict,
     folder_weights_file, has_batchnorm, innermost_checkpoint, install_checkpoint_path_hook, is_deployed_state_dict,
     is_safetensors_file, is_unsuffixed_safetensors, local_model_name, model_folder_of, pooling_at_config_root,
-    pooling_shown_by, recorded_args_metadata, recorded_model_args, removed_prefix, safe_torch_load,
+    pooling_shown_by, recorded_args_metadata, recorded_model_args, removed_prefix, repeated_input_channels,
+    safe_torch_load,
     state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii, with_checkpoint_checks,
     with_class_defaults,
 )

@@ -9,6 +9,7 @@ models) also live in ``smpconvnet/pretrained/<model>.<tag>/model.safetensors`` (
 the pretrained config points at it (timm prefers ``file`` over ``hf_hub_id``), so they load offline with an
 empty Hub cache.
 """
+import ast
 import contextlib
 import contextvars
 import dataclasses
@@ -703,8 +704,17 @@ def model_kwargs_option(model_kwargs: Optional[Dict[str, Any]], overlay: Optiona
         given['pretrained_cfg_overlay'] = dict(given.get('pretrained_cfg_overlay') or {}, **overlay)
 
     def shown(value: Any) -> str:
-        return json.dumps(value) if isinstance(value, dict) else value if isinstance(value, str) else \
-            command_line_value(value)
+        if isinstance(value, str):
+            # a text that the commands would read as a literal (a file named 300) quoted, as it was given (trial 71b)
+            try:
+                ast.literal_eval(value)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                try:
+                    json.loads(value)
+                except ValueError:
+                    return value
+            return json.dumps(value)
+        return json.dumps(value) if isinstance(value, dict) else command_line_value(value)
     return '--model-kwargs ' + ' '.join(shlex.quote(f'{k}={shown(v)}') for k, v in given.items()).replace('"L"', 'L')
 
 

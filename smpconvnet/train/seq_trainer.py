@@ -49,8 +49,9 @@ from ..layers.reparam import is_batchnorm
 from ..models import (adapted_back_message, adapted_from_channels, adapted_via_channels, cfg_trained_length,
                       command_line_value, describes_trained_weights, folder_weights_file, folder_weights_metadata,
                       has_batchnorm, model_kwargs_option, recorded_model_args, recorded_stated_against,
-                      recorded_trained_length, said_contradicted_length, said_length_not_recorded,
-                      said_trained_length, stated_length_option, tag_in_chans_option, tagged_name, weights_channels)
+                      recorded_trained_length, repeated_input_channels, said_contradicted_length,
+                      said_length_not_recorded, said_trained_length, stated_length_option, tag_in_chans_option,
+                      tagged_name, weights_channels)
 from ..models.smpconv_tcn import SEQUENCE_DATA_CFG, kernels_span_the_input
 from ..weights.sources import (
     changed_computation, changed_computation_message, check_none_kwargs, load_model_with_config,
@@ -981,6 +982,19 @@ def _file_architecture_options(path: str) -> Tuple[str, bool]:
     return ''.join(' ' + shlex.quote(f'{k}={command_line_value(v)}') for k, v in sorted(args.items())), recorded
 
 
+def _repeated_first_layer_channels(model: nn.Module, cfg: Dict[str, Any]) -> Optional[int]:
+    # the fewest input channels the first conv (each ensemble member's) repeats over its own (repeated_input_channels)
+    names = cfg.get('first_conv') or ()
+    periods = []
+    for name in (names,) if isinstance(names, str) else names:
+        try:
+            weight = model.get_submodule(name).weight
+        except AttributeError:
+            return None
+        periods.append(repeated_input_channels(weight.detach()))
+    return max(periods) if periods and all(periods) else None
+
+
 def _given_weights_file(kwargs: Dict[str, Any]) -> Optional[str]:
     # the weight file the caller gave in place of the model's own (checkpoint_path=, an overlay's file), else None
     return kwargs.get('checkpoint_path') or (kwargs.get('pretrained_cfg_overlay') or {}).get('file') or None
@@ -1157,24 +1171,29 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
             # a file's weights adapted to more channels come back whole, with the registered model's per-channel
             # normalisation, not a folder's averaged one (trial 71: a copy of 12 adapted to 24 scored 0.9838 so, and
             # was refused); not where they went through fewer channels first
-            via = adapted_via_channels(cfg)
-            whole = bool(_given_weights_file(kwargs)) and in_chans > adapted_from and (via or in_chans) >= adapted_from
-            back = (adapted_from == 1 or whole) and training_form
+            # the fewest channels it went through: fewer than the weights' dropped the others (summed, for 1)
+            fewest = min(adapted_via_channels(cfg) or in_chans, in_chans)
+            lost = ((' (summed into 1 channel)' if fewest == 1 else
+                     f' (it went through {fewest}, which dropped {adapted_from - fewest} of them)')
+                    if fewest < adapted_from else '')
+            from_file = bool(_given_weights_file(kwargs))
+            back = (adapted_from == 1 or (from_file and not lost)) and training_form
+            if back:
+                how = (f'to score it on {name}\'s series pass {model_kwargs_option(kwargs, in_chans=adapted_from)} '
+                       f'(model_kwargs=dict(in_chans={adapted_from})): timm\'s rule adapts the layer back to the '
+                       f'weights it was adapted from, unless it was trained since')
+            elif not training_form:
+                how = 'deployed weights do not adapt to other channels'
+            elif lost:
+                how = f'adapting it back does not give the weights of {adapted_from} channels{lost}'
+            else:
+                # (trial 71b: "does not give the weights" of a folder of 12 adapted to 24, which it gives back exactly)
+                how = (f'adapting it back gives the weights of {adapted_from} channels back, but not their per-channel '
+                       f'normalisation, which was averaged')
             raise ValueError(f'{name} has {data.num_channels} channel(s), {model_name} expects {in_chans}: its first '
                              f'layer was adapted to {in_chans} from weights of {adapted_from} (its description says '
-                             f'so); ' + (
-                                 f'to score it on {name}\'s series pass '
-                                 f'{model_kwargs_option(kwargs, in_chans=adapted_from)} '
-                                 f'(model_kwargs=dict(in_chans={adapted_from})): timm\'s rule adapts the layer back '
-                                 f'to the weights it was adapted from, unless it was trained since' if back else
-                                 ('deployed weights do not adapt to other channels' if not training_form else
-                                  f'adapting it back does not give the weights of {adapted_from} channels'
-                                  + (f' (it went through {via}, which dropped {adapted_from - via} of them)'
-                                     if via and via < adapted_from else '')
-                                  + ('' if _given_weights_file(kwargs) else
-                                     ', nor their per-channel normalisation, which was averaged'))
-                                 + ': score the weights it was adapted from'
-                                 + (f' ({evaluate_adapted})' if evaluate_adapted else '')))
+                             f'so); ' + how + ('' if back else ': score the weights it was adapted from'
+                                               + (f' ({evaluate_adapted})' if evaluate_adapted else '')))
         from_file = _given_weights_file(kwargs)
         # (adapted back to more channels than it has, timm's rule repeats the ones it kept: trial 71, a file of 12
         # adapted to 6 was sent to in_chans=12, 0.4541)
@@ -1195,6 +1214,23 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                                         'adapted from' + (f' ({evaluate_adapted})' if evaluate_adapted else ''))
     if adapted_back:
         warnings.warn(adapted_back, stacklevel=caller_stacklevel())
+    elif adapted_from and adapted_from < in_chans:
+        # weights of fewer channels, repeated by timm's rule (trial 71b: a folder of 6-channel weights adapted to 24,
+        # scored with in_chans=12, 0.3189 without a word, where the file itself warned)
+        warnings.warn(f'{model_name}\'s first layer was adapted to {in_chans} input channels from weights of '
+                      f'{adapted_from} (its description says so): timm\'s rule repeats theirs, so this accuracy is not '
+                      f'that of a model trained on {in_chans}-channel series, unless it was trained since',
+                      stacklevel=caller_stacklevel())
+    elif in_chans > 1:
+        # nothing records an adaptation to these channels (a copy of timm's save_for_hf folder, or a model adapted
+        # from one), but the first layer repeats fewer exactly, as only timm's rule leaves them (trial 71b: 12 to 6 to
+        # 12, 0.4541 without a word)
+        repeated = _repeated_first_layer_channels(model, cfg)
+        if repeated:
+            warnings.warn(f'{model_name}\'s first layer repeats the weights of its first {repeated} input channel(s) '
+                          f'over its {in_chans}, exactly, as timm\'s rule leaves weights of {repeated} channel(s) '
+                          f'adapted to {in_chans} (no record says so): this accuracy is not that of a model trained '
+                          f'on {in_chans}-channel series', stacklevel=caller_stacklevel())
     deployed_for = fixed_input_lengths(model)
     # the length the weights were trained at: their cfg's (its "(trained at N)", else its input size: a deployed
     # folder of trained weights was deployed at it; trial 67d #9), else what the folder or file records (a folder

@@ -971,6 +971,12 @@ def test_evaluating_a_model_created_or_deployed_for_another_length(tmp_path, cap
     assert main(base[:2] + ['--model-kwargs', *shlex.split(hint.replace(' L]', ' 300]'))]) == 0, hint
     out, err = capsys.readouterr()
     assert 'not recorded with them' not in err and scores[0] in out, hint
+    # (a file name the commands would read as a number is quoted back as it was given: trial 71b, "300" crashed)
+    from smpconvnet.train.seq_trainer import parse_model_kwargs
+    from smpconvnet.models import model_kwargs_option
+    shown = shlex.split(model_kwargs_option({'checkpoint_path': '300', 'global_pool': 'avg'}, dict(input_size=[1])))
+    assert parse_model_kwargs(shown[1:]) == {'checkpoint_path': '300', 'global_pool': 'avg',
+                                             'pretrained_cfg_overlay': {'input_size': [1]}}, shown
     # saved or deployed, such a model does not call the cfg's 150 its trained length (trial 69b: its folders recorded
     # "@trained_length": 150 and "trained at L = 150" and were scored 0.66 silently): said, and warned of
     from safetensors import safe_open

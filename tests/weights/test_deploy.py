@@ -1360,6 +1360,8 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
     assert main(['evaluate-seq', str(tmp_path / 'jv24')]) == 1
     err = capsys.readouterr().err.rstrip()
     assert 'pass --model-kwargs in_chans' not in err and 'normalisation, which was averaged' in err
+    # (its weights come back whole: trial 71b, "does not give the weights" was said of them)
+    assert 'adapting it back gives the weights of 12 channels back, but not their per-channel normalisation' in err
     assert err.endswith('(smpconvnet evaluate-seq smpconv_tcn_japanesevowels.aeon)')
     assert main(['evaluate-seq', str(tmp_path / 'jv24'), '--model-kwargs', 'in_chans=12']) == 0
     assert "jv24's first layer was adapted from weights of 12 channels to others and back" in capsys.readouterr().err
@@ -1422,6 +1424,30 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
     assert "it kept 6 of them and timm's rule cannot give the others back" in err and 'in_chans=12' not in err, err
     assert main(['evaluate-seq', 'smpconv_tcn_japanesevowels.aeon', '--model-kwargs', six, 'in_chans=12']) == 0
     assert 'it repeats the 6 it has, so this is no trained model' in capsys.readouterr().err
+    # adapted back to 12 from it and saved by timm's save_for_hf: the folder says it was adapted from 6 (trial 71b:
+    # 0.3189 without a word), and a copy of its file, which records nothing, is told by its first layer, whose 12
+    # channels repeat 6 exactly (0.4541 without a word)
+    timm.models.save_for_hf(timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True, in_chans=12,
+                                              checkpoint_path=str(tmp_path / 'hf6.safetensors')),
+                            str(tmp_path / 'hf6_12'), safe_serialization=True)
+    shutil.copy(tmp_path / 'hf6_12' / 'model.safetensors', tmp_path / 'hf6_12.safetensors')
+    assert main(['evaluate-seq', str(tmp_path / 'hf6_12')]) == 0
+    assert "first layer was adapted to 12 input channels from weights of 6" in capsys.readouterr().err
+    assert main(['evaluate-seq', 'smpconv_tcn_japanesevowels.aeon', '--model-kwargs',
+                 f'checkpoint_path={tmp_path / "hf6_12.safetensors"}']) == 0
+    out, err = capsys.readouterr()
+    assert 'accuracy 0.4541' in out, out
+    assert "first layer repeats the weights of its first 6 input channel(s) over its 12, exactly" in err, err
+    # (trained weights repeat nothing: no such word of the shipped models of several channels, ensembles too)
+    from smpconvnet.models import repeated_input_channels
+    for name in ('smpconv_tcn_japanesevowels.aeon', 'smpconv_tcn_basicmotions.aeon',
+                 'smpconv_tcn_pickupgesturewiimotez.aeon'):
+        model = timm.create_model(name, pretrained=True)
+        first = model.pretrained_cfg['first_conv']
+        for conv in (first,) if isinstance(first, str) else first:
+            assert repeated_input_channels(model.get_submodule(conv).weight) is None, (name, conv)
+    assert repeated_input_channels(torch.randn(4, 3, 5).repeat(1, 2, 1)) == 3
+    assert repeated_input_channels(torch.randn(4, 1, 5).repeat(1, 7, 1)[:, :5]) == 1
     for command, out in (('reparam', []), ('export', ['-o'])):
         assert main([command, 'smpconv_tcn_japanesevowels.aeon', *out,
                      str(tmp_path / ('jv8back.onnx' if out else 'jv8back_deployed')),
