@@ -1438,6 +1438,23 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
     out, err = capsys.readouterr()
     assert 'accuracy 0.4541' in out, out
     assert "first layer repeats the weights of its first 6 input channel(s) over its 12, exactly" in err, err
+    # deployed, or one member of an ensemble: the same word (trial 71c: 0.4541 and 0.9432 without one)
+    assert main(['reparam', 'smpconv_tcn_japanesevowels.aeon', str(tmp_path / 'hf6_12d'), '--model-kwargs',
+                 f'checkpoint_path={tmp_path / "hf6_12.safetensors"}']) == 0
+    capsys.readouterr()
+    assert main(['evaluate-seq', str(tmp_path / 'hf6_12d')]) == 0
+    assert "first layer repeats the weights of its first 6 input channel(s) over its 12, exactly" in \
+        capsys.readouterr().err
+    from smpconvnet.weights.folders import write_ensemble_folder
+    push_model(timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True), 'me/x',
+               dry_run=str(tmp_path / 'jvplain'), quiet=True)
+    push_model(timm.create_model('smpconv_tcn_japanesevowels.aeon', pretrained=True,
+                                 checkpoint_path=str(tmp_path / 'hf6_12.safetensors')), 'me/x',
+               dry_run=str(tmp_path / 'jv6_12member'), quiet=True)
+    write_ensemble_folder([str(tmp_path / 'jvplain'), str(tmp_path / 'jv6_12member')], str(tmp_path / 'ens6'))
+    assert main(['evaluate-seq', str(tmp_path / 'ens6')]) == 0
+    assert "first layer (members.1.blocks.0.conv1.small: 6) repeats the weights of its first 6" in \
+        capsys.readouterr().err
     # (trained weights repeat nothing: no such word of the shipped models of several channels, ensembles too)
     from smpconvnet.models import repeated_input_channels
     for name in ('smpconv_tcn_japanesevowels.aeon', 'smpconv_tcn_basicmotions.aeon',
