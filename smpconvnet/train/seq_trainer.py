@@ -1186,9 +1186,10 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
             from_file = bool(_given_weights_file(kwargs))
             back = (adapted_from == 1 or (from_file and not lost)) and training_form
             if back:
+                given = {**kwargs, 'in_chans': adapted_from}  # (the caller's other arguments kept in both forms)
                 how = (f'to score it on {name}\'s series pass {model_kwargs_option(kwargs, in_chans=adapted_from)} '
-                       f'(model_kwargs=dict(in_chans={adapted_from})): timm\'s rule adapts the layer back to the '
-                       f'weights it was adapted from, unless it was trained since')
+                       f'(model_kwargs=dict({", ".join(f"{k}={v!r}" for k, v in given.items())})): timm\'s rule '
+                       f'adapts the layer back to the weights it was adapted from, unless it was trained since')
             elif not training_form:
                 how = 'deployed weights do not adapt to other channels'
             elif lost:

@@ -1318,6 +1318,10 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
         # (the caller's other arguments kept, the file among them)
         hint = shlex.split(re.search(r'pass --model-kwargs (.*) \(model_kwargs=', err).group(1))
         assert hint == [way, 'in_chans=1'], hint
+        # (and in its Python form: trial 71c, in_chans alone)
+        python_form = re.search(r'\(model_kwargs=(dict\(.*\))\): timm', err).group(1)
+        from smpconvnet.train.seq_trainer import parse_model_kwargs
+        assert eval(python_form) == dict(parse_model_kwargs([way]), in_chans=1), python_form
         assert main(argv[:3] + hint) == 0, way
         assert capsys.readouterr().out.split('accuracy ')[1].split(' in ')[0] == tag_score
     # a copy of timm's save_for_hf folder records nothing of it: in_chans=1 is not refused (trial 70b: "as the series
