@@ -141,9 +141,8 @@ def recorded_args_metadata(model_args: Optional[Dict[str, Any]], trained_length:
     trained length, where known) as ``RECORDED_TRAINED_LENGTH`` (``recorded_metadata_length``) and ``adapted_from``
     (the input channels of the weights its first layer was adapted from) as ``RECORDED_ADAPTED_FROM``
     (``recorded_metadata_adaptation``) with ``adapted_via`` (the fewest channels it went through, adapted more than
-    once) as ``RECORDED_ADAPTED_VIA``, and ``stated_against`` (the trained length the weights
-    recorded where ``trained_length`` was stated against it) as ``RECORDED_STATED_AGAINST``
-    (``recorded_metadata_stated_against``);
+    once) as ``RECORDED_ADAPTED_VIA``, and ``stated_against`` (the trained length the weights recorded where
+    ``trained_length`` was stated against it) as ``RECORDED_STATED_AGAINST`` (``recorded_metadata_stated_against``);
     ``None`` where there are no arguments (timm's ``save_for_hf`` writes no metadata either).
 
     One key only, and no ``'format'`` entry: safetensors writes the metadata map in a random order each time
@@ -172,38 +171,33 @@ def _metadata_record(path: Path) -> Optional[Dict[str, Any]]:
 
 def recorded_metadata_length(path: Union[str, Path]) -> Optional[int]:
     """The trained length (steps) a safetensors file's metadata records (``recorded_args_metadata``), else None."""
-    path = Path(path)
-    if not is_safetensors_file(path) or not path.is_file():
-        return None
-    length = (_metadata_record(path) or {}).get(RECORDED_TRAINED_LENGTH)
-    return length if isinstance(length, int) and not isinstance(length, bool) and length > 0 else None
+    return _metadata_counts(path, RECORDED_TRAINED_LENGTH)[0]
 
 
 def recorded_metadata_stated_against(path: Union[str, Path]) -> Optional[int]:
     """The trained length a safetensors file's weights recorded where its metadata says another was stated against it
     (``recorded_args_metadata``), else None."""
-    path = Path(path)
-    if not is_safetensors_file(path) or not path.is_file():
-        return None
-    length = (_metadata_record(path) or {}).get(RECORDED_STATED_AGAINST)
-    return length if isinstance(length, int) and not isinstance(length, bool) and length > 0 else None
+    return _metadata_counts(path, RECORDED_STATED_AGAINST)[0]
 
 
 def recorded_metadata_adaptation(path: Union[str, Path]) -> Optional[Tuple[int, int, Optional[int]]]:
     """Where a safetensors file's metadata records that its first layer was adapted before it was saved
     (``recorded_args_metadata``): its input channels, those of the weights it was adapted from, and the fewest it went
     through where it was adapted more than once (else None); else None."""
-    path = Path(path)
-    if not is_safetensors_file(path) or not path.is_file():
-        return None
-    record = _metadata_record(path) or {}
-    chans, adapted, via = record.get('in_chans'), record.get(RECORDED_ADAPTED_FROM), record.get(RECORDED_ADAPTED_VIA)
-    def count(v: Any) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool) and v > 0
-    via = via if count(via) and via != chans else None
-    if count(chans) and count(adapted) and (chans != adapted or via):
+    chans, adapted, via = _metadata_counts(path, 'in_chans', RECORDED_ADAPTED_FROM, RECORDED_ADAPTED_VIA)
+    via = via if via != chans else None
+    if chans and adapted and (chans != adapted or via):
         return chans, adapted, via
     return None
+
+
+def _metadata_counts(path: Union[str, Path], *keys: str) -> Tuple[Optional[int], ...]:
+    # the positive integers a safetensors file's metadata record holds under ``keys`` (recorded_args_metadata), None
+    # for each it does not; the file read once
+    path = Path(path)
+    record = (_metadata_record(path) or {}) if is_safetensors_file(path) and path.is_file() else {}
+    return tuple(v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+                 for v in (record.get(key) for key in keys))
 
 
 def train_py_model_args(args: argparse.Namespace) -> Dict[str, Any]:
