@@ -8,9 +8,10 @@ import importlib
 import os
 import sys
 import warnings
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 from .. import __version__
+from ..models import command_model_kwargs
 
 # modules that provide sub-commands, in the order ``--help`` lists them
 _COMMAND_MODULES = [
@@ -91,7 +92,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             # a command's warnings as one plain line each, not the library's source line
             warnings.showwarning = lambda message, category, *_, **__: print(
                 f'smpconvnet {args.command}: warning: {message}', file=sys.stderr)
-            return int(args.func(args) or 0)
+            # a refusal's command-line hint is this command's --model-kwargs with its change, to copy in their place
+            with command_model_kwargs(_typed_model_kwargs(args)):
+                return int(args.func(args) or 0)
     except (ValueError, OSError, RuntimeError, ImportError) as e:
         # user errors (bad paths, unknown models, mismatched checkpoints, a missing optional dependency, a file where
         # a folder was to be, no permission) as one readable line, not a traceback
@@ -100,6 +103,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback
         print(f'\nsmpconvnet {args.command}: interrupted{_resume_hint(args, checkpoint, before)}', file=sys.stderr)
         return 130
+
+
+def _typed_model_kwargs(args) -> Optional[Dict[str, Any]]:
+    # the command's parsed --model-kwargs (None for a command without the option, or with items the command itself
+    # refuses: its own error says so)
+    if not isinstance(getattr(args, 'model_kwargs', None), list):
+        return None
+    from ..train.seq_trainer import parse_model_kwargs
+    try:
+        return parse_model_kwargs(args.model_kwargs)
+    except ValueError:
+        return None
 
 
 def _run_checkpoint(args) -> Optional[str]:

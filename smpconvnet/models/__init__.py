@@ -14,9 +14,11 @@ from typing import Optional
 
 # what the rest of the package (weights/, cli/) uses of the families' shared private modules
 from ._checkpoint import (
-    RECORDED_ARGS_KEY, RECORDED_TRAINED_LENGTH, as_recorded, check_weights_file, command_line_value, find_state_dict,
+    RECORDED_ARGS_KEY, RECORDED_TRAINED_LENGTH, as_recorded, check_weights_file, command_line_value,
+    command_model_kwargs, command_option, find_state_dict,
     folder_weights_file, has_batchnorm, innermost_checkpoint, install_checkpoint_path_hook, is_deployed_state_dict,
-    is_safetensors_file, is_unsuffixed_safetensors, local_model_name, model_folder_of, pooling_at_config_root,
+    is_safetensors_file, is_unsuffixed_safetensors, local_model_name, model_folder_of, model_kwargs_option,
+    pooling_at_config_root,
     pooling_shown_by, recorded_args_metadata, recorded_model_args, removed_prefix, repeated_input_channels,
     safe_torch_load,
     state_dict_problem, train_py_model_args, unwrap_state_dict, warn_clamped_radii, with_checkpoint_checks,
@@ -26,7 +28,7 @@ from ._pretrained import (
     NOT_RECORDED, WEIGHTS_DIR, PretrainedWeightsNotFoundError, adapted_back_message, adapted_channels_note,
     adapted_from_channels, adapted_via_channels, cfg_trained_length, describes_trained_weights,
     folder_weights_metadata, hub_namespace, is_project_model, is_weight_source_error, length_not_recorded_note,
-    length_stated_note, model_kwargs_option, new_classifier_note, overlay_sources, recorded_stated_against,
+    length_stated_note, new_classifier_note, overlay_sources, recorded_stated_against,
     recorded_trained_length, said_contradicted_length, said_length_not_recorded, said_other_weights, said_random,
     said_trained_length, say_checkpoint_loaded, say_saved_adaptation, set_hub_namespace, stated_length_option,
     tag_in_chans_option, tagged_name, trained_at, trained_from_description, weights_channels, weights_loaded_after,

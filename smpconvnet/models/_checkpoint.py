@@ -29,7 +29,7 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'has_batchnorm', 'check_deployed_fit', 'check_weights_file', 'read_error_message', 'probe_weights_file', 'with_checkpoint_checks',
            'install_checkpoint_path_hook', 'adapt_input_channels', 'check_input_channels', 'in_chans_asked',
            'other_size_keys',
-           'first_layer_adapted_by_filter', 'repeated_input_channels', 'first_layer_record', 'FirstLayerRecord',
+           'first_layer_adapted_by_filter', 'model_kwargs_option', 'command_model_kwargs', 'command_option', 'repeated_input_channels', 'first_layer_record', 'FirstLayerRecord',
            'FEATURE_WRAPPERS',
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'RECORDED_TRAINED_LENGTH', 'RECORDED_ADAPTED_FROM',
            'RECORDED_ADAPTED_VIA',
@@ -588,9 +588,8 @@ def as_trained_hint(path: Union[str, Path], values: Dict[str, Any], features_onl
         ways.append(f"timm.create_model('local-dir:{folder}', pretrained=True{features}) (a command: give it "
                     f"{shlex.quote(str(folder))})")
     if all(v is not None for v in values.values()):
-        words = ' '.join(shlex.quote(f'{k}={command_line_value(v)}') for k, v in values.items())
         ways.append(f"pass {', '.join(f'{k}={v!r}' for k, v in values.items())} to timm.create_model (a command: "
-                    f"--model-kwargs {words})")
+                    f"{command_option(**values)})")
     else:
         ways.append(f'smpconvnet.load_model({str(path)!r}{features}) (timm.create_model drops None arguments; a '
                     f'command: give it {shlex.quote(str(path))})')
@@ -626,14 +625,65 @@ def command_line_value(value: Any) -> str:
         else repr(value)
 
 
+def model_kwargs_option(model_kwargs: Optional[Dict[str, Any]], overlay: Optional[Dict[str, Any]] = None,
+                        **args: Any) -> str:
+    """A hint's ``--model-kwargs`` option: the caller's ``model_kwargs`` with ``args`` set and their
+    ``pretrained_cfg_overlay`` updated by ``overlay``, quoted for a shell, so that the hint keeps the rest (trial 71: a
+    hint that dropped checkpoint_path= scored the registered weights in place of the caller's file, silently). An
+    overlay value 'L' is left for the caller to fill in (printed bare)."""
+    import ast
+    import shlex
+    given = dict(model_kwargs or {}, **args)
+    if overlay:
+        given['pretrained_cfg_overlay'] = dict(given.get('pretrained_cfg_overlay') or {}, **overlay)
+
+    def shown(value: Any) -> str:
+        if isinstance(value, str):
+            # a text that the commands would read as a literal (a file named 300) quoted, as it was given (trial 71b)
+            try:
+                ast.literal_eval(value)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                try:
+                    json.loads(value)
+                except ValueError:
+                    return value
+            return json.dumps(value)
+        return json.dumps(value) if isinstance(value, dict) else command_line_value(value)
+    return '--model-kwargs ' + ' '.join(shlex.quote(f'{k}={shown(v)}') for k, v in given.items()).replace('"L"', 'L')
+
+
+# the --model-kwargs typed in the command being run (smpconvnet's CLI sets them around a command): a refusal raised
+# deep in a load gives its command-line form as that whole option with its change, so that copied in place of the
+# caller's own it keeps their checkpoint_path= or overlay file (trial 71b #3: "--model-kwargs in_chans=24" alone
+# loaded the registered weights in place of the caller's file)
+_COMMAND_MODEL_KWARGS: contextvars.ContextVar[Optional[Dict[str, Any]]] = contextvars.ContextVar(
+    'command_model_kwargs', default=None)
+
+
+@contextlib.contextmanager
+def command_model_kwargs(model_kwargs: Optional[Dict[str, Any]]) -> Iterator[None]:
+    """Within this block, hints name ``model_kwargs`` (a command's parsed ``--model-kwargs``) as the caller's, in
+    their command-line form (``command_option``)."""
+    token = _COMMAND_MODEL_KWARGS.set(dict(model_kwargs) if model_kwargs is not None else None)
+    try:
+        yield
+    finally:
+        _COMMAND_MODEL_KWARGS.reset(token)
+
+
+def command_option(overlay: Optional[Dict[str, Any]] = None, **args: Any) -> str:
+    """A hint's command-line form: ``--model-kwargs`` with ``args`` (and ``overlay`` in the pretrained cfg overlay),
+    within a command the whole option it was given with those set (``command_model_kwargs``), to copy in its place;
+    elsewhere (Python callers) ``args`` alone."""
+    return model_kwargs_option(_COMMAND_MODEL_KWARGS.get(), overlay, **args)
+
+
 def shape_hint(args: Dict[str, Any], untold: str) -> str:
     """A size refusal's hint: ``args`` as ``timm.create_model`` arguments and as a command's ``--model-kwargs``, each
     to copy as printed (what a state dict's shapes tell, then the model's own values of what they do not), and
     ``untold``, which of them are the model's."""
-    import shlex
     words = ', '.join(f'{k}={v!r}' for k, v in args.items())
-    command = ' '.join(shlex.quote(f'{k}={command_line_value(v)}') for k, v in args.items())
-    return f'pass {words} to timm.create_model (a command: --model-kwargs {command}; what its shapes tell; {untold})'
+    return f'pass {words} to timm.create_model (a command: {command_option(**args)}; what its shapes tell; {untold})'
 
 
 def check_recorded_architecture(what: str, path: Union[str, Path], built: Dict[str, Any], given: Dict[str, Any],
@@ -996,11 +1046,11 @@ def check_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str
         head, model_head = state_dict.get(classifier or ''), model_sd.get(classifier or '')
         if head is not None and model_head is not None and head.shape[0] != model_head.shape[0]:
             args['num_classes'] = head.shape[0]
-        words, command = ', '.join(f'{k}={v}' for k, v in args.items()), ' '.join(f'{k}={v}' for k, v in args.items())
+        words = ', '.join(f'{k}={v}' for k, v in args.items())
         raise ValueError(
             f'checkpoint has {in_ckpt} input channel{"s" * (in_ckpt != 1)} in its first layer ({key}), and the model '
             f'{in_model}, which no in_chans= asked for (its pretrained cfg\'s input_size): weights are adapted to '
-            f'other channels only on request; create the model with {words} (a command: --model-kwargs {command}; or '
+            f'other channels only on request; create the model with {words} (a command: {command_option(**args)}; or '
             f'correct the cfg\'s input_size where it comes with the weights)')
 
 
@@ -1143,7 +1193,7 @@ def check_classifier_rows(rows: Optional[int], model: nn.Module, fine_tune: bool
              f"pretrained_cfg_overlay=dict({f'file={file!r}, ' if file else ''}num_classes={rows}) with "
              f'num_classes={classes}' if fine_tune else '')
     raise ValueError(f'checkpoint has a classifier of {rows} classes, the model {classes}: pass num_classes={rows} '
-                     f'to keep the trained one (a command: --model-kwargs num_classes={rows}){other}')
+                     f'to keep the trained one (a command: {command_option(num_classes=rows)}){other}')
 
 
 def warn_clamped_radii(state_dict: Dict[str, Any], model: nn.Module, what: str = 'checkpoint') -> None:
@@ -1183,7 +1233,7 @@ def warn_clamped_radii(state_dict: Dict[str, Any], model: nn.Module, what: str =
                   f'into (the smallest {low!r}, the bound r_min={bound!r}): the kernels read them clamped, so the '
                   f'outputs can differ from those of the network trained (trained with a smaller r_min); pass '
                   f'r_min={low!r} where the model is built (timm.create_model, smpconvnet.load_model; a command that '
-                  f'takes --model-kwargs: --model-kwargs r_min={low!r}) to load them as trained', UserWarning,
+                  f'takes --model-kwargs: {command_option(r_min=low)}) to load them as trained', UserWarning,
                   stacklevel=caller_stacklevel())
 
 

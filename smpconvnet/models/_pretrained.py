@@ -9,7 +9,6 @@ models) also live in ``smpconvnet/pretrained/<model>.<tag>/model.safetensors`` (
 the pretrained config points at it (timm prefers ``file`` over ``hf_hub_id``), so they load offline with an
 empty Hub cache.
 """
-import ast
 import contextlib
 import contextvars
 import dataclasses
@@ -25,7 +24,7 @@ from ._checkpoint import (
     FILTER_ERROR_PREFIXES, cached_hub_file, check_recorded_architecture, folder_weights_file, is_project_model,
     is_unsuffixed_safetensors, model_folder_of, probe_weights_file, read_error_message, recorded_args_metadata,
     recorded_metadata_adaptation, recorded_metadata_length, recorded_metadata_stated_against, recorded_model_hint,
-    training_record, command_line_value)
+    training_record, command_line_value, model_kwargs_option)
 
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
@@ -467,8 +466,23 @@ def _averaged(values: Any, chans: int) -> bool:
 def adapted_channels_note(chans: int, trained: int) -> str:
     """What a description adds for a first layer adapted to other input channels than the weights' (``in_chans=``):
     one wording, so that a description that says it already is not told twice."""
-    return (f"first layer adapted to {chans} input channels from the weights' {trained} (timm's rule: exact for 1 or "
-            f"a multiple of {trained}, approximate otherwise)")
+    # (what the adapted layer computes, exactly: trial 71b #8 read "exact for 1 or a multiple of 6" of a 6 -> 12
+    # repeat as the trained network's outputs, which it gives only for inputs that repeat its channels)
+    if chans == 1:
+        rule = (f"the weights' {trained} channels summed, so it responds as the trained network to the series "
+                f"repeated on its {trained} channels")
+    elif chans % trained == 0:
+        copies = chans // trained
+        rule = (f"the weights' {trained} channel{'s' * (trained != 1)} repeated {copies} times and scaled by "
+                f"1/{copies}, so it responds as the trained network to the mean of "
+                + (f"the {chans} channels" if trained == 1 else f"each channel's {copies} copies"))
+    elif chans < trained:
+        rule = (f"the first {chans} of the weights' {trained} channels kept and scaled by {trained}/{chans}, so it "
+                f"responds as the trained network to them so scaled with its other {trained - chans} at zero")
+    else:
+        rule = (f"the weights' {trained} channels repeated cyclically, the first {chans} kept and scaled by "
+                f"{trained}/{chans}: an approximation of the trained network")
+    return f"first layer adapted to {chans} input channels from the weights' {trained}{_RULE_OPENING}{rule})"
 
 
 def with_channels(cfg: Dict[str, Any], chans: int) -> Dict[str, Any]:
@@ -503,12 +517,17 @@ def with_build_notes(description: str, built: str, classifier: bool = True,
     return description
 
 
+_RULE_OPENING = " (timm's rule: "
+
+
 def with_note(description: str, note: str) -> str:
     """``description`` with ``note`` added (``'; '`` between), where it does not say it already (a model deployed
     from one whose builder said it is not told twice)."""
     if not description:
         return note
-    return description if note in description else f'{description}; {note}'
+    # (an adapted first layer's note is the same note in any wording of timm's rule: an older folder's says it)
+    said = note.split(_RULE_OPENING)[0] + _RULE_OPENING if _RULE_OPENING in note else note
+    return description if said in description else f'{description}; {note}'
 
 
 def say_weights_adapted(model: Any, pretrained: bool, kwargs: Dict[str, Any], classifier: bool = True,
@@ -693,31 +712,6 @@ def stated_length_contradiction(stated: int, recorded: int) -> str:
             f'{recorded})')
 
 
-def model_kwargs_option(model_kwargs: Optional[Dict[str, Any]], overlay: Optional[Dict[str, Any]] = None,
-                        **args: Any) -> str:
-    """A hint's ``--model-kwargs`` option: the caller's ``model_kwargs`` with ``args`` set and their
-    ``pretrained_cfg_overlay`` updated by ``overlay``, quoted for a shell, so that the hint keeps the rest (trial 71: a
-    hint that dropped checkpoint_path= scored the registered weights in place of the caller's file, silently). An
-    overlay value 'L' is left for the caller to fill in (printed bare)."""
-    given = dict(model_kwargs or {}, **args)
-    if overlay:
-        given['pretrained_cfg_overlay'] = dict(given.get('pretrained_cfg_overlay') or {}, **overlay)
-
-    def shown(value: Any) -> str:
-        if isinstance(value, str):
-            # a text that the commands would read as a literal (a file named 300) quoted, as it was given (trial 71b)
-            try:
-                ast.literal_eval(value)
-            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-                try:
-                    json.loads(value)
-                except ValueError:
-                    return value
-            return json.dumps(value)
-        return json.dumps(value) if isinstance(value, dict) else command_line_value(value)
-    return '--model-kwargs ' + ' '.join(shlex.quote(f'{k}={shown(v)}') for k, v in given.items()).replace('"L"', 'L')
-
-
 def stated_length_option(model_kwargs: Optional[Dict[str, Any]], chans: int, length: Any = 'L') -> str:
     """The ``--model-kwargs`` option that states the trained ``length`` of the weights (``length_stated_note``; L,
     left for the caller to fill in, where they record none): the caller's ``model_kwargs`` (e.g. an overlay's
@@ -817,8 +811,8 @@ _SINCE_SAVED = ', trained since or not: not recorded'
 _NOTES_AT_BUILD = (
     (re.compile(r"classifier new, initialised at random (\(\d+ classes; the weights' had \d+\))"),
      r'classifier built new before these weights were saved \1' + _SINCE_SAVED),
-    (re.compile(r"first layer adapted to (\d+) input channels from the weights' (\d+) \(timm's rule: exact for 1 or a "
-                r"multiple of \d+, approximate otherwise\)"),
+    # (any wording of the rule: folders written before trial 71b #8 say "exact for 1 or a multiple of N, ...")
+    (re.compile(r"first layer adapted to (\d+) input channels from the weights' (\d+) \(timm's rule: [^)]*\)"),
      r"first layer adapted before these weights were saved (\1 input channels from the weights' \2)" + _SINCE_SAVED),
 )
 # a classifier note of either kind: a newer classifier's replaces it (trial 66b: one of 3 classes stayed beside 9's)

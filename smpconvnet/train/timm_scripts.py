@@ -185,10 +185,28 @@ def _say_export_command(script: str, error: BaseException, script_args: Sequence
                # (--pretrained no: the file's weights over the architecture's, not over a tag's that may not fit)
                f"smpconvnet export {shlex.quote(model)} --pretrained no --model-kwargs "
                f"{shlex.quote(f'checkpoint_path={path}')} "
-               + ' '.join(shlex.quote(w) for w in words))
+               + ' '.join(shlex.quote(w) for w in words if not w.startswith('checkpoint_path=')))
     print(f'{name} takes no --model-kwargs, so it cannot build the model that checkpoint needs; `{command}` exports '
           f'it to ONNX (re-parameterised and checked in onnxruntime; --format torchscript and -o FILE where wanted)',
           file=sys.stderr)
+
+
+def _script_model_kwargs(script_args: Sequence[str]) -> Optional[Dict[str, Any]]:
+    # a timm script's --model-kwargs (timm's ParseKwargs: the last option given, its KEY=VALUE words up to the next
+    # option); None where it has none or they do not parse (the script says so itself)
+    from .seq_trainer import parse_model_kwargs
+    starts = [i for i, a in enumerate(script_args) if a == '--model-kwargs']
+    if not starts:
+        return None
+    words = []
+    for a in script_args[starts[-1] + 1:]:
+        if a.startswith('-'):
+            break
+        words.append(a)
+    try:
+        return parse_model_kwargs(words)
+    except ValueError:
+        return None
 
 
 def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Optional[float] = None) -> int:
@@ -210,7 +228,7 @@ def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Op
             f'train / validate: --train-script / --validate-script, or run from the checkout directory)')
     import timm.models
     import timm.optim
-    from ..models import checkpoint_loaded, with_checkpoint_checks
+    from ..models import checkpoint_loaded, command_model_kwargs, with_checkpoint_checks
 
     saved_argv, saved_path0 = sys.argv, sys.path[0] if sys.path else None
     saved_create = timm.optim.create_optimizer_v2
@@ -228,7 +246,10 @@ def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Op
     if radius_lr_scale is not None and radius_lr_scale != 1:
         timm.optim.create_optimizer_v2 = _create_optimizer_with_radius_group(saved_create, radius_lr_scale)
     try:
-        runpy.run_path(script, run_name='__main__')
+        # a refusal's command-line hint is the script's --model-kwargs with its change (timm's option keeps the last
+        # one given: an added one alone would drop the others)
+        with command_model_kwargs(_script_model_kwargs(script_args)):
+            runpy.run_path(script, run_name='__main__')
         return 0
     except SystemExit as e:
         if e.code is None or isinstance(e.code, int):

@@ -25,7 +25,7 @@ import torch
 from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
-from ..models import (SMPConvTCN, SMPConvTCNEnsemble, adapted_back_message, adapted_channels_note,
+from ..models import (SMPConvTCN, SMPConvTCNEnsemble, adapted_back_message, adapted_channels_note, command_option,
                       describes_trained_weights, has_batchnorm, kernels_span_the_input, new_classifier_note,
                       said_contradicted_length, said_length_not_recorded, stated_length_option, tag_in_chans_option,
                       tagged_name, trained_at, two_branch_eval, weights_channels, with_note)
@@ -92,7 +92,7 @@ def _check_input_size(model: torch.nn.Module, size: Tuple[int, ...]):
     deployed = is_deployed(model)
     if isinstance(in_chans, int) and size[0] != in_chans:
         wanted = ','.join(str(v) for v in (in_chans,) + size[1:])
-        other = (f'{size[0]} with --model-kwargs in_chans={size[0]} (model_kwargs=dict(in_chans={size[0]}))'
+        other = (f'{size[0]} with {command_option(in_chans=size[0])} (model_kwargs=dict(in_chans={size[0]}))'
                  if not deployed else
                  f'{size[0]} from the training-form model it was deployed from'
                  + (f' ({source}) with --input-size {given} --model-kwargs in_chans={size[0]}' if source else ''))

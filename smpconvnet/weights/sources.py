@@ -26,7 +26,8 @@ import torch
 from ..atomic_io import holds_nothing, interrupted_write_note
 from ..user_warnings import caller_stacklevel
 from ..models import (
-    SHAPE_BLIND_ARGS, adapted_channels_note, as_recorded, check_weights_file, command_line_value, find_state_dict,
+    SHAPE_BLIND_ARGS, adapted_channels_note, as_recorded, check_weights_file, command_option,
+    find_state_dict,
     folder_weights_file, follow_loaded_file_length, has_batchnorm, innermost_checkpoint, is_deployed_state_dict,
     is_safetensors_file, is_unsuffixed_safetensors, is_weight_source_error, local_model_name, member_network,
     model_folder_of, overlay_sources, pooling_at_config_root, pooling_shown_by, recorded_model_args,
@@ -552,7 +553,7 @@ def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], a
     if family == 'smpconvnet':  # the kernel sizes and the pooling
         from timm.models import split_model_name_tag
         from ..models.smpconvnet import ARCH_CONFIGS, SMPConvNet
-        told, options, values = [], [], []
+        told, options, values = [], {}, []
         if 'large_kernel_sizes' in unset:
             registered = list(ARCH_CONFIGS[split_model_name_tag(architecture)[0]]['large_kernel_sizes'])
             sizes = [int(k) for k in assumed_values.get('large_kernel_sizes') or registered]
@@ -561,19 +562,19 @@ def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], a
                         'have')
             told.append(f'its SMP kernel sizes cannot be read from its weights (a point kernel is sampled at any '
                         f'size, and other sizes give other outputs), so {sizes} were assumed ({why})')
-            options.append(shlex.quote('large_kernel_sizes=' + json.dumps(sizes)))
+            options['large_kernel_sizes'] = sizes
             values.append('large_kernel_sizes=[...]')
         if 'global_pool' in unset:
             pool = with_class_defaults(SMPConvNet, assumed_values, ['global_pool'])['global_pool']
             told.append(f"its pooling cannot be read from its weights{' either' if told else ''} ('avg', 'max' and "
                         f"'avgmax' give the same shapes and other outputs), so global_pool={pool!r} was assumed (the "
                         f"SMPConvNets' own)")
-            options.append(f'global_pool={command_line_value(pool)}')
+            options['global_pool'] = pool
             values.append('global_pool=...')
         return (f'{_names_no_model(path, unresolved)}: ' + '; '.join(told)
                 + (f', with the {assumed_data} of {architecture}' if assumed_data else '')
                 + f'. Otherwise pass the values its model was built with to load_model ({", ".join(values)}), or '
-                  f'to a command with --model-kwargs (as assumed here: --model-kwargs {" ".join(options)})')
+                  f'to a command with --model-kwargs (as assumed here: {command_option(**options)})')
     defaults = _registered_args(architecture)
     from timm.models import split_model_name_tag
     # every registered model the file fits, built as the assumed one too or not: each brings its own input length,
@@ -589,7 +590,7 @@ def _assumed_args_warning(path: Path, family: str, state_dict: Dict[str, Any], a
         text += _saved_from(path, fits, members, shown=unset)
     return text + (f'. Otherwise pass the values its model was built with to load_model as keyword arguments '
                    f'({", ".join(f"{k}=" for k in unset)}), or to a command with --model-kwargs (as assumed here: '
-                   f'--model-kwargs {" ".join(f"{k}={command_line_value(defaults.get(k))}" for k in unset)}; '
+                   f'{command_option(**{k: defaults.get(k) for k in unset})}; '
                    f'reparam and export then deploy for the assumed model\'s input size unless given --input-size)')
 
 
@@ -627,11 +628,10 @@ def _assumed_data_warning(path: Path, family: str, state_dict: Dict[str, Any], a
             f'file')
     if fits:
         text += _saved_from(path, fits, members) + ' (its own data config with it)'
-    overlay = json.dumps(values)
     size = '(C, 1, L)' if family == 'tcn' else '(C, H, W)'
     return text + (f'. Otherwise give its data\'s values to load_model as pretrained_cfg_overlay=dict(input_size={size}, '
-                   f'mean=(...), std=(...)), or to a command with --model-kwargs (as assumed here: --model-kwargs '
-                   f'{shlex.quote("pretrained_cfg_overlay=" + overlay)})')
+                   f'mean=(...), std=(...)), or to a command with --model-kwargs (as assumed here: '
+                   f'{command_option(overlay=values)})')
 
 
 def _io_args(family: Optional[str], state_dict: Dict[str, Any], classifier: Any = None) -> Dict[str, Any]:
@@ -880,8 +880,8 @@ def _load_checkpoint_file(path: Path, trust_pickle: bool = False,
                    '; a deployed (re-parameterised) state dict names no architecture either: load the folder reparam '
                    'wrote it in, or build the model it was deployed from (NAME: its registered name and arguments) '
                    f'with it as its weights (timm.create_model(NAME, pretrained=True, pretrained_cfg_overlay=dict('
-                   f'file={str(path)!r})); a command: give NAME and --model-kwargs '
-                   f'{shlex.quote("pretrained_cfg_overlay=" + json.dumps({"file": str(path)}))})')
+                   f'file={str(path)!r})); a command: give NAME and '
+                   f'{command_option(overlay=dict(file=str(path)))})')
             raise ValueError(f'{path}: cannot tell which model this checkpoint holds: {e}{how}') from e
         # a copy of a deployed model.safetensors, whose metadata records every argument: the family's default
         # architecture built with them (its data config assumed, with a warning, as a bare training-form copy's)

@@ -206,8 +206,44 @@ def test_a_size_hint_works_on_the_command_line(tmp_path, capsys, variant, args, 
     overlay = 'pretrained_cfg_overlay=' + json.dumps({'file': str(file)})
     assert main(['info', variant, '--model-kwargs', overlay]) == 1
     err = ' '.join(capsys.readouterr().err.split())
+    # (the command's whole --model-kwargs with the arguments that fit, to give in its place)
     words = shlex.split(re.search(r'a command: --model-kwargs ([^;]+);', err).group(1))
-    assert main(['info', variant, '--model-kwargs', overlay] + words) == 0, capsys.readouterr().err
-    model, _ = smpconvnet.load_model(variant, pretrained_cfg_overlay=dict(file=str(file)), **parse_model_kwargs(words))
+    assert words[0] == overlay
+    assert main(['info', variant, '--model-kwargs'] + words) == 0, capsys.readouterr().err
+    model, _ = smpconvnet.load_model(variant, **parse_model_kwargs(words))
     with torch.no_grad():
         assert torch.equal(model.eval()(x), trained(x))
+
+
+@pytest.mark.parametrize('route', ['checkpoint_path', 'overlay'])
+def test_a_load_refusals_command_hint_keeps_the_callers_weights(tmp_path, capsys, route):
+    """Trial 71b #3: a command refused a file whose first layer reads 2 channels where the model reads 1 with "(a
+    command: --model-kwargs in_chans=2; ...)": given in place of the caller's option it dropped checkpoint_path= and
+    the arguments that built the file's network, and `info` described the registered weights adapted to 2 channels,
+    without a word. The hint is now the command's whole --model-kwargs with in_chans=2, which loads the file."""
+    import json
+    import shlex
+    from safetensors.torch import save_file
+    from smpconvnet.cli import main
+    from smpconvnet.train.seq_trainer import parse_model_kwargs
+    torch.manual_seed(0)
+    small = dict(num_blocks=2, hidden_channels=8, n_points=6)
+    trained = timm.create_model('smpconv_tcn_gunpoint', in_chans=2, **small).eval()
+    file = tmp_path / 'two.safetensors'
+    save_file(trained.state_dict(), str(file))
+    given = [f'checkpoint_path={file}' if route == 'checkpoint_path' else
+             'pretrained_cfg_overlay=' + json.dumps({'file': str(file)})] + [f'{k}={v}' for k, v in small.items()]
+    assert main(['info', 'smpconv_tcn_gunpoint', '--model-kwargs', *given]) == 1
+    err = ' '.join(capsys.readouterr().err.split())
+    assert 'in_chans=2' in err
+    words = shlex.split(re.search(r'a command: --model-kwargs ([^;)]+)[;)]', err).group(1))
+    assert main(['info', 'smpconv_tcn_gunpoint', '--model-kwargs', *words]) == 0, capsys.readouterr().err
+    assert str(file) in capsys.readouterr().out
+    model = timm.create_model('smpconv_tcn_gunpoint', pretrained=route == 'overlay', **parse_model_kwargs(words)).eval()
+    x = torch.randn(2, 2, 150)
+    with torch.no_grad():
+        assert torch.equal(model(x), trained(x))
+    # outside a command (a Python caller) the command-line form names the change alone
+    with pytest.raises(ValueError) as e:
+        timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(file), **small)
+    assert 'a command: --model-kwargs in_chans=2;' in str(e.value)

@@ -524,3 +524,34 @@ def test_launcher_scripts_load_checkpoint_takes_original_files(tmp_path, capsys)
     assert run_timm_script(str(script), [str(tmp_path / 'empty.pth')]) == 1
     assert f'checkpoint for smpconvnet_t: {tmp_path / "empty.pth"} is empty' in capsys.readouterr().err
     assert timm.models.load_checkpoint is before
+
+
+def test_a_timm_scripts_refusal_hint_keeps_its_other_model_kwargs(tmp_path, capsys):
+    """A timm script keeps the last --model-kwargs given (timm's ParseKwargs): a refusal's "(a command: --model-kwargs
+    in_chans=2; ...)" added to a validate.py command dropped its other model arguments (hidden_channels=8 here, the
+    file's network). The hint is the script's whole option with the change, which given in its place loads the file."""
+    import re
+    import shlex
+    script = tmp_path / 'validate.py'
+    script.write_text(textwrap.dedent('''
+        import argparse, sys, timm
+        from timm.utils import ParseKwargs
+
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--checkpoint', default='')
+        parser.add_argument('--model-kwargs', nargs='*', default={}, action=ParseKwargs)
+
+        if __name__ == '__main__':
+            args = parser.parse_args()
+            model = timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=args.checkpoint, **args.model_kwargs)
+            print('built', model.blocks[0].conv1.smp.kernel.weights.shape[1], 'channels')
+    '''))
+    small = dict(num_blocks=2, hidden_channels=8, n_points=6)
+    torch.save(timm.create_model('smpconv_tcn_gunpoint', in_chans=2, **small).state_dict(), tmp_path / 'two.pth')
+    given = [f'{k}={v}' for k, v in small.items()]
+    assert run_timm_script(str(script), ['--checkpoint', str(tmp_path / 'two.pth'), '--model-kwargs', *given]) == 1
+    err = ' '.join(capsys.readouterr().err.split())
+    words = shlex.split(re.search(r'a command: --model-kwargs ([^;)]+)[;)]', err).group(1))
+    assert words == given + ['in_chans=2'], err
+    assert run_timm_script(str(script), ['--checkpoint', str(tmp_path / 'two.pth'), '--model-kwargs', *words]) == 0
+    assert 'built 2 channels' in capsys.readouterr().out

@@ -1219,8 +1219,19 @@ def test_a_first_layer_adapted_to_other_channels_is_said_in_its_description(tmp_
     it. The same wording, once, in both."""
     from smpconvnet.weights.push import push_model
     model = timm.create_model('smpconv_tcn_basicmotions.aeon', pretrained=True, in_chans=1)
-    note = "first layer adapted to 1 input channels from the weights' 6 (timm's rule: exact for 1 or a multiple of 6"
+    note = ("first layer adapted to 1 input channels from the weights' 6 (timm's rule: the weights' 6 channels summed, "
+            "so it responds as the trained network to the series repeated on its 6 channels)")
     assert note in model.pretrained_cfg['description']
+    # what the note says it computes (trial 71b #8: "exact for 1 or a multiple of 6" read as the trained outputs)
+    trained = timm.create_model('smpconv_tcn_basicmotions.aeon', pretrained=True).eval()
+    x = torch.randn(2, 1, 100)
+    with torch.no_grad():
+        torch.testing.assert_close(model.eval()(x), trained(x.repeat(1, 6, 1)), rtol=1e-5, atol=1e-5)
+    # a folder written before says the rule in its older words: the same note, not told twice
+    from smpconvnet.models._pretrained import adapted_channels_note, with_note
+    older = ("BasicMotions; first layer adapted to 1 input channels from the weights' 6 (timm's rule: exact for 1 or a "
+             "multiple of 6, approximate otherwise)")
+    assert with_note(older, adapted_channels_note(1, 6)) == older
     push_model(model, 'me/x', dry_run=str(tmp_path / 'card'), quiet=True)
     assert (tmp_path / 'card' / 'README.md').read_text().count(note) == 1
     assert main(['reparam', 'smpconv_tcn_basicmotions.aeon', str(tmp_path / 'dep'), '--model-kwargs',
@@ -1267,8 +1278,9 @@ def test_a_first_layer_is_said_adapted_from_the_channels_of_the_weights_loaded(t
     assert all(torch.equal(a, b) for a, b in zip(kept.state_dict().values(), three.state_dict().values()))
     assert 'adapted' not in kept.pretrained_cfg['description']
     two = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, in_chans=2, pretrained_cfg_overlay=overlay)
-    assert "first layer adapted to 2 input channels from the weights' 3 (timm's rule: exact for 1 or a multiple of 3" \
-        in two.pretrained_cfg['description']
+    assert ("first layer adapted to 2 input channels from the weights' 3 (timm's rule: the first 2 of the weights' 3 "
+            "channels kept and scaled by 3/2, so it responds as the trained network to them so scaled with its other 1 "
+            "at zero)") in two.pretrained_cfg['description']
     mine = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, in_chans=2,
                              pretrained_cfg_overlay=dict(overlay, description='mine')).pretrained_cfg['description']
     assert mine.startswith("mine; first layer adapted to 2 input channels from the weights' 3")  # (trial 67b)
