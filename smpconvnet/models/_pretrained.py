@@ -463,6 +463,10 @@ def _averaged(values: Any, chans: int) -> bool:
     return isinstance(values, (list, tuple)) and len(values) == chans > 1 and len(set(values)) == 1
 
 
+# how an adapted first layer's note opens what timm's rule computes (with_note: one note in any wording of it)
+_RULE_OPENING = " (timm's rule: "
+
+
 def adapted_channels_note(chans: int, trained: int) -> str:
     """What a description adds for a first layer adapted to other input channels than the weights' (``in_chans=``):
     one wording, so that a description that says it already is not told twice."""
@@ -515,9 +519,6 @@ def with_build_notes(description: str, built: str, classifier: bool = True,
     for _, note in found:
         description = with_note(description, note)
     return description
-
-
-_RULE_OPENING = " (timm's rule: "
 
 
 def with_note(description: str, note: str) -> str:
