@@ -15,7 +15,7 @@ from typing import Optional
 # what the rest of the package (weights/, cli/) uses of the families' shared private modules
 from ._checkpoint import (
     RECORDED_ARGS_KEY, RECORDED_TRAINED_LENGTH, as_recorded, check_weights_file, command_line_value,
-    command_model_kwargs, command_option, find_state_dict,
+    command_model_kwargs, command_option, find_state_dict, script_defaults,
     folder_weights_file, has_batchnorm, innermost_checkpoint, install_checkpoint_path_hook, is_deployed_state_dict,
     is_safetensors_file, is_unsuffixed_safetensors, local_model_name, model_folder_of, model_kwargs_option,
     pooling_at_config_root,

@@ -30,7 +30,7 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'install_checkpoint_path_hook', 'adapt_input_channels', 'check_input_channels', 'in_chans_asked',
            'other_size_keys',
            'first_layer_adapted_by_filter', 'repeated_input_channels', 'first_layer_record', 'FirstLayerRecord',
-           'model_kwargs_option', 'command_model_kwargs', 'command_option',
+           'model_kwargs_option', 'command_model_kwargs', 'command_option', 'script_defaults', 'asked_for',
            'FEATURE_WRAPPERS',
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'RECORDED_TRAINED_LENGTH', 'RECORDED_ADAPTED_FROM',
            'RECORDED_ADAPTED_VIA',
@@ -586,8 +586,8 @@ def as_trained_hint(path: Union[str, Path], values: Dict[str, Any], features_onl
     ways = []
     folder = model_folder_of(path)
     if folder is not None and _folder_builds(folder, values):
-        ways.append(f"timm.create_model('local-dir:{folder}', pretrained=True{features}) (a command: give it "
-                    f"{shlex.quote(str(folder))})")
+        ways.append(f"timm.create_model('local-dir:{folder}', pretrained=True{features}) (a command: "
+                    f"{command_folder(folder)})")
     if all(v is not None for v in values.values()):
         ways.append(f"pass {', '.join(f'{k}={v!r}' for k, v in values.items())} to timm.create_model (a command: "
                     f"{command_option(**values)})")
@@ -653,19 +653,23 @@ def model_kwargs_option(model_kwargs: Optional[Dict[str, Any]], overlay: Optiona
     return '--model-kwargs ' + ' '.join(shlex.quote(f'{k}={shown(v)}') for k, v in given.items()).replace('"L"', 'L')
 
 
-# the --model-kwargs typed in the command being run (smpconvnet's CLI sets them around a command): a refusal raised
-# deep in a load gives its command-line form as that whole option with its change, so that copied in place of the
-# caller's own it keeps their checkpoint_path= or overlay file (trial 71b #3: "--model-kwargs in_chans=24" alone
-# loaded the registered weights in place of the caller's file)
-_COMMAND_MODEL_KWARGS: contextvars.ContextVar[Optional[Dict[str, Any]]] = contextvars.ContextVar(
-    'command_model_kwargs', default=None)
+# the --model-kwargs typed in the command being run (smpconvnet's CLI, or a timm script it runs, sets them): a refusal
+# raised deep in a load gives its command-line form as that whole option with its change, so that copied in place of
+# the caller's own it keeps their checkpoint_path= or overlay file (trial 71b #3: "--model-kwargs in_chans=24" alone
+# loaded the registered weights in place of the caller's file); with the arguments the command passes from options of
+# its own (a timm script's --in-chans, --num-classes, --gp: in its --model-kwargs they are passed twice, a TypeError)
+_COMMAND_MODEL_KWARGS: contextvars.ContextVar[Optional[Tuple[Dict[str, Any], Dict[str, str]]]] = \
+    contextvars.ContextVar('command_model_kwargs', default=None)
 
 
 @contextlib.contextmanager
-def command_model_kwargs(model_kwargs: Optional[Dict[str, Any]]) -> Iterator[None]:
+def command_model_kwargs(model_kwargs: Optional[Dict[str, Any]],
+                         options: Optional[Dict[str, str]] = None) -> Iterator[None]:
     """Within this block, hints name ``model_kwargs`` (a command's parsed ``--model-kwargs``) as the caller's, in
-    their command-line form (``command_option``)."""
-    token = _COMMAND_MODEL_KWARGS.set(dict(model_kwargs) if model_kwargs is not None else None)
+    their command-line form (``command_option``); ``options``: the constructor arguments the command takes as options
+    of its own (e.g. ``{'in_chans': '--in-chans'}`` for timm's ``train.py``), given so in its hints."""
+    token = _COMMAND_MODEL_KWARGS.set((dict(model_kwargs or {}), dict(options or {}))
+                                      if model_kwargs is not None or options else None)
     try:
         yield
     finally:
@@ -674,9 +678,50 @@ def command_model_kwargs(model_kwargs: Optional[Dict[str, Any]]) -> Iterator[Non
 
 def command_option(overlay: Optional[Dict[str, Any]] = None, **args: Any) -> str:
     """A hint's command-line form: ``--model-kwargs`` with ``args`` (and ``overlay`` in the pretrained cfg overlay),
-    within a command the whole option it was given with those set (``command_model_kwargs``), to copy in its place;
-    elsewhere (Python callers) ``args`` alone."""
-    return model_kwargs_option(_COMMAND_MODEL_KWARGS.get(), overlay, **args)
+    within a command the whole option it was given with those set (``command_model_kwargs``), to copy in its place,
+    and the command's own options for the arguments it takes so; elsewhere (Python callers) ``args`` alone."""
+    import shlex
+    given, options = _COMMAND_MODEL_KWARGS.get() or (None, {})
+    own = ' '.join(f'{options[k]} {shlex.quote(str(command_line_value(v)) if not isinstance(v, str) else v)}'
+                   for k, v in args.items() if k in options)
+    rest = {k: v for k, v in args.items() if k not in options}
+    if own and not rest and not overlay and not given:
+        return own
+    return ' '.join(filter(None, (own, model_kwargs_option(given, overlay, **rest))))
+
+
+def command_folder(folder: Union[str, Path]) -> str:
+    """A hint's command-line form of loading the model folder ``folder`` as the model: ``give it FOLDER`` to this
+    project's commands; within a timm script (``command_model_kwargs`` with its options) its ``--model
+    local-dir:FOLDER --pretrained`` in place of its checkpoint (trial 72: "give it FOLDER" is no option of train.py or
+    validate.py)."""
+    import shlex
+    state = _COMMAND_MODEL_KWARGS.get()
+    if state and state[1]:
+        return f'--model {shlex.quote(f"local-dir:{folder}")} --pretrained in place of its checkpoint'
+    return f'give it {shlex.quote(str(folder))}'
+
+
+# the constructor arguments a running timm script passes of its own default, not the caller's request: in_chans=3
+# where neither --in-chans nor --input-size was given (trial 72 #3: validate.py adapted a 2-channel checkpoint to its
+# default 3 channels without a word; timm's own models fail its strict load)
+_SCRIPT_DEFAULTS: contextvars.ContextVar[frozenset] = contextvars.ContextVar('script_defaults', default=frozenset())
+
+
+@contextlib.contextmanager
+def script_defaults(names: Collection[str]) -> Iterator[None]:
+    """Within this block, the constructor arguments ``names`` are a script's defaults (``asked_for``)."""
+    token = _SCRIPT_DEFAULTS.set(frozenset(names))
+    try:
+        yield
+    finally:
+        _SCRIPT_DEFAULTS.reset(token)
+
+
+def asked_for(name: str, given: Collection[str]) -> bool:
+    """Whether the caller asked for the constructor argument ``name``: among the arguments ``given``, and not a
+    running timm script's default of its own (``script_defaults``)."""
+    return name in given and name not in _SCRIPT_DEFAULTS.get()
 
 
 def shape_hint(args: Dict[str, Any], untold: str) -> str:
@@ -1374,7 +1419,8 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
             elif filter_fn is not None:
                 # a first layer of other channels is adapted only where the model was asked for its in_chans (timm's
                 # load_checkpoint adapts none: a strict load)
-                asked = 'in_chans' in asked_args(model)  # (a folder's in_chans is not the caller's request)
+                # (a folder's in_chans is not the caller's request, nor a timm script's default)
+                asked = asked_for('in_chans', asked_args(model))
                 with in_chans_asked(asked), first_layer_record() as first_layer:
                     state_dict = filter_fn(state_dict, model)
                     # an image family's first conv, which its filter adapts on no path (timm does on its pretrained

@@ -1134,13 +1134,18 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
         # weights of another network (the families' filters say 'checkpoint ...', torch lists keys): which file
         refused = (isinstance(e, ValueError) and str(e).startswith(FILTER_ERROR_PREFIXES)
                    or isinstance(e, RuntimeError) and 'Error(s) in loading state_dict' in str(e))
+        # (timm.create_model keeps its checkpoint_path= from the builder and loads that file over these weights,
+        # which load first: built for the file, the model refused these, and built for these, the file, a loop of
+        # hints: trial 72 #4)
+        over = ('; to load a weight file of yours alone (timm.create_model(..., checkpoint_path=), loaded over the '
+                'pretrained weights, which load first), pass pretrained=False')
         if refused and file is not None:
             raise ValueError(f'pretrained weights for {variant}: {file} does not fit the model: {e}'
-                             f'{recorded_model_hint(file, shape_blind)}') from e
+                             f'{recorded_model_hint(file, shape_blind)}{over}') from e
         hub = (_resolved_cfg(variant, kwargs) or {}).get('hf_hub_id') if refused and pretrained else None
         if hub:  # (downloaded or cached from the Hub: which repo, as a file's refusal names the file)
             raise ValueError(f"pretrained weights for {variant}: the Hub repo '{hub}' does not fit the model: "
-                             f'{e}') from e
+                             f'{e}{over}') from e
         if not pretrained or not is_weight_source_error(e):
             raise
         cfg = _resolved_cfg(variant, kwargs)

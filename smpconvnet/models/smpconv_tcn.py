@@ -74,9 +74,9 @@ from timm.models._registry import generate_default_cfgs, register_model
 
 from ._args import check_counts, check_io_counts, check_rates, typed_hint
 from ._checkpoint import (
-    adapt_input_channels, check_deployed_fit, find_state_dict, first_layer_adapted_by_filter, first_layer_record,
-    folder_weights_file, has_batchnorm, is_deployed_state_dict, is_safetensors_file, other_size_keys,
-    record_loaded_classes, remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
+    adapt_input_channels, asked_for, check_deployed_fit, find_state_dict, first_layer_adapted_by_filter,
+    first_layer_record, folder_weights_file, has_batchnorm, is_deployed_state_dict, is_safetensors_file,
+    other_size_keys, record_loaded_classes, remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
 from ._pretrained import (
     cfg_model_defaults, cfg_trained_length, check_pretrained_record, deployment_description, describes_trained_weights,
     describe_weights, explain_missing_weights, file_overlay_first, length_stated_note, recorded_stated_against,
@@ -2036,7 +2036,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     # weights of another kernel length load into any: what they were trained as, if recorded
     check_pretrained_record(variant, pretrained, kwargs, whole_architecture(model_args), RECORD_CHECKED_ARGS)
     with explain_missing_weights(variant, pretrained, kwargs, SHAPE_BLIND_ARGS), \
-            first_layer_adapted_by_filter('in_chans' in kwargs), \
+            first_layer_adapted_by_filter(asked_for('in_chans', kwargs)), \
             first_layer_record() as first_layer:
         model = build_model_with_cfg(
             SMPConvTCNEnsemble if ensemble else SMPConvTCN, variant, pretrained,

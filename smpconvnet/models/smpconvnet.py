@@ -31,8 +31,9 @@ from timm.models._registry import generate_default_cfgs, register_model
 from ._args import (check_count_lists, check_counts, check_io_counts, check_odd_sizes, check_rates, check_ratios,
                     select_adaptive_pool)
 from ._checkpoint import (
-    check_deployed_fit, check_input_channels, first_layer_record, has_batchnorm, in_chans_asked, is_deployed_state_dict,
-    pooling_shown_by, record_loaded_classes, remember_create_args, shape_hint, unwrap_state_dict, with_class_defaults)
+    asked_for, check_deployed_fit, check_input_channels, first_layer_record, has_batchnorm, in_chans_asked,
+    is_deployed_state_dict, pooling_shown_by, record_loaded_classes, remember_create_args, shape_hint,
+    unwrap_state_dict, with_class_defaults)
 from ..layers.conv_backends import KernelCache, PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
 from ._pretrained import (check_pretrained_record, describe_weights, explain_missing_weights, file_overlay_first,
                           say_saved_weights, weight_source_cfg)
@@ -1101,7 +1102,7 @@ def _create_smpconvnet(variant: str, pretrained: bool = False, **kwargs) -> SMPC
                             with_class_defaults(SMPConvNet, model_args, RECORD_CHECKED_ARGS), RECORD_CHECKED_ARGS)
     # a failure to find the weights says where they were looked for and how to get them
     with explain_missing_weights(variant, pretrained, kwargs, SHAPE_BLIND_ARGS), \
-            in_chans_asked('in_chans' in kwargs), first_layer_record() as first_layer:
+            in_chans_asked(asked_for('in_chans', kwargs)), first_layer_record() as first_layer:
         model = build_model_with_cfg(
             SMPConvNet, variant, pretrained,
             pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn, bool(kwargs.get('features_only'))),

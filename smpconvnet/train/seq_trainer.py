@@ -46,8 +46,8 @@ from ..user_warnings import caller_stacklevel
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
-from ..models import (adapted_back_message, adapted_from_channels, adapted_via_channels, cfg_trained_length,
-                      command_line_value, describes_trained_weights, folder_weights_file, folder_weights_metadata,
+from ..models import (SHAPE_BLIND_ARGS, adapted_back_message, adapted_from_channels, adapted_via_channels,
+                      cfg_trained_length, describes_trained_weights, folder_weights_file, folder_weights_metadata,
                       has_batchnorm, model_kwargs_option, recorded_model_args, recorded_stated_against,
                       recorded_trained_length, repeated_input_channels, said_contradicted_length,
                       said_length_not_recorded, said_trained_length, stated_length_option, tag_in_chans_option,
@@ -973,13 +973,19 @@ def _warn_overridden(model_name: str, kwargs: Dict[str, Any]):
                       stacklevel=caller_stacklevel())
 
 
-def _file_architecture_options(path: str) -> Tuple[str, bool]:
-    # the architecture a weight file records (its metadata, a checkpoint's record), else the one its shapes show, as
-    # further --model-kwargs options, and whether recorded: the registered model a placeholder hint names is built as
-    # the file's network, whatever its own width (trial 68c F4, 69b: a file of 2 blocks x 8 channels was refused by
-    # the hint's 3 x 32 model, with a second hint to follow)
+def _file_architecture_option(path: str, model_kwargs: Optional[Dict[str, Any]]
+                              ) -> Tuple[str, Dict[str, Any], bool]:
+    # the --model-kwargs that load the weight file ``path`` into a registered model: its overlay file, the
+    # architecture it records (its metadata, a checkpoint's record), else the one its shapes show, so that the model a
+    # placeholder hint names is built as the file's network, whatever its own width (trial 68c F4, 69b: a file of 2
+    # blocks x 8 channels was refused by the hint's 3 x 32 model, with a second hint to follow), and the caller's own
+    # arguments, which built the model scored here (trial 72: global_pool=max left out scored 0.8067 for 0.8933); with
+    # the file's arguments and whether recorded
     args, recorded = weights_file_architecture(path)
-    return ''.join(' ' + shlex.quote(f'{k}={command_line_value(v)}') for k, v in sorted(args.items())), recorded
+    given = dict(model_kwargs or {})
+    overlay = dict(given.pop('pretrained_cfg_overlay', None) or {}, file=str(path))
+    return model_kwargs_option({'pretrained_cfg_overlay': overlay, **dict(sorted(args.items())), **given}), args, \
+        recorded
 
 
 def _repeated_first_layer_channels(model: nn.Module, cfg: Dict[str, Any]) -> Dict[str, int]:
@@ -1131,7 +1137,11 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                         f"config.json records them (a train-seq run's does)")
         if Path(model_name).is_file():
             hints = weights_file_hints(model_name, **(model_kwargs or {}))
-            file_options, recorded_args = _file_architecture_options(model_name)
+            file_option, file_args, recorded_args = _file_architecture_option(model_name, model_kwargs)
+            # (the shape-blind arguments the caller gave are theirs; those they did not are NAME's)
+            untold = [k for k in SHAPE_BLIND_ARGS['tcn'] if k not in (model_kwargs or {})]
+            untold_words = ' and '.join({'kernel_length': 'kernel length', 'global_pool': 'pooling'}.get(k, k)
+                                        for k in untold)
             message += ('; a weight file (a bare state dict, or a checkpoint of timm\'s train.py) records no labels, '
                         'normalisation or data set (a train-seq run records them): '
                         + (f'evaluate it as the registered model it was saved from: ' + '; or '.join(hints[:3])
@@ -1140,12 +1150,12 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                            # from, and the overlay route that scores it was not said)
                            'evaluate the folder it was written in (a train-seq run, or reparam\'s output: their '
                            'config.json records them), or the registered model it was trained as with this file as '
-                           'its weights: smpconvnet evaluate-seq NAME --model-kwargs '
-                           + shlex.quote('pretrained_cfg_overlay=' + json.dumps({'file': str(model_name)}))
-                           + file_options + ' (NAME: that model, e.g. smpconv_tcn_gunpoint.aeon'
+                           'its weights: smpconvnet evaluate-seq NAME ' + file_option
+                           + ' (NAME: that model, e.g. smpconv_tcn_gunpoint.aeon'
                            + ((', built as the file records' if recorded_args else ', built as the file\'s shapes '
-                               'show; its kernel length and pooling, which they do not show, are NAME\'s')
-                              if file_options else '') + ')'))
+                               'show' + (f'; its {untold_words}, which they do not show, '
+                                         f'{"are" if len(untold) > 1 else "is"} NAME\'s' if untold else ''))
+                              if file_args else '') + ')'))
         raise ValueError(message)
     name, recorded = _dataset_for(model_name, model, dataset, extra)
     from ..models.seq_zoo import model_for_dataset

@@ -191,6 +191,26 @@ def _say_export_command(script: str, error: BaseException, script_args: Sequence
           file=sys.stderr)
 
 
+# the constructor arguments timm's train.py / validate.py pass from options of their own (create_model(...,
+# in_chans=in_chans, num_classes=args.num_classes, global_pool=args.gp, ..., **args.model_kwargs)): in its
+# --model-kwargs they are passed twice (trial 72 #2: a hint's "--model-kwargs num_classes=5" ended in a TypeError)
+_SCRIPT_OPTIONS = (('in_chans', '--in-chans'), ('num_classes', '--num-classes'), ('global_pool', '--gp'),
+                   ('drop_rate', '--drop'), ('drop_path_rate', '--drop-path'), ('drop_block_rate', '--drop-block'),
+                   ('bn_momentum', '--bn-momentum'), ('bn_eps', '--bn-eps'))
+
+
+def _script_options(text: str) -> Dict[str, str]:
+    # those a script defines (a script without --model-kwargs takes no hint of that form: _say_export_command)
+    def defines(option):
+        return f"'{option}'" in text or f'"{option}"' in text
+    return {k: option for k, option in _SCRIPT_OPTIONS if defines(option)} if defines('--model-kwargs') else {}
+
+
+def _gives(script_args: Sequence[str], *options: str) -> bool:
+    # whether the script's arguments give one of ``options`` (as OPTION VALUE or OPTION=VALUE)
+    return any(a in options or a.split('=', 1)[0] in options for a in script_args)
+
+
 def _script_model_kwargs(script_args: Sequence[str]) -> Optional[Dict[str, Any]]:
     # a timm script's --model-kwargs (timm's ParseKwargs: the last option given, its KEY=VALUE words up to the next
     # option); None where it has none or they do not parse (the script says so itself)
@@ -228,8 +248,16 @@ def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Op
             f'train / validate: --train-script / --validate-script, or run from the checkout directory)')
     import timm.models
     import timm.optim
-    from ..models import checkpoint_loaded, command_model_kwargs, with_checkpoint_checks
+    from ..models import checkpoint_loaded, command_model_kwargs, script_defaults, with_checkpoint_checks
 
+    try:
+        with open(script, encoding='utf-8') as f:
+            options = _script_options(f.read())
+    except (OSError, UnicodeDecodeError):
+        options = {}
+    # (in_chans=3 where neither --in-chans nor --input-size was given is the script's default, not the caller's
+    # request: weights of other channels are refused, not adapted, as timm's strict load of its own models fails)
+    defaults = ['in_chans'] if 'in_chans' in options and not _gives(script_args, '--in-chans', '--input-size') else []
     saved_argv, saved_path0 = sys.argv, sys.path[0] if sys.path else None
     saved_create = timm.optim.create_optimizer_v2
     saved_load_checkpoint = timm.models.load_checkpoint
@@ -248,7 +276,7 @@ def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Op
     try:
         # a refusal's command-line hint is the script's --model-kwargs with its change (timm's option keeps the last
         # one given: an added one alone would drop the others)
-        with command_model_kwargs(_script_model_kwargs(script_args)):
+        with command_model_kwargs(_script_model_kwargs(script_args), options), script_defaults(defaults):
             runpy.run_path(script, run_name='__main__')
         return 0
     except SystemExit as e:

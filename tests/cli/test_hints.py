@@ -247,3 +247,22 @@ def test_a_load_refusals_command_hint_keeps_the_callers_weights(tmp_path, capsys
     with pytest.raises(ValueError) as e:
         timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(file), **small)
     assert 'a command: --model-kwargs in_chans=2;' in str(e.value)
+
+
+def test_a_pretrained_refusal_names_the_way_to_load_a_file_alone(tmp_path):
+    """Trial 72 #4: timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, checkpoint_path=F, num_blocks=2,
+    hidden_channels=8) refused the shipped weights (3 x 32) with the arguments that fit them; given those, F (2 x 8)
+    was refused with its own, a loop: timm loads F over the pretrained weights, which load first. The refusal says
+    how to load F alone, which works as said."""
+    from safetensors.torch import save_file
+    small = dict(num_blocks=2, hidden_channels=8)
+    trained = timm.create_model('smpconv_tcn_gunpoint', **small).eval()
+    file = str(tmp_path / 'w8.safetensors')
+    save_file(trained.state_dict(), file)
+    with pytest.raises(ValueError, match='pass pretrained=False') as e:
+        timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, checkpoint_path=file, **small)
+    assert 'checkpoint_path=' in str(e.value)
+    model = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=False, checkpoint_path=file, **small).eval()
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        assert torch.equal(model(x), trained(x))

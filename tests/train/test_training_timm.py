@@ -526,32 +526,74 @@ def test_launcher_scripts_load_checkpoint_takes_original_files(tmp_path, capsys)
     assert timm.models.load_checkpoint is before
 
 
-def test_a_timm_scripts_refusal_hint_keeps_its_other_model_kwargs(tmp_path, capsys):
-    """A timm script keeps the last --model-kwargs given (timm's ParseKwargs): a refusal's "(a command: --model-kwargs
-    in_chans=2; ...)" added to a validate.py command dropped its other model arguments (hidden_channels=8 here, the
-    file's network). The hint is the script's whole option with the change, which given in its place loads the file."""
+def test_a_timm_scripts_refusal_hint_is_given_in_its_own_options(tmp_path, capsys):
+    """A timm script keeps the last --model-kwargs given (timm's ParseKwargs) and passes in_chans, num_classes and
+    global_pool from options of its own (--in-chans, --num-classes, --gp). A refusal's "(a command: --model-kwargs
+    in_chans=2; ...)" added to a validate.py command dropped its other model arguments (trial 71b #3), and trial 72 #2:
+    one naming num_classes=, in_chans= or global_pool= ended in "create_model() got multiple values for keyword
+    argument". The hint is the script's own options for those and its whole --model-kwargs for the rest, and works
+    added to the command. Trial 72 #3: validate.py's default in_chans=3 (no --in-chans given) adapted a 2-channel
+    checkpoint without a word; it is refused as where nothing asked, and --in-chans 3 adapts it."""
     import re
     import shlex
     script = tmp_path / 'validate.py'
-    script.write_text(textwrap.dedent('''
-        import argparse, sys, timm
+    out = tmp_path / 'out.pt'
+    # (validate.py's model creation and --checkpoint load, as far as they go)
+    script.write_text(textwrap.dedent(f'''
+        import argparse, torch
+        from timm.models import create_model, load_checkpoint
         from timm.utils import ParseKwargs
 
         parser = argparse.ArgumentParser()
         parser.add_argument('--checkpoint', default='')
-        parser.add_argument('--model-kwargs', nargs='*', default={}, action=ParseKwargs)
+        parser.add_argument('--num-classes', type=int, default=None)
+        parser.add_argument('--gp', default=None)
+        parser.add_argument('--in-chans', type=int, default=None)
+        parser.add_argument('--input-size', default=None, nargs=3, type=int)
+        parser.add_argument('--model-kwargs', nargs='*', default={{}}, action=ParseKwargs)
 
         if __name__ == '__main__':
             args = parser.parse_args()
-            model = timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=args.checkpoint, **args.model_kwargs)
-            print('built', model.blocks[0].conv1.smp.kernel.weights.shape[1], 'channels')
+            in_chans = 3
+            if args.in_chans is not None:
+                in_chans = args.in_chans
+            elif args.input_size is not None:
+                in_chans = args.input_size[0]
+            model = create_model('smpconv_tcn_gunpoint', num_classes=args.num_classes, in_chans=in_chans,
+                                 global_pool=args.gp, **args.model_kwargs)
+            load_checkpoint(model, args.checkpoint)
+            torch.manual_seed(0)
+            with torch.no_grad():
+                torch.save(model.eval()(torch.randn(2, in_chans, 150)), {str(out)!r})
     '''))
     small = dict(num_blocks=2, hidden_channels=8, n_points=6)
-    torch.save(timm.create_model('smpconv_tcn_gunpoint', in_chans=2, **small).state_dict(), tmp_path / 'two.pth')
     given = [f'{k}={v}' for k, v in small.items()]
-    assert run_timm_script(str(script), ['--checkpoint', str(tmp_path / 'two.pth'), '--model-kwargs', *given]) == 1
-    err = ' '.join(capsys.readouterr().err.split())
-    words = shlex.split(re.search(r'a command: --model-kwargs ([^;)]+)[;)]', err).group(1))
-    assert words == given + ['in_chans=2'], err
-    assert run_timm_script(str(script), ['--checkpoint', str(tmp_path / 'two.pth'), '--model-kwargs', *words]) == 0
-    assert 'built 2 channels' in capsys.readouterr().out
+
+    def outputs(model, chans):
+        torch.manual_seed(0)
+        with torch.no_grad():
+            return model.eval()(torch.randn(2, chans, 150))
+    from smpconvnet.weights.folders import write_model_folder
+    for args, name in ((dict(in_chans=2), 'two'), (dict(num_classes=5), 'five'), (dict(global_pool='max'), 'max')):
+        trained = timm.create_model('smpconv_tcn_gunpoint', **small, **args).eval()
+        file = tmp_path / f'{name}.pth'
+        if name == 'max':  # (pooling no shape shows: a file that records it)
+            write_model_folder(trained, tmp_path / name, card='', model_args=dict(small, **args))
+            file = tmp_path / name / 'model.safetensors'
+        else:
+            torch.save(trained.state_dict(), file)
+        command = ['--checkpoint', str(file), '--model-kwargs', *given] + (['--in-chans', '1'] if name != 'two' else [])
+        assert run_timm_script(str(script), command) == 1
+        err = ' '.join(capsys.readouterr().err.split())
+        ways = re.findall(r'\(a command: ([^;)]+)[;)]', err)
+        if name == 'max':  # (the recorded folder is named first: the script's way to load it)
+            assert ways[0] == f'--model local-dir:{tmp_path / name} --pretrained in place of its checkpoint', ways
+        hint = shlex.split(ways[-1])
+        assert '--model-kwargs' not in hint or hint[hint.index('--model-kwargs') + 1:][:3] == given, err
+        assert not any(w.startswith(('in_chans=', 'num_classes=', 'global_pool=')) for w in hint), hint
+        assert run_timm_script(str(script), command + hint) == 0, capsys.readouterr().err
+        assert torch.equal(torch.load(out), outputs(trained, args.get('in_chans', 1))), name
+    # asked for 3 channels, the 2-channel checkpoint is adapted, as the description says
+    assert run_timm_script(str(script), ['--checkpoint', str(tmp_path / 'two.pth'), '--in-chans', '3',
+                                         '--model-kwargs', *given]) == 0
+    assert torch.load(out).shape == (2, 2)
