@@ -30,7 +30,8 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'install_checkpoint_path_hook', 'adapt_input_channels', 'check_input_channels', 'in_chans_asked',
            'other_size_keys',
            'first_layer_adapted_by_filter', 'repeated_input_channels', 'first_layer_record', 'FirstLayerRecord',
-           'model_kwargs_option', 'command_model_kwargs', 'command_option', 'script_defaults', 'asked_for',
+           'model_kwargs_option', 'command_model_kwargs', 'command_option', 'command_in_progress', 'command_folder',
+           'script_defaults', 'asked_for',
            'FEATURE_WRAPPERS',
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'RECORDED_TRAINED_LENGTH', 'RECORDED_ADAPTED_FROM',
            'RECORDED_ADAPTED_VIA',
@@ -658,7 +659,7 @@ def model_kwargs_option(model_kwargs: Optional[Dict[str, Any]], overlay: Optiona
 # the caller's own it keeps their checkpoint_path= or overlay file (trial 71b #3: "--model-kwargs in_chans=24" alone
 # loaded the registered weights in place of the caller's file); with the arguments the command passes from options of
 # its own (a timm script's --in-chans, --num-classes, --gp: in its --model-kwargs they are passed twice, a TypeError)
-_COMMAND_MODEL_KWARGS: contextvars.ContextVar[Optional[Tuple[Dict[str, Any], Dict[str, str]]]] = \
+_COMMAND_MODEL_KWARGS: contextvars.ContextVar[Optional[Tuple[Optional[Dict[str, Any]], Dict[str, str]]]] = \
     contextvars.ContextVar('command_model_kwargs', default=None)
 
 
@@ -668,8 +669,7 @@ def command_model_kwargs(model_kwargs: Optional[Dict[str, Any]],
     """Within this block, hints name ``model_kwargs`` (a command's parsed ``--model-kwargs``) as the caller's, in
     their command-line form (``command_option``); ``options``: the constructor arguments the command takes as options
     of its own (e.g. ``{'in_chans': '--in-chans'}`` for timm's ``train.py``), given so in its hints."""
-    token = _COMMAND_MODEL_KWARGS.set((dict(model_kwargs or {}), dict(options or {}))
-                                      if model_kwargs is not None or options else None)
+    token = _COMMAND_MODEL_KWARGS.set((dict(model_kwargs) if model_kwargs is not None else None, dict(options or {})))
     try:
         yield
     finally:
@@ -688,6 +688,11 @@ def command_option(overlay: Optional[Dict[str, Any]] = None, **args: Any) -> str
     if own and not rest and not overlay and not given:
         return own
     return ' '.join(filter(None, (own, model_kwargs_option(given, overlay, **rest))))
+
+
+def command_in_progress() -> bool:
+    """Whether a command (smpconvnet's, or a timm script it runs) is loading the model (``command_model_kwargs``)."""
+    return _COMMAND_MODEL_KWARGS.get() is not None
 
 
 def command_folder(folder: Union[str, Path]) -> str:
@@ -1093,11 +1098,15 @@ def check_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str
         if head is not None and model_head is not None and head.shape[0] != model_head.shape[0]:
             args['num_classes'] = head.shape[0]
         words = ', '.join(f'{k}={v}' for k, v in args.items())
+        # (a timm script's own in_chans, where the caller gave none: trial 72b #5 named the cfg for the script's 3)
+        whose = ("the script's default: it passes in_chans where no --in-chans or --input-size is given"
+                 if 'in_chans' in _SCRIPT_DEFAULTS.get() else "its pretrained cfg's input_size")
         raise ValueError(
             f'checkpoint has {in_ckpt} input channel{"s" * (in_ckpt != 1)} in its first layer ({key}), and the model '
-            f'{in_model}, which no in_chans= asked for (its pretrained cfg\'s input_size): weights are adapted to '
-            f'other channels only on request; create the model with {words} (a command: {command_option(**args)}; or '
-            f'correct the cfg\'s input_size where it comes with the weights)')
+            f'{in_model}, which no in_chans= asked for ({whose}): weights are adapted to other channels only on '
+            f'request; create the model with {words} (a command: {command_option(**args)}'
+            + ('' if 'in_chans' in _SCRIPT_DEFAULTS.get() else
+               "; or correct the cfg's input_size where it comes with the weights") + ')')
 
 
 class _AdaptedFirstLayerLog(logging.Filter):

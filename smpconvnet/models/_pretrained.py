@@ -24,7 +24,7 @@ from ._checkpoint import (
     FILTER_ERROR_PREFIXES, cached_hub_file, check_recorded_architecture, folder_weights_file, is_project_model,
     is_unsuffixed_safetensors, model_folder_of, probe_weights_file, read_error_message, recorded_args_metadata,
     recorded_metadata_adaptation, recorded_metadata_length, recorded_metadata_stated_against, recorded_model_hint,
-    training_record, command_line_value, model_kwargs_option)
+    training_record, command_line_value, command_in_progress, model_kwargs_option)
 
 __all__ = [
     'DEFAULT_HUB_NAMESPACE', 'WEIGHTS_DIR', 'hub_namespace', 'hub_id', 'weight_source_cfg', 'set_hub_namespace',
@@ -1137,8 +1137,11 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
         # (timm.create_model keeps its checkpoint_path= from the builder and loads that file over these weights,
         # which load first: built for the file, the model refused these, and built for these, the file, a loop of
         # hints: trial 72 #4)
-        over = ('; to load a weight file of yours alone (timm.create_model(..., checkpoint_path=), loaded over the '
-                'pretrained weights, which load first), pass pretrained=False')
+        # (for Python callers only: a command's weight file has options of its own, and a timm script dropping
+        # --pretrained builds a model at random, trial 72b #2)
+        over = ('' if command_in_progress() else
+                '; where you gave timm.create_model a checkpoint_path= file (timm loads it over the pretrained '
+                'weights, which load first), pass pretrained=False to load it alone')
         if refused and file is not None:
             raise ValueError(f'pretrained weights for {variant}: {file} does not fit the model: {e}'
                              f'{recorded_model_hint(file, shape_blind)}{over}') from e

@@ -255,9 +255,11 @@ def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Op
             options = _script_options(f.read())
     except (OSError, UnicodeDecodeError):
         options = {}
-    # (in_chans=3 where neither --in-chans nor --input-size was given is the script's default, not the caller's
-    # request: weights of other channels are refused, not adapted, as timm's strict load of its own models fails)
-    defaults = ['in_chans'] if 'in_chans' in options and not _gives(script_args, '--in-chans', '--input-size') else []
+    # (the in_chans a script passes where neither --in-chans nor --input-size was given is its default, 3 in timm's
+    # train.py and validate.py, fixed in onnx_export.py: not the caller's request, so weights of other channels are
+    # refused, not adapted, as timm's strict load of its own models fails; trial 72b #1: onnx_export.py made a
+    # 3-channel model of 1-channel weights without a word)
+    defaults = [] if _gives(script_args, '--in-chans', '--input-size') else ['in_chans']
     saved_argv, saved_path0 = sys.argv, sys.path[0] if sys.path else None
     saved_create = timm.optim.create_optimizer_v2
     saved_load_checkpoint = timm.models.load_checkpoint

@@ -1766,3 +1766,29 @@ def test_evaluate_seqs_hint_for_a_bare_weight_file_keeps_the_callers_arguments(t
             assert torch.equal(copied.eval()(x), trained(x))
         assert main(shlex.split(hint.replace('NAME', 'smpconv_tcn_gunpoint.aeon'))[1:]) == 0
         assert 'accuracy' in capsys.readouterr().out
+
+
+def test_evaluate_seq_takes_the_data_sets_channels_for_weights_of_others(tmp_path, capsys):
+    """Trial 72b #4: weights of 2 channels (trained on GunPoint's series on both) scored with in_chans=1 on GunPoint
+    were refused "another number adapts the first layer to inputs the data set does not have: give in_chans=2", which
+    the data set (1 channel) refused in turn, a loop; reparam and Python adapt them. in_chans= of the data set's
+    channels is taken, with a warning that says what timm's rule computes; another number names the data set's."""
+    import torch
+    from smpconvnet.cli import main
+    from smpconvnet.weights.folders import write_model_folder
+    shipped = timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True).eval()
+    # two channels that sum to the shipped ones (no repeat of each other): summed back, the shipped network
+    sd = {k: (torch.cat([0.3 * v, 0.7 * v], dim=1) if v.dim() > 1 and v.shape[1] == 1 and k.startswith('blocks.0.')
+              else v) for k, v in shipped.state_dict().items()}
+    two = timm.create_model('smpconv_tcn_gunpoint', in_chans=2).eval()
+    two.load_state_dict(sd)
+    two.pretrained_cfg = dict(shipped.pretrained_cfg, input_size=(2, 1, 150), mean=(0.0, 0.0), std=(1.0, 1.0))
+    write_model_folder(two, tmp_path / 'two', card='', model_args=dict(in_chans=2))
+    assert main(['evaluate-seq', str(tmp_path / 'two'), '--model-kwargs', 'in_chans=1']) == 0, capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "the weights' 2 channels summed" in err
+    ours = re.search(r'accuracy (\S+)', out).group(1)
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon']) == 0
+    assert re.search(r'accuracy (\S+)', capsys.readouterr().out).group(1) == ours
+    assert main(['evaluate-seq', str(tmp_path / 'two'), '--model-kwargs', 'in_chans=3']) == 1
+    assert capsys.readouterr().err.rstrip().endswith('give in_chans=1 (timm\'s rule adapts the first layer to them)')

@@ -249,7 +249,7 @@ def test_a_load_refusals_command_hint_keeps_the_callers_weights(tmp_path, capsys
     assert 'a command: --model-kwargs in_chans=2;' in str(e.value)
 
 
-def test_a_pretrained_refusal_names_the_way_to_load_a_file_alone(tmp_path):
+def test_a_pretrained_refusal_names_the_way_to_load_a_file_alone(tmp_path, capsys):
     """Trial 72 #4: timm.create_model('smpconv_tcn_gunpoint.aeon', pretrained=True, checkpoint_path=F, num_blocks=2,
     hidden_channels=8) refused the shipped weights (3 x 32) with the arguments that fit them; given those, F (2 x 8)
     was refused with its own, a loop: timm loads F over the pretrained weights, which load first. The refusal says
@@ -266,3 +266,8 @@ def test_a_pretrained_refusal_names_the_way_to_load_a_file_alone(tmp_path):
     x = torch.randn(2, 1, 150)
     with torch.no_grad():
         assert torch.equal(model(x), trained(x))
+    # a command's weight file has options of its own: the advice is Python's (trial 72b #2: a timm script that
+    # dropped --pretrained on it built a model at random)
+    from smpconvnet.cli import main
+    assert main(['info', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'num_blocks=2', 'hidden_channels=8']) == 1
+    assert 'pretrained=False' not in capsys.readouterr().err

@@ -597,3 +597,40 @@ def test_a_timm_scripts_refusal_hint_is_given_in_its_own_options(tmp_path, capsy
     assert run_timm_script(str(script), ['--checkpoint', str(tmp_path / 'two.pth'), '--in-chans', '3',
                                          '--model-kwargs', *given]) == 0
     assert torch.load(out).shape == (2, 2)
+
+
+def test_a_scripts_fixed_in_chans_does_not_adapt_a_checkpoint_of_other_channels(tmp_path, capsys):
+    """Trial 72b #1: timm's onnx_export.py builds every model with in_chans=3 (no --in-chans option): a 1-channel
+    GunPoint checkpoint became a model of 3 input channels without a word (0.7467 on the series beside two zero
+    channels for the trained 1.0). The script's in_chans is no request of the caller's: the checkpoint is refused,
+    and the launcher names the project's export command, which exports the checkpoint's own network."""
+    import shlex
+    script = tmp_path / 'onnx_export.py'
+    script.write_text(FAKE_ONNX_EXPORT_PY)
+    trained = timm.create_model('smpconv_tcn_gunpoint').eval()  # (the registered width: the channels alone differ)
+    torch.save(trained.state_dict(), tmp_path / 'gp.pth')
+    args = [str(tmp_path / 'gp.onnx'), '--model', 'smpconv_tcn_gunpoint', '--checkpoint', str(tmp_path / 'gp.pth'),
+            '--num-classes', '2']
+    assert run_timm_script(str(script), args) == 1
+    err = capsys.readouterr().err
+    assert 'which no in_chans= asked for (the script\'s default' in err and 'in_chans=1' in err
+    said = err.strip().splitlines()[-1]
+    command = shlex.split(said.split('`')[1])
+    assert command[:2] == ['smpconvnet', 'export'] and 'in_chans=1' in command, said
+    r = subprocess.run([sys.executable, '-m'] + command + ['-o', str(tmp_path / 'gp.onnx')], capture_output=True,
+                       text=True, env=_env(), cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    session = ort.InferenceSession(str(tmp_path / 'gp.onnx'))
+    assert session.get_inputs()[0].shape[1] == 1
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        expected = trained(x).numpy()
+    got = session.run(None, {'input': x.numpy(), 'lengths': np.full(2, 150, dtype=np.int64)}
+                      if len(session.get_inputs()) == 2 else {'input': x.numpy()})[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    # a 3-channel checkpoint at the script's 3 loads as before (smpconvnet_t's ImageNet-style files)
+    from conftest import SMALL_CKPT, SMALL_KWARGS
+    arch = {k: v for k, v in SMALL_KWARGS.items() if k not in ('num_classes', 'in_chans')}
+    script.write_text(FAKE_ONNX_EXPORT_PY.replace("in_chans=3,", f"in_chans=3, **{arch!r},"))
+    assert run_timm_script(str(script), [str(tmp_path / 'out.onnx'), '--checkpoint', str(SMALL_CKPT), '--num-classes',
+                                         str(SMALL_KWARGS.get('num_classes', 1000))]) == 0, capsys.readouterr().err

@@ -1350,12 +1350,17 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
     assert out.split('accuracy ')[1].split(' in ')[0] == tag_score
     assert 'the trained model only if they were adapted from 1 channel(s) before they were saved' in err
     # a file of this project's writers records an adaptation where there was one: 2 channels that record none are
-    # the trained ones, and another count is refused (trial 70c: a random 2-channel file was taken with in_chans=1)
+    # the trained ones (trial 70c: a random 2-channel file was taken with in_chans=1 without a word); the data set's
+    # 1 channel asked for is taken, saying what the adapted layer computes (trial 72b #4: refused "to inputs the data
+    # set does not have", a loop), and another count is refused, naming the data set's
     push_model(timm.create_model('smpconv_tcn_gunpoint.aeon', in_chans=2), 'me/x', dry_run=str(tmp_path / 'r2'),
                quiet=True)
-    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs',
-                 f'checkpoint_path={tmp_path / "r2" / "model.safetensors"}', 'in_chans=1']) == 1
-    assert 'as the series they were trained on' in capsys.readouterr().err
+    r2 = f'checkpoint_path={tmp_path / "r2" / "model.safetensors"}'
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', r2, 'in_chans=1']) == 0
+    assert ("in_chans=1: the weights read 2 channel(s) and the data set 1: their first layer was adapted (timm's rule: "
+            "the weights' 2 channels summed") in capsys.readouterr().err
+    assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', r2, 'in_chans=3']) == 1
+    assert 'the data set has 1: give in_chans=1' in capsys.readouterr().err
     from smpconvnet import load_model
     with pytest.warns(UserWarning, match='names no model'):
         said = load_model(str(copied))[0].pretrained_cfg['description']
