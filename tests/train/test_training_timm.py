@@ -444,6 +444,22 @@ FAKE_ONNX_EXPORT_PY = textwrap.dedent('''
 ''')
 
 
+def _check_exported_sequence_model(command, onnx, model, tmp_path):
+    # runs a printed `smpconvnet export ...` command (to ``onnx``) and checks that the ONNX file gives ``model``'s
+    # outputs on 1 x 150 series; returns its session
+    r = subprocess.run([sys.executable, '-m'] + command + ['-o', str(onnx)], capture_output=True, text=True,
+                       env=_env(), cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    session = ort.InferenceSession(str(onnx))
+    x = torch.randn(2, 1, 150)
+    with torch.no_grad():
+        expected = model(x).numpy()
+    got = session.run(None, {'input': x.numpy(), 'lengths': np.full(2, 150, dtype=np.int64)}
+                      if len(session.get_inputs()) == 2 else {'input': x.numpy()})[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    return session
+
+
 def test_launcher_names_a_way_where_the_script_takes_no_model_kwargs(tmp_path, capsys):
     """A checkpoint's refusal says which --model-kwargs build its model; under a script without that option
     (timm's onnx_export.py) the launcher names the project's export command, which works as printed."""
@@ -471,16 +487,7 @@ def test_launcher_names_a_way_where_the_script_takes_no_model_kwargs(tmp_path, c
     said = capsys.readouterr().err.strip().splitlines()[-1]
     command = shlex.split(said.split('`')[1])
     assert command[:5] == ['smpconvnet', 'export', 'smpconv_tcn_gunpoint', '--pretrained', 'no'], said
-    r = subprocess.run([sys.executable, '-m'] + command + ['-o', str(tmp_path / 'tcn.onnx')], capture_output=True,
-                       text=True, env=_env(), cwd=tmp_path, timeout=300)
-    assert r.returncode == 0, r.stderr
-    session = ort.InferenceSession(str(tmp_path / 'tcn.onnx'))
-    x = torch.randn(2, 1, 150)
-    with torch.no_grad():
-        expected = tcn(x).numpy()
-    got = session.run(None, {'input': x.numpy(), 'lengths': np.full(2, 150, dtype=np.int64)}
-                      if len(session.get_inputs()) == 2 else {'input': x.numpy()})[0]
-    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    _check_exported_sequence_model(command, tmp_path / 'tcn.onnx', tcn, tmp_path)
     # trial 65: where the refusal asks for another class count alone, the script's own --num-classes, which works
     small = timm.create_model('smpconvnet_t', channels=(16, 32, 64, 128), layers=(1, 1, 1, 1), num_classes=5)
     torch.save(small.state_dict(), tmp_path / 'five.pth')
@@ -617,17 +624,8 @@ def test_a_scripts_fixed_in_chans_does_not_adapt_a_checkpoint_of_other_channels(
     said = err.strip().splitlines()[-1]
     command = shlex.split(said.split('`')[1])
     assert command[:2] == ['smpconvnet', 'export'] and 'in_chans=1' in command, said
-    r = subprocess.run([sys.executable, '-m'] + command + ['-o', str(tmp_path / 'gp.onnx')], capture_output=True,
-                       text=True, env=_env(), cwd=tmp_path, timeout=300)
-    assert r.returncode == 0, r.stderr
-    session = ort.InferenceSession(str(tmp_path / 'gp.onnx'))
+    session = _check_exported_sequence_model(command, tmp_path / 'gp.onnx', trained, tmp_path)
     assert session.get_inputs()[0].shape[1] == 1
-    x = torch.randn(2, 1, 150)
-    with torch.no_grad():
-        expected = trained(x).numpy()
-    got = session.run(None, {'input': x.numpy(), 'lengths': np.full(2, 150, dtype=np.int64)}
-                      if len(session.get_inputs()) == 2 else {'input': x.numpy()})[0]
-    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
     # a 3-channel checkpoint at the script's 3 loads as before (smpconvnet_t's ImageNet-style files)
     from conftest import SMALL_CKPT, SMALL_KWARGS
     arch = {k: v for k, v in SMALL_KWARGS.items() if k not in ('num_classes', 'in_chans')}
