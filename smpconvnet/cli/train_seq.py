@@ -34,7 +34,8 @@ def _run_eval(args) -> int:
                  f'{ADDING_BASELINE_MSE:.4f}: the target\'s variance)')
     else:
         score = f'accuracy {r["accuracy"]:.4f} ({r["correct"]}/{r["n"]})'
-    print(f'{r["model"]} on {r["dataset"]} ({r["split"]} split): {score} in {time.perf_counter() - t0:.1f}s')
+    weights = f' ({r["weights"]}, which timm reads first)' if r.get('weights') else ''
+    print(f'{r["model"]}{weights} on {r["dataset"]} ({r["split"]} split): {score} in {time.perf_counter() - t0:.1f}s')
     return 0
 
 

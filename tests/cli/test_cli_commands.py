@@ -1792,3 +1792,22 @@ def test_evaluate_seq_takes_the_data_sets_channels_for_weights_of_others(tmp_pat
     assert re.search(r'accuracy (\S+)', capsys.readouterr().out).group(1) == ours
     assert main(['evaluate-seq', str(tmp_path / 'two'), '--model-kwargs', 'in_chans=3']) == 1
     assert capsys.readouterr().err.rstrip().endswith('give in_chans=1 (timm\'s rule adapts the first layer to them)')
+
+
+def test_evaluate_seq_says_it_scores_a_checkpoints_ema_weights(tmp_path, capsys):
+    """Trial 72b #7: a timm train.py checkpoint holding its weights and their EMA was scored by its EMA weights (which
+    timm reads first) without a word; `validate.py` without --use-ema scores the others. The score says which."""
+    import argparse
+    from smpconvnet.cli import main
+    small = dict(num_blocks=2, hidden_channels=8)
+    raw = timm.create_model('smpconv_tcn_gunpoint', **small).state_dict()
+    ema = timm.create_model('smpconv_tcn_gunpoint', **small).state_dict()
+    args = argparse.Namespace(model='smpconv_tcn_gunpoint', gp=None, model_kwargs=small, in_chans=1, input_size=None,
+                              num_classes=None)
+    torch.save({'epoch': 3, 'arch': 'smpconv_tcn_gunpoint', 'state_dict': raw, 'state_dict_ema': ema, 'args': args},
+               tmp_path / 'both.pth.tar')
+    torch.save({'epoch': 3, 'arch': 'smpconv_tcn_gunpoint', 'state_dict': raw, 'args': args}, tmp_path / 'raw.pth.tar')
+    assert main(['evaluate-seq', str(tmp_path / 'both.pth.tar')]) == 0
+    assert '(EMA weights, which timm reads first) on GunPoint' in capsys.readouterr().out
+    assert main(['evaluate-seq', str(tmp_path / 'raw.pth.tar')]) == 0
+    assert 'EMA' not in capsys.readouterr().out
