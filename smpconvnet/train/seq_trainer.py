@@ -1015,7 +1015,7 @@ def _given_weights_file(kwargs: Dict[str, Any]) -> Optional[str]:
 
 
 def _refuse_other_io(kwargs: Dict[str, Any], cfg: Dict[str, Any], channels: bool = True,
-                     data_chans: Optional[int] = None) -> None:
+                     data_chans: Optional[int] = None, deployed: bool = False) -> None:
     # another class count or input channel count than the weights' (their pretrained cfg's): a model that evaluates
     # nothing the weights learnt; the channels where ``channels``, those of the data set scored (``data_chans``)
     # asked for taken (trial 72b #4: weights of 2 channels trained on GunPoint's series repeated, asked to read its 1,
@@ -1036,6 +1036,15 @@ def _refuse_other_io(kwargs: Dict[str, Any], cfg: Dict[str, Any], channels: bool
                              f'channel(s), their first layer adapted to them from weights of {adapted} before they '
                              f'were saved, and deployed weights do not adapt to other channels: score the weights it '
                              f'was adapted from' + (f' (smpconvnet evaluate-seq {origin})' if origin else ''))
+        if deployed:
+            # (trial 72c #3: "inputs the data set does not have: give in_chans=2" of deployed 2-channel weights asked
+            # to read GunPoint's 1, which the data then refused)
+            raise ValueError(f'--model-kwargs in_chans={kwargs["in_chans"]!r}: the weights read {trained_chans} '
+                             f'channel(s), and deployed weights do not adapt to other channels: give '
+                             f'in_chans={trained_chans} (or leave it out) to score them as they are, or score the '
+                             f'training-form model they were deployed from'
+                             + (f' ({origin})' if origin else '') + f' with in_chans={kwargs["in_chans"]!r} where the '
+                             f'data set has {kwargs["in_chans"]!r}')
         file = _given_weights_file(kwargs)
         if file and not recorded_model_args(file)[0]:
             # a file that records nothing of an adaptation (timm's save_for_hf writes no metadata; this project's
@@ -1117,7 +1126,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                                            **{k: v for k, v in kwargs.items() if k not in io_args})[0]
         except (ValueError, OSError, RuntimeError):
             raise e from None
-        _refuse_other_io(kwargs, plain.pretrained_cfg)
+        _refuse_other_io(kwargs, plain.pretrained_cfg, deployed=not has_batchnorm(plain))
         raise
     except RuntimeError as e:
         if 'No pretrained weights exist' not in str(e):
@@ -1240,6 +1249,12 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
             file_hint = (f': if the file\'s first layer was adapted from {name}\'s {data.num_channels} channels before '
                          f'it was saved (it records nothing of it), it kept {in_chans} of them and timm\'s rule cannot '
                          f'give the others back')
+        elif recorded == name and has_batchnorm(model):
+            # weights of its own data set read as other channels (trained on its series repeated, say): the option
+            # that adapts them, which evaluate-seq takes (trial 72c #4: the refusal named none)
+            rule = adapted_channels_note(data.num_channels, in_chans).split(' (', 1)[1]
+            file_hint = (f': to score it on them, pass {model_kwargs_option(kwargs, in_chans=data.num_channels)} '
+                         f'(its first layer adapted: {rule}')
         else:
             file_hint = ''
         raise ValueError(f'{name} has {data.num_channels} channels, {model_name} expects {in_chans}' + file_hint

@@ -161,7 +161,9 @@ def _say_export_command(script: str, error: BaseException, script_args: Sequence
     # built another, trial 65)
     path = getattr(error, 'checkpoint_path', None)
     found = re.search(r'--model-kwargs ([^;)]*)', str(error))
-    if path is None or found is None:
+    model = _model_argument(script_args)
+    # (pretrained weights of other channels than the script's fixed 3 are refused too, naming no file: trial 72c #1)
+    if found is None or (path is None and (model is None or 'pretrained weights for' not in str(error))):
         return
     try:
         with open(script, encoding='utf-8') as f:
@@ -180,15 +182,31 @@ def _say_export_command(script: str, error: BaseException, script_args: Sequence
         print(f'{name} takes no --model-kwargs: its own --num-classes {classes[0]} builds the model that checkpoint '
               f'needs', file=sys.stderr)
         return
-    model = _model_argument(script_args)
+    # (the script's own class count where the refusal names none: trial 72c #2, a second refusal asked for it)
+    given_classes = _option_value(script_args, '--num-classes')
+    if given_classes is not None and not classes:
+        words.append(f'num_classes={given_classes}')
+    words = ' '.join(shlex.quote(w) for w in words if not w.startswith('checkpoint_path='))
     command = (f'smpconvnet export {shlex.quote(path)}' if model is None else
+               f'smpconvnet export {shlex.quote(model)} --model-kwargs {words}' if path is None else
                # (--pretrained no: the file's weights over the architecture's, not over a tag's that may not fit)
                f"smpconvnet export {shlex.quote(model)} --pretrained no --model-kwargs "
-               f"{shlex.quote(f'checkpoint_path={path}')} "
-               + ' '.join(shlex.quote(w) for w in words if not w.startswith('checkpoint_path=')))
-    print(f'{name} takes no --model-kwargs, so it cannot build the model that checkpoint needs; `{command}` exports '
+               f"{shlex.quote(f'checkpoint_path={path}')} " + words)
+    what = 'that checkpoint needs' if path is not None else 'its pretrained weights need'
+    print(f'{name} takes no --model-kwargs, so it cannot build the model {what}; `{command}` exports '
           f'it to ONNX (re-parameterised and checked in onnxruntime; --format torchscript and -o FILE where wanted)',
           file=sys.stderr)
+
+
+def _option_value(script_args: Sequence[str], option: str) -> Optional[str]:
+    # the value the script's arguments give ``option`` (OPTION VALUE or OPTION=VALUE; the last one), else None
+    value = None
+    for i, a in enumerate(script_args):
+        if a == option and i + 1 < len(script_args):
+            value = script_args[i + 1]
+        elif a.startswith(option + '='):
+            value = a.split('=', 1)[1]
+    return value
 
 
 # the constructor arguments timm's train.py / validate.py pass from options of their own (create_model(...,

@@ -135,13 +135,15 @@ def test_evaluate_seq_refuses_kwargs_that_change_what_it_scores_and_names_anothe
         'adapts the first layer to inputs the data set does not have: give in_chans=1')
     assert main(['evaluate-seq', 'smpconv_tcn_gunpoint.aeon', '--model-kwargs', 'in_chans=1']) == 0
     capsys.readouterr()
-    # a deployed folder's weights do not adapt: the same refusal (trial 58: the shape refusal, advising another file)
+    # a deployed folder's weights do not adapt: refused so (trial 58: the shape refusal, advising another file), with
+    # both ways on (trial 72c #3: weights of 2 channels asked for the data's 1 were told the data has no such inputs)
     assert main(['reparam', 'smpconv_tcn_gunpoint.aeon', str(tmp_path / 'deployed')]) == 0
     capsys.readouterr()
     assert main(['evaluate-seq', str(tmp_path / 'deployed'), '--model-kwargs', 'in_chans=3']) == 1
-    assert capsys.readouterr().err.rstrip().endswith('--model-kwargs in_chans=3: the weights read 1 channel(s), as '
-                                                     'the series they were trained on; another number adapts the '
-                                                     'first layer to inputs the data set does not have: give in_chans=1')
+    assert capsys.readouterr().err.rstrip().endswith(
+        '--model-kwargs in_chans=3: the weights read 1 channel(s), and deployed weights do not adapt to other '
+        'channels: give in_chans=1 (or leave it out) to score them as they are, or score the training-form model '
+        'they were deployed from (smpconv_tcn_gunpoint.aeon) with in_chans=3 where the data set has 3')
     assert main(['evaluate-seq', str(tmp_path / 'deployed'), '--model-kwargs', 'in_chans=1']) == 0
     capsys.readouterr()
     # a copy of its weights file records its arguments: their class count is the weights' (trial 59: the assumed
@@ -1792,6 +1794,15 @@ def test_evaluate_seq_takes_the_data_sets_channels_for_weights_of_others(tmp_pat
     assert re.search(r'accuracy (\S+)', capsys.readouterr().out).group(1) == ours
     assert main(['evaluate-seq', str(tmp_path / 'two'), '--model-kwargs', 'in_chans=3']) == 1
     assert capsys.readouterr().err.rstrip().endswith('give in_chans=1 (timm\'s rule adapts the first layer to them)')
+    # without in_chans=, the refusal of the data's 1 channel names it (trial 72c #4); deployed, the weights do not
+    # adapt, and the refusal says so (trial 72c #3: "inputs the data set does not have: give in_chans=2")
+    assert main(['evaluate-seq', str(tmp_path / 'two')]) == 1
+    assert 'to score it on them, pass --model-kwargs in_chans=1 (its first layer adapted' in capsys.readouterr().err
+    assert main(['reparam', str(tmp_path / 'two'), str(tmp_path / 'two-dep')]) == 0
+    capsys.readouterr()
+    assert main(['evaluate-seq', str(tmp_path / 'two-dep'), '--model-kwargs', 'in_chans=1']) == 1
+    err = capsys.readouterr().err
+    assert 'deployed weights do not adapt to other channels' in err and 'does not have' not in err, err
 
 
 def test_evaluate_seq_says_it_scores_a_checkpoints_ema_weights(tmp_path, capsys):

@@ -623,9 +623,16 @@ def test_a_scripts_fixed_in_chans_does_not_adapt_a_checkpoint_of_other_channels(
     assert 'which no in_chans= asked for (the script\'s default' in err and 'in_chans=1' in err
     said = err.strip().splitlines()[-1]
     command = shlex.split(said.split('`')[1])
-    assert command[:2] == ['smpconvnet', 'export'] and 'in_chans=1' in command, said
+    # (the script's --num-classes with it: trial 72c #2, a second refusal asked for it)
+    assert command[:2] == ['smpconvnet', 'export'] and 'in_chans=1' in command and 'num_classes=2' in command, said
     session = _check_exported_sequence_model(command, tmp_path / 'gp.onnx', trained, tmp_path)
     assert session.get_inputs()[0].shape[1] == 1
+    # the shipped 1-channel weights (no --checkpoint: pretrained) are refused alike, and the export command is named
+    # (trial 72c #1: the refusal's --model-kwargs alone, which the script does not take)
+    assert run_timm_script(str(script), [str(tmp_path / 'gp.onnx'), '--model', 'smpconv_tcn_gunpoint',
+                                         '--num-classes', '2']) == 1
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said.split('`')[1] == 'smpconvnet export smpconv_tcn_gunpoint --model-kwargs in_chans=1 num_classes=2', said
     # a 3-channel checkpoint at the script's 3 loads as before (smpconvnet_t's ImageNet-style files)
     from conftest import SMALL_CKPT, SMALL_KWARGS
     arch = {k: v for k, v in SMALL_KWARGS.items() if k not in ('num_classes', 'in_chans')}
