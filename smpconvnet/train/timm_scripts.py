@@ -253,7 +253,11 @@ def run_timm_script(script: str, script_args: Sequence[str], radius_lr_scale: Op
     The models are registered (importing any part of ``smpconvnet`` runs the package's ``__init__``). With ``radius_lr_scale`` (and not 1),
     ``timm.optim.create_optimizer_v2`` builds ``param_groups_smp`` groups for the duration of the run; for the run,
     ``timm.models.load_checkpoint`` (validate.py's ``--checkpoint``) checks the file and applies the family's
-    checkpoint filter to this project's models (``smpconvnet.models.with_checkpoint_checks``).
+    checkpoint filter to this project's models (``smpconvnet.models.with_checkpoint_checks``). The ``in_chans`` a
+    script passes where ``script_args`` give neither ``--in-chans`` nor ``--input-size`` is its default, not a
+    request: weights of other channels are refused, not adapted. A refusal's command-line hint is the script's own
+    ``--model-kwargs`` with its change, and its own options for the arguments it passes itself (``--in-chans``,
+    ``--num-classes``, ``--gp``).
     Returns the script's exit status.
     """
     if not str(script).strip():  # abspath('') is the current folder, which the message would call the script
