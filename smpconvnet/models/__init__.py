@@ -26,6 +26,7 @@ from ._checkpoint import (
 )
 from ._pretrained import (
     NOT_RECORDED, WEIGHTS_DIR, PretrainedWeightsNotFoundError, adapted_back_message, adapted_channels_note,
+    adapted_channels_rule,
     adapted_from_channels, adapted_via_channels, cfg_trained_length, describes_trained_weights,
     folder_weights_metadata, hub_namespace, is_project_model, is_weight_source_error, length_not_recorded_note,
     length_stated_note, new_classifier_note, overlay_sources, recorded_stated_against,

@@ -682,7 +682,8 @@ def command_option(overlay: Optional[Dict[str, Any]] = None, **args: Any) -> str
     and the command's own options for the arguments it takes so; elsewhere (Python callers) ``args`` alone."""
     import shlex
     given, options = _COMMAND_MODEL_KWARGS.get() or (None, {})
-    own = ' '.join(f'{options[k]} {shlex.quote(str(command_line_value(v)) if not isinstance(v, str) else v)}'
+    # (an option's value as the script's argparse reads it: a text as it is)
+    own = ' '.join(f'{options[k]} {shlex.quote(v if isinstance(v, str) else command_line_value(v))}'
                    for k, v in args.items() if k in options)
     rest = {k: v for k, v in args.items() if k not in options}
     if own and not rest and not overlay and not given:
@@ -1099,14 +1100,14 @@ def check_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str
             args['num_classes'] = head.shape[0]
         words = ', '.join(f'{k}={v}' for k, v in args.items())
         # (a timm script's own in_chans, where the caller gave none: trial 72b #5 named the cfg for the script's 3)
+        script_default = 'in_chans' in _SCRIPT_DEFAULTS.get()
         whose = ("the script's default: it passes in_chans where no --in-chans or --input-size is given"
-                 if 'in_chans' in _SCRIPT_DEFAULTS.get() else "its pretrained cfg's input_size")
+                 if script_default else "its pretrained cfg's input_size")
         raise ValueError(
             f'checkpoint has {in_ckpt} input channel{"s" * (in_ckpt != 1)} in its first layer ({key}), and the model '
             f'{in_model}, which no in_chans= asked for ({whose}): weights are adapted to other channels only on '
             f'request; create the model with {words} (a command: {command_option(**args)}'
-            + ('' if 'in_chans' in _SCRIPT_DEFAULTS.get() else
-               "; or correct the cfg's input_size where it comes with the weights") + ')')
+            + ('' if script_default else "; or correct the cfg's input_size where it comes with the weights") + ')')
 
 
 class _AdaptedFirstLayerLog(logging.Filter):

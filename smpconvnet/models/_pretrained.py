@@ -34,7 +34,8 @@ __all__ = [
     'tagged_name', 'say_if_random', 'say_weights_loaded', 'say_checkpoint_loaded', 'say_saved_weights',
     'said_other_weights', 'said_random', 'weights_loaded_after', 'new_classifier_note',
     'NOT_RECORDED', 'trained_at', 'said_trained_length', 'say_deployment_length', 'deployment_description',
-    'say_weights_adapted', 'adapted_channels_note', 'with_note', 'describes_trained_weights', 'file_overlay_first',
+    'say_weights_adapted', 'adapted_channels_note', 'adapted_channels_rule', 'with_note', 'describes_trained_weights',
+    'file_overlay_first',
     'trained_from_description', 'with_classifier_note', 'describe_weights', 'with_build_notes', 'with_channels',
     'recorded_trained_length', 'cfg_trained_length', 'with_num_classes', 'weights_channels', 'adapted_from_channels',
     'tag_in_chans_option', 'folder_weights_metadata', 'length_not_recorded_note', 'said_length_not_recorded',
@@ -464,12 +465,20 @@ def _averaged(values: Any, chans: int) -> bool:
 
 
 # how an adapted first layer's note opens what timm's rule computes (with_note: one note in any wording of it)
-_RULE_OPENING = " (timm's rule: "
+_RULE_WORDS = "timm's rule: "
+_RULE_OPENING = ' (' + _RULE_WORDS
 
 
 def adapted_channels_note(chans: int, trained: int) -> str:
     """What a description adds for a first layer adapted to other input channels than the weights' (``in_chans=``):
     one wording, so that a description that says it already is not told twice."""
+    return (f"first layer adapted to {chans} input channels from the weights' {trained} "
+            f"({adapted_channels_rule(chans, trained)})")
+
+
+def adapted_channels_rule(chans: int, trained: int) -> str:
+    """What timm's rule makes of a first layer of ``trained`` input channels adapted to ``chans``
+    (``adapt_input_channels``), as ``adapted_channels_note`` says it in parentheses: "timm's rule: ..."."""
     # (what the adapted layer computes, exactly: trial 71b #8 read "exact for 1 or a multiple of 6" of a 6 -> 12
     # repeat as the trained network's outputs, which it gives only for inputs that repeat its channels)
     if chans == 1:
@@ -486,7 +495,7 @@ def adapted_channels_note(chans: int, trained: int) -> str:
     else:
         rule = (f"the weights' {trained} channels repeated cyclically, the first {chans} kept and scaled by "
                 f"{trained}/{chans}: an approximation of the trained network")
-    return f"first layer adapted to {chans} input channels from the weights' {trained}{_RULE_OPENING}{rule})"
+    return _RULE_WORDS + rule
 
 
 def with_channels(cfg: Dict[str, Any], chans: int) -> Dict[str, Any]:

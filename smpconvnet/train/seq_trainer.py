@@ -46,7 +46,7 @@ from ..user_warnings import caller_stacklevel
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.point_kernel import PointKernel
 from ..layers.reparam import is_batchnorm
-from ..models import (SHAPE_BLIND_ARGS, adapted_back_message, adapted_channels_note, adapted_from_channels,
+from ..models import (SHAPE_BLIND_ARGS, adapted_back_message, adapted_channels_rule, adapted_from_channels,
                       adapted_via_channels,
                       cfg_trained_length, describes_trained_weights, folder_weights_file, folder_weights_metadata,
                       has_batchnorm, model_kwargs_option, recorded_model_args, recorded_stated_against,
@@ -1014,19 +1014,24 @@ def _given_weights_file(kwargs: Dict[str, Any]) -> Optional[str]:
     return kwargs.get('checkpoint_path') or (kwargs.get('pretrained_cfg_overlay') or {}).get('file') or None
 
 
-def _refuse_other_io(kwargs: Dict[str, Any], cfg: Dict[str, Any], channels: bool = True,
-                     data_chans: Optional[int] = None, deployed: bool = False) -> None:
-    # another class count or input channel count than the weights' (their pretrained cfg's): a model that evaluates
-    # nothing the weights learnt; the channels where ``channels``, those of the data set scored (``data_chans``)
-    # asked for taken (trial 72b #4: weights of 2 channels trained on GunPoint's series repeated, asked to read its 1,
-    # were refused "to inputs the data set does not have: give in_chans=2", which the data then refused)
-    # (the cfg's num_classes is the weights'; a classifier of another size has no label_names: drop_stale_label_names)
+def _refuse_other_classes(kwargs: Dict[str, Any], cfg: Dict[str, Any]) -> None:
+    # another class count than the weights' (their pretrained cfg's): a new classifier, which evaluates nothing the
+    # weights learnt (the cfg's num_classes is the weights'; a classifier of another size has no label_names:
+    # drop_stale_label_names)
     if 'num_classes' in kwargs and cfg.get('num_classes') and kwargs['num_classes'] != cfg['num_classes']:
         raise ValueError(f'--model-kwargs num_classes={kwargs["num_classes"]!r}: the weights classify '
                          f'{cfg["num_classes"]} classes; another number gets a new classifier initialised at random, '
                          f'which has nothing to evaluate: give num_classes={cfg["num_classes"]}')
+
+
+def _refuse_other_channels(kwargs: Dict[str, Any], cfg: Dict[str, Any], data_chans: Optional[int] = None,
+                           deployed: bool = False) -> None:
+    # another input channel count than the weights' (their pretrained cfg's), refused or warned of; that of the data
+    # set scored (``data_chans``, where it is read) asked for is taken (trial 72b #4: weights of 2 channels trained on
+    # GunPoint's series repeated, asked to read its 1, were refused "to inputs the data set does not have: give
+    # in_chans=2", which the data then refused)
     trained_chans = weights_channels(cfg) or 0  # (not the cfg's input size where the model adapted them)
-    if channels and 'in_chans' in kwargs and trained_chans and kwargs['in_chans'] != trained_chans:
+    if 'in_chans' in kwargs and trained_chans and kwargs['in_chans'] != trained_chans:
         adapted, origin = adapted_from_channels(cfg), tagged_name(cfg)
         if adapted and adapted != trained_chans:
             # weights saved with a first layer adapted from others, deployed since (a training form adapts: its
@@ -1065,9 +1070,8 @@ def _refuse_other_io(kwargs: Dict[str, Any], cfg: Dict[str, Any], channels: bool
             # the data's channels, asked for: timm's rule adapted the first layer (its description says what it
             # computes), as reparam and Python do
             warnings.warn(f'--model-kwargs in_chans={data_chans!r}: the weights read {trained_chans} channel(s) and '
-                          f'the data set {data_chans}: their first layer was adapted ('
-                          f'{adapted_channels_note(data_chans, trained_chans).split(" (", 1)[1]}',
-                          stacklevel=caller_stacklevel())
+                          f'the data set {data_chans}: their first layer was adapted '
+                          f'({adapted_channels_rule(data_chans, trained_chans)})', stacklevel=caller_stacklevel())
             return
         # (the forward pass then refused the data's series, advising in_chans=1 "to change it")
         if data_chans and data_chans != trained_chans:
@@ -1126,7 +1130,8 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
                                            **{k: v for k, v in kwargs.items() if k not in io_args})[0]
         except (ValueError, OSError, RuntimeError):
             raise e from None
-        _refuse_other_io(kwargs, plain.pretrained_cfg, deployed=not has_batchnorm(plain))
+        _refuse_other_classes(kwargs, plain.pretrained_cfg)
+        _refuse_other_channels(kwargs, plain.pretrained_cfg, deployed=not has_batchnorm(plain))
         raise
     except RuntimeError as e:
         if 'No pretrained weights exist' not in str(e):
@@ -1141,7 +1146,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
     cfg = model.pretrained_cfg
     label_names = list(cfg.get('label_names') or [])
     _warn_overridden(model_name, kwargs)
-    _refuse_other_io(kwargs, cfg, channels=False)  # (the channels against the data's, once it is read)
+    _refuse_other_classes(kwargs, cfg)  # (the channels against the data's, once it is read)
     if not model.num_classes:
         raise ValueError(f'{model_name} has no classifier (num_classes=0: it outputs pooled features), so there is '
                          f'nothing to score; evaluate the model it was made from')
@@ -1197,7 +1202,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         raise ValueError(f'{e} ({model_name}\'s, trained on {recorded}): leave --dataset out to score it on '
                          f'{recorded}, or evaluate a model trained on {name}'
                          + (f' (the shipped one: smpconvnet evaluate-seq {shipped})' if shipped else '')) from None
-    _refuse_other_io(kwargs, cfg, data_chans=data.num_channels)
+    _refuse_other_channels(kwargs, cfg, data_chans=data.num_channels)
     in_chans, length = int(cfg['input_size'][0]), int(cfg['input_size'][-1])
     # the channels of the weights its first layer was adapted from (in_chans=, before a folder's weights were saved)
     adapted_from = adapted_from_channels(cfg)
@@ -1252,9 +1257,8 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         elif recorded == name and has_batchnorm(model):
             # weights of its own data set read as other channels (trained on its series repeated, say): the option
             # that adapts them, which evaluate-seq takes (trial 72c #4: the refusal named none)
-            rule = adapted_channels_note(data.num_channels, in_chans).split(' (', 1)[1]
             file_hint = (f': to score it on them, pass {model_kwargs_option(kwargs, in_chans=data.num_channels)} '
-                         f'(its first layer adapted: {rule}')
+                         f'(its first layer adapted: {adapted_channels_rule(data.num_channels, in_chans)})')
         else:
             file_hint = ''
         raise ValueError(f'{name} has {data.num_channels} channels, {model_name} expects {in_chans}' + file_hint
