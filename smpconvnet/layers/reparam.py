@@ -10,10 +10,13 @@ from torchvision.ops.misc import FrozenBatchNorm2d as _TorchvisionFrozenBatchNor
 __all__ = ['BATCHNORM_2D_TYPES', 'is_batchnorm', 'bn_scale_shift', 'fold_bn_after', 'fold_affine_before',
            'relative_error']
 
-# what re-parameterisation folds as a 2-D BatchNorm: the trainable one and the frozen ones that
+# what re-parameterisation folds as a 2-D BatchNorm: the trainable one, the SyncBatchNorm that timm's train.py
+# --sync-bn puts in its place (nn.SyncBatchNorm.convert_sync_batchnorm; in eval mode it normalises with its running
+# statistics as BatchNorm2d does: trial 73, left unfolded, the deployed model did not load) and the frozen ones that
 # timm.utils.freeze (timm.layers.freeze_batch_norm_2d) puts in its place for fine-tuning (torchvision's class when
-# torchvision is installed, timm's own otherwise); both hold running statistics, weight, bias and eps
-BATCHNORM_2D_TYPES = tuple(dict.fromkeys((nn.BatchNorm2d, _TimmFrozenBatchNorm2d, _TorchvisionFrozenBatchNorm2d)))
+# torchvision is installed, timm's own otherwise); all hold running statistics, weight, bias and eps
+BATCHNORM_2D_TYPES = tuple(dict.fromkeys((nn.BatchNorm2d, nn.SyncBatchNorm, _TimmFrozenBatchNorm2d,
+                                          _TorchvisionFrozenBatchNorm2d)))
 
 
 def is_batchnorm(module: nn.Module) -> bool:

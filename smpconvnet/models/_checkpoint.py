@@ -29,7 +29,8 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'has_batchnorm', 'check_deployed_fit', 'check_weights_file', 'read_error_message', 'probe_weights_file', 'with_checkpoint_checks',
            'install_checkpoint_path_hook', 'adapt_input_channels', 'check_input_channels', 'in_chans_asked',
            'other_size_keys',
-           'first_layer_adapted_by_filter', 'repeated_input_channels', 'first_layer_record', 'FirstLayerRecord',
+           'first_layer_adapted_by_filter', 'repeated_input_channels', 'load_record', 'LoadRecord',
+           'settle_new_classifier',
            'model_kwargs_option', 'command_model_kwargs', 'command_option', 'command_in_progress', 'command_folder',
            'script_defaults', 'asked_for',
            'FEATURE_WRAPPERS',
@@ -453,7 +454,9 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
         return {}, ''
 
     def differs(k):
-        return k in recorded and k not in given and as_recorded(built.get(k)) != recorded[k]
+        # (a running timm script's own default, its in_chans=3 where no channels were given, is no request: the
+        # recorded value comes in the hint too, else a second refusal asked for it; trial 72c #5)
+        return k in recorded and not asked_for(k, given) and as_recorded(built.get(k)) != recorded[k]
     if config_args is not None:
         # built from a folder's config that lacks them, the class count and input channels are its pretrained_cfg's
         # (timm's defaults), which timm's loading adapts the weights to silently (a new head, a summed stem): checked
@@ -478,7 +481,7 @@ def differing_recorded_args(path: Union[str, Path], built: Dict[str, Any], given
     values = {k: recorded[k] for k in keys if differs(k)}
     # the others the model is built otherwise with, or whose built value is not known here (an SMPConvNet's or an
     # SMP-ResNet's widths: as recorded, they cannot hurt the hint)
-    values.update({k: v for k, v in recorded.items() if k not in values and k not in given
+    values.update({k: v for k, v in recorded.items() if k not in values and not asked_for(k, given)
                    and (k not in built or differs(k))})
     if other_members:
         # (one SMP-TCN's record, into a variant registered as an ensemble: num_members=1)
@@ -1031,7 +1034,7 @@ def adapt_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str
             its weights (timm refuses such a first conv too) or a file of another network.
     """
     key = keys[0]
-    record = _FIRST_LAYER_RECORD.get()
+    record = _LOAD_RECORD.get()
     if record is not None and record.weights_chans is None and key in state_dict and state_dict[key].dim() > 1:
         # (the weights', adapted or not; first seen: a later call sees those adapted already)
         record.weights_chans = int(state_dict[key].shape[1])
@@ -1150,29 +1153,49 @@ def first_layer_adapted_by_filter(in_chans_given: bool = True) -> Iterator[None]
 
 
 @dataclasses.dataclass
-class FirstLayerRecord:
-    """What a build saw of the weights it loaded (``first_layer_record``). ``weights_chans``: the input channels of
-    their first layer, before any adaptation to the model's; None where no weights were filtered."""
+class LoadRecord:
+    """What a build saw of the weights it loaded (``load_record``). ``weights_chans``: the input channels of
+    their first layer, before any adaptation to the model's; None where no weights were filtered. ``new_classifier``:
+    the pretrained cfg forced a new classifier (``num_classes=-1``, timm's train.py ``--pretrained-path``), which
+    timm then initialises whatever the weights' count; ``weights_classes``: that count (None: they had no
+    classifier)."""
     weights_chans: Optional[int] = None
+    new_classifier: bool = False
+    weights_classes: Optional[int] = None
 
 
-# the record of the build in progress (first_layer_record): adapt_input_channels and record_loaded_classes fill it
-_FIRST_LAYER_RECORD: contextvars.ContextVar[Optional[FirstLayerRecord]] = contextvars.ContextVar(
-    'first_layer_record', default=None)
+# the record of the build in progress (load_record): adapt_input_channels and record_loaded_classes fill it
+_LOAD_RECORD: contextvars.ContextVar[Optional[LoadRecord]] = contextvars.ContextVar(
+    'load_record', default=None)
 
 
 @contextlib.contextmanager
-def first_layer_record() -> Iterator[FirstLayerRecord]:
-    """Around ``build_model_with_cfg``: yields a ``FirstLayerRecord`` of the weights the build loads, whose first
+def load_record() -> Iterator[LoadRecord]:
+    """Around ``build_model_with_cfg``: yields a ``LoadRecord`` of the weights the build loads, whose first
     layer's channels the description's note of an adapted first layer states, not its cfg's (trial 66b E: an
     overlay's 3-channel file loaded unchanged with in_chans=3 over a 1-channel cfg was said to be adapted from 1; timm
     logs such an image model's stem as loaded unchanged)."""
-    record = FirstLayerRecord()
-    token = _FIRST_LAYER_RECORD.set(record)
+    record = LoadRecord()
+    token = _LOAD_RECORD.set(record)
     try:
         yield record
     finally:
-        _FIRST_LAYER_RECORD.reset(token)
+        _LOAD_RECORD.reset(token)
+
+
+def settle_new_classifier(model: nn.Module, record: LoadRecord) -> nn.Module:
+    """``model`` (in place) after a build whose pretrained cfg forced a new classifier (``record.new_classifier``:
+    ``num_classes=-1``, timm's train.py ``--pretrained-path``): its cfg's ``num_classes`` is the weights' count again
+    (0: they had no classifier), which the description's note of the new classifier states, and its ``label_names``
+    go (they name the weights' classes, not the new classifier's). Returns ``model``."""
+    if not record.new_classifier:
+        return model
+    for module in model.modules():
+        cfg = getattr(module, 'pretrained_cfg', None)
+        if isinstance(cfg, dict) and isinstance(cfg.get('num_classes'), int) and cfg['num_classes'] < 0:
+            cfg['num_classes'] = record.weights_classes or 0
+            cfg.pop('label_names', None)
+    return model
 
 
 def record_loaded_classes(filter_fn: Callable, features_only: bool = False) -> Callable:
@@ -1188,7 +1211,9 @@ def record_loaded_classes(filter_fn: Callable, features_only: bool = False) -> C
     (ImageNet's cfg says 1000). timm reads the cfg after the filter, so the matching head is kept. A head of another
     count is dropped where ``num_classes`` differs from the cfg's (the fine-tuning idiom) and refused where it does
     not (``check_classifier_rows``: torch's bare size mismatch), except for a ``features_only`` build, whose
-    classifier timm drops.
+    classifier timm drops. A cfg stating ``num_classes=-1`` (timm's train.py ``--pretrained-path``) is left so: timm
+    drops the file's classifier, as for its own models; the build records the file's count (``load_record``) for
+    ``settle_new_classifier``.
     """
     @functools.wraps(filter_fn)
     def filter_and_record(state_dict: Dict[str, Any], model: nn.Module) -> Dict[str, torch.Tensor]:
@@ -1197,11 +1222,18 @@ def record_loaded_classes(filter_fn: Callable, features_only: bool = False) -> C
         cfg = getattr(model, 'pretrained_cfg', None)
         if not isinstance(cfg, dict):
             return state_dict
-        record = _FIRST_LAYER_RECORD.get()
+        record = _LOAD_RECORD.get()
         if record is not None and record.weights_chans is None:
             # the first layer's channels where the filter did not adapt them (timm adapts an image model's after it)
             record.weights_chans = _first_layer_channels(state_dict, cfg)
         rows = _classifier_rows(state_dict, cfg)
+        if isinstance(cfg.get('num_classes'), int) and cfg['num_classes'] < 0:
+            # timm's train.py --pretrained-path overlays num_classes=-1 to force a new classifier, which timm's own
+            # models get whatever the file's count (trial 72b #3: the file's count recorded here kept its head);
+            # left for timm to drop, the file's count said after the build (new_classifier_said)
+            if record is not None:
+                record.new_classifier, record.weights_classes = True, rows
+            return state_dict
         if not features_only and cfg.get('num_classes') == getattr(model, 'num_classes', None):
             # timm keeps the file's classifier (the class count is the cfg's): it must fit
             check_classifier_rows(rows, model, fine_tune=True, file=cfg.get('file'))
@@ -1431,7 +1463,7 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
                 # load_checkpoint adapts none: a strict load)
                 # (a folder's in_chans is not the caller's request, nor a timm script's default)
                 asked = asked_for('in_chans', asked_args(model))
-                with in_chans_asked(asked), first_layer_record() as first_layer:
+                with in_chans_asked(asked), load_record() as seen:
                     state_dict = filter_fn(state_dict, model)
                     # an image family's first conv, which its filter adapts on no path (timm does on its pretrained
                     # one only: in_chans=1 failed here in the strict load, torch's bare size mismatch)
@@ -1452,7 +1484,7 @@ def with_checkpoint_checks(timm_load_checkpoint: Callable, what: str = 'checkpoi
                              f'{recorded_model_hint(checkpoint_path, getattr(module, "SHAPE_BLIND_ARGS", ()))}') from e
         result = model.load_state_dict(state_dict, strict=a['strict'])
         # the file's first layer's channels, before any adaptation to the model's (said where they differ)
-        weights_chans = first_layer.weights_chans if filter_fn is not None and not a['remap'] else None
+        weights_chans = seen.weights_chans if filter_fn is not None and not a['remap'] else None
         loaded(model, f'{checkpoint_path} ({what}=)', checkpoint_path,
                weights_chans or _first_layer_channels(state_dict, getattr(model, 'pretrained_cfg', None) or {}))
         return result

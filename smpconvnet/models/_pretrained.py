@@ -482,7 +482,7 @@ def adapted_channels_rule(chans: int, trained: int) -> str:
     # (what the adapted layer computes, exactly: trial 71b #8 read "exact for 1 or a multiple of 6" of a 6 -> 12
     # repeat as the trained network's outputs, which it gives only for inputs that repeat its channels)
     if chans == 1:
-        rule = (f"the weights' {trained} channels summed, so it responds as the trained network to the series "
+        rule = (f"the weights' {trained} channels summed, so it responds as the trained network to the input "
                 f"repeated on its {trained} channels")
     elif chans % trained == 0:
         copies = chans // trained
@@ -541,7 +541,7 @@ def with_note(description: str, note: str) -> str:
 
 
 def say_weights_adapted(model: Any, pretrained: bool, kwargs: Dict[str, Any], classifier: bool = True,
-                        weights_chans: Optional[int] = None) -> Any:
+                        weights_chans: Optional[int] = None, new_classifier: bool = False) -> Any:
     """``model`` (in place), whose pretrained cfg's description says where it was built with trained weights
     (``pretrained=True``, or by this package's loaders) and adapted from them: a classifier of another size than
     theirs (``num_classes=``, timm's fine-tuning idiom: initialised at random; ``new_classifier_note``; not of a
@@ -549,9 +549,10 @@ def say_weights_adapted(model: Any, pretrained: bool, kwargs: Dict[str, Any], cl
     layer for other input channels (``in_chans=``; ``adapted_channels_note``). Cards and config.json written from it
     (push_model, timm's save_for_hf) had described the weights alone; reparam said both. ``weights_chans``: the
     input channels of the first layer of the weights loaded, where the build saw them (an overlay's file may have
-    others than its cfg states), else the cfg's. An overlay's description is the caller's, as ``say_if_random``
-    leaves it, with these notes added (trial 67b: the first layer's went unsaid there, the SMP-TCN's classifier's
-    not)."""
+    others than its cfg states), else the cfg's. ``new_classifier``: the cfg forced a new classifier
+    (``settle_new_classifier``), said whatever the weights' count. An overlay's description is the caller's, as
+    ``say_if_random`` leaves it, with these notes added (trial 67b: the first layer's went unsaid there, the SMP-TCN's
+    classifier's not)."""
     if not (pretrained or _WEIGHTS_LOADED_AFTER.get()):
         return model
     for module in model.modules():
@@ -561,7 +562,7 @@ def say_weights_adapted(model: Any, pretrained: bool, kwargs: Dict[str, Any], cl
         # (in place: timm's default_cfg is this dict)
         classes, trained_classes = getattr(module, 'num_classes', None), cfg.get('num_classes')
         if classifier and module is model and not kwargs.get('features_only') and isinstance(classes, int) \
-                and classes > 0 and trained_classes and trained_classes != classes:
+                and classes > 0 and (new_classifier or trained_classes and trained_classes != classes):
             cfg['description'] = with_classifier_note(cfg.get('description'), classes, trained_classes)
         chans = getattr(module, 'in_chans', None)
         trained_chans = weights_chans or (int(cfg['input_size'][0]) if cfg.get('input_size') else None)
@@ -580,13 +581,13 @@ def say_weights_adapted(model: Any, pretrained: bool, kwargs: Dict[str, Any], cl
 
 
 def describe_weights(model: Any, pretrained: bool, kwargs: Dict[str, Any], classifier: bool = True,
-                     weights_chans: Optional[int] = None) -> Any:
+                     weights_chans: Optional[int] = None, new_classifier: bool = False) -> Any:
     """A family builder's last step, ``model`` (in place) described: whose weights it holds (``say_if_random``),
     then what its build adapted of them (``say_weights_adapted``), in that order, so that the notes follow the
     weights' source (trial 66b: "the description of its cfg" named a new classifier's note where the cfg had no
     description). A folder's description is read before (``say_saved_weights``, before the build's own notes)."""
     return say_weights_adapted(say_if_random(model, pretrained, kwargs), pretrained, kwargs, classifier=classifier,
-                               weights_chans=weights_chans)
+                               weights_chans=weights_chans, new_classifier=new_classifier)
 
 
 def describes_trained_weights(cfg: Dict[str, Any]) -> bool:

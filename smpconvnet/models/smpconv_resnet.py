@@ -33,9 +33,9 @@ from timm.models._registry import generate_default_cfgs, register_model
 from ._args import (check_count_lists, check_counts, check_io_counts, check_odd_sizes, check_rates,
                     select_adaptive_pool)
 from ._checkpoint import (
-    adapt_input_channels, asked_for, check_deployed_fit, first_layer_adapted_by_filter, first_layer_record,
-    has_batchnorm, is_deployed_state_dict, other_size_keys, pooling_shown_by, record_loaded_classes,
-    remember_create_args, shape_hint, unwrap_state_dict, with_class_defaults)
+    adapt_input_channels, asked_for, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm,
+    is_deployed_state_dict, load_record, other_size_keys, pooling_shown_by, record_loaded_classes,
+    remember_create_args, settle_new_classifier, shape_hint, unwrap_state_dict, with_class_defaults)
 from ._pretrained import (check_pretrained_record, describe_weights, explain_missing_weights, file_overlay_first,
                           say_saved_weights)
 from ..layers.causal_conv import complex_channel_mix, fft_size
@@ -618,15 +618,16 @@ def _create_smpconv_resnet(variant: str, pretrained: bool = False, **kwargs) -> 
                             with_class_defaults(SMPConvResNet, kwargs, RECORD_CHECKED_ARGS), RECORD_CHECKED_ARGS)
     with explain_missing_weights(variant, pretrained, kwargs, SHAPE_BLIND_ARGS), \
             first_layer_adapted_by_filter(asked_for('in_chans', kwargs)), \
-            first_layer_record() as first_layer:
+            load_record() as loaded:
         model = build_model_with_cfg(
             SMPConvResNet, variant, pretrained,
             pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn, bool(kwargs.get('features_only'))),
             feature_cfg=dict(out_indices=tuple(range(num_blocks)), feature_cls='getter'),
             **kwargs,
         )
+    settle_new_classifier(model, loaded)  # (timm's train.py --pretrained-path)
     return describe_weights(say_saved_weights(remember_create_args(model, kwargs), pretrained, kwargs), pretrained,
-                            kwargs, weights_chans=first_layer.weights_chans)
+                            kwargs, weights_chans=loaded.weights_chans, new_classifier=loaded.new_classifier)
 
 
 default_cfgs = generate_default_cfgs({

@@ -75,8 +75,9 @@ from timm.models._registry import generate_default_cfgs, register_model
 from ._args import check_counts, check_io_counts, check_rates, typed_hint
 from ._checkpoint import (
     adapt_input_channels, asked_for, check_deployed_fit, find_state_dict, first_layer_adapted_by_filter,
-    first_layer_record, folder_weights_file, has_batchnorm, is_deployed_state_dict, is_safetensors_file,
-    other_size_keys, record_loaded_classes, remember_create_args, safe_torch_load, shape_hint, unwrap_state_dict)
+    folder_weights_file, has_batchnorm, is_deployed_state_dict, is_safetensors_file, load_record, other_size_keys,
+    record_loaded_classes, remember_create_args, safe_torch_load, settle_new_classifier, shape_hint,
+    unwrap_state_dict)
 from ._pretrained import (
     cfg_model_defaults, cfg_trained_length, check_pretrained_record, deployment_description, describes_trained_weights,
     describe_weights, explain_missing_weights, file_overlay_first, length_stated_note, recorded_stated_against,
@@ -355,7 +356,7 @@ def check_num_members(num_members: Any):
                          f'{typed_hint("num_members", num_members)}')
 
 
-def drop_stale_label_names(model: nn.Module):
+def drop_stale_label_names(model: nn.Module, new: bool = False):
     """Remove ``label_names`` from ``model.pretrained_cfg`` (in place) when the model's classifier has another number
     of outputs than the weights' (``num_classes=`` at creation, ``reset_classifier``): they name the weights' classes,
     and mapping a new classifier's argmax through them would name wrong classes without an error. The weights' count
@@ -364,17 +365,18 @@ def drop_stale_label_names(model: nn.Module):
     (``num_classes=0``, ``features_only``: nothing to map). Where the classifier is new its description says so (a
     card or config.json written from it, by timm's save_for_hf too, described the trained weights' classes only);
     labels of another count beside a loaded classifier (an overlay's file of 5 classes over a 2-class tag) go
-    without it (trial 66: that loaded classifier was called new, and a new one beside labels of its count was not)."""
+    without it (trial 66: that loaded classifier was called new, and a new one beside labels of its count was not).
+    ``new``: the classifier is new whatever its count (``settle_new_classifier``)."""
     cfg = getattr(model, 'pretrained_cfg', None)
     if not isinstance(cfg, dict) or not model.num_classes > 0:
         return
     labels = cfg.get('label_names')
     trained = cfg.get('num_classes') or (len(labels) if labels is not None else None)
-    new = trained is not None and trained != model.num_classes
+    new = new or trained is not None and trained != model.num_classes
     if labels is not None and (new or len(labels) != model.num_classes):
         cfg.pop('label_names')
     if new and cfg.get('description'):
-        cfg['description'] = with_classifier_note(cfg['description'], model.num_classes, trained)
+        cfg['description'] = with_classifier_note(cfg['description'], model.num_classes, trained or 0)
 
 
 # the SMP units inside a two_branch_eval context (by identity, with its nesting depth): nothing is set on the
@@ -2037,18 +2039,20 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
     check_pretrained_record(variant, pretrained, kwargs, whole_architecture(model_args), RECORD_CHECKED_ARGS)
     with explain_missing_weights(variant, pretrained, kwargs, SHAPE_BLIND_ARGS), \
             first_layer_adapted_by_filter(asked_for('in_chans', kwargs)), \
-            first_layer_record() as first_layer:
+            load_record() as loaded:
         model = build_model_with_cfg(
             SMPConvTCNEnsemble if ensemble else SMPConvTCN, variant, pretrained,
             pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn, bool(kwargs.get('features_only'))),
             feature_cfg=dict(out_indices=tuple(range(model_args['num_blocks'])), feature_cls=SMPTCNFeatures),
             **model_args,
         )
+    settle_new_classifier(model, loaded)  # (timm's train.py --pretrained-path)
     say_saved_weights(model, pretrained, kwargs)  # (a folder's description, before this build's notes)
     # the model itself, or the one a features_only wrapper holds (an ensemble's members: the ensemble's cfg)
     for module in model.modules():
         if isinstance(module, (SMPConvTCN, SMPConvTCNEnsemble)) and getattr(module, 'pretrained_cfg', None):
-            drop_stale_label_names(module)  # a classifier of another size than the weights'
+            # a classifier of another size than the weights', or forced new
+            drop_stale_label_names(module, new=loaded.new_classifier)
             length = sequence_input_size(module.pretrained_cfg)[1]
             for tcn in module.modules():
                 if isinstance(tcn, SMPConvTCN) and tcn.seq_len is None:
@@ -2071,7 +2075,7 @@ def build_smpconv_tcn(variant: str, pretrained: bool, arch_args: Dict[str, Any],
                 module._caller_overlay = set(kwargs.get('pretrained_cfg_overlay') or {})
     # (its classifier is said with its labels: drop_stale_label_names)
     model = describe_weights(remember_create_args(model, kwargs), pretrained, kwargs, classifier=False,
-                             weights_chans=first_layer.weights_chans)
+                             weights_chans=loaded.weights_chans)
     if model_args.get('zero_pad_to') is None:  # (after the description of the weights loaded: it replaces the cfg's)
         # (the caller's input size, or a file's record of one stated before)
         said_size = 'input_size' in (kwargs.get('pretrained_cfg_overlay') or {}) or contradicted is not None

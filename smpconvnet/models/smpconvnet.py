@@ -31,8 +31,8 @@ from timm.models._registry import generate_default_cfgs, register_model
 from ._args import (check_count_lists, check_counts, check_io_counts, check_odd_sizes, check_rates, check_ratios,
                     select_adaptive_pool)
 from ._checkpoint import (
-    asked_for, check_deployed_fit, check_input_channels, first_layer_record, has_batchnorm, in_chans_asked,
-    is_deployed_state_dict, pooling_shown_by, record_loaded_classes, remember_create_args, shape_hint,
+    asked_for, check_deployed_fit, check_input_channels, has_batchnorm, in_chans_asked, is_deployed_state_dict,
+    load_record, pooling_shown_by, record_loaded_classes, remember_create_args, settle_new_classifier, shape_hint,
     unwrap_state_dict, with_class_defaults)
 from ..layers.conv_backends import KernelCache, PointwiseConv2d, depthwise_conv2d_same, depthwise_conv2d_same_pair
 from ._pretrained import (check_pretrained_record, describe_weights, explain_missing_weights, file_overlay_first,
@@ -1102,15 +1102,16 @@ def _create_smpconvnet(variant: str, pretrained: bool = False, **kwargs) -> SMPC
                             with_class_defaults(SMPConvNet, model_args, RECORD_CHECKED_ARGS), RECORD_CHECKED_ARGS)
     # a failure to find the weights says where they were looked for and how to get them
     with explain_missing_weights(variant, pretrained, kwargs, SHAPE_BLIND_ARGS), \
-            in_chans_asked(asked_for('in_chans', kwargs)), first_layer_record() as first_layer:
+            in_chans_asked(asked_for('in_chans', kwargs)), load_record() as loaded:
         model = build_model_with_cfg(
             SMPConvNet, variant, pretrained,
             pretrained_filter_fn=record_loaded_classes(checkpoint_filter_fn, bool(kwargs.get('features_only'))),
             feature_cfg=dict(out_indices=(0, 1, 2, 3), feature_cls='getter'),
             **model_args,
         )
+    settle_new_classifier(model, loaded)  # (timm's train.py --pretrained-path)
     return describe_weights(say_saved_weights(remember_create_args(model, kwargs), pretrained, kwargs), pretrained,
-                            kwargs, weights_chans=first_layer.weights_chans)
+                            kwargs, weights_chans=loaded.weights_chans, new_classifier=loaded.new_classifier)
 
 
 def _cfg(url: str = '', **kwargs) -> Dict[str, Any]:

@@ -127,21 +127,26 @@ def test_deployed_train_mode_is_still_a_network(reference):
     assert deployed.stem[0].conv.weight.grad is not None
 
 
+@pytest.mark.parametrize('convert', ['freeze', 'sync_bn'])
 @pytest.mark.parametrize('name, kwargs, frozen', [
     ('smpconvnet_t', SMALL_KWARGS, ['stem', 'stages.0', 'stages.1']),
     ('smpconv_resnet_cifar10', dict(stem_channels=8, block_channels=(8, 12), kernel_size=9, n_points=6,
                                     init_radius=0.3, coord_std=0.4), ['blocks.0']),
 ])
-def test_frozen_batchnorms_are_folded_and_the_deployed_folder_loads(tmp_path, name, kwargs, frozen):
+def test_frozen_and_sync_batchnorms_are_folded_and_the_deployed_folder_loads(tmp_path, name, kwargs, frozen, convert):
     """The fine-tuning recipe of docs/training.md freezes the early stages (`timm.utils.freeze`: BatchNorm2d becomes
-    FrozenBatchNorm2d). Re-parameterisation left those in place (outputs right, but not one plain conv per block) and
-    the model was taken for a deployed one: its folder did not load (missing keys)."""
+    FrozenBatchNorm2d); timm's train.py --sync-bn makes every BatchNorm a SyncBatchNorm (trial 73). Re-parameterisation
+    left those in place (outputs right, but not one plain conv per block) and the model was taken for a deployed one:
+    its folder did not load (missing keys)."""
     from smpconvnet.layers.reparam import is_batchnorm
     from smpconvnet.weights.folders import write_model_folder
     from smpconvnet.weights.sources import load_model
     model = randomize_bn(timm.create_model(name, **kwargs))
-    timm.utils.freeze(model, frozen)
-    assert sum(type(m).__name__ == 'FrozenBatchNorm2d' for m in model.modules()) > 0
+    if convert == 'freeze':
+        timm.utils.freeze(model, frozen)
+    else:
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    assert sum(type(m).__name__ in ('FrozenBatchNorm2d', 'SyncBatchNorm') for m in model.modules()) > 0
     model.eval()
     x = torch.randn(2, 3, 64, 64) if name == 'smpconvnet_t' else torch.randn(2, 3, 32, 32)
     with torch.no_grad():

@@ -413,3 +413,44 @@ def test_overlay_file_keeps_its_trained_head_of_the_requested_classes(tmp_path, 
         overlay, num_classes=7), **kwargs)
     assert f"{note} ({registered} classes; the weights' had 7)" in new.pretrained_cfg['description']
     assert 'label_names' not in new.pretrained_cfg
+
+
+@pytest.mark.parametrize('name, kwargs, shape', [
+    ('smpconvnet_t', {k: v for k, v in SMALL_KWARGS.items() if k != 'num_classes'}, (2, 3, 64, 64)),
+    ('smpconv_resnet_cifar10', dict(block_channels=(8, 8)), (2, 3, 32, 32)),
+    ('smpconv_tcn_gunpoint', {}, (2, 1, 150)),
+    ('smpconv_tcn_osuleaf', dict(num_blocks=2, hidden_channels=8), (2, 1, 427)),
+])
+def test_pretrained_path_gets_a_new_classifier_as_timms_models_do(tmp_path, name, kwargs, shape):
+    """timm's train.py ``--pretrained-path F`` builds with ``pretrained_cfg_overlay=dict(file=F, num_classes=-1)`` to
+    force a new classifier ("force head adaptation"): timm's own models get one whatever F's class count (checked
+    here on resnet10t). The file's count recorded in the cfg had kept F's trained head where it matched the model's
+    (trial 72b #3). Everything else loads as trained; the cfg states the file's count, the description says the
+    classifier is new, and the registered weights' label names go."""
+    from safetensors.torch import save_file
+
+    def start(model_name, **model_kwargs):
+        torch.manual_seed(0)
+        trained = timm.create_model(model_name, num_classes=7, **model_kwargs).eval()
+        path = tmp_path / f'{model_name}.safetensors'
+        save_file({k: v.contiguous() for k, v in trained.state_dict().items()}, str(path))
+        torch.manual_seed(1)
+        tuned = timm.create_model(model_name, pretrained=True, num_classes=7, pretrained_cfg_overlay=dict(
+            file=str(path), num_classes=-1), **model_kwargs).eval()
+        # the classifier's weights (an ensemble's members' too), and every other entry, which loads as trained
+        heads = {k for k in trained.state_dict() if k.endswith(('head.weight', 'head.fc.weight', 'fc.weight'))}
+        rest = set(trained.state_dict()) - heads - {k[:-len('weight')] + 'bias' for k in heads}
+        kept = {k for k, v in tuned.state_dict().items() if torch.equal(v, trained.state_dict()[k])}
+        assert heads and rest <= kept, model_name
+        return trained, tuned, heads.isdisjoint(kept)
+
+    assert start('resnet10t')[2]  # timm's own: a new classifier
+    trained, tuned, new_head = start(name, **kwargs)
+    assert new_head, "the file's classifier was kept"
+    with torch.no_grad():  # the body is the file's: features equal
+        x = torch.randn(shape)
+        assert torch.equal(tuned.forward_head(tuned.forward_features(x), pre_logits=True),
+                           trained.forward_head(trained.forward_features(x), pre_logits=True))
+    cfg = tuned.pretrained_cfg
+    assert cfg['num_classes'] == 7 and 'label_names' not in cfg
+    assert "classifier new, initialised at random (7 classes; the weights' had 7)" in cfg['description']

@@ -533,6 +533,37 @@ def test_launcher_scripts_load_checkpoint_takes_original_files(tmp_path, capsys)
     assert timm.models.load_checkpoint is before
 
 
+# validate.py's model creation and --checkpoint load, as far as they go, for smpconv_tcn_gunpoint; its outputs on
+# a fixed input saved to OUT (set before this text)
+FAKE_VALIDATE_PY = textwrap.dedent('''
+    import argparse, torch
+    from timm.models import create_model, load_checkpoint
+    from timm.utils import ParseKwargs
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--checkpoint', default='')
+    parser.add_argument('--num-classes', type=int, default=None)
+    parser.add_argument('--gp', default=None)
+    parser.add_argument('--in-chans', type=int, default=None)
+    parser.add_argument('--input-size', default=None, nargs=3, type=int)
+    parser.add_argument('--model-kwargs', nargs='*', default={}, action=ParseKwargs)
+
+    if __name__ == '__main__':
+        args = parser.parse_args()
+        in_chans = 3
+        if args.in_chans is not None:
+            in_chans = args.in_chans
+        elif args.input_size is not None:
+            in_chans = args.input_size[0]
+        model = create_model('smpconv_tcn_gunpoint', num_classes=args.num_classes, in_chans=in_chans,
+                             global_pool=args.gp, **args.model_kwargs)
+        load_checkpoint(model, args.checkpoint)
+        torch.manual_seed(0)
+        with torch.no_grad():
+            torch.save(model.eval()(torch.randn(2, in_chans, 150)), OUT)
+''')
+
+
 def test_a_timm_scripts_refusal_hint_is_given_in_its_own_options(tmp_path, capsys):
     """A timm script keeps the last --model-kwargs given (timm's ParseKwargs) and passes in_chans, num_classes and
     global_pool from options of its own (--in-chans, --num-classes, --gp). A refusal's "(a command: --model-kwargs
@@ -545,34 +576,7 @@ def test_a_timm_scripts_refusal_hint_is_given_in_its_own_options(tmp_path, capsy
     import shlex
     script = tmp_path / 'validate.py'
     out = tmp_path / 'out.pt'
-    # (validate.py's model creation and --checkpoint load, as far as they go)
-    script.write_text(textwrap.dedent(f'''
-        import argparse, torch
-        from timm.models import create_model, load_checkpoint
-        from timm.utils import ParseKwargs
-
-        parser = argparse.ArgumentParser()
-        parser.add_argument('--checkpoint', default='')
-        parser.add_argument('--num-classes', type=int, default=None)
-        parser.add_argument('--gp', default=None)
-        parser.add_argument('--in-chans', type=int, default=None)
-        parser.add_argument('--input-size', default=None, nargs=3, type=int)
-        parser.add_argument('--model-kwargs', nargs='*', default={{}}, action=ParseKwargs)
-
-        if __name__ == '__main__':
-            args = parser.parse_args()
-            in_chans = 3
-            if args.in_chans is not None:
-                in_chans = args.in_chans
-            elif args.input_size is not None:
-                in_chans = args.input_size[0]
-            model = create_model('smpconv_tcn_gunpoint', num_classes=args.num_classes, in_chans=in_chans,
-                                 global_pool=args.gp, **args.model_kwargs)
-            load_checkpoint(model, args.checkpoint)
-            torch.manual_seed(0)
-            with torch.no_grad():
-                torch.save(model.eval()(torch.randn(2, in_chans, 150)), {str(out)!r})
-    '''))
+    script.write_text(f'OUT = {str(out)!r}\n' + FAKE_VALIDATE_PY)
     small = dict(num_blocks=2, hidden_channels=8, n_points=6)
     given = [f'{k}={v}' for k, v in small.items()]
 
@@ -604,6 +608,33 @@ def test_a_timm_scripts_refusal_hint_is_given_in_its_own_options(tmp_path, capsy
     assert run_timm_script(str(script), ['--checkpoint', str(tmp_path / 'two.pth'), '--in-chans', '3',
                                          '--model-kwargs', *given]) == 0
     assert torch.load(out).shape == (2, 2)
+
+
+def test_a_scripts_refusal_of_a_recorded_network_names_its_channels_too(tmp_path, capsys):
+    """Trial 72c #5: a train.py checkpoint whose args record global_pool='max' and in_chans=1, given to a script
+    without --in-chans (its default 3), was refused with "--gp max" alone; copied, a second refusal asked for
+    --in-chans 1. The first hint names both, and loads the network as trained in one go."""
+    import re
+    import shlex
+    out = tmp_path / 'out.pt'
+    script = tmp_path / 'validate.py'
+    script.write_text(f'OUT = {str(out)!r}\n' + FAKE_VALIDATE_PY)
+    small = dict(num_blocks=2, hidden_channels=8, n_points=6)
+    trained = timm.create_model('smpconv_tcn_gunpoint', global_pool='max', **small).eval()
+    file = tmp_path / 'trained.pth.tar'
+    torch.save({'state_dict': trained.state_dict(), 'epoch': 3, 'args': argparse.Namespace(
+        model='smpconv_tcn_gunpoint', in_chans=1, input_size=None, gp='max', num_classes=None, model_kwargs=small)},
+        file)
+    command = ['--checkpoint', str(file), '--model-kwargs', *[f'{k}={v}' for k, v in small.items()]]
+    assert run_timm_script(str(script), command) == 1
+    err = ' '.join(capsys.readouterr().err.split())
+    assert "trained with global_pool='max'" in err
+    hint = shlex.split(re.findall(r'\(a command: ([^;)]+)[;)]', err)[-1])
+    assert '--gp' in hint and hint[hint.index('--in-chans') + 1] == '1', hint
+    assert run_timm_script(str(script), command + hint) == 0, capsys.readouterr().err
+    torch.manual_seed(0)
+    with torch.no_grad():
+        assert torch.equal(torch.load(out), trained(torch.randn(2, 1, 150)))
 
 
 def test_a_scripts_fixed_in_chans_does_not_adapt_a_checkpoint_of_other_channels(tmp_path, capsys):

@@ -1220,7 +1220,7 @@ def test_a_first_layer_adapted_to_other_channels_is_said_in_its_description(tmp_
     from smpconvnet.weights.push import push_model
     model = timm.create_model('smpconv_tcn_basicmotions.aeon', pretrained=True, in_chans=1)
     note = ("first layer adapted to 1 input channels from the weights' 6 (timm's rule: the weights' 6 channels summed, "
-            "so it responds as the trained network to the series repeated on its 6 channels)")
+            "so it responds as the trained network to the input repeated on its 6 channels)")
     assert note in model.pretrained_cfg['description']
     # what the note says it computes (trial 71b #8: "exact for 1 or a multiple of 6" read as the trained outputs)
     trained = timm.create_model('smpconv_tcn_basicmotions.aeon', pretrained=True).eval()
