@@ -4,14 +4,16 @@ Each sub-command lives in its own module exposing ``add_parser(subparsers)``, wh
 sub-command and sets ``func`` (called with the parsed arguments, returning an exit code).
 """
 import argparse
+import ast
 import importlib
 import os
+import re
 import sys
 import warnings
 from typing import Any, Dict, List, Optional
 
 from .. import __version__
-from ..models import command_model_kwargs
+from ..models import command_model_kwargs, command_option
 
 # modules that provide sub-commands, in the order ``--help`` lists them
 _COMMAND_MODULES = [
@@ -94,15 +96,30 @@ def main(argv: Optional[List[str]] = None) -> int:
                 f'smpconvnet {args.command}: warning: {message}', file=sys.stderr)
             # a refusal's command-line hint is this command's --model-kwargs with its change, to copy in their place
             with command_model_kwargs(_typed_model_kwargs(args)):
-                return int(args.func(args) or 0)
-    except (ValueError, OSError, RuntimeError, ImportError) as e:
-        # user errors (bad paths, unknown models, mismatched checkpoints, a missing optional dependency, a file where
-        # a folder was to be, no permission) as one readable line, not a traceback
-        print(f'smpconvnet {args.command}: error: {e}', file=sys.stderr)
-        return 1
+                try:
+                    return int(args.func(args) or 0)
+                except (ValueError, OSError, RuntimeError, ImportError) as e:
+                    # user errors (bad paths, unknown models, mismatched checkpoints, a missing optional dependency,
+                    # a file where a folder was to be, no permission) as one readable line, not a traceback
+                    print(f'smpconvnet {args.command}: error: {_with_command_forms(str(e), args)}', file=sys.stderr)
+                    return 1
     except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback
         print(f'\nsmpconvnet {args.command}: interrupted{_resume_hint(args, checkpoint, before)}', file=sys.stderr)
         return 130
+
+
+# a model's own refusal of an input, raised in its forward (TorchScript-compatible code, which knows no command):
+# "create the model with strict_img_size=False" / "in_chans=2"
+_CREATE_WITH = re.compile(r'create the model with (\w+)=(True|False|-?\d+)\b')
+
+
+def _with_command_forms(message: str, args) -> str:
+    """``message`` with each "create the model with KEY=VALUE" followed by its form in this command, where it takes
+    --model-kwargs (trial 73: `export --input-size 3,50,50` was told "create the model with strict_img_size=False")."""
+    if not isinstance(getattr(args, 'model_kwargs', None), list):
+        return message
+    return _CREATE_WITH.sub(lambda m: f'{m.group(0)} (a command: '
+                                      f'{command_option(**{m.group(1): ast.literal_eval(m.group(2))})})', message)
 
 
 def _typed_model_kwargs(args) -> Optional[Dict[str, Any]]:

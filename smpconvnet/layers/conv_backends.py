@@ -641,7 +641,8 @@ def pointwise_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch
     """``F.conv2d(x, weight, bias)`` for a ``[O, C, 1, 1]`` weight, as one batched GEMM on NCHW input whose
     rows (H, W) are contiguous, batch and channel strides free (e.g. the Toeplitz backend's output). Other
     layouts, e.g. channels-last, keep ``F.conv2d``, which handles them well."""
-    if x.dim() != 4 or x.stride(3) != 1 or x.stride(2) != x.shape[3]:
+    # (input of other channels than the weight's: F.conv2d's error names both, where the GEMM's reshape did not)
+    if x.dim() != 4 or x.stride(3) != 1 or x.stride(2) != x.shape[3] or x.shape[1] != weight.shape[1]:
         return F.conv2d(x, weight, bias)
     b, c, h, w = x.shape
     out_chs = weight.shape[0]

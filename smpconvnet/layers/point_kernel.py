@@ -19,6 +19,7 @@ keep them in range), and the kernel itself reads the radius through a clamp so a
 out of range never produces an invalid kernel (its gradient passes straight through, so a radius on a bound keeps
 moving, as in the original).
 """
+import math
 import warnings
 import weakref
 from typing import Any, Dict, List, Optional
@@ -93,8 +94,12 @@ class PointKernel(nn.Module):
         super().__init__()
         if ndim not in (1, 2, 3):
             raise ValueError(f'PointKernel supports 1, 2 or 3 dimensions, got ndim={ndim}')
-        if n_points < 1:
-            raise ValueError(f'n_points must be at least 1, got {n_points}')
+        for name, value in (('n_points', n_points), ('out_channels', out_channels), ('in_channels', in_channels)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f'{name} must be an integer of at least 1, got {value!r}')
+        if not (isinstance(init_radius, (int, float)) and math.isfinite(init_radius) and init_radius > 0):
+            raise ValueError(f'init_radius must be a positive number (a radius in the kernel\'s [-1, 1] frame), '
+                             f'got {init_radius!r}')
         if not 0 < r_min <= r_max:
             raise ValueError(f'radius bounds must satisfy 0 < r_min <= r_max, got r_min={r_min}, r_max={r_max}')
         if coord_init not in ('centered', 'recent'):
@@ -256,10 +261,15 @@ class PointKernel(nn.Module):
             ``[out_channels, in_channels, *size]``, index i along axis a at ``linspace(-1, 1, size[a])[i]``.
 
         Raises:
-            ValueError: a size of the wrong length or a non-positive size.
+            ValueError: a size of the wrong length, not integers, or non-positive.
         """
         if len(size) != self.ndim:
             raise ValueError(f'expected a kernel size of {self.ndim} integers, got {size}')
+        size = list(size)  # (a tuple too)
+        if not torch.jit.is_scripting():
+            for k in size:  # (not an int check: under torch.fx or tracing a size may be a graph value)
+                if isinstance(k, (bool, float)):
+                    raise ValueError(f'expected a kernel size of {self.ndim} integers, got {size}')
         dtype = self._compute_dtype()
         coords = self.coords.to(dtype)
         # L1 distance is a sum over axes, so build it from per-axis distances by broadcasting instead of

@@ -327,6 +327,27 @@ def _describe(model: torch.nn.Module, source: str, what: str, untag: bool = True
     set_pretrained_cfg(model, dict(cfg, description=with_note(model.pretrained_cfg.get('description') or source, what)))
 
 
+def _refuse_tag_without_weights(src: str, source: str, pretrained: Any, verb: str) -> None:
+    """Refuse a model named with its tag (``NAME.TAG``) whose weights ``load_model`` did not find under ``'auto'``
+    (``source``: 'random weights (why)'): the name asks for the tag's weights, and the file would hold random ones
+    under it, the command ending well (trial 73: `export smpconvnet_t.in1k` wrote a 110 MB random network).
+
+    Raises:
+        ValueError: naming ``src``, why there were no weights, and ``--pretrained no`` (``pretrained=False``) for
+            the architecture with random weights."""
+    from timm.models import get_pretrained_cfg, is_model, split_model_name_tag
+    if pretrained != 'auto' or not source.startswith('random weights') or Path(src).exists():
+        return
+    name, tag = split_model_name_tag(src)
+    cfg = get_pretrained_cfg(src) if tag and is_model(name) else None
+    if cfg is None or not (cfg.hf_hub_id or cfg.url or cfg.file):  # (a tag of no weights: '.untrained')
+        return
+    why = source[len('random weights ('):-1] if source.endswith(')') else source
+    raise ValueError(f'{src} names the weights of its tag, which are not available ({why}): {verb} would write random '
+                     f'weights under that name; pass --pretrained no (pretrained=False) to {verb} its architecture '
+                     f'with random weights')
+
+
 def _refuse_feature_extractor(model_kwargs: Optional[Dict[str, Any]], command: str):
     """``features_only`` gives timm's feature wrapper, whose output is a list of maps: not a model that reparam saves
     or export writes with one output (it failed on the list, in the deployed-vs-training check)."""
@@ -354,6 +375,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     t0 = time.perf_counter()
     print_step(f'[1/3] loading {src}', quiet)
     model, source, source_config = load_model_with_config(src, pretrained=pretrained, **(model_kwargs or {}))
+    _refuse_tag_without_weights(src, source, pretrained, 'reparam')
     model.eval()
     print_step(f'      {source}', quiet)
     warn_new_classifier(src, model, model_kwargs, source)
@@ -607,6 +629,7 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     t0 = time.perf_counter()
     print_step(f'[1/4] loading {src}', quiet)
     model, source = load_model(src, pretrained=pretrained, **(model_kwargs or {}))
+    _refuse_tag_without_weights(src, source, pretrained, 'export')
     _warn_changed_computation(src, model_kwargs, source, 'export')
     model.eval()
     print_step(f'      {source}', quiet)

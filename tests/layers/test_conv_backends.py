@@ -332,6 +332,14 @@ def test_bench_quick_smoke(capsys):
         bench.main(['--workloads', 'speed'])
 
 
+def test_pointwise_conv_of_other_channels_fails_as_conv2d_does():
+    """Trial 73: input of 5 channels into a 4-channel PointwiseConv2d failed in the GEMM's reshape ("shape '[6, 5]' is
+    invalid for input of size 24"); it raises nn.Conv2d's error, which names both channel counts."""
+    from smpconvnet.layers.conv_backends import PointwiseConv2d
+    with pytest.raises(RuntimeError, match='expected input.* to have 4 channels, but got 5 channels'):
+        PointwiseConv2d(4, 6)(torch.randn(1, 5, 3, 3))
+
+
 @pytest.mark.parametrize('shape', [(2, 8, 5, 7), (1, 3, 1, 1)])
 @pytest.mark.parametrize('bias', [True, False])
 def test_pointwise_conv_equals_conv2d_forward_and_backward(shape, bias):

@@ -256,3 +256,19 @@ def test_1d_sampling_takes_the_windowed_path_only_for_small_radii():
             kernel = pk([784])
             torch.testing.assert_close(kernel, brute_force_kernel(pk, grid_positions([784])), rtol=1e-12, atol=1e-12)
     assert calls == ['_Sample1dWindowed', '_Sample1d']
+
+
+def test_bad_arguments_are_refused_naming_them():
+    """Trial 73: a negative out_channels, a fractional n_points, a float size and a negative init_radius raised
+    torch's errors from deep inside (or, for the radius, were clamped to r_min without a word); a tuple size failed
+    on a list concatenation. Each names its argument now, and a tuple samples as the list does."""
+    kernel = PointKernel(16, 8)
+    assert torch.equal(kernel((3, 5)), kernel([3, 5]))
+    for build, message in ((lambda: PointKernel(4, -1), 'out_channels must be an integer of at least 1, got -1'),
+                           (lambda: PointKernel(4.5, 4), 'n_points must be an integer of at least 1, got 4.5'),
+                           (lambda: PointKernel(4, 4, in_channels=0), 'in_channels must be an integer'),
+                           (lambda: PointKernel(4, 4, init_radius=-1), 'init_radius must be a positive number'),
+                           (lambda: PointKernel(4, 4, init_radius=float('nan')), 'init_radius must be a positive'),
+                           (lambda: kernel([3.0, 3.0]), r'expected a kernel size of 2 integers, got \[3.0, 3.0\]')):
+        with pytest.raises(ValueError, match=message):
+            build()

@@ -1537,3 +1537,42 @@ def test_a_model_saved_with_an_adapted_first_layer_is_scored_and_deployed_by_its
     capsys.readouterr()
     assert main(['evaluate-seq', str(tmp_path / 'redeployed'), '--dataset', 'GunPoint']) == 0
     assert 'is deployed for 150 steps' not in capsys.readouterr().err  # (as the training form reads them)
+
+
+def test_a_tag_whose_weights_are_not_available_is_refused_not_written_random(tmp_path, capsys):
+    """Trial 73: `export smpconvnet_t.in1k` (its weights not published) wrote the network with random weights and
+    ended well, a progress line saying so; named with its tag, the model is the tag's weights. It is refused, naming
+    why and --pretrained no, which (copied) writes the random architecture; a tag of no weights ('.untrained') and
+    the bare name, whose default tag has none, still build random weights under 'auto'."""
+    small = ['--model-kwargs', 'layers=[1,1,2,1]', 'channels=[16,32,64,128]']
+    for command, out in (('export', tmp_path / 'm.onnx'), ('reparam', tmp_path / 'folder')):
+        where = ['-o', str(out)] if command == 'export' else [str(out)]
+        words = [command, 'smpconvnet_t.in1k', *where, '--input-size', '3,64,64', *small]
+        assert main(words) == 1
+        err = ' '.join(capsys.readouterr().err.split())
+        assert 'smpconvnet_t.in1k names the weights of its tag, which are not available' in err, err
+        assert not out.exists()
+        hint = re.search(r'pass (--pretrained no) \(', err).group(1).split()
+        assert main(words + hint) == 0 and out.exists()
+    with pytest.raises(ValueError, match='names the weights of its tag'):
+        reparameterize_to_folder('smpconvnet_t.in1k', str(tmp_path / 'python'), input_size=(3, 64, 64), quiet=True,
+                                 model_kwargs=dict(layers=[1, 1, 2, 1], channels=[16, 32, 64, 128]))
+    for name in ('smpconvnet_t', 'smpconv_resnet_cifar10.untrained'):
+        report = reparameterize_to_folder(name, str(tmp_path / name), quiet=True, input_size=(
+            3, 64, 64) if name == 'smpconvnet_t' else None, model_kwargs=dict(
+            layers=[1, 1, 2, 1], channels=[16, 32, 64, 128]) if name == 'smpconvnet_t' else dict(block_channels=(8, 8)))
+        assert report['source'].startswith('random weights')
+
+
+def test_a_models_refusal_of_an_input_names_the_commands_option(tmp_path, capsys):
+    """Trial 73: `export smpconvnet_t --input-size 3,50,50` ended in the model's own "create the model with
+    strict_img_size=False", a Python argument; in a command it is followed by the command's --model-kwargs with it,
+    which (copied in place of the command's own) exports."""
+    out = tmp_path / 'm.onnx'
+    words = ['export', 'smpconvnet_t', '-o', str(out), '--input-size', '3,50,50', '--model-kwargs',
+             'layers=[1,1,2,1]', 'channels=[16,32,64,128]']
+    assert main(words) == 1
+    err = ' '.join(capsys.readouterr().err.split())
+    hint = shlex.split(re.search(r'strict_img_size=False \(a command: ([^)]+)\)', err).group(1))
+    assert hint[1:] == ['layers=[1, 1, 2, 1]', 'channels=[16, 32, 64, 128]', 'strict_img_size=False'], hint
+    assert main(words[:words.index('--model-kwargs')] + hint) == 0 and out.exists()
