@@ -20,6 +20,7 @@ out of range never produces an invalid kernel (its gradient passes straight thro
 moving, as in the original).
 """
 import math
+import numbers
 import warnings
 import weakref
 from typing import Any, Dict, List, Optional
@@ -92,15 +93,17 @@ class PointKernel(nn.Module):
             dtype=None,
     ):
         super().__init__()
-        if ndim not in (1, 2, 3):
-            raise ValueError(f'PointKernel supports 1, 2 or 3 dimensions, got ndim={ndim}')
+        if isinstance(ndim, bool) or not isinstance(ndim, int) or ndim not in (1, 2, 3):
+            raise ValueError(f'PointKernel supports 1, 2 or 3 dimensions, got ndim={ndim!r}')
         for name, value in (('n_points', n_points), ('out_channels', out_channels), ('in_channels', in_channels)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f'{name} must be an integer of at least 1, got {value!r}')
-        if not (isinstance(init_radius, (int, float)) and math.isfinite(init_radius) and init_radius > 0):
-            raise ValueError(f'init_radius must be a positive number (a radius in the kernel\'s [-1, 1] frame), '
-                             f'got {init_radius!r}')
-        if not 0 < r_min <= r_max:
+        for name, value in (('init_radius', init_radius), ('r_min', r_min), ('r_max', r_max),
+                            ('coord_std', coord_std), ('weight_std', weight_std)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
+                    or value <= 0:
+                raise ValueError(f'{name} must be a finite number above 0, got {value!r}')
+        if not r_min <= r_max:
             raise ValueError(f'radius bounds must satisfy 0 < r_min <= r_max, got r_min={r_min}, r_max={r_max}')
         if coord_init not in ('centered', 'recent'):
             raise ValueError(f"coord_init must be 'centered' or 'recent', got {coord_init!r}")

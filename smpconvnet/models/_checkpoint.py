@@ -32,6 +32,7 @@ __all__ = ['STATE_DICT_KEYS', 'clean_key', 'removed_prefix', 'unwrap_state_dict'
            'first_layer_adapted_by_filter', 'repeated_input_channels', 'load_record', 'LoadRecord',
            'settle_new_classifier',
            'model_kwargs_option', 'command_model_kwargs', 'command_option', 'command_in_progress', 'command_folder',
+           'command_file',
            'script_defaults', 'asked_for',
            'FEATURE_WRAPPERS',
            'record_loaded_classes', 'RECORDED_ARGS_KEY', 'RECORDED_TRAINED_LENGTH', 'RECORDED_ADAPTED_FROM',
@@ -584,7 +585,6 @@ def as_trained_hint(path: Union[str, Path], values: Dict[str, Any], features_onl
     working as printed: its folder through timm's ``local-dir:`` where it is a model folder's weights, the values as
     ``timm.create_model`` arguments (as ``--model-kwargs``) unless one is None (timm drops None arguments: then
     ``smpconvnet.load_model``, which reads the record)."""
-    import shlex
     path = Path(path)
     features = ', features_only=True' if features_only else ''
     ways = []
@@ -596,8 +596,8 @@ def as_trained_hint(path: Union[str, Path], values: Dict[str, Any], features_onl
         ways.append(f"pass {', '.join(f'{k}={v!r}' for k, v in values.items())} to timm.create_model (a command: "
                     f"{command_option(**values)})")
     else:
-        ways.append(f'smpconvnet.load_model({str(path)!r}{features}) (timm.create_model drops None arguments; a '
-                    f'command: give it {shlex.quote(str(path))})')
+        ways.append(f'smpconvnet.load_model({str(path)!r}{features}) (timm.create_model drops None arguments; '
+                    f'{command_file(path)})')
     return ', or '.join(ways)
 
 
@@ -605,14 +605,13 @@ def recorded_model_hint(path: Union[str, Path], shape_blind: Sequence[str] = ())
     """For a refusal of the weights file ``path`` by a family's filter: where the file records the model it was
     trained as, how to load it so ('' where it records none, or a part without what no shape tells, the family's
     ``shape_blind`` arguments: ``load_model`` would assume those)."""
-    import shlex
     recorded = recorded_model_args(path)[0]
     if not recorded or not set(shape_blind) <= set(recorded):
         # a partial record (an older folder's) leaves what no shape tells to load_model's assumptions: not the model
         # it was trained as
         return ''
     return (f'; {path} records the model it was trained as: smpconvnet.load_model({str(path)!r}) builds that model '
-            f'(a command: give it {shlex.quote(str(path))})')
+            f'({command_file(path)})')
 
 
 def pooling_shown_by(head: Optional[torch.Tensor], features: int) -> Optional[str]:
@@ -697,6 +696,18 @@ def command_option(overlay: Optional[Dict[str, Any]] = None, **args: Any) -> str
 def command_in_progress() -> bool:
     """Whether a command (smpconvnet's, or a timm script it runs) is loading the model (``command_model_kwargs``)."""
     return _COMMAND_MODEL_KWARGS.get() is not None
+
+
+def command_file(path: Union[str, Path]) -> str:
+    """A hint's command-line form of ``smpconvnet.load_model(path)`` (the model a weights file records): "a command:
+    give it PATH" to this project's commands; within a timm script, which builds its model from its own options,
+    that the file is for this project's commands (trial 73b: "give it FILE" in train.py, which has no such
+    option)."""
+    import shlex
+    state = _COMMAND_MODEL_KWARGS.get()
+    if state and state[1]:
+        return "not in a timm script, which builds its model from its options: smpconvnet's commands take the file"
+    return f'a command: give it {shlex.quote(str(path))}'
 
 
 def command_folder(folder: Union[str, Path]) -> str:

@@ -1135,6 +1135,14 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
         # known not to exist: without a network, huggingface_hub's retries would take about 30 s to say so
         if cfg is not None and weights_location(cfg, kwargs.get('cache_dir'))[0] == 'unpublished':
             raise PretrainedWeightsNotFoundError(missing_weights_message(cfg, None, kwargs.get('cache_dir')))
+        if cfg is not None and not (cfg.get('hf_hub_id') or cfg.get('url') or cfg.get('file')):
+            # a tag of no weights ('.untrained'): timm's "No pretrained weights exist for NAME" dropped the tag and
+            # named pretrained=False alone (trial 73b F4)
+            tagged = f"{variant}.{cfg['tag']}" if cfg.get('tag') else variant
+            raise PretrainedWeightsNotFoundError(
+                f'{tagged} has no pretrained weights (its pretrained cfg names no file, URL or Hub repo): build it '
+                f"with pretrained=False for random weights (smpconvnet's commands: --pretrained no; timm's scripts: "
+                f'without --pretrained)')
     try:
         yield
     except Exception as e:  # noqa: BLE001  (filtered just below)

@@ -1134,7 +1134,7 @@ def evaluate_pretrained(model_name: str, dataset: Optional[str] = None, split: s
         _refuse_other_channels(kwargs, plain.pretrained_cfg, deployed=not has_batchnorm(plain))
         raise
     except RuntimeError as e:
-        if 'No pretrained weights exist' not in str(e):
+        if 'has no pretrained weights (its pretrained cfg names no' not in str(e):
             raise
         # timm's words suggest pretrained=False, which makes no sense for an evaluation
         raise ValueError(f'{model_name} has no trained weights (an .untrained tag: the paper\'s configuration '

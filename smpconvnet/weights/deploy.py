@@ -327,6 +327,18 @@ def _describe(model: torch.nn.Module, source: str, what: str, untag: bool = True
     set_pretrained_cfg(model, dict(cfg, description=with_note(model.pretrained_cfg.get('description') or source, what)))
 
 
+def _features_error(deployed: torch.nn.Module, model: torch.nn.Module, x: torch.Tensor) -> float:
+    """The relative difference of the deployed model's features before the head (timm's ``forward_features``) from
+    the training form's on ``x``, in inference mode (0 for a model without them). The outputs alone can hide the
+    blocks: an untrained network's logits can be its classifier's bias to six digits whatever its blocks compute
+    (trial 73b: a random smpconvnet_t's hardly depend on the input)."""
+    if not callable(getattr(deployed, 'forward_features', None)) or \
+            not callable(getattr(model, 'forward_features', None)):
+        return 0.
+    with torch.inference_mode(), two_branch_eval(model):
+        return relative_error(deployed.forward_features(x), model.forward_features(x))
+
+
 def _refuse_tag_without_weights(src: str, source: str, pretrained: Any, verb: str) -> None:
     """Refuse a model named with its tag (``NAME.TAG``) whose weights ``load_model`` did not find under ``'auto'``
     (``source``: 'random weights (why)'): the name asks for the tag's weights, and the file would hold random ones
@@ -394,7 +406,7 @@ def reparameterize_to_folder(src: str, dst: str, force: bool = False, input_size
     with torch.inference_mode(), two_branch_eval(model):
         expected = model(x)
     with torch.inference_mode():
-        err = relative_error(deployed(x), expected)
+        err = max(relative_error(deployed(x), expected), _features_error(deployed, model, x))
     if not err <= EXPORT_TOLERANCE:
         raise RuntimeError(f'the deployed model differs from the training form by {err:.2e} relative')
     report: Dict[str, Any] = dict(source=source, max_rel_diff=err, dst=str(dst_path),
@@ -655,7 +667,8 @@ def export_model(src: str, out: str, fmt: str = 'onnx', force: bool = False,
     call = {} if lengths is None else {'lengths': lengths}
     with torch.inference_mode(), two_branch_eval(model):
         expected = deployed(x2, **call)
-        train_err = None if source_deployed else relative_error(expected, model(x2, **call))
+        train_err = None if source_deployed else max(relative_error(expected, model(x2, **call)),
+                                                     _features_error(deployed, model, x2) if not call else 0.)
     if train_err is not None and not train_err <= EXPORT_TOLERANCE:
         raise RuntimeError(f'the deployed model differs from the training form by {train_err:.2e} relative '
                            f'(tolerance {EXPORT_TOLERANCE:.0e}); nothing written')

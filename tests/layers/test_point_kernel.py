@@ -124,7 +124,8 @@ def test_only_the_stepping_optimizers_radii_are_touched():
 @pytest.mark.parametrize('kwargs,match', [
     (dict(ndim=4), '1, 2 or 3 dimensions'),
     (dict(n_points=0), 'n_points'),
-    (dict(r_min=0.), 'radius bounds'),
+    (dict(r_min=0.), 'r_min must be a finite number above 0'),
+    (dict(r_min=0.5, r_max=0.1), 'radius bounds'),
     (dict(coord_init='uniform'), 'coord_init'),
 ])
 def test_invalid_construction(kwargs, match):
@@ -259,16 +260,19 @@ def test_1d_sampling_takes_the_windowed_path_only_for_small_radii():
 
 
 def test_bad_arguments_are_refused_naming_them():
-    """Trial 73: a negative out_channels, a fractional n_points, a float size and a negative init_radius raised
-    torch's errors from deep inside (or, for the radius, were clamped to r_min without a word); a tuple size failed
-    on a list concatenation. Each names its argument now, and a tuple samples as the list does."""
+    """Trial 73: a negative out_channels, a fractional n_points, a float size, a negative init_radius, coord_std=0
+    and ndim=True raised torch's errors from deep inside (or, for the radius, were clamped to r_min without a word,
+    and ndim=True taken for 1); a tuple size failed on a list concatenation. Each names its argument now, and a tuple
+    samples as the list does."""
     kernel = PointKernel(16, 8)
     assert torch.equal(kernel((3, 5)), kernel([3, 5]))
     for build, message in ((lambda: PointKernel(4, -1), 'out_channels must be an integer of at least 1, got -1'),
                            (lambda: PointKernel(4.5, 4), 'n_points must be an integer of at least 1, got 4.5'),
                            (lambda: PointKernel(4, 4, in_channels=0), 'in_channels must be an integer'),
-                           (lambda: PointKernel(4, 4, init_radius=-1), 'init_radius must be a positive number'),
-                           (lambda: PointKernel(4, 4, init_radius=float('nan')), 'init_radius must be a positive'),
+                           (lambda: PointKernel(4, 4, init_radius=-1), 'init_radius must be a finite number above 0'),
+                           (lambda: PointKernel(4, 4, coord_std=0), 'coord_std must be a finite number above 0'),
+                           (lambda: PointKernel(4, 4, ndim=True), 'got ndim=True'),
+                           (lambda: PointKernel(4, 4, init_radius=float('nan')), 'init_radius must be a finite'),
                            (lambda: kernel([3.0, 3.0]), r'expected a kernel size of 2 integers, got \[3.0, 3.0\]')):
         with pytest.raises(ValueError, match=message):
             build()

@@ -670,3 +670,25 @@ def test_a_scripts_fixed_in_chans_does_not_adapt_a_checkpoint_of_other_channels(
     script.write_text(FAKE_ONNX_EXPORT_PY.replace("in_chans=3,", f"in_chans=3, **{arch!r},"))
     assert run_timm_script(str(script), [str(tmp_path / 'out.onnx'), '--checkpoint', str(SMALL_CKPT), '--num-classes',
                                          str(SMALL_KWARGS.get('num_classes', 1000))]) == 0, capsys.readouterr().err
+
+
+def test_a_scripts_refusal_names_no_smpconvnet_command_form_for_a_file(tmp_path, capsys):
+    """Trial 73b F2: a timm script's refusal of a recorded checkpoint of another shape ended in "load_model(F) builds
+    that model (a command: give it F)": no option of train.py or validate.py. There it says the file is for
+    smpconvnet's commands; smpconvnet's own commands still get "give it F"."""
+    out = tmp_path / 'out.pt'
+    script = tmp_path / 'validate.py'
+    script.write_text(f'OUT = {str(out)!r}\n' + FAKE_VALIDATE_PY)
+    small = dict(num_blocks=3, hidden_channels=8, n_points=6)
+    file = tmp_path / 'three.pth.tar'
+    torch.save({'state_dict': timm.create_model('smpconv_tcn_gunpoint', **small).state_dict(), 'epoch': 3,
+                'args': argparse.Namespace(model='smpconv_tcn_gunpoint', in_chans=1, input_size=None, gp=None,
+                                           num_classes=None, model_kwargs=small)}, file)
+    assert run_timm_script(str(script), ['--checkpoint', str(file), '--in-chans', '1', '--model-kwargs',
+                                         'num_blocks=2', 'hidden_channels=8', 'n_points=6']) == 1
+    err = ' '.join(capsys.readouterr().err.split())
+    assert 'records the model it was trained as' in err and 'give it' not in err, err
+    assert "not in a timm script, which builds its model from its options: smpconvnet's commands take the file" in err
+    assert main(['info', 'smpconv_tcn_gunpoint', '--model-kwargs', f'checkpoint_path={file}', 'num_blocks=2',
+                 'hidden_channels=8', 'n_points=6']) == 1
+    assert f'(a command: give it {file})' in ' '.join(capsys.readouterr().err.split())

@@ -1576,3 +1576,39 @@ def test_a_models_refusal_of_an_input_names_the_commands_option(tmp_path, capsys
     hint = shlex.split(re.search(r'strict_img_size=False \(a command: ([^)]+)\)', err).group(1))
     assert hint[1:] == ['layers=[1, 1, 2, 1]', 'channels=[16, 32, 64, 128]', 'strict_img_size=False'], hint
     assert main(words[:words.index('--model-kwargs')] + hint) == 0 and out.exists()
+
+
+def test_the_deployment_check_compares_the_features_the_logits_can_hide(tmp_path, monkeypatch):
+    """Trial 73b: an untrained network's logits can be its classifier's bias whatever its blocks compute, so reparam's
+    and export's check of the deployed form against the training form compared little. The features before the head
+    are compared too: a deployed block made wrong is refused even where the logits are the bias alone."""
+    import smpconvnet.weights.deploy as deploy_module
+    small = dict(layers=[1, 1, 2, 1], channels=[16, 32, 64, 128], num_classes=10)
+    model = randomize_bn(timm.create_model('smpconvnet_t', **small)).eval()
+    with torch.no_grad():
+        model.head.fc.weight.zero_()  # logits: the bias, for every input
+    write_model_folder(model, tmp_path / 'src', 'card', model_args=small)
+    real = deploy_module.deploy
+
+    def wrong(model, example=None):
+        deployed = real(model, example)
+        with torch.no_grad():
+            next(m for m in deployed.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1).weight.mul_(1.5)
+        return deployed
+    monkeypatch.setattr(deploy_module, 'deploy', wrong)
+    with pytest.raises(RuntimeError, match='the deployed model differs from the training form'):
+        reparameterize_to_folder(str(tmp_path / 'src'), str(tmp_path / 'dst'), input_size=(3, 64, 64), quiet=True)
+    with pytest.raises(RuntimeError, match='the deployed model differs from the training form'):
+        export_model(str(tmp_path / 'src'), str(tmp_path / 'm.onnx'), input_size=(3, 64, 64), quiet=True)
+    assert not (tmp_path / 'dst').exists() and not (tmp_path / 'm.onnx').exists()
+
+
+def test_a_tag_of_no_weights_asked_for_its_weights_names_the_way_to_random_ones(capsys):
+    """Trial 73b F4: `info smpconv_resnet_cifar10.untrained --pretrained yes` printed timm's "No pretrained weights exist
+    for smpconv_resnet_cifar10. Use `pretrained=False`", without its tag or the command's --pretrained no."""
+    assert main(['info', 'smpconv_resnet_cifar10.untrained', '--pretrained', 'yes']) == 1
+    err = ' '.join(capsys.readouterr().err.split())
+    assert 'smpconv_resnet_cifar10.untrained has no pretrained weights' in err and '--pretrained no' in err, err
+    assert main(['info', 'smpconv_resnet_cifar10.untrained', '--pretrained', 'no']) == 0
+    with pytest.raises(RuntimeError, match=r'smpconv_tcn_smnist.untrained has no pretrained weights .*pretrained=False'):
+        timm.create_model('smpconv_tcn_smnist', pretrained=True)
