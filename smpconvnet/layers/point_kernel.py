@@ -93,10 +93,11 @@ class PointKernel(nn.Module):
             dtype=None,
     ):
         super().__init__()
-        if isinstance(ndim, bool) or not isinstance(ndim, int) or ndim not in (1, 2, 3):
+        # (numbers.Integral: numpy's integers too, as nn.Conv2d takes them; trial 73c F1)
+        if isinstance(ndim, bool) or not isinstance(ndim, numbers.Integral) or ndim not in (1, 2, 3):
             raise ValueError(f'PointKernel supports 1, 2 or 3 dimensions, got ndim={ndim!r}')
         for name, value in (('n_points', n_points), ('out_channels', out_channels), ('in_channels', in_channels)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f'{name} must be an integer of at least 1, got {value!r}')
         for name, value in (('init_radius', init_radius), ('r_min', r_min), ('r_max', r_max),
                             ('coord_std', coord_std), ('weight_std', weight_std)):

@@ -158,6 +158,14 @@ def warn_new_classifier(src: str, model: torch.nn.Module, model_kwargs: Optional
         return  # (a checkpoint_path= file's classifier is loaded, of the model's size: a strict load)
     trained = model.pretrained_cfg.get('num_classes')
     wanted = (model_kwargs or {}).get('num_classes')
+    forced = ((model_kwargs or {}).get('pretrained_cfg_overlay') or {}).get('num_classes')
+    if isinstance(forced, int) and forced < 0:
+        # (timm's train.py --pretrained-path overlay: a new classifier whatever the counts; trial 73c F2, unsaid)
+        warnings.warn(f'{src} built with num_classes={forced} in its pretrained_cfg_overlay (what timm\'s train.py '
+                      f'--pretrained-path sets to train a new classifier): the classifier is new and initialised at '
+                      f'random; leave num_classes out of the overlay to {verb[:-1]} the trained one',
+                      UserWarning, stacklevel=caller_stacklevel())
+        return
     if wanted and trained and wanted != trained:
         warnings.warn(f'{src} built with num_classes={wanted}: its weights classify {trained} classes, so the '
                       f'classifier is new and initialised at random (num_classes={trained} {verb} the trained one; '

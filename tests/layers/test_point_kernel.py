@@ -266,6 +266,9 @@ def test_bad_arguments_are_refused_naming_them():
     samples as the list does."""
     kernel = PointKernel(16, 8)
     assert torch.equal(kernel((3, 5)), kernel([3, 5]))
+    # numpy's integers are integers (trial 73c F1: refused for a while, as models built from np.int64 widths were)
+    import numpy as np
+    assert PointKernel(np.int64(16), np.int32(8), ndim=np.int64(2)).weights.shape == (8, 1, 16)
     for build, message in ((lambda: PointKernel(4, -1), 'out_channels must be an integer of at least 1, got -1'),
                            (lambda: PointKernel(4.5, 4), 'n_points must be an integer of at least 1, got 4.5'),
                            (lambda: PointKernel(4, 4, in_channels=0), 'in_channels must be an integer'),

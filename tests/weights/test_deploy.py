@@ -1612,3 +1612,19 @@ def test_a_tag_of_no_weights_asked_for_its_weights_names_the_way_to_random_ones(
     assert main(['info', 'smpconv_resnet_cifar10.untrained', '--pretrained', 'no']) == 0
     with pytest.raises(RuntimeError, match=r'smpconv_tcn_smnist.untrained has no pretrained weights .*pretrained=False'):
         timm.create_model('smpconv_tcn_smnist', pretrained=True)
+
+
+def test_deploying_with_the_pretrained_path_overlay_warns_of_its_new_classifier(tmp_path):
+    """Trial 73c F2: `reparam` / `export` with train.py --pretrained-path's overlay (num_classes=-1 beside the file)
+    deployed a random classifier with no warning, where num_classes= of another count warns."""
+    file = tmp_path / 'gunpoint.safetensors'
+    shutil.copyfile(WEIGHTS_DIR / 'smpconv_tcn_gunpoint.aeon' / 'model.safetensors', file)
+    overlay = dict(file=str(file), num_classes=-1, input_size=[1, 1, 150])
+    with pytest.warns(UserWarning, match=r"num_classes=-1 in its pretrained_cfg_overlay .*the classifier is new and "
+                                         r"initialised at random; leave num_classes out of the overlay to deploy"):
+        reparameterize_to_folder('smpconv_tcn_gunpoint', str(tmp_path / 'new'), quiet=True,
+                                 model_kwargs=dict(pretrained_cfg_overlay=overlay))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', UserWarning)
+        reparameterize_to_folder('smpconv_tcn_gunpoint', str(tmp_path / 'kept'), quiet=True, model_kwargs=dict(
+            pretrained_cfg_overlay={k: v for k, v in overlay.items() if k != 'num_classes'}))
