@@ -272,8 +272,10 @@ class PointKernel(nn.Module):
         size = list(size)  # (a tuple too)
         if not torch.jit.is_scripting():
             for k in size:  # (not an int check: under torch.fx or tracing a size may be a graph value)
-                if isinstance(k, (bool, float)):
+                if isinstance(k, bool) or isinstance(k, numbers.Real) and not isinstance(k, numbers.Integral):
                     raise ValueError(f'expected a kernel size of {self.ndim} integers, got {size}')
+                if isinstance(k, numbers.Integral) and k < 1:  # (numpy's too: trial 73c F5, an empty kernel)
+                    raise ValueError(f'kernel size must be positive along every axis, got {size}')
         dtype = self._compute_dtype()
         coords = self.coords.to(dtype)
         # L1 distance is a sum over axes, so build it from per-axis distances by broadcasting instead of

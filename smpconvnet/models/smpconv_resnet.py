@@ -159,6 +159,8 @@ class SMPConv2d(nn.Module):
     ):
         dd = dict(device=device, dtype=dtype)
         super().__init__()
+        if kernel_size % 2 == 0:  # ('same' padding: an even kernel failed on a shape, trial 73c F5)
+            raise ValueError(f"kernel_size must be odd (a 'same' convolution), got {kernel_size}")
         self.kernel_size = kernel_size
         self.use_fft = use_fft
         self.kernel = PointKernel(

@@ -269,6 +269,10 @@ def test_bad_arguments_are_refused_naming_them():
     # numpy's integers are integers (trial 73c F1: refused for a while, as models built from np.int64 widths were)
     import numpy as np
     assert PointKernel(np.int64(16), np.int32(8), ndim=np.int64(2)).weights.shape == (8, 1, 16)
+    assert torch.equal(kernel((np.int64(3), 5)), kernel([3, 5]))
+    for size in ((np.int64(0), 3), (np.float32(5), 7)):  # (an empty kernel, and linspace's TypeError: trial 73c F5)
+        with pytest.raises(ValueError, match='kernel size'):
+            kernel(size)
     for build, message in ((lambda: PointKernel(4, -1), 'out_channels must be an integer of at least 1, got -1'),
                            (lambda: PointKernel(4.5, 4), 'n_points must be an integer of at least 1, got 4.5'),
                            (lambda: PointKernel(4, 4, in_channels=0), 'in_channels must be an integer'),

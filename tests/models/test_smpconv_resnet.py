@@ -264,3 +264,12 @@ def test_a_size_hint_keeps_the_pooling_the_head_shows(deployed):
 def test_bad_configuration(kwargs, match):
     with pytest.raises(ValueError, match=match):
         timm.create_model('smpconv_resnet_cifar10', **kwargs)
+
+
+def test_an_even_kernel_is_refused_naming_it():
+    """Trial 73c F5: SMPConv2d with an even kernel (a 'same' convolution) failed on a shape in its forward ("size of
+    tensor a (9) must match ... (8)"); it is refused when built, naming kernel_size."""
+    from smpconvnet.models.smpconv_resnet import SMPConv2d
+    with pytest.raises(ValueError, match="kernel_size must be odd .*got 4"):
+        SMPConv2d(3, 5, 4, n_points=6, init_radius=0.1, coord_std=0.3)
+    assert SMPConv2d(3, 5, 5, n_points=6, init_radius=0.1, coord_std=0.3)(torch.randn(1, 3, 8, 8)).shape == (1, 5, 8, 8)
