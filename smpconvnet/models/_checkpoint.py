@@ -1241,7 +1241,7 @@ def record_loaded_classes(filter_fn: Callable, features_only: bool = False) -> C
         if isinstance(cfg.get('num_classes'), int) and cfg['num_classes'] < 0:
             # timm's train.py --pretrained-path overlays num_classes=-1 to force a new classifier, which timm's own
             # models get whatever the file's count (trial 72b #3: the file's count recorded here kept its head);
-            # left for timm to drop, the file's count said after the build (new_classifier_said)
+            # left for timm to drop, the file's count said after the build (settle_new_classifier)
             if record is not None:
                 record.new_classifier, record.weights_classes = True, rows
             return state_dict

@@ -1124,21 +1124,21 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
     if pretrained and file is None:
         cfg = _resolved_cfg(variant, kwargs)
         named = (cfg or {}).get('file')
+        tagged = f"{variant}.{cfg['tag']}" if cfg and cfg.get('tag') else variant
         if (named and cfg.get('source') != 'hf-hub' and not Path(named).exists()
                 and Path(named).resolve().parent.parent != WEIGHTS_DIR.resolve()):
             # a file the user named is the only source timm reads (a missing shipped file falls back to the Hub):
             # not a cache or Hub matter
-            tagged = f"{variant}.{cfg['tag']}" if cfg.get('tag') else variant
             raise PretrainedWeightsNotFoundError(
                 f'pretrained weights for {tagged}: no such file {named} (the pretrained_cfg file, as '
                 f'pretrained_cfg_overlay=dict(file=...) sets it); give the path of an existing weights file')
+        kind = weights_location(cfg, kwargs.get('cache_dir'))[0] if cfg is not None else None
         # known not to exist: without a network, huggingface_hub's retries would take about 30 s to say so
-        if cfg is not None and weights_location(cfg, kwargs.get('cache_dir'))[0] == 'unpublished':
+        if kind == 'unpublished':
             raise PretrainedWeightsNotFoundError(missing_weights_message(cfg, None, kwargs.get('cache_dir')))
-        if cfg is not None and not (cfg.get('hf_hub_id') or cfg.get('url') or cfg.get('file')):
+        if kind == 'none':
             # a tag of no weights ('.untrained'): timm's "No pretrained weights exist for NAME" dropped the tag and
             # named pretrained=False alone (trial 73b F4)
-            tagged = f"{variant}.{cfg['tag']}" if cfg.get('tag') else variant
             raise PretrainedWeightsNotFoundError(
                 f'{tagged} has no pretrained weights (its pretrained cfg names no file, URL or Hub repo): build it '
                 f"with pretrained=False for random weights (smpconvnet's commands: --pretrained no; timm's scripts: "

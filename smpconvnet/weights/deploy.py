@@ -28,7 +28,7 @@ from ..layers.conv_backends import conv_backend
 from ..models import (SMPConvTCN, SMPConvTCNEnsemble, adapted_back_message, adapted_channels_note, command_option,
                       describes_trained_weights, has_batchnorm, kernels_span_the_input, new_classifier_note,
                       said_contradicted_length, said_length_not_recorded, stated_length_option, tag_in_chans_option,
-                      tagged_name, trained_at, two_branch_eval, weights_channels, with_note)
+                      tagged_name, trained_at, two_branch_eval, weights_channels, weights_location, with_note)
 from .folders import (TRAINED_WITH_KEY, cfg_trained_length, check_not_managed, foreign_to_model_folder,
                       local_paths_to_names, model_card, print_step, set_pretrained_cfg,
                       with_channels, write_model_folder)
@@ -360,7 +360,7 @@ def _refuse_tag_without_weights(src: str, source: str, pretrained: Any, verb: st
         return
     name, tag = split_model_name_tag(src)
     cfg = get_pretrained_cfg(src) if tag and is_model(name) else None
-    if cfg is None or not (cfg.hf_hub_id or cfg.url or cfg.file):  # (a tag of no weights: '.untrained')
+    if cfg is None or weights_location(cfg.to_dict())[0] == 'none':  # (a tag of no weights: '.untrained')
         return
     why = source[len('random weights ('):-1] if source.endswith(')') else source
     raise ValueError(f'{src} names the weights of its tag, which are not available ({why}): {verb} would write random '
