@@ -173,6 +173,7 @@ _CENTRED_SHIFT_ROUND = ('A later round (`--candidates {}`) added {}, after the c
 # FCN (Wang, Yan & Oates 2017): three centred layers of 128-256-128 channels with 8-, 5- and 3-step kernels, mean
 # pooling; the grids' widest network had 64 channels
 _FCN_WIDTH = ['hidden_channels=128']
+_DIFF = ['first_difference=true']  # model kwargs: the series and its first difference (MultiRocket's second view)
 _FCN_ROUND = ('A later round (`--candidates {}`) added centred 9-tap kernels (FCN\'s first layer reads 8 steps) with '
               'mean pooling and 200 epochs, with 32 channels and with FCN\'s 128 (`same_k9_fcn_e200`): the grid\'s '
               'widest network had had 64.')
@@ -422,7 +423,10 @@ DATASETS = {
                                   'same_k33_shift_warp_b4_e1500': _short(33) + _CENTRED + _SHIFT + _WARP
                                   + _FCN_SCHEDULE,
                                   'same_k33_shift_ema999_b4_e1500': _short(33) + _CENTRED + _SHIFT + _EMA
-                                  + ['--model-ema-decay', '0.999'] + _FCN_SCHEDULE},
+                                  + ['--model-ema-decay', '0.999'] + _FCN_SCHEDULE,
+                                  'last_e200_diff': _POOL_GRID['last'] + _DIFF + _LONG,
+                                  'same_k33_shift_b4_e1500_diff': _short(33) + _CENTRED + _DIFF + _SHIFT
+                                  + _FCN_SCHEDULE},
                       repeated_note='This check (`--split-seeds 1 2`; its seeds and rule written down before its '
                                     'runs) followed the FCN-regime round: `same_k33_shift_b4_e1500` had held out 33 '
                                     'of the 36 series, level with the chosen `last_e200` (listed first, which kept '

@@ -70,7 +70,8 @@ def _print_info(info: Dict[str, Any]):
         print(f"  kernels:     {'causal' if seq['causal'] else 'centred'}, {taps}; pooling "
               f"{seq['global_pool'] or 'none (per-step outputs)'}"
               + (f"; every series zero-padded to {seq['zero_pad_to']} steps (longer ones refused)"
-                 if seq['zero_pad_to'] is not None else ''))
+                 if seq['zero_pad_to'] is not None else '')
+              + ('; reads each series and its first difference' if seq.get('first_difference') else ''))
     if info.get('model_args'):
         print(f"  model args:  {json.dumps(info['model_args'])}")
     print('  pretrained_cfg:')

@@ -150,11 +150,12 @@ register_notrace_function(to_input_layout)
 
 
 def _setstate_causal(module: nn.Module, state: Dict[str, Any]):
-    """``__setstate__`` of the classes that gained ``causal`` (and ``zero_pad_to``): a model saved whole
-    (``torch.save(model)``) before the centred variant existed was causal and read true lengths."""
+    """``__setstate__`` of the classes that gained ``causal`` (and ``zero_pad_to``, ``first_difference``): a model
+    saved whole (``torch.save(model)``) before the centred variant existed was causal and read true lengths."""
     state.setdefault('causal', True)
-    if isinstance(module, SMPConvTCN):
+    if isinstance(module, (SMPConvTCN, SMPConvTCNEnsemble)):
         state.setdefault('zero_pad_to', None)  # added later still: such a model read true lengths
+        state.setdefault('first_difference', False)  # and later: it read the series alone
     nn.Module.__setstate__(module, state)
 
 
@@ -523,6 +524,12 @@ def check_input(
 
 
 @register_notrace_function
+def with_first_difference(x: torch.Tensor) -> torch.Tensor:
+    """``[B, C, L]`` -> ``[B, 2C, L]``: the series, then its first difference ``dx_t = x_t - x_{t-1}`` with
+    ``dx_0 = 0`` (step t reads steps t-1 and t only: causal). MultiRocket's difference view (Tan et al., 2022)."""
+    return torch.cat([x, torch.cat([torch.zeros_like(x[:, :, :1]), x[:, :, 1:] - x[:, :, :-1]], dim=2)], dim=1)
+
+
 def zero_pad_input(x: torch.Tensor, lengths: Optional[torch.Tensor], length: int) -> torch.Tensor:
     """``x`` [B, C, L] with every series' steps from ``lengths[b]`` on set to 0, right-padded with zeros to ``length``
     steps: a variable-length batch as MiniRocket and other fixed-length methods read it (the zero padding is part of
@@ -762,12 +769,18 @@ class SMPConvTCN(nn.Module):
             the padding part of the input, as MiniRocket reads a zero-padded variable-length set (so a series'
             length is visible to the model): ``lengths`` only zero each series' steps after its end, shorter input
             is padded to N, every step of the N is convolved, normalised and pooled. No ``timestamps``.
+        first_difference: False (default): the blocks read the series. True: they read the series and its first
+            difference, ``2 * in_chans`` channels (``dx_t = x_t - x_{t-1}``, ``dx_0 = 0``: causal, so streaming is
+            kept), the extra view of the input that MultiRocket adds to MiniRocket's (Tan, Dempster, Bergmeir & Webb,
+            "MultiRocket: multiple pooling operators and transformations for fast and effective time series
+            classification", 2022). The input is still ``[B, in_chans, L]``. No ``timestamps`` (a difference of
+            irregular observations is not a rate).
         img_size: accepted for timm's builder (fixed-input-size cfgs) and unused: ``zero_pad_to`` sets the length.
 
     Raises:
         ValueError: non-positive sizes, a ``kernel_length`` below 2 (or even, or below 3, when centred), an even
-            ``small_kernel_size`` when centred, an unknown ``global_pool``, a ``causal`` that is not a bool, a
-            ``zero_pad_to`` that is not a positive int (or None).
+            ``small_kernel_size`` when centred, an unknown ``global_pool``, a ``causal`` or ``first_difference`` that is
+            not a bool, a ``zero_pad_to`` that is not a positive int (or None).
     """
     __setstate__ = _setstate_causal
     # Python-side bookkeeping, not part of a TorchScript model
@@ -794,6 +807,7 @@ class SMPConvTCN(nn.Module):
             drop_rate: float = 0.,
             causal: bool = True,
             zero_pad_to: Optional[int] = None,
+            first_difference: bool = False,
             img_size: Any = None,
             device=None,
             dtype=None,
@@ -813,7 +827,7 @@ class SMPConvTCN(nn.Module):
                      small_kernel_size=small_kernel_size)
         check_rates(dropout=dropout, input_dropout=input_dropout, drop_rate=drop_rate)
         in_chans, num_classes = check_io_counts(in_chans, num_classes)
-        for name, value in (('causal', causal), ('bias', bias)):
+        for name, value in (('causal', causal), ('bias', bias), ('first_difference', first_difference)):
             if not isinstance(value, bool):  # (a string 'false' would be truthy: another network, silently)
                 raise ValueError(f'{name} must be True or False, got {value!r}')
         if not causal and small_kernel_size % 2 == 0:
@@ -845,6 +859,11 @@ class SMPConvTCN(nn.Module):
             # in the state dict, so that a centred checkpoint and a causal model (same shapes, other outputs) do not
             # load into each other: strict loading reports it, checkpoint_filter_fn says which model fits
             self.register_buffer('centred', torch.ones((), dtype=torch.bool, device=device))
+        self.first_difference = first_difference
+        if first_difference:
+            # in the state dict, as 'centred': the blocks of a C-channel model reading differences have the shapes of
+            # a 2C-channel model's
+            self.register_buffer('first_differenced', torch.ones((), dtype=torch.bool, device=device))
         self.num_features = self.head_hidden_size = hidden_channels
         self.grad_checkpointing = False
         self.input_drop = nn.Dropout(input_dropout)
@@ -852,7 +871,8 @@ class SMPConvTCN(nn.Module):
         blocks = []
         for i in range(num_blocks):
             blocks.append(SMPTCNBlock(
-                in_chans if i == 0 else hidden_channels, hidden_channels, n_points, init_radius, coord_std,
+                in_chans * (2 if first_difference else 1) if i == 0 else hidden_channels, hidden_channels, n_points,
+                init_radius, coord_std,
                 small_kernel_size=small_kernel_size, bias=bias, dropout=dropout, r_min=r_min,
                 kernel_length=kernel_length, use_fft=use_fft, causal=causal, **dd))
         self.blocks = nn.Sequential(*blocks)
@@ -1128,7 +1148,14 @@ class SMPConvTCN(nn.Module):
                 raise ValueError(
                     f'timestamps need the true lengths, but this model reads its input zero-padded to {pad_to} steps '
                     f'(zero_pad_to={pad_to}): pass x, and lengths for a right-padded batch')
-            return self.input_drop(zero_pad_input(x, lengths, pad_to)), None, None
+            x = zero_pad_input(x, lengths, pad_to)
+            if self.first_difference:
+                x = with_first_difference(x)
+            return self.input_drop(x), None, None
+        if timestamps is not None and self.first_difference:
+            raise ValueError(
+                'timestamps: this model reads its input with its first difference (first_difference=True), which '
+                'needs regular steps: pass x (and lengths for a right-padded batch) without timestamps')
         positions: Optional[_TimePositions] = None
         if timestamps is not None and not self.causal:
             raise ValueError(
@@ -1142,6 +1169,10 @@ class SMPConvTCN(nn.Module):
             # the padding zeroed (where, not *: NaN * 0 is NaN): an FFT convolution mixes every step of its input,
             # so NaN, inf or huge padding would reach the valid steps of a causal model too
             x = torch.where(mask, x, torch.zeros_like(x))
+        if self.first_difference:
+            x = with_first_difference(x)
+            if mask is not None:  # (the step after a series' end holds minus its last value: padding, zeroed)
+                x = torch.where(mask, x, torch.zeros_like(x))
         return self.input_drop(x), positions, mask
 
     def forward_features(
@@ -1399,17 +1430,20 @@ def _shape_arg_values(sd: Dict[str, torch.Tensor], model: nn.Module) -> Tuple[Di
     w, head = sd.get('blocks.0.conv1.smp.kernel.weights'), sd.get('head.weight')
     static, small = sd.get('blocks.0.conv1.weight'), sd.get('blocks.0.conv1.small.weight')
     args = {'num_blocks': len({int(k.split('.')[1]) for k in sd if k.startswith('blocks.')})}
+    read = 2 if 'first_differenced' in sd else 1  # (the blocks read the series and its difference: 2C channels)
     if w is not None:
-        args.update(hidden_channels=w.shape[0], in_chans=w.shape[1], n_points=w.shape[2])
+        args.update(hidden_channels=w.shape[0], in_chans=w.shape[1] // read, n_points=w.shape[2])
         if small is not None:
             args['small_kernel_size'] = small.shape[-1]
         args['bias'] = 'blocks.0.conv1.smp.bias' in sd
     elif static is not None:
-        args.update(hidden_channels=static.shape[0], in_chans=static.shape[1])
+        args.update(hidden_channels=static.shape[0], in_chans=static.shape[1] // read)
     if head is not None:
         args['num_classes'] = head.shape[0]
     if 'centred' in sd or not model.causal:  # (the marker of centred kernels: a model of the other kind refuses them)
         args['causal'] = 'centred' not in sd
+    if 'first_differenced' in sd or model.first_difference:
+        args['first_difference'] = 'first_differenced' in sd
     members = _ENSEMBLE_MEMBERS.get()
     if members:  # (a member's part, filtered for an ensemble: the hint builds the ensemble)
         args['num_members'] = members
@@ -1460,11 +1494,30 @@ def _describe(sd: Dict[str, torch.Tensor]) -> str:
     w = sd.get('blocks.0.conv1.smp.kernel.weights')
     if w is None:
         return f'{len(blocks)} blocks'
+    if 'first_differenced' in sd:  # (the blocks read 2C channels: C of the series, C of its difference)
+        return (f'{len(blocks)} blocks, {w.shape[0]} hidden channels, {w.shape[1] // 2} input channels and their '
+                f'first differences, {w.shape[2]} points')
     return f'{len(blocks)} blocks, {w.shape[0]} hidden channels, {w.shape[1]} input channels, {w.shape[2]} points'
 
 
 # the tensors whose dim 1 is the input channels (the first block's SMP kernel, small kernel and 1x1 shortcut)
 _INPUT_CHANNEL_KEYS = ('blocks.0.conv1.smp.kernel.weights', 'blocks.0.conv1.small.weight', 'blocks.0.shortcut.weight')
+
+
+def _adapt_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str, torch.Tensor],
+                          differenced: bool) -> Dict[str, torch.Tensor]:
+    # in_chans= of other weights' (adapt_input_channels); a first-difference network's first layer reads
+    # [x_1..x_C, dx_1..dx_C]: the series' half and the difference's half are adapted apart, each as timm adapts a
+    # first conv (repeated as one tensor, the halves would mix: x_1, .., x_C, dx_1 read where x_(C+1) is)
+    if not differenced:
+        return adapt_input_channels(state_dict, model_sd, _INPUT_CHANNEL_KEYS, 'head.weight')
+
+    def half(sd, i):
+        return {k: (v.chunk(2, dim=1)[i] if k in _INPUT_CHANNEL_KEYS else v) for k, v in sd.items()}
+    halves = [adapt_input_channels(half(state_dict, i), half(model_sd, i), _INPUT_CHANNEL_KEYS, 'head.weight')
+              for i in (0, 1)]
+    return dict(halves[0], **{k: torch.cat([halves[0][k], halves[1][k]], dim=1)
+                              for k in _INPUT_CHANNEL_KEYS if k in halves[0]})
 
 
 def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[str, torch.Tensor]:
@@ -1522,6 +1575,15 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
     mismatch = zero_padding_mismatch(state_dict.get('zero_padded_to'), model.zero_pad_to)
     if mismatch:
         raise ValueError(f'checkpoint: {mismatch}')
+    if ('first_differenced' in state_dict) != model.first_difference and any(
+            k.startswith('blocks.') for k in state_dict):
+        # a C-channel model reading differences has the shapes of a 2C-channel one: loaded, the weights would read
+        # the wrong channels without an error
+        want = 'first_differenced' in state_dict
+        reads = {True: 'each series and its first difference', False: 'the series alone'}
+        raise ValueError(
+            f'checkpoint: its network reads {reads[want]} (first_difference={want}), this model {reads[not want]}: '
+            f'create it with first_difference={want} (the model that matches: {_shape_args(state_dict, model)})')
     if is_deployed_state_dict(state_dict, 'blocks.0.conv1.weight'):
         if has_batchnorm(model):
             model.reparameterize(length=_deployed_length(state_dict, model))
@@ -1557,7 +1619,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
         raise ValueError(
             f'checkpoint is an SMP-TCN with {_describe(state_dict)}, the model has {_describe(model_sd)}{detail}; '
             f'create the model that matches: {_shape_args(state_dict, model)}')
-    state_dict = adapt_input_channels(state_dict, model_sd, _INPUT_CHANNEL_KEYS, 'head.weight')
+    state_dict = _adapt_input_channels(state_dict, model_sd, model.first_difference)
     if 'blocks.0.shortcut.weight' in state_dict and 'blocks.0.shortcut.weight' not in model_sd \
             and 'blocks.0.conv1.small.weight' in model_sd:
         # in_chans equal to the width: the first block adds its input unchanged (no 1 x 1 shortcut, as the TCN of Bai
@@ -1618,6 +1680,7 @@ class SMPConvTCNEnsemble(nn.Module):
         self.kernel_length = first.kernel_length
         self.causal = first.causal
         self.zero_pad_to = first.zero_pad_to
+        self.first_difference = first.first_difference
         self.member_features = first.num_features
         self.num_features = self.head_hidden_size = first.num_features * num_members
         self.grad_checkpointing = False

@@ -97,7 +97,7 @@ def model_info(spec: str, input_size: Optional[Sequence[int]] = None, pretrained
     if hasattr(unit, 'causal') and hasattr(unit, 'kernel_length'):
         # a sequence model: what its convolutions read (two models of one shape differ in these alone)
         info['sequence'] = {k: getattr(unit, k, None) for k in ('causal', 'kernel_length', 'global_pool',
-                                                                 'zero_pad_to')}
+                                                                 'zero_pad_to', 'first_difference')}
         if kernels_span_the_input(model) and getattr(model, 'is_deployed', False):
             info['sequence']['deployed_length'] = unit.seq_len  # whole-input kernels fused for this length only
     t0 = time.perf_counter()

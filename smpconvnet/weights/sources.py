@@ -320,6 +320,8 @@ def _shape_args(family: str, state_dict: Dict[str, Any]) -> Dict[str, Any]:
             args.update(causal=False)
         if 'zero_padded_to' in state_dict:  # a zero-padding model's marker (SMPConvTCN(zero_pad_to=N)), likewise
             args.update(zero_pad_to=int(state_dict['zero_padded_to']))
+        if 'first_differenced' in state_dict:  # SMPConvTCN(first_difference=True): the blocks read 2C channels
+            args.update(in_chans=weights.shape[1] // 2, first_difference=True)
     else:
         args.update(stem_channels=weights.shape[0], block_channels=[
             state_dict[f'{prefix.format(i)}.smp.kernel.weights'].shape[0] for i in blocks])

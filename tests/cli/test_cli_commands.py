@@ -89,7 +89,17 @@ def test_info_says_what_a_sequence_models_kernels_read(tmp_path, capsys):
     assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--json', '--model-kwargs',
                  'zero_pad_to=160', 'global_pool="max"']) == 0
     assert json.loads(capsys.readouterr().out)['sequence'] == dict(causal=True, kernel_length=None,
-                                                                   global_pool='max', zero_pad_to=160)
+                                                                   global_pool='max', zero_pad_to=160,
+                                                                   first_difference=False)
+    # a model reading each series and its first difference: said of it, and of its deployed folder
+    assert main(['reparam', 'smpconv_tcn_gunpoint', str(tmp_path / 'diff'), '--pretrained', 'no', '--model-kwargs',
+                 'first_difference=true']) == 0
+    capsys.readouterr()
+    for args in (['smpconv_tcn_gunpoint', '--pretrained', 'no', '--model-kwargs', 'first_difference=true'],
+                 [str(tmp_path / 'diff')]):
+        assert main(['info'] + args) == 0
+        line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith('  kernels:'))
+        assert line.endswith('; pooling avg; reads each series and its first difference'), line
     assert main(['reparam', 'smpconv_tcn_pickupgesturewiimotez.aeon', str(tmp_path / 'deployed')]) == 0
     capsys.readouterr()
     assert main(['info', str(tmp_path / 'deployed')]) == 0
