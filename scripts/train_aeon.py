@@ -574,7 +574,11 @@ DATASETS = {
                                                 'avg_mixup_p15_e200': _POOL_GRID['avg'] + ['n_points=15'] + _MIXUP
                                                 + _LONG,
                                                 'avg_mixup_p15_b16_e1500': _POOL_GRID['avg'] + ['n_points=15']
-                                                + _MIXUP + _FCN_SCHEDULE_16},
+                                                + _MIXUP + _FCN_SCHEDULE_16,
+                                                'avg_mixup_p15_diff': _POOL_GRID['avg'] + ['n_points=15'] + _DIFF
+                                                + _MIXUP,
+                                                'avg_mixup_p15_b16_e1500_diff': _POOL_GRID['avg'] + ['n_points=15']
+                                                + _DIFF + _MIXUP + _FCN_SCHEDULE_16},
                            note=_later_round_note('363/370 (zero-padded MiniRocket: 364)', '64 channels '
                                                   '(`--candidates avg_wide`) were added as a second round, an '
                                                   'ensemble of 5 seeds of the chosen candidate (`--candidates '

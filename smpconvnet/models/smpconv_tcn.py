@@ -483,6 +483,7 @@ class SMPTCNBlock(nn.Module):
 @register_notrace_function
 def check_input(
         x: torch.Tensor, in_chans: int, kernel_length: Optional[int] = None, timestamps_given: bool = False,
+        first_difference: bool = False,
 ) -> torch.Tensor:
     """``x``, or a ``ValueError`` for a sequence batch SMPConvTCN cannot take (shape, channels, length); a leaf of
     torch.fx graphs, compiled under TorchScript. The models use what it returns, so torch.fx feature extractors
@@ -505,6 +506,11 @@ def check_input(
             raise ValueError(
                 f'SMPConvTCN was built for {in_chans} input channels, got {x.shape[1]} (input shape {list(x.shape)}, '
                 f'expected [B, {in_chans}, L]); for a [B, L, C] batch pass x.transpose(1, 2)')
+        if first_difference and x.shape[1] == 2 * in_chans:  # (the series with its difference, computed outside)
+            raise ValueError(
+                f'SMPConvTCN was built for {in_chans} input channels, got {x.shape[1]} (input shape {list(x.shape)}); '
+                f'it computes the first difference itself (first_difference=True): pass the {in_chans} channels of '
+                f'the series alone, [B, {in_chans}, L]')
         raise ValueError(
             f'SMPConvTCN was built for {in_chans} input channels, got {x.shape[1]} (input shape {list(x.shape)}, '
             f'expected [B, {in_chans}, L]); create the model with in_chans={x.shape[1]} to change it')
@@ -891,6 +897,14 @@ class SMPConvTCN(nn.Module):
         if mismatch:
             error_msgs.append(mismatch)
             return  # the marker keeps this model's N (torch raises once every module has been visited)
+        differenced = prefix + 'first_differenced' in state_dict
+        if differenced != self.first_difference and any(k.startswith(prefix + 'blocks.') for k in state_dict):
+            # (strict=False too: the blocks of C channels read with their differences fit a 2C-channel model)
+            error_msgs.append(f'the weights were trained {"with" if differenced else "without"} the first difference '
+                              f'of the series (first_difference={differenced}), this model '
+                              f'{"without" if differenced else "with"} it (the same shapes, other outputs): create it '
+                              f'with first_difference={differenced}')
+            return
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
 
@@ -1136,7 +1150,7 @@ class SMPConvTCN(nn.Module):
                 f'SMPConvTCN expects a batch of sequences [B, {self.in_chans}, L] (a tensor), got {type(x).__name__}')
         # a model that pads its input takes any length up to zero_pad_to, as a fixed kernel length does
         x = check_input(x, self.in_chans, self.kernel_length if self.zero_pad_to is None else self.zero_pad_to,
-                        timestamps is not None)
+                        timestamps is not None, self.first_difference)
         if torch.jit.is_scripting():
             if lengths is not None:
                 check_lengths(x, lengths)
@@ -1574,7 +1588,7 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
             f'causal={not model.causal}{taps}{fit}')
     mismatch = zero_padding_mismatch(state_dict.get('zero_padded_to'), model.zero_pad_to)
     if mismatch:
-        raise ValueError(f'checkpoint: {mismatch}')
+        raise ValueError(f'checkpoint does not fit: {mismatch}')
     if ('first_differenced' in state_dict) != model.first_difference and any(
             k.startswith('blocks.') for k in state_dict):
         # a C-channel model reading differences has the shapes of a 2C-channel one: loaded, the weights would read
@@ -1582,8 +1596,9 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
         want = 'first_differenced' in state_dict
         reads = {True: 'each series and its first difference', False: 'the series alone'}
         raise ValueError(
-            f'checkpoint: its network reads {reads[want]} (first_difference={want}), this model {reads[not want]}: '
-            f'create it with first_difference={want} (the model that matches: {_shape_args(state_dict, model)})')
+            f'checkpoint of a network that reads {reads[want]} (first_difference={want}), this model {reads[not want]} '
+            f'(the same shapes, other outputs): create it with first_difference={want} (the model that matches: '
+            f'{_shape_args(state_dict, model)})')
     if is_deployed_state_dict(state_dict, 'blocks.0.conv1.weight'):
         if has_batchnorm(model):
             model.reparameterize(length=_deployed_length(state_dict, model))
@@ -1625,9 +1640,11 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvTCN) -> Dict[
         # in_chans equal to the width: the first block adds its input unchanged (no 1 x 1 shortcut, as the TCN of Bai
         # et al. builds it), so the weights' shortcut has nowhere to go ("Unexpected key(s)" said nothing of why)
         width = model_sd['blocks.0.conv1.small.weight'].shape[0]
-        raise ValueError(f'the model\'s first block has no 1 x 1 shortcut (in_chans={width} equals its width, '
-                         f'hidden_channels), the checkpoint\'s has one: its weights cannot be adapted to {width} input '
-                         f'channels; choose another in_chans')
+        chans = (f'in_chans={width // 2}: its {width // 2} channels and their first differences (first_difference=True) '
+                 f'make {width}, its width' if model.first_difference else f'in_chans={width} equals its width')
+        raise ValueError(f'the model\'s first block has no 1 x 1 shortcut ({chans}, hidden_channels), the checkpoint\'s '
+                         f'has one: its weights cannot be adapted to {model.in_chans} input channels; choose another '
+                         f'in_chans')
     return state_dict
 
 

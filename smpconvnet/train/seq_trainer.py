@@ -1002,7 +1002,12 @@ def _repeated_first_layer_channels(model: nn.Module, cfg: Dict[str, Any]) -> Dic
             except AttributeError:
                 continue
             if isinstance(weight, torch.Tensor) and weight.dim() > 1:
-                period = repeated_input_channels(weight.detach())
+                if getattr(model, 'first_difference', False):
+                    # [series | difference]: each half adapted apart (the TCN's filter), so each repeats alone
+                    periods = {repeated_input_channels(half) for half in weight.detach().chunk(2, dim=1)}
+                    period = periods.pop() if len(periods) == 1 else None
+                else:
+                    period = repeated_input_channels(weight.detach())
                 if period:
                     found[candidate] = period
                 break

@@ -105,11 +105,11 @@ def test_weights_of_the_other_reading_do_not_load(tmp_path):
     model = diff_model()
     plain = SMPConvTCN(in_chans=4, num_classes=3, num_blocks=2, hidden_channels=8, kernel_length=16).double()
     with pytest.raises(ValueError, match='reads each series and its first difference \\(first_difference=True\\), '
-                                         'this model the series alone: create it with first_difference=True'):
+                                         'this model the series alone .*: create it with first_difference=True'):
         checkpoint_filter_fn(model.state_dict(), plain)
     with pytest.raises(ValueError, match='create it with first_difference=False'):
         checkpoint_filter_fn({k: v for k, v in plain.state_dict().items()}, diff_model(in_chans=4))
-    with pytest.raises(RuntimeError, match='first_differenced'):
+    with pytest.raises(RuntimeError, match='create it with first_difference=True'):
         plain.load_state_dict(model.state_dict())
     with pytest.raises(ValueError) as refusal:
         checkpoint_filter_fn(model.state_dict(), plain)
@@ -160,3 +160,50 @@ def test_models_saved_whole_before_the_option_still_run():
     x = torch.randn(2, 2, 30)
     with torch.no_grad():
         assert old.first_difference is False and rel_err(old(x), model(x)) == 0
+
+
+def test_refusals_name_the_file_and_what_to_build(tmp_path):
+    """Trial 74 #1, #3-#5: the marker's refusal through timm names the file and breaks the loop of a checkpoint_path
+    over pretrained weights; strict=False loading refuses too (the shapes fit); the shortcut refusal names the
+    in_chans asked for; [x, dx] given to the model is told to pass the series alone."""
+    import safetensors.torch
+    path = tmp_path / 'diff.safetensors'
+    safetensors.torch.save_file(timm.create_model('smpconv_tcn_gunpoint', first_difference=True).state_dict(),
+                                str(path))
+    with pytest.raises(ValueError, match=f'checkpoint_path for smpconv_tcn_gunpoint: {path} does not fit the model: '
+                                         'checkpoint of a network that reads each series and its first difference'):
+        timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(path))
+    with pytest.raises(ValueError, match='smpconv_tcn_gunpoint.aeon/model.safetensors does not fit.*create it with '
+                                         'first_difference=False.*pass pretrained=False to load it alone'):
+        timm.create_model('smpconv_tcn_gunpoint', pretrained=True, checkpoint_path=str(path), first_difference=True)
+    assert timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(path), first_difference=True)
+    diff = SMPConvTCN(in_chans=2, num_blocks=2, hidden_channels=8, first_difference=True)
+    plain = SMPConvTCN(in_chans=4, num_blocks=2, hidden_channels=8)
+    for model, weights, want in ((plain, diff, True), (diff, plain, False)):
+        with pytest.raises(RuntimeError, match=f'create it with first_difference={want}'):
+            model.load_state_dict(weights.state_dict(), strict=False)
+    with pytest.raises(ValueError, match='no 1 x 1 shortcut \\(in_chans=4: its 4 channels and their first differences '
+                                         '\\(first_difference=True\\) make 8, its width.*adapted to 4 input channels'):
+        checkpoint_filter_fn(diff.state_dict(), SMPConvTCN(in_chans=4, num_blocks=2, hidden_channels=8,
+                                                           first_difference=True))
+    with pytest.raises(ValueError, match='it computes the first difference itself \\(first_difference=True\\): pass '
+                                         'the 2 channels of the series alone'):
+        diff(with_first_difference(torch.randn(1, 2, 20)))
+
+
+def test_a_first_layer_adapted_and_back_is_told_by_its_halves(tmp_path, capsys):
+    """Trial 74 #2: weights of 3 channels adapted to 6 repeat each half ([x | dx]) with period 3, not the whole
+    first layer: evaluate-seq says so of a bare file, as of a plain model's."""
+    import safetensors.torch
+    from smpconvnet.cli import main
+    args = dict(num_blocks=2, hidden_channels=8)
+    for fd in (True, False):
+        three = timm.create_model('smpconv_tcn_basicmotions', in_chans=3, first_difference=fd, **args)
+        six = timm.create_model('smpconv_tcn_basicmotions', first_difference=fd, **args)
+        path = tmp_path / f'back6_{fd}.safetensors'
+        safetensors.torch.save_file(checkpoint_filter_fn(three.state_dict(), six), str(path))
+        assert main(['evaluate-seq', 'smpconv_tcn_basicmotions', '--model-kwargs',
+                     f'pretrained_cfg_overlay={{"file": "{path}"}}', 'num_blocks=2', 'hidden_channels=8',
+                     f'first_difference={fd}']) == 0
+        err = capsys.readouterr().err
+        assert 'first layer repeats the weights of its first 3 input channel(s) over its 6, exactly' in err, err
