@@ -1,8 +1,8 @@
 """Argument types shared by several commands."""
 import argparse
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
-__all__ = ['parse_size', 'parse_pretrained', 'PRETRAINED_CHOICES', 'add_pretrained_argument', 'add_model_kwargs_argument',
+__all__ = ['parse_size', 'add_input_size_argument', 'parse_pretrained', 'PRETRAINED_CHOICES', 'add_pretrained_argument', 'add_model_kwargs_argument',
            'model_kwargs_of', 'LOAD_KWARGS_HELP', 'MODEL_KWARGS_HELP', 'DefaultsHelpFormatter']
 
 PRETRAINED_CHOICES = ('auto', 'yes', 'no')
@@ -18,14 +18,23 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def parse_size(text: Optional[str]) -> Optional[Tuple[int, ...]]:
-    """``--input-size``: ``C,H,W`` (images) or ``C,L`` (sequences), also with ``x``; None when not given.
+def add_input_size_argument(parser, help: str):
+    """``--input-size``: ``C,H,W`` / ``C,L``, or timm's form ``C H W`` (its scripts' ``--input-size 3 224 224``):
+    ``parse_size`` reads either."""
+    parser.add_argument('--input-size', nargs='+', metavar='SIZE', help=help + '; also timm\'s form, C H W')
+
+
+def parse_size(text: Union[None, str, Sequence[str]]) -> Optional[Tuple[int, ...]]:
+    """``--input-size``: ``C,H,W`` (images) or ``C,L`` (sequences), also with ``x``, or the words of timm's
+    ``C H W`` (``add_input_size_argument``'s list); None when not given.
 
     Raises:
         ValueError: anything else, quoting the text.
     """
     if not text:
         return None
+    if not isinstance(text, str):
+        text = ','.join(text)
     try:
         size = tuple(int(v) for v in text.replace('x', ',').split(',') if v)
     except ValueError:

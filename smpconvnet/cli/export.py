@@ -4,8 +4,8 @@ from pathlib import Path
 
 from ..weights.deploy import DEFAULT_ONNX_OPSET, EXPORT_TOLERANCE, export_model, reparameterize_to_folder
 from ._args import (
-    LOAD_KWARGS_HELP, DefaultsHelpFormatter, add_model_kwargs_argument, add_pretrained_argument, model_kwargs_of,
-    parse_pretrained, parse_size)
+    LOAD_KWARGS_HELP, DefaultsHelpFormatter, add_input_size_argument, add_model_kwargs_argument, add_pretrained_argument,
+    model_kwargs_of, parse_pretrained, parse_size)
 
 
 def add_parser(subparsers: argparse._SubParsersAction):
@@ -21,8 +21,8 @@ def add_parser(subparsers: argparse._SubParsersAction):
     p.add_argument('dst', help='output folder')
     p.add_argument('--force', action='store_true', help='replace DST if it exists')
     add_pretrained_argument(p)
-    p.add_argument('--input-size', help='input C,H,W (images: the checked input) or C,L (sequences: the length the '
-                                        'kernels are deployed for) (default: the model\'s)')
+    add_input_size_argument(p, 'input C,H,W (images: the checked input) or C,L (sequences: the length the kernels are '
+                               'deployed for) (default: the model\'s)')
     add_model_kwargs_argument(p, LOAD_KWARGS_HELP)
     p.set_defaults(func=lambda a: (reparameterize_to_folder(
         a.src, a.dst, force=a.force, input_size=parse_size(a.input_size),
@@ -38,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction):
     p.add_argument('-o', '--output', help='output file (default: the model name with / : . replaced by _, plus .onnx / .pt, e.g. smpconv_tcn_japanesevowels_aeon.onnx)')
     p.add_argument('--force', action='store_true', help='replace the output file if it exists')
     add_pretrained_argument(p)
-    p.add_argument('--input-size', help='export input C,H,W or C,L (default: the model\'s)')
+    add_input_size_argument(p, 'export input C,H,W or C,L (default: the model\'s)')
     p.add_argument('--opset', type=int, help=f'ONNX opset (default: {DEFAULT_ONNX_OPSET}; --format onnx only)')
     p.add_argument('--no-check', action='store_true', help='skip running the exported file')
     add_model_kwargs_argument(p, LOAD_KWARGS_HELP)

@@ -7,7 +7,8 @@ from typing import Any, Dict, List
 from ..models import adapted_from_channels, said_other_weights, said_random
 from ..weights.catalog import list_models, model_info
 from ._args import (
-    LOAD_KWARGS_HELP, add_model_kwargs_argument, add_pretrained_argument, model_kwargs_of, parse_pretrained, parse_size)
+    LOAD_KWARGS_HELP, add_input_size_argument, add_model_kwargs_argument, add_pretrained_argument, model_kwargs_of,
+    parse_pretrained, parse_size)
 
 
 def _print_list(rows: List[Dict[str, Any]]):
@@ -102,7 +103,7 @@ def add_parser(subparsers: argparse._SubParsersAction):
         description='Show the pretrained config, parameters and GMACs (multiply-accumulates, training form and '
                     're-parameterised) of MODEL at its default input size (C,H,W images or C,L sequences).')
     p.add_argument('model', help='model name (with or without tag), hf-hub:/local-dir: name, folder or checkpoint')
-    p.add_argument('--input-size', help='count at C,H,W or C,L instead of the default input size')
+    add_input_size_argument(p, 'count at C,H,W or C,L instead of the default input size')
     add_pretrained_argument(p)
     p.add_argument('--json', action='store_true', help='print JSON')
     add_model_kwargs_argument(p, LOAD_KWARGS_HELP)

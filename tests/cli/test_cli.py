@@ -79,9 +79,14 @@ def test_demo_hints_are_this_command_line_s(capsys):
             'out') in err and 'weights:' not in out
 
 
-def test_input_size_says_whether_its_format_or_its_values_are_wrong():
+def test_input_size_says_whether_its_format_or_its_values_are_wrong(capsys):
     from smpconvnet.cli._args import parse_size
     assert parse_size('3,64,64') == (3, 64, 64) and parse_size('1x784') == (1, 784)
+    # timm's scripts' form, --input-size 3 224 224 (trial 73b: argparse's "unrecognized arguments: 33 31")
+    assert parse_size(['3', '64', '64']) == (3, 64, 64) and parse_size(['1,784']) == (1, 784)
+    from smpconvnet.cli import main
+    assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--input-size', '1', '100']) == 0
+    assert 'at 1x100' in capsys.readouterr().out
     with pytest.raises(ValueError, match='expects C,H,W'):
         parse_size('64')
     # the format right, a value not: it said "expects C,H,W (images) or C,L", which 1,0 is
