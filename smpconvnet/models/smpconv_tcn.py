@@ -529,13 +529,13 @@ def check_input(
     return x
 
 
-@register_notrace_function
 def with_first_difference(x: torch.Tensor) -> torch.Tensor:
     """``[B, C, L]`` -> ``[B, 2C, L]``: the series, then its first difference ``dx_t = x_t - x_{t-1}`` with
     ``dx_0 = 0`` (step t reads steps t-1 and t only: causal). MultiRocket's difference view (Tan et al., 2022)."""
     return torch.cat([x, torch.cat([torch.zeros_like(x[:, :, :1]), x[:, :, 1:] - x[:, :, :-1]], dim=2)], dim=1)
 
 
+@register_notrace_function
 def zero_pad_input(x: torch.Tensor, lengths: Optional[torch.Tensor], length: int) -> torch.Tensor:
     """``x`` [B, C, L] with every series' steps from ``lengths[b]`` on set to 0, right-padded with zeros to ``length``
     steps: a variable-length batch as MiniRocket and other fixed-length methods read it (the zero padding is part of
