@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional
 
 from .. import __version__
 from ..models import command_model_kwargs, command_option
+from ._args import joined_input_size
 
 # modules that provide sub-commands, in the order ``--help`` lists them
 _COMMAND_MODULES = [
@@ -81,7 +82,7 @@ def _positionals_before_model_kwargs(parser: argparse.ArgumentParser, argv: List
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
-    argv = _positionals_before_model_kwargs(parser, sys.argv[1:] if argv is None else list(argv))
+    argv = _positionals_before_model_kwargs(parser, joined_input_size(sys.argv[1:] if argv is None else list(argv)))
     _Parser.typed_model_kwargs = '--model-kwargs' in argv
     args = parser.parse_args(argv)
     if not getattr(args, 'func', None):

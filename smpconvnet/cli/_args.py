@@ -1,8 +1,8 @@
 """Argument types shared by several commands."""
 import argparse
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-__all__ = ['parse_size', 'add_input_size_argument', 'parse_pretrained', 'PRETRAINED_CHOICES', 'add_pretrained_argument', 'add_model_kwargs_argument',
+__all__ = ['parse_size', 'add_input_size_argument', 'joined_input_size', 'parse_pretrained', 'PRETRAINED_CHOICES', 'add_pretrained_argument', 'add_model_kwargs_argument',
            'model_kwargs_of', 'LOAD_KWARGS_HELP', 'MODEL_KWARGS_HELP', 'DefaultsHelpFormatter']
 
 PRETRAINED_CHOICES = ('auto', 'yes', 'no')
@@ -19,22 +19,38 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def add_input_size_argument(parser, help: str):
-    """``--input-size``: ``C,H,W`` / ``C,L``, or timm's form ``C H W`` (its scripts' ``--input-size 3 224 224``):
-    ``parse_size`` reads either."""
-    parser.add_argument('--input-size', nargs='+', metavar='SIZE', help=help + '; also timm\'s form, C H W')
+    """``--input-size``: ``C,H,W`` / ``C,L``, or timm's form ``C H W`` (its scripts' ``--input-size 3 224 224``,
+    joined before parsing: ``joined_input_size``)."""
+    parser.add_argument('--input-size', help=help + '; also timm\'s form, C H W')
 
 
-def parse_size(text: Union[None, str, Sequence[str]]) -> Optional[Tuple[int, ...]]:
-    """``--input-size``: ``C,H,W`` (images) or ``C,L`` (sequences), also with ``x``, or the words of timm's
-    ``C H W`` (``add_input_size_argument``'s list); None when not given.
+def joined_input_size(argv: Sequence[str]) -> List[str]:
+    """``argv`` with timm's ``--input-size C H W`` (or ``C L``: 2 or 3 whole numbers) joined into ``C,H,W``. Not
+    argparse's nargs='+': a positional typed after the option (``reparam SRC --input-size 1,200 DST``) would be
+    taken as a size."""
+    out, i = [], 0
+    while i < len(argv):
+        out.append(argv[i])
+        j = i + 1
+        if argv[i] == '--input-size':
+            while j < len(argv) and j < i + 4 and argv[j].isdigit():
+                j += 1
+            if j - i - 1 >= 2:
+                out.append(','.join(argv[i + 1:j]))
+                i = j
+                continue
+        i += 1
+    return out
+
+
+def parse_size(text: Optional[str]) -> Optional[Tuple[int, ...]]:
+    """``--input-size``: ``C,H,W`` (images) or ``C,L`` (sequences), also with ``x``; None when not given.
 
     Raises:
         ValueError: anything else, quoting the text.
     """
     if not text:
         return None
-    if not isinstance(text, str):
-        text = ','.join(text)
     try:
         size = tuple(int(v) for v in text.replace('x', ',').split(',') if v)
     except ValueError:

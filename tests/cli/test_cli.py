@@ -83,8 +83,13 @@ def test_input_size_says_whether_its_format_or_its_values_are_wrong(capsys):
     from smpconvnet.cli._args import parse_size
     assert parse_size('3,64,64') == (3, 64, 64) and parse_size('1x784') == (1, 784)
     # timm's scripts' form, --input-size 3 224 224 (trial 73b: argparse's "unrecognized arguments: 33 31")
-    assert parse_size(['3', '64', '64']) == (3, 64, 64) and parse_size(['1,784']) == (1, 784)
     from smpconvnet.cli import main
+    from smpconvnet.cli._args import joined_input_size
+    assert joined_input_size(['export', 'm', '--input-size', '3', '64', '64', '-o', 'f']) == \
+        ['export', 'm', '--input-size', '3,64,64', '-o', 'f']
+    # a positional after the comma form stays one (nargs='+' took DST for a size)
+    assert joined_input_size(['reparam', 's', '--input-size', '1,200', 'dst']) == \
+        ['reparam', 's', '--input-size', '1,200', 'dst']
     assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--input-size', '1', '100']) == 0
     assert 'at 1x100' in capsys.readouterr().out
     with pytest.raises(ValueError, match='expects C,H,W'):

@@ -683,7 +683,7 @@ def test_a_run_folder_records_the_whole_architecture(tmp_path, monkeypatch):
     # the variant's arguments, the ones given and the class defaults (causal among them); None too (whole-series
     # kernels: kernel_length=None, which a variant redefined with a kernel length must not override)
     assert recorded == dict(registered, num_blocks=1, hidden_channels=4, causal=True, input_dropout=0.0, drop_rate=0.0,
-                            kernel_length=None, use_fft=None, seq_len=None, zero_pad_to=None)
+                            kernel_length=None, use_fft=None, seq_len=None, zero_pad_to=None, first_difference=False)
     x = torch.randn(2, 1, 150)
     with torch.no_grad():
         before = timm.create_model(f'local-dir:{tmp_path / "run"}', pretrained=True).eval()(x)

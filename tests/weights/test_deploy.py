@@ -728,8 +728,8 @@ def test_a_folder_deployed_from_a_tag_records_the_whole_architecture(tmp_path, m
     reparameterize_to_folder('smpconv_tcn_gunpoint.aeon', str(dst), quiet=True)
     recorded = json.loads((dst / 'config.json').read_text())['model_args']
     registered = seq_zoo.SEQ_ZOO['smpconv_tcn_gunpoint']['arch']
-    assert recorded == dict(registered, causal=True, kernel_length=None, zero_pad_to=None, use_fft=None,
-                            seq_len=150, input_dropout=0.0, drop_rate=0.0)
+    assert recorded == dict(registered, causal=True, kernel_length=None, zero_pad_to=None, first_difference=False,
+                            use_fft=None, seq_len=150, input_dropout=0.0, drop_rate=0.0)
     x = torch.randn(2, 1, 150)
     with torch.no_grad():
         before = timm.create_model(f'local-dir:{dst}', pretrained=True).eval()(x)
