@@ -24,12 +24,21 @@ def add_input_size_argument(parser, help: str):
     parser.add_argument('--input-size', help=help + '; also timm\'s form, C H W')
 
 
+# the commands whose own --input-size takes C,H,W (timm / train / validate pass theirs on to timm's scripts as typed)
+INPUT_SIZE_COMMANDS = ('export', 'reparam', 'info')
+
+
 def joined_input_size(argv: Sequence[str]) -> List[str]:
-    """``argv`` with timm's ``--input-size C H W`` (or ``C L``: 2 or 3 whole numbers) joined into ``C,H,W``. Not
-    argparse's nargs='+': a positional typed after the option (``reparam SRC --input-size 1,200 DST``) would be
-    taken as a size."""
+    """``argv`` with timm's ``--input-size C H W`` (or ``C L``: 2 or 3 whole numbers) joined into ``C,H,W``, for the
+    commands of ``INPUT_SIZE_COMMANDS`` and up to a ``--`` (words for a timm script stay as typed). Not argparse's
+    nargs='+': a positional typed after the option (``reparam SRC --input-size 1,200 DST``) would be taken as a size."""
+    argv = list(argv)
+    if not argv or argv[0] not in INPUT_SIZE_COMMANDS:
+        return argv
     out, i = [], 0
     while i < len(argv):
+        if argv[i] == '--':
+            return out + argv[i:]
         out.append(argv[i])
         j = i + 1
         if argv[i] == '--input-size':

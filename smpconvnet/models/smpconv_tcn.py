@@ -506,7 +506,9 @@ def check_input(
             raise ValueError(
                 f'SMPConvTCN was built for {in_chans} input channels, got {x.shape[1]} (input shape {list(x.shape)}, '
                 f'expected [B, {in_chans}, L]); for a [B, L, C] batch pass x.transpose(1, 2)')
-        if first_difference and x.shape[1] == 2 * in_chans:  # (the series with its difference, computed outside)
+        if first_difference and x.shape[1] == 2 * in_chans and bool(torch.allclose(
+                x[:, in_chans:, 1:], x[:, :in_chans, 1:] - x[:, :in_chans, :-1])):
+            # (the series with its difference computed outside; other data of 2C channels gets the in_chans hint)
             raise ValueError(
                 f'SMPConvTCN was built for {in_chans} input channels, got {x.shape[1]} (input shape {list(x.shape)}); '
                 f'it computes the first difference itself (first_difference=True): pass the {in_chans} channels of '

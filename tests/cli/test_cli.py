@@ -90,6 +90,10 @@ def test_input_size_says_whether_its_format_or_its_values_are_wrong(capsys):
     # a positional after the comma form stays one (nargs='+' took DST for a size)
     assert joined_input_size(['reparam', 's', '--input-size', '1,200', 'dst']) == \
         ['reparam', 's', '--input-size', '1,200', 'dst']
+    # words for timm's scripts are theirs (trial 74b: benchmark.py got --input-size 3,1,150 and exited 2)
+    for argv in (['timm', 'benchmark.py', '--', '--input-size', '3', '1', '150'],
+                 ['export', 'm', '--', '--input-size', '3', '1', '150']):
+        assert joined_input_size(argv) == argv
     assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--input-size', '1', '100']) == 0
     assert 'at 1x100' in capsys.readouterr().out
     with pytest.raises(ValueError, match='expects C,H,W'):

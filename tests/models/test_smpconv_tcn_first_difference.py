@@ -189,6 +189,8 @@ def test_refusals_name_the_file_and_what_to_build(tmp_path):
     with pytest.raises(ValueError, match='it computes the first difference itself \\(first_difference=True\\): pass '
                                          'the 2 channels of the series alone'):
         diff(with_first_difference(torch.randn(1, 2, 20)))
+    with pytest.raises(ValueError, match='create the model with in_chans=4'):  # other data of 4 channels (trial 74b)
+        diff(torch.randn(1, 4, 20))
 
 
 def test_a_first_layer_adapted_and_back_is_told_by_its_halves(tmp_path, capsys):
