@@ -58,6 +58,9 @@ def _card_header(name, z, summary, margs):
         pool += f" of the series zero-padded to {margs['zero_pad_to']} steps (`zero_pad_to`: the padding included)"
     span = (f"kernels of {margs['kernel_length']} taps" if margs.get('kernel_length')
             else 'every kernel as long as the input')
+    if margs.get('first_difference'):
+        span += (f" reading each series and its first difference (`first_difference=True`: "
+                 f"{2 * margs['in_chans']} input channels)")
     members = margs.get('num_members')
     kind = 'causal' if margs.get('causal', True) else "centred ('same', `causal=False`)"
     what = f'An ensemble of {members} {kind} SMP-TCNs' if members else f'A {kind} SMP-TCN'

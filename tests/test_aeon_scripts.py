@@ -207,13 +207,18 @@ def test_a_redefined_variant_does_not_change_what_earlier_candidates_build(monke
     assert cmd[cmd.index('--model') + 1] == 'smpconv_tcn_gunpoint'
     kwargs = cmd[cmd.index('--model-kwargs') + 1:cmd.index('--epochs')]
     assert kwargs == ['global_pool="last"', 'init_radius=0.008']  # the candidate's pool, the grid's radius
-    chosen = train_aeon._command('ArrowHead', 'same_k33_shift_b4_e1500', 'R', 0, 'cpu', [], final=True)
+    chosen = train_aeon._command('ArrowHead', 'same_k33_shift_b4_e1500_diff', 'R', 0, 'cpu', [], final=True)
     assert chosen[chosen.index('--model') + 1] == 'smpconv_tcn_arrowhead'
-    assert chosen[6:] == train_aeon._command('ArrowHead', 'same_k33_shift_b4_e1500', 'R', 0, 'cpu', [])[6:]
+    assert chosen[6:] == train_aeon._command('ArrowHead', 'same_k33_shift_b4_e1500_diff', 'R', 0, 'cpu', [])[6:]
     with pytest.raises(SystemExit, match=r'ArrowHead: smpconv_tcn_arrowhead as registered builds another architecture '
                                          r'than the chosen candidate last_e200 was cross-validated as \(it needs '
-                                         r'init_radius=0.008, kernel_length=None, causal=True\): redefine'):
+                                         r'init_radius=0.008, kernel_length=None, causal=True, first_difference=False\): '
+                                         r'redefine'):
         train_aeon._command('ArrowHead', 'last_e200', 'R', 0, 'cpu', [], final=True)
+    # the variant's first difference (the first-difference round's choice) is no argument of the candidate before it
+    with pytest.raises(SystemExit, match=r'same_k33_shift_b4_e1500 was cross-validated as \(it needs '
+                                         r'first_difference=False\)'):
+        train_aeon._command('ArrowHead', 'same_k33_shift_b4_e1500', 'R', 0, 'cpu', [], final=True)
     # a set whose variant is the grid's: its own name, nothing added
     assert train_aeon._grid_base('GunPoint') == ('smpconv_tcn_gunpoint', {})
     # an architecture no registered variant builds without a None argument (timm drops those): refused

@@ -61,13 +61,14 @@ SEQ_ZOO: Dict[str, Dict[str, Any]] = {
                     'ensemble of 5 seeds'),
     # chosen by 5-fold cross-validation on the training split and its repeated check on two more cuts
     # (scripts/train_aeon.py, phase cv): ACSF1's recipe then, centred 33-tap kernels (init_radius one tap spacing)
-    # pooled over the series, trained in FCN's regime (batches of 4, 1500 epochs)
+    # pooled over the series, trained in FCN's regime (batches of 4, 1500 epochs), reading each series and its first
+    # difference (MultiRocket's second view)
     'smpconv_tcn_arrowhead': dict(
         dataset='ArrowHead', length=251, label_names=('0', '1', '2'),
         mean=(3.870526013707049e-11,), std=(0.9980059797431542,),
         arch=dict(in_chans=1, num_classes=3, num_blocks=3, hidden_channels=32, n_points=30, init_radius=0.0625,
                   coord_std=0.1, small_kernel_size=5, bias=True, dropout=0.1, r_min=1e-4, kernel_length=33,
-                  global_pool='avg', causal=False),
+                  global_pool='avg', causal=False, first_difference=True),
         description='ArrowHead (UCR): arrowhead outlines as 251-step 1-D series, 3 classes, 36 train / 175 test'),
     'smpconv_tcn_basicmotions': dict(
         dataset='BasicMotions', length=100, label_names=('badminton', 'running', 'standing', 'walking'),
