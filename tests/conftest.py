@@ -52,6 +52,16 @@ def add_to_hf_cache(hub_cache: Path, repo_id: str, folder: Path, revision: str =
     return repo_dir
 
 
+def unpickled_without(model: torch.nn.Module, attribute: str) -> torch.nn.Module:
+    """``model`` as a whole-model pickle (``torch.save(model)``) from before ``attribute`` existed unpickles: a new
+    instance given its state without that attribute."""
+    state = model.__dict__.copy()
+    del state[attribute]
+    old = type(model).__new__(type(model))
+    old.__setstate__(state)
+    return old
+
+
 @torch.no_grad()
 def randomize_bn(model: torch.nn.Module, seed: int = 0, example=None) -> torch.nn.Module:
     """Give every BatchNorm statistics of the scale of the activations it normalises, shifted and scaled at random,

@@ -13,7 +13,7 @@ import timm
 import torch
 
 from smpconvnet.models.smpconv_tcn import SMPConvTCN, checkpoint_filter_fn, with_first_difference
-from conftest import randomize_bn, rel_err
+from conftest import randomize_bn, rel_err, unpickled_without
 
 
 def diff_model(**kwargs):
@@ -153,10 +153,7 @@ def test_what_the_option_does_not_do():
 def test_models_saved_whole_before_the_option_still_run():
     """A whole-model pickle from before the option lacks the attribute: it unpickles as a model of the series alone."""
     model = diff_model(first_difference=False).float()
-    state = model.__dict__.copy()
-    del state['first_difference']
-    old = SMPConvTCN.__new__(SMPConvTCN)
-    old.__setstate__(state)
+    old = unpickled_without(model, 'first_difference')
     x = torch.randn(2, 2, 30)
     with torch.no_grad():
         assert old.first_difference is False and rel_err(old(x), model(x)) == 0

@@ -13,7 +13,7 @@ import timm
 import torch
 
 from smpconvnet.models.smpconv_tcn import SMPConvTCN, checkpoint_filter_fn
-from conftest import randomize_bn, rel_err
+from conftest import randomize_bn, rel_err, unpickled_without
 
 N = 40
 
@@ -173,10 +173,7 @@ def test_models_saved_whole_before_zero_padding_still_run():
     """A whole-model pickle from before the option lacks the attribute: it unpickles as a model that reads true
     lengths."""
     model = padded_model(zero_pad_to=None).float()
-    state = model.__dict__.copy()
-    del state['zero_pad_to']
-    old = SMPConvTCN.__new__(SMPConvTCN)
-    old.__setstate__(state)
+    old = unpickled_without(model, 'zero_pad_to')
     x = torch.randn(2, 2, 30)
     with torch.no_grad():
         assert old.zero_pad_to is None and rel_err(old(x, lengths=torch.tensor([30, 9])),
