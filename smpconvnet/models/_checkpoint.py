@@ -1068,12 +1068,17 @@ def adapt_input_channels(state_dict: Dict[str, torch.Tensor], model_sd: Dict[str
     return out
 
 
-def repeated_input_channels(weight: torch.Tensor) -> Optional[int]:
+def repeated_input_channels(weight: torch.Tensor, views: int = 1) -> Optional[int]:
     """The fewest input channels p whose weights a first layer's ``weight`` (``[O, C, ...]``) repeats over its C,
     exactly (``weight[:, i] == weight[:, i % p]``): what ``adapt_input_channels`` leaves of weights of p channels
     adapted to more, which training would not keep; None where C is 1 or nothing repeats. A file that records nothing
     of an adaptation (timm's ``save_for_hf`` writes no metadata) is told so (trial 71b: 12 adapted to 6 and back to 12
-    scored 0.4541 without a word)."""
+    scored 0.4541 without a word). ``views``: the input is that many views of the series one after the other (an
+    SMP-TCN's ``first_difference``: 2, each adapted apart), and p is the period every view repeats (None unless the
+    same for all)."""
+    if views > 1:
+        periods = {repeated_input_channels(view) for view in weight.chunk(views, dim=1)}
+        return periods.pop() if len(periods) == 1 else None
     channels = weight.shape[1] if weight.dim() > 1 else 1
     for period in range(1, channels):
         if all(torch.equal(weight[:, i], weight[:, i % period]) for i in range(period, channels)):

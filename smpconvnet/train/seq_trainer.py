@@ -1002,12 +1002,9 @@ def _repeated_first_layer_channels(model: nn.Module, cfg: Dict[str, Any]) -> Dic
             except AttributeError:
                 continue
             if isinstance(weight, torch.Tensor) and weight.dim() > 1:
-                if getattr(model, 'first_difference', False):
-                    # [series | difference]: each half adapted apart (the TCN's filter), so each repeats alone
-                    periods = {repeated_input_channels(half) for half in weight.detach().chunk(2, dim=1)}
-                    period = periods.pop() if len(periods) == 1 else None
-                else:
-                    period = repeated_input_channels(weight.detach())
+                # (a first-difference model's [series | difference]: each half adapted apart, the TCN's filter)
+                period = repeated_input_channels(weight.detach(), views=2 if getattr(model, 'first_difference', False)
+                                                 else 1)
                 if period:
                     found[candidate] = period
                 break
