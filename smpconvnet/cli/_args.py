@@ -1,5 +1,6 @@
 """Argument types shared by several commands."""
 import argparse
+import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 __all__ = ['parse_size', 'add_input_size_argument', 'joined_input_size', 'parse_pretrained', 'PRETRAINED_CHOICES', 'add_pretrained_argument', 'add_model_kwargs_argument',
@@ -24,30 +25,42 @@ def add_input_size_argument(parser, help: str):
     parser.add_argument('--input-size', help=help + '; also timm\'s form, C H W')
 
 
+# a word of timm's --input-size C H W: numbers, also mistyped ones (1.0, -1), which parse_size then refuses by name
+_NUMBER = re.compile(r'[+-]?[\d.]+$')
+
 # the commands whose own --input-size takes C,H,W (timm / train / validate pass theirs on to timm's scripts as typed)
 INPUT_SIZE_COMMANDS = ('export', 'reparam', 'info')
 
 
 def joined_input_size(argv: Sequence[str]) -> List[str]:
-    """``argv`` with timm's ``--input-size C H W`` (or ``C L``: 2 or 3 whole numbers) joined into ``C,H,W``, for the
-    commands of ``INPUT_SIZE_COMMANDS`` and up to a ``--`` (words for a timm script stay as typed). Not argparse's
-    nargs='+': a positional typed after the option (``reparam SRC --input-size 1,200 DST``) would be taken as a size."""
+    """``argv`` with timm's ``--input-size C H W`` (or ``C L``; also ``--input-size=C H W``) joined into ``C,H,W``,
+    for the commands of ``INPUT_SIZE_COMMANDS`` and up to a ``--`` (words for a timm script stay as typed). Words that
+    are not whole numbers (``1.0 300``, ``one 150``) are joined too, for ``parse_size`` to refuse by name. Not
+    argparse's nargs='+': a positional typed after the option (``reparam SRC --input-size 1,200 DST``) would be taken
+    as a size."""
     argv = list(argv)
     if not argv or argv[0] not in INPUT_SIZE_COMMANDS:
         return argv
     out, i = [], 0
     while i < len(argv):
-        if argv[i] == '--':
+        word = argv[i]
+        if word == '--':
             return out + argv[i:]
-        out.append(argv[i])
-        j = i + 1
-        if argv[i] == '--input-size':
-            while j < len(argv) and j < i + 4 and argv[j].isdigit():
-                j += 1
-            if j - i - 1 >= 2:
-                out.append(','.join(argv[i + 1:j]))
+        if word == '--input-size' or word.startswith('--input-size='):
+            given = word.partition('=')[2]
+            values, j = ([given] if given else []), i + 1
+            # a first value typed wrong ('one 150') is joined as well, so that parse_size quotes it: argparse would
+            # take 'one' and answer "unrecognized arguments: 150"
+            if (not values and j + 1 < len(argv) and not argv[j].startswith('-') and ',' not in argv[j]
+                    and _NUMBER.match(argv[j + 1])):
+                values, j = [argv[j]], j + 1
+            while j < len(argv) and len(values) < 3 and _NUMBER.match(argv[j]):
+                values, j = values + [argv[j]], j + 1
+            if len(values) >= 2:
+                out.append('--input-size=' + ','.join(values))  # one word: argparse takes '-1,300' for an option
                 i = j
                 continue
+        out.append(word)
         i += 1
     return out
 

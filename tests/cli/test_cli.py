@@ -86,7 +86,7 @@ def test_input_size_says_whether_its_format_or_its_values_are_wrong(capsys):
     from smpconvnet.cli import main
     from smpconvnet.cli._args import joined_input_size
     assert joined_input_size(['export', 'm', '--input-size', '3', '64', '64', '-o', 'f']) == \
-        ['export', 'm', '--input-size', '3,64,64', '-o', 'f']
+        ['export', 'm', '--input-size=3,64,64', '-o', 'f']
     # a positional after the comma form stays one (nargs='+' took DST for a size)
     assert joined_input_size(['reparam', 's', '--input-size', '1,200', 'dst']) == \
         ['reparam', 's', '--input-size', '1,200', 'dst']
@@ -96,6 +96,13 @@ def test_input_size_says_whether_its_format_or_its_values_are_wrong(capsys):
         assert joined_input_size(argv) == argv
     assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--input-size', '1', '100']) == 0
     assert 'at 1x100' in capsys.readouterr().out
+    assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--input-size=1', '120']) == 0
+    assert 'at 1x120' in capsys.readouterr().out
+    # mistyped values are named (trial 74b: argparse's "unrecognized arguments: 150", or "expected one argument")
+    for words, quoted in ((['one', '150'], "got 'one,150'"), (['1.0', '300'], "got '1.0,300'"),
+                          (['-1', '300'], '--input-size -1,300: channels and sizes must be at least 1')):
+        assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--input-size'] + words) == 1
+        assert quoted in capsys.readouterr().err
     with pytest.raises(ValueError, match='expects C,H,W'):
         parse_size('64')
     # the format right, a value not: it said "expects C,H,W (images) or C,L", which 1,0 is
