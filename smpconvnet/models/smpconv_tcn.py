@@ -299,6 +299,9 @@ class SMPLargeKernel1d(nn.Module):
             if self.causal:
                 return causal_conv1d(x, weight, bias, use_fft=self.smp.use_fft)
             return same_conv1d(x, weight, bias, use_fft=self.smp.use_fft)
+        if not torch.jit.is_scripting():
+            return _normalised(self.smp_norm, self.smp(x, positions), mask) + _normalised(
+                self.small_norm, self.small(x), mask)
         return self.smp_norm(self.smp(x, positions), mask) + self.small_norm(self.small(x), mask)
 
     @torch.jit.unused
@@ -702,6 +705,20 @@ def _cfg_follows_length(model: nn.Module):
         # timm's record of the arguments that rebuild the model (save_for_hf writes it): the length it is deployed
         # for now (a folder saved after reparameterize(length=150) recorded 300, which its loading then refused)
         args['seq_len'] = int(length)
+
+
+def _normalised(norm: nn.Module, x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+    # a unit's BatchNorm: the masked one, or the nn.SyncBatchNorm that nn.SyncBatchNorm.convert_sync_batchnorm (timm's
+    # train.py --sync-bn) puts in its place, which takes no mask: the same computation without one (equal lengths) or
+    # in eval mode (running statistics), and refused where it would count padded steps into its batch statistics
+    if isinstance(norm, MaskedBatchNorm1d):
+        return norm(x, mask)
+    if mask is not None and norm.training:
+        raise TypeError(
+            f'{type(norm).__name__} cannot leave the padded steps of a right-padded batch (lengths=) out of its '
+            f'statistics: train with padded batches without SyncBatchNorm (timm\'s train.py: without --sync-bn; '
+            f'convert_sync_batchnorm replaced the masked BatchNorms), or give equal-length series without lengths=')
+    return norm(x)
 
 
 def _valid_steps(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -831,3 +831,31 @@ def test_a_string_for_a_switch_is_refused(variant):
     string is truthy. A switch takes True or False only."""
     with pytest.raises(ValueError, match="bias must be True or False, got 'false'"):
         timm.create_model(variant, bias='false')
+
+
+def test_sync_batchnorm_conversion_trains_and_deploys_as_the_masked_batchnorms():
+    """timm's train.py --sync-bn (nn.SyncBatchNorm.convert_sync_batchnorm) replaces the units' masked BatchNorms with
+    SyncBatchNorms, which take no mask: training failed with TypeError (trial 73b F1). Equal lengths train as before
+    (one process: SyncBatchNorm is BatchNorm), eval mode with lengths too, re-parameterisation folds them; a padded
+    batch in training, whose statistics SyncBatchNorm cannot mask, is refused by name."""
+    torch.manual_seed(0)
+    model = timm.create_model('smpconv_tcn_gunpoint')
+    synced = nn.SyncBatchNorm.convert_sync_batchnorm(copy.deepcopy(model))
+    assert isinstance(synced.blocks[0].conv1.smp_norm, nn.SyncBatchNorm)
+    x, lengths = torch.randn(4, 1, 150), torch.tensor([150, 100, 150, 120])
+    outs = []
+    for m in (model, synced):
+        torch.manual_seed(1)  # (dropout)
+        out = m.train()(x)
+        out.sum().backward()
+        outs.append(out)
+    assert torch.equal(outs[0], outs[1])
+    assert torch.equal(model.blocks[0].conv1.smp.kernel.coords.grad, synced.blocks[0].conv1.smp.kernel.coords.grad)
+    assert torch.equal(model.blocks[0].conv1.smp_norm.running_var, synced.blocks[0].conv1.smp_norm.running_var)
+    with pytest.raises(TypeError, match=r'SyncBatchNorm cannot leave the padded steps .*without --sync-bn'):
+        synced(x, lengths=lengths)
+    model.eval(), synced.eval()
+    assert torch.equal(model(x, lengths=lengths), synced(x, lengths=lengths))
+    deployed = timm.utils.reparameterize_model(copy.deepcopy(synced))
+    assert not any(isinstance(m, nn.SyncBatchNorm) for m in deployed.modules())
+    assert rel_err(deployed(x), model(x)) < 1e-5
