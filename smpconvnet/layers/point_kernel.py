@@ -30,7 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from .conv_backends import exporting, functional_transforms_active
+from .conv_backends import autocast_disabled, autocast_enabled, exporting, functional_transforms_active
 from ..user_warnings import caller_stacklevel
 
 __all__ = ['PointKernel', 'sampling_grid', 'clamp_all_radii_', 'factory_kwargs_of']
@@ -209,6 +209,19 @@ class PointKernel(nn.Module):
         return kernel.to(self.weights.dtype)
 
     @torch.jit.unused
+    def _under_autocast(self) -> bool:
+        # (under torch.fx the parameters are graph values: a traced graph records the plain operations)
+        return not isinstance(self.coords, torch.fx.Proxy) and autocast_enabled(self.coords.device.type)
+
+    @torch.jit.unused
+    def _without_autocast(self, sample, *args):
+        # autocast would run the sums over points (GEMMs) in 16 bits: float16's 1 / (0 + 1e-6) is inf, a 0 * inf NaN
+        # in every tap no point covers (trial 75: every SMP-TCN output NaN), and the kernels lose precision; they are
+        # sampled as without autocast, in float32, and the convolution that reads them casts them as autocast does
+        with autocast_disabled(self.coords.device.type):
+            return sample(*args)
+
+    @torch.jit.unused
     def _samples_with_own_backward(self, grid: torch.Tensor, coords: torch.Tensor) -> bool:
         # eager and torch.compile; torch.fx, torch.jit.trace, ONNX export, torch.func transforms and forward-mode AD
         # use the plain operations instead
@@ -246,6 +259,8 @@ class PointKernel(nn.Module):
         if positions.dim() != 2 or positions.shape[-1] != self.ndim:
             raise ValueError(
                 f'positions must have shape [P, {self.ndim}], got {list(positions.shape)}')
+        if not torch.jit.is_scripting() and self._under_autocast():
+            return self._without_autocast(self.sample, positions)
         dtype = self._compute_dtype()
         coords = self.coords.to(dtype)
         positions = positions.to(dtype)
@@ -276,6 +291,8 @@ class PointKernel(nn.Module):
                     raise ValueError(f'expected a kernel size of {self.ndim} integers, got {size}')
                 if isinstance(k, numbers.Integral) and k < 1:  # (numpy's too: trial 73c F5, an empty kernel)
                     raise ValueError(f'kernel size must be positive along every axis, got {size}')
+            if self._under_autocast():
+                return self._without_autocast(self.forward, size)
         dtype = self._compute_dtype()
         coords = self.coords.to(dtype)
         # L1 distance is a sum over axes, so build it from per-axis distances by broadcasting instead of
@@ -359,6 +376,12 @@ class _Sample1d(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # called inside an autocast region (loss.backward() within it), its GEMMs would run in 16 bits too
+        with autocast_disabled(grad.device.type):
+            return _Sample1d._backward(ctx, grad)
+
+    @staticmethod
+    def _backward(ctx, grad):
         coords, radius, weights, grid, diff, terms, scale = ctx.saved_tensors
         wanted = ctx.needs_input_grad[:3]
         if torch.is_grad_enabled():  # create_graph: differentiate the plain operations, whose graph reaches the inputs
@@ -445,6 +468,12 @@ class _Sample1dWindowed(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # called inside an autocast region (loss.backward() within it), its GEMMs would run in 16 bits too
+        with autocast_disabled(grad.device.type):
+            return _Sample1dWindowed._backward(ctx, grad)
+
+    @staticmethod
+    def _backward(ctx, grad):
         coords, radius, weights, grid, index, diff, terms, scale = ctx.saved_tensors
         wanted = ctx.needs_input_grad[:3]
         if torch.is_grad_enabled():  # create_graph: differentiate the plain operations, whose graph reaches the inputs

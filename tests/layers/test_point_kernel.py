@@ -283,3 +283,38 @@ def test_bad_arguments_are_refused_naming_them():
                            (lambda: kernel([3.0, 3.0]), r'expected a kernel size of 2 integers, got \[3.0, 3.0\]')):
         with pytest.raises(ValueError, match=message):
             build()
+
+
+@pytest.mark.parametrize('ndim,size,normalize', [(1, [40], True), (1, [400], True), (1, [40], False), (2, [9, 9], False)])
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize('backward_inside', [False, True])
+def test_autocast_samples_in_float32(monkeypatch, ndim, size, normalize, dtype, backward_inside):
+    """Under autocast the kernel is sampled as without it, in float32 (trial 75 F1: float16 autocast ran the dense
+    1-D path's GEMM and count scale in float16, where 1 / (0 + 1e-6) is inf: every SMP-TCN output NaN; the other
+    paths lost precision in the 16-bit GEMM). Forward and backward, the dense and the windowed paths (40 taps dense,
+    400 windowed at these radii; the dense path forced too), backward called inside the autocast region or not."""
+    from smpconvnet.layers import point_kernel
+    torch.manual_seed(0)
+    pk = PointKernel(8, out_channels=3, in_channels=2, ndim=ndim, init_radius=0.02, normalize_by_count=normalize)
+    forced = [False, True] if ndim == 1 else [False]
+    for dense in forced:
+        if dense:
+            monkeypatch.setattr(point_kernel, '_window_width', lambda *a: None)
+        grads = []
+        for autocast in (False, True):
+            pk.zero_grad()
+            with torch.autocast('cpu', dtype=dtype, enabled=autocast):
+                kernel = pk(size)
+                if backward_inside:
+                    (kernel * torch.linspace(-1, 1, kernel.numel()).reshape(kernel.shape)).sum().backward()
+            if not backward_inside:
+                (kernel * torch.linspace(-1, 1, kernel.numel()).reshape(kernel.shape)).sum().backward()
+            assert kernel.dtype == torch.float32 and torch.isfinite(kernel).all()
+            grads.append((kernel.detach(), [p.grad.clone() for p in pk.parameters()]))
+        assert torch.equal(grads[0][0], grads[1][0])
+        for a, b in zip(grads[0][1], grads[1][1]):
+            assert torch.equal(a, b)
+        positions = torch.rand(5, ndim) * 2 - 1
+        reference = pk.sample(positions)
+        with torch.autocast('cpu', dtype=dtype):
+            assert torch.equal(pk.sample(positions), reference)

@@ -859,3 +859,27 @@ def test_sync_batchnorm_conversion_trains_and_deploys_as_the_masked_batchnorms()
     deployed = timm.utils.reparameterize_model(copy.deepcopy(synced))
     assert not any(isinstance(m, nn.SyncBatchNorm) for m in deployed.modules())
     assert rel_err(deployed(x), model(x)) < 1e-5
+
+
+def test_float16_autocast_gives_the_float32_answer_and_deploys_the_same_kernels():
+    """torch.autocast's float16 (timm's train.py --amp, CUDA's default) made every shipped SMP-TCN output NaN and a
+    model re-parameterised inside it NaN for good (trial 75 F1): the kernels are sampled in float32 under autocast,
+    so the outputs are float32's to 16-bit rounding and the deployed kernels are exactly float32's."""
+    from smpconvnet.layers import point_kernel
+    model = timm.create_model('smpconv_tcn_gunpoint', pretrained=True).eval()
+    x = torch.randn(4, 1, 150, generator=torch.Generator().manual_seed(0))
+    reference = model(x)
+    for dense in (False, True):  # the CPU's windowed sampling, and the dense GEMM GPUs run
+        with pytest.MonkeyPatch.context() as mp:
+            if dense:
+                mp.setattr(point_kernel, '_window_width', lambda *a: None)
+            with torch.no_grad(), torch.autocast('cpu', dtype=torch.float16):
+                out = model(x)
+                deployed = timm.utils.reparameterize_model(copy.deepcopy(model))
+            assert out.dtype == torch.float16 and rel_err(out.float(), reference) < 2e-3
+            assert rel_err(deployed(x), reference) < 1e-6
+    model.train()
+    with torch.autocast('cpu', dtype=torch.float16):
+        loss = model(x).float().logsumexp(-1).mean()
+    loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
