@@ -32,6 +32,11 @@ _NUMBER = re.compile(r'[+-]?[\d.]+$')
 INPUT_SIZE_COMMANDS = ('export', 'reparam', 'info')
 
 
+def _names_input_size(word: str) -> bool:
+    # --input-size, or an abbreviation argparse accepts for it (--input: these commands have no other --i... option)
+    return len(word) >= 3 and '--input-size'.startswith(word)
+
+
 def joined_input_size(argv: Sequence[str]) -> List[str]:
     """``argv`` with timm's ``--input-size C H W`` (or ``C L``; also ``--input-size=C H W``) joined into ``C,H,W``,
     for the commands of ``INPUT_SIZE_COMMANDS`` and up to a ``--`` (words for a timm script stay as typed). Words that
@@ -46,7 +51,7 @@ def joined_input_size(argv: Sequence[str]) -> List[str]:
         word = argv[i]
         if word == '--':
             return out + argv[i:]
-        if word == '--input-size' or word.startswith('--input-size='):
+        if _names_input_size(word.partition('=')[0]):
             given = word.partition('=')[2]
             values, j = ([given] if given else []), i + 1
             # a first value typed wrong ('one 150') is joined as well, so that parse_size quotes it: argparse would
@@ -74,11 +79,11 @@ def parse_size(text: Optional[str]) -> Optional[Tuple[int, ...]]:
     if not text:
         return None
     try:
-        size = tuple(int(v) for v in text.replace('x', ',').split(',') if v)
+        size = tuple(int(v) for v in text.lower().replace('x', ',').split(',') if v)
     except ValueError:
         size = ()
     if len(size) not in (2, 3):
-        raise ValueError(f'--input-size expects C,H,W (images) or C,L (sequences), got {text!r}')
+        raise ValueError(f'--input-size expects C,H,W (images) or C,L (sequences), whole numbers, got {text!r}')
     if min(size) < 1:  # the format is right: the value is what is wrong
         raise ValueError(f'--input-size {text}: channels and sizes must be at least 1')
     return size

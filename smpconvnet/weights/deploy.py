@@ -96,8 +96,14 @@ def _check_input_size(model: torch.nn.Module, size: Tuple[int, ...]):
                  if not deployed else
                  f'{size[0]} from the training-form model it was deployed from'
                  + (f' ({source}) with --input-size {given} --model-kwargs in_chans={size[0]}' if source else ''))
-        raise ValueError(f'--input-size {given} (input_size={size}): the model takes {in_chans} input channels: '
+        raise ValueError(f'--input-size {given} (input_size={size}): the model takes {in_chans} input channel{"s" if in_chans != 1 else ""}: '
                          f'pass --input-size {wanted} (input_size={(in_chans,) + size[1:]}), or build it for {other}')
+    zero_pad_to = getattr(model, 'zero_pad_to', None) if sequence else None
+    if isinstance(zero_pad_to, int) and size[-1] > zero_pad_to:
+        # (the model's own error quoted an example batch the user never gave: trial 75 F2)
+        raise ValueError(f'--input-size {given}: the model reads series zero-padded to {zero_pad_to} steps '
+                         f'(zero_pad_to={zero_pad_to}), none longer: pass --input-size {size[0]},{zero_pad_to} (or '
+                         f'fewer steps: they are padded to {zero_pad_to}), or leave --input-size out')
     fixed = deployed_length(model) if sequence else None
     if fixed is not None and size[-1] != fixed:
         # a deployed folder: its cfg's length is the one it was deployed for, not trained at (a warning said so, then

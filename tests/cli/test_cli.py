@@ -98,8 +98,13 @@ def test_input_size_says_whether_its_format_or_its_values_are_wrong(capsys):
     assert 'at 1x100' in capsys.readouterr().out
     assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--input-size=1', '120']) == 0
     assert 'at 1x120' in capsys.readouterr().out
+    # abbreviated, as argparse allows (trial 75 F3: --input 1 200 got "unrecognized arguments: 200"); X as x
+    assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--input', '1', '140']) == 0
+    assert 'at 1x140' in capsys.readouterr().out
+    assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--input-size', '1X130']) == 0
+    assert 'at 1x130' in capsys.readouterr().out
     # mistyped values are named (trial 74b: argparse's "unrecognized arguments: 150", or "expected one argument")
-    for words, quoted in ((['one', '150'], "got 'one,150'"), (['1.0', '300'], "got '1.0,300'"),
+    for words, quoted in ((['one', '150'], "got 'one,150'"), (['1.0', '300'], "whole numbers, got '1.0,300'"),
                           (['-1', '300'], '--input-size -1,300: channels and sizes must be at least 1')):
         assert main(['info', 'smpconv_tcn_gunpoint', '--pretrained', 'no', '--input-size'] + words) == 1
         assert quoted in capsys.readouterr().err

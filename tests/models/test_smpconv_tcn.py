@@ -854,6 +854,10 @@ def test_sync_batchnorm_conversion_trains_and_deploys_as_the_masked_batchnorms()
     assert torch.equal(model.blocks[0].conv1.smp_norm.running_var, synced.blocks[0].conv1.smp_norm.running_var)
     with pytest.raises(TypeError, match=r'SyncBatchNorm cannot leave the padded steps .*without --sync-bn'):
         synced(x, lengths=lengths)
+    torch.manual_seed(1)
+    full = copy.deepcopy(synced)(x, lengths=torch.full((4,), 150))  # nothing padded: nothing to leave out
+    torch.manual_seed(1)
+    assert rel_err(full, copy.deepcopy(model).train()(x, lengths=torch.full((4,), 150))) < 1e-6  # (masked sums)
     model.eval(), synced.eval()
     assert torch.equal(model(x, lengths=lengths), synced(x, lengths=lengths))
     deployed = timm.utils.reparameterize_model(copy.deepcopy(synced))

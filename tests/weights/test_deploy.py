@@ -854,7 +854,7 @@ def test_input_size_is_checked_against_the_model_with_hints_that_work(tmp_path, 
     assert "an image model's input size is C,H,W" in capsys.readouterr().err
     assert main(['export', name, '-o', str(out), '--input-size', '2,150']) == 1
     err = capsys.readouterr().err
-    assert 'the model takes 1 input channels' in err and not out.exists()
+    assert 'the model takes 1 input channel:' in err and not out.exists()
     hints = [h.split(' (')[0].split() for h in err.split('pass ')[1].split(', or build it for 2 with ')]
     assert hints == [['--input-size', '1,150'], ['--model-kwargs', 'in_chans=2']]
     for hint in hints:
@@ -1628,3 +1628,19 @@ def test_deploying_with_the_pretrained_path_overlay_warns_of_its_new_classifier(
         warnings.simplefilter('error', UserWarning)
         reparameterize_to_folder('smpconv_tcn_gunpoint', str(tmp_path / 'kept'), quiet=True, model_kwargs=dict(
             pretrained_cfg_overlay={k: v for k, v in overlay.items() if k != 'num_classes'}))
+
+
+def test_input_size_longer_than_zero_pad_to_is_named(tmp_path, capsys):
+    """A zero-padding model (zero_pad_to=29) given --input-size 12,40: reparam, info and a TorchScript export said the
+    model's own error about an example batch [2, 12, 40] the user never passed (trial 75 F2); now --input-size is
+    named with a size that works, which the hint's copy then deploys."""
+    common = ['--pretrained', 'no', '--model-kwargs', 'zero_pad_to=29']
+    for argv in (['reparam', 'smpconv_tcn_japanesevowels', str(tmp_path / 'zp')],
+                 ['info', 'smpconv_tcn_japanesevowels'],
+                 ['export', 'smpconv_tcn_japanesevowels', '--format', 'torchscript', '-o', str(tmp_path / 'zp.pt')]):
+        assert main(argv + common + ['--input-size', '12,40']) == 1
+        err = capsys.readouterr().err
+        assert ('--input-size 12,40: the model reads series zero-padded to 29 steps (zero_pad_to=29), none longer: '
+                'pass --input-size 12,29') in err and 'input shape' not in err
+    assert not (tmp_path / 'zp').exists() and not (tmp_path / 'zp.pt').exists()
+    assert main(['reparam', 'smpconv_tcn_japanesevowels', str(tmp_path / 'zp')] + common + ['--input-size', '12,29']) == 0
