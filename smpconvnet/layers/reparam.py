@@ -7,6 +7,8 @@ import torch.nn as nn
 from timm.layers.norm_act import FrozenBatchNorm2d as _TimmFrozenBatchNorm2d
 from torchvision.ops.misc import FrozenBatchNorm2d as _TorchvisionFrozenBatchNorm2d
 
+from .conv_backends import autocast_disabled
+
 __all__ = ['BATCHNORM_2D_TYPES', 'is_batchnorm', 'bn_scale_shift', 'fold_bn_after', 'fold_affine_before',
            'relative_error']
 
@@ -61,7 +63,8 @@ def fold_affine_before(
     """
     if any(s != 1 for s in weight.shape[2:]):
         raise ValueError(f'an affine map can only be folded into a pointwise conv, got weight {list(weight.shape)}')
-    new_bias = (weight.flatten(1) @ shift)
+    with autocast_disabled(weight.device.type):  # (inside an autocast region the product would be 16-bit: trial 75)
+        new_bias = weight.flatten(1) @ shift
     if bias is not None:
         new_bias = new_bias + bias
     new_weight = weight * scale.reshape([1, -1] + [1] * (weight.dim() - 2))
