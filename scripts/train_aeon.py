@@ -591,7 +591,9 @@ DATASETS = {
                                                 'avg_mixup_p15_b16_e1500': _POOL_GRID['avg'] + ['n_points=15']
                                                 + _MIXUP + _FCN_SCHEDULE_16,
                                                 'avg_mixup_p15_diff': _POOL_GRID['avg'] + ['n_points=15'] + _DIFF
-                                                + _MIXUP},
+                                                + _MIXUP,
+                                                'avg_mixup_p15_b16_e1500_diff': _POOL_GRID['avg'] + ['n_points=15']
+                                                + _DIFF + _MIXUP + _FCN_SCHEDULE_16},
                            note=_later_round_note('363/370 (zero-padded MiniRocket: 364)', '64 channels '
                                                   '(`--candidates avg_wide`) were added as a second round, an '
                                                   'ensemble of 5 seeds of the chosen candidate (`--candidates '
@@ -637,7 +639,8 @@ DATASETS = {
                            'epochs, about 20,000 updates where the grid\'s recipes made 700-1,400, after the fifteenth '
                            'round had changed no choice and the model was still level with zero-padded MiniRocket.'
                            + ' ' + _DIFF_ROUND.format(
-                               'avg_mixup_p15_diff', 'the 15-point mixup model', '24', 'of MFCCs, the delta '
+                               'avg_mixup_p15_diff avg_mixup_p15_b16_e1500_diff', 'the 15-point mixup model and the '
+                               'chosen one (its FCN-regime schedule)', '24', 'of MFCCs, the delta '
                                'coefficients speech recognisers read beside them', 'its model had scored 364 of 370 on '
                                'the test split, level with zero-padded MiniRocket')),
     # PickupGestureWiimoteZ: the 32-tap kernels (--candidates k32), then a 5-seed ensemble (--candidates avg_x5) added
