@@ -113,10 +113,12 @@ def check_input(x: torch.Tensor, in_chans: int) -> torch.Tensor:
     if x.shape[1] != in_chans:
         if x.shape[-1] == in_chans:  # channels last, as PIL / numpy give images: a layout, not a channel count
             raise ValueError(
-                f'SMPConvResNet was built for {in_chans} input channel{"s" if in_chans != 1 else ""}, got {x.shape[1]} (input shape '
+                f'SMPConvResNet was built for {in_chans} input channel{"s" if in_chans != 1 else ""}'
+                f', got {x.shape[1]} (input shape '
                 f'{list(x.shape)}: channels last?); pass x.permute(0, 3, 1, 2) (N, C, H, W)')
         raise ValueError(
-            f'SMPConvResNet was built for {in_chans} input channel{"s" if in_chans != 1 else ""}, got {x.shape[1]} (input shape '
+            f'SMPConvResNet was built for {in_chans} input channel{"s" if in_chans != 1 else ""}'
+            f', got {x.shape[1]} (input shape '
             f'{list(x.shape)}); create the model with in_chans={x.shape[1]} to change it')
     if x.shape[-1] == 0 or x.shape[-2] == 0:  # an empty batch is fine: it gives an empty output, as in timm
         raise ValueError(f'empty image: input shape {list(x.shape)}, height and width must be positive')

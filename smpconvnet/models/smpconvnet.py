@@ -432,7 +432,8 @@ def check_input(x: torch.Tensor, in_chans: int, strict_img_size: bool) -> torch.
     if x.shape[1] != in_chans:
         if x.shape[-1] == in_chans:  # channels last, as PIL / numpy give images: a layout, not a channel count
             raise ValueError(
-                f'SMPConvNet was built for {in_chans} input channel{"s" if in_chans != 1 else ""}, got {x.shape[1]} (input shape '
+                f'SMPConvNet was built for {in_chans} input channel{"s" if in_chans != 1 else ""}'
+                f', got {x.shape[1]} (input shape '
                 f'{list(x.shape)}: channels last?); pass x.permute(0, 3, 1, 2) (N, C, H, W)')
         raise ValueError(
             f'SMPConvNet was built for {in_chans} input channel{"s" if in_chans != 1 else ""}, got {x.shape[1]} '

@@ -96,7 +96,8 @@ def _check_input_size(model: torch.nn.Module, size: Tuple[int, ...]):
                  if not deployed else
                  f'{size[0]} from the training-form model it was deployed from'
                  + (f' ({source}) with --input-size {given} --model-kwargs in_chans={size[0]}' if source else ''))
-        raise ValueError(f'--input-size {given} (input_size={size}): the model takes {in_chans} input channel{"s" if in_chans != 1 else ""}: '
+        raise ValueError(f'--input-size {given} (input_size={size}): the model takes {in_chans} input '
+                         f'channel{"s" if in_chans != 1 else ""}: '
                          f'pass --input-size {wanted} (input_size={(in_chans,) + size[1:]}), or build it for {other}')
     zero_pad_to = getattr(model, 'zero_pad_to', None) if sequence else None
     if isinstance(zero_pad_to, int) and size[-1] > zero_pad_to:
