@@ -1099,6 +1099,24 @@ def is_weight_source_error(e: BaseException) -> bool:
     return isinstance(e, OSError) or module.startswith(('huggingface_hub', 'httpx', 'requests', 'urllib'))
 
 
+def _create_model_checkpoint_path() -> Optional[str]:
+    """The ``checkpoint_path`` of the ``timm.create_model`` call building the model now, if any: timm loads that file
+    after the build (the builder never sees it), so a refusal of the pretrained weights names it only when given
+    (trial 74b #5: a conditional clause about it appeared in every refusal)."""
+    import inspect
+    from timm.models import _factory
+    frame = inspect.currentframe()
+    try:
+        while frame is not None:
+            if frame.f_code is _factory.create_model.__code__:
+                path = frame.f_locals.get('checkpoint_path')
+                return str(path) if path else None
+            frame = frame.f_back
+        return None
+    finally:
+        del frame
+
+
 @contextlib.contextmanager
 def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, Any],
                             shape_blind: Sequence[str] = ()):
@@ -1157,9 +1175,10 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
         # hints: trial 72 #4)
         # (for Python callers only: a command's weight file has options of its own, and a timm script dropping
         # --pretrained builds a model at random, trial 72b #2)
-        over = ('' if command_in_progress() else
-                '; where you gave timm.create_model a checkpoint_path= file (timm loads it over the pretrained '
-                'weights, which load first), pass pretrained=False to load it alone')
+        given = None if command_in_progress() else _create_model_checkpoint_path()
+        over = ('' if not given else
+                f'; timm.create_model loads your checkpoint_path= file ({given}) over the pretrained weights, which '
+                f'load first: pass pretrained=False to load it alone')
         if refused and file is not None:
             raise ValueError(f'pretrained weights for {variant}: {file} does not fit the model: {e}'
                              f'{recorded_model_hint(file, shape_blind)}{over}') from e

@@ -173,6 +173,13 @@ def test_refusals_name_the_file_and_what_to_build(tmp_path):
     with pytest.raises(ValueError, match='smpconv_tcn_gunpoint.aeon/model.safetensors does not fit.*create it with '
                                          'first_difference=False.*pass pretrained=False to load it alone'):
         timm.create_model('smpconv_tcn_gunpoint', pretrained=True, checkpoint_path=str(path), first_difference=True)
+    # said only where a checkpoint_path= was given (trial 74b #5), naming it
+    with pytest.raises(ValueError) as refused:
+        timm.create_model('smpconv_tcn_gunpoint', pretrained=True, checkpoint_path=str(path), first_difference=True)
+    assert f'loads your checkpoint_path= file ({path}) over the pretrained weights' in str(refused.value)
+    with pytest.raises(ValueError, match='create it with first_difference=False') as refused:
+        timm.create_model('smpconv_tcn_gunpoint', pretrained=True, first_difference=True)
+    assert 'checkpoint_path' not in str(refused.value) and 'pretrained=False' not in str(refused.value)
     assert timm.create_model('smpconv_tcn_gunpoint', checkpoint_path=str(path), first_difference=True)
     diff = SMPConvTCN(in_chans=2, num_blocks=2, hidden_channels=8, first_difference=True)
     plain = SMPConvTCN(in_chans=4, num_blocks=2, hidden_channels=8)
