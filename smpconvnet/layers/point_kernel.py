@@ -62,7 +62,8 @@ class PointKernel(nn.Module):
         ndim: spatial dimensions of the kernel (1, 2 or 3).
         shared_coords: one set of coordinates and radii for all output channels (the ImageNet models)
             instead of one per output channel (the sequence models).
-        init_radius: initial radius of every point.
+        init_radius: initial radius of every point, in ``[r_min, r_max]`` (outside them: clamped, with a
+            ``UserWarning``).
         coord_std: std of the truncated-normal coordinate initialisation.
         coord_init: ``'centered'``: trunc-normal in [-1, 1]; ``'recent'``: trunc-normal in [-1, 0], then
             ``2c + 1`` along the last axis, i.e. concentrated at the newest step of a causal kernel.
@@ -108,6 +109,10 @@ class PointKernel(nn.Module):
             raise ValueError(f'radius bounds must satisfy 0 < r_min <= r_max, got r_min={r_min}, r_max={r_max}')
         if coord_init not in ('centered', 'recent'):
             raise ValueError(f"coord_init must be 'centered' or 'recent', got {coord_init!r}")
+        if not r_min <= init_radius <= r_max:  # (the radii start clamped into the bounds, as they are kept)
+            warnings.warn(f'init_radius={init_radius} is outside the radius bounds [r_min, r_max] = [{r_min}, {r_max}]: '
+                          f'every point starts at radius {min(max(init_radius, r_min), r_max)}; pass an init_radius '
+                          f'within them, or other bounds', UserWarning, stacklevel=caller_stacklevel())
         self.n_points = n_points
         self.out_channels = out_channels
         self.in_channels = in_channels

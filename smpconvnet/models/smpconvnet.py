@@ -194,9 +194,10 @@ class SMPDepthwiseConv2d(nn.Module):
         super().__init__()
         self.channels = channels
         self.kernel_size = kernel_size
+        # the original's initial radius, 2 * (2 / kernel_size), clamped to r_max as its radii are (kernels under 4 taps)
         self.kernel = PointKernel(
             n_points, channels, 1, ndim=2, shared_coords=True,
-            init_radius=2 * (2 / kernel_size), coord_std=0.2, weight_std=0.02, r_min=r_min, r_max=1.,
+            init_radius=min(2 * (2 / kernel_size), 1.), coord_std=0.2, weight_std=0.02, r_min=r_min, r_max=1.,
             device=device, dtype=dtype)
 
     def make_kernel(self, kernel_size: Optional[int] = None) -> torch.Tensor:

@@ -318,3 +318,21 @@ def test_autocast_samples_in_float32(monkeypatch, ndim, size, normalize, dtype, 
         reference = pk.sample(positions)
         with torch.autocast('cpu', dtype=dtype):
             assert torch.equal(pk.sample(positions), reference)
+
+
+def test_init_radius_outside_the_bounds_is_said():
+    """An init_radius outside [r_min, r_max] was clamped without a word (trial 73 #3): the radii still start clamped,
+    with a warning that names the value and the bounds; SMPConvNet's 3-tap kernels (the original's 2 * 2 / 3) start
+    at r_max without one."""
+    with pytest.warns(UserWarning, match=r'init_radius=2.0 is outside the radius bounds \[r_min, r_max\] = '
+                                         r'\[0.001, 1.0\]: every point starts at radius 1.0'):
+        pk = PointKernel(4, out_channels=2, init_radius=2.0, r_min=1e-3, r_max=1.)
+    assert torch.equal(pk.radius, torch.ones_like(pk.radius))
+    with pytest.warns(UserWarning, match='every point starts at radius 0.01'):
+        PointKernel(4, out_channels=1, init_radius=1e-3, r_min=1e-2)
+    import warnings
+    from smpconvnet.models.smpconvnet import SMPDepthwiseConv2d
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        conv = SMPDepthwiseConv2d(8, kernel_size=3, n_points=4)
+    assert torch.equal(conv.kernel.radius, torch.ones_like(conv.kernel.radius))
