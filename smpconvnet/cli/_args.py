@@ -71,7 +71,7 @@ def joined_input_size(argv: Sequence[str]) -> List[str]:
 
 
 def parse_size(text: Optional[str]) -> Optional[Tuple[int, ...]]:
-    """``--input-size``: ``C,H,W`` (images) or ``C,L`` (sequences), also with ``x``; None when not given.
+    """``--input-size``: ``C,H,W`` (images) or ``C,L`` (sequences), also with ``x`` or spaces; None when not given.
 
     Raises:
         ValueError: anything else, quoting the text.
@@ -79,7 +79,7 @@ def parse_size(text: Optional[str]) -> Optional[Tuple[int, ...]]:
     if not text:
         return None
     try:
-        size = tuple(int(v) for v in text.lower().replace('x', ',').split(',') if v)
+        size = tuple(int(v) for v in re.split(r'[,x\s]+', text.lower()) if v)  # (also '3 96 96' typed quoted)
     except ValueError:
         size = ()
     if len(size) not in (2, 3):

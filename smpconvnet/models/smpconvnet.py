@@ -502,6 +502,8 @@ class SMPConvNet(nn.Module):
         check_ratios(channels, dw_ratio=dw_ratio, ffn_ratio=ffn_ratio)
         check_rates(drop_rate=drop_rate, drop_path_rate=drop_path_rate)
         in_chans, num_classes = check_io_counts(in_chans, num_classes)
+        if not isinstance(strict_img_size, bool):  # (a string 'no' is truthy: the hint to pass False looped, trial 75b)
+            raise ValueError(f'strict_img_size must be True or False, got {strict_img_size!r}')
         self.num_classes = num_classes
         self.in_chans = in_chans
         self.strict_img_size = strict_img_size

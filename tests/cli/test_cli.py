@@ -82,6 +82,7 @@ def test_demo_hints_are_this_command_line_s(capsys):
 def test_input_size_says_whether_its_format_or_its_values_are_wrong(capsys):
     from smpconvnet.cli._args import parse_size
     assert parse_size('3,64,64') == (3, 64, 64) and parse_size('1x784') == (1, 784)
+    assert parse_size('3 96 96') == (3, 96, 96)  # quoted, one word (trial 75b F4: refused)
     # timm's scripts' form, --input-size 3 224 224 (trial 73b: argparse's "unrecognized arguments: 33 31")
     from smpconvnet.cli import main
     from smpconvnet.cli._args import joined_input_size

@@ -454,3 +454,13 @@ def test_pretrained_path_gets_a_new_classifier_as_timms_models_do(tmp_path, name
     cfg = tuned.pretrained_cfg
     assert cfg['num_classes'] == 7 and 'label_names' not in cfg
     assert "classifier new, initialised at random (7 classes; the weights' had 7)" in cfg['description']
+
+
+def test_strict_img_size_takes_true_or_false():
+    """strict_img_size='no' (a command's --model-kwargs strict_img_size=no) is truthy: the model stayed strict and its
+    size refusal told the user to pass strict_img_size=False, which they believed they had (trial 75b F2)."""
+    for value in ('no', 'maybe', 0):
+        with pytest.raises(ValueError, match=f'strict_img_size must be True or False, got {value!r}'):
+            timm.create_model('smpconvnet_t', strict_img_size=value, layers=[1, 1, 1, 1], channels=[8, 16, 32, 64])
+    from smpconvnet.cli import main
+    assert main(['info', 'smpconvnet_t', '--pretrained', 'no', '--model-kwargs', 'strict_img_size=no']) == 1
