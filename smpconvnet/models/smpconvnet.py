@@ -1053,6 +1053,15 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: SMPConvNet) -> Dict[
         raise ValueError(
             f'checkpoint is {_describe(ckpt_cfg, others(told))}, but the model is {_describe(model_cfg, others(own))}'
             f'; create the model that matches the checkpoint: {hint}')
+    head, pool = state_dict.get('head.fc.weight'), _model_pool(model)
+    if head is not None and head.dim() == 2 and isinstance(model.head.fc, nn.Linear) and ('catavgmax' == pool) != (
+            pooling_shown_by(head, ckpt_cfg['channels'][-1]) == 'catavgmax'):
+        # the one pooling the classifier's width shows (torch's size mismatch of head.fc named no argument: trial 75b)
+        want = ("global_pool='catavgmax'" if pool != 'catavgmax' else
+                "global_pool='avg' (or 'max' / 'avgmax': its shapes do not tell them apart)")
+        raise ValueError(
+            f"checkpoint classifier reads {head.shape[1]} features of its {ckpt_cfg['channels'][-1]} channels, the "
+            f"model's {model.head.fc.in_features} (global_pool={pool!r}); create the model with {want}")
     if original:
         ckpt_kernels = ckpt_cfg.get('large_kernel_sizes')
         if ckpt_kernels is None:

@@ -1,5 +1,6 @@
 """The timm model API of SMPConvNet, on the reference-sized network unless the full size matters."""
 import copy
+import re
 
 import pytest
 import timm
@@ -464,3 +465,21 @@ def test_strict_img_size_takes_true_or_false():
             timm.create_model('smpconvnet_t', strict_img_size=value, layers=[1, 1, 1, 1], channels=[8, 16, 32, 64])
     from smpconvnet.cli import main
     assert main(['info', 'smpconvnet_t', '--pretrained', 'no', '--model-kwargs', 'strict_img_size=no']) == 1
+
+
+def test_a_catavgmax_classifier_is_named_by_its_width(tmp_path):
+    """A bare state dict of a global_pool='catavgmax' model (its classifier reads twice the channels) loaded without
+    it got torch's raw size mismatch of head.fc (trial 75b F3); the other way round too: the pooling is named, and
+    the hint loads the file exactly."""
+    kwargs = dict(layers=[1, 1, 1, 1], channels=[8, 16, 32, 64], num_classes=3)
+    for trained, loaded, want in (('catavgmax', 'avg', "global_pool='catavgmax'"),
+                                  ('avg', 'catavgmax', "global_pool='avg' (or 'max' / 'avgmax'")):
+        model = timm.create_model('smpconvnet_t', global_pool=trained, **kwargs).eval()
+        path = tmp_path / f'{trained}.pth'
+        torch.save(model.state_dict(), path)
+        with pytest.raises(ValueError, match=re.escape(f'{path} does not fit the model: checkpoint classifier reads')
+                           + f".*create the model with {re.escape(want)}"):
+            timm.create_model('smpconvnet_t', checkpoint_path=str(path), global_pool=loaded, **kwargs)
+        again = timm.create_model('smpconvnet_t', checkpoint_path=str(path), global_pool=trained, **kwargs).eval()
+        x = torch.randn(1, 3, 64, 64)
+        assert torch.equal(again(x), model(x))
