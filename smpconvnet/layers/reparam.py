@@ -29,12 +29,14 @@ def is_batchnorm(module: nn.Module) -> bool:
 
 def bn_scale_shift(bn: nn.modules.batchnorm._BatchNorm) -> Tuple[torch.Tensor, torch.Tensor]:
     """The eval-mode batch norm as ``y = x * scale + shift`` per channel (a frozen one's too: torchvision's
-    ``FrozenBatchNorm2d`` has no ``affine`` attribute and is always affine)."""
-    scale = bn.running_var.add(bn.eps).rsqrt()
-    shift = -bn.running_mean * scale
+    ``FrozenBatchNorm2d`` has no ``affine`` attribute and is always affine), in float32 at least: a 16-bit
+    BatchNorm's ``rsqrt`` and products are not rounded one by one (the folds round their result once)."""
+    acc = torch.promote_types(bn.running_var.dtype, torch.float32)
+    scale = bn.running_var.to(acc).add(bn.eps).rsqrt()
+    shift = -bn.running_mean.to(acc) * scale
     if getattr(bn, 'affine', True):
-        scale = scale * bn.weight
-        shift = shift * bn.weight + bn.bias
+        scale = scale * bn.weight.to(acc)
+        shift = shift * bn.weight.to(acc) + bn.bias.to(acc)
     return scale, shift
 
 
@@ -43,11 +45,13 @@ def fold_bn_after(
         bias: Optional[torch.Tensor],
         bn: nn.modules.batchnorm._BatchNorm,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Fold ``bn(conv(x))`` into one conv: returns the new weight and bias (output channels on dim 0)."""
+    """Fold ``bn(conv(x))`` into one conv: returns the new weight and bias (output channels on dim 0), in
+    ``weight``'s dtype, computed in float32 at least (a 16-bit model's are rounded once: trial 75b)."""
     scale, shift = bn_scale_shift(bn)
-    new_weight = weight * scale.reshape([-1] + [1] * (weight.dim() - 1))
-    new_bias = shift if bias is None else bias * scale + shift
-    return new_weight, new_bias
+    acc = torch.promote_types(weight.dtype, scale.dtype)
+    new_weight = weight.to(acc) * scale.reshape([-1] + [1] * (weight.dim() - 1))
+    new_bias = shift if bias is None else bias.to(acc) * scale + shift
+    return new_weight.to(weight.dtype), new_bias.to(weight.dtype)
 
 
 def fold_affine_before(
@@ -59,16 +63,17 @@ def fold_affine_before(
     """Fold a per-channel ``x * scale + shift`` that precedes a 1x1 (pointwise, ungrouped) conv.
 
     Only exact for kernels without spatial extent: a shift before a padded kxk conv would also shift
-    the zero padding.
+    the zero padding. Computed in float32 at least, returned in ``weight``'s dtype.
     """
     if any(s != 1 for s in weight.shape[2:]):
         raise ValueError(f'an affine map can only be folded into a pointwise conv, got weight {list(weight.shape)}')
+    acc = torch.promote_types(torch.promote_types(weight.dtype, scale.dtype), torch.float32)
     with autocast_disabled(weight.device.type):  # (inside an autocast region the product would be 16-bit: trial 75)
-        new_bias = weight.flatten(1) @ shift
+        new_bias = weight.flatten(1).to(acc) @ shift.to(acc)
     if bias is not None:
-        new_bias = new_bias + bias
-    new_weight = weight * scale.reshape([1, -1] + [1] * (weight.dim() - 2))
-    return new_weight, new_bias
+        new_bias = new_bias + bias.to(acc)
+    new_weight = weight.to(acc) * scale.to(acc).reshape([1, -1] + [1] * (weight.dim() - 2))
+    return new_weight.to(weight.dtype), new_bias.to(weight.dtype)
 
 
 def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:

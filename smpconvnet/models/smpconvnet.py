@@ -145,7 +145,7 @@ class ChannelAffine(nn.Module):
     @classmethod
     def from_bn(cls, bn: nn.modules.batchnorm._BatchNorm) -> 'ChannelAffine':
         scale, shift = bn_scale_shift(bn)
-        module = cls(bn.num_features, device=scale.device, dtype=scale.dtype)
+        module = cls(bn.num_features, device=scale.device, dtype=bn.running_var.dtype)  # (scale: float32 at least)
         with torch.no_grad():
             module.weight.copy_(scale)
             module.bias.copy_(shift)
