@@ -1099,6 +1099,30 @@ def is_weight_source_error(e: BaseException) -> bool:
     return isinstance(e, OSError) or module.startswith(('huggingface_hub', 'httpx', 'requests', 'urllib'))
 
 
+def _damaged_hub_file(variant: str, kwargs: Dict[str, Any], e: BaseException) -> Optional[Tuple[str, Path]]:
+    """The Hub repo and the cached weights file that ``e`` says could not be read (the repo's safetensors file, else
+    its PyTorch one, as timm reads them), or None: ``e`` is no read error, or the weights come from no Hub repo."""
+    if read_error_message('', e) is None:
+        return None
+    hub = (_resolved_cfg(variant, kwargs) or {}).get('hf_hub_id')
+    if not hub:
+        return None
+    from huggingface_hub import try_to_load_from_cache
+    repo, _, revision = hub.partition('@')
+    for name in ('model.safetensors', 'pytorch_model.bin'):
+        found = try_to_load_from_cache(repo, name, cache_dir=kwargs.get('cache_dir'), revision=revision or None)
+        if isinstance(found, str):
+            return hub, Path(found)
+    return None
+
+
+def _repo_cache_folder(path: Path) -> Path:
+    # a cached file's repo folder (models--org--name/snapshots/<revision>/<file>): its blob is named by the expected
+    # hash, so removing the snapshot's link alone would have the damaged blob taken again
+    parents = Path(path).parents
+    return parents[2] if len(parents) > 2 and parents[1].name == 'snapshots' else Path(path).parent
+
+
 def _create_model_checkpoint_path() -> Optional[str]:
     """The ``checkpoint_path`` of the ``timm.create_model`` call building the model now, if any: timm loads that file
     after the build (the builder never sees it), so a refusal of the pretrained weights names it only when given
@@ -1167,6 +1191,12 @@ def explain_missing_weights(variant: str, pretrained: bool, kwargs: Dict[str, An
         message = read_error_message(file, e) if file is not None else None
         if message is not None:
             raise ValueError(f'pretrained weights for {variant}: {message}') from e
+        cached = _damaged_hub_file(variant, kwargs, e) if pretrained and file is None else None
+        if cached is not None:  # (the safetensors / torch reader's own error named no repo or file: trial 75c)
+            hub, path = cached
+            raise ValueError(f"pretrained weights for {variant}: the Hub repo '{hub}': {read_error_message(path, e)}; "
+                             f"a damaged or partial download: delete the repo from the Hugging Face cache "
+                             f"(rm -r {shlex.quote(str(_repo_cache_folder(path)))}) and download it again") from e
         # weights of another network (the families' filters say 'checkpoint ...', torch lists keys): which file
         refused = (isinstance(e, ValueError) and str(e).startswith(FILTER_ERROR_PREFIXES)
                    or isinstance(e, RuntimeError) and 'Error(s) in loading state_dict' in str(e))

@@ -3,6 +3,7 @@ import hashlib
 import json
 import os
 import shutil
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -399,3 +400,24 @@ def test_an_overlay_naming_a_hub_repo_for_a_shipped_model_is_not_ignored(tmp_pat
         assert torch.equal(model(x), other(x))
         assert torch.equal(loaded.eval()(x), other(x))
     assert description == f"weights from {'the Hub repo someone/gunpoint-other' if source != 'url' else given['url']}"
+
+
+def test_a_damaged_cached_weights_file_names_the_repo_file_and_the_remedy(tmp_path, offline_hf_cache):
+    """A cached repo whose model.safetensors was cut short (a partial download) gave the safetensors reader's bare
+    "incomplete metadata" error, naming no repo or file (trial 75c #2); now both, and a remedy that works as printed:
+    removing the repo's cache folder (its blob is named by the expected hash: removing the snapshot link alone would
+    have the damaged blob taken again)."""
+    from conftest import add_to_hf_cache
+    from smpconvnet.weights.folders import write_model_folder
+    model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4).eval()
+    folder = write_model_folder(model, tmp_path / 'run', card='', model_args=model.arch_args)
+    weights = folder / 'model.safetensors'
+    weights.write_bytes(weights.read_bytes()[:weights.stat().st_size // 2])
+    repo_dir = add_to_hf_cache(offline_hf_cache, 'me/cut', folder)
+    with pytest.raises(ValueError) as refused:
+        timm.create_model('hf-hub:me/cut', pretrained=True)
+    message = str(refused.value)
+    assert ("the Hub repo 'me/cut': " in message and '/models--me--cut/snapshots/' in message
+            and 'model.safetensors could not be read (corrupt file?)' in message)
+    remedy = message.split('(rm -r ')[1].split(')')[0]
+    assert Path(shlex.split(remedy)[0]) == repo_dir
