@@ -1832,3 +1832,19 @@ def test_evaluate_seq_says_it_scores_a_checkpoints_ema_weights(tmp_path, capsys)
     assert '(EMA weights, which timm reads first) on GunPoint' in capsys.readouterr().out
     assert main(['evaluate-seq', str(tmp_path / 'raw.pth.tar')]) == 0
     assert 'EMA' not in capsys.readouterr().out
+
+
+def test_demo_says_when_trained_weights_predict_uniformly(tmp_path, capsys):
+    """Random weights under a trained name (a Hub repo holding them: trial 75c #1) printed ImageNet classes at 0.001
+    each and OK without a word: a warning says the predictions are uniform and the weights look untrained."""
+    from timm.models import save_for_hf
+    from smpconvnet.cli.demo import run_demo
+    save_for_hf(timm.create_model('smpconvnet_t', layers=[1, 1, 1, 1], channels=[8, 16, 32, 64]).eval(),
+                tmp_path / 'random', safe_serialization=True)
+    assert run_demo(f'local-dir:{tmp_path / "random"}', pretrained='yes') == 0
+    out, err = capsys.readouterr()
+    assert 'tiger shark (0.001)' in out
+    assert 'warning: every prediction is close to uniform' in err and 'look untrained' in err
+    # trained weights say nothing of it
+    assert run_demo('smpconv_tcn_gunpoint.aeon') == 0
+    assert 'uniform' not in capsys.readouterr().err
