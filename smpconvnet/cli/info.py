@@ -11,6 +11,11 @@ from ._args import (
     parse_pretrained, parse_size)
 
 
+def _gmacs(value: float) -> str:
+    # three decimals, or three significant digits below 0.01 (a tiny model printed 0.000 GMACs: trial 75c)
+    return f'{value:.3f}' if value >= 0.01 or value == 0 else f'{value:.3g}'
+
+
 def _print_list(rows: List[Dict[str, Any]]):
     header = ('model', 'params', 'input', 'classes', 'weights')
     table = [header] + [(r['name'], f"{r['params']:,}" if r['params'] is not None else '-',
@@ -42,8 +47,8 @@ def _print_info(info: Dict[str, Any]):
     print(f"  parameters:  {info['params']:,}" + (f" ({info['deployed_params']:,} deployed)"
                                                    if 'deployed_params' in info else ''))
     size = 'x'.join(str(v) for v in info['input_size'])
-    print(f"  GMACs:       {info['gmacs']:.3f} at {size}" + (
-        f" ({info['deployed_gmacs']:.3f} deployed)" if 'deployed_gmacs' in info else '') +
+    print(f"  GMACs:       {_gmacs(info['gmacs'])} at {size}" + (
+        f" ({_gmacs(info['deployed_gmacs'])} deployed)" if 'deployed_gmacs' in info else '') +
         '  [FLOPs of convolutions and matrix products / 2, torch.utils.flop_counter]')
     if info.get('macs_lower_bound'):
         print('               lower bound: some convolutions ran as FFTs, which the counter does not count')

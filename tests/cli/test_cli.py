@@ -114,3 +114,13 @@ def test_input_size_says_whether_its_format_or_its_values_are_wrong(capsys):
     # the format right, a value not: it said "expects C,H,W (images) or C,L", which 1,0 is
     with pytest.raises(ValueError, match='--input-size 1,0: channels and sizes must be at least 1'):
         parse_size('1,0')
+
+
+def test_info_gives_a_tiny_model_s_macs_in_significant_digits(capsys):
+    """A tiny model's 0.0005 GMACs printed as 0.000 (trial 75c #5); the registered sizes keep three decimals."""
+    from smpconvnet.cli import main
+    assert main(['info', 'smpconvnet_t', '--pretrained', 'no', '--model-kwargs', 'layers=[1,1,1,1]',
+                 'channels=[8,16,32,64]', '--input-size', '3,32,32']) == 0
+    assert re.search(r'GMACs: +0\.000[1-9]\d* at 3x32x32 \(0\.000[1-9]\d* deployed\)', capsys.readouterr().out)
+    assert main(['info', 'smpconv_tcn_gunpoint']) == 0
+    assert 'GMACs:       0.120 at 1x150 (0.116 deployed)' in capsys.readouterr().out
