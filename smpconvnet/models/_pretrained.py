@@ -895,6 +895,16 @@ class PretrainedWeightsNotFoundError(RuntimeError):
     """Pretrained weights could not be loaded; the message says where they were looked for and how to get them."""
 
 
+def _registered_hub_id(name: str) -> Optional[str]:
+    # the Hub repo timm's registry gives a registered model.tag now (this package's namespace), else None
+    from timm.models import get_pretrained_cfg
+    try:
+        cfg = get_pretrained_cfg(name, allow_unregistered=False)
+    except (RuntimeError, ValueError, KeyError):
+        return None
+    return getattr(cfg, 'hf_hub_id', None) if cfg is not None else None
+
+
 def missing_weights_message(pretrained_cfg: Dict[str, Any], cause: Optional[BaseException],
                             cache_dir: Optional[str] = None) -> str:
     """The ``PretrainedWeightsNotFoundError`` message: where the weights were looked for, why they were not found
@@ -903,6 +913,11 @@ def missing_weights_message(pretrained_cfg: Dict[str, Any], cause: Optional[Base
     name = pretrained_cfg.get('architecture') or 'the model'
     if pretrained_cfg.get('tag'):
         name = f"{name}.{pretrained_cfg['tag']}"
+    # a repo of the user's (hf-hub:org/name, whose config names a registered tag) is named as asked for, not as the
+    # tag, whose namespace hint does not apply to it (trial 75c #4)
+    explicit = bool(pretrained_cfg.get('hf_hub_id')) and pretrained_cfg.get('hf_hub_id') != _registered_hub_id(name)
+    if explicit and pretrained_cfg.get('source') == 'hf-hub':
+        name = f"hf-hub:{pretrained_cfg['hf_hub_id']}"
     looked = []
     file = pretrained_cfg.get('file')
     if file and pretrained_cfg.get('source') != 'hf-hub':
@@ -941,7 +956,7 @@ def missing_weights_message(pretrained_cfg: Dict[str, Any], cause: Optional[Base
              '  - check the network and that the repo exists; ') +
             'private or gated repos need `hf auth login` or the HF_TOKEN variable;',
         ]
-    if repo_id:
+    if repo_id and not (explicit and pretrained_cfg.get('source') == 'hf-hub'):
         lines += [
             f'  - weights hosted elsewhere: set {HUB_NAMESPACE_ENV}=<org> (or call '
             'smpconvnet.set_hub_namespace("<org>")) to load <org>/<model>.<tag>;',
@@ -955,7 +970,8 @@ def missing_weights_message(pretrained_cfg: Dict[str, Any], cause: Optional[Base
         lines.append(
             f"  - an original checkpoint loads as it is: timm.create_model('{arch}', pretrained=True, "
             "pretrained_cfg_overlay=dict(file='<checkpoint.pth>'));")
-    lines.append('  - or pretrained=False (on the command line: --pretrained no) for random initialisation.')
+    lines.append("  - or pretrained=False (smpconvnet's commands: --pretrained no; timm's scripts: without --pretrained) "
+                 "for random initialisation.")
     return '\n'.join(lines)
 
 

@@ -133,7 +133,7 @@ def test_unpublished_weights_fail_fast_without_asking_the_hub(tmp_path, monkeypa
     assert 'These weights are not published' in msg and 'the Hub was not asked' in msg and 'then on the Hub' not in msg
     assert str(cache) in msg
     from smpconvnet.cli import main  # the command-line spelling of its last hint works as printed
-    assert '(on the command line: --pretrained no)' in msg
+    assert "(smpconvnet's commands: --pretrained no; timm's scripts: without --pretrained)" in msg
     assert main(['info', 'smpconvnet_t.in1k', '--pretrained', 'no']) == 0
     with pytest.raises(hub.PretrainedWeightsNotFoundError, match='OSError: no network'):
         timm.create_model('smpconvnet_t', pretrained=True, pretrained_cfg_overlay=dict(hf_hub_id='me/mine'), **TINY)
@@ -421,3 +421,21 @@ def test_a_damaged_cached_weights_file_names_the_repo_file_and_the_remedy(tmp_pa
             and 'model.safetensors could not be read (corrupt file?)' in message)
     remedy = message.split('(rm -r ')[1].split(')')[0]
     assert Path(shlex.split(remedy)[0]) == repo_dir
+
+
+def test_a_cached_repo_without_weights_is_named_as_asked_for(tmp_path, offline_hf_cache):
+    """hf-hub:me/noweights (config.json cached, no weights) was refused as 'smpconvnet_t.in1k', the tag its config
+    names, with the namespace hint of registered tags (trial 75c #4); now it is named as asked for, without that
+    hint, and the random-weights hint gives timm's scripts' spelling too."""
+    from conftest import add_to_hf_cache
+    from smpconvnet.weights.folders import write_model_folder
+    model = timm.create_model('smpconv_tcn_gunpoint', num_blocks=1, hidden_channels=4).eval()
+    folder = write_model_folder(model, tmp_path / 'run', card='', model_args=model.arch_args)
+    (folder / 'model.safetensors').unlink()
+    add_to_hf_cache(offline_hf_cache, 'me/noweights', folder)
+    with pytest.raises(hub.PretrainedWeightsNotFoundError) as refused:
+        timm.create_model('hf-hub:me/noweights', pretrained=True)
+    message = str(refused.value)
+    assert message.startswith('pretrained weights for hf-hub:me/noweights could not be loaded.')
+    assert "Hub repo 'me/noweights'" in message and hub.HUB_NAMESPACE_ENV not in message
+    assert "timm's scripts: without --pretrained" in message
