@@ -236,13 +236,13 @@ def run_demo(model_name: Optional[str] = None, pretrained: str = 'auto', batch_s
         pairs = ', '.join(f'{label(c)} ({p:.3f})' for p, c in zip(top.values[i].tolist(), top.indices[i].tolist()))
         truth = f' [true: {label(int(targets[i]))}]' if targets is not None else ''
         print(f'  {names[i]}: {pairs}{truth}')
-    uniform = 2. / probs.shape[-1]
-    if not random_weights and probs.shape[-1] > 2 and bool((probs.max(-1).values < uniform).all()):
+    classes_out, highest = probs.shape[-1], probs.max(-1).values
+    if not random_weights and classes_out > 2 and bool((highest < 2. / classes_out).all()):
         # weights said trained whose every prediction is near 1 / classes: untrained weights under a trained name
         # (a Hub repo or cache holding random ones: trial 75c #1, "ImageNet-1k weights found offline", then OK)
-        print(f'  warning: every prediction is close to uniform (top probabilities {probs.max(-1).values.min():.4f}'
-              f'-{probs.max(-1).values.max():.4f}, 1/{probs.shape[-1]} = {1 / probs.shape[-1]:.4f}): these weights '
-              f'look untrained, whatever their source says', file=sys.stderr)
+        print(f'  warning: every prediction is close to uniform (top probabilities {highest.min():.4f}'
+              f'-{highest.max():.4f}, 1/{classes_out} = {1 / classes_out:.4f}): these weights look untrained, '
+              f'whatever their source says', file=sys.stderr)
     if targets is not None:
         accuracy = (probs.argmax(-1) == targets).float().mean().item()
         print(f'  test accuracy (deployed model): {accuracy:.4f} on {len(targets)} sequences')

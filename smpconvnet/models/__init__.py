@@ -13,6 +13,7 @@ A new variant of a family: a config entry and a ``@register_model`` function at 
 from typing import Optional
 
 # what the rest of the package (weights/, cli/) uses of the families' shared private modules
+from ._args import input_channels_words
 from ._checkpoint import (
     RECORDED_ARGS_KEY, RECORDED_TRAINED_LENGTH, as_recorded, check_weights_file, command_line_value,
     command_model_kwargs, command_option, find_state_dict, script_defaults,

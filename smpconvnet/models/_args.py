@@ -3,7 +3,13 @@ import operator
 from typing import Any, Tuple
 
 __all__ = ['check_io_counts', 'check_counts', 'check_count_lists', 'check_odd_sizes', 'check_ratios', 'typed_hint',
-           'select_adaptive_pool', 'check_rates']
+           'select_adaptive_pool', 'check_rates', 'input_channels_words']
+
+
+def input_channels_words(count: int) -> str:
+    """``'1 input channel'``, ``'3 input channels'``: the messages' words for a channel count (compiled under
+    TorchScript with the input checks that use it)."""
+    return f'{count} input channel' + ('s' if count != 1 else '')
 
 
 def check_io_counts(in_chans: Any, num_classes: Any) -> Tuple[int, int]:

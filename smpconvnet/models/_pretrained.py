@@ -915,8 +915,9 @@ def missing_weights_message(pretrained_cfg: Dict[str, Any], cause: Optional[Base
         name = f"{name}.{pretrained_cfg['tag']}"
     # a repo of the user's (hf-hub:org/name, whose config names a registered tag) is named as asked for, not as the
     # tag, whose namespace hint does not apply to it (trial 75c #4)
-    explicit = bool(pretrained_cfg.get('hf_hub_id')) and pretrained_cfg.get('hf_hub_id') != _registered_hub_id(name)
-    if explicit and pretrained_cfg.get('source') == 'hf-hub':
+    user_repo = (pretrained_cfg.get('source') == 'hf-hub' and bool(pretrained_cfg.get('hf_hub_id'))
+                 and pretrained_cfg['hf_hub_id'] != _registered_hub_id(name))
+    if user_repo:
         name = f"hf-hub:{pretrained_cfg['hf_hub_id']}"
     looked = []
     file = pretrained_cfg.get('file')
@@ -956,7 +957,7 @@ def missing_weights_message(pretrained_cfg: Dict[str, Any], cause: Optional[Base
              '  - check the network and that the repo exists; ') +
             'private or gated repos need `hf auth login` or the HF_TOKEN variable;',
         ]
-    if repo_id and not (explicit and pretrained_cfg.get('source') == 'hf-hub'):
+    if repo_id and not user_repo:
         lines += [
             f'  - weights hosted elsewhere: set {HUB_NAMESPACE_ENV}=<org> (or call '
             'smpconvnet.set_hub_namespace("<org>")) to load <org>/<model>.<tag>;',
@@ -1123,11 +1124,9 @@ def _damaged_hub_file(variant: str, kwargs: Dict[str, Any], e: BaseException) ->
     hub = (_resolved_cfg(variant, kwargs) or {}).get('hf_hub_id')
     if not hub:
         return None
-    from huggingface_hub import try_to_load_from_cache
-    repo, _, revision = hub.partition('@')
     for name in ('model.safetensors', 'pytorch_model.bin'):
-        found = try_to_load_from_cache(repo, name, cache_dir=kwargs.get('cache_dir'), revision=revision or None)
-        if isinstance(found, str):
+        found = cached_hub_file(hub, name, kwargs.get('cache_dir'))
+        if found is not None:
             return hub, Path(found)
     return None
 

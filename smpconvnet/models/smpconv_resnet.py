@@ -31,7 +31,7 @@ from timm.models._manipulate import checkpoint_seq
 from timm.models._registry import generate_default_cfgs, register_model
 
 from ._args import (check_count_lists, check_counts, check_io_counts, check_odd_sizes, check_rates,
-                    select_adaptive_pool)
+                    input_channels_words, select_adaptive_pool)
 from ._checkpoint import (
     adapt_input_channels, asked_for, check_deployed_fit, first_layer_adapted_by_filter, has_batchnorm,
     is_deployed_state_dict, load_record, other_size_keys, pooling_shown_by, record_loaded_classes,
@@ -113,12 +113,10 @@ def check_input(x: torch.Tensor, in_chans: int) -> torch.Tensor:
     if x.shape[1] != in_chans:
         if x.shape[-1] == in_chans:  # channels last, as PIL / numpy give images: a layout, not a channel count
             raise ValueError(
-                f'SMPConvResNet was built for {in_chans} input channel{"s" if in_chans != 1 else ""}'
-                f', got {x.shape[1]} (input shape '
+                f'SMPConvResNet was built for {input_channels_words(in_chans)}, got {x.shape[1]} (input shape '
                 f'{list(x.shape)}: channels last?); pass x.permute(0, 3, 1, 2) (N, C, H, W)')
         raise ValueError(
-            f'SMPConvResNet was built for {in_chans} input channel{"s" if in_chans != 1 else ""}'
-            f', got {x.shape[1]} (input shape '
+            f'SMPConvResNet was built for {input_channels_words(in_chans)}, got {x.shape[1]} (input shape '
             f'{list(x.shape)}); create the model with in_chans={x.shape[1]} to change it')
     if x.shape[-1] == 0 or x.shape[-2] == 0:  # an empty batch is fine: it gives an empty output, as in timm
         raise ValueError(f'empty image: input shape {list(x.shape)}, height and width must be positive')

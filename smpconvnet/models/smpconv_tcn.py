@@ -72,7 +72,7 @@ from timm.models._features import FeatureGetterNet, feature_take_indices
 from timm.models._features_fx import register_notrace_function
 from timm.models._registry import generate_default_cfgs, register_model
 
-from ._args import check_counts, check_io_counts, check_rates, typed_hint
+from ._args import check_counts, check_io_counts, check_rates, input_channels_words, typed_hint
 from ._checkpoint import (
     adapt_input_channels, asked_for, check_deployed_fit, find_state_dict, first_layer_adapted_by_filter,
     folder_weights_file, has_batchnorm, is_deployed_state_dict, is_safetensors_file, load_record, other_size_keys,
@@ -507,20 +507,20 @@ def check_input(
     if x.shape[1] != in_chans:
         if x.shape[2] == in_chans:  # channels last, as many libraries store series: [B, L, C]
             raise ValueError(
-                f'SMPConvTCN was built for {in_chans} input channel{"s" if in_chans != 1 else ""}'
-                f', got {x.shape[1]} (input shape {list(x.shape)}, '
+                f'SMPConvTCN was built for {input_channels_words(in_chans)}, got {x.shape[1]} '
+                f'(input shape {list(x.shape)}, '
                 f'expected [B, {in_chans}, L]); for a [B, L, C] batch pass x.transpose(1, 2)')
         if first_difference and x.shape[1] == 2 * in_chans and bool(torch.allclose(
                 x[:, in_chans:, 1:], x[:, :in_chans, 1:] - x[:, :in_chans, :-1])):
             # (the series with its difference computed outside; other data of 2C channels gets the in_chans hint)
             raise ValueError(
-                f'SMPConvTCN was built for {in_chans} input channel{"s" if in_chans != 1 else ""}'
-                f', got {x.shape[1]} (input shape {list(x.shape)}); '
+                f'SMPConvTCN was built for {input_channels_words(in_chans)}, got {x.shape[1]} '
+                f'(input shape {list(x.shape)}); '
                 f'it computes the first difference itself (first_difference=True): pass the {in_chans} channels of '
                 f'the series alone, [B, {in_chans}, L]')
         raise ValueError(
-            f'SMPConvTCN was built for {in_chans} input channel{"s" if in_chans != 1 else ""}'
-            f', got {x.shape[1]} (input shape {list(x.shape)}, '
+            f'SMPConvTCN was built for {input_channels_words(in_chans)}, got {x.shape[1]} '
+            f'(input shape {list(x.shape)}, '
             f'expected [B, {in_chans}, L]); create the model with in_chans={x.shape[1]} to change it')
     # a kernel as long as the input needs two steps to span [-1, 1] (MIN_LENGTH, spelled out for TorchScript); a
     # fixed kernel length takes any input

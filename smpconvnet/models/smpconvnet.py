@@ -29,7 +29,7 @@ from timm.models._manipulate import checkpoint_seq
 from timm.models._registry import generate_default_cfgs, register_model
 
 from ._args import (check_count_lists, check_counts, check_io_counts, check_odd_sizes, check_rates, check_ratios,
-                    select_adaptive_pool)
+                    input_channels_words, select_adaptive_pool)
 from ._checkpoint import (
     asked_for, check_deployed_fit, check_input_channels, has_batchnorm, in_chans_asked, is_deployed_state_dict,
     load_record, pooling_shown_by, record_loaded_classes, remember_create_args, settle_new_classifier, shape_hint,
@@ -433,11 +433,10 @@ def check_input(x: torch.Tensor, in_chans: int, strict_img_size: bool) -> torch.
     if x.shape[1] != in_chans:
         if x.shape[-1] == in_chans:  # channels last, as PIL / numpy give images: a layout, not a channel count
             raise ValueError(
-                f'SMPConvNet was built for {in_chans} input channel{"s" if in_chans != 1 else ""}'
-                f', got {x.shape[1]} (input shape '
+                f'SMPConvNet was built for {input_channels_words(in_chans)}, got {x.shape[1]} (input shape '
                 f'{list(x.shape)}: channels last?); pass x.permute(0, 3, 1, 2) (N, C, H, W)')
         raise ValueError(
-            f'SMPConvNet was built for {in_chans} input channel{"s" if in_chans != 1 else ""}, got {x.shape[1]} '
+            f'SMPConvNet was built for {input_channels_words(in_chans)}, got {x.shape[1]} '
             f'(input shape {list(x.shape)}); create the model with in_chans={x.shape[1]} to change it')
     if strict_img_size:
         stride = 32  # NETWORK_STRIDE, spelled out for TorchScript

@@ -26,7 +26,8 @@ from ..atomic_io import atomic_file, check_destination
 from ..layers.causal_conv import fixed_input_lengths
 from ..layers.conv_backends import conv_backend
 from ..models import (SMPConvTCN, SMPConvTCNEnsemble, adapted_back_message, adapted_channels_note, command_option,
-                      describes_trained_weights, has_batchnorm, kernels_span_the_input, new_classifier_note,
+                      describes_trained_weights, has_batchnorm, input_channels_words, kernels_span_the_input,
+                      new_classifier_note,
                       said_contradicted_length, said_length_not_recorded, stated_length_option, tag_in_chans_option,
                       tagged_name, trained_at, two_branch_eval, weights_channels, weights_location, with_note)
 from .folders import (TRAINED_WITH_KEY, cfg_trained_length, check_not_managed, foreign_to_model_folder,
@@ -96,8 +97,7 @@ def _check_input_size(model: torch.nn.Module, size: Tuple[int, ...]):
                  if not deployed else
                  f'{size[0]} from the training-form model it was deployed from'
                  + (f' ({source}) with --input-size {given} --model-kwargs in_chans={size[0]}' if source else ''))
-        raise ValueError(f'--input-size {given} (input_size={size}): the model takes {in_chans} input '
-                         f'channel{"s" if in_chans != 1 else ""}: '
+        raise ValueError(f'--input-size {given} (input_size={size}): the model takes {input_channels_words(in_chans)}: '
                          f'pass --input-size {wanted} (input_size={(in_chans,) + size[1:]}), or build it for {other}')
     zero_pad_to = getattr(model, 'zero_pad_to', None) if sequence else None
     if isinstance(zero_pad_to, int) and size[-1] > zero_pad_to:
